@@ -1,0 +1,210 @@
+package backoff
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Jitter selects how randomness spreads the delay of one attempt.
+type Jitter uint8
+
+const (
+	// JitterFull picks uniformly in [0, min(raw, Max)). It is the zero
+	// value and the Go default: it spreads a reconnect storm the widest.
+	JitterFull Jitter = iota
+	// JitterAdditive adds up to 20 % on top of the raw delay, then caps at
+	// Max: the reference implementation's default.
+	JitterAdditive
+	// JitterNone uses min(raw, Max) unchanged (deterministic schedules).
+	JitterNone
+)
+
+// String names the jitter mode.
+func (j Jitter) String() string {
+	switch j {
+	case JitterFull:
+		return "full"
+	case JitterAdditive:
+		return "additive"
+	case JitterNone:
+		return "none"
+	}
+	return fmt.Sprintf("Jitter(%d)", uint8(j))
+}
+
+// JitterFraction is the largest share of the raw delay that additive jitter
+// adds.
+const JitterFraction = 0.2
+
+// Unlimited is the MaxAttempts value that never gives up.
+const Unlimited = -1
+
+// Defaults of [Default].
+const (
+	DefaultBase        = time.Second
+	DefaultMax         = 30 * time.Second
+	DefaultMaxAttempts = 10
+)
+
+// Default is the Go client's reconnect policy: 1 s doubling up to 30 s, full
+// jitter, at most 10 attempts.
+var Default = Policy{
+	Base:        DefaultBase,
+	Max:         DefaultMax,
+	MaxAttempts: DefaultMaxAttempts,
+	Jitter:      JitterFull,
+}
+
+// Policy is a reconnect configuration. It is a plain value; copy it freely.
+type Policy struct {
+	// Base is the raw delay of attempt 1. Zero means DefaultBase.
+	Base time.Duration
+	// Max caps every delay. Zero means DefaultMax.
+	Max time.Duration
+	// MaxAttempts bounds the number of attempts: 0 never retries, a
+	// negative value ([Unlimited]) retries forever.
+	MaxAttempts int
+	// Jitter selects the randomisation; the zero value is JitterFull.
+	Jitter Jitter
+	// Delay, if set, replaces the built-in formula (Base, Max and Jitter
+	// are then ignored). It receives the 1-based attempt and r in [0, 1).
+	// A negative result counts as zero.
+	Delay func(attempt int, r float64) time.Duration
+}
+
+// ErrInvalidPolicy is matched by every error Validate returns.
+var ErrInvalidPolicy = errors.New("backoff: invalid policy")
+
+// Validate reports a policy that cannot be used: negative Base or Max, or an
+// unknown Jitter mode.
+func (p Policy) Validate() error {
+	switch {
+	case p.Base < 0:
+		return fmt.Errorf("%w: negative Base %v", ErrInvalidPolicy, p.Base)
+	case p.Max < 0:
+		return fmt.Errorf("%w: negative Max %v", ErrInvalidPolicy, p.Max)
+	case p.Jitter > JitterNone:
+		return fmt.Errorf("%w: unknown %v", ErrInvalidPolicy, p.Jitter)
+	}
+	return nil
+}
+
+// Cause says why a Decision came out the way it did.
+type Cause uint8
+
+const (
+	// CauseRetry: reconnect after Delay.
+	CauseRetry Cause = iota
+	// CauseDisabled: MaxAttempts is 0; the policy never retries.
+	CauseDisabled
+	// CauseMaxAttempts: the attempt limit is reached.
+	CauseMaxAttempts
+)
+
+// String names the cause as the reference does.
+func (c Cause) String() string {
+	switch c {
+	case CauseRetry:
+		return "retry"
+	case CauseDisabled:
+		return "disabled"
+	case CauseMaxAttempts:
+		return "max-attempts-exceeded"
+	}
+	return fmt.Sprintf("Cause(%d)", uint8(c))
+}
+
+// Decision is the outcome of [Policy.Decide].
+type Decision struct {
+	// Reconnect is true when another attempt should be made.
+	Reconnect bool
+	// Attempt is the 1-based number of the next attempt when Reconnect,
+	// otherwise the number of attempts made (the currentAttempt passed in).
+	Attempt int
+	// Delay is how long to wait before the next attempt (zero unless
+	// Reconnect).
+	Delay time.Duration
+	// Cause explains the decision.
+	Cause Cause
+}
+
+// Decide says what to do after currentAttempt attempts have failed (0 when
+// a connection that was up has just been lost). r is a uniform random value
+// in [0, 1); values outside are clamped into it, NaN counts as 0. Decide is
+// pure and never panics.
+func (p Policy) Decide(currentAttempt int, r float64) Decision {
+	if currentAttempt < 0 {
+		currentAttempt = 0
+	}
+	if p.MaxAttempts == 0 {
+		return Decision{Attempt: currentAttempt, Cause: CauseDisabled}
+	}
+	if p.MaxAttempts > 0 && currentAttempt >= p.MaxAttempts {
+		return Decision{Attempt: currentAttempt, Cause: CauseMaxAttempts}
+	}
+	next := currentAttempt + 1
+	if next < currentAttempt { // overflow with Unlimited; stay at the cap
+		next = currentAttempt
+	}
+	return Decision{Reconnect: true, Attempt: next, Delay: p.DelayFor(next, r), Cause: CauseRetry}
+}
+
+// DelayFor returns the delay before the given 1-based attempt (values below
+// 1 count as 1) for the random value r (clamped into [0, 1)).
+func (p Policy) DelayFor(attempt int, r float64) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	r = clampUnit(r)
+	if p.Delay != nil {
+		return max(p.Delay(attempt, r), 0)
+	}
+	base, ceiling := p.Base, p.Max
+	if base == 0 {
+		base = DefaultBase
+	}
+	if ceiling == 0 {
+		ceiling = DefaultMax
+	}
+	return Compute(attempt, base, ceiling, r, p.Jitter)
+}
+
+// Compute is the delay formula on its own: raw = base·2^(attempt−1), then
+// the jitter mode. It works in float64 nanoseconds in the reference's
+// operation order, so the reference's test values (1100 ms, 2200 ms, …)
+// come out exact. Negative base or max count as zero; attempt below 1
+// counts as 1; r is clamped into [0, 1).
+func Compute(attempt int, base, ceiling time.Duration, r float64, j Jitter) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	base, ceiling = max(base, 0), max(ceiling, 0)
+	r = clampUnit(r)
+	raw := float64(base) * math.Exp2(float64(attempt-1)) // +Inf for huge attempts; min() handles it
+	limit := float64(ceiling)
+	var d float64
+	switch j {
+	case JitterAdditive:
+		d = math.Min(raw*(1+r*JitterFraction), limit)
+	case JitterNone:
+		d = math.Min(raw, limit)
+	default:
+		d = r * math.Min(raw, limit)
+	}
+	return time.Duration(d)
+}
+
+// oneBelow is the largest float64 below 1.
+var oneBelow = math.Nextafter(1, 0)
+
+func clampUnit(r float64) float64 {
+	switch {
+	case !(r > 0): // also NaN
+		return 0
+	case r >= 1:
+		return oneBelow
+	}
+	return r
+}

@@ -1,0 +1,26 @@
+// Package backoff decides whether and when a lost connection is retried.
+//
+// It is pure: no clock, no randomness of its own. The caller passes the
+// attempt counter and a random value r in [0, 1) and gets a [Decision] back,
+// so reconnect schedules are exact in tests and the client program that uses
+// it stays a pure function.
+//
+// # Delays
+//
+// Attempts are numbered from 1. The un-jittered delay of attempt n is
+// raw = Base·2^(n−1). Jitter then spreads retries so that many clients that
+// lost the same server do not come back in lock step:
+//
+//   - [JitterFull] (the Go default): r·min(raw, Max), anywhere in [0, cap).
+//   - [JitterAdditive] (the reference's default): min(raw·(1+0.2·r), Max),
+//     never faster than min(raw, Max).
+//   - [JitterNone]: min(raw, Max).
+//
+// A [Policy] may instead carry its own Delay function.
+//
+// # Attempts
+//
+// MaxAttempts bounds the retries: 0 means never retry, [Unlimited] (any
+// negative value) means retry forever. The zero Policy therefore never
+// retries; start from [Default] for the usual behaviour.
+package backoff

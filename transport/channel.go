@@ -1,0 +1,84 @@
+package transport
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// ChannelID names one channel. Ids are minted by the consumer (the
+// exchange) through [Context.MintChannelID], so they are unique across all
+// transports of one exchange and never reused. Zero is reserved for "no
+// channel".
+type ChannelID uint64
+
+// Link is what a concrete transport supplies when it opens a channel: how to
+// send on it, how to close the connection under it, and what it knows about
+// the remote end.
+type Link struct {
+	// Send writes one message to the remote end. Required. It must be safe
+	// to call from any goroutine; it may block only briefly (shells queue).
+	Send func(wire.ChannelMsg) error
+	// Close tears down the connection under the channel (closes the socket,
+	// cuts the bridge link). Optional. The transport later reports the
+	// removal through OnChannelRemoved as usual.
+	Close func()
+	// Meta is transport-specific information about the remote end, for
+	// policies: the server transport puts the authenticated principal here,
+	// so canConnect can check the peer id claimed in establish.
+	Meta any
+}
+
+// Channel is one logical bidirectional path to a remote peer inside one
+// transport. The exchange tracks establishment in its own session model;
+// a Channel never changes type (reference issue T2).
+type Channel struct {
+	// ID is the caller-minted id.
+	ID ChannelID
+	// TransportType is the owning transport's type, e.g. "websocket-server".
+	TransportType string
+	// TransportID is the owning transport's id.
+	TransportID string
+	// Meta is Link.Meta: transport-specific information about the remote
+	// end (e.g. the authenticated principal), or nil.
+	Meta any
+
+	send      func(wire.ChannelMsg) error
+	close     func()
+	closeOnce sync.Once
+}
+
+// Send writes msg on the channel. A panic in the transport's send function is
+// recovered and returned as a *PanicError inside a *ChannelError.
+func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &ChannelError{Op: "send", ID: c.ID, Err: &PanicError{Value: r}}
+		}
+	}()
+	if err := c.send(msg); err != nil {
+		return &ChannelError{Op: "send", ID: c.ID, Err: err}
+	}
+	return nil
+}
+
+// Close asks the transport to tear down the connection under this channel
+// (the reference never did, issue T3/T4: a peer rejected by canConnect
+// stayed connected). It runs the transport's close function at most once and
+// returns without waiting; the removal is reported later through
+// OnChannelRemoved. Close on a channel whose transport supplied no close
+// function does nothing.
+func (c *Channel) Close() {
+	if c.close == nil {
+		return
+	}
+	c.closeOnce.Do(c.close)
+}
+
+// NewChannelIDMinter returns a goroutine-safe function that mints 1, 2, 3, …
+// — what an exchange puts in [Context.MintChannelID], and handy in tests.
+func NewChannelIDMinter() func() ChannelID {
+	var n atomic.Uint64
+	return func() ChannelID { return ChannelID(n.Add(1)) }
+}

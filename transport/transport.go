@@ -1,0 +1,96 @@
+package transport
+
+import (
+	"context"
+
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// Transport is what the exchange drives: one kind of wire (WebSocket client,
+// WebSocket server, in-memory bridge) with its directory of channels. [Base]
+// implements it; concrete transports embed a *Base.
+type Transport interface {
+	// Type is the transport type, e.g. "websocket-client" or "bridge".
+	Type() string
+	// ID distinguishes transports of the same type ("<type>-<n>" by default).
+	ID() string
+	// Initialize injects the exchange's callbacks. Calling it again on a
+	// running transport stops it first (its channels are reported removed).
+	Initialize(ctx context.Context, c Context) error
+	// Start makes the transport open channels. Requires Initialize.
+	Start(ctx context.Context) error
+	// Stop closes every connection; channels still present are reported
+	// through OnChannelRemoved. Safe in any state and idempotent.
+	Stop(ctx context.Context) error
+	// Send fans env out to the channels of env.To that this transport owns
+	// and returns how many sends succeeded. Ids it does not own are ignored,
+	// so the exchange can offer every envelope to every transport.
+	Send(env Envelope) int
+	// Flush waits until work the transport has queued is handed to the wire
+	// (or ctx ends). Exchange shutdown awaits it.
+	Flush(ctx context.Context) error
+}
+
+// Envelope is an outbound message addressed to one or more channels.
+type Envelope struct {
+	To  []ChannelID
+	Msg wire.ChannelMsg
+}
+
+// Context is what the exchange injects into a transport. Callbacks may be
+// nil except MintChannelID. Transports call them without holding any of
+// their own locks, so a callback may call back into the transport (Send,
+// Channels, …); lifecycle calls from inside a callback are allowed too,
+// but they must not wait for the callback to return.
+type Context struct {
+	// Identity is the local peer.
+	Identity wire.PeerIdentity
+	// OnChannelReceive delivers an inbound message. It takes the id rather
+	// than the channel because the consumer's copy of the channel may be
+	// stale.
+	OnChannelReceive func(ChannelID, wire.ChannelMsg)
+	// OnChannelAdded reports a new (connected, not yet established) channel.
+	OnChannelAdded func(*Channel)
+	// OnChannelRemoved reports a channel gone for good.
+	OnChannelRemoved func(*Channel)
+	// OnChannelEstablish asks the consumer to start the handshake on the
+	// channel (send its establish). The WebSocket client does it after
+	// "ready"; the server never does (it echoes the client's establish).
+	OnChannelEstablish func(*Channel)
+	// MintChannelID mints a fresh id, unique across every transport of the
+	// consumer and never reused. Required.
+	MintChannelID func() ChannelID
+	// OnFrame, if set, observes every wire frame sent or received (tracing).
+	OnFrame func(FrameTrace)
+}
+
+// Direction says whether a frame was sent or received.
+type Direction string
+
+// Frame directions.
+const (
+	DirSend    Direction = "send"
+	DirReceive Direction = "receive"
+)
+
+// FrameKind says whether a frame carried a whole message or a fragment.
+type FrameKind string
+
+// Frame kinds.
+const (
+	FrameComplete FrameKind = "complete"
+	FrameFragment FrameKind = "fragment"
+)
+
+// FrameTrace describes one frame for tracing. On send there is one trace
+// per frame (Index/Total set for fragments); on receive one trace per
+// decoded message, with Size the total size of the pieces that carried it
+// (the reference reported the last piece only, issue P3).
+type FrameTrace struct {
+	Dir   Direction
+	Seq   uint32
+	Kind  FrameKind
+	Index int // fragment index (fragments only)
+	Total int // fragment count (fragments only)
+	Size  int // bytes on the wire
+}
