@@ -11,7 +11,7 @@ import (
 type Jitter uint8
 
 const (
-	// JitterFull picks uniformly in [0, min(raw, Max)). It is the zero
+	// JitterFull picks uniformly between 0 and min(raw, Max). It is the zero
 	// value and the Go default: it spreads a reconnect storm the widest.
 	JitterFull Jitter = iota
 	// JitterAdditive adds up to 20 % on top of the raw delay, then caps at
@@ -61,7 +61,7 @@ var Default = Policy{
 type Policy struct {
 	// Base is the raw delay of attempt 1. Zero means DefaultBase.
 	Base time.Duration
-	// Max caps every delay. Zero means DefaultMax.
+	// Max caps every computed delay. Zero means DefaultMax.
 	Max time.Duration
 	// MaxAttempts bounds the number of attempts: 0 never retries, a
 	// negative value ([Unlimited]) retries forever.
@@ -69,7 +69,7 @@ type Policy struct {
 	// Jitter selects the randomisation; the zero value is JitterFull.
 	Jitter Jitter
 	// Delay, if set, replaces the built-in formula (Base, Max and Jitter
-	// are then ignored). It receives the 1-based attempt and r in [0, 1).
+	// are then ignored). It receives the 1-based attempt and r in [0, 1].
 	// A negative result counts as zero.
 	Delay func(attempt int, r float64) time.Duration
 }
@@ -132,7 +132,8 @@ type Decision struct {
 
 // Decide says what to do after currentAttempt attempts have failed (0 when
 // a connection that was up has just been lost). r is a uniform random value
-// in [0, 1); values outside are clamped into it, NaN counts as 0. Decide is
+// in [0, 1) (1 is accepted too, as in the reference's tests); values
+// outside [0, 1] are clamped, NaN counts as 0. Decide is
 // pure and never panics.
 func (p Policy) Decide(currentAttempt int, r float64) Decision {
 	if currentAttempt < 0 {
@@ -152,7 +153,7 @@ func (p Policy) Decide(currentAttempt int, r float64) Decision {
 }
 
 // DelayFor returns the delay before the given 1-based attempt (values below
-// 1 count as 1) for the random value r (clamped into [0, 1)).
+// 1 count as 1) for the random value r (clamped into [0, 1]).
 func (p Policy) DelayFor(attempt int, r float64) time.Duration {
 	if attempt < 1 {
 		attempt = 1
@@ -175,7 +176,7 @@ func (p Policy) DelayFor(attempt int, r float64) time.Duration {
 // the jitter mode. It works in float64 nanoseconds in the reference's
 // operation order, so the reference's test values (1100 ms, 2200 ms, …)
 // come out exact. Negative base or max count as zero; attempt below 1
-// counts as 1; r is clamped into [0, 1).
+// counts as 1; r is clamped into [0, 1].
 func Compute(attempt int, base, ceiling time.Duration, r float64, j Jitter) time.Duration {
 	if attempt < 1 {
 		attempt = 1
@@ -193,18 +194,18 @@ func Compute(attempt int, base, ceiling time.Duration, r float64, j Jitter) time
 	default:
 		d = r * math.Min(raw, limit)
 	}
+	if d >= limit {
+		return ceiling // exact, and avoids float→int overflow near MaxInt64
+	}
 	return time.Duration(d)
 }
-
-// oneBelow is the largest float64 below 1.
-var oneBelow = math.Nextafter(1, 0)
 
 func clampUnit(r float64) float64 {
 	switch {
 	case !(r > 0): // also NaN
 		return 0
-	case r >= 1:
-		return oneBelow
+	case r > 1:
+		return 1
 	}
 	return r
 }

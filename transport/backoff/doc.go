@@ -11,7 +11,8 @@
 // raw = Base·2^(n−1). Jitter then spreads retries so that many clients that
 // lost the same server do not come back in lock step:
 //
-//   - [JitterFull] (the Go default): r·min(raw, Max), anywhere in [0, cap).
+//   - [JitterFull] (the Go default): r·min(raw, Max), anywhere between 0
+//     and the cap.
 //   - [JitterAdditive] (the reference's default): min(raw·(1+0.2·r), Max),
 //     never faster than min(raw, Max).
 //   - [JitterNone]: min(raw, Max).
