@@ -1,0 +1,148 @@
+package wire
+
+import "fmt"
+
+// FrameErrorCode classifies a binary frame that cannot be decoded. The
+// values are the reference implementation's codes.
+type FrameErrorCode string
+
+// Binary frame decode error codes.
+const (
+	// FrameTruncated: fewer bytes than the header, or than the header's
+	// declared payload (plus fragment metadata) needs.
+	FrameTruncated FrameErrorCode = "truncated_frame"
+	// FrameUnsupportedVersion: the first byte is not [Version].
+	FrameUnsupportedVersion FrameErrorCode = "unsupported_version"
+	// FrameInvalidType: the type byte is neither complete (0) nor fragment (1).
+	FrameInvalidType FrameErrorCode = "invalid_type"
+	// FrameTooLarge is Go-only: a payload that does not fit the 32-bit length
+	// field, or a stream frame above the parser's configured maximum.
+	FrameTooLarge FrameErrorCode = "frame_too_large"
+)
+
+// FrameError reports a binary frame that could not be decoded or encoded.
+// errors.Is matches any *FrameError with the same Code, so the sentinels
+// [ErrTruncatedFrame], [ErrUnsupportedVersion], [ErrInvalidFrameType] and
+// [ErrFrameTooLarge] can be used as targets.
+type FrameError struct {
+	Code FrameErrorCode
+	// Msg is a human-readable description; it is informational only.
+	Msg string
+}
+
+func (e *FrameError) Error() string {
+	if e.Msg == "" {
+		return "wire: frame: " + string(e.Code)
+	}
+	return "wire: frame: " + string(e.Code) + ": " + e.Msg
+}
+
+// Is reports whether target is a *FrameError with the same code.
+func (e *FrameError) Is(target error) bool {
+	t, ok := target.(*FrameError)
+	return ok && t.Code == e.Code
+}
+
+// Sentinels for errors.Is on binary frame errors.
+var (
+	ErrTruncatedFrame     = &FrameError{Code: FrameTruncated}
+	ErrUnsupportedVersion = &FrameError{Code: FrameUnsupportedVersion}
+	ErrInvalidFrameType   = &FrameError{Code: FrameInvalidType}
+	ErrFrameTooLarge      = &FrameError{Code: FrameTooLarge}
+)
+
+// TextFrameErrorCode classifies a text frame that cannot be decoded. The
+// values are the reference implementation's codes.
+type TextFrameErrorCode string
+
+// Text frame decode error codes.
+const (
+	// TextInvalidJSON: the frame is not a JSON text.
+	TextInvalidJSON TextFrameErrorCode = "invalid_json"
+	// TextInvalidStructure: not an array of at least two elements, or a
+	// field of the wrong JSON type.
+	TextInvalidStructure TextFrameErrorCode = "invalid_structure"
+	// TextInvalidPrefix: the first element is not a two-character prefix
+	// with a version digit and a known type character.
+	TextInvalidPrefix TextFrameErrorCode = "invalid_prefix"
+	// TextUnsupportedVersion: the prefix's version digit is not [TextVersion].
+	TextUnsupportedVersion TextFrameErrorCode = "unsupported_version"
+	// TextTruncated: too few elements for the frame's type.
+	TextTruncated TextFrameErrorCode = "truncated"
+)
+
+// TextFrameError reports a text frame that could not be decoded. errors.Is
+// matches any *TextFrameError with the same Code.
+type TextFrameError struct {
+	Code TextFrameErrorCode
+	// Msg is a human-readable description; it is informational only.
+	Msg string
+}
+
+func (e *TextFrameError) Error() string {
+	if e.Msg == "" {
+		return "wire: text frame: " + string(e.Code)
+	}
+	return "wire: text frame: " + string(e.Code) + ": " + e.Msg
+}
+
+// Is reports whether target is a *TextFrameError with the same code.
+func (e *TextFrameError) Is(target error) bool {
+	t, ok := target.(*TextFrameError)
+	return ok && t.Code == e.Code
+}
+
+// FragmentErrorCode says why a payload could not be fragmented. The values
+// are the reference's result kinds, which are also [WireErrorCode]s.
+type FragmentErrorCode string
+
+// Fragmentation error codes.
+const (
+	// FragmentEmptyPayload: there is nothing to fragment.
+	FragmentEmptyPayload FragmentErrorCode = "empty-payload"
+	// FragmentTooMany: the payload needs more than [MaxFragments] pieces.
+	FragmentTooMany FragmentErrorCode = "too-many-fragments"
+	// FragmentInvalidThreshold is Go-only: the threshold is not positive.
+	FragmentInvalidThreshold FragmentErrorCode = "invalid-threshold"
+)
+
+// FragmentError reports a payload that could not be split into fragments.
+// errors.Is matches any *FragmentError with the same Code.
+type FragmentError struct {
+	Code FragmentErrorCode
+	// Total and Max are set for FragmentTooMany: the number of pieces the
+	// payload would need and the limit (65535).
+	Total int
+	Max   int
+}
+
+func (e *FragmentError) Error() string {
+	if e.Code == FragmentTooMany {
+		return fmt.Sprintf("wire: fragment: %s: %d pieces needed, at most %d allowed", e.Code, e.Total, e.Max)
+	}
+	return "wire: fragment: " + string(e.Code)
+}
+
+// Is reports whether target is a *FragmentError with the same code.
+func (e *FragmentError) Is(target error) bool {
+	t, ok := target.(*FragmentError)
+	return ok && t.Code == e.Code
+}
+
+// StreamError reports a frame on a byte stream whose declared size exceeds
+// the [StreamParser]'s limit. The stream cannot be resynchronised after it;
+// the parser keeps returning the error until Reset.
+type StreamError struct {
+	Size  uint64 // declared frame size: header, metadata and payload
+	Limit int    // the parser's maximum
+}
+
+func (e *StreamError) Error() string {
+	return fmt.Sprintf("wire: stream: frame of %d bytes exceeds the limit of %d", e.Size, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrFrameTooLarge) true for stream limit errors.
+func (e *StreamError) Is(target error) bool {
+	t, ok := target.(*FrameError)
+	return ok && t.Code == FrameTooLarge
+}
