@@ -1,0 +1,76 @@
+package replica
+
+// Code classifies replica errors.
+type Code string
+
+// Error codes.
+const (
+	// CodeVersionParse: a serialized version has the wrong shape.
+	CodeVersionParse Code = "version-parse"
+	// CodeVersionMismatch: two versions of different kinds were compared.
+	CodeVersionMismatch Code = "version-mismatch"
+	// CodeEncoding: the payload's encoding (or kind) is not one this
+	// replica accepts, e.g. binary data offered to a JSON replica.
+	CodeEncoding Code = "payload-encoding"
+	// CodeMalformed: payload data is not valid JSON or not of the expected
+	// shape (an entirety that is not an object, a since log that is not an
+	// array of batches, an op without a path).
+	CodeMalformed Code = "malformed-payload"
+	// CodeUnknownChange: a change type this replica cannot materialize.
+	CodeUnknownChange Code = "unknown-change"
+	// CodeInvalidChange: a known change type with fields of the wrong type
+	// or out of range (negative counts, non-integer indices).
+	CodeInvalidChange Code = "invalid-change"
+	// CodeInvalidValue: a Go value that cannot be represented as JSON.
+	CodeInvalidValue Code = "invalid-value"
+	// CodeAdvanceRange: Advance outside [BaseVersion, Version].
+	CodeAdvanceRange Code = "advance-range"
+	// CodeUnmaterializable: the state cannot be produced because an
+	// earlier merged change could not be materialized.
+	CodeUnmaterializable Code = "unmaterializable"
+	// CodeUnsupported: the operation is not supported by this replica.
+	CodeUnsupported Code = "unsupported"
+)
+
+// Error is the error type of this package. Use errors.Is with one of the
+// Err* sentinels (which match by Code) or errors.As to read the details.
+type Error struct {
+	Code Code
+	Msg  string
+	Err  error // underlying cause, if any
+}
+
+func (e *Error) Error() string {
+	s := "replica: " + string(e.Code)
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches any *Error with the same Code, so the sentinels below work with
+// errors.Is.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Sentinels for errors.Is, one per Code.
+var (
+	ErrVersionParse     = &Error{Code: CodeVersionParse}
+	ErrVersionMismatch  = &Error{Code: CodeVersionMismatch}
+	ErrEncoding         = &Error{Code: CodeEncoding}
+	ErrMalformed        = &Error{Code: CodeMalformed}
+	ErrUnknownChange    = &Error{Code: CodeUnknownChange}
+	ErrInvalidChange    = &Error{Code: CodeInvalidChange}
+	ErrInvalidValue     = &Error{Code: CodeInvalidValue}
+	ErrAdvanceRange     = &Error{Code: CodeAdvanceRange}
+	ErrUnmaterializable = &Error{Code: CodeUnmaterializable}
+	ErrUnsupported      = &Error{Code: CodeUnsupported}
+)

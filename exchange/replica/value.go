@@ -1,0 +1,432 @@
+package replica
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Document state and change values use a small JSON value model that
+// mirrors what JSON.parse produces in JavaScript:
+//
+//	nil (null), bool, float64, string, []any, *Object
+//
+// Numbers are float64 like JavaScript numbers. *Object keeps JavaScript's
+// property order (integer-like keys first in ascending order, then the
+// other keys in insertion order) so encoded state is byte-identical with
+// JSON.stringify in the TypeScript reference.
+
+// MaxDepth bounds the nesting depth of parsed JSON values; deeper input is
+// rejected with [CodeMalformed] instead of risking stack exhaustion.
+const MaxDepth = 512
+
+// smallObject is the key count up to which an Object looks keys up by a
+// linear scan instead of keeping a map.
+const smallObject = 8
+
+// Object is a JSON object with JavaScript property order. The zero value is
+// an empty object ready to use. Objects are not safe for concurrent
+// mutation.
+type Object struct {
+	keys  []string
+	vals  []any
+	index map[string]int // key -> position; nil while small
+}
+
+// NewObject returns an empty object with room for n keys.
+func NewObject(n int) *Object {
+	return &Object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
+}
+
+// Len returns the number of keys.
+func (o *Object) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.keys)
+}
+
+// Keys returns the keys in JavaScript enumeration order. The slice is a
+// copy.
+func (o *Object) Keys() []string {
+	if o == nil {
+		return nil
+	}
+	return append([]string(nil), o.keys...)
+}
+
+// Range calls f for each key in enumeration order until f returns false.
+func (o *Object) Range(f func(key string, v any) bool) {
+	if o == nil {
+		return
+	}
+	for i, k := range o.keys {
+		if !f(k, o.vals[i]) {
+			return
+		}
+	}
+}
+
+func (o *Object) find(k string) int {
+	if o.index != nil {
+		if i, ok := o.index[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, kk := range o.keys {
+		if kk == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Get returns the value for k.
+func (o *Object) Get(k string) (any, bool) {
+	if o == nil {
+		return nil, false
+	}
+	if i := o.find(k); i >= 0 {
+		return o.vals[i], true
+	}
+	return nil, false
+}
+
+// Has reports whether k is present.
+func (o *Object) Has(k string) bool {
+	if o == nil {
+		return false
+	}
+	return o.find(k) >= 0
+}
+
+// Set sets k to v. A new key goes where JavaScript would enumerate it:
+// array-index keys among the leading index keys in numeric order, other
+// keys at the end.
+func (o *Object) Set(k string, v any) {
+	if i := o.find(k); i >= 0 {
+		o.vals[i] = v
+		return
+	}
+	pos := len(o.keys)
+	if n, ok := arrayIndex(k); ok {
+		// Index keys form a sorted prefix; find the insertion point in it.
+		end := sort.Search(len(o.keys), func(i int) bool {
+			_, isIdx := arrayIndex(o.keys[i])
+			return !isIdx
+		})
+		pos = sort.Search(end, func(i int) bool {
+			m, _ := arrayIndex(o.keys[i])
+			return m > n
+		})
+	}
+	o.keys = append(o.keys, "")
+	o.vals = append(o.vals, nil)
+	if pos < len(o.keys)-1 {
+		copy(o.keys[pos+1:], o.keys[pos:])
+		copy(o.vals[pos+1:], o.vals[pos:])
+	}
+	o.keys[pos] = k
+	o.vals[pos] = v
+	o.reindex(pos)
+}
+
+// Delete removes k and reports whether it was present.
+func (o *Object) Delete(k string) bool {
+	i := o.find(k)
+	if i < 0 {
+		return false
+	}
+	copy(o.keys[i:], o.keys[i+1:])
+	copy(o.vals[i:], o.vals[i+1:])
+	o.keys[len(o.keys)-1] = ""
+	o.vals[len(o.vals)-1] = nil
+	o.keys = o.keys[:len(o.keys)-1]
+	o.vals = o.vals[:len(o.vals)-1]
+	if o.index != nil {
+		delete(o.index, k)
+	}
+	o.reindex(i)
+	return true
+}
+
+// reindex refreshes the position map from position from on.
+func (o *Object) reindex(from int) {
+	if len(o.keys) <= smallObject {
+		o.index = nil
+		return
+	}
+	if o.index == nil {
+		o.index = make(map[string]int, len(o.keys))
+		from = 0
+	}
+	for i := from; i < len(o.keys); i++ {
+		o.index[o.keys[i]] = i
+	}
+}
+
+// arrayIndex reports whether k is a canonical array index ("0", "17", not
+// "017" or "-1") below 2^32-1, the keys JavaScript enumerates first.
+func arrayIndex(k string) (uint64, bool) {
+	if k == "" || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n >= math.MaxUint32 {
+		return 0, false
+	}
+	return n, true
+}
+
+// Clone returns a deep copy of the object.
+func (o *Object) Clone() *Object {
+	if o == nil {
+		return nil
+	}
+	c := &Object{keys: append([]string(nil), o.keys...), vals: make([]any, len(o.vals))}
+	for i, v := range o.vals {
+		c.vals[i] = CloneValue(v)
+	}
+	c.reindex(0)
+	return c
+}
+
+// MarshalJSON encodes the object like JSON.stringify.
+func (o *Object) MarshalJSON() ([]byte, error) { return AppendValue(nil, o), nil }
+
+// CloneValue deep-copies a value of the JSON value model.
+func CloneValue(v any) any {
+	switch x := v.(type) {
+	case *Object:
+		return x.Clone()
+	case []any:
+		c := make([]any, len(x))
+		for i, e := range x {
+			c[i] = CloneValue(e)
+		}
+		return c
+	}
+	return v
+}
+
+// ValueOf converts a Go value to the JSON value model. Values already in
+// the model are deep-copied; anything else goes through encoding/json
+// (struct field order is kept, map keys are sorted as encoding/json does).
+func ValueOf(v any) (any, error) {
+	if ok := isModel(v, 0); ok {
+		return CloneValue(v), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalidValue, Msg: "value cannot be encoded as JSON", Err: err}
+	}
+	return ParseValue(b)
+}
+
+func isModel(v any, depth int) bool {
+	if depth > MaxDepth {
+		return false
+	}
+	switch x := v.(type) {
+	case nil, bool, string:
+		return true
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case []any:
+		for _, e := range x {
+			if !isModel(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	case *Object:
+		if x == nil {
+			return false
+		}
+		for _, e := range x.vals {
+			if !isModel(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// EqualValues reports deep equality of two model values, the way the
+// reference compares set members (arrays by position, objects by key set
+// regardless of order).
+func EqualValues(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		// Object.is semantics: NaN equals NaN, +0 differs from -0. The
+		// model never holds NaN (JSON has no NaN), so only the zero case
+		// matters.
+		return ok && x == y && math.Signbit(x) == math.Signbit(y)
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !EqualValues(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case *Object:
+		y, ok := b.(*Object)
+		if !ok || x.Len() != y.Len() {
+			return false
+		}
+		for i, k := range x.keys {
+			yv, ok := y.Get(k)
+			if !ok || !EqualValues(x.vals[i], yv) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// EncodeValue encodes a model value like JSON.stringify.
+func EncodeValue(v any) []byte { return AppendValue(nil, v) }
+
+// AppendValue appends the JSON.stringify encoding of v to b. Values outside
+// the model encode as null, as JSON.stringify does for undefined array
+// members.
+func AppendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		if x {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	case float64:
+		return appendNumber(b, x)
+	case string:
+		return appendString(b, x)
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendValue(b, e)
+		}
+		return append(b, ']')
+	case *Object:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		b = append(b, '{')
+		for i, k := range x.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = AppendValue(b, x.vals[i])
+		}
+		return append(b, '}')
+	}
+	return append(b, "null"...)
+}
+
+// appendNumber formats like JavaScript's Number#toString as used by
+// JSON.stringify: shortest round-trip digits, exponent form below 1e-6 and
+// from 1e21, "-0" written as "0", non-finite numbers as null.
+func appendNumber(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	if f == 0 {
+		return append(b, '0')
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs < 1e-6 || abs >= 1e21 {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// Go writes e-07; JavaScript writes e-7.
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString quotes s like JSON.stringify: only '"', '\\' and control
+// characters are escaped; invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\uFFFD"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

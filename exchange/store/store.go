@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// Meta is the per-document metadata a store keeps (the reference's
+// StoreMeta): replica type and sync mode are fixed for a document's life,
+// the schema hash is last-writer-wins.
+type Meta struct {
+	ReplicaType wire.ReplicaType
+	SyncMode    wire.SyncMode
+	SchemaHash  string
+}
+
+// metaJSON is the reference's JSON layout of StoreMeta, used by SQL
+// backends: {"replicaType":["plain",1,0],"syncMode":{...},"schemaHash":"..."}.
+type metaJSON struct {
+	ReplicaType [3]any       `json:"replicaType"`
+	SyncMode    syncModeJSON `json:"syncMode"`
+	SchemaHash  string       `json:"schemaHash"`
+}
+
+type syncModeJSON struct {
+	WriterModel string `json:"writerModel"`
+	Delivery    string `json:"delivery"`
+	Durability  string `json:"durability"`
+}
+
+// MarshalJSON encodes the reference's StoreMeta JSON.
+func (m Meta) MarshalJSON() ([]byte, error) {
+	return json.Marshal(metaJSON{
+		ReplicaType: [3]any{m.ReplicaType.Name, m.ReplicaType.Major, m.ReplicaType.Minor},
+		SyncMode: syncModeJSON{
+			WriterModel: string(m.SyncMode.WriterModel),
+			Delivery:    string(m.SyncMode.Delivery),
+			Durability:  string(m.SyncMode.Durability),
+		},
+		SchemaHash: m.SchemaHash,
+	})
+}
+
+// UnmarshalJSON decodes the reference's StoreMeta JSON.
+func (m *Meta) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		ReplicaType []json.RawMessage `json:"replicaType"`
+		SyncMode    syncModeJSON      `json:"syncMode"`
+		SchemaHash  string            `json:"schemaHash"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if len(raw.ReplicaType) != 3 {
+		return fmt.Errorf("store: replicaType must be [name, major, minor]")
+	}
+	var rt wire.ReplicaType
+	if err := json.Unmarshal(raw.ReplicaType[0], &rt.Name); err != nil {
+		return fmt.Errorf("store: replicaType name: %w", err)
+	}
+	if err := json.Unmarshal(raw.ReplicaType[1], &rt.Major); err != nil {
+		return fmt.Errorf("store: replicaType major: %w", err)
+	}
+	if err := json.Unmarshal(raw.ReplicaType[2], &rt.Minor); err != nil {
+		return fmt.Errorf("store: replicaType minor: %w", err)
+	}
+	*m = Meta{
+		ReplicaType: rt,
+		SyncMode: wire.SyncMode{
+			WriterModel: wire.WriterModel(raw.SyncMode.WriterModel),
+			Delivery:    wire.Delivery(raw.SyncMode.Delivery),
+			Durability:  wire.Durability(raw.SyncMode.Durability),
+		},
+		SchemaHash: raw.SchemaHash,
+	}
+	return nil
+}
+
+// RecordKind tells a meta record from an entry record.
+type RecordKind uint8
+
+// Record kinds.
+const (
+	KindMeta RecordKind = iota + 1
+	KindEntry
+)
+
+// String returns "meta" or "entry".
+func (k RecordKind) String() string {
+	switch k {
+	case KindMeta:
+		return "meta"
+	case KindEntry:
+		return "entry"
+	}
+	return "unknown"
+}
+
+// Record is one element of a document's stream: metadata (Kind ==
+// KindMeta, Meta set) or a payload entry (Kind == KindEntry, Payload and
+// Version set).
+type Record struct {
+	Kind    RecordKind
+	Meta    Meta
+	Payload replica.Payload
+	Version string
+}
+
+// MetaRecord returns a meta record.
+func MetaRecord(m Meta) Record { return Record{Kind: KindMeta, Meta: m} }
+
+// EntryRecord returns an entry record.
+func EntryRecord(p replica.Payload, version string) Record {
+	return Record{Kind: KindEntry, Payload: p, Version: version}
+}
+
+// Store persists document record streams. Implementations know nothing of
+// the protocol or of replicas: they keep records faithfully (JSON text stays
+// text, binary stays bytes, lineage is kept).
+//
+// The exchange calls a store sequentially per document (never two calls for
+// one document at once) but may call it for different documents
+// concurrently, so implementations must be safe for concurrent use.
+type Store interface {
+	// Append adds a record to a document's stream. The first record of a
+	// document must be a meta record (else [ErrEntryBeforeMeta]). A meta
+	// record is validated against the existing meta: a different replica
+	// type name or major fails with [ErrReplicaTypeMismatch], a different
+	// sync mode with [ErrSyncModeMismatch]; the schema hash is
+	// last-writer-wins. Record insert and index update are atomic.
+	Append(ctx context.Context, docID string, rec Record) error
+	// LoadAll returns every record of the document in insertion order;
+	// an unknown document has none (no error).
+	LoadAll(ctx context.Context, docID string) ([]Record, error)
+	// Replace atomically swaps the document's whole stream. The batch must
+	// hold at least one meta record ([ErrReplaceWithoutMeta]) and is
+	// validated like Append; the index takes the batch's last meta.
+	// Readers never see an intermediate state, and later appends order
+	// after the replacement.
+	Replace(ctx context.Context, docID string, recs []Record) error
+	// Delete removes the document's records and meta.
+	Delete(ctx context.Context, docID string) error
+	// CurrentMeta returns the document's meta from the index, or nil.
+	CurrentMeta(ctx context.Context, docID string) (*Meta, error)
+	// ListDocIDs returns the ids of documents that have meta, optionally
+	// only those starting with prefix (exact, case-sensitive byte prefix;
+	// "" lists all).
+	ListDocIDs(ctx context.Context, prefix string) ([]string, error)
+	// Close releases resources. Calls after Close fail with [ErrClosed].
+	Close() error
+}
+
+// ResolveMeta validates a batch of records against the existing meta (nil
+// for a new document) and returns the meta the index should hold: the last
+// meta record of the batch. It is the shared validation every backend
+// uses for Replace (and, with one record, for a meta Append).
+func ResolveMeta(docID string, recs []Record, existing *Meta) (Meta, error) {
+	var resolved *Meta
+	for i := range recs {
+		if recs[i].Kind != KindMeta {
+			continue
+		}
+		in := recs[i].Meta
+		for _, against := range []*Meta{existing, resolved} {
+			if against == nil {
+				continue
+			}
+			if !replica.Compatible(in.ReplicaType, against.ReplicaType) {
+				return Meta{}, &Error{Code: CodeReplicaTypeMismatch, DocID: docID,
+					Msg: fmt.Sprintf("replicaType mismatch: existing [%s %d %d] vs incoming [%s %d %d]",
+						against.ReplicaType.Name, against.ReplicaType.Major, against.ReplicaType.Minor,
+						in.ReplicaType.Name, in.ReplicaType.Major, in.ReplicaType.Minor)}
+			}
+			if in.SyncMode != against.SyncMode {
+				return Meta{}, &Error{Code: CodeSyncModeMismatch, DocID: docID,
+					Msg: fmt.Sprintf("syncMode mismatch: existing %v vs incoming %v", against.SyncMode, in.SyncMode)}
+			}
+		}
+		m := in
+		resolved = &m
+	}
+	if resolved == nil {
+		return Meta{}, &Error{Code: CodeReplaceWithoutMeta, DocID: docID, Msg: "batch must contain at least one meta record"}
+	}
+	return *resolved, nil
+}
+
+// ValidateAppend checks one record against the existing meta. It returns
+// the new index meta for a meta record, nil for an entry.
+func ValidateAppend(docID string, rec Record, existing *Meta) (*Meta, error) {
+	switch rec.Kind {
+	case KindEntry:
+		if existing == nil {
+			return nil, &Error{Code: CodeEntryBeforeMeta, DocID: docID, Msg: "first record must be meta, got entry"}
+		}
+		return nil, nil
+	case KindMeta:
+		m, err := ResolveMeta(docID, []Record{rec}, existing)
+		if err != nil {
+			return nil, err
+		}
+		return &m, nil
+	}
+	return nil, &Error{Code: CodeInvalidRecord, DocID: docID, Msg: fmt.Sprintf("record kind %d", rec.Kind)}
+}
+
+// CloneRecord returns a copy of r whose payload bytes do not alias r's.
+func CloneRecord(r Record) Record {
+	r.Payload = r.Payload.Clone()
+	return r
+}
