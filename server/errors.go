@@ -1,0 +1,166 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/coder/websocket"
+)
+
+// StatusCode is a WebSocket close code; it is websocket.StatusCode.
+type StatusCode = websocket.StatusCode
+
+// Close codes the server sends. Every close the server initiates uses one of
+// these, with a short fixed reason (the reasons are listed in the package
+// documentation).
+const (
+	// StatusReplaced (1000) closes a socket whose peer id was taken over by
+	// a newer connection (reason "Replaced by new connection").
+	StatusReplaced = websocket.StatusNormalClosure
+	// StatusGoingAway (1001) is used for drains ("Server draining"),
+	// shutdown ("Server shutting down") and the idle timeout
+	// ("Idle timeout"). Clients reconnect after it.
+	StatusGoingAway = websocket.StatusGoingAway
+	// StatusInvalidData (1007) closes a connection that sent a binary frame
+	// the wire pipeline could not decode ("Invalid frame: <wire code>").
+	StatusInvalidData = websocket.StatusInvalidFramePayloadData
+	// StatusPolicyViolation (1008) closes a connection that exceeded its
+	// message rate ("Rate limit exceeded") or was rejected by the exchange
+	// ("Connection rejected"). Kyneta clients treat 1008 as final.
+	StatusPolicyViolation = websocket.StatusPolicyViolation
+	// StatusMessageTooBig (1009) closes a connection that sent a message
+	// above Options.MaxMessageSize.
+	StatusMessageTooBig = websocket.StatusMessageTooBig
+	// StatusInternalError (1011) closes a connection the server could not
+	// register (e.g. the transport was stopped while it was accepted).
+	StatusInternalError = websocket.StatusInternalError
+	// StatusTryAgainLater (1013) refuses a connection above
+	// Options.MaxConnections ("Too many connections").
+	StatusTryAgainLater = websocket.StatusTryAgainLater
+	// StatusSlowConsumer (4000, private range) closes a connection whose
+	// send queue overflowed or whose socket did not accept a write within
+	// Options.WriteTimeout ("Slow consumer"). It is retryable: the peer
+	// should reconnect and resynchronise.
+	StatusSlowConsumer StatusCode = 4000
+)
+
+// Close reasons sent with the codes above.
+const (
+	ReasonReplaced        = "Replaced by new connection"
+	ReasonShuttingDown    = "Server shutting down"
+	ReasonIdle            = "Idle timeout"
+	ReasonRateLimited     = "Rate limit exceeded"
+	ReasonRejected        = "Connection rejected"
+	ReasonTooMany         = "Too many connections"
+	ReasonSlowConsumer    = "Slow consumer"
+	ReasonInternal        = "Internal error"
+	reasonInvalidFrameFmt = "Invalid frame: %s"
+)
+
+// Sentinel errors.
+var (
+	// ErrUnauthorized is what an authenticator returns (possibly wrapped)
+	// to refuse a request with HTTP 401.
+	ErrUnauthorized = errors.New("server: unauthorized")
+	// ErrForbidden is what an authenticator returns (possibly wrapped) to
+	// refuse a request with HTTP 403.
+	ErrForbidden = errors.New("server: forbidden")
+	// ErrClosed: the server was closed, or the connection is closed or
+	// closing, so nothing more can be sent.
+	ErrClosed = errors.New("server: closed")
+	// ErrDraining: the server is draining and refuses new connections.
+	ErrDraining = errors.New("server: draining")
+	// ErrSlowConsumer: a send would have overflowed the connection's send
+	// queue; the connection is being closed with StatusSlowConsumer.
+	ErrSlowConsumer = errors.New("server: slow consumer")
+	// ErrNotStarted: the transport has not been started by an exchange (or
+	// was stopped), so connections cannot be registered.
+	ErrNotStarted = errors.New("server: transport not started")
+	// ErrInvalidOptions: New was given inconsistent options (wrapped in an
+	// *OptionsError).
+	ErrInvalidOptions = errors.New("server: invalid options")
+)
+
+// AuthError lets an authenticator choose the HTTP status of a refusal. A
+// plain error from Authenticate means 401, ErrForbidden 403.
+type AuthError struct {
+	// Status is the HTTP status to answer with; 0 means 401. Only 4xx
+	// statuses are used as given; anything else becomes 401.
+	Status int
+	// Message is written as the response body; "" means the status text.
+	// It should not contain secrets or internal details.
+	Message string
+	// Err is the underlying cause (logged, never sent).
+	Err error
+}
+
+func (e *AuthError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.status())
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("server: authentication failed (%d %s): %v", e.status(), msg, e.Err)
+	}
+	return fmt.Sprintf("server: authentication failed (%d %s)", e.status(), msg)
+}
+
+// Unwrap returns the cause.
+func (e *AuthError) Unwrap() error { return e.Err }
+
+func (e *AuthError) status() int {
+	if e.Status >= 400 && e.Status < 500 {
+		return e.Status
+	}
+	return http.StatusUnauthorized
+}
+
+// authStatus maps an authenticator error to an HTTP status and body.
+func authStatus(err error) (int, string) {
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		st := ae.status()
+		if ae.Message != "" {
+			return st, ae.Message
+		}
+		return st, http.StatusText(st)
+	}
+	if errors.Is(err, ErrForbidden) {
+		return http.StatusForbidden, http.StatusText(http.StatusForbidden)
+	}
+	return http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)
+}
+
+// OptionsError reports an invalid field of Options or DrainOptions.
+// errors.Is(err, ErrInvalidOptions) holds.
+type OptionsError struct {
+	Field  string
+	Reason string
+}
+
+func (e *OptionsError) Error() string {
+	return fmt.Sprintf("server: invalid options: %s: %s", e.Field, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrInvalidOptions) true.
+func (e *OptionsError) Is(target error) bool { return target == ErrInvalidOptions }
+
+// CloseError describes why the server closed a connection: the code and
+// reason it sent (or tried to send) and the cause. The connection hooks and
+// logs receive it.
+type CloseError struct {
+	Code   StatusCode
+	Reason string
+	Err    error // cause, may be nil
+}
+
+func (e *CloseError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("server: closed connection with %d %q: %v", int(e.Code), e.Reason, e.Err)
+	}
+	return fmt.Sprintf("server: closed connection with %d %q", int(e.Code), e.Reason)
+}
+
+// Unwrap returns the cause.
+func (e *CloseError) Unwrap() error { return e.Err }

@@ -1,0 +1,267 @@
+package server
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/kyneta-go/kyneta/clock"
+)
+
+// TransportType is the transport type the server reports to the exchange,
+// as in the reference.
+const TransportType = "websocket-server"
+
+// Defaults used when the corresponding Options field is zero.
+const (
+	DefaultFragmentThreshold = 100 * 1024
+	DefaultMaxMessageSize    = 1 << 20
+	DefaultSendQueueMessages = 1024
+	DefaultSendQueueBytes    = 8 << 20
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultCloseTimeout      = 5 * time.Second
+	DefaultPeerIDParam       = "peerId"
+	// fragmentOverhead is the largest header a wire v3 frame adds to its
+	// payload (10-byte header plus 8 bytes of fragment metadata).
+	fragmentOverhead = 18
+)
+
+// Principal is whatever Options.Authenticate says the request is: a user
+// record, a token's claims, a service name. The server does not look
+// inside; it binds the value to the connection (ConnInfo.Principal) and
+// through it to the transport channel, where the exchange's canConnect
+// policy can check it against the peer id claimed in establish.
+type Principal any
+
+// ConnInfo describes one accepted connection. The server stores it as the
+// channel's Meta (transport.Channel.Meta holds a ConnInfo value); see
+// [InfoOf].
+type ConnInfo struct {
+	// PeerID is the connection's registry key: given by the request
+	// (Options.PeerID) or generated ("ws-" + 16 hex digits). A newer
+	// connection with the same peer id replaces this one.
+	PeerID string
+	// Principal is what Options.Authenticate returned (nil without one).
+	Principal Principal
+	// RemoteAddr is the request's remote address.
+	RemoteAddr string
+	// Subprotocol is the negotiated WebSocket subprotocol ("" for none).
+	Subprotocol string
+}
+
+// Options configure a Server. The zero value is a working server with the
+// defaults documented on each field; New validates the rest.
+type Options struct {
+	// Authenticate runs before the upgrade. An error refuses the request
+	// without upgrading it: HTTP 401 by default, 403 for ErrForbidden, or
+	// the status of an *AuthError. The returned Principal is bound to the
+	// connection. Nil accepts every request with a nil Principal.
+	Authenticate func(r *http.Request) (Principal, error)
+	// PeerID returns the peer id a request asks for ("" for a generated
+	// one). Default: the "peerId" query parameter. Ids longer than 256
+	// bytes are refused with HTTP 400.
+	PeerID func(r *http.Request) string
+
+	// OriginPatterns lists the host patterns allowed in the Origin header
+	// besides the request's own host (websocket.AcceptOptions). A
+	// cross-origin request that matches none is refused with HTTP 403.
+	OriginPatterns []string
+	// InsecureSkipVerify disables the origin check entirely.
+	InsecureSkipVerify bool
+	// Subprotocols lists the subprotocols the server negotiates, in order
+	// of preference.
+	Subprotocols []string
+	// RequireSubprotocol refuses (HTTP 400, before the upgrade) requests
+	// that offer none of Subprotocols.
+	RequireSubprotocol bool
+
+	// MaxConnections caps the open connections; 0 means no cap. A
+	// connection above the cap is upgraded and closed at once with 1013
+	// (StatusTryAgainLater), never registered.
+	MaxConnections int
+	// MaxMessageSize caps one incoming WebSocket message in bytes; a
+	// larger message closes the connection with 1009. Default 1 MiB. It
+	// must leave room for a full fragment: at least FragmentThreshold+18.
+	MaxMessageSize int64
+	// FragmentThreshold: outgoing messages whose encoded payload exceeds
+	// it are split into fragment frames. Default 100 KiB (the reference's);
+	// negative means never fragment.
+	FragmentThreshold int
+	// IdleTimeout closes a connection that sent nothing (no message, no
+	// ping) for this long, with 1001 "Idle timeout". 0 disables it. Kyneta
+	// clients send "ping" every 30 s by default, so 60–90 s is a sensible
+	// value.
+	IdleTimeout time.Duration
+	// MessageRate limits incoming messages per second per connection
+	// (token bucket of MessageBurst); a connection above it is closed with
+	// 1008. 0 disables it.
+	MessageRate float64
+	// MessageBurst is the token bucket size for MessageRate; default
+	// max(1, MessageRate).
+	MessageBurst int
+
+	// SendQueueMessages and SendQueueBytes bound each connection's send
+	// queue (frames waiting for the socket). A send that would exceed
+	// either closes the connection with 4000 (StatusSlowConsumer) and
+	// returns ErrSlowConsumer; nothing is dropped silently. A single
+	// message larger than SendQueueBytes is still admitted into an empty
+	// queue. Defaults 1024 messages and 8 MiB.
+	SendQueueMessages int
+	SendQueueBytes    int
+	// WriteTimeout bounds one socket write; a socket that accepts nothing
+	// for this long is a slow consumer and is cut off. Default 10 s.
+	WriteTimeout time.Duration
+	// CloseTimeout bounds the closing handshake: a connection whose close
+	// has not completed within it is torn down. Default 5 s.
+	CloseTimeout time.Duration
+
+	// Drain holds the defaults for Drain calls.
+	Drain DrainOptions
+
+	// TransportID is the transport id reported to the exchange; default
+	// "websocket-server-<n>".
+	TransportID string
+	// Clock drives every timer of the server (idle timeout, write and
+	// close timeouts, drain schedule and deadline). Default clock.Real.
+	Clock clock.Clock
+	// Rand draws the random numbers of the drain schedule and of generated
+	// peer ids; it must return values in [0, 1). Default math/rand/v2.
+	Rand func() float64
+	// Logger receives connection-level events (debug) and refusals (info).
+	// Nil discards.
+	Logger *slog.Logger
+}
+
+// config is Options after defaults and validation.
+type config struct {
+	Options
+	threshold int // 0: never fragment
+}
+
+func (o Options) resolve() (config, error) {
+	c := config{Options: o}
+	switch {
+	case o.FragmentThreshold == 0:
+		c.threshold = DefaultFragmentThreshold
+	case o.FragmentThreshold < 0:
+		c.threshold = 0
+	default:
+		c.threshold = o.FragmentThreshold
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = max(DefaultMaxMessageSize, int64(c.threshold)+fragmentOverhead)
+	}
+	if c.MaxMessageSize < 0 {
+		return c, &OptionsError{Field: "MaxMessageSize", Reason: "must not be negative"}
+	}
+	if c.threshold > 0 && c.MaxMessageSize < int64(c.threshold)+fragmentOverhead {
+		return c, &OptionsError{Field: "MaxMessageSize", Reason: "smaller than FragmentThreshold+18: a peer using the same threshold would be cut off"}
+	}
+	if c.MaxConnections < 0 {
+		return c, &OptionsError{Field: "MaxConnections", Reason: "must not be negative"}
+	}
+	if c.IdleTimeout < 0 {
+		return c, &OptionsError{Field: "IdleTimeout", Reason: "must not be negative"}
+	}
+	if c.MessageRate < 0 || c.MessageBurst < 0 {
+		return c, &OptionsError{Field: "MessageRate", Reason: "must not be negative"}
+	}
+	if c.MessageRate > 0 && c.MessageBurst == 0 {
+		c.MessageBurst = max(1, int(c.MessageRate))
+	}
+	if c.SendQueueMessages < 0 || c.SendQueueBytes < 0 {
+		return c, &OptionsError{Field: "SendQueue", Reason: "must not be negative"}
+	}
+	if c.SendQueueMessages == 0 {
+		c.SendQueueMessages = DefaultSendQueueMessages
+	}
+	if c.SendQueueBytes == 0 {
+		c.SendQueueBytes = DefaultSendQueueBytes
+	}
+	if c.WriteTimeout < 0 || c.CloseTimeout < 0 {
+		return c, &OptionsError{Field: "Timeout", Reason: "must not be negative"}
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if err := c.Drain.validate("Drain."); err != nil {
+		return c, err
+	}
+	if c.RequireSubprotocol && len(c.Subprotocols) == 0 {
+		return c, &OptionsError{Field: "RequireSubprotocol", Reason: "set without Subprotocols"}
+	}
+	c.Clock = clock.OrReal(c.Clock)
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.PeerID == nil {
+		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }
+	}
+	return c, nil
+}
+
+// DrainOptions configure one Drain (fields left zero fall back to
+// Options.Drain, then to the defaults).
+type DrainOptions struct {
+	// Window spreads the closes: each connection is closed at
+	// floor(r·Window) after the call, r uniform in [0, 1), so clients do
+	// not reconnect as one herd. Default 5 s; negative closes every
+	// connection at once.
+	Window time.Duration
+	// Deadline bounds the whole drain, measured from the call: when it
+	// passes, Drain returns with TimedOut set and the connections still
+	// open counted in Remaining. Default Window + 5 s. A default Deadline
+	// (from Options.Drain) shorter than the resolved window is ignored.
+	Deadline time.Duration
+	// CloseCode and CloseReason are sent to each connection; default 1001
+	// and "Server draining".
+	CloseCode   StatusCode
+	CloseReason string
+	// Rand draws the schedule; default Options.Rand.
+	Rand func() float64
+}
+
+func (d DrainOptions) validate(prefix string) error {
+	if d.Deadline < 0 {
+		return &OptionsError{Field: prefix + "Deadline", Reason: "must not be negative"}
+	}
+	if d.CloseCode != 0 && !validCloseCode(d.CloseCode) {
+		return &OptionsError{Field: prefix + "CloseCode", Reason: "not a close code a server may send"}
+	}
+	if len(d.CloseReason) > 123 {
+		return &OptionsError{Field: prefix + "CloseReason", Reason: "longer than 123 bytes"}
+	}
+	return nil
+}
+
+// validCloseCode reports whether a server may put code in a close frame.
+func validCloseCode(code StatusCode) bool {
+	switch {
+	case code == 1004 || code == 1005 || code == 1006 || code == 1015:
+		return false
+	case code >= 1000 && code <= 1014:
+		return true
+	case code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
+}
+
+// DrainResult reports how a drain ended.
+type DrainResult struct {
+	// Closed counts the connections open at the start of the drain that
+	// were gone when it ended.
+	Closed int
+	// Remaining counts those still open when it ended (non-zero only
+	// when TimedOut).
+	Remaining int
+	// TimedOut is true when the deadline ended the drain.
+	TimedOut bool
+}
