@@ -1,0 +1,512 @@
+package machine
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultBudget is the number of messages one drain may process before the
+// runner reports a *BudgetExhaustedError (see Options.Budget).
+const DefaultBudget = 100_000
+
+// DefaultHistorySize is how many recent messages a *BudgetExhaustedError
+// carries (see Options.HistorySize).
+const DefaultHistorySize = 32
+
+// Executor interprets one effect. It runs on the goroutine that is draining
+// the runner, so it must not block: I/O belongs on goroutines the shell owns,
+// which report back by calling dispatch (or [Runner.Dispatch], the same
+// function). A dispatch made while the executor runs is queued and processed
+// after every effect of the current message has run.
+type Executor[M, F any] func(effect F, dispatch func(M))
+
+// Transition describes a state change observed by a listener. At is taken
+// from Options.Now when the listeners are notified.
+type Transition[S any] struct {
+	From, To S
+	At       time.Time
+}
+
+// Options configures a Runner. The zero value is ready to use.
+type Options struct {
+	// Label names the runner in errors and log records. Default "runner".
+	Label string
+	// Logger receives a record for every error the runner reports (recovered
+	// panics, exhausted budgets). Nil discards them.
+	Logger *slog.Logger
+	// OnError, if set, is called with every error the runner reports, on the
+	// draining goroutine, after it is logged. Errors are *PanicError or
+	// *BudgetExhaustedError. It may call Dispatch (the message is queued).
+	OnError func(error)
+	// Budget is the number of messages one drain may process; the message
+	// after that is not processed, the queue is discarded and a
+	// *BudgetExhaustedError is reported. 0 means DefaultBudget; a negative
+	// value disables the check.
+	Budget int
+	// HistorySize is how many recent messages the budget error carries.
+	// 0 means DefaultHistorySize; a negative value keeps none.
+	HistorySize int
+	// Now stamps transitions. Default time.Now.
+	Now func() time.Time
+}
+
+// Runner is the imperative shell around a Program: it serialises messages
+// from any goroutine, stores the state, notifies transition listeners and
+// hands every effect to the executor. See the package documentation for the
+// exact rules.
+//
+// S must be comparable because an unchanged state (next == prev) is how a
+// program says "nothing happened"; no transition is emitted for it. A state
+// with an interface field holding a non-comparable dynamic type makes that
+// comparison panic, which is reported as an "update" *PanicError.
+type Runner[M any, S comparable, F any] struct {
+	prog     Program[M, S, F]
+	exec     Executor[M, F]
+	dispatch func(M) // r.Dispatch, bound once so effects get it without allocating
+	label    string
+	log      *slog.Logger
+	onError  func(error)
+	budget   int
+	now      func() time.Time
+
+	mu        sync.Mutex
+	queue     ring[M]
+	draining  bool // some goroutine is inside drain; everyone else only enqueues
+	closed    bool
+	finished  bool // Done has been (or is being) called
+	state     S    // written only by the drainer, under mu
+	listeners []*listener[S]
+	closedCh  chan struct{} // closed by Close
+	stoppedCh chan struct{} // closed after Done ran
+
+	hist history[M] // recent messages; touched only by the drainer
+}
+
+type listener[S any] struct {
+	fn     func(Transition[S])
+	active atomic.Bool
+}
+
+// NewRunner starts p: it stores p's initial state, runs the initial effects
+// through exec and processes every message they dispatched, all before it
+// returns (so nobody can observe those transitions). A nil exec drops every
+// effect. A panic in p.Init propagates to the caller.
+func NewRunner[M any, S comparable, F any](p Program[M, S, F], exec Executor[M, F], opts Options) *Runner[M, S, F] {
+	r := &Runner[M, S, F]{
+		prog:      p,
+		exec:      exec,
+		label:     opts.Label,
+		log:       opts.Logger,
+		onError:   opts.OnError,
+		budget:    opts.Budget,
+		now:       opts.Now,
+		closedCh:  make(chan struct{}),
+		stoppedCh: make(chan struct{}),
+	}
+	r.dispatch = r.Dispatch
+	if r.label == "" {
+		r.label = "runner"
+	}
+	if r.budget == 0 {
+		r.budget = DefaultBudget
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.budget > 0 {
+		size := opts.HistorySize
+		if size == 0 {
+			size = DefaultHistorySize
+		}
+		r.hist = newHistory[M](size)
+	}
+
+	s, fx := p.Init()
+	r.state = s
+	// Hold the drain while the initial effects run so their dispatches queue
+	// up exactly like dispatches made by any other effect.
+	r.draining = true
+	for _, f := range fx {
+		r.runEffect(f)
+	}
+	var none M
+	r.drain(none, false)
+	return r
+}
+
+// Dispatch queues m. If no goroutine is draining the runner, the caller
+// becomes the drainer and processes messages (m and everything queued
+// meanwhile, by anyone) until the queue is empty; otherwise Dispatch returns
+// at once and the current drainer processes m in FIFO order. Dispatch is safe
+// from any goroutine, including from executors and listeners (the message is
+// queued, never processed inline). After Close it does nothing.
+func (r *Runner[M, S, F]) Dispatch(m M) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	if r.draining || r.queue.len() > 0 {
+		// The queue is non-empty while idle only after an aborted drain
+		// (runtime.Goexit in user code); keep FIFO order by queueing behind it.
+		r.queue.push(m)
+		if r.draining {
+			r.mu.Unlock()
+			return
+		}
+		r.draining = true
+		r.mu.Unlock()
+		var none M
+		r.drain(none, false)
+		return
+	}
+	r.draining = true
+	r.mu.Unlock()
+	r.drain(m, true)
+}
+
+// drain processes messages until the queue is empty. The caller has set
+// r.draining; drain clears it on every way out. When has is true, first is
+// processed before the queue (the idle fast path skips a queue round trip).
+//
+// Lock traffic is the main cost of a trivial message, so the loop folds work
+// into the critical sections it needs anyway: the final "queue empty" check
+// also releases the drain, and the state of a message without effects is
+// stored together with the next queue access (see step).
+func (r *Runner[M, S, F]) drain(first M, has bool) {
+	n := 0 // messages taken in this drain, for the budget
+	var c commit[S]
+	clean := false
+	defer func() {
+		if !clean {
+			// User code called runtime.Goexit (t.FailNow in a test) or a
+			// logger panicked: never leave the runner marked busy, or every
+			// later Dispatch would only enqueue.
+			r.mu.Lock()
+			r.draining = false
+			closed := r.closed
+			r.mu.Unlock()
+			if closed {
+				r.finish()
+			}
+		}
+	}()
+	for {
+		var m M
+		if has {
+			m, has = first, false
+		} else {
+			r.mu.Lock()
+			if c.pending {
+				r.state = c.to
+				c.pending = false
+				if ls := r.listeners; len(ls) > 0 {
+					r.mu.Unlock()
+					r.notify(ls, c.from, c.to)
+					r.mu.Lock()
+				}
+			}
+			var ok bool
+			if r.closed {
+				ok = false
+			} else if m, ok = r.queue.pop(); !ok {
+				r.queue.trim()
+			}
+			if !ok {
+				r.hist.forget(n) // before releasing: the next drainer owns hist
+				r.draining = false
+				closed := r.closed
+				r.mu.Unlock()
+				clean = true
+				if closed {
+					// Close found us draining and left Done to us.
+					r.finish()
+				}
+				return
+			}
+			r.mu.Unlock()
+		}
+		n++
+		if r.budget > 0 {
+			r.hist.add(m)
+			if n > r.budget {
+				r.exhausted(n)
+				n = 0 // a fresh budget for whatever arrives during or after the report
+				continue
+			}
+		}
+		c = r.step(m)
+	}
+}
+
+// commit is a state change whose store (and notification) was deferred to
+// the drain loop's next critical section.
+type commit[S any] struct {
+	from, to S
+	pending  bool
+}
+
+// step processes one message: update, store, notify, run effects. When the
+// message changed the state but produced no effects, nothing can observe the
+// state before the drain loop takes the lock again, so step returns the change
+// for the loop to store there, saving a lock round trip per message.
+func (r *Runner[M, S, F]) step(m M) commit[S] {
+	prev := r.state // only the drainer writes state, so no lock for reading it here
+	next, fx, changed, ok := r.update(prev, m)
+	if !ok || !changed && len(fx) == 0 {
+		return commit[S]{}
+	}
+	if len(fx) == 0 {
+		return commit[S]{from: prev, to: next, pending: true}
+	}
+	if changed {
+		r.mu.Lock()
+		r.state = next
+		ls := r.listeners // copy-on-write: this snapshot is never modified
+		r.mu.Unlock()
+		r.notify(ls, prev, next)
+	}
+	for _, f := range fx {
+		r.runEffect(f)
+	}
+	return commit[S]{}
+}
+
+// notify calls the listeners of one transition, skipping any that were
+// unsubscribed since the snapshot was taken.
+func (r *Runner[M, S, F]) notify(ls []*listener[S], from, to S) {
+	if len(ls) == 0 {
+		return
+	}
+	tr := Transition[S]{From: from, To: to, At: r.now()}
+	for _, l := range ls {
+		if l.active.Load() {
+			r.callListener(l.fn, tr)
+		}
+	}
+}
+
+func (r *Runner[M, S, F]) update(prev S, m M) (next S, fx []F, changed, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			ok = false
+			r.report(&PanicError{Label: r.label, Op: "update", Value: v, Stack: debug.Stack()})
+		}
+	}()
+	next, fx = r.prog.Update(prev, m)
+	return next, fx, next != prev, true
+}
+
+func (r *Runner[M, S, F]) callListener(fn func(Transition[S]), tr Transition[S]) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.report(&PanicError{Label: r.label, Op: "listener", Value: v, Stack: debug.Stack()})
+		}
+	}()
+	fn(tr)
+}
+
+func (r *Runner[M, S, F]) runEffect(f F) {
+	if r.exec == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			r.report(&PanicError{Label: r.label, Op: "executor", Value: v, Stack: debug.Stack()})
+		}
+	}()
+	r.exec(f, r.dispatch)
+}
+
+// exhausted reports a blown budget. The drain loop is iterative, so the
+// current stack is the stack of whoever started the drain: that is the
+// cascade's origin, captured only now that it is needed.
+func (r *Runner[M, S, F]) exhausted(n int) {
+	var pcs [32]uintptr
+	k := runtime.Callers(3, pcs[:]) // skip Callers, exhausted, drain
+	err := &BudgetExhaustedError{
+		Label:      r.label,
+		Budget:     r.budget,
+		Iterations: n,
+		History:    r.hist.last(),
+		origin:     slices.Clone(pcs[:k]),
+	}
+	r.hist.forget(n)
+	r.mu.Lock()
+	r.queue.reset()
+	r.mu.Unlock()
+	r.report(err)
+}
+
+// report logs err and passes it to OnError. It runs on the drainer.
+func (r *Runner[M, S, F]) report(err error) {
+	if r.log != nil {
+		attrs := []any{"label", r.label, "err", err}
+		if pe, ok := err.(*PanicError); ok {
+			attrs = append(attrs, "stack", string(pe.Stack))
+		}
+		r.log.Error("machine: runner error", attrs...)
+	}
+	if r.onError != nil {
+		r.callOnError(err)
+	}
+}
+
+func (r *Runner[M, S, F]) callOnError(err error) {
+	defer func() {
+		if v := recover(); v != nil && r.log != nil {
+			// Not passed back to OnError: that could loop forever.
+			r.log.Error("machine: runner error", "label", r.label,
+				"err", &PanicError{Label: r.label, Op: "on-error", Value: v}, "stack", string(debug.Stack()))
+		}
+	}()
+	r.onError(err)
+}
+
+// State returns the current state. Inside a listener it already equals the
+// transition's To.
+func (r *Runner[M, S, F]) State() S {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state
+}
+
+// QueueLen returns the number of messages waiting to be processed (not
+// counting the one being processed).
+func (r *Runner[M, S, F]) QueueLen() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.queue.len()
+}
+
+// Subscribe registers fn to be called, on the draining goroutine, after every
+// message that changed the state (prev != next), before that message's
+// effects run. Listeners are called in subscription order; a panic in one is
+// recovered and reported, and the others still run. fn may call any Runner
+// method; a Dispatch from fn is queued. Unsubscribing is idempotent and takes
+// effect at once, also for a notification already in progress.
+func (r *Runner[M, S, F]) Subscribe(fn func(Transition[S])) (unsubscribe func()) {
+	l := &listener[S]{fn: fn}
+	l.active.Store(true)
+	r.mu.Lock()
+	if !r.finished {
+		// Clip forces append to copy, so a drainer's snapshot stays intact.
+		r.listeners = append(slices.Clip(r.listeners), l)
+	}
+	r.mu.Unlock()
+	return func() {
+		if !l.active.Swap(false) {
+			return
+		}
+		r.mu.Lock()
+		r.listeners = slices.DeleteFunc(slices.Clone(r.listeners), func(x *listener[S]) bool { return x == l })
+		r.mu.Unlock()
+	}
+}
+
+// WaitFor returns the first state satisfying pred: the current state if it
+// matches (even after Close), else the To of the first transition that
+// matches. It returns ctx.Err() if ctx ends first and ErrClosed if the runner
+// is closed first; on error the returned state is the current one. pred may be
+// called on the calling goroutine and on the draining goroutine, so it must be
+// safe for concurrent use (a pure function of its argument is).
+// Unchanged-state messages emit no transition and therefore wake nobody.
+func (r *Runner[M, S, F]) WaitFor(ctx context.Context, pred func(S) bool) (S, error) {
+	// Subscribe before looking at the state: a transition stored after the
+	// subscription is delivered to us, one stored before is visible in State.
+	found := make(chan S, 1)
+	unsubscribe := r.Subscribe(func(tr Transition[S]) {
+		if pred(tr.To) {
+			select {
+			case found <- tr.To:
+			default: // an earlier match is already waiting
+			}
+		}
+	})
+	defer unsubscribe()
+	if s := r.State(); pred(s) {
+		return s, nil
+	}
+	select {
+	case s := <-found:
+		return s, nil
+	case <-ctx.Done():
+		select {
+		case s := <-found: // a match that raced with the cancellation wins
+			return s, nil
+		default:
+			return r.State(), ctx.Err()
+		}
+	case <-r.closedCh:
+		select {
+		case s := <-found:
+			return s, nil
+		default:
+			return r.State(), ErrClosed
+		}
+	}
+}
+
+// Close stops the runner. It is idempotent and safe from any goroutine,
+// including from executors and listeners. Queued messages are discarded,
+// later Dispatch calls do nothing, pending and later WaitFor calls return
+// ErrClosed (unless the current state matches), and the program's Done (if it
+// implements Doner) is called exactly once with the final state.
+//
+// A message already being processed when Close is called finishes first: its
+// listeners and effects still run, and Done runs on the draining goroutine
+// right after. Close therefore does not wait; use Stopped to wait until the
+// runner will never call user code again.
+func (r *Runner[M, S, F]) Close() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
+	r.queue.reset()
+	close(r.closedCh)
+	idle := !r.draining
+	r.mu.Unlock()
+	if idle {
+		r.finish()
+	}
+}
+
+// Stopped returns a channel that is closed once the runner has been closed
+// and has finished its last message and Done. Do not wait on it from inside
+// an executor or listener of the same runner: the drain that would close it is
+// the one waiting.
+func (r *Runner[M, S, F]) Stopped() <-chan struct{} { return r.stoppedCh }
+
+// finish calls Done once and marks the runner stopped.
+func (r *Runner[M, S, F]) finish() {
+	r.mu.Lock()
+	if r.finished {
+		r.mu.Unlock()
+		return
+	}
+	r.finished = true
+	s := r.state
+	r.listeners = nil
+	r.mu.Unlock()
+	defer close(r.stoppedCh)
+	if d, ok := r.prog.(Doner[S]); ok {
+		r.callDone(d, s)
+	}
+}
+
+func (r *Runner[M, S, F]) callDone(d Doner[S], s S) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.report(&PanicError{Label: r.label, Op: "done", Value: v, Stack: debug.Stack()})
+		}
+	}()
+	d.Done(s)
+}
