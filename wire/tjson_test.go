@@ -1,0 +1,298 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// This file reads the vectors' "tjson" value notation (README, "Value
+// conventions") into the package's value model, keeping object key order:
+//
+//	{"$bytes": hex}          []byte
+//	{"$float": String(x)}    float64
+//	{"$bigint": decimal}     *big.Int
+//	{"$undefined": true}     Undefined{}
+//	{"$map": [[k, v], ...]}  Map (keys converted too)
+//	{"$error": {name, msg}}  tjsonError
+//	plain number             int64 (a safe integer)
+//	plain object             Map with string keys, in file order
+//
+// It is deliberately independent of the package's own JSON parser, so the
+// vector tests do not grade that parser with itself.
+
+// tjsonError is a JavaScript Error carried in a WireError detail.
+type tjsonError struct {
+	Name    string
+	Message string
+}
+
+// parseTJSON decodes one tjson document.
+func parseTJSON(t testing.TB, raw []byte) any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	v, err := tjsonValue(dec)
+	if err != nil {
+		t.Fatalf("tjson: %v in %.200s", err, raw)
+	}
+	return v
+}
+
+func tjsonValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok := tok.(type) {
+	case json.Delim:
+		switch tok {
+		case '[':
+			arr := []any{}
+			for dec.More() {
+				v, err := tjsonValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			_, err := dec.Token()
+			return arr, err
+		case '{':
+			m := Map{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := tjsonValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				m = append(m, MapEntry{Key: kt.(string), Value: v})
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			return tjsonTagged(m)
+		}
+	case json.Number:
+		if i, err := strconv.ParseInt(string(tok), 10, 64); err == nil {
+			if i > maxSafeInteger || i < -maxSafeInteger {
+				return nil, fmt.Errorf("plain number %s is not a safe integer", tok)
+			}
+			return i, nil
+		}
+		return nil, fmt.Errorf("plain number %s is not an integer", tok)
+	case string, bool, nil:
+		return tok, nil
+	}
+	return nil, fmt.Errorf("unexpected token %v", tok)
+}
+
+func tjsonTagged(m Map) (any, error) {
+	if len(m) != 1 {
+		return m, nil
+	}
+	k := m[0].Key.(string)
+	v := m[0].Value
+	switch k {
+	case "$bytes":
+		b, err := hex.DecodeString(v.(string))
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case "$float":
+		f, err := strconv.ParseFloat(v.(string), 64)
+		if err != nil && !strings.Contains(err.Error(), "range") {
+			return nil, err
+		}
+		return f, nil
+	case "$bigint":
+		b, ok := new(big.Int).SetString(v.(string), 10)
+		if !ok {
+			return nil, fmt.Errorf("bad bigint %q", v)
+		}
+		return b, nil
+	case "$undefined":
+		return Undefined{}, nil
+	case "$map":
+		out := Map{}
+		for _, p := range v.([]any) {
+			pair := p.([]any)
+			out = append(out, MapEntry{Key: pair[0], Value: pair[1]})
+		}
+		return out, nil
+	case "$error":
+		e := v.(Map)
+		name, _ := e.Get("name")
+		msg, _ := e.Get("message")
+		return tjsonError{Name: name.(string), Message: msg.(string)}, nil
+	}
+	return m, nil
+}
+
+// valueEqual is exact equality in the value model: same types, ordered map
+// entries, float64 compared by value with NaN equal to NaN and -0 distinct
+// from +0 (the vectors tell them apart).
+func valueEqual(a, b any) bool {
+	switch a := a.(type) {
+	case nil:
+		return b == nil
+	case Undefined:
+		_, ok := b.(Undefined)
+		return ok
+	case bool:
+		bb, ok := b.(bool)
+		return ok && a == bb
+	case int64:
+		bb, ok := b.(int64)
+		return ok && a == bb
+	case float64:
+		bb, ok := b.(float64)
+		if !ok {
+			return false
+		}
+		if math.IsNaN(a) || math.IsNaN(bb) {
+			return math.IsNaN(a) && math.IsNaN(bb)
+		}
+		return a == bb && math.Signbit(a) == math.Signbit(bb)
+	case *big.Int:
+		bb, ok := b.(*big.Int)
+		return ok && a.Cmp(bb) == 0
+	case string:
+		bb, ok := b.(string)
+		return ok && a == bb
+	case []byte:
+		bb, ok := b.([]byte)
+		return ok && bytes.Equal(a, bb)
+	case []any:
+		bb, ok := b.([]any)
+		if !ok || len(a) != len(bb) {
+			return false
+		}
+		for i := range a {
+			if !valueEqual(a[i], bb[i]) {
+				return false
+			}
+		}
+		return true
+	case Map:
+		bb, ok := b.(Map)
+		if !ok || len(a) != len(bb) {
+			return false
+		}
+		for i := range a {
+			if !valueEqual(a[i].Key, bb[i].Key) || !valueEqual(a[i].Value, bb[i].Value) {
+				return false
+			}
+		}
+		return true
+	case tjsonError:
+		bb, ok := b.(tjsonError)
+		return ok && a == bb
+	}
+	return false
+}
+
+// showValue renders a value in a diagnostic-like notation for test failures.
+func showValue(v any) string {
+	var sb strings.Builder
+	writeShow(&sb, v)
+	return sb.String()
+}
+
+func writeShow(sb *strings.Builder, v any) {
+	switch v := v.(type) {
+	case nil:
+		sb.WriteString("null")
+	case Undefined:
+		sb.WriteString("undefined")
+	case int64:
+		sb.WriteString(strconv.FormatInt(v, 10))
+	case float64:
+		sb.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		sb.WriteString("_f")
+	case *big.Int:
+		sb.WriteString(v.String())
+		sb.WriteString("n")
+	case string:
+		sb.WriteString(strconv.Quote(v))
+	case []byte:
+		sb.WriteString("h'" + hex.EncodeToString(v) + "'")
+	case []any:
+		sb.WriteString("[")
+		for i, e := range v {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			writeShow(sb, e)
+		}
+		sb.WriteString("]")
+	case Map:
+		sb.WriteString("{")
+		for i, e := range v {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			writeShow(sb, e.Key)
+			sb.WriteString(": ")
+			writeShow(sb, e.Value)
+		}
+		sb.WriteString("}")
+	default:
+		fmt.Fprintf(sb, "%#v", v)
+	}
+}
+
+// mustHex decodes a hex string from a vector.
+func mustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatalf("bad hex in vector: %v", err)
+	}
+	return b
+}
+
+var countRow = regexp.MustCompile("^\\|\\s*`([a-z_]+\\.[A-Za-z]+)`\\s*\\|\\s*(\\d+)\\s*\\|")
+
+// vectorCount returns the number of vectors the README's count table lists
+// for a section such as "messages.cases", failing when it is not listed.
+func vectorCount(t testing.TB, section string) int {
+	t.Helper()
+	f, err := os.Open(filepath.Join(vectorDir(t), "README.md"))
+	if err != nil {
+		t.Fatalf("open README: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := countRow.FindStringSubmatch(sc.Text()); m != nil && m[1] == section {
+			n, _ := strconv.Atoi(m[2])
+			return n
+		}
+	}
+	t.Fatalf("README count table has no row for %s", section)
+	return 0
+}
+
+// checkCount fails unless a vector section holds at least as many cases as
+// the README's count table promises.
+func checkCount(t testing.TB, section string, got int) {
+	t.Helper()
+	if want := vectorCount(t, section); got < want {
+		t.Fatalf("%s: file holds %d vectors, README lists %d", section, got, want)
+	}
+}
