@@ -65,10 +65,11 @@ func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
 
 // Close asks the transport to tear down the connection under this channel
 // (the reference never did, issue T3/T4: a peer rejected by canConnect
-// stayed connected). It runs the transport's close function at most once and
-// returns without waiting; the removal is reported later through
-// OnChannelRemoved. Close on a channel whose transport supplied no close
-// function does nothing.
+// stayed connected). It runs the transport's close function at most once.
+// The removal is reported through OnChannelRemoved as usual: socket
+// transports report it later, from their reader goroutine; the Bridge
+// reports it before Close returns. Close on a channel whose transport
+// supplied no close function does nothing.
 func (c *Channel) Close() {
 	if c.close == nil {
 		return

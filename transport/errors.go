@@ -91,6 +91,10 @@ func (e *PanicError) Error() string {
 func CodeOf(err error) Code { return codeOf(err) }
 
 func codeOf(err error) Code {
+	var pe *PipelineError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
 	var c interface{ Code() Code }
 	if errors.As(err, &c) {
 		return c.Code()
