@@ -102,6 +102,10 @@ type Document interface {
 	// Value returns a deep copy of the materialized state in the value
 	// model (an *Object at the root).
 	Value() (any, error)
+	// SetDefaults sets structural defaults (a JSON object; nil clears):
+	// top-level keys the state lacks are filled locally without a version
+	// step; defaults are never versioned or synced.
+	SetDefaults(v any) error
 	// SetChangeHook installs f to be called synchronously after every
 	// version step (local Apply, Merge, ResetFromEntirety); nil removes it.
 	// f must not call back into the replica.
@@ -125,12 +129,13 @@ type Change struct {
 	d *changeData
 }
 
+// changeData is immutable once built: the change is decoded eagerly so a
+// Change can be shared between goroutines (hooks, subscribers) freely.
 type changeData struct {
 	obj *Object
 	typ string
-	dec stepper // decoded form, nil until decoded
-	err error   // decoding error, kept so it is computed once
-	ok  bool    // decoded
+	dec stepper // decoded form
+	err error   // decoding error (unknown or invalid change)
 }
 
 // NewChange wraps a change object. It must have a string "type"; the rest
@@ -161,7 +166,12 @@ func newChange(obj *Object) (Change, error) {
 	if !ok {
 		return Change{}, &Error{Code: CodeMalformed, Msg: "change has no string type"}
 	}
-	return Change{d: &changeData{obj: obj, typ: ts}}, nil
+	return wrapChange(obj, ts), nil
+}
+
+func wrapChange(obj *Object, typ string) Change {
+	dec, err := decodeChange(typ, obj)
+	return Change{d: &changeData{obj: obj, typ: typ, dec: dec, err: err}}
 }
 
 // Type returns the change's type discriminant ("" for the zero Change).
@@ -199,10 +209,6 @@ func (c Change) stepper() (stepper, error) {
 	if c.d == nil {
 		return nil, &Error{Code: CodeInvalidChange, Msg: "zero Change"}
 	}
-	if !c.d.ok {
-		c.d.dec, c.d.err = decodeChange(c.d.typ, c.d.obj)
-		c.d.ok = true
-	}
 	return c.d.dec, c.d.err
 }
 
@@ -211,7 +217,7 @@ func (c Change) stepper() (stepper, error) {
 func mustChange(obj *Object) Change {
 	t, _ := obj.Get("type")
 	ts, _ := t.(string)
-	return Change{d: &changeData{obj: obj, typ: ts}}
+	return wrapChange(obj, ts)
 }
 
 func obj2(k1 string, v1 any, k2 string, v2 any) *Object {

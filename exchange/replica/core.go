@@ -1,0 +1,325 @@
+package replica
+
+import (
+	"math"
+)
+
+// Serialized ops, as the reference writes them in since payloads:
+//
+//	[ batch, ... ]            one batch per flush (local transaction or
+//	                          merged batch)
+//	batch = [ op, ... ]
+//	op    = {"path":[seg,...],"change":{"type":...,...}}
+//	seg   = {"type":"field","field":"k"} | {"type":"entry","entry":"k"}
+//	      | {"type":"index","index":0}
+
+// appendOp appends one op's JSON.
+func appendOp(b []byte, op Op) []byte {
+	b = append(b, `{"path":[`...)
+	for i, seg := range op.Path {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch seg.Kind {
+		case SegField:
+			b = append(b, `{"type":"field","field":`...)
+			b = appendString(b, seg.Key)
+		case SegEntry:
+			b = append(b, `{"type":"entry","entry":`...)
+			b = appendString(b, seg.Key)
+		default:
+			b = append(b, `{"type":"index","index":`...)
+			b = appendNumber(b, float64(seg.Index))
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `],"change":`...)
+	if op.Change.d == nil {
+		b = append(b, "null"...)
+	} else {
+		b = AppendValue(b, op.Change.d.obj)
+	}
+	return append(b, '}')
+}
+
+// encodeBatch returns the JSON array of one batch.
+func encodeBatch(ops []Op) []byte {
+	b := make([]byte, 0, 64*len(ops))
+	b = append(b, '[')
+	for i, op := range ops {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendOp(b, op)
+	}
+	return append(b, ']')
+}
+
+// EncodeOps returns the since-payload JSON for the given batches.
+func EncodeOps(batches [][]Op) []byte {
+	b := []byte{'['}
+	for i, batch := range batches {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, encodeBatch(batch)...)
+	}
+	return append(b, ']')
+}
+
+// ParseOps parses since-payload JSON into batches of ops. It checks the
+// structure (paths and change objects with a string type) but not whether
+// the changes can be materialized; see [Change.Validate].
+func ParseOps(data []byte) ([][]Op, error) {
+	v, err := ParseValue(data)
+	if err != nil {
+		return nil, err
+	}
+	return opsFromValue(v)
+}
+
+func malformed(msg string) error { return &Error{Code: CodeMalformed, Msg: msg} }
+
+func opsFromValue(v any) ([][]Op, error) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, malformed("since payload must be a list of batches")
+	}
+	batches := make([][]Op, 0, len(arr))
+	for _, b := range arr {
+		ba, ok := b.([]any)
+		if !ok {
+			return nil, malformed("batch must be a list of ops")
+		}
+		ops := make([]Op, 0, len(ba))
+		for _, o := range ba {
+			op, err := opFromValue(o)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+		}
+		batches = append(batches, ops)
+	}
+	return batches, nil
+}
+
+func opFromValue(v any) (Op, error) {
+	o, ok := v.(*Object)
+	if !ok {
+		return Op{}, malformed("op must be an object")
+	}
+	pv, _ := o.Get("path")
+	pa, ok := pv.([]any)
+	if !ok {
+		return Op{}, malformed("op path must be a list")
+	}
+	path := make(Path, 0, len(pa))
+	for _, s := range pa {
+		so, ok := s.(*Object)
+		if !ok {
+			return Op{}, malformed("path segment must be an object")
+		}
+		t, _ := so.Get("type")
+		switch t {
+		case "field", "entry":
+			k, _ := so.Get(t.(string))
+			ks, ok := k.(string)
+			if !ok {
+				return Op{}, malformed("path segment key must be a string")
+			}
+			kind := SegField
+			if t == "entry" {
+				kind = SegEntry
+			}
+			path = append(path, Segment{Kind: kind, Key: ks})
+		case "index":
+			i, _ := so.Get("index")
+			f, ok := i.(float64)
+			if !ok || f < 0 || f != math.Trunc(f) || f > maxSafeInteger {
+				return Op{}, malformed("path index must be a non-negative integer")
+			}
+			path = append(path, Segment{Kind: SegIndex, Index: int(f)})
+		default:
+			return Op{}, malformed("unknown path segment type")
+		}
+	}
+	cv, _ := o.Get("change")
+	co, ok := cv.(*Object)
+	if !ok {
+		return Op{}, malformed("op change must be an object")
+	}
+	c, err := newChange(co)
+	if err != nil {
+		return Op{}, err
+	}
+	return Op{Path: path, Change: c}, nil
+}
+
+// docState is the materialized JSON state shared by the plain and LWW
+// replicas, with the change hook and strictness.
+type docState struct {
+	state    *Object
+	stateErr error // set once a merged change could not be materialized
+	strict   bool  // reject unmaterializable merges instead of keeping them
+	defaults *Object
+	hook     func(ChangeSet)
+	cache    []byte // encoded state, nil when stale
+}
+
+func newDocState(strict bool) docState {
+	return docState{state: &Object{}, strict: strict}
+}
+
+// check validates every change of the batches. Local writes are always
+// checked; merges only when strict.
+func (d *docState) check(batches [][]Op, local bool) error {
+	if !local && !d.strict {
+		return nil
+	}
+	for _, ops := range batches {
+		for _, op := range ops {
+			if err := op.Change.Validate(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// apply materializes ops in place. A change that cannot be materialized
+// (only possible for non-strict merges) poisons the state: the log still
+// forwards, but the entirety can no longer be produced.
+func (d *docState) apply(ops []Op) {
+	d.cache = nil
+	if d.stateErr != nil {
+		return
+	}
+	for _, op := range ops {
+		st, err := op.Change.stepper()
+		if err != nil {
+			d.stateErr = &Error{Code: CodeUnmaterializable, Msg: "merged change at " + op.Path.String(), Err: err}
+			return
+		}
+		applyOp(d.state, op.Path, st)
+	}
+}
+
+// entiretyOps turns a state image into one replace op per top-level key,
+// as the reference absorbs entireties.
+func entiretyOps(content *Object) []Op {
+	ops := make([]Op, 0, content.Len())
+	content.Range(func(k string, v any) bool {
+		ops = append(ops, Op{Path: Path{Field(k)}, Change: mustChange(obj2("type", "replace", "value", v))})
+		return true
+	})
+	return ops
+}
+
+// parseEntirety parses an entirety payload's JSON object.
+func parseEntirety(data []byte) (*Object, error) {
+	v, err := ParseValue(data)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := v.(*Object)
+	if !ok {
+		return nil, malformed("entirety payload must be a JSON object")
+	}
+	return o, nil
+}
+
+// reset replaces the state with content (then the defaults for missing
+// keys).
+func (d *docState) reset(content *Object) {
+	d.state = &Object{}
+	d.stateErr = nil
+	d.cache = nil
+	content.Range(func(k string, v any) bool {
+		d.state.Set(k, CloneValue(v))
+		return true
+	})
+	d.fillDefaults()
+}
+
+func (d *docState) fillDefaults() {
+	d.defaults.Range(func(k string, v any) bool {
+		if !d.state.Has(k) {
+			d.state.Set(k, CloneValue(v))
+		}
+		return true
+	})
+}
+
+// setDefaults records the structural defaults and fills missing top-level
+// keys, without a version step (defaults are never versioned or synced).
+func (d *docState) setDefaults(v any) error {
+	if v == nil {
+		d.defaults = nil
+		return nil
+	}
+	mv, err := ValueOf(v)
+	if err != nil {
+		return err
+	}
+	o, ok := mv.(*Object)
+	if !ok {
+		return &Error{Code: CodeInvalidValue, Msg: "defaults must be a JSON object"}
+	}
+	d.defaults = o
+	if d.stateErr == nil {
+		d.cache = nil
+		d.fillDefaults()
+	}
+	return nil
+}
+
+func (d *docState) json() ([]byte, error) {
+	if d.stateErr != nil {
+		return nil, d.stateErr
+	}
+	if d.cache == nil {
+		d.cache = AppendValue(make([]byte, 0, 256), d.state)
+	}
+	return d.cache, nil
+}
+
+func (d *docState) value() (any, error) {
+	if d.stateErr != nil {
+		return nil, d.stateErr
+	}
+	return d.state.Clone(), nil
+}
+
+func (d *docState) notify(ops []Op, remote bool) {
+	if d.hook != nil && len(ops) > 0 {
+		d.hook(ChangeSet{Ops: ops, Remote: remote})
+	}
+}
+
+func jsonOnly(p Payload, who string) error {
+	if p.Encoding != "json" {
+		return &Error{Code: CodeEncoding, Msg: who + " expects JSON-encoded payloads, got " + quoteString(string(p.Encoding)) +
+			" (a peer may be sending data of another replica type)"}
+	}
+	if p.Kind != "entirety" && p.Kind != "since" {
+		return &Error{Code: CodeEncoding, Msg: who + ": unknown payload kind " + quoteString(string(p.Kind))}
+	}
+	return nil
+}
+
+// decodeMerge parses a JSON payload into batches: the since log as is, an
+// entirety as one batch of top-level replaces (none when empty).
+func decodeMerge(p Payload) ([][]Op, error) {
+	if p.Kind == "entirety" {
+		content, err := parseEntirety(p.Data)
+		if err != nil {
+			return nil, err
+		}
+		if content.Len() == 0 {
+			return nil, nil
+		}
+		return [][]Op{entiretyOps(content)}, nil
+	}
+	return ParseOps(p.Data)
+}

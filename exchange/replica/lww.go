@@ -1,0 +1,192 @@
+package replica
+
+import (
+	"time"
+)
+
+// LWWOptions configure the LWW factory.
+type LWWOptions struct {
+	// Now is the clock versions are taken from; nil means time.Now. Pass a
+	// clock.Clock's Now method for deterministic tests.
+	Now func() time.Time
+}
+
+// LWWFactory builds LWW (ephemeral) replicas: the plain JSON state with a
+// wall-clock version, replica type ("plain", 1, 0), bound to EPHEMERAL.
+type LWWFactory struct {
+	now func() time.Time
+}
+
+// NewLWWFactory returns an LWW factory.
+func NewLWWFactory(opts LWWOptions) *LWWFactory {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &LWWFactory{now: now}
+}
+
+// Type returns ("plain", 1, 0); the sync mode tells LWW from plain.
+func (f *LWWFactory) Type() ReplicaType { return PlainType }
+
+// CreateEmpty returns a headless LWW replica at version 0.
+func (f *LWWFactory) CreateEmpty() Replica { return f.newLWW(false) }
+
+// CreateDocument returns a strict LWW replica for an interpreted document.
+func (f *LWWFactory) CreateDocument() Document { return f.newLWW(true) }
+
+func (f *LWWFactory) newLWW(strict bool) *LWW {
+	return &LWW{doc: newDocState(strict), now: f.now}
+}
+
+// FromEntirety returns a headless replica that merged p.
+func (f *LWWFactory) FromEntirety(p Payload) (Replica, error) {
+	r := f.newLWW(false)
+	if err := r.Merge(p); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ParseVersion parses decimal milliseconds.
+func (f *LWWFactory) ParseVersion(s string) (Version, error) {
+	v, err := ParseTimestampVersion(s)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// LWW is the ephemeral last-writer-wins replica. Its version is the time of
+// its last flush (local write or merge); it exports the entirety for every
+// request and keeps no op log. It never has a lineage: payloads carry none
+// and incoming lineages are ignored.
+//
+// Unlike the reference, a local write always moves the version forward by
+// at least one millisecond, so two writes in the same millisecond are not
+// judged equal (and dropped) by receivers; a merge never moves it back.
+type LWW struct {
+	doc  docState
+	now  func() time.Time
+	ver  TimestampVersion
+	base TimestampVersion
+}
+
+// Version returns the time of the last flush ("0" before any).
+func (l *LWW) Version() Version { return l.ver }
+
+// BaseVersion returns the version of the last Advance ("0" before any).
+func (l *LWW) BaseVersion() Version { return l.base }
+
+// Advance only supports the current version (there is no history to trim);
+// any other target is a no-op, as in the reference.
+func (l *LWW) Advance(to Version) error {
+	v, ok := to.(TimestampVersion)
+	if !ok {
+		return mismatch("TimestampVersion", to)
+	}
+	if v.ms == l.ver.ms {
+		l.base = l.ver
+	}
+	return nil
+}
+
+// ExportEntirety returns the state (no lineage).
+func (l *LWW) ExportEntirety() (Payload, error) {
+	b, err := l.doc.json()
+	if err != nil {
+		return Payload{}, err
+	}
+	return Payload{Kind: "entirety", Encoding: "json", Data: append([]byte(nil), b...)}, nil
+}
+
+// ExportSince returns the entirety whatever v is: a timestamp says nothing
+// about which ops a peer has.
+func (l *LWW) ExportSince(Version) (Payload, bool, error) {
+	p, err := l.ExportEntirety()
+	return p, err == nil, err
+}
+
+func (l *LWW) tick(local bool) {
+	ms := float64(l.now().UnixMilli())
+	switch {
+	case local && ms <= l.ver.ms:
+		ms = l.ver.ms + 1
+	case !local && ms < l.ver.ms:
+		ms = l.ver.ms
+	}
+	l.ver = TimestampVersion{ms: ms}
+}
+
+// Merge absorbs a JSON payload (entirety: top-level keys replaced; since:
+// each batch applied) and stamps the version with the local clock.
+func (l *LWW) Merge(p Payload) error {
+	if err := jsonOnly(p, "lww replica merge"); err != nil {
+		return err
+	}
+	batches, err := decodeMerge(p)
+	if err != nil {
+		return err
+	}
+	if err := l.doc.check(batches, false); err != nil {
+		return err
+	}
+	for _, ops := range batches {
+		if len(ops) == 0 {
+			continue
+		}
+		l.doc.apply(ops)
+		l.tick(false)
+		l.doc.notify(ops, true)
+	}
+	return nil
+}
+
+// ResetFromEntirety replaces the whole state with the entirety and stamps
+// the version with the local clock.
+func (l *LWW) ResetFromEntirety(p Payload, _ Version) error {
+	if p.Encoding != "json" || p.Kind != "entirety" {
+		return &Error{Code: CodeEncoding, Msg: "lww reset expects a JSON entirety payload"}
+	}
+	content, err := parseEntirety(p.Data)
+	if err != nil {
+		return err
+	}
+	l.doc.reset(content)
+	l.tick(false)
+	l.doc.notify([]Op{{Change: mustChange(obj2("type", "replace", "value", content))}}, true)
+	return nil
+}
+
+// Apply commits a local transaction (one version step).
+func (l *LWW) Apply(ops []Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	if err := l.doc.check([][]Op{ops}, true); err != nil {
+		return err
+	}
+	own := cloneOps(ops)
+	l.doc.apply(own)
+	l.tick(true)
+	l.doc.notify(own, false)
+	return nil
+}
+
+// JSON returns the materialized state.
+func (l *LWW) JSON() ([]byte, error) {
+	b, err := l.doc.json()
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), b...), nil
+}
+
+// Value returns a deep copy of the materialized state.
+func (l *LWW) Value() (any, error) { return l.doc.value() }
+
+// SetChangeHook installs the change hook.
+func (l *LWW) SetChangeHook(f func(ChangeSet)) { l.doc.hook = f }
+
+// SetDefaults sets structural defaults; see [Document].
+func (l *LWW) SetDefaults(v any) error { return l.doc.setDefaults(v) }

@@ -1,0 +1,295 @@
+package replica
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+)
+
+// PlainOptions configure the plain factory.
+type PlainOptions struct {
+	// Rand is the randomness lineages are minted from (8 bytes, written as
+	// 16 lowercase hex characters). nil means crypto/rand.
+	Rand io.Reader
+}
+
+// PlainFactory builds plain (authoritative) replicas: op logs of batches
+// with a lineage, replica type ("plain", 1, 0), bound to AUTHORITATIVE.
+type PlainFactory struct {
+	rand io.Reader
+}
+
+// NewPlainFactory returns a plain factory.
+func NewPlainFactory(opts PlainOptions) *PlainFactory {
+	r := opts.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	return &PlainFactory{rand: r}
+}
+
+// Type returns ("plain", 1, 0).
+func (f *PlainFactory) Type() ReplicaType { return PlainType }
+
+// CreateEmpty returns a headless plain replica at genesis:0. Merged changes
+// it cannot materialize are still logged and forwarded.
+func (f *PlainFactory) CreateEmpty() Replica { return f.newPlain(false) }
+
+// CreateDocument returns a strict plain replica for an interpreted
+// document.
+func (f *PlainFactory) CreateDocument() Document { return f.newPlain(true) }
+
+// NewPlain returns a plain replica; strict as in [PlainFactory.CreateDocument].
+func (f *PlainFactory) NewPlain(strict bool) *Plain { return f.newPlain(strict) }
+
+func (f *PlainFactory) newPlain(strict bool) *Plain {
+	return &Plain{
+		doc:     newDocState(strict),
+		rand:    f.rand,
+		lineage: Genesis,
+		ver:     PlainVersion{lineage: Genesis},
+	}
+}
+
+// FromEntirety returns a headless replica that merged p (one flush).
+func (f *PlainFactory) FromEntirety(p Payload) (Replica, error) {
+	r := f.newPlain(false)
+	if err := r.Merge(p); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ParseVersion parses "<lineage>:<n>".
+func (f *PlainFactory) ParseVersion(s string) (Version, error) {
+	v, err := ParsePlainVersion(s)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Plain is the plain authoritative replica: materialized JSON state plus a
+// log of encoded batches, one per flush. The version counter is
+// base+len(log); Advance trims the log and raises the base.
+//
+// Lineage: genesis until the first local Apply mints a random one; a merge
+// adopts the sender's lineage while still at genesis; ResetFromEntirety
+// adopts the sender's lineage unconditionally.
+type Plain struct {
+	doc     docState
+	rand    io.Reader
+	lineage string
+	log     [][]byte // encoded batches; log[i] is flush base+i+1
+	base    uint64
+	ver     PlainVersion // cached like the reference: set at flush and reset
+}
+
+var (
+	_ Document        = (*Plain)(nil)
+	_ Factory         = (*PlainFactory)(nil)
+	_ Document        = (*LWW)(nil)
+	_ Factory         = (*LWWFactory)(nil)
+	_ DocumentFactory = (*PlainFactory)(nil)
+)
+
+// Version returns the current version.
+func (p *Plain) Version() Version { return p.ver }
+
+// BaseVersion returns (lineage, base).
+func (p *Plain) BaseVersion() Version { return PlainVersion{lineage: p.lineage, n: p.base} }
+
+// Lineage returns the current lineage.
+func (p *Plain) Lineage() string { return p.lineage }
+
+func (p *Plain) flush(batch []byte) {
+	p.log = append(p.log, batch)
+	p.ver = PlainVersion{lineage: p.lineage, n: p.base + uint64(len(p.log))}
+}
+
+// logOffset maps a peer version to a log position; ok=false when the
+// lineage is foreign (only an entirety can help then).
+func (p *Plain) logOffset(v PlainVersion) (uint64, bool) {
+	if v.lineage == Genesis {
+		return 0, true // genesis is the empty vector: the whole authored log
+	}
+	if v.lineage != p.lineage {
+		return 0, false
+	}
+	return v.n, true
+}
+
+// Advance trims the log up to to, which must lie in [base, version] of the
+// current lineage. A foreign lineage is only accepted when it equals the
+// current version (then the whole log is trimmed); otherwise it is a no-op.
+func (p *Plain) Advance(to Version) error {
+	v, ok := asPlain(to)
+	if !ok {
+		return mismatch("PlainVersion", to)
+	}
+	off, ok := p.logOffset(v)
+	if !ok {
+		if o, _ := v.Compare(p.ver); o == Equal {
+			p.base += uint64(len(p.log))
+			p.log = nil
+		}
+		return nil
+	}
+	if off < p.base {
+		return &Error{Code: CodeAdvanceRange, Msg: "advance(" + v.String() + ") is behind the base " + p.BaseVersion().String()}
+	}
+	if off > p.base+uint64(len(p.log)) {
+		return &Error{Code: CodeAdvanceRange, Msg: "advance(" + v.String() + ") exceeds the current version " + p.ver.String()}
+	}
+	n := off - p.base
+	clear(p.log[:n])
+	p.log = p.log[n:]
+	p.base = off
+	return nil
+}
+
+// ExportEntirety returns the materialized state with the current lineage.
+func (p *Plain) ExportEntirety() (Payload, error) {
+	b, err := p.doc.json()
+	if err != nil {
+		return Payload{}, err
+	}
+	return Payload{Kind: "entirety", Encoding: "json", Data: append([]byte(nil), b...), Lineage: p.lineage}, nil
+}
+
+// ExportSince returns the batches after v. A version of a foreign lineage
+// gets the entirety (ok=true); a version before the base, at or after the
+// current version gets ok=false.
+func (p *Plain) ExportSince(v Version) (Payload, bool, error) {
+	pv, ok := asPlain(v)
+	if !ok {
+		return Payload{}, false, mismatch("PlainVersion", v)
+	}
+	off, ok := p.logOffset(pv)
+	if !ok {
+		pl, err := p.ExportEntirety()
+		return pl, err == nil, err
+	}
+	if off < p.base || off >= p.base+uint64(len(p.log)) {
+		return Payload{}, false, nil
+	}
+	batches := p.log[off-p.base:]
+	size := 2
+	for _, b := range batches {
+		size += len(b) + 1
+	}
+	data := make([]byte, 0, size)
+	data = append(data, '[')
+	for i, b := range batches {
+		if i > 0 {
+			data = append(data, ',')
+		}
+		data = append(data, b...)
+	}
+	data = append(data, ']')
+	return Payload{Kind: "since", Encoding: "json", Data: data, Lineage: p.lineage}, true, nil
+}
+
+// Merge absorbs a JSON payload: since = one flush per non-empty batch
+// (keeping counter parity with the sender); entirety = one flush replacing
+// each top-level key. A genesis replica adopts the payload's lineage.
+// Nothing changes when the payload is rejected.
+func (p *Plain) Merge(pl Payload) error {
+	if err := jsonOnly(pl, "plain replica merge"); err != nil {
+		return err
+	}
+	batches, err := decodeMerge(pl)
+	if err != nil {
+		return err
+	}
+	if err := p.doc.check(batches, false); err != nil {
+		return err
+	}
+	if pl.Lineage != "" && pl.Lineage != p.lineage && p.lineage == Genesis {
+		p.lineage = pl.Lineage
+	}
+	for _, ops := range batches {
+		if len(ops) == 0 {
+			continue
+		}
+		p.doc.apply(ops)
+		p.flush(encodeBatch(ops))
+		p.doc.notify(ops, true)
+	}
+	return nil
+}
+
+// ResetFromEntirety discards history and adopts the entirety's state and
+// lineage; with a PlainVersion remote the counter becomes remote's and the
+// log empties, so the next since exchange lines up with the sender.
+func (p *Plain) ResetFromEntirety(pl Payload, remote Version) error {
+	if pl.Encoding != "json" || pl.Kind != "entirety" {
+		return &Error{Code: CodeEncoding, Msg: "plain reset expects a JSON entirety payload"}
+	}
+	content, err := parseEntirety(pl.Data)
+	if err != nil {
+		return err
+	}
+	if pl.Lineage != "" {
+		p.lineage = pl.Lineage
+	}
+	p.doc.reset(content)
+	if rv, ok := asPlain(remote); ok {
+		p.log = nil
+		p.base = rv.n
+		p.ver = PlainVersion{lineage: p.lineage, n: p.base}
+	}
+	p.doc.notify([]Op{{Change: mustChange(obj2("type", "replace", "value", content))}}, true)
+	return nil
+}
+
+// Apply commits a local transaction as one batch (one version step). The
+// first local write of a genesis replica mints its lineage.
+func (p *Plain) Apply(ops []Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	if err := p.doc.check([][]Op{ops}, true); err != nil {
+		return err
+	}
+	if p.lineage == Genesis {
+		var b [8]byte
+		if _, err := io.ReadFull(p.rand, b[:]); err != nil {
+			return &Error{Code: CodeUnsupported, Msg: "cannot mint a lineage", Err: err}
+		}
+		p.lineage = hex.EncodeToString(b[:])
+	}
+	own := cloneOps(ops)
+	p.doc.apply(own)
+	p.flush(encodeBatch(own))
+	p.doc.notify(own, false)
+	return nil
+}
+
+func cloneOps(ops []Op) []Op {
+	out := make([]Op, len(ops))
+	for i, op := range ops {
+		out[i] = Op{Path: append(Path(nil), op.Path...), Change: op.Change}
+	}
+	return out
+}
+
+// JSON returns the materialized state.
+func (p *Plain) JSON() ([]byte, error) {
+	b, err := p.doc.json()
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), b...), nil
+}
+
+// Value returns a deep copy of the materialized state.
+func (p *Plain) Value() (any, error) { return p.doc.value() }
+
+// SetChangeHook installs the change hook.
+func (p *Plain) SetChangeHook(f func(ChangeSet)) { p.doc.hook = f }
+
+// SetDefaults sets structural defaults (a JSON object): top-level keys the
+// state lacks are filled locally, never versioned or synced, and refilled
+// after a reset.
+func (p *Plain) SetDefaults(v any) error { return p.doc.setDefaults(v) }
