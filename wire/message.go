@@ -1,0 +1,622 @@
+package wire
+
+import (
+	"errors"
+	"math"
+)
+
+// WireMessage is a message in the compact wire form: short keys, integer
+// enums, and document/schema aliases instead of full identifiers where the
+// alias transformer chose them. It is one of [*WireEstablish],
+// [*WireDepart], [*WirePresent], [*WireInterest], [*WireOffer],
+// [*WireDismiss], [*WireVacant] or [*WireUnknown].
+//
+// Fields the reference validates only as "a number" (aliases and replica
+// versions) are float64, the JavaScript number type: a peer may send 1.5 or
+// -1 there and the reference accepts it. Optional fields are pointers (nil
+// means absent); CBOR undefined decodes as absent.
+type WireMessage interface {
+	// WireType is the message's "t" discriminator.
+	WireType() MsgType
+	isWireMessage()
+}
+
+// WireEstablish is establish (t=1): keys id, n, y, f{a,s,d}, pv.
+type WireEstablish struct {
+	PeerID          string           // "id"
+	Name            *string          // "n"
+	PeerType        PeerType         // "y": user, bot or service
+	Features        *Features        // "f": nil when absent; all-nil fields encode as {}
+	ProtocolVersion *ProtocolVersion // "pv": nil when absent, which means (1, 0)
+}
+
+// WireDepart is depart (t=2); it has no fields.
+type WireDepart struct{}
+
+// WirePresent is present (t=16).
+type WirePresent struct {
+	Docs []WireDocEntry // "docs"
+}
+
+// WireDocEntry is one document of a present message. The reference writes
+// its keys in the order d, a, rt, ms, sh, sa, shx, shs.
+type WireDocEntry struct {
+	DocID           string          // "d"
+	Alias           *float64        // "a": doc alias announced by the sender
+	ReplicaType     WireReplicaType // "rt"
+	SyncMode        WireSyncMode    // "ms"
+	SchemaHash      *string         // "sh": full schema hash
+	SchemaAlias     *float64        // "sa": schema alias announced with sh
+	SchemaAliasRef  *float64        // "shx": schema named by a previously announced alias
+	SupportedHashes []string        // "shs": nil when absent
+}
+
+// WireReplicaType is the "rt" tuple [name, major, minor].
+type WireReplicaType struct {
+	Name  string
+	Major float64
+	Minor float64
+}
+
+// WireDocRef names a document either by id ("doc") or by an alias the
+// receiver announced earlier ("dx"). A valid message sets exactly one.
+type WireDocRef struct {
+	Doc *string  // "doc"
+	DX  *float64 // "dx"
+}
+
+// DocByID returns a reference by full document id.
+func DocByID(id string) WireDocRef { return WireDocRef{Doc: &id} }
+
+// DocByAlias returns a reference by document alias.
+func DocByAlias(alias float64) WireDocRef { return WireDocRef{DX: &alias} }
+
+// WireInterest is interest (t=17): keys doc|dx, v, r.
+type WireInterest struct {
+	WireDocRef
+	Version     *string // "v"
+	Reciprocate *bool   // "r"
+}
+
+// WireOffer is offer (t=18): keys pk, pe, d, v, doc|dx, r, ln.
+type WireOffer struct {
+	Kind     WirePayloadKind     // "pk"
+	Encoding WirePayloadEncoding // "pe"
+	// Data is "d". The reference carries it as a text string for JSON
+	// payloads and a byte string for binary ones, but never checks that the
+	// two agree, so the form is kept separately in DataIsText.
+	Data       []byte
+	DataIsText bool
+	Version    string // "v"
+	WireDocRef
+	Reciprocate *bool   // "r"
+	Lineage     *string // "ln"
+}
+
+// WireDismiss is dismiss (t=19): key doc|dx.
+type WireDismiss struct{ WireDocRef }
+
+// WireVacant is vacant (t=20): key doc|dx.
+type WireVacant struct{ WireDocRef }
+
+// WireUnknown is a wire object whose "t" is not one of the seven message
+// types. The decoders never return it (validation rejects unknown types);
+// it exists so that every input of the reference's alias transformer can be
+// represented, and [AliasInbound] rejects it with unknown-message-type.
+type WireUnknown struct{ T MsgType }
+
+// WireSyncMode is the "ms" enum.
+type WireSyncMode uint8
+
+// Sync modes on the wire.
+const (
+	WireCollaborative WireSyncMode = 0
+	WireAuthoritative WireSyncMode = 1
+	WireEphemeral     WireSyncMode = 2
+)
+
+// WirePayloadKind is the "pk" enum.
+type WirePayloadKind uint8
+
+// Payload kinds on the wire.
+const (
+	WireEntirety WirePayloadKind = 0
+	WireSince    WirePayloadKind = 1
+)
+
+// WirePayloadEncoding is the "pe" enum.
+type WirePayloadEncoding uint8
+
+// Payload encodings on the wire.
+const (
+	WireJSON   WirePayloadEncoding = 0
+	WireBinary WirePayloadEncoding = 1
+)
+
+func (*WireEstablish) WireType() MsgType { return TypeEstablish }
+func (*WireDepart) WireType() MsgType    { return TypeDepart }
+func (*WirePresent) WireType() MsgType   { return TypePresent }
+func (*WireInterest) WireType() MsgType  { return TypeInterest }
+func (*WireOffer) WireType() MsgType     { return TypeOffer }
+func (*WireDismiss) WireType() MsgType   { return TypeDismiss }
+func (*WireVacant) WireType() MsgType    { return TypeVacant }
+func (m *WireUnknown) WireType() MsgType { return m.T }
+
+func (*WireEstablish) isWireMessage() {}
+func (*WireDepart) isWireMessage()    {}
+func (*WirePresent) isWireMessage()   {}
+func (*WireInterest) isWireMessage()  {}
+func (*WireOffer) isWireMessage()     {}
+func (*WireDismiss) isWireMessage()   {}
+func (*WireVacant) isWireMessage()    {}
+func (*WireUnknown) isWireMessage()   {}
+
+// ErrNilMessage is returned when a nil message is encoded.
+var ErrNilMessage = errors.New("wire: nil message")
+
+// EncodeMessage encodes m as the CBOR map the reference writes: keys in the
+// reference's order, absent fields omitted, numbers as in [EncodeValue]
+// (safe integers as the shortest integer, other numbers as float32 when
+// exact, else float64). It only fails for a nil message.
+func EncodeMessage(m WireMessage) ([]byte, error) {
+	v, err := MessageValue(m)
+	if err != nil {
+		return nil, err
+	}
+	return EncodeValue(v)
+}
+
+// DecodeMessage decodes a CBOR wire message. Keys may come in any order,
+// unknown keys are ignored and undefined values count as absent. Bytes that
+// are not CBOR the reference accepts give a *DecodeError; a well-formed
+// value that is not a valid message gives a *ValidationError with the
+// reference's reason and path.
+func DecodeMessage(data []byte) (WireMessage, error) {
+	v, err := DecodeValue(data)
+	if err != nil {
+		return nil, err
+	}
+	return messageFromValue(v)
+}
+
+// messageFromValue validates a decoded value and converts it.
+func messageFromValue(v any) (WireMessage, error) {
+	if verr := validateWireValue(v); verr != nil {
+		return nil, verr
+	}
+	m, err := wireFromValue(v)
+	if err != nil {
+		// Unreachable: validation accepted the value.
+		return nil, &ValidationError{Reason: err.Error()}
+	}
+	return m, nil
+}
+
+// MessageValue returns the compact object the reference serialises for m,
+// as an ordered [Map] in the value model: the single source of both the CBOR
+// and the text encoding.
+func MessageValue(m WireMessage) (Map, error) {
+	switch m := m.(type) {
+	case *WireEstablish:
+		if m == nil {
+			break
+		}
+		out := make(Map, 0, 6)
+		out = append(out, MapEntry{"t", int64(TypeEstablish)}, MapEntry{"id", m.PeerID})
+		if m.Name != nil {
+			out = append(out, MapEntry{"n", *m.Name})
+		}
+		out = append(out, MapEntry{"y", string(m.PeerType)})
+		if f := m.Features; f != nil {
+			fm := make(Map, 0, 3)
+			if f.Alias != nil {
+				fm = append(fm, MapEntry{"a", *f.Alias})
+			}
+			if f.Streamed != nil {
+				fm = append(fm, MapEntry{"s", *f.Streamed})
+			}
+			if f.Datagram != nil {
+				fm = append(fm, MapEntry{"d", *f.Datagram})
+			}
+			out = append(out, MapEntry{"f", fm})
+		}
+		if pv := m.ProtocolVersion; pv != nil {
+			out = append(out, MapEntry{"pv", []any{pv.Major, pv.Minor}})
+		}
+		return out, nil
+	case *WireDepart:
+		if m == nil {
+			break
+		}
+		return Map{{"t", int64(TypeDepart)}}, nil
+	case *WirePresent:
+		if m == nil {
+			break
+		}
+		docs := make([]any, len(m.Docs))
+		for i := range m.Docs {
+			docs[i] = docEntryValue(&m.Docs[i])
+		}
+		return Map{{"t", int64(TypePresent)}, {"docs", docs}}, nil
+	case *WireInterest:
+		if m == nil {
+			break
+		}
+		out := make(Map, 0, 5)
+		out = append(out, MapEntry{"t", int64(TypeInterest)})
+		out = m.WireDocRef.appendTo(out)
+		if m.Version != nil {
+			out = append(out, MapEntry{"v", *m.Version})
+		}
+		if m.Reciprocate != nil {
+			out = append(out, MapEntry{"r", *m.Reciprocate})
+		}
+		return out, nil
+	case *WireOffer:
+		if m == nil {
+			break
+		}
+		out := make(Map, 0, 9)
+		var d any = m.Data
+		if m.DataIsText {
+			d = string(m.Data)
+		} else if m.Data == nil {
+			d = []byte{}
+		}
+		out = append(out,
+			MapEntry{"t", int64(TypeOffer)},
+			MapEntry{"pk", int64(m.Kind)},
+			MapEntry{"pe", int64(m.Encoding)},
+			MapEntry{"d", d},
+			MapEntry{"v", m.Version})
+		out = m.WireDocRef.appendTo(out)
+		if m.Reciprocate != nil {
+			out = append(out, MapEntry{"r", *m.Reciprocate})
+		}
+		if m.Lineage != nil {
+			out = append(out, MapEntry{"ln", *m.Lineage})
+		}
+		return out, nil
+	case *WireDismiss:
+		if m == nil {
+			break
+		}
+		return m.WireDocRef.appendTo(Map{{"t", int64(TypeDismiss)}}), nil
+	case *WireVacant:
+		if m == nil {
+			break
+		}
+		return m.WireDocRef.appendTo(Map{{"t", int64(TypeVacant)}}), nil
+	case *WireUnknown:
+		if m == nil {
+			break
+		}
+		return Map{{"t", int64(m.T)}}, nil
+	}
+	return nil, ErrNilMessage
+}
+
+func (r WireDocRef) appendTo(out Map) Map {
+	if r.Doc != nil {
+		out = append(out, MapEntry{"doc", *r.Doc})
+	}
+	if r.DX != nil {
+		out = append(out, MapEntry{"dx", jsNumber(*r.DX)})
+	}
+	return out
+}
+
+func docEntryValue(e *WireDocEntry) Map {
+	out := make(Map, 0, 8)
+	out = append(out, MapEntry{"d", e.DocID})
+	if e.Alias != nil {
+		out = append(out, MapEntry{"a", jsNumber(*e.Alias)})
+	}
+	out = append(out,
+		MapEntry{"rt", []any{e.ReplicaType.Name, jsNumber(e.ReplicaType.Major), jsNumber(e.ReplicaType.Minor)}},
+		MapEntry{"ms", int64(e.SyncMode)})
+	if e.SchemaHash != nil {
+		out = append(out, MapEntry{"sh", *e.SchemaHash})
+	}
+	if e.SchemaAlias != nil {
+		out = append(out, MapEntry{"sa", jsNumber(*e.SchemaAlias)})
+	}
+	if e.SchemaAliasRef != nil {
+		out = append(out, MapEntry{"shx", jsNumber(*e.SchemaAliasRef)})
+	}
+	if e.SupportedHashes != nil {
+		shs := make([]any, len(e.SupportedHashes))
+		for i, h := range e.SupportedHashes {
+			shs[i] = h
+		}
+		out = append(out, MapEntry{"shs", shs})
+	}
+	return out
+}
+
+// field returns m[key], with a missing key and an undefined value both
+// reported as absent, as the reference's "!== undefined" checks see them.
+func field(m Map, key string) (any, bool) {
+	v, ok := m.Get(key)
+	if !ok {
+		return nil, false
+	}
+	if _, undef := v.(Undefined); undef {
+		return nil, false
+	}
+	return v, true
+}
+
+// errShape is returned by wireFromValue for a value it cannot represent.
+type errShape string
+
+func (e errShape) Error() string { return "wire: cannot represent message: " + string(e) }
+
+// wireFromValue converts a message object to a WireMessage without the
+// reference's validation: it only requires each present field to have a
+// type the Go struct can hold. DecodeMessage validates first; the alias
+// vectors feed it objects the decoder would reject (t=99, ms=7).
+func wireFromValue(v any) (WireMessage, error) {
+	m, ok := v.(Map)
+	if !ok {
+		return nil, errShape("not an object")
+	}
+	tv, _ := field(m, "t")
+	t, ok := smallUint(tv)
+	if !ok {
+		return nil, errShape("t")
+	}
+	switch MsgType(t) {
+	case TypeEstablish:
+		out := &WireEstablish{}
+		var err error
+		if out.PeerID, err = reqString(m, "id"); err != nil {
+			return nil, err
+		}
+		if out.Name, err = optString(m, "n"); err != nil {
+			return nil, err
+		}
+		y, err := reqString(m, "y")
+		if err != nil {
+			return nil, err
+		}
+		out.PeerType = PeerType(y)
+		if fv, ok := field(m, "f"); ok {
+			fm, ok := fv.(Map)
+			if !ok {
+				return nil, errShape("f")
+			}
+			f := &Features{}
+			for _, k := range [...]struct {
+				key string
+				dst **bool
+			}{{"a", &f.Alias}, {"s", &f.Streamed}, {"d", &f.Datagram}} {
+				if bv, ok := field(fm, k.key); ok {
+					b, ok := bv.(bool)
+					if !ok {
+						return nil, errShape("f." + k.key)
+					}
+					*k.dst = &b
+				}
+			}
+			out.Features = f
+		}
+		if pvv, ok := field(m, "pv"); ok {
+			arr, ok := pvv.([]any)
+			if !ok || len(arr) != 2 {
+				return nil, errShape("pv")
+			}
+			major, ok1 := safeInt(arr[0])
+			minor, ok2 := safeInt(arr[1])
+			if !ok1 || !ok2 {
+				return nil, errShape("pv")
+			}
+			out.ProtocolVersion = &ProtocolVersion{Major: major, Minor: minor}
+		}
+		return out, nil
+	case TypeDepart:
+		return &WireDepart{}, nil
+	case TypePresent:
+		dv, _ := field(m, "docs")
+		arr, ok := dv.([]any)
+		if !ok {
+			return nil, errShape("docs")
+		}
+		out := &WirePresent{Docs: make([]WireDocEntry, len(arr))}
+		for i, ev := range arr {
+			if err := docEntryFromValue(ev, &out.Docs[i]); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case TypeInterest:
+		out := &WireInterest{}
+		var err error
+		if out.WireDocRef, err = docRefFromValue(m); err != nil {
+			return nil, err
+		}
+		if out.Version, err = optString(m, "v"); err != nil {
+			return nil, err
+		}
+		if out.Reciprocate, err = optBool(m, "r"); err != nil {
+			return nil, err
+		}
+		return out, nil
+	case TypeOffer:
+		out := &WireOffer{}
+		var err error
+		pk, ok1 := smallUintField(m, "pk")
+		pe, ok2 := smallUintField(m, "pe")
+		if !ok1 || !ok2 {
+			return nil, errShape("pk/pe")
+		}
+		out.Kind, out.Encoding = WirePayloadKind(pk), WirePayloadEncoding(pe)
+		switch d, _ := field(m, "d"); d := d.(type) {
+		case string:
+			out.Data, out.DataIsText = []byte(d), true
+		case []byte:
+			out.Data = d
+		default:
+			return nil, errShape("d")
+		}
+		if out.Version, err = reqString(m, "v"); err != nil {
+			return nil, err
+		}
+		if out.WireDocRef, err = docRefFromValue(m); err != nil {
+			return nil, err
+		}
+		if out.Reciprocate, err = optBool(m, "r"); err != nil {
+			return nil, err
+		}
+		if out.Lineage, err = optString(m, "ln"); err != nil {
+			return nil, err
+		}
+		return out, nil
+	case TypeDismiss:
+		ref, err := docRefFromValue(m)
+		if err != nil {
+			return nil, err
+		}
+		return &WireDismiss{ref}, nil
+	case TypeVacant:
+		ref, err := docRefFromValue(m)
+		if err != nil {
+			return nil, err
+		}
+		return &WireVacant{ref}, nil
+	}
+	return &WireUnknown{T: MsgType(t)}, nil
+}
+
+func docEntryFromValue(v any, e *WireDocEntry) error {
+	m, ok := v.(Map)
+	if !ok {
+		return errShape("docs entry")
+	}
+	var err error
+	if e.DocID, err = reqString(m, "d"); err != nil {
+		return err
+	}
+	if e.Alias, err = optNumber(m, "a"); err != nil {
+		return err
+	}
+	rtv, _ := field(m, "rt")
+	rt, ok := rtv.([]any)
+	if !ok || len(rt) != 3 {
+		return errShape("rt")
+	}
+	name, ok0 := rt[0].(string)
+	major, ok1 := numberOf(rt[1])
+	minor, ok2 := numberOf(rt[2])
+	if !ok0 || !ok1 || !ok2 {
+		return errShape("rt")
+	}
+	e.ReplicaType = WireReplicaType{Name: name, Major: major, Minor: minor}
+	ms, ok := smallUintField(m, "ms")
+	if !ok {
+		return errShape("ms")
+	}
+	e.SyncMode = WireSyncMode(ms)
+	if e.SchemaHash, err = optString(m, "sh"); err != nil {
+		return err
+	}
+	if e.SchemaAlias, err = optNumber(m, "sa"); err != nil {
+		return err
+	}
+	if e.SchemaAliasRef, err = optNumber(m, "shx"); err != nil {
+		return err
+	}
+	if sv, ok := field(m, "shs"); ok {
+		arr, ok := sv.([]any)
+		if !ok {
+			return errShape("shs")
+		}
+		e.SupportedHashes = make([]string, len(arr))
+		for i, h := range arr {
+			if e.SupportedHashes[i], ok = h.(string); !ok {
+				return errShape("shs")
+			}
+		}
+	}
+	return nil
+}
+
+func docRefFromValue(m Map) (WireDocRef, error) {
+	var r WireDocRef
+	var err error
+	if r.Doc, err = optString(m, "doc"); err != nil {
+		return r, err
+	}
+	r.DX, err = optNumber(m, "dx")
+	return r, err
+}
+
+func reqString(m Map, key string) (string, error) {
+	v, _ := field(m, key)
+	s, ok := v.(string)
+	if !ok {
+		return "", errShape(key)
+	}
+	return s, nil
+}
+
+func optString(m Map, key string) (*string, error) {
+	v, ok := field(m, key)
+	if !ok {
+		return nil, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return nil, errShape(key)
+	}
+	return &s, nil
+}
+
+func optBool(m Map, key string) (*bool, error) {
+	v, ok := field(m, key)
+	if !ok {
+		return nil, nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return nil, errShape(key)
+	}
+	return &b, nil
+}
+
+func optNumber(m Map, key string) (*float64, error) {
+	v, ok := field(m, key)
+	if !ok {
+		return nil, nil
+	}
+	f, ok := numberOf(v)
+	if !ok {
+		return nil, errShape(key)
+	}
+	return &f, nil
+}
+
+// safeInt returns v as an integer when it is a JavaScript safe integer
+// (Number.isSafeInteger, which includes -0).
+func safeInt(v any) (int64, bool) {
+	f, ok := numberOf(v)
+	if !ok || !isSafeInteger(f) {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// smallUint returns a number that is an integer in [0, 255] (enums and the
+// type discriminator).
+func smallUint(v any) (uint8, bool) {
+	f, ok := numberOf(v)
+	if !ok || f != math.Trunc(f) || f < 0 || f > 255 {
+		return 0, false
+	}
+	return uint8(f), true
+}
+
+func smallUintField(m Map, key string) (uint8, bool) {
+	v, _ := field(m, key)
+	return smallUint(v)
+}
