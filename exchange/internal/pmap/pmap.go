@@ -1,0 +1,156 @@
+// Package pmap provides a small persistent (immutable, structurally shared)
+// string-keyed map for the exchange's pure programs.
+//
+// The programs must never mutate their input state, yet the sync program
+// updates one entry of a map with thousands of documents on every local
+// write. Cloning a Go map per transition would cost O(n); this map is a
+// fixed two-level, 32-way trie of small Go maps, so an update copies two
+// 32-pointer arrays and one leaf of about n/1024 entries.
+package pmap
+
+import "sort"
+
+const (
+	fanBits = 5
+	fan     = 1 << fanBits
+	mask    = fan - 1
+)
+
+type mid[V any] [fan]map[string]V
+
+// Map is an immutable map from string to V. The zero value is an empty map.
+// Every "mutating" method returns a new Map and leaves the receiver intact.
+type Map[V any] struct {
+	root *[fan]*mid[V]
+	n    int
+}
+
+// hash is FNV-1a (64 bit): cheap, and independent of the process seed.
+func hash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func index(k string) (int, int) {
+	h := hash(k)
+	return int(h & mask), int((h >> fanBits) & mask)
+}
+
+// Len returns the number of entries.
+func (m Map[V]) Len() int { return m.n }
+
+// Get returns the value for k and whether it is present.
+func (m Map[V]) Get(k string) (V, bool) {
+	var zero V
+	if m.root == nil {
+		return zero, false
+	}
+	i, j := index(k)
+	md := m.root[i]
+	if md == nil {
+		return zero, false
+	}
+	leaf := md[j]
+	if leaf == nil {
+		return zero, false
+	}
+	v, ok := leaf[k]
+	return v, ok
+}
+
+// Has reports whether k is present.
+func (m Map[V]) Has(k string) bool {
+	_, ok := m.Get(k)
+	return ok
+}
+
+// Set returns a map with k bound to v.
+func (m Map[V]) Set(k string, v V) Map[V] {
+	i, j := index(k)
+	root := new([fan]*mid[V])
+	if m.root != nil {
+		*root = *m.root
+	}
+	md := new(mid[V])
+	if root[i] != nil {
+		*md = *root[i]
+	}
+	old := md[j]
+	leaf := make(map[string]V, len(old)+1)
+	for kk, vv := range old {
+		leaf[kk] = vv
+	}
+	_, existed := leaf[k]
+	leaf[k] = v
+	md[j] = leaf
+	root[i] = md
+	n := m.n
+	if !existed {
+		n++
+	}
+	return Map[V]{root: root, n: n}
+}
+
+// Delete returns a map without k (the receiver itself when k is absent).
+func (m Map[V]) Delete(k string) Map[V] {
+	if !m.Has(k) {
+		return m
+	}
+	i, j := index(k)
+	root := new([fan]*mid[V])
+	*root = *m.root
+	md := new(mid[V])
+	*md = *root[i]
+	old := md[j]
+	if len(old) == 1 {
+		md[j] = nil
+	} else {
+		leaf := make(map[string]V, len(old)-1)
+		for kk, vv := range old {
+			if kk != k {
+				leaf[kk] = vv
+			}
+		}
+		md[j] = leaf
+	}
+	root[i] = md
+	if m.n == 1 {
+		return Map[V]{}
+	}
+	return Map[V]{root: root, n: m.n - 1}
+}
+
+// Range calls f for every entry, in no particular order, until f returns
+// false. Use Keys for a stable order.
+func (m Map[V]) Range(f func(k string, v V) bool) {
+	if m.root == nil {
+		return
+	}
+	for _, md := range m.root {
+		if md == nil {
+			continue
+		}
+		for _, leaf := range md {
+			for k, v := range leaf {
+				if !f(k, v) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Keys returns every key in ascending order.
+func (m Map[V]) Keys() []string {
+	out := make([]string, 0, m.n)
+	m.Range(func(k string, _ V) bool {
+		out = append(out, k)
+		return true
+	})
+	sort.Strings(out)
+	return out
+}

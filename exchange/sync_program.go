@@ -1,0 +1,673 @@
+package exchange
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// The sync program drives document convergence. It speaks peers and
+// documents, never channels. Offers are effects that describe what to send;
+// the shell computes payloads when it executes them, because only the shell
+// holds replicas.
+//
+// Deviations from the reference (all stricter, wire-compatible):
+//   - canShare gates answers to interest and reactions to present; a denied
+//     peer gets vacant instead of data or our version.
+//   - every interest from a known peer is answered by an offer or a vacant:
+//     an interest for an unknown or deferred document gets vacant (the
+//     reference sent nothing and the requester waited for its timeout). An
+//     interest for a document that is still being loaded from a store is
+//     parked and answered once the document is registered.
+
+// syncProgram is the sync Mealy machine. canShare and canAccept are
+// injected predicates; they must be fast and must not call the exchange.
+type syncProgram struct {
+	identity  PeerIdentity
+	canShare  func(docID string, peer PeerIdentity) bool
+	canAccept func(docID string, peer PeerIdentity) bool
+}
+
+type syncDoc struct {
+	mode    DocMode
+	version string // serialized; "" for deferred docs
+	meta    DocMeta
+}
+
+type syncPeer struct {
+	identity PeerIdentity
+	states   pmap.Map[PeerDocState]
+}
+
+type parkedInterest struct {
+	from string
+	msg  *wire.Interest
+}
+
+// syncState is immutable; see sessionState.
+type syncState struct {
+	docs  pmap.Map[*syncDoc]
+	peers pmap.Map[*syncPeer]
+	// loading: docs the shell is hydrating from a store; interests for them
+	// wait in parked until the doc is registered.
+	loading pmap.Map[[]parkedInterest]
+	// reconciled is the monotonic readiness latch: peers that were ever
+	// synced or vacant for a doc.
+	reconciled pmap.Map[pmap.Map[PeerIdentity]]
+
+	docEvents pmap.List[DocChange]
+	peerSync  pmap.Set // docs whose per-peer states changed since the last tick
+	advanced  pmap.Set // docs whose state advanced since the last tick
+}
+
+// --- messages ---
+
+type syncMsg interface{ isSyncMsg() }
+
+type msgPeerAvailable struct{ identity PeerIdentity }
+type msgPeerUnavailable struct{ peer string }
+type msgPeerDeparted struct{ peer string }
+type msgDocLoading struct{ doc string }
+type msgDocEnsure struct {
+	doc     string
+	mode    DocMode // interpret or replicate
+	version string
+	meta    DocMeta
+	event   *DocChange
+}
+type msgDocDefer struct {
+	doc   string
+	meta  DocMeta
+	event *DocChange
+}
+type msgLocalChange struct {
+	doc     string
+	version string
+}
+type msgDocDelete struct {
+	doc   string
+	event *DocChange
+}
+type msgDocDismiss struct {
+	doc   string
+	event *DocChange
+}
+type msgDocImported struct {
+	doc     string
+	version string
+	from    string
+}
+type msgPeerSynced struct {
+	doc     string
+	version string
+	peer    string
+}
+type msgDeclareVacant struct {
+	doc string
+	to  string
+}
+type msgReceived struct {
+	from string
+	msg  wire.ChannelMsg
+}
+type msgSyncTick struct{}
+type msgDocRemovedAll struct{}
+
+func (msgPeerAvailable) isSyncMsg()   {}
+func (msgPeerUnavailable) isSyncMsg() {}
+func (msgPeerDeparted) isSyncMsg()    {}
+func (msgDocLoading) isSyncMsg()      {}
+func (msgDocEnsure) isSyncMsg()       {}
+func (msgDocDefer) isSyncMsg()        {}
+func (msgLocalChange) isSyncMsg()     {}
+func (msgDocDelete) isSyncMsg()       {}
+func (msgDocDismiss) isSyncMsg()      {}
+func (msgDocImported) isSyncMsg()     {}
+func (msgPeerSynced) isSyncMsg()      {}
+func (msgDeclareVacant) isSyncMsg()   {}
+func (msgReceived) isSyncMsg()        {}
+func (msgSyncTick) isSyncMsg()        {}
+func (msgDocRemovedAll) isSyncMsg()   {}
+
+// --- effects ---
+
+type syncFx interface{ isSyncFx() }
+
+// fxSendToPeers sends msg to every channel of every listed peer; peers
+// without a live channel are skipped by the shell.
+type fxSendToPeers struct {
+	peers []string
+	msg   wire.ChannelMsg
+}
+
+// fxSendOffers asks the shell to build and send an offer for doc to each
+// peer (§2.7). since is nil for "send the entirety".
+type fxSendOffers struct {
+	peers       []string
+	doc         string
+	since       *string
+	reciprocate *bool
+}
+
+// fxImport asks the shell to import an accepted offer (§2.8) and report
+// back with msgDocImported or msgPeerSynced.
+type fxImport struct {
+	doc     string
+	payload wire.Payload
+	version string
+	from    string
+}
+
+// fxEnsureDoc asks the shell to classify a document a peer announced.
+type fxEnsureDoc struct {
+	doc  string
+	peer PeerIdentity
+	meta DocMeta
+}
+
+type fxDocDismissed struct {
+	doc  string
+	peer PeerIdentity
+}
+type fxEmitReady struct{ docs []string }
+type fxEmitStateAdvanced struct{ docs []string }
+type fxEmitDocEvents struct{ events []DocChange }
+type fxSyncDiagnostic struct{ d Diagnostic }
+
+func (fxSendToPeers) isSyncFx()       {}
+func (fxSendOffers) isSyncFx()        {}
+func (fxImport) isSyncFx()            {}
+func (fxEnsureDoc) isSyncFx()         {}
+func (fxDocDismissed) isSyncFx()      {}
+func (fxEmitReady) isSyncFx()         {}
+func (fxEmitStateAdvanced) isSyncFx() {}
+func (fxEmitDocEvents) isSyncFx()     {}
+func (fxSyncDiagnostic) isSyncFx()    {}
+
+// Init returns the empty model.
+func (p *syncProgram) Init() (*syncState, []syncFx) { return &syncState{}, nil }
+
+func (p *syncProgram) share(doc string, peer PeerIdentity) bool {
+	return p.canShare == nil || p.canShare(doc, peer)
+}
+
+func (p *syncProgram) accept(doc string, peer PeerIdentity) bool {
+	return p.canAccept == nil || p.canAccept(doc, peer)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Update is the transition function. Unchanged input is returned as is.
+func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
+	switch m := m.(type) {
+	case msgPeerAvailable:
+		n := s.clone()
+		old, ok := s.peers.Get(m.identity.PeerID)
+		np := &syncPeer{identity: m.identity}
+		if ok {
+			np.states = old.states
+		}
+		n.peers = n.peers.Set(m.identity.PeerID, np)
+		var entries []wire.DocPresence
+		for _, id := range s.docs.Keys() {
+			if p.share(id, m.identity) {
+				d, _ := s.docs.Get(id)
+				entries = append(entries, presence(id, d))
+			}
+		}
+		if len(entries) == 0 {
+			return n, nil
+		}
+		return n, []syncFx{fxSendToPeers{peers: []string{m.identity.PeerID}, msg: &wire.Present{Docs: entries}}}
+
+	case msgPeerUnavailable:
+		peer, ok := s.peers.Get(m.peer)
+		if !ok {
+			return s, nil
+		}
+		n := s.clone()
+		for _, doc := range peer.states.Keys() {
+			n.peerSync = n.peerSync.Add(doc)
+		}
+		return n, nil
+
+	case msgPeerDeparted:
+		peer, ok := s.peers.Get(m.peer)
+		if !ok {
+			return s, nil
+		}
+		n := s.clone()
+		n.peers = n.peers.Delete(m.peer)
+		for _, doc := range peer.states.Keys() {
+			n.peerSync = n.peerSync.Add(doc)
+		}
+		return n, nil
+
+	case msgDocLoading:
+		if s.docs.Has(m.doc) || s.loading.Has(m.doc) {
+			return s, nil
+		}
+		n := s.clone()
+		n.loading = n.loading.Set(m.doc, nil)
+		return n, nil
+
+	case msgDocEnsure:
+		if d, ok := s.docs.Get(m.doc); ok && d.mode != ModeDeferred {
+			return s, nil // already tracked; its event is dropped (reference behaviour)
+		}
+		n := s.clone()
+		d := &syncDoc{mode: m.mode, version: m.version, meta: m.meta}
+		n.docs = n.docs.Set(m.doc, d)
+		if m.event != nil {
+			n.docEvents = n.docEvents.Push(*m.event)
+		}
+		targets := p.sharePeers(s, m.doc, s.peers.Keys())
+		var fx []syncFx
+		if len(targets) > 0 {
+			fx = append(fx,
+				fxSendToPeers{peers: targets, msg: &wire.Present{Docs: []wire.DocPresence{presence(m.doc, d)}}},
+				fxSendToPeers{peers: targets, msg: &wire.Interest{DocID: m.doc, Version: ptr(m.version), Reciprocate: ptr(bidirectional(m.meta.SyncMode))}},
+			)
+		}
+		return p.unpark(n, m.doc, fx)
+
+	case msgDocDefer:
+		if s.docs.Has(m.doc) {
+			return s, nil
+		}
+		n := s.clone()
+		d := &syncDoc{mode: ModeDeferred, meta: m.meta}
+		n.docs = n.docs.Set(m.doc, d)
+		if m.event != nil {
+			n.docEvents = n.docEvents.Push(*m.event)
+		}
+		var fx []syncFx
+		if targets := p.sharePeers(s, m.doc, s.peers.Keys()); len(targets) > 0 {
+			fx = append(fx, fxSendToPeers{peers: targets, msg: &wire.Present{Docs: []wire.DocPresence{presence(m.doc, d)}}})
+		}
+		return p.unpark(n, m.doc, fx)
+
+	case msgLocalChange:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || d.mode == ModeDeferred {
+			return s, nil
+		}
+		n := s.clone()
+		fx := p.push(s, m.doc, d, "")
+		nd := *d
+		nd.version = m.version
+		n.docs = n.docs.Set(m.doc, &nd)
+		n.advanced = n.advanced.Add(m.doc)
+		return n, fx
+
+	case msgDocDelete:
+		n := s.clone()
+		var fx []syncFx
+		n, fx = p.dropDoc(n, m.doc, fx)
+		if m.event != nil {
+			n.docEvents = n.docEvents.Push(*m.event)
+		}
+		return n, fx
+
+	case msgDocDismiss:
+		_, ok := s.docs.Get(m.doc)
+		n := s.clone()
+		var fx []syncFx
+		suspended := m.event != nil && m.event.Type == DocSuspended
+		if suspended {
+			// Keep latch and per-peer states: resume continues from them.
+			n.docs = n.docs.Delete(m.doc)
+		} else {
+			n, fx = p.dropDoc(n, m.doc, fx)
+		}
+		if m.event != nil {
+			n.docEvents = n.docEvents.Push(*m.event)
+		}
+		if ok {
+			if targets := p.sharePeers(s, m.doc, s.peers.Keys()); len(targets) > 0 {
+				fx = append(fx, fxSendToPeers{peers: targets, msg: &wire.Dismiss{DocID: m.doc}})
+			}
+		}
+		return n, fx
+
+	case msgDocImported:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || d.mode == ModeDeferred {
+			return s, nil
+		}
+		n := s.clone()
+		fx := p.push(s, m.doc, d, m.from)
+		nd := *d
+		nd.version = m.version
+		n.docs = n.docs.Set(m.doc, &nd)
+		n.advanced = n.advanced.Add(m.doc)
+		setPeerDocState(n, m.from, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
+		return n, fx
+
+	case msgPeerSynced:
+		if !s.docs.Has(m.doc) || !s.peers.Has(m.peer) {
+			return s, nil
+		}
+		n := s.clone()
+		setPeerDocState(n, m.peer, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
+		return n, nil
+
+	case msgDeclareVacant:
+		if !s.peers.Has(m.to) {
+			return s, nil
+		}
+		return s, []syncFx{vacant(m.to, m.doc)}
+
+	case msgReceived:
+		return p.received(s, m.from, m.msg)
+
+	case msgSyncTick:
+		if s.docEvents.Len() == 0 && s.peerSync.Len() == 0 && s.advanced.Len() == 0 {
+			return s, nil
+		}
+		n := s.clone()
+		var fx []syncFx
+		if s.peerSync.Len() > 0 {
+			fx = append(fx, fxEmitReady{docs: s.peerSync.Slice()})
+		}
+		if s.advanced.Len() > 0 {
+			fx = append(fx, fxEmitStateAdvanced{docs: s.advanced.Slice()})
+		}
+		if s.docEvents.Len() > 0 {
+			fx = append(fx, fxEmitDocEvents{events: s.docEvents.Slice()})
+		}
+		n.peerSync, n.advanced, n.docEvents = pmap.Set{}, pmap.Set{}, pmap.List[DocChange]{}
+		return n, fx
+
+	case msgDocRemovedAll:
+		if s.docs.Len() == 0 && s.loading.Len() == 0 {
+			return s, nil
+		}
+		n := s.clone()
+		for _, id := range s.docs.Keys() {
+			n.docEvents = n.docEvents.Push(DocChange{Type: DocRemoved, DocID: id})
+		}
+		n.docs = pmap.Map[*syncDoc]{}
+		n.loading = pmap.Map[[]parkedInterest]{}
+		n.reconciled = pmap.Map[pmap.Map[PeerIdentity]]{}
+		return n, nil
+	}
+	return s, nil
+}
+
+// dropDoc forgets a doc locally: entry, latch, per-peer states. Parked
+// interests for a doc that never finished loading are answered vacant.
+func (p *syncProgram) dropDoc(n *syncState, doc string, fx []syncFx) (*syncState, []syncFx) {
+	n.docs = n.docs.Delete(doc)
+	n.reconciled = n.reconciled.Delete(doc)
+	if parked, ok := n.loading.Get(doc); ok {
+		n.loading = n.loading.Delete(doc)
+		for _, pi := range parked {
+			if n.peers.Has(pi.from) {
+				fx = append(fx, vacant(pi.from, doc))
+			}
+		}
+	}
+	for _, id := range n.peers.Keys() {
+		peer, _ := n.peers.Get(id)
+		if peer.states.Has(doc) {
+			np := *peer
+			np.states = peer.states.Delete(doc)
+			n.peers = n.peers.Set(id, &np)
+			n.peerSync = n.peerSync.Add(doc)
+		}
+	}
+	return n, fx
+}
+
+// unpark answers the interests that arrived while doc was loading.
+func (p *syncProgram) unpark(n *syncState, doc string, fx []syncFx) (*syncState, []syncFx) {
+	parked, ok := n.loading.Get(doc)
+	if !ok {
+		return n, fx
+	}
+	n.loading = n.loading.Delete(doc)
+	for _, pi := range parked {
+		var more []syncFx
+		n, more = p.onInterest(n, pi.from, pi.msg)
+		fx = append(fx, more...)
+	}
+	return n, fx
+}
+
+func (p *syncProgram) received(s *syncState, from string, msg wire.ChannelMsg) (*syncState, []syncFx) {
+	peer, ok := s.peers.Get(from)
+	if !ok {
+		return s, nil // sync traffic from an unknown sender is dropped
+	}
+	switch msg := msg.(type) {
+	case *wire.Present:
+		return p.onPresent(s, peer, msg)
+	case *wire.Interest:
+		return p.onInterest(s, from, msg)
+	case *wire.Offer:
+		d, ok := s.docs.Get(msg.DocID)
+		if !ok || d.mode == ModeDeferred {
+			return s, nil
+		}
+		var fx []syncFx
+		if p.accept(msg.DocID, peer.identity) {
+			fx = append(fx, fxImport{doc: msg.DocID, payload: msg.Payload, version: msg.Version, from: from})
+		}
+		if msg.Reciprocate != nil && *msg.Reciprocate {
+			fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{DocID: msg.DocID, Version: ptr(d.version), Reciprocate: ptr(false)}})
+		}
+		return s, fx
+	case *wire.Dismiss:
+		n := s.clone()
+		if peer.states.Has(msg.DocID) {
+			np := *peer
+			np.states = peer.states.Delete(msg.DocID)
+			n.peers = n.peers.Set(from, &np)
+		}
+		n.peerSync = n.peerSync.Add(msg.DocID)
+		return n, []syncFx{fxDocDismissed{doc: msg.DocID, peer: peer.identity}}
+	case *wire.Vacant:
+		if !s.docs.Has(msg.DocID) {
+			return s, nil
+		}
+		n := s.clone()
+		setPeerDocState(n, from, msg.DocID, PeerDocState{Kind: PeerVacant})
+		return n, nil
+	}
+	return s, nil
+}
+
+func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present) (*syncState, []syncFx) {
+	from := peer.identity.PeerID
+	var fx []syncFx
+	for _, e := range msg.Docs {
+		if s.loading.Has(e.DocID) {
+			continue // registration will present and ask for it anyway
+		}
+		if !p.share(e.DocID, peer.identity) {
+			fx = append(fx, vacant(from, e.DocID))
+			continue
+		}
+		d, known := s.docs.Get(e.DocID)
+		if !known {
+			fx = append(fx, fxEnsureDoc{doc: e.DocID, peer: peer.identity, meta: DocMeta{
+				ReplicaType: e.ReplicaType, SyncMode: e.SyncMode, SchemaHash: e.SchemaHash,
+				SupportedHashes: slices.Clone(e.SupportedHashes),
+			}})
+			continue
+		}
+		if diag, bad := mismatch(e, d, from); bad {
+			fx = append(fx, fxSyncDiagnostic{d: diag})
+			continue
+		}
+		if d.mode == ModeDeferred {
+			continue // deferred docs never request data
+		}
+		fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{
+			DocID: e.DocID, Version: ptr(d.version), Reciprocate: ptr(bidirectional(d.meta.SyncMode)),
+		}})
+	}
+	return s, fx
+}
+
+func (p *syncProgram) onInterest(s *syncState, from string, msg *wire.Interest) (*syncState, []syncFx) {
+	peer, ok := s.peers.Get(from)
+	if !ok {
+		return s, nil
+	}
+	if parked, ok := s.loading.Get(msg.DocID); ok {
+		n := s.clone()
+		n.loading = n.loading.Set(msg.DocID, append(slices.Clip(parked), parkedInterest{from: from, msg: msg}))
+		return n, nil
+	}
+	d, ok := s.docs.Get(msg.DocID)
+	if !ok || d.mode == ModeDeferred || !p.share(msg.DocID, peer.identity) {
+		return s, []syncFx{vacant(from, msg.DocID)}
+	}
+	recip := msg.Reciprocate != nil && *msg.Reciprocate
+	var fx []syncFx
+	if d.meta.SyncMode.Delivery == wire.DeltaCapable {
+		fx = append(fx, fxSendOffers{peers: []string{from}, doc: msg.DocID, since: msg.Version, reciprocate: ptr(false)})
+		if recip && bidirectional(d.meta.SyncMode) {
+			fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{DocID: msg.DocID, Version: ptr(d.version), Reciprocate: ptr(false)}})
+		}
+	} else {
+		fx = append(fx, fxSendOffers{peers: []string{from}, doc: msg.DocID, reciprocate: ptr(false)})
+	}
+	n := s.clone()
+	if recip {
+		setPeerDocState(n, from, msg.DocID, PeerDocState{Kind: PeerPending})
+	} else {
+		v := ""
+		if msg.Version != nil {
+			v = *msg.Version
+		}
+		setPeerDocState(n, from, msg.DocID, PeerDocState{Kind: PeerSynced, LastKnownVersion: v})
+	}
+	return n, fx
+}
+
+// mismatch validates a present entry against our doc: replica type, then
+// schema hashes, then sync mode; the first failure is reported.
+func mismatch(e wire.DocPresence, d *syncDoc, peer string) (Diagnostic, bool) {
+	base := Diagnostic{Severity: SeverityError, PeerID: peer, DocID: e.DocID}
+	lt, rt := d.meta.ReplicaType, e.ReplicaType
+	if lt.Name != rt.Name || lt.Major != rt.Major {
+		base.Code = DiagReplicaTypeMismatch
+		base.Local = fmt.Sprintf("%s/%d.%d", lt.Name, lt.Major, lt.Minor)
+		base.Remote = fmt.Sprintf("%s/%d.%d", rt.Name, rt.Major, rt.Minor)
+	} else if remote := (DocMeta{SchemaHash: e.SchemaHash, SupportedHashes: e.SupportedHashes}).hashes(); !intersects(d.meta.hashes(), remote) {
+		base.Code = DiagSchemaHashMismatch
+		base.Local = strings.Join(d.meta.hashes(), ",")
+		base.Remote = strings.Join(remote, ",")
+	} else if d.meta.SyncMode != e.SyncMode {
+		base.Code = DiagSyncModeMismatch
+		base.Local = modeString(d.meta.SyncMode)
+		base.Remote = modeString(e.SyncMode)
+	} else {
+		return Diagnostic{}, false
+	}
+	base.Message = fmt.Sprintf("doc %q from peer %q: %s (local %s, remote %s)", e.DocID, peer, base.Code, base.Local, base.Remote)
+	return base, true
+}
+
+func modeString(m SyncMode) string {
+	return fmt.Sprintf("%s/%s/%s", m.WriterModel, m.Delivery, m.Durability)
+}
+
+func intersects(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// push builds the offers for a change: to every peer that is synced or
+// pending for doc (canShare-filtered, minus exclude), with since = the doc's
+// version before the change for delta-capable docs. One shared baseline
+// for all targets (§2.7).
+func (p *syncProgram) push(s *syncState, doc string, before *syncDoc, exclude string) []syncFx {
+	var targets []string
+	for _, id := range s.peers.Keys() {
+		if id == exclude {
+			continue
+		}
+		peer, _ := s.peers.Get(id)
+		st, ok := peer.states.Get(doc)
+		if !ok || st.Kind == PeerVacant {
+			continue
+		}
+		if p.share(doc, peer.identity) {
+			targets = append(targets, id)
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	var since *string
+	if before.meta.SyncMode.Delivery == wire.DeltaCapable {
+		since = ptr(before.version)
+	}
+	return []syncFx{fxSendOffers{peers: targets, doc: doc, since: since}}
+}
+
+func (p *syncProgram) sharePeers(s *syncState, doc string, ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		peer, _ := s.peers.Get(id)
+		if p.share(doc, peer.identity) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func vacant(to, doc string) syncFx {
+	return fxSendToPeers{peers: []string{to}, msg: &wire.Vacant{DocID: doc}}
+}
+
+func presence(id string, d *syncDoc) wire.DocPresence {
+	e := wire.DocPresence{DocID: id, ReplicaType: d.meta.ReplicaType, SyncMode: d.meta.SyncMode, SchemaHash: d.meta.SchemaHash}
+	if len(d.meta.SupportedHashes) > 1 {
+		e.SupportedHashes = slices.Clone(d.meta.SupportedHashes)
+	}
+	return e
+}
+
+// setPeerDocState is the single fold point for per-peer doc states. n must
+// be a fresh clone owned by the caller.
+func setPeerDocState(n *syncState, peerID, doc string, st PeerDocState) {
+	peer, ok := n.peers.Get(peerID)
+	if !ok {
+		return
+	}
+	np := *peer
+	np.states = peer.states.Set(doc, st)
+	n.peers = n.peers.Set(peerID, &np)
+	n.peerSync = n.peerSync.Add(doc)
+	if st.Kind == PeerSynced || st.Kind == PeerVacant {
+		latch, _ := n.reconciled.Get(doc)
+		if !latch.Has(peerID) {
+			n.reconciled = n.reconciled.Set(doc, latch.Set(peerID, peer.identity))
+		}
+	}
+}
+
+func (s *syncState) clone() *syncState {
+	n := *s
+	return &n
+}
+
+// --- read-only projections used by the shell ---
+
+// hasReconciled reports the readiness latch for doc.
+func (s *syncState) hasReconciled(doc string) bool {
+	l, ok := s.reconciled.Get(doc)
+	return ok && l.Len() > 0
+}

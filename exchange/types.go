@@ -1,0 +1,167 @@
+package exchange
+
+import (
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// ChannelID names one transport channel. The exchange mints every id from
+// one counter shared by all of its transports.
+type ChannelID = transport.ChannelID
+
+// PeerIdentity is what a peer says about itself in establish.
+type PeerIdentity = wire.PeerIdentity
+
+// SyncMode is a document's synchronisation mode; only [Authoritative],
+// [Collaborative] and [Ephemeral] survive the wire.
+type SyncMode = wire.SyncMode
+
+// ReplicaType names a payload format (name, major, minor).
+type ReplicaType = wire.ReplicaType
+
+// The three sync modes that exist on the wire.
+var (
+	Authoritative = wire.Authoritative
+	Collaborative = wire.Collaborative
+	Ephemeral     = wire.Ephemeral
+)
+
+// bidirectional reports whether both sides of a doc push to each other
+// (concurrent writers with deltas); it drives interest.reciprocate.
+func bidirectional(m SyncMode) bool {
+	return m.WriterModel == wire.Concurrent && m.Delivery == wire.DeltaCapable
+}
+
+// DocMeta is what a present entry says about a document.
+type DocMeta struct {
+	ReplicaType     ReplicaType
+	SyncMode        SyncMode
+	SchemaHash      string
+	SupportedHashes []string // nil: only SchemaHash
+}
+
+// hashes returns the set of schema hashes a doc accepts.
+func (m DocMeta) hashes() []string {
+	if len(m.SupportedHashes) > 0 {
+		return m.SupportedHashes
+	}
+	return []string{m.SchemaHash}
+}
+
+// DocMode says how the exchange holds a document.
+type DocMode string
+
+// Document modes.
+const (
+	// ModeInterpret: the document has a local replica the application reads
+	// and writes through a [Doc] handle.
+	ModeInterpret DocMode = "interpret"
+	// ModeReplicate: a headless replica, stored and relayed but not
+	// interpreted (hubs, relays).
+	ModeReplicate DocMode = "replicate"
+	// ModeDeferred: the exchange knows a peer has the document but holds no
+	// data; it routes presents but never requests or serves data.
+	ModeDeferred DocMode = "deferred"
+)
+
+// PeerChangeType is the kind of a peers-feed event.
+type PeerChangeType string
+
+// Peer change types.
+const (
+	PeerEstablished  PeerChangeType = "peer-established"
+	PeerDisconnected PeerChangeType = "peer-disconnected"
+	PeerReconnected  PeerChangeType = "peer-reconnected"
+	PeerDeparted     PeerChangeType = "peer-departed"
+)
+
+// PeerChange is one event of the peers feed.
+type PeerChange struct {
+	Type PeerChangeType
+	Peer PeerIdentity
+}
+
+// DocChangeType is the kind of a documents-feed event.
+type DocChangeType string
+
+// Document change types.
+const (
+	DocCreated   DocChangeType = "doc-created"
+	DocRemoved   DocChangeType = "doc-removed"
+	DocDeferred  DocChangeType = "doc-deferred"
+	DocPromoted  DocChangeType = "doc-promoted"
+	DocSuspended DocChangeType = "doc-suspended"
+	DocResumed   DocChangeType = "doc-resumed"
+)
+
+// DocChange is one event of the documents feed.
+type DocChange struct {
+	Type  DocChangeType
+	DocID string
+}
+
+// PeerSyncKind is a peer's sync state for one document.
+type PeerSyncKind string
+
+// Per-peer document states.
+const (
+	// PeerPending: the peer asked us to reciprocate; its data is expected.
+	PeerPending PeerSyncKind = "pending"
+	// PeerSynced: the peer is caught up to LastKnownVersion.
+	PeerSynced PeerSyncKind = "synced"
+	// PeerVacant: the peer answered that it does not have the document.
+	PeerVacant PeerSyncKind = "vacant"
+)
+
+// PeerDocState is what we know about one peer's copy of one document.
+type PeerDocState struct {
+	Kind             PeerSyncKind
+	LastKnownVersion string // for PeerSynced
+}
+
+// Severity grades a diagnostic.
+type Severity string
+
+// Diagnostic severities.
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+)
+
+// DiagnosticCode names a diagnostic.
+type DiagnosticCode string
+
+// Diagnostic codes. None of them blocks a peer; mismatches skip the doc.
+const (
+	DiagSelfConnection      DiagnosticCode = "self-connection"
+	DiagDuplicatePeer       DiagnosticCode = "duplicate-peer"
+	DiagProtocolSkew        DiagnosticCode = "protocol-skew"
+	DiagProtocolMismatch    DiagnosticCode = "protocol-mismatch"
+	DiagReplicaTypeMismatch DiagnosticCode = "replica-type-mismatch"
+	DiagSchemaHashMismatch  DiagnosticCode = "schema-hash-mismatch"
+	DiagSyncModeMismatch    DiagnosticCode = "sync-mode-mismatch"
+	// Shell-level warnings (version parse failures, merge failures, store
+	// failures, ...). The reference only logged them.
+	DiagVersionParse    DiagnosticCode = "version-parse-failed"
+	DiagMergeFailed     DiagnosticCode = "merge-failed"
+	DiagResetFailed     DiagnosticCode = "reset-failed"
+	DiagResetRefused    DiagnosticCode = "reset-refused"
+	DiagExportFailed    DiagnosticCode = "export-failed"
+	DiagStoreError      DiagnosticCode = "store-error"
+	DiagNoFactory       DiagnosticCode = "no-factory"
+	DiagCallbackPanic   DiagnosticCode = "callback-panic"
+	DiagBudgetExhausted DiagnosticCode = "budget-exhausted"
+)
+
+// Diagnostic is a structured report about something that went wrong but did
+// not stop the exchange.
+type Diagnostic struct {
+	Code     DiagnosticCode
+	Severity Severity
+	Message  string
+	PeerID   string // "" when not about a peer
+	DocID    string // "" when not about a document
+	Local    string // local side of a mismatch
+	Remote   string // remote side of a mismatch
+	Err      error  // underlying error, if any
+}
