@@ -152,6 +152,18 @@ func (p Policy) Decide(currentAttempt int, r float64) Decision {
 	return Decision{Reconnect: true, Attempt: next, Delay: p.DelayFor(next, r), Cause: CauseRetry}
 }
 
+// DecideWith is Decide with the random value drawn from rand, which is
+// called at most once and only when the answer is to reconnect (the
+// reference's shouldReconnect). A nil rand means r = 0.
+func (p Policy) DecideWith(currentAttempt int, rand func() float64) Decision {
+	d := p.Decide(currentAttempt, 0)
+	if !d.Reconnect || rand == nil {
+		return d
+	}
+	d.Delay = p.DelayFor(d.Attempt, rand())
+	return d
+}
+
 // DelayFor returns the delay before the given 1-based attempt (values below
 // 1 count as 1) for the random value r (clamped into [0, 1]).
 func (p Policy) DelayFor(attempt int, r float64) time.Duration {

@@ -268,3 +268,23 @@ func BenchmarkDecide(b *testing.B) {
 	}
 	_ = sink
 }
+
+func TestDecideWithDrawsOnlyWhenRetrying(t *testing.T) {
+	calls := 0
+	rnd := func() float64 { calls++; return 0.5 }
+	p := Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 2, Jitter: JitterAdditive}
+	if d := p.DecideWith(0, rnd); d != (Decision{Reconnect: true, Attempt: 1, Delay: 1100 * ms}) || calls != 1 {
+		t.Fatalf("retry: %+v after %d draws", d, calls)
+	}
+	if d := p.DecideWith(2, rnd); d != (Decision{Attempt: 2, Cause: CauseMaxAttempts}) || calls != 1 {
+		t.Fatalf("exceeded: %+v after %d draws", d, calls)
+	}
+	p.MaxAttempts = 0
+	if d := p.DecideWith(0, rnd); d.Cause != CauseDisabled || calls != 1 {
+		t.Fatalf("disabled: %+v after %d draws", d, calls)
+	}
+	p.MaxAttempts = 1
+	if d := p.DecideWith(0, nil); d != (Decision{Reconnect: true, Attempt: 1, Delay: time.Second}) {
+		t.Fatalf("nil rand: %+v", d)
+	}
+}

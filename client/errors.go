@@ -1,0 +1,163 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies why a client is disconnected (and the errors of this
+// package), so callers can branch without matching text.
+type Code string
+
+// Disconnect codes. The first four are the reference's reason types; the
+// others are outcomes the Go client does not retry, or new failure kinds.
+const (
+	// CodeIntentional: Stop was called.
+	CodeIntentional Code = "intentional"
+	// CodeError: the socket failed (dial error, network error) and retries
+	// are disabled.
+	CodeError Code = "error"
+	// CodeClosed: the server closed the socket and retries are disabled.
+	CodeClosed Code = "closed"
+	// CodeMaxRetries: the backoff policy's attempts are used up.
+	CodeMaxRetries Code = "max-retries-exceeded"
+	// CodeUnauthorized: the upgrade was refused with HTTP 401 or 403. Not
+	// retried.
+	CodeUnauthorized Code = "unauthorized"
+	// CodePolicyViolation: the server closed with 1008 (policy). Not
+	// retried.
+	CodePolicyViolation Code = "policy-violation"
+	// CodeInvalidConfig: the configuration cannot work (bad URL, failing
+	// header function, invalid options). Not retried.
+	CodeInvalidConfig Code = "invalid-config"
+	// CodePongTimeout: no answer to a ping within the pong timeout, and
+	// retries are disabled.
+	CodePongTimeout Code = "pong-timeout"
+	// CodeClientClosed: the client was closed for good.
+	CodeClientClosed Code = "client-closed"
+	// CodeSendQueueFull: a send would exceed the socket's queue limit.
+	CodeSendQueueFull Code = "send-queue-full"
+	// CodeNotConnected: a send found no open socket.
+	CodeNotConnected Code = "not-connected"
+)
+
+// permanent reports whether a failure with this code must not be retried.
+func (c Code) permanent() bool {
+	return c == CodeUnauthorized || c == CodePolicyViolation || c == CodeInvalidConfig
+}
+
+// Sentinel errors; a *DisconnectReason with the matching Code satisfies
+// errors.Is for the sentinel.
+var (
+	ErrStopped         = errors.New("client: stopped")
+	ErrConnection      = errors.New("client: connection failed")
+	ErrServerClosed    = errors.New("client: closed by server")
+	ErrMaxRetries      = errors.New("client: max retries exceeded")
+	ErrUnauthorized    = errors.New("client: unauthorized")
+	ErrPolicyViolation = errors.New("client: policy violation")
+	ErrInvalidConfig   = errors.New("client: invalid configuration")
+	ErrPongTimeout     = errors.New("client: pong timeout")
+	ErrClientClosed    = errors.New("client: closed")
+	ErrSendQueueFull   = errors.New("client: send queue full")
+	ErrNotConnected    = errors.New("client: not connected")
+)
+
+var sentinels = map[Code]error{
+	CodeIntentional:     ErrStopped,
+	CodeError:           ErrConnection,
+	CodeClosed:          ErrServerClosed,
+	CodeMaxRetries:      ErrMaxRetries,
+	CodeUnauthorized:    ErrUnauthorized,
+	CodePolicyViolation: ErrPolicyViolation,
+	CodeInvalidConfig:   ErrInvalidConfig,
+	CodePongTimeout:     ErrPongTimeout,
+	CodeClientClosed:    ErrClientClosed,
+	CodeSendQueueFull:   ErrSendQueueFull,
+	CodeNotConnected:    ErrNotConnected,
+}
+
+// DisconnectReason says why a client is disconnected. It is an error:
+// errors.Is matches the sentinel of its Code (ErrUnauthorized, …) and
+// errors.As reaches the underlying cause through Unwrap.
+type DisconnectReason struct {
+	// Code classifies the reason.
+	Code Code
+	// CloseCode and CloseReason are the server's close frame (CodeClosed,
+	// CodePolicyViolation).
+	CloseCode   int
+	CloseReason string
+	// HTTPStatus is the status of a refused upgrade, if any.
+	HTTPStatus int
+	// Attempts is the number of attempts made (CodeMaxRetries).
+	Attempts int
+	// Err is the underlying error: the dial or socket error, or for
+	// CodeMaxRetries the reason the last attempt failed.
+	Err error
+}
+
+func (r *DisconnectReason) Error() string {
+	switch r.Code {
+	case CodeIntentional:
+		return "client: stopped"
+	case CodeClosed, CodePolicyViolation:
+		return fmt.Sprintf("client: %s: closed by server with %d %q", r.Code, r.CloseCode, r.CloseReason)
+	case CodeMaxRetries:
+		if r.Err != nil {
+			return fmt.Sprintf("client: %s after %d attempts: %v", r.Code, r.Attempts, r.Err)
+		}
+		return fmt.Sprintf("client: %s after %d attempts", r.Code, r.Attempts)
+	case CodeUnauthorized:
+		return fmt.Sprintf("client: %s: upgrade refused with HTTP %d", r.Code, r.HTTPStatus)
+	}
+	if r.Err != nil {
+		return fmt.Sprintf("client: %s: %v", r.Code, r.Err)
+	}
+	return "client: " + string(r.Code)
+}
+
+// Unwrap returns the underlying error.
+func (r *DisconnectReason) Unwrap() error { return r.Err }
+
+// Is reports whether target is the sentinel of r's Code.
+func (r *DisconnectReason) Is(target error) bool {
+	s, ok := sentinels[r.Code]
+	return ok && s == target
+}
+
+// Error is a client error that is not a disconnect reason: an invalid
+// option, a send on a full queue, use after Close. errors.Is matches the
+// sentinel of its Code.
+type Error struct {
+	Code Code
+	Op   string // what was attempted, e.g. "new", "send", "start"
+	Err  error  // cause, may be nil
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("client: %s: %s: %v", e.Op, e.Code, e.Err)
+	}
+	return fmt.Sprintf("client: %s: %s", e.Op, e.Code)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is the sentinel of e's Code.
+func (e *Error) Is(target error) bool {
+	s, ok := sentinels[e.Code]
+	return ok && s == target
+}
+
+// CodeOf returns the Code of the first *DisconnectReason or *Error in err's
+// chain, or "" when there is none.
+func CodeOf(err error) Code {
+	var c interface{ code() Code }
+	if errors.As(err, &c) {
+		return c.code()
+	}
+	return ""
+}
+
+func (r *DisconnectReason) code() Code { return r.Code }
+func (e *Error) code() Code            { return e.Code }

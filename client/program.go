@@ -1,0 +1,481 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kyneta-go/kyneta/transport/backoff"
+)
+
+// This file is the client's pure lifecycle program: (State, Msg) -> (State,
+// []Effect). It performs no I/O, reads no clock and draws no randomness of
+// its own; the shell in client.go interprets the effects.
+
+// Status is the discriminant of a client [State].
+type Status uint8
+
+// The five client states.
+const (
+	// StatusDisconnected: idle. Initially without a reason; after stop,
+	// a non-retryable outcome or exhausted retries with one.
+	StatusDisconnected Status = iota
+	// StatusConnecting: a socket is being dialled.
+	StatusConnecting
+	// StatusConnected: the socket is open; waiting for the server's "ready".
+	StatusConnected
+	// StatusReady: "ready" received; the channel is added and establish
+	// started.
+	StatusReady
+	// StatusReconnecting: the backoff timer runs before the next attempt.
+	StatusReconnecting
+)
+
+// String returns the reference's name of the status.
+func (s Status) String() string {
+	switch s {
+	case StatusDisconnected:
+		return "disconnected"
+	case StatusConnecting:
+		return "connecting"
+	case StatusConnected:
+		return "connected"
+	case StatusReady:
+		return "ready"
+	case StatusReconnecting:
+		return "reconnecting"
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// State is the client's lifecycle state. It is a small comparable value: a
+// message that changes nothing returns it unchanged, which the runner takes
+// as "no transition".
+type State struct {
+	// Status is the discriminant.
+	Status Status
+	// Attempt is the 1-based attempt number while connecting or connected
+	// (an attempt only succeeds once "ready" arrives), and the number of
+	// the next attempt while reconnecting. Zero otherwise.
+	Attempt int
+	// Delay is the backoff before the next attempt while reconnecting.
+	Delay time.Duration
+	// Reason says why the client is disconnected; nil in the initial state
+	// and in every other status. Treat it as read-only.
+	Reason *DisconnectReason
+
+	// Bookkeeping. Every socket and timer the program asks for gets a
+	// fresh id from seq, so messages about an abandoned socket or a
+	// cancelled timer can be recognised and ignored.
+	sock  uint64 // live socket (connecting, connected, ready), else 0
+	timer uint64 // reconnect timer (reconnecting), else 0
+	pong  uint64 // pong deadline while a ping is unanswered, else 0
+	seq   uint64 // last id handed out
+}
+
+// String renders the state compactly, e.g. "reconnecting(attempt 2, 2s)".
+func (s State) String() string {
+	switch s.Status {
+	case StatusConnecting, StatusConnected:
+		return fmt.Sprintf("%v(attempt %d)", s.Status, s.Attempt)
+	case StatusReconnecting:
+		return fmt.Sprintf("%v(attempt %d, %v)", s.Status, s.Attempt, s.Delay)
+	case StatusDisconnected:
+		if s.Reason != nil {
+			return fmt.Sprintf("%v(%v)", s.Status, s.Reason)
+		}
+	}
+	return s.Status.String()
+}
+
+// Msg is a message for the client program: one of [Start], [Stop],
+// [SocketOpened], [ServerReady], [SocketClosed], [SocketError],
+// [ReconnectTimerFired], [KeepaliveTick], [PongReceived], [PongTimeout] or
+// [Barrier].
+type Msg interface{ isMsg() }
+
+// Start asks the client to connect.
+type Start struct{}
+
+// Stop asks the client to disconnect and release everything.
+type Stop struct{}
+
+// SocketOpened reports that the dial of socket Socket succeeded.
+type SocketOpened struct{ Socket uint64 }
+
+// ServerReady reports the server's "ready" text frame on socket Socket.
+type ServerReady struct{ Socket uint64 }
+
+// SocketClosed reports that socket Socket closed with a WebSocket close code
+// (1006 when the connection dropped without a close frame).
+type SocketClosed struct {
+	Socket uint64
+	Code   int
+	Reason string
+}
+
+// SocketError reports that socket Socket failed: a dial that did not
+// succeed, or a transport error.
+type SocketError struct {
+	Socket uint64
+	Err    error
+	// HTTPStatus is the status of a refused upgrade (0 if none); 401 and
+	// 403 are not retried.
+	HTTPStatus int
+	// Config marks a configuration error (bad URL, failing header
+	// function): retrying cannot help, so it is not retried.
+	Config bool
+}
+
+// ReconnectTimerFired reports that reconnect timer Timer elapsed.
+type ReconnectTimerFired struct{ Timer uint64 }
+
+// KeepaliveTick reports that the keepalive interval of socket Socket
+// elapsed: time to send a ping.
+type KeepaliveTick struct{ Socket uint64 }
+
+// PongReceived reports a "pong" (or any other frame, which proves the
+// connection alive just as well) on socket Socket.
+type PongReceived struct{ Socket uint64 }
+
+// PongTimeout reports that pong deadline Timer elapsed.
+type PongTimeout struct{ Timer uint64 }
+
+// Barrier asks for an [EffectBarrier] with the same ID once every earlier
+// message has been processed. It never changes the state; the shell uses it
+// to wait until a stop has been fully applied.
+type Barrier struct{ ID uint64 }
+
+func (Start) isMsg()               {}
+func (Stop) isMsg()                {}
+func (SocketOpened) isMsg()        {}
+func (ServerReady) isMsg()         {}
+func (SocketClosed) isMsg()        {}
+func (SocketError) isMsg()         {}
+func (ReconnectTimerFired) isMsg() {}
+func (KeepaliveTick) isMsg()       {}
+func (PongReceived) isMsg()        {}
+func (PongTimeout) isMsg()         {}
+func (Barrier) isMsg()             {}
+
+// EffectKind says what an [Effect] asks the shell to do.
+type EffectKind uint8
+
+// The effects of the client program.
+const (
+	// EffectDial opens socket Socket (attempt Attempt).
+	EffectDial EffectKind = iota + 1
+	// EffectCloseSocket closes socket Socket with Code and Reason and
+	// releases everything attached to it. Every dialled socket gets
+	// exactly one.
+	EffectCloseSocket
+	// EffectStartKeepalive starts pinging socket Socket every After.
+	EffectStartKeepalive
+	// EffectStopKeepalive stops the keepalive of socket Socket.
+	EffectStopKeepalive
+	// EffectSendPing sends the text frame "ping" on socket Socket.
+	EffectSendPing
+	// EffectStartPongTimer arms pong deadline Timer for socket Socket,
+	// After from now.
+	EffectStartPongTimer
+	// EffectCancelPongTimer disarms pong deadline Timer.
+	EffectCancelPongTimer
+	// EffectStartReconnectTimer arms reconnect timer Timer, After from now.
+	EffectStartReconnectTimer
+	// EffectCancelReconnectTimer disarms reconnect timer Timer.
+	EffectCancelReconnectTimer
+	// EffectAddChannel adds the transport channel for socket Socket and
+	// starts the establish handshake on it.
+	EffectAddChannel
+	// EffectRemoveChannel removes the channel of socket Socket.
+	EffectRemoveChannel
+	// EffectBarrier answers [Barrier] Timer.
+	EffectBarrier
+)
+
+var effectNames = [...]string{
+	EffectDial:                 "dial",
+	EffectCloseSocket:          "close-socket",
+	EffectStartKeepalive:       "start-keepalive",
+	EffectStopKeepalive:        "stop-keepalive",
+	EffectSendPing:             "send-ping",
+	EffectStartPongTimer:       "start-pong-timer",
+	EffectCancelPongTimer:      "cancel-pong-timer",
+	EffectStartReconnectTimer:  "start-reconnect-timer",
+	EffectCancelReconnectTimer: "cancel-reconnect-timer",
+	EffectAddChannel:           "add-channel",
+	EffectRemoveChannel:        "remove-channel",
+	EffectBarrier:              "barrier",
+}
+
+// String returns the effect's name, e.g. "start-reconnect-timer".
+func (k EffectKind) String() string {
+	if int(k) < len(effectNames) && effectNames[k] != "" {
+		return effectNames[k]
+	}
+	return fmt.Sprintf("EffectKind(%d)", uint8(k))
+}
+
+// Effect is an instruction for the shell. It is one flat comparable struct
+// rather than an interface so that a program step allocates nothing but the
+// returned slice; fields a kind does not use are zero.
+type Effect struct {
+	Kind    EffectKind
+	Socket  uint64        // socket generation concerned
+	Timer   uint64        // timer (or barrier) id
+	Attempt int           // EffectDial
+	After   time.Duration // timers and keepalive interval
+	Code    int           // EffectCloseSocket
+	Reason  string        // EffectCloseSocket
+}
+
+// String renders the effect for test failures and logs.
+func (e Effect) String() string {
+	switch e.Kind {
+	case EffectDial:
+		return fmt.Sprintf("dial{socket %d, attempt %d}", e.Socket, e.Attempt)
+	case EffectCloseSocket:
+		return fmt.Sprintf("close-socket{socket %d, %d %q}", e.Socket, e.Code, e.Reason)
+	case EffectStartKeepalive:
+		return fmt.Sprintf("start-keepalive{socket %d, every %v}", e.Socket, e.After)
+	case EffectStartPongTimer:
+		return fmt.Sprintf("start-pong-timer{socket %d, timer %d, %v}", e.Socket, e.Timer, e.After)
+	case EffectStartReconnectTimer:
+		return fmt.Sprintf("start-reconnect-timer{timer %d, %v}", e.Timer, e.After)
+	case EffectCancelPongTimer, EffectCancelReconnectTimer, EffectBarrier:
+		return fmt.Sprintf("%v{%d}", e.Kind, e.Timer)
+	}
+	return fmt.Sprintf("%v{socket %d}", e.Kind, e.Socket)
+}
+
+// Close codes and reasons the client sends.
+const (
+	// CloseNormal is the WebSocket close code for a normal closure.
+	CloseNormal = 1000
+	// ClosePolicyViolation (1008) from the server is not retried.
+	ClosePolicyViolation = 1008
+	// CloseAbnormal (1006) is reported when a connection dropped without a
+	// close frame. It is never sent.
+	CloseAbnormal = 1006
+	// ReasonClientDisconnecting is the reference's close reason.
+	ReasonClientDisconnecting = "Client disconnecting"
+	// ReasonPongTimeout is the close reason after a missed pong.
+	ReasonPongTimeout = "Pong timeout"
+)
+
+// Config configures a [Program]. It is a plain value.
+type Config struct {
+	// Reconnect is the backoff policy (used as given: its zero value
+	// never retries).
+	Reconnect backoff.Policy
+	// KeepaliveInterval is the time between pings; ≤ 0 disables keepalive
+	// (and with it the pong deadline).
+	KeepaliveInterval time.Duration
+	// PongTimeout is how long after a ping the connection may stay silent
+	// before it is given up; ≤ 0 disables the deadline.
+	PongTimeout time.Duration
+	// Rand returns a uniform value in [0, 1) for the backoff jitter. It is
+	// called once per scheduled reconnect, only then. Nil means always 0.
+	Rand func() float64
+}
+
+// Program is the client's lifecycle as a pure Mealy machine
+// (machine.Program[Msg, State, Effect]). The zero value is not useful; use
+// [NewProgram].
+type Program struct {
+	cfg Config
+}
+
+// NewProgram returns the program for cfg.
+func NewProgram(cfg Config) *Program { return &Program{cfg: cfg} }
+
+// Init returns the initial state (disconnected, no reason) and no effects.
+func (p *Program) Init() (State, []Effect) { return State{}, nil }
+
+// Update is the transition function. Messages that do not apply to the
+// current state, or that concern a socket or timer that is no longer
+// current, return s unchanged with no effects.
+func (p *Program) Update(s State, m Msg) (State, []Effect) {
+	switch m := m.(type) {
+	case Start:
+		if s.Status != StatusDisconnected {
+			return s, nil
+		}
+		return p.dial(s, 1)
+	case Stop:
+		if s.Status == StatusDisconnected {
+			return s, nil
+		}
+		fx := p.release(s, make([]Effect, 0, 5), closeEffect(s.sock, ReasonClientDisconnecting))
+		return disconnected(s, &DisconnectReason{Code: CodeIntentional}), fx
+	case Barrier:
+		return s, []Effect{{Kind: EffectBarrier, Timer: m.ID}}
+	case SocketOpened:
+		if s.Status != StatusConnecting || m.Socket != s.sock {
+			return s, nil
+		}
+		n := s
+		n.Status = StatusConnected
+		if p.cfg.KeepaliveInterval <= 0 {
+			return n, nil
+		}
+		return n, []Effect{p.startKeepalive(s.sock)}
+	case ServerReady:
+		if m.Socket != s.sock {
+			return s, nil
+		}
+		n := s
+		n.Status, n.Attempt = StatusReady, 0
+		switch s.Status {
+		case StatusConnecting: // "ready" processed before our own open: both effects
+			if p.cfg.KeepaliveInterval <= 0 {
+				return n, []Effect{{Kind: EffectAddChannel, Socket: s.sock}}
+			}
+			return n, []Effect{p.startKeepalive(s.sock), {Kind: EffectAddChannel, Socket: s.sock}}
+		case StatusConnected:
+			return n, []Effect{{Kind: EffectAddChannel, Socket: s.sock}}
+		}
+		return s, nil // duplicate "ready"
+	case SocketClosed:
+		if !s.live(m.Socket) {
+			return s, nil
+		}
+		r := DisconnectReason{Code: CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
+		if m.Code == ClosePolicyViolation {
+			r.Code = CodePolicyViolation
+		}
+		return p.fail(s, r, closeEffect(s.sock, ReasonClientDisconnecting))
+	case SocketError:
+		if !s.live(m.Socket) {
+			return s, nil
+		}
+		r := DisconnectReason{Code: CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		switch {
+		case m.Config:
+			r.Code = CodeInvalidConfig
+		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
+			r.Code = CodeUnauthorized
+		}
+		return p.fail(s, r, closeEffect(s.sock, ReasonClientDisconnecting))
+	case ReconnectTimerFired:
+		if s.Status != StatusReconnecting || m.Timer != s.timer {
+			return s, nil
+		}
+		return p.dial(s, s.Attempt)
+	case KeepaliveTick:
+		if !s.open(m.Socket) || p.cfg.KeepaliveInterval <= 0 {
+			return s, nil
+		}
+		if s.pong != 0 || p.cfg.PongTimeout <= 0 {
+			// Still waiting for the previous answer: ping again, but keep
+			// the earlier (stricter) deadline.
+			return s, []Effect{{Kind: EffectSendPing, Socket: s.sock}}
+		}
+		n := s
+		n.seq++
+		n.pong = n.seq
+		return n, []Effect{
+			{Kind: EffectSendPing, Socket: s.sock},
+			{Kind: EffectStartPongTimer, Socket: s.sock, Timer: n.pong, After: p.cfg.PongTimeout},
+		}
+	case PongReceived:
+		if !s.open(m.Socket) || s.pong == 0 {
+			return s, nil
+		}
+		n := s
+		n.pong = 0
+		return n, []Effect{{Kind: EffectCancelPongTimer, Timer: s.pong}}
+	case PongTimeout:
+		if s.pong == 0 || m.Timer != s.pong || (s.Status != StatusConnected && s.Status != StatusReady) {
+			return s, nil
+		}
+		n := s
+		n.pong = 0 // it fired; nothing to cancel
+		return p.fail(n, DisconnectReason{Code: CodePongTimeout}, closeEffect(s.sock, ReasonPongTimeout))
+	}
+	return s, nil
+}
+
+// live reports whether sock is the socket the state holds (connecting,
+// connected or ready).
+func (s State) live(sock uint64) bool {
+	return sock != 0 && sock == s.sock &&
+		(s.Status == StatusConnecting || s.Status == StatusConnected || s.Status == StatusReady)
+}
+
+// open reports whether sock is the state's socket and it is open.
+func (s State) open(sock uint64) bool {
+	return sock != 0 && sock == s.sock && (s.Status == StatusConnected || s.Status == StatusReady)
+}
+
+func (p *Program) startKeepalive(sock uint64) Effect {
+	return Effect{Kind: EffectStartKeepalive, Socket: sock, After: p.cfg.KeepaliveInterval}
+}
+
+func closeEffect(sock uint64, reason string) Effect {
+	return Effect{Kind: EffectCloseSocket, Socket: sock, Code: CloseNormal, Reason: reason}
+}
+
+// dial enters connecting with a fresh socket for attempt a.
+func (p *Program) dial(s State, a int) (State, []Effect) {
+	n := State{Status: StatusConnecting, Attempt: a, seq: s.seq + 1}
+	n.sock = n.seq
+	return n, []Effect{{Kind: EffectDial, Socket: n.sock, Attempt: a}}
+}
+
+// release appends the effects that free everything s holds, in a fixed
+// order: keepalive, pong deadline, channel, socket (with closeFx), reconnect
+// timer.
+func (p *Program) release(s State, fx []Effect, closeFx Effect) []Effect {
+	switch s.Status {
+	case StatusConnected, StatusReady:
+		if p.cfg.KeepaliveInterval > 0 {
+			fx = append(fx, Effect{Kind: EffectStopKeepalive, Socket: s.sock})
+		}
+		if s.pong != 0 {
+			fx = append(fx, Effect{Kind: EffectCancelPongTimer, Timer: s.pong})
+		}
+		if s.Status == StatusReady {
+			fx = append(fx, Effect{Kind: EffectRemoveChannel, Socket: s.sock})
+		}
+	}
+	switch s.Status {
+	case StatusConnecting, StatusConnected, StatusReady:
+		fx = append(fx, closeFx)
+	case StatusReconnecting:
+		fx = append(fx, Effect{Kind: EffectCancelReconnectTimer, Timer: s.timer})
+	}
+	return fx
+}
+
+// disconnected returns the disconnected state that keeps s's id counter.
+func disconnected(s State, r *DisconnectReason) State {
+	return State{Status: StatusDisconnected, Reason: r, seq: s.seq}
+}
+
+// fail handles the loss of the current socket (connecting, connected or
+// ready) for reason r: release everything, then stop for good or schedule
+// the next attempt. An attempt counts as failed until "ready" arrived
+// (connecting and connected); losing a ready connection restarts the count.
+//
+// r is passed by value and only copied to the heap when the client ends up
+// disconnected, so a reconnect step allocates nothing but its effects.
+func (p *Program) fail(s State, r DisconnectReason, closeFx Effect) (State, []Effect) {
+	fx := p.release(s, make([]Effect, 0, 5), closeFx)
+	if r.Code.permanent() {
+		return disconnected(s, onHeap(r)), fx
+	}
+	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand) // s.Attempt is 0 when ready
+	switch {
+	case d.Cause == backoff.CauseDisabled:
+		return disconnected(s, onHeap(r)), fx
+	case !d.Reconnect:
+		return disconnected(s, &DisconnectReason{Code: CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+	}
+	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
+	n.timer = n.seq
+	return n, append(fx, Effect{Kind: EffectStartReconnectTimer, Timer: n.timer, After: d.Delay})
+}
+
+// onHeap copies r to the heap. Taking &r inside fail instead would move r to
+// the heap on every call.
+func onHeap(r DisconnectReason) *DisconnectReason { return &r }

@@ -1,0 +1,391 @@
+package client
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/transport/backoff"
+	"pgregory.net/rapid"
+)
+
+// resources is what a faithful shell would hold after executing every
+// effect so far. The checks below compare it with the program's state.
+type resources struct {
+	sockets    map[uint64]bool // dialled, not yet closed
+	keepalive  map[uint64]bool // by socket
+	pongTimers map[uint64]bool
+	rcTimers   map[uint64]bool
+	channels   map[uint64]bool // by socket
+	everSocket map[uint64]bool // every socket id ever dialled
+	maxID      uint64          // highest id seen in any effect
+}
+
+func newResources() *resources {
+	return &resources{
+		sockets: map[uint64]bool{}, keepalive: map[uint64]bool{}, pongTimers: map[uint64]bool{},
+		rcTimers: map[uint64]bool{}, channels: map[uint64]bool{}, everSocket: map[uint64]bool{},
+	}
+}
+
+type lifecycleMachine struct {
+	cfg  Config
+	p    *Program
+	s    State
+	res  *resources
+	rnds []float64 // values returned by Rand, for the delay bound check
+}
+
+func (m *lifecycleMachine) init(t *rapid.T) {
+	m.cfg = Config{
+		Reconnect: backoff.Policy{
+			Base:        time.Duration(rapid.Int64Range(1, int64(5*time.Second)).Draw(t, "base")),
+			Max:         time.Duration(rapid.Int64Range(1, int64(time.Minute)).Draw(t, "max")),
+			MaxAttempts: rapid.IntRange(-1, 5).Draw(t, "maxAttempts"),
+			Jitter:      backoff.Jitter(rapid.IntRange(0, 2).Draw(t, "jitter")),
+		},
+		KeepaliveInterval: time.Duration(rapid.SampledFrom([]int64{0, int64(30 * time.Second)}).Draw(t, "keepalive")),
+		PongTimeout:       time.Duration(rapid.SampledFrom([]int64{0, int64(10 * time.Second), int64(time.Minute)}).Draw(t, "pong")),
+	}
+	r := rapid.Float64Range(0, 1).Draw(t, "r")
+	m.cfg.Rand = func() float64 { m.rnds = append(m.rnds, r); return r }
+	m.p = NewProgram(m.cfg)
+	var fx []Effect
+	m.s, fx = m.p.Init()
+	m.res = newResources()
+	if len(fx) != 0 {
+		t.Fatalf("Init effects %v", fx)
+	}
+}
+
+// socketID picks the current socket most of the time, else an old or unknown one.
+func (m *lifecycleMachine) socketID(t *rapid.T) uint64 {
+	switch rapid.IntRange(0, 3).Draw(t, "which-socket") {
+	case 0:
+		return rapid.Uint64Range(0, m.s.seq+2).Draw(t, "any-socket")
+	default:
+		return m.s.sock
+	}
+}
+
+func (m *lifecycleMachine) timerID(t *rapid.T, current uint64) uint64 {
+	if rapid.IntRange(0, 3).Draw(t, "which-timer") == 0 {
+		return rapid.Uint64Range(0, m.s.seq+2).Draw(t, "any-timer")
+	}
+	return current
+}
+
+func (m *lifecycleMachine) drawMsg(t *rapid.T) Msg {
+	switch rapid.IntRange(0, 10).Draw(t, "msg") {
+	case 0:
+		return Start{}
+	case 1:
+		return Stop{}
+	case 2:
+		return SocketOpened{Socket: m.socketID(t)}
+	case 3:
+		return ServerReady{Socket: m.socketID(t)}
+	case 4:
+		return SocketClosed{Socket: m.socketID(t), Code: rapid.SampledFrom([]int{1000, 1001, 1006, 1008, 1011, 4000}).Draw(t, "code")}
+	case 5:
+		return SocketError{
+			Socket:     m.socketID(t),
+			Err:        errDial,
+			HTTPStatus: rapid.SampledFrom([]int{0, 0, 0, 401, 403, 500}).Draw(t, "status"),
+			Config:     rapid.IntRange(0, 9).Draw(t, "config") == 0,
+		}
+	case 6:
+		return ReconnectTimerFired{Timer: m.timerID(t, m.s.timer)}
+	case 7:
+		return KeepaliveTick{Socket: m.socketID(t)}
+	case 8:
+		return PongReceived{Socket: m.socketID(t)}
+	case 9:
+		return PongTimeout{Timer: m.timerID(t, m.s.pong)}
+	default:
+		return Barrier{ID: rapid.Uint64().Draw(t, "barrier")}
+	}
+}
+
+func holds(s State) (socket, open, channel bool) {
+	switch s.Status {
+	case StatusConnecting:
+		return true, false, false
+	case StatusConnected:
+		return true, true, false
+	case StatusReady:
+		return true, true, true
+	}
+	return false, false, false
+}
+
+func (m *lifecycleMachine) step(t *rapid.T) {
+	msg := m.drawMsg(t)
+	prev := m.s
+	var prevReason DisconnectReason
+	if prev.Reason != nil {
+		prevReason = *prev.Reason
+	}
+	m.rnds = m.rnds[:0]
+	next, effects := m.p.Update(prev, msg)
+	if prev.Reason != nil && *prev.Reason != prevReason {
+		t.Fatalf("input state's reason mutated")
+	}
+	m.s = next
+	res := m.res
+
+	// Messages about sockets or timers that are not current change nothing (W2).
+	stale := false
+	switch msg := msg.(type) {
+	case SocketOpened, ServerReady, SocketClosed, SocketError, KeepaliveTick, PongReceived:
+		var sock uint64
+		switch msg := msg.(type) {
+		case SocketOpened:
+			sock = msg.Socket
+		case ServerReady:
+			sock = msg.Socket
+		case SocketClosed:
+			sock = msg.Socket
+		case SocketError:
+			sock = msg.Socket
+		case KeepaliveTick:
+			sock = msg.Socket
+		case PongReceived:
+			sock = msg.Socket
+		}
+		stale = !prev.live(sock)
+	case ReconnectTimerFired:
+		stale = msg.Timer != prev.timer || prev.timer == 0
+	case PongTimeout:
+		stale = msg.Timer != prev.pong || prev.pong == 0
+	}
+	if stale && (next != prev || len(effects) != 0) {
+		t.Fatalf("stale %T %+v changed %v -> %v with %v", msg, msg, prev, next, effects)
+	}
+
+	// Apply the effects to the resource model, checking each one.
+	timerLast := -1
+	for i, e := range effects {
+		if e.Socket > res.maxID {
+			res.maxID = e.Socket
+		}
+		if e.Timer > res.maxID && e.Kind != EffectBarrier {
+			res.maxID = e.Timer
+		}
+		// Never an effect on a socket that is not live (except dialling a new one).
+		if e.Socket != 0 && e.Kind != EffectDial && !res.sockets[e.Socket] {
+			t.Fatalf("%v on socket %d that is not live (live: %v)", e, e.Socket, res.sockets)
+		}
+		switch e.Kind {
+		case EffectDial:
+			if res.everSocket[e.Socket] || e.Socket == 0 {
+				t.Fatalf("%v reuses a socket id", e)
+			}
+			if len(res.sockets) != 0 {
+				t.Fatalf("%v while sockets %v are live", e, res.sockets)
+			}
+			if next.Status != StatusConnecting || e.Attempt != next.Attempt || e.Socket != next.sock {
+				t.Fatalf("%v does not match new state %v", e, next)
+			}
+			res.sockets[e.Socket], res.everSocket[e.Socket] = true, true
+		case EffectCloseSocket:
+			if res.keepalive[e.Socket] || res.channels[e.Socket] {
+				t.Fatalf("%v before its keepalive/channel were released", e)
+			}
+			delete(res.sockets, e.Socket)
+		case EffectStartKeepalive:
+			if prev.Status != StatusConnecting || (next.Status != StatusConnected && next.Status != StatusReady) {
+				t.Fatalf("%v on %v -> %v (invariant 1)", e, prev.Status, next.Status)
+			}
+			if res.keepalive[e.Socket] || e.After != m.cfg.KeepaliveInterval {
+				t.Fatalf("%v twice or with the wrong interval", e)
+			}
+			res.keepalive[e.Socket] = true
+		case EffectStopKeepalive:
+			if !res.keepalive[e.Socket] {
+				t.Fatalf("%v without a keepalive", e)
+			}
+			delete(res.keepalive, e.Socket)
+		case EffectSendPing:
+			if !res.keepalive[e.Socket] {
+				t.Fatalf("%v without a keepalive", e)
+			}
+		case EffectStartPongTimer:
+			if len(res.pongTimers) != 0 || e.After != m.cfg.PongTimeout || e.Timer != next.pong {
+				t.Fatalf("%v with pong timers %v, state %v", e, res.pongTimers, next)
+			}
+			res.pongTimers[e.Timer] = true
+		case EffectCancelPongTimer:
+			if !res.pongTimers[e.Timer] {
+				t.Fatalf("%v not armed", e)
+			}
+			delete(res.pongTimers, e.Timer)
+		case EffectStartReconnectTimer:
+			if len(res.rcTimers) != 0 || next.Status != StatusReconnecting || e.Timer != next.timer || e.After != next.Delay {
+				t.Fatalf("%v with timers %v, state %v (invariant 4)", e, res.rcTimers, next)
+			}
+			res.rcTimers[e.Timer] = true
+			timerLast = i
+		case EffectCancelReconnectTimer:
+			if !res.rcTimers[e.Timer] {
+				t.Fatalf("%v not armed", e)
+			}
+			delete(res.rcTimers, e.Timer)
+		case EffectAddChannel:
+			if next.Status != StatusReady || prev.Status == StatusReady || res.channels[e.Socket] {
+				t.Fatalf("%v on %v -> %v (invariant 2)", e, prev.Status, next.Status)
+			}
+			res.channels[e.Socket] = true
+		case EffectRemoveChannel:
+			if prev.Status != StatusReady || next.Status == StatusReady || !res.channels[e.Socket] {
+				t.Fatalf("%v on %v -> %v (invariant 2)", e, prev.Status, next.Status)
+			}
+			delete(res.channels, e.Socket)
+		case EffectBarrier:
+			if b, ok := msg.(Barrier); !ok || b.ID != e.Timer || len(effects) != 1 || next != prev {
+				t.Fatalf("%v for %T", e, msg)
+			}
+		default:
+			t.Fatalf("unknown effect %v", e)
+		}
+	}
+	if timerLast >= 0 && timerLast != len(effects)-1 {
+		t.Fatalf("start-reconnect-timer not last in %v", effects)
+	}
+	// Fired timers are gone.
+	switch msg := msg.(type) {
+	case ReconnectTimerFired:
+		if !stale {
+			delete(res.rcTimers, msg.Timer)
+		}
+	case PongTimeout:
+		if !stale {
+			delete(res.pongTimers, msg.Timer)
+		}
+	}
+
+	// Transition rules.
+	if next.Status == StatusConnecting && prev.Status != StatusConnecting {
+		_, fromStart := msg.(Start)
+		_, fromTimer := msg.(ReconnectTimerFired)
+		switch {
+		case prev.Status == StatusDisconnected && fromStart:
+			if next.Attempt != 1 {
+				t.Fatalf("start -> attempt %d", next.Attempt)
+			}
+		case prev.Status == StatusReconnecting && fromTimer:
+			if next.Attempt != prev.Attempt {
+				t.Fatalf("timer fired for attempt %d -> connecting %d", prev.Attempt, next.Attempt)
+			}
+		default:
+			t.Fatalf("%v -> connecting via %T: only start or the backoff timer may (invariant 5)", prev, msg)
+		}
+	}
+	if prev.Status == StatusReconnecting && next.Status != StatusReconnecting {
+		_, fromStop := msg.(Stop)
+		_, fromTimer := msg.(ReconnectTimerFired)
+		if !fromStop && !fromTimer {
+			t.Fatalf("left reconnecting via %T (invariant 4)", msg)
+		}
+	}
+	if _, ok := msg.(Stop); ok && prev.Status != StatusDisconnected {
+		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != CodeIntentional {
+			t.Fatalf("stop -> %v (invariant 6)", next)
+		}
+	}
+	if next.Status == StatusReconnecting && prev.Status != StatusReconnecting {
+		m.checkDelay(t, next)
+	}
+	if next.seq < prev.seq {
+		t.Fatalf("id counter went back: %d -> %d", prev.seq, next.seq)
+	}
+	if next.Status == StatusDisconnected && next.Reason != nil && next.Reason.Code.permanent() {
+		// Non-retryable outcomes never schedule a retry.
+		if len(res.rcTimers) != 0 {
+			t.Fatalf("retry scheduled after %v", next.Reason)
+		}
+	}
+}
+
+// checkDelay checks invariant 7: attempts bounded, delay within the jitter's bounds.
+func (m *lifecycleMachine) checkDelay(t *rapid.T, s State) {
+	pol := m.cfg.Reconnect
+	if pol.MaxAttempts > 0 && s.Attempt > pol.MaxAttempts {
+		t.Fatalf("attempt %d above max %d", s.Attempt, pol.MaxAttempts)
+	}
+	if len(m.rnds) != 1 {
+		t.Fatalf("Rand drawn %d times for one retry", len(m.rnds))
+	}
+	raw := float64(pol.Base) * math.Exp2(float64(s.Attempt-1))
+	capped := time.Duration(math.Min(raw, float64(pol.Max)))
+	lo, hi := capped, capped
+	switch pol.Jitter {
+	case backoff.JitterFull:
+		lo = 0
+	case backoff.JitterAdditive:
+		hi = time.Duration(math.Min(raw*1.2, float64(pol.Max)))
+	}
+	if s.Delay < lo || s.Delay > hi {
+		t.Fatalf("delay %v outside [%v, %v] for attempt %d", s.Delay, lo, hi, s.Attempt)
+	}
+}
+
+// check compares the resource model with the state after every step.
+func (m *lifecycleMachine) check(t *rapid.T) {
+	s, res := m.s, m.res
+	socket, open, channel := holds(s)
+	if len(res.sockets) > 1 || len(res.pongTimers) > 1 || len(res.rcTimers) > 1 || len(res.keepalive) > 1 || len(res.channels) > 1 {
+		t.Fatalf("more than one live resource of a kind: %+v", res)
+	}
+	if socket != res.sockets[s.sock] || socket != (len(res.sockets) == 1) {
+		t.Fatalf("state %v holds socket=%v but live sockets %v", s, socket, res.sockets)
+	}
+	wantKA := open && m.cfg.KeepaliveInterval > 0
+	if wantKA != res.keepalive[s.sock] || wantKA != (len(res.keepalive) == 1) {
+		t.Fatalf("keepalive runs iff the socket is open: state %v, keepalive %v", s, res.keepalive)
+	}
+	if channel != res.channels[s.sock] || channel != (len(res.channels) == 1) {
+		t.Fatalf("channel iff ready: state %v, channels %v", s, res.channels)
+	}
+	if (s.pong != 0) != res.pongTimers[s.pong] || (s.pong != 0) != (len(res.pongTimers) == 1) {
+		t.Fatalf("pong deadline %d vs armed %v", s.pong, res.pongTimers)
+	}
+	if s.pong != 0 && !open {
+		t.Fatalf("pong deadline without an open socket: %v", s)
+	}
+	rcWant := s.Status == StatusReconnecting
+	if rcWant != res.rcTimers[s.timer] || rcWant != (len(res.rcTimers) == 1) {
+		t.Fatalf("reconnect timer iff reconnecting: state %v, timers %v", s, res.rcTimers)
+	}
+	if s.Status != StatusDisconnected && s.Reason != nil {
+		t.Fatalf("reason outside disconnected: %v", s)
+	}
+	if (s.Status == StatusConnecting || s.Status == StatusConnected) && s.Attempt < 1 {
+		t.Fatalf("attempt %d in %v", s.Attempt, s.Status)
+	}
+	if s.Status == StatusReady && s.Attempt != 0 {
+		t.Fatalf("ready keeps attempt %d", s.Attempt)
+	}
+	if res.maxID > s.seq {
+		t.Fatalf("an effect used id %d beyond the counter %d", res.maxID, s.seq)
+	}
+	if s.Status == StatusDisconnected && s.Reason != nil && s.Reason.Code == CodeIntentional {
+		if len(res.sockets)+len(res.keepalive)+len(res.pongTimers)+len(res.rcTimers)+len(res.channels) != 0 {
+			t.Fatalf("stop left resources behind: %+v", res)
+		}
+	}
+	if s.Status == StatusDisconnected && len(res.sockets)+len(res.keepalive)+len(res.pongTimers)+len(res.rcTimers)+len(res.channels) != 0 {
+		t.Fatalf("disconnected with resources held: %+v", res)
+	}
+}
+
+func TestProgramStateMachine(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		m := &lifecycleMachine{}
+		m.init(t)
+		t.Repeat(map[string]func(*rapid.T){
+			"step": m.step,
+			"":     m.check,
+		})
+	})
+}

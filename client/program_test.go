@@ -1,0 +1,513 @@
+package client
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/machine"
+	"github.com/kyneta-go/kyneta/transport/backoff"
+)
+
+var _ machine.Program[Msg, State, Effect] = (*Program)(nil)
+
+// The reference's test setup: r = 0, base 1 s, max 30 s, 10 attempts,
+// additive jitter (so every delay is exact), keepalive 30 s, pong 10 s.
+func testConfig() Config {
+	return Config{
+		Reconnect:         backoff.Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 10, Jitter: backoff.JitterAdditive},
+		KeepaliveInterval: 30 * time.Second,
+		PongTimeout:       10 * time.Second,
+	}
+}
+
+func withMaxAttempts(n int) func(*Config) {
+	return func(c *Config) { c.Reconnect.MaxAttempts = n }
+}
+
+func noKeepalive(c *Config) { c.KeepaliveInterval = 0 }
+func noPong(c *Config)      { c.PongTimeout = 0 }
+
+var errDial = errors.New("dial tcp: connection refused")
+
+// Canonical states. Socket/timer ids are chosen so that every id a
+// transition mints is visible in the expected value.
+var (
+	sD0   = State{}
+	sDr   = State{Status: StatusDisconnected, Reason: &DisconnectReason{Code: CodeClosed, CloseCode: 1000}, seq: 7}
+	sC1   = State{Status: StatusConnecting, Attempt: 1, sock: 8, seq: 8}
+	sC3   = State{Status: StatusConnecting, Attempt: 3, sock: 8, seq: 8}
+	sC10  = State{Status: StatusConnecting, Attempt: 10, sock: 8, seq: 8}
+	sO1   = State{Status: StatusConnected, Attempt: 1, sock: 8, seq: 8}
+	sO1p  = State{Status: StatusConnected, Attempt: 1, sock: 8, pong: 9, seq: 9}
+	sO10  = State{Status: StatusConnected, Attempt: 10, sock: 8, seq: 8}
+	sR    = State{Status: StatusReady, sock: 8, seq: 8}
+	sRp   = State{Status: StatusReady, sock: 8, pong: 9, seq: 9}
+	sRC2  = State{Status: StatusReconnecting, Attempt: 2, Delay: 2 * time.Second, timer: 8, seq: 8}
+	stale = uint64(5) // an id that is never current in the canonical states
+)
+
+func dIntentional(seq uint64) State {
+	return State{Status: StatusDisconnected, Reason: &DisconnectReason{Code: CodeIntentional}, seq: seq}
+}
+
+func dReason(seq uint64, r *DisconnectReason) State {
+	return State{Status: StatusDisconnected, Reason: r, seq: seq}
+}
+
+func rc(attempt int, d time.Duration, timer uint64) State {
+	return State{Status: StatusReconnecting, Attempt: attempt, Delay: d, timer: timer, seq: timer}
+}
+
+// Effect constructors.
+func fDial(sock uint64, a int) Effect { return Effect{Kind: EffectDial, Socket: sock, Attempt: a} }
+func fClose(sock uint64) Effect       { return closeEffect(sock, ReasonClientDisconnecting) }
+func fClosePong(sock uint64) Effect   { return closeEffect(sock, ReasonPongTimeout) }
+func fStartKA(sock uint64) Effect {
+	return Effect{Kind: EffectStartKeepalive, Socket: sock, After: 30 * time.Second}
+}
+func fStopKA(sock uint64) Effect { return Effect{Kind: EffectStopKeepalive, Socket: sock} }
+func fPing(sock uint64) Effect   { return Effect{Kind: EffectSendPing, Socket: sock} }
+func fStartPong(sock, id uint64) Effect {
+	return Effect{Kind: EffectStartPongTimer, Socket: sock, Timer: id, After: 10 * time.Second}
+}
+func fCancelPong(id uint64) Effect { return Effect{Kind: EffectCancelPongTimer, Timer: id} }
+func fStartRC(id uint64, d time.Duration) Effect {
+	return Effect{Kind: EffectStartReconnectTimer, Timer: id, After: d}
+}
+func fCancelRC(id uint64) Effect    { return Effect{Kind: EffectCancelReconnectTimer, Timer: id} }
+func fAdd(sock uint64) Effect       { return Effect{Kind: EffectAddChannel, Socket: sock} }
+func fRemove(sock uint64) Effect    { return Effect{Kind: EffectRemoveChannel, Socket: sock} }
+func fBarrier(id uint64) Effect     { return Effect{Kind: EffectBarrier, Timer: id} }
+func fx(e ...Effect) []Effect       { return e }
+func closed(code int, r string) Msg { return SocketClosed{Socket: 8, Code: code, Reason: r} }
+func reasonClosed(code int, r string) *DisconnectReason {
+	return &DisconnectReason{Code: CodeClosed, CloseCode: code, CloseReason: r}
+}
+func reasonErr() *DisconnectReason { return &DisconnectReason{Code: CodeError, Err: errDial} }
+
+type cell struct {
+	name    string
+	cfg     []func(*Config)
+	from    State
+	msg     Msg
+	noop    bool // expect the identical state and no effects
+	to      State
+	effects []Effect
+}
+
+// allMsgs lists one instance of every message, aimed at the canonical
+// states' current socket (8) and timers (8 for reconnect, 9 for pong).
+var allMsgs = []struct {
+	name string
+	msg  Msg
+}{
+	{"start", Start{}},
+	{"stop", Stop{}},
+	{"barrier", Barrier{ID: 77}},
+	{"socket-opened", SocketOpened{Socket: 8}},
+	{"server-ready", ServerReady{Socket: 8}},
+	{"socket-closed", closed(1001, "bye")},
+	{"socket-error", SocketError{Socket: 8, Err: errDial}},
+	{"reconnect-timer-fired", ReconnectTimerFired{Timer: 8}},
+	{"keepalive-tick", KeepaliveTick{Socket: 8}},
+	{"pong-received", PongReceived{Socket: 8}},
+	{"pong-timeout", PongTimeout{Timer: 9}},
+}
+
+// cells is the full table: every state × message, then the variants
+// (reconnect disabled, at the limit, keepalive/pong disabled, stale ids,
+// non-retryable outcomes).
+func cells() []cell {
+	var cs []cell
+	add := func(c cell) { cs = append(cs, c) }
+
+	// ---- disconnected (initial and with a reason): only start acts.
+	add(cell{name: "D/start", from: sD0, msg: Start{}, to: State{Status: StatusConnecting, Attempt: 1, sock: 1, seq: 1}, effects: fx(fDial(1, 1))})
+	add(cell{name: "D(reason)/start restarts with fresh ids", from: sDr, msg: Start{}, to: State{Status: StatusConnecting, Attempt: 1, sock: 8, seq: 8}, effects: fx(fDial(8, 1))})
+	add(cell{name: "D/barrier", from: sD0, msg: Barrier{ID: 77}, to: sD0, effects: fx(fBarrier(77))})
+	for _, m := range allMsgs {
+		if m.name == "start" || m.name == "barrier" {
+			continue
+		}
+		add(cell{name: "D/" + m.name, from: sD0, msg: m.msg, noop: true})
+		add(cell{name: "D(reason)/" + m.name, from: sDr, msg: m.msg, noop: true})
+	}
+
+	// ---- connecting(1), socket 8.
+	add(cell{name: "C/start", from: sC1, msg: Start{}, noop: true})
+	add(cell{name: "C/stop", from: sC1, msg: Stop{}, to: dIntentional(8), effects: fx(fClose(8))})
+	add(cell{name: "C/barrier", from: sC1, msg: Barrier{ID: 77}, to: sC1, effects: fx(fBarrier(77))})
+	add(cell{name: "C/socket-opened", from: sC1, msg: SocketOpened{Socket: 8}, to: State{Status: StatusConnected, Attempt: 1, sock: 8, seq: 8}, effects: fx(fStartKA(8))})
+	add(cell{name: "C/server-ready (race)", from: sC1, msg: ServerReady{Socket: 8}, to: sR, effects: fx(fStartKA(8), fAdd(8))})
+	add(cell{name: "C/socket-closed counts as failed attempt", from: sC1, msg: closed(1001, "bye"), to: rc(2, 2*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 2*time.Second))})
+	add(cell{name: "C/socket-error", from: sC1, msg: SocketError{Socket: 8, Err: errDial}, to: rc(2, 2*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 2*time.Second))})
+	add(cell{name: "C/reconnect-timer-fired", from: sC1, msg: ReconnectTimerFired{Timer: 8}, noop: true})
+	add(cell{name: "C/keepalive-tick", from: sC1, msg: KeepaliveTick{Socket: 8}, noop: true})
+	add(cell{name: "C/pong-received", from: sC1, msg: PongReceived{Socket: 8}, noop: true})
+	add(cell{name: "C/pong-timeout", from: sC1, msg: PongTimeout{Timer: 8}, noop: true})
+
+	// ---- connected(1), socket 8, no ping outstanding.
+	add(cell{name: "O/start", from: sO1, msg: Start{}, noop: true})
+	add(cell{name: "O/stop", from: sO1, msg: Stop{}, to: dIntentional(8), effects: fx(fStopKA(8), fClose(8))})
+	add(cell{name: "O/barrier", from: sO1, msg: Barrier{ID: 77}, to: sO1, effects: fx(fBarrier(77))})
+	add(cell{name: "O/socket-opened", from: sO1, msg: SocketOpened{Socket: 8}, noop: true})
+	add(cell{name: "O/server-ready", from: sO1, msg: ServerReady{Socket: 8}, to: sR, effects: fx(fAdd(8))})
+	add(cell{name: "O/socket-closed before ready counts as failed attempt (W3)", from: sO1, msg: closed(1001, "bye"), to: rc(2, 2*time.Second, 9), effects: fx(fStopKA(8), fClose(8), fStartRC(9, 2*time.Second))})
+	add(cell{name: "O/socket-error", from: sO1, msg: SocketError{Socket: 8, Err: errDial}, to: rc(2, 2*time.Second, 9), effects: fx(fStopKA(8), fClose(8), fStartRC(9, 2*time.Second))})
+	add(cell{name: "O/reconnect-timer-fired", from: sO1, msg: ReconnectTimerFired{Timer: 8}, noop: true})
+	add(cell{name: "O/keepalive-tick", from: sO1, msg: KeepaliveTick{Socket: 8}, to: sO1p, effects: fx(fPing(8), fStartPong(8, 9))})
+	add(cell{name: "O/pong-received without ping", from: sO1, msg: PongReceived{Socket: 8}, noop: true})
+	add(cell{name: "O/pong-timeout without ping", from: sO1, msg: PongTimeout{Timer: 9}, noop: true})
+
+	// ---- connected with a ping outstanding (pong deadline 9).
+	add(cell{name: "O(ping)/stop", from: sO1p, msg: Stop{}, to: dIntentional(9), effects: fx(fStopKA(8), fCancelPong(9), fClose(8))})
+	add(cell{name: "O(ping)/server-ready keeps deadline", from: sO1p, msg: ServerReady{Socket: 8}, to: sRp, effects: fx(fAdd(8))})
+	add(cell{name: "O(ping)/keepalive-tick pings without new deadline", from: sO1p, msg: KeepaliveTick{Socket: 8}, to: sO1p, effects: fx(fPing(8))})
+	add(cell{name: "O(ping)/pong-received", from: sO1p, msg: PongReceived{Socket: 8}, to: State{Status: StatusConnected, Attempt: 1, sock: 8, seq: 9}, effects: fx(fCancelPong(9))})
+	add(cell{name: "O(ping)/pong-timeout (W5)", from: sO1p, msg: PongTimeout{Timer: 9}, to: rc(2, 2*time.Second, 10), effects: fx(fStopKA(8), fClosePong(8), fStartRC(10, 2*time.Second))})
+	add(cell{name: "O(ping)/socket-closed", from: sO1p, msg: closed(1001, "bye"), to: rc(2, 2*time.Second, 10), effects: fx(fStopKA(8), fCancelPong(9), fClose(8), fStartRC(10, 2*time.Second))})
+
+	// ---- ready, socket 8.
+	add(cell{name: "R/start", from: sR, msg: Start{}, noop: true})
+	add(cell{name: "R/stop", from: sR, msg: Stop{}, to: dIntentional(8), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
+	add(cell{name: "R/barrier", from: sR, msg: Barrier{ID: 77}, to: sR, effects: fx(fBarrier(77))})
+	add(cell{name: "R/socket-opened", from: sR, msg: SocketOpened{Socket: 8}, noop: true})
+	add(cell{name: "R/server-ready duplicate", from: sR, msg: ServerReady{Socket: 8}, noop: true})
+	add(cell{name: "R/socket-closed restarts the count", from: sR, msg: closed(1001, "bye"), to: rc(1, time.Second, 9), effects: fx(fStopKA(8), fRemove(8), fClose(8), fStartRC(9, time.Second))})
+	add(cell{name: "R/socket-error", from: sR, msg: SocketError{Socket: 8, Err: errDial}, to: rc(1, time.Second, 9), effects: fx(fStopKA(8), fRemove(8), fClose(8), fStartRC(9, time.Second))})
+	add(cell{name: "R/reconnect-timer-fired", from: sR, msg: ReconnectTimerFired{Timer: 8}, noop: true})
+	add(cell{name: "R/keepalive-tick", from: sR, msg: KeepaliveTick{Socket: 8}, to: sRp, effects: fx(fPing(8), fStartPong(8, 9))})
+	add(cell{name: "R/pong-received without ping", from: sR, msg: PongReceived{Socket: 8}, noop: true})
+	add(cell{name: "R/pong-timeout without ping", from: sR, msg: PongTimeout{Timer: 9}, noop: true})
+
+	// ---- ready with a ping outstanding.
+	add(cell{name: "R(ping)/stop", from: sRp, msg: Stop{}, to: dIntentional(9), effects: fx(fStopKA(8), fCancelPong(9), fRemove(8), fClose(8))})
+	add(cell{name: "R(ping)/keepalive-tick", from: sRp, msg: KeepaliveTick{Socket: 8}, to: sRp, effects: fx(fPing(8))})
+	add(cell{name: "R(ping)/pong-received", from: sRp, msg: PongReceived{Socket: 8}, to: State{Status: StatusReady, sock: 8, seq: 9}, effects: fx(fCancelPong(9))})
+	add(cell{name: "R(ping)/pong-timeout (W5)", from: sRp, msg: PongTimeout{Timer: 9}, to: rc(1, time.Second, 10), effects: fx(fStopKA(8), fRemove(8), fClosePong(8), fStartRC(10, time.Second))})
+	add(cell{name: "R(ping)/socket-closed", from: sRp, msg: closed(1001, "bye"), to: rc(1, time.Second, 10), effects: fx(fStopKA(8), fCancelPong(9), fRemove(8), fClose(8), fStartRC(10, time.Second))})
+
+	// ---- reconnecting(2, 2 s), timer 8.
+	add(cell{name: "RC/start does not short-circuit", from: sRC2, msg: Start{}, noop: true})
+	add(cell{name: "RC/stop", from: sRC2, msg: Stop{}, to: dIntentional(8), effects: fx(fCancelRC(8))})
+	add(cell{name: "RC/barrier", from: sRC2, msg: Barrier{ID: 77}, to: sRC2, effects: fx(fBarrier(77))})
+	add(cell{name: "RC/reconnect-timer-fired", from: sRC2, msg: ReconnectTimerFired{Timer: 8}, to: State{Status: StatusConnecting, Attempt: 2, sock: 9, seq: 9}, effects: fx(fDial(9, 2))})
+	for _, m := range allMsgs {
+		switch m.name {
+		case "start", "stop", "barrier", "reconnect-timer-fired":
+			continue
+		}
+		add(cell{name: "RC/" + m.name, from: sRC2, msg: m.msg, noop: true})
+	}
+	// A socket id of 0 never matches the "no socket" of reconnecting.
+	add(cell{name: "RC/server-ready socket 0", from: sRC2, msg: ServerReady{}, noop: true})
+
+	// ---- stale ids: events of an abandoned socket or a cancelled timer (W2).
+	for _, st := range []struct {
+		name string
+		s    State
+	}{{"C", sC1}, {"O", sO1p}, {"R", sRp}} {
+		add(cell{name: st.name + "/stale socket-opened", from: st.s, msg: SocketOpened{Socket: stale}, noop: true})
+		add(cell{name: st.name + "/stale server-ready", from: st.s, msg: ServerReady{Socket: stale}, noop: true})
+		add(cell{name: st.name + "/stale socket-closed", from: st.s, msg: SocketClosed{Socket: stale, Code: 1000}, noop: true})
+		add(cell{name: st.name + "/stale socket-error", from: st.s, msg: SocketError{Socket: stale, Err: errDial}, noop: true})
+		add(cell{name: st.name + "/stale keepalive-tick", from: st.s, msg: KeepaliveTick{Socket: stale}, noop: true})
+		add(cell{name: st.name + "/stale pong-received", from: st.s, msg: PongReceived{Socket: stale}, noop: true})
+		add(cell{name: st.name + "/stale pong-timeout", from: st.s, msg: PongTimeout{Timer: stale}, noop: true})
+	}
+	add(cell{name: "RC/stale reconnect-timer-fired", from: sRC2, msg: ReconnectTimerFired{Timer: stale}, noop: true})
+
+	// ---- reconnect disabled (MaxAttempts 0): the original reason, no timer.
+	off := []func(*Config){withMaxAttempts(0)}
+	add(cell{name: "disabled/C socket-error", cfg: off, from: sC1, msg: SocketError{Socket: 8, Err: errDial}, to: dReason(8, reasonErr()), effects: fx(fClose(8))})
+	add(cell{name: "disabled/C socket-closed", cfg: off, from: sC1, msg: closed(1001, "bye"), to: dReason(8, reasonClosed(1001, "bye")), effects: fx(fClose(8))})
+	add(cell{name: "disabled/O socket-error", cfg: off, from: sO1, msg: SocketError{Socket: 8, Err: errDial}, to: dReason(8, reasonErr()), effects: fx(fStopKA(8), fClose(8))})
+	add(cell{name: "disabled/O socket-closed", cfg: off, from: sO1, msg: closed(1001, "bye"), to: dReason(8, reasonClosed(1001, "bye")), effects: fx(fStopKA(8), fClose(8))})
+	add(cell{name: "disabled/R socket-error", cfg: off, from: sR, msg: SocketError{Socket: 8, Err: errDial}, to: dReason(8, reasonErr()), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
+	add(cell{name: "disabled/R socket-closed", cfg: off, from: sR, msg: closed(1001, "bye"), to: dReason(8, reasonClosed(1001, "bye")), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
+	add(cell{name: "disabled/R pong-timeout", cfg: off, from: sRp, msg: PongTimeout{Timer: 9}, to: dReason(9, &DisconnectReason{Code: CodePongTimeout}), effects: fx(fStopKA(8), fRemove(8), fClosePong(8))})
+
+	// ---- at the limit.
+	three := []func(*Config){withMaxAttempts(3)}
+	add(cell{name: "limit/C(3) socket-error", cfg: three, from: sC3, msg: SocketError{Socket: 8, Err: errDial}, to: dReason(8, &DisconnectReason{Code: CodeMaxRetries, Attempts: 3, Err: reasonErr()}), effects: fx(fClose(8))})
+	add(cell{name: "limit/C(10) socket-closed", from: sC10, msg: closed(1001, "bye"), to: dReason(8, &DisconnectReason{Code: CodeMaxRetries, Attempts: 10, Err: reasonClosed(1001, "bye")}), effects: fx(fClose(8))})
+	add(cell{name: "limit/O(10) socket-closed (W3)", from: sO10, msg: closed(1001, "bye"), to: dReason(8, &DisconnectReason{Code: CodeMaxRetries, Attempts: 10, Err: reasonClosed(1001, "bye")}), effects: fx(fStopKA(8), fClose(8))})
+	add(cell{name: "limit/C(3) below limit of 10", from: sC3, msg: SocketError{Socket: 8, Err: errDial}, to: rc(4, 8*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 8*time.Second))})
+	add(cell{name: "limit/R never exceeds (count restarts)", cfg: []func(*Config){withMaxAttempts(1)}, from: sR, msg: closed(1001, "bye"), to: rc(1, time.Second, 9), effects: fx(fStopKA(8), fRemove(8), fClose(8), fStartRC(9, time.Second))})
+
+	// ---- non-retryable outcomes (W6): stop at once, whatever the policy.
+	add(cell{name: "permanent/C HTTP 401", from: sC1, msg: SocketError{Socket: 8, Err: errDial, HTTPStatus: 401}, to: dReason(8, &DisconnectReason{Code: CodeUnauthorized, HTTPStatus: 401, Err: errDial}), effects: fx(fClose(8))})
+	add(cell{name: "permanent/C HTTP 403", from: sC1, msg: SocketError{Socket: 8, Err: errDial, HTTPStatus: 403}, to: dReason(8, &DisconnectReason{Code: CodeUnauthorized, HTTPStatus: 403, Err: errDial}), effects: fx(fClose(8))})
+	add(cell{name: "permanent/C HTTP 503 is retried", from: sC1, msg: SocketError{Socket: 8, Err: errDial, HTTPStatus: 503}, to: rc(2, 2*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 2*time.Second))})
+	add(cell{name: "permanent/C config error", from: sC1, msg: SocketError{Socket: 8, Err: errDial, Config: true}, to: dReason(8, &DisconnectReason{Code: CodeInvalidConfig, Err: errDial}), effects: fx(fClose(8))})
+	add(cell{name: "permanent/C close 1008", from: sC1, msg: closed(1008, "auth"), to: dReason(8, &DisconnectReason{Code: CodePolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fClose(8))})
+	add(cell{name: "permanent/O close 1008", from: sO1p, msg: closed(1008, "auth"), to: dReason(9, &DisconnectReason{Code: CodePolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fCancelPong(9), fClose(8))})
+	add(cell{name: "permanent/R close 1008", from: sR, msg: closed(1008, "auth"), to: dReason(8, &DisconnectReason{Code: CodePolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
+	add(cell{name: "permanent/R config error", from: sR, msg: SocketError{Socket: 8, Err: errDial, Config: true}, to: dReason(8, &DisconnectReason{Code: CodeInvalidConfig, Err: errDial}), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
+	add(cell{name: "R close 1001 is retried", from: sR, msg: closed(1001, "going away"), to: rc(1, time.Second, 9), effects: fx(fStopKA(8), fRemove(8), fClose(8), fStartRC(9, time.Second))})
+
+	// ---- keepalive disabled: no keepalive effects, ticks ignored.
+	noKA := []func(*Config){noKeepalive}
+	add(cell{name: "no-keepalive/C socket-opened", cfg: noKA, from: sC1, msg: SocketOpened{Socket: 8}, to: State{Status: StatusConnected, Attempt: 1, sock: 8, seq: 8}})
+	add(cell{name: "no-keepalive/C server-ready", cfg: noKA, from: sC1, msg: ServerReady{Socket: 8}, to: sR, effects: fx(fAdd(8))})
+	add(cell{name: "no-keepalive/O keepalive-tick", cfg: noKA, from: sO1, msg: KeepaliveTick{Socket: 8}, noop: true})
+	add(cell{name: "no-keepalive/O stop", cfg: noKA, from: sO1, msg: Stop{}, to: dIntentional(8), effects: fx(fClose(8))})
+	add(cell{name: "no-keepalive/R socket-closed", cfg: noKA, from: sR, msg: closed(1001, "bye"), to: rc(1, time.Second, 9), effects: fx(fRemove(8), fClose(8), fStartRC(9, time.Second))})
+
+	// ---- pong deadline disabled: ping only.
+	add(cell{name: "no-pong/R keepalive-tick", cfg: []func(*Config){noPong}, from: sR, msg: KeepaliveTick{Socket: 8}, to: sR, effects: fx(fPing(8))})
+	return cs
+}
+
+func programFor(mods []func(*Config)) *Program {
+	cfg := testConfig()
+	for _, m := range mods {
+		m(&cfg)
+	}
+	return NewProgram(cfg)
+}
+
+func snapshot(s State) (State, DisconnectReason) {
+	if s.Reason == nil {
+		return s, DisconnectReason{}
+	}
+	return s, *s.Reason
+}
+
+func TestTransitionTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range cells() {
+		if seen[c.name] {
+			t.Fatalf("duplicate row %q", c.name)
+		}
+		seen[c.name] = true
+		t.Run(c.name, func(t *testing.T) {
+			p := programFor(c.cfg)
+			before, beforeReason := snapshot(c.from)
+			got, effects := p.Update(c.from, c.msg)
+			if after, afterReason := snapshot(c.from); after != before || afterReason != beforeReason {
+				t.Fatalf("input state mutated")
+			}
+			if c.noop {
+				if got != c.from || len(effects) != 0 {
+					t.Fatalf("want identical state and no effects, got %v %v", got, effects)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, c.to) {
+				t.Errorf("state:\n got  %#v (reason %+v)\n want %#v (reason %+v)", got, got.Reason, c.to, c.to.Reason)
+			}
+			if len(effects) != len(c.effects) || (len(effects) > 0 && !reflect.DeepEqual(effects, c.effects)) {
+				t.Errorf("effects:\n got  %v\n want %v", effects, c.effects)
+			}
+		})
+	}
+}
+
+// Every (status × message type) pair has at least one row.
+func TestTransitionTableCoversEveryCell(t *testing.T) {
+	type key struct {
+		st  Status
+		msg string
+	}
+	covered := map[key]bool{}
+	for _, c := range cells() {
+		covered[key{c.from.Status, msgName(c.msg)}] = true
+	}
+	for st := StatusDisconnected; st <= StatusReconnecting; st++ {
+		for _, m := range allMsgs {
+			if !covered[key{st, m.name}] {
+				t.Errorf("no row for %v × %s", st, m.name)
+			}
+		}
+	}
+	if n := len(covered); n < 55 {
+		t.Errorf("%d cells covered, want all 55", n)
+	}
+}
+
+func msgName(m Msg) string {
+	for _, x := range allMsgs {
+		if reflect.TypeOf(x.msg) == reflect.TypeOf(m) {
+			return x.name
+		}
+	}
+	return "?"
+}
+
+type step struct {
+	msg     Msg
+	to      string // State.String() expected after the message
+	effects string // effects rendered and joined with "; "
+}
+
+func runWalk(t *testing.T, p *Program, steps []step) State {
+	t.Helper()
+	s, init := p.Init()
+	if s != (State{}) || init != nil {
+		t.Fatalf("Init = %v %v", s, init)
+	}
+	for i, st := range steps {
+		var effects []Effect
+		s, effects = p.Update(s, st.msg)
+		names := make([]string, len(effects))
+		for j, e := range effects {
+			names[j] = e.String()
+		}
+		if got := s.String(); got != st.to {
+			t.Fatalf("step %d (%T): state %s, want %s", i, st.msg, got, st.to)
+		}
+		if got := strings.Join(names, "; "); got != st.effects {
+			t.Fatalf("step %d (%T): effects\n got  %s\n want %s", i, st.msg, got, st.effects)
+		}
+	}
+	return s
+}
+
+// §3.3 worked example: additive, r = 0, base 1 s, max 30 s, M = 3, server
+// down from the start: three sockets, then max-retries-exceeded.
+func TestWalkEscalationToMaxRetries(t *testing.T) {
+	p := programFor([]func(*Config){withMaxAttempts(3)})
+	s := runWalk(t, p, []step{
+		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
+		{SocketError{Socket: 1, Err: errDial}, "reconnecting(attempt 2, 2s)", `close-socket{socket 1, 1000 "Client disconnecting"}; start-reconnect-timer{timer 2, 2s}`},
+		{ReconnectTimerFired{Timer: 2}, "connecting(attempt 2)", "dial{socket 3, attempt 2}"},
+		{SocketError{Socket: 3, Err: errDial}, "reconnecting(attempt 3, 4s)", `close-socket{socket 3, 1000 "Client disconnecting"}; start-reconnect-timer{timer 4, 4s}`},
+		{ReconnectTimerFired{Timer: 4}, "connecting(attempt 3)", "dial{socket 5, attempt 3}"},
+		{SocketError{Socket: 5, Err: errDial}, "disconnected(client: max-retries-exceeded after 3 attempts: client: error: dial tcp: connection refused)", `close-socket{socket 5, 1000 "Client disconnecting"}`},
+	})
+	if !errors.Is(s.Reason, ErrMaxRetries) || !errors.Is(s.Reason, errDial) || s.Reason.Attempts != 3 {
+		t.Fatalf("reason %#v", s.Reason)
+	}
+}
+
+// The reference's normal walk: start, open, ready, drop, reconnect, open,
+// ready, stop.
+func TestWalkNormalLifecycle(t *testing.T) {
+	runWalk(t, programFor(nil), []step{
+		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
+		{SocketOpened{Socket: 1}, "connected(attempt 1)", "start-keepalive{socket 1, every 30s}"},
+		{ServerReady{Socket: 1}, "ready", "add-channel{socket 1}"},
+		{SocketClosed{Socket: 1, Code: 1001, Reason: "restart"}, "reconnecting(attempt 1, 1s)",
+			`stop-keepalive{socket 1}; remove-channel{socket 1}; close-socket{socket 1, 1000 "Client disconnecting"}; start-reconnect-timer{timer 2, 1s}`},
+		{ReconnectTimerFired{Timer: 2}, "connecting(attempt 1)", "dial{socket 3, attempt 1}"},
+		{SocketOpened{Socket: 3}, "connected(attempt 1)", "start-keepalive{socket 3, every 30s}"},
+		{ServerReady{Socket: 3}, "ready", "add-channel{socket 3}"},
+		{Stop{}, "disconnected(client: stopped)", `stop-keepalive{socket 3}; remove-channel{socket 3}; close-socket{socket 3, 1000 "Client disconnecting"}`},
+	})
+}
+
+// The race path: "ready" before our own open, then the late open is ignored.
+func TestWalkRacePath(t *testing.T) {
+	runWalk(t, programFor(nil), []step{
+		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
+		{ServerReady{Socket: 1}, "ready", "start-keepalive{socket 1, every 30s}; add-channel{socket 1}"},
+		{SocketOpened{Socket: 1}, "ready", ""},
+		{Stop{}, "disconnected(client: stopped)", `stop-keepalive{socket 1}; remove-channel{socket 1}; close-socket{socket 1, 1000 "Client disconnecting"}`},
+	})
+}
+
+// W3: a server that accepts and closes at once, before "ready", ends in
+// max-retries-exceeded instead of retrying forever.
+func TestWalkAcceptThenCloseEscalates(t *testing.T) {
+	p := programFor([]func(*Config){withMaxAttempts(2), noKeepalive})
+	runWalk(t, p, []step{
+		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
+		{SocketOpened{Socket: 1}, "connected(attempt 1)", ""},
+		{SocketClosed{Socket: 1, Code: 1001, Reason: "draining"}, "reconnecting(attempt 2, 2s)", `close-socket{socket 1, 1000 "Client disconnecting"}; start-reconnect-timer{timer 2, 2s}`},
+		{ReconnectTimerFired{Timer: 2}, "connecting(attempt 2)", "dial{socket 3, attempt 2}"},
+		{SocketOpened{Socket: 3}, "connected(attempt 2)", ""},
+		{SocketClosed{Socket: 3, Code: 1001, Reason: "draining"}, `disconnected(client: max-retries-exceeded after 2 attempts: client: closed: closed by server with 1001 "draining")`, `close-socket{socket 3, 1000 "Client disconnecting"}`},
+	})
+}
+
+// W2 + W1/W9: stop while connecting, restart at once; the abandoned
+// socket's late error must not touch the new attempt. Restart after a
+// terminal outcome works too.
+func TestWalkStaleSocketAfterRestart(t *testing.T) {
+	runWalk(t, programFor(nil), []step{
+		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
+		{Stop{}, "disconnected(client: stopped)", `close-socket{socket 1, 1000 "Client disconnecting"}`},
+		{Start{}, "connecting(attempt 1)", "dial{socket 2, attempt 1}"},
+		{SocketError{Socket: 1, Err: errDial}, "connecting(attempt 1)", ""},
+		{ServerReady{Socket: 1}, "connecting(attempt 1)", ""},
+		{SocketError{Socket: 2, Err: errDial, HTTPStatus: 401}, "disconnected(client: unauthorized: upgrade refused with HTTP 401)", `close-socket{socket 2, 1000 "Client disconnecting"}`},
+		{Start{}, "connecting(attempt 1)", "dial{socket 3, attempt 1}"},
+		{SocketOpened{Socket: 3}, "connected(attempt 1)", "start-keepalive{socket 3, every 30s}"},
+	})
+}
+
+// W5: a silent connection is given up after the pong timeout; a pong in
+// time keeps it.
+func TestWalkPongDeadline(t *testing.T) {
+	runWalk(t, programFor(nil), []step{
+		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
+		{SocketOpened{Socket: 1}, "connected(attempt 1)", "start-keepalive{socket 1, every 30s}"},
+		{ServerReady{Socket: 1}, "ready", "add-channel{socket 1}"},
+		{KeepaliveTick{Socket: 1}, "ready", "send-ping{socket 1}; start-pong-timer{socket 1, timer 2, 10s}"},
+		{PongReceived{Socket: 1}, "ready", "cancel-pong-timer{2}"},
+		{PongTimeout{Timer: 2}, "ready", ""}, // raced with the pong: stale
+		{KeepaliveTick{Socket: 1}, "ready", "send-ping{socket 1}; start-pong-timer{socket 1, timer 3, 10s}"},
+		{PongTimeout{Timer: 3}, "reconnecting(attempt 1, 1s)", `stop-keepalive{socket 1}; remove-channel{socket 1}; close-socket{socket 1, 1000 "Pong timeout"}; start-reconnect-timer{timer 4, 1s}`},
+	})
+}
+
+func TestRandIsDrawnOnlyForRetries(t *testing.T) {
+	calls := 0
+	cfg := testConfig()
+	cfg.Reconnect.Jitter = backoff.JitterFull
+	cfg.Rand = func() float64 { calls++; return 0.5 }
+	p := NewProgram(cfg)
+	s, _ := p.Update(sR, closed(1001, "bye"))
+	if s.Delay != 500*time.Millisecond || calls != 1 {
+		t.Fatalf("delay %v after %d draws", s.Delay, calls)
+	}
+	p.Update(sR, Stop{})
+	p.Update(sC1, SocketError{Socket: 8, Err: errDial, HTTPStatus: 401})
+	p.Update(sC10, SocketError{Socket: 8, Err: errDial})
+	if calls != 1 {
+		t.Fatalf("Rand drawn %d times, want 1", calls)
+	}
+}
+
+func TestStrings(t *testing.T) {
+	for v, want := range map[interface{ String() string }]string{
+		StatusDisconnected: "disconnected", StatusConnecting: "connecting", StatusConnected: "connected",
+		StatusReady: "ready", StatusReconnecting: "reconnecting", Status(9): "Status(9)",
+		EffectDial: "dial", EffectBarrier: "barrier", EffectKind(0): "EffectKind(0)", EffectKind(99): "EffectKind(99)",
+		sD0: "disconnected", sR: "ready", sRC2: "reconnecting(attempt 2, 2s)",
+		fStopKA(3): "stop-keepalive{socket 3}", fBarrier(4): "barrier{4}",
+	} {
+		if got := v.String(); got != want {
+			t.Errorf("%#v.String() = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// One program step: the budget is no allocation beyond the effects slice.
+func BenchmarkProgramStep(b *testing.B) {
+	p := NewProgram(testConfig())
+	b.Run("keepalive-tick", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Update(sR, KeepaliveTick{Socket: 8})
+		}
+	})
+	b.Run("socket-closed-reconnect", func(b *testing.B) {
+		b.ReportAllocs()
+		var m Msg = closed(1001, "bye")
+		for b.Loop() {
+			p.Update(sR, m)
+		}
+	})
+	b.Run("stale-noop", func(b *testing.B) {
+		b.ReportAllocs()
+		var m Msg = SocketOpened{Socket: stale}
+		for b.Loop() {
+			p.Update(sR, m)
+		}
+	})
+}
