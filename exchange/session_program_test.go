@@ -15,7 +15,7 @@ func newTestSession(timeout time.Duration) *sessionProgram {
 	return &sessionProgram{identity: me, features: wire.Features{Alias: ptr(true)}, departureTimeout: timeout}
 }
 
-func add(ch ChannelID) sessionMsg { return msgChannelAdded{ch: ch, transportType: "bridge"} }
+func add(ch ChannelID) sessionMsg  { return msgChannelAdded{ch: ch, transportType: "bridge"} }
 func open(ch ChannelID) sessionMsg { return msgChannelEstablish{ch: ch} }
 func rm(ch ChannelID) sessionMsg   { return msgChannelRemoved{ch: ch} }
 func est(ch ChannelID, peer string) sessionMsg {

@@ -16,7 +16,7 @@ var (
 )
 
 func peerID(id string) PeerIdentity { return PeerIdentity{PeerID: id, Type: wire.PeerUser} }
-func avail(id string) syncMsg         { return msgPeerAvailable{identity: peerID(id)} }
+func avail(id string) syncMsg       { return msgPeerAvailable{identity: peerID(id)} }
 func ensure(doc string, meta DocMeta, v string) syncMsg {
 	return msgDocEnsure{doc: doc, mode: ModeInterpret, version: v, meta: meta, event: &DocChange{Type: DocCreated, DocID: doc}}
 }
@@ -164,7 +164,7 @@ func TestSyncTable(t *testing.T) {
 			msg: recv("bob", present("d", DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"})), fx: []string{"diag replica-type-mismatch"}},
 		{name: "present replica minor differs: compatible", setup: syncSeq(bob, ensure("d", authM, "L:1")),
 			msg: recv("bob", present("d", DocMeta{ReplicaType: ReplicaType{Name: "plain", Major: 1, Minor: 4}, SyncMode: Authoritative, SchemaHash: "h1"})),
-			fx: []string{"to bob interest(d v=L:1 r=false)"}},
+			fx:  []string{"to bob interest(d v=L:1 r=false)"}},
 		{name: "present schema hash mismatch: diagnostic", setup: syncSeq(bob, ensure("d", authM, "L:1")),
 			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"})), fx: []string{"diag schema-hash-mismatch"}},
 		{name: "present sync mode mismatch: diagnostic", setup: syncSeq(bob, ensure("d", authM, "L:1")),
