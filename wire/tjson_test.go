@@ -296,3 +296,206 @@ func checkCount(t testing.TB, section string, got int) {
 		t.Fatalf("%s: file holds %d vectors, README lists %d", section, got, want)
 	}
 }
+
+// channelMsgFromTJSON builds a ChannelMsg from the vectors' ChannelMsg
+// notation (README, "ChannelMsg"), as used by alias.json and pipeline.json.
+func channelMsgFromTJSON(t testing.TB, raw []byte) ChannelMsg {
+	t.Helper()
+	return channelMsgFromValue(t, parseTJSON(t, raw))
+}
+
+func channelMsgFromValue(t testing.TB, v any) ChannelMsg {
+	t.Helper()
+	m, ok := v.(Map)
+	if !ok {
+		t.Fatalf("ChannelMsg is not an object: %s", showValue(v))
+	}
+	str := func(m Map, k string) string {
+		t.Helper()
+		s, ok := m.Get(k)
+		if !ok {
+			t.Fatalf("ChannelMsg field %s missing in %s", k, showValue(m))
+		}
+		return s.(string)
+	}
+	optStr := func(m Map, k string) *string {
+		if s, ok := m.Get(k); ok {
+			s := s.(string)
+			return &s
+		}
+		return nil
+	}
+	optBool := func(m Map, k string) *bool {
+		if b, ok := m.Get(k); ok {
+			b := b.(bool)
+			return &b
+		}
+		return nil
+	}
+	num := func(v any) int64 {
+		t.Helper()
+		n, ok := v.(int64)
+		if !ok {
+			t.Fatalf("ChannelMsg number %s is not an integer", showValue(v))
+		}
+		return n
+	}
+	switch typ := str(m, "type"); typ {
+	case "establish":
+		id, _ := m.Get("identity")
+		idm := id.(Map)
+		out := &Establish{Identity: PeerIdentity{
+			PeerID: str(idm, "peerId"),
+			Name:   optStr(idm, "name"),
+			Type:   PeerType(str(idm, "type")),
+		}}
+		if f, ok := m.Get("features"); ok && f != nil {
+			fm := f.(Map)
+			out.Features = &Features{Alias: optBool(fm, "alias"), Streamed: optBool(fm, "streamed"), Datagram: optBool(fm, "datagram")}
+		}
+		pv, _ := m.Get("protocolVersion")
+		pvm := pv.(Map)
+		major, _ := pvm.Get("major")
+		minor, _ := pvm.Get("minor")
+		out.ProtocolVersion = ProtocolVersion{Major: num(major), Minor: num(minor)}
+		return out
+	case "depart":
+		return &Depart{}
+	case "present":
+		dv, _ := m.Get("docs")
+		out := &Present{Docs: []DocPresence{}}
+		for _, d := range dv.([]any) {
+			dm := d.(Map)
+			rtv, _ := dm.Get("replicaType")
+			rt := rtv.([]any)
+			smv, _ := dm.Get("syncMode")
+			sm := smv.(Map)
+			p := DocPresence{
+				DocID:       str(dm, "docId"),
+				ReplicaType: ReplicaType{Name: rt[0].(string), Major: num(rt[1]), Minor: num(rt[2])},
+				SyncMode: SyncMode{
+					WriterModel: WriterModel(str(sm, "writerModel")),
+					Delivery:    Delivery(str(sm, "delivery")),
+					Durability:  Durability(str(sm, "durability")),
+				},
+				SchemaHash: str(dm, "schemaHash"),
+			}
+			if sh, ok := dm.Get("supportedHashes"); ok {
+				p.SupportedHashes = []string{}
+				for _, h := range sh.([]any) {
+					p.SupportedHashes = append(p.SupportedHashes, h.(string))
+				}
+			}
+			out.Docs = append(out.Docs, p)
+		}
+		return out
+	case "interest":
+		return &Interest{DocID: str(m, "docId"), Version: optStr(m, "version"), Reciprocate: optBool(m, "reciprocate")}
+	case "offer":
+		pv, _ := m.Get("payload")
+		pm := pv.(Map)
+		out := &Offer{
+			DocID: str(m, "docId"),
+			Payload: Payload{
+				Kind:     PayloadKind(str(pm, "kind")),
+				Encoding: PayloadEncoding(str(pm, "encoding")),
+				Lineage:  optStr(pm, "lineage"),
+			},
+			Version:     str(m, "version"),
+			Reciprocate: optBool(m, "reciprocate"),
+		}
+		switch d, _ := pm.Get("data"); d := d.(type) {
+		case string:
+			out.Payload.Data = []byte(d)
+		case []byte:
+			out.Payload.Data = d
+		default:
+			t.Fatalf("offer data %s", showValue(d))
+		}
+		return out
+	case "dismiss":
+		return &Dismiss{DocID: str(m, "docId")}
+	case "vacant":
+		return &Vacant{DocID: str(m, "docId")}
+	default:
+		t.Fatalf("unknown ChannelMsg type %q", typ)
+	}
+	return nil
+}
+
+// channelMsgValue renders a ChannelMsg in the vectors' notation. Offer data
+// is a string for the json encoding and bytes otherwise, as the reference
+// senders produce it. Compare with sortedValue on both sides: the vectors
+// list keys in JavaScript construction order.
+func channelMsgValue(msg ChannelMsg) Map {
+	optStr := func(m Map, k string, s *string) Map {
+		if s != nil {
+			return append(m, MapEntry{k, *s})
+		}
+		return m
+	}
+	optBool := func(m Map, k string, b *bool) Map {
+		if b != nil {
+			return append(m, MapEntry{k, *b})
+		}
+		return m
+	}
+	switch m := msg.(type) {
+	case *Establish:
+		id := Map{{"peerId", m.Identity.PeerID}}
+		id = optStr(id, "name", m.Identity.Name)
+		id = append(id, MapEntry{"type", string(m.Identity.Type)})
+		out := Map{{"type", "establish"}, {"identity", id}}
+		if f := m.Features; f != nil {
+			fm := Map{}
+			fm = optBool(fm, "alias", f.Alias)
+			fm = optBool(fm, "streamed", f.Streamed)
+			fm = optBool(fm, "datagram", f.Datagram)
+			out = append(out, MapEntry{"features", fm})
+		}
+		return append(out, MapEntry{"protocolVersion", Map{{"major", m.ProtocolVersion.Major}, {"minor", m.ProtocolVersion.Minor}}})
+	case *Depart:
+		return Map{{"type", "depart"}}
+	case *Present:
+		docs := []any{}
+		for _, d := range m.Docs {
+			e := Map{
+				{"docId", d.DocID},
+				{"replicaType", []any{d.ReplicaType.Name, d.ReplicaType.Major, d.ReplicaType.Minor}},
+				{"syncMode", Map{
+					{"writerModel", string(d.SyncMode.WriterModel)},
+					{"delivery", string(d.SyncMode.Delivery)},
+					{"durability", string(d.SyncMode.Durability)},
+				}},
+				{"schemaHash", d.SchemaHash},
+			}
+			if d.SupportedHashes != nil {
+				hs := []any{}
+				for _, h := range d.SupportedHashes {
+					hs = append(hs, h)
+				}
+				e = append(e, MapEntry{"supportedHashes", hs})
+			}
+			docs = append(docs, e)
+		}
+		return Map{{"type", "present"}, {"docs", docs}}
+	case *Interest:
+		out := Map{{"type", "interest"}, {"docId", m.DocID}}
+		out = optStr(out, "version", m.Version)
+		return optBool(out, "reciprocate", m.Reciprocate)
+	case *Offer:
+		var data any = m.Payload.Data
+		if m.Payload.Encoding == JSON {
+			data = string(m.Payload.Data)
+		}
+		p := Map{{"kind", string(m.Payload.Kind)}, {"encoding", string(m.Payload.Encoding)}, {"data", data}}
+		p = optStr(p, "lineage", m.Payload.Lineage)
+		out := Map{{"type", "offer"}, {"docId", m.DocID}, {"payload", p}, {"version", m.Version}}
+		return optBool(out, "reciprocate", m.Reciprocate)
+	case *Dismiss:
+		return Map{{"type", "dismiss"}, {"docId", m.DocID}}
+	case *Vacant:
+		return Map{{"type", "vacant"}, {"docId", m.DocID}}
+	}
+	return Map{{"type", fmt.Sprintf("%T", msg)}}
+}
