@@ -1,0 +1,98 @@
+package transport
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+func offer1KiB() *wire.Offer {
+	data := make([]byte, 1024)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	return &wire.Offer{DocID: "bench-doc", Version: "v1", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: data}}
+}
+
+// BenchmarkPipelineOffer1KiB: one Send and the matching Receive of a 1 KiB
+// offer (complete frame; the WebSocket default threshold is far above).
+func BenchmarkPipelineOffer1KiB(b *testing.B) {
+	tx := NewPipeline(PipelineOptions{Threshold: 100 * 1024})
+	rx := NewPipeline(PipelineOptions{})
+	m := offer1KiB()
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	for b.Loop() {
+		pieces, err := tx.Send(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, pc := range pieces {
+			if _, err := rx.Receive(pc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkPipelineOffer1KiBFragmented: the same offer cut into 256-byte
+// fragments, so the reassembler is on the path.
+func BenchmarkPipelineOffer1KiBFragmented(b *testing.B) {
+	tx := NewPipeline(PipelineOptions{Threshold: 256})
+	rx := NewPipeline(PipelineOptions{})
+	defer rx.Close()
+	m := offer1KiB()
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	for b.Loop() {
+		pieces, err := tx.Send(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, pc := range pieces {
+			if _, err := rx.Receive(pc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkBridgeThroughput1KiB: 1 KiB offers from one endpoint to another
+// through the bridge (encode, queue, delivery goroutine, decode, callback),
+// settling every 256 messages so the queue stays bounded.
+func BenchmarkBridgeThroughput1KiB(b *testing.B) {
+	br := NewBridge(BridgeOptions{})
+	defer br.Close()
+	ctx := context.Background()
+	recv := 0
+	mk := func(name string) *BridgeEndpoint {
+		ep := br.Endpoint(name)
+		_ = ep.Initialize(ctx, Context{
+			MintChannelID:    NewChannelIDMinter(),
+			OnChannelReceive: func(ChannelID, wire.ChannelMsg) { recv++ },
+		})
+		return ep
+	}
+	a, c := mk("a"), mk("c")
+	_ = a.Start(ctx)
+	_ = c.Start(ctx)
+	ch, _ := a.ChannelTo("c")
+	env := Envelope{To: []ChannelID{ch.ID}, Msg: offer1KiB()}
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	i := 0
+	for b.Loop() {
+		if a.Send(env) != 1 {
+			b.Fatal("send failed")
+		}
+		if i++; i%256 == 0 {
+			_ = br.Settle(ctx)
+		}
+	}
+	_ = br.Settle(ctx)
+	b.StopTimer()
+	if recv != i {
+		b.Fatalf("received %d of %d", recv, i)
+	}
+}

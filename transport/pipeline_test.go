@@ -1,0 +1,353 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+type errLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *errLog) hook(err error, _ Direction) {
+	l.mu.Lock()
+	l.errs = append(l.errs, err)
+	l.mu.Unlock()
+}
+
+func (l *errLog) codes() []Code {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Code
+	for _, e := range l.errs {
+		out = append(out, CodeOf(e))
+	}
+	return out
+}
+
+func sampleMessages() []wire.ChannelMsg {
+	name := "Bee"
+	yes := true
+	v := "v1"
+	lin := "lineage"
+	return []wire.ChannelMsg{
+		&wire.Establish{Identity: wire.PeerIdentity{PeerID: "p1", Name: &name, Type: wire.PeerBot}, Features: &wire.Features{Alias: &yes}, ProtocolVersion: wire.DefaultProtocolVersion},
+		&wire.Depart{},
+		&wire.Present{Docs: []wire.DocPresence{{DocID: "d1", ReplicaType: wire.ReplicaType{Name: "plain", Major: 1}, SyncMode: wire.Authoritative, SchemaHash: "h1", SupportedHashes: []string{"h1", "h0"}}}},
+		&wire.Interest{DocID: "d1", Version: &v, Reciprocate: &yes},
+		&wire.Offer{DocID: "d1", Version: "v2", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{1, 2, 3}, Lineage: &lin}},
+		&wire.Dismiss{DocID: "d1"},
+		&wire.Vacant{DocID: "d2"},
+	}
+}
+
+func TestPipelineRoundTrip(t *testing.T) {
+	for _, threshold := range []int{0, 8, 1000} {
+		var sendTraces, recvTraces []FrameTrace
+		a := NewPipeline(PipelineOptions{Threshold: threshold, OnFrame: func(tr FrameTrace) { sendTraces = append(sendTraces, tr) }})
+		b := NewPipeline(PipelineOptions{Threshold: threshold, OnFrame: func(tr FrameTrace) { recvTraces = append(recvTraces, tr) }})
+		for i, m := range sampleMessages() {
+			pieces, err := a.Send(m)
+			if err != nil {
+				t.Fatalf("threshold %d: send %T: %v", threshold, m, err)
+			}
+			if threshold == 8 && len(pieces) < 2 {
+				t.Fatalf("threshold 8: %T not fragmented", m)
+			}
+			var got wire.ChannelMsg
+			for j, pc := range pieces {
+				f, err := wire.DecodeFrame(pc)
+				if err != nil || f.Seq != uint32(i+1) {
+					t.Fatalf("frame %d: seq %d err %v", j, f.Seq, err)
+				}
+				if threshold > 0 && f.Kind == wire.KindFragment && len(f.Payload) > threshold {
+					t.Fatalf("chunk of %d > threshold %d", len(f.Payload), threshold)
+				}
+				m, err := b.Receive(pc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if j < len(pieces)-1 && m != nil {
+					t.Fatal("message before last fragment")
+				}
+				got = m
+			}
+			if !reflect.DeepEqual(got, m) {
+				t.Fatalf("threshold %d: got %#v want %#v", threshold, got, m)
+			}
+		}
+		if b.PendingFragments() != 0 {
+			t.Fatal("groups left")
+		}
+		if len(recvTraces) != len(sampleMessages()) {
+			t.Fatalf("receive traces %d", len(recvTraces))
+		}
+		for _, tr := range sendTraces {
+			wantKind := FrameComplete
+			if threshold == 8 {
+				wantKind = FrameFragment
+			}
+			if tr.Dir != DirSend || tr.Kind != wantKind || (wantKind == FrameFragment && (tr.Total < 2 || tr.Index >= tr.Total)) {
+				t.Fatalf("threshold %d: trace %+v", threshold, tr)
+			}
+		}
+	}
+}
+
+func TestPipelineSeqAndReset(t *testing.T) {
+	p := NewPipeline(PipelineOptions{})
+	first, _ := p.Send(&wire.Depart{})
+	p.mu.Lock()
+	p.nextSeq = 0xFFFFFFFF
+	p.mu.Unlock()
+	seqOf := func(pc [][]byte) uint32 { f, _ := wire.DecodeFrame(pc[0]); return f.Seq }
+	x, _ := p.Send(&wire.Depart{})
+	y, _ := p.Send(&wire.Depart{})
+	if seqOf(x) != 0xFFFFFFFF || seqOf(y) != 0 {
+		t.Fatalf("wrap: %d %d", seqOf(x), seqOf(y))
+	}
+	// A failing send still consumes a seq (reference issue P1).
+	if _, err := p.Send(nil); err == nil {
+		t.Fatal("nil message accepted")
+	}
+	z, _ := p.Send(&wire.Depart{})
+	if seqOf(z) != 2 {
+		t.Fatalf("seq after failed send: %d", seqOf(z))
+	}
+	if err := p.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := p.Send(&wire.Depart{})
+	if !bytes.Equal(again[0], first[0]) {
+		t.Fatal("output after Reset differs from a fresh pipeline's")
+	}
+}
+
+func TestPipelineClose(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	p := NewPipeline(PipelineOptions{Clock: fc, Threshold: 4})
+	q := NewPipeline(PipelineOptions{Clock: fc, Threshold: 4})
+	pieces, _ := p.Send(&wire.Interest{DocID: "abcdef"})
+	if _, err := q.Receive(pieces[0]); err != nil {
+		t.Fatal(err)
+	}
+	if fc.Pending() != 1 {
+		t.Fatal("no reassembly timer")
+	}
+	_ = q.Close()
+	_ = q.Close()
+	if fc.Pending() != 0 {
+		t.Fatal("Close left a timer")
+	}
+	if _, err := q.Receive(pieces[1]); !errors.Is(err, ErrClosed) {
+		t.Fatalf("receive after close: %v", err)
+	}
+	if _, err := q.Send(&wire.Depart{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("send after close: %v", err)
+	}
+	if err := q.Reset(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("reset after close: %v", err)
+	}
+}
+
+func TestPipelineReassemblyTimeout(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	var log errLog
+	tx := NewPipeline(PipelineOptions{Threshold: 4})
+	rx := NewPipeline(PipelineOptions{Clock: fc, OnError: log.hook})
+	pieces, _ := tx.Send(&wire.Interest{DocID: "timeout-me"})
+	if _, err := rx.Receive(pieces[0]); err != nil {
+		t.Fatal(err)
+	}
+	if d := fc.Durations(); len(d) != 1 || d[0] != DefaultReassemblyTimeout {
+		t.Fatalf("timers %v", d)
+	}
+	fc.Advance(DefaultReassemblyTimeout - time.Millisecond)
+	if rx.PendingFragments() != 1 || len(log.codes()) != 0 {
+		t.Fatal("expired early")
+	}
+	fc.Advance(time.Millisecond)
+	if rx.PendingFragments() != 0 {
+		t.Fatal("group not dropped")
+	}
+	codes := log.codes()
+	if len(codes) != 1 || codes[0] != CodeReassemblyTimeout {
+		t.Fatalf("errors %v", codes)
+	}
+	var pe *PipelineError
+	if !errors.As(log.errs[0], &pe) || pe.Seq != 1 || pe.Dir != DirReceive {
+		t.Fatalf("error %+v", log.errs[0])
+	}
+	// The rest of the message now starts a fresh group and never completes
+	// without its first fragment.
+	for _, pc := range pieces[1:] {
+		if m, err := rx.Receive(pc); m != nil || err != nil {
+			t.Fatalf("got %v %v", m, err)
+		}
+	}
+	// A completed group's timer is stopped.
+	rx2 := NewPipeline(PipelineOptions{Clock: fc})
+	p2, _ := tx.Send(&wire.Interest{DocID: "complete"})
+	for _, pc := range p2 {
+		_, _ = rx2.Receive(pc)
+	}
+	// Only rx's fresh group (from the orphaned fragments) still has a timer.
+	if rx2.PendingFragments() != 0 || rx.PendingFragments() != 1 || fc.Pending() != 1 {
+		t.Fatalf("after completion: groups %d/%d timers %d", rx2.PendingFragments(), rx.PendingFragments(), fc.Pending())
+	}
+	_ = rx.Close()
+	_ = rx2.Close()
+}
+
+func TestPipelineEviction(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	var log errLog
+	tx := NewPipeline(PipelineOptions{Threshold: 4})
+	rx := NewPipeline(PipelineOptions{Clock: fc, MaxConcurrentFrames: 2, OnError: log.hook})
+	var firsts, rests [][][]byte
+	for _, id := range []string{"doc-one", "doc-two", "doc-three"} {
+		pc, _ := tx.Send(&wire.Vacant{DocID: id})
+		firsts = append(firsts, pc[:1])
+		rests = append(rests, pc[1:])
+	}
+	for _, f := range firsts {
+		if _, err := rx.Receive(f[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rx.PendingFragments() != 2 {
+		t.Fatalf("pending %d", rx.PendingFragments())
+	}
+	if codes := log.codes(); len(codes) != 1 || codes[0] != CodeReassemblyEvicted {
+		t.Fatalf("errors %v", codes)
+	}
+	// Messages two and three still complete.
+	for i := 1; i < 3; i++ {
+		var got wire.ChannelMsg
+		for _, pc := range rests[i] {
+			got, _ = rx.Receive(pc)
+		}
+		if got == nil {
+			t.Fatalf("message %d lost", i)
+		}
+	}
+	_ = rx.Close()
+}
+
+func TestPipelineSizeLimit(t *testing.T) {
+	tx := NewPipeline(PipelineOptions{Threshold: 100})
+	rx := NewPipeline(PipelineOptions{MaxReassemblySize: 150})
+	pieces, _ := tx.Send(&wire.Offer{DocID: "big", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 400)}})
+	_, err := rx.Receive(pieces[0])
+	if CodeOf(err) != CodeReassemblyFailed {
+		t.Fatalf("oversized group: %v", err)
+	}
+	if rx.PendingFragments() != 0 {
+		t.Fatal("oversized group kept")
+	}
+}
+
+func TestPipelineBadFrames(t *testing.T) {
+	tx := NewPipeline(PipelineOptions{Threshold: 4})
+	pieces, _ := tx.Send(&wire.Dismiss{DocID: "abcdefgh"})
+	frag := func(index, total uint16, totalSize uint32, chunk string) []byte {
+		b, _ := wire.AppendFrame(nil, wire.Frame{Kind: wire.KindFragment, Seq: 9, Index: index, Total: total, TotalSize: totalSize, Payload: []byte(chunk)})
+		return b
+	}
+	complete := func(payload string) []byte {
+		b, _ := wire.AppendFrame(nil, wire.Frame{Kind: wire.KindComplete, Seq: 3, Payload: []byte(payload)})
+		return b
+	}
+	cases := []struct {
+		name   string
+		pieces [][]byte
+		code   Code
+		detail string
+	}{
+		{"truncated", [][]byte{{3, 0, 0}}, CodeReassemblyFailed, "parse_error"},
+		{"bad version", [][]byte{append([]byte{2}, pieces[0][1:]...)}, CodeReassemblyFailed, "parse_error"},
+		{"duplicate fragment", [][]byte{pieces[0], pieces[0]}, CodeReassemblyFailed, "duplicate_fragment"},
+		{"index out of range", [][]byte{frag(3, 3, 6, "ab")}, CodeReassemblyFailed, "invalid_index"},
+		{"zero total", [][]byte{frag(0, 0, 6, "ab")}, CodeReassemblyFailed, "invalid_index"},
+		{"total mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 4, 6, "cd")}, CodeReassemblyFailed, "total_mismatch"},
+		{"size mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 3, 7, "cd")}, CodeReassemblyFailed, "size_mismatch"},
+		{"chunks exceed total size", [][]byte{frag(0, 2, 3, "ab"), frag(1, 2, 3, "cd")}, CodeReassemblyFailed, "size_mismatch"},
+		{"garbage payload", [][]byte{complete("not a message")}, CodeDecodeFailed, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var log errLog
+			rx := NewPipeline(PipelineOptions{OnError: log.hook})
+			defer rx.Close()
+			var err error
+			for _, pc := range c.pieces {
+				_, err = rx.Receive(pc)
+			}
+			var pe *PipelineError
+			if !errors.As(err, &pe) || pe.Code != c.code || pe.Detail != c.detail {
+				t.Fatalf("got %v", err)
+			}
+			if codes := log.codes(); len(codes) != 1 || codes[0] != c.code {
+				t.Fatalf("OnError saw %v", codes)
+			}
+		})
+	}
+}
+
+func TestPipelineTooManyFragments(t *testing.T) {
+	p := NewPipeline(PipelineOptions{Threshold: 1})
+	_, err := p.Send(&wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 70000)}})
+	if CodeOf(err) != CodeTooManyFragments {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestPipelineConcurrentSendReceive(t *testing.T) {
+	a := NewPipeline(PipelineOptions{Threshold: 32})
+	b := NewPipeline(PipelineOptions{Threshold: 32})
+	ab := make(chan [][]byte, 16)
+	ba := make(chan [][]byte, 16)
+	var wg sync.WaitGroup
+	pump := func(from *Pipeline, out chan<- [][]byte) {
+		defer wg.Done()
+		defer close(out)
+		for range 200 {
+			pc, err := from.Send(&wire.Interest{DocID: "a-fairly-long-document-identifier"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			out <- pc
+		}
+	}
+	drain := func(to *Pipeline, in <-chan [][]byte) {
+		defer wg.Done()
+		n := 0
+		for pcs := range in {
+			for _, pc := range pcs {
+				if m, err := to.Receive(pc); err != nil {
+					t.Error(err)
+				} else if m != nil {
+					n++
+				}
+			}
+		}
+		if n != 200 {
+			t.Errorf("received %d", n)
+		}
+	}
+	wg.Add(4)
+	go pump(a, ab)
+	go pump(b, ba)
+	go drain(b, ab)
+	go drain(a, ba)
+	wg.Wait()
+}
