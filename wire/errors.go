@@ -146,3 +146,79 @@ func (e *StreamError) Is(target error) bool {
 	t, ok := target.(*FrameError)
 	return ok && t.Code == FrameTooLarge
 }
+
+// ReassemblyErrorType classifies a fragment the collector rejected. The
+// values are the reference's collector error types.
+type ReassemblyErrorType string
+
+// Reassembly error types.
+const (
+	// ReassemblyDuplicate: this index of the batch already arrived.
+	ReassemblyDuplicate ReassemblyErrorType = "duplicate_fragment"
+	// ReassemblyInvalidIndex: index outside [0, total); Max is total-1.
+	ReassemblyInvalidIndex ReassemblyErrorType = "invalid_index"
+	// ReassemblyTotalMismatch: total differs from the batch's first fragment.
+	ReassemblyTotalMismatch ReassemblyErrorType = "total_mismatch"
+	// ReassemblySizeMismatch: totalSize differs from the batch's, or the
+	// reassembled size differs from the declared one.
+	ReassemblySizeMismatch ReassemblyErrorType = "size_mismatch"
+	// ReassemblyEvicted: the fragment's own batch was evicted to stay within
+	// the size limit.
+	ReassemblyEvicted ReassemblyErrorType = "evicted"
+	// ReassemblyDisposed: the collector was disposed.
+	ReassemblyDisposed ReassemblyErrorType = "disposed"
+	// ReassemblyTimeout: the batch timed out (reported as an event; kept for
+	// completeness of the reference's vocabulary).
+	ReassemblyTimeout ReassemblyErrorType = "timeout"
+	// ReassemblyParseError: the piece is not a decodable frame (Err holds
+	// the *FrameError or *TextFrameError), or a batch completed with a chunk
+	// missing, which only non-integer text indices can cause.
+	ReassemblyParseError ReassemblyErrorType = "parse_error"
+)
+
+// ReassemblyError reports a piece the reassembler could not use. Numbers
+// are JavaScript numbers as they arrived: binary frames always give
+// integers, text frames may give anything JSON can express. errors.Is
+// matches any *ReassemblyError with the same Type.
+type ReassemblyError struct {
+	Type ReassemblyErrorType
+	Seq  float64 // not set for disposed and parse_error
+	// Index is the offending index (duplicate_fragment, invalid_index).
+	Index float64
+	// Max is total-1 for invalid_index.
+	Max float64
+	// Expected and Got are the batch's and the fragment's total
+	// (total_mismatch) or size (size_mismatch; Got is the reference's
+	// "actual").
+	Expected float64
+	Got      float64
+	// Msg describes a parse_error.
+	Msg string
+	// Err is the frame decode error behind a parse_error, if any.
+	Err error
+}
+
+func (e *ReassemblyError) Error() string {
+	switch e.Type {
+	case ReassemblyDuplicate:
+		return fmt.Sprintf("wire: reassembly: %s: seq %v index %v", e.Type, e.Seq, e.Index)
+	case ReassemblyInvalidIndex:
+		return fmt.Sprintf("wire: reassembly: %s: seq %v index %v (max %v)", e.Type, e.Seq, e.Index, e.Max)
+	case ReassemblyTotalMismatch, ReassemblySizeMismatch:
+		return fmt.Sprintf("wire: reassembly: %s: seq %v expected %v got %v", e.Type, e.Seq, e.Expected, e.Got)
+	case ReassemblyEvicted, ReassemblyTimeout:
+		return fmt.Sprintf("wire: reassembly: %s: seq %v", e.Type, e.Seq)
+	case ReassemblyParseError:
+		return "wire: reassembly: " + string(e.Type) + ": " + e.Msg
+	}
+	return "wire: reassembly: " + string(e.Type)
+}
+
+// Unwrap returns the frame decode error behind a parse_error.
+func (e *ReassemblyError) Unwrap() error { return e.Err }
+
+// Is reports whether target is a *ReassemblyError with the same type.
+func (e *ReassemblyError) Is(target error) bool {
+	t, ok := target.(*ReassemblyError)
+	return ok && t.Type == e.Type
+}

@@ -1,0 +1,463 @@
+package wire
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kyneta-go/kyneta/clock"
+)
+
+// Piece is the unit a transport carries: bytes for binary frames, a string
+// for text frames. Fragment chunks have the same type as the pieces.
+type Piece interface{ []byte | string }
+
+// Decision is what the collector does with one fragment.
+type Decision uint8
+
+// Collector decisions, named as in the reference.
+const (
+	// DecisionCreateAndAccept: first fragment of a new batch.
+	DecisionCreateAndAccept Decision = iota + 1
+	// DecisionAccept: a further fragment of an existing batch.
+	DecisionAccept
+	// DecisionComplete: the fragment completes its batch (or is the only
+	// fragment of a one-piece message).
+	DecisionComplete
+	DecisionRejectDuplicate
+	DecisionRejectInvalidIndex
+	DecisionRejectTotalMismatch
+	DecisionRejectSizeMismatch
+)
+
+var decisionNames = [...]string{
+	DecisionCreateAndAccept:     "create_and_accept",
+	DecisionAccept:              "accept",
+	DecisionComplete:            "complete",
+	DecisionRejectDuplicate:     "reject_duplicate",
+	DecisionRejectInvalidIndex:  "reject_invalid_index",
+	DecisionRejectTotalMismatch: "reject_total_mismatch",
+	DecisionRejectSizeMismatch:  "reject_size_mismatch",
+}
+
+// String returns the reference's name for the decision.
+func (d Decision) String() string {
+	if int(d) < len(decisionNames) && decisionNames[d] != "" {
+		return decisionNames[d]
+	}
+	return fmt.Sprintf("Decision(%d)", uint8(d))
+}
+
+// Batch is the part of a partially received message that [Decide] looks at.
+type Batch struct {
+	ExpectedTotal     float64
+	ExpectedTotalSize float64
+	ReceivedIndices   []float64
+}
+
+// Decide is the collector's pure decision for a fragment (index, total,
+// totalSize) given the batch already open for its seq, or nil if none.
+//
+// Without a batch: an index outside [0, total) is rejected, total 1
+// completes at once, anything else opens a batch. With a batch the checks
+// run in the reference's order: total, totalSize, index range, duplicate;
+// a fragment that brings the received count to the total completes.
+func Decide(batch *Batch, index, total, totalSize float64) Decision {
+	if batch == nil {
+		return decide(false, 0, 0, 0, false, index, total, totalSize)
+	}
+	dup := slices.Contains(batch.ReceivedIndices, index)
+	return decide(true, batch.ExpectedTotal, batch.ExpectedTotalSize, len(batch.ReceivedIndices), dup, index, total, totalSize)
+}
+
+func decide(exists bool, expTotal, expSize float64, received int, dup bool, index, total, totalSize float64) Decision {
+	if !exists {
+		switch {
+		case index < 0 || index >= total:
+			return DecisionRejectInvalidIndex
+		case total == 1:
+			return DecisionComplete
+		}
+		return DecisionCreateAndAccept
+	}
+	switch {
+	case total != expTotal:
+		return DecisionRejectTotalMismatch
+	case totalSize != expSize:
+		return DecisionRejectSizeMismatch
+	case index < 0 || index >= expTotal:
+		return DecisionRejectInvalidIndex
+	case dup:
+		return DecisionRejectDuplicate
+	case float64(received+1) == expTotal:
+		return DecisionComplete
+	}
+	return DecisionAccept
+}
+
+// Reassembly defaults. The reference has no limits unless configured; the
+// Go side bounds memory and time by default.
+const (
+	DefaultReassemblyTimeout   = 10 * time.Second
+	DefaultMaxConcurrentFrames = 32
+	DefaultMaxTotalSize        = 50 << 20 // 50 MiB
+	// NoLimit, given as MaxConcurrentFrames or MaxTotalSize, disables that
+	// limit; given as Timeout it disables the timeout.
+	NoLimit = -1
+)
+
+// ReassemblyConfig configures a [Collector] or [Reassembler]. The zero value
+// is safe: a 10 s timeout per message, at most 32 messages in flight and
+// 50 MiB of buffered chunks, with the oldest message evicted beyond either
+// limit, and the wall clock.
+type ReassemblyConfig struct {
+	// Timeout is how long a message may wait for its remaining fragments,
+	// counted from its first fragment. 0 means DefaultReassemblyTimeout;
+	// a negative value disables the timer.
+	Timeout time.Duration
+	// MaxConcurrentFrames bounds the number of partially received messages.
+	// 0 means DefaultMaxConcurrentFrames; negative means unlimited.
+	MaxConcurrentFrames int
+	// MaxTotalSize bounds the buffered chunk size over all partial messages
+	// (bytes for binary, code points for text). 0 means
+	// DefaultMaxTotalSize; negative means unlimited.
+	MaxTotalSize int64
+	// ReferenceSizeCheck restores the reference's behaviour of checking
+	// MaxTotalSize only when a fragment joins an existing message. By
+	// default the first fragment of a message is checked too.
+	ReferenceSizeCheck bool
+	// Clock schedules the timeouts; nil means clock.Real.
+	Clock clock.Clock
+	// OnEvent, if set, is called when a message times out or is evicted. It
+	// runs without the collector's lock held: from inside Add/Receive for
+	// evictions, and from the clock's timer callback for timeouts (its own
+	// goroutine with clock.Real).
+	OnEvent func(ReassemblyEvent)
+}
+
+// ReassemblyEventType names a partial message dropped without an error to
+// a caller.
+type ReassemblyEventType string
+
+// Reassembly event types.
+const (
+	EventTimeout ReassemblyEventType = "timeout"
+	EventEvicted ReassemblyEventType = "evicted"
+)
+
+// ReassemblyEvent reports a partial message that was dropped.
+type ReassemblyEvent struct {
+	Type ReassemblyEventType
+	Seq  float64
+	// PartialCount is the number of fragments that had arrived.
+	PartialCount int
+}
+
+// substrate holds the per-chunk-type operations, chosen once at
+// construction so the hot path does no interface conversions.
+type substrate[C Piece] struct {
+	size  func(C) int
+	clone func(C) C
+	join  func(parts []C) C
+}
+
+func newSubstrate[C Piece]() substrate[C] {
+	var s any
+	var zero C
+	switch any(zero).(type) {
+	case []byte:
+		s = substrate[[]byte]{
+			size:  func(b []byte) int { return len(b) },
+			clone: func(b []byte) []byte { return append([]byte(nil), b...) },
+			join: func(parts [][]byte) []byte {
+				n := 0
+				for _, p := range parts {
+					n += len(p)
+				}
+				out := make([]byte, 0, n)
+				for _, p := range parts {
+					out = append(out, p...)
+				}
+				return out
+			},
+		}
+	case string:
+		s = substrate[string]{
+			size:  textSize,
+			clone: func(s string) string { return s },
+			join:  func(parts []string) string { return strings.Join(parts, "") },
+		}
+	}
+	return s.(substrate[C])
+}
+
+type batch[C Piece] struct {
+	seq        float64
+	expTotal   float64
+	expSize    float64
+	chunks     map[float64]C
+	size       int64 // sum of chunk sizes
+	stop       func() bool
+	prev, next *batch[C] // creation order
+}
+
+// Collector gathers fragments into whole messages: the reference's
+// FragmentCollector. It is safe for concurrent use; timeouts run on the
+// configured clock.
+type Collector[C Piece] struct {
+	sub          substrate[C]
+	timeout      time.Duration // < 0: none
+	maxFrames    int           // < 0: unlimited
+	maxSize      int64         // < 0: unlimited
+	refSizeCheck bool
+	clk          clock.Clock
+	onEvent      func(ReassemblyEvent)
+
+	mu          sync.Mutex
+	batches     map[float64]*batch[C]
+	oldest      *batch[C]
+	newest      *batch[C]
+	pendingSize int64
+	disposed    bool
+}
+
+// NewCollector returns an empty collector with cfg's limits; C is []byte
+// for binary chunks (sizes in bytes) or string for text chunks (sizes in
+// code points).
+func NewCollector[C Piece](cfg ReassemblyConfig) *Collector[C] {
+	c := &Collector[C]{
+		sub:          newSubstrate[C](),
+		timeout:      cfg.Timeout,
+		maxFrames:    cfg.MaxConcurrentFrames,
+		maxSize:      cfg.MaxTotalSize,
+		refSizeCheck: cfg.ReferenceSizeCheck,
+		clk:          clock.OrReal(cfg.Clock),
+		onEvent:      cfg.OnEvent,
+		batches:      make(map[float64]*batch[C]),
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultReassemblyTimeout
+	}
+	if c.maxFrames == 0 {
+		c.maxFrames = DefaultMaxConcurrentFrames
+	}
+	if c.maxSize == 0 {
+		c.maxSize = DefaultMaxTotalSize
+	}
+	return c
+}
+
+// Add offers one fragment. It returns the whole message and true when the
+// fragment completes it, (zero, false, nil) while the message is pending,
+// or a *[ReassemblyError]. A rejected fragment leaves its batch as it was,
+// except a size mismatch found on completion, which discards the batch.
+// For binary chunks the collector keeps its own copy, so the caller may
+// reuse chunk; the result of a one-fragment message may alias chunk.
+func (c *Collector[C]) Add(seq, index, total, totalSize float64, chunk C) (C, bool, error) {
+	var zero C
+	var events []ReassemblyEvent
+	data, done, err := c.add(seq, index, total, totalSize, chunk, &events)
+	c.emit(events)
+	if err != nil || !done {
+		return zero, false, err
+	}
+	return data, true, nil
+}
+
+func (c *Collector[C]) emit(events []ReassemblyEvent) {
+	if c.onEvent == nil {
+		return
+	}
+	for _, e := range events {
+		c.onEvent(e)
+	}
+}
+
+func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events *[]ReassemblyEvent) (C, bool, error) {
+	var zero C
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.disposed {
+		return zero, false, &ReassemblyError{Type: ReassemblyDisposed}
+	}
+	b := c.batches[seq]
+	var d Decision
+	if b == nil {
+		d = decide(false, 0, 0, 0, false, index, total, totalSize)
+	} else {
+		_, dup := b.chunks[index]
+		d = decide(true, b.expTotal, b.expSize, len(b.chunks), dup, index, total, totalSize)
+	}
+	switch d {
+	case DecisionRejectInvalidIndex:
+		maxIndex := total - 1
+		if b != nil {
+			maxIndex = b.expTotal - 1
+		}
+		return zero, false, &ReassemblyError{Type: ReassemblyInvalidIndex, Seq: seq, Index: index, Max: maxIndex}
+	case DecisionRejectTotalMismatch:
+		return zero, false, &ReassemblyError{Type: ReassemblyTotalMismatch, Seq: seq, Expected: b.expTotal, Got: total}
+	case DecisionRejectSizeMismatch:
+		return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: totalSize}
+	case DecisionRejectDuplicate:
+		return zero, false, &ReassemblyError{Type: ReassemblyDuplicate, Seq: seq, Index: index}
+	case DecisionComplete:
+		if b == nil {
+			size := float64(c.sub.size(chunk))
+			if totalSize != 0 && size != totalSize {
+				return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: totalSize, Got: size}
+			}
+			return chunk, true, nil
+		}
+		c.remove(b)
+		b.chunks[index] = chunk // joined below, so no copy needed
+		parts := make([]C, 0, len(b.chunks))
+		for i := 0; float64(i) < b.expTotal; i++ {
+			p, ok := b.chunks[float64(i)]
+			if !ok {
+				return zero, false, &ReassemblyError{Type: ReassemblyParseError, Seq: seq,
+					Msg: fmt.Sprintf("seq %v completed with %d chunks but index %d is missing", seq, len(b.chunks), i)}
+			}
+			parts = append(parts, p)
+		}
+		size := float64(b.size) + float64(c.sub.size(chunk))
+		if b.expSize != 0 && size != b.expSize {
+			return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
+		}
+		return c.sub.join(parts), true, nil
+	case DecisionCreateAndAccept:
+		if c.maxFrames > 0 {
+			for len(c.batches) >= c.maxFrames {
+				*events = append(*events, c.evictOldest())
+			}
+		}
+		b = &batch[C]{seq: seq, expTotal: total, expSize: totalSize, chunks: make(map[float64]C, 4)}
+		c.batches[seq] = b
+		if c.newest == nil {
+			c.oldest, c.newest = b, b
+		} else {
+			b.prev, c.newest.next, c.newest = c.newest, b, b
+		}
+		if c.timeout >= 0 {
+			b.stop = c.clk.AfterFunc(c.timeout, func() { c.expire(b) })
+		}
+		c.store(b, index, chunk)
+		if !c.refSizeCheck {
+			if err := c.enforceSize(b, events); err != nil {
+				return zero, false, err
+			}
+		}
+		return zero, false, nil
+	default: // DecisionAccept
+		c.store(b, index, chunk)
+		if err := c.enforceSize(b, events); err != nil {
+			return zero, false, err
+		}
+		return zero, false, nil
+	}
+}
+
+func (c *Collector[C]) store(b *batch[C], index float64, chunk C) {
+	n := int64(c.sub.size(chunk))
+	b.chunks[index] = c.sub.clone(chunk)
+	b.size += n
+	c.pendingSize += n
+}
+
+// enforceSize evicts the oldest batches until the buffered size is within
+// the limit, failing if that evicts b itself.
+func (c *Collector[C]) enforceSize(b *batch[C], events *[]ReassemblyEvent) error {
+	if c.maxSize < 0 {
+		return nil
+	}
+	evictedSelf := false
+	for c.pendingSize > c.maxSize && c.oldest != nil {
+		if c.oldest == b {
+			evictedSelf = true
+		}
+		*events = append(*events, c.evictOldest())
+	}
+	if evictedSelf {
+		return &ReassemblyError{Type: ReassemblyEvicted, Seq: b.seq}
+	}
+	return nil
+}
+
+// remove unlinks b, stops its timer and releases its size. Lock held.
+func (c *Collector[C]) remove(b *batch[C]) {
+	delete(c.batches, b.seq)
+	if b.prev != nil {
+		b.prev.next = b.next
+	} else {
+		c.oldest = b.next
+	}
+	if b.next != nil {
+		b.next.prev = b.prev
+	} else {
+		c.newest = b.prev
+	}
+	b.prev, b.next = nil, nil
+	if b.stop != nil {
+		b.stop()
+	}
+	c.pendingSize -= b.size
+}
+
+func (c *Collector[C]) evictOldest() ReassemblyEvent {
+	b := c.oldest
+	c.remove(b)
+	return ReassemblyEvent{Type: EventEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
+}
+
+// expire is the timer callback for b.
+func (c *Collector[C]) expire(b *batch[C]) {
+	c.mu.Lock()
+	if c.batches[b.seq] != b {
+		c.mu.Unlock() // completed, evicted or reset meanwhile
+		return
+	}
+	c.remove(b)
+	ev := ReassemblyEvent{Type: EventTimeout, Seq: b.seq, PartialCount: len(b.chunks)}
+	c.mu.Unlock()
+	c.emit([]ReassemblyEvent{ev})
+}
+
+// Len returns the number of partially received messages.
+func (c *Collector[C]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.batches)
+}
+
+// PendingSize returns the buffered chunk size over all partial messages
+// (bytes, or code points for text).
+func (c *Collector[C]) PendingSize() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pendingSize
+}
+
+// Reset drops every partial message and its timer without reporting
+// events. The collector stays usable.
+func (c *Collector[C]) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clear()
+}
+
+// Dispose drops every partial message like Reset and makes every later Add
+// fail with a disposed error.
+func (c *Collector[C]) Dispose() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clear()
+	c.disposed = true
+}
+
+func (c *Collector[C]) clear() {
+	for c.oldest != nil {
+		c.remove(c.oldest)
+	}
+}

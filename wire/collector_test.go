@@ -1,0 +1,512 @@
+package wire
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/clock"
+	"pgregory.net/rapid"
+)
+
+// recordingClock is a fake clock that also records the duration of every
+// timer armed, like the vectors' timersArmed.
+type recordingClock struct {
+	*clock.Fake
+	mu    sync.Mutex
+	armed []time.Duration
+}
+
+func newRecordingClock() *recordingClock {
+	return &recordingClock{Fake: clock.NewFake(time.Unix(0, 0))}
+}
+
+func (c *recordingClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	c.armed = append(c.armed, d)
+	c.mu.Unlock()
+	return c.Fake.AfterFunc(d, f)
+}
+
+// take returns and clears the durations armed since the last call.
+func (c *recordingClock) take() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.armed
+	c.armed = nil
+	return a
+}
+
+// vecCollectorConfig is a collector config as the vectors record it.
+// Absent fields and a null config are JavaScript undefined.
+type vecCollectorConfig struct {
+	TimeoutMs           *float64 `json:"timeoutMs"`
+	MaxConcurrentFrames *int     `json:"maxConcurrentFrames"`
+	MaxTotalSize        *int64   `json:"maxTotalSize"`
+}
+
+// nodeUndefinedTimeout is what Node's setTimeout does with an undefined
+// delay: it coerces it to 1 ms.
+const nodeUndefinedTimeout = time.Millisecond
+
+// reassemblyConfig builds the Go config that reproduces the reference with
+// this vector config: explicit values as given, undefined as "no limit"
+// (and Node's 1 ms for an undefined timeout), and the reference's size
+// check, which the Go default tightens.
+func (v *vecCollectorConfig) reassemblyConfig(clk clock.Clock, onEvent func(ReassemblyEvent)) ReassemblyConfig {
+	cfg := ReassemblyConfig{
+		Timeout: nodeUndefinedTimeout, MaxConcurrentFrames: NoLimit, MaxTotalSize: NoLimit,
+		ReferenceSizeCheck: true, Clock: clk, OnEvent: onEvent,
+	}
+	if v == nil {
+		return cfg
+	}
+	if v.TimeoutMs != nil {
+		cfg.Timeout = time.Duration(*v.TimeoutMs * float64(time.Millisecond))
+	}
+	if v.MaxConcurrentFrames != nil {
+		cfg.MaxConcurrentFrames = *v.MaxConcurrentFrames
+	}
+	if v.MaxTotalSize != nil {
+		cfg.MaxTotalSize = *v.MaxTotalSize
+	}
+	return cfg
+}
+
+// checkTimersArmed compares armed durations with a vector list of
+// milliseconds, where {"$undefined":true} stands for Node's undefined delay.
+func checkTimersArmed(t *testing.T, got []time.Duration, want []json.RawMessage) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("timers armed %v, want %d: %s", got, len(want), want)
+	}
+	for i, w := range want {
+		d := nodeUndefinedTimeout
+		var ms float64
+		if err := json.Unmarshal(w, &ms); err == nil {
+			d = time.Duration(ms * float64(time.Millisecond))
+		} else {
+			var u map[string]bool
+			if err := json.Unmarshal(w, &u); err != nil || len(u) != 1 || !u["$undefined"] {
+				t.Fatalf("timersArmed entry %s", w)
+			}
+		}
+		if got[i] != d {
+			t.Fatalf("timer %d armed for %v, want %v", i, got[i], d)
+		}
+	}
+}
+
+type vecEvent struct {
+	Type string  `json:"type"`
+	Seq  float64 `json:"seq"`
+}
+
+// checkReassemblyError compares a Go error with a vector error object key
+// by key; "message" is informational and only checked for presence.
+func checkReassemblyError(t *testing.T, err error, want map[string]any) {
+	t.Helper()
+	var re *ReassemblyError
+	if !errors.As(err, &re) {
+		t.Fatalf("error %v, want *ReassemblyError %v", err, want)
+	}
+	for k, w := range want {
+		var got any
+		switch k {
+		case "type":
+			got = string(re.Type)
+		case "seq":
+			got = re.Seq
+		case "index":
+			got = re.Index
+		case "max":
+			got = re.Max
+		case "expected":
+			got = re.Expected
+		case "got", "actual":
+			got = re.Got
+		case "message":
+			if re.Msg == "" {
+				t.Fatalf("error %v has no message", err)
+			}
+			continue
+		default:
+			t.Fatalf("unknown vector error field %q", k)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Fatalf("error %s = %v, want %v (error %v)", k, got, w, err)
+		}
+	}
+}
+
+type vecResult struct {
+	Status string         `json:"status"`
+	Data   *string        `json:"data"`
+	Frame  *vecFrame      `json:"frame"`
+	Error  map[string]any `json:"error"`
+}
+
+func TestCollectorDecideVectors(t *testing.T) {
+	var v struct {
+		Decide []struct {
+			Name  string `json:"name"`
+			Batch *struct {
+				ExpectedTotal     float64   `json:"expectedTotal"`
+				ExpectedTotalSize float64   `json:"expectedTotalSize"`
+				ReceivedIndices   []float64 `json:"receivedIndices"`
+			} `json:"batch"`
+			Index     float64 `json:"index"`
+			Total     float64 `json:"total"`
+			TotalSize float64 `json:"totalSize"`
+			Decision  string  `json:"decision"`
+		} `json:"decide"`
+	}
+	loadVectors(t, "collector.json", &v)
+	requireVectorCount(t, "collector.decide", len(v.Decide))
+	for _, c := range v.Decide {
+		t.Run("collector/decide/"+c.Name, func(t *testing.T) {
+			var b *Batch
+			if c.Batch != nil {
+				b = &Batch{ExpectedTotal: c.Batch.ExpectedTotal, ExpectedTotalSize: c.Batch.ExpectedTotalSize, ReceivedIndices: c.Batch.ReceivedIndices}
+			}
+			if got := Decide(b, c.Index, c.Total, c.TotalSize); got.String() != c.Decision {
+				t.Fatalf("Decide = %s, want %s", got, c.Decision)
+			}
+		})
+	}
+}
+
+type sequenceStep struct {
+	Op                string            `json:"op"`
+	Seq               float64           `json:"seq"`
+	Index             float64           `json:"index"`
+	Total             float64           `json:"total"`
+	TotalSize         float64           `json:"totalSize"`
+	Chunk             string            `json:"chunk"`
+	Ms                float64           `json:"ms"`
+	Result            *vecResult        `json:"result"`
+	Events            []vecEvent        `json:"events"`
+	TimersArmed       []json.RawMessage `json:"timersArmed"`
+	PendingFrameCount int               `json:"pendingFrameCount"`
+	PendingSize       int64             `json:"pendingSize"`
+}
+
+// collectorUnderTest hides the chunk type of a Collector for table tests.
+type collectorUnderTest interface {
+	add(t *testing.T, s sequenceStep) (string, bool, error)
+	Len() int
+	PendingSize() int64
+	Reset()
+	Dispose()
+}
+
+type binaryCUT struct{ *Collector[[]byte] }
+
+func (c binaryCUT) add(t *testing.T, s sequenceStep) (string, bool, error) {
+	data, done, err := c.Add(s.Seq, s.Index, s.Total, s.TotalSize, unhex(t, s.Chunk))
+	return hex.EncodeToString(data), done, err
+}
+
+type textCUT struct{ *Collector[string] }
+
+func (c textCUT) add(t *testing.T, s sequenceStep) (string, bool, error) {
+	return c.Add(s.Seq, s.Index, s.Total, s.TotalSize, s.Chunk)
+}
+
+func TestCollectorSequenceVectors(t *testing.T) {
+	var v struct {
+		Sequences []struct {
+			Name      string              `json:"name"`
+			Substrate string              `json:"substrate"`
+			Config    *vecCollectorConfig `json:"config"`
+			Steps     []sequenceStep      `json:"steps"`
+		} `json:"sequences"`
+	}
+	loadVectors(t, "collector.json", &v)
+	requireVectorCount(t, "collector.sequences", len(v.Sequences))
+	for _, sc := range v.Sequences {
+		t.Run("collector/sequences/"+sc.Name, func(t *testing.T) {
+			clk := newRecordingClock()
+			var events []vecEvent
+			cfg := sc.Config.reassemblyConfig(clk, func(e ReassemblyEvent) {
+				events = append(events, vecEvent{Type: string(e.Type), Seq: e.Seq})
+			})
+			var c collectorUnderTest
+			switch sc.Substrate {
+			case "binary":
+				c = binaryCUT{NewCollector[[]byte](cfg)}
+			case "text":
+				c = textCUT{NewCollector[string](cfg)}
+			default:
+				t.Fatalf("substrate %q", sc.Substrate)
+			}
+			for i, s := range sc.Steps {
+				events = nil
+				switch s.Op {
+				case "add":
+					data, done, err := c.add(t, s)
+					switch s.Result.Status {
+					case "pending":
+						if done || err != nil {
+							t.Fatalf("step %d: done %v err %v, want pending", i, done, err)
+						}
+					case "complete":
+						if !done || err != nil || data != *s.Result.Data {
+							t.Fatalf("step %d: %q done %v err %v, want complete %q", i, data, done, err, *s.Result.Data)
+						}
+					case "error":
+						checkReassemblyError(t, err, s.Result.Error)
+					default:
+						t.Fatalf("step %d: status %q", i, s.Result.Status)
+					}
+				case "advance":
+					clk.Advance(time.Duration(s.Ms * float64(time.Millisecond)))
+				case "dispose":
+					c.Dispose()
+				case "reset":
+					c.Reset()
+				default:
+					t.Fatalf("step %d: op %q", i, s.Op)
+				}
+				if !slices.Equal(events, s.Events) && !(len(events) == 0 && len(s.Events) == 0) {
+					t.Fatalf("step %d (%s): events %v, want %v", i, s.Op, events, s.Events)
+				}
+				checkTimersArmed(t, clk.take(), s.TimersArmed)
+				if c.Len() != s.PendingFrameCount || c.PendingSize() != s.PendingSize {
+					t.Fatalf("step %d (%s): pending %d frames %d size, want %d, %d", i, s.Op, c.Len(), c.PendingSize(), s.PendingFrameCount, s.PendingSize)
+				}
+			}
+		})
+	}
+}
+
+func TestReassemblerVectors(t *testing.T) {
+	var v struct {
+		Reassembler []struct {
+			Name        string              `json:"name"`
+			Substrate   string              `json:"substrate"`
+			Config      *vecCollectorConfig `json:"config"`
+			TimersArmed []json.RawMessage   `json:"timersArmed"`
+			Steps       []struct {
+				Piece             string    `json:"piece"`
+				Result            vecResult `json:"result"`
+				PendingFrameCount int       `json:"pendingFrameCount"`
+			} `json:"steps"`
+		} `json:"reassembler"`
+	}
+	loadVectors(t, "collector.json", &v)
+	requireVectorCount(t, "collector.reassembler", len(v.Reassembler))
+	for _, sc := range v.Reassembler {
+		t.Run("collector/reassembler/"+sc.Name, func(t *testing.T) {
+			clk := newRecordingClock()
+			cfg := sc.Config.reassemblyConfig(clk, nil)
+			bin := NewReassembler[[]byte](cfg)
+			txt := NewReassembler[string](cfg)
+			for i, s := range sc.Steps {
+				var seq float64
+				var payload string
+				var done bool
+				var err error
+				var pending int
+				switch sc.Substrate {
+				case "binary":
+					var r Reassembled[[]byte]
+					r, done, err = bin.Receive(unhex(t, s.Piece))
+					seq, payload, pending = r.Seq, hex.EncodeToString(r.Payload), bin.Len()
+				case "text":
+					var r Reassembled[string]
+					r, done, err = txt.Receive(s.Piece)
+					seq, payload, pending = r.Seq, r.Payload, txt.Len()
+				default:
+					t.Fatalf("substrate %q", sc.Substrate)
+				}
+				switch s.Result.Status {
+				case "pending":
+					if done || err != nil {
+						t.Fatalf("step %d: done %v err %v, want pending", i, done, err)
+					}
+				case "complete":
+					f := s.Result.Frame
+					wantVersion := Version
+					if sc.Substrate == "text" {
+						wantVersion = TextVersion
+					}
+					if !done || err != nil || f == nil || f.Version != wantVersion || f.Content.Kind != "complete" || f.Seq != seq || f.Content.Payload != payload {
+						t.Fatalf("step %d: seq %v payload %q done %v err %v, want %+v", i, seq, payload, done, err, f)
+					}
+				case "error":
+					checkReassemblyError(t, err, s.Result.Error)
+				default:
+					t.Fatalf("step %d: status %q", i, s.Result.Status)
+				}
+				if pending != s.PendingFrameCount {
+					t.Fatalf("step %d: %d pending, want %d", i, pending, s.PendingFrameCount)
+				}
+			}
+			checkTimersArmed(t, clk.take(), sc.TimersArmed)
+		})
+	}
+}
+
+// TestCollectorDefaultsAreSafe checks the Go defaults where the reference has
+// none: the limits apply without configuration and the first fragment of a
+// message counts against the size limit.
+func TestCollectorDefaultsAreSafe(t *testing.T) {
+	clk := newRecordingClock()
+	var events []ReassemblyEvent
+	c := NewCollector[[]byte](ReassemblyConfig{Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) }})
+	for seq := range DefaultMaxConcurrentFrames + 1 {
+		if _, _, err := c.Add(float64(seq), 0, 2, 2, []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Len() != DefaultMaxConcurrentFrames || len(events) != 1 || events[0] != (ReassemblyEvent{Type: EventEvicted, Seq: 0, PartialCount: 1}) {
+		t.Fatalf("after %d messages: %d pending, events %v", DefaultMaxConcurrentFrames+1, c.Len(), events)
+	}
+	if armed := clk.take(); len(armed) != DefaultMaxConcurrentFrames+1 || armed[0] != DefaultReassemblyTimeout {
+		t.Fatalf("timers %v", armed)
+	}
+	clk.Advance(DefaultReassemblyTimeout)
+	if c.Len() != 0 || c.PendingSize() != 0 || len(events) != 1+DefaultMaxConcurrentFrames {
+		t.Fatalf("after the timeout: %d pending, %d events", c.Len(), len(events))
+	}
+
+	// The scenario of the reference's max-total-size-eviction vector, with
+	// the Go default size check: the first fragment of seq 1's second batch
+	// now evicts seq 2 instead of exceeding the limit.
+	events = nil
+	c = NewCollector[[]byte](ReassemblyConfig{MaxTotalSize: 10, Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) }})
+	four := []byte{1, 2, 3, 4}
+	mustPending := func(seq, index float64) {
+		t.Helper()
+		if _, done, err := c.Add(seq, index, 3, 12, four); done || err != nil {
+			t.Fatalf("seq %v index %v: done %v err %v", seq, index, done, err)
+		}
+	}
+	mustPending(1, 0)
+	mustPending(2, 0)
+	mustPending(2, 1) // 12 > 10: evicts seq 1
+	mustPending(1, 1) // new batch for seq 1: 12 > 10 evicts seq 2
+	if c.Len() != 1 || c.PendingSize() != 4 || len(events) != 2 || events[1].Seq != 2 {
+		t.Fatalf("pending %d size %d events %v", c.Len(), c.PendingSize(), events)
+	}
+	// A first fragment larger than the whole limit evicts its own batch.
+	_, _, err := c.Add(9, 0, 2, 40, make([]byte, 11))
+	if !errors.Is(err, &ReassemblyError{Type: ReassemblyEvicted}) || c.Len() != 0 || c.PendingSize() != 0 {
+		t.Fatalf("oversized first fragment: err %v, %d pending", err, c.Len())
+	}
+}
+
+func TestCollectorCopiesBinaryChunks(t *testing.T) {
+	c := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
+	buf := []byte("ab")
+	if _, _, err := c.Add(1, 0, 2, 4, buf); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "XX") // the caller reuses its buffer
+	data, done, err := c.Add(1, 1, 2, 4, []byte("cd"))
+	if err != nil || !done || string(data) != "abcd" {
+		t.Fatalf("%q %v %v", data, done, err)
+	}
+}
+
+func TestCollectorConcurrentTimeouts(t *testing.T) {
+	// With the real clock, timers fire on their own goroutines while Add
+	// runs; the race detector checks the locking. A 1 ns timeout fires at
+	// once, so the test waits on events, never on time.
+	got := make(chan ReassemblyEvent, 64)
+	c := NewCollector[[]byte](ReassemblyConfig{Timeout: time.Nanosecond, OnEvent: func(e ReassemblyEvent) { got <- e }})
+	for seq := range 20 {
+		c.Add(float64(seq), 0, 2, 2, []byte{1})
+	}
+	seen := map[float64]bool{}
+	for len(seen) < 20 {
+		e := <-got
+		if e.Type != EventTimeout {
+			t.Fatalf("event %+v", e)
+		}
+		seen[e.Seq] = true
+	}
+	if c.Len() != 0 || c.PendingSize() != 0 {
+		t.Fatalf("%d pending", c.Len())
+	}
+	c.Dispose()
+}
+
+// TestCollectorStateMachine drives random fragments, resets and clock
+// advances and checks the invariants: the limits hold after every step,
+// the accounting matches the stored chunks, and timers never outlive their
+// batches.
+func TestCollectorStateMachine(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		clk := newRecordingClock()
+		maxFrames := rapid.IntRange(1, 4).Draw(t, "maxFrames")
+		maxSize := int64(rapid.IntRange(1, 40).Draw(t, "maxSize"))
+		var events []ReassemblyEvent
+		c := NewCollector[[]byte](ReassemblyConfig{
+			Timeout: 100 * time.Millisecond, MaxConcurrentFrames: maxFrames, MaxTotalSize: maxSize,
+			Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) },
+		})
+		completed := 0
+		t.Repeat(map[string]func(*rapid.T){
+			"add": func(t *rapid.T) {
+				seq := float64(rapid.IntRange(0, 5).Draw(t, "seq"))
+				total := float64(rapid.IntRange(0, 4).Draw(t, "total"))
+				index := float64(rapid.IntRange(-1, 4).Draw(t, "index"))
+				chunk := rapid.SliceOfN(rapid.Byte(), 0, 12).Draw(t, "chunk")
+				totalSize := float64(rapid.IntRange(0, 30).Draw(t, "totalSize"))
+				data, done, err := c.Add(seq, index, total, totalSize, chunk)
+				if done {
+					completed++
+					if totalSize != 0 && float64(len(data)) != totalSize {
+						t.Fatalf("completed %d bytes, declared %v", len(data), totalSize)
+					}
+				}
+				if err != nil && done {
+					t.Fatal("error and done")
+				}
+			},
+			"advance": func(t *rapid.T) {
+				clk.Advance(time.Duration(rapid.IntRange(0, 120).Draw(t, "ms")) * time.Millisecond)
+			},
+			"reset": func(t *rapid.T) { c.Reset() },
+			"": func(t *rapid.T) {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				if len(c.batches) > maxFrames {
+					t.Fatalf("%d batches > %d", len(c.batches), maxFrames)
+				}
+				if c.pendingSize > maxSize || c.pendingSize < 0 {
+					t.Fatalf("pending size %d, limit %d", c.pendingSize, maxSize)
+				}
+				var sum int64
+				n := 0
+				for b := c.oldest; b != nil; b = b.next {
+					n++
+					if c.batches[b.seq] != b {
+						t.Fatal("creation list and map disagree")
+					}
+					var bs int64
+					for _, ch := range b.chunks {
+						bs += int64(len(ch))
+					}
+					if bs != b.size || float64(len(b.chunks)) >= b.expTotal {
+						t.Fatalf("batch %v: size %d recorded %d, %d chunks of %v", b.seq, bs, b.size, len(b.chunks), b.expTotal)
+					}
+					sum += bs
+				}
+				if n != len(c.batches) || sum != c.pendingSize {
+					t.Fatalf("list %d map %d, sizes %d vs %d", n, len(c.batches), sum, c.pendingSize)
+				}
+				if p := clk.Pending(); p != len(c.batches) {
+					t.Fatalf("%d timers armed for %d batches", p, len(c.batches))
+				}
+			},
+		})
+	})
+}
