@@ -78,7 +78,7 @@ func TestStreamParserVectors(t *testing.T) {
 
 func TestStreamParserLimit(t *testing.T) {
 	p := NewStreamParser(30)
-	ok, _ := AppendFrame(nil, Frame{Kind: KindFragment, Payload: make([]byte, 12)}) // 30 bytes
+	ok, _ := AppendFrame(nil, Frame{Kind: KindFragment, Payload: make([]byte, 12)})  // 30 bytes
 	big, _ := AppendFrame(nil, Frame{Kind: KindComplete, Payload: make([]byte, 21)}) // 31 bytes
 	frames, err := p.Feed(append(append([]byte{}, ok...), big[:12]...))
 	if err == nil || len(frames) != 1 || !bytes.Equal(frames[0], ok) {
