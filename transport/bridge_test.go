@@ -66,7 +66,8 @@ func (p *peer) context() Context {
 			p.events = append(p.events, "establish "+ch.Meta.(BridgePeer).Remote)
 			p.mu.Unlock()
 			name := p.name
-			if err := ch.Send(&wire.Establish{Identity: wire.PeerIdentity{PeerID: name, Type: wire.PeerService}}); err != nil {
+			est := &wire.Establish{Identity: wire.PeerIdentity{PeerID: name, Type: wire.PeerService}, ProtocolVersion: wire.DefaultProtocolVersion}
+			if err := ch.Send(est); err != nil {
 				p.t.Errorf("%s: establish: %v", p.name, err)
 			}
 		},
