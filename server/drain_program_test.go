@@ -200,7 +200,6 @@ type drainModel struct {
 	timers  map[connID]time.Duration // armed close timers of the current round
 	closed  map[connID]bool          // fxCloseConn seen this round
 	rounds  map[uint64]int           // fxFinish count per round
-	started bool
 	snap    int
 }
 

@@ -109,6 +109,11 @@ type Options struct {
 	// queue. Defaults 1024 messages and 8 MiB.
 	SendQueueMessages int
 	SendQueueBytes    int
+	// MaxReassemblySize caps the bytes of incomplete fragmented messages
+	// one connection may hold (oldest evicted beyond it; a message
+	// declaring more is refused with 1007). Default: the transport
+	// pipeline's (50 MiB, as the reference's collector).
+	MaxReassemblySize int
 	// WriteTimeout bounds one socket write; a socket that accepts nothing
 	// for this long is a slow consumer and is cut off. Default 10 s.
 	WriteTimeout time.Duration
@@ -178,6 +183,9 @@ func (o Options) resolve() (config, error) {
 	}
 	if c.SendQueueBytes == 0 {
 		c.SendQueueBytes = DefaultSendQueueBytes
+	}
+	if c.MaxReassemblySize < 0 {
+		return c, &OptionsError{Field: "MaxReassemblySize", Reason: "must not be negative"}
 	}
 	if c.WriteTimeout < 0 || c.CloseTimeout < 0 {
 		return c, &OptionsError{Field: "Timeout", Reason: "must not be negative"}

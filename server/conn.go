@@ -1,0 +1,748 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// Transport-level text frames (spec §4.4).
+var (
+	textReady = []byte("ready")
+	textPong  = []byte("pong")
+)
+
+var (
+	errIdle         = errors.New("server: idle timeout")
+	errWriteTimeout = errors.New("server: write timeout")
+	errRateLimited  = errors.New("server: message rate exceeded")
+	errRejected     = errors.New("server: connection rejected by the exchange")
+)
+
+// coalesceLimit: a shared frame up to this size is copied into one
+// WebSocket frame through a pooled scratch buffer; larger ones are written
+// as header + shared body (one WebSocket message in continuation frames),
+// so a broadcast never copies a large payload per connection.
+const coalesceLimit = 4096
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
+
+var readPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// outItem is one WebSocket message waiting in a send queue.
+type outItem struct {
+	typ  websocket.MessageType
+	head []byte // this connection's frame header for a shared body, or nil
+	body []byte // may be shared between connections: never written to
+}
+
+func (it *outItem) size() int { return len(it.head) + len(it.body) }
+
+// conn is one accepted socket. Its goroutines: the reader (run), and a
+// writer started on demand while the send queue is non-empty; both are
+// counted in Server.wg. An idle connection therefore costs one parked
+// goroutine, its socket buffers and this struct.
+type conn struct {
+	s       *Server
+	id      connID
+	ws      *websocket.Conn
+	info    ConnInfo
+	abortFn func()
+	gone    chan struct{} // closed when unregistered
+
+	lastActive atomic.Int64 // clock time (UnixNano) of the last message in
+	writeStart atomic.Int64 // clock time the current socket write began, 0 if none
+
+	// reader goroutine only
+	tokens   float64
+	tokensAt time.Time
+
+	// sendMu serializes encode+enqueue so the pipeline's alias state and
+	// the sequence numbers follow queue order.
+	sendMu sync.Mutex
+	pipe   *transport.Pipeline
+	seq    uint32
+
+	mu          sync.Mutex
+	ch          *transport.Channel
+	detached    bool
+	q           []outItem
+	spare       []outItem
+	qBytes      int // queued + being written
+	qMsgs       int
+	writing     bool
+	open        bool // "ready" queued; data may flow
+	closing     bool
+	discard     bool // drop what is queued (error closes)
+	closeSent   bool
+	closeCode   StatusCode
+	closeReason string
+	refuseErr   error
+	stopAbort   func() bool
+	stopIdle    func() bool
+	stopWatch   func() bool
+	flushWait   chan struct{}
+	estIn       bool
+	estOut      bool
+	writers     sync.WaitGroup
+}
+
+func newConn(s *Server, ws *websocket.Conn, info ConnInfo, abort func()) *conn {
+	return &conn{s: s, ws: ws, info: info, abortFn: abort, gone: make(chan struct{}), seq: 1}
+}
+
+// refuse closes a socket that was never registered.
+func (c *conn) refuse(code StatusCode, reason string, err error) {
+	c.closeCode, c.closeReason, c.refuseErr = code, reason, err
+	c.s.countClose(code)
+	stop := c.s.clk.AfterFunc(c.s.cfg.CloseTimeout, c.abort)
+	_ = c.ws.Close(code, reason)
+	stop()
+	_ = c.ws.CloseNow()
+}
+
+func (c *conn) abort() { c.abortFn() }
+
+// attach binds the channel and opens the connection for data: "ready" goes
+// out first, ahead of anything the exchange sent while the channel was
+// being announced. It returns false when the connection was unregistered
+// in the meantime.
+func (c *conn) attach(ch *transport.Channel) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.detached {
+		return false
+	}
+	c.ch = ch
+	if c.closing {
+		return true
+	}
+	c.open = true
+	ready := outItem{typ: websocket.MessageText, body: textReady}
+	c.q = append(c.q, outItem{})
+	copy(c.q[1:], c.q)
+	c.q[0] = ready
+	c.qBytes += ready.size()
+	c.qMsgs++
+	c.kickLocked()
+	return true
+}
+
+// detach marks c unregistered and returns its channel, if any.
+func (c *conn) detach() *transport.Channel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.detached = true
+	ch := c.ch
+	c.ch = nil
+	return ch
+}
+
+func (c *conn) channel() *transport.Channel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ch
+}
+
+func (c *conn) isEstablished() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.estIn && c.estOut
+}
+
+// pipeline returns the connection's wire pipeline, created on first use so
+// that an idle connection does not carry one. Callers hold sendMu or are
+// the reader; creation is guarded by mu.
+func (c *conn) pipeline() *transport.Pipeline {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pipe == nil {
+		obs := c.s.base.FrameObserver()
+		var onFrame func(transport.FrameTrace)
+		if obs != nil {
+			// Send traces are emitted by the connection itself, with the
+			// sequence number it stamped; only receive traces pass.
+			onFrame = func(t transport.FrameTrace) {
+				if t.Dir == transport.DirReceive {
+					obs(t)
+				}
+			}
+		}
+		c.pipe = transport.NewPipeline(transport.PipelineOptions{
+			Threshold:         c.s.cfg.threshold,
+			MaxReassemblySize: c.s.cfg.MaxReassemblySize,
+			Clock:             c.s.clk,
+			OnError:           c.onPipelineError,
+			OnFrame:           onFrame,
+		})
+	}
+	return c.pipe
+}
+
+func (c *conn) onPipelineError(err error, dir transport.Direction) {
+	c.s.log.Debug("wire pipeline error", "peer", c.info.PeerID, "dir", string(dir), "err", err)
+}
+
+// sendMsg is the channel's send function: encode msg through the
+// connection's pipeline and queue its frames.
+func (c *conn) sendMsg(msg wire.ChannelMsg) error {
+	if msg == nil {
+		return errors.New("server: nil message")
+	}
+	c.sendMu.Lock()
+	if c.isClosing() {
+		c.sendMu.Unlock()
+		return ErrClosed
+	}
+	frames, err := c.pipeline().Send(msg)
+	// One sequence number per send, even a failing one (as the reference).
+	// The connection stamps its own numbers so that shared broadcast frames
+	// and per-connection frames form one sequence.
+	seq := c.seq
+	c.seq = wire.NextSeq(seq)
+	if err != nil {
+		c.sendMu.Unlock()
+		return err
+	}
+	items := make([]outItem, len(frames))
+	for i, f := range frames {
+		putSeq(f, seq)
+		items[i] = outItem{typ: websocket.MessageBinary, body: f}
+	}
+	c.mu.Lock()
+	err = c.enqueueLocked(items)
+	if err == nil && msg.MsgType() == wire.TypeEstablish {
+		c.estOut = true
+	}
+	c.mu.Unlock()
+	c.sendMu.Unlock()
+	if err == nil {
+		c.traceSend(seq, frames)
+	}
+	return err
+}
+
+// sendShared queues frames encoded once for many connections: only the
+// header is per connection.
+func (c *conn) sendShared(frames [][]byte) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.isClosing() {
+		return ErrClosed
+	}
+	seq := c.seq
+	c.seq = wire.NextSeq(seq)
+	heads := make([]byte, 0, len(frames)*wire.FragmentHeaderSize)
+	items := make([]outItem, len(frames))
+	for i, f := range frames {
+		n := headerLen(f)
+		start := len(heads)
+		heads = append(heads, f[:n]...)
+		h := heads[start:len(heads):len(heads)]
+		putSeq(h, seq)
+		items[i] = outItem{typ: websocket.MessageBinary, head: h, body: f[n:]}
+	}
+	c.mu.Lock()
+	err := c.enqueueLocked(items)
+	c.mu.Unlock()
+	if err == nil {
+		c.traceSend(seq, frames)
+	}
+	return err
+}
+
+func headerLen(f []byte) int {
+	if len(f) > 1 && wire.FrameKind(f[1]) == wire.KindFragment {
+		return wire.FragmentHeaderSize
+	}
+	return wire.HeaderSize
+}
+
+// putSeq overwrites the sequence number of an encoded frame header.
+func putSeq(f []byte, seq uint32) {
+	f[6], f[7], f[8], f[9] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
+}
+
+func (c *conn) traceSend(seq uint32, frames [][]byte) {
+	obs := c.s.base.FrameObserver()
+	if obs == nil {
+		return
+	}
+	if len(frames) == 1 && headerLen(frames[0]) == wire.HeaderSize {
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameComplete, Size: len(frames[0])})
+		return
+	}
+	for i, f := range frames {
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameFragment, Index: i, Total: len(frames), Size: len(f)})
+	}
+}
+
+func (c *conn) sendText(b []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.enqueueLocked([]outItem{{typ: websocket.MessageText, body: b}})
+}
+
+func (c *conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
+// enqueueLocked admits items as a unit or closes the connection as a slow
+// consumer. It never blocks.
+func (c *conn) enqueueLocked(items []outItem) error {
+	if c.closing {
+		return ErrClosed
+	}
+	size := 0
+	for i := range items {
+		size += items[i].size()
+	}
+	cfg := &c.s.cfg
+	empty := c.qBytes == 0 && c.qMsgs == 0
+	if !empty && (c.qBytes+size > cfg.SendQueueBytes || c.qMsgs+len(items) > cfg.SendQueueMessages) {
+		c.closeLocked(StatusSlowConsumer, ReasonSlowConsumer, ErrSlowConsumer, false)
+		return ErrSlowConsumer
+	}
+	c.q = append(c.q, items...)
+	c.qBytes += size
+	c.qMsgs += len(items)
+	raiseTo(&c.s.st.hwBytes, int64(c.qBytes))
+	raiseTo(&c.s.st.hwMsgs, int64(c.qMsgs))
+	if c.open {
+		c.kickLocked()
+	}
+	return nil
+}
+
+// kickLocked starts the writer goroutine if it is not running.
+func (c *conn) kickLocked() {
+	if c.writing {
+		return
+	}
+	c.writing = true
+	c.writers.Add(1)
+	c.s.wg.Add(1)
+	c.stopWatch = c.s.clk.AfterFunc(c.s.cfg.WriteTimeout, c.watchdog)
+	go c.writeLoop()
+}
+
+// closeWith starts closing the connection with code and reason. With flush
+// the queued messages are written first; otherwise they are dropped (the
+// peer learns it lost data from the close code). The whole close is bounded
+// by CloseTimeout, after which the socket is torn down. Only the first call
+// counts; it reports whether it was the first.
+func (c *conn) closeWith(code StatusCode, reason string, cause error, flush bool) bool {
+	c.mu.Lock()
+	first := c.closeLocked(code, reason, cause, flush)
+	c.mu.Unlock()
+	return first
+}
+
+func (c *conn) closeLocked(code StatusCode, reason string, cause error, flush bool) bool {
+	if c.closing {
+		return false
+	}
+	c.closing = true
+	c.closeCode, c.closeReason = code, reason
+	if !flush {
+		c.dropLocked()
+	}
+	c.stopAbort = c.s.clk.AfterFunc(c.s.cfg.CloseTimeout, c.abort)
+	c.kickLocked()
+	c.s.countClose(code)
+	c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(code), "reason", reason, "err", cause)
+	return true
+}
+
+// dropLocked discards the queue (the in-flight batch is abandoned by the
+// writer when it sees discard).
+func (c *conn) dropLocked() {
+	c.discard = true
+	for _, it := range c.q {
+		c.qBytes -= it.size()
+		c.qMsgs--
+	}
+	clear(c.q)
+	c.q = c.q[:0]
+}
+
+// reject is the channel's close function (the exchange refused the peer,
+// reference T3/T4): the socket is closed, not just forgotten.
+func (c *conn) reject() {
+	c.closeWith(StatusPolicyViolation, ReasonRejected, errRejected, true)
+}
+
+// writeLoop drains the queue into the socket, then sends the close frame if
+// the connection is closing, then exits.
+func (c *conn) writeLoop() {
+	defer c.s.wg.Done()
+	defer c.writers.Done()
+	for {
+		c.mu.Lock()
+		if len(c.q) == 0 || c.discard {
+			if c.closing && !c.closeSent {
+				c.closeSent = true
+				code, reason := c.closeCode, c.closeReason
+				c.mu.Unlock()
+				// Blocks until the peer answers, the connection fails, or
+				// the abort timer tears the socket down.
+				_ = c.ws.Close(code, reason)
+				c.mu.Lock()
+			}
+			c.writing = false
+			if c.stopWatch != nil {
+				c.stopWatch()
+				c.stopWatch = nil
+			}
+			if c.flushWait != nil {
+				close(c.flushWait)
+				c.flushWait = nil
+			}
+			c.mu.Unlock()
+			return
+		}
+		batch := c.q
+		c.q = c.spare[:0]
+		c.spare = nil
+		c.mu.Unlock()
+
+		failed := false
+		for i := range batch {
+			it := &batch[i]
+			if !failed {
+				if err := c.write(it); err != nil {
+					failed = true
+					c.writeFailed(err)
+				}
+			}
+			c.mu.Lock()
+			c.qBytes -= it.size()
+			c.qMsgs--
+			stop := c.discard
+			c.mu.Unlock()
+			*it = outItem{}
+			if stop {
+				failed = true
+			}
+		}
+		c.mu.Lock()
+		if c.spare == nil && cap(batch) <= 64 {
+			c.spare = batch[:0]
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *conn) write(it *outItem) error {
+	c.writeStart.Store(c.s.clk.Now().UnixNano())
+	defer c.writeStart.Store(0)
+	ctx := context.Background()
+	var err error
+	switch {
+	case it.head == nil:
+		err = c.ws.Write(ctx, it.typ, it.body)
+	case it.size() <= coalesceLimit:
+		bp := scratchPool.Get().(*[]byte)
+		b := append(append((*bp)[:0], it.head...), it.body...)
+		err = c.ws.Write(ctx, it.typ, b)
+		*bp = b[:0]
+		scratchPool.Put(bp)
+	default:
+		var w io.WriteCloser
+		if w, err = c.ws.Writer(ctx, it.typ); err == nil {
+			if _, err = w.Write(it.head); err == nil {
+				_, err = w.Write(it.body)
+			}
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	if err == nil {
+		c.s.st.framesOut.Add(1)
+		c.s.st.bytesOut.Add(uint64(it.size()))
+	}
+	return err
+}
+
+// writeFailed: the socket refused a write; the connection is finished.
+func (c *conn) writeFailed(err error) {
+	c.mu.Lock()
+	if !c.closing {
+		c.closing = true
+		c.closeSent = true // nothing more can be written
+		c.dropLocked()
+	}
+	c.discard = true
+	c.mu.Unlock()
+	c.s.log.Debug("write failed", "peer", c.info.PeerID, "err", err)
+	c.abort()
+}
+
+// watchdog enforces WriteTimeout while the writer runs: a write that has
+// not finished after WriteTimeout marks a slow consumer and tears the
+// socket down (a close frame could not get through a stuck socket anyway).
+func (c *conn) watchdog() {
+	c.mu.Lock()
+	if !c.writing {
+		c.mu.Unlock()
+		return
+	}
+	timeout := c.s.cfg.WriteTimeout
+	wait := timeout
+	if start := c.writeStart.Load(); start != 0 {
+		elapsed := time.Duration(c.s.clk.Now().UnixNano() - start)
+		if elapsed >= timeout {
+			if !c.closing {
+				c.closeLocked(StatusSlowConsumer, ReasonSlowConsumer, errWriteTimeout, false)
+			}
+			c.discard = true
+			c.closeSent = true
+			c.mu.Unlock()
+			c.abort()
+			return
+		}
+		wait = timeout - elapsed
+	}
+	c.stopWatch = c.s.clk.AfterFunc(wait, c.watchdog)
+	c.mu.Unlock()
+}
+
+// waitFlushed waits until the queue is empty and the writer idle.
+func (c *conn) waitFlushed(ctx context.Context) error {
+	c.mu.Lock()
+	if !c.writing || c.closing {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.flushWait == nil {
+		c.flushWait = make(chan struct{})
+	}
+	ch := c.flushWait
+	c.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-c.gone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run is the connection's main goroutine: read until the socket ends, then
+// clean up.
+func (c *conn) run() {
+	defer c.s.wg.Done()
+	c.startIdle()
+	err := c.readLoop()
+	c.finish(err)
+}
+
+func (c *conn) touch() { c.lastActive.Store(c.s.clk.Now().UnixNano()) }
+
+func (c *conn) startIdle() {
+	t := c.s.cfg.IdleTimeout
+	if t <= 0 {
+		return
+	}
+	c.touch()
+	c.mu.Lock()
+	if !c.closing {
+		c.stopIdle = c.s.clk.AfterFunc(t, c.idleCheck)
+	}
+	c.mu.Unlock()
+}
+
+func (c *conn) idleCheck() {
+	t := c.s.cfg.IdleTimeout
+	elapsed := time.Duration(c.s.clk.Now().UnixNano() - c.lastActive.Load())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	if elapsed >= t {
+		c.closeLocked(StatusGoingAway, ReasonIdle, errIdle, false)
+		return
+	}
+	c.stopIdle = c.s.clk.AfterFunc(t-elapsed, c.idleCheck)
+}
+
+// allow applies the message rate limit (token bucket).
+func (c *conn) allow(now time.Time) bool {
+	rate := c.s.cfg.MessageRate
+	if rate <= 0 {
+		return true
+	}
+	burst := float64(c.s.cfg.MessageBurst)
+	if c.tokensAt.IsZero() {
+		c.tokens = burst
+	} else if dt := now.Sub(c.tokensAt); dt > 0 {
+		c.tokens = min(burst, c.tokens+dt.Seconds()*rate)
+	}
+	c.tokensAt = now
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+// readLoop reads messages until the socket fails or the connection starts
+// closing. It returns the read error, or nil when it stopped by itself.
+func (c *conn) readLoop() error {
+	// A background context: cancelling a read context makes
+	// coder/websocket close the connection, and the connection's lifetime
+	// is driven by closeWith/abort instead.
+	ctx := context.Background()
+	for {
+		typ, r, err := c.ws.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		now := c.s.clk.Now()
+		c.lastActive.Store(now.UnixNano())
+		if !c.allow(now) {
+			c.closeWith(StatusPolicyViolation, ReasonRateLimited, errRateLimited, false)
+			return nil
+		}
+		switch typ {
+		case websocket.MessageText:
+			var buf [8]byte
+			n, err := io.ReadFull(r, buf[:])
+			if err == io.ErrUnexpectedEOF || err == io.EOF {
+				err = nil
+			} else if err == nil {
+				var m int64
+				m, err = io.Copy(io.Discard, r)
+				n += int(m)
+			}
+			if err != nil {
+				return err
+			}
+			c.s.st.framesIn.Add(1)
+			c.s.st.bytesIn.Add(uint64(n))
+			// Only "ping" means something; other text is ignored, as in
+			// the reference.
+			if n == 4 && string(buf[:4]) == "ping" {
+				_ = c.sendText(textPong)
+			}
+		default:
+			buf := readPool.Get().(*bytes.Buffer)
+			buf.Reset()
+			_, err := buf.ReadFrom(r)
+			if err != nil {
+				readPool.Put(buf)
+				return err
+			}
+			c.s.st.framesIn.Add(1)
+			c.s.st.bytesIn.Add(uint64(buf.Len()))
+			ok := c.receive(buf.Bytes())
+			if buf.Cap() <= 64<<10 {
+				readPool.Put(buf)
+			}
+			if !ok {
+				return nil
+			}
+		}
+		if c.isClosing() {
+			return nil
+		}
+	}
+}
+
+// receive runs one binary message through the pipeline into the exchange.
+// It returns false when the message was invalid and the connection is
+// closing.
+func (c *conn) receive(piece []byte) bool {
+	msg, err := c.pipeline().Receive(piece)
+	if err != nil {
+		c.s.st.invalidFrames.Add(1)
+		code := string(transport.CodeDecodeFailed)
+		var pe *transport.PipelineError
+		if errors.As(err, &pe) {
+			code = string(pe.Code)
+		}
+		c.closeWith(StatusInvalidData, fmt.Sprintf(reasonInvalidFrameFmt, code), err, false)
+		return false
+	}
+	if msg == nil {
+		return true // fragment of an incomplete message
+	}
+	ch := c.channel()
+	if msg.MsgType() == wire.TypeEstablish {
+		c.mu.Lock()
+		c.estIn = true
+		c.mu.Unlock()
+	}
+	if ch == nil {
+		c.s.log.Debug("message before the channel exists", "peer", c.info.PeerID, "type", msg.MsgType().String())
+		return true
+	}
+	if err := c.s.base.Receive(ch.ID, msg); err != nil {
+		c.s.log.Debug("message not delivered", "peer", c.info.PeerID, "err", err)
+	}
+	return true
+}
+
+// finish runs after the reader stopped: the connection leaves the registry
+// at once, the socket is closed (S5: a failed socket is never left open),
+// and the writer is waited for.
+func (c *conn) finish(readErr error) {
+	c.mu.Lock()
+	wasClosing := c.closing
+	if !c.closing {
+		// The peer closed, or the socket failed, or coder/websocket closed
+		// it for a protocol error or an oversized message.
+		c.closing = true
+		c.closeSent = true
+		c.dropLocked()
+	}
+	c.mu.Unlock()
+	if !wasClosing {
+		switch {
+		case errors.Is(readErr, websocket.ErrMessageTooBig):
+			c.s.countClose(StatusMessageTooBig)
+			c.s.log.Debug("message too big", "peer", c.info.PeerID, "limit", c.s.cfg.MaxMessageSize)
+		case websocket.CloseStatus(readErr) != -1:
+			c.s.log.Debug("closed by peer", "peer", c.info.PeerID, "code", int(websocket.CloseStatus(readErr)))
+		default:
+			c.s.log.Debug("connection ended", "peer", c.info.PeerID, "err", readErr)
+		}
+	}
+	c.s.unregister(c)
+	if !wasClosing {
+		// coder/websocket has written any close frame it meant to (1002,
+		// 1009); make sure the socket is really gone.
+		c.abort()
+	}
+	c.writers.Wait()
+	_ = c.ws.CloseNow()
+	c.mu.Lock()
+	for _, stop := range []func() bool{c.stopAbort, c.stopIdle, c.stopWatch} {
+		if stop != nil {
+			stop()
+		}
+	}
+	c.stopAbort, c.stopIdle, c.stopWatch = nil, nil, nil
+	pipe := c.pipe
+	c.mu.Unlock()
+	if pipe != nil {
+		_ = pipe.Close()
+	}
+	if h := c.s.testHookDone; h != nil {
+		h(c.info, readErr)
+	}
+}

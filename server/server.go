@@ -1,0 +1,581 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// maxPeerIDLen bounds a requested peer id.
+const maxPeerIDLen = 256
+
+// Default buffer sizes of a hijacked connection (see hijackWriter).
+const (
+	defaultReadBuffer  = 1024
+	defaultWriteBuffer = 2048
+)
+
+// Server is the Kyneta WebSocket server. It is an http.Handler (mount it on
+// any mux) and a transport.Transport (give it to an exchange): every
+// accepted socket becomes one channel of the transport.
+//
+// A Server accepts connections only while its transport is started (the
+// exchange does that); otherwise it answers HTTP 503.
+type Server struct {
+	cfg  config
+	base *transport.Base
+	log  *slog.Logger
+	clk  clock.Clock
+
+	mu           sync.Mutex
+	conns        map[connID]*conn // registered connections
+	byPeer       map[string]*conn // the newest connection of each peer id
+	nextID       connID
+	draining     bool
+	drainRefuse  drainConfig // code/reason used to refuse while draining
+	closed       bool
+	drain        drainState
+	drainTimers  []func() bool
+	drainWaiters map[uint64]*drainWaiter
+	wg           sync.WaitGroup // every connection goroutine
+
+	st       counters
+	closedMu sync.Mutex
+	closedBy map[StatusCode]uint64
+
+	// testHookDone, if set, runs when a connection's goroutines are done.
+	testHookDone func(info ConnInfo, readErr error)
+}
+
+var _ transport.Transport = (*Server)(nil)
+var _ http.Handler = (*Server)(nil)
+
+// New returns a Server with opts (zero fields take their defaults). It
+// fails with an *OptionsError when opts are inconsistent.
+func New(opts Options) (*Server, error) {
+	cfg, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		clk:          cfg.Clock,
+		conns:        make(map[connID]*conn),
+		byPeer:       make(map[string]*conn),
+		drainWaiters: make(map[uint64]*drainWaiter),
+		closedBy:     make(map[StatusCode]uint64),
+	}
+	s.drain, _ = drainProgram{}.Init()
+	s.base = transport.NewBase(transport.BaseOptions{
+		Type:    TransportType,
+		ID:      cfg.TransportID,
+		OnStop:  s.onStop,
+		OnFlush: s.flush,
+		Logger:  cfg.Logger,
+	})
+	return s, nil
+}
+
+// Type returns "websocket-server".
+func (s *Server) Type() string { return s.base.Type() }
+
+// ID returns the transport id.
+func (s *Server) ID() string { return s.base.ID() }
+
+// Initialize is called by the exchange to inject its callbacks.
+func (s *Server) Initialize(ctx context.Context, c transport.Context) error {
+	return s.base.Initialize(ctx, c)
+}
+
+// Start is called by the exchange; from then on the server accepts
+// connections.
+func (s *Server) Start(ctx context.Context) error { return s.base.Start(ctx) }
+
+// Stop is called by the exchange: it closes every connection with 1001
+// "Server shutting down", waits (bounded by ctx) until they are gone,
+// reports their channels removed, and ends any drain state so that a
+// restarted transport accepts again. It does not wait for the connection
+// goroutines to exit; Close does.
+func (s *Server) Stop(ctx context.Context) error { return s.base.Stop(ctx) }
+
+// Send delivers env to the connections it addresses (exchange use).
+func (s *Server) Send(env transport.Envelope) int { return s.base.Send(env) }
+
+// Flush waits until every connection's send queue has been handed to its
+// socket, or ctx ends.
+func (s *Server) Flush(ctx context.Context) error { return s.base.Flush(ctx) }
+
+// Close shuts the server down: it refuses new connections (HTTP 503) from
+// now on, closes every connection with 1001 "Server shutting down" and
+// waits for all connection goroutines to finish. If ctx ends first, the
+// remaining sockets are torn down without a closing handshake, Close still
+// waits for the goroutines (which then end promptly) and returns ctx.Err().
+// Close does not stop the transport; the exchange does that. Calling Close
+// again waits again.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.snapshotLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(StatusGoingAway, ReasonShuttingDown, nil, true)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	conns = s.snapshotLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.abort()
+	}
+	<-done
+	return ctx.Err()
+}
+
+func (s *Server) snapshotLocked() []*conn {
+	out := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// onStop is the transport's OnStop hook.
+func (s *Server) onStop(ctx context.Context) error {
+	s.mu.Lock()
+	conns := s.snapshotLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(StatusGoingAway, ReasonShuttingDown, nil, true)
+	}
+	var err error
+	for _, c := range conns {
+		select {
+		case <-c.gone:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
+	s.mu.Lock()
+	s.draining = false // a restarted transport accepts again
+	s.mu.Unlock()
+	return err
+}
+
+// flush is the transport's OnFlush hook.
+func (s *Server) flush(ctx context.Context) error {
+	s.mu.Lock()
+	conns := s.snapshotLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		if err := c.waitFlushed(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IsDraining reports whether a drain has started (and the transport has
+// not been stopped since): new connections are refused.
+func (s *Server) IsDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// ConnectionCount returns the number of registered connections.
+func (s *Server) ConnectionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// IsConnected reports whether a connection with this peer id is registered.
+func (s *Server) IsConnected(peerID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byPeer[peerID]
+	return ok
+}
+
+// Connections returns the ConnInfo of every registered connection, in no
+// particular order.
+func (s *Server) Connections() []ConnInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ConnInfo, 0, len(s.conns))
+	for _, c := range s.conns {
+		out = append(out, c.info)
+	}
+	return out
+}
+
+// InfoOf returns the ConnInfo the server attached to a channel it created
+// (the exchange's canConnect uses it to read the principal).
+func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
+	if ch == nil {
+		return ConnInfo{}, false
+	}
+	info, ok := ch.Meta.(ConnInfo)
+	return info, ok
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Open:                   s.ConnectionCount(),
+		Accepted:               s.st.accepted.Load(),
+		Rejected:               make(map[RejectReason]uint64),
+		Closed:                 make(map[StatusCode]uint64),
+		BytesIn:                s.st.bytesIn.Load(),
+		FramesIn:               s.st.framesIn.Load(),
+		BytesOut:               s.st.bytesOut.Load(),
+		FramesOut:              s.st.framesOut.Load(),
+		QueueHighWaterBytes:    int(s.st.hwBytes.Load()),
+		QueueHighWaterMessages: int(s.st.hwMsgs.Load()),
+		InvalidFrames:          s.st.invalidFrames.Load(),
+		Drains:                 s.st.drains.Load(),
+	}
+	for i, r := range rejectReasons {
+		if n := s.st.rejected[i].Load(); n > 0 {
+			st.Rejected[r] = n
+		}
+	}
+	s.closedMu.Lock()
+	for k, v := range s.closedBy {
+		st.Closed[k] = v
+	}
+	s.closedMu.Unlock()
+	return st
+}
+
+func (s *Server) countClose(code StatusCode) {
+	s.closedMu.Lock()
+	s.closedBy[code]++
+	s.closedMu.Unlock()
+}
+
+// refuseHTTP answers a request without upgrading it.
+func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason RejectReason, status int, body string) {
+	s.st.reject(reason)
+	s.log.Info("connection refused", "reason", string(reason), "status", status, "remote", r.RemoteAddr)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	http.Error(w, body, status)
+}
+
+// admission reports why a new connection cannot be taken now ("" if it can).
+func (s *Server) admission() RejectReason {
+	s.mu.Lock()
+	closed, draining := s.closed, s.draining
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return RejectClosed
+	case draining:
+		return RejectDraining
+	case s.base.State() != transport.StateStarted:
+		return RejectNotStarted
+	}
+	return ""
+}
+
+// ServeHTTP authenticates the request, upgrades it to a WebSocket and
+// serves the connection on a goroutine the server owns.
+//
+// Refusals before the upgrade: 503 while closed, draining or not started;
+// 401/403 (or the *AuthError status) when Authenticate fails; 400 for a
+// peer id longer than 256 bytes or a missing required subprotocol; 403 for
+// a disallowed origin; 426/400 for requests that are not WebSocket
+// upgrades. Connections above MaxConnections are upgraded and closed with
+// 1013.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if reason := s.admission(); reason != "" {
+		s.refuseHTTP(w, r, reason, http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable))
+		return
+	}
+	var principal Principal
+	if s.cfg.Authenticate != nil {
+		p, err := s.cfg.Authenticate(r)
+		if err != nil {
+			status, body := authStatus(err)
+			s.log.Debug("authentication failed", "err", err, "remote", r.RemoteAddr)
+			s.refuseHTTP(w, r, RejectAuth, status, body)
+			return
+		}
+		principal = p
+	}
+	peerID := s.cfg.PeerID(r)
+	if len(peerID) > maxPeerIDLen {
+		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "peer id too long")
+		return
+	}
+	if s.cfg.RequireSubprotocol && !offersSubprotocol(r, s.cfg.Subprotocols) {
+		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "unsupported subprotocol")
+		return
+	}
+	hw := &hijackWriter{ResponseWriter: w, readSize: defaultReadBuffer, writeSize: defaultWriteBuffer}
+	ws, err := websocket.Accept(hw, r, s.acceptOptions())
+	if err != nil {
+		reason := RejectHandshake
+		if hw.status == http.StatusForbidden {
+			reason = RejectOrigin
+		}
+		s.st.reject(reason)
+		s.log.Info("connection refused", "reason", string(reason), "status", hw.status, "remote", r.RemoteAddr, "err", err)
+		if hw.conn != nil {
+			_ = hw.conn.Close()
+		}
+		return
+	}
+	info := ConnInfo{PeerID: peerID, Principal: principal, RemoteAddr: r.RemoteAddr, Subprotocol: ws.Subprotocol()}
+	raw := hw.conn
+	c, ok := s.admit(ws, info, func() { _ = raw.Close() })
+	if !ok {
+		return
+	}
+	// The handler goroutine (with net/http's deep, grown stack) ends here;
+	// the connection runs on a fresh goroutine that the server owns.
+	go c.run()
+}
+
+// HandleConn serves a WebSocket the caller accepted itself (custom HTTP
+// stacks). Authentication is the caller's job: info.Principal is bound to
+// the connection as given; an empty info.PeerID gets a generated one.
+// HandleConn blocks until the connection is finished and returns nil, or
+// ErrClosed/ErrDraining/ErrNotStarted/ErrTooManyConnections-style errors
+// (wrapped in a *CloseError) when the connection was refused. Cancelling
+// ctx closes the connection with 1001 "Server shutting down".
+//
+// Without access to the raw network connection the server cannot cut a
+// stuck socket short of coder/websocket's own close timeouts (up to ~10 s);
+// prefer ServeHTTP where possible.
+func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnInfo) error {
+	if reason := s.admission(); reason != "" {
+		s.st.reject(reason)
+		code, why, err := s.refusal(reason)
+		_ = ws.Close(code, why)
+		return &CloseError{Code: code, Reason: why, Err: err}
+	}
+	c, ok := s.admit(ws, info, func() { _ = ws.CloseNow() })
+	if !ok {
+		return &CloseError{Code: c.closeCode, Reason: c.closeReason, Err: c.refuseErr}
+	}
+	stop := context.AfterFunc(ctx, func() { c.closeWith(StatusGoingAway, ReasonShuttingDown, nil, true) })
+	defer stop()
+	c.run()
+	return nil
+}
+
+// refusal maps an admission reason to a close code, reason and error.
+func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
+	switch reason {
+	case RejectDraining:
+		s.mu.Lock()
+		cfg := s.drainRefuse
+		s.mu.Unlock()
+		return cfg.Code, cfg.Reason, ErrDraining
+	case RejectNotStarted:
+		return StatusGoingAway, ReasonShuttingDown, ErrNotStarted
+	case RejectMaxConnections:
+		return StatusTryAgainLater, ReasonTooMany, errTooMany
+	}
+	return StatusGoingAway, ReasonShuttingDown, ErrClosed
+}
+
+var errTooMany = errors.New("server: too many connections")
+
+func (s *Server) acceptOptions() *websocket.AcceptOptions {
+	return &websocket.AcceptOptions{
+		Subprotocols:       s.cfg.Subprotocols,
+		OriginPatterns:     s.cfg.OriginPatterns,
+		InsecureSkipVerify: s.cfg.InsecureSkipVerify,
+	}
+}
+
+func offersSubprotocol(r *http.Request, supported []string) bool {
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			p = strings.TrimSpace(p)
+			for _, s := range supported {
+				if strings.EqualFold(p, s) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// admit registers an upgraded socket. On refusal it closes the socket
+// (with the drain code while draining, 1013 above MaxConnections) and
+// returns false. On success the caller must run c.run.
+func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, bool) {
+	if info.PeerID == "" {
+		info.PeerID = fmt.Sprintf("ws-%016x", rand.Uint64())
+	}
+	ws.SetReadLimit(s.cfg.MaxMessageSize)
+	c := newConn(s, ws, info, abort)
+
+	s.mu.Lock()
+	var reason RejectReason
+	switch {
+	case s.closed:
+		reason = RejectClosed
+	case s.draining:
+		reason = RejectDraining
+	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections:
+		reason = RejectMaxConnections
+	}
+	if reason != "" {
+		s.mu.Unlock()
+		s.st.reject(reason)
+		code, why, err := s.refusal(reason)
+		c.refuse(code, why, err)
+		s.log.Info("connection refused", "reason", string(reason), "peer", info.PeerID, "remote", info.RemoteAddr)
+		return c, false
+	}
+	s.nextID++
+	c.id = s.nextID
+	s.conns[c.id] = c
+	old := s.byPeer[info.PeerID]
+	s.byPeer[info.PeerID] = c
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.st.accepted.Add(1)
+
+	if old != nil {
+		// The old socket's own close arrives later; because the registry
+		// is keyed by connection, not by peer id, it cannot remove c
+		// (reference S1).
+		old.closeWith(StatusReplaced, ReasonReplaced, nil, false)
+		s.unregister(old)
+	}
+
+	ch, err := s.base.AddChannel(transport.Link{Send: c.sendMsg, Close: c.reject, Meta: info})
+	if err != nil {
+		code, why := StatusInternalError, ReasonInternal
+		if errors.Is(err, transport.ErrInvalidState) {
+			code, why = StatusGoingAway, ReasonShuttingDown
+		}
+		c.closeWith(code, why, err, false)
+		s.log.Warn("cannot register connection", "peer", info.PeerID, "err", err)
+		return c, true // run still owns the cleanup
+	}
+	if !c.attach(ch) {
+		// Unregistered while the channel was being added (stop, drain
+		// or replacement): the channel is ours to remove.
+		_, _ = s.base.RemoveChannel(ch.ID)
+	}
+	s.log.Debug("connection registered", "peer", info.PeerID, "conn", uint64(c.id), "channel", uint64(ch.ID))
+	return c, true
+}
+
+// unregister takes c out of the registry (once) and removes its channel.
+// It is safe in any transport state and in any order relative to Stop and
+// to other sockets closing (reference S7, S8).
+func (s *Server) unregister(c *conn) {
+	s.mu.Lock()
+	if s.conns[c.id] != c {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.conns, c.id)
+	if s.byPeer[c.info.PeerID] == c {
+		delete(s.byPeer, c.info.PeerID)
+	}
+	s.dispatchDrainLocked(drainRemovedMsg{ID: c.id})
+	s.mu.Unlock()
+	if ch := c.detach(); ch != nil {
+		// Errors mean the transport already dropped the channel (it was
+		// stopped); there is nothing left to undo.
+		_, _ = s.base.RemoveChannel(ch.ID)
+	}
+	close(c.gone)
+}
+
+// Broadcast sends msg to every registered connection and returns how many
+// accepted it.
+//
+// Sync messages (present, interest, offer, dismiss, vacant) go only to
+// connections whose establish handshake has completed in both directions;
+// the reference sent them to every socket (reference S9). Interest, offer,
+// dismiss, vacant and depart are encoded once and the encoded payload is
+// shared by every connection's queue (only the 10- or 18-byte frame header,
+// which carries each connection's own sequence number, is per connection);
+// such messages name their document in full rather than by alias, which
+// every Kyneta peer accepts. Establish and present change per-connection
+// alias state and are encoded per connection.
+func (s *Server) Broadcast(msg wire.ChannelMsg) int {
+	if msg == nil {
+		return 0
+	}
+	s.mu.Lock()
+	conns := s.snapshotLocked()
+	s.mu.Unlock()
+	sync := !msg.MsgType().IsLifecycle()
+	var shared [][]byte
+	if sharable(msg) {
+		var err error
+		shared, err = s.encodeShared(msg)
+		if err != nil {
+			s.log.Debug("broadcast encode failed", "type", msg.MsgType().String(), "err", err)
+			return 0
+		}
+	}
+	n := 0
+	for _, c := range conns {
+		if sync && !c.isEstablished() {
+			continue
+		}
+		var err error
+		if shared != nil {
+			err = c.sendShared(shared)
+		} else {
+			err = c.sendMsg(msg)
+		}
+		if err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func sharable(msg wire.ChannelMsg) bool {
+	switch msg.MsgType() {
+	case wire.TypeInterest, wire.TypeOffer, wire.TypeDismiss, wire.TypeVacant, wire.TypeDepart:
+		return true
+	}
+	return false
+}
+
+// encodeShared encodes msg with a fresh pipeline (no aliases), fragmenting
+// at the server's threshold.
+func (s *Server) encodeShared(msg wire.ChannelMsg) ([][]byte, error) {
+	p := transport.NewPipeline(transport.PipelineOptions{Threshold: s.cfg.threshold, Clock: s.clk, ReassemblyTimeout: -1})
+	defer p.Close()
+	return p.Send(msg)
+}

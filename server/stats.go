@@ -1,0 +1,76 @@
+package server
+
+import "sync/atomic"
+
+// RejectReason says why a connection attempt was refused.
+type RejectReason string
+
+// Reasons counted in Stats.Rejected.
+const (
+	RejectClosed         RejectReason = "closed"          // Close was called (HTTP 503)
+	RejectDraining       RejectReason = "draining"        // a drain is running or ran (HTTP 503, or close with the drain code)
+	RejectNotStarted     RejectReason = "not-started"     // the transport is not started (HTTP 503)
+	RejectAuth           RejectReason = "auth"            // Authenticate failed (HTTP 401/403/4xx)
+	RejectBadRequest     RejectReason = "bad-request"     // bad peer id or missing subprotocol (HTTP 400)
+	RejectOrigin         RejectReason = "origin"          // origin not allowed (HTTP 403)
+	RejectHandshake      RejectReason = "handshake"       // not a valid WebSocket upgrade
+	RejectMaxConnections RejectReason = "max-connections" // over MaxConnections (close 1013)
+)
+
+var rejectReasons = [...]RejectReason{
+	RejectClosed, RejectDraining, RejectNotStarted, RejectAuth, RejectBadRequest,
+	RejectOrigin, RejectHandshake, RejectMaxConnections,
+}
+
+// Stats is a snapshot of the server's counters. Counters are cumulative
+// since New.
+type Stats struct {
+	// Open is the number of registered connections now.
+	Open int
+	// Accepted counts connections that were registered.
+	Accepted uint64
+	// Rejected counts refused connection attempts by reason.
+	Rejected map[RejectReason]uint64
+	// Closed counts connections the server closed, by the close code it
+	// sent (StatusSlowConsumer, StatusMessageTooBig, ...). Closes started
+	// by the peer are not counted here.
+	Closed map[StatusCode]uint64
+	// BytesIn, FramesIn: WebSocket messages read (binary and text).
+	BytesIn, FramesIn uint64
+	// BytesOut, FramesOut: WebSocket messages written.
+	BytesOut, FramesOut uint64
+	// QueueHighWaterBytes and QueueHighWaterMessages are the largest send
+	// queue any connection reached.
+	QueueHighWaterBytes, QueueHighWaterMessages int
+	// InvalidFrames counts binary messages the wire pipeline rejected.
+	InvalidFrames uint64
+	// Drains counts Drain rounds started (joined calls are not counted).
+	Drains uint64
+}
+
+type counters struct {
+	accepted              atomic.Uint64
+	rejected              [len(rejectReasons)]atomic.Uint64
+	bytesIn, framesIn     atomic.Uint64
+	bytesOut, framesOut   atomic.Uint64
+	hwBytes, hwMsgs       atomic.Int64
+	invalidFrames, drains atomic.Uint64
+}
+
+func (c *counters) reject(r RejectReason) {
+	for i, x := range rejectReasons {
+		if x == r {
+			c.rejected[i].Add(1)
+			return
+		}
+	}
+}
+
+func raiseTo(v *atomic.Int64, n int64) {
+	for {
+		cur := v.Load()
+		if n <= cur || v.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
