@@ -101,8 +101,14 @@ func sortedValue(v any) any {
 	return v
 }
 
+// fataler is what test helpers need from *testing.T and *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // messageValueOf is MessageValue for tests.
-func messageValueOf(t testing.TB, m WireMessage) Map {
+func messageValueOf(t fataler, m WireMessage) Map {
 	t.Helper()
 	v, err := MessageValue(m)
 	if err != nil {
