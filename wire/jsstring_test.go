@@ -12,17 +12,17 @@ import (
 
 func TestDecodeTextBytesMatchesTextDecoder(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"efbbbf61", "a"},                      // leading BOM dropped
-		{"61efbbbf62", "a\uFEFFb"},             // BOM elsewhere kept
-		{"efbbbfefbbbf", "\uFEFF"},             // only one BOM dropped
-		{"e28241", "\uFFFDA"},                  // truncated 3-byte sequence: one U+FFFD
-		{"f09f98c3", "\uFFFD\uFFFD"},           // truncated 4-byte, then truncated 2-byte
-		{"eda08041", "\uFFFD\uFFFD\uFFFDA"},    // surrogate code point: every byte replaced
-		{"c0af", "\uFFFD\uFFFD"},               // overlong
-		{"ff", "\uFFFD"},                       //
+		{"efbbbf61", "a"},                        // leading BOM dropped
+		{"61efbbbf62", "a\uFEFFb"},               // BOM elsewhere kept
+		{"efbbbfefbbbf", "\uFEFF"},               // only one BOM dropped
+		{"e28241", "\uFFFDA"},                    // truncated 3-byte sequence: one U+FFFD
+		{"f09f98c3", "\uFFFD\uFFFD"},             // truncated 4-byte, then truncated 2-byte
+		{"eda08041", "\uFFFD\uFFFD\uFFFDA"},      // surrogate code point: every byte replaced
+		{"c0af", "\uFFFD\uFFFD"},                 // overlong
+		{"ff", "\uFFFD"},                         //
 		{"f4908080", "\uFFFD\uFFFD\uFFFD\uFFFD"}, // above U+10FFFF
-		{"e0a080", "\u0800"},                   // smallest 3-byte scalar
-		{"f09f9880", "😀"},                      //
+		{"e0a080", "\u0800"},                     // smallest 3-byte scalar
+		{"f09f9880", "😀"},                        //
 	} {
 		b, _ := hex.DecodeString(c.in)
 		if got := decodeTextBytes(b); got != c.want {
