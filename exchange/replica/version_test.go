@@ -1,0 +1,161 @@
+package replica
+
+import (
+	"errors"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func pv(t *testing.T, s string) PlainVersion {
+	t.Helper()
+	v, err := ParsePlainVersion(s)
+	if err != nil {
+		t.Fatalf("ParsePlainVersion(%q): %v", s, err)
+	}
+	return v
+}
+
+func TestParsePlainVersion(t *testing.T) {
+	good := []struct {
+		in      string
+		lineage string
+		n       uint64
+	}{
+		{"kyneta.genesis:0", Genesis, 0},
+		{"abcdef0123456789:42", "abcdef0123456789", 42},
+		{"L:9007199254740991", "L", 9007199254740991},
+		{":5", "", 5},
+		{"x.y-z:007", "x.y-z", 7},
+	}
+	for _, g := range good {
+		v, err := ParsePlainVersion(g.in)
+		if err != nil || v.Lineage() != g.lineage || v.Counter() != g.n {
+			t.Errorf("ParsePlainVersion(%q) = %v, %v; want %s:%d", g.in, v, err, g.lineage, g.n)
+		}
+	}
+	bad := []string{"", "L", "L:", "L:-1", "L:1.5", "L:1e3", "L: 1", "L:0x10", "a:b:1", "L:9007199254740992", "L:99999999999999999999"}
+	for _, b := range bad {
+		if _, err := ParsePlainVersion(b); !errors.Is(err, ErrVersionParse) {
+			t.Errorf("ParsePlainVersion(%q) = %v, want ErrVersionParse", b, err)
+		}
+	}
+	if s := NewPlainVersion("L", 3).String(); s != "L:3" {
+		t.Errorf("String = %q", s)
+	}
+}
+
+func TestPlainVersionCompareMeet(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want Order
+		meet string
+	}{
+		{"kyneta.genesis:0", "kyneta.genesis:0", Equal, "kyneta.genesis:0"},
+		{"kyneta.genesis:7", "kyneta.genesis:3", Equal, "kyneta.genesis:0"}, // genesis is the empty vector
+		{"kyneta.genesis:0", "L:1", Behind, "kyneta.genesis:0"},
+		{"L:1", "kyneta.genesis:0", Ahead, "kyneta.genesis:0"},
+		{"L:0", "kyneta.genesis:0", Equal, "kyneta.genesis:0"}, // zero entries count as absent
+		{"L:2", "L:5", Behind, "L:2"},
+		{"L:5", "L:2", Ahead, "L:2"},
+		{"L:5", "L:5", Equal, "L:5"},
+		{"L:3", "M:2", Concurrent, "kyneta.genesis:0"},
+		{"L:3", "M:0", Ahead, "kyneta.genesis:0"},
+		{"L:0", "M:0", Equal, "kyneta.genesis:0"},
+	}
+	for _, c := range cases {
+		got, err := pv(t, c.a).Compare(pv(t, c.b))
+		if err != nil || got != c.want {
+			t.Errorf("%s vs %s = %v, %v; want %v", c.a, c.b, got, err, c.want)
+		}
+		m, err := pv(t, c.a).Meet(pv(t, c.b))
+		if err != nil || m.String() != c.meet {
+			t.Errorf("meet(%s, %s) = %v, %v; want %s", c.a, c.b, m, err, c.meet)
+		}
+	}
+	// Pointers work too; other kinds are an error.
+	p := pv(t, "L:1")
+	if o, err := pv(t, "L:2").Compare(&p); err != nil || o != Ahead {
+		t.Errorf("compare with pointer = %v, %v", o, err)
+	}
+	if _, err := p.Compare(NewTimestampVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+		t.Errorf("plain vs timestamp = %v", err)
+	}
+	if _, err := p.Meet(NewStateVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+		t.Errorf("meet plain/state = %v", err)
+	}
+	if _, err := p.Compare(nil); !errors.Is(err, ErrVersionMismatch) {
+		t.Errorf("compare with nil = %v", err)
+	}
+}
+
+func TestTimestampAndStateVersions(t *testing.T) {
+	for _, s := range []string{"0", "1712345678901", "1.5", "1e3"} {
+		v, err := ParseTimestampVersion(s)
+		if err != nil {
+			t.Errorf("ParseTimestampVersion(%q): %v", s, err)
+		}
+		if s == "1e3" && v.String() != "1000" {
+			t.Errorf("1e3 serializes as %q", v.String())
+		}
+		if _, err := ParseStateVersion(s); err != nil {
+			t.Errorf("ParseStateVersion(%q): %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "-1", " 1", "0x10", "Infinity", "NaN", "1e999", "1_000", "+1", "1."} {
+		if _, err := ParseTimestampVersion(s); !errors.Is(err, ErrVersionParse) {
+			t.Errorf("ParseTimestampVersion(%q) = %v", s, err)
+		}
+		if _, err := ParseStateVersion(s); !errors.Is(err, ErrVersionParse) {
+			t.Errorf("ParseStateVersion(%q) = %v", s, err)
+		}
+	}
+	ts := []struct {
+		a, b int64
+		lww  Order
+		st   Order
+	}{
+		{1, 2, Behind, Concurrent},
+		{2, 1, Ahead, Concurrent},
+		{5, 5, Equal, Equal},
+		{0, 0, Equal, Equal},
+	}
+	for _, c := range ts {
+		if o, err := NewTimestampVersion(c.a).Compare(NewTimestampVersion(c.b)); err != nil || o != c.lww {
+			t.Errorf("timestamp %d vs %d = %v, %v", c.a, c.b, o, err)
+		}
+		if o, err := NewStateVersion(c.a).Compare(NewStateVersion(c.b)); err != nil || o != c.st {
+			t.Errorf("state %d vs %d = %v, %v", c.a, c.b, o, err)
+		}
+		m, _ := NewTimestampVersion(c.a).Meet(NewTimestampVersion(c.b))
+		if m.(TimestampVersion).Millis() != float64(min(c.a, c.b)) {
+			t.Errorf("meet = %v", m)
+		}
+		m, _ = NewStateVersion(c.a).Meet(NewStateVersion(c.b))
+		if m.(StateVersion).Millis() != float64(min(c.a, c.b)) {
+			t.Errorf("state meet = %v", m)
+		}
+	}
+	if NewTimestampVersion(12).Lineage() != Genesis || NewStateVersion(12).Lineage() != Genesis {
+		t.Error("timestamp lineages must be genesis")
+	}
+	if _, err := NewTimestampVersion(1).Compare(NewStateVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+		t.Errorf("timestamp vs state = %v", err)
+	}
+	if _, err := NewStateVersion(1).Compare(NewPlainVersion("L", 1)); !errors.Is(err, ErrVersionMismatch) {
+		t.Errorf("state vs plain = %v", err)
+	}
+	if NewTimestampVersion(1712345678901).String() != "1712345678901" {
+		t.Error("timestamp serialization")
+	}
+}
+
+func TestOrderString(t *testing.T) {
+	for o, s := range map[Order]string{Behind: "behind", Equal: "equal", Ahead: "ahead", Concurrent: "concurrent", 0: "unknown"} {
+		if o.String() != s {
+			t.Errorf("%d.String() = %q", o, o.String())
+		}
+	}
+}
