@@ -36,10 +36,7 @@ func FuzzPipelineReceive(f *testing.F) {
 			if rx.PendingFragments() > 4 {
 				t.Fatal("group limit exceeded")
 			}
-			rx.mu.Lock()
-			pending := rx.reasm.pending
-			rx.mu.Unlock()
-			if pending > 1<<16 || pending < 0 {
+			if pending := rx.PendingBytes(); pending > 1<<16 || pending < 0 {
 				t.Fatalf("pending bytes %d", pending)
 			}
 		}

@@ -1,8 +1,11 @@
 package transport
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
@@ -21,6 +24,15 @@ const (
 	CodeTooManyFragments      Code = "too-many-fragments"
 	CodeInvalidWireMessage    Code = "invalid-wire-message"
 	CodeEncodeFailed          Code = "encode-failed"
+)
+
+// Reassembly defaults, applied when PipelineOptions leave a limit at zero.
+// The reference's pipeline ran without any limits (issue P6); the Go
+// pipeline always bounds time and memory.
+const (
+	DefaultReassemblyTimeout   = wire.DefaultReassemblyTimeout
+	DefaultMaxConcurrentFrames = wire.DefaultMaxConcurrentFrames
+	DefaultMaxReassemblySize   = wire.DefaultMaxTotalSize
 )
 
 // PipelineError is an error from a [Pipeline] step. Code is one of the
@@ -62,8 +74,7 @@ type PipelineOptions struct {
 	// evicted beyond). Zero means DefaultMaxConcurrentFrames.
 	MaxConcurrentFrames int
 	// MaxReassemblySize caps the bytes held in fragment groups (oldest
-	// evicted beyond; a group declaring more is refused). Zero means
-	// DefaultMaxReassemblySize.
+	// evicted beyond). Zero means DefaultMaxReassemblySize.
 	MaxReassemblySize int
 	// Clock runs the reassembly timers. Nil means clock.Real.
 	Clock clock.Clock
@@ -92,7 +103,12 @@ type Pipeline struct {
 	closed  bool
 	nextSeq uint32
 	codec   msgCodec
-	reasm   reassembler
+	reasm   *wire.Reassembler[[]byte]
+	// evicted collects eviction events raised inside reasm.Receive (which
+	// runs under mu) so they are reported after mu is released.
+	evicted []uint32
+	// done mirrors closed for the timer path, which must not take mu.
+	done atomic.Bool
 }
 
 // msgCodec turns channel messages into frame payloads and back, holding
@@ -108,19 +124,16 @@ type msgCodec interface {
 func NewPipeline(opts PipelineOptions) *Pipeline {
 	p := &Pipeline{onError: opts.OnError, onFrame: opts.OnFrame, thresh: max(opts.Threshold, 0), nextSeq: 1, codec: newMsgCodec()}
 	timeout := opts.ReassemblyTimeout
-	if timeout == 0 {
-		timeout = DefaultReassemblyTimeout
+	if timeout < 0 {
+		timeout = wire.NoLimit
 	}
-	frames := opts.MaxConcurrentFrames
-	if frames <= 0 {
-		frames = DefaultMaxConcurrentFrames
-	}
-	size := opts.MaxReassemblySize
-	if size <= 0 {
-		size = DefaultMaxReassemblySize
-	}
-	p.reasm.init(clock.OrReal(opts.Clock), timeout, frames, size)
-	p.reasm.onExpire = p.expire
+	p.reasm = wire.NewReassembler[[]byte](wire.ReassemblyConfig{
+		Timeout:             timeout,
+		MaxConcurrentFrames: opts.MaxConcurrentFrames,
+		MaxTotalSize:        int64(opts.MaxReassemblySize),
+		Clock:               opts.Clock,
+		OnEvent:             p.onReassemblyEvent,
+	})
 	return p
 }
 
@@ -203,44 +216,47 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	f, err := wire.DecodeFrame(piece)
-	if err != nil {
+	r, ok, err := p.reasm.Receive(piece)
+	evicted := p.takeEvicted()
+	if err != nil || !ok {
 		p.mu.Unlock()
-		err = &PipelineError{Code: CodeReassemblyFailed, Dir: DirReceive, Detail: "parse_error", Err: err}
-		p.reportError(err, DirReceive)
+		p.reportEvicted(evicted)
+		if err != nil {
+			err = reassemblyError(err)
+			p.reportError(err, DirReceive)
+		}
 		return nil, err
 	}
-	payload, size := f.Payload, len(piece)
-	var evicted []uint32
-	if f.Kind == wire.KindFragment {
-		var fail *reassemblyFailure
-		payload, evicted, fail = p.reasm.add(f)
-		if fail != nil {
-			p.mu.Unlock()
-			p.reportEvicted(evicted)
-			err = &PipelineError{Code: CodeReassemblyFailed, Dir: DirReceive, Seq: f.Seq, Detail: fail.reason}
-			p.reportError(err, DirReceive)
-			return nil, err
-		}
-		if payload == nil {
-			p.mu.Unlock()
-			p.reportEvicted(evicted)
-			return nil, nil
-		}
-		size = len(payload) + int(f.Total)*wire.FragmentHeaderSize
+	seq := uint32(r.Seq)
+	size := len(piece)
+	if len(piece) >= wire.FragmentHeaderSize && wire.FrameKind(piece[1]) == wire.KindFragment {
+		// The piece completed a fragmented message: count every frame.
+		size = len(r.Payload) + int(binary.BigEndian.Uint16(piece[12:14]))*wire.FragmentHeaderSize
 	}
-	msg, err := p.codec.decode(payload)
+	msg, err := p.codec.decode(r.Payload)
 	p.mu.Unlock()
 	p.reportEvicted(evicted)
 	if err != nil {
-		err = stamp(err, DirReceive, f.Seq)
+		err = stamp(err, DirReceive, seq)
 		p.reportError(err, DirReceive)
 		return nil, err
 	}
 	if p.onFrame != nil {
-		p.onFrame(FrameTrace{Dir: DirReceive, Seq: f.Seq, Kind: FrameComplete, Size: size})
+		p.onFrame(FrameTrace{Dir: DirReceive, Seq: seq, Kind: FrameComplete, Size: size})
 	}
 	return msg, nil
+}
+
+// reassemblyError maps a wire reassembly error to reassembly-failed with
+// the collector's reason as Detail.
+func reassemblyError(err error) error {
+	pe := &PipelineError{Code: CodeReassemblyFailed, Dir: DirReceive, Err: err}
+	var re *wire.ReassemblyError
+	if errors.As(err, &re) {
+		pe.Detail = string(re.Type)
+		pe.Seq = uint32(re.Seq)
+	}
+	return pe
 }
 
 // Reset returns the pipeline to its initial state for a fresh connection:
@@ -252,7 +268,7 @@ func (p *Pipeline) Reset() error {
 	if p.closed {
 		return ErrClosed
 	}
-	p.reasm.reset()
+	p.reasm.Reset()
 	p.codec.reset()
 	p.nextSeq = 1
 	return nil
@@ -265,7 +281,8 @@ func (p *Pipeline) Close() error {
 	defer p.mu.Unlock()
 	if !p.closed {
 		p.closed = true
-		p.reasm.reset()
+		p.done.Store(true)
+		p.reasm.Dispose()
 	}
 	return nil
 }
@@ -274,16 +291,38 @@ func (p *Pipeline) Close() error {
 func (p *Pipeline) PendingFragments() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.reasm.groupCount()
+	return p.reasm.Len()
 }
 
-func (p *Pipeline) expire(seq uint32, gen uint64) {
+// PendingBytes returns the bytes held by fragment groups being reassembled.
+func (p *Pipeline) PendingBytes() int64 {
 	p.mu.Lock()
-	ok := !p.closed && p.reasm.expire(seq, gen)
-	p.mu.Unlock()
-	if ok {
-		p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: seq}, DirReceive)
+	defer p.mu.Unlock()
+	return p.reasm.PendingSize()
+}
+
+// onReassemblyEvent receives the reassembler's events. Evictions happen
+// inside reasm.Receive, on the goroutine holding mu: they are queued and
+// reported once mu is released. Timeouts come from the clock's timer,
+// without mu, and are reported at once.
+func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
+	switch ev.Type {
+	case wire.EventEvicted:
+		p.evicted = append(p.evicted, uint32(ev.Seq))
+	case wire.EventTimeout:
+		if !p.done.Load() {
+			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq)}, DirReceive)
+		}
 	}
+}
+
+func (p *Pipeline) takeEvicted() []uint32 {
+	if len(p.evicted) == 0 {
+		return nil
+	}
+	out := p.evicted
+	p.evicted = nil
+	return out
 }
 
 func (p *Pipeline) reportEvicted(seqs []uint32) {

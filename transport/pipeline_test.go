@@ -246,15 +246,22 @@ func TestPipelineEviction(t *testing.T) {
 }
 
 func TestPipelineSizeLimit(t *testing.T) {
+	var log errLog
 	tx := NewPipeline(PipelineOptions{Threshold: 100})
-	rx := NewPipeline(PipelineOptions{MaxReassemblySize: 150})
+	rx := NewPipeline(PipelineOptions{MaxReassemblySize: 150, OnError: log.hook})
+	defer rx.Close()
 	pieces, _ := tx.Send(&wire.Offer{DocID: "big", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 400)}})
-	_, err := rx.Receive(pieces[0])
-	if CodeOf(err) != CodeReassemblyFailed {
-		t.Fatalf("oversized group: %v", err)
+	for _, pc := range pieces {
+		m, _ := rx.Receive(pc)
+		if m != nil {
+			t.Fatal("a message larger than the reassembly limit was delivered")
+		}
+		if n := rx.PendingBytes(); n > 150 {
+			t.Fatalf("holding %d bytes, limit 150", n)
+		}
 	}
-	if rx.PendingFragments() != 0 {
-		t.Fatal("oversized group kept")
+	if len(log.codes()) == 0 {
+		t.Fatal("no error reported for the oversized message")
 	}
 }
 
