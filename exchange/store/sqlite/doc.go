@@ -1,0 +1,22 @@
+// Package sqlite is the default durable [store.Store]: an embedded SQLite
+// database (modernc.org/sqlite, pure Go, no cgo).
+//
+// The tables, row encoding and format marker are those of the reference's
+// SQL-family stores (kyneta_doc_meta, kyneta_records, kyneta_store_meta), so
+// a database file written by a Go service can be opened by the TypeScript
+// SQLite store and the other way round.
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so a
+// write that returned nil survives a crash of the process or the machine.
+// Every Append, Replace and Delete is one transaction.
+//
+// # Format gate
+//
+// On open the store reads the "format" key of its store-meta table:
+//   - no marker and no documents: the marker {"major":1,"minor":0} is written;
+//   - no marker but documents present: refused (unversioned-existing-data);
+//   - a marker that does not parse: refused (malformed-version);
+//   - another major version: refused (incompatible-major).
+//
+// Refusals are [*store.FormatError] values; nothing is ever migrated.
+package sqlite
