@@ -1,0 +1,228 @@
+package wire
+
+import (
+	"errors"
+	"math"
+)
+
+// Codec is one of the two wire encodings a pipeline step speaks:
+// [BinaryCodec] (CBOR messages in binary frames, used by WebSocket) or
+// [TextCodec] (JSON messages in text frames, used by SSE/HTTP). Its fields
+// are unexported; use the two variables.
+type Codec[P Piece] struct {
+	name     string
+	maxFrame int64
+	size     func(P) int
+	encode   func(WireMessage) (P, error)
+	decode   func(P) (WireMessage, error)
+	complete func(seq uint32, payload P) P
+	fragment func(payload P, threshold int, seq uint32) ([]P, error)
+}
+
+// Name returns "binary" or "text".
+func (c Codec[P]) Name() string { return c.name }
+
+// Size returns the size of a payload or frame as this codec measures it:
+// bytes for binary, Unicode code points for text.
+func (c Codec[P]) Size(p P) int { return c.size(p) }
+
+// BinaryCodec encodes messages as CBOR and frames them as binary frames.
+var BinaryCodec = Codec[[]byte]{
+	name:     "binary",
+	maxFrame: MaxPayload,
+	size:     func(b []byte) int { return len(b) },
+	encode:   EncodeMessage,
+	decode:   DecodeMessage,
+	complete: func(seq uint32, payload []byte) []byte {
+		b := make([]byte, HeaderSize+len(payload))
+		putHeader(b, KindComplete, uint32(len(payload)), seq)
+		copy(b[HeaderSize:], payload)
+		return b
+	},
+	fragment: FragmentBinary,
+}
+
+// TextCodec encodes messages as compact JSON and frames them as text
+// frames; sizes count Unicode code points.
+var TextCodec = Codec[string]{
+	name:     "text",
+	maxFrame: MaxTextPayload,
+	size:     textSize,
+	encode:   EncodeTextMessage,
+	decode:   DecodeTextMessage,
+	complete: func(seq uint32, payload string) string {
+		return string(appendTextComplete(make([]byte, 0, len(payload)+16), seq, payload))
+	},
+	fragment: FragmentText,
+}
+
+// PipelineState is the per-connection state the pipeline steps thread
+// through: the alias table (a value, replaced by each step), the
+// reassembler for received pieces of type R (stateful, shared by
+// reference, as in the reference) and the next outbound frame sequence
+// number, which starts at 1.
+type PipelineState[R Piece] struct {
+	Alias       AliasState
+	Reassembler *Reassembler[R]
+	NextSeq     uint32
+}
+
+// NewPipelineState returns the state of a fresh connection: empty alias
+// table, a reassembler with cfg's limits (the zero config is safe) and
+// NextSeq 1. A reset connection starts from a new state, so its output is
+// byte-identical to a first connection's.
+func NewPipelineState[R Piece](cfg ReassemblyConfig) PipelineState[R] {
+	return PipelineState[R]{Alias: EmptyAliasState(), Reassembler: NewReassembler[R](cfg), NextSeq: 1}
+}
+
+// TraceDir is the direction of a traced frame.
+type TraceDir string
+
+// Trace directions.
+const (
+	TraceSend    TraceDir = "send"
+	TraceReceive TraceDir = "receive"
+)
+
+// FrameTrace describes a frame for observers (metrics, logs).
+type FrameTrace struct {
+	Dir  TraceDir
+	Seq  uint32
+	Kind FrameKind
+	// Index and Total are set for sent fragments.
+	Index int
+	Total int
+	// Size is the size of the piece in the codec's unit. On receive it is
+	// the last piece only, not the whole message, as in the reference.
+	Size int
+}
+
+// SendOutput is one result of [SendStep]: a piece to transmit with its
+// trace, or an error.
+type SendOutput[P Piece] struct {
+	Piece P
+	Trace FrameTrace
+	Err   *WireError // nil for a piece
+}
+
+// ReceiveOutput is the result of a [ReceiveStep] that produced something:
+// a message with its trace, or an error.
+type ReceiveOutput struct {
+	Msg   ChannelMsg
+	Trace FrameTrace
+	Err   *WireError // nil for a message
+}
+
+// SendStep runs the send side of the pipeline for one message: outbound
+// aliasing, message encoding, then one complete frame, or fragments when
+// threshold > 0 and the encoded payload is larger than threshold (the
+// payload size, before framing, in the codec's unit). Sending consumes
+// exactly one sequence number, also when it fails, and all fragments carry
+// it. The returned state always carries the new alias table (kept on
+// failure, like the reference) and the advanced sequence number. Failures
+// are single outputs with a *WireError; SendStep never panics.
+//
+// The step is pure apart from the codec: st's reassembler is passed through
+// untouched. S (the codec's piece type) and R (the state's receive type)
+// may differ, for asymmetric links.
+func SendStep[S, R Piece](st PipelineState[R], codec Codec[S], threshold int, msg ChannelMsg) (PipelineState[R], []SendOutput[S]) {
+	seq := st.NextSeq
+	st.NextSeq = NextSeq(seq)
+	alias, wm, err := AliasOutbound(st.Alias, msg)
+	st.Alias = alias
+	if err != nil {
+		code := CodeAliasResolutionFailed
+		if errors.Is(err, ErrNilMessage) {
+			code = CodeEncodeFailed
+		}
+		return st, []SendOutput[S]{{Err: &WireError{Code: code, Detail: err}}}
+	}
+	payload, err := codec.encode(wm)
+	if err != nil {
+		return st, []SendOutput[S]{{Err: &WireError{Code: CodeEncodeFailed, Detail: err}}}
+	}
+	size := codec.size(payload)
+	if threshold > 0 && size > threshold {
+		frames, err := codec.fragment(payload, threshold, seq)
+		if err != nil {
+			return st, []SendOutput[S]{{Err: fragmentWireError(err)}}
+		}
+		out := make([]SendOutput[S], len(frames))
+		for i, f := range frames {
+			out[i] = SendOutput[S]{Piece: f, Trace: FrameTrace{
+				Dir: TraceSend, Seq: seq, Kind: KindFragment, Index: i, Total: len(frames), Size: codec.size(f),
+			}}
+		}
+		return st, out
+	}
+	if int64(size) > codec.maxFrame {
+		return st, []SendOutput[S]{{Err: &WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: int64(size), Limit: codec.maxFrame}}}}
+	}
+	frame := codec.complete(seq, payload)
+	return st, []SendOutput[S]{{Piece: frame, Trace: FrameTrace{Dir: TraceSend, Seq: seq, Kind: KindComplete, Size: codec.size(frame)}}}
+}
+
+func fragmentWireError(err error) *WireError {
+	var fe *FragmentError
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case FragmentEmptyPayload:
+			return &WireError{Code: CodeEmptyPayload, Detail: fe}
+		case FragmentTooMany:
+			return &WireError{Code: CodeTooManyFragments, Detail: fe}
+		}
+	}
+	return &WireError{Code: CodeFrameTooLarge, Detail: err}
+}
+
+// ReceiveStep runs the receive side of the pipeline for one piece:
+// reassembly, message decoding, then inbound aliasing. ok is false while
+// the piece only advanced a fragmented message. Otherwise the output holds
+// the message and its trace (Seq is the sender's), or a *WireError:
+// reassembly-failed (including undecodable frames), invalid-wire-message,
+// decode-failed or alias-resolution-failed. The alias table in the returned
+// state is updated even when aliasing fails part-way (a present keeps the
+// entries before the failing one, as in the reference). ReceiveStep never
+// panics.
+func ReceiveStep[P Piece](st PipelineState[P], codec Codec[P], piece P) (PipelineState[P], ReceiveOutput, bool) {
+	if st.Reassembler == nil {
+		return st, ReceiveOutput{Err: &WireError{Code: CodeReassemblyFailed, Detail: &ReassemblyError{Type: ReassemblyDisposed}}}, true
+	}
+	r, done, err := st.Reassembler.Receive(piece)
+	if err != nil {
+		return st, ReceiveOutput{Err: &WireError{Code: CodeReassemblyFailed, Detail: err}}, true
+	}
+	if !done {
+		return st, ReceiveOutput{}, false
+	}
+	wm, err := codec.decode(r.Payload)
+	if err != nil {
+		var verr *ValidationError
+		if errors.As(err, &verr) {
+			return st, ReceiveOutput{Err: &WireError{Code: CodeInvalidWireMessage, Detail: verr}}, true
+		}
+		return st, ReceiveOutput{Err: &WireError{Code: CodeDecodeFailed, Detail: err}}, true
+	}
+	alias, msg, err := AliasInbound(st.Alias, wm)
+	st.Alias = alias
+	if err != nil {
+		return st, ReceiveOutput{Err: &WireError{Code: CodeAliasResolutionFailed, Detail: err}}, true
+	}
+	return st, ReceiveOutput{Msg: msg, Trace: FrameTrace{
+		Dir: TraceReceive, Seq: toUint32(r.Seq), Kind: KindComplete, Size: codec.size(piece),
+	}}, true
+}
+
+// toUint32 converts a frame seq (a JavaScript number) like ECMAScript's
+// ToUint32: truncate, then reduce modulo 2^32; NaN and infinities are 0.
+// Binary seqs and every seq this package sends are already in range.
+func toUint32(f float64) uint32 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	f = math.Mod(math.Trunc(f), 1<<32)
+	if f < 0 {
+		f += 1 << 32
+	}
+	return uint32(f)
+}
