@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"pgregory.net/rapid"
 )
 
 // aliasErrorValue renders an *AliasError in the vectors' notation.
@@ -248,5 +250,279 @@ func TestAliasDefaultCapsPresentDocIDs(t *testing.T) {
 	}
 	if deviations == 0 {
 		t.Error("no vector exercises the present doc-id cap")
+	}
+}
+
+// genChannelMsg draws a ChannelMsg that a reference receiver accepts. Doc
+// ids come from a small pool so that aliases get reused.
+func genChannelMsg(t *rapid.T) ChannelMsg {
+	docID := func() string {
+		return rapid.SampledFrom([]string{"doc-a", "doc-b", "doc-c", "", "d/ü/😀", "x"}).Draw(t, "docId")
+	}
+	switch rapid.IntRange(0, 7).Draw(t, "type") {
+	case 0:
+		m := &Establish{
+			Identity: PeerIdentity{
+				PeerID: genText(t, "peerId"),
+				Name:   genOptText(t, "name"),
+				Type:   rapid.SampledFrom([]PeerType{PeerUser, PeerBot, PeerService}).Draw(t, "peerType"),
+			},
+			ProtocolVersion: ProtocolVersion{Major: rapid.Int64Range(1, 3).Draw(t, "major"), Minor: rapid.Int64Range(0, 2).Draw(t, "minor")},
+		}
+		if rapid.IntRange(0, 3).Draw(t, "features?") > 0 {
+			m.Features = &Features{Alias: genOptBool(t, "alias"), Streamed: genOptBool(t, "streamed"), Datagram: genOptBool(t, "datagram")}
+		}
+		return m
+	case 1:
+		return &Depart{}
+	case 2, 3:
+		m := &Present{}
+		axes := []SyncMode{Collaborative, Authoritative, Ephemeral, {Serialized, SnapshotOnly, Transient}, {Concurrent, DeltaCapable, Transient}}
+		for range rapid.IntRange(0, 4).Draw(t, "docs") {
+			m.Docs = append(m.Docs, DocPresence{
+				DocID:           docID(),
+				ReplicaType:     ReplicaType{Name: rapid.SampledFrom([]string{"plain", "loro"}).Draw(t, "rt"), Major: rapid.Int64Range(-maxSafeInteger, maxSafeInteger).Draw(t, "rtmaj"), Minor: rapid.Int64Range(0, 5).Draw(t, "rtmin")},
+				SyncMode:        rapid.SampledFrom(axes).Draw(t, "syncMode"),
+				SchemaHash:      rapid.SampledFrom([]string{"00aa", "00bb", "00cc"}).Draw(t, "schema"),
+				SupportedHashes: rapid.SliceOfN(rapid.SampledFrom([]string{"00aa", "00bb", "00dd"}), 0, 3).Draw(t, "shs"),
+			})
+		}
+		return m
+	case 4:
+		return &Interest{DocID: docID(), Version: genOptText(t, "version"), Reciprocate: genOptBool(t, "r")}
+	case 5:
+		m := &Offer{
+			DocID:       docID(),
+			Payload:     Payload{Kind: rapid.SampledFrom([]PayloadKind{Entirety, Since}).Draw(t, "kind"), Encoding: rapid.SampledFrom([]PayloadEncoding{JSON, Binary}).Draw(t, "enc"), Lineage: genOptText(t, "lineage")},
+			Version:     genText(t, "version"),
+			Reciprocate: genOptBool(t, "r"),
+		}
+		if m.Payload.Encoding == JSON {
+			m.Payload.Data = []byte(genText(t, "json"))
+		} else {
+			m.Payload.Data = rapid.SliceOf(rapid.Byte()).Draw(t, "bin")
+		}
+		return m
+	case 6:
+		return &Dismiss{DocID: docID()}
+	default:
+		return &Vacant{DocID: docID()}
+	}
+}
+
+// expectedDelivery is what the receiving side gets for msg: sync modes
+// collapse to the named ones, and supported hashes travel only when there
+// is more than one.
+func expectedDelivery(msg ChannelMsg) ChannelMsg {
+	p, ok := msg.(*Present)
+	if !ok {
+		return msg
+	}
+	out := &Present{Docs: make([]DocPresence, len(p.Docs))}
+	for i, d := range p.Docs {
+		d.SyncMode, _ = SyncModeToWire(d.SyncMode).SyncMode()
+		if len(d.SupportedHashes) <= 1 {
+			d.SupportedHashes = nil
+		}
+		out.Docs[i] = d
+	}
+	return out
+}
+
+func checkAliasInvariants(t *rapid.T, name string, s AliasState) {
+	for label, m := range map[string]map[string]int64{"doc": s.outDoc, "schema": s.outSchema} {
+		next := s.nextDoc
+		if label == "schema" {
+			next = s.nextSchema
+		}
+		if int64(len(m)) != next {
+			t.Fatalf("%s: %d %s aliases but next is %d", name, len(m), label, next)
+		}
+		seen := map[int64]bool{}
+		for _, a := range m {
+			if a < 0 || a >= next || seen[a] {
+				t.Fatalf("%s: %s alias %d duplicated or out of range", name, label, a)
+			}
+			seen[a] = true
+		}
+	}
+	if s.mutual != mutualAlias(s.self, s.peer) {
+		t.Fatalf("%s: mutual %v with self %v peer %v", name, s.mutual, s.self, s.peer)
+	}
+}
+
+// TestAliasPeersAgree connects two alias states through the codecs and
+// checks that every message arrives as sent, that outbound aliases stay a
+// dense 0..n-1 numbering, and that no call modifies a state it was given.
+func TestAliasPeersAgree(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		states := [2]AliasState{EmptyAliasState(), EmptyAliasState()}
+		type snap struct {
+			s    AliasState
+			view Map
+		}
+		var old []snap
+		for range rapid.IntRange(1, 40).Draw(t, "steps") {
+			from := rapid.IntRange(0, 1).Draw(t, "from")
+			to := 1 - from
+			msg := genChannelMsg(t)
+			old = append(old, snap{states[from], aliasStateValue(states[from])}, snap{states[to], aliasStateValue(states[to])})
+
+			next, w, err := AliasOutbound(states[from], msg)
+			if err != nil {
+				t.Fatalf("AliasOutbound(%s): %v", showValue(channelMsgValue(msg)), err)
+			}
+			var got WireMessage
+			if rapid.Bool().Draw(t, "text") {
+				s, err := EncodeTextMessage(w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err = DecodeTextMessage(s)
+				if err != nil {
+					t.Fatalf("DecodeTextMessage(%s): %v", s, err)
+				}
+			} else {
+				b, err := EncodeMessage(w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err = DecodeMessage(b); err != nil {
+					t.Fatalf("DecodeMessage(%x): %v", b, err)
+				}
+			}
+			recv, in, err := AliasInbound(states[to], got)
+			if err != nil {
+				t.Fatalf("AliasInbound(%s): %v", showValue(messageValueOf(t, got)), err)
+			}
+			if want := sortedValue(channelMsgValue(expectedDelivery(msg))); !valueEqual(sortedValue(channelMsgValue(in)), want) {
+				t.Fatalf("delivered %s\nwant      %s", showValue(channelMsgValue(in)), showValue(want))
+			}
+			states[from], states[to] = next, recv
+			checkAliasInvariants(t, "sender", next)
+			checkAliasInvariants(t, "receiver", recv)
+			if next.mutual && recv.mutual {
+				// Once aliasing is mutual, references to announced docs are aliases.
+				if r, ok := w.(*WireDismiss); ok {
+					if _, known := next.outDoc[msg.(*Dismiss).DocID]; known && r.DX == nil {
+						t.Fatalf("mutual alias but dismiss by id: %s", showValue(messageValueOf(t, w)))
+					}
+				}
+			}
+		}
+		for i, o := range old {
+			if !valueEqual(aliasStateValue(o.s), o.view) {
+				t.Fatalf("state %d changed after being passed to the transformer", i)
+			}
+		}
+	})
+}
+
+func TestAliasErrorsAndEdges(t *testing.T) {
+	s := EmptyAliasState()
+
+	// Unknown payload kind and encoding leave the state alone.
+	for _, p := range []Payload{{Kind: "snapshot", Encoding: JSON}, {Kind: Since, Encoding: "cbor"}} {
+		next, w, err := AliasOutbound(s, &Offer{DocID: "d", Payload: p, Version: "1"})
+		var ae *AliasError
+		if !errors.As(err, &ae) || w != nil || !valueEqual(aliasStateValue(next), aliasStateValue(s)) {
+			t.Fatalf("offer %+v: %v %v", p, w, err)
+		}
+		if ae.Value != string(p.Kind) && ae.Value != string(p.Encoding) {
+			t.Errorf("error value %v", ae.Value)
+		}
+	}
+
+	// Nil messages.
+	if _, _, err := AliasOutbound(s, nil); !errors.Is(err, ErrNilMessage) {
+		t.Errorf("AliasOutbound(nil): %v", err)
+	}
+	if _, _, err := AliasOutbound(s, (*Offer)(nil)); !errors.Is(err, ErrNilMessage) {
+		t.Errorf("AliasOutbound((*Offer)(nil)): %v", err)
+	}
+	if _, _, err := AliasInbound(s, nil); !errors.Is(err, ErrNilMessage) {
+		t.Errorf("AliasInbound(nil): %v", err)
+	}
+
+	// Aliases are JavaScript Map keys: -0 is 0 and NaN finds NaN.
+	present := &WirePresent{Docs: []WireDocEntry{
+		{DocID: "zero", Alias: refOf(math.Copysign(0, -1)), ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
+		{DocID: "nan", Alias: refOf(math.NaN()), ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
+		{DocID: "frac", Alias: refOf(1.5), ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
+	}}
+	s2, _, err := AliasInbound(s, present)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for alias, want := range map[float64]string{0: "zero", math.NaN(): "nan", 1.5: "frac"} {
+		_, m, err := AliasInbound(s2, &WireVacant{DocByAlias(alias)})
+		if err != nil || m.(*Vacant).DocID != want {
+			t.Errorf("dx %v: %v %v, want %s", alias, m, err, want)
+		}
+	}
+	if got, ok := s2.InboundDocID(0); !ok || got != "zero" {
+		t.Errorf("InboundDocID(0) = %q %v", got, ok)
+	}
+
+	// A non-integral replica version cannot become a ReplicaType.
+	_, _, err = AliasInbound(s, &WirePresent{Docs: []WireDocEntry{{DocID: "d", ReplicaType: WireReplicaType{"plain", 1.5, 0}, SchemaHash: refOf("h")}}})
+	if !errors.Is(err, &AliasError{Code: AliasInvalidReplicaType}) {
+		t.Errorf("rt 1.5: %v", err)
+	}
+
+	// Doc id caps count UTF-8 bytes: 128 four-byte characters fit, one more byte does not.
+	long := strings.Repeat("😀", 128)
+	if _, _, err := AliasInbound(s, &WireDismiss{DocByID(long)}); err != nil {
+		t.Errorf("512-byte id rejected: %v", err)
+	}
+	if _, _, err := AliasInbound(s, &WireDismiss{DocByID(long + "a")}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
+		t.Errorf("513-byte id: %v", err)
+	}
+	if _, _, err := AliasInbound(s, &WirePresent{Docs: []WireDocEntry{{DocID: long + "a", ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
+		t.Errorf("513-byte present id with default options: %v", err)
+	}
+	lax := NewAliasState(AliasOptions{SkipPresentDocIDCap: true})
+	if _, _, err := AliasInbound(lax, &WirePresent{Docs: []WireDocEntry{{DocID: long + "a", ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); err != nil {
+		t.Errorf("513-byte present id with SkipPresentDocIDCap: %v", err)
+	}
+
+	// Features are copied: changing the caller's struct later has no effect.
+	f := &Features{Alias: refOf(true)}
+	s3, _, _ := AliasOutbound(s, &Establish{Identity: PeerIdentity{PeerID: "p", Type: PeerUser}, Features: f, ProtocolVersion: DefaultProtocolVersion})
+	*f.Alias = false
+	if sf := s3.SelfFeatures(); sf == nil || sf.Alias == nil || !*sf.Alias {
+		t.Errorf("self features changed with the caller's struct: %+v", sf)
+	}
+
+	// Error text names the code and detail.
+	if got := (&AliasError{Code: AliasUnknownDocAlias, Alias: 4}).Error(); got != "wire: alias resolution failed: unknown-doc-alias 4" {
+		t.Errorf("Error() = %q", got)
+	}
+}
+
+func TestSyncModeCollapse(t *testing.T) {
+	for _, w := range []WriterModel{Serialized, Concurrent} {
+		for _, d := range []Delivery{DeltaCapable, SnapshotOnly} {
+			for _, u := range []Durability{Persistent, Transient} {
+				got := SyncModeToWire(SyncMode{w, d, u})
+				want := WireEphemeral
+				if w == Serialized {
+					want = WireAuthoritative
+				} else if d == DeltaCapable {
+					want = WireCollaborative
+				}
+				if got != want {
+					t.Errorf("SyncModeToWire(%s,%s,%s) = %d, want %d", w, d, u, got, want)
+				}
+			}
+		}
+	}
+	for w, named := range map[WireSyncMode]SyncMode{0: Collaborative, 1: Authoritative, 2: Ephemeral} {
+		if m, ok := w.SyncMode(); !ok || m != named || SyncModeToWire(m) != w {
+			t.Errorf("wire %d -> %v %v", w, m, ok)
+		}
+	}
+	if _, ok := WireSyncMode(3).SyncMode(); ok {
+		t.Error("wire 3 maps to a mode")
 	}
 }
