@@ -99,7 +99,37 @@ type BridgePeer struct {
 // within a receive callback is counted before the message that triggered it
 // is counted down, so Settle never returns early. Delayed messages are in
 // flight until they are delivered: with a fake clock, advance it first.
+// Settle sees only the bridge: a consumer that hands received messages to
+// a queue of its own and returns is idle for the bridge while its queue
+// still holds work; [Bridge.SettleWith] covers that case.
 //
+// SettleWith settles the bridge together with consumers that queue work of
+// their own (an exchange whose dispatcher may still hold a message after
+// its receive callback returned). It repeats Settle and then each wait, in
+// order, until a whole round passes in which the bridge accepted no new
+// message; each wait should block until its consumer is idle or ctx ends.
+func (b *Bridge) SettleWith(ctx context.Context, waits ...func(context.Context) error) error {
+	for {
+		if err := b.Settle(ctx); err != nil {
+			return err
+		}
+		b.mu.Lock()
+		before := b.enqueued
+		b.mu.Unlock()
+		for _, w := range waits {
+			if err := w(ctx); err != nil {
+				return err
+			}
+		}
+		b.mu.Lock()
+		quiet := b.inflight == 0 && b.enqueued == before
+		b.mu.Unlock()
+		if quiet {
+			return nil
+		}
+	}
+}
+
 // Close cuts every link, discards what is queued and joins every goroutine
 // the bridge started. It must not be called from inside a delivery callback.
 type Bridge struct {
@@ -119,6 +149,7 @@ type Bridge struct {
 	inflight   int
 	idle       chan struct{} // closed while inflight == 0
 	stats      BridgeStats
+	enqueued   uint64 // copies ever queued; SettleWith compares it across a round
 	scanGen    uint64
 	autoName   int
 
@@ -538,6 +569,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 			b.idle = make(chan struct{})
 		}
 		b.inflight++
+		b.enqueued++
 		dst.queue = append(dst.queue, it)
 		if !it.ready {
 			it.stop = b.clk.AfterFunc(delay, func() { b.markReady(dst, it) })

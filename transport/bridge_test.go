@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -708,5 +709,84 @@ func TestBridgeConcurrentChaos(t *testing.T) {
 				t.Fatalf("%s-%s not linked after heal", x, y)
 			}
 		}
+	}
+}
+
+// A consumer that handles messages on its own goroutine (like an exchange
+// whose dispatcher is busy elsewhere) answers after the bridge went idle;
+// SettleWith waits for both.
+func TestBridgeSettleWithQueueingConsumer(t *testing.T) {
+	b := newTestBridge(t, BridgeOptions{})
+	a, c := newPeer(t, b, "a"), newPeer(t, b, "c")
+	a.start(t)
+	c.start(t)
+	settle(t, b)
+
+	type job struct{ n int }
+	queue := make(chan job, 64)
+	var pending atomic.Int64 // jobs queued but not finished
+	finished := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	var worker sync.WaitGroup
+	worker.Add(1)
+	go func() { // c's "dispatcher"
+		defer worker.Done()
+		for {
+			select {
+			case j := <-queue:
+				if j.n < 10 {
+					ch, _ := c.ep.ChannelTo("a")
+					_ = ch.Send(interest(fmt.Sprint(j.n + 1)))
+				}
+				pending.Add(-1)
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); worker.Wait() }()
+	c.mu.Lock()
+	c.onReceive = func(_ string, m wire.ChannelMsg) {
+		var n int
+		fmt.Sscan(m.(*wire.Interest).DocID, &n)
+		pending.Add(1)
+		queue <- job{n}
+	}
+	c.mu.Unlock()
+	a.mu.Lock()
+	a.onReceive = func(_ string, m wire.ChannelMsg) {
+		var n int
+		fmt.Sscan(m.(*wire.Interest).DocID, &n)
+		ch, _ := a.ep.ChannelTo("c")
+		_ = ch.Send(interest(fmt.Sprint(n + 1)))
+	}
+	a.mu.Unlock()
+
+	a.send(t, "c", interest("0"))
+	idle := func(ctx context.Context) error {
+		for pending.Load() != 0 {
+			select {
+			case <-finished:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.SettleWith(ctx, idle); err != nil {
+		t.Fatal(err)
+	}
+	// 0,2,4,…,10 reach c; 1,3,…,11 reach a.
+	if got := len(c.takeFrom("a")); got != 6 {
+		t.Fatalf("c received %d", got)
+	}
+	if got := len(a.takeFrom("c")); got != 5 {
+		t.Fatalf("a received %d", got)
 	}
 }

@@ -185,24 +185,14 @@ func frames(payload []byte, seq uint32, threshold int) ([][]byte, error) {
 		}
 		return [][]byte{out}, nil
 	}
-	total := (len(payload) + threshold - 1) / threshold
-	if total > wire.MaxFragments {
-		return nil, &PipelineError{Code: CodeTooManyFragments, Detail: fmt.Sprintf("total %d, max %d", total, wire.MaxFragments)}
-	}
-	if uint64(len(payload)) > wire.MaxPayload {
-		return nil, &PipelineError{Code: CodeFrameTooLarge, Detail: fmt.Sprintf("size %d, limit %d", len(payload), uint64(wire.MaxPayload))}
-	}
-	// One backing array for all pieces: a single allocation per message.
-	buf := make([]byte, 0, total*wire.FragmentHeaderSize+len(payload))
-	out := make([][]byte, 0, total)
-	for i := range total {
-		chunk := payload[i*threshold : min((i+1)*threshold, len(payload))]
-		start := len(buf)
-		buf, _ = wire.AppendFrame(buf, wire.Frame{
-			Kind: wire.KindFragment, Seq: seq, Index: uint16(i), Total: uint16(total),
-			TotalSize: uint32(len(payload)), Payload: chunk,
-		})
-		out = append(out, buf[start:len(buf):len(buf)])
+	out, err := wire.FragmentBinary(payload, threshold, seq)
+	if err != nil {
+		var fe *wire.FragmentError
+		if errors.As(err, &fe) {
+			// The fragment codes are the reference's pipeline codes.
+			return nil, &PipelineError{Code: Code(fe.Code), Err: err}
+		}
+		return nil, &PipelineError{Code: CodeFrameTooLarge, Err: err}
 	}
 	return out, nil
 }
