@@ -1,0 +1,142 @@
+package replica
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+func FuzzParseVersion(f *testing.F) {
+	for _, s := range []string{"kyneta.genesis:0", "L:5", ":1", "1712345678901", "1.5e3", "", "a:b:c", "L:-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var rerr *Error
+		if v, err := ParsePlainVersion(s); err == nil {
+			// A parsed plain version serializes to a string that parses back
+			// to an equal version.
+			again, err := ParsePlainVersion(v.String())
+			if err != nil {
+				t.Fatalf("%q -> %q does not parse: %v", s, v.String(), err)
+			}
+			if o, _ := again.Compare(v); o != Equal || again.Lineage() != v.Lineage() || again.Counter() != v.Counter() {
+				t.Fatalf("%q round trip gave %v", s, again)
+			}
+		} else if !errors.As(err, &rerr) || rerr.Code != CodeVersionParse {
+			t.Fatalf("untyped error %v", err)
+		}
+		for _, parse := range []func(string) (Version, error){
+			func(s string) (Version, error) { return ParseTimestampVersion(s) },
+			func(s string) (Version, error) { return ParseStateVersion(s) },
+		} {
+			v, err := parse(s)
+			if err != nil {
+				if !errors.As(err, &rerr) || rerr.Code != CodeVersionParse {
+					t.Fatalf("untyped error %v", err)
+				}
+				continue
+			}
+			again, err := parse(v.String())
+			if err != nil {
+				t.Fatalf("%q -> %q does not parse: %v", s, v.String(), err)
+			}
+			if o, _ := again.Compare(v); o != Equal {
+				t.Fatalf("%q round trip gave %v", s, again)
+			}
+		}
+	})
+}
+
+func FuzzParseValue(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[true,null,"x\u00e9"],"1":2}`, `"\ud83d"`, `1e400`, `[`, `-0`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := ParseValue(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		enc := EncodeValue(v)
+		v2, err := ParseValue(enc)
+		if err != nil {
+			t.Fatalf("re-parse of %s: %v", enc, err)
+		}
+		if enc2 := EncodeValue(v2); !bytes.Equal(enc, enc2) {
+			t.Fatalf("encoding not stable:\n%s\n%s", enc, enc2)
+		}
+	})
+}
+
+// FuzzMerge merges arbitrary payloads into plain and LWW replicas (strict
+// and headless). Merges must never panic, must fail with a typed error, and
+// must leave a rejected strict replica untouched; after a successful merge
+// every export works.
+func FuzzMerge(f *testing.F) {
+	seeds := []struct {
+		kind bool
+		data string
+	}{
+		{true, `{"a":1,"b":{"c":[1,2]}}`},
+		{false, `[[{"path":[{"type":"field","field":"t"}],"change":{"type":"text","instructions":[{"retain":1},{"insert":"😀"}]}}]]`},
+		{false, `[[{"path":[],"change":{"type":"map","set":{"x":1},"delete":["y"]}}],[]]`},
+		{false, `[[{"path":[{"type":"field","field":"l"},{"type":"index","index":2}],"change":{"type":"sequence","instructions":[{"insert":[1]},{"delete":1}]}}]]`},
+		{false, `[[{"path":[{"type":"field","field":"tr"}],"change":{"type":"tree","instructions":[{"action":"create","target":"n","parent":null,"index":0}]}},{"path":[{"type":"field","field":"tr"},{"type":"entry","entry":"n"},{"type":"field","field":"x"}],"change":{"type":"increment","amount":1}}]]`},
+		{false, `[[{"path":[{"type":"field","field":"r"}],"change":{"type":"richtext","instructions":[{"insert":"ab","marks":{"b":true}},{"format":1,"marks":{"b":null}}]}}]]`},
+		{false, `[[{"path":[{"type":"field","field":"s"}],"change":{"type":"set-op","add":[1,{"a":1}],"remove":[2]}}]]`},
+		{false, `[[{"path":[],"change":{"type":"unknown-kind"}}]]`},
+		{true, `[]`},
+	}
+	for _, s := range seeds {
+		f.Add(s.kind, []byte(s.data), "abc")
+	}
+	f.Fuzz(func(t *testing.T, entirety bool, data []byte, lineage string) {
+		kind := wire.Since
+		if entirety {
+			kind = wire.Entirety
+		}
+		p := Payload{Kind: kind, Encoding: wire.JSON, Data: data, Lineage: lineage}
+		pf := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+		lf := NewLWWFactory(LWWOptions{})
+		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument()} {
+			if d, ok := r.(Document); ok {
+				// Start from a non-empty state so merges touch existing data.
+				if err := d.Apply([]Op{{Path: Path{Field("t")}, Change: TextInsertChange(0, "x😀y")}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, _ := r.ExportEntirety()
+			ver := r.Version().String()
+			err := r.Merge(p)
+			if err != nil {
+				var rerr *Error
+				if !errors.As(err, &rerr) {
+					t.Fatalf("untyped error %v", err)
+				}
+				after, _ := r.ExportEntirety()
+				if r.Version().String() != ver || !bytes.Equal(before.Data, after.Data) {
+					t.Fatalf("rejected merge changed the replica (%v)", err)
+				}
+				continue
+			}
+			e, err := r.ExportEntirety()
+			if err == nil {
+				if _, perr := ParseValue(e.Data); perr != nil {
+					t.Fatalf("entirety is not JSON: %s", e.Data)
+				}
+			} else if !errors.Is(err, ErrUnmaterializable) {
+				t.Fatalf("entirety error %v", err)
+			}
+			if _, _, err := r.ExportSince(r.BaseVersion()); err != nil && !errors.Is(err, ErrUnmaterializable) {
+				t.Fatalf("since error %v", err)
+			}
+			if err := r.Advance(r.Version()); err != nil {
+				t.Fatalf("advance: %v", err)
+			}
+		}
+	})
+}
