@@ -30,8 +30,9 @@ func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, err
 		return DrainResult{}, err
 	}
 	s.mu.Lock()
+	joined := s.drain.Phase == drainActive
 	var start drainStartMsg
-	if s.drain.Phase != drainActive {
+	if !joined {
 		cfg := resolveDrain(opts, s.cfg.Drain)
 		ids := make([]connID, 0, len(s.conns))
 		for id := range s.conns {
@@ -61,11 +62,14 @@ func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, err
 	// The waiter is registered before dispatching, so an empty drain that
 	// finishes inside the dispatch finds it.
 	var w *drainWaiter
-	if s.drain.Phase == drainActive {
+	if joined {
 		w = s.drainWaiterLocked(s.drain.Round) // join (reference S2)
 	} else {
 		w = s.drainWaiterLocked(s.drain.Round + 1)
 		s.dispatchDrainLocked(start)
+	}
+	if s.testHookDrainCall != nil {
+		s.testHookDrainCall(joined)
 	}
 	s.mu.Unlock()
 

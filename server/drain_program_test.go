@@ -193,14 +193,14 @@ func drainStateEqual(a, b drainState) bool {
 // drainModel is the rapid state machine: a registry of live connections, a
 // drain program fed random events, and a model of the timers it armed.
 type drainModel struct {
-	p       drainProgram
-	s       drainState
-	live    map[connID]bool // registered connections
-	next    connID
-	timers  map[connID]time.Duration // armed close timers of the current round
-	closed  map[connID]bool          // fxCloseConn seen this round
-	rounds  map[uint64]int           // fxFinish count per round
-	snap    int
+	p      drainProgram
+	s      drainState
+	live   map[connID]bool // registered connections
+	next   connID
+	timers map[connID]time.Duration // armed close timers of the current round
+	closed map[connID]bool          // fxCloseConn seen this round
+	rounds map[uint64]int           // fxFinish count per round
+	snap   int
 }
 
 func (m *drainModel) step(t *rapid.T, msg drainMsg) {

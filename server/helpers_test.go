@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -120,7 +121,27 @@ type doneConn struct {
 	err  error
 }
 
-func newHarness(t testing.TB, opts Options) *harness {
+// smallBuffers shrinks the kernel socket buffers on both ends, so that a
+// client that does not read blocks the server's writes after a few hundred KiB
+// instead of several MiB (not smaller than a loopback segment, or TCP stalls).
+var smallBuffers = func(h *harness) {
+	h.srv.testHookRaw = func(c net.Conn) {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(64 << 10)
+		}
+	}
+	d := &net.Dialer{}
+	h.hc = &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(64 << 10)
+			}
+			return c, err
+		}}}
+}
+
+func newHarness(t testing.TB, opts Options, mods ...func(*harness)) *harness {
 	t.Helper()
 	srv, err := New(opts)
 	if err != nil {
@@ -139,6 +160,9 @@ func newHarness(t testing.TB, opts Options) *harness {
 	h.ts = httptest.NewServer(srv)
 	h.url = "ws" + strings.TrimPrefix(h.ts.URL, "http")
 	h.hc = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, m := range mods {
+		m(h)
+	}
 	t.Cleanup(h.close)
 	return h
 }

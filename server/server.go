@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -53,8 +54,12 @@ type Server struct {
 	closedMu sync.Mutex
 	closedBy map[StatusCode]uint64
 
-	// testHookDone, if set, runs when a connection's goroutines are done.
-	testHookDone func(info ConnInfo, readErr error)
+	// Test hooks: testHookDone runs when a connection's goroutines are
+	// done; testHookRaw sees each hijacked network connection;
+	// testHookDrainCall runs (under s.mu) when a Drain call has registered.
+	testHookDone      func(info ConnInfo, readErr error)
+	testHookRaw       func(net.Conn)
+	testHookDrainCall func(joined bool)
 }
 
 var _ transport.Transport = (*Server)(nil)
@@ -353,6 +358,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	info := ConnInfo{PeerID: peerID, Principal: principal, RemoteAddr: r.RemoteAddr, Subprotocol: ws.Subprotocol()}
 	raw := hw.conn
+	if s.testHookRaw != nil {
+		s.testHookRaw(raw)
+	}
 	c, ok := s.admit(ws, info, func() { _ = raw.Close() })
 	if !ok {
 		return
