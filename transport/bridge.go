@@ -130,6 +130,10 @@ func (b *Bridge) SettleWith(ctx context.Context, waits ...func(context.Context) 
 	}
 }
 
+// An endpoint's Flush waits until every message it sent has been delivered
+// or discarded, so an exchange that sends depart, flushes and stops is
+// heard by its peers.
+//
 // Close cuts every link, discards what is queued and joins every goroutine
 // the bridge started. It must not be called from inside a delivery callback.
 type Bridge struct {
@@ -186,6 +190,8 @@ type BridgeEndpoint struct {
 	disconnected bool
 	queue        []*bridgeItem
 	kick         chan struct{}
+	outflight    int           // copies sent by this endpoint still in flight
+	outIdle      chan struct{} // closed while outflight == 0
 }
 
 type bridgeLink struct {
@@ -205,6 +211,7 @@ type linkSide struct {
 }
 
 type bridgeItem struct {
+	from   *BridgeEndpoint
 	link   *bridgeLink
 	to     int
 	pieces [][]byte
@@ -262,8 +269,9 @@ func (b *Bridge) Endpoint(name string) *BridgeEndpoint {
 	if ep, ok := b.endpoints[name]; ok {
 		return ep
 	}
-	ep := &BridgeEndpoint{bridge: b, name: name, kick: make(chan struct{}, 1)}
-	ep.Base = NewBase(BaseOptions{Type: BridgeType, ID: name, OnStart: ep.onStart, OnStop: ep.onStop, Logger: b.log})
+	ep := &BridgeEndpoint{bridge: b, name: name, kick: make(chan struct{}, 1), outIdle: make(chan struct{})}
+	close(ep.outIdle)
+	ep.Base = NewBase(BaseOptions{Type: BridgeType, ID: name, OnStart: ep.onStart, OnStop: ep.onStop, OnFlush: ep.flush, Logger: b.log})
 	b.endpoints[name] = ep
 	b.order = append(b.order, ep)
 	if !b.closed {
@@ -311,6 +319,27 @@ func (ep *BridgeEndpoint) onStart(context.Context) error {
 	b.mu.Unlock()
 	b.connect(ep, others)
 	return nil
+}
+
+// flush waits until every message this endpoint sent has been delivered
+// (or discarded), so an exchange's depart reaches its peers before Stop
+// cuts the links. Delayed messages count: with a fake clock, advance it.
+func (ep *BridgeEndpoint) flush(ctx context.Context) error {
+	b := ep.bridge
+	for {
+		b.mu.Lock()
+		if ep.outflight == 0 {
+			b.mu.Unlock()
+			return nil
+		}
+		idle := ep.outIdle
+		b.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func (ep *BridgeEndpoint) onStop(context.Context) error {
@@ -489,16 +518,20 @@ func (b *Bridge) discardLocked(ep *BridgeEndpoint, match func(*bridgeItem) bool)
 			it.stop()
 		}
 		b.stats.Discarded++
-		b.doneLocked()
+		b.doneLocked(it)
 	}
 	clear(ep.queue[len(kept):])
 	ep.queue = kept
 }
 
-func (b *Bridge) doneLocked() {
+func (b *Bridge) doneLocked(it *bridgeItem) {
 	b.inflight--
 	if b.inflight == 0 {
 		close(b.idle)
+	}
+	it.from.outflight--
+	if it.from.outflight == 0 {
+		close(it.from.outIdle)
 	}
 }
 
@@ -564,11 +597,15 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.stats.Sent++
 	b.stats.Duplicated += uint64(copies - 1)
 	for range copies {
-		it := &bridgeItem{link: l, to: 1 - from, pieces: pieces, ready: delay <= 0}
+		it := &bridgeItem{from: src.ep, link: l, to: 1 - from, pieces: pieces, ready: delay <= 0}
 		if b.inflight == 0 {
 			b.idle = make(chan struct{})
 		}
 		b.inflight++
+		if src.ep.outflight == 0 {
+			src.ep.outIdle = make(chan struct{})
+		}
+		src.ep.outflight++
 		b.enqueued++
 		dst.queue = append(dst.queue, it)
 		if !it.ready {
@@ -636,7 +673,7 @@ func (ep *BridgeEndpoint) run() {
 		ep.deliver(it)
 		b.mu.Lock()
 		b.stats.Delivered++
-		b.doneLocked()
+		b.doneLocked(it)
 		b.mu.Unlock()
 	}
 }

@@ -790,3 +790,43 @@ func TestBridgeSettleWithQueueingConsumer(t *testing.T) {
 		t.Fatalf("a received %d", got)
 	}
 }
+
+// Flush waits for the endpoint's own messages: an exchange shutting down
+// sends depart, flushes, then stops, and the depart arrives.
+func TestBridgeFlushBeforeStop(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	b := newTestBridge(t, BridgeOptions{Clock: fc})
+	a, c, d := newPeer(t, b, "a"), newPeer(t, b, "c"), newPeer(t, b, "d")
+	a.start(t)
+	c.start(t)
+	d.start(t)
+	settle(t, b)
+	b.SetDelay("c", "a", time.Second) // c's traffic is slow; a's Flush ignores it
+	c.send(t, "a", interest("slow"))
+	b.SetDelay("a", "d", time.Second)
+	a.send(t, "c", &wire.Depart{})
+	a.send(t, "d", &wire.Depart{})
+
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.ep.Flush(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("flush with a message still delayed: %v", err)
+	}
+	fc.Advance(time.Second) // releases a->d and c->a
+	if err := a.ep.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ep.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, b)
+	if got := docIDs(c.takeFrom("a")); !slices.Equal(got, []string{"depart"}) {
+		t.Fatalf("c got %v", got)
+	}
+	if got := docIDs(d.takeFrom("a")); !slices.Equal(got, []string{"depart"}) {
+		t.Fatalf("d got %v", got)
+	}
+	if err := c.ep.Flush(done); err != nil {
+		t.Fatalf("flush with nothing in flight: %v", err)
+	}
+}

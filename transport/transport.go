@@ -60,7 +60,9 @@ type Context struct {
 	// MintChannelID mints a fresh id, unique across every transport of the
 	// consumer and never reused. Required.
 	MintChannelID func() ChannelID
-	// OnFrame, if set, observes every wire frame sent or received (tracing).
+	// OnFrame, if set, observes every wire frame sent or received
+	// (tracing). It is called from inside the send and receive paths, so
+	// unlike the other callbacks it must not send on the transport.
 	OnFrame func(FrameTrace)
 }
 
