@@ -263,10 +263,16 @@ func genValue(t *rapid.T, depth int) any {
 // that are safe integers (and -0) come back as int64, bigints within the
 // safe range as int64, and a string loses a leading U+FEFF (the reference's
 // TextDecoder takes it for a byte-order mark).
-func jsNormalize(v any) any {
+func jsNormalize(v any) any { return normalizeJS(v, true) }
+
+// normalizeJS is jsNormalize with the byte-order-mark rule optional (JSON
+// keeps a leading U+FEFF).
+func normalizeJS(v any, stripBOM bool) any {
 	switch v := v.(type) {
 	case string:
-		return strings.TrimPrefix(v, "\ufeff")
+		if stripBOM {
+			return strings.TrimPrefix(v, "\ufeff")
+		}
 	case float64:
 		if isSafeInteger(v) {
 			return int64(v)
@@ -281,13 +287,13 @@ func jsNormalize(v any) any {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			out[i] = jsNormalize(e)
+			out[i] = normalizeJS(e, stripBOM)
 		}
 		return out
 	case Map:
 		out := make(Map, len(v))
 		for i, e := range v {
-			out[i] = MapEntry{Key: jsNormalize(e.Key), Value: jsNormalize(e.Value)}
+			out[i] = MapEntry{Key: normalizeJS(e.Key, stripBOM), Value: normalizeJS(e.Value, stripBOM)}
 		}
 		return out
 	}
