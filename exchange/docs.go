@@ -1,0 +1,548 @@
+package exchange
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/kyneta-go/kyneta/exchange/replica"
+)
+
+// docRuntime is the shell's record of a document it holds (interpreted or
+// headless). The replica is guarded by mu; the other mutable fields by the
+// exchange's mu.
+type docRuntime struct {
+	id      string
+	mode    DocMode // ModeInterpret or ModeReplicate
+	meta    DocMeta
+	factory replica.Factory
+	docType DocType // interpret mode
+	handle  *Doc
+
+	mu      sync.Mutex
+	rep     replica.Replica
+	doc     replica.Document // nil when headless
+	pending []replica.ChangeSet
+
+	// guarded by Exchange.mu
+	suspended  bool
+	destroyed  bool
+	registered bool // the sync program knows the doc (hydration finished)
+	inChanged  bool
+	subs       subscribers[Change]
+	syncSubs   subscribers[SyncEvent]
+}
+
+// version returns the replica's serialized version.
+func (rt *docRuntime) version() string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.rep.Version().String()
+}
+
+func validDocID(id string) error {
+	if id == "" || len(id) > MaxDocIDBytes {
+		return &Error{Code: CodeInvalidDocID, DocID: id, Msg: fmt.Sprintf("doc id must be 1..%d bytes", MaxDocIDBytes)}
+	}
+	return nil
+}
+
+// checkDocType fills defaults (mode, built-in factory) and validates t.
+func (ex *Exchange) checkDocType(t *DocType) error {
+	if t.Mode == (SyncMode{}) {
+		t.Mode = Authoritative
+	}
+	if t.Mode != Authoritative && t.Mode != Collaborative && t.Mode != Ephemeral {
+		return &Error{Code: CodeInvalidDocType, Msg: fmt.Sprintf("sync mode %s is not one of the wire's three modes", modeString(t.Mode))}
+	}
+	if len(t.SchemaHash) > MaxSchemaHashBytes {
+		return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("schema hash longer than %d bytes", MaxSchemaHashBytes)}
+	}
+	for _, h := range t.SupportedHashes {
+		if len(h) > MaxSchemaHashBytes {
+			return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("supported hash longer than %d bytes", MaxSchemaHashBytes)}
+		}
+	}
+	if t.Factory == nil {
+		switch t.Mode {
+		case Authoritative:
+			t.Factory = ex.plain
+		case Ephemeral:
+			t.Factory = ex.lww
+		default:
+			return &Error{Code: CodeInvalidDocType, Msg: "a collaborative doc type needs a Factory"}
+		}
+	}
+	return nil
+}
+
+func (t DocType) meta() DocMeta {
+	m := DocMeta{ReplicaType: t.Factory.Type(), SyncMode: t.Mode, SchemaHash: t.SchemaHash}
+	if len(t.SupportedHashes) > 0 {
+		m.SupportedHashes = slices.Clone(t.SupportedHashes)
+		if !slices.Contains(m.SupportedHashes, t.SchemaHash) {
+			m.SupportedHashes = append([]string{t.SchemaHash}, m.SupportedHashes...)
+		}
+	}
+	return m
+}
+
+// sameDocType decides whether a second Get names the same doc type.
+func sameDocType(a, b DocType) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false // non-comparable factory values
+		}
+	}()
+	return a.Name == b.Name && a.Mode == b.Mode && a.SchemaHash == b.SchemaHash &&
+		slices.Equal(a.SupportedHashes, b.SupportedHashes) && any(a.Factory) == any(b.Factory)
+}
+
+func defaultsValue(v any) (any, error) {
+	var data []byte
+	switch d := v.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		data = d
+	case []byte:
+		data = d
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		data = b
+	}
+	return replica.ParseValue(data)
+}
+
+func (ex *Exchange) newInterpreted(docID string, t DocType) (*docRuntime, error) {
+	df, ok := t.Factory.(replica.DocumentFactory)
+	if !ok {
+		return nil, &Error{Code: CodeInvalidDocType, DocID: docID, Msg: fmt.Sprintf("factory %T cannot create interpreted documents", t.Factory)}
+	}
+	doc := df.CreateDocument()
+	if t.Defaults != nil {
+		v, err := defaultsValue(t.Defaults)
+		if err == nil {
+			err = doc.SetDefaults(v)
+		}
+		if err != nil {
+			return nil, &Error{Code: CodeInvalidDocType, DocID: docID, Msg: "defaults", Err: err}
+		}
+	}
+	rt := &docRuntime{id: docID, mode: ModeInterpret, meta: t.meta(), factory: t.Factory, docType: t, rep: doc, doc: doc}
+	doc.SetChangeHook(func(cs replica.ChangeSet) { rt.pending = append(rt.pending, cs) })
+	rt.handle = &Doc{ex: ex, rt: rt}
+	return rt, nil
+}
+
+func (ex *Exchange) newHeadless(docID string, f replica.Factory, meta DocMeta) *docRuntime {
+	rep := f.CreateEmpty()
+	return &docRuntime{id: docID, mode: ModeReplicate, meta: meta, factory: f, rep: rep}
+}
+
+// Get returns the interpreted document docID of type t, creating it on
+// first use. It returns at once; with stores the document hydrates in the
+// background and is announced to peers once loaded. A second Get with the
+// same type returns the same *Doc; with a different type it fails with
+// ErrDocTypeConflict.
+func (ex *Exchange) Get(docID string, t DocType) (*Doc, error) {
+	if err := validDocID(docID); err != nil {
+		return nil, err
+	}
+	if err := ex.checkDocType(&t); err != nil {
+		return nil, err
+	}
+	ex.mu.Lock()
+	if ex.closed || ex.closing {
+		ex.mu.Unlock()
+		return nil, &Error{Code: CodeClosed, DocID: docID}
+	}
+	if rt := ex.runtimes[docID]; rt != nil {
+		ex.mu.Unlock()
+		switch {
+		case rt.mode == ModeReplicate:
+			return nil, &Error{Code: CodeReplicated, DocID: docID, Msg: "the doc is held headless (Replicate); it has no interpreted handle"}
+		case rt.suspended:
+			return nil, &Error{Code: CodeSuspended, DocID: docID, Msg: "call Resume first"}
+		case !sameDocType(rt.docType, t):
+			return nil, &Error{Code: CodeDocTypeConflict, DocID: docID, Msg: fmt.Sprintf("already held as %q, asked for %q", rt.docType.Name, t.Name)}
+		}
+		return rt.handle, nil
+	}
+	event := DocCreated
+	var announced *DocMeta
+	if m, ok := ex.deferred[docID]; ok {
+		delete(ex.deferred, docID)
+		event = DocPromoted
+		announced = &m
+	}
+	rt, err := ex.newInterpreted(docID, t)
+	if err != nil {
+		ex.mu.Unlock()
+		return nil, err
+	}
+	ex.runtimes[docID] = rt
+	ex.mu.Unlock()
+	if announced != nil && !intersects(announced.hashes(), rt.meta.hashes()) {
+		ex.diagnose(Diagnostic{Code: DiagSchemaHashMismatch, Severity: SeverityWarning, DocID: docID,
+			Local: rt.meta.SchemaHash, Remote: announced.SchemaHash,
+			Message: fmt.Sprintf("doc %q was announced with schema hash %q; holding it as %q", docID, announced.SchemaHash, rt.meta.SchemaHash)})
+	}
+	ex.register(rt, event, false)
+	return rt.handle, nil
+}
+
+// Has reports whether the exchange holds docID (interpreted, headless or
+// deferred).
+func (ex *Exchange) Has(docID string) bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	_, ok := ex.runtimes[docID]
+	_, d := ex.deferred[docID]
+	return ok || d
+}
+
+// Replicate holds docID headless: stored and relayed, not interpreted (the
+// building block of hubs and relays). With t nil, a deferred doc (one a
+// peer announced) is promoted using the replica factory registered for its
+// announced type and mode. With t set, the doc is registered with t's
+// factory, mode and schema hash.
+func (ex *Exchange) Replicate(docID string, t *DocType) error {
+	if err := validDocID(docID); err != nil {
+		return err
+	}
+	var tt DocType
+	if t != nil {
+		tt = *t
+		if err := ex.checkDocType(&tt); err != nil {
+			return err
+		}
+	}
+	ex.mu.Lock()
+	if ex.closed || ex.closing {
+		ex.mu.Unlock()
+		return &Error{Code: CodeClosed, DocID: docID}
+	}
+	if ex.runtimes[docID] != nil {
+		ex.mu.Unlock()
+		return &Error{Code: CodeAlreadyRegistered, DocID: docID}
+	}
+	var f replica.Factory
+	var meta DocMeta
+	event := DocCreated
+	announced, deferred := ex.deferred[docID]
+	switch {
+	case t != nil:
+		f, meta = tt.Factory, tt.meta()
+	case !deferred:
+		ex.mu.Unlock()
+		return &Error{Code: CodeNoMetadata, DocID: docID, Msg: "not announced by any peer; pass a DocType"}
+	default:
+		f, meta = ex.factoryForLocked(announced), announced
+		if f == nil {
+			ex.mu.Unlock()
+			return &Error{Code: CodeNoFactory, DocID: docID, Msg: fmt.Sprintf("no replica factory for %s/%d with mode %s", announced.ReplicaType.Name, announced.ReplicaType.Major, modeString(announced.SyncMode))}
+		}
+	}
+	if deferred {
+		delete(ex.deferred, docID)
+		event = DocPromoted
+	}
+	rt := ex.newHeadless(docID, f, meta)
+	ex.runtimes[docID] = rt
+	ex.mu.Unlock()
+	ex.register(rt, event, false)
+	return nil
+}
+
+// RegisterDocType adds t to the types interpreted automatically when
+// announced, and promotes every deferred doc that matches it.
+func (ex *Exchange) RegisterDocType(t DocType) error {
+	if err := ex.checkDocType(&t); err != nil {
+		return err
+	}
+	ex.mu.Lock()
+	ex.docTypes = append(ex.docTypes, t)
+	var promote []string
+	for id, m := range ex.deferred {
+		if tt, ok := ex.matchDocTypeLocked(m); ok && sameDocType(tt, t) {
+			promote = append(promote, id)
+		}
+	}
+	ex.mu.Unlock()
+	slices.Sort(promote)
+	for _, id := range promote {
+		if _, err := ex.Get(id, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// register announces a new runtime: directly, or after hydration when
+// there are stores. urgent puts the messages ahead of the queue (used from
+// classification, inside the dispatcher).
+func (ex *Exchange) register(rt *docRuntime, event DocChangeType, urgent bool) {
+	enqueue := func(m any) {
+		if urgent {
+			ex.mu.Lock()
+			ex.urgentLocked(m)
+			ex.mu.Unlock()
+			return
+		}
+		ex.dispatch(m)
+	}
+	if len(ex.stores) > 0 {
+		enqueue(msgDocLoading{doc: rt.id})
+		ex.hydrate(rt, event)
+		return
+	}
+	enqueue(funcMsg(func() { ex.announce(rt, event) }))
+}
+
+// announce tells the sync program about a loaded runtime (on the
+// dispatcher).
+func (ex *Exchange) announce(rt *docRuntime, event DocChangeType) {
+	ex.mu.Lock()
+	if rt.destroyed || ex.runtimes[rt.id] != rt {
+		ex.mu.Unlock()
+		return
+	}
+	rt.registered = true
+	ex.mu.Unlock()
+	ex.stepSync(msgDocEnsure{doc: rt.id, mode: rt.mode, version: rt.version(), meta: rt.meta, event: &DocChange{Type: event, DocID: rt.id}})
+}
+
+func (ex *Exchange) lookup(docID string) (*docRuntime, error) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.closed || ex.closing {
+		return nil, &Error{Code: CodeClosed, DocID: docID}
+	}
+	rt := ex.runtimes[docID]
+	if rt == nil {
+		if _, ok := ex.deferred[docID]; ok {
+			return nil, &Error{Code: CodeDeferred, DocID: docID, Msg: "the doc is deferred (announced, no data held)"}
+		}
+		return nil, &Error{Code: CodeUnknownDoc, DocID: docID}
+	}
+	return rt, nil
+}
+
+// Destroy drops docID: the local copy, its stored records, and its place in
+// the sync graph (peers get dismiss). A later Get starts from scratch.
+// Destroying a deferred doc forgets it.
+func (ex *Exchange) Destroy(docID string) error {
+	ex.mu.Lock()
+	if ex.closed || ex.closing {
+		ex.mu.Unlock()
+		return &Error{Code: CodeClosed, DocID: docID}
+	}
+	rt := ex.runtimes[docID]
+	_, deferred := ex.deferred[docID]
+	if rt == nil && !deferred {
+		ex.mu.Unlock()
+		return &Error{Code: CodeUnknownDoc, DocID: docID}
+	}
+	delete(ex.runtimes, docID)
+	delete(ex.deferred, docID)
+	if rt != nil {
+		rt.destroyed = true
+	}
+	ex.mu.Unlock()
+	ex.dispatch(funcMsg(func() {
+		ex.stepSync(msgDocDismiss{doc: docID, event: &DocChange{Type: DocRemoved, DocID: docID}})
+		if len(ex.stores) > 0 {
+			ex.stepStore(stDestroy{doc: docID})
+		}
+	}))
+	return nil
+}
+
+// Suspend takes docID out of the sync graph (peers get dismiss) while
+// keeping the local copy and its stored data; Resume re-announces it and
+// normal delta sync reconciles what changed meanwhile. Idempotent.
+func (ex *Exchange) Suspend(docID string) error {
+	rt, err := ex.lookup(docID)
+	if err != nil {
+		return err
+	}
+	ex.mu.Lock()
+	if rt.suspended {
+		ex.mu.Unlock()
+		return nil
+	}
+	rt.suspended = true
+	ex.mu.Unlock()
+	ex.dispatch(funcMsg(func() {
+		ex.stepSync(msgDocDismiss{doc: docID, event: &DocChange{Type: DocSuspended, DocID: docID}})
+	}))
+	return nil
+}
+
+// Resume brings a suspended doc back into the sync graph.
+func (ex *Exchange) Resume(docID string) error {
+	rt, err := ex.lookup(docID)
+	if err != nil {
+		return err
+	}
+	ex.mu.Lock()
+	if !rt.suspended {
+		ex.mu.Unlock()
+		return &Error{Code: CodeNotSuspended, DocID: docID}
+	}
+	rt.suspended = false
+	ex.mu.Unlock()
+	ex.dispatch(funcMsg(func() {
+		ex.stepSync(msgDocEnsure{doc: docID, mode: rt.mode, version: rt.version(), meta: rt.meta, event: &DocChange{Type: DocResumed, DocID: docID}})
+	}))
+	return nil
+}
+
+// --- classification (§6.3) ---
+
+func (ex *Exchange) matchDocTypeLocked(m DocMeta) (DocType, bool) {
+	fits := func(t DocType) bool {
+		return replica.Compatible(t.Factory.Type(), m.ReplicaType) && t.Mode == m.SyncMode
+	}
+	for _, t := range ex.docTypes {
+		if fits(t) && t.SchemaHash == m.SchemaHash {
+			return t, true
+		}
+	}
+	for _, t := range ex.docTypes {
+		if fits(t) && slices.Contains(t.SupportedHashes, m.SchemaHash) {
+			return t, true
+		}
+	}
+	return DocType{}, false
+}
+
+func (ex *Exchange) factoryForLocked(m DocMeta) replica.Factory {
+	for _, b := range ex.replicas {
+		if replica.Compatible(b.Factory.Type(), m.ReplicaType) && b.Mode == m.SyncMode {
+			return b.Factory
+		}
+	}
+	return nil
+}
+
+func (ex *Exchange) supportsLocked(rt ReplicaType) bool {
+	for _, b := range ex.replicas {
+		if replica.Compatible(b.Factory.Type(), rt) {
+			return true
+		}
+	}
+	for _, t := range ex.docTypes {
+		if replica.Compatible(t.Factory.Type(), rt) {
+			return true
+		}
+	}
+	return false
+}
+
+// classify decides what to do with a doc a peer announced that we do not
+// hold (runs on the dispatcher; results go ahead of the queue).
+func (ex *Exchange) classify(f fxEnsureDoc) {
+	ex.mu.Lock()
+	if ex.runtimes[f.doc] != nil {
+		ex.mu.Unlock()
+		return
+	}
+	if _, ok := ex.deferred[f.doc]; ok {
+		ex.mu.Unlock()
+		return
+	}
+	if t, ok := ex.matchDocTypeLocked(f.meta); ok {
+		ex.mu.Unlock()
+		ex.interpretAnnounced(f, t)
+		return
+	}
+	ex.mu.Unlock()
+	var res Resolution
+	ex.safeCall("Resolve", func() {
+		res = ex.pol.resolve(ResolveRequest{DocID: f.doc, Peer: f.peer, Meta: f.meta})
+	})
+	switch res.kind {
+	case resolveInterpret:
+		t := res.docType
+		if err := ex.checkDocType(&t); err != nil {
+			ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: err,
+				Message: "resolve answered Interpret with an unusable doc type; answering vacant"})
+			ex.vacantUrgent(f)
+			return
+		}
+		ex.interpretAnnounced(f, t)
+	case resolveReplicate:
+		ex.mu.Lock()
+		fac := ex.factoryForLocked(f.meta)
+		if fac == nil {
+			ex.mu.Unlock()
+			ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID,
+				Message: fmt.Sprintf("resolve answered Replicate but no factory handles %s/%d %s; answering vacant", f.meta.ReplicaType.Name, f.meta.ReplicaType.Major, modeString(f.meta.SyncMode))})
+			ex.vacantUrgent(f)
+			return
+		}
+		rt := ex.newHeadless(f.doc, fac, f.meta)
+		ex.runtimes[f.doc] = rt
+		ex.mu.Unlock()
+		ex.register(rt, DocCreated, true)
+	case resolveDefer:
+		ex.deferUrgent(f)
+	case resolveReject:
+		ex.vacantUrgent(f)
+	default:
+		ex.mu.Lock()
+		supported := ex.supportsLocked(f.meta.ReplicaType)
+		ex.mu.Unlock()
+		if supported {
+			ex.deferUrgent(f)
+		} else {
+			ex.vacantUrgent(f)
+		}
+	}
+}
+
+func (ex *Exchange) interpretAnnounced(f fxEnsureDoc, t DocType) {
+	rt, err := ex.newInterpreted(f.doc, t)
+	if err != nil {
+		ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: err,
+			Message: "cannot interpret announced doc; answering vacant"})
+		ex.vacantUrgent(f)
+		return
+	}
+	ex.mu.Lock()
+	ex.runtimes[f.doc] = rt
+	ex.mu.Unlock()
+	ex.register(rt, DocCreated, true)
+}
+
+func (ex *Exchange) deferUrgent(f fxEnsureDoc) {
+	ex.mu.Lock()
+	ex.deferred[f.doc] = f.meta
+	ex.urgentLocked(msgDocDefer{doc: f.doc, meta: f.meta, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
+	ex.mu.Unlock()
+}
+
+func (ex *Exchange) vacantUrgent(f fxEnsureDoc) {
+	ex.mu.Lock()
+	ex.urgentLocked(msgDeclareVacant{doc: f.doc, to: f.peer.PeerID})
+	ex.mu.Unlock()
+}
+
+// Deferred returns the ids of deferred docs (announced by peers, no data
+// held), sorted.
+func (ex *Exchange) Deferred() []string {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	out := make([]string, 0, len(ex.deferred))
+	for id := range ex.deferred {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}

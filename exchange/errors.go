@@ -1,0 +1,124 @@
+package exchange
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies exchange API errors so callers can branch on a value.
+type Code string
+
+// Error codes, one per API error surface of the reference (§10.2) plus the
+// Go-specific ones (closed exchange, invalid arguments).
+const (
+	CodeInvalidPeerID     Code = "invalid-peer-id"     // empty peer id
+	CodeInvalidDocID      Code = "invalid-doc-id"      // empty or longer than 512 bytes
+	CodeInvalidSchemaHash Code = "invalid-schema-hash" // longer than 256 bytes
+	CodeInvalidDocType    Code = "invalid-doc-type"    // no usable factory / mode
+	CodeDocTypeConflict   Code = "doc-type-conflict"   // Get with a different DocType for the same doc
+	CodeReplicated        Code = "replicated"          // Get on a replicate-mode (headless) doc
+	CodeSuspended         Code = "suspended"           // Get/Update on a suspended doc
+	CodeAlreadyRegistered Code = "already-registered"  // Replicate on a doc that is already held
+	CodeNoMetadata        Code = "no-metadata"         // Replicate of an unknown doc without a DocType
+	CodeNoFactory         Code = "no-factory"          // no replica factory for the doc's type and mode
+	CodeUnknownDoc        Code = "unknown-doc"         // suspend/resume/destroy of a doc we do not hold
+	CodeDeferred          Code = "deferred"            // suspend of a deferred doc
+	CodeNotSuspended      Code = "not-suspended"       // resume of a doc that is not suspended
+	CodeDestroyed         Code = "destroyed"           // use of a handle whose doc was destroyed
+	CodeSyncTimeout       Code = "sync-timeout"        // WaitForSync gave up (context done)
+	CodeBudgetExhausted   Code = "budget-exhausted"    // a dispatch cascade exceeded the budget
+	CodeDispose           Code = "dispose"             // policy disposers failed
+	CodeClosed            Code = "closed"              // the exchange was shut down
+	CodeTransport         Code = "transport"           // a transport failed to start/stop
+	CodeInvalidChange     Code = "invalid-change"      // a transaction the replica refused
+	CodeDecode            Code = "decode"              // Decode into a Go value failed
+)
+
+// Error is the exchange's typed error. errors.Is matches the Err*
+// sentinels by Code; Unwrap exposes the cause (e.g. the context error of a
+// sync timeout, or a replica error).
+type Error struct {
+	Code  Code
+	DocID string
+	Msg   string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	s := "exchange: " + string(e.Code)
+	if e.DocID != "" {
+		s += fmt.Sprintf(" (doc %q)", e.DocID)
+	}
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches any *Error with the same Code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrInvalidPeerID     = &Error{Code: CodeInvalidPeerID}
+	ErrInvalidDocID      = &Error{Code: CodeInvalidDocID}
+	ErrInvalidSchemaHash = &Error{Code: CodeInvalidSchemaHash}
+	ErrInvalidDocType    = &Error{Code: CodeInvalidDocType}
+	ErrDocTypeConflict   = &Error{Code: CodeDocTypeConflict}
+	ErrReplicated        = &Error{Code: CodeReplicated}
+	ErrSuspended         = &Error{Code: CodeSuspended}
+	ErrAlreadyRegistered = &Error{Code: CodeAlreadyRegistered}
+	ErrNoMetadata        = &Error{Code: CodeNoMetadata}
+	ErrNoFactory         = &Error{Code: CodeNoFactory}
+	ErrUnknownDoc        = &Error{Code: CodeUnknownDoc}
+	ErrDeferred          = &Error{Code: CodeDeferred}
+	ErrNotSuspended      = &Error{Code: CodeNotSuspended}
+	ErrDestroyed         = &Error{Code: CodeDestroyed}
+	ErrSyncTimeout       = &Error{Code: CodeSyncTimeout}
+	ErrBudgetExhausted   = &Error{Code: CodeBudgetExhausted}
+	ErrDispose           = &Error{Code: CodeDispose}
+	ErrClosed            = &Error{Code: CodeClosed}
+	ErrTransport         = &Error{Code: CodeTransport}
+	ErrInvalidChange     = &Error{Code: CodeInvalidChange}
+	ErrDecode            = &Error{Code: CodeDecode}
+)
+
+// CodeOf returns the Code of the first *Error in err's chain, or "".
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	var b *BudgetError
+	if errors.As(err, &b) {
+		return CodeBudgetExhausted
+	}
+	return ""
+}
+
+// BudgetError reports a dispatch cascade that ran past the exchange's
+// iteration budget (almost always a feedback loop between a subscriber and
+// the exchange). errors.Is(err, ErrBudgetExhausted) holds.
+type BudgetError struct {
+	Budget int
+	// Counts is how many messages of each kind the drain processed.
+	Counts map[string]int
+	// Recent names the last messages processed, oldest first.
+	Recent []string
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("exchange: dispatch budget exhausted (%d messages in one drain); recent: %v", e.Budget, e.Recent)
+}
+
+// Is makes errors.Is(err, ErrBudgetExhausted) true.
+func (e *BudgetError) Is(target error) bool { return target == ErrBudgetExhausted }

@@ -1,0 +1,756 @@
+package exchange
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// Departure timeouts with a special meaning for Options.DepartureTimeout.
+const (
+	// DepartImmediately: a peer whose last channel drops departs at once.
+	DepartImmediately time.Duration = -1
+	// DepartNever: a peer whose last channel drops stays (disconnected)
+	// until it departs explicitly or the exchange shuts down.
+	DepartNever time.Duration = math.MaxInt64
+)
+
+// DefaultBudget is how many messages one dispatch drain may process before
+// the exchange reports a runaway cascade.
+const DefaultBudget = 100_000
+
+// Wire limits (§10.1).
+const (
+	MaxDocIDBytes      = 512
+	MaxSchemaHashBytes = 256
+)
+
+// Options configure an Exchange. Only PeerID is required.
+type Options struct {
+	// PeerID identifies this participant. It must be stable across
+	// restarts and unique among live peers.
+	PeerID string
+	// Name is an optional display name sent in establish.
+	Name string
+	// PeerType is "user" (default), "bot" or "service".
+	PeerType wire.PeerType
+
+	// Transports are initialized and started by New.
+	Transports []transport.Transport
+	// Stores persist documents: reads hit the first store that has a doc,
+	// writes go to all of them. The exchange owns them and closes them on
+	// Shutdown.
+	Stores []store.Store
+	// Policies are registered in order (see Register).
+	Policies []Policy
+	// DocTypes are interpreted automatically when a peer announces a doc
+	// whose schema hash, replica type and sync mode match one of them.
+	DocTypes []DocType
+	// Replicas are the factories used to hold announced documents headless
+	// (Replicate). Nil means the built-ins: plain/AUTHORITATIVE and
+	// LWW/EPHEMERAL.
+	Replicas []replica.Bound
+
+	// Clock drives departure timers and LWW timestamps. Nil: the wall clock.
+	Clock clock.Clock
+	// Rand is the randomness plain lineages are minted from. Nil: crypto/rand.
+	Rand io.Reader
+	// Logger receives diagnostics and store errors. Nil discards.
+	Logger *slog.Logger
+	// OnDiagnostic, if set, receives every diagnostic, on the dispatching
+	// goroutine. It must not block; it may call the exchange.
+	OnDiagnostic func(Diagnostic)
+	// OnStoreError, if set, receives store failures (op is "append",
+	// "delete", "load").
+	OnStoreError func(docID, op string, err error)
+	// DepartureTimeout is how long a disconnected peer is kept before it
+	// departs. Zero means 30s; see DepartImmediately and DepartNever.
+	DepartureTimeout time.Duration
+	// Budget bounds one dispatch drain. Zero means DefaultBudget; negative
+	// disables the check.
+	Budget int
+}
+
+// DocType says how to hold a document: replica factory, sync mode and
+// schema hash. It is the Go counterpart of a bound schema.
+type DocType struct {
+	// Name is informational (logs, conflicts).
+	Name string
+	// Factory builds the replica. Nil picks the exchange's built-in for
+	// Mode: plain for Authoritative, LWW for Ephemeral. Get needs a factory
+	// that implements replica.DocumentFactory.
+	Factory replica.Factory
+	// Mode is the sync mode. Zero means Authoritative.
+	Mode SyncMode
+	// SchemaHash is compared with peers' hashes; copy it from the TS side's
+	// bound schema to interoperate with typed TS documents.
+	SchemaHash string
+	// SupportedHashes, if several, lets the doc sync with peers on older
+	// schema versions (the hash sets must intersect).
+	SupportedHashes []string
+	// Defaults is a JSON object (a Go value, json.RawMessage or []byte)
+	// whose top-level keys fill in locally when the state lacks them; never
+	// versioned or synced.
+	Defaults any
+}
+
+// JSONDoc is a plain authoritative JSON document type (one writer at a
+// time, delta sync): wire-compatible with the TS `json` binding.
+func JSONDoc(schemaHash string) DocType {
+	return DocType{Name: "json", Mode: Authoritative, SchemaHash: schemaHash}
+}
+
+// EphemeralDoc is a whole-document last-writer-wins type for presence and
+// other transient state: wire-compatible with the TS `ephemeral` binding.
+func EphemeralDoc(schemaHash string) DocType {
+	return DocType{Name: "ephemeral", Mode: Ephemeral, SchemaHash: schemaHash}
+}
+
+// Exchange keeps documents in sync with peers over any number of
+// transports. All methods are safe for concurrent use.
+//
+// Inside, one serialized dispatcher runs the session and sync programs:
+// messages from transports, timers and API calls are queued, and whichever
+// goroutine finds the dispatcher idle drains the queue. Each burst ends in a
+// tick that delivers events to subscribers (outside every lock; they may
+// call back in) and then hands the burst's outbound messages to the
+// transports in one flush.
+type Exchange struct {
+	identity PeerIdentity
+	clock    clock.Clock
+	log      *slog.Logger
+	onDiag   func(Diagnostic)
+	onStore  func(docID, op string, err error)
+	budget   int
+	stores   []store.Store
+	replicas []replica.Bound
+	plain    *replica.PlainFactory
+	lww      *replica.LWWFactory
+	pol      policies
+	sp       *sessionProgram
+	yp       *syncProgram
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	nextCh   atomic.Uint64
+
+	mu          sync.Mutex
+	queue       []any
+	urgent      []any
+	draining    bool
+	tickPending bool
+	bgJobs      int
+	quiet       chan struct{} // closed while nothing is draining and no background job runs
+	closing     bool          // Shutdown started: new transport events are ignored
+	closed      bool
+	sess        *sessionState // written by the drainer under mu; immutable values
+	sync        *syncState
+	stst        *storeState
+	runtimes    map[string]*docRuntime
+	deferred    map[string]DocMeta
+	docTypes    []DocType
+	transports  []transport.Transport
+	channels    map[ChannelID]*transport.Channel
+	peerSubs    subscribers[PeerEvent]
+	docSubs     subscribers[DocEvent]
+	waiters     map[*syncWaiter]struct{}
+	changed     []*docRuntime // runtimes with change sets to deliver at tick
+
+	// drainer-only state (touched only while draining)
+	outbox []transport.Envelope
+	timers map[string]func() bool
+}
+
+// New builds an exchange and starts its transports.
+func New(opts Options) (*Exchange, error) {
+	if opts.PeerID == "" {
+		return nil, &Error{Code: CodeInvalidPeerID, Msg: "peer id must not be empty"}
+	}
+	id := PeerIdentity{PeerID: opts.PeerID, Type: opts.PeerType}
+	if id.Type == "" {
+		id.Type = wire.PeerUser
+	}
+	if opts.Name != "" {
+		n := opts.Name
+		id.Name = &n
+	}
+	clk := clock.OrReal(opts.Clock)
+	ex := &Exchange{
+		identity: id,
+		clock:    clk,
+		log:      opts.Logger,
+		onDiag:   opts.OnDiagnostic,
+		onStore:  opts.OnStoreError,
+		budget:   opts.Budget,
+		stores:   append([]store.Store(nil), opts.Stores...),
+		plain:    replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
+		lww:      replica.NewLWWFactory(replica.LWWOptions{Now: clk.Now}),
+		quiet:    make(chan struct{}),
+		runtimes: map[string]*docRuntime{},
+		deferred: map[string]DocMeta{},
+		channels: map[ChannelID]*transport.Channel{},
+		waiters:  map[*syncWaiter]struct{}{},
+		timers:   map[string]func() bool{},
+	}
+	close(ex.quiet)
+	if ex.budget == 0 {
+		ex.budget = DefaultBudget
+	}
+	ex.replicas = opts.Replicas
+	if ex.replicas == nil {
+		ex.replicas = []replica.Bound{{Factory: ex.plain, Mode: Authoritative}, {Factory: ex.lww, Mode: Ephemeral}}
+	}
+	for _, t := range opts.DocTypes {
+		if err := ex.checkDocType(&t); err != nil {
+			return nil, err
+		}
+		ex.docTypes = append(ex.docTypes, t)
+	}
+	timeout := opts.DepartureTimeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultDepartureTimeout
+	case timeout == DepartNever:
+		timeout = -1
+	case timeout < 0:
+		timeout = 0
+	}
+	ex.sp = &sessionProgram{
+		identity:         id,
+		features:         wire.Features{Alias: ptr(true)},
+		departureTimeout: timeout,
+		canConnect:       ex.canConnect,
+	}
+	ex.yp = &syncProgram{identity: id, canShare: ex.canShare, canAccept: ex.canAccept}
+	ex.sess, _ = ex.sp.Init()
+	ex.sync, _ = ex.yp.Init()
+	ex.stst, _ = storeProgram{}.Init()
+	ex.bgCtx, ex.bgCancel = context.WithCancel(context.Background())
+	for _, p := range opts.Policies {
+		ex.pol.register(p)
+	}
+	for _, t := range opts.Transports {
+		if err := ex.AddTransport(context.Background(), t); err != nil {
+			_ = ex.Shutdown(context.Background())
+			return nil, err
+		}
+	}
+	return ex, nil
+}
+
+// PeerID returns the local peer id.
+func (ex *Exchange) PeerID() string { return ex.identity.PeerID }
+
+// Identity returns the identity sent in establish.
+func (ex *Exchange) Identity() PeerIdentity { return ex.identity }
+
+// Register adds a policy (or replaces the one with the same Name in place)
+// and returns its disposer, which is idempotent. Gates apply from the next
+// decision on.
+func (ex *Exchange) Register(p Policy) (dispose func() error) { return ex.pol.register(p) }
+
+// --- dispatcher ---
+
+// Internal messages besides session and sync messages.
+type (
+	tickMsg     struct{}
+	funcMsg     func()
+	chanSyncMsg struct {
+		ch  ChannelID
+		msg wire.ChannelMsg
+	}
+)
+
+func (ex *Exchange) busyLocked() bool { return ex.draining || ex.bgJobs > 0 }
+
+func (ex *Exchange) beginBusyLocked() {
+	if !ex.busyLocked() {
+		ex.quiet = make(chan struct{})
+	}
+}
+
+func (ex *Exchange) endBusyLocked() {
+	if !ex.busyLocked() {
+		close(ex.quiet)
+	}
+}
+
+// dispatch queues m and drains the queue if nobody else is.
+func (ex *Exchange) dispatch(m any) {
+	ex.mu.Lock()
+	if ex.closed {
+		ex.mu.Unlock()
+		return
+	}
+	ex.queue = append(ex.queue, m)
+	if ex.draining {
+		ex.mu.Unlock()
+		return
+	}
+	ex.beginBusyLocked()
+	ex.draining = true
+	ex.mu.Unlock()
+	ex.drain()
+}
+
+// urgentLocked queues m ahead of everything else: used for the results of
+// classifying an announced doc, so an interest that arrived right behind
+// the present finds the doc registered.
+func (ex *Exchange) urgentLocked(m any) { ex.urgent = append(ex.urgent, m) }
+
+func (ex *Exchange) drain() {
+	steps := 0
+	var recent []string
+	counts := map[string]int{}
+	for {
+		ex.mu.Lock()
+		var m any
+		switch {
+		case len(ex.urgent) > 0:
+			m = ex.urgent[0]
+			ex.urgent[0] = nil
+			ex.urgent = ex.urgent[1:]
+		case len(ex.queue) > 0:
+			m = ex.queue[0]
+			ex.queue[0] = nil
+			ex.queue = ex.queue[1:]
+		default:
+			ex.draining = false
+			ex.endBusyLocked()
+			ex.mu.Unlock()
+			return
+		}
+		ex.mu.Unlock()
+		steps++
+		if ex.budget > 0 {
+			name := fmt.Sprintf("%T", m)
+			counts[name]++
+			if recent = append(recent, name); len(recent) > 16 {
+				recent = recent[1:]
+			}
+			if steps > ex.budget {
+				ex.mu.Lock()
+				ex.queue, ex.urgent = nil, nil
+				ex.tickPending = false
+				ex.mu.Unlock()
+				err := &BudgetError{Budget: ex.budget, Counts: counts, Recent: recent}
+				ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: err.Error(), Err: err})
+				steps = 0
+				counts = map[string]int{}
+				recent = nil
+				continue
+			}
+		}
+		ex.process(m)
+	}
+}
+
+func (ex *Exchange) process(m any) {
+	defer func() {
+		if r := recover(); r != nil {
+			ex.diagnose(Diagnostic{Code: DiagCallbackPanic, Severity: SeverityError,
+				Message: fmt.Sprintf("panic while processing %T: %v", m, r)})
+		}
+	}()
+	switch m := m.(type) {
+	case tickMsg:
+		ex.tick()
+		return
+	case sessionMsg:
+		ex.stepSession(m)
+	case syncMsg:
+		ex.stepSync(m)
+	case chanSyncMsg:
+		// The channel's peer is looked up now, not when the message
+		// arrived, so it is seen in order with the establish before it.
+		peer, ok := ex.sess.channelPeer(m.ch)
+		if !ok {
+			return // sync traffic before establish is dropped
+		}
+		ex.stepSync(msgReceived{from: peer, msg: m.msg})
+	case storeMsg:
+		ex.stepStore(m)
+	case funcMsg:
+		m()
+	}
+	ex.scheduleTick()
+}
+
+func (ex *Exchange) scheduleTick() {
+	ex.mu.Lock()
+	if !ex.tickPending && !ex.closed {
+		ex.tickPending = true
+		ex.queue = append(ex.queue, tickMsg{})
+	}
+	ex.mu.Unlock()
+}
+
+// tick ends a burst: peer events, sync events (readiness, persistence,
+// documents feed), document change subscribers, sync waiters, then one
+// flush of everything the burst wants to send.
+func (ex *Exchange) tick() {
+	ex.mu.Lock()
+	ex.tickPending = false
+	ex.mu.Unlock()
+	ex.stepSession(msgSessionTick{})
+	ex.stepSync(msgSyncTick{})
+	ex.deliverChanges()
+	ex.checkWaiters()
+	ex.flushOutbox()
+}
+
+func (ex *Exchange) flushOutbox() {
+	if len(ex.outbox) == 0 {
+		return
+	}
+	out := ex.outbox
+	ex.outbox = nil
+	ex.mu.Lock()
+	ts := append([]transport.Transport(nil), ex.transports...)
+	ex.mu.Unlock()
+	for _, env := range out {
+		for _, t := range ts {
+			t.Send(env)
+		}
+	}
+}
+
+// startBG accounts for a background goroutine (hydration, store write) so
+// Flush and Shutdown can wait for it.
+func (ex *Exchange) startBG() bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.closed {
+		return false
+	}
+	ex.beginBusyLocked()
+	ex.bgJobs++
+	return true
+}
+
+func (ex *Exchange) endBG() {
+	ex.mu.Lock()
+	ex.bgJobs--
+	ex.endBusyLocked()
+	ex.mu.Unlock()
+}
+
+// waitQuiet waits until nothing is draining and no background job runs.
+func (ex *Exchange) waitQuiet(ctx context.Context) error {
+	for {
+		ex.mu.Lock()
+		if !ex.busyLocked() {
+			ex.mu.Unlock()
+			return nil
+		}
+		ch := ex.quiet
+		ex.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// --- diagnostics and gates ---
+
+func (ex *Exchange) diagnose(d Diagnostic) {
+	if ex.log != nil {
+		level := slog.LevelWarn
+		if d.Severity == SeverityError {
+			level = slog.LevelError
+		}
+		attrs := []any{"code", string(d.Code)}
+		if d.PeerID != "" {
+			attrs = append(attrs, "peer", d.PeerID)
+		}
+		if d.DocID != "" {
+			attrs = append(attrs, "doc", d.DocID)
+		}
+		if d.Err != nil {
+			attrs = append(attrs, "err", d.Err)
+		}
+		ex.log.Log(context.Background(), level, d.Message, attrs...)
+	}
+	if ex.onDiag != nil {
+		ex.safeCall("OnDiagnostic", func() { ex.onDiag(d) })
+	}
+}
+
+// safeCall runs a user callback; a panic is reported, not propagated.
+func (ex *Exchange) safeCall(what string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			if what == "OnDiagnostic" {
+				return // reporting it would call the panicking hook again
+			}
+			ex.diagnose(Diagnostic{Code: DiagCallbackPanic, Severity: SeverityError,
+				Message: fmt.Sprintf("%s panicked: %v", what, r)})
+		}
+	}()
+	f()
+}
+
+// Gates run inside the programs; a panicking policy denies.
+func (ex *Exchange) canShare(doc string, peer PeerIdentity) (ok bool) {
+	ex.safeCall("CanShare", func() { ok = ex.pol.canShare(doc, peer) })
+	return ok
+}
+
+func (ex *Exchange) canAccept(doc string, peer PeerIdentity) (ok bool) {
+	ex.safeCall("CanAccept", func() { ok = ex.pol.canAccept(doc, peer) })
+	return ok
+}
+
+func (ex *Exchange) canReset(doc string, peer PeerIdentity) (ok bool) {
+	ex.safeCall("CanReset", func() { ok = ex.pol.canReset(doc, peer) })
+	return ok
+}
+
+func (ex *Exchange) canConnect(req ConnectRequest) (ok bool) {
+	ex.safeCall("CanConnect", func() { ok = ex.pol.canConnect(req) })
+	return ok
+}
+
+// --- program steps ---
+
+func (ex *Exchange) stepSession(m sessionMsg) {
+	n, fx := ex.sp.Update(ex.sess, m)
+	if n != ex.sess {
+		ex.mu.Lock()
+		ex.sess = n
+		ex.mu.Unlock()
+	}
+	for _, f := range fx {
+		ex.sessionEffect(f)
+	}
+}
+
+func (ex *Exchange) stepSync(m syncMsg) {
+	n, fx := ex.yp.Update(ex.sync, m)
+	if n != ex.sync {
+		ex.mu.Lock()
+		ex.sync = n
+		ex.mu.Unlock()
+	}
+	for _, f := range fx {
+		ex.syncEffect(f)
+	}
+}
+
+func (ex *Exchange) stepStore(m storeMsg) {
+	n, fx := storeProgram{}.Update(ex.stst, m)
+	if n != ex.stst {
+		ex.mu.Lock()
+		ex.stst = n
+		ex.mu.Unlock()
+	}
+	for _, f := range fx {
+		ex.storeEffect(f)
+	}
+	switch m := m.(type) {
+	case stWriteSucceeded:
+		ex.persistTrigger(m.doc)
+	case stWriteFailed:
+		ex.persistTrigger(m.doc)
+	}
+}
+
+func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
+	if len(chans) == 0 {
+		return // the peer has no live channel: dropped, it resyncs on reconnect
+	}
+	ex.outbox = append(ex.outbox, transport.Envelope{To: append([]ChannelID(nil), chans...), Msg: msg})
+}
+
+func (ex *Exchange) sessionEffect(f sessionFx) {
+	switch f := f.(type) {
+	case fxSend:
+		ex.sendTo([]ChannelID{f.ch}, f.msg)
+	case fxRejectChannel:
+		// Close the connection (the reference only forgot the channel and
+		// left the socket open) and forget the channel now.
+		ex.mu.Lock()
+		ch := ex.channels[f.ch]
+		ex.mu.Unlock()
+		if ch != nil {
+			ch.Close()
+		}
+		ex.mu.Lock()
+		ex.queue = append(ex.queue, msgChannelRemoved(f))
+		ex.mu.Unlock()
+	case fxStartDepartureTimer:
+		if stop, ok := ex.timers[f.peer]; ok {
+			stop()
+		}
+		peer, gen := f.peer, f.gen
+		ex.timers[f.peer] = ex.clock.AfterFunc(f.delay, func() {
+			ex.dispatch(msgDepartureTimerExpired{peer: peer, gen: gen})
+		})
+	case fxCancelDepartureTimer:
+		if stop, ok := ex.timers[f.peer]; ok {
+			stop()
+			delete(ex.timers, f.peer)
+		}
+	case fxSyncEvent:
+		// Through the queue, in arrival order with everything else.
+		ex.mu.Lock()
+		ex.queue = append(ex.queue, f.msg)
+		ex.mu.Unlock()
+	case fxEmitPeerEvents:
+		ex.emitPeerEvents(f.changes)
+	case fxSessionDiagnostic:
+		ex.diagnose(f.d)
+	}
+}
+
+func (ex *Exchange) syncEffect(f syncFx) {
+	switch f := f.(type) {
+	case fxSendToPeers:
+		for _, p := range f.peers {
+			ex.sendTo(ex.sess.peerChannels(p), f.msg)
+		}
+	case fxSendOffers:
+		ex.sendOffers(f)
+	case fxImport:
+		ex.importOffer(f)
+	case fxEnsureDoc:
+		ex.classify(f)
+	case fxDocDismissed:
+		// Nothing to do: our copy stays; the peer-sync notification is
+		// already queued by the program.
+	case fxEmitReady:
+		ex.emitReady(f.docs)
+	case fxEmitStateAdvanced:
+		for _, doc := range f.docs {
+			ex.persistTrigger(doc)
+		}
+	case fxEmitDocEvents:
+		ex.emitDocEvents(f.events)
+	case fxSyncDiagnostic:
+		ex.diagnose(f.d)
+	}
+}
+
+// --- transports ---
+
+// AddTransport initializes and starts t. Adding a transport with the same
+// ID as one already attached is a no-op.
+func (ex *Exchange) AddTransport(ctx context.Context, t transport.Transport) error {
+	ex.mu.Lock()
+	if ex.closed || ex.closing {
+		ex.mu.Unlock()
+		return &Error{Code: CodeClosed}
+	}
+	for _, x := range ex.transports {
+		if x.ID() == t.ID() {
+			ex.mu.Unlock()
+			return nil
+		}
+	}
+	ex.transports = append(ex.transports, t)
+	ex.mu.Unlock()
+	c := transport.Context{
+		Identity:           ex.identity,
+		OnChannelReceive:   ex.onChannelReceive,
+		OnChannelAdded:     ex.onChannelAdded,
+		OnChannelRemoved:   ex.onChannelRemoved,
+		OnChannelEstablish: ex.onChannelEstablish,
+		MintChannelID:      func() ChannelID { return ChannelID(ex.nextCh.Add(1)) },
+	}
+	if err := t.Initialize(ctx, c); err != nil {
+		ex.forgetTransport(t)
+		return &Error{Code: CodeTransport, Msg: "initialize " + t.ID(), Err: err}
+	}
+	if err := t.Start(ctx); err != nil {
+		ex.forgetTransport(t)
+		_ = t.Stop(ctx)
+		return &Error{Code: CodeTransport, Msg: "start " + t.ID(), Err: err}
+	}
+	return nil
+}
+
+// RemoveTransport stops the transport with the given id; its channels are
+// reported removed first. Unknown ids are ignored.
+func (ex *Exchange) RemoveTransport(ctx context.Context, id string) error {
+	ex.mu.Lock()
+	var t transport.Transport
+	for _, x := range ex.transports {
+		if x.ID() == id {
+			t = x
+		}
+	}
+	ex.mu.Unlock()
+	if t == nil {
+		return nil
+	}
+	err := t.Stop(ctx)
+	ex.forgetTransport(t)
+	if err != nil {
+		return &Error{Code: CodeTransport, Msg: "stop " + id, Err: err}
+	}
+	return nil
+}
+
+// Transports returns the attached transports.
+func (ex *Exchange) Transports() []transport.Transport {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return append([]transport.Transport(nil), ex.transports...)
+}
+
+func (ex *Exchange) forgetTransport(t transport.Transport) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	for i, x := range ex.transports {
+		if x == t {
+			ex.transports = append(ex.transports[:i:i], ex.transports[i+1:]...)
+			return
+		}
+	}
+}
+
+func (ex *Exchange) onChannelAdded(ch *transport.Channel) {
+	ex.mu.Lock()
+	if ex.closed {
+		ex.mu.Unlock()
+		return
+	}
+	ex.channels[ch.ID] = ch
+	ex.mu.Unlock()
+	ex.dispatch(msgChannelAdded{ch: ch.ID, transportType: ch.TransportType, meta: ch.Meta})
+}
+
+func (ex *Exchange) onChannelRemoved(ch *transport.Channel) {
+	ex.mu.Lock()
+	delete(ex.channels, ch.ID)
+	ex.mu.Unlock()
+	ex.dispatch(msgChannelRemoved{ch: ch.ID})
+}
+
+func (ex *Exchange) onChannelEstablish(ch *transport.Channel) {
+	ex.dispatch(msgChannelEstablish{ch: ch.ID})
+}
+
+func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
+	switch m := msg.(type) {
+	case *wire.Establish:
+		ex.dispatch(msgEstablishReceived{ch: id, msg: m})
+	case *wire.Depart:
+		ex.dispatch(msgDepartReceived{ch: id})
+	case nil:
+	default:
+		ex.dispatch(chanSyncMsg{ch: id, msg: msg})
+	}
+}

@@ -1,0 +1,110 @@
+package exchange
+
+import "maps"
+
+// PeerEvent is one batch of the peers feed: the changes of one dispatch
+// burst and the peer map after them (connected peers and peers in their
+// departure grace period).
+type PeerEvent struct {
+	Changes []PeerChange
+	Peers   map[string]PeerIdentity
+}
+
+// DocInfo describes a held document in the documents feed.
+type DocInfo struct {
+	Mode      DocMode
+	Suspended bool
+}
+
+// DocEvent is one batch of the documents feed.
+type DocEvent struct {
+	Changes []DocChange
+	Docs    map[string]DocInfo
+}
+
+// Peers returns the current peers (connected or within their departure
+// grace period).
+func (ex *Exchange) Peers() map[string]PeerIdentity {
+	ex.mu.Lock()
+	s := ex.sess
+	ex.mu.Unlock()
+	return peersOf(s)
+}
+
+func peersOf(s *sessionState) map[string]PeerIdentity {
+	out := make(map[string]PeerIdentity, s.peers.Len())
+	s.peers.Range(func(id string, p *sessionPeer) bool {
+		out[id] = p.identity
+		return true
+	})
+	return out
+}
+
+// Connected reports whether peer has at least one live channel.
+func (ex *Exchange) Connected(peer string) bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return len(ex.sess.peerChannels(peer)) > 0
+}
+
+// Documents returns every held document (interpreted, headless and
+// deferred).
+func (ex *Exchange) Documents() map[string]DocInfo {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.docsLocked()
+}
+
+func (ex *Exchange) docsLocked() map[string]DocInfo {
+	out := make(map[string]DocInfo, len(ex.runtimes)+len(ex.deferred))
+	for id, rt := range ex.runtimes {
+		out[id] = DocInfo{Mode: rt.mode, Suspended: rt.suspended}
+	}
+	for id := range ex.deferred {
+		out[id] = DocInfo{Mode: ModeDeferred}
+	}
+	return out
+}
+
+// SubscribePeers calls fn with every batch of peer changes, at the end of
+// the dispatch burst that caused them, outside every lock. fn may call the
+// exchange (its calls are queued), but must not block waiting on it.
+func (ex *Exchange) SubscribePeers(fn func(PeerEvent)) (cancel func()) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.peerSubs.add(&ex.mu, fn)
+}
+
+// SubscribeDocuments calls fn with every batch of document changes (same
+// delivery rules as SubscribePeers).
+func (ex *Exchange) SubscribeDocuments(fn func(DocEvent)) (cancel func()) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.docSubs.add(&ex.mu, fn)
+}
+
+func (ex *Exchange) emitPeerEvents(changes []PeerChange) {
+	ex.mu.Lock()
+	subs := ex.peerSubs.snapshot()
+	s := ex.sess
+	ex.mu.Unlock()
+	if len(subs) == 0 {
+		return
+	}
+	ev := PeerEvent{Changes: changes, Peers: peersOf(s)}
+	for _, sub := range subs {
+		e := PeerEvent{Changes: append([]PeerChange(nil), ev.Changes...), Peers: maps.Clone(ev.Peers)}
+		ex.safeCall("SubscribePeers callback", func() { sub.call(e) })
+	}
+}
+
+func (ex *Exchange) emitDocEvents(changes []DocChange) {
+	ex.mu.Lock()
+	subs := ex.docSubs.snapshot()
+	docs := ex.docsLocked()
+	ex.mu.Unlock()
+	for _, sub := range subs {
+		e := DocEvent{Changes: append([]DocChange(nil), changes...), Docs: maps.Clone(docs)}
+		ex.safeCall("SubscribeDocuments callback", func() { sub.call(e) })
+	}
+}

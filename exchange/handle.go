@@ -1,0 +1,433 @@
+package exchange
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+
+	"github.com/kyneta-go/kyneta/exchange/replica"
+)
+
+// Path addresses a value inside a document.
+type Path = replica.Path
+
+// P builds a Path: a string is an object field, an int a list index, and a
+// replica.Segment is used as is (replica.Entry for record entries).
+func P(segments ...any) Path {
+	p := make(Path, 0, len(segments))
+	for _, s := range segments {
+		switch s := s.(type) {
+		case string:
+			p = append(p, replica.Field(s))
+		case int:
+			p = append(p, replica.Index(s))
+		case replica.Segment:
+			p = append(p, s)
+		default:
+			p = append(p, replica.Field(""))
+		}
+	}
+	return p
+}
+
+// Doc is a handle on an interpreted document. Handles are cheap and safe
+// for concurrent use; Get returns the same handle for the same document.
+type Doc struct {
+	ex *Exchange
+	rt *docRuntime
+}
+
+// ID returns the document id.
+func (d *Doc) ID() string { return d.rt.id }
+
+// Type returns the document's type.
+func (d *Doc) Type() DocType { return d.rt.docType }
+
+func (d *Doc) check() error {
+	d.ex.mu.Lock()
+	defer d.ex.mu.Unlock()
+	switch {
+	case d.ex.closed:
+		return &Error{Code: CodeClosed, DocID: d.rt.id}
+	case d.rt.destroyed:
+		return &Error{Code: CodeDestroyed, DocID: d.rt.id}
+	}
+	return nil
+}
+
+// Tx collects the changes of one transaction. Its methods record the
+// first error; Update returns it and applies nothing.
+type Tx struct {
+	ops []replica.Op
+	err error
+}
+
+func (tx *Tx) add(path Path, c replica.Change, err error) {
+	if tx.err != nil {
+		return
+	}
+	if err != nil {
+		tx.err = err
+		return
+	}
+	tx.ops = append(tx.ops, replica.Op{Path: slices.Clone(path), Change: c})
+}
+
+// Set replaces the value at path with v (any JSON-marshalable Go value).
+func (tx *Tx) Set(path Path, v any) {
+	val, err := toValue(v)
+	if err != nil {
+		tx.add(path, replica.Change{}, err)
+		return
+	}
+	c, err := replica.ReplaceChange(val)
+	tx.add(path, c, err)
+}
+
+// MapSet sets key in the object (record) at path.
+func (tx *Tx) MapSet(path Path, key string, v any) {
+	val, err := toValue(v)
+	if err != nil {
+		tx.add(path, replica.Change{}, err)
+		return
+	}
+	c, err := replica.MapSetChange(key, val)
+	tx.add(path, c, err)
+}
+
+// Delete removes keys from the object (record) at path.
+func (tx *Tx) Delete(path Path, keys ...string) {
+	tx.add(path, replica.MapDeleteChange(keys...), nil)
+}
+
+// ListInsert inserts items at index i of the list at path.
+func (tx *Tx) ListInsert(path Path, i int, items ...any) {
+	vals := make([]any, len(items))
+	for k, it := range items {
+		v, err := toValue(it)
+		if err != nil {
+			tx.add(path, replica.Change{}, err)
+			return
+		}
+		vals[k] = v
+	}
+	c, err := replica.SequenceInsertChange(i, vals...)
+	tx.add(path, c, err)
+}
+
+// ListDelete deletes n items from index i of the list at path.
+func (tx *Tx) ListDelete(path Path, i, n int) {
+	tx.add(path, replica.SequenceDeleteChange(i, n), nil)
+}
+
+// TextInsert inserts s at index i (UTF-16 code units, like JS strings) of
+// the text at path.
+func (tx *Tx) TextInsert(path Path, i int, s string) {
+	tx.add(path, replica.TextInsertChange(i, s), nil)
+}
+
+// TextDelete deletes n UTF-16 code units at index i of the text at path.
+func (tx *Tx) TextDelete(path Path, i, n int) {
+	tx.add(path, replica.TextDeleteChange(i, n), nil)
+}
+
+// Increment adds n to the counter at path.
+func (tx *Tx) Increment(path Path, n float64) {
+	tx.add(path, replica.IncrementChange(n), nil)
+}
+
+// Apply adds a raw change (any change of the reference vocabulary).
+func (tx *Tx) Apply(path Path, c replica.Change) { tx.add(path, c, nil) }
+
+// toValue converts a Go value into the replica value model.
+func toValue(v any) (any, error) {
+	if val, err := replica.ValueOf(v); err == nil {
+		return val, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return replica.ParseValue(b)
+}
+
+// Update runs fn and commits its changes as one transaction (one version
+// step), then pushes them to peers. If fn returns an error, or a change is
+// invalid, nothing is applied.
+func (d *Doc) Update(fn func(*Tx) error) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	tx := &Tx{}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if tx.err != nil {
+		return &Error{Code: CodeInvalidChange, DocID: d.rt.id, Err: tx.err}
+	}
+	if len(tx.ops) == 0 {
+		return nil
+	}
+	rt := d.rt
+	rt.mu.Lock()
+	err := rt.doc.Apply(tx.ops)
+	v := rt.rep.Version().String()
+	rt.mu.Unlock()
+	if err != nil {
+		return &Error{Code: CodeInvalidChange, DocID: rt.id, Err: err}
+	}
+	d.ex.markChanged(rt)
+	d.ex.dispatch(msgLocalChange{doc: rt.id, version: v})
+	return nil
+}
+
+// JSON returns the document's state as JSON text.
+func (d *Doc) JSON() ([]byte, error) {
+	d.rt.mu.Lock()
+	defer d.rt.mu.Unlock()
+	return d.rt.doc.JSON()
+}
+
+// Decode unmarshals the document's state into v (encoding/json rules).
+func (d *Doc) Decode(v any) error {
+	b, err := d.JSON()
+	if err != nil {
+		return &Error{Code: CodeDecode, DocID: d.rt.id, Err: err}
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return &Error{Code: CodeDecode, DocID: d.rt.id, Err: err}
+	}
+	return nil
+}
+
+// Version returns the document's current serialized version.
+func (d *Doc) Version() string { return d.rt.version() }
+
+// Change is a document change delivered to subscribers. Remote changes
+// came from peers (or store hydration) and are never pushed back.
+type Change struct {
+	DocID  string
+	Ops    []replica.Op
+	Remote bool
+}
+
+// Subscribe calls fn for every change of the document, at the end of the
+// dispatch burst that applied it, outside every lock (fn may call the
+// exchange, but must not block waiting on it). It returns a function that
+// cancels the subscription.
+func (d *Doc) Subscribe(fn func(Change)) (cancel func()) {
+	d.ex.mu.Lock()
+	defer d.ex.mu.Unlock()
+	return d.rt.subs.add(&d.ex.mu, fn)
+}
+
+// SyncEvent reports a change in the per-peer sync states of a document.
+type SyncEvent struct {
+	DocID  string
+	States map[string]PeerDocState
+	Ready  bool
+}
+
+// OnPeerSyncChange calls fn whenever a peer's sync state for the document
+// changes (same delivery rules as Subscribe).
+func (d *Doc) OnPeerSyncChange(fn func(SyncEvent)) (cancel func()) {
+	d.ex.mu.Lock()
+	defer d.ex.mu.Unlock()
+	return d.rt.syncSubs.add(&d.ex.mu, fn)
+}
+
+// PeerStates returns every peer's current sync state for the document.
+// States are volatile (a reconnecting peer may go back to pending).
+func (d *Doc) PeerStates() map[string]PeerDocState {
+	d.ex.mu.Lock()
+	s := d.ex.sync
+	d.ex.mu.Unlock()
+	return peerStates(s, d.rt.id)
+}
+
+func peerStates(s *syncState, doc string) map[string]PeerDocState {
+	out := map[string]PeerDocState{}
+	s.peers.Range(func(id string, p *syncPeer) bool {
+		if st, ok := p.states.Get(doc); ok {
+			out[id] = st
+		}
+		return true
+	})
+	return out
+}
+
+// Ready reports the monotonic readiness latch: some peer was once synced
+// with, or answered vacant for, the document. It survives disconnects and
+// suspend/resume, and is cleared only by Destroy and Shutdown.
+func (d *Doc) Ready() bool {
+	d.ex.mu.Lock()
+	s := d.ex.sync
+	d.ex.mu.Unlock()
+	return s.hasReconciled(d.rt.id)
+}
+
+// WaitForSync waits until a peer with a live channel is synced with, or
+// answered vacant for, the document, or until ctx is done (then the error
+// has Code CodeSyncTimeout and unwraps to ctx.Err()). Readiness is
+// receiver-side: a document's originator sees a peer as synced once that
+// peer's interest has arrived. Do not call it from a subscriber callback:
+// the dispatcher that would resolve it is the one running the callback.
+func (d *Doc) WaitForSync(ctx context.Context) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	w := &syncWaiter{doc: d.rt.id, done: make(chan struct{})}
+	d.ex.mu.Lock()
+	if d.ex.syncedLocked(w.doc) {
+		d.ex.mu.Unlock()
+		return nil
+	}
+	d.ex.waiters[w] = struct{}{}
+	d.ex.mu.Unlock()
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		d.ex.mu.Lock()
+		delete(d.ex.waiters, w)
+		d.ex.mu.Unlock()
+		return &Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer", Err: ctx.Err()}
+	}
+}
+
+type syncWaiter struct {
+	doc  string
+	done chan struct{}
+	err  error
+}
+
+// syncedLocked: some peer with a live channel is synced or vacant for doc.
+func (ex *Exchange) syncedLocked(doc string) bool {
+	found := false
+	ex.sync.peers.Range(func(id string, p *syncPeer) bool {
+		st, ok := p.states.Get(doc)
+		if ok && (st.Kind == PeerSynced || st.Kind == PeerVacant) && len(ex.sess.peerChannels(id)) > 0 {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// checkWaiters resolves sync waiters whose condition holds (each tick).
+func (ex *Exchange) checkWaiters() {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	for w := range ex.waiters {
+		rt := ex.runtimes[w.doc]
+		switch {
+		case rt == nil || rt.destroyed:
+			w.err = &Error{Code: CodeDestroyed, DocID: w.doc}
+		case ex.syncedLocked(w.doc):
+		default:
+			continue
+		}
+		delete(ex.waiters, w)
+		close(w.done)
+	}
+}
+
+// markChanged schedules delivery of rt's pending change sets.
+func (ex *Exchange) markChanged(rt *docRuntime) {
+	ex.mu.Lock()
+	if !rt.inChanged {
+		rt.inChanged = true
+		ex.changed = append(ex.changed, rt)
+	}
+	ex.mu.Unlock()
+}
+
+func (ex *Exchange) deliverChanges() {
+	ex.mu.Lock()
+	list := ex.changed
+	ex.changed = nil
+	for _, rt := range list {
+		rt.inChanged = false
+	}
+	ex.mu.Unlock()
+	for _, rt := range list {
+		rt.mu.Lock()
+		sets := rt.pending
+		rt.pending = nil
+		rt.mu.Unlock()
+		ex.mu.Lock()
+		subs := rt.subs.snapshot()
+		ex.mu.Unlock()
+		for _, cs := range sets {
+			ch := Change{DocID: rt.id, Ops: cs.Ops, Remote: cs.Remote}
+			for _, s := range subs {
+				ex.safeCall("Subscribe callback", func() { s.call(ch) })
+			}
+		}
+	}
+}
+
+func (ex *Exchange) emitReady(docs []string) {
+	ex.mu.Lock()
+	s := ex.sync
+	type job struct {
+		subs []*subscriber[SyncEvent]
+		ev   SyncEvent
+	}
+	var jobs []job
+	for _, doc := range docs {
+		rt := ex.runtimes[doc]
+		if rt == nil || rt.syncSubs.len() == 0 {
+			continue
+		}
+		jobs = append(jobs, job{subs: rt.syncSubs.snapshot(), ev: SyncEvent{DocID: doc, States: peerStates(s, doc), Ready: s.hasReconciled(doc)}})
+	}
+	ex.mu.Unlock()
+	for _, j := range jobs {
+		for _, sub := range j.subs {
+			ex.safeCall("OnPeerSyncChange callback", func() { sub.call(j.ev) })
+		}
+	}
+}
+
+// subscribers is a list of callbacks guarded by the exchange's mutex.
+type subscribers[T any] struct {
+	list []*subscriber[T]
+}
+
+type subscriber[T any] struct {
+	fn  func(T)
+	off bool // guarded by the exchange's mutex
+	mu  *sync.Mutex
+}
+
+func (s *subscriber[T]) call(v T) {
+	s.mu.Lock()
+	off := s.off
+	s.mu.Unlock()
+	if !off {
+		s.fn(v)
+	}
+}
+
+// add registers fn; the caller holds mu.
+func (s *subscribers[T]) add(mu *sync.Mutex, fn func(T)) func() {
+	sub := &subscriber[T]{fn: fn, mu: mu}
+	s.list = append(s.list, sub)
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if sub.off {
+			return
+		}
+		sub.off = true
+		i := slices.Index(s.list, sub)
+		if i >= 0 {
+			s.list = slices.Delete(slices.Clone(s.list), i, i+1)
+		}
+	}
+}
+
+func (s *subscribers[T]) snapshot() []*subscriber[T] { return s.list }
+func (s *subscribers[T]) len() int                   { return len(s.list) }

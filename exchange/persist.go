@@ -1,0 +1,227 @@
+package exchange
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+func storeMeta(m DocMeta) store.Meta {
+	return store.Meta{ReplicaType: m.ReplicaType, SyncMode: m.SyncMode, SchemaHash: m.SchemaHash}
+}
+
+func (ex *Exchange) storeError(doc, op string, err error) {
+	ex.diagnose(Diagnostic{Code: DiagStoreError, Severity: SeverityError, DocID: doc, Err: err,
+		Message: fmt.Sprintf("store %s failed for doc %q", op, doc)})
+	if ex.onStore != nil {
+		ex.safeCall("OnStoreError", func() { ex.onStore(doc, op, err) })
+	}
+}
+
+// hydrate loads rt from the first store that has it (in the background),
+// then registers it with the sync and store programs on the dispatcher.
+// Stored entries are replayed as remote changes (no echo). A corrupt record
+// is reported and skipped.
+func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
+	if !ex.startBG() {
+		return
+	}
+	go func() {
+		defer ex.endBG()
+		found, stored := false, ""
+		for _, s := range ex.stores {
+			meta, err := s.CurrentMeta(ex.bgCtx, rt.id)
+			if err != nil {
+				ex.storeError(rt.id, "load", err)
+				continue
+			}
+			if meta == nil {
+				continue
+			}
+			recs, err := s.LoadAll(ex.bgCtx, rt.id)
+			if err != nil {
+				ex.storeError(rt.id, "load", err)
+				continue
+			}
+			rt.mu.Lock()
+			for _, rec := range recs {
+				if rec.Kind != store.KindEntry {
+					continue
+				}
+				if err := ex.replay(rt, rec); err != nil {
+					ex.warn(DiagMergeFailed, rt.id, "", err, "stored record at version %q skipped", rec.Version)
+				}
+			}
+			stored = rt.rep.Version().String()
+			rt.mu.Unlock()
+			found = true
+			break
+		}
+		if found && rt.doc != nil {
+			ex.markChanged(rt)
+		}
+		ex.dispatch(funcMsg(func() {
+			ex.mu.Lock()
+			live := !rt.destroyed && ex.runtimes[rt.id] == rt
+			ex.mu.Unlock()
+			if !live {
+				return
+			}
+			if found {
+				ex.stepStore(stHydrated{doc: rt.id, version: stored})
+			} else {
+				ex.registerInStore(rt)
+			}
+			ex.announce(rt, event)
+			// Local writes made while loading are persisted now.
+			ex.persistTrigger(rt.id)
+		}))
+	}()
+}
+
+// replay applies one stored entry (caller holds rt.mu). An entirety resets
+// the replica to the stored version so op counters line up with peers.
+func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
+	if sm, ok := rt.rep.(replica.StampedMerger); ok {
+		return sm.MergeStamped(rec.Payload, rec.Version, "")
+	}
+	if rec.Payload.Kind == wire.Entirety {
+		v, err := rt.factory.ParseVersion(rec.Version)
+		if err != nil {
+			return err
+		}
+		if v.Lineage() != replica.Genesis {
+			return rt.rep.ResetFromEntirety(rec.Payload, v)
+		}
+	}
+	return rt.rep.Merge(rec.Payload)
+}
+
+// registerInStore writes meta + entirety for a doc the stores do not have.
+func (ex *Exchange) registerInStore(rt *docRuntime) {
+	rt.mu.Lock()
+	p, err := rt.rep.ExportEntirety()
+	v := rt.rep.Version().String()
+	rt.mu.Unlock()
+	if err != nil {
+		ex.warn(DiagExportFailed, rt.id, "", err, "cannot export doc for storage")
+		return
+	}
+	ex.stepStore(stRegister{doc: rt.id, version: v, records: []store.Record{
+		store.MetaRecord(storeMeta(rt.meta)), store.EntryRecord(p, v),
+	}})
+}
+
+// persistTrigger writes what doc gained since the stores' confirmed
+// version, unless a write is in flight (its completion re-triggers).
+func (ex *Exchange) persistTrigger(doc string) {
+	if len(ex.stores) == 0 {
+		return
+	}
+	rt := ex.runtimeFor(doc)
+	if rt == nil {
+		return
+	}
+	phase, ok := ex.stst.docs.Get(doc)
+	if !ok || phase.writing {
+		return
+	}
+	if phase.confirmed == "" {
+		ex.registerInStore(rt) // the registration failed earlier: retry
+		return
+	}
+	rt.mu.Lock()
+	cur := rt.rep.Version().String()
+	if cur == phase.confirmed {
+		rt.mu.Unlock()
+		return
+	}
+	var recs []store.Record
+	base, err := rt.factory.ParseVersion(phase.confirmed)
+	if err == nil {
+		var p replica.Payload
+		var ok bool
+		p, ok, err = rt.rep.ExportSince(base)
+		if err == nil && ok {
+			recs = []store.Record{store.EntryRecord(p, cur)}
+		} else if err == nil {
+			// No delta from the stored version (e.g. after a reset to
+			// another lineage): store a fresh entirety.
+			p, err = rt.rep.ExportEntirety()
+			if err == nil {
+				recs = []store.Record{store.MetaRecord(storeMeta(rt.meta)), store.EntryRecord(p, cur)}
+			}
+		}
+	}
+	rt.mu.Unlock()
+	if err != nil {
+		ex.warn(DiagExportFailed, doc, "", err, "cannot export delta for storage")
+		return
+	}
+	ex.stepStore(stAdvanced{doc: doc, records: recs, version: cur})
+}
+
+func (ex *Exchange) storeEffect(f storeFx) {
+	switch f := f.(type) {
+	case fxStoreAppend:
+		if !ex.startBG() {
+			return
+		}
+		go func() {
+			defer ex.endBG()
+			err := ex.writeAll(f.doc, f.records)
+			if err != nil {
+				ex.dispatch(stWriteFailed{doc: f.doc, err: err})
+				return
+			}
+			ex.dispatch(stWriteSucceeded{doc: f.doc, version: f.version})
+		}()
+	case fxStoreDelete:
+		if !ex.startBG() {
+			return
+		}
+		go func() {
+			defer ex.endBG()
+			for _, s := range ex.stores {
+				if err := s.Delete(ex.bgCtx, f.doc); err != nil {
+					ex.storeError(f.doc, "delete", err)
+				}
+			}
+		}()
+	case fxStoreError:
+		ex.storeError(f.doc, f.op, f.err)
+	}
+}
+
+// writeAll writes records to every store in parallel. A batch that starts
+// with meta (registration, or an entirety after a lineage reset) replaces
+// the stream atomically, so meta and entry commit together.
+func (ex *Exchange) writeAll(doc string, recs []store.Record) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ex.stores))
+	for i, s := range ex.stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = ex.writeOne(s, doc, recs)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (ex *Exchange) writeOne(s store.Store, doc string, recs []store.Record) error {
+	if len(recs) > 0 && recs[0].Kind == store.KindMeta {
+		return s.Replace(ex.bgCtx, doc, recs)
+	}
+	for _, r := range recs {
+		if err := s.Append(ex.bgCtx, doc, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package exchange
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+var jsonDoc = JSONDoc("h-json")
+
+func TestTwoPeersAuthoritative(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	da := mustGet(t, a, "doc", jsonDoc)
+	update(t, da, func(tx *Tx) {
+		tx.Set(P("title"), "hello")
+		tx.Set(P("items"), []any{1, 2})
+	})
+	n.settle()
+	db := mustGet(t, b, "doc", jsonDoc)
+	n.settle()
+	waitSync(t, db)
+	wantJSON(t, db, `{"title":"hello","items":[1,2]}`)
+	if db.Version() != da.Version() {
+		t.Fatalf("versions %s vs %s", db.Version(), da.Version())
+	}
+	// Later mutations propagate.
+	update(t, da, func(tx *Tx) { tx.ListInsert(P("items"), 2, 3) })
+	n.settle()
+	wantJSON(t, db, `{"title":"hello","items":[1,2,3]}`)
+	// The other side may write next (writers taking turns).
+	update(t, db, func(tx *Tx) { tx.Set(P("title"), "bye") })
+	n.settle()
+	wantJSON(t, da, `{"title":"bye","items":[1,2,3]}`)
+	if db.Version() != da.Version() {
+		t.Fatalf("versions %s vs %s", db.Version(), da.Version())
+	}
+}
+
+var ephDoc = EphemeralDoc("h-presence")
+
+func TestEphemeralBroadcast(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	c := n.peer("c")
+	pa := mustGet(t, a, "presence", ephDoc)
+	pb := mustGet(t, b, "presence", ephDoc)
+	pc := mustGet(t, c, "presence", ephDoc)
+	n.settle()
+	update(t, pa, func(tx *Tx) { tx.Set(P("cursor"), map[string]any{"x": 1, "y": 2}) })
+	n.settle()
+	for _, d := range []*Doc{pb, pc} {
+		wantJSON(t, d, `{"cursor":{"x":1,"y":2}}`)
+	}
+	n.clk.Advance(time.Second)
+	update(t, pb, func(tx *Tx) { tx.Set(P("cursor"), map[string]any{"x": 5, "y": 5}) })
+	n.settle()
+	for _, d := range []*Doc{pa, pc} {
+		wantJSON(t, d, `{"cursor":{"x":5,"y":5}}`)
+	}
+}
+
+func TestEphemeralStaleOfferDiscarded(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	pa := mustGet(t, a, "p", ephDoc)
+	pb := mustGet(t, b, "p", ephDoc)
+	n.settle()
+	n.clk.Advance(time.Second)
+	update(t, pb, func(tx *Tx) { tx.Set(P("v"), "new") })
+	n.settle()
+	// An offer carrying an older timestamp than b's version is stale.
+	b.dispatch(funcMsg(func() {
+		b.importOffer(fxImport{doc: "p", from: "a", version: "1", payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"v":"old"}`)}})
+	}))
+	n.settle()
+	wantJSON(t, pb, `{"v":"new"}`)
+	wantJSON(t, pa, `{"v":"new"}`)
+}
+
+func TestHeterogeneousDocsOnOneConnection(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	j := mustGet(t, a, "cfg", jsonDoc)
+	e := mustGet(t, a, "presence", ephDoc)
+	update(t, j, func(tx *Tx) { tx.Set(P("limit"), 10) })
+	update(t, e, func(tx *Tx) { tx.Set(P("online"), true) })
+	n.settle()
+	jb := mustGet(t, b, "cfg", jsonDoc)
+	eb := mustGet(t, b, "presence", ephDoc)
+	n.settle()
+	wantJSON(t, jb, `{"limit":10}`)
+	wantJSON(t, eb, `{"online":true}`)
+}
+
+func relayPolicy() Policy {
+	return Policy{Name: "relay", Resolve: func(ResolveRequest) Resolution { return Replicate() }}
+}
+
+func TestRelayThreePeers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dt   DocType
+		hub  func(*Options)
+	}{
+		{"authoritative via headless relay", jsonDoc, func(o *Options) { o.Policies = []Policy{relayPolicy()} }},
+		{"ephemeral via headless relay", ephDoc, func(o *Options) { o.Policies = []Policy{relayPolicy()} }},
+		{"authoritative via interpreting hub", jsonDoc, func(o *Options) { o.DocTypes = []DocType{jsonDoc} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newTestNet(t)
+			n.bridge.Partition("a", "b") // a and b only meet through the hub
+			hub := n.peer("hub", tc.hub)
+			a := n.peer("a")
+			b := n.peer("b")
+			if n.bridge.Connected("a", "b") {
+				t.Fatal("a and b are linked")
+			}
+			da := mustGet(t, a, "doc", tc.dt)
+			update(t, da, func(tx *Tx) { tx.Set(P("n"), 1) })
+			n.settle()
+			if !hub.Has("doc") {
+				t.Fatal("hub does not hold the doc")
+			}
+			db := mustGet(t, b, "doc", tc.dt)
+			n.settle()
+			waitSync(t, db)
+			wantJSON(t, db, `{"n":1}`)
+			n.clk.Advance(time.Second)
+			update(t, da, func(tx *Tx) { tx.Set(P("n"), 2) })
+			n.settle()
+			wantJSON(t, db, `{"n":2}`)
+			// A late joiner is served from the hub's copy.
+			c := n.peer("c")
+			n.bridge.Partition("a", "c")
+			n.bridge.Partition("b", "c")
+			n.settle()
+			dc := mustGet(t, c, "doc", tc.dt)
+			n.settle()
+			wantJSON(t, dc, `{"n":2}`)
+		})
+	}
+}
