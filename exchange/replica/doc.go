@@ -1,4 +1,62 @@
 // Package replica holds the document backends the exchange synchronizes:
-// versions, payloads, the replica and factory interfaces, and the built-in
-// replicas that are wire-compatible with the TypeScript reference.
+// versions, payloads, the [Replica] and [Factory] interfaces, and the
+// built-in replicas, all wire-compatible with the TypeScript reference
+// (halecraft/kyneta).
+//
+// # Replicas
+//
+//   - [Plain] (from [PlainFactory], replica type ("plain",1,0), AUTHORITATIVE):
+//     the materialized JSON state plus a log of batches, one per flush (a
+//     local transaction or a merged batch). Versions are "<lineage>:<n>"
+//     ([PlainVersion]); since payloads are the JSON array of batches after
+//     the peer's version; entireties are the state object.
+//   - [LWW] (from [LWWFactory], same replica type, EPHEMERAL): the same state
+//     versioned by wall-clock milliseconds ([TimestampVersion]); every export
+//     is the entirety.
+//
+// Replicas are not safe for concurrent use; the exchange serializes calls.
+//
+// # Lineages
+//
+// A plain replica starts at genesis ("kyneta.genesis:0"). Its first local
+// [Document.Apply] mints a random 16-hex-character lineage; a merge while
+// still at genesis adopts the sender's lineage instead (merges never
+// mint); [Replica.ResetFromEntirety] adopts the sender's lineage and
+// counter. Comparing versions projects them onto version vectors (genesis =
+// the empty vector), so genesis is behind any real lineage and two
+// different real lineages are concurrent — the exchange's cue for a reset.
+//
+// # Documents and changes
+//
+// A [Document] is a replica the exchange interprets: [Document.Apply]
+// commits [Op]s (a [Path] plus a [Change]) as one transaction, and the change
+// hook reports every version step with a Remote flag for merges, which is
+// the echo guard. Changes use the reference's vocabulary and JSON ("replace",
+// "map", "sequence", "text", "increment", "set-op", "tree", "richtext");
+// constructors such as [ReplaceChange] and [TextInsertChange] build the
+// shapes the reference's writers produce. Text indices count UTF-16 code
+// units, as JavaScript strings do.
+//
+// A change type the replica does not know is an error ([ErrUnknownChange])
+// for documents and local writes. A headless replica ([Factory.CreateEmpty])
+// still logs and forwards it, so a relay can carry changes it cannot
+// interpret; only its entirety is then unavailable ([ErrUnmaterializable]).
+//
+// # JSON
+//
+// State and change values use a small value model (nil, bool, float64,
+// string, []any, *[Object]) parsed by [ParseValue] and encoded by
+// [AppendValue] exactly like JSON.parse and JSON.stringify, including
+// JavaScript's property order, so payloads are byte-identical with the
+// reference's.
+//
+// # Exchange integration notes
+//
+// A plain entirety absorbed with Merge counts as one flush (the reference's
+// behaviour, §10.3 item 16), so the receiver's counter can differ from the
+// sender's; when a genesis replica takes an entirety whose offer version is
+// known, ResetFromEntirety keeps the counters aligned. The interfaces
+// [MultiExporter], [SetUnion], [StampedMerger] and [PeerVersioner] are for
+// replicas such as the opaque relay that need more than Merge and
+// ExportSince.
 package replica
