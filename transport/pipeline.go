@@ -12,18 +12,19 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// Pipeline error codes (the reference's WireError codes).
+// Pipeline error codes: the reference's WireError codes, as in
+// [wire.WireErrorCode].
 const (
-	CodeAliasResolutionFailed Code = "alias-resolution-failed"
-	CodeDecodeFailed          Code = "decode-failed"
-	CodeReassemblyFailed      Code = "reassembly-failed"
-	CodeReassemblyTimeout     Code = "reassembly-timeout"
-	CodeReassemblyEvicted     Code = "reassembly-evicted"
-	CodeFrameTooLarge         Code = "frame-too-large"
-	CodeEmptyPayload          Code = "empty-payload"
-	CodeTooManyFragments      Code = "too-many-fragments"
-	CodeInvalidWireMessage    Code = "invalid-wire-message"
-	CodeEncodeFailed          Code = "encode-failed"
+	CodeAliasResolutionFailed = Code(wire.CodeAliasResolutionFailed)
+	CodeDecodeFailed          = Code(wire.CodeDecodeFailed)
+	CodeReassemblyFailed      = Code(wire.CodeReassemblyFailed)
+	CodeReassemblyTimeout     = Code(wire.CodeReassemblyTimeout)
+	CodeReassemblyEvicted     = Code(wire.CodeReassemblyEvicted)
+	CodeFrameTooLarge         = Code(wire.CodeFrameTooLarge)
+	CodeEmptyPayload          = Code(wire.CodeEmptyPayload)
+	CodeTooManyFragments      = Code(wire.CodeTooManyFragments)
+	CodeInvalidWireMessage    = Code(wire.CodeInvalidWireMessage)
+	CodeEncodeFailed          = Code(wire.CodeEncodeFailed)
 )
 
 // Reassembly defaults, applied when PipelineOptions leave a limit at zero.
@@ -35,10 +36,11 @@ const (
 	DefaultMaxReassemblySize   = wire.DefaultMaxTotalSize
 )
 
-// PipelineError is an error from a [Pipeline] step. Code is one of the
-// pipeline codes; Detail is the lower layer's reason (e.g. the collector's
-// "duplicate_fragment" for reassembly-failed); Err, if set, is the
-// underlying error.
+// PipelineError is an error from a [Pipeline]. Code is one of the pipeline
+// codes; Detail is the lower layer's reason in short (the collector's
+// "duplicate_fragment" for reassembly-failed, the validation reason for
+// invalid-wire-message); Err is the step's *wire.WireError (errors.As
+// reaches it and, through it, e.g. the *wire.AliasError).
 type PipelineError struct {
 	Code   Code
 	Dir    Direction
@@ -82,14 +84,18 @@ type PipelineOptions struct {
 	// asynchronous ones (reassembly-timeout, reassembly-evicted). Called
 	// without the pipeline's lock; it may call back into the pipeline.
 	OnError func(err error, dir Direction)
-	// OnFrame traces frames (see FrameTrace). Called without the lock.
+	// OnFrame traces frames: one trace per sent frame, one per received
+	// message (Size: all the frames that carried it). Called without the
+	// lock.
 	OnFrame func(FrameTrace)
 }
 
-// Pipeline is the stateful wire pipeline of one connection: on send,
-// alias → encode → frame (fragmenting above the threshold); on receive,
-// frame decode → reassemble → decode → unalias. It holds the connection's
-// alias state, frame sequence counter (from 1) and reassembler.
+// Pipeline is the stateful wire pipeline of one binary connection: the
+// shell around the pure steps [wire.SendStep] (alias → CBOR → frame or
+// fragments above the threshold) and [wire.ReceiveStep] (reassemble →
+// decode → unalias). It holds the connection's [wire.PipelineState]: alias
+// table, reassembler (timers on the injected clock) and the frame
+// sequence counter, which starts at 1.
 //
 // A Pipeline is safe for concurrent use: Send, Receive, Reset and Close are
 // serialized by a mutex (one writer goroutine and one reader goroutine is
@@ -99,35 +105,24 @@ type Pipeline struct {
 	onFrame func(FrameTrace)
 	thresh  int
 
-	mu      sync.Mutex
-	closed  bool
-	nextSeq uint32
-	codec   msgCodec
-	reasm   *wire.Reassembler[[]byte]
-	// evicted collects eviction events raised inside reasm.Receive (which
-	// runs under mu) so they are reported after mu is released.
+	mu     sync.Mutex
+	closed bool
+	st     wire.PipelineState[[]byte]
+	// evicted collects eviction events raised inside the receive step
+	// (which runs under mu) so they are reported after mu is released.
 	evicted []uint32
 	// done mirrors closed for the timer path, which must not take mu.
 	done atomic.Bool
 }
 
-// msgCodec turns channel messages into frame payloads and back, holding
-// the per-connection alias state. Errors are *PipelineError values without
-// Dir and Seq, which the Pipeline fills in.
-type msgCodec interface {
-	encode(wire.ChannelMsg) ([]byte, error)
-	decode([]byte) (wire.ChannelMsg, error)
-	reset()
-}
-
 // NewPipeline returns a pipeline in its initial state.
 func NewPipeline(opts PipelineOptions) *Pipeline {
-	p := &Pipeline{onError: opts.OnError, onFrame: opts.OnFrame, thresh: max(opts.Threshold, 0), nextSeq: 1, codec: newMsgCodec()}
+	p := &Pipeline{onError: opts.OnError, onFrame: opts.OnFrame, thresh: max(opts.Threshold, 0)}
 	timeout := opts.ReassemblyTimeout
 	if timeout < 0 {
 		timeout = wire.NoLimit
 	}
-	p.reasm = wire.NewReassembler[[]byte](wire.ReassemblyConfig{
+	p.st = wire.NewPipelineState[[]byte](wire.ReassemblyConfig{
 		Timeout:             timeout,
 		MaxConcurrentFrames: opts.MaxConcurrentFrames,
 		MaxTotalSize:        int64(opts.MaxReassemblySize),
@@ -146,55 +141,25 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	seq := p.nextSeq
-	p.nextSeq = wire.NextSeq(seq)
-	payload, err := p.codec.encode(msg)
-	var pieces [][]byte
-	if err == nil {
-		pieces, err = frames(payload, seq, p.thresh)
-	}
+	seq := p.st.NextSeq
+	st, outs := wire.SendStep(p.st, wire.BinaryCodec, p.thresh, msg)
+	p.st = st
 	p.mu.Unlock()
-	if err != nil {
-		err = stamp(err, DirSend, seq)
+	if len(outs) == 1 && outs[0].Err != nil {
+		err := pipelineError(outs[0].Err, DirSend, seq)
 		p.reportError(err, DirSend)
 		return nil, err
 	}
+	pieces := make([][]byte, len(outs))
+	for i, o := range outs {
+		pieces[i] = o.Piece
+	}
 	if p.onFrame != nil {
-		if len(pieces) == 1 && pieces[0][1] == byte(wire.KindComplete) {
-			p.onFrame(FrameTrace{Dir: DirSend, Seq: seq, Kind: FrameComplete, Size: len(pieces[0])})
-		} else {
-			for i, pc := range pieces {
-				p.onFrame(FrameTrace{Dir: DirSend, Seq: seq, Kind: FrameFragment, Index: i, Total: len(pieces), Size: len(pc)})
-			}
+		for _, o := range outs {
+			p.onFrame(o.Trace)
 		}
 	}
 	return pieces, nil
-}
-
-// frames encodes payload as one complete frame, or as fragments when a
-// threshold is set and the payload exceeds it (the reference compares the
-// payload size, not the frame size, issue P2).
-func frames(payload []byte, seq uint32, threshold int) ([][]byte, error) {
-	if threshold <= 0 || len(payload) <= threshold {
-		if uint64(len(payload)) > wire.MaxPayload {
-			return nil, &PipelineError{Code: CodeFrameTooLarge, Detail: fmt.Sprintf("size %d, limit %d", len(payload), uint64(wire.MaxPayload))}
-		}
-		out, err := wire.AppendFrame(make([]byte, 0, wire.HeaderSize+len(payload)), wire.Frame{Kind: wire.KindComplete, Seq: seq, Payload: payload})
-		if err != nil {
-			return nil, &PipelineError{Code: CodeFrameTooLarge, Err: err}
-		}
-		return [][]byte{out}, nil
-	}
-	out, err := wire.FragmentBinary(payload, threshold, seq)
-	if err != nil {
-		var fe *wire.FragmentError
-		if errors.As(err, &fe) {
-			// The fragment codes are the reference's pipeline codes.
-			return nil, &PipelineError{Code: Code(fe.Code), Err: err}
-		}
-		return nil, &PipelineError{Code: CodeFrameTooLarge, Err: err}
-	}
-	return out, nil
 }
 
 // Receive takes one frame as read from the wire. It returns the decoded
@@ -206,45 +171,50 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	r, ok, err := p.reasm.Receive(piece)
+	st, out, ok := wire.ReceiveStep(p.st, wire.BinaryCodec, piece)
+	p.st = st
 	evicted := p.takeEvicted()
-	if err != nil || !ok {
-		p.mu.Unlock()
-		p.reportEvicted(evicted)
-		if err != nil {
-			err = reassemblyError(err)
-			p.reportError(err, DirReceive)
-		}
-		return nil, err
-	}
-	seq := uint32(r.Seq)
-	size := len(piece)
-	if len(piece) >= wire.FragmentHeaderSize && wire.FrameKind(piece[1]) == wire.KindFragment {
-		// The piece completed a fragmented message: count every frame.
-		size = len(r.Payload) + int(binary.BigEndian.Uint16(piece[12:14]))*wire.FragmentHeaderSize
-	}
-	msg, err := p.codec.decode(r.Payload)
 	p.mu.Unlock()
 	p.reportEvicted(evicted)
-	if err != nil {
-		err = stamp(err, DirReceive, seq)
+	if !ok {
+		return nil, nil
+	}
+	if out.Err != nil {
+		var seq uint32
+		if len(piece) >= wire.HeaderSize {
+			seq = binary.BigEndian.Uint32(piece[6:10])
+		}
+		err := pipelineError(out.Err, DirReceive, seq)
 		p.reportError(err, DirReceive)
 		return nil, err
 	}
 	if p.onFrame != nil {
-		p.onFrame(FrameTrace{Dir: DirReceive, Seq: seq, Kind: FrameComplete, Size: size})
+		tr := out.Trace
+		if len(piece) >= wire.FragmentHeaderSize && wire.FrameKind(piece[1]) == wire.KindFragment {
+			// The piece completed a fragmented message: count its frames,
+			// not just the last one (reference issue P3).
+			total := int(binary.BigEndian.Uint16(piece[12:14]))
+			tr.Size = int(binary.BigEndian.Uint32(piece[14:18])) + total*wire.FragmentHeaderSize
+		}
+		p.onFrame(tr)
 	}
-	return msg, nil
+	return out.Msg, nil
 }
 
-// reassemblyError maps a wire reassembly error to reassembly-failed with
-// the collector's reason as Detail.
-func reassemblyError(err error) error {
-	pe := &PipelineError{Code: CodeReassemblyFailed, Dir: DirReceive, Err: err}
+// pipelineError wraps a step's error with direction and seq, and a short
+// detail from the layer below.
+func pipelineError(we *wire.WireError, dir Direction, seq uint32) *PipelineError {
+	pe := &PipelineError{Code: Code(we.Code), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
-	if errors.As(err, &re) {
+	var ve *wire.ValidationError
+	var ae *wire.AliasError
+	switch {
+	case errors.As(we, &re):
 		pe.Detail = string(re.Type)
-		pe.Seq = uint32(re.Seq)
+	case errors.As(we, &ve):
+		pe.Detail = ve.Reason
+	case errors.As(we, &ae):
+		pe.Detail = string(ae.Code)
 	}
 	return pe
 }
@@ -258,9 +228,9 @@ func (p *Pipeline) Reset() error {
 	if p.closed {
 		return ErrClosed
 	}
-	p.reasm.Reset()
-	p.codec.reset()
-	p.nextSeq = 1
+	p.st.Reassembler.Reset()
+	p.st.Alias = wire.EmptyAliasState()
+	p.st.NextSeq = 1
 	return nil
 }
 
@@ -272,7 +242,7 @@ func (p *Pipeline) Close() error {
 	if !p.closed {
 		p.closed = true
 		p.done.Store(true)
-		p.reasm.Dispose()
+		p.st.Reassembler.Dispose()
 	}
 	return nil
 }
@@ -281,18 +251,18 @@ func (p *Pipeline) Close() error {
 func (p *Pipeline) PendingFragments() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.reasm.Len()
+	return p.st.Reassembler.Len()
 }
 
 // PendingBytes returns the bytes held by fragment groups being reassembled.
 func (p *Pipeline) PendingBytes() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.reasm.PendingSize()
+	return p.st.Reassembler.PendingSize()
 }
 
 // onReassemblyEvent receives the reassembler's events. Evictions happen
-// inside reasm.Receive, on the goroutine holding mu: they are queued and
+// inside the receive step, on the goroutine holding mu: they are queued and
 // reported once mu is released. Timeouts come from the clock's timer,
 // without mu, and are reported at once.
 func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
@@ -301,7 +271,8 @@ func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
 		p.evicted = append(p.evicted, uint32(ev.Seq))
 	case wire.EventTimeout:
 		if !p.done.Load() {
-			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq)}, DirReceive)
+			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq),
+				Err: &wire.WireError{Code: wire.CodeReassemblyTimeout, Detail: ev}}, DirReceive)
 		}
 	}
 }
@@ -317,7 +288,8 @@ func (p *Pipeline) takeEvicted() []uint32 {
 
 func (p *Pipeline) reportEvicted(seqs []uint32) {
 	for _, s := range seqs {
-		p.reportError(&PipelineError{Code: CodeReassemblyEvicted, Dir: DirReceive, Seq: s}, DirReceive)
+		p.reportError(&PipelineError{Code: CodeReassemblyEvicted, Dir: DirReceive, Seq: s,
+			Err: &wire.WireError{Code: wire.CodeReassemblyEvicted, Detail: wire.ReassemblyEvent{Type: wire.EventEvicted, Seq: float64(s)}}}, DirReceive)
 	}
 }
 
@@ -325,18 +297,4 @@ func (p *Pipeline) reportError(err error, dir Direction) {
 	if p.onError != nil {
 		p.onError(err, dir)
 	}
-}
-
-// stamp fills in direction and seq of a codec error.
-func stamp(err error, dir Direction, seq uint32) error {
-	if pe, ok := err.(*PipelineError); ok {
-		cp := *pe
-		cp.Dir, cp.Seq = dir, seq
-		return &cp
-	}
-	code := CodeDecodeFailed
-	if dir == DirSend {
-		code = CodeEncodeFailed
-	}
-	return &PipelineError{Code: code, Dir: dir, Seq: seq, Err: err}
 }

@@ -109,7 +109,7 @@ func TestPipelineSeqAndReset(t *testing.T) {
 	p := NewPipeline(PipelineOptions{})
 	first, _ := p.Send(&wire.Depart{})
 	p.mu.Lock()
-	p.nextSeq = 0xFFFFFFFF
+	p.st.NextSeq = 0xFFFFFFFF
 	p.mu.Unlock()
 	seqOf := func(pc [][]byte) uint32 { f, _ := wire.DecodeFrame(pc[0]); return f.Seq }
 	x, _ := p.Send(&wire.Depart{})

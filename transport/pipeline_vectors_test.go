@@ -82,7 +82,7 @@ func TestPipelineVectors(t *testing.T) {
 				"B": NewPipeline(PipelineOptions{Threshold: threshold}),
 			}
 			for name, p := range ends {
-				p.nextSeq = sc.StartSeq[name]
+				p.st.NextSeq = sc.StartSeq[name]
 			}
 			for i, st := range sc.Steps {
 				from := ends[st.From]
@@ -92,8 +92,8 @@ func TestPipelineVectors(t *testing.T) {
 				}
 				msg := vectorMsg(t, st.Msg)
 				pieces, err := from.Send(msg)
-				if from.nextSeq != st.NextSeq {
-					t.Fatalf("step %d: next seq %d, want %d", i, from.nextSeq, st.NextSeq)
+				if from.st.NextSeq != st.NextSeq {
+					t.Fatalf("step %d: next seq %d, want %d", i, from.st.NextSeq, st.NextSeq)
 				}
 				if len(st.Outputs) == 1 && st.Outputs[0].Err != nil {
 					if CodeOf(err) != Code(st.Outputs[0].Err.Code) {

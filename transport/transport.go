@@ -66,33 +66,27 @@ type Context struct {
 	OnFrame func(FrameTrace)
 }
 
-// Direction says whether a frame was sent or received.
-type Direction string
+// Direction says whether a frame was sent or received (wire's TraceDir).
+type Direction = wire.TraceDir
 
 // Frame directions.
 const (
-	DirSend    Direction = "send"
-	DirReceive Direction = "receive"
+	DirSend    = wire.TraceSend
+	DirReceive = wire.TraceReceive
 )
 
 // FrameKind says whether a frame carried a whole message or a fragment.
-type FrameKind string
+type FrameKind = wire.FrameKind
 
 // Frame kinds.
 const (
-	FrameComplete FrameKind = "complete"
-	FrameFragment FrameKind = "fragment"
+	FrameComplete = wire.KindComplete
+	FrameFragment = wire.KindFragment
 )
 
-// FrameTrace describes one frame for tracing. On send there is one trace
-// per frame (Index/Total set for fragments); on receive one trace per
-// decoded message, with Size the total size of the pieces that carried it
-// (the reference reported the last piece only, issue P3).
-type FrameTrace struct {
-	Dir   Direction
-	Seq   uint32
-	Kind  FrameKind
-	Index int // fragment index (fragments only)
-	Total int // fragment count (fragments only)
-	Size  int // bytes on the wire
-}
+// FrameTrace describes one frame for tracing ([wire.FrameTrace]). On send
+// there is one trace per frame (Index/Total set for fragments). On receive
+// the [Pipeline] emits one trace per decoded message whose Size counts all
+// the frames that carried it (the reference counted the last piece only,
+// issue P3).
+type FrameTrace = wire.FrameTrace
