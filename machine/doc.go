@@ -5,7 +5,6 @@
 // [Runner] is the thin imperative shell around a program: it serialises
 // messages from any goroutine, stores the state, notifies transition
 // listeners and hands each effect to an [Executor] supplied by the caller.
-// Package machinetest helps property-test programs.
 //
 // # Runner rules
 //
@@ -43,7 +42,10 @@
 //     calls Done (see [Doner]) once with the final state. A message already
 //     in progress completes first; [Runner.Stopped] tells when it has.
 //
-// Transitions are only comparable-equal checks, so S must be comparable; keep
-// states small immutable values (maps and slices behind pointers that are
-// replaced, never mutated, on change).
+// Because "no change" is detected with ==, S must be comparable. Keep states
+// small immutable values; a map or slice belongs behind a pointer that a
+// change replaces (never mutates), so == sees the change.
+//
+// Package [github.com/kyneta-go/kyneta/machine/machinetest] property-tests
+// programs: invariants after every step, no mutation of the input state.
 package machine

@@ -417,6 +417,8 @@ func (r *Runner[M, S, F]) Subscribe(fn func(Transition[S])) (unsubscribe func())
 // called on the calling goroutine and on the draining goroutine, so it must be
 // safe for concurrent use (a pure function of its argument is).
 // Unchanged-state messages emit no transition and therefore wake nobody.
+// Do not wait from the runner's own executor or listeners for a state not yet
+// reached: the drain that would reach it is the one waiting.
 func (r *Runner[M, S, F]) WaitFor(ctx context.Context, pred func(S) bool) (S, error) {
 	// Subscribe before looking at the state: a transition stored after the
 	// subscription is delivered to us, one stored before is visible in State.
