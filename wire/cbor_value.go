@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -204,6 +205,19 @@ func DecodeValue(data []byte) (any, error) {
 	return v, nil
 }
 
+// internedText holds the wire's key names and common short values, boxed
+// once, so decoding them allocates nothing.
+var internedText = func() map[string]any {
+	m := map[string]any{}
+	for _, s := range []string{
+		"t", "id", "n", "y", "f", "a", "s", "d", "pv", "docs", "rt", "ms", "sh", "sa", "shx", "shs",
+		"doc", "dx", "v", "r", "pk", "pe", "ln", "user", "bot", "service", "plain", "loro", "yjs", "",
+	} {
+		m[s] = s
+	}
+	return m
+}()
+
 // cborReader walks a well-formed CBOR item and builds values.
 type cborReader struct {
 	data []byte
@@ -284,6 +298,9 @@ func (r *cborReader) value(depth int) (any, error) {
 		r.off += int(a)
 		if major == 2 {
 			return bytes.Clone(b), nil
+		}
+		if v, ok := internedText[string(b)]; ok {
+			return v, nil
 		}
 		return decodeTextBytes(b), nil
 	case 4:
@@ -451,6 +468,9 @@ func keyOf(k any) (mapKey, bool) {
 // replaced by U+FFFD; Map entries are written in order.
 func EncodeValue(v any) ([]byte, error) {
 	var buf bytes.Buffer
+	// One allocation of about the right size: the library encodes each leaf
+	// into the buffer's free space, so a large byte string is copied once.
+	buf.Grow(sizeHint(v))
 	if err := encodeValueTo(&buf, v); err != nil {
 		return nil, err
 	}
@@ -464,40 +484,42 @@ var (
 )
 
 func encodeValueTo(buf *bytes.Buffer, v any) error {
-	switch v := v.(type) {
-	case nil, bool, string, []byte:
-		if s, ok := v.(string); ok {
-			v = wellFormed(s)
+	// Leaves are handed to the library as the interface value they arrived
+	// in, so that no leaf is boxed a second time.
+	switch x := v.(type) {
+	case nil, bool, []byte, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return encMode.MarshalToBuffer(v, buf)
+	case string:
+		if !utf8.ValidString(x) {
+			v = wellFormed(x)
 		}
 		return encMode.MarshalToBuffer(v, buf)
 	case Undefined:
 		buf.WriteByte(0xf7)
 		return nil
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return encMode.MarshalToBuffer(v, buf)
 	case float32:
-		return encodeNumber(buf, float64(v))
+		return encodeNumber(buf, float64(x))
 	case float64:
-		return encodeNumber(buf, v)
+		return encodeNumber(buf, x)
 	case *big.Int:
-		if v == nil {
+		if x == nil {
 			return fmt.Errorf("%w: nil *big.Int", ErrUnsupportedValue)
 		}
-		if v.Cmp(bigMaxUint64) > 0 || v.Cmp(bigMinNeg) < 0 {
+		if x.Cmp(bigMaxUint64) > 0 || x.Cmp(bigMinNeg) < 0 {
 			return ErrNumberOutOfRange
 		}
 		return encMode.MarshalToBuffer(v, buf)
 	case []any:
-		appendHead(buf, 4, uint64(len(v)))
-		for _, e := range v {
+		appendHead(buf, 4, uint64(len(x)))
+		for _, e := range x {
 			if err := encodeValueTo(buf, e); err != nil {
 				return err
 			}
 		}
 		return nil
 	case Map:
-		appendHead(buf, 5, uint64(len(v)))
-		for _, e := range v {
+		appendHead(buf, 5, uint64(len(x)))
+		for _, e := range x {
 			if err := encodeValueTo(buf, e.Key); err != nil {
 				return err
 			}
@@ -508,6 +530,29 @@ func encodeValueTo(buf *bytes.Buffer, v any) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %T", ErrUnsupportedValue, v)
+}
+
+// sizeHint is an upper estimate of v's encoded size (9 bytes per head).
+func sizeHint(v any) int {
+	switch v := v.(type) {
+	case string:
+		return 9 + len(v)
+	case []byte:
+		return 9 + len(v)
+	case []any:
+		n := 9
+		for _, e := range v {
+			n += sizeHint(e)
+		}
+		return n
+	case Map:
+		n := 9
+		for _, e := range v {
+			n += sizeHint(e.Key) + sizeHint(e.Value)
+		}
+		return n
+	}
+	return 9
 }
 
 // encodeNumber writes a JavaScript number: safe integers as integers, the
