@@ -13,6 +13,10 @@
 //   - [LWW] (from [LWWFactory], same replica type, EPHEMERAL): the same state
 //     versioned by wall-clock milliseconds ([TimestampVersion]); every export
 //     is the entirety.
+//   - [State] (from [StateFactory], ("state",1,0), EPHEMERAL): a field-level
+//     last-writer-wins tree whose leaves are [value, timestampMs]; merges
+//     join field by field, versions ([StateVersion]) are concurrent unless
+//     equal, and only entireties travel.
 //
 // Replicas are not safe for concurrent use; the exchange serializes calls.
 //

@@ -102,7 +102,8 @@ func FuzzMerge(f *testing.F) {
 		p := Payload{Kind: kind, Encoding: wire.JSON, Data: data, Lineage: lineage}
 		pf := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
 		lf := NewLWWFactory(LWWOptions{})
-		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument()} {
+		sf := NewStateFactory(StateOptions{})
+		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument()} {
 			if d, ok := r.(Document); ok {
 				// Start from a non-empty state so merges touch existing data.
 				if err := d.Apply([]Op{{Path: Path{Field("t")}, Change: TextInsertChange(0, "x😀y")}}); err != nil {

@@ -1,0 +1,355 @@
+package replica
+
+import (
+	"time"
+)
+
+// StateOptions configure the state factory.
+type StateOptions struct {
+	// Now is the clock leaf timestamps and versions come from; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// StateFactory builds state replicas: field-level last-writer-wins trees,
+// replica type ("state", 1, 0), bound to EPHEMERAL.
+type StateFactory struct {
+	now func() time.Time
+}
+
+// NewStateFactory returns a state factory.
+func NewStateFactory(opts StateOptions) *StateFactory {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &StateFactory{now: now}
+}
+
+// Type returns ("state", 1, 0).
+func (f *StateFactory) Type() ReplicaType { return StateType }
+
+// CreateEmpty returns an empty state replica at version 0.
+func (f *StateFactory) CreateEmpty() Replica { return f.newState() }
+
+// CreateDocument returns an empty state replica for an interpreted
+// document.
+func (f *StateFactory) CreateDocument() Document { return f.newState() }
+
+func (f *StateFactory) newState() *State {
+	return &State{tree: &Object{}, now: f.now}
+}
+
+// FromEntirety returns a replica that merged p.
+func (f *StateFactory) FromEntirety(p Payload) (Replica, error) {
+	s := f.newState()
+	if err := s.Merge(p); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ParseVersion parses decimal milliseconds.
+func (f *StateFactory) ParseVersion(s string) (Version, error) {
+	v, err := ParseStateVersion(s)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+var (
+	_ Document        = (*State)(nil)
+	_ DocumentFactory = (*StateFactory)(nil)
+	_ DocumentFactory = (*LWWFactory)(nil)
+)
+
+// State is the field-level LWW replica (a state-based CRDT). Its tree
+// mirrors the document, except that every scalar leaf (and every list) is a
+// [value, timestampMs] pair. Merging takes the union of keys and, per leaf,
+// the higher timestamp (ties go to the incoming side), so concurrent writes
+// to different fields all survive. The entirety payload is the tree; there
+// are no deltas (ExportSince always reports ok=false).
+type State struct {
+	tree *Object
+	now  func() time.Time
+	ver  StateVersion
+	hook func(ChangeSet)
+}
+
+// isTuple recognizes a leaf: a two-element list whose second element is a
+// number.
+func isTuple(v any) ([]any, bool) {
+	a, ok := v.([]any)
+	if !ok || len(a) != 2 {
+		return nil, false
+	}
+	_, ok = a[1].(float64)
+	return a, ok
+}
+
+// validTree checks that every node is a container or a leaf.
+func validTree(v any, depth int) bool {
+	if depth > MaxDepth {
+		return false
+	}
+	if _, ok := isTuple(v); ok {
+		return true
+	}
+	o, ok := v.(*Object)
+	if !ok {
+		return false
+	}
+	valid := true
+	o.Range(func(_ string, c any) bool {
+		valid = validTree(c, depth+1)
+		return valid
+	})
+	return valid
+}
+
+// mergeTree joins remote into local (in place) and returns the result.
+func mergeTree(local, remote any) any {
+	lt, lok := isTuple(local)
+	rt, rok := isTuple(remote)
+	switch {
+	case lok && rok:
+		if rt[1].(float64) >= lt[1].(float64) {
+			lt[0] = CloneValue(rt[0])
+			lt[1] = rt[1]
+		}
+		return lt
+	case lok || rok:
+		// A leaf against a container: the incoming side wins outright.
+		return CloneValue(remote)
+	}
+	lo, ro := local.(*Object), remote.(*Object)
+	ro.Range(func(k string, rv any) bool {
+		if lv, ok := lo.Get(k); ok {
+			lo.Set(k, mergeTree(lv, rv))
+		} else {
+			lo.Set(k, CloneValue(rv))
+		}
+		return true
+	})
+	return lo
+}
+
+// plainOf strips timestamps: the document as users see it.
+func plainOf(tree *Object) *Object {
+	out := NewObject(tree.Len())
+	tree.Range(func(k string, v any) bool {
+		if t, ok := isTuple(v); ok {
+			out.Set(k, CloneValue(t[0]))
+		} else if o, ok := v.(*Object); ok {
+			out.Set(k, plainOf(o))
+		}
+		return true
+	})
+	return out
+}
+
+// stamp turns a plain value into a tree node: objects become containers,
+// anything else a leaf.
+func stamp(v any, ts float64) any {
+	if o, ok := v.(*Object); ok {
+		c := NewObject(o.Len())
+		o.Range(func(k string, cv any) bool {
+			c.Set(k, stamp(cv, ts))
+			return true
+		})
+		return c
+	}
+	return []any{CloneValue(v), ts}
+}
+
+// Version returns the time of the last flush or merge.
+func (s *State) Version() Version { return s.ver }
+
+// BaseVersion equals Version: there is no history.
+func (s *State) BaseVersion() Version { return s.ver }
+
+// Advance has nothing to trim; it accepts any StateVersion and changes
+// nothing.
+func (s *State) Advance(to Version) error {
+	if _, ok := to.(StateVersion); !ok {
+		return mismatch("StateVersion", to)
+	}
+	return nil
+}
+
+// ExportEntirety returns the tree, with the genesis lineage as the
+// reference sends it.
+func (s *State) ExportEntirety() (Payload, error) {
+	return Payload{Kind: "entirety", Encoding: "json", Data: AppendValue(nil, s.tree), Lineage: Genesis}, nil
+}
+
+// ExportSince reports ok=false: state documents only travel as entireties.
+func (s *State) ExportSince(Version) (Payload, bool, error) { return Payload{}, false, nil }
+
+func (s *State) tick(local bool) float64 {
+	ms := float64(s.now().UnixMilli())
+	if local && ms <= s.ver.ms {
+		ms = s.ver.ms + 1
+	}
+	s.ver = StateVersion{ms: ms}
+	return ms
+}
+
+// Merge joins an entirety tree field by field and stamps the version with
+// the local clock. Since payloads carry nothing for a state replica and are
+// ignored, as in the reference.
+func (s *State) Merge(p Payload) error {
+	if err := jsonOnly(p, "state replica merge"); err != nil {
+		return err
+	}
+	if p.Kind != "entirety" {
+		return nil
+	}
+	v, err := ParseValue(p.Data)
+	if err != nil {
+		return err
+	}
+	remote, ok := v.(*Object)
+	if !ok || !validTree(remote, 0) {
+		return malformed("state payload must be a tree of objects and [value, timestamp] leaves")
+	}
+	mergeTree(s.tree, remote)
+	s.tick(false)
+	if s.hook != nil {
+		s.hook(ChangeSet{Ops: []Op{{Change: mustChange(obj2("type", "replace", "value", plainOf(s.tree)))}}, Remote: true})
+	}
+	return nil
+}
+
+// ResetFromEntirety merges: a state document has a single lineage, and
+// discarding local fields would lose concurrent writes the peer lacks.
+func (s *State) ResetFromEntirety(p Payload, _ Version) error {
+	if p.Encoding != "json" || p.Kind != "entirety" {
+		return &Error{Code: CodeEncoding, Msg: "state reset expects a JSON entirety payload"}
+	}
+	return s.Merge(p)
+}
+
+// Apply commits a local transaction, stamping every written leaf with the
+// transaction's time. replace writes (objects deep), map changes set and
+// delete single keys (so untouched keys keep their timestamps), and any
+// other change type is computed on the plain value and written as a
+// replace of that path.
+func (s *State) Apply(ops []Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	for _, op := range ops {
+		if err := op.Change.Validate(); err != nil {
+			return err
+		}
+	}
+	ts := s.tick(true)
+	own := cloneOps(ops)
+	for _, op := range own {
+		s.applyOne(op, ts)
+	}
+	if s.hook != nil {
+		s.hook(ChangeSet{Ops: own})
+	}
+	return nil
+}
+
+// container walks to the container holding path's last segment, creating
+// containers (and replacing leaves) on the way.
+func (s *State) container(path Path) *Object {
+	cur := s.tree
+	for _, seg := range path {
+		k := seg.key()
+		next, ok := cur.Get(k)
+		o, isObj := next.(*Object)
+		if !ok || !isObj {
+			o = &Object{}
+			cur.Set(k, o)
+		}
+		cur = o
+	}
+	return cur
+}
+
+func (s *State) applyOne(op Op, ts float64) {
+	st, _ := op.Change.stepper()
+	if ms, ok := st.(mapStep); ok {
+		c := s.container(op.Path)
+		for _, k := range ms.del {
+			c.Delete(k)
+		}
+		ms.set.Range(func(k string, v any) bool {
+			c.Set(k, stamp(v, ts))
+			return true
+		})
+		return
+	}
+	if len(op.Path) == 0 {
+		// A root change rewrites the whole tree from the new plain value;
+		// a non-object result is ignored, as at the root of a plain doc.
+		root := plainOf(s.tree)
+		applyOp(root, nil, st)
+		next := stamp(root, ts).(*Object)
+		*s.tree = *next
+		return
+	}
+	// Compute the new value on the plain view, then write it stamped.
+	plain := plainOf(s.tree)
+	cur, present := readPath(plain, op.Path)
+	next, np := st.step(cur, present)
+	parent := s.container(op.Path[:len(op.Path)-1])
+	k := op.Path[len(op.Path)-1].key()
+	if !np {
+		parent.Delete(k)
+		return
+	}
+	parent.Set(k, stamp(next, ts))
+}
+
+// JSON returns the document without timestamps.
+func (s *State) JSON() ([]byte, error) { return AppendValue(nil, plainOf(s.tree)), nil }
+
+// Value returns a copy of the document without timestamps.
+func (s *State) Value() (any, error) { return plainOf(s.tree), nil }
+
+// Tree returns a copy of the timestamped tree.
+func (s *State) Tree() *Object { return s.tree.Clone() }
+
+// SetChangeHook installs the change hook.
+func (s *State) SetChangeHook(f func(ChangeSet)) { s.hook = f }
+
+// SetDefaults inserts missing fields with timestamp 0, so any real write
+// wins over them (they do travel in the entirety, as in the reference).
+func (s *State) SetDefaults(v any) error {
+	if v == nil {
+		return nil
+	}
+	mv, err := ValueOf(v)
+	if err != nil {
+		return err
+	}
+	o, ok := mv.(*Object)
+	if !ok {
+		return &Error{Code: CodeInvalidValue, Msg: "defaults must be a JSON object"}
+	}
+	insertZeros(s.tree, o)
+	return nil
+}
+
+func insertZeros(tree, defaults *Object) {
+	defaults.Range(func(k string, dv any) bool {
+		cur, ok := tree.Get(k)
+		dob, isObj := dv.(*Object)
+		switch {
+		case !ok:
+			tree.Set(k, stamp(dv, 0))
+		case isObj:
+			if c, ok := cur.(*Object); ok {
+				insertZeros(c, dob)
+			}
+		}
+		return true
+	})
+}
