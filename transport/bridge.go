@@ -37,8 +37,10 @@ type BridgeOptions struct {
 	// fragmented. Zero means DefaultBridgeFragmentThreshold; negative means
 	// never fragment.
 	FragmentThreshold int
-	// OnError, if set, receives every wire error an endpoint hits while
-	// decoding (tests can fail on them). It runs on a delivery goroutine.
+	// OnError, if set, receives every wire error of an endpoint's link
+	// pipelines: decoding errors (on the endpoint's delivery goroutine) and
+	// encoding errors (on the sender's goroutine; Send returns them too).
+	// Tests can fail on them.
 	OnError func(endpoint string, err error)
 	// Logger receives the same errors at debug level. Nil discards.
 	Logger *slog.Logger
@@ -54,7 +56,7 @@ type BridgeStats struct {
 	Duplicated uint64 // extra copies queued by fault injection
 	Delivered  uint64 // queued copies handed to the receiving pipeline
 	Discarded  uint64 // queued copies thrown away because their link was cut
-	WireErrors uint64 // errors from the receiving pipelines
+	WireErrors uint64 // errors from the link pipelines (see BridgeOptions.OnError)
 }
 
 // BridgePeer is the Meta of a bridge channel: which endpoint is at each end.

@@ -125,8 +125,16 @@ func TestPipelineSeqAndReset(t *testing.T) {
 	if seqOf(z) != 2 {
 		t.Fatalf("seq after failed send: %d", seqOf(z))
 	}
+	// A pending fragment group is dropped by Reset too.
+	frag, _ := NewPipeline(PipelineOptions{Threshold: 4}).Send(&wire.Vacant{DocID: "pending"})
+	if _, err := p.Receive(frag[0]); err != nil || p.PendingFragments() != 1 {
+		t.Fatalf("pending %d, err %v", p.PendingFragments(), err)
+	}
 	if err := p.Reset(); err != nil {
 		t.Fatal(err)
+	}
+	if p.PendingFragments() != 0 || p.PendingBytes() != 0 {
+		t.Fatal("Reset kept fragments")
 	}
 	again, _ := p.Send(&wire.Depart{})
 	if !bytes.Equal(again[0], first[0]) {
