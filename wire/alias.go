@@ -93,8 +93,8 @@ type AliasOptions struct {
 // AliasState is the per-connection alias table. It is a value: the
 // transformer functions return a new state and never modify the one they
 // were given (maps are copied before they change), so a caller may keep old
-// states. The zero value is not ready for use; start from
-// [EmptyAliasState] or [NewAliasState].
+// states. The zero value is the state of a fresh connection with default
+// options, the same as [EmptyAliasState].
 type AliasState struct {
 	outDoc     map[string]int64    // docId -> alias this side assigned
 	outSchema  map[string]int64    // schema hash -> alias this side assigned
@@ -122,19 +122,20 @@ func keyFor(f float64) aliasKey {
 }
 
 // EmptyAliasState returns the state of a fresh connection with the default
-// (strict) options.
-func EmptyAliasState() AliasState { return NewAliasState(AliasOptions{}) }
+// (strict) options: no aliases, both counters at 0, no features seen,
+// aliasing not mutual.
+func EmptyAliasState() AliasState { return AliasState{} }
 
-// NewAliasState returns the state of a fresh connection: no aliases, both
-// counters at 0, no features seen, aliasing not mutual.
-func NewAliasState(opts AliasOptions) AliasState {
-	return AliasState{
-		outDoc:    map[string]int64{},
-		outSchema: map[string]int64{},
-		inDoc:     map[aliasKey]string{},
-		inSchema:  map[aliasKey]string{},
-		opts:      opts,
+// NewAliasState returns the state of a fresh connection with the given
+// options.
+func NewAliasState(opts AliasOptions) AliasState { return AliasState{opts: opts} }
+
+// cloneMap copies m, returning an empty map for nil so it can be written.
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return make(map[K]V)
 	}
+	return maps.Clone(m)
 }
 
 // MutualAlias reports whether both sides advertised features.alias, which
@@ -223,7 +224,7 @@ func (c *cow) docAlias(docID string) int64 {
 		return a
 	}
 	if !c.outDoc {
-		c.s.outDoc, c.outDoc = maps.Clone(c.s.outDoc), true
+		c.s.outDoc, c.outDoc = cloneMap(c.s.outDoc), true
 	}
 	a := c.s.nextDoc
 	c.s.outDoc[docID] = a
@@ -236,7 +237,7 @@ func (c *cow) schemaAlias(hash string) (alias int64, isNew bool) {
 		return a, false
 	}
 	if !c.outSchema {
-		c.s.outSchema, c.outSchema = maps.Clone(c.s.outSchema), true
+		c.s.outSchema, c.outSchema = cloneMap(c.s.outSchema), true
 	}
 	a := c.s.nextSchema
 	c.s.outSchema[hash] = a
@@ -250,7 +251,7 @@ func (c *cow) recordDoc(alias float64, docID string) {
 		return
 	}
 	if !c.inDoc {
-		c.s.inDoc, c.inDoc = maps.Clone(c.s.inDoc), true
+		c.s.inDoc, c.inDoc = cloneMap(c.s.inDoc), true
 	}
 	c.s.inDoc[k] = docID
 }
@@ -261,7 +262,7 @@ func (c *cow) recordSchema(alias float64, hash string) {
 		return
 	}
 	if !c.inSchema {
-		c.s.inSchema, c.inSchema = maps.Clone(c.s.inSchema), true
+		c.s.inSchema, c.inSchema = cloneMap(c.s.inSchema), true
 	}
 	c.s.inSchema[k] = hash
 }
@@ -276,7 +277,9 @@ func (s AliasState) outRef(docID string) WireDocRef {
 }
 
 // AliasOutbound turns an outbound ChannelMsg into its wire form. An
-// establish records this side's features; a present assigns aliases for
+// establish records this side's features (an empty peer type is sent as
+// "user", and a zero protocol version as the default (1, 0), which is
+// omitted); a present assigns aliases for
 // new documents and schemas and always announces them (a on every entry, sa
 // on a schema's first reference); later schema references and document
 // references in interest, offer, dismiss and vacant use the alias only when
@@ -296,11 +299,14 @@ func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error
 			PeerType: m.Identity.Type,
 			Features: cloneFeatures(m.Features),
 		}
+		if w.PeerType == "" {
+			w.PeerType = PeerUser // the exchange's default; "" fails the peer's validation
+		}
 		if m.Identity.Name != nil {
 			w.Name = refOf(*m.Identity.Name)
 		}
-		if m.ProtocolVersion != DefaultProtocolVersion {
-			w.ProtocolVersion = refOf(m.ProtocolVersion)
+		if pv := m.ProtocolVersion; pv != DefaultProtocolVersion && pv != (ProtocolVersion{}) {
+			w.ProtocolVersion = refOf(pv)
 		}
 		return s, w, nil
 	case *Depart:

@@ -494,6 +494,27 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 		t.Errorf("self features changed with the caller's struct: %+v", sf)
 	}
 
+	// The zero state is a fresh connection.
+	var zero AliasState
+	z2, w, err := AliasOutbound(zero, &Present{Docs: []DocPresence{{DocID: "d", ReplicaType: ReplicaType{"plain", 1, 0}, SyncMode: Authoritative, SchemaHash: "h"}}})
+	if err != nil || *w.(*WirePresent).Docs[0].Alias != 0 {
+		t.Fatalf("present from zero state: %v %v", w, err)
+	}
+	if a, ok := z2.OutboundDocAlias("d"); !ok || a != 0 || zero.outDoc != nil {
+		t.Errorf("zero state: alias %d %v, original maps %v", a, ok, zero.outDoc)
+	}
+	if _, _, err := AliasInbound(zero, present); err != nil {
+		t.Errorf("inbound present into zero state: %v", err)
+	}
+
+	// A Go zero-value establish still produces one the peer accepts.
+	_, w, _ = AliasOutbound(zero, &Establish{Identity: PeerIdentity{PeerID: "p"}})
+	if b, _ := EncodeMessage(w); hex.EncodeToString(b) != "a3617401626964617061796475736572" {
+		t.Errorf("zero establish encodes as %x", b)
+	} else if _, err := DecodeMessage(b); err != nil {
+		t.Errorf("zero establish rejected: %v", err)
+	}
+
 	// Error text names the code and detail.
 	if got := (&AliasError{Code: AliasUnknownDocAlias, Alias: 4}).Error(); got != "wire: alias resolution failed: unknown-doc-alias 4" {
 		t.Errorf("Error() = %q", got)
