@@ -184,3 +184,26 @@ func TestBudgetOnErrorMayDispatch(t *testing.T) {
 		t.Errorf("reported %d, state %d; want 1, 1010", reported, r.State())
 	}
 }
+
+func TestBudgetHistoryIsPerDrain(t *testing.T) {
+	// Earlier drains leave nothing in the history of a later exhaustion.
+	var reported errs
+	r := machine.NewRunner(loopProgram{}, loopExec, machine.Options{Budget: 3, OnError: reported.add})
+	defer r.Close()
+	for range 5 {
+		r.Dispatch(loopInc{})
+	}
+	r.Dispatch(loopTick{})
+	var be *machine.BudgetExhaustedError
+	if got := reported.get(); len(got) != 1 || !errors.As(got[0], &be) {
+		t.Fatalf("reported %v, want one budget error", got)
+	}
+	if len(be.History) != 4 {
+		t.Errorf("history has %d messages, want 4 (this drain only)", len(be.History))
+	}
+	for _, m := range be.History {
+		if _, ok := m.(loopTick); !ok {
+			t.Errorf("history holds %T from an earlier drain", m)
+		}
+	}
+}
