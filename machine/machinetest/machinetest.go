@@ -34,7 +34,9 @@ type Config[M, S, F any] struct {
 	Equal func(a, b S) bool
 	// Deterministic, if set, also calls Update a second time on copies of
 	// the same state and message and requires equal results. Leave it off for
-	// programs that take randomness through an injected function.
+	// programs that take randomness through an injected function, and for
+	// programs that compare pointers inside their state by identity (the
+	// copies hold new pointers).
 	Deterministic bool
 }
 
