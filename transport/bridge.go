@@ -105,33 +105,6 @@ type BridgePeer struct {
 // a queue of its own and returns is idle for the bridge while its queue
 // still holds work; [Bridge.SettleWith] covers that case.
 //
-// SettleWith settles the bridge together with consumers that queue work of
-// their own (an exchange whose dispatcher may still hold a message after
-// its receive callback returned). It repeats Settle and then each wait, in
-// order, until a whole round passes in which the bridge accepted no new
-// message; each wait should block until its consumer is idle or ctx ends.
-func (b *Bridge) SettleWith(ctx context.Context, waits ...func(context.Context) error) error {
-	for {
-		if err := b.Settle(ctx); err != nil {
-			return err
-		}
-		b.mu.Lock()
-		before := b.enqueued
-		b.mu.Unlock()
-		for _, w := range waits {
-			if err := w(ctx); err != nil {
-				return err
-			}
-		}
-		b.mu.Lock()
-		quiet := b.inflight == 0 && b.enqueued == before
-		b.mu.Unlock()
-		if quiet {
-			return nil
-		}
-	}
-}
-
 // An endpoint's Flush waits until every message it sent has been delivered
 // or discarded, so an exchange that sends depart, flushes and stops is
 // heard by its peers.
@@ -845,6 +818,33 @@ func (b *Bridge) Settle(ctx context.Context) error {
 		case <-idle:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+	}
+}
+
+// SettleWith settles the bridge together with consumers that queue work of
+// their own (an exchange whose dispatcher may still hold a message after
+// its receive callback returned). It repeats Settle and then each wait, in
+// order, until a whole round passes in which the bridge accepted no new
+// message; each wait should block until its consumer is idle or ctx ends.
+func (b *Bridge) SettleWith(ctx context.Context, waits ...func(context.Context) error) error {
+	for {
+		if err := b.Settle(ctx); err != nil {
+			return err
+		}
+		b.mu.Lock()
+		before := b.enqueued
+		b.mu.Unlock()
+		for _, w := range waits {
+			if err := w(ctx); err != nil {
+				return err
+			}
+		}
+		b.mu.Lock()
+		quiet := b.inflight == 0 && b.enqueued == before
+		b.mu.Unlock()
+		if quiet {
+			return nil
 		}
 	}
 }
