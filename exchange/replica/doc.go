@@ -17,6 +17,10 @@
 //     last-writer-wins tree whose leaves are [value, timestampMs]; merges
 //     join field by field, versions ([StateVersion]) are concurrent unless
 //     equal, and only entireties travel.
+//   - [Opaque] (from [OpaqueFactory], any other replica type such as Loro or
+//     Yjs): a relay that stores payloads it cannot read, deduplicated by
+//     content, and replays them as several offers ([MultiExporter]), each
+//     relabelled "since" and stamped with the version it arrived with.
 //
 // Replicas are not safe for concurrent use; the exchange serializes calls.
 //

@@ -30,6 +30,8 @@ const (
 	CodeUnmaterializable Code = "unmaterializable"
 	// CodeUnsupported: the operation is not supported by this replica.
 	CodeUnsupported Code = "unsupported"
+	// CodeCapacity: a replica's configured size cap would be exceeded.
+	CodeCapacity Code = "capacity"
 )
 
 // Error is the error type of this package. Use errors.Is with one of the
@@ -73,4 +75,5 @@ var (
 	ErrAdvanceRange     = &Error{Code: CodeAdvanceRange}
 	ErrUnmaterializable = &Error{Code: CodeUnmaterializable}
 	ErrUnsupported      = &Error{Code: CodeUnsupported}
+	ErrCapacity         = &Error{Code: CodeCapacity}
 )

@@ -128,6 +128,8 @@ func typeName(v Version) string {
 		return "TimestampVersion"
 	case StateVersion, *StateVersion:
 		return "StateVersion"
+	case OpaqueVersion:
+		return "OpaqueVersion"
 	case nil:
 		return "nil"
 	}
