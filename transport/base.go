@@ -26,6 +26,7 @@ const (
 	StateStopped
 )
 
+// String returns the state's name ("created", "started", …).
 func (s State) String() string {
 	switch s {
 	case StateCreated:

@@ -45,6 +45,7 @@ type StateError struct {
 // Code returns CodeInvalidState.
 func (e *StateError) Code() Code { return CodeInvalidState }
 
+// Error implements error.
 func (e *StateError) Error() string {
 	return fmt.Sprintf("transport: can't %s in %q state", e.Op, e.State)
 }
@@ -69,6 +70,7 @@ func (e *ChannelError) Code() Code {
 	return CodeSendFailed
 }
 
+// Error implements error.
 func (e *ChannelError) Error() string {
 	return fmt.Sprintf("transport: %s channel %d: %v", e.Op, e.ID, e.Err)
 }
@@ -82,6 +84,7 @@ type PanicError struct {
 	Value any
 }
 
+// Error implements error.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("transport: channel send panicked: %v", e.Value)
 }

@@ -49,6 +49,7 @@ type PipelineError struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *PipelineError) Error() string {
 	s := fmt.Sprintf("transport: pipeline %s: %s (seq %d)", e.Dir, e.Code, e.Seq)
 	if e.Detail != "" {
