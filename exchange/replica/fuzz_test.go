@@ -125,7 +125,14 @@ func FuzzMerge(f *testing.F) {
 				continue
 			}
 			e, err := r.ExportEntirety()
-			if err == nil {
+			if _, opaque := r.(*Opaque); opaque {
+				if err != nil && !errors.Is(err, ErrUnsupported) {
+					t.Fatalf("opaque entirety error %v", err)
+				}
+				if _, err := r.(*Opaque).ExportFor(""); err != nil {
+					t.Fatal(err)
+				}
+			} else if err == nil {
 				if _, perr := ParseValue(e.Data); perr != nil {
 					t.Fatalf("entirety is not JSON: %s", e.Data)
 				}
