@@ -1,0 +1,559 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/machine"
+	"github.com/kyneta-go/kyneta/transport"
+)
+
+// Client is a Kyneta WebSocket client. It is a [transport.Transport]: an
+// exchange initializes, starts and stops it and sends through it; while the
+// server connection is ready it holds exactly one channel.
+//
+// The lifecycle is the pure [Program] run by a machine.Runner; the Client
+// only interprets its effects (dial, close, timers, channel) on goroutines
+// it owns and feeds what happens back in as messages.
+type Client struct {
+	opts   resolved
+	base   *transport.Base
+	runner *machine.Runner[Msg, State, Effect]
+	clk    clock.Clock
+	log    *slog.Logger
+	out    outbox
+	closed atomic.Bool
+
+	mu        sync.Mutex
+	socks     map[uint64]*socket
+	keepalive timerSlot // id = socket
+	pong      timerSlot
+	reconnect timerSlot
+	barriers  map[uint64]chan struct{}
+	nextID    uint64
+	lastCtx   *transport.Context
+	subs      []*subscriber
+}
+
+type timerSlot struct {
+	id   uint64
+	seq  uint64 // bumps on every arm/disarm, so a late callback knows it is stale
+	stop func() bool
+}
+
+type subscriber struct {
+	fn     func(from, to State)
+	active atomic.Bool
+}
+
+var _ transport.Transport = (*Client)(nil)
+
+// New returns a stopped client. It fails with an *Error of code
+// CodeInvalidConfig when the options cannot work (no URL, a URL that does
+// not parse, an invalid backoff policy).
+func New(opts Options) (*Client, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		opts:     o,
+		clk:      o.Clock,
+		log:      o.Logger,
+		socks:    map[uint64]*socket{},
+		barriers: map[uint64]chan struct{}{},
+	}
+	c.out.log = o.Logger
+	c.base = transport.NewBase(transport.BaseOptions{
+		Type:    TransportType,
+		ID:      o.TransportID,
+		OnStart: c.onStart,
+		OnStop:  c.onStop,
+		OnFlush: c.flush,
+		Logger:  o.Logger,
+	})
+	keepalive, pong := o.KeepaliveInterval, o.PongTimeout
+	prog := NewProgram(Config{Reconnect: o.policy, KeepaliveInterval: max(keepalive, 0), PongTimeout: max(pong, 0), Rand: o.Rand})
+	c.runner = machine.NewRunner(machine.Program[Msg, State, Effect](prog), c.exec, machine.Options{
+		Label:  "client " + c.base.ID(),
+		Logger: o.Logger,
+		Now:    o.Clock.Now,
+	})
+	c.runner.Subscribe(c.onTransition)
+	return c, nil
+}
+
+// Type returns "websocket-client".
+func (c *Client) Type() string { return c.base.Type() }
+
+// ID returns the transport id.
+func (c *Client) ID() string { return c.base.ID() }
+
+// Initialize injects the exchange's context (identity, callbacks, channel
+// id minter). The client remembers it, so a stopped client can be started
+// again without a new Initialize.
+func (c *Client) Initialize(ctx context.Context, tc transport.Context) error {
+	c.mu.Lock()
+	saved := tc
+	c.lastCtx = &saved
+	c.mu.Unlock()
+	return c.base.Initialize(ctx, tc)
+}
+
+// Start connects: it returns once the lifecycle has left disconnected,
+// without waiting for the connection (use WaitForStatus). Start requires a
+// prior Initialize; a stopped client is re-initialized with the last
+// context. It fails with ErrClientClosed after Close.
+func (c *Client) Start(ctx context.Context) error {
+	if c.closed.Load() {
+		return &Error{Code: CodeClientClosed, Op: "start"}
+	}
+	if c.base.State() == transport.StateStopped {
+		c.mu.Lock()
+		last := c.lastCtx
+		c.mu.Unlock()
+		if last != nil {
+			if err := c.base.Initialize(ctx, *last); err != nil {
+				return err
+			}
+		}
+	}
+	return c.base.Start(ctx)
+}
+
+// Stop disconnects and releases everything: the socket is closed with 1000
+// "Client disconnecting" (after what was queued is written, within
+// CloseGrace), timers are stopped, the channel is removed, and Stop waits
+// until every goroutine of the client has finished and every hook triggered
+// so far has run. If ctx ends first, sockets are torn down at once and
+// ctx's error is returned. Called from a hook or a transport callback, Stop
+// does not wait for that callback. Stop is idempotent; Start may follow.
+func (c *Client) Stop(ctx context.Context) error {
+	err := c.base.Stop(ctx)
+	if !c.out.onWorker() {
+		if werr := c.out.wait(ctx); err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// Close stops the client for good (Stop with no deadline) and releases the
+// runner. Later Start calls fail with ErrClientClosed; pending WaitForStatus
+// calls return.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	err := c.Stop(context.Background())
+	c.runner.Close()
+	return err
+}
+
+// Send delivers env to the client's channel if env addresses it, and
+// reports how many channels accepted it (0 or 1).
+func (c *Client) Send(env transport.Envelope) int { return c.base.Send(env) }
+
+// Flush waits until everything queued on the current socket has been
+// written (or ctx ends).
+func (c *Client) Flush(ctx context.Context) error { return c.base.Flush(ctx) }
+
+// Channels returns the client's live channels (at most one).
+func (c *Client) Channels() []*transport.Channel { return c.base.Channels() }
+
+// State returns the current lifecycle state.
+func (c *Client) State() State { return c.runner.State() }
+
+// TransportState returns the transport lifecycle state (created,
+// initialized, started, stopped).
+func (c *Client) TransportState() transport.State { return c.base.State() }
+
+// WaitForStatus waits until the client's status is want and returns that
+// state. Waiting for any status but disconnected also ends when the client
+// stops for good: the state is returned with its *DisconnectReason as the
+// error (e.g. errors.Is(err, ErrUnauthorized)). It returns ctx's error if
+// ctx ends first and an error matching ErrClientClosed after Close.
+func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) {
+	s, err := c.runner.WaitFor(ctx, func(s State) bool {
+		return s.Status == want || (want != StatusDisconnected && s.Status == StatusDisconnected && s.Reason != nil)
+	})
+	switch {
+	case errors.Is(err, machine.ErrClosed):
+		return s, &Error{Code: CodeClientClosed, Op: "wait", Err: err}
+	case err != nil:
+		return s, err
+	case s.Status != want:
+		return s, s.Reason
+	}
+	return s, nil
+}
+
+// Subscribe calls fn on every change of status, in order, the same way as
+// the lifecycle hooks (outside locks, one at a time). It returns a function
+// that unsubscribes.
+func (c *Client) Subscribe(fn func(from, to State)) (unsubscribe func()) {
+	s := &subscriber{fn: fn}
+	s.active.Store(true)
+	c.mu.Lock()
+	c.subs = append(c.subs[:len(c.subs):len(c.subs)], s)
+	c.mu.Unlock()
+	return func() {
+		if !s.active.Swap(false) {
+			return
+		}
+		c.mu.Lock()
+		next := make([]*subscriber, 0, len(c.subs))
+		for _, x := range c.subs {
+			if x != s {
+				next = append(next, x)
+			}
+		}
+		c.subs = next
+		c.mu.Unlock()
+	}
+}
+
+// ---- transport hooks
+
+func (c *Client) onStart(ctx context.Context) error {
+	if c.closed.Load() {
+		return &Error{Code: CodeClientClosed, Op: "start"}
+	}
+	c.runner.Dispatch(Start{})
+	return c.barrier(ctx)
+}
+
+func (c *Client) onStop(ctx context.Context) error {
+	c.runner.Dispatch(Stop{})
+	err := c.barrier(ctx)
+	// Normally the program's close-socket effects released every socket;
+	// this catches the cases it could not (runner closed, barrier timed out).
+	c.mu.Lock()
+	socks := make([]*socket, 0, len(c.socks))
+	for _, s := range c.socks {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	me := goid()
+	for _, s := range socks {
+		s.release(CloseNormal, ReasonClientDisconnecting)
+	}
+	for _, s := range socks {
+		if s.readerGID.Load() == me {
+			continue // Stop called from this socket's receive callback
+		}
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			for _, s := range socks {
+				s.cancel()
+			}
+			return ctx.Err()
+		}
+	}
+	return err
+}
+
+func (c *Client) flush(ctx context.Context) error {
+	c.mu.Lock()
+	socks := make([]*socket, 0, len(c.socks))
+	for _, s := range c.socks {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		if err := s.flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// barrier returns once every message dispatched before it was processed.
+func (c *Client) barrier(ctx context.Context) error {
+	c.mu.Lock()
+	c.nextID++
+	id := c.nextID
+	ch := make(chan struct{})
+	c.barriers[id] = ch
+	c.mu.Unlock()
+	c.runner.Dispatch(Barrier{ID: id})
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.barriers, id)
+		c.mu.Unlock()
+		return ctx.Err()
+	case <-c.runner.Stopped():
+		return &Error{Code: CodeClientClosed, Op: "barrier"}
+	}
+}
+
+// ---- lifecycle hooks
+
+// onTransition runs on the drainer; it only queues the user-facing calls.
+func (c *Client) onTransition(tr machine.Transition[State]) {
+	from, to := tr.From, tr.To
+	if from.Status == to.Status {
+		return // bookkeeping only (pong deadline armed or answered)
+	}
+	c.mu.Lock()
+	subs := c.subs
+	c.mu.Unlock()
+	o := c.opts
+	if o.OnStateChange == nil && o.OnReady == nil && o.OnReconnecting == nil && o.OnDisconnect == nil && len(subs) == 0 {
+		return
+	}
+	c.log.Debug("client: state", "from", from.String(), "to", to.String())
+	// One callback per post, so a panicking hook cannot suppress the
+	// others for the same transition (reference issue W10).
+	if o.OnStateChange != nil {
+		c.out.post(func() { o.OnStateChange(from, to) })
+	}
+	for _, s := range subs {
+		c.out.post(func() {
+			if s.active.Load() {
+				s.fn(from, to)
+			}
+		})
+	}
+	switch to.Status {
+	case StatusDisconnected:
+		if to.Reason != nil && o.OnDisconnect != nil {
+			c.out.post(func() { o.OnDisconnect(to.Reason) })
+		}
+	case StatusReconnecting:
+		if o.OnReconnecting != nil {
+			c.out.post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
+		}
+	case StatusReady:
+		if o.OnReady != nil {
+			c.out.post(o.OnReady)
+		}
+	}
+}
+
+// ---- effect interpreter (runs on the drainer; never blocks)
+
+func (c *Client) exec(e Effect, dispatch func(Msg)) {
+	switch e.Kind {
+	case EffectDial:
+		c.dial(e.Socket)
+	case EffectCloseSocket:
+		if s := c.socket(e.Socket); s != nil {
+			s.release(e.Code, e.Reason)
+		}
+	case EffectStartKeepalive:
+		c.startKeepalive(e.Socket, e.After)
+	case EffectStopKeepalive:
+		c.mu.Lock()
+		if c.keepalive.id == e.Socket {
+			c.disarm(&c.keepalive)
+		}
+		c.mu.Unlock()
+	case EffectSendPing:
+		if s := c.socket(e.Socket); s != nil {
+			// Armed before the ping is queued so that even an instant answer
+			// is reported (the reader reports once per arming).
+			s.awaitingPong.Store(true)
+			s.enqueue(websocket.MessageText, pingFrame)
+		}
+	case EffectStartPongTimer:
+		c.arm(&c.pong, e.Timer, e.After, PongTimeout{Timer: e.Timer})
+	case EffectCancelPongTimer:
+		c.mu.Lock()
+		if c.pong.id == e.Timer {
+			c.disarm(&c.pong)
+		}
+		c.mu.Unlock()
+	case EffectStartReconnectTimer:
+		c.arm(&c.reconnect, e.Timer, e.After, ReconnectTimerFired{Timer: e.Timer})
+	case EffectCancelReconnectTimer:
+		c.mu.Lock()
+		if c.reconnect.id == e.Timer {
+			c.disarm(&c.reconnect)
+		}
+		c.mu.Unlock()
+	case EffectAddChannel:
+		if s := c.socket(e.Socket); s != nil {
+			c.out.post(func() { c.addChannel(s) })
+		}
+	case EffectRemoveChannel:
+		if s := c.socket(e.Socket); s != nil {
+			c.out.post(func() { c.removeChannel(s) })
+		}
+	case EffectBarrier:
+		c.mu.Lock()
+		ch := c.barriers[e.Timer]
+		delete(c.barriers, e.Timer)
+		c.mu.Unlock()
+		if ch != nil {
+			close(ch)
+		}
+	}
+}
+
+var pingFrame = []byte("ping")
+
+func (c *Client) socket(gen uint64) *socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.socks[gen]
+}
+
+// arm starts a one-shot timer in slot, replacing any armed one (reference
+// issue W8). When it fires it empties the slot and dispatches msg.
+func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg Msg) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.disarm(slot)
+	slot.id = id
+	seq := slot.seq
+	slot.stop = c.clk.AfterFunc(d, func() {
+		c.mu.Lock()
+		if slot.seq != seq {
+			c.mu.Unlock()
+			return
+		}
+		slot.id, slot.stop = 0, nil
+		slot.seq++
+		c.mu.Unlock()
+		c.runner.Dispatch(msg)
+	})
+}
+
+// disarm stops the slot's timer. c.mu must be held.
+func (c *Client) disarm(slot *timerSlot) {
+	if slot.stop != nil {
+		slot.stop()
+	}
+	slot.id, slot.stop = 0, nil
+	slot.seq++
+}
+
+// startKeepalive ticks every d for socket gen until disarmed.
+func (c *Client) startKeepalive(gen uint64, d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.disarm(&c.keepalive)
+	c.keepalive.id = gen
+	seq := c.keepalive.seq
+	var tick func()
+	tick = func() {
+		c.mu.Lock()
+		if c.keepalive.seq != seq {
+			c.mu.Unlock()
+			return
+		}
+		c.keepalive.stop = c.clk.AfterFunc(d, tick)
+		c.mu.Unlock()
+		c.runner.Dispatch(KeepaliveTick{Socket: gen})
+	}
+	c.keepalive.stop = c.clk.AfterFunc(d, tick)
+}
+
+// ---- channel (runs on the outbox: it calls into the exchange)
+
+func (c *Client) addChannel(s *socket) {
+	ch, err := c.base.AddChannel(transport.Link{
+		Send:  s.send,
+		Close: func() { s.closeConn(CloseNormal, "Channel closed") },
+	})
+	if err != nil {
+		c.log.Debug("client: add channel", "socket", s.gen, "err", err)
+		return
+	}
+	s.ch.Store(ch)
+	if s.isReleased() {
+		// The socket went away while the exchange was told about it.
+		c.removeChannel(s)
+		return
+	}
+	if err := c.base.EstablishChannel(ch.ID); err != nil {
+		c.log.Debug("client: establish channel", "socket", s.gen, "err", err)
+	}
+}
+
+func (c *Client) removeChannel(s *socket) {
+	ch := s.ch.Swap(nil)
+	if ch == nil {
+		return
+	}
+	if _, err := c.base.RemoveChannel(ch.ID); err != nil {
+		c.log.Debug("client: remove channel", "socket", s.gen, "err", err)
+	}
+}
+
+// ---- dial
+
+func (c *Client) dial(gen uint64) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &socket{
+		c:      c,
+		gen:    gen,
+		ctx:    ctx,
+		cancel: cancel,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		wdone:  make(chan struct{}),
+		idle:   closedChan,
+		// The dial goroutine; counted before the socket is published.
+		running: 1,
+	}
+	s.pipe = transport.NewPipeline(transport.PipelineOptions{
+		Threshold: max(c.opts.FragmentThreshold, 0),
+		Clock:     c.clk,
+		OnFrame:   c.base.FrameObserver(),
+		OnError: func(err error, dir transport.Direction) {
+			c.log.Warn("client: pipeline", "socket", gen, "dir", string(dir), "err", err)
+		},
+	})
+	peerID := c.base.Identity().PeerID
+	c.mu.Lock()
+	c.socks[gen] = s
+	c.mu.Unlock()
+	go s.run(peerID)
+}
+
+var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// resolveURL returns the URL to dial.
+func (c *Client) resolveURL(peerID string) (string, error) {
+	if c.opts.URLFunc == nil {
+		return c.opts.URL, nil
+	}
+	if peerID == "" {
+		return "", errors.New("no peer id: Initialize with an identity before Start")
+	}
+	u, err := c.opts.URLFunc(peerID)
+	if err != nil {
+		return "", err
+	}
+	return u, checkURL(u)
+}
+
+func (c *Client) header(ctx context.Context) (http.Header, error) {
+	if c.opts.HeaderFunc == nil {
+		return c.opts.Header, nil
+	}
+	extra, err := c.opts.HeaderFunc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := c.opts.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	for k, v := range extra {
+		h[k] = append(h[k], v...)
+	}
+	return h, nil
+}

@@ -1,0 +1,193 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/transport/backoff"
+)
+
+// Defaults applied by [New] to zero option fields.
+const (
+	// DefaultReadLimit is the largest message the client reads: far above
+	// coder/websocket's 32 KiB, so a 100 KiB fragment plus its header fits.
+	DefaultReadLimit = 1 << 20
+	// DefaultFragmentThreshold is the payload size above which outgoing
+	// messages are fragmented (the reference's 100 KiB).
+	DefaultFragmentThreshold = 100 << 10
+	// DefaultKeepaliveInterval is the time between "ping" text frames.
+	DefaultKeepaliveInterval = 30 * time.Second
+	// DefaultPongTimeout is how long the connection may stay silent after
+	// a ping before it is given up.
+	DefaultPongTimeout = 10 * time.Second
+	// DefaultDialTimeout bounds one dial (TCP, TLS and upgrade).
+	DefaultDialTimeout = 30 * time.Second
+	// DefaultSendQueueLimit bounds the bytes queued for one socket.
+	DefaultSendQueueLimit = 16 << 20
+	// DefaultCloseGrace is how long a closing socket may take to write
+	// what was queued before its close frame.
+	DefaultCloseGrace = 5 * time.Second
+)
+
+// TransportType is the client's transport type, as in the reference.
+const TransportType = "websocket-client"
+
+// Options configure a [Client]. Zero fields take the documented defaults;
+// exactly one of URL and URLFunc is required.
+type Options struct {
+	// URL is the server's WebSocket URL (ws, wss, http or https).
+	URL string
+	// URLFunc computes the URL for every dial from the local peer id
+	// (the identity given to Initialize). An error, or a URL that does
+	// not parse, stops the client with CodeInvalidConfig.
+	URLFunc func(peerID string) (string, error)
+
+	// Header is sent with every upgrade request (e.g. Authorization).
+	Header http.Header
+	// HeaderFunc, if set, is called before every dial and its headers are
+	// added to Header: for tokens that expire. ctx ends when the dial is
+	// abandoned. An error fails the attempt (and is retried), unless it
+	// wraps ErrInvalidConfig or ErrUnauthorized, which stop the client.
+	HeaderFunc func(ctx context.Context) (http.Header, error)
+	// HTTPClient dials; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Subprotocols are offered in the upgrade request.
+	Subprotocols []string
+
+	// ReadLimit is the largest message read, in bytes; 0 means
+	// DefaultReadLimit, negative means no limit.
+	ReadLimit int64
+	// FragmentThreshold fragments outgoing messages whose payload is
+	// larger; 0 means DefaultFragmentThreshold, negative never fragments.
+	FragmentThreshold int
+	// SendQueueLimit bounds the bytes queued for one socket; a send that
+	// would exceed it fails with ErrSendQueueFull (one message is always
+	// accepted into an empty queue). 0 means DefaultSendQueueLimit.
+	SendQueueLimit int
+
+	// KeepaliveInterval is the time between "ping" text frames; 0 means
+	// DefaultKeepaliveInterval, negative disables keepalive.
+	KeepaliveInterval time.Duration
+	// PongTimeout gives up a connection that stays silent this long after
+	// a ping; 0 means DefaultPongTimeout, negative disables the deadline.
+	PongTimeout time.Duration
+	// DialTimeout bounds one dial; 0 means DefaultDialTimeout, negative
+	// means no bound.
+	DialTimeout time.Duration
+	// CloseGrace bounds how long a closing socket may spend writing what
+	// was queued before its close frame; 0 means DefaultCloseGrace.
+	CloseGrace time.Duration
+	// Reconnect is the backoff policy; nil means backoff.Default (1 s
+	// doubling to 30 s, full jitter, 10 attempts). Use MaxAttempts
+	// backoff.Unlimited to retry forever, 0 never to retry.
+	Reconnect *backoff.Policy
+	// Rand draws the jitter in [0, 1); nil means math/rand/v2.
+	Rand func() float64
+
+	// Clock runs every timer (keepalive, pong deadline, backoff, dial
+	// timeout, reassembly); nil means clock.Real.
+	Clock clock.Clock
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+	// TransportID overrides the default "websocket-client-<n>".
+	TransportID string
+
+	// Lifecycle hooks. They run one at a time, in order, on a goroutine of
+	// the client's, never under a lock: they may call any method of the
+	// client (a Stop from a hook does not wait for the hook to return). A
+	// panicking hook is logged and does not stop the others.
+
+	// OnStateChange sees every change of status.
+	OnStateChange func(from, to State)
+	// OnReady runs when the server's "ready" arrived and the channel is
+	// being established.
+	OnReady func()
+	// OnReconnecting runs when a retry is scheduled: attempt is the number
+	// of the coming attempt, delay the backoff before it.
+	OnReconnecting func(attempt int, delay time.Duration)
+	// OnDisconnect runs when the client stops for good (Stop, a
+	// non-retryable outcome, exhausted retries) with the reason.
+	OnDisconnect func(reason *DisconnectReason)
+}
+
+// resolved is Options after defaults and validation.
+type resolved struct {
+	Options
+	policy backoff.Policy
+}
+
+func (o Options) resolve() (resolved, error) {
+	r := resolved{Options: o}
+	fail := func(format string, args ...any) (resolved, error) {
+		return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
+	}
+	switch {
+	case o.URL == "" && o.URLFunc == nil:
+		return fail("one of URL and URLFunc is required")
+	case o.URL != "" && o.URLFunc != nil:
+		return fail("URL and URLFunc are mutually exclusive")
+	case o.URL != "":
+		if err := checkURL(o.URL); err != nil {
+			return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+		}
+	}
+	if r.ReadLimit == 0 {
+		r.ReadLimit = DefaultReadLimit
+	}
+	if r.FragmentThreshold == 0 {
+		r.FragmentThreshold = DefaultFragmentThreshold
+	}
+	if r.SendQueueLimit <= 0 {
+		r.SendQueueLimit = DefaultSendQueueLimit
+	}
+	if r.KeepaliveInterval == 0 {
+		r.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if r.PongTimeout == 0 {
+		r.PongTimeout = DefaultPongTimeout
+	}
+	if r.DialTimeout == 0 {
+		r.DialTimeout = DefaultDialTimeout
+	}
+	if r.CloseGrace <= 0 {
+		r.CloseGrace = DefaultCloseGrace
+	}
+	r.policy = backoff.Default
+	if o.Reconnect != nil {
+		r.policy = *o.Reconnect
+	}
+	if err := r.policy.Validate(); err != nil {
+		return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+	}
+	if r.Rand == nil {
+		r.Rand = rand.Float64
+	}
+	r.Clock = clock.OrReal(o.Clock)
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	return r, nil
+}
+
+// checkURL accepts absolute ws, wss, http and https URLs with a host.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	switch u.Scheme {
+	case "ws", "wss", "http", "https":
+	default:
+		return fmt.Errorf("URL %q: scheme must be ws, wss, http or https", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("URL %q: no host", s)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// outbox runs callbacks into user and exchange code one at a time, in the
+// order they were posted, on a goroutine that exists only while there is
+// work. The runner's drainer therefore never runs foreign code: whatever a
+// callback does (Stop, Start, Send, WaitForStatus) cannot block the
+// lifecycle it is observing.
+type outbox struct {
+	log *slog.Logger
+
+	mu      sync.Mutex
+	q       []func()
+	running bool
+	idle    chan struct{} // closed when the worker exits
+	gid     atomic.Uint64 // goroutine id of the worker while it runs
+}
+
+func (o *outbox) post(f func()) {
+	o.mu.Lock()
+	o.q = append(o.q, f)
+	if o.running {
+		o.mu.Unlock()
+		return
+	}
+	o.running = true
+	o.idle = make(chan struct{})
+	o.mu.Unlock()
+	go o.work()
+}
+
+func (o *outbox) work() {
+	o.gid.Store(goid())
+	for {
+		o.mu.Lock()
+		if len(o.q) == 0 {
+			o.running = false
+			o.gid.Store(0)
+			close(o.idle)
+			o.mu.Unlock()
+			return
+		}
+		f := o.q[0]
+		o.q[0] = nil
+		o.q = o.q[1:]
+		o.mu.Unlock()
+		o.call(f)
+	}
+}
+
+// call runs f, logging a panic instead of losing the worker (and with it
+// every later callback).
+func (o *outbox) call(f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			o.log.Error("client: callback panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	f()
+}
+
+// onWorker reports whether the caller is the worker goroutine, i.e. is
+// inside a callback.
+func (o *outbox) onWorker() bool {
+	g := o.gid.Load()
+	return g != 0 && g == goid()
+}
+
+// wait returns once everything posted so far has run (or ctx ends).
+func (o *outbox) wait(ctx context.Context) error {
+	o.mu.Lock()
+	if !o.running {
+		o.mu.Unlock()
+		return nil
+	}
+	idle := o.idle
+	o.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// goid returns the current goroutine's id, parsed from its stack header
+// ("goroutine 42 [running]:"), as net/http's HTTP/2 code does for its lock
+// checks. It is called only on rare paths (a callback worker or a socket
+// reader starting, Stop) to let Stop recognise that it was called from a
+// goroutine it would otherwise wait for.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
+}

@@ -1,0 +1,342 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coder/websocket"
+
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// socket is one connection attempt (one generation). Its goroutines — the
+// dialer that becomes the reader, the writer, the closer — report to the
+// runner by dispatching messages tagged with gen; the socket is finished,
+// and leaves the client's table, when it has been released (by the
+// program's close-socket effect, or by Stop) and all its goroutines exited.
+type socket struct {
+	c            *Client
+	gen          uint64
+	ctx          context.Context // the socket's lifetime; cancelling it tears the connection down
+	cancel       context.CancelFunc
+	pipe         *transport.Pipeline // one per connection: fresh alias state, seq from 1
+	ch           atomic.Pointer[transport.Channel]
+	awaitingPong atomic.Bool
+	readerGID    atomic.Uint64
+	sendMu       sync.Mutex // keeps the pipeline's seq order equal to the queue order
+
+	mu       sync.Mutex
+	conn     *websocket.Conn // nil until the dial succeeded
+	released bool
+	running  int // goroutines alive
+	queue    []outFrame
+	queued   int           // bytes in queue and in the writer's hands
+	wake     chan struct{} // cap 1: something was queued, or released
+	idle     chan struct{} // closed while nothing is queued or being written
+	wdone    chan struct{} // closed when the writer has exited (or will never run)
+	done     chan struct{} // closed when the socket is finished
+}
+
+type outFrame struct {
+	typ  websocket.MessageType
+	data []byte
+}
+
+// run dials, then reads until the connection ends.
+func (s *socket) run(peerID string) {
+	defer s.exit()
+	c := s.c
+	u, err := c.resolveURL(peerID)
+	if err != nil {
+		c.runner.Dispatch(SocketError{Socket: s.gen, Err: err, Config: true})
+		return
+	}
+	h, err := c.header(s.ctx)
+	if err != nil {
+		m := SocketError{Socket: s.gen, Err: err, Config: errors.Is(err, ErrInvalidConfig)}
+		if errors.Is(err, ErrUnauthorized) {
+			m.HTTPStatus = 401
+		}
+		c.runner.Dispatch(m)
+		return
+	}
+	dctx, dcancel := context.WithCancel(s.ctx)
+	var stopTimer func() bool
+	if c.opts.DialTimeout > 0 {
+		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, dcancel)
+	}
+	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{
+		HTTPClient:   c.opts.HTTPClient,
+		HTTPHeader:   h,
+		Subprotocols: c.opts.Subprotocols,
+	})
+	if stopTimer != nil {
+		stopTimer()
+	}
+	dcancel()
+	if err != nil {
+		m := SocketError{Socket: s.gen, Err: err}
+		if resp != nil {
+			m.HTTPStatus = resp.StatusCode
+		}
+		c.runner.Dispatch(m)
+		return
+	}
+	conn.SetReadLimit(c.opts.ReadLimit)
+
+	s.mu.Lock()
+	if s.released {
+		s.mu.Unlock()
+		close(s.wdone)
+		_ = conn.CloseNow()
+		return
+	}
+	s.conn = conn
+	s.running++ // the writer
+	s.mu.Unlock()
+	go s.write(conn)
+
+	c.runner.Dispatch(SocketOpened{Socket: s.gen})
+	s.read(conn)
+}
+
+func (s *socket) read(conn *websocket.Conn) {
+	s.readerGID.Store(goid())
+	c := s.c
+	for {
+		typ, data, err := conn.Read(s.ctx)
+		if err != nil {
+			code, reason := int(websocket.CloseStatus(err)), ""
+			var ce websocket.CloseError
+			if errors.As(err, &ce) {
+				reason = ce.Reason
+			}
+			if code < 0 {
+				code = CloseAbnormal
+			}
+			c.runner.Dispatch(SocketClosed{Socket: s.gen, Code: code, Reason: reason})
+			return
+		}
+		// Any frame proves the connection alive, not only "pong".
+		if s.awaitingPong.CompareAndSwap(true, false) {
+			c.runner.Dispatch(PongReceived{Socket: s.gen})
+		}
+		switch typ {
+		case websocket.MessageText:
+			// "ready" is the only text frame that means anything to a
+			// client; "pong" is covered above, others are ignored.
+			if string(data) == "ready" {
+				c.runner.Dispatch(ServerReady{Socket: s.gen})
+			}
+		case websocket.MessageBinary:
+			msg, err := s.pipe.Receive(data)
+			if err != nil || msg == nil {
+				continue // errors were reported through the pipeline's OnError
+			}
+			ch := s.ch.Load()
+			if ch == nil {
+				c.log.Debug("client: message before the channel exists, dropped", "socket", s.gen, "type", msg.MsgType().String())
+				continue
+			}
+			if err := c.base.Receive(ch.ID, msg); err != nil {
+				c.log.Debug("client: receive", "socket", s.gen, "err", err)
+			}
+		}
+	}
+}
+
+// write sends queued frames in order until the socket is released and its
+// queue drained, or the connection fails.
+func (s *socket) write(conn *websocket.Conn) {
+	defer s.exit()
+	defer close(s.wdone)
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 {
+			s.markIdle()
+			if s.released {
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+			select {
+			case <-s.wake:
+			case <-s.ctx.Done():
+				s.dropQueue()
+				return
+			}
+			s.mu.Lock()
+		}
+		batch := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		for i, f := range batch {
+			if err := conn.Write(s.ctx, f.typ, f.data); err != nil {
+				// The reader sees the broken connection and reports it.
+				s.c.log.Debug("client: write", "socket", s.gen, "err", err)
+				s.dropQueue()
+				return
+			}
+			batch[i] = outFrame{}
+			s.mu.Lock()
+			s.queued -= len(f.data)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// markIdle wakes Flush waiters. s.mu must be held.
+func (s *socket) markIdle() {
+	select {
+	case <-s.idle:
+	default:
+		close(s.idle)
+	}
+}
+
+func (s *socket) dropQueue() {
+	s.mu.Lock()
+	s.queue, s.queued = nil, 0
+	s.markIdle()
+	s.mu.Unlock()
+}
+
+// enqueue queues one frame for the writer. It fails when the socket is not
+// open or released, or when the frame would overflow a non-empty queue.
+func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
+	size := 0
+	for _, f := range frames {
+		size += len(f)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released || s.conn == nil {
+		return &Error{Code: CodeNotConnected, Op: "send"}
+	}
+	if s.queued > 0 && s.queued+size > s.c.opts.SendQueueLimit {
+		return &Error{Code: CodeSendQueueFull, Op: "send"}
+	}
+	for _, f := range frames {
+		s.queue = append(s.queue, outFrame{typ: typ, data: f})
+	}
+	s.queued += size
+	select {
+	case <-s.idle:
+		s.idle = make(chan struct{})
+	default:
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// send is the channel's send: pipeline (alias, encode, fragment), then the
+// frames go to the writer as one unit.
+func (s *socket) send(msg wire.ChannelMsg) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.isReleased() {
+		return &Error{Code: CodeNotConnected, Op: "send"}
+	}
+	pieces, err := s.pipe.Send(msg)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(websocket.MessageBinary, pieces...)
+}
+
+func (s *socket) flush(ctx context.Context) error {
+	s.mu.Lock()
+	idle := s.idle
+	s.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *socket) isReleased() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.released
+}
+
+// release closes the socket with code and reason and lets its goroutines
+// finish: the writer first writes what is queued (within CloseGrace), then
+// the close handshake runs, then the lifetime context is cancelled, which
+// also aborts a dial in progress. It is idempotent and never blocks.
+func (s *socket) release(code int, reason string) {
+	s.mu.Lock()
+	if s.released {
+		s.mu.Unlock()
+		return
+	}
+	s.released = true
+	conn := s.conn
+	s.running++ // the closer
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	go func() {
+		defer s.exit()
+		if conn != nil {
+			stop := s.c.clk.AfterFunc(s.c.opts.CloseGrace, s.cancel)
+			<-s.wdone
+			stop()
+			_ = conn.Close(websocket.StatusCode(code), reason)
+		}
+		s.cancel()
+	}()
+}
+
+// closeConn is the channel's Close: it closes the connection; the reader
+// then reports the close and the program decides what follows.
+func (s *socket) closeConn(code int, reason string) {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.released {
+		s.mu.Unlock()
+		return
+	}
+	s.running++
+	s.mu.Unlock()
+	go func() {
+		defer s.exit()
+		_ = conn.Close(websocket.StatusCode(code), reason)
+	}()
+}
+
+// exit is deferred by every goroutine of the socket.
+func (s *socket) exit() {
+	s.mu.Lock()
+	s.running--
+	finished := s.running == 0 && s.released
+	s.mu.Unlock()
+	if !finished {
+		return
+	}
+	_ = s.pipe.Close()
+	c := s.c
+	c.mu.Lock()
+	if c.socks[s.gen] == s {
+		delete(c.socks, s.gen)
+	}
+	c.mu.Unlock()
+	close(s.done)
+}
