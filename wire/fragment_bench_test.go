@@ -1,0 +1,103 @@
+package wire
+
+import (
+	"strings"
+	"testing"
+)
+
+const (
+	benchPayloadSize = 1 << 20   // 1 MiB
+	benchThreshold   = 100 << 10 // 100 KiB, the transports' default
+)
+
+func benchPayload() []byte {
+	p := make([]byte, benchPayloadSize)
+	for i := range p {
+		p[i] = byte(i * 7)
+	}
+	return p
+}
+
+// BenchmarkFragmentReassemble1MiB splits a 1 MiB payload at 100 KiB into
+// 11 fragment frames and reassembles them, next to a plain copy of 1 MiB as
+// the memory-speed baseline in the same run.
+func BenchmarkFragmentReassemble1MiB(b *testing.B) {
+	payload := benchPayload()
+	b.Run("copy-baseline", func(b *testing.B) {
+		dst := make([]byte, len(payload))
+		b.ReportAllocs()
+		b.SetBytes(int64(len(payload)))
+		for b.Loop() {
+			copy(dst, payload)
+		}
+	})
+	b.Run("fragment", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(payload)))
+		for b.Loop() {
+			if _, err := FragmentBinary(payload, benchThreshold, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	frames, err := FragmentBinary(payload, benchThreshold, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("reassemble", func(b *testing.B) {
+		r := NewReassembler[[]byte](ReassemblyConfig{})
+		defer r.Dispose()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(payload)))
+		for b.Loop() {
+			for i, f := range frames {
+				_, done, err := r.Receive(f)
+				if err != nil || done != (i == len(frames)-1) {
+					b.Fatalf("frame %d: done %v err %v", i, done, err)
+				}
+			}
+		}
+	})
+	b.Run("fragment+reassemble", func(b *testing.B) {
+		r := NewReassembler[[]byte](ReassemblyConfig{})
+		defer r.Dispose()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(payload)))
+		seq := uint32(0)
+		for b.Loop() {
+			seq++
+			frames, err := FragmentBinary(payload, benchThreshold, seq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i, f := range frames {
+				if _, done, err := r.Receive(f); err != nil || done != (i == len(frames)-1) {
+					b.Fatalf("frame %d: done %v err %v", i, done, err)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkTextFragmentReassemble1MiB is the text counterpart: 1 MiB of
+// JSON-ish ASCII text at a 100 Ki code point threshold.
+func BenchmarkTextFragmentReassemble1MiB(b *testing.B) {
+	payload := strings.Repeat(`{"k":"v\u00e9"},`, benchPayloadSize/16)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	r := NewReassembler[string](ReassemblyConfig{})
+	defer r.Dispose()
+	seq := uint32(0)
+	for b.Loop() {
+		seq++
+		frames, err := FragmentText(payload, benchThreshold, seq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, f := range frames {
+			if _, done, err := r.Receive(f); err != nil || done != (i == len(frames)-1) {
+				b.Fatalf("frame %d: done %v err %v", i, done, err)
+			}
+		}
+	}
+}
