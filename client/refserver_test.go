@@ -32,6 +32,7 @@ type refServer struct {
 	closeCode int           // close right after accepting, with this code
 	closeWhy  string        // … and this reason
 	hang      chan struct{} // hold upgrade requests until closed
+	echo      bool          // send every non-establish message back (and do not record it)
 	headers   []http.Header
 	conns     []*refConn
 	wg        sync.WaitGroup
@@ -138,7 +139,7 @@ func (s *refServer) shutdown() {
 func (s *refServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.headers = append(s.headers, r.Header.Clone())
-	reject, silent, noReady, closeCode, closeWhy, hang := s.reject, s.silent, s.noReady, s.closeCode, s.closeWhy, s.hang
+	reject, silent, noReady, closeCode, closeWhy, hang, echo := s.reject, s.silent, s.noReady, s.closeCode, s.closeWhy, s.hang, s.echo
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
@@ -201,11 +202,15 @@ func (s *refServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		case websocket.MessageBinary:
-			if f, err := wire.DecodeFrame(data); err == nil && f.Kind == wire.KindComplete {
+			if f, err := wire.DecodeFrame(data); err == nil && f.Kind == wire.KindComplete && !echo {
 				rc.seqs <- f.Seq
 			}
 			msg, err := rc.pipe.Receive(data)
 			if err != nil || msg == nil {
+				continue
+			}
+			if _, ok := msg.(*wire.Establish); !ok && echo {
+				_ = rc.send(msg)
 				continue
 			}
 			if _, ok := msg.(*wire.Establish); ok {

@@ -1,0 +1,51 @@
+// Package client is the Kyneta WebSocket client: what a Go service embeds to
+// sync with a Kyneta server (Go or TypeScript), typically service to service
+// with an auth header.
+//
+// A [Client] is a [transport.Transport]. An exchange initializes it with its
+// context, starts it, and sends through it; while the server connection is
+// ready the client holds exactly one channel, on which the exchange runs the
+// establish handshake. Used on its own, the same calls apply: Initialize
+// with an identity and a channel-id minter, Start, WaitForStatus.
+//
+// # Lifecycle
+//
+// The lifecycle is a pure Mealy machine, [Program]: five states
+// (disconnected, connecting, connected, ready, reconnecting) and the
+// reference client's seven messages plus keepalive, pong and barrier
+// messages. It returns effects as data ([Effect]); the Client interprets
+// them on goroutines it owns (dial, read, write, close) and through an
+// injected clock (keepalive, pong deadline, backoff, dial timeout), feeding
+// what happens back in as messages tagged with the socket's generation, so
+// late events from an abandoned socket are ignored.
+//
+// On the wire the client behaves like the reference client: it waits for the
+// server's "ready" text frame before it adds its channel, sends the text
+// frame "ping" every KeepaliveInterval, closes with 1000 "Client
+// disconnecting", and sends everything else as binary Kyneta wire v3 frames
+// through a [transport.Pipeline] (one per connection, fragmenting above
+// FragmentThreshold).
+//
+// # Reconnecting
+//
+// A lost connection is retried with exponential backoff (package
+// [backoff]; full jitter by default). An attempt counts as failed until the
+// server's "ready" arrived, so a server that accepts and closes at once ends
+// in [CodeMaxRetries] instead of being retried forever. Some outcomes are
+// never retried, whatever the policy: an upgrade refused with HTTP 401 or
+// 403 ([ErrUnauthorized]), a close with 1008 ([ErrPolicyViolation]) and
+// configuration errors such as a bad URL ([ErrInvalidConfig]). A connection
+// that stays silent for PongTimeout after a ping is given up and retried.
+//
+// # Observing
+//
+// [Client.State] and [Client.WaitForStatus] read the lifecycle;
+// [Client.Subscribe] and the hooks in [Options] (OnStateChange, OnReady,
+// OnReconnecting, OnDisconnect) report every change of status. Hooks run in
+// order on a goroutine of the client's, never under a lock, and may call
+// back into the client, Stop included. Why the client stopped is a
+// [*DisconnectReason], an error matching the sentinels of this package.
+//
+// The deviations from the reference client are listed in the project's
+// docs/deviations.md.
+package client

@@ -1,0 +1,129 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kyneta-go/kyneta/client"
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/backoff"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// server is a minimal stand-in for a Kyneta server: it checks the bearer
+// token, then says "ready" and answers pings.
+func server(token string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.CloseNow()
+		ctx := context.Background()
+		if err := conn.Write(ctx, websocket.MessageText, []byte("ready")); err != nil {
+			return
+		}
+		for {
+			typ, data, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			if typ == websocket.MessageText && string(data) == "ping" {
+				_ = conn.Write(ctx, websocket.MessageText, []byte("pong"))
+			}
+		}
+	}))
+}
+
+// A Go service dials with a bearer token and waits for the server's "ready".
+func Example() {
+	srv := server("s3cret")
+	defer srv.Close()
+
+	c, err := client.New(client.Options{
+		URL:    srv.URL,
+		Header: http.Header{"Authorization": {"Bearer s3cret"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Normally the exchange does this; on its own the client needs an
+	// identity and a channel-id minter.
+	_ = c.Initialize(ctx, transport.Context{
+		Identity:      wire.PeerIdentity{PeerID: "billing-service", Type: wire.PeerService},
+		MintChannelID: transport.NewChannelIDMinter(),
+	})
+	if err := c.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, err := c.WaitForStatus(ctx, client.StatusReady)
+	fmt.Println(s.Status, err, len(c.Channels()))
+
+	_ = c.Stop(ctx)
+	fmt.Println(c.State())
+	// Output:
+	// ready <nil> 1
+	// disconnected(client: stopped)
+}
+
+// A wrong token is not retried: the client stops with a typed reason.
+func Example_unauthorized() {
+	srv := server("s3cret")
+	defer srv.Close()
+
+	c, _ := client.New(client.Options{
+		URL:    srv.URL,
+		Header: http.Header{"Authorization": {"Bearer wrong"}},
+	})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.Initialize(ctx, transport.Context{MintChannelID: transport.NewChannelIDMinter()})
+	_ = c.Start(ctx)
+
+	_, err := c.WaitForStatus(ctx, client.StatusReady)
+	var reason *client.DisconnectReason
+	fmt.Println(errors.Is(err, client.ErrUnauthorized), errors.As(err, &reason) && reason.HTTPStatus == 401)
+	// Output:
+	// true true
+}
+
+// The lifecycle program is pure: feed it messages, read the effects.
+func ExampleProgram() {
+	p := client.NewProgram(client.Config{
+		Reconnect:         backoff.Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 3, Jitter: backoff.JitterNone},
+		KeepaliveInterval: 30 * time.Second,
+	})
+	s, _ := p.Init()
+	var fx []client.Effect
+	for _, m := range []client.Msg{
+		client.Start{},
+		client.SocketOpened{Socket: 1},
+		client.ServerReady{Socket: 1},
+		client.SocketClosed{Socket: 1, Code: 1001, Reason: "restart"},
+	} {
+		s, fx = p.Update(s, m)
+		fmt.Println(s, fx)
+	}
+	// Output:
+	// connecting(attempt 1) [dial{socket 1, attempt 1}]
+	// connected(attempt 1) [start-keepalive{socket 1, every 30s}]
+	// ready [add-channel{socket 1}]
+	// reconnecting(attempt 1, 1s) [stop-keepalive{socket 1} remove-channel{socket 1} close-socket{socket 1, 1000 "Client disconnecting"} start-reconnect-timer{timer 2, 1s}]
+}
