@@ -229,6 +229,15 @@ var errInvalidBase64 = errors.New("invalid character in base64 text")
 // used by atob: ASCII whitespace is skipped, padding is optional, and
 // non-zero trailing bits are ignored; any other character fails.
 func decodeForgivingBase64(s string) ([]byte, error) {
+	// Fast path: canonical padded base64 (what btoa writes) decodes the same
+	// with the standard decoder, which skips only CR and LF (also ASCII
+	// whitespace for atob).
+	if len(s)%4 == 0 {
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+		if n, err := base64.StdEncoding.Decode(out, []byte(s)); err == nil {
+			return out[:n], nil
+		}
+	}
 	clean := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
