@@ -81,7 +81,7 @@ func (p *parser) literal(word string, v any) (any, error) {
 
 func (p *parser) object(depth int) (any, error) {
 	p.pos++ // {
-	o := &Object{}
+	o := &Object{m: make([]member, 0, 4)}
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
@@ -125,7 +125,7 @@ func (p *parser) object(depth int) (any, error) {
 
 func (p *parser) array(depth int) (any, error) {
 	p.pos++ // [
-	a := []any{}
+	a := make([]any, 0, 4)
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
 		p.pos++
@@ -209,6 +209,9 @@ func (p *parser) string() (any, error) {
 		if c == '"' {
 			s := p.data[start:p.pos]
 			p.pos++
+			if k, ok := interned(s); ok {
+				return k, nil
+			}
 			if utf8.Valid(s) {
 				return string(s), nil
 			}
@@ -323,4 +326,50 @@ func toValidUTF8(s []byte) string {
 		i += size
 	}
 	return string(out)
+}
+
+// interned returns the shared string for the keys and values every op
+// payload repeats, saving an allocation each.
+func interned(b []byte) (string, bool) {
+	switch string(b) {
+	case "type":
+		return "type", true
+	case "path":
+		return "path", true
+	case "change":
+		return "change", true
+	case "field":
+		return "field", true
+	case "entry":
+		return "entry", true
+	case "index":
+		return "index", true
+	case "value":
+		return "value", true
+	case "replace":
+		return "replace", true
+	case "instructions":
+		return "instructions", true
+	case "retain":
+		return "retain", true
+	case "insert":
+		return "insert", true
+	case "delete":
+		return "delete", true
+	case "text":
+		return "text", true
+	case "sequence":
+		return "sequence", true
+	case "map":
+		return "map", true
+	case "set":
+		return "set", true
+	case "increment":
+		return "increment", true
+	case "amount":
+		return "amount", true
+	case "marks":
+		return "marks", true
+	}
+	return "", false
 }

@@ -30,14 +30,18 @@ const smallObject = 8
 // an empty object ready to use. Objects are not safe for concurrent
 // mutation.
 type Object struct {
-	keys  []string
-	vals  []any
+	m     []member
 	index map[string]int // key -> position; nil while small
+}
+
+type member struct {
+	k string
+	v any
 }
 
 // NewObject returns an empty object with room for n keys.
 func NewObject(n int) *Object {
-	return &Object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
+	return &Object{m: make([]member, 0, n)}
 }
 
 // Len returns the number of keys.
@@ -45,7 +49,7 @@ func (o *Object) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.keys)
+	return len(o.m)
 }
 
 // Keys returns the keys in JavaScript enumeration order. The slice is a
@@ -54,7 +58,11 @@ func (o *Object) Keys() []string {
 	if o == nil {
 		return nil
 	}
-	return append([]string(nil), o.keys...)
+	ks := make([]string, len(o.m))
+	for i, e := range o.m {
+		ks[i] = e.k
+	}
+	return ks
 }
 
 // Range calls f for each key in enumeration order until f returns false.
@@ -62,8 +70,8 @@ func (o *Object) Range(f func(key string, v any) bool) {
 	if o == nil {
 		return
 	}
-	for i, k := range o.keys {
-		if !f(k, o.vals[i]) {
+	for _, e := range o.m {
+		if !f(e.k, e.v) {
 			return
 		}
 	}
@@ -76,8 +84,8 @@ func (o *Object) find(k string) int {
 		}
 		return -1
 	}
-	for i, kk := range o.keys {
-		if kk == k {
+	for i := range o.m {
+		if o.m[i].k == k {
 			return i
 		}
 	}
@@ -90,7 +98,7 @@ func (o *Object) Get(k string) (any, bool) {
 		return nil, false
 	}
 	if i := o.find(k); i >= 0 {
-		return o.vals[i], true
+		return o.m[i].v, true
 	}
 	return nil, false
 }
@@ -108,29 +116,26 @@ func (o *Object) Has(k string) bool {
 // keys at the end.
 func (o *Object) Set(k string, v any) {
 	if i := o.find(k); i >= 0 {
-		o.vals[i] = v
+		o.m[i].v = v
 		return
 	}
-	pos := len(o.keys)
+	pos := len(o.m)
 	if n, ok := arrayIndex(k); ok {
 		// Index keys form a sorted prefix; find the insertion point in it.
-		end := sort.Search(len(o.keys), func(i int) bool {
-			_, isIdx := arrayIndex(o.keys[i])
+		end := sort.Search(len(o.m), func(i int) bool {
+			_, isIdx := arrayIndex(o.m[i].k)
 			return !isIdx
 		})
 		pos = sort.Search(end, func(i int) bool {
-			m, _ := arrayIndex(o.keys[i])
+			m, _ := arrayIndex(o.m[i].k)
 			return m > n
 		})
 	}
-	o.keys = append(o.keys, "")
-	o.vals = append(o.vals, nil)
-	if pos < len(o.keys)-1 {
-		copy(o.keys[pos+1:], o.keys[pos:])
-		copy(o.vals[pos+1:], o.vals[pos:])
+	o.m = append(o.m, member{})
+	if pos < len(o.m)-1 {
+		copy(o.m[pos+1:], o.m[pos:])
 	}
-	o.keys[pos] = k
-	o.vals[pos] = v
+	o.m[pos] = member{k: k, v: v}
 	o.reindex(pos)
 }
 
@@ -140,12 +145,9 @@ func (o *Object) Delete(k string) bool {
 	if i < 0 {
 		return false
 	}
-	copy(o.keys[i:], o.keys[i+1:])
-	copy(o.vals[i:], o.vals[i+1:])
-	o.keys[len(o.keys)-1] = ""
-	o.vals[len(o.vals)-1] = nil
-	o.keys = o.keys[:len(o.keys)-1]
-	o.vals = o.vals[:len(o.vals)-1]
+	copy(o.m[i:], o.m[i+1:])
+	o.m[len(o.m)-1] = member{}
+	o.m = o.m[:len(o.m)-1]
 	if o.index != nil {
 		delete(o.index, k)
 	}
@@ -155,16 +157,16 @@ func (o *Object) Delete(k string) bool {
 
 // reindex refreshes the position map from position from on.
 func (o *Object) reindex(from int) {
-	if len(o.keys) <= smallObject {
+	if len(o.m) <= smallObject {
 		o.index = nil
 		return
 	}
 	if o.index == nil {
-		o.index = make(map[string]int, len(o.keys))
+		o.index = make(map[string]int, len(o.m))
 		from = 0
 	}
-	for i := from; i < len(o.keys); i++ {
-		o.index[o.keys[i]] = i
+	for i := from; i < len(o.m); i++ {
+		o.index[o.m[i].k] = i
 	}
 }
 
@@ -193,9 +195,9 @@ func (o *Object) Clone() *Object {
 	if o == nil {
 		return nil
 	}
-	c := &Object{keys: append([]string(nil), o.keys...), vals: make([]any, len(o.vals))}
-	for i, v := range o.vals {
-		c.vals[i] = CloneValue(v)
+	c := &Object{m: make([]member, len(o.m))}
+	for i, e := range o.m {
+		c.m[i] = member{k: e.k, v: CloneValue(e.v)}
 	}
 	c.reindex(0)
 	return c
@@ -253,8 +255,8 @@ func isModel(v any, depth int) bool {
 		if x == nil {
 			return false
 		}
-		for _, e := range x.vals {
-			if !isModel(e, depth+1) {
+		for _, e := range x.m {
+			if !isModel(e.v, depth+1) {
 				return false
 			}
 		}
@@ -298,9 +300,9 @@ func EqualValues(a, b any) bool {
 		if !ok || x.Len() != y.Len() {
 			return false
 		}
-		for i, k := range x.keys {
-			yv, ok := y.Get(k)
-			if !ok || !EqualValues(x.vals[i], yv) {
+		for _, e := range x.m {
+			yv, ok := y.Get(e.k)
+			if !ok || !EqualValues(e.v, yv) {
 				return false
 			}
 		}
@@ -342,13 +344,13 @@ func AppendValue(b []byte, v any) []byte {
 			return append(b, "null"...)
 		}
 		b = append(b, '{')
-		for i, k := range x.keys {
+		for i, e := range x.m {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = appendString(b, e.k)
 			b = append(b, ':')
-			b = AppendValue(b, x.vals[i])
+			b = AppendValue(b, e.v)
 		}
 		return append(b, '}')
 	}
