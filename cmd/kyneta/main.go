@@ -1,0 +1,67 @@
+// Command kyneta runs a durable Kyneta sync relay and talks to one.
+//
+//	kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--origins a,b]
+//	kyneta put   [--token T] URL DOC JSON
+//	kyneta watch [--token T] URL DOC
+//
+// serve replicates every document it is offered, persists it in SQLite and
+// serves WebSocket peers at /ws, health at /healthz and /readyz, and
+// Prometheus metrics at /metrics. SIGTERM or SIGINT drains the connections
+// and shuts down cleanly.
+//
+// put sets a JSON document's content through a server; watch prints the
+// document as a JSON line now and after every change. Both take the
+// server's WebSocket URL (ws://host:port/ws).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// usageError is a bad command line: one line on stderr, exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kyneta:", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--origins a,b]
+  kyneta put   [--token T] URL DOC JSON
+  kyneta watch [--token T] URL DOC`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &usageError{"no command given\n" + usage}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "put":
+		return put(ctx, args[1:], stdout, stderr)
+	case "watch":
+		return watch(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return &usageError{fmt.Sprintf("unknown command %q\n%s", args[0], usage)}
+}
