@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -197,3 +198,39 @@ func peerEvents(ex *Exchange) (func() string, func()) {
 		return s
 	}, cancel
 }
+
+func n0clock() *clock.Fake { return clock.NewFake(epoch) }
+
+// settleAll is settle for exchanges spread over several bridges.
+func settleAll(t *testing.T, bridges []*transport.Bridge, exs ...*Exchange) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := 0; i < 10000; i++ {
+		for _, b := range bridges {
+			if err := b.Settle(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		quiet := true
+		for _, ex := range exs {
+			if err := ex.waitQuiet(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, ex := range exs {
+			ex.mu.Lock()
+			quiet = quiet && !ex.busyLocked()
+			ex.mu.Unlock()
+		}
+		for _, b := range bridges {
+			quiet = quiet && b.InFlight() == 0
+		}
+		if quiet {
+			return
+		}
+	}
+	t.Fatal("does not settle")
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -156,6 +156,15 @@ func (ex *Exchange) importOffer(f fxImport) {
 	switch {
 	case (lineageBoundary || compacted) && !setUnion:
 		rt.mu.Unlock()
+		if lineageBoundary && !dominates(incoming, ours) {
+			// Two writers on different lineages (typically a writer that
+			// restarted without a store). Both sides apply the same rule,
+			// so exactly one adopts the other's state: the reference let
+			// each side reset to the other's, which crossed them over.
+			ex.warn(DiagResetRefused, f.doc, f.from, nil, "keeping lineage %s over %s; sending ours", ours.String(), incoming.String())
+			ex.sendOffers(fxSendOffers{peers: []string{f.from}, doc: f.doc, reciprocate: ptr(false)})
+			return
+		}
 		if !ex.canReset(f.doc, identity) {
 			ex.warn(DiagResetRefused, f.doc, f.from, nil, "peer's state diverged from ours and canReset refused; keeping local state")
 			return
@@ -288,4 +297,19 @@ func skipSpace(b []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// dominates decides which of two diverged lineages wins: the higher op
+// counter, then the greater lineage string. It is a total order both
+// peers evaluate identically.
+func dominates(incoming, ours replica.Version) bool {
+	in, ok1 := incoming.(replica.PlainVersion)
+	o, ok2 := ours.(replica.PlainVersion)
+	if ok1 && ok2 {
+		if in.Counter() != o.Counter() {
+			return in.Counter() > o.Counter()
+		}
+		return in.Lineage() > o.Lineage()
+	}
+	return incoming.String() > ours.String()
 }

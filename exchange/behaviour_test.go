@@ -1,0 +1,303 @@
+package exchange
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/transport"
+)
+
+func TestEchoGuard(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	var mu sync.Mutex
+	var remoteAtA, localAtA, remoteAtB int
+	da.Subscribe(func(c Change) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Remote {
+			remoteAtA++
+		} else {
+			localAtA++
+		}
+	})
+	db.Subscribe(func(c Change) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Remote {
+			remoteAtB++
+		}
+	})
+	before := n.bridge.Stats().Sent
+	update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
+	n.settle()
+	sent := n.bridge.Stats().Sent - before
+	mu.Lock()
+	defer mu.Unlock()
+	if localAtA != 1 || remoteAtA != 0 || remoteAtB != 1 {
+		t.Fatalf("local@a %d remote@a %d remote@b %d", localAtA, remoteAtA, remoteAtB)
+	}
+	// One push a→b; the merge at b sends nothing back.
+	if sent != 1 {
+		t.Fatalf("%d messages for one write", sent)
+	}
+}
+
+func TestMutationInsidePeerSubscriberPropagates(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	n.peer("c")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	a.SubscribePeers(func(e PeerEvent) {
+		for _, ch := range e.Changes {
+			if ch.Type == PeerDeparted && ch.Peer.PeerID == "c" {
+				if err := da.Update(func(tx *Tx) error { tx.Set(P("left"), "c"); return nil }); err != nil {
+					t.Error(err)
+				}
+				// Blocking calls would deadlock here; API calls just queue.
+				if err := a.Destroy("tmp-missing"); err == nil {
+					t.Error("destroy of unknown doc succeeded")
+				}
+			}
+		}
+	})
+	n.stop("c")
+	wantJSON(t, db, `{"left":"c"}`)
+}
+
+func TestDestroyInsidePeerSubscriber(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	mustGet(t, a, "x", jsonDoc)
+	n.settle()
+	var removed atomic.Bool
+	a.SubscribeDocuments(func(e DocEvent) {
+		for _, c := range e.Changes {
+			if c.Type == DocRemoved && c.DocID == "x" {
+				if _, still := e.Docs["x"]; still {
+					t.Error("documents map still lists the removed doc")
+				}
+				removed.Store(true)
+			}
+		}
+	})
+	var once sync.Once
+	a.SubscribePeers(func(e PeerEvent) {
+		once.Do(func() {
+			if err := a.Destroy("x"); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	n.peer("b")
+	if !removed.Load() {
+		t.Fatal("doc-removed not emitted")
+	}
+}
+
+func TestBudgetExhaustion(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a", func(o *Options) { o.Budget = 200 })
+	d := mustGet(t, a, "d", jsonDoc)
+	// A subscriber that writes on every change oscillates forever.
+	cancel := d.Subscribe(func(Change) {
+		_ = d.Update(func(tx *Tx) error { tx.Increment(P("n"), 1); return nil })
+	})
+	update(t, d, func(tx *Tx) { tx.Set(P("n"), 0) })
+	n.settle()
+	cancel()
+	diags := n.diagnostics(DiagBudgetExhausted)
+	if len(diags) == 0 {
+		t.Fatal("no budget diagnostic")
+	}
+	var be *BudgetError
+	if !errorsAs(diags[0].Err, &be) || be.Budget != 200 || len(be.Recent) == 0 {
+		t.Fatalf("%+v", diags[0].Err)
+	}
+	// The exchange keeps working afterwards.
+	b := n.peer("b")
+	update(t, d, func(tx *Tx) { tx.Set(P("done"), true) })
+	n.settle()
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	if db.Version() != d.Version() {
+		t.Fatalf("versions %s %s", db.Version(), d.Version())
+	}
+}
+
+func TestWriterRestartWithoutStore(t *testing.T) {
+	n := newTestNet(t)
+	w := n.peer("w")
+	r := n.peer("r")
+	dw := mustGet(t, w, "d", jsonDoc)
+	for i := 0; i < 5; i++ {
+		update(t, dw, func(tx *Tx) { tx.Set(P("n"), i) })
+	}
+	dr := mustGet(t, r, "d", jsonDoc)
+	n.settle()
+	wantJSON(t, dr, `{"n":4}`)
+	n.stop("w")
+
+	// Same peer id, no store: picks up the reader's lineage and delivers.
+	w2 := n.peer("w")
+	dw2 := mustGet(t, w2, "d", jsonDoc)
+	n.settle()
+	wantJSON(t, dw2, `{"n":4}`)
+	update(t, dw2, func(tx *Tx) { tx.Set(P("n"), 5) })
+	n.settle()
+	wantJSON(t, dr, `{"n":5}`)
+	if dr.Version() != dw2.Version() {
+		t.Fatalf("versions %s %s", dr.Version(), dw2.Version())
+	}
+}
+
+func TestDivergedLineagesConverge(t *testing.T) {
+	// A writer restarted without a store writes offline (new lineage),
+	// then meets a reader holding an inflated version of the old lineage.
+	// Both sides pick the same winner instead of crossing over.
+	for _, offlineWrites := range []int{1, 9} {
+		n := newTestNet(t)
+		w := n.peer("w")
+		r := n.peer("r")
+		dw := mustGet(t, w, "d", jsonDoc)
+		for i := 0; i < 5; i++ {
+			update(t, dw, func(tx *Tx) { tx.Set(P("n"), i) })
+		}
+		dr := mustGet(t, r, "d", jsonDoc)
+		n.settle()
+		n.stop("w")
+		w2, err := New(Options{PeerID: "w", Clock: n.clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.exs["w"] = w2
+		dw2 := mustGet(t, w2, "d", jsonDoc)
+		for i := 0; i < offlineWrites; i++ {
+			update(t, dw2, func(tx *Tx) { tx.Set(P("offline"), i) })
+		}
+		if err := w2.AddTransport(context.Background(), n.bridge.Endpoint("w")); err != nil {
+			t.Fatal(err)
+		}
+		n.settle()
+		if jsonOf(t, dr) != jsonOf(t, dw2) || dr.Version() != dw2.Version() {
+			t.Fatalf("offline %d: diverged: %s@%s vs %s@%s", offlineWrites, jsonOf(t, dw2), dw2.Version(), jsonOf(t, dr), dr.Version())
+		}
+		update(t, dw2, func(tx *Tx) { tx.Set(P("after"), true) })
+		n.settle()
+		if jsonOf(t, dr) != jsonOf(t, dw2) {
+			t.Fatalf("offline %d: later write lost: %s vs %s", offlineWrites, jsonOf(t, dw2), jsonOf(t, dr))
+		}
+	}
+}
+
+func TestFaultPartitionHeal(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("n"), 1) })
+	n.settle()
+	n.bridge.Partition("a", "b")
+	n.settle()
+	for i := 2; i <= 4; i++ {
+		update(t, da, func(tx *Tx) { tx.Set(P("n"), i) })
+	}
+	n.settle()
+	wantJSON(t, db, `{"n":1}`)
+	n.bridge.Heal("a", "b")
+	n.settle()
+	wantJSON(t, db, `{"n":4}`)
+}
+
+func TestFaultDropRecoversByReRequest(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("list"), []any{}) })
+	n.settle()
+	n.bridge.DropNext("a", "b", 1) // lose one push
+	update(t, da, func(tx *Tx) { tx.ListInsert(P("list"), 0, "x") })
+	n.settle()
+	update(t, da, func(tx *Tx) { tx.ListInsert(P("list"), 1, "y") })
+	n.settle()
+	// The second push does not start at b's version: b re-requests instead
+	// of applying it on a gap.
+	wantJSON(t, db, `{"list":["x","y"]}`)
+	if db.Version() != da.Version() {
+		t.Fatalf("versions %s %s", da.Version(), db.Version())
+	}
+}
+
+func TestFaultDuplicateIsIdempotent(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("list"), []any{}) })
+	n.settle()
+	n.bridge.DuplicateNext(transport.Any, transport.Any, 100)
+	for i := 0; i < 5; i++ {
+		update(t, da, func(tx *Tx) { tx.ListInsert(P("list"), i, i) })
+	}
+	n.settle()
+	wantJSON(t, db, `{"list":[0,1,2,3,4]}`)
+	if db.Version() != da.Version() {
+		t.Fatalf("versions %s %s", da.Version(), db.Version())
+	}
+	if n.bridge.Stats().Duplicated == 0 {
+		t.Fatal("no duplicates injected")
+	}
+}
+
+func TestFaultDelayKeepsOrder(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("list"), []any{}) })
+	n.settle()
+	n.bridge.SetDelay("a", "b", 50*time.Millisecond)
+	for i := 0; i < 3; i++ {
+		update(t, da, func(tx *Tx) { tx.ListInsert(P("list"), i, i) })
+	}
+	wantJSON(t, db, `{"list":[]}`)
+	n.clk.Advance(50 * time.Millisecond)
+	n.settle()
+	wantJSON(t, db, `{"list":[0,1,2]}`)
+	n.bridge.ClearFaults()
+}
+
+func TestFaultRandomDropsEphemeralConverges(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	pa := mustGet(t, a, "p", ephDoc)
+	pb := mustGet(t, b, "p", ephDoc)
+	n.settle()
+	n.bridge.SetDropRate("a", "b", 0.5)
+	for i := 0; i < 20; i++ {
+		n.clk.Advance(time.Millisecond)
+		update(t, pa, func(tx *Tx) { tx.Set(P("i"), i) })
+	}
+	n.settle()
+	n.bridge.ClearFaults()
+	n.clk.Advance(time.Millisecond)
+	update(t, pa, func(tx *Tx) { tx.Set(P("i"), 99) })
+	n.settle()
+	wantJSON(t, pb, `{"i":99}`)
+}

@@ -1,0 +1,254 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/transport"
+)
+
+func TestPeersLifecycle(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	events, cancel := peerEvents(a)
+	defer cancel()
+	n.peer("b")
+	if got := events(); got != "established:b" {
+		t.Fatalf("events %q", got)
+	}
+	// Involuntary disconnect: kept (disconnected) during the grace period.
+	n.bridge.Disconnect("b")
+	n.settle()
+	if got := events(); got != "disconnected:b" {
+		t.Fatalf("events %q", got)
+	}
+	if _, ok := a.Peers()["b"]; !ok || a.Connected("b") {
+		t.Fatal("disconnected peer must be retained without channels")
+	}
+	// Reconnect within the grace period cancels the timer.
+	n.bridge.Reconnect("b")
+	n.settle()
+	if got := events(); got != "reconnected:b" {
+		t.Fatalf("events %q", got)
+	}
+	n.clk.Advance(time.Minute)
+	n.settle()
+	if got := events(); got != "" {
+		t.Fatalf("stale departure timer fired: %q", got)
+	}
+	// The grace period runs out.
+	n.bridge.Disconnect("b")
+	n.settle()
+	n.clk.Advance(DefaultDepartureTimeout - time.Millisecond)
+	n.settle()
+	if got := events(); got != "disconnected:b" {
+		t.Fatalf("events %q", got)
+	}
+	n.clk.Advance(time.Millisecond)
+	n.settle()
+	if got := events(); got != "departed:b" {
+		t.Fatalf("events %q", got)
+	}
+	if _, ok := a.Peers()["b"]; ok {
+		t.Fatal("departed peer retained")
+	}
+}
+
+func TestPeerDepartsOnShutdown(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	n.peer("b")
+	events, cancel := peerEvents(a)
+	defer cancel()
+	n.stop("b")
+	if got := events(); got != "departed:b" {
+		t.Fatalf("events %q (depart must skip the grace period)", got)
+	}
+}
+
+func TestDepartImmediately(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a", func(o *Options) { o.DepartureTimeout = DepartImmediately })
+	n.peer("b")
+	events, cancel := peerEvents(a)
+	defer cancel()
+	n.bridge.Disconnect("b")
+	n.settle()
+	if got := events(); got != "departed:b" {
+		t.Fatalf("events %q", got)
+	}
+}
+
+func TestSyncResumesAfterReconnect(t *testing.T) {
+	for _, dt := range []DocType{jsonDoc, ephDoc} {
+		t.Run(dt.Name, func(t *testing.T) {
+			n := newTestNet(t)
+			a := n.peer("a")
+			b := n.peer("b")
+			da := mustGet(t, a, "d", dt)
+			db := mustGet(t, b, "d", dt)
+			update(t, da, func(tx *Tx) { tx.Set(P("n"), 1) })
+			n.settle()
+			wantJSON(t, db, `{"n":1}`)
+			n.bridge.Disconnect("b")
+			n.settle()
+			n.clk.Advance(time.Second)
+			update(t, da, func(tx *Tx) { tx.Set(P("n"), 2) }) // made while b is away
+			n.settle()
+			wantJSON(t, db, `{"n":1}`)
+			n.bridge.Reconnect("b")
+			n.settle()
+			wantJSON(t, db, `{"n":2}`)
+			if dt.Mode == Authoritative && db.Version() != da.Version() {
+				t.Fatalf("versions %s %s", da.Version(), db.Version())
+			}
+		})
+	}
+}
+
+func TestMultiTransportPeerEstablishedOnce(t *testing.T) {
+	clk := n0clock()
+	b1 := transport.NewBridge(transport.BridgeOptions{Clock: clk})
+	b2 := transport.NewBridge(transport.BridgeOptions{Clock: clk})
+	defer b1.Close()
+	defer b2.Close()
+	var diags []Diagnostic
+	a, err := New(Options{PeerID: "a", Clock: clk, Transports: []transport.Transport{b1.Endpoint("a"), b2.Endpoint("a-2")},
+		OnDiagnostic: func(d Diagnostic) { diags = append(diags, d) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+	events, cancel := peerEvents(a)
+	defer cancel()
+	b, err := New(Options{PeerID: "b", Clock: clk, Transports: []transport.Transport{b1.Endpoint("b"), b2.Endpoint("b-2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settleAll(t, []*transport.Bridge{b1, b2}, a, b)
+	if got := events(); got != "established:b" {
+		t.Fatalf("events %q", got)
+	}
+	if !slices.ContainsFunc(diags, func(d Diagnostic) bool { return d.Code == DiagDuplicatePeer }) {
+		t.Fatal("no duplicate-peer diagnostic")
+	}
+	// Channel ids are unique across the exchange's transports.
+	a.mu.Lock()
+	ids := a.sess.peerChannels("b")
+	a.mu.Unlock()
+	if len(ids) != 2 || ids[0] == ids[1] {
+		t.Fatalf("channels %v", ids)
+	}
+	// Losing one path is not a disconnect; losing both is.
+	b1.Disconnect("b")
+	settleAll(t, []*transport.Bridge{b1, b2}, a, b)
+	if got := events(); got != "" {
+		t.Fatalf("events %q", got)
+	}
+	b2.Disconnect("b-2")
+	settleAll(t, []*transport.Bridge{b1, b2}, a, b)
+	if got := events(); got != "disconnected:b" {
+		t.Fatalf("events %q", got)
+	}
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestThreePeerMesh(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	c := n.peer("c")
+	for name, ex := range map[string]*Exchange{"a": a, "b": b, "c": c} {
+		if len(ex.Peers()) != 2 {
+			t.Fatalf("%s sees %v", name, ex.Peers())
+		}
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	if _, err := New(Options{}); !errors.Is(err, ErrInvalidPeerID) {
+		t.Fatalf("empty peer id: %v", err)
+	}
+	n := newTestNet(t)
+	a := n.peer("a")
+	if _, err := a.Get("", jsonDoc); !errors.Is(err, ErrInvalidDocID) {
+		t.Fatalf("empty doc id: %v", err)
+	}
+	if _, err := a.Get(string(make([]byte, MaxDocIDBytes+1)), jsonDoc); !errors.Is(err, ErrInvalidDocID) {
+		t.Fatalf("long doc id: %v", err)
+	}
+	long := JSONDoc(string(make([]byte, MaxSchemaHashBytes+1)))
+	if _, err := a.Get("d", long); !errors.Is(err, ErrInvalidSchemaHash) {
+		t.Fatalf("long hash: %v", err)
+	}
+	d1 := mustGet(t, a, "d", jsonDoc)
+	if d2 := mustGet(t, a, "d", jsonDoc); d2 != d1 {
+		t.Fatal("Get must return the same handle")
+	}
+	if _, err := a.Get("d", JSONDoc("other")); !errors.Is(err, ErrDocTypeConflict) {
+		t.Fatalf("conflict: %v", err)
+	}
+	if err := a.Replicate("d", nil); !errors.Is(err, ErrAlreadyRegistered) {
+		t.Fatalf("replicate existing: %v", err)
+	}
+	if err := a.Replicate("nope", nil); !errors.Is(err, ErrNoMetadata) {
+		t.Fatalf("replicate unknown: %v", err)
+	}
+	if err := a.Replicate("h", &jsonDoc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Get("h", jsonDoc); !errors.Is(err, ErrReplicated) {
+		t.Fatalf("get replicated: %v", err)
+	}
+	if err := a.Suspend("nope"); !errors.Is(err, ErrUnknownDoc) {
+		t.Fatalf("suspend unknown: %v", err)
+	}
+	if err := a.Resume("d"); !errors.Is(err, ErrNotSuspended) {
+		t.Fatalf("resume not suspended: %v", err)
+	}
+	if err := a.Suspend("d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Suspend("d"); err != nil {
+		t.Fatal("suspend must be idempotent")
+	}
+	if _, err := a.Get("d", jsonDoc); !errors.Is(err, ErrSuspended) {
+		t.Fatalf("get suspended: %v", err)
+	}
+	if err := a.Resume("d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Destroy("d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d1.Update(func(*Tx) error { return nil }); !errors.Is(err, ErrDestroyed) {
+		t.Fatalf("update destroyed: %v", err)
+	}
+	if err := a.Destroy("d"); !errors.Is(err, ErrUnknownDoc) {
+		t.Fatalf("destroy twice: %v", err)
+	}
+	d3 := mustGet(t, a, "d", jsonDoc)
+	if d3 == d1 {
+		t.Fatal("Get after Destroy must start over")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := d3.WaitForSync(ctx)
+	if !errors.Is(err, ErrSyncTimeout) || !errors.Is(err, context.Canceled) || CodeOf(err) != CodeSyncTimeout {
+		t.Fatalf("wait: %v", err)
+	}
+	if err := d3.Update(func(tx *Tx) error { tx.Increment(P("missing"), 1); tx.Set(P("x"), make(chan int)); return nil }); !errors.Is(err, ErrInvalidChange) {
+		t.Fatalf("invalid change: %v", err)
+	}
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Get("z", jsonDoc); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after shutdown: %v", err)
+	}
+}
