@@ -599,3 +599,68 @@ func drain[T any](ch chan T) {
 		<-ch
 	}
 }
+
+// §7.2: text frames other than "ready" are ignored, a binary frame before
+// the channel exists is dropped, a duplicate "ready" changes nothing.
+func TestUnexpectedFramesAreIgnored(t *testing.T) {
+	h := newHarness(t, nil)
+	h.srv.set(func(s *refServer) {
+		s.greet = func(rc *refConn) error {
+			ctx := context.Background()
+			if err := rc.conn.Write(ctx, websocket.MessageText, []byte("hello")); err != nil {
+				return err
+			}
+			if err := rc.send(&wire.Dismiss{DocID: "early"}); err != nil {
+				return err
+			}
+			for range 2 {
+				if err := rc.conn.Write(ctx, websocket.MessageText, []byte("ready")); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	})
+	rc := h.ready() // the first message the client receives is the establish
+	if err := rc.send(&wire.Dismiss{DocID: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, h.ex.received, "late dismiss"); m.(*wire.Dismiss).DocID != "late" {
+		t.Fatalf("got %+v", m)
+	}
+	if n := len(h.c.Channels()); n != 1 || h.hook.ready.Load() != 1 || h.c.State().Status != StatusReady {
+		t.Fatalf("%d channels, %d OnReady, state %v", n, h.hook.ready.Load(), h.c.State())
+	}
+}
+
+// A message above ReadLimit drops the connection (the client retries)
+// instead of being buffered.
+func TestReadLimit(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.ReadLimit = 4 << 10 })
+	rc := h.ready()
+	big := &wire.Offer{DocID: "d", Version: "v", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 8<<10)}}
+	if err := rc.send(big); err != nil {
+		t.Fatal(err)
+	}
+	s := h.waitState("reconnecting", func(s State) bool { return s.Status == StatusReconnecting })
+	if s.Attempt != 1 {
+		t.Fatalf("state %v", s)
+	}
+	<-rc.closed
+	if code := websocket.CloseStatus(rc.err); code != websocket.StatusMessageTooBig {
+		t.Fatalf("server saw %v, want 1009", rc.err)
+	}
+}
+
+// Keepalive disabled: no pings, no timers while ready.
+func TestKeepaliveDisabled(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.KeepaliveInterval = -1 })
+	rc := h.ready()
+	if n := h.clk.Pending(); n != 0 {
+		t.Fatalf("timers armed: %v", h.clk.Durations())
+	}
+	h.advance(time.Hour)
+	if len(rc.pings) != 0 || h.c.State().Status != StatusReady {
+		t.Fatalf("pinged or dropped: %v", h.c.State())
+	}
+}

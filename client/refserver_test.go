@@ -33,6 +33,7 @@ type refServer struct {
 	closeWhy  string        // … and this reason
 	hang      chan struct{} // hold upgrade requests until closed
 	echo      bool          // send every non-establish message back (and do not record it)
+	greet     func(rc *refConn) error // replaces sending "ready" when set
 	headers   []http.Header
 	conns     []*refConn
 	wg        sync.WaitGroup
@@ -139,7 +140,7 @@ func (s *refServer) shutdown() {
 func (s *refServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.headers = append(s.headers, r.Header.Clone())
-	reject, silent, noReady, closeCode, closeWhy, hang, echo := s.reject, s.silent, s.noReady, s.closeCode, s.closeWhy, s.hang, s.echo
+	reject, silent, noReady, closeCode, closeWhy, hang, echo, greet := s.reject, s.silent, s.noReady, s.closeCode, s.closeWhy, s.hang, s.echo, s.greet
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
@@ -179,12 +180,17 @@ func (s *refServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		close(rc.closed)
 		return
 	}
-	if !noReady {
-		if err := conn.Write(ctx, websocket.MessageText, []byte("ready")); err != nil {
-			rc.err = err
-			close(rc.closed)
-			return
-		}
+	var greetErr error
+	switch {
+	case greet != nil:
+		greetErr = greet(rc)
+	case !noReady:
+		greetErr = conn.Write(ctx, websocket.MessageText, []byte("ready"))
+	}
+	if greetErr != nil {
+		rc.err = greetErr
+		close(rc.closed)
+		return
 	}
 	for {
 		typ, data, err := conn.Read(ctx)
