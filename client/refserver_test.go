@@ -26,13 +26,13 @@ type refServer struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
-	reject    int           // answer upgrades with this HTTP status
-	silent    bool          // do not answer pings
-	noReady   bool          // never send "ready"
-	closeCode int           // close right after accepting, with this code
-	closeWhy  string        // … and this reason
-	hang      chan struct{} // hold upgrade requests until closed
-	echo      bool          // send every non-establish message back (and do not record it)
+	reject    int                     // answer upgrades with this HTTP status
+	silent    bool                    // do not answer pings
+	noReady   bool                    // never send "ready"
+	closeCode int                     // close right after accepting, with this code
+	closeWhy  string                  // … and this reason
+	hang      chan struct{}           // hold upgrade requests until closed
+	echo      bool                    // send every non-establish message back (and do not record it)
 	greet     func(rc *refConn) error // replaces sending "ready" when set
 	headers   []http.Header
 	conns     []*refConn
