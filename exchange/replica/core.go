@@ -179,12 +179,26 @@ func (d *docState) check(batches [][]Op, local bool) error {
 	}
 	for _, ops := range batches {
 		for _, op := range ops {
-			if err := op.Change.Validate(); err != nil {
+			if err := validateOp(op); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// validateOp checks a locally built op: a path every peer can parse and a
+// change that can be materialized.
+func validateOp(op Op) error {
+	for _, seg := range op.Path {
+		switch {
+		case seg.Kind == SegIndex && (seg.Index < 0 || seg.Index > maxSafeInteger):
+			return &Error{Code: CodeInvalidChange, Msg: "path index out of range at " + op.Path.String()}
+		case seg.Kind != SegField && seg.Kind != SegEntry && seg.Kind != SegIndex:
+			return &Error{Code: CodeInvalidChange, Msg: "path segment without a kind at " + op.Path.String()}
+		}
+	}
+	return op.Change.Validate()
 }
 
 // apply materializes ops in place. A change that cannot be materialized

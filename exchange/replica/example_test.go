@@ -62,3 +62,44 @@ func ExampleLWWFactory() {
 	fmt.Println(presence.Version(), p.Kind, string(p.Data))
 	// Output: 1700000000000 entirety {"cursor":{"col":14,"line":3}}
 }
+
+// State documents merge field by field: concurrent writes to different
+// fields both survive, and per field the later write wins.
+func ExampleStateFactory() {
+	clock := func(ms int64) func() time.Time { return func() time.Time { return time.UnixMilli(ms) } }
+	alice := replica.NewStateFactory(replica.StateOptions{Now: clock(100)}).CreateDocument()
+	bob := replica.NewStateFactory(replica.StateOptions{Now: clock(200)}).CreateDocument()
+	a, _ := replica.MapSetChange("alice", "online")
+	b, _ := replica.MapSetChange("bob", "away")
+	_ = alice.Apply([]replica.Op{{Path: replica.Path{replica.Field("peers")}, Change: a}})
+	_ = bob.Apply([]replica.Op{{Path: replica.Path{replica.Field("peers")}, Change: b}})
+
+	fromBob, _ := bob.ExportEntirety()
+	_ = alice.Merge(fromBob)
+	state, _ := alice.JSON()
+	fmt.Println(string(fromBob.Data))
+	fmt.Println(string(state))
+	// Output:
+	// {"peers":{"bob":["away",200]}}
+	// {"peers":{"alice":"online","bob":"away"}}
+}
+
+// An opaque relay stores CRDT updates it cannot read and replays them, one
+// offer per stored update, to a late joiner.
+func ExampleOpaque() {
+	relay := replica.NewOpaqueFactory(replica.ReplicaType{Name: "loro", Major: 1}, replica.OpaqueOptions{}).NewOpaque()
+	_ = relay.MergeStamped(replica.Payload{Kind: "entirety", Encoding: "binary", Data: []byte{0x6c, 0x01}}, "vA1", "peer-a")
+	_ = relay.MergeStamped(replica.Payload{Kind: "since", Encoding: "binary", Data: []byte{0x6c, 0x02}}, "vA2", "peer-a")
+	_ = relay.MergeStamped(replica.Payload{Kind: "since", Encoding: "binary", Data: []byte{0x6c, 0x02}}, "vB7", "peer-b") // duplicate
+
+	parts, _ := relay.ExportFor("") // a late joiner with no version
+	for _, p := range parts {
+		fmt.Println(p.Payload.Kind, p.Version, p.Payload.Data)
+	}
+	claim, _ := relay.VersionFor("peer-b")
+	fmt.Println(relay.Len(), relay.Version(), claim)
+	// Output:
+	// since vA1 [108 1]
+	// since vA2 [108 2]
+	// 2 vA2 vB7
+}

@@ -367,6 +367,11 @@ func TestPlainMergeRejections(t *testing.T) {
 	if err := doc.Apply([]Op{{Path: Path{Field("z")}}}); !errors.Is(err, ErrInvalidChange) {
 		t.Fatalf("Apply(zero change) = %v", err)
 	}
+	for _, path := range []Path{{Index(-1)}, {Field("a"), {}}} {
+		if err := doc.Apply([]Op{{Path: path, Change: IncrementChange(1)}}); !errors.Is(err, ErrInvalidChange) {
+			t.Fatalf("Apply(bad path %v) = %v", path, err)
+		}
+	}
 	if jsonOf(t, doc) != before || doc.Version() != ver {
 		t.Fatal("rejected Apply changed the doc")
 	}

@@ -241,7 +241,7 @@ func (s *State) Apply(ops []Op) error {
 		return nil
 	}
 	for _, op := range ops {
-		if err := op.Change.Validate(); err != nil {
+		if err := validateOp(op); err != nil {
 			return err
 		}
 	}
