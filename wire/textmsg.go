@@ -25,7 +25,8 @@ func EncodeTextMessage(m WireMessage) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := appendJSONValue(make([]byte, 0, 64), v)
+	// Room for base64 (4/3) and a little escaping; one allocation usually.
+	b, err := appendJSONValue(make([]byte, 0, sizeHint(v)*3/2+16), v)
 	if err != nil {
 		return "", err
 	}
