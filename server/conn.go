@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -704,29 +705,37 @@ func (c *conn) finish(readErr error) {
 	c.mu.Lock()
 	wasClosing := c.closing
 	if !c.closing {
-		// The peer closed, or the socket failed, or coder/websocket closed
-		// it for a protocol error or an oversized message.
-		c.closing = true
-		c.closeSent = true
-		c.dropLocked()
+		switch {
+		case socketGone(readErr):
+			// The peer closed (coder/websocket answered it) or the
+			// connection broke: nothing more can be written.
+			c.closing = true
+			c.closeSent = true
+			c.dropLocked()
+		case errors.Is(readErr, websocket.ErrMessageTooBig):
+			// coder/websocket has sent 1009; wait (bounded) for the
+			// peer's answer instead of resetting a socket that still
+			// carries the rest of the oversized message.
+			c.closeLocked(StatusMessageTooBig, "Message too big", readErr, false)
+			wasClosing = true
+		default:
+			// A protocol violation (coder/websocket has sent 1002) or a
+			// read failure of our own: close with 1002.
+			c.closeLocked(websocket.StatusProtocolError, "Protocol error", readErr, false)
+			wasClosing = true
+		}
 	}
 	c.mu.Unlock()
 	if !wasClosing {
-		switch {
-		case errors.Is(readErr, websocket.ErrMessageTooBig):
-			c.s.countClose(StatusMessageTooBig)
-			c.s.log.Debug("message too big", "peer", c.info.PeerID, "limit", c.s.cfg.MaxMessageSize)
-		case websocket.CloseStatus(readErr) != -1:
-			c.s.log.Debug("closed by peer", "peer", c.info.PeerID, "code", int(websocket.CloseStatus(readErr)))
-		default:
+		if code := websocket.CloseStatus(readErr); code != -1 {
+			c.s.log.Debug("closed by peer", "peer", c.info.PeerID, "code", int(code))
+		} else {
 			c.s.log.Debug("connection ended", "peer", c.info.PeerID, "err", readErr)
 		}
 	}
 	c.s.unregister(c)
 	if !wasClosing {
-		// coder/websocket has written any close frame it meant to (1002,
-		// 1009); make sure the socket is really gone.
-		c.abort()
+		c.abort() // make sure the socket is really gone (S5)
 	}
 	c.writers.Wait()
 	_ = c.ws.CloseNow()
@@ -745,4 +754,16 @@ func (c *conn) finish(readErr error) {
 	if h := c.s.testHookDone; h != nil {
 		h(c.info, readErr)
 	}
+}
+
+// socketGone reports whether a read error means the connection itself is
+// finished (closed by the peer, reset, or closed by us), as opposed to a
+// protocol violation on a still-working socket.
+func socketGone(err error) bool {
+	if err == nil || websocket.CloseStatus(err) != -1 {
+		return true
+	}
+	var op *net.OpError
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.As(err, &op)
 }

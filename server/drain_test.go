@@ -144,8 +144,8 @@ func TestDrainDeadline(t *testing.T) {
 		r, err := h.srv.Drain(context.Background(), DrainOptions{Window: 1000 * time.Millisecond, Rand: func() float64 { return 0.5 }})
 		results <- drainOutcome{r, err}
 	}()
-	waitTimer(t, fc, 6*time.Second) // the deadline: window + 5 s
-	fc.Advance(500 * time.Millisecond)      // every close fires
+	waitTimer(t, fc, 6*time.Second)    // the deadline: window + 5 s
+	fc.Advance(500 * time.Millisecond) // every close fires
 	for range 7 {
 		if ce := <-codes; ce.Code != StatusGoingAway {
 			t.Fatalf("close %+v", ce)

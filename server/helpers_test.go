@@ -345,8 +345,6 @@ func waitTimer(t testing.TB, fc *clock.Fake, d time.Duration) {
 	}
 }
 
-func str(s string) *string { return &s }
-
 func establish(id string) *wire.Establish {
 	return &wire.Establish{Identity: wire.PeerIdentity{PeerID: id, Type: wire.PeerUser}, ProtocolVersion: wire.DefaultProtocolVersion}
 }

@@ -16,7 +16,9 @@ import (
 
 func TestIdleTimeout(t *testing.T) {
 	fc := clock.NewFake(time.Unix(0, 0))
-	h := newHarness(t, Options{Clock: fc, IdleTimeout: 30 * time.Second})
+	// WriteTimeout is out of the way: fake time jumps past it while a write
+	// is finishing would look like a stuck socket.
+	h := newHarness(t, Options{Clock: fc, IdleTimeout: 30 * time.Second, WriteTimeout: time.Hour})
 	c := h.connect("")
 	waitTimer(t, fc, 30*time.Second)
 
