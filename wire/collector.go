@@ -161,6 +161,12 @@ type substrate[C Piece] struct {
 	size  func(C) int
 	clone func(C) C
 	join  func(parts []C) C
+	// contiguous substrates (binary) copy chunks that arrive in order
+	// straight into the message buffer, so an in-order message is copied
+	// once, not stored and then joined.
+	contiguous bool
+	appendTo   func(buf []byte, c C) []byte
+	fromBuf    func(buf []byte) C
 }
 
 func newSubstrate[C Piece]() substrate[C] {
@@ -182,6 +188,9 @@ func newSubstrate[C Piece]() substrate[C] {
 				}
 				return out
 			},
+			contiguous: true,
+			appendTo:   func(buf []byte, c []byte) []byte { return append(buf, c...) },
+			fromBuf:    func(buf []byte) []byte { return buf },
 		}
 	case string:
 		s = substrate[string]{
@@ -194,10 +203,16 @@ func newSubstrate[C Piece]() substrate[C] {
 }
 
 type batch[C Piece] struct {
-	seq        float64
-	expTotal   float64
-	expSize    float64
-	chunks     map[float64]C
+	seq      float64
+	expTotal float64
+	expSize  float64
+	// chunks holds every received index: the chunk itself, or a zero
+	// marker for a chunk already copied into buf.
+	chunks map[float64]C
+	// buf is the message so far for contiguous substrates: chunks
+	// 0..nextIndex-1, in order.
+	buf        []byte
+	nextIndex  float64
 	size       int64 // sum of chunk sizes
 	stop       func() bool
 	prev, next *batch[C] // creation order
@@ -312,17 +327,31 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 			return chunk, true, nil
 		}
 		c.remove(b)
+		size := float64(b.size) + float64(c.sub.size(chunk))
+		if c.sub.contiguous {
+			if index == b.nextIndex {
+				if b.buf == nil {
+					b.buf = make([]byte, 0, int(size)) // the whole message is here now
+				}
+				c.appendInOrder(b, index, chunk)
+			}
+			if b.nextIndex != b.expTotal {
+				return zero, false, missingChunk(b, b.nextIndex)
+			}
+			if b.expSize != 0 && size != b.expSize {
+				return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
+			}
+			return c.sub.fromBuf(b.buf), true, nil
+		}
 		b.chunks[index] = chunk // joined below, so no copy needed
 		parts := make([]C, 0, len(b.chunks))
 		for i := 0; float64(i) < b.expTotal; i++ {
 			p, ok := b.chunks[float64(i)]
 			if !ok {
-				return zero, false, &ReassemblyError{Type: ReassemblyParseError, Seq: seq,
-					Msg: fmt.Sprintf("seq %v completed with %d chunks but index %d is missing", seq, len(b.chunks), i)}
+				return zero, false, missingChunk(b, float64(i))
 			}
 			parts = append(parts, p)
 		}
-		size := float64(b.size) + float64(c.sub.size(chunk))
 		if b.expSize != 0 && size != b.expSize {
 			return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
 		}
@@ -361,9 +390,55 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 
 func (c *Collector[C]) store(b *batch[C], index float64, chunk C) {
 	n := int64(c.sub.size(chunk))
-	b.chunks[index] = c.sub.clone(chunk)
+	if c.sub.contiguous && index == b.nextIndex {
+		if b.buf == nil {
+			b.buf = make([]byte, 0, c.initialCap(b, n))
+		}
+		c.appendInOrder(b, index, chunk)
+	} else {
+		b.chunks[index] = c.sub.clone(chunk)
+	}
 	b.size += n
 	c.pendingSize += n
+}
+
+// initialCap sizes the buffer of a message whose first chunk (index 0) is
+// n bytes: enough for the whole message when it is consistent, but never
+// more than 16 times what has actually arrived (nor the size limit), so a
+// header that lies about its size cannot make the collector reserve much
+// more memory than the peer sent.
+func (c *Collector[C]) initialCap(b *batch[C], n int64) int {
+	want := float64(n) * min(b.expTotal, 16)
+	if b.expSize > 0 {
+		want = min(want, b.expSize)
+	}
+	if c.maxSize >= 0 {
+		want = min(want, float64(c.maxSize))
+	}
+	return int(max(want, float64(n)))
+}
+
+// appendInOrder copies the chunk at b.nextIndex into b.buf, then any stored
+// chunks that now follow it.
+func (c *Collector[C]) appendInOrder(b *batch[C], index float64, chunk C) {
+	var zero C
+	b.buf = c.sub.appendTo(b.buf, chunk)
+	b.chunks[index] = zero
+	b.nextIndex++
+	for {
+		p, ok := b.chunks[b.nextIndex]
+		if !ok {
+			return
+		}
+		b.buf = c.sub.appendTo(b.buf, p)
+		b.chunks[b.nextIndex] = zero
+		b.nextIndex++
+	}
+}
+
+func missingChunk[C Piece](b *batch[C], index float64) *ReassemblyError {
+	return &ReassemblyError{Type: ReassemblyParseError, Seq: b.seq,
+		Msg: fmt.Sprintf("seq %v completed with %d chunks but index %v is missing", b.seq, len(b.chunks), index)}
 }
 
 // enforceSize evicts the oldest batches until the buffered size is within

@@ -491,8 +491,13 @@ func TestCollectorStateMachine(t *testing.T) {
 					if c.batches[b.seq] != b {
 						t.Fatal("creation list and map disagree")
 					}
-					var bs int64
-					for _, ch := range b.chunks {
+					// Chunks live in the in-order buffer or, out of order,
+					// in the map, never in both.
+					bs := int64(len(b.buf))
+					for i, ch := range b.chunks {
+						if i < b.nextIndex && len(ch) != 0 {
+							t.Fatalf("batch %v: chunk %v kept twice", b.seq, i)
+						}
 						bs += int64(len(ch))
 					}
 					if bs != b.size || float64(len(b.chunks)) >= b.expTotal {
@@ -509,4 +514,58 @@ func TestCollectorStateMachine(t *testing.T) {
 			},
 		})
 	})
+}
+
+// TestReassemblerAnyOrder: fragments delivered in any order, with
+// duplicates mixed in, rebuild the payload exactly (in-order chunks go to
+// the message buffer, the others wait in the map until the gap closes).
+func TestReassemblerAnyOrder(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		payload := rapid.SliceOfN(rapid.Byte(), 1, 200).Draw(t, "payload")
+		thr := rapid.IntRange(1, 50).Draw(t, "threshold")
+		frames, err := FragmentBinary(payload, thr, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		order := rapid.Permutation(frames).Draw(t, "order")
+		r := NewReassembler[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
+		for i, f := range order {
+			if i > 0 && rapid.Bool().Draw(t, "dup") {
+				if _, done, err := r.Receive(order[i-1]); done || !errors.Is(err, &ReassemblyError{Type: ReassemblyDuplicate}) {
+					t.Fatalf("duplicate: done %v err %v", done, err)
+				}
+			}
+			msg, done, err := r.Receive(slices.Clone(f))
+			if err != nil || done != (i == len(order)-1) {
+				t.Fatalf("piece %d: done %v err %v", i, done, err)
+			}
+			if done && !slices.Equal(msg.Payload, payload) {
+				t.Fatalf("reassembled %x, want %x", msg.Payload, payload)
+			}
+		}
+		if r.Len() != 0 || r.PendingSize() != 0 {
+			t.Fatalf("%d pending", r.Len())
+		}
+	})
+}
+
+// TestCollectorReserveIsBounded: a first fragment whose header claims a
+// huge message makes the collector reserve at most 16 times the bytes that
+// arrived.
+func TestCollectorReserveIsBounded(t *testing.T) {
+	c := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: NoLimit})
+	if _, _, err := c.Add(1, 0, 65535, 4<<30, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if b := c.batches[1]; cap(b.buf) > 160 {
+		t.Fatalf("reserved %d bytes for a 10-byte chunk", cap(b.buf))
+	}
+	// A consistent header gets an exact buffer: no regrowth while the
+	// message arrives.
+	if _, _, err := c.Add(2, 0, 3, 25, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if b := c.batches[2]; cap(b.buf) != 25 {
+		t.Fatalf("reserved %d bytes for a 25-byte message", cap(b.buf))
+	}
 }
