@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -25,13 +26,24 @@ func EncodeTextMessage(m WireMessage) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Room for base64 (4/3) and a little escaping; one allocation usually.
-	b, err := appendJSONValue(make([]byte, 0, sizeHint(v)*3/2+16), v)
-	if err != nil {
-		return "", err
+	bp := textBufPool.Get().(*[]byte)
+	b, err := appendJSONValue((*bp)[:0], v)
+	if err == nil {
+		s := string(b)
+		if cap(b) <= maxPooledTextBuf {
+			*bp = b
+			textBufPool.Put(bp)
+		}
+		return s, nil
 	}
-	return string(b), nil
+	return "", err
 }
+
+// textBufPool recycles text encoding buffers, so encoding allocates only the
+// returned string. Buffers that grew past maxPooledTextBuf are dropped.
+var textBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledTextBuf = 256 << 10
 
 // DecodeTextMessage decodes the text form. Any JSON formatting and key
 // order is accepted and unknown keys are ignored. An object with exactly one
