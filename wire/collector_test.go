@@ -167,7 +167,7 @@ func TestCollectorDecideVectors(t *testing.T) {
 		} `json:"decide"`
 	}
 	loadVectors(t, "collector.json", &v)
-	requireVectorCount(t, "collector.decide", len(v.Decide))
+	checkCount(t, "collector.decide", len(v.Decide))
 	for _, c := range v.Decide {
 		t.Run("collector/decide/"+c.Name, func(t *testing.T) {
 			var b *Batch
@@ -208,7 +208,7 @@ type collectorUnderTest interface {
 type binaryCUT struct{ *Collector[[]byte] }
 
 func (c binaryCUT) add(t *testing.T, s sequenceStep) (string, bool, error) {
-	data, done, err := c.Add(s.Seq, s.Index, s.Total, s.TotalSize, unhex(t, s.Chunk))
+	data, done, err := c.Add(s.Seq, s.Index, s.Total, s.TotalSize, mustHex(t, s.Chunk))
 	return hex.EncodeToString(data), done, err
 }
 
@@ -228,7 +228,7 @@ func TestCollectorSequenceVectors(t *testing.T) {
 		} `json:"sequences"`
 	}
 	loadVectors(t, "collector.json", &v)
-	requireVectorCount(t, "collector.sequences", len(v.Sequences))
+	checkCount(t, "collector.sequences", len(v.Sequences))
 	for _, sc := range v.Sequences {
 		t.Run("collector/sequences/"+sc.Name, func(t *testing.T) {
 			clk := newRecordingClock()
@@ -300,7 +300,7 @@ func TestReassemblerVectors(t *testing.T) {
 		} `json:"reassembler"`
 	}
 	loadVectors(t, "collector.json", &v)
-	requireVectorCount(t, "collector.reassembler", len(v.Reassembler))
+	checkCount(t, "collector.reassembler", len(v.Reassembler))
 	for _, sc := range v.Reassembler {
 		t.Run("collector/reassembler/"+sc.Name, func(t *testing.T) {
 			clk := newRecordingClock()
@@ -316,7 +316,7 @@ func TestReassemblerVectors(t *testing.T) {
 				switch sc.Substrate {
 				case "binary":
 					var r Reassembled[[]byte]
-					r, done, err = bin.Receive(unhex(t, s.Piece))
+					r, done, err = bin.Receive(mustHex(t, s.Piece))
 					seq, payload, pending = r.Seq, hex.EncodeToString(r.Payload), bin.Len()
 				case "text":
 					var r Reassembled[string]

@@ -85,12 +85,12 @@ func TestBinaryFragmentationVectors(t *testing.T) {
 	if v.Max != MaxFragments {
 		t.Fatalf("FRAGMENT_TOTAL_MAX %d, Go %d", v.Max, MaxFragments)
 	}
-	requireVectorCount(t, "binary_fragmentation.cases", len(v.Cases))
+	checkCount(t, "binary_fragmentation.cases", len(v.Cases))
 	for _, c := range v.Cases {
 		t.Run("binary_fragmentation/cases/"+c.Name, func(t *testing.T) {
-			payload := unhex(t, c.Payload)
+			payload := mustHex(t, c.Payload)
 			if c.PayloadSpec != nil {
-				payload = bytes.Repeat(unhex(t, c.PayloadSpec.FillByte), c.PayloadSpec.Length)
+				payload = bytes.Repeat(mustHex(t, c.PayloadSpec.FillByte), c.PayloadSpec.Length)
 			}
 			frames, err := FragmentBinary(payload, c.Threshold, c.Seq)
 			got := make([]string, len(frames))
@@ -114,7 +114,7 @@ func TestTextFragmentationVectors(t *testing.T) {
 		} `json:"cases"`
 	}
 	loadVectors(t, "text_fragmentation.json", &v)
-	requireVectorCount(t, "text_fragmentation.cases", len(v.Cases))
+	checkCount(t, "text_fragmentation.cases", len(v.Cases))
 	for _, c := range v.Cases {
 		t.Run("text_fragmentation/cases/"+c.Name, func(t *testing.T) {
 			if n := utf8.RuneCountInString(c.Payload); n != c.PayloadCodepoints {

@@ -53,7 +53,7 @@ func TestBinaryFrameVectors(t *testing.T) {
 		}
 	})
 
-	requireVectorCount(t, "binary_frames.cases", len(v.Cases))
+	checkCount(t, "binary_frames.cases", len(v.Cases))
 	for _, c := range v.Cases {
 		t.Run("binary_frames/cases/"+c.Name, func(t *testing.T) {
 			f := c.Frame.binaryFrame(t)
@@ -67,7 +67,7 @@ func TestBinaryFrameVectors(t *testing.T) {
 			if f.EncodedLen() != len(got) {
 				t.Errorf("EncodedLen %d, wrote %d", f.EncodedLen(), len(got))
 			}
-			dec, err := DecodeFrame(unhex(t, c.Hex))
+			dec, err := DecodeFrame(mustHex(t, c.Hex))
 			if err != nil {
 				t.Fatalf("DecodeFrame: %v", err)
 			}
@@ -77,10 +77,10 @@ func TestBinaryFrameVectors(t *testing.T) {
 		})
 	}
 
-	requireVectorCount(t, "binary_frames.decodeCases", len(v.DecodeCases))
+	checkCount(t, "binary_frames.decodeCases", len(v.DecodeCases))
 	for _, c := range v.DecodeCases {
 		t.Run("binary_frames/decodeCases/"+c.Name, func(t *testing.T) {
-			dec, err := DecodeFrame(unhex(t, c.Hex))
+			dec, err := DecodeFrame(mustHex(t, c.Hex))
 			if err != nil {
 				t.Fatalf("DecodeFrame: %v", err)
 			}
@@ -107,13 +107,13 @@ func TestInvalidBinaryFrameVectors(t *testing.T) {
 		BinaryFrame []invalidBinaryFrame `json:"binaryFrame"`
 	}
 	loadVectors(t, "invalid.json", &v)
-	requireVectorCount(t, "invalid.binaryFrame", len(v.BinaryFrame))
+	checkCount(t, "invalid.binaryFrame", len(v.BinaryFrame))
 	for _, c := range v.BinaryFrame {
 		t.Run("invalid/binaryFrame/"+c.Name, func(t *testing.T) {
 			if c.Error.Class != "FrameDecodeError" {
 				t.Fatalf("unexpected vector error class %q", c.Error.Class)
 			}
-			_, err := DecodeFrame(unhex(t, c.Hex))
+			_, err := DecodeFrame(mustHex(t, c.Hex))
 			var fe *FrameError
 			if !errors.As(err, &fe) {
 				t.Fatalf("DecodeFrame error %v, want *FrameError", err)

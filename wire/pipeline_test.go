@@ -100,7 +100,7 @@ func (e *binaryEndpoint) send(t *testing.T, msg ChannelMsg) ([]string, []*WireEr
 func (e *binaryEndpoint) receive(t *testing.T, piece string) (ReceiveOutput, bool) {
 	var out ReceiveOutput
 	var ok bool
-	e.st, out, ok = ReceiveStep(e.st, BinaryCodec, unhex(t, piece))
+	e.st, out, ok = ReceiveStep(e.st, BinaryCodec, mustHex(t, piece))
 	return out, ok
 }
 

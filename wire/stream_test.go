@@ -25,10 +25,10 @@ func TestStreamParserVectors(t *testing.T) {
 		} `json:"cases"`
 	}
 	loadVectors(t, "stream_parser.json", &v)
-	requireVectorCount(t, "stream_parser.cases", len(v.Cases))
+	checkCount(t, "stream_parser.cases", len(v.Cases))
 	for _, c := range v.Cases {
 		t.Run("stream_parser/cases/"+c.Name, func(t *testing.T) {
-			stream := unhex(t, c.Stream)
+			stream := mustHex(t, c.Stream)
 			p := NewStreamParser(0)
 			var emitted []string
 			off := 0
