@@ -559,10 +559,10 @@ func (ex *Exchange) stepStore(m storeMsg) {
 	for _, f := range fx {
 		ex.storeEffect(f)
 	}
-	switch m := m.(type) {
-	case stWriteSucceeded:
-		ex.persistTrigger(m.doc)
-	case stWriteFailed:
+	// Changes made while the write was in flight are written now. After a
+	// failure the next change retries (from the last confirmed version);
+	// retrying at once would spin on a broken store.
+	if m, ok := m.(stWriteSucceeded); ok {
 		ex.persistTrigger(m.doc)
 	}
 }
