@@ -274,3 +274,52 @@ func TestTextFrameRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+func TestTextFrameLargeObjects(t *testing.T) {
+	var in, want strings.Builder
+	in.WriteString("{")
+	want.WriteString("{")
+	for i := range 20 {
+		if i > 0 {
+			in.WriteString(",")
+			want.WriteString(",")
+		}
+		k := string(rune('a' + i))
+		in.WriteString(`"` + k + `":1`)
+		want.WriteString(`"` + k + `":1`)
+	}
+	in.WriteString("}")
+	want.WriteString("}")
+	// More than 16 members, nothing to reorder.
+	if got, err := canonicalJSON(in.String()); err != nil || got != want.String() {
+		t.Fatalf("%q: %q %v", in.String(), got, err)
+	}
+	// More than 16 members with a repeated key at the end.
+	dup := strings.TrimSuffix(in.String(), "}") + `,"a":2}`
+	wantDup := strings.Replace(want.String(), `"a":1`, `"a":2`, 1)
+	if got, err := canonicalJSON(dup); err != nil || got != wantDup {
+		t.Fatalf("%q: %q %v", dup, got, err)
+	}
+	// Escapes that JSON.stringify writes in short form.
+	if got, _ := canonicalJSON(`"\u000a\u000d\u0009\u0022\u005c"`); got != `"\n\r\t\"\\"` {
+		t.Fatalf("short escapes: %s", got)
+	}
+}
+
+func TestReassemblerReset(t *testing.T) {
+	r := NewReassembler[string](ReassemblyConfig{Clock: newRecordingClock()})
+	frames, _ := FragmentText("abcdef", 2, 1)
+	if _, done, err := r.Receive(frames[0]); done || err != nil {
+		t.Fatal(done, err)
+	}
+	r.Reset()
+	if r.Len() != 0 || r.PendingSize() != 0 {
+		t.Fatal("reset kept state")
+	}
+	for i, f := range frames {
+		msg, done, err := r.Receive(f)
+		if err != nil || done != (i == len(frames)-1) || (done && msg.Payload != "abcdef") {
+			t.Fatalf("after reset, frame %d: %+v %v %v", i, msg, done, err)
+		}
+	}
+}

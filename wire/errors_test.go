@@ -1,0 +1,66 @@
+package wire
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestErrorStringsAndMatching(t *testing.T) {
+	frameErr := &FrameError{Code: FrameTruncated, Msg: "need 10"}
+	cases := []struct {
+		err    error
+		want   string // substring of Error()
+		target error  // errors.Is target
+	}{
+		{frameErr, "truncated_frame: need 10", ErrTruncatedFrame},
+		{&FrameError{Code: FrameInvalidType}, "invalid_type", ErrInvalidFrameType},
+		{&TextFrameError{Code: TextTruncated, Msg: "x"}, "truncated: x", &TextFrameError{Code: TextTruncated}},
+		{&TextFrameError{Code: TextInvalidJSON}, "invalid_json", &TextFrameError{Code: TextInvalidJSON}},
+		{&FragmentError{Code: FragmentTooMany, Total: 70000, Max: MaxFragments}, "70000 pieces needed, at most 65535", &FragmentError{Code: FragmentTooMany}},
+		{&FragmentError{Code: FragmentEmptyPayload}, "empty-payload", &FragmentError{Code: FragmentEmptyPayload}},
+		{&StreamError{Size: 100, Limit: 50}, "100 bytes exceeds the limit of 50", ErrFrameTooLarge},
+		{&ReassemblyError{Type: ReassemblyDuplicate, Seq: 1, Index: 2}, "duplicate_fragment: seq 1 index 2", &ReassemblyError{Type: ReassemblyDuplicate}},
+		{&ReassemblyError{Type: ReassemblyInvalidIndex, Seq: 1, Index: 5, Max: 2}, "index 5 (max 2)", &ReassemblyError{Type: ReassemblyInvalidIndex}},
+		{&ReassemblyError{Type: ReassemblySizeMismatch, Seq: 3, Expected: 10, Got: 8}, "expected 10 got 8", &ReassemblyError{Type: ReassemblySizeMismatch}},
+		{&ReassemblyError{Type: ReassemblyEvicted, Seq: 4}, "evicted: seq 4", &ReassemblyError{Type: ReassemblyEvicted}},
+		{&ReassemblyError{Type: ReassemblyDisposed}, "disposed", &ReassemblyError{Type: ReassemblyDisposed}},
+		{&ReassemblyError{Type: ReassemblyParseError, Msg: "bad", Err: frameErr}, "parse_error: bad", ErrTruncatedFrame},
+		{&WireError{Code: CodeReassemblyFailed, Detail: &ReassemblyError{Type: ReassemblyParseError, Msg: "bad", Err: frameErr}}, "reassembly-failed", ErrTruncatedFrame},
+		{&WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: 9, Limit: 8}}, "9 exceeds the limit of 8", &WireError{Code: CodeFrameTooLarge}},
+		{ReassemblyEvent{Type: EventTimeout, Seq: 7, PartialCount: 2}.WireError(), "seq 7 (2 fragments", &WireError{Code: CodeReassemblyTimeout}},
+		{&WireError{Code: CodeEncodeFailed}, "encode-failed", &WireError{Code: CodeEncodeFailed}},
+		{&WireError{Code: CodeDecodeFailed, Detail: "odd"}, "decode-failed: odd", &WireError{Code: CodeDecodeFailed}},
+	}
+	for _, c := range cases {
+		if got := c.err.Error(); !strings.HasPrefix(got, "wire: ") || !strings.Contains(got, c.want) {
+			t.Errorf("%#v: Error() = %q, want it to contain %q", c.err, got, c.want)
+		}
+		if !errors.Is(c.err, c.target) {
+			t.Errorf("%v: errors.Is(%v) is false", c.err, c.target)
+		}
+	}
+	// Codes do not match across kinds.
+	if errors.Is(frameErr, ErrUnsupportedVersion) || errors.Is(&WireError{Code: CodeDecodeFailed}, &WireError{Code: CodeEncodeFailed}) {
+		t.Error("errors.Is matched a different code")
+	}
+	if (&WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{}}).Unwrap() != nil {
+		t.Error("non-error detail unwraps")
+	}
+	var fe *FrameError
+	if !errors.As(&ReassemblyError{Type: ReassemblyParseError, Err: frameErr}, &fe) || fe != frameErr {
+		t.Error("parse_error does not unwrap to its frame error")
+	}
+}
+
+func TestStringers(t *testing.T) {
+	if DecisionAccept.String() != "accept" || Decision(0).String() != "Decision(0)" || Decision(99).String() != "Decision(99)" {
+		t.Error("Decision.String")
+	}
+	if StreamHeader.String() != "header" || StreamBody.String() != "body" {
+		t.Error("StreamPhase.String")
+	}
+	if BinaryCodec.Name() != "binary" || TextCodec.Name() != "text" || BinaryCodec.Size([]byte("é")) != 2 || TextCodec.Size("é😀") != 2 {
+		t.Error("Codec Name/Size")
+	}
+}
