@@ -22,6 +22,8 @@ const (
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultCloseTimeout      = 5 * time.Second
 	DefaultPeerIDParam       = "peerId"
+	DefaultReadBufferSize    = 1024
+	DefaultWriteBufferSize   = 2048
 	// fragmentOverhead is the largest header a wire v3 frame adds to its
 	// payload (10-byte header plus 8 bytes of fragment metadata).
 	fragmentOverhead = 18
@@ -121,6 +123,12 @@ type Options struct {
 	// has not completed within it is torn down. Default 5 s.
 	CloseTimeout time.Duration
 
+	// ReadBufferSize and WriteBufferSize size the buffers of a connection
+	// accepted by ServeHTTP (net/http would hand over 4 KiB each). They
+	// are most of an idle connection's memory. Defaults 1 KiB and 2 KiB: a
+	// 1 KiB message still leaves in one write.
+	ReadBufferSize, WriteBufferSize int
+
 	// Drain holds the defaults for Drain calls.
 	Drain DrainOptions
 
@@ -183,6 +191,15 @@ func (o Options) resolve() (config, error) {
 	}
 	if c.SendQueueBytes == 0 {
 		c.SendQueueBytes = DefaultSendQueueBytes
+	}
+	if c.ReadBufferSize < 0 || c.WriteBufferSize < 0 {
+		return c, &OptionsError{Field: "BufferSize", Reason: "must not be negative"}
+	}
+	if c.ReadBufferSize == 0 {
+		c.ReadBufferSize = DefaultReadBufferSize
+	}
+	if c.WriteBufferSize == 0 {
+		c.WriteBufferSize = DefaultWriteBufferSize
 	}
 	if c.MaxReassemblySize < 0 {
 		return c, &OptionsError{Field: "MaxReassemblySize", Reason: "must not be negative"}

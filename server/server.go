@@ -20,12 +20,6 @@ import (
 // maxPeerIDLen bounds a requested peer id.
 const maxPeerIDLen = 256
 
-// Default buffer sizes of a hijacked connection (see hijackWriter).
-const (
-	defaultReadBuffer  = 1024
-	defaultWriteBuffer = 2048
-)
-
 // Server is the Kyneta WebSocket server. It is an http.Handler (mount it on
 // any mux) and a transport.Transport (give it to an exchange): every
 // accepted socket becomes one channel of the transport.
@@ -342,7 +336,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "unsupported subprotocol")
 		return
 	}
-	hw := &hijackWriter{ResponseWriter: w, readSize: defaultReadBuffer, writeSize: defaultWriteBuffer}
+	hw := &hijackWriter{ResponseWriter: w, readSize: s.cfg.ReadBufferSize, writeSize: s.cfg.WriteBufferSize}
 	ws, err := websocket.Accept(hw, r, s.acceptOptions())
 	if err != nil {
 		reason := RejectHandshake

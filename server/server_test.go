@@ -265,6 +265,7 @@ func TestOptionsValidation(t *testing.T) {
 		{SendQueueBytes: -1},
 		{WriteTimeout: -1},
 		{MaxReassemblySize: -1},
+		{ReadBufferSize: -1},
 		{MaxMessageSize: -5},
 		{RequireSubprotocol: true},
 		{Drain: DrainOptions{Deadline: -1}},

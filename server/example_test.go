@@ -1,0 +1,121 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta/server"
+	"github.com/kyneta-go/kyneta/transport"
+)
+
+// bearer is a toy authenticator: the token names the user.
+func bearer(r *http.Request) (server.Principal, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		return nil, server.ErrUnauthorized
+	}
+	if token == "mallory" {
+		return nil, &server.AuthError{Status: http.StatusForbidden, Message: "banned"}
+	}
+	return "user:" + token, nil
+}
+
+// Mount the server on a ServeMux behind a bearer-token authenticator.
+func Example() {
+	srv, err := server.New(server.Options{Authenticate: bearer})
+	if err != nil {
+		panic(err)
+	}
+	// An exchange normally initializes and starts its transports; here a
+	// bare context shows what the server reports.
+	ctx := context.Background()
+	_ = srv.Initialize(ctx, transport.Context{
+		MintChannelID: transport.NewChannelIDMinter(),
+		OnChannelAdded: func(ch *transport.Channel) {
+			info, _ := server.InfoOf(ch)
+			fmt.Printf("channel %d for peer %s, principal %v\n", ch.ID, info.PeerID, info.Principal)
+		},
+	})
+	_ = srv.Start(ctx)
+
+	mux := http.NewServeMux()
+	mux.Handle("/sync", srv)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/sync?peerId=alice"
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+	// Without a token the upgrade is refused.
+	_, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc})
+	fmt.Println("no token:", resp.StatusCode, err != nil)
+
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+		HTTPClient: hc,
+		HTTPHeader: http.Header{"Authorization": {"Bearer alice"}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	_, msg, _ := c.Read(ctx)
+	fmt.Println("server says:", string(msg))
+	_ = c.Write(ctx, websocket.MessageText, []byte("ping"))
+	_, msg, _ = c.Read(ctx)
+	fmt.Println("server says:", string(msg))
+
+	// Drain: the client is closed with 1001 and the result is exact.
+	clientDone := make(chan struct{})
+	go func() {
+		defer close(clientDone)
+		_, _, err := c.Read(ctx)
+		var ce websocket.CloseError
+		if errors.As(err, &ce) {
+			fmt.Println("client closed:", ce.Code, ce.Reason)
+		}
+	}()
+	res, _ := srv.Drain(ctx, server.DrainOptions{Window: -1})
+	<-clientDone
+	fmt.Printf("drained: closed=%d remaining=%d timedOut=%v\n", res.Closed, res.Remaining, res.TimedOut)
+	_ = srv.Close(ctx)
+	_ = srv.Stop(ctx)
+	hc.CloseIdleConnections()
+	// Output:
+	// no token: 401 true
+	// channel 1 for peer alice, principal user:alice
+	// server says: ready
+	// server says: pong
+	// client closed: StatusGoingAway Server draining
+	// drained: closed=1 remaining=0 timedOut=false
+}
+
+// Drain on SIGTERM: stop accepting, close connections over the window,
+// then shut down. Keep window and deadline below the platform's kill grace
+// period.
+func ExampleServer_Drain() {
+	srv, err := server.New(server.Options{Drain: server.DrainOptions{Window: 10 * time.Second}})
+	if err != nil {
+		panic(err)
+	}
+	httpSrv := &http.Server{Addr: ":8080", Handler: srv}
+	go func() { _ = httpSrv.ListenAndServe() }()
+
+	sig, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	<-sig.Done()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	res, err := srv.Drain(ctx, server.DrainOptions{})
+	fmt.Printf("drained %d, %d left (timed out: %v) %v\n", res.Closed, res.Remaining, res.TimedOut, err)
+	// Then: the exchange's shutdown (stops this transport), then:
+	_ = srv.Close(ctx)
+	_ = httpSrv.Shutdown(ctx)
+}
