@@ -72,8 +72,10 @@ func parseTextPiece(s string) (parsedPiece[string], error) {
 // is a complete frame or completes a fragmented one, (zero, false, nil)
 // while fragments are pending, or a *[ReassemblyError]: parse_error (with
 // the frame decode error as Err) for an undecodable piece, or a collector
-// rejection. For binary pieces, a complete frame's payload aliases piece;
-// fragments are copied, so the caller may reuse piece afterwards.
+// rejection. For binary pieces, the payload of a complete frame (or of a
+// message sent as a single fragment) aliases piece; other fragments are
+// copied, so the caller may reuse a piece once Receive returns unless the
+// result aliases it.
 func (r *Reassembler[P]) Receive(piece P) (Reassembled[P], bool, error) {
 	if r.c.isDisposed() {
 		return Reassembled[P]{}, false, &ReassemblyError{Type: ReassemblyDisposed}

@@ -186,48 +186,67 @@ func isHighSurrogate(r rune) bool { return r >= 0xD800 && r <= 0xDBFF }
 func isLowSurrogate(r rune) bool  { return r >= 0xDC00 && r <= 0xDFFF }
 
 // str reads a string literal. The input must already be valid UTF-8.
+// Working on local copies of the reader's fields keeps the per-character
+// loop free of pointer writes; a string without escapes is returned as a
+// substring of the input (Go strings are immutable, so that is safe).
 func (r *jsonReader) str(decode bool) (string, error) {
-	r.i++ // opening quote
-	if r.emit {
-		r.out = append(r.out, '"')
+	s, i := r.s, r.i+1
+	emit := r.emit
+	out := r.out
+	if emit {
+		out = append(out, '"')
 	}
-	if decode {
-		r.dec = r.dec[:0]
-	}
+	var dec []byte
+	escaped := false
+	first := i
 	for {
-		start := r.i
-		for r.i < len(r.s) {
-			c := r.s[r.i]
+		start := i
+		for i < len(s) {
+			c := s[i]
 			if c == '"' || c == '\\' || c < 0x20 {
 				break
 			}
-			r.i++
+			i++
 		}
-		if r.emit {
-			r.out = append(r.out, r.s[start:r.i]...)
+		if emit {
+			out = append(out, s[start:i]...)
 		}
-		if decode {
-			r.dec = append(r.dec, r.s[start:r.i]...)
+		if decode && escaped {
+			dec = append(dec, s[start:i]...)
 		}
-		if r.i >= len(r.s) || r.s[r.i] < 0x20 {
+		if i >= len(s) || s[i] < 0x20 {
+			r.i, r.out = i, out
 			return "", errJSONSyntax // unterminated, or a raw control character
 		}
-		if r.s[r.i] == '"' {
-			r.i++
-			if r.emit {
-				r.out = append(r.out, '"')
+		if s[i] == '"' {
+			if emit {
+				out = append(out, '"')
 			}
-			if decode {
-				return string(r.dec), nil
+			r.i, r.out = i+1, out
+			switch {
+			case !decode:
+				return "", nil
+			case !escaped:
+				return s[first:i], nil
 			}
-			return "", nil
+			r.dec = dec
+			return string(dec), nil
 		}
 		// Escape sequence.
-		if r.i+1 >= len(r.s) {
+		if decode && !escaped {
+			escaped = true
+			dec = r.dec[:0]
+			if cap(dec) < len(s)-first {
+				dec = make([]byte, 0, len(s)-first) // decoded text is never longer than the rest of the input
+			}
+			dec = append(dec, s[first:i]...)
+		}
+		if i+1 >= len(s) {
+			r.i, r.out = i, out
 			return "", errJSONSyntax
 		}
 		var cp rune
-		switch e := r.s[r.i+1]; e {
+		switch e := s[i+1]; e {
 		case '"', '\\', '/':
 			cp = rune(e)
 		case 'b':
@@ -241,30 +260,32 @@ func (r *jsonReader) str(decode bool) (string, error) {
 		case 't':
 			cp = '\t'
 		case 'u':
-			v, ok := hex4(r.s, r.i+2)
+			v, ok := hex4(s, i+2)
 			if !ok {
+				r.i, r.out = i, out
 				return "", errJSONSyntax
 			}
 			cp = v
-			if isHighSurrogate(v) && len(r.s)-r.i >= 12 && r.s[r.i+6] == '\\' && r.s[r.i+7] == 'u' {
-				if lo, ok := hex4(r.s, r.i+8); ok && isLowSurrogate(lo) {
+			if isHighSurrogate(v) && len(s)-i >= 12 && s[i+6] == '\\' && s[i+7] == 'u' {
+				if lo, ok := hex4(s, i+8); ok && isLowSurrogate(lo) {
 					cp = utf16Combine(v, lo)
-					r.i += 6
+					i += 6
 				}
 			}
-			r.i += 4
+			i += 4
 		default:
+			r.i, r.out = i, out
 			return "", errJSONSyntax
 		}
-		r.i += 2
-		if r.emit {
-			r.out = appendCanonicalRune(r.out, cp)
+		i += 2
+		if emit {
+			out = appendCanonicalRune(out, cp)
 		}
 		if decode {
 			if isHighSurrogate(cp) || isLowSurrogate(cp) {
 				cp = utf8.RuneError // a Go string cannot hold a lone surrogate
 			}
-			r.dec = utf8.AppendRune(r.dec, cp)
+			dec = utf8.AppendRune(dec, cp)
 		}
 	}
 }
