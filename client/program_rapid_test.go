@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/machine/machinetest"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"pgregory.net/rapid"
 )
@@ -50,12 +51,8 @@ func (m *lifecycleMachine) init(t *rapid.T) {
 	r := rapid.Float64Range(0, 1).Draw(t, "r")
 	m.cfg.Rand = func() float64 { m.rnds = append(m.rnds, r); return r }
 	m.p = NewProgram(m.cfg)
-	var fx []Effect
-	m.s, fx = m.p.Init()
+	m.s = State{}
 	m.res = newResources()
-	if len(fx) != 0 {
-		t.Fatalf("Init effects %v", fx)
-	}
 }
 
 // socketID picks the current socket most of the time, else an old or unknown one.
@@ -75,7 +72,26 @@ func (m *lifecycleMachine) timerID(t *rapid.T, current uint64) uint64 {
 	return current
 }
 
+// drawMsg half of the time picks a message that matters in the current
+// status (so long interesting paths are common), otherwise any message.
 func (m *lifecycleMachine) drawMsg(t *rapid.T) Msg {
+	if rapid.Bool().Draw(t, "relevant") {
+		sock := m.s.sock
+		switch m.s.Status {
+		case StatusDisconnected:
+			return Start{}
+		case StatusConnecting:
+			return rapid.SampledFrom([]Msg{SocketOpened{Socket: sock}, ServerReady{Socket: sock},
+				SocketError{Socket: sock, Err: errDial}, SocketClosed{Socket: sock, Code: 1006}}).Draw(t, "relevant-C")
+		case StatusConnected, StatusReady:
+			return rapid.SampledFrom([]Msg{ServerReady{Socket: sock}, KeepaliveTick{Socket: sock}, KeepaliveTick{Socket: sock},
+				PongReceived{Socket: sock}, PongTimeout{Timer: m.s.pong}, SocketClosed{Socket: sock, Code: 1001}}).Draw(t, "relevant-O")
+		case StatusReconnecting:
+			old := rapid.Uint64Range(0, m.s.seq+1).Draw(t, "old-timer")
+			return rapid.SampledFrom([]Msg{ReconnectTimerFired{Timer: m.s.timer}, ReconnectTimerFired{Timer: old},
+				SocketOpened{Socket: old}, ServerReady{Socket: old}}).Draw(t, "relevant-RC")
+		}
+	}
 	switch rapid.IntRange(0, 10).Draw(t, "msg") {
 	case 0:
 		return Start{}
@@ -119,18 +135,10 @@ func holds(s State) (socket, open, channel bool) {
 	return false, false, false
 }
 
-func (m *lifecycleMachine) step(t *rapid.T) {
-	msg := m.drawMsg(t)
-	prev := m.s
-	var prevReason DisconnectReason
-	if prev.Reason != nil {
-		prevReason = *prev.Reason
-	}
-	m.rnds = m.rnds[:0]
-	next, effects := m.p.Update(prev, msg)
-	if prev.Reason != nil && *prev.Reason != prevReason {
-		t.Fatalf("input state's reason mutated")
-	}
+// transition checks one Update against the resource model and applies its
+// effects to the model.
+func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next State, effects []Effect) {
+	defer func() { m.rnds = m.rnds[:0] }()
 	m.s = next
 	res := m.res
 
@@ -296,6 +304,7 @@ func (m *lifecycleMachine) step(t *rapid.T) {
 	if next.Status == StatusReconnecting && prev.Status != StatusReconnecting {
 		m.checkDelay(t, next)
 	}
+	m.checkOutcome(t, prev, msg, stale, next, effects)
 	if next.seq < prev.seq {
 		t.Fatalf("id counter went back: %d -> %d", prev.seq, next.seq)
 	}
@@ -303,6 +312,81 @@ func (m *lifecycleMachine) step(t *rapid.T) {
 		// Non-retryable outcomes never schedule a retry.
 		if len(res.rcTimers) != 0 {
 			t.Fatalf("retry scheduled after %v", next.Reason)
+		}
+	}
+}
+
+// checkOutcome checks what a live message must lead to: idle cells change
+// nothing, failures release the socket, escalate the attempt count until
+// "ready", and stop for good on non-retryable outcomes.
+func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale bool, next State, effects []Effect) {
+	switch msg.(type) {
+	case Start:
+		if prev.Status != StatusDisconnected && (next != prev || len(effects) != 0) {
+			t.Fatalf("start in %v acted", prev)
+		}
+	case Barrier:
+	default:
+		if prev.Status == StatusDisconnected && (next != prev || len(effects) != 0) {
+			t.Fatalf("%T in %v acted: %v %v", msg, prev, next, effects)
+		}
+	}
+	if stale {
+		return
+	}
+	var failure *DisconnectReason
+	closeReason := ReasonClientDisconnecting
+	switch msg := msg.(type) {
+	case SocketClosed:
+		failure = &DisconnectReason{Code: CodeClosed}
+		if msg.Code == ClosePolicyViolation {
+			failure.Code = CodePolicyViolation
+		}
+	case SocketError:
+		failure = &DisconnectReason{Code: CodeError}
+		switch {
+		case msg.Config:
+			failure.Code = CodeInvalidConfig
+		case msg.HTTPStatus == 401 || msg.HTTPStatus == 403:
+			failure.Code = CodeUnauthorized
+		}
+	case PongTimeout:
+		failure = &DisconnectReason{Code: CodePongTimeout}
+		closeReason = ReasonPongTimeout
+	}
+	if failure == nil {
+		return
+	}
+	if len(m.res.sockets) != 0 {
+		t.Fatalf("%T did not release the socket", msg)
+	}
+	var closes []Effect
+	for _, e := range effects {
+		if e.Kind == EffectCloseSocket {
+			closes = append(closes, e)
+		}
+	}
+	if len(closes) != 1 || closes[0].Socket != prev.sock || closes[0].Code != CloseNormal || closes[0].Reason != closeReason {
+		t.Fatalf("%T: close effects %v", msg, closes)
+	}
+	failed := prev.Attempt // 0 when ready
+	pol := m.cfg.Reconnect
+	switch {
+	case failure.Code.permanent(), pol.MaxAttempts == 0:
+		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != failure.Code {
+			t.Fatalf("%T (%v) -> %v, want disconnected(%v)", msg, failure.Code, next, failure.Code)
+		}
+	case pol.MaxAttempts > 0 && failed >= pol.MaxAttempts:
+		r := next.Reason
+		if next.Status != StatusDisconnected || r == nil || r.Code != CodeMaxRetries || r.Attempts != failed {
+			t.Fatalf("%T after attempt %d -> %v, want max-retries after %d", msg, failed, next, failed)
+		}
+		if last, ok := r.Err.(*DisconnectReason); !ok || last.Code != failure.Code {
+			t.Fatalf("max-retries wraps %v, want %v", r.Err, failure.Code)
+		}
+	default:
+		if next.Status != StatusReconnecting || next.Attempt != failed+1 {
+			t.Fatalf("%T from %v -> %v, want reconnecting(attempt %d)", msg, prev, next, failed+1)
 		}
 	}
 }
@@ -331,8 +415,8 @@ func (m *lifecycleMachine) checkDelay(t *rapid.T, s State) {
 }
 
 // check compares the resource model with the state after every step.
-func (m *lifecycleMachine) check(t *rapid.T) {
-	s, res := m.s, m.res
+func (m *lifecycleMachine) check(t *rapid.T, s State, _ []Effect) {
+	res := m.res
 	socket, open, channel := holds(s)
 	if len(res.sockets) > 1 || len(res.pongTimers) > 1 || len(res.rcTimers) > 1 || len(res.keepalive) > 1 || len(res.channels) > 1 {
 		t.Fatalf("more than one live resource of a kind: %+v", res)
@@ -379,13 +463,21 @@ func (m *lifecycleMachine) check(t *rapid.T) {
 	}
 }
 
+// TestProgramStateMachine drives random message sequences (aimed mostly at
+// the current socket and timers, sometimes at stale or unknown ones) through
+// the program with machinetest, which also checks that Update never mutates
+// its input state or message, and checks §3.5's invariants plus the
+// resource rules above after every step.
 func TestProgramStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := &lifecycleMachine{}
 		m.init(t)
-		t.Repeat(map[string]func(*rapid.T){
-			"step": m.step,
-			"":     m.check,
+		machinetest.Check(t, machinetest.Config[Msg, State, Effect]{
+			Program:    m.p,
+			Msg:        rapid.Custom(m.drawMsg),
+			Steps:      100,
+			Transition: m.transition,
+			Invariant:  m.check,
 		})
 	})
 }
