@@ -157,7 +157,7 @@ func dumpSync(s *syncState) string {
 	}
 	for _, id := range s.peers.Keys() {
 		p, _ := s.peers.Get(id)
-		fmt.Fprintf(&b, "peer[%s", id)
+		fmt.Fprintf(&b, "peer[%s mismatched=%v", id, p.mismatched.Keys())
 		for _, doc := range p.states.Keys() {
 			st, _ := p.states.Get(doc)
 			fmt.Fprintf(&b, " %s=%s:%s", doc, st.Kind, st.LastKnownVersion)

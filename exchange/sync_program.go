@@ -40,6 +40,11 @@ type syncDoc struct {
 type syncPeer struct {
 	identity PeerIdentity
 	states   pmap.Map[PeerDocState]
+	// mismatched: docs this peer presented with metadata incompatible with
+	// ours. Its interests for them are answered vacant and its offers
+	// ignored, so an interest sent before the present was validated cannot
+	// pull data across a schema mismatch.
+	mismatched pmap.Map[struct{}]
 }
 
 type parkedInterest struct {
@@ -450,7 +455,7 @@ func (p *syncProgram) received(s *syncState, from string, msg wire.ChannelMsg) (
 		return p.onInterest(s, from, msg)
 	case *wire.Offer:
 		d, ok := s.docs.Get(msg.DocID)
-		if !ok || d.mode == ModeDeferred {
+		if !ok || d.mode == ModeDeferred || peer.mismatched.Has(msg.DocID) {
 			return s, nil
 		}
 		var fx []syncFx
@@ -502,7 +507,19 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 		}
 		if diag, bad := mismatch(e, d, from); bad {
 			fx = append(fx, fxSyncDiagnostic{d: diag})
+			if cur, _ := s.peers.Get(from); !cur.mismatched.Has(e.DocID) {
+				s = s.clone()
+				np := *cur
+				np.mismatched = cur.mismatched.Set(e.DocID, struct{}{})
+				s.peers = s.peers.Set(from, &np)
+			}
 			continue
+		}
+		if cur, _ := s.peers.Get(from); cur.mismatched.Has(e.DocID) {
+			s = s.clone()
+			np := *cur
+			np.mismatched = cur.mismatched.Delete(e.DocID)
+			s.peers = s.peers.Set(from, &np)
 		}
 		if d.mode == ModeDeferred {
 			continue // deferred docs never request data
@@ -525,7 +542,7 @@ func (p *syncProgram) onInterest(s *syncState, from string, msg *wire.Interest) 
 		return n, nil
 	}
 	d, ok := s.docs.Get(msg.DocID)
-	if !ok || d.mode == ModeDeferred || !p.share(msg.DocID, peer.identity) {
+	if !ok || d.mode == ModeDeferred || !p.share(msg.DocID, peer.identity) || peer.mismatched.Has(msg.DocID) {
 		return s, []syncFx{vacant(from, msg.DocID)}
 	}
 	recip := msg.Reciprocate != nil && *msg.Reciprocate

@@ -176,6 +176,24 @@ func TestSyncTable(t *testing.T) {
 			fx:  []string{"to bob interest(d v=L:1 r=false)"}},
 		{name: "present disjoint supportedHashes: diagnostic", setup: syncSeq(bob, ensure("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2", SupportedHashes: []string{"h2", "h0"}}, "L:1")),
 			msg: recv("bob", present("d", authM)), fx: []string{"diag schema-hash-mismatch"}},
+		{name: "present mismatch marks the peer for the doc", setup: syncSeq(bob, ensure("d", authM, "L:1")),
+			msg: recv("bob", present("d", ephM)), fx: []string{"diag sync-mode-mismatch"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "interest from a mismatched peer: vacant, no data", setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", present("d", ephM))),
+			msg: recv("bob", interest("d", ptr("L:0"), F)), fx: []string{"to bob vacant(d)"}},
+		{name: "offer from a mismatched peer: ignored", setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", present("d", ephM))),
+			msg: recv("bob", offer("d", "L:4", nil))},
+		{name: "a matching present clears the mismatch", setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", present("d", ephM))),
+			msg: recv("bob", present("d", authM)), fx: []string{"to bob interest(d v=L:1 r=false)"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); p.mismatched.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
 		{name: "present with several entries handles each", setup: syncSeq(bob, ensure("a", authM, "L:1")),
 			msg: recv("bob", &wire.Present{Docs: []wire.DocPresence{
 				{DocID: "a", ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h1"},

@@ -1,0 +1,226 @@
+package exchange
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+func docEvents(ex *Exchange) func() string {
+	var mu sync.Mutex
+	var log []string
+	ex.SubscribeDocuments(func(e DocEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range e.Changes {
+			log = append(log, strings.TrimPrefix(string(c.Type), "doc-")+":"+c.DocID)
+		}
+		// The map is consistent with Has/Deferred at delivery time.
+		for id, info := range e.Docs {
+			if info.Mode == ModeDeferred && !slices.Contains(ex.Deferred(), id) && ex.Has(id) {
+				panic("inconsistent documents feed")
+			}
+		}
+	})
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		s := strings.Join(log, " ")
+		log = nil
+		return s
+	}
+}
+
+func TestSupportedTypeIsDeferredThenPromotedByGet(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	events := docEvents(b)
+	da := mustGet(t, a, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
+	n.settle()
+	if got := events(); got != "deferred:d" || !slices.Equal(b.Deferred(), []string{"d"}) {
+		t.Fatalf("events %q deferred %v", got, b.Deferred())
+	}
+	if b.Documents()["d"].Mode != ModeDeferred {
+		t.Fatal("documents feed mode")
+	}
+	// A deferred doc never requests data.
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	if got := events(); got != "promoted:d" {
+		t.Fatalf("events %q", got)
+	}
+	wantJSON(t, db, `{"x":1}`)
+	if len(b.Deferred()) != 0 {
+		t.Fatal("still deferred")
+	}
+}
+
+func TestRegisterDocTypeAutoPromotes(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
+	n.settle()
+	if err := b.RegisterDocType(jsonDoc); err != nil {
+		t.Fatal(err)
+	}
+	n.settle()
+	db := mustGet(t, b, "d", jsonDoc)
+	wantJSON(t, db, `{"x":1}`)
+	// Registered types are interpreted on announce, without deferring.
+	events := docEvents(b)
+	d2 := mustGet(t, a, "d2", jsonDoc)
+	update(t, d2, func(tx *Tx) { tx.Set(P("y"), 2) })
+	n.settle()
+	if got := events(); got != "created:d2" {
+		t.Fatalf("events %q", got)
+	}
+}
+
+func TestUnsupportedTypeGetsVacantWithoutResolve(t *testing.T) {
+	calls := 0
+	n := newTestNet(t)
+	// b only knows the ephemeral factory: plain/authoritative is not
+	// supported, so with no resolve answer the announcer gets vacant.
+	n.peer("b", func(o *Options) {
+		o.Replicas = []replica.Bound{{Factory: replica.NewLWWFactory(replica.LWWOptions{}), Mode: Ephemeral}}
+	})
+	a := n.peer("a")
+	exotic := DocType{Name: "exotic", Factory: fakeFactory{}, Mode: Collaborative, SchemaHash: "x"}
+	da, err := a.Get("d", exotic)
+	if err == nil {
+		t.Fatalf("fake factory is not a document factory: %v", da)
+	}
+	if err := a.Replicate("d", &exotic); err != nil {
+		t.Fatal(err)
+	}
+	n.settle()
+	if n.exs["b"].Has("d") || calls != 0 {
+		t.Fatal("unsupported doc held")
+	}
+	a.mu.Lock()
+	st := peerStates(a.sync, "d")["b"]
+	a.mu.Unlock()
+	if st.Kind != PeerVacant {
+		t.Fatalf("a's view of b: %+v", st)
+	}
+}
+
+func TestResolveInterpretAndDynamicDoc(t *testing.T) {
+	n := newTestNet(t)
+	b := n.peer("b", func(o *Options) {
+		o.Policies = []Policy{{Resolve: func(r ResolveRequest) Resolution {
+			if strings.HasPrefix(r.DocID, "presence/") {
+				return Interpret(EphemeralDoc(r.Meta.SchemaHash))
+			}
+			return Resolution{}
+		}}}
+	})
+	a := n.peer("a")
+	pa := mustGet(t, a, "presence/room1", ephDoc)
+	update(t, pa, func(tx *Tx) { tx.Set(P("here"), true) })
+	n.settle()
+	pb := mustGet(t, b, "presence/room1", ephDoc)
+	wantJSON(t, pb, `{"here":true}`)
+}
+
+func TestSuspendResume(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	events := docEvents(a)
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("n"), 1) })
+	n.settle()
+	events()
+	if err := a.Suspend("d"); err != nil {
+		t.Fatal(err)
+	}
+	n.settle()
+	if got := events(); got != "suspended:d" || !a.Documents()["d"].Suspended {
+		t.Fatalf("events %q", got)
+	}
+	// b forgot a's state for the doc (dismiss); a keeps its latch.
+	if _, ok := db.PeerStates()["a"]; ok {
+		t.Fatal("dismiss not applied at b")
+	}
+	if !da.Ready() {
+		t.Fatal("suspend cleared readiness")
+	}
+	// Edits while suspended stay local until resume.
+	update(t, da, func(tx *Tx) { tx.Set(P("n"), 2) })
+	n.settle()
+	wantJSON(t, db, `{"n":1}`)
+	if err := a.Resume("d"); err != nil {
+		t.Fatal(err)
+	}
+	n.settle()
+	if got := events(); got != "resumed:d" {
+		t.Fatalf("events %q", got)
+	}
+	wantJSON(t, db, `{"n":2}`)
+}
+
+func TestShutdownEmitsSyntheticEvents(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	n.peer("b")
+	mustGet(t, a, "d", jsonDoc)
+	n.settle()
+	docs := docEvents(a)
+	peers, cancel := peerEvents(a)
+	defer cancel()
+	n.stop("a")
+	if got := docs(); got != "removed:d" {
+		t.Fatalf("doc events %q", got)
+	}
+	if got := peers(); got != "departed:b" {
+		t.Fatalf("peer events %q", got)
+	}
+}
+
+func TestProtocolMismatchDiagnostics(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
+	n.settle()
+	db := mustGet(t, b, "d", JSONDoc("other-hash"))
+	n.settle()
+	if len(n.diagnostics(DiagSchemaHashMismatch)) == 0 {
+		t.Fatal("no schema-hash-mismatch diagnostic")
+	}
+	// b's interest went out before a saw b's metadata; a answers vacant
+	// instead of sending data across the mismatch.
+	wantJSON(t, db, `{}`)
+	if st := da.PeerStates()["b"]; st.Kind == PeerSynced {
+		t.Fatalf("a's view of b: %+v", st)
+	}
+	if st := db.PeerStates()["a"]; st.Kind == PeerSynced {
+		t.Fatalf("b's view of a: %+v", st)
+	}
+	_ = wire.Authoritative
+}
+
+// fakeFactory is a replica factory the exchange cannot interpret.
+type fakeFactory struct{}
+
+func (fakeFactory) Type() ReplicaType { return ReplicaType{Name: "fake", Major: 1} }
+func (fakeFactory) CreateEmpty() replica.Replica {
+	return replica.NewLWWFactory(replica.LWWOptions{}).CreateEmpty()
+}
+func (fakeFactory) FromEntirety(p replica.Payload) (replica.Replica, error) {
+	return replica.NewLWWFactory(replica.LWWOptions{}).FromEntirety(p)
+}
+func (fakeFactory) ParseVersion(s string) (replica.Version, error) {
+	return replica.NewLWWFactory(replica.LWWOptions{}).ParseVersion(s)
+}
