@@ -175,7 +175,10 @@ func (c *Client) State() State { return c.runner.State() }
 func (c *Client) TransportState() transport.State { return c.base.State() }
 
 // WaitForStatus waits until the client's status is want and returns that
-// state. Waiting for any status but disconnected also ends when the client
+// state, after the effects of reaching it have been carried out: when it
+// returns StatusReady, the channel has been added, the establish handshake
+// started and the hooks for the transition have run (unless it is called
+// from a hook). Waiting for any status but disconnected also ends when the client
 // stops for good: the state is returned with its *DisconnectReason as the
 // error (e.g. errors.Is(err, ErrUnauthorized)). It returns ctx's error if
 // ctx ends first and an error matching ErrClientClosed after Close.
@@ -188,7 +191,14 @@ func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) 
 		return s, &Error{Code: CodeClientClosed, Op: "wait", Err: err}
 	case err != nil:
 		return s, err
-	case s.Status != want:
+	}
+	if err := c.barrier(ctx); err != nil && !errors.Is(err, ErrClientClosed) {
+		return s, err
+	}
+	if err := c.out.sync(ctx); err != nil {
+		return s, err
+	}
+	if s.Status != want {
 		return s, s.Reason
 	}
 	return s, nil

@@ -93,6 +93,22 @@ func (o *outbox) wait(ctx context.Context) error {
 	}
 }
 
+// sync returns once everything posted before it has run (or ctx ends). On
+// the worker itself it returns at once: that work is the caller's own past.
+func (o *outbox) sync(ctx context.Context) error {
+	if o.onWorker() {
+		return nil
+	}
+	done := make(chan struct{})
+	o.post(func() { close(done) })
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // goid returns the current goroutine's id, parsed from its stack header
 // ("goroutine 42 [running]:"), as net/http's HTTP/2 code does for its lock
 // checks. It is called only on rare paths (a callback worker or a socket
