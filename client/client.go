@@ -146,13 +146,20 @@ func (c *Client) Stop(ctx context.Context) error {
 	return err
 }
 
-// Close stops the client for good (Stop with no deadline) and releases the
-// runner. Later Start calls fail with ErrClientClosed; pending WaitForStatus
-// calls return.
+// Close stops the client for good and releases the runner. Unlike Stop it
+// has no deadline: it returns when every goroutine of the client has
+// finished (even after an earlier Stop whose ctx ended early), except the
+// caller's own when called from a callback. Later Start calls fail with
+// ErrClientClosed; pending WaitForStatus calls return.
 func (c *Client) Close() error {
 	c.closed.Store(true)
-	err := c.Stop(context.Background())
+	ctx := context.Background()
+	err := c.Stop(ctx)
 	c.runner.Close()
+	_ = c.joinSockets(ctx)
+	if !c.out.onWorker() {
+		_ = c.out.wait(ctx)
+	}
 	return err
 }
 
@@ -242,8 +249,19 @@ func (c *Client) onStart(ctx context.Context) error {
 func (c *Client) onStop(ctx context.Context) error {
 	c.runner.Dispatch(Stop{})
 	err := c.barrier(ctx)
-	// Normally the program's close-socket effects released every socket;
-	// this catches the cases it could not (runner closed, barrier timed out).
+	if jerr := c.joinSockets(ctx); jerr != nil {
+		return jerr
+	}
+	return err
+}
+
+// joinSockets releases every socket still around — normally the program's
+// close-socket effects did that already; this catches what they could not
+// (runner closed, barrier timed out) — and waits until they are finished.
+// If ctx ends first it tears them down at once and returns ctx's error. A
+// socket whose reader is the caller (Stop from a receive callback) is not
+// waited for.
+func (c *Client) joinSockets(ctx context.Context) error {
 	c.mu.Lock()
 	socks := make([]*socket, 0, len(c.socks))
 	for _, s := range c.socks {
@@ -256,7 +274,7 @@ func (c *Client) onStop(ctx context.Context) error {
 	}
 	for _, s := range socks {
 		if s.readerGID.Load() == me {
-			continue // Stop called from this socket's receive callback
+			continue
 		}
 		select {
 		case <-s.done:
@@ -267,7 +285,7 @@ func (c *Client) onStop(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	return err
+	return nil
 }
 
 func (c *Client) flush(ctx context.Context) error {

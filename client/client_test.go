@@ -306,6 +306,7 @@ func TestAuthHeaders(t *testing.T) {
 	calls := atomic.Int32{}
 	h := newHarness(t, func(o *Options) {
 		o.Header = http.Header{"Authorization": {"Bearer s3cret"}}
+		o.Subprotocols = []string{"kyneta.v3"}
 		o.HeaderFunc = func(ctx context.Context) (http.Header, error) {
 			n := calls.Add(1)
 			return http.Header{"X-Attempt": {fmt.Sprint(n)}}, nil
@@ -313,7 +314,7 @@ func TestAuthHeaders(t *testing.T) {
 	})
 	h.ready()
 	got := h.srv.lastHeader()
-	if got.Get("Authorization") != "Bearer s3cret" || got.Get("X-Attempt") != "1" {
+	if got.Get("Authorization") != "Bearer s3cret" || got.Get("X-Attempt") != "1" || got.Get("Sec-WebSocket-Protocol") != "kyneta.v3" {
 		t.Fatalf("server saw headers %v", got)
 	}
 	// The per-dial function runs again on reconnect.
@@ -662,5 +663,47 @@ func TestKeepaliveDisabled(t *testing.T) {
 	h.advance(time.Hour)
 	if len(rc.pings) != 0 || h.c.State().Status != StatusReady {
 		t.Fatalf("pinged or dropped: %v", h.c.State())
+	}
+}
+
+func TestSubscribe(t *testing.T) {
+	h := newHarness(t, nil)
+	var mu sync.Mutex
+	var seen []string
+	unsubscribe := h.c.Subscribe(func(from, to State) {
+		mu.Lock()
+		seen = append(seen, from.Status.String()+">"+to.Status.String())
+		mu.Unlock()
+	})
+	h.ready()
+	unsubscribe()
+	unsubscribe() // idempotent
+	if err := h.c.Stop(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(seen, " "); got != "disconnected>connecting connecting>connected connected>ready" {
+		t.Fatalf("subscriber saw %q", got)
+	}
+}
+
+// Stop with a context that is already over still stops; Close then waits
+// for whatever was left.
+func TestStopWithExpiredContext(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ready()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = h.c.Stop(ctx) // may report ctx's error
+	h.waitState("disconnected", func(s State) bool { return s.Status == StatusDisconnected })
+	if err := h.c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	h.c.mu.Lock()
+	n := len(h.c.socks)
+	h.c.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d sockets left after Close", n)
 	}
 }
