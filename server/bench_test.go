@@ -96,7 +96,7 @@ func BenchmarkEcho(b *testing.B) {
 	offer := &wire.Offer{DocID: "doc", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: payload}}
 
 	kyneta := func(b *testing.B, window int) {
-		_, url := echoServer(b, Options{})
+		_, url := echoServer(b, benchOpts)
 		c := benchDial(b, url)
 		ctx := context.Background()
 		if _, m, err := c.Read(ctx); err != nil || string(m) != "ready" {
@@ -110,7 +110,7 @@ func BenchmarkEcho(b *testing.B) {
 		b.SetBytes(int64(len(frames[0])))
 		b.ReportAllocs()
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu := time.Now(), cpuTime()
 		run(b, window, func() error {
 			fs, err := send.Send(offer)
 			if err != nil {
@@ -128,7 +128,7 @@ func BenchmarkEcho(b *testing.B) {
 			}
 			return err
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		reportRate(b, start, cpu)
 	}
 	raw := func(b *testing.B, window int) {
 		c := benchDial(b, rawEchoServer(b))
@@ -136,14 +136,14 @@ func BenchmarkEcho(b *testing.B) {
 		b.SetBytes(int64(len(payload)))
 		b.ReportAllocs()
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu := time.Now(), cpuTime()
 		run(b, window, func() error {
 			return c.Write(ctx, websocket.MessageBinary, payload)
 		}, func() error {
 			_, _, err := c.Read(ctx)
 			return err
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		reportRate(b, start, cpu)
 	}
 	for _, mode := range []struct {
 		name   string
@@ -152,6 +152,22 @@ func BenchmarkEcho(b *testing.B) {
 		b.Run("kyneta/"+mode.name, func(b *testing.B) { kyneta(b, mode.window) })
 		b.Run("raw/"+mode.name, func(b *testing.B) { raw(b, mode.window) })
 	}
+}
+
+// reportRate reports messages per second of wall time and the process CPU
+// time (user + system, client and server together) per message; the
+// latter is the steadier figure on a shared machine.
+func reportRate(b *testing.B, start time.Time, cpu time.Duration) {
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/msg")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // run sends b.N messages with at most window unanswered, reading the
@@ -335,3 +351,5 @@ func raiseFileLimit(b *testing.B, want uint64) {
 		b.Skipf("need %d file descriptors, limit is %d (%v)", want, lim.Cur, err)
 	}
 }
+
+var benchOpts = Options{}

@@ -214,13 +214,18 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		c.sendMu.Unlock()
 		return err
 	}
-	items := make([]outItem, len(frames))
-	for i, f := range frames {
+	size := 0
+	for _, f := range frames {
 		putSeq(f, seq)
-		items[i] = outItem{typ: websocket.MessageBinary, body: f}
+		size += len(f)
 	}
 	c.mu.Lock()
-	err = c.enqueueLocked(items)
+	if err = c.admitLocked(size, len(frames)); err == nil {
+		for _, f := range frames {
+			c.q = append(c.q, outItem{typ: websocket.MessageBinary, body: f})
+		}
+		c.queuedLocked(size, len(frames))
+	}
 	if err == nil && msg.MsgType() == wire.TypeEstablish {
 		c.estOut = true
 	}
@@ -302,28 +307,42 @@ func (c *conn) isClosing() bool {
 // enqueueLocked admits items as a unit or closes the connection as a slow
 // consumer. It never blocks.
 func (c *conn) enqueueLocked(items []outItem) error {
-	if c.closing {
-		return ErrClosed
-	}
 	size := 0
 	for i := range items {
 		size += items[i].size()
 	}
+	if err := c.admitLocked(size, len(items)); err != nil {
+		return err
+	}
+	c.q = append(c.q, items...)
+	c.queuedLocked(size, len(items))
+	return nil
+}
+
+// admitLocked decides whether n messages of size bytes in total fit the
+// queue; if not, the connection is closed as a slow consumer.
+func (c *conn) admitLocked(size, n int) error {
+	if c.closing {
+		return ErrClosed
+	}
 	cfg := &c.s.cfg
 	empty := c.qBytes == 0 && c.qMsgs == 0
-	if !empty && (c.qBytes+size > cfg.SendQueueBytes || c.qMsgs+len(items) > cfg.SendQueueMessages) {
+	if !empty && (c.qBytes+size > cfg.SendQueueBytes || c.qMsgs+n > cfg.SendQueueMessages) {
 		c.closeLocked(StatusSlowConsumer, ReasonSlowConsumer, ErrSlowConsumer, false)
 		return ErrSlowConsumer
 	}
-	c.q = append(c.q, items...)
+	return nil
+}
+
+// queuedLocked accounts for messages just appended and wakes the writer.
+func (c *conn) queuedLocked(size, n int) {
 	c.qBytes += size
-	c.qMsgs += len(items)
+	c.qMsgs += n
 	raiseTo(&c.s.st.hwBytes, int64(c.qBytes))
 	raiseTo(&c.s.st.hwMsgs, int64(c.qMsgs))
 	if c.open {
 		c.kickLocked()
 	}
-	return nil
 }
 
 // kickLocked starts the writer goroutine if it is not running.

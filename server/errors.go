@@ -74,6 +74,8 @@ var (
 	// ErrSlowConsumer: a send would have overflowed the connection's send
 	// queue; the connection is being closed with StatusSlowConsumer.
 	ErrSlowConsumer = errors.New("server: slow consumer")
+	// ErrTooManyConnections: MaxConnections was reached (HandleConn).
+	ErrTooManyConnections = errors.New("server: too many connections")
 	// ErrNotStarted: the transport has not been started by an exchange (or
 	// was stopped), so connections cannot be registered.
 	ErrNotStarted = errors.New("server: transport not started")

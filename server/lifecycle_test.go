@@ -25,13 +25,26 @@ func TestIdleTimeout(t *testing.T) {
 	fc.Advance(20 * time.Second)
 	c.writeText("ping") // activity at t=20
 	c.expectText("pong")
-	fc.Advance(15 * time.Second) // t=35: the t=30 check sees 15 s of silence and re-arms
-	c.writeText("ping")
-	c.expectText("pong") // still open; activity at t=35
+	fc.Advance(15 * time.Second) // t=35: the t=30 check saw 10 s of silence and re-armed for t=50
+	// A WebSocket-level ping counts as activity too (t=35).
+	ended := make(chan error, 1)
+	go func() {
+		_, _, err := c.read() // runs the client's control-frame handling
+		ended <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
 	waitTimer(t, fc, 15*time.Second)
 	fc.Advance(15 * time.Second) // t=50: 15 s since t=35, re-arm for t=65
+	waitTimer(t, fc, 15*time.Second)
 	fc.Advance(15 * time.Second) // t=65: 30 s of silence
-	c.expectClose(StatusGoingAway, ReasonIdle)
+	var ce websocket.CloseError
+	if err := <-ended; !errors.As(err, &ce) || ce.Code != StatusGoingAway || ce.Reason != ReasonIdle {
+		t.Fatalf("ended with %v, want 1001 %q", err, ReasonIdle)
+	}
 	h.waitDone(1)
 	if n := h.srv.Stats().Closed[StatusGoingAway]; n != 1 {
 		t.Fatalf("closed 1001 = %d", n)

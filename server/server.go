@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/clock"
@@ -337,7 +338,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hw := &hijackWriter{ResponseWriter: w, readSize: s.cfg.ReadBufferSize, writeSize: s.cfg.WriteBufferSize}
-	ws, err := websocket.Accept(hw, r, s.acceptOptions())
+	var active atomic.Pointer[conn]
+	ws, err := websocket.Accept(hw, r, s.acceptOptions(&active))
 	if err != nil {
 		reason := RejectHandshake
 		if hw.status == http.StatusForbidden {
@@ -359,6 +361,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	active.Store(c)
 	// The handler goroutine (with net/http's deep, grown stack) ends here;
 	// the connection runs on a fresh goroutine that the server owns.
 	go c.run()
@@ -367,10 +370,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // HandleConn serves a WebSocket the caller accepted itself (custom HTTP
 // stacks). Authentication is the caller's job: info.Principal is bound to
 // the connection as given; an empty info.PeerID gets a generated one.
-// HandleConn blocks until the connection is finished and returns nil, or
-// ErrClosed/ErrDraining/ErrNotStarted/ErrTooManyConnections-style errors
-// (wrapped in a *CloseError) when the connection was refused. Cancelling
-// ctx closes the connection with 1001 "Server shutting down".
+// HandleConn blocks until the connection is finished and returns nil. When
+// the connection is refused it is closed with the matching code and
+// HandleConn returns a *CloseError wrapping ErrClosed, ErrDraining,
+// ErrNotStarted or ErrTooManyConnections. Cancelling ctx closes the
+// connection with 1001 "Server shutting down".
 //
 // Without access to the raw network connection the server cannot cut a
 // stuck socket short of coder/websocket's own close timeouts (up to ~10 s);
@@ -403,19 +407,29 @@ func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
 	case RejectNotStarted:
 		return StatusGoingAway, ReasonShuttingDown, ErrNotStarted
 	case RejectMaxConnections:
-		return StatusTryAgainLater, ReasonTooMany, errTooMany
+		return StatusTryAgainLater, ReasonTooMany, ErrTooManyConnections
 	}
 	return StatusGoingAway, ReasonShuttingDown, ErrClosed
 }
 
-var errTooMany = errors.New("server: too many connections")
-
-func (s *Server) acceptOptions() *websocket.AcceptOptions {
-	return &websocket.AcceptOptions{
+// acceptOptions returns the upgrade options. With an idle timeout, a
+// WebSocket ping from the peer counts as activity too; active is set once
+// the connection exists.
+func (s *Server) acceptOptions(active *atomic.Pointer[conn]) *websocket.AcceptOptions {
+	o := &websocket.AcceptOptions{
 		Subprotocols:       s.cfg.Subprotocols,
 		OriginPatterns:     s.cfg.OriginPatterns,
 		InsecureSkipVerify: s.cfg.InsecureSkipVerify,
 	}
+	if s.cfg.IdleTimeout > 0 && active != nil {
+		o.OnPingReceived = func(context.Context, []byte) bool {
+			if c := active.Load(); c != nil {
+				c.touch()
+			}
+			return true
+		}
+	}
+	return o
 }
 
 func offersSubprotocol(r *http.Request, supported []string) bool {
@@ -453,11 +467,21 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, 
 		reason = RejectMaxConnections
 	}
 	if reason != "" {
+		if reason != RejectClosed {
+			s.wg.Add(1) // Close waits for the refusal's close handshake too
+		}
 		s.mu.Unlock()
 		s.st.reject(reason)
 		code, why, err := s.refusal(reason)
-		c.refuse(code, why, err)
 		s.log.Info("connection refused", "reason", string(reason), "peer", info.PeerID, "remote", info.RemoteAddr)
+		if reason == RejectClosed {
+			c.closeCode, c.closeReason, c.refuseErr = code, why, err
+			c.abort()
+			_ = ws.CloseNow()
+			return c, false
+		}
+		c.refuse(code, why, err)
+		s.wg.Done()
 		return c, false
 	}
 	s.nextID++

@@ -282,7 +282,7 @@ func TestOptionsValidation(t *testing.T) {
 }
 
 func TestHandleConnCustomStack(t *testing.T) {
-	srv, err := New(Options{})
+	srv, err := New(Options{MaxConnections: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestHandleConnCustomStack(t *testing.T) {
 	ctx := context.Background()
 	_ = srv.Initialize(ctx, rec.context())
 	_ = srv.Start(ctx)
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/custom", func(w http.ResponseWriter, r *http.Request) {
 		ws, err := websocket.Accept(w, r, nil)
@@ -317,6 +317,17 @@ func TestHandleConnCustomStack(t *testing.T) {
 	rec.mu.Unlock()
 	if info.PeerID != "custom" || info.Principal != "svc" {
 		t.Fatalf("info %+v", info)
+	}
+	// A second connection is over the limit: closed with 1013, and
+	// HandleConn says why.
+	ws2, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/custom", &websocket.DialOptions{HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, ReasonTooMany)
+	var ce *CloseError
+	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, ErrTooManyConnections) || ce.Code != StatusTryAgainLater {
+		t.Fatalf("HandleConn refusal = %v", err)
 	}
 	c.close()
 	if err := <-served; err != nil {
