@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -185,6 +186,12 @@ func describeReason(r *client.DisconnectReason) string {
 	case r.HTTPStatus != 0:
 		return fmt.Sprintf("%s (HTTP %d)", r.Code, r.HTTPStatus)
 	case r.Err != nil:
+		// A network failure says it best on its own ("dial tcp ...:
+		// connection refused"), without the layers of dial wrapping.
+		var op *net.OpError
+		if errors.As(r.Err, &op) {
+			return op.Error()
+		}
 		return fmt.Sprintf("%s: %v", r.Code, r.Err)
 	}
 	return string(r.Code)
