@@ -95,6 +95,8 @@ type DisconnectReason struct {
 	Err error
 }
 
+// Error describes the reason, e.g. "client: unauthorized: upgrade refused
+// with HTTP 401".
 func (r *DisconnectReason) Error() string {
 	switch r.Code {
 	case CodeIntentional:
@@ -133,6 +135,7 @@ type Error struct {
 	Err  error  // cause, may be nil
 }
 
+// Error describes the error, e.g. "client: send: send-queue-full".
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("client: %s: %s: %v", e.Op, e.Code, e.Err)
