@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -415,13 +416,27 @@ func (ex *Exchange) flushOutbox() {
 	}
 	out := ex.outbox
 	ex.outbox = nil
-	ex.mu.Lock()
-	ts := append([]transport.Transport(nil), ex.transports...)
-	ex.mu.Unlock()
-	for _, env := range out {
-		for _, t := range ts {
-			t.Send(env)
+	for i := range out {
+		env := &out[i]
+		for _, id := range env.To {
+			ex.mu.Lock()
+			ch := ex.channels[id]
+			ex.mu.Unlock()
+			if ch == nil {
+				continue // removed meanwhile; its removal is queued
+			}
+			if err := ch.Send(env.Msg); err != nil && !errors.Is(err, transport.ErrClosed) {
+				// The sync protocol assumes reliable, ordered channels: a
+				// channel that lost a message (full send queue, slow
+				// consumer) is closed, and the peer resyncs from versions
+				// when it reconnects. The reference swallowed the error and
+				// the peer silently missed the change.
+				ex.diagnose(Diagnostic{Code: DiagSendFailed, Severity: SeverityWarning, Err: err,
+					Message: fmt.Sprintf("send on channel %d failed; closing it", id)})
+				ch.Close()
+			}
 		}
+		out[i] = transport.Envelope{}
 	}
 }
 

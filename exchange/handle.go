@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Path addresses a value inside a document.
@@ -269,22 +270,29 @@ func (d *Doc) Ready() bool {
 
 // WaitForSync waits until a peer with a live channel is synced with, or
 // answered vacant for, the document, or until ctx is done (then the error
-// has Code CodeSyncTimeout and unwraps to ctx.Err()). Readiness is
-// receiver-side: a document's originator sees a peer as synced once that
-// peer's interest has arrived. Do not call it from a subscriber callback:
-// the dispatcher that would resolve it is the one running the callback.
+// has Code CodeSyncTimeout and unwraps to ctx.Err()).
+//
+// For delta-capable documents (authoritative, collaborative) "synced" also
+// means our copy is not behind the version the peer last reported, so the
+// data is there when WaitForSync returns. (The reference resolved on the
+// peer's interest alone; its single-threaded scheduler happened to deliver
+// the offer first.) For ephemeral documents versions are wall-clock stamps
+// and only the peer state counts.
+//
+// Do not call it from a subscriber callback: the dispatcher that would
+// resolve it is the one running the callback.
 func (d *Doc) WaitForSync(ctx context.Context) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	w := &syncWaiter{doc: d.rt.id, done: make(chan struct{})}
+	w := &syncWaiter{doc: d.rt.id, rt: d.rt, done: make(chan struct{})}
 	d.ex.mu.Lock()
-	if d.ex.syncedLocked(w.doc) {
-		d.ex.mu.Unlock()
-		return nil
-	}
 	d.ex.waiters[w] = struct{}{}
+	ss, sess := d.ex.sync, d.ex.sess
 	d.ex.mu.Unlock()
+	if synced(d.rt, ss, sess) {
+		d.ex.resolveWaiter(w, nil)
+	}
 	select {
 	case <-w.done:
 		return w.err
@@ -298,16 +306,48 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 
 type syncWaiter struct {
 	doc  string
+	rt   *docRuntime
 	done chan struct{}
 	err  error
 }
 
-// syncedLocked: some peer with a live channel is synced or vacant for doc.
-func (ex *Exchange) syncedLocked(doc string) bool {
+// resolveWaiter completes w once.
+func (ex *Exchange) resolveWaiter(w *syncWaiter, err error) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if _, ok := ex.waiters[w]; !ok {
+		return
+	}
+	delete(ex.waiters, w)
+	w.err = err
+	close(w.done)
+}
+
+// synced: some peer with a live channel is vacant, or synced at a version
+// we are not behind (delta-capable docs), for rt's doc. It reads the
+// immutable states given and locks only rt.
+func synced(rt *docRuntime, s *syncState, sess *sessionState) bool {
+	deltas := rt.meta.SyncMode.Delivery == wire.DeltaCapable
+	var ours replica.Version
 	found := false
-	ex.sync.peers.Range(func(id string, p *syncPeer) bool {
-		st, ok := p.states.Get(doc)
-		if ok && (st.Kind == PeerSynced || st.Kind == PeerVacant) && len(ex.sess.peerChannels(id)) > 0 {
+	s.peers.Range(func(id string, p *syncPeer) bool {
+		st, ok := p.states.Get(rt.id)
+		if !ok || st.Kind == PeerPending || len(sess.peerChannels(id)) == 0 {
+			return true
+		}
+		if st.Kind == PeerVacant || !deltas || st.LastKnownVersion == "" {
+			found = true
+			return false
+		}
+		theirs, err := rt.factory.ParseVersion(st.LastKnownVersion)
+		if err != nil {
+			found = true // nothing to compare against
+			return false
+		}
+		if ours == nil {
+			ours = rt.currentVersion()
+		}
+		if ord, err := ours.Compare(theirs); err != nil || ord != replica.Behind {
 			found = true
 		}
 		return !found
@@ -315,21 +355,37 @@ func (ex *Exchange) syncedLocked(doc string) bool {
 	return found
 }
 
+// currentVersion returns the replica's version under its lock.
+func (rt *docRuntime) currentVersion() replica.Version {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.rep.Version()
+}
+
 // checkWaiters resolves sync waiters whose condition holds (each tick).
 func (ex *Exchange) checkWaiters() {
 	ex.mu.Lock()
-	defer ex.mu.Unlock()
+	if len(ex.waiters) == 0 {
+		ex.mu.Unlock()
+		return
+	}
+	ws := make([]*syncWaiter, 0, len(ex.waiters))
 	for w := range ex.waiters {
-		rt := ex.runtimes[w.doc]
+		ws = append(ws, w)
+	}
+	ss, sess := ex.sync, ex.sess
+	live := make([]bool, len(ws))
+	for i, w := range ws {
+		live[i] = !w.rt.destroyed && ex.runtimes[w.doc] == w.rt
+	}
+	ex.mu.Unlock()
+	for i, w := range ws {
 		switch {
-		case rt == nil || rt.destroyed:
-			w.err = &Error{Code: CodeDestroyed, DocID: w.doc}
-		case ex.syncedLocked(w.doc):
-		default:
-			continue
+		case !live[i]:
+			ex.resolveWaiter(w, &Error{Code: CodeDestroyed, DocID: w.doc})
+		case synced(w.rt, ss, sess):
+			ex.resolveWaiter(w, nil)
 		}
-		delete(ex.waiters, w)
-		close(w.done)
 	}
 }
 

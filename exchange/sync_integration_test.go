@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -144,5 +145,18 @@ func TestRelayThreePeers(t *testing.T) {
 			n.settle()
 			wantJSON(t, dc, `{"n":2}`)
 		})
+	}
+}
+
+func TestWaitForSyncMeansDataArrived(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	da := mustGet(t, a, "d", jsonDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
+	for i := 0; i < 20; i++ {
+		b := n.peer(fmt.Sprint("b", i))
+		db := mustGet(t, b, "d", jsonDoc)
+		waitSync(t, db) // no settle: the data must already be there
+		wantJSON(t, db, `{"x":1}`)
 	}
 }

@@ -151,6 +151,7 @@ const (
 	DiagNoFactory       DiagnosticCode = "no-factory"
 	DiagCallbackPanic   DiagnosticCode = "callback-panic"
 	DiagBudgetExhausted DiagnosticCode = "budget-exhausted"
+	DiagSendFailed      DiagnosticCode = "send-failed"
 )
 
 // Diagnostic is a structured report about something that went wrong but did

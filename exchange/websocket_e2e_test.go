@@ -43,6 +43,24 @@ type wsServer struct {
 
 func startWSServer(t *testing.T, mods ...func(*Options)) *wsServer {
 	t.Helper()
+	s := newWSServer(t, mods...)
+	t.Cleanup(s.close)
+	return s
+}
+
+func startWSServerB(b *testing.B, mods ...func(*Options)) *wsServer {
+	return newWSServer(b, mods...)
+}
+
+func (s *wsServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.ex.Shutdown(ctx)
+	s.http.Close()
+}
+
+func newWSServer(t testing.TB, mods ...func(*Options)) *wsServer {
+	t.Helper()
 	srv, err := server.New(server.Options{
 		Authenticate: func(r *http.Request) (server.Principal, error) {
 			p, ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
@@ -65,17 +83,25 @@ func startWSServer(t *testing.T, mods ...func(*Options)) *wsServer {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
-	s := &wsServer{ex: ex, srv: srv, http: hs}
+	return &wsServer{ex: ex, srv: srv, http: hs}
+}
+
+func startWSClient(t *testing.T, s *wsServer, peerID, token string) (*Exchange, *client.Client) {
+	t.Helper()
+	ex, c := newWSClient(t, s, peerID, token)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = ex.Shutdown(ctx)
-		hs.Close()
 	})
-	return s
+	return ex, c
 }
 
-func startWSClient(t *testing.T, s *wsServer, peerID, token string) (*Exchange, *client.Client) {
+func startWSClientB(b *testing.B, s *wsServer, peerID, token string) (*Exchange, *client.Client) {
+	return newWSClient(b, s, peerID, token)
+}
+
+func newWSClient(t testing.TB, s *wsServer, peerID, token string) (*Exchange, *client.Client) {
 	t.Helper()
 	none := backoff.Policy{MaxAttempts: 0}
 	c, err := client.New(client.Options{
@@ -92,11 +118,6 @@ func startWSClient(t *testing.T, s *wsServer, peerID, token string) (*Exchange, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = ex.Shutdown(ctx)
-	})
 	return ex, c
 }
 

@@ -1,0 +1,149 @@
+package exchange
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/transport"
+)
+
+const (
+	benchDocs = 1000
+	benchOps  = 100
+)
+
+// benchConverge runs benchOps writes on each of benchDocs documents at a
+// and waits until b holds every final version. Only the write-and-converge
+// phase is timed.
+func benchConverge(b *testing.B, setup func(b *testing.B) (a, c *Exchange, wait func(), done func())) {
+	b.ReportAllocs()
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		a, c, wait, done := setup(b)
+		ids := make([]string, benchDocs)
+		da := make([]*Doc, benchDocs)
+		dc := make([]*Doc, benchDocs)
+		for k := range ids {
+			ids[k] = fmt.Sprintf("doc-%04d", k)
+			var err error
+			if da[k], err = a.Get(ids[k], jsonDoc); err != nil {
+				b.Fatal(err)
+			}
+			if dc[k], err = c.Get(ids[k], jsonDoc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		wait()
+		b.StartTimer()
+		start := time.Now()
+		for op := 0; op < benchOps; op++ {
+			for k := range da {
+				if err := da[k].Update(func(tx *Tx) error { tx.Set(P("n"), op); return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// A bulk writer applies backpressure once per round, so
+			// transport send queues stay bounded.
+			if err := a.Flush(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		wait()
+		for k := range dc {
+			waitVersion(b, dc[k], da[k].Version())
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		done()
+	}
+	b.ReportMetric(float64(benchDocs*benchOps*b.N)/total.Seconds(), "ops/s")
+}
+
+// waitVersion waits, without sleeping, until d reaches version v.
+func waitVersion(b *testing.B, d *Doc, v string) {
+	if d.Version() == v {
+		return
+	}
+	wake := make(chan struct{}, 1)
+	cancel := d.Subscribe(func(Change) {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	defer cancel()
+	ctx, stop := context.WithTimeout(context.Background(), time.Minute)
+	defer stop()
+	for d.Version() != v {
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			b.Fatalf("%s stuck at %s, want %s", d.ID(), d.Version(), v)
+		}
+	}
+}
+
+func BenchmarkConverge1000Docs100OpsBridge(b *testing.B) {
+	benchConverge(b, func(b *testing.B) (*Exchange, *Exchange, func(), func()) {
+		br := transport.NewBridge(transport.BridgeOptions{})
+		a, err := New(Options{PeerID: "a", Transports: []transport.Transport{br.Endpoint("a")}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := New(Options{PeerID: "c", Transports: []transport.Transport{br.Endpoint("c")}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		wait := func() {
+			ctx := context.Background()
+			for {
+				_ = br.Settle(ctx)
+				_ = a.waitQuiet(ctx)
+				_ = c.waitQuiet(ctx)
+				a.mu.Lock()
+				busy := a.busyLocked()
+				a.mu.Unlock()
+				c.mu.Lock()
+				busy = busy || c.busyLocked()
+				c.mu.Unlock()
+				if !busy && br.InFlight() == 0 {
+					return
+				}
+			}
+		}
+		return a, c, wait, func() {
+			_ = a.Shutdown(context.Background())
+			_ = c.Shutdown(context.Background())
+			_ = br.Close()
+		}
+	})
+}
+
+func BenchmarkConverge1000Docs100OpsWebSocket(b *testing.B) {
+	benchConverge(b, func(b *testing.B) (*Exchange, *Exchange, func(), func()) {
+		s := startWSServerB(b)
+		c, _ := startWSClientB(b, s, "alice", "t-alice")
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		// Wait for the session before timing anything.
+		d, err := c.Get("warmup", jsonDoc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.WaitForSync(ctx); err != nil {
+			b.Fatal(err)
+		}
+		wait := func() {
+			_ = s.ex.Flush(context.Background())
+			_ = c.Flush(context.Background())
+		}
+		return c, s.ex, wait, func() {
+			_ = c.Shutdown(context.Background())
+			_ = s.ex.Shutdown(context.Background())
+			s.http.Close()
+		}
+	})
+}
