@@ -146,12 +146,13 @@ type Exchange struct {
 	nextCh   atomic.Uint64
 
 	mu          sync.Mutex
-	queue       []any
+	queue       []any // pending messages from qhead on
+	qhead       int
 	urgent      []any
 	draining    bool
 	tickPending bool
 	bgJobs      int
-	quiet       chan struct{} // closed while nothing is draining and no background job runs
+	quiet       chan struct{} // closed when the exchange becomes quiet; nil while nobody waits
 	closing     bool          // Shutdown started: new transport events are ignored
 	closed      bool
 	sess        *sessionState // written by the drainer under mu; immutable values
@@ -196,14 +197,12 @@ func New(opts Options) (*Exchange, error) {
 		stores:   append([]store.Store(nil), opts.Stores...),
 		plain:    replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
 		lww:      replica.NewLWWFactory(replica.LWWOptions{Now: clk.Now}),
-		quiet:    make(chan struct{}),
 		runtimes: map[string]*docRuntime{},
 		deferred: map[string]DocMeta{},
 		channels: map[ChannelID]*transport.Channel{},
 		waiters:  map[*syncWaiter]struct{}{},
 		timers:   map[string]func() bool{},
 	}
-	close(ex.quiet)
 	if ex.budget == 0 {
 		ex.budget = DefaultBudget
 	}
@@ -274,15 +273,14 @@ type (
 
 func (ex *Exchange) busyLocked() bool { return ex.draining || ex.bgJobs > 0 }
 
-func (ex *Exchange) beginBusyLocked() {
-	if !ex.busyLocked() {
-		ex.quiet = make(chan struct{})
-	}
-}
+// quiet is only allocated while someone waits for it (waitQuiet), so a
+// drain costs no allocation.
+func (ex *Exchange) beginBusyLocked() {}
 
 func (ex *Exchange) endBusyLocked() {
-	if !ex.busyLocked() {
+	if !ex.busyLocked() && ex.quiet != nil {
 		close(ex.quiet)
+		ex.quiet = nil
 	}
 }
 
@@ -311,8 +309,9 @@ func (ex *Exchange) urgentLocked(m any) { ex.urgent = append(ex.urgent, m) }
 
 func (ex *Exchange) drain() {
 	steps := 0
-	var recent []string
-	counts := map[string]int{}
+	// The last messages of the drain, for the budget error; names are only
+	// computed when the budget runs out.
+	var recent [16]any
 	for {
 		ex.mu.Lock()
 		var m any
@@ -321,10 +320,13 @@ func (ex *Exchange) drain() {
 			m = ex.urgent[0]
 			ex.urgent[0] = nil
 			ex.urgent = ex.urgent[1:]
-		case len(ex.queue) > 0:
-			m = ex.queue[0]
-			ex.queue[0] = nil
-			ex.queue = ex.queue[1:]
+		case ex.qhead < len(ex.queue):
+			m = ex.queue[ex.qhead]
+			ex.queue[ex.qhead] = nil
+			ex.qhead++
+			if ex.qhead == len(ex.queue) {
+				ex.queue, ex.qhead = ex.queue[:0], 0
+			}
 		default:
 			ex.draining = false
 			ex.endBusyLocked()
@@ -332,25 +334,25 @@ func (ex *Exchange) drain() {
 			return
 		}
 		ex.mu.Unlock()
+		recent[steps%len(recent)] = m
 		steps++
-		if ex.budget > 0 {
-			name := fmt.Sprintf("%T", m)
-			counts[name]++
-			if recent = append(recent, name); len(recent) > 16 {
-				recent = recent[1:]
+		if ex.budget > 0 && steps > ex.budget {
+			ex.mu.Lock()
+			ex.queue, ex.qhead, ex.urgent = nil, 0, nil
+			ex.tickPending = false
+			ex.mu.Unlock()
+			err := &BudgetError{Budget: ex.budget, Counts: map[string]int{}}
+			for i := 0; i < len(recent); i++ {
+				if r := recent[(steps+i)%len(recent)]; r != nil {
+					name := fmt.Sprintf("%T", r)
+					err.Recent = append(err.Recent, name)
+					err.Counts[name]++
+				}
 			}
-			if steps > ex.budget {
-				ex.mu.Lock()
-				ex.queue, ex.urgent = nil, nil
-				ex.tickPending = false
-				ex.mu.Unlock()
-				err := &BudgetError{Budget: ex.budget, Counts: counts, Recent: recent}
-				ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: err.Error(), Err: err})
-				steps = 0
-				counts = map[string]int{}
-				recent = nil
-				continue
-			}
+			ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: err.Error(), Err: err})
+			steps = 0
+			recent = [16]any{}
+			continue
 		}
 		ex.process(m)
 	}
@@ -467,6 +469,9 @@ func (ex *Exchange) waitQuiet(ctx context.Context) error {
 		if !ex.busyLocked() {
 			ex.mu.Unlock()
 			return nil
+		}
+		if ex.quiet == nil {
+			ex.quiet = make(chan struct{})
 		}
 		ch := ex.quiet
 		ex.mu.Unlock()

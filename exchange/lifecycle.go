@@ -80,7 +80,7 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 		close(w.done)
 	}
 	ex.waiters = map[*syncWaiter]struct{}{}
-	ex.queue, ex.urgent = nil, nil
+	ex.queue, ex.qhead, ex.urgent = nil, 0, nil
 	ex.mu.Unlock()
 	for _, t := range ts {
 		if err := t.Stop(ctx); err != nil {

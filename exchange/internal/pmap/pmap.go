@@ -18,11 +18,22 @@ const (
 
 type mid[V any] [fan]map[string]V
 
+// smallMax is the size up to which a Map is a flat copy-on-write slice:
+// most maps in the programs are small (peers, per-tick sets) and one slice
+// copy beats three trie allocations.
+const smallMax = 16
+
+type entry[V any] struct {
+	k string
+	v V
+}
+
 // Map is an immutable map from string to V. The zero value is an empty map.
 // Every "mutating" method returns a new Map and leaves the receiver intact.
 type Map[V any] struct {
-	root *[fan]*mid[V]
-	n    int
+	small []entry[V] // used while root == nil
+	root  *[fan]*mid[V]
+	n     int
 }
 
 // hash is FNV-1a (64 bit): cheap, and independent of the process seed.
@@ -47,6 +58,11 @@ func (m Map[V]) Len() int { return m.n }
 func (m Map[V]) Get(k string) (V, bool) {
 	var zero V
 	if m.root == nil {
+		for i := range m.small {
+			if m.small[i].k == k {
+				return m.small[i].v, true
+			}
+		}
 		return zero, false
 	}
 	i, j := index(k)
@@ -70,6 +86,31 @@ func (m Map[V]) Has(k string) bool {
 
 // Set returns a map with k bound to v.
 func (m Map[V]) Set(k string, v V) Map[V] {
+	if m.root == nil {
+		for i := range m.small {
+			if m.small[i].k == k {
+				small := make([]entry[V], len(m.small))
+				copy(small, m.small)
+				small[i].v = v
+				return Map[V]{small: small, n: m.n}
+			}
+		}
+		if len(m.small) < smallMax {
+			small := make([]entry[V], len(m.small), len(m.small)+1)
+			copy(small, m.small)
+			return Map[V]{small: append(small, entry[V]{k, v}), n: m.n + 1}
+		}
+		// Grow into the trie.
+		var t Map[V]
+		for _, e := range m.small {
+			t = t.setTrie(e.k, e.v)
+		}
+		return t.setTrie(k, v)
+	}
+	return m.setTrie(k, v)
+}
+
+func (m Map[V]) setTrie(k string, v V) Map[V] {
 	i, j := index(k)
 	root := new([fan]*mid[V])
 	if m.root != nil {
@@ -100,6 +141,18 @@ func (m Map[V]) Delete(k string) Map[V] {
 	if !m.Has(k) {
 		return m
 	}
+	if m.root == nil {
+		if m.n == 1 {
+			return Map[V]{}
+		}
+		small := make([]entry[V], 0, len(m.small)-1)
+		for _, e := range m.small {
+			if e.k != k {
+				small = append(small, e)
+			}
+		}
+		return Map[V]{small: small, n: m.n - 1}
+	}
 	i, j := index(k)
 	root := new([fan]*mid[V])
 	*root = *m.root
@@ -128,6 +181,11 @@ func (m Map[V]) Delete(k string) Map[V] {
 // false. Use Keys for a stable order.
 func (m Map[V]) Range(f func(k string, v V) bool) {
 	if m.root == nil {
+		for _, e := range m.small {
+			if !f(e.k, e.v) {
+				return
+			}
+		}
 		return
 	}
 	for _, md := range m.root {

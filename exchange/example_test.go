@@ -1,0 +1,83 @@
+package exchange_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/kyneta-go/kyneta/exchange"
+	"github.com/kyneta-go/kyneta/transport"
+)
+
+// Two exchanges on an in-memory bridge keep a JSON document in sync.
+func Example() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bridge := transport.NewBridge(transport.BridgeOptions{})
+	defer bridge.Close()
+
+	alice, _ := exchange.New(exchange.Options{PeerID: "alice", Transports: []transport.Transport{bridge.Endpoint("alice")}})
+	defer alice.Shutdown(ctx)
+	bob, _ := exchange.New(exchange.Options{PeerID: "bob", Transports: []transport.Transport{bridge.Endpoint("bob")}})
+	defer bob.Shutdown(ctx)
+
+	todo := exchange.JSONDoc("todo-v1")
+	mine, _ := alice.Get("todo", todo)
+	_ = mine.Update(func(tx *exchange.Tx) error {
+		tx.Set(exchange.P("title"), "buy milk")
+		tx.Set(exchange.P("done"), false)
+		return nil
+	})
+
+	theirs, _ := bob.Get("todo", todo)
+	if err := theirs.WaitForSync(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var v struct {
+		Title string `json:"title"`
+		Done  bool   `json:"done"`
+	}
+	_ = theirs.Decode(&v)
+	fmt.Printf("%s done=%v\n", v.Title, v.Done)
+	// Output: buy milk done=false
+}
+
+// A policy decides who may connect and who sees which documents.
+func ExamplePolicy() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bridge := transport.NewBridge(transport.BridgeOptions{})
+	defer bridge.Close()
+
+	hub, _ := exchange.New(exchange.Options{
+		PeerID:     "hub",
+		Transports: []transport.Transport{bridge.Endpoint("hub")},
+		Policies: []exchange.Policy{{
+			Name: "tenants",
+			// Only peers whose id starts with "acme-" may connect.
+			CanConnect: func(r exchange.ConnectRequest) exchange.Verdict {
+				if len(r.Identity.PeerID) > 5 && r.Identity.PeerID[:5] == "acme-" {
+					return exchange.Allow
+				}
+				return exchange.Deny
+			},
+			// Hold whatever connected peers announce, headless.
+			Resolve: func(exchange.ResolveRequest) exchange.Resolution { return exchange.Replicate() },
+		}},
+	})
+	defer hub.Shutdown(ctx)
+	bridge.Partition("acme-1", "intruder") // both only talk to the hub
+
+	for _, id := range []string{"acme-1", "intruder"} {
+		ex, _ := exchange.New(exchange.Options{PeerID: id, Transports: []transport.Transport{bridge.Endpoint(id)}})
+		defer ex.Shutdown(ctx)
+		d, _ := ex.Get("notes/"+id, exchange.JSONDoc("notes-v1"))
+		_ = d.Update(func(tx *exchange.Tx) error { tx.Set(exchange.P("text"), "hi"); return nil })
+		_ = ex.Flush(ctx)
+	}
+	_ = bridge.Settle(ctx)
+	_ = hub.Flush(ctx)
+	fmt.Println(hub.Has("notes/acme-1"), hub.Has("notes/intruder"))
+	// Output: true false
+}
