@@ -638,6 +638,12 @@ func (ex *Exchange) sessionEffect(f sessionFx) {
 func (ex *Exchange) syncEffect(f syncFx) {
 	switch f := f.(type) {
 	case fxSendToPeers:
+		if in, ok := f.msg.(*wire.Interest); ok {
+			if rt := ex.peerVersioner(in.DocID); rt != nil {
+				ex.sendInterestPerPeer(rt, f.peers, in)
+				return
+			}
+		}
 		for _, p := range f.peers {
 			ex.sendTo(ex.sess.peerChannels(p), f.msg)
 		}
@@ -772,5 +778,41 @@ func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
 	case nil:
 	default:
 		ex.dispatch(chanSyncMsg{ch: id, msg: msg})
+	}
+}
+
+// peerVersioner returns the doc's runtime when its replica claims a
+// different version to each peer (the opaque relay), else nil.
+func (ex *Exchange) peerVersioner(doc string) *docRuntime {
+	rt := ex.runtimeFor(doc)
+	if rt == nil {
+		return nil
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if _, ok := rt.rep.(replica.PeerVersioner); !ok {
+		return nil
+	}
+	return rt
+}
+
+// sendInterestPerPeer sends each peer the version the replica can back for
+// it; with none the version is omitted, so the peer sends everything.
+func (ex *Exchange) sendInterestPerPeer(rt *docRuntime, peers []string, in *wire.Interest) {
+	for _, p := range peers {
+		chans := ex.sess.peerChannels(p)
+		if len(chans) == 0 {
+			continue
+		}
+		msg := *in
+		msg.Version = nil
+		rt.mu.Lock()
+		if pv, ok := rt.rep.(replica.PeerVersioner); ok {
+			if v, ok := pv.VersionFor(p); ok {
+				msg.Version = &v
+			}
+		}
+		rt.mu.Unlock()
+		ex.sendTo(chans, &msg)
 	}
 }
