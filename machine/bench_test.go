@@ -71,8 +71,6 @@ func BenchmarkDispatchEffect(b *testing.B) {
 // outer message fans out 1000 re-entrant dispatches, reported per message.
 func BenchmarkDispatchQueued(b *testing.B) {
 	const fan = 1000
-	r := machine.NewRunner(trivial{}, nil, machine.Options{})
-	defer r.Close()
 	fanout := machine.NewRunner(oneEffect{}, func(f int, dispatch func(int)) {
 		if f == fan {
 			for range fan {
