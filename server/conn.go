@@ -659,6 +659,9 @@ func (c *conn) readLoop() error {
 			if n == 4 && string(buf[:4]) == "ping" {
 				_ = c.sendText(textPong)
 			}
+			if h := c.s.testHookText; h != nil {
+				h(string(buf[:min(n, len(buf))]))
+			}
 		default:
 			buf := readPool.Get().(*bytes.Buffer)
 			buf.Reset()

@@ -55,6 +55,7 @@ type Server struct {
 	testHookDone      func(info ConnInfo, readErr error)
 	testHookRaw       func(net.Conn)
 	testHookDrainCall func(joined bool)
+	testHookText      func(text string) // after a text message was handled
 }
 
 var _ transport.Transport = (*Server)(nil)
