@@ -302,9 +302,11 @@ func (ex *Exchange) dispatch(m any) {
 	ex.drain()
 }
 
-// urgentLocked queues m ahead of everything else: used for the results of
-// classifying an announced doc, so an interest that arrived right behind
-// the present finds the doc registered.
+// urgentLocked queues m ahead of everything else. Consequences of the
+// message being processed go there — peer transitions, classification
+// results, import outcomes — so inputs that arrived meanwhile see them:
+// an interest right behind a present finds the classified doc, a present
+// right behind an establish finds the peer.
 func (ex *Exchange) urgentLocked(m any) { ex.urgent = append(ex.urgent, m) }
 
 func (ex *Exchange) drain() {
@@ -608,7 +610,7 @@ func (ex *Exchange) sessionEffect(f sessionFx) {
 			ch.Close()
 		}
 		ex.mu.Lock()
-		ex.queue = append(ex.queue, msgChannelRemoved(f))
+		ex.urgentLocked(msgChannelRemoved(f))
 		ex.mu.Unlock()
 	case fxStartDepartureTimer:
 		if stop, ok := ex.timers[f.peer]; ok {
@@ -624,9 +626,13 @@ func (ex *Exchange) sessionEffect(f sessionFx) {
 			delete(ex.timers, f.peer)
 		}
 	case fxSyncEvent:
-		// Through the queue, in arrival order with everything else.
+		// A consequence of the message just processed: it must reach the
+		// sync program before any later input. (Transport goroutines may
+		// have queued the peer's first sync messages right behind its
+		// establish; the reference's one-message-per-microtask delivery
+		// never queued two.)
 		ex.mu.Lock()
-		ex.queue = append(ex.queue, f.msg)
+		ex.urgentLocked(f.msg)
 		ex.mu.Unlock()
 	case fxEmitPeerEvents:
 		ex.emitPeerEvents(f.changes)

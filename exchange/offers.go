@@ -227,10 +227,11 @@ func (ex *Exchange) importOffer(f fxImport) {
 	ex.enqueue(msgDocImported{doc: f.doc, version: v, from: f.from})
 }
 
-// enqueue appends m to the dispatcher queue (called while draining).
+// enqueue queues the outcome of an import ahead of later inputs (called
+// while draining).
 func (ex *Exchange) enqueue(m any) {
 	ex.mu.Lock()
-	ex.queue = append(ex.queue, m)
+	ex.urgentLocked(m)
 	ex.mu.Unlock()
 }
 

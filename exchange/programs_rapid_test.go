@@ -11,8 +11,8 @@ import (
 )
 
 // world composes the two pure programs with a pure stand-in for the shell's
-// router (outer FIFO, sync events through the queue, classification results
-// ahead of the queue, sends addressed to a peer's channels), so rapid can
+// router (outer FIFO; peer transitions, classification results and import
+// outcomes ahead of the queue; sends addressed to a peer's channels), so rapid can
 // drive random interleavings of channels, messages and local writes and
 // check cross-program invariants.
 type world struct {
@@ -119,14 +119,14 @@ func (w *world) sessionEffect(f sessionFx) {
 	case fxSend:
 		w.send(f.ch, f.msg)
 	case fxRejectChannel:
-		w.queue = append(w.queue, msgChannelRemoved(f))
+		w.urgent = append(w.urgent, msgChannelRemoved(f))
 	case fxStartDepartureTimer:
 		w.timerGen[f.peer] = f.gen
 	case fxCancelDepartureTimer:
 		delete(w.timerGen, f.peer)
 	case fxSyncEvent:
 		w.syncEvents++
-		w.queue = append(w.queue, f.msg)
+		w.urgent = append(w.urgent, f.msg)
 	case fxEmitPeerEvents:
 		w.peerEvents += len(f.changes)
 	}
@@ -163,7 +163,7 @@ func (w *world) syncEffect(f syncFx) {
 			w.urgent = append(w.urgent, msgDeclareVacant{doc: f.doc, to: f.peer.PeerID})
 		}
 	case fxImport:
-		w.queue = append(w.queue, msgDocImported{doc: f.doc, version: f.version, from: f.from})
+		w.urgent = append(w.urgent, msgDocImported{doc: f.doc, version: f.version, from: f.from})
 	}
 }
 

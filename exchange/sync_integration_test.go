@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -158,5 +159,39 @@ func TestWaitForSyncMeansDataArrived(t *testing.T) {
 		db := mustGet(t, b, "d", jsonDoc)
 		waitSync(t, db) // no settle: the data must already be there
 		wantJSON(t, db, `{"x":1}`)
+	}
+}
+
+// Regression: documents created while the handshake is in flight. The
+// peer's first present can be queued right behind its establish while the
+// dispatcher is busy on another goroutine; the peer transition must still
+// reach the sync program first, or the present is dropped and the docs
+// never sync.
+func TestDocsCreatedDuringHandshake(t *testing.T) {
+	for iter := 0; iter < 60; iter++ {
+		n := newTestNet(t)
+		a := n.peer("a")
+		o := Options{PeerID: "c", Transports: []transport.Transport{n.bridge.Endpoint("c")}, Clock: n.clk}
+		c, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.exs["c"] = c
+		var da, dc []*Doc
+		for k := 0; k < 5; k++ {
+			id := fmt.Sprint("doc-", k)
+			da = append(da, mustGet(t, a, id, jsonDoc))
+			dc = append(dc, mustGet(t, c, id, jsonDoc))
+		}
+		n.settle()
+		for k := range da {
+			update(t, da[k], func(tx *Tx) { tx.Set(P("n"), k) })
+		}
+		n.settle()
+		for k := range dc {
+			if dc[k].Version() != da[k].Version() {
+				t.Fatalf("iteration %d: %s at %s, writer at %s", iter, dc[k].ID(), dc[k].Version(), da[k].Version())
+			}
+		}
 	}
 }
