@@ -147,3 +147,41 @@ func BenchmarkConverge1000Docs100OpsWebSocket(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLocalUpdate is one transaction on a document nobody else holds:
+// the shell's fixed cost per write (dispatch, program step, tick).
+func BenchmarkLocalUpdate(b *testing.B) {
+	ex, err := New(Options{PeerID: "solo"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ex.Shutdown(context.Background())
+	d, _ := ex.Get("d", jsonDoc)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := d.Update(func(tx *Tx) error { tx.Set(P("n"), i); return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSyncProgramLocalChange is one pure program step (a local write
+// pushed to one synced peer) with 1 000 documents in the model.
+func BenchmarkSyncProgramLocalChange(b *testing.B) {
+	p := &syncProgram{identity: me}
+	s, _ := p.Init()
+	s, _ = p.Update(s, msgPeerAvailable{identity: PeerIdentity{PeerID: "bob"}})
+	for k := 0; k < benchDocs; k++ {
+		id := fmt.Sprintf("doc-%04d", k)
+		s, _ = p.Update(s, msgDocEnsure{doc: id, mode: ModeInterpret, version: "L:0", meta: authM})
+		s, _ = p.Update(s, msgReceived{from: "bob", msg: interest(id, ptr("L:0"), ptr(false))})
+	}
+	s, _ = p.Update(s, msgSyncTick{})
+	msg := msgLocalChange{doc: "doc-0500", version: "L:1"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, _ = p.Update(s, msg)
+	}
+}

@@ -4,8 +4,9 @@
 // The programs must never mutate their input state, yet the sync program
 // updates one entry of a map with thousands of documents on every local
 // write. Cloning a Go map per transition would cost O(n); this map is a
-// fixed two-level, 32-way trie of small Go maps, so an update copies two
-// 32-pointer arrays and one leaf of about n/1024 entries.
+// flat slice up to 16 entries and above that a fixed two-level, 32-way trie
+// of small entry slices, so an update copies two 32-pointer arrays and one
+// leaf of about n/1024 entries.
 package pmap
 
 import "sort"
@@ -16,7 +17,7 @@ const (
 	mask    = fan - 1
 )
 
-type mid[V any] [fan]map[string]V
+type mid[V any] [fan][]entry[V]
 
 // smallMax is the size up to which a Map is a flat copy-on-write slice:
 // most maps in the programs are small (peers, per-tick sets) and one slice
@@ -70,12 +71,12 @@ func (m Map[V]) Get(k string) (V, bool) {
 	if md == nil {
 		return zero, false
 	}
-	leaf := md[j]
-	if leaf == nil {
-		return zero, false
+	for _, e := range md[j] {
+		if e.k == k {
+			return e.v, true
+		}
 	}
-	v, ok := leaf[k]
-	return v, ok
+	return zero, false
 }
 
 // Has reports whether k is present.
@@ -121,18 +122,27 @@ func (m Map[V]) setTrie(k string, v V) Map[V] {
 		*md = *root[i]
 	}
 	old := md[j]
-	leaf := make(map[string]V, len(old)+1)
-	for kk, vv := range old {
-		leaf[kk] = vv
-	}
-	_, existed := leaf[k]
-	leaf[k] = v
-	md[j] = leaf
-	root[i] = md
 	n := m.n
-	if !existed {
+	at := -1
+	for x := range old {
+		if old[x].k == k {
+			at = x
+			break
+		}
+	}
+	var leaf []entry[V]
+	if at >= 0 {
+		leaf = make([]entry[V], len(old))
+		copy(leaf, old)
+		leaf[at].v = v
+	} else {
+		leaf = make([]entry[V], len(old), len(old)+1)
+		copy(leaf, old)
+		leaf = append(leaf, entry[V]{k, v})
 		n++
 	}
+	md[j] = leaf
+	root[i] = md
 	return Map[V]{root: root, n: n}
 }
 
@@ -162,10 +172,10 @@ func (m Map[V]) Delete(k string) Map[V] {
 	if len(old) == 1 {
 		md[j] = nil
 	} else {
-		leaf := make(map[string]V, len(old)-1)
-		for kk, vv := range old {
-			if kk != k {
-				leaf[kk] = vv
+		leaf := make([]entry[V], 0, len(old)-1)
+		for _, e := range old {
+			if e.k != k {
+				leaf = append(leaf, e)
 			}
 		}
 		md[j] = leaf
@@ -193,8 +203,8 @@ func (m Map[V]) Range(f func(k string, v V) bool) {
 			continue
 		}
 		for _, leaf := range md {
-			for k, v := range leaf {
-				if !f(k, v) {
+			for _, e := range leaf {
+				if !f(e.k, e.v) {
 					return
 				}
 			}
