@@ -61,7 +61,8 @@ type conn struct {
 	gone    chan struct{} // closed when unregistered
 
 	lastActive atomic.Int64 // clock time (UnixNano) of the last message in
-	writeStart atomic.Int64 // clock time the current socket write began, 0 if none
+	writeStart atomic.Int64 // clock time (UnixNano) the current socket write began
+	inWrite    atomic.Bool  // a socket write is in progress
 
 	// reader goroutine only
 	tokens   float64
@@ -466,7 +467,11 @@ func (c *conn) writeLoop() {
 
 func (c *conn) write(it *outItem) error {
 	c.writeStart.Store(c.s.clk.Now().UnixNano())
-	defer c.writeStart.Store(0)
+	c.inWrite.Store(true)
+	defer c.inWrite.Store(false)
+	if h := c.s.testHookWrite; h != nil {
+		h(it.size())
+	}
 	ctx := context.Background()
 	var err error
 	switch {
@@ -521,8 +526,8 @@ func (c *conn) watchdog() {
 	}
 	timeout := c.s.cfg.WriteTimeout
 	wait := timeout
-	if start := c.writeStart.Load(); start != 0 {
-		elapsed := time.Duration(c.s.clk.Now().UnixNano() - start)
+	if c.inWrite.Load() {
+		elapsed := time.Duration(c.s.clk.Now().UnixNano() - c.writeStart.Load())
 		if elapsed >= timeout {
 			if !c.closing {
 				c.closeLocked(StatusSlowConsumer, ReasonSlowConsumer, errWriteTimeout, false)

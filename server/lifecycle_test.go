@@ -118,30 +118,26 @@ func TestSlowConsumer(t *testing.T) {
 // TestWriteTimeout: a socket that accepts nothing for WriteTimeout is cut.
 func TestWriteTimeout(t *testing.T) {
 	fc := clock.NewFake(time.Unix(0, 0))
-	h := newHarness(t, Options{Clock: fc, WriteTimeout: 10 * time.Second, SendQueueBytes: 8 << 20}, smallBuffers)
+	// One unfragmented 2 MiB frame: the writer's first write cannot finish.
+	h := newHarness(t, Options{Clock: fc, WriteTimeout: 10 * time.Second, SendQueueBytes: 8 << 20, FragmentThreshold: -1}, smallBuffers)
 	c := h.connect("")
 	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
 	h.rec.mu.Lock()
 	ch := h.rec.added[0]
 	h.rec.mu.Unlock()
+	writes := make(chan int, 4)
+	h.srv.testHookWrite = func(size int) { writes <- size }
 	offer := &wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 2<<20)}}
 	if err := ch.Send(offer); err != nil {
 		t.Fatal(err)
 	}
-	// Advance in WriteTimeout steps until the watchdog cuts the socket
-	// (the first step may find the writer not yet inside its write).
-	var done []doneConn
-	for done == nil {
-		changed := fc.Changed()
-		fc.Advance(10 * time.Second)
-		select {
-		case d := <-h.done:
-			done = []doneConn{d}
-		case <-changed:
-		case <-time.After(guard):
-			t.Fatal("watchdog never re-armed nor fired")
-		}
+	if size := <-writes; size < 2<<20 {
+		t.Fatalf("first write of %d bytes", size)
 	}
+	// The writer is inside its write, which cannot finish: one
+	// WriteTimeout later the watchdog cuts the socket.
+	fc.Advance(10 * time.Second)
+	h.waitDone(1)
 	if n := h.srv.Stats().Closed[StatusSlowConsumer]; n != 1 {
 		t.Fatalf("closed 4000 = %d", n)
 	}

@@ -56,6 +56,7 @@ type Server struct {
 	testHookRaw       func(net.Conn)
 	testHookDrainCall func(joined bool)
 	testHookText      func(text string) // after a text message was handled
+	testHookWrite     func(size int)    // a socket write is about to start
 }
 
 var _ transport.Transport = (*Server)(nil)
