@@ -1,0 +1,119 @@
+package jsjson
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// plain[c] reports whether byte c stands for itself inside a JSON string
+// literal: everything but '"', '\\' and the C0 controls. That one set
+// decides both what JSON.parse accepts unescaped and what JSON.stringify
+// escapes.
+var plain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// AppendString appends s as JSON.stringify quotes a string: only '"', '\\'
+// and the C0 controls are escaped, \b \t \n \f \r in short form and the
+// others as \u00xx; '<', '>', '&', DEL, U+2028 and U+2029 stay literal.
+// Invalid UTF-8 is first repaired as [AppendWellFormed] does, since a
+// JavaScript string cannot hold it.
+func AppendString(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		s = WellFormed(s)
+	}
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !plain[c] {
+			dst = append(dst, s[start:i]...)
+			dst = appendEscape(dst, rune(c))
+			start = i + 1
+		}
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendEscape writes the escape JSON.stringify uses for a code point that
+// may not appear literally: '"', '\\', a C0 control or a lone surrogate.
+func appendEscape(dst []byte, cp rune) []byte {
+	switch cp {
+	case '"', '\\':
+		return append(dst, '\\', byte(cp))
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', hexDigits[cp>>12&0xF], hexDigits[cp>>8&0xF], hexDigits[cp>>4&0xF], hexDigits[cp&0xF])
+}
+
+// appendChar writes one decoded UTF-16 code point (a scalar value or a lone
+// surrogate) inside a string literal as JSON.stringify writes it.
+func appendChar(dst []byte, cp rune) []byte {
+	if cp < utf8.RuneSelf && plain[cp] || cp >= utf8.RuneSelf && !isSurrogate(cp) {
+		return utf8.AppendRune(dst, cp)
+	}
+	return appendEscape(dst, cp)
+}
+
+// AppendNumber appends f as JSON.stringify writes a number: the shortest
+// digits that round-trip, written plainly for magnitudes in [1e-6, 1e21)
+// and in exponent form ("1e+21", "1.5e-7") otherwise, -0 as "0", and NaN
+// and ±Infinity as null.
+func AppendNumber(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	return appendFinite(dst, f)
+}
+
+// AppendJSNumber appends f as JavaScript's String(f) writes it: like
+// [AppendNumber], but NaN, Infinity and -Infinity are spelled out.
+func AppendJSNumber(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(dst, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-Infinity"...)
+	}
+	return appendFinite(dst, f)
+}
+
+// appendFinite is Number.prototype.toString for finite f. Go's shortest
+// formatting picks the same digits as ECMAScript's; only the choice between
+// plain and exponent form and the exponent's spelling differ.
+func appendFinite(dst []byte, f float64) []byte {
+	abs := math.Abs(f)
+	switch {
+	case f == 0:
+		return append(dst, '0')
+	case abs < 1<<53 && f == math.Trunc(f):
+		return strconv.AppendInt(dst, int64(f), 10) // exact, and the common case
+	case abs < 1e-6 || abs >= 1e21:
+		dst = strconv.AppendFloat(dst, f, 'e', -1, 64)
+		// Go pads the exponent to two digits ("1e-07"); JavaScript does not.
+		// Positive exponents are at least 21 here, so only e-0d needs it.
+		if n := len(dst); dst[n-4] == 'e' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+		return dst
+	}
+	return strconv.AppendFloat(dst, f, 'f', -1, 64)
+}
