@@ -32,8 +32,9 @@ const (
 	// StatusMessageTooBig (1009) closes a connection that sent a message
 	// above Options.MaxMessageSize.
 	StatusMessageTooBig = websocket.StatusMessageTooBig
-	// StatusInternalError (1011) closes a connection the server could not
-	// register (e.g. the transport was stopped while it was accepted).
+	// StatusInternalError (1011) closes a connection the transport refused
+	// to register for a reason other than being stopped (a stopped
+	// transport gives 1001 "Server shutting down").
 	StatusInternalError = websocket.StatusInternalError
 	// StatusTryAgainLater (1013) refuses a connection above
 	// Options.MaxConnections ("Too many connections").
@@ -149,8 +150,8 @@ func (e *OptionsError) Error() string {
 func (e *OptionsError) Is(target error) bool { return target == ErrInvalidOptions }
 
 // CloseError describes why the server closed a connection: the code and
-// reason it sent (or tried to send) and the cause. The connection hooks and
-// logs receive it.
+// reason it sent (or tried to send) and the cause. HandleConn returns it
+// for a refused connection.
 type CloseError struct {
 	Code   StatusCode
 	Reason string

@@ -91,9 +91,10 @@ type Options struct {
 	// negative means never fragment.
 	FragmentThreshold int
 	// IdleTimeout closes a connection that sent nothing (no message, no
-	// ping) for this long, with 1001 "Idle timeout". 0 disables it. Kyneta
-	// clients send "ping" every 30 s by default, so 60–90 s is a sensible
-	// value.
+	// "ping"; for connections accepted by ServeHTTP, no WebSocket ping
+	// either) for this long, with 1001 "Idle timeout". 0 disables it.
+	// Kyneta clients send "ping" every 30 s by default, so 60–90 s is a
+	// sensible value.
 	IdleTimeout time.Duration
 	// MessageRate limits incoming messages per second per connection
 	// (token bucket of MessageBurst); a connection above it is closed with
