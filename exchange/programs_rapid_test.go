@@ -218,11 +218,13 @@ func (w *world) check() {
 	})
 }
 
-func TestProgramsRapid(t *testing.T) {
+func TestProgramsRapid(t *testing.T) { rapid.Check(t, programsProperty) }
+
+func programsProperty(t *rapid.T) {
 	peers := []string{"bob", "carol", "mallory"}
 	docs := []string{"a", "b", "c"}
 	metas := []DocMeta{authM, collabM, ephM}
-	rapid.Check(t, func(t *rapid.T) {
+	{
 		w := newWorld(t)
 		classes := map[string]string{}
 		for _, d := range docs {
@@ -355,5 +357,5 @@ func TestProgramsRapid(t *testing.T) {
 		if w.syncEvents > 0 && w.peerEvents+w.sess.pending.Len() == 0 {
 			t.Fatal(fmt.Sprint("no peer changes for ", w.syncEvents, " sync events"))
 		}
-	})
+	}
 }
