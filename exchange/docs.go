@@ -20,6 +20,12 @@ type docRuntime struct {
 	docType DocType // interpret mode
 	handle  *Doc
 
+	// loaded is closed once stored state was replayed (at once without
+	// stores); Update waits for it so a local write is never overwritten by
+	// the replay of an older stored entirety.
+	loaded     chan struct{}
+	loadedOnce sync.Once
+
 	mu      sync.Mutex
 	rep     replica.Replica
 	doc     replica.Document // nil when headless
@@ -35,6 +41,8 @@ type docRuntime struct {
 }
 
 // version returns the replica's serialized version.
+func (rt *docRuntime) markLoaded() { rt.loadedOnce.Do(func() { close(rt.loaded) }) }
+
 func (rt *docRuntime) version() string {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -63,6 +71,9 @@ func (ex *Exchange) checkDocType(t *DocType) error {
 		if len(h) > MaxSchemaHashBytes {
 			return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("supported hash longer than %d bytes", MaxSchemaHashBytes)}
 		}
+	}
+	if _, ok := t.Factory.(stateMarker); ok {
+		t.Factory = ex.state
 	}
 	if t.Factory == nil {
 		switch t.Mode {
@@ -133,7 +144,7 @@ func (ex *Exchange) newInterpreted(docID string, t DocType) (*docRuntime, error)
 			return nil, &Error{Code: CodeInvalidDocType, DocID: docID, Msg: "defaults", Err: err}
 		}
 	}
-	rt := &docRuntime{id: docID, mode: ModeInterpret, meta: t.meta(), factory: t.Factory, docType: t, rep: doc, doc: doc}
+	rt := &docRuntime{id: docID, mode: ModeInterpret, meta: t.meta(), factory: t.Factory, docType: t, rep: doc, doc: doc, loaded: make(chan struct{})}
 	doc.SetChangeHook(func(cs replica.ChangeSet) { rt.pending = append(rt.pending, cs) })
 	rt.handle = &Doc{ex: ex, rt: rt}
 	return rt, nil
@@ -141,7 +152,7 @@ func (ex *Exchange) newInterpreted(docID string, t DocType) (*docRuntime, error)
 
 func (ex *Exchange) newHeadless(docID string, f replica.Factory, meta DocMeta) *docRuntime {
 	rep := f.CreateEmpty()
-	return &docRuntime{id: docID, mode: ModeReplicate, meta: meta, factory: f, rep: rep}
+	return &docRuntime{id: docID, mode: ModeReplicate, meta: meta, factory: f, rep: rep, loaded: make(chan struct{})}
 }
 
 // Get returns the interpreted document docID of type t, creating it on
@@ -301,6 +312,7 @@ func (ex *Exchange) register(rt *docRuntime, event DocChangeType, urgent bool) {
 		ex.hydrate(rt, event)
 		return
 	}
+	rt.markLoaded()
 	enqueue(funcMsg(func() { ex.announce(rt, event) }))
 }
 
@@ -399,6 +411,7 @@ func (ex *Exchange) Resume(docID string) error {
 	ex.mu.Unlock()
 	ex.dispatch(funcMsg(func() {
 		ex.stepSync(msgDocEnsure{doc: docID, mode: rt.mode, version: rt.version(), meta: rt.meta, event: &DocChange{Type: DocResumed, DocID: docID}})
+		ex.persistTrigger(docID) // writes made while suspended
 	}))
 	return nil
 }

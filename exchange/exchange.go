@@ -59,8 +59,8 @@ type Options struct {
 	// whose schema hash, replica type and sync mode match one of them.
 	DocTypes []DocType
 	// Replicas are the factories used to hold announced documents headless
-	// (Replicate). Nil means the built-ins: plain/AUTHORITATIVE and
-	// LWW/EPHEMERAL.
+	// (Replicate). Nil means the built-ins: plain/AUTHORITATIVE,
+	// LWW/EPHEMERAL and state/EPHEMERAL.
 	Replicas []replica.Bound
 
 	// Clock drives departure timers and LWW timestamps. Nil: the wall clock.
@@ -118,6 +118,20 @@ func EphemeralDoc(schemaHash string) DocType {
 	return DocType{Name: "ephemeral", Mode: Ephemeral, SchemaHash: schemaHash}
 }
 
+// StateDoc is a field-level last-writer-wins type (replica "state"):
+// concurrent writes to different fields all survive; wire-compatible with
+// the TS `state` binding. The exchange gives it its clock.
+func StateDoc(schemaHash string) DocType {
+	return DocType{Name: "state", Factory: builtinState, Mode: Ephemeral, SchemaHash: schemaHash}
+}
+
+// builtinState stands for the exchange's own state factory (which uses the
+// exchange's clock) in a DocType built before the exchange exists. Used
+// directly it behaves as a state factory on the wall clock.
+var builtinState replica.DocumentFactory = stateMarker{replica.NewStateFactory(replica.StateOptions{})}
+
+type stateMarker struct{ *replica.StateFactory }
+
 // Exchange keeps documents in sync with peers over any number of
 // transports. All methods are safe for concurrent use.
 //
@@ -138,6 +152,7 @@ type Exchange struct {
 	replicas []replica.Bound
 	plain    *replica.PlainFactory
 	lww      *replica.LWWFactory
+	state    *replica.StateFactory
 	pol      policies
 	sp       *sessionProgram
 	yp       *syncProgram
@@ -197,6 +212,7 @@ func New(opts Options) (*Exchange, error) {
 		stores:   append([]store.Store(nil), opts.Stores...),
 		plain:    replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
 		lww:      replica.NewLWWFactory(replica.LWWOptions{Now: clk.Now}),
+		state:    replica.NewStateFactory(replica.StateOptions{Now: clk.Now}),
 		runtimes: map[string]*docRuntime{},
 		deferred: map[string]DocMeta{},
 		channels: map[ChannelID]*transport.Channel{},
@@ -208,7 +224,7 @@ func New(opts Options) (*Exchange, error) {
 	}
 	ex.replicas = opts.Replicas
 	if ex.replicas == nil {
-		ex.replicas = []replica.Bound{{Factory: ex.plain, Mode: Authoritative}, {Factory: ex.lww, Mode: Ephemeral}}
+		ex.replicas = []replica.Bound{{Factory: ex.plain, Mode: Authoritative}, {Factory: ex.lww, Mode: Ephemeral}, {Factory: ex.state, Mode: Ephemeral}}
 	}
 	for _, t := range opts.DocTypes {
 		if err := ex.checkDocType(&t); err != nil {

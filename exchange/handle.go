@@ -155,7 +155,8 @@ func toValue(v any) (any, error) {
 
 // Update runs fn and commits its changes as one transaction (one version
 // step), then pushes them to peers. If fn returns an error, or a change is
-// invalid, nothing is applied.
+// invalid, nothing is applied. While the document is still being loaded
+// from a store, Update waits for the load (reads do not).
 func (d *Doc) Update(fn func(*Tx) error) error {
 	if err := d.check(); err != nil {
 		return err
@@ -171,6 +172,7 @@ func (d *Doc) Update(fn func(*Tx) error) error {
 		return nil
 	}
 	rt := d.rt
+	<-rt.loaded // a write during hydration waits for the stored state
 	rt.mu.Lock()
 	err := rt.doc.Apply(tx.ops)
 	v := rt.rep.Version().String()

@@ -28,10 +28,12 @@ func (ex *Exchange) storeError(doc, op string, err error) {
 // is reported and skipped.
 func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 	if !ex.startBG() {
+		rt.markLoaded()
 		return
 	}
 	go func() {
 		defer ex.endBG()
+		defer rt.markLoaded() // also when a store read failed
 		found, stored := false, ""
 		for _, s := range ex.stores {
 			meta, err := s.CurrentMeta(ex.bgCtx, rt.id)
@@ -61,6 +63,7 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			found = true
 			break
 		}
+		rt.markLoaded()
 		if found && rt.doc != nil {
 			ex.markChanged(rt)
 		}

@@ -221,3 +221,44 @@ func TestMultiStoreFirstHitHydration(t *testing.T) {
 		t.Fatal("hydration wrote to the first store")
 	}
 }
+
+func TestUpdateDuringHydrationKeepsStoredState(t *testing.T) {
+	data := store.NewMemoryData()
+	n := newTestNet(t)
+	a := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	d := mustGet(t, a, "d", jsonDoc)
+	update(t, d, func(tx *Tx) { tx.Set(P("old"), 1) })
+	flush(t, a)
+	n.stop("a")
+	a2 := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	d2 := mustGet(t, a2, "d", jsonDoc)
+	update(t, d2, func(tx *Tx) { tx.Set(P("new"), 2) }) // waits for the stored state
+	flush(t, a2)
+	wantJSON(t, d2, `{"old":1,"new":2}`)
+	n.stop("a")
+	a3 := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	d3 := mustGet(t, a3, "d", jsonDoc)
+	flush(t, a3)
+	wantJSON(t, d3, `{"old":1,"new":2}`)
+}
+
+func TestSuspendedWritesArePersistedOnResume(t *testing.T) {
+	data := store.NewMemoryData()
+	n := newTestNet(t)
+	a := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	d := mustGet(t, a, "d", jsonDoc)
+	flush(t, a)
+	if err := a.Suspend("d"); err != nil {
+		t.Fatal(err)
+	}
+	update(t, d, func(tx *Tx) { tx.Set(P("offline"), true) })
+	if err := a.Resume("d"); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, a)
+	n.stop("a")
+	a2 := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	d2 := mustGet(t, a2, "d", jsonDoc)
+	flush(t, a2)
+	wantJSON(t, d2, `{"offline":true}`)
+}

@@ -195,3 +195,25 @@ func TestDocsCreatedDuringHandshake(t *testing.T) {
 		}
 	}
 }
+
+func TestStateFieldMergeAfterPartition(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	b := n.peer("b")
+	sd := StateDoc("h-state")
+	da := mustGet(t, a, "s", sd)
+	db := mustGet(t, b, "s", sd)
+	update(t, da, func(tx *Tx) { tx.Set(P("title"), "t0") })
+	n.settle()
+	n.bridge.Partition("a", "b")
+	n.settle()
+	n.clk.Advance(time.Millisecond)
+	update(t, da, func(tx *Tx) { tx.Set(P("title"), "from a") })
+	n.clk.Advance(time.Millisecond)
+	update(t, db, func(tx *Tx) { tx.Set(P("color"), "blue") })
+	n.bridge.Heal("a", "b")
+	n.settle()
+	// Concurrent writes to different fields both survive.
+	wantJSON(t, da, `{"title":"from a","color":"blue"}`)
+	wantJSON(t, db, `{"title":"from a","color":"blue"}`)
+}
