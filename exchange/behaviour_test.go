@@ -2,12 +2,14 @@ package exchange
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func TestEchoGuard(t *testing.T) {
@@ -300,4 +302,55 @@ func TestFaultRandomDropsEphemeralConverges(t *testing.T) {
 	update(t, pa, func(tx *Tx) { tx.Set(P("i"), 99) })
 	n.settle()
 	wantJSON(t, pb, `{"i":99}`)
+}
+
+func TestBudgetIgnoresContinuousExternalLoad(t *testing.T) {
+	// The dispatcher is held inside a transport send while 200 API calls
+	// queue up; one drain then processes them all. Each is a new external
+	// input, so a budget of 20 must not be reported as a runaway cascade.
+	var diags []Diagnostic
+	var mu sync.Mutex
+	ex, err := New(Options{PeerID: "a", Budget: 20, OnDiagnostic: func(d Diagnostic) {
+		mu.Lock()
+		diags = append(diags, d)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Shutdown(context.Background())
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	base := transport.NewBase(transport.BaseOptions{Type: "blocking"})
+	if err := ex.AddTransport(context.Background(), base); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := base.AddChannel(transport.Link{Send: func(wire.ChannelMsg) error {
+		once.Do(func() { close(entered); <-release })
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = base.EstablishChannel(ch.ID) }() // drains; blocks in the send
+	<-entered
+	for i := 0; i < 200; i++ {
+		if _, err := ex.Get(fmt.Sprint("d", i), jsonDoc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	if err := ex.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, d := range diags {
+		if d.Code == DiagBudgetExhausted {
+			t.Fatalf("external load reported as a cascade: %v", d.Err)
+		}
+	}
+	if len(ex.Documents()) != 200 {
+		t.Fatalf("%d docs", len(ex.Documents()))
+	}
 }

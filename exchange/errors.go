@@ -106,18 +106,20 @@ func CodeOf(err error) Code {
 }
 
 // BudgetError reports a dispatch cascade that ran past the exchange's
-// iteration budget (almost always a feedback loop between a subscriber and
-// the exchange). errors.Is(err, ErrBudgetExhausted) holds.
+// iteration budget: more messages than the budget, all caused by one
+// external input (almost always a feedback loop between a subscriber and
+// the exchange). The cascade's queued messages are dropped; external
+// inputs are kept. errors.Is(err, ErrBudgetExhausted) holds.
 type BudgetError struct {
 	Budget int
-	// Counts is how many messages of each kind the drain processed.
+	// Counts tallies the kinds of the recent messages.
 	Counts map[string]int
-	// Recent names the last messages processed, oldest first.
+	// Recent names the last messages of the cascade, oldest first.
 	Recent []string
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("exchange: dispatch budget exhausted (%d messages in one drain); recent: %v", e.Budget, e.Recent)
+	return fmt.Sprintf("exchange: dispatch budget exhausted (more than %d messages in one cascade); recent: %v", e.Budget, e.Recent)
 }
 
 // Is makes errors.Is(err, ErrBudgetExhausted) true.

@@ -159,11 +159,14 @@ type Exchange struct {
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	nextCh   atomic.Uint64
+	// inCallback counts user callbacks running on the dispatcher; API calls
+	// made meanwhile are part of the current cascade (see queued).
+	inCallback atomic.Int32
 
 	mu          sync.Mutex
-	queue       []any // pending messages from qhead on
+	queue       []queued // pending messages from qhead on
 	qhead       int
-	urgent      []any
+	urgent      []queued
 	draining    bool
 	tickPending bool
 	bgJobs      int
@@ -307,7 +310,7 @@ func (ex *Exchange) dispatch(m any) {
 		ex.mu.Unlock()
 		return
 	}
-	ex.queue = append(ex.queue, m)
+	ex.queue = append(ex.queue, queued{m: m, external: ex.inCallback.Load() == 0})
 	if ex.draining {
 		ex.mu.Unlock()
 		return
@@ -323,24 +326,34 @@ func (ex *Exchange) dispatch(m any) {
 // results, import outcomes — so inputs that arrived meanwhile see them:
 // an interest right behind a present finds the classified doc, a present
 // right behind an establish finds the peer.
-func (ex *Exchange) urgentLocked(m any) { ex.urgent = append(ex.urgent, m) }
+func (ex *Exchange) urgentLocked(m any) { ex.urgent = append(ex.urgent, queued{m: m}) }
+
+// queued is a message waiting for the dispatcher. External messages
+// (transport events, timers, API calls from outside callbacks) start a new
+// cascade: the budget counts the messages processed since the last one, so
+// a busy exchange that drains continuously under load is not mistaken for
+// a runaway feedback loop between a subscriber and the exchange.
+type queued struct {
+	m        any
+	external bool
+}
 
 func (ex *Exchange) drain() {
 	steps := 0
-	// The last messages of the drain, for the budget error; names are only
-	// computed when the budget runs out.
+	// The last messages of the cascade, for the budget error; names are
+	// only computed when the budget runs out.
 	var recent [16]any
 	for {
 		ex.mu.Lock()
-		var m any
+		var q queued
 		switch {
 		case len(ex.urgent) > 0:
-			m = ex.urgent[0]
-			ex.urgent[0] = nil
+			q = ex.urgent[0]
+			ex.urgent[0] = queued{}
 			ex.urgent = ex.urgent[1:]
 		case ex.qhead < len(ex.queue):
-			m = ex.queue[ex.qhead]
-			ex.queue[ex.qhead] = nil
+			q = ex.queue[ex.qhead]
+			ex.queue[ex.qhead] = queued{}
 			ex.qhead++
 			if ex.qhead == len(ex.queue) {
 				ex.queue, ex.qhead = ex.queue[:0], 0
@@ -352,28 +365,43 @@ func (ex *Exchange) drain() {
 			return
 		}
 		ex.mu.Unlock()
-		recent[steps%len(recent)] = m
+		if q.external {
+			steps = 0
+		}
+		recent[steps%len(recent)] = q.m
 		steps++
 		if ex.budget > 0 && steps > ex.budget {
-			ex.mu.Lock()
-			ex.queue, ex.qhead, ex.urgent = nil, 0, nil
-			ex.tickPending = false
-			ex.mu.Unlock()
-			err := &BudgetError{Budget: ex.budget, Counts: map[string]int{}}
-			for i := 0; i < len(recent); i++ {
-				if r := recent[(steps+i)%len(recent)]; r != nil {
-					name := fmt.Sprintf("%T", r)
-					err.Recent = append(err.Recent, name)
-					err.Counts[name]++
-				}
-			}
-			ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: err.Error(), Err: err})
+			ex.breakCascade(steps, recent)
 			steps = 0
 			recent = [16]any{}
 			continue
 		}
-		ex.process(m)
+		ex.process(q.m)
 	}
+}
+
+// breakCascade reports an exhausted budget and drops the cascade's queued
+// messages; external inputs stay queued.
+func (ex *Exchange) breakCascade(steps int, recent [16]any) {
+	ex.mu.Lock()
+	var keep []queued
+	for _, q := range ex.queue[ex.qhead:] {
+		if q.external {
+			keep = append(keep, q)
+		}
+	}
+	ex.queue, ex.qhead, ex.urgent = keep, 0, nil
+	ex.tickPending = false
+	ex.mu.Unlock()
+	err := &BudgetError{Budget: ex.budget, Counts: map[string]int{}}
+	for i := 0; i < len(recent); i++ {
+		if r := recent[(steps+i)%len(recent)]; r != nil {
+			name := fmt.Sprintf("%T", r)
+			err.Recent = append(err.Recent, name)
+			err.Counts[name]++
+		}
+	}
+	ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: err.Error(), Err: err})
 }
 
 func (ex *Exchange) process(m any) {
@@ -411,7 +439,7 @@ func (ex *Exchange) scheduleTick() {
 	ex.mu.Lock()
 	if !ex.tickPending && !ex.closed {
 		ex.tickPending = true
-		ex.queue = append(ex.queue, tickMsg{})
+		ex.queue = append(ex.queue, queued{m: tickMsg{}})
 	}
 	ex.mu.Unlock()
 }
@@ -528,7 +556,9 @@ func (ex *Exchange) diagnose(d Diagnostic) {
 
 // safeCall runs a user callback; a panic is reported, not propagated.
 func (ex *Exchange) safeCall(what string, f func()) {
+	ex.inCallback.Add(1)
 	defer func() {
+		ex.inCallback.Add(-1)
 		if r := recover(); r != nil {
 			if what == "OnDiagnostic" {
 				return // reporting it would call the panicking hook again
