@@ -88,15 +88,24 @@ func Order[K Text](keys []K, order KeyOrder) []Slot {
 		slots = append(slots, Slot{Key: i, Value: i})
 	}
 	if order == PropertyOrder {
-		// Non-index keys all rank MaxUint32, above every index, and the
-		// stable sort keeps them in insertion order.
-		rank := func(s Slot) uint32 {
-			if n, ok := ArrayIndex(keys[s.Key]); ok {
-				return n
+		// Array-index keys move to the front in numeric order; the others
+		// keep their relative order behind them.
+		var idx []Slot
+		rest := slots[:0]
+		for _, s := range slots {
+			if _, ok := ArrayIndex(keys[s.Key]); ok {
+				idx = append(idx, s)
+			} else {
+				rest = append(rest, s)
 			}
-			return math.MaxUint32
 		}
-		slices.SortStableFunc(slots, func(a, b Slot) int { return cmp.Compare(rank(a), rank(b)) })
+		slices.SortFunc(idx, func(a, b Slot) int {
+			x, _ := ArrayIndex(keys[a.Key])
+			y, _ := ArrayIndex(keys[b.Key])
+			return cmp.Compare(x, y)
+		})
+		copy(slots[len(idx):], rest)
+		copy(slots, idx)
 	}
 	return slots
 }

@@ -1,5 +1,7 @@
 package jsjson
 
+import "sync"
+
 // DefaultMaxDepth is the nesting limit [Parse] applies when
 // Options.MaxDepth is zero.
 const DefaultMaxDepth = 1000
@@ -65,13 +67,15 @@ func Parse[T Text](text T, o *Options) (any, error) {
 	// Keys taken from bytes must be copied unless interned; keys taken from
 	// a string are free substrings.
 	_, p.copyKeys = any(text).([]byte)
+	sc := p.takeScratch()
 	p.i = SkipSpace(p.s, 0)
 	v, err := p.value()
+	if p.i = SkipSpace(p.s, p.i); err == nil && p.i != len(p.s) {
+		err = p.fail("unexpected data after JSON value")
+	}
+	p.returnScratch(sc)
 	if err != nil {
 		return nil, err
-	}
-	if p.i = SkipSpace(p.s, p.i); p.i != len(p.s) {
-		return nil, p.fail("unexpected data after JSON value")
 	}
 	return v, nil
 }
@@ -91,6 +95,39 @@ type parser[T Text] struct {
 	oKeys    []string // an object's members after Order
 	oVals    []any
 	strs     StringReader
+}
+
+// scratch is a parser's reusable memory. Pooling it makes the stacks free
+// after warm-up, so a parse allocates little beyond the values it returns.
+type scratch struct {
+	keys, oKeys []string
+	vals, oVals []any
+	dec         []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxPooled bounds the scratch kept for reuse, so that one huge input does
+// not pin its memory.
+const maxPooled = 4096
+
+func (p *parser[T]) takeScratch() *scratch {
+	sc := scratchPool.Get().(*scratch)
+	p.keys, p.oKeys, p.vals, p.oVals, p.strs.dec = sc.keys, sc.oKeys, sc.vals, sc.oVals, sc.dec
+	return sc
+}
+
+func (p *parser[T]) returnScratch(sc *scratch) {
+	if cap(p.keys) > maxPooled || cap(p.oKeys) > maxPooled || cap(p.vals) > maxPooled || cap(p.oVals) > maxPooled || cap(p.strs.dec) > 16*maxPooled {
+		return
+	}
+	// Drop the references to parsed values and input, then recycle.
+	clear(p.keys[:cap(p.keys)])
+	clear(p.oKeys[:cap(p.oKeys)])
+	clear(p.vals[:cap(p.vals)])
+	clear(p.oVals[:cap(p.oVals)])
+	sc.keys, sc.oKeys, sc.vals, sc.oVals, sc.dec = p.keys[:0], p.oKeys[:0], p.vals[:0], p.oVals[:0], p.strs.dec[:0]
+	scratchPool.Put(sc)
 }
 
 const msgDepth = "JSON nested too deeply"
