@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"sort"
-	"strconv"
-	"unicode/utf8"
+
+	"github.com/kyneta-go/kyneta/internal/jsjson"
 )
 
 // Document state and change values use a small JSON value model that
@@ -173,21 +173,8 @@ func (o *Object) reindex(from int) {
 // arrayIndex reports whether k is a canonical array index ("0", "17", not
 // "017" or "-1") below 2^32-1, the keys JavaScript enumerates first.
 func arrayIndex(k string) (uint64, bool) {
-	if k == "" || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
-		return 0, false
-	}
-	var n uint64
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	if n >= math.MaxUint32 {
-		return 0, false
-	}
-	return n, true
+	n, ok := jsjson.ArrayIndex(k)
+	return uint64(n), ok
 }
 
 // Clone returns a deep copy of the object.
@@ -360,75 +347,8 @@ func AppendValue(b []byte, v any) []byte {
 // appendNumber formats like JavaScript's Number#toString as used by
 // JSON.stringify: shortest round-trip digits, exponent form below 1e-6 and
 // from 1e21, "-0" written as "0", non-finite numbers as null.
-func appendNumber(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, "null"...)
-	}
-	if f == 0 {
-		return append(b, '0')
-	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs < 1e-6 || abs >= 1e21 {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// Go writes e-07; JavaScript writes e-7.
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-const hexDigits = "0123456789abcdef"
+func appendNumber(b []byte, f float64) []byte { return jsjson.AppendNumber(b, f) }
 
 // appendString quotes s like JSON.stringify: only '"', '\\' and control
-// characters are escaped; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// characters are escaped; invalid UTF-8 is repaired as TextDecoder does.
+func appendString(b []byte, s string) []byte { return jsjson.AppendString(b, s) }
