@@ -199,9 +199,10 @@ func (ex *Exchange) Get(docID string, t DocType) (*Doc, error) {
 	ex.runtimes[docID] = rt
 	ex.mu.Unlock()
 	if announced != nil && !intersects(announced.hashes(), rt.meta.hashes()) {
-		ex.diagnose(Diagnostic{Code: DiagSchemaHashMismatch, Severity: SeverityWarning, DocID: docID,
+		d := Diagnostic{Code: DiagSchemaHashMismatch, Severity: SeverityWarning, DocID: docID,
 			Local: rt.meta.SchemaHash, Remote: announced.SchemaHash,
-			Message: fmt.Sprintf("doc %q was announced with schema hash %q; holding it as %q", docID, announced.SchemaHash, rt.meta.SchemaHash)})
+			Message: fmt.Sprintf("doc %q was announced with schema hash %q; holding it as %q", docID, announced.SchemaHash, rt.meta.SchemaHash)}
+		ex.dispatch(funcMsg(func() { ex.diagnose(d) })) // hooks run on the dispatcher
 	}
 	ex.register(rt, event, false)
 	return rt.handle, nil

@@ -35,10 +35,13 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 		defer ex.endBG()
 		defer rt.markLoaded() // also when a store read failed
 		found, stored := false, ""
+		// Problems are reported from the dispatcher, like every other
+		// diagnostic, once loading is done.
+		var report []func()
 		for _, s := range ex.stores {
 			meta, err := s.CurrentMeta(ex.bgCtx, rt.id)
 			if err != nil {
-				ex.storeError(rt.id, "load", err)
+				report = append(report, func() { ex.storeError(rt.id, "load", err) })
 				continue
 			}
 			if meta == nil {
@@ -46,7 +49,7 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			}
 			recs, err := s.LoadAll(ex.bgCtx, rt.id)
 			if err != nil {
-				ex.storeError(rt.id, "load", err)
+				report = append(report, func() { ex.storeError(rt.id, "load", err) })
 				continue
 			}
 			rt.mu.Lock()
@@ -55,7 +58,10 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 					continue
 				}
 				if err := ex.replay(rt, rec); err != nil {
-					ex.warn(DiagMergeFailed, rt.id, "", err, "stored record at version %q skipped", rec.Version)
+					v := rec.Version
+					report = append(report, func() {
+						ex.warn(DiagMergeFailed, rt.id, "", err, "stored record at version %q skipped", v)
+					})
 				}
 			}
 			stored = rt.rep.Version().String()
@@ -68,6 +74,9 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			ex.markChanged(rt)
 		}
 		ex.dispatch(funcMsg(func() {
+			for _, r := range report {
+				r()
+			}
 			ex.mu.Lock()
 			live := !rt.destroyed && ex.runtimes[rt.id] == rt
 			ex.mu.Unlock()
@@ -191,7 +200,7 @@ func (ex *Exchange) storeEffect(f storeFx) {
 			defer ex.endBG()
 			for _, s := range ex.stores {
 				if err := s.Delete(ex.bgCtx, f.doc); err != nil {
-					ex.storeError(f.doc, "delete", err)
+					ex.dispatch(funcMsg(func() { ex.storeError(f.doc, "delete", err) }))
 				}
 			}
 		}()
