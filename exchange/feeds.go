@@ -1,6 +1,10 @@
 package exchange
 
-import "maps"
+import (
+	"maps"
+
+	"github.com/kyneta-go/kyneta/wire"
+)
 
 // PeerEvent is one batch of the peers feed: the changes of one dispatch
 // burst and the peer map after them (connected peers and peers in their
@@ -107,4 +111,48 @@ func (ex *Exchange) emitDocEvents(changes []DocChange) {
 		e := DocEvent{Changes: append([]DocChange(nil), changes...), Docs: maps.Clone(docs)}
 		ex.safeCall("SubscribeDocuments callback", func() { sub.call(e) })
 	}
+}
+
+// Connectivity summarizes the exchange's network state (§6.5).
+type Connectivity string
+
+// Connectivity values.
+const (
+	// Online: at least one peer has a live channel.
+	Online Connectivity = "online"
+	// Connecting: transports are attached but no peer is connected.
+	Connecting Connectivity = "connecting"
+	// Offline: no transport is attached.
+	Offline Connectivity = "offline"
+)
+
+// Connectivity reports whether any peer is connected.
+func (ex *Exchange) Connectivity() Connectivity {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	online := false
+	ex.sess.peers.Range(func(_ string, p *sessionPeer) bool {
+		online = len(p.channels) > 0
+		return !online
+	})
+	switch {
+	case online:
+		return Online
+	case len(ex.transports) == 0:
+		return Offline
+	}
+	return Connecting
+}
+
+// PeerFeatures returns the features a connected peer advertised in
+// establish (from any of its live channels).
+func (ex *Exchange) PeerFeatures(peer string) (wire.Features, bool) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	for _, id := range ex.sess.peerChannels(peer) {
+		if c := ex.sess.channels[id]; c != nil && c.features != nil {
+			return *c.features, true
+		}
+	}
+	return wire.Features{}, false
 }

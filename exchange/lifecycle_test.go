@@ -158,6 +158,30 @@ func TestMultiTransportPeerEstablishedOnce(t *testing.T) {
 	}
 }
 
+func TestConnectivityAndFeatures(t *testing.T) {
+	solo, err := New(Options{PeerID: "solo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer solo.Shutdown(context.Background())
+	if solo.Connectivity() != Offline {
+		t.Fatal(solo.Connectivity())
+	}
+	n := newTestNet(t)
+	a := n.peer("a")
+	if a.Connectivity() != Connecting {
+		t.Fatal(a.Connectivity())
+	}
+	n.peer("b")
+	if a.Connectivity() != Online {
+		t.Fatal(a.Connectivity())
+	}
+	f, ok := a.PeerFeatures("b")
+	if !ok || f.Alias == nil || !*f.Alias {
+		t.Fatalf("features %+v %v", f, ok)
+	}
+}
+
 func TestThreePeerMesh(t *testing.T) {
 	n := newTestNet(t)
 	a := n.peer("a")
