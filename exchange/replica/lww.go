@@ -142,9 +142,30 @@ func (l *LWW) Merge(p Payload) error {
 	return nil
 }
 
+// MergeStamped merges like Merge, then adopts the offer's version when it
+// is newer than the one the local clock gave. Without that, a relay that
+// merges a write stamped T+1 during its own millisecond T would forward it
+// as version T, and a receiver already at T would judge it equal and drop
+// it; taking the maximum (a Lamport clock over wall time) keeps every
+// forwarded write newer than what its receivers hold.
+func (l *LWW) MergeStamped(p Payload, stamp string, _ string) error {
+	if err := l.Merge(p); err != nil {
+		return err
+	}
+	l.adopt(stamp)
+	return nil
+}
+
+func (l *LWW) adopt(stamp string) {
+	if v, err := ParseTimestampVersion(stamp); err == nil && v.ms > l.ver.ms {
+		l.ver = v
+	}
+}
+
 // ResetFromEntirety replaces the whole state with the entirety and stamps
-// the version with the local clock.
-func (l *LWW) ResetFromEntirety(p Payload, _ Version) error {
+// the version with the local clock, or the remote version when newer (see
+// MergeStamped).
+func (l *LWW) ResetFromEntirety(p Payload, remote Version) error {
 	if p.Encoding != "json" || p.Kind != "entirety" {
 		return &Error{Code: CodeEncoding, Msg: "lww reset expects a JSON entirety payload"}
 	}
@@ -154,6 +175,9 @@ func (l *LWW) ResetFromEntirety(p Payload, _ Version) error {
 	}
 	l.doc.reset(content)
 	l.tick(false)
+	if remote != nil {
+		l.adopt(remote.String())
+	}
 	l.doc.notify([]Op{{Change: mustChange(obj2("type", "replace", "value", content))}}, true)
 	return nil
 }

@@ -121,3 +121,40 @@ func TestLWWStaleOffersAreOlder(t *testing.T) {
 		t.Fatal("empty version")
 	}
 }
+
+// A relay that merges a write stamped T+1 while its own clock still reads T
+// must forward it as T+1, or a receiver already at T drops it as equal.
+func TestLWWMergeAdoptsNewerStamp(t *testing.T) {
+	clk := &fakeNow{t: time.UnixMilli(500)}
+	f := NewLWWFactory(LWWOptions{Now: clk.Now})
+	writer := f.CreateDocument()
+	mustApply(t, writer, set(t, "s", "one"))
+	mustApply(t, writer, set(t, "s", "two")) // same millisecond: 501
+	relay := f.CreateDocument()
+	mustApply(t, relay, set(t, "s", "zero")) // relay at 500
+	p, err := writer.ExportEntirety()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.(*LWW).MergeStamped(p, writer.Version().String(), "writer"); err != nil {
+		t.Fatal(err)
+	}
+	if got := relay.Version().String(); got != "501" {
+		t.Fatalf("relay version after merge = %s, want the writer's 501", got)
+	}
+	// An older stamp never moves the version back.
+	old := NewTimestampVersion(7).String()
+	if err := relay.(*LWW).MergeStamped(p, old, "writer"); err != nil {
+		t.Fatal(err)
+	}
+	if got := relay.Version().String(); got != "501" {
+		t.Fatalf("relay version after an old stamp = %s, want 501", got)
+	}
+	// Reset adopts a newer remote version too.
+	if err := relay.ResetFromEntirety(p, NewTimestampVersion(900)); err != nil {
+		t.Fatal(err)
+	}
+	if got := relay.Version().String(); got != "900" {
+		t.Fatalf("relay version after reset = %s, want 900", got)
+	}
+}
