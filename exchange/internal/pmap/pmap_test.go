@@ -15,7 +15,7 @@ func TestMapAgainstModel(t *testing.T) {
 		var history []Map[int]
 		var models []map[string]int
 		keys := rapid.SampledFrom([]string{"", "a", "b", "doc", "doc-extra", "x/y", "é"})
-		for i := 0; i < 200; i++ {
+		for i := 0; i < 80; i++ {
 			k := keys.Draw(t, "k")
 			if len(k) == 0 || rapid.Bool().Draw(t, "gen") {
 				k = fmt.Sprint(k, rapid.IntRange(0, 3000).Draw(t, "n"))
