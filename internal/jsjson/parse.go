@@ -58,6 +58,7 @@ func Parse[T Text](text T, o *Options) (any, error) {
 		o = &zeroOptions
 	}
 	p := parser[T]{s: text, o: o, maxDepth: o.MaxDepth}
+	p.strs.MaxReserve = 4 << 10 // most strings are short; the pool keeps the buffer
 	if p.maxDepth == 0 {
 		p.maxDepth = DefaultMaxDepth
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -20,36 +21,30 @@ func encode(dst []byte, v any) []byte {
 	case nil:
 		return append(dst, "null"...)
 	case bool:
-		if v {
-			return append(dst, "true"...)
-		}
-		return append(dst, "false"...)
+		return strconv.AppendBool(dst, v)
 	case float64:
 		return AppendNumber(dst, v)
 	case string:
 		return AppendString(dst, v)
 	case []any:
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = encode(dst, e)
-		}
-		return append(dst, ']')
+		return encodeList(dst, '[', len(v), func(dst []byte, i int) []byte { return encode(dst, v[i]) })
 	case []Member:
-		dst = append(dst, '{')
-		for i, m := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendString(dst, m.Key)
-			dst = append(dst, ':')
-			dst = encode(dst, m.Value)
-		}
-		return append(dst, '}')
+		return encodeList(dst, '{', len(v), func(dst []byte, i int) []byte {
+			return encode(append(AppendString(dst, v[i].Key), ':'), v[i].Value)
+		})
 	}
 	panic(fmt.Sprintf("encode: %T", v))
+}
+
+func encodeList(dst []byte, open byte, n int, item func([]byte, int) []byte) []byte {
+	dst = append(dst, open)
+	for i := range n {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = item(dst, i)
+	}
+	return append(dst, open+2) // ']' and '}' follow '[' and '{' at a distance of two
 }
 
 var jsOrder = &Options{KeyOrder: PropertyOrder}
@@ -274,4 +269,18 @@ func TestParseMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("%q: canonical form %s is not a fixed point (%v)", in, enc, err)
 		}
 	})
+}
+
+func TestParseLongEscapedStrings(t *testing.T) {
+	// Longer than the parser's decode reservation: the buffer grows.
+	want := strings.Repeat("éx\"", 5000)
+	in := `["` + strings.Repeat(`\u00e9x\"`, 5000) + `","\n",{"` + strings.Repeat(`\u00e9x\"`, 5000) + `":1}]`
+	v, err := Parse(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := v.([]any)
+	if a[0] != want || a[1] != "\n" || a[2].([]Member)[0].Key != want {
+		t.Fatalf("decoded %.40q…", a[0])
+	}
 }

@@ -116,7 +116,13 @@ type StringReader struct {
 	// is set.
 	Out  []byte
 	Emit bool
-	dec  []byte // decoded text of the last literal with escapes
+	// MaxReserve caps the buffer set aside when a literal turns out to
+	// need decoding. It is the rest of the input, which bounds the decoded
+	// text, up to MaxReserve bytes (0: no cap); longer text grows the
+	// buffer as it goes. A reader whose input is mostly one long string
+	// wants no cap, a parser of many short strings a small one.
+	MaxReserve int
+	dec        []byte // decoded text of the last literal with escapes
 }
 
 // Decoded returns the text of the last literal that [ReadString] decoded
@@ -170,10 +176,15 @@ func ReadString[T Text](r *StringReader, s T, i int, decode bool) (end int, esca
 			return i, escaped, syntaxError(i, "control character in string")
 		}
 		if decode && !escaped {
+			// The decoded text is never longer than the rest of the input,
+			// so reserving that much means never regrowing.
 			dec = r.dec[:0]
-			if cap(dec) < len(s)-first {
-				// The decoded text is never longer than the rest of the input.
-				dec = make([]byte, 0, len(s)-first)
+			need := len(s) - first
+			if r.MaxReserve > 0 {
+				need = min(need, r.MaxReserve)
+			}
+			if cap(dec) < need {
+				dec = make([]byte, 0, need)
 			}
 			dec = append(dec, s[first:i]...)
 		}
