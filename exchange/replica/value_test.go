@@ -23,6 +23,9 @@ func TestParseEncodeLikeJavaScript(t *testing.T) {
 		{`"\ude00x"`, "\"\uFFFDx\""},
 		{`"\ud83dx"`, "\"\uFFFDx\""},
 		{"\"\xff\"", "\"\uFFFD\""},
+		// Invalid UTF-8 is repaired as TextDecoder repairs it: one U+FFFD
+		// per maximal ill-formed sequence, so a truncated character is one.
+		{"\"a\xe2\x82b\xed\xa0\x80\"", "\"a\uFFFDb\uFFFD\uFFFD\uFFFD\""},
 		{`{"x":[true,false,null,{}]}`, `{"x":[true,false,null,{}]}`},
 		{` [ ] `, `[]`},
 	}
@@ -41,15 +44,17 @@ func TestParseEncodeLikeJavaScript(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	bad := []string{"", "{", "[1,]", "{\"a\"}", "{\"a\":}", "01", "1.", "-", "+1", ".5", "1e", "tru", "nul", "\"abc",
 		"\"\\x\"", "\"\\u12\"", "\"a\nb\"", "{a:1}", "[1 2]", "1 2", "{\"a\":1,}", "NaN", "Infinity",
-		strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2)}
+		strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)}
 	for _, b := range bad {
 		if _, err := ParseValue([]byte(b)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("ParseValue(%q) = %v, want ErrMalformed", b, err)
 		}
 	}
-	ok := strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)
-	if _, err := ParseValue([]byte(ok)); err != nil {
-		t.Errorf("depth %d rejected: %v", MaxDepth, err)
+	for _, inner := range []string{"", "1", `"s"`} {
+		ok := strings.Repeat("[", MaxDepth) + inner + strings.Repeat("]", MaxDepth)
+		if _, err := ParseValue([]byte(ok)); err != nil {
+			t.Errorf("depth %d (%s inside) rejected: %v", MaxDepth, inner, err)
+		}
 	}
 }
 
@@ -128,5 +133,13 @@ func TestValueOfAndEqual(t *testing.T) {
 	m.(*Object).Set("w", "changed")
 	if EqualValues(a, m) {
 		t.Fatal("ValueOf must deep-copy model values")
+	}
+}
+
+func TestEncodeRepairsInvalidUTF8(t *testing.T) {
+	o := &Object{}
+	o.Set("k\xff", "\xe2\x82")
+	if got := string(EncodeValue([]any{o, "ok\xf0\x9f\x98"})); got != "[{\"k\uFFFD\":\"\uFFFD\"},\"ok\uFFFD\"]" {
+		t.Fatalf("encoded %+q", got)
 	}
 }
