@@ -189,12 +189,20 @@ func ReadString[T Text](r *StringReader, s T, i int, decode bool) (end int, esca
 			dec = append(dec, s[first:i]...)
 		}
 		escaped = true
-		cp, next, ok := decodeEscape(s, i)
+		// The two-character escapes are decoded here, without a call.
+		var cp rune
+		ok := i+1 < len(s)
+		if ok {
+			if c := unescape[s[i+1]]; c != 0 {
+				cp, i = rune(c), i+2
+			} else {
+				cp, i, ok = decodeUnicodeEscape(s, i)
+			}
+		}
 		if !ok {
 			r.Out = out
 			return i, true, syntaxError(i, "bad escape sequence")
 		}
-		i = next
 		if emit {
 			out = appendChar(out, cp)
 		}
@@ -207,39 +215,29 @@ func ReadString[T Text](r *StringReader, s T, i int, decode bool) (end int, esca
 	}
 }
 
-// decodeEscape decodes the escape sequence at s[i] (a backslash) into a
-// UTF-16 code point, joining an escaped surrogate pair into one scalar
-// value; a surrogate without its partner is returned as it is.
-func decodeEscape[T Text](s T, i int) (rune, int, bool) {
-	if i+1 >= len(s) {
+// unescape maps the character after a backslash to what a two-character
+// escape stands for; 0 marks \u (see decodeUnicodeEscape) and invalid
+// escapes.
+var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// decodeUnicodeEscape decodes the \uXXXX escape at s[i] (a backslash) into
+// a UTF-16 code point, joining an escaped surrogate pair into one scalar
+// value; a surrogate without its partner is returned as it is. Anything
+// else at s[i] is not a valid escape.
+func decodeUnicodeEscape[T Text](s T, i int) (rune, int, bool) {
+	if i+1 >= len(s) || s[i+1] != 'u' {
 		return 0, i, false
 	}
-	switch e := s[i+1]; e {
-	case '"', '\\', '/':
-		return rune(e), i + 2, true
-	case 'b':
-		return '\b', i + 2, true
-	case 'f':
-		return '\f', i + 2, true
-	case 'n':
-		return '\n', i + 2, true
-	case 'r':
-		return '\r', i + 2, true
-	case 't':
-		return '\t', i + 2, true
-	case 'u':
-		cp, ok := hex4(s, i+2)
-		if !ok {
-			return 0, i, false
-		}
-		if isHighSurrogate(cp) && len(s)-i >= 12 && s[i+6] == '\\' && s[i+7] == 'u' {
-			if lo, ok := hex4(s, i+8); ok && isLowSurrogate(lo) {
-				return (cp-0xD800)<<10 | (lo - 0xDC00) + 0x10000, i + 12, true
-			}
-		}
-		return cp, i + 6, true
+	cp, ok := hex4(s, i+2)
+	if !ok {
+		return 0, i, false
 	}
-	return 0, i, false
+	if isHighSurrogate(cp) && len(s)-i >= 12 && s[i+6] == '\\' && s[i+7] == 'u' {
+		if lo, ok := hex4(s, i+8); ok && isLowSurrogate(lo) {
+			return (cp-0xD800)<<10 | (lo - 0xDC00) + 0x10000, i + 12, true
+		}
+	}
+	return cp, i + 6, true
 }
 
 // hex4 reads the four hex digits of a \u escape at s[i].
