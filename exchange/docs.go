@@ -20,14 +20,13 @@ type docRuntime struct {
 	docType DocType // interpret mode
 	handle  *Doc
 
-	// loaded is closed once stored state was replayed (at once without
-	// stores); Update waits for it so a local write is never overwritten by
-	// the replay of an older stored entirety.
-	loaded     chan struct{}
-	loadedOnce sync.Once
-
 	mu      sync.Mutex
 	rep     replica.Replica
+	// loading: stored state is being replayed. Transactions made meanwhile
+	// wait in queuedTx and are applied right after the replay, so the
+	// replay of a stored entirety cannot wipe them.
+	loading  bool
+	queuedTx [][]replica.Op
 	doc     replica.Document // nil when headless
 	pending []replica.ChangeSet
 
@@ -41,7 +40,22 @@ type docRuntime struct {
 }
 
 // version returns the replica's serialized version.
-func (rt *docRuntime) markLoaded() { rt.loadedOnce.Do(func() { close(rt.loaded) }) }
+// finishLoading applies the transactions queued while loading (caller
+// holds rt.mu) and returns the errors of those the replica refused.
+func (rt *docRuntime) finishLoading() []error {
+	if !rt.loading {
+		return nil
+	}
+	rt.loading = false
+	var errs []error
+	for _, ops := range rt.queuedTx {
+		if err := rt.doc.Apply(ops); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	rt.queuedTx = nil
+	return errs
+}
 
 func (rt *docRuntime) version() string {
 	rt.mu.Lock()
@@ -144,7 +158,7 @@ func (ex *Exchange) newInterpreted(docID string, t DocType) (*docRuntime, error)
 			return nil, &Error{Code: CodeInvalidDocType, DocID: docID, Msg: "defaults", Err: err}
 		}
 	}
-	rt := &docRuntime{id: docID, mode: ModeInterpret, meta: t.meta(), factory: t.Factory, docType: t, rep: doc, doc: doc, loaded: make(chan struct{})}
+	rt := &docRuntime{id: docID, mode: ModeInterpret, meta: t.meta(), factory: t.Factory, docType: t, rep: doc, doc: doc, loading: len(ex.stores) > 0}
 	doc.SetChangeHook(func(cs replica.ChangeSet) { rt.pending = append(rt.pending, cs) })
 	rt.handle = &Doc{ex: ex, rt: rt}
 	return rt, nil
@@ -152,7 +166,7 @@ func (ex *Exchange) newInterpreted(docID string, t DocType) (*docRuntime, error)
 
 func (ex *Exchange) newHeadless(docID string, f replica.Factory, meta DocMeta) *docRuntime {
 	rep := f.CreateEmpty()
-	return &docRuntime{id: docID, mode: ModeReplicate, meta: meta, factory: f, rep: rep, loaded: make(chan struct{})}
+	return &docRuntime{id: docID, mode: ModeReplicate, meta: meta, factory: f, rep: rep, loading: len(ex.stores) > 0}
 }
 
 // Get returns the interpreted document docID of type t, creating it on
@@ -313,7 +327,6 @@ func (ex *Exchange) register(rt *docRuntime, event DocChangeType, urgent bool) {
 		ex.hydrate(rt, event)
 		return
 	}
-	rt.markLoaded()
 	enqueue(funcMsg(func() { ex.announce(rt, event) }))
 }
 

@@ -156,7 +156,9 @@ func toValue(v any) (any, error) {
 // Update runs fn and commits its changes as one transaction (one version
 // step), then pushes them to peers. If fn returns an error, or a change is
 // invalid, nothing is applied. While the document is still being loaded
-// from a store, Update waits for the load (reads do not).
+// from a store, the transaction is queued and applied right after the
+// stored state (reads show it from then on); if the replica then refuses
+// it, a merge-failed diagnostic reports it.
 func (d *Doc) Update(fn func(*Tx) error) error {
 	if err := d.check(); err != nil {
 		return err
@@ -172,8 +174,14 @@ func (d *Doc) Update(fn func(*Tx) error) error {
 		return nil
 	}
 	rt := d.rt
-	<-rt.loaded // a write during hydration waits for the stored state
 	rt.mu.Lock()
+	if rt.loading {
+		// Applied once the stored state is loaded (see finishLoading);
+		// the registration then announces the resulting version.
+		rt.queuedTx = append(rt.queuedTx, tx.ops)
+		rt.mu.Unlock()
+		return nil
+	}
 	err := rt.doc.Apply(tx.ops)
 	v := rt.rep.Version().String()
 	rt.mu.Unlock()

@@ -28,12 +28,10 @@ func (ex *Exchange) storeError(doc, op string, err error) {
 // is reported and skipped.
 func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 	if !ex.startBG() {
-		rt.markLoaded()
 		return
 	}
 	go func() {
 		defer ex.endBG()
-		defer rt.markLoaded() // also when a store read failed
 		found, stored := false, ""
 		// Problems are reported from the dispatcher, like every other
 		// diagnostic, once loading is done.
@@ -69,8 +67,15 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			found = true
 			break
 		}
-		rt.markLoaded()
-		if found && rt.doc != nil {
+		rt.mu.Lock()
+		queued := len(rt.queuedTx)
+		for _, err := range rt.finishLoading() {
+			report = append(report, func() {
+				ex.warn(DiagMergeFailed, rt.id, "", err, "a transaction made while loading was refused after the stored state loaded")
+			})
+		}
+		rt.mu.Unlock()
+		if (found || queued > 0) && rt.doc != nil {
 			ex.markChanged(rt)
 		}
 		ex.dispatch(funcMsg(func() {
