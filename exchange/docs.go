@@ -20,15 +20,15 @@ type docRuntime struct {
 	docType DocType // interpret mode
 	handle  *Doc
 
-	mu      sync.Mutex
-	rep     replica.Replica
+	mu  sync.Mutex
+	rep replica.Replica
 	// loading: stored state is being replayed. Transactions made meanwhile
 	// wait in queuedTx and are applied right after the replay, so the
 	// replay of a stored entirety cannot wipe them.
 	loading  bool
 	queuedTx [][]replica.Op
-	doc     replica.Document // nil when headless
-	pending []replica.ChangeSet
+	doc      replica.Document // nil when headless
+	pending  []replica.ChangeSet
 
 	// guarded by Exchange.mu
 	suspended  bool
