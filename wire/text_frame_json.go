@@ -119,17 +119,22 @@ func (r *jsonReader) str(decode bool) (string, error) {
 }
 
 // open enters an array or object: it checks the depth and writes the
-// opening bracket.
-func (r *jsonReader) open(c byte) error {
-	if r.depth++; r.depth > maxJSONDepth {
-		return r.fail("JSON nested too deeply")
+// opening bracket. It reports whether members follow; an empty one is
+// closed at once, but its closing bracket is left to the caller.
+func (r *jsonReader) open(c, closing byte) (more bool, err error) {
+	if r.depth >= maxJSONDepth {
+		return false, r.fail("JSON nested too deeply")
 	}
 	r.i++
 	if r.emit {
 		r.out = append(r.out, c)
 	}
-	r.ws()
-	return nil
+	if r.ws(); r.i < len(r.s) && r.s[r.i] == closing {
+		r.i++
+		return false, nil
+	}
+	r.depth++
+	return true, nil
 }
 
 // next reads what follows an element or member: a comma, which it writes,
@@ -154,17 +159,11 @@ func (r *jsonReader) next(closing byte) (more bool, err error) {
 }
 
 func (r *jsonReader) array() error {
-	if err := r.open('['); err != nil {
+	more, err := r.open('[', ']')
+	if err != nil {
 		return err
 	}
-	more := true
-	if r.i < len(r.s) && r.s[r.i] == ']' {
-		r.i++
-		r.depth--
-		more = false
-	}
 	for more {
-		var err error
 		if _, _, _, err = r.value(false); err != nil {
 			return err
 		}
@@ -180,22 +179,17 @@ func (r *jsonReader) array() error {
 
 func (r *jsonReader) object() error {
 	objStart := len(r.out)
-	if err := r.open('{'); err != nil {
+	more, err := r.open('{', '}')
+	if err != nil {
 		return err
 	}
 	base := len(r.members)
-	more := true
-	if r.i < len(r.s) && r.s[r.i] == '}' {
-		r.i++
-		r.depth--
-		more = false
-	}
 	for more {
 		if r.ws(); r.i >= len(r.s) || r.s[r.i] != '"' {
 			return r.fail("expected property name")
 		}
 		keyStart := len(r.out)
-		if _, err := r.str(false); err != nil {
+		if _, err = r.str(false); err != nil {
 			return err
 		}
 		keyEnd := len(r.out)
@@ -206,7 +200,6 @@ func (r *jsonReader) object() error {
 		if r.emit {
 			r.out = append(r.out, ':')
 		}
-		var err error
 		if _, _, _, err = r.value(false); err != nil {
 			return err
 		}

@@ -219,13 +219,18 @@ func (p *parser[T]) key() (string, error) {
 	return string(raw), nil
 }
 
-func (p *parser[T]) enter() error {
+// enter opens the array or object at p.i. It reports whether members
+// follow; an empty one is closed at once.
+func (p *parser[T]) enter(closing byte) (more bool, err error) {
 	if p.depth >= p.maxDepth {
-		return p.fail(msgDepth)
+		return false, p.fail(msgDepth)
+	}
+	if p.i = SkipSpace(p.s, p.i+1); p.i < len(p.s) && p.s[p.i] == closing {
+		p.i++
+		return false, nil
 	}
 	p.depth++
-	p.i = SkipSpace(p.s, p.i+1)
-	return nil
+	return true, nil
 }
 
 // next reads what follows an element or member: a comma (more follow) or
@@ -247,16 +252,11 @@ func (p *parser[T]) next(closing byte) (more bool, err error) {
 }
 
 func (p *parser[T]) array() (any, error) {
-	if err := p.enter(); err != nil {
+	more, err := p.enter(']')
+	if err != nil {
 		return nil, err
 	}
 	base := len(p.vals)
-	more := true
-	if p.i < len(p.s) && p.s[p.i] == ']' {
-		p.i++
-		p.depth--
-		more = false
-	}
 	for more {
 		v, err := p.value()
 		if err != nil {
@@ -274,16 +274,11 @@ func (p *parser[T]) array() (any, error) {
 }
 
 func (p *parser[T]) object() (any, error) {
-	if err := p.enter(); err != nil {
+	more, err := p.enter('}')
+	if err != nil {
 		return nil, err
 	}
 	kBase, vBase := len(p.keys), len(p.vals)
-	more := true
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
-		p.depth--
-		more = false
-	}
 	for more {
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
 			return nil, p.fail("expected property name")

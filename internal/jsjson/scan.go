@@ -16,6 +16,8 @@ type SyntaxError struct {
 	Msg    string
 }
 
+// Error returns the message and the offset.
+// Error returns the message and the offset.
 func (e *SyntaxError) Error() string { return e.Msg + " at offset " + strconv.Itoa(e.Offset) }
 
 func syntaxError(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
