@@ -35,9 +35,9 @@ func (g *gatedStore) LoadAll(ctx context.Context, docID string) ([]store.Record,
 // writes at once (before the stored document finished loading) must keep
 // that write, in memory and on disk, once Flush returns. Get documents
 // that it returns at once and loads in the background, so writing right
-// away is ordinary use. The durability test's writer first found this
-// (the first batch after every restart was lost); this is the
-// deterministic form, with the load held open by the store.
+// away is ordinary use. This is the deterministic form of the durability
+// writer's write-at-once rounds (which once lost the first batch after
+// every restart), with the load held open by the store.
 func TestWriteWhileLoadingIsKept(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -99,10 +99,33 @@ func TestWriteWhileLoadingIsKept(t *testing.T) {
 
 	// Second life: write while the stored document is loading.
 	gate := &gatedStore{loading: make(chan struct{}), release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(gate.release) }) }
+	defer release()
 	ex, d = open(gate)
-	<-gate.loading
-	set(d, "b", 2)
-	close(gate.release)
+	select {
+	case <-gate.loading:
+	case <-ctx.Done():
+		t.Fatal("the document never started loading")
+	}
+	// Update is documented not to block while the document loads; it
+	// runs on its own goroutine so a regression fails here instead of
+	// hanging the test.
+	updated := make(chan error, 1)
+	go func() {
+		updated <- d.Update(func(tx *exchange.Tx) error { tx.Set(exchange.P("b"), 2); return nil })
+	}()
+	select {
+	case err := <-updated:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		release()
+		<-updated
+		t.Fatal("Update blocked while the document was loading")
+	}
+	release()
 	if err := ex.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
