@@ -10,11 +10,9 @@
 //
 // Like any presence system it heartbeats: every peer rewrites its document
 // every beatEvery, and a peer not heard from for expireAfter counts as
-// offline. That covers peers that vanish without a goodbye, and it also
-// repairs a status change that a receiver dropped: an LWW receiver stamps
-// merges with its own clock, so a second write landing in the same
-// millisecond can be judged stale (see lww_test.go); the next beat carries
-// it again.
+// offline. That covers peers that vanish without a goodbye, and the next
+// beat repairs a status change that did not get through (LWW versions are
+// wall-clock milliseconds; lww_test.go shows the boundary cases).
 //
 // Everything runs in one process: a relay (WebSocket server plus an
 // exchange that replicates what it is offered, no storage: presence is
@@ -118,8 +116,8 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	}
 
 	// carol signs off and disconnects. Her goodbye usually arrives at once;
-	// when it is dropped (the same-millisecond case above) or when a peer
-	// crashes without one, its silence expires it after expireAfter.
+	// when it does not get through, or when a peer crashes without one,
+	// its silence expires it after expireAfter.
 	if err := peers["carol"].set("offline"); err != nil {
 		return err
 	}
