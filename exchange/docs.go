@@ -324,7 +324,7 @@ func (ex *Exchange) register(rt *docRuntime, event DocChangeType, urgent bool) {
 	}
 	if len(ex.stores) > 0 {
 		enqueue(msgDocLoading{doc: rt.id})
-		ex.hydrate(rt, event)
+		enqueue(funcMsg(func() { ex.startHydration(rt, event) }))
 		return
 	}
 	enqueue(funcMsg(func() { ex.announce(rt, event) }))

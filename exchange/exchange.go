@@ -187,8 +187,9 @@ type Exchange struct {
 	changed     []*docRuntime // runtimes with change sets to deliver at tick
 
 	// drainer-only state (touched only while draining)
-	outbox []transport.Envelope
-	timers map[string]func() bool
+	outbox      []transport.Envelope
+	timers      map[string]func() bool
+	afterDelete map[string][]func() // hydrations waiting for a delete
 }
 
 // New builds an exchange and starts its transports.
@@ -206,21 +207,22 @@ func New(opts Options) (*Exchange, error) {
 	}
 	clk := clock.OrReal(opts.Clock)
 	ex := &Exchange{
-		identity: id,
-		clock:    clk,
-		log:      opts.Logger,
-		onDiag:   opts.OnDiagnostic,
-		onStore:  opts.OnStoreError,
-		budget:   opts.Budget,
-		stores:   append([]store.Store(nil), opts.Stores...),
-		plain:    replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
-		lww:      replica.NewLWWFactory(replica.LWWOptions{Now: clk.Now}),
-		state:    replica.NewStateFactory(replica.StateOptions{Now: clk.Now}),
-		runtimes: map[string]*docRuntime{},
-		deferred: map[string]DocMeta{},
-		channels: map[ChannelID]*transport.Channel{},
-		waiters:  map[*syncWaiter]struct{}{},
-		timers:   map[string]func() bool{},
+		identity:    id,
+		clock:       clk,
+		log:         opts.Logger,
+		onDiag:      opts.OnDiagnostic,
+		onStore:     opts.OnStoreError,
+		budget:      opts.Budget,
+		stores:      append([]store.Store(nil), opts.Stores...),
+		plain:       replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
+		lww:         replica.NewLWWFactory(replica.LWWOptions{Now: clk.Now}),
+		state:       replica.NewStateFactory(replica.StateOptions{Now: clk.Now}),
+		runtimes:    map[string]*docRuntime{},
+		deferred:    map[string]DocMeta{},
+		channels:    map[ChannelID]*transport.Channel{},
+		waiters:     map[*syncWaiter]struct{}{},
+		timers:      map[string]func() bool{},
+		afterDelete: map[string][]func(){},
 	}
 	if ex.budget == 0 {
 		ex.budget = DefaultBudget
@@ -630,7 +632,15 @@ func (ex *Exchange) stepStore(m storeMsg) {
 	// Changes made while the write was in flight are written now. After a
 	// failure the next change retries (from the last confirmed version);
 	// retrying at once would spin on a broken store.
-	if m, ok := m.(stWriteSucceeded); ok {
+	switch m := m.(type) {
+	case stWriteSucceeded:
+		ex.persistTrigger(m.doc)
+	case stDeleteDone:
+		wait := ex.afterDelete[m.doc]
+		delete(ex.afterDelete, m.doc)
+		for _, f := range wait {
+			f() // hydrations of the doc got again meanwhile
+		}
 		ex.persistTrigger(m.doc)
 	}
 }

@@ -22,6 +22,16 @@ func (ex *Exchange) storeError(doc, op string, err error) {
 	}
 }
 
+// startHydration hydrates rt, after the delete of an earlier incarnation
+// of the doc if one is still running (on the dispatcher).
+func (ex *Exchange) startHydration(rt *docRuntime, event DocChangeType) {
+	if phase, ok := ex.stst.docs.Get(rt.id); ok && (phase.deleting || phase.deleteNext) {
+		ex.afterDelete[rt.id] = append(ex.afterDelete[rt.id], func() { ex.hydrate(rt, event) })
+		return
+	}
+	ex.hydrate(rt, event)
+}
+
 // hydrate loads rt from the first store that has it (in the background),
 // then registers it with the sync and store programs on the dispatcher.
 // Stored entries are replayed as remote changes (no echo). A corrupt record
@@ -208,6 +218,7 @@ func (ex *Exchange) storeEffect(f storeFx) {
 					ex.dispatch(funcMsg(func() { ex.storeError(f.doc, "delete", err) }))
 				}
 			}
+			ex.dispatch(stDeleteDone(f))
 		}()
 	case fxStoreError:
 		ex.storeError(f.doc, f.op, f.err)

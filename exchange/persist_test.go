@@ -262,3 +262,24 @@ func TestSuspendedWritesArePersistedOnResume(t *testing.T) {
 	flush(t, a2)
 	wantJSON(t, d2, `{"offline":true}`)
 }
+
+func TestDestroyDuringWriteThenGetAgain(t *testing.T) {
+	s := store.NewMemory(store.MemoryOptions{})
+	n := newTestNet(t)
+	a := n.peer("a", withStore(s))
+	d := mustGet(t, a, "d", jsonDoc)
+	update(t, d, func(tx *Tx) { tx.Set(P("old"), 1) })
+	// No flush: the registration may still be in flight when the doc is
+	// destroyed and created again.
+	if err := a.Destroy("d"); err != nil {
+		t.Fatal(err)
+	}
+	d2 := mustGet(t, a, "d", jsonDoc)
+	update(t, d2, func(tx *Tx) { tx.Set(P("new"), 2) })
+	flush(t, a)
+	n.stop("a")
+	a2 := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: s.Data()})))
+	d3 := mustGet(t, a2, "d", jsonDoc)
+	flush(t, a2)
+	wantJSON(t, d3, `{"new":2}`)
+}

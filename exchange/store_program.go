@@ -19,6 +19,12 @@ type storeDocPhase struct {
 	writing   bool
 	confirmed string // version the stores are known to hold ("" = none yet)
 	pending   string // version of the write in flight
+	// Deleting: a delete is in flight (writing is true) or waits for the
+	// write in flight (deleteNext). A registration of the doc made
+	// meanwhile (it was destroyed and got again) runs after the delete.
+	deleting   bool
+	deleteNext bool
+	reregister *stRegister
 }
 
 type storeState struct {
@@ -48,8 +54,12 @@ type stAdvanced struct {
 	version string
 }
 
-// stDestroy: forget the doc and delete it from the stores.
+// stDestroy: forget the doc and delete it from the stores. The delete
+// waits for a write in flight, so it cannot be overtaken by it.
 type stDestroy struct{ doc string }
+
+// stDeleteDone: the delete finished (errors are reported separately).
+type stDeleteDone struct{ doc string }
 
 type stWriteSucceeded struct {
 	doc     string
@@ -65,6 +75,7 @@ func (stRegister) isStoreMsg()       {}
 func (stHydrated) isStoreMsg()       {}
 func (stAdvanced) isStoreMsg()       {}
 func (stDestroy) isStoreMsg()        {}
+func (stDeleteDone) isStoreMsg()     {}
 func (stWriteSucceeded) isStoreMsg() {}
 func (stWriteFailed) isStoreMsg()    {}
 
@@ -94,12 +105,18 @@ func (storeProgram) Init() (*storeState, []storeFx) { return &storeState{}, nil 
 func (storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx) {
 	switch m := m.(type) {
 	case stRegister:
+		d, ok := s.docs.Get(m.doc)
+		if ok && (d.deleting || d.deleteNext) {
+			nd := *d
+			r := m
+			nd.reregister = &r
+			return &storeState{docs: s.docs.Set(m.doc, &nd)}, nil
+		}
 		// Also re-runs after a failed registration (confirmed still "").
-		if d, ok := s.docs.Get(m.doc); ok && (d.writing || d.confirmed != "") {
+		if ok && (d.writing || d.confirmed != "") {
 			return s, nil
 		}
-		n := &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{writing: true, pending: m.version})}
-		return n, []storeFx{fxStoreAppend(m)}
+		return register(s, m)
 
 	case stHydrated:
 		if s.docs.Has(m.doc) {
@@ -109,29 +126,72 @@ func (storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx) {
 
 	case stAdvanced:
 		d, ok := s.docs.Get(m.doc)
-		if !ok || d.writing || d.confirmed == "" || d.confirmed == m.version {
+		if !ok || d.writing || d.deleting || d.confirmed == "" || d.confirmed == m.version {
 			return s, nil
 		}
 		nd := &storeDocPhase{writing: true, confirmed: d.confirmed, pending: m.version}
 		return &storeState{docs: s.docs.Set(m.doc, nd)}, []storeFx{fxStoreAppend(m)}
 
 	case stDestroy:
-		return &storeState{docs: s.docs.Delete(m.doc)}, []storeFx{fxStoreDelete(m)}
+		d, ok := s.docs.Get(m.doc)
+		switch {
+		case ok && d.deleting:
+			if d.reregister == nil {
+				return s, nil
+			}
+			nd := *d
+			nd.reregister = nil // destroyed again before it was registered
+			return &storeState{docs: s.docs.Set(m.doc, &nd)}, nil
+		case ok && d.writing:
+			nd := *d
+			nd.deleteNext, nd.reregister = true, nil
+			return &storeState{docs: s.docs.Set(m.doc, &nd)}, nil
+		}
+		return deleting(s, m.doc, nil)
+
+	case stDeleteDone:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || !d.deleting {
+			return s, nil
+		}
+		if d.reregister != nil {
+			return register(&storeState{docs: s.docs.Delete(m.doc)}, *d.reregister)
+		}
+		return &storeState{docs: s.docs.Delete(m.doc)}, nil
 
 	case stWriteSucceeded:
 		d, ok := s.docs.Get(m.doc)
-		if !ok || !d.writing {
+		if !ok || !d.writing || d.deleting {
 			return s, nil
+		}
+		if d.deleteNext {
+			return deleting(s, m.doc, d.reregister)
 		}
 		return &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{confirmed: m.version})}, nil
 
 	case stWriteFailed:
+		errFx := fxStoreError{doc: m.doc, op: "append", err: m.err}
 		d, ok := s.docs.Get(m.doc)
-		if !ok || !d.writing {
-			return s, []storeFx{fxStoreError{doc: m.doc, op: "append", err: m.err}}
+		if !ok || !d.writing || d.deleting {
+			return s, []storeFx{errFx}
 		}
-		return &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{confirmed: d.confirmed})},
-			[]storeFx{fxStoreError{doc: m.doc, op: "append", err: m.err}}
+		if d.deleteNext {
+			n, fx := deleting(s, m.doc, d.reregister)
+			return n, append([]storeFx{errFx}, fx...)
+		}
+		return &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{confirmed: d.confirmed})}, []storeFx{errFx}
 	}
 	return s, nil
+}
+
+func register(s *storeState, m stRegister) (*storeState, []storeFx) {
+	n := &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{writing: true, pending: m.version})}
+	return n, []storeFx{fxStoreAppend(m)}
+}
+
+// deleting starts the delete of doc (it stays known until stDeleteDone);
+// rereg is a registration that waits for it.
+func deleting(s *storeState, doc string, rereg *stRegister) (*storeState, []storeFx) {
+	n := &storeState{docs: s.docs.Set(doc, &storeDocPhase{writing: true, deleting: true, reregister: rereg})}
+	return n, []storeFx{fxStoreDelete{doc: doc}}
 }
