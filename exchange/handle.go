@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -13,8 +14,9 @@ import (
 // Path addresses a value inside a document.
 type Path = replica.Path
 
-// P builds a Path: a string is an object field, an int a list index, and a
-// replica.Segment is used as is (replica.Entry for record entries).
+// P builds a Path: a string is an object field, an integer a list index,
+// and a replica.Segment is used as is (replica.Entry for record entries).
+// Any other value becomes a field named by its fmt.Sprint form.
 func P(segments ...any) Path {
 	p := make(Path, 0, len(segments))
 	for _, s := range segments {
@@ -23,10 +25,16 @@ func P(segments ...any) Path {
 			p = append(p, replica.Field(s))
 		case int:
 			p = append(p, replica.Index(s))
+		case int32:
+			p = append(p, replica.Index(int(s)))
+		case int64:
+			p = append(p, replica.Index(int(s)))
+		case uint:
+			p = append(p, replica.Index(int(s)))
 		case replica.Segment:
 			p = append(p, s)
 		default:
-			p = append(p, replica.Field(""))
+			p = append(p, replica.Field(fmt.Sprint(s)))
 		}
 	}
 	return p
