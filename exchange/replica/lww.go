@@ -142,29 +142,34 @@ func (l *LWW) Merge(p Payload) error {
 	return nil
 }
 
-// MergeStamped merges like Merge, then adopts the offer's version when it
-// is newer than the one the local clock gave. Without that, a relay that
-// merges a write stamped T+1 during its own millisecond T would forward it
-// as version T, and a receiver already at T would judge it equal and drop
-// it; taking the maximum (a Lamport clock over wall time) keeps every
-// forwarded write newer than what its receivers hold.
+// MergeStamped merges like Merge, but the version becomes the newer of the
+// replica's previous version and the offer's stamp, instead of the local
+// clock. A receiver that stamped merges with its own clock would forward a
+// write made at T as T+1 when it arrived a millisecond late, and then drop
+// the writer's next write, made at T+1, as "equal". Versions that travel
+// with the data (a Lamport clock over wall time) keep every newer write
+// newer at every hop.
 func (l *LWW) MergeStamped(p Payload, stamp string, _ string) error {
+	prev := l.ver
 	if err := l.Merge(p); err != nil {
 		return err
 	}
-	l.adopt(stamp)
+	if v, err := ParseTimestampVersion(stamp); err == nil {
+		l.ver = prev
+		l.adopt(v)
+	}
 	return nil
 }
 
-func (l *LWW) adopt(stamp string) {
-	if v, err := ParseTimestampVersion(stamp); err == nil && v.ms > l.ver.ms {
+func (l *LWW) adopt(v TimestampVersion) {
+	if v.ms > l.ver.ms {
 		l.ver = v
 	}
 }
 
-// ResetFromEntirety replaces the whole state with the entirety and stamps
-// the version with the local clock, or the remote version when newer (see
-// MergeStamped).
+// ResetFromEntirety replaces the whole state with the entirety. The version
+// becomes the newer of the previous one and the remote version when that is
+// a timestamp (see MergeStamped), else the local clock.
 func (l *LWW) ResetFromEntirety(p Payload, remote Version) error {
 	if p.Encoding != "json" || p.Kind != "entirety" {
 		return &Error{Code: CodeEncoding, Msg: "lww reset expects a JSON entirety payload"}
@@ -173,10 +178,12 @@ func (l *LWW) ResetFromEntirety(p Payload, remote Version) error {
 	if err != nil {
 		return err
 	}
+	prev := l.ver
 	l.doc.reset(content)
 	l.tick(false)
-	if remote != nil {
-		l.adopt(remote.String())
+	if v, ok := remote.(TimestampVersion); ok {
+		l.ver = prev
+		l.adopt(v)
 	}
 	l.doc.notify([]Op{{Change: mustChange(obj2("type", "replace", "value", content))}}, true)
 	return nil

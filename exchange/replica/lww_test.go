@@ -67,12 +67,13 @@ func TestLWW(t *testing.T) {
 	if err := b.Advance(NewPlainVersion("L", 1)); !errors.Is(err, ErrVersionMismatch) {
 		t.Fatalf("plain advance: %v", err)
 	}
-	// Reset replaces everything.
+	// Reset replaces everything and takes the remote version (the state
+	// it adopts is that version's), not the local clock.
 	clk.t = time.UnixMilli(5000)
 	if err := b.ResetFromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"other":true}`)}, NewTimestampVersion(4000)); err != nil {
 		t.Fatal(err)
 	}
-	if jsonOf(t, b) != `{"other":true}` || b.Version().String() != "5000" {
+	if jsonOf(t, b) != `{"other":true}` || b.Version().String() != "4000" {
 		t.Fatalf("reset %s %s", jsonOf(t, b), b.Version())
 	}
 	if err := b.ResetFromEntirety(Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[]`)}, nil); !errors.Is(err, ErrEncoding) {
@@ -122,8 +123,11 @@ func TestLWWStaleOffersAreOlder(t *testing.T) {
 	}
 }
 
-// A relay that merges a write stamped T+1 while its own clock still reads T
-// must forward it as T+1, or a receiver already at T drops it as equal.
+// A relay must forward a write with the writer's stamp, never its own
+// clock: merging a write stamped T+1 while its clock reads T must give T+1
+// (or a receiver at T drops it as equal), and merging a write stamped T a
+// millisecond late must keep T (or the writer's next write, at T+1, is
+// dropped by the relay as equal).
 func TestLWWMergeAdoptsNewerStamp(t *testing.T) {
 	clk := &fakeNow{t: time.UnixMilli(500)}
 	f := NewLWWFactory(LWWOptions{Now: clk.Now})
@@ -150,7 +154,16 @@ func TestLWWMergeAdoptsNewerStamp(t *testing.T) {
 	if got := relay.Version().String(); got != "501" {
 		t.Fatalf("relay version after an old stamp = %s, want 501", got)
 	}
+	late := f.CreateDocument()
+	clk.advance(time.Millisecond) // the writer's 501 arrives at 502
+	if err := late.(*LWW).MergeStamped(p, "501", "writer"); err != nil {
+		t.Fatal(err)
+	}
+	if got := late.Version().String(); got != "501" {
+		t.Fatalf("late merge version = %s, want the stamp 501, not the clock", got)
+	}
 	// Reset adopts a newer remote version too.
+	clk.t = time.UnixMilli(2000)
 	if err := relay.ResetFromEntirety(p, NewTimestampVersion(900)); err != nil {
 		t.Fatal(err)
 	}
