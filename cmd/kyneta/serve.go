@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kyneta-go/kyneta/exchange"
+	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/sqlite"
 	"github.com/kyneta-go/kyneta/server"
@@ -189,6 +190,7 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 		Transports: []transport.Transport{srv},
 		Stores:     []store.Store{st},
 		Policies:   []exchange.Policy{relay},
+		Replicas:   relayReplicas(),
 		Logger:     log,
 	})
 	if err != nil {
@@ -245,6 +247,20 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 	}
 	log.Info("stopped")
 	return serveErr
+}
+
+// relayReplicas are the factories the relay holds documents with: the
+// built-in interpretable types, and opaque logs for the CRDT formats of
+// TypeScript peers (Loro, Yjs), which it stores and replays without
+// interpreting them.
+func relayReplicas() []replica.Bound {
+	return []replica.Bound{
+		{Factory: replica.NewPlainFactory(replica.PlainOptions{}), Mode: wire.Authoritative},
+		{Factory: replica.NewLWWFactory(replica.LWWOptions{}), Mode: wire.Ephemeral},
+		{Factory: replica.NewStateFactory(replica.StateOptions{}), Mode: wire.Ephemeral},
+		{Factory: replica.NewOpaqueFactory(wire.ReplicaType{Name: "loro", Major: 1}, replica.OpaqueOptions{}), Mode: wire.Collaborative},
+		{Factory: replica.NewOpaqueFactory(wire.ReplicaType{Name: "yjs", Major: 1}, replica.OpaqueOptions{}), Mode: wire.Collaborative},
+	}
 }
 
 func errString(err error) string {
