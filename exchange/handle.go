@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
-	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Path addresses a value inside a document.
@@ -290,12 +289,10 @@ func (d *Doc) Ready() bool {
 // answered vacant for, the document, or until ctx is done (then the error
 // has Code CodeSyncTimeout and unwraps to ctx.Err()).
 //
-// For delta-capable documents (authoritative, collaborative) "synced" also
-// means our copy is not behind the version the peer last reported, so the
-// data is there when WaitForSync returns. (The reference resolved on the
-// peer's interest alone; its single-threaded scheduler happened to deliver
-// the offer first.) For ephemeral documents versions are wall-clock stamps
-// and only the peer state counts.
+// "Synced" also means our copy is not behind the version the peer last
+// reported, so the data is there when WaitForSync returns. (The reference
+// resolved on the peer's interest alone; its single-threaded scheduler
+// happened to deliver the offer first.)
 //
 // Do not call it from a subscriber callback: the dispatcher that would
 // resolve it is the one running the callback.
@@ -342,10 +339,9 @@ func (ex *Exchange) resolveWaiter(w *syncWaiter, err error) {
 }
 
 // synced: some peer with a live channel is vacant, or synced at a version
-// we are not behind (delta-capable docs), for rt's doc. It reads the
-// immutable states given and locks only rt.
+// we are not behind, for rt's doc. It reads the immutable states given and
+// locks only rt.
 func synced(rt *docRuntime, s *syncState, sess *sessionState) bool {
-	deltas := rt.meta.SyncMode.Delivery == wire.DeltaCapable
 	var ours replica.Version
 	found := false
 	s.peers.Range(func(id string, p *syncPeer) bool {
@@ -353,7 +349,7 @@ func synced(rt *docRuntime, s *syncState, sess *sessionState) bool {
 		if !ok || st.Kind == PeerPending || len(sess.peerChannels(id)) == 0 {
 			return true
 		}
-		if st.Kind == PeerVacant || !deltas || st.LastKnownVersion == "" {
+		if st.Kind == PeerVacant || st.LastKnownVersion == "" {
 			found = true
 			return false
 		}

@@ -150,15 +150,20 @@ func TestRelayThreePeers(t *testing.T) {
 }
 
 func TestWaitForSyncMeansDataArrived(t *testing.T) {
-	n := newTestNet(t)
-	a := n.peer("a")
-	da := mustGet(t, a, "d", jsonDoc)
-	update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
-	for i := 0; i < 20; i++ {
-		b := n.peer(fmt.Sprint("b", i))
-		db := mustGet(t, b, "d", jsonDoc)
-		waitSync(t, db) // no settle: the data must already be there
-		wantJSON(t, db, `{"x":1}`)
+	for _, dt := range []DocType{jsonDoc, ephDoc} {
+		t.Run(dt.Name, func(t *testing.T) {
+			n := newTestNet(t)
+			a := n.peer("a")
+			n.clk.Advance(time.Second)
+			da := mustGet(t, a, "d", dt)
+			update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
+			for i := 0; i < 20; i++ {
+				b := n.peer(fmt.Sprint("b", i))
+				db := mustGet(t, b, "d", dt)
+				waitSync(t, db) // no settle: the data must already be there
+				wantJSON(t, db, `{"x":1}`)
+			}
+		})
 	}
 }
 
