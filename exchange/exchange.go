@@ -294,10 +294,9 @@ type (
 
 func (ex *Exchange) busyLocked() bool { return ex.draining || ex.bgJobs > 0 }
 
-// quiet is only allocated while someone waits for it (waitQuiet), so a
-// drain costs no allocation.
-func (ex *Exchange) beginBusyLocked() {}
-
+// endBusyLocked wakes Flush/Shutdown waiters once nothing is draining and
+// no background job runs. The channel is only allocated while someone
+// waits (waitQuiet), so a drain allocates nothing for it.
 func (ex *Exchange) endBusyLocked() {
 	if !ex.busyLocked() && ex.quiet != nil {
 		close(ex.quiet)
@@ -317,7 +316,6 @@ func (ex *Exchange) dispatch(m any) {
 		ex.mu.Unlock()
 		return
 	}
-	ex.beginBusyLocked()
 	ex.draining = true
 	ex.mu.Unlock()
 	ex.drain()
@@ -498,7 +496,6 @@ func (ex *Exchange) startBG() bool {
 	if ex.closed {
 		return false
 	}
-	ex.beginBusyLocked()
 	ex.bgJobs++
 	return true
 }
