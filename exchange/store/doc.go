@@ -1,8 +1,10 @@
 // Package store defines the persistence contract of the exchange (§7 of the
 // exchange spec): a record stream per document — meta records and payload
 // entries — with a materialized meta index, the shared validation
-// ([ResolveMeta], [ValidateAppend]), typed errors, the in-memory store
-// [Memory] and the pure store [Program] that coordinates writes.
+// ([ResolveMeta], [ValidateAppend]), typed errors and the in-memory
+// store [Memory]. The pure program that sequences an exchange's writes to
+// its stores lives with the exchange (one write in flight per document,
+// deltas coalesced while it runs).
 //
 // Every backend must pass the conformance suite in package storetest:
 //
@@ -15,14 +17,5 @@
 // seam ([MemoryOptions.Seam]) lets a test fail any low-level write; the
 // store stays atomic because it commits only after every write of an
 // operation passed the seam.
-//
-// # Store program
-//
-// [Program] is a pure Mealy machine (machine.Program) over per-document
-// phases: idle at a confirmed version, or writing with one write in flight
-// and inputs queued behind it. The shell executes [PersistAppend],
-// [PersistReplace] and [PersistDelete] effects and answers with
-// [WriteSucceeded] or [WriteFailed]. [Baseline] tells the shell which version
-// the next delta should start from, including while the first
-// registration write is still in flight.
+
 package store

@@ -37,22 +37,3 @@ func ExampleNewMemory() {
 	// entry kyneta.genesis:0 {"items":[]}
 	// store: entry-before-meta (doc 'other'): first record must be meta, got entry
 }
-
-// The store program keeps one write in flight per document and queues the
-// rest.
-func ExampleProgram() {
-	var p store.Program
-	m, _ := p.Init()
-	meta := store.Meta{ReplicaType: replica.PlainType, SyncMode: wire.Authoritative}
-	m, effs := p.Update(m, store.Register{DocID: "d", Meta: meta, Entirety: replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{}`)}, Version: "L:1"})
-	fmt.Printf("%T\n", effs[0])
-	m, effs = p.Update(m, store.StateAdvanced{DocID: "d", Delta: replica.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[[]]`)}, NewVersion: "L:2"})
-	base, _ := store.Baseline(m, "d")
-	fmt.Println(len(effs), base)
-	_, effs = p.Update(m, store.WriteSucceeded{DocID: "d", Version: "L:1"})
-	fmt.Printf("%T %s\n", effs[0], effs[0].(store.PersistAppend).Records[0].Version)
-	// Output:
-	// store.PersistAppend
-	// 0 L:2
-	// store.PersistAppend L:2
-}

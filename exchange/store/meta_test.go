@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/wire"
 )
+
+var pmeta = store.Meta{ReplicaType: replica.PlainType, SyncMode: wire.Authoritative, SchemaHash: "h"}
 
 func TestMetaJSONMatchesReference(t *testing.T) {
 	b, err := json.Marshal(pmeta)
