@@ -45,6 +45,8 @@ const (
 
 var durabilityDocs = []string{"dur/a", "dur/b", "dur/c"}
 
+func init() { childRoles["durability-writer"] = durabilityWriter }
+
 // durabilityWriter is the child: args are the database path, a seed and
 // the first write index. It prints "opening" before it opens the file and
 // "ready" once it holds the documents, then writes batches of 1–3 keys

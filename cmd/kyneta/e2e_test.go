@@ -28,6 +28,48 @@ import (
 // Every wait is on a log line, an output line or a process exit, each
 // under a deadline; nothing sleeps.
 
+// bin is the kyneta binary, built once on first use by the tests that run
+// it (unit tests do not pay for the build).
+var bin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// kynetaBinary builds this package with the go command that is running the
+// tests and returns the binary's path.
+func kynetaBinary(t *testing.T) string {
+	t.Helper()
+	bin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "kyneta-bin-")
+		if err != nil {
+			bin.err = err
+			return
+		}
+		afterAll = append(afterAll, func() { _ = os.RemoveAll(dir) })
+		out := filepath.Join(dir, "kyneta")
+		args := []string{"build", "-o", out}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		gotool, err := exec.LookPath("go")
+		if err != nil {
+			bin.err = fmt.Errorf("the end-to-end tests build the binary and need the go command: %v", err)
+			return
+		}
+		cmd := exec.Command(gotool, append(args, ".")...)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			bin.err = fmt.Errorf("go build: %v\n%s", err, b)
+			return
+		}
+		bin.path = out
+	})
+	if bin.err != nil {
+		t.Fatal(bin.err)
+	}
+	return bin.path
+}
+
 // lineLog collects the lines of one output stream and lets tests wait for
 // a line to appear.
 type lineLog struct {
