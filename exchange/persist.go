@@ -129,18 +129,56 @@ func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
 }
 
 // registerInStore writes meta + entirety for a doc the stores do not have.
+// A replica that exports several payloads (the opaque relay) is stored as
+// meta plus one entry per payload, each with the stamp it arrived with, so
+// hydration replays the log exactly.
 func (ex *Exchange) registerInStore(rt *docRuntime) {
+	meta := store.MetaRecord(storeMeta(rt.meta))
 	rt.mu.Lock()
-	p, err := rt.rep.ExportEntirety()
 	v := rt.rep.Version().String()
+	var recs []store.Record
+	var err error
+	if me, ok := rt.rep.(replica.MultiExporter); ok {
+		var parts []replica.OfferPart
+		parts, err = me.ExportFor("")
+		recs = append([]store.Record{meta}, partRecords(parts)...)
+	} else {
+		var p replica.Payload
+		p, err = rt.rep.ExportEntirety()
+		recs = []store.Record{meta, store.EntryRecord(p, v)}
+	}
 	rt.mu.Unlock()
 	if err != nil {
 		ex.warn(DiagExportFailed, rt.id, "", err, "cannot export doc for storage")
 		return
 	}
-	ex.stepStore(stRegister{doc: rt.id, version: v, records: []store.Record{
-		store.MetaRecord(storeMeta(rt.meta)), store.EntryRecord(p, v),
-	}})
+	ex.stepStore(stRegister{doc: rt.id, version: v, records: recs})
+}
+
+func partRecords(parts []replica.OfferPart) []store.Record {
+	recs := make([]store.Record, 0, len(parts))
+	for _, part := range parts {
+		recs = append(recs, store.EntryRecord(part.Payload, part.Version))
+	}
+	return recs
+}
+
+// multiPartDelta is what a multi-payload replica gained since the stored
+// version: the payloads after it, appended; or, when the stored version is
+// not one of its stamps, the whole log, replacing the stream.
+func multiPartDelta(me replica.MultiExporter, meta store.Record, confirmed string) ([]store.Record, error) {
+	all, err := me.ExportFor("")
+	if err != nil {
+		return nil, err
+	}
+	since, err := me.ExportFor(confirmed)
+	if err != nil {
+		return nil, err
+	}
+	if len(since) == len(all) {
+		return append([]store.Record{meta}, partRecords(all)...), nil
+	}
+	return partRecords(since), nil
 }
 
 // persistTrigger writes what doc gained since the stores' confirmed
@@ -168,8 +206,12 @@ func (ex *Exchange) persistTrigger(doc string) {
 		return
 	}
 	var recs []store.Record
-	base, err := rt.factory.ParseVersion(phase.confirmed)
-	if err == nil {
+	var err error
+	if me, ok := rt.rep.(replica.MultiExporter); ok {
+		recs, err = multiPartDelta(me, store.MetaRecord(storeMeta(rt.meta)), phase.confirmed)
+	} else if base, perr := rt.factory.ParseVersion(phase.confirmed); perr != nil {
+		err = perr
+	} else {
 		var p replica.Payload
 		var ok bool
 		p, ok, err = rt.rep.ExportSince(base)
