@@ -143,7 +143,17 @@ func (c *Client) Stop(ctx context.Context) error {
 			err = werr
 		}
 	}
+	c.dropIdle()
 	return err
+}
+
+// dropIdle closes idle pooled connections of the client's own HTTP client:
+// a dial abandoned by Stop can leave its connection parked there, which
+// would hold up the server's shutdown.
+func (c *Client) dropIdle() {
+	if c.opts.ownHTTP {
+		c.opts.HTTPClient.CloseIdleConnections()
+	}
 }
 
 // Close stops the client for good and releases the runner. Unlike Stop it
@@ -160,6 +170,7 @@ func (c *Client) Close() error {
 	if !c.out.onWorker() {
 		_ = c.out.wait(ctx)
 	}
+	c.dropIdle()
 	return err
 }
 

@@ -55,7 +55,9 @@ type Options struct {
 	// abandoned. An error fails the attempt (and is retried), unless it
 	// wraps ErrInvalidConfig or ErrUnauthorized, which stop the client.
 	HeaderFunc func(ctx context.Context) (http.Header, error)
-	// HTTPClient dials; nil means http.DefaultClient.
+	// HTTPClient dials; nil means a client of the Client's own (a clone of
+	// http.DefaultTransport), whose idle connections Stop and Close drop so
+	// an abandoned dial never lingers in a shared pool.
 	HTTPClient *http.Client
 	// Subprotocols are offered in the upgrade request.
 	Subprotocols []string
@@ -119,7 +121,8 @@ type Options struct {
 // resolved is Options after defaults and validation.
 type resolved struct {
 	Options
-	policy backoff.Policy
+	policy  backoff.Policy
+	ownHTTP bool // HTTPClient was made here, so its pool is ours to clear
 }
 
 func (o Options) resolve() (resolved, error) {
@@ -136,6 +139,10 @@ func (o Options) resolve() (resolved, error) {
 		if err := checkURL(o.URL); err != nil {
 			return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
 		}
+	}
+	if r.HTTPClient == nil {
+		r.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		r.ownHTTP = true
 	}
 	if r.ReadLimit == 0 {
 		r.ReadLimit = DefaultReadLimit
