@@ -5,7 +5,7 @@
 //
 // The behaviour ported is specified in the project's
 // spec/transport-client-server.md §5; deliberate differences from the
-// reference are listed in docs/notes/server-deviations.md.
+// reference are listed in docs/deviations.md (section "server").
 //
 // # Protocol
 //

@@ -14,7 +14,7 @@ import (
 // Where the reference would throw or coerce on a target of the wrong type
 // (a text change on a number, an increment on a string), the Go side
 // treats the target as the empty value of the expected type; see
-// docs/notes/replica-deviations.md.
+// docs/deviations.md.
 
 // maxArrayGap bounds how far past the end of a list a path write may land;
 // JavaScript would create holes (encoded as null), which unchecked would be
