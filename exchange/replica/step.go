@@ -180,6 +180,27 @@ func instructions(typ string, obj *Object) ([]*Object, error) {
 	return out, nil
 }
 
+// countField reads a non-negative integer instruction field (retain,
+// delete, format) of a typ change.
+func countField(typ string, in *Object, key string) (int, error) {
+	v, _ := in.Get(key)
+	n, ok := count(v)
+	if !ok {
+		return 0, invalid(typ, key+" must be a non-negative integer")
+	}
+	return n, nil
+}
+
+// stringInsert reads the string insert of a text-like change.
+func stringInsert(typ string, in *Object) (string, error) {
+	v, _ := in.Get("insert")
+	str, ok := v.(string)
+	if !ok {
+		return "", invalid(typ, "insert must be a string")
+	}
+	return str, nil
+}
+
 func decodeSequence(obj *Object) (stepper, error) {
 	ins, err := instructions("sequence", obj)
 	if err != nil {
@@ -189,10 +210,9 @@ func decodeSequence(obj *Object) (stepper, error) {
 	for _, in := range ins {
 		switch {
 		case in.Has("retain"):
-			v, _ := in.Get("retain")
-			n, ok := count(v)
-			if !ok {
-				return nil, invalid("sequence", "retain must be a non-negative integer")
+			n, err := countField("sequence", in, "retain")
+			if err != nil {
+				return nil, err
 			}
 			s = append(s, seqInstr{kind: 'r', n: n})
 		case in.Has("insert"):
@@ -203,10 +223,9 @@ func decodeSequence(obj *Object) (stepper, error) {
 			}
 			s = append(s, seqInstr{kind: 'i', items: items})
 		case in.Has("delete"):
-			v, _ := in.Get("delete")
-			n, ok := count(v)
-			if !ok {
-				return nil, invalid("sequence", "delete must be a non-negative integer")
+			n, err := countField("sequence", in, "delete")
+			if err != nil {
+				return nil, err
 			}
 			s = append(s, seqInstr{kind: 'd', n: n})
 		}
@@ -255,24 +274,21 @@ func decodeText(obj *Object) (stepper, error) {
 	for _, in := range ins {
 		switch {
 		case in.Has("retain"):
-			v, _ := in.Get("retain")
-			n, ok := count(v)
-			if !ok {
-				return nil, invalid("text", "retain must be a non-negative integer")
+			n, err := countField("text", in, "retain")
+			if err != nil {
+				return nil, err
 			}
 			s = append(s, textInstr{kind: 'r', n: n})
 		case in.Has("insert"):
-			v, _ := in.Get("insert")
-			str, ok := v.(string)
-			if !ok {
-				return nil, invalid("text", "insert must be a string")
+			str, err := stringInsert("text", in)
+			if err != nil {
+				return nil, err
 			}
 			s = append(s, textInstr{kind: 'i', s: str})
 		case in.Has("delete"):
-			v, _ := in.Get("delete")
-			n, ok := count(v)
-			if !ok {
-				return nil, invalid("text", "delete must be a non-negative integer")
+			n, err := countField("text", in, "delete")
+			if err != nil {
+				return nil, err
 			}
 			s = append(s, textInstr{kind: 'd', n: n})
 		}
@@ -524,17 +540,15 @@ func decodeRichText(obj *Object) (stepper, error) {
 	for _, in := range ins {
 		switch {
 		case in.Has("retain"):
-			v, _ := in.Get("retain")
-			n, ok := count(v)
-			if !ok {
-				return nil, invalid("richtext", "retain must be a non-negative integer")
+			n, err := countField("richtext", in, "retain")
+			if err != nil {
+				return nil, err
 			}
 			s = append(s, richInstr{kind: 'r', n: n})
 		case in.Has("format"):
-			v, _ := in.Get("format")
-			n, ok := count(v)
-			if !ok {
-				return nil, invalid("richtext", "format must be a non-negative integer")
+			n, err := countField("richtext", in, "format")
+			if err != nil {
+				return nil, err
 			}
 			m, _ := in.Get("marks")
 			marks, ok := m.(*Object)
@@ -543,10 +557,9 @@ func decodeRichText(obj *Object) (stepper, error) {
 			}
 			s = append(s, richInstr{kind: 'f', n: n, marks: marks})
 		case in.Has("insert"):
-			v, _ := in.Get("insert")
-			str, ok := v.(string)
-			if !ok {
-				return nil, invalid("richtext", "insert must be a string")
+			str, err := stringInsert("richtext", in)
+			if err != nil {
+				return nil, err
 			}
 			ri := richInstr{kind: 'i', s: str}
 			if m, ok := optional(in, "marks"); ok {
@@ -558,10 +571,9 @@ func decodeRichText(obj *Object) (stepper, error) {
 			}
 			s = append(s, ri)
 		case in.Has("delete"):
-			v, _ := in.Get("delete")
-			n, ok := count(v)
-			if !ok {
-				return nil, invalid("richtext", "delete must be a non-negative integer")
+			n, err := countField("richtext", in, "delete")
+			if err != nil {
+				return nil, err
 			}
 			s = append(s, richInstr{kind: 'd', n: n})
 		}
