@@ -22,11 +22,11 @@ func vectorPath(t *testing.T, name string) string {
 	t.Helper()
 	dir := os.Getenv("KYNETA_WIRE_VECTORS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "testdata", "wire")
+		dir = filepath.Join("..", "testdata", "wire")
 	}
 	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("wire vectors not found in %s (set KYNETA_WIRE_VECTORS): %v", dir, err)
+		t.Fatalf("wire vectors not found in %s (the project keeps them in testdata/wire; KYNETA_WIRE_VECTORS overrides): %v", dir, err)
 	}
 	return p
 }

@@ -56,6 +56,6 @@
 // document ids at 512 and schema hashes at 256 UTF-8 bytes, including in
 // present messages.
 //
-// The golden vectors of the reference (testdata/wire in the shared
-// material, or $KYNETA_WIRE_VECTORS) are checked by this package's tests.
+// The golden vectors of the reference (the project's testdata/wire, or
+// $KYNETA_WIRE_VECTORS) are checked by this package's tests.
 package wire

@@ -8,17 +8,17 @@ import (
 )
 
 // vectorDir returns the golden vector directory made by the reference
-// implementation. The vectors are not part of this module: they are read in
-// place from KYNETA_WIRE_VECTORS, or from ../shared/testdata/wire relative to
-// the module root. A plain clone without them skips the vector tests.
+// implementation. The project keeps its own copy in testdata/wire (the
+// vectors are facts made by the reference, not code); KYNETA_WIRE_VECTORS
+// points at another set in the same format. A missing set fails the test.
 func vectorDir(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("KYNETA_WIRE_VECTORS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "testdata", "wire")
+		dir = filepath.Join("..", "testdata", "wire")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		t.Skipf("wire vectors not found in %s (set KYNETA_WIRE_VECTORS to the reference vector directory): %v", dir, err)
+		t.Fatalf("wire vectors not found in %s (the project keeps them in testdata/wire; KYNETA_WIRE_VECTORS overrides): %v", dir, err)
 	}
 	return dir
 }
