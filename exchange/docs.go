@@ -29,6 +29,8 @@ type docRuntime struct {
 	queuedTx [][]replica.Op
 	doc      replica.Document // nil when headless
 	pending  []replica.ChangeSet
+	// pushQueued: a localChangeMsg for this doc waits in the queue.
+	pushQueued bool
 
 	// guarded by Exchange.mu
 	suspended  bool

@@ -159,6 +159,7 @@ type Exchange struct {
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	nextCh   atomic.Uint64
+	counters counters
 	// inCallback counts user callbacks running on the dispatcher; API calls
 	// made meanwhile are part of the current cascade (see queued).
 	inCallback atomic.Int32
@@ -290,6 +291,9 @@ type (
 		ch  ChannelID
 		msg wire.ChannelMsg
 	}
+	// localChangeMsg: rt was written locally; its version is read when
+	// the message runs.
+	localChangeMsg struct{ rt *docRuntime }
 )
 
 func (ex *Exchange) busyLocked() bool { return ex.draining || ex.bgJobs > 0 }
@@ -427,6 +431,14 @@ func (ex *Exchange) process(m any) {
 			return // sync traffic before establish is dropped
 		}
 		ex.stepSync(msgReceived{from: peer, msg: m.msg})
+	case localChangeMsg:
+		m.rt.mu.Lock()
+		m.rt.pushQueued = false
+		v := m.rt.rep.Version().String()
+		m.rt.mu.Unlock()
+		if ex.runtimeFor(m.rt.id) == m.rt {
+			ex.stepSync(msgLocalChange{doc: m.rt.id, version: v})
+		}
 	case storeMsg:
 		ex.stepStore(m)
 	case funcMsg:
@@ -473,7 +485,11 @@ func (ex *Exchange) flushOutbox() {
 			if ch == nil {
 				continue // removed meanwhile; its removal is queued
 			}
-			if err := ch.Send(env.Msg); err != nil && !errors.Is(err, transport.ErrClosed) {
+			err := ch.Send(env.Msg)
+			if err == nil {
+				ex.counters.sent(env.Msg)
+			}
+			if err != nil && !errors.Is(err, transport.ErrClosed) {
 				// The sync protocol assumes reliable, ordered channels: a
 				// channel that lost a message (full send queue, slow
 				// consumer) is closed, and the peer resyncs from versions
@@ -829,6 +845,9 @@ func (ex *Exchange) onChannelEstablish(ch *transport.Channel) {
 }
 
 func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
+	if msg != nil {
+		ex.counters.received(msg)
+	}
 	switch m := msg.(type) {
 	case *wire.Establish:
 		ex.dispatch(msgEstablishReceived{ch: id, msg: m})

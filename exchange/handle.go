@@ -190,13 +190,20 @@ func (d *Doc) Update(fn func(*Tx) error) error {
 		return nil
 	}
 	err := rt.doc.Apply(tx.ops)
-	v := rt.rep.Version().String()
+	// One push waits in the queue per doc at a time: it reads the version
+	// when it runs, so a burst of writes goes out as one delta.
+	queue := err == nil && !rt.pushQueued
+	if queue {
+		rt.pushQueued = true
+	}
 	rt.mu.Unlock()
 	if err != nil {
 		return &Error{Code: CodeInvalidChange, DocID: rt.id, Err: err}
 	}
 	d.ex.markChanged(rt)
-	d.ex.dispatch(msgLocalChange{doc: rt.id, version: v})
+	if queue {
+		d.ex.dispatch(localChangeMsg{rt: rt})
+	}
 	return nil
 }
 

@@ -34,8 +34,12 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 			continue
 		}
 		if !built {
-			parts = ex.buildOffer(rt, f.since, peer)
+			var at string
+			parts, at = ex.buildOffer(rt, f.since, f.push, peer)
 			built = true
+			if f.push {
+				ex.enqueue(msgPushed{doc: f.doc, version: at})
+			}
 		}
 		for _, part := range parts {
 			ex.sendTo(chans, &wire.Offer{DocID: f.doc, Payload: part.Payload.Wire(), Version: part.Version, Reciprocate: f.reciprocate})
@@ -43,13 +47,26 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 	}
 }
 
-// buildOffer computes what a peer at since lacks (nil since: everything).
-func (ex *Exchange) buildOffer(rt *docRuntime, since *string, peer string) []replica.OfferPart {
+// buildOffer computes what a peer at since lacks (nil since: everything)
+// and returns it with the version it was exported at.
+func (ex *Exchange) buildOffer(rt *docRuntime, since *string, push bool, peer string) ([]replica.OfferPart, string) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	ours := rt.rep.Version()
+	cur := ours.String()
+	return ex.exportFor(rt, ours, since, push, peer), cur
+}
+
+func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *string, push bool, peer string) []replica.OfferPart {
+	cur := ours.String()
 	if me, ok := rt.rep.(replica.MultiExporter); ok {
+		// An opaque log cannot tell what a peer's own version contains: a
+		// peer's stamp says nothing about payloads that reached the relay
+		// from others. Only a push, from our own previous version, can
+		// send just the payloads after it; an answer to an interest sends
+		// the whole log (set union: the receiver skips what it has).
 		v := ""
-		if since != nil {
+		if since != nil && push {
 			v = *since
 		}
 		parts, err := me.ExportFor(v)
@@ -59,8 +76,6 @@ func (ex *Exchange) buildOffer(rt *docRuntime, since *string, peer string) []rep
 		}
 		return parts
 	}
-	ours := rt.rep.Version()
-	cur := ours.String()
 	entirety := func() []replica.OfferPart {
 		p, err := rt.rep.ExportEntirety()
 		if err != nil {

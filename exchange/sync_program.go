@@ -92,6 +92,14 @@ type msgLocalChange struct {
 	doc     string
 	version string
 }
+
+// msgPushed: a push offer was exported at version (the replica's version
+// when the shell built it, which may be ahead of the change that asked for
+// it). Later changes are pushed from there.
+type msgPushed struct {
+	doc     string
+	version string
+}
 type msgDocDelete struct {
 	doc   string
 	event *DocChange
@@ -128,6 +136,7 @@ func (msgDocLoading) isSyncMsg()      {}
 func (msgDocEnsure) isSyncMsg()       {}
 func (msgDocDefer) isSyncMsg()        {}
 func (msgLocalChange) isSyncMsg()     {}
+func (msgPushed) isSyncMsg()          {}
 func (msgDocDelete) isSyncMsg()       {}
 func (msgDocDismiss) isSyncMsg()      {}
 func (msgDocImported) isSyncMsg()     {}
@@ -155,6 +164,12 @@ type fxSendOffers struct {
 	doc         string
 	since       *string
 	reciprocate *bool
+	// push: the offer carries a change of ours to the peers that follow
+	// the doc, from our previous version (since). The shell reports the
+	// version it actually exported with msgPushed, so writes it already
+	// carried are not pushed again. Otherwise the offer answers an
+	// interest and since is the peer's own version.
+	push bool
 }
 
 // fxImport asks the shell to import an accepted offer (§2.8) and report
@@ -297,8 +312,8 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 
 	case msgLocalChange:
 		d, ok := s.docs.Get(m.doc)
-		if !ok || d.mode == ModeDeferred {
-			return s, nil
+		if !ok || d.mode == ModeDeferred || d.version == m.version {
+			return s, nil // nothing new: an earlier push already carried it
 		}
 		n := s.clone()
 		fx := p.push(s, m.doc, d, "")
@@ -307,6 +322,17 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		n.docs = n.docs.Set(m.doc, &nd)
 		n.advanced = n.advanced.Add(m.doc)
 		return n, fx
+
+	case msgPushed:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || d.mode == ModeDeferred || d.version == m.version {
+			return s, nil
+		}
+		n := s.clone()
+		nd := *d
+		nd.version = m.version
+		n.docs = n.docs.Set(m.doc, &nd)
+		return n, nil
 
 	case msgDocDelete:
 		n := s.clone()
@@ -631,7 +657,7 @@ func (p *syncProgram) push(s *syncState, doc string, before *syncDoc, exclude st
 	if before.meta.SyncMode.Delivery == wire.DeltaCapable {
 		since = ptr(before.version)
 	}
-	return []syncFx{fxSendOffers{peers: targets, doc: doc, since: since}}
+	return []syncFx{fxSendOffers{peers: targets, doc: doc, since: since, push: true}}
 }
 
 func (p *syncProgram) sharePeers(s *syncState, doc string, ids []string) []string {

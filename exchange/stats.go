@@ -1,0 +1,54 @@
+package exchange
+
+import (
+	"sync/atomic"
+
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// Stats counts what an exchange sent and received since it started. Offer
+// bytes are payload bytes (what replicas exported or peers offered), the
+// part of the traffic that grows with document writes.
+type Stats struct {
+	MessagesSent       uint64 // messages handed to a channel, one per channel
+	MessagesReceived   uint64
+	OffersSent         uint64
+	OfferBytesSent     uint64
+	OffersReceived     uint64
+	OfferBytesReceived uint64
+}
+
+type counters struct {
+	msgsOut, msgsIn          atomic.Uint64
+	offersOut, offerBytesOut atomic.Uint64
+	offersIn, offerBytesIn   atomic.Uint64
+}
+
+func (c *counters) sent(m wire.ChannelMsg) {
+	c.msgsOut.Add(1)
+	if o, ok := m.(*wire.Offer); ok {
+		c.offersOut.Add(1)
+		c.offerBytesOut.Add(uint64(len(o.Payload.Data)))
+	}
+}
+
+func (c *counters) received(m wire.ChannelMsg) {
+	c.msgsIn.Add(1)
+	if o, ok := m.(*wire.Offer); ok {
+		c.offersIn.Add(1)
+		c.offerBytesIn.Add(uint64(len(o.Payload.Data)))
+	}
+}
+
+// Stats returns the exchange's traffic counters.
+func (ex *Exchange) Stats() Stats {
+	c := &ex.counters
+	return Stats{
+		MessagesSent:       c.msgsOut.Load(),
+		MessagesReceived:   c.msgsIn.Load(),
+		OffersSent:         c.offersOut.Load(),
+		OfferBytesSent:     c.offerBytesOut.Load(),
+		OffersReceived:     c.offersIn.Load(),
+		OfferBytesReceived: c.offerBytesIn.Load(),
+	}
+}
