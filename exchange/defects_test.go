@@ -1,7 +1,10 @@
 package exchange
 
 import (
+	"context"
 	"testing"
+
+	"github.com/kyneta-go/kyneta/transport"
 )
 
 // writeBurst makes n writes to d while a's dispatcher is busy, the way a
@@ -52,5 +55,78 @@ func TestQueuedWritesSendLinearOfferBytes(t *testing.T) {
 	t.Logf("offer bytes: %d one by one, %d queued", oneByOne, burst)
 	if oneByOne == 0 || burst > 2*oneByOne {
 		t.Fatalf("queued writes sent %d offer bytes, one-by-one writes %d (want at most 2x)", burst, oneByOne)
+	}
+}
+
+// Defect: a reconnection that completed while the old channel was still
+// open (a socket closed for a slow consumer closes late) was an "extra
+// path": nobody presented again, so the reader never asked for what the
+// old path lost and stayed behind while both sides were idle.
+func TestReconnectionOverlappingOldChannelConverges(t *testing.T) {
+	clk := n0clock()
+	old := transport.NewBridge(transport.BridgeOptions{Clock: clk})
+	fresh := transport.NewBridge(transport.BridgeOptions{Clock: clk})
+	defer old.Close()
+	defer fresh.Close()
+	fresh.Partition("relay-2", "b-2") // the new path comes up later
+	relay, err := New(Options{PeerID: "relay", Clock: clk, Transports: []transport.Transport{old.Endpoint("relay-1"), fresh.Endpoint("relay-2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Shutdown(context.Background())
+	b, err := New(Options{PeerID: "b", Clock: clk, Transports: []transport.Transport{old.Endpoint("b-1"), fresh.Endpoint("b-2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Shutdown(context.Background())
+	bridges := []*transport.Bridge{old, fresh}
+	dr := mustGet(t, relay, "d", jsonDoc)
+	update(t, dr, func(tx *Tx) { tx.Set(P("n"), 1) })
+	db := mustGet(t, b, "d", jsonDoc)
+	settleAll(t, bridges, relay, b)
+	wantJSON(t, db, `{"n":1}`)
+
+	old.DropNext("relay-1", "b-1", 1) // the old path loses a push
+	update(t, dr, func(tx *Tx) { tx.Set(P("n"), 2) })
+	settleAll(t, bridges, relay, b)
+	fresh.Heal("relay-2", "b-2") // reconnection while the old path lives
+	settleAll(t, bridges, relay, b)
+	old.Partition("relay-1", "b-1") // then the old socket closes
+	settleAll(t, bridges, relay, b)
+	wantJSON(t, db, `{"n":2}`)
+}
+
+// Defect: a second connection claiming a connected peer's id was accepted
+// and received that peer's traffic. A peer id live under one principal is
+// refused to another; policies see the principal.
+func TestPeerIDBoundToPrincipal(t *testing.T) {
+	// Each bridge endpoint authenticates as its own name.
+	n := newTestNet(t, func(o *transport.BridgeOptions) { o.Principal = func(ep string) any { return ep } })
+	var seen []ConnectRequest
+	relay := n.peer("relay", func(o *Options) {
+		o.Policies = []Policy{{Name: "log", CanConnect: func(r ConnectRequest) Verdict { seen = append(seen, r); return Allow }}}
+	})
+	dr := mustGet(t, relay, "secret", jsonDoc)
+	update(t, dr, func(tx *Tx) { tx.Set(P("v"), "for bob only") })
+	n.peer("alice", func(o *Options) { o.PeerID = "bob" })
+	n.settle()
+	n.peer("mallory", func(o *Options) { o.PeerID = "bob" })
+	n.settle()
+
+	if got := n.diagnostics(DiagIdentityConflict); len(got) != 1 || got[0].PeerID != "bob" {
+		t.Fatalf("identity-conflict diagnostics %v", got)
+	}
+	if !n.bridge.Connected("relay", "alice") || n.bridge.Connected("relay", "mallory") {
+		t.Fatal("the impostor's channel was kept (or the victim's dropped)")
+	}
+	if st := n.exs["mallory"].Stats(); st.OffersReceived != 0 {
+		t.Fatalf("the impostor received %d offers", st.OffersReceived)
+	}
+	var principalsSeen []any
+	for _, r := range seen {
+		principalsSeen = append(principalsSeen, r.Principal)
+	}
+	if len(seen) < 2 || seen[0].Principal != "alice" || seen[len(seen)-1].Principal != "mallory" {
+		t.Fatalf("CanConnect saw principals %v", principalsSeen)
 	}
 }

@@ -125,7 +125,9 @@ func (w *world) sessionEffect(f sessionFx) {
 	case fxCancelDepartureTimer:
 		delete(w.timerGen, f.peer)
 	case fxSyncEvent:
-		w.syncEvents++
+		if _, newPath := f.msg.(msgPeerNewPath); !newPath {
+			w.syncEvents++ // a new path to a known peer is not a transition
+		}
 		w.urgent = append(w.urgent, f.msg)
 	case fxEmitPeerEvents:
 		w.peerEvents += len(f.changes)

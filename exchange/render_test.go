@@ -72,6 +72,8 @@ func renderSessFx(fx []sessionFx) []string {
 
 func renderSyncMsg(m syncMsg) string {
 	switch m := m.(type) {
+	case msgPeerNewPath:
+		return "new-path " + m.identity.PeerID
 	case msgPeerAvailable:
 		return "available " + m.identity.PeerID
 	case msgPeerUnavailable:

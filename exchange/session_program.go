@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -30,10 +31,15 @@ type ConnectRequest struct {
 	Features      *wire.Features
 	Channel       ChannelID
 	TransportType string
-	// Meta is transport-specific information about the remote end; the
-	// WebSocket server puts the authenticated principal here, so a policy
-	// can check that the claimed peer id belongs to it.
+	// Meta is transport-specific information about the remote end (the
+	// WebSocket server's ConnInfo).
 	Meta any
+	// Principal is who the transport authenticated the remote end as
+	// (transport.PrincipalOf(Meta); nil when nobody was authenticated). A
+	// policy checks here that the claimed peer id belongs to it. Whatever
+	// the policy says, a peer id that is live under one principal cannot
+	// be taken by another.
+	Principal any
 }
 
 // sessionProgram is the session Mealy machine.
@@ -51,6 +57,7 @@ type sessionChannel struct {
 	id            ChannelID
 	transportType string
 	meta          any
+	principal     any
 	sent          bool          // our establish went out on this channel
 	remote        *PeerIdentity // set once the remote establish arrived
 	features      *wire.Features
@@ -60,7 +67,11 @@ type sessionChannel struct {
 func (c *sessionChannel) complete() bool { return c.sent && c.remote != nil }
 
 type sessionPeer struct {
-	identity  PeerIdentity
+	identity PeerIdentity
+	// principal: who the peer's channels authenticated as. It is bound by
+	// the first channel and kept until the peer departs: a channel of
+	// another principal claiming the id is refused.
+	principal any
 	channels  []ChannelID // sorted; empty = disconnected, in grace
 	departing bool
 	timerGen  uint64 // generation of the armed departure timer, 0 = none
@@ -147,7 +158,7 @@ func (p *sessionProgram) Update(s *sessionState, m sessionMsg) (*sessionState, [
 			return s, nil
 		}
 		n := s.clone()
-		n.channels[m.ch] = &sessionChannel{id: m.ch, transportType: m.transportType, meta: m.meta}
+		n.channels[m.ch] = &sessionChannel{id: m.ch, transportType: m.transportType, meta: m.meta, principal: transport.PrincipalOf(m.meta)}
 		return n, nil
 
 	case msgChannelEstablish:
@@ -176,6 +187,7 @@ func (p *sessionProgram) Update(s *sessionState, m sessionMsg) (*sessionState, [
 			Channel:       m.ch,
 			TransportType: c.transportType,
 			Meta:          c.meta,
+			Principal:     c.principal,
 		}) {
 			// Nothing is echoed, so our identity is not leaked; the shell
 			// closes the channel and reports it removed.
@@ -183,6 +195,15 @@ func (p *sessionProgram) Update(s *sessionState, m sessionMsg) (*sessionState, [
 		}
 		if c.complete() {
 			return s, nil
+		}
+		if peer, ok := s.peers.Get(m.msg.Identity.PeerID); ok && !transport.SamePrincipal(peer.principal, c.principal) {
+			// Identity is bound to the principal: a second connection
+			// claiming a known peer's id from elsewhere would receive
+			// that peer's traffic.
+			return s, []sessionFx{fxRejectChannel{ch: m.ch}, fxSessionDiagnostic{d: Diagnostic{
+				Code: DiagIdentityConflict, Severity: SeverityError, PeerID: m.msg.Identity.PeerID,
+				Message: fmt.Sprintf("channel %d claims peer %q, which is bound to another principal; refused", m.ch, m.msg.Identity.PeerID),
+			}}}
 		}
 		n := s.clone()
 		nc := *c
@@ -301,11 +322,11 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 	peer, known := n.peers.Get(id)
 	switch {
 	case !known:
-		n.peers = n.peers.Set(id, &sessionPeer{identity: remote, channels: []ChannelID{c.id}})
+		n.peers = n.peers.Set(id, &sessionPeer{identity: remote, principal: c.principal, channels: []ChannelID{c.id}})
 		return transition(n, PeerEstablished, remote, fx)
 	case len(peer.channels) == 0:
 		// Back within the grace period: cancel the timer, refresh the identity.
-		np := &sessionPeer{identity: remote, channels: []ChannelID{c.id}}
+		np := &sessionPeer{identity: remote, principal: peer.principal, channels: []ChannelID{c.id}}
 		n.peers = n.peers.Set(id, np)
 		if peer.timerGen != 0 {
 			fx = append(fx, fxCancelDepartureTimer{peer: id})
@@ -320,10 +341,14 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 		// period on the next drop).
 		np.departing = false
 		n.peers = n.peers.Set(id, &np)
+		// The new path may be a reconnection whose old socket is not
+		// closed yet: both sides present again, so whatever the old path
+		// lost is asked for (without it a peer that missed messages
+		// stayed behind until the next write).
 		return append(fx, fxSessionDiagnostic{d: Diagnostic{
-			Code: DiagDuplicatePeer, Severity: SeverityError, PeerID: id,
+			Code: DiagDuplicatePeer, Severity: SeverityWarning, PeerID: id,
 			Message: fmt.Sprintf("peer %q already has a live channel; channel %d is an extra path", id, c.id),
-		}})
+		}}, fxSyncEvent{msg: msgPeerNewPath{identity: np.identity}})
 	}
 }
 

@@ -25,6 +25,15 @@ func estPV(ch ChannelID, peer string, major, minor int64) sessionMsg {
 	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: PeerIdentity{PeerID: peer}, ProtocolVersion: wire.ProtocolVersion{Major: major, Minor: minor}}}
 }
 
+// as is channel metadata of a transport that authenticated a principal.
+type as string
+
+func (a as) ChannelPrincipal() any { return string(a) }
+
+func addAs(ch ChannelID, who string) sessionMsg {
+	return msgChannelAdded{ch: ch, transportType: "ws", meta: as(who)}
+}
+
 // connected: the remote initiated on ch and we echoed.
 func connected(ch ChannelID, peer string) []sessionMsg { return []sessionMsg{add(ch), est(ch, peer)} }
 
@@ -88,13 +97,26 @@ func TestSessionTable(t *testing.T) {
 		{name: "second establish on a complete channel is a no-op", setup: seq(connected(1, "bob")), msg: est(1, "bob")},
 		{name: "second establish with another identity is ignored", setup: seq(connected(1, "bob")), msg: est(1, "mallory")},
 		{name: "establish on unknown channel is a no-op", msg: est(9, "bob")},
-		{name: "second channel of a peer: no event, duplicate-peer diagnostic", setup: seq(connected(1, "bob"), add(2)), msg: est(2, "bob"),
-			fx: []string{"send 2 establish(me)", "diag duplicate-peer"},
+		{name: "second channel of a peer: no event, duplicate-peer diagnostic, present again", setup: seq(connected(1, "bob"), add(2)), msg: est(2, "bob"),
+			fx: []string{"send 2 establish(me)", "diag duplicate-peer", "sync new-path bob"},
 			check: func(t *testing.T, s *sessionState) {
 				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []ChannelID{1, 2}) {
 					t.Fatalf("channels %v", p.channels)
 				}
 			}},
+		{name: "a second channel of another principal claiming a live peer is refused", setup: seq(addAs(1, "alice"), est(1, "bob"), addAs(2, "mallory")), msg: est(2, "bob"),
+			fx: []string{"reject 2", "diag identity-conflict"},
+			check: func(t *testing.T, s *sessionState) {
+				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []ChannelID{1}) || p.principal != "alice" {
+					t.Fatalf("peer %+v", p)
+				}
+			}},
+		{name: "a peer in its grace period stays bound to its principal", timeout: time.Second, setup: seq(addAs(1, "alice"), est(1, "bob"), rm(1), addAs(2, "mallory")), msg: est(2, "bob"),
+			fx: []string{"reject 2", "diag identity-conflict"}},
+		{name: "the same principal may add a path", setup: seq(addAs(1, "alice"), est(1, "bob"), addAs(2, "alice")), msg: est(2, "bob"),
+			fx: []string{"send 2 establish(me)", "diag duplicate-peer", "sync new-path bob"}},
+		{name: "after departure the id is free again", timeout: 0, setup: seq(addAs(1, "alice"), est(1, "bob"), rm(1), addAs(2, "mallory")), msg: est(2, "bob"),
+			fx: []string{"send 2 establish(me)", "sync available bob"}},
 		{name: "removal with remaining channels: no event", setup: seq(connected(1, "bob"), connected(2, "bob")), msg: rm(1),
 			check: func(t *testing.T, s *sessionState) {
 				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []ChannelID{2}) {
@@ -163,7 +185,7 @@ func TestSessionTable(t *testing.T) {
 				}
 			}},
 		{name: "a new channel clears departing", timeout: time.Second, setup: seq(connected(1, "bob"), msgDepartReceived{ch: 1}, add(2)),
-			msg: est(2, "bob"), fx: []string{"send 2 establish(me)", "diag duplicate-peer"},
+			msg: est(2, "bob"), fx: []string{"send 2 establish(me)", "diag duplicate-peer", "sync new-path bob"},
 			check: func(t *testing.T, s *sessionState) {
 				if peerOf(s, "bob").departing {
 					t.Fatal("still departing")

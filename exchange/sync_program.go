@@ -73,6 +73,11 @@ type syncState struct {
 type syncMsg interface{ isSyncMsg() }
 
 type msgPeerAvailable struct{ identity PeerIdentity }
+
+// msgPeerNewPath: a known, connected peer gained a channel (often a
+// reconnection whose old socket is still closing). We present again so
+// the peer asks for what the old path lost.
+type msgPeerNewPath struct{ identity PeerIdentity }
 type msgPeerUnavailable struct{ peer string }
 type msgPeerDeparted struct{ peer string }
 type msgDocLoading struct{ doc string }
@@ -130,6 +135,7 @@ type msgSyncTick struct{}
 type msgDocRemovedAll struct{}
 
 func (msgPeerAvailable) isSyncMsg()   {}
+func (msgPeerNewPath) isSyncMsg()     {}
 func (msgPeerUnavailable) isSyncMsg() {}
 func (msgPeerDeparted) isSyncMsg()    {}
 func (msgDocLoading) isSyncMsg()      {}
@@ -223,17 +229,24 @@ func ptr[T any](v T) *T { return &v }
 // Update is the transition function. Unchanged input is returned as is.
 func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 	switch m := m.(type) {
-	case msgPeerAvailable:
+	case msgPeerAvailable, msgPeerNewPath:
+		var who PeerIdentity
+		switch m := m.(type) {
+		case msgPeerAvailable:
+			who = m.identity
+		case msgPeerNewPath:
+			who = m.identity
+		}
 		n := s.clone()
-		old, ok := s.peers.Get(m.identity.PeerID)
-		np := &syncPeer{identity: m.identity}
+		old, ok := s.peers.Get(who.PeerID)
+		np := &syncPeer{identity: who}
 		if ok {
 			np.states = old.states
 		}
-		n.peers = n.peers.Set(m.identity.PeerID, np)
+		n.peers = n.peers.Set(who.PeerID, np)
 		var entries []wire.DocPresence
 		for _, id := range s.docs.Keys() {
-			if p.share(id, m.identity) {
+			if p.share(id, who) {
 				d, _ := s.docs.Get(id)
 				entries = append(entries, presence(id, d))
 			}
@@ -241,7 +254,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		if len(entries) == 0 {
 			return n, nil
 		}
-		return n, []syncFx{fxSendToPeers{peers: []string{m.identity.PeerID}, msg: &wire.Present{Docs: entries}}}
+		return n, []syncFx{fxSendToPeers{peers: []string{who.PeerID}, msg: &wire.Present{Docs: entries}}}
 
 	case msgPeerUnavailable:
 		peer, ok := s.peers.Get(m.peer)

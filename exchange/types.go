@@ -133,8 +133,11 @@ type DiagnosticCode string
 
 // Diagnostic codes. None of them blocks a peer; mismatches skip the doc.
 const (
-	DiagSelfConnection      DiagnosticCode = "self-connection"
-	DiagDuplicatePeer       DiagnosticCode = "duplicate-peer"
+	DiagSelfConnection DiagnosticCode = "self-connection"
+	DiagDuplicatePeer  DiagnosticCode = "duplicate-peer"
+	// DiagIdentityConflict: a channel claimed the id of a live peer bound
+	// to another principal and was refused.
+	DiagIdentityConflict    DiagnosticCode = "identity-conflict"
 	DiagProtocolSkew        DiagnosticCode = "protocol-skew"
 	DiagProtocolMismatch    DiagnosticCode = "protocol-mismatch"
 	DiagReplicaTypeMismatch DiagnosticCode = "replica-type-mismatch"

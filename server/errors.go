@@ -77,6 +77,9 @@ var (
 	ErrSlowConsumer = errors.New("server: slow consumer")
 	// ErrTooManyConnections: MaxConnections was reached (HandleConn).
 	ErrTooManyConnections = errors.New("server: too many connections")
+	// ErrPeerIDInUse: the requested peer id belongs to a connection of
+	// another principal; only the same principal may replace it.
+	ErrPeerIDInUse = errors.New("server: peer id in use by another principal")
 	// ErrNotStarted: the transport has not been started by an exchange (or
 	// was stopped), so connections cannot be registered.
 	ErrNotStarted = errors.New("server: transport not started")

@@ -52,6 +52,10 @@ type ConnInfo struct {
 	Subprotocol string
 }
 
+// ChannelPrincipal returns the authenticated principal, so the exchange
+// can bind a peer id to it (transport.PrincipalOf).
+func (i ConnInfo) ChannelPrincipal() any { return i.Principal }
+
 // Options configure a Server. The zero value is a working server with the
 // defaults documented on each field; New validates the rest.
 type Options struct {

@@ -335,6 +335,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "peer id too long")
 		return
 	}
+	if peerID != "" && !s.mayClaim(peerID, principal) {
+		s.refuseHTTP(w, r, RejectPeerIDInUse, http.StatusConflict, "peer id in use")
+		return
+	}
 	if s.cfg.RequireSubprotocol && !offersSubprotocol(r, s.cfg.Subprotocols) {
 		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "unsupported subprotocol")
 		return
@@ -410,6 +414,8 @@ func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
 		return StatusGoingAway, ReasonShuttingDown, ErrNotStarted
 	case RejectMaxConnections:
 		return StatusTryAgainLater, ReasonTooMany, ErrTooManyConnections
+	case RejectPeerIDInUse:
+		return StatusPolicyViolation, ReasonRejected, ErrPeerIDInUse
 	}
 	return StatusGoingAway, ReasonShuttingDown, ErrClosed
 }
@@ -448,6 +454,21 @@ func offersSubprotocol(r *http.Request, supported []string) bool {
 	return false
 }
 
+// mayClaim reports whether a connection authenticated as principal may
+// take peerID: a live connection with that id can only be replaced by one
+// of the same principal, so nobody can close another principal's
+// connection by asking for its id.
+func (s *Server) mayClaim(peerID string, principal Principal) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mayClaimLocked(peerID, principal)
+}
+
+func (s *Server) mayClaimLocked(peerID string, principal Principal) bool {
+	old := s.byPeer[peerID]
+	return old == nil || transport.SamePrincipal(old.info.Principal, principal)
+}
+
 // admit registers an upgraded socket. On refusal it closes the socket
 // (with the drain code while draining, 1013 above MaxConnections) and
 // returns false. On success the caller must run c.run.
@@ -467,6 +488,8 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, 
 		reason = RejectDraining
 	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections:
 		reason = RejectMaxConnections
+	case !s.mayClaimLocked(info.PeerID, info.Principal):
+		reason = RejectPeerIDInUse
 	}
 	if reason != "" {
 		if reason != RejectClosed {

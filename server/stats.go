@@ -15,11 +15,12 @@ const (
 	RejectOrigin         RejectReason = "origin"          // origin not allowed (HTTP 403)
 	RejectHandshake      RejectReason = "handshake"       // not a valid WebSocket upgrade
 	RejectMaxConnections RejectReason = "max-connections" // over MaxConnections (close 1013)
+	RejectPeerIDInUse    RejectReason = "peer-id-in-use"  // the peer id is connected under another principal (HTTP 409, or close 1008)
 )
 
 var rejectReasons = [...]RejectReason{
 	RejectClosed, RejectDraining, RejectNotStarted, RejectAuth, RejectBadRequest,
-	RejectOrigin, RejectHandshake, RejectMaxConnections,
+	RejectOrigin, RejectHandshake, RejectMaxConnections, RejectPeerIDInUse,
 }
 
 // Stats is a snapshot of the server's counters. Counters are cumulative

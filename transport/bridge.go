@@ -44,6 +44,10 @@ type BridgeOptions struct {
 	OnError func(endpoint string, err error)
 	// Logger receives the same errors at debug level. Nil discards.
 	Logger *slog.Logger
+	// Principal, if set, names who each endpoint authenticates as: the
+	// channel to a remote endpoint carries Principal(remote) in its Meta
+	// (see PrincipalOf), like a server that authenticated the peer.
+	Principal func(endpoint string) any
 }
 
 // BridgeStats counts what the bridge did with messages. Every message sent
@@ -59,11 +63,16 @@ type BridgeStats struct {
 	WireErrors uint64 // errors from the link pipelines (see BridgeOptions.OnError)
 }
 
-// BridgePeer is the Meta of a bridge channel: which endpoint is at each end.
+// BridgePeer is the Meta of a bridge channel: which endpoint is at each
+// end, and who the remote end authenticated as (BridgeOptions.Principal).
 type BridgePeer struct {
-	Local  string
-	Remote string
+	Local     string
+	Remote    string
+	Principal any
 }
+
+// ChannelPrincipal returns the remote end's principal.
+func (p BridgePeer) ChannelPrincipal() any { return p.Principal }
 
 // Bridge is an in-memory network for tests and single-process setups. Each
 // [Bridge.Endpoint] is a [Transport]; started endpoints are connected
@@ -117,6 +126,7 @@ type Bridge struct {
 	threshold int
 	onError   func(string, error)
 	log       *slog.Logger
+	principal func(string) any
 
 	mu         sync.Mutex
 	closed     bool
@@ -201,6 +211,7 @@ func NewBridge(opts BridgeOptions) *Bridge {
 		rand:       opts.Rand,
 		threshold:  opts.FragmentThreshold,
 		onError:    opts.OnError,
+		principal:  opts.Principal,
 		log:        opts.Logger,
 		endpoints:  make(map[string]*BridgeEndpoint),
 		links:      make(map[pairKey]*bridgeLink),
@@ -450,8 +461,15 @@ func (b *Bridge) linkFor(l *bridgeLink, i int) Link {
 	return Link{
 		Send:  func(m wire.ChannelMsg) error { return b.transmit(l, i, m) },
 		Close: func() { b.cut(l) },
-		Meta:  BridgePeer{Local: l.side[i].ep.name, Remote: l.side[1-i].ep.name},
+		Meta:  BridgePeer{Local: l.side[i].ep.name, Remote: l.side[1-i].ep.name, Principal: b.principalOf(l.side[1-i].ep.name)},
 	}
+}
+
+func (b *Bridge) principalOf(endpoint string) any {
+	if b.principal == nil {
+		return nil
+	}
+	return b.principal(endpoint)
 }
 
 // cut kills a link: queued copies are discarded, pipelines closed, and the

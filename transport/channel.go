@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -82,4 +83,31 @@ func (c *Channel) Close() {
 func NewChannelIDMinter() func() ChannelID {
 	var n atomic.Uint64
 	return func() ChannelID { return ChannelID(n.Add(1)) }
+}
+
+// PrincipalCarrier is implemented by channel metadata that knows who the
+// remote end authenticated as (the WebSocket server's ConnInfo).
+type PrincipalCarrier interface {
+	ChannelPrincipal() any
+}
+
+// PrincipalOf returns the authenticated principal a channel's Meta
+// carries, or nil when the transport authenticated nobody.
+func PrincipalOf(meta any) any {
+	if p, ok := meta.(PrincipalCarrier); ok {
+		return p.ChannelPrincipal()
+	}
+	return nil
+}
+
+// SamePrincipal reports whether two principals are the same: == for
+// comparable values, deep equality otherwise. Two nil principals (nobody
+// authenticated) are the same.
+func SamePrincipal(a, b any) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = reflect.DeepEqual(a, b)
+		}
+	}()
+	return a == b
 }
