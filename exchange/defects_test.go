@@ -2,9 +2,12 @@ package exchange
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // writeBurst makes n writes to d while a's dispatcher is busy, the way a
@@ -128,5 +131,68 @@ func TestPeerIDBoundToPrincipal(t *testing.T) {
 	}
 	if len(seen) < 2 || seen[0].Principal != "alice" || seen[len(seen)-1].Principal != "mallory" {
 		t.Fatalf("CanConnect saw principals %v", principalsSeen)
+	}
+}
+
+// foreignPlain builds a plain replica on a lineage of its own with writes
+// flushes and returns its entirety offer.
+func foreignPlain(t *testing.T, writes int, value string) *wire.Offer {
+	t.Helper()
+	doc := replica.NewPlainFactory(replica.PlainOptions{}).CreateDocument()
+	for i := range writes {
+		c, err := replica.ReplaceChange(fmt.Sprint(value, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := doc.Apply([]replica.Op{{Path: P("v"), Change: c}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := doc.ExportEntirety()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &wire.Offer{DocID: "d", Payload: p.Wire(), Version: doc.Version().String(), Reciprocate: ptr(true)}
+}
+
+// Defect: a peer denied CanShare got the document back by offering a
+// losing lineage, replaced it with a winning one, and learned its version
+// from the answer to a reciprocate offer. A denial means nothing flows in
+// either direction.
+func TestCanShareDenialHoldsBothWays(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a", func(o *Options) {
+		o.Policies = []Policy{{Name: "deny-m", CanShare: func(doc string, p PeerIdentity) Verdict {
+			if p.PeerID == "m" {
+				return Deny
+			}
+			return Allow
+		}}}
+	})
+	da := mustGet(t, a, "d", jsonDoc)
+	for i := range 3 {
+		update(t, da, func(tx *Tx) { tx.Set(P("v"), fmt.Sprint("secret", i)) })
+	}
+	n.settle()
+	before, version := jsonOf(t, da), da.Version()
+
+	m := newRawPeer(t, n, "m", "m")
+	m.send("a", &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: replica.PlainType, SyncMode: Authoritative}}})
+	m.send("a", &wire.Interest{DocID: "d", Version: ptr("x:0"), Reciprocate: ptr(true)})
+	m.send("a", foreignPlain(t, 1, "losing")) // A would answer with its own (winning) state
+	m.send("a", foreignPlain(t, 9, "winning"))
+	m.send("a", &wire.Vacant{DocID: "d"})
+	n.settle()
+
+	for _, msg := range m.received("d") {
+		if _, ok := msg.(*wire.Vacant); !ok {
+			t.Errorf("denied peer received %T %+v", msg, msg)
+		}
+	}
+	if got := jsonOf(t, da); got != before || da.Version() != version {
+		t.Fatalf("a denied peer changed the doc: %s at %s, was %s at %s", got, da.Version(), before, version)
+	}
+	if st := da.PeerStates(); len(st) != 0 {
+		t.Fatalf("a denied peer has sync states %v", st)
 	}
 }

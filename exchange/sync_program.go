@@ -487,6 +487,15 @@ func (p *syncProgram) received(s *syncState, from string, msg wire.ChannelMsg) (
 	if !ok {
 		return s, nil // sync traffic from an unknown sender is dropped
 	}
+	switch msg.(type) {
+	case *wire.Offer, *wire.Dismiss, *wire.Vacant:
+		// CanShare is symmetric: a peer that may not see a doc cannot
+		// change it either, nor learn anything from our reaction (no
+		// import, no reciprocal interest, no sync state, no readiness).
+		if !p.share(docOf(msg), peer.identity) {
+			return s, nil
+		}
+	}
 	switch msg := msg.(type) {
 	case *wire.Present:
 		return p.onPresent(s, peer, msg)
@@ -523,6 +532,21 @@ func (p *syncProgram) received(s *syncState, from string, msg wire.ChannelMsg) (
 		return n, nil
 	}
 	return s, nil
+}
+
+// docOf returns the doc id a single-doc sync message is about.
+func docOf(m wire.ChannelMsg) string {
+	switch m := m.(type) {
+	case *wire.Offer:
+		return m.DocID
+	case *wire.Dismiss:
+		return m.DocID
+	case *wire.Vacant:
+		return m.DocID
+	case *wire.Interest:
+		return m.DocID
+	}
+	return ""
 }
 
 func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present) (*syncState, []syncFx) {
