@@ -34,8 +34,10 @@ func newRawPeer(t *testing.T, n *testNet, endpoint, peerID string) *rawPeer {
 			r.chs[ch.Meta.(transport.BridgePeer).Remote] = ch
 			r.mu.Unlock()
 		},
-		OnChannelRemoved:   func(*transport.Channel) {},
-		OnChannelEstablish: func(ch *transport.Channel) { _ = ch.Send(&wire.Establish{Identity: r.id, ProtocolVersion: wire.DefaultProtocolVersion}) },
+		OnChannelRemoved: func(*transport.Channel) {},
+		OnChannelEstablish: func(ch *transport.Channel) {
+			_ = ch.Send(&wire.Establish{Identity: r.id, ProtocolVersion: wire.DefaultProtocolVersion})
+		},
 		OnChannelReceive: func(_ ChannelID, m wire.ChannelMsg) {
 			if _, ok := m.(*wire.Establish); ok {
 				return
