@@ -3,7 +3,10 @@ package exchange
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/transport"
@@ -195,4 +198,39 @@ func TestCanShareDenialHoldsBothWays(t *testing.T) {
 	if st := da.PeerStates(); len(st) != 0 {
 		t.Fatalf("a denied peer has sync states %v", st)
 	}
+}
+
+// Defect: any peer that could write could set a doc's counter to 2^53-1
+// (or an LWW timestamp far ahead); the next local write could not be
+// encoded and the doc froze. Implausible versions are refused with a
+// diagnostic and the doc stays writable.
+func TestVersionBombRefused(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	da := mustGet(t, a, "d", jsonDoc)
+	de := mustGet(t, a, "e", ephDoc)
+	update(t, da, func(tx *Tx) { tx.Set(P("v"), "mine") })
+	update(t, de, func(tx *Tx) { tx.Set(P("v"), "mine") })
+	n.settle()
+	m := newRawPeer(t, n, "m", "m")
+
+	bomb := foreignPlain(t, 1, "bomb")
+	lineage, _, _ := strings.Cut(bomb.Version, ":")
+	bomb.Version = lineage + ":9007199254740991"
+	bomb.Reciprocate = nil
+	m.send("a", bomb)
+	future := strconv.FormatInt(n.clk.Now().Add(24*time.Hour).UnixMilli(), 10)
+	m.send("a", &wire.Offer{DocID: "e", Version: future, Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"v":"bomb"}`)}})
+	n.settle()
+
+	if got := n.diagnostics(DiagVersionRefused); len(got) != 2 {
+		t.Fatalf("version-refused diagnostics: %v", got)
+	}
+	wantJSON(t, da, `{"v":"mine"}`)
+	wantJSON(t, de, `{"v":"mine"}`)
+	update(t, da, func(tx *Tx) { tx.Set(P("v"), "still writable") })
+	if !strings.HasSuffix(da.Version(), ":2") {
+		t.Fatalf("version after a local write: %s", da.Version())
+	}
+	wantJSON(t, da, `{"v":"still writable"}`)
 }

@@ -123,80 +123,73 @@ func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *strin
 	return []replica.OfferPart{{Payload: p, Version: cur}}
 }
 
-// importOffer absorbs an accepted offer (§2.8) and reports back through
-// the queue with doc-imported or peer-synced.
+// importOffer absorbs an accepted offer (§2.8) as planImport decides and
+// reports back through the queue with doc-imported or peer-synced.
 func (ex *Exchange) importOffer(f fxImport) {
 	rt := ex.runtimeFor(f.doc)
 	if rt == nil {
 		return
 	}
-	peer, _ := ex.sync.peers.Get(f.from)
 	var identity PeerIdentity
-	if peer != nil {
-		identity = peer.identity
-	}
 	wasSynced := false
-	if peer != nil {
+	if peer, ok := ex.sync.peers.Get(f.from); ok {
+		identity = peer.identity
 		st, ok := peer.states.Get(f.doc)
 		wasSynced = ok && st.Kind == PeerSynced
 	}
-
-	rt.mu.Lock()
 	incoming, err := rt.factory.ParseVersion(f.version)
 	if err != nil {
-		rt.mu.Unlock()
 		ex.warn(DiagVersionParse, f.doc, f.from, err, "cannot parse offer version %q; dropped", f.version)
 		return
 	}
-	ours := rt.rep.Version()
-	ord, err := incoming.Compare(ours)
-	if err != nil {
-		rt.mu.Unlock()
-		ex.warn(DiagVersionParse, f.doc, f.from, err, "cannot compare offer version %q; dropped", f.version)
-		return
+	payload := replica.FromWire(f.payload)
+	in := importInput{incoming: incoming, payload: payload, wasSynced: wasSynced,
+		transient: rt.meta.SyncMode.Durability == wire.Transient, now: ex.clock.Now()}
+	rt.mu.Lock()
+	in.ours = rt.rep.Version()
+	if su, ok := rt.rep.(replica.SetUnion); ok {
+		in.setUnion = su.SetUnion()
 	}
-	if ord == replica.Behind || ord == replica.Equal {
-		rt.mu.Unlock()
+	rt.mu.Unlock()
+	askOurs := func() {
+		ex.sendTo(ex.sess.peerChannels(f.from), &wire.Interest{DocID: f.doc, Version: ptr(in.ours.String()), Reciprocate: ptr(false)})
+	}
+
+	act, why := planImport(in)
+	switch act {
+	case importSynced:
 		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from})
 		return
-	}
-	payload := replica.FromWire(f.payload)
-	setUnion := false
-	if su, ok := rt.rep.(replica.SetUnion); ok {
-		setUnion = su.SetUnion()
-	}
-	lineageBoundary := incoming.Lineage() != replica.Genesis && ours.Lineage() != replica.Genesis && incoming.Lineage() != ours.Lineage()
-	compacted := payload.Kind == wire.Entirety && wasSynced && rt.meta.SyncMode.Durability != wire.Transient
-	var mergeErr error
-	switch {
-	case (lineageBoundary || compacted) && !setUnion:
-		rt.mu.Unlock()
-		if lineageBoundary && !dominates(incoming, ours) {
-			// Two writers on different lineages (typically a writer that
-			// restarted without a store). Both sides apply the same rule,
-			// so exactly one adopts the other's state: the reference let
-			// each side reset to the other's, which crossed them over.
-			ex.warn(DiagResetRefused, f.doc, f.from, nil, "keeping lineage %s over %s; sending ours", ours.String(), incoming.String())
-			ex.sendOffers(fxSendOffers{peers: []string{f.from}, doc: f.doc, reciprocate: ptr(false)})
-			return
-		}
+	case importRefuse:
+		ex.warn(DiagVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)
+		return
+	case importKeepOurs:
+		ex.warn(DiagResetRefused, f.doc, f.from, nil, "keeping lineage %s over %s; sending ours", in.ours, incoming)
+		ex.sendOffers(fxSendOffers{peers: []string{f.from}, doc: f.doc, reciprocate: ptr(false)})
+		return
+	case importAskGap:
+		ex.warn(DiagMergeFailed, f.doc, f.from, nil, "%s; re-requesting", why)
+		askOurs()
+		return
+	case importAskEntirety, importReset:
 		if !ex.canReset(f.doc, identity) {
 			ex.warn(DiagResetRefused, f.doc, f.from, nil, "peer's state diverged from ours and canReset refused; keeping local state")
 			return
 		}
-		if payload.Kind == wire.Since {
-			// A delta cannot rebuild a diverged replica: ask for the
-			// entirety (our lineage differs, so its export falls back).
-			ex.sendTo(ex.sess.peerChannels(f.from), &wire.Interest{DocID: f.doc, Version: ptr(ours.String()), Reciprocate: ptr(false)})
+		if act == importAskEntirety {
+			askOurs() // our lineage differs, so its export falls back to the entirety
 			return
 		}
-		rt.mu.Lock()
+	}
+
+	rt.mu.Lock()
+	var mergeErr error
+	switch act {
+	case importReset:
 		switch {
 		case rt.mode == ModeReplicate && rt.factory.Type().Name != replica.StateType.Name:
-			rep, err := rt.factory.FromEntirety(payload)
-			if err != nil {
-				mergeErr = err
-			} else {
+			var rep replica.Replica
+			if rep, mergeErr = rt.factory.FromEntirety(payload); mergeErr == nil {
 				rt.rep = rep
 			}
 		case rt.mode == ModeReplicate:
@@ -204,24 +197,8 @@ func (ex *Exchange) importOffer(f fxImport) {
 		default:
 			mergeErr = rt.rep.ResetFromEntirety(payload, incoming)
 		}
-		if mergeErr != nil {
-			rt.mu.Unlock()
-			ex.warn(DiagResetFailed, f.doc, f.from, mergeErr, "reset from entirety failed; dropped")
-			return
-		}
-	case payload.Kind == wire.Entirety && ours.Lineage() == replica.Genesis && incoming.Lineage() != replica.Genesis && !setUnion:
-		// A fresh replica adopting a lineage from an entirety: reset so
-		// the op counter lines up with the sender's (the reference merged
-		// and landed one flush in, which later resent ops; §10.3 item 16).
+	case importAdopt:
 		mergeErr = rt.rep.ResetFromEntirety(payload, incoming)
-	case payload.Kind == wire.Since && !plainContiguous(ours, incoming, payload):
-		// The delta does not start at our version (a message was lost, or
-		// an old push was duplicated): applying it would skip or repeat
-		// ops. Ask for exactly what we lack instead.
-		rt.mu.Unlock()
-		ex.warn(DiagMergeFailed, f.doc, f.from, nil, "delta to %s does not start at our version %s; re-requesting", f.version, ours.String())
-		ex.sendTo(ex.sess.peerChannels(f.from), &wire.Interest{DocID: f.doc, Version: ptr(ours.String()), Reciprocate: ptr(false)})
-		return
 	default:
 		if sm, ok := rt.rep.(replica.StampedMerger); ok {
 			mergeErr = sm.MergeStamped(payload, f.version, f.from)
@@ -229,13 +206,16 @@ func (ex *Exchange) importOffer(f fxImport) {
 			mergeErr = rt.rep.Merge(payload)
 		}
 	}
-	if mergeErr != nil {
-		rt.mu.Unlock()
-		ex.warn(DiagMergeFailed, f.doc, f.from, mergeErr, "merge failed (incompatible data?); dropped")
-		return
-	}
 	v := rt.rep.Version().String()
 	rt.mu.Unlock()
+	if mergeErr != nil {
+		if act == importReset {
+			ex.warn(DiagResetFailed, f.doc, f.from, mergeErr, "reset from entirety failed; dropped")
+		} else {
+			ex.warn(DiagMergeFailed, f.doc, f.from, mergeErr, "merge failed (incompatible data?); dropped")
+		}
+		return
+	}
 	if rt.doc != nil {
 		ex.markChanged(rt)
 	}
@@ -248,84 +228,4 @@ func (ex *Exchange) enqueue(m any) {
 	ex.mu.Lock()
 	ex.urgentLocked(m)
 	ex.mu.Unlock()
-}
-
-// plainContiguous checks that a plain since payload starts at our version:
-// its end version minus its batch count (one flush per non-empty batch)
-// must equal our counter. Non-plain versions are not checked.
-func plainContiguous(ours, incoming replica.Version, p replica.Payload) bool {
-	o, ok1 := ours.(replica.PlainVersion)
-	in, ok2 := incoming.(replica.PlainVersion)
-	if !ok1 || !ok2 || p.Encoding != wire.JSON {
-		return true
-	}
-	if o.Lineage() != replica.Genesis && o.Lineage() != in.Lineage() {
-		return true // lineage boundaries are handled by the reset path
-	}
-	k, ok := countBatches(p.Data)
-	if !ok {
-		return true // malformed: let the merge report it
-	}
-	return uint64(k) <= in.Counter() && in.Counter()-uint64(k) == o.Counter()
-}
-
-// countBatches counts the non-empty elements of a JSON array of arrays
-// without decoding it.
-func countBatches(data []byte) (int, bool) {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '[' {
-		return 0, false
-	}
-	n, depth, inStr := 0, 0, false
-	for ; i < len(data); i++ {
-		c := data[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '[', '{':
-			depth++
-			if depth == 2 && c == '[' {
-				if j := skipSpace(data, i+1); j < len(data) && data[j] != ']' {
-					n++
-				}
-			}
-		case ']', '}':
-			depth--
-			if depth == 0 {
-				return n, true
-			}
-		}
-	}
-	return 0, false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// dominates decides which of two diverged lineages wins: the higher op
-// counter, then the greater lineage string. It is a total order both
-// peers evaluate identically.
-func dominates(incoming, ours replica.Version) bool {
-	in, ok1 := incoming.(replica.PlainVersion)
-	o, ok2 := ours.(replica.PlainVersion)
-	if ok1 && ok2 {
-		if in.Counter() != o.Counter() {
-			return in.Counter() > o.Counter()
-		}
-		return in.Lineage() > o.Lineage()
-	}
-	return incoming.String() > ours.String()
 }

@@ -145,8 +145,12 @@ const (
 	DiagSyncModeMismatch    DiagnosticCode = "sync-mode-mismatch"
 	// Shell-level warnings (version parse failures, merge failures, store
 	// failures, ...). The reference only logged them.
-	DiagVersionParse    DiagnosticCode = "version-parse-failed"
-	DiagMergeFailed     DiagnosticCode = "merge-failed"
+	DiagVersionParse DiagnosticCode = "version-parse-failed"
+	DiagMergeFailed  DiagnosticCode = "merge-failed"
+	// DiagVersionRefused: a peer offered an implausible version (a counter
+	// far ahead, a timestamp in the future); the offer was dropped and the
+	// doc stays writable.
+	DiagVersionRefused  DiagnosticCode = "version-refused"
 	DiagResetFailed     DiagnosticCode = "reset-failed"
 	DiagResetRefused    DiagnosticCode = "reset-refused"
 	DiagExportFailed    DiagnosticCode = "export-failed"

@@ -1,0 +1,203 @@
+package exchange
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/internal/jsjson"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// How an accepted offer is absorbed (§2.8) is decided here, from values
+// only: the two versions, what the payload is, what we know of the peer.
+// The shell parses, asks the policy, and carries the decision out.
+
+// Plausibility limits for versions offered by remote peers. A peer that
+// may write could otherwise push a counter to 2^53-1 (no later write can
+// be encoded: the doc freezes) or a timestamp years ahead (no later local
+// write wins).
+const (
+	// MaxVersionJump is how far an offered op counter may lead ours. A
+	// delta must start at our version anyway; this bounds entireties and
+	// lineage changes. 2^32 transactions is beyond any real backlog.
+	MaxVersionJump = 1 << 32
+	// MaxClockSkew is how far in the future an offered timestamp (LWW and
+	// state docs) may be.
+	MaxClockSkew = time.Hour
+	// maxSafeCounter leaves room for writes after any accepted counter.
+	maxSafeCounter = 1<<53 - 1 - MaxVersionJump
+)
+
+// importAction is what to do with an accepted offer.
+type importAction uint8
+
+const (
+	// importSynced: we already hold what the offer carries.
+	importSynced importAction = iota + 1
+	// importMerge: merge the payload (stamped when the replica wants it).
+	importMerge
+	// importAdopt: a fresh replica adopts the sender's lineage (reset to
+	// the entirety so op counters line up).
+	importAdopt
+	// importReset: replace our diverged state with the entirety; asks
+	// CanReset first.
+	importReset
+	// importKeepOurs: lineages diverged and ours wins; send ours back.
+	importKeepOurs
+	// importAskEntirety: lineages diverged and theirs wins, but a delta
+	// cannot rebuild us: ask for the entirety (CanReset first).
+	importAskEntirety
+	// importAskGap: a delta that does not start at our version (a lost or
+	// duplicated push): ask for exactly what we lack.
+	importAskGap
+	// importRefuse: an implausible version; nothing changes.
+	importRefuse
+)
+
+// importInput is everything the import decision depends on.
+type importInput struct {
+	ours, incoming replica.Version
+	payload        replica.Payload
+	// wasSynced: the peer was synced with us before this offer, so an
+	// entirety from it means it compacted past us.
+	wasSynced bool
+	transient bool // the doc's durability is transient
+	setUnion  bool // the replica merges by set union (opaque relays)
+	now       time.Time
+}
+
+// planImport decides how to absorb an offer; reason explains importRefuse
+// and importAskGap.
+func planImport(in importInput) (act importAction, reason string) {
+	if why := implausible(in.ours, in.incoming, in.now); why != "" {
+		return importRefuse, why
+	}
+	ord, err := in.incoming.Compare(in.ours)
+	if err != nil {
+		return importRefuse, err.Error()
+	}
+	if ord == replica.Behind || ord == replica.Equal {
+		return importSynced, ""
+	}
+	if in.setUnion {
+		return importMerge, ""
+	}
+	entirety := in.payload.Kind == wire.Entirety
+	il, ol := in.incoming.Lineage(), in.ours.Lineage()
+	boundary := il != replica.Genesis && ol != replica.Genesis && il != ol
+	compacted := entirety && in.wasSynced && !in.transient
+	switch {
+	case boundary && !dominates(in.incoming, in.ours):
+		// Two writers on different lineages (a writer that restarted
+		// without a store). Both sides apply the same total order, so
+		// exactly one adopts the other's state.
+		return importKeepOurs, ""
+	case (boundary || compacted) && !entirety:
+		return importAskEntirety, ""
+	case boundary || compacted:
+		return importReset, ""
+	case entirety && ol == replica.Genesis && il != replica.Genesis:
+		return importAdopt, ""
+	case !entirety && !plainContiguous(in.ours, in.incoming, in.payload):
+		return importAskGap, fmt.Sprintf("delta to %s does not start at our version %s", in.incoming, in.ours)
+	}
+	return importMerge, ""
+}
+
+// implausible explains why an offered version cannot be accepted ("" when
+// it can).
+func implausible(ours, incoming replica.Version, now time.Time) string {
+	switch in := incoming.(type) {
+	case replica.PlainVersion:
+		var base uint64
+		if o, ok := ours.(replica.PlainVersion); ok {
+			base = o.Counter()
+		}
+		if in.Counter() > maxSafeCounter || in.Counter() > base+MaxVersionJump {
+			return fmt.Sprintf("version %s jumps implausibly far ahead of %s", in, ours)
+		}
+	case replica.TimestampVersion:
+		if in.Millis() > float64(now.Add(MaxClockSkew).UnixMilli()) {
+			return fmt.Sprintf("timestamp %s is more than %s in the future", in, MaxClockSkew)
+		}
+	case replica.StateVersion:
+		if in.Millis() > float64(now.Add(MaxClockSkew).UnixMilli()) {
+			return fmt.Sprintf("timestamp %s is more than %s in the future", in, MaxClockSkew)
+		}
+	}
+	return ""
+}
+
+// plainContiguous checks that a plain since payload starts at our version:
+// its end version minus its batch count (one flush per non-empty batch)
+// must equal our counter. Non-plain versions are not checked.
+func plainContiguous(ours, incoming replica.Version, p replica.Payload) bool {
+	o, ok1 := ours.(replica.PlainVersion)
+	in, ok2 := incoming.(replica.PlainVersion)
+	if !ok1 || !ok2 || p.Encoding != wire.JSON {
+		return true
+	}
+	if o.Lineage() != replica.Genesis && o.Lineage() != in.Lineage() {
+		return true // lineage boundaries are handled by the reset path
+	}
+	k, ok := countBatches(p.Data)
+	if !ok {
+		return true // malformed: let the merge report it
+	}
+	return uint64(k) <= in.Counter() && in.Counter()-uint64(k) == o.Counter()
+}
+
+// countBatches counts the non-empty elements of a JSON array of arrays
+// without decoding it.
+func countBatches(data []byte) (int, bool) {
+	i := jsjson.SkipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return 0, false
+	}
+	n, depth, inStr := 0, 0, false
+	for ; i < len(data); i++ {
+		c := data[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '[', '{':
+			depth++
+			if depth == 2 && c == '[' {
+				if j := jsjson.SkipSpace(data, i+1); j < len(data) && data[j] != ']' {
+					n++
+				}
+			}
+		case ']', '}':
+			depth--
+			if depth == 0 {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// dominates decides which of two diverged lineages wins: the higher op
+// counter, then the greater lineage string. It is a total order both
+// peers evaluate identically.
+func dominates(incoming, ours replica.Version) bool {
+	in, ok1 := incoming.(replica.PlainVersion)
+	o, ok2 := ours.(replica.PlainVersion)
+	if ok1 && ok2 {
+		if in.Counter() != o.Counter() {
+			return in.Counter() > o.Counter()
+		}
+		return in.Lineage() > o.Lineage()
+	}
+	return incoming.String() > ours.String()
+}
