@@ -234,3 +234,40 @@ func TestVersionBombRefused(t *testing.T) {
 	}
 	wantJSON(t, da, `{"v":"still writable"}`)
 }
+
+// Defect: StateDoc.WaitForSync returned as soon as the peer's interest
+// arrived, before its offer (field-LWW versions never compare as behind),
+// so readers saw {}. WaitForSync nil means our copy holds what the peer
+// had when it answered.
+func TestStateWaitForSyncWaitsForTheData(t *testing.T) {
+	n := newTestNet(t)
+	b := n.peer("b")
+	db := mustGet(t, b, "s", StateDoc("h-state"))
+	update(t, db, func(tx *Tx) { tx.Set(P("mine"), 1) })
+	n.settle()
+	m := newRawPeer(t, n, "m", "m")
+
+	later := epoch.Add(5 * time.Second)
+	theirs := replica.NewStateFactory(replica.StateOptions{Now: func() time.Time { return later }}).CreateDocument()
+	c, _ := replica.ReplaceChange("from m")
+	if err := theirs.Apply([]replica.Op{{Path: P("theirs"), Change: c}}); err != nil {
+		t.Fatal(err)
+	}
+	m.send("b", &wire.Interest{DocID: "s", Version: ptr(theirs.Version().String()), Reciprocate: ptr(false)})
+	n.settle()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	err := db.WaitForSync(ctx)
+	cancel()
+	if CodeOf(err) != CodeSyncTimeout {
+		t.Fatalf("WaitForSync before the peer's offer = %v (doc %s); want a timeout", err, jsonOf(t, db))
+	}
+
+	p, err := theirs.ExportEntirety()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.send("b", &wire.Offer{DocID: "s", Payload: p.Wire(), Version: theirs.Version().String()})
+	n.settle()
+	waitSync(t, db)
+	wantJSON(t, db, `{"mine":1,"theirs":"from m"}`)
+}

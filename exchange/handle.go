@@ -368,7 +368,14 @@ func synced(rt *docRuntime, s *syncState, sess *sessionState) bool {
 		if ours == nil {
 			ours = rt.currentVersion()
 		}
-		if ord, err := ours.Compare(theirs); err != nil || ord != replica.Behind {
+		switch ord, err := ours.Compare(theirs); {
+		case err != nil:
+			found = true
+		case ord == replica.Concurrent:
+			// The versions cannot tell whether we hold the peer's data
+			// (field-LWW state, opaque stamps): its offer must have come.
+			found = p.heard.Has(rt.id)
+		case ord != replica.Behind:
 			found = true
 		}
 		return !found

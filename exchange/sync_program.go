@@ -45,6 +45,11 @@ type syncPeer struct {
 	// ignored, so an interest sent before the present was validated cannot
 	// pull data across a schema mismatch.
 	mismatched pmap.Map[struct{}]
+	// heard: docs for which an offer of this peer was absorbed (or found
+	// already held) since it became available. Versions that cannot be
+	// ordered (field-LWW state, opaque stamps) prove nothing about
+	// containment, so WaitForSync waits for the peer's offer itself.
+	heard pmap.Set
 }
 
 type parkedInterest struct {
@@ -389,6 +394,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		n.docs = n.docs.Set(m.doc, &nd)
 		n.advanced = n.advanced.Add(m.doc)
 		setPeerDocState(n, m.from, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
+		markHeard(n, m.from, m.doc)
 		return n, fx
 
 	case msgPeerSynced:
@@ -397,6 +403,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		}
 		n := s.clone()
 		setPeerDocState(n, m.peer, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
+		markHeard(n, m.peer, m.doc)
 		return n, nil
 
 	case msgDeclareVacant:
@@ -737,6 +744,19 @@ func setPeerDocState(n *syncState, peerID, doc string, st PeerDocState) {
 			n.reconciled = n.reconciled.Set(doc, latch.Set(peerID, peer.identity))
 		}
 	}
+}
+
+// markHeard records that an offer of peerID for doc was absorbed. n must
+// be a fresh clone owned by the caller.
+func markHeard(n *syncState, peerID, doc string) {
+	peer, ok := n.peers.Get(peerID)
+	if !ok || peer.heard.Has(doc) {
+		return
+	}
+	np := *peer
+	np.heard = peer.heard.Add(doc)
+	n.peers = n.peers.Set(peerID, &np)
+	n.peerSync = n.peerSync.Add(doc) // waiters re-check
 }
 
 func (s *syncState) clone() *syncState {

@@ -16,7 +16,7 @@
 //   - [State] (from [StateFactory], ("state",1,0), EPHEMERAL): a field-level
 //     last-writer-wins tree whose leaves are [value, timestampMs]; merges
 //     join field by field, versions ([StateVersion]) are concurrent unless
-//     equal, and only entireties travel.
+//     equal or one is the never-written 0, and only entireties travel.
 //   - [Opaque] (from [OpaqueFactory], any other replica type such as Loro or
 //     Yjs): a relay that stores payloads it cannot read, deduplicated by
 //     content, and replays them as several offers ([MultiExporter]), each

@@ -23,14 +23,20 @@ func (v OpaqueVersion) Lineage() string { return Genesis }
 // String returns the stamp.
 func (v OpaqueVersion) String() string { return v.stamp }
 
-// Compare is Equal for identical stamps, Concurrent otherwise.
+// Compare is Equal for identical stamps and Concurrent for different
+// ones, except that the empty version (nothing held) is below every other.
 func (v OpaqueVersion) Compare(other Version) (Order, error) {
 	o, ok := other.(OpaqueVersion)
 	if !ok {
 		return 0, mismatch("OpaqueVersion", other)
 	}
-	if o.stamp == v.stamp {
+	switch {
+	case o.stamp == v.stamp:
 		return Equal, nil
+	case o.stamp == "":
+		return Ahead, nil
+	case v.stamp == "":
+		return Behind, nil
 	}
 	return Concurrent, nil
 }

@@ -243,8 +243,8 @@ func parseTimestamp(s, what string) (float64, error) {
 
 // StateVersion is the version of a state (field-LWW) replica: the
 // milliseconds of its last flush or merge. Two different timestamps are
-// always concurrent, which makes every differing offer merge field by
-// field.
+// concurrent, which makes every differing offer merge field by field;
+// only 0 (never written) is below every other version.
 type StateVersion struct {
 	ms float64
 }
@@ -261,7 +261,8 @@ func (v StateVersion) Lineage() string { return Genesis }
 // String returns the decimal milliseconds.
 func (v StateVersion) String() string { return string(appendNumber(nil, v.ms)) }
 
-// Compare is Equal for equal timestamps and Concurrent otherwise.
+// Compare is Equal for equal timestamps, Behind/Ahead against the
+// never-written 0, and Concurrent otherwise.
 func (v StateVersion) Compare(other Version) (Order, error) {
 	o, ok := other.(StateVersion)
 	if p, isPtr := other.(*StateVersion); isPtr && p != nil {
@@ -270,8 +271,13 @@ func (v StateVersion) Compare(other Version) (Order, error) {
 	if !ok {
 		return 0, mismatch("StateVersion", other)
 	}
-	if v.ms == o.ms {
+	switch {
+	case v.ms == o.ms:
 		return Equal, nil
+	case o.ms == 0: // never written: below every other state
+		return Ahead, nil
+	case v.ms == 0:
+		return Behind, nil
 	}
 	return Concurrent, nil
 }

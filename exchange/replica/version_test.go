@@ -159,3 +159,28 @@ func TestOrderString(t *testing.T) {
 		}
 	}
 }
+
+// The empty opaque stamp and the never-written state are below every other
+// version, so a peer holding nothing never makes us wait for its offer.
+func TestBottomVersions(t *testing.T) {
+	o := NewOpaqueVersion
+	s := NewStateVersion
+	cases := []struct {
+		a, b Version
+		want Order
+	}{
+		{o(""), o(""), Equal},
+		{o("x"), o(""), Ahead},
+		{o(""), o("x"), Behind},
+		{o("x"), o("y"), Concurrent},
+		{s(0), s(0), Equal},
+		{s(5), s(0), Ahead},
+		{s(0), s(5), Behind},
+		{s(5), s(6), Concurrent},
+	}
+	for _, c := range cases {
+		if got, err := c.a.Compare(c.b); err != nil || got != c.want {
+			t.Errorf("%s vs %s: %v %v, want %v", c.a, c.b, got, err, c.want)
+		}
+	}
+}
