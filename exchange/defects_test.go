@@ -271,3 +271,43 @@ func TestStateWaitForSyncWaitsForTheData(t *testing.T) {
 	waitSync(t, db)
 	wantJSON(t, db, `{"mine":1,"theirs":"from m"}`)
 }
+
+// Defect: an opaque relay (Loro/Yjs through a Go relay) served nothing to
+// the second and later fresh clients: the first fresh client's empty-doc
+// offer was stored under the empty-doc version, and an interest at that
+// version was answered with only the payloads stored after it.
+func TestOpaqueRelayServesEveryLateJoiner(t *testing.T) {
+	loro := ReplicaType{Name: "loro", Major: 1}
+	opaque := replica.NewOpaqueFactory(loro, replica.OpaqueOptions{})
+	n := newTestNet(t)
+	n.peer("hub", func(o *Options) {
+		o.Replicas = []replica.Bound{{Factory: opaque, Mode: Collaborative}}
+		o.Policies = []Policy{relayPolicy()}
+	})
+	present := &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: loro, SyncMode: Collaborative, SchemaHash: "h-loro"}}}
+	blob := func(data string) wire.Payload {
+		return wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte(data)}
+	}
+	const empty = "AA==" // the version of an empty Loro doc
+
+	writer := newRawPeer(t, n, "writer", "writer")
+	writer.send("hub", present)
+	writer.send("hub", &wire.Offer{DocID: "d", Payload: blob("content"), Version: "v-writer"})
+	n.settle()
+	for i, name := range []string{"first", "second", "third"} {
+		c := newRawPeer(t, n, name, name)
+		c.send("hub", present)
+		c.send("hub", &wire.Interest{DocID: "d", Version: ptr(empty), Reciprocate: ptr(true)})
+		c.send("hub", &wire.Offer{DocID: "d", Payload: blob(fmt.Sprint("empty-doc-", i)), Version: empty})
+		n.settle()
+		got := false
+		for _, m := range c.received("d") {
+			if o, ok := m.(*wire.Offer); ok && string(o.Payload.Data) == "content" {
+				got = true
+			}
+		}
+		if !got {
+			t.Fatalf("the %s fresh client did not receive the content (got %v)", name, c.received("d"))
+		}
+	}
+}
