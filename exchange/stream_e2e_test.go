@@ -34,7 +34,9 @@ func TestWebSocketStreamSurvivesSlowConsumerCloses(t *testing.T) {
 	dial := func(peer string) (*Exchange, *client.Client) {
 		retry := backoff.Policy{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxAttempts: backoff.Unlimited}
 		c, err := client.New(client.Options{
-			URLFunc:   func(id string) (string, error) { return "ws" + strings.TrimPrefix(hs.URL, "http") + "/?peerId=" + url.QueryEscape(id), nil },
+			URLFunc: func(id string) (string, error) {
+				return "ws" + strings.TrimPrefix(hs.URL, "http") + "/?peerId=" + url.QueryEscape(id), nil
+			},
 			Header:    http.Header{},
 			Reconnect: &retry,
 		})
