@@ -18,9 +18,6 @@ func Example() {
 
 	alice, _ := exchange.New(exchange.Options{PeerID: "alice", Transports: []transport.Transport{bridge.Endpoint("alice")}})
 	defer alice.Shutdown(ctx)
-	bob, _ := exchange.New(exchange.Options{PeerID: "bob", Transports: []transport.Transport{bridge.Endpoint("bob")}})
-	defer bob.Shutdown(ctx)
-
 	todo := exchange.JSONDoc("todo-v1")
 	mine, _ := alice.Get("todo", todo)
 	_ = mine.Update(func(tx *exchange.Tx) error {
@@ -29,6 +26,10 @@ func Example() {
 		return nil
 	})
 
+	// WaitForSync returns once bob holds what alice had when she answered
+	// him, so alice's write is there.
+	bob, _ := exchange.New(exchange.Options{PeerID: "bob", Transports: []transport.Transport{bridge.Endpoint("bob")}})
+	defer bob.Shutdown(ctx)
 	theirs, _ := bob.Get("todo", todo)
 	if err := theirs.WaitForSync(ctx); err != nil {
 		fmt.Println(err)

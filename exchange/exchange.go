@@ -72,6 +72,11 @@ type Options struct {
 	// OnDiagnostic, if set, receives every diagnostic, on the dispatching
 	// goroutine. It must not block; it may call the exchange.
 	OnDiagnostic func(Diagnostic)
+	// OnMessage, if set, sees every protocol message the exchange sends
+	// (once per channel) or receives: a trace hook for debugging, devtools
+	// and tests. It runs on the sending or receiving goroutine, must not
+	// block, and must not modify or keep the message.
+	OnMessage func(MessageEvent)
 	// OnStoreError, if set, receives store failures (op is "append",
 	// "delete", "load").
 	OnStoreError func(docID, op string, err error)
@@ -147,6 +152,7 @@ type Exchange struct {
 	log      *slog.Logger
 	onDiag   func(Diagnostic)
 	onStore  func(docID, op string, err error)
+	onMsg    func(MessageEvent)
 	budget   int
 	stores   []store.Store
 	replicas []replica.Bound
@@ -213,6 +219,7 @@ func New(opts Options) (*Exchange, error) {
 		log:         opts.Logger,
 		onDiag:      opts.OnDiagnostic,
 		onStore:     opts.OnStoreError,
+		onMsg:       opts.OnMessage,
 		budget:      opts.Budget,
 		stores:      append([]store.Store(nil), opts.Stores...),
 		plain:       replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
@@ -488,6 +495,10 @@ func (ex *Exchange) flushOutbox() {
 			err := ch.Send(env.Msg)
 			if err == nil {
 				ex.counters.sent(env.Msg)
+				if ex.onMsg != nil {
+					peer, _ := ex.sess.channelPeer(id)
+					ex.onMsg(MessageEvent{Outbound: true, Channel: id, Peer: peer, Msg: env.Msg})
+				}
 			}
 			if err != nil && !errors.Is(err, transport.ErrClosed) {
 				// The sync protocol assumes reliable, ordered channels: a
@@ -847,6 +858,12 @@ func (ex *Exchange) onChannelEstablish(ch *transport.Channel) {
 func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
 	if msg != nil {
 		ex.counters.received(msg)
+		if ex.onMsg != nil {
+			ex.mu.Lock()
+			peer, _ := ex.sess.channelPeer(id)
+			ex.mu.Unlock()
+			ex.onMsg(MessageEvent{Channel: id, Peer: peer, Msg: msg})
+		}
 	}
 	switch m := msg.(type) {
 	case *wire.Establish:

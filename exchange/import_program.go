@@ -77,11 +77,13 @@ func planImport(in importInput) (act importAction, reason string) {
 	if err != nil {
 		return importRefuse, err.Error()
 	}
+	if in.setUnion {
+		// A join (state trees, opaque logs): merging what we hold changes
+		// nothing, and versions do not prove containment.
+		return importMerge, ""
+	}
 	if ord == replica.Behind || ord == replica.Equal {
 		return importSynced, ""
-	}
-	if in.setUnion {
-		return importMerge, ""
 	}
 	entirety := in.payload.Kind == wire.Entirety
 	il, ol := in.incoming.Lineage(), in.ours.Lineage()

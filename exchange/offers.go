@@ -216,6 +216,11 @@ func (ex *Exchange) importOffer(f fxImport) {
 		}
 		return
 	}
+	if v == in.ours.String() {
+		// A join that added nothing: the peer is synced, nothing to push.
+		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from})
+		return
+	}
 	if rt.doc != nil {
 		ex.markChanged(rt)
 	}

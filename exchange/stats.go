@@ -18,6 +18,14 @@ type Stats struct {
 	OfferBytesReceived uint64
 }
 
+// MessageEvent is one protocol message seen by Options.OnMessage.
+type MessageEvent struct {
+	Outbound bool      // sent by this exchange (false: received)
+	Channel  ChannelID // the channel it went over
+	Peer     string    // the remote peer id ("" before its establish)
+	Msg      wire.ChannelMsg
+}
+
 type counters struct {
 	msgsOut, msgsIn          atomic.Uint64
 	offersOut, offerBytesOut atomic.Uint64

@@ -67,8 +67,8 @@ var (
 // State is the field-level LWW replica (a state-based CRDT). Its tree
 // mirrors the document, except that every scalar leaf (and every list) is a
 // [value, timestampMs] pair. Merging takes the union of keys and, per leaf,
-// the higher timestamp (ties go to the incoming side), so concurrent writes
-// to different fields all survive. The entirety payload is the tree; there
+// the higher timestamp (ties broken by value), so concurrent writes to
+// different fields all survive. The entirety payload is the tree; there
 // are no deltas (ExportSince always reports ok=false).
 type State struct {
 	tree *Object
@@ -108,31 +108,68 @@ func validTree(v any, depth int) bool {
 	return valid
 }
 
-// mergeTree joins remote into local (in place) and returns the result.
-func mergeTree(local, remote any) any {
+// mergeTree joins remote into local (in place) and returns the result and
+// whether local changed. It is a join: commutative, associative and
+// idempotent, so every peer that merged the same writes holds the same
+// tree whatever the order. Per leaf the higher timestamp wins; equal
+// timestamps are broken by the encoded value (the reference let the
+// incoming side win, so two peers with different values at one timestamp
+// swapped them forever). A leaf against a container: the newer side (the
+// container's newest leaf) wins, the container on a tie.
+func mergeTree(local, remote any) (any, bool) {
 	lt, lok := isTuple(local)
 	rt, rok := isTuple(remote)
 	switch {
 	case lok && rok:
-		if rt[1].(float64) >= lt[1].(float64) {
+		ls, rs := lt[1].(float64), rt[1].(float64)
+		if rs > ls || (rs == ls && string(EncodeValue(rt[0])) > string(EncodeValue(lt[0]))) {
 			lt[0] = CloneValue(rt[0])
 			lt[1] = rt[1]
+			return lt, true
 		}
-		return lt
-	case lok || rok:
-		// A leaf against a container: the incoming side wins outright.
-		return CloneValue(remote)
+		return lt, false
+	case lok:
+		if newest(remote) >= lt[1].(float64) {
+			return CloneValue(remote), true
+		}
+		return local, false
+	case rok:
+		if rt[1].(float64) > newest(local) {
+			return CloneValue(remote), true
+		}
+		return local, false
 	}
 	lo, ro := local.(*Object), remote.(*Object)
+	changed := false
 	ro.Range(func(k string, rv any) bool {
 		if lv, ok := lo.Get(k); ok {
-			lo.Set(k, mergeTree(lv, rv))
+			v, c := mergeTree(lv, rv)
+			if c {
+				lo.Set(k, v)
+				changed = true
+			}
 		} else {
 			lo.Set(k, CloneValue(rv))
+			changed = true
 		}
 		return true
 	})
-	return lo
+	return lo, changed
+}
+
+// newest is the highest leaf timestamp in a tree (-1 for an empty one).
+func newest(v any) float64 {
+	if t, ok := isTuple(v); ok {
+		return t[1].(float64)
+	}
+	best := -1.0
+	if o, ok := v.(*Object); ok {
+		o.Range(func(_ string, c any) bool {
+			best = max(best, newest(c))
+			return true
+		})
+	}
+	return best
 }
 
 // plainOf strips timestamps: the document as users see it.
@@ -184,6 +221,11 @@ func (s *State) ExportEntirety() (Payload, error) {
 	return Payload{Kind: "entirety", Encoding: "json", Data: AppendValue(nil, s.tree), Lineage: Genesis}, nil
 }
 
+// SetUnion reports true: merging is a join, so an offer is merged even
+// when its version looks equal to ours (versions are merge times and two
+// peers can reach one with different fields).
+func (s *State) SetUnion() bool { return true }
+
 // ExportSince reports ok=false: state documents only travel as entireties.
 func (s *State) ExportSince(Version) (Payload, bool, error) { return Payload{}, false, nil }
 
@@ -214,7 +256,9 @@ func (s *State) Merge(p Payload) error {
 	if !ok || !validTree(remote, 0) {
 		return malformed("state payload must be a tree of objects and [value, timestamp] leaves")
 	}
-	mergeTree(s.tree, remote)
+	if _, changed := mergeTree(s.tree, remote); !changed {
+		return nil // nothing new: the version stays, so nothing is pushed on
+	}
 	s.tick(false)
 	if s.hook != nil {
 		s.hook(ChangeSet{Ops: []Op{{Change: mustChange(obj2("type", "replace", "value", plainOf(s.tree)))}}, Remote: true})

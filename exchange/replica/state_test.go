@@ -49,7 +49,7 @@ func TestStateFieldMerge(t *testing.T) {
 	if !EqualValues(va, vb) {
 		t.Fatalf("diverged: %s vs %s", ja, jb)
 	}
-	// An older write loses; a tie goes to the incoming side.
+	// An older write loses; a tie goes to the greater encoded value.
 	old := Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"title":["stale",1],"count":[2,1005]}`)}
 	mustMerge(t, a, old)
 	if v, _ := a.Value(); strings.Join(v.(*Object).Keys(), ",") != "title,peers,count" {
@@ -58,10 +58,51 @@ func TestStateFieldMerge(t *testing.T) {
 	if got := jsonOf(t, a); got != `{"title":"newer","peers":{"alice":"online","bob":"away"},"count":2}` {
 		t.Fatalf("after stale+tie merge %s", got)
 	}
-	// A leaf against a container: the incoming side wins.
-	mustMerge(t, a, Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"peers":["gone",1]}`)})
+	// A leaf against a container: the newer side wins, the container on a
+	// tie with its newest leaf.
+	mustMerge(t, a, Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"peers":["stale",1]}`)})
+	if got := jsonOf(t, a); got != `{"title":"newer","peers":{"alice":"online","bob":"away"},"count":2}` {
+		t.Fatalf("older leaf over container %s", got)
+	}
+	mustMerge(t, a, Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"peers":["gone",99999]}`)})
 	if got := jsonOf(t, a); got != `{"title":"newer","peers":"gone","count":2}` {
-		t.Fatalf("leaf over container %s", got)
+		t.Fatalf("newer leaf over container %s", got)
+	}
+}
+
+// The merge is a join: whatever the order, and with equal timestamps, two
+// replicas that merged the same trees hold the same tree, and merging
+// what is held changes nothing.
+func TestStateMergeIsAJoin(t *testing.T) {
+	trees := []string{
+		`{"x":["a",5]}`,
+		`{"x":["b",5]}`,
+		`{"x":{"y":["c",5]}}`,
+		`{"x":{"y":["d",4],"z":["e",6]}}`,
+		`{"w":["f",1]}`,
+	}
+	f := NewStateFactory(StateOptions{Now: (&fakeNow{t: time.UnixMilli(50)}).Now})
+	for i := range trees {
+		for j := range trees {
+			a, b := f.CreateDocument(), f.CreateDocument()
+			for _, k := range []int{i, j} {
+				mustMerge(t, a, Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(trees[k])})
+			}
+			for _, k := range []int{j, i} {
+				mustMerge(t, b, Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(trees[k])})
+			}
+			va, _ := a.Value()
+			vb, _ := b.Value()
+			if !EqualValues(va, vb) {
+				t.Fatalf("merge order %d,%d: %s vs %s", i, j, jsonOf(t, a), jsonOf(t, b))
+			}
+			before := a.Version()
+			p, _ := a.ExportEntirety()
+			mustMerge(t, a, p)
+			if a.Version() != before {
+				t.Fatalf("merging its own state moved the version %s -> %s", before, a.Version())
+			}
+		}
 	}
 }
 
