@@ -1,6 +1,10 @@
 package store
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // Code classifies store errors.
 type Code string
@@ -35,6 +39,10 @@ const (
 	// CodeHeadMismatch: a conditional append found the stream ending
 	// somewhere else than the caller expected (see [HeadError]).
 	CodeHeadMismatch Code = "head-mismatch"
+	// CodeWriteFailed: the backend could not carry out a write (disk full,
+	// I/O error, lock timeout); nothing was committed, and the same write
+	// may succeed later.
+	CodeWriteFailed Code = "write-failed"
 )
 
 // Error is a store error. errors.Is matches the Err* sentinels by Code.
@@ -83,7 +91,32 @@ var (
 	ErrLocked              = &Error{Code: CodeLocked}
 	ErrCorrupt             = &Error{Code: CodeCorrupt}
 	ErrHeadMismatch        = &Error{Code: CodeHeadMismatch}
+	ErrWriteFailed         = &Error{Code: CodeWriteFailed}
 )
+
+// Transient reports whether a failed write may succeed when retried
+// unchanged later, so a caller should keep it and retry with backoff:
+// true for [ErrWriteFailed], injected faults and errors this package does
+// not classify (a backend's raw I/O error); false for nil, validation
+// errors, [ErrClosed], [ErrFormat], [ErrLocked], [ErrCorrupt] (which need
+// a repair) and context cancellation. A [*HeadError] is not transient
+// either: the write must be recomputed from the head it reports.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var se *Error
+	var he *HeadError
+	var ce *CorruptError
+	var fe *FormatError
+	switch {
+	case errors.As(err, &he), errors.As(err, &ce), errors.As(err, &fe):
+		return false
+	case errors.As(err, &se):
+		return se.Code == CodeWriteFailed || se.Code == CodeInjected
+	}
+	return true
+}
 
 // CorruptReason says how a stored stream is broken.
 type CorruptReason string

@@ -442,7 +442,7 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		s.h.wmu.Unlock()
-		return nil, nil, fmt.Errorf("sqlite store: begin: %w", err)
+		return nil, nil, writeFailed("begin", err)
 	}
 	return tx, s.h.wmu.Unlock, nil
 }
@@ -454,8 +454,19 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) err
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, q, args...)
-	return err
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return writeFailed("write", err)
+	}
+	return nil
+}
+
+// writeFailed types a failed write statement or commit as
+// [store.ErrWriteFailed]; SQLite has rolled the transaction back.
+func writeFailed(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &store.Error{Code: store.CodeWriteFailed, Msg: "sqlite " + op, Err: err}
 }
 
 func (s *Store) readMeta(ctx context.Context, q interface {
@@ -486,6 +497,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
+			err = withDoc(err, docID)
 		}
 	}()
 	existing, err := s.readMeta(ctx, tx, docID)
@@ -518,7 +530,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: commit: %w", err)
+		return writeFailed("commit", err)
 	}
 	return nil
 }
@@ -602,6 +614,7 @@ func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []stor
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
+			err = withDoc(err, docID)
 		}
 	}()
 	existing, err := s.readMeta(ctx, tx, docID)
@@ -647,7 +660,7 @@ func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []stor
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: commit: %w", err)
+		return writeFailed("commit", err)
 	}
 	return nil
 }
@@ -698,6 +711,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
+			err = withDoc(err, docID)
 		}
 	}()
 	existing, err := s.readMeta(ctx, tx, docID)
@@ -731,7 +745,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: commit: %w", err)
+		return writeFailed("commit", err)
 	}
 	return nil
 }
@@ -746,6 +760,7 @@ func (s *Store) Delete(ctx context.Context, docID string) (err error) {
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
+			err = withDoc(err, docID)
 		}
 	}()
 	if err := s.exec(ctx, tx, `DELETE FROM `+s.t.Records+` WHERE doc_id = ?`, docID); err != nil {
@@ -755,7 +770,7 @@ func (s *Store) Delete(ctx context.Context, docID string) (err error) {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: commit: %w", err)
+		return writeFailed("commit", err)
 	}
 	return nil
 }
