@@ -1,9 +1,22 @@
 // Package storetest is the conformance suite every [store.Store] backend
-// must pass, plus the fault-injection primitive its atomicity test uses.
+// must pass, plus the fault injection its tests use.
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store { return newBackend(t) })
 //	}
+//
+// Fault injection comes at two levels. Inside a backend, a write seam
+// called before each low-level write fails one chosen write
+// ([ArmedFault]) or writes at seeded random points ([RandomFault]); the
+// backend's transaction must leave nothing of the failed operation.
+// Around a backend, [Faulty] fails whole calls at seeded random points,
+// before they reach the store or after they completed (the caller loses
+// the result, as after a failed fsync or a dropped connection).
+//
+// Options add the tests that need more than a fresh store: [WithFault]
+// (atomicity under an armed fault), [WithDurability] (seeded runs of
+// writes, faults and restarts: every confirmed write survives, once) and
+// [WithIsolation].
 package storetest
 
 import (
