@@ -132,6 +132,8 @@ type Store interface {
 	// type name or major fails with [ErrReplicaTypeMismatch], a different
 	// sync mode with [ErrSyncModeMismatch]; the schema hash is
 	// last-writer-wins. Record insert and index update are atomic.
+	// Append is unconditional: retrying one whose result was lost can
+	// store the record twice, so deltas go through AppendAfter.
 	Append(ctx context.Context, docID string, rec Record) error
 	// LoadAll returns every record of the document in insertion order;
 	// an unknown document has none (no error).
