@@ -1,5 +1,11 @@
 package store
 
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
 // Code classifies store errors.
 type Code string
 
@@ -24,6 +30,19 @@ const (
 	CodeFormat Code = "format-refused"
 	// CodeInjected: a fault injected by a test seam.
 	CodeInjected Code = "fault-injected"
+	// CodeLocked: a persistent backend's data is held by another process
+	// (or another store in this process) and the store refuses to open.
+	CodeLocked Code = "locked"
+	// CodeCorrupt: a document's stored stream is broken (see
+	// [CorruptError]).
+	CodeCorrupt Code = "corrupt"
+	// CodeHeadMismatch: a conditional append found the stream ending
+	// somewhere else than the caller expected (see [HeadError]).
+	CodeHeadMismatch Code = "head-mismatch"
+	// CodeWriteFailed: the backend could not carry out a write (disk full,
+	// I/O error, lock timeout); nothing was committed, and the same write
+	// may succeed later.
+	CodeWriteFailed Code = "write-failed"
 )
 
 // Error is a store error. errors.Is matches the Err* sentinels by Code.
@@ -69,7 +88,134 @@ var (
 	ErrClosed              = &Error{Code: CodeClosed}
 	ErrFormat              = &Error{Code: CodeFormat}
 	ErrInjected            = &Error{Code: CodeInjected}
+	ErrLocked              = &Error{Code: CodeLocked}
+	ErrCorrupt             = &Error{Code: CodeCorrupt}
+	ErrHeadMismatch        = &Error{Code: CodeHeadMismatch}
+	ErrWriteFailed         = &Error{Code: CodeWriteFailed}
 )
+
+// Transient reports whether a failed write may succeed when retried
+// unchanged later, so a caller should keep it and retry with backoff:
+// true for [ErrWriteFailed], injected faults and errors this package does
+// not classify (a backend's raw I/O error); false for nil, validation
+// errors, [ErrClosed], [ErrFormat], [ErrLocked], [ErrCorrupt] (which need
+// a repair) and context cancellation. A [*HeadError] is not transient
+// either: the write must be recomputed from the head it reports.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var se *Error
+	var he *HeadError
+	var ce *CorruptError
+	var fe *FormatError
+	switch {
+	case errors.As(err, &he), errors.As(err, &ce), errors.As(err, &fe):
+		return false
+	case errors.As(err, &se):
+		return se.Code == CodeWriteFailed || se.Code == CodeInjected
+	}
+	return true
+}
+
+// CorruptReason says how a stored stream is broken.
+type CorruptReason string
+
+// Corruption reasons.
+const (
+	// ReasonUndecodable: a record cannot be decoded.
+	ReasonUndecodable CorruptReason = "undecodable-record"
+	// ReasonSequenceGap: a record is missing between two stored ones.
+	ReasonSequenceGap CorruptReason = "sequence-gap"
+	// ReasonNoLeadingMeta: the stream does not start with a meta record.
+	ReasonNoLeadingMeta CorruptReason = "no-leading-meta"
+	// ReasonVersionGap: replaying a record did not lead to the version
+	// stored with it (a delta is missing or was stored twice); see
+	// [Replay].
+	ReasonVersionGap CorruptReason = "version-gap"
+	// ReasonRejected: the document refused a stored record on replay
+	// (see [Replay]).
+	ReasonRejected CorruptReason = "rejected-record"
+)
+
+// CorruptError reports a broken stream: loading stopped at record Index
+// (0-based, in stream order; -1 when unknown; Seq is the backend's
+// sequence number of the bad record, or -1 when it has none), and nothing
+// after it was used.
+//
+// The records returned with it (by LoadAll, or applied by [Replay]) are
+// the intact prefix: Good records, ending at entry version LastVersion
+// ("" when no entry precedes the break). A caller may serve the document
+// from that prefix, at LastVersion, but must not append to the stream
+// as it is: the next load would stop at the same place and drop what was
+// appended. The repair is a [Store.Replace] with the state the caller
+// trusts (which discards the bad record and everything after it in that
+// store), made deliberately, after the diagnostic has been reported.
+// errors.Is(err, ErrCorrupt) holds for it.
+type CorruptError struct {
+	DocID       string
+	Reason      CorruptReason
+	Index       int
+	Seq         int64
+	Good        int
+	LastVersion string
+	Detail      string
+	Err         error
+}
+
+func (e *CorruptError) Error() string {
+	s := fmt.Sprintf("store: corrupt stream (doc %s): %s", quote(e.DocID), e.Reason)
+	if e.Index >= 0 {
+		s += fmt.Sprintf(" at record %d", e.Index)
+	}
+	if e.Seq >= 0 {
+		s += fmt.Sprintf(" (seq %d)", e.Seq)
+	}
+	s += fmt.Sprintf("; %d good records up to version %s", e.Good, quote(e.LastVersion))
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrCorrupt) hold.
+func (e *CorruptError) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == CodeCorrupt
+}
+
+// HeadError is returned by [Store.AppendAfter] when the stream does not
+// end at the base the caller gave. Nothing was written. Head says where
+// the stream does end: Exists is false when the document has no meta in
+// this store, else Version is the version of its last entry ("" when it
+// has none). A caller that lost track of a write (it failed, but may have
+// landed) learns here whether it did: Head.Version equal to the batch's
+// last version means it landed.
+// errors.Is(err, ErrHeadMismatch) holds for it.
+type HeadError struct {
+	DocID string
+	Base  string
+	Head  Head
+}
+
+func (e *HeadError) Error() string {
+	if !e.Head.Exists {
+		return "store: head-mismatch (doc " + quote(e.DocID) + "): want base " + quote(e.Base) + ", document not stored"
+	}
+	return "store: head-mismatch (doc " + quote(e.DocID) + "): want base " + quote(e.Base) + ", stream ends at " + quote(e.Head.Version)
+}
+
+// Is makes errors.Is(err, ErrHeadMismatch) hold.
+func (e *HeadError) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == CodeHeadMismatch
+}
 
 // FormatReason says why a persistent backend refused its data.
 type FormatReason string

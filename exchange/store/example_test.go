@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
@@ -36,4 +37,30 @@ func ExampleNewMemory() {
 	// meta 02abc
 	// entry kyneta.genesis:0 {"items":[]}
 	// store: entry-before-meta (doc 'other'): first record must be meta, got entry
+}
+
+// A write whose result was lost is retried with the same base: it either
+// lands once or reports that the first attempt already landed.
+func ExampleMemory_AppendAfter() {
+	ctx := context.Background()
+	s := store.NewMemory(store.MemoryOptions{})
+	defer s.Close()
+	meta := store.Meta{ReplicaType: replica.PlainType, SyncMode: wire.Authoritative, SchemaHash: "02abc"}
+	entry := func(v string) store.Record {
+		return store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[]`)}, v)
+	}
+	_ = s.Replace(ctx, "todo", []store.Record{store.MetaRecord(meta), entry("L:1")})
+
+	confirmed := "L:1"
+	batch := []store.Record{entry("L:2")}
+	_ = s.AppendAfter(ctx, "todo", confirmed, batch) // landed, but say the caller saw an error
+	err := s.AppendAfter(ctx, "todo", confirmed, batch)
+	var he *store.HeadError
+	if errors.As(err, &he) {
+		confirmed = he.Head.Version
+	}
+	head, _ := s.Head(ctx, "todo")
+	recs, _ := s.LoadAll(ctx, "todo")
+	fmt.Println(confirmed, head.Version, len(recs))
+	// Output: L:2 L:2 3
 }

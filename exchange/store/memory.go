@@ -129,6 +129,59 @@ func (m *Memory) Append(ctx context.Context, docID string, rec Record) error {
 	return nil
 }
 
+// AppendAfter implements [Store]. Each record is one low-level write for
+// the seam, plus one for the index when the batch holds meta.
+func (m *Memory) AppendAfter(ctx context.Context, docID, base string, recs []Record) error {
+	unlock, err := m.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	existing := m.existing(docID)
+	head := Head{}
+	if existing != nil {
+		head = HeadOf(m.data.records[docID])
+		head.Exists = true
+	}
+	if !head.Exists || head.Version != base {
+		return &HeadError{DocID: docID, Base: base, Head: head}
+	}
+	resolved, err := ValidateBatch(docID, recs, existing)
+	if err != nil {
+		return err
+	}
+	t := tx{seam: m.seam}
+	if *resolved != *existing {
+		meta := *resolved
+		if err := t.write(func() { m.data.meta[docID] = meta }); err != nil {
+			return err
+		}
+	}
+	for _, r := range recs {
+		rc := CloneRecord(r)
+		if err := t.write(func() { m.data.records[docID] = append(m.data.records[docID], rc) }); err != nil {
+			return err
+		}
+	}
+	t.commit()
+	return nil
+}
+
+// Head implements [Store].
+func (m *Memory) Head(ctx context.Context, docID string) (Head, error) {
+	unlock, err := m.begin(ctx)
+	if err != nil {
+		return Head{}, err
+	}
+	defer unlock()
+	if m.existing(docID) == nil {
+		return Head{}, nil
+	}
+	h := HeadOf(m.data.records[docID])
+	h.Exists = true
+	return h, nil
+}
+
 // LoadAll implements [Store]. The records are copies.
 func (m *Memory) LoadAll(ctx context.Context, docID string) ([]Record, error) {
 	unlock, err := m.begin(ctx)

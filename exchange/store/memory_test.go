@@ -24,5 +24,11 @@ func TestMemoryConformance(t *testing.T) {
 				Fresh: func() (store.Store, error) { return store.NewMemory(store.MemoryOptions{Data: data}), nil },
 			}
 		}),
+		storetest.WithDurability(200, func(t *testing.T) storetest.DurabilityHarness {
+			data := store.NewMemoryData()
+			return storetest.DurabilityHarness{Open: func(seam func(int) error) (store.Store, error) {
+				return store.NewMemory(store.MemoryOptions{Data: data, Seam: seam}), nil
+			}}
+		}),
 	)
 }

@@ -132,6 +132,8 @@ type Store interface {
 	// type name or major fails with [ErrReplicaTypeMismatch], a different
 	// sync mode with [ErrSyncModeMismatch]; the schema hash is
 	// last-writer-wins. Record insert and index update are atomic.
+	// Append is unconditional: retrying one whose result was lost can
+	// store the record twice, so deltas go through AppendAfter.
 	Append(ctx context.Context, docID string, rec Record) error
 	// LoadAll returns every record of the document in insertion order;
 	// an unknown document has none (no error).
@@ -142,6 +144,24 @@ type Store interface {
 	// Readers never see an intermediate state, and later appends order
 	// after the replacement.
 	Replace(ctx context.Context, docID string, recs []Record) error
+	// AppendAfter atomically appends recs (all or none) to an existing
+	// stream, provided the stream ends at base: the version of its last
+	// entry record ("" for a stream holding only meta). Otherwise nothing
+	// is written and the error is a [*HeadError] saying where the stream
+	// does end (or that the document is not stored: create it with
+	// Replace). Records are validated in order as by Append.
+	//
+	// It is the write a caller retries: a batch whose outcome is unknown
+	// (the call failed, but the commit may have landed) is sent again with
+	// the same base, and either lands once or reports a head equal to the
+	// batch's last version, meaning the first attempt landed. A delta is
+	// never stored twice, and never stored on a base it was not computed
+	// from.
+	AppendAfter(ctx context.Context, docID, base string, recs []Record) error
+	// Head reports where the document's stream ends (see [Head]). A caller
+	// writing to several stores tracks each store's head as its own
+	// confirmed version.
+	Head(ctx context.Context, docID string) (Head, error)
 	// Delete removes the document's records and meta.
 	Delete(ctx context.Context, docID string) error
 	// CurrentMeta returns the document's meta from the index, or nil.
@@ -152,6 +172,44 @@ type Store interface {
 	ListDocIDs(ctx context.Context, prefix string) ([]string, error)
 	// Close releases resources. Calls after Close fail with [ErrClosed].
 	Close() error
+}
+
+// Head is where a document's stream ends in one store: Exists is false
+// when the store has no meta for it; Version is the version of the last
+// entry record, "" when there is none. It is the base for the next
+// [Store.AppendAfter].
+type Head struct {
+	Exists  bool
+	Version string
+}
+
+// HeadOf returns the head of a stream held in memory.
+func HeadOf(recs []Record) Head {
+	h := Head{Exists: len(recs) > 0}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if recs[i].Kind == KindEntry {
+			h.Version = recs[i].Version
+			break
+		}
+	}
+	return h
+}
+
+// ValidateBatch checks recs in order against the existing meta, as
+// successive Appends would, and returns the index meta after the batch
+// (existing when the batch holds no meta record).
+func ValidateBatch(docID string, recs []Record, existing *Meta) (*Meta, error) {
+	cur := existing
+	for _, r := range recs {
+		m, err := ValidateAppend(docID, r, cur)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			cur = m
+		}
+	}
+	return cur, nil
 }
 
 // ResolveMeta validates a batch of records against the existing meta (nil

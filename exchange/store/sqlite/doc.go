@@ -8,7 +8,22 @@
 //
 // Durability: the database runs in WAL mode with synchronous=FULL, so a
 // write that returned nil survives a crash of the process or the machine.
-// Every Append, Replace and Delete is one transaction.
+// Every Append, AppendAfter, Replace and Delete is one transaction: a
+// write that returned an error (disk full, I/O error: [store.ErrWriteFailed])
+// left nothing behind, and the store stays usable, so the same write can be
+// retried once there is room again.
+//
+// One process at a time: the file is held with SQLite's exclusive locking
+// mode, and [Open] refuses a file another process holds with
+// [store.ErrLocked] (see Open for why this lock and not a lock file).
+//
+// The file name is passed to SQLite as an escaped file: URI, so names
+// holding '?', '#', '%' or spaces open exactly that file with every
+// setting in effect.
+//
+// Loading checks the stream: LoadAll stops at an undecodable row, a gap in
+// the sequence numbers or a stream without leading meta, with a
+// [*store.CorruptError] and a logged diagnostic.
 //
 // # Format gate
 //

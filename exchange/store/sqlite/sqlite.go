@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -32,11 +35,12 @@ type Tables struct {
 type Options struct {
 	// Tables overrides table names (default: the reference's names).
 	Tables Tables
-	// BusyTimeoutMillis is how long a write waits for a lock held by another
-	// connection to the same file. Default 5000.
+	// BusyTimeoutMillis is how long Open waits for another holder of the
+	// database file to let go of it before refusing with [store.ErrLocked]
+	// (a restart can overlap the previous process's exit). Default 5000.
 	BusyTimeoutMillis int
-	// Logger receives diagnostics about rows that cannot be decoded (they
-	// are skipped, never fatal). Nil discards them.
+	// Logger receives a diagnostic for every broken stream LoadAll
+	// reports. Nil discards them.
 	Logger *slog.Logger
 	// writeSeam, when set, runs before every low-level write statement
 	// inside a transaction; an error aborts and rolls back. Tests use it to
@@ -46,13 +50,26 @@ type Options struct {
 
 const backendName = "sqlite"
 
+// handle is one open database file: its single connection, the writer
+// lock, and the stores (table namespaces) using it.
+type handle struct {
+	db   *sql.DB
+	path string
+	wmu  sync.Mutex // serialises write transactions of every namespace
+
+	mu     sync.Mutex
+	tables map[string]bool // records tables of the open stores
+}
+
 // Store is a SQLite-backed [store.Store], safe for concurrent use.
 type Store struct {
+	h      *handle
 	db     *sql.DB
 	t      Tables
 	log    *slog.Logger
 	seam   func(int) error
-	mu     sync.Mutex // serialises writers; SQLite has one writer anyway
+	owned  bool // registered on h (false for a test's view)
+	mu     sync.Mutex
 	closed bool
 }
 
@@ -60,11 +77,7 @@ var _ store.Store = (*Store)(nil)
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// Open opens (creating if needed) the database at path and checks its
-// format marker. path is a file name; ":memory:" is not supported because
-// every pooled connection would see its own database.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	t := opts.Tables
+func withDefaults(t Tables) (Tables, error) {
 	if t.DocMeta == "" {
 		t.DocMeta = "kyneta_doc_meta"
 	}
@@ -76,28 +89,188 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	for _, name := range []string{t.DocMeta, t.Records, t.StoreMeta} {
 		if !identRE.MatchString(name) {
-			return nil, fmt.Errorf("sqlite store: invalid table name %q", name)
+			return t, fmt.Errorf("sqlite store: invalid table name %q", name)
 		}
+	}
+	return t, nil
+}
+
+// dsn returns the driver's data source name for the file at path: a
+// file: URI whose path is escaped (so '?', '#', '%' and spaces in a file
+// name stay part of the name instead of starting a query, a fragment or
+// an escape) and whose query carries the connection settings. A relative
+// path is made absolute first, because in a URI it would read as a host.
+//
+// Pragmas: busy_timeout comes first (the driver runs it first); then
+// locking_mode=EXCLUSIVE, which must precede the switch to WAL so the
+// WAL index lives in process memory instead of a shared-memory file
+// (the driver runs the _pragma list before _journal_mode); then WAL with
+// synchronous=FULL, so a commit that returned survives a power cut.
+func dsn(path string, busyMillis int) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows volume: file:///C:/...
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.Itoa(busyMillis)+")")
+	q.Add("_pragma", "locking_mode(EXCLUSIVE)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_txlock", "immediate")
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
+	return u.String(), nil
+}
+
+// Open opens (creating if needed) the database at path and checks its
+// format marker. path is a file name; ":memory:" is not supported.
+//
+// # One process per file
+//
+// The store holds the database file with SQLite's exclusive locking mode
+// for as long as it is open, and Open fails with [store.ErrLocked] when
+// another process (or another Open in this process) holds it. Two writers
+// on one file would both acknowledge writes and store diverging content
+// under the same versions. The exclusive locking mode is SQLite's own lock,
+// chosen over a lock file because every SQLite client honours it (the
+// reference's store and the sqlite3 shell included), the kernel drops it
+// when the process dies (a kill -9 leaves nothing stale behind), and no
+// shared-memory file is needed. Its costs: the store uses one connection,
+// so reads queue behind a write in progress; and, as SQLite's locks are
+// POSIX record locks, closing any other descriptor of the database file
+// in this process releases them, so the process must not open the file
+// by other means while the store is open. To keep several table
+// namespaces in one file, open the first with Open and the others with
+// [Store.Namespace].
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	t, err := withDefaults(opts.Tables)
+	if err != nil {
+		return nil, err
 	}
 	busy := opts.BusyTimeoutMillis
 	if busy <= 0 {
 		busy = 5000
 	}
-	dsn := "file:" + path + "?_pragma=" + "busy_timeout(" + strconv.Itoa(busy) + ")" +
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	name, err := dsn(path, busy)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: open %s: %w", path, err)
 	}
-	s := &Store{db: db, t: t, log: opts.Logger, seam: opts.writeSeam}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	db, err := sql.Open("sqlite", name)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: open %s: %w", path, err)
 	}
-	if err := s.init(ctx); err != nil {
+	// One connection holds the exclusive lock; a second one would be
+	// locked out like another process. It never expires, for the same
+	// reason.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	h := &handle{db: db, path: path, tables: map[string]bool{}}
+	if err := h.lock(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s, err := h.open(ctx, t, opts)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// lock takes the file's exclusive lock now rather than at the first write:
+// a write transaction makes SQLite acquire it, and in exclusive locking
+// mode it is kept until the connection closes.
+func (h *handle) lock(ctx context.Context) error {
+	conn, err := h.db.Conn(ctx)
+	if err != nil {
+		return h.openError(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return h.openError(err)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return h.openError(err)
+	}
+	return nil
+}
+
+// openError turns SQLite's busy and locked results into [store.ErrLocked].
+func (h *handle) openError(err error) error {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case sqliteBusy, sqliteLocked:
+			return &store.Error{Code: store.CodeLocked,
+				Msg: fmt.Sprintf("sqlite database %q is in use: another process, or another store of this one, holds its exclusive lock", h.path),
+				Err: err}
+		}
+	}
+	return fmt.Errorf("sqlite store: open %s: %w", h.path, err)
+}
+
+// SQLite primary result codes.
+const (
+	sqliteBusy   = 5
+	sqliteLocked = 6
+)
+
+// open makes a store for namespace t on h.
+func (h *handle) open(ctx context.Context, t Tables, opts Options) (*Store, error) {
+	h.mu.Lock()
+	if h.tables[t.Records] {
+		h.mu.Unlock()
+		return nil, &store.Error{Code: store.CodeLocked,
+			Msg: fmt.Sprintf("sqlite database %q already has an open store on table %s", h.path, t.Records)}
+	}
+	h.tables[t.Records] = true
+	h.mu.Unlock()
+	s := h.view(t, opts)
+	s.owned = true
+	if err := s.init(ctx); err != nil {
+		h.release(t)
+		return nil, err
+	}
+	return s, nil
+}
+
+// view returns a store on namespace t without registering it (tests use
+// it to read what another view committed).
+func (h *handle) view(t Tables, opts Options) *Store {
+	s := &Store{h: h, db: h.db, t: t, log: opts.Logger, seam: opts.writeSeam}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// release forgets namespace t and closes the file with the last one.
+func (h *handle) release(t Tables) (last bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.tables, t.Records)
+	return len(h.tables) == 0
+}
+
+// Namespace opens another store in the same database file, on other
+// tables (opts.Tables must differ from every store open on the file;
+// BusyTimeoutMillis is ignored). It shares this store's connection and
+// lock; the file is closed when the last of them is.
+func (s *Store) Namespace(ctx context.Context, opts Options) (*Store, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	t, err := withDefaults(opts.Tables)
+	if err != nil {
+		return nil, err
+	}
+	return s.h.open(ctx, t, opts)
 }
 
 func (s *Store) init(ctx context.Context) error {
@@ -262,17 +435,16 @@ func fromRow(r row) (store.Record, error) {
 
 // begin starts a write transaction, failing when the store is closed.
 func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, nil, store.ErrClosed
+	if err := s.checkOpen(); err != nil {
+		return nil, nil, err
 	}
+	s.h.wmu.Lock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		s.mu.Unlock()
-		return nil, nil, fmt.Errorf("sqlite store: begin: %w", err)
+		s.h.wmu.Unlock()
+		return nil, nil, writeFailed("begin", err)
 	}
-	return tx, s.mu.Unlock, nil
+	return tx, s.h.wmu.Unlock, nil
 }
 
 // exec runs one write statement of a transaction through the fault seam.
@@ -282,8 +454,19 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) err
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, q, args...)
-	return err
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return writeFailed("write", err)
+	}
+	return nil
+}
+
+// writeFailed types a failed write statement or commit as
+// [store.ErrWriteFailed]; SQLite has rolled the transaction back.
+func writeFailed(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &store.Error{Code: store.CodeWriteFailed, Msg: "sqlite " + op, Err: err}
 }
 
 func (s *Store) readMeta(ctx context.Context, q interface {
@@ -314,6 +497,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
+			err = withDoc(err, docID)
 		}
 	}()
 	existing, err := s.readMeta(ctx, tx, docID)
@@ -346,7 +530,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: commit: %w", err)
+		return writeFailed("commit", err)
 	}
 	return nil
 }
@@ -361,8 +545,12 @@ func withDoc(err error, docID string) error {
 	return err
 }
 
-// LoadAll implements [store.Store]. A row that cannot be decoded is skipped
-// with a diagnostic: one corrupt row must not make a document unreadable.
+// LoadAll implements [store.Store]. It checks the stream as it reads: the
+// sequence numbers must run 0, 1, 2, … without a gap, the first record
+// must be meta, and every row must decode. At the first violation it
+// stops and returns the records before it together with a
+// [*store.CorruptError] (logged as well); nothing after a break is used,
+// because a stream of deltas is only meaningful without holes.
 func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
@@ -373,6 +561,13 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 	}
 	defer rows.Close()
 	var out []store.Record
+	last := ""
+	corrupt := func(reason store.CorruptReason, seq int64, detail string, cause error) ([]store.Record, error) {
+		e := &store.CorruptError{DocID: docID, Reason: reason, Index: len(out), Seq: seq,
+			Good: len(out), LastVersion: last, Detail: detail, Err: cause}
+		s.log.Error("sqlite store: loading stopped at a broken stream", "doc", docID, "err", e)
+		return out, e
+	}
 	for rows.Next() {
 		var (
 			seq     int64
@@ -383,14 +578,22 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 		if err := rows.Scan(&seq, &r.kind, &payload, &r.blob, &isNull); err != nil {
 			return nil, fmt.Errorf("sqlite store: scan: %w", err)
 		}
+		if want := int64(len(out)); seq != want {
+			return corrupt(store.ReasonSequenceGap, seq, fmt.Sprintf("expected seq %d", want), nil)
+		}
 		r.payload = payload.String
 		if !isNull && r.blob == nil {
 			r.blob = []byte{} // the driver returns an empty BLOB as nil
 		}
 		rec, err := fromRow(r)
 		if err != nil {
-			s.log.Warn("sqlite store: skipping corrupt record", "doc", docID, "seq", seq, "err", err)
-			continue
+			return corrupt(store.ReasonUndecodable, seq, "", err)
+		}
+		if len(out) == 0 && rec.Kind != store.KindMeta {
+			return corrupt(store.ReasonNoLeadingMeta, seq, "the first record is "+rec.Kind.String(), nil)
+		}
+		if rec.Kind == store.KindEntry {
+			last = rec.Version
 		}
 		out = append(out, rec)
 	}
@@ -398,6 +601,104 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 		return nil, fmt.Errorf("sqlite store: load: %w", err)
 	}
 	return out, nil
+}
+
+// AppendAfter implements [store.Store]: one transaction that checks the
+// head, validates the batch and inserts it.
+func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []store.Record) (err error) {
+	tx, unlock, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+			err = withDoc(err, docID)
+		}
+	}()
+	existing, err := s.readMeta(ctx, tx, docID)
+	if err != nil {
+		return err
+	}
+	head := store.Head{Exists: existing != nil}
+	var next int64
+	if existing != nil {
+		if head.Version, err = s.lastVersion(ctx, tx, docID); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM `+s.t.Records+` WHERE doc_id = ?`, docID).Scan(&next); err != nil {
+			return fmt.Errorf("sqlite store: next seq: %w", err)
+		}
+	}
+	if !head.Exists || head.Version != base {
+		return &store.HeadError{DocID: docID, Base: base, Head: head}
+	}
+	resolved, err := store.ValidateBatch(docID, recs, existing)
+	if err != nil {
+		return err
+	}
+	rows := make([]row, len(recs))
+	for i, rec := range recs {
+		if rows[i], err = toRow(rec); err != nil {
+			return withDoc(err, docID)
+		}
+	}
+	if *resolved != *existing {
+		b, err := json.Marshal(*resolved)
+		if err != nil {
+			return err
+		}
+		if err := s.exec(ctx, tx, `INSERT OR REPLACE INTO `+s.t.DocMeta+` (doc_id, data) VALUES (?, ?)`, docID, string(b)); err != nil {
+			return err
+		}
+	}
+	for i, r := range rows {
+		if err := s.exec(ctx, tx, `INSERT INTO `+s.t.Records+` (doc_id, seq, kind, payload, blob) VALUES (?, ?, ?, ?, ?)`,
+			docID, next+int64(i), r.kind, r.payload, r.blob); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return writeFailed("commit", err)
+	}
+	return nil
+}
+
+// Head implements [store.Store].
+func (s *Store) Head(ctx context.Context, docID string) (store.Head, error) {
+	if err := s.checkOpen(); err != nil {
+		return store.Head{}, err
+	}
+	m, err := s.readMeta(ctx, s.db, docID)
+	if err != nil || m == nil {
+		return store.Head{}, err
+	}
+	v, err := s.lastVersion(ctx, s.db, docID)
+	return store.Head{Exists: true, Version: v}, err
+}
+
+// lastVersion reads the version of the document's last entry row.
+func (s *Store) lastVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, docID string) (string, error) {
+	var (
+		seq     int64
+		payload sql.NullString
+	)
+	err := q.QueryRowContext(ctx, `SELECT seq, payload FROM `+s.t.Records+` WHERE doc_id = ? AND kind = 'entry' ORDER BY seq DESC LIMIT 1`, docID).Scan(&seq, &payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite store: read head: %w", err)
+	}
+	var e entryJSON
+	if err := json.Unmarshal([]byte(payload.String), &e); err != nil {
+		return "", &store.CorruptError{DocID: docID, Reason: store.ReasonUndecodable, Index: -1, Seq: seq,
+			Detail: "the last entry does not decode", Err: err}
+	}
+	return e.Version, nil
 }
 
 // Replace implements [store.Store].
@@ -410,6 +711,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
+			err = withDoc(err, docID)
 		}
 	}()
 	existing, err := s.readMeta(ctx, tx, docID)
@@ -443,7 +745,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: commit: %w", err)
+		return writeFailed("commit", err)
 	}
 	return nil
 }
@@ -458,6 +760,7 @@ func (s *Store) Delete(ctx context.Context, docID string) (err error) {
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
+			err = withDoc(err, docID)
 		}
 	}()
 	if err := s.exec(ctx, tx, `DELETE FROM `+s.t.Records+` WHERE doc_id = ?`, docID); err != nil {
@@ -467,7 +770,7 @@ func (s *Store) Delete(ctx context.Context, docID string) (err error) {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: commit: %w", err)
+		return writeFailed("commit", err)
 	}
 	return nil
 }
@@ -537,13 +840,18 @@ func (s *Store) checkOpen() error {
 	return nil
 }
 
-// Close implements [store.Store]. It is idempotent.
+// Close implements [store.Store]. It is idempotent. The database file
+// (and its lock) is released when the last store on it closes.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	return s.db.Close()
+	s.mu.Unlock()
+	if s.owned && s.h.release(s.t) {
+		return s.db.Close()
+	}
+	return nil
 }

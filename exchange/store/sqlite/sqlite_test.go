@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +18,13 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// A test re-executes this binary as a second process (see child).
+	if role := os.Getenv(childEnv); role != "" {
+		os.Exit(runChild(role, os.Args[1:]))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var ctx = context.Background()
 
@@ -43,13 +50,24 @@ func TestConformance(t *testing.T) {
 			return storetest.FaultHarness{
 				Store: s,
 				Arm:   fault.Arm,
-				Fresh: func() (store.Store, error) { return Open(ctx, path, Options{}) },
+				// The file is locked by s: a fresh view on the same
+				// connection sees exactly what was committed.
+				Fresh: func() (store.Store, error) { return s.h.view(s.t, Options{}), nil },
 			}
+		}),
+		storetest.WithDurability(200, func(t *testing.T) storetest.DurabilityHarness {
+			path := filepath.Join(t.TempDir(), "kyneta.db")
+			return storetest.DurabilityHarness{Open: func(seam func(int) error) (store.Store, error) {
+				return Open(ctx, path, Options{writeSeam: seam})
+			}}
 		}),
 		storetest.WithIsolation(func(t *testing.T) storetest.IsolationPair {
 			path := filepath.Join(t.TempDir(), "shared.db")
 			a := openAt(t, path, Options{})
-			b := openAt(t, path, Options{Tables: Tables{DocMeta: "b_doc_meta", Records: "b_records", StoreMeta: "b_store_meta"}})
+			b, err := a.Namespace(ctx, Options{Tables: Tables{DocMeta: "b_doc_meta", Records: "b_records", StoreMeta: "b_store_meta"}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
 			return storetest.IsolationPair{A: a, B: b}
 		}),
@@ -219,29 +237,83 @@ func TestWritesReferenceRows(t *testing.T) {
 	}
 }
 
-func TestCorruptRowIsSkippedWithDiagnostic(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "kyneta.db")
-	var logs bytes.Buffer
-	s := openAt(t, path, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+// A broken stream stops loading at the break, with a typed error and a
+// diagnostic, instead of skipping the bad row and replaying the rest (the
+// document's version went back one step and its content diverged).
+func TestCorruptStreamStopsLoading(t *testing.T) {
+	cases := []struct {
+		name   string
+		setup  []string // statements run after meta, v1, v2, v3 were appended
+		reason store.CorruptReason
+		seq    int64
+		good   int
+		last   string
+	}{
+		{name: "undecodable-middle-row", setup: []string{`UPDATE kyneta_records SET payload = '{not json' WHERE seq = 2`},
+			reason: store.ReasonUndecodable, seq: 2, good: 2, last: "v1"},
+		{name: "unknown-kind", setup: []string{`UPDATE kyneta_records SET kind = 'mystery' WHERE seq = 3`},
+			reason: store.ReasonUndecodable, seq: 3, good: 3, last: "v2"},
+		{name: "missing-middle-row", setup: []string{`DELETE FROM kyneta_records WHERE seq = 2`},
+			reason: store.ReasonSequenceGap, seq: 3, good: 2, last: "v1"},
+		{name: "missing-first-row", setup: []string{`DELETE FROM kyneta_records WHERE seq = 0`},
+			reason: store.ReasonSequenceGap, seq: 1, good: 0, last: ""},
+		{name: "entry-first", setup: []string{`DELETE FROM kyneta_records WHERE seq = 0`, `UPDATE kyneta_records SET seq = seq - 1`},
+			reason: store.ReasonNoLeadingMeta, seq: 0, good: 0, last: ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			s := openAt(t, filepath.Join(t.TempDir(), "kyneta.db"), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			defer s.Close()
+			recs := []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Since, "v1"),
+				storetest.EntryRecord(wire.Since, "v2"), storetest.EntryRecord(wire.Since, "v3")}
+			for _, r := range recs {
+				if err := s.Append(ctx, "d", r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, q := range tc.setup {
+				mustExec(t, s, q)
+			}
+			got, err := s.LoadAll(ctx, "d")
+			var ce *store.CorruptError
+			if !errors.As(err, &ce) || !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("LoadAll = %d records, %v; want a CorruptError", len(got), err)
+			}
+			if ce.Reason != tc.reason || ce.Seq != tc.seq || ce.Good != tc.good || ce.Index != tc.good ||
+				ce.LastVersion != tc.last || ce.DocID != "d" {
+				t.Fatalf("error = %+v", ce)
+			}
+			if len(got) != tc.good {
+				t.Fatalf("returned %d records, want the %d before the break", len(got), tc.good)
+			}
+			for i := range got {
+				if !storetest.EqualRecords(got[i], recs[i]) {
+					t.Fatalf("record %d = %+v", i, got[i])
+				}
+			}
+			if n := strings.Count(logs.String(), "loading stopped"); n != 1 || !strings.Contains(logs.String(), string(tc.reason)) {
+				t.Fatalf("diagnostics = %d, log:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+func TestHeadOfCorruptLastEntry(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "kyneta.db"), Options{})
 	defer s.Close()
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); err != nil {
-		t.Fatal(err)
+	for _, r := range []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Since, "v1")} {
+		if err := s.Append(ctx, "d", r); err != nil {
+			t.Fatal(err)
+		}
 	}
-	mustExec(t, s, `INSERT INTO kyneta_records VALUES ('d', 1, 'entry', '{not json', NULL)`)
-	mustExec(t, s, `INSERT INTO kyneta_records VALUES ('d', 2, 'mystery', '{}', NULL)`)
-	good := storetest.EntryRecord(wire.Since, "v3")
-	if err := s.Append(ctx, "d", good); err != nil {
-		t.Fatal(err)
+	mustExec(t, s, `UPDATE kyneta_records SET payload = 'nope' WHERE seq = 1`)
+	if _, err := s.Head(ctx, "d"); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Head = %v, want ErrCorrupt", err)
 	}
-	recs, err := s.LoadAll(ctx, "d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != 2 || !storetest.EqualRecords(recs[1], good) {
-		t.Fatalf("records = %+v", recs)
-	}
-	if n := strings.Count(logs.String(), "skipping corrupt record"); n != 2 {
-		t.Fatalf("diagnostics = %d, log:\n%s", n, logs.String())
+	err := s.AppendAfter(ctx, "d", "v1", []store.Record{storetest.EntryRecord(wire.Since, "v2")})
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("AppendAfter = %v, want ErrCorrupt", err)
 	}
 }
 

@@ -2,7 +2,9 @@ package storetest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
@@ -47,4 +49,73 @@ func ExampleArmedFault() {
 	m, _ := s.CurrentMeta(ctx, "doc")
 	fmt.Println(fault.Fired(err), m.SchemaHash)
 	// Output: true primer
+}
+
+// A Faulty store fails calls at seeded random points: before they reach
+// the store (nothing written) or after (written, result lost).
+func ExampleFaulty() {
+	ctx := context.Background()
+	s := storetest.NewFaulty(store.NewMemory(store.MemoryOptions{}), 1, 0.5)
+	defer s.Close()
+	for range 20 {
+		_ = s.Append(ctx, "doc", storetest.MetaRecord(""))
+	}
+	ok, before, after := s.Counts()
+	recs, _ := s.LoadAll(ctx, "doc")
+	fmt.Println(ok+before+after, len(recs) == ok+after)
+	// Output: 20 true
+}
+
+func TestRandomFaultIsSeeded(t *testing.T) {
+	run := func(seed uint64) []bool {
+		f := storetest.NewRandomFault(seed, 0.3)
+		out := make([]bool, 200)
+		for i := range out {
+			out[i] = f.Tick(1) != nil
+		}
+		return out
+	}
+	a, b, c := run(1), run(1), run(2)
+	if !slices.Equal(a, b) {
+		t.Fatal("same seed, different faults")
+	}
+	if slices.Equal(a, c) {
+		t.Fatal("different seeds, same faults")
+	}
+	n := 0
+	for _, fired := range a {
+		if fired {
+			n++
+		}
+	}
+	if n == 0 || n == len(a) {
+		t.Fatalf("%d of %d ticks failed at rate 0.3", n, len(a))
+	}
+	if err := storetest.NewRandomFault(1, 1).Tick(1); !errors.Is(err, store.ErrInjected) {
+		t.Fatalf("rate 1 tick = %v", err)
+	}
+}
+
+func TestFaultyModes(t *testing.T) {
+	ctx := context.Background()
+	inner := store.NewMemory(store.MemoryOptions{})
+	f := storetest.NewFaulty(inner, 3, 1)
+	for range 40 {
+		err := f.Append(ctx, "doc", storetest.MetaRecord(""))
+		if !errors.Is(err, store.ErrInjected) {
+			t.Fatalf("rate 1 append = %v", err)
+		}
+	}
+	ok, before, after := f.Counts()
+	recs, err := inner.LoadAll(ctx, "doc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != 0 || before == 0 || after == 0 || len(recs) != after {
+		t.Fatalf("ok/before/after = %d/%d/%d, %d records stored", ok, before, after, len(recs))
+	}
+	f.Disable(true)
+	if err := f.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+		t.Fatalf("disabled: %v", err)
+	}
 }

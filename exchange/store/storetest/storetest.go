@@ -1,17 +1,33 @@
 // Package storetest is the conformance suite every [store.Store] backend
-// must pass, plus the fault-injection primitive its atomicity test uses.
+// must pass, plus the fault injection its tests use.
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store { return newBackend(t) })
 //	}
+//
+// Fault injection comes at two levels. Inside a backend, a write seam
+// called before each low-level write fails one chosen write
+// ([ArmedFault]) or writes at seeded random points ([RandomFault]); the
+// backend's transaction must leave nothing of the failed operation.
+// Around a backend, [Faulty] fails whole calls at seeded random points,
+// before they reach the store or after they completed (the caller loses
+// the result, as after a failed fsync or a dropped connection).
+//
+// Options add the tests that need more than a fresh store: [WithFault]
+// (atomicity under an armed fault), [WithDurability] (seeded runs of
+// writes, faults and restarts: every confirmed write survives, once) and
+// [WithIsolation].
 package storetest
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
@@ -35,12 +51,30 @@ type IsolationPair struct {
 	A, B store.Store
 }
 
+// DurabilityHarness is what a backend supplies for the fault-injected
+// durability test: Open opens a store on the harness's data (the same
+// data on every call, as a restarted process would); seam, when not nil,
+// must run before each low-level write of the store inside its
+// transaction, as [ArmedFault.Tick] does. The test closes every store it
+// opens before opening the next.
+type DurabilityHarness struct {
+	Open func(seam func(weight int) error) (store.Store, error)
+}
+
 // Option configures [Run].
 type Option func(*options)
 
 type options struct {
-	fault     func(t *testing.T) FaultHarness
-	isolation func(t *testing.T) IsolationPair
+	fault      func(t *testing.T) FaultHarness
+	isolation  func(t *testing.T) IsolationPair
+	durability func(t *testing.T) DurabilityHarness
+	iterations int
+}
+
+// WithDurability opts into the fault-injected durability test, run for
+// the given number of seeds (each with fresh data from f).
+func WithDurability(iterations int, f func(t *testing.T) DurabilityHarness) Option {
+	return func(o *options) { o.durability, o.iterations = f, iterations }
 }
 
 // WithFault opts into the fault-injected atomicity test.
@@ -446,7 +480,204 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		}
 	})
 
+	t.Run("AppendAfterChecksHead", func(t *testing.T) {
+		s := newStore(t)
+		var he *store.HeadError
+		err := s.AppendAfter(ctx, "doc-1", "", []store.Record{EntryRecord(wire.Since, "1")})
+		if !errors.As(err, &he) || he.Head.Exists || !errors.Is(err, store.ErrHeadMismatch) {
+			t.Fatalf("AppendAfter on a missing doc = %v, want a HeadError without the doc", err)
+		}
+		must(t, s.Replace(ctx, "doc-1", []store.Record{MetaRecord("")}))
+		batch := []store.Record{EntryRecord(wire.Since, "1"), EntryRecord(wire.Since, "2")}
+		must(t, s.AppendAfter(ctx, "doc-1", "", batch))
+		// The same batch again (a retry of a write that landed) is refused
+		// and says where the stream ends.
+		err = s.AppendAfter(ctx, "doc-1", "", batch)
+		if !errors.As(err, &he) || !he.Head.Exists || he.Head.Version != "2" || he.Base != "" {
+			t.Fatalf("repeated AppendAfter = %v, want a HeadError at 2", err)
+		}
+		wantRecords(t, load(t, s, "doc-1"), MetaRecord(""), batch[0], batch[1])
+		// A batch with meta updates the index; meta does not move the head.
+		must(t, s.AppendAfter(ctx, "doc-1", "2", []store.Record{MetaRecord("00next"), EntryRecord(wire.Since, "3")}))
+		must(t, s.AppendAfter(ctx, "doc-1", "3", []store.Record{MetaRecord("00last")}))
+		m, err := s.CurrentMeta(ctx, "doc-1")
+		must(t, err)
+		if m == nil || m.SchemaHash != "00last" {
+			t.Fatalf("CurrentMeta = %+v, want 00last", m)
+		}
+		// A batch failing validation halfway writes nothing.
+		bad := PlainMeta
+		bad.SyncMode = wire.Ephemeral
+		err = s.AppendAfter(ctx, "doc-1", "3", []store.Record{EntryRecord(wire.Since, "4"), store.MetaRecord(bad)})
+		if !errors.Is(err, store.ErrSyncModeMismatch) {
+			t.Fatalf("AppendAfter(bad meta) = %v, want ErrSyncModeMismatch", err)
+		}
+		wantRecords(t, load(t, s, "doc-1"), MetaRecord(""), batch[0], batch[1], MetaRecord("00next"),
+			EntryRecord(wire.Since, "3"), MetaRecord("00last"))
+	})
+
+	t.Run("HeadTracksStream", func(t *testing.T) {
+		s := newStore(t)
+		head := func() store.Head {
+			t.Helper()
+			h, err := s.Head(ctx, "doc-1")
+			must(t, err)
+			return h
+		}
+		if h := head(); h != (store.Head{}) {
+			t.Fatalf("Head of a missing doc = %+v", h)
+		}
+		must(t, s.Append(ctx, "doc-1", MetaRecord("")))
+		if h := head(); h != (store.Head{Exists: true}) {
+			t.Fatalf("Head after meta = %+v", h)
+		}
+		must(t, s.Append(ctx, "doc-1", EntryRecord(wire.Since, "1")))
+		must(t, s.Append(ctx, "doc-1", MetaRecord("00x")))
+		if h := head(); h != (store.Head{Exists: true, Version: "1"}) {
+			t.Fatalf("Head after entry and meta = %+v", h)
+		}
+		must(t, s.Replace(ctx, "doc-1", []store.Record{MetaRecord(""), EntryRecord(wire.Entirety, "9")}))
+		if h := head(); h != (store.Head{Exists: true, Version: "9"}) {
+			t.Fatalf("Head after replace = %+v", h)
+		}
+		must(t, s.Delete(ctx, "doc-1"))
+		if h := head(); h != (store.Head{}) {
+			t.Fatalf("Head after delete = %+v", h)
+		}
+	})
+
+	// Defect: with one confirmed version for several stores, a write that
+	// lands in one store and fails in another is written again to both,
+	// and the first store replays the delta twice ("credit 100" twice).
+	// With a confirmed version per store, kept by AppendAfter and Head,
+	// every store replays to exactly the credits made.
+	t.Run("SeveralStoresOneFailing", func(t *testing.T) {
+		const seed = 7
+		credits := []int{100, 50, 25, 10, 5, 1, 2, 3, 4, 6, 7, 8}
+
+		// The old protocol, as a control: it must be caught.
+		a, b := newStore(t), NewFaulty(newStore(t), seed, 0.5)
+		stores := []store.Store{a, b}
+		l := &ledger{}
+		confirmed := ""
+		for _, c := range credits {
+			l.credits = append(l.credits, c)
+			var recs []store.Record
+			if confirmed == "" {
+				recs = []store.Record{MetaRecord(""), l.delta(0)}
+			} else {
+				n, _ := strconv.Atoi(strings.TrimPrefix(confirmed, "L:"))
+				recs = []store.Record{l.delta(n)}
+			}
+			var errs []error
+			for _, s := range stores {
+				if recs[0].Kind == store.KindMeta {
+					errs = append(errs, s.Replace(ctx, "ledger", recs))
+					continue
+				}
+				errs = append(errs, s.Append(ctx, "ledger", recs[0]))
+			}
+			if errors.Join(errs...) == nil {
+				confirmed = l.version()
+			}
+		}
+		if _, _, err := replayLedger("ledger", load(t, a, "ledger")); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("control: one shared confirmed version replayed without a break (%v); the test cannot see the defect", err)
+		}
+
+		// Per-store confirmed versions.
+		a, b = newStore(t), NewFaulty(newStore(t), seed, 0.5)
+		stores = []store.Store{a, b}
+		l = &ledger{}
+		perStore := make([]string, len(stores))
+		for _, c := range credits {
+			l.credits = append(l.credits, c)
+			for i, s := range stores {
+				// One attempt per change: a failing store stays behind
+				// and catches up with a later delta.
+				perStore[i], _ = confirmWrite(ctx, s, "ledger", l, perStore[i], 1)
+			}
+		}
+		if _, before, after := b.Counts(); before == 0 || after == 0 {
+			t.Fatalf("faults before/after = %d/%d: the seed must inject both", before, after)
+		}
+		b.Disable(true)
+		for i, s := range stores {
+			v, err := confirmWrite(ctx, s, "ledger", l, perStore[i], 3)
+			must(t, err)
+			got, _, err := replayLedger("ledger", load(t, s, "ledger"))
+			if err != nil {
+				t.Fatalf("store %d: %v", i, err)
+			}
+			if !slices.Equal(got.credits, credits) || v != l.version() {
+				t.Fatalf("store %d replays %v at %s, want %v", i, got.credits, v, credits)
+			}
+		}
+	})
+
+	if o.durability != nil {
+		t.Run("FaultInjectedDurability", func(t *testing.T) {
+			var (
+				mu    sync.Mutex
+				total faultCounts
+			)
+			// Seeds run in a few parallel groups: a persistent backend
+			// spends this test waiting for fsync, not computing.
+			const groups = 4
+			t.Run("seeds", func(t *testing.T) {
+				for g := range uint64(groups) {
+					t.Run(strconv.FormatUint(g, 10), func(t *testing.T) {
+						t.Parallel()
+						for seed := g; seed < uint64(o.iterations); seed += groups {
+							c := durabilityRun(t, o.durability(t), seed)
+							mu.Lock()
+							for i := range c {
+								total[i] += c[i]
+							}
+							mu.Unlock()
+						}
+					})
+				}
+			})
+			// The run proves something only if every kind of fault hit.
+			if !t.Failed() && o.iterations > 0 && (total[0] == 0 || total[1] == 0 || total[2] == 0) {
+				t.Fatalf("faults in transactions/before/after calls = %v: each kind must occur", total)
+			}
+		})
+	}
+
 	if o.fault != nil {
+		t.Run("FaultInjectedAppendAfterAtomicity", func(t *testing.T) {
+			h := o.fault(t)
+			must(t, h.Store.Append(ctx, "doc-1", MetaRecord("primer")))
+			must(t, h.Store.Append(ctx, "doc-1", EntryRecord(wire.Since, "1")))
+			want, err := h.Store.LoadAll(ctx, "doc-1")
+			must(t, err)
+			batch := []store.Record{MetaRecord("batch"), EntryRecord(wire.Since, "2"), EntryRecord(wire.Since, "3")}
+			for n := 1; ; n++ {
+				must(t, h.Arm(n))
+				err := h.Store.AppendAfter(ctx, "doc-1", "1", batch)
+				if err == nil {
+					break
+				}
+				fresh, ferr := h.Fresh()
+				must(t, ferr)
+				got, lerr := fresh.LoadAll(ctx, "doc-1")
+				m, merr := fresh.CurrentMeta(ctx, "doc-1")
+				_ = fresh.Close()
+				must(t, lerr)
+				must(t, merr)
+				wantRecords(t, got, want...)
+				if m == nil || m.SchemaHash != "primer" {
+					t.Fatalf("CurrentMeta after a failed batch = %+v", m)
+				}
+				if n > 100 {
+					t.Fatal("AppendAfter never succeeded")
+				}
+			}
+			wantRecords(t, load(t, h.Store, "doc-1"), append(want, batch...)...)
+		})
+
 		t.Run("FaultInjectedAtomicity", func(t *testing.T) {
 			h := o.fault(t)
 			must(t, h.Store.Append(ctx, "doc-1", MetaRecord("primer")))
@@ -521,4 +752,132 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 			}
 		})
 	}
+}
+
+// durabilityRun is one seed of the fault-injected durability test: a
+// writer makes credits and confirms them with the AppendAfter protocol
+// while writes fail at random, inside the backend's transactions (the
+// seam) and around its calls ([Faulty]: refused, or done with the result
+// lost); now and then it restarts (closes and reopens the store, and
+// starts again from what the store holds) or compacts (Replace). After
+// each restart and at the end, the store must open cleanly and replay,
+// without a break, to a prefix of the credits made that holds every
+// confirmed one; after a last fault-free write, to all of them.
+// faultCounts: writes failed inside the backend's transactions, before
+// its calls and after them.
+type faultCounts [3]int
+
+func durabilityRun(t *testing.T, h DurabilityHarness, seed uint64) (counts faultCounts) {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	const rate = 0.2
+	var faults []func() // each adds an opened store's faults to counts
+	fail := func(format string, a ...any) {
+		t.Helper()
+		t.Fatalf("seed %d: "+format, append([]any{seed}, a...)...)
+	}
+	open := func(faulty bool, k uint64) (store.Store, *Faulty) {
+		t.Helper()
+		var seam func(int) error
+		var rf *RandomFault
+		if faulty {
+			rf = NewRandomFault(seed*1000+k, rate/2)
+			seam = rf.Tick
+		}
+		s, err := h.Open(seam)
+		if err != nil {
+			fail("open: %v", err)
+		}
+		if !faulty {
+			return s, nil
+		}
+		f := NewFaulty(s, seed*1000+k, rate/2)
+		faults = append(faults, func() {
+			_, before, after := f.Counts()
+			counts[0] += rf.Fired()
+			counts[1] += before
+			counts[2] += after
+		})
+		return f, f
+	}
+	var model []int // every credit made, in order
+	acked := 0      // how many of them were confirmed
+	// check reopens cleanly and verifies the stream; it returns the
+	// ledger the store holds.
+	check := func() *ledger {
+		t.Helper()
+		s, _ := open(false, 0)
+		defer func() { _ = s.Close() }()
+		recs, err := s.LoadAll(ctx, "ledger")
+		if err != nil {
+			fail("load: %v", err)
+		}
+		got, res, err := replayLedger("ledger", recs)
+		if err != nil {
+			fail("replay: %v", err)
+		}
+		if len(got.credits) < acked || !slices.Equal(got.credits, model[:len(got.credits)]) {
+			fail("the store holds %v; made %v, the first %d confirmed", got.credits, model, acked)
+		}
+		hd, err := s.Head(ctx, "ledger")
+		if err != nil {
+			fail("head: %v", err)
+		}
+		if hd.Exists != (len(recs) > 0) || hd.Version != res.LastVersion {
+			fail("head %+v, stream ends at %q", hd, res.LastVersion)
+		}
+		return got
+	}
+	l := &ledger{}
+	s, _ := open(true, 1)
+	confirmed := ""
+	for step := range 40 {
+		switch r := rng.IntN(20); {
+		case r == 0: // restart: what the store holds is all the writer has
+			_ = s.Close()
+			l = check()
+			model = model[:len(l.credits)]
+			acked = len(model)
+			confirmed = ""
+			if len(model) > 0 {
+				confirmed = l.version()
+			}
+			s, _ = open(true, uint64(step)+2)
+		case r == 1 && confirmed != "": // compaction
+			if err := s.Replace(ctx, "ledger", []store.Record{MetaRecord(""), l.delta(0)}); err == nil {
+				confirmed = l.version()
+				acked = len(l.credits)
+			}
+		}
+		c := 1 + rng.IntN(1000)
+		l.credits = append(l.credits, c)
+		model = append(model, c)
+		v, err := confirmWrite(ctx, s, "ledger", l, confirmed, 1+rng.IntN(3))
+		confirmed = v
+		if err == nil {
+			acked = len(l.credits)
+		}
+	}
+	_ = s.Close()
+	check()
+	s, _ = open(false, 0)
+	defer func() { _ = s.Close() }()
+	if _, err := confirmWrite(ctx, s, "ledger", l, confirmed, 2); err != nil {
+		fail("fault-free write: %v", err)
+	}
+	got, _, err := replayLedger("ledger", func() []store.Record {
+		recs, err := s.LoadAll(ctx, "ledger")
+		if err != nil {
+			fail("load: %v", err)
+		}
+		return recs
+	}())
+	if err != nil || !slices.Equal(got.credits, model) {
+		fail("final replay %v (%v), want %v", got.credits, err, model)
+	}
+	for _, f := range faults {
+		f()
+	}
+	return counts
 }

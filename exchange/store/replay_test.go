@@ -1,0 +1,156 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// plainStream builds a plain document's stream the way the exchange
+// writes it (meta, an entirety at registration, then one delta per
+// persisted step, each stored at the version it leads to) and returns
+// it with the document and its final JSON.
+func plainStream(t *testing.T, credits ...int) (*replica.PlainFactory, []store.Record, *replica.Plain, string) {
+	t.Helper()
+	f := replica.NewPlainFactory(replica.PlainOptions{})
+	doc := f.NewPlain(false)
+	mustApply := func(ops ...replica.Op) {
+		t.Helper()
+		if err := doc.Apply(ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, err := replica.ReplaceChange([]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(replica.Op{Path: replica.Path{replica.Field("ledger")}, Change: items})
+	ent, err := doc.ExportEntirety()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []store.Record{store.MetaRecord(pmeta), store.EntryRecord(ent, doc.Version().String())}
+	for i, c := range credits {
+		base := doc.Version()
+		ins, err := replica.SequenceInsertChange(i, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustApply(replica.Op{Path: replica.Path{replica.Field("ledger")}, Change: ins})
+		p, ok, err := doc.ExportSince(base)
+		if err != nil || !ok {
+			t.Fatalf("ExportSince: %v, %v", ok, err)
+		}
+		recs = append(recs, store.EntryRecord(p, doc.Version().String()))
+	}
+	js, err := doc.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, recs, doc, string(js)
+}
+
+// replayPlain replays recs into a fresh plain replica as the exchange's
+// hydration does (an entirety of a minted lineage resets to its version).
+func replayPlain(t *testing.T, f *replica.PlainFactory, recs []store.Record) (*replica.Plain, store.ReplayResult, error) {
+	t.Helper()
+	doc := f.NewPlain(false)
+	res, err := store.Replay("d", recs, func(r store.Record) (string, error) {
+		if r.Payload.Kind == wire.Entirety {
+			v, err := f.ParseVersion(r.Version)
+			if err != nil {
+				return "", err
+			}
+			if v.Lineage() != replica.Genesis {
+				err = doc.ResetFromEntirety(r.Payload, v)
+				return doc.Version().String(), err
+			}
+		}
+		err := doc.Merge(r.Payload)
+		return doc.Version().String(), err
+	})
+	return doc, res, err
+}
+
+func TestReplayPlainStreamIsContinuous(t *testing.T) {
+	f, recs, _, want := plainStream(t, 100, 50, 25)
+	doc, res, err := replayPlain(t, f, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := doc.JSON()
+	if string(js) != want || res.Good != len(recs) || res.LastVersion != recs[len(recs)-1].Version {
+		t.Fatalf("replayed %s (%+v), want %s", js, res, want)
+	}
+}
+
+// Defect 3: one store took a write that another failed; the retry, one
+// delta from the old confirmed version, went to both, so the first holds
+// [credit 100] and then [credit 100, credit 50], and replay applied credit
+// 100 twice. Replay now stops at the retried delta, at the version the
+// first delta reached.
+func TestReplayStopsAtDuplicatedDelta(t *testing.T) {
+	f, recs, doc, _ := plainStream(t, 100, 50)
+	base, err := f.ParseVersion(recs[1].Version) // the registration
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry, ok, err := doc.ExportSince(base)
+	if err != nil || !ok {
+		t.Fatalf("ExportSince: %v, %v", ok, err)
+	}
+	dup := append(append([]store.Record{}, recs[:3]...), store.EntryRecord(retry, doc.Version().String()))
+	_, res, err := replayPlain(t, f, dup)
+	var ce *store.CorruptError
+	if !errors.As(err, &ce) || ce.Reason != store.ReasonVersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version || res.Good != 3 {
+		t.Fatalf("Replay = %+v, %v; want a version gap at record 3 after %s", res, err, recs[2].Version)
+	}
+}
+
+func TestReplayStopsAtMissingDelta(t *testing.T) {
+	f, recs, _, _ := plainStream(t, 100, 50, 25)
+	holed := append(append([]store.Record{}, recs[:3]...), recs[4])
+	_, _, err := replayPlain(t, f, holed)
+	var ce *store.CorruptError
+	if !errors.As(err, &ce) || ce.Reason != store.ReasonVersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version {
+		t.Fatalf("Replay = %v; want a version gap at record 3", err)
+	}
+}
+
+func TestReplayStopsAtRejectedEntry(t *testing.T) {
+	f, recs, _, _ := plainStream(t, 100)
+	bad := append([]store.Record{}, recs...)
+	bad = append(bad, store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{`)}, "x:9"))
+	_, res, err := replayPlain(t, f, bad)
+	var ce *store.CorruptError
+	if !errors.As(err, &ce) || ce.Reason != store.ReasonRejected || ce.Err == nil || res.Good != len(recs) || !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Replay = %+v, %v; want a rejected record after %d good", res, err, len(recs))
+	}
+}
+
+func TestTransient(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("disk I/O error"), true},
+		{&store.Error{Code: store.CodeWriteFailed, Err: errors.New("EFBIG")}, true},
+		{&store.Error{Code: store.CodeInjected}, true},
+		{&store.Error{Code: store.CodeSyncModeMismatch}, false},
+		{store.ErrClosed, false},
+		{&store.HeadError{DocID: "d"}, false},
+		{&store.CorruptError{DocID: "d"}, false},
+		{&store.FormatError{Reason: store.ReasonIncompatibleMajor}, false},
+		{context.Canceled, false},
+		{errors.Join(errors.New("x"), context.DeadlineExceeded), false},
+	} {
+		if got := store.Transient(c.err); got != c.want {
+			t.Errorf("Transient(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
