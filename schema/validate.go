@@ -146,12 +146,12 @@ func (s *Schema) ValidateChange(path Path, change any) error {
 	if err != nil {
 		return &Error{Code: CodeBadChange, Path: path.String(), Msg: "change is not a JSON value", Err: err}
 	}
-	obj, ok := c.(ObjectReader)
+	obj, ok := model(c).(ObjectReader)
 	if !ok {
 		return &Error{Code: CodeBadChange, Path: path.String(), Want: "a change object", Got: typeName(c)}
 	}
 	tv, _ := obj.Get("type")
-	typ, ok := tv.(string)
+	typ, ok := model(tv).(string)
 	if !ok {
 		return &Error{Code: CodeBadChange, Path: path.String(), Msg: `change has no string "type"`}
 	}
@@ -162,8 +162,19 @@ func (s *Schema) ValidateChange(path Path, change any) error {
 	if err != nil {
 		return err
 	}
-	var first error
+	// Through a union, only the variants the change type applies to count
+	// (the struct of a nullable struct, not its null).
+	var applicable []*Schema
 	for _, c := range expand(cands) {
+		if applies(c, typ) {
+			applicable = append(applicable, c)
+		}
+	}
+	if len(applicable) == 0 {
+		return &Error{Code: CodeBadChange, Path: path.String(), Msg: quote(typ) + " change does not apply to " + describe(cands[0])}
+	}
+	var first error
+	for _, c := range applicable {
 		err := checkChange(c, path, typ, obj)
 		if err == nil {
 			return nil
@@ -270,9 +281,6 @@ func checkChange(s *Schema, path Path, typ string, c ObjectReader) error {
 		}
 		return validateModel(s, v, path)
 	}
-	if !contains(kindNames(changeKinds[typ]), string(s.kind)) {
-		return &Error{Code: CodeBadChange, Path: at, Msg: "a " + typ + " change does not apply to " + describe(s)}
-	}
 	switch typ {
 	case "map":
 		return checkMap(s, path, c)
@@ -280,7 +288,7 @@ func checkChange(s *Schema, path Path, typ string, c ObjectReader) error {
 		return checkInstructions(s, path, typ, c)
 	case "increment":
 		a, _ := c.Get("amount")
-		if _, ok := a.(float64); !ok {
+		if _, ok := model(a).(float64); !ok {
 			return &Error{Code: CodeBadChange, Path: at, Want: "a number amount", Got: typeName(a)}
 		}
 		return nil
@@ -290,7 +298,7 @@ func checkChange(s *Schema, path Path, typ string, c ObjectReader) error {
 			if !ok {
 				continue
 			}
-			items, ok := v.([]any)
+			items, ok := model(v).([]any)
 			if !ok {
 				return &Error{Code: CodeBadChange, Path: at, Want: "an array of " + k + " members", Got: typeName(v)}
 			}
@@ -307,18 +315,24 @@ func checkChange(s *Schema, path Path, typ string, c ObjectReader) error {
 	return nil
 }
 
-func kindNames(ks []Kind) []string {
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = string(k)
+// applies reports whether a change of type typ can target a node of s's
+// kind (any kind for replace; everything below Schema.any()).
+func applies(s *Schema, typ string) bool {
+	if typ == "replace" || s.kind == KindAny {
+		return true
 	}
-	return out
+	for _, k := range changeKinds[typ] {
+		if s.kind == k {
+			return true
+		}
+	}
+	return false
 }
 
 func checkMap(s *Schema, path Path, c ObjectReader) error {
 	at := path.String()
 	if v, ok := c.Get("set"); ok {
-		set, ok := v.(ObjectReader)
+		set, ok := model(v).(ObjectReader)
 		if !ok {
 			return &Error{Code: CodeBadChange, Path: at, Want: `an object "set"`, Got: typeName(v)}
 		}
@@ -341,12 +355,12 @@ func checkMap(s *Schema, path Path, c ObjectReader) error {
 		}
 	}
 	if v, ok := c.Get("delete"); ok {
-		keys, ok := v.([]any)
+		keys, ok := model(v).([]any)
 		if !ok {
 			return &Error{Code: CodeBadChange, Path: at, Want: `an array "delete"`, Got: typeName(v)}
 		}
 		for _, k := range keys {
-			name, ok := k.(string)
+			name, ok := model(k).(string)
 			if !ok {
 				return &Error{Code: CodeBadChange, Path: at, Want: "string keys to delete", Got: typeName(k)}
 			}
@@ -367,20 +381,20 @@ func checkMap(s *Schema, path Path, c ObjectReader) error {
 
 // count reads a non-negative integer instruction operand.
 func count(v any) bool {
-	f, ok := v.(float64)
+	f, ok := model(v).(float64)
 	return ok && f >= 0 && f == math.Trunc(f) && !math.IsInf(f, 0)
 }
 
 func checkInstructions(s *Schema, path Path, typ string, c ObjectReader) error {
 	at := path.String()
 	v, _ := c.Get("instructions")
-	ins, ok := v.([]any)
+	ins, ok := model(v).([]any)
 	if !ok {
 		return &Error{Code: CodeBadChange, Path: at, Want: "an instructions array", Got: typeName(v)}
 	}
 	cursor := 0
 	for n, x := range ins {
-		op, ok := x.(ObjectReader)
+		op, ok := model(x).(ObjectReader)
 		if !ok {
 			return &Error{Code: CodeBadChange, Path: at, Msg: "instruction " + strconv.Itoa(n) + " is not an object"}
 		}
@@ -395,7 +409,7 @@ func checkInstructions(s *Schema, path Path, typ string, c ObjectReader) error {
 			if !count(r) {
 				return bad("retain must be a non-negative integer")
 			}
-			cursor += int(r.(float64))
+			cursor += int(model(r).(float64))
 		case has(op, "delete"):
 			d, _ := op.Get("delete")
 			if !count(d) {
@@ -404,7 +418,7 @@ func checkInstructions(s *Schema, path Path, typ string, c ObjectReader) error {
 		case has(op, "insert"):
 			x, _ := op.Get("insert")
 			if typ == "sequence" {
-				items, ok := x.([]any)
+				items, ok := model(x).([]any)
 				if !ok {
 					return bad("insert must be an array of items")
 				}
@@ -416,7 +430,7 @@ func checkInstructions(s *Schema, path Path, typ string, c ObjectReader) error {
 				cursor += len(items)
 				continue
 			}
-			if _, ok := x.(string); !ok {
+			if _, ok := model(x).(string); !ok {
 				return bad("insert must be a string")
 			}
 			if err := checkMarks(s, op, path, n); err != nil {
@@ -445,7 +459,7 @@ func checkMarks(s *Schema, op ObjectReader, path Path, n int) error {
 	if !ok {
 		return nil
 	}
-	marks, ok := m.(ObjectReader)
+	marks, ok := model(m).(ObjectReader)
 	if !ok {
 		return &Error{Code: CodeBadChange, Path: path.String(), Msg: "instruction " + strconv.Itoa(n) + ": marks must be an object"}
 	}
@@ -469,7 +483,7 @@ func checkMarkNames(s *Schema, marks ObjectReader, path Path) error {
 func checkTreeChange(path Path, c ObjectReader) error {
 	at := path.String()
 	v, _ := c.Get("instructions")
-	ins, ok := v.([]any)
+	ins, ok := model(v).([]any)
 	if !ok {
 		return &Error{Code: CodeBadChange, Path: at, Want: "an instructions array", Got: typeName(v)}
 	}
@@ -477,20 +491,20 @@ func checkTreeChange(path Path, c ObjectReader) error {
 		bad := func(msg string) error {
 			return &Error{Code: CodeBadChange, Path: at, Msg: "tree instruction " + strconv.Itoa(n) + ": " + msg}
 		}
-		op, ok := x.(ObjectReader)
+		op, ok := model(x).(ObjectReader)
 		if !ok {
 			return bad("not an object")
 		}
 		a, _ := op.Get("action")
 		t, _ := op.Get("target")
-		if _, ok := t.(string); !ok {
+		if _, ok := model(t).(string); !ok {
 			return bad("target must be a string node id")
 		}
 		switch a {
 		case "delete":
 		case "create", "move":
 			p, _ := op.Get("parent")
-			if _, ok := p.(string); !ok && p != nil {
+			if _, ok := model(p).(string); !ok && p != nil {
 				return bad("parent must be a node id or null")
 			}
 			i, _ := op.Get("index")
@@ -502,6 +516,16 @@ func checkTreeChange(path Path, c ObjectReader) error {
 		}
 	}
 	return nil
+}
+
+// model converts one value to the value model (see toModel), leaving it as
+// it is when it cannot be converted: the type checks then reject it.
+func model(v any) any {
+	m, err := toModel(v)
+	if err != nil {
+		return v
+	}
+	return m
 }
 
 // validate converts v to the value model, then checks it.
@@ -577,7 +601,7 @@ func validateModel(s *Schema, v any, path Path) error {
 		}
 		return nil
 	case KindStruct:
-		obj, ok := v.(ObjectReader)
+		obj, ok := model(v).(ObjectReader)
 		if !ok {
 			return mismatch()
 		}
@@ -603,7 +627,7 @@ func validateModel(s *Schema, v any, path Path) error {
 		})
 		return err
 	case KindRecord:
-		obj, ok := v.(ObjectReader)
+		obj, ok := model(v).(ObjectReader)
 		if !ok {
 			return mismatch()
 		}
@@ -614,7 +638,7 @@ func validateModel(s *Schema, v any, path Path) error {
 		})
 		return err
 	case KindList, KindMovableList, KindSet:
-		arr, ok := v.([]any)
+		arr, ok := model(v).([]any)
 		if !ok {
 			return mismatch()
 		}
@@ -647,12 +671,12 @@ func validateModel(s *Schema, v any, path Path) error {
 		}
 		return &Error{Code: CodeNoVariant, Path: path.String(), Want: describe(s), Got: typeName(v)}
 	case KindDiscriminatedUnion:
-		obj, ok := v.(ObjectReader)
+		obj, ok := model(v).(ObjectReader)
 		if !ok {
 			return mismatch()
 		}
 		t, present := obj.Get(s.disc)
-		tag, ok := t.(string)
+		tag, ok := model(t).(string)
 		if !ok {
 			got := typeName(t)
 			if !present {
@@ -669,21 +693,21 @@ func validateModel(s *Schema, v any, path Path) error {
 	case KindTree:
 		return validateTree(s, v, path)
 	case KindRichText:
-		arr, ok := v.([]any)
+		arr, ok := model(v).([]any)
 		if !ok {
 			return mismatch()
 		}
 		for i, x := range arr {
-			span, ok := x.(ObjectReader)
+			span, ok := model(x).(ObjectReader)
 			if ok {
 				text, _ := span.Get("text")
-				_, ok = text.(string)
+				_, ok = model(text).(string)
 			}
 			if !ok {
 				return &Error{Code: CodeTypeMismatch, Path: path.with(i).String(), Want: "a span {text: string, marks?: object}", Got: typeName(x)}
 			}
 			if m, ok := span.Get("marks"); ok {
-				marks, ok := m.(ObjectReader)
+				marks, ok := model(m).(ObjectReader)
 				if !ok {
 					return &Error{Code: CodeTypeMismatch, Path: path.with(i).with("marks").String(), Want: "object", Got: typeName(m)}
 				}
@@ -699,7 +723,7 @@ func validateModel(s *Schema, v any, path Path) error {
 
 // validateTree checks a flat forest: [{id, parent, index, data}, ...].
 func validateTree(s *Schema, v any, path Path) error {
-	arr, ok := v.([]any)
+	arr, ok := model(v).([]any)
 	if !ok {
 		return &Error{Code: CodeTypeMismatch, Path: path.String(), Want: describe(s), Got: typeName(v)}
 	}
@@ -707,21 +731,22 @@ func validateTree(s *Schema, v any, path Path) error {
 	ids := make([]string, len(arr))
 	for i, x := range arr {
 		at := path.with(i)
-		n, ok := x.(ObjectReader)
+		n, ok := model(x).(ObjectReader)
 		if !ok {
 			return &Error{Code: CodeTypeMismatch, Path: at.String(), Want: "a tree node {id, parent, index, data}", Got: typeName(x)}
 		}
 		id, _ := n.Get("id")
 		parent, _ := n.Get("parent")
 		index, _ := n.Get("index")
-		sid, ok := id.(string)
+		sid, ok := model(id).(string)
 		if !ok {
 			return &Error{Code: CodeTypeMismatch, Path: at.with("id").String(), Want: "string", Got: typeName(id)}
 		}
+		parent = model(parent)
 		if _, ok := parent.(string); !ok && parent != nil {
 			return &Error{Code: CodeTypeMismatch, Path: at.with("parent").String(), Want: "string or null", Got: typeName(parent)}
 		}
-		if f, ok := index.(float64); !ok || f < 0 {
+		if f, ok := model(index).(float64); !ok || f < 0 {
 			return &Error{Code: CodeInvalidTree, Path: at.with("index").String(), Want: "a non-negative number", Got: typeName(index)}
 		}
 		if _, dup := parents[sid]; dup {
@@ -878,7 +903,7 @@ func sameValue(a, b any) bool {
 	b, _ = toModel(b)
 	switch x := a.(type) {
 	case []any:
-		y, ok := b.([]any)
+		y, ok := model(b).([]any)
 		if !ok || len(x) != len(y) {
 			return false
 		}
@@ -889,7 +914,7 @@ func sameValue(a, b any) bool {
 		}
 		return true
 	case ObjectReader:
-		y, ok := b.(ObjectReader)
+		y, ok := model(b).(ObjectReader)
 		if !ok {
 			return false
 		}
