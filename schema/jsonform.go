@@ -3,7 +3,6 @@ package schema
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/kyneta-go/kyneta/internal/jsjson"
 )
@@ -116,13 +115,8 @@ func parseNode(v any, path string, depth int) (*Schema, error) {
 		s = s.decay(ms)
 	}
 	if err := s.Err(); err != nil {
-		if e, ok := err.(*Error); ok {
-			// Errors of Go constructors are relative to the node ("$<1>.type").
-			c := *e
-			c.Path = path + strings.TrimPrefix(e.Path, "$")
-			return nil, &c
-		}
-		return nil, err
+		// Errors of Go constructors are relative to the node ("$<1>.type").
+		return nil, rebase(err, path)
 	}
 	return s, nil
 }
@@ -154,6 +148,9 @@ func parseKind(kind Kind, m map[string]any, path string, depth int) (*Schema, er
 			for i, x := range arr {
 				if jsType(x) != string(kind) {
 					return nil, invalid(indexPath(fieldPath(path, "options"), i), "want a "+string(kind)+" option, got "+jsType(x))
+				}
+				if f, ok := x.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
+					return nil, invalid(indexPath(fieldPath(path, "options"), i), "number option is out of range")
 				}
 				s.options = append(s.options, x)
 			}

@@ -3,6 +3,7 @@ package schema
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kyneta-go/kyneta/internal/jsjson"
@@ -161,13 +162,15 @@ func isScalar(k Kind) bool {
 	return false
 }
 
-// node builds a schema node, taking over the first error of its children.
-func node(s *Schema, children ...*Schema) *Schema {
+// node finishes a schema node: it takes over the first error of its
+// children (with the path rebased onto this node) and checks the depth.
+func node(s *Schema) *Schema {
 	h := 0
-	for _, c := range children {
+	cs, steps := children(s)
+	for i, c := range cs {
 		if err := c.Err(); err != nil {
 			if s.err == nil {
-				s.err = err
+				s.err = rebase(err, "$"+steps[i])
 			}
 			continue
 		}
@@ -178,6 +181,17 @@ func node(s *Schema, children ...*Schema) *Schema {
 		s.err = invalid("", "schema nesting exceeds "+strconv.Itoa(MaxDepth)+" levels")
 	}
 	return s
+}
+
+// rebase puts an error of a child schema under the child's path.
+func rebase(err error, prefix string) error {
+	e, ok := err.(*Error)
+	if !ok {
+		return err
+	}
+	c := *e
+	c.Path = prefix + strings.TrimPrefix(e.Path, "$")
+	return &c
 }
 
 // String is Schema.string(): a string scalar, constrained to options when
@@ -192,9 +206,15 @@ func String(options ...string) *Schema {
 
 // Number is Schema.number(): a number scalar (a float64), constrained to
 // options when any are given. The first option is the zero value.
+//
+// Options must be finite: NaN and ±Inf have no JSON spelling, so the
+// neutral form could not carry them.
 func Number(options ...float64) *Schema {
 	s := &Schema{kind: KindNumber}
-	for _, o := range options {
+	for i, o := range options {
+		if (math.IsNaN(o) || math.IsInf(o, 0)) && s.err == nil {
+			s.err = invalid("", "number option "+strconv.Itoa(i)+" is not finite")
+		}
 		s.options = append(s.options, o)
 	}
 	return node(s)
@@ -238,22 +258,17 @@ func StructJSON(fields ...Field) *Schema { return structOf(true, fields) }
 
 func structOf(json bool, fields []Field) *Schema {
 	s := &Schema{kind: KindStruct, json: json, fields: append([]Field(nil), fields...)}
-	children := make([]*Schema, len(fields))
 	names := make([]string, len(fields))
 	seen := make(map[string]bool, len(fields))
 	for i, f := range fields {
-		children[i] = f.Schema
 		names[i] = f.Name
 		if seen[f.Name] && s.err == nil {
 			s.err = invalid(fieldPath("$", f.Name), "duplicate field name")
 		}
 		seen[f.Name] = true
-		if f.Schema == nil && s.err == nil {
-			s.err = invalid(fieldPath("$", f.Name), "nil schema")
-		}
 	}
 	s.order = propertyOrder(names)
-	return node(s, children...)
+	return node(s)
 }
 
 // propertyOrder returns the indexes of names in JavaScript property order:
@@ -289,11 +304,7 @@ func propertyOrder(names []string) []int {
 }
 
 func container(k Kind, json bool, item *Schema) *Schema {
-	s := &Schema{kind: k, json: json, item: item}
-	if item == nil {
-		s.err = invalid("", string(k)+" item: nil schema")
-	}
-	return node(s, item)
+	return node(&Schema{kind: k, json: json, item: item})
 }
 
 // List is Schema.list(): an ordered list edited by position.
@@ -321,13 +332,7 @@ func MovableList(item *Schema) *Schema { return container(KindMovableList, false
 // order. The zero value is the first variant's; variant order changes the
 // hash.
 func Union(variants ...*Schema) *Schema {
-	s := &Schema{kind: KindUnion, variants: append([]*Schema(nil), variants...)}
-	for i, v := range variants {
-		if v == nil && s.err == nil {
-			s.err = invalid("", "union variant "+strconv.Itoa(i)+": nil schema")
-		}
-	}
-	return node(s, variants...)
+	return node(&Schema{kind: KindUnion, variants: append([]*Schema(nil), variants...)})
 }
 
 // Nullable is item.nullable(): exactly Union(Null(), item).
@@ -349,8 +354,6 @@ func DiscriminatedUnion(discriminant string, variants ...*Schema) *Schema {
 		}
 		at := "$<" + strconv.Itoa(i) + ">"
 		switch {
-		case v == nil:
-			s.err = invalid(at, "nil schema")
 		case v.Err() != nil:
 			// taken over by node
 		case v.kind != KindStruct:
@@ -371,7 +374,7 @@ func DiscriminatedUnion(discriminant string, variants ...*Schema) *Schema {
 			}
 		}
 	}
-	return node(s, variants...)
+	return node(s)
 }
 
 // RichText is Schema.richText(marks): collaborative text with formatting

@@ -31,6 +31,19 @@ type vectorCase struct {
 // KYNETA_SCHEMA_VECTORS names another directory in the same format.
 func loadVectors(t testing.TB) []vectorCase {
 	t.Helper()
+	var cases []vectorCase
+	if err := json.Unmarshal(vectorBytes(t), &cases); err != nil {
+		t.Fatalf("decode schema vectors: %v", err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("schema vectors: no cases")
+	}
+	return cases
+}
+
+// vectorBytes reads vectors.json.
+func vectorBytes(t testing.TB) []byte {
+	t.Helper()
 	dir := os.Getenv("KYNETA_SCHEMA_VECTORS")
 	if dir == "" {
 		dir = filepath.Join("..", "testdata", "schema")
@@ -39,14 +52,7 @@ func loadVectors(t testing.TB) []vectorCase {
 	if err != nil {
 		t.Fatalf("schema vectors not found in %s (the project keeps them in testdata/schema; KYNETA_SCHEMA_VECTORS overrides): %v", dir, err)
 	}
-	var cases []vectorCase
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatalf("decode schema vectors: %v", err)
-	}
-	if len(cases) == 0 {
-		t.Fatal("schema vectors: no cases")
-	}
-	return cases
+	return data
 }
 
 func TestVectors(t *testing.T) {
