@@ -129,7 +129,7 @@ func TestBindingRules(t *testing.T) {
 	}
 }
 
-func all() map[Binding]bool { return only(Bindings...) }
+func all() map[Binding]bool  { return only(Bindings...) }
 func none() map[Binding]bool { return only() }
 func only(bs ...Binding) map[Binding]bool {
 	m := map[Binding]bool{}
