@@ -153,15 +153,6 @@ func (s *Schema) IsNullable() bool {
 		len(s.variants[0].options) == 0 && !s.variants[0].hasDecay
 }
 
-// isScalar reports whether k is a scalar kind.
-func isScalar(k Kind) bool {
-	switch k {
-	case KindString, KindNumber, KindBoolean, KindNull, KindUndefined, KindBytes, KindAny:
-		return true
-	}
-	return false
-}
-
 // node finishes a schema node: it takes over the first error of its
 // children (with the path rebased onto this node) and checks the depth.
 func node(s *Schema) *Schema {

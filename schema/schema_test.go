@@ -282,7 +282,7 @@ func TestAppendJSON(t *testing.T) {
 		{[]any{UndefinedValue{}, nil}, `[null,null]`},
 		{[]byte{1, 2}, `{"0":1,"1":2}`},
 		{map[string]any{"b": 1, "a": 2, "10": 3, "2": 4}, `{"2":4,"10":3,"a":2,"b":1}`},
-		{[]any{1e21, 1e-7, -0.0, math.NaN(), int8(-3), uint(7), float32(0.5), json.Number("12")}, `[1e+21,1e-7,0,null,-3,7,0.5,12]`},
+		{[]any{1e21, 1e-7, math.Copysign(0, -1), math.NaN(), int8(-3), uint(7), float32(0.5), json.Number("12")}, `[1e+21,1e-7,0,null,-3,7,0.5,12]`},
 		{"\u2028<&>", "\"\u2028<&>\""},
 	}
 	for _, c := range cases {

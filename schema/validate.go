@@ -804,6 +804,21 @@ func acceptsUndefined(s *Schema) bool {
 	return false
 }
 
+// acceptsNull reports whether null fits s.
+func acceptsNull(s *Schema) bool {
+	switch s.kind {
+	case KindNull, KindAny:
+		return len(s.options) == 0
+	case KindUnion:
+		for _, v := range s.variants {
+			if acceptsNull(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func isOption(s *Schema, v any) bool {
 	for _, o := range s.options {
 		// Array.prototype.includes: SameValueZero (NaN equals NaN, -0 equals 0).

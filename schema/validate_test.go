@@ -260,3 +260,42 @@ func TestValidateInvalidSchema(t *testing.T) {
 		checkErr(t, err, CodeInvalidSchema, "")
 	}
 }
+
+func TestComplete(t *testing.T) {
+	s := Struct(
+		F("title", String()),
+		F("level", Number(2, 3)),
+		F("items", List(Struct(F("title", String()), F("done", Boolean())))),
+		F("meta", Record(Struct(F("n", Number())))),
+		F("cover", Nullable(Struct(F("url", String()), F("w", Number())))),
+		F("shape", DiscriminatedUnion("type",
+			Struct(F("type", String("circle")), F("r", Number())),
+			Struct(F("type", String("rect")), F("w", Number())))),
+		F("data", Any()),
+	)
+	cases := []struct{ in, want string }{
+		{`{}`, `{"title":"","level":2,"items":[],"meta":{},"cover":null,"shape":{"type":"circle","r":0}}`},
+		{`{"items":[{"title":"a"},{"done":true}],"meta":{"k":{}},"cover":{"url":"u"},"shape":{"type":"rect"}}`,
+			`{"title":"","level":2,"items":[{"title":"a","done":false},{"title":"","done":true}],"meta":{"k":{"n":0}},"cover":{"url":"u","w":0},"shape":{"type":"rect","w":0}}`},
+		{`{"items":null,"meta":null,"title":null,"cover":null,"data":null}`, `{"title":"","level":2,"items":[],"meta":{},"cover":null,"shape":{"type":"circle","r":0},"data":null}`},
+		{`{"extra":1,"title":7}`, `{"title":7,"level":2,"items":[],"meta":{},"cover":null,"shape":{"type":"circle","r":0},"extra":1}`},
+	}
+	for _, c := range cases {
+		got, err := s.Complete(json.RawMessage(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := AppendJSON(nil, got)
+		if err != nil || string(b) != c.want {
+			t.Errorf("Complete(%s)\n got %s, %v\nwant %s", c.in, b, err, c.want)
+		}
+	}
+	if _, err := s.Complete(make(chan int)); !errors.Is(err, ErrTypeMismatch) {
+		t.Errorf("Complete(chan): %v", err)
+	}
+	// A completed value is valid unless it carries its own mistakes.
+	got, _ := s.Complete(map[string]any{"items": []any{map[string]any{}}})
+	if err := s.Validate(got); err != nil {
+		t.Error(err)
+	}
+}

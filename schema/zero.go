@@ -279,3 +279,132 @@ func isRangeErr(err error) bool {
 	ne, ok := err.(*strconv.NumError)
 	return ok && ne.Err == strconv.ErrRange
 }
+
+// Complete returns v with every struct field it lacks filled in with that
+// field's zero (see [Schema.Zero]; fields whose zero is undefined stay
+// absent), at every level the schema describes: inside lists, records,
+// sets, union variants, discriminated union variants (chosen by tag) and
+// tree node data. Keys the schema does not declare are kept, so Validate
+// still reports them. Objects come back as [Object] in the schema's field
+// order followed by the undeclared keys, arrays as []any; v itself is not
+// modified.
+//
+// A null where the schema does not accept null is replaced by the zero
+// as well: encoding/json writes nil slices and maps as null.
+//
+// This is what a TypeScript reader does for a fresh document's missing
+// fields, made explicit for written values: a Go value with omitempty
+// fields, completed, validates and reads the same from every peer.
+func (s *Schema) Complete(v any) (any, error) {
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
+	m, err := toModel(v)
+	if err != nil {
+		return nil, &Error{Code: CodeTypeMismatch, Path: "$", Msg: "value is not JSON", Err: err}
+	}
+	return complete(s, m), nil
+}
+
+func complete(s *Schema, v any) any {
+	if v = model(v); v == nil && !acceptsNull(s) {
+		// encoding/json writes nil slices, maps and pointers as null.
+		if z, err := zeroOf(s, BindingJSON, "$"); err == nil {
+			if _, undef := z.(UndefinedValue); !undef {
+				return z
+			}
+		}
+		return v
+	}
+	switch s.kind {
+	case KindStruct:
+		obj, ok := v.(ObjectReader)
+		if !ok {
+			return v
+		}
+		out := make(Object, 0, len(s.fields))
+		for _, i := range s.order {
+			f := s.fields[i]
+			if x, ok := obj.Get(f.Name); ok {
+				out = append(out, Member{f.Name, complete(f.Schema, x)})
+				continue
+			}
+			z, err := zeroOf(f.Schema, BindingJSON, "$")
+			if _, undef := z.(UndefinedValue); err == nil && !undef {
+				out = append(out, Member{f.Name, z})
+			}
+		}
+		obj.Range(func(k string, x any) bool {
+			if _, declared := s.Field(k); !declared {
+				out = append(out, Member{k, x})
+			}
+			return true
+		})
+		return out
+	case KindRecord:
+		obj, ok := v.(ObjectReader)
+		if !ok {
+			return v
+		}
+		var out Object
+		obj.Range(func(k string, x any) bool {
+			out = append(out, Member{k, complete(s.item, x)})
+			return true
+		})
+		if out == nil {
+			out = Object{}
+		}
+		return out
+	case KindList, KindSet, KindMovableList:
+		arr, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		out := make([]any, len(arr))
+		for i, x := range arr {
+			out[i] = complete(s.item, x)
+		}
+		return out
+	case KindTree:
+		arr, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		out := make([]any, len(arr))
+		for i, x := range arr {
+			out[i] = x
+			if n, ok := model(x).(ObjectReader); ok {
+				var c Object
+				n.Range(func(k string, y any) bool {
+					if k == "data" {
+						y = complete(s.item, y)
+					}
+					c = append(c, Member{k, y})
+					return true
+				})
+				out[i] = c
+			}
+		}
+		return out
+	case KindUnion:
+		for _, variant := range s.variants {
+			c := complete(variant, v)
+			if validateModel(variant, c, nil) == nil {
+				return c
+			}
+		}
+		return v
+	case KindDiscriminatedUnion:
+		obj, ok := v.(ObjectReader)
+		if !ok {
+			return v
+		}
+		t, _ := obj.Get(s.disc)
+		for _, variant := range s.variants {
+			if tag, ok := model(t).(string); ok && tagOf(s, variant) == tag {
+				return complete(variant, v)
+			}
+		}
+	}
+	return v
+}
