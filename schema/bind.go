@@ -29,8 +29,10 @@ const (
 	BindingYjs Binding = "yjs"
 )
 
-// Bindings lists every binding.
-var Bindings = []Binding{BindingJSON, BindingEphemeral, BindingState, BindingLoro, BindingYjs}
+// Bindings returns every binding, in the order of the constants.
+func Bindings() []Binding {
+	return []Binding{BindingJSON, BindingEphemeral, BindingState, BindingLoro, BindingYjs}
+}
 
 func (b Binding) valid() bool {
 	switch b {

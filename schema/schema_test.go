@@ -98,7 +98,7 @@ func TestBindingRules(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			first := true
-			for _, b := range Bindings {
+			for _, b := range Bindings() {
 				_, err := Bind(b, c.s)
 				if c.accept[b] {
 					if err != nil {
@@ -129,7 +129,7 @@ func TestBindingRules(t *testing.T) {
 	}
 }
 
-func all() map[Binding]bool  { return only(Bindings...) }
+func all() map[Binding]bool  { return only(Bindings()...) }
 func none() map[Binding]bool { return only() }
 func only(bs ...Binding) map[Binding]bool {
 	m := map[Binding]bool{}
