@@ -7,6 +7,7 @@ require (
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/prometheus/client_golang v1.23.2
 	go.uber.org/goleak v1.3.0
+	golang.org/x/text v0.41.0
 	modernc.org/sqlite v1.59.0
 	pgregory.net/rapid v1.3.0
 )
