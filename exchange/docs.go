@@ -41,6 +41,26 @@ type docRuntime struct {
 	syncSubs   subscribers[SyncEvent]
 }
 
+// reset replaces the replica with a fresh one (caller holds rt.mu), for a
+// load that must start over; change sets of the abandoned replay are
+// dropped.
+func (rt *docRuntime) reset() {
+	rt.pending = nil
+	df, ok := rt.factory.(replica.DocumentFactory)
+	if rt.mode != ModeInterpret || !ok {
+		rt.rep = rt.factory.CreateEmpty()
+		return
+	}
+	doc := df.CreateDocument()
+	if rt.docType.Defaults != nil {
+		if v, err := defaultsValue(rt.docType.Defaults); err == nil {
+			_ = doc.SetDefaults(v)
+		}
+	}
+	doc.SetChangeHook(func(cs replica.ChangeSet) { rt.pending = append(rt.pending, cs) })
+	rt.doc, rt.rep = doc, doc
+}
+
 // version returns the replica's serialized version.
 // finishLoading applies the transactions queued while loading (caller
 // holds rt.mu) and returns the errors of those the replica refused.

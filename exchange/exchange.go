@@ -260,10 +260,10 @@ func New(opts Options) (*Exchange, error) {
 		departureTimeout: timeout,
 		canConnect:       ex.canConnect,
 	}
-	ex.yp = &syncProgram{identity: id, canShare: ex.canShare, canAccept: ex.canAccept}
+	ex.yp = &syncProgram{identity: id, persistent: len(ex.stores) > 0, canShare: ex.canShare, canAccept: ex.canAccept}
 	ex.sess, _ = ex.sp.Init()
 	ex.sync, _ = ex.yp.Init()
-	ex.stst, _ = storeProgram{}.Init()
+	ex.stst, _ = storeProgram{stores: len(ex.stores)}.Init()
 	ex.bgCtx, ex.bgCancel = context.WithCancel(context.Background())
 	for _, p := range opts.Policies {
 		ex.pol.register(p)
@@ -644,7 +644,7 @@ func (ex *Exchange) stepSync(m syncMsg) {
 }
 
 func (ex *Exchange) stepStore(m storeMsg) {
-	n, fx := storeProgram{}.Update(ex.stst, m)
+	n, fx := storeProgram{stores: len(ex.stores)}.Update(ex.stst, m)
 	if n != ex.stst {
 		ex.mu.Lock()
 		ex.stst = n
@@ -653,19 +653,12 @@ func (ex *Exchange) stepStore(m storeMsg) {
 	for _, f := range fx {
 		ex.storeEffect(f)
 	}
-	// Changes made while the write was in flight are written now. After a
-	// failure the next change retries (from the last confirmed version);
-	// retrying at once would spin on a broken store.
-	switch m := m.(type) {
-	case stWriteSucceeded:
-		ex.persistTrigger(m.doc)
-	case stDeleteDone:
+	if m, ok := m.(stDeleteDone); ok {
 		wait := ex.afterDelete[m.doc]
 		delete(ex.afterDelete, m.doc)
 		for _, f := range wait {
 			f() // hydrations of the doc got again meanwhile
 		}
-		ex.persistTrigger(m.doc)
 	}
 }
 

@@ -156,6 +156,9 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 
 	act, why := planImport(in)
+	if act != importRefuse && isAck(payload) {
+		ex.enqueue(msgAcked{doc: f.doc, version: f.version, peer: f.from})
+	}
 	switch act {
 	case importSynced:
 		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from})
@@ -225,6 +228,15 @@ func (ex *Exchange) importOffer(f fxImport) {
 		ex.markChanged(rt)
 	}
 	ex.enqueue(msgDocImported{doc: f.doc, version: v, from: f.from})
+}
+
+// isAck recognizes an acknowledgement: a plain delta with no batches.
+func isAck(p replica.Payload) bool {
+	if p.Kind != wire.Since || p.Encoding != wire.JSON {
+		return false
+	}
+	n, ok := countBatches(p.Data)
+	return ok && n == 0
 }
 
 // enqueue queues the outcome of an import ahead of later inputs (called

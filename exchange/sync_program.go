@@ -26,15 +26,26 @@ import (
 // syncProgram is the sync Mealy machine. canShare and canAccept are
 // injected predicates; they must be fast and must not call the exchange.
 type syncProgram struct {
-	identity  PeerIdentity
-	canShare  func(docID string, peer PeerIdentity) bool
-	canAccept func(docID string, peer PeerIdentity) bool
+	identity PeerIdentity
+	// persistent: the exchange has stores, so writes are acknowledged once
+	// they are durable (msgDurable) instead of once merged.
+	persistent bool
+	canShare   func(docID string, peer PeerIdentity) bool
+	canAccept  func(docID string, peer PeerIdentity) bool
 }
 
 type syncDoc struct {
 	mode    DocMode
 	version string // serialized; "" for deferred docs
 	meta    DocMeta
+	// ackTo: peers whose offers were merged and not yet acknowledged.
+	ackTo pmap.Set
+}
+
+// acknowledged reports whether writes to the doc are acknowledged: plain
+// op-log docs, whose empty delta is a valid offer every peer ignores.
+func (d *syncDoc) acknowledged() bool {
+	return d.meta.ReplicaType.Name == "plain" && d.meta.SyncMode.Delivery == wire.DeltaCapable
 }
 
 type syncPeer struct {
@@ -50,6 +61,9 @@ type syncPeer struct {
 	// ordered (field-LWW state, opaque stamps) prove nothing about
 	// containment, so WaitForSync waits for the peer's offer itself.
 	heard pmap.Set
+	// acked: per doc, the latest version this peer acknowledged holding
+	// (an empty delta offer, sent once its stores confirmed our write).
+	acked pmap.Map[string]
 }
 
 type parkedInterest struct {
@@ -68,6 +82,8 @@ type syncState struct {
 	// synced or vacant for a doc.
 	reconciled pmap.Map[pmap.Map[PeerIdentity]]
 
+	// acks: docs with merged writes to acknowledge at the tick (no stores).
+	acks      pmap.Set
 	docEvents pmap.List[DocChange]
 	peerSync  pmap.Set // docs whose per-peer states changed since the last tick
 	advanced  pmap.Set // docs whose state advanced since the last tick
@@ -123,6 +139,14 @@ type msgDocImported struct {
 	version string
 	from    string
 }
+
+// msgAcked: peer acknowledged holding doc at version.
+type msgAcked struct {
+	doc     string
+	version string
+	peer    string
+}
+
 type msgPeerSynced struct {
 	doc     string
 	version string
@@ -137,6 +161,12 @@ type msgReceived struct {
 	msg  wire.ChannelMsg
 }
 type msgSyncTick struct{}
+
+// msgDurable: every store holds the doc at version.
+type msgDurable struct {
+	doc     string
+	version string
+}
 type msgDocRemovedAll struct{}
 
 func (msgPeerAvailable) isSyncMsg()   {}
@@ -152,9 +182,11 @@ func (msgDocDelete) isSyncMsg()       {}
 func (msgDocDismiss) isSyncMsg()      {}
 func (msgDocImported) isSyncMsg()     {}
 func (msgPeerSynced) isSyncMsg()      {}
+func (msgAcked) isSyncMsg()           {}
 func (msgDeclareVacant) isSyncMsg()   {}
 func (msgReceived) isSyncMsg()        {}
 func (msgSyncTick) isSyncMsg()        {}
+func (msgDurable) isSyncMsg()         {}
 func (msgDocRemovedAll) isSyncMsg()   {}
 
 // --- effects ---
@@ -391,11 +423,25 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		fx := p.push(s, m.doc, d, m.from)
 		nd := *d
 		nd.version = m.version
+		if m.from != "" && nd.acknowledged() {
+			nd.ackTo = nd.ackTo.Add(m.from)
+			if !p.persistent {
+				n.acks = n.acks.Add(m.doc) // acknowledged at the tick
+			}
+		}
 		n.docs = n.docs.Set(m.doc, &nd)
 		n.advanced = n.advanced.Add(m.doc)
 		setPeerDocState(n, m.from, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
 		markHeard(n, m.from, m.doc)
 		return n, fx
+
+	case msgDurable:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || d.ackTo.Len() == 0 {
+			return s, nil
+		}
+		n := s.clone()
+		return n, p.ack(n, m.doc, d, m.version)
 
 	case msgPeerSynced:
 		if !s.docs.Has(m.doc) || !s.peers.Has(m.peer) {
@@ -404,6 +450,18 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		n := s.clone()
 		setPeerDocState(n, m.peer, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
 		markHeard(n, m.peer, m.doc)
+		return n, nil
+
+	case msgAcked:
+		peer, ok := s.peers.Get(m.peer)
+		if !ok || !s.docs.Has(m.doc) {
+			return s, nil
+		}
+		n := s.clone()
+		np := *peer
+		np.acked = peer.acked.Set(m.doc, m.version)
+		n.peers = n.peers.Set(m.peer, &np)
+		n.peerSync = n.peerSync.Add(m.doc) // waiters re-check
 		return n, nil
 
 	case msgDeclareVacant:
@@ -416,11 +474,17 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		return p.received(s, m.from, m.msg)
 
 	case msgSyncTick:
-		if s.docEvents.Len() == 0 && s.peerSync.Len() == 0 && s.advanced.Len() == 0 {
+		if s.docEvents.Len() == 0 && s.peerSync.Len() == 0 && s.advanced.Len() == 0 && s.acks.Len() == 0 {
 			return s, nil
 		}
 		n := s.clone()
 		var fx []syncFx
+		for _, doc := range s.acks.Slice() {
+			if d, ok := n.docs.Get(doc); ok {
+				fx = append(fx, p.ack(n, doc, d, d.version)...)
+			}
+		}
+		n.acks = pmap.Set{}
 		if s.peerSync.Len() > 0 {
 			fx = append(fx, fxEmitReady{docs: s.peerSync.Slice()})
 		}
@@ -447,6 +511,26 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		return n, nil
 	}
 	return s, nil
+}
+
+// ack tells the peers whose writes we merged that we hold the doc at
+// version: an offer with an empty delta, which a peer at or past version
+// ignores (and one behind it answers with an interest). n is a fresh clone.
+func (p *syncProgram) ack(n *syncState, doc string, d *syncDoc, version string) []syncFx {
+	var to []string
+	for _, id := range d.ackTo.Slice() {
+		if peer, ok := n.peers.Get(id); ok && p.share(doc, peer.identity) {
+			to = append(to, id)
+		}
+	}
+	nd := *d
+	nd.ackTo = pmap.Set{}
+	n.docs = n.docs.Set(doc, &nd)
+	if len(to) == 0 {
+		return nil
+	}
+	return []syncFx{fxSendToPeers{peers: to, msg: &wire.Offer{DocID: doc, Version: version,
+		Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("[]")}, Reciprocate: ptr(false)}}}
 }
 
 // dropDoc forgets a doc locally: entry, latch, per-peer states. Parked
