@@ -38,8 +38,9 @@ type syncDoc struct {
 	mode    DocMode
 	version string // serialized; "" for deferred docs
 	meta    DocMeta
-	// ackTo: peers whose offers were merged and not yet acknowledged.
-	ackTo pmap.Set
+	// ackTo: peers whose offers were merged and not yet acknowledged, with
+	// our version right after their last merge.
+	ackTo pmap.Map[string]
 }
 
 // acknowledged reports whether writes to the doc are acknowledged: plain
@@ -424,7 +425,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		nd := *d
 		nd.version = m.version
 		if m.from != "" && nd.acknowledged() {
-			nd.ackTo = nd.ackTo.Add(m.from)
+			nd.ackTo = nd.ackTo.Set(m.from, m.version)
 			if !p.persistent {
 				n.acks = n.acks.Add(m.doc) // acknowledged at the tick
 			}
@@ -515,16 +516,22 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 
 // ack tells the peers whose writes we merged that we hold the doc at
 // version: an offer with an empty delta, which a peer at or past version
-// ignores (and one behind it answers with an interest). n is a fresh clone.
+// ignores (and one behind it answers with an interest). A peer stays owed
+// an acknowledgement until version is the one its last write led to (a
+// durable version can lag behind the merges). n is a fresh clone.
 func (p *syncProgram) ack(n *syncState, doc string, d *syncDoc, version string) []syncFx {
 	var to []string
-	for _, id := range d.ackTo.Slice() {
+	owed := d.ackTo
+	for _, id := range d.ackTo.Keys() {
 		if peer, ok := n.peers.Get(id); ok && p.share(doc, peer.identity) {
 			to = append(to, id)
 		}
+		if v, _ := d.ackTo.Get(id); v == version || !n.peers.Has(id) {
+			owed = owed.Delete(id)
+		}
 	}
 	nd := *d
-	nd.ackTo = pmap.Set{}
+	nd.ackTo = owed
 	n.docs = n.docs.Set(doc, &nd)
 	if len(to) == 0 {
 		return nil

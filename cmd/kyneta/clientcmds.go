@@ -248,40 +248,17 @@ func put(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := s.ex.Flush(ctx); err != nil {
-		return err
-	}
+	// Acknowledged means the server holds the write durably (every store
+	// confirmed it); until then the write exists only in this process.
 	v := s.doc.Version()
-	s.close()
 	waitCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := confirm(waitCtx, c, v); err != nil {
-		return err
+	if err := s.doc.WaitAcknowledged(waitCtx); err != nil {
+		return fmt.Errorf("the server did not acknowledge version %s within %s (it may be unable to persist it; see its /readyz): %w", v, c.timeout, err)
 	}
+	s.close()
 	fmt.Fprintln(stdout, v)
 	return nil
-}
-
-// confirm reads the document back through a fresh connection until the
-// server serves version v: the offer carrying it has no acknowledgement in
-// the protocol, so reading it back is the honest confirmation.
-func confirm(ctx context.Context, c clientConfig, v string) error {
-	for {
-		s, err := open(ctx, c)
-		if err != nil {
-			return fmt.Errorf("confirm write: %w", err)
-		}
-		got := s.doc.Version()
-		s.close()
-		if got == v {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("server did not confirm version %s (it serves %s): %w", v, got, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // watch prints the document as one JSON line now and after every change,

@@ -211,6 +211,12 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
+		if n := ex.Stats().StoreUnhealthy; n > 0 {
+			// Writes are held in memory and retried; acknowledging new
+			// ones would promise what the disk cannot keep.
+			http.Error(w, fmt.Sprintf("store failing for %d document(s)", n), http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
