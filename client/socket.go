@@ -63,10 +63,13 @@ func (s *socket) run(peerID string) {
 		c.runner.Dispatch(m)
 		return
 	}
-	dctx, dcancel := context.WithCancel(s.ctx)
+	// The dial timeout runs on the injected clock, so it cancels the dial
+	// with a cause: the dial itself only reports "context canceled".
+	timeout := &dialTimeoutError{after: c.opts.DialTimeout}
+	dctx, dcancel := context.WithCancelCause(s.ctx)
 	var stopTimer func() bool
 	if c.opts.DialTimeout > 0 {
-		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, dcancel)
+		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, func() { dcancel(timeout) })
 	}
 	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{
 		HTTPClient:   c.opts.HTTPClient,
@@ -76,7 +79,10 @@ func (s *socket) run(peerID string) {
 	if stopTimer != nil {
 		stopTimer()
 	}
-	dcancel()
+	if err != nil && context.Cause(dctx) == error(timeout) {
+		err = timeout
+	}
+	dcancel(nil)
 	if err != nil {
 		m := SocketError{Socket: s.gen, Err: err}
 		if resp != nil {
