@@ -80,11 +80,16 @@ type State struct {
 	seq    uint64 // last id handed out
 }
 
-// String renders the state compactly, e.g. "reconnecting(attempt 2, 2s)".
+// String renders the state compactly, e.g. "reconnecting(attempt 2, 2s)";
+// a ready state shows its attempt until the connection is stable.
 func (s State) String() string {
 	switch s.Status {
 	case StatusConnecting, StatusConnected:
 		return fmt.Sprintf("%v(attempt %d)", s.Status, s.Attempt)
+	case StatusReady:
+		if s.Attempt != 0 { // not yet stable
+			return fmt.Sprintf("%v(attempt %d)", s.Status, s.Attempt)
+		}
 	case StatusReconnecting:
 		return fmt.Sprintf("%v(attempt %d, %v)", s.Status, s.Attempt, s.Delay)
 	case StatusDisconnected:

@@ -554,8 +554,8 @@ func TestWalkNeverReady(t *testing.T) {
 		{ReconnectTimerFired{Timer: 6}, "connecting(attempt 3)", "dial{socket 7, attempt 3}"},
 		{SocketOpened{Socket: 7}, "connected(attempt 3)", "start-ready-timer{socket 7, timer 8, 10s}"},
 		{ReadyTimeout{Timer: 2}, "connected(attempt 3)", ""}, // an old deadline
-		{ServerReady{Socket: 7}, "ready", "cancel-ready-timer{8}; add-channel{socket 7}; start-stable-timer{socket 7, timer 9, 30s}"},
-		{ReadyTimeout{Timer: 8}, "ready", ""}, // raced with "ready": stale
+		{ServerReady{Socket: 7}, "ready(attempt 3)", "cancel-ready-timer{8}; add-channel{socket 7}; start-stable-timer{socket 7, timer 9, 30s}"},
+		{ReadyTimeout{Timer: 8}, "ready(attempt 3)", ""}, // raced with "ready": stale
 	})
 }
 
@@ -567,18 +567,18 @@ func TestWalkFlappingServerBacksOff(t *testing.T) {
 	s := runWalk(t, p, []step{
 		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
 		{SocketOpened{Socket: 1}, "connected(attempt 1)", "start-ready-timer{socket 1, timer 2, 10s}"},
-		{ServerReady{Socket: 1}, "ready", "cancel-ready-timer{2}; add-channel{socket 1}; start-stable-timer{socket 1, timer 3, 30s}"},
+		{ServerReady{Socket: 1}, "ready(attempt 1)", "cancel-ready-timer{2}; add-channel{socket 1}; start-stable-timer{socket 1, timer 3, 30s}"},
 		{SocketClosed{Socket: 1, Code: 1011, Reason: "crash"}, "reconnecting(attempt 2, 2s)",
 			`cancel-stable-timer{3}; remove-channel{socket 1}; close-socket{socket 1, 1000 "Client disconnecting"}; start-reconnect-timer{timer 4, 2s}`},
 		{ReconnectTimerFired{Timer: 4}, "connecting(attempt 2)", "dial{socket 5, attempt 2}"},
 		{SocketOpened{Socket: 5}, "connected(attempt 2)", "start-ready-timer{socket 5, timer 6, 10s}"},
-		{ServerReady{Socket: 5}, "ready", "cancel-ready-timer{6}; add-channel{socket 5}; start-stable-timer{socket 5, timer 7, 30s}"},
+		{ServerReady{Socket: 5}, "ready(attempt 2)", "cancel-ready-timer{6}; add-channel{socket 5}; start-stable-timer{socket 5, timer 7, 30s}"},
 		{SocketClosed{Socket: 5, Code: 1011, Reason: "crash"}, "reconnecting(attempt 3, 4s)",
 			`cancel-stable-timer{7}; remove-channel{socket 5}; close-socket{socket 5, 1000 "Client disconnecting"}; start-reconnect-timer{timer 8, 4s}`},
 		{ReconnectTimerFired{Timer: 8}, "connecting(attempt 3)", "dial{socket 9, attempt 3}"},
 		{SocketOpened{Socket: 9}, "connected(attempt 3)", "start-ready-timer{socket 9, timer 10, 10s}"},
-		{ServerReady{Socket: 9}, "ready", "cancel-ready-timer{10}; add-channel{socket 9}; start-stable-timer{socket 9, timer 11, 30s}"},
-		{ReadyStable{Timer: 7}, "ready", ""}, // an earlier connection's timer
+		{ServerReady{Socket: 9}, "ready(attempt 3)", "cancel-ready-timer{10}; add-channel{socket 9}; start-stable-timer{socket 9, timer 11, 30s}"},
+		{ReadyStable{Timer: 7}, "ready(attempt 3)", ""}, // an earlier connection's timer
 		{ReadyStable{Timer: 11}, "ready", ""},
 		{SocketClosed{Socket: 9, Code: 1001, Reason: "restart"}, "reconnecting(attempt 1, 1s)",
 			`remove-channel{socket 9}; close-socket{socket 9, 1000 "Client disconnecting"}; start-reconnect-timer{timer 12, 1s}`},
@@ -611,7 +611,7 @@ func TestStrings(t *testing.T) {
 		StatusDisconnected: "disconnected", StatusConnecting: "connecting", StatusConnected: "connected",
 		StatusReady: "ready", StatusReconnecting: "reconnecting", Status(9): "Status(9)",
 		EffectDial: "dial", EffectBarrier: "barrier", EffectKind(0): "EffectKind(0)", EffectKind(99): "EffectKind(99)",
-		sD0: "disconnected", sR: "ready", sRC2: "reconnecting(attempt 2, 2s)",
+		sD0: "disconnected", sR: "ready", sR3s: "ready(attempt 3)", sRC2: "reconnecting(attempt 2, 2s)",
 		fStopKA(3): "stop-keepalive{socket 3}", fBarrier(4): "barrier{4}",
 		fStartReady(3, 4): "start-ready-timer{socket 3, timer 4, 10s}", fCancelReady(4): "cancel-ready-timer{4}",
 		fStartStable(3, 4): "start-stable-timer{socket 3, timer 4, 30s}", fCancelStable(4): "cancel-stable-timer{4}",
