@@ -77,7 +77,7 @@ var (
 type dialTimeoutError struct{ after time.Duration }
 
 func (e *dialTimeoutError) Error() string {
-	return fmt.Sprintf("client: dial timeout: no connection within %v", e.after)
+	return fmt.Sprintf("dial timeout: no connection within %v", e.after)
 }
 
 // Is matches ErrDialTimeout and context.DeadlineExceeded.

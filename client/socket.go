@@ -88,6 +88,11 @@ func (s *socket) run(peerID string) {
 		if resp != nil {
 			m.HTTPStatus = resp.StatusCode
 		}
+		// The program keeps no cause while it retries, so this log line
+		// is where a service sees why each attempt failed.
+		if !s.isReleased() { // not abandoned by a stop
+			c.log.Info("client: dial failed", "socket", s.gen, "status", m.HTTPStatus, "err", err)
+		}
 		c.runner.Dispatch(m)
 		return
 	}
@@ -122,6 +127,9 @@ func (s *socket) read(conn *websocket.Conn) {
 			}
 			if code < 0 {
 				code = CloseAbnormal
+			}
+			if !s.isReleased() { // not our own close
+				c.log.Info("client: connection lost", "socket", s.gen, "code", code, "reason", reason, "err", err)
 			}
 			c.runner.Dispatch(SocketClosed{Socket: s.gen, Code: code, Reason: reason})
 			return
