@@ -639,6 +639,28 @@ func BenchmarkProgramStep(b *testing.B) {
 			p.Update(sR, m)
 		}
 	})
+	svc := programFor([]func(*Config){readyDeadline, resetAfter})
+	b.Run("server-ready-arms-reset", func(b *testing.B) {
+		b.ReportAllocs()
+		var m Msg = ServerReady{Socket: 8}
+		for b.Loop() {
+			svc.Update(sO1t, m)
+		}
+	})
+	b.Run("ready-timeout-reconnect", func(b *testing.B) {
+		b.ReportAllocs()
+		var m Msg = ReadyTimeout{Timer: 9}
+		for b.Loop() {
+			svc.Update(sO1t, m)
+		}
+	})
+	b.Run("ready-stable", func(b *testing.B) {
+		b.ReportAllocs()
+		var m Msg = ReadyStable{Timer: 9}
+		for b.Loop() {
+			svc.Update(sR3s, m)
+		}
+	})
 	b.Run("stale-noop", func(b *testing.B) {
 		b.ReportAllocs()
 		var m Msg = SocketOpened{Socket: stale}
