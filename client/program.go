@@ -353,7 +353,7 @@ func (p *Program) Update(s State, m Msg) (State, []Effect) {
 		if s.Status == StatusDisconnected {
 			return s, nil
 		}
-		fx := p.release(s, make([]Effect, 0, 6), closeEffect(s.sock, ReasonClientDisconnecting))
+		fx := p.release(s, make([]Effect, 0, 5), closeEffect(s.sock, ReasonClientDisconnecting))
 		return disconnected(s, &DisconnectReason{Code: CodeIntentional}), fx
 	case Barrier:
 		return s, []Effect{{Kind: EffectBarrier, Timer: m.ID}}
