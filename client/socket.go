@@ -63,10 +63,13 @@ func (s *socket) run(peerID string) {
 		c.runner.Dispatch(m)
 		return
 	}
-	dctx, dcancel := context.WithCancel(s.ctx)
+	// The dial timeout runs on the injected clock, so it cancels the dial
+	// with a cause: the dial itself only reports "context canceled".
+	timeout := &dialTimeoutError{after: c.opts.DialTimeout}
+	dctx, dcancel := context.WithCancelCause(s.ctx)
 	var stopTimer func() bool
 	if c.opts.DialTimeout > 0 {
-		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, dcancel)
+		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, func() { dcancel(timeout) })
 	}
 	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{
 		HTTPClient:   c.opts.HTTPClient,
@@ -76,11 +79,19 @@ func (s *socket) run(peerID string) {
 	if stopTimer != nil {
 		stopTimer()
 	}
-	dcancel()
+	if err != nil && context.Cause(dctx) == error(timeout) {
+		err = timeout
+	}
+	dcancel(nil)
 	if err != nil {
 		m := SocketError{Socket: s.gen, Err: err}
 		if resp != nil {
 			m.HTTPStatus = resp.StatusCode
+		}
+		// The program keeps no cause while it retries, so this log line
+		// is where a service sees why each attempt failed.
+		if !s.isReleased() { // not abandoned by a stop
+			c.log.Info("client: dial failed", "socket", s.gen, "status", m.HTTPStatus, "err", err)
 		}
 		c.runner.Dispatch(m)
 		return
@@ -116,6 +127,9 @@ func (s *socket) read(conn *websocket.Conn) {
 			}
 			if code < 0 {
 				code = CloseAbnormal
+			}
+			if !s.isReleased() { // not our own close
+				c.log.Info("client: connection lost", "socket", s.gen, "code", code, "reason", reason, "err", err)
 			}
 			c.runner.Dispatch(SocketClosed{Socket: s.gen, Code: code, Reason: reason})
 			return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -698,12 +697,7 @@ func (c *conn) receive(piece []byte) bool {
 	msg, err := c.pipeline().Receive(piece)
 	if err != nil {
 		c.s.st.invalidFrames.Add(1)
-		code := string(transport.CodeDecodeFailed)
-		var pe *transport.PipelineError
-		if errors.As(err, &pe) {
-			code = string(pe.Code)
-		}
-		c.closeWith(StatusInvalidData, fmt.Sprintf(reasonInvalidFrameFmt, code), err, false)
+		c.closeWith(StatusInvalidData, invalidFrameReason(err), err, false)
 		return false
 	}
 	if msg == nil {

@@ -4,8 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
+
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // StatusCode is a WebSocket close code; it is websocket.StatusCode.
@@ -97,9 +102,17 @@ type AuthError struct {
 	// Message is written as the response body; "" means the status text.
 	// It should not contain secrets or internal details.
 	Message string
+	// Challenge is the WWW-Authenticate value sent with a 401 (RFC 7235
+	// requires one); "" means DefaultChallenge. Other statuses send none.
+	Challenge string
 	// Err is the underlying cause (logged, never sent).
 	Err error
 }
+
+// DefaultChallenge is the WWW-Authenticate value of a 401 whose
+// authenticator did not choose one: Kyneta peers authenticate with bearer
+// tokens (RFC 6750).
+const DefaultChallenge = "Bearer"
 
 func (e *AuthError) Error() string {
 	msg := e.Message
@@ -122,20 +135,81 @@ func (e *AuthError) status() int {
 	return http.StatusUnauthorized
 }
 
-// authStatus maps an authenticator error to an HTTP status and body.
-func authStatus(err error) (int, string) {
+// authStatus maps an authenticator error to an HTTP status, body and, for
+// a 401, the WWW-Authenticate challenge.
+func authStatus(err error) (status int, body, challenge string) {
 	var ae *AuthError
 	if errors.As(err, &ae) {
-		st := ae.status()
-		if ae.Message != "" {
-			return st, ae.Message
+		status, body, challenge = ae.status(), ae.Message, ae.Challenge
+	} else if errors.Is(err, ErrForbidden) {
+		status = http.StatusForbidden
+	} else {
+		status = http.StatusUnauthorized
+	}
+	if body == "" {
+		body = http.StatusText(status)
+	}
+	switch {
+	case status != http.StatusUnauthorized:
+		challenge = ""
+	case challenge == "":
+		challenge = DefaultChallenge
+	}
+	return status, body, challenge
+}
+
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// header. The scheme is matched case-insensitively ("bearer", "BEARER"),
+// as RFC 7235 and RFC 6750 require; ok is false without such a header or
+// with an empty token.
+func BearerToken(r *http.Request) (token string, ok bool) {
+	scheme, rest, found := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(rest, " ")
+	return token, token != ""
+}
+
+// maxCloseReason is the longest close reason a close frame carries (125
+// bytes of payload minus the 2-byte code).
+const maxCloseReason = 123
+
+// invalidFrameReason is the close reason for a binary message the pipeline
+// rejected. It names the real cause: the frame decoder's code for a frame
+// that does not parse (a bad version is "unsupported_version", not the
+// reassembler's "reassembly-failed" it travels in), else the pipeline's
+// code and detail.
+func invalidFrameReason(err error) string {
+	cause := string(transport.CodeDecodeFailed)
+	var fe *wire.FrameError
+	var pe *transport.PipelineError
+	switch {
+	case errors.As(err, &fe):
+		cause = string(fe.Code)
+		if fe.Msg != "" {
+			cause += ": " + fe.Msg
 		}
-		return st, http.StatusText(st)
+	case errors.As(err, &pe):
+		cause = string(pe.Code)
+		if pe.Detail != "" {
+			cause += ": " + pe.Detail
+		}
 	}
-	if errors.Is(err, ErrForbidden) {
-		return http.StatusForbidden, http.StatusText(http.StatusForbidden)
+	return clipReason(fmt.Sprintf(reasonInvalidFrameFmt, cause))
+}
+
+// clipReason shortens a close reason to maxCloseReason bytes without
+// splitting a UTF-8 sequence.
+func clipReason(s string) string {
+	if len(s) <= maxCloseReason {
+		return s
 	}
-	return http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)
+	s = s[:maxCloseReason]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // OptionsError reports an invalid field of Options or DrainOptions.

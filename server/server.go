@@ -309,10 +309,11 @@ func (s *Server) admission() RejectReason {
 // serves the connection on a goroutine the server owns.
 //
 // Refusals before the upgrade: 503 while closed, draining or not started;
-// 401/403 (or the *AuthError status) when Authenticate fails; 400 for a
-// peer id longer than 256 bytes or a missing required subprotocol; 403 for
-// a disallowed origin; 426/400 for requests that are not WebSocket
-// upgrades. Connections above MaxConnections are upgraded and closed with
+// 401 (with a WWW-Authenticate challenge, "Bearer" unless the *AuthError
+// names another), 403 or the *AuthError status when Authenticate fails;
+// 400 for a peer id longer than 256 bytes or a missing required
+// subprotocol; 403 for a disallowed origin; 426/400 for requests that are
+// not WebSocket upgrades. Connections above MaxConnections are upgraded and closed with
 // 1013.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if reason := s.admission(); reason != "" {
@@ -323,8 +324,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Authenticate != nil {
 		p, err := s.cfg.Authenticate(r)
 		if err != nil {
-			status, body := authStatus(err)
+			status, body, challenge := authStatus(err)
 			s.log.Debug("authentication failed", "err", err, "remote", r.RemoteAddr)
+			if challenge != "" {
+				w.Header().Set("WWW-Authenticate", challenge)
+			}
 			s.refuseHTTP(w, r, RejectAuth, status, body)
 			return
 		}

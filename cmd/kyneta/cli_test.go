@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,6 +78,53 @@ func TestRunHelp(t *testing.T) {
 			if !strings.Contains(stdout.String(), cmd) {
 				t.Errorf("%s: usage lacks %q:\n%s", arg, cmd, stdout.String())
 			}
+		}
+	}
+}
+
+// "kyneta serve -h" (and put/watch) lists every flag with its default on
+// stdout and succeeds.
+func TestCommandHelpListsEveryFlag(t *testing.T) {
+	var sc serveConfig
+	var cc clientConfig
+	for _, tc := range []struct {
+		args  []string
+		flags *flag.FlagSet
+	}{
+		{[]string{"serve", "-h"}, serveFlags(&sc)},
+		{[]string{"serve", "--help"}, serveFlags(&sc)},
+		{[]string{"serve", "--addr", ":1", "-help"}, serveFlags(&sc)},
+		{[]string{"put", "-h"}, clientFlags("put", &cc)},
+		{[]string{"watch", "--help"}, clientFlags("watch", &cc)},
+	} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), tc.args, &stdout, &stderr); err != nil {
+			t.Fatalf("run(%q) = %v", tc.args, err)
+		}
+		out := stdout.String()
+		if !strings.HasPrefix(out, "usage: kyneta "+tc.args[0]) || stderr.Len() != 0 {
+			t.Fatalf("run(%q): stdout %q stderr %q", tc.args, out, stderr.String())
+		}
+		n := 0
+		tc.flags.VisitAll(func(f *flag.Flag) {
+			n++
+			def := f.DefValue
+			if typ, _ := flag.UnquoteUsage(f); typ == "string" {
+				def = strconv.Quote(def)
+			}
+			line := "  --" + f.Name + " "
+			i := strings.Index(out, line)
+			if i < 0 {
+				t.Errorf("run(%q): no %q in\n%s", tc.args, line, out)
+				return
+			}
+			entry, _, _ := strings.Cut(out[i+len(line):], "\n  --")
+			if !strings.HasSuffix(strings.TrimSpace(entry), "(default "+def+")") {
+				t.Errorf("run(%q): --%s lacks its default %s: %q", tc.args, f.Name, def, entry)
+			}
+		})
+		if n < 3 || strings.Count(out, "\n  --") != n {
+			t.Errorf("run(%q): %d flags defined, output lists %d", tc.args, n, strings.Count(out, "\n  --"))
 		}
 	}
 }
@@ -173,7 +222,8 @@ func TestBearerAuth(t *testing.T) {
 		{"wrong query token", "/ws?token=gamma", "", -1},
 		{"prefix of a token", "/ws", "Bearer alph", -1},
 		{"token with suffix", "/ws", "Bearer alphaX", -1},
-		{"scheme is case-sensitive", "/ws", "bearer alpha", -1},
+		{"scheme is case-insensitive (RFC 6750)", "/ws", "bearer alpha", 0},
+		{"scheme in capitals", "/ws", "BEARER beta", 1},
 		{"basic auth is not bearer", "/ws", "Basic YWxwaGE6", -1},
 		{"header wins over query", "/ws?token=alpha", "Bearer gamma", -1},
 		{"empty query token", "/ws?token=", "", -1},
@@ -229,11 +279,11 @@ func TestBearerAuthOverHTTP(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	for _, tc := range []struct {
-		name, query, header string
+		name, query, header, challenge string
 	}{
-		{"missing", "", ""},
-		{"wrong header", "", "Bearer nope"},
-		{"wrong query", "?token=nope", ""},
+		{"missing", "", "", `Bearer realm="kyneta"`},
+		{"wrong header", "", "Bearer nope", `Bearer realm="kyneta", error="invalid_token"`},
+		{"wrong query", "?token=nope", "", `Bearer realm="kyneta", error="invalid_token"`},
 	} {
 		req, err := http.NewRequest(http.MethodGet, hs.URL+tc.query, nil)
 		if err != nil {
@@ -254,6 +304,9 @@ func TestBearerAuthOverHTTP(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s: status %d, want 401", tc.name, resp.StatusCode)
+		}
+		if got := resp.Header.Get("WWW-Authenticate"); got != tc.challenge {
+			t.Errorf("%s: WWW-Authenticate %q, want %q", tc.name, got, tc.challenge)
 		}
 	}
 }

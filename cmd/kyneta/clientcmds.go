@@ -32,14 +32,28 @@ type clientConfig struct {
 	doc     string
 }
 
-func parseClient(name string, args []string, positional int) (clientConfig, []string, error) {
-	var c clientConfig
+var clientSynopsis = map[string]string{
+	"put":   "kyneta put [flags] URL DOC JSON",
+	"watch": "kyneta watch [flags] URL DOC",
+}
+
+// clientFlags binds the flags of put and watch to c.
+func clientFlags(name string, c *clientConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.token, "token", "", "bearer token sent to the server")
+	fs.StringVar(&c.token, "token", "", "bearer token sent to the server; empty: none")
 	fs.StringVar(&c.schema, "schema", "", "schema hash of the document type")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the server")
+	return fs
+}
+
+func parseClient(name string, args []string, positional int) (clientConfig, []string, error) {
+	var c clientConfig
+	fs := clientFlags(name, &c)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, nil, flagHelp(fs, clientSynopsis[name])
+		}
 		return c, nil, &usageError{name + ": " + err.Error()}
 	}
 	if fs.NArg() != positional {

@@ -17,10 +17,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -46,9 +49,42 @@ func main() {
 const usage = `usage:
   kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--origins a,b]
   kyneta put   [--token T] URL DOC JSON
-  kyneta watch [--token T] URL DOC`
+  kyneta watch [--token T] URL DOC
+
+kyneta COMMAND -h lists every flag of a command with its default.`
+
+// helpRequested is what a command's flag parsing returns for -h or
+// --help: run prints the text on stdout and succeeds.
+type helpRequested struct{ text string }
+
+func (h *helpRequested) Error() string { return "help requested" }
+
+// flagHelp lists every flag of fs with its type, meaning and default.
+func flagHelp(fs *flag.FlagSet, synopsis string) *helpRequested {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: %s\n\nflags:\n", synopsis)
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, meaning := flag.UnquoteUsage(f)
+		def := f.DefValue
+		if typ == "string" {
+			def = strconv.Quote(def)
+		}
+		fmt.Fprintf(&b, "  --%s %s\n    \t%s (default %s)\n", f.Name, typ, meaning, def)
+	})
+	return &helpRequested{b.String()}
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, stdout, stderr)
+	var help *helpRequested
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return nil
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return &usageError{"no command given\n" + usage}
 	}

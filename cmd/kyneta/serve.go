@@ -40,20 +40,29 @@ type serveConfig struct {
 	logLevel    string
 }
 
-func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
-	var c serveConfig
+// serveFlags binds the serve flags to c.
+func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
 	fs.StringVar(&c.data, "data", "./kyneta.db", "SQLite database file")
-	fs.StringVar(&c.tokenFile, "token-file", "", "file of accepted bearer tokens, one per line (default: no auth)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file of accepted bearer tokens, one per line; empty: no auth")
 	fs.StringVar(&c.origins, "origins", "", "comma-separated Origin host patterns allowed besides the server's own host")
 	fs.StringVar(&c.peerID, "peer-id", "kyneta-relay", "this relay's peer id (stable across restarts)")
 	fs.DurationVar(&c.drainWindow, "drain-window", 5*time.Second, "how long connections are spread over when draining")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "close connections silent this long (0 disables)")
 	fs.IntVar(&c.maxConns, "max-connections", 10000, "refuse connections above this count with 1013 (0: no cap)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	return fs
+}
+
+func parseServe(args []string, _ io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := serveFlags(&c)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, flagHelp(fs, "kyneta serve [flags]")
+		}
 		return c, &usageError{"serve: " + err.Error()}
 	}
 	if fs.NArg() > 0 {
@@ -99,25 +108,26 @@ func loadTokens(path string) ([]string, error) {
 // it presented (by position, never the secret itself).
 type tokenPrincipal struct{ Index int }
 
-// bearerAuth accepts "Authorization: Bearer T" or, for browsers, which
-// cannot set headers on a WebSocket, the "token" query parameter.
+// bearerAuth accepts "Authorization: Bearer T" (any case of "Bearer") or,
+// for browsers, which cannot set headers on a WebSocket, the "token" query
+// parameter. Refusals are 401 with an RFC 6750 challenge.
 func bearerAuth(tokens []string) func(*http.Request) (server.Principal, error) {
 	return func(r *http.Request) (server.Principal, error) {
-		got := ""
-		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-			got = strings.TrimPrefix(h, "Bearer ")
-		} else {
+		got, ok := server.BearerToken(r)
+		if !ok {
 			got = r.URL.Query().Get("token")
 		}
 		if got == "" {
-			return nil, &server.AuthError{Status: http.StatusUnauthorized, Err: errors.New("missing bearer token")}
+			return nil, &server.AuthError{Status: http.StatusUnauthorized, Challenge: `Bearer realm="kyneta"`,
+				Err: errors.New("missing bearer token")}
 		}
 		for i, t := range tokens {
 			if subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
 				return tokenPrincipal{Index: i}, nil
 			}
 		}
-		return nil, &server.AuthError{Status: http.StatusUnauthorized, Err: errors.New("unknown bearer token")}
+		return nil, &server.AuthError{Status: http.StatusUnauthorized, Challenge: `Bearer realm="kyneta", error="invalid_token"`,
+			Err: errors.New("unknown bearer token")}
 	}
 }
 
