@@ -337,9 +337,7 @@ func (ex *Exchange) RegisterDocType(t DocType) error {
 func (ex *Exchange) register(rt *docRuntime, event DocChangeType, urgent bool) {
 	enqueue := func(m any) {
 		if urgent {
-			ex.mu.Lock()
-			ex.urgentLocked(m)
-			ex.mu.Unlock()
+			ex.consequence(m)
 			return
 		}
 		ex.dispatch(m)
@@ -573,14 +571,12 @@ func (ex *Exchange) interpretAnnounced(f fxEnsureDoc, t DocType) {
 func (ex *Exchange) deferUrgent(f fxEnsureDoc) {
 	ex.mu.Lock()
 	ex.deferred[f.doc] = f.meta
-	ex.urgentLocked(msgDocDefer{doc: f.doc, meta: f.meta, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
 	ex.mu.Unlock()
+	ex.consequence(msgDocDefer{doc: f.doc, meta: f.meta, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
 }
 
 func (ex *Exchange) vacantUrgent(f fxEnsureDoc) {
-	ex.mu.Lock()
-	ex.urgentLocked(msgDeclareVacant{doc: f.doc, to: f.peer.PeerID})
-	ex.mu.Unlock()
+	ex.consequence(msgDeclareVacant{doc: f.doc, to: f.peer.PeerID})
 }
 
 // Deferred returns the ids of deferred docs (announced by peers, no data

@@ -118,7 +118,12 @@ type BudgetError struct {
 	Counts map[string]int
 	// Recent names the last messages of the cascade, oldest first.
 	Recent []string
+	// Err is the runner's report (origin stack, message history).
+	Err error
 }
+
+// Unwrap returns the runner's report.
+func (e *BudgetError) Unwrap() error { return e.Err }
 
 func (e *BudgetError) Error() string {
 	return fmt.Sprintf("exchange: dispatch budget exhausted (more than %d messages in one cascade); recent: %v", e.Budget, e.Recent)

@@ -266,7 +266,7 @@ func (d *Doc) OnPeerSyncChange(fn func(SyncEvent)) (cancel func()) {
 // States are volatile (a reconnecting peer may go back to pending).
 func (d *Doc) PeerStates() map[string]PeerDocState {
 	d.ex.mu.Lock()
-	s := d.ex.sync
+	s := d.ex.cs().sync
 	d.ex.mu.Unlock()
 	return peerStates(s, d.rt.id)
 }
@@ -287,7 +287,7 @@ func peerStates(s *syncState, doc string) map[string]PeerDocState {
 // suspend/resume, and is cleared only by Destroy and Shutdown.
 func (d *Doc) Ready() bool {
 	d.ex.mu.Lock()
-	s := d.ex.sync
+	s := d.ex.cs().sync
 	d.ex.mu.Unlock()
 	return s.hasReconciled(d.rt.id)
 }
@@ -335,9 +335,8 @@ func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) bo
 	w := &syncWaiter{doc: d.rt.id, rt: d.rt, until: until, done: make(chan struct{})}
 	d.ex.mu.Lock()
 	d.ex.waiters[w] = struct{}{}
-	ss, sess := d.ex.sync, d.ex.sess
 	d.ex.mu.Unlock()
-	if until(ss, sess) {
+	if st := d.ex.cs(); until(st.sync, st.sess) {
 		d.ex.resolveWaiter(w, nil)
 	}
 	select {
@@ -447,7 +446,8 @@ func (ex *Exchange) checkWaiters() {
 	for w := range ex.waiters {
 		ws = append(ws, w)
 	}
-	ss, sess := ex.sync, ex.sess
+	cur := ex.cs()
+	ss, sess := cur.sync, cur.sess
 	live := make([]bool, len(ws))
 	for i, w := range ws {
 		live[i] = !w.rt.destroyed && ex.runtimes[w.doc] == w.rt
@@ -500,7 +500,7 @@ func (ex *Exchange) deliverChanges() {
 
 func (ex *Exchange) emitReady(docs []string) {
 	ex.mu.Lock()
-	s := ex.sync
+	s := ex.cs().sync
 	type job struct {
 		subs []*subscriber[SyncEvent]
 		ev   SyncEvent

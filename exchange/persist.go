@@ -33,7 +33,7 @@ func (ex *Exchange) storeError(doc, op string, err error) {
 // startHydration hydrates rt, after the delete of an earlier incarnation
 // of the doc if one is still running (on the dispatcher).
 func (ex *Exchange) startHydration(rt *docRuntime, event DocChangeType) {
-	if phase, ok := ex.stst.docs.Get(rt.id); ok && (phase.deleting || phase.deleteNext) {
+	if phase, ok := ex.cs().store.docs.Get(rt.id); ok && (phase.deleting || phase.deleteNext) {
 		ex.afterDelete[rt.id] = append(ex.afterDelete[rt.id], func() { ex.hydrate(rt, event) })
 		return
 	}
@@ -270,6 +270,12 @@ func (ex *Exchange) storeEffect(f storeFx) {
 		ex.storeError(f.doc, fmt.Sprintf("%s (store %d)", f.op, f.store), f.err)
 	case fxDurable:
 		ex.stepSync(msgDurable(f))
+	case fxDeleted:
+		wait := ex.afterDelete[f.doc]
+		delete(ex.afterDelete, f.doc)
+		for _, run := range wait {
+			run() // hydrations of the doc got again meanwhile
+		}
 	}
 }
 

@@ -60,7 +60,7 @@ func (c *counters) received(m wire.ChannelMsg) {
 func (ex *Exchange) Stats() Stats {
 	c := &ex.counters
 	ex.mu.Lock()
-	st := ex.stst
+	st := ex.cs().store
 	ex.mu.Unlock()
 	return Stats{
 		StoreErrors:        c.storeErrors.Load(),

@@ -177,6 +177,10 @@ type fxStoreError struct {
 	err   error
 }
 
+// fxDeleted: the doc's delete finished; hydrations of a new incarnation
+// that waited for it may start.
+type fxDeleted struct{ doc string }
+
 // fxDurable: every store holds version.
 type fxDurable struct {
 	doc     string
@@ -188,6 +192,7 @@ func (fxStoreRetry) isStoreFx()  {}
 func (fxStoreDelete) isStoreFx() {}
 func (fxStoreError) isStoreFx()  {}
 func (fxDurable) isStoreFx()     {}
+func (fxDeleted) isStoreFx()     {}
 
 type storeProgram struct{ stores int }
 
@@ -293,10 +298,12 @@ func (p storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx)
 			return s, nil
 		}
 		n := &storeState{stores: s.stores, docs: s.docs.Delete(m.doc)}
+		fx := []storeFx{fxDeleted{doc: m.doc}}
 		if d.reregister != nil {
-			return p.load(n, *d.reregister)
+			n, more := p.load(n, *d.reregister)
+			return n, append(fx, more...)
 		}
-		return n, nil
+		return n, fx
 	}
 	return s, nil
 }

@@ -65,6 +65,8 @@ func renderStoreFx(fx []storeFx) string {
 			out = append(out, fmt.Sprintf("error %s/%d", f.doc, f.store))
 		case fxDurable:
 			out = append(out, "durable "+f.doc+"@"+f.version)
+		case fxDeleted:
+			out = append(out, "deleted "+f.doc)
 		}
 	}
 	return strings.Join(out, "|")
@@ -150,9 +152,9 @@ func TestStoreProgramTable(t *testing.T) {
 
 		{"deleting", stDestroy{doc: "d"}, "", ""},
 		{"deleting", stChanged{doc: "d", version: "v3"}, "", ""},
-		{"deleting", stDeleteDone{doc: "d"}, "", "same-empty"},
+		{"deleting", stDeleteDone{doc: "d"}, "deleted d", "same-empty"},
 		{"deleting", fresh, "", "d@ (del=true next=false rereg=true); "},
-		{"deleting-rereg", stDeleteDone{doc: "d"}, "replace d/0|replace d/1", "d@v1 [0 new w=v1] [1 new w=v1]; "},
+		{"deleting-rereg", stDeleteDone{doc: "d"}, "deleted d|replace d/0|replace d/1", "d@v1 [0 new w=v1] [1 new w=v1]; "},
 		{"deleting-rereg", stDestroy{doc: "d"}, "", "d@ (del=true next=false rereg=false); "},
 	}
 	p := storeProgram{stores: 2}

@@ -1,6 +1,7 @@
 package machine_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -118,5 +119,29 @@ func TestBudgetPerDrainCountsOutsideInputs(t *testing.T) {
 	<-done
 	if len(reported.get()) != 1 {
 		t.Fatalf("errors %v", reported.get())
+	}
+}
+
+// WaitIdle returns once the runner drained what was queued.
+func TestWaitIdle(t *testing.T) {
+	g := gate{entered: make(chan struct{}), release: make(chan struct{})}
+	r := machine.NewRunner[loopMsg, int, string](g, loopExec, machine.Options{})
+	defer r.Close()
+	go r.Dispatch(loopInc{})
+	<-g.entered
+	r.Dispatch(loopInc{})
+	idle := make(chan error, 1)
+	go func() { idle <- r.WaitIdle(context.Background()) }()
+	select {
+	case <-idle:
+		t.Fatal("idle while a message is being processed")
+	default:
+	}
+	close(g.release)
+	if err := <-idle; err != nil {
+		t.Fatal(err)
+	}
+	if got := r.State(); got != 2000 {
+		t.Fatalf("idle before the queue drained: %d", got)
 	}
 }

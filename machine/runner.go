@@ -21,9 +21,10 @@ const DefaultHistorySize = 32
 
 // Executor interprets one effect. It runs on the goroutine that is draining
 // the runner, so it must not block: I/O belongs on goroutines the shell owns,
-// which report back by calling dispatch (or [Runner.Dispatch], the same
-// function). A dispatch made while the executor runs is queued and processed
-// after every effect of the current message has run.
+// which report back by calling dispatch. A dispatch made while the executor
+// runs is queued and processed after every effect of the current message
+// has run. Messages sent through dispatch belong to the current cascade
+// (see Options.BudgetPerCascade); [Runner.Dispatch] starts a new one.
 type Executor[M, F any] func(effect F, dispatch func(M))
 
 // Transition describes a state change observed by a listener. At is taken
@@ -58,6 +59,12 @@ type Options struct {
 	// the budget only its own messages are dropped; outside inputs stay
 	// queued.
 	BudgetPerCascade bool
+	// InCascade, if set, decides whether a Dispatch belongs to the current
+	// cascade (instead of "the runner is inside its executor, a listener
+	// or OnError"). A shell whose effects do I/O sets it to "a user
+	// callback is running", so inputs from other goroutines that arrive
+	// while an effect blocks still start cascades of their own.
+	InCascade func() bool
 	// HistorySize is how many recent messages the budget error carries.
 	// 0 means DefaultHistorySize; a negative value keeps none.
 	HistorySize int
@@ -77,12 +84,13 @@ type Options struct {
 type Runner[M any, S comparable, F any] struct {
 	prog     Program[M, S, F]
 	exec     Executor[M, F]
-	dispatch func(M) // r.Dispatch, bound once so effects get it without allocating
+	dispatch func(M) // r.dispatchFromEffect, bound once so effects get it without allocating
 	label    string
 	log      *slog.Logger
 	onError  func(error)
 	budget   int
 	cascade  bool
+	inCasc   func() bool
 	now      func() time.Time
 	// inUser counts the runner's own callbacks in progress on the drainer
 	// (executor, listeners, OnError): a Dispatch meanwhile is part of the
@@ -97,6 +105,7 @@ type Runner[M any, S comparable, F any] struct {
 	finished  bool // Done has been (or is being) called
 	state     S    // written only by the drainer, under mu
 	listeners []*listener[S]
+	idle      chan struct{} // closed when a drain ends; nil while nobody waits
 	closedCh  chan struct{} // closed by Close
 	stoppedCh chan struct{} // closed after Done ran
 
@@ -121,11 +130,12 @@ func NewRunner[M any, S comparable, F any](p Program[M, S, F], exec Executor[M, 
 		onError:   opts.OnError,
 		budget:    opts.Budget,
 		cascade:   opts.BudgetPerCascade,
+		inCasc:    opts.InCascade,
 		now:       opts.Now,
 		closedCh:  make(chan struct{}),
 		stoppedCh: make(chan struct{}),
 	}
-	r.dispatch = r.Dispatch
+	r.dispatch = r.dispatchFromEffect
 	if r.label == "" {
 		r.label = "runner"
 	}
@@ -175,7 +185,13 @@ func (r *Runner[M, S, F]) DispatchUrgent(m M) {
 	r.enqueue(m, true)
 }
 
-func (r *Runner[M, S, F]) enqueue(m M, urgent bool) {
+// dispatchFromEffect is the dispatch an executor receives: FIFO like
+// Dispatch, but always part of the current cascade.
+func (r *Runner[M, S, F]) dispatchFromEffect(m M) { r.enqueueAs(m, false, true) }
+
+func (r *Runner[M, S, F]) enqueue(m M, urgent bool) { r.enqueueAs(m, urgent, false) }
+
+func (r *Runner[M, S, F]) enqueueAs(m M, urgent, internal bool) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -187,7 +203,7 @@ func (r *Runner[M, S, F]) enqueue(m M, urgent bool) {
 		if urgent {
 			r.urgent.push(m)
 		} else {
-			r.queue.push(queued[M]{m: m, internal: r.inUser.Load() > 0})
+			r.queue.push(queued[M]{m: m, internal: internal || r.internal()})
 		}
 		if r.draining {
 			r.mu.Unlock()
@@ -202,6 +218,14 @@ func (r *Runner[M, S, F]) enqueue(m M, urgent bool) {
 	r.draining = true
 	r.mu.Unlock()
 	r.drain(m, true)
+}
+
+// internal reports whether a Dispatch now belongs to the current cascade.
+func (r *Runner[M, S, F]) internal() bool {
+	if r.inCasc != nil {
+		return r.inCasc()
+	}
+	return r.inUser.Load() > 0
 }
 
 // queued is a message in the FIFO queue; internal marks one dispatched by
@@ -271,6 +295,10 @@ func (r *Runner[M, S, F]) drain(first M, has bool) {
 			if !ok {
 				r.hist.forget(n) // before releasing: the next drainer owns hist
 				r.draining = false
+				if r.idle != nil {
+					close(r.idle)
+					r.idle = nil
+				}
 				closed := r.closed
 				r.mu.Unlock()
 				clean = true
@@ -454,6 +482,39 @@ func (r *Runner[M, S, F]) QueueLen() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.queue.len() + r.urgent.len()
+}
+
+// Idle reports whether no message is queued or being processed.
+func (r *Runner[M, S, F]) Idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.draining && r.queue.len() == 0 && r.urgent.len() == 0
+}
+
+// WaitIdle waits until no message is queued or being processed, or until
+// ctx ends (then it returns ctx.Err()). Messages dispatched later make the
+// runner busy again; WaitIdle says only that it was idle at some point
+// after the call. Do not call it from the runner's own callbacks.
+func (r *Runner[M, S, F]) WaitIdle(ctx context.Context) error {
+	for {
+		r.mu.Lock()
+		if !r.draining && r.queue.len() == 0 && r.urgent.len() == 0 {
+			r.mu.Unlock()
+			return nil
+		}
+		if r.idle == nil {
+			r.idle = make(chan struct{})
+		}
+		ch := r.idle
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-r.closedCh:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Subscribe registers fn to be called, on the draining goroutine, after every
