@@ -121,6 +121,11 @@ func advance(b []byte, units, off, k int) (next, used int, mid bool) {
 		return off + used, used, false
 	}
 	for off < len(b) && used < k {
+		if b[off] < utf8.RuneSelf {
+			used++
+			off++
+			continue
+		}
 		_, size := utf8.DecodeRune(b[off:])
 		if size == 4 {
 			if k-used == 1 {
@@ -157,6 +162,12 @@ func (c *ropeCursor) retain(k int) {
 	c.pos += k
 	for k > 0 {
 		ch := c.r.chunks[c.ci]
+		if c.off == 0 && k > ch.units {
+			// Skip a whole chunk by its header.
+			k -= ch.units
+			c.ci++
+			continue
+		}
 		next, used, mid := advance(ch.b, ch.units, c.off, k)
 		c.off = next
 		k -= used
