@@ -235,6 +235,25 @@ func textOffer500KB() []byte {
 		func(i int) int { return units + i/2 - 1 })
 }
 
+// richTextOffer500KB is about 500 KB of richtext changes: a 100 KB text
+// in one span, then single-character edits at spread positions, every
+// eighth bold.
+func richTextOffer500KB() []byte {
+	text := strings.Repeat("héllo wörld, ", 100<<10/15)
+	units := len([]rune(text))
+	return offerOps(500<<10, `{"type":"richtext","instructions":[{"insert":"`+text+`"}]}`,
+		func(i, at int) string {
+			switch i % 8 {
+			case 3:
+				return `{"type":"richtext","instructions":[{"retain":` + strconv.Itoa(at) + `},{"delete":1}]}`
+			case 7:
+				return `{"type":"richtext","instructions":[{"retain":` + strconv.Itoa(at) + `},{"insert":"ü","marks":{"bold":true}}]}`
+			}
+			return `{"type":"richtext","instructions":[{"retain":` + strconv.Itoa(at) + `},{"insert":"ü"}]}`
+		},
+		func(i int) int { return units + i*3/4 - 1 })
+}
+
 // BenchmarkOffer500KB merges about 500 KB of list (or text) changes into a
 // fresh document. Baselines in the same run: parsing the payload alone,
 // merging the resulting state as an entirety (the same list built from a
@@ -244,7 +263,7 @@ func BenchmarkOffer500KB(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		data []byte
-	}{{"list", listOffer500KB()}, {"text", textOffer500KB()}} {
+	}{{"list", listOffer500KB()}, {"text", textOffer500KB()}, {"richtext", richTextOffer500KB()}} {
 		p := Payload{Kind: "since", Encoding: "json", Data: c.data, Lineage: "L"}
 		b.Run(c.name+"/merge", func(b *testing.B) {
 			b.ReportAllocs()

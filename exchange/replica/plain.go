@@ -11,12 +11,15 @@ type PlainOptions struct {
 	// Rand is the randomness lineages are minted from (8 bytes, written as
 	// 16 lowercase hex characters). nil means crypto/rand.
 	Rand io.Reader
+	// Limits bound what one merged payload may carry.
+	Limits Limits
 }
 
 // PlainFactory builds plain (authoritative) replicas: op logs of batches
 // with a lineage, replica type ("plain", 1, 0), bound to AUTHORITATIVE.
 type PlainFactory struct {
-	rand io.Reader
+	rand   io.Reader
+	limits Limits
 }
 
 // NewPlainFactory returns a plain factory.
@@ -25,7 +28,7 @@ func NewPlainFactory(opts PlainOptions) *PlainFactory {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &PlainFactory{rand: r}
+	return &PlainFactory{rand: r, limits: opts.Limits.withDefaults()}
 }
 
 // Type returns ("plain", 1, 0).
@@ -44,7 +47,7 @@ func (f *PlainFactory) NewPlain(strict bool) *Plain { return f.newPlain(strict) 
 
 func (f *PlainFactory) newPlain(strict bool) *Plain {
 	return &Plain{
-		doc:     newDocState(strict),
+		doc:     newDocState(strict, f.limits),
 		rand:    f.rand,
 		lineage: Genesis,
 		ver:     PlainVersion{lineage: Genesis},
@@ -228,7 +231,7 @@ func (p *Plain) Merge(pl Payload) error {
 	if err := jsonOnly(pl, "plain replica merge"); err != nil {
 		return err
 	}
-	batches, err := decodeMerge(pl)
+	batches, err := p.doc.decodeMerge(pl)
 	if err != nil {
 		return err
 	}
@@ -255,6 +258,9 @@ func (p *Plain) Merge(pl Payload) error {
 func (p *Plain) ResetFromEntirety(pl Payload, remote Version) error {
 	if pl.Encoding != "json" || pl.Kind != "entirety" {
 		return &Error{Code: CodeEncoding, Msg: "plain reset expects a JSON entirety payload"}
+	}
+	if err := p.doc.limits.admitSize(pl); err != nil {
+		return err
 	}
 	content, err := parseEntirety(pl.Data)
 	if err != nil {
