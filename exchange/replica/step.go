@@ -20,8 +20,9 @@ import (
 
 // maxArrayGap bounds how far past the end of a list a path write may land;
 // JavaScript would create holes (encoded as null), which unchecked would be
-// unbounded memory for a hostile index.
-const maxArrayGap = 1024
+// unbounded memory for a hostile index. 64 nulls (1 KiB) from an op of
+// about 80 bytes keeps a merge's allocation a small multiple of its size.
+const maxArrayGap = 64
 
 // stepper applies one decoded change to the value at a path.
 type stepper interface {
