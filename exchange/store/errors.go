@@ -24,6 +24,11 @@ const (
 	CodeFormat Code = "format-refused"
 	// CodeInjected: a fault injected by a test seam.
 	CodeInjected Code = "fault-injected"
+	// CodeVersionConflict: a store shared by several writers refused an
+	// entry whose base is not the stream's head (another writer appended
+	// in between), because appending it would put the same changes in the
+	// stream twice. The writer should store an entirety with Replace.
+	CodeVersionConflict Code = "version-conflict"
 )
 
 // Error is a store error. errors.Is matches the Err* sentinels by Code.
@@ -69,6 +74,7 @@ var (
 	ErrClosed              = &Error{Code: CodeClosed}
 	ErrFormat              = &Error{Code: CodeFormat}
 	ErrInjected            = &Error{Code: CodeInjected}
+	ErrVersionConflict     = &Error{Code: CodeVersionConflict}
 )
 
 // FormatReason says why a persistent backend refused its data.
