@@ -66,7 +66,7 @@ func (r *recorder) update(f func()) {
 }
 
 // waitFor blocks until cond (called under the recorder's lock) holds.
-func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
+func (r *recorder) waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -87,7 +87,7 @@ func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // only returns the single live channel.
-func (r *recorder) only(t *testing.T) *transport.Channel {
+func (r *recorder) only(t testing.TB) *transport.Channel {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -108,7 +108,7 @@ type node struct {
 	rec *recorder
 }
 
-func startNode(t *testing.T, opts Options) *node {
+func startNode(t testing.TB, opts Options) *node {
 	t.Helper()
 	if opts.URL == "" {
 		opts.URL = natsURL

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"sync"
 	"unicode/utf8"
 
@@ -175,8 +176,18 @@ func (s *Store) lockKey(docID string) int64 {
 	return int64(h.Sum64())
 }
 
-// write runs fn in a transaction holding the document's advisory lock.
-func (s *Store) write(ctx context.Context, docID string, fn func(tx pgx.Tx) error) error {
+// docState is what a write reads about its document once it holds the lock.
+type docState struct {
+	meta *store.Meta
+	head string // version of the last decodable entry among the last headScan records, "" when none
+	next int64  // seq of the next record
+}
+
+// write runs fn in a transaction holding the document's advisory lock,
+// with the document's state read under the lock. The lock and the reads
+// go in one batch (one round trip); each runs as its own statement, so
+// the reads see everything committed before the lock was granted.
+func (s *Store) write(ctx context.Context, docID string, fn func(tx pgx.Tx, st docState) error) error {
 	leave, err := s.enter()
 	if err != nil {
 		return err
@@ -186,11 +197,54 @@ func (s *Store) write(ctx context.Context, docID string, fn func(tx pgx.Tx) erro
 		return err
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey(docID)); err != nil {
-			return fmt.Errorf("postgres store: lock doc: %w", err)
+		st, err := s.lockAndRead(ctx, tx, docID)
+		if err != nil {
+			return err
 		}
-		return fn(tx)
+		return fn(tx, st)
 	})
+}
+
+func (s *Store) lockAndRead(ctx context.Context, tx pgx.Tx, docID string) (st docState, err error) {
+	var b pgx.Batch
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, s.lockKey(docID))
+	b.Queue(`SELECT data::text FROM `+s.q.docMeta+` WHERE doc_id = $1`, docID)
+	// The seq range keeps this an index range scan whatever the planner
+	// thinks of a table it has no statistics for yet.
+	b.Queue(`SELECT payload, blob IS NOT NULL FROM `+s.q.records+` WHERE doc_id = $1 AND kind = 'entry'
+		AND seq > (SELECT MAX(seq) FROM `+s.q.records+` WHERE doc_id = $1) - `+strconv.Itoa(headScan)+`
+		ORDER BY seq DESC`, docID)
+	b.Queue(`SELECT COALESCE(MAX(seq), -1) + 1 FROM `+s.q.records+` WHERE doc_id = $1`, docID)
+	br := tx.SendBatch(ctx, &b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("postgres store: read doc: %w", cerr)
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return st, fmt.Errorf("postgres store: lock doc: %w", err)
+	}
+	var data []byte
+	switch err := br.QueryRow().Scan(&data); {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return st, fmt.Errorf("postgres store: read meta: %w", err)
+	default:
+		if st.meta, err = parseMeta(docID, data); err != nil {
+			return st, err
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return st, fmt.Errorf("postgres store: read head: %w", err)
+	}
+	if st.head, err = headOf(rows); err != nil {
+		return st, err
+	}
+	if err := br.QueryRow().Scan(&st.next); err != nil {
+		return st, fmt.Errorf("postgres store: next seq: %w", err)
+	}
+	return st, nil
 }
 
 // checkDocID refuses ids PostgreSQL text cannot hold, with a store error
@@ -234,6 +288,10 @@ func (s *Store) readMeta(ctx context.Context, q querier, docID string) (*store.M
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: read meta: %w", err)
 	}
+	return parseMeta(docID, data)
+}
+
+func parseMeta(docID string, data []byte) (*store.Meta, error) {
 	var m store.Meta
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, &store.Error{Code: store.CodeInvalidRecord, DocID: docID, Msg: "stored meta does not parse", Err: err}
@@ -241,14 +299,13 @@ func (s *Store) readMeta(ctx context.Context, q querier, docID string) (*store.M
 	return &m, nil
 }
 
-// readHead returns the version of the last decodable entry of the stream
-// ("" when there is none).
-func (s *Store) readHead(ctx context.Context, tx pgx.Tx, docID string) (string, error) {
-	rows, err := tx.Query(ctx, `SELECT payload, blob IS NOT NULL FROM `+s.q.records+
-		` WHERE doc_id = $1 AND kind = 'entry' ORDER BY seq DESC`, docID)
-	if err != nil {
-		return "", fmt.Errorf("postgres store: read head: %w", err)
-	}
+// headScan is how many trailing records are looked through for the last
+// entry that decodes (corrupt rows are skipped, as LoadAll skips them).
+const headScan = 64
+
+// headOf returns the version of the first decodable entry of rows
+// (payload, blob IS NOT NULL), newest first.
+func headOf(rows pgx.Rows) (string, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var (
@@ -269,7 +326,10 @@ func (s *Store) readHead(ctx context.Context, tx pgx.Tx, docID string) (string, 
 			return rec.Version, nil
 		}
 	}
-	return "", rows.Err()
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("postgres store: read head: %w", err)
+	}
+	return "", nil
 }
 
 func (s *Store) knownHead(docID string) string {
@@ -306,12 +366,8 @@ func (s *Store) insertRow(ctx context.Context, tx pgx.Tx, docID string, seq int6
 // described in the package documentation.
 func (s *Store) Append(ctx context.Context, docID string, rec store.Record) error {
 	head := ""
-	err := s.write(ctx, docID, func(tx pgx.Tx) error {
-		existing, err := s.readMeta(ctx, tx, docID)
-		if err != nil {
-			return err
-		}
-		resolved, err := store.ValidateAppend(docID, rec, existing)
+	err := s.write(ctx, docID, func(tx pgx.Tx, st docState) error {
+		resolved, err := store.ValidateAppend(docID, rec, st.meta)
 		if err != nil {
 			return err
 		}
@@ -320,30 +376,22 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) erro
 			return withDoc(err, docID)
 		}
 		if rec.Kind == store.KindEntry {
-			current, err := s.readHead(ctx, tx, docID)
-			if err != nil {
-				return err
-			}
-			if current != "" && current == rec.Version {
-				head = current // another writer stored this version already
+			if st.head != "" && st.head == rec.Version {
+				head = st.head // another writer stored this version already
 				return nil
 			}
-			if known := s.knownHead(docID); current != known {
+			if known := s.knownHead(docID); st.head != known {
 				return &store.Error{Code: store.CodeVersionConflict, DocID: docID,
-					Msg: fmt.Sprintf("stream head is %q but this writer last saw %q; entry %q not appended", current, known, rec.Version)}
+					Msg: fmt.Sprintf("stream head is %q but this writer last saw %q; entry %q not appended", st.head, known, rec.Version)}
 			}
 			head = rec.Version
-		}
-		var next int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM `+s.q.records+` WHERE doc_id = $1`, docID).Scan(&next); err != nil {
-			return fmt.Errorf("postgres store: next seq: %w", err)
 		}
 		if resolved != nil {
 			if err := s.upsertMeta(ctx, tx, docID, *resolved); err != nil {
 				return err
 			}
 		}
-		return s.insertRow(ctx, tx, docID, next, r)
+		return s.insertRow(ctx, tx, docID, st.next, r)
 	})
 	if err != nil {
 		return err
@@ -428,12 +476,8 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 			head = rec.Version
 		}
 	}
-	err := s.write(ctx, docID, func(tx pgx.Tx) error {
-		existing, err := s.readMeta(ctx, tx, docID)
-		if err != nil {
-			return err
-		}
-		resolved, err := store.ResolveMeta(docID, recs, existing)
+	err := s.write(ctx, docID, func(tx pgx.Tx, st docState) error {
+		resolved, err := store.ResolveMeta(docID, recs, st.meta)
 		if err != nil {
 			return err
 		}
@@ -456,7 +500,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 
 // Delete implements [store.Store].
 func (s *Store) Delete(ctx context.Context, docID string) error {
-	err := s.write(ctx, docID, func(tx pgx.Tx) error {
+	err := s.write(ctx, docID, func(tx pgx.Tx, _ docState) error {
 		if err := s.exec(ctx, tx, `DELETE FROM `+s.q.records+` WHERE doc_id = $1`, docID); err != nil {
 			return err
 		}
