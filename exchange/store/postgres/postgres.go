@@ -582,6 +582,19 @@ func prefixSuccessor(prefix string) (string, bool) {
 	return "", false
 }
 
+// Ping checks that the database answers (for readiness checks).
+func (s *Store) Ping(ctx context.Context) error {
+	leave, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres store: ping: %w", err)
+	}
+	return nil
+}
+
 // Close implements [store.Store]: it waits for operations in progress and
 // closes the pool if the store opened it. It is idempotent.
 func (s *Store) Close() error {

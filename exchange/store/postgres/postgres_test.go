@@ -65,8 +65,14 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 	if err := s.Append(ctx, "d", storetest.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("Ping after close = %v", err)
 	}
 	if err := s.Append(ctx, "d", storetest.MetaRecord("")); !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("append after close = %v", err)
