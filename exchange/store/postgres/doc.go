@@ -28,7 +28,11 @@
 //     stream would apply some changes twice. The writer recovers by storing
 //     an entirety with Replace, or by catching up to the head.
 //
-// Replace is last-writer-wins: it swaps the whole stream atomically.
+// Replace is last-writer-wins: it swaps the whole stream atomically. An
+// exchange replaces a stream when it registers a document it did not find
+// in its stores, so two exchanges that register one document at once can
+// overwrite each other's stream (the state of the later one wins until
+// the next append); appends after it are checked against the new head.
 //
 // # Migrations and format gate
 //
