@@ -243,7 +243,8 @@ func (p storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx)
 		case outcomeHead:
 			// Someone else's view of the stream was wrong (ours): adopt
 			// the real head; the next write is computed from it.
-			sl.known, sl.confirmed = m.head.exists, m.head.version
+			// The store answered, so it is not failing.
+			sl.known, sl.confirmed, sl.attempts, sl.waiting = m.head.exists, m.head.version, 0, false
 		case outcomeTransient:
 			sl.attempts++
 			sl.waiting = true
