@@ -25,7 +25,6 @@ var (
 var (
 	errIdle         = errors.New("server: idle timeout")
 	errWriteTimeout = errors.New("server: write timeout")
-	errRateLimited  = errors.New("server: message rate exceeded")
 	errRejected     = errors.New("server: connection rejected by the exchange")
 )
 
@@ -57,6 +56,8 @@ type conn struct {
 	id      connID
 	ws      *websocket.Conn
 	info    ConnInfo
+	ipKey   string // counted against MaxConnectionsPerIP
+	prinKey string // counted against MaxConnectionsPerPrincipal ("" for none)
 	abortFn func()
 	gone    chan struct{} // closed when unregistered
 
@@ -182,6 +183,8 @@ func (c *conn) pipeline() *transport.Pipeline {
 		c.pipe = transport.NewPipeline(transport.PipelineOptions{
 			Threshold:         c.s.cfg.threshold,
 			MaxReassemblySize: c.s.cfg.MaxReassemblySize,
+			ReassemblyBudget:  c.s.cfg.budget,
+			Alias:             wire.AliasOptions{MaxAliases: c.s.cfg.MaxAliases, MaxPresentDocs: c.s.cfg.MaxPresentDocs},
 			Clock:             c.s.clk,
 			OnError:           c.onPipelineError,
 			OnFrame:           onFrame,
@@ -640,7 +643,7 @@ func (c *conn) readLoop() error {
 		now := c.s.clk.Now()
 		c.lastActive.Store(now.UnixNano())
 		if !c.allow(now) {
-			c.closeWith(StatusPolicyViolation, ReasonRateLimited, errRateLimited, false)
+			c.closeWith(StatusPolicyViolation, ReasonRateLimited, ErrRateLimited, false)
 			return nil
 		}
 		switch typ {
@@ -697,6 +700,10 @@ func (c *conn) readLoop() error {
 func (c *conn) receive(piece []byte) bool {
 	msg, err := c.pipeline().Receive(piece)
 	if err != nil {
+		if code, reason, cause, ok := limitClose(err); ok {
+			c.closeWith(code, reason, fmt.Errorf("%w: %w", cause, err), false)
+			return false
+		}
 		c.s.st.invalidFrames.Add(1)
 		code := string(transport.CodeDecodeFailed)
 		var pe *transport.PipelineError
@@ -723,6 +730,27 @@ func (c *conn) receive(piece []byte) bool {
 		c.s.log.Debug("message not delivered", "peer", c.info.PeerID, "err", err)
 	}
 	return true
+}
+
+// limitClose maps a pipeline error caused by a resource limit (rather than
+// a malformed frame) to its close code, reason and cause.
+func limitClose(err error) (StatusCode, string, error, bool) {
+	var re *wire.ReassemblyError
+	var ae *wire.AliasError
+	switch {
+	case errors.As(err, &re) && re.Type == wire.ReassemblyOverBudget:
+		return StatusTryAgainLater, ReasonBusy, ErrReassemblyBudget, true
+	case errors.As(err, &re) && re.Type == wire.ReassemblyEvicted:
+		// Its own message did not fit the per-connection limit.
+		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+	case errors.Is(err, wire.ErrDecodeLimit):
+		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+	case errors.As(err, &ae) && ae.Code == wire.AliasTooManyDocs:
+		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+	case errors.As(err, &ae) && ae.IsLimit():
+		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), ErrLimit, true
+	}
+	return 0, "", nil, false
 }
 
 // finish runs after the reader stopped: the connection leaves the registry

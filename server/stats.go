@@ -15,11 +15,13 @@ const (
 	RejectOrigin         RejectReason = "origin"          // origin not allowed (HTTP 403)
 	RejectHandshake      RejectReason = "handshake"       // not a valid WebSocket upgrade
 	RejectMaxConnections RejectReason = "max-connections" // over MaxConnections (close 1013)
+	RejectPerIP          RejectReason = "per-ip"          // over MaxConnectionsPerIP (HTTP 429, or close 1013)
+	RejectPerPrincipal   RejectReason = "per-principal"   // over MaxConnectionsPerPrincipal (HTTP 429, or close 1013)
 )
 
 var rejectReasons = [...]RejectReason{
 	RejectClosed, RejectDraining, RejectNotStarted, RejectAuth, RejectBadRequest,
-	RejectOrigin, RejectHandshake, RejectMaxConnections,
+	RejectOrigin, RejectHandshake, RejectMaxConnections, RejectPerIP, RejectPerPrincipal,
 }
 
 // Stats is a snapshot of the server's counters. Counters are cumulative
@@ -46,6 +48,10 @@ type Stats struct {
 	InvalidFrames uint64
 	// Drains counts Drain rounds started (joined calls are not counted).
 	Drains uint64
+	// ReassemblyReserved is the memory all connections reserve now for
+	// incomplete fragmented messages; ReassemblyBudget is its cap (0:
+	// none).
+	ReassemblyReserved, ReassemblyBudget int64
 }
 
 type counters struct {
