@@ -38,6 +38,13 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit
 
 var readPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// bigReadPool keeps the buffers of large messages (above 64 KiB) for the
+// next large message, instead of leaving up to four times the message
+// size of garbage per message (bytes.Buffer grows by doubling). Pooled
+// buffers belong to no connection, and the pool drops them after two
+// garbage collections, so idle connections hold none.
+var bigReadPool sync.Pool
+
 // outItem is one WebSocket message waiting in a send queue.
 type outItem struct {
 	typ  websocket.MessageType
@@ -68,6 +75,7 @@ type conn struct {
 	// reader goroutine only
 	tokens   float64
 	tokensAt time.Time
+	lastBig  bool // the last binary message needed a large buffer
 
 	// sendMu serializes encode+enqueue so the pipeline's alias state and
 	// the sequence numbers follow queue order.
@@ -671,19 +679,17 @@ func (c *conn) readLoop() error {
 				h(string(buf[:min(n, len(buf))]))
 			}
 		default:
-			buf := readPool.Get().(*bytes.Buffer)
-			buf.Reset()
+			buf := c.readBuf()
 			_, err := buf.ReadFrom(r)
+			c.lastBig = buf.Cap() > 64<<10
 			if err != nil {
-				readPool.Put(buf)
+				putReadBuf(buf)
 				return err
 			}
 			c.s.st.framesIn.Add(1)
 			c.s.st.bytesIn.Add(uint64(buf.Len()))
 			ok := c.receive(buf.Bytes())
-			if buf.Cap() <= 64<<10 {
-				readPool.Put(buf)
-			}
+			putReadBuf(buf)
 			if !ok {
 				return nil
 			}
@@ -692,6 +698,31 @@ func (c *conn) readLoop() error {
 			return nil
 		}
 	}
+}
+
+// readBuf takes a read buffer: a large one (if pooled) after a large
+// message, since large messages tend to follow each other.
+func (c *conn) readBuf() *bytes.Buffer {
+	if c.lastBig {
+		if b, _ := bigReadPool.Get().(*bytes.Buffer); b != nil {
+			b.Reset()
+			return b
+		}
+	}
+	b := readPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+// putReadBuf returns a read buffer to the pool for its size. The pipeline
+// keeps no reference to it (fragments are copied, decoded messages never
+// alias their input).
+func putReadBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		readPool.Put(buf)
+		return
+	}
+	bigReadPool.Put(buf)
 }
 
 // receive runs one binary message through the pipeline into the exchange.
