@@ -224,7 +224,7 @@ func BenchmarkHostileFragments(b *testing.B) {
 						frame := make([]byte, wire.FragmentHeaderSize+len(chunk))
 						copy(frame[wire.FragmentHeaderSize:], chunk)
 						for seq := 1; tc.flood && seq <= perConn; seq++ {
-							_, _ = wire.PutHeader(frame, wire.Frame{Kind: wire.KindFragment, Seq: uint32(seq), Index: 0, Total: 65535, TotalSize: 1 << 32 - 1, Payload: chunk})
+							_, _ = wire.PutHeader(frame, wire.Frame{Kind: wire.KindFragment, Seq: uint32(seq), Index: 0, Total: 65535, TotalSize: 1<<32 - 1, Payload: chunk})
 							binary.BigEndian.PutUint32(frame[6:10], uint32(seq))
 							if c.Write(context.Background(), websocket.MessageBinary, frame) != nil {
 								return // closed (1013 once the budget is gone)
