@@ -54,11 +54,24 @@
 //	                                  9, …") or the pipeline's code and
 //	                                  detail, at most 123 bytes
 //	1008 Rate limit exceeded          above Options.MessageRate
+//	1008 Limit exceeded: too-many-aliases  above Options.MaxAliases
 //	1008 Connection rejected          the exchange closed the channel
 //	1009 read limited at N bytes      a message above Options.MaxMessageSize
+//	1009 Message too big              a fragmented message above
+//	                                  MaxReassemblySize, a present above
+//	                                  MaxPresentDocs, a message beyond the
+//	                                  wire decoder's caps
 //	1011 Internal error               the channel could not be registered
-//	1013 Too many connections         above Options.MaxConnections
+//	1013 Too many connections         above Options.MaxConnections (and,
+//	                                  for HandleConn, the per-address and
+//	                                  per-principal caps)
+//	1013 Server busy                  the server-wide ReassemblyBudget is
+//	                                  exhausted
 //	4000 Slow consumer                send queue overflow or write timeout
+//
+// Requests above Options.MaxConnectionsPerIP or
+// Options.MaxConnectionsPerPrincipal are refused with HTTP 429 before the
+// upgrade. docs/limits.md lists every limit with its default.
 //
 // Kyneta clients treat 1008 as final and reconnect after the others.
 //

@@ -31,18 +31,25 @@ const (
 	// the wire pipeline could not decode ("Invalid frame: <wire code>").
 	StatusInvalidData = websocket.StatusInvalidFramePayloadData
 	// StatusPolicyViolation (1008) closes a connection that exceeded its
-	// message rate ("Rate limit exceeded") or was rejected by the exchange
-	// ("Connection rejected"). Kyneta clients treat 1008 as final.
+	// message rate ("Rate limit exceeded"), announced more aliases than
+	// Options.MaxAliases ("Limit exceeded: too-many-aliases") or was
+	// rejected by the exchange ("Connection rejected"). Kyneta clients
+	// treat 1008 as final.
 	StatusPolicyViolation = websocket.StatusPolicyViolation
 	// StatusMessageTooBig (1009) closes a connection that sent a message
-	// above Options.MaxMessageSize.
+	// above Options.MaxMessageSize, a fragmented message above
+	// Options.MaxReassemblySize, a present above Options.MaxPresentDocs or
+	// a message beyond the wire decoder's caps ("Message too big").
 	StatusMessageTooBig = websocket.StatusMessageTooBig
 	// StatusInternalError (1011) closes a connection the transport refused
 	// to register for a reason other than being stopped (a stopped
 	// transport gives 1001 "Server shutting down").
 	StatusInternalError = websocket.StatusInternalError
 	// StatusTryAgainLater (1013) refuses a connection above
-	// Options.MaxConnections ("Too many connections").
+	// Options.MaxConnections, or (HandleConn) above a per-address or
+	// per-principal cap ("Too many connections"), and closes a connection
+	// that found the server-wide reassembly budget exhausted ("Server
+	// busy"). Clients reconnect after it.
 	StatusTryAgainLater = websocket.StatusTryAgainLater
 	// StatusSlowConsumer (4000, private range) closes a connection whose
 	// send queue overflowed or whose socket did not accept a write within
@@ -61,7 +68,10 @@ const (
 	ReasonTooMany         = "Too many connections"
 	ReasonSlowConsumer    = "Slow consumer"
 	ReasonInternal        = "Internal error"
+	ReasonTooBig          = "Message too big"
+	ReasonBusy            = "Server busy"
 	reasonInvalidFrameFmt = "Invalid frame: %s"
+	reasonLimitFmt        = "Limit exceeded: %s"
 )
 
 // Sentinel errors.
@@ -85,6 +95,23 @@ var (
 	// ErrPeerIDInUse: the requested peer id belongs to a connection of
 	// another principal; only the same principal may replace it.
 	ErrPeerIDInUse = errors.New("server: peer id in use by another principal")
+	// ErrTooManyForAddress: MaxConnectionsPerIP was reached for the
+	// client's address.
+	ErrTooManyForAddress = errors.New("server: too many connections from this address")
+	// ErrTooManyForPrincipal: MaxConnectionsPerPrincipal was reached for
+	// the connection's principal.
+	ErrTooManyForPrincipal = errors.New("server: too many connections for this principal")
+	// ErrRateLimited: the connection sent messages faster than
+	// Options.MessageRate allows (closed with 1008).
+	ErrRateLimited = errors.New("server: message rate exceeded")
+	// ErrReassemblyBudget: the server-wide reassembly budget had no room
+	// for the connection's fragment (closed with 1013).
+	ErrReassemblyBudget = errors.New("server: reassembly budget exhausted")
+	// ErrLimit: the connection exceeded a per-connection limit on what it
+	// sends (a fragmented message above MaxReassemblySize, a present above
+	// MaxPresentDocs, aliases above MaxAliases, a message beyond the
+	// decoder's caps); closed with 1009 or 1008.
+	ErrLimit = errors.New("server: connection limit exceeded")
 	// ErrNotStarted: the transport has not been started by an exchange (or
 	// was stopped), so connections cannot be registered.
 	ErrNotStarted = errors.New("server: transport not started")

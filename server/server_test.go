@@ -313,7 +313,7 @@ func TestOptionsValidation(t *testing.T) {
 		{FragmentThreshold: 4096, MaxMessageSize: 4096},
 		{MaxConnections: -1},
 		{IdleTimeout: -1},
-		{MessageRate: -1},
+		{MessageBurst: -1},
 		{SendQueueBytes: -1},
 		{WriteTimeout: -1},
 		{MaxReassemblySize: -1},
