@@ -292,7 +292,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		if len(entries) == 0 {
 			return n, nil
 		}
-		return n, []syncFx{fxSendToPeers{peers: []string{who.PeerID}, msg: &wire.Present{Docs: entries}}}
+		return n, presents(who.PeerID, entries)
 
 	case msgPeerUnavailable:
 		peer, ok := s.peers.Get(m.peer)
@@ -804,6 +804,22 @@ func (p *syncProgram) sharePeers(s *syncState, doc string, ids []string) []strin
 		}
 	}
 	return out
+}
+
+// presentBatch is how many docs one present lists: a peer caps the
+// entries it accepts in one message (50,000 by default in Go), and smaller
+// messages interleave with other traffic.
+const presentBatch = 1000
+
+// presents announces entries to peer in batches.
+func presents(peer string, entries []wire.DocPresence) []syncFx {
+	fx := make([]syncFx, 0, (len(entries)+presentBatch-1)/presentBatch)
+	for len(entries) > 0 {
+		k := min(len(entries), presentBatch)
+		fx = append(fx, fxSendToPeers{peers: []string{peer}, msg: &wire.Present{Docs: entries[:k:k]}})
+		entries = entries[k:]
+	}
+	return fx
 }
 
 func vacant(to, doc string) syncFx {
