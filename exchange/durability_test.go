@@ -73,18 +73,23 @@ func TestWriteAcknowledgedOnlyWhenDurable(t *testing.T) {
 	wantJSON(t, dr, `{"credit":100}`)
 }
 
-// Without stores a relay acknowledges a write once it merged it.
-func TestWriteAcknowledgedByStorelessPeer(t *testing.T) {
+// Without stores a peer promises nothing: it sends no acknowledgements
+// (and no extra traffic), and WaitAcknowledged against it does not return.
+func TestStorelessPeerDoesNotAcknowledge(t *testing.T) {
 	n := newTestNet(t)
 	n.peer("relay", func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
 	w := n.peer("w")
 	dw := mustGet(t, w, "d", jsonDoc)
 	n.settle()
 	update(t, dw, func(tx *Tx) { tx.Set(P("x"), 1) })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	n.settle()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := dw.WaitAcknowledged(ctx); err != nil {
-		t.Fatal(err)
+	if err := dw.WaitAcknowledged(ctx); CodeOf(err) != CodeNotAcknowledged {
+		t.Fatalf("WaitAcknowledged against a peer without stores = %v", err)
+	}
+	if st := w.Stats(); st.OffersReceived != 0 {
+		t.Fatalf("the writer received %d offers", st.OffersReceived)
 	}
 }
 

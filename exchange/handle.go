@@ -313,9 +313,9 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 }
 
 // WaitAcknowledged waits until a connected peer acknowledged holding the
-// document at (or after) the version it has now: a relay with stores
-// acknowledges a write once every store holds it, one without once it
-// merged it. Use it after Update where a write must not be lost with this
+// document durably at (or after) the version it has now: a peer with
+// stores acknowledges a write it merged once every one of its stores holds
+// it; a peer without stores never acknowledges. Use it after Update where a write must not be lost with this
 // process (a CLI that exits, a service about to stop). On ctx's end the
 // error has Code CodeNotAcknowledged and unwraps to ctx.Err(). Only plain
 // (JSONDoc) documents are acknowledged; for others it waits for ctx.

@@ -27,8 +27,8 @@ import (
 // injected predicates; they must be fast and must not call the exchange.
 type syncProgram struct {
 	identity PeerIdentity
-	// persistent: the exchange has stores, so writes are acknowledged once
-	// they are durable (msgDurable) instead of once merged.
+	// persistent: the exchange has stores; writes it merges are
+	// acknowledged to their writers once every store holds them.
 	persistent bool
 	canShare   func(docID string, peer PeerIdentity) bool
 	canAccept  func(docID string, peer PeerIdentity) bool
@@ -83,8 +83,6 @@ type syncState struct {
 	// synced or vacant for a doc.
 	reconciled pmap.Map[pmap.Map[PeerIdentity]]
 
-	// acks: docs with merged writes to acknowledge at the tick (no stores).
-	acks      pmap.Set
 	docEvents pmap.List[DocChange]
 	peerSync  pmap.Set // docs whose per-peer states changed since the last tick
 	advanced  pmap.Set // docs whose state advanced since the last tick
@@ -424,11 +422,10 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		fx := p.push(s, m.doc, d, m.from)
 		nd := *d
 		nd.version = m.version
-		if m.from != "" && nd.acknowledged() {
+		if m.from != "" && p.persistent && nd.acknowledged() {
+			// Acknowledged once durable (msgDurable). A peer without
+			// stores promises nothing and sends no acknowledgements.
 			nd.ackTo = nd.ackTo.Set(m.from, m.version)
-			if !p.persistent {
-				n.acks = n.acks.Add(m.doc) // acknowledged at the tick
-			}
 		}
 		n.docs = n.docs.Set(m.doc, &nd)
 		n.advanced = n.advanced.Add(m.doc)
@@ -475,17 +472,12 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		return p.received(s, m.from, m.msg)
 
 	case msgSyncTick:
-		if s.docEvents.Len() == 0 && s.peerSync.Len() == 0 && s.advanced.Len() == 0 && s.acks.Len() == 0 {
+		if s.docEvents.Len() == 0 && s.peerSync.Len() == 0 && s.advanced.Len() == 0 {
 			return s, nil
 		}
 		n := s.clone()
 		var fx []syncFx
-		for _, doc := range s.acks.Slice() {
-			if d, ok := n.docs.Get(doc); ok {
-				fx = append(fx, p.ack(n, doc, d, d.version)...)
-			}
-		}
-		n.acks = pmap.Set{}
+
 		if s.peerSync.Len() > 0 {
 			fx = append(fx, fxEmitReady{docs: s.peerSync.Slice()})
 		}
