@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/kyneta-go/kyneta/clock"
 )
 
@@ -78,6 +80,17 @@ type Options struct {
 	// Subprotocols lists the subprotocols the server negotiates, in order
 	// of preference.
 	Subprotocols []string
+	// CompressionMode enables permessage-deflate (RFC 7692) for peers that
+	// offer it (browsers and Node's ws do): websocket.CompressionContextTakeover
+	// compresses best and keeps a sliding window (32 KiB plus the
+	// compressor) per connection; websocket.CompressionNoContextTakeover
+	// keeps no state between messages. Default: disabled, because Kyneta's
+	// binary frames are CBOR that compresses modestly and every connection
+	// pays the CPU (see docs/performance.md).
+	CompressionMode websocket.CompressionMode
+	// CompressionThreshold is the smallest message compressed; default
+	// coder/websocket's (512 bytes without context takeover, 128 with).
+	CompressionThreshold int
 	// RequireSubprotocol refuses (HTTP 400, before the upgrade) requests
 	// that offer none of Subprotocols.
 	RequireSubprotocol bool
@@ -86,6 +99,17 @@ type Options struct {
 	// connection above the cap is upgraded and closed at once with 1013
 	// (StatusTryAgainLater), never registered.
 	MaxConnections int
+	// MaxConnectionsPerIP caps the open connections from one remote IP
+	// (the host part of the request's RemoteAddr: behind a reverse proxy
+	// that is the proxy's address); 0 means no cap. Refused like
+	// MaxConnections, with 1013.
+	MaxConnectionsPerIP int
+	// MaxConnectionsPerPrincipal caps the open connections of one
+	// authenticated principal (principals compared with ==); 0 means no
+	// cap. Connections with a nil principal, or one of a type that is not
+	// comparable, are not counted. A connection replacing its own peer
+	// id's older connection does not count twice. Refused with 1013.
+	MaxConnectionsPerPrincipal int
 	// MaxMessageSize caps one incoming WebSocket message in bytes; a
 	// larger message closes the connection with 1009. Default 1 MiB. It
 	// must leave room for a full fragment: at least FragmentThreshold+18.
@@ -178,6 +202,20 @@ func (o Options) resolve() (config, error) {
 	}
 	if c.MaxConnections < 0 {
 		return c, &OptionsError{Field: "MaxConnections", Reason: "must not be negative"}
+	}
+	if c.MaxConnectionsPerIP < 0 {
+		return c, &OptionsError{Field: "MaxConnectionsPerIP", Reason: "must not be negative"}
+	}
+	if c.MaxConnectionsPerPrincipal < 0 {
+		return c, &OptionsError{Field: "MaxConnectionsPerPrincipal", Reason: "must not be negative"}
+	}
+	switch c.CompressionMode {
+	case websocket.CompressionDisabled, websocket.CompressionContextTakeover, websocket.CompressionNoContextTakeover:
+	default:
+		return c, &OptionsError{Field: "CompressionMode", Reason: "unknown mode"}
+	}
+	if c.CompressionThreshold < 0 {
+		return c, &OptionsError{Field: "CompressionThreshold", Reason: "must not be negative"}
 	}
 	if c.IdleTimeout < 0 {
 		return c, &OptionsError{Field: "IdleTimeout", Reason: "must not be negative"}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,8 @@ type Server struct {
 	mu           sync.Mutex
 	conns        map[connID]*conn // registered connections
 	byPeer       map[string]*conn // the newest connection of each peer id
+	byIP         map[string]int   // open connections per remote IP (with a per-IP cap)
+	byPrincipal  map[any]int      // open connections per principal (with a per-principal cap)
 	nextID       connID
 	draining     bool
 	drainRefuse  drainConfig // code/reason used to refuse while draining
@@ -75,6 +78,8 @@ func New(opts Options) (*Server, error) {
 		clk:          cfg.Clock,
 		conns:        make(map[connID]*conn),
 		byPeer:       make(map[string]*conn),
+		byIP:         make(map[string]int),
+		byPrincipal:  make(map[any]int),
 		drainWaiters: make(map[uint64]*drainWaiter),
 		closedBy:     make(map[StatusCode]uint64),
 	}
@@ -232,6 +237,36 @@ func (s *Server) Connections() []ConnInfo {
 		out = append(out, c.info)
 	}
 	return out
+}
+
+// CloseConnections closes every registered connection whose ConnInfo
+// matches with code and reason (queued messages are written first) and
+// returns how many it closed: e.g. the connections of a revoked
+// credential. match runs under the server's lock and must not call the
+// server. It fails with an *OptionsError for a code a server may not send
+// or a reason longer than 123 bytes.
+func (s *Server) CloseConnections(match func(ConnInfo) bool, code StatusCode, reason string) (int, error) {
+	if !validCloseCode(code) {
+		return 0, &OptionsError{Field: "code", Reason: "not a close code a server may send"}
+	}
+	if len(reason) > 123 {
+		return 0, &OptionsError{Field: "reason", Reason: "longer than 123 bytes"}
+	}
+	s.mu.Lock()
+	var hit []*conn
+	for _, c := range s.conns {
+		if match(c.info) {
+			hit = append(hit, c)
+		}
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, c := range hit {
+		if c.closeWith(code, reason, nil, true) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // InfoOf returns the ConnInfo the server attached to a channel it created
@@ -416,7 +451,7 @@ func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
 		return cfg.Code, cfg.Reason, ErrDraining
 	case RejectNotStarted:
 		return StatusGoingAway, ReasonShuttingDown, ErrNotStarted
-	case RejectMaxConnections:
+	case RejectMaxConnections, RejectMaxConnectionsPerIP, RejectMaxConnectionsPerPrincipal:
 		return StatusTryAgainLater, ReasonTooMany, ErrTooManyConnections
 	case RejectPeerIDInUse:
 		return StatusPolicyViolation, ReasonRejected, ErrPeerIDInUse
@@ -429,9 +464,11 @@ func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
 // the connection exists.
 func (s *Server) acceptOptions(active *atomic.Pointer[conn]) *websocket.AcceptOptions {
 	o := &websocket.AcceptOptions{
-		Subprotocols:       s.cfg.Subprotocols,
-		OriginPatterns:     s.cfg.OriginPatterns,
-		InsecureSkipVerify: s.cfg.InsecureSkipVerify,
+		Subprotocols:         s.cfg.Subprotocols,
+		OriginPatterns:       s.cfg.OriginPatterns,
+		InsecureSkipVerify:   s.cfg.InsecureSkipVerify,
+		CompressionMode:      s.cfg.CompressionMode,
+		CompressionThreshold: s.cfg.CompressionThreshold,
 	}
 	if s.cfg.IdleTimeout > 0 && active != nil {
 		o.OnPingReceived = func(context.Context, []byte) bool {
@@ -494,6 +531,8 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, 
 		reason = RejectMaxConnections
 	case !s.mayClaimLocked(info.PeerID, info.Principal):
 		reason = RejectPeerIDInUse
+	default:
+		reason = s.capsLocked(info)
 	}
 	if reason != "" {
 		if reason != RejectClosed {
@@ -516,6 +555,7 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, 
 	s.nextID++
 	c.id = s.nextID
 	s.conns[c.id] = c
+	s.countLocked(info, 1)
 	old := s.byPeer[info.PeerID]
 	s.byPeer[info.PeerID] = c
 	s.wg.Add(1)
@@ -549,6 +589,70 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, 
 	return c, true
 }
 
+// remoteIP is the host part of a RemoteAddr ("" when there is none).
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// principalKey returns the key a principal is counted under, and false
+// for principals that are not counted (nil, or a type == cannot compare).
+func principalKey(p Principal) (any, bool) {
+	if p == nil || !reflect.TypeOf(p).Comparable() {
+		return nil, false
+	}
+	return p, true
+}
+
+// capsLocked checks the per-IP and per-principal caps for a new
+// connection. A connection that will replace its peer id's live one (same
+// principal, as mayClaim made sure) is not counted twice.
+func (s *Server) capsLocked(info ConnInfo) RejectReason {
+	old := s.byPeer[info.PeerID]
+	if n := s.cfg.MaxConnectionsPerIP; n > 0 {
+		ip := remoteIP(info.RemoteAddr)
+		have := s.byIP[ip]
+		if old != nil && remoteIP(old.info.RemoteAddr) == ip {
+			have--
+		}
+		if have >= n {
+			return RejectMaxConnectionsPerIP
+		}
+	}
+	if n := s.cfg.MaxConnectionsPerPrincipal; n > 0 {
+		if key, ok := principalKey(info.Principal); ok {
+			have := s.byPrincipal[key]
+			if old != nil {
+				have-- // same principal, or mayClaim would have refused
+			}
+			if have >= n {
+				return RejectMaxConnectionsPerPrincipal
+			}
+		}
+	}
+	return ""
+}
+
+// countLocked adds delta to the per-IP and per-principal counts of a
+// connection (only kept when the matching cap is set).
+func (s *Server) countLocked(info ConnInfo, delta int) {
+	if s.cfg.MaxConnectionsPerIP > 0 {
+		ip := remoteIP(info.RemoteAddr)
+		if s.byIP[ip] += delta; s.byIP[ip] <= 0 {
+			delete(s.byIP, ip)
+		}
+	}
+	if s.cfg.MaxConnectionsPerPrincipal > 0 {
+		if key, ok := principalKey(info.Principal); ok {
+			if s.byPrincipal[key] += delta; s.byPrincipal[key] <= 0 {
+				delete(s.byPrincipal, key)
+			}
+		}
+	}
+}
+
 // unregister takes c out of the registry (once) and removes its channel.
 // It is safe in any transport state and in any order relative to Stop and
 // to other sockets closing (reference S7, S8).
@@ -559,6 +663,7 @@ func (s *Server) unregister(c *conn) {
 		return
 	}
 	delete(s.conns, c.id)
+	s.countLocked(c.info, -1)
 	if s.byPeer[c.info.PeerID] == c {
 		delete(s.byPeer, c.info.PeerID)
 	}

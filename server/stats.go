@@ -16,11 +16,15 @@ const (
 	RejectHandshake      RejectReason = "handshake"       // not a valid WebSocket upgrade
 	RejectMaxConnections RejectReason = "max-connections" // over MaxConnections (close 1013)
 	RejectPeerIDInUse    RejectReason = "peer-id-in-use"  // the peer id is connected under another principal (HTTP 409, or close 1008)
+
+	RejectMaxConnectionsPerIP        RejectReason = "max-connections-per-ip"        // over MaxConnectionsPerIP (close 1013)
+	RejectMaxConnectionsPerPrincipal RejectReason = "max-connections-per-principal" // over MaxConnectionsPerPrincipal (close 1013)
 )
 
 var rejectReasons = [...]RejectReason{
 	RejectClosed, RejectDraining, RejectNotStarted, RejectAuth, RejectBadRequest,
 	RejectOrigin, RejectHandshake, RejectMaxConnections, RejectPeerIDInUse,
+	RejectMaxConnectionsPerIP, RejectMaxConnectionsPerPrincipal,
 }
 
 // Stats is a snapshot of the server's counters. Counters are cumulative
