@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
@@ -128,20 +127,19 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 			if len(ls) > 0 {
 				key += "{" + strings.Join(ls, ",") + "}"
 			}
-			out[key] = value(mf.GetType(), m)
+			// The type's name, not client_model's constants: this
+			// module does not import that package itself.
+			switch mf.GetType().String() {
+			case "COUNTER":
+				out[key] = m.GetCounter().GetValue()
+			case "GAUGE":
+				out[key] = m.GetGauge().GetValue()
+			case "HISTOGRAM":
+				out[key] = float64(m.GetHistogram().GetSampleCount())
+			default:
+				out[key] = m.GetUntyped().GetValue()
+			}
 		}
 	}
 	return out
-}
-
-func value(t dto.MetricType, m *dto.Metric) float64 {
-	switch t {
-	case dto.MetricType_COUNTER:
-		return m.GetCounter().GetValue()
-	case dto.MetricType_GAUGE:
-		return m.GetGauge().GetValue()
-	case dto.MetricType_HISTOGRAM:
-		return float64(m.GetHistogram().GetSampleCount())
-	}
-	return m.GetUntyped().GetValue()
 }

@@ -183,4 +183,3 @@ func copyFile(from, to string) error {
 	}
 	return out.Close()
 }
-
