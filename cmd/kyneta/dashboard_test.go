@@ -22,9 +22,9 @@ import (
 	"github.com/kyneta-go/kyneta/transport"
 )
 
-// browserSetup finds node, the playwright-core package and Chromium, which
-// .ci/run installs. Without them the test fails with one line saying so;
-// KYNETA_SKIP_BROWSER=1 skips it explicitly.
+// browserSetup finds node, the playwright-core and ws packages and
+// Chromium, which .ci/run installs. Without them the test fails with one
+// line saying so; KYNETA_SKIP_BROWSER=1 skips it explicitly.
 func browserSetup(t *testing.T) (node, modules string) {
 	t.Helper()
 	if os.Getenv("KYNETA_SKIP_BROWSER") == "1" {
@@ -40,9 +40,12 @@ func browserSetup(t *testing.T) (node, modules string) {
 	}
 	node, err := exec.LookPath("node")
 	_, errPW := os.Stat(filepath.Join(modules, "playwright-core", "package.json"))
+	if errPW == nil {
+		_, errPW = os.Stat(filepath.Join(modules, "ws", "package.json"))
+	}
 	_, errCr := os.Stat(chromium)
 	if err != nil || errPW != nil || errCr != nil {
-		t.Fatalf("the dashboard test needs node, playwright-core in %s and Chromium at %s (run .ci/run, or set KYNETA_SKIP_BROWSER=1): node %v, playwright %v, chromium %v",
+		t.Fatalf("the browser tests need node, playwright-core and ws in %s and Chromium at %s (run .ci/run, or set KYNETA_SKIP_BROWSER=1): node %v, playwright %v, chromium %v",
 			modules, chromium, err, errPW, errCr)
 	}
 	return node, modules
@@ -182,4 +185,34 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// Node's ws client (what TypeScript peers use) negotiates permessage-deflate
+// with serve --compression, and compressed text flows both ways.
+func TestNodeWSCompression(t *testing.T) {
+	node, modules := browserSetup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv := startServe(ctx, t, "--data", filepath.Join(t.TempDir(), "k.db"), "--drain-window", "-1s",
+		"--compression", "no-context-takeover", "--compression-threshold", "1")
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "nodews.cjs"), srv.wsURL())
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node ws: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		Extensions string
+		Got        []string
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("node output %q: %v", out, err)
+	}
+	if !strings.Contains(res.Extensions, "permessage-deflate") || !strings.Contains(res.Extensions, "server_no_context_takeover") ||
+		!slices.Equal(res.Got, []string{"ready", "pong"}) {
+		t.Errorf("node ws: extensions %q, messages %q", res.Extensions, res.Got)
+	}
+	srv.stop(ctx, t)
 }
