@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
@@ -64,8 +66,17 @@ type Options struct {
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient dials; nil means a client of the Client's own (a clone of
 	// http.DefaultTransport), whose idle connections Stop and Close drop so
-	// an abandoned dial never lingers in a shared pool.
+	// an abandoned dial never lingers in a shared pool. Set one to trust a
+	// private CA (its Transport's TLSClientConfig.RootCAs). Redirects are
+	// never followed (the attempt fails with ErrRedirect) unless the
+	// client sets its own CheckRedirect.
 	HTTPClient *http.Client
+	// CompressionMode offers permessage-deflate to the server
+	// (coder/websocket's modes); the server decides. Default disabled.
+	CompressionMode websocket.CompressionMode
+	// CompressionThreshold is the smallest message compressed; default
+	// coder/websocket's.
+	CompressionThreshold int
 	// Subprotocols are offered in the upgrade request.
 	Subprotocols []string
 
@@ -217,15 +228,15 @@ func (o Options) resolve() (resolved, error) {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return err
+		return redactErr(err)
 	}
 	switch u.Scheme {
 	case "ws", "wss", "http", "https":
 	default:
-		return fmt.Errorf("URL %q: scheme must be ws, wss, http or https", s)
+		return fmt.Errorf("URL %q: scheme must be ws, wss, http or https", RedactURL(s))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URL %q: no host", s)
+		return fmt.Errorf("URL %q: no host", RedactURL(s))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -72,9 +73,11 @@ func (s *socket) run(peerID string) {
 		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, func() { dcancel(timeout) })
 	}
 	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{
-		HTTPClient:   c.opts.HTTPClient,
-		HTTPHeader:   h,
-		Subprotocols: c.opts.Subprotocols,
+		HTTPClient:           dialClient(c.opts.HTTPClient),
+		HTTPHeader:           h,
+		Subprotocols:         c.opts.Subprotocols,
+		CompressionMode:      c.opts.CompressionMode,
+		CompressionThreshold: c.opts.CompressionThreshold,
 	})
 	if stopTimer != nil {
 		stopTimer()
@@ -84,10 +87,14 @@ func (s *socket) run(peerID string) {
 	}
 	dcancel(nil)
 	if err != nil {
-		m := SocketError{Socket: s.gen, Err: err}
+		m := SocketError{Socket: s.gen, Err: redactErr(err)}
 		if resp != nil {
 			m.HTTPStatus = resp.StatusCode
+			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+				m.Err = fmt.Errorf("%w: HTTP %d to %s", ErrRedirect, resp.StatusCode, RedactURL(resp.Header.Get("Location")))
+			}
 		}
+		err = m.Err
 		// The program keeps no cause while it retries, so this log line
 		// is where a service sees why each attempt failed.
 		if !s.isReleased() { // not abandoned by a stop

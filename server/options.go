@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -94,6 +96,18 @@ type Options struct {
 	// Subprotocols lists the subprotocols the server negotiates, in order
 	// of preference.
 	Subprotocols []string
+	// CompressionMode enables permessage-deflate (RFC 7692) for peers that
+	// offer it (browsers and Node's ws do): websocket.CompressionContextTakeover
+	// compresses best but keeps a 32 KiB window and a ~1.2 MB compressor
+	// per connection; websocket.CompressionNoContextTakeover keeps no
+	// state between messages (pooled compressors). Default: disabled: it
+	// pays only for text-like payloads (JSON documents shrink ~5x, opaque
+	// binary updates not at all) and costs CPU on every message (see
+	// docs/performance.md).
+	CompressionMode websocket.CompressionMode
+	// CompressionThreshold is the smallest message compressed; default
+	// coder/websocket's (512 bytes without context takeover, 128 with).
+	CompressionThreshold int
 	// RequireSubprotocol refuses (HTTP 400, before the upgrade) requests
 	// that offer none of Subprotocols.
 	RequireSubprotocol bool
@@ -229,6 +243,14 @@ func (o Options) resolve() (config, error) {
 	}
 	if c.MaxConnections < 0 {
 		return c, &OptionsError{Field: "MaxConnections", Reason: "must not be negative"}
+	}
+	switch c.CompressionMode {
+	case websocket.CompressionDisabled, websocket.CompressionContextTakeover, websocket.CompressionNoContextTakeover:
+	default:
+		return c, &OptionsError{Field: "CompressionMode", Reason: "unknown mode"}
+	}
+	if c.CompressionThreshold < 0 {
+		return c, &OptionsError{Field: "CompressionThreshold", Reason: "must not be negative"}
 	}
 	if c.IdleTimeout < 0 {
 		return c, &OptionsError{Field: "IdleTimeout", Reason: "must not be negative"}

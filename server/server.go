@@ -238,6 +238,36 @@ func (s *Server) Connections() []ConnInfo {
 	return out
 }
 
+// CloseConnections closes every registered connection whose ConnInfo
+// matches with code and reason (queued messages are written first) and
+// returns how many it closed: e.g. the connections of a revoked
+// credential. match runs under the server's lock and must not call the
+// server. It fails with an *OptionsError for a code a server may not send
+// or a reason longer than 123 bytes.
+func (s *Server) CloseConnections(match func(ConnInfo) bool, code StatusCode, reason string) (int, error) {
+	if !validCloseCode(code) {
+		return 0, &OptionsError{Field: "code", Reason: "not a close code a server may send"}
+	}
+	if len(reason) > 123 {
+		return 0, &OptionsError{Field: "reason", Reason: "longer than 123 bytes"}
+	}
+	s.mu.Lock()
+	var hit []*conn
+	for _, c := range s.conns {
+		if match(c.info) {
+			hit = append(hit, c)
+		}
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, c := range hit {
+		if c.closeWith(code, reason, nil, true) {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // InfoOf returns the ConnInfo the server attached to a channel it created
 // (the exchange's canConnect uses it to read the principal).
 func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
@@ -454,9 +484,11 @@ func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
 // the connection exists.
 func (s *Server) acceptOptions(active *atomic.Pointer[conn]) *websocket.AcceptOptions {
 	o := &websocket.AcceptOptions{
-		Subprotocols:       s.cfg.Subprotocols,
-		OriginPatterns:     s.cfg.OriginPatterns,
-		InsecureSkipVerify: s.cfg.InsecureSkipVerify,
+		Subprotocols:         s.cfg.Subprotocols,
+		OriginPatterns:       s.cfg.OriginPatterns,
+		InsecureSkipVerify:   s.cfg.InsecureSkipVerify,
+		CompressionMode:      s.cfg.CompressionMode,
+		CompressionThreshold: s.cfg.CompressionThreshold,
 	}
 	if s.cfg.IdleTimeout > 0 && active != nil {
 		o.OnPingReceived = func(context.Context, []byte) bool {
@@ -625,6 +657,14 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, abort fu
 	}
 	s.log.Debug("connection registered", "peer", info.PeerID, "conn", uint64(c.id), "channel", uint64(ch.ID))
 	return c, true
+}
+
+// remoteIP is the host part of a RemoteAddr ("" when there is none).
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // unregister takes c out of the registry (once) and removes its channel.

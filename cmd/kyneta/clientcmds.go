@@ -30,6 +30,8 @@ type clientConfig struct {
 	timeout time.Duration
 	url     string
 	doc     string
+
+	tokenFile string
 }
 
 var clientSynopsis = map[string]string{
@@ -42,6 +44,7 @@ func clientFlags(name string, c *clientConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.token, "token", "", "bearer token sent to the server; empty: none")
+	tokenFileFlag(fs, &c.tokenFile)
 	fs.StringVar(&c.schema, "schema", "", "schema hash of the document type")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the server")
 	return fs
@@ -60,6 +63,9 @@ func parseClient(name string, args []string, positional int) (clientConfig, []st
 		return c, nil, &usageError{fmt.Sprintf("%s: want %d arguments, got %d\n%s", name, positional, fs.NArg(), usage)}
 	}
 	c.url, c.doc = fs.Arg(0), fs.Arg(1)
+	if err := resolveToken(&c); err != nil {
+		return c, nil, err
+	}
 	return c, fs.Args()[2:], nil
 }
 

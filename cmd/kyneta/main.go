@@ -1,17 +1,21 @@
 // Command kyneta runs a durable Kyneta sync relay and talks to one.
 //
-//	kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--origins a,b]
-//	kyneta put   [--token T] URL DOC JSON
-//	kyneta watch [--token T] URL DOC
+//	kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--tls-cert C --tls-key K] [flags]
+//	kyneta put   [--token T | --token-file F] URL DOC JSON
+//	kyneta watch [--token T | --token-file F] URL DOC
 //
 // serve replicates every document it is offered, persists it in SQLite and
-// serves WebSocket peers at /ws, health at /healthz and /readyz, and
-// Prometheus metrics at /metrics. SIGTERM or SIGINT drains the connections
-// and shuts down cleanly.
+// serves WebSocket peers at /ws, health at /healthz and /readyz,
+// Prometheus metrics at /metrics, a live stats feed at /stats and a
+// dashboard at /ui. Without --token-file it listens on loopback only (or
+// refuses a network address unless --insecure). SIGHUP re-reads the token
+// files and the TLS certificate; SIGTERM or SIGINT drains the connections
+// and shuts down cleanly. Every flag can also be set as KYNETA_<FLAG>.
 //
 // put sets a JSON document's content through a server; watch prints the
 // document as a JSON line now and after every change. Both take the
-// server's WebSocket URL (ws://host:port/ws).
+// server's WebSocket URL (ws://host:port/ws or wss://…), and the token
+// from --token, --token-file or $KYNETA_TOKEN.
 package main
 
 import (
@@ -47,9 +51,9 @@ func main() {
 }
 
 const usage = `usage:
-  kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--origins a,b]
-  kyneta put   [--token T] URL DOC JSON
-  kyneta watch [--token T] URL DOC
+  kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--tls-cert C --tls-key K] [flags]
+  kyneta put   [--token T | --token-file F] URL DOC JSON
+  kyneta watch [--token T | --token-file F] URL DOC
 
 kyneta COMMAND -h lists every flag of a command with its default.`
 
