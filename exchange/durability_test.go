@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // failingStore is a memory store whose writes fail while it is switched on.
@@ -161,5 +163,53 @@ func TestCorruptStreamStopsLoadingAndIsNotOverwritten(t *testing.T) {
 	flush(t, a2)
 	if got := len(records(t, s, "d")); got != stored {
 		t.Fatalf("the broken stream was written to: %d records, was %d", got, stored)
+	}
+}
+
+// A peer that sends faster than the dispatcher processes is slowed down at
+// its transport: the queue never grows past MaxInboundQueue (plus what the
+// transports deliver concurrently), and everything is still processed.
+func TestInboundQueueIsBounded(t *testing.T) {
+	const bound = 50
+	n := newTestNet(t)
+	var deepest, inbound atomic.Int64
+	over := make(chan struct{})
+	var a *Exchange
+	a = n.peer("a", func(o *Options) {
+		o.MaxInboundQueue = bound
+		o.OnMessage = func(e MessageEvent) {
+			if e.Outbound {
+				return
+			}
+			if q := int64(a.runner.QueueLen()); q > deepest.Load() {
+				deepest.Store(q)
+			}
+			if inbound.Add(1) == bound+1 {
+				close(over) // the queue is past the bound: deliveries wait
+			}
+		}
+	})
+	d := mustGet(t, a, "d", jsonDoc)
+	update(t, d, func(tx *Tx) { tx.Set(P("x"), 1) })
+	m := newRawPeer(t, n, "m", "m")
+	base := inbound.Load()
+	inbound.Store(0)
+	// Hold a's dispatcher so the flood queues up behind it.
+	held, release := make(chan struct{}), make(chan struct{})
+	go a.dispatch(funcMsg(func() { close(held); <-release }))
+	<-held
+	go func() {
+		for range 2000 {
+			m.send("a", &wire.Interest{DocID: "d", Version: ptr("x:0")})
+		}
+	}()
+	<-over
+	close(release)
+	n.settle()
+	if got := deepest.Load(); got > bound+2 {
+		t.Fatalf("queue reached %d, bound %d", got, bound)
+	}
+	if st := a.Stats(); st.InboundWaits == 0 || inbound.Load() != 2000 {
+		t.Fatalf("waits %d, received %d of 2000 (%d before)", st.InboundWaits, inbound.Load(), base)
 	}
 }

@@ -87,7 +87,17 @@ type Options struct {
 	// Budget bounds one dispatch drain. Zero means DefaultBudget; negative
 	// disables the check.
 	Budget int
+	// MaxInboundQueue bounds the messages waiting for the dispatcher: a
+	// transport that delivers a message while more are queued waits until
+	// the dispatcher caught up, which stops reading its socket. Zero means
+	// DefaultMaxInboundQueue; negative disables it.
+	MaxInboundQueue int
 }
+
+// DefaultMaxInboundQueue is the default Options.MaxInboundQueue: far above
+// what a legitimate burst queues (a 10,000-doc client's present is 10
+// messages), far below what exhausts memory.
+const DefaultMaxInboundQueue = 10_000
 
 // DocType says how to hold a document: replica factory, sync mode and
 // schema hash. It is the Go counterpart of a bound schema.
@@ -154,19 +164,21 @@ type Exchange struct {
 	onDiag   func(Diagnostic)
 	onStore  func(docID, op string, err error)
 	onMsg    func(MessageEvent)
-	budget   int
-	stores   []store.Store
-	replicas []replica.Bound
-	plain    *replica.PlainFactory
-	lww      *replica.LWWFactory
-	state    *replica.StateFactory
-	pol      policies
-	core     *coreProgram
-	runner   *machine.Runner[any, *coreState, any]
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	nextCh   atomic.Uint64
-	counters counters
+	// maxInbound: Options.MaxInboundQueue resolved (0: no bound).
+	maxInbound int
+	budget     int
+	stores     []store.Store
+	replicas   []replica.Bound
+	plain      *replica.PlainFactory
+	lww        *replica.LWWFactory
+	state      *replica.StateFactory
+	pol        policies
+	core       *coreProgram
+	runner     *machine.Runner[any, *coreState, any]
+	bgCtx      context.Context
+	bgCancel   context.CancelFunc
+	nextCh     atomic.Uint64
+	counters   counters
 	// inCallback counts user callbacks running on the dispatcher; API calls
 	// made meanwhile belong to the current cascade.
 	inCallback atomic.Int32
@@ -213,6 +225,7 @@ func New(opts Options) (*Exchange, error) {
 		onDiag:      opts.OnDiagnostic,
 		onStore:     opts.OnStoreError,
 		onMsg:       opts.OnMessage,
+		maxInbound:  opts.MaxInboundQueue,
 		budget:      opts.Budget,
 		stores:      append([]store.Store(nil), opts.Stores...),
 		plain:       replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
@@ -227,6 +240,12 @@ func New(opts Options) (*Exchange, error) {
 	}
 	if ex.budget == 0 {
 		ex.budget = DefaultBudget
+	}
+	switch {
+	case ex.maxInbound == 0:
+		ex.maxInbound = DefaultMaxInboundQueue
+	case ex.maxInbound < 0:
+		ex.maxInbound = 0
 	}
 	ex.replicas = opts.Replicas
 	if ex.replicas == nil {
@@ -716,6 +735,13 @@ func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
 	case nil:
 	default:
 		ex.dispatch(chanSyncMsg{ch: id, msg: msg})
+	}
+	// Backpressure: a transport delivers on its reader goroutine, so
+	// waiting here stops reading the socket (TCP slows the sender down)
+	// instead of buffering without bound while the dispatcher is behind.
+	if ex.maxInbound > 0 && ex.runner.QueueLen() > ex.maxInbound {
+		ex.counters.inboundWaits.Add(1)
+		_ = ex.runner.WaitIdle(ex.bgCtx)
 	}
 }
 

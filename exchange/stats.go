@@ -18,6 +18,9 @@ type Stats struct {
 	OfferBytesReceived uint64
 	// StoreErrors counts failed store operations (loads, writes, deletes).
 	StoreErrors uint64
+	// InboundWaits counts deliveries that waited for the dispatcher to
+	// catch up (Options.MaxInboundQueue): the transport stopped reading.
+	InboundWaits uint64
 	// StoreUnhealthy is the number of (document, store) pairs whose
 	// writes are failing (retrying with backoff) or broken. While it is
 	// above zero some acknowledged state is held only in memory: a relay
@@ -38,6 +41,7 @@ type counters struct {
 	offersOut, offerBytesOut atomic.Uint64
 	offersIn, offerBytesIn   atomic.Uint64
 	storeErrors              atomic.Uint64
+	inboundWaits             atomic.Uint64
 }
 
 func (c *counters) sent(m wire.ChannelMsg) {
@@ -64,6 +68,7 @@ func (ex *Exchange) Stats() Stats {
 	ex.mu.Unlock()
 	return Stats{
 		StoreErrors:        c.storeErrors.Load(),
+		InboundWaits:       c.inboundWaits.Load(),
 		StoreUnhealthy:     st.unhealthy(),
 		MessagesSent:       c.msgsOut.Load(),
 		MessagesReceived:   c.msgsIn.Load(),
