@@ -152,11 +152,11 @@ func TestParseServe(t *testing.T) {
 }
 
 func TestParseClient(t *testing.T) {
-	c, rest, err := parseClient("put", []string{"--token", "s3", "--timeout", "2s", "--schema", "h1", "ws://h/ws", "doc", `{"a":1}`}, 3)
+	c, rest, err := parseClient("put", []string{"--token", "s3", "--timeout", "2s", "--schema-hash", "h1", "--type", "state", "ws://h/ws", "doc", `{"a":1}`}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.token != "s3" || c.timeout != 2*time.Second || c.schema != "h1" || c.url != "ws://h/ws" || c.doc != "doc" {
+	if c.token != "s3" || c.timeout != 2*time.Second || c.schemaHash != "h1" || !c.hashGiven || c.docType != "state" || c.url != "ws://h/ws" || c.doc != "doc" {
 		t.Errorf("parsed %+v", c)
 	}
 	if len(rest) != 1 || rest[0] != `{"a":1}` {
@@ -166,7 +166,7 @@ func TestParseClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.token != "" || c.timeout != 10*time.Second || len(rest) != 0 {
+	if c.token != "" || c.timeout != 10*time.Second || c.docType != "json" || c.hashGiven || len(rest) != 0 {
 		t.Errorf("defaults %+v rest %q", c, rest)
 	}
 }
