@@ -40,10 +40,11 @@ var stdin io.Reader = os.Stdin
 // not there".
 const announceWait = 2 * time.Second
 
-// initialAttempts is how many failed connection attempts put and watch
-// accept before the first "ready": a wrong URL or a server that is down
-// fails fast instead of retrying for the whole --timeout.
-const initialAttempts = 2
+// putAttempts is how many failed connection attempts in a row put
+// accepts: a command that writes once gives up quickly instead of
+// retrying for minutes. watch retries for as long as it runs (and until
+// --timeout for its first connection).
+const putAttempts = 2
 
 type clientConfig struct {
 	token      string
@@ -86,10 +87,11 @@ document on purpose (only untyped Go peers sync it).`,
 	"watch": `kyneta watch [flags] URL DOC
 
 Prints document DOC as one JSON line now and after every change, until
-interrupted (SIGINT or SIGTERM). A lost connection is retried with backoff
-for as long as it takes: a server restart does not end watch (stderr says
-when the connection is lost and when it is back). Only a refusal (HTTP 401
-or 403, a policy close) ends it with an error. Diagnostics, such as a
+interrupted (SIGINT or SIGTERM). The first connection is retried until
+--timeout; once connected, a lost connection is retried with backoff for as
+long as it takes: a server restart does not end watch (stderr says when the
+connection is lost and when it is back). Only a refusal (HTTP 401 or 403, a
+policy close) ends it with an error. Diagnostics, such as a
 schema-hash mismatch, are printed to stderr; a mismatch for DOC while
 connecting is an error.
 
@@ -257,8 +259,9 @@ func randomPeerID() string {
 
 // openOptions say how put and watch differ while connecting.
 type openOptions struct {
-	// reconnect: retry a lost connection forever (watch). Without it the
-	// client gives up after initialAttempts failures in a row.
+	// reconnect: retry a lost connection forever (watch), the first one
+	// until --timeout. Without it the client gives up after putAttempts
+	// failures in a row.
 	reconnect bool
 	// requireHash: without --schema or --schema-hash, refuse a document
 	// the server does not announce rather than create it without a hash.
@@ -272,7 +275,7 @@ func open(ctx context.Context, c *clientConfig, stderr io.Writer, o openOptions)
 	if c.token != "" {
 		hdr.Set("Authorization", "Bearer "+c.token)
 	}
-	policy := backoff.Policy{Base: 200 * time.Millisecond, Max: time.Second, MaxAttempts: initialAttempts}
+	policy := backoff.Policy{Base: 200 * time.Millisecond, Max: time.Second, MaxAttempts: putAttempts}
 	if o.reconnect {
 		policy = backoff.Policy{Base: 200 * time.Millisecond, Max: 5 * time.Second, MaxAttempts: backoff.Unlimited}
 	}
@@ -320,7 +323,7 @@ func open(ctx context.Context, c *clientConfig, stderr io.Writer, o openOptions)
 	syncCtx, stopSync := context.WithCancelCause(waitCtx)
 	defer stopSync(nil)
 	s.diag.startup(func(err error) { stopSync(err) })
-	if err := s.waitReady(waitCtx, o.reconnect); err != nil {
+	if err := s.waitReady(waitCtx, c.timeout); err != nil {
 		return fail(err)
 	}
 	meta, err := s.ann.wait(waitCtx)
@@ -643,14 +646,9 @@ func (s *session) catchUp(ctx context.Context) error {
 }
 
 // waitReady waits for the server's "ready", or reports why it never came.
-// A client that retries forever (watch) is given up here after
-// initialAttempts failures before the first "ready".
-func (s *session) waitReady(ctx context.Context, retrying bool) error {
-	givenUp := func(st client.State) bool {
-		return retrying && st.Status == client.StatusReconnecting && st.Attempt > initialAttempts
-	}
+func (s *session) waitReady(ctx context.Context, timeout time.Duration) error {
 	settled := func(st client.State) bool {
-		return st.Status == client.StatusReady || (st.Status == client.StatusDisconnected && st.Reason != nil) || givenUp(st)
+		return st.Status == client.StatusReady || (st.Status == client.StatusDisconnected && st.Reason != nil)
 	}
 	done := make(chan struct{})
 	var once sync.Once
@@ -664,17 +662,19 @@ func (s *session) waitReady(ctx context.Context, retrying bool) error {
 		select {
 		case <-done:
 		case <-ctx.Done():
+			// A client that retries keeps no cause; the dialer does.
+			if err := s.dial.lastError(); err != nil {
+				return fmt.Errorf("cannot reach server within %s: %s", timeout, describeErr(err))
+			}
 			return fmt.Errorf("server did not answer in time: %w", ctx.Err())
 		}
 	}
 	st := s.cl.State()
-	switch {
-	case st.Status == client.StatusReady:
+	if st.Status == client.StatusReady {
 		return nil
-	case st.Reason != nil:
+	}
+	if st.Reason != nil {
 		return fmt.Errorf("cannot reach server: %s", describeReason(st.Reason))
-	case s.dial.lastError() != nil:
-		return fmt.Errorf("cannot reach server: %s", describeErr(s.dial.lastError()))
 	}
 	return errors.New("cannot reach server")
 }
