@@ -41,9 +41,9 @@ func TestRunUsageErrors(t *testing.T) {
 		{"put no arguments", []string{"put"}, "put: want 3 arguments, got 0"},
 		{"put two arguments", []string{"put", "ws://x/ws", "doc"}, "put: want 3 arguments, got 2"},
 		{"put four arguments", []string{"put", "ws://x/ws", "doc", "{}", "more"}, "got 4"},
-		{"put not JSON", []string{"put", "ws://x/ws", "doc", "{"}, "put: JSON must be an object"},
-		{"put JSON array", []string{"put", "ws://x/ws", "doc", "[1]"}, "put: JSON must be an object"},
-		{"put JSON null", []string{"put", "ws://x/ws", "doc", "null"}, "put: JSON must be an object: null"},
+		{"put not JSON", []string{"put", "ws://x/ws", "doc", "{"}, "put: VALUE must be a JSON object"},
+		{"put JSON array", []string{"put", "ws://x/ws", "doc", "[1]"}, "put: VALUE must be a JSON object"},
+		{"put JSON null", []string{"put", "ws://x/ws", "doc", "null"}, "put: VALUE must be a JSON object: null"},
 		{"put unknown flag", []string{"put", "--nope", "ws://x/ws", "doc", "{}"}, "flag provided but not defined: -nope"},
 		{"put bad timeout", []string{"put", "--timeout", "x", "ws://x/ws", "doc", "{}"}, "timeout"},
 		{"watch one argument", []string{"watch", "ws://x/ws"}, "watch: want 2 arguments, got 1"},
@@ -243,11 +243,11 @@ func TestSecureAddr(t *testing.T) {
 }
 
 func TestParseClient(t *testing.T) {
-	c, rest, err := parseClient("put", []string{"--token", "s3", "--timeout", "2s", "--schema", "h1", "ws://h/ws", "doc", `{"a":1}`}, 3)
+	c, rest, err := parseClient("put", []string{"--token", "s3", "--timeout", "2s", "--schema-hash", "h1", "--type", "state", "ws://h/ws", "doc", `{"a":1}`}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.token != "s3" || c.timeout != 2*time.Second || c.schema != "h1" || c.url != "ws://h/ws" || c.doc != "doc" {
+	if c.token != "s3" || c.timeout != 2*time.Second || c.schemaHash != "h1" || !c.hashGiven || c.docType != "state" || c.url != "ws://h/ws" || c.doc != "doc" {
 		t.Errorf("parsed %+v", c)
 	}
 	if len(rest) != 1 || rest[0] != `{"a":1}` {
@@ -257,7 +257,7 @@ func TestParseClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.token != "" || c.timeout != 10*time.Second || len(rest) != 0 {
+	if c.token != "" || c.timeout != 10*time.Second || c.docType != "json" || c.hashGiven || len(rest) != 0 {
 		t.Errorf("defaults %+v rest %q", c, rest)
 	}
 }

@@ -115,9 +115,9 @@ func TestTokenReloadAndPeerBinding(t *testing.T) {
 	// refuses the establish and closes the connection with 1008 (counted
 	// in /metrics below); put gives up when its timeout ends.
 	r := runKyneta(ctx, t, "put", "--timeout", "1s", "--token", "t-billing", srv.wsURL(), "config", `{"a":1}`)
-	oneLineError(t, "put with a token bound to other peer ids", r, 1, "did not sync")
+	oneLineError(t, "put with a token bound to other peer ids", r, 1, "handshake")
 	// KYNETA_TOKEN and --token-file carry t-ops.
-	if r := runKynetaEnv(ctx, t, []string{"KYNETA_TOKEN=t-ops"}, "put", srv.wsURL(), "config", `{"a":1}`); r.code != 0 {
+	if r := runKynetaEnv(ctx, t, []string{"KYNETA_TOKEN=t-ops"}, "put", "--schema-hash", "", srv.wsURL(), "config", `{"a":1}`); r.code != 0 {
 		t.Fatalf("put with KYNETA_TOKEN: exit %d stderr %q", r.code, r.stderr)
 	}
 	opsFile := writeFile(t, "ops-token", "t-ops\n")
@@ -360,7 +360,7 @@ func TestTLSEndToEnd(t *testing.T) {
 	caEnv := []string{"SSL_CERT_FILE=" + caFile, "KYNETA_TOKEN=t-tls"}
 	w := startProcEnv(t, caEnv, "watch", url, "secure")
 	waitJSON(ctx, t, w, 0, `{"over":"tls"}`)
-	if r := runKynetaEnv(ctx, t, caEnv, "put", url, "secure", `{"over":"tls","by":"put"}`); r.code != 0 {
+	if r := runKynetaEnv(ctx, t, caEnv, "put", "--schema-hash", "", url, "secure", `{"over":"tls","by":"put"}`); r.code != 0 {
 		t.Fatalf("put over wss: exit %d stderr %q", r.code, r.stderr)
 	}
 	waitJSON(ctx, t, w, 0, `{"over":"tls","by":"put"}`)
