@@ -423,7 +423,7 @@ func (c *Client) disarm(slot *timerSlot) {
 
 func (c *Client) addChannel(s *cstream) {
 	ch, err := c.base.AddChannel(transport.Link{
-		Send:  s.send,
+		Send: s.send,
 		// The exchange closed the channel: give the stream up (retried,
 		// as the WebSocket client does).
 		Close: func() { c.runner.Dispatch(StreamError{Stream: s.gen, Err: errChannelClosed}) },

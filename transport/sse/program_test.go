@@ -44,8 +44,10 @@ func rc(attempt int, d time.Duration, timer uint64) State {
 	return State{Status: StatusReconnecting, Attempt: attempt, Delay: d, timer: timer, seq: timer}
 }
 
-func fOpen(stream uint64, a int) Effect { return Effect{Kind: EffectOpenStream, Stream: stream, Attempt: a} }
-func fClose(stream uint64) Effect       { return Effect{Kind: EffectCloseStream, Stream: stream} }
+func fOpen(stream uint64, a int) Effect {
+	return Effect{Kind: EffectOpenStream, Stream: stream, Attempt: a}
+}
+func fClose(stream uint64) Effect { return Effect{Kind: EffectCloseStream, Stream: stream} }
 func fCloseGraceful(stream uint64) Effect {
 	return Effect{Kind: EffectCloseStream, Stream: stream, Graceful: true}
 }

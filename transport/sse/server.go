@@ -529,7 +529,8 @@ type Stats struct {
 	// Uploads counts uploads that reached a stream; InvalidUploads those
 	// the pipeline rejected.
 	Uploads, InvalidUploads uint64
-	// EventsOut counts message events written (frames, not heartbeats).
+	// EventsOut counts message events (frames, not heartbeats) handed to
+	// the network.
 	EventsOut uint64
 }
 

@@ -276,6 +276,7 @@ func (st *stream) serve(ctx context.Context) {
 			st.mu.Unlock()
 			out = appendCloseEvent(out, code, reason)
 		}
+		st.s.st.eventsOut.Add(uint64(n))
 		ok := len(out) == 0 || st.write(out)
 		st.mu.Lock()
 		st.qBytes -= queued
@@ -288,9 +289,6 @@ func (st *stream) serve(ctx context.Context) {
 			}
 		}
 		st.mu.Unlock()
-		if ok && n > 0 {
-			st.s.st.eventsOut.Add(uint64(n))
-		}
 		if !ok || closing {
 			return
 		}
