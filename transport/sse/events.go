@@ -199,6 +199,9 @@ func (er *eventReader) line() ([]byte, error) {
 		}
 		if i := bytes.IndexAny(rest[scan:], "\r\n"); i >= 0 {
 			i += scan
+			if i > er.max {
+				return nil, ErrEventTooLarge
+			}
 			line := rest[:i]
 			if rest[i] == '\r' {
 				er.skipL = true
