@@ -46,6 +46,7 @@ const (
 	DefaultSendQueueMessages = 1024
 	DefaultSendQueueBytes    = 8 << 20
 	DefaultWriteTimeout      = 10 * time.Second
+	DefaultReorderWait       = 3 * time.Second
 	// DefaultMaxEventSize bounds one event (or line) a client reads.
 	DefaultMaxEventSize = 1 << 20
 	// DefaultSendQueueLimit bounds the bytes a client has waiting for
@@ -105,6 +106,12 @@ type ServerOptions struct {
 	// nothing for this long is a slow consumer and is cut off. Default
 	// 10 s.
 	WriteTimeout time.Duration
+	// ReorderWait bounds how long an upload that arrived ahead of its
+	// turn (the reference client sends uploads concurrently) waits for
+	// the messages before it; after that the gap is skipped. Default 3 s
+	// (above the reference client's first upload retry); negative takes
+	// uploads in arrival order.
+	ReorderWait time.Duration
 
 	// Drain holds the defaults for Drain calls.
 	Drain DrainOptions
@@ -196,6 +203,9 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.ReorderWait == 0 {
+		c.ReorderWait = DefaultReorderWait
 	}
 	if c.PeerID == nil {
 		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }

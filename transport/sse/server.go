@@ -499,7 +499,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.st.uploads.Add(1)
-	status, resp := st.receive(body)
+	status, resp := st.upload(r.Context(), body)
 	writeJSON(w, status, resp)
 }
 

@@ -542,3 +542,63 @@ func TestServerOptionsValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadsTakenInSeqOrder: the reference client sends uploads
+// concurrently; one that arrives ahead of its turn waits for the messages
+// before it, so an alias is never used before it was announced.
+func TestUploadsTakenInSeqOrder(t *testing.T) {
+	h := newHarness(t, ServerOptions{})
+	h.stream("p", nil)
+	up := newPipe(pipeOptions{})
+	defer up.close()
+	first := binaryFrames(t, up, &wire.Interest{DocID: "one"})[0]  // seq 1
+	second := binaryFrames(t, up, &wire.Interest{DocID: "two"})[0] // seq 2
+	done := make(chan int, 1)
+	go func() {
+		status, _ := h.upload("p", second, nil)
+		done <- status
+	}()
+	// The early upload waits on the reorder timer; then its predecessor
+	// arrives and both are taken in order.
+	waitDurations(t, h.clk, DefaultReorderWait)
+	if status, _ := h.upload("p", first, nil); status != http.StatusOK {
+		t.Fatalf("first: %d", status)
+	}
+	if status := <-done; status != http.StatusOK {
+		t.Fatalf("second: %d", status)
+	}
+	for i, want := range []string{"one", "two"} {
+		if in, ok := h.rec.msg(i).(*wire.Interest); !ok || in.DocID != want {
+			t.Fatalf("message %d: %#v", i, h.rec.msg(i))
+		}
+	}
+}
+
+// TestUploadGapSkipped: a seq that never comes (the client's send failed)
+// holds the next upload for ReorderWait only.
+func TestUploadGapSkipped(t *testing.T) {
+	h := newHarness(t, ServerOptions{ReorderWait: 2 * time.Second})
+	h.stream("p", nil)
+	up := newPipe(pipeOptions{})
+	defer up.close()
+	binaryFrames(t, up, &wire.Interest{DocID: "lost"}) // seq 1, never uploaded
+	late := binaryFrames(t, up, &wire.Interest{DocID: "two"})[0]
+	done := make(chan int, 1)
+	go func() {
+		status, _ := h.upload("p", late, nil)
+		done <- status
+	}()
+	waitDurations(t, h.clk, 2*time.Second)
+	h.clk.Advance(2 * time.Second)
+	if status := <-done; status != http.StatusOK {
+		t.Fatalf("after the gap: %d", status)
+	}
+	if in, ok := h.rec.msg(0).(*wire.Interest); !ok || in.DocID != "two" {
+		t.Fatalf("got %#v", h.rec.msg(0))
+	}
+	// The stream moved on: the next seq is taken at once.
+	next := binaryFrames(t, up, &wire.Interest{DocID: "three"})[0]
+	if status, _ := h.upload("p", next, nil); status != http.StatusOK {
+		t.Fatalf("next: %d", status)
+	}
+}

@@ -2,6 +2,7 @@ package sse
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"sync"
@@ -26,6 +27,14 @@ type stream struct {
 	sendMu sync.Mutex // encode+enqueue, so frames queue in seq order
 	recvMu sync.Mutex // one upload at a time through the pipeline
 
+	// Upload ordering: the reference client sends its uploads
+	// concurrently, so they can arrive out of order. Binary uploads are
+	// taken in frame-seq order (see awaitTurn).
+	ordMu   sync.Mutex
+	nextIn  uint32        // seq of the next message expected
+	ordWake chan struct{} // closed and replaced when nextIn moves
+	waiters int
+
 	mu          sync.Mutex
 	ch          *transport.Channel
 	detached    bool
@@ -49,6 +58,8 @@ func newStream(s *Server, info ConnInfo, w http.ResponseWriter, rc *http.Respons
 		wake:    make(chan struct{}, 1),
 		idle:    closedChan,
 		aborted: make(chan struct{}),
+		nextIn:  1,
+		ordWake: make(chan struct{}),
 	}
 	st.pipe = newPipe(pipeOptions{
 		threshold:         s.cfg.threshold,
@@ -328,6 +339,88 @@ func (st *stream) release() {
 	}
 	st.mu.Unlock()
 	st.pipe.close()
+}
+
+// Bounds of the reordering wait: how far ahead of the expected seq an
+// upload may be to wait for its turn, and how many uploads may wait at
+// once per stream. Beyond either, uploads are taken as they come.
+const (
+	maxReorderAhead   = 64
+	maxReorderWaiters = 256
+)
+
+// awaitTurn holds a binary upload with frame seq seq until the messages
+// before it were taken (or rejected), for at most ReorderWait; then the
+// gap is skipped (a client may have lost a seq to a failed send). Fragments
+// of one message share its seq and pass together. Late uploads (seq already
+// passed) are taken at once. It returns false when ctx ended or the stream
+// is gone.
+func (st *stream) awaitTurn(ctx context.Context, seq uint32) bool {
+	st.ordMu.Lock()
+	if ahead := int32(seq - st.nextIn); ahead <= 0 || ahead > maxReorderAhead || st.waiters >= maxReorderWaiters {
+		st.ordMu.Unlock()
+		return true
+	}
+	st.waiters++
+	expired := make(chan struct{})
+	stop := st.s.clk.AfterFunc(st.s.cfg.ReorderWait, func() { close(expired) })
+	defer stop()
+	ok := true
+	for ok && int32(seq-st.nextIn) > 0 {
+		wake := st.ordWake
+		st.ordMu.Unlock()
+		select {
+		case <-wake:
+		case <-expired:
+			st.ordMu.Lock()
+			if int32(seq-st.nextIn) > 0 {
+				st.s.log.Debug("sse: upload gap skipped", "peer", st.info.PeerID, "from", st.nextIn, "to", seq)
+				st.moveLocked(seq)
+			}
+			st.ordMu.Unlock()
+		case <-ctx.Done():
+			ok = false
+		case <-st.gone:
+			ok = false
+		}
+		st.ordMu.Lock()
+	}
+	st.waiters--
+	st.ordMu.Unlock()
+	return ok
+}
+
+// advance records that the message with seq seq was taken or rejected.
+func (st *stream) advance(seq uint32) {
+	st.ordMu.Lock()
+	if int32(seq-st.nextIn) >= 0 {
+		st.moveLocked(seq + 1)
+	}
+	st.ordMu.Unlock()
+}
+
+func (st *stream) moveLocked(next uint32) {
+	st.nextIn = next
+	close(st.ordWake)
+	st.ordWake = make(chan struct{})
+}
+
+// upload takes one upload: in seq order for binary frames, then through
+// the pipeline and into the exchange. It returns the HTTP answer.
+func (st *stream) upload(ctx context.Context, body []byte) (int, any) {
+	ordered := st.s.cfg.ReorderWait > 0 && !isTextFrame(body) && len(body) >= wire.HeaderSize
+	var seq uint32
+	if ordered {
+		seq = binary.BigEndian.Uint32(body[6:10])
+		if !st.awaitTurn(ctx, seq) {
+			return http.StatusServiceUnavailable, map[string]string{"error": "Stream gone"}
+		}
+	}
+	status, resp := st.receive(body)
+	if ordered && status != http.StatusAccepted {
+		st.advance(seq)
+	}
+	return status, resp
 }
 
 // receive runs one upload through the pipeline and, for a complete
