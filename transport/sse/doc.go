@@ -22,7 +22,9 @@
 // 202 {"pending":true} for a fragment of an incomplete message,
 // 400 {"error":"<wire code>"} for a frame the pipeline rejects and 404 when
 // the peer has no stream. Each stream has its own pipeline: alias table,
-// sequence numbers from 1, reassembly with the wire package's limits.
+// sequence numbers from 1, reassembly with the wire package's limits. The
+// reference client sends its uploads concurrently; the server takes them
+// in frame-seq order (ServerOptions.ReorderWait).
 //
 // # Go extensions
 //
@@ -63,6 +65,8 @@
 // retried with exponential backoff (package backoff); HTTP 401/403 and
 // close code 1008 are not. Uploads go out one at a time, in order; when
 // one fails the stream is given up and reconnected, and the exchange
-// resynchronises, so no message is dropped silently. Deviations from the
-// reference are listed in the project's docs/deviations.md.
+// resynchronises, so no message is dropped silently.
+//
+// The project's docs/sse.md has the protocol in full, the interop notes
+// and the deviations from the reference.
 package sse

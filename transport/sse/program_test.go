@@ -252,19 +252,20 @@ func msgName(m Msg) string {
 }
 
 // TestWalkEscalation follows a server that refuses every attempt: the
-// delays double (attempt n waits base·2^(n-1), as in the reference), then the client gives up with the last reason.
+// delays double (attempt n waits base·2^(n-1), as in the reference),
+// then the client gives up with the last reason.
 func TestWalkEscalation(t *testing.T) {
 	p := NewProgram(Config{Reconnect: backoff.Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 3, Jitter: backoff.JitterNone}})
 	s, _ := p.Init()
 	s, _ = p.Update(s, Start{})
 	var delays []time.Duration
 	for range 3 {
-		var fx []Effect
-		s, fx = p.Update(s, StreamError{Stream: s.stream, HTTPStatus: 503})
+		s, _ = p.Update(s, StreamError{Stream: s.stream, HTTPStatus: 503})
 		if s.Status == StatusDisconnected {
 			break
 		}
 		delays = append(delays, s.Delay)
+		var fx []Effect
 		s, fx = p.Update(s, ReconnectTimerFired{Timer: s.timer})
 		if len(fx) != 1 || fx[0].Kind != EffectOpenStream || fx[0].Attempt != s.Attempt {
 			t.Fatalf("timer fired: %v", fx)
