@@ -410,3 +410,30 @@ func TestClientSendWithoutStream(t *testing.T) {
 		t.Fatalf("start after close: %v", err)
 	}
 }
+
+// TestClientStopFromReceiveCallback: the exchange may stop the transport
+// from inside a delivery (on the stream's reader goroutine); Stop must not
+// wait for that goroutine.
+func TestClientStopFromReceiveCallback(t *testing.T) {
+	h := newHarness(t, ServerOptions{})
+	g := newGoClient(t, h, "p", ClientOptions{Reconnect: noRetry()})
+	stopped := make(chan error, 1)
+	g.rec.onReceive = func(transport.ChannelID, wire.ChannelMsg) {
+		ctx, cancel := context.WithTimeout(context.Background(), guard)
+		defer cancel()
+		stopped <- g.c.Stop(ctx)
+	}
+	if _, err := g.wait(t, StatusConnected); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.waitFor(t, "server channel", func() bool { return len(h.rec.added) == 1 })
+	if err := h.rec.channel(0).Send(&wire.Vacant{DocID: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if s, err := g.wait(t, StatusDisconnected); err != nil || !errors.Is(s.Reason, ErrStopped) {
+		t.Fatalf("got %v %v", s, err)
+	}
+}
