@@ -37,6 +37,8 @@ type Client struct {
 	keepalive timerSlot // id = socket
 	pong      timerSlot
 	reconnect timerSlot
+	readyDL   timerSlot // ready deadline
+	stable    timerSlot // backoff reset
 	barriers  map[uint64]chan struct{}
 	nextID    uint64
 	lastCtx   *transport.Context
@@ -80,8 +82,14 @@ func New(opts Options) (*Client, error) {
 		OnFlush: c.flush,
 		Logger:  o.Logger,
 	})
-	keepalive, pong := o.KeepaliveInterval, o.PongTimeout
-	prog := NewProgram(Config{Reconnect: o.policy, KeepaliveInterval: max(keepalive, 0), PongTimeout: max(pong, 0), Rand: o.Rand})
+	prog := NewProgram(Config{
+		Reconnect:         o.policy,
+		KeepaliveInterval: max(o.KeepaliveInterval, 0),
+		PongTimeout:       max(o.PongTimeout, 0),
+		ReadyTimeout:      max(o.ReadyTimeout, 0),
+		BackoffResetAfter: max(o.BackoffResetAfter, 0),
+		Rand:              o.Rand,
+	})
 	c.runner = machine.NewRunner(machine.Program[Msg, State, Effect](prog), c.exec, machine.Options{
 		Label:  "client " + c.base.ID(),
 		Logger: o.Logger,
@@ -408,19 +416,19 @@ func (c *Client) exec(e Effect, dispatch func(Msg)) {
 	case EffectStartPongTimer:
 		c.arm(&c.pong, e.Timer, e.After, PongTimeout{Timer: e.Timer})
 	case EffectCancelPongTimer:
-		c.mu.Lock()
-		if c.pong.id == e.Timer {
-			c.disarm(&c.pong)
-		}
-		c.mu.Unlock()
+		c.cancel(&c.pong, e.Timer)
 	case EffectStartReconnectTimer:
 		c.arm(&c.reconnect, e.Timer, e.After, ReconnectTimerFired{Timer: e.Timer})
 	case EffectCancelReconnectTimer:
-		c.mu.Lock()
-		if c.reconnect.id == e.Timer {
-			c.disarm(&c.reconnect)
-		}
-		c.mu.Unlock()
+		c.cancel(&c.reconnect, e.Timer)
+	case EffectStartReadyTimer:
+		c.arm(&c.readyDL, e.Timer, e.After, ReadyTimeout{Timer: e.Timer})
+	case EffectCancelReadyTimer:
+		c.cancel(&c.readyDL, e.Timer)
+	case EffectStartStableTimer:
+		c.arm(&c.stable, e.Timer, e.After, ReadyStable{Timer: e.Timer})
+	case EffectCancelStableTimer:
+		c.cancel(&c.stable, e.Timer)
 	case EffectAddChannel:
 		if s := c.socket(e.Socket); s != nil {
 			c.out.post(func() { c.addChannel(s) })
@@ -467,6 +475,15 @@ func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg Msg) {
 		c.mu.Unlock()
 		c.runner.Dispatch(msg)
 	})
+}
+
+// cancel disarms the slot if it still holds timer id.
+func (c *Client) cancel(slot *timerSlot, id uint64) {
+	c.mu.Lock()
+	if slot.id == id {
+		c.disarm(slot)
+	}
+	c.mu.Unlock()
 }
 
 // disarm stops the slot's timer. c.mu must be held.

@@ -263,6 +263,7 @@ func TestPongTimeoutReconnects(t *testing.T) {
 func TestServerRestartReconnects(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ready()
+	h.advance(DefaultBackoffResetAfter) // stable: a later drop starts the backoff over
 	addr := h.srv.srv.Listener.Addr().String()
 	h.srv.closeAll(websocket.StatusServiceRestart, "restart")
 	h.srv.srv.Close()
@@ -319,8 +320,8 @@ func TestAuthHeaders(t *testing.T) {
 	}
 	// The per-dial function runs again on reconnect.
 	h.srv.closeAll(websocket.StatusGoingAway, "bye")
-	h.waitState("reconnecting", func(s State) bool { return s.Status == StatusReconnecting })
-	h.advance(time.Second)
+	s := h.waitState("reconnecting", func(s State) bool { return s.Status == StatusReconnecting })
+	h.advance(s.Delay)
 	recv(t, h.srv.accepted, "reconnect")
 	h.waitStatus(StatusReady)
 	if got := h.srv.lastHeader(); got.Get("X-Attempt") != "2" || got.Get("Authorization") != "Bearer s3cret" {
@@ -644,7 +645,7 @@ func TestReadLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := h.waitState("reconnecting", func(s State) bool { return s.Status == StatusReconnecting })
-	if s.Attempt != 1 {
+	if s.Attempt != 2 { // ready only briefly: counts as a failed first attempt
 		t.Fatalf("state %v", s)
 	}
 	<-rc.closed
@@ -657,6 +658,10 @@ func TestReadLimit(t *testing.T) {
 func TestKeepaliveDisabled(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.KeepaliveInterval = -1 })
 	rc := h.ready()
+	if got := fmt.Sprint(h.clk.Durations()); got != fmt.Sprint([]time.Duration{DefaultBackoffResetAfter}) {
+		t.Fatalf("timers armed: %v, want the backoff reset only", got)
+	}
+	h.advance(DefaultBackoffResetAfter)
 	if n := h.clk.Pending(); n != 0 {
 		t.Fatalf("timers armed: %v", h.clk.Durations())
 	}

@@ -12,12 +12,13 @@
 //
 // The lifecycle is a pure Mealy machine, [Program]: five states
 // (disconnected, connecting, connected, ready, reconnecting) and the
-// reference client's seven messages plus keepalive, pong and barrier
-// messages. It returns effects as data ([Effect]); the Client interprets
-// them on goroutines it owns (dial, read, write, close) and through an
-// injected clock (keepalive, pong deadline, backoff, dial timeout), feeding
-// what happens back in as messages tagged with the socket's generation, so
-// late events from an abandoned socket are ignored.
+// reference client's seven messages plus keepalive, pong, ready-deadline,
+// backoff-reset and barrier messages. It returns effects as data
+// ([Effect]); the Client interprets them on goroutines it owns (dial, read,
+// write, close) and through an injected clock (keepalive, pong and ready
+// deadlines, backoff and its reset, dial timeout), feeding what happens
+// back in as messages tagged with the socket's generation, so late events
+// from an abandoned socket are ignored.
 //
 // On the wire the client behaves like the reference client: it waits for the
 // server's "ready" text frame before it adds its channel, sends the text
@@ -28,14 +29,22 @@
 //
 // # Reconnecting
 //
-// A lost connection is retried with exponential backoff (package
-// [backoff]; full jitter by default). An attempt counts as failed until the
-// server's "ready" arrived, so a server that accepts and closes at once ends
-// in [CodeMaxRetries] instead of being retried forever. Some outcomes are
-// never retried, whatever the policy: an upgrade refused with HTTP 401 or
-// 403 ([ErrUnauthorized]), a close with 1008 ([ErrPolicyViolation]) and
-// configuration errors such as a bad URL ([ErrInvalidConfig]). A connection
-// that stays silent for PongTimeout after a ping is given up and retried.
+// A lost connection is retried with capped exponential backoff and full
+// jitter (package [backoff]) until Stop or Close: a service embedding the
+// client keeps syncing after an outage of any length. A limit is explicit
+// (Options.Reconnect with MaxAttempts n > 0 ends in [CodeMaxRetries]).
+//
+// An attempt counts as failed until the server's "ready" arrived, and until
+// the connection has then stayed ready for BackoffResetAfter (default 30 s):
+// a server that accepts and closes at once, or says "ready" and drops the
+// connection, is retried at growing intervals rather than at the first
+// step every time. A socket that opens but gets no "ready" within
+// ReadyTimeout (default 10 s) is closed and retried the same way, as is a
+// connection that stays silent for PongTimeout after a ping; a dial is
+// bounded by DialTimeout ([ErrDialTimeout]). Some outcomes are never
+// retried, whatever the policy: an upgrade refused with HTTP 401 or 403
+// ([ErrUnauthorized]), a close with 1008 ([ErrPolicyViolation]) and
+// configuration errors such as a bad URL ([ErrInvalidConfig]).
 //
 // # Observing
 //

@@ -1,8 +1,10 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies why a client is disconnected (and the errors of this
@@ -33,6 +35,9 @@ const (
 	// CodePongTimeout: no answer to a ping within the pong timeout, and
 	// retries are disabled.
 	CodePongTimeout Code = "pong-timeout"
+	// CodeReadyTimeout: the socket opened but the server's "ready" did not
+	// follow within the ready timeout, and retries are disabled.
+	CodeReadyTimeout Code = "ready-timeout"
 	// CodeClientClosed: the client was closed for good.
 	CodeClientClosed Code = "client-closed"
 	// CodeSendQueueFull: a send would exceed the socket's queue limit.
@@ -57,10 +62,31 @@ var (
 	ErrPolicyViolation = errors.New("client: policy violation")
 	ErrInvalidConfig   = errors.New("client: invalid configuration")
 	ErrPongTimeout     = errors.New("client: pong timeout")
+	ErrReadyTimeout    = errors.New("client: ready timeout")
 	ErrClientClosed    = errors.New("client: closed")
 	ErrSendQueueFull   = errors.New("client: send queue full")
 	ErrNotConnected    = errors.New("client: not connected")
+	// ErrDialTimeout matches the error of a dial (TCP, TLS and upgrade)
+	// that did not complete within Options.DialTimeout. It is the cause
+	// inside a CodeError reason, not a Code of its own.
+	ErrDialTimeout = errors.New("client: dial timeout")
 )
+
+// dialTimeoutError is the failure of a dial cut short by DialTimeout. The
+// dial itself only sees its context cancelled; this names the cause.
+type dialTimeoutError struct{ after time.Duration }
+
+func (e *dialTimeoutError) Error() string {
+	return fmt.Sprintf("dial timeout: no connection within %v", e.after)
+}
+
+// Is matches ErrDialTimeout and context.DeadlineExceeded.
+func (e *dialTimeoutError) Is(target error) bool {
+	return target == ErrDialTimeout || target == context.DeadlineExceeded
+}
+
+// Timeout reports true, as net.Error timeouts do.
+func (e *dialTimeoutError) Timeout() bool { return true }
 
 var sentinels = map[Code]error{
 	CodeIntentional:     ErrStopped,
@@ -71,6 +97,7 @@ var sentinels = map[Code]error{
 	CodePolicyViolation: ErrPolicyViolation,
 	CodeInvalidConfig:   ErrInvalidConfig,
 	CodePongTimeout:     ErrPongTimeout,
+	CodeReadyTimeout:    ErrReadyTimeout,
 	CodeClientClosed:    ErrClientClosed,
 	CodeSendQueueFull:   ErrSendQueueFull,
 	CodeNotConnected:    ErrNotConnected,

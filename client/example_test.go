@@ -127,3 +127,78 @@ func ExampleProgram() {
 	// ready [add-channel{socket 1}]
 	// reconnecting(attempt 1, 1s) [stop-keepalive{socket 1} remove-channel{socket 1} close-socket{socket 1, 1000 "Client disconnecting"} start-reconnect-timer{timer 2, 1s}]
 }
+
+// A service keeps the default reconnect (no attempt limit) in production;
+// here an explicit limit of two attempts and a short ready timeout show
+// what happens with a server that accepts but never says "ready".
+func ExampleOptions_readyTimeout() {
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.CloseNow()
+		for { // answers nothing, says nothing
+			if _, _, err := conn.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}))
+	defer stuck.Close()
+
+	limited := backoff.Default // full jitter, doubling from 1 s to 30 s…
+	limited.Base, limited.Max = 10*time.Millisecond, 10*time.Millisecond
+	limited.MaxAttempts = 2 // …but give up after two failed attempts
+	c, _ := client.New(client.Options{
+		URL:          stuck.URL,
+		ReadyTimeout: 50 * time.Millisecond,
+		Reconnect:    &limited,
+	})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.Initialize(ctx, transport.Context{MintChannelID: transport.NewChannelIDMinter()})
+	_ = c.Start(ctx)
+
+	_, err := c.WaitForStatus(ctx, client.StatusReady)
+	fmt.Println(errors.Is(err, client.ErrMaxRetries), errors.Is(err, client.ErrReadyTimeout))
+	fmt.Println(err)
+	// Output:
+	// true true
+	// client: max-retries-exceeded after 2 attempts: client: ready-timeout
+}
+
+// A server that says "ready" and drops the connection at once is retried
+// at growing intervals: the backoff only starts over once a connection
+// has stayed ready for BackoffResetAfter.
+func ExampleConfig_backoffResetAfter() {
+	p := client.NewProgram(client.Config{
+		Reconnect:         backoff.Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: backoff.Unlimited, Jitter: backoff.JitterNone},
+		BackoffResetAfter: 30 * time.Second,
+	})
+	s, _ := p.Init()
+	s, fx := p.Update(s, client.Start{})
+	for range 4 {
+		sock := fx[0].Socket // the dial
+		s, _ = p.Update(s, client.SocketOpened{Socket: sock})
+		s, _ = p.Update(s, client.ServerReady{Socket: sock})
+		s, fx = p.Update(s, client.SocketClosed{Socket: sock, Code: 1011, Reason: "crash"})
+		fmt.Println(s)
+		s, fx = p.Update(s, client.ReconnectTimerFired{Timer: fx[len(fx)-1].Timer})
+	}
+	// This time the connection stays up for 30 s.
+	sock := fx[0].Socket
+	s, _ = p.Update(s, client.SocketOpened{Socket: sock})
+	s, fx = p.Update(s, client.ServerReady{Socket: sock})
+	fmt.Println(s)
+	s, _ = p.Update(s, client.ReadyStable{Timer: fx[len(fx)-1].Timer})
+	s, _ = p.Update(s, client.SocketClosed{Socket: sock, Code: 1001, Reason: "restart"})
+	fmt.Println(s)
+	// Output:
+	// reconnecting(attempt 2, 2s)
+	// reconnecting(attempt 3, 4s)
+	// reconnecting(attempt 4, 8s)
+	// reconnecting(attempt 5, 16s)
+	// ready(attempt 5)
+	// reconnecting(attempt 1, 1s)
+}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
@@ -28,6 +30,13 @@ const (
 	DefaultPongTimeout = 10 * time.Second
 	// DefaultDialTimeout bounds one dial (TCP, TLS and upgrade).
 	DefaultDialTimeout = 30 * time.Second
+	// DefaultReadyTimeout bounds the wait for the server's "ready" once
+	// the socket is open. A Kyneta server sends it as soon as it has
+	// registered the connection, so anything longer means a stuck server.
+	DefaultReadyTimeout = 10 * time.Second
+	// DefaultBackoffResetAfter is how long a connection must stay ready
+	// before the backoff starts again from its first step.
+	DefaultBackoffResetAfter = 30 * time.Second
 	// DefaultSendQueueLimit bounds the bytes queued for one socket.
 	DefaultSendQueueLimit = 16 << 20
 	// DefaultCloseGrace is how long a closing socket may take to write
@@ -57,8 +66,17 @@ type Options struct {
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient dials; nil means a client of the Client's own (a clone of
 	// http.DefaultTransport), whose idle connections Stop and Close drop so
-	// an abandoned dial never lingers in a shared pool.
+	// an abandoned dial never lingers in a shared pool. Set one to trust a
+	// private CA (its Transport's TLSClientConfig.RootCAs). Redirects are
+	// never followed (the attempt fails with ErrRedirect) unless the
+	// client sets its own CheckRedirect.
 	HTTPClient *http.Client
+	// CompressionMode offers permessage-deflate to the server
+	// (coder/websocket's modes); the server decides. Default disabled.
+	CompressionMode websocket.CompressionMode
+	// CompressionThreshold is the smallest message compressed; default
+	// coder/websocket's.
+	CompressionThreshold int
 	// Subprotocols are offered in the upgrade request.
 	Subprotocols []string
 
@@ -80,20 +98,38 @@ type Options struct {
 	// a ping; 0 means DefaultPongTimeout, negative disables the deadline.
 	PongTimeout time.Duration
 	// DialTimeout bounds one dial; 0 means DefaultDialTimeout, negative
-	// means no bound.
+	// means no bound. A dial cut short fails with an error matching
+	// ErrDialTimeout.
 	DialTimeout time.Duration
+	// ReadyTimeout bounds the wait for the server's "ready" after the
+	// socket opened; when it elapses the socket is closed with 1000 "Ready
+	// timeout" and the attempt counts as failed (reconnect with backoff).
+	// 0 means DefaultReadyTimeout, negative waits forever.
+	ReadyTimeout time.Duration
+	// BackoffResetAfter is how long a connection must stay ready before
+	// the backoff starts again from its first step. A connection lost
+	// sooner counts as one more failed attempt, so a server that says
+	// "ready" and then drops every connection is retried at growing
+	// intervals (and, with a bounded policy, eventually given up). 0 means
+	// DefaultBackoffResetAfter, negative restarts the backoff on every
+	// "ready" (the reference's behaviour).
+	BackoffResetAfter time.Duration
 	// CloseGrace bounds how long a closing socket may spend writing what
 	// was queued before its close frame; 0 means DefaultCloseGrace.
 	CloseGrace time.Duration
 	// Reconnect is the backoff policy; nil means backoff.Default (1 s
-	// doubling to 30 s, full jitter, 10 attempts). Use MaxAttempts
-	// backoff.Unlimited to retry forever, 0 never to retry.
+	// doubling to 30 s, full jitter, retrying until Stop or Close). A
+	// limit is explicit: MaxAttempts n > 0 gives up after n failed
+	// attempts in a row (CodeMaxRetries), 0 never retries. The policy is
+	// used as given, so a Policy literal without MaxAttempts never
+	// retries: start from backoff.Default and change what differs.
 	Reconnect *backoff.Policy
 	// Rand draws the jitter in [0, 1); nil means math/rand/v2.
 	Rand func() float64
 
-	// Clock runs every timer (keepalive, pong deadline, backoff, dial
-	// timeout, reassembly); nil means clock.Real.
+	// Clock runs every timer (keepalive, pong deadline, ready deadline,
+	// backoff and its reset, dial timeout, reassembly); nil means
+	// clock.Real.
 	Clock clock.Clock
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
@@ -162,6 +198,12 @@ func (o Options) resolve() (resolved, error) {
 	if r.DialTimeout == 0 {
 		r.DialTimeout = DefaultDialTimeout
 	}
+	if r.ReadyTimeout == 0 {
+		r.ReadyTimeout = DefaultReadyTimeout
+	}
+	if r.BackoffResetAfter == 0 {
+		r.BackoffResetAfter = DefaultBackoffResetAfter
+	}
 	if r.CloseGrace <= 0 {
 		r.CloseGrace = DefaultCloseGrace
 	}
@@ -186,15 +228,15 @@ func (o Options) resolve() (resolved, error) {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return err
+		return redactErr(err)
 	}
 	switch u.Scheme {
 	case "ws", "wss", "http", "https":
 	default:
-		return fmt.Errorf("URL %q: scheme must be ws, wss, http or https", s)
+		return fmt.Errorf("URL %q: scheme must be ws, wss, http or https", RedactURL(s))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URL %q: no host", s)
+		return fmt.Errorf("URL %q: no host", RedactURL(s))
 	}
 	return nil
 }

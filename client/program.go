@@ -55,7 +55,11 @@ type State struct {
 	Status Status
 	// Attempt is the 1-based attempt number while connecting or connected
 	// (an attempt only succeeds once "ready" arrives), and the number of
-	// the next attempt while reconnecting. Zero otherwise.
+	// the next attempt while reconnecting. While ready it keeps the number
+	// of the attempt that got there until the connection has stayed ready
+	// for Config.BackoffResetAfter, then it is 0: losing a connection that
+	// was ready only briefly escalates the backoff like a failed attempt.
+	// Zero otherwise.
 	Attempt int
 	// Delay is the backoff before the next attempt while reconnecting.
 	Delay time.Duration
@@ -69,14 +73,23 @@ type State struct {
 	sock  uint64 // live socket (connecting, connected, ready), else 0
 	timer uint64 // reconnect timer (reconnecting), else 0
 	pong  uint64 // pong deadline while a ping is unanswered, else 0
-	seq   uint64 // last id handed out
+	// readyT is the ready deadline while connected (0 when disabled).
+	readyT uint64
+	// stable is the backoff-reset timer while ready and not yet stable.
+	stable uint64
+	seq    uint64 // last id handed out
 }
 
-// String renders the state compactly, e.g. "reconnecting(attempt 2, 2s)".
+// String renders the state compactly, e.g. "reconnecting(attempt 2, 2s)";
+// a ready state shows its attempt until the connection is stable.
 func (s State) String() string {
 	switch s.Status {
 	case StatusConnecting, StatusConnected:
 		return fmt.Sprintf("%v(attempt %d)", s.Status, s.Attempt)
+	case StatusReady:
+		if s.Attempt != 0 { // not yet stable
+			return fmt.Sprintf("%v(attempt %d)", s.Status, s.Attempt)
+		}
 	case StatusReconnecting:
 		return fmt.Sprintf("%v(attempt %d, %v)", s.Status, s.Attempt, s.Delay)
 	case StatusDisconnected:
@@ -89,8 +102,8 @@ func (s State) String() string {
 
 // Msg is a message for the client program: one of [Start], [Stop],
 // [SocketOpened], [ServerReady], [SocketClosed], [SocketError],
-// [ReconnectTimerFired], [KeepaliveTick], [PongReceived], [PongTimeout] or
-// [Barrier].
+// [ReconnectTimerFired], [KeepaliveTick], [PongReceived], [PongTimeout],
+// [ReadyTimeout], [ReadyStable] or [Barrier].
 type Msg interface{ isMsg() }
 
 // Start asks the client to connect.
@@ -140,6 +153,14 @@ type PongReceived struct{ Socket uint64 }
 // PongTimeout reports that pong deadline Timer elapsed.
 type PongTimeout struct{ Timer uint64 }
 
+// ReadyTimeout reports that ready deadline Timer elapsed: the socket opened
+// but the server's "ready" did not follow in time.
+type ReadyTimeout struct{ Timer uint64 }
+
+// ReadyStable reports that backoff-reset timer Timer elapsed: the connection
+// has stayed ready long enough to count as a success.
+type ReadyStable struct{ Timer uint64 }
+
 // Barrier asks for an [EffectBarrier] with the same ID once every earlier
 // message has been processed. It never changes the state; the shell uses it
 // to wait until a stop has been fully applied.
@@ -155,6 +176,8 @@ func (ReconnectTimerFired) isMsg() {}
 func (KeepaliveTick) isMsg()       {}
 func (PongReceived) isMsg()        {}
 func (PongTimeout) isMsg()         {}
+func (ReadyTimeout) isMsg()        {}
+func (ReadyStable) isMsg()         {}
 func (Barrier) isMsg()             {}
 
 // EffectKind says what an [Effect] asks the shell to do.
@@ -190,6 +213,16 @@ const (
 	EffectRemoveChannel
 	// EffectBarrier answers [Barrier] Timer.
 	EffectBarrier
+	// EffectStartReadyTimer arms ready deadline Timer for socket Socket,
+	// After from now.
+	EffectStartReadyTimer
+	// EffectCancelReadyTimer disarms ready deadline Timer.
+	EffectCancelReadyTimer
+	// EffectStartStableTimer arms backoff-reset timer Timer for socket
+	// Socket, After from now.
+	EffectStartStableTimer
+	// EffectCancelStableTimer disarms backoff-reset timer Timer.
+	EffectCancelStableTimer
 )
 
 var effectNames = [...]string{
@@ -205,6 +238,10 @@ var effectNames = [...]string{
 	EffectAddChannel:           "add-channel",
 	EffectRemoveChannel:        "remove-channel",
 	EffectBarrier:              "barrier",
+	EffectStartReadyTimer:      "start-ready-timer",
+	EffectCancelReadyTimer:     "cancel-ready-timer",
+	EffectStartStableTimer:     "start-stable-timer",
+	EffectCancelStableTimer:    "cancel-stable-timer",
 }
 
 // String returns the effect's name, e.g. "start-reconnect-timer".
@@ -237,11 +274,11 @@ func (e Effect) String() string {
 		return fmt.Sprintf("close-socket{socket %d, %d %q}", e.Socket, e.Code, e.Reason)
 	case EffectStartKeepalive:
 		return fmt.Sprintf("start-keepalive{socket %d, every %v}", e.Socket, e.After)
-	case EffectStartPongTimer:
-		return fmt.Sprintf("start-pong-timer{socket %d, timer %d, %v}", e.Socket, e.Timer, e.After)
+	case EffectStartPongTimer, EffectStartReadyTimer, EffectStartStableTimer:
+		return fmt.Sprintf("%v{socket %d, timer %d, %v}", e.Kind, e.Socket, e.Timer, e.After)
 	case EffectStartReconnectTimer:
 		return fmt.Sprintf("start-reconnect-timer{timer %d, %v}", e.Timer, e.After)
-	case EffectCancelPongTimer, EffectCancelReconnectTimer, EffectBarrier:
+	case EffectCancelPongTimer, EffectCancelReconnectTimer, EffectCancelReadyTimer, EffectCancelStableTimer, EffectBarrier:
 		return fmt.Sprintf("%v{%d}", e.Kind, e.Timer)
 	}
 	return fmt.Sprintf("%v{socket %d}", e.Kind, e.Socket)
@@ -260,6 +297,9 @@ const (
 	ReasonClientDisconnecting = "Client disconnecting"
 	// ReasonPongTimeout is the close reason after a missed pong.
 	ReasonPongTimeout = "Pong timeout"
+	// ReasonReadyTimeout is the close reason when "ready" did not arrive
+	// within the ready timeout.
+	ReasonReadyTimeout = "Ready timeout"
 )
 
 // Config configures a [Program]. It is a plain value.
@@ -273,6 +313,14 @@ type Config struct {
 	// PongTimeout is how long after a ping the connection may stay silent
 	// before it is given up; ≤ 0 disables the deadline.
 	PongTimeout time.Duration
+	// ReadyTimeout is how long an open socket may wait for the server's
+	// "ready" before it is given up (a failed attempt); ≤ 0 waits forever.
+	ReadyTimeout time.Duration
+	// BackoffResetAfter is how long a connection must stay ready before
+	// the attempt count restarts; until then losing it counts as one more
+	// failed attempt, so a server that says "ready" and drops the
+	// connection sees growing intervals. ≤ 0 restarts the count on "ready".
+	BackoffResetAfter time.Duration
 	// Rand returns a uniform value in [0, 1) for the backoff jitter. It is
 	// called once per scheduled reconnect, only then. Nil means always 0.
 	Rand func() float64
@@ -315,26 +363,24 @@ func (p *Program) Update(s State, m Msg) (State, []Effect) {
 		}
 		n := s
 		n.Status = StatusConnected
-		if p.cfg.KeepaliveInterval <= 0 {
-			return n, nil
+		var fx []Effect
+		if p.cfg.KeepaliveInterval > 0 || p.cfg.ReadyTimeout > 0 {
+			fx = make([]Effect, 0, 2)
 		}
-		return n, []Effect{p.startKeepalive(s.sock)}
+		if p.cfg.KeepaliveInterval > 0 {
+			fx = append(fx, p.startKeepalive(s.sock))
+		}
+		if p.cfg.ReadyTimeout > 0 {
+			n.seq++
+			n.readyT = n.seq
+			fx = append(fx, Effect{Kind: EffectStartReadyTimer, Socket: s.sock, Timer: n.readyT, After: p.cfg.ReadyTimeout})
+		}
+		return n, fx
 	case ServerReady:
-		if m.Socket != s.sock {
-			return s, nil
+		if m.Socket != s.sock || (s.Status != StatusConnecting && s.Status != StatusConnected) {
+			return s, nil // stale, or a duplicate "ready"
 		}
-		n := s
-		n.Status, n.Attempt = StatusReady, 0
-		switch s.Status {
-		case StatusConnecting: // "ready" processed before our own open: both effects
-			if p.cfg.KeepaliveInterval <= 0 {
-				return n, []Effect{{Kind: EffectAddChannel, Socket: s.sock}}
-			}
-			return n, []Effect{p.startKeepalive(s.sock), {Kind: EffectAddChannel, Socket: s.sock}}
-		case StatusConnected:
-			return n, []Effect{{Kind: EffectAddChannel, Socket: s.sock}}
-		}
-		return s, nil // duplicate "ready"
+		return p.ready(s)
 	case SocketClosed:
 		if !s.live(m.Socket) {
 			return s, nil
@@ -391,8 +437,46 @@ func (p *Program) Update(s State, m Msg) (State, []Effect) {
 		n := s
 		n.pong = 0 // it fired; nothing to cancel
 		return p.fail(n, DisconnectReason{Code: CodePongTimeout}, closeEffect(s.sock, ReasonPongTimeout))
+	case ReadyTimeout:
+		if s.readyT == 0 || m.Timer != s.readyT || s.Status != StatusConnected {
+			return s, nil
+		}
+		n := s
+		n.readyT = 0 // it fired; nothing to cancel
+		return p.fail(n, DisconnectReason{Code: CodeReadyTimeout}, closeEffect(s.sock, ReasonReadyTimeout))
+	case ReadyStable:
+		if s.stable == 0 || m.Timer != s.stable || s.Status != StatusReady {
+			return s, nil
+		}
+		n := s
+		n.stable, n.Attempt = 0, 0
+		return n, nil
 	}
 	return s, nil
+}
+
+// ready enters ready from connecting (the race path: "ready" processed
+// before our own open, so the keepalive starts here too) or connected. The
+// attempt count restarts at once, or once the connection has stayed ready
+// for BackoffResetAfter.
+func (p *Program) ready(s State) (State, []Effect) {
+	n := s
+	n.Status, n.readyT = StatusReady, 0
+	fx := make([]Effect, 0, 4)
+	if s.Status == StatusConnecting && p.cfg.KeepaliveInterval > 0 {
+		fx = append(fx, p.startKeepalive(s.sock))
+	}
+	if s.readyT != 0 {
+		fx = append(fx, Effect{Kind: EffectCancelReadyTimer, Timer: s.readyT})
+	}
+	fx = append(fx, Effect{Kind: EffectAddChannel, Socket: s.sock})
+	if p.cfg.BackoffResetAfter <= 0 {
+		n.Attempt = 0
+		return n, fx
+	}
+	n.seq++
+	n.stable = n.seq
+	return n, append(fx, Effect{Kind: EffectStartStableTimer, Socket: s.sock, Timer: n.stable, After: p.cfg.BackoffResetAfter})
 }
 
 // live reports whether sock is the socket the state holds (connecting,
@@ -423,8 +507,8 @@ func (p *Program) dial(s State, a int) (State, []Effect) {
 }
 
 // release appends the effects that free everything s holds, in a fixed
-// order: keepalive, pong deadline, channel, socket (with closeFx), reconnect
-// timer.
+// order: keepalive, pong deadline, ready deadline or backoff-reset timer,
+// channel, socket (with closeFx), reconnect timer.
 func (p *Program) release(s State, fx []Effect, closeFx Effect) []Effect {
 	switch s.Status {
 	case StatusConnected, StatusReady:
@@ -433,6 +517,12 @@ func (p *Program) release(s State, fx []Effect, closeFx Effect) []Effect {
 		}
 		if s.pong != 0 {
 			fx = append(fx, Effect{Kind: EffectCancelPongTimer, Timer: s.pong})
+		}
+		if s.readyT != 0 {
+			fx = append(fx, Effect{Kind: EffectCancelReadyTimer, Timer: s.readyT})
+		}
+		if s.stable != 0 {
+			fx = append(fx, Effect{Kind: EffectCancelStableTimer, Timer: s.stable})
 		}
 		if s.Status == StatusReady {
 			fx = append(fx, Effect{Kind: EffectRemoveChannel, Socket: s.sock})
@@ -454,17 +544,18 @@ func disconnected(s State, r *DisconnectReason) State {
 
 // fail handles the loss of the current socket (connecting, connected or
 // ready) for reason r: release everything, then stop for good or schedule
-// the next attempt. An attempt counts as failed until "ready" arrived
-// (connecting and connected); losing a ready connection restarts the count.
+// the next attempt. An attempt counts as failed until "ready" arrived and,
+// with BackoffResetAfter, until the connection has stayed ready that long;
+// losing a stable connection restarts the count.
 //
 // r is passed by value and only copied to the heap when the client ends up
 // disconnected, so a reconnect step allocates nothing but its effects.
 func (p *Program) fail(s State, r DisconnectReason, closeFx Effect) (State, []Effect) {
-	fx := p.release(s, make([]Effect, 0, 5), closeFx)
+	fx := p.release(s, make([]Effect, 0, 6), closeFx)
 	if r.Code.permanent() {
 		return disconnected(s, onHeap(r)), fx
 	}
-	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand) // s.Attempt is 0 when ready
+	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand) // s.Attempt is 0 when stable
 	switch {
 	case d.Cause == backoff.CauseDisabled:
 		return disconnected(s, onHeap(r)), fx

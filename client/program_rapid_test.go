@@ -17,15 +17,23 @@ type resources struct {
 	keepalive  map[uint64]bool // by socket
 	pongTimers map[uint64]bool
 	rcTimers   map[uint64]bool
+	readyTs    map[uint64]bool // ready deadlines
+	stableTs   map[uint64]bool // backoff-reset timers
 	channels   map[uint64]bool // by socket
 	everSocket map[uint64]bool // every socket id ever dialled
 	maxID      uint64          // highest id seen in any effect
+}
+
+// held counts every resource alive.
+func (r *resources) held() int {
+	return len(r.sockets) + len(r.keepalive) + len(r.pongTimers) + len(r.rcTimers) + len(r.channels) + len(r.readyTs) + len(r.stableTs)
 }
 
 func newResources() *resources {
 	return &resources{
 		sockets: map[uint64]bool{}, keepalive: map[uint64]bool{}, pongTimers: map[uint64]bool{},
 		rcTimers: map[uint64]bool{}, channels: map[uint64]bool{}, everSocket: map[uint64]bool{},
+		readyTs: map[uint64]bool{}, stableTs: map[uint64]bool{},
 	}
 }
 
@@ -35,6 +43,8 @@ type lifecycleMachine struct {
 	s    State
 	res  *resources
 	rnds []float64 // values returned by Rand, for the delay bound check
+	// lastRC is the last reconnecting state entered, for the growth check.
+	lastRC State
 }
 
 func (m *lifecycleMachine) init(t *rapid.T) {
@@ -47,6 +57,8 @@ func (m *lifecycleMachine) init(t *rapid.T) {
 		},
 		KeepaliveInterval: time.Duration(rapid.SampledFrom([]int64{0, int64(30 * time.Second)}).Draw(t, "keepalive")),
 		PongTimeout:       time.Duration(rapid.SampledFrom([]int64{0, int64(10 * time.Second), int64(time.Minute)}).Draw(t, "pong")),
+		ReadyTimeout:      time.Duration(rapid.SampledFrom([]int64{0, int64(10 * time.Second)}).Draw(t, "readyTimeout")),
+		BackoffResetAfter: time.Duration(rapid.SampledFrom([]int64{0, int64(30 * time.Second)}).Draw(t, "backoffResetAfter")),
 	}
 	r := rapid.Float64Range(0, 1).Draw(t, "r")
 	m.cfg.Rand = func() float64 { m.rnds = append(m.rnds, r); return r }
@@ -85,14 +97,15 @@ func (m *lifecycleMachine) drawMsg(t *rapid.T) Msg {
 				SocketError{Socket: sock, Err: errDial}, SocketClosed{Socket: sock, Code: 1006}}).Draw(t, "relevant-C")
 		case StatusConnected, StatusReady:
 			return rapid.SampledFrom([]Msg{ServerReady{Socket: sock}, KeepaliveTick{Socket: sock}, KeepaliveTick{Socket: sock},
-				PongReceived{Socket: sock}, PongTimeout{Timer: m.s.pong}, SocketClosed{Socket: sock, Code: 1001}}).Draw(t, "relevant-O")
+				PongReceived{Socket: sock}, PongTimeout{Timer: m.s.pong}, SocketClosed{Socket: sock, Code: 1001},
+				ReadyTimeout{Timer: m.s.readyT}, ReadyStable{Timer: m.s.stable}}).Draw(t, "relevant-O")
 		case StatusReconnecting:
 			old := rapid.Uint64Range(0, m.s.seq+1).Draw(t, "old-timer")
 			return rapid.SampledFrom([]Msg{ReconnectTimerFired{Timer: m.s.timer}, ReconnectTimerFired{Timer: old},
 				SocketOpened{Socket: old}, ServerReady{Socket: old}}).Draw(t, "relevant-RC")
 		}
 	}
-	switch rapid.IntRange(0, 10).Draw(t, "msg") {
+	switch rapid.IntRange(0, 12).Draw(t, "msg") {
 	case 0:
 		return Start{}
 	case 1:
@@ -118,6 +131,10 @@ func (m *lifecycleMachine) drawMsg(t *rapid.T) Msg {
 		return PongReceived{Socket: m.socketID(t)}
 	case 9:
 		return PongTimeout{Timer: m.timerID(t, m.s.pong)}
+	case 10:
+		return ReadyTimeout{Timer: m.timerID(t, m.s.readyT)}
+	case 11:
+		return ReadyStable{Timer: m.timerID(t, m.s.stable)}
 	default:
 		return Barrier{ID: rapid.Uint64().Draw(t, "barrier")}
 	}
@@ -166,6 +183,10 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 		stale = msg.Timer != prev.timer || prev.timer == 0
 	case PongTimeout:
 		stale = msg.Timer != prev.pong || prev.pong == 0
+	case ReadyTimeout:
+		stale = msg.Timer != prev.readyT || prev.readyT == 0
+	case ReadyStable:
+		stale = msg.Timer != prev.stable || prev.stable == 0
 	}
 	if stale && (next != prev || len(effects) != 0) {
 		t.Fatalf("stale %T %+v changed %v -> %v with %v", msg, msg, prev, next, effects)
@@ -239,6 +260,28 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 				t.Fatalf("%v not armed", e)
 			}
 			delete(res.rcTimers, e.Timer)
+		case EffectStartReadyTimer:
+			if prev.Status != StatusConnecting || next.Status != StatusConnected || len(res.readyTs) != 0 ||
+				e.After != m.cfg.ReadyTimeout || e.Timer != next.readyT || e.Socket != next.sock {
+				t.Fatalf("%v on %v -> %v with deadlines %v", e, prev, next, res.readyTs)
+			}
+			res.readyTs[e.Timer] = true
+		case EffectCancelReadyTimer:
+			if !res.readyTs[e.Timer] {
+				t.Fatalf("%v not armed", e)
+			}
+			delete(res.readyTs, e.Timer)
+		case EffectStartStableTimer:
+			if prev.Status == StatusReady || next.Status != StatusReady || len(res.stableTs) != 0 ||
+				e.After != m.cfg.BackoffResetAfter || e.Timer != next.stable || e.Socket != next.sock {
+				t.Fatalf("%v on %v -> %v with reset timers %v", e, prev, next, res.stableTs)
+			}
+			res.stableTs[e.Timer] = true
+		case EffectCancelStableTimer:
+			if !res.stableTs[e.Timer] {
+				t.Fatalf("%v not armed", e)
+			}
+			delete(res.stableTs, e.Timer)
 		case EffectAddChannel:
 			if next.Status != StatusReady || prev.Status == StatusReady || res.channels[e.Socket] {
 				t.Fatalf("%v on %v -> %v (invariant 2)", e, prev.Status, next.Status)
@@ -269,6 +312,14 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 	case PongTimeout:
 		if !stale {
 			delete(res.pongTimers, msg.Timer)
+		}
+	case ReadyTimeout:
+		if !stale {
+			delete(res.readyTs, msg.Timer)
+		}
+	case ReadyStable:
+		if !stale {
+			delete(res.stableTs, msg.Timer)
 		}
 	}
 
@@ -304,6 +355,7 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 	if next.Status == StatusReconnecting && prev.Status != StatusReconnecting {
 		m.checkDelay(t, next)
 	}
+	m.checkGrowth(t, prev, msg, stale, next)
 	m.checkOutcome(t, prev, msg, stale, next, effects)
 	if next.seq < prev.seq {
 		t.Fatalf("id counter went back: %d -> %d", prev.seq, next.seq)
@@ -353,6 +405,13 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale b
 	case PongTimeout:
 		failure = &DisconnectReason{Code: CodePongTimeout}
 		closeReason = ReasonPongTimeout
+	case ReadyTimeout:
+		failure = &DisconnectReason{Code: CodeReadyTimeout}
+		closeReason = ReasonReadyTimeout
+	case ReadyStable:
+		if next.Status != StatusReady || next.Attempt != 0 || next.stable != 0 || len(effects) != 0 {
+			t.Fatalf("ready-stable in %v -> %v %v, want ready with the count restarted", prev, next, effects)
+		}
 	}
 	if failure == nil {
 		return
@@ -369,7 +428,7 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale b
 	if len(closes) != 1 || closes[0].Socket != prev.sock || closes[0].Code != CloseNormal || closes[0].Reason != closeReason {
 		t.Fatalf("%T: close effects %v", msg, closes)
 	}
-	failed := prev.Attempt // 0 when ready
+	failed := prev.Attempt // 0 once ready and stable
 	pol := m.cfg.Reconnect
 	switch {
 	case failure.Code.permanent(), pol.MaxAttempts == 0:
@@ -388,6 +447,34 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale b
 		if next.Status != StatusReconnecting || next.Attempt != failed+1 {
 			t.Fatalf("%T from %v -> %v, want reconnecting(attempt %d)", msg, prev, next, failed+1)
 		}
+	}
+}
+
+// checkGrowth checks that the attempt count only restarts when a connection
+// proved stable (the backoff-reset timer, or "ready" when there is none) or
+// on a fresh start: a server that keeps failing the client, whether before
+// or after "ready", sees a growing count and so growing delays. With an
+// unlimited policy the client never gives up on its own.
+func (m *lifecycleMachine) checkGrowth(t *rapid.T, prev State, msg Msg, stale bool, next State) {
+	if prev.Status != StatusDisconnected && next.Status != StatusDisconnected && next.Attempt < prev.Attempt {
+		_, isStable := msg.(ReadyStable)
+		_, isReady := msg.(ServerReady)
+		if !(isStable && !stale) && !(isReady && m.cfg.BackoffResetAfter <= 0) {
+			t.Fatalf("attempt count went back %v -> %v via %T", prev, next, msg)
+		}
+	}
+	if next.Status == StatusReconnecting && prev.Status != StatusReconnecting {
+		if m.lastRC.Status == StatusReconnecting && next.Attempt > m.lastRC.Attempt &&
+			m.cfg.Reconnect.Jitter == backoff.JitterNone && next.Delay < m.lastRC.Delay {
+			t.Fatalf("interval shrank from %v to %v", m.lastRC, next)
+		}
+		m.lastRC = next
+	}
+	if _, ok := msg.(Start); ok && next.Status == StatusConnecting {
+		m.lastRC = State{}
+	}
+	if r := next.Reason; m.cfg.Reconnect.MaxAttempts < 0 && r != nil && r.Code != CodeIntentional && !r.Code.permanent() {
+		t.Fatalf("unlimited policy gave up: %v", next)
 	}
 }
 
@@ -418,7 +505,8 @@ func (m *lifecycleMachine) checkDelay(t *rapid.T, s State) {
 func (m *lifecycleMachine) check(t *rapid.T, s State, _ []Effect) {
 	res := m.res
 	socket, open, channel := holds(s)
-	if len(res.sockets) > 1 || len(res.pongTimers) > 1 || len(res.rcTimers) > 1 || len(res.keepalive) > 1 || len(res.channels) > 1 {
+	if len(res.sockets) > 1 || len(res.pongTimers) > 1 || len(res.rcTimers) > 1 || len(res.keepalive) > 1 || len(res.channels) > 1 ||
+		len(res.readyTs) > 1 || len(res.stableTs) > 1 {
 		t.Fatalf("more than one live resource of a kind: %+v", res)
 	}
 	if socket != res.sockets[s.sock] || socket != (len(res.sockets) == 1) {
@@ -447,18 +535,29 @@ func (m *lifecycleMachine) check(t *rapid.T, s State, _ []Effect) {
 	if (s.Status == StatusConnecting || s.Status == StatusConnected) && s.Attempt < 1 {
 		t.Fatalf("attempt %d in %v", s.Attempt, s.Status)
 	}
-	if s.Status == StatusReady && s.Attempt != 0 {
-		t.Fatalf("ready keeps attempt %d", s.Attempt)
+	// The client never waits for "ready" without a deadline when it has one.
+	wantReadyT := s.Status == StatusConnected && m.cfg.ReadyTimeout > 0
+	if wantReadyT != (s.readyT != 0) || wantReadyT != res.readyTs[s.readyT] || wantReadyT != (len(res.readyTs) == 1) {
+		t.Fatalf("ready deadline iff connected: state %v (deadline %d), armed %v", s, s.readyT, res.readyTs)
+	}
+	// A ready connection keeps its attempt number exactly while its
+	// backoff-reset timer runs.
+	wantStable := s.Status == StatusReady && s.Attempt != 0
+	if wantStable != (s.stable != 0) || wantStable != res.stableTs[s.stable] || wantStable != (len(res.stableTs) == 1) {
+		t.Fatalf("reset timer iff ready and not yet stable: state %v (timer %d), armed %v", s, s.stable, res.stableTs)
+	}
+	if s.Status == StatusReady && m.cfg.BackoffResetAfter <= 0 && s.Attempt != 0 {
+		t.Fatalf("ready keeps attempt %d without a reset delay", s.Attempt)
 	}
 	if res.maxID > s.seq {
 		t.Fatalf("an effect used id %d beyond the counter %d", res.maxID, s.seq)
 	}
 	if s.Status == StatusDisconnected && s.Reason != nil && s.Reason.Code == CodeIntentional {
-		if len(res.sockets)+len(res.keepalive)+len(res.pongTimers)+len(res.rcTimers)+len(res.channels) != 0 {
+		if res.held() != 0 {
 			t.Fatalf("stop left resources behind: %+v", res)
 		}
 	}
-	if s.Status == StatusDisconnected && len(res.sockets)+len(res.keepalive)+len(res.pongTimers)+len(res.rcTimers)+len(res.channels) != 0 {
+	if s.Status == StatusDisconnected && res.held() != 0 {
 		t.Fatalf("disconnected with resources held: %+v", res)
 	}
 }

@@ -30,6 +30,11 @@ func withMaxAttempts(n int) func(*Config) {
 func noKeepalive(c *Config) { c.KeepaliveInterval = 0 }
 func noPong(c *Config)      { c.PongTimeout = 0 }
 
+// The service options the reference lacks: a ready deadline of 10 s and a
+// backoff that only restarts after 30 s of being ready.
+func readyDeadline(c *Config) { c.ReadyTimeout = 10 * time.Second }
+func resetAfter(c *Config)    { c.BackoffResetAfter = 30 * time.Second }
+
 var errDial = errors.New("dial tcp: connection refused")
 
 // Canonical states. Socket/timer ids are chosen so that every id a
@@ -47,6 +52,15 @@ var (
 	sRp   = State{Status: StatusReady, sock: 8, pong: 9, seq: 9}
 	sRC2  = State{Status: StatusReconnecting, Attempt: 2, Delay: 2 * time.Second, timer: 8, seq: 8}
 	stale = uint64(5) // an id that is never current in the canonical states
+
+	// With a ready deadline (9) while connected, and a backoff-reset timer
+	// (9) while ready on attempt 3 and not yet stable.
+	sO1t   = State{Status: StatusConnected, Attempt: 1, sock: 8, readyT: 9, seq: 9}
+	sO1tp  = State{Status: StatusConnected, Attempt: 1, sock: 8, readyT: 9, pong: 10, seq: 10}
+	sO10t  = State{Status: StatusConnected, Attempt: 10, sock: 8, readyT: 9, seq: 9}
+	sR3s   = State{Status: StatusReady, Attempt: 3, sock: 8, stable: 9, seq: 9}
+	sR3sp  = State{Status: StatusReady, Attempt: 3, sock: 8, stable: 9, pong: 10, seq: 10}
+	sCHuge = State{Status: StatusConnecting, Attempt: 1_000_000, sock: 8, seq: 8}
 )
 
 func dIntentional(seq uint64) State {
@@ -77,12 +91,21 @@ func fCancelPong(id uint64) Effect { return Effect{Kind: EffectCancelPongTimer, 
 func fStartRC(id uint64, d time.Duration) Effect {
 	return Effect{Kind: EffectStartReconnectTimer, Timer: id, After: d}
 }
-func fCancelRC(id uint64) Effect    { return Effect{Kind: EffectCancelReconnectTimer, Timer: id} }
-func fAdd(sock uint64) Effect       { return Effect{Kind: EffectAddChannel, Socket: sock} }
-func fRemove(sock uint64) Effect    { return Effect{Kind: EffectRemoveChannel, Socket: sock} }
-func fBarrier(id uint64) Effect     { return Effect{Kind: EffectBarrier, Timer: id} }
-func fx(e ...Effect) []Effect       { return e }
-func closed(code int, r string) Msg { return SocketClosed{Socket: 8, Code: code, Reason: r} }
+func fCancelRC(id uint64) Effect     { return Effect{Kind: EffectCancelReconnectTimer, Timer: id} }
+func fCloseReady(sock uint64) Effect { return closeEffect(sock, ReasonReadyTimeout) }
+func fStartReady(sock, id uint64) Effect {
+	return Effect{Kind: EffectStartReadyTimer, Socket: sock, Timer: id, After: 10 * time.Second}
+}
+func fCancelReady(id uint64) Effect { return Effect{Kind: EffectCancelReadyTimer, Timer: id} }
+func fStartStable(sock, id uint64) Effect {
+	return Effect{Kind: EffectStartStableTimer, Socket: sock, Timer: id, After: 30 * time.Second}
+}
+func fCancelStable(id uint64) Effect { return Effect{Kind: EffectCancelStableTimer, Timer: id} }
+func fAdd(sock uint64) Effect        { return Effect{Kind: EffectAddChannel, Socket: sock} }
+func fRemove(sock uint64) Effect     { return Effect{Kind: EffectRemoveChannel, Socket: sock} }
+func fBarrier(id uint64) Effect      { return Effect{Kind: EffectBarrier, Timer: id} }
+func fx(e ...Effect) []Effect        { return e }
+func closed(code int, r string) Msg  { return SocketClosed{Socket: 8, Code: code, Reason: r} }
 func reasonClosed(code int, r string) *DisconnectReason {
 	return &DisconnectReason{Code: CodeClosed, CloseCode: code, CloseReason: r}
 }
@@ -115,6 +138,8 @@ var allMsgs = []struct {
 	{"keepalive-tick", KeepaliveTick{Socket: 8}},
 	{"pong-received", PongReceived{Socket: 8}},
 	{"pong-timeout", PongTimeout{Timer: 9}},
+	{"ready-timeout", ReadyTimeout{Timer: 9}},
+	{"ready-stable", ReadyStable{Timer: 9}},
 }
 
 // cells is the full table: every state × message, then the variants
@@ -259,6 +284,65 @@ func cells() []cell {
 
 	// ---- pong deadline disabled: ping only.
 	add(cell{name: "no-pong/R keepalive-tick", cfg: []func(*Config){noPong}, from: sR, msg: KeepaliveTick{Socket: 8}, to: sR, effects: fx(fPing(8))})
+
+	// ---- ready deadline and backoff reset: nothing to act on outside
+	// their states (or with the features off, as in the reference).
+	add(cell{name: "C/ready-timeout", from: sC1, msg: ReadyTimeout{Timer: 9}, noop: true})
+	add(cell{name: "C/ready-stable", from: sC1, msg: ReadyStable{Timer: 9}, noop: true})
+	add(cell{name: "O/ready-timeout without deadline", from: sO1p, msg: ReadyTimeout{Timer: 9}, noop: true})
+	add(cell{name: "O/ready-stable", from: sO1, msg: ReadyStable{Timer: 9}, noop: true})
+	add(cell{name: "R/ready-timeout", from: sRp, msg: ReadyTimeout{Timer: 9}, noop: true})
+	add(cell{name: "R/ready-stable without timer", from: sRp, msg: ReadyStable{Timer: 9}, noop: true})
+
+	svc := []func(*Config){readyDeadline, resetAfter}
+	// Arming.
+	add(cell{name: "svc/C socket-opened arms the ready deadline", cfg: svc, from: sC1, msg: SocketOpened{Socket: 8}, to: sO1t, effects: fx(fStartKA(8), fStartReady(8, 9))})
+	add(cell{name: "svc/no-keepalive C socket-opened", cfg: append(svc, noKeepalive), from: sC1, msg: SocketOpened{Socket: 8}, to: sO1t, effects: fx(fStartReady(8, 9))})
+	add(cell{name: "svc/C server-ready (race) arms the backoff reset", cfg: svc, from: sC3, msg: ServerReady{Socket: 8}, to: sR3s, effects: fx(fStartKA(8), fAdd(8), fStartStable(8, 9))})
+	add(cell{name: "svc/O server-ready cancels the deadline, keeps the attempt", cfg: svc, from: sO1t, msg: ServerReady{Socket: 8},
+		to: State{Status: StatusReady, Attempt: 1, sock: 8, stable: 10, seq: 10}, effects: fx(fCancelReady(9), fAdd(8), fStartStable(8, 10))})
+	add(cell{name: "svc/O(ping) server-ready keeps the pong deadline", cfg: svc, from: sO1tp, msg: ServerReady{Socket: 8},
+		to: State{Status: StatusReady, Attempt: 1, sock: 8, pong: 10, stable: 11, seq: 11}, effects: fx(fCancelReady(9), fAdd(8), fStartStable(8, 11))})
+	add(cell{name: "deadline-only/O server-ready restarts the count at once", cfg: []func(*Config){readyDeadline}, from: sO1t, msg: ServerReady{Socket: 8},
+		to: State{Status: StatusReady, sock: 8, seq: 9}, effects: fx(fCancelReady(9), fAdd(8))})
+
+	// Connected with a ready deadline.
+	add(cell{name: "svc/O ready-timeout is a failed attempt (never-ready)", cfg: svc, from: sO1t, msg: ReadyTimeout{Timer: 9}, to: rc(2, 2*time.Second, 10), effects: fx(fStopKA(8), fCloseReady(8), fStartRC(10, 2*time.Second))})
+	add(cell{name: "svc/O(ping) ready-timeout", cfg: svc, from: sO1tp, msg: ReadyTimeout{Timer: 9}, to: rc(2, 2*time.Second, 11), effects: fx(fStopKA(8), fCancelPong(10), fCloseReady(8), fStartRC(11, 2*time.Second))})
+	add(cell{name: "svc/O stale ready-timeout", cfg: svc, from: sO1t, msg: ReadyTimeout{Timer: stale}, noop: true})
+	add(cell{name: "svc/O ready-stable with the deadline's id", cfg: svc, from: sO1t, msg: ReadyStable{Timer: 9}, noop: true})
+	add(cell{name: "svc/O stop cancels the deadline", cfg: svc, from: sO1t, msg: Stop{}, to: dIntentional(9), effects: fx(fStopKA(8), fCancelReady(9), fClose(8))})
+	add(cell{name: "svc/O socket-closed cancels the deadline", cfg: svc, from: sO1t, msg: closed(1001, "bye"), to: rc(2, 2*time.Second, 10), effects: fx(fStopKA(8), fCancelReady(9), fClose(8), fStartRC(10, 2*time.Second))})
+	add(cell{name: "svc/O(ping) pong-timeout", cfg: svc, from: sO1tp, msg: PongTimeout{Timer: 10}, to: rc(2, 2*time.Second, 11), effects: fx(fStopKA(8), fCancelReady(9), fClosePong(8), fStartRC(11, 2*time.Second))})
+	add(cell{name: "svc/O keepalive-tick", cfg: svc, from: sO1t, msg: KeepaliveTick{Socket: 8}, to: sO1tp, effects: fx(fPing(8), fStartPong(8, 10))})
+	add(cell{name: "svc/limit O(10) ready-timeout", cfg: svc, from: sO10t, msg: ReadyTimeout{Timer: 9},
+		to: dReason(9, &DisconnectReason{Code: CodeMaxRetries, Attempts: 10, Err: &DisconnectReason{Code: CodeReadyTimeout}}), effects: fx(fStopKA(8), fCloseReady(8))})
+	add(cell{name: "svc/disabled O ready-timeout", cfg: append(svc, withMaxAttempts(0)), from: sO1t, msg: ReadyTimeout{Timer: 9},
+		to: dReason(9, &DisconnectReason{Code: CodeReadyTimeout}), effects: fx(fStopKA(8), fCloseReady(8))})
+
+	// Ready on attempt 3, not yet stable.
+	add(cell{name: "svc/R ready-stable restarts the count", cfg: svc, from: sR3s, msg: ReadyStable{Timer: 9}, to: State{Status: StatusReady, sock: 8, seq: 9}})
+	add(cell{name: "svc/R(ping) ready-stable keeps the pong deadline", cfg: svc, from: sR3sp, msg: ReadyStable{Timer: 9}, to: State{Status: StatusReady, sock: 8, pong: 10, seq: 10}})
+	add(cell{name: "svc/R stale ready-stable", cfg: svc, from: sR3s, msg: ReadyStable{Timer: stale}, noop: true})
+	add(cell{name: "svc/R ready-timeout with the reset's id", cfg: svc, from: sR3s, msg: ReadyTimeout{Timer: 9}, noop: true})
+	add(cell{name: "svc/R duplicate server-ready", cfg: svc, from: sR3s, msg: ServerReady{Socket: 8}, noop: true})
+	add(cell{name: "svc/R socket-closed before stable escalates (flapping)", cfg: svc, from: sR3s, msg: closed(1011, "crash"),
+		to: rc(4, 8*time.Second, 10), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8), fStartRC(10, 8*time.Second))})
+	add(cell{name: "svc/R(ping) pong-timeout before stable escalates", cfg: svc, from: sR3sp, msg: PongTimeout{Timer: 10},
+		to: rc(4, 8*time.Second, 11), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClosePong(8), fStartRC(11, 8*time.Second))})
+	add(cell{name: "svc/R stop cancels the reset", cfg: svc, from: sR3s, msg: Stop{}, to: dIntentional(9), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8))})
+	add(cell{name: "svc/R keepalive-tick", cfg: svc, from: sR3s, msg: KeepaliveTick{Socket: 8}, to: sR3sp, effects: fx(fPing(8), fStartPong(8, 10))})
+	add(cell{name: "svc/limit R(3) before stable gives up", cfg: append(svc, withMaxAttempts(3)), from: sR3s, msg: closed(1011, "crash"),
+		to: dReason(9, &DisconnectReason{Code: CodeMaxRetries, Attempts: 3, Err: reasonClosed(1011, "crash")}), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8))})
+	add(cell{name: "svc/R close 1008 before stable is not retried", cfg: svc, from: sR3s, msg: closed(1008, "auth"),
+		to: dReason(9, &DisconnectReason{Code: CodePolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8))})
+
+	// ---- unlimited attempts: never max-retries-exceeded, the delay stays capped.
+	forever := []func(*Config){withMaxAttempts(backoff.Unlimited)}
+	add(cell{name: "unlimited/C(10) socket-error keeps going", cfg: forever, from: sC10, msg: SocketError{Socket: 8, Err: errDial}, to: rc(11, 30*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 30*time.Second))})
+	add(cell{name: "unlimited/O(10) socket-closed keeps going", cfg: forever, from: sO10, msg: closed(1006, ""), to: rc(11, 30*time.Second, 9), effects: fx(fStopKA(8), fClose(8), fStartRC(9, 30*time.Second))})
+	add(cell{name: "unlimited/C(1e6) socket-error, delay capped", cfg: forever, from: sCHuge, msg: SocketError{Socket: 8, Err: errDial}, to: rc(1_000_001, 30*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 30*time.Second))})
+	add(cell{name: "unlimited/C HTTP 401 still stops", cfg: forever, from: sC10, msg: SocketError{Socket: 8, Err: errDial, HTTPStatus: 401}, to: dReason(8, &DisconnectReason{Code: CodeUnauthorized, HTTPStatus: 401, Err: errDial}), effects: fx(fClose(8))})
 	return cs
 }
 
@@ -324,8 +408,8 @@ func TestTransitionTableCoversEveryCell(t *testing.T) {
 			}
 		}
 	}
-	if n := len(covered); n < 55 {
-		t.Errorf("%d cells covered, want all 55", n)
+	if want := 5 * len(allMsgs); len(covered) < want {
+		t.Errorf("%d cells covered, want all %d", len(covered), want)
 	}
 }
 
@@ -455,6 +539,55 @@ func TestWalkPongDeadline(t *testing.T) {
 	})
 }
 
+// A server that accepts but never says "ready": each attempt ends at the
+// ready deadline, and the backoff grows like for refused dials, without
+// ever giving up under the default (unlimited) policy.
+func TestWalkNeverReady(t *testing.T) {
+	p := programFor([]func(*Config){withMaxAttempts(backoff.Unlimited), noKeepalive, readyDeadline, resetAfter})
+	runWalk(t, p, []step{
+		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
+		{SocketOpened{Socket: 1}, "connected(attempt 1)", "start-ready-timer{socket 1, timer 2, 10s}"},
+		{ReadyTimeout{Timer: 2}, "reconnecting(attempt 2, 2s)", `close-socket{socket 1, 1000 "Ready timeout"}; start-reconnect-timer{timer 3, 2s}`},
+		{ReconnectTimerFired{Timer: 3}, "connecting(attempt 2)", "dial{socket 4, attempt 2}"},
+		{SocketOpened{Socket: 4}, "connected(attempt 2)", "start-ready-timer{socket 4, timer 5, 10s}"},
+		{ReadyTimeout{Timer: 5}, "reconnecting(attempt 3, 4s)", `close-socket{socket 4, 1000 "Ready timeout"}; start-reconnect-timer{timer 6, 4s}`},
+		{ReconnectTimerFired{Timer: 6}, "connecting(attempt 3)", "dial{socket 7, attempt 3}"},
+		{SocketOpened{Socket: 7}, "connected(attempt 3)", "start-ready-timer{socket 7, timer 8, 10s}"},
+		{ReadyTimeout{Timer: 2}, "connected(attempt 3)", ""}, // an old deadline
+		{ServerReady{Socket: 7}, "ready(attempt 3)", "cancel-ready-timer{8}; add-channel{socket 7}; start-stable-timer{socket 7, timer 9, 30s}"},
+		{ReadyTimeout{Timer: 8}, "ready(attempt 3)", ""}, // raced with "ready": stale
+	})
+}
+
+// A server that says "ready" and drops the connection at once (flapping):
+// the attempt count is not restarted by "ready", so the intervals grow;
+// a connection that stays ready for BackoffResetAfter starts over.
+func TestWalkFlappingServerBacksOff(t *testing.T) {
+	p := programFor([]func(*Config){withMaxAttempts(backoff.Unlimited), noKeepalive, readyDeadline, resetAfter})
+	s := runWalk(t, p, []step{
+		{Start{}, "connecting(attempt 1)", "dial{socket 1, attempt 1}"},
+		{SocketOpened{Socket: 1}, "connected(attempt 1)", "start-ready-timer{socket 1, timer 2, 10s}"},
+		{ServerReady{Socket: 1}, "ready(attempt 1)", "cancel-ready-timer{2}; add-channel{socket 1}; start-stable-timer{socket 1, timer 3, 30s}"},
+		{SocketClosed{Socket: 1, Code: 1011, Reason: "crash"}, "reconnecting(attempt 2, 2s)",
+			`cancel-stable-timer{3}; remove-channel{socket 1}; close-socket{socket 1, 1000 "Client disconnecting"}; start-reconnect-timer{timer 4, 2s}`},
+		{ReconnectTimerFired{Timer: 4}, "connecting(attempt 2)", "dial{socket 5, attempt 2}"},
+		{SocketOpened{Socket: 5}, "connected(attempt 2)", "start-ready-timer{socket 5, timer 6, 10s}"},
+		{ServerReady{Socket: 5}, "ready(attempt 2)", "cancel-ready-timer{6}; add-channel{socket 5}; start-stable-timer{socket 5, timer 7, 30s}"},
+		{SocketClosed{Socket: 5, Code: 1011, Reason: "crash"}, "reconnecting(attempt 3, 4s)",
+			`cancel-stable-timer{7}; remove-channel{socket 5}; close-socket{socket 5, 1000 "Client disconnecting"}; start-reconnect-timer{timer 8, 4s}`},
+		{ReconnectTimerFired{Timer: 8}, "connecting(attempt 3)", "dial{socket 9, attempt 3}"},
+		{SocketOpened{Socket: 9}, "connected(attempt 3)", "start-ready-timer{socket 9, timer 10, 10s}"},
+		{ServerReady{Socket: 9}, "ready(attempt 3)", "cancel-ready-timer{10}; add-channel{socket 9}; start-stable-timer{socket 9, timer 11, 30s}"},
+		{ReadyStable{Timer: 7}, "ready(attempt 3)", ""}, // an earlier connection's timer
+		{ReadyStable{Timer: 11}, "ready", ""},
+		{SocketClosed{Socket: 9, Code: 1001, Reason: "restart"}, "reconnecting(attempt 1, 1s)",
+			`remove-channel{socket 9}; close-socket{socket 9, 1000 "Client disconnecting"}; start-reconnect-timer{timer 12, 1s}`},
+	})
+	if s.Attempt != 1 {
+		t.Fatalf("after a stable connection: %v", s)
+	}
+}
+
 func TestRandIsDrawnOnlyForRetries(t *testing.T) {
 	calls := 0
 	cfg := testConfig()
@@ -478,8 +611,11 @@ func TestStrings(t *testing.T) {
 		StatusDisconnected: "disconnected", StatusConnecting: "connecting", StatusConnected: "connected",
 		StatusReady: "ready", StatusReconnecting: "reconnecting", Status(9): "Status(9)",
 		EffectDial: "dial", EffectBarrier: "barrier", EffectKind(0): "EffectKind(0)", EffectKind(99): "EffectKind(99)",
-		sD0: "disconnected", sR: "ready", sRC2: "reconnecting(attempt 2, 2s)",
+		sD0: "disconnected", sR: "ready", sR3s: "ready(attempt 3)", sRC2: "reconnecting(attempt 2, 2s)",
 		fStopKA(3): "stop-keepalive{socket 3}", fBarrier(4): "barrier{4}",
+		fStartReady(3, 4): "start-ready-timer{socket 3, timer 4, 10s}", fCancelReady(4): "cancel-ready-timer{4}",
+		fStartStable(3, 4): "start-stable-timer{socket 3, timer 4, 30s}", fCancelStable(4): "cancel-stable-timer{4}",
+		EffectCancelStableTimer: "cancel-stable-timer",
 	} {
 		if got := v.String(); got != want {
 			t.Errorf("%#v.String() = %q, want %q", v, got, want)
@@ -501,6 +637,28 @@ func BenchmarkProgramStep(b *testing.B) {
 		var m Msg = closed(1001, "bye")
 		for b.Loop() {
 			p.Update(sR, m)
+		}
+	})
+	svc := programFor([]func(*Config){readyDeadline, resetAfter})
+	b.Run("server-ready-arms-reset", func(b *testing.B) {
+		b.ReportAllocs()
+		var m Msg = ServerReady{Socket: 8}
+		for b.Loop() {
+			svc.Update(sO1t, m)
+		}
+	})
+	b.Run("ready-timeout-reconnect", func(b *testing.B) {
+		b.ReportAllocs()
+		var m Msg = ReadyTimeout{Timer: 9}
+		for b.Loop() {
+			svc.Update(sO1t, m)
+		}
+	})
+	b.Run("ready-stable", func(b *testing.B) {
+		b.ReportAllocs()
+		var m Msg = ReadyStable{Timer: 9}
+		for b.Loop() {
+			svc.Update(sR3s, m)
 		}
 	})
 	b.Run("stale-noop", func(b *testing.B) {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -63,24 +64,41 @@ func (s *socket) run(peerID string) {
 		c.runner.Dispatch(m)
 		return
 	}
-	dctx, dcancel := context.WithCancel(s.ctx)
+	// The dial timeout runs on the injected clock, so it cancels the dial
+	// with a cause: the dial itself only reports "context canceled".
+	timeout := &dialTimeoutError{after: c.opts.DialTimeout}
+	dctx, dcancel := context.WithCancelCause(s.ctx)
 	var stopTimer func() bool
 	if c.opts.DialTimeout > 0 {
-		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, dcancel)
+		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, func() { dcancel(timeout) })
 	}
 	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{
-		HTTPClient:   c.opts.HTTPClient,
-		HTTPHeader:   h,
-		Subprotocols: c.opts.Subprotocols,
+		HTTPClient:           dialClient(c.opts.HTTPClient),
+		HTTPHeader:           h,
+		Subprotocols:         c.opts.Subprotocols,
+		CompressionMode:      c.opts.CompressionMode,
+		CompressionThreshold: c.opts.CompressionThreshold,
 	})
 	if stopTimer != nil {
 		stopTimer()
 	}
-	dcancel()
+	if err != nil && context.Cause(dctx) == error(timeout) {
+		err = timeout
+	}
+	dcancel(nil)
 	if err != nil {
-		m := SocketError{Socket: s.gen, Err: err}
+		m := SocketError{Socket: s.gen, Err: redactErr(err)}
 		if resp != nil {
 			m.HTTPStatus = resp.StatusCode
+			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+				m.Err = fmt.Errorf("%w: HTTP %d to %s", ErrRedirect, resp.StatusCode, RedactURL(resp.Header.Get("Location")))
+			}
+		}
+		err = m.Err
+		// The program keeps no cause while it retries, so this log line
+		// is where a service sees why each attempt failed.
+		if !s.isReleased() { // not abandoned by a stop
+			c.log.Info("client: dial failed", "socket", s.gen, "status", m.HTTPStatus, "err", err)
 		}
 		c.runner.Dispatch(m)
 		return
@@ -116,6 +134,9 @@ func (s *socket) read(conn *websocket.Conn) {
 			}
 			if code < 0 {
 				code = CloseAbnormal
+			}
+			if !s.isReleased() { // not our own close
+				c.log.Info("client: connection lost", "socket", s.gen, "code", code, "reason", reason, "err", err)
 			}
 			c.runner.Dispatch(SocketClosed{Socket: s.gen, Code: code, Reason: reason})
 			return

@@ -125,6 +125,11 @@ func BenchmarkConverge1000Docs100OpsBridge(b *testing.B) {
 func BenchmarkConverge1000Docs100OpsWebSocket(b *testing.B) {
 	benchConverge(b, func(b *testing.B) (*Exchange, *Exchange, func(), func()) {
 		s := startWSServerB(b)
+		b.Cleanup(func() {
+			if b.Failed() {
+				b.Logf("server closes by code: %v", s.srv.Stats().Closed)
+			}
+		})
 		c, _ := startWSClientB(b, s, "alice", "t-alice")
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

@@ -106,7 +106,7 @@ func TestUnsupportedTypeGetsVacantWithoutResolve(t *testing.T) {
 		t.Fatal("unsupported doc held")
 	}
 	a.mu.Lock()
-	st := peerStates(a.sync, "d")["b"]
+	st := peerStates(a.cs().sync, "d")["b"]
 	a.mu.Unlock()
 	if st.Kind != PeerVacant {
 		t.Fatalf("a's view of b: %+v", st)

@@ -41,6 +41,26 @@ type docRuntime struct {
 	syncSubs   subscribers[SyncEvent]
 }
 
+// reset replaces the replica with a fresh one (caller holds rt.mu), for a
+// load that must start over; change sets of the abandoned replay are
+// dropped.
+func (rt *docRuntime) reset() {
+	rt.pending = nil
+	df, ok := rt.factory.(replica.DocumentFactory)
+	if rt.mode != ModeInterpret || !ok {
+		rt.rep = rt.factory.CreateEmpty()
+		return
+	}
+	doc := df.CreateDocument()
+	if rt.docType.Defaults != nil {
+		if v, err := defaultsValue(rt.docType.Defaults); err == nil {
+			_ = doc.SetDefaults(v)
+		}
+	}
+	doc.SetChangeHook(func(cs replica.ChangeSet) { rt.pending = append(rt.pending, cs) })
+	rt.doc, rt.rep = doc, doc
+}
+
 // version returns the replica's serialized version.
 // finishLoading applies the transactions queued while loading (caller
 // holds rt.mu) and returns the errors of those the replica refused.
@@ -317,9 +337,7 @@ func (ex *Exchange) RegisterDocType(t DocType) error {
 func (ex *Exchange) register(rt *docRuntime, event DocChangeType, urgent bool) {
 	enqueue := func(m any) {
 		if urgent {
-			ex.mu.Lock()
-			ex.urgentLocked(m)
-			ex.mu.Unlock()
+			ex.consequence(m)
 			return
 		}
 		ex.dispatch(m)
@@ -553,14 +571,12 @@ func (ex *Exchange) interpretAnnounced(f fxEnsureDoc, t DocType) {
 func (ex *Exchange) deferUrgent(f fxEnsureDoc) {
 	ex.mu.Lock()
 	ex.deferred[f.doc] = f.meta
-	ex.urgentLocked(msgDocDefer{doc: f.doc, meta: f.meta, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
 	ex.mu.Unlock()
+	ex.consequence(msgDocDefer{doc: f.doc, meta: f.meta, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
 }
 
 func (ex *Exchange) vacantUrgent(f fxEnsureDoc) {
-	ex.mu.Lock()
-	ex.urgentLocked(msgDeclareVacant{doc: f.doc, to: f.peer.PeerID})
-	ex.mu.Unlock()
+	ex.consequence(msgDeclareVacant{doc: f.doc, to: f.peer.PeerID})
 }
 
 // Deferred returns the ids of deferred docs (announced by peers, no data

@@ -26,6 +26,7 @@ const (
 	CodeNotSuspended      Code = "not-suspended"       // resume of a doc that is not suspended
 	CodeDestroyed         Code = "destroyed"           // use of a handle whose doc was destroyed
 	CodeSyncTimeout       Code = "sync-timeout"        // WaitForSync gave up (context done)
+	CodeNotAcknowledged   Code = "not-acknowledged"    // WaitAcknowledged gave up (context done)
 	CodeBudgetExhausted   Code = "budget-exhausted"    // a dispatch cascade exceeded the budget
 	CodeDispose           Code = "dispose"             // policy disposers failed
 	CodeClosed            Code = "closed"              // the exchange was shut down
@@ -84,6 +85,7 @@ var (
 	ErrNotSuspended      = &Error{Code: CodeNotSuspended}
 	ErrDestroyed         = &Error{Code: CodeDestroyed}
 	ErrSyncTimeout       = &Error{Code: CodeSyncTimeout}
+	ErrNotAcknowledged   = &Error{Code: CodeNotAcknowledged}
 	ErrBudgetExhausted   = &Error{Code: CodeBudgetExhausted}
 	ErrDispose           = &Error{Code: CodeDispose}
 	ErrClosed            = &Error{Code: CodeClosed}
@@ -116,7 +118,12 @@ type BudgetError struct {
 	Counts map[string]int
 	// Recent names the last messages of the cascade, oldest first.
 	Recent []string
+	// Err is the runner's report (origin stack, message history).
+	Err error
 }
+
+// Unwrap returns the runner's report.
+func (e *BudgetError) Unwrap() error { return e.Err }
 
 func (e *BudgetError) Error() string {
 	return fmt.Sprintf("exchange: dispatch budget exhausted (more than %d messages in one cascade); recent: %v", e.Budget, e.Recent)

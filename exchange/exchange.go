@@ -14,6 +14,7 @@ import (
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -160,40 +161,32 @@ type Exchange struct {
 	lww      *replica.LWWFactory
 	state    *replica.StateFactory
 	pol      policies
-	sp       *sessionProgram
-	yp       *syncProgram
+	core     *coreProgram
+	runner   *machine.Runner[any, *coreState, any]
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	nextCh   atomic.Uint64
 	counters counters
 	// inCallback counts user callbacks running on the dispatcher; API calls
-	// made meanwhile are part of the current cascade (see queued).
+	// made meanwhile belong to the current cascade.
 	inCallback atomic.Int32
 
-	mu          sync.Mutex
-	queue       []queued // pending messages from qhead on
-	qhead       int
-	urgent      []queued
-	draining    bool
-	tickPending bool
-	bgJobs      int
-	quiet       chan struct{} // closed when the exchange becomes quiet; nil while nobody waits
-	closing     bool          // Shutdown started: new transport events are ignored
-	closed      bool
-	sess        *sessionState // written by the drainer under mu; immutable values
-	sync        *syncState
-	stst        *storeState
-	runtimes    map[string]*docRuntime
-	deferred    map[string]DocMeta
-	docTypes    []DocType
-	transports  []transport.Transport
-	channels    map[ChannelID]*transport.Channel
-	peerSubs    subscribers[PeerEvent]
-	docSubs     subscribers[DocEvent]
-	waiters     map[*syncWaiter]struct{}
-	changed     []*docRuntime // runtimes with change sets to deliver at tick
+	mu         sync.Mutex
+	bgJobs     int
+	quiet      chan struct{} // closed when the last background job ends; nil while nobody waits
+	closing    bool          // Shutdown started: new transport events are ignored
+	closed     bool
+	runtimes   map[string]*docRuntime
+	deferred   map[string]DocMeta
+	docTypes   []DocType
+	transports []transport.Transport
+	channels   map[ChannelID]*transport.Channel
+	peerSubs   subscribers[PeerEvent]
+	docSubs    subscribers[DocEvent]
+	waiters    map[*syncWaiter]struct{}
+	changed    []*docRuntime // runtimes with change sets to deliver at tick
 
-	// drainer-only state (touched only while draining)
+	// touched only by the runner's drainer
 	outbox      []transport.Envelope
 	timers      map[string]func() bool
 	afterDelete map[string][]func() // hydrations waiting for a delete
@@ -254,16 +247,24 @@ func New(opts Options) (*Exchange, error) {
 	case timeout < 0:
 		timeout = 0
 	}
-	ex.sp = &sessionProgram{
-		identity:         id,
-		features:         wire.Features{Alias: ptr(true)},
-		departureTimeout: timeout,
-		canConnect:       ex.canConnect,
+	ex.core = &coreProgram{
+		session: &sessionProgram{
+			identity:         id,
+			features:         wire.Features{Alias: ptr(true)},
+			departureTimeout: timeout,
+			canConnect:       ex.canConnect,
+		},
+		sync:  &syncProgram{identity: id, persistent: len(ex.stores) > 0, canShare: ex.canShare, canAccept: ex.canAccept},
+		store: storeProgram{stores: len(ex.stores)},
 	}
-	ex.yp = &syncProgram{identity: id, canShare: ex.canShare, canAccept: ex.canAccept}
-	ex.sess, _ = ex.sp.Init()
-	ex.sync, _ = ex.yp.Init()
-	ex.stst, _ = storeProgram{}.Init()
+	ex.runner = machine.NewRunner[any, *coreState, any](ex.core, ex.execute, machine.Options{
+		Label:            "exchange " + id.PeerID,
+		Budget:           ex.budget,
+		BudgetPerCascade: true,
+		InCascade:        func() bool { return ex.inCallback.Load() > 0 },
+		HistorySize:      16,
+		OnError:          ex.runnerError,
+	})
 	ex.bgCtx, ex.bgCancel = context.WithCancel(context.Background())
 	for _, p := range opts.Policies {
 		ex.pol.register(p)
@@ -290,191 +291,78 @@ func (ex *Exchange) Register(p Policy) (dispose func() error) { return ex.pol.re
 
 // --- dispatcher ---
 
-// Internal messages besides session and sync messages.
-type (
-	tickMsg     struct{}
-	funcMsg     func()
-	chanSyncMsg struct {
-		ch  ChannelID
-		msg wire.ChannelMsg
-	}
-	// localChangeMsg: rt was written locally; its version is read when
-	// the message runs.
-	localChangeMsg struct{ rt *docRuntime }
-)
+// state returns the core's current value (immutable).
+func (ex *Exchange) cs() *coreState { return ex.runner.State() }
 
-func (ex *Exchange) busyLocked() bool { return ex.draining || ex.bgJobs > 0 }
+// busyLocked reports whether the runner has work or a background job
+// (hydration, store write) runs. The caller holds ex.mu.
+func (ex *Exchange) busyLocked() bool { return ex.bgJobs > 0 || !ex.runner.Idle() }
 
-// endBusyLocked wakes Flush/Shutdown waiters once nothing is draining and
-// no background job runs. The channel is only allocated while someone
-// waits (waitQuiet), so a drain allocates nothing for it.
-func (ex *Exchange) endBusyLocked() {
-	if !ex.busyLocked() && ex.quiet != nil {
-		close(ex.quiet)
-		ex.quiet = nil
-	}
-}
-
-// dispatch queues m and drains the queue if nobody else is.
+// dispatch queues an input for the core.
 func (ex *Exchange) dispatch(m any) {
 	ex.mu.Lock()
-	if ex.closed {
-		ex.mu.Unlock()
-		return
-	}
-	ex.queue = append(ex.queue, queued{m: m, external: ex.inCallback.Load() == 0})
-	if ex.draining {
-		ex.mu.Unlock()
-		return
-	}
-	ex.draining = true
+	closed := ex.closed
 	ex.mu.Unlock()
-	ex.drain()
-}
-
-// urgentLocked queues m ahead of everything else. Consequences of the
-// message being processed go there — peer transitions, classification
-// results, import outcomes — so inputs that arrived meanwhile see them:
-// an interest right behind a present finds the classified doc, a present
-// right behind an establish finds the peer.
-func (ex *Exchange) urgentLocked(m any) { ex.urgent = append(ex.urgent, queued{m: m}) }
-
-// queued is a message waiting for the dispatcher. External messages
-// (transport events, timers, API calls from outside callbacks) start a new
-// cascade: the budget counts the messages processed since the last one, so
-// a busy exchange that drains continuously under load is not mistaken for
-// a runaway feedback loop between a subscriber and the exchange.
-type queued struct {
-	m        any
-	external bool
-}
-
-func (ex *Exchange) drain() {
-	steps := 0
-	// The last messages of the cascade, for the budget error; names are
-	// only computed when the budget runs out.
-	var recent [16]any
-	for {
-		ex.mu.Lock()
-		var q queued
-		switch {
-		case len(ex.urgent) > 0:
-			q = ex.urgent[0]
-			ex.urgent[0] = queued{}
-			ex.urgent = ex.urgent[1:]
-		case ex.qhead < len(ex.queue):
-			q = ex.queue[ex.qhead]
-			ex.queue[ex.qhead] = queued{}
-			ex.qhead++
-			if ex.qhead == len(ex.queue) {
-				ex.queue, ex.qhead = ex.queue[:0], 0
-			}
-		default:
-			ex.draining = false
-			ex.endBusyLocked()
-			ex.mu.Unlock()
-			return
-		}
-		ex.mu.Unlock()
-		if q.external {
-			steps = 0
-		}
-		recent[steps%len(recent)] = q.m
-		steps++
-		if ex.budget > 0 && steps > ex.budget {
-			ex.breakCascade(steps, recent)
-			steps = 0
-			recent = [16]any{}
-			continue
-		}
-		ex.process(q.m)
+	if !closed {
+		ex.runner.Dispatch(m)
 	}
 }
 
-// breakCascade reports an exhausted budget and drops the cascade's queued
-// messages; external inputs stay queued.
-func (ex *Exchange) breakCascade(steps int, recent [16]any) {
-	ex.mu.Lock()
-	var keep []queued
-	for _, q := range ex.queue[ex.qhead:] {
-		if q.external {
-			keep = append(keep, q)
-		}
-	}
-	ex.queue, ex.qhead, ex.urgent = keep, 0, nil
-	ex.tickPending = false
-	ex.mu.Unlock()
-	err := &BudgetError{Budget: ex.budget, Counts: map[string]int{}}
-	for i := 0; i < len(recent); i++ {
-		if r := recent[(steps+i)%len(recent)]; r != nil {
-			name := fmt.Sprintf("%T", r)
-			err.Recent = append(err.Recent, name)
-			err.Counts[name]++
-		}
-	}
-	ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: err.Error(), Err: err})
-}
+// consequence queues an outcome of the effect being carried out ahead of
+// later inputs: a peer transition, a classification, an import result. An
+// interest right behind a present then finds the classified doc.
+func (ex *Exchange) consequence(m any) { ex.runner.DispatchUrgent(m) }
 
-func (ex *Exchange) process(m any) {
-	defer func() {
-		if r := recover(); r != nil {
-			ex.diagnose(Diagnostic{Code: DiagCallbackPanic, Severity: SeverityError,
-				Message: fmt.Sprintf("panic while processing %T: %v", m, r)})
+// Program steps requested by the shell while it carries out an effect run
+// right after it, before later inputs.
+func (ex *Exchange) stepSession(m sessionMsg) { ex.consequence(m) }
+func (ex *Exchange) stepSync(m syncMsg)       { ex.consequence(m) }
+func (ex *Exchange) stepStore(m storeMsg)     { ex.consequence(m) }
+
+// runnerError reports a blown cascade budget or a panic in the shell.
+func (ex *Exchange) runnerError(err error) {
+	var be *machine.BudgetExhaustedError
+	if errors.As(err, &be) {
+		berr := &BudgetError{Budget: be.Budget, Counts: map[string]int{}, Err: be}
+		for _, m := range be.History {
+			name := fmt.Sprintf("%T", m)
+			berr.Recent = append(berr.Recent, name)
+			berr.Counts[name]++
 		}
-	}()
-	switch m := m.(type) {
-	case tickMsg:
-		ex.tick()
+		ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: berr.Error(), Err: berr})
+	} else {
+		ex.diagnose(Diagnostic{Code: DiagCallbackPanic, Severity: SeverityError, Message: err.Error(), Err: err})
 		return
-	case sessionMsg:
-		ex.stepSession(m)
-	case syncMsg:
-		ex.stepSync(m)
-	case chanSyncMsg:
-		// The channel's peer is looked up now, not when the message
-		// arrived, so it is seen in order with the establish before it.
-		peer, ok := ex.sess.channelPeer(m.ch)
-		if !ok {
-			return // sync traffic before establish is dropped
-		}
-		ex.stepSync(msgReceived{from: peer, msg: m.msg})
-	case localChangeMsg:
-		m.rt.mu.Lock()
-		m.rt.pushQueued = false
-		v := m.rt.rep.Version().String()
-		m.rt.mu.Unlock()
-		if ex.runtimeFor(m.rt.id) == m.rt {
-			ex.stepSync(msgLocalChange{doc: m.rt.id, version: v})
-		}
-	case storeMsg:
-		ex.stepStore(m)
+	}
+	ex.runner.Dispatch(tickLostMsg{})
+}
+
+// execute carries out one effect of the core (on the runner's drainer).
+func (ex *Exchange) execute(f any, dispatch func(any)) {
+	switch f := f.(type) {
+	case sessionFx:
+		ex.sessionEffect(f)
+	case syncFx:
+		ex.syncEffect(f)
+	case storeFx:
+		ex.storeEffect(f)
 	case funcMsg:
-		m()
+		f()
+	case localChangeMsg:
+		f.rt.mu.Lock()
+		f.rt.pushQueued = false
+		v := f.rt.rep.Version().String()
+		f.rt.mu.Unlock()
+		if ex.runtimeFor(f.rt.id) == f.rt {
+			ex.consequence(msgLocalChange{doc: f.rt.id, version: v})
+		}
+	case fxScheduleTick:
+		dispatch(tickMsg{}) // behind what is queued: the end of the burst
+	case fxTickDone:
+		ex.deliverChanges()
+		ex.checkWaiters()
+		ex.flushOutbox()
 	}
-	ex.scheduleTick()
-}
-
-func (ex *Exchange) scheduleTick() {
-	ex.mu.Lock()
-	if !ex.tickPending && !ex.closed {
-		ex.tickPending = true
-		ex.queue = append(ex.queue, queued{m: tickMsg{}})
-	}
-	ex.mu.Unlock()
-}
-
-// tick ends a burst: peer events, sync events (readiness, persistence,
-// documents feed), document change subscribers, sync waiters, then one
-// flush of everything the burst wants to send.
-func (ex *Exchange) tick() {
-	ex.mu.Lock()
-	ex.tickPending = false
-	ex.mu.Unlock()
-	ex.stepSession(msgSessionTick{})
-	ex.stepSync(msgSyncTick{})
-	ex.deliverChanges()
-	ex.checkWaiters()
-	ex.flushOutbox()
 }
 
 func (ex *Exchange) flushOutbox() {
@@ -496,7 +384,7 @@ func (ex *Exchange) flushOutbox() {
 			if err == nil {
 				ex.counters.sent(env.Msg)
 				if ex.onMsg != nil {
-					peer, _ := ex.sess.channelPeer(id)
+					peer, _ := ex.cs().sess.channelPeer(id)
 					ex.onMsg(MessageEvent{Outbound: true, Channel: id, Peer: peer, Msg: env.Msg})
 				}
 			}
@@ -534,13 +422,29 @@ func (ex *Exchange) endBG() {
 	ex.mu.Unlock()
 }
 
-// waitQuiet waits until nothing is draining and no background job runs.
+// endBusyLocked wakes waiters once no background job runs.
+func (ex *Exchange) endBusyLocked() {
+	if ex.bgJobs == 0 && ex.quiet != nil {
+		close(ex.quiet)
+		ex.quiet = nil
+	}
+}
+
+// waitQuiet waits until the runner is idle and no background job runs
+// (both at once: a finished job dispatches its result).
 func (ex *Exchange) waitQuiet(ctx context.Context) error {
 	for {
+		if err := ex.runner.WaitIdle(ctx); err != nil {
+			return err
+		}
 		ex.mu.Lock()
 		if !ex.busyLocked() {
 			ex.mu.Unlock()
 			return nil
+		}
+		if ex.bgJobs == 0 {
+			ex.mu.Unlock()
+			continue // the runner got work meanwhile
 		}
 		if ex.quiet == nil {
 			ex.quiet = make(chan struct{})
@@ -617,57 +521,7 @@ func (ex *Exchange) canConnect(req ConnectRequest) (ok bool) {
 	return ok
 }
 
-// --- program steps ---
-
-func (ex *Exchange) stepSession(m sessionMsg) {
-	n, fx := ex.sp.Update(ex.sess, m)
-	if n != ex.sess {
-		ex.mu.Lock()
-		ex.sess = n
-		ex.mu.Unlock()
-	}
-	for _, f := range fx {
-		ex.sessionEffect(f)
-	}
-}
-
-func (ex *Exchange) stepSync(m syncMsg) {
-	n, fx := ex.yp.Update(ex.sync, m)
-	if n != ex.sync {
-		ex.mu.Lock()
-		ex.sync = n
-		ex.mu.Unlock()
-	}
-	for _, f := range fx {
-		ex.syncEffect(f)
-	}
-}
-
-func (ex *Exchange) stepStore(m storeMsg) {
-	n, fx := storeProgram{}.Update(ex.stst, m)
-	if n != ex.stst {
-		ex.mu.Lock()
-		ex.stst = n
-		ex.mu.Unlock()
-	}
-	for _, f := range fx {
-		ex.storeEffect(f)
-	}
-	// Changes made while the write was in flight are written now. After a
-	// failure the next change retries (from the last confirmed version);
-	// retrying at once would spin on a broken store.
-	switch m := m.(type) {
-	case stWriteSucceeded:
-		ex.persistTrigger(m.doc)
-	case stDeleteDone:
-		wait := ex.afterDelete[m.doc]
-		delete(ex.afterDelete, m.doc)
-		for _, f := range wait {
-			f() // hydrations of the doc got again meanwhile
-		}
-		ex.persistTrigger(m.doc)
-	}
-}
+// --- effects ---
 
 func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
 	if len(chans) == 0 {
@@ -689,9 +543,7 @@ func (ex *Exchange) sessionEffect(f sessionFx) {
 		if ch != nil {
 			ch.Close()
 		}
-		ex.mu.Lock()
-		ex.urgentLocked(msgChannelRemoved(f))
-		ex.mu.Unlock()
+		ex.consequence(msgChannelRemoved(f))
 	case fxStartDepartureTimer:
 		if stop, ok := ex.timers[f.peer]; ok {
 			stop()
@@ -705,15 +557,6 @@ func (ex *Exchange) sessionEffect(f sessionFx) {
 			stop()
 			delete(ex.timers, f.peer)
 		}
-	case fxSyncEvent:
-		// A consequence of the message just processed: it must reach the
-		// sync program before any later input. (Transport goroutines may
-		// have queued the peer's first sync messages right behind its
-		// establish; the reference's one-message-per-microtask delivery
-		// never queued two.)
-		ex.mu.Lock()
-		ex.urgentLocked(f.msg)
-		ex.mu.Unlock()
 	case fxEmitPeerEvents:
 		ex.emitPeerEvents(f.changes)
 	case fxSessionDiagnostic:
@@ -731,7 +574,7 @@ func (ex *Exchange) syncEffect(f syncFx) {
 			}
 		}
 		for _, p := range f.peers {
-			ex.sendTo(ex.sess.peerChannels(p), f.msg)
+			ex.sendTo(ex.cs().sess.peerChannels(p), f.msg)
 		}
 	case fxSendOffers:
 		ex.sendOffers(f)
@@ -860,7 +703,7 @@ func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
 		ex.counters.received(msg)
 		if ex.onMsg != nil {
 			ex.mu.Lock()
-			peer, _ := ex.sess.channelPeer(id)
+			peer, _ := ex.cs().sess.channelPeer(id)
 			ex.mu.Unlock()
 			ex.onMsg(MessageEvent{Channel: id, Peer: peer, Msg: msg})
 		}
@@ -895,7 +738,7 @@ func (ex *Exchange) peerVersioner(doc string) *docRuntime {
 // it; with none the version is omitted, so the peer sends everything.
 func (ex *Exchange) sendInterestPerPeer(rt *docRuntime, peers []string, in *wire.Interest) {
 	for _, p := range peers {
-		chans := ex.sess.peerChannels(p)
+		chans := ex.cs().sess.peerChannels(p)
 		if len(chans) == 0 {
 			continue
 		}

@@ -30,7 +30,7 @@ type DocEvent struct {
 // grace period).
 func (ex *Exchange) Peers() map[string]PeerIdentity {
 	ex.mu.Lock()
-	s := ex.sess
+	s := ex.cs().sess
 	ex.mu.Unlock()
 	return peersOf(s)
 }
@@ -48,7 +48,7 @@ func peersOf(s *sessionState) map[string]PeerIdentity {
 func (ex *Exchange) Connected(peer string) bool {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	return len(ex.sess.peerChannels(peer)) > 0
+	return len(ex.cs().sess.peerChannels(peer)) > 0
 }
 
 // Documents returns every held document (interpreted, headless and
@@ -90,7 +90,7 @@ func (ex *Exchange) SubscribeDocuments(fn func(DocEvent)) (cancel func()) {
 func (ex *Exchange) emitPeerEvents(changes []PeerChange) {
 	ex.mu.Lock()
 	subs := ex.peerSubs.snapshot()
-	s := ex.sess
+	s := ex.cs().sess
 	ex.mu.Unlock()
 	if len(subs) == 0 {
 		return
@@ -131,7 +131,7 @@ func (ex *Exchange) Connectivity() Connectivity {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
 	online := false
-	ex.sess.peers.Range(func(_ string, p *sessionPeer) bool {
+	ex.cs().sess.peers.Range(func(_ string, p *sessionPeer) bool {
 		online = len(p.channels) > 0
 		return !online
 	})
@@ -149,8 +149,8 @@ func (ex *Exchange) Connectivity() Connectivity {
 func (ex *Exchange) PeerFeatures(peer string) (wire.Features, bool) {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	for _, id := range ex.sess.peerChannels(peer) {
-		if c := ex.sess.channels[id]; c != nil && c.features != nil {
+	for _, id := range ex.cs().sess.peerChannels(peer) {
+		if c := ex.cs().sess.channels[id]; c != nil && c.features != nil {
 			return *c.features, true
 		}
 	}

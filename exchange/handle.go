@@ -266,7 +266,7 @@ func (d *Doc) OnPeerSyncChange(fn func(SyncEvent)) (cancel func()) {
 // States are volatile (a reconnecting peer may go back to pending).
 func (d *Doc) PeerStates() map[string]PeerDocState {
 	d.ex.mu.Lock()
-	s := d.ex.sync
+	s := d.ex.cs().sync
 	d.ex.mu.Unlock()
 	return peerStates(s, d.rt.id)
 }
@@ -287,7 +287,7 @@ func peerStates(s *syncState, doc string) map[string]PeerDocState {
 // suspend/resume, and is cleared only by Destroy and Shutdown.
 func (d *Doc) Ready() bool {
 	d.ex.mu.Lock()
-	s := d.ex.sync
+	s := d.ex.cs().sync
 	d.ex.mu.Unlock()
 	return s.hasReconciled(d.rt.id)
 }
@@ -307,12 +307,36 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	w := &syncWaiter{doc: d.rt.id, rt: d.rt, done: make(chan struct{})}
+	rt := d.rt
+	return d.wait(ctx, func(s *syncState, sess *sessionState) bool { return synced(rt, s, sess) },
+		&Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer"})
+}
+
+// WaitAcknowledged waits until a connected peer acknowledged holding the
+// document durably at (or after) the version it has now: a peer with
+// stores acknowledges a write it merged once every one of its stores holds
+// it; a peer without stores never acknowledges. Use it after Update where a write must not be lost with this
+// process (a CLI that exits, a service about to stop). On ctx's end the
+// error has Code CodeNotAcknowledged and unwraps to ctx.Err(). Only plain
+// (JSONDoc) documents are acknowledged; for others it waits for ctx.
+func (d *Doc) WaitAcknowledged(ctx context.Context) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	rt := d.rt
+	target := rt.currentVersion()
+	return d.wait(ctx, func(s *syncState, sess *sessionState) bool { return acknowledged(rt, target, s, sess) },
+		&Error{Code: CodeNotAcknowledged, DocID: d.rt.id, Msg: "no peer acknowledged version " + target.String()})
+}
+
+// wait blocks until until holds (checked now and at every tick) or ctx
+// ends (then timeout, wrapping ctx.Err(), is returned).
+func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) bool, timeout *Error) error {
+	w := &syncWaiter{doc: d.rt.id, rt: d.rt, until: until, done: make(chan struct{})}
 	d.ex.mu.Lock()
 	d.ex.waiters[w] = struct{}{}
-	ss, sess := d.ex.sync, d.ex.sess
 	d.ex.mu.Unlock()
-	if synced(d.rt, ss, sess) {
+	if st := d.ex.cs(); until(st.sync, st.sess) {
 		d.ex.resolveWaiter(w, nil)
 	}
 	select {
@@ -322,15 +346,36 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 		d.ex.mu.Lock()
 		delete(d.ex.waiters, w)
 		d.ex.mu.Unlock()
-		return &Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer", Err: ctx.Err()}
+		timeout.Err = ctx.Err()
+		return timeout
 	}
 }
 
 type syncWaiter struct {
-	doc  string
-	rt   *docRuntime
-	done chan struct{}
-	err  error
+	doc   string
+	rt    *docRuntime
+	until func(*syncState, *sessionState) bool
+	done  chan struct{}
+	err   error
+}
+
+// acknowledged: a peer with a live channel acknowledged a version that is
+// not behind target.
+func acknowledged(rt *docRuntime, target replica.Version, s *syncState, sess *sessionState) bool {
+	found := false
+	s.peers.Range(func(id string, p *syncPeer) bool {
+		v, ok := p.acked.Get(rt.id)
+		if !ok || len(sess.peerChannels(id)) == 0 {
+			return true
+		}
+		if theirs, err := rt.factory.ParseVersion(v); err == nil {
+			if ord, err := target.Compare(theirs); err == nil && (ord == replica.Behind || ord == replica.Equal) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // resolveWaiter completes w once.
@@ -401,7 +446,8 @@ func (ex *Exchange) checkWaiters() {
 	for w := range ex.waiters {
 		ws = append(ws, w)
 	}
-	ss, sess := ex.sync, ex.sess
+	cur := ex.cs()
+	ss, sess := cur.sync, cur.sess
 	live := make([]bool, len(ws))
 	for i, w := range ws {
 		live[i] = !w.rt.destroyed && ex.runtimes[w.doc] == w.rt
@@ -411,7 +457,7 @@ func (ex *Exchange) checkWaiters() {
 		switch {
 		case !live[i]:
 			ex.resolveWaiter(w, &Error{Code: CodeDestroyed, DocID: w.doc})
-		case synced(w.rt, ss, sess):
+		case w.until(ss, sess):
 			ex.resolveWaiter(w, nil)
 		}
 	}
@@ -454,7 +500,7 @@ func (ex *Exchange) deliverChanges() {
 
 func (ex *Exchange) emitReady(docs []string) {
 	ex.mu.Lock()
-	s := ex.sync
+	s := ex.cs().sync
 	type job struct {
 		subs []*subscriber[SyncEvent]
 		ev   SyncEvent

@@ -42,7 +42,7 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 	}
 	ex.dispatch(funcMsg(func() {
 		// Depart on every channel of every peer, straight away.
-		ex.sess.peers.Range(func(_ string, p *sessionPeer) bool {
+		ex.cs().sess.peers.Range(func(_ string, p *sessionPeer) bool {
 			if len(p.channels) > 0 {
 				ex.sendTo(p.channels, &wire.Depart{})
 			}
@@ -80,8 +80,8 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 		close(w.done)
 	}
 	ex.waiters = map[*syncWaiter]struct{}{}
-	ex.queue, ex.qhead, ex.urgent = nil, 0, nil
 	ex.mu.Unlock()
+	ex.runner.Close() // queued inputs are dropped; later ones ignored
 	for _, t := range ts {
 		if err := t.Stop(ctx); err != nil {
 			errs = append(errs, &Error{Code: CodeTransport, Msg: "stop " + t.ID(), Err: err})

@@ -137,7 +137,7 @@ func TestMultiTransportPeerEstablishedOnce(t *testing.T) {
 	}
 	// Channel ids are unique across the exchange's transports.
 	a.mu.Lock()
-	ids := a.sess.peerChannels("b")
+	ids := a.cs().sess.peerChannels("b")
 	a.mu.Unlock()
 	if len(ids) != 2 || ids[0] == ids[1] {
 		t.Fatalf("channels %v", ids)

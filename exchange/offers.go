@@ -29,7 +29,7 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 	var parts []replica.OfferPart
 	built := false
 	for _, peer := range f.peers {
-		chans := ex.sess.peerChannels(peer)
+		chans := ex.cs().sess.peerChannels(peer)
 		if len(chans) == 0 {
 			continue
 		}
@@ -132,7 +132,7 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 	var identity PeerIdentity
 	wasSynced := false
-	if peer, ok := ex.sync.peers.Get(f.from); ok {
+	if peer, ok := ex.cs().sync.peers.Get(f.from); ok {
 		identity = peer.identity
 		st, ok := peer.states.Get(f.doc)
 		wasSynced = ok && st.Kind == PeerSynced
@@ -152,10 +152,13 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 	rt.mu.Unlock()
 	askOurs := func() {
-		ex.sendTo(ex.sess.peerChannels(f.from), &wire.Interest{DocID: f.doc, Version: ptr(in.ours.String()), Reciprocate: ptr(false)})
+		ex.sendTo(ex.cs().sess.peerChannels(f.from), &wire.Interest{DocID: f.doc, Version: ptr(in.ours.String()), Reciprocate: ptr(false)})
 	}
 
 	act, why := planImport(in)
+	if act != importRefuse && isAck(payload) {
+		ex.enqueue(msgAcked{doc: f.doc, version: f.version, peer: f.from})
+	}
 	switch act {
 	case importSynced:
 		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from})
@@ -227,10 +230,15 @@ func (ex *Exchange) importOffer(f fxImport) {
 	ex.enqueue(msgDocImported{doc: f.doc, version: v, from: f.from})
 }
 
+// isAck recognizes an acknowledgement: a plain delta with no batches.
+func isAck(p replica.Payload) bool {
+	if p.Kind != wire.Since || p.Encoding != wire.JSON {
+		return false
+	}
+	n, ok := countBatches(p.Data)
+	return ok && n == 0
+}
+
 // enqueue queues the outcome of an import ahead of later inputs (called
 // while draining).
-func (ex *Exchange) enqueue(m any) {
-	ex.mu.Lock()
-	ex.urgentLocked(m)
-	ex.mu.Unlock()
-}
+func (ex *Exchange) enqueue(m any) { ex.consequence(m) }

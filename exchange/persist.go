@@ -3,18 +3,26 @@ package exchange
 import (
 	"errors"
 	"fmt"
-	"sync"
+	"math/rand/v2"
+	"time"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/wire"
 )
+
+// storeRetry paces the retries of a failing store write: capped
+// exponential backoff with full jitter, forever (the data stays in memory
+// until it lands).
+var storeRetry = backoff.Policy{Base: 100 * time.Millisecond, Max: 30 * time.Second, MaxAttempts: backoff.Unlimited}
 
 func storeMeta(m DocMeta) store.Meta {
 	return store.Meta{ReplicaType: m.ReplicaType, SyncMode: m.SyncMode, SchemaHash: m.SchemaHash}
 }
 
 func (ex *Exchange) storeError(doc, op string, err error) {
+	ex.counters.storeErrors.Add(1)
 	ex.diagnose(Diagnostic{Code: DiagStoreError, Severity: SeverityError, DocID: doc, Err: err,
 		Message: fmt.Sprintf("store %s failed for doc %q", op, doc)})
 	if ex.onStore != nil {
@@ -25,57 +33,65 @@ func (ex *Exchange) storeError(doc, op string, err error) {
 // startHydration hydrates rt, after the delete of an earlier incarnation
 // of the doc if one is still running (on the dispatcher).
 func (ex *Exchange) startHydration(rt *docRuntime, event DocChangeType) {
-	if phase, ok := ex.stst.docs.Get(rt.id); ok && (phase.deleting || phase.deleteNext) {
+	if phase, ok := ex.cs().store.docs.Get(rt.id); ok && (phase.deleting || phase.deleteNext) {
 		ex.afterDelete[rt.id] = append(ex.afterDelete[rt.id], func() { ex.hydrate(rt, event) })
 		return
 	}
 	ex.hydrate(rt, event)
 }
 
-// hydrate loads rt from the first store that has it (in the background),
-// then registers it with the sync and store programs on the dispatcher.
-// Stored entries are replayed as remote changes (no echo). A corrupt record
-// is reported and skipped.
+// hydrate loads rt in the background from the store whose stream reaches
+// furthest, then registers it with the sync and store programs on the
+// dispatcher. Stored entries are replayed as remote changes (no echo). A
+// stream that is corrupt, or whose entries do not lead to the versions
+// stored with them, stops the load at the last good entry: the doc is
+// served from there, the diagnostic says where, and that store is not
+// written again for the doc (its stream needs a deliberate repair).
 func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 	if !ex.startBG() {
 		return
 	}
 	go func() {
 		defer ex.endBG()
-		found, stored := false, ""
-		// Problems are reported from the dispatcher, like every other
-		// diagnostic, once loading is done.
-		var report []func()
-		for _, s := range ex.stores {
-			meta, err := s.CurrentMeta(ex.bgCtx, rt.id)
+		var report []func() // diagnostics, delivered on the dispatcher
+		heads := make([]headInfo, len(ex.stores))
+		for i, s := range ex.stores {
+			h, err := s.Head(ex.bgCtx, rt.id)
 			if err != nil {
+				heads[i].broken = true
 				report = append(report, func() { ex.storeError(rt.id, "load", err) })
 				continue
 			}
-			if meta == nil {
-				continue
-			}
-			recs, err := s.LoadAll(ex.bgCtx, rt.id)
+			heads[i] = headInfo{exists: h.Exists, version: h.Version}
+		}
+		found := false
+		if best := ex.furthest(rt, heads); best >= 0 {
+			recs, err := ex.stores[best].LoadAll(ex.bgCtx, rt.id)
 			if err != nil {
+				heads[best].broken = true
 				report = append(report, func() { ex.storeError(rt.id, "load", err) })
-				continue
 			}
-			rt.mu.Lock()
-			for _, rec := range recs {
-				if rec.Kind != store.KindEntry {
-					continue
+			if len(recs) > 0 {
+				found = true
+				rt.mu.Lock()
+				res, err := store.Replay(rt.id, recs, func(rec store.Record) (string, error) {
+					if err := ex.replay(rt, rec); err != nil {
+						return "", err
+					}
+					return rt.rep.Version().String(), nil
+				})
+				if err != nil {
+					// The refused entry may have half-applied: rebuild from
+					// the good prefix.
+					heads[best].broken = true
+					rt.reset()
+					for _, rec := range recs[:res.Good] {
+						_ = ex.replay(rt, rec)
+					}
+					report = append(report, func() { ex.storeError(rt.id, "load", err) })
 				}
-				if err := ex.replay(rt, rec); err != nil {
-					v := rec.Version
-					report = append(report, func() {
-						ex.warn(DiagMergeFailed, rt.id, "", err, "stored record at version %q skipped", v)
-					})
-				}
+				rt.mu.Unlock()
 			}
-			stored = rt.rep.Version().String()
-			rt.mu.Unlock()
-			found = true
-			break
 		}
 		rt.mu.Lock()
 		queued := len(rt.queuedTx)
@@ -84,6 +100,7 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 				ex.warn(DiagMergeFailed, rt.id, "", err, "a transaction made while loading was refused after the stored state loaded")
 			})
 		}
+		version := rt.rep.Version().String()
 		rt.mu.Unlock()
 		if (found || queued > 0) && rt.doc != nil {
 			ex.markChanged(rt)
@@ -98,11 +115,7 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			if !live {
 				return
 			}
-			if found {
-				ex.stepStore(stHydrated{doc: rt.id, version: stored})
-			} else {
-				ex.registerInStore(rt)
-			}
+			ex.stepStore(stLoaded{doc: rt.id, version: version, heads: heads})
 			ex.announce(rt, event)
 			// Local writes made while loading are persisted now.
 			ex.persistTrigger(rt.id)
@@ -110,9 +123,38 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 	}()
 }
 
+// furthest picks the store to load from: the one whose head is the
+// greatest version (the first on ties, concurrency or unparseable heads);
+// -1 when no store holds the doc.
+func (ex *Exchange) furthest(rt *docRuntime, heads []headInfo) int {
+	best := -1
+	var bestV replica.Version
+	for i, h := range heads {
+		if !h.exists || h.broken {
+			continue
+		}
+		if best < 0 {
+			best = i
+			bestV, _ = rt.factory.ParseVersion(h.version)
+			continue
+		}
+		v, err := rt.factory.ParseVersion(h.version)
+		if err != nil || bestV == nil {
+			continue
+		}
+		if ord, err := v.Compare(bestV); err == nil && ord == replica.Ahead {
+			best, bestV = i, v
+		}
+	}
+	return best
+}
+
 // replay applies one stored entry (caller holds rt.mu). An entirety resets
 // the replica to the stored version so op counters line up with peers.
 func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
+	if rec.Kind != store.KindEntry {
+		return nil
+	}
 	if sm, ok := rt.rep.(replica.StampedMerger); ok {
 		return sm.MergeStamped(rec.Payload, rec.Version, "")
 	}
@@ -128,33 +170,6 @@ func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
 	return rt.rep.Merge(rec.Payload)
 }
 
-// registerInStore writes meta + entirety for a doc the stores do not have.
-// A replica that exports several payloads (the opaque relay) is stored as
-// meta plus one entry per payload, each with the stamp it arrived with, so
-// hydration replays the log exactly.
-func (ex *Exchange) registerInStore(rt *docRuntime) {
-	meta := store.MetaRecord(storeMeta(rt.meta))
-	rt.mu.Lock()
-	v := rt.rep.Version().String()
-	var recs []store.Record
-	var err error
-	if me, ok := rt.rep.(replica.MultiExporter); ok {
-		var parts []replica.OfferPart
-		parts, err = me.ExportFor("")
-		recs = append([]store.Record{meta}, partRecords(parts)...)
-	} else {
-		var p replica.Payload
-		p, err = rt.rep.ExportEntirety()
-		recs = []store.Record{meta, store.EntryRecord(p, v)}
-	}
-	rt.mu.Unlock()
-	if err != nil {
-		ex.warn(DiagExportFailed, rt.id, "", err, "cannot export doc for storage")
-		return
-	}
-	ex.stepStore(stRegister{doc: rt.id, version: v, records: recs})
-}
-
 func partRecords(parts []replica.OfferPart) []store.Record {
 	recs := make([]store.Record, 0, len(parts))
 	for _, part := range parts {
@@ -163,26 +178,8 @@ func partRecords(parts []replica.OfferPart) []store.Record {
 	return recs
 }
 
-// multiPartDelta is what a multi-payload replica gained since the stored
-// version: the payloads after it, appended; or, when the stored version is
-// not one of its stamps, the whole log, replacing the stream.
-func multiPartDelta(me replica.MultiExporter, meta store.Record, confirmed string) ([]store.Record, error) {
-	all, err := me.ExportFor("")
-	if err != nil {
-		return nil, err
-	}
-	since, err := me.ExportFor(confirmed)
-	if err != nil {
-		return nil, err
-	}
-	if len(since) == len(all) {
-		return append([]store.Record{meta}, partRecords(all)...), nil
-	}
-	return partRecords(since), nil
-}
-
-// persistTrigger writes what doc gained since the stores' confirmed
-// version, unless a write is in flight (its completion re-triggers).
+// persistTrigger tells the store program the doc's current version; it
+// decides which stores to write.
 func (ex *Exchange) persistTrigger(doc string) {
 	if len(ex.stores) == 0 {
 		return
@@ -191,64 +188,71 @@ func (ex *Exchange) persistTrigger(doc string) {
 	if rt == nil {
 		return
 	}
-	phase, ok := ex.stst.docs.Get(doc)
-	if !ok || phase.writing {
-		return
-	}
-	if phase.confirmed == "" {
-		ex.registerInStore(rt) // the registration failed earlier: retry
-		return
-	}
+	ex.stepStore(stChanged{doc: doc, version: rt.version()})
+}
+
+// storeRecords builds what brings a store from base to the doc's current
+// version: the delta entries, or (replace, or no delta from base) meta
+// plus the whole state, which the store takes as a Replace.
+func (ex *Exchange) storeRecords(rt *docRuntime, base string, replace bool) ([]store.Record, string, error) {
 	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	cur := rt.rep.Version().String()
-	if cur == phase.confirmed {
-		rt.mu.Unlock()
-		return
-	}
-	var recs []store.Record
-	var err error
+	meta := store.MetaRecord(storeMeta(rt.meta))
 	if me, ok := rt.rep.(replica.MultiExporter); ok {
-		recs, err = multiPartDelta(me, store.MetaRecord(storeMeta(rt.meta)), phase.confirmed)
-	} else if base, perr := rt.factory.ParseVersion(phase.confirmed); perr != nil {
-		err = perr
-	} else {
-		var p replica.Payload
-		var ok bool
-		p, ok, err = rt.rep.ExportSince(base)
-		if err == nil && ok {
-			recs = []store.Record{store.EntryRecord(p, cur)}
-		} else if err == nil {
-			// No delta from the stored version (e.g. after a reset to
-			// another lineage): store a fresh entirety.
-			p, err = rt.rep.ExportEntirety()
-			if err == nil {
-				recs = []store.Record{store.MetaRecord(storeMeta(rt.meta)), store.EntryRecord(p, cur)}
+		all, err := me.ExportFor("")
+		if err != nil || replace {
+			return append([]store.Record{meta}, partRecords(all)...), cur, err
+		}
+		since, err := me.ExportFor(base)
+		if err != nil {
+			return nil, cur, err
+		}
+		if len(since) == len(all) && base != "" {
+			// base is not one of the log's stamps: rewrite the stream.
+			return append([]store.Record{meta}, partRecords(all)...), cur, nil
+		}
+		return partRecords(since), cur, nil
+	}
+	if !replace {
+		if from, err := rt.factory.ParseVersion(base); err == nil {
+			p, ok, err := rt.rep.ExportSince(from)
+			if err != nil {
+				return nil, cur, err
+			}
+			if ok {
+				return []store.Record{store.EntryRecord(p, cur)}, cur, nil
 			}
 		}
 	}
-	rt.mu.Unlock()
+	// No delta from the stored version (a reset to another lineage, or a
+	// first registration): a fresh entirety.
+	p, err := rt.rep.ExportEntirety()
 	if err != nil {
-		ex.warn(DiagExportFailed, doc, "", err, "cannot export delta for storage")
-		return
+		return nil, cur, err
 	}
-	ex.stepStore(stAdvanced{doc: doc, records: recs, version: cur})
+	return []store.Record{meta, store.EntryRecord(p, cur)}, cur, nil
 }
 
 func (ex *Exchange) storeEffect(f storeFx) {
 	switch f := f.(type) {
-	case fxStoreAppend:
-		if !ex.startBG() {
-			return
+	case fxStoreWrite:
+		ex.storeWrite(f)
+	case fxStoreRetry:
+		key := fmt.Sprintf("store:%d:%s", f.store, f.doc)
+		if stop, ok := ex.timers[key]; ok {
+			stop()
 		}
-		go func() {
-			defer ex.endBG()
-			err := ex.writeAll(f.doc, f.records)
-			if err != nil {
-				ex.dispatch(stWriteFailed{doc: f.doc, err: err})
-				return
-			}
-			ex.dispatch(stWriteSucceeded{doc: f.doc, version: f.version})
-		}()
+		delay := storeRetry.DelayFor(f.attempt, rand.Float64())
+		ex.timers[key] = ex.clock.AfterFunc(delay, func() {
+			ex.dispatch(funcMsg(func() {
+				delete(ex.timers, key)
+				if rt := ex.runtimeFor(f.doc); rt != nil {
+					ex.stepStore(stChanged{doc: f.doc, version: rt.version()})
+				}
+				ex.stepStore(stRetry{doc: f.doc, store: f.store})
+			}))
+		})
 	case fxStoreDelete:
 		if !ex.startBG() {
 			return
@@ -263,35 +267,57 @@ func (ex *Exchange) storeEffect(f storeFx) {
 			ex.dispatch(stDeleteDone(f))
 		}()
 	case fxStoreError:
-		ex.storeError(f.doc, f.op, f.err)
-	}
-}
-
-// writeAll writes records to every store in parallel. A batch that starts
-// with meta (registration, or an entirety after a lineage reset) replaces
-// the stream atomically, so meta and entry commit together.
-func (ex *Exchange) writeAll(doc string, recs []store.Record) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(ex.stores))
-	for i, s := range ex.stores {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = ex.writeOne(s, doc, recs)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-func (ex *Exchange) writeOne(s store.Store, doc string, recs []store.Record) error {
-	if len(recs) > 0 && recs[0].Kind == store.KindMeta {
-		return s.Replace(ex.bgCtx, doc, recs)
-	}
-	for _, r := range recs {
-		if err := s.Append(ex.bgCtx, doc, r); err != nil {
-			return err
+		ex.storeError(f.doc, fmt.Sprintf("%s (store %d)", f.op, f.store), f.err)
+	case fxDurable:
+		ex.stepSync(msgDurable(f))
+	case fxDeleted:
+		wait := ex.afterDelete[f.doc]
+		delete(ex.afterDelete, f.doc)
+		for _, run := range wait {
+			run() // hydrations of the doc got again meanwhile
 		}
 	}
-	return nil
+}
+
+// storeWrite exports and runs one write in the background and reports its
+// outcome, classified, to the store program.
+func (ex *Exchange) storeWrite(f fxStoreWrite) {
+	report := func(m stWritten) { ex.dispatch(m) }
+	rt := ex.runtimeFor(f.doc)
+	if rt == nil {
+		ex.stepStore(stWritten{doc: f.doc, store: f.store, outcome: outcomePermanent, err: errors.New("doc is gone")})
+		return
+	}
+	recs, version, err := ex.storeRecords(rt, f.base, f.replace)
+	if err != nil {
+		ex.warn(DiagExportFailed, f.doc, "", err, "cannot export doc for storage")
+		ex.stepStore(stWritten{doc: f.doc, store: f.store, version: version, outcome: outcomePermanent, err: err})
+		return
+	}
+	if !ex.startBG() {
+		return
+	}
+	s := ex.stores[f.store]
+	go func() {
+		defer ex.endBG()
+		var err error
+		if recs[0].Kind == store.KindMeta {
+			err = s.Replace(ex.bgCtx, f.doc, recs)
+		} else {
+			err = s.AppendAfter(ex.bgCtx, f.doc, f.base, recs)
+		}
+		m := stWritten{doc: f.doc, store: f.store, version: version, err: err}
+		var he *store.HeadError
+		switch {
+		case err == nil:
+			m.outcome = outcomeOK
+		case errors.As(err, &he):
+			m.outcome, m.head, m.err = outcomeHead, headInfo{exists: he.Head.Exists, version: he.Head.Version}, nil
+		case store.Transient(err):
+			m.outcome = outcomeTransient
+		default:
+			m.outcome = outcomePermanent
+		}
+		report(m)
+	}()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
 )
@@ -183,7 +184,20 @@ func TestStoreErrorsAreReportedAndHeal(t *testing.T) {
 		t.Fatalf("reported %v", reported)
 	}
 	mu.Unlock()
+	if st := a.Stats(); st.StoreUnhealthy != 1 || st.StoreErrors == 0 {
+		t.Fatalf("while the store fails: %+v", st)
+	}
+	// The write is retried with backoff and lands once the store heals.
 	failing.Delete("on")
+	n.clk.Advance(time.Second)
+	n.settle()
+	flush(t, a)
+	if st := a.Stats(); st.StoreUnhealthy != 0 {
+		t.Fatalf("after the store healed: %+v", st)
+	}
+	if recs := records(t, s, "d"); recs[len(recs)-1].Version != d.Version() {
+		t.Fatalf("retry stored up to %s, doc at %s", recs[len(recs)-1].Version, d.Version())
+	}
 	update(t, d, func(tx *Tx) { tx.Set(P("m"), 2) })
 	flush(t, a)
 	// The next write starts from the last confirmed version: nothing lost.
@@ -216,9 +230,14 @@ func TestMultiStoreFirstHitHydration(t *testing.T) {
 	da := mustGet(t, a, "d", jsonDoc)
 	flush(t, a)
 	wantJSON(t, da, `{"from":"second"}`)
-	// Found in the second store: hydrated from there, nothing re-registered.
-	if m, _ := first.CurrentMeta(ctx, "d"); m != nil {
-		t.Fatal("hydration wrote to the first store")
+	// Found in the second store: hydrated from there; the first store,
+	// which lacked the doc, is brought up to the same version.
+	recs, err := first.LoadAll(ctx, "d")
+	if err != nil || len(recs) == 0 || recs[len(recs)-1].Version != da.Version() {
+		t.Fatalf("first store holds %v (%v), doc at %s", recs, err, da.Version())
+	}
+	if h, _ := second.Head(ctx, "d"); h.Version != da.Version() {
+		t.Fatalf("second store head %+v", h)
 	}
 }
 

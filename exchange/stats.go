@@ -16,6 +16,13 @@ type Stats struct {
 	OfferBytesSent     uint64
 	OffersReceived     uint64
 	OfferBytesReceived uint64
+	// StoreErrors counts failed store operations (loads, writes, deletes).
+	StoreErrors uint64
+	// StoreUnhealthy is the number of (document, store) pairs whose
+	// writes are failing (retrying with backoff) or broken. While it is
+	// above zero some acknowledged state is held only in memory: a relay
+	// should report itself not ready.
+	StoreUnhealthy int
 }
 
 // MessageEvent is one protocol message seen by Options.OnMessage.
@@ -30,6 +37,7 @@ type counters struct {
 	msgsOut, msgsIn          atomic.Uint64
 	offersOut, offerBytesOut atomic.Uint64
 	offersIn, offerBytesIn   atomic.Uint64
+	storeErrors              atomic.Uint64
 }
 
 func (c *counters) sent(m wire.ChannelMsg) {
@@ -51,7 +59,12 @@ func (c *counters) received(m wire.ChannelMsg) {
 // Stats returns the exchange's traffic counters.
 func (ex *Exchange) Stats() Stats {
 	c := &ex.counters
+	ex.mu.Lock()
+	st := ex.cs().store
+	ex.mu.Unlock()
 	return Stats{
+		StoreErrors:        c.storeErrors.Load(),
+		StoreUnhealthy:     st.unhealthy(),
 		MessagesSent:       c.msgsOut.Load(),
 		MessagesReceived:   c.msgsIn.Load(),
 		OffersSent:         c.offersOut.Load(),

@@ -2,135 +2,279 @@ package exchange
 
 import (
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
-	"github.com/kyneta-go/kyneta/exchange/store"
 )
 
-// The store program sequences persistence per document (§7.2): at most one
-// write in flight per doc; a failed write keeps the last confirmed version,
-// so the next delta is recomputed from the last good point (self-healing).
-// Pure: the shell runs the writes and reports back.
+// The store program sequences persistence (§7.2) per document and per
+// store. Each store has its own confirmed version (the head of its stream),
+// so a write that failed in one store is retried there from that store's
+// own head and never duplicated in the others. At most one write is in
+// flight per document and store; a change made meanwhile is written when
+// it completes, as one delta from the confirmed head (bursts coalesce and
+// no delta is built on an unconfirmed base).
 //
-// Unlike the reference it does not queue deltas behind a write in flight:
-// when a write completes the shell re-runs the trigger, which writes one
-// delta from the confirmed version to the current one. That coalesces
-// bursts into one append and never builds a delta on an unconfirmed base.
+// Failures are classified by the shell:
+//   - transient (I/O, disk full): the store keeps its head, the program
+//     asks for a retry timer with the attempt number (backoff in the shell)
+//     and the doc stays unhealthy until a write lands;
+//   - head mismatch: the store's stream ends elsewhere than we thought;
+//     adopt its head and write again from there (or register anew);
+//   - permanent (validation, closed, corrupt stream): the store is broken
+//     for the doc: no more writes there, reported as unhealthy.
+//
+// When every store has confirmed the same version, it is durable: the
+// shell acknowledges it to the peers that wrote it. (Under a steady stream
+// with several stores that can lag behind the latest version; it catches
+// up as soon as the stores agree.)
+//
+// Pure: the shell exports records, runs the writes and reports back.
+
+// storeSlot is what the program knows of one store for one doc.
+type storeSlot struct {
+	known     bool   // the store holds the doc's meta
+	confirmed string // the store's head (version of its last entry)
+	writing   bool   // a write is in flight
+	target    string // version of the write in flight
+	attempts  int    // consecutive transient failures
+	waiting   bool   // a retry timer is armed
+	broken    bool   // permanent failure or corrupt stream
+}
+
+func (s storeSlot) healthy() bool { return !s.broken && s.attempts == 0 }
 
 type storeDocPhase struct {
-	writing   bool
-	confirmed string // version the stores are known to hold ("" = none yet)
-	pending   string // version of the write in flight
-	// Deleting: a delete is in flight (writing is true) or waits for the
-	// write in flight (deleteNext). A registration of the doc made
-	// meanwhile (it was destroyed and got again) runs after the delete.
+	slots   []storeSlot
+	version string // the doc's latest version the program was told of
+	durable string // version every store confirmed
+	// Deleting: a delete is in flight or waits for writes in flight
+	// (deleteNext). A registration made meanwhile (the doc was destroyed
+	// and got again) waits in reregister until the delete is done.
 	deleting   bool
 	deleteNext bool
-	reregister *stRegister
+	reregister *stLoaded
+}
+
+func (d *storeDocPhase) clone() *storeDocPhase {
+	n := *d
+	n.slots = append([]storeSlot(nil), d.slots...)
+	return &n
+}
+
+func (d *storeDocPhase) writing() bool {
+	for _, s := range d.slots {
+		if s.writing {
+			return true
+		}
+	}
+	return false
 }
 
 type storeState struct {
-	docs pmap.Map[*storeDocPhase]
+	stores int // number of stores (fixed for the exchange's life)
+	docs   pmap.Map[*storeDocPhase]
+}
+
+// unhealthy counts the (doc, store) pairs whose writes are failing or
+// broken.
+func (s *storeState) unhealthy() int {
+	n := 0
+	s.docs.Range(func(_ string, d *storeDocPhase) bool {
+		for _, sl := range d.slots {
+			if !sl.healthy() {
+				n++
+			}
+		}
+		return true
+	})
+	return n
 }
 
 type storeMsg interface{ isStoreMsg() }
 
-// stRegister: a new doc with no stored data; write meta + entirety.
-type stRegister struct {
+// stLoaded registers a doc: heads[i] is what store i holds (Exists false:
+// nothing), broken[i] marks a store whose stream could not be loaded.
+type stLoaded struct {
 	doc     string
-	records []store.Record // meta + entirety entry
+	version string // the doc's version after loading
+	heads   []headInfo
+}
+
+type headInfo struct {
+	exists  bool
+	version string
+	broken  bool
+}
+
+// stChanged: the doc is now at version.
+type stChanged struct {
+	doc     string
 	version string
 }
 
-// stHydrated: the doc was loaded from a store at version.
-type stHydrated struct {
+// stWritten reports a write to one store.
+type stWritten struct {
 	doc     string
-	version string
+	store   int
+	version string // the version the write carried
+	outcome writeOutcome
+	head    headInfo // for outcomeHead: where the stream really ends
+	err     error
 }
 
-// stAdvanced: the doc moved to version; records hold the delta entry from
-// the confirmed version.
-type stAdvanced struct {
-	doc     string
-	records []store.Record
-	version string
+type writeOutcome uint8
+
+const (
+	outcomeOK writeOutcome = iota
+	outcomeHead
+	outcomeTransient
+	outcomePermanent
+)
+
+// stRetry: the retry timer of a store fired.
+type stRetry struct {
+	doc   string
+	store int
 }
 
-// stDestroy: forget the doc and delete it from the stores. The delete
-// waits for a write in flight, so it cannot be overtaken by it.
+// stDestroy: forget the doc and delete it from the stores once no write
+// is in flight.
 type stDestroy struct{ doc string }
 
 // stDeleteDone: the delete finished (errors are reported separately).
 type stDeleteDone struct{ doc string }
 
-type stWriteSucceeded struct {
-	doc     string
-	version string
-}
-
-type stWriteFailed struct {
-	doc string
-	err error
-}
-
-func (stRegister) isStoreMsg()       {}
-func (stHydrated) isStoreMsg()       {}
-func (stAdvanced) isStoreMsg()       {}
-func (stDestroy) isStoreMsg()        {}
-func (stDeleteDone) isStoreMsg()     {}
-func (stWriteSucceeded) isStoreMsg() {}
-func (stWriteFailed) isStoreMsg()    {}
+func (stLoaded) isStoreMsg()     {}
+func (stChanged) isStoreMsg()    {}
+func (stWritten) isStoreMsg()    {}
+func (stRetry) isStoreMsg()      {}
+func (stDestroy) isStoreMsg()    {}
+func (stDeleteDone) isStoreMsg() {}
 
 type storeFx interface{ isStoreFx() }
 
-// fxStoreAppend appends records to every store; success confirms version.
-type fxStoreAppend struct {
+// fxStoreWrite asks the shell to write the doc's current version to one
+// store: a delta after base, or (replace) meta plus the whole state.
+type fxStoreWrite struct {
 	doc     string
-	records []store.Record
+	store   int
+	base    string
+	replace bool
+}
+
+// fxStoreRetry asks for a retry timer; attempt (1, 2, ...) sizes the
+// backoff.
+type fxStoreRetry struct {
+	doc     string
+	store   int
+	attempt int
+}
+
+type fxStoreDelete struct{ doc string }
+
+type fxStoreError struct {
+	doc   string
+	store int
+	op    string
+	err   error
+}
+
+// fxDeleted: the doc's delete finished; hydrations of a new incarnation
+// that waited for it may start.
+type fxDeleted struct{ doc string }
+
+// fxDurable: every store holds version.
+type fxDurable struct {
+	doc     string
 	version string
 }
-type fxStoreDelete struct{ doc string }
-type fxStoreError struct {
-	doc string
-	op  string
-	err error
-}
 
-func (fxStoreAppend) isStoreFx() {}
+func (fxStoreWrite) isStoreFx()  {}
+func (fxStoreRetry) isStoreFx()  {}
 func (fxStoreDelete) isStoreFx() {}
 func (fxStoreError) isStoreFx()  {}
+func (fxDurable) isStoreFx()     {}
+func (fxDeleted) isStoreFx()     {}
 
-type storeProgram struct{}
+type storeProgram struct{ stores int }
 
-func (storeProgram) Init() (*storeState, []storeFx) { return &storeState{}, nil }
+func (p storeProgram) Init() (*storeState, []storeFx) { return &storeState{stores: p.stores}, nil }
 
-func (storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx) {
+func (p storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx) {
 	switch m := m.(type) {
-	case stRegister:
-		d, ok := s.docs.Get(m.doc)
-		if ok && (d.deleting || d.deleteNext) {
-			nd := *d
+	case stLoaded:
+		if d, ok := s.docs.Get(m.doc); ok {
+			if !d.deleting && !d.deleteNext {
+				return s, nil // already registered
+			}
+			nd := d.clone()
 			r := m
 			nd.reregister = &r
-			return &storeState{docs: s.docs.Set(m.doc, &nd)}, nil
+			return s.with(m.doc, nd), nil
 		}
-		// Also re-runs after a failed registration (confirmed still "").
-		if ok && (d.writing || d.confirmed != "") {
-			return s, nil
-		}
-		return register(s, m)
+		return p.load(s, m)
 
-	case stHydrated:
-		if s.docs.Has(m.doc) {
-			return s, nil
-		}
-		return &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{confirmed: m.version})}, nil
-
-	case stAdvanced:
+	case stChanged:
 		d, ok := s.docs.Get(m.doc)
-		if !ok || d.writing || d.deleting || d.confirmed == "" || d.confirmed == m.version {
+		if !ok || d.deleting || d.deleteNext {
 			return s, nil
 		}
-		nd := &storeDocPhase{writing: true, confirmed: d.confirmed, pending: m.version}
-		return &storeState{docs: s.docs.Set(m.doc, nd)}, []storeFx{fxStoreAppend(m)}
+		nd := d.clone()
+		nd.version = m.version
+		fx := nd.writes(m.doc)
+		if len(fx) == 0 && nd.version == d.version {
+			return s, nil
+		}
+		return s.with(m.doc, nd), fx
+
+	case stWritten:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || m.store < 0 || m.store >= len(d.slots) || !d.slots[m.store].writing {
+			if m.err != nil {
+				return s, []storeFx{fxStoreError{doc: m.doc, store: m.store, op: "append", err: m.err}}
+			}
+			return s, nil
+		}
+		nd := d.clone()
+		sl := &nd.slots[m.store]
+		sl.writing = false
+		var fx []storeFx
+		switch m.outcome {
+		case outcomeOK:
+			sl.known, sl.confirmed, sl.attempts, sl.waiting = true, m.version, 0, false
+		case outcomeHead:
+			// Someone else's view of the stream was wrong (ours): adopt
+			// the real head; the next write is computed from it.
+			// The store answered, so it is not failing.
+			sl.known, sl.confirmed, sl.attempts, sl.waiting = m.head.exists, m.head.version, 0, false
+		case outcomeTransient:
+			sl.attempts++
+			sl.waiting = true
+			fx = append(fx, fxStoreError{doc: m.doc, store: m.store, op: "append", err: m.err},
+				fxStoreRetry{doc: m.doc, store: m.store, attempt: sl.attempts})
+		case outcomePermanent:
+			sl.broken = true
+			fx = append(fx, fxStoreError{doc: m.doc, store: m.store, op: "append", err: m.err})
+		}
+		if nd.deleteNext && !nd.writing() {
+			n, more := deleting(s.with(m.doc, nd), m.doc, nd.reregister)
+			return n, append(fx, more...)
+		}
+		if !nd.deleteNext {
+			fx = append(fx, nd.writes(m.doc)...)
+		}
+		if v, ok := nd.allConfirmed(); ok && v != nd.durable {
+			nd.durable = v
+			fx = append(fx, fxDurable{doc: m.doc, version: v})
+		}
+		return s.with(m.doc, nd), fx
+
+	case stRetry:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || m.store < 0 || m.store >= len(d.slots) || !d.slots[m.store].waiting {
+			return s, nil
+		}
+		nd := d.clone()
+		nd.slots[m.store].waiting = false
+		return s.with(m.doc, nd), nd.writes(m.doc)
 
 	case stDestroy:
 		d, ok := s.docs.Get(m.doc)
@@ -139,13 +283,13 @@ func (storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx) {
 			if d.reregister == nil {
 				return s, nil
 			}
-			nd := *d
+			nd := d.clone()
 			nd.reregister = nil // destroyed again before it was registered
-			return &storeState{docs: s.docs.Set(m.doc, &nd)}, nil
-		case ok && d.writing:
-			nd := *d
+			return s.with(m.doc, nd), nil
+		case ok && d.writing():
+			nd := d.clone()
 			nd.deleteNext, nd.reregister = true, nil
-			return &storeState{docs: s.docs.Set(m.doc, &nd)}, nil
+			return s.with(m.doc, nd), nil
 		}
 		return deleting(s, m.doc, nil)
 
@@ -154,44 +298,70 @@ func (storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx) {
 		if !ok || !d.deleting {
 			return s, nil
 		}
+		n := &storeState{stores: s.stores, docs: s.docs.Delete(m.doc)}
+		fx := []storeFx{fxDeleted{doc: m.doc}}
 		if d.reregister != nil {
-			return register(&storeState{docs: s.docs.Delete(m.doc)}, *d.reregister)
+			n, more := p.load(n, *d.reregister)
+			return n, append(fx, more...)
 		}
-		return &storeState{docs: s.docs.Delete(m.doc)}, nil
-
-	case stWriteSucceeded:
-		d, ok := s.docs.Get(m.doc)
-		if !ok || !d.writing || d.deleting {
-			return s, nil
-		}
-		if d.deleteNext {
-			return deleting(s, m.doc, d.reregister)
-		}
-		return &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{confirmed: m.version})}, nil
-
-	case stWriteFailed:
-		errFx := fxStoreError{doc: m.doc, op: "append", err: m.err}
-		d, ok := s.docs.Get(m.doc)
-		if !ok || !d.writing || d.deleting {
-			return s, []storeFx{errFx}
-		}
-		if d.deleteNext {
-			n, fx := deleting(s, m.doc, d.reregister)
-			return n, append([]storeFx{errFx}, fx...)
-		}
-		return &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{confirmed: d.confirmed})}, []storeFx{errFx}
+		return n, fx
 	}
 	return s, nil
 }
 
-func register(s *storeState, m stRegister) (*storeState, []storeFx) {
-	n := &storeState{docs: s.docs.Set(m.doc, &storeDocPhase{writing: true, pending: m.version})}
-	return n, []storeFx{fxStoreAppend(m)}
+func (s *storeState) with(doc string, d *storeDocPhase) *storeState {
+	return &storeState{stores: s.stores, docs: s.docs.Set(doc, d)}
+}
+
+func (p storeProgram) load(s *storeState, m stLoaded) (*storeState, []storeFx) {
+	d := &storeDocPhase{slots: make([]storeSlot, s.stores), version: m.version}
+	for i := range d.slots {
+		if i < len(m.heads) {
+			h := m.heads[i]
+			d.slots[i] = storeSlot{known: h.exists, confirmed: h.version, broken: h.broken}
+		}
+	}
+	if v, ok := d.allConfirmed(); ok {
+		d.durable = v
+	}
+	return s.with(m.doc, d), d.writes(m.doc)
+}
+
+// writes starts a write on every store that lacks the doc's version and
+// can take one now (d is a fresh clone owned by the caller).
+func (d *storeDocPhase) writes(doc string) []storeFx {
+	if d.deleting || d.deleteNext {
+		return nil
+	}
+	var fx []storeFx
+	for i := range d.slots {
+		sl := &d.slots[i]
+		if sl.writing || sl.waiting || sl.broken || (sl.known && sl.confirmed == d.version) {
+			continue
+		}
+		sl.writing, sl.target = true, d.version
+		fx = append(fx, fxStoreWrite{doc: doc, store: i, base: sl.confirmed, replace: !sl.known})
+	}
+	return fx
+}
+
+// allConfirmed returns the version every store holds, if they agree.
+func (d *storeDocPhase) allConfirmed() (string, bool) {
+	if len(d.slots) == 0 {
+		return "", false
+	}
+	v := d.slots[0].confirmed
+	for _, sl := range d.slots {
+		if !sl.known || sl.broken || sl.confirmed != v {
+			return "", false
+		}
+	}
+	return v, true
 }
 
 // deleting starts the delete of doc (it stays known until stDeleteDone);
 // rereg is a registration that waits for it.
-func deleting(s *storeState, doc string, rereg *stRegister) (*storeState, []storeFx) {
-	n := &storeState{docs: s.docs.Set(doc, &storeDocPhase{writing: true, deleting: true, reregister: rereg})}
-	return n, []storeFx{fxStoreDelete{doc: doc}}
+func deleting(s *storeState, doc string, rereg *stLoaded) (*storeState, []storeFx) {
+	d := &storeDocPhase{deleting: true, reregister: rereg}
+	return s.with(doc, d), []storeFx{fxStoreDelete{doc: doc}}
 }

@@ -26,15 +26,27 @@ import (
 // syncProgram is the sync Mealy machine. canShare and canAccept are
 // injected predicates; they must be fast and must not call the exchange.
 type syncProgram struct {
-	identity  PeerIdentity
-	canShare  func(docID string, peer PeerIdentity) bool
-	canAccept func(docID string, peer PeerIdentity) bool
+	identity PeerIdentity
+	// persistent: the exchange has stores; writes it merges are
+	// acknowledged to their writers once every store holds them.
+	persistent bool
+	canShare   func(docID string, peer PeerIdentity) bool
+	canAccept  func(docID string, peer PeerIdentity) bool
 }
 
 type syncDoc struct {
 	mode    DocMode
 	version string // serialized; "" for deferred docs
 	meta    DocMeta
+	// ackTo: peers whose offers were merged and not yet acknowledged, with
+	// our version right after their last merge.
+	ackTo pmap.Map[string]
+}
+
+// acknowledged reports whether writes to the doc are acknowledged: plain
+// op-log docs, whose empty delta is a valid offer every peer ignores.
+func (d *syncDoc) acknowledged() bool {
+	return d.meta.ReplicaType.Name == "plain" && d.meta.SyncMode.Delivery == wire.DeltaCapable
 }
 
 type syncPeer struct {
@@ -50,6 +62,9 @@ type syncPeer struct {
 	// ordered (field-LWW state, opaque stamps) prove nothing about
 	// containment, so WaitForSync waits for the peer's offer itself.
 	heard pmap.Set
+	// acked: per doc, the latest version this peer acknowledged holding
+	// (an empty delta offer, sent once its stores confirmed our write).
+	acked pmap.Map[string]
 }
 
 type parkedInterest struct {
@@ -123,6 +138,14 @@ type msgDocImported struct {
 	version string
 	from    string
 }
+
+// msgAcked: peer acknowledged holding doc at version.
+type msgAcked struct {
+	doc     string
+	version string
+	peer    string
+}
+
 type msgPeerSynced struct {
 	doc     string
 	version string
@@ -137,6 +160,12 @@ type msgReceived struct {
 	msg  wire.ChannelMsg
 }
 type msgSyncTick struct{}
+
+// msgDurable: every store holds the doc at version.
+type msgDurable struct {
+	doc     string
+	version string
+}
 type msgDocRemovedAll struct{}
 
 func (msgPeerAvailable) isSyncMsg()   {}
@@ -152,9 +181,11 @@ func (msgDocDelete) isSyncMsg()       {}
 func (msgDocDismiss) isSyncMsg()      {}
 func (msgDocImported) isSyncMsg()     {}
 func (msgPeerSynced) isSyncMsg()      {}
+func (msgAcked) isSyncMsg()           {}
 func (msgDeclareVacant) isSyncMsg()   {}
 func (msgReceived) isSyncMsg()        {}
 func (msgSyncTick) isSyncMsg()        {}
+func (msgDurable) isSyncMsg()         {}
 func (msgDocRemovedAll) isSyncMsg()   {}
 
 // --- effects ---
@@ -259,7 +290,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		if len(entries) == 0 {
 			return n, nil
 		}
-		return n, []syncFx{fxSendToPeers{peers: []string{who.PeerID}, msg: &wire.Present{Docs: entries}}}
+		return n, presents(who.PeerID, entries)
 
 	case msgPeerUnavailable:
 		peer, ok := s.peers.Get(m.peer)
@@ -391,11 +422,24 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		fx := p.push(s, m.doc, d, m.from)
 		nd := *d
 		nd.version = m.version
+		if m.from != "" && p.persistent && nd.acknowledged() {
+			// Acknowledged once durable (msgDurable). A peer without
+			// stores promises nothing and sends no acknowledgements.
+			nd.ackTo = nd.ackTo.Set(m.from, m.version)
+		}
 		n.docs = n.docs.Set(m.doc, &nd)
 		n.advanced = n.advanced.Add(m.doc)
 		setPeerDocState(n, m.from, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
 		markHeard(n, m.from, m.doc)
 		return n, fx
+
+	case msgDurable:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || d.ackTo.Len() == 0 {
+			return s, nil
+		}
+		n := s.clone()
+		return n, p.ack(n, m.doc, d, m.version)
 
 	case msgPeerSynced:
 		if !s.docs.Has(m.doc) || !s.peers.Has(m.peer) {
@@ -404,6 +448,18 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		n := s.clone()
 		setPeerDocState(n, m.peer, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
 		markHeard(n, m.peer, m.doc)
+		return n, nil
+
+	case msgAcked:
+		peer, ok := s.peers.Get(m.peer)
+		if !ok || !s.docs.Has(m.doc) {
+			return s, nil
+		}
+		n := s.clone()
+		np := *peer
+		np.acked = peer.acked.Set(m.doc, m.version)
+		n.peers = n.peers.Set(m.peer, &np)
+		n.peerSync = n.peerSync.Add(m.doc) // waiters re-check
 		return n, nil
 
 	case msgDeclareVacant:
@@ -421,6 +477,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		}
 		n := s.clone()
 		var fx []syncFx
+
 		if s.peerSync.Len() > 0 {
 			fx = append(fx, fxEmitReady{docs: s.peerSync.Slice()})
 		}
@@ -447,6 +504,32 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		return n, nil
 	}
 	return s, nil
+}
+
+// ack tells the peers whose writes we merged that we hold the doc at
+// version: an offer with an empty delta, which a peer at or past version
+// ignores (and one behind it answers with an interest). A peer stays owed
+// an acknowledgement until version is the one its last write led to (a
+// durable version can lag behind the merges). n is a fresh clone.
+func (p *syncProgram) ack(n *syncState, doc string, d *syncDoc, version string) []syncFx {
+	var to []string
+	owed := d.ackTo
+	for _, id := range d.ackTo.Keys() {
+		if peer, ok := n.peers.Get(id); ok && p.share(doc, peer.identity) {
+			to = append(to, id)
+		}
+		if v, _ := d.ackTo.Get(id); v == version || !n.peers.Has(id) {
+			owed = owed.Delete(id)
+		}
+	}
+	nd := *d
+	nd.ackTo = owed
+	n.docs = n.docs.Set(doc, &nd)
+	if len(to) == 0 {
+		return nil
+	}
+	return []syncFx{fxSendToPeers{peers: to, msg: &wire.Offer{DocID: doc, Version: version,
+		Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("[]")}, Reciprocate: ptr(false)}}}
 }
 
 // dropDoc forgets a doc locally: entry, latch, per-peer states. Parked
@@ -713,6 +796,22 @@ func (p *syncProgram) sharePeers(s *syncState, doc string, ids []string) []strin
 		}
 	}
 	return out
+}
+
+// presentBatch is how many docs one present lists: a peer caps the
+// entries it accepts in one message (50,000 by default in Go), and smaller
+// messages interleave with other traffic.
+const presentBatch = 1000
+
+// presents announces entries to peer in batches.
+func presents(peer string, entries []wire.DocPresence) []syncFx {
+	fx := make([]syncFx, 0, (len(entries)+presentBatch-1)/presentBatch)
+	for len(entries) > 0 {
+		k := min(len(entries), presentBatch)
+		fx = append(fx, fxSendToPeers{peers: []string{peer}, msg: &wire.Present{Docs: entries[:k:k]}})
+		entries = entries[k:]
+	}
+	return fx
 }
 
 func vacant(to, doc string) syncFx {

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -448,5 +449,33 @@ func TestSyncMismatchDiagnosticFields(t *testing.T) {
 	d := fx[0].(fxSyncDiagnostic).d
 	if d.Code != DiagSchemaHashMismatch || d.Severity != SeverityError || d.PeerID != "bob" || d.DocID != "d" || d.Local != "h1" || d.Remote != "zz" {
 		t.Fatalf("%+v", d)
+	}
+}
+
+// A peer holding many docs is announced in presents of at most
+// presentBatch entries, all docs listed once.
+func TestPresentsAreBatched(t *testing.T) {
+	p := &syncProgram{identity: me}
+	s, _ := p.Init()
+	const docs = 2*presentBatch + 7
+	for i := range docs {
+		s, _ = p.Update(s, msgDocEnsure{doc: "d" + strconv.Itoa(i), mode: ModeInterpret, version: "v", meta: authM})
+	}
+	_, fx := p.Update(s, msgPeerAvailable{identity: PeerIdentity{PeerID: "bob"}})
+	seen := map[string]bool{}
+	for _, f := range fx {
+		pr := f.(fxSendToPeers).msg.(*wire.Present)
+		if len(pr.Docs) > presentBatch {
+			t.Fatalf("present with %d entries", len(pr.Docs))
+		}
+		for _, d := range pr.Docs {
+			if seen[d.DocID] {
+				t.Fatalf("%s announced twice", d.DocID)
+			}
+			seen[d.DocID] = true
+		}
+	}
+	if len(fx) != 3 || len(seen) != docs {
+		t.Fatalf("%d presents listing %d docs", len(fx), len(seen))
 	}
 }

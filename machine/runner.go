@@ -21,9 +21,10 @@ const DefaultHistorySize = 32
 
 // Executor interprets one effect. It runs on the goroutine that is draining
 // the runner, so it must not block: I/O belongs on goroutines the shell owns,
-// which report back by calling dispatch (or [Runner.Dispatch], the same
-// function). A dispatch made while the executor runs is queued and processed
-// after every effect of the current message has run.
+// which report back by calling dispatch. A dispatch made while the executor
+// runs is queued and processed after every effect of the current message
+// has run. Messages sent through dispatch belong to the current cascade
+// (see Options.BudgetPerCascade); [Runner.Dispatch] starts a new one.
 type Executor[M, F any] func(effect F, dispatch func(M))
 
 // Transition describes a state change observed by a listener. At is taken
@@ -49,6 +50,21 @@ type Options struct {
 	// *BudgetExhaustedError is reported. 0 means DefaultBudget; a negative
 	// value disables the check.
 	Budget int
+	// BudgetPerCascade makes the budget count the messages of one cascade
+	// instead of one drain: a message dispatched from outside the runner's
+	// own callbacks starts a cascade, and everything dispatched while the
+	// runner runs its executor, listeners or OnError (and every
+	// DispatchUrgent) belongs to it. A runner kept busy by many producers
+	// is then never mistaken for a feedback loop. When a cascade exhausts
+	// the budget only its own messages are dropped; outside inputs stay
+	// queued.
+	BudgetPerCascade bool
+	// InCascade, if set, decides whether a Dispatch belongs to the current
+	// cascade (instead of "the runner is inside its executor, a listener
+	// or OnError"). A shell whose effects do I/O sets it to "a user
+	// callback is running", so inputs from other goroutines that arrive
+	// while an effect blocks still start cascades of their own.
+	InCascade func() bool
 	// HistorySize is how many recent messages the budget error carries.
 	// 0 means DefaultHistorySize; a negative value keeps none.
 	HistorySize int
@@ -68,20 +84,28 @@ type Options struct {
 type Runner[M any, S comparable, F any] struct {
 	prog     Program[M, S, F]
 	exec     Executor[M, F]
-	dispatch func(M) // r.Dispatch, bound once so effects get it without allocating
+	dispatch func(M) // r.dispatchFromEffect, bound once so effects get it without allocating
 	label    string
 	log      *slog.Logger
 	onError  func(error)
 	budget   int
+	cascade  bool
+	inCasc   func() bool
 	now      func() time.Time
+	// inUser counts the runner's own callbacks in progress on the drainer
+	// (executor, listeners, OnError): a Dispatch meanwhile is part of the
+	// current cascade.
+	inUser atomic.Int32
 
 	mu        sync.Mutex
-	queue     ring[M]
-	draining  bool // some goroutine is inside drain; everyone else only enqueues
+	queue     ring[queued[M]]
+	urgent    ring[M] // DispatchUrgent: processed before queue
+	draining  bool    // some goroutine is inside drain; everyone else only enqueues
 	closed    bool
 	finished  bool // Done has been (or is being) called
 	state     S    // written only by the drainer, under mu
 	listeners []*listener[S]
+	idle      chan struct{} // closed when a drain ends; nil while nobody waits
 	closedCh  chan struct{} // closed by Close
 	stoppedCh chan struct{} // closed after Done ran
 
@@ -105,11 +129,13 @@ func NewRunner[M any, S comparable, F any](p Program[M, S, F], exec Executor[M, 
 		log:       opts.Logger,
 		onError:   opts.OnError,
 		budget:    opts.Budget,
+		cascade:   opts.BudgetPerCascade,
+		inCasc:    opts.InCascade,
 		now:       opts.Now,
 		closedCh:  make(chan struct{}),
 		stoppedCh: make(chan struct{}),
 	}
-	r.dispatch = r.Dispatch
+	r.dispatch = r.dispatchFromEffect
 	if r.label == "" {
 		r.label = "runner"
 	}
@@ -147,15 +173,38 @@ func NewRunner[M any, S comparable, F any](p Program[M, S, F], exec Executor[M, 
 // from any goroutine, including from executors and listeners (the message is
 // queued, never processed inline). After Close it does nothing.
 func (r *Runner[M, S, F]) Dispatch(m M) {
+	r.enqueue(m, false)
+}
+
+// DispatchUrgent queues m ahead of every message queued with Dispatch:
+// for consequences an executor feeds back (the outcome of the effect just
+// run), which inputs that arrived meanwhile must already see. Urgent
+// messages keep FIFO order among themselves and belong to the current
+// cascade. Outside a drain it behaves like Dispatch.
+func (r *Runner[M, S, F]) DispatchUrgent(m M) {
+	r.enqueue(m, true)
+}
+
+// dispatchFromEffect is the dispatch an executor receives: FIFO like
+// Dispatch, but always part of the current cascade.
+func (r *Runner[M, S, F]) dispatchFromEffect(m M) { r.enqueueAs(m, false, true) }
+
+func (r *Runner[M, S, F]) enqueue(m M, urgent bool) { r.enqueueAs(m, urgent, false) }
+
+func (r *Runner[M, S, F]) enqueueAs(m M, urgent, internal bool) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return
 	}
-	if r.draining || r.queue.len() > 0 {
+	if r.draining || r.queue.len() > 0 || r.urgent.len() > 0 {
 		// The queue is non-empty while idle only after an aborted drain
 		// (runtime.Goexit in user code); keep FIFO order by queueing behind it.
-		r.queue.push(m)
+		if urgent {
+			r.urgent.push(m)
+		} else {
+			r.queue.push(queued[M]{m: m, internal: internal || r.internal()})
+		}
 		if r.draining {
 			r.mu.Unlock()
 			return
@@ -169,6 +218,21 @@ func (r *Runner[M, S, F]) Dispatch(m M) {
 	r.draining = true
 	r.mu.Unlock()
 	r.drain(m, true)
+}
+
+// internal reports whether a Dispatch now belongs to the current cascade.
+func (r *Runner[M, S, F]) internal() bool {
+	if r.inCasc != nil {
+		return r.inCasc()
+	}
+	return r.inUser.Load() > 0
+}
+
+// queued is a message in the FIFO queue; internal marks one dispatched by
+// the runner's own callbacks (part of the current cascade).
+type queued[M any] struct {
+	m        M
+	internal bool
 }
 
 // drain processes messages until the queue is empty. The caller has set
@@ -215,12 +279,26 @@ func (r *Runner[M, S, F]) drain(first M, has bool) {
 			var ok bool
 			if r.closed {
 				ok = false
-			} else if m, ok = r.queue.pop(); !ok {
-				r.queue.trim()
+			} else if m, ok = r.urgent.pop(); !ok {
+				var q queued[M]
+				if q, ok = r.queue.pop(); ok {
+					m = q.m
+					if r.cascade && !q.internal {
+						r.hist.forget(n)
+						n = 0 // an outside input starts a new cascade
+					}
+				} else {
+					r.queue.trim()
+					r.urgent.trim()
+				}
 			}
 			if !ok {
 				r.hist.forget(n) // before releasing: the next drainer owns hist
 				r.draining = false
+				if r.idle != nil {
+					close(r.idle)
+					r.idle = nil
+				}
 				closed := r.closed
 				r.mu.Unlock()
 				clean = true
@@ -304,7 +382,9 @@ func (r *Runner[M, S, F]) update(prev S, m M) (next S, fx []F, changed, ok bool)
 }
 
 func (r *Runner[M, S, F]) callListener(fn func(Transition[S]), tr Transition[S]) {
+	r.inUser.Add(1)
 	defer func() {
+		r.inUser.Add(-1)
 		if v := recover(); v != nil {
 			r.report(&PanicError{Label: r.label, Op: "listener", Value: v, Stack: debug.Stack()})
 		}
@@ -316,7 +396,9 @@ func (r *Runner[M, S, F]) runEffect(f F) {
 	if r.exec == nil {
 		return
 	}
+	r.inUser.Add(1)
 	defer func() {
+		r.inUser.Add(-1)
 		if v := recover(); v != nil {
 			r.report(&PanicError{Label: r.label, Op: "executor", Value: v, Stack: debug.Stack()})
 		}
@@ -339,7 +421,22 @@ func (r *Runner[M, S, F]) exhausted(n int) {
 	}
 	r.hist.forget(n)
 	r.mu.Lock()
-	r.queue.reset()
+	r.urgent.reset()
+	if r.cascade {
+		// Drop the cascade's own messages; outside inputs stay queued.
+		var keep []queued[M]
+		for q, ok := r.queue.pop(); ok; q, ok = r.queue.pop() {
+			if !q.internal {
+				keep = append(keep, q)
+			}
+		}
+		r.queue.reset()
+		for _, q := range keep {
+			r.queue.push(q)
+		}
+	} else {
+		r.queue.reset()
+	}
 	r.mu.Unlock()
 	r.report(err)
 }
@@ -359,7 +456,9 @@ func (r *Runner[M, S, F]) report(err error) {
 }
 
 func (r *Runner[M, S, F]) callOnError(err error) {
+	r.inUser.Add(1)
 	defer func() {
+		r.inUser.Add(-1)
 		if v := recover(); v != nil && r.log != nil {
 			// Not passed back to OnError: that could loop forever.
 			r.log.Error("machine: runner error", "label", r.label,
@@ -382,7 +481,40 @@ func (r *Runner[M, S, F]) State() S {
 func (r *Runner[M, S, F]) QueueLen() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.queue.len()
+	return r.queue.len() + r.urgent.len()
+}
+
+// Idle reports whether no message is queued or being processed.
+func (r *Runner[M, S, F]) Idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.draining && r.queue.len() == 0 && r.urgent.len() == 0
+}
+
+// WaitIdle waits until no message is queued or being processed, or until
+// ctx ends (then it returns ctx.Err()). Messages dispatched later make the
+// runner busy again; WaitIdle says only that it was idle at some point
+// after the call. Do not call it from the runner's own callbacks.
+func (r *Runner[M, S, F]) WaitIdle(ctx context.Context) error {
+	for {
+		r.mu.Lock()
+		if !r.draining && r.queue.len() == 0 && r.urgent.len() == 0 {
+			r.mu.Unlock()
+			return nil
+		}
+		if r.idle == nil {
+			r.idle = make(chan struct{})
+		}
+		ch := r.idle
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-r.closedCh:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Subscribe registers fn to be called, on the draining goroutine, after every
@@ -473,6 +605,7 @@ func (r *Runner[M, S, F]) Close() {
 	}
 	r.closed = true
 	r.queue.reset()
+	r.urgent.reset()
 	close(r.closedCh)
 	idle := !r.draining
 	r.mu.Unlock()

@@ -25,7 +25,6 @@ var (
 var (
 	errIdle         = errors.New("server: idle timeout")
 	errWriteTimeout = errors.New("server: write timeout")
-	errRateLimited  = errors.New("server: message rate exceeded")
 	errRejected     = errors.New("server: connection rejected by the exchange")
 )
 
@@ -38,6 +37,13 @@ const coalesceLimit = 4096
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
 
 var readPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// bigReadPool keeps the buffers of large messages (above 64 KiB) for the
+// next large message, instead of leaving up to four times the message
+// size of garbage per message (bytes.Buffer grows by doubling). Pooled
+// buffers belong to no connection, and the pool drops them after two
+// garbage collections, so idle connections hold none.
+var bigReadPool sync.Pool
 
 // outItem is one WebSocket message waiting in a send queue.
 type outItem struct {
@@ -57,6 +63,8 @@ type conn struct {
 	id      connID
 	ws      *websocket.Conn
 	info    ConnInfo
+	ipKey   string // counted against MaxConnectionsPerIP
+	prinKey string // counted against MaxConnectionsPerPrincipal ("" for none)
 	abortFn func()
 	gone    chan struct{} // closed when unregistered
 
@@ -67,6 +75,7 @@ type conn struct {
 	// reader goroutine only
 	tokens   float64
 	tokensAt time.Time
+	lastBig  bool // the last binary message needed a large buffer
 
 	// sendMu serializes encode+enqueue so the pipeline's alias state and
 	// the sequence numbers follow queue order.
@@ -182,6 +191,8 @@ func (c *conn) pipeline() *transport.Pipeline {
 		c.pipe = transport.NewPipeline(transport.PipelineOptions{
 			Threshold:         c.s.cfg.threshold,
 			MaxReassemblySize: c.s.cfg.MaxReassemblySize,
+			ReassemblyBudget:  c.s.cfg.budget,
+			Alias:             wire.AliasOptions{MaxAliases: c.s.cfg.MaxAliases, MaxPresentDocs: c.s.cfg.MaxPresentDocs},
 			Clock:             c.s.clk,
 			OnError:           c.onPipelineError,
 			OnFrame:           onFrame,
@@ -640,7 +651,7 @@ func (c *conn) readLoop() error {
 		now := c.s.clk.Now()
 		c.lastActive.Store(now.UnixNano())
 		if !c.allow(now) {
-			c.closeWith(StatusPolicyViolation, ReasonRateLimited, errRateLimited, false)
+			c.closeWith(StatusPolicyViolation, ReasonRateLimited, ErrRateLimited, false)
 			return nil
 		}
 		switch typ {
@@ -668,19 +679,17 @@ func (c *conn) readLoop() error {
 				h(string(buf[:min(n, len(buf))]))
 			}
 		default:
-			buf := readPool.Get().(*bytes.Buffer)
-			buf.Reset()
+			buf := c.readBuf()
 			_, err := buf.ReadFrom(r)
+			c.lastBig = buf.Cap() > 64<<10
 			if err != nil {
-				readPool.Put(buf)
+				putReadBuf(buf)
 				return err
 			}
 			c.s.st.framesIn.Add(1)
 			c.s.st.bytesIn.Add(uint64(buf.Len()))
 			ok := c.receive(buf.Bytes())
-			if buf.Cap() <= 64<<10 {
-				readPool.Put(buf)
-			}
+			putReadBuf(buf)
 			if !ok {
 				return nil
 			}
@@ -691,19 +700,43 @@ func (c *conn) readLoop() error {
 	}
 }
 
+// readBuf takes a read buffer: a large one (if pooled) after a large
+// message, since large messages tend to follow each other.
+func (c *conn) readBuf() *bytes.Buffer {
+	if c.lastBig {
+		if b, _ := bigReadPool.Get().(*bytes.Buffer); b != nil {
+			b.Reset()
+			return b
+		}
+	}
+	b := readPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+// putReadBuf returns a read buffer to the pool for its size. The pipeline
+// keeps no reference to it (fragments are copied, decoded messages never
+// alias their input).
+func putReadBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		readPool.Put(buf)
+		return
+	}
+	bigReadPool.Put(buf)
+}
+
 // receive runs one binary message through the pipeline into the exchange.
 // It returns false when the message was invalid and the connection is
 // closing.
 func (c *conn) receive(piece []byte) bool {
 	msg, err := c.pipeline().Receive(piece)
 	if err != nil {
-		c.s.st.invalidFrames.Add(1)
-		code := string(transport.CodeDecodeFailed)
-		var pe *transport.PipelineError
-		if errors.As(err, &pe) {
-			code = string(pe.Code)
+		if code, reason, cause, ok := limitClose(err); ok {
+			c.closeWith(code, reason, fmt.Errorf("%w: %w", cause, err), false)
+			return false
 		}
-		c.closeWith(StatusInvalidData, fmt.Sprintf(reasonInvalidFrameFmt, code), err, false)
+		c.s.st.invalidFrames.Add(1)
+		c.closeWith(StatusInvalidData, invalidFrameReason(err), err, false)
 		return false
 	}
 	if msg == nil {
@@ -723,6 +756,27 @@ func (c *conn) receive(piece []byte) bool {
 		c.s.log.Debug("message not delivered", "peer", c.info.PeerID, "err", err)
 	}
 	return true
+}
+
+// limitClose maps a pipeline error caused by a resource limit (rather than
+// a malformed frame) to its close code, reason and cause.
+func limitClose(err error) (StatusCode, string, error, bool) {
+	var re *wire.ReassemblyError
+	var ae *wire.AliasError
+	switch {
+	case errors.As(err, &re) && re.Type == wire.ReassemblyOverBudget:
+		return StatusTryAgainLater, ReasonBusy, ErrReassemblyBudget, true
+	case errors.As(err, &re) && re.Type == wire.ReassemblyEvicted:
+		// Its own message did not fit the per-connection limit.
+		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+	case errors.Is(err, wire.ErrDecodeLimit):
+		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+	case errors.As(err, &ae) && ae.Code == wire.AliasTooManyDocs:
+		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+	case errors.As(err, &ae) && ae.IsLimit():
+		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), ErrLimit, true
+	}
+	return 0, "", nil, false
 }
 
 // finish runs after the reader stopped: the connection leaves the registry

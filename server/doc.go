@@ -20,8 +20,10 @@
 //
 // [Server.ServeHTTP] checks, in this order and before any upgrade: that the
 // server is running (HTTP 503 while closed, draining, or while the transport
-// is not started), Options.Authenticate (401, 403, or the status of an
-// [*AuthError]), the requested peer id (the "peerId" query parameter by
+// is not started), Options.Authenticate (401 with a WWW-Authenticate
+// challenge, "Bearer" by default; 403; or the status of an [*AuthError];
+// [BearerToken] reads a token with the scheme matched case-insensitively),
+// the requested peer id (the "peerId" query parameter by
 // default; 400 if longer than 256 bytes), the subprotocol when required
 // (400), and the Origin (403, via coder/websocket's origin patterns). A
 // refused request is never upgraded. The principal returned by the
@@ -46,13 +48,30 @@
 //	1001 Server shutting down         Close, transport Stop, HandleConn ctx
 //	1001 Idle timeout                 nothing received for Options.IdleTimeout
 //	1002 (coder/websocket's reason)   invalid WebSocket framing
-//	1007 Invalid frame: <wire code>   a binary frame the pipeline rejected
+//	1007 Invalid frame: <cause>       a binary frame the pipeline rejected;
+//	                                  the cause is the frame decoder's code
+//	                                  (e.g. "unsupported_version: version
+//	                                  9, …") or the pipeline's code and
+//	                                  detail, at most 123 bytes
 //	1008 Rate limit exceeded          above Options.MessageRate
+//	1008 Limit exceeded: too-many-aliases  above Options.MaxAliases
 //	1008 Connection rejected          the exchange closed the channel
 //	1009 read limited at N bytes      a message above Options.MaxMessageSize
+//	1009 Message too big              a fragmented message above
+//	                                  MaxReassemblySize, a present above
+//	                                  MaxPresentDocs, a message beyond the
+//	                                  wire decoder's caps
 //	1011 Internal error               the channel could not be registered
-//	1013 Too many connections         above Options.MaxConnections
+//	1013 Too many connections         above Options.MaxConnections (and,
+//	                                  for HandleConn, the per-address and
+//	                                  per-principal caps)
+//	1013 Server busy                  the server-wide ReassemblyBudget is
+//	                                  exhausted
 //	4000 Slow consumer                send queue overflow or write timeout
+//
+// Requests above Options.MaxConnectionsPerIP or
+// Options.MaxConnectionsPerPrincipal are refused with HTTP 429 before the
+// upgrade. docs/limits.md lists every limit with its default.
 //
 // Kyneta clients treat 1008 as final and reconnect after the others.
 //

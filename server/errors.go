@@ -4,8 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
+
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // StatusCode is a WebSocket close code; it is websocket.StatusCode.
@@ -26,18 +31,25 @@ const (
 	// the wire pipeline could not decode ("Invalid frame: <wire code>").
 	StatusInvalidData = websocket.StatusInvalidFramePayloadData
 	// StatusPolicyViolation (1008) closes a connection that exceeded its
-	// message rate ("Rate limit exceeded") or was rejected by the exchange
-	// ("Connection rejected"). Kyneta clients treat 1008 as final.
+	// message rate ("Rate limit exceeded"), announced more aliases than
+	// Options.MaxAliases ("Limit exceeded: too-many-aliases") or was
+	// rejected by the exchange ("Connection rejected"). Kyneta clients
+	// treat 1008 as final.
 	StatusPolicyViolation = websocket.StatusPolicyViolation
 	// StatusMessageTooBig (1009) closes a connection that sent a message
-	// above Options.MaxMessageSize.
+	// above Options.MaxMessageSize, a fragmented message above
+	// Options.MaxReassemblySize, a present above Options.MaxPresentDocs or
+	// a message beyond the wire decoder's caps ("Message too big").
 	StatusMessageTooBig = websocket.StatusMessageTooBig
 	// StatusInternalError (1011) closes a connection the transport refused
 	// to register for a reason other than being stopped (a stopped
 	// transport gives 1001 "Server shutting down").
 	StatusInternalError = websocket.StatusInternalError
 	// StatusTryAgainLater (1013) refuses a connection above
-	// Options.MaxConnections ("Too many connections").
+	// Options.MaxConnections, or (HandleConn) above a per-address or
+	// per-principal cap ("Too many connections"), and closes a connection
+	// that found the server-wide reassembly budget exhausted ("Server
+	// busy"). Clients reconnect after it.
 	StatusTryAgainLater = websocket.StatusTryAgainLater
 	// StatusSlowConsumer (4000, private range) closes a connection whose
 	// send queue overflowed or whose socket did not accept a write within
@@ -56,7 +68,10 @@ const (
 	ReasonTooMany         = "Too many connections"
 	ReasonSlowConsumer    = "Slow consumer"
 	ReasonInternal        = "Internal error"
+	ReasonTooBig          = "Message too big"
+	ReasonBusy            = "Server busy"
 	reasonInvalidFrameFmt = "Invalid frame: %s"
+	reasonLimitFmt        = "Limit exceeded: %s"
 )
 
 // Sentinel errors.
@@ -80,6 +95,23 @@ var (
 	// ErrPeerIDInUse: the requested peer id belongs to a connection of
 	// another principal; only the same principal may replace it.
 	ErrPeerIDInUse = errors.New("server: peer id in use by another principal")
+	// ErrTooManyForAddress: MaxConnectionsPerIP was reached for the
+	// client's address.
+	ErrTooManyForAddress = errors.New("server: too many connections from this address")
+	// ErrTooManyForPrincipal: MaxConnectionsPerPrincipal was reached for
+	// the connection's principal.
+	ErrTooManyForPrincipal = errors.New("server: too many connections for this principal")
+	// ErrRateLimited: the connection sent messages faster than
+	// Options.MessageRate allows (closed with 1008).
+	ErrRateLimited = errors.New("server: message rate exceeded")
+	// ErrReassemblyBudget: the server-wide reassembly budget had no room
+	// for the connection's fragment (closed with 1013).
+	ErrReassemblyBudget = errors.New("server: reassembly budget exhausted")
+	// ErrLimit: the connection exceeded a per-connection limit on what it
+	// sends (a fragmented message above MaxReassemblySize, a present above
+	// MaxPresentDocs, aliases above MaxAliases, a message beyond the
+	// decoder's caps); closed with 1009 or 1008.
+	ErrLimit = errors.New("server: connection limit exceeded")
 	// ErrNotStarted: the transport has not been started by an exchange (or
 	// was stopped), so connections cannot be registered.
 	ErrNotStarted = errors.New("server: transport not started")
@@ -97,9 +129,17 @@ type AuthError struct {
 	// Message is written as the response body; "" means the status text.
 	// It should not contain secrets or internal details.
 	Message string
+	// Challenge is the WWW-Authenticate value sent with a 401 (RFC 7235
+	// requires one); "" means DefaultChallenge. Other statuses send none.
+	Challenge string
 	// Err is the underlying cause (logged, never sent).
 	Err error
 }
+
+// DefaultChallenge is the WWW-Authenticate value of a 401 whose
+// authenticator did not choose one: Kyneta peers authenticate with bearer
+// tokens (RFC 6750).
+const DefaultChallenge = "Bearer"
 
 func (e *AuthError) Error() string {
 	msg := e.Message
@@ -122,20 +162,81 @@ func (e *AuthError) status() int {
 	return http.StatusUnauthorized
 }
 
-// authStatus maps an authenticator error to an HTTP status and body.
-func authStatus(err error) (int, string) {
+// authStatus maps an authenticator error to an HTTP status, body and, for
+// a 401, the WWW-Authenticate challenge.
+func authStatus(err error) (status int, body, challenge string) {
 	var ae *AuthError
 	if errors.As(err, &ae) {
-		st := ae.status()
-		if ae.Message != "" {
-			return st, ae.Message
+		status, body, challenge = ae.status(), ae.Message, ae.Challenge
+	} else if errors.Is(err, ErrForbidden) {
+		status = http.StatusForbidden
+	} else {
+		status = http.StatusUnauthorized
+	}
+	if body == "" {
+		body = http.StatusText(status)
+	}
+	switch {
+	case status != http.StatusUnauthorized:
+		challenge = ""
+	case challenge == "":
+		challenge = DefaultChallenge
+	}
+	return status, body, challenge
+}
+
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// header. The scheme is matched case-insensitively ("bearer", "BEARER"),
+// as RFC 7235 and RFC 6750 require; ok is false without such a header or
+// with an empty token.
+func BearerToken(r *http.Request) (token string, ok bool) {
+	scheme, rest, found := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(rest, " ")
+	return token, token != ""
+}
+
+// maxCloseReason is the longest close reason a close frame carries (125
+// bytes of payload minus the 2-byte code).
+const maxCloseReason = 123
+
+// invalidFrameReason is the close reason for a binary message the pipeline
+// rejected. It names the real cause: the frame decoder's code for a frame
+// that does not parse (a bad version is "unsupported_version", not the
+// reassembler's "reassembly-failed" it travels in), else the pipeline's
+// code and detail.
+func invalidFrameReason(err error) string {
+	cause := string(transport.CodeDecodeFailed)
+	var fe *wire.FrameError
+	var pe *transport.PipelineError
+	switch {
+	case errors.As(err, &fe):
+		cause = string(fe.Code)
+		if fe.Msg != "" {
+			cause += ": " + fe.Msg
 		}
-		return st, http.StatusText(st)
+	case errors.As(err, &pe):
+		cause = string(pe.Code)
+		if pe.Detail != "" {
+			cause += ": " + pe.Detail
+		}
 	}
-	if errors.Is(err, ErrForbidden) {
-		return http.StatusForbidden, http.StatusText(http.StatusForbidden)
+	return clipReason(fmt.Sprintf(reasonInvalidFrameFmt, cause))
+}
+
+// clipReason shortens a close reason to maxCloseReason bytes without
+// splitting a UTF-8 sequence.
+func clipReason(s string) string {
+	if len(s) <= maxCloseReason {
+		return s
 	}
-	return http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)
+	s = s[:maxCloseReason]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // OptionsError reports an invalid field of Options or DrainOptions.

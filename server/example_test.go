@@ -17,10 +17,11 @@ import (
 	"github.com/kyneta-go/kyneta/transport"
 )
 
-// bearer is a toy authenticator: the token names the user.
+// bearer is a toy authenticator: the token names the user. A refusal
+// with 401 carries "WWW-Authenticate: Bearer".
 func bearer(r *http.Request) (server.Principal, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	token, ok := server.BearerToken(r)
+	if !ok {
 		return nil, server.ErrUnauthorized
 	}
 	if token == "mallory" {
@@ -56,7 +57,7 @@ func Example() {
 
 	// Without a token the upgrade is refused.
 	_, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc})
-	fmt.Println("no token:", resp.StatusCode, err != nil)
+	fmt.Println("no token:", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), err != nil)
 
 	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient: hc,
@@ -88,7 +89,7 @@ func Example() {
 	_ = srv.Stop(ctx)
 	hc.CloseIdleConnections()
 	// Output:
-	// no token: 401 true
+	// no token: 401 Bearer true
 	// channel 1 for peer alice, principal user:alice
 	// server says: ready
 	// server says: pong

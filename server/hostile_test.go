@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -58,12 +59,12 @@ func TestHostileMalformedFrames(t *testing.T) {
 		data   []byte
 		reason string
 	}{
-		{"empty", nil, "Invalid frame: reassembly-failed"},
-		{"header only", frame[:wire.HeaderSize-1], "Invalid frame: reassembly-failed"},
-		{"payload cut", frame[:len(frame)-1], "Invalid frame: reassembly-failed"},
-		{"bad version", append([]byte{9}, frame[1:]...), "Invalid frame: reassembly-failed"},
-		{"bad type", append([]byte{wire.Version, 7}, frame[2:]...), "Invalid frame: reassembly-failed"},
-		{"undecodable payload", garbage, ""},
+		{"empty", nil, "Invalid frame: truncated_frame: need at least 10 header bytes, have 0"},
+		{"header only", frame[:wire.HeaderSize-1], "Invalid frame: truncated_frame: need at least 10 header bytes, have 9"},
+		{"payload cut", frame[:len(frame)-1], fmt.Sprintf("Invalid frame: truncated_frame: complete frame needs %d bytes, have %d", len(frame), len(frame)-1)},
+		{"bad version", append([]byte{9}, frame[1:]...), "Invalid frame: unsupported_version: version 9, this decoder reads 3"},
+		{"bad type", append([]byte{wire.Version, 7}, frame[2:]...), "Invalid frame: invalid_type: type byte 0x07"},
+		{"undecodable payload", garbage, "Invalid frame: decode-failed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -176,7 +176,7 @@ func TestBadFrameClosesSocket(t *testing.T) {
 	if err := c.writeBinary([]byte{3, 0, 0, 0, 0, 99}); err != nil { // truncated header
 		t.Fatal(err)
 	}
-	c.expectClose(StatusInvalidData, "Invalid frame: reassembly-failed")
+	c.expectClose(StatusInvalidData, "Invalid frame: truncated_frame: need at least 10 header bytes, have 6")
 	h.waitDone(1)
 	h.rec.waitFor(t, "removal", func() bool { return len(h.rec.removed) == 1 })
 	if h.srv.ConnectionCount() != 1 || h.srv.Stats().InvalidFrames != 1 {

@@ -1,12 +1,17 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // TransportType is the transport type the server reports to the exchange,
@@ -24,6 +29,19 @@ const (
 	DefaultPeerIDParam       = "peerId"
 	DefaultReadBufferSize    = 1024
 	DefaultWriteBufferSize   = 2048
+	// DefaultReassemblyBudget is the memory all connections together may
+	// reserve for incomplete fragmented messages.
+	DefaultReassemblyBudget = 256 << 20
+	// DefaultMaxConnectionsPerIP and DefaultMaxConnectionsPerPrincipal cap
+	// the connections one client address, and one authenticated
+	// principal, may hold open.
+	DefaultMaxConnectionsPerIP        = 1000
+	DefaultMaxConnectionsPerPrincipal = 100
+	// DefaultMessageRate and DefaultMessageBurst bound the messages one
+	// connection may send: a sustained 10,000 per second, with bursts of
+	// 100,000 (a 10,000-document client's first sync fits in the burst).
+	DefaultMessageRate  = 10_000
+	DefaultMessageBurst = 100_000
 	// fragmentOverhead is the largest header a wire v3 frame adds to its
 	// payload (10-byte header plus 8 bytes of fragment metadata).
 	fragmentOverhead = 18
@@ -78,6 +96,18 @@ type Options struct {
 	// Subprotocols lists the subprotocols the server negotiates, in order
 	// of preference.
 	Subprotocols []string
+	// CompressionMode enables permessage-deflate (RFC 7692) for peers that
+	// offer it (browsers and Node's ws do): websocket.CompressionContextTakeover
+	// compresses best but keeps a 32 KiB window and a ~1.2 MB compressor
+	// per connection; websocket.CompressionNoContextTakeover keeps no
+	// state between messages (pooled compressors). Default: disabled: it
+	// pays only for text-like payloads (JSON documents shrink ~5x, opaque
+	// binary updates not at all) and costs CPU on every message (see
+	// docs/performance.md).
+	CompressionMode websocket.CompressionMode
+	// CompressionThreshold is the smallest message compressed; default
+	// coder/websocket's (512 bytes without context takeover, 128 with).
+	CompressionThreshold int
 	// RequireSubprotocol refuses (HTTP 400, before the upgrade) requests
 	// that offer none of Subprotocols.
 	RequireSubprotocol bool
@@ -86,6 +116,25 @@ type Options struct {
 	// connection above the cap is upgraded and closed at once with 1013
 	// (StatusTryAgainLater), never registered.
 	MaxConnections int
+	// MaxConnectionsPerIP caps the open connections of one client address
+	// (ClientIP). A request above it is refused with HTTP 429 before the
+	// upgrade (HandleConn: closed with 1013 and ErrTooManyForAddress).
+	// Default DefaultMaxConnectionsPerIP; negative means no cap. Behind a
+	// reverse proxy set ClientIP, or every client shares the proxy's
+	// address.
+	MaxConnectionsPerIP int
+	// ClientIP returns the address a request counts against for
+	// MaxConnectionsPerIP. Default: the host of r.RemoteAddr.
+	ClientIP func(r *http.Request) string
+	// MaxConnectionsPerPrincipal caps the open connections of one
+	// principal (PrincipalKey). A request above it is refused with HTTP
+	// 429 (HandleConn: 1013 and ErrTooManyForPrincipal). Default
+	// DefaultMaxConnectionsPerPrincipal; negative means no cap.
+	MaxConnectionsPerPrincipal int
+	// PrincipalKey names the principal a connection counts against for
+	// MaxConnectionsPerPrincipal ("" for none). Default: a string
+	// principal itself, a fmt.Stringer's String(), otherwise none.
+	PrincipalKey func(Principal) string
 	// MaxMessageSize caps one incoming WebSocket message in bytes; a
 	// larger message closes the connection with 1009. Default 1 MiB. It
 	// must leave room for a full fragment: at least FragmentThreshold+18.
@@ -100,12 +149,13 @@ type Options struct {
 	// Kyneta clients send "ping" every 30 s by default, so 60–90 s is a
 	// sensible value.
 	IdleTimeout time.Duration
-	// MessageRate limits incoming messages per second per connection
-	// (token bucket of MessageBurst); a connection above it is closed with
-	// 1008. 0 disables it.
+	// MessageRate limits incoming WebSocket messages per second per
+	// connection (token bucket of MessageBurst); a connection above it is
+	// closed with 1008 "Rate limit exceeded" (ErrRateLimited). Default
+	// DefaultMessageRate; negative disables it.
 	MessageRate float64
 	// MessageBurst is the token bucket size for MessageRate; default
-	// max(1, MessageRate).
+	// DefaultMessageBurst with the default rate, else max(1, MessageRate).
 	MessageBurst int
 
 	// SendQueueMessages and SendQueueBytes bound each connection's send
@@ -116,11 +166,25 @@ type Options struct {
 	// queue. Defaults 1024 messages and 8 MiB.
 	SendQueueMessages int
 	SendQueueBytes    int
-	// MaxReassemblySize caps the bytes of incomplete fragmented messages
-	// one connection may hold (oldest evicted beyond it; a message
-	// declaring more is refused with 1007). Default: the transport
-	// pipeline's (50 MiB, as the reference's collector).
+	// MaxReassemblySize caps the memory one connection may reserve for
+	// incomplete fragmented messages (oldest evicted beyond it; a message
+	// that cannot fit alone closes the connection with 1009 "Message too
+	// big"). Default: the transport pipeline's (50 MiB, as the reference's
+	// collector).
 	MaxReassemblySize int
+	// ReassemblyBudget caps the memory all connections together may
+	// reserve for incomplete fragmented messages. A connection that finds
+	// it exhausted gives up its own older partial messages first; if that
+	// is not enough it is closed with 1013 "Server busy"
+	// (ErrReassemblyBudget) and the others keep theirs. Default
+	// DefaultReassemblyBudget; negative means no budget.
+	ReassemblyBudget int64
+	// MaxAliases and MaxPresentDocs cap each connection's inbound alias
+	// table and the entries of one present (wire.AliasOptions; defaults
+	// wire.DefaultMaxAliases and wire.DefaultMaxPresentDocs). Above
+	// MaxAliases the connection is closed with 1008 "Limit exceeded:
+	// too-many-aliases", above MaxPresentDocs with 1009 "Message too big".
+	MaxAliases, MaxPresentDocs int
 	// WriteTimeout bounds one socket write; a socket that accepts nothing
 	// for this long is a slow consumer and is cut off. Default 10 s.
 	WriteTimeout time.Duration
@@ -154,7 +218,8 @@ type Options struct {
 // config is Options after defaults and validation.
 type config struct {
 	Options
-	threshold int // 0: never fragment
+	threshold int                    // 0: never fragment
+	budget    *wire.ReassemblyBudget // nil: none
 }
 
 func (o Options) resolve() (config, error) {
@@ -179,14 +244,49 @@ func (o Options) resolve() (config, error) {
 	if c.MaxConnections < 0 {
 		return c, &OptionsError{Field: "MaxConnections", Reason: "must not be negative"}
 	}
+	switch c.CompressionMode {
+	case websocket.CompressionDisabled, websocket.CompressionContextTakeover, websocket.CompressionNoContextTakeover:
+	default:
+		return c, &OptionsError{Field: "CompressionMode", Reason: "unknown mode"}
+	}
+	if c.CompressionThreshold < 0 {
+		return c, &OptionsError{Field: "CompressionThreshold", Reason: "must not be negative"}
+	}
 	if c.IdleTimeout < 0 {
 		return c, &OptionsError{Field: "IdleTimeout", Reason: "must not be negative"}
 	}
-	if c.MessageRate < 0 || c.MessageBurst < 0 {
-		return c, &OptionsError{Field: "MessageRate", Reason: "must not be negative"}
+	if c.MessageBurst < 0 {
+		return c, &OptionsError{Field: "MessageBurst", Reason: "must not be negative"}
+	}
+	switch {
+	case c.MessageRate == 0:
+		c.MessageRate = DefaultMessageRate
+		if c.MessageBurst == 0 {
+			c.MessageBurst = DefaultMessageBurst
+		}
+	case c.MessageRate < 0:
+		c.MessageRate = 0 // disabled
 	}
 	if c.MessageRate > 0 && c.MessageBurst == 0 {
 		c.MessageBurst = max(1, int(c.MessageRate))
+	}
+	if c.MaxConnectionsPerIP == 0 {
+		c.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+	}
+	if c.MaxConnectionsPerPrincipal == 0 {
+		c.MaxConnectionsPerPrincipal = DefaultMaxConnectionsPerPrincipal
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = remoteHost
+	}
+	if c.PrincipalKey == nil {
+		c.PrincipalKey = defaultPrincipalKey
+	}
+	switch {
+	case c.ReassemblyBudget == 0:
+		c.budget = wire.NewReassemblyBudget(DefaultReassemblyBudget)
+	case c.ReassemblyBudget > 0:
+		c.budget = wire.NewReassemblyBudget(c.ReassemblyBudget)
 	}
 	if c.SendQueueMessages < 0 || c.SendQueueBytes < 0 {
 		return c, &OptionsError{Field: "SendQueue", Reason: "must not be negative"}
@@ -235,6 +335,24 @@ func (o Options) resolve() (config, error) {
 		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }
 	}
 	return c, nil
+}
+
+// remoteHost is the default ClientIP: the host part of r.RemoteAddr.
+func remoteHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+func defaultPrincipalKey(p Principal) string {
+	switch p := p.(type) {
+	case string:
+		return p
+	case fmt.Stringer:
+		return p.String()
+	}
+	return ""
 }
 
 // DrainOptions configure one Drain (fields left zero fall back to

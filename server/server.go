@@ -36,6 +36,8 @@ type Server struct {
 	mu           sync.Mutex
 	conns        map[connID]*conn // registered connections
 	byPeer       map[string]*conn // the newest connection of each peer id
+	perIP        map[string]int   // registered connections per client address
+	perPrincipal map[string]int   // registered connections per principal key
 	nextID       connID
 	draining     bool
 	drainRefuse  drainConfig // code/reason used to refuse while draining
@@ -75,6 +77,8 @@ func New(opts Options) (*Server, error) {
 		clk:          cfg.Clock,
 		conns:        make(map[connID]*conn),
 		byPeer:       make(map[string]*conn),
+		perIP:        make(map[string]int),
+		perPrincipal: make(map[string]int),
 		drainWaiters: make(map[uint64]*drainWaiter),
 		closedBy:     make(map[StatusCode]uint64),
 	}
@@ -234,6 +238,36 @@ func (s *Server) Connections() []ConnInfo {
 	return out
 }
 
+// CloseConnections closes every registered connection whose ConnInfo
+// matches with code and reason (queued messages are written first) and
+// returns how many it closed: e.g. the connections of a revoked
+// credential. match runs under the server's lock and must not call the
+// server. It fails with an *OptionsError for a code a server may not send
+// or a reason longer than 123 bytes.
+func (s *Server) CloseConnections(match func(ConnInfo) bool, code StatusCode, reason string) (int, error) {
+	if !validCloseCode(code) {
+		return 0, &OptionsError{Field: "code", Reason: "not a close code a server may send"}
+	}
+	if len(reason) > 123 {
+		return 0, &OptionsError{Field: "reason", Reason: "longer than 123 bytes"}
+	}
+	s.mu.Lock()
+	var hit []*conn
+	for _, c := range s.conns {
+		if match(c.info) {
+			hit = append(hit, c)
+		}
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, c := range hit {
+		if c.closeWith(code, reason, nil, true) {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // InfoOf returns the ConnInfo the server attached to a channel it created
 // (the exchange's canConnect uses it to read the principal).
 func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
@@ -260,6 +294,9 @@ func (s *Server) Stats() Stats {
 		InvalidFrames:          s.st.invalidFrames.Load(),
 		Drains:                 s.st.drains.Load(),
 	}
+	if b := s.cfg.budget; b != nil {
+		st.ReassemblyReserved, st.ReassemblyBudget = b.Used(), b.Limit()
+	}
 	for i, r := range rejectReasons {
 		if n := s.st.rejected[i].Load(); n > 0 {
 			st.Rejected[r] = n
@@ -283,7 +320,7 @@ func (s *Server) countClose(code StatusCode) {
 func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason RejectReason, status int, body string) {
 	s.st.reject(reason)
 	s.log.Info("connection refused", "reason", string(reason), "status", status, "remote", r.RemoteAddr)
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "5")
 	}
 	http.Error(w, body, status)
@@ -309,28 +346,42 @@ func (s *Server) admission() RejectReason {
 // serves the connection on a goroutine the server owns.
 //
 // Refusals before the upgrade: 503 while closed, draining or not started;
-// 401/403 (or the *AuthError status) when Authenticate fails; 400 for a
-// peer id longer than 256 bytes or a missing required subprotocol; 403 for
-// a disallowed origin; 426/400 for requests that are not WebSocket
-// upgrades. Connections above MaxConnections are upgraded and closed with
+// 429 above MaxConnectionsPerIP (checked before and after authentication)
+// or MaxConnectionsPerPrincipal; 401 (with a WWW-Authenticate challenge,
+// "Bearer" unless the *AuthError names another), 403 or the *AuthError
+// status when Authenticate fails; 409 when the requested peer id is live
+// under another principal; 400 for a peer id longer than 256 bytes or a
+// missing required subprotocol; 403 for a disallowed origin; 426/400 for
+// requests that are not WebSocket upgrades. Connections above
+// MaxConnections are upgraded and closed with
 // 1013.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if reason := s.admission(); reason != "" {
 		s.refuseHTTP(w, r, reason, http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable))
 		return
 	}
+	ipKey := s.cfg.ClientIP(r)
+	peerID := s.cfg.PeerID(r)
+	if s.overQuota(ipKey, "", peerID) == RejectPerIP {
+		// Checked before authentication too, so a flood from one
+		// address does not reach the authenticator.
+		s.refuseHTTP(w, r, RejectPerIP, http.StatusTooManyRequests, "too many connections from this address")
+		return
+	}
 	var principal Principal
 	if s.cfg.Authenticate != nil {
 		p, err := s.cfg.Authenticate(r)
 		if err != nil {
-			status, body := authStatus(err)
+			status, body, challenge := authStatus(err)
 			s.log.Debug("authentication failed", "err", err, "remote", r.RemoteAddr)
+			if challenge != "" {
+				w.Header().Set("WWW-Authenticate", challenge)
+			}
 			s.refuseHTTP(w, r, RejectAuth, status, body)
 			return
 		}
 		principal = p
 	}
-	peerID := s.cfg.PeerID(r)
 	if len(peerID) > maxPeerIDLen {
 		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "peer id too long")
 		return
@@ -341,6 +392,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.RequireSubprotocol && !offersSubprotocol(r, s.cfg.Subprotocols) {
 		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "unsupported subprotocol")
+		return
+	}
+	if reason := s.overQuota(ipKey, s.cfg.PrincipalKey(principal), peerID); reason != "" {
+		s.refuseHTTP(w, r, reason, http.StatusTooManyRequests, "too many connections")
 		return
 	}
 	hw := &hijackWriter{ResponseWriter: w, readSize: s.cfg.ReadBufferSize, writeSize: s.cfg.WriteBufferSize}
@@ -363,7 +418,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.testHookRaw != nil {
 		s.testHookRaw(raw)
 	}
-	c, ok := s.admit(ws, info, func() { _ = raw.Close() })
+	c, ok := s.admit(ws, info, ipKey, func() { _ = raw.Close() })
 	if !ok {
 		return
 	}
@@ -392,7 +447,7 @@ func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnIn
 		_ = ws.Close(code, why)
 		return &CloseError{Code: code, Reason: why, Err: err}
 	}
-	c, ok := s.admit(ws, info, func() { _ = ws.CloseNow() })
+	c, ok := s.admit(ws, info, hostOf(info.RemoteAddr), func() { _ = ws.CloseNow() })
 	if !ok {
 		return &CloseError{Code: c.closeCode, Reason: c.closeReason, Err: c.refuseErr}
 	}
@@ -416,6 +471,10 @@ func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
 		return StatusTryAgainLater, ReasonTooMany, ErrTooManyConnections
 	case RejectPeerIDInUse:
 		return StatusPolicyViolation, ReasonRejected, ErrPeerIDInUse
+	case RejectPerIP:
+		return StatusTryAgainLater, ReasonTooMany, ErrTooManyForAddress
+	case RejectPerPrincipal:
+		return StatusTryAgainLater, ReasonTooMany, ErrTooManyForPrincipal
 	}
 	return StatusGoingAway, ReasonShuttingDown, ErrClosed
 }
@@ -425,9 +484,11 @@ func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
 // the connection exists.
 func (s *Server) acceptOptions(active *atomic.Pointer[conn]) *websocket.AcceptOptions {
 	o := &websocket.AcceptOptions{
-		Subprotocols:       s.cfg.Subprotocols,
-		OriginPatterns:     s.cfg.OriginPatterns,
-		InsecureSkipVerify: s.cfg.InsecureSkipVerify,
+		Subprotocols:         s.cfg.Subprotocols,
+		OriginPatterns:       s.cfg.OriginPatterns,
+		InsecureSkipVerify:   s.cfg.InsecureSkipVerify,
+		CompressionMode:      s.cfg.CompressionMode,
+		CompressionThreshold: s.cfg.CompressionThreshold,
 	}
 	if s.cfg.IdleTimeout > 0 && active != nil {
 		o.OnPingReceived = func(context.Context, []byte) bool {
@@ -469,15 +530,60 @@ func (s *Server) mayClaimLocked(peerID string, principal Principal) bool {
 	return old == nil || transport.SamePrincipal(old.info.Principal, principal)
 }
 
+// hostOf returns the host part of addr (addr itself if it has none).
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+// overQuota reports which per-address or per-principal cap a new
+// connection would exceed ("" if none). A connection that will replace one
+// of the same peer id, address and principal does not count twice.
+func (s *Server) overQuota(ipKey, prinKey, peerID string) RejectReason {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.overQuotaLocked(ipKey, prinKey, peerID)
+}
+
+func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) RejectReason {
+	var old *conn
+	if peerID != "" {
+		old = s.byPeer[peerID]
+	}
+	if limit := s.cfg.MaxConnectionsPerIP; limit > 0 && ipKey != "" {
+		n := s.perIP[ipKey]
+		if old != nil && old.ipKey == ipKey {
+			n--
+		}
+		if n >= limit {
+			return RejectPerIP
+		}
+	}
+	if limit := s.cfg.MaxConnectionsPerPrincipal; limit > 0 && prinKey != "" {
+		n := s.perPrincipal[prinKey]
+		if old != nil && old.prinKey == prinKey {
+			n--
+		}
+		if n >= limit {
+			return RejectPerPrincipal
+		}
+	}
+	return ""
+}
+
 // admit registers an upgraded socket. On refusal it closes the socket
-// (with the drain code while draining, 1013 above MaxConnections) and
-// returns false. On success the caller must run c.run.
-func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, bool) {
+// (with the drain code while draining, 1013 above MaxConnections or a
+// per-address or per-principal cap) and returns false. On success the
+// caller must run c.run.
+func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, abort func()) (*conn, bool) {
 	if info.PeerID == "" {
 		info.PeerID = fmt.Sprintf("ws-%016x", rand.Uint64())
 	}
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
 	c := newConn(s, ws, info, abort)
+	c.ipKey, c.prinKey = ipKey, s.cfg.PrincipalKey(info.Principal)
 
 	s.mu.Lock()
 	var reason RejectReason
@@ -490,6 +596,8 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, 
 		reason = RejectMaxConnections
 	case !s.mayClaimLocked(info.PeerID, info.Principal):
 		reason = RejectPeerIDInUse
+	default:
+		reason = s.overQuotaLocked(c.ipKey, c.prinKey, info.PeerID)
 	}
 	if reason != "" {
 		if reason != RejectClosed {
@@ -512,6 +620,12 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, 
 	s.nextID++
 	c.id = s.nextID
 	s.conns[c.id] = c
+	if c.ipKey != "" {
+		s.perIP[c.ipKey]++
+	}
+	if c.prinKey != "" {
+		s.perPrincipal[c.prinKey]++
+	}
 	old := s.byPeer[info.PeerID]
 	s.byPeer[info.PeerID] = c
 	s.wg.Add(1)
@@ -545,6 +659,14 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, abort func()) (*conn, 
 	return c, true
 }
 
+// remoteIP is the host part of a RemoteAddr ("" when there is none).
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
 // unregister takes c out of the registry (once) and removes its channel.
 // It is safe in any transport state and in any order relative to Stop and
 // to other sockets closing (reference S7, S8).
@@ -558,6 +680,12 @@ func (s *Server) unregister(c *conn) {
 	if s.byPeer[c.info.PeerID] == c {
 		delete(s.byPeer, c.info.PeerID)
 	}
+	if c.ipKey != "" {
+		decrement(s.perIP, c.ipKey)
+	}
+	if c.prinKey != "" {
+		decrement(s.perPrincipal, c.prinKey)
+	}
 	s.dispatchDrainLocked(drainRemovedMsg{ID: c.id})
 	s.mu.Unlock()
 	if ch := c.detach(); ch != nil {
@@ -566,6 +694,16 @@ func (s *Server) unregister(c *conn) {
 		_, _ = s.base.RemoveChannel(ch.ID)
 	}
 	close(c.gone)
+}
+
+// decrement lowers m[k], deleting it at zero so the map does not keep
+// every address ever seen.
+func decrement(m map[string]int, k string) {
+	if m[k] <= 1 {
+		delete(m, k)
+		return
+	}
+	m[k]--
 }
 
 // Broadcast sends msg to every registered connection and returns how many

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/transport"
@@ -96,14 +97,23 @@ func TestAuthentication(t *testing.T) {
 			return nil, fmt.Errorf("banned user: %w", ErrForbidden)
 		case "Bearer slow":
 			return nil, &AuthError{Status: http.StatusTooManyRequests, Message: "slow down"}
+		case "Bearer expired":
+			return nil, &AuthError{Challenge: `Bearer realm="kyneta", error="invalid_token"`, Err: errors.New("expired")}
 		}
 		return nil, errors.New("no token")
 	}})
 
 	for _, tt := range []struct {
-		token  string
-		status int
-	}{{"", 401}, {"Bearer bad", 401}, {"Bearer banned", 403}, {"Bearer slow", 429}} {
+		token     string
+		status    int
+		challenge string // WWW-Authenticate
+	}{
+		{"", 401, "Bearer"},
+		{"Bearer bad", 401, "Bearer"},
+		{"Bearer expired", 401, `Bearer realm="kyneta", error="invalid_token"`},
+		{"Bearer banned", 403, ""},
+		{"Bearer slow", 429, ""},
+	} {
 		hdr := http.Header{}
 		if tt.token != "" {
 			hdr.Set("Authorization", tt.token)
@@ -112,11 +122,14 @@ func TestAuthentication(t *testing.T) {
 		if err == nil || resp == nil || resp.StatusCode != tt.status {
 			t.Fatalf("token %q: err %v, resp %v; want HTTP %d", tt.token, err, resp, tt.status)
 		}
+		if got := resp.Header.Values("WWW-Authenticate"); strings.Join(got, ",") != tt.challenge {
+			t.Fatalf("token %q: WWW-Authenticate %q, want %q", tt.token, got, tt.challenge)
+		}
 	}
 	if a, _, _ := h.rec.counts(); a != 0 {
 		t.Fatalf("a refused request was registered (%d channels)", a)
 	}
-	if n := h.srv.Stats().Rejected[RejectAuth]; n != 4 {
+	if n := h.srv.Stats().Rejected[RejectAuth]; n != 5 {
 		t.Fatalf("rejected auth = %d", n)
 	}
 
@@ -131,6 +144,45 @@ func TestAuthentication(t *testing.T) {
 	info, _ := InfoOf(ch)
 	if info.Principal != (user{"alice"}) || info.PeerID != "alice" {
 		t.Fatalf("channel info %+v", info)
+	}
+}
+
+// The bearer scheme is case-insensitive (RFC 7235 §2.1, RFC 6750 §2.1).
+func TestBearerToken(t *testing.T) {
+	for _, tt := range []struct {
+		header string
+		token  string
+		ok     bool
+	}{
+		{"Bearer abc", "abc", true},
+		{"bearer abc", "abc", true},
+		{"BEARER abc", "abc", true},
+		{"bEaReR  abc", "abc", true},
+		{"Bearer a.b-c_d~e+f/g=", "a.b-c_d~e+f/g=", true},
+		{"Bearer", "", false},
+		{"Bearer ", "", false},
+		{"Basic YWxhZGRpbjpvcGVuc2VzYW1l", "", false},
+		{"Bearerabc", "", false},
+		{"", "", false},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		if tt.header != "" {
+			r.Header.Set("Authorization", tt.header)
+		}
+		if token, ok := BearerToken(r); token != tt.token || ok != tt.ok {
+			t.Errorf("BearerToken(%q) = %q, %v; want %q, %v", tt.header, token, ok, tt.token, tt.ok)
+		}
+	}
+}
+
+func TestInvalidFrameReasonFitsACloseFrame(t *testing.T) {
+	long := &transport.PipelineError{Code: transport.CodeInvalidWireMessage, Detail: strings.Repeat("é", 100)}
+	got := invalidFrameReason(long)
+	if len(got) > maxCloseReason || !utf8.ValidString(got) || !strings.HasPrefix(got, "Invalid frame: invalid-wire-message: é") {
+		t.Fatalf("reason %q (%d bytes)", got, len(got))
+	}
+	if got := invalidFrameReason(errors.New("other")); got != "Invalid frame: decode-failed" {
+		t.Fatalf("reason %q", got)
 	}
 }
 
@@ -261,7 +313,7 @@ func TestOptionsValidation(t *testing.T) {
 		{FragmentThreshold: 4096, MaxMessageSize: 4096},
 		{MaxConnections: -1},
 		{IdleTimeout: -1},
-		{MessageRate: -1},
+		{MessageBurst: -1},
 		{SendQueueBytes: -1},
 		{WriteTimeout: -1},
 		{MaxReassemblySize: -1},

@@ -16,11 +16,13 @@ const (
 	RejectHandshake      RejectReason = "handshake"       // not a valid WebSocket upgrade
 	RejectMaxConnections RejectReason = "max-connections" // over MaxConnections (close 1013)
 	RejectPeerIDInUse    RejectReason = "peer-id-in-use"  // the peer id is connected under another principal (HTTP 409, or close 1008)
+	RejectPerIP          RejectReason = "per-ip"          // over MaxConnectionsPerIP (HTTP 429, or close 1013)
+	RejectPerPrincipal   RejectReason = "per-principal"   // over MaxConnectionsPerPrincipal (HTTP 429, or close 1013)
 )
 
 var rejectReasons = [...]RejectReason{
 	RejectClosed, RejectDraining, RejectNotStarted, RejectAuth, RejectBadRequest,
-	RejectOrigin, RejectHandshake, RejectMaxConnections, RejectPeerIDInUse,
+	RejectOrigin, RejectHandshake, RejectMaxConnections, RejectPeerIDInUse, RejectPerIP, RejectPerPrincipal,
 }
 
 // Stats is a snapshot of the server's counters. Counters are cumulative
@@ -47,6 +49,10 @@ type Stats struct {
 	InvalidFrames uint64
 	// Drains counts Drain rounds started (joined calls are not counted).
 	Drains uint64
+	// ReassemblyReserved is the memory all connections reserve now for
+	// incomplete fragmented messages; ReassemblyBudget is its cap (0:
+	// none).
+	ReassemblyReserved, ReassemblyBudget int64
 }
 
 type counters struct {

@@ -76,9 +76,19 @@ type PipelineOptions struct {
 	// MaxConcurrentFrames caps the fragment groups held at once (oldest
 	// evicted beyond). Zero means DefaultMaxConcurrentFrames.
 	MaxConcurrentFrames int
-	// MaxReassemblySize caps the bytes held in fragment groups (oldest
-	// evicted beyond). Zero means DefaultMaxReassemblySize.
+	// MaxReassemblySize caps the memory reserved for fragment groups, in
+	// bytes (oldest evicted beyond; a group that cannot fit alone fails
+	// with reassembly-failed, detail "evicted"). Zero means
+	// DefaultMaxReassemblySize.
 	MaxReassemblySize int
+	// ReassemblyBudget, if set, is shared with other pipelines: every
+	// byte this one reserves for reassembly is also charged to it (a
+	// server-wide cap). A fragment that does not fit fails with
+	// reassembly-failed (detail "over_budget").
+	ReassemblyBudget *wire.ReassemblyBudget
+	// Alias caps the inbound alias table (announced aliases, entries per
+	// present); the zero value has the wire package's defaults.
+	Alias wire.AliasOptions
 	// Clock runs the reassembly timers. Nil means clock.Real.
 	Clock clock.Clock
 	// OnError sees every error: the ones Send and Receive return, and the
@@ -129,7 +139,9 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 		MaxTotalSize:        int64(opts.MaxReassemblySize),
 		Clock:               opts.Clock,
 		OnEvent:             p.onReassemblyEvent,
+		Budget:              opts.ReassemblyBudget,
 	})
+	p.st.Alias = wire.NewAliasState(opts.Alias)
 	return p
 }
 
@@ -230,7 +242,7 @@ func (p *Pipeline) Reset() error {
 		return ErrClosed
 	}
 	p.st.Reassembler.Reset()
-	p.st.Alias = wire.EmptyAliasState()
+	p.st.Alias.Reset()
 	p.st.NextSeq = 1
 	return nil
 }
@@ -255,11 +267,12 @@ func (p *Pipeline) PendingFragments() int {
 	return p.st.Reassembler.Len()
 }
 
-// PendingBytes returns the bytes held by fragment groups being reassembled.
+// PendingBytes returns the memory, in bytes, reserved for fragment groups
+// being reassembled (buffers by capacity): what MaxReassemblySize bounds.
 func (p *Pipeline) PendingBytes() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.st.Reassembler.PendingSize()
+	return p.st.Reassembler.Reserved()
 }
 
 // onReassemblyEvent receives the reassembler's events. Evictions happen

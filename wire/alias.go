@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"maps"
 	"math"
 	"strconv"
 )
@@ -17,6 +16,18 @@ import (
 const (
 	MaxDocIDBytes      = 512 // UTF-8 bytes of a document id
 	MaxSchemaHashBytes = 256 // UTF-8 bytes of a schema hash
+)
+
+// Table caps applied when [AliasOptions] leave them at zero. The reference
+// has neither; a peer could otherwise make one connection's tables, and
+// one present, as large as its bandwidth allows. A 10,000-document client
+// stays far below both.
+const (
+	// DefaultMaxAliases caps the document aliases, and separately the
+	// schema aliases, a peer may announce on one connection.
+	DefaultMaxAliases = 100_000
+	// DefaultMaxPresentDocs caps the entries of one inbound present.
+	DefaultMaxPresentDocs = 50_000
 )
 
 // AliasErrorCode names an alias resolution failure. The values are the
@@ -40,6 +51,12 @@ const (
 	// safe integer. The reference passes any number through; a ChannelMsg
 	// holds integers.
 	AliasInvalidReplicaType AliasErrorCode = "invalid-replica-type"
+	// AliasTooManyAliases (Go only): the peer announced more document or
+	// schema aliases than [AliasOptions.MaxAliases] allows.
+	AliasTooManyAliases AliasErrorCode = "too-many-aliases"
+	// AliasTooManyDocs (Go only): an inbound present lists more entries
+	// than [AliasOptions.MaxPresentDocs] allows.
+	AliasTooManyDocs AliasErrorCode = "too-many-docs"
 )
 
 // AliasError is an alias resolution failure (the reference's
@@ -60,7 +77,8 @@ func (e *AliasError) Error() string {
 	switch e.Code {
 	case AliasUnknownDocAlias, AliasUnknownSchemaAlias:
 		s += " " + string(appendJSNumber(nil, e.Alias))
-	case AliasMissingDocID, AliasMissingSchemaHash, AliasDocIDTooLong, AliasSchemaHashTooLong:
+	case AliasMissingDocID, AliasMissingSchemaHash, AliasDocIDTooLong, AliasSchemaHashTooLong,
+		AliasTooManyAliases, AliasTooManyDocs:
 		s += ": " + e.Reason
 	default:
 		switch v := e.Value.(type) {
@@ -82,19 +100,51 @@ func (e *AliasError) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
+// IsLimit reports whether the error is one of the Go side's resource caps
+// (too many aliases, too many present entries) rather than a protocol
+// fault, so a server can answer it with a limit close code.
+func (e *AliasError) IsLimit() bool {
+	return e.Code == AliasTooManyAliases || e.Code == AliasTooManyDocs
+}
+
 // AliasOptions tunes the inbound checks of an [AliasState].
 type AliasOptions struct {
 	// SkipPresentDocIDCap leaves document ids in present entries unchecked,
 	// exactly like the reference (which caps them only in interest, offer,
 	// dismiss and vacant). By default the Go side caps them too.
 	SkipPresentDocIDCap bool
+	// MaxAliases caps the distinct document aliases, and separately the
+	// distinct schema aliases, the peer may announce; an announcement
+	// beyond it fails with too-many-aliases. 0 means DefaultMaxAliases;
+	// negative means no cap (the reference).
+	MaxAliases int
+	// MaxPresentDocs caps the entries of one inbound present; a longer
+	// present fails with too-many-docs before any alias is recorded. 0
+	// means DefaultMaxPresentDocs; negative means no cap (the reference).
+	MaxPresentDocs int
 }
 
-// AliasState is the per-connection alias table. It is a value: the
-// transformer functions return a new state and never modify the one they
-// were given (maps are copied before they change), so a caller may keep old
-// states. The zero value is the state of a fresh connection with default
-// options, the same as [EmptyAliasState].
+func (o AliasOptions) maxAliases() int {
+	if o.MaxAliases == 0 {
+		return DefaultMaxAliases
+	}
+	return o.MaxAliases
+}
+
+func (o AliasOptions) maxPresentDocs() int {
+	if o.MaxPresentDocs == 0 {
+		return DefaultMaxPresentDocs
+	}
+	return o.MaxPresentDocs
+}
+
+// AliasState is the per-connection alias table. [AliasOutbound] and
+// [AliasInbound] update it in place: its owner (one connection's pipeline)
+// serializes the calls, and no message copies the tables, so announcing N
+// documents costs O(N) however they are spread over messages. The zero
+// value is the state of a fresh connection with default options. An
+// AliasState must not be copied once used (the copy would share its maps)
+// and is not safe for concurrent use.
 type AliasState struct {
 	outDoc     map[string]int64    // docId -> alias this side assigned
 	outSchema  map[string]int64    // schema hash -> alias this side assigned
@@ -121,43 +171,34 @@ func keyFor(f float64) aliasKey {
 	return aliasKey(math.Float64bits(f))
 }
 
-// EmptyAliasState returns the state of a fresh connection with the default
-// (strict) options: no aliases, both counters at 0, no features seen,
-// aliasing not mutual.
-func EmptyAliasState() AliasState { return AliasState{} }
-
 // NewAliasState returns the state of a fresh connection with the given
-// options.
-func NewAliasState(opts AliasOptions) AliasState { return AliasState{opts: opts} }
+// options: no aliases, both counters at 0, no features seen, aliasing not
+// mutual.
+func NewAliasState(opts AliasOptions) *AliasState { return &AliasState{opts: opts} }
 
-// cloneMap copies m, returning an empty map for nil so it can be written.
-func cloneMap[K comparable, V any](m map[K]V) map[K]V {
-	if m == nil {
-		return make(map[K]V)
-	}
-	return maps.Clone(m)
-}
+// Reset returns s to a fresh connection's state, keeping its options.
+func (s *AliasState) Reset() { *s = AliasState{opts: s.opts} }
 
 // MutualAlias reports whether both sides advertised features.alias, which
 // is when outbound messages use dx and shx.
-func (s AliasState) MutualAlias() bool { return s.mutual }
+func (s *AliasState) MutualAlias() bool { return s.mutual }
 
 // SelfFeatures returns a copy of the features of the last outbound
 // establish, or nil.
-func (s AliasState) SelfFeatures() *Features { return cloneFeatures(s.self) }
+func (s *AliasState) SelfFeatures() *Features { return cloneFeatures(s.self) }
 
 // PeerFeatures returns a copy of the features of the last inbound establish,
 // or nil.
-func (s AliasState) PeerFeatures() *Features { return cloneFeatures(s.peer) }
+func (s *AliasState) PeerFeatures() *Features { return cloneFeatures(s.peer) }
 
 // OutboundDocAlias returns the alias this side assigned to docID.
-func (s AliasState) OutboundDocAlias(docID string) (int64, bool) {
+func (s *AliasState) OutboundDocAlias(docID string) (int64, bool) {
 	a, ok := s.outDoc[docID]
 	return a, ok
 }
 
 // InboundDocID returns the document id the peer announced for alias.
-func (s AliasState) InboundDocID(alias float64) (string, bool) {
+func (s *AliasState) InboundDocID(alias float64) (string, bool) {
 	d, ok := s.inDoc[keyFor(alias)]
 	return d, ok
 }
@@ -212,64 +253,56 @@ func (m WireSyncMode) SyncMode() (SyncMode, bool) {
 	return SyncMode{}, false
 }
 
-// cow tracks which maps a transformer call already copied, so one call
-// copies each map at most once however many entries it adds.
-type cow struct {
-	s                                  AliasState
-	outDoc, outSchema, inDoc, inSchema bool
-}
-
-func (c *cow) docAlias(docID string) int64 {
-	if a, ok := c.s.outDoc[docID]; ok {
+func (s *AliasState) docAlias(docID string) int64 {
+	if a, ok := s.outDoc[docID]; ok {
 		return a
 	}
-	if !c.outDoc {
-		c.s.outDoc, c.outDoc = cloneMap(c.s.outDoc), true
+	if s.outDoc == nil {
+		s.outDoc = make(map[string]int64)
 	}
-	a := c.s.nextDoc
-	c.s.outDoc[docID] = a
-	c.s.nextDoc++
+	a := s.nextDoc
+	s.outDoc[docID] = a
+	s.nextDoc++
 	return a
 }
 
-func (c *cow) schemaAlias(hash string) (alias int64, isNew bool) {
-	if a, ok := c.s.outSchema[hash]; ok {
+func (s *AliasState) schemaAlias(hash string) (alias int64, isNew bool) {
+	if a, ok := s.outSchema[hash]; ok {
 		return a, false
 	}
-	if !c.outSchema {
-		c.s.outSchema, c.outSchema = cloneMap(c.s.outSchema), true
+	if s.outSchema == nil {
+		s.outSchema = make(map[string]int64)
 	}
-	a := c.s.nextSchema
-	c.s.outSchema[hash] = a
-	c.s.nextSchema++
+	a := s.nextSchema
+	s.outSchema[hash] = a
+	s.nextSchema++
 	return a, true
 }
 
-func (c *cow) recordDoc(alias float64, docID string) {
+// record stores an alias the peer announced in m (inDoc or inSchema),
+// refusing a new key once the table holds max entries.
+func record(m *map[aliasKey]string, max int, alias float64, value, what string) error {
 	k := keyFor(alias)
-	if cur, ok := c.s.inDoc[k]; ok && cur == docID {
-		return
+	if cur, ok := (*m)[k]; ok {
+		if cur != value {
+			(*m)[k] = value
+		}
+		return nil
 	}
-	if !c.inDoc {
-		c.s.inDoc, c.inDoc = cloneMap(c.s.inDoc), true
+	if max >= 0 && len(*m) >= max {
+		return &AliasError{Code: AliasTooManyAliases,
+			Reason: "more than " + strconv.Itoa(max) + " " + what + " aliases announced"}
 	}
-	c.s.inDoc[k] = docID
-}
-
-func (c *cow) recordSchema(alias float64, hash string) {
-	k := keyFor(alias)
-	if cur, ok := c.s.inSchema[k]; ok && cur == hash {
-		return
+	if *m == nil {
+		*m = make(map[aliasKey]string)
 	}
-	if !c.inSchema {
-		c.s.inSchema, c.inSchema = cloneMap(c.s.inSchema), true
-	}
-	c.s.inSchema[k] = hash
+	(*m)[k] = value
+	return nil
 }
 
 // outRef names a document in an outbound message: by alias when this side
 // assigned one and aliasing is mutual, by id otherwise.
-func (s AliasState) outRef(docID string) WireDocRef {
+func (s *AliasState) outRef(docID string) WireDocRef {
 	if a, ok := s.outDoc[docID]; ok && s.mutual {
 		return DocByAlias(float64(a))
 	}
@@ -284,9 +317,9 @@ func (s AliasState) outRef(docID string) WireDocRef {
 // on a schema's first reference); later schema references and document
 // references in interest, offer, dismiss and vacant use the alias only when
 // aliasing is mutual. An offer with an unknown payload kind or encoding
-// fails with an *AliasError and returns s unchanged. A nil message gives
-// ErrNilMessage.
-func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error) {
+// fails with an *AliasError and leaves s unchanged. A nil message gives
+// ErrNilMessage. s is updated in place.
+func AliasOutbound(s *AliasState, msg ChannelMsg) (WireMessage, error) {
 	switch m := msg.(type) {
 	case *Establish:
 		if m == nil {
@@ -308,30 +341,29 @@ func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error
 		if pv := m.ProtocolVersion; pv != DefaultProtocolVersion && pv != (ProtocolVersion{}) {
 			w.ProtocolVersion = refOf(pv)
 		}
-		return s, w, nil
+		return w, nil
 	case *Depart:
 		if m == nil {
 			break
 		}
-		return s, &WireDepart{}, nil
+		return &WireDepart{}, nil
 	case *Present:
 		if m == nil {
 			break
 		}
-		c := cow{s: s}
 		docs := make([]WireDocEntry, len(m.Docs))
 		for i, d := range m.Docs {
 			e := &docs[i]
 			e.DocID = d.DocID
-			e.Alias = refOf(float64(c.docAlias(d.DocID)))
+			e.Alias = refOf(float64(s.docAlias(d.DocID)))
 			e.ReplicaType = WireReplicaType{
 				Name:  d.ReplicaType.Name,
 				Major: float64(d.ReplicaType.Major),
 				Minor: float64(d.ReplicaType.Minor),
 			}
 			e.SyncMode = SyncModeToWire(d.SyncMode)
-			sa, isNew := c.schemaAlias(d.SchemaHash)
-			if isNew || !c.s.mutual {
+			sa, isNew := s.schemaAlias(d.SchemaHash)
+			if isNew || !s.mutual {
 				e.SchemaHash = refOf(d.SchemaHash)
 				if isNew {
 					e.SchemaAlias = refOf(float64(sa))
@@ -343,7 +375,7 @@ func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error
 				e.SupportedHashes = append([]string(nil), d.SupportedHashes...)
 			}
 		}
-		return c.s, &WirePresent{Docs: docs}, nil
+		return &WirePresent{Docs: docs}, nil
 	case *Interest:
 		if m == nil {
 			break
@@ -355,7 +387,7 @@ func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error
 		if m.Reciprocate != nil {
 			w.Reciprocate = refOf(*m.Reciprocate)
 		}
-		return s, w, nil
+		return w, nil
 	case *Offer:
 		if m == nil {
 			break
@@ -367,7 +399,7 @@ func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error
 		case Since:
 			pk = WireSince
 		default:
-			return s, nil, &AliasError{Code: AliasUnknownPayloadKind, Value: string(m.Payload.Kind)}
+			return nil, &AliasError{Code: AliasUnknownPayloadKind, Value: string(m.Payload.Kind)}
 		}
 		var pe WirePayloadEncoding
 		switch m.Payload.Encoding {
@@ -376,7 +408,7 @@ func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error
 		case Binary:
 			pe = WireBinary
 		default:
-			return s, nil, &AliasError{Code: AliasUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
+			return nil, &AliasError{Code: AliasUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
 		}
 		w := &WireOffer{
 			Kind:       pk,
@@ -392,19 +424,19 @@ func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error
 		if m.Payload.Lineage != nil {
 			w.Lineage = refOf(*m.Payload.Lineage)
 		}
-		return s, w, nil
+		return w, nil
 	case *Dismiss:
 		if m == nil {
 			break
 		}
-		return s, &WireDismiss{s.outRef(m.DocID)}, nil
+		return &WireDismiss{s.outRef(m.DocID)}, nil
 	case *Vacant:
 		if m == nil {
 			break
 		}
-		return s, &WireVacant{s.outRef(m.DocID)}, nil
+		return &WireVacant{s.outRef(m.DocID)}, nil
 	}
-	return s, nil, ErrNilMessage
+	return nil, ErrNilMessage
 }
 
 // AliasInbound resolves an inbound wire message to a ChannelMsg. An
@@ -414,8 +446,10 @@ func AliasOutbound(s AliasState, msg ChannelMsg) (AliasState, WireMessage, error
 // than MaxSchemaHashBytes are rejected. Failures are *AliasError values;
 // the returned state then is s, except for a present, which keeps the
 // aliases recorded for the entries before the failing one (as the
-// reference does). A nil message gives ErrNilMessage.
-func AliasInbound(s AliasState, msg WireMessage) (AliasState, ChannelMsg, error) {
+// reference does). A present longer than MaxPresentDocs fails before it
+// records anything; an alias beyond MaxAliases fails like any other entry.
+// A nil message gives ErrNilMessage. s is updated in place.
+func AliasInbound(s *AliasState, msg WireMessage) (ChannelMsg, error) {
 	switch m := msg.(type) {
 	case *WireEstablish:
 		if m == nil {
@@ -435,12 +469,12 @@ func AliasInbound(s AliasState, msg WireMessage) (AliasState, ChannelMsg, error)
 		if m.ProtocolVersion != nil {
 			out.ProtocolVersion = *m.ProtocolVersion
 		}
-		return s, out, nil
+		return out, nil
 	case *WireDepart:
 		if m == nil {
 			break
 		}
-		return s, &Depart{}, nil
+		return &Depart{}, nil
 	case *WirePresent:
 		if m == nil {
 			break
@@ -452,7 +486,7 @@ func AliasInbound(s AliasState, msg WireMessage) (AliasState, ChannelMsg, error)
 		}
 		id, err := s.resolve(m.WireDocRef)
 		if err != nil {
-			return s, nil, err
+			return nil, err
 		}
 		out := &Interest{DocID: id}
 		if m.Version != nil {
@@ -461,14 +495,14 @@ func AliasInbound(s AliasState, msg WireMessage) (AliasState, ChannelMsg, error)
 		if m.Reciprocate != nil {
 			out.Reciprocate = refOf(*m.Reciprocate)
 		}
-		return s, out, nil
+		return out, nil
 	case *WireOffer:
 		if m == nil {
 			break
 		}
 		id, err := s.resolve(m.WireDocRef)
 		if err != nil {
-			return s, nil, err
+			return nil, err
 		}
 		var kind PayloadKind
 		switch m.Kind {
@@ -477,7 +511,7 @@ func AliasInbound(s AliasState, msg WireMessage) (AliasState, ChannelMsg, error)
 		case WireSince:
 			kind = Since
 		default:
-			return s, nil, &AliasError{Code: AliasUnknownPayloadKind, Value: int64(m.Kind)}
+			return nil, &AliasError{Code: AliasUnknownPayloadKind, Value: int64(m.Kind)}
 		}
 		var enc PayloadEncoding
 		switch m.Encoding {
@@ -486,7 +520,7 @@ func AliasInbound(s AliasState, msg WireMessage) (AliasState, ChannelMsg, error)
 		case WireBinary:
 			enc = Binary
 		default:
-			return s, nil, &AliasError{Code: AliasUnknownPayloadEncoding, Value: int64(m.Encoding)}
+			return nil, &AliasError{Code: AliasUnknownPayloadEncoding, Value: int64(m.Encoding)}
 		}
 		out := &Offer{
 			DocID:   id,
@@ -499,74 +533,82 @@ func AliasInbound(s AliasState, msg WireMessage) (AliasState, ChannelMsg, error)
 		if m.Reciprocate != nil {
 			out.Reciprocate = refOf(*m.Reciprocate)
 		}
-		return s, out, nil
+		return out, nil
 	case *WireDismiss:
 		if m == nil {
 			break
 		}
 		id, err := s.resolve(m.WireDocRef)
 		if err != nil {
-			return s, nil, err
+			return nil, err
 		}
-		return s, &Dismiss{DocID: id}, nil
+		return &Dismiss{DocID: id}, nil
 	case *WireVacant:
 		if m == nil {
 			break
 		}
 		id, err := s.resolve(m.WireDocRef)
 		if err != nil {
-			return s, nil, err
+			return nil, err
 		}
-		return s, &Vacant{DocID: id}, nil
+		return &Vacant{DocID: id}, nil
 	case *WireUnknown:
 		if m == nil {
 			break
 		}
-		return s, nil, &AliasError{Code: AliasUnknownMessageType, Value: int64(m.T)}
+		return nil, &AliasError{Code: AliasUnknownMessageType, Value: int64(m.T)}
 	}
-	return s, nil, ErrNilMessage
+	return nil, ErrNilMessage
 }
 
-func inboundPresent(s AliasState, m *WirePresent) (AliasState, ChannelMsg, error) {
-	c := cow{s: s}
+func inboundPresent(s *AliasState, m *WirePresent) (ChannelMsg, error) {
+	if max := s.opts.maxPresentDocs(); max >= 0 && len(m.Docs) > max {
+		return nil, &AliasError{Code: AliasTooManyDocs,
+			Reason: "present lists " + strconv.Itoa(len(m.Docs)) + " documents, at most " + strconv.Itoa(max) + " allowed"}
+	}
+	maxAliases := s.opts.maxAliases()
 	docs := make([]DocPresence, len(m.Docs))
 	for i := range m.Docs {
 		d := &m.Docs[i]
 		mode, ok := d.SyncMode.SyncMode()
 		if !ok {
-			return c.s, nil, &AliasError{Code: AliasUnknownSyncMode, Value: int64(d.SyncMode)}
+			return nil, &AliasError{Code: AliasUnknownSyncMode, Value: int64(d.SyncMode)}
 		}
 		if d.Alias != nil {
-			c.recordDoc(*d.Alias, d.DocID)
+			if err := record(&s.inDoc, maxAliases, *d.Alias, d.DocID, "document"); err != nil {
+				return nil, err
+			}
 		}
 		var hash string
 		switch {
 		case d.SchemaHash != nil:
 			hash = *d.SchemaHash
 			if d.SchemaAlias != nil {
-				c.recordSchema(*d.SchemaAlias, hash)
+				if err := record(&s.inSchema, maxAliases, *d.SchemaAlias, hash, "schema"); err != nil {
+					return nil, err
+				}
 			}
 		case d.SchemaAliasRef != nil:
-			h, ok := c.s.inSchema[keyFor(*d.SchemaAliasRef)]
+			h, ok := s.inSchema[keyFor(*d.SchemaAliasRef)]
 			if !ok {
-				return c.s, nil, &AliasError{Code: AliasUnknownSchemaAlias, Alias: *d.SchemaAliasRef}
+				return nil, &AliasError{Code: AliasUnknownSchemaAlias, Alias: *d.SchemaAliasRef}
 			}
 			hash = h
 		default:
-			return c.s, nil, &AliasError{Code: AliasMissingSchemaHash, Reason: "Present doc entry has neither sh nor shx"}
+			return nil, &AliasError{Code: AliasMissingSchemaHash, Reason: "Present doc entry has neither sh nor shx"}
 		}
 		if err := checkSchemaHash(hash); err != nil {
-			return c.s, nil, err
+			return nil, err
 		}
 		// Checks below are the Go side's own (see AliasOptions and
 		// AliasInvalidReplicaType); they run after the reference's.
 		if !s.opts.SkipPresentDocIDCap {
 			if err := checkDocID(d.DocID); err != nil {
-				return c.s, nil, err
+				return nil, err
 			}
 		}
 		if !isSafeInteger(d.ReplicaType.Major) || !isSafeInteger(d.ReplicaType.Minor) {
-			return c.s, nil, &AliasError{Code: AliasInvalidReplicaType, Value: jsNumber(d.ReplicaType.Major)}
+			return nil, &AliasError{Code: AliasInvalidReplicaType, Value: jsNumber(d.ReplicaType.Major)}
 		}
 		p := DocPresence{
 			DocID: d.DocID,
@@ -583,12 +625,12 @@ func inboundPresent(s AliasState, m *WirePresent) (AliasState, ChannelMsg, error
 		}
 		docs[i] = p
 	}
-	return c.s, &Present{Docs: docs}, nil
+	return &Present{Docs: docs}, nil
 }
 
 // resolve turns a wire document reference into a document id and checks
 // its length.
-func (s AliasState) resolve(r WireDocRef) (string, error) {
+func (s *AliasState) resolve(r WireDocRef) (string, error) {
 	var id string
 	switch {
 	case r.Doc != nil && r.DX != nil:

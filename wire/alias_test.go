@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -36,7 +37,7 @@ func aliasErrorValue(err error) Map {
 // aliasStateValue renders a state in the vectors' notation, with map pairs
 // sorted (the vectors list them in insertion order, which Go maps do not
 // keep and which has no effect on behaviour).
-func aliasStateValue(s AliasState) Map {
+func aliasStateValue(s *AliasState) Map {
 	pairs := func(n int, each func(yield func(k, v any))) []any {
 		out := make([]any, 0, n)
 		each(func(k, v any) { out = append(out, []any{k, v}) })
@@ -133,20 +134,28 @@ func loadAliasScenarios(t *testing.T) []aliasScenario {
 	return file.Scenarios
 }
 
-// runAliasStep applies one vector step to s and checks it. expectErr, when
-// set, overrides an ok result of the reference (a deliberate Go deviation).
-func runAliasStep(t *testing.T, s AliasState, st aliasStep, expectErr AliasErrorCode) AliasState {
+// cloneAliasState copies s deeply, for tests that replay a step.
+func cloneAliasState(s *AliasState) *AliasState {
+	c := *s
+	c.outDoc, c.outSchema = maps.Clone(s.outDoc), maps.Clone(s.outSchema)
+	c.inDoc, c.inSchema = maps.Clone(s.inDoc), maps.Clone(s.inSchema)
+	return &c
+}
+
+// runAliasStep applies one vector step to s (in place) and checks it.
+// expectErr, when set, overrides an ok result of the reference (a
+// deliberate Go deviation); s then continues from the reference's state.
+func runAliasStep(t *testing.T, s *AliasState, st aliasStep, expectErr AliasErrorCode) {
 	t.Helper()
-	before := aliasStateValue(s)
+	before := cloneAliasState(s)
 	var (
-		next   AliasState
 		result any
 		err    error
 	)
 	switch st.Dir {
 	case "out":
 		var w WireMessage
-		next, w, err = AliasOutbound(s, channelMsgFromTJSON(t, st.Msg))
+		w, err = AliasOutbound(s, channelMsgFromTJSON(t, st.Msg))
 		if err == nil {
 			result = messageValueOf(t, w)
 			if st.CBOR != nil {
@@ -162,28 +171,25 @@ func runAliasStep(t *testing.T, s AliasState, st aliasStep, expectErr AliasError
 		}
 	case "in":
 		var m ChannelMsg
-		next, m, err = AliasInbound(s, wireFromTJSON(t, st.Wire))
+		m, err = AliasInbound(s, wireFromTJSON(t, st.Wire))
 		if err == nil {
 			result = sortedValue(channelMsgValue(m))
 		}
 	default:
 		t.Fatalf("unknown step direction %q", st.Dir)
 	}
-	if !valueEqual(aliasStateValue(s), before) {
-		t.Errorf("input state was modified: %s -> %s", showValue(before), showValue(aliasStateValue(s)))
-	}
 	if expectErr != "" {
 		if !errors.Is(err, &AliasError{Code: expectErr}) {
 			t.Errorf("got %v, want Go-side error %s", err, expectErr)
 		}
 		// Carry on from the reference's state so later steps stay comparable.
-		lax := s
+		lax := before
 		lax.opts.SkipPresentDocIDCap = true
-		next, _, err = AliasInbound(lax, wireFromTJSON(t, st.Wire))
-		if err != nil {
+		if _, err = AliasInbound(lax, wireFromTJSON(t, st.Wire)); err != nil {
 			t.Fatalf("with the reference's rules: %v", err)
 		}
-		next.opts = s.opts
+		lax.opts = s.opts
+		*s = *lax
 	}
 	switch {
 	case expectErr != "":
@@ -205,10 +211,9 @@ func runAliasStep(t *testing.T, s AliasState, st aliasStep, expectErr AliasError
 			t.Errorf("result %s\nwant          %s", showValue(result), showValue(want))
 		}
 	}
-	if want, got := normalizeStateVector(parseTJSON(t, st.State)), sortedMap(aliasStateValue(next)); !valueEqual(got, want) {
+	if want, got := normalizeStateVector(parseTJSON(t, st.State)), sortedMap(aliasStateValue(s)); !valueEqual(got, want) {
 		t.Errorf("state %s\nwant         %s", showValue(got), showValue(want))
 	}
-	return next
 }
 
 func TestVectorsAlias(t *testing.T) {
@@ -225,7 +230,7 @@ func TestVectorsAlias(t *testing.T) {
 			s := NewAliasState(AliasOptions{SkipPresentDocIDCap: true})
 			for i, st := range sc.Steps {
 				t.Run(fmt.Sprintf("%02d-%s", i, st.Dir), func(t *testing.T) {
-					s = runAliasStep(t, s, st, "")
+					runAliasStep(t, s, st, "")
 				})
 			}
 		})
@@ -239,7 +244,7 @@ func TestAliasDefaultCapsPresentDocIDs(t *testing.T) {
 	deviations := 0
 	for _, sc := range loadAliasScenarios(t) {
 		t.Run(sc.Name, func(t *testing.T) {
-			s := EmptyAliasState()
+			s := new(AliasState)
 			for i, st := range sc.Steps {
 				var expect AliasErrorCode
 				if st.Dir == "in" && st.Result.OK != nil {
@@ -253,7 +258,7 @@ func TestAliasDefaultCapsPresentDocIDs(t *testing.T) {
 					}
 				}
 				t.Run(fmt.Sprintf("%02d-%s", i, st.Dir), func(t *testing.T) {
-					s = runAliasStep(t, s, st, expect)
+					runAliasStep(t, s, st, expect)
 				})
 			}
 		})
@@ -339,7 +344,7 @@ func expectedDelivery(msg ChannelMsg) ChannelMsg {
 	return out
 }
 
-func checkAliasInvariants(t *rapid.T, name string, s AliasState) {
+func checkAliasInvariants(t *rapid.T, name string, s *AliasState) {
 	for label, m := range map[string]map[string]int64{"doc": s.outDoc, "schema": s.outSchema} {
 		next := s.nextDoc
 		if label == "schema" {
@@ -363,22 +368,17 @@ func checkAliasInvariants(t *rapid.T, name string, s AliasState) {
 
 // TestAliasPeersAgree connects two alias states through the codecs and
 // checks that every message arrives as sent, that outbound aliases stay a
-// dense 0..n-1 numbering, and that no call modifies a state it was given.
+// dense 0..n-1 numbering, and that each side's inbound tables, updated in
+// place, mirror exactly what the other side announced.
 func TestAliasPeersAgree(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		states := [2]AliasState{EmptyAliasState(), EmptyAliasState()}
-		type snap struct {
-			s    AliasState
-			view Map
-		}
-		var old []snap
+		states := [2]*AliasState{new(AliasState), new(AliasState)}
 		for range rapid.IntRange(1, 40).Draw(t, "steps") {
 			from := rapid.IntRange(0, 1).Draw(t, "from")
 			to := 1 - from
 			msg := genChannelMsg(t)
-			old = append(old, snap{states[from], aliasStateValue(states[from])}, snap{states[to], aliasStateValue(states[to])})
 
-			next, w, err := AliasOutbound(states[from], msg)
+			w, err := AliasOutbound(states[from], msg)
 			if err != nil {
 				t.Fatalf("AliasOutbound(%s): %v", showValue(channelMsgValue(msg)), err)
 			}
@@ -401,16 +401,19 @@ func TestAliasPeersAgree(t *testing.T) {
 					t.Fatalf("DecodeMessage(%x): %v", b, err)
 				}
 			}
-			recv, in, err := AliasInbound(states[to], got)
+			in, err := AliasInbound(states[to], got)
 			if err != nil {
 				t.Fatalf("AliasInbound(%s): %v", showValue(messageValueOf(t, got)), err)
 			}
 			if want := sortedValue(channelMsgValue(expectedDelivery(msg))); !valueEqual(sortedValue(channelMsgValue(in)), want) {
 				t.Fatalf("delivered %s\nwant      %s", showValue(channelMsgValue(in)), showValue(want))
 			}
-			states[from], states[to] = next, recv
+			next, recv := states[from], states[to]
 			checkAliasInvariants(t, "sender", next)
 			checkAliasInvariants(t, "receiver", recv)
+			for i := range states {
+				checkMirror(t, states[i], states[1-i])
+			}
 			if next.mutual && recv.mutual {
 				// Once aliasing is mutual, references to announced docs are aliases.
 				if r, ok := w.(*WireDismiss); ok {
@@ -420,22 +423,37 @@ func TestAliasPeersAgree(t *testing.T) {
 				}
 			}
 		}
-		for i, o := range old {
-			if !valueEqual(aliasStateValue(o.s), o.view) {
-				t.Fatalf("state %d changed after being passed to the transformer", i)
-			}
-		}
 	})
 }
 
+// checkMirror: the receiver's inbound tables are the inverse of the
+// sender's outbound ones (every announcement was delivered).
+func checkMirror(t *rapid.T, sender, receiver *AliasState) {
+	if len(receiver.inDoc) != len(sender.outDoc) || len(receiver.inSchema) != len(sender.outSchema) {
+		t.Fatalf("receiver holds %d/%d aliases, sender announced %d/%d",
+			len(receiver.inDoc), len(receiver.inSchema), len(sender.outDoc), len(sender.outSchema))
+	}
+	for id, a := range sender.outDoc {
+		if got := receiver.inDoc[keyFor(float64(a))]; got != id {
+			t.Fatalf("doc alias %d: receiver has %q, sender announced %q", a, got, id)
+		}
+	}
+	for h, a := range sender.outSchema {
+		if got := receiver.inSchema[keyFor(float64(a))]; got != h {
+			t.Fatalf("schema alias %d: receiver has %q, sender announced %q", a, got, h)
+		}
+	}
+}
+
 func TestAliasErrorsAndEdges(t *testing.T) {
-	s := EmptyAliasState()
+	s := new(AliasState)
 
 	// Unknown payload kind and encoding leave the state alone.
 	for _, p := range []Payload{{Kind: "snapshot", Encoding: JSON}, {Kind: Since, Encoding: "cbor"}} {
-		next, w, err := AliasOutbound(s, &Offer{DocID: "d", Payload: p, Version: "1"})
+		before := aliasStateValue(s)
+		w, err := AliasOutbound(s, &Offer{DocID: "d", Payload: p, Version: "1"})
 		var ae *AliasError
-		if !errors.As(err, &ae) || w != nil || !valueEqual(aliasStateValue(next), aliasStateValue(s)) {
+		if !errors.As(err, &ae) || w != nil || !valueEqual(aliasStateValue(s), before) {
 			t.Fatalf("offer %+v: %v %v", p, w, err)
 		}
 		if ae.Value != string(p.Kind) && ae.Value != string(p.Encoding) {
@@ -444,13 +462,13 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 	}
 
 	// Nil messages.
-	if _, _, err := AliasOutbound(s, nil); !errors.Is(err, ErrNilMessage) {
+	if _, err := AliasOutbound(s, nil); !errors.Is(err, ErrNilMessage) {
 		t.Errorf("AliasOutbound(nil): %v", err)
 	}
-	if _, _, err := AliasOutbound(s, (*Offer)(nil)); !errors.Is(err, ErrNilMessage) {
+	if _, err := AliasOutbound(s, (*Offer)(nil)); !errors.Is(err, ErrNilMessage) {
 		t.Errorf("AliasOutbound((*Offer)(nil)): %v", err)
 	}
-	if _, _, err := AliasInbound(s, nil); !errors.Is(err, ErrNilMessage) {
+	if _, err := AliasInbound(s, nil); !errors.Is(err, ErrNilMessage) {
 		t.Errorf("AliasInbound(nil): %v", err)
 	}
 
@@ -460,12 +478,13 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 		{DocID: "nan", Alias: refOf(math.NaN()), ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
 		{DocID: "frac", Alias: refOf(1.5), ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
 	}}
-	s2, _, err := AliasInbound(s, present)
+	s2 := new(AliasState)
+	_, err := AliasInbound(s2, present)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for alias, want := range map[float64]string{0: "zero", math.NaN(): "nan", 1.5: "frac"} {
-		_, m, err := AliasInbound(s2, &WireVacant{DocByAlias(alias)})
+		m, err := AliasInbound(s2, &WireVacant{DocByAlias(alias)})
 		if err != nil || m.(*Vacant).DocID != want {
 			t.Errorf("dx %v: %v %v, want %s", alias, m, err, want)
 		}
@@ -475,30 +494,31 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 	}
 
 	// A non-integral replica version cannot become a ReplicaType.
-	_, _, err = AliasInbound(s, &WirePresent{Docs: []WireDocEntry{{DocID: "d", ReplicaType: WireReplicaType{"plain", 1.5, 0}, SchemaHash: refOf("h")}}})
+	_, err = AliasInbound(s, &WirePresent{Docs: []WireDocEntry{{DocID: "d", ReplicaType: WireReplicaType{"plain", 1.5, 0}, SchemaHash: refOf("h")}}})
 	if !errors.Is(err, &AliasError{Code: AliasInvalidReplicaType}) {
 		t.Errorf("rt 1.5: %v", err)
 	}
 
 	// Doc id caps count UTF-8 bytes: 128 four-byte characters fit, one more byte does not.
 	long := strings.Repeat("😀", 128)
-	if _, _, err := AliasInbound(s, &WireDismiss{DocByID(long)}); err != nil {
+	if _, err := AliasInbound(s, &WireDismiss{DocByID(long)}); err != nil {
 		t.Errorf("512-byte id rejected: %v", err)
 	}
-	if _, _, err := AliasInbound(s, &WireDismiss{DocByID(long + "a")}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
+	if _, err := AliasInbound(s, &WireDismiss{DocByID(long + "a")}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
 		t.Errorf("513-byte id: %v", err)
 	}
-	if _, _, err := AliasInbound(s, &WirePresent{Docs: []WireDocEntry{{DocID: long + "a", ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
+	if _, err := AliasInbound(s, &WirePresent{Docs: []WireDocEntry{{DocID: long + "a", ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
 		t.Errorf("513-byte present id with default options: %v", err)
 	}
 	lax := NewAliasState(AliasOptions{SkipPresentDocIDCap: true})
-	if _, _, err := AliasInbound(lax, &WirePresent{Docs: []WireDocEntry{{DocID: long + "a", ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); err != nil {
+	if _, err := AliasInbound(lax, &WirePresent{Docs: []WireDocEntry{{DocID: long + "a", ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); err != nil {
 		t.Errorf("513-byte present id with SkipPresentDocIDCap: %v", err)
 	}
 
 	// Features are copied: changing the caller's struct later has no effect.
 	f := &Features{Alias: refOf(true)}
-	s3, _, _ := AliasOutbound(s, &Establish{Identity: PeerIdentity{PeerID: "p", Type: PeerUser}, Features: f, ProtocolVersion: DefaultProtocolVersion})
+	s3 := new(AliasState)
+	_, _ = AliasOutbound(s3, &Establish{Identity: PeerIdentity{PeerID: "p", Type: PeerUser}, Features: f, ProtocolVersion: DefaultProtocolVersion})
 	*f.Alias = false
 	if sf := s3.SelfFeatures(); sf == nil || sf.Alias == nil || !*sf.Alias {
 		t.Errorf("self features changed with the caller's struct: %+v", sf)
@@ -506,19 +526,20 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 
 	// The zero state is a fresh connection.
 	var zero AliasState
-	z2, w, err := AliasOutbound(zero, &Present{Docs: []DocPresence{{DocID: "d", ReplicaType: ReplicaType{"plain", 1, 0}, SyncMode: Authoritative, SchemaHash: "h"}}})
+	w, err := AliasOutbound(&zero, &Present{Docs: []DocPresence{{DocID: "d", ReplicaType: ReplicaType{"plain", 1, 0}, SyncMode: Authoritative, SchemaHash: "h"}}})
 	if err != nil || *w.(*WirePresent).Docs[0].Alias != 0 {
 		t.Fatalf("present from zero state: %v %v", w, err)
 	}
-	if a, ok := z2.OutboundDocAlias("d"); !ok || a != 0 || zero.outDoc != nil {
-		t.Errorf("zero state: alias %d %v, original maps %v", a, ok, zero.outDoc)
+	if a, ok := zero.OutboundDocAlias("d"); !ok || a != 0 {
+		t.Errorf("zero state: alias %d %v", a, ok)
 	}
-	if _, _, err := AliasInbound(zero, present); err != nil {
+	var zeroIn AliasState
+	if _, err := AliasInbound(&zeroIn, present); err != nil {
 		t.Errorf("inbound present into zero state: %v", err)
 	}
 
 	// A Go zero-value establish still produces one the peer accepts.
-	_, w, _ = AliasOutbound(zero, &Establish{Identity: PeerIdentity{PeerID: "p"}})
+	w, _ = AliasOutbound(new(AliasState), &Establish{Identity: PeerIdentity{PeerID: "p"}})
 	if b, _ := EncodeMessage(w); hex.EncodeToString(b) != "a3617401626964617061796475736572" {
 		t.Errorf("zero establish encodes as %x", b)
 	} else if _, err := DecodeMessage(b); err != nil {
@@ -555,5 +576,108 @@ func TestSyncModeCollapse(t *testing.T) {
 	}
 	if _, ok := WireSyncMode(3).SyncMode(); ok {
 		t.Error("wire 3 maps to a mode")
+	}
+}
+
+func presentOf(n int, first int, alias bool) *WirePresent {
+	p := &WirePresent{Docs: make([]WireDocEntry, n)}
+	for i := range p.Docs {
+		e := &p.Docs[i]
+		e.DocID = fmt.Sprintf("doc-%d", first+i)
+		if alias {
+			e.Alias = refOf(float64(first + i))
+		}
+		e.ReplicaType = WireReplicaType{"plain", 1, 0}
+		e.SchemaHash = refOf("h")
+	}
+	return p
+}
+
+// TestAliasCaps: a present longer than MaxPresentDocs fails before it
+// records anything; announcements beyond MaxAliases fail at the first new
+// alias over the cap, keeping the ones before it (as any failing entry
+// does); re-announcing a known alias never counts against the cap.
+func TestAliasCaps(t *testing.T) {
+	s := NewAliasState(AliasOptions{MaxAliases: 5, MaxPresentDocs: 4})
+	if _, err := AliasInbound(s, presentOf(5, 0, true)); !errors.Is(err, &AliasError{Code: AliasTooManyDocs}) {
+		t.Fatalf("5-doc present with cap 4: %v", err)
+	}
+	if len(s.inDoc) != 0 {
+		t.Fatalf("refused present recorded %d aliases", len(s.inDoc))
+	}
+	if _, err := AliasInbound(s, presentOf(4, 0, true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AliasInbound(s, presentOf(4, 0, true)); err != nil {
+		t.Fatalf("re-announcing the same aliases: %v", err)
+	}
+	_, err := AliasInbound(s, presentOf(3, 4, true)) // doc-4 fits, doc-5 is the sixth alias
+	var ae *AliasError
+	if !errors.As(err, &ae) || ae.Code != AliasTooManyAliases || !ae.IsLimit() {
+		t.Fatalf("sixth alias: %v", err)
+	}
+	if len(s.inDoc) != 5 {
+		t.Fatalf("%d aliases held, want the 5 before the failure", len(s.inDoc))
+	}
+	if id, ok := s.InboundDocID(4); !ok || id != "doc-4" {
+		t.Fatalf("alias 4 -> %q %v", id, ok)
+	}
+	// A known alias may be re-pointed at another document at the cap.
+	p := presentOf(1, 0, true)
+	p.Docs[0].DocID = "renamed"
+	if _, err := AliasInbound(s, p); err != nil {
+		t.Fatalf("re-pointing alias 0 at the cap: %v", err)
+	}
+	// Schema aliases have their own cap.
+	sch := NewAliasState(AliasOptions{MaxAliases: 2})
+	for i := range 3 {
+		p := presentOf(1, i, false)
+		p.Docs[0].SchemaHash = refOf(fmt.Sprintf("h%d", i))
+		p.Docs[0].SchemaAlias = refOf(float64(i))
+		_, err := AliasInbound(sch, p)
+		if (i < 2) != (err == nil) || (err != nil && !errors.Is(err, &AliasError{Code: AliasTooManyAliases})) {
+			t.Fatalf("schema alias %d: %v", i, err)
+		}
+	}
+	// Defaults apply to the zero value; negative caps are the reference's (none).
+	var zero AliasState
+	if _, err := AliasInbound(&zero, presentOf(DefaultMaxPresentDocs+1, 0, false)); !errors.Is(err, &AliasError{Code: AliasTooManyDocs}) {
+		t.Fatalf("default present cap: %v", err)
+	}
+	lax := NewAliasState(AliasOptions{MaxAliases: -1, MaxPresentDocs: -1})
+	if _, err := AliasInbound(lax, presentOf(DefaultMaxPresentDocs+1, 0, true)); err != nil {
+		t.Fatalf("no caps: %v", err)
+	}
+	if got := (&AliasError{Code: AliasTooManyDocs, Reason: "x"}).Error(); got != "wire: alias resolution failed: too-many-docs: x" {
+		t.Errorf("Error() = %q", got)
+	}
+}
+
+// BenchmarkAliasPresentOneByOne announces docs one present at a time, the
+// way an exchange presents documents as they are created. The cost per
+// document must not grow with the table: compare ns/op of the two sizes
+// (a copy-on-write table made this O(N) per message, O(N²) in total).
+func BenchmarkAliasPresentOneByOne(b *testing.B) {
+	for _, n := range []int{1_000, 20_000} {
+		msgs := make([]*Present, n)
+		for i := range msgs {
+			msgs[i] = &Present{Docs: []DocPresence{{DocID: fmt.Sprintf("doc-%d", i), ReplicaType: ReplicaType{"plain", 1, 0}, SyncMode: Authoritative, SchemaHash: "h"}}}
+		}
+		b.Run(fmt.Sprintf("docs=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, in := new(AliasState), new(AliasState)
+				for _, m := range msgs {
+					w, err := AliasOutbound(out, m)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := AliasInbound(in, w); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/doc")
+		})
 	}
 }

@@ -67,6 +67,9 @@ const (
 	// DecodeBase64: a {"__bytes": ...} wrapper holds invalid base64 (atob
 	// throws InvalidCharacterError).
 	DecodeBase64 = "base64"
+	// DecodeLimit (Go only): the message is beyond one of the decoder's
+	// caps (Err wraps ErrDecodeLimit). The reference would decode it.
+	DecodeLimit = "limit"
 )
 
 // DecodeError reports input that could not be parsed at all, before any
@@ -83,6 +86,8 @@ func (e *DecodeError) Error() string {
 		return "wire: invalid JSON: " + e.Err.Error()
 	case DecodeBase64:
 		return "wire: invalid base64 in bytes wrapper: " + e.Err.Error()
+	case DecodeLimit:
+		return e.Err.Error()
 	}
 	return "wire: invalid CBOR: " + e.Err.Error()
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
@@ -120,14 +121,25 @@ type ReassemblyConfig struct {
 	// MaxConcurrentFrames bounds the number of partially received messages.
 	// 0 means DefaultMaxConcurrentFrames; negative means unlimited.
 	MaxConcurrentFrames int
-	// MaxTotalSize bounds the buffered chunk size over all partial messages
-	// (bytes for binary, code points for text). 0 means
-	// DefaultMaxTotalSize; negative means unlimited.
+	// MaxTotalSize bounds the memory reserved for all partial messages, in
+	// bytes: message buffers by capacity (a buffer sized from a fragment's
+	// header counts in full before anything is copied into it) and chunks
+	// kept out of order. Room is made before memory is taken, by evicting
+	// the oldest messages. 0 means DefaultMaxTotalSize; negative means
+	// unlimited.
 	MaxTotalSize int64
-	// ReferenceSizeCheck restores the reference's behaviour of checking
-	// MaxTotalSize only when a fragment joins an existing message. By
-	// default the first fragment of a message is checked too.
+	// ReferenceSizeCheck restores the reference's accounting: MaxTotalSize
+	// counts the chunk sizes received (bytes for binary, code points for
+	// text) and is checked only after a fragment joined an existing
+	// message. By default the Go side counts reserved memory and checks
+	// every fragment, the first of a message included.
 	ReferenceSizeCheck bool
+	// Budget, if set, is a reservation budget shared with other collectors
+	// (a server-wide cap). Memory this collector reserves is charged to it
+	// as well; when it is exhausted the collector evicts its own oldest
+	// messages, and if that is not enough the fragment fails with
+	// over_budget (its message is dropped).
+	Budget *ReassemblyBudget
 	// Clock schedules the timeouts; nil means clock.Real.
 	Clock clock.Clock
 	// OnEvent, if set, is called when a message times out or is evicted. It
@@ -155,10 +167,44 @@ type ReassemblyEvent struct {
 	PartialCount int
 }
 
+// ReassemblyBudget is a memory budget in bytes shared by several
+// collectors, e.g. every connection of a server. It is safe for concurrent
+// use.
+type ReassemblyBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// NewReassemblyBudget returns a budget of limit bytes.
+func NewReassemblyBudget(limit int64) *ReassemblyBudget {
+	return &ReassemblyBudget{limit: limit}
+}
+
+// Limit returns the budget's size in bytes.
+func (b *ReassemblyBudget) Limit() int64 { return b.limit }
+
+// Used returns the bytes currently reserved against the budget.
+func (b *ReassemblyBudget) Used() int64 { return b.used.Load() }
+
+func (b *ReassemblyBudget) reserve(n int64) bool {
+	for {
+		u := b.used.Load()
+		if u+n > b.limit {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+func (b *ReassemblyBudget) release(n int64) { b.used.Add(-n) }
+
 // substrate holds the per-chunk-type operations, chosen once at
 // construction so the hot path does no interface conversions.
 type substrate[C Piece] struct {
 	size  func(C) int
+	mem   func(C) int // bytes a stored chunk occupies
 	clone func(C) C
 	join  func(parts []C) C
 	// contiguous substrates (binary) copy chunks that arrive in order
@@ -176,7 +222,8 @@ func newSubstrate[C Piece]() substrate[C] {
 	case []byte:
 		s = substrate[[]byte]{
 			size:  func(b []byte) int { return len(b) },
-			clone: func(b []byte) []byte { return append([]byte(nil), b...) },
+			mem:   func(b []byte) int { return cap(b) },
+			clone: func(b []byte) []byte { return append(make([]byte, 0, len(b)), b...) },
 			join: func(parts [][]byte) []byte {
 				n := 0
 				for _, p := range parts {
@@ -195,6 +242,7 @@ func newSubstrate[C Piece]() substrate[C] {
 	case string:
 		s = substrate[string]{
 			size:  textSize,
+			mem:   func(s string) int { return len(s) },
 			clone: func(s string) string { return s },
 			join:  func(parts []string) string { return strings.Join(parts, "") },
 		}
@@ -213,7 +261,8 @@ type batch[C Piece] struct {
 	// 0..nextIndex-1, in order.
 	buf        []byte
 	nextIndex  float64
-	size       int64 // sum of chunk sizes
+	size       int64 // sum of chunk sizes (the reference's accounting)
+	mem        int64 // bytes reserved: cap(buf) plus stored chunks
 	stop       func() bool
 	prev, next *batch[C] // creation order
 }
@@ -227,6 +276,7 @@ type Collector[C Piece] struct {
 	maxFrames    int           // < 0: unlimited
 	maxSize      int64         // < 0: unlimited
 	refSizeCheck bool
+	budget       *ReassemblyBudget
 	clk          clock.Clock
 	onEvent      func(ReassemblyEvent)
 
@@ -235,6 +285,7 @@ type Collector[C Piece] struct {
 	oldest      *batch[C]
 	newest      *batch[C]
 	pendingSize int64
+	pendingMem  int64
 	disposed    bool
 }
 
@@ -248,6 +299,7 @@ func NewCollector[C Piece](cfg ReassemblyConfig) *Collector[C] {
 		maxFrames:    cfg.MaxConcurrentFrames,
 		maxSize:      cfg.MaxTotalSize,
 		refSizeCheck: cfg.ReferenceSizeCheck,
+		budget:       cfg.Budget,
 		clk:          clock.OrReal(cfg.Clock),
 		onEvent:      cfg.OnEvent,
 		batches:      make(map[float64]*batch[C]),
@@ -326,15 +378,17 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 			}
 			return chunk, true, nil
 		}
-		c.remove(b)
 		size := float64(b.size) + float64(c.sub.size(chunk))
-		if c.sub.contiguous {
-			if index == b.nextIndex {
-				if b.buf == nil {
-					b.buf = make([]byte, 0, int(size)) // the whole message is here now
-				}
-				c.appendInOrder(b, index, chunk)
+		if c.sub.contiguous && index == b.nextIndex {
+			// The whole message is here now: its buffer is the last
+			// reservation, checked like any other.
+			if err := c.grow(b, int(size), events); err != nil {
+				return zero, false, err
 			}
+			c.appendInOrder(b, index, chunk)
+		}
+		c.remove(b)
+		if c.sub.contiguous {
 			if b.nextIndex != b.expTotal {
 				return zero, false, missingChunk(b, b.nextIndex)
 			}
@@ -372,54 +426,123 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 		if c.timeout >= 0 {
 			b.stop = c.clk.AfterFunc(c.timeout, func() { c.expire(b) })
 		}
-		c.store(b, index, chunk)
-		if !c.refSizeCheck {
+		if err := c.store(b, index, chunk, events); err != nil {
+			return zero, false, err
+		}
+		return zero, false, nil
+	default: // DecisionAccept
+		if err := c.store(b, index, chunk, events); err != nil {
+			return zero, false, err
+		}
+		if c.refSizeCheck {
 			if err := c.enforceSize(b, events); err != nil {
 				return zero, false, err
 			}
 		}
 		return zero, false, nil
-	default: // DecisionAccept
-		c.store(b, index, chunk)
-		if err := c.enforceSize(b, events); err != nil {
-			return zero, false, err
-		}
-		return zero, false, nil
 	}
 }
 
-func (c *Collector[C]) store(b *batch[C], index float64, chunk C) {
+// store keeps one accepted chunk: in order (binary) straight into the
+// message buffer, otherwise as a copy. The memory is reserved first; if it
+// cannot be, b is dropped and the error returned.
+func (c *Collector[C]) store(b *batch[C], index float64, chunk C, events *[]ReassemblyEvent) error {
 	n := int64(c.sub.size(chunk))
 	if c.sub.contiguous && index == b.nextIndex {
-		if b.buf == nil {
-			b.buf = make([]byte, 0, c.initialCap(b, n))
+		need := len(b.buf) + c.sub.size(chunk)
+		for i := b.nextIndex + 1; ; i++ {
+			p, ok := b.chunks[i]
+			if !ok {
+				break
+			}
+			need += c.sub.size(p)
+		}
+		if err := c.grow(b, need, events); err != nil {
+			return err
 		}
 		c.appendInOrder(b, index, chunk)
 	} else {
-		b.chunks[index] = c.sub.clone(chunk)
+		kept := c.sub.clone(chunk)
+		if err := c.reserve(b, int64(c.sub.mem(kept)), events); err != nil {
+			return err
+		}
+		b.chunks[index] = kept
 	}
 	b.size += n
 	c.pendingSize += n
+	return nil
 }
 
-// initialCap sizes the buffer of a message whose first chunk (index 0) is
-// n bytes: enough for the whole message when it is consistent, but never
-// more than 16 times what has actually arrived (nor the size limit), so a
-// header that lies about its size cannot make the collector reserve much
-// more memory than the peer sent.
-func (c *Collector[C]) initialCap(b *batch[C], n int64) int {
-	want := float64(n) * min(b.expTotal, 16)
+// grow makes b.buf hold at least need bytes, reserving the new capacity
+// before allocating it. The first buffer of a message is sized for the
+// whole message when the header is consistent, but never more than 16
+// times what has arrived (nor the size limit), so a header that lies about
+// its size cannot make the collector reserve much more memory than the
+// peer sent; later growth doubles, up to the declared size.
+func (c *Collector[C]) grow(b *batch[C], need int, events *[]ReassemblyEvent) error {
+	have := cap(b.buf)
+	if need <= have {
+		return nil
+	}
+	var want float64
+	if b.buf == nil {
+		want = float64(need) * min(b.expTotal, 16)
+	} else {
+		want = float64(2 * have)
+	}
 	if b.expSize > 0 {
 		want = min(want, b.expSize)
 	}
-	if c.maxSize >= 0 {
+	if c.maxSize >= 0 && !c.refSizeCheck {
 		want = min(want, float64(c.maxSize))
 	}
-	return int(max(want, float64(n)))
+	size := max(int(max(want, 0)), need)
+	if err := c.reserve(b, int64(size-have), events); err != nil {
+		return err
+	}
+	buf := make([]byte, len(b.buf), size)
+	copy(buf, b.buf)
+	b.buf = buf
+	return nil
+}
+
+// reserve accounts n more bytes to b, making room first: beyond the size
+// limit (unless the reference's accounting is on) or the shared budget,
+// the oldest messages are evicted. If b itself has to go, it is dropped
+// and the error says why: evicted (the limit) or over_budget.
+func (c *Collector[C]) reserve(b *batch[C], n int64, events *[]ReassemblyEvent) error {
+	if n <= 0 {
+		return nil
+	}
+	if c.maxSize >= 0 && !c.refSizeCheck {
+		for c.pendingMem+n > c.maxSize && c.oldest != nil {
+			self := c.oldest == b
+			*events = append(*events, c.evictOldest())
+			if self {
+				return &ReassemblyError{Type: ReassemblyEvicted, Seq: b.seq}
+			}
+		}
+	}
+	if c.budget != nil {
+		for !c.budget.reserve(n) {
+			if c.oldest == nil {
+				return &ReassemblyError{Type: ReassemblyOverBudget, Seq: b.seq}
+			}
+			self := c.oldest == b
+			*events = append(*events, c.evictOldest())
+			if self {
+				return &ReassemblyError{Type: ReassemblyOverBudget, Seq: b.seq}
+			}
+		}
+	}
+	b.mem += n
+	c.pendingMem += n
+	return nil
 }
 
 // appendInOrder copies the chunk at b.nextIndex into b.buf, then any stored
-// chunks that now follow it.
+// chunks that now follow it, releasing their separate copies. b.buf has
+// room for all of them (see grow).
 func (c *Collector[C]) appendInOrder(b *batch[C], index float64, chunk C) {
 	var zero C
 	b.buf = c.sub.appendTo(b.buf, chunk)
@@ -431,8 +554,18 @@ func (c *Collector[C]) appendInOrder(b *batch[C], index float64, chunk C) {
 			return
 		}
 		b.buf = c.sub.appendTo(b.buf, p)
+		c.unreserve(b, int64(c.sub.mem(p)))
 		b.chunks[b.nextIndex] = zero
 		b.nextIndex++
+	}
+}
+
+// unreserve gives back n bytes b no longer holds.
+func (c *Collector[C]) unreserve(b *batch[C], n int64) {
+	b.mem -= n
+	c.pendingMem -= n
+	if c.budget != nil {
+		c.budget.release(n)
 	}
 }
 
@@ -441,8 +574,9 @@ func missingChunk[C Piece](b *batch[C], index float64) *ReassemblyError {
 		Msg: fmt.Sprintf("seq %v completed with %d chunks but index %v is missing", b.seq, len(b.chunks), index)}
 }
 
-// enforceSize evicts the oldest batches until the buffered size is within
-// the limit, failing if that evicts b itself.
+// enforceSize is the reference's size check: it evicts the oldest batches
+// until the received size is within the limit, failing if that evicts b
+// itself.
 func (c *Collector[C]) enforceSize(b *batch[C], events *[]ReassemblyEvent) error {
 	if c.maxSize < 0 {
 		return nil
@@ -478,6 +612,7 @@ func (c *Collector[C]) remove(b *batch[C]) {
 		b.stop()
 	}
 	c.pendingSize -= b.size
+	c.unreserve(b, b.mem)
 }
 
 func (c *Collector[C]) evictOldest() ReassemblyEvent {
@@ -506,12 +641,20 @@ func (c *Collector[C]) Len() int {
 	return len(c.batches)
 }
 
-// PendingSize returns the buffered chunk size over all partial messages
-// (bytes, or code points for text).
+// PendingSize returns the chunk size received for all partial messages
+// (bytes, or code points for text): the reference's pendingSize.
 func (c *Collector[C]) PendingSize() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.pendingSize
+}
+
+// Reserved returns the memory, in bytes, held for all partial messages:
+// what MaxTotalSize and the Budget count.
+func (c *Collector[C]) Reserved() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pendingMem
 }
 
 // Reset drops every partial message and its timer without reporting

@@ -377,8 +377,11 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 	}
 
 	// The scenario of the reference's max-total-size-eviction vector, with
-	// the Go default size check: the first fragment of seq 1's second batch
-	// now evicts seq 2 instead of exceeding the limit.
+	// the Go default accounting (reserved memory, checked before every
+	// fragment): seq 1's first fragment reserves a 10-byte buffer (12
+	// declared, capped by the limit), so seq 2's first fragment evicts it;
+	// seq 2's second fragment fits its buffer; seq 1's new first fragment
+	// arrives out of order (index 1), needs 4 more bytes and evicts seq 2.
 	events = nil
 	c = NewCollector[[]byte](ReassemblyConfig{MaxTotalSize: 10, Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) }})
 	four := []byte{1, 2, 3, 4}
@@ -389,11 +392,17 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 		}
 	}
 	mustPending(1, 0)
-	mustPending(2, 0)
-	mustPending(2, 1) // 12 > 10: evicts seq 1
-	mustPending(1, 1) // new batch for seq 1: 12 > 10 evicts seq 2
-	if c.Len() != 1 || c.PendingSize() != 4 || len(events) != 2 || events[1].Seq != 2 {
-		t.Fatalf("pending %d size %d events %v", c.Len(), c.PendingSize(), events)
+	if c.Reserved() != 10 {
+		t.Fatalf("reserved %d for seq 1, want its 10-byte buffer", c.Reserved())
+	}
+	mustPending(2, 0) // 10 + 10 > 10: evicts seq 1
+	if len(events) != 1 || events[0].Seq != 1 || c.Reserved() != 10 {
+		t.Fatalf("events %v reserved %d", events, c.Reserved())
+	}
+	mustPending(2, 1) // 8 bytes in a 10-byte buffer: nothing new reserved
+	mustPending(1, 1) // 10 + 4 > 10: evicts seq 2
+	if c.Len() != 1 || c.PendingSize() != 4 || c.Reserved() != 4 || len(events) != 2 || events[1].Seq != 2 {
+		t.Fatalf("pending %d size %d reserved %d events %v", c.Len(), c.PendingSize(), c.Reserved(), events)
 	}
 	// A first fragment larger than the whole limit evicts its own batch.
 	_, _, err := c.Add(9, 0, 2, 40, make([]byte, 11))
@@ -439,22 +448,28 @@ func TestCollectorConcurrentTimeouts(t *testing.T) {
 }
 
 // TestCollectorStateMachine drives random fragments, resets and clock
-// advances and checks the invariants: the limits hold after every step,
-// the accounting matches the stored chunks, and timers never outlive their
-// batches.
+// advances into two collectors that share a budget, and checks the
+// invariants: the limits and the budget hold after every step, the
+// accounting matches the stored chunks and buffers, and timers never
+// outlive their batches.
 func TestCollectorStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		clk := newRecordingClock()
 		maxFrames := rapid.IntRange(1, 4).Draw(t, "maxFrames")
 		maxSize := int64(rapid.IntRange(1, 40).Draw(t, "maxSize"))
+		budget := NewReassemblyBudget(int64(rapid.IntRange(1, 60).Draw(t, "budget")))
 		var events []ReassemblyEvent
-		c := NewCollector[[]byte](ReassemblyConfig{
-			Timeout: 100 * time.Millisecond, MaxConcurrentFrames: maxFrames, MaxTotalSize: maxSize,
-			Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) },
-		})
+		var cs [2]*Collector[[]byte]
+		for i := range cs {
+			cs[i] = NewCollector[[]byte](ReassemblyConfig{
+				Timeout: 100 * time.Millisecond, MaxConcurrentFrames: maxFrames, MaxTotalSize: maxSize,
+				Budget: budget, Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) },
+			})
+		}
 		completed := 0
 		t.Repeat(map[string]func(*rapid.T){
 			"add": func(t *rapid.T) {
+				c := cs[rapid.IntRange(0, 1).Draw(t, "collector")]
 				seq := float64(rapid.IntRange(0, 5).Draw(t, "seq"))
 				total := float64(rapid.IntRange(0, 4).Draw(t, "total"))
 				index := float64(rapid.IntRange(-1, 4).Draw(t, "index"))
@@ -470,50 +485,71 @@ func TestCollectorStateMachine(t *testing.T) {
 				if err != nil && done {
 					t.Fatal("error and done")
 				}
+				if errors.Is(err, &ReassemblyError{Type: ReassemblyOverBudget}) || errors.Is(err, &ReassemblyError{Type: ReassemblyEvicted}) {
+					if c.batches[seq] != nil {
+						t.Fatalf("seq %v failed with %v but is still held", seq, err)
+					}
+				}
 			},
 			"advance": func(t *rapid.T) {
 				clk.Advance(time.Duration(rapid.IntRange(0, 120).Draw(t, "ms")) * time.Millisecond)
 			},
-			"reset": func(t *rapid.T) { c.Reset() },
+			"reset": func(t *rapid.T) { cs[rapid.IntRange(0, 1).Draw(t, "collector")].Reset() },
 			"": func(t *rapid.T) {
-				c.mu.Lock()
-				defer c.mu.Unlock()
-				if len(c.batches) > maxFrames {
-					t.Fatalf("%d batches > %d", len(c.batches), maxFrames)
+				var reserved int64
+				timers := 0
+				for _, c := range cs {
+					c.mu.Lock()
+					checkCollector(t, c, maxFrames, maxSize)
+					reserved += c.pendingMem
+					timers += len(c.batches)
+					c.mu.Unlock()
 				}
-				if c.pendingSize > maxSize || c.pendingSize < 0 {
-					t.Fatalf("pending size %d, limit %d", c.pendingSize, maxSize)
+				if used := budget.Used(); used != reserved || used > budget.Limit() {
+					t.Fatalf("budget used %d, collectors reserve %d, limit %d", used, reserved, budget.Limit())
 				}
-				var sum int64
-				n := 0
-				for b := c.oldest; b != nil; b = b.next {
-					n++
-					if c.batches[b.seq] != b {
-						t.Fatal("creation list and map disagree")
-					}
-					// Chunks live in the in-order buffer or, out of order,
-					// in the map, never in both.
-					bs := int64(len(b.buf))
-					for i, ch := range b.chunks {
-						if i < b.nextIndex && len(ch) != 0 {
-							t.Fatalf("batch %v: chunk %v kept twice", b.seq, i)
-						}
-						bs += int64(len(ch))
-					}
-					if bs != b.size || float64(len(b.chunks)) >= b.expTotal {
-						t.Fatalf("batch %v: size %d recorded %d, %d chunks of %v", b.seq, bs, b.size, len(b.chunks), b.expTotal)
-					}
-					sum += bs
-				}
-				if n != len(c.batches) || sum != c.pendingSize {
-					t.Fatalf("list %d map %d, sizes %d vs %d", n, len(c.batches), sum, c.pendingSize)
-				}
-				if p := clk.Pending(); p != len(c.batches) {
-					t.Fatalf("%d timers armed for %d batches", p, len(c.batches))
+				if p := clk.Pending(); p != timers {
+					t.Fatalf("%d timers armed for %d batches", p, timers)
 				}
 			},
 		})
 	})
+}
+
+func checkCollector(t *rapid.T, c *Collector[[]byte], maxFrames int, maxSize int64) {
+	if len(c.batches) > maxFrames {
+		t.Fatalf("%d batches > %d", len(c.batches), maxFrames)
+	}
+	if c.pendingMem > maxSize || c.pendingSize > c.pendingMem || c.pendingSize < 0 {
+		t.Fatalf("pending size %d, reserved %d, limit %d", c.pendingSize, c.pendingMem, maxSize)
+	}
+	var sum, mem int64
+	n := 0
+	for b := c.oldest; b != nil; b = b.next {
+		n++
+		if c.batches[b.seq] != b {
+			t.Fatal("creation list and map disagree")
+		}
+		// Chunks live in the in-order buffer or, out of order, in the
+		// map, never in both; the reservation is what they occupy.
+		bs := int64(len(b.buf))
+		bm := int64(cap(b.buf))
+		for i, ch := range b.chunks {
+			if i < b.nextIndex && len(ch) != 0 {
+				t.Fatalf("batch %v: chunk %v kept twice", b.seq, i)
+			}
+			bs += int64(len(ch))
+			bm += int64(cap(ch))
+		}
+		if bs != b.size || bm != b.mem || float64(len(b.chunks)) >= b.expTotal {
+			t.Fatalf("batch %v: size %d recorded %d, memory %d recorded %d, %d chunks of %v", b.seq, bs, b.size, bm, b.mem, len(b.chunks), b.expTotal)
+		}
+		sum += bs
+		mem += bm
+	}
+	if n != len(c.batches) || sum != c.pendingSize || mem != c.pendingMem {
+		t.Fatalf("list %d map %d, sizes %d vs %d, memory %d vs %d", n, len(c.batches), sum, c.pendingSize, mem, c.pendingMem)
+	}
 }
 
 // TestReassemblerAnyOrder: fragments delivered in any order, with
@@ -568,4 +604,93 @@ func TestCollectorReserveIsBounded(t *testing.T) {
 	if b := c.batches[2]; cap(b.buf) != 25 {
 		t.Fatalf("reserved %d bytes for a 25-byte message", cap(b.buf))
 	}
+}
+
+// TestCollectorCountsReservedMemory: the limit counts what the collector
+// reserves, not what arrived. A header claiming a large message makes the
+// first buffer 16 times the chunk; that whole buffer counts at once, and
+// is never allowed past the limit.
+func TestCollectorCountsReservedMemory(t *testing.T) {
+	c := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 64 << 10})
+	if _, _, err := c.Add(1, 0, 100, 100<<20, make([]byte, 1<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if c.PendingSize() != 1<<10 || c.Reserved() != 16<<10 {
+		t.Fatalf("received %d, reserved %d; want 1 KiB and 16 KiB", c.PendingSize(), c.Reserved())
+	}
+	// Three more such messages fill the 64 KiB; the fifth evicts the first.
+	var evicted []float64
+	c = NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 64 << 10,
+		OnEvent: func(e ReassemblyEvent) { evicted = append(evicted, e.Seq) }})
+	for seq := 1; seq <= 5; seq++ {
+		if _, _, err := c.Add(float64(seq), 0, 100, 100<<20, make([]byte, 1<<10)); err != nil {
+			t.Fatal(err)
+		}
+		if c.Reserved() > 64<<10 {
+			t.Fatalf("seq %d: reserved %d over the limit", seq, c.Reserved())
+		}
+	}
+	if !slices.Equal(evicted, []float64{1}) || c.Len() != 4 {
+		t.Fatalf("evicted %v, %d pending", evicted, c.Len())
+	}
+	// Growth past the first buffer doubles and is checked before it
+	// happens: message 6 would need 32 KiB next, which only fits after
+	// everything older is gone.
+	c = NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 32 << 10})
+	for i := range 17 {
+		_, _, err := c.Add(6, float64(i), 100, 0, make([]byte, 1<<10))
+		if i < 16 && err != nil {
+			t.Fatalf("chunk %d: %v", i, err)
+		}
+		if i == 16 && err != nil {
+			t.Fatalf("chunk 16 (buffer grows to 32 KiB): %v", err)
+		}
+	}
+	if c.Reserved() != 32<<10 {
+		t.Fatalf("reserved %d after growth, want 32 KiB", c.Reserved())
+	}
+	_, _, err := c.Add(6, 40, 100, 0, make([]byte, 1<<10)) // out of order: 1 KiB more
+	if !errors.Is(err, &ReassemblyError{Type: ReassemblyEvicted}) || c.Len() != 0 || c.Reserved() != 0 {
+		t.Fatalf("over the limit: %v, %d pending, %d reserved", err, c.Len(), c.Reserved())
+	}
+}
+
+// TestCollectorSharedBudget: collectors sharing a budget together never
+// reserve more than it; a collector that finds the budget full first gives
+// up its own older messages, then fails with over_budget, and the others
+// keep what they hold.
+func TestCollectorSharedBudget(t *testing.T) {
+	budget := NewReassemblyBudget(10 << 10)
+	a := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), Budget: budget})
+	var evicted []float64
+	b := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), Budget: budget,
+		OnEvent: func(e ReassemblyEvent) { evicted = append(evicted, e.Seq) }})
+	if _, _, err := a.Add(1, 0, 2, 8<<10, make([]byte, 4<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if budget.Used() != 8<<10 {
+		t.Fatalf("budget used %d, want 8 KiB", budget.Used())
+	}
+	if _, _, err := b.Add(1, 0, 2, 2<<10, make([]byte, 1<<10)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := b.Add(2, 0, 2, 4<<10, make([]byte, 2<<10))
+	if !errors.Is(err, &ReassemblyError{Type: ReassemblyOverBudget}) {
+		t.Fatalf("over budget: %v", err)
+	}
+	if !slices.Equal(evicted, []float64{1, 2}) || b.Len() != 0 || b.Reserved() != 0 {
+		t.Fatalf("b evicted %v, holds %d messages and %d bytes", evicted, b.Len(), b.Reserved())
+	}
+	if a.Len() != 1 || budget.Used() != a.Reserved() {
+		t.Fatalf("a holds %d messages; budget used %d, a reserves %d", a.Len(), budget.Used(), a.Reserved())
+	}
+	// Completing a's message gives its reservation back.
+	if _, done, err := a.Add(1, 1, 2, 8<<10, make([]byte, 4<<10)); !done || err != nil {
+		t.Fatalf("complete: %v %v", done, err)
+	}
+	if budget.Used() != 0 {
+		t.Fatalf("budget used %d after completion", budget.Used())
+	}
+	a.Dispose()
+	b.Dispose()
 }

@@ -19,7 +19,9 @@
 //     *[ValidationError] or *[DecodeError].
 //   - Aliases. [AliasOutbound] and [AliasInbound] translate between the two
 //     forms with a per-connection [AliasState], replacing long identifiers
-//     by numbers once both peers advertised the alias feature.
+//     by numbers once both peers advertised the alias feature. The table
+//     is updated in place (its owner serializes the calls), so a
+//     connection pays O(1) per announced document.
 //   - Frames. [AppendFrame] and [DecodeFrame] write and read binary frames
 //     (complete, or fragment with index/total/totalSize); decoding does not
 //     copy the payload and neither direction allocates for the header.
@@ -54,7 +56,13 @@
 // reproduce the reference exactly where that is wanted. The stream parser
 // rejects frames above 64 MiB by default, and the inbound alias layer caps
 // document ids at 512 and schema hashes at 256 UTF-8 bytes, including in
-// present messages.
+// present messages, a present at 50,000 entries and a connection at
+// 100,000 announced document (and schema) aliases. [DecodeMessage] reads
+// CBOR straight into the message shape, so ignored fields cost no memory;
+// it refuses maps of more than 64 pairs and messages that would take more
+// than 4 bytes of memory per input byte (plus a fixed allowance per present
+// entry) with [ErrDecodeLimit]. Reassembly limits count the memory actually
+// reserved, and a [ReassemblyBudget] can cap it across connections.
 //
 // The golden vectors of the reference (the project's testdata/wire, or
 // $KYNETA_WIRE_VECTORS) are checked by this package's tests.

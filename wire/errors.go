@@ -165,6 +165,10 @@ const (
 	// ReassemblyEvicted: the fragment's own batch was evicted to stay within
 	// the size limit.
 	ReassemblyEvicted ReassemblyErrorType = "evicted"
+	// ReassemblyOverBudget (Go only): the shared reassembly budget
+	// ([ReassemblyConfig.Budget]) had no room for the fragment even after
+	// this collector's older messages were evicted; its message is dropped.
+	ReassemblyOverBudget ReassemblyErrorType = "over_budget"
 	// ReassemblyDisposed: the collector was disposed.
 	ReassemblyDisposed ReassemblyErrorType = "disposed"
 	// ReassemblyTimeout: the batch timed out (reported as an event; kept for
@@ -206,7 +210,7 @@ func (e *ReassemblyError) Error() string {
 		return fmt.Sprintf("wire: reassembly: %s: seq %v index %v (max %v)", e.Type, e.Seq, e.Index, e.Max)
 	case ReassemblyTotalMismatch, ReassemblySizeMismatch:
 		return fmt.Sprintf("wire: reassembly: %s: seq %v expected %v got %v", e.Type, e.Seq, e.Expected, e.Got)
-	case ReassemblyEvicted, ReassemblyTimeout:
+	case ReassemblyEvicted, ReassemblyTimeout, ReassemblyOverBudget:
 		return fmt.Sprintf("wire: reassembly: %s: seq %v", e.Type, e.Seq)
 	case ReassemblyParseError:
 		return "wire: reassembly: " + string(e.Type) + ": " + e.Msg

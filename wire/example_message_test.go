@@ -21,8 +21,9 @@ func ExampleEncodeMessage() {
 
 	// Sender: ChannelMsg -> WireMessage -> bytes. Aliasing is not mutual on a
 	// fresh connection, so the offer names its document in full ("doc").
-	sender := wire.EmptyAliasState()
-	sender, wm, err := wire.AliasOutbound(sender, offer)
+	// Each side keeps one alias table per connection, updated in place.
+	sender := new(wire.AliasState)
+	wm, err := wire.AliasOutbound(sender, offer)
 	if err != nil {
 		panic(err)
 	}
@@ -39,7 +40,8 @@ func ExampleEncodeMessage() {
 	if err != nil {
 		panic(err)
 	}
-	_, msg, err := wire.AliasInbound(wire.EmptyAliasState(), got)
+	receiver := new(wire.AliasState)
+	msg, err := wire.AliasInbound(receiver, got)
 	if err != nil {
 		panic(err)
 	}

@@ -166,19 +166,6 @@ func EncodeMessage(m WireMessage) ([]byte, error) {
 	return EncodeValue(v)
 }
 
-// DecodeMessage decodes a CBOR wire message. Keys may come in any order,
-// unknown keys are ignored and undefined values count as absent. Bytes that
-// are not CBOR the reference accepts give a *DecodeError; a well-formed
-// value that is not a valid message gives a *ValidationError with the
-// reference's reason and path.
-func DecodeMessage(data []byte) (WireMessage, error) {
-	v, err := DecodeValue(data)
-	if err != nil {
-		return nil, err
-	}
-	return messageFromValue(v)
-}
-
 // messageFromValue validates a decoded value and converts it.
 func messageFromValue(v any) (WireMessage, error) {
 	if verr := validateWireValue(v); verr != nil {

@@ -149,9 +149,76 @@ func FuzzDecodeValue(f *testing.F) {
 	})
 }
 
+// decodeMessageModel is the decoder DecodeMessage replaced: the generic
+// value model, then validation and conversion. DecodeMessage must agree
+// with it on every input within the decoder's caps.
+func decodeMessageModel(data []byte) (WireMessage, error) {
+	v, err := DecodeValue(data)
+	if err != nil {
+		return nil, err
+	}
+	return messageFromValue(v)
+}
+
+// presentEntries counts the docs of a present (0 for other messages).
+func presentEntries(m WireMessage) int {
+	if p, ok := m.(*WirePresent); ok {
+		return len(p.Docs)
+	}
+	return 0
+}
+
+// decodeAllocBound is the memory DecodeMessage may allocate for an input of
+// n bytes decoding to a message with the given present entries.
+func decodeAllocBound(n, entries int) uint64 {
+	return uint64(budgetPerByte*n+entries*entryAllowance) + allocSlack
+}
+
+// checkDecodeMessage checks DecodeMessage on data against the model and
+// the allocation bound, and returns its result.
+func checkDecodeMessage(t fataler, data []byte) (WireMessage, error) {
+	t.Helper()
+	var m WireMessage
+	var err error
+	n := allocated(func() { m, err = DecodeMessage(data) })
+	if bound := decodeAllocBound(len(data), presentEntries(m)); n > bound {
+		t.Fatalf("%d input bytes allocated %d bytes (bound %d)", len(data), n, bound)
+	}
+	if errors.Is(err, ErrDecodeLimit) {
+		var derr *DecodeError
+		if !errors.As(err, &derr) || derr.Code != DecodeLimit {
+			t.Fatalf("limit error %v is not a DecodeError with code %s", err, DecodeLimit)
+		}
+		return nil, err
+	}
+	want, werr := decodeMessageModel(data)
+	switch {
+	case (err == nil) != (werr == nil):
+		t.Fatalf("DecodeMessage: %v, %v; model: %v, %v", m, err, want, werr)
+	case err != nil:
+		var got, exp *ValidationError
+		gotV, expV := errors.As(err, &got), errors.As(werr, &exp)
+		if gotV != expV {
+			t.Fatalf("error %v, model error %v", err, werr)
+		}
+		if gotV && (got.Reason != exp.Reason || showValue(got.Path) != showValue(exp.Path)) {
+			t.Fatalf("validation %q at %v, model %q at %v", got.Reason, got.Path, exp.Reason, exp.Path)
+		}
+		var derr *DecodeError
+		if !gotV && (!errors.As(err, &derr) || derr.Class() != "Error") {
+			t.Fatalf("error %v (%T)", err, err)
+		}
+	default:
+		if g, w := messageValueOf(t, m), messageValueOf(t, want); !valueEqual(g, w) {
+			t.Fatalf("decoded %s\nmodel   %s", showValue(g), showValue(w))
+		}
+	}
+	return m, err
+}
+
 func FuzzDecodeMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := DecodeMessage(data)
+		m, err := checkDecodeMessage(t, data)
 		if err != nil {
 			checkDecodeErr(t, err)
 			return

@@ -57,12 +57,12 @@ var TextCodec = Codec[string]{
 }
 
 // PipelineState is the per-connection state the pipeline steps thread
-// through: the alias table (a value, replaced by each step), the
-// reassembler for received pieces of type R (stateful, shared by
-// reference, as in the reference) and the next outbound frame sequence
-// number, which starts at 1.
+// through: the alias table and the reassembler for received pieces of type
+// R (both updated in place by the steps, shared by reference, as in the
+// reference) and the next outbound frame sequence number, which starts
+// at 1.
 type PipelineState[R Piece] struct {
-	Alias       AliasState
+	Alias       *AliasState
 	Reassembler *Reassembler[R]
 	NextSeq     uint32
 }
@@ -72,7 +72,7 @@ type PipelineState[R Piece] struct {
 // NextSeq 1. A reset connection starts from a new state, so its output is
 // byte-identical to a first connection's.
 func NewPipelineState[R Piece](cfg ReassemblyConfig) PipelineState[R] {
-	return PipelineState[R]{Alias: EmptyAliasState(), Reassembler: NewReassembler[R](cfg), NextSeq: 1}
+	return PipelineState[R]{Alias: new(AliasState), Reassembler: NewReassembler[R](cfg), NextSeq: 1}
 }
 
 // TraceDir is the direction of a traced frame.
@@ -118,18 +118,21 @@ type ReceiveOutput struct {
 // threshold > 0 and the encoded payload is larger than threshold (the
 // payload size, before framing, in the codec's unit). Sending consumes
 // exactly one sequence number, also when it fails, and all fragments carry
-// it. The returned state always carries the new alias table (kept on
-// failure, like the reference) and the advanced sequence number. Failures
-// are single outputs with a *WireError; SendStep never panics.
+// it. The alias table is updated in place (its changes are kept on
+// failure, like the reference); the returned state carries the advanced
+// sequence number. Failures are single outputs with a *WireError; SendStep
+// never panics.
 //
-// The step is pure apart from the codec: st's reassembler is passed through
-// untouched. S (the codec's piece type) and R (the state's receive type)
+// Apart from the alias table the step is pure: st's reassembler is passed
+// through untouched. S (the codec's piece type) and R (the state's receive type)
 // may differ, for asymmetric links.
 func SendStep[S, R Piece](st PipelineState[R], codec Codec[S], threshold int, msg ChannelMsg) (PipelineState[R], []SendOutput[S]) {
 	seq := st.NextSeq
 	st.NextSeq = NextSeq(seq)
-	alias, wm, err := AliasOutbound(st.Alias, msg)
-	st.Alias = alias
+	if st.Alias == nil {
+		st.Alias = new(AliasState)
+	}
+	wm, err := AliasOutbound(st.Alias, msg)
 	if err != nil {
 		code := CodeAliasResolutionFailed
 		if errors.Is(err, ErrNilMessage) {
@@ -180,8 +183,8 @@ func fragmentWireError(err error) *WireError {
 // the piece only advanced a fragmented message. Otherwise the output holds
 // the message and its trace (Seq is the sender's), or a *WireError:
 // reassembly-failed (including undecodable frames), invalid-wire-message,
-// decode-failed or alias-resolution-failed. The alias table in the returned
-// state is updated even when aliasing fails part-way (a present keeps the
+// decode-failed or alias-resolution-failed. The alias table is updated in
+// place, also when aliasing fails part-way (a present keeps the
 // entries before the failing one, as in the reference). ReceiveStep never
 // panics.
 func ReceiveStep[P Piece](st PipelineState[P], codec Codec[P], piece P) (PipelineState[P], ReceiveOutput, bool) {
@@ -203,8 +206,10 @@ func ReceiveStep[P Piece](st PipelineState[P], codec Codec[P], piece P) (Pipelin
 		}
 		return st, ReceiveOutput{Err: &WireError{Code: CodeDecodeFailed, Detail: err}}, true
 	}
-	alias, msg, err := AliasInbound(st.Alias, wm)
-	st.Alias = alias
+	if st.Alias == nil {
+		st.Alias = new(AliasState)
+	}
+	msg, err := AliasInbound(st.Alias, wm)
 	if err != nil {
 		return st, ReceiveOutput{Err: &WireError{Code: CodeAliasResolutionFailed, Detail: err}}, true
 	}

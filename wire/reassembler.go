@@ -97,9 +97,12 @@ func (r *Reassembler[P]) Receive(piece P) (Reassembled[P], bool, error) {
 // Len returns the number of partially received messages.
 func (r *Reassembler[P]) Len() int { return r.c.Len() }
 
-// PendingSize returns the buffered chunk size (bytes, or code points for
-// text).
+// PendingSize returns the chunk size received for partial messages
+// (bytes, or code points for text).
 func (r *Reassembler[P]) PendingSize() int64 { return r.c.PendingSize() }
+
+// Reserved returns the memory, in bytes, held for partial messages.
+func (r *Reassembler[P]) Reserved() int64 { return r.c.Reserved() }
 
 // Reset drops all partial messages and their timers; the reassembler stays
 // usable.

@@ -94,9 +94,10 @@ func FuzzReassembler(f *testing.F) {
 				for _, r := range []interface {
 					Len() int
 					PendingSize() int64
+					Reserved() int64
 				}{bin, txtR} {
-					if r.Len() > maxFrames || r.PendingSize() > maxSize || r.PendingSize() < 0 {
-						t.Fatalf("limits exceeded: %d messages, %d pending", r.Len(), r.PendingSize())
+					if r.Len() > maxFrames || r.Reserved() > maxSize || r.PendingSize() < 0 || r.PendingSize() > r.Reserved() {
+						t.Fatalf("limits exceeded: %d messages, %d pending, %d reserved", r.Len(), r.PendingSize(), r.Reserved())
 					}
 				}
 			}

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,25 +83,162 @@ func TestRunHelp(t *testing.T) {
 	}
 }
 
+// "kyneta serve -h" (and put/watch) lists every flag with its default on
+// stdout and succeeds.
+func TestCommandHelpListsEveryFlag(t *testing.T) {
+	var sc serveConfig
+	var cc clientConfig
+	for _, tc := range []struct {
+		args  []string
+		flags *flag.FlagSet
+	}{
+		{[]string{"serve", "-h"}, serveFlags(&sc)},
+		{[]string{"serve", "--help"}, serveFlags(&sc)},
+		{[]string{"serve", "--addr", ":1", "-help"}, serveFlags(&sc)},
+		{[]string{"put", "-h"}, clientFlags("put", &cc)},
+		{[]string{"watch", "--help"}, clientFlags("watch", &cc)},
+	} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), tc.args, &stdout, &stderr); err != nil {
+			t.Fatalf("run(%q) = %v", tc.args, err)
+		}
+		out := stdout.String()
+		if !strings.HasPrefix(out, "usage: kyneta "+tc.args[0]) || stderr.Len() != 0 {
+			t.Fatalf("run(%q): stdout %q stderr %q", tc.args, out, stderr.String())
+		}
+		n := 0
+		tc.flags.VisitAll(func(f *flag.Flag) {
+			n++
+			def := f.DefValue
+			if typ, _ := flag.UnquoteUsage(f); typ == "string" {
+				def = strconv.Quote(def)
+			}
+			line := "  --" + f.Name + " "
+			i := strings.Index(out, line)
+			if i < 0 {
+				t.Errorf("run(%q): no %q in\n%s", tc.args, line, out)
+				return
+			}
+			entry, _, _ := strings.Cut(out[i+len(line):], "\n  --")
+			if !strings.HasSuffix(strings.TrimSpace(entry), "(default "+def+")") {
+				t.Errorf("run(%q): --%s lacks its default %s: %q", tc.args, f.Name, def, entry)
+			}
+		})
+		if n < 3 || strings.Count(out, "\n  --") != n {
+			t.Errorf("run(%q): %d flags defined, output lists %d", tc.args, n, strings.Count(out, "\n  --"))
+		}
+	}
+}
+
 func TestParseServe(t *testing.T) {
 	c, err := parseServe(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{addr: ":8080", data: "./kyneta.db", peerID: "kyneta-relay", drainWindow: 5 * time.Second,
-		idleTimeout: 90 * time.Second, maxConns: 10000, logLevel: "info"}
+	want := serveConfig{addr: ":8080", data: "./kyneta.db", peerID: "kyneta-relay", reloadInterval: 5 * time.Second,
+		maxConns: 10000, maxConnsPerIP: 1000, maxConnsPerPrincipal: 100, maxMessageSize: 1 << 20, fragmentThreshold: 100 << 10, maxReassembly: 50 << 20,
+		sendQueueMessages: 1024, sendQueueBytes: 8 << 20, idleTimeout: 90 * time.Second, writeTimeout: 10 * time.Second,
+		closeTimeout: 5 * time.Second, drainWindow: 5 * time.Second, departureTimeout: 30 * time.Second,
+		readBuffer: 1024, writeBuffer: 2048, compression: "off", dashboard: true, statsInterval: time.Second,
+		logLevel: "info", logFormat: "json"}
 	if c != want {
 		t.Errorf("defaults %+v, want %+v", c, want)
 	}
 	c, err = parseServe([]string{"--addr", "127.0.0.1:0", "--data=/tmp/x.db", "--token-file", "t", "--origins", "a.example,b.example",
-		"--peer-id", "relay-2", "--drain-window", "250ms", "--idle-timeout", "0", "--max-connections", "3", "--log-level", "debug"}, nil)
+		"--peer-id", "relay-2", "--drain-window", "250ms", "--idle-timeout", "0", "--max-connections", "3", "--log-level", "debug",
+		"--insecure", "--metrics-token-file", "m", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--reload-interval", "0",
+		"--max-connections-per-ip", "4", "--max-connections-per-token", "5", "--max-message-size", "200000",
+		"--fragment-threshold", "-1", "--max-reassembly-size", "7", "--send-queue-messages", "8", "--send-queue-bytes", "9",
+		"--message-rate", "2.5", "--message-burst", "10", "--write-timeout", "1s", "--close-timeout", "2s",
+		"--drain-deadline", "3s", "--departure-timeout", "-1s", "--read-buffer", "512", "--write-buffer", "4096",
+		"--compression", "context-takeover", "--compression-threshold", "64", "--dashboard=false", "--stats-interval", "2s",
+		"--trace", "--log-format", "text"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = serveConfig{addr: "127.0.0.1:0", data: "/tmp/x.db", tokenFile: "t", origins: "a.example,b.example", peerID: "relay-2",
-		drainWindow: 250 * time.Millisecond, maxConns: 3, logLevel: "debug"}
+		drainWindow: 250 * time.Millisecond, maxConns: 3, logLevel: "debug", insecure: true, metricsTokenFile: "m",
+		tlsCert: "c.pem", tlsKey: "k.pem", maxConnsPerIP: 4, maxConnsPerPrincipal: 5, maxMessageSize: 200000,
+		fragmentThreshold: -1, maxReassembly: 7, sendQueueMessages: 8, sendQueueBytes: 9, messageRate: 2.5, messageBurst: 10,
+		writeTimeout: time.Second, closeTimeout: 2 * time.Second, drainDeadline: 3 * time.Second, departureTimeout: -time.Second,
+		readBuffer: 512, writeBuffer: 4096, compression: "context-takeover", compressionThreshold: 64, statsInterval: 2 * time.Second,
+		trace: true, logFormat: "text"}
 	if c != want {
 		t.Errorf("parsed %+v, want %+v", c, want)
+	}
+}
+
+// Every serve flag can come from KYNETA_<FLAG>; the command line wins.
+func TestServeEnvironment(t *testing.T) {
+	env := map[string]string{
+		"KYNETA_ADDR":                   "127.0.0.1:9999",
+		"KYNETA_MAX_MESSAGE_SIZE":       "300000",
+		"KYNETA_MESSAGE_RATE":           "50",
+		"KYNETA_MAX_CONNECTIONS_PER_IP": "12",
+		"KYNETA_INSECURE":               "true",
+		"KYNETA_DRAIN_WINDOW":           "1s",
+		"KYNETA_UNRELATED":              "x",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	c, err := parseServe([]string{"--drain-window", "2s"}, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != "127.0.0.1:9999" || c.maxMessageSize != 300000 || c.messageRate != 50 || c.maxConnsPerIP != 12 ||
+		!c.insecure || c.drainWindow != 2*time.Second {
+		t.Errorf("config %+v", c)
+	}
+	env["KYNETA_IDLE_TIMEOUT"] = "soon"
+	_, err = parseServe(nil, lookup)
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "KYNETA_IDLE_TIMEOUT") {
+		t.Errorf("bad env value: %v", err)
+	}
+	// -h names each flag's variable.
+	var sc serveConfig
+	serveFlags(&sc).VisitAll(func(f *flag.Flag) {
+		if !strings.HasSuffix(f.Usage, "[$"+envName(f.Name)+"]") {
+			t.Errorf("--%s usage %q does not name $%s", f.Name, f.Usage, envName(f.Name))
+		}
+	})
+	if _, err := parseServe([]string{"--compression", "max"}, nil); !errors.As(err, &ue) {
+		t.Errorf("bad compression: %v", err)
+	}
+}
+
+func TestSecureAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr            string
+		auth, insecure  bool
+		listen, expose  string
+		defaulted, fail bool
+	}{
+		{addr: ":8080", listen: "127.0.0.1:8080", expose: exposeLoopback, defaulted: true},
+		{addr: ":8080", auth: true, listen: ":8080", expose: exposeAuthenticated},
+		{addr: ":8080", insecure: true, listen: ":8080", expose: exposeInsecure},
+		{addr: "127.0.0.1:0", listen: "127.0.0.1:0", expose: exposeLoopback},
+		{addr: "127.8.9.10:1", listen: "127.8.9.10:1", expose: exposeLoopback},
+		{addr: "[::1]:80", listen: "[::1]:80", expose: exposeLoopback},
+		{addr: "localhost:80", listen: "localhost:80", expose: exposeLoopback},
+		{addr: "0.0.0.0:80", fail: true},
+		{addr: "[::]:80", fail: true},
+		{addr: "192.0.2.1:80", fail: true},
+		{addr: "example.com:80", fail: true},
+		{addr: "0.0.0.0:80", insecure: true, listen: "0.0.0.0:80", expose: exposeInsecure},
+		{addr: "0.0.0.0:80", auth: true, listen: "0.0.0.0:80", expose: exposeAuthenticated},
+		{addr: "no-port", fail: true},
+	} {
+		listen, expose, defaulted, err := secureAddr(tc.addr, tc.auth, tc.insecure)
+		if tc.fail {
+			var ue *usageError
+			if !errors.As(err, &ue) {
+				t.Errorf("%+v: err %v, want a usage error", tc, err)
+			}
+			continue
+		}
+		if err != nil || listen != tc.listen || expose != tc.expose || defaulted != tc.defaulted {
+			t.Errorf("%+v: got %q %q %v %v", tc, listen, expose, defaulted, err)
+		}
 	}
 }
 
@@ -132,13 +272,35 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestLoadTokens(t *testing.T) {
-	p := writeFile(t, "tokens", "# service tokens\n\n  alpha  \nbeta\r\n# retired: gamma\n\tdelta\n")
+	p := writeFile(t, "tokens", "# service tokens\n\n  alpha  \nbeta billing-* ops-1 # trailing comment\r\n# retired: gamma\n\tdelta\tdash-[12]\n")
 	got, err := loadTokens(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(got, ",") != "alpha,beta,delta" {
-		t.Errorf("tokens %q", got)
+	var names, peers []string
+	for _, e := range got.entries {
+		names = append(names, string(e.secret))
+		peers = append(peers, strings.Join(e.peers, "+"))
+		if got.byID[e.id] == nil || !strings.HasPrefix(e.id, "tok-") || strings.Contains(e.id, string(e.secret)) {
+			t.Errorf("token id %q", e.id)
+		}
+	}
+	if strings.Join(names, ",") != "alpha,beta,delta" || strings.Join(peers, ",") != ",billing-*+ops-1,dash-[12]" {
+		t.Errorf("tokens %q peers %q", names, peers)
+	}
+	for _, tc := range []struct {
+		token, peer string
+		ok          bool
+	}{
+		{"alpha", "anyone", true}, {"beta", "billing-7", true}, {"beta", "ops-1", true}, {"beta", "ops-2", false},
+		{"beta", "dash-1", false}, {"delta", "dash-2", true}, {"delta", "dash-3", false},
+	} {
+		if got := got.match(tc.token).mayClaim(tc.peer); got != tc.ok {
+			t.Errorf("%s may claim %s: %v, want %v", tc.token, tc.peer, got, tc.ok)
+		}
+	}
+	if got.match("alph") != nil || got.match("") != nil {
+		t.Error("a prefix or nothing matched a token")
 	}
 
 	for _, content := range []string{"", "\n\n", "# only a comment\n   \n"} {
@@ -146,6 +308,15 @@ func TestLoadTokens(t *testing.T) {
 		_, err := loadTokens(p)
 		if err == nil || !strings.Contains(err.Error(), "holds no token") {
 			t.Errorf("file %q: err %v, want 'holds no token'", content, err)
+		}
+	}
+	for content, want := range map[string]string{
+		"s3cret-one\ns3cret-one peer\n": "line 2: token repeated",
+		"s3cret-two [bad\n":             `line 1: bad peer id pattern "[bad"`,
+	} {
+		_, err := loadTokens(writeFile(t, "bad", content))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("file %q: err %v, want %q without the token", content, err, want)
 		}
 	}
 
@@ -156,27 +327,32 @@ func TestLoadTokens(t *testing.T) {
 }
 
 func TestBearerAuth(t *testing.T) {
-	auth := bearerAuth([]string{"alpha", "beta"})
+	toks, err := openTokens(writeFile(t, "tokens", "alpha\nbeta\n"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := toks.authenticate
 	for _, tc := range []struct {
 		name   string
 		target string
 		header string
-		index  int // -1: refused
+		token  string // "": refused
 	}{
-		{"header first token", "/ws", "Bearer alpha", 0},
-		{"header second token", "/ws", "Bearer beta", 1},
-		{"query token", "/ws?token=beta", "", 1},
-		{"query token with other params", "/ws?peerId=p1&token=alpha", "", 0},
-		{"missing", "/ws", "", -1},
-		{"empty bearer", "/ws", "Bearer ", -1},
-		{"wrong header token", "/ws", "Bearer gamma", -1},
-		{"wrong query token", "/ws?token=gamma", "", -1},
-		{"prefix of a token", "/ws", "Bearer alph", -1},
-		{"token with suffix", "/ws", "Bearer alphaX", -1},
-		{"scheme is case-sensitive", "/ws", "bearer alpha", -1},
-		{"basic auth is not bearer", "/ws", "Basic YWxwaGE6", -1},
-		{"header wins over query", "/ws?token=alpha", "Bearer gamma", -1},
-		{"empty query token", "/ws?token=", "", -1},
+		{"header first token", "/ws", "Bearer alpha", "alpha"},
+		{"header second token", "/ws", "Bearer beta", "beta"},
+		{"query token", "/ws?token=beta", "", "beta"},
+		{"query token with other params", "/ws?peerId=p1&token=alpha", "", "alpha"},
+		{"missing", "/ws", "", ""},
+		{"empty bearer", "/ws", "Bearer ", ""},
+		{"wrong header token", "/ws", "Bearer gamma", ""},
+		{"wrong query token", "/ws?token=gamma", "", ""},
+		{"prefix of a token", "/ws", "Bearer alph", ""},
+		{"token with suffix", "/ws", "Bearer alphaX", ""},
+		{"scheme is case-insensitive (RFC 6750)", "/ws", "bearer alpha", "alpha"},
+		{"scheme in capitals", "/ws", "BEARER beta", "beta"},
+		{"basic auth is not bearer", "/ws", "Basic YWxwaGE6", ""},
+		{"header wins over query", "/ws?token=alpha", "Bearer gamma", ""},
+		{"empty query token", "/ws?token=", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, tc.target, nil)
@@ -184,12 +360,12 @@ func TestBearerAuth(t *testing.T) {
 				r.Header.Set("Authorization", tc.header)
 			}
 			p, err := auth(r)
-			if tc.index >= 0 {
+			if tc.token != "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				if p != (tokenPrincipal{Index: tc.index}) {
-					t.Errorf("principal %#v, want token %d", p, tc.index)
+				if p != (tokenPrincipal{ID: tokenID(tc.token)}) {
+					t.Errorf("principal %#v, want token %s", p, tc.token)
 				}
 				return
 			}
@@ -207,10 +383,146 @@ func TestBearerAuth(t *testing.T) {
 	}
 }
 
+// The CanConnect policy admits a peer id only if the token may claim it,
+// and no peer at all once its token is gone from the reloaded file.
+func TestTokenPeerPolicyAndReload(t *testing.T) {
+	file := writeFile(t, "tokens", "alpha billing-*\nbeta\n")
+	toks, err := openTokens(file, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func(token, peer string) exchange.ConnectRequest {
+		return exchange.ConnectRequest{Identity: exchange.PeerIdentity{PeerID: peer}, Principal: tokenPrincipal{ID: tokenID(token)}}
+	}
+	check := func(token, peer string, want exchange.Verdict) {
+		t.Helper()
+		if got := toks.canConnect(req(token, peer)); got != want {
+			t.Errorf("%s as %s: %v, want %v", token, peer, got, want)
+		}
+	}
+	check("alpha", "billing-1", exchange.Allow)
+	check("alpha", "ops", exchange.Deny)
+	check("beta", "ops", exchange.Allow)
+	if v := toks.canConnect(exchange.ConnectRequest{Identity: exchange.PeerIdentity{PeerID: "x"}}); v != exchange.Deny {
+		t.Errorf("no principal: %v", v)
+	}
+
+	if err := os.WriteFile(file, []byte("alpha ops\ngamma\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, revoked, err := toks.reload()
+	if err != nil || n != 2 || len(revoked) != 1 || revoked[0] != tokenID("beta") {
+		t.Fatalf("reload = %d %v %v", n, revoked, err)
+	}
+	check("alpha", "ops", exchange.Allow)
+	check("alpha", "billing-1", exchange.Deny)
+	check("beta", "ops", exchange.Deny)
+	check("gamma", "anyone", exchange.Allow)
+
+	// A broken file keeps the tokens in force.
+	if err := os.WriteFile(file, []byte("# nothing\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := toks.reload(); err == nil {
+		t.Fatal("reload of an empty file succeeded")
+	}
+	check("gamma", "anyone", exchange.Allow)
+}
+
+// The reloader reloads what changed (content, not time), everything on a
+// signal, and retries a failed load only after another change.
+func TestReloaderCheck(t *testing.T) {
+	a := writeFile(t, "a", "one")
+	b := writeFile(t, "b", "two")
+	var loads []string
+	fail := false
+	r := &reloader{log: slog.New(slog.DiscardHandler)}
+	r.add("a", func(trigger string) error {
+		loads = append(loads, "a:"+trigger)
+		if fail {
+			return errors.New("broken")
+		}
+		return nil
+	}, a)
+	r.add("b", func(trigger string) error { loads = append(loads, "b:"+trigger); return nil }, b)
+	r.check(false, "poll")
+	if len(loads) != 0 {
+		t.Fatalf("unchanged files reloaded: %q", loads)
+	}
+	if err := os.WriteFile(a, []byte("ONE"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.check(false, "poll")
+	r.check(false, "poll")
+	r.check(true, "signal")
+	fail = true
+	if err := os.WriteFile(a, []byte("uno"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.check(false, "poll")
+	r.check(false, "poll") // the failure is not retried until the file changes again
+	if err := os.Remove(b); err != nil {
+		t.Fatal(err)
+	}
+	r.check(false, "poll") // a vanished file is a change (its load fails and is logged)
+	want := "a:poll a:signal b:signal a:poll b:poll"
+	if got := strings.Join(loads, " "); got != want {
+		t.Errorf("loads %q, want %q", got, want)
+	}
+}
+
+// Put and watch take their token from --token, --token-file or
+// $KYNETA_TOKEN, in that order.
+func TestClientToken(t *testing.T) {
+	env := map[string]string{}
+	lookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	defer func() { lookupEnv = os.LookupEnv }()
+	file := writeFile(t, "token", "  from-file\n")
+	parse := func(args ...string) (clientConfig, error) {
+		c, _, err := parseClient("watch", append(args, "ws://h/ws", "doc"), 2)
+		return c, err
+	}
+	env["KYNETA_TOKEN"] = "from-env"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "from-env"},
+		{[]string{"--token-file", file}, "from-file"},
+		{[]string{"--token", "from-flag"}, "from-flag"},
+	} {
+		c, err := parse(tc.args...)
+		if err != nil || c.token != tc.want {
+			t.Errorf("%q: token %q err %v, want %q", tc.args, c.token, err, tc.want)
+		}
+	}
+	delete(env, "KYNETA_TOKEN")
+	if c, err := parse(); err != nil || c.token != "" {
+		t.Errorf("no token anywhere: %q %v", c.token, err)
+	}
+	var ue *usageError
+	if _, err := parse("--token", "x", "--token-file", file); !errors.As(err, &ue) {
+		t.Errorf("both: %v", err)
+	}
+	for content, want := range map[string]string{"\n": "is empty", "two words\n": "want the token alone", "a\nb\n": "want the token alone"} {
+		_, err := parse("--token-file", writeFile(t, "bad", content))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "two") {
+			t.Errorf("file %q: %v", content, err)
+		}
+	}
+	if _, err := parse("--token-file", filepath.Join(t.TempDir(), "none")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
 // TestBearerAuthOverHTTP checks the refusal status a client actually sees
 // when the authenticator guards the WebSocket server.
 func TestBearerAuthOverHTTP(t *testing.T) {
-	srv, err := server.New(server.Options{Authenticate: bearerAuth([]string{"alpha"})})
+	toks, err := openTokens(writeFile(t, "tokens", "alpha\n"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Authenticate: toks.authenticate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,11 +541,11 @@ func TestBearerAuthOverHTTP(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	for _, tc := range []struct {
-		name, query, header string
+		name, query, header, challenge string
 	}{
-		{"missing", "", ""},
-		{"wrong header", "", "Bearer nope"},
-		{"wrong query", "?token=nope", ""},
+		{"missing", "", "", `Bearer realm="kyneta"`},
+		{"wrong header", "", "Bearer nope", `Bearer realm="kyneta", error="invalid_token"`},
+		{"wrong query", "?token=nope", "", `Bearer realm="kyneta", error="invalid_token"`},
 	} {
 		req, err := http.NewRequest(http.MethodGet, hs.URL+tc.query, nil)
 		if err != nil {
@@ -254,6 +566,9 @@ func TestBearerAuthOverHTTP(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s: status %d, want 401", tc.name, resp.StatusCode)
+		}
+		if got := resp.Header.Get("WWW-Authenticate"); got != tc.challenge {
+			t.Errorf("%s: WWW-Authenticate %q, want %q", tc.name, got, tc.challenge)
 		}
 	}
 }

@@ -30,22 +30,42 @@ type clientConfig struct {
 	timeout time.Duration
 	url     string
 	doc     string
+
+	tokenFile string
+}
+
+var clientSynopsis = map[string]string{
+	"put":   "kyneta put [flags] URL DOC JSON",
+	"watch": "kyneta watch [flags] URL DOC",
+}
+
+// clientFlags binds the flags of put and watch to c.
+func clientFlags(name string, c *clientConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.token, "token", "", "bearer token sent to the server; empty: none")
+	tokenFileFlag(fs, &c.tokenFile)
+	fs.StringVar(&c.schema, "schema", "", "schema hash of the document type")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the server")
+	return fs
 }
 
 func parseClient(name string, args []string, positional int) (clientConfig, []string, error) {
 	var c clientConfig
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.token, "token", "", "bearer token sent to the server")
-	fs.StringVar(&c.schema, "schema", "", "schema hash of the document type")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the server")
+	fs := clientFlags(name, &c)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, nil, flagHelp(fs, clientSynopsis[name])
+		}
 		return c, nil, &usageError{name + ": " + err.Error()}
 	}
 	if fs.NArg() != positional {
 		return c, nil, &usageError{fmt.Sprintf("%s: want %d arguments, got %d\n%s", name, positional, fs.NArg(), usage)}
 	}
 	c.url, c.doc = fs.Arg(0), fs.Arg(1)
+	if err := resolveToken(&c); err != nil {
+		return c, nil, err
+	}
 	return c, fs.Args()[2:], nil
 }
 
@@ -248,40 +268,17 @@ func put(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := s.ex.Flush(ctx); err != nil {
-		return err
-	}
+	// Acknowledged means the server holds the write durably (every store
+	// confirmed it); until then the write exists only in this process.
 	v := s.doc.Version()
-	s.close()
 	waitCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := confirm(waitCtx, c, v); err != nil {
-		return err
+	if err := s.doc.WaitAcknowledged(waitCtx); err != nil {
+		return fmt.Errorf("the server did not acknowledge version %s within %s (it may be unable to persist it; see its /readyz): %w", v, c.timeout, err)
 	}
+	s.close()
 	fmt.Fprintln(stdout, v)
 	return nil
-}
-
-// confirm reads the document back through a fresh connection until the
-// server serves version v: the offer carrying it has no acknowledgement in
-// the protocol, so reading it back is the honest confirmation.
-func confirm(ctx context.Context, c clientConfig, v string) error {
-	for {
-		s, err := open(ctx, c)
-		if err != nil {
-			return fmt.Errorf("confirm write: %w", err)
-		}
-		got := s.doc.Version()
-		s.close()
-		if got == v {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("server did not confirm version %s (it serves %s): %w", v, got, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // watch prints the document as one JSON line now and after every change,

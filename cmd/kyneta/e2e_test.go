@@ -151,8 +151,13 @@ type proc struct {
 // after the exit anyway.
 func childEnviron() []string {
 	env := os.Environ()
+	env = append(env, extraEnv...)
 	return append(env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 }
+
+// extraEnv is added to the environment of processes started while it is
+// set (see startProcEnv).
+var extraEnv []string
 
 // raceReport fails the test if a -race child reported a data race.
 func raceReport(t *testing.T, what, stderr string) {

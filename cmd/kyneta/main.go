@@ -1,26 +1,33 @@
 // Command kyneta runs a durable Kyneta sync relay and talks to one.
 //
-//	kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--origins a,b]
-//	kyneta put   [--token T] URL DOC JSON
-//	kyneta watch [--token T] URL DOC
+//	kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--tls-cert C --tls-key K] [flags]
+//	kyneta put   [--token T | --token-file F] URL DOC JSON
+//	kyneta watch [--token T | --token-file F] URL DOC
 //
 // serve replicates every document it is offered, persists it in SQLite and
-// serves WebSocket peers at /ws, health at /healthz and /readyz, and
-// Prometheus metrics at /metrics. SIGTERM or SIGINT drains the connections
-// and shuts down cleanly.
+// serves WebSocket peers at /ws, health at /healthz and /readyz,
+// Prometheus metrics at /metrics, a live stats feed at /stats and a
+// dashboard at /ui. Without --token-file it listens on loopback only (or
+// refuses a network address unless --insecure). SIGHUP re-reads the token
+// files and the TLS certificate; SIGTERM or SIGINT drains the connections
+// and shuts down cleanly. Every flag can also be set as KYNETA_<FLAG>.
 //
 // put sets a JSON document's content through a server; watch prints the
 // document as a JSON line now and after every change. Both take the
-// server's WebSocket URL (ws://host:port/ws).
+// server's WebSocket URL (ws://host:port/ws or wss://…), and the token
+// from --token, --token-file or $KYNETA_TOKEN.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -44,11 +51,44 @@ func main() {
 }
 
 const usage = `usage:
-  kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--origins a,b]
-  kyneta put   [--token T] URL DOC JSON
-  kyneta watch [--token T] URL DOC`
+  kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--tls-cert C --tls-key K] [flags]
+  kyneta put   [--token T | --token-file F] URL DOC JSON
+  kyneta watch [--token T | --token-file F] URL DOC
+
+kyneta COMMAND -h lists every flag of a command with its default.`
+
+// helpRequested is what a command's flag parsing returns for -h or
+// --help: run prints the text on stdout and succeeds.
+type helpRequested struct{ text string }
+
+func (h *helpRequested) Error() string { return "help requested" }
+
+// flagHelp lists every flag of fs with its type, meaning and default.
+func flagHelp(fs *flag.FlagSet, synopsis string) *helpRequested {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: %s\n\nflags:\n", synopsis)
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, meaning := flag.UnquoteUsage(f)
+		def := f.DefValue
+		if typ == "string" {
+			def = strconv.Quote(def)
+		}
+		fmt.Fprintf(&b, "  --%s %s\n    \t%s (default %s)\n", f.Name, typ, meaning, def)
+	})
+	return &helpRequested{b.String()}
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, stdout, stderr)
+	var help *helpRequested
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return nil
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return &usageError{"no command given\n" + usage}
 	}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,153 +10,240 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/sqlite"
+	"github.com/kyneta-go/kyneta/metrics"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
 type serveConfig struct {
-	addr        string
-	data        string
-	tokenFile   string
-	origins     string
-	peerID      string
-	drainWindow time.Duration
-	idleTimeout time.Duration
-	maxConns    int
-	logLevel    string
+	addr             string
+	data             string
+	peerID           string
+	insecure         bool
+	tokenFile        string
+	metricsTokenFile string
+	tlsCert, tlsKey  string
+	reloadInterval   time.Duration
+	origins          string
+
+	// Limits: every one the server and exchange have.
+	maxConns             int
+	maxConnsPerIP        int
+	maxConnsPerPrincipal int
+	maxMessageSize       int64
+	fragmentThreshold    int
+	maxReassembly        int
+	sendQueueMessages    int
+	sendQueueBytes       int
+	messageRate          float64
+	messageBurst         int
+	idleTimeout          time.Duration
+	writeTimeout         time.Duration
+	closeTimeout         time.Duration
+	drainWindow          time.Duration
+	drainDeadline        time.Duration
+	departureTimeout     time.Duration
+	readBuffer           int
+	writeBuffer          int
+
+	compression          string
+	compressionThreshold int
+
+	dashboard     bool
+	statsInterval time.Duration
+	trace         bool
+	logLevel      string
+	logFormat     string
 }
 
-func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
-	var c serveConfig
+// serveFlags binds the serve flags to c.
+func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
+	fs.StringVar(&c.addr, "addr", ":8080", "listen address; without --token-file an address with no host listens on 127.0.0.1 only")
 	fs.StringVar(&c.data, "data", "./kyneta.db", "SQLite database file")
-	fs.StringVar(&c.tokenFile, "token-file", "", "file of accepted bearer tokens, one per line (default: no auth)")
-	fs.StringVar(&c.origins, "origins", "", "comma-separated Origin host patterns allowed besides the server's own host")
 	fs.StringVar(&c.peerID, "peer-id", "kyneta-relay", "this relay's peer id (stable across restarts)")
-	fs.DurationVar(&c.drainWindow, "drain-window", 5*time.Second, "how long connections are spread over when draining")
-	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "close connections silent this long (0 disables)")
+	fs.BoolVar(&c.insecure, "insecure", false, "allow serving without --token-file on a non-loopback address")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file of accepted bearer tokens, one per line, each optionally followed by the peer ids it may claim; reloaded on SIGHUP and on change; empty: no auth")
+	fs.StringVar(&c.metricsTokenFile, "metrics-token-file", "", "file of tokens /metrics, /stats and /ui require (same format; peer ids ignored); empty: open")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); with --tls-key serves HTTPS and wss://; reloaded on SIGHUP and on change")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key (PEM) of --tls-cert")
+	fs.DurationVar(&c.reloadInterval, "reload-interval", 5*time.Second, "how often token and certificate files are checked for changes (0: only on SIGHUP)")
+	fs.StringVar(&c.origins, "origins", "", "comma-separated Origin host patterns allowed besides the server's own host")
+
 	fs.IntVar(&c.maxConns, "max-connections", 10000, "refuse connections above this count with 1013 (0: no cap)")
+	fs.IntVar(&c.maxConnsPerIP, "max-connections-per-ip", server.DefaultMaxConnectionsPerIP, "cap on open connections from one client address, refused with HTTP 429 (negative: no cap; behind a proxy every client shares its address)")
+	fs.IntVar(&c.maxConnsPerPrincipal, "max-connections-per-token", server.DefaultMaxConnectionsPerPrincipal, "cap on open connections per token, refused with HTTP 429 (negative: no cap)")
+	fs.Int64Var(&c.maxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest WebSocket message read, in bytes; larger closes with 1009")
+	fs.IntVar(&c.fragmentThreshold, "fragment-threshold", server.DefaultFragmentThreshold, "outgoing payloads above this many bytes are fragmented (-1: never)")
+	fs.IntVar(&c.maxReassembly, "max-reassembly-size", 50<<20, "bytes of incomplete fragmented messages one connection may hold")
+	fs.IntVar(&c.sendQueueMessages, "send-queue-messages", server.DefaultSendQueueMessages, "messages one connection may have queued; more closes it with 4000")
+	fs.IntVar(&c.sendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes one connection may have queued; more closes it with 4000")
+	fs.Float64Var(&c.messageRate, "message-rate", 0, "incoming messages per second allowed per connection; more closes it with 1008 (0: no limit)")
+	fs.IntVar(&c.messageBurst, "message-burst", 0, "burst allowed above --message-rate (0: max(1, rate))")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "close connections silent this long (0 disables)")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "a socket accepting nothing this long is cut off")
+	fs.DurationVar(&c.closeTimeout, "close-timeout", server.DefaultCloseTimeout, "bound on a connection's closing handshake")
+	fs.DurationVar(&c.drainWindow, "drain-window", 5*time.Second, "how long connections are spread over when draining")
+	fs.DurationVar(&c.drainDeadline, "drain-deadline", 0, "bound on a whole drain (0: drain window + 5s)")
+	fs.DurationVar(&c.departureTimeout, "departure-timeout", 30*time.Second, "how long a disconnected peer is remembered before it departs (0: at once, negative: never)")
+	fs.IntVar(&c.readBuffer, "read-buffer", server.DefaultReadBufferSize, "read buffer per connection, in bytes")
+	fs.IntVar(&c.writeBuffer, "write-buffer", server.DefaultWriteBufferSize, "write buffer per connection, in bytes")
+
+	fs.StringVar(&c.compression, "compression", "off", "permessage-deflate for peers that offer it: off, context-takeover or no-context-takeover")
+	fs.IntVar(&c.compressionThreshold, "compression-threshold", 0, "smallest message compressed, in bytes (0: 512, or 128 with context takeover)")
+
+	fs.BoolVar(&c.dashboard, "dashboard", true, "serve the live stats feed at /stats and the dashboard at /ui")
+	fs.DurationVar(&c.statsInterval, "stats-interval", time.Second, "interval of the /stats feed")
+	fs.BoolVar(&c.trace, "trace", false, "log every protocol message and wire frame (at debug level)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	withEnvNames(fs)
+	return fs
+}
+
+func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConfig, error) {
+	var c serveConfig
+	fs := serveFlags(&c)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, flagHelp(fs, "kyneta serve [flags]")
+		}
 		return c, &usageError{"serve: " + err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return c, &usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
 	}
+	if lookupEnv != nil {
+		if err := applyEnv(fs, lookupEnv); err != nil {
+			return c, err
+		}
+	}
+	if _, err := compressionMode(c.compression); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+func compressionMode(s string) (websocket.CompressionMode, error) {
+	switch s {
+	case "off", "":
+		return websocket.CompressionDisabled, nil
+	case "context-takeover":
+		return websocket.CompressionContextTakeover, nil
+	case "no-context-takeover":
+		return websocket.CompressionNoContextTakeover, nil
+	}
+	return 0, &usageError{fmt.Sprintf("serve: bad --compression %q: want off, context-takeover or no-context-takeover", s)}
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, &usageError{fmt.Sprintf("bad --log-level %q", level)}
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+	o := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json", "":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	}
+	return nil, &usageError{fmt.Sprintf("bad --log-format %q: want json or text", format)}
 }
 
-// loadTokens reads one token per line; blank lines and # comments are skipped.
-func loadTokens(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("token file: %w", err)
+// serverOptions maps the limits to the server's options.
+func (c serveConfig) serverOptions(log *slog.Logger) server.Options {
+	mode, _ := compressionMode(c.compression) // checked by parseServe
+	o := server.Options{
+		MaxConnections:             c.maxConns,
+		MaxConnectionsPerIP:        c.maxConnsPerIP,
+		MaxConnectionsPerPrincipal: c.maxConnsPerPrincipal,
+		MaxMessageSize:             c.maxMessageSize,
+		FragmentThreshold:          c.fragmentThreshold,
+		MaxReassemblySize:          c.maxReassembly,
+		SendQueueMessages:          c.sendQueueMessages,
+		SendQueueBytes:             c.sendQueueBytes,
+		MessageRate:                c.messageRate,
+		MessageBurst:               c.messageBurst,
+		IdleTimeout:                c.idleTimeout,
+		WriteTimeout:               c.writeTimeout,
+		CloseTimeout:               c.closeTimeout,
+		ReadBufferSize:             c.readBuffer,
+		WriteBufferSize:            c.writeBuffer,
+		CompressionMode:            mode,
+		CompressionThreshold:       c.compressionThreshold,
+		Logger:                     log,
+		Drain:                      server.DrainOptions{Window: c.drainWindow, Deadline: c.drainDeadline},
 	}
-	defer f.Close()
-	var tokens []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	for _, p := range strings.Split(c.origins, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			o.OriginPatterns = append(o.OriginPatterns, p)
 		}
-		tokens = append(tokens, line)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("token file: %w", err)
-	}
-	if len(tokens) == 0 {
-		return nil, fmt.Errorf("token file %s holds no token", path)
-	}
-	return tokens, nil
-}
-
-// tokenPrincipal is what an authenticated connection carries: which token
-// it presented (by position, never the secret itself).
-type tokenPrincipal struct{ Index int }
-
-// bearerAuth accepts "Authorization: Bearer T" or, for browsers, which
-// cannot set headers on a WebSocket, the "token" query parameter.
-func bearerAuth(tokens []string) func(*http.Request) (server.Principal, error) {
-	return func(r *http.Request) (server.Principal, error) {
-		got := ""
-		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-			got = strings.TrimPrefix(h, "Bearer ")
-		} else {
-			got = r.URL.Query().Get("token")
-		}
-		if got == "" {
-			return nil, &server.AuthError{Status: http.StatusUnauthorized, Err: errors.New("missing bearer token")}
-		}
-		for i, t := range tokens {
-			if subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
-				return tokenPrincipal{Index: i}, nil
-			}
-		}
-		return nil, &server.AuthError{Status: http.StatusUnauthorized, Err: errors.New("unknown bearer token")}
-	}
+	return o
 }
 
 func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) error {
-	cfg, err := parseServe(args, stderr)
+	cfg, err := parseServe(args, os.LookupEnv)
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, cfg.logLevel)
+	log, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
-	}
-	srvOpts := server.Options{
-		IdleTimeout:    cfg.idleTimeout,
-		MaxConnections: cfg.maxConns,
-		Logger:         log,
-		Drain:          server.DrainOptions{Window: cfg.drainWindow},
-	}
-	if cfg.origins != "" {
-		for _, o := range strings.Split(cfg.origins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				srvOpts.OriginPatterns = append(srvOpts.OriginPatterns, o)
-			}
-		}
 	}
 	auth := cfg.tokenFile != ""
+	listenAddr, exposure, defaulted, err := secureAddr(cfg.addr, auth, cfg.insecure)
+	if err != nil {
+		return err
+	}
+	srvOpts := cfg.serverOptions(log)
+	reload := &reloader{log: log, clk: clock.Real}
+
+	var toks *tokens
 	if auth {
-		tokens, err := loadTokens(cfg.tokenFile)
-		if err != nil {
+		if toks, err = openTokens(cfg.tokenFile, log); err != nil {
 			return err
 		}
-		srvOpts.Authenticate = bearerAuth(tokens)
+		srvOpts.Authenticate = toks.authenticate
+	}
+	var metricsToks *tokens
+	if cfg.metricsTokenFile != "" {
+		if metricsToks, err = openTokens(cfg.metricsTokenFile, log); err != nil {
+			return err
+		}
+	}
+	var cert *certificate
+	if cfg.tlsCert != "" || cfg.tlsKey != "" {
+		if cert, err = openCertificate(cfg.tlsCert, cfg.tlsKey); err != nil {
+			return err
+		}
 	}
 	srv, err := server.New(srvOpts)
 	if err != nil {
-		return err
+		return &usageError{"serve: " + err.Error()}
 	}
 
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := net.Listen("tcp", listenAddr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+		return fmt.Errorf("listen on %s: %w", listenAddr, err)
 	}
 	defer ln.Close()
 
@@ -167,40 +252,109 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 		return fmt.Errorf("open store %s: %w", cfg.data, err)
 	}
 
+	m := metrics.New(metrics.Options{Server: srv})
 	relay := exchange.Policy{
 		Name: "relay",
 		// A relay holds whatever it is offered, headless, and serves it on.
 		Resolve: func(exchange.ResolveRequest) exchange.Resolution { return exchange.Replicate() },
 	}
-	if auth {
-		// Every connection passed the token check before the upgrade; a
-		// channel without a principal did not come through that door.
-		relay.CanConnect = func(req exchange.ConnectRequest) exchange.Verdict {
-			if info, ok := req.Meta.(server.ConnInfo); ok {
-				if _, ok := info.Principal.(tokenPrincipal); ok {
-					return exchange.Allow
-				}
+	if toks != nil {
+		relay.CanConnect = toks.canConnect
+	}
+	var tr transport.Transport = m.Transport(srv)
+	onMessage := m.OnMessage
+	if cfg.trace {
+		tr = metrics.TraceFrames(tr, func(f transport.FrameTrace) {
+			log.Debug("frame", "dir", string(f.Dir), "kind", f.Kind.String(), "seq", f.Seq, "index", f.Index, "total", f.Total, "size", f.Size)
+		})
+		onMessage = func(e exchange.MessageEvent) {
+			m.OnMessage(e)
+			dir := "in"
+			if e.Outbound {
+				dir = "out"
 			}
-			return exchange.Deny
+			log.Debug("message", "dir", dir, "type", e.Msg.MsgType().String(), "peer", e.Peer, "channel", uint64(e.Channel))
 		}
 	}
+	departure := cfg.departureTimeout
+	switch {
+	case departure == 0:
+		departure = exchange.DepartImmediately
+	case departure < 0:
+		departure = exchange.DepartNever
+	}
 	ex, err := exchange.New(exchange.Options{
-		PeerID:     cfg.peerID,
-		PeerType:   wire.PeerService,
-		Transports: []transport.Transport{srv},
-		Stores:     []store.Store{st},
-		Policies:   []exchange.Policy{relay},
-		Replicas:   relayReplicas(),
-		Logger:     log,
+		PeerID:           cfg.peerID,
+		PeerType:         wire.PeerService,
+		Transports:       []transport.Transport{tr},
+		Stores:           []store.Store{m.Store(st)},
+		Policies:         []exchange.Policy{relay},
+		Replicas:         relayReplicas(),
+		Logger:           log,
+		OnMessage:        onMessage,
+		DepartureTimeout: departure,
 	})
 	if err != nil {
 		st.Close()
 		return err
 	}
+	m.SetExchange(ex)
+
+	if toks != nil {
+		reload.add("tokens", func(trigger string) error {
+			n, revoked, err := toks.reload()
+			if err != nil {
+				return err
+			}
+			closed := 0
+			if len(revoked) > 0 {
+				gone := make(map[string]bool, len(revoked))
+				for _, id := range revoked {
+					gone[id] = true
+				}
+				closed, _ = srv.CloseConnections(func(i server.ConnInfo) bool {
+					p, ok := i.Principal.(tokenPrincipal)
+					return ok && gone[p.ID]
+				}, server.StatusPolicyViolation, "Token revoked")
+			}
+			log.Info("tokens reloaded", "file", cfg.tokenFile, "tokens", n, "revoked", len(revoked), "closed", closed, "trigger", trigger)
+			return nil
+		}, cfg.tokenFile)
+	}
+	if metricsToks != nil {
+		reload.add("metrics tokens", func(trigger string) error {
+			n, _, err := metricsToks.reload()
+			if err == nil {
+				log.Info("metrics tokens reloaded", "file", cfg.metricsTokenFile, "tokens", n, "trigger", trigger)
+			}
+			return err
+		}, cfg.metricsTokenFile)
+	}
+	if cert != nil {
+		reload.add("certificate", func(trigger string) error {
+			c, err := cert.reload()
+			if err == nil {
+				log.Info("certificate reloaded", append(certAttrs(c), "trigger", trigger)...)
+			}
+			return err
+		}, cfg.tlsCert, cfg.tlsKey)
+	}
 
 	var ready atomic.Bool
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newCollector(srv, ex))
+	reg.MustRegister(m)
+	if cert != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kyneta_tls_certificate_expiry_timestamp_seconds",
+			Help: "When the TLS certificate in use expires (Unix time)."}, func() float64 {
+			return float64(cert.cur.Load().Leaf.NotAfter.Unix())
+		}))
+	}
+	observe := func(h http.Handler) http.Handler {
+		if metricsToks != nil {
+			return metricsToks.guard(h)
+		}
+		return h
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -211,14 +365,63 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
+		if n := ex.Stats().StoreUnhealthy; n > 0 {
+			// Writes are held in memory and retried; acknowledging new
+			// ones would promise what the disk cannot keep.
+			http.Error(w, fmt.Sprintf("store failing for %d document(s)", n), http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.Handle("/metrics", observe(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	if cfg.dashboard {
+		mux.Handle("/stats", observe(m.StatsHandler(cfg.statsInterval)))
+		mux.Handle("/ui", observe(metrics.Dashboard("/stats")))
+	}
+
+	// Long-lived requests (the stats feed) end with baseCtx, before the
+	// HTTP server waits for its handlers.
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var serveLn net.Listener = ln
+	if cert != nil {
+		serveLn = tlsListener(ln, cert)
+	}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- hs.Serve(serveLn) }()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	reloadDone := make(chan struct{})
+	go func() {
+		defer close(reloadDone)
+		reload.run(reloadCtx, cfg.reloadInterval, hup)
+	}()
+	defer func() { stopReload(); <-reloadDone }()
+
 	ready.Store(true)
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.data, "auth", auth, "peer", cfg.peerID)
+	if defaulted {
+		log.Warn("no --token-file: listening on loopback only; give --token-file to serve the network, or --insecure to serve it without authentication", "addr", ln.Addr().String())
+	}
+	if exposure == exposeInsecure {
+		log.Warn("serving without authentication on a non-loopback address (--insecure): anyone who can reach it can read and write every document", "addr", ln.Addr().String())
+	}
+	scheme := "ws"
+	if cert != nil {
+		scheme = "wss"
+	}
+	attrs := []any{"addr", ln.Addr().String(), "url", scheme + "://" + ln.Addr().String() + "/ws", "exposure", exposure,
+		"auth", auth, "tls", cert != nil, "compression", cfg.compression, "metrics_auth", metricsToks != nil,
+		"data", cfg.data, "peer", cfg.peerID}
+	if cert != nil {
+		attrs = append(attrs, certAttrs(cert.cur.Load())...)
+	}
+	log.Info("serving", attrs...)
 
 	var serveErr error
 	select {
@@ -239,6 +442,7 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 		log.Error("exchange shutdown", "err", err)
 		serveErr = errors.Join(serveErr, err)
 	}
+	cancelBase()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		serveErr = errors.Join(serveErr, err)
 	}

@@ -3,6 +3,7 @@ package replica
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -179,4 +180,153 @@ func BenchmarkEntirety(b *testing.B) {
 			}
 		}
 	})
+}
+
+// offerOps builds a since payload of about size bytes on one field: a
+// first op that creates a value of about a quarter of the size (base),
+// then single edits at positions spread over the value (edit(i, at)),
+// each its own batch, as a peer typing or inserting one item at a time
+// would send them.
+func offerOps(size int, base string, edit func(i, at int) string, length func(i int) int) []byte {
+	b := []byte(`[[{"path":[{"type":"field","field":"v"}],"change":` + base + `}]`)
+	for i := 0; len(b) < size; i++ {
+		at := (i * 7919) % (length(i) + 1)
+		b = append(b, `,[{"path":[{"type":"field","field":"v"}],"change":`...)
+		b = append(b, edit(i, at)...)
+		b = append(b, `}]`...)
+	}
+	return append(b, ']')
+}
+
+// listOffer500KB is about 500 KB of sequence changes: a 20,000-item list,
+// then about 4,000 single-item inserts and deletes at spread positions.
+func listOffer500KB() []byte {
+	items := make([]byte, 0, 128<<10)
+	items = append(items, '[')
+	for i := range 20000 {
+		if i > 0 {
+			items = append(items, ',')
+		}
+		items = strconv.AppendInt(items, int64(i), 10)
+	}
+	items = append(items, ']')
+	return offerOps(500<<10, `{"type":"sequence","instructions":[{"insert":`+string(items)+`}]}`,
+		func(i, at int) string {
+			if i%4 == 3 {
+				return `{"type":"sequence","instructions":[{"retain":` + strconv.Itoa(at) + `},{"delete":1}]}`
+			}
+			return `{"type":"sequence","instructions":[{"retain":` + strconv.Itoa(at) + `},{"insert":[` + strconv.Itoa(i) + `]}]}`
+		},
+		func(i int) int { return 20000 + i/2 - 1 })
+}
+
+// textOffer500KB is about 500 KB of text changes: a 100 KB text with
+// non-ASCII characters, then single-character edits at spread positions.
+func textOffer500KB() []byte {
+	text := strings.Repeat("héllo wörld, ", 100<<10/15)
+	units := len([]rune(text))
+	return offerOps(500<<10, `{"type":"text","instructions":[{"insert":"`+text+`"}]}`,
+		func(i, at int) string {
+			if i%4 == 3 {
+				return `{"type":"text","instructions":[{"retain":` + strconv.Itoa(at) + `},{"delete":1}]}`
+			}
+			return `{"type":"text","instructions":[{"retain":` + strconv.Itoa(at) + `},{"insert":"ü"}]}`
+		},
+		func(i int) int { return units + i/2 - 1 })
+}
+
+// richTextOffer500KB is about 500 KB of richtext changes: a 100 KB text
+// in one span, then single-character edits at spread positions, every
+// eighth bold.
+func richTextOffer500KB() []byte {
+	text := strings.Repeat("héllo wörld, ", 100<<10/15)
+	units := len([]rune(text))
+	return offerOps(500<<10, `{"type":"richtext","instructions":[{"insert":"`+text+`"}]}`,
+		func(i, at int) string {
+			switch i % 8 {
+			case 3:
+				return `{"type":"richtext","instructions":[{"retain":` + strconv.Itoa(at) + `},{"delete":1}]}`
+			case 7:
+				return `{"type":"richtext","instructions":[{"retain":` + strconv.Itoa(at) + `},{"insert":"ü","marks":{"bold":true}}]}`
+			}
+			return `{"type":"richtext","instructions":[{"retain":` + strconv.Itoa(at) + `},{"insert":"ü"}]}`
+		},
+		func(i int) int { return units + i*3/4 - 1 })
+}
+
+// BenchmarkOffer500KB merges about 500 KB of list (or text) changes into a
+// fresh document. Baselines in the same run: parsing the payload alone,
+// merging the resulting state as an entirety (the same list built from a
+// literal), and, for lists and text, the rebuild-per-change step this
+// replaced.
+func BenchmarkOffer500KB(b *testing.B) {
+	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"list", listOffer500KB()}, {"text", textOffer500KB()}, {"richtext", richTextOffer500KB()}} {
+		p := Payload{Kind: "since", Encoding: "json", Data: c.data, Lineage: "L"}
+		b.Run(c.name+"/merge", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(p.Data)))
+			for b.Loop() {
+				if err := f.NewPlain(true).Merge(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		r := f.NewPlain(true)
+		if err := r.Merge(p); err != nil {
+			b.Fatal(err)
+		}
+		e, err := r.ExportEntirety()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name+"/baseline-parse-offer", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(p.Data)))
+			for b.Loop() {
+				if _, err := ParseOps(p.Data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/baseline-merge-entirety", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(e.Data)))
+			for b.Loop() {
+				if err := f.NewPlain(true).Merge(e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if c.name == "richtext" {
+			continue // richtext changes still rebuild the value: merge is the before
+		}
+		b.Run(c.name+"/before-rebuild-per-change", func(b *testing.B) {
+			batches, err := ParseOps(p.Data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(p.Data)))
+			for b.Loop() {
+				var list []any
+				var text string
+				for _, ops := range batches {
+					for _, op := range ops {
+						st, _ := op.Change.stepper()
+						switch s := st.(type) {
+						case sequenceStep:
+							list = oracleSequence(list, s)
+						case textStep:
+							text = oracleText(text, s)
+						}
+					}
+				}
+				_, _ = list, text
+			}
+		})
+	}
 }

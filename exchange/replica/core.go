@@ -165,10 +165,11 @@ type docState struct {
 	defaults *Object
 	hook     func(ChangeSet)
 	cache    []byte // encoded state, nil when stale
+	limits   Limits
 }
 
-func newDocState(strict bool) docState {
-	return docState{state: &Object{}, strict: strict}
+func newDocState(strict bool, limits Limits) docState {
+	return docState{state: &Object{}, strict: strict, limits: limits}
 }
 
 // check validates every change of the batches. Local writes are always
@@ -320,6 +321,21 @@ func jsonOnly(p Payload, who string) error {
 		return &Error{Code: CodeEncoding, Msg: who + ": unknown payload kind " + quoteString(string(p.Kind))}
 	}
 	return nil
+}
+
+// decodeMerge parses a JSON payload into batches within the limits.
+func (d *docState) decodeMerge(p Payload) ([][]Op, error) {
+	if err := d.limits.admitSize(p); err != nil {
+		return nil, err
+	}
+	batches, err := decodeMerge(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.limits.admitOps(batches); err != nil {
+		return nil, err
+	}
+	return batches, nil
 }
 
 // decodeMerge parses a JSON payload into batches: the since log as is, an

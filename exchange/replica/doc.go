@@ -58,6 +58,21 @@
 // JavaScript's property order, so payloads are byte-identical with the
 // reference's.
 //
+// # Cost, limits and compaction
+//
+// Lists that sequence changes touch and strings that text changes touch
+// are held in chunked forms inside the state (never visible outside it),
+// so a change costs O(√n) on a value of n items and a merge grows with the
+// number of changes, not with changes × value size. Plain and LWW
+// replicas check [Limits] (payload bytes, ops per payload) before applying
+// anything and refuse with [CodeLimit].
+//
+// A plain replica's history is its op log after the base. [Plain.History]
+// reports its size; [Replica.Advance] trims it up to a version and frees
+// it, after which ExportSince of an older version answers ok=false and the
+// exchange sends the entirety instead. Advancing to the least version all
+// peers have confirmed keeps deltas for all of them.
+//
 // # Exchange integration notes
 //
 // A plain entirety absorbed with Merge counts as one flush (the reference's

@@ -32,6 +32,9 @@ const (
 	CodeUnsupported Code = "unsupported"
 	// CodeCapacity: a replica's configured size cap would be exceeded.
 	CodeCapacity Code = "capacity"
+	// CodeLimit: a payload exceeds one of the replica's [Limits]; it was
+	// refused before anything was applied.
+	CodeLimit Code = "limit"
 )
 
 // Error is the error type of this package. Use errors.Is with one of the
@@ -76,4 +79,5 @@ var (
 	ErrUnmaterializable = &Error{Code: CodeUnmaterializable}
 	ErrUnsupported      = &Error{Code: CodeUnsupported}
 	ErrCapacity         = &Error{Code: CodeCapacity}
+	ErrLimit            = &Error{Code: CodeLimit}
 )

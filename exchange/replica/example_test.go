@@ -103,3 +103,27 @@ func ExampleOpaque() {
 	// since vA2 [108 2]
 	// 2 vA2 vB7
 }
+
+// Compaction: once every peer has confirmed a version, the history before
+// it can go. A peer still behind it gets the entirety instead of a delta.
+func ExamplePlain_Advance() {
+	f := replica.NewPlainFactory(replica.PlainOptions{Rand: bytes.NewReader(bytes.Repeat([]byte{0xcd}, 8))})
+	d := f.NewPlain(true)
+	for range 1000 {
+		_ = d.Apply([]replica.Op{{Path: replica.Path{replica.Field("n")}, Change: replica.IncrementChange(1)}})
+	}
+	fmt.Println("before:", d.History().Batches, "batches")
+
+	confirmed := replica.NewPlainVersion(d.Lineage(), 990) // the least version all peers confirmed
+	if err := d.Advance(confirmed); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println("after:", d.History().Batches, "batches, base", d.BaseVersion())
+
+	_, ok, _ := d.ExportSince(replica.NewPlainVersion(d.Lineage(), 500))
+	fmt.Println("delta for a peer at 500:", ok)
+	// Output:
+	// before: 1000 batches
+	// after: 10 batches, base cdcdcdcdcdcdcdcd:990
+	// delta for a peer at 500: false
+}

@@ -3,6 +3,7 @@ package replica
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/kyneta-go/kyneta/wire"
@@ -72,10 +73,24 @@ func FuzzParseValue(f *testing.F) {
 	})
 }
 
+// allocated is the total the process has allocated so far.
+func allocated() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
+}
+
+// allocBound is what a merge of n payload bytes may allocate: a fixed
+// allowance for small payloads plus a small multiple of the payload
+// (parsing, decoding ops and cloning their values into the state).
+func allocBound(n int) uint64 { return 32<<10 + 32*uint64(n) }
+
 // FuzzMerge merges arbitrary payloads into plain and LWW replicas (strict
 // and headless). Merges must never panic, must fail with a typed error, and
 // must leave a rejected strict replica untouched; after a successful merge
-// every export works.
+// every export works. Every merge allocates at most allocBound of its
+// payload's size: no change may make the replica spend memory out of
+// proportion to what it was sent.
 func FuzzMerge(f *testing.F) {
 	seeds := []struct {
 		kind bool
@@ -112,7 +127,11 @@ func FuzzMerge(f *testing.F) {
 			}
 			before, _ := r.ExportEntirety()
 			ver := r.Version().String()
+			alloc := allocated()
 			err := r.Merge(p)
+			if got := allocated() - alloc; got > allocBound(len(data)) {
+				t.Fatalf("%T merge of %d B allocated %d B (bound %d B)", r, len(data), got, allocBound(len(data)))
+			}
 			if err != nil {
 				var rerr *Error
 				if !errors.As(err, &rerr) {

@@ -9,12 +9,15 @@ type LWWOptions struct {
 	// Now is the clock versions are taken from; nil means time.Now. Pass a
 	// clock.Clock's Now method for deterministic tests.
 	Now func() time.Time
+	// Limits bound what one merged payload may carry.
+	Limits Limits
 }
 
 // LWWFactory builds LWW (ephemeral) replicas: the plain JSON state with a
 // wall-clock version, replica type ("plain", 1, 0), bound to EPHEMERAL.
 type LWWFactory struct {
-	now func() time.Time
+	now    func() time.Time
+	limits Limits
 }
 
 // NewLWWFactory returns an LWW factory.
@@ -23,7 +26,7 @@ func NewLWWFactory(opts LWWOptions) *LWWFactory {
 	if now == nil {
 		now = time.Now
 	}
-	return &LWWFactory{now: now}
+	return &LWWFactory{now: now, limits: opts.Limits.withDefaults()}
 }
 
 // Type returns ("plain", 1, 0); the sync mode tells LWW from plain.
@@ -36,7 +39,7 @@ func (f *LWWFactory) CreateEmpty() Replica { return f.newLWW(false) }
 func (f *LWWFactory) CreateDocument() Document { return f.newLWW(true) }
 
 func (f *LWWFactory) newLWW(strict bool) *LWW {
-	return &LWW{doc: newDocState(strict), now: f.now}
+	return &LWW{doc: newDocState(strict, f.limits), now: f.now}
 }
 
 // FromEntirety returns a headless replica that merged p.
@@ -124,7 +127,7 @@ func (l *LWW) Merge(p Payload) error {
 	if err := jsonOnly(p, "lww replica merge"); err != nil {
 		return err
 	}
-	batches, err := decodeMerge(p)
+	batches, err := l.doc.decodeMerge(p)
 	if err != nil {
 		return err
 	}
@@ -173,6 +176,9 @@ func (l *LWW) adopt(v TimestampVersion) {
 func (l *LWW) ResetFromEntirety(p Payload, remote Version) error {
 	if p.Encoding != "json" || p.Kind != "entirety" {
 		return &Error{Code: CodeEncoding, Msg: "lww reset expects a JSON entirety payload"}
+	}
+	if err := l.doc.limits.admitSize(p); err != nil {
+		return err
 	}
 	content, err := parseEntirety(p.Data)
 	if err != nil {

@@ -11,12 +11,15 @@ type PlainOptions struct {
 	// Rand is the randomness lineages are minted from (8 bytes, written as
 	// 16 lowercase hex characters). nil means crypto/rand.
 	Rand io.Reader
+	// Limits bound what one merged payload may carry.
+	Limits Limits
 }
 
 // PlainFactory builds plain (authoritative) replicas: op logs of batches
 // with a lineage, replica type ("plain", 1, 0), bound to AUTHORITATIVE.
 type PlainFactory struct {
-	rand io.Reader
+	rand   io.Reader
+	limits Limits
 }
 
 // NewPlainFactory returns a plain factory.
@@ -25,7 +28,7 @@ func NewPlainFactory(opts PlainOptions) *PlainFactory {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &PlainFactory{rand: r}
+	return &PlainFactory{rand: r, limits: opts.Limits.withDefaults()}
 }
 
 // Type returns ("plain", 1, 0).
@@ -44,7 +47,7 @@ func (f *PlainFactory) NewPlain(strict bool) *Plain { return f.newPlain(strict) 
 
 func (f *PlainFactory) newPlain(strict bool) *Plain {
 	return &Plain{
-		doc:     newDocState(strict),
+		doc:     newDocState(strict, f.limits),
 		rand:    f.rand,
 		lineage: Genesis,
 		ver:     PlainVersion{lineage: Genesis},
@@ -81,6 +84,7 @@ type Plain struct {
 	rand    io.Reader
 	lineage string
 	log     [][]byte // encoded batches; log[i] is flush base+i+1
+	logSize int      // total bytes of log
 	base    uint64
 	ver     PlainVersion // cached like the reference: set at flush and reset
 }
@@ -91,6 +95,7 @@ var (
 	_ Document        = (*LWW)(nil)
 	_ Factory         = (*LWWFactory)(nil)
 	_ DocumentFactory = (*PlainFactory)(nil)
+	_ HistoryReporter = (*Plain)(nil)
 )
 
 // Version returns the current version.
@@ -104,7 +109,34 @@ func (p *Plain) Lineage() string { return p.lineage }
 
 func (p *Plain) flush(batch []byte) {
 	p.log = append(p.log, batch)
+	p.logSize += len(batch)
 	p.ver = PlainVersion{lineage: p.lineage, n: p.base + uint64(len(p.log))}
+}
+
+// History reports the op log kept after the base: what [Plain.Advance]
+// would free. The exchange compares Bytes with the entirety's size to
+// decide when to compact.
+func (p *Plain) History() History {
+	return History{Batches: len(p.log), Bytes: p.logSize}
+}
+
+// trim drops the first n batches of the log. The rest moves to a new
+// slice so the dropped part's backing array is freed too (re-slicing
+// would keep the whole array alive until the next growth).
+func (p *Plain) trim(n int) {
+	if n == 0 {
+		return
+	}
+	for _, b := range p.log[:n] {
+		p.logSize -= len(b)
+	}
+	rest := p.log[n:]
+	if len(rest) == 0 {
+		p.log = nil
+	} else {
+		p.log = append(make([][]byte, 0, len(rest)+len(rest)/4), rest...)
+	}
+	p.base += uint64(n)
 }
 
 // logOffset maps a peer version to a log position; ok=false when the
@@ -120,8 +152,13 @@ func (p *Plain) logOffset(v PlainVersion) (uint64, bool) {
 }
 
 // Advance trims the log up to to, which must lie in [base, version] of the
-// current lineage. A foreign lineage is only accepted when it equals the
-// current version (then the whole log is trimmed); otherwise it is a no-op.
+// current lineage, and moves the base there: the trimmed batches are
+// already in the materialized state, so only their encoded copies are
+// freed. Afterwards ExportSince answers ok=false for versions before the
+// new base (the exchange then sends the entirety). A foreign lineage is
+// only accepted when it equals the current version (then the whole log is
+// trimmed); otherwise it is a no-op. As in the reference, a target behind
+// the base or past the version is an error ([CodeAdvanceRange]).
 func (p *Plain) Advance(to Version) error {
 	v, ok := asPlain(to)
 	if !ok {
@@ -130,8 +167,7 @@ func (p *Plain) Advance(to Version) error {
 	off, ok := p.logOffset(v)
 	if !ok {
 		if o, _ := v.Compare(p.ver); o == Equal {
-			p.base += uint64(len(p.log))
-			p.log = nil
+			p.trim(len(p.log))
 		}
 		return nil
 	}
@@ -141,10 +177,7 @@ func (p *Plain) Advance(to Version) error {
 	if off > p.base+uint64(len(p.log)) {
 		return &Error{Code: CodeAdvanceRange, Msg: "advance(" + v.String() + ") exceeds the current version " + p.ver.String()}
 	}
-	n := off - p.base
-	clear(p.log[:n])
-	p.log = p.log[n:]
-	p.base = off
+	p.trim(int(off - p.base))
 	return nil
 }
 
@@ -198,7 +231,7 @@ func (p *Plain) Merge(pl Payload) error {
 	if err := jsonOnly(pl, "plain replica merge"); err != nil {
 		return err
 	}
-	batches, err := decodeMerge(pl)
+	batches, err := p.doc.decodeMerge(pl)
 	if err != nil {
 		return err
 	}
@@ -226,6 +259,9 @@ func (p *Plain) ResetFromEntirety(pl Payload, remote Version) error {
 	if pl.Encoding != "json" || pl.Kind != "entirety" {
 		return &Error{Code: CodeEncoding, Msg: "plain reset expects a JSON entirety payload"}
 	}
+	if err := p.doc.limits.admitSize(pl); err != nil {
+		return err
+	}
 	content, err := parseEntirety(pl.Data)
 	if err != nil {
 		return err
@@ -236,6 +272,7 @@ func (p *Plain) ResetFromEntirety(pl Payload, remote Version) error {
 	p.doc.reset(content)
 	if rv, ok := asPlain(remote); ok {
 		p.log = nil
+		p.logSize = 0
 		p.base = rv.n
 		p.ver = PlainVersion{lineage: p.lineage, n: p.base}
 	}

@@ -191,6 +191,22 @@ type StampedMerger interface {
 	MergeStamped(p Payload, stamp string, from string) error
 }
 
+// History is the size of the history a replica keeps beyond its state so
+// that it can answer ExportSince: batches (or stored payloads) after the
+// base and their encoded bytes.
+type History struct {
+	Batches int
+	Bytes   int
+}
+
+// HistoryReporter is implemented by replicas whose history [Replica.Advance]
+// trims (the plain replica). The exchange reads it to decide when to
+// compact: for instance once Bytes exceeds a few times the size of the last
+// entirety it exported.
+type HistoryReporter interface {
+	History() History
+}
+
 // PeerVersioner is implemented by replicas that claim a different version
 // to each peer (the opaque relay claims the latest stamp received from
 // that peer). ok=false means "claim nothing": the exchange omits the

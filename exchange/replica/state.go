@@ -59,6 +59,7 @@ func (f *StateFactory) ParseVersion(s string) (Version, error) {
 }
 
 var (
+	_ StampedMerger   = (*State)(nil)
 	_ Document        = (*State)(nil)
 	_ DocumentFactory = (*StateFactory)(nil)
 	_ DocumentFactory = (*LWWFactory)(nil)
@@ -241,7 +242,22 @@ func (s *State) tick(local bool) float64 {
 // Merge joins an entirety tree field by field and stamps the version with
 // the local clock. Since payloads carry nothing for a state replica and are
 // ignored, as in the reference.
-func (s *State) Merge(p Payload) error {
+func (s *State) Merge(p Payload) error { return s.merge(p, -1) }
+
+// MergeStamped joins like Merge, but the version travels with the data: a
+// merge that changed something moves the version to the offer's stamp, or
+// one past the current version if that is not below it. Replaying a stored
+// stream therefore lands on the stored versions, and a merge that changed
+// nothing leaves the version alone (so it is not pushed on).
+func (s *State) MergeStamped(p Payload, stamp, _ string) error {
+	ms := -1.0
+	if v, err := ParseStateVersion(stamp); err == nil {
+		ms = v.ms
+	}
+	return s.merge(p, ms)
+}
+
+func (s *State) merge(p Payload, stamp float64) error {
 	if err := jsonOnly(p, "state replica merge"); err != nil {
 		return err
 	}
@@ -259,7 +275,11 @@ func (s *State) Merge(p Payload) error {
 	if _, changed := mergeTree(s.tree, remote); !changed {
 		return nil // nothing new: the version stays, so nothing is pushed on
 	}
-	s.tick(false)
+	if stamp < 0 {
+		s.tick(false)
+	} else {
+		s.ver = StateVersion{ms: max(stamp, s.ver.ms+1)}
+	}
 	if s.hook != nil {
 		s.hook(ChangeSet{Ops: []Op{{Change: mustChange(obj2("type", "replace", "value", plainOf(s.tree)))}}, Remote: true})
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/kyneta-go/kyneta/internal/jsjson"
 )
 
 // Materialization: each known change type decodes into a stepper that maps
@@ -18,8 +20,9 @@ import (
 
 // maxArrayGap bounds how far past the end of a list a path write may land;
 // JavaScript would create holes (encoded as null), which unchecked would be
-// unbounded memory for a hostile index.
-const maxArrayGap = 1024
+// unbounded memory for a hostile index. 64 nulls (1 KiB) from an op of
+// about 80 bytes keeps a merge's allocation a small multiple of its size.
+const maxArrayGap = 64
 
 // stepper applies one decoded change to the value at a path.
 type stepper interface {
@@ -143,11 +146,15 @@ func asObject(cur any) *Object {
 	switch c := cur.(type) {
 	case *Object:
 		return c
-	case []any:
-		o := NewObject(len(c))
-		for i, v := range c {
+	case []any, *seqList:
+		l, _ := asList(c)
+		o := NewObject(l.len())
+		i := 0
+		l.each(func(v any) bool {
 			o.Set(itoa(i), v)
-		}
+			i++
+			return true
+		})
 		return o
 	}
 	return &Object{}
@@ -233,26 +240,31 @@ func decodeSequence(obj *Object) (stepper, error) {
 	return s, nil
 }
 
+// step edits the list in place: a list the state already holds as a
+// seqList is edited where the instructions point; any other target is
+// turned into one first (once, O(n)).
 func (s sequenceStep) step(cur any, _ bool) (any, bool) {
-	src, _ := cur.([]any)
-	out := make([]any, 0, len(src))
-	pos := 0
+	l, ok := cur.(*seqList)
+	if !ok {
+		src, _ := cur.([]any)
+		l = newSeqList(src)
+	}
+	c := l.cursor()
 	for _, in := range s {
 		switch in.kind {
 		case 'r':
-			n := min(in.n, len(src)-pos)
-			out = append(out, src[pos:pos+n]...)
-			pos += n
+			c.retain(in.n)
 		case 'i':
-			for _, it := range in.items {
-				out = append(out, CloneValue(it))
+			items := make([]any, len(in.items))
+			for i, it := range in.items {
+				items[i] = CloneValue(it)
 			}
+			c.insert(items)
 		case 'd':
-			pos += min(in.n, len(src)-pos)
+			c.delete(in.n)
 		}
 	}
-	out = append(out, src[pos:]...)
-	return out, true
+	return l, true
 }
 
 // ---- text ----
@@ -296,25 +308,26 @@ func decodeText(obj *Object) (stepper, error) {
 	return s, nil
 }
 
+// step edits the text in place as a textRope (a plain string target is
+// turned into one first, once).
 func (s textStep) step(cur any, _ bool) (any, bool) {
-	src, _ := cur.(string)
-	u := newU16(src)
-	out := make([]byte, 0, len(src)+16)
-	pos := 0
+	r, ok := cur.(*textRope)
+	if !ok {
+		src, _ := cur.(string)
+		r = newTextRope(src)
+	}
+	c := r.cursor()
 	for _, in := range s {
 		switch in.kind {
 		case 'r':
-			n := min(in.n, u.len()-pos)
-			out = u.appendSlice(out, pos, pos+n)
-			pos += n
+			c.retain(in.n)
 		case 'i':
-			out = append(out, in.s...)
+			c.insert(jsjson.WellFormed(in.s))
 		case 'd':
-			pos += min(in.n, u.len()-pos)
+			c.delete(in.n)
 		}
 	}
-	out = u.appendSlice(out, pos, u.len())
-	return string(out), true
+	return r, true
 }
 
 // u16 indexes a string by UTF-16 code units, as JavaScript does. ASCII
@@ -394,7 +407,7 @@ func decodeSetOp(obj *Object) (stepper, error) {
 }
 
 func (s setStep) step(cur any, _ bool) (any, bool) {
-	src, _ := cur.([]any)
+	src, _ := listItems(cur)
 	removed := func(v any) bool {
 		for _, r := range s.remove {
 			if EqualValues(r, v) {
@@ -482,12 +495,11 @@ func nodeID(n any) (string, bool) {
 		return "", false
 	}
 	v, _ := o.Get("id")
-	id, ok := v.(string)
-	return id, ok
+	return asText(v)
 }
 
 func (s treeStep) step(cur any, _ bool) (any, bool) {
-	src, _ := cur.([]any)
+	src, _ := listItems(cur)
 	out := append([]any(nil), src...)
 	for _, in := range s {
 		switch in.action {
@@ -597,14 +609,14 @@ func spanObject(text string, marks *Object) *Object {
 }
 
 func (s richTextStep) step(cur any, _ bool) (any, bool) {
-	arr, _ := cur.([]any)
+	arr, _ := listItems(cur)
 	in := make([]span, 0, len(arr))
 	for _, e := range arr {
 		o, _ := e.(*Object)
 		sp := span{orig: o}
 		if o != nil {
 			t, _ := o.Get("text")
-			ts, _ := t.(string)
+			ts, _ := asText(t)
 			sp.text = newU16(ts)
 			if m, ok := o.Get("marks"); ok {
 				sp.marks, _ = m.(*Object)
@@ -688,7 +700,7 @@ func normalizeSpans(spans []*Object) []any {
 	res := make([]*Object, 0, len(spans))
 	for _, sp := range spans {
 		t, _ := sp.Get("text")
-		ts, _ := t.(string)
+		ts, _ := asText(t)
 		if ts == "" {
 			continue
 		}
@@ -700,7 +712,7 @@ func normalizeSpans(spans []*Object) []any {
 			smo, _ := sm.(*Object)
 			if marksEqual(pmo, smo) {
 				pt, _ := prev.Get("text")
-				pts, _ := pt.(string)
+				pts, _ := asText(pt)
 				merged := NewObject(2)
 				merged.Set("text", pts+ts)
 				if pmo != nil {
@@ -747,43 +759,117 @@ func strictEqual(a, b any) bool {
 	case float64:
 		y, ok := b.(float64)
 		return ok && x == y
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
+	case string, *textRope:
+		// Strings compare by value in JavaScript, whatever holds them.
+		xs, _ := asText(x)
+		ys, ok := asText(b)
+		return ok && xs == ys
 	case *Object:
 		y, ok := b.(*Object)
 		return ok && x == y
 	case []any:
 		y, ok := b.([]any)
 		return ok && len(x) == len(y) && len(x) > 0 && &x[0] == &y[0]
+	case *seqList:
+		y, ok := b.(*seqList)
+		return ok && x == y
 	}
 	return false
 }
 
+// listItems returns the items of a list value: a []any as is, a seqList
+// as a flat copy of its slots. ok=false for anything else.
+func listItems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case *seqList:
+		return x.items(), true
+	}
+	return nil, false
+}
+
+// asText returns the string a text value holds (a string or a textRope).
+func asText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case *textRope:
+		return x.String(), true
+	}
+	return "", false
+}
+
 // ---- paths ----
+
+// list is a list value of the state seen through one interface: a []any
+// or a seqList.
+type list interface {
+	len() int
+	get(i int) any
+	set(i int, v any)
+	each(f func(v any) bool)
+}
+
+// sliceList adapts a []any (which cannot grow through the interface).
+type sliceList []any
+
+func (s sliceList) len() int         { return len(s) }
+func (s sliceList) get(i int) any    { return s[i] }
+func (s sliceList) set(i int, v any) { s[i] = v }
+func (s sliceList) each(f func(any) bool) {
+	for _, v := range s {
+		if !f(v) {
+			return
+		}
+	}
+}
+
+func (l *seqList) each(f func(any) bool) {
+	for _, c := range l.chunks {
+		for _, v := range c {
+			if !f(v) {
+				return
+			}
+		}
+	}
+}
+
+func asList(v any) (list, bool) {
+	switch x := v.(type) {
+	case []any:
+		return sliceList(x), true
+	case *seqList:
+		return x, true
+	}
+	return nil, false
+}
 
 // isFlatForest recognizes the tree shape ([{id, parent, index, data}]) by
 // its first element, as the reference does.
-func isFlatForest(a []any) bool {
-	if len(a) == 0 {
+func isFlatForest(a list) bool {
+	if a.len() == 0 {
 		return false
 	}
-	o, ok := a[0].(*Object)
+	o, ok := a.get(0).(*Object)
 	if !ok {
 		return false
 	}
 	id, _ := o.Get("id")
-	_, isStr := id.(string)
+	_, isStr := asText(id)
 	return isStr && o.Has("data")
 }
 
-func findNode(a []any, id string) *Object {
-	for _, n := range a {
+func findNode(a list, id string) *Object {
+	var found *Object
+	a.each(func(n any) bool {
 		if nid, ok := nodeID(n); ok && nid == id {
-			return n.(*Object)
+			found = n.(*Object)
+			return false
 		}
-	}
-	return nil
+		return true
+	})
+	return found
 }
 
 // listIndex maps a segment to a list position: index segments directly,
@@ -798,7 +884,7 @@ func listIndex(seg Segment) (int, bool) {
 
 func isContainer(v any) bool {
 	switch v.(type) {
-	case *Object, []any:
+	case *Object, []any, *seqList:
 		return true
 	}
 	return false
@@ -815,9 +901,10 @@ func readPath(root *Object, path Path) (any, bool) {
 				return nil, false
 			}
 			cur = v
-		case []any:
-			if seg.Kind == SegEntry && isFlatForest(c) {
-				node := findNode(c, seg.Key)
+		case []any, *seqList:
+			l, _ := asList(c)
+			if seg.Kind == SegEntry && isFlatForest(l) {
+				node := findNode(l, seg.Key)
 				if node == nil {
 					return nil, false
 				}
@@ -829,10 +916,10 @@ func readPath(root *Object, path Path) (any, bool) {
 				continue
 			}
 			i, ok := listIndex(seg)
-			if !ok || i >= len(c) {
+			if !ok || i >= l.len() {
 				return nil, false
 			}
-			cur = c[i]
+			cur = l.get(i)
 		default:
 			return nil, false
 		}
@@ -866,9 +953,10 @@ func writePath(root *Object, path Path, v any, present bool) {
 			}
 			cur = child
 			set = func(n any) { c.Set(k, n) }
-		case []any:
-			if seg.Kind == SegEntry && isFlatForest(c) {
-				node := findNode(c, seg.Key)
+		case []any, *seqList:
+			l, _ := asList(c)
+			if seg.Kind == SegEntry && isFlatForest(l) {
+				node := findNode(l, seg.Key)
 				if node == nil {
 					return
 				}
@@ -894,29 +982,34 @@ func writePath(root *Object, path Path, v any, present bool) {
 				// A named property on a list never reaches JSON.
 				return
 			}
-			if idx >= len(c) {
-				if idx-len(c) > maxArrayGap {
+			if n := l.len(); idx >= n {
+				if idx-n > maxArrayGap {
 					return
 				}
-				grown := append(c, make([]any, idx+1-len(c))...)
-				set(grown)
-				c = grown
+				switch x := c.(type) {
+				case []any:
+					grown := append(x, make([]any, idx+1-n)...)
+					set(grown)
+					l = sliceList(grown)
+				case *seqList:
+					x.appendNulls(idx + 1 - n)
+				}
 			}
 			if last {
 				if present {
-					c[idx] = v
+					l.set(idx, v)
 				} else {
-					c[idx] = nil
+					l.set(idx, nil)
 				}
 				return
 			}
-			child := c[idx]
+			child := l.get(idx)
 			if !isContainer(child) {
 				child = &Object{}
-				c[idx] = child
+				l.set(idx, child)
 			}
 			cur = child
-			set = func(n any) { c[idx] = n }
+			set = func(n any) { l.set(idx, n) }
 		default:
 			return
 		}
@@ -937,7 +1030,7 @@ func applyOp(root *Object, path Path, s stepper) {
 				return
 			}
 			n = x
-		case []any:
+		case []any, *seqList:
 			n = asObject(x)
 		default:
 			return // a non-object root result is ignored, as in the reference

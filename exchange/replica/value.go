@@ -204,6 +204,15 @@ func CloneValue(v any) any {
 			c[i] = CloneValue(e)
 		}
 		return c
+	case *seqList:
+		c := make([]any, 0, x.n)
+		x.each(func(e any) bool {
+			c = append(c, CloneValue(e))
+			return true
+		})
+		return c
+	case *textRope:
+		return x.String()
 	}
 	return v
 }
@@ -268,16 +277,21 @@ func EqualValues(a, b any) bool {
 		// model never holds NaN (JSON has no NaN), so only the zero case
 		// matters.
 		return ok && x == y && math.Signbit(x) == math.Signbit(y)
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
+	case string, *textRope:
+		xs, _ := asText(x)
+		ys, ok := asText(b)
+		return ok && xs == ys
+	case []any, *seqList:
+		xl, _ := asList(x)
+		yl, ok := asList(b)
+		if !ok || xl.len() != yl.len() {
 			return false
 		}
-		for i := range x {
-			if !EqualValues(x[i], y[i]) {
+		// Walk both in step; seqList.get would cost O(√n) per item.
+		xs, _ := listItems(x)
+		ys, _ := listItems(b)
+		for i := range xs {
+			if !EqualValues(xs[i], ys[i]) {
 				return false
 			}
 		}
@@ -340,6 +354,20 @@ func AppendValue(b []byte, v any) []byte {
 			b = AppendValue(b, e.v)
 		}
 		return append(b, '}')
+	case *seqList:
+		b = append(b, '[')
+		first := true
+		x.each(func(e any) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = AppendValue(b, e)
+			return true
+		})
+		return append(b, ']')
+	case *textRope:
+		return x.appendJSON(b)
 	}
 	return append(b, "null"...)
 }

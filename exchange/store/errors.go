@@ -43,6 +43,11 @@ const (
 	// I/O error, lock timeout); nothing was committed, and the same write
 	// may succeed later.
 	CodeWriteFailed Code = "write-failed"
+	// CodeVersionConflict: a store shared by several writers refused an
+	// entry whose base is not the stream's head (another writer appended
+	// in between), because appending it would put the same changes in the
+	// stream twice. The writer should store an entirety with Replace.
+	CodeVersionConflict Code = "version-conflict"
 )
 
 // Error is a store error. errors.Is matches the Err* sentinels by Code.
@@ -92,6 +97,7 @@ var (
 	ErrCorrupt             = &Error{Code: CodeCorrupt}
 	ErrHeadMismatch        = &Error{Code: CodeHeadMismatch}
 	ErrWriteFailed         = &Error{Code: CodeWriteFailed}
+	ErrVersionConflict     = &Error{Code: CodeVersionConflict}
 )
 
 // Transient reports whether a failed write may succeed when retried

@@ -41,15 +41,17 @@ const JitterFraction = 0.2
 // Unlimited is the MaxAttempts value that never gives up.
 const Unlimited = -1
 
-// Defaults of [Default].
+// Defaults of [Default]. A long-running service must not stop syncing
+// after an outage of a few minutes, so the default retries until it is
+// stopped (as nats.go and centrifuge-go clients do); a limit is opt-in.
 const (
 	DefaultBase        = time.Second
 	DefaultMax         = 30 * time.Second
-	DefaultMaxAttempts = 10
+	DefaultMaxAttempts = Unlimited
 )
 
 // Default is the Go client's reconnect policy: 1 s doubling up to 30 s, full
-// jitter, at most 10 attempts.
+// jitter, no limit on the number of attempts.
 var Default = Policy{
 	Base:        DefaultBase,
 	Max:         DefaultMax,

@@ -81,6 +81,11 @@ func TestComputeExtremeMaxDoesNotOverflow(t *testing.T) {
 	}
 }
 
+func withMax(p Policy, n int) Policy {
+	p.MaxAttempts = n
+	return p
+}
+
 func TestDecide(t *testing.T) {
 	additive := Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 10, Jitter: JitterAdditive}
 	full := additive
@@ -112,7 +117,8 @@ func TestDecide(t *testing.T) {
 		{"zero base and max use defaults", Policy{MaxAttempts: 3, Jitter: JitterNone}, 1, 0, Decision{Reconnect: true, Attempt: 2, Delay: 2 * time.Second}},
 		{"zero policy never retries", Policy{}, 0, 0, Decision{Cause: CauseDisabled}},
 		{"default policy full jitter", Default, 1, 0.25, Decision{Reconnect: true, Attempt: 2, Delay: 500 * ms}},
-		{"default policy gives up at 10", Default, 10, 0.25, Decision{Attempt: 10, Cause: CauseMaxAttempts}},
+		{"default policy never gives up", Default, 10_000, 0.25, Decision{Reconnect: true, Attempt: 10_001, Delay: 7500 * ms}},
+		{"bounded default gives up at its limit", withMax(Default, 10), 10, 0.25, Decision{Attempt: 10, Cause: CauseMaxAttempts}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

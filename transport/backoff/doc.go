@@ -22,6 +22,7 @@
 // # Attempts
 //
 // MaxAttempts bounds the retries: 0 means never retry, [Unlimited] (any
-// negative value) means retry forever. The zero Policy therefore never
-// retries; start from [Default] for the usual behaviour.
+// negative value) means retry forever, which is what [Default] does. The
+// zero Policy therefore never retries; start from [Default] and set
+// MaxAttempts for an explicit limit.
 package backoff

@@ -1,0 +1,79 @@
+package client
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ErrRedirect is the cause of a dial the server answered with a redirect.
+// The client never follows one: the upgrade request carries credentials
+// (Options.Header, HeaderFunc) that must not travel to another location,
+// and a WebSocket endpoint has no reason to move. The attempt fails with
+// the 3xx status in DisconnectReason.HTTPStatus and is retried like any
+// failed dial.
+var ErrRedirect = errors.New("client: redirect refused")
+
+// refuseRedirect is the CheckRedirect of every dial whose HTTP client does
+// not set its own: the 3xx response itself ends the request.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// dialClient returns the HTTP client a dial uses: hc itself when it
+// decides on redirects, else a shallow copy that refuses them (the pool
+// and transport are shared, so the copy costs nothing).
+func dialClient(hc *http.Client) *http.Client {
+	if hc.CheckRedirect != nil {
+		return hc
+	}
+	cp := *hc
+	cp.CheckRedirect = refuseRedirect
+	return &cp
+}
+
+// RedactURL returns s without what may be a secret: the password of its
+// user info and its query string (browsers pass tokens as ?token=) are
+// replaced by "REDACTED". Errors and log lines of this package show URLs
+// only through it. A string that does not parse is replaced whole.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "REDACTED"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
+	}
+	if u.Fragment != "" {
+		u.Fragment, u.RawFragment = "REDACTED", ""
+	}
+	return u.Redacted() // the user info's password, as xxxxx
+}
+
+// redactErr scrubs the URL net/http puts into its errors (a *url.Error
+// anywhere in the chain). The wrappers above it formatted their text when
+// they were made, so the text is rewritten too; errors.Is and As still
+// reach every error in the chain.
+func redactErr(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	raw := ue.URL
+	red := RedactURL(raw)
+	if raw == red {
+		return err
+	}
+	ue.URL = red
+	msg := strings.ReplaceAll(err.Error(), strconv.Quote(raw), strconv.Quote(red))
+	return &redactedError{msg: strings.ReplaceAll(msg, raw, red), err: err}
+}
+
+// redactedError is an error whose text had a URL redacted.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

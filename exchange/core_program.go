@@ -1,0 +1,167 @@
+package exchange
+
+import "github.com/kyneta-go/kyneta/wire"
+
+// The exchange's core is one pure program run by one machine.Runner: the
+// session program (channels, handshake, peer presence), the sync program
+// (documents, per-peer sync states, offers, policy gates) and the store
+// program (per-store persistence) as a single value. A peer transition
+// reaches the sync program in the same step, so there is no window in which
+// one program has seen it and the other not.
+//
+// Inputs are transport events, timer expiries, local writes, store results
+// and the outcomes of effects the shell carried out (imports, exports,
+// classification), which the shell feeds back with DispatchUrgent so later
+// inputs see them. Outputs are effects: messages to send, replica work,
+// store writes, events for subscribers, timers. Each burst of inputs ends
+// with a tick that emits the burst's events and flushes its messages at
+// once (fxTickDone).
+//
+// Decisions that need replica values (how to absorb an offer, what an
+// offer carries) are pure functions the shell calls with those values
+// (planImport, planOffer, classifyDoc); their outcomes come back here.
+
+// coreProgram combines the three programs.
+type coreProgram struct {
+	session *sessionProgram
+	sync    *syncProgram
+	store   storeProgram
+}
+
+// coreState is immutable: a step that changes anything returns a new value.
+type coreState struct {
+	sess  *sessionState
+	sync  *syncState
+	store *storeState
+	// tickPending: a tick is queued behind the current burst.
+	tickPending bool
+}
+
+// Shell messages: they carry closures or handles, so the core passes them
+// back as effects for the shell to run in order.
+type (
+	tickMsg struct{}
+	// tickLostMsg: a blown budget dropped the queued tick; the next input
+	// schedules a new one (not at once: that would restart the loop the
+	// budget just broke).
+	tickLostMsg struct{}
+	funcMsg     func()
+	chanSyncMsg struct {
+		ch  ChannelID
+		msg wire.ChannelMsg
+	}
+	// localChangeMsg: rt was written locally; its version is read when the
+	// message runs.
+	localChangeMsg struct{ rt *docRuntime }
+)
+
+// Core effects besides the programs' own.
+type (
+	// fxScheduleTick: queue a tick behind the current burst.
+	fxScheduleTick struct{}
+	// fxTickDone: the tick's events went out; deliver document changes,
+	// resolve waiters and flush the burst's messages.
+	fxTickDone struct{}
+)
+
+func (c *coreProgram) Init() (*coreState, []any) {
+	sess, _ := c.session.Init()
+	sync, _ := c.sync.Init()
+	st, _ := c.store.Init()
+	return &coreState{sess: sess, sync: sync, store: st}, nil
+}
+
+// Update steps the program the message belongs to.
+func (c *coreProgram) Update(s *coreState, m any) (*coreState, []any) {
+	var n *coreState
+	var fx []any
+	switch m := m.(type) {
+	case tickMsg:
+		n = s.with()
+		n.tickPending = false
+		sess, sfx := c.session.Update(n.sess, msgSessionTick{})
+		n.sess = sess
+		fx = c.sessionFx(n, sfx, fx)
+		sync, yfx := c.sync.Update(n.sync, msgSyncTick{})
+		n.sync = sync
+		fx = appendAll(fx, yfx)
+		return n, append(fx, fxTickDone{})
+	case tickLostMsg:
+		if !s.tickPending {
+			return s, nil
+		}
+		n = s.with()
+		n.tickPending = false
+		return n, nil
+	case sessionMsg:
+		sess, sfx := c.session.Update(s.sess, m)
+		if sess == s.sess && len(sfx) == 0 {
+			return s, nil
+		}
+		n = s.with()
+		n.sess = sess
+		fx = c.sessionFx(n, sfx, nil)
+	case syncMsg:
+		sync, yfx := c.sync.Update(s.sync, m)
+		if sync == s.sync && len(yfx) == 0 {
+			return s, nil
+		}
+		n = s.with()
+		n.sync = sync
+		fx = appendAll(nil, yfx)
+	case storeMsg:
+		st, tfx := c.store.Update(s.store, m)
+		if st == s.store && len(tfx) == 0 {
+			return s, nil
+		}
+		n = s.with()
+		n.store = st
+		fx = appendAll(nil, tfx)
+	case chanSyncMsg:
+		// The channel's peer is looked up now, in order with the establish
+		// before it; sync traffic before establish is dropped.
+		peer, ok := s.sess.channelPeer(m.ch)
+		if !ok {
+			return s, nil
+		}
+		return c.Update(s, msgReceived{from: peer, msg: m.msg})
+	case funcMsg, localChangeMsg:
+		n = s.with()
+		fx = []any{m}
+	default:
+		return s, nil
+	}
+	if !n.tickPending {
+		n.tickPending = true
+		fx = append(fx, fxScheduleTick{})
+	}
+	return n, fx
+}
+
+// sessionFx turns the session's sync events into sync steps (in the same
+// step) and collects every other effect. n is a fresh value owned by the
+// caller.
+func (c *coreProgram) sessionFx(n *coreState, sfx []sessionFx, fx []any) []any {
+	for _, f := range sfx {
+		if ev, ok := f.(fxSyncEvent); ok {
+			sync, yfx := c.sync.Update(n.sync, ev.msg)
+			n.sync = sync
+			fx = appendAll(fx, yfx)
+			continue
+		}
+		fx = append(fx, f)
+	}
+	return fx
+}
+
+func (s *coreState) with() *coreState {
+	n := *s
+	return &n
+}
+
+func appendAll[T any](fx []any, more []T) []any {
+	for _, f := range more {
+		fx = append(fx, f)
+	}
+	return fx
+}

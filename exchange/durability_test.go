@@ -1,0 +1,165 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/exchange/store"
+)
+
+// failingStore is a memory store whose writes fail while it is switched on.
+func failingStore(data *store.MemoryData) (*store.Memory, func(bool)) {
+	var on sync.Map
+	s := store.NewMemory(store.MemoryOptions{Data: data, Seam: func(int) error {
+		if _, ok := on.Load("on"); ok {
+			return errors.New("disk full")
+		}
+		return nil
+	}})
+	return s, func(fail bool) {
+		if fail {
+			on.Store("on", true)
+		} else {
+			on.Delete("on")
+		}
+	}
+}
+
+// A write is acknowledged to its writer only once the relay holds it
+// durably: while the relay's store fails, WaitAcknowledged does not
+// return, the relay reports itself unhealthy, and the write is retried;
+// once it lands the writer is acknowledged.
+func TestWriteAcknowledgedOnlyWhenDurable(t *testing.T) {
+	n := newTestNet(t)
+	data := store.NewMemoryData()
+	s, fail := failingStore(data)
+	relay := n.peer("relay", withStore(s), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
+	w := n.peer("w")
+	dw := mustGet(t, w, "d", jsonDoc)
+	waitSync(t, dw)
+	n.settle()
+
+	fail(true)
+	update(t, dw, func(tx *Tx) { tx.Set(P("credit"), 100) })
+	n.settle()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	err := dw.WaitAcknowledged(ctx)
+	cancel()
+	if CodeOf(err) != CodeNotAcknowledged || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitAcknowledged while the relay cannot persist = %v", err)
+	}
+	if st := relay.Stats(); st.StoreUnhealthy == 0 {
+		t.Fatalf("relay healthy while its store fails: %+v", st)
+	}
+
+	fail(false)
+	n.clk.Advance(time.Second) // the retry timer
+	n.settle()
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := dw.WaitAcknowledged(ctx); err != nil {
+		t.Fatalf("after the store healed: %v", err)
+	}
+	if st := relay.Stats(); st.StoreUnhealthy != 0 {
+		t.Fatalf("relay still unhealthy: %+v", st)
+	}
+	n.stop("relay")
+	again := n.peer("relay2", withStore(store.NewMemory(store.MemoryOptions{Data: data})), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
+	dr := mustGet(t, again, "d", jsonDoc)
+	flush(t, again)
+	wantJSON(t, dr, `{"credit":100}`)
+}
+
+// Without stores a peer promises nothing: it sends no acknowledgements
+// (and no extra traffic), and WaitAcknowledged against it does not return.
+func TestStorelessPeerDoesNotAcknowledge(t *testing.T) {
+	n := newTestNet(t)
+	n.peer("relay", func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
+	w := n.peer("w")
+	dw := mustGet(t, w, "d", jsonDoc)
+	n.settle()
+	update(t, dw, func(tx *Tx) { tx.Set(P("x"), 1) })
+	n.settle()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := dw.WaitAcknowledged(ctx); CodeOf(err) != CodeNotAcknowledged {
+		t.Fatalf("WaitAcknowledged against a peer without stores = %v", err)
+	}
+	if st := w.Stats(); st.OffersReceived != 0 {
+		t.Fatalf("the writer received %d offers", st.OffersReceived)
+	}
+}
+
+// Defect: with several stores and one failing, the shared confirmed
+// version made the healthy store receive a delta twice, and replay applied
+// it twice ("credit 100" appeared twice). Each store has its own head now.
+func TestMultiStorePartialFailureStoresEachDeltaOnce(t *testing.T) {
+	good := store.NewMemory(store.MemoryOptions{})
+	bad, fail := failingStore(nil)
+	n := newTestNet(t)
+	a := n.peer("a", withStore(good, bad))
+	d := mustGet(t, a, "d", jsonDoc)
+	update(t, d, func(tx *Tx) { tx.Set(P("ledger"), []any{}) })
+	flush(t, a)
+	fail(true)
+	update(t, d, func(tx *Tx) { tx.ListInsert(P("ledger"), 0, "credit 100") })
+	flush(t, a)
+	fail(false)
+	update(t, d, func(tx *Tx) { tx.ListInsert(P("ledger"), 1, "credit 50") })
+	flush(t, a)
+	n.clk.Advance(time.Minute) // the failing store's retry
+	n.settle()
+	flush(t, a)
+	n.stop("a")
+	for _, s := range []*store.Memory{good, bad} {
+		a2 := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: s.Data()})))
+		d2 := mustGet(t, a2, "d", jsonDoc)
+		flush(t, a2)
+		wantJSON(t, d2, `{"ledger":["credit 100","credit 50"]}`)
+		n.stop("a")
+	}
+}
+
+// Defect: a corrupt record in the middle of a stream was skipped: the
+// version went back a step and the content diverged, silently. Loading now
+// stops at the last good record with a store diagnostic, the relay reports
+// itself unhealthy, and the broken stream is never overwritten.
+func TestCorruptStreamStopsLoadingAndIsNotOverwritten(t *testing.T) {
+	ctx := context.Background()
+	data := store.NewMemoryData()
+	n := newTestNet(t)
+	a := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	d := mustGet(t, a, "d", jsonDoc)
+	for i := range 3 {
+		update(t, d, func(tx *Tx) { tx.Set(P("n"), i) })
+		flush(t, a)
+	}
+	n.stop("a")
+	s := store.NewMemory(store.MemoryOptions{Data: data})
+	recs := records(t, s, "d")
+	// Duplicate the second delta: replaying it leads past its stored version.
+	recs = append(recs[:3:3], append([]store.Record{recs[2]}, recs[3:]...)...)
+	if err := s.Replace(ctx, "d", recs); err != nil {
+		t.Fatal(err)
+	}
+	stored := len(recs)
+
+	a2 := n.peer("a", withStore(s))
+	d2 := mustGet(t, a2, "d", jsonDoc)
+	flush(t, a2)
+	if got := n.diagnostics(DiagStoreError); len(got) == 0 {
+		t.Fatal("no store diagnostic for a corrupt stream")
+	}
+	wantJSON(t, d2, `{"n":1}`) // the good prefix
+	if st := a2.Stats(); st.StoreUnhealthy != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	update(t, d2, func(tx *Tx) { tx.Set(P("n"), 7) })
+	flush(t, a2)
+	if got := len(records(t, s, "d")); got != stored {
+		t.Fatalf("the broken stream was written to: %d records, was %d", got, stored)
+	}
+}
