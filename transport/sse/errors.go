@@ -22,7 +22,8 @@ const (
 	// a close event (connection lost, or a server that sends none, such as
 	// the reference's). It is never sent.
 	CloseAbnormal = 1006
-	// ClosePolicyViolation: the exchange rejected the peer. Not retried.
+	// ClosePolicyViolation: the exchange rejected the peer, or it went
+	// above an alias cap ("Limit exceeded: <code>"). Not retried.
 	ClosePolicyViolation = 1008
 	// CloseInternal: the stream could not be registered.
 	CloseInternal = 1011
@@ -38,6 +39,7 @@ const (
 	ReasonRejected     = "Connection rejected"
 	ReasonSlowConsumer = "Slow consumer"
 	ReasonInternal     = "Internal error"
+	reasonLimitFmt     = "Limit exceeded: %s"
 )
 
 // Authentication errors are the WebSocket server's, so one authenticator

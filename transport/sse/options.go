@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport/backoff"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Transport types, as in the reference.
@@ -100,8 +102,16 @@ type ServerOptions struct {
 	SendQueueMessages int
 	SendQueueBytes    int
 	// MaxReassemblySize caps the buffered bytes of incomplete fragmented
-	// uploads per stream. Default: the wire default (50 MiB).
+	// uploads per stream. Default: the wire default.
 	MaxReassemblySize int
+	// ReassemblyBudget caps the reassembly memory of all streams together
+	// (a fragment that does not fit is refused with 400). Default
+	// server.DefaultReassemblyBudget; negative means no budget.
+	ReassemblyBudget int64
+	// MaxAliases and MaxPresentDocs cap each stream's inbound alias table
+	// and the entries of one present (wire.AliasOptions). Above them the
+	// stream ends with 1008 "Limit exceeded: <code>".
+	MaxAliases, MaxPresentDocs int
 	// WriteTimeout bounds one write to a stream; a stream that accepts
 	// nothing for this long is a slow consumer and is cut off. Default
 	// 10 s.
@@ -159,6 +169,7 @@ type DrainResult struct {
 type serverConfig struct {
 	ServerOptions
 	threshold int
+	budget    *wire.ReassemblyBudget
 }
 
 func (o ServerOptions) resolve() (serverConfig, error) {
@@ -185,6 +196,12 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		return neg("WriteTimeout")
 	case o.Drain.Deadline < 0:
 		return neg("Drain.Deadline")
+	}
+	switch {
+	case c.ReassemblyBudget == 0:
+		c.budget = wire.NewReassemblyBudget(server.DefaultReassemblyBudget)
+	case c.ReassemblyBudget > 0:
+		c.budget = wire.NewReassemblyBudget(c.ReassemblyBudget)
 	}
 	if c.MaxBodySize == 0 {
 		c.MaxBodySize = DefaultMaxBodySize

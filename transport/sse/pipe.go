@@ -27,7 +27,7 @@ type pipe struct {
 
 	mu     sync.Mutex
 	closed bool
-	alias  wire.AliasState
+	alias  *wire.AliasState
 	seq    uint32
 	bin    *wire.Reassembler[[]byte] // created on first use
 	txt    *wire.Reassembler[string] // created on first use
@@ -36,15 +36,18 @@ type pipe struct {
 type pipeOptions struct {
 	threshold         int // 0: never fragment
 	maxReassemblySize int
+	budget            *wire.ReassemblyBudget // shared by a server's streams; nil: none
+	alias             wire.AliasOptions
 	clock             clock.Clock
 	onFrame           func(transport.FrameTrace)
 	onError           func(error, transport.Direction)
 }
 
 func newPipe(o pipeOptions) *pipe {
-	p := &pipe{threshold: max(o.threshold, 0), onFrame: o.onFrame, onError: o.onError, alias: wire.EmptyAliasState(), seq: 1}
+	p := &pipe{threshold: max(o.threshold, 0), onFrame: o.onFrame, onError: o.onError, alias: wire.NewAliasState(o.alias), seq: 1}
 	p.cfg = wire.ReassemblyConfig{
 		MaxTotalSize: int64(o.maxReassemblySize),
+		Budget:       o.budget,
 		Clock:        o.clock,
 		OnEvent: func(ev wire.ReassemblyEvent) {
 			// Evictions run inside the receive step (under mu), timeouts

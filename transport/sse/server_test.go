@@ -602,3 +602,21 @@ func TestUploadGapSkipped(t *testing.T) {
 		t.Fatalf("next: %d", status)
 	}
 }
+
+// TestAliasLimitEndsStream: a peer announcing more aliases than
+// MaxAliases is answered 400 and its stream ends with 1008, as on the
+// WebSocket server.
+func TestAliasLimitEndsStream(t *testing.T) {
+	h := newHarness(t, ServerOptions{MaxAliases: 1})
+	s := h.stream("p", nil)
+	doc := func(id string) wire.DocPresence {
+		return wire.DocPresence{DocID: id, ReplicaType: wire.ReplicaType{Name: "plain", Major: 1}, SyncMode: wire.Authoritative, SchemaHash: "h"}
+	}
+	frame := binaryFrames(t, nil, &wire.Present{Docs: []wire.DocPresence{doc("a"), doc("b")}})[0]
+	if status, body := h.upload("p", frame, nil); status != http.StatusBadRequest || body["error"] != string(transport.CodeAliasResolutionFailed) {
+		t.Fatalf("upload: %d %v", status, body)
+	}
+	if code, reason := s.end(t); code != ClosePolicyViolation || reason != "Limit exceeded: too-many-aliases" {
+		t.Fatalf("stream ended with %d %q", code, reason)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -64,6 +65,8 @@ func newStream(s *Server, info ConnInfo, w http.ResponseWriter, rc *http.Respons
 	st.pipe = newPipe(pipeOptions{
 		threshold:         s.cfg.threshold,
 		maxReassemblySize: s.cfg.MaxReassemblySize,
+		budget:            s.cfg.budget,
+		alias:             wire.AliasOptions{MaxAliases: s.cfg.MaxAliases, MaxPresentDocs: s.cfg.MaxPresentDocs},
 		clock:             s.clk,
 		onFrame:           s.base.FrameObserver(),
 		onError: func(err error, dir transport.Direction) {
@@ -447,9 +450,17 @@ func (st *stream) receive(body []byte) (int, any) {
 		if errors.As(err, &pe) {
 			code = string(pe.Code)
 		}
-		// The stream stays open (as in the reference): an upload from a
-		// client's previous stream can arrive after its successor opened,
-		// and must not end it.
+		var ae *wire.AliasError
+		if errors.As(err, &ae) && ae.IsLimit() {
+			// A resource cap, not a bad frame: the peer's alias state is
+			// now incomplete, so the stream ends (as on the WebSocket
+			// server).
+			st.closeWith(ClosePolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), true)
+			return http.StatusBadRequest, map[string]string{"error": code}
+		}
+		// Otherwise the stream stays open (as in the reference): an
+		// upload from a client's previous stream can arrive after its
+		// successor opened, and must not end it.
 		return http.StatusBadRequest, map[string]string{"error": code}
 	}
 	if msg == nil {
