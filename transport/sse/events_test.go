@@ -1,0 +1,164 @@
+package sse
+
+import (
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"pgregory.net/rapid"
+)
+
+func readAll(r io.Reader, max int) ([]Event, error) {
+	er := newEventReader(r, max)
+	var out []Event
+	for {
+		ev, err := er.Next()
+		if err != nil {
+			if err == io.EOF {
+				return out, nil
+			}
+			return out, err
+		}
+		out = append(out, ev)
+	}
+}
+
+func TestEventReader(t *testing.T) {
+	msg := func(data string) Event { return Event{Type: EventMessage, Data: data} }
+	for _, c := range []struct {
+		name string
+		in   string
+		want []Event
+	}{
+		{"one event", "data: hello\n\n", []Event{msg("hello")}},
+		{"no space after colon", "data:hello\n\n", []Event{msg("hello")}},
+		{"only one leading space is removed", "data:  two\n\n", []Event{msg(" two")}},
+		{"multi-line data", "data: a\ndata: b\n\n", []Event{msg("a\nb")}},
+		{"empty data line", "data\n\n", []Event{msg("")}},
+		{"CRLF", "data: a\r\ndata: b\r\n\r\n", []Event{msg("a\nb")}},
+		{"CR", "data: a\rdata: b\r\r", []Event{msg("a\nb")}},
+		{"comments and heartbeats", ": ok\n\n: heartbeat\n\ndata: x\n: mid\n\n", []Event{msg("x")}},
+		{"named event", "event: kyneta-close\ndata: {}\n\n", []Event{{Type: EventClose, Data: "{}"}}},
+		{"type resets after dispatch", "event: a\ndata: 1\n\ndata: 2\n\n", []Event{{Type: "a", Data: "1"}, msg("2")}},
+		{"type without data does not leak", "event: a\n\ndata: 2\n\n", []Event{msg("2")}},
+		{"id persists", "id: 7\ndata: 1\n\ndata: 2\n\n", []Event{{Type: EventMessage, Data: "1", ID: "7"}, {Type: EventMessage, Data: "2", ID: "7"}}},
+		{"id with NUL is ignored", "id: a\x00b\ndata: 1\n\n", []Event{msg("1")}},
+		{"retry and unknown fields", "retry: 10\nfoo: bar\ndata: 1\n\n", []Event{msg("1")}},
+		{"BOM", "\xEF\xBB\xBFdata: 1\n\n", []Event{msg("1")}},
+		{"incomplete event at EOF is dropped", "data: 1\n\ndata: 2\n", []Event{msg("1")}},
+		{"field name without colon", "data\ndata\n\n", []Event{msg("\n")}},
+		{"text frame", `data: ["2c",1,{"type":"depart"}]` + "\n\n", []Event{msg(`["2c",1,{"type":"depart"}]`)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for name, r := range map[string]io.Reader{
+				"whole":    strings.NewReader(c.in),
+				"bytewise": iotest.OneByteReader(strings.NewReader(c.in)),
+			} {
+				got, err := readAll(r, 1<<10)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if !reflect.DeepEqual(got, c.want) {
+					t.Errorf("%s: got %q, want %q", name, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+func TestEventReaderLimits(t *testing.T) {
+	long := "data: " + strings.Repeat("x", 100) + "\n\n"
+	if _, err := readAll(strings.NewReader(long), 50); !errors.Is(err, ErrEventTooLarge) {
+		t.Fatalf("long line: %v", err)
+	}
+	many := strings.Repeat("data: "+strings.Repeat("x", 30)+"\n", 5) + "\n"
+	if _, err := readAll(strings.NewReader(many), 100); !errors.Is(err, ErrEventTooLarge) {
+		t.Fatalf("long event: %v", err)
+	}
+	if got, err := readAll(strings.NewReader(long), 200); err != nil || len(got) != 1 {
+		t.Fatalf("within the limit: %v %v", got, err)
+	}
+	boom := errors.New("boom")
+	if _, err := readAll(iotest.ErrReader(boom), 100); !errors.Is(err, boom) {
+		t.Fatalf("read error: %v", err)
+	}
+}
+
+// TestEventRoundTrip: whatever appendEvent frames, the reader returns
+// unchanged (line breaks in data become "\n"), however the bytes arrive.
+func TestEventRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		type ev struct{ typ, data string }
+		evs := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) ev {
+			return ev{
+				typ:  rapid.SampledFrom([]string{"", EventMessage, EventStream, EventClose}).Draw(t, "type"),
+				data: rapid.StringOf(rapid.SampledFrom([]rune{'a', ' ', ':', '\n', '\r', 'é', '"', '['})).Draw(t, "data"),
+			}
+		}), 0, 8).Draw(t, "events")
+		var b []byte
+		for i, e := range evs {
+			if i%2 == 1 {
+				b = append(b, ": heartbeat\n\n"...)
+			}
+			b = appendEvent(b, e.typ, e.data)
+		}
+		chunk := rapid.IntRange(1, 64).Draw(t, "chunk")
+		got, err := readAll(&chunked{b: b, n: chunk}, 1<<16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(evs) {
+			t.Fatalf("%d events, want %d: %q", len(got), len(evs), b)
+		}
+		for i, e := range evs {
+			want := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(e.data)
+			typ := e.typ
+			if typ == "" {
+				typ = EventMessage
+			}
+			if got[i].Type != typ || got[i].Data != want {
+				t.Fatalf("event %d: got %q, want %q %q", i, got[i], typ, want)
+			}
+		}
+	})
+}
+
+type chunked struct {
+	b []byte
+	n int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.n)], c.b)
+	c.b = c.b[n:]
+	return n, nil
+}
+
+func TestCloseEvent(t *testing.T) {
+	b := appendCloseEvent(nil, 1008, ReasonRejected)
+	if string(b) != "event: kyneta-close\ndata: {\"code\":1008,\"reason\":\"Connection rejected\"}\n\n" {
+		t.Fatalf("close event %q", b)
+	}
+	for _, c := range []struct {
+		in     string
+		code   int
+		reason string
+	}{
+		{`{"code":1001,"reason":"Server draining"}`, 1001, "Server draining"},
+		{`{"code":4000}`, 4000, ""},
+		{`not json`, 0, ""},
+		{`{"code":-1}`, 0, ""},
+		{`{"code":70000}`, 0, ""},
+		{`{"code":"1001"}`, 0, ""},
+	} {
+		if code, reason := parseCloseEvent(c.in); code != c.code || reason != c.reason {
+			t.Errorf("%s: got %d %q", c.in, code, reason)
+		}
+	}
+}

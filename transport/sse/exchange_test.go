@@ -1,0 +1,205 @@
+package sse_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/exchange"
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/backoff"
+	"github.com/kyneta-go/kyneta/transport/sse"
+)
+
+var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
+
+func authenticate(r *http.Request) (sse.Principal, error) {
+	p, ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+	if !ok {
+		return nil, sse.ErrUnauthorized
+	}
+	return p, nil
+}
+
+// principalPolicy admits a peer only under the id its token authenticated.
+var principalPolicy = exchange.Policy{Name: "principal", CanConnect: func(r exchange.ConnectRequest) exchange.Verdict {
+	if p, ok := r.Principal.(string); ok && p != r.Identity.PeerID {
+		return exchange.Deny
+	}
+	return exchange.Allow
+}}
+
+type sseServer struct {
+	ex   *exchange.Exchange
+	srv  *sse.Server
+	http *httptest.Server
+}
+
+func startServer(t *testing.T) *sseServer {
+	t.Helper()
+	srv, err := sse.NewServer(sse.ServerOptions{Authenticate: authenticate, MaxBodySize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := exchange.New(exchange.Options{PeerID: "server", PeerType: "service", Transports: []transport.Transport{srv}, Policies: []exchange.Policy{principalPolicy}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sseServer{ex: ex, srv: srv, http: httptest.NewServer(srv)}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = ex.Shutdown(ctx)
+		_ = srv.Close(ctx)
+		s.http.Close()
+	})
+	return s
+}
+
+func startClient(t *testing.T, s *sseServer, peerID, token string) (*exchange.Exchange, *sse.Client) {
+	t.Helper()
+	c, err := sse.NewClient(sse.ClientOptions{
+		EventsURLFunc: func(id string) (string, error) { return s.http.URL + "/?peerId=" + url.QueryEscape(id), nil },
+		PostURL:       s.http.URL,
+		Header:        http.Header{"Authorization": {"Bearer " + token}},
+		Reconnect:     &backoff.Policy{MaxAttempts: 0},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := exchange.New(exchange.Options{PeerID: peerID, PeerType: "service", Transports: []transport.Transport{c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = ex.Shutdown(ctx)
+	})
+	return ex, c
+}
+
+func get(t *testing.T, ex *exchange.Exchange, id string) *exchange.Doc {
+	t.Helper()
+	d, err := ex.Get(id, exchange.JSONDoc(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func set(t *testing.T, d *exchange.Doc, kv map[string]any) {
+	t.Helper()
+	if err := d.Update(func(tx *exchange.Tx) error {
+		for k, v := range kv {
+			tx.Set(exchange.P(k), v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitDoc waits, without sleeping, until cond holds for d.
+func waitDoc(t *testing.T, d *exchange.Doc, cond func() bool) {
+	t.Helper()
+	wake := make(chan struct{}, 1)
+	cancel := d.Subscribe(func(exchange.Change) {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	defer cancel()
+	timeout := time.NewTimer(20 * time.Second)
+	defer timeout.Stop()
+	for !cond() {
+		select {
+		case <-wake:
+		case <-timeout.C:
+			b, _ := d.JSON()
+			t.Fatalf("doc %s: condition not reached: %.200s", d.ID(), b)
+		}
+	}
+}
+
+func state(t *testing.T, d *exchange.Doc) map[string]any {
+	t.Helper()
+	b, err := d.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestExchangeConvergesOverSSE: two client exchanges and a server exchange
+// converge over SSE, both directions, with a value large enough to be
+// fragmented both ways.
+func TestExchangeConvergesOverSSE(t *testing.T) {
+	s := startServer(t)
+	alice, _ := startClient(t, s, "alice", "t-alice")
+	bob, _ := startClient(t, s, "bob", "t-bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	big := strings.Repeat("0123456789abcdef", 1<<14) // 256 KiB
+	da := get(t, alice, "cfg")
+	set(t, da, map[string]any{"title": "from alice", "blob": big})
+	if err := da.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds := get(t, s.ex, "cfg")
+	waitDoc(t, ds, func() bool { return ds.Version() == da.Version() })
+	if got := state(t, ds); got["title"] != "from alice" || got["blob"] != big {
+		t.Fatalf("server copy: title %v, blob %d bytes", got["title"], len(got["blob"].(string)))
+	}
+
+	// A server edit reaches alice; bob, who joins the doc later, gets it all.
+	set(t, ds, map[string]any{"title": "from server"})
+	waitDoc(t, da, func() bool { return da.Version() == ds.Version() })
+	db := get(t, bob, "cfg")
+	if err := db.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDoc(t, db, func() bool { return db.Version() == ds.Version() })
+	if got := state(t, db); got["title"] != "from server" || got["blob"] != big {
+		t.Fatalf("bob's copy: %v", got["title"])
+	}
+	if len(s.srv.Connections()) != 2 {
+		t.Fatalf("connections %v", s.srv.Connections())
+	}
+}
+
+// TestExchangeBindsPrincipal: a client whose token is bob's but who claims
+// to be alice is refused by the policy; the stream ends with 1008 and the
+// client does not retry.
+func TestExchangeBindsPrincipal(t *testing.T) {
+	s := startServer(t)
+	impostor, c := startClient(t, s, "alice", "t-bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := c.WaitForStatus(ctx, sse.StatusDisconnected)
+	if err != nil || !errors.Is(st.Reason, sse.ErrPolicyViolation) {
+		t.Fatalf("impostor: %v %v", st, err)
+	}
+	if _, ok := s.ex.Peers()["alice"]; ok {
+		t.Fatal("impostor admitted")
+	}
+	if _, ok := impostor.Peers()["server"]; ok {
+		t.Fatal("impostor completed the handshake")
+	}
+	honest, _ := startClient(t, s, "bob", "t-bob")
+	if err := get(t, honest, "d").WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

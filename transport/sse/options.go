@@ -1,0 +1,395 @@
+package sse
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/server"
+	"github.com/kyneta-go/kyneta/transport/backoff"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// Transport types, as in the reference.
+const (
+	ServerTransportType = "sse-server"
+	ClientTransportType = "sse-client"
+)
+
+// HTTP names of the protocol.
+const (
+	// DefaultPeerIDParam is the query parameter of the events request that
+	// names the peer (the reference router's "peerId").
+	DefaultPeerIDParam = "peerId"
+	// HeaderPeerID names the peer on an upload (the reference's header).
+	HeaderPeerID = "X-Peer-Id"
+	// HeaderStreamID is sent by Go clients on uploads: the id of the
+	// stream the upload belongs to (from the EventStream event). The
+	// server refuses an upload for another stream with HTTP 409, so a
+	// message from a lost stream never lands on its successor.
+	HeaderStreamID = "X-Kyneta-Stream"
+)
+
+// Defaults applied to zero option fields.
+const (
+	// DefaultFragmentThreshold is the reference's: outgoing payloads
+	// above 60 000 units (code points downstream, bytes upstream) are
+	// fragmented.
+	DefaultFragmentThreshold = 60_000
+	// DefaultMaxBodySize caps one upload (the reference router's "1mb").
+	DefaultMaxBodySize = 1 << 20
+	// DefaultHeartbeatInterval is the time between ": heartbeat" comments.
+	DefaultHeartbeatInterval = 30 * time.Second
+	DefaultSendQueueMessages = 1024
+	DefaultSendQueueBytes    = 8 << 20
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultReorderWait       = 3 * time.Second
+	// DefaultMaxEventSize bounds one event (or line) a client reads.
+	DefaultMaxEventSize = 1 << 20
+	// DefaultSendQueueLimit bounds the bytes a client has waiting for
+	// upload.
+	DefaultSendQueueLimit = 16 << 20
+	DefaultOpenTimeout    = 30 * time.Second
+	DefaultCloseGrace     = 5 * time.Second
+	// frameOverhead is the largest header a binary frame adds to its
+	// payload.
+	frameOverhead = 18
+	maxPeerIDLen  = 256
+)
+
+// ServerOptions configure a Server. The zero value works.
+type ServerOptions struct {
+	// Authenticate runs on every request (events and uploads) before
+	// anything else. An error refuses it: 401 by default, 403 for
+	// ErrForbidden, the status of an *AuthError. The principal is bound to
+	// the stream (ConnInfo.Principal, the channel's Meta); an upload must
+	// authenticate as the same principal as its stream. Nil accepts all
+	// requests with a nil principal.
+	Authenticate func(r *http.Request) (Principal, error)
+	// PeerID reads the peer id of an events request. Default: the
+	// "peerId" query parameter. Required (HTTP 400 without one); at most
+	// 256 bytes.
+	PeerID func(r *http.Request) string
+	// UploadPeerID reads the peer id of an upload. Default: the X-Peer-Id
+	// header.
+	UploadPeerID func(r *http.Request) string
+
+	// MaxConnections caps the open streams; 0 means no cap. An events
+	// request above it is refused with HTTP 503.
+	MaxConnections int
+	// MaxBodySize caps one upload in bytes (HTTP 413 above). Default
+	// 1 MiB; it must leave room for a client's fragment
+	// (DefaultFragmentThreshold+18).
+	MaxBodySize int64
+	// FragmentThreshold: outgoing payloads longer than this many code
+	// points are sent as several fragment events. Default 60 000;
+	// negative never fragments.
+	FragmentThreshold int
+	// HeartbeatInterval is the time between ": heartbeat" comments, which
+	// keep proxies from closing idle streams. Default 30 s; negative
+	// disables them.
+	HeartbeatInterval time.Duration
+	// SendQueueMessages and SendQueueBytes bound each stream's queue of
+	// events waiting for the network. A send that would exceed either
+	// ends the stream with CloseSlowConsumer and fails with
+	// ErrSlowConsumer (one event is always admitted into an empty queue).
+	// Defaults 1024 and 8 MiB.
+	SendQueueMessages int
+	SendQueueBytes    int
+	// MaxReassemblySize caps the buffered bytes of incomplete fragmented
+	// uploads per stream. Default: the wire default.
+	MaxReassemblySize int
+	// ReassemblyBudget caps the reassembly memory of all streams together
+	// (a fragment that does not fit is refused with 400). Default
+	// server.DefaultReassemblyBudget; negative means no budget.
+	ReassemblyBudget int64
+	// MaxAliases and MaxPresentDocs cap each stream's inbound alias table
+	// and the entries of one present (wire.AliasOptions). Above them the
+	// stream ends with 1008 "Limit exceeded: <code>".
+	MaxAliases, MaxPresentDocs int
+	// WriteTimeout bounds one write to a stream; a stream that accepts
+	// nothing for this long is a slow consumer and is cut off. Default
+	// 10 s.
+	WriteTimeout time.Duration
+	// ReorderWait bounds how long an upload that arrived ahead of its
+	// turn (the reference client sends uploads concurrently) waits for
+	// the messages before it; after that the gap is skipped. Default 3 s
+	// (above the reference client's first upload retry); negative takes
+	// uploads in arrival order.
+	ReorderWait time.Duration
+
+	// Drain holds the defaults for Drain calls.
+	Drain DrainOptions
+
+	// TransportID defaults to "sse-server-<n>".
+	TransportID string
+	// Clock drives heartbeats, write timeouts, drains and reassembly
+	// timeouts. Default clock.Real.
+	Clock clock.Clock
+	// Rand draws drain schedules, in [0, 1). Default math/rand/v2.
+	Rand func() float64
+	// Logger receives diagnostics. Nil discards.
+	Logger *slog.Logger
+}
+
+// DrainOptions configure one Drain; zero fields fall back to
+// ServerOptions.Drain, then to the defaults.
+type DrainOptions struct {
+	// Window spreads the stream ends: each stream is closed at
+	// floor(r·Window) after the call, r uniform in [0, 1), so clients do
+	// not reconnect as one herd. Default 5 s; negative closes all at once.
+	Window time.Duration
+	// Deadline bounds the whole drain, from the call. Default Window + 5 s.
+	Deadline time.Duration
+	// Rand draws the schedule; default ServerOptions.Rand.
+	Rand func() float64
+}
+
+// Drain defaults.
+const (
+	DefaultDrainWindow = 5 * time.Second
+	DefaultDrainGrace  = 5 * time.Second
+)
+
+// DrainResult reports how a drain ended.
+type DrainResult struct {
+	// Closed counts the streams open at the start that were gone at the end.
+	Closed int
+	// Remaining counts those still open (non-zero only when TimedOut).
+	Remaining int
+	// TimedOut is true when the deadline ended the drain.
+	TimedOut bool
+}
+
+type serverConfig struct {
+	ServerOptions
+	threshold int
+	budget    *wire.ReassemblyBudget
+}
+
+func (o ServerOptions) resolve() (serverConfig, error) {
+	c := serverConfig{ServerOptions: o}
+	switch {
+	case o.FragmentThreshold == 0:
+		c.threshold = DefaultFragmentThreshold
+	case o.FragmentThreshold > 0:
+		c.threshold = o.FragmentThreshold
+	}
+	neg := func(field string) (serverConfig, error) {
+		return c, &OptionsError{Field: field, Reason: "must not be negative"}
+	}
+	switch {
+	case o.MaxConnections < 0:
+		return neg("MaxConnections")
+	case o.MaxBodySize < 0:
+		return neg("MaxBodySize")
+	case o.SendQueueMessages < 0 || o.SendQueueBytes < 0:
+		return neg("SendQueue")
+	case o.MaxReassemblySize < 0:
+		return neg("MaxReassemblySize")
+	case o.WriteTimeout < 0:
+		return neg("WriteTimeout")
+	case o.Drain.Deadline < 0:
+		return neg("Drain.Deadline")
+	}
+	switch {
+	case c.ReassemblyBudget == 0:
+		c.budget = wire.NewReassemblyBudget(server.DefaultReassemblyBudget)
+	case c.ReassemblyBudget > 0:
+		c.budget = wire.NewReassemblyBudget(c.ReassemblyBudget)
+	}
+	if c.MaxBodySize == 0 {
+		c.MaxBodySize = DefaultMaxBodySize
+	}
+	if c.MaxBodySize < DefaultFragmentThreshold+frameOverhead {
+		return c, &OptionsError{Field: "MaxBodySize", Reason: "smaller than a client fragment (60000+18 bytes)"}
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.SendQueueMessages == 0 {
+		c.SendQueueMessages = DefaultSendQueueMessages
+	}
+	if c.SendQueueBytes == 0 {
+		c.SendQueueBytes = DefaultSendQueueBytes
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.ReorderWait == 0 {
+		c.ReorderWait = DefaultReorderWait
+	}
+	if c.PeerID == nil {
+		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }
+	}
+	if c.UploadPeerID == nil {
+		c.UploadPeerID = func(r *http.Request) string { return r.Header.Get(HeaderPeerID) }
+	}
+	c.Clock = clock.OrReal(c.Clock)
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// ClientOptions configure a Client. Exactly one of EventsURL and
+// EventsURLFunc, and one of PostURL and PostURLFunc, is required.
+type ClientOptions struct {
+	// EventsURL is the server's events (GET) URL. A Kyneta server needs
+	// the peer id in it (e.g. "https://host/sse/events?peerId=alice"); use
+	// EventsURLFunc to build it from the exchange's peer id.
+	EventsURL string
+	// EventsURLFunc computes the events URL from the local peer id before
+	// every attempt.
+	EventsURLFunc func(peerID string) (string, error)
+	// PostURL is the server's upload (POST) URL.
+	PostURL string
+	// PostURLFunc computes the upload URL from the local peer id.
+	PostURLFunc func(peerID string) (string, error)
+
+	// Header is sent with every request, events and uploads (e.g.
+	// Authorization).
+	Header http.Header
+	// HeaderFunc, if set, is called before every events request and its
+	// headers are added to Header for that stream and its uploads (tokens
+	// that expire). An error fails the attempt (retried) unless it wraps
+	// ErrInvalidConfig or ErrUnauthorized.
+	HeaderFunc func(ctx context.Context) (http.Header, error)
+	// HTTPClient sends the requests; nil means a client of the Client's
+	// own (a clone of http.DefaultTransport). It must not have a Timeout:
+	// the events response is a stream that lasts.
+	HTTPClient *http.Client
+
+	// FragmentThreshold fragments uploads whose payload is larger (bytes);
+	// 0 means DefaultFragmentThreshold, negative never fragments.
+	FragmentThreshold int
+	// MaxEventSize bounds one event read from the stream; 0 means
+	// DefaultMaxEventSize. A larger event fails the stream.
+	MaxEventSize int
+	// SendQueueLimit bounds the bytes waiting for upload; a send beyond it
+	// fails with ErrSendQueueFull (one frame is always accepted into an
+	// empty queue). 0 means DefaultSendQueueLimit.
+	SendQueueLimit int
+	// OpenTimeout bounds an events request until the response headers
+	// arrive; 0 means DefaultOpenTimeout, negative means no bound.
+	OpenTimeout time.Duration
+	// IdleTimeout gives up a stream that delivered nothing, not even a
+	// heartbeat comment, for this long. 0 disables it; with a Kyneta
+	// server's 30 s heartbeats, 75 s is a sensible value.
+	IdleTimeout time.Duration
+	// CloseGrace bounds how long Stop lets queued uploads finish; 0 means
+	// DefaultCloseGrace.
+	CloseGrace time.Duration
+	// Reconnect is the backoff policy; nil means backoff.Default.
+	Reconnect *backoff.Policy
+	// Rand draws the jitter in [0, 1); nil means math/rand/v2.
+	Rand func() float64
+
+	// Clock runs the timers (backoff, open and idle timeouts, reassembly);
+	// nil means clock.Real.
+	Clock clock.Clock
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+	// TransportID overrides the default "sse-client-<n>".
+	TransportID string
+
+	// Lifecycle hooks. They run one at a time, in order, on a goroutine of
+	// the client's, never under a lock, and may call any method of the
+	// client.
+
+	// OnStateChange sees every change of status.
+	OnStateChange func(from, to State)
+	// OnReconnecting runs when a retry is scheduled.
+	OnReconnecting func(attempt int, delay time.Duration)
+	// OnDisconnect runs when the client stops for good, with the reason.
+	OnDisconnect func(reason *DisconnectReason)
+}
+
+type clientConfig struct {
+	ClientOptions
+	policy  backoff.Policy
+	ownHTTP bool
+}
+
+func (o ClientOptions) resolve() (clientConfig, error) {
+	c := clientConfig{ClientOptions: o}
+	fail := func(format string, args ...any) (clientConfig, error) {
+		return clientConfig{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
+	}
+	for _, u := range []struct {
+		name string
+		url  string
+		fn   bool
+	}{{"EventsURL", o.EventsURL, o.EventsURLFunc != nil}, {"PostURL", o.PostURL, o.PostURLFunc != nil}} {
+		switch {
+		case u.url == "" && !u.fn:
+			return fail("one of %s and %sFunc is required", u.name, u.name)
+		case u.url != "" && u.fn:
+			return fail("%s and %sFunc are mutually exclusive", u.name, u.name)
+		case u.url != "":
+			if err := checkURL(u.url); err != nil {
+				return fail("%s: %v", u.name, err)
+			}
+		}
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		c.ownHTTP = true
+	}
+	if c.FragmentThreshold == 0 {
+		c.FragmentThreshold = DefaultFragmentThreshold
+	}
+	if c.MaxEventSize <= 0 {
+		c.MaxEventSize = DefaultMaxEventSize
+	}
+	if c.SendQueueLimit <= 0 {
+		c.SendQueueLimit = DefaultSendQueueLimit
+	}
+	if c.OpenTimeout == 0 {
+		c.OpenTimeout = DefaultOpenTimeout
+	}
+	if c.IdleTimeout < 0 {
+		c.IdleTimeout = 0
+	}
+	if c.CloseGrace <= 0 {
+		c.CloseGrace = DefaultCloseGrace
+	}
+	c.policy = backoff.Default
+	if o.Reconnect != nil {
+		c.policy = *o.Reconnect
+	}
+	if err := c.policy.Validate(); err != nil {
+		return clientConfig{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	c.Clock = clock.OrReal(o.Clock)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// checkURL accepts absolute http and https URLs with a host.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("URL %q: scheme must be http or https", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("URL %q: no host", s)
+	}
+	return nil
+}

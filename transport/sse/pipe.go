@@ -1,0 +1,184 @@
+package sse
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// pipe is the wire pipeline of one SSE connection. Unlike
+// transport.Pipeline it is asymmetric, as the reference's SSE pipelines
+// are: the server sends text frames and receives binary ones (and, here,
+// text ones too); the client sends binary frames and receives text. One
+// alias table serves both directions; the sequence counter numbers the
+// sent frames from 1.
+type pipe struct {
+	threshold int
+	cfg       wire.ReassemblyConfig
+	onFrame   func(transport.FrameTrace)
+	onError   func(error, transport.Direction)
+
+	done atomic.Bool // mirrors closed for the reassembly timer path
+
+	mu     sync.Mutex
+	closed bool
+	alias  *wire.AliasState
+	seq    uint32
+	bin    *wire.Reassembler[[]byte] // created on first use
+	txt    *wire.Reassembler[string] // created on first use
+}
+
+type pipeOptions struct {
+	threshold         int // 0: never fragment
+	maxReassemblySize int
+	budget            *wire.ReassemblyBudget // shared by a server's streams; nil: none
+	alias             wire.AliasOptions
+	clock             clock.Clock
+	onFrame           func(transport.FrameTrace)
+	onError           func(error, transport.Direction)
+}
+
+func newPipe(o pipeOptions) *pipe {
+	p := &pipe{threshold: max(o.threshold, 0), onFrame: o.onFrame, onError: o.onError, alias: wire.NewAliasState(o.alias), seq: 1}
+	p.cfg = wire.ReassemblyConfig{
+		MaxTotalSize: int64(o.maxReassemblySize),
+		Budget:       o.budget,
+		Clock:        o.clock,
+		OnEvent: func(ev wire.ReassemblyEvent) {
+			// Evictions run inside the receive step (under mu), timeouts
+			// on the clock's goroutine; both only report.
+			if p.onError != nil && !p.done.Load() {
+				p.onError(ev.WireError(), transport.DirReceive)
+			}
+		},
+	}
+	return p
+}
+
+// sendPieces runs the send step with codec and returns the frames to
+// write. Every call consumes one sequence number, also a failing one.
+func sendPieces[S wire.Piece](p *pipe, codec wire.Codec[S], msg wire.ChannelMsg) ([]S, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, transport.ErrClosed
+	}
+	seq := p.seq
+	st := wire.PipelineState[[]byte]{Alias: p.alias, NextSeq: p.seq}
+	st, outs := wire.SendStep(st, codec, p.threshold, msg)
+	p.alias, p.seq = st.Alias, st.NextSeq
+	p.mu.Unlock()
+	if len(outs) == 1 && outs[0].Err != nil {
+		err := pipelineError(outs[0].Err, transport.DirSend, seq)
+		if p.onError != nil {
+			p.onError(err, transport.DirSend)
+		}
+		return nil, err
+	}
+	pieces := make([]S, len(outs))
+	for i, o := range outs {
+		pieces[i] = o.Piece
+		if p.onFrame != nil {
+			p.onFrame(o.Trace)
+		}
+	}
+	return pieces, nil
+}
+
+// receivePiece runs the receive step for one frame: the message, nil and
+// no error while a fragmented message is incomplete, or a
+// *transport.PipelineError.
+func receivePiece[R wire.Piece](p *pipe, re **wire.Reassembler[R], codec wire.Codec[R], piece R) (wire.ChannelMsg, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, transport.ErrClosed
+	}
+	if *re == nil {
+		*re = wire.NewReassembler[R](p.cfg)
+	}
+	st := wire.PipelineState[R]{Alias: p.alias, Reassembler: *re, NextSeq: p.seq}
+	st, out, ok := wire.ReceiveStep(st, codec, piece)
+	p.alias = st.Alias
+	p.mu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	if out.Err != nil {
+		err := pipelineError(out.Err, transport.DirReceive, pieceSeq(piece))
+		if p.onError != nil {
+			p.onError(err, transport.DirReceive)
+		}
+		return nil, err
+	}
+	if p.onFrame != nil {
+		p.onFrame(out.Trace)
+	}
+	return out.Msg, nil
+}
+
+func (p *pipe) sendText(msg wire.ChannelMsg) ([]string, error) {
+	return sendPieces(p, wire.TextCodec, msg)
+}
+
+func (p *pipe) sendBinary(msg wire.ChannelMsg) ([][]byte, error) {
+	return sendPieces(p, wire.BinaryCodec, msg)
+}
+
+func (p *pipe) receiveText(s string) (wire.ChannelMsg, error) {
+	return receivePiece(p, &p.txt, wire.TextCodec, s)
+}
+
+func (p *pipe) receiveBinary(b []byte) (wire.ChannelMsg, error) {
+	return receivePiece(p, &p.bin, wire.BinaryCodec, b)
+}
+
+// close stops the reassembly timers; later calls fail with
+// transport.ErrClosed.
+func (p *pipe) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.done.Store(true)
+	if p.bin != nil {
+		p.bin.Dispose()
+	}
+	if p.txt != nil {
+		p.txt.Dispose()
+	}
+}
+
+// pieceSeq is the frame seq of a binary piece, for error reports (0 when
+// unknown; text frames are not parsed twice for it).
+func pieceSeq[P wire.Piece](piece P) uint32 {
+	if b, ok := any(piece).([]byte); ok && len(b) >= wire.HeaderSize {
+		return binary.BigEndian.Uint32(b[6:10])
+	}
+	return 0
+}
+
+// pipelineError wraps a step's error like transport.Pipeline does, with a
+// short detail from the layer below.
+func pipelineError(we *wire.WireError, dir transport.Direction, seq uint32) *transport.PipelineError {
+	pe := &transport.PipelineError{Code: transport.Code(we.Code), Dir: dir, Seq: seq, Err: we}
+	var re *wire.ReassemblyError
+	var ve *wire.ValidationError
+	var ae *wire.AliasError
+	switch {
+	case errors.As(we, &re):
+		pe.Detail = string(re.Type)
+	case errors.As(we, &ve):
+		pe.Detail = ve.Reason
+	case errors.As(we, &ae):
+		pe.Detail = string(ae.Code)
+	}
+	return pe
+}

@@ -1,0 +1,348 @@
+package sse
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kyneta-go/kyneta/transport/backoff"
+)
+
+// This file is the SSE client's pure lifecycle program: (State, Msg) ->
+// (State, []Effect). It performs no I/O, reads no clock and draws no
+// randomness of its own; the shell in client.go interprets the effects.
+
+// Status is the discriminant of a client [State].
+type Status uint8
+
+// The reference's four SSE client states. There is no "ready": the stream
+// is usable once the events response arrived, because the server registers
+// the stream before it answers.
+const (
+	// StatusDisconnected: idle; initially without a reason, afterwards
+	// with one.
+	StatusDisconnected Status = iota
+	// StatusConnecting: the events request is under way.
+	StatusConnecting
+	// StatusConnected: the stream is open; the channel exists and the
+	// establish handshake runs over it.
+	StatusConnected
+	// StatusReconnecting: the backoff timer runs before the next attempt.
+	StatusReconnecting
+)
+
+// String returns the reference's name of the status.
+func (s Status) String() string {
+	switch s {
+	case StatusDisconnected:
+		return "disconnected"
+	case StatusConnecting:
+		return "connecting"
+	case StatusConnected:
+		return "connected"
+	case StatusReconnecting:
+		return "reconnecting"
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// State is the client's lifecycle state, a small comparable value.
+type State struct {
+	Status Status
+	// Attempt is the 1-based attempt while connecting, the next attempt's
+	// number while reconnecting, zero otherwise.
+	Attempt int
+	// Delay is the backoff before the next attempt while reconnecting.
+	Delay time.Duration
+	// Reason says why the client is disconnected (nil initially and in
+	// other statuses). Read-only.
+	Reason *DisconnectReason
+
+	// Every stream and timer gets a fresh id from seq, so messages about
+	// an abandoned stream or a cancelled timer are recognised and ignored.
+	stream uint64 // live stream (connecting, connected), else 0
+	timer  uint64 // reconnect timer (reconnecting), else 0
+	seq    uint64
+}
+
+// String renders the state, e.g. "reconnecting(attempt 2, 2s)".
+func (s State) String() string {
+	switch s.Status {
+	case StatusConnecting:
+		return fmt.Sprintf("%v(attempt %d)", s.Status, s.Attempt)
+	case StatusReconnecting:
+		return fmt.Sprintf("%v(attempt %d, %v)", s.Status, s.Attempt, s.Delay)
+	case StatusDisconnected:
+		if s.Reason != nil {
+			return fmt.Sprintf("%v(%v)", s.Status, s.Reason)
+		}
+	}
+	return s.Status.String()
+}
+
+// Msg is a message for the client program: [Start], [Stop],
+// [StreamOpened], [StreamClosed], [StreamError], [UploadFailed],
+// [ReconnectTimerFired] or [Barrier].
+type Msg interface{ isMsg() }
+
+// Start asks the client to connect.
+type Start struct{}
+
+// Stop asks the client to disconnect and release everything.
+type Stop struct{}
+
+// StreamOpened reports that the events response of stream Stream arrived
+// (HTTP 200, text/event-stream).
+type StreamOpened struct{ Stream uint64 }
+
+// StreamClosed reports that stream Stream ended: Code and Reason from the
+// server's close event, or CloseAbnormal without one.
+type StreamClosed struct {
+	Stream uint64
+	Code   int
+	Reason string
+}
+
+// StreamError reports that stream Stream failed: a request that did not
+// succeed, a refused response, a read error or an idle timeout.
+type StreamError struct {
+	Stream uint64
+	Err    error
+	// HTTPStatus is the status of a refused events request (0 if none);
+	// 401 and 403 are not retried.
+	HTTPStatus int
+	// Config marks a configuration error (bad URL, failing header
+	// function); not retried.
+	Config bool
+}
+
+// UploadFailed reports that an upload on stream Stream failed. The
+// message is lost to the server, so the stream is given up and, after
+// reconnecting, the exchange resynchronises.
+type UploadFailed struct {
+	Stream     uint64
+	HTTPStatus int // 0 for a network error
+	Err        error
+}
+
+// ReconnectTimerFired reports that reconnect timer Timer elapsed.
+type ReconnectTimerFired struct{ Timer uint64 }
+
+// Barrier asks for an [EffectBarrier] with the same ID once every earlier
+// message was processed; it never changes the state.
+type Barrier struct{ ID uint64 }
+
+func (Start) isMsg()               {}
+func (Stop) isMsg()                {}
+func (StreamOpened) isMsg()        {}
+func (StreamClosed) isMsg()        {}
+func (StreamError) isMsg()         {}
+func (UploadFailed) isMsg()        {}
+func (ReconnectTimerFired) isMsg() {}
+func (Barrier) isMsg()             {}
+
+// EffectKind says what an [Effect] asks the shell to do.
+type EffectKind uint8
+
+// The effects of the client program.
+const (
+	// EffectOpenStream sends the events request of stream Stream
+	// (attempt Attempt).
+	EffectOpenStream EffectKind = iota + 1
+	// EffectCloseStream ends stream Stream and releases what is attached
+	// to it. Graceful lets queued uploads finish first (Stop); otherwise
+	// they are aborted, so none reaches the server after the stream was
+	// given up. Every opened stream gets exactly one.
+	EffectCloseStream
+	// EffectAddChannel adds the transport channel of stream Stream and
+	// starts the establish handshake on it.
+	EffectAddChannel
+	// EffectRemoveChannel removes the channel of stream Stream.
+	EffectRemoveChannel
+	// EffectStartReconnectTimer arms reconnect timer Timer, After from now.
+	EffectStartReconnectTimer
+	// EffectCancelReconnectTimer disarms reconnect timer Timer.
+	EffectCancelReconnectTimer
+	// EffectBarrier answers [Barrier] Timer.
+	EffectBarrier
+)
+
+var effectNames = [...]string{
+	EffectOpenStream:           "open-stream",
+	EffectCloseStream:          "close-stream",
+	EffectAddChannel:           "add-channel",
+	EffectRemoveChannel:        "remove-channel",
+	EffectStartReconnectTimer:  "start-reconnect-timer",
+	EffectCancelReconnectTimer: "cancel-reconnect-timer",
+	EffectBarrier:              "barrier",
+}
+
+// String returns the effect's name.
+func (k EffectKind) String() string {
+	if int(k) < len(effectNames) && effectNames[k] != "" {
+		return effectNames[k]
+	}
+	return fmt.Sprintf("EffectKind(%d)", uint8(k))
+}
+
+// Effect is an instruction for the shell: one flat comparable struct, so
+// a step allocates nothing but the returned slice.
+type Effect struct {
+	Kind     EffectKind
+	Stream   uint64
+	Timer    uint64 // timer or barrier id
+	Attempt  int
+	After    time.Duration
+	Graceful bool
+}
+
+// String renders the effect for test failures and logs.
+func (e Effect) String() string {
+	switch e.Kind {
+	case EffectOpenStream:
+		return fmt.Sprintf("open-stream{stream %d, attempt %d}", e.Stream, e.Attempt)
+	case EffectCloseStream:
+		return fmt.Sprintf("close-stream{stream %d, graceful %v}", e.Stream, e.Graceful)
+	case EffectStartReconnectTimer:
+		return fmt.Sprintf("start-reconnect-timer{timer %d, %v}", e.Timer, e.After)
+	case EffectCancelReconnectTimer, EffectBarrier:
+		return fmt.Sprintf("%v{%d}", e.Kind, e.Timer)
+	}
+	return fmt.Sprintf("%v{stream %d}", e.Kind, e.Stream)
+}
+
+// Config configures a [Program]; a plain value.
+type Config struct {
+	// Reconnect is the backoff policy, used as given (its zero value
+	// never retries).
+	Reconnect backoff.Policy
+	// Rand returns a uniform value in [0, 1) for the jitter, called once
+	// per scheduled reconnect. Nil means 0.
+	Rand func() float64
+}
+
+// Program is the client lifecycle as a pure Mealy machine
+// (machine.Program[Msg, State, Effect]).
+type Program struct{ cfg Config }
+
+// NewProgram returns the program for cfg.
+func NewProgram(cfg Config) *Program { return &Program{cfg: cfg} }
+
+// Init returns the initial state (disconnected, no reason), no effects.
+func (p *Program) Init() (State, []Effect) { return State{}, nil }
+
+// Update is the transition function. Messages that do not apply to the
+// current state, or concern a stream or timer that is no longer current,
+// return s unchanged with no effects.
+func (p *Program) Update(s State, m Msg) (State, []Effect) {
+	switch m := m.(type) {
+	case Start:
+		if s.Status != StatusDisconnected {
+			return s, nil
+		}
+		return open(s, 1)
+	case Stop:
+		if s.Status == StatusDisconnected {
+			return s, nil
+		}
+		return disconnected(s, &DisconnectReason{Code: CodeIntentional}), release(s, true)
+	case Barrier:
+		return s, []Effect{{Kind: EffectBarrier, Timer: m.ID}}
+	case StreamOpened:
+		if s.Status != StatusConnecting || m.Stream != s.stream {
+			return s, nil
+		}
+		n := s
+		n.Status, n.Attempt = StatusConnected, 0
+		return n, []Effect{{Kind: EffectAddChannel, Stream: s.stream}}
+	case StreamClosed:
+		if !s.live(m.Stream) {
+			return s, nil
+		}
+		r := DisconnectReason{Code: CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
+		if m.Code == ClosePolicyViolation {
+			r.Code = CodePolicyViolation
+		}
+		return p.fail(s, r)
+	case StreamError:
+		if !s.live(m.Stream) {
+			return s, nil
+		}
+		r := DisconnectReason{Code: CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		switch {
+		case m.Config:
+			r.Code = CodeInvalidConfig
+		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
+			r.Code = CodeUnauthorized
+		}
+		return p.fail(s, r)
+	case UploadFailed:
+		if !s.live(m.Stream) {
+			return s, nil
+		}
+		r := DisconnectReason{Code: CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		if m.HTTPStatus == 401 || m.HTTPStatus == 403 {
+			r.Code = CodeUnauthorized
+		}
+		return p.fail(s, r)
+	case ReconnectTimerFired:
+		if s.Status != StatusReconnecting || m.Timer != s.timer {
+			return s, nil
+		}
+		return open(s, s.Attempt)
+	}
+	return s, nil
+}
+
+// live reports whether stream is the state's current stream.
+func (s State) live(stream uint64) bool {
+	return stream != 0 && stream == s.stream && (s.Status == StatusConnecting || s.Status == StatusConnected)
+}
+
+// open enters connecting with a fresh stream for attempt a.
+func open(s State, a int) (State, []Effect) {
+	n := State{Status: StatusConnecting, Attempt: a, seq: s.seq + 1}
+	n.stream = n.seq
+	return n, []Effect{{Kind: EffectOpenStream, Stream: n.stream, Attempt: a}}
+}
+
+// release returns the effects that free everything s holds: the channel
+// before its stream, or the reconnect timer.
+func release(s State, graceful bool) []Effect {
+	switch s.Status {
+	case StatusConnecting:
+		return []Effect{{Kind: EffectCloseStream, Stream: s.stream}}
+	case StatusConnected:
+		return []Effect{{Kind: EffectRemoveChannel, Stream: s.stream}, {Kind: EffectCloseStream, Stream: s.stream, Graceful: graceful}}
+	case StatusReconnecting:
+		return []Effect{{Kind: EffectCancelReconnectTimer, Timer: s.timer}}
+	}
+	return nil
+}
+
+func disconnected(s State, r *DisconnectReason) State {
+	return State{Status: StatusDisconnected, Reason: r, seq: s.seq}
+}
+
+// fail handles the loss of the current stream for reason r: release it,
+// then stop for good or schedule the next attempt. A stream that opened
+// restarts the attempt count (the reference's tryReconnect(0)).
+func (p *Program) fail(s State, r DisconnectReason) (State, []Effect) {
+	fx := release(s, false)
+	if r.Code.permanent() {
+		return disconnected(s, onHeap(r)), fx
+	}
+	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand)
+	switch {
+	case d.Cause == backoff.CauseDisabled:
+		return disconnected(s, onHeap(r)), fx
+	case !d.Reconnect:
+		return disconnected(s, &DisconnectReason{Code: CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+	}
+	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
+	n.timer = n.seq
+	return n, append(fx, Effect{Kind: EffectStartReconnectTimer, Timer: n.timer, After: d.Delay})
+}
+
+// onHeap copies r to the heap; taking &r in fail would move r there on
+// every call, reconnects included.
+func onHeap(r DisconnectReason) *DisconnectReason { return &r }
