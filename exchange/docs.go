@@ -142,7 +142,7 @@ func sameDocType(a, b DocType) (same bool) {
 			same = false // non-comparable factory values
 		}
 	}()
-	return a.Name == b.Name && a.Mode == b.Mode && a.SchemaHash == b.SchemaHash &&
+	return a.Name == b.Name && a.Mode == b.Mode && a.SchemaHash == b.SchemaHash && (a.Schema == nil) == (b.Schema == nil) &&
 		slices.Equal(a.SupportedHashes, b.SupportedHashes) && any(a.Factory) == any(b.Factory)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/machine"
+	"github.com/kyneta-go/kyneta/schema"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -120,6 +121,9 @@ type DocType struct {
 	// whose top-level keys fill in locally when the state lacks them; never
 	// versioned or synced.
 	Defaults any
+	// Schema, if set, validates every transaction before it is applied
+	// (see TypeOf, which also sets the hash and the defaults from it).
+	Schema *schema.Bound
 }
 
 // JSONDoc is a plain authoritative JSON document type (one writer at a

@@ -180,6 +180,11 @@ func (d *Doc) Update(fn func(*Tx) error) error {
 	if len(tx.ops) == 0 {
 		return nil
 	}
+	if b := d.rt.docType.Schema; b != nil {
+		if err := validateOps(b, tx.ops); err != nil {
+			return &Error{Code: CodeInvalidChange, DocID: d.rt.id, Err: err}
+		}
+	}
 	rt := d.rt
 	rt.mu.Lock()
 	if rt.loading {
