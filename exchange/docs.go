@@ -572,7 +572,7 @@ func (ex *Exchange) deferUrgent(f fxEnsureDoc) {
 	ex.mu.Lock()
 	ex.deferred[f.doc] = f.meta
 	ex.mu.Unlock()
-	ex.consequence(msgDocDefer{doc: f.doc, meta: f.meta, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
+	ex.consequence(msgDocDefer{doc: f.doc, meta: f.meta, from: f.peer.PeerID, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
 }
 
 func (ex *Exchange) vacantUrgent(f fxEnsureDoc) {

@@ -198,13 +198,16 @@ func TestInboundQueueIsBounded(t *testing.T) {
 	held, release := make(chan struct{}), make(chan struct{})
 	go a.dispatch(funcMsg(func() { close(held); <-release }))
 	<-held
+	flooded := make(chan struct{})
 	go func() {
+		defer close(flooded)
 		for range 2000 {
 			m.send("a", &wire.Interest{DocID: "d", Version: ptr("x:0")})
 		}
 	}()
 	<-over
 	close(release)
+	<-flooded
 	n.settle()
 	if got := deepest.Load(); got > bound+2 {
 		t.Fatalf("queue reached %d, bound %d", got, bound)

@@ -313,8 +313,40 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 		return err
 	}
 	rt := d.rt
-	return d.wait(ctx, func(s *syncState, sess *sessionState) bool { return synced(rt, s, sess) },
-		&Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer"})
+	return d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
+		if synced(rt, s, sess) {
+			return true, nil
+		}
+		return mismatchOnly(rt.id, s, sess)
+	}, &Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer"})
+}
+
+// mismatchOnly reports a schema, replica type or sync mode mismatch as the
+// outcome of WaitForSync when every connected peer that presented the doc
+// did so with incompatible metadata: nothing will ever sync, so waiting
+// for a timeout would only hide the cause.
+func mismatchOnly(doc string, s *syncState, sess *sessionState) (bool, error) {
+	var diag *Diagnostic
+	waiting := false
+	s.peers.Range(func(id string, p *syncPeer) bool {
+		if len(sess.peerChannels(id)) == 0 {
+			return true
+		}
+		if d, ok := p.mismatched.Get(doc); ok {
+			diag = &d
+		} else if _, ok := p.states.Get(doc); ok {
+			waiting = true // another peer may still sync it
+		}
+		return true
+	})
+	if diag == nil || waiting {
+		return false, nil
+	}
+	code := CodeSchemaMismatch
+	if diag.Code != DiagSchemaHashMismatch {
+		code = CodeTypeMismatch
+	}
+	return true, &Error{Code: code, DocID: doc, Msg: fmt.Sprintf("peer %q: %s (local %s, remote %s)", diag.PeerID, diag.Code, diag.Local, diag.Remote)}
 }
 
 // WaitAcknowledged waits until a connected peer acknowledged holding the
@@ -330,19 +362,22 @@ func (d *Doc) WaitAcknowledged(ctx context.Context) error {
 	}
 	rt := d.rt
 	target := rt.currentVersion()
-	return d.wait(ctx, func(s *syncState, sess *sessionState) bool { return acknowledged(rt, target, s, sess) },
+	return d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) { return acknowledged(rt, target, s, sess), nil },
 		&Error{Code: CodeNotAcknowledged, DocID: d.rt.id, Msg: "no peer acknowledged version " + target.String()})
 }
 
 // wait blocks until until holds (checked now and at every tick) or ctx
 // ends (then timeout, wrapping ctx.Err(), is returned).
-func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) bool, timeout *Error) error {
+func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) (bool, error), timeout *Error) error {
 	w := &syncWaiter{doc: d.rt.id, rt: d.rt, until: until, done: make(chan struct{})}
 	d.ex.mu.Lock()
 	d.ex.waiters[w] = struct{}{}
 	d.ex.mu.Unlock()
-	if st := d.ex.cs(); until(st.sync, st.sess) {
-		d.ex.resolveWaiter(w, nil)
+	{
+		st := d.ex.cs()
+		if done, err := until(st.sync, st.sess); done {
+			d.ex.resolveWaiter(w, err)
+		}
 	}
 	select {
 	case <-w.done:
@@ -359,7 +394,7 @@ func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) bo
 type syncWaiter struct {
 	doc   string
 	rt    *docRuntime
-	until func(*syncState, *sessionState) bool
+	until func(*syncState, *sessionState) (bool, error)
 	done  chan struct{}
 	err   error
 }
@@ -403,8 +438,8 @@ func synced(rt *docRuntime, s *syncState, sess *sessionState) bool {
 	found := false
 	s.peers.Range(func(id string, p *syncPeer) bool {
 		st, ok := p.states.Get(rt.id)
-		if !ok || st.Kind == PeerPending || len(sess.peerChannels(id)) == 0 {
-			return true
+		if !ok || st.Kind == PeerPending || len(sess.peerChannels(id)) == 0 || p.mismatched.Has(rt.id) {
+			return true // a peer that holds the doc with other metadata syncs nothing
 		}
 		if st.Kind == PeerVacant || st.LastKnownVersion == "" {
 			found = true
@@ -462,8 +497,10 @@ func (ex *Exchange) checkWaiters() {
 		switch {
 		case !live[i]:
 			ex.resolveWaiter(w, &Error{Code: CodeDestroyed, DocID: w.doc})
-		case w.until(ss, sess):
-			ex.resolveWaiter(w, nil)
+		default:
+			if done, err := w.until(ss, sess); done {
+				ex.resolveWaiter(w, err)
+			}
 		}
 	}
 }

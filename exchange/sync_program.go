@@ -38,6 +38,9 @@ type syncDoc struct {
 	mode    DocMode
 	version string // serialized; "" for deferred docs
 	meta    DocMeta
+	// presenters: for a deferred doc, what each peer that presented it
+	// said; a promotion checks them against the doc's own metadata.
+	presenters pmap.Map[DocMeta]
 	// ackTo: peers whose offers were merged and not yet acknowledged, with
 	// our version right after their last merge.
 	ackTo pmap.Map[string]
@@ -56,7 +59,7 @@ type syncPeer struct {
 	// ours. Its interests for them are answered vacant and its offers
 	// ignored, so an interest sent before the present was validated cannot
 	// pull data across a schema mismatch.
-	mismatched pmap.Map[struct{}]
+	mismatched pmap.Map[Diagnostic]
 	// heard: docs for which an offer of this peer was absorbed (or found
 	// already held) since it became available. Versions that cannot be
 	// ordered (field-LWW state, opaque stamps) prove nothing about
@@ -111,6 +114,7 @@ type msgDocEnsure struct {
 type msgDocDefer struct {
 	doc   string
 	meta  DocMeta
+	from  string // the peer whose present made us defer it
 	event *DocChange
 }
 type msgLocalChange struct {
@@ -324,17 +328,24 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		return n, nil
 
 	case msgDocEnsure:
-		if d, ok := s.docs.Get(m.doc); ok && d.mode != ModeDeferred {
+		old, known := s.docs.Get(m.doc)
+		if known && old.mode != ModeDeferred {
 			return s, nil // already tracked; its event is dropped (reference behaviour)
 		}
 		n := s.clone()
 		d := &syncDoc{mode: m.mode, version: m.version, meta: m.meta}
 		n.docs = n.docs.Set(m.doc, d)
+		var pre []syncFx
+		if known {
+			// Promoted from deferred: the peers that presented it with
+			// other metadata will not sync it with us.
+			pre = markPresenterMismatches(n, m.doc, d, old.presenters)
+		}
 		if m.event != nil {
 			n.docEvents = n.docEvents.Push(*m.event)
 		}
 		targets := p.sharePeers(s, m.doc, s.peers.Keys())
-		var fx []syncFx
+		fx := pre
 		if len(targets) > 0 {
 			fx = append(fx,
 				fxSendToPeers{peers: targets, msg: &wire.Present{Docs: []wire.DocPresence{presence(m.doc, d)}}},
@@ -349,6 +360,9 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		}
 		n := s.clone()
 		d := &syncDoc{mode: ModeDeferred, meta: m.meta}
+		if m.from != "" {
+			d.presenters = d.presenters.Set(m.from, m.meta)
+		}
 		n.docs = n.docs.Set(m.doc, d)
 		if m.event != nil {
 			n.docEvents = n.docEvents.Push(*m.event)
@@ -624,6 +638,29 @@ func (p *syncProgram) received(s *syncState, from string, msg wire.ChannelMsg) (
 	return s, nil
 }
 
+// markPresenterMismatches marks the peers that presented doc (while it
+// was deferred) with metadata d does not accept, and reports each. n is a
+// fresh clone owned by the caller.
+func markPresenterMismatches(n *syncState, doc string, d *syncDoc, presenters pmap.Map[DocMeta]) []syncFx {
+	var fx []syncFx
+	for _, id := range presenters.Keys() {
+		meta, _ := presenters.Get(id)
+		peer, ok := n.peers.Get(id)
+		if !ok {
+			continue
+		}
+		e := wire.DocPresence{DocID: doc, ReplicaType: meta.ReplicaType, SyncMode: meta.SyncMode, SchemaHash: meta.SchemaHash, SupportedHashes: meta.SupportedHashes}
+		if diag, bad := mismatch(e, d, id); bad {
+			np := *peer
+			np.mismatched = peer.mismatched.Set(doc, diag)
+			n.peers = n.peers.Set(id, &np)
+			n.peerSync = n.peerSync.Add(doc)
+			fx = append(fx, fxSyncDiagnostic{d: diag})
+		}
+	}
+	return fx
+}
+
 // docOf returns the doc id a single-doc sync message is about.
 func docOf(m wire.ChannelMsg) string {
 	switch m := m.(type) {
@@ -661,9 +698,11 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 		if diag, bad := mismatch(e, d, from); bad {
 			fx = append(fx, fxSyncDiagnostic{d: diag})
 			if cur, _ := s.peers.Get(from); !cur.mismatched.Has(e.DocID) {
+				// (recorded with its diagnostic: WaitForSync reports it)
 				s = s.clone()
 				np := *cur
-				np.mismatched = cur.mismatched.Set(e.DocID, struct{}{})
+				np.mismatched = cur.mismatched.Set(e.DocID, diag)
+				s.peerSync = s.peerSync.Add(e.DocID) // waiters re-check
 				s.peers = s.peers.Set(from, &np)
 			}
 			continue
@@ -675,6 +714,13 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 			s.peers = s.peers.Set(from, &np)
 		}
 		if d.mode == ModeDeferred {
+			if !d.presenters.Has(from) {
+				nd := *d
+				nd.presenters = d.presenters.Set(from, DocMeta{ReplicaType: e.ReplicaType, SyncMode: e.SyncMode,
+					SchemaHash: e.SchemaHash, SupportedHashes: slices.Clone(e.SupportedHashes)})
+				s = s.clone()
+				s.docs = s.docs.Set(e.DocID, &nd)
+			}
 			continue // deferred docs never request data
 		}
 		fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{

@@ -158,7 +158,20 @@ func TestSyncTable(t *testing.T) {
 			msg: recv("bob", present("d", authM)), fx: []string{"to bob vacant(d)"}},
 		{name: "present of known doc denied by canShare: vacant, no version leaked (deviation)", share: denyPeerDoc("bob", "d"),
 			setup: syncSeq(bob, ensure("d", authM, "L:3")), msg: recv("bob", present("d", authM)), fx: []string{"to bob vacant(d)"}},
-		{name: "present of deferred doc: nothing", setup: syncSeq(bob, deferDoc("d", authM)), msg: recv("bob", present("d", authM))},
+		{name: "present of deferred doc: no request, the presenter is remembered", setup: syncSeq(bob, deferDoc("d", authM)), msg: recv("bob", present("d", authM)),
+			check: func(t *testing.T, s *syncState) {
+				if d, _ := s.docs.Get("d"); !d.presenters.Has("bob") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "promotion of a deferred doc presented with another hash: presenter mismatched", setup: syncSeq(bob, deferDoc("d", authM), recv("bob", present("d", authM))),
+			msg: msgDocEnsure{doc: "d", mode: ModeInterpret, version: "L:0", meta: DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "other"}},
+			fx:  []string{"diag schema-hash-mismatch", "to bob present(d)", "to bob interest(d v=L:0 r=false)"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
 		{name: "present from unknown sender: ignored", setup: syncSeq(ensure("d", authM, "L:1")), msg: recv("ghost", present("d", authM))},
 		{name: "present of a loading doc: nothing", setup: syncSeq(bob, msgDocLoading{doc: "d"}), msg: recv("bob", present("d", authM))},
 		{name: "present replica type mismatch: diagnostic, skipped", setup: syncSeq(bob, ensure("d", authM, "L:1")),

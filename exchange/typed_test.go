@@ -1,8 +1,11 @@
 package exchange
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/kyneta-go/kyneta/schema"
 )
@@ -61,5 +64,24 @@ func TestTypedDocHashZeroAndValidation(t *testing.T) {
 	// Binding the same type again gives the same document.
 	if again, err := Bind[note](a, "n", schema.BindingJSON); err != nil || again.Doc != ta.Doc {
 		t.Fatalf("second Bind: %v", err)
+	}
+}
+
+// A schema-hash mismatch is reported by WaitForSync as such, with both
+// hashes, instead of a timeout.
+func TestWaitForSyncReportsSchemaMismatch(t *testing.T) {
+	n := newTestNet(t)
+	a, b := n.peer("a"), n.peer("b")
+	da := mustGet(t, a, "d", JSONDoc("hash-a"))
+	update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
+	n.settle()
+	db := mustGet(t, b, "d", JSONDoc("hash-b"))
+	n.settle()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := db.WaitForSync(ctx)
+	var e *Error
+	if !errors.Is(err, ErrSchemaMismatch) || !errors.As(err, &e) || !strings.Contains(e.Msg, "hash-a") || !strings.Contains(e.Msg, "hash-b") {
+		t.Fatalf("WaitForSync = %v", err)
 	}
 }
