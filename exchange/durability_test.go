@@ -3,11 +3,13 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -214,5 +216,46 @@ func TestInboundQueueIsBounded(t *testing.T) {
 	}
 	if st := a.Stats(); st.InboundWaits == 0 || inbound.Load() != 2000 {
 		t.Fatalf("waits %d, received %d of 2000 (%d before)", st.InboundWaits, inbound.Load(), base)
+	}
+}
+
+// A peer cannot make a relay hold documents without bound by announcing
+// them: past MaxDocsPerPeer unknown docs are answered vacant, once
+// reported; docs a peer made us defer expire when it departs.
+func TestAnnouncedDocsQuotaAndDeferredExpiry(t *testing.T) {
+	n := newTestNet(t)
+	relay := n.peer("relay", func(o *Options) {
+		o.MaxDocsPerPeer = 10
+		o.DepartureTimeout = DepartImmediately
+	})
+	m := newRawPeer(t, n, "m", "m")
+	var docs []wire.DocPresence
+	for i := range 25 {
+		docs = append(docs, wire.DocPresence{DocID: fmt.Sprint("spam-", i), ReplicaType: replica.PlainType, SyncMode: Authoritative})
+	}
+	m.send("relay", &wire.Present{Docs: docs})
+	n.settle()
+	if got := len(relay.Deferred()); got != 10 {
+		t.Fatalf("relay defers %d docs, want the quota of 10", got)
+	}
+	if got := n.diagnostics(DiagQuota); len(got) != 1 || got[0].PeerID != "m" {
+		t.Fatalf("quota diagnostics %v", got)
+	}
+	vacants := 0
+	for i := range 25 {
+		for _, msg := range m.received(fmt.Sprint("spam-", i)) {
+			if _, ok := msg.(*wire.Vacant); ok {
+				vacants++
+			}
+		}
+	}
+	if vacants != 15 {
+		t.Fatalf("%d vacant answers, want 15", vacants)
+	}
+	// The peer leaves: nobody can serve those docs any more.
+	n.bridge.Disconnect("m")
+	n.settle()
+	if got := relay.Deferred(); len(got) != 0 {
+		t.Fatalf("deferred docs outlived their only presenter: %v", got)
 	}
 }

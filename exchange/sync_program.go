@@ -27,6 +27,9 @@ import (
 // injected predicates; they must be fast and must not call the exchange.
 type syncProgram struct {
 	identity PeerIdentity
+	// maxAnnounced caps the docs one peer may make us take on (create or
+	// defer) by presenting them; 0 means no cap.
+	maxAnnounced int
 	// persistent: the exchange has stores; writes it merges are
 	// acknowledged to their writers once every store holds them.
 	persistent bool
@@ -65,6 +68,8 @@ type syncPeer struct {
 	// ordered (field-LWW state, opaque stamps) prove nothing about
 	// containment, so WaitForSync waits for the peer's offer itself.
 	heard pmap.Set
+	// announced counts the docs this peer's presents made us classify.
+	announced int
 	// acked: per doc, the latest version this peer acknowledged holding
 	// (an empty delta offer, sent once its stores confirmed our write).
 	acked pmap.Map[string]
@@ -239,6 +244,10 @@ type fxDocDismissed struct {
 	peer PeerIdentity
 }
 type fxEmitReady struct{ docs []string }
+
+// fxForgetDeferred: deferred docs expired (everyone who presented them
+// departed).
+type fxForgetDeferred struct{ docs []string }
 type fxEmitStateAdvanced struct{ docs []string }
 type fxEmitDocEvents struct{ events []DocChange }
 type fxSyncDiagnostic struct{ d Diagnostic }
@@ -249,6 +258,7 @@ func (fxImport) isSyncFx()            {}
 func (fxEnsureDoc) isSyncFx()         {}
 func (fxDocDismissed) isSyncFx()      {}
 func (fxEmitReady) isSyncFx()         {}
+func (fxForgetDeferred) isSyncFx()    {}
 func (fxEmitStateAdvanced) isSyncFx() {}
 func (fxEmitDocEvents) isSyncFx()     {}
 func (fxSyncDiagnostic) isSyncFx()    {}
@@ -317,7 +327,28 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		for _, doc := range peer.states.Keys() {
 			n.peerSync = n.peerSync.Add(doc)
 		}
-		return n, nil
+		// Deferred docs only this peer presented expire with it: nobody
+		// is left to serve them.
+		var gone []string
+		s.docs.Range(func(id string, d *syncDoc) bool {
+			if d.mode != ModeDeferred || !d.presenters.Has(m.peer) {
+				return true
+			}
+			if rest := d.presenters.Delete(m.peer); rest.Len() > 0 {
+				nd := *d
+				nd.presenters = rest
+				n.docs = n.docs.Set(id, &nd)
+				return true
+			}
+			n.docs = n.docs.Delete(id)
+			n.docEvents = n.docEvents.Push(DocChange{Type: DocRemoved, DocID: id})
+			gone = append(gone, id)
+			return true
+		})
+		if len(gone) == 0 {
+			return n, nil
+		}
+		return n, []syncFx{fxForgetDeferred{docs: gone}}
 
 	case msgDocLoading:
 		if s.docs.Has(m.doc) || s.loading.Has(m.doc) {
@@ -689,6 +720,25 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 		}
 		d, known := s.docs.Get(e.DocID)
 		if !known {
+			cur, _ := s.peers.Get(from)
+			if p.maxAnnounced > 0 && cur.announced >= p.maxAnnounced {
+				// A peer cannot make us hold without bound: past its quota
+				// an unknown doc is answered vacant (reported once).
+				if cur.announced == p.maxAnnounced {
+					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Code: DiagQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
+						Message: fmt.Sprintf("peer %q announced more than %d documents we did not hold; the rest are answered vacant", from, p.maxAnnounced)}})
+				}
+				fx = append(fx, vacant(from, e.DocID))
+				s = s.clone()
+				np := *cur
+				np.announced = min(cur.announced+1, p.maxAnnounced+1)
+				s.peers = s.peers.Set(from, &np)
+				continue
+			}
+			s = s.clone()
+			np := *cur
+			np.announced++
+			s.peers = s.peers.Set(from, &np)
 			fx = append(fx, fxEnsureDoc{doc: e.DocID, peer: peer.identity, meta: DocMeta{
 				ReplicaType: e.ReplicaType, SyncMode: e.SyncMode, SchemaHash: e.SchemaHash,
 				SupportedHashes: slices.Clone(e.SupportedHashes),
