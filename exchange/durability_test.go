@@ -259,3 +259,56 @@ func TestAnnouncedDocsQuotaAndDeferredExpiry(t *testing.T) {
 		t.Fatalf("deferred docs outlived their only presenter: %v", got)
 	}
 }
+
+// A plain doc written many times keeps a bounded history: it is compacted
+// to the version its synced peers hold, its stores are rewritten as one
+// entirety, a late joiner gets the state, and a restart loads few records.
+func TestCompactionBoundsHistoryAndStores(t *testing.T) {
+	const writes = 5000
+	n := newTestNet(t)
+	data := store.NewMemoryData()
+	a := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	for i := range writes {
+		update(t, da, func(tx *Tx) { tx.Set(P("n"), i); tx.Set(P("k", fmt.Sprint(i%10)), i) })
+		if i%100 == 0 {
+			n.settle()
+		}
+	}
+	n.settle()
+	flush(t, a)
+	if da.Version() != db.Version() {
+		t.Fatalf("b at %s, a at %s", db.Version(), da.Version())
+	}
+	rt := a.runtimeFor("d")
+	rt.mu.Lock()
+	hist := rt.rep.(replica.HistoryReporter).History()
+	rt.mu.Unlock()
+	if hist.Batches > compactBatches {
+		t.Fatalf("history of %d batches after %d writes", hist.Batches, writes)
+	}
+	recs := records(t, store.NewMemory(store.MemoryOptions{Data: data}), "d")
+	if len(recs) > compactBatches+2 {
+		t.Fatalf("%d stored records after %d writes", len(recs), writes)
+	}
+	// A late joiner (behind the compaction point) gets the state.
+	late := n.peer("late")
+	dl := mustGet(t, late, "d", jsonDoc)
+	n.settle()
+	waitSync(t, dl)
+	if jsonOf(t, dl) != jsonOf(t, da) {
+		t.Fatalf("late joiner %s, a %s", jsonOf(t, dl), jsonOf(t, da))
+	}
+	// A restart loads the compacted stream.
+	want := jsonOf(t, da)
+	n.stop("a")
+	a2 := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	d2 := mustGet(t, a2, "d", jsonDoc)
+	flush(t, a2)
+	if jsonOf(t, d2) != want {
+		t.Fatalf("after restart %s, want %s", jsonOf(t, d2), want)
+	}
+}

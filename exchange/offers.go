@@ -38,7 +38,7 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 			parts, at = ex.buildOffer(rt, f.since, f.push, peer)
 			built = true
 			if f.push {
-				ex.enqueue(msgPushed{doc: f.doc, version: at})
+				ex.enqueue(msgPushed{doc: f.doc, version: at, to: f.peers})
 			}
 		}
 		for _, part := range parts {

@@ -178,6 +178,45 @@ func partRecords(parts []replica.OfferPart) []store.Record {
 	return recs
 }
 
+// compact trims a plain op log once it is long (compactTarget decides),
+// to the least version every synced peer holds; a peer behind that point
+// later gets an entirety. The stores then rewrite the document as one
+// entirety instead of its whole history.
+func (ex *Exchange) compact(doc string) {
+	rt := ex.runtimeFor(doc)
+	if rt == nil {
+		return
+	}
+	var synced []replica.Version
+	ex.cs().sync.peers.Range(func(_ string, p *syncPeer) bool {
+		if st, ok := p.states.Get(doc); ok && st.Kind == PeerSynced && st.LastKnownVersion != "" {
+			if v, err := rt.factory.ParseVersion(st.LastKnownVersion); err == nil {
+				synced = append(synced, v)
+			}
+		}
+		return true
+	})
+	rt.mu.Lock()
+	hr, ok := rt.rep.(replica.HistoryReporter)
+	if !ok {
+		rt.mu.Unlock()
+		return
+	}
+	target, ok := compactTarget(rt.rep.Version(), rt.rep.BaseVersion(), hr.History(), synced)
+	var err error
+	if ok {
+		err = rt.rep.Advance(target)
+	}
+	rt.mu.Unlock()
+	if err != nil {
+		ex.warn(DiagExportFailed, doc, "", err, "compaction to %s failed", target)
+		return
+	}
+	if ok && len(ex.stores) > 0 {
+		ex.stepStore(stCompact{doc: doc})
+	}
+}
+
 // persistTrigger tells the store program the doc's current version; it
 // decides which stores to write.
 func (ex *Exchange) persistTrigger(doc string) {

@@ -133,6 +133,12 @@ type msgLocalChange struct {
 type msgPushed struct {
 	doc     string
 	version string
+	// to: the peers the push went to. A synced peer is caught up to
+	// version once it arrives: channels are reliable, and a channel that
+	// loses a message is closed, after which the peer resyncs from its
+	// own version. (This is what lets compaction advance past a reader
+	// that never writes back.)
+	to []string
 }
 type msgDocDelete struct {
 	doc   string
@@ -419,13 +425,22 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 
 	case msgPushed:
 		d, ok := s.docs.Get(m.doc)
-		if !ok || d.mode == ModeDeferred || d.version == m.version {
+		if !ok || d.mode == ModeDeferred {
 			return s, nil
 		}
 		n := s.clone()
-		nd := *d
-		nd.version = m.version
-		n.docs = n.docs.Set(m.doc, &nd)
+		if d.version != m.version {
+			nd := *d
+			nd.version = m.version
+			n.docs = n.docs.Set(m.doc, &nd)
+		}
+		for _, id := range m.to {
+			if peer, ok := n.peers.Get(id); ok {
+				if st, ok := peer.states.Get(m.doc); ok && st.Kind == PeerSynced && st.LastKnownVersion != m.version {
+					setPeerDocState(n, id, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
+				}
+			}
+		}
 		return n, nil
 
 	case msgDocDelete:
