@@ -24,7 +24,6 @@ import (
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/sqlite"
 	"github.com/kyneta-go/kyneta/server"
-	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -38,6 +37,7 @@ type serveConfig struct {
 	idleTimeout time.Duration
 	maxConns    int
 	logLevel    string
+	cluster     clusterConfig
 }
 
 // serveFlags binds the serve flags to c.
@@ -53,6 +53,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "close connections silent this long (0 disables)")
 	fs.IntVar(&c.maxConns, "max-connections", 10000, "refuse connections above this count with 1013 (0: no cap)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	clusterFlags(fs, &c.cluster)
 	return fs
 }
 
@@ -68,7 +69,7 @@ func parseServe(args []string, _ io.Writer) (serveConfig, error) {
 	if fs.NArg() > 0 {
 		return c, &usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
 	}
-	return c, nil
+	return c, resolveCluster(fs, &c.cluster, &c.peerID, os.Getenv)
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -172,7 +173,11 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 	}
 	defer ln.Close()
 
-	st, err := sqlite.Open(ctx, cfg.data, sqlite.Options{Logger: log})
+	cl, err := openCluster(ctx, cfg.cluster, relayReplicas(), log)
+	if err != nil {
+		return err
+	}
+	st, err := cl.storeOr(func() (store.Store, error) { return sqlite.Open(ctx, cfg.data, sqlite.Options{Logger: log}) })
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", cfg.data, err)
 	}
@@ -197,9 +202,9 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 	ex, err := exchange.New(exchange.Options{
 		PeerID:     cfg.peerID,
 		PeerType:   wire.PeerService,
-		Transports: []transport.Transport{srv},
+		Transports: cl.transports(srv),
 		Stores:     []store.Store{st},
-		Policies:   []exchange.Policy{relay},
+		Policies:   cl.policies(relay),
 		Replicas:   relayReplicas(),
 		Logger:     log,
 	})
@@ -211,12 +216,13 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 	var ready atomic.Bool
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(srv, ex))
+	cl.register(reg)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() || srv.IsDraining() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
@@ -225,6 +231,10 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 			// Writes are held in memory and retried; acknowledging new
 			// ones would promise what the disk cannot keep.
 			http.Error(w, fmt.Sprintf("store failing for %d document(s)", n), http.StatusServiceUnavailable)
+			return
+		}
+		if err := cl.ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
