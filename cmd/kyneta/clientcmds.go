@@ -83,9 +83,17 @@ func open(ctx context.Context, c clientConfig) (*session, error) {
 	if c.token != "" {
 		hdr.Set("Authorization", "Bearer "+c.token)
 	}
-	// A command line tool gives up quickly instead of retrying for minutes.
-	policy := backoff.Policy{Base: 200 * time.Millisecond, Max: time.Second, MaxAttempts: 2}
-	cl, err := client.New(client.Options{URL: c.url, Header: hdr, Reconnect: &policy})
+	// A command line tool gives up quickly instead of retrying for minutes
+	// (but tries every node it was given, in the order given: successive
+	// commands on one document go to the same node while it is up).
+	opts := client.Options{URL: c.url, Header: hdr}
+	if urls := strings.Split(c.url, ","); len(urls) > 1 {
+		opts.URL, opts.URLs = "", urls
+		opts.Rand = func() float64 { return 0 }
+	}
+	policy := backoff.Policy{Base: 200 * time.Millisecond, Max: time.Second, MaxAttempts: max(2, len(opts.URLs))}
+	opts.Reconnect = &policy
+	cl, err := client.New(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -349,7 +349,7 @@ func (s *sharedStore) join(ctx context.Context, docID string, f replica.Factory,
 		}
 		if !head.Exists {
 			rep := f.CreateEmpty()
-			batch, err := joinBatch(rep, in)
+			batch, err := joinBatch(rep, f, in)
 			if err != nil {
 				return err
 			}
@@ -367,7 +367,7 @@ func (s *sharedStore) join(ctx context.Context, docID string, f replica.Factory,
 		if err != nil {
 			return err
 		}
-		batch, err := joinBatch(rep, in)
+		batch, err := joinBatch(rep, f, in)
 		if err != nil {
 			return err
 		}
@@ -393,11 +393,11 @@ func (s *sharedStore) join(ctx context.Context, docID string, f replica.Factory,
 
 // joinBatch merges in into rep and returns the entries that changed it,
 // each at the version rep reached (what replaying them reproduces).
-func joinBatch(rep replica.Replica, in []store.Record) ([]store.Record, error) {
+func joinBatch(rep replica.Replica, f replica.Factory, in []store.Record) ([]store.Record, error) {
 	var out []store.Record
 	for _, rec := range in {
 		before, n := rep.Version().String(), payloadCount(rep)
-		if err := replayEntry(rep, rec); err != nil {
+		if err := replayEntry(rep, f, rec); err != nil {
 			return nil, err
 		}
 		if after := rep.Version().String(); after != before || payloadCount(rep) != n {
@@ -419,9 +419,14 @@ func payloadCount(rep replica.Replica) int {
 
 // replayEntry applies a stored entry the way the exchange replays one
 // when it hydrates, so the versions stored here are the ones it reaches.
-func replayEntry(rep replica.Replica, rec store.Record) error {
+func replayEntry(rep replica.Replica, f replica.Factory, rec store.Record) error {
 	if sm, ok := rep.(replica.StampedMerger); ok {
 		return sm.MergeStamped(rec.Payload, rec.Version, "")
+	}
+	if rec.Payload.Kind == wire.Entirety {
+		if v, err := f.ParseVersion(rec.Version); err == nil && v.Lineage() != replica.Genesis {
+			return rep.ResetFromEntirety(rec.Payload, v)
+		}
 	}
 	return rep.Merge(rec.Payload)
 }
@@ -441,7 +446,7 @@ func (s *sharedStore) replayed(ctx context.Context, docID string, f replica.Fact
 	}
 	rep := f.CreateEmpty()
 	for _, rec := range entries(recs) {
-		if err := replayEntry(rep, rec); err != nil {
+		if err := replayEntry(rep, f, rec); err != nil {
 			return nil, err
 		}
 	}

@@ -11,7 +11,11 @@
 //
 // put sets a JSON document's content through a server; watch prints the
 // document as a JSON line now and after every change. Both take the
-// server's WebSocket URL (ws://host:port/ws).
+// server's WebSocket URL (ws://host:port/ws), or several nodes' URLs
+// separated by commas to fail over between them.
+//
+// serve --store postgres://… --cluster nats://… --node-id ID runs one node
+// of a cluster (docs/cluster.md).
 package main
 
 import (
