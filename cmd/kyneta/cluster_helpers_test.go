@@ -315,7 +315,27 @@ func dialClusterPeer(ctx context.Context, t *testing.T, u, id, doc string) *clus
 		DocID: doc, ReplicaType: wire.ReplicaType{Name: "loro", Major: 1}, SyncMode: wire.Collaborative, SchemaHash: "h-loro",
 	}}})
 	p.send(t, &wire.Interest{DocID: doc, Reciprocate: relayPtr(true)})
-	return p
+	// The node answers the interest once it holds the doc (an offer sent
+	// earlier would be dropped, as with a TypeScript peer): its answer
+	// ends with an interest of its own that does not reciprocate.
+	for {
+		switch m := p.next(t, ctx).(type) {
+		case *wire.Offer:
+			p.record(m)
+		case *wire.Interest:
+			if m.DocID == doc && (m.Reciprocate == nil || !*m.Reciprocate) {
+				return p
+			}
+		}
+	}
+}
+
+func (p *clusterPeer) record(o *wire.Offer) {
+	if o.DocID == p.doc {
+		p.mu.Lock()
+		p.seen[hex.EncodeToString(o.Payload.Data)]++
+		p.mu.Unlock()
+	}
 }
 
 func (p *clusterPeer) offer(t *testing.T, blob []byte, version string) {
@@ -327,6 +347,8 @@ func (p *clusterPeer) offer(t *testing.T, blob []byte, version string) {
 func (p *clusterPeer) waitBlobs(ctx context.Context, t *testing.T, blobs ...[]byte) {
 	t.Helper()
 	missing := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		n := 0
 		for _, b := range blobs {
 			if p.seen[hex.EncodeToString(b)] == 0 {
@@ -336,8 +358,8 @@ func (p *clusterPeer) waitBlobs(ctx context.Context, t *testing.T, blobs ...[]by
 		return n
 	}
 	for missing() > 0 {
-		if o, ok := p.next(t, ctx).(*wire.Offer); ok && o.DocID == p.doc {
-			p.seen[hex.EncodeToString(o.Payload.Data)]++
+		if o, ok := p.next(t, ctx).(*wire.Offer); ok {
+			p.record(o)
 		}
 	}
 }
