@@ -119,9 +119,9 @@ func newClusterInfra(ctx context.Context, t *testing.T) *clusterInfra {
 }
 
 // startNode runs one node; natsURL "" runs it on the store alone.
-func (ci *clusterInfra) startNode(ctx context.Context, t *testing.T, id, natsURL string) *serveProc {
+func (ci *clusterInfra) startNode(ctx context.Context, t *testing.T, id, natsURL string, extra ...string) *serveProc {
 	t.Helper()
-	args := []string{"--store", ci.dsn, "--node-id", id, "--cluster-prefix", ci.prefix, "--drain-window", "100ms"}
+	args := append([]string{"--store", ci.dsn, "--node-id", id, "--cluster-prefix", ci.prefix, "--drain-window", "100ms"}, extra...)
 	if natsURL != "" {
 		args = append(args, "--cluster", natsURL)
 	}

@@ -168,6 +168,8 @@ func TestClusterNodeKill(t *testing.T) {
 	urls := []string{nodes[0].wsURL(), nodes[1].wsURL(), nodes[2].wsURL()}
 
 	const writers, before, after = 3, 15, 15
+	// Each writer must get writes acknowledged through a survivor after
+	// the kill: failover works.
 	var wg sync.WaitGroup
 	acked := make([][]int, writers)
 	killed := make(chan struct{})
@@ -181,6 +183,7 @@ func TestClusterNodeKill(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			unacked := 0
 			for i := 0; ; i++ {
 				if i == before && w == 0 {
 					if err := nodes[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -198,18 +201,33 @@ func TestClusterNodeKill(t *testing.T) {
 					return
 				}
 				k := "k" + strconv.Itoa(i)
+				madeBeforeKill := true
+				select {
+				case <-killed:
+					madeBeforeKill = false
+				default:
+				}
 				if err := d.Update(func(tx *exchange.Tx) error { tx.Set(exchange.P(k), float64(i)); return nil }); err != nil {
 					errs <- err
 					return
 				}
-				actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				// A write in flight when n1 dies may reach the survivors
+				// through NATS and never be acknowledged to its writer
+				// (a node acknowledges only what it merged from that
+				// peer; see docs/cluster.md): it does not count, and the
+				// next write's acknowledgement covers it.
+				actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				err := d.WaitAcknowledged(actx)
 				cancel()
-				if err != nil {
+				switch {
+				case err == nil:
+					acked[w] = append(acked[w], i)
+				case !madeBeforeKill || unacked > 0:
 					errs <- fmt.Errorf("writer%d: write %d not acknowledged: %w", w, i, err)
 					return
+				default:
+					unacked++
 				}
-				acked[w] = append(acked[w], i)
 			}
 		}()
 	}
@@ -239,6 +257,11 @@ func TestClusterNodeKill(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	for w := range writers {
+		if n := len(acked[w]); n < before+after-1 || acked[w][n-1] != before+after-1 {
+			t.Errorf("writer%d: acknowledged %v", w, acked[w])
+		}
+	}
 	if code := nodes[0].wait(ctx, t); code != -1 {
 		t.Errorf("n1 exit code %d after SIGKILL", code)
 	}
@@ -262,7 +285,7 @@ func TestClusterNodeKill(t *testing.T) {
 			for j := 0; j <= last; j++ {
 				want["p"+strconv.Itoa(j)] = j
 			}
-			waitDocs(ctx, t, n.addr+": kill/put", []*exchange.Doc{r.doc(t, "kill/put", jsonDoc)}, hasKeys(want))
+			waitDocs(ctx, t, n.addr+": kill/put", []*exchange.Doc{r.doc(t, "kill/put", exchange.JSONDoc(""))}, hasKeys(want))
 		}
 	}
 	pg := ci.openStore(ctx, t)
