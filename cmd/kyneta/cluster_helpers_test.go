@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -62,7 +63,7 @@ func randHex(n int) string {
 
 // newClusterInfra checks PostgreSQL and NATS are there (failing the test
 // with one line when not), and makes the test's schema and prefix.
-func newClusterInfra(ctx context.Context, t *testing.T) *clusterInfra {
+func newClusterInfra(ctx context.Context, t testing.TB) *clusterInfra {
 	t.Helper()
 	dsns := testPostgresDSNs
 	if v := os.Getenv(envTestPostgres); v != "" {
@@ -119,7 +120,7 @@ func newClusterInfra(ctx context.Context, t *testing.T) *clusterInfra {
 }
 
 // startNode runs one node; natsURL "" runs it on the store alone.
-func (ci *clusterInfra) startNode(ctx context.Context, t *testing.T, id, natsURL string, extra ...string) *serveProc {
+func (ci *clusterInfra) startNode(ctx context.Context, t testing.TB, id, natsURL string, extra ...string) *serveProc {
 	t.Helper()
 	args := append([]string{"--store", ci.dsn, "--node-id", id, "--cluster-prefix", ci.prefix, "--drain-window", "100ms"}, extra...)
 	if natsURL != "" {
@@ -130,7 +131,7 @@ func (ci *clusterInfra) startNode(ctx context.Context, t *testing.T, id, natsURL
 
 // openStore opens the test's shared tables, to look at what the nodes
 // stored.
-func (ci *clusterInfra) openStore(ctx context.Context, t *testing.T) *postgres.Store {
+func (ci *clusterInfra) openStore(ctx context.Context, t testing.TB) *postgres.Store {
 	t.Helper()
 	st, err := postgres.Open(ctx, ci.dsn, postgres.Options{})
 	if err != nil {
@@ -147,11 +148,32 @@ type tclient struct {
 	cl *client.Client
 }
 
-func newTClient(ctx context.Context, t *testing.T, name string, urls ...string) *tclient {
+func newTClient(ctx context.Context, t testing.TB, name string, urls ...string) *tclient {
 	t.Helper()
 	policy := backoff.Default
 	policy.Base, policy.Max = 100*time.Millisecond, time.Second
-	opts := client.Options{URLs: urls, Reconnect: &policy, Rand: func() float64 { return 0 }}
+	return newTClientPolicy(ctx, t, name, policy, urls...)
+}
+
+// firstThenRandom draws 0 first (the client starts on the first URL),
+// then random jitter.
+func firstThenRandom() func() float64 {
+	var mu sync.Mutex
+	first := true
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		if first {
+			first = false
+			return 0
+		}
+		return mrand.Float64()
+	}
+}
+
+func newTClientPolicy(ctx context.Context, t testing.TB, name string, policy backoff.Policy, urls ...string) *tclient {
+	t.Helper()
+	opts := client.Options{URLs: urls, Reconnect: &policy, Rand: firstThenRandom()}
 	cl, err := client.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +197,7 @@ func newTClient(ctx context.Context, t *testing.T, name string, urls ...string) 
 	return &tclient{ex: ex, cl: cl}
 }
 
-func (c *tclient) doc(t *testing.T, id string, dt exchange.DocType) *exchange.Doc {
+func (c *tclient) doc(t testing.TB, id string, dt exchange.DocType) *exchange.Doc {
 	t.Helper()
 	d, err := c.ex.Get(id, dt)
 	if err != nil {
@@ -185,7 +207,7 @@ func (c *tclient) doc(t *testing.T, id string, dt exchange.DocType) *exchange.Do
 }
 
 // set writes key=value in a JSON or state doc.
-func set(t *testing.T, d *exchange.Doc, kv ...any) {
+func set(t testing.TB, d *exchange.Doc, kv ...any) {
 	t.Helper()
 	err := d.Update(func(tx *exchange.Tx) error {
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -210,7 +232,7 @@ func docMap(d *exchange.Doc) map[string]any {
 
 // waitDocs waits until ok holds for the contents of docs, re-checking on
 // every change of any of them.
-func waitDocs(ctx context.Context, t *testing.T, what string, docs []*exchange.Doc, ok func([]map[string]any) bool) {
+func waitDocs(ctx context.Context, t testing.TB, what string, docs []*exchange.Doc, ok func([]map[string]any) bool) {
 	t.Helper()
 	changed := make(chan struct{}, 1)
 	for _, d := range docs {
@@ -258,7 +280,7 @@ func hasKeys(want map[string]any) func([]map[string]any) bool {
 
 // pollHTTP waits until GET url answers with code (readiness has no event
 // to wait on: a load balancer polls it the same way).
-func pollHTTP(ctx context.Context, t *testing.T, u string, code int) string {
+func pollHTTP(ctx context.Context, t testing.TB, u string, code int) string {
 	t.Helper()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -423,7 +445,7 @@ type natsProxy struct {
 	wg    sync.WaitGroup
 }
 
-func newNATSProxy(t *testing.T, natsURL string) *natsProxy {
+func newNATSProxy(t testing.TB, natsURL string) *natsProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
