@@ -135,7 +135,7 @@ func TestParseServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := serveConfig{addr: ":8080", data: "./kyneta.db", peerID: "kyneta-relay", drainWindow: 5 * time.Second,
-		idleTimeout: 90 * time.Second, maxConns: 10000, logLevel: "info"}
+		idleTimeout: 90 * time.Second, maxConns: 10000, logLevel: "info", cluster: clusterConfig{prefix: "kyneta"}}
 	if c != want {
 		t.Errorf("defaults %+v, want %+v", c, want)
 	}
@@ -145,7 +145,7 @@ func TestParseServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = serveConfig{addr: "127.0.0.1:0", data: "/tmp/x.db", tokenFile: "t", origins: "a.example,b.example", peerID: "relay-2",
-		drainWindow: 250 * time.Millisecond, maxConns: 3, logLevel: "debug"}
+		drainWindow: 250 * time.Millisecond, maxConns: 3, logLevel: "debug", cluster: clusterConfig{prefix: "kyneta"}}
 	if c != want {
 		t.Errorf("parsed %+v, want %+v", c, want)
 	}
