@@ -323,7 +323,7 @@ func (p storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx)
 			return s, nil
 		}
 		n := &storeState{stores: s.stores, docs: s.docs.Delete(m.doc)}
-		fx := []storeFx{fxDeleted{doc: m.doc}}
+		fx := []storeFx{fxDeleted(m)}
 		if d.reregister != nil {
 			n, more := p.load(n, *d.reregister)
 			return n, append(fx, more...)
