@@ -161,7 +161,7 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 	switch act {
 	case importSynced:
-		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from})
+		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from, write: payload.Kind == wire.Since && !isAck(payload)})
 		return
 	case importRefuse:
 		ex.warn(DiagVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)

@@ -44,6 +44,8 @@ type syncDoc struct {
 	// presenters: for a deferred doc, what each peer that presented it
 	// said; a promotion checks them against the doc's own metadata.
 	presenters pmap.Map[DocMeta]
+	// durable: the version every store confirmed (persistent exchanges).
+	durable string
 	// ackTo: peers whose offers were merged and not yet acknowledged, with
 	// our version right after their last merge.
 	ackTo pmap.Map[string]
@@ -165,6 +167,10 @@ type msgPeerSynced struct {
 	doc     string
 	version string
 	peer    string
+	// write: the peer offered a write we already hold (it reached us
+	// another way, e.g. through another node before a failover): it is
+	// owed an acknowledgement like a write we merged.
+	write bool
 }
 type msgDeclareVacant struct {
 	doc string
@@ -495,11 +501,17 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 
 	case msgDurable:
 		d, ok := s.docs.Get(m.doc)
-		if !ok || d.ackTo.Len() == 0 {
+		if !ok {
 			return s, nil
 		}
 		n := s.clone()
-		return n, p.ack(n, m.doc, d, m.version)
+		nd := *d
+		nd.durable = m.version
+		n.docs = n.docs.Set(m.doc, &nd)
+		if d.ackTo.Len() == 0 {
+			return n, nil
+		}
+		return n, p.ack(n, m.doc, &nd, m.version)
 
 	case msgPeerSynced:
 		if !s.docs.Has(m.doc) || !s.peers.Has(m.peer) {
@@ -508,6 +520,14 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		n := s.clone()
 		setPeerDocState(n, m.peer, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
 		markHeard(n, m.peer, m.doc)
+		if d, _ := n.docs.Get(m.doc); m.write && p.persistent && d.acknowledged() {
+			nd := *d
+			nd.ackTo = d.ackTo.Set(m.peer, d.version)
+			n.docs = n.docs.Set(m.doc, &nd)
+			if d.durable == d.version {
+				return n, p.ack(n, m.doc, &nd, d.version) // already durable
+			}
+		}
 		return n, nil
 
 	case msgAcked:

@@ -440,7 +440,13 @@ func TestSyncTable(t *testing.T) {
 			msg:   msgLocalChange{doc: "d", version: "L:5"}},
 		{name: "new path to a known peer: present again", setup: syncSeq(bob, ensure("d", authM, "L:1")),
 			msg: msgPeerNewPath{identity: PeerIdentity{PeerID: "bob"}}, fx: []string{"to bob present(d)"}},
-		{name: "durable with nobody owed an acknowledgement: no-op", setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: msgDurable{doc: "d", version: "L:1"}},
+		{name: "durable with nobody owed an acknowledgement: recorded, nothing sent", setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: msgDurable{doc: "d", version: "L:1"},
+			check: func(t *testing.T, s *syncState) {
+				if d, _ := s.docs.Get("d"); d.durable != "L:1" {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "durable for an unknown doc: no-op", msg: msgDurable{doc: "d", version: "L:1"}},
 		{name: "acked: recorded for the waiters", setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: msgAcked{doc: "d", version: "L:1", peer: "bob"},
 			check: func(t *testing.T, s *syncState) {
 				if p, _ := s.peers.Get("bob"); func() string { v, _ := p.acked.Get("d"); return v }() != "L:1" {
