@@ -314,39 +314,11 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 	}
 	rt := d.rt
 	return d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
-		if synced(rt, s, sess) {
+		if synced(rt.id, rt.factory.ParseVersion, rt.currentVersion, s, sess) {
 			return true, nil
 		}
 		return mismatchOnly(rt.id, s, sess)
 	}, &Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer"})
-}
-
-// mismatchOnly reports a schema, replica type or sync mode mismatch as the
-// outcome of WaitForSync when every connected peer that presented the doc
-// did so with incompatible metadata: nothing will ever sync, so waiting
-// for a timeout would only hide the cause.
-func mismatchOnly(doc string, s *syncState, sess *sessionState) (bool, error) {
-	var diag *Diagnostic
-	waiting := false
-	s.peers.Range(func(id string, p *syncPeer) bool {
-		if len(sess.peerChannels(id)) == 0 {
-			return true
-		}
-		if d, ok := p.mismatched.Get(doc); ok {
-			diag = &d
-		} else if _, ok := p.states.Get(doc); ok {
-			waiting = true // another peer may still sync it
-		}
-		return true
-	})
-	if diag == nil || waiting {
-		return false, nil
-	}
-	code := CodeSchemaMismatch
-	if diag.Code != DiagSchemaHashMismatch {
-		code = CodeTypeMismatch
-	}
-	return true, &Error{Code: code, DocID: doc, Msg: fmt.Sprintf("peer %q: %s (local %s, remote %s)", diag.PeerID, diag.Code, diag.Local, diag.Remote)}
 }
 
 // WaitAcknowledged waits until a connected peer acknowledged holding the
@@ -362,7 +334,9 @@ func (d *Doc) WaitAcknowledged(ctx context.Context) error {
 	}
 	rt := d.rt
 	target := rt.currentVersion()
-	return d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) { return acknowledged(rt, target, s, sess), nil },
+	return d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
+		return acknowledged(rt.id, rt.factory.ParseVersion, target, s, sess), nil
+	},
 		&Error{Code: CodeNotAcknowledged, DocID: d.rt.id, Msg: "no peer acknowledged version " + target.String()})
 }
 
@@ -399,25 +373,6 @@ type syncWaiter struct {
 	err   error
 }
 
-// acknowledged: a peer with a live channel acknowledged a version that is
-// not behind target.
-func acknowledged(rt *docRuntime, target replica.Version, s *syncState, sess *sessionState) bool {
-	found := false
-	s.peers.Range(func(id string, p *syncPeer) bool {
-		v, ok := p.acked.Get(rt.id)
-		if !ok || len(sess.peerChannels(id)) == 0 {
-			return true
-		}
-		if theirs, err := rt.factory.ParseVersion(v); err == nil {
-			if ord, err := target.Compare(theirs); err == nil && (ord == replica.Behind || ord == replica.Equal) {
-				found = true
-			}
-		}
-		return !found
-	})
-	return found
-}
-
 // resolveWaiter completes w once.
 func (ex *Exchange) resolveWaiter(w *syncWaiter, err error) {
 	ex.mu.Lock()
@@ -428,44 +383,6 @@ func (ex *Exchange) resolveWaiter(w *syncWaiter, err error) {
 	delete(ex.waiters, w)
 	w.err = err
 	close(w.done)
-}
-
-// synced: some peer with a live channel is vacant, or synced at a version
-// we are not behind, for rt's doc. It reads the immutable states given and
-// locks only rt.
-func synced(rt *docRuntime, s *syncState, sess *sessionState) bool {
-	var ours replica.Version
-	found := false
-	s.peers.Range(func(id string, p *syncPeer) bool {
-		st, ok := p.states.Get(rt.id)
-		if !ok || st.Kind == PeerPending || len(sess.peerChannels(id)) == 0 || p.mismatched.Has(rt.id) {
-			return true // a peer that holds the doc with other metadata syncs nothing
-		}
-		if st.Kind == PeerVacant || st.LastKnownVersion == "" {
-			found = true
-			return false
-		}
-		theirs, err := rt.factory.ParseVersion(st.LastKnownVersion)
-		if err != nil {
-			found = true // nothing to compare against
-			return false
-		}
-		if ours == nil {
-			ours = rt.currentVersion()
-		}
-		switch ord, err := ours.Compare(theirs); {
-		case err != nil:
-			found = true
-		case ord == replica.Concurrent:
-			// The versions cannot tell whether we hold the peer's data
-			// (field-LWW state, opaque stamps): its offer must have come.
-			found = p.heard.Has(rt.id)
-		case ord != replica.Behind:
-			found = true
-		}
-		return !found
-	})
-	return found
 }
 
 // currentVersion returns the replica's version under its lock.
