@@ -137,7 +137,7 @@ func TestParseServe(t *testing.T) {
 	}
 	want := serveConfig{addr: ":8080", data: "./kyneta.db", peerID: "kyneta-relay", reloadInterval: 5 * time.Second,
 		maxConns: 10000, maxConnsPerIP: 1000, maxConnsPerPrincipal: 100, maxMessageSize: 1 << 20, fragmentThreshold: 100 << 10, maxReassembly: 50 << 20,
-		sendQueueMessages: 1024, sendQueueBytes: 8 << 20, idleTimeout: 90 * time.Second, writeTimeout: 10 * time.Second,
+		sendQueueMessages: 16384, sendQueueBytes: 8 << 20, idleTimeout: 90 * time.Second, writeTimeout: 10 * time.Second,
 		closeTimeout: 5 * time.Second, drainWindow: 5 * time.Second, departureTimeout: 30 * time.Second,
 		readBuffer: 1024, writeBuffer: 2048, compression: "off", dashboard: true, statsInterval: time.Second,
 		logLevel: "info", logFormat: "json", cluster: clusterConfig{prefix: "kyneta"}}
