@@ -628,7 +628,7 @@ func (ex *Exchange) syncEffect(f syncFx) {
 		ex.emitReady(f.docs)
 	case fxEmitStateAdvanced:
 		for _, doc := range f.docs {
-			ex.compact(doc)
+			ex.compact(doc, false)
 			ex.persistTrigger(doc)
 		}
 	case fxEmitDocEvents:

@@ -215,8 +215,8 @@ const (
 // version: the least version every synced peer has confirmed (the
 // reference's least common version), never before the current base. ok is
 // false when the history is small or no version after the base qualifies.
-func compactTarget(ours, base replica.Version, hist replica.History, synced []replica.Version) (replica.Version, bool) {
-	if hist.Batches <= compactBatches && hist.Bytes <= compactBytes {
+func compactTarget(ours, base replica.Version, hist replica.History, synced []replica.Version, force bool) (replica.Version, bool) {
+	if !force && hist.Batches <= compactBatches && hist.Bytes <= compactBytes {
 		return nil, false
 	}
 	target := ours

@@ -182,7 +182,7 @@ func partRecords(parts []replica.OfferPart) []store.Record {
 // to the least version every synced peer holds; a peer behind that point
 // later gets an entirety. The stores then rewrite the document as one
 // entirety instead of its whole history.
-func (ex *Exchange) compact(doc string) {
+func (ex *Exchange) compact(doc string, force bool) {
 	rt := ex.runtimeFor(doc)
 	if rt == nil {
 		return
@@ -202,7 +202,7 @@ func (ex *Exchange) compact(doc string) {
 		rt.mu.Unlock()
 		return
 	}
-	target, ok := compactTarget(rt.rep.Version(), rt.rep.BaseVersion(), hr.History(), synced)
+	target, ok := compactTarget(rt.rep.Version(), rt.rep.BaseVersion(), hr.History(), synced, force)
 	var err error
 	if ok {
 		err = rt.rep.Advance(target)
@@ -214,6 +214,26 @@ func (ex *Exchange) compact(doc string) {
 	}
 	if ok && len(ex.stores) > 0 {
 		ex.stepStore(stCompact{doc: doc})
+	}
+}
+
+// Compact trims docID's op log now, whatever its size, to the least
+// version every synced peer holds (the reference's compact), and rewrites
+// it in the stores as one entirety. Only plain (op-log) documents have a
+// history to trim; for others it does nothing. Peers behind the new base
+// get the whole state the next time they sync. Do not call it from a
+// subscriber callback: it waits for the dispatcher that runs the callback.
+func (ex *Exchange) Compact(docID string) error {
+	if _, err := ex.lookup(docID); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	ex.dispatch(funcMsg(func() { ex.compact(docID, true); close(done) }))
+	select {
+	case <-done:
+		return nil
+	case <-ex.runner.Stopped():
+		return &Error{Code: CodeClosed, DocID: docID}
 	}
 }
 
