@@ -187,6 +187,13 @@ func (ex *Exchange) compact(doc string, force bool) {
 	if rt == nil {
 		return
 	}
+	rt.mu.Lock()
+	hr, ok := rt.rep.(replica.HistoryReporter)
+	long := ok && (force || hr.History().Batches > compactBatches || hr.History().Bytes > compactBytes)
+	rt.mu.Unlock()
+	if !long {
+		return // the common case: nothing to look at
+	}
 	var synced []replica.Version
 	ex.cs().sync.peers.Range(func(_ string, p *syncPeer) bool {
 		if st, ok := p.states.Get(doc); ok && st.Kind == PeerSynced && st.LastKnownVersion != "" {
@@ -197,11 +204,6 @@ func (ex *Exchange) compact(doc string, force bool) {
 		return true
 	})
 	rt.mu.Lock()
-	hr, ok := rt.rep.(replica.HistoryReporter)
-	if !ok {
-		rt.mu.Unlock()
-		return
-	}
 	target, ok := compactTarget(rt.rep.Version(), rt.rep.BaseVersion(), hr.History(), synced, force)
 	var err error
 	if ok {
