@@ -11,6 +11,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -310,5 +311,66 @@ func TestCompactionBoundsHistoryAndStores(t *testing.T) {
 	flush(t, a2)
 	if jsonOf(t, d2) != want {
 		t.Fatalf("after restart %s, want %s", jsonOf(t, d2), want)
+	}
+}
+
+// Faults injected at random points of the relay's store (writes refused,
+// and writes that land but report failure, as after a failed fsync), then
+// the relay stops and restarts from what the store holds: every write it
+// acknowledged is there, nothing is stored twice (the stream replays
+// cleanly) and the store opens cleanly. 200 seeded iterations.
+func TestFaultInjectedDurabilityThroughTheExchange(t *testing.T) {
+	const iterations, writes = 200, 8
+	var totalAcked, totalFaults int
+	defer func() {
+		// The test only means something if writes were both acknowledged
+		// and failed along the way.
+		if !t.Failed() && (totalAcked < iterations*writes/4 || totalFaults < iterations) {
+			t.Fatalf("%d writes acknowledged and %d faults injected over %d iterations", totalAcked, totalFaults, iterations)
+		}
+	}()
+	for seed := range uint64(iterations) {
+		n := newTestNet(t)
+		data := store.NewMemoryData()
+		faulty := storetest.NewFaulty(store.NewMemory(store.MemoryOptions{Data: data}), seed, 0.3)
+		n.peer("relay", withStore(faulty), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
+		w := n.peer("w")
+		dw := mustGet(t, w, "d", jsonDoc)
+		waitSync(t, dw)
+		var acked []int
+		for i := range writes {
+			update(t, dw, func(tx *Tx) { tx.Set(P(fmt.Sprint("k", i)), i) })
+			n.settle()
+			n.clk.Advance(time.Minute) // retries of failed writes fire
+			n.settle()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			if dw.WaitAcknowledged(ctx) == nil {
+				acked = append(acked, i)
+			}
+			cancel()
+		}
+		n.stop("relay")
+		// The writer must not refill the restarted relay: partition it.
+		n.bridge.Partition("w", "relay2")
+		ok, before, after := faulty.Counts()
+		totalAcked += len(acked)
+		totalFaults += before + after
+		r2 := n.peer("relay2", withStore(store.NewMemory(store.MemoryOptions{Data: data})), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
+		d2 := mustGet(t, r2, "d", jsonDoc)
+		flush(t, r2)
+		if got := n.diagnostics(DiagStoreError); len(got) > 0 && r2.Stats().StoreUnhealthy > 0 {
+			t.Fatalf("seed %d: the restarted relay cannot load the stream: %v", seed, got[len(got)-1])
+		}
+		var got map[string]int
+		if err := d2.Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range acked {
+			if got[fmt.Sprint("k", i)] != i {
+				t.Fatalf("seed %d: acknowledged write k%d lost (stored %v; writes ok %d, failed before %d, after %d)", seed, i, got, ok, before, after)
+			}
+		}
+		n.stop("w")
+		n.stop("relay2")
 	}
 }
