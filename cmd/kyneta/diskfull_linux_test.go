@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,4 +56,27 @@ func TestDiskFullThroughTheBinary(t *testing.T) {
 	w.signal(t, 15)
 	w.wait(ctx, t)
 	srv.stop(ctx, t)
+}
+
+// Defect: two relays on one database file both started and both
+// acknowledged writes. The second now refuses to start with one line.
+func TestSecondRelayOnOneFileRefusesToStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	data := filepath.Join(t.TempDir(), "k.db")
+	first := startServe(ctx, t, "--data", data)
+	second := startProc(t, "serve", "--addr", "127.0.0.1:0", "--data", data)
+	if code := second.wait(ctx, t); code == 0 {
+		t.Fatal("a second relay started on the same database file")
+	}
+	var found bool
+	for _, l := range second.stderr.all() {
+		if strings.Contains(l, "lock") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no line about the lock: %q", second.stderr.all())
+	}
+	first.stop(ctx, t)
 }
