@@ -48,6 +48,9 @@ func TestSettled(t *testing.T) {
 	if via, err := da.Settled(ctx, 5*time.Second); via != SettledPeer || err != nil {
 		t.Fatalf("with a peer: %s %v", via, err)
 	}
+	if st := a.Stats(); st.PeerDocStates[PeerVacant] != 1 || st.InboundQueue != 0 {
+		t.Fatalf("stats %+v", st)
+	}
 	if !da.ReadyFor(func(p PeerIdentity) bool { return p.Type == wire.PeerService }) ||
 		da.ReadyFor(func(p PeerIdentity) bool { return p.PeerID == "nobody" }) {
 		t.Fatal("ReadyFor")
