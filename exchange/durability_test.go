@@ -374,3 +374,34 @@ func TestFaultInjectedDurabilityThroughTheExchange(t *testing.T) {
 		n.stop("relay2")
 	}
 }
+
+// A write whose relay died before acknowledging it, but that reached
+// another relay's store through the relays' own sync, is acknowledged by
+// that relay once the writer fails over to it: WaitAcknowledged asks every
+// peer it meets.
+func TestWriteAcknowledgedAfterFailover(t *testing.T) {
+	n := newTestNet(t)
+	n.bridge.Partition("w", "b") // the writer reaches only a at first
+	relay := func(o *Options) { o.DocTypes = []DocType{jsonDoc} }
+	n.peer("a", withStore(store.NewMemory(store.MemoryOptions{})), relay)
+	n.peer("b", withStore(store.NewMemory(store.MemoryOptions{})), relay)
+	w := n.peer("w")
+	dw := mustGet(t, w, "d", jsonDoc)
+	waitSync(t, dw)
+	n.settle()
+	n.bridge.DropNext("a", "w", 1000) // a's acknowledgement never arrives
+	update(t, dw, func(tx *Tx) { tx.Set(P("credit"), 100) })
+	n.settle()
+	result := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		result <- dw.WaitAcknowledged(ctx)
+	}()
+	n.bridge.Partition("w", "a") // a is gone for the writer
+	n.bridge.Heal("w", "b")      // failover to b
+	n.settle()
+	if err := <-result; err != nil {
+		t.Fatalf("after failing over to a relay that holds the write durably: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Path addresses a value inside a document.
@@ -334,7 +335,7 @@ func (d *Doc) WaitAcknowledged(ctx context.Context) error {
 	}
 	rt := d.rt
 	target := rt.currentVersion()
-	return d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
+	return d.waitAck(ctx, target.String(), func(s *syncState, sess *sessionState) (bool, error) {
 		return acknowledged(rt.id, rt.factory.ParseVersion, target, s, sess), nil
 	},
 		&Error{Code: CodeNotAcknowledged, DocID: d.rt.id, Msg: "no peer acknowledged version " + target.String()})
@@ -343,7 +344,16 @@ func (d *Doc) WaitAcknowledged(ctx context.Context) error {
 // wait blocks until until holds (checked now and at every tick) or ctx
 // ends (then timeout, wrapping ctx.Err(), is returned).
 func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) (bool, error), timeout *Error) error {
-	w := &syncWaiter{doc: d.rt.id, rt: d.rt, until: until, done: make(chan struct{})}
+	return d.waitAck(ctx, "", until, timeout)
+}
+
+// waitAck is wait; with ackAt set, the waiter also asks connected peers
+// for an acknowledgement of that version.
+func (d *Doc) waitAck(ctx context.Context, ackAt string, until func(*syncState, *sessionState) (bool, error), timeout *Error) error {
+	w := &syncWaiter{doc: d.rt.id, rt: d.rt, until: until, done: make(chan struct{}), ackAt: ackAt, asked: map[string]bool{}}
+	if ackAt != "" {
+		d.ex.dispatch(funcMsg(func() { d.ex.askAcks(w) }))
+	}
 	d.ex.mu.Lock()
 	d.ex.waiters[w] = struct{}{}
 	d.ex.mu.Unlock()
@@ -371,6 +381,11 @@ type syncWaiter struct {
 	until func(*syncState, *sessionState) (bool, error)
 	done  chan struct{}
 	err   error
+	// ackAt, for WaitAcknowledged: the version to have acknowledged; the
+	// waiter asks every peer it sees once (asked), so a peer that got the
+	// write another way (a failover) still answers.
+	ackAt string
+	asked map[string]bool
 }
 
 // resolveWaiter completes w once.
@@ -417,9 +432,30 @@ func (ex *Exchange) checkWaiters() {
 		default:
 			if done, err := w.until(ss, sess); done {
 				ex.resolveWaiter(w, err)
+			} else if w.ackAt != "" {
+				ex.askAcks(w)
 			}
 		}
 	}
+}
+
+// askAcks asks each connected peer that shares the doc, once per waiter,
+// to acknowledge w.ackAt: an empty delta offer that asks for an answer. A
+// peer with stores that holds the version durably answers with its
+// acknowledgement; others ignore it (a TS peer answers with an interest).
+// Runs on the dispatcher.
+func (ex *Exchange) askAcks(w *syncWaiter) {
+	cur := ex.cs()
+	cur.sync.peers.Range(func(id string, p *syncPeer) bool {
+		chans := cur.sess.peerChannels(id)
+		if w.asked[id] || len(chans) == 0 || !ex.canShare(w.doc, p.identity) {
+			return true
+		}
+		w.asked[id] = true
+		ex.sendTo(chans, &wire.Offer{DocID: w.doc, Version: w.ackAt, Reciprocate: ptr(true),
+			Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("[]")}})
+		return true
+	})
 }
 
 // markChanged schedules delivery of rt's pending change sets.

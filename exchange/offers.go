@@ -139,7 +139,11 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 	switch act {
 	case importSynced:
-		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from, write: payload.Kind == wire.Since && !isAck(payload)})
+		// A write we already hold, or a request for an acknowledgement
+		// (an empty offer that asks for an answer), is owed one like a
+		// write we merged.
+		write := payload.Kind == wire.Since && (!isAck(payload) || f.reciprocate)
+		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from, write: write})
 		return
 	case importRefuse:
 		ex.warn(DiagVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)

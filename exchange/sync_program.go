@@ -242,6 +242,10 @@ type fxImport struct {
 	payload wire.Payload
 	version string
 	from    string
+	// reciprocate: the offer asked for an answer; an empty one is a
+	// request for an acknowledgement (Doc.WaitAcknowledged after a
+	// failover).
+	reciprocate bool
 }
 
 // fxEnsureDoc asks the shell to classify a document a peer announced.
@@ -678,7 +682,8 @@ func (p *syncProgram) received(s *syncState, from string, msg wire.ChannelMsg) (
 		}
 		var fx []syncFx
 		if p.accept(msg.DocID, peer.identity) {
-			fx = append(fx, fxImport{doc: msg.DocID, payload: msg.Payload, version: msg.Version, from: from})
+			fx = append(fx, fxImport{doc: msg.DocID, payload: msg.Payload, version: msg.Version, from: from,
+				reciprocate: msg.Reciprocate != nil && *msg.Reciprocate})
 		}
 		if msg.Reciprocate != nil && *msg.Reciprocate {
 			fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{DocID: msg.DocID, Version: ptr(d.version), Reciprocate: ptr(false)}})
