@@ -12,12 +12,12 @@
 //
 //   - Messages. A [ChannelMsg] ([Establish], [Present], [Offer], ...) is
 //     what the exchange sends: full document ids and schema hashes. Its
-//     compact wire form is a [WireMessage], encoded as a CBOR map with the
-//     reference's key order ([EncodeMessage], [DecodeMessage]) or as
-//     JSON.stringify-exact text ([EncodeTextMessage], [DecodeTextMessage]).
+//     compact wire form is a [wireMessage], encoded as a CBOR map with the
+//     reference's key order ([encodeMessage], [decodeMessage]) or as
+//     JSON.stringify-exact text ([encodeTextMessage], [decodeTextMessage]).
 //     Decoders apply the reference's accept/reject rules and report
 //     *[ValidationError] or *[DecodeError].
-//   - Aliases. [AliasOutbound] and [AliasInbound] translate between the two
+//   - Aliases. [aliasOutbound] and [aliasInbound] translate between the two
 //     forms with a per-connection [AliasState], replacing long identifiers
 //     by numbers once both peers advertised the alias feature. The table
 //     is updated in place (its owner serializes the calls), so a
@@ -31,8 +31,8 @@
 //   - Fragments. [FragmentBinary] and [FragmentText] split a payload into
 //     fragment frames of at most threshold bytes (code points for text; a
 //     character is never split).
-//   - Reassembly. [Decide] is the collector's pure decision for one
-//     fragment; a [Collector] applies it with limits and timers, and a
+//   - Reassembly. [decideFragment] is the collector's pure decision for one
+//     fragment; a [fragmentCollector] applies it with limits and timers, and a
 //     [Reassembler] turns received pieces into whole payloads.
 //   - Streams. A [StreamParser] cuts a plain byte stream into frames.
 //   - Pipeline. [SendStep] and [ReceiveStep] compose the layers for one
@@ -57,7 +57,7 @@
 // rejects frames above 64 MiB by default, and the inbound alias layer caps
 // document ids at 512 and schema hashes at 256 UTF-8 bytes, including in
 // present messages, a present at 50,000 entries and a connection at
-// 100,000 announced document (and schema) aliases. [DecodeMessage] reads
+// 100,000 announced document (and schema) aliases. [decodeMessage] reads
 // CBOR straight into the message shape, so ignored fields cost no memory;
 // it refuses maps of more than 64 pairs and messages that would take more
 // than 4 bytes of memory per input byte (plus a fixed allowance per present

@@ -54,7 +54,7 @@ func TestErrorStringsAndMatching(t *testing.T) {
 }
 
 func TestStringers(t *testing.T) {
-	if DecisionAccept.String() != "accept" || Decision(0).String() != "Decision(0)" || Decision(99).String() != "Decision(99)" {
+	if decisionAccept.String() != "accept" || fragmentDecision(0).String() != "Decision(0)" || fragmentDecision(99).String() != "Decision(99)" {
 		t.Error("Decision.String")
 	}
 	if StreamHeader.String() != "header" || StreamBody.String() != "body" {
