@@ -43,6 +43,10 @@ type Client struct {
 	nextID    uint64
 	lastCtx   *transport.Context
 	subs      []*subscriber
+
+	dials   atomic.Uint64          // dials made, for the rotation over URLs
+	urlFrom int                    // index of the first URL of the rotation
+	lastURL atomic.Pointer[string] // URL of the latest dial
 }
 
 type timerSlot struct {
@@ -74,6 +78,9 @@ func New(opts Options) (*Client, error) {
 		barriers: map[uint64]chan struct{}{},
 	}
 	c.out.log = o.Logger
+	if n := len(o.URLs); n > 1 {
+		c.urlFrom = min(int(o.Rand()*float64(n)), n-1)
+	}
 	c.base = transport.NewBase(transport.BaseOptions{
 		Type:    TransportType,
 		ID:      o.TransportID,
@@ -581,8 +588,29 @@ func (c *Client) dial(gen uint64) {
 
 var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
+// URL returns the URL of the latest dial ("" before the first): with
+// Options.URLs, the node the client is connected to, or trying.
+func (c *Client) URL() string {
+	if u := c.lastURL.Load(); u != nil {
+		return *u
+	}
+	return ""
+}
+
 // resolveURL returns the URL to dial.
 func (c *Client) resolveURL(peerID string) (string, error) {
+	u, err := c.nextURL(peerID)
+	if err == nil {
+		c.lastURL.Store(&u)
+	}
+	return u, err
+}
+
+func (c *Client) nextURL(peerID string) (string, error) {
+	if n := len(c.opts.URLs); n > 0 {
+		i := (uint64(c.urlFrom) + c.dials.Add(1) - 1) % uint64(n)
+		return c.opts.URLs[i], nil
+	}
 	if c.opts.URLFunc == nil {
 		return c.opts.URL, nil
 	}

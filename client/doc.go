@@ -46,6 +46,16 @@
 // ([ErrUnauthorized]), a close with 1008 ([ErrPolicyViolation]) and
 // configuration errors such as a bad URL ([ErrInvalidConfig]).
 //
+// # Several servers
+//
+// Options.URLs lists the nodes of a cluster that serve the same documents.
+// The first dial goes to a node drawn at random and every later dial to
+// the next one in the list, so when a node is lost its clients reconnect
+// to the others, spread by the backoff's jitter, and the exchange resumes
+// sync there by comparing versions. [Client.URL] says which node the
+// latest dial went to. (A URLFunc can implement any other rotation; it is
+// called once per dial.)
+//
 // # Observing
 //
 // [Client.State] and [Client.WaitForStatus] read the lifecycle;

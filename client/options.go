@@ -48,10 +48,18 @@ const (
 const TransportType = "websocket-client"
 
 // Options configure a [Client]. Zero fields take the documented defaults;
-// exactly one of URL and URLFunc is required.
+// exactly one of URL, URLs and URLFunc is required.
 type Options struct {
 	// URL is the server's WebSocket URL (ws, wss, http or https).
 	URL string
+	// URLs are the WebSocket URLs of several servers that serve the same
+	// documents (the nodes of a cluster), for failover. The first dial
+	// goes to one drawn with Rand, so clients spread over the nodes; every
+	// later dial goes to the next URL in the list, wrapping around. A
+	// reconnect after a lost connection or a failed dial therefore tries
+	// another node, after the usual backoff with jitter, so the clients of
+	// a lost node do not all arrive at once.
+	URLs []string
 	// URLFunc computes the URL for every dial from the local peer id
 	// (the identity given to Initialize). An error, or a URL that does
 	// not parse, stops the client with CodeInvalidConfig.
@@ -166,16 +174,28 @@ func (o Options) resolve() (resolved, error) {
 	fail := func(format string, args ...any) (resolved, error) {
 		return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
 	}
+	given := 0
+	for _, set := range []bool{o.URL != "", len(o.URLs) > 0, o.URLFunc != nil} {
+		if set {
+			given++
+		}
+	}
 	switch {
-	case o.URL == "" && o.URLFunc == nil:
-		return fail("one of URL and URLFunc is required")
-	case o.URL != "" && o.URLFunc != nil:
-		return fail("URL and URLFunc are mutually exclusive")
+	case given == 0:
+		return fail("one of URL, URLs and URLFunc is required")
+	case given > 1:
+		return fail("URL, URLs and URLFunc are mutually exclusive")
 	case o.URL != "":
 		if err := checkURL(o.URL); err != nil {
 			return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
 		}
 	}
+	for _, u := range o.URLs {
+		if err := checkURL(u); err != nil {
+			return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+		}
+	}
+	r.URLs = append([]string(nil), o.URLs...)
 	if r.HTTPClient == nil {
 		r.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 		r.ownHTTP = true

@@ -142,7 +142,7 @@ func sameDocType(a, b DocType) (same bool) {
 			same = false // non-comparable factory values
 		}
 	}()
-	return a.Name == b.Name && a.Mode == b.Mode && a.SchemaHash == b.SchemaHash &&
+	return a.Name == b.Name && a.Mode == b.Mode && a.SchemaHash == b.SchemaHash && (a.Schema == nil) == (b.Schema == nil) &&
 		slices.Equal(a.SupportedHashes, b.SupportedHashes) && any(a.Factory) == any(b.Factory)
 }
 
@@ -496,61 +496,54 @@ func (ex *Exchange) supportsLocked(rt ReplicaType) bool {
 // hold (runs on the dispatcher; results go ahead of the queue).
 func (ex *Exchange) classify(f fxEnsureDoc) {
 	ex.mu.Lock()
-	if ex.runtimes[f.doc] != nil {
+	_, deferred := ex.deferred[f.doc]
+	if ex.runtimes[f.doc] != nil || deferred {
 		ex.mu.Unlock()
 		return
 	}
-	if _, ok := ex.deferred[f.doc]; ok {
-		ex.mu.Unlock()
-		return
-	}
-	if t, ok := ex.matchDocTypeLocked(f.meta); ok {
-		ex.mu.Unlock()
-		ex.interpretAnnounced(f, t)
-		return
-	}
+	matched, ok := ex.matchDocTypeLocked(f.meta)
 	ex.mu.Unlock()
+	facts := classFacts{matched: ok}
 	var res Resolution
-	ex.safeCall("Resolve", func() {
-		res = ex.pol.resolve(ResolveRequest{DocID: f.doc, Peer: f.peer, Meta: f.meta})
-	})
-	switch res.kind {
-	case resolveInterpret:
-		t := res.docType
-		if err := ex.checkDocType(&t); err != nil {
-			ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: err,
-				Message: "resolve answered Interpret with an unusable doc type; answering vacant"})
-			ex.vacantUrgent(f)
-			return
+	if !ok {
+		ex.safeCall("Resolve", func() {
+			res = ex.pol.resolve(ResolveRequest{DocID: f.doc, Peer: f.peer, Meta: f.meta})
+		})
+		facts.resolution = res.kind
+	}
+	t := res.docType
+	var typeErr error
+	if facts.resolution == resolveInterpret {
+		typeErr = ex.checkDocType(&t)
+		facts.typeUsable = typeErr == nil
+	}
+	ex.mu.Lock()
+	fac := ex.factoryForLocked(f.meta)
+	facts.hasFactory = fac != nil
+	facts.supported = ex.supportsLocked(f.meta.ReplicaType)
+	ex.mu.Unlock()
+
+	act, why := classifyDoc(facts)
+	if why != "" {
+		ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: typeErr,
+			Message: fmt.Sprintf("%s (%s/%d %s); answering vacant", why, f.meta.ReplicaType.Name, f.meta.ReplicaType.Major, modeString(f.meta.SyncMode))})
+	}
+	switch act {
+	case classInterpret:
+		if facts.matched {
+			t = matched
 		}
 		ex.interpretAnnounced(f, t)
-	case resolveReplicate:
-		ex.mu.Lock()
-		fac := ex.factoryForLocked(f.meta)
-		if fac == nil {
-			ex.mu.Unlock()
-			ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID,
-				Message: fmt.Sprintf("resolve answered Replicate but no factory handles %s/%d %s; answering vacant", f.meta.ReplicaType.Name, f.meta.ReplicaType.Major, modeString(f.meta.SyncMode))})
-			ex.vacantUrgent(f)
-			return
-		}
+	case classReplicate:
 		rt := ex.newHeadless(f.doc, fac, f.meta)
+		ex.mu.Lock()
 		ex.runtimes[f.doc] = rt
 		ex.mu.Unlock()
 		ex.register(rt, DocCreated, true)
-	case resolveDefer:
+	case classDefer:
 		ex.deferUrgent(f)
-	case resolveReject:
-		ex.vacantUrgent(f)
 	default:
-		ex.mu.Lock()
-		supported := ex.supportsLocked(f.meta.ReplicaType)
-		ex.mu.Unlock()
-		if supported {
-			ex.deferUrgent(f)
-		} else {
-			ex.vacantUrgent(f)
-		}
+		ex.vacantUrgent(f)
 	}
 }
 
@@ -572,7 +565,7 @@ func (ex *Exchange) deferUrgent(f fxEnsureDoc) {
 	ex.mu.Lock()
 	ex.deferred[f.doc] = f.meta
 	ex.mu.Unlock()
-	ex.consequence(msgDocDefer{doc: f.doc, meta: f.meta, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
+	ex.consequence(msgDocDefer{doc: f.doc, meta: f.meta, from: f.peer.PeerID, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
 }
 
 func (ex *Exchange) vacantUrgent(f fxEnsureDoc) {

@@ -3,12 +3,15 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -198,18 +201,176 @@ func TestInboundQueueIsBounded(t *testing.T) {
 	held, release := make(chan struct{}), make(chan struct{})
 	go a.dispatch(funcMsg(func() { close(held); <-release }))
 	<-held
+	flooded := make(chan struct{})
 	go func() {
+		defer close(flooded)
 		for range 2000 {
 			m.send("a", &wire.Interest{DocID: "d", Version: ptr("x:0")})
 		}
 	}()
 	<-over
 	close(release)
+	<-flooded
 	n.settle()
 	if got := deepest.Load(); got > bound+2 {
 		t.Fatalf("queue reached %d, bound %d", got, bound)
 	}
 	if st := a.Stats(); st.InboundWaits == 0 || inbound.Load() != 2000 {
 		t.Fatalf("waits %d, received %d of 2000 (%d before)", st.InboundWaits, inbound.Load(), base)
+	}
+}
+
+// A peer cannot make a relay hold documents without bound by announcing
+// them: past MaxDocsPerPeer unknown docs are answered vacant, once
+// reported; docs a peer made us defer expire when it departs.
+func TestAnnouncedDocsQuotaAndDeferredExpiry(t *testing.T) {
+	n := newTestNet(t)
+	relay := n.peer("relay", func(o *Options) {
+		o.MaxDocsPerPeer = 10
+		o.DepartureTimeout = DepartImmediately
+	})
+	m := newRawPeer(t, n, "m", "m")
+	var docs []wire.DocPresence
+	for i := range 25 {
+		docs = append(docs, wire.DocPresence{DocID: fmt.Sprint("spam-", i), ReplicaType: replica.PlainType, SyncMode: Authoritative})
+	}
+	m.send("relay", &wire.Present{Docs: docs})
+	n.settle()
+	if got := len(relay.Deferred()); got != 10 {
+		t.Fatalf("relay defers %d docs, want the quota of 10", got)
+	}
+	if got := n.diagnostics(DiagQuota); len(got) != 1 || got[0].PeerID != "m" {
+		t.Fatalf("quota diagnostics %v", got)
+	}
+	vacants := 0
+	for i := range 25 {
+		for _, msg := range m.received(fmt.Sprint("spam-", i)) {
+			if _, ok := msg.(*wire.Vacant); ok {
+				vacants++
+			}
+		}
+	}
+	if vacants != 15 {
+		t.Fatalf("%d vacant answers, want 15", vacants)
+	}
+	// The peer leaves: nobody can serve those docs any more.
+	n.bridge.Disconnect("m")
+	n.settle()
+	if got := relay.Deferred(); len(got) != 0 {
+		t.Fatalf("deferred docs outlived their only presenter: %v", got)
+	}
+}
+
+// A plain doc written many times keeps a bounded history: it is compacted
+// to the version its synced peers hold, its stores are rewritten as one
+// entirety, a late joiner gets the state, and a restart loads few records.
+func TestCompactionBoundsHistoryAndStores(t *testing.T) {
+	const writes = 5000
+	n := newTestNet(t)
+	data := store.NewMemoryData()
+	a := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	for i := range writes {
+		update(t, da, func(tx *Tx) { tx.Set(P("n"), i); tx.Set(P("k", fmt.Sprint(i%10)), i) })
+		if i%100 == 0 {
+			n.settle()
+		}
+	}
+	n.settle()
+	flush(t, a)
+	if da.Version() != db.Version() {
+		t.Fatalf("b at %s, a at %s", db.Version(), da.Version())
+	}
+	rt := a.runtimeFor("d")
+	rt.mu.Lock()
+	hist := rt.rep.(replica.HistoryReporter).History()
+	rt.mu.Unlock()
+	if hist.Batches > compactBatches {
+		t.Fatalf("history of %d batches after %d writes", hist.Batches, writes)
+	}
+	recs := records(t, store.NewMemory(store.MemoryOptions{Data: data}), "d")
+	if len(recs) > compactBatches+2 {
+		t.Fatalf("%d stored records after %d writes", len(recs), writes)
+	}
+	// A late joiner (behind the compaction point) gets the state.
+	late := n.peer("late")
+	dl := mustGet(t, late, "d", jsonDoc)
+	n.settle()
+	waitSync(t, dl)
+	if jsonOf(t, dl) != jsonOf(t, da) {
+		t.Fatalf("late joiner %s, a %s", jsonOf(t, dl), jsonOf(t, da))
+	}
+	// A restart loads the compacted stream.
+	want := jsonOf(t, da)
+	n.stop("a")
+	a2 := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	d2 := mustGet(t, a2, "d", jsonDoc)
+	flush(t, a2)
+	if jsonOf(t, d2) != want {
+		t.Fatalf("after restart %s, want %s", jsonOf(t, d2), want)
+	}
+}
+
+// Faults injected at random points of the relay's store (writes refused,
+// and writes that land but report failure, as after a failed fsync), then
+// the relay stops and restarts from what the store holds: every write it
+// acknowledged is there, nothing is stored twice (the stream replays
+// cleanly) and the store opens cleanly. 200 seeded iterations.
+func TestFaultInjectedDurabilityThroughTheExchange(t *testing.T) {
+	const iterations, writes = 200, 8
+	var totalAcked, totalFaults int
+	defer func() {
+		// The test only means something if writes were both acknowledged
+		// and failed along the way.
+		if !t.Failed() && (totalAcked < iterations*writes/4 || totalFaults < iterations) {
+			t.Fatalf("%d writes acknowledged and %d faults injected over %d iterations", totalAcked, totalFaults, iterations)
+		}
+	}()
+	for seed := range uint64(iterations) {
+		n := newTestNet(t)
+		data := store.NewMemoryData()
+		faulty := storetest.NewFaulty(store.NewMemory(store.MemoryOptions{Data: data}), seed, 0.3)
+		n.peer("relay", withStore(faulty), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
+		w := n.peer("w")
+		dw := mustGet(t, w, "d", jsonDoc)
+		waitSync(t, dw)
+		var acked []int
+		for i := range writes {
+			update(t, dw, func(tx *Tx) { tx.Set(P(fmt.Sprint("k", i)), i) })
+			n.settle()
+			n.clk.Advance(time.Minute) // retries of failed writes fire
+			n.settle()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			if dw.WaitAcknowledged(ctx) == nil {
+				acked = append(acked, i)
+			}
+			cancel()
+		}
+		n.stop("relay")
+		// The writer must not refill the restarted relay: partition it.
+		n.bridge.Partition("w", "relay2")
+		ok, before, after := faulty.Counts()
+		totalAcked += len(acked)
+		totalFaults += before + after
+		r2 := n.peer("relay2", withStore(store.NewMemory(store.MemoryOptions{Data: data})), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
+		d2 := mustGet(t, r2, "d", jsonDoc)
+		flush(t, r2)
+		if got := n.diagnostics(DiagStoreError); len(got) > 0 && r2.Stats().StoreUnhealthy > 0 {
+			t.Fatalf("seed %d: the restarted relay cannot load the stream: %v", seed, got[len(got)-1])
+		}
+		var got map[string]int
+		if err := d2.Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range acked {
+			if got[fmt.Sprint("k", i)] != i {
+				t.Fatalf("seed %d: acknowledged write k%d lost (stored %v; writes ok %d, failed before %d, after %d)", seed, i, got, ok, before, after)
+			}
+		}
+		n.stop("w")
+		n.stop("relay2")
 	}
 }

@@ -27,6 +27,8 @@ const (
 	CodeDestroyed         Code = "destroyed"           // use of a handle whose doc was destroyed
 	CodeSyncTimeout       Code = "sync-timeout"        // WaitForSync gave up (context done)
 	CodeNotAcknowledged   Code = "not-acknowledged"    // WaitAcknowledged gave up (context done)
+	CodeSchemaMismatch    Code = "schema-mismatch"     // WaitForSync: the peers hold the doc with another schema hash
+	CodeTypeMismatch      Code = "type-mismatch"       // WaitForSync: the peers hold the doc with another replica type or sync mode
 	CodeBudgetExhausted   Code = "budget-exhausted"    // a dispatch cascade exceeded the budget
 	CodeDispose           Code = "dispose"             // policy disposers failed
 	CodeClosed            Code = "closed"              // the exchange was shut down
@@ -86,6 +88,8 @@ var (
 	ErrDestroyed         = &Error{Code: CodeDestroyed}
 	ErrSyncTimeout       = &Error{Code: CodeSyncTimeout}
 	ErrNotAcknowledged   = &Error{Code: CodeNotAcknowledged}
+	ErrSchemaMismatch    = &Error{Code: CodeSchemaMismatch}
+	ErrTypeMismatch      = &Error{Code: CodeTypeMismatch}
 	ErrBudgetExhausted   = &Error{Code: CodeBudgetExhausted}
 	ErrDispose           = &Error{Code: CodeDispose}
 	ErrClosed            = &Error{Code: CodeClosed}

@@ -15,6 +15,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/machine"
+	"github.com/kyneta-go/kyneta/schema"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -92,7 +93,16 @@ type Options struct {
 	// the dispatcher caught up, which stops reading its socket. Zero means
 	// DefaultMaxInboundQueue; negative disables it.
 	MaxInboundQueue int
+	// MaxDocsPerPeer caps the documents one peer can make this exchange
+	// take on (hold headless, interpret or defer) by announcing them;
+	// beyond it unknown documents are answered vacant with a quota
+	// diagnostic. Zero means DefaultMaxDocsPerPeer; negative means no cap.
+	MaxDocsPerPeer int
 }
+
+// DefaultMaxDocsPerPeer is the default Options.MaxDocsPerPeer: ten times a
+// large legitimate client.
+const DefaultMaxDocsPerPeer = 100_000
 
 // DefaultMaxInboundQueue is the default Options.MaxInboundQueue: far above
 // what a legitimate burst queues (a 10,000-doc client's present is 10
@@ -120,6 +130,9 @@ type DocType struct {
 	// whose top-level keys fill in locally when the state lacks them; never
 	// versioned or synced.
 	Defaults any
+	// Schema, if set, validates every transaction before it is applied
+	// (see TypeOf, which also sets the hash and the defaults from it).
+	Schema *schema.Bound
 }
 
 // JSONDoc is a plain authoritative JSON document type (one writer at a
@@ -266,6 +279,13 @@ func New(opts Options) (*Exchange, error) {
 	case timeout < 0:
 		timeout = 0
 	}
+	maxDocs := opts.MaxDocsPerPeer
+	switch {
+	case maxDocs == 0:
+		maxDocs = DefaultMaxDocsPerPeer
+	case maxDocs < 0:
+		maxDocs = 0
+	}
 	ex.core = &coreProgram{
 		session: &sessionProgram{
 			identity:         id,
@@ -273,7 +293,7 @@ func New(opts Options) (*Exchange, error) {
 			departureTimeout: timeout,
 			canConnect:       ex.canConnect,
 		},
-		sync:  &syncProgram{identity: id, persistent: len(ex.stores) > 0, canShare: ex.canShare, canAccept: ex.canAccept},
+		sync:  &syncProgram{identity: id, persistent: len(ex.stores) > 0, maxAnnounced: maxDocs, canShare: ex.canShare, canAccept: ex.canAccept},
 		store: storeProgram{stores: len(ex.stores)},
 	}
 	ex.runner = machine.NewRunner[any, *coreState, any](ex.core, ex.execute, machine.Options{
@@ -608,10 +628,17 @@ func (ex *Exchange) syncEffect(f syncFx) {
 		ex.emitReady(f.docs)
 	case fxEmitStateAdvanced:
 		for _, doc := range f.docs {
+			ex.compact(doc, false)
 			ex.persistTrigger(doc)
 		}
 	case fxEmitDocEvents:
 		ex.emitDocEvents(f.events)
+	case fxForgetDeferred:
+		ex.mu.Lock()
+		for _, doc := range f.docs {
+			delete(ex.deferred, doc)
+		}
+		ex.mu.Unlock()
 	case fxSyncDiagnostic:
 		ex.diagnose(f.d)
 	}

@@ -180,6 +180,11 @@ func (d *Doc) Update(fn func(*Tx) error) error {
 	if len(tx.ops) == 0 {
 		return nil
 	}
+	if b := d.rt.docType.Schema; b != nil {
+		if err := validateOps(b, tx.ops); err != nil {
+			return &Error{Code: CodeInvalidChange, DocID: d.rt.id, Err: err}
+		}
+	}
 	rt := d.rt
 	rt.mu.Lock()
 	if rt.loading {
@@ -308,8 +313,12 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 		return err
 	}
 	rt := d.rt
-	return d.wait(ctx, func(s *syncState, sess *sessionState) bool { return synced(rt, s, sess) },
-		&Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer"})
+	return d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
+		if synced(rt.id, rt.factory.ParseVersion, rt.currentVersion, s, sess) {
+			return true, nil
+		}
+		return mismatchOnly(rt.id, s, sess)
+	}, &Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer"})
 }
 
 // WaitAcknowledged waits until a connected peer acknowledged holding the
@@ -325,19 +334,24 @@ func (d *Doc) WaitAcknowledged(ctx context.Context) error {
 	}
 	rt := d.rt
 	target := rt.currentVersion()
-	return d.wait(ctx, func(s *syncState, sess *sessionState) bool { return acknowledged(rt, target, s, sess) },
+	return d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
+		return acknowledged(rt.id, rt.factory.ParseVersion, target, s, sess), nil
+	},
 		&Error{Code: CodeNotAcknowledged, DocID: d.rt.id, Msg: "no peer acknowledged version " + target.String()})
 }
 
 // wait blocks until until holds (checked now and at every tick) or ctx
 // ends (then timeout, wrapping ctx.Err(), is returned).
-func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) bool, timeout *Error) error {
+func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) (bool, error), timeout *Error) error {
 	w := &syncWaiter{doc: d.rt.id, rt: d.rt, until: until, done: make(chan struct{})}
 	d.ex.mu.Lock()
 	d.ex.waiters[w] = struct{}{}
 	d.ex.mu.Unlock()
-	if st := d.ex.cs(); until(st.sync, st.sess) {
-		d.ex.resolveWaiter(w, nil)
+	{
+		st := d.ex.cs()
+		if done, err := until(st.sync, st.sess); done {
+			d.ex.resolveWaiter(w, err)
+		}
 	}
 	select {
 	case <-w.done:
@@ -354,28 +368,9 @@ func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) bo
 type syncWaiter struct {
 	doc   string
 	rt    *docRuntime
-	until func(*syncState, *sessionState) bool
+	until func(*syncState, *sessionState) (bool, error)
 	done  chan struct{}
 	err   error
-}
-
-// acknowledged: a peer with a live channel acknowledged a version that is
-// not behind target.
-func acknowledged(rt *docRuntime, target replica.Version, s *syncState, sess *sessionState) bool {
-	found := false
-	s.peers.Range(func(id string, p *syncPeer) bool {
-		v, ok := p.acked.Get(rt.id)
-		if !ok || len(sess.peerChannels(id)) == 0 {
-			return true
-		}
-		if theirs, err := rt.factory.ParseVersion(v); err == nil {
-			if ord, err := target.Compare(theirs); err == nil && (ord == replica.Behind || ord == replica.Equal) {
-				found = true
-			}
-		}
-		return !found
-	})
-	return found
 }
 
 // resolveWaiter completes w once.
@@ -388,44 +383,6 @@ func (ex *Exchange) resolveWaiter(w *syncWaiter, err error) {
 	delete(ex.waiters, w)
 	w.err = err
 	close(w.done)
-}
-
-// synced: some peer with a live channel is vacant, or synced at a version
-// we are not behind, for rt's doc. It reads the immutable states given and
-// locks only rt.
-func synced(rt *docRuntime, s *syncState, sess *sessionState) bool {
-	var ours replica.Version
-	found := false
-	s.peers.Range(func(id string, p *syncPeer) bool {
-		st, ok := p.states.Get(rt.id)
-		if !ok || st.Kind == PeerPending || len(sess.peerChannels(id)) == 0 {
-			return true
-		}
-		if st.Kind == PeerVacant || st.LastKnownVersion == "" {
-			found = true
-			return false
-		}
-		theirs, err := rt.factory.ParseVersion(st.LastKnownVersion)
-		if err != nil {
-			found = true // nothing to compare against
-			return false
-		}
-		if ours == nil {
-			ours = rt.currentVersion()
-		}
-		switch ord, err := ours.Compare(theirs); {
-		case err != nil:
-			found = true
-		case ord == replica.Concurrent:
-			// The versions cannot tell whether we hold the peer's data
-			// (field-LWW state, opaque stamps): its offer must have come.
-			found = p.heard.Has(rt.id)
-		case ord != replica.Behind:
-			found = true
-		}
-		return !found
-	})
-	return found
 }
 
 // currentVersion returns the replica's version under its lock.
@@ -457,8 +414,10 @@ func (ex *Exchange) checkWaiters() {
 		switch {
 		case !live[i]:
 			ex.resolveWaiter(w, &Error{Code: CodeDestroyed, DocID: w.doc})
-		case w.until(ss, sess):
-			ex.resolveWaiter(w, nil)
+		default:
+			if done, err := w.until(ss, sess); done {
+				ex.resolveWaiter(w, err)
+			}
 		}
 	}
 }

@@ -203,3 +203,32 @@ func dominates(incoming, ours replica.Version) bool {
 	}
 	return incoming.String() > ours.String()
 }
+
+// Compaction thresholds: a plain op log is compacted once it holds more
+// than this much history.
+const (
+	compactBatches = 1000
+	compactBytes   = 1 << 20
+)
+
+// compactTarget decides whether to compact an op log and to which
+// version: the least version every synced peer has confirmed (the
+// reference's least common version), never before the current base. ok is
+// false when the history is small or no version after the base qualifies.
+func compactTarget(ours, base replica.Version, hist replica.History, synced []replica.Version, force bool) (replica.Version, bool) {
+	if !force && hist.Batches <= compactBatches && hist.Bytes <= compactBytes {
+		return nil, false
+	}
+	target := ours
+	for _, v := range synced {
+		m, err := target.Meet(v)
+		if err != nil {
+			return nil, false
+		}
+		target = m
+	}
+	if ord, err := target.Compare(base); err != nil || ord != replica.Ahead {
+		return nil, false
+	}
+	return target, true
+}

@@ -38,7 +38,7 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 			parts, at = ex.buildOffer(rt, f.since, f.push, peer)
 			built = true
 			if f.push {
-				ex.enqueue(msgPushed{doc: f.doc, version: at})
+				ex.enqueue(msgPushed{doc: f.doc, version: at, to: f.peers})
 			}
 		}
 		for _, part := range parts {
@@ -58,52 +58,12 @@ func (ex *Exchange) buildOffer(rt *docRuntime, since *string, push bool, peer st
 }
 
 func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *string, push bool, peer string) []replica.OfferPart {
+	me, multi := rt.rep.(replica.MultiExporter)
+	plan := planOffer(ours, since, push, multi, rt.factory.ParseVersion)
 	cur := ours.String()
-	if me, ok := rt.rep.(replica.MultiExporter); ok {
-		// An opaque log cannot tell what a peer's own version contains: a
-		// peer's stamp says nothing about payloads that reached the relay
-		// from others. Only a push, from our own previous version, can
-		// send just the payloads after it; an answer to an interest sends
-		// the whole log (set union: the receiver skips what it has).
-		v := ""
-		if since != nil && push {
-			v = *since
-		}
-		parts, err := me.ExportFor(v)
+	one := func(p replica.Payload, ok bool, err error, what string) []replica.OfferPart {
 		if err != nil {
-			ex.warn(DiagExportFailed, rt.id, peer, err, "export for %q failed", v)
-			return nil
-		}
-		return parts
-	}
-	entirety := func() []replica.OfferPart {
-		p, err := rt.rep.ExportEntirety()
-		if err != nil {
-			ex.warn(DiagExportFailed, rt.id, peer, err, "entirety export failed")
-			return nil
-		}
-		return []replica.OfferPart{{Payload: p, Version: cur}}
-	}
-	if since == nil || *since == "" {
-		return entirety()
-	}
-	theirs, err := rt.factory.ParseVersion(*since)
-	if err != nil {
-		ex.warn(DiagVersionParse, rt.id, peer, err, "cannot parse peer version %q; nothing sent", *since)
-		return nil
-	}
-	ord, err := ours.Compare(theirs)
-	if err != nil {
-		ex.warn(DiagVersionParse, rt.id, peer, err, "cannot compare with peer version %q; nothing sent", *since)
-		return nil
-	}
-	if ord == replica.Behind || ord == replica.Equal {
-		// No gap. Replicas that always have something to say (CRDTs)
-		// still answer; plain has nothing and the peer is synced through
-		// the interest path.
-		p, ok, err := rt.rep.ExportSince(ours)
-		if err != nil {
-			ex.warn(DiagExportFailed, rt.id, peer, err, "export failed")
+			ex.warn(DiagExportFailed, rt.id, peer, err, "%s export failed", what)
 			return nil
 		}
 		if !ok {
@@ -111,16 +71,34 @@ func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *strin
 		}
 		return []replica.OfferPart{{Payload: p, Version: cur}}
 	}
-	p, ok, err := rt.rep.ExportSince(theirs)
-	if err != nil {
-		ex.warn(DiagExportFailed, rt.id, peer, err, "export since %q failed", *since)
-		return nil
+	entirety := func() []replica.OfferPart {
+		p, err := rt.rep.ExportEntirety()
+		return one(p, true, err, "entirety")
 	}
-	if !ok {
-		// Their version predates our base (or another lineage): send it all.
+	switch plan.act {
+	case offerLog:
+		parts, err := me.ExportFor(plan.from)
+		if err != nil {
+			ex.warn(DiagExportFailed, rt.id, peer, err, "export for %q failed", plan.from)
+			return nil
+		}
+		return parts
+	case offerEntirety:
 		return entirety()
+	case offerBadVersion:
+		ex.warn(DiagVersionParse, rt.id, peer, plan.err, "cannot use peer version %q; nothing sent", *since)
+		return nil
+	case offerSinceOurs:
+		p, ok, err := rt.rep.ExportSince(ours)
+		return one(p, ok, err, "since")
+	case offerSince:
+		p, ok, err := rt.rep.ExportSince(plan.theirs)
+		if err == nil && !ok {
+			return entirety() // their version predates our base, or another lineage
+		}
+		return one(p, ok, err, "since")
 	}
-	return []replica.OfferPart{{Payload: p, Version: cur}}
+	return nil
 }
 
 // importOffer absorbs an accepted offer (§2.8) as planImport decides and
@@ -161,7 +139,7 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 	switch act {
 	case importSynced:
-		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from})
+		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from, write: payload.Kind == wire.Since && !isAck(payload)})
 		return
 	case importRefuse:
 		ex.warn(DiagVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)

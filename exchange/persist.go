@@ -178,6 +178,67 @@ func partRecords(parts []replica.OfferPart) []store.Record {
 	return recs
 }
 
+// compact trims a plain op log once it is long (compactTarget decides),
+// to the least version every synced peer holds; a peer behind that point
+// later gets an entirety. The stores then rewrite the document as one
+// entirety instead of its whole history.
+func (ex *Exchange) compact(doc string, force bool) {
+	rt := ex.runtimeFor(doc)
+	if rt == nil {
+		return
+	}
+	rt.mu.Lock()
+	hr, ok := rt.rep.(replica.HistoryReporter)
+	long := ok && (force || hr.History().Batches > compactBatches || hr.History().Bytes > compactBytes)
+	rt.mu.Unlock()
+	if !long {
+		return // the common case: nothing to look at
+	}
+	var synced []replica.Version
+	ex.cs().sync.peers.Range(func(_ string, p *syncPeer) bool {
+		if st, ok := p.states.Get(doc); ok && st.Kind == PeerSynced && st.LastKnownVersion != "" {
+			if v, err := rt.factory.ParseVersion(st.LastKnownVersion); err == nil {
+				synced = append(synced, v)
+			}
+		}
+		return true
+	})
+	rt.mu.Lock()
+	target, ok := compactTarget(rt.rep.Version(), rt.rep.BaseVersion(), hr.History(), synced, force)
+	var err error
+	if ok {
+		err = rt.rep.Advance(target)
+	}
+	rt.mu.Unlock()
+	if err != nil {
+		ex.warn(DiagExportFailed, doc, "", err, "compaction to %s failed", target)
+		return
+	}
+	if ok && len(ex.stores) > 0 {
+		ex.stepStore(stCompact{doc: doc})
+	}
+}
+
+// Compact trims docID's op log now, whatever its size, to the least
+// version every synced peer holds (the reference's compact), and rewrites
+// it in the stores as one entirety. Only plain (op-log) documents have a
+// history to trim; for others it does nothing. Peers behind the new base
+// get the whole state the next time they sync. Do not call it from a
+// subscriber callback: it waits for the dispatcher that runs the callback.
+func (ex *Exchange) Compact(docID string) error {
+	if _, err := ex.lookup(docID); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	ex.dispatch(funcMsg(func() { ex.compact(docID, true); close(done) }))
+	select {
+	case <-done:
+		return nil
+	case <-ex.runner.Stopped():
+		return &Error{Code: CodeClosed, DocID: docID}
+	}
+}
+
 // persistTrigger tells the store program the doc's current version; it
 // decides which stores to write.
 func (ex *Exchange) persistTrigger(doc string) {

@@ -26,6 +26,11 @@ type Stats struct {
 	// above zero some acknowledged state is held only in memory: a relay
 	// should report itself not ready.
 	StoreUnhealthy int
+	// PeerDocStates counts (peer, document) sync states by kind: pending,
+	// synced, vacant.
+	PeerDocStates map[PeerSyncKind]int
+	// InboundQueue is the number of inputs waiting for the dispatcher.
+	InboundQueue int
 }
 
 // MessageEvent is one protocol message seen by Options.OnMessage.
@@ -64,9 +69,20 @@ func (c *counters) received(m wire.ChannelMsg) {
 func (ex *Exchange) Stats() Stats {
 	c := &ex.counters
 	ex.mu.Lock()
-	st := ex.cs().store
+	cs := ex.cs()
+	st := cs.store
 	ex.mu.Unlock()
+	states := map[PeerSyncKind]int{PeerPending: 0, PeerSynced: 0, PeerVacant: 0}
+	cs.sync.peers.Range(func(_ string, p *syncPeer) bool {
+		p.states.Range(func(_ string, s PeerDocState) bool {
+			states[s.Kind]++
+			return true
+		})
+		return true
+	})
 	return Stats{
+		PeerDocStates:      states,
+		InboundQueue:       ex.runner.QueueLen(),
 		StoreErrors:        c.storeErrors.Load(),
 		InboundWaits:       c.inboundWaits.Load(),
 		StoreUnhealthy:     st.unhealthy(),

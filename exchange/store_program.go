@@ -37,6 +37,7 @@ type storeSlot struct {
 	attempts  int    // consecutive transient failures
 	waiting   bool   // a retry timer is armed
 	broken    bool   // permanent failure or corrupt stream
+	recompact bool   // compacted while a write was in flight: replace next
 }
 
 func (s storeSlot) healthy() bool { return !s.broken && s.attempts == 0 }
@@ -129,6 +130,10 @@ const (
 	outcomePermanent
 )
 
+// stCompact: the doc's history was compacted: every store rewrites it as
+// meta plus one entirety (its next write is a replace).
+type stCompact struct{ doc string }
+
 // stRetry: the retry timer of a store fired.
 type stRetry struct {
 	doc   string
@@ -146,6 +151,7 @@ func (stLoaded) isStoreMsg()     {}
 func (stChanged) isStoreMsg()    {}
 func (stWritten) isStoreMsg()    {}
 func (stRetry) isStoreMsg()      {}
+func (stCompact) isStoreMsg()    {}
 func (stDestroy) isStoreMsg()    {}
 func (stDeleteDone) isStoreMsg() {}
 
@@ -239,7 +245,8 @@ func (p storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx)
 		var fx []storeFx
 		switch m.outcome {
 		case outcomeOK:
-			sl.known, sl.confirmed, sl.attempts, sl.waiting = true, m.version, 0, false
+			sl.known, sl.confirmed, sl.attempts, sl.waiting = !sl.recompact, m.version, 0, false
+			sl.recompact = false
 		case outcomeHead:
 			// Someone else's view of the stream was wrong (ours): adopt
 			// the real head; the next write is computed from it.
@@ -266,6 +273,23 @@ func (p storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx)
 			fx = append(fx, fxDurable{doc: m.doc, version: v})
 		}
 		return s.with(m.doc, nd), fx
+
+	case stCompact:
+		d, ok := s.docs.Get(m.doc)
+		if !ok || d.deleting || d.deleteNext {
+			return s, nil
+		}
+		nd := d.clone()
+		for i := range nd.slots {
+			switch sl := &nd.slots[i]; {
+			case sl.broken:
+			case sl.writing:
+				sl.recompact = true // after the write in flight
+			default:
+				sl.known = false // rewritten by a replace
+			}
+		}
+		return s.with(m.doc, nd), nd.writes(m.doc)
 
 	case stRetry:
 		d, ok := s.docs.Get(m.doc)
@@ -299,7 +323,7 @@ func (p storeProgram) Update(s *storeState, m storeMsg) (*storeState, []storeFx)
 			return s, nil
 		}
 		n := &storeState{stores: s.stores, docs: s.docs.Delete(m.doc)}
-		fx := []storeFx{fxDeleted{doc: m.doc}}
+		fx := []storeFx{fxDeleted(m)}
 		if d.reregister != nil {
 			n, more := p.load(n, *d.reregister)
 			return n, append(fx, more...)

@@ -37,6 +37,9 @@ func dumpStore(s *storeState) string {
 			if sl.broken {
 				b.WriteString(" broken")
 			}
+			if sl.recompact {
+				b.WriteString(" recompact")
+			}
 			b.WriteString("]")
 		}
 		if d.deleting || d.deleteNext || d.reregister != nil {
@@ -107,6 +110,11 @@ func TestStoreProgramTable(t *testing.T) {
 		{"absent", ok0, "", ""},
 		{"absent", fail0, "error d/0", ""},
 		{"absent", stRetry{doc: "d", store: 0}, "", ""},
+		{"absent", stCompact{doc: "d"}, "", ""},
+		{"idle", stCompact{doc: "d"}, "replace d/0|replace d/1", "d@v1 durable=v1 [0 new w=v1] [1 new w=v1]; "},
+		{"writing", stCompact{doc: "d"}, "", "d@v2 durable=v1 [0 c=v1 w=v2 recompact] [1 c=v1 w=v2 recompact]; "},
+		{"broken", stCompact{doc: "d"}, "replace d/0", "d@v1 [0 new w=v1] [1 c=v0 broken]; "},
+		{"deleting", stCompact{doc: "d"}, "", ""},
 		{"absent", stDestroy{doc: "d"}, "delete d", "d@ (del=true next=false rereg=false); "},
 		{"absent", stDeleteDone{doc: "d"}, "", ""},
 
@@ -278,6 +286,9 @@ func TestStoreProgramRapid(t *testing.T) {
 			},
 			"destroy": func(t *rapid.T) {
 				apply(t, stDestroy{doc: docs.Draw(t, "doc")})
+			},
+			"compact": func(t *rapid.T) {
+				apply(t, stCompact{doc: docs.Draw(t, "doc")})
 			},
 			"delete done": func(t *rapid.T) {
 				doc := docs.Draw(t, "doc")

@@ -27,6 +27,9 @@ import (
 // injected predicates; they must be fast and must not call the exchange.
 type syncProgram struct {
 	identity PeerIdentity
+	// maxAnnounced caps the docs one peer may make us take on (create or
+	// defer) by presenting them; 0 means no cap.
+	maxAnnounced int
 	// persistent: the exchange has stores; writes it merges are
 	// acknowledged to their writers once every store holds them.
 	persistent bool
@@ -38,6 +41,11 @@ type syncDoc struct {
 	mode    DocMode
 	version string // serialized; "" for deferred docs
 	meta    DocMeta
+	// presenters: for a deferred doc, what each peer that presented it
+	// said; a promotion checks them against the doc's own metadata.
+	presenters pmap.Map[DocMeta]
+	// durable: the version every store confirmed (persistent exchanges).
+	durable string
 	// ackTo: peers whose offers were merged and not yet acknowledged, with
 	// our version right after their last merge.
 	ackTo pmap.Map[string]
@@ -56,12 +64,14 @@ type syncPeer struct {
 	// ours. Its interests for them are answered vacant and its offers
 	// ignored, so an interest sent before the present was validated cannot
 	// pull data across a schema mismatch.
-	mismatched pmap.Map[struct{}]
+	mismatched pmap.Map[Diagnostic]
 	// heard: docs for which an offer of this peer was absorbed (or found
 	// already held) since it became available. Versions that cannot be
 	// ordered (field-LWW state, opaque stamps) prove nothing about
 	// containment, so WaitForSync waits for the peer's offer itself.
 	heard pmap.Set
+	// announced counts the docs this peer's presents made us classify.
+	announced int
 	// acked: per doc, the latest version this peer acknowledged holding
 	// (an empty delta offer, sent once its stores confirmed our write).
 	acked pmap.Map[string]
@@ -111,6 +121,7 @@ type msgDocEnsure struct {
 type msgDocDefer struct {
 	doc   string
 	meta  DocMeta
+	from  string // the peer whose present made us defer it
 	event *DocChange
 }
 type msgLocalChange struct {
@@ -124,6 +135,12 @@ type msgLocalChange struct {
 type msgPushed struct {
 	doc     string
 	version string
+	// to: the peers the push went to. A synced peer is caught up to
+	// version once it arrives: channels are reliable, and a channel that
+	// loses a message is closed, after which the peer resyncs from its
+	// own version. (This is what lets compaction advance past a reader
+	// that never writes back.)
+	to []string
 }
 type msgDocDelete struct {
 	doc   string
@@ -150,6 +167,10 @@ type msgPeerSynced struct {
 	doc     string
 	version string
 	peer    string
+	// write: the peer offered a write we already hold (it reached us
+	// another way, e.g. through another node before a failover): it is
+	// owed an acknowledgement like a write we merged.
+	write bool
 }
 type msgDeclareVacant struct {
 	doc string
@@ -235,6 +256,10 @@ type fxDocDismissed struct {
 	peer PeerIdentity
 }
 type fxEmitReady struct{ docs []string }
+
+// fxForgetDeferred: deferred docs expired (everyone who presented them
+// departed).
+type fxForgetDeferred struct{ docs []string }
 type fxEmitStateAdvanced struct{ docs []string }
 type fxEmitDocEvents struct{ events []DocChange }
 type fxSyncDiagnostic struct{ d Diagnostic }
@@ -245,6 +270,7 @@ func (fxImport) isSyncFx()            {}
 func (fxEnsureDoc) isSyncFx()         {}
 func (fxDocDismissed) isSyncFx()      {}
 func (fxEmitReady) isSyncFx()         {}
+func (fxForgetDeferred) isSyncFx()    {}
 func (fxEmitStateAdvanced) isSyncFx() {}
 func (fxEmitDocEvents) isSyncFx()     {}
 func (fxSyncDiagnostic) isSyncFx()    {}
@@ -313,7 +339,28 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		for _, doc := range peer.states.Keys() {
 			n.peerSync = n.peerSync.Add(doc)
 		}
-		return n, nil
+		// Deferred docs only this peer presented expire with it: nobody
+		// is left to serve them.
+		var gone []string
+		s.docs.Range(func(id string, d *syncDoc) bool {
+			if d.mode != ModeDeferred || !d.presenters.Has(m.peer) {
+				return true
+			}
+			if rest := d.presenters.Delete(m.peer); rest.Len() > 0 {
+				nd := *d
+				nd.presenters = rest
+				n.docs = n.docs.Set(id, &nd)
+				return true
+			}
+			n.docs = n.docs.Delete(id)
+			n.docEvents = n.docEvents.Push(DocChange{Type: DocRemoved, DocID: id})
+			gone = append(gone, id)
+			return true
+		})
+		if len(gone) == 0 {
+			return n, nil
+		}
+		return n, []syncFx{fxForgetDeferred{docs: gone}}
 
 	case msgDocLoading:
 		if s.docs.Has(m.doc) || s.loading.Has(m.doc) {
@@ -324,17 +371,24 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		return n, nil
 
 	case msgDocEnsure:
-		if d, ok := s.docs.Get(m.doc); ok && d.mode != ModeDeferred {
+		old, known := s.docs.Get(m.doc)
+		if known && old.mode != ModeDeferred {
 			return s, nil // already tracked; its event is dropped (reference behaviour)
 		}
 		n := s.clone()
 		d := &syncDoc{mode: m.mode, version: m.version, meta: m.meta}
 		n.docs = n.docs.Set(m.doc, d)
+		var pre []syncFx
+		if known {
+			// Promoted from deferred: the peers that presented it with
+			// other metadata will not sync it with us.
+			pre = markPresenterMismatches(n, m.doc, d, old.presenters)
+		}
 		if m.event != nil {
 			n.docEvents = n.docEvents.Push(*m.event)
 		}
 		targets := p.sharePeers(s, m.doc, s.peers.Keys())
-		var fx []syncFx
+		fx := pre
 		if len(targets) > 0 {
 			fx = append(fx,
 				fxSendToPeers{peers: targets, msg: &wire.Present{Docs: []wire.DocPresence{presence(m.doc, d)}}},
@@ -349,6 +403,9 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		}
 		n := s.clone()
 		d := &syncDoc{mode: ModeDeferred, meta: m.meta}
+		if m.from != "" {
+			d.presenters = d.presenters.Set(m.from, m.meta)
+		}
 		n.docs = n.docs.Set(m.doc, d)
 		if m.event != nil {
 			n.docEvents = n.docEvents.Push(*m.event)
@@ -374,13 +431,22 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 
 	case msgPushed:
 		d, ok := s.docs.Get(m.doc)
-		if !ok || d.mode == ModeDeferred || d.version == m.version {
+		if !ok || d.mode == ModeDeferred {
 			return s, nil
 		}
 		n := s.clone()
-		nd := *d
-		nd.version = m.version
-		n.docs = n.docs.Set(m.doc, &nd)
+		if d.version != m.version {
+			nd := *d
+			nd.version = m.version
+			n.docs = n.docs.Set(m.doc, &nd)
+		}
+		for _, id := range m.to {
+			if peer, ok := n.peers.Get(id); ok {
+				if st, ok := peer.states.Get(m.doc); ok && st.Kind == PeerSynced && st.LastKnownVersion != m.version {
+					setPeerDocState(n, id, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
+				}
+			}
+		}
 		return n, nil
 
 	case msgDocDelete:
@@ -435,11 +501,17 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 
 	case msgDurable:
 		d, ok := s.docs.Get(m.doc)
-		if !ok || d.ackTo.Len() == 0 {
+		if !ok {
 			return s, nil
 		}
 		n := s.clone()
-		return n, p.ack(n, m.doc, d, m.version)
+		nd := *d
+		nd.durable = m.version
+		n.docs = n.docs.Set(m.doc, &nd)
+		if d.ackTo.Len() == 0 {
+			return n, nil
+		}
+		return n, p.ack(n, m.doc, &nd, m.version)
 
 	case msgPeerSynced:
 		if !s.docs.Has(m.doc) || !s.peers.Has(m.peer) {
@@ -448,6 +520,14 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		n := s.clone()
 		setPeerDocState(n, m.peer, m.doc, PeerDocState{Kind: PeerSynced, LastKnownVersion: m.version})
 		markHeard(n, m.peer, m.doc)
+		if d, _ := n.docs.Get(m.doc); m.write && p.persistent && d.acknowledged() {
+			nd := *d
+			nd.ackTo = d.ackTo.Set(m.peer, d.version)
+			n.docs = n.docs.Set(m.doc, &nd)
+			if d.durable == d.version {
+				return n, p.ack(n, m.doc, &nd, d.version) // already durable
+			}
+		}
 		return n, nil
 
 	case msgAcked:
@@ -624,6 +704,29 @@ func (p *syncProgram) received(s *syncState, from string, msg wire.ChannelMsg) (
 	return s, nil
 }
 
+// markPresenterMismatches marks the peers that presented doc (while it
+// was deferred) with metadata d does not accept, and reports each. n is a
+// fresh clone owned by the caller.
+func markPresenterMismatches(n *syncState, doc string, d *syncDoc, presenters pmap.Map[DocMeta]) []syncFx {
+	var fx []syncFx
+	for _, id := range presenters.Keys() {
+		meta, _ := presenters.Get(id)
+		peer, ok := n.peers.Get(id)
+		if !ok {
+			continue
+		}
+		e := wire.DocPresence{DocID: doc, ReplicaType: meta.ReplicaType, SyncMode: meta.SyncMode, SchemaHash: meta.SchemaHash, SupportedHashes: meta.SupportedHashes}
+		if diag, bad := mismatch(e, d, id); bad {
+			np := *peer
+			np.mismatched = peer.mismatched.Set(doc, diag)
+			n.peers = n.peers.Set(id, &np)
+			n.peerSync = n.peerSync.Add(doc)
+			fx = append(fx, fxSyncDiagnostic{d: diag})
+		}
+	}
+	return fx
+}
+
 // docOf returns the doc id a single-doc sync message is about.
 func docOf(m wire.ChannelMsg) string {
 	switch m := m.(type) {
@@ -652,6 +755,25 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 		}
 		d, known := s.docs.Get(e.DocID)
 		if !known {
+			cur, _ := s.peers.Get(from)
+			if p.maxAnnounced > 0 && cur.announced >= p.maxAnnounced {
+				// A peer cannot make us hold without bound: past its quota
+				// an unknown doc is answered vacant (reported once).
+				if cur.announced == p.maxAnnounced {
+					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Code: DiagQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
+						Message: fmt.Sprintf("peer %q announced more than %d documents we did not hold; the rest are answered vacant", from, p.maxAnnounced)}})
+				}
+				fx = append(fx, vacant(from, e.DocID))
+				s = s.clone()
+				np := *cur
+				np.announced = min(cur.announced+1, p.maxAnnounced+1)
+				s.peers = s.peers.Set(from, &np)
+				continue
+			}
+			s = s.clone()
+			np := *cur
+			np.announced++
+			s.peers = s.peers.Set(from, &np)
 			fx = append(fx, fxEnsureDoc{doc: e.DocID, peer: peer.identity, meta: DocMeta{
 				ReplicaType: e.ReplicaType, SyncMode: e.SyncMode, SchemaHash: e.SchemaHash,
 				SupportedHashes: slices.Clone(e.SupportedHashes),
@@ -661,9 +783,11 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 		if diag, bad := mismatch(e, d, from); bad {
 			fx = append(fx, fxSyncDiagnostic{d: diag})
 			if cur, _ := s.peers.Get(from); !cur.mismatched.Has(e.DocID) {
+				// (recorded with its diagnostic: WaitForSync reports it)
 				s = s.clone()
 				np := *cur
-				np.mismatched = cur.mismatched.Set(e.DocID, struct{}{})
+				np.mismatched = cur.mismatched.Set(e.DocID, diag)
+				s.peerSync = s.peerSync.Add(e.DocID) // waiters re-check
 				s.peers = s.peers.Set(from, &np)
 			}
 			continue
@@ -675,6 +799,13 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 			s.peers = s.peers.Set(from, &np)
 		}
 		if d.mode == ModeDeferred {
+			if !d.presenters.Has(from) {
+				nd := *d
+				nd.presenters = d.presenters.Set(from, DocMeta{ReplicaType: e.ReplicaType, SyncMode: e.SyncMode,
+					SchemaHash: e.SchemaHash, SupportedHashes: slices.Clone(e.SupportedHashes)})
+				s = s.clone()
+				s.docs = s.docs.Set(e.DocID, &nd)
+			}
 			continue // deferred docs never request data
 		}
 		fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{

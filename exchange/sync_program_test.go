@@ -158,7 +158,20 @@ func TestSyncTable(t *testing.T) {
 			msg: recv("bob", present("d", authM)), fx: []string{"to bob vacant(d)"}},
 		{name: "present of known doc denied by canShare: vacant, no version leaked (deviation)", share: denyPeerDoc("bob", "d"),
 			setup: syncSeq(bob, ensure("d", authM, "L:3")), msg: recv("bob", present("d", authM)), fx: []string{"to bob vacant(d)"}},
-		{name: "present of deferred doc: nothing", setup: syncSeq(bob, deferDoc("d", authM)), msg: recv("bob", present("d", authM))},
+		{name: "present of deferred doc: no request, the presenter is remembered", setup: syncSeq(bob, deferDoc("d", authM)), msg: recv("bob", present("d", authM)),
+			check: func(t *testing.T, s *syncState) {
+				if d, _ := s.docs.Get("d"); !d.presenters.Has("bob") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "promotion of a deferred doc presented with another hash: presenter mismatched", setup: syncSeq(bob, deferDoc("d", authM), recv("bob", present("d", authM))),
+			msg: msgDocEnsure{doc: "d", mode: ModeInterpret, version: "L:0", meta: DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "other"}},
+			fx:  []string{"diag schema-hash-mismatch", "to bob present(d)", "to bob interest(d v=L:0 r=false)"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
 		{name: "present from unknown sender: ignored", setup: syncSeq(ensure("d", authM, "L:1")), msg: recv("ghost", present("d", authM))},
 		{name: "present of a loading doc: nothing", setup: syncSeq(bob, msgDocLoading{doc: "d"}), msg: recv("bob", present("d", authM))},
 		{name: "present replica type mismatch: diagnostic, skipped", setup: syncSeq(bob, ensure("d", authM, "L:1")),
@@ -410,6 +423,38 @@ func TestSyncTable(t *testing.T) {
 				}
 			}},
 		{name: "lifecycle messages reaching the sync program are ignored", setup: syncSeq(bob), msg: recv("bob", &wire.Depart{})},
+
+		// pushes, new paths, acknowledgements
+		{name: "pushed for an unknown doc: no-op", setup: syncSeq(bob), msg: msgPushed{doc: "d", version: "L:9", to: []string{"bob"}}},
+		{name: "pushed: our version and the synced targets' move to what was carried",
+			setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", interest("d", ptr("L:1"), F))),
+			msg:   msgPushed{doc: "d", version: "L:5", to: []string{"bob"}},
+			check: func(t *testing.T, s *syncState) {
+				d, _ := s.docs.Get("d")
+				if st, _ := stateOf(s, "bob", "d"); d.version != "L:5" || st.LastKnownVersion != "L:5" {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "a local change already carried by a push: nothing more",
+			setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", interest("d", ptr("L:1"), F)), msgPushed{doc: "d", version: "L:5"}),
+			msg:   msgLocalChange{doc: "d", version: "L:5"}},
+		{name: "new path to a known peer: present again", setup: syncSeq(bob, ensure("d", authM, "L:1")),
+			msg: msgPeerNewPath{identity: PeerIdentity{PeerID: "bob"}}, fx: []string{"to bob present(d)"}},
+		{name: "durable with nobody owed an acknowledgement: recorded, nothing sent", setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: msgDurable{doc: "d", version: "L:1"},
+			check: func(t *testing.T, s *syncState) {
+				if d, _ := s.docs.Get("d"); d.durable != "L:1" {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "durable for an unknown doc: no-op", msg: msgDurable{doc: "d", version: "L:1"}},
+		{name: "acked: recorded for the waiters", setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: msgAcked{doc: "d", version: "L:1", peer: "bob"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); func() string { v, _ := p.acked.Get("d"); return v }() != "L:1" {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "offer from a peer denied CanShare: ignored (no import, no reply)", share: denyPeerDoc("bob", "d"),
+			setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: recv("bob", offer("d", "M:9", T))},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {

@@ -137,7 +137,10 @@ const (
 	DiagDuplicatePeer  DiagnosticCode = "duplicate-peer"
 	// DiagIdentityConflict: a channel claimed the id of a live peer bound
 	// to another principal and was refused.
-	DiagIdentityConflict    DiagnosticCode = "identity-conflict"
+	DiagIdentityConflict DiagnosticCode = "identity-conflict"
+	// DiagQuota: a peer went over a quota (Options.MaxDocsPerPeer); what
+	// exceeds it is refused.
+	DiagQuota               DiagnosticCode = "quota"
 	DiagProtocolSkew        DiagnosticCode = "protocol-skew"
 	DiagProtocolMismatch    DiagnosticCode = "protocol-mismatch"
 	DiagReplicaTypeMismatch DiagnosticCode = "replica-type-mismatch"

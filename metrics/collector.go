@@ -112,6 +112,8 @@ func New(o Options) *Collector {
 		"offerBIn":    d("offer_bytes_received_total", "Payload bytes of offers received."),
 		"storeErrors": d("store_errors_total", "Failed store operations the exchange saw (loads, writes, deletes)."),
 		"unhealthy":   d("store_unhealthy", "Documents x stores whose writes are failing (retried) or broken."),
+		"syncStates":  d("peer_doc_states", "Per-peer document sync states, by state (pending, synced, vacant).", "state"),
+		"inboundQ":    d("exchange_inbound_queue", "Inputs waiting for the exchange's dispatcher."),
 	}
 	return c
 }
@@ -242,6 +244,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter("offerBIn", es.OfferBytesReceived)
 		counter("storeErrors", es.StoreErrors)
 		gauge("unhealthy", float64(es.StoreUnhealthy))
+		for kind, n := range es.PeerDocStates {
+			gauge("syncStates", float64(n), string(kind))
+		}
+		gauge("inboundQ", float64(es.InboundQueue))
 	}
 }
 

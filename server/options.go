@@ -22,7 +22,10 @@ const TransportType = "websocket-server"
 const (
 	DefaultFragmentThreshold = 100 * 1024
 	DefaultMaxMessageSize    = 1 << 20
-	DefaultSendQueueMessages = 1024
+	// The byte bound is what limits memory; the message bound is high
+	// enough that a peer syncing 10,000 documents at once (one answer
+	// each) is not taken for a slow consumer.
+	DefaultSendQueueMessages = 16384
 	DefaultSendQueueBytes    = 8 << 20
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultCloseTimeout      = 5 * time.Second
@@ -163,7 +166,7 @@ type Options struct {
 	// either closes the connection with 4000 (StatusSlowConsumer) and
 	// returns ErrSlowConsumer; nothing is dropped silently. A single
 	// message larger than SendQueueBytes is still admitted into an empty
-	// queue. Defaults 1024 messages and 8 MiB.
+	// queue. Defaults 16,384 messages and 8 MiB.
 	SendQueueMessages int
 	SendQueueBytes    int
 	// MaxReassemblySize caps the memory one connection may reserve for

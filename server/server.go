@@ -659,14 +659,6 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, abort fu
 	return c, true
 }
 
-// remoteIP is the host part of a RemoteAddr ("" when there is none).
-func remoteIP(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
-}
-
 // unregister takes c out of the registry (once) and removes its channel.
 // It is safe in any transport state and in any order relative to Stop and
 // to other sockets closing (reference S7, S8).

@@ -137,10 +137,10 @@ func TestParseServe(t *testing.T) {
 	}
 	want := serveConfig{addr: ":8080", data: "./kyneta.db", peerID: "kyneta-relay", reloadInterval: 5 * time.Second,
 		maxConns: 10000, maxConnsPerIP: 1000, maxConnsPerPrincipal: 100, maxMessageSize: 1 << 20, fragmentThreshold: 100 << 10, maxReassembly: 50 << 20,
-		sendQueueMessages: 1024, sendQueueBytes: 8 << 20, idleTimeout: 90 * time.Second, writeTimeout: 10 * time.Second,
+		sendQueueMessages: 16384, sendQueueBytes: 8 << 20, idleTimeout: 90 * time.Second, writeTimeout: 10 * time.Second,
 		closeTimeout: 5 * time.Second, drainWindow: 5 * time.Second, departureTimeout: 30 * time.Second,
 		readBuffer: 1024, writeBuffer: 2048, compression: "off", dashboard: true, statsInterval: time.Second,
-		logLevel: "info", logFormat: "json"}
+		logLevel: "info", logFormat: "json", cluster: clusterConfig{prefix: "kyneta"}}
 	if c != want {
 		t.Errorf("defaults %+v, want %+v", c, want)
 	}
@@ -162,7 +162,7 @@ func TestParseServe(t *testing.T) {
 		fragmentThreshold: -1, maxReassembly: 7, sendQueueMessages: 8, sendQueueBytes: 9, messageRate: 2.5, messageBurst: 10,
 		writeTimeout: time.Second, closeTimeout: 2 * time.Second, drainDeadline: 3 * time.Second, departureTimeout: -time.Second,
 		readBuffer: 512, writeBuffer: 4096, compression: "context-takeover", compressionThreshold: 64, statsInterval: 2 * time.Second,
-		trace: true, logFormat: "text"}
+		trace: true, logFormat: "text", cluster: clusterConfig{prefix: "kyneta"}}
 	if c != want {
 		t.Errorf("parsed %+v, want %+v", c, want)
 	}

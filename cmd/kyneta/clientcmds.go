@@ -290,7 +290,18 @@ func open(ctx context.Context, c *clientConfig, stderr io.Writer, o openOptions)
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	dial := &dialRecorder{rt: base}
 	hc := &http.Client{Transport: dial}
-	cl, err := client.New(client.Options{URL: c.url, Header: hdr, Reconnect: &policy, HTTPClient: hc})
+	opts := client.Options{URL: c.url, Header: hdr, HTTPClient: hc}
+	if urls := strings.Split(c.url, ","); len(urls) > 1 {
+		// Several nodes: try them in the order given, so successive
+		// commands on one document go to the same node while it is up.
+		opts.URL, opts.URLs = "", urls
+		opts.Rand = func() float64 { return 0 }
+		if !o.reconnect {
+			policy.MaxAttempts = max(putAttempts, len(urls))
+		}
+	}
+	opts.Reconnect = &policy
+	cl, err := client.New(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ var bin struct {
 
 // kynetaBinary builds this package with the go command that is running the
 // tests and returns the binary's path.
-func kynetaBinary(t *testing.T) string {
+func kynetaBinary(t testing.TB) string {
 	t.Helper()
 	bin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "kyneta-bin-")
@@ -160,14 +160,14 @@ func childEnviron() []string {
 var extraEnv []string
 
 // raceReport fails the test if a -race child reported a data race.
-func raceReport(t *testing.T, what, stderr string) {
+func raceReport(t testing.TB, what, stderr string) {
 	t.Helper()
 	if strings.Contains(stderr, "WARNING: DATA RACE") {
 		t.Errorf("%s reported a data race:\n%s", what, stderr)
 	}
 }
 
-func startProc(t *testing.T, args ...string) *proc {
+func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: strings.Join(args[:1], " "), cmd: exec.Command(kynetaBinary(t), args...),
 		stdout: newLineLog(), stderr: newLineLog(), exited: make(chan struct{})}
@@ -204,7 +204,7 @@ func startProc(t *testing.T, args ...string) *proc {
 	return p
 }
 
-func (p *proc) signal(t *testing.T, sig syscall.Signal) {
+func (p *proc) signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("%s: signal %v: %v", p.name, sig, err)
@@ -212,7 +212,7 @@ func (p *proc) signal(t *testing.T, sig syscall.Signal) {
 }
 
 // wait returns the exit code, killing the process if ctx ends first.
-func (p *proc) wait(ctx context.Context, t *testing.T) int {
+func (p *proc) wait(ctx context.Context, t testing.TB) int {
 	t.Helper()
 	select {
 	case <-p.exited:
@@ -249,7 +249,7 @@ func isMsg(msg string) func(string) bool {
 }
 
 // waitLog waits for serve's log line with this msg and returns it decoded.
-func (s *serveProc) waitLog(ctx context.Context, t *testing.T, msg string) map[string]any {
+func (s *serveProc) waitLog(ctx context.Context, t testing.TB, msg string) map[string]any {
 	t.Helper()
 	i, err := s.stderr.waitFor(ctx, 0, isMsg(msg))
 	if err != nil {
@@ -258,7 +258,7 @@ func (s *serveProc) waitLog(ctx context.Context, t *testing.T, msg string) map[s
 	return logLine(s.stderr.all()[i])
 }
 
-func startServe(ctx context.Context, t *testing.T, args ...string) *serveProc {
+func startServe(ctx context.Context, t testing.TB, args ...string) *serveProc {
 	t.Helper()
 	s := &serveProc{proc: startProc(t, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)}
 	line := s.waitLog(ctx, t, "serving")
@@ -273,7 +273,7 @@ func startServe(ctx context.Context, t *testing.T, args ...string) *serveProc {
 func (s *serveProc) wsURL() string { return "ws://" + s.addr + "/ws" }
 
 // stop sends SIGTERM and checks the drain is logged and the exit clean.
-func (s *serveProc) stop(ctx context.Context, t *testing.T) (drained map[string]any) {
+func (s *serveProc) stop(ctx context.Context, t testing.TB) (drained map[string]any) {
 	t.Helper()
 	s.signal(t, syscall.SIGTERM)
 	if code := s.wait(ctx, t); code != 0 {
@@ -301,7 +301,7 @@ type result struct {
 	stdout, stderr string
 }
 
-func runKyneta(ctx context.Context, t *testing.T, args ...string) result {
+func runKyneta(ctx context.Context, t testing.TB, args ...string) result {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, kynetaBinary(t), args...)
 	cmd.Env = childEnviron()
@@ -360,7 +360,7 @@ func waitJSON(ctx context.Context, t *testing.T, w *proc, from int, js string) i
 	return i
 }
 
-func httpGet(ctx context.Context, t *testing.T, url string) (int, string) {
+func httpGet(ctx context.Context, t testing.TB, url string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -14,8 +14,12 @@
 //
 // put sets a JSON document's content through a server; watch prints the
 // document as a JSON line now and after every change. Both take the
-// server's WebSocket URL (ws://host:port/ws or wss://…), and the token
-// from --token, --token-file or $KYNETA_TOKEN.
+// server's WebSocket URL (ws://host:port/ws or wss://…), or several nodes'
+// URLs separated by commas to fail over between them, and the token from
+// --token, --token-file or $KYNETA_TOKEN.
+//
+// serve --store postgres://… --cluster nats://… --node-id ID runs one node
+// of a cluster (docs/cluster.md).
 package main
 
 import (

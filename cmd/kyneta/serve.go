@@ -70,6 +70,8 @@ type serveConfig struct {
 	trace         bool
 	logLevel      string
 	logFormat     string
+
+	cluster clusterConfig
 }
 
 // serveFlags binds the serve flags to c.
@@ -114,6 +116,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.BoolVar(&c.trace, "trace", false, "log every protocol message and wire frame (at debug level)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	clusterFlags(fs, &c.cluster)
 	withEnvNames(fs)
 	return fs
 }
@@ -138,7 +141,14 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 	if _, err := compressionMode(c.compression); err != nil {
 		return c, err
 	}
-	return c, nil
+	getenv := func(k string) string {
+		if lookupEnv == nil {
+			return ""
+		}
+		v, _ := lookupEnv(k)
+		return v
+	}
+	return c, resolveCluster(fs, &c.cluster, &c.peerID, getenv)
 }
 
 func compressionMode(s string) (websocket.CompressionMode, error) {
@@ -247,7 +257,11 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 	}
 	defer ln.Close()
 
-	st, err := sqlite.Open(ctx, cfg.data, sqlite.Options{Logger: log})
+	cl, err := openCluster(ctx, cfg.cluster, relayReplicas(), log)
+	if err != nil {
+		return err
+	}
+	st, err := cl.storeOr(func() (store.Store, error) { return sqlite.Open(ctx, cfg.data, sqlite.Options{Logger: log}) })
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", cfg.data, err)
 	}
@@ -286,9 +300,9 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 	ex, err := exchange.New(exchange.Options{
 		PeerID:           cfg.peerID,
 		PeerType:         wire.PeerService,
-		Transports:       []transport.Transport{tr},
+		Transports:       cl.transports(tr),
 		Stores:           []store.Store{m.Store(st)},
-		Policies:         []exchange.Policy{relay},
+		Policies:         cl.policies(relay),
 		Replicas:         relayReplicas(),
 		Logger:           log,
 		OnMessage:        onMessage,
@@ -355,12 +369,13 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 		}
 		return h
 	}
+	cl.register(reg)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() || srv.IsDraining() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
@@ -369,6 +384,10 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 			// Writes are held in memory and retried; acknowledging new
 			// ones would promise what the disk cannot keep.
 			http.Error(w, fmt.Sprintf("store failing for %d document(s)", n), http.StatusServiceUnavailable)
+			return
+		}
+		if err := cl.ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")

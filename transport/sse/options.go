@@ -45,7 +45,7 @@ const (
 	DefaultMaxBodySize = 1 << 20
 	// DefaultHeartbeatInterval is the time between ": heartbeat" comments.
 	DefaultHeartbeatInterval = 30 * time.Second
-	DefaultSendQueueMessages = 1024
+	DefaultSendQueueMessages = 16384 // see server.DefaultSendQueueMessages
 	DefaultSendQueueBytes    = 8 << 20
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultReorderWait       = 3 * time.Second

@@ -28,7 +28,9 @@
 //     stream would apply some changes twice. The writer recovers by storing
 //     an entirety with Replace, or by catching up to the head.
 //
-// Replace is last-writer-wins: it swaps the whole stream atomically. An
+// Replace is last-writer-wins: it swaps the whole stream atomically (ReplaceIf
+// is the conditional form, refused with a *store.HeadError unless the stream
+// ends where the caller expects). An
 // exchange replaces a stream when it registers a document it did not find
 // in its stores, so two exchanges that register one document at once can
 // overwrite each other's stream (the state of the later one wins until

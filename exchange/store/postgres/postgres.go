@@ -464,6 +464,20 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 // Replace implements [store.Store]. It is last-writer-wins among writers
 // sharing the tables.
 func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) error {
+	return s.replace(ctx, docID, nil, recs)
+}
+
+// ReplaceIf is Replace on condition: under the document's lock it checks
+// that the stream ends at expect (expect.Exists false: the document is
+// absent) and otherwise writes nothing and returns a *store.HeadError
+// saying where it does end. Writers sharing the tables use it so that a
+// registration or a rewrite never overwrites what another writer stored
+// since they last looked.
+func (s *Store) ReplaceIf(ctx context.Context, docID string, expect store.Head, recs []store.Record) error {
+	return s.replace(ctx, docID, &expect, recs)
+}
+
+func (s *Store) replace(ctx context.Context, docID string, expect *store.Head, recs []store.Record) error {
 	rows := make([]row, len(recs))
 	head := ""
 	for i, rec := range recs {
@@ -477,6 +491,12 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 		}
 	}
 	err := s.write(ctx, docID, func(tx pgx.Tx, st docState) error {
+		if expect != nil {
+			head := store.Head{Exists: st.meta != nil, Version: st.head}
+			if head.Exists != expect.Exists || (head.Exists && head.Version != expect.Version) {
+				return &store.HeadError{DocID: docID, Base: expect.Version, Head: head}
+			}
+		}
 		resolved, err := store.ResolveMeta(docID, recs, st.meta)
 		if err != nil {
 			return err

@@ -208,3 +208,61 @@ func TestStaleWriterIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReplaceIfRegistersOnce: nodes that race to register one document
+// with ReplaceIf (expecting it absent) store exactly one stream: one wins,
+// every other is told where the winner's stream ends and writes nothing.
+// A conditional rewrite succeeds only on the head it names.
+func TestReplaceIfRegistersOnce(t *testing.T) {
+	ns := nodes(t, 4)
+	var wg sync.WaitGroup
+	errs := make([]error, len(ns))
+	for i, s := range ns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.ReplaceIf(ctx, "doc", store.Head{}, []store.Record{storetest.MetaRecord(""),
+				storetest.EntryRecord(wire.Entirety, fmt.Sprintf("N%d:1", i))})
+		}()
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		var he *store.HeadError
+		switch {
+		case err == nil && winner < 0:
+			winner = i
+		case err == nil:
+			t.Fatalf("nodes %d and %d both registered the doc", winner, i)
+		case !errors.As(err, &he) || !he.Head.Exists:
+			t.Fatalf("node %d: %v, want a head error naming the winner's stream", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no node registered the doc")
+	}
+	want := fmt.Sprintf("N%d:1", winner)
+	for i, err := range errs {
+		var he *store.HeadError
+		if i != winner && (!errors.As(err, &he) || he.Head.Version != want) {
+			t.Fatalf("node %d was told %v, want head %s", i, err, want)
+		}
+	}
+	recs, err := ns[0].LoadAll(ctx, "doc")
+	if err != nil || len(recs) != 2 || recs[1].Version != want {
+		t.Fatalf("stream = %+v, %v", recs, err)
+	}
+	// A rewrite on a stale head is refused; on the real head it lands.
+	stale := store.Head{Exists: true, Version: "other:1"}
+	rewrite := []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Entirety, "M:5")}
+	var he *store.HeadError
+	if err := ns[1].ReplaceIf(ctx, "doc", stale, rewrite); !errors.As(err, &he) || he.Head.Version != want {
+		t.Fatalf("rewrite on a stale head = %v", err)
+	}
+	if err := ns[1].ReplaceIf(ctx, "doc", store.Head{Exists: true, Version: want}, rewrite); err != nil {
+		t.Fatalf("rewrite on the head: %v", err)
+	}
+	if h, err := ns[2].Head(ctx, "doc"); err != nil || h.Version != "M:5" {
+		t.Fatalf("head after the rewrite = %+v, %v", h, err)
+	}
+}
