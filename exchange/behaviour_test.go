@@ -230,9 +230,14 @@ func TestFaultDropRecoversByReRequest(t *testing.T) {
 	db := mustGet(t, b, "d", jsonDoc)
 	update(t, da, func(tx *Tx) { tx.Set(P("list"), []any{}) })
 	n.settle()
+	dropped := n.bridge.Stats().Dropped
 	n.bridge.DropNext("a", "b", 1) // lose one push
 	update(t, da, func(tx *Tx) { tx.ListInsert(P("list"), 0, "x") })
 	n.settle()
+	if got := n.bridge.Stats().Dropped - dropped; got != 1 {
+		t.Fatalf("%d messages dropped, want the one push", got)
+	}
+	wantJSON(t, db, `{"list":[]}`)
 	update(t, da, func(tx *Tx) { tx.ListInsert(P("list"), 1, "y") })
 	n.settle()
 	// The second push does not start at b's version: b re-requests instead
@@ -291,12 +296,18 @@ func TestFaultRandomDropsEphemeralConverges(t *testing.T) {
 	pa := mustGet(t, a, "p", ephDoc)
 	pb := mustGet(t, b, "p", ephDoc)
 	n.settle()
+	dropped := n.bridge.Stats().Dropped
 	n.bridge.SetDropRate("a", "b", 0.5)
 	for i := 0; i < 20; i++ {
 		n.clk.Advance(time.Millisecond)
 		update(t, pa, func(tx *Tx) { tx.Set(P("i"), i) })
 	}
 	n.settle()
+	// The bridge's default random source is seeded, so this is exact run
+	// to run: some of the 20 updates were lost.
+	if n.bridge.Stats().Dropped == dropped {
+		t.Fatal("no message dropped at a drop rate of 0.5")
+	}
 	n.bridge.ClearFaults()
 	n.clk.Advance(time.Millisecond)
 	update(t, pa, func(tx *Tx) { tx.Set(P("i"), 99) })

@@ -23,11 +23,13 @@
 //
 // # Concurrency
 //
-// All methods are safe for concurrent use. Inside, one serialized
-// dispatcher runs two pure programs (the session program: channels,
-// handshake, peer presence; the sync program: documents and per-peer sync
-// states) and interprets their effects. Work is queued; the goroutine that
-// finds the dispatcher idle drains the queue; each burst ends in a tick that
+// All methods are safe for concurrent use. Inside, one pure core program
+// runs on one machine.Runner: three sub-programs stepped as one immutable
+// value (the session program: channels, handshake, peer presence; the sync
+// program: documents, per-peer sync states, offers and policy gates; the
+// store program: per-store persistence), whose effects the shell carries
+// out and whose outcomes it feeds back (docs/decisions/0007). Work is
+// queued; the goroutine that finds the runner idle drains the queue; each burst ends in a tick that
 // delivers events to subscribers and flushes the burst's messages to the
 // transports at once. Subscribers run outside every lock and may call the
 // exchange (the calls are queued), but must not block waiting for it.

@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -105,18 +102,48 @@ func ExampleServer_Drain() {
 	if err != nil {
 		panic(err)
 	}
-	httpSrv := &http.Server{Addr: ":8080", Handler: srv}
-	go func() { _ = httpSrv.ListenAndServe() }()
+	ctx := context.Background()
+	_ = srv.Initialize(ctx, transport.Context{MintChannelID: transport.NewChannelIDMinter()})
+	_ = srv.Start(ctx)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
 
-	sig, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	<-sig.Done()
+	// Two peers are connected; each reads until the server closes it.
+	closed := make(chan string, 2)
+	for _, peer := range []string{"alice", "bob"} {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"?peerId="+peer, nil)
+		if err != nil {
+			panic(err)
+		}
+		go func() {
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					closed <- fmt.Sprint(websocket.CloseStatus(err))
+					return
+				}
+			}
+		}()
+	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	// In a service, wait for the signal here:
+	//
+	//	sig, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	//	defer stop()
+	//	<-sig.Done()
+	//
+	// The closes are spread over the window at random; this example draws
+	// 0 for both, so they happen at once.
+	dctx, cancel := context.WithTimeout(ctx, 25*time.Second)
 	defer cancel()
-	res, err := srv.Drain(ctx, server.DrainOptions{})
+	res, err := srv.Drain(dctx, server.DrainOptions{Rand: func() float64 { return 0 }})
 	fmt.Printf("drained %d, %d left (timed out: %v) %v\n", res.Closed, res.Remaining, res.TimedOut, err)
+	fmt.Println("draining:", srv.IsDraining())
+	fmt.Println(<-closed, <-closed)
 	// Then: the exchange's shutdown (stops this transport), then:
-	_ = srv.Close(ctx)
-	_ = httpSrv.Shutdown(ctx)
+	_ = srv.Close(dctx)
+	_ = srv.Stop(dctx)
+	// Output:
+	// drained 2, 0 left (timed out: false) <nil>
+	// draining: true
+	// StatusGoingAway StatusGoingAway
 }

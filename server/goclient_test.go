@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -112,5 +113,16 @@ func TestGoClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("client after drain: %v", st)
+	// Retries are off here, so the client stops at the server's close; the
+	// reason is the drain's 1001, which a client with retries on would
+	// retry (only 1008 and refused upgrades are final).
+	if r := st.Reason; r == nil || r.Code != client.CodeClosed || r.CloseCode != int(StatusGoingAway) || r.CloseReason != "Server draining" {
+		t.Fatalf("client after drain: %v, want closed by the server with 1001 \"Server draining\"", st)
+	}
+	if !errors.Is(st.Reason, client.ErrServerClosed) || errors.Is(st.Reason, client.ErrPolicyViolation) {
+		t.Fatalf("drain reason %v matches the wrong sentinel", st.Reason)
+	}
+	if rej := h.srv.Stats().Rejected; len(rej) != 0 {
+		t.Fatalf("a drain counted as a refusal: %v", rej)
+	}
 }

@@ -255,7 +255,7 @@ func BenchmarkHostileCBOR(b *testing.B) {
 	hostile := []byte{0xa2, 0x61, 't', 0x02, 0x61, 'x', 0x9a}
 	hostile = binary.BigEndian.AppendUint32(hostile, size)
 	hostile = append(hostile, bytes.Repeat([]byte{0x80}, size)...)
-	offer, err := wire.EncodeMessage(&wire.WireOffer{Kind: wire.WireEntirety, Encoding: wire.WireBinary, Data: make([]byte, size), Version: "1", WireDocRef: wire.DocByID("d")})
+	offer, err := wire.Encode(&wire.Offer{DocID: "d", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, size)}, Version: "1"})
 	if err != nil {
 		b.Fatal(err)
 	}

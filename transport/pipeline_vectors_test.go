@@ -74,7 +74,7 @@ func TestPipelineVectors(t *testing.T) {
 			continue // the Pipeline is binary; text frames are wire's own tests
 		}
 		ran++
-		t.Run(sc.Name, func(t *testing.T) {
+		t.Run("pipeline/scenarios/"+sc.Name, func(t *testing.T) {
 			threshold := 0 // "Infinity": never fragment
 			_ = json.Unmarshal(sc.Threshold, &threshold)
 			ends := map[string]*Pipeline{
@@ -254,7 +254,7 @@ func TestPipelineInvalidVectors(t *testing.T) {
 			continue
 		}
 		ran++
-		t.Run(c.Name, func(t *testing.T) {
+		t.Run("invalid/pipelineReceive/"+c.Name, func(t *testing.T) {
 			rx := NewPipeline(PipelineOptions{})
 			defer rx.Close()
 			for i, rawPiece := range c.Pieces {

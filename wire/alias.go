@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// The alias transformer turns ChannelMsg values into the compact WireMessage
+// The alias transformer turns ChannelMsg values into the compact wireMessage
 // form and back, per connection. Document ids and schema hashes are long
 // strings; a peer announces a small number for each ("a" for documents,
 // "sa" for schemas) and, once both sides advertised features.alias, later
@@ -138,8 +138,9 @@ func (o AliasOptions) maxPresentDocs() int {
 	return o.MaxPresentDocs
 }
 
-// AliasState is the per-connection alias table. [AliasOutbound] and
-// [AliasInbound] update it in place: its owner (one connection's pipeline)
+// AliasState is the per-connection alias table. The pipeline steps
+// ([SendStep], [ReceiveStep]) update it in place: its owner (one
+// connection's pipeline)
 // serializes the calls, and no message copies the tables, so announcing N
 // documents costs O(N) however they are spread over messages. The zero
 // value is the state of a fresh connection with default options. An
@@ -225,29 +226,29 @@ func mutualAlias(self, peer *Features) bool {
 		peer != nil && peer.Alias != nil && *peer.Alias
 }
 
-// SyncModeToWire maps a sync mode to its wire value with the reference's
+// syncModeToWire maps a sync mode to its wire value with the reference's
 // collapse rule: serialized writers are authoritative (1); otherwise
 // delta-capable delivery is collaborative (0); anything else is
 // ephemeral (2). Modes other than the three named ones do not survive the
 // wire.
-func SyncModeToWire(m SyncMode) WireSyncMode {
+func syncModeToWire(m SyncMode) wireSyncMode {
 	switch {
 	case m.WriterModel == Serialized:
-		return WireAuthoritative
+		return wireAuthoritative
 	case m.Delivery == DeltaCapable:
-		return WireCollaborative
+		return wireCollaborative
 	}
-	return WireEphemeral
+	return wireEphemeral
 }
 
 // SyncMode returns the named sync mode for a wire value.
-func (m WireSyncMode) SyncMode() (SyncMode, bool) {
+func (m wireSyncMode) SyncMode() (SyncMode, bool) {
 	switch m {
-	case WireCollaborative:
+	case wireCollaborative:
 		return Collaborative, true
-	case WireAuthoritative:
+	case wireAuthoritative:
 		return Authoritative, true
-	case WireEphemeral:
+	case wireEphemeral:
 		return Ephemeral, true
 	}
 	return SyncMode{}, false
@@ -302,14 +303,14 @@ func record(m *map[aliasKey]string, max int, alias float64, value, what string) 
 
 // outRef names a document in an outbound message: by alias when this side
 // assigned one and aliasing is mutual, by id otherwise.
-func (s *AliasState) outRef(docID string) WireDocRef {
+func (s *AliasState) outRef(docID string) wireDocRef {
 	if a, ok := s.outDoc[docID]; ok && s.mutual {
-		return DocByAlias(float64(a))
+		return docByAlias(float64(a))
 	}
-	return DocByID(docID)
+	return docByID(docID)
 }
 
-// AliasOutbound turns an outbound ChannelMsg into its wire form. An
+// aliasOutbound turns an outbound ChannelMsg into its wire form. An
 // establish records this side's features (an empty peer type is sent as
 // "user", and a zero protocol version as the default (1, 0), which is
 // omitted); a present assigns aliases for
@@ -319,7 +320,7 @@ func (s *AliasState) outRef(docID string) WireDocRef {
 // aliasing is mutual. An offer with an unknown payload kind or encoding
 // fails with an *AliasError and leaves s unchanged. A nil message gives
 // ErrNilMessage. s is updated in place.
-func AliasOutbound(s *AliasState, msg ChannelMsg) (WireMessage, error) {
+func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 	switch m := msg.(type) {
 	case *Establish:
 		if m == nil {
@@ -327,7 +328,7 @@ func AliasOutbound(s *AliasState, msg ChannelMsg) (WireMessage, error) {
 		}
 		s.self = cloneFeatures(m.Features)
 		s.mutual = mutualAlias(s.self, s.peer)
-		w := &WireEstablish{
+		w := &wireEstablish{
 			PeerID:   m.Identity.PeerID,
 			PeerType: m.Identity.Type,
 			Features: cloneFeatures(m.Features),
@@ -346,22 +347,22 @@ func AliasOutbound(s *AliasState, msg ChannelMsg) (WireMessage, error) {
 		if m == nil {
 			break
 		}
-		return &WireDepart{}, nil
+		return &wireDepart{}, nil
 	case *Present:
 		if m == nil {
 			break
 		}
-		docs := make([]WireDocEntry, len(m.Docs))
+		docs := make([]wireDocEntry, len(m.Docs))
 		for i, d := range m.Docs {
 			e := &docs[i]
 			e.DocID = d.DocID
 			e.Alias = refOf(float64(s.docAlias(d.DocID)))
-			e.ReplicaType = WireReplicaType{
+			e.ReplicaType = wireReplicaType{
 				Name:  d.ReplicaType.Name,
 				Major: float64(d.ReplicaType.Major),
 				Minor: float64(d.ReplicaType.Minor),
 			}
-			e.SyncMode = SyncModeToWire(d.SyncMode)
+			e.SyncMode = syncModeToWire(d.SyncMode)
 			sa, isNew := s.schemaAlias(d.SchemaHash)
 			if isNew || !s.mutual {
 				e.SchemaHash = refOf(d.SchemaHash)
@@ -375,12 +376,12 @@ func AliasOutbound(s *AliasState, msg ChannelMsg) (WireMessage, error) {
 				e.SupportedHashes = append([]string(nil), d.SupportedHashes...)
 			}
 		}
-		return &WirePresent{Docs: docs}, nil
+		return &wirePresent{Docs: docs}, nil
 	case *Interest:
 		if m == nil {
 			break
 		}
-		w := &WireInterest{WireDocRef: s.outRef(m.DocID)}
+		w := &wireInterest{wireDocRef: s.outRef(m.DocID)}
 		if m.Version != nil {
 			w.Version = refOf(*m.Version)
 		}
@@ -392,31 +393,31 @@ func AliasOutbound(s *AliasState, msg ChannelMsg) (WireMessage, error) {
 		if m == nil {
 			break
 		}
-		var pk WirePayloadKind
+		var pk wirePayloadKind
 		switch m.Payload.Kind {
 		case Entirety:
-			pk = WireEntirety
+			pk = wireEntirety
 		case Since:
-			pk = WireSince
+			pk = wireSince
 		default:
 			return nil, &AliasError{Code: AliasUnknownPayloadKind, Value: string(m.Payload.Kind)}
 		}
-		var pe WirePayloadEncoding
+		var pe wirePayloadEncoding
 		switch m.Payload.Encoding {
 		case JSON:
-			pe = WireJSON
+			pe = wireJSON
 		case Binary:
-			pe = WireBinary
+			pe = wireBinary
 		default:
 			return nil, &AliasError{Code: AliasUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
 		}
-		w := &WireOffer{
+		w := &wireOffer{
 			Kind:       pk,
 			Encoding:   pe,
 			Data:       m.Payload.Data,
-			DataIsText: pe == WireJSON,
+			DataIsText: pe == wireJSON,
 			Version:    m.Version,
-			WireDocRef: s.outRef(m.DocID),
+			wireDocRef: s.outRef(m.DocID),
 		}
 		if m.Reciprocate != nil {
 			w.Reciprocate = refOf(*m.Reciprocate)
@@ -429,17 +430,17 @@ func AliasOutbound(s *AliasState, msg ChannelMsg) (WireMessage, error) {
 		if m == nil {
 			break
 		}
-		return &WireDismiss{s.outRef(m.DocID)}, nil
+		return &wireDismiss{s.outRef(m.DocID)}, nil
 	case *Vacant:
 		if m == nil {
 			break
 		}
-		return &WireVacant{s.outRef(m.DocID)}, nil
+		return &wireVacant{s.outRef(m.DocID)}, nil
 	}
 	return nil, ErrNilMessage
 }
 
-// AliasInbound resolves an inbound wire message to a ChannelMsg. An
+// aliasInbound resolves an inbound wire message to a ChannelMsg. An
 // establish records the peer's features; a present records the aliases the
 // peer announces (a, sa) and resolves shx; document references resolve dx.
 // Resolved document ids longer than MaxDocIDBytes and schema hashes longer
@@ -449,9 +450,9 @@ func AliasOutbound(s *AliasState, msg ChannelMsg) (WireMessage, error) {
 // reference does). A present longer than MaxPresentDocs fails before it
 // records anything; an alias beyond MaxAliases fails like any other entry.
 // A nil message gives ErrNilMessage. s is updated in place.
-func AliasInbound(s *AliasState, msg WireMessage) (ChannelMsg, error) {
+func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 	switch m := msg.(type) {
-	case *WireEstablish:
+	case *wireEstablish:
 		if m == nil {
 			break
 		}
@@ -470,21 +471,21 @@ func AliasInbound(s *AliasState, msg WireMessage) (ChannelMsg, error) {
 			out.ProtocolVersion = *m.ProtocolVersion
 		}
 		return out, nil
-	case *WireDepart:
+	case *wireDepart:
 		if m == nil {
 			break
 		}
 		return &Depart{}, nil
-	case *WirePresent:
+	case *wirePresent:
 		if m == nil {
 			break
 		}
 		return inboundPresent(s, m)
-	case *WireInterest:
+	case *wireInterest:
 		if m == nil {
 			break
 		}
-		id, err := s.resolve(m.WireDocRef)
+		id, err := s.resolve(m.wireDocRef)
 		if err != nil {
 			return nil, err
 		}
@@ -496,28 +497,28 @@ func AliasInbound(s *AliasState, msg WireMessage) (ChannelMsg, error) {
 			out.Reciprocate = refOf(*m.Reciprocate)
 		}
 		return out, nil
-	case *WireOffer:
+	case *wireOffer:
 		if m == nil {
 			break
 		}
-		id, err := s.resolve(m.WireDocRef)
+		id, err := s.resolve(m.wireDocRef)
 		if err != nil {
 			return nil, err
 		}
 		var kind PayloadKind
 		switch m.Kind {
-		case WireEntirety:
+		case wireEntirety:
 			kind = Entirety
-		case WireSince:
+		case wireSince:
 			kind = Since
 		default:
 			return nil, &AliasError{Code: AliasUnknownPayloadKind, Value: int64(m.Kind)}
 		}
 		var enc PayloadEncoding
 		switch m.Encoding {
-		case WireJSON:
+		case wireJSON:
 			enc = JSON
-		case WireBinary:
+		case wireBinary:
 			enc = Binary
 		default:
 			return nil, &AliasError{Code: AliasUnknownPayloadEncoding, Value: int64(m.Encoding)}
@@ -534,25 +535,25 @@ func AliasInbound(s *AliasState, msg WireMessage) (ChannelMsg, error) {
 			out.Reciprocate = refOf(*m.Reciprocate)
 		}
 		return out, nil
-	case *WireDismiss:
+	case *wireDismiss:
 		if m == nil {
 			break
 		}
-		id, err := s.resolve(m.WireDocRef)
+		id, err := s.resolve(m.wireDocRef)
 		if err != nil {
 			return nil, err
 		}
 		return &Dismiss{DocID: id}, nil
-	case *WireVacant:
+	case *wireVacant:
 		if m == nil {
 			break
 		}
-		id, err := s.resolve(m.WireDocRef)
+		id, err := s.resolve(m.wireDocRef)
 		if err != nil {
 			return nil, err
 		}
 		return &Vacant{DocID: id}, nil
-	case *WireUnknown:
+	case *wireUnknown:
 		if m == nil {
 			break
 		}
@@ -561,7 +562,7 @@ func AliasInbound(s *AliasState, msg WireMessage) (ChannelMsg, error) {
 	return nil, ErrNilMessage
 }
 
-func inboundPresent(s *AliasState, m *WirePresent) (ChannelMsg, error) {
+func inboundPresent(s *AliasState, m *wirePresent) (ChannelMsg, error) {
 	if max := s.opts.maxPresentDocs(); max >= 0 && len(m.Docs) > max {
 		return nil, &AliasError{Code: AliasTooManyDocs,
 			Reason: "present lists " + strconv.Itoa(len(m.Docs)) + " documents, at most " + strconv.Itoa(max) + " allowed"}
@@ -630,7 +631,7 @@ func inboundPresent(s *AliasState, m *WirePresent) (ChannelMsg, error) {
 
 // resolve turns a wire document reference into a document id and checks
 // its length.
-func (s *AliasState) resolve(r WireDocRef) (string, error) {
+func (s *AliasState) resolve(r wireDocRef) (string, error) {
 	var id string
 	switch {
 	case r.Doc != nil && r.DX != nil:

@@ -15,21 +15,21 @@ import (
 )
 
 // aliasErrorValue renders an *AliasError in the vectors' notation.
-func aliasErrorValue(err error) Map {
+func aliasErrorValue(err error) orderedMap {
 	var ae *AliasError
 	if !errors.As(err, &ae) {
-		return Map{{"error", err.Error()}}
+		return orderedMap{{"error", err.Error()}}
 	}
-	out := Map{{"code", string(ae.Code)}}
+	out := orderedMap{{"code", string(ae.Code)}}
 	switch ae.Code {
 	case AliasUnknownDocAlias, AliasUnknownSchemaAlias:
-		out = append(out, MapEntry{"alias", jsNumber(ae.Alias)})
+		out = append(out, mapEntry{"alias", jsNumber(ae.Alias)})
 	case AliasMissingDocID, AliasMissingSchemaHash:
-		out = append(out, MapEntry{"reason", ae.Reason})
+		out = append(out, mapEntry{"reason", ae.Reason})
 	case AliasDocIDTooLong, AliasSchemaHashTooLong:
-		out = append(out, MapEntry{"message", ae.Reason})
+		out = append(out, mapEntry{"message", ae.Reason})
 	default:
-		out = append(out, MapEntry{"value", ae.Value})
+		out = append(out, mapEntry{"value", ae.Value})
 	}
 	return out
 }
@@ -37,7 +37,7 @@ func aliasErrorValue(err error) Map {
 // aliasStateValue renders a state in the vectors' notation, with map pairs
 // sorted (the vectors list them in insertion order, which Go maps do not
 // keep and which has no effect on behaviour).
-func aliasStateValue(s *AliasState) Map {
+func aliasStateValue(s *AliasState) orderedMap {
 	pairs := func(n int, each func(yield func(k, v any))) []any {
 		out := make([]any, 0, n)
 		each(func(k, v any) { out = append(out, []any{k, v}) })
@@ -47,19 +47,19 @@ func aliasStateValue(s *AliasState) Map {
 		if f == nil {
 			return nil
 		}
-		m := Map{}
+		m := orderedMap{}
 		if f.Alias != nil {
-			m = append(m, MapEntry{"alias", *f.Alias})
+			m = append(m, mapEntry{"alias", *f.Alias})
 		}
 		if f.Streamed != nil {
-			m = append(m, MapEntry{"streamed", *f.Streamed})
+			m = append(m, mapEntry{"streamed", *f.Streamed})
 		}
 		if f.Datagram != nil {
-			m = append(m, MapEntry{"datagram", *f.Datagram})
+			m = append(m, mapEntry{"datagram", *f.Datagram})
 		}
 		return m
 	}
-	return Map{
+	return orderedMap{
 		{"outboundAliasByDoc", pairs(len(s.outDoc), func(y func(k, v any)) {
 			for k, v := range s.outDoc {
 				y(k, v)
@@ -96,9 +96,9 @@ func sortPairs(ps []any) []any {
 }
 
 // normalizeStateVector sorts the pair lists of a state from a vector.
-func normalizeStateVector(v any) Map {
-	m := v.(Map)
-	out := make(Map, len(m))
+func normalizeStateVector(v any) orderedMap {
+	m := v.(orderedMap)
+	out := make(orderedMap, len(m))
 	for i, e := range m {
 		if l, ok := e.Value.([]any); ok {
 			e.Value = sortPairs(slices.Clone(l))
@@ -154,24 +154,24 @@ func runAliasStep(t *testing.T, s *AliasState, st aliasStep, expectErr AliasErro
 	)
 	switch st.Dir {
 	case "out":
-		var w WireMessage
-		w, err = AliasOutbound(s, channelMsgFromTJSON(t, st.Msg))
+		var w wireMessage
+		w, err = aliasOutbound(s, channelMsgFromTJSON(t, st.Msg))
 		if err == nil {
 			result = messageValueOf(t, w)
 			if st.CBOR != nil {
-				if b, _ := EncodeMessage(w); hex.EncodeToString(b) != *st.CBOR {
+				if b, _ := encodeMessage(w); hex.EncodeToString(b) != *st.CBOR {
 					t.Errorf("cbor %x, want %s", b, *st.CBOR)
 				}
 			}
 			if st.Text != nil {
-				if s, _ := EncodeTextMessage(w); s != *st.Text {
+				if s, _ := encodeTextMessage(w); s != *st.Text {
 					t.Errorf("text %s, want %s", s, *st.Text)
 				}
 			}
 		}
 	case "in":
 		var m ChannelMsg
-		m, err = AliasInbound(s, wireFromTJSON(t, st.Wire))
+		m, err = aliasInbound(s, wireFromTJSON(t, st.Wire))
 		if err == nil {
 			result = sortedValue(channelMsgValue(m))
 		}
@@ -185,7 +185,7 @@ func runAliasStep(t *testing.T, s *AliasState, st aliasStep, expectErr AliasErro
 		// Carry on from the reference's state so later steps stay comparable.
 		lax := before
 		lax.opts.SkipPresentDocIDCap = true
-		if _, err = AliasInbound(lax, wireFromTJSON(t, st.Wire)); err != nil {
+		if _, err = aliasInbound(lax, wireFromTJSON(t, st.Wire)); err != nil {
 			t.Fatalf("with the reference's rules: %v", err)
 		}
 		lax.opts = s.opts
@@ -194,7 +194,7 @@ func runAliasStep(t *testing.T, s *AliasState, st aliasStep, expectErr AliasErro
 	switch {
 	case expectErr != "":
 	case st.Result.Err != nil:
-		want := sortedMap(parseTJSON(t, st.Result.Err).(Map))
+		want := sortedMap(parseTJSON(t, st.Result.Err).(orderedMap))
 		if err == nil {
 			t.Errorf("ok %s, want error %s", showValue(result), showValue(want))
 		} else if got := sortedMap(aliasErrorValue(err)); !valueEqual(got, want) {
@@ -248,7 +248,7 @@ func TestAliasDefaultCapsPresentDocIDs(t *testing.T) {
 			for i, st := range sc.Steps {
 				var expect AliasErrorCode
 				if st.Dir == "in" && st.Result.OK != nil {
-					if p, ok := wireFromTJSON(t, st.Wire).(*WirePresent); ok {
+					if p, ok := wireFromTJSON(t, st.Wire).(*wirePresent); ok {
 						for _, d := range p.Docs {
 							if len(d.DocID) > MaxDocIDBytes {
 								expect = AliasDocIDTooLong
@@ -335,7 +335,7 @@ func expectedDelivery(msg ChannelMsg) ChannelMsg {
 	}
 	out := &Present{Docs: make([]DocPresence, len(p.Docs))}
 	for i, d := range p.Docs {
-		d.SyncMode, _ = SyncModeToWire(d.SyncMode).SyncMode()
+		d.SyncMode, _ = syncModeToWire(d.SyncMode).SyncMode()
 		if len(d.SupportedHashes) <= 1 {
 			d.SupportedHashes = nil
 		}
@@ -378,30 +378,30 @@ func TestAliasPeersAgree(t *testing.T) {
 			to := 1 - from
 			msg := genChannelMsg(t)
 
-			w, err := AliasOutbound(states[from], msg)
+			w, err := aliasOutbound(states[from], msg)
 			if err != nil {
 				t.Fatalf("AliasOutbound(%s): %v", showValue(channelMsgValue(msg)), err)
 			}
-			var got WireMessage
+			var got wireMessage
 			if rapid.Bool().Draw(t, "text") {
-				s, err := EncodeTextMessage(w)
+				s, err := encodeTextMessage(w)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err = DecodeTextMessage(s)
+				got, err = decodeTextMessage(s)
 				if err != nil {
 					t.Fatalf("DecodeTextMessage(%s): %v", s, err)
 				}
 			} else {
-				b, err := EncodeMessage(w)
+				b, err := encodeMessage(w)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got, err = DecodeMessage(b); err != nil {
+				if got, err = decodeMessage(b); err != nil {
 					t.Fatalf("DecodeMessage(%x): %v", b, err)
 				}
 			}
-			in, err := AliasInbound(states[to], got)
+			in, err := aliasInbound(states[to], got)
 			if err != nil {
 				t.Fatalf("AliasInbound(%s): %v", showValue(messageValueOf(t, got)), err)
 			}
@@ -416,7 +416,7 @@ func TestAliasPeersAgree(t *testing.T) {
 			}
 			if next.mutual && recv.mutual {
 				// Once aliasing is mutual, references to announced docs are aliases.
-				if r, ok := w.(*WireDismiss); ok {
+				if r, ok := w.(*wireDismiss); ok {
 					if _, known := next.outDoc[msg.(*Dismiss).DocID]; known && r.DX == nil {
 						t.Fatalf("mutual alias but dismiss by id: %s", showValue(messageValueOf(t, w)))
 					}
@@ -451,7 +451,7 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 	// Unknown payload kind and encoding leave the state alone.
 	for _, p := range []Payload{{Kind: "snapshot", Encoding: JSON}, {Kind: Since, Encoding: "cbor"}} {
 		before := aliasStateValue(s)
-		w, err := AliasOutbound(s, &Offer{DocID: "d", Payload: p, Version: "1"})
+		w, err := aliasOutbound(s, &Offer{DocID: "d", Payload: p, Version: "1"})
 		var ae *AliasError
 		if !errors.As(err, &ae) || w != nil || !valueEqual(aliasStateValue(s), before) {
 			t.Fatalf("offer %+v: %v %v", p, w, err)
@@ -462,29 +462,29 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 	}
 
 	// Nil messages.
-	if _, err := AliasOutbound(s, nil); !errors.Is(err, ErrNilMessage) {
+	if _, err := aliasOutbound(s, nil); !errors.Is(err, ErrNilMessage) {
 		t.Errorf("AliasOutbound(nil): %v", err)
 	}
-	if _, err := AliasOutbound(s, (*Offer)(nil)); !errors.Is(err, ErrNilMessage) {
+	if _, err := aliasOutbound(s, (*Offer)(nil)); !errors.Is(err, ErrNilMessage) {
 		t.Errorf("AliasOutbound((*Offer)(nil)): %v", err)
 	}
-	if _, err := AliasInbound(s, nil); !errors.Is(err, ErrNilMessage) {
+	if _, err := aliasInbound(s, nil); !errors.Is(err, ErrNilMessage) {
 		t.Errorf("AliasInbound(nil): %v", err)
 	}
 
 	// Aliases are JavaScript Map keys: -0 is 0 and NaN finds NaN.
-	present := &WirePresent{Docs: []WireDocEntry{
-		{DocID: "zero", Alias: refOf(math.Copysign(0, -1)), ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
-		{DocID: "nan", Alias: refOf(math.NaN()), ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
-		{DocID: "frac", Alias: refOf(1.5), ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
+	present := &wirePresent{Docs: []wireDocEntry{
+		{DocID: "zero", Alias: refOf(math.Copysign(0, -1)), ReplicaType: wireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
+		{DocID: "nan", Alias: refOf(math.NaN()), ReplicaType: wireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
+		{DocID: "frac", Alias: refOf(1.5), ReplicaType: wireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")},
 	}}
 	s2 := new(AliasState)
-	_, err := AliasInbound(s2, present)
+	_, err := aliasInbound(s2, present)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for alias, want := range map[float64]string{0: "zero", math.NaN(): "nan", 1.5: "frac"} {
-		m, err := AliasInbound(s2, &WireVacant{DocByAlias(alias)})
+		m, err := aliasInbound(s2, &wireVacant{docByAlias(alias)})
 		if err != nil || m.(*Vacant).DocID != want {
 			t.Errorf("dx %v: %v %v, want %s", alias, m, err, want)
 		}
@@ -494,31 +494,31 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 	}
 
 	// A non-integral replica version cannot become a ReplicaType.
-	_, err = AliasInbound(s, &WirePresent{Docs: []WireDocEntry{{DocID: "d", ReplicaType: WireReplicaType{"plain", 1.5, 0}, SchemaHash: refOf("h")}}})
+	_, err = aliasInbound(s, &wirePresent{Docs: []wireDocEntry{{DocID: "d", ReplicaType: wireReplicaType{"plain", 1.5, 0}, SchemaHash: refOf("h")}}})
 	if !errors.Is(err, &AliasError{Code: AliasInvalidReplicaType}) {
 		t.Errorf("rt 1.5: %v", err)
 	}
 
 	// Doc id caps count UTF-8 bytes: 128 four-byte characters fit, one more byte does not.
 	long := strings.Repeat("😀", 128)
-	if _, err := AliasInbound(s, &WireDismiss{DocByID(long)}); err != nil {
+	if _, err := aliasInbound(s, &wireDismiss{docByID(long)}); err != nil {
 		t.Errorf("512-byte id rejected: %v", err)
 	}
-	if _, err := AliasInbound(s, &WireDismiss{DocByID(long + "a")}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
+	if _, err := aliasInbound(s, &wireDismiss{docByID(long + "a")}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
 		t.Errorf("513-byte id: %v", err)
 	}
-	if _, err := AliasInbound(s, &WirePresent{Docs: []WireDocEntry{{DocID: long + "a", ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
+	if _, err := aliasInbound(s, &wirePresent{Docs: []wireDocEntry{{DocID: long + "a", ReplicaType: wireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); !errors.Is(err, &AliasError{Code: AliasDocIDTooLong}) {
 		t.Errorf("513-byte present id with default options: %v", err)
 	}
 	lax := NewAliasState(AliasOptions{SkipPresentDocIDCap: true})
-	if _, err := AliasInbound(lax, &WirePresent{Docs: []WireDocEntry{{DocID: long + "a", ReplicaType: WireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); err != nil {
+	if _, err := aliasInbound(lax, &wirePresent{Docs: []wireDocEntry{{DocID: long + "a", ReplicaType: wireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); err != nil {
 		t.Errorf("513-byte present id with SkipPresentDocIDCap: %v", err)
 	}
 
 	// Features are copied: changing the caller's struct later has no effect.
 	f := &Features{Alias: refOf(true)}
 	s3 := new(AliasState)
-	_, _ = AliasOutbound(s3, &Establish{Identity: PeerIdentity{PeerID: "p", Type: PeerUser}, Features: f, ProtocolVersion: DefaultProtocolVersion})
+	_, _ = aliasOutbound(s3, &Establish{Identity: PeerIdentity{PeerID: "p", Type: PeerUser}, Features: f, ProtocolVersion: DefaultProtocolVersion})
 	*f.Alias = false
 	if sf := s3.SelfFeatures(); sf == nil || sf.Alias == nil || !*sf.Alias {
 		t.Errorf("self features changed with the caller's struct: %+v", sf)
@@ -526,23 +526,23 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 
 	// The zero state is a fresh connection.
 	var zero AliasState
-	w, err := AliasOutbound(&zero, &Present{Docs: []DocPresence{{DocID: "d", ReplicaType: ReplicaType{"plain", 1, 0}, SyncMode: Authoritative, SchemaHash: "h"}}})
-	if err != nil || *w.(*WirePresent).Docs[0].Alias != 0 {
+	w, err := aliasOutbound(&zero, &Present{Docs: []DocPresence{{DocID: "d", ReplicaType: ReplicaType{"plain", 1, 0}, SyncMode: Authoritative, SchemaHash: "h"}}})
+	if err != nil || *w.(*wirePresent).Docs[0].Alias != 0 {
 		t.Fatalf("present from zero state: %v %v", w, err)
 	}
 	if a, ok := zero.OutboundDocAlias("d"); !ok || a != 0 {
 		t.Errorf("zero state: alias %d %v", a, ok)
 	}
 	var zeroIn AliasState
-	if _, err := AliasInbound(&zeroIn, present); err != nil {
+	if _, err := aliasInbound(&zeroIn, present); err != nil {
 		t.Errorf("inbound present into zero state: %v", err)
 	}
 
 	// A Go zero-value establish still produces one the peer accepts.
-	w, _ = AliasOutbound(new(AliasState), &Establish{Identity: PeerIdentity{PeerID: "p"}})
-	if b, _ := EncodeMessage(w); hex.EncodeToString(b) != "a3617401626964617061796475736572" {
+	w, _ = aliasOutbound(new(AliasState), &Establish{Identity: PeerIdentity{PeerID: "p"}})
+	if b, _ := encodeMessage(w); hex.EncodeToString(b) != "a3617401626964617061796475736572" {
 		t.Errorf("zero establish encodes as %x", b)
-	} else if _, err := DecodeMessage(b); err != nil {
+	} else if _, err := decodeMessage(b); err != nil {
 		t.Errorf("zero establish rejected: %v", err)
 	}
 
@@ -556,12 +556,12 @@ func TestSyncModeCollapse(t *testing.T) {
 	for _, w := range []WriterModel{Serialized, Concurrent} {
 		for _, d := range []Delivery{DeltaCapable, SnapshotOnly} {
 			for _, u := range []Durability{Persistent, Transient} {
-				got := SyncModeToWire(SyncMode{w, d, u})
-				want := WireEphemeral
+				got := syncModeToWire(SyncMode{w, d, u})
+				want := wireEphemeral
 				if w == Serialized {
-					want = WireAuthoritative
+					want = wireAuthoritative
 				} else if d == DeltaCapable {
-					want = WireCollaborative
+					want = wireCollaborative
 				}
 				if got != want {
 					t.Errorf("SyncModeToWire(%s,%s,%s) = %d, want %d", w, d, u, got, want)
@@ -569,25 +569,25 @@ func TestSyncModeCollapse(t *testing.T) {
 			}
 		}
 	}
-	for w, named := range map[WireSyncMode]SyncMode{0: Collaborative, 1: Authoritative, 2: Ephemeral} {
-		if m, ok := w.SyncMode(); !ok || m != named || SyncModeToWire(m) != w {
+	for w, named := range map[wireSyncMode]SyncMode{0: Collaborative, 1: Authoritative, 2: Ephemeral} {
+		if m, ok := w.SyncMode(); !ok || m != named || syncModeToWire(m) != w {
 			t.Errorf("wire %d -> %v %v", w, m, ok)
 		}
 	}
-	if _, ok := WireSyncMode(3).SyncMode(); ok {
+	if _, ok := wireSyncMode(3).SyncMode(); ok {
 		t.Error("wire 3 maps to a mode")
 	}
 }
 
-func presentOf(n int, first int, alias bool) *WirePresent {
-	p := &WirePresent{Docs: make([]WireDocEntry, n)}
+func presentOf(n int, first int, alias bool) *wirePresent {
+	p := &wirePresent{Docs: make([]wireDocEntry, n)}
 	for i := range p.Docs {
 		e := &p.Docs[i]
 		e.DocID = fmt.Sprintf("doc-%d", first+i)
 		if alias {
 			e.Alias = refOf(float64(first + i))
 		}
-		e.ReplicaType = WireReplicaType{"plain", 1, 0}
+		e.ReplicaType = wireReplicaType{"plain", 1, 0}
 		e.SchemaHash = refOf("h")
 	}
 	return p
@@ -599,19 +599,19 @@ func presentOf(n int, first int, alias bool) *WirePresent {
 // does); re-announcing a known alias never counts against the cap.
 func TestAliasCaps(t *testing.T) {
 	s := NewAliasState(AliasOptions{MaxAliases: 5, MaxPresentDocs: 4})
-	if _, err := AliasInbound(s, presentOf(5, 0, true)); !errors.Is(err, &AliasError{Code: AliasTooManyDocs}) {
+	if _, err := aliasInbound(s, presentOf(5, 0, true)); !errors.Is(err, &AliasError{Code: AliasTooManyDocs}) {
 		t.Fatalf("5-doc present with cap 4: %v", err)
 	}
 	if len(s.inDoc) != 0 {
 		t.Fatalf("refused present recorded %d aliases", len(s.inDoc))
 	}
-	if _, err := AliasInbound(s, presentOf(4, 0, true)); err != nil {
+	if _, err := aliasInbound(s, presentOf(4, 0, true)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := AliasInbound(s, presentOf(4, 0, true)); err != nil {
+	if _, err := aliasInbound(s, presentOf(4, 0, true)); err != nil {
 		t.Fatalf("re-announcing the same aliases: %v", err)
 	}
-	_, err := AliasInbound(s, presentOf(3, 4, true)) // doc-4 fits, doc-5 is the sixth alias
+	_, err := aliasInbound(s, presentOf(3, 4, true)) // doc-4 fits, doc-5 is the sixth alias
 	var ae *AliasError
 	if !errors.As(err, &ae) || ae.Code != AliasTooManyAliases || !ae.IsLimit() {
 		t.Fatalf("sixth alias: %v", err)
@@ -625,7 +625,7 @@ func TestAliasCaps(t *testing.T) {
 	// A known alias may be re-pointed at another document at the cap.
 	p := presentOf(1, 0, true)
 	p.Docs[0].DocID = "renamed"
-	if _, err := AliasInbound(s, p); err != nil {
+	if _, err := aliasInbound(s, p); err != nil {
 		t.Fatalf("re-pointing alias 0 at the cap: %v", err)
 	}
 	// Schema aliases have their own cap.
@@ -634,18 +634,18 @@ func TestAliasCaps(t *testing.T) {
 		p := presentOf(1, i, false)
 		p.Docs[0].SchemaHash = refOf(fmt.Sprintf("h%d", i))
 		p.Docs[0].SchemaAlias = refOf(float64(i))
-		_, err := AliasInbound(sch, p)
+		_, err := aliasInbound(sch, p)
 		if (i < 2) != (err == nil) || (err != nil && !errors.Is(err, &AliasError{Code: AliasTooManyAliases})) {
 			t.Fatalf("schema alias %d: %v", i, err)
 		}
 	}
 	// Defaults apply to the zero value; negative caps are the reference's (none).
 	var zero AliasState
-	if _, err := AliasInbound(&zero, presentOf(DefaultMaxPresentDocs+1, 0, false)); !errors.Is(err, &AliasError{Code: AliasTooManyDocs}) {
+	if _, err := aliasInbound(&zero, presentOf(DefaultMaxPresentDocs+1, 0, false)); !errors.Is(err, &AliasError{Code: AliasTooManyDocs}) {
 		t.Fatalf("default present cap: %v", err)
 	}
 	lax := NewAliasState(AliasOptions{MaxAliases: -1, MaxPresentDocs: -1})
-	if _, err := AliasInbound(lax, presentOf(DefaultMaxPresentDocs+1, 0, true)); err != nil {
+	if _, err := aliasInbound(lax, presentOf(DefaultMaxPresentDocs+1, 0, true)); err != nil {
 		t.Fatalf("no caps: %v", err)
 	}
 	if got := (&AliasError{Code: AliasTooManyDocs, Reason: "x"}).Error(); got != "wire: alias resolution failed: too-many-docs: x" {
@@ -668,11 +668,11 @@ func BenchmarkAliasPresentOneByOne(b *testing.B) {
 			for b.Loop() {
 				out, in := new(AliasState), new(AliasState)
 				for _, m := range msgs {
-					w, err := AliasOutbound(out, m)
+					w, err := aliasOutbound(out, m)
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, err := AliasInbound(in, w); err != nil {
+					if _, err := aliasInbound(in, w); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -11,8 +11,8 @@ import (
 	"github.com/kyneta-go/kyneta/internal/jsjson"
 )
 
-// DecodeMessage reads CBOR straight into the message shape. The generic
-// value model ([DecodeValue]) boxes every item, so a hostile message of
+// decodeMessage reads CBOR straight into the message shape. The generic
+// value model (decodeValue) boxes every item, so a hostile message of
 // small items (empty arrays and maps in an ignored field) used to cost
 // about 40 times its size before its shape was even checked. Here:
 //
@@ -35,8 +35,8 @@ const (
 	// later protocol version may add, and bounds the duplicate-key check.
 	maxMapPairs = 64
 	// entryAllowance is the memory granted per present entry on top of
-	// the per-byte budget: a WireDocEntry and its two number pointers.
-	entryAllowance = int(unsafe.Sizeof(WireDocEntry{})) + 16
+	// the per-byte budget: a wireDocEntry and its two number pointers.
+	entryAllowance = int(unsafe.Sizeof(wireDocEntry{})) + 16
 	// budgetSlack covers the fixed costs of a small message.
 	budgetSlack = 4 << 10
 	// budgetPerByte is the memory a decode may take per input byte.
@@ -84,7 +84,7 @@ type msgDecoder struct {
 
 var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]keyDesc, 0, 64)} }}
 
-// DecodeMessage decodes a CBOR wire message. Keys may come in any order,
+// decodeMessage decodes a CBOR wire message. Keys may come in any order,
 // unknown keys are ignored and undefined values count as absent. Bytes that
 // are not CBOR the reference accepts give a *DecodeError; a well-formed
 // value that is not a valid message gives a *ValidationError with the
@@ -93,7 +93,7 @@ var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]ke
 // memory beyond a small multiple of its size) gives a *DecodeError with
 // code DecodeLimit that wraps ErrDecodeLimit. The result never aliases
 // data.
-func DecodeMessage(data []byte) (WireMessage, error) {
+func decodeMessage(data []byte) (wireMessage, error) {
 	if len(data) == 0 {
 		return nil, &DecodeError{Code: DecodeCBOR, Err: errNoData}
 	}
@@ -130,7 +130,7 @@ func (d *msgDecoder) arg(ai byte) (uint64, error) {
 	return a, err
 }
 
-// check walks one item, applying every rule DecodeValue applies, and
+// check walks one item, applying every rule decodeValue applies, and
 // builds nothing (the key stack aside).
 func (d *msgDecoder) check(depth int) error {
 	if d.off >= len(d.data) {
@@ -435,7 +435,7 @@ func (d *msgDecoder) spend(n int) error {
 	return nil
 }
 
-// str builds the string at off (checked text), as DecodeValue would.
+// str builds the string at off (checked text), as decodeValue would.
 func (d *msgDecoder) str(off int) (string, error) {
 	v := d.view(off)
 	raw := d.data[v.body : v.body+int(v.arg)]
@@ -528,7 +528,7 @@ func (d *msgDecoder) optBool(f *fields, k int) *bool {
 
 // message validates the checked item exactly as validateWireValue does (same
 // checks, same order, same reasons and paths), then builds it.
-func (d *msgDecoder) message() (WireMessage, error) {
+func (d *msgDecoder) message() (wireMessage, error) {
 	top := d.view(0)
 	if top.kind != vMap {
 		return nil, invalid("input must be a non-null object")
@@ -545,7 +545,7 @@ func (d *msgDecoder) message() (WireMessage, error) {
 	case TypeEstablish:
 		return d.establish(f)
 	case TypeDepart:
-		return &WireDepart{}, nil
+		return &wireDepart{}, nil
 	case TypePresent:
 		return d.present(f)
 	case TypeInterest:
@@ -558,9 +558,9 @@ func (d *msgDecoder) message() (WireMessage, error) {
 		if off, ok := f.get(kR); ok && !d.isBool(off) {
 			return nil, invalid("r must be a boolean", "r")
 		}
-		out := &WireInterest{}
+		out := &wireInterest{}
 		var err error
-		if out.WireDocRef, err = d.docRef(f); err != nil {
+		if out.wireDocRef, err = d.docRef(f); err != nil {
 			return nil, err
 		}
 		if out.Version, err = d.optText(f, kV); err != nil {
@@ -578,7 +578,7 @@ func (d *msgDecoder) message() (WireMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &WireDismiss{ref}, nil
+		return &wireDismiss{ref}, nil
 	default: // TypeVacant
 		if err := d.validateDocOrDX(f, "vacant"); err != nil {
 			return nil, err
@@ -587,7 +587,7 @@ func (d *msgDecoder) message() (WireMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &WireVacant{ref}, nil
+		return &wireVacant{ref}, nil
 	}
 }
 
@@ -608,8 +608,8 @@ func (d *msgDecoder) validateDocOrDX(f *fields, variant string) *ValidationError
 	return nil
 }
 
-func (d *msgDecoder) docRef(f *fields) (WireDocRef, error) {
-	var r WireDocRef
+func (d *msgDecoder) docRef(f *fields) (wireDocRef, error) {
+	var r wireDocRef
 	var err error
 	if r.Doc, err = d.optText(f, kDoc); err != nil {
 		return r, err
@@ -618,7 +618,7 @@ func (d *msgDecoder) docRef(f *fields) (WireDocRef, error) {
 	return r, err
 }
 
-func (d *msgDecoder) establish(f *fields) (WireMessage, error) {
+func (d *msgDecoder) establish(f *fields) (wireMessage, error) {
 	if off, ok := f.get(kID); !ok || !d.isText(off) {
 		return nil, invalid("id must be a string", "id")
 	}
@@ -667,7 +667,7 @@ func (d *msgDecoder) establish(f *fields) (WireMessage, error) {
 			return nil, invalid("pv must be a [major, minor] integer pair (major>=1, minor>=0)", "pv")
 		}
 	}
-	out := &WireEstablish{PeerType: PeerType(y), ProtocolVersion: pv}
+	out := &wireEstablish{PeerType: PeerType(y), ProtocolVersion: pv}
 	var err error
 	idOff, _ := f.get(kID)
 	if out.PeerID, err = d.str(idOff); err != nil {
@@ -686,7 +686,7 @@ func (d *msgDecoder) establish(f *fields) (WireMessage, error) {
 	return out, nil
 }
 
-func (d *msgDecoder) offer(f *fields) (WireMessage, error) {
+func (d *msgDecoder) offer(f *fields) (wireMessage, error) {
 	if err := d.validateDocOrDX(f, "offer"); err != nil {
 		return nil, err
 	}
@@ -714,7 +714,7 @@ func (d *msgDecoder) offer(f *fields) (WireMessage, error) {
 	}
 	pkv, _ := d.number(pk)
 	pev, _ := d.number(pe)
-	out := &WireOffer{Kind: WirePayloadKind(pkv), Encoding: WirePayloadEncoding(pev)}
+	out := &wireOffer{Kind: wirePayloadKind(pkv), Encoding: wirePayloadEncoding(pev)}
 	var err error
 	if dkind == vText {
 		out.DataIsText = true
@@ -732,7 +732,7 @@ func (d *msgDecoder) offer(f *fields) (WireMessage, error) {
 	if out.Version, err = d.str(voff); err != nil {
 		return nil, err
 	}
-	if out.WireDocRef, err = d.docRef(f); err != nil {
+	if out.wireDocRef, err = d.docRef(f); err != nil {
 		return nil, err
 	}
 	out.Reciprocate = d.optBool(f, kR)
@@ -742,7 +742,7 @@ func (d *msgDecoder) offer(f *fields) (WireMessage, error) {
 	return out, nil
 }
 
-func (d *msgDecoder) present(f *fields) (WireMessage, error) {
+func (d *msgDecoder) present(f *fields) (wireMessage, error) {
 	off, ok := f.get(kDocs)
 	docs := d.view(off)
 	if !ok || docs.kind != vArray {
@@ -753,13 +753,13 @@ func (d *msgDecoder) present(f *fields) (WireMessage, error) {
 	}
 	n := int(docs.arg)
 	d.budget += n * entryAllowance
-	if err := d.spend(n * int(unsafe.Sizeof(WireDocEntry{}))); err != nil {
+	if err := d.spend(n * int(unsafe.Sizeof(wireDocEntry{}))); err != nil {
 		return nil, err
 	}
 	// One pass: an entry is built right after it passed validation. The
 	// first invalid entry fails the whole message, as in the reference,
 	// which validates everything before building.
-	out := &WirePresent{Docs: make([]WireDocEntry, n)}
+	out := &wirePresent{Docs: make([]wireDocEntry, n)}
 	p := docs.body
 	var e fields
 	for i := range out.Docs {
@@ -841,7 +841,7 @@ func (d *msgDecoder) validateEntry(e *fields, i int) *ValidationError {
 	return nil
 }
 
-func (d *msgDecoder) entry(f *fields, e *WireDocEntry) error {
+func (d *msgDecoder) entry(f *fields, e *wireDocEntry) error {
 	var err error
 	doff, _ := f.get(kD)
 	if e.DocID, err = d.str(doff); err != nil {
@@ -859,10 +859,10 @@ func (d *msgDecoder) entry(f *fields, e *WireDocEntry) error {
 	}
 	major, _ := d.number(p1)
 	minor, _ := d.number(d.skip(p1))
-	e.ReplicaType = WireReplicaType{Name: name, Major: major, Minor: minor}
+	e.ReplicaType = wireReplicaType{Name: name, Major: major, Minor: minor}
 	msoff, _ := f.get(kMS)
 	ms, _ := d.number(msoff)
-	e.SyncMode = WireSyncMode(ms)
+	e.SyncMode = wireSyncMode(ms)
 	if e.SchemaHash, err = d.optText(f, kSH); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -91,7 +90,7 @@ func TestDecodeMessageLimits(t *testing.T) {
 		"memory":          shs,
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := DecodeMessage(data)
+			_, err := decodeMessage(data)
 			var derr *DecodeError
 			if !errors.Is(err, ErrDecodeLimit) || !errors.As(err, &derr) || derr.Code != DecodeLimit || derr.Class() != "Error" {
 				t.Fatalf("got %v, want a decode limit error", err)
@@ -115,14 +114,14 @@ func TestDecodeMessageLimits(t *testing.T) {
 func TestDecodeMessageAgreesWithModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		msg := genChannelMsg(t)
-		w, err := AliasOutbound(new(AliasState), msg)
+		w, err := aliasOutbound(new(AliasState), msg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		v := messageValueOf(t, w)
 		for range rapid.IntRange(0, 3).Draw(t, "extras") {
 			key := rapid.SampledFrom([]any{"zz", "\ufeffq", int64(7), 1.5, "\ufeffn"}).Draw(t, "key")
-			val := rapid.SampledFrom([]any{Undefined{}, []any{}, Map{}, "x\xff", nil, []byte{1}}).Draw(t, "val")
+			val := rapid.SampledFrom([]any{jsUndefined{}, []any{}, orderedMap{}, "x\xff", nil, []byte{1}}).Draw(t, "val")
 			dup := false
 			for _, e := range v {
 				if mustKey(e.Key) == mustKey(key) {
@@ -130,10 +129,10 @@ func TestDecodeMessageAgreesWithModel(t *testing.T) {
 				}
 			}
 			if !dup {
-				v = append(v, MapEntry{key, val})
+				v = append(v, mapEntry{key, val})
 			}
 		}
-		b, err := EncodeValue(v)
+		b, err := encodeValue(v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,8 +151,8 @@ func mustKey(k any) mapKey {
 }
 
 // BenchmarkDecodeHostile decodes the hostile messages of 1 MiB with
-// DecodeMessage and, as the baseline in the same run, with the tree
-// decoder it replaced (DecodeValue, then validation). B/op is the memory
+// decodeMessage and, as the baseline in the same run, with the tree
+// decoder it replaced (decodeValue, then validation). B/op is the memory
 // each takes per message.
 func BenchmarkDecodeHostile(b *testing.B) {
 	for name, data := range hostileMessages(1 << 20) {
@@ -161,7 +160,7 @@ func BenchmarkDecodeHostile(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				_, _ = DecodeMessage(data)
+				_, _ = decodeMessage(data)
 			}
 		})
 		b.Run(name+"/tree-baseline", func(b *testing.B) {
@@ -172,16 +171,4 @@ func BenchmarkDecodeHostile(b *testing.B) {
 			}
 		})
 	}
-}
-
-func ExampleDecodeMessage_limit() {
-	// A map with more pairs than any message needs is refused before
-	// anything is built.
-	b := []byte{0xb8, 200}
-	for i := range 200 {
-		b = append(b, 0x19, 0x01, byte(i), 0x00)
-	}
-	_, err := DecodeMessage(b)
-	fmt.Println(errors.Is(err, ErrDecodeLimit))
-	// Output: true
 }

@@ -18,7 +18,7 @@ import (
 //
 //	Go value        CBOR / JavaScript
 //	nil             null
-//	Undefined{}     undefined (simple value 23)
+//	jsUndefined{}     undefined (simple value 23)
 //	bool            false / true
 //	int64           a number that is a safe integer (|v| <= 2^53-1)
 //	float64         any other number: non-integers, NaN, ±Infinity, -0,
@@ -27,28 +27,28 @@ import (
 //	string          text string (always well-formed UTF-8 after decoding)
 //	[]byte          byte string
 //	[]any           array
-//	Map             map, entries in wire order
+//	orderedMap             map, entries in wire order
 //
-// DecodeValue returns only these types. EncodeValue also accepts the other
+// decodeValue returns only these types. encodeValue also accepts the other
 // Go integer kinds (encoded exactly as CBOR integers) and float32.
 
-// Undefined is the JavaScript undefined value, CBOR simple value 23 (0xf7).
+// jsUndefined is the JavaScript undefined value, CBOR simple value 23 (0xf7).
 // Inside a wire message it counts as an absent field.
-type Undefined struct{}
+type jsUndefined struct{}
 
-// MapEntry is one key/value pair of a [Map].
-type MapEntry struct {
+// mapEntry is one key/value pair of an orderedMap.
+type mapEntry struct {
 	Key   any // string, int64 or float64 after decoding
 	Value any
 }
 
-// Map is a CBOR map that keeps its entries in order: the reference writes
+// orderedMap is a CBOR map that keeps its entries in order: the reference writes
 // map entries in insertion order, and that order is the byte order on the
 // wire.
-type Map []MapEntry
+type orderedMap []mapEntry
 
 // Get returns the value stored under the string key k.
-func (m Map) Get(k string) (any, bool) {
+func (m orderedMap) Get(k string) (any, bool) {
 	for _, e := range m {
 		if s, ok := e.Key.(string); ok && s == k {
 			return e.Value, true
@@ -123,11 +123,11 @@ var (
 
 // Encode errors.
 var (
-	// ErrNumberOutOfRange: an integer outside [-2^64, 2^64-1] has no CBOR
+	// errNumberOutOfRange: an integer outside [-2^64, 2^64-1] has no CBOR
 	// integer form (the reference throws "CBOR number out of range").
-	ErrNumberOutOfRange = errors.New("wire: CBOR number out of range")
-	// ErrUnsupportedValue: the value is not part of the value model.
-	ErrUnsupportedValue = errors.New("wire: unsupported value type")
+	errNumberOutOfRange = errors.New("wire: CBOR number out of range")
+	// errUnsupportedValue: the value is not part of the value model.
+	errUnsupportedValue = errors.New("wire: unsupported value type")
 )
 
 // maxNesting bounds how deep arrays and maps may nest. The reference has no
@@ -184,7 +184,7 @@ func init() {
 	}
 }
 
-// DecodeValue decodes one CBOR data item with the reference's rules: the
+// decodeValue decodes one CBOR data item with the reference's rules: the
 // whole input must be one item; integers and lengths of 24 or more may use a
 // wider head than needed but smaller ones may not; float16 is accepted only
 // for ±Infinity and NaN; tags, indefinite lengths and simple values other
@@ -192,7 +192,7 @@ func init() {
 // numbers and unique; text is repaired like TextDecoder does (leading BOM
 // dropped, ill-formed UTF-8 replaced by U+FFFD). Failures are *DecodeError.
 // The result never aliases data.
-func DecodeValue(data []byte) (any, error) {
+func decodeValue(data []byte) (any, error) {
 	if len(data) == 0 {
 		return nil, &DecodeError{Code: DecodeCBOR, Err: errNoData}
 	}
@@ -329,7 +329,7 @@ func (r *cborReader) value(depth int) (any, error) {
 		if a > uint64(len(r.data)-r.off)/2 {
 			return nil, errTruncated
 		}
-		m := make(Map, 0, int(a))
+		m := make(orderedMap, 0, int(a))
 		var seen map[mapKey]struct{}
 		for range int(a) {
 			k, err := r.value(depth + 1)
@@ -364,7 +364,7 @@ func (r *cborReader) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			m = append(m, MapEntry{Key: k, Value: v})
+			m = append(m, mapEntry{Key: k, Value: v})
 		}
 		return m, nil
 	}
@@ -379,7 +379,7 @@ func (r *cborReader) simple(ai byte) (any, error) {
 	case 22:
 		return nil, nil
 	case 23:
-		return Undefined{}, nil
+		return jsUndefined{}, nil
 	case 25:
 		if len(r.data)-r.off < 2 {
 			return nil, errTruncated
@@ -464,14 +464,14 @@ func keyOf(k any) (mapKey, bool) {
 	return mapKey{}, false
 }
 
-// EncodeValue encodes v (see the value model above) the way the reference
+// encodeValue encodes v (see the value model above) the way the reference
 // encodes JavaScript values: numbers that are safe integers (including -0)
 // become the shortest CBOR integer; other float64 values become float32 when
 // that is exact (NaN and ±Infinity included) and float64 otherwise; Go
 // integers and *big.Int become CBOR integers and fail with
-// ErrNumberOutOfRange outside [-2^64, 2^64-1]; invalid UTF-8 in strings is
-// replaced by U+FFFD; Map entries are written in order.
-func EncodeValue(v any) ([]byte, error) {
+// errNumberOutOfRange outside [-2^64, 2^64-1]; invalid UTF-8 in strings is
+// replaced by U+FFFD; orderedMap entries are written in order.
+func encodeValue(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	// One allocation of about the right size: the library encodes each leaf
 	// into the buffer's free space, so a large byte string is copied once.
@@ -499,7 +499,7 @@ func encodeValueTo(buf *bytes.Buffer, v any) error {
 			v = wellFormed(x)
 		}
 		return encMode.MarshalToBuffer(v, buf)
-	case Undefined:
+	case jsUndefined:
 		buf.WriteByte(0xf7)
 		return nil
 	case float32:
@@ -508,10 +508,10 @@ func encodeValueTo(buf *bytes.Buffer, v any) error {
 		return encodeNumber(buf, x)
 	case *big.Int:
 		if x == nil {
-			return fmt.Errorf("%w: nil *big.Int", ErrUnsupportedValue)
+			return fmt.Errorf("%w: nil *big.Int", errUnsupportedValue)
 		}
 		if x.Cmp(bigMaxUint64) > 0 || x.Cmp(bigMinNeg) < 0 {
-			return ErrNumberOutOfRange
+			return errNumberOutOfRange
 		}
 		return encMode.MarshalToBuffer(v, buf)
 	case []any:
@@ -522,7 +522,7 @@ func encodeValueTo(buf *bytes.Buffer, v any) error {
 			}
 		}
 		return nil
-	case Map:
+	case orderedMap:
 		appendHead(buf, 5, uint64(len(x)))
 		for _, e := range x {
 			if err := encodeValueTo(buf, e.Key); err != nil {
@@ -534,7 +534,7 @@ func encodeValueTo(buf *bytes.Buffer, v any) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: %T", ErrUnsupportedValue, v)
+	return fmt.Errorf("%w: %T", errUnsupportedValue, v)
 }
 
 // sizeHint is an upper estimate of v's encoded size (9 bytes per head).
@@ -550,7 +550,7 @@ func sizeHint(v any) int {
 			n += sizeHint(e)
 		}
 		return n
-	case Map:
+	case orderedMap:
 		n := 9
 		for _, e := range v {
 			n += sizeHint(e.Key) + sizeHint(e.Value)

@@ -37,14 +37,14 @@ func TestVectorsCBORPrimitives(t *testing.T) {
 		t.Run("cbor_primitives/cases/"+c.Name, func(t *testing.T) {
 			value := parseTJSON(t, c.Value)
 			want := mustHex(t, c.CBOR)
-			got, err := EncodeValue(value)
+			got, err := encodeValue(value)
 			if err != nil {
 				t.Fatalf("EncodeValue(%s): %v", showValue(value), err)
 			}
 			if hex.EncodeToString(got) != c.CBOR {
 				t.Errorf("EncodeValue(%s) = %x, want %s", showValue(value), got, c.CBOR)
 			}
-			dec, err := DecodeValue(want)
+			dec, err := decodeValue(want)
 			if err != nil {
 				t.Fatalf("DecodeValue(%s): %v", c.CBOR, err)
 			}
@@ -59,12 +59,12 @@ func TestVectorsCBORPrimitives(t *testing.T) {
 	for _, c := range file.EncodeErrors {
 		t.Run("cbor_primitives/encodeErrors/"+c.Name, func(t *testing.T) {
 			value := parseTJSON(t, c.Value)
-			got, err := EncodeValue(value)
+			got, err := encodeValue(value)
 			if err == nil {
 				t.Fatalf("EncodeValue(%s) = %x, want error %q", showValue(value), got, c.Error.Message)
 			}
-			if c.Error.Message == "CBOR number out of range" && !errors.Is(err, ErrNumberOutOfRange) {
-				t.Errorf("error %v, want ErrNumberOutOfRange", err)
+			if c.Error.Message == "CBOR number out of range" && !errors.Is(err, errNumberOutOfRange) {
+				t.Errorf("error %v, want errNumberOutOfRange", err)
 			}
 		})
 	}
@@ -99,7 +99,7 @@ func TestDecodeValueRules(t *testing.T) {
 		{"integral float32 is an int", "fa41980000", int64(19), false},
 		{"float32 -0 stays a float", "fa80000000", negZero, false},
 		{"float64 1.5", "fb3ff8000000000000", 1.5, false},
-		{"undefined", "f7", Undefined{}, false},
+		{"undefined", "f7", jsUndefined{}, false},
 		{"simple 16", "f0", nil, true},
 		{"simple 32", "f820", nil, true},
 		{"tag", "c100", nil, true},
@@ -108,7 +108,7 @@ func TestDecodeValueRules(t *testing.T) {
 		{"trailing byte", "0000", nil, true},
 		{"empty", "", nil, true},
 		{"truncated text", "6261", nil, true},
-		{"number and string keys differ", "a2076161613761 62", Map{{int64(7), "a"}, {"7", "b"}}, false},
+		{"number and string keys differ", "a2076161613761 62", orderedMap{{int64(7), "a"}, {"7", "b"}}, false},
 		{"+0 and -0 keys collide", "a2fa0000000000fa8000000001", nil, true},
 		{"NaN keys collide", "a2f97e0000fb7ff800000000000001", nil, true},
 		{"bytes key", "a1417402", nil, true},
@@ -117,7 +117,7 @@ func TestDecodeValueRules(t *testing.T) {
 		{"BOM dropped, bad UTF-8 repaired", "65efbbbf61ff", "a\uFFFD", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := DecodeValue(mustHex(t, strings.ReplaceAll(c.hex, " ", "")))
+			got, err := decodeValue(mustHex(t, strings.ReplaceAll(c.hex, " ", "")))
 			if c.err {
 				var derr *DecodeError
 				if !errors.As(err, &derr) || derr.Code != DecodeCBOR {
@@ -133,37 +133,37 @@ func TestDecodeValueRules(t *testing.T) {
 }
 
 func TestDecodeValueDuplicateKeyInLargeMap(t *testing.T) {
-	m := Map{}
+	m := orderedMap{}
 	for i := range 40 {
-		m = append(m, MapEntry{Key: fmt.Sprintf("k%d", i), Value: int64(i)})
+		m = append(m, mapEntry{Key: fmt.Sprintf("k%d", i), Value: int64(i)})
 	}
-	ok, err := EncodeValue(m)
+	ok, err := encodeValue(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := DecodeValue(ok); err != nil {
+	if _, err := decodeValue(ok); err != nil {
 		t.Fatalf("distinct keys rejected: %v", err)
 	}
-	m = append(m, MapEntry{Key: "k3", Value: int64(0)})
-	dup, _ := EncodeValue(m)
-	if _, err := DecodeValue(dup); err == nil {
+	m = append(m, mapEntry{Key: "k3", Value: int64(0)})
+	dup, _ := encodeValue(m)
+	if _, err := decodeValue(dup); err == nil {
 		t.Fatal("duplicate key after 40 entries accepted")
 	}
 }
 
 func TestDecodeValueNestingLimit(t *testing.T) {
 	nest := func(n int) []byte { return append(bytes.Repeat([]byte{0x81}, n-1), 0x80) }
-	if _, err := DecodeValue(nest(maxNesting)); err != nil {
+	if _, err := decodeValue(nest(maxNesting)); err != nil {
 		t.Fatalf("%d levels rejected: %v", maxNesting, err)
 	}
-	if _, err := DecodeValue(nest(maxNesting + 1)); err == nil {
+	if _, err := decodeValue(nest(maxNesting + 1)); err == nil {
 		t.Fatalf("%d levels accepted", maxNesting+1)
 	}
 }
 
 func TestDecodeValueDoesNotAliasInput(t *testing.T) {
 	in := mustHex(t, "43010203")
-	v, err := DecodeValue(in)
+	v, err := decodeValue(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,25 +191,25 @@ func TestEncodeValueRules(t *testing.T) {
 		{"int8", int8(-1), "20"},
 		{"nil bytes", []byte(nil), "40"},
 		{"nil array", []any(nil), "80"},
-		{"nil map", Map(nil), "a0"},
-		{"undefined", Undefined{}, "f7"},
+		{"nil map", orderedMap(nil), "a0"},
+		{"undefined", jsUndefined{}, "f7"},
 		{"invalid UTF-8 repaired", "a\xff", "6461efbfbd"},
-		{"ordered map", Map{{"b", 1}, {"a", int64(2)}, {int64(3), "c"}}, "a3616201616102036163"},
+		{"ordered map", orderedMap{{"b", 1}, {"a", int64(2)}, {int64(3), "c"}}, "a3616201616102036163"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := EncodeValue(c.in)
+			got, err := encodeValue(c.in)
 			if err != nil || hex.EncodeToString(got) != c.want {
 				t.Fatalf("EncodeValue = %x, %v; want %s", got, err, c.want)
 			}
 		})
 	}
 	for _, bad := range []any{map[string]any{}, struct{}{}, (*big.Int)(nil), []any{1, make(chan int)}} {
-		if _, err := EncodeValue(bad); !errors.Is(err, ErrUnsupportedValue) {
-			t.Errorf("EncodeValue(%T) error %v, want ErrUnsupportedValue", bad, err)
+		if _, err := encodeValue(bad); !errors.Is(err, errUnsupportedValue) {
+			t.Errorf("EncodeValue(%T) error %v, want errUnsupportedValue", bad, err)
 		}
 	}
 	over := new(big.Int).Lsh(big.NewInt(1), 64)
-	if _, err := EncodeValue(over); !errors.Is(err, ErrNumberOutOfRange) {
+	if _, err := encodeValue(over); !errors.Is(err, errNumberOutOfRange) {
 		t.Errorf("EncodeValue(2^64) error %v", err)
 	}
 }
@@ -222,7 +222,7 @@ func genValue(t *rapid.T, depth int) any {
 	}
 	switch rapid.IntRange(0, kinds-1).Draw(t, "kind") {
 	case 0:
-		return rapid.SampledFrom([]any{nil, Undefined{}, true, false}).Draw(t, "atom")
+		return rapid.SampledFrom([]any{nil, jsUndefined{}, true, false}).Draw(t, "atom")
 	case 1:
 		return rapid.Int64Range(-maxSafeInteger, maxSafeInteger).Draw(t, "int")
 	case 2:
@@ -251,9 +251,9 @@ func genValue(t *rapid.T, depth int) any {
 			rapid.Just[any]("t"), rapid.Just[any]("doc"), rapid.Just[any](int64(7)), rapid.Just[any]("7"),
 			rapid.Just[any](-1.5), rapid.Just[any](int64(-1)), rapid.Just[any]("")),
 			func(k any) string { return showValue(k) }).Draw(t, "keys")
-		m := Map{}
+		m := orderedMap{}
 		for _, k := range keys {
-			m = append(m, MapEntry{Key: k, Value: genValue(t, depth+1)})
+			m = append(m, mapEntry{Key: k, Value: genValue(t, depth+1)})
 		}
 		return m
 	}
@@ -290,10 +290,10 @@ func normalizeJS(v any, stripBOM bool) any {
 			out[i] = normalizeJS(e, stripBOM)
 		}
 		return out
-	case Map:
-		out := make(Map, len(v))
+	case orderedMap:
+		out := make(orderedMap, len(v))
 		for i, e := range v {
-			out[i] = MapEntry{Key: normalizeJS(e.Key, stripBOM), Value: normalizeJS(e.Value, stripBOM)}
+			out[i] = mapEntry{Key: normalizeJS(e.Key, stripBOM), Value: normalizeJS(e.Value, stripBOM)}
 		}
 		return out
 	}
@@ -303,11 +303,11 @@ func normalizeJS(v any, stripBOM bool) any {
 func TestValueRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		v := genValue(t, 0)
-		b, err := EncodeValue(v)
+		b, err := encodeValue(v)
 		if err != nil {
 			t.Fatalf("EncodeValue(%s): %v", showValue(v), err)
 		}
-		got, err := DecodeValue(b)
+		got, err := decodeValue(b)
 		if err != nil {
 			t.Fatalf("DecodeValue(%x) of %s: %v", b, showValue(v), err)
 		}
@@ -315,11 +315,11 @@ func TestValueRoundTrip(t *testing.T) {
 			t.Fatalf("round trip of %s = %s, want %s", showValue(v), showValue(got), showValue(want))
 		}
 		// A decoded value re-encodes to a fixed point.
-		again, err := EncodeValue(got)
+		again, err := encodeValue(got)
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
-		if back, err := DecodeValue(again); err != nil || !valueEqual(back, got) {
+		if back, err := decodeValue(again); err != nil || !valueEqual(back, got) {
 			t.Fatalf("second round trip of %s = %s, %v", showValue(got), showValue(back), err)
 		}
 	})

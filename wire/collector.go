@@ -15,57 +15,57 @@ import (
 // for text frames. Fragment chunks have the same type as the pieces.
 type Piece interface{ []byte | string }
 
-// Decision is what the collector does with one fragment.
-type Decision uint8
+// fragmentDecision is what the collector does with one fragment.
+type fragmentDecision uint8
 
-// Collector decisions, named as in the reference.
+// fragmentCollector decisions, named as in the reference.
 const (
-	// DecisionCreateAndAccept: first fragment of a new batch.
-	DecisionCreateAndAccept Decision = iota + 1
-	// DecisionAccept: a further fragment of an existing batch.
-	DecisionAccept
-	// DecisionComplete: the fragment completes its batch (or is the only
+	// decisionCreateAndAccept: first fragment of a new batch.
+	decisionCreateAndAccept fragmentDecision = iota + 1
+	// decisionAccept: a further fragment of an existing batch.
+	decisionAccept
+	// decisionComplete: the fragment completes its batch (or is the only
 	// fragment of a one-piece message).
-	DecisionComplete
-	DecisionRejectDuplicate
-	DecisionRejectInvalidIndex
-	DecisionRejectTotalMismatch
-	DecisionRejectSizeMismatch
+	decisionComplete
+	decisionRejectDuplicate
+	decisionRejectInvalidIndex
+	decisionRejectTotalMismatch
+	decisionRejectSizeMismatch
 )
 
 var decisionNames = [...]string{
-	DecisionCreateAndAccept:     "create_and_accept",
-	DecisionAccept:              "accept",
-	DecisionComplete:            "complete",
-	DecisionRejectDuplicate:     "reject_duplicate",
-	DecisionRejectInvalidIndex:  "reject_invalid_index",
-	DecisionRejectTotalMismatch: "reject_total_mismatch",
-	DecisionRejectSizeMismatch:  "reject_size_mismatch",
+	decisionCreateAndAccept:     "create_and_accept",
+	decisionAccept:              "accept",
+	decisionComplete:            "complete",
+	decisionRejectDuplicate:     "reject_duplicate",
+	decisionRejectInvalidIndex:  "reject_invalid_index",
+	decisionRejectTotalMismatch: "reject_total_mismatch",
+	decisionRejectSizeMismatch:  "reject_size_mismatch",
 }
 
 // String returns the reference's name for the decision.
-func (d Decision) String() string {
+func (d fragmentDecision) String() string {
 	if int(d) < len(decisionNames) && decisionNames[d] != "" {
 		return decisionNames[d]
 	}
 	return fmt.Sprintf("Decision(%d)", uint8(d))
 }
 
-// Batch is the part of a partially received message that [Decide] looks at.
-type Batch struct {
+// fragmentBatch is the part of a partially received message that decideFragment looks at.
+type fragmentBatch struct {
 	ExpectedTotal     float64
 	ExpectedTotalSize float64
 	ReceivedIndices   []float64
 }
 
-// Decide is the collector's pure decision for a fragment (index, total,
+// decideFragment is the collector's pure decision for a fragment (index, total,
 // totalSize) given the batch already open for its seq, or nil if none.
 //
 // Without a batch: an index outside [0, total) is rejected, total 1
 // completes at once, anything else opens a batch. With a batch the checks
 // run in the reference's order: total, totalSize, index range, duplicate;
 // a fragment that brings the received count to the total completes.
-func Decide(batch *Batch, index, total, totalSize float64) Decision {
+func decideFragment(batch *fragmentBatch, index, total, totalSize float64) fragmentDecision {
 	if batch == nil {
 		return decide(false, 0, 0, 0, false, index, total, totalSize)
 	}
@@ -73,29 +73,29 @@ func Decide(batch *Batch, index, total, totalSize float64) Decision {
 	return decide(true, batch.ExpectedTotal, batch.ExpectedTotalSize, len(batch.ReceivedIndices), dup, index, total, totalSize)
 }
 
-func decide(exists bool, expTotal, expSize float64, received int, dup bool, index, total, totalSize float64) Decision {
+func decide(exists bool, expTotal, expSize float64, received int, dup bool, index, total, totalSize float64) fragmentDecision {
 	if !exists {
 		switch {
 		case index < 0 || index >= total:
-			return DecisionRejectInvalidIndex
+			return decisionRejectInvalidIndex
 		case total == 1:
-			return DecisionComplete
+			return decisionComplete
 		}
-		return DecisionCreateAndAccept
+		return decisionCreateAndAccept
 	}
 	switch {
 	case total != expTotal:
-		return DecisionRejectTotalMismatch
+		return decisionRejectTotalMismatch
 	case totalSize != expSize:
-		return DecisionRejectSizeMismatch
+		return decisionRejectSizeMismatch
 	case index < 0 || index >= expTotal:
-		return DecisionRejectInvalidIndex
+		return decisionRejectInvalidIndex
 	case dup:
-		return DecisionRejectDuplicate
+		return decisionRejectDuplicate
 	case float64(received+1) == expTotal:
-		return DecisionComplete
+		return decisionComplete
 	}
-	return DecisionAccept
+	return decisionAccept
 }
 
 // Reassembly defaults. The reference has no limits unless configured; the
@@ -109,9 +109,9 @@ const (
 	NoLimit = -1
 )
 
-// ReassemblyConfig configures a [Collector] or [Reassembler]. The zero value
-// is safe: a 10 s timeout per message, at most 32 messages in flight and
-// 50 MiB of buffered chunks, with the oldest message evicted beyond either
+// ReassemblyConfig configures a [Reassembler]. The zero value is safe: a
+// 10 s timeout per message, at most 32 messages in flight and 50 MiB of
+// buffered chunks, with the oldest message evicted beyond either
 // limit, and the wall clock.
 type ReassemblyConfig struct {
 	// Timeout is how long a message may wait for its remaining fragments,
@@ -267,10 +267,10 @@ type batch[C Piece] struct {
 	prev, next *batch[C] // creation order
 }
 
-// Collector gathers fragments into whole messages: the reference's
+// fragmentCollector gathers fragments into whole messages: the reference's
 // FragmentCollector. It is safe for concurrent use; timeouts run on the
 // configured clock.
-type Collector[C Piece] struct {
+type fragmentCollector[C Piece] struct {
 	sub          substrate[C]
 	timeout      time.Duration // < 0: none
 	maxFrames    int           // < 0: unlimited
@@ -289,11 +289,11 @@ type Collector[C Piece] struct {
 	disposed    bool
 }
 
-// NewCollector returns an empty collector with cfg's limits; C is []byte
+// newFragmentCollector returns an empty collector with cfg's limits; C is []byte
 // for binary chunks (sizes in bytes) or string for text chunks (sizes in
 // code points).
-func NewCollector[C Piece](cfg ReassemblyConfig) *Collector[C] {
-	c := &Collector[C]{
+func newFragmentCollector[C Piece](cfg ReassemblyConfig) *fragmentCollector[C] {
+	c := &fragmentCollector[C]{
 		sub:          newSubstrate[C](),
 		timeout:      cfg.Timeout,
 		maxFrames:    cfg.MaxConcurrentFrames,
@@ -322,7 +322,7 @@ func NewCollector[C Piece](cfg ReassemblyConfig) *Collector[C] {
 // except a size mismatch found on completion, which discards the batch.
 // For binary chunks the collector keeps its own copy, so the caller may
 // reuse chunk; the result of a one-fragment message may alias chunk.
-func (c *Collector[C]) Add(seq, index, total, totalSize float64, chunk C) (C, bool, error) {
+func (c *fragmentCollector[C]) Add(seq, index, total, totalSize float64, chunk C) (C, bool, error) {
 	var zero C
 	var events []ReassemblyEvent
 	data, done, err := c.add(seq, index, total, totalSize, chunk, &events)
@@ -333,7 +333,7 @@ func (c *Collector[C]) Add(seq, index, total, totalSize float64, chunk C) (C, bo
 	return data, true, nil
 }
 
-func (c *Collector[C]) emit(events []ReassemblyEvent) {
+func (c *fragmentCollector[C]) emit(events []ReassemblyEvent) {
 	if c.onEvent == nil {
 		return
 	}
@@ -342,7 +342,7 @@ func (c *Collector[C]) emit(events []ReassemblyEvent) {
 	}
 }
 
-func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events *[]ReassemblyEvent) (C, bool, error) {
+func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C, events *[]ReassemblyEvent) (C, bool, error) {
 	var zero C
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -350,7 +350,7 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 		return zero, false, &ReassemblyError{Type: ReassemblyDisposed}
 	}
 	b := c.batches[seq]
-	var d Decision
+	var d fragmentDecision
 	if b == nil {
 		d = decide(false, 0, 0, 0, false, index, total, totalSize)
 	} else {
@@ -358,19 +358,19 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 		d = decide(true, b.expTotal, b.expSize, len(b.chunks), dup, index, total, totalSize)
 	}
 	switch d {
-	case DecisionRejectInvalidIndex:
+	case decisionRejectInvalidIndex:
 		maxIndex := total - 1
 		if b != nil {
 			maxIndex = b.expTotal - 1
 		}
 		return zero, false, &ReassemblyError{Type: ReassemblyInvalidIndex, Seq: seq, Index: index, Max: maxIndex}
-	case DecisionRejectTotalMismatch:
+	case decisionRejectTotalMismatch:
 		return zero, false, &ReassemblyError{Type: ReassemblyTotalMismatch, Seq: seq, Expected: b.expTotal, Got: total}
-	case DecisionRejectSizeMismatch:
+	case decisionRejectSizeMismatch:
 		return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: totalSize}
-	case DecisionRejectDuplicate:
+	case decisionRejectDuplicate:
 		return zero, false, &ReassemblyError{Type: ReassemblyDuplicate, Seq: seq, Index: index}
-	case DecisionComplete:
+	case decisionComplete:
 		if b == nil {
 			size := float64(c.sub.size(chunk))
 			if totalSize != 0 && size != totalSize {
@@ -410,7 +410,7 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 			return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
 		}
 		return c.sub.join(parts), true, nil
-	case DecisionCreateAndAccept:
+	case decisionCreateAndAccept:
 		if c.maxFrames > 0 {
 			for len(c.batches) >= c.maxFrames {
 				*events = append(*events, c.evictOldest())
@@ -430,7 +430,7 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 			return zero, false, err
 		}
 		return zero, false, nil
-	default: // DecisionAccept
+	default: // decisionAccept
 		if err := c.store(b, index, chunk, events); err != nil {
 			return zero, false, err
 		}
@@ -446,7 +446,7 @@ func (c *Collector[C]) add(seq, index, total, totalSize float64, chunk C, events
 // store keeps one accepted chunk: in order (binary) straight into the
 // message buffer, otherwise as a copy. The memory is reserved first; if it
 // cannot be, b is dropped and the error returned.
-func (c *Collector[C]) store(b *batch[C], index float64, chunk C, events *[]ReassemblyEvent) error {
+func (c *fragmentCollector[C]) store(b *batch[C], index float64, chunk C, events *[]ReassemblyEvent) error {
 	n := int64(c.sub.size(chunk))
 	if c.sub.contiguous && index == b.nextIndex {
 		need := len(b.buf) + c.sub.size(chunk)
@@ -479,7 +479,7 @@ func (c *Collector[C]) store(b *batch[C], index float64, chunk C, events *[]Reas
 // times what has arrived (nor the size limit), so a header that lies about
 // its size cannot make the collector reserve much more memory than the
 // peer sent; later growth doubles, up to the declared size.
-func (c *Collector[C]) grow(b *batch[C], need int, events *[]ReassemblyEvent) error {
+func (c *fragmentCollector[C]) grow(b *batch[C], need int, events *[]ReassemblyEvent) error {
 	have := cap(b.buf)
 	if need <= have {
 		return nil
@@ -510,7 +510,7 @@ func (c *Collector[C]) grow(b *batch[C], need int, events *[]ReassemblyEvent) er
 // limit (unless the reference's accounting is on) or the shared budget,
 // the oldest messages are evicted. If b itself has to go, it is dropped
 // and the error says why: evicted (the limit) or over_budget.
-func (c *Collector[C]) reserve(b *batch[C], n int64, events *[]ReassemblyEvent) error {
+func (c *fragmentCollector[C]) reserve(b *batch[C], n int64, events *[]ReassemblyEvent) error {
 	if n <= 0 {
 		return nil
 	}
@@ -543,7 +543,7 @@ func (c *Collector[C]) reserve(b *batch[C], n int64, events *[]ReassemblyEvent) 
 // appendInOrder copies the chunk at b.nextIndex into b.buf, then any stored
 // chunks that now follow it, releasing their separate copies. b.buf has
 // room for all of them (see grow).
-func (c *Collector[C]) appendInOrder(b *batch[C], index float64, chunk C) {
+func (c *fragmentCollector[C]) appendInOrder(b *batch[C], index float64, chunk C) {
 	var zero C
 	b.buf = c.sub.appendTo(b.buf, chunk)
 	b.chunks[index] = zero
@@ -561,7 +561,7 @@ func (c *Collector[C]) appendInOrder(b *batch[C], index float64, chunk C) {
 }
 
 // unreserve gives back n bytes b no longer holds.
-func (c *Collector[C]) unreserve(b *batch[C], n int64) {
+func (c *fragmentCollector[C]) unreserve(b *batch[C], n int64) {
 	b.mem -= n
 	c.pendingMem -= n
 	if c.budget != nil {
@@ -577,7 +577,7 @@ func missingChunk[C Piece](b *batch[C], index float64) *ReassemblyError {
 // enforceSize is the reference's size check: it evicts the oldest batches
 // until the received size is within the limit, failing if that evicts b
 // itself.
-func (c *Collector[C]) enforceSize(b *batch[C], events *[]ReassemblyEvent) error {
+func (c *fragmentCollector[C]) enforceSize(b *batch[C], events *[]ReassemblyEvent) error {
 	if c.maxSize < 0 {
 		return nil
 	}
@@ -595,7 +595,7 @@ func (c *Collector[C]) enforceSize(b *batch[C], events *[]ReassemblyEvent) error
 }
 
 // remove unlinks b, stops its timer and releases its size. Lock held.
-func (c *Collector[C]) remove(b *batch[C]) {
+func (c *fragmentCollector[C]) remove(b *batch[C]) {
 	delete(c.batches, b.seq)
 	if b.prev != nil {
 		b.prev.next = b.next
@@ -615,14 +615,14 @@ func (c *Collector[C]) remove(b *batch[C]) {
 	c.unreserve(b, b.mem)
 }
 
-func (c *Collector[C]) evictOldest() ReassemblyEvent {
+func (c *fragmentCollector[C]) evictOldest() ReassemblyEvent {
 	b := c.oldest
 	c.remove(b)
 	return ReassemblyEvent{Type: EventEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
 }
 
 // expire is the timer callback for b.
-func (c *Collector[C]) expire(b *batch[C]) {
+func (c *fragmentCollector[C]) expire(b *batch[C]) {
 	c.mu.Lock()
 	if c.batches[b.seq] != b {
 		c.mu.Unlock() // completed, evicted or reset meanwhile
@@ -635,7 +635,7 @@ func (c *Collector[C]) expire(b *batch[C]) {
 }
 
 // Len returns the number of partially received messages.
-func (c *Collector[C]) Len() int {
+func (c *fragmentCollector[C]) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.batches)
@@ -643,7 +643,7 @@ func (c *Collector[C]) Len() int {
 
 // PendingSize returns the chunk size received for all partial messages
 // (bytes, or code points for text): the reference's pendingSize.
-func (c *Collector[C]) PendingSize() int64 {
+func (c *fragmentCollector[C]) PendingSize() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.pendingSize
@@ -651,7 +651,7 @@ func (c *Collector[C]) PendingSize() int64 {
 
 // Reserved returns the memory, in bytes, held for all partial messages:
 // what MaxTotalSize and the Budget count.
-func (c *Collector[C]) Reserved() int64 {
+func (c *fragmentCollector[C]) Reserved() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.pendingMem
@@ -659,7 +659,7 @@ func (c *Collector[C]) Reserved() int64 {
 
 // Reset drops every partial message and its timer without reporting
 // events. The collector stays usable.
-func (c *Collector[C]) Reset() {
+func (c *fragmentCollector[C]) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clear()
@@ -667,14 +667,14 @@ func (c *Collector[C]) Reset() {
 
 // Dispose drops every partial message like Reset and makes every later Add
 // fail with a disposed error.
-func (c *Collector[C]) Dispose() {
+func (c *fragmentCollector[C]) Dispose() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clear()
 	c.disposed = true
 }
 
-func (c *Collector[C]) clear() {
+func (c *fragmentCollector[C]) clear() {
 	for c.oldest != nil {
 		c.remove(c.oldest)
 	}

@@ -170,11 +170,11 @@ func TestCollectorDecideVectors(t *testing.T) {
 	checkCount(t, "collector.decide", len(v.Decide))
 	for _, c := range v.Decide {
 		t.Run("collector/decide/"+c.Name, func(t *testing.T) {
-			var b *Batch
+			var b *fragmentBatch
 			if c.Batch != nil {
-				b = &Batch{ExpectedTotal: c.Batch.ExpectedTotal, ExpectedTotalSize: c.Batch.ExpectedTotalSize, ReceivedIndices: c.Batch.ReceivedIndices}
+				b = &fragmentBatch{ExpectedTotal: c.Batch.ExpectedTotal, ExpectedTotalSize: c.Batch.ExpectedTotalSize, ReceivedIndices: c.Batch.ReceivedIndices}
 			}
-			if got := Decide(b, c.Index, c.Total, c.TotalSize); got.String() != c.Decision {
+			if got := decideFragment(b, c.Index, c.Total, c.TotalSize); got.String() != c.Decision {
 				t.Fatalf("Decide = %s, want %s", got, c.Decision)
 			}
 		})
@@ -196,7 +196,7 @@ type sequenceStep struct {
 	PendingSize       int64             `json:"pendingSize"`
 }
 
-// collectorUnderTest hides the chunk type of a Collector for table tests.
+// collectorUnderTest hides the chunk type of a fragmentCollector for table tests.
 type collectorUnderTest interface {
 	add(t *testing.T, s sequenceStep) (string, bool, error)
 	Len() int
@@ -205,14 +205,14 @@ type collectorUnderTest interface {
 	Dispose()
 }
 
-type binaryCUT struct{ *Collector[[]byte] }
+type binaryCUT struct{ *fragmentCollector[[]byte] }
 
 func (c binaryCUT) add(t *testing.T, s sequenceStep) (string, bool, error) {
 	data, done, err := c.Add(s.Seq, s.Index, s.Total, s.TotalSize, mustHex(t, s.Chunk))
 	return hex.EncodeToString(data), done, err
 }
 
-type textCUT struct{ *Collector[string] }
+type textCUT struct{ *fragmentCollector[string] }
 
 func (c textCUT) add(t *testing.T, s sequenceStep) (string, bool, error) {
 	return c.Add(s.Seq, s.Index, s.Total, s.TotalSize, s.Chunk)
@@ -239,9 +239,9 @@ func TestCollectorSequenceVectors(t *testing.T) {
 			var c collectorUnderTest
 			switch sc.Substrate {
 			case "binary":
-				c = binaryCUT{NewCollector[[]byte](cfg)}
+				c = binaryCUT{newFragmentCollector[[]byte](cfg)}
 			case "text":
-				c = textCUT{NewCollector[string](cfg)}
+				c = textCUT{newFragmentCollector[string](cfg)}
 			default:
 				t.Fatalf("substrate %q", sc.Substrate)
 			}
@@ -359,7 +359,7 @@ func TestReassemblerVectors(t *testing.T) {
 func TestCollectorDefaultsAreSafe(t *testing.T) {
 	clk := newRecordingClock()
 	var events []ReassemblyEvent
-	c := NewCollector[[]byte](ReassemblyConfig{Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) }})
+	c := newFragmentCollector[[]byte](ReassemblyConfig{Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) }})
 	for seq := range DefaultMaxConcurrentFrames + 1 {
 		if _, _, err := c.Add(float64(seq), 0, 2, 2, []byte{1}); err != nil {
 			t.Fatal(err)
@@ -383,7 +383,7 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 	// seq 2's second fragment fits its buffer; seq 1's new first fragment
 	// arrives out of order (index 1), needs 4 more bytes and evicts seq 2.
 	events = nil
-	c = NewCollector[[]byte](ReassemblyConfig{MaxTotalSize: 10, Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) }})
+	c = newFragmentCollector[[]byte](ReassemblyConfig{MaxTotalSize: 10, Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) }})
 	four := []byte{1, 2, 3, 4}
 	mustPending := func(seq, index float64) {
 		t.Helper()
@@ -412,7 +412,7 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 }
 
 func TestCollectorCopiesBinaryChunks(t *testing.T) {
-	c := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
+	c := newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
 	buf := []byte("ab")
 	if _, _, err := c.Add(1, 0, 2, 4, buf); err != nil {
 		t.Fatal(err)
@@ -429,7 +429,7 @@ func TestCollectorConcurrentTimeouts(t *testing.T) {
 	// runs; the race detector checks the locking. A 1 ns timeout fires at
 	// once, so the test waits on events, never on time.
 	got := make(chan ReassemblyEvent, 64)
-	c := NewCollector[[]byte](ReassemblyConfig{Timeout: time.Nanosecond, OnEvent: func(e ReassemblyEvent) { got <- e }})
+	c := newFragmentCollector[[]byte](ReassemblyConfig{Timeout: time.Nanosecond, OnEvent: func(e ReassemblyEvent) { got <- e }})
 	for seq := range 20 {
 		c.Add(float64(seq), 0, 2, 2, []byte{1})
 	}
@@ -459,9 +459,9 @@ func TestCollectorStateMachine(t *testing.T) {
 		maxSize := int64(rapid.IntRange(1, 40).Draw(t, "maxSize"))
 		budget := NewReassemblyBudget(int64(rapid.IntRange(1, 60).Draw(t, "budget")))
 		var events []ReassemblyEvent
-		var cs [2]*Collector[[]byte]
+		var cs [2]*fragmentCollector[[]byte]
 		for i := range cs {
-			cs[i] = NewCollector[[]byte](ReassemblyConfig{
+			cs[i] = newFragmentCollector[[]byte](ReassemblyConfig{
 				Timeout: 100 * time.Millisecond, MaxConcurrentFrames: maxFrames, MaxTotalSize: maxSize,
 				Budget: budget, Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) },
 			})
@@ -516,7 +516,7 @@ func TestCollectorStateMachine(t *testing.T) {
 	})
 }
 
-func checkCollector(t *rapid.T, c *Collector[[]byte], maxFrames int, maxSize int64) {
+func checkCollector(t *rapid.T, c *fragmentCollector[[]byte], maxFrames int, maxSize int64) {
 	if len(c.batches) > maxFrames {
 		t.Fatalf("%d batches > %d", len(c.batches), maxFrames)
 	}
@@ -589,7 +589,7 @@ func TestReassemblerAnyOrder(t *testing.T) {
 // huge message makes the collector reserve at most 16 times the bytes that
 // arrived.
 func TestCollectorReserveIsBounded(t *testing.T) {
-	c := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: NoLimit})
+	c := newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: NoLimit})
 	if _, _, err := c.Add(1, 0, 65535, 4<<30, make([]byte, 10)); err != nil {
 		t.Fatal(err)
 	}
@@ -611,7 +611,7 @@ func TestCollectorReserveIsBounded(t *testing.T) {
 // first buffer 16 times the chunk; that whole buffer counts at once, and
 // is never allowed past the limit.
 func TestCollectorCountsReservedMemory(t *testing.T) {
-	c := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 64 << 10})
+	c := newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 64 << 10})
 	if _, _, err := c.Add(1, 0, 100, 100<<20, make([]byte, 1<<10)); err != nil {
 		t.Fatal(err)
 	}
@@ -620,7 +620,7 @@ func TestCollectorCountsReservedMemory(t *testing.T) {
 	}
 	// Three more such messages fill the 64 KiB; the fifth evicts the first.
 	var evicted []float64
-	c = NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 64 << 10,
+	c = newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 64 << 10,
 		OnEvent: func(e ReassemblyEvent) { evicted = append(evicted, e.Seq) }})
 	for seq := 1; seq <= 5; seq++ {
 		if _, _, err := c.Add(float64(seq), 0, 100, 100<<20, make([]byte, 1<<10)); err != nil {
@@ -636,7 +636,7 @@ func TestCollectorCountsReservedMemory(t *testing.T) {
 	// Growth past the first buffer doubles and is checked before it
 	// happens: message 6 would need 32 KiB next, which only fits after
 	// everything older is gone.
-	c = NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 32 << 10})
+	c = newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 32 << 10})
 	for i := range 17 {
 		_, _, err := c.Add(6, float64(i), 100, 0, make([]byte, 1<<10))
 		if i < 16 && err != nil {
@@ -661,9 +661,9 @@ func TestCollectorCountsReservedMemory(t *testing.T) {
 // keep what they hold.
 func TestCollectorSharedBudget(t *testing.T) {
 	budget := NewReassemblyBudget(10 << 10)
-	a := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), Budget: budget})
+	a := newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), Budget: budget})
 	var evicted []float64
-	b := NewCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), Budget: budget,
+	b := newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), Budget: budget,
 		OnEvent: func(e ReassemblyEvent) { evicted = append(evicted, e.Seq) }})
 	if _, _, err := a.Add(1, 0, 2, 8<<10, make([]byte, 4<<10)); err != nil {
 		t.Fatal(err)

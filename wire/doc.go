@@ -3,25 +3,31 @@
 // (JSON messages in "2c"/"2f" frames), as the TypeScript reference puts
 // them on the socket.
 //
-// Everything here is pure: no goroutines, no I/O. The only time-dependent
-// part, the reassembly timeout, runs on an injected [clock.Clock].
+// The codec is pure: encoding, decoding, framing and fragmenting are
+// functions of their input, with no goroutines, no I/O and no clock. The
+// reassembler is not: it holds partial messages between calls, and its
+// timeout arms a timer on the [clock.Clock] given in [ReassemblyConfig]
+// (the wall clock by default) whose expiry drops the message and reports
+// it through ReassemblyConfig.OnEvent, on the clock's goroutine. A
+// [ReassemblyBudget] is shared between connections and safe for concurrent
+// use.
 //
 // # Layers
 //
 // From the exchange's view down to the bytes:
 //
 //   - Messages. A [ChannelMsg] ([Establish], [Present], [Offer], ...) is
-//     what the exchange sends: full document ids and schema hashes. Its
-//     compact wire form is a [WireMessage], encoded as a CBOR map with the
-//     reference's key order ([EncodeMessage], [DecodeMessage]) or as
-//     JSON.stringify-exact text ([EncodeTextMessage], [DecodeTextMessage]).
+//     what the exchange sends: full document ids and schema hashes.
+//     [Encode] and [Decode] convert one to the CBOR map the reference
+//     writes (its compact form, keys in the reference's order), and
+//     [EncodeText] and [DecodeText] to the JSON.stringify-exact text form.
 //     Decoders apply the reference's accept/reject rules and report
-//     *[ValidationError] or *[DecodeError].
-//   - Aliases. [AliasOutbound] and [AliasInbound] translate between the two
-//     forms with a per-connection [AliasState], replacing long identifiers
-//     by numbers once both peers advertised the alias feature. The table
-//     is updated in place (its owner serializes the calls), so a
-//     connection pays O(1) per announced document.
+//     *[ValidationError], *[DecodeError] or *[AliasError].
+//   - Aliases. On a connection, long identifiers are replaced by numbers
+//     once both peers advertised the alias feature; the per-connection
+//     [AliasState] is updated in place by the pipeline steps (its owner
+//     serializes the calls), so a connection pays O(1) per announced
+//     document. [AliasOptions] caps what a peer may announce.
 //   - Frames. [AppendFrame] and [DecodeFrame] write and read binary frames
 //     (complete, or fragment with index/total/totalSize); decoding does not
 //     copy the payload and neither direction allocates for the header.
@@ -31,10 +37,8 @@
 //   - Fragments. [FragmentBinary] and [FragmentText] split a payload into
 //     fragment frames of at most threshold bytes (code points for text; a
 //     character is never split).
-//   - Reassembly. [Decide] is the collector's pure decision for one
-//     fragment; a [Collector] applies it with limits and timers, and a
-//     [Reassembler] turns received pieces into whole payloads.
-//   - Streams. A [StreamParser] cuts a plain byte stream into frames.
+//   - Reassembly. A [Reassembler] turns received pieces into whole
+//     payloads, with the limits and timeout of a [ReassemblyConfig].
 //   - Pipeline. [SendStep] and [ReceiveStep] compose the layers for one
 //     connection state ([PipelineState]) and a [Codec] ([BinaryCodec] or
 //     [TextCodec]): alias, encode, then frame or fragment when the encoded
@@ -53,12 +57,11 @@
 // message evicted beyond either limit (reported through
 // [ReassemblyConfig.OnEvent]); the size limit also applies to a message's
 // first fragment. [NoLimit] and [ReassemblyConfig.ReferenceSizeCheck]
-// reproduce the reference exactly where that is wanted. The stream parser
-// rejects frames above 64 MiB by default, and the inbound alias layer caps
-// document ids at 512 and schema hashes at 256 UTF-8 bytes, including in
-// present messages, a present at 50,000 entries and a connection at
-// 100,000 announced document (and schema) aliases. [DecodeMessage] reads
-// CBOR straight into the message shape, so ignored fields cost no memory;
+// reproduce the reference exactly where that is wanted. The inbound alias
+// layer caps document ids at 512 and schema hashes at 256 UTF-8 bytes,
+// including in present messages, a present at 50,000 entries and a
+// connection at 100,000 announced document (and schema) aliases. [Decode]
+// reads CBOR straight into the message shape, so ignored fields cost no memory;
 // it refuses maps of more than 64 pairs and messages that would take more
 // than 4 bytes of memory per input byte (plus a fixed allowance per present
 // entry) with [ErrDecodeLimit]. Reassembly limits count the memory actually

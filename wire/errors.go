@@ -129,24 +129,6 @@ func (e *FragmentError) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// StreamError reports a frame on a byte stream whose declared size exceeds
-// the [StreamParser]'s limit. The stream cannot be resynchronised after it;
-// the parser keeps returning the error until Reset.
-type StreamError struct {
-	Size  uint64 // declared frame size: header, metadata and payload
-	Limit int    // the parser's maximum
-}
-
-func (e *StreamError) Error() string {
-	return fmt.Sprintf("wire: stream: frame of %d bytes exceeds the limit of %d", e.Size, e.Limit)
-}
-
-// Is makes errors.Is(err, ErrFrameTooLarge) true for stream limit errors.
-func (e *StreamError) Is(target error) bool {
-	t, ok := target.(*FrameError)
-	return ok && t.Code == FrameTooLarge
-}
-
 // ReassemblyErrorType classifies a fragment the collector rejected. The
 // values are the reference's collector error types.
 type ReassemblyErrorType string

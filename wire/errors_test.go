@@ -19,7 +19,6 @@ func TestErrorStringsAndMatching(t *testing.T) {
 		{&TextFrameError{Code: TextInvalidJSON}, "invalid_json", &TextFrameError{Code: TextInvalidJSON}},
 		{&FragmentError{Code: FragmentTooMany, Total: 70000, Max: MaxFragments}, "70000 pieces needed, at most 65535", &FragmentError{Code: FragmentTooMany}},
 		{&FragmentError{Code: FragmentEmptyPayload}, "empty-payload", &FragmentError{Code: FragmentEmptyPayload}},
-		{&StreamError{Size: 100, Limit: 50}, "100 bytes exceeds the limit of 50", ErrFrameTooLarge},
 		{&ReassemblyError{Type: ReassemblyDuplicate, Seq: 1, Index: 2}, "duplicate_fragment: seq 1 index 2", &ReassemblyError{Type: ReassemblyDuplicate}},
 		{&ReassemblyError{Type: ReassemblyInvalidIndex, Seq: 1, Index: 5, Max: 2}, "index 5 (max 2)", &ReassemblyError{Type: ReassemblyInvalidIndex}},
 		{&ReassemblyError{Type: ReassemblySizeMismatch, Seq: 3, Expected: 10, Got: 8}, "expected 10 got 8", &ReassemblyError{Type: ReassemblySizeMismatch}},
@@ -54,11 +53,8 @@ func TestErrorStringsAndMatching(t *testing.T) {
 }
 
 func TestStringers(t *testing.T) {
-	if DecisionAccept.String() != "accept" || Decision(0).String() != "Decision(0)" || Decision(99).String() != "Decision(99)" {
+	if decisionAccept.String() != "accept" || fragmentDecision(0).String() != "Decision(0)" || fragmentDecision(99).String() != "Decision(99)" {
 		t.Error("Decision.String")
-	}
-	if StreamHeader.String() != "header" || StreamBody.String() != "body" {
-		t.Error("StreamPhase.String")
 	}
 	if BinaryCodec.Name() != "binary" || TextCodec.Name() != "text" || BinaryCodec.Size([]byte("é")) != 2 || TextCodec.Size("é😀") != 2 {
 		t.Error("Codec Name/Size")

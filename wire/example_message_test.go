@@ -1,14 +1,14 @@
 package wire_test
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// An offer goes through the alias transformer, is encoded to CBOR (and to
-// the text form), and the receiver decodes and resolves it back.
-func ExampleEncodeMessage() {
+// An offer is encoded to CBOR (and to the text form) and decoded back.
+func ExampleEncode() {
 	offer := &wire.Offer{
 		DocID: "doc-1",
 		Payload: wire.Payload{
@@ -18,37 +18,42 @@ func ExampleEncodeMessage() {
 		},
 		Version: "lin:1",
 	}
-
-	// Sender: ChannelMsg -> WireMessage -> bytes. Aliasing is not mutual on a
-	// fresh connection, so the offer names its document in full ("doc").
-	// Each side keeps one alias table per connection, updated in place.
-	sender := new(wire.AliasState)
-	wm, err := wire.AliasOutbound(sender, offer)
+	b, err := wire.Encode(offer)
 	if err != nil {
 		panic(err)
 	}
-	b, err := wire.EncodeMessage(wm)
-	if err != nil {
-		panic(err)
-	}
-	text, _ := wire.EncodeTextMessage(wm)
+	text, _ := wire.EncodeText(offer)
 	fmt.Printf("cbor %x\n", b)
 	fmt.Println("text", text)
 
-	// Receiver: bytes -> WireMessage -> ChannelMsg.
-	got, err := wire.DecodeMessage(b)
-	if err != nil {
-		panic(err)
-	}
-	receiver := new(wire.AliasState)
-	msg, err := wire.AliasInbound(receiver, got)
+	msg, err := wire.Decode(b)
 	if err != nil {
 		panic(err)
 	}
 	o := msg.(*wire.Offer)
-	fmt.Println(o.DocID, o.Payload.Kind, o.Payload.Encoding, string(o.Payload.Data), o.Version, sender.MutualAlias())
+	fmt.Println(o.DocID, o.Payload.Kind, o.Payload.Encoding, string(o.Payload.Data), o.Version)
 	// Output:
 	// cbor a661741262706b006270650061646e7b227469746c65223a226869227d6176656c696e3a3163646f6365646f632d31
 	// text {"t":18,"pk":0,"pe":0,"d":"{\"title\":\"hi\"}","v":"lin:1","doc":"doc-1"}
-	// doc-1 entirety json {"title":"hi"} lin:1 false
+	// doc-1 entirety json {"title":"hi"} lin:1
+}
+
+// Decoding refuses what the reference refuses, with typed errors.
+func ExampleDecode() {
+	// {"t": 18}: an offer without its fields.
+	_, err := wire.Decode([]byte{0xa1, 0x61, 't', 0x12})
+	var verr *wire.ValidationError
+	fmt.Println(errors.As(err, &verr))
+
+	// A map with more pairs than any message needs is refused before
+	// anything is built.
+	b := []byte{0xb8, 200}
+	for i := range 200 {
+		b = append(b, 0x19, 0x01, byte(i), 0x00)
+	}
+	_, err = wire.Decode(b)
+	fmt.Println(errors.Is(err, wire.ErrDecodeLimit))
+	// Output:
+	// true
+	// true
 }

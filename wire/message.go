@@ -5,24 +5,24 @@ import (
 	"math"
 )
 
-// WireMessage is a message in the compact wire form: short keys, integer
+// wireMessage is a message in the compact wire form: short keys, integer
 // enums, and document/schema aliases instead of full identifiers where the
-// alias transformer chose them. It is one of [*WireEstablish],
-// [*WireDepart], [*WirePresent], [*WireInterest], [*WireOffer],
-// [*WireDismiss], [*WireVacant] or [*WireUnknown].
+// alias transformer chose them. It is one of [*wireEstablish],
+// [*wireDepart], [*wirePresent], [*wireInterest], [*wireOffer],
+// [*wireDismiss], [*wireVacant] or [*wireUnknown].
 //
 // Fields the reference validates only as "a number" (aliases and replica
 // versions) are float64, the JavaScript number type: a peer may send 1.5 or
 // -1 there and the reference accepts it. Optional fields are pointers (nil
 // means absent); CBOR undefined decodes as absent.
-type WireMessage interface {
+type wireMessage interface {
 	// WireType is the message's "t" discriminator.
 	WireType() MsgType
 	isWireMessage()
 }
 
-// WireEstablish is establish (t=1): keys id, n, y, f{a,s,d}, pv.
-type WireEstablish struct {
+// wireEstablish is establish (t=1): keys id, n, y, f{a,s,d}, pv.
+type wireEstablish struct {
 	PeerID          string           // "id"
 	Name            *string          // "n"
 	PeerType        PeerType         // "y": user, bot or service
@@ -30,144 +30,144 @@ type WireEstablish struct {
 	ProtocolVersion *ProtocolVersion // "pv": nil when absent, which means (1, 0)
 }
 
-// WireDepart is depart (t=2); it has no fields.
-type WireDepart struct{}
+// wireDepart is depart (t=2); it has no fields.
+type wireDepart struct{}
 
-// WirePresent is present (t=16).
-type WirePresent struct {
-	Docs []WireDocEntry // "docs"
+// wirePresent is present (t=16).
+type wirePresent struct {
+	Docs []wireDocEntry // "docs"
 }
 
-// WireDocEntry is one document of a present message. The reference writes
+// wireDocEntry is one document of a present message. The reference writes
 // its keys in the order d, a, rt, ms, sh, sa, shx, shs.
-type WireDocEntry struct {
+type wireDocEntry struct {
 	DocID           string          // "d"
 	Alias           *float64        // "a": doc alias announced by the sender
-	ReplicaType     WireReplicaType // "rt"
-	SyncMode        WireSyncMode    // "ms"
+	ReplicaType     wireReplicaType // "rt"
+	SyncMode        wireSyncMode    // "ms"
 	SchemaHash      *string         // "sh": full schema hash
 	SchemaAlias     *float64        // "sa": schema alias announced with sh
 	SchemaAliasRef  *float64        // "shx": schema named by a previously announced alias
 	SupportedHashes []string        // "shs": nil when absent
 }
 
-// WireReplicaType is the "rt" tuple [name, major, minor].
-type WireReplicaType struct {
+// wireReplicaType is the "rt" tuple [name, major, minor].
+type wireReplicaType struct {
 	Name  string
 	Major float64
 	Minor float64
 }
 
-// WireDocRef names a document either by id ("doc") or by an alias the
+// wireDocRef names a document either by id ("doc") or by an alias the
 // receiver announced earlier ("dx"). A valid message sets exactly one.
-type WireDocRef struct {
+type wireDocRef struct {
 	Doc *string  // "doc"
 	DX  *float64 // "dx"
 }
 
-// DocByID returns a reference by full document id.
-func DocByID(id string) WireDocRef { return WireDocRef{Doc: &id} }
+// docByID returns a reference by full document id.
+func docByID(id string) wireDocRef { return wireDocRef{Doc: &id} }
 
-// DocByAlias returns a reference by document alias.
-func DocByAlias(alias float64) WireDocRef { return WireDocRef{DX: &alias} }
+// docByAlias returns a reference by document alias.
+func docByAlias(alias float64) wireDocRef { return wireDocRef{DX: &alias} }
 
-// WireInterest is interest (t=17): keys doc|dx, v, r.
-type WireInterest struct {
-	WireDocRef
+// wireInterest is interest (t=17): keys doc|dx, v, r.
+type wireInterest struct {
+	wireDocRef
 	Version     *string // "v"
 	Reciprocate *bool   // "r"
 }
 
-// WireOffer is offer (t=18): keys pk, pe, d, v, doc|dx, r, ln.
-type WireOffer struct {
-	Kind     WirePayloadKind     // "pk"
-	Encoding WirePayloadEncoding // "pe"
+// wireOffer is offer (t=18): keys pk, pe, d, v, doc|dx, r, ln.
+type wireOffer struct {
+	Kind     wirePayloadKind     // "pk"
+	Encoding wirePayloadEncoding // "pe"
 	// Data is "d". The reference carries it as a text string for JSON
 	// payloads and a byte string for binary ones, but never checks that the
 	// two agree, so the form is kept separately in DataIsText.
 	Data       []byte
 	DataIsText bool
 	Version    string // "v"
-	WireDocRef
+	wireDocRef
 	Reciprocate *bool   // "r"
 	Lineage     *string // "ln"
 }
 
-// WireDismiss is dismiss (t=19): key doc|dx.
-type WireDismiss struct{ WireDocRef }
+// wireDismiss is dismiss (t=19): key doc|dx.
+type wireDismiss struct{ wireDocRef }
 
-// WireVacant is vacant (t=20): key doc|dx.
-type WireVacant struct{ WireDocRef }
+// wireVacant is vacant (t=20): key doc|dx.
+type wireVacant struct{ wireDocRef }
 
-// WireUnknown is a wire object whose "t" is not one of the seven message
+// wireUnknown is a wire object whose "t" is not one of the seven message
 // types. The decoders never return it (validation rejects unknown types);
 // it exists so that every input of the reference's alias transformer can be
-// represented, and [AliasInbound] rejects it with unknown-message-type.
-type WireUnknown struct{ T MsgType }
+// represented, and aliasInbound rejects it with unknown-message-type.
+type wireUnknown struct{ T MsgType }
 
-// WireSyncMode is the "ms" enum.
-type WireSyncMode uint8
+// wireSyncMode is the "ms" enum.
+type wireSyncMode uint8
 
 // Sync modes on the wire.
 const (
-	WireCollaborative WireSyncMode = 0
-	WireAuthoritative WireSyncMode = 1
-	WireEphemeral     WireSyncMode = 2
+	wireCollaborative wireSyncMode = 0
+	wireAuthoritative wireSyncMode = 1
+	wireEphemeral     wireSyncMode = 2
 )
 
-// WirePayloadKind is the "pk" enum.
-type WirePayloadKind uint8
+// wirePayloadKind is the "pk" enum.
+type wirePayloadKind uint8
 
 // Payload kinds on the wire.
 const (
-	WireEntirety WirePayloadKind = 0
-	WireSince    WirePayloadKind = 1
+	wireEntirety wirePayloadKind = 0
+	wireSince    wirePayloadKind = 1
 )
 
-// WirePayloadEncoding is the "pe" enum.
-type WirePayloadEncoding uint8
+// wirePayloadEncoding is the "pe" enum.
+type wirePayloadEncoding uint8
 
 // Payload encodings on the wire.
 const (
-	WireJSON   WirePayloadEncoding = 0
-	WireBinary WirePayloadEncoding = 1
+	wireJSON   wirePayloadEncoding = 0
+	wireBinary wirePayloadEncoding = 1
 )
 
-func (*WireEstablish) WireType() MsgType { return TypeEstablish }
-func (*WireDepart) WireType() MsgType    { return TypeDepart }
-func (*WirePresent) WireType() MsgType   { return TypePresent }
-func (*WireInterest) WireType() MsgType  { return TypeInterest }
-func (*WireOffer) WireType() MsgType     { return TypeOffer }
-func (*WireDismiss) WireType() MsgType   { return TypeDismiss }
-func (*WireVacant) WireType() MsgType    { return TypeVacant }
-func (m *WireUnknown) WireType() MsgType { return m.T }
+func (*wireEstablish) WireType() MsgType { return TypeEstablish }
+func (*wireDepart) WireType() MsgType    { return TypeDepart }
+func (*wirePresent) WireType() MsgType   { return TypePresent }
+func (*wireInterest) WireType() MsgType  { return TypeInterest }
+func (*wireOffer) WireType() MsgType     { return TypeOffer }
+func (*wireDismiss) WireType() MsgType   { return TypeDismiss }
+func (*wireVacant) WireType() MsgType    { return TypeVacant }
+func (m *wireUnknown) WireType() MsgType { return m.T }
 
-func (*WireEstablish) isWireMessage() {}
-func (*WireDepart) isWireMessage()    {}
-func (*WirePresent) isWireMessage()   {}
-func (*WireInterest) isWireMessage()  {}
-func (*WireOffer) isWireMessage()     {}
-func (*WireDismiss) isWireMessage()   {}
-func (*WireVacant) isWireMessage()    {}
-func (*WireUnknown) isWireMessage()   {}
+func (*wireEstablish) isWireMessage() {}
+func (*wireDepart) isWireMessage()    {}
+func (*wirePresent) isWireMessage()   {}
+func (*wireInterest) isWireMessage()  {}
+func (*wireOffer) isWireMessage()     {}
+func (*wireDismiss) isWireMessage()   {}
+func (*wireVacant) isWireMessage()    {}
+func (*wireUnknown) isWireMessage()   {}
 
 // ErrNilMessage is returned when a nil message is encoded.
 var ErrNilMessage = errors.New("wire: nil message")
 
-// EncodeMessage encodes m as the CBOR map the reference writes: keys in the
-// reference's order, absent fields omitted, numbers as in [EncodeValue]
+// encodeMessage encodes m as the CBOR map the reference writes: keys in the
+// reference's order, absent fields omitted, numbers as in encodeValue
 // (safe integers as the shortest integer, other numbers as float32 when
 // exact, else float64). It only fails for a nil message.
-func EncodeMessage(m WireMessage) ([]byte, error) {
-	v, err := MessageValue(m)
+func encodeMessage(m wireMessage) ([]byte, error) {
+	v, err := messageValue(m)
 	if err != nil {
 		return nil, err
 	}
-	return EncodeValue(v)
+	return encodeValue(v)
 }
 
 // messageFromValue validates a decoded value and converts it.
-func messageFromValue(v any) (WireMessage, error) {
+func messageFromValue(v any) (wireMessage, error) {
 	if verr := validateWireValue(v); verr != nil {
 		return nil, verr
 	}
@@ -179,44 +179,44 @@ func messageFromValue(v any) (WireMessage, error) {
 	return m, nil
 }
 
-// MessageValue returns the compact object the reference serialises for m,
-// as an ordered [Map] in the value model: the single source of both the CBOR
+// messageValue returns the compact object the reference serialises for m,
+// as an orderedMap in the value model: the single source of both the CBOR
 // and the text encoding.
-func MessageValue(m WireMessage) (Map, error) {
+func messageValue(m wireMessage) (orderedMap, error) {
 	switch m := m.(type) {
-	case *WireEstablish:
+	case *wireEstablish:
 		if m == nil {
 			break
 		}
-		out := make(Map, 0, 6)
-		out = append(out, MapEntry{"t", int64(TypeEstablish)}, MapEntry{"id", m.PeerID})
+		out := make(orderedMap, 0, 6)
+		out = append(out, mapEntry{"t", int64(TypeEstablish)}, mapEntry{"id", m.PeerID})
 		if m.Name != nil {
-			out = append(out, MapEntry{"n", *m.Name})
+			out = append(out, mapEntry{"n", *m.Name})
 		}
-		out = append(out, MapEntry{"y", string(m.PeerType)})
+		out = append(out, mapEntry{"y", string(m.PeerType)})
 		if f := m.Features; f != nil {
-			fm := make(Map, 0, 3)
+			fm := make(orderedMap, 0, 3)
 			if f.Alias != nil {
-				fm = append(fm, MapEntry{"a", *f.Alias})
+				fm = append(fm, mapEntry{"a", *f.Alias})
 			}
 			if f.Streamed != nil {
-				fm = append(fm, MapEntry{"s", *f.Streamed})
+				fm = append(fm, mapEntry{"s", *f.Streamed})
 			}
 			if f.Datagram != nil {
-				fm = append(fm, MapEntry{"d", *f.Datagram})
+				fm = append(fm, mapEntry{"d", *f.Datagram})
 			}
-			out = append(out, MapEntry{"f", fm})
+			out = append(out, mapEntry{"f", fm})
 		}
 		if pv := m.ProtocolVersion; pv != nil {
-			out = append(out, MapEntry{"pv", []any{pv.Major, pv.Minor}})
+			out = append(out, mapEntry{"pv", []any{pv.Major, pv.Minor}})
 		}
 		return out, nil
-	case *WireDepart:
+	case *wireDepart:
 		if m == nil {
 			break
 		}
-		return Map{{"t", int64(TypeDepart)}}, nil
-	case *WirePresent:
+		return orderedMap{{"t", int64(TypeDepart)}}, nil
+	case *wirePresent:
 		if m == nil {
 			break
 		}
@@ -224,26 +224,26 @@ func MessageValue(m WireMessage) (Map, error) {
 		for i := range m.Docs {
 			docs[i] = docEntryValue(&m.Docs[i])
 		}
-		return Map{{"t", int64(TypePresent)}, {"docs", docs}}, nil
-	case *WireInterest:
+		return orderedMap{{"t", int64(TypePresent)}, {"docs", docs}}, nil
+	case *wireInterest:
 		if m == nil {
 			break
 		}
-		out := make(Map, 0, 5)
-		out = append(out, MapEntry{"t", int64(TypeInterest)})
-		out = m.WireDocRef.appendTo(out)
+		out := make(orderedMap, 0, 5)
+		out = append(out, mapEntry{"t", int64(TypeInterest)})
+		out = m.wireDocRef.appendTo(out)
 		if m.Version != nil {
-			out = append(out, MapEntry{"v", *m.Version})
+			out = append(out, mapEntry{"v", *m.Version})
 		}
 		if m.Reciprocate != nil {
-			out = append(out, MapEntry{"r", *m.Reciprocate})
+			out = append(out, mapEntry{"r", *m.Reciprocate})
 		}
 		return out, nil
-	case *WireOffer:
+	case *wireOffer:
 		if m == nil {
 			break
 		}
-		out := make(Map, 0, 9)
+		out := make(orderedMap, 0, 9)
 		var d any = m.Data
 		if m.DataIsText {
 			d = string(m.Data)
@@ -251,84 +251,84 @@ func MessageValue(m WireMessage) (Map, error) {
 			d = []byte{}
 		}
 		out = append(out,
-			MapEntry{"t", int64(TypeOffer)},
-			MapEntry{"pk", int64(m.Kind)},
-			MapEntry{"pe", int64(m.Encoding)},
-			MapEntry{"d", d},
-			MapEntry{"v", m.Version})
-		out = m.WireDocRef.appendTo(out)
+			mapEntry{"t", int64(TypeOffer)},
+			mapEntry{"pk", int64(m.Kind)},
+			mapEntry{"pe", int64(m.Encoding)},
+			mapEntry{"d", d},
+			mapEntry{"v", m.Version})
+		out = m.wireDocRef.appendTo(out)
 		if m.Reciprocate != nil {
-			out = append(out, MapEntry{"r", *m.Reciprocate})
+			out = append(out, mapEntry{"r", *m.Reciprocate})
 		}
 		if m.Lineage != nil {
-			out = append(out, MapEntry{"ln", *m.Lineage})
+			out = append(out, mapEntry{"ln", *m.Lineage})
 		}
 		return out, nil
-	case *WireDismiss:
+	case *wireDismiss:
 		if m == nil {
 			break
 		}
-		return m.WireDocRef.appendTo(Map{{"t", int64(TypeDismiss)}}), nil
-	case *WireVacant:
+		return m.wireDocRef.appendTo(orderedMap{{"t", int64(TypeDismiss)}}), nil
+	case *wireVacant:
 		if m == nil {
 			break
 		}
-		return m.WireDocRef.appendTo(Map{{"t", int64(TypeVacant)}}), nil
-	case *WireUnknown:
+		return m.wireDocRef.appendTo(orderedMap{{"t", int64(TypeVacant)}}), nil
+	case *wireUnknown:
 		if m == nil {
 			break
 		}
-		return Map{{"t", int64(m.T)}}, nil
+		return orderedMap{{"t", int64(m.T)}}, nil
 	}
 	return nil, ErrNilMessage
 }
 
-func (r WireDocRef) appendTo(out Map) Map {
+func (r wireDocRef) appendTo(out orderedMap) orderedMap {
 	if r.Doc != nil {
-		out = append(out, MapEntry{"doc", *r.Doc})
+		out = append(out, mapEntry{"doc", *r.Doc})
 	}
 	if r.DX != nil {
-		out = append(out, MapEntry{"dx", jsNumber(*r.DX)})
+		out = append(out, mapEntry{"dx", jsNumber(*r.DX)})
 	}
 	return out
 }
 
-func docEntryValue(e *WireDocEntry) Map {
-	out := make(Map, 0, 8)
-	out = append(out, MapEntry{"d", e.DocID})
+func docEntryValue(e *wireDocEntry) orderedMap {
+	out := make(orderedMap, 0, 8)
+	out = append(out, mapEntry{"d", e.DocID})
 	if e.Alias != nil {
-		out = append(out, MapEntry{"a", jsNumber(*e.Alias)})
+		out = append(out, mapEntry{"a", jsNumber(*e.Alias)})
 	}
 	out = append(out,
-		MapEntry{"rt", []any{e.ReplicaType.Name, jsNumber(e.ReplicaType.Major), jsNumber(e.ReplicaType.Minor)}},
-		MapEntry{"ms", int64(e.SyncMode)})
+		mapEntry{"rt", []any{e.ReplicaType.Name, jsNumber(e.ReplicaType.Major), jsNumber(e.ReplicaType.Minor)}},
+		mapEntry{"ms", int64(e.SyncMode)})
 	if e.SchemaHash != nil {
-		out = append(out, MapEntry{"sh", *e.SchemaHash})
+		out = append(out, mapEntry{"sh", *e.SchemaHash})
 	}
 	if e.SchemaAlias != nil {
-		out = append(out, MapEntry{"sa", jsNumber(*e.SchemaAlias)})
+		out = append(out, mapEntry{"sa", jsNumber(*e.SchemaAlias)})
 	}
 	if e.SchemaAliasRef != nil {
-		out = append(out, MapEntry{"shx", jsNumber(*e.SchemaAliasRef)})
+		out = append(out, mapEntry{"shx", jsNumber(*e.SchemaAliasRef)})
 	}
 	if e.SupportedHashes != nil {
 		shs := make([]any, len(e.SupportedHashes))
 		for i, h := range e.SupportedHashes {
 			shs[i] = h
 		}
-		out = append(out, MapEntry{"shs", shs})
+		out = append(out, mapEntry{"shs", shs})
 	}
 	return out
 }
 
 // field returns m[key], with a missing key and an undefined value both
 // reported as absent, as the reference's "!== undefined" checks see them.
-func field(m Map, key string) (any, bool) {
+func field(m orderedMap, key string) (any, bool) {
 	v, ok := m.Get(key)
 	if !ok {
 		return nil, false
 	}
-	if _, undef := v.(Undefined); undef {
+	if _, undef := v.(jsUndefined); undef {
 		return nil, false
 	}
 	return v, true
@@ -339,12 +339,12 @@ type errShape string
 
 func (e errShape) Error() string { return "wire: cannot represent message: " + string(e) }
 
-// wireFromValue converts a message object to a WireMessage without the
+// wireFromValue converts a message object to a wireMessage without the
 // reference's validation: it only requires each present field to have a
-// type the Go struct can hold. DecodeMessage validates first; the alias
+// type the Go struct can hold. decodeMessage validates first; the alias
 // vectors feed it objects the decoder would reject (t=99, ms=7).
-func wireFromValue(v any) (WireMessage, error) {
-	m, ok := v.(Map)
+func wireFromValue(v any) (wireMessage, error) {
+	m, ok := v.(orderedMap)
 	if !ok {
 		return nil, errShape("not an object")
 	}
@@ -355,7 +355,7 @@ func wireFromValue(v any) (WireMessage, error) {
 	}
 	switch MsgType(t) {
 	case TypeEstablish:
-		out := &WireEstablish{}
+		out := &wireEstablish{}
 		var err error
 		if out.PeerID, err = reqString(m, "id"); err != nil {
 			return nil, err
@@ -369,7 +369,7 @@ func wireFromValue(v any) (WireMessage, error) {
 		}
 		out.PeerType = PeerType(y)
 		if fv, ok := field(m, "f"); ok {
-			fm, ok := fv.(Map)
+			fm, ok := fv.(orderedMap)
 			if !ok {
 				return nil, errShape("f")
 			}
@@ -402,14 +402,14 @@ func wireFromValue(v any) (WireMessage, error) {
 		}
 		return out, nil
 	case TypeDepart:
-		return &WireDepart{}, nil
+		return &wireDepart{}, nil
 	case TypePresent:
 		dv, _ := field(m, "docs")
 		arr, ok := dv.([]any)
 		if !ok {
 			return nil, errShape("docs")
 		}
-		out := &WirePresent{Docs: make([]WireDocEntry, len(arr))}
+		out := &wirePresent{Docs: make([]wireDocEntry, len(arr))}
 		for i, ev := range arr {
 			if err := docEntryFromValue(ev, &out.Docs[i]); err != nil {
 				return nil, err
@@ -417,9 +417,9 @@ func wireFromValue(v any) (WireMessage, error) {
 		}
 		return out, nil
 	case TypeInterest:
-		out := &WireInterest{}
+		out := &wireInterest{}
 		var err error
-		if out.WireDocRef, err = docRefFromValue(m); err != nil {
+		if out.wireDocRef, err = docRefFromValue(m); err != nil {
 			return nil, err
 		}
 		if out.Version, err = optString(m, "v"); err != nil {
@@ -430,14 +430,14 @@ func wireFromValue(v any) (WireMessage, error) {
 		}
 		return out, nil
 	case TypeOffer:
-		out := &WireOffer{}
+		out := &wireOffer{}
 		var err error
 		pk, ok1 := smallUintField(m, "pk")
 		pe, ok2 := smallUintField(m, "pe")
 		if !ok1 || !ok2 {
 			return nil, errShape("pk/pe")
 		}
-		out.Kind, out.Encoding = WirePayloadKind(pk), WirePayloadEncoding(pe)
+		out.Kind, out.Encoding = wirePayloadKind(pk), wirePayloadEncoding(pe)
 		switch d, _ := field(m, "d"); d := d.(type) {
 		case string:
 			out.Data, out.DataIsText = []byte(d), true
@@ -449,7 +449,7 @@ func wireFromValue(v any) (WireMessage, error) {
 		if out.Version, err = reqString(m, "v"); err != nil {
 			return nil, err
 		}
-		if out.WireDocRef, err = docRefFromValue(m); err != nil {
+		if out.wireDocRef, err = docRefFromValue(m); err != nil {
 			return nil, err
 		}
 		if out.Reciprocate, err = optBool(m, "r"); err != nil {
@@ -464,19 +464,19 @@ func wireFromValue(v any) (WireMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &WireDismiss{ref}, nil
+		return &wireDismiss{ref}, nil
 	case TypeVacant:
 		ref, err := docRefFromValue(m)
 		if err != nil {
 			return nil, err
 		}
-		return &WireVacant{ref}, nil
+		return &wireVacant{ref}, nil
 	}
-	return &WireUnknown{T: MsgType(t)}, nil
+	return &wireUnknown{T: MsgType(t)}, nil
 }
 
-func docEntryFromValue(v any, e *WireDocEntry) error {
-	m, ok := v.(Map)
+func docEntryFromValue(v any, e *wireDocEntry) error {
+	m, ok := v.(orderedMap)
 	if !ok {
 		return errShape("docs entry")
 	}
@@ -498,12 +498,12 @@ func docEntryFromValue(v any, e *WireDocEntry) error {
 	if !ok0 || !ok1 || !ok2 {
 		return errShape("rt")
 	}
-	e.ReplicaType = WireReplicaType{Name: name, Major: major, Minor: minor}
+	e.ReplicaType = wireReplicaType{Name: name, Major: major, Minor: minor}
 	ms, ok := smallUintField(m, "ms")
 	if !ok {
 		return errShape("ms")
 	}
-	e.SyncMode = WireSyncMode(ms)
+	e.SyncMode = wireSyncMode(ms)
 	if e.SchemaHash, err = optString(m, "sh"); err != nil {
 		return err
 	}
@@ -528,8 +528,8 @@ func docEntryFromValue(v any, e *WireDocEntry) error {
 	return nil
 }
 
-func docRefFromValue(m Map) (WireDocRef, error) {
-	var r WireDocRef
+func docRefFromValue(m orderedMap) (wireDocRef, error) {
+	var r wireDocRef
 	var err error
 	if r.Doc, err = optString(m, "doc"); err != nil {
 		return r, err
@@ -538,7 +538,7 @@ func docRefFromValue(m Map) (WireDocRef, error) {
 	return r, err
 }
 
-func reqString(m Map, key string) (string, error) {
+func reqString(m orderedMap, key string) (string, error) {
 	v, _ := field(m, key)
 	s, ok := v.(string)
 	if !ok {
@@ -547,7 +547,7 @@ func reqString(m Map, key string) (string, error) {
 	return s, nil
 }
 
-func optString(m Map, key string) (*string, error) {
+func optString(m orderedMap, key string) (*string, error) {
 	v, ok := field(m, key)
 	if !ok {
 		return nil, nil
@@ -559,7 +559,7 @@ func optString(m Map, key string) (*string, error) {
 	return &s, nil
 }
 
-func optBool(m Map, key string) (*bool, error) {
+func optBool(m orderedMap, key string) (*bool, error) {
 	v, ok := field(m, key)
 	if !ok {
 		return nil, nil
@@ -571,7 +571,7 @@ func optBool(m Map, key string) (*bool, error) {
 	return &b, nil
 }
 
-func optNumber(m Map, key string) (*float64, error) {
+func optNumber(m orderedMap, key string) (*float64, error) {
 	v, ok := field(m, key)
 	if !ok {
 		return nil, nil
@@ -603,7 +603,7 @@ func smallUint(v any) (uint8, bool) {
 	return uint8(f), true
 }
 
-func smallUintField(m Map, key string) (uint8, bool) {
+func smallUintField(m orderedMap, key string) (uint8, bool) {
 	v, _ := field(m, key)
 	return smallUint(v)
 }

@@ -7,17 +7,17 @@ import (
 
 // benchOffer is an offer as the exchange sends it once aliasing is mutual:
 // binary payload, alias reference, version and lineage.
-func benchOffer(size int) *WireOffer {
+func benchOffer(size int) *wireOffer {
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	return &WireOffer{
-		Kind:       WireSince,
-		Encoding:   WireBinary,
+	return &wireOffer{
+		Kind:       wireSince,
+		Encoding:   wireBinary,
 		Data:       data,
 		Version:    "{\"peer-4f2a\":1234}",
-		WireDocRef: DocByAlias(17),
+		wireDocRef: docByAlias(17),
 		Lineage:    refOf("lin-9c1d7e"),
 	}
 }
@@ -27,7 +27,7 @@ var benchSizes = []struct {
 	size int
 }{{"64B", 64}, {"4KiB", 4096}}
 
-// BenchmarkOfferEncode compares EncodeMessage and EncodeTextMessage with
+// BenchmarkOfferEncode compares encodeMessage and encodeTextMessage with
 // encoding/json marshalling the same Go struct.
 func BenchmarkOfferEncode(b *testing.B) {
 	for _, sz := range benchSizes {
@@ -35,7 +35,7 @@ func BenchmarkOfferEncode(b *testing.B) {
 		b.Run(sz.name+"/cbor", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := EncodeMessage(m); err != nil {
+				if _, err := encodeMessage(m); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -43,7 +43,7 @@ func BenchmarkOfferEncode(b *testing.B) {
 		b.Run(sz.name+"/text", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := EncodeTextMessage(m); err != nil {
+				if _, err := encodeTextMessage(m); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -59,19 +59,19 @@ func BenchmarkOfferEncode(b *testing.B) {
 	}
 }
 
-// BenchmarkOfferDecode compares DecodeMessage and DecodeTextMessage with
+// BenchmarkOfferDecode compares decodeMessage and decodeTextMessage with
 // encoding/json unmarshalling the same Go struct.
 func BenchmarkOfferDecode(b *testing.B) {
 	for _, sz := range benchSizes {
 		m := benchOffer(sz.size)
-		cb, _ := EncodeMessage(m)
-		text, _ := EncodeTextMessage(m)
+		cb, _ := encodeMessage(m)
+		text, _ := encodeTextMessage(m)
 		js, _ := json.Marshal(m)
 		b.Run(sz.name+"/cbor", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(cb)))
 			for b.Loop() {
-				if _, err := DecodeMessage(cb); err != nil {
+				if _, err := decodeMessage(cb); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -80,7 +80,7 @@ func BenchmarkOfferDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
 			for b.Loop() {
-				if _, err := DecodeTextMessage(text); err != nil {
+				if _, err := decodeTextMessage(text); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -89,7 +89,7 @@ func BenchmarkOfferDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(js)))
 			for b.Loop() {
-				var out WireOffer
+				var out wireOffer
 				if err := json.Unmarshal(js, &out); err != nil {
 					b.Fatal(err)
 				}

@@ -28,7 +28,7 @@ func approxSize(v any) int {
 			n += approxSize(e)
 		}
 		return n
-	case Map:
+	case orderedMap:
 		n := node
 		for _, e := range v {
 			n += approxSize(e.Key) + approxSize(e.Value)
@@ -53,7 +53,7 @@ func hasNonFinite(v any) bool {
 				return true
 			}
 		}
-	case Map:
+	case orderedMap:
 		for _, e := range v {
 			if hasNonFinite(e.Value) {
 				return true
@@ -71,7 +71,7 @@ func hasBOMKey(v any) bool {
 				return true
 			}
 		}
-	case Map:
+	case orderedMap:
 		for _, e := range v {
 			if k, ok := e.Key.(string); ok && strings.HasPrefix(k, "\ufeff") || hasBOMKey(e.Value) {
 				return true
@@ -92,28 +92,28 @@ func checkDecodeErr(t *testing.T, err error) {
 
 // checkMessageRoundTrip re-encodes an accepted message in both forms and
 // checks that it decodes to the same value.
-func checkMessageRoundTrip(t *testing.T, m WireMessage) {
+func checkMessageRoundTrip(t *testing.T, m wireMessage) {
 	t.Helper()
 	want := jsNormalize(messageValueOf(t, m))
-	b, err := EncodeMessage(m)
+	b, err := encodeMessage(m)
 	if err != nil {
 		t.Fatalf("EncodeMessage: %v", err)
 	}
-	m2, err := DecodeMessage(b)
+	m2, err := decodeMessage(b)
 	if err != nil {
 		t.Fatalf("re-decode of %x: %v", b, err)
 	}
 	if got := jsNormalize(messageValueOf(t, m2)); !valueEqual(got, want) {
 		t.Fatalf("CBOR round trip %s, want %s", showValue(got), showValue(want))
 	}
-	s, err := EncodeTextMessage(m)
+	s, err := encodeTextMessage(m)
 	if err != nil {
 		t.Fatalf("EncodeTextMessage: %v", err)
 	}
 	if hasNonFinite(want) {
 		return // JSON writes NaN and ±Infinity as null, as JavaScript does
 	}
-	m3, err := DecodeTextMessage(s)
+	m3, err := decodeTextMessage(s)
 	if err != nil {
 		t.Fatalf("re-decode of %s: %v", s, err)
 	}
@@ -125,7 +125,7 @@ func checkMessageRoundTrip(t *testing.T, m WireMessage) {
 
 func FuzzDecodeValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := DecodeValue(data)
+		v, err := decodeValue(data)
 		if err != nil {
 			checkDecodeErr(t, err)
 			return
@@ -133,7 +133,7 @@ func FuzzDecodeValue(f *testing.F) {
 		if n := approxSize(v); n > sizeBound(len(data)) {
 			t.Fatalf("%d input bytes decoded to ~%d bytes", len(data), n)
 		}
-		b, err := EncodeValue(v)
+		b, err := encodeValue(v)
 		if err != nil {
 			t.Fatalf("EncodeValue of decoded %s: %v", showValue(v), err)
 		}
@@ -142,18 +142,18 @@ func FuzzDecodeValue(f *testing.F) {
 			// collide with another key: the reference behaves the same.
 			return
 		}
-		v2, err := DecodeValue(b)
+		v2, err := decodeValue(b)
 		if want := jsNormalize(v); err != nil || !valueEqual(v2, want) {
 			t.Fatalf("round trip of %s = %s, %v", showValue(want), showValue(v2), err)
 		}
 	})
 }
 
-// decodeMessageModel is the decoder DecodeMessage replaced: the generic
-// value model, then validation and conversion. DecodeMessage must agree
+// decodeMessageModel is the decoder decodeMessage replaced: the generic
+// value model, then validation and conversion. decodeMessage must agree
 // with it on every input within the decoder's caps.
-func decodeMessageModel(data []byte) (WireMessage, error) {
-	v, err := DecodeValue(data)
+func decodeMessageModel(data []byte) (wireMessage, error) {
+	v, err := decodeValue(data)
 	if err != nil {
 		return nil, err
 	}
@@ -161,26 +161,26 @@ func decodeMessageModel(data []byte) (WireMessage, error) {
 }
 
 // presentEntries counts the docs of a present (0 for other messages).
-func presentEntries(m WireMessage) int {
-	if p, ok := m.(*WirePresent); ok {
+func presentEntries(m wireMessage) int {
+	if p, ok := m.(*wirePresent); ok {
 		return len(p.Docs)
 	}
 	return 0
 }
 
-// decodeAllocBound is the memory DecodeMessage may allocate for an input of
+// decodeAllocBound is the memory decodeMessage may allocate for an input of
 // n bytes decoding to a message with the given present entries.
 func decodeAllocBound(n, entries int) uint64 {
 	return uint64(budgetPerByte*n+entries*entryAllowance) + allocSlack
 }
 
-// checkDecodeMessage checks DecodeMessage on data against the model and
+// checkDecodeMessage checks decodeMessage on data against the model and
 // the allocation bound, and returns its result.
-func checkDecodeMessage(t fataler, data []byte) (WireMessage, error) {
+func checkDecodeMessage(t fataler, data []byte) (wireMessage, error) {
 	t.Helper()
-	var m WireMessage
+	var m wireMessage
 	var err error
-	n := allocated(func() { m, err = DecodeMessage(data) })
+	n := allocated(func() { m, err = decodeMessage(data) })
 	if bound := decodeAllocBound(len(data), presentEntries(m)); n > bound {
 		t.Fatalf("%d input bytes allocated %d bytes (bound %d)", len(data), n, bound)
 	}
@@ -232,7 +232,7 @@ func FuzzDecodeMessage(f *testing.F) {
 
 func FuzzDecodeTextMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
-		m, err := DecodeTextMessage(text)
+		m, err := decodeTextMessage(text)
 		if err != nil {
 			checkDecodeErr(t, err)
 			return

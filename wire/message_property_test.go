@@ -50,17 +50,17 @@ func genOptNumber(t *rapid.T, label string, finite bool) *float64 {
 	return nil
 }
 
-func genDocRef(t *rapid.T, finite bool) WireDocRef {
+func genDocRef(t *rapid.T, finite bool) wireDocRef {
 	if rapid.Bool().Draw(t, "by-alias") {
-		return DocByAlias(genNumber(t, "dx", finite))
+		return docByAlias(genNumber(t, "dx", finite))
 	}
-	return DocByID(genText(t, "doc"))
+	return docByID(genText(t, "doc"))
 }
 
-func genWireMessage(t *rapid.T, finite bool) WireMessage {
+func genWireMessage(t *rapid.T, finite bool) wireMessage {
 	switch rapid.IntRange(0, 6).Draw(t, "type") {
 	case 0:
-		m := &WireEstablish{
+		m := &wireEstablish{
 			PeerID:   genText(t, "id"),
 			Name:     genOptText(t, "n"),
 			PeerType: rapid.SampledFrom([]PeerType{PeerUser, PeerBot, PeerService}).Draw(t, "y"),
@@ -76,15 +76,15 @@ func genWireMessage(t *rapid.T, finite bool) WireMessage {
 		}
 		return m
 	case 1:
-		return &WireDepart{}
+		return &wireDepart{}
 	case 2:
-		m := &WirePresent{Docs: []WireDocEntry{}}
+		m := &wirePresent{Docs: []wireDocEntry{}}
 		for range rapid.IntRange(0, 3).Draw(t, "docs") {
-			e := WireDocEntry{
+			e := wireDocEntry{
 				DocID:       genText(t, "d"),
 				Alias:       genOptNumber(t, "a", finite),
-				ReplicaType: WireReplicaType{Name: genText(t, "rt"), Major: genNumber(t, "major", finite), Minor: genNumber(t, "minor", finite)},
-				SyncMode:    WireSyncMode(rapid.IntRange(0, 2).Draw(t, "ms")),
+				ReplicaType: wireReplicaType{Name: genText(t, "rt"), Major: genNumber(t, "major", finite), Minor: genNumber(t, "minor", finite)},
+				SyncMode:    wireSyncMode(rapid.IntRange(0, 2).Draw(t, "ms")),
 			}
 			if rapid.Bool().Draw(t, "sh?") {
 				e.SchemaHash = refOf(genText(t, "sh"))
@@ -99,14 +99,14 @@ func genWireMessage(t *rapid.T, finite bool) WireMessage {
 		}
 		return m
 	case 3:
-		return &WireInterest{WireDocRef: genDocRef(t, finite), Version: genOptText(t, "v"), Reciprocate: genOptBool(t, "r")}
+		return &wireInterest{wireDocRef: genDocRef(t, finite), Version: genOptText(t, "v"), Reciprocate: genOptBool(t, "r")}
 	case 4:
-		m := &WireOffer{
-			Kind:        WirePayloadKind(rapid.IntRange(0, 1).Draw(t, "pk")),
-			Encoding:    WirePayloadEncoding(rapid.IntRange(0, 1).Draw(t, "pe")),
+		m := &wireOffer{
+			Kind:        wirePayloadKind(rapid.IntRange(0, 1).Draw(t, "pk")),
+			Encoding:    wirePayloadEncoding(rapid.IntRange(0, 1).Draw(t, "pe")),
 			DataIsText:  rapid.Bool().Draw(t, "text?"),
 			Version:     genText(t, "v"),
-			WireDocRef:  genDocRef(t, finite),
+			wireDocRef:  genDocRef(t, finite),
 			Reciprocate: genOptBool(t, "r"),
 			Lineage:     genOptText(t, "ln"),
 		}
@@ -117,9 +117,9 @@ func genWireMessage(t *rapid.T, finite bool) WireMessage {
 		}
 		return m
 	case 5:
-		return &WireDismiss{genDocRef(t, finite)}
+		return &wireDismiss{genDocRef(t, finite)}
 	default:
-		return &WireVacant{genDocRef(t, finite)}
+		return &wireVacant{genDocRef(t, finite)}
 	}
 }
 
@@ -127,15 +127,15 @@ func TestMessageRoundTripCBOR(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := genWireMessage(t, false)
 		want := jsNormalize(messageValueOf(t, m))
-		b, err := EncodeMessage(m)
+		b, err := encodeMessage(m)
 		if err != nil {
 			t.Fatalf("EncodeMessage: %v", err)
 		}
-		// The encoding is the generic value codec applied to MessageValue.
-		if v, err := DecodeValue(b); err != nil || !valueEqual(v, want) {
+		// The encoding is the generic value codec applied to messageValue.
+		if v, err := decodeValue(b); err != nil || !valueEqual(v, want) {
 			t.Fatalf("encoded value %s, want %s (%v)", showValue(v), showValue(want), err)
 		}
-		got, err := DecodeMessage(b)
+		got, err := decodeMessage(b)
 		if err != nil {
 			t.Fatalf("DecodeMessage(%x): %v", b, err)
 		}
@@ -149,18 +149,18 @@ func TestMessageRoundTripText(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := genWireMessage(t, true)
 		want := jsNormalize(messageValueOf(t, m))
-		s, err := EncodeTextMessage(m)
+		s, err := encodeTextMessage(m)
 		if err != nil {
 			t.Fatalf("EncodeTextMessage: %v", err)
 		}
-		got, err := DecodeTextMessage(s)
+		got, err := decodeTextMessage(s)
 		if err != nil {
 			t.Fatalf("DecodeTextMessage(%s): %v", s, err)
 		}
 		if gv := jsNormalize(messageValueOf(t, got)); !valueEqual(gv, want) {
 			t.Fatalf("round trip of %s: %s, want %s", s, showValue(gv), showValue(want))
 		}
-		again, _ := EncodeTextMessage(got)
+		again, _ := encodeTextMessage(got)
 		if again != s {
 			t.Fatalf("text not stable: %s then %s", s, again)
 		}
@@ -168,11 +168,11 @@ func TestMessageRoundTripText(t *testing.T) {
 }
 
 func TestEncodeNilMessage(t *testing.T) {
-	for _, m := range []WireMessage{nil, (*WireOffer)(nil), (*WirePresent)(nil)} {
-		if _, err := EncodeMessage(m); !errors.Is(err, ErrNilMessage) {
+	for _, m := range []wireMessage{nil, (*wireOffer)(nil), (*wirePresent)(nil)} {
+		if _, err := encodeMessage(m); !errors.Is(err, ErrNilMessage) {
 			t.Errorf("EncodeMessage(%T) error %v", m, err)
 		}
-		if _, err := EncodeTextMessage(m); !errors.Is(err, ErrNilMessage) {
+		if _, err := encodeTextMessage(m); !errors.Is(err, ErrNilMessage) {
 			t.Errorf("EncodeTextMessage(%T) error %v", m, err)
 		}
 	}
@@ -180,13 +180,13 @@ func TestEncodeNilMessage(t *testing.T) {
 
 func TestDecodeMessageErrorTypes(t *testing.T) {
 	// A CBOR failure wraps the library's error.
-	_, err := DecodeMessage([]byte{0xbf, 0x61, 0x74, 0x02, 0xff})
+	_, err := decodeMessage([]byte{0xbf, 0x61, 0x74, 0x02, 0xff})
 	var derr *DecodeError
 	if !errors.As(err, &derr) || derr.Code != DecodeCBOR || derr.Class() != "Error" || errors.Unwrap(err) == nil {
 		t.Fatalf("indefinite map: %v", err)
 	}
 	// Validation failures carry reason and path.
-	_, err = DecodeMessage(mustHex(t, "a261741064646f6373816178"))
+	_, err = decodeMessage(mustHex(t, "a261741064646f6373816178"))
 	var verr *ValidationError
 	if !errors.As(err, &verr) || verr.Reason != "docs entry must be an object" || len(verr.Path) != 2 || verr.Path[1] != 0 {
 		t.Fatalf("bad entry: %#v", err)
@@ -194,11 +194,11 @@ func TestDecodeMessageErrorTypes(t *testing.T) {
 	if got := verr.Error(); got != "wire: invalid message: docs entry must be an object (at docs[0])" {
 		t.Errorf("Error() = %q", got)
 	}
-	_, err = DecodeTextMessage(`{"t":18,"pk":0,"pe":1,"d":{"__bytes":"!"},"v":"1","doc":"x"}`)
+	_, err = decodeTextMessage(`{"t":18,"pk":0,"pe":1,"d":{"__bytes":"!"},"v":"1","doc":"x"}`)
 	if !errors.As(err, &derr) || derr.Code != DecodeBase64 || derr.Class() != "InvalidCharacterError" {
 		t.Fatalf("bad base64: %v", err)
 	}
-	_, err = DecodeTextMessage(`{"t":2`)
+	_, err = decodeTextMessage(`{"t":2`)
 	if !errors.As(err, &derr) || derr.Code != DecodeJSON || derr.Class() != "SyntaxError" {
 		t.Fatalf("bad JSON: %v", err)
 	}
@@ -206,34 +206,34 @@ func TestDecodeMessageErrorTypes(t *testing.T) {
 
 func TestTextMessageDetails(t *testing.T) {
 	// Base64 errors win over validation failures, wherever the wrapper is.
-	_, err := DecodeTextMessage(`{"t":0,"zz":[{"__bytes":"!"}]}`)
+	_, err := decodeTextMessage(`{"t":0,"zz":[{"__bytes":"!"}]}`)
 	var derr *DecodeError
 	if !errors.As(err, &derr) || derr.Code != DecodeBase64 {
 		t.Fatalf("nested bad base64: %v", err)
 	}
 	// A wrapper turns a field into bytes, which then fails its type check.
-	_, err = DecodeTextMessage(`{"t":20,"doc":{"__bytes":"AQ=="}}`)
+	_, err = decodeTextMessage(`{"t":20,"doc":{"__bytes":"AQ=="}}`)
 	var verr *ValidationError
 	if !errors.As(err, &verr) || verr.Reason != "doc must be a string" {
 		t.Fatalf("doc as bytes: %v", err)
 	}
 	// Repeated keys: the last value wins.
-	m, err := DecodeTextMessage(`{"t":19,"doc":"a","doc":"b"}`)
-	if err != nil || *m.(*WireDismiss).Doc != "b" {
+	m, err := decodeTextMessage(`{"t":19,"doc":"a","doc":"b"}`)
+	if err != nil || *m.(*wireDismiss).Doc != "b" {
 		t.Fatalf("repeated key: %v %v", m, err)
 	}
 	// Numbers are doubles: 2^53+1 parses as 2^53.
-	m, err = DecodeTextMessage(`{"t":19,"dx":9007199254740993}`)
-	if err != nil || *m.(*WireDismiss).DX != 1<<53 {
+	m, err = decodeTextMessage(`{"t":19,"dx":9007199254740993}`)
+	if err != nil || *m.(*wireDismiss).DX != 1<<53 {
 		t.Fatalf("big dx: %v %v", m, err)
 	}
 	// Escapes the reference writes, and those it leaves alone.
-	s, _ := EncodeTextMessage(&WireVacant{DocByID("<&>\u2028\b\f\x01\"\\")})
+	s, _ := encodeTextMessage(&wireVacant{docByID("<&>\u2028\b\f\x01\"\\")})
 	if want := "{\"t\":20,\"doc\":\"<&>\u2028\\b\\f\\u0001\\\"\\\\\"}"; s != want {
 		t.Fatalf("escaping: %s, want %s", s, want)
 	}
 	// Non-integral aliases print like JavaScript numbers.
-	s, _ = EncodeTextMessage(&WireDismiss{DocByAlias(1.5e-7)})
+	s, _ = encodeTextMessage(&wireDismiss{docByAlias(1.5e-7)})
 	if s != `{"t":19,"dx":1.5e-7}` {
 		t.Fatalf("float dx: %s", s)
 	}

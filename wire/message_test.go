@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// wireFromTJSON builds a WireMessage from a vector's "wire" object without
+// wireFromTJSON builds a wireMessage from a vector's "wire" object without
 // validation (the alias vectors use objects the decoder would reject).
-func wireFromTJSON(t testing.TB, raw []byte) WireMessage {
+func wireFromTJSON(t testing.TB, raw []byte) wireMessage {
 	t.Helper()
 	m, err := wireFromValue(parseTJSON(t, raw))
 	if err != nil {
@@ -37,10 +37,10 @@ var (
 )
 
 // knownPart reduces a decoded message object from a vector to what a
-// WireMessage keeps: known keys only, undefined values dropped, keys sorted.
-func knownPart(t testing.TB, v any) Map {
+// wireMessage keeps: known keys only, undefined values dropped, keys sorted.
+func knownPart(t testing.TB, v any) orderedMap {
 	t.Helper()
-	m := v.(Map)
+	m := v.(orderedMap)
 	tv, _ := m.Get("t")
 	ty, ok := smallUint(tv)
 	if !ok {
@@ -50,11 +50,11 @@ func knownPart(t testing.TB, v any) Map {
 	for i, e := range out {
 		switch e.Key {
 		case "f":
-			out[i].Value = filterKeys(e.Value.(Map), featuresKeys)
+			out[i].Value = filterKeys(e.Value.(orderedMap), featuresKeys)
 		case "docs":
 			var docs []any
 			for _, d := range e.Value.([]any) {
-				docs = append(docs, filterKeys(d.(Map), entryKeys))
+				docs = append(docs, filterKeys(d.(orderedMap), entryKeys))
 			}
 			out[i].Value = docs
 		}
@@ -62,14 +62,14 @@ func knownPart(t testing.TB, v any) Map {
 	return out
 }
 
-func filterKeys(m Map, keys []string) Map {
-	out := Map{}
+func filterKeys(m orderedMap, keys []string) orderedMap {
+	out := orderedMap{}
 	for _, e := range m {
 		k, ok := e.Key.(string)
 		if !ok || !slices.Contains(keys, k) {
 			continue
 		}
-		if _, undef := e.Value.(Undefined); undef {
+		if _, undef := e.Value.(jsUndefined); undef {
 			continue
 		}
 		out = append(out, e)
@@ -78,18 +78,18 @@ func filterKeys(m Map, keys []string) Map {
 }
 
 // sortedMap orders map entries by key, recursively, for order-free compares.
-func sortedMap(m Map) Map {
+func sortedMap(m orderedMap) orderedMap {
 	out := slices.Clone(m)
 	for i, e := range out {
 		out[i].Value = sortedValue(e.Value)
 	}
-	slices.SortFunc(out, func(a, b MapEntry) int { return strings.Compare(showValue(a.Key), showValue(b.Key)) })
+	slices.SortFunc(out, func(a, b mapEntry) int { return strings.Compare(showValue(a.Key), showValue(b.Key)) })
 	return out
 }
 
 func sortedValue(v any) any {
 	switch v := v.(type) {
-	case Map:
+	case orderedMap:
 		return sortedMap(v)
 	case []any:
 		out := make([]any, len(v))
@@ -107,10 +107,10 @@ type fataler interface {
 	Fatalf(format string, args ...any)
 }
 
-// messageValueOf is MessageValue for tests.
-func messageValueOf(t fataler, m WireMessage) Map {
+// messageValueOf is messageValue for tests.
+func messageValueOf(t fataler, m wireMessage) orderedMap {
 	t.Helper()
-	v, err := MessageValue(m)
+	v, err := messageValue(m)
 	if err != nil {
 		t.Fatalf("MessageValue: %v", err)
 	}
@@ -146,14 +146,14 @@ func TestVectorsMessages(t *testing.T) {
 			wireVal := parseTJSON(t, c.Wire)
 			msg := wireFromTJSON(t, c.Wire)
 
-			got, err := EncodeMessage(msg)
+			got, err := encodeMessage(msg)
 			if err != nil {
 				t.Fatalf("EncodeMessage: %v", err)
 			}
 			if hex.EncodeToString(got) != c.CBOR {
 				t.Errorf("EncodeMessage = %x\nwant          %s", got, c.CBOR)
 			}
-			text, err := EncodeTextMessage(msg)
+			text, err := encodeTextMessage(msg)
 			if err != nil {
 				t.Fatalf("EncodeTextMessage: %v", err)
 			}
@@ -162,14 +162,14 @@ func TestVectorsMessages(t *testing.T) {
 			}
 
 			// Both decoders return exactly the wire object, key order included.
-			dec, err := DecodeMessage(mustHex(t, c.CBOR))
+			dec, err := decodeMessage(mustHex(t, c.CBOR))
 			if err != nil {
 				t.Fatalf("DecodeMessage: %v", err)
 			}
 			if v := messageValueOf(t, dec); !valueEqual(v, wireVal) {
 				t.Errorf("DecodeMessage = %s\nwant           %s", showValue(v), showValue(wireVal))
 			}
-			tdec, err := DecodeTextMessage(c.Text)
+			tdec, err := decodeTextMessage(c.Text)
 			if err != nil {
 				t.Fatalf("DecodeTextMessage: %v", err)
 			}
@@ -180,7 +180,7 @@ func TestVectorsMessages(t *testing.T) {
 	}
 	for _, c := range file.DecodeCases {
 		t.Run("messages/decodeCases/"+c.Name, func(t *testing.T) {
-			dec, err := DecodeMessage(mustHex(t, c.CBOR))
+			dec, err := decodeMessage(mustHex(t, c.CBOR))
 			if err != nil {
 				t.Fatalf("DecodeMessage: %v", err)
 			}
@@ -192,7 +192,7 @@ func TestVectorsMessages(t *testing.T) {
 	}
 	for _, c := range file.TextDecodeCases {
 		t.Run("messages/textDecodeCases/"+c.Name, func(t *testing.T) {
-			dec, err := DecodeTextMessage(c.Text)
+			dec, err := decodeTextMessage(c.Text)
 			if err != nil {
 				t.Fatalf("DecodeTextMessage: %v", err)
 			}
@@ -276,7 +276,7 @@ func TestVectorsInvalidMessages(t *testing.T) {
 			if strings.HasPrefix(c.Name, "cbor/") && c.Error.Class != "Error" {
 				t.Fatalf("vector %s: class %s", c.Name, c.Error.Class)
 			}
-			m, err := DecodeMessage(mustHex(t, c.CBOR))
+			m, err := decodeMessage(mustHex(t, c.CBOR))
 			if err == nil {
 				t.Fatalf("DecodeMessage accepted %s as %T", c.CBOR, m)
 			}
@@ -285,7 +285,7 @@ func TestVectorsInvalidMessages(t *testing.T) {
 	}
 	for _, c := range file.TextMessage {
 		t.Run("invalid/textMessage/"+c.Name, func(t *testing.T) {
-			m, err := DecodeTextMessage(c.Text)
+			m, err := decodeTextMessage(c.Text)
 			if err == nil {
 				t.Fatalf("DecodeTextMessage accepted %q as %T", c.Text, m)
 			}

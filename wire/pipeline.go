@@ -13,8 +13,8 @@ type Codec[P Piece] struct {
 	name     string
 	maxFrame int64
 	size     func(P) int
-	encode   func(WireMessage) (P, error)
-	decode   func(P) (WireMessage, error)
+	encode   func(wireMessage) (P, error)
+	decode   func(P) (wireMessage, error)
 	complete func(seq uint32, payload P) P
 	fragment func(payload P, threshold int, seq uint32) ([]P, error)
 }
@@ -31,8 +31,8 @@ var BinaryCodec = Codec[[]byte]{
 	name:     "binary",
 	maxFrame: MaxPayload,
 	size:     func(b []byte) int { return len(b) },
-	encode:   EncodeMessage,
-	decode:   DecodeMessage,
+	encode:   encodeMessage,
+	decode:   decodeMessage,
 	complete: func(seq uint32, payload []byte) []byte {
 		b := make([]byte, HeaderSize+len(payload))
 		putHeader(b, KindComplete, uint32(len(payload)), seq)
@@ -48,8 +48,8 @@ var TextCodec = Codec[string]{
 	name:     "text",
 	maxFrame: MaxTextPayload,
 	size:     textSize,
-	encode:   EncodeTextMessage,
-	decode:   DecodeTextMessage,
+	encode:   encodeTextMessage,
+	decode:   decodeTextMessage,
 	complete: func(seq uint32, payload string) string {
 		return string(appendTextComplete(make([]byte, 0, len(payload)+16), seq, payload))
 	},
@@ -132,7 +132,7 @@ func SendStep[S, R Piece](st PipelineState[R], codec Codec[S], threshold int, ms
 	if st.Alias == nil {
 		st.Alias = new(AliasState)
 	}
-	wm, err := AliasOutbound(st.Alias, msg)
+	wm, err := aliasOutbound(st.Alias, msg)
 	if err != nil {
 		code := CodeAliasResolutionFailed
 		if errors.Is(err, ErrNilMessage) {
@@ -209,7 +209,7 @@ func ReceiveStep[P Piece](st PipelineState[P], codec Codec[P], piece P) (Pipelin
 	if st.Alias == nil {
 		st.Alias = new(AliasState)
 	}
-	msg, err := AliasInbound(st.Alias, wm)
+	msg, err := aliasInbound(st.Alias, wm)
 	if err != nil {
 		return st, ReceiveOutput{Err: &WireError{Code: CodeAliasResolutionFailed, Detail: err}}, true
 	}

@@ -16,7 +16,7 @@ import (
 // JavaScript error class of a decode failure).
 func checkWireError(t *testing.T, got *WireError, want any) {
 	t.Helper()
-	w, ok := want.(Map)
+	w, ok := want.(orderedMap)
 	if !ok {
 		t.Fatalf("vector error %s is not an object", showValue(want))
 	}
@@ -31,7 +31,7 @@ func checkWireError(t *testing.T, got *WireError, want any) {
 		t.Fatal("errors.Is does not match the code")
 	}
 	detail, _ := w.Get("detail")
-	d, _ := detail.(Map)
+	d, _ := detail.(orderedMap)
 	switch got.Code {
 	case CodeAliasResolutionFailed:
 		if gv := aliasErrorValue(got.Unwrap()); !valueEqual(sortedValue(gv), sortedValue(d)) {
@@ -190,7 +190,7 @@ func checkReceived(t *testing.T, out ReceiveOutput, ok bool, inputs []any, trace
 	if len(inputs) != 1 || !ok {
 		t.Fatalf("ok %v, want %d inputs", ok, len(inputs))
 	}
-	in := inputs[0].(Map)
+	in := inputs[0].(orderedMap)
 	if want, isOK := in.Get("ok"); isOK {
 		if out.Err != nil {
 			t.Fatalf("error %v, want %s", out.Err, showValue(want))
@@ -199,7 +199,7 @@ func checkReceived(t *testing.T, out ReceiveOutput, ok bool, inputs []any, trace
 			t.Fatalf("message\n got %s\nwant %s", showValue(got), showValue(want))
 		}
 		if trace != nil {
-			tr := trace.(Map)
+			tr := trace.(orderedMap)
 			seq, _ := tr.Get("seq")
 			kind, _ := tr.Get("kind")
 			if out.Trace.Dir != TraceReceive || int64(out.Trace.Seq) != seq || out.Trace.Kind.String() != kind {
@@ -213,18 +213,18 @@ func checkReceived(t *testing.T, out ReceiveOutput, ok bool, inputs []any, trace
 }
 
 func TestPipelineVectors(t *testing.T) {
-	file := parseTJSON(t, readVectorFile(t, "pipeline.json")).(Map)
+	file := parseTJSON(t, readVectorFile(t, "pipeline.json")).(orderedMap)
 	sv, _ := file.Get("scenarios")
 	scenarios := sv.([]any)
 	checkCount(t, "pipeline.scenarios", len(scenarios))
 	steps := 0
 	for _, s := range scenarios {
-		sc := s.(Map)
+		sc := s.(orderedMap)
 		get := func(k string) any { v, _ := sc.Get(k); return v }
 		name := get("name").(string)
 		encoding := get("encoding").(string)
 		threshold := vecInt(t, get("threshold"))
-		start := get("startSeq").(Map)
+		start := get("startSeq").(orderedMap)
 		sa, _ := start.Get("A")
 		sb, _ := start.Get("B")
 		stepList := get("steps").([]any)
@@ -235,7 +235,7 @@ func TestPipelineVectors(t *testing.T) {
 				"B": newEndpoint(t, encoding, threshold, uint32(vecInt(t, sb))),
 			}
 			for i, raw := range stepList {
-				step := raw.(Map)
+				step := raw.(orderedMap)
 				sget := func(k string) any { v, _ := step.Get(k); return v }
 				from := sget("from").(string)
 				to := "B"
@@ -270,7 +270,7 @@ func TestPipelineVectors(t *testing.T) {
 					}
 					var sent []string
 					for j, o := range outputs {
-						om := o.(Map)
+						om := o.(orderedMap)
 						if want, ok := om.Get("ok"); ok {
 							if errs[j] != nil || pieces[j] != want {
 								t.Fatalf("output %d: %q (err %v)\nwant %q", j, pieces[j], errs[j], want)
@@ -286,7 +286,7 @@ func TestPipelineVectors(t *testing.T) {
 						t.Fatalf("%d receiver results for %d pieces", len(results), len(sent))
 					}
 					for j, r := range results {
-						rm := r.(Map)
+						rm := r.(orderedMap)
 						inputs, _ := rm.Get("inputs")
 						trace, _ := rm.Get("trace")
 						out, ok := ends[to].receive(t, sent[j])
@@ -306,7 +306,7 @@ func TestPipelineReceiveInvalidVectors(t *testing.T) {
 	loadVectors(t, "invalid.json", &file)
 	checkCount(t, "invalid.pipelineReceive", len(file.PipelineReceive))
 	for _, raw := range file.PipelineReceive {
-		c := parseTJSON(t, raw).(Map)
+		c := parseTJSON(t, raw).(orderedMap)
 		get := func(k string) any { v, _ := c.Get(k); return v }
 		t.Run("invalid/pipelineReceive/"+get("name").(string), func(t *testing.T) {
 			e := newEndpoint(t, get("encoding").(string), 0, 1)

@@ -18,10 +18,10 @@ type parsedPiece[P Piece] struct {
 
 // Reassembler turns received pieces (whole frames) into message payloads:
 // complete frames pass straight through, fragment frames go through a
-// [Collector]. P is []byte for binary frames or string for text frames. It
-// is safe for concurrent use.
+// fragment collector. P is []byte for binary frames or string for text
+// frames. It is safe for concurrent use.
 type Reassembler[P Piece] struct {
-	c     *Collector[P]
+	c     *fragmentCollector[P]
 	parse func(P) (parsedPiece[P], error)
 }
 
@@ -29,7 +29,7 @@ type Reassembler[P Piece] struct {
 // (string) frames with cfg's limits; the zero config is safe (see
 // [ReassemblyConfig]).
 func NewReassembler[P Piece](cfg ReassemblyConfig) *Reassembler[P] {
-	r := &Reassembler[P]{c: NewCollector[P](cfg)}
+	r := &Reassembler[P]{c: newFragmentCollector[P](cfg)}
 	var parse any
 	var zero P
 	switch any(zero).(type) {
@@ -112,7 +112,7 @@ func (r *Reassembler[P]) Reset() { r.c.Reset() }
 // disposed error.
 func (r *Reassembler[P]) Dispose() { r.c.Dispose() }
 
-func (c *Collector[C]) isDisposed() bool {
+func (c *fragmentCollector[C]) isDisposed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.disposed

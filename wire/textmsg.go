@@ -15,13 +15,13 @@ import (
 // object the CBOR form encodes, with byte strings written as
 // {"__bytes": "<standard padded base64>"}.
 
-// EncodeTextMessage returns the text (JSON) form of m, byte for byte what
+// encodeTextMessage returns the text (JSON) form of m, byte for byte what
 // the reference's JSON.stringify produces: keys in the reference's order,
 // no whitespace, '<', '>', '&', U+2028 and U+2029 left unescaped, \b and \f
 // in short form, other control characters as \u00xx. It only fails for a nil
 // message.
-func EncodeTextMessage(m WireMessage) (string, error) {
-	v, err := MessageValue(m)
+func encodeTextMessage(m wireMessage) (string, error) {
+	v, err := messageValue(m)
 	if err != nil {
 		return "", err
 	}
@@ -44,14 +44,14 @@ var textBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 
 const maxPooledTextBuf = 256 << 10
 
-// DecodeTextMessage decodes the text form. Any JSON formatting and key
+// decodeTextMessage decodes the text form. Any JSON formatting and key
 // order is accepted and unknown keys are ignored. An object with exactly one
 // key "__bytes" holding a string becomes a byte string wherever it appears
 // (base64 decoded like atob: padding optional, whitespace skipped). Text
 // that is not JSON or holds invalid base64 gives a *DecodeError (codes
 // DecodeJSON and DecodeBase64); an invalid message gives a *ValidationError,
-// with the same rules as [DecodeMessage].
-func DecodeTextMessage(text string) (WireMessage, error) {
+// with the same rules as decodeMessage.
+func decodeTextMessage(text string) (wireMessage, error) {
 	v, err := parseJSONValue(text)
 	if err != nil {
 		return nil, &DecodeError{Code: DecodeJSON, Err: err}
@@ -65,17 +65,17 @@ func DecodeTextMessage(text string) (WireMessage, error) {
 var errTopLevelUndefined = errors.New("wire: undefined has no JSON form")
 
 // appendJSONValue appends v (value model) as JSON.stringify writes the
-// equivalent JavaScript value: Map entries in order with undefined values
+// equivalent JavaScript value: orderedMap entries in order with undefined values
 // skipped (number keys written as their JavaScript string), undefined array
 // elements as null, []byte as a {"__bytes": base64} object, NaN and
 // ±Infinity as null. A bigint fails, as it does in JavaScript. Note that a
 // JavaScript object would list array-index keys ("7") before the others;
-// Map entries are written in the order given.
+// orderedMap entries are written in the order given.
 func appendJSONValue(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
-	case Undefined:
+	case jsUndefined:
 		return dst, errTopLevelUndefined
 	case bool:
 		return strconv.AppendBool(dst, v), nil
@@ -95,7 +95,7 @@ func appendJSONValue(dst []byte, v any) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if _, undef := e.(Undefined); undef {
+			if _, undef := e.(jsUndefined); undef {
 				dst = append(dst, "null"...)
 				continue
 			}
@@ -105,11 +105,11 @@ func appendJSONValue(dst []byte, v any) ([]byte, error) {
 			}
 		}
 		return append(dst, ']'), nil
-	case Map:
+	case orderedMap:
 		dst = append(dst, '{')
 		first := true
 		for _, e := range v {
-			if _, undef := e.Value.(Undefined); undef {
+			if _, undef := e.Value.(jsUndefined); undef {
 				continue
 			}
 			if !first {
@@ -125,7 +125,7 @@ func appendJSONValue(dst []byte, v any) ([]byte, error) {
 				var buf [32]byte
 				dst = appendJSONString(dst, string(appendJSNumber(buf[:0], k)))
 			default:
-				return dst, fmt.Errorf("%w: map key %T", ErrUnsupportedValue, e.Key)
+				return dst, fmt.Errorf("%w: map key %T", errUnsupportedValue, e.Key)
 			}
 			dst = append(dst, ':')
 			var err error
@@ -135,9 +135,9 @@ func appendJSONValue(dst []byte, v any) ([]byte, error) {
 		}
 		return append(dst, '}'), nil
 	case *big.Int:
-		return dst, fmt.Errorf("%w: bigint has no JSON form", ErrUnsupportedValue)
+		return dst, fmt.Errorf("%w: bigint has no JSON form", errUnsupportedValue)
 	}
-	return dst, fmt.Errorf("%w: %T", ErrUnsupportedValue, v)
+	return dst, fmt.Errorf("%w: %T", errUnsupportedValue, v)
 }
 
 // textJSON parses text messages as JSON.parse does into the value model:
@@ -160,15 +160,15 @@ var textJSON = jsjson.Options{
 // result may share memory with text. Errors are *jsjson.SyntaxError.
 func parseJSONValue(text string) (any, error) { return jsjson.Parse(text, &textJSON) }
 
-// textMap builds a parsed object's Map.
+// textMap builds a parsed object's orderedMap.
 func textMap(keys []string, vals []any) any {
-	m := make(Map, len(keys))
+	m := make(orderedMap, len(keys))
 	for i, k := range keys {
 		key, ok := internedText[k] // boxed once, not per message
 		if !ok {
 			key = k
 		}
-		m[i] = MapEntry{Key: key, Value: vals[i]}
+		m[i] = mapEntry{Key: key, Value: vals[i]}
 	}
 	return m
 }
@@ -185,7 +185,7 @@ func unwrapBytes(v any) (any, error) {
 				return nil, err
 			}
 		}
-	case Map:
+	case orderedMap:
 		if len(v) == 1 && v[0].Key == "__bytes" {
 			if s, ok := v[0].Value.(string); ok {
 				return decodeForgivingBase64(s)

@@ -22,11 +22,11 @@ import (
 //	{"$bytes": hex}          []byte
 //	{"$float": String(x)}    float64
 //	{"$bigint": decimal}     *big.Int
-//	{"$undefined": true}     Undefined{}
-//	{"$map": [[k, v], ...]}  Map (keys converted too)
+//	{"$undefined": true}     jsUndefined{}
+//	{"$map": [[k, v], ...]}  orderedMap (keys converted too)
 //	{"$error": {name, msg}}  tjsonError
 //	plain number             int64 (a safe integer)
-//	plain object             Map with string keys, in file order
+//	plain object             orderedMap with string keys, in file order
 //
 // It is deliberately independent of the package's own JSON parser, so the
 // vector tests do not grade that parser with itself.
@@ -69,7 +69,7 @@ func tjsonValue(dec *json.Decoder) (any, error) {
 			_, err := dec.Token()
 			return arr, err
 		case '{':
-			m := Map{}
+			m := orderedMap{}
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
@@ -79,7 +79,7 @@ func tjsonValue(dec *json.Decoder) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				m = append(m, MapEntry{Key: kt.(string), Value: v})
+				m = append(m, mapEntry{Key: kt.(string), Value: v})
 			}
 			if _, err := dec.Token(); err != nil {
 				return nil, err
@@ -100,7 +100,7 @@ func tjsonValue(dec *json.Decoder) (any, error) {
 	return nil, fmt.Errorf("unexpected token %v", tok)
 }
 
-func tjsonTagged(m Map) (any, error) {
+func tjsonTagged(m orderedMap) (any, error) {
 	if len(m) != 1 {
 		return m, nil
 	}
@@ -126,16 +126,16 @@ func tjsonTagged(m Map) (any, error) {
 		}
 		return b, nil
 	case "$undefined":
-		return Undefined{}, nil
+		return jsUndefined{}, nil
 	case "$map":
-		out := Map{}
+		out := orderedMap{}
 		for _, p := range v.([]any) {
 			pair := p.([]any)
-			out = append(out, MapEntry{Key: pair[0], Value: pair[1]})
+			out = append(out, mapEntry{Key: pair[0], Value: pair[1]})
 		}
 		return out, nil
 	case "$error":
-		e := v.(Map)
+		e := v.(orderedMap)
 		name, _ := e.Get("name")
 		msg, _ := e.Get("message")
 		return tjsonError{Name: name.(string), Message: msg.(string)}, nil
@@ -150,8 +150,8 @@ func valueEqual(a, b any) bool {
 	switch a := a.(type) {
 	case nil:
 		return b == nil
-	case Undefined:
-		_, ok := b.(Undefined)
+	case jsUndefined:
+		_, ok := b.(jsUndefined)
 		return ok
 	case bool:
 		bb, ok := b.(bool)
@@ -188,8 +188,8 @@ func valueEqual(a, b any) bool {
 			}
 		}
 		return true
-	case Map:
-		bb, ok := b.(Map)
+	case orderedMap:
+		bb, ok := b.(orderedMap)
 		if !ok || len(a) != len(bb) {
 			return false
 		}
@@ -217,7 +217,7 @@ func writeShow(sb *strings.Builder, v any) {
 	switch v := v.(type) {
 	case nil:
 		sb.WriteString("null")
-	case Undefined:
+	case jsUndefined:
 		sb.WriteString("undefined")
 	case int64:
 		sb.WriteString(strconv.FormatInt(v, 10))
@@ -240,7 +240,7 @@ func writeShow(sb *strings.Builder, v any) {
 			writeShow(sb, e)
 		}
 		sb.WriteString("]")
-	case Map:
+	case orderedMap:
 		sb.WriteString("{")
 		for i, e := range v {
 			if i > 0 {
@@ -306,11 +306,11 @@ func channelMsgFromTJSON(t testing.TB, raw []byte) ChannelMsg {
 
 func channelMsgFromValue(t testing.TB, v any) ChannelMsg {
 	t.Helper()
-	m, ok := v.(Map)
+	m, ok := v.(orderedMap)
 	if !ok {
 		t.Fatalf("ChannelMsg is not an object: %s", showValue(v))
 	}
-	str := func(m Map, k string) string {
+	str := func(m orderedMap, k string) string {
 		t.Helper()
 		s, ok := m.Get(k)
 		if !ok {
@@ -318,14 +318,14 @@ func channelMsgFromValue(t testing.TB, v any) ChannelMsg {
 		}
 		return s.(string)
 	}
-	optStr := func(m Map, k string) *string {
+	optStr := func(m orderedMap, k string) *string {
 		if s, ok := m.Get(k); ok {
 			s := s.(string)
 			return &s
 		}
 		return nil
 	}
-	optBool := func(m Map, k string) *bool {
+	optBool := func(m orderedMap, k string) *bool {
 		if b, ok := m.Get(k); ok {
 			b := b.(bool)
 			return &b
@@ -343,18 +343,18 @@ func channelMsgFromValue(t testing.TB, v any) ChannelMsg {
 	switch typ := str(m, "type"); typ {
 	case "establish":
 		id, _ := m.Get("identity")
-		idm := id.(Map)
+		idm := id.(orderedMap)
 		out := &Establish{Identity: PeerIdentity{
 			PeerID: str(idm, "peerId"),
 			Name:   optStr(idm, "name"),
 			Type:   PeerType(str(idm, "type")),
 		}}
 		if f, ok := m.Get("features"); ok && f != nil {
-			fm := f.(Map)
+			fm := f.(orderedMap)
 			out.Features = &Features{Alias: optBool(fm, "alias"), Streamed: optBool(fm, "streamed"), Datagram: optBool(fm, "datagram")}
 		}
 		pv, _ := m.Get("protocolVersion")
-		pvm := pv.(Map)
+		pvm := pv.(orderedMap)
 		major, _ := pvm.Get("major")
 		minor, _ := pvm.Get("minor")
 		out.ProtocolVersion = ProtocolVersion{Major: num(major), Minor: num(minor)}
@@ -365,11 +365,11 @@ func channelMsgFromValue(t testing.TB, v any) ChannelMsg {
 		dv, _ := m.Get("docs")
 		out := &Present{Docs: []DocPresence{}}
 		for _, d := range dv.([]any) {
-			dm := d.(Map)
+			dm := d.(orderedMap)
 			rtv, _ := dm.Get("replicaType")
 			rt := rtv.([]any)
 			smv, _ := dm.Get("syncMode")
-			sm := smv.(Map)
+			sm := smv.(orderedMap)
 			p := DocPresence{
 				DocID:       str(dm, "docId"),
 				ReplicaType: ReplicaType{Name: rt[0].(string), Major: num(rt[1]), Minor: num(rt[2])},
@@ -393,7 +393,7 @@ func channelMsgFromValue(t testing.TB, v any) ChannelMsg {
 		return &Interest{DocID: str(m, "docId"), Version: optStr(m, "version"), Reciprocate: optBool(m, "reciprocate")}
 	case "offer":
 		pv, _ := m.Get("payload")
-		pm := pv.(Map)
+		pm := pv.(orderedMap)
 		out := &Offer{
 			DocID: str(m, "docId"),
 			Payload: Payload{
@@ -427,42 +427,42 @@ func channelMsgFromValue(t testing.TB, v any) ChannelMsg {
 // is a string for the json encoding and bytes otherwise, as the reference
 // senders produce it. Compare with sortedValue on both sides: the vectors
 // list keys in JavaScript construction order.
-func channelMsgValue(msg ChannelMsg) Map {
-	optStr := func(m Map, k string, s *string) Map {
+func channelMsgValue(msg ChannelMsg) orderedMap {
+	optStr := func(m orderedMap, k string, s *string) orderedMap {
 		if s != nil {
-			return append(m, MapEntry{k, *s})
+			return append(m, mapEntry{k, *s})
 		}
 		return m
 	}
-	optBool := func(m Map, k string, b *bool) Map {
+	optBool := func(m orderedMap, k string, b *bool) orderedMap {
 		if b != nil {
-			return append(m, MapEntry{k, *b})
+			return append(m, mapEntry{k, *b})
 		}
 		return m
 	}
 	switch m := msg.(type) {
 	case *Establish:
-		id := Map{{"peerId", m.Identity.PeerID}}
+		id := orderedMap{{"peerId", m.Identity.PeerID}}
 		id = optStr(id, "name", m.Identity.Name)
-		id = append(id, MapEntry{"type", string(m.Identity.Type)})
-		out := Map{{"type", "establish"}, {"identity", id}}
+		id = append(id, mapEntry{"type", string(m.Identity.Type)})
+		out := orderedMap{{"type", "establish"}, {"identity", id}}
 		if f := m.Features; f != nil {
-			fm := Map{}
+			fm := orderedMap{}
 			fm = optBool(fm, "alias", f.Alias)
 			fm = optBool(fm, "streamed", f.Streamed)
 			fm = optBool(fm, "datagram", f.Datagram)
-			out = append(out, MapEntry{"features", fm})
+			out = append(out, mapEntry{"features", fm})
 		}
-		return append(out, MapEntry{"protocolVersion", Map{{"major", m.ProtocolVersion.Major}, {"minor", m.ProtocolVersion.Minor}}})
+		return append(out, mapEntry{"protocolVersion", orderedMap{{"major", m.ProtocolVersion.Major}, {"minor", m.ProtocolVersion.Minor}}})
 	case *Depart:
-		return Map{{"type", "depart"}}
+		return orderedMap{{"type", "depart"}}
 	case *Present:
 		docs := []any{}
 		for _, d := range m.Docs {
-			e := Map{
+			e := orderedMap{
 				{"docId", d.DocID},
 				{"replicaType", []any{d.ReplicaType.Name, d.ReplicaType.Major, d.ReplicaType.Minor}},
-				{"syncMode", Map{
+				{"syncMode", orderedMap{
 					{"writerModel", string(d.SyncMode.WriterModel)},
 					{"delivery", string(d.SyncMode.Delivery)},
 					{"durability", string(d.SyncMode.Durability)},
@@ -474,13 +474,13 @@ func channelMsgValue(msg ChannelMsg) Map {
 				for _, h := range d.SupportedHashes {
 					hs = append(hs, h)
 				}
-				e = append(e, MapEntry{"supportedHashes", hs})
+				e = append(e, mapEntry{"supportedHashes", hs})
 			}
 			docs = append(docs, e)
 		}
-		return Map{{"type", "present"}, {"docs", docs}}
+		return orderedMap{{"type", "present"}, {"docs", docs}}
 	case *Interest:
-		out := Map{{"type", "interest"}, {"docId", m.DocID}}
+		out := orderedMap{{"type", "interest"}, {"docId", m.DocID}}
 		out = optStr(out, "version", m.Version)
 		return optBool(out, "reciprocate", m.Reciprocate)
 	case *Offer:
@@ -488,14 +488,14 @@ func channelMsgValue(msg ChannelMsg) Map {
 		if m.Payload.Encoding == JSON {
 			data = string(m.Payload.Data)
 		}
-		p := Map{{"kind", string(m.Payload.Kind)}, {"encoding", string(m.Payload.Encoding)}, {"data", data}}
+		p := orderedMap{{"kind", string(m.Payload.Kind)}, {"encoding", string(m.Payload.Encoding)}, {"data", data}}
 		p = optStr(p, "lineage", m.Payload.Lineage)
-		out := Map{{"type", "offer"}, {"docId", m.DocID}, {"payload", p}, {"version", m.Version}}
+		out := orderedMap{{"type", "offer"}, {"docId", m.DocID}, {"payload", p}, {"version", m.Version}}
 		return optBool(out, "reciprocate", m.Reciprocate)
 	case *Dismiss:
-		return Map{{"type", "dismiss"}, {"docId", m.DocID}}
+		return orderedMap{{"type", "dismiss"}, {"docId", m.DocID}}
 	case *Vacant:
-		return Map{{"type", "vacant"}, {"docId", m.DocID}}
+		return orderedMap{{"type", "vacant"}, {"docId", m.DocID}}
 	}
-	return Map{{"type", fmt.Sprintf("%T", msg)}}
+	return orderedMap{{"type", fmt.Sprintf("%T", msg)}}
 }

@@ -46,7 +46,7 @@ func invalid(reason string, path ...any) *ValidationError {
 // (and its reason) is the one the reference reports. Unknown fields are
 // ignored; absent and undefined fields are the same.
 func validateWireValue(v any) *ValidationError {
-	m, ok := v.(Map)
+	m, ok := v.(orderedMap)
 	if !ok {
 		return invalid("input must be a non-null object")
 	}
@@ -109,7 +109,7 @@ func inSet(v any, n int) bool {
 	return false
 }
 
-func validateEstablish(m Map) *ValidationError {
+func validateEstablish(m orderedMap) *ValidationError {
 	if v, _ := field(m, "id"); !isString(v) {
 		return invalid("id must be a string", "id")
 	}
@@ -121,7 +121,7 @@ func validateEstablish(m Map) *ValidationError {
 		return invalid(`y must be one of "user", "bot", "service"`, "y")
 	}
 	if fv, ok := field(m, "f"); ok {
-		f, ok := fv.(Map)
+		f, ok := fv.(orderedMap)
 		if !ok {
 			return invalid("f must be an object", "f")
 		}
@@ -145,14 +145,14 @@ func validateEstablish(m Map) *ValidationError {
 	return nil
 }
 
-func validatePresent(m Map) *ValidationError {
+func validatePresent(m orderedMap) *ValidationError {
 	dv, _ := field(m, "docs")
 	docs, ok := dv.([]any)
 	if !ok {
 		return invalid("docs must be an array", "docs")
 	}
 	for i, ev := range docs {
-		e, ok := ev.(Map)
+		e, ok := ev.(orderedMap)
 		if !ok {
 			return invalid("docs entry must be an object", "docs", i)
 		}
@@ -196,7 +196,7 @@ func validatePresent(m Map) *ValidationError {
 	return nil
 }
 
-func validateDocOrDX(m Map, variant string) *ValidationError {
+func validateDocOrDX(m orderedMap, variant string) *ValidationError {
 	doc, hasDoc := field(m, "doc")
 	if hasDoc && !isString(doc) {
 		return invalid("doc must be a string", "doc")
@@ -211,7 +211,7 @@ func validateDocOrDX(m Map, variant string) *ValidationError {
 	return nil
 }
 
-func validateOffer(m Map) *ValidationError {
+func validateOffer(m orderedMap) *ValidationError {
 	if err := validateDocOrDX(m, "offer"); err != nil {
 		return err
 	}

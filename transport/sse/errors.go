@@ -65,22 +65,14 @@ var (
 	// ErrSlowConsumer: a send would have overflowed the stream's queue;
 	// the stream is being closed with CloseSlowConsumer.
 	ErrSlowConsumer = errors.New("sse: slow consumer")
-	// ErrInvalidOptions is matched by every *OptionsError.
-	ErrInvalidOptions = errors.New("sse: invalid options")
+	// ErrInvalidOptions is matched by every *OptionsError; it is the
+	// WebSocket server's (server.ErrInvalidOptions), so one check covers
+	// both transports.
+	ErrInvalidOptions = server.ErrInvalidOptions
 )
 
-// OptionsError reports an invalid option field.
-type OptionsError struct {
-	Field  string
-	Reason string
-}
-
-func (e *OptionsError) Error() string {
-	return fmt.Sprintf("sse: invalid options: %s: %s", e.Field, e.Reason)
-}
-
-// Is makes errors.Is(err, ErrInvalidOptions) true.
-func (e *OptionsError) Is(target error) bool { return target == ErrInvalidOptions }
+// OptionsError reports an invalid option field (server.OptionsError).
+type OptionsError = server.OptionsError
 
 // authStatus maps an authenticator error to an HTTP status and message, as
 // the WebSocket server does.

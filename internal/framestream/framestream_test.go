@@ -1,11 +1,13 @@
-package wire
+package framestream
 
 import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta/wire"
 	"pgregory.net/rapid"
 )
 
@@ -29,7 +31,7 @@ func TestStreamParserVectors(t *testing.T) {
 	for _, c := range v.Cases {
 		t.Run("stream_parser/cases/"+c.Name, func(t *testing.T) {
 			stream := mustHex(t, c.Stream)
-			p := NewStreamParser(0)
+			p := NewParser(0)
 			var emitted []string
 			off := 0
 			for i, n := range c.ChunkSizes {
@@ -77,15 +79,15 @@ func TestStreamParserVectors(t *testing.T) {
 }
 
 func TestStreamParserLimit(t *testing.T) {
-	p := NewStreamParser(30)
-	ok, _ := AppendFrame(nil, Frame{Kind: KindFragment, Payload: make([]byte, 12)})  // 30 bytes
-	big, _ := AppendFrame(nil, Frame{Kind: KindComplete, Payload: make([]byte, 21)}) // 31 bytes
+	p := NewParser(30)
+	ok, _ := wire.AppendFrame(nil, wire.Frame{Kind: wire.KindFragment, Payload: make([]byte, 12)})  // 30 bytes
+	big, _ := wire.AppendFrame(nil, wire.Frame{Kind: wire.KindComplete, Payload: make([]byte, 21)}) // 31 bytes
 	frames, err := p.Feed(append(append([]byte{}, ok...), big[:12]...))
 	if err == nil || len(frames) != 1 || !bytes.Equal(frames[0], ok) {
 		t.Fatalf("frames %d err %v", len(frames), err)
 	}
-	var se *StreamError
-	if !errors.As(err, &se) || se.Size != 31 || se.Limit != 30 || !errors.Is(err, ErrFrameTooLarge) {
+	var se *LimitError
+	if !errors.As(err, &se) || se.Size != 31 || se.Limit != 30 || !errors.Is(err, wire.ErrFrameTooLarge) {
 		t.Fatalf("err %#v", err)
 	}
 	if _, err2 := p.Feed(ok); err2 != err {
@@ -97,15 +99,15 @@ func TestStreamParserLimit(t *testing.T) {
 	}
 
 	// A lying header costs memory only for bytes that actually arrived.
-	p = NewStreamParser(NoLimit)
+	p = NewParser(wire.NoLimit)
 	hdr := []byte{3, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, 'x'}
 	if frames, err := p.Feed(hdr); err != nil || len(frames) != 0 {
 		t.Fatal(frames, err)
 	}
-	if cap(p.frame) > 64 || p.Phase() != StreamBody || p.Offset() != 1 {
+	if cap(p.frame) > 64 || p.Phase() != PhaseBody || p.Offset() != 1 {
 		t.Fatalf("buffer cap %d phase %s offset %d", cap(p.frame), p.Phase(), p.Offset())
 	}
-	if got := NewStreamParser(0).max; got != DefaultMaxStreamFrameSize {
+	if got := NewParser(0).max; got != DefaultMaxFrameSize {
 		t.Fatalf("default max %d", got)
 	}
 }
@@ -117,13 +119,13 @@ func TestStreamParserSplits(t *testing.T) {
 		var stream []byte
 		var want [][]byte
 		for range rapid.IntRange(0, 6).Draw(t, "frames") {
-			f := Frame{Kind: FrameKind(rapid.IntRange(0, 1).Draw(t, "kind")), Seq: rapid.Uint32().Draw(t, "seq"),
+			f := wire.Frame{Kind: wire.FrameKind(rapid.IntRange(0, 1).Draw(t, "kind")), Seq: rapid.Uint32().Draw(t, "seq"),
 				Payload: rapid.SliceOfN(rapid.Byte(), 0, 40).Draw(t, "payload")}
-			b, _ := AppendFrame(nil, f)
+			b, _ := wire.AppendFrame(nil, f)
 			want = append(want, b)
 			stream = append(stream, b...)
 		}
-		p := NewStreamParser(0)
+		p := NewParser(0)
 		var got [][]byte
 		rest := bytes.Clone(stream)
 		for len(rest) > 0 {
@@ -147,8 +149,21 @@ func TestStreamParserSplits(t *testing.T) {
 				t.Fatalf("frame %d: %x want %x", i, got[i], want[i])
 			}
 		}
-		if p.Phase() != StreamHeader || p.Offset() != 0 {
+		if p.Phase() != PhaseHeader || p.Offset() != 0 {
 			t.Fatalf("left in %s/%d", p.Phase(), p.Offset())
 		}
 	})
+}
+
+func TestStrings(t *testing.T) {
+	if PhaseHeader.String() != "header" || PhaseBody.String() != "body" {
+		t.Error("Phase.String")
+	}
+	err := error(&LimitError{Size: 100, Limit: 50})
+	if got := err.Error(); !strings.Contains(got, "100 bytes exceeds the limit of 50") {
+		t.Errorf("Error() = %q", got)
+	}
+	if !errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrTruncatedFrame) {
+		t.Error("LimitError is ErrFrameTooLarge and nothing else")
+	}
 }

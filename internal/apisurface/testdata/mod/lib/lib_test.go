@@ -1,0 +1,4 @@
+package lib
+
+// Exported identifiers in tests are not API.
+func TestOnly() {}
