@@ -49,6 +49,11 @@ type serveConfig struct {
 	maxMessageSize       int64
 	fragmentThreshold    int
 	maxReassembly        int
+	reassemblyBudget     int64
+	maxAliases           int
+	maxPresentDocs       int
+	maxInboundQueue      int
+	maxDocsPerPeer       int
 	sendQueueMessages    int
 	sendQueueBytes       int
 	messageRate          float64
@@ -95,6 +100,11 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.Int64Var(&c.maxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest WebSocket message read, in bytes; larger closes with 1009")
 	fs.IntVar(&c.fragmentThreshold, "fragment-threshold", server.DefaultFragmentThreshold, "outgoing payloads above this many bytes are fragmented (-1: never)")
 	fs.IntVar(&c.maxReassembly, "max-reassembly-size", 50<<20, "bytes of incomplete fragmented messages one connection may hold")
+	fs.Int64Var(&c.reassemblyBudget, "reassembly-budget", server.DefaultReassemblyBudget, "bytes of incomplete fragmented messages all connections together may hold; over it the connection is closed with 1013 (negative: no budget)")
+	fs.IntVar(&c.maxAliases, "max-aliases", wire.DefaultMaxAliases, "document (and schema) aliases one connection may define; more closes it with 1008")
+	fs.IntVar(&c.maxPresentDocs, "max-present-docs", wire.DefaultMaxPresentDocs, "entries one present may list; more closes the connection with 1009")
+	fs.IntVar(&c.maxInboundQueue, "max-inbound-queue", exchange.DefaultMaxInboundQueue, "inputs waiting for the exchange before connections stop being read (negative: no bound)")
+	fs.IntVar(&c.maxDocsPerPeer, "max-docs-per-peer", exchange.DefaultMaxDocsPerPeer, "documents one peer may make the relay hold by announcing them; beyond, vacant (negative: no cap)")
 	fs.IntVar(&c.sendQueueMessages, "send-queue-messages", server.DefaultSendQueueMessages, "messages one connection may have queued; more closes it with 4000")
 	fs.IntVar(&c.sendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes one connection may have queued; more closes it with 4000")
 	fs.Float64Var(&c.messageRate, "message-rate", 0, "incoming messages per second allowed per connection; more closes it with 1008 (0: no limit)")
@@ -188,6 +198,9 @@ func (c serveConfig) serverOptions(log *slog.Logger) server.Options {
 		MaxMessageSize:             c.maxMessageSize,
 		FragmentThreshold:          c.fragmentThreshold,
 		MaxReassemblySize:          c.maxReassembly,
+		ReassemblyBudget:           c.reassemblyBudget,
+		MaxAliases:                 c.maxAliases,
+		MaxPresentDocs:             c.maxPresentDocs,
 		SendQueueMessages:          c.sendQueueMessages,
 		SendQueueBytes:             c.sendQueueBytes,
 		MessageRate:                c.messageRate,
@@ -307,6 +320,8 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 		Logger:           log,
 		OnMessage:        onMessage,
 		DepartureTimeout: departure,
+		MaxInboundQueue:  cfg.maxInboundQueue,
+		MaxDocsPerPeer:   cfg.maxDocsPerPeer,
 	})
 	if err != nil {
 		st.Close()
