@@ -550,6 +550,9 @@ func newChildB(cfg *config) (*childB, error) {
 		return nil, err
 	}
 	args := []string{"--child", "--timeout", strconv.Itoa(cfg.timeoutSec), "--fragment-threshold", strconv.Itoa(cfg.frag)}
+	if cfg.cpuProfile != "" {
+		args = append(args, "--cpuprofile", cfg.cpuProfile+".child")
+	}
 	c := exec.Command(self, args...)
 	c.Env = append(os.Environ(), childEnv+"=1")
 	c.Stderr = os.Stderr

@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,6 +57,7 @@ type config struct {
 	rawN       int
 	child      bool
 	ratios     bool
+	cpuProfile string
 }
 
 var allWorkloads = []string{"converge", "stream", "large", "idle-conns", "raw"}
@@ -80,11 +82,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	rawN := fs.Int("raw-n", 10000, "raw: round trips (and pipelined messages) per run")
 	child := fs.Bool("child", false, "internal: run as peer B, driven over stdin/stdout")
 	ratios := fs.Bool("ratios", false, "read two result files (TS first, then Go) and print Go/TS ratios")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process to FILE (the child writes FILE.child)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
 	c := &config{runs: *runs, n: *n, size: *size, largeReps: *largeReps, idleKind: *idleKind,
-		settleMs: *settle, frag: *frag, timeoutSec: *timeout, rawN: *rawN, child: *child, ratios: *ratios}
+		settleMs: *settle, frag: *frag, timeoutSec: *timeout, rawN: *rawN, child: *child, ratios: *ratios,
+		cpuProfile: *cpuProfile}
 	var err error
 	for _, w := range strings.Split(*workload, ",") {
 		switch {
@@ -164,6 +168,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) > 0 {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", rest[0])
 		return 2
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if cfg.child {
 		if err := childMain(cfg, stdin, stdout); err != nil {

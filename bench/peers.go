@@ -51,6 +51,11 @@ func startA(cfg *config, id string) (*peerA, error) {
 		// The reference harness has no rate limit; the converge workload
 		// sends more than the default burst.
 		MessageRate: -1,
+		// The reference buffers without bound; with the default queue
+		// limits an unbounded stream (window 0) is closed as a slow
+		// consumer (4000) once a burst outruns the socket.
+		SendQueueMessages: 1 << 20,
+		SendQueueBytes:    1 << 30,
 	})
 	if err != nil {
 		return nil, err

@@ -245,7 +245,8 @@ func (o *orchestrator) stream(b bSide, n, window int) (result, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		st := a.srv.Stats()
+		return nil, fmt.Errorf("%w (acknowledged %d of %d; server: %d open, closed %v, version %s)", err, acked, n, st.Open, st.Closed, doc.Version())
 	}
 	if werr != nil {
 		return nil, werr
