@@ -232,7 +232,9 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		c.sendMu.Unlock()
 		return ErrClosed
 	}
-	frames, err := c.pipeline().Send(msg)
+	// Fragments come back as headers and slices of the encoded message:
+	// the payload is not copied into frames.
+	parts, err := c.pipeline().SendParts(msg)
 	// One sequence number per send, even a failing one (as the reference).
 	// The connection stamps its own numbers so that shared broadcast frames
 	// and per-connection frames form one sequence.
@@ -243,16 +245,20 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		return err
 	}
 	size := 0
-	for _, f := range frames {
-		putSeq(f, seq)
-		size += len(f)
+	for _, p := range parts {
+		putSeq(p.Head, seq)
+		size += p.Len()
 	}
 	c.mu.Lock()
-	if err = c.admitLocked(size, len(frames)); err == nil {
-		for _, f := range frames {
-			c.q = append(c.q, outItem{typ: websocket.MessageBinary, body: f})
+	if err = c.admitLocked(size, len(parts)); err == nil {
+		for _, p := range parts {
+			if p.Body == nil {
+				c.q = append(c.q, outItem{typ: websocket.MessageBinary, body: p.Head})
+			} else {
+				c.q = append(c.q, outItem{typ: websocket.MessageBinary, head: p.Head, body: p.Body})
+			}
 		}
-		c.queuedLocked(size, len(frames))
+		c.queuedLocked(size, len(parts))
 	}
 	if err == nil && msg.MsgType() == wire.TypeEstablish {
 		c.estOut = true
@@ -260,9 +266,23 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	c.mu.Unlock()
 	c.sendMu.Unlock()
 	if err == nil {
-		c.traceSend(seq, frames)
+		c.traceSendParts(seq, parts)
 	}
 	return err
+}
+
+func (c *conn) traceSendParts(seq uint32, parts []wire.FramePart) {
+	obs := c.s.base.FrameObserver()
+	if obs == nil {
+		return
+	}
+	if len(parts) == 1 && parts[0].Body == nil {
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameComplete, Size: len(parts[0].Head)})
+		return
+	}
+	for i, p := range parts {
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameFragment, Index: i, Total: len(parts), Size: p.Len()})
+	}
 }
 
 // sendShared queues frames encoded once for many connections: only the
