@@ -143,3 +143,24 @@ func appendFinite(dst []byte, f float64) []byte {
 	}
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
 }
+
+// StringEnd returns the index just past the closing quote of the string
+// literal whose opening quote is at s[i], or -1 when it does not end. A
+// backslash skips the byte after it; nothing else is checked, so it is a
+// scanner for text already known to be (or about to be) parsed.
+func StringEnd[T Text](s T, i int) int {
+	i++
+	for {
+		i = skipPlain(s, i)
+		switch {
+		case i >= len(s):
+			return -1
+		case s[i] == '"':
+			return i + 1
+		case s[i] == '\\':
+			i += 2
+		default: // a control character: not plain, but not special here
+			i++
+		}
+	}
+}
