@@ -533,17 +533,14 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// writeBatch writes the messages of one batch: through the cork when
-// there are several, so they leave in one system call. The watchdog
-// bounds the whole batch by WriteTimeout.
+// writeBatch writes the messages of one batch through the cork, so that
+// they leave in one system call (large pieces without a copy). The
+// watchdog bounds the whole batch by WriteTimeout.
 func (c *conn) writeBatch(batch []outItem) {
 	c.writeStart.Store(c.s.clk.Now().UnixNano())
 	c.inWrite.Store(true)
 	defer c.inWrite.Store(false)
 	cork := c.cork
-	if len(batch) < 2 {
-		cork = nil
-	}
 	if cork != nil {
 		cork.cork()
 	}
