@@ -100,7 +100,11 @@ func printRatios(w io.Writer, tsPath, goPath string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%-44s %-24s %14s %14s %10s\n", "workload", "metric", "TS", "Go", "Go better")
+	printRaw(w, gor)
+	if len(ts) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\n%-44s %-24s %14s %14s %10s\n", "workload", "metric", "TS", "Go", "Go better")
 	for _, key := range order {
 		t, ok := ts[key]
 		if !ok {
@@ -124,4 +128,31 @@ func printRatios(w io.Writer, tsPath, goPath string) error {
 		}
 	}
 	return nil
+}
+
+// printRaw compares the Go stack with raw coder/websocket measured by the
+// same runner: stream window-1 write→observe p50 against the raw echo's
+// round-trip p50, per process layout.
+func printRaw(w io.Writer, gor map[string]map[string][]float64) {
+	header := false
+	for _, procs := range []int{1, 2} {
+		var stream, raw map[string][]float64
+		for key, m := range gor {
+			switch {
+			case strings.HasPrefix(key, fmt.Sprintf("stream procs=%d ", procs)) && strings.HasSuffix(key, " window=1"):
+				stream = m
+			case strings.HasPrefix(key, fmt.Sprintf("raw procs=%d ", procs)):
+				raw = m
+			}
+		}
+		if stream == nil || raw == nil || len(stream["lat_p50_us"]) == 0 || len(raw["rtt_p50_us"]) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "%-44s %14s %14s %10s\n", "Go vs raw coder/websocket (same run)", "kyneta", "raw", "ratio")
+			header = true
+		}
+		s, r := median(stream["lat_p50_us"]), median(raw["rtt_p50_us"])
+		fmt.Fprintf(w, "%-44s %14.1f %14.1f %9.2fx\n", fmt.Sprintf("procs=%d stream w=1 p50 us / raw RTT p50 us", procs), s, r, s/r)
+	}
 }
