@@ -129,16 +129,13 @@ func startB(cfg *config, url, id string) (*peerB, error) {
 		return nil, err
 	}
 	b := &peerB{ex: ex, established: make(chan int64, 1)}
-	var cancel func()
-	cancel = ex.SubscribePeers(func(ev exchange.PeerEvent) {
+	// Only the first establish is recorded (the channel holds one).
+	ex.SubscribePeers(func(ev exchange.PeerEvent) {
 		for _, ch := range ev.Changes {
 			if ch.Type == exchange.PeerEstablished {
 				select {
 				case b.established <- now():
 				default:
-				}
-				if cancel != nil {
-					cancel()
 				}
 				return
 			}

@@ -110,7 +110,7 @@ func (o *orchestrator) next(b bSide, what string, pred func(msg) bool, handle fu
 		select {
 		case m := <-b.msgs():
 			if m.Ev == "error" {
-				return m, fmt.Errorf("B: %s", m.Message)
+				return m, fmt.Errorf("peer B: %s", m.Message)
 			}
 			if pred(m) {
 				return m, nil
@@ -161,7 +161,7 @@ func (o *orchestrator) converge(b bSide, docs, writes int) (result, error) {
 	}
 	for _, d := range refs {
 		if j, _ := d.JSON(); string(j) != string(expected) {
-			return nil, errors.New("A docs differ")
+			return nil, errors.New("peer A: docs differ")
 		}
 	}
 	collect()
@@ -175,7 +175,7 @@ func (o *orchestrator) converge(b bSide, docs, writes int) (result, error) {
 	wall := msSince(r.T0, r.TDone)
 	memA := mem()
 	if r.Docs != docs {
-		return nil, fmt.Errorf("B has %d docs, want %d", r.Docs, docs)
+		return nil, fmt.Errorf("peer B has %d docs, want %d", r.Docs, docs)
 	}
 	wireA, wireB := a.wireOut(), a.wireIn()
 	stopped, err := o.stopB(b)
@@ -252,7 +252,7 @@ func (o *orchestrator) stream(b bSide, n, window int) (result, error) {
 		return nil, werr
 	}
 	if len(r.Obs) != n {
-		return nil, fmt.Errorf("B observed %d values, want %d", len(r.Obs), n)
+		return nil, fmt.Errorf("peer B observed %d values, want %d", len(r.Obs), n)
 	}
 	tEnd := r.Base + int64(slices.Max(r.Obs)*1e3)
 	wall := msSince(t0, tEnd)
