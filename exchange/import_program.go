@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
-	"github.com/kyneta-go/kyneta/internal/jsjson"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -150,44 +149,9 @@ func plainContiguous(ours, incoming replica.Version, p replica.Payload) bool {
 	return uint64(k) <= in.Counter() && in.Counter()-uint64(k) == o.Counter()
 }
 
-// countBatches counts the non-empty elements of a JSON array of arrays
-// without decoding it.
-func countBatches(data []byte) (int, bool) {
-	i := jsjson.SkipSpace(data, 0)
-	if i >= len(data) || data[i] != '[' {
-		return 0, false
-	}
-	n, depth, inStr := 0, 0, false
-	for ; i < len(data); i++ {
-		c := data[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '[', '{':
-			depth++
-			if depth == 2 && c == '[' {
-				if j := jsjson.SkipSpace(data, i+1); j < len(data) && data[j] != ']' {
-					n++
-				}
-			}
-		case ']', '}':
-			depth--
-			if depth == 0 {
-				return n, true
-			}
-		}
-	}
-	return 0, false
-}
+// countBatches counts the non-empty batches of a plain delta without
+// decoding it (replica.CountBatches: strings skipped eight bytes at a time).
+func countBatches(data []byte) (int, bool) { return replica.CountBatches(data) }
 
 // dominates decides which of two diverged lineages wins: the higher op
 // counter, then the greater lineage string. It is a total order both

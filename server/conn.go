@@ -100,12 +100,28 @@ type conn struct {
 	refuseErr   error
 	stopAbort   func() bool
 	stopIdle    func() bool
-	stopWatch   func() bool
+	stopWatch   func() bool // the writer's watchdog, armed while it lives
 	flushWait   chan struct{}
 	estIn       bool
 	estOut      bool
 	writers     sync.WaitGroup
+
+	// The writer goroutine: started by the first message, it stays while
+	// messages keep coming and parks on wake between batches; the
+	// watchdog retires it after writerLinger without a batch, so an idle
+	// connection carries no writer.
+	cork    *corkWriter   // batches socket writes; nil for HandleConn
+	wake    chan struct{} // capacity 1: work for the parked writer
+	parked  bool          // the writer waits on wake
+	retire  bool          // the writer exits once the queue is empty
+	busy    bool          // the writer holds a batch
+	lastOut int64         // clock time (UnixNano) the last batch ended
 }
+
+// writerLinger is how long the writer goroutine waits for more messages
+// before it exits: long enough that a stream of messages reuses one
+// goroutine, short enough that idle connections hold none.
+const writerLinger = 500 * time.Millisecond
 
 func newConn(s *Server, ws *websocket.Conn, info ConnInfo, abort func()) *conn {
 	return &conn{s: s, ws: ws, info: info, abortFn: abort, gone: make(chan struct{}), seq: 1}
@@ -216,7 +232,9 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		c.sendMu.Unlock()
 		return ErrClosed
 	}
-	frames, err := c.pipeline().Send(msg)
+	// Fragments come back as headers and slices of the encoded message:
+	// the payload is not copied into frames.
+	parts, err := c.pipeline().SendParts(msg)
 	// One sequence number per send, even a failing one (as the reference).
 	// The connection stamps its own numbers so that shared broadcast frames
 	// and per-connection frames form one sequence.
@@ -227,16 +245,20 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		return err
 	}
 	size := 0
-	for _, f := range frames {
-		putSeq(f, seq)
-		size += len(f)
+	for _, p := range parts {
+		putSeq(p.Head, seq)
+		size += p.Len()
 	}
 	c.mu.Lock()
-	if err = c.admitLocked(size, len(frames)); err == nil {
-		for _, f := range frames {
-			c.q = append(c.q, outItem{typ: websocket.MessageBinary, body: f})
+	if err = c.admitLocked(size, len(parts)); err == nil {
+		for _, p := range parts {
+			if p.Body == nil {
+				c.q = append(c.q, outItem{typ: websocket.MessageBinary, body: p.Head})
+			} else {
+				c.q = append(c.q, outItem{typ: websocket.MessageBinary, head: p.Head, body: p.Body})
+			}
 		}
-		c.queuedLocked(size, len(frames))
+		c.queuedLocked(size, len(parts))
 	}
 	if err == nil && msg.MsgType() == wire.TypeEstablish {
 		c.estOut = true
@@ -244,9 +266,23 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	c.mu.Unlock()
 	c.sendMu.Unlock()
 	if err == nil {
-		c.traceSend(seq, frames)
+		c.traceSendParts(seq, parts)
 	}
 	return err
+}
+
+func (c *conn) traceSendParts(seq uint32, parts []wire.FramePart) {
+	obs := c.s.base.FrameObserver()
+	if obs == nil {
+		return
+	}
+	if len(parts) == 1 && parts[0].Body == nil {
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameComplete, Size: len(parts[0].Head)})
+		return
+	}
+	for i, p := range parts {
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameFragment, Index: i, Total: len(parts), Size: p.Len()})
+	}
 }
 
 // sendShared queues frames encoded once for many connections: only the
@@ -357,16 +393,43 @@ func (c *conn) queuedLocked(size, n int) {
 	}
 }
 
-// kickLocked starts the writer goroutine if it is not running.
+// kickLocked wakes the writer goroutine, or starts it (with its
+// watchdog) if it is not running.
 func (c *conn) kickLocked() {
 	if c.writing {
+		// New work keeps a retiring writer (and its watchdog) alive.
+		c.retire = false
+		c.armWatchLocked()
+		c.wakeLocked()
 		return
 	}
 	c.writing = true
+	c.retire = false
+	c.parked = false
+	if c.wake == nil {
+		c.wake = make(chan struct{}, 1)
+	}
 	c.writers.Add(1)
 	c.s.wg.Add(1)
-	c.stopWatch = c.s.clk.AfterFunc(c.s.cfg.WriteTimeout, c.watchdog)
+	c.lastOut = c.s.clk.Now().UnixNano()
+	c.armWatchLocked()
 	go c.writeLoop()
+}
+
+// armWatchLocked starts the watchdog unless it is armed.
+func (c *conn) armWatchLocked() {
+	if c.stopWatch == nil {
+		c.stopWatch = c.s.clk.AfterFunc(min(c.s.cfg.WriteTimeout, writerLinger), c.watchdog)
+	}
+}
+
+// wakeLocked unparks the writer. One token per park: the channel never
+// blocks.
+func (c *conn) wakeLocked() {
+	if c.parked {
+		c.parked = false
+		c.wake <- struct{}{}
+	}
 }
 
 // closeWith starts closing the connection with code and reason. With flush
@@ -415,14 +478,20 @@ func (c *conn) reject() {
 	c.closeWith(StatusPolicyViolation, ReasonRejected, errRejected, true)
 }
 
-// writeLoop drains the queue into the socket, then sends the close frame if
-// the connection is closing, then exits.
+// writeLoop drains the queue into the socket, a batch at a time, and
+// parks while the queue is empty. It exits after sending the close frame
+// when the connection is closing, or when the watchdog retires it.
 func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
 	defer c.writers.Done()
+	c.mu.Lock()
 	for {
-		c.mu.Lock()
 		if len(c.q) == 0 || c.discard {
+			c.busy = false
+			if c.flushWait != nil {
+				close(c.flushWait)
+				c.flushWait = nil
+			}
 			if c.closing && !c.closeSent {
 				c.closeSent = true
 				code, reason := c.closeCode, c.closeReason
@@ -432,54 +501,90 @@ func (c *conn) writeLoop() {
 				_ = c.ws.Close(code, reason)
 				c.mu.Lock()
 			}
-			c.writing = false
-			if c.stopWatch != nil {
-				c.stopWatch()
-				c.stopWatch = nil
+			if c.closing || c.retire {
+				c.writing = false
+				c.parked = false
+				if c.stopWatch != nil {
+					c.stopWatch()
+					c.stopWatch = nil
+				}
+				c.mu.Unlock()
+				return
 			}
-			if c.flushWait != nil {
-				close(c.flushWait)
-				c.flushWait = nil
-			}
+			c.parked = true
 			c.mu.Unlock()
-			return
+			<-c.wake
+			c.mu.Lock()
+			continue
 		}
 		batch := c.q
 		c.q = c.spare[:0]
 		c.spare = nil
+		c.busy = true
 		c.mu.Unlock()
 
-		failed := false
-		for i := range batch {
-			it := &batch[i]
-			if !failed {
-				if err := c.write(it); err != nil {
-					failed = true
-					c.writeFailed(err)
-				}
-			}
-			c.mu.Lock()
-			c.qBytes -= it.size()
-			c.qMsgs--
-			stop := c.discard
-			c.mu.Unlock()
-			*it = outItem{}
-			if stop {
-				failed = true
-			}
-		}
+		c.writeBatch(batch)
+
 		c.mu.Lock()
+		c.lastOut = c.s.clk.Now().UnixNano()
 		if c.spare == nil && cap(batch) <= 64 {
 			c.spare = batch[:0]
 		}
-		c.mu.Unlock()
 	}
 }
 
-func (c *conn) write(it *outItem) error {
+// writeBatch writes the messages of one batch through the cork, so that
+// they leave in one system call (large pieces without a copy). The
+// watchdog bounds the whole batch by WriteTimeout.
+func (c *conn) writeBatch(batch []outItem) {
 	c.writeStart.Store(c.s.clk.Now().UnixNano())
 	c.inWrite.Store(true)
 	defer c.inWrite.Store(false)
+	cork := c.cork
+	if cork != nil {
+		cork.cork()
+	}
+	failed := false
+	done := 0 // messages handed to the socket (or the cork)
+	size := 0
+	for i := range batch {
+		it := &batch[i]
+		if err := c.write(it); err != nil {
+			failed = true
+			if cork != nil {
+				_ = cork.uncork()
+			}
+			c.writeFailed(err)
+			break
+		}
+		done++
+		size += it.size()
+		c.mu.Lock()
+		stop := c.discard
+		c.mu.Unlock()
+		if stop {
+			break
+		}
+	}
+	if cork != nil && !failed {
+		if err := cork.uncork(); err != nil {
+			c.writeFailed(err)
+		}
+	}
+	c.s.st.framesOut.Add(uint64(done))
+	c.s.st.bytesOut.Add(uint64(size))
+	n, total := len(batch), 0
+	for i := range batch {
+		total += batch[i].size()
+		batch[i] = outItem{}
+	}
+	c.mu.Lock()
+	c.qBytes -= total
+	c.qMsgs -= n
+	c.mu.Unlock()
+}
+
+func (c *conn) write(it *outItem) error {
 	if h := c.s.testHookWrite; h != nil {
 		h(it.size())
 	}
@@ -505,10 +610,6 @@ func (c *conn) write(it *outItem) error {
 			}
 		}
 	}
-	if err == nil {
-		c.s.st.framesOut.Add(1)
-		c.s.st.bytesOut.Add(uint64(it.size()))
-	}
 	return err
 }
 
@@ -526,19 +627,25 @@ func (c *conn) writeFailed(err error) {
 	c.abort()
 }
 
-// watchdog enforces WriteTimeout while the writer runs: a write that has
-// not finished after WriteTimeout marks a slow consumer and tears the
-// socket down (a close frame could not get through a stuck socket anyway).
+// watchdog runs while the writer goroutine lives, re-armed at most once
+// per WriteTimeout or writerLinger (never per message). It enforces
+// WriteTimeout on the batch being written: one that has not gone out
+// after WriteTimeout marks a slow consumer and tears the socket down (a
+// close frame could not get through a stuck socket anyway). It retires
+// the writer after writerLinger without a batch.
 func (c *conn) watchdog() {
 	c.mu.Lock()
+	c.stopWatch = nil
 	if !c.writing {
 		c.mu.Unlock()
 		return
 	}
+	now := c.s.clk.Now().UnixNano()
 	timeout := c.s.cfg.WriteTimeout
-	wait := timeout
-	if c.inWrite.Load() {
-		elapsed := time.Duration(c.s.clk.Now().UnixNano() - c.writeStart.Load())
+	wait := min(timeout, writerLinger)
+	switch {
+	case c.inWrite.Load():
+		elapsed := time.Duration(now - c.writeStart.Load())
 		if elapsed >= timeout {
 			if !c.closing {
 				c.closeLocked(StatusSlowConsumer, ReasonSlowConsumer, errWriteTimeout, false)
@@ -550,6 +657,15 @@ func (c *conn) watchdog() {
 			return
 		}
 		wait = timeout - elapsed
+	case c.parked && !c.closing:
+		idle := time.Duration(now - c.lastOut)
+		if idle >= writerLinger {
+			c.retire = true
+			c.wakeLocked()
+			c.mu.Unlock()
+			return
+		}
+		wait = writerLinger - idle
 	}
 	c.stopWatch = c.s.clk.AfterFunc(wait, c.watchdog)
 	c.mu.Unlock()
@@ -558,7 +674,7 @@ func (c *conn) watchdog() {
 // waitFlushed waits until the queue is empty and the writer idle.
 func (c *conn) waitFlushed(ctx context.Context) error {
 	c.mu.Lock()
-	if !c.writing || c.closing {
+	if !c.writing || c.closing || (len(c.q) == 0 && !c.busy) {
 		c.mu.Unlock()
 		return nil
 	}
@@ -818,6 +934,10 @@ func (c *conn) finish(readErr error) {
 	if !wasClosing {
 		c.abort() // make sure the socket is really gone (S5)
 	}
+	c.mu.Lock()
+	c.retire = true
+	c.wakeLocked() // a parked writer has nothing left to do
+	c.mu.Unlock()
 	c.writers.Wait()
 	_ = c.ws.CloseNow()
 	c.mu.Lock()

@@ -26,6 +26,7 @@ type hijackWriter struct {
 	http.ResponseWriter
 	readSize, writeSize int
 	conn                net.Conn
+	cork                *corkWriter
 	status              int
 }
 
@@ -75,7 +76,9 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 		r = nr
 	}
-	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(c, h.writeSize)), nil
+	// The connection's writer batches its socket writes through the cork.
+	h.cork = &corkWriter{w: c}
+	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, h.writeSize)), nil
 }
 
 type sliceReader struct{ b []byte }

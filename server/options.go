@@ -31,7 +31,7 @@ const (
 	DefaultCloseTimeout      = 5 * time.Second
 	DefaultPeerIDParam       = "peerId"
 	DefaultReadBufferSize    = 1024
-	DefaultWriteBufferSize   = 2048
+	DefaultWriteBufferSize   = 512
 	// DefaultReassemblyBudget is the memory all connections together may
 	// reserve for incomplete fragmented messages.
 	DefaultReassemblyBudget = 256 << 20
@@ -197,8 +197,10 @@ type Options struct {
 
 	// ReadBufferSize and WriteBufferSize size the buffers of a connection
 	// accepted by ServeHTTP (net/http would hand over 4 KiB each). They
-	// are most of an idle connection's memory. Defaults 1 KiB and 2 KiB: a
-	// 1 KiB message still leaves in one write.
+	// are most of an idle connection's memory. Defaults 1 KiB and 512 B:
+	// the connection's writer gathers each batch of messages in a pooled
+	// buffer and writes it with one system call, so the write buffer only
+	// stages frame headers and small pieces.
 	ReadBufferSize, WriteBufferSize int
 
 	// Drain holds the defaults for Drain calls.

@@ -418,7 +418,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.testHookRaw != nil {
 		s.testHookRaw(raw)
 	}
-	c, ok := s.admit(ws, info, ipKey, func() { _ = raw.Close() })
+	c, ok := s.admit(ws, info, ipKey, hw.cork, func() { _ = raw.Close() })
 	if !ok {
 		return
 	}
@@ -447,7 +447,7 @@ func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnIn
 		_ = ws.Close(code, why)
 		return &CloseError{Code: code, Reason: why, Err: err}
 	}
-	c, ok := s.admit(ws, info, hostOf(info.RemoteAddr), func() { _ = ws.CloseNow() })
+	c, ok := s.admit(ws, info, hostOf(info.RemoteAddr), nil, func() { _ = ws.CloseNow() })
 	if !ok {
 		return &CloseError{Code: c.closeCode, Reason: c.closeReason, Err: c.refuseErr}
 	}
@@ -577,12 +577,13 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) RejectReason {
 // (with the drain code while draining, 1013 above MaxConnections or a
 // per-address or per-principal cap) and returns false. On success the
 // caller must run c.run.
-func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, abort func()) (*conn, bool) {
+func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *corkWriter, abort func()) (*conn, bool) {
 	if info.PeerID == "" {
 		info.PeerID = fmt.Sprintf("ws-%016x", rand.Uint64())
 	}
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
 	c := newConn(s, ws, info, abort)
+	c.cork = cork
 	c.ipKey, c.prinKey = ipKey, s.cfg.PrincipalKey(info.Principal)
 
 	s.mu.Lock()

@@ -175,6 +175,33 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 	return pieces, nil
 }
 
+// SendParts is Send for writers that can write a frame as two pieces:
+// a fragmented message comes back as fragment headers and slices of the
+// one encoded message, so the payload is not copied into frames (see
+// [wire.SendStepParts]). The bytes on the wire are those of Send.
+func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	seq := p.st.NextSeq
+	st, parts, traces, werr := wire.SendStepParts(p.st, p.thresh, msg)
+	p.st = st
+	p.mu.Unlock()
+	if werr != nil {
+		err := pipelineError(werr, DirSend, seq)
+		p.reportError(err, DirSend)
+		return nil, err
+	}
+	if p.onFrame != nil {
+		for _, t := range traces {
+			p.onFrame(t)
+		}
+	}
+	return parts, nil
+}
+
 // Receive takes one frame as read from the wire. It returns the decoded
 // message, or nil and no error while a fragmented message is still
 // incomplete. The piece is not retained.

@@ -80,6 +80,10 @@ type msgDecoder struct {
 	off    int
 	keys   []keyDesc // keys of the maps being checked, innermost last
 	budget int
+	// owned: data belongs to the decoder's caller alone and is never
+	// written again (a reassembled message), so an offer's payload may
+	// share it instead of being copied.
+	owned bool
 }
 
 var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]keyDesc, 0, 64)} }}
@@ -93,7 +97,14 @@ var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]ke
 // memory beyond a small multiple of its size) gives a *DecodeError with
 // code DecodeLimit that wraps ErrDecodeLimit. The result never aliases
 // data.
-func decodeMessage(data []byte) (wireMessage, error) {
+func decodeMessage(data []byte) (wireMessage, error) { return decodeMsg(data, false) }
+
+// decodeOwnedMessage is decodeMessage for a buffer nobody else holds or
+// writes (a message reassembled from fragments): an offer's payload then
+// shares data instead of copying it.
+func decodeOwnedMessage(data []byte) (wireMessage, error) { return decodeMsg(data, true) }
+
+func decodeMsg(data []byte, owned bool) (wireMessage, error) {
 	if len(data) == 0 {
 		return nil, &DecodeError{Code: DecodeCBOR, Err: errNoData}
 	}
@@ -107,7 +118,7 @@ func decodeMessage(data []byte) (wireMessage, error) {
 		d.data = nil
 		decoderPool.Put(d)
 	}()
-	d.data, d.off = data, 0
+	d.data, d.off, d.owned = data, 0, owned
 	d.budget = budgetPerByte*len(data) + budgetSlack
 	if err := d.check(0); err != nil {
 		var de *DecodeError
@@ -466,6 +477,9 @@ func (d *msgDecoder) textBytes(off int) ([]byte, error) {
 		if err := d.spend(len(t)); err != nil {
 			return nil, err
 		}
+		if d.owned {
+			return t[:len(t):len(t)], nil
+		}
 		return append(make([]byte, 0, len(t)), t...), nil
 	}
 	if err := d.spend(3 * len(raw)); err != nil {
@@ -726,7 +740,12 @@ func (d *msgDecoder) offer(f *fields) (wireMessage, error) {
 		if err := d.spend(int(v.arg)); err != nil {
 			return nil, err
 		}
-		out.Data = append(make([]byte, 0, v.arg), d.data[v.body:v.body+int(v.arg)]...)
+		raw := d.data[v.body : v.body+int(v.arg) : v.body+int(v.arg)]
+		if d.owned {
+			out.Data = raw
+		} else {
+			out.Data = append(make([]byte, 0, len(raw)), raw...)
+		}
 	}
 	voff, _ := f.get(kV)
 	if out.Version, err = d.str(voff); err != nil {

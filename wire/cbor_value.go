@@ -499,6 +499,13 @@ func encodeValueTo(buf *bytes.Buffer, v any) error {
 			v = wellFormed(x)
 		}
 		return encMode.MarshalToBuffer(v, buf)
+	case textBytes:
+		if !utf8.Valid(x) {
+			return encMode.MarshalToBuffer(wellFormed(string(x)), buf)
+		}
+		writeHead(buf, 3, uint64(len(x)))
+		buf.Write(x)
+		return nil
 	case jsUndefined:
 		buf.WriteByte(0xf7)
 		return nil
@@ -543,6 +550,8 @@ func sizeHint(v any) int {
 	case string:
 		return 9 + len(v)
 	case []byte:
+		return 9 + len(v)
+	case textBytes:
 		return 9 + len(v)
 	case []any:
 		n := 9
@@ -591,5 +600,23 @@ func appendHead(buf *bytes.Buffer, major byte, n uint64) {
 	default:
 		buf.Write([]byte{m | 27, byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32),
 			byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	}
+}
+
+// writeHead writes a CBOR head: major type and argument, in the shortest
+// form (as the library writes string heads).
+func writeHead(buf *bytes.Buffer, major byte, n uint64) {
+	m := major << 5
+	switch {
+	case n < 24:
+		buf.WriteByte(m | byte(n))
+	case n <= math.MaxUint8:
+		buf.Write([]byte{m | 24, byte(n)})
+	case n <= math.MaxUint16:
+		buf.Write([]byte{m | 25, byte(n >> 8), byte(n)})
+	case n <= math.MaxUint32:
+		buf.Write([]byte{m | 26, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	default:
+		buf.Write([]byte{m | 27, byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 	}
 }

@@ -60,6 +60,34 @@ func FragmentBinary(payload []byte, threshold int, seq uint32) ([][]byte, error)
 	return frames, nil
 }
 
+// FragmentBinaryParts is [FragmentBinary] without copying the payload:
+// each part is a fragment header (all headers share one allocation) and a
+// slice of payload, so the caller must not modify payload while the parts
+// are in use. Written head then body, the parts are byte for byte the
+// frames FragmentBinary returns.
+func FragmentBinaryParts(payload []byte, threshold int, seq uint32) ([]FramePart, error) {
+	n, err := fragmentCount(len(payload), threshold)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(payload)) > MaxPayload {
+		return nil, &FrameError{Code: FrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
+	}
+	heads := make([]byte, n*FragmentHeaderSize)
+	parts := make([]FramePart, n)
+	total := uint16(n)
+	totalSize := uint32(len(payload))
+	for i := range n {
+		lo := i * threshold
+		hi := min(lo+threshold, len(payload))
+		h := heads[i*FragmentHeaderSize : (i+1)*FragmentHeaderSize : (i+1)*FragmentHeaderSize]
+		putHeader(h, KindFragment, uint32(hi-lo), seq)
+		putMeta(h, uint16(i), total, totalSize)
+		parts[i] = FramePart{Head: h, Body: payload[lo:hi:hi]}
+	}
+	return parts, nil
+}
+
 // textSize is the size of a text payload as the reference measures it:
 // Unicode code points. s is expected to be valid UTF-8; each invalid byte
 // would count as one.

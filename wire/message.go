@@ -159,6 +159,11 @@ var ErrNilMessage = errors.New("wire: nil message")
 // (safe integers as the shortest integer, other numbers as float32 when
 // exact, else float64). It only fails for a nil message.
 func encodeMessage(m wireMessage) ([]byte, error) {
+	if o, ok := m.(*wireOffer); ok && o != nil && o.DataIsText {
+		// The text payload goes into the CBOR buffer straight from its
+		// bytes, without a string copy of a possibly large payload.
+		return encodeValue(offerValue(o, textBytes(o.Data)))
+	}
 	v, err := messageValue(m)
 	if err != nil {
 		return nil, err
@@ -243,27 +248,13 @@ func messageValue(m wireMessage) (orderedMap, error) {
 		if m == nil {
 			break
 		}
-		out := make(orderedMap, 0, 9)
 		var d any = m.Data
 		if m.DataIsText {
 			d = string(m.Data)
 		} else if m.Data == nil {
 			d = []byte{}
 		}
-		out = append(out,
-			mapEntry{"t", int64(TypeOffer)},
-			mapEntry{"pk", int64(m.Kind)},
-			mapEntry{"pe", int64(m.Encoding)},
-			mapEntry{"d", d},
-			mapEntry{"v", m.Version})
-		out = m.wireDocRef.appendTo(out)
-		if m.Reciprocate != nil {
-			out = append(out, mapEntry{"r", *m.Reciprocate})
-		}
-		if m.Lineage != nil {
-			out = append(out, mapEntry{"ln", *m.Lineage})
-		}
-		return out, nil
+		return offerValue(m, d), nil
 	case *wireDismiss:
 		if m == nil {
 			break
@@ -607,3 +598,27 @@ func smallUintField(m orderedMap, key string) (uint8, bool) {
 	v, _ := field(m, key)
 	return smallUint(v)
 }
+
+// offerValue is the ordered map of an offer whose payload value is d.
+func offerValue(m *wireOffer, d any) orderedMap {
+	out := make(orderedMap, 0, 9)
+	out = append(out,
+		mapEntry{"t", int64(TypeOffer)},
+		mapEntry{"pk", int64(m.Kind)},
+		mapEntry{"pe", int64(m.Encoding)},
+		mapEntry{"d", d},
+		mapEntry{"v", m.Version})
+	out = m.wireDocRef.appendTo(out)
+	if m.Reciprocate != nil {
+		out = append(out, mapEntry{"r", *m.Reciprocate})
+	}
+	if m.Lineage != nil {
+		out = append(out, mapEntry{"ln", *m.Lineage})
+	}
+	return out
+}
+
+// textBytes is a CBOR text string held as bytes: the encoder writes it
+// like a string (repaired to well-formed UTF-8 first if it is not), only
+// without converting it to one.
+type textBytes []byte

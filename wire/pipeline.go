@@ -15,8 +15,11 @@ type Codec[P Piece] struct {
 	size     func(P) int
 	encode   func(wireMessage) (P, error)
 	decode   func(P) (wireMessage, error)
-	complete func(seq uint32, payload P) P
-	fragment func(payload P, threshold int, seq uint32) ([]P, error)
+	// decodeOwned, if set, decodes a payload the reassembler built (no
+	// one else holds it), sharing it where decode would copy.
+	decodeOwned func(P) (wireMessage, error)
+	complete    func(seq uint32, payload P) P
+	fragment    func(payload P, threshold int, seq uint32) ([]P, error)
 }
 
 // Name returns "binary" or "text".
@@ -28,11 +31,12 @@ func (c Codec[P]) Size(p P) int { return c.size(p) }
 
 // BinaryCodec encodes messages as CBOR and frames them as binary frames.
 var BinaryCodec = Codec[[]byte]{
-	name:     "binary",
-	maxFrame: MaxPayload,
-	size:     func(b []byte) int { return len(b) },
-	encode:   encodeMessage,
-	decode:   decodeMessage,
+	name:        "binary",
+	maxFrame:    MaxPayload,
+	size:        func(b []byte) int { return len(b) },
+	encode:      encodeMessage,
+	decode:      decodeMessage,
+	decodeOwned: decodeOwnedMessage,
 	complete: func(seq uint32, payload []byte) []byte {
 		b := make([]byte, HeaderSize+len(payload))
 		putHeader(b, KindComplete, uint32(len(payload)), seq)
@@ -127,22 +131,9 @@ type ReceiveOutput struct {
 // through untouched. S (the codec's piece type) and R (the state's receive type)
 // may differ, for asymmetric links.
 func SendStep[S, R Piece](st PipelineState[R], codec Codec[S], threshold int, msg ChannelMsg) (PipelineState[R], []SendOutput[S]) {
-	seq := st.NextSeq
-	st.NextSeq = NextSeq(seq)
-	if st.Alias == nil {
-		st.Alias = new(AliasState)
-	}
-	wm, err := aliasOutbound(st.Alias, msg)
-	if err != nil {
-		code := CodeAliasResolutionFailed
-		if errors.Is(err, ErrNilMessage) {
-			code = CodeEncodeFailed
-		}
-		return st, []SendOutput[S]{{Err: &WireError{Code: code, Detail: err}}}
-	}
-	payload, err := codec.encode(wm)
-	if err != nil {
-		return st, []SendOutput[S]{{Err: &WireError{Code: CodeEncodeFailed, Detail: err}}}
+	st, seq, payload, werr := encodeOutbound(st, codec, msg)
+	if werr != nil {
+		return st, []SendOutput[S]{{Err: werr}}
 	}
 	size := codec.size(payload)
 	if threshold > 0 && size > threshold {
@@ -163,6 +154,69 @@ func SendStep[S, R Piece](st PipelineState[R], codec Codec[S], threshold int, ms
 	}
 	frame := codec.complete(seq, payload)
 	return st, []SendOutput[S]{{Piece: frame, Trace: FrameTrace{Dir: TraceSend, Seq: seq, Kind: KindComplete, Size: codec.size(frame)}}}
+}
+
+// encodeOutbound takes the message's sequence number, aliases it and
+// encodes it.
+func encodeOutbound[S, R Piece](st PipelineState[R], codec Codec[S], msg ChannelMsg) (PipelineState[R], uint32, S, *WireError) {
+	var zero S
+	seq := st.NextSeq
+	st.NextSeq = NextSeq(seq)
+	if st.Alias == nil {
+		st.Alias = new(AliasState)
+	}
+	wm, err := aliasOutbound(st.Alias, msg)
+	if err != nil {
+		code := CodeAliasResolutionFailed
+		if errors.Is(err, ErrNilMessage) {
+			code = CodeEncodeFailed
+		}
+		return st, seq, zero, &WireError{Code: code, Detail: err}
+	}
+	payload, err := codec.encode(wm)
+	if err != nil {
+		return st, seq, zero, &WireError{Code: CodeEncodeFailed, Detail: err}
+	}
+	return st, seq, payload, nil
+}
+
+// FramePart is a binary frame to be written as Head followed by Body.
+// Fragments of one message have their own Head (the 18-byte fragment
+// header) and a Body that is a slice of the one encoded message, so
+// fragmenting copies nothing; a complete frame is all Head.
+type FramePart struct {
+	Head, Body []byte
+}
+
+// Len returns the frame's size.
+func (p FramePart) Len() int { return len(p.Head) + len(p.Body) }
+
+// SendStepParts is [SendStep] for the binary codec, for writers that can
+// write a frame in two parts: fragments come back as headers and slices
+// of the encoded message (see [FragmentBinaryParts]) instead of copies.
+// The bytes on the wire are the same. On failure it returns the
+// *WireError SendStep would return and no parts.
+func SendStepParts[R Piece](st PipelineState[R], threshold int, msg ChannelMsg) (PipelineState[R], []FramePart, []FrameTrace, *WireError) {
+	st, seq, payload, werr := encodeOutbound(st, BinaryCodec, msg)
+	if werr != nil {
+		return st, nil, nil, werr
+	}
+	if threshold > 0 && len(payload) > threshold {
+		parts, err := FragmentBinaryParts(payload, threshold, seq)
+		if err != nil {
+			return st, nil, nil, fragmentWireError(err)
+		}
+		traces := make([]FrameTrace, len(parts))
+		for i, p := range parts {
+			traces[i] = FrameTrace{Dir: TraceSend, Seq: seq, Kind: KindFragment, Index: i, Total: len(parts), Size: p.Len()}
+		}
+		return st, parts, traces, nil
+	}
+	if int64(len(payload)) > BinaryCodec.maxFrame {
+		return st, nil, nil, &WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: int64(len(payload)), Limit: BinaryCodec.maxFrame}}
+	}
+	frame := BinaryCodec.complete(seq, payload)
+	return st, []FramePart{{Head: frame}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: KindComplete, Size: len(frame)}}, nil
 }
 
 func fragmentWireError(err error) *WireError {
@@ -198,7 +252,11 @@ func ReceiveStep[P Piece](st PipelineState[P], codec Codec[P], piece P) (Pipelin
 	if !done {
 		return st, ReceiveOutput{}, false
 	}
-	wm, err := codec.decode(r.Payload)
+	decode := codec.decode
+	if r.Owned && codec.decodeOwned != nil {
+		decode = codec.decodeOwned
+	}
+	wm, err := decode(r.Payload)
 	if err != nil {
 		var verr *ValidationError
 		if errors.As(err, &verr) {

@@ -6,6 +6,9 @@ package wire
 type Reassembled[P Piece] struct {
 	Seq     float64
 	Payload P
+	// Owned: Payload is a buffer the reassembler built from several
+	// fragments and no longer holds (never the piece passed in).
+	Owned bool
 }
 
 // parsedPiece is a decoded frame in substrate-neutral form.
@@ -91,7 +94,7 @@ func (r *Reassembler[P]) Receive(piece P) (Reassembled[P], bool, error) {
 	if err != nil || !done {
 		return Reassembled[P]{}, false, err
 	}
-	return Reassembled[P]{Seq: p.seq, Payload: data}, true, nil
+	return Reassembled[P]{Seq: p.seq, Payload: data, Owned: p.total > 1}, true, nil
 }
 
 // Len returns the number of partially received messages.

@@ -241,12 +241,22 @@ func (p *Plain) Merge(pl Payload) error {
 	if pl.Lineage != "" && pl.Lineage != p.lineage && p.lineage == Genesis {
 		p.lineage = pl.Lineage
 	}
-	for _, ops := range batches {
+	// A compact since payload already holds each batch's log entry: keep
+	// its text rather than encoding the parsed ops again.
+	var raws [][]byte
+	if pl.Kind == "since" {
+		raws = rawBatches(pl.Data, len(batches))
+	}
+	for i, ops := range batches {
 		if len(ops) == 0 {
 			continue
 		}
 		p.doc.apply(ops)
-		p.flush(encodeBatch(ops))
+		if raws != nil {
+			p.flush(append(make([]byte, 0, len(raws[i])), raws[i]...))
+		} else {
+			p.flush(encodeBatch(ops))
+		}
 		p.doc.notify(ops, true)
 	}
 	return nil

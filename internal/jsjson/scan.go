@@ -151,9 +151,7 @@ func ReadString[T Text](r *StringReader, s T, i int, decode bool) (end int, esca
 	first := i
 	for {
 		run := i
-		for i < len(s) && plain[s[i]] {
-			i++
-		}
+		i = skipPlain(s, i)
 		if emit {
 			out = append(out, s[run:i]...)
 		}

@@ -30,15 +30,41 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !plain[c] {
-			dst = append(dst, s[start:i]...)
-			dst = appendEscape(dst, rune(c))
-			start = i + 1
-		}
+	for i := skipPlain(s, 0); i < len(s); i = skipPlain(s, i+1) {
+		dst = append(dst, s[start:i]...)
+		dst = appendEscape(dst, rune(s[i]))
+		start = i + 1
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// SWAR constants: every byte 0x01, every byte 0x80.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// skipPlain returns the index of the first byte at or after i that is not
+// plain (a C0 control, '"' or '\\'), or len(s). It tests eight bytes at a
+// time: large strings are mostly plain, and a byte-by-byte table lookup
+// made string scanning the slowest pass over a large value.
+func skipPlain[T Text](s T, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q := x ^ (lo8 * '"')
+		b := x ^ (lo8 * '\\')
+		// A byte below 0x20, or a byte equal to '"' or '\\' (exact tests
+		// for "some byte is", not for which one).
+		if ((x-lo8*0x20)&^x|(q-lo8)&^q|(b-lo8)&^b)&hi8 != 0 {
+			break
+		}
+	}
+	for i < len(s) && plain[s[i]] {
+		i++
+	}
+	return i
 }
 
 // appendEscape writes the escape JSON.stringify uses for a code point that
@@ -116,4 +142,25 @@ func appendFinite(dst []byte, f float64) []byte {
 		return dst
 	}
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
+}
+
+// StringEnd returns the index just past the closing quote of the string
+// literal whose opening quote is at s[i], or -1 when it does not end. A
+// backslash skips the byte after it; nothing else is checked, so it is a
+// scanner for text already known to be (or about to be) parsed.
+func StringEnd[T Text](s T, i int) int {
+	i++
+	for {
+		i = skipPlain(s, i)
+		switch {
+		case i >= len(s):
+			return -1
+		case s[i] == '"':
+			return i + 1
+		case s[i] == '\\':
+			i += 2
+		default: // a control character: not plain, but not special here
+			i++
+		}
+	}
 }
