@@ -53,6 +53,7 @@ type clientConfig struct {
 	schemaHash string // --schema-hash
 	hashGiven  bool   // --schema-hash was set, possibly to ""
 	merge      bool   // put --merge
+	noAck      bool   // put --no-ack
 	timeout    time.Duration
 	url        string
 	doc        string
@@ -114,6 +115,7 @@ func clientFlags(name string, c *clientConfig) *flag.FlagSet {
 	fs.StringVar(&c.schemaHash, "schema-hash", "", "schema hash of the document, as the TypeScript side computes it (instead of --schema)")
 	if name == "put" {
 		fs.BoolVar(&c.merge, "merge", false, "patch: set only VALUE's top-level keys and keep the others; without it put replaces the document, deleting the keys VALUE lacks")
+		fs.BoolVar(&c.noAck, "no-ack", false, "do not wait for the server's durable acknowledgement, only until the write is sent (for servers that send none: a TypeScript relay, or one without stores)")
 	}
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the server: to connect and sync (put: and again for the acknowledgement)")
 	return fs
@@ -894,7 +896,7 @@ func put(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	v := s.doc.Version()
 	waitCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if c.docType == "json" {
+	if c.docType == "json" && !c.noAck {
 		// Acknowledged means the server holds the write durably (every
 		// store confirmed it); until then it exists only in this process.
 		if err := s.doc.WaitAcknowledged(waitCtx); err != nil {
