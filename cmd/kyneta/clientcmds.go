@@ -366,7 +366,7 @@ func open(ctx context.Context, c *clientConfig, stderr io.Writer, o openOptions)
 		return fail(cause) // the mismatch, even if the sync "succeeded" on a vacant answer
 	}
 	if err != nil {
-		return fail(fmt.Errorf("document %q did not sync with %s: %w", c.doc, c.url, err))
+		return fail(fmt.Errorf("document %q did not sync with %s: %w", c.doc, redactURLs(c.url), err))
 	}
 	s.diag.running()
 	return s, nil
@@ -992,4 +992,14 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 	}
+}
+
+// redactURLs redacts every URL of a comma-separated list for error text:
+// a ?token= must never reach a terminal or a log.
+func redactURLs(list string) string {
+	urls := strings.Split(list, ",")
+	for i, u := range urls {
+		urls[i] = client.RedactURL(u)
+	}
+	return strings.Join(urls, ",")
 }

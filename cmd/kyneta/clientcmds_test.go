@@ -212,3 +212,10 @@ func TestWatchPrintsDiagnostics(t *testing.T) {
 		t.Errorf("the mismatch was also printed: %q", errs)
 	}
 }
+
+func TestRedactURLs(t *testing.T) {
+	got := redactURLs("ws://a.example/ws?token=secret,wss://u:pw@b.example/ws?peerId=x")
+	if strings.Contains(got, "secret") || strings.Contains(got, "pw") || !strings.Contains(got, "a.example") || !strings.Contains(got, "b.example") {
+		t.Fatalf("redacted: %s", got)
+	}
+}
