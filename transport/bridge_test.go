@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -441,6 +442,13 @@ func TestBridgeDelayKeepsLinkOrder(t *testing.T) {
 	// Wait for the undelayed link by its own receipt, then check that the
 	// delayed link delivered nothing: its head is not due yet.
 	waitFor(t, d.notify, func() bool { return len(d.peekFrom("a")) == 1 })
+	// The bridge counts "fast" delivered right after d's callback returns;
+	// yield until it has (the delayed link's two are then all in flight).
+	for deadline := time.Now().Add(10 * time.Second); b.InFlight() > 2; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatalf("in flight %d", b.InFlight())
+		}
+	}
 	if got := c.peekFrom("a"); len(got) != 0 {
 		t.Fatalf("delivered early: %v", docIDs(got))
 	}
