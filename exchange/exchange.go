@@ -90,8 +90,10 @@ type Options struct {
 	Budget int
 	// MaxInboundQueue bounds the messages waiting for the dispatcher: a
 	// transport that delivers a message while more are queued waits until
-	// the dispatcher caught up, which stops reading its socket. Zero means
-	// DefaultMaxInboundQueue; negative disables it.
+	// the dispatcher caught up, which stops reading its socket. Transports
+	// must therefore deliver from goroutines of their own, never from
+	// inside another exchange's Send (every transport in this module
+	// does). Zero means DefaultMaxInboundQueue; negative disables it.
 	MaxInboundQueue int
 	// MaxDocsPerPeer caps the documents one peer can make this exchange
 	// take on (hold headless, interpret or defer) by announcing them;
