@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -278,6 +279,8 @@ func TestComplete(t *testing.T) {
 		{`{"items":[{"title":"a"},{"done":true}],"meta":{"k":{}},"cover":{"url":"u"},"shape":{"type":"rect"}}`,
 			`{"title":"","level":2,"items":[{"title":"a","done":false},{"title":"","done":true}],"meta":{"k":{"n":0}},"cover":{"url":"u","w":0},"shape":{"type":"rect","w":0}}`},
 		{`{"items":null,"meta":null,"title":null,"cover":null,"data":null}`, `{"title":"","level":2,"items":[],"meta":{},"cover":null,"shape":{"type":"circle","r":0},"data":null}`},
+		// Objects below Schema.any() keep the order they came in.
+		{`{"data":{"b":1,"a":{"c":[{"d":2}]}}}`, `{"title":"","level":2,"items":[],"meta":{},"cover":null,"shape":{"type":"circle","r":0},"data":{"b":1,"a":{"c":[{"d":2}]}}}`},
 		{`{"extra":1,"title":7}`, `{"title":7,"level":2,"items":[],"meta":{},"cover":null,"shape":{"type":"circle","r":0},"extra":1}`},
 	}
 	for _, c := range cases {
@@ -289,6 +292,14 @@ func TestComplete(t *testing.T) {
 		if err != nil || string(b) != c.want {
 			t.Errorf("Complete(%s)\n got %s, %v\nwant %s", c.in, b, err, c.want)
 		}
+	}
+	// A Go map below Schema.any() completes to something AppendJSON writes.
+	anyMap, err := s.Complete(map[string]any{"data": map[string]any{"z": 1, "2": []any{map[string]any{"k": "v"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := AppendJSON(nil, anyMap); err != nil || !strings.HasSuffix(string(b), `"data":{"2":[{"k":"v"}],"z":1}}`) {
+		t.Errorf("Complete(map under any) = %s, %v", b, err)
 	}
 	if _, err := s.Complete(make(chan int)); !errors.Is(err, ErrTypeMismatch) {
 		t.Errorf("Complete(chan): %v", err)

@@ -162,7 +162,7 @@ func tagOf(u, v *Schema) string {
 // reads: nil, bool, any Go number, string, []byte (a Uint8Array: an
 // object of index keys, so {} when empty), []any, [Object] (in its
 // order), map[string]any (in JavaScript property order, other keys
-// sorted), json.Number and [UndefinedValue] (left out of objects, null in
+// sorted), any other [ObjectReader] (in its Range order), json.Number and [UndefinedValue] (left out of objects, null in
 // arrays). Numbers use JavaScript's formatting; NaN and ±Inf become null.
 // Other values are an error.
 func AppendJSON(dst []byte, v any) ([]byte, error) {
@@ -223,6 +223,17 @@ func appendJS(b []byte, v any, depth int) ([]byte, error) {
 			ordered[i] = o[j]
 		}
 		return appendMembers(b, ordered, depth)
+	case mapObject:
+		return appendJS(b, map[string]any(v), depth)
+	case ObjectReader:
+		// Complete and the exchange hand out objects through this interface;
+		// Range gives their order.
+		var o Object
+		v.Range(func(k string, x any) bool {
+			o = append(o, Member{k, x})
+			return true
+		})
+		return appendMembers(b, o, depth)
 	}
 	if f, ok := number(v); ok {
 		return jsjson.AppendNumber(b, f), nil
