@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -82,6 +83,23 @@ type ServerOptions struct {
 	// MaxConnections caps the open streams; 0 means no cap. An events
 	// request above it is refused with HTTP 503.
 	MaxConnections int
+	// MaxConnectionsPerIP caps the open streams of one client address
+	// (ClientIP); an events request above it is refused with HTTP 429.
+	// Default server.DefaultMaxConnectionsPerIP; negative means no cap.
+	// Behind a reverse proxy set ClientIP, or every client shares the
+	// proxy's address.
+	MaxConnectionsPerIP int
+	// ClientIP returns the address a request counts against for
+	// MaxConnectionsPerIP. Default: the host of r.RemoteAddr.
+	ClientIP func(r *http.Request) string
+	// MaxConnectionsPerPrincipal caps the open streams of one principal
+	// (PrincipalKey); above it, HTTP 429. Default
+	// server.DefaultMaxConnectionsPerPrincipal; negative means no cap.
+	MaxConnectionsPerPrincipal int
+	// PrincipalKey names the principal a stream counts against for
+	// MaxConnectionsPerPrincipal ("" for none). Default: a string
+	// principal itself, a fmt.Stringer's String(), otherwise none.
+	PrincipalKey func(Principal) string
 	// MaxBodySize caps one upload in bytes (HTTP 413 above). Default
 	// 1 MiB; it must leave room for a client's fragment
 	// (DefaultFragmentThreshold+18).
@@ -223,6 +241,18 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 	}
 	if c.ReorderWait == 0 {
 		c.ReorderWait = DefaultReorderWait
+	}
+	if c.MaxConnectionsPerIP == 0 {
+		c.MaxConnectionsPerIP = server.DefaultMaxConnectionsPerIP
+	}
+	if c.MaxConnectionsPerPrincipal == 0 {
+		c.MaxConnectionsPerPrincipal = server.DefaultMaxConnectionsPerPrincipal
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = remoteHost
+	}
+	if c.PrincipalKey == nil {
+		c.PrincipalKey = principalKey
 	}
 	if c.PeerID == nil {
 		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }
@@ -392,4 +422,21 @@ func checkURL(s string) error {
 		return fmt.Errorf("URL %q: no host", s)
 	}
 	return nil
+}
+
+func remoteHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+func principalKey(p Principal) string {
+	switch p := p.(type) {
+	case string:
+		return p
+	case fmt.Stringer:
+		return p.String()
+	}
+	return ""
 }

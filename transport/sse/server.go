@@ -33,6 +33,8 @@ type Server struct {
 	mu       sync.Mutex
 	streams  map[uint64]*stream
 	byPeer   map[string]*stream
+	perIP    map[string]int // registered streams per client address
+	perPrin  map[string]int // registered streams per principal key
 	nextID   uint64
 	draining bool
 	closed   bool
@@ -86,6 +88,8 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		clk:     cfg.Clock,
 		streams: make(map[uint64]*stream),
 		byPeer:  make(map[string]*stream),
+		perIP:   make(map[string]int),
+		perPrin: make(map[string]int),
 	}
 	s.st.closed = make(map[int]uint64)
 	s.st.refused = make(map[string]uint64)
@@ -272,20 +276,22 @@ func (s *Server) only(method string, h http.HandlerFunc) http.Handler {
 
 // Refusal reasons, counted in Stats.Refused.
 const (
-	RefuseClosed     = "closed"
-	RefuseDraining   = "draining"
-	RefuseNotStarted = "not-started"
-	RefuseAuth       = "auth"
-	RefuseBadRequest = "bad-request"
-	RefuseTooMany    = "max-connections"
-	RefusePeerInUse  = "peer-id-in-use"
-	RefuseStreaming  = "streaming-unsupported"
+	RefuseClosed       = "closed"
+	RefuseDraining     = "draining"
+	RefuseNotStarted   = "not-started"
+	RefuseAuth         = "auth"
+	RefuseBadRequest   = "bad-request"
+	RefuseTooMany      = "max-connections"
+	RefusePerIP        = "max-connections-per-ip"
+	RefusePerPrincipal = "max-connections-per-principal"
+	RefusePeerInUse    = "peer-id-in-use"
+	RefuseStreaming    = "streaming-unsupported"
 )
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason string, status int, msg string) {
 	s.st.refuse(reason)
 	s.log.Info("sse: request refused", "reason", reason, "status", status, "method", r.Method, "remote", r.RemoteAddr)
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status, map[string]string{"error": msg})
@@ -358,6 +364,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		RemoteAddr: r.RemoteAddr,
 		StreamID:   fmt.Sprintf("%016x", rand.Uint64()),
 	}, w, rc)
+	st.ipKey, st.prinKey = s.cfg.ClientIP(r), s.cfg.PrincipalKey(principal)
 	if reason := s.register(st); reason != "" {
 		status, msg := http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable)
 		switch reason {
@@ -365,6 +372,8 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			msg = "Too many connections"
 		case RefusePeerInUse:
 			status, msg = http.StatusConflict, "peer id in use"
+		case RefusePerIP, RefusePerPrincipal:
+			status, msg = http.StatusTooManyRequests, "Too many connections"
 		}
 		s.refuse(w, r, reason, status, msg)
 		return
@@ -395,11 +404,23 @@ func (s *Server) register(st *stream) string {
 	case s.cfg.MaxConnections > 0 && len(s.streams) >= s.cfg.MaxConnections && old == nil:
 		s.mu.Unlock()
 		return RefuseTooMany
+	case overCap(s.perIP, st.ipKey, s.cfg.MaxConnectionsPerIP, old != nil && old.ipKey == st.ipKey):
+		s.mu.Unlock()
+		return RefusePerIP
+	case overCap(s.perPrin, st.prinKey, s.cfg.MaxConnectionsPerPrincipal, old != nil && old.prinKey == st.prinKey):
+		s.mu.Unlock()
+		return RefusePerPrincipal
 	}
 	s.nextID++
 	st.id = s.nextID
 	s.streams[st.id] = st
 	s.byPeer[st.info.PeerID] = st
+	if st.ipKey != "" {
+		s.perIP[st.ipKey]++
+	}
+	if st.prinKey != "" {
+		s.perPrin[st.prinKey]++
+	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 
@@ -428,12 +449,32 @@ func (s *Server) register(st *stream) string {
 	return ""
 }
 
+// overCap says whether one more stream for key would exceed limit; a
+// stream that replaces one with the same key (replacing) adds none.
+func overCap(counts map[string]int, key string, limit int, replacing bool) bool {
+	if limit <= 0 || key == "" || replacing {
+		return false
+	}
+	return counts[key] >= limit
+}
+
+func uncount(counts map[string]int, key string) {
+	if key == "" {
+		return
+	}
+	if counts[key]--; counts[key] <= 0 {
+		delete(counts, key) // keys of departed clients must not pile up
+	}
+}
+
 // unregister takes st out of the registry and removes its channel; it is
 // idempotent and safe in any transport state.
 func (s *Server) unregister(st *stream) {
 	s.mu.Lock()
 	if s.streams[st.id] == st {
 		delete(s.streams, st.id)
+		uncount(s.perIP, st.ipKey)
+		uncount(s.perPrin, st.prinKey)
 	}
 	if s.byPeer[st.info.PeerID] == st {
 		delete(s.byPeer, st.info.PeerID)

@@ -279,6 +279,57 @@ func TestMaxConnections(t *testing.T) {
 	h.stream("a", nil)
 }
 
+// TestPerIPAndPrincipalCaps: one address or one principal cannot hold more
+// than its share of streams; a refused request changes nothing, replacing
+// one's own stream is free, and a stream that ends gives its slot back.
+func TestPerIPAndPrincipalCaps(t *testing.T) {
+	h := newHarness(t, ServerOptions{
+		Authenticate:               tokenAuth,
+		ClientIP:                   func(r *http.Request) string { return r.Header.Get("X-Client") },
+		MaxConnectionsPerIP:        2,
+		MaxConnectionsPerPrincipal: 3,
+	})
+	from := func(ip, tok string) http.Header {
+		hdr := bearer(tok)
+		hdr.Set("X-Client", ip)
+		return hdr
+	}
+	refused := func(peer string, hdr http.Header, reason string, n uint64) {
+		t.Helper()
+		resp, err := h.open(peer, hdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || h.srv.Stats().Refused[reason] != n {
+			t.Fatalf("%s: HTTP %d, refused %v", peer, resp.StatusCode, h.srv.Stats().Refused)
+		}
+	}
+	a1 := h.stream("a1", from("10.0.0.1", "t-alice"))
+	h.stream("a2", from("10.0.0.1", "t-alice"))
+	refused("a3", from("10.0.0.1", "t-alice"), RefusePerIP, 1)
+	refused("b1", from("10.0.0.1", "t-bob"), RefusePerIP, 2) // the address is full for everyone
+	h.stream("a2", from("10.0.0.1", "t-alice"))              // replacing one's own stream is free
+	h.stream("a3", from("10.0.0.2", "t-alice"))
+	refused("a4", from("10.0.0.3", "t-alice"), RefusePerPrincipal, 1)
+	h.stream("b1", from("10.0.0.3", "t-bob"))
+	if n := h.srv.ConnectionCount(); n != 4 {
+		t.Fatalf("%d streams, want 4 (refusals must register nothing)", n)
+	}
+
+	// An ended stream frees its slot on both counts.
+	a1.resp.Body.Close()
+	h.rec.waitFor(t, "a1 gone", func() bool { return !h.srv.IsConnected("a1") })
+	h.stream("a4", from("10.0.0.1", "t-alice"))
+
+	h.close()
+	h.srv.mu.Lock()
+	defer h.srv.mu.Unlock()
+	if len(h.srv.perIP) != 0 || len(h.srv.perPrin) != 0 {
+		t.Fatalf("counts left after every stream ended: %v %v", h.srv.perIP, h.srv.perPrin)
+	}
+}
+
 // TestCloseCodes: every stream end the server starts is announced with its
 // code and reason, then the response ends.
 func TestCloseCodes(t *testing.T) {

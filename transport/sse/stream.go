@@ -20,10 +20,13 @@ type stream struct {
 	s    *Server
 	id   uint64
 	info ConnInfo
-	w    http.ResponseWriter
-	rc   *http.ResponseController
-	pipe *pipe
-	gone chan struct{} // closed when the handler is done
+	// ipKey and prinKey are what the stream counts against for the
+	// per-address and per-principal caps ("" for none).
+	ipKey, prinKey string
+	w              http.ResponseWriter
+	rc             *http.ResponseController
+	pipe           *pipe
+	gone           chan struct{} // closed when the handler is done
 
 	sendMu sync.Mutex // encode+enqueue, so frames queue in seq order
 	recvMu sync.Mutex // one upload at a time through the pipeline
