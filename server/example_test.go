@@ -103,7 +103,13 @@ func ExampleServer_Drain() {
 		panic(err)
 	}
 	ctx := context.Background()
-	_ = srv.Initialize(ctx, transport.Context{MintChannelID: transport.NewChannelIDMinter()})
+	// Normally the exchange is the consumer; here a channel reports each
+	// registered connection, so the drain below sees both.
+	registered := make(chan struct{}, 2)
+	_ = srv.Initialize(ctx, transport.Context{
+		MintChannelID:  transport.NewChannelIDMinter(),
+		OnChannelAdded: func(*transport.Channel) { registered <- struct{}{} },
+	})
 	_ = srv.Start(ctx)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
@@ -124,6 +130,9 @@ func ExampleServer_Drain() {
 			}
 		}()
 	}
+
+	<-registered
+	<-registered
 
 	// In a service, wait for the signal here:
 	//
