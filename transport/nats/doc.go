@@ -34,6 +34,12 @@
 // a WebSocket reconnect: nothing missed is replayed, nothing is applied
 // twice.
 //
+// An orderly close (the exchange on either side refused the channel, for
+// example by its CanConnect policy) is not a fault: the link is reopened
+// after 1, 2, 4, … heartbeats, at most 32, so a refused node costs a
+// handshake now and then rather than one every beat. A link that lived
+// for DeadAfter, or a peer that restarted, starts the backoff over.
+//
 // The NATS connection reconnects on its own (forever, by default); links
 // survive a short disconnection when nothing was lost.
 package nats

@@ -76,6 +76,7 @@ const (
 	evTick evKind = iota + 1
 	evReconnected
 	evCloseLink
+	evRun // tests: run fn on the loop
 )
 
 type event struct {
@@ -84,6 +85,7 @@ type event struct {
 	reason string
 	notify bool // tell the peer
 	reset  bool // a fault, not an orderly close: count it and reopen at once
+	fn     func()
 }
 
 type remote struct {
@@ -91,7 +93,17 @@ type remote struct {
 	inst      string
 	lastHeard time.Time
 	link      *link // opening or open
+
+	// An orderly close is a refusal (the exchange on one side said no):
+	// links to this node are not reopened before retryAt, which doubles
+	// with every refusal up to maxRefusalBackoff heartbeats, so a denied
+	// peer does not cost an open, an establish and a close every beat.
+	refusals int
+	retryAt  time.Time
 }
+
+// maxRefusalShift caps the refusal backoff at 2^5 = 32 heartbeats.
+const maxRefusalShift = 5
 
 type linkState uint8
 
@@ -282,9 +294,16 @@ func (s *session) handleEvent(ev event) {
 			return
 		}
 		s.drop(ev.link, ev.reason, ev.notify, ev.reset)
-		if r := s.remotes[ev.link.remote]; ev.reset && r != nil && r.link == nil && s.initiates(r.node) {
+		r := s.remotes[ev.link.remote]
+		switch {
+		case r == nil:
+		case !ev.reset:
+			s.refused(r, ev.link)
+		case r.link == nil && s.initiates(r.node):
 			s.open(r)
 		}
+	case evRun:
+		ev.fn()
 	}
 }
 
@@ -312,7 +331,7 @@ func (s *session) tick() {
 		l := r.link
 		switch {
 		case l == nil:
-			if s.initiates(node) {
+			if s.initiates(node) && !now.Before(r.retryAt) {
 				s.open(r)
 			}
 		case l.state == linkOpening:
@@ -378,7 +397,9 @@ func (s *session) handle(m *natsgo.Msg) {
 		r := s.sawRemote(from, inst, now)
 		if r.link == nil {
 			if s.initiates(from) {
-				s.open(r)
+				if !now.Before(r.retryAt) {
+					s.open(r)
+				}
 			} else if m.Subject == s.hello {
 				s.publish(s.control(opHello, from, "", ""))
 			}
@@ -426,9 +447,13 @@ func (s *session) handle(m *natsgo.Msg) {
 			return
 		}
 		r.lastHeard = now
+		l := r.link
 		reset := h.Get(hReason) == reasonReset
-		s.drop(r.link, "closed by peer", false, reset)
-		if reset && s.initiates(from) {
+		s.drop(l, "closed by peer", false, reset)
+		switch {
+		case !reset:
+			s.refused(r, l)
+		case s.initiates(from):
 			s.open(r)
 		}
 	case opPing:
@@ -457,14 +482,31 @@ func (s *session) sawRemote(node, inst string, now time.Time) *remote {
 		r = &remote{node: node}
 		s.remotes[node] = r
 	}
-	if inst != "" && r.inst != "" && inst != r.inst && r.link != nil {
-		s.drop(r.link, "peer restarted", false, r.link.state == linkOpen)
+	if inst != "" && r.inst != "" && inst != r.inst {
+		if r.link != nil {
+			s.drop(r.link, "peer restarted", false, r.link.state == linkOpen)
+		}
+		// A restarted peer may have a new policy: no backoff for it.
+		r.refusals, r.retryAt = 0, time.Time{}
 	}
 	if inst != "" {
 		r.inst = inst
 	}
 	r.lastHeard = now
 	return r
+}
+
+// refused records an orderly close of l and sets when a link to r may
+// be opened again. A link that lived past DeadAfter was not refused but
+// used, so the backoff starts over.
+func (s *session) refused(r *remote, l *link) {
+	now := s.now()
+	if now.Sub(l.created) >= s.o.DeadAfter {
+		r.refusals = 0
+	}
+	d := s.o.Heartbeat << min(r.refusals, maxRefusalShift)
+	r.refusals++
+	r.retryAt = now.Add(d)
 }
 
 // linkFor returns the open link id with node, or answers with a close.

@@ -11,6 +11,7 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -27,6 +28,7 @@ type recorder struct {
 	established []transport.ChannelID
 	received    []received
 	changed     chan struct{} // closed and replaced on every callback
+	onAdded     func(*transport.Channel)
 }
 
 type received struct {
@@ -43,6 +45,9 @@ func (r *recorder) context(node string) transport.Context {
 		Identity: wire.PeerIdentity{PeerID: node, Type: wire.PeerService},
 		OnChannelAdded: func(ch *transport.Channel) {
 			r.update(func() { r.live[ch.ID] = ch; r.added++ })
+			if r.onAdded != nil {
+				r.onAdded(ch)
+			}
 		},
 		OnChannelRemoved: func(ch *transport.Channel) {
 			r.update(func() { delete(r.live, ch.ID); r.removed++ })
@@ -108,7 +113,7 @@ type node struct {
 	rec *recorder
 }
 
-func startNode(t testing.TB, opts Options) *node {
+func startNode(t testing.TB, opts Options, mods ...func(*recorder)) *node {
 	t.Helper()
 	if opts.URL == "" {
 		opts.URL = natsURL
@@ -124,6 +129,9 @@ func startNode(t testing.TB, opts Options) *node {
 		t.Fatal(err)
 	}
 	n := &node{t: tr, rec: newRecorder()}
+	for _, m := range mods {
+		m(n.rec)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := tr.Initialize(ctx, n.rec.context(opts.NodeID)); err != nil {
@@ -480,5 +488,59 @@ func TestStartFailsWithoutNATS(t *testing.T) {
 	}
 	if tr.State() != transport.StateStopped {
 		t.Fatalf("state after a failed start = %s", tr.State())
+	}
+}
+
+// onLoop runs fn on the session's loop, after every event posted before it.
+func onLoop(tb testing.TB, tr *Transport, fn func(s *session)) {
+	tb.Helper()
+	s := tr.session()
+	done := make(chan struct{})
+	s.post(event{kind: evRun, fn: func() { fn(s); close(done) }})
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		tb.Fatal("session loop did not run the check")
+	}
+}
+
+// TestRefusedLinkBacksOff: a node whose exchange refuses every channel is
+// offered a new link after 1, 2, 4, 8 heartbeats, not on every heartbeat.
+func TestRefusedLinkBacksOff(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_000_000, 0))
+	prefix := testPrefix()
+	opts := func(id string) Options {
+		return Options{NodeID: id, Prefix: prefix, Clock: clk, Heartbeat: time.Second, DeadAfter: time.Hour}
+	}
+	a := startNode(t, opts("a")) // "a" < "b": a opens the links
+	startNode(t, opts("b"), func(r *recorder) {
+		r.onAdded = func(ch *transport.Channel) { go ch.Close() } // b's policy says no
+	})
+	removed := func(n int) func() bool { return func() bool { return a.rec.removed == n } }
+	a.rec.waitFor(t, "the first link refused", removed(1))
+	onLoop(t, a.t, func(*session) {})
+
+	// nextLink counts the links a has opened; whether the open is still
+	// pending when the loop looks depends on how fast b answers.
+	linksOpened := func() (n uint64) {
+		onLoop(t, a.t, func(s *session) { n = s.nextLink })
+		return n
+	}
+	if n := linksOpened(); n != 1 {
+		t.Fatalf("%d links before the clock moved, want 1", n)
+	}
+	var opens []int
+	for beat := 1; beat <= 15; beat++ {
+		clk.Advance(time.Second)
+		if linksOpened() > uint64(len(opens)+1) {
+			opens = append(opens, beat)
+			a.rec.waitFor(t, "the link refused again", removed(len(opens)+1))
+			// The channel goes before the backoff is set: let the loop
+			// finish that close before the clock moves.
+			onLoop(t, a.t, func(*session) {})
+		}
+	}
+	if want := []int{1, 3, 7, 15}; !reflect.DeepEqual(opens, want) {
+		t.Fatalf("links opened at beats %v, want %v", opens, want)
 	}
 }
