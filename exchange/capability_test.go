@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -223,4 +224,39 @@ func (fakeFactory) FromEntirety(p replica.Payload) (replica.Replica, error) {
 }
 func (fakeFactory) ParseVersion(s string) (replica.Version, error) {
 	return replica.NewLWWFactory(replica.LWWOptions{}).ParseVersion(s)
+}
+
+// TestDocumentsFeedEventsAreOwned: every subscriber gets its own map, so
+// one that edits its event cannot change what the next one sees.
+func TestDocumentsFeedEventsAreOwned(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	var seen []int
+	for range 3 {
+		a.SubscribeDocuments(func(e DocEvent) {
+			seen = append(seen, len(e.Docs))
+			clear(e.Docs)
+		})
+	}
+	mustGet(t, a, "d", jsonDoc)
+	mustGet(t, a, "e", jsonDoc)
+	n.settle()
+	if len(seen) == 0 || len(seen)%3 != 0 || seen[len(seen)-1] != 2 || slices.Contains(seen, 0) {
+		t.Fatalf("map sizes seen by the subscribers: %v", seen)
+	}
+}
+
+// TestDocumentsFeedCostsNothingUnwatched: with no subscriber, a burst
+// does not build the O(documents) snapshot.
+func TestDocumentsFeedCostsNothingUnwatched(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	for i := range 200 {
+		mustGet(t, a, "d"+strconv.Itoa(i), jsonDoc)
+	}
+	n.settle()
+	changes := []DocChange{{Type: DocCreated, DocID: "d0"}}
+	if allocs := testing.AllocsPerRun(100, func() { a.emitDocEvents(changes) }); allocs != 0 {
+		t.Fatalf("%v allocations per unwatched burst, want 0", allocs)
+	}
 }

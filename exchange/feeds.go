@@ -105,10 +105,21 @@ func (ex *Exchange) emitPeerEvents(changes []PeerChange) {
 func (ex *Exchange) emitDocEvents(changes []DocChange) {
 	ex.mu.Lock()
 	subs := ex.docSubs.snapshot()
+	if len(subs) == 0 {
+		// The snapshot is O(documents); a relay with many documents and no
+		// subscriber must not build one per burst.
+		ex.mu.Unlock()
+		return
+	}
 	docs := ex.docsLocked()
 	ex.mu.Unlock()
-	for _, sub := range subs {
-		e := DocEvent{Changes: append([]DocChange(nil), changes...), Docs: maps.Clone(docs)}
+	for i, sub := range subs {
+		// Each subscriber owns its event; the last takes the fresh map,
+		// after every copy was made from it.
+		e := DocEvent{Changes: append([]DocChange(nil), changes...), Docs: docs}
+		if i < len(subs)-1 {
+			e.Docs = maps.Clone(docs)
+		}
 		ex.safeCall("SubscribeDocuments callback", func() { sub.call(e) })
 	}
 }
