@@ -16,7 +16,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
 )
+
+// row is the reference's row encoding, shared with the SQLite backend.
+type row = sqlrow.Row
 
 // Tables names where a store keeps its data. Zero fields take the
 // reference's defaults; an empty Schema means the connection's search_path.
@@ -315,14 +319,14 @@ func headOf(rows pgx.Rows) (string, error) {
 		if err := rows.Scan(&payload, &hasBlob); err != nil {
 			return "", fmt.Errorf("postgres store: read head: %w", err)
 		}
-		r := row{kind: "entry"}
+		r := row{Kind: "entry"}
 		if payload != nil {
-			r.payload = *payload
+			r.Payload = *payload
 		}
 		if hasBlob {
-			r.blob = []byte{}
+			r.Blob = []byte{}
 		}
-		if rec, err := fromRow(r); err == nil {
+		if rec, err := r.Record(); err == nil {
 			return rec.Version, nil
 		}
 	}
@@ -359,7 +363,7 @@ func (s *Store) upsertMeta(ctx context.Context, tx pgx.Tx, docID string, m store
 
 func (s *Store) insertRow(ctx context.Context, tx pgx.Tx, docID string, seq int64, r row) error {
 	return s.exec(ctx, tx, `INSERT INTO `+s.q.records+` (doc_id, seq, kind, payload, blob) VALUES ($1, $2, $3, $4, $5)`,
-		docID, seq, r.kind, r.payload, r.blob)
+		docID, seq, r.Kind, r.Payload, r.Blob)
 }
 
 // Append implements [store.Store]. An entry goes through the head check
@@ -371,7 +375,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) erro
 		if err != nil {
 			return err
 		}
-		r, err := toRow(rec)
+		r, err := sqlrow.FromRecord(rec)
 		if err != nil {
 			return withDoc(err, docID)
 		}
@@ -438,13 +442,13 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 			r       row
 			payload *string
 		)
-		if err := rows.Scan(&seq, &r.kind, &payload, &r.blob); err != nil {
+		if err := rows.Scan(&seq, &r.Kind, &payload, &r.Blob); err != nil {
 			return nil, fmt.Errorf("postgres store: scan: %w", err)
 		}
 		if payload != nil {
-			r.payload = *payload
+			r.Payload = *payload
 		}
-		rec, err := fromRow(r)
+		rec, err := r.Record()
 		if err != nil {
 			s.log.Warn("postgres store: skipping corrupt record", "doc", docID, "seq", seq, "err", err)
 			continue
@@ -481,7 +485,7 @@ func (s *Store) replace(ctx context.Context, docID string, expect *store.Head, r
 	rows := make([]row, len(recs))
 	head := ""
 	for i, rec := range recs {
-		r, err := toRow(rec)
+		r, err := sqlrow.FromRecord(rec)
 		if err != nil {
 			return withDoc(err, docID)
 		}
@@ -651,7 +655,7 @@ func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []stor
 			}
 		}
 		for i, rec := range recs {
-			r, err := toRow(rec)
+			r, err := sqlrow.FromRecord(rec)
 			if err != nil {
 				return withDoc(err, docID)
 			}

@@ -13,11 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
-	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/wire"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -324,114 +322,8 @@ func (s *Store) checkFormat(ctx context.Context) error {
 	return nil
 }
 
-// entryJSON is the reference's entry row payload. Binary data lives in the
-// blob column instead of "data".
-type entryJSON struct {
-	Kind     string  `json:"kind"`
-	Encoding string  `json:"encoding"`
-	Version  string  `json:"version"`
-	Data     *string `json:"data,omitempty"`
-	Lineage  *string `json:"lineage,omitempty"`
-}
-
-type row struct {
-	kind    string
-	payload string
-	blob    []byte // nil = NULL
-}
-
-func toRow(rec store.Record) (row, error) {
-	switch rec.Kind {
-	case store.KindMeta:
-		b, err := json.Marshal(rec.Meta)
-		if err != nil {
-			return row{}, err
-		}
-		return row{kind: "meta", payload: string(b)}, nil
-	case store.KindEntry:
-		p := rec.Payload
-		e := entryJSON{Kind: string(p.Kind), Encoding: string(p.Encoding), Version: rec.Version}
-		if p.Lineage != "" {
-			l := p.Lineage
-			e.Lineage = &l
-		}
-		var blob []byte
-		if p.Encoding == wire.Binary {
-			blob = p.Data
-			if blob == nil {
-				blob = []byte{} // an empty binary payload is X'', not NULL
-			}
-		} else {
-			if !utf8.Valid(p.Data) {
-				return row{}, &store.Error{Code: store.CodeInvalidRecord, Msg: "JSON payload is not valid UTF-8"}
-			}
-			d := string(p.Data)
-			e.Data = &d
-		}
-		b, err := marshalNoEscape(e)
-		if err != nil {
-			return row{}, err
-		}
-		return row{kind: "entry", payload: b, blob: blob}, nil
-	}
-	return row{}, &store.Error{Code: store.CodeInvalidRecord, Msg: "record kind " + rec.Kind.String()}
-}
-
-// marshalNoEscape is json.Marshal without HTML escaping, closer to what
-// JSON.stringify writes (both parse back to the same value either way).
-func marshalNoEscape(v any) (string, error) {
-	var buf jsonBuffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	out := buf.b
-	if n := len(out); n > 0 && out[n-1] == '\n' {
-		out = out[:n-1]
-	}
-	return string(out), nil
-}
-
-type jsonBuffer struct{ b []byte }
-
-func (j *jsonBuffer) Write(p []byte) (int, error) { j.b = append(j.b, p...); return len(p), nil }
-
-func fromRow(r row) (store.Record, error) {
-	switch r.kind {
-	case "meta":
-		var m store.Meta
-		if err := json.Unmarshal([]byte(r.payload), &m); err != nil {
-			return store.Record{}, err
-		}
-		return store.MetaRecord(m), nil
-	case "entry":
-		var e entryJSON
-		if err := json.Unmarshal([]byte(r.payload), &e); err != nil {
-			return store.Record{}, err
-		}
-		p := replica.Payload{Kind: wire.PayloadKind(e.Kind), Encoding: wire.PayloadEncoding(e.Encoding)}
-		if p.Kind != wire.Entirety && p.Kind != wire.Since {
-			return store.Record{}, fmt.Errorf("unknown payload kind %q", e.Kind)
-		}
-		if p.Encoding != wire.JSON && p.Encoding != wire.Binary {
-			return store.Record{}, fmt.Errorf("unknown payload encoding %q", e.Encoding)
-		}
-		switch {
-		case r.blob != nil:
-			p.Data = r.blob
-		case e.Data != nil:
-			p.Data = []byte(*e.Data)
-		default:
-			return store.Record{}, errors.New("entry has neither data nor blob")
-		}
-		if e.Lineage != nil {
-			p.Lineage = *e.Lineage
-		}
-		return store.EntryRecord(p, e.Version), nil
-	}
-	return store.Record{}, fmt.Errorf("unknown row kind %q", r.kind)
-}
+// row is the reference's row encoding, shared with the PostgreSQL backend.
+type row = sqlrow.Row
 
 // begin starts a write transaction, failing when the store is closed.
 func (s *Store) begin(ctx context.Context) (*sql.Tx, func(), error) {
@@ -508,7 +400,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 	if err != nil {
 		return err
 	}
-	r, err := toRow(rec)
+	r, err := sqlrow.FromRecord(rec)
 	if err != nil {
 		return withDoc(err, docID)
 	}
@@ -526,7 +418,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 		}
 	}
 	if err := s.exec(ctx, tx, `INSERT INTO `+s.t.Records+` (doc_id, seq, kind, payload, blob) VALUES (?, ?, ?, ?, ?)`,
-		docID, next, r.kind, r.payload, r.blob); err != nil {
+		docID, next, r.Kind, r.Payload, r.Blob); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -575,17 +467,17 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 			payload sql.NullString
 			isNull  bool
 		)
-		if err := rows.Scan(&seq, &r.kind, &payload, &r.blob, &isNull); err != nil {
+		if err := rows.Scan(&seq, &r.Kind, &payload, &r.Blob, &isNull); err != nil {
 			return nil, fmt.Errorf("sqlite store: scan: %w", err)
 		}
 		if want := int64(len(out)); seq != want {
 			return corrupt(store.ReasonSequenceGap, seq, fmt.Sprintf("expected seq %d", want), nil)
 		}
-		r.payload = payload.String
-		if !isNull && r.blob == nil {
-			r.blob = []byte{} // the driver returns an empty BLOB as nil
+		r.Payload = payload.String
+		if !isNull && r.Blob == nil {
+			r.Blob = []byte{} // the driver returns an empty BLOB as nil
 		}
-		rec, err := fromRow(r)
+		rec, err := r.Record()
 		if err != nil {
 			return corrupt(store.ReasonUndecodable, seq, "", err)
 		}
@@ -640,7 +532,7 @@ func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []stor
 	}
 	rows := make([]row, len(recs))
 	for i, rec := range recs {
-		if rows[i], err = toRow(rec); err != nil {
+		if rows[i], err = sqlrow.FromRecord(rec); err != nil {
 			return withDoc(err, docID)
 		}
 	}
@@ -655,7 +547,7 @@ func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []stor
 	}
 	for i, r := range rows {
 		if err := s.exec(ctx, tx, `INSERT INTO `+s.t.Records+` (doc_id, seq, kind, payload, blob) VALUES (?, ?, ?, ?, ?)`,
-			docID, next+int64(i), r.kind, r.payload, r.blob); err != nil {
+			docID, next+int64(i), r.Kind, r.Payload, r.Blob); err != nil {
 			return err
 		}
 	}
@@ -693,12 +585,12 @@ func (s *Store) lastVersion(ctx context.Context, q interface {
 	if err != nil {
 		return "", fmt.Errorf("sqlite store: read head: %w", err)
 	}
-	var e entryJSON
-	if err := json.Unmarshal([]byte(payload.String), &e); err != nil {
+	v, err := sqlrow.EntryVersion(payload.String)
+	if err != nil {
 		return "", &store.CorruptError{DocID: docID, Reason: store.ReasonUndecodable, Index: -1, Seq: seq,
 			Detail: "the last entry does not decode", Err: err}
 	}
-	return e.Version, nil
+	return v, nil
 }
 
 // Replace implements [store.Store].
@@ -720,7 +612,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 	}
 	rows := make([]row, len(recs))
 	for i, rec := range recs {
-		if rows[i], err = toRow(rec); err != nil {
+		if rows[i], err = sqlrow.FromRecord(rec); err != nil {
 			return withDoc(err, docID)
 		}
 	}
@@ -733,7 +625,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 	}
 	for i, r := range rows {
 		if err := s.exec(ctx, tx, `INSERT INTO `+s.t.Records+` (doc_id, seq, kind, payload, blob) VALUES (?, ?, ?, ?, ?)`,
-			docID, i, r.kind, r.payload, r.blob); err != nil {
+			docID, i, r.Kind, r.Payload, r.Blob); err != nil {
 			return err
 		}
 	}

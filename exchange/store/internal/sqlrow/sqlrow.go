@@ -1,4 +1,7 @@
-package postgres
+// Package sqlrow encodes store records as the rows of the reference's SQL
+// layout (kind, payload, blob), shared by the SQLite and PostgreSQL
+// backends so both write and read byte-identical rows.
+package sqlrow
 
 import (
 	"bytes"
@@ -12,8 +15,15 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// entryJSON is the reference's payload column of an entry row. Binary data
-// lives in the blob column instead of "data".
+// Row is one record row without its document id and sequence number.
+type Row struct {
+	Kind    string // "meta" or "entry"
+	Payload string // JSON
+	Blob    []byte // binary entry data; nil is SQL NULL
+}
+
+// entryJSON is the reference's payload of an entry row. Binary data lives
+// in the blob column instead of "data".
 type entryJSON struct {
 	Kind     string  `json:"kind"`
 	Encoding string  `json:"encoding"`
@@ -22,21 +32,16 @@ type entryJSON struct {
 	Lineage  *string `json:"lineage,omitempty"`
 }
 
-// row is one kyneta_records row (without doc_id and seq).
-type row struct {
-	kind    string
-	payload string
-	blob    []byte // nil = NULL
-}
-
-func toRow(rec store.Record) (row, error) {
+// FromRecord encodes rec. A JSON payload that is not valid UTF-8 cannot be
+// stored in a text column and is refused with CodeInvalidRecord.
+func FromRecord(rec store.Record) (Row, error) {
 	switch rec.Kind {
 	case store.KindMeta:
 		b, err := json.Marshal(rec.Meta)
 		if err != nil {
-			return row{}, err
+			return Row{}, err
 		}
-		return row{kind: "meta", payload: string(b)}, nil
+		return Row{Kind: "meta", Payload: string(b)}, nil
 	case store.KindEntry:
 		p := rec.Payload
 		e := entryJSON{Kind: string(p.Kind), Encoding: string(p.Encoding), Version: rec.Version}
@@ -48,11 +53,11 @@ func toRow(rec store.Record) (row, error) {
 		if p.Encoding == wire.Binary {
 			blob = p.Data
 			if blob == nil {
-				blob = []byte{} // an empty binary payload is '', not NULL
+				blob = []byte{} // an empty binary payload is an empty blob, not NULL
 			}
 		} else {
 			if !utf8.Valid(p.Data) {
-				return row{}, &store.Error{Code: store.CodeInvalidRecord, Msg: "JSON payload is not valid UTF-8"}
+				return Row{}, &store.Error{Code: store.CodeInvalidRecord, Msg: "JSON payload is not valid UTF-8"}
 			}
 			d := string(p.Data)
 			e.Data = &d
@@ -61,24 +66,25 @@ func toRow(rec store.Record) (row, error) {
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false) // closer to JSON.stringify; both parse the same
 		if err := enc.Encode(e); err != nil {
-			return row{}, err
+			return Row{}, err
 		}
-		return row{kind: "entry", payload: string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), blob: blob}, nil
+		return Row{Kind: "entry", Payload: string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), Blob: blob}, nil
 	}
-	return row{}, &store.Error{Code: store.CodeInvalidRecord, Msg: "record kind " + rec.Kind.String()}
+	return Row{}, &store.Error{Code: store.CodeInvalidRecord, Msg: "record kind " + rec.Kind.String()}
 }
 
-func fromRow(r row) (store.Record, error) {
-	switch r.kind {
+// Record decodes r.
+func (r Row) Record() (store.Record, error) {
+	switch r.Kind {
 	case "meta":
 		var m store.Meta
-		if err := json.Unmarshal([]byte(r.payload), &m); err != nil {
+		if err := json.Unmarshal([]byte(r.Payload), &m); err != nil {
 			return store.Record{}, err
 		}
 		return store.MetaRecord(m), nil
 	case "entry":
 		var e entryJSON
-		if err := json.Unmarshal([]byte(r.payload), &e); err != nil {
+		if err := json.Unmarshal([]byte(r.Payload), &e); err != nil {
 			return store.Record{}, err
 		}
 		p := replica.Payload{Kind: wire.PayloadKind(e.Kind), Encoding: wire.PayloadEncoding(e.Encoding)}
@@ -89,8 +95,8 @@ func fromRow(r row) (store.Record, error) {
 			return store.Record{}, fmt.Errorf("unknown payload encoding %q", e.Encoding)
 		}
 		switch {
-		case r.blob != nil:
-			p.Data = r.blob
+		case r.Blob != nil:
+			p.Data = r.Blob
 		case e.Data != nil:
 			p.Data = []byte(*e.Data)
 		default:
@@ -101,5 +107,14 @@ func fromRow(r row) (store.Record, error) {
 		}
 		return store.EntryRecord(p, e.Version), nil
 	}
-	return store.Record{}, fmt.Errorf("unknown row kind %q", r.kind)
+	return store.Record{}, fmt.Errorf("unknown row kind %q", r.Kind)
+}
+
+// EntryVersion reads the version from an entry row's payload alone.
+func EntryVersion(payload string) (string, error) {
+	var e entryJSON
+	if err := json.Unmarshal([]byte(payload), &e); err != nil {
+		return "", err
+	}
+	return e.Version, nil
 }
