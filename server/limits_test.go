@@ -38,8 +38,9 @@ func TestLimitDefaults(t *testing.T) {
 	if c, _ := (Options{MessageRate: 50}).resolve(); c.MessageBurst != 50 {
 		t.Fatalf("burst for an explicit rate: %d", c.MessageBurst)
 	}
+	defaults, _ := Options{}.resolve()
 	for p, want := range map[Principal]string{"svc": "svc", 42: "", nil: "", stringer("u1"): "u1"} {
-		if got := defaultPrincipalKey(p); got != want {
+		if got := defaults.PrincipalKey(p); got != want {
 			t.Errorf("principal key of %#v = %q, want %q", p, got, want)
 		}
 	}

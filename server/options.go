@@ -1,16 +1,15 @@
 package server
 
 import (
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/httpkey"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -282,10 +281,10 @@ func (o Options) resolve() (config, error) {
 		c.MaxConnectionsPerPrincipal = DefaultMaxConnectionsPerPrincipal
 	}
 	if c.ClientIP == nil {
-		c.ClientIP = remoteHost
+		c.ClientIP = httpkey.ClientHost
 	}
 	if c.PrincipalKey == nil {
-		c.PrincipalKey = defaultPrincipalKey
+		c.PrincipalKey = func(p Principal) string { return httpkey.Principal(p) }
 	}
 	switch {
 	case c.ReassemblyBudget == 0:
@@ -340,24 +339,6 @@ func (o Options) resolve() (config, error) {
 		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }
 	}
 	return c, nil
-}
-
-// remoteHost is the default ClientIP: the host part of r.RemoteAddr.
-func remoteHost(r *http.Request) string {
-	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return h
-	}
-	return r.RemoteAddr
-}
-
-func defaultPrincipalKey(p Principal) string {
-	switch p := p.(type) {
-	case string:
-		return p
-	case fmt.Stringer:
-		return p.String()
-	}
-	return ""
 }
 
 // DrainOptions configure one Drain (fields left zero fall back to

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/httpkey"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/wire"
@@ -249,10 +249,10 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		c.MaxConnectionsPerPrincipal = server.DefaultMaxConnectionsPerPrincipal
 	}
 	if c.ClientIP == nil {
-		c.ClientIP = remoteHost
+		c.ClientIP = httpkey.ClientHost
 	}
 	if c.PrincipalKey == nil {
-		c.PrincipalKey = principalKey
+		c.PrincipalKey = func(p Principal) string { return httpkey.Principal(p) }
 	}
 	if c.PeerID == nil {
 		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }
@@ -422,21 +422,4 @@ func checkURL(s string) error {
 		return fmt.Errorf("URL %q: no host", s)
 	}
 	return nil
-}
-
-func remoteHost(r *http.Request) string {
-	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return h
-	}
-	return r.RemoteAddr
-}
-
-func principalKey(p Principal) string {
-	switch p := p.(type) {
-	case string:
-		return p
-	case fmt.Stringer:
-		return p.String()
-	}
-	return ""
 }
