@@ -789,23 +789,21 @@ func (ex *Exchange) peerVersioner(doc string) *docRuntime {
 	return rt
 }
 
-// sendInterestPerPeer sends each peer the version the replica can back for
-// it; with none the version is omitted, so the peer sends everything.
+// sendInterestPerPeer sends each peer the interest perPeerInterest builds
+// from the version the opaque replica can back for it.
 func (ex *Exchange) sendInterestPerPeer(rt *docRuntime, peers []string, in *wire.Interest) {
 	for _, p := range peers {
 		chans := ex.cs().sess.peerChannels(p)
 		if len(chans) == 0 {
 			continue
 		}
-		msg := *in
-		msg.Version = nil
+		var v string
+		ok := false
 		rt.mu.Lock()
-		if pv, ok := rt.rep.(replica.PeerVersioner); ok {
-			if v, ok := pv.VersionFor(p); ok {
-				msg.Version = &v
-			}
+		if pv, isPV := rt.rep.(replica.PeerVersioner); isPV {
+			v, ok = pv.VersionFor(p)
 		}
 		rt.mu.Unlock()
-		ex.sendTo(chans, &msg)
+		ex.sendTo(chans, perPeerInterest(in, v, ok))
 	}
 }

@@ -446,16 +446,11 @@ func (ex *Exchange) checkWaiters() {
 // Runs on the dispatcher.
 func (ex *Exchange) askAcks(w *syncWaiter) {
 	cur := ex.cs()
-	cur.sync.peers.Range(func(id string, p *syncPeer) bool {
-		chans := cur.sess.peerChannels(id)
-		if w.asked[id] || len(chans) == 0 || !ex.canShare(w.doc, p.identity) {
-			return true
-		}
+	for _, id := range ackTargets(w.doc, w.asked, cur.sync, cur.sess, ex.canShare) {
 		w.asked[id] = true
-		ex.sendTo(chans, &wire.Offer{DocID: w.doc, Version: w.ackAt, Reciprocate: ptr(true),
+		ex.sendTo(cur.sess.peerChannels(id), &wire.Offer{DocID: w.doc, Version: w.ackAt, Reciprocate: ptr(true),
 			Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("[]")}})
-		return true
-	})
+	}
 }
 
 // markChanged schedules delivery of rt's pending change sets.

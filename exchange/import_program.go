@@ -168,6 +168,51 @@ func dominates(incoming, ours replica.Version) bool {
 	return incoming.String() > ours.String()
 }
 
+// absorbKind is how the replica takes in an offer planImport accepted.
+type absorbKind uint8
+
+const (
+	absorbMerge   absorbKind = iota + 1 // merge the payload
+	absorbStamped                       // merge, keeping the offer's version as the stamp (LWW, state)
+	absorbResetTo                       // reset to the entirety at the offered version (op counters line up)
+	absorbReplace                       // a fresh replica built from the entirety
+)
+
+// absorbHow decides how to apply an accepted offer: an adoption or a reset
+// of an interpreted doc resets to the sender's version; a reset of a
+// headless doc rebuilds the replica from the entirety, except a state doc,
+// whose merge is a join that already converges; everything else merges,
+// stamped when the replica keeps writers' stamps.
+func absorbHow(act importAction, headless, joinState, stamped bool) absorbKind {
+	switch {
+	case act == importReset && headless && !joinState:
+		return absorbReplace
+	case act == importReset && headless:
+		return absorbMerge
+	case act == importReset || act == importAdopt:
+		return absorbResetTo
+	case stamped:
+		return absorbStamped
+	}
+	return absorbMerge
+}
+
+// isAck recognizes an acknowledgement: a plain delta with no batches.
+func isAck(p replica.Payload) bool {
+	if p.Kind != wire.Since || p.Encoding != wire.JSON {
+		return false
+	}
+	n, ok := countBatches(p.Data)
+	return ok && n == 0
+}
+
+// owesAck decides whether an offer we already hold is owed an
+// acknowledgement like a write we merged: a write we had, or a request
+// for an acknowledgement (an empty offer that asks for an answer).
+func owesAck(p replica.Payload, reciprocate bool) bool {
+	return p.Kind == wire.Since && (!isAck(p) || reciprocate)
+}
+
 // Compaction thresholds: a plain op log is compacted once it holds more
 // than this much history.
 const (
@@ -180,7 +225,7 @@ const (
 // reference's least common version), never before the current base. ok is
 // false when the history is small or no version after the base qualifies.
 func compactTarget(ours, base replica.Version, hist replica.History, synced []replica.Version, force bool) (replica.Version, bool) {
-	if !force && hist.Batches <= compactBatches && hist.Bytes <= compactBytes {
+	if !compactDue(hist, force) {
 		return nil, false
 	}
 	target := ours
@@ -195,4 +240,24 @@ func compactTarget(ours, base replica.Version, hist replica.History, synced []re
 		return nil, false
 	}
 	return target, true
+}
+
+// compactDue: an op log is worth compacting (always when forced).
+func compactDue(hist replica.History, force bool) bool {
+	return force || hist.Batches > compactBatches || hist.Bytes > compactBytes
+}
+
+// syncedVersions lists the versions of doc that synced peers confirmed
+// (the inputs of the least common version); unparseable ones are skipped.
+func syncedVersions(s *syncState, doc string, parse func(string) (replica.Version, error)) []replica.Version {
+	var out []replica.Version
+	s.peers.Range(func(_ string, p *syncPeer) bool {
+		if st, ok := p.states.Get(doc); ok && st.Kind == PeerSynced && st.LastKnownVersion != "" {
+			if v, err := parse(st.LastKnownVersion); err == nil {
+				out = append(out, v)
+			}
+		}
+		return true
+	})
+	return out
 }

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // What an offer carries is decided here from values; the shell exports
@@ -57,4 +58,17 @@ func planOffer(ours replica.Version, since *string, push, multi bool, parse func
 		return offerPlan{act: offerSinceOurs} // no gap
 	}
 	return offerPlan{act: offerSince, theirs: theirs}
+}
+
+// perPeerInterest is the interest an opaque relay sends one peer: with the
+// version its log can back for that peer, or without a version when it
+// has none, so the peer sends everything (a stamp another peer gave the
+// relay says nothing about what this peer's payloads contain).
+func perPeerInterest(in *wire.Interest, version string, ok bool) *wire.Interest {
+	msg := *in
+	msg.Version = nil
+	if ok {
+		msg.Version = &version
+	}
+	return &msg
 }

@@ -142,8 +142,7 @@ func (ex *Exchange) importOffer(f fxImport) {
 		// A write we already hold, or a request for an acknowledgement
 		// (an empty offer that asks for an answer), is owed one like a
 		// write we merged.
-		write := payload.Kind == wire.Since && (!isAck(payload) || f.reciprocate)
-		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from, write: write})
+		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from, write: owesAck(payload, f.reciprocate)})
 		return
 	case importRefuse:
 		ex.warn(DiagVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)
@@ -168,28 +167,20 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 
 	rt.mu.Lock()
+	_, stamped := rt.rep.(replica.StampedMerger)
 	var mergeErr error
-	switch act {
-	case importReset:
-		switch {
-		case rt.mode == ModeReplicate && rt.factory.Type().Name != replica.StateType.Name:
-			var rep replica.Replica
-			if rep, mergeErr = rt.factory.FromEntirety(payload); mergeErr == nil {
-				rt.rep = rep
-			}
-		case rt.mode == ModeReplicate:
-			mergeErr = rt.rep.Merge(payload)
-		default:
-			mergeErr = rt.rep.ResetFromEntirety(payload, incoming)
+	switch absorbHow(act, rt.mode == ModeReplicate, rt.factory.Type().Name == replica.StateType.Name, stamped) {
+	case absorbReplace:
+		var rep replica.Replica
+		if rep, mergeErr = rt.factory.FromEntirety(payload); mergeErr == nil {
+			rt.rep = rep
 		}
-	case importAdopt:
+	case absorbResetTo:
 		mergeErr = rt.rep.ResetFromEntirety(payload, incoming)
+	case absorbStamped:
+		mergeErr = rt.rep.(replica.StampedMerger).MergeStamped(payload, f.version, f.from)
 	default:
-		if sm, ok := rt.rep.(replica.StampedMerger); ok {
-			mergeErr = sm.MergeStamped(payload, f.version, f.from)
-		} else {
-			mergeErr = rt.rep.Merge(payload)
-		}
+		mergeErr = rt.rep.Merge(payload)
 	}
 	v := rt.rep.Version().String()
 	rt.mu.Unlock()
@@ -210,15 +201,6 @@ func (ex *Exchange) importOffer(f fxImport) {
 		ex.markChanged(rt)
 	}
 	ex.enqueue(msgDocImported{doc: f.doc, version: v, from: f.from})
-}
-
-// isAck recognizes an acknowledgement: a plain delta with no batches.
-func isAck(p replica.Payload) bool {
-	if p.Kind != wire.Since || p.Encoding != wire.JSON {
-		return false
-	}
-	n, ok := countBatches(p.Data)
-	return ok && n == 0
 }
 
 // enqueue queues the outcome of an import ahead of later inputs (called

@@ -65,7 +65,7 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			heads[i] = headInfo{exists: h.Exists, version: h.Version}
 		}
 		found := false
-		if best := ex.furthest(rt, heads); best >= 0 {
+		if best := furthestHead(heads, rt.factory.ParseVersion); best >= 0 {
 			recs, err := ex.stores[best].LoadAll(ex.bgCtx, rt.id)
 			if err != nil {
 				heads[best].broken = true
@@ -123,32 +123,6 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 	}()
 }
 
-// furthest picks the store to load from: the one whose head is the
-// greatest version (the first on ties, concurrency or unparseable heads);
-// -1 when no store holds the doc.
-func (ex *Exchange) furthest(rt *docRuntime, heads []headInfo) int {
-	best := -1
-	var bestV replica.Version
-	for i, h := range heads {
-		if !h.exists || h.broken {
-			continue
-		}
-		if best < 0 {
-			best = i
-			bestV, _ = rt.factory.ParseVersion(h.version)
-			continue
-		}
-		v, err := rt.factory.ParseVersion(h.version)
-		if err != nil || bestV == nil {
-			continue
-		}
-		if ord, err := v.Compare(bestV); err == nil && ord == replica.Ahead {
-			best, bestV = i, v
-		}
-	}
-	return best
-}
-
 // replay applies one stored entry (caller holds rt.mu). An entirety resets
 // the replica to the stored version so op counters line up with peers.
 func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
@@ -189,20 +163,12 @@ func (ex *Exchange) compact(doc string, force bool) {
 	}
 	rt.mu.Lock()
 	hr, ok := rt.rep.(replica.HistoryReporter)
-	long := ok && (force || hr.History().Batches > compactBatches || hr.History().Bytes > compactBytes)
+	due := ok && compactDue(hr.History(), force)
 	rt.mu.Unlock()
-	if !long {
+	if !due {
 		return // the common case: nothing to look at
 	}
-	var synced []replica.Version
-	ex.cs().sync.peers.Range(func(_ string, p *syncPeer) bool {
-		if st, ok := p.states.Get(doc); ok && st.Kind == PeerSynced && st.LastKnownVersion != "" {
-			if v, err := rt.factory.ParseVersion(st.LastKnownVersion); err == nil {
-				synced = append(synced, v)
-			}
-		}
-		return true
-	})
+	synced := syncedVersions(ex.cs().sync, doc, rt.factory.ParseVersion)
 	rt.mu.Lock()
 	target, ok := compactTarget(rt.rep.Version(), rt.rep.BaseVersion(), hr.History(), synced, force)
 	var err error
@@ -252,47 +218,61 @@ func (ex *Exchange) persistTrigger(doc string) {
 	ex.stepStore(stChanged{doc: doc, version: rt.version()})
 }
 
-// storeRecords builds what brings a store from base to the doc's current
-// version: the delta entries, or (replace, or no delta from base) meta
-// plus the whole state, which the store takes as a Replace.
+// storeRecords exports what brings a store from base to the doc's current
+// version, as storeAppends decides: the delta entries (an append), or meta
+// plus the whole state (a Replace).
 func (ex *Exchange) storeRecords(rt *docRuntime, base string, replace bool) ([]store.Record, string, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	cur := rt.rep.Version().String()
-	meta := store.MetaRecord(storeMeta(rt.meta))
-	if me, ok := rt.rep.(replica.MultiExporter); ok {
-		all, err := me.ExportFor("")
-		if err != nil || replace {
-			return append([]store.Record{meta}, partRecords(all)...), cur, err
-		}
-		since, err := me.ExportFor(base)
-		if err != nil {
+	var delta []replica.OfferPart
+	deltaOK := false
+	if !replace {
+		var err error
+		if delta, deltaOK, err = exportDelta(rt, base); err != nil {
 			return nil, cur, err
 		}
-		if len(since) == len(all) && base != "" {
-			// base is not one of the log's stamps: rewrite the stream.
-			return append([]store.Record{meta}, partRecords(all)...), cur, nil
-		}
-		return partRecords(since), cur, nil
 	}
-	if !replace {
-		if from, err := rt.factory.ParseVersion(base); err == nil {
-			p, ok, err := rt.rep.ExportSince(from)
-			if err != nil {
-				return nil, cur, err
-			}
-			if ok {
-				return []store.Record{store.EntryRecord(p, cur)}, cur, nil
-			}
-		}
+	if storeAppends(replace, deltaOK) {
+		return partRecords(delta), cur, nil
 	}
-	// No delta from the stored version (a reset to another lineage, or a
-	// first registration): a fresh entirety.
-	p, err := rt.rep.ExportEntirety()
+	var all []replica.OfferPart
+	var err error
+	if me, ok := rt.rep.(replica.MultiExporter); ok {
+		all, err = me.ExportFor("")
+	} else {
+		var p replica.Payload
+		p, err = rt.rep.ExportEntirety()
+		all = []replica.OfferPart{{Payload: p, Version: cur}}
+	}
 	if err != nil {
 		return nil, cur, err
 	}
-	return []store.Record{meta, store.EntryRecord(p, cur)}, cur, nil
+	return append([]store.Record{store.MetaRecord(storeMeta(rt.meta))}, partRecords(all)...), cur, nil
+}
+
+// exportDelta exports the entries after base (caller holds rt.mu); ok is
+// false when the replica cannot: base is not one of an opaque log's stamps,
+// does not parse, or predates the replica's base or lineage.
+func exportDelta(rt *docRuntime, base string) ([]replica.OfferPart, bool, error) {
+	cur := rt.rep.Version().String()
+	if me, ok := rt.rep.(replica.MultiExporter); ok {
+		since, err := me.ExportFor(base)
+		if err != nil || base == "" {
+			return since, err == nil, err
+		}
+		all, err := me.ExportFor("")
+		return since, err == nil && len(since) < len(all), err
+	}
+	from, err := rt.factory.ParseVersion(base)
+	if err != nil {
+		return nil, false, nil
+	}
+	p, ok, err := rt.rep.ExportSince(from)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return []replica.OfferPart{{Payload: p, Version: cur}}, true, nil
 }
 
 func (ex *Exchange) storeEffect(f storeFx) {

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
+	"github.com/kyneta-go/kyneta/exchange/replica"
 )
 
 // The store program sequences persistence (§7.2) per document and per
@@ -389,3 +390,36 @@ func deleting(s *storeState, doc string, rereg *stLoaded) (*storeState, []storeF
 	d := &storeDocPhase{deleting: true, reregister: rereg}
 	return s.with(doc, d), []storeFx{fxStoreDelete{doc: doc}}
 }
+
+// furthestHead picks the store to load a doc from: the one whose head is
+// the greatest version (the first on ties, concurrency or unparseable
+// heads); -1 when no store holds the doc.
+func furthestHead(heads []headInfo, parse func(string) (replica.Version, error)) int {
+	best := -1
+	var bestV replica.Version
+	for i, h := range heads {
+		if !h.exists || h.broken {
+			continue
+		}
+		if best < 0 {
+			best = i
+			bestV, _ = parse(h.version)
+			continue
+		}
+		v, err := parse(h.version)
+		if err != nil || bestV == nil {
+			continue
+		}
+		if ord, err := v.Compare(bestV); err == nil && ord == replica.Ahead {
+			best, bestV = i, v
+		}
+	}
+	return best
+}
+
+// storeAppends decides how a store write brings the store from its head to
+// the doc's version: append the delta when the program asked for no
+// rewrite and a delta from the head exists; otherwise rewrite the stream
+// as meta plus the whole state (a first write, a reset to another lineage,
+// a head the replica no longer knows, a compaction).
+func storeAppends(replace, deltaOK bool) bool { return !replace && deltaOK }

@@ -94,3 +94,16 @@ func acknowledged(doc string, parse func(string) (replica.Version, error), targe
 	})
 	return found
 }
+
+// ackTargets lists the peers a WaitAcknowledged waiter still asks for an
+// acknowledgement: connected, allowed to share the doc, not asked before.
+func ackTargets(doc string, asked map[string]bool, s *syncState, sess *sessionState, canShare func(string, PeerIdentity) bool) []string {
+	var out []string
+	s.peers.Range(func(id string, p *syncPeer) bool {
+		if !asked[id] && len(sess.peerChannels(id)) > 0 && canShare(doc, p.identity) {
+			out = append(out, id)
+		}
+		return true
+	})
+	return out
+}
