@@ -40,24 +40,27 @@ import (
 
 // config holds the parsed flags.
 type config struct {
-	workloads  []string
-	procs      []int
-	runs       int
-	docs       []int
-	writes     []int
-	n          int
-	windows    []int
-	size       int
-	largeReps  int
-	conns      []int
-	idleKind   string
-	settleMs   int
-	frag       int // -1: transports' default
-	timeoutSec int
-	rawN       int
-	child      bool
-	ratios     bool
-	cpuProfile string
+	workloads []string
+	procs     []int
+	runs      int
+	docs      []int
+	writes    []int
+	n         int
+	windows   []int
+	size      int
+	largeReps int
+	conns     []int
+	idleKind  string
+	settleMs  int
+	frag      int // -1: transports' default
+	// defaultQueue keeps the server's default send-queue limits (the
+	// reference buffers without bound, so the comparison runs raise them).
+	defaultQueue bool
+	timeoutSec   int
+	rawN         int
+	child        bool
+	ratios       bool
+	cpuProfile   string
 }
 
 var allWorkloads = []string{"converge", "stream", "large", "idle-conns", "raw"}
@@ -78,6 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	idleKind := fs.String("idle-kind", "raw", "idle-conns: raw (plain WebSocket + ready + establish) | exchange (client + exchange per connection)")
 	settle := fs.Int("settle-ms", 1000, "idle-conns: wait after the last establish before measuring")
 	frag := fs.Int("fragment-threshold", -1, "wire fragment threshold, both sides (-1: default 102400; 0: off)")
+	defaultQueue := fs.Bool("default-queue", false, "keep the server's default send-queue limits (results then count slow-consumer closes)")
 	timeout := fs.Int("timeout", 120, "per-run time limit in seconds")
 	rawN := fs.Int("raw-n", 10000, "raw: round trips (and pipelined messages) per run")
 	child := fs.Bool("child", false, "internal: run as peer B, driven over stdin/stdout")
@@ -87,7 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 		return nil, nil, err
 	}
 	c := &config{runs: *runs, n: *n, size: *size, largeReps: *largeReps, idleKind: *idleKind,
-		settleMs: *settle, frag: *frag, timeoutSec: *timeout, rawN: *rawN, child: *child, ratios: *ratios,
+		settleMs: *settle, frag: *frag, defaultQueue: *defaultQueue, timeoutSec: *timeout, rawN: *rawN, child: *child, ratios: *ratios,
 		cpuProfile: *cpuProfile}
 	var err error
 	for _, w := range strings.Split(*workload, ",") {

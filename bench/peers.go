@@ -45,18 +45,21 @@ func startA(cfg *config, id string) (*peerA, error) {
 	case cfg.frag > 0:
 		thr = cfg.frag
 	}
-	srv, err := server.New(server.Options{
+	opts := server.Options{
 		FragmentThreshold:   thr,
 		MaxConnectionsPerIP: -1, // every benchmark client dials from loopback
 		// The reference harness has no rate limit; the converge workload
 		// sends more than the default burst.
 		MessageRate: -1,
-		// The reference buffers without bound; with the default queue
-		// limits an unbounded stream (window 0) is closed as a slow
-		// consumer (4000) once a burst outruns the socket.
+		// The reference buffers without bound; the comparison runs do too
+		// unless --default-queue asks for the server's defaults.
 		SendQueueMessages: 1 << 20,
 		SendQueueBytes:    1 << 30,
-	})
+	}
+	if cfg.defaultQueue {
+		opts.SendQueueMessages, opts.SendQueueBytes = 0, 0
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		return nil, err
 	}

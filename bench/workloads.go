@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kyneta-go/kyneta/server"
 	"io"
 	"math"
 	"net"
@@ -194,6 +195,7 @@ func (o *orchestrator) converge(b bSide, docs, writes int) (result, error) {
 		"a_local_writes_per_s": round(float64(docs*writes)/(msSince(tw1, tw2)/1e3), 1),
 		"wire_a":               wireA, "wire_b": wireB,
 		"mem_a": memA, "mem_a_after_writes": memAfterWrites, "mem_b": r.Mem, "mem_b_after_stop": stopped.Mem,
+		"slow_consumer_closes": a.srv.Stats().Closed[server.StatusSlowConsumer],
 	}, nil
 }
 

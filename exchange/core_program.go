@@ -53,6 +53,11 @@ type (
 	// localChangeMsg: rt was written locally; its version is read when the
 	// message runs.
 	localChangeMsg struct{ rt *docRuntime }
+	// chanPressureMsg: a channel's send queue became congested or drained.
+	chanPressureMsg struct {
+		ch        ChannelID
+		congested bool
+	}
 )
 
 // Core effects besides the programs' own.
@@ -94,13 +99,25 @@ func (c *coreProgram) Update(s *coreState, m any) (*coreState, []any) {
 		n.tickPending = false
 		return n, nil
 	case sessionMsg:
+		if rm, ok := m.(msgChannelRemoved); ok {
+			// A channel that goes away no longer holds its peer back.
+			if peer, ok := s.sess.channelPeer(rm.ch); ok {
+				s, fx = c.step(s, msgChannelPressure{peer: peer, ch: rm.ch})
+			}
+		}
 		sess, sfx := c.session.Update(s.sess, m)
-		if sess == s.sess && len(sfx) == 0 {
-			return s, nil
+		if sess == s.sess && len(sfx) == 0 && len(fx) == 0 {
+			return s, fx
 		}
 		n = s.with()
 		n.sess = sess
-		fx = c.sessionFx(n, sfx, nil)
+		fx = c.sessionFx(n, sfx, fx)
+	case chanPressureMsg:
+		peer, ok := s.sess.channelPeer(m.ch)
+		if !ok {
+			return s, nil
+		}
+		return c.Update(s, msgChannelPressure{peer: peer, ch: m.ch, congested: m.congested})
 	case syncMsg:
 		sync, yfx := c.sync.Update(s.sync, m)
 		if sync == s.sync && len(yfx) == 0 {
@@ -152,6 +169,18 @@ func (c *coreProgram) sessionFx(n *coreState, sfx []sessionFx, fx []any) []any {
 		fx = append(fx, f)
 	}
 	return fx
+}
+
+// step runs one sync message inside a larger step: s is returned updated
+// (a fresh value when anything changed) with the message's effects.
+func (c *coreProgram) step(s *coreState, m syncMsg) (*coreState, []any) {
+	sync, yfx := c.sync.Update(s.sync, m)
+	if sync == s.sync && len(yfx) == 0 {
+		return s, nil
+	}
+	n := s.with()
+	n.sync = sync
+	return n, appendAll(nil, yfx)
 }
 
 func (s *coreState) with() *coreState {

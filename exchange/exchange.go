@@ -208,6 +208,7 @@ type Exchange struct {
 	docTypes   []DocType
 	transports []transport.Transport
 	channels   map[ChannelID]*transport.Channel
+	pressure   map[ChannelID]bool // latest send-queue pressure reported per channel
 	peerSubs   subscribers[PeerEvent]
 	docSubs    subscribers[DocEvent]
 	waiters    map[*syncWaiter]struct{}
@@ -249,6 +250,7 @@ func New(opts Options) (*Exchange, error) {
 		runtimes:    map[string]*docRuntime{},
 		deferred:    map[string]DocMeta{},
 		channels:    map[ChannelID]*transport.Channel{},
+		pressure:    map[ChannelID]bool{},
 		waiters:     map[*syncWaiter]struct{}{},
 		timers:      map[string]func() bool{},
 		afterDelete: map[string][]func(){},
@@ -671,6 +673,7 @@ func (ex *Exchange) AddTransport(ctx context.Context, t transport.Transport) err
 		OnChannelRemoved:   ex.onChannelRemoved,
 		OnChannelEstablish: ex.onChannelEstablish,
 		MintChannelID:      func() ChannelID { return ChannelID(ex.nextCh.Add(1)) },
+		OnChannelPressure:  ex.onChannelPressure,
 	}
 	if err := t.Initialize(ctx, c); err != nil {
 		ex.forgetTransport(t)
@@ -738,8 +741,48 @@ func (ex *Exchange) onChannelAdded(ch *transport.Channel) {
 func (ex *Exchange) onChannelRemoved(ch *transport.Channel) {
 	ex.mu.Lock()
 	delete(ex.channels, ch.ID)
+	delete(ex.pressure, ch.ID)
 	ex.mu.Unlock()
 	ex.dispatch(msgChannelRemoved{ch: ch.ID})
+}
+
+// onChannelPressure hears a channel's send-queue pressure. The report goes
+// ahead of queued inputs: each burst they make may push again, and the
+// queue has only half its room left. It is called from inside the
+// transport's send path (the socket writer, even), which must not be made
+// to run the dispatcher for long: when the dispatcher is idle the report is
+// delivered from a goroutine of its own. Reports can then overtake each
+// other, so each delivers the channel's latest state.
+func (ex *Exchange) onChannelPressure(id ChannelID, congested bool) {
+	ex.mu.Lock()
+	if ex.closed {
+		ex.mu.Unlock()
+		return
+	}
+	ex.pressure[id] = congested
+	ex.mu.Unlock()
+	deliver := funcMsg(func() {
+		ex.mu.Lock()
+		now, ok := ex.pressure[id]
+		if ok && !now {
+			delete(ex.pressure, id)
+		}
+		ex.mu.Unlock()
+		if ok {
+			ex.consequence(chanPressureMsg{ch: id, congested: now})
+		}
+	})
+	if !ex.runner.Idle() {
+		ex.runner.DispatchUrgent(deliver) // queued: the dispatcher is running
+		return
+	}
+	if !ex.startBG() {
+		return
+	}
+	go func() {
+		defer ex.endBG()
+		ex.runner.DispatchUrgent(deliver)
+	}()
 }
 
 func (ex *Exchange) onChannelEstablish(ch *transport.Channel) {

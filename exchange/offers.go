@@ -27,23 +27,24 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 		return
 	}
 	var parts []replica.OfferPart
-	built := false
+	var at string
+	var sent []string
 	for _, peer := range f.peers {
 		chans := ex.cs().sess.peerChannels(peer)
 		if len(chans) == 0 {
-			continue
+			continue // no path: the peer resyncs from its version when it returns
 		}
-		if !built {
-			var at string
+		if sent == nil {
 			parts, at = ex.buildOffer(rt, f.since, f.push, peer)
-			built = true
-			if f.push {
-				ex.enqueue(msgPushed{doc: f.doc, version: at, to: f.peers})
-			}
 		}
+		sent = append(sent, peer)
 		for _, part := range parts {
 			ex.sendTo(chans, &wire.Offer{DocID: f.doc, Payload: part.Payload.Wire(), Version: part.Version, Reciprocate: f.reciprocate})
 		}
+	}
+	if f.push && sent != nil {
+		// Only the peers it reached count as caught up.
+		ex.enqueue(msgPushed{doc: f.doc, version: at, to: sent})
 	}
 }
 

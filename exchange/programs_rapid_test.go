@@ -31,6 +31,7 @@ type world struct {
 	classify    func(doc string) string
 	peerEvents  int
 	syncEvents  int
+	seq         int // distinct versions for bursts of local writes
 }
 
 func newWorld(t *rapid.T) *world {
@@ -68,8 +69,19 @@ func (w *world) drain() {
 		} else {
 			m, w.queue = w.queue[0], w.queue[1:]
 		}
+		if rm, ok := m.(msgChannelRemoved); ok {
+			// As the core does: a removed channel no longer holds its
+			// peer back.
+			if peer, ok := w.sess.channelPeer(rm.ch); ok {
+				w.urgent = append([]any{msgChannelPressure{peer: peer, ch: rm.ch}, removedAfterPressure(rm)}, w.urgent...)
+				continue
+			}
+		}
 		switch m := m.(type) {
 		case sessionMsg:
+			if rm, ok := m.(removedAfterPressure); ok {
+				m = msgChannelRemoved(rm)
+			}
 			before := dumpSession(w.sess)
 			n, fx := w.sp.Update(w.sess, m)
 			if dumpSession(w.sess) != before {
@@ -93,6 +105,11 @@ func (w *world) drain() {
 	}
 	w.check()
 }
+
+// removedAfterPressure is a channel removal whose pressure release ran.
+type removedAfterPressure msgChannelRemoved
+
+func (removedAfterPressure) isSessionMsg() {}
 
 func (w *world) send(ch ChannelID, msg wire.ChannelMsg) {
 	if msg.MsgType().IsLifecycle() {
@@ -147,6 +164,9 @@ func (w *world) syncEffect(f syncFx) {
 		}
 	case fxSendOffers:
 		for _, p := range f.peers {
+			if peer, ok := w.sync.peers.Get(p); ok && f.push && peer.congested.Len() > 0 {
+				w.t.Fatalf("push of %s to %s while its channels are congested", f.doc, p)
+			}
 			for _, ch := range w.sess.peerChannels(p) {
 				w.send(ch, &wire.Offer{DocID: f.doc})
 			}
@@ -166,6 +186,21 @@ func (w *world) syncEffect(f syncFx) {
 		}
 	case fxImport:
 		w.urgent = append(w.urgent, msgDocImported{doc: f.doc, version: f.version, from: f.from})
+	}
+}
+
+// checkAfterTick runs after a tick: pushes are held past a tick only while
+// the peer is congested (once its last congested channel drains or goes
+// away they have gone out), and a new burst starts.
+func (w *world) checkAfterTick() {
+	w.sync.peers.Range(func(id string, p *syncPeer) bool {
+		if p.held.Len() > 0 && p.congested.Len() == 0 {
+			w.t.Fatalf("peer %s holds pushes %v past a tick without congestion", id, p.held.Keys())
+		}
+		return true
+	})
+	if w.sync.pushedNow.Len() != 0 {
+		w.t.Fatalf("the tick did not start a new burst: %v", w.sync.pushedNow.Keys())
 	}
 }
 
@@ -277,6 +312,20 @@ func programsProperty(t *rapid.T) {
 					w.dispatch(msgChannelEstablish{ch: ch})
 				}
 			},
+			"channel congests": func(t *rapid.T) {
+				if ch, ok := pickCh(t); ok {
+					if peer, ok := w.sess.channelPeer(ch); ok {
+						w.dispatch(msgChannelPressure{peer: peer, ch: ch, congested: true})
+					}
+				}
+			},
+			"channel drains": func(t *rapid.T) {
+				if ch, ok := pickCh(t); ok {
+					if peer, ok := w.sess.channelPeer(ch); ok {
+						w.dispatch(msgChannelPressure{peer: peer, ch: ch})
+					}
+				}
+			},
 			"remove channel": func(t *rapid.T) {
 				if ch, ok := pickCh(t); ok {
 					w.dispatch(msgChannelRemoved{ch: ch})
@@ -307,6 +356,7 @@ func programsProperty(t *rapid.T) {
 			"tick": func(t *rapid.T) {
 				w.dispatch(msgSessionTick{})
 				w.dispatch(msgSyncTick{})
+				w.checkAfterTick()
 			},
 			"receive present": func(t *rapid.T) {
 				meta := metaOf(t)
@@ -340,6 +390,13 @@ func programsProperty(t *rapid.T) {
 			},
 			"local write": func(t *rapid.T) {
 				w.dispatch(msgLocalChange{doc: rapid.SampledFrom(docs).Draw(t, "doc"), version: version.Draw(t, "v")})
+			},
+			"local writes in one burst": func(t *rapid.T) {
+				doc := rapid.SampledFrom(docs).Draw(t, "doc")
+				for i := range rapid.IntRange(2, 4).Draw(t, "writes") {
+					w.seq++
+					w.dispatch(msgLocalChange{doc: doc, version: fmt.Sprintf("L:%d", 100+w.seq+i)})
+				}
 			},
 			"local destroy": func(t *rapid.T) {
 				doc := rapid.SampledFrom(docs).Draw(t, "doc")

@@ -159,7 +159,15 @@ func dumpSync(s *syncState) string {
 	}
 	for _, id := range s.peers.Keys() {
 		p, _ := s.peers.Get(id)
-		fmt.Fprintf(&b, "peer[%s mismatched=%v", id, p.mismatched.Keys())
+		fmt.Fprintf(&b, "peer[%s mismatched=%v congested=%v", id, p.mismatched.Keys(), p.congested.Keys())
+		for _, doc := range p.held.Keys() {
+			h, _ := p.held.Get(doc)
+			since := "-"
+			if h.since != nil {
+				since = *h.since
+			}
+			fmt.Fprintf(&b, " held:%s@%s", doc, since)
+		}
 		for _, doc := range p.states.Keys() {
 			st, _ := p.states.Get(doc)
 			fmt.Fprintf(&b, " %s=%s:%s", doc, st.Kind, st.LastKnownVersion)

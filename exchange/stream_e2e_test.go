@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,23 +16,34 @@ import (
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
 
-// Defect (stream stall): a writer streams updates through the server; the
-// reader's connection is closed for a slow consumer (a 16-message send
-// queue makes that happen on every run; the test checks it did), it
-// reconnects, and it must catch up while everybody is idle.
-func TestWebSocketStreamSurvivesSlowConsumerCloses(t *testing.T) {
+// withoutPressure hides a transport's send-queue pressure reports from the
+// exchange, as a transport without them behaves: the exchange then sends
+// until the queue overflows and the connection is closed with 4000.
+type withoutPressure struct{ transport.Transport }
+
+func (w withoutPressure) Initialize(ctx context.Context, c transport.Context) error {
+	c.OnChannelPressure = nil
+	return w.Transport.Initialize(ctx, c)
+}
+
+// streamThroughRelay runs a writer and a reader, both clients of a relay
+// whose server has a 16-message send queue, streams writes updates from
+// the writer, waits until the reader holds the last one and returns the
+// server's count of slow-consumer closes.
+func streamThroughRelay(t *testing.T, wrap func(transport.Transport) transport.Transport, writes int) uint64 {
+	t.Helper()
 	srv, err := server.New(server.Options{SendQueueMessages: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay, err := New(Options{PeerID: "relay", Transports: []transport.Transport{srv}, DocTypes: []DocType{jsonDoc}})
+	relay, err := New(Options{PeerID: "relay", Transports: []transport.Transport{wrap(srv)}, DocTypes: []DocType{jsonDoc}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	defer relay.Shutdown(context.Background())
-	dial := func(peer string) (*Exchange, *client.Client) {
+	dial := func(peer string) *Exchange {
 		retry := backoff.Policy{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxAttempts: backoff.Unlimited}
 		c, err := client.New(client.Options{
 			URLFunc: func(id string) (string, error) {
@@ -52,10 +64,9 @@ func TestWebSocketStreamSurvivesSlowConsumerCloses(t *testing.T) {
 			defer cancel()
 			_ = ex.Shutdown(ctx)
 		})
-		return ex, c
+		return ex
 	}
-	writer, _ := dial("writer")
-	reader, _ := dial("reader")
+	writer, reader := dial("writer"), dial("reader")
 	dw := mustGet(t, writer, "stream", jsonDoc)
 	dr := mustGet(t, reader, "stream", jsonDoc)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -66,15 +77,34 @@ func TestWebSocketStreamSurvivesSlowConsumerCloses(t *testing.T) {
 	if err := dr.WaitForSync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	const writes = 3000
 	for i := range writes {
 		update(t, dw, func(tx *Tx) { tx.Set(P("n"), i) })
 	}
 	waitDoc(t, dr, func() bool { return dr.Version() == dw.Version() })
-	wantJSON(t, dr, `{"n":2999}`)
-	if closed := srv.Stats().Closed[server.StatusSlowConsumer]; closed == 0 {
+	wantJSON(t, dr, fmt.Sprintf(`{"n":%d}`, writes-1))
+	return srv.Stats().Closed[server.StatusSlowConsumer]
+}
+
+// Defect (stream stall): a writer streams updates through the server; the
+// reader's connection is closed for a slow consumer (a 16-message send
+// queue and a transport that does not report its pressure make that
+// happen on every run; the test checks it did), it reconnects, and it must
+// catch up while everybody is idle.
+func TestWebSocketStreamSurvivesSlowConsumerCloses(t *testing.T) {
+	closed := streamThroughRelay(t, func(t transport.Transport) transport.Transport { return withoutPressure{t} }, 3000)
+	if closed == 0 {
 		t.Fatal("no slow-consumer close happened: the test did not exercise reconnection")
-	} else {
-		t.Logf("%d slow-consumer closes", closed)
+	}
+	t.Logf("%d slow-consumer closes", closed)
+}
+
+// Send-path backpressure: with the server reporting its queue's pressure,
+// the relay holds pushes to a reader whose queue is half full and sends
+// them as one offer once it drained, so a reader that reads at full speed
+// is never closed as a slow consumer, however fast the writer.
+func TestWebSocketFastWriterNeverOverflowsAReadingPeer(t *testing.T) {
+	closed := streamThroughRelay(t, func(t transport.Transport) transport.Transport { return t }, 3000)
+	if closed != 0 {
+		t.Fatalf("%d slow-consumer closes of a reader that kept reading", closed)
 	}
 }

@@ -3,6 +3,7 @@ package exchange
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
@@ -75,7 +76,25 @@ type syncPeer struct {
 	// acked: per doc, the latest version this peer acknowledged holding
 	// (an empty delta offer, sent once its stores confirmed our write).
 	acked pmap.Map[string]
+	// congested: the peer's channels whose send queue is past its
+	// high-water mark. While any is, pushes to the peer are held in held
+	// (per doc, the baseline of the first held push) and sent as one
+	// coalesced offer per doc once every channel drained: a fast writer
+	// then never overflows a reader's queue that is still being read.
+	congested pmap.Map[struct{}]
+	held      pmap.Map[heldPush]
+	// fresh: docs whose state this peer set on its current connection
+	// (its interest, an offer, a vacant). States kept across a reconnect
+	// may be stale: the peer may have lost pushes with the old path, so a
+	// delta from our version could apply on the wrong base (the reference
+	// does not check). Pushes wait until the peer spoke again.
+	fresh pmap.Set
 }
+
+// heldPush is a push withheld from a congested peer: since is our version
+// before the first change it missed (nil for docs that always send their
+// entirety).
+type heldPush struct{ since *string }
 
 type parkedInterest struct {
 	from string
@@ -96,6 +115,13 @@ type syncState struct {
 	docEvents pmap.List[DocChange]
 	peerSync  pmap.Set // docs whose per-peer states changed since the last tick
 	advanced  pmap.Set // docs whose state advanced since the last tick
+
+	// pushedNow: (peer, doc) pairs pushed since the last tick; a later
+	// change in the same burst is held for the tick, so a burst costs a
+	// peer at most two offers per doc however many changes it made.
+	pushedNow pmap.Map[struct{}]
+	// holding: peers with held pushes.
+	holding pmap.Map[struct{}]
 }
 
 // --- messages ---
@@ -109,6 +135,14 @@ type msgPeerAvailable struct{ identity PeerIdentity }
 // the peer asks for what the old path lost.
 type msgPeerNewPath struct{ identity PeerIdentity }
 type msgPeerUnavailable struct{ peer string }
+
+// msgChannelPressure: channel ch of peer became congested or drained
+// (a channel that is removed counts as drained).
+type msgChannelPressure struct {
+	peer      string
+	ch        ChannelID
+	congested bool
+}
 type msgPeerDeparted struct{ peer string }
 type msgDocLoading struct{ doc string }
 type msgDocEnsure struct {
@@ -192,6 +226,7 @@ type msgDocRemovedAll struct{}
 func (msgPeerAvailable) isSyncMsg()   {}
 func (msgPeerNewPath) isSyncMsg()     {}
 func (msgPeerUnavailable) isSyncMsg() {}
+func (msgChannelPressure) isSyncMsg() {}
 func (msgPeerDeparted) isSyncMsg()    {}
 func (msgDocLoading) isSyncMsg()      {}
 func (msgDocEnsure) isSyncMsg()       {}
@@ -308,6 +343,11 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		np := &syncPeer{identity: who}
 		if ok {
 			np.states = old.states
+			if _, newPath := m.(msgPeerNewPath); newPath {
+				// The old path may still be congested; held pushes are
+				// dropped because the presents below make the peer ask.
+				np.congested = old.congested
+			}
 		}
 		n.peers = n.peers.Set(who.PeerID, np)
 		var entries []wire.DocPresence
@@ -321,6 +361,9 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 			return n, nil
 		}
 		return n, presents(who.PeerID, entries)
+
+	case msgChannelPressure:
+		return p.pressure(s, m)
 
 	case msgPeerUnavailable:
 		peer, ok := s.peers.Get(m.peer)
@@ -426,7 +469,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 			return s, nil // nothing new: an earlier push already carried it
 		}
 		n := s.clone()
-		fx := p.push(s, m.doc, d, "")
+		fx := p.push(n, m.doc, d, "")
 		nd := *d
 		nd.version = m.version
 		n.docs = n.docs.Set(m.doc, &nd)
@@ -489,7 +532,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 			return s, nil
 		}
 		n := s.clone()
-		fx := p.push(s, m.doc, d, m.from)
+		fx := p.push(n, m.doc, d, m.from)
 		nd := *d
 		nd.version = m.version
 		if m.from != "" && p.persistent && nd.acknowledged() {
@@ -556,11 +599,12 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		return p.received(s, m.from, m.msg)
 
 	case msgSyncTick:
-		if s.docEvents.Len() == 0 && s.peerSync.Len() == 0 && s.advanced.Len() == 0 {
+		if s.docEvents.Len() == 0 && s.peerSync.Len() == 0 && s.advanced.Len() == 0 && s.pushedNow.Len() == 0 && s.holding.Len() == 0 {
 			return s, nil
 		}
 		n := s.clone()
-		var fx []syncFx
+		n.pushedNow = pmap.Map[struct{}]{}
+		fx := p.release(n, s.holding.Keys())
 
 		if s.peerSync.Len() > 0 {
 			fx = append(fx, fxEmitReady{docs: s.peerSync.Slice()})
@@ -897,30 +941,114 @@ func intersects(a, b []string) bool {
 // push builds the offers for a change: to every peer that is synced or
 // pending for doc (canShare-filtered, minus exclude), with since = the doc's
 // version before the change for delta-capable docs. One shared baseline
-// for all targets (§2.7).
-func (p *syncProgram) push(s *syncState, doc string, before *syncDoc, exclude string) []syncFx {
-	var targets []string
-	for _, id := range s.peers.Keys() {
-		if id == exclude {
-			continue
-		}
-		peer, _ := s.peers.Get(id)
-		st, ok := peer.states.Get(doc)
-		if !ok || st.Kind == PeerVacant {
-			continue
-		}
-		if p.share(doc, peer.identity) {
-			targets = append(targets, id)
-		}
-	}
-	if len(targets) == 0 {
-		return nil
-	}
+// for all targets (§2.7). A congested peer's push is held instead (in n,
+// a fresh clone owned by the caller), keeping the first baseline.
+func (p *syncProgram) push(n *syncState, doc string, before *syncDoc, exclude string) []syncFx {
 	var since *string
 	if before.meta.SyncMode.Delivery == wire.DeltaCapable {
 		since = ptr(before.version)
 	}
+	var targets []string
+	for _, id := range n.peers.Keys() {
+		if id == exclude {
+			continue
+		}
+		peer, _ := n.peers.Get(id)
+		st, ok := peer.states.Get(doc)
+		if !ok || st.Kind == PeerVacant || !peer.fresh.Has(doc) || !p.share(doc, peer.identity) {
+			continue
+		}
+		key := id + "\x00" + doc
+		if peer.congested.Len() > 0 || n.pushedNow.Has(key) {
+			if !peer.held.Has(doc) {
+				np := *peer
+				np.held = peer.held.Set(doc, heldPush{since: since})
+				n.peers = n.peers.Set(id, &np)
+				n.holding = n.holding.Set(id, struct{}{})
+			}
+			continue
+		}
+		n.pushedNow = n.pushedNow.Set(key, struct{}{})
+		targets = append(targets, id)
+	}
+	if len(targets) == 0 {
+		return nil
+	}
 	return []syncFx{fxSendOffers{peers: targets, doc: doc, since: since, push: true}}
+}
+
+// pressure folds a channel's congestion into its peer's. When the peer's
+// last congested channel drains, each held push goes out as one offer from
+// its first baseline: everything the peer missed, coalesced.
+func (p *syncProgram) pressure(s *syncState, m msgChannelPressure) (*syncState, []syncFx) {
+	peer, ok := s.peers.Get(m.peer)
+	key := strconv.FormatUint(uint64(m.ch), 10)
+	if !ok || peer.congested.Has(key) == m.congested {
+		return s, nil
+	}
+	n := s.clone()
+	np := *peer
+	if m.congested {
+		np.congested = peer.congested.Set(key, struct{}{})
+		n.peers = n.peers.Set(m.peer, &np)
+		return n, nil
+	}
+	np.congested = peer.congested.Delete(key)
+	n.peers = n.peers.Set(m.peer, &np)
+	if np.congested.Len() > 0 {
+		return n, nil
+	}
+	return n, p.release(n, []string{m.peer})
+}
+
+// release sends the held pushes of the given peers that are not congested
+// (n is a fresh clone owned by the caller): one offer per doc and
+// baseline, shared by the peers that hold the same one.
+func (p *syncProgram) release(n *syncState, ids []string) []syncFx {
+	type group struct {
+		doc   string
+		since *string
+		peers []string
+	}
+	var groups []*group
+	index := map[string]*group{}
+	for _, id := range ids {
+		peer, ok := n.peers.Get(id)
+		if !ok || peer.held.Len() == 0 {
+			n.holding = n.holding.Delete(id)
+			continue
+		}
+		if peer.congested.Len() > 0 {
+			continue
+		}
+		for _, doc := range peer.held.Keys() {
+			h, _ := peer.held.Get(doc)
+			d, ok := n.docs.Get(doc)
+			if st, known := peer.states.Get(doc); !ok || d.mode == ModeDeferred || !known || st.Kind == PeerVacant || !p.share(doc, peer.identity) {
+				continue // gone, dismissed or denied since it was held
+			}
+			k := doc + "\x00"
+			if h.since != nil {
+				k += "@" + *h.since
+			}
+			g := index[k]
+			if g == nil {
+				g = &group{doc: doc, since: h.since}
+				index[k] = g
+				groups = append(groups, g)
+			}
+			g.peers = append(g.peers, id)
+		}
+		np := *peer
+		np.held = pmap.Map[heldPush]{}
+		n.peers = n.peers.Set(id, &np)
+		n.holding = n.holding.Delete(id)
+	}
+	fx := make([]syncFx, 0, len(groups))
+	for _, g := range groups {
+		fx = append(fx, fxSendOffers{peers: g.peers, doc: g.doc, since: g.since, push: true})
+	}
+	return fx
 }
 
 func (p *syncProgram) sharePeers(s *syncState, doc string, ids []string) []string {
@@ -971,6 +1099,7 @@ func setPeerDocState(n *syncState, peerID, doc string, st PeerDocState) {
 	}
 	np := *peer
 	np.states = peer.states.Set(doc, st)
+	np.fresh = peer.fresh.Add(doc)
 	n.peers = n.peers.Set(peerID, &np)
 	n.peerSync = n.peerSync.Add(doc)
 	if st.Kind == PeerSynced || st.Kind == PeerVacant {

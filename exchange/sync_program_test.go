@@ -340,6 +340,118 @@ func TestSyncTable(t *testing.T) {
 			msg:   msgLocalChange{doc: "d", version: "L:2"}, fx: []string{"offers bob d since=L:1 r=-"}, check: func(t *testing.T, s *syncState) {}},
 		{name: "local change of unknown doc: no-op", msg: msgLocalChange{doc: "d", version: "L:1"}},
 		{name: "local change of deferred doc: no-op", setup: syncSeq(deferDoc("d", authM)), msg: msgLocalChange{doc: "d", version: "L:1"}},
+
+		// a reconnected peer's kept states may be stale: no delta until it speaks again
+		{name: "no push to a reconnected peer before its interest", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", ptr("L:1"), F)), msgPeerUnavailable{peer: "bob"}, bob),
+			msg: msgLocalChange{doc: "d", version: "L:2"},
+			check: func(t *testing.T, s *syncState) {
+				if st, _ := stateOf(s, "bob", "d"); st.Kind != PeerSynced {
+					t.Fatal("the kept state was lost: " + dumpSync(s))
+				}
+			}},
+		{name: "a reconnected peer's interest makes its state fresh again", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", ptr("L:1"), F)), msgPeerUnavailable{peer: "bob"}, bob, recv("bob", interest("d", ptr("L:1"), F)), msgSyncTick{}),
+			msg: msgLocalChange{doc: "d", version: "L:2"}, fx: []string{"offers bob d since=L:1 r=-"}, check: func(t *testing.T, s *syncState) {}},
+		{name: "a new path also waits for the peer to speak", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", ptr("L:1"), F)), msgPeerNewPath{identity: peerID("bob")}),
+			msg: msgLocalChange{doc: "d", version: "L:2"}, check: func(t *testing.T, s *syncState) {}},
+
+		// bursts: the first change of a doc is pushed at once, later ones wait for the tick
+		{name: "a second change in the burst is held for the tick", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", nil, F)), msgLocalChange{doc: "d", version: "L:2"}),
+			msg: msgLocalChange{doc: "d", version: "L:3"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.held.Has("d") || !s.holding.Has("bob") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "the tick sends held changes as one offer per doc and baseline", setup: syncSeq(bob, carol, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", nil, F)), recv("carol", interest("d", nil, F)),
+			msgLocalChange{doc: "d", version: "L:2"}, msgLocalChange{doc: "d", version: "L:3"}, msgLocalChange{doc: "d", version: "L:4"}),
+			msg: msgSyncTick{}, fx: []string{"offers bob,carol d since=L:2 r=-", "ready d", "advanced d", "docevents doc-created:d"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); p.held.Len() != 0 || s.holding.Len() != 0 || s.pushedNow.Len() != 0 {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "after the tick the next change is pushed at once again", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", nil, F)), msgLocalChange{doc: "d", version: "L:2"}, msgSyncTick{}),
+			msg: msgLocalChange{doc: "d", version: "L:3"}, fx: []string{"offers bob d since=L:2 r=-"}, check: func(t *testing.T, s *syncState) {}},
+		{name: "the tick keeps a congested peer's held pushes", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", nil, F)), msgChannelPressure{peer: "bob", ch: 1, congested: true}, msgLocalChange{doc: "d", version: "L:2"}),
+			msg: msgSyncTick{}, fx: []string{"ready d", "advanced d", "docevents doc-created:d"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.held.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+
+		// channel pressure: pushes to a congested peer are held, then coalesced
+		{name: "pressure of an unknown peer: no-op", msg: msgChannelPressure{peer: "ghost", ch: 1, congested: true}},
+		{name: "pressure: a channel congests its peer", setup: syncSeq(bob), msg: msgChannelPressure{peer: "bob", ch: 1, congested: true},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); p.congested.Len() != 1 {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "pressure: the same report twice is a no-op", setup: syncSeq(bob, msgChannelPressure{peer: "bob", ch: 1, congested: true}),
+			msg: msgChannelPressure{peer: "bob", ch: 1, congested: true}},
+		{name: "pressure: a drain without congestion is a no-op", setup: syncSeq(bob), msg: msgChannelPressure{peer: "bob", ch: 1}},
+		{name: "local change to a congested peer: held, others pushed", setup: syncSeq(bob, carol, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", nil, F)), recv("carol", interest("d", nil, F)), msgChannelPressure{peer: "bob", ch: 1, congested: true}),
+			msg: msgLocalChange{doc: "d", version: "L:2"}, fx: []string{"offers carol d since=L:1 r=-"},
+			check: func(t *testing.T, s *syncState) {
+				p, _ := s.peers.Get("bob")
+				if h, ok := p.held.Get("d"); !ok || h.since == nil || *h.since != "L:1" {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "a second held change keeps the first baseline", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", nil, F)), msgChannelPressure{peer: "bob", ch: 1, congested: true}, msgLocalChange{doc: "d", version: "L:2"}),
+			msg: msgLocalChange{doc: "d", version: "L:3"},
+			check: func(t *testing.T, s *syncState) {
+				p, _ := s.peers.Get("bob")
+				if h, _ := p.held.Get("d"); *h.since != "L:1" {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "drain: one coalesced push per held doc from its first baseline", setup: syncSeq(bob, ensure("d", authM, "L:1"), ensure("e", ephM, "1"),
+			recv("bob", interest("d", nil, F)), recv("bob", interest("e", nil, F)), msgChannelPressure{peer: "bob", ch: 1, congested: true},
+			msgLocalChange{doc: "d", version: "L:2"}, msgLocalChange{doc: "d", version: "L:3"}, msgLocalChange{doc: "e", version: "2"}),
+			msg: msgChannelPressure{peer: "bob", ch: 1}, fx: []string{"offers bob d since=L:1 r=-", "offers bob e since=- r=-"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); p.held.Len() != 0 || p.congested.Len() != 0 {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "drain of one channel while another is congested: still held", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", nil, F)), msgChannelPressure{peer: "bob", ch: 1, congested: true}, msgChannelPressure{peer: "bob", ch: 2, congested: true},
+			msgLocalChange{doc: "d", version: "L:2"}),
+			msg: msgChannelPressure{peer: "bob", ch: 1},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); p.held.Len() != 1 || p.congested.Len() != 1 {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "drain skips a held doc the peer dismissed meanwhile", setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", interest("d", nil, F)),
+			msgChannelPressure{peer: "bob", ch: 1, congested: true}, msgLocalChange{doc: "d", version: "L:2"}, recv("bob", &wire.Vacant{DocID: "d"})),
+			msg: msgChannelPressure{peer: "bob", ch: 1}, check: func(t *testing.T, s *syncState) {}},
+		{name: "drain skips a held doc destroyed meanwhile", setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", interest("d", nil, F)),
+			msgChannelPressure{peer: "bob", ch: 1, congested: true}, msgLocalChange{doc: "d", version: "L:2"}, msgDocDelete{doc: "d"}),
+			msg: msgChannelPressure{peer: "bob", ch: 1}, check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); p.held.Len() != 0 || p.congested.Len() != 0 {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "a new path keeps the congestion and drops held pushes (the peer asks again)", setup: syncSeq(bob, ensure("d", authM, "L:1"),
+			recv("bob", interest("d", nil, F)), msgChannelPressure{peer: "bob", ch: 1, congested: true}, msgLocalChange{doc: "d", version: "L:2"}),
+			msg: msgPeerNewPath{identity: peerID("bob")}, fx: []string{"to bob present(d)"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); p.held.Len() != 0 || p.congested.Len() != 1 {
+					t.Fatal(dumpSync(s))
+				}
+			}},
 		{name: "doc-imported: version, synced, relay to others since old", setup: syncSeq(bob, carol, ensure("d", authM, "L:1"),
 			recv("bob", interest("d", nil, F)), recv("carol", interest("d", nil, F))),
 			msg: msgDocImported{doc: "d", version: "L:3", from: "bob"}, fx: []string{"offers carol d since=L:1 r=-"},

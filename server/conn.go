@@ -83,13 +83,19 @@ type conn struct {
 	pipe   *transport.Pipeline
 	seq    uint32
 
-	mu          sync.Mutex
-	ch          *transport.Channel
-	detached    bool
-	q           []outItem
-	spare       []outItem
-	qBytes      int // queued + being written
-	qMsgs       int
+	mu       sync.Mutex
+	ch       *transport.Channel
+	detached bool
+	q        []outItem
+	spare    []outItem
+	qBytes   int // queued + being written
+	qMsgs    int
+	// pressured: the queue passed its high-water mark and has not yet
+	// drained below its low-water mark; reported is what the exchange was
+	// last told, by the one goroutine reporting (reporting).
+	pressured   bool
+	reported    bool
+	reporting   bool
 	writing     bool
 	open        bool // "ready" queued; data may flow
 	closing     bool
@@ -267,8 +273,46 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	c.sendMu.Unlock()
 	if err == nil {
 		c.traceSendParts(seq, parts)
+		c.reportPressure()
 	}
 	return err
+}
+
+// High- and low-water marks of the send queue, as fractions of its limits:
+// the exchange is told to hold back at half full, so coalesced offers and
+// replies still fit, and to resume at a quarter, so it does not flap.
+func (c *conn) aboveHighWaterLocked() bool {
+	cfg := &c.s.cfg
+	return c.qMsgs*2 > cfg.SendQueueMessages || c.qBytes*2 > cfg.SendQueueBytes
+}
+
+func (c *conn) belowLowWaterLocked() bool {
+	cfg := &c.s.cfg
+	return c.qMsgs*4 <= cfg.SendQueueMessages && c.qBytes*4 <= cfg.SendQueueBytes
+}
+
+// reportPressure tells the exchange when the queue's pressure changed
+// since the last report. Called without mu. One goroutine reports at a
+// time and loops until the exchange knows the current state, so reports
+// arrive in order; a goroutine that finds a report under way leaves its
+// change to that reporter. The exchange may send from inside the report
+// (and so come back here): it finds the report under way and returns.
+func (c *conn) reportPressure() {
+	c.mu.Lock()
+	if c.reporting {
+		c.mu.Unlock()
+		return
+	}
+	c.reporting = true
+	for c.pressured != c.reported && c.ch != nil {
+		now, id := c.pressured, c.ch.ID
+		c.reported = now
+		c.mu.Unlock()
+		c.s.base.Pressure(id, now)
+		c.mu.Lock()
+	}
+	c.reporting = false
+	c.mu.Unlock()
 }
 
 func (c *conn) traceSendParts(seq uint32, parts []wire.FramePart) {
@@ -288,6 +332,15 @@ func (c *conn) traceSendParts(seq uint32, parts []wire.FramePart) {
 // sendShared queues frames encoded once for many connections: only the
 // header is per connection.
 func (c *conn) sendShared(frames [][]byte) error {
+	err := c.queueShared(frames)
+	if err == nil {
+		// Outside sendMu: the report may run the exchange, which sends.
+		c.reportPressure()
+	}
+	return err
+}
+
+func (c *conn) queueShared(frames [][]byte) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	if c.isClosing() {
@@ -386,6 +439,9 @@ func (c *conn) admitLocked(size, n int) error {
 func (c *conn) queuedLocked(size, n int) {
 	c.qBytes += size
 	c.qMsgs += n
+	if !c.pressured && c.aboveHighWaterLocked() {
+		c.pressured = true
+	}
 	raiseTo(&c.s.st.hwBytes, int64(c.qBytes))
 	raiseTo(&c.s.st.hwMsgs, int64(c.qMsgs))
 	if c.open {
@@ -581,7 +637,14 @@ func (c *conn) writeBatch(batch []outItem) {
 	c.mu.Lock()
 	c.qBytes -= total
 	c.qMsgs -= n
+	drained := c.pressured && c.belowLowWaterLocked()
+	if drained {
+		c.pressured = false
+	}
 	c.mu.Unlock()
+	if drained {
+		c.reportPressure()
+	}
 }
 
 func (c *conn) write(it *outItem) error {

@@ -387,6 +387,19 @@ func (b *Base) Receive(id ChannelID, msg wire.ChannelMsg) error {
 	return nil
 }
 
+// Pressure reports that channel id's send queue became congested or
+// drained (OnChannelPressure). Reports for channels that are gone are
+// dropped: their removal already tells the consumer.
+func (b *Base) Pressure(id ChannelID, congested bool) {
+	b.mu.RLock()
+	_, ok := b.chans[id]
+	cctx := b.cctx
+	b.mu.RUnlock()
+	if ok && cctx.OnChannelPressure != nil {
+		cctx.OnChannelPressure(id, congested)
+	}
+}
+
 // Channel returns the live channel with that id.
 func (b *Base) Channel(id ChannelID) (*Channel, bool) {
 	b.mu.RLock()

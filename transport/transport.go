@@ -60,6 +60,13 @@ type Context struct {
 	// MintChannelID mints a fresh id, unique across every transport of the
 	// consumer and never reused. Required.
 	MintChannelID func() ChannelID
+	// OnChannelPressure, if set, hears that a channel's send queue filled
+	// past its high-water mark (congested) or drained back below its
+	// low-water mark (not congested), so the consumer can hold back what
+	// it would send and coalesce it, instead of overflowing the queue and
+	// having the connection closed. Transports without a bounded send
+	// queue never call it. It may be called from inside Send.
+	OnChannelPressure func(id ChannelID, congested bool)
 	// OnFrame, if set, observes every wire frame sent or received
 	// (tracing). It is called from inside the send and receive paths, so
 	// unlike the other callbacks it must not send on the transport.
