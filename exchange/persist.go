@@ -133,6 +133,13 @@ func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
 		return sm.MergeStamped(rec.Payload, rec.Version, "")
 	}
 	if rec.Payload.Kind == wire.Entirety {
+		if rec.Version == rt.rep.Version().String() {
+			// Stored at the version a fresh replica has (a registration
+			// before any write): it holds what the replica starts with,
+			// schema defaults included, and merging it would count as a
+			// change.
+			return nil
+		}
 		v, err := rt.factory.ParseVersion(rec.Version)
 		if err != nil {
 			return err

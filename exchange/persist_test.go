@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/schema"
 )
 
 func withStore(s ...store.Store) func(*Options) {
@@ -301,4 +302,54 @@ func TestDestroyDuringWriteThenGetAgain(t *testing.T) {
 	d3 := mustGet(t, a2, "d", jsonDoc)
 	flush(t, a2)
 	wantJSON(t, d3, `{"new":2}`)
+}
+
+// A typed document (schema defaults) registered with a store before its
+// first write is stored as an entirety at the fresh version; replaying it
+// must not count as a change, or the stream looks corrupt (a version gap)
+// and the writes after it are lost on restart.
+func TestTypedDocWithDefaultsSurvivesRestart(t *testing.T) {
+	data := store.NewMemoryData()
+	n := newTestNet(t)
+	var diags []Diagnostic
+	var mu sync.Mutex
+	onDiag := func(o *Options) {
+		o.OnDiagnostic = func(d Diagnostic) {
+			mu.Lock()
+			defer mu.Unlock()
+			diags = append(diags, d)
+		}
+	}
+	a := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})), onDiag)
+	ta, err := Bind[note](a, "n", schema.BindingJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush(t, a) // the registration is stored before any write
+	if err := ta.Modify(func(v *note) error { v.Title = "kept"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, a)
+	n.stop("a")
+
+	a2 := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})), onDiag)
+	ta2, err := Bind[note](a2, "n", schema.BindingJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush(t, a2)
+	got, err := ta2.Value()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Title != "kept" {
+		t.Fatalf("after restart title = %q, want %q", got.Title, "kept")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, d := range diags {
+		if d.Code == DiagStoreError {
+			t.Fatalf("store diagnostic on restart: %s", d.Message)
+		}
+	}
 }
