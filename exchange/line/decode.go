@@ -42,6 +42,9 @@ type box struct {
 	AckSeq     float64
 	AckLineage string
 	NextSeq    float64
+	// HasList: the document has a messages list (a document nobody wrote
+	// has none).
+	HasList bool
 	// Malformed counts message entries that were skipped because they are
 	// not objects or have no usable seq (only a remote writer produces
 	// them: local sends are validated against the schema).
@@ -70,6 +73,7 @@ func decodeBox(data []byte) (box, error) {
 		if err := json.Unmarshal(raw, &list); err != nil {
 			return b, &Error{Code: CodeMalformed, Msg: "messages is not a list", Err: err}
 		}
+		b.HasList = true
 		b.Messages = make([]boxMsg, 0, len(list))
 		for _, item := range list {
 			m, ok := decodeMsg(item)

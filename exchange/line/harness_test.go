@@ -29,18 +29,28 @@ type testNet struct {
 
 func newNet(t testing.TB) *testNet {
 	t.Helper()
+	n := newNetNoCleanup(t)
+	t.Cleanup(n.closeAll)
+	return n
+}
+
+// newNetNoCleanup is newNet for rapid checks, which run many nets in one
+// test: the caller calls closeAll.
+func newNetNoCleanup(t testing.TB) *testNet {
+	t.Helper()
 	clk := clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	n := &testNet{t: t, clk: clk, exs: map[string]*exchange.Exchange{}, data: map[string]*store.MemoryData{},
 		bridge: transport.NewBridge(transport.BridgeOptions{Clock: clk, OnError: func(ep string, err error) {
 			t.Errorf("wire error at %s: %v", ep, err)
 		}})}
-	t.Cleanup(func() {
-		for name := range n.exs {
-			n.stop(name)
-		}
-		_ = n.bridge.Close()
-	})
 	return n
+}
+
+func (n *testNet) closeAll() {
+	for name := range n.exs {
+		n.stop(name)
+	}
+	_ = n.bridge.Close()
 }
 
 // start runs an exchange called name; with stored it keeps its documents in
@@ -48,7 +58,12 @@ func newNet(t testing.TB) *testNet {
 func (n *testNet) start(name string, stored bool) *exchange.Exchange {
 	n.t.Helper()
 	o := exchange.Options{PeerID: name, Clock: n.clk, DepartureTimeout: exchange.DepartNever,
-		Transports: []transport.Transport{n.bridge.Endpoint(name)}}
+		Transports: []transport.Transport{n.bridge.Endpoint(name)},
+		OnDiagnostic: func(d exchange.Diagnostic) {
+			if d.Severity == exchange.SeverityError || d.Code == exchange.DiagStoreError || d.Code == exchange.DiagMergeFailed {
+				n.t.Logf("%s: diagnostic %s: %s %v", name, d.Code, d.Message, d.Err)
+			}
+		}}
 	if stored {
 		if n.data[name] == nil {
 			n.data[name] = store.NewMemoryData()

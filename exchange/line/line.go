@@ -40,6 +40,7 @@ type Line[Out, In any] struct {
 	outSeqs   []float64 // seqs of the outbox's messages, in order
 	nextSeq   float64   // the outbox's nextSeq
 	outVer    string    // outbox version outSeqs/nextSeq were read at
+	hasList   bool      // the outbox has a messages list
 	acksSince int       // ack writes since the last compaction
 
 	mu         sync.Mutex
@@ -120,6 +121,8 @@ func build[Out, In any](ex *exchange.Exchange, topic, peer string, out, in side,
 		ready: make(chan struct{}), done: make(chan struct{}),
 		notify: make(chan struct{}), wake: make(chan struct{}, 1),
 		idleCh: make(chan struct{}), busy: true,
+		// The first step reads whatever the inbox already holds.
+		inboxDirty: true, pokes: 1,
 	}
 	var err error
 	if l.out, err = ex.Get(l.outID, out.doc); err != nil {
@@ -163,8 +166,6 @@ func build[Out, In any](ex *exchange.Exchange, topic, peer string, out, in side,
 		l.mu.Unlock()
 		l.poke()
 	})
-	l.inboxDirty = true
-	l.pokes = 1 // the first step
 	go l.run(ctx)
 	return l, nil
 }
@@ -287,7 +288,7 @@ func (l *Line[Out, In]) readOut() (box, error) {
 	for _, m := range b.Messages {
 		l.outSeqs = append(l.outSeqs, m.Seq)
 	}
-	l.nextSeq, l.outVer = b.NextSeq, ver
+	l.nextSeq, l.outVer, l.hasList = b.NextSeq, ver, b.HasList
 	return b, nil
 }
 
@@ -485,7 +486,12 @@ func (l *Line[Out, In]) Send(ctx context.Context, msg Out) error {
 	}
 	seq := seqFor(l.nextSeq)
 	err = l.out.Update(func(tx *exchange.Tx) error {
-		tx.ListInsert(exchange.P("messages"), len(l.outSeqs), envelope{Seq: seq, Payload: payload})
+		msg := envelope{Seq: seq, Payload: payload}
+		if l.hasList {
+			tx.ListInsert(exchange.P("messages"), len(l.outSeqs), msg)
+		} else {
+			tx.Set(exchange.P("messages"), []envelope{msg})
+		}
 		tx.Set(exchange.P("nextSeq"), seq+1)
 		return nil
 	})
@@ -496,7 +502,7 @@ func (l *Line[Out, In]) Send(ctx context.Context, msg Out) error {
 		return l.exErr(err)
 	}
 	l.outSeqs = append(l.outSeqs, seq)
-	l.nextSeq = seq + 1
+	l.nextSeq, l.hasList = seq+1, true
 	l.outVer = l.out.Version()
 	return nil
 }
