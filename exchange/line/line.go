@@ -36,12 +36,11 @@ type Line[Out, In any] struct {
 
 	// omu serializes outbox writes: a send inserts at the end of the list
 	// the line knows, so no prune or ack may interleave.
-	omu       sync.Mutex
-	outSeqs   []float64 // seqs of the outbox's messages, in order
-	nextSeq   float64   // the outbox's nextSeq
-	outVer    string    // outbox version outSeqs/nextSeq were read at
-	hasList   bool      // the outbox has a messages list
-	acksSince int       // ack writes since the last compaction
+	omu     sync.Mutex
+	outSeqs []float64 // seqs of the outbox's messages, in order
+	nextSeq float64   // the outbox's nextSeq
+	outVer  string    // outbox version outSeqs/nextSeq were read at
+	hasList bool      // the outbox has a messages list
 
 	mu         sync.Mutex
 	rs         recvState
@@ -378,16 +377,12 @@ func (l *Line[Out, In]) ack(tick evTick) {
 			return nil
 		})
 		if err == nil {
-			l.acksSince++
 			l.outVer = l.out.Version()
 		}
-		remaining, since := len(l.outSeqs), l.acksSince
 		l.omu.Unlock()
 		if err != nil {
 			l.report(l.exErr(err))
-			continue
 		}
-		l.maybeCompact(0, remaining, since)
 	}
 }
 
@@ -413,26 +408,17 @@ func (l *Line[Out, In]) prune(in box) {
 			l.outVer = l.out.Version()
 		}
 	}
-	remaining, since := len(l.outSeqs), l.acksSince
+	remaining := len(l.outSeqs)
 	l.omu.Unlock()
 	if err != nil {
 		l.report(l.exErr(err))
 		return
 	}
-	l.maybeCompact(n, remaining, since)
-}
-
-func (l *Line[Out, In]) maybeCompact(pruned, remaining, acksSince int) {
-	if !compactDue(pruned, remaining, acksSince) {
-		return
+	if compactDue(n, remaining) {
+		if err := l.ex.Compact(l.outID); err != nil {
+			l.report(l.exErr(err))
+		}
 	}
-	if err := l.ex.Compact(l.outID); err != nil {
-		l.report(l.exErr(err))
-		return
-	}
-	l.omu.Lock()
-	l.acksSince = 0
-	l.omu.Unlock()
 }
 
 // broadcast wakes every waiting Receive (caller holds mu).

@@ -10,11 +10,6 @@ package line
 // dry (one ack per burst, as the reference acks per inbox change).
 const ackEvery = 64
 
-// compactAfter is how many ack writes an outbox without messages takes
-// before it is compacted: a receive-only line's outbox holds nothing but its
-// ack fields, and without this its op log would grow by one entry per ack.
-const compactAfter = 64
-
 // recvState is the receive cursor. Counters are sequence numbers of the inbox
 // lineage Lineage; Acked/AckLineage are what the outbox's ack fields hold.
 type recvState struct {
@@ -152,11 +147,9 @@ func seqFor(nextSeq float64) float64 {
 }
 
 // compactDue says whether the outbox should be compacted now: when a prune
-// emptied it (the reference's rule), or when it holds no messages and has
-// taken compactAfter ack writes since the last compaction.
-func compactDue(pruned, remaining, acksSince int) bool {
-	if remaining > 0 {
-		return false
-	}
-	return pruned > 0 || acksSince >= compactAfter
+// emptied it (the reference's rule). A receive-only line's outbox takes one
+// op per ack write and never prunes; the exchange compacts such a log by
+// itself once it passes its size threshold.
+func compactDue(pruned, remaining int) bool {
+	return pruned > 0 && remaining == 0
 }

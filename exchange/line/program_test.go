@@ -152,19 +152,17 @@ func TestSeqFor(t *testing.T) {
 
 func TestCompactDue(t *testing.T) {
 	cases := []struct {
-		pruned, remaining, acks int
-		want                    bool
+		pruned, remaining int
+		want              bool
 	}{
-		{1, 0, 0, true},
-		{1, 1, 0, false},
-		{0, 0, 0, false},
-		{0, 0, compactAfter - 1, false},
-		{0, 0, compactAfter, true},
-		{0, 2, compactAfter, false},
+		{1, 0, true},
+		{1, 1, false},
+		{0, 0, false},
+		{0, 2, false},
 	}
 	for _, c := range cases {
-		if got := compactDue(c.pruned, c.remaining, c.acks); got != c.want {
-			t.Errorf("compactDue(%d,%d,%d) = %v", c.pruned, c.remaining, c.acks, got)
+		if got := compactDue(c.pruned, c.remaining); got != c.want {
+			t.Errorf("compactDue(%d,%d) = %v", c.pruned, c.remaining, got)
 		}
 	}
 }
