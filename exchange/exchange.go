@@ -194,6 +194,7 @@ type Exchange struct {
 	bgCancel   context.CancelFunc
 	nextCh     atomic.Uint64
 	counters   counters
+	obs        observers
 	// inCallback counts user callbacks running on the dispatcher; API calls
 	// made meanwhile belong to the current cascade.
 	inCallback atomic.Int32
@@ -426,9 +427,12 @@ func (ex *Exchange) flushOutbox() {
 			err := ch.Send(env.Msg)
 			if err == nil {
 				ex.counters.sent(env.Msg)
-				if ex.onMsg != nil {
+				if ex.onMsg != nil || ex.obs.on() {
 					peer, _ := ex.cs().sess.channelPeer(id)
-					ex.onMsg(MessageEvent{Outbound: true, Channel: id, Peer: peer, Msg: env.Msg})
+					if ex.onMsg != nil {
+						ex.onMsg(MessageEvent{Outbound: true, Channel: id, Peer: peer, Msg: env.Msg})
+					}
+					ex.observeMessage(true, id, peer, env.Msg)
 				}
 			}
 			if err != nil && !errors.Is(err, transport.ErrClosed) {
@@ -505,6 +509,9 @@ func (ex *Exchange) waitQuiet(ctx context.Context) error {
 // --- diagnostics and gates ---
 
 func (ex *Exchange) diagnose(d Diagnostic) {
+	if ex.obs.on() {
+		ex.publish(ObsEvent{Layer: ObsDiagnostic, Kind: "diagnostic", Diagnostic: &d})
+	}
 	if ex.log != nil {
 		level := slog.LevelWarn
 		if d.Severity == SeverityError {
@@ -674,6 +681,7 @@ func (ex *Exchange) AddTransport(ctx context.Context, t transport.Transport) err
 		OnChannelEstablish: ex.onChannelEstablish,
 		MintChannelID:      func() ChannelID { return ChannelID(ex.nextCh.Add(1)) },
 		OnChannelPressure:  ex.onChannelPressure,
+		OnFrame:            ex.observeFrame,
 	}
 	if err := t.Initialize(ctx, c); err != nil {
 		ex.forgetTransport(t)
@@ -792,11 +800,14 @@ func (ex *Exchange) onChannelEstablish(ch *transport.Channel) {
 func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
 	if msg != nil {
 		ex.counters.received(msg)
-		if ex.onMsg != nil {
+		if ex.onMsg != nil || ex.obs.on() {
 			ex.mu.Lock()
 			peer, _ := ex.cs().sess.channelPeer(id)
 			ex.mu.Unlock()
-			ex.onMsg(MessageEvent{Channel: id, Peer: peer, Msg: msg})
+			if ex.onMsg != nil {
+				ex.onMsg(MessageEvent{Channel: id, Peer: peer, Msg: msg})
+			}
+			ex.observeMessage(false, id, peer, msg)
 		}
 	}
 	switch m := msg.(type) {

@@ -88,6 +88,11 @@ func (ex *Exchange) SubscribeDocuments(fn func(DocEvent)) (cancel func()) {
 }
 
 func (ex *Exchange) emitPeerEvents(changes []PeerChange) {
+	if ex.obs.on() {
+		for _, c := range changes {
+			ex.publish(ObsEvent{Layer: ObsDirectory, Kind: "peer", Change: string(c.Type), Peer: c.Peer.PeerID})
+		}
+	}
 	ex.mu.Lock()
 	subs := ex.peerSubs.snapshot()
 	s := ex.cs().sess
@@ -103,6 +108,11 @@ func (ex *Exchange) emitPeerEvents(changes []PeerChange) {
 }
 
 func (ex *Exchange) emitDocEvents(changes []DocChange) {
+	if ex.obs.on() {
+		for _, c := range changes {
+			ex.publish(ObsEvent{Layer: ObsDirectory, Kind: "doc", Change: string(c.Type), DocID: c.DocID})
+		}
+	}
 	ex.mu.Lock()
 	subs := ex.docSubs.snapshot()
 	if len(subs) == 0 {

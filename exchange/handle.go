@@ -481,6 +481,9 @@ func (ex *Exchange) deliverChanges() {
 		ex.mu.Unlock()
 		for _, cs := range sets {
 			ch := Change{DocID: rt.id, Ops: cs.Ops, Remote: cs.Remote}
+			if ex.obs.on() {
+				ex.publish(ObsEvent{Layer: ObsDoc, Kind: "changeset", DocID: rt.id, Replay: cs.Remote, Ops: obsOps(ch)})
+			}
 			for _, s := range subs {
 				ex.safeCall("Subscribe callback", func() { s.call(ch) })
 			}
@@ -489,6 +492,9 @@ func (ex *Exchange) deliverChanges() {
 }
 
 func (ex *Exchange) emitReady(docs []string) {
+	if ex.obs.on() {
+		ex.observeSyncStates(docs)
+	}
 	ex.mu.Lock()
 	s := ex.cs().sync
 	type job struct {
