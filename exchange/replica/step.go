@@ -146,7 +146,7 @@ func asObject(cur any) *Object {
 	switch c := cur.(type) {
 	case *Object:
 		return c
-	case []any, *seqList:
+	case []any, *seqList, *richText:
 		l, _ := asList(c)
 		o := NewObject(l.len())
 		i := 0
@@ -608,7 +608,21 @@ func spanObject(text string, marks *Object) *Object {
 	return o
 }
 
+// step edits a richText in place; any other target (a list of span
+// objects from a replace or a path write, or nothing) is rebuilt once by
+// the reference's algorithm and then held as a richText.
 func (s richTextStep) step(cur any, _ bool) (any, bool) {
+	if rt, ok := cur.(*richText); ok {
+		rt.apply(s)
+		return rt, true
+	}
+	return newRichText(rebuildRichText(cur, s)), true
+}
+
+// rebuildRichText is the reference's step: walk the spans, emit new span
+// objects for everything the instructions touch, pass the rest through and
+// normalize the whole list. O(n) per change.
+func rebuildRichText(cur any, s richTextStep) []any {
 	arr, _ := listItems(cur)
 	in := make([]span, 0, len(arr))
 	for _, e := range arr {
@@ -691,7 +705,7 @@ func (s richTextStep) step(cur any, _ bool) (any, bool) {
 			out = append(out, spanObject("", nil))
 		}
 	}
-	return normalizeSpans(out), true
+	return normalizeSpans(out)
 }
 
 // normalizeSpans drops empty spans and merges neighbours whose marks are
@@ -773,6 +787,9 @@ func strictEqual(a, b any) bool {
 	case *seqList:
 		y, ok := b.(*seqList)
 		return ok && x == y
+	case *richText:
+		y, ok := b.(*richText)
+		return ok && x == y
 	}
 	return false
 }
@@ -784,6 +801,8 @@ func listItems(v any) ([]any, bool) {
 	case []any:
 		return x, true
 	case *seqList:
+		return x.items(), true
+	case *richText:
 		return x.items(), true
 	}
 	return nil, false
@@ -841,6 +860,10 @@ func asList(v any) (list, bool) {
 		return sliceList(x), true
 	case *seqList:
 		return x, true
+	case *richText:
+		// A read-only view: writes go through writePath, which turns
+		// the richText into its list first.
+		return sliceList(x.items()), true
 	}
 	return nil, false
 }
@@ -884,7 +907,7 @@ func listIndex(seg Segment) (int, bool) {
 
 func isContainer(v any) bool {
 	switch v.(type) {
-	case *Object, []any, *seqList:
+	case *Object, []any, *seqList, *richText:
 		return true
 	}
 	return false
@@ -893,7 +916,14 @@ func isContainer(v any) bool {
 // readPath reads the value at path like the reference's path.read.
 func readPath(root *Object, path Path) (any, bool) {
 	var cur any = root
-	for _, seg := range path {
+	for i, seg := range path {
+		if rt, ok := cur.(*richText); ok {
+			// Going into a span: the value becomes its plain list in
+			// the state, so what the step does to the span stays.
+			l := rt.items()
+			writePath(root, path[:i], l, true)
+			cur = l
+		}
 		switch c := cur.(type) {
 		case *Object:
 			v, ok := c.Get(seg.key())
@@ -935,6 +965,11 @@ func writePath(root *Object, path Path, v any, present bool) {
 	set := func(any) {} // replaces cur in its parent (lists may grow)
 	for i, seg := range path {
 		last := i == len(path)-1
+		if rt, ok := cur.(*richText); ok {
+			l := rt.items()
+			set(l)
+			cur = l
+		}
 		switch c := cur.(type) {
 		case *Object:
 			k := seg.key()
@@ -1030,7 +1065,7 @@ func applyOp(root *Object, path Path, s stepper) {
 				return
 			}
 			n = x
-		case []any, *seqList:
+		case []any, *seqList, *richText:
 			n = asObject(x)
 		default:
 			return // a non-object root result is ignored, as in the reference
@@ -1047,6 +1082,11 @@ func applyOp(root *Object, path Path, s stepper) {
 		return
 	}
 	cur, present := readPath(root, path)
+	if rt, ok := cur.(*richText); ok {
+		if _, rich := s.(richTextStep); !rich {
+			cur = rt.items()
+		}
+	}
 	next, np := s.step(cur, present)
 	writePath(root, path, next, np)
 }
