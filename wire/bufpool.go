@@ -17,9 +17,7 @@ import (
 // holds memory the budget would not let the collectors hold.
 type bufPool struct {
 	mu sync.Mutex
-	// free holds idle buffers by floor(log2(cap)); a buffer is reused
-	// only for a request of exactly its capacity, so reservations stay
-	// what they were without a pool.
+	// free holds idle buffers by floor(log2(cap)).
 	free [64][][]byte
 	idle int64
 }
@@ -45,21 +43,28 @@ func roundSize(n int, limit int64) int {
 	return r
 }
 
-// get returns an idle buffer of capacity exactly size, emptied, or nil.
-func (p *bufPool) get(size int) []byte {
-	if size < poolMinSize {
+// get returns the idle buffer with the smallest capacity in [lo, hi],
+// emptied, or nil.
+func (p *bufPool) get(lo, hi int) []byte {
+	if lo < poolMinSize || hi < lo {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l := p.free[sizeClass(size)]
-	for i := len(l) - 1; i >= 0; i-- {
-		if cap(l[i]) == size {
-			b := l[i]
-			l[i] = l[len(l)-1]
+	for k := sizeClass(lo); k <= sizeClass(hi); k++ {
+		l := p.free[k]
+		best := -1
+		for i, b := range l {
+			if c := cap(b); c >= lo && c <= hi && (best < 0 || c < cap(l[best])) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			b := l[best]
+			l[best] = l[len(l)-1]
 			l[len(l)-1] = nil
-			p.free[sizeClass(size)] = l[:len(l)-1]
-			p.idle -= int64(size)
+			p.free[k] = l[:len(l)-1]
+			p.idle -= int64(cap(b))
 			return b[:0]
 		}
 	}
@@ -82,12 +87,12 @@ func (p *bufPool) put(b []byte, room int64) {
 	p.idle += int64(cap(b))
 }
 
-// trim drops idle buffers, largest first, until the idle bytes are within
-// room.
+// trim drops idle buffers, smallest first (a large buffer can serve more
+// requests), until the idle bytes are within room.
 func (p *bufPool) trim(room int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for k := len(p.free) - 1; k >= 0 && p.idle > max(room, 0); k-- {
+	for k := 0; k < len(p.free) && p.idle > max(room, 0); k++ {
 		l := p.free[k]
 		for len(l) > 0 && p.idle > max(room, 0) {
 			p.idle -= int64(cap(l[len(l)-1]))

@@ -485,11 +485,11 @@ func (c *fragmentCollector[C]) store(b *batch[C], index float64, chunk C, events
 		c.appendInOrder(b, index, chunk)
 	} else if c.sub.contiguous && c.budget != nil {
 		// Out of order: a pooled copy, reserved before it is taken.
-		size := roundSize(c.sub.size(chunk), c.roundLimit())
-		if err := c.reserve(b, int64(size), events); err != nil {
+		buf, err := c.obtain(b, 0, roundSize(c.sub.size(chunk), c.roundLimit()), events)
+		if err != nil {
 			return err
 		}
-		b.chunks[index] = c.sub.fromBuf(c.sub.appendTo(c.alloc(size), chunk))
+		b.chunks[index] = c.sub.fromBuf(c.sub.appendTo(buf, chunk))
 	} else {
 		kept := c.sub.clone(chunk)
 		if err := c.reserve(b, int64(c.sub.mem(kept)), events); err != nil {
@@ -526,13 +526,16 @@ func (c *fragmentCollector[C]) grow(b *batch[C], need int, events *[]ReassemblyE
 		want = min(want, float64(c.maxSize))
 	}
 	size := max(int(max(want, 0)), need)
-	if c.budget != nil {
+	if c.budget != nil && (b.expSize <= 0 || float64(size) < b.expSize) {
+		// A guess, not the message's declared size: a power of two,
+		// which evicted buffers of other messages are likely to match.
 		size = roundSize(size, c.roundLimit())
 	}
-	if err := c.reserve(b, int64(size-have), events); err != nil {
+	buf, err := c.obtain(b, have, size, events)
+	if err != nil {
 		return err
 	}
-	buf := c.alloc(size)[:len(b.buf)]
+	buf = buf[:len(b.buf)]
 	copy(buf, b.buf)
 	c.free(b.buf)
 	b.buf = buf
@@ -549,14 +552,71 @@ func (c *fragmentCollector[C]) roundLimit() int64 {
 	return limit
 }
 
-// alloc returns an empty buffer of capacity size, already reserved: from
-// the budget's pool when it has one of that size. A new buffer first
-// makes the pool drop what no longer fits beside the reservations.
+// obtain reserves and returns an empty buffer to replace one of capacity
+// have (0: none) that must hold size bytes. An idle buffer of the budget's
+// pool is preferred, reserved in full, if it is at most twice size and
+// fits without evicting anything. Otherwise size is reserved as usual,
+// evicting older messages if needed (whose buffers go to the pool), and
+// the pool is asked again, now for a buffer that fits in what is left.
+func (c *fragmentCollector[C]) obtain(b *batch[C], have, size int, events *[]ReassemblyEvent) ([]byte, error) {
+	if buf := c.reuse(b, have, size); buf != nil {
+		return buf, nil
+	}
+	if err := c.reserve(b, int64(size-have), events); err != nil {
+		return nil, err
+	}
+	if buf := c.reuse(b, size, size); buf != nil {
+		return buf, nil
+	}
+	return c.alloc(size), nil
+}
+
+// reuse takes an idle buffer of at least size (and at most twice that)
+// for b, which has reserved have bytes for it, if the rest can be
+// reserved without eviction; nil if there is none.
+func (c *fragmentCollector[C]) reuse(b *batch[C], have, size int) []byte {
+	if c.budget == nil || size < poolMinSize {
+		return nil
+	}
+	free := c.budget.room()
+	if c.maxSize >= 0 && !c.refSizeCheck {
+		free = min(free, c.maxSize-c.pendingMem)
+	}
+	limit := min(int64(2*size), int64(have)+free)
+	if limit < int64(size) {
+		return nil
+	}
+	buf := c.budget.pool.get(size, int(limit))
+	if buf == nil {
+		return nil
+	}
+	if !c.tryReserve(b, int64(cap(buf)-have)) {
+		c.free(buf) // another collector took the room meanwhile
+		return nil
+	}
+	return buf
+}
+
+// tryReserve reserves n bytes for b only if that needs no eviction.
+func (c *fragmentCollector[C]) tryReserve(b *batch[C], n int64) bool {
+	if n > 0 {
+		if c.maxSize >= 0 && !c.refSizeCheck && c.pendingMem+n > c.maxSize {
+			return false
+		}
+		if c.budget != nil && !c.budget.reserve(n) {
+			return false
+		}
+	}
+	b.mem += n
+	c.pendingMem += n
+	return true
+}
+
+// alloc returns a new empty buffer of capacity size, already reserved,
+// first making the budget's pool drop what no longer fits beside the
+// reservations.
 func (c *fragmentCollector[C]) alloc(size int) []byte {
 	if c.budget != nil {
-		if buf := c.budget.pool.get(size); buf != nil {
-			return buf
-		}
 		c.budget.pool.trim(c.budget.room())
 	}
 	return make([]byte, 0, size)

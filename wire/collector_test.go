@@ -815,6 +815,15 @@ func TestBudgetPoolReusesBuffers(t *testing.T) {
 	if c.Reserved() != 0 || budget.Used() != 0 || budget.pool.idleBytes() != 3<<20 {
 		t.Fatalf("after reset: reserved %d, budget used %d, idle %d", c.Reserved(), budget.Used(), budget.pool.idleBytes())
 	}
+	// A message of another size reuses an idle buffer up to twice its
+	// size, and reserves all of it.
+	if _, _, err := c.Add(200, 0, 10, 600<<10, make([]byte, 60<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Reserved() != 1<<20 || budget.pool.idleBytes() != 2<<20 {
+		t.Fatalf("600 KiB message: reserved %d, idle %d; want 1 MiB and 2 MiB", c.Reserved(), budget.pool.idleBytes())
+	}
+	c.Reset()
 	// The pool gives way to reservations: idle + used stays within the
 	// budget when new buffers of other sizes are needed.
 	big := make([]byte, 256<<10) // 4 MiB first buffers
