@@ -2,6 +2,7 @@ package replica
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -146,7 +147,7 @@ func asObject(cur any) *Object {
 	switch c := cur.(type) {
 	case *Object:
 		return c
-	case []any, *seqList, *richText:
+	case []any, *seqList, packedList:
 		l, _ := asList(c)
 		o := NewObject(l.len())
 		i := 0
@@ -406,8 +407,41 @@ func decodeSetOp(obj *Object) (stepper, error) {
 	return s, nil
 }
 
+// step edits the set in place as a keyedList (a plain list is indexed
+// first, once); a change or a member without a canonical key (NaN) takes
+// the linear path.
 func (s setStep) step(cur any, _ bool) (any, bool) {
-	src, _ := listItems(cur)
+	l, ok := cur.(*keyedList)
+	if !ok || l.tree {
+		src, _ := listItems(cur)
+		if l = newKeyedList(src, false); l == nil {
+			return s.linear(src), true
+		}
+	}
+	keys := make([]string, 0, len(s.remove)+len(s.add))
+	var buf []byte
+	for _, v := range slices.Concat(s.remove, s.add) {
+		var ok bool
+		if buf, ok = appendSetKey(buf[:0], v); !ok {
+			return s.linear(l.items()), true
+		}
+		keys = append(keys, string(buf))
+	}
+	removed, added := keys[:len(s.remove)], keys[len(s.remove):]
+	for _, k := range removed {
+		l.removeKey(k)
+	}
+	for i, k := range added {
+		if !slices.Contains(removed, k) && !l.has(k) {
+			l.add(CloneValue(s.add[i]), k, true)
+		}
+	}
+	return l, true
+}
+
+// linear is the reference's step: filter the members, then append each
+// added one not equal to a member. O(n) per member added or removed.
+func (s setStep) linear(src []any) []any {
 	removed := func(v any) bool {
 		for _, r := range s.remove {
 			if EqualValues(r, v) {
@@ -437,7 +471,7 @@ func (s setStep) step(cur any, _ bool) (any, bool) {
 			out = append(out, CloneValue(c))
 		}
 	}
-	return out, true
+	return out
 }
 
 // ---- tree ----
@@ -498,18 +532,47 @@ func nodeID(n any) (string, bool) {
 	return asText(v)
 }
 
+// step edits the forest in place as a keyedList indexed by node id (a
+// plain list is indexed first, once).
 func (s treeStep) step(cur any, _ bool) (any, bool) {
-	src, _ := listItems(cur)
+	l, ok := cur.(*keyedList)
+	if !ok || !l.tree {
+		src, _ := listItems(cur)
+		l = newKeyedList(src, true)
+	}
+	for _, in := range s {
+		switch in.action {
+		case "create":
+			l.add(newTreeNode(in), in.target, true)
+		case "delete":
+			l.removeKey(in.target)
+		case "move":
+			l.each(in.target, func(i int) {
+				o := l.slots[i].v.(*Object)
+				o.Set("parent", in.parent)
+				o.Set("index", in.index)
+			})
+		}
+	}
+	return l, true
+}
+
+func newTreeNode(in treeInstr) *Object {
+	n := NewObject(4)
+	n.Set("id", in.target)
+	n.Set("parent", in.parent)
+	n.Set("index", in.index)
+	n.Set("data", &Object{})
+	return n
+}
+
+// linear is the reference's step: every instruction scans the nodes.
+func (s treeStep) linear(src []any) []any {
 	out := append([]any(nil), src...)
 	for _, in := range s {
 		switch in.action {
 		case "create":
-			n := NewObject(4)
-			n.Set("id", in.target)
-			n.Set("parent", in.parent)
-			n.Set("index", in.index)
-			n.Set("data", &Object{})
-			out = append(out, n)
+			out = append(out, newTreeNode(in))
 		case "delete":
 			kept := out[:0]
 			for _, n := range out {
@@ -529,7 +592,7 @@ func (s treeStep) step(cur any, _ bool) (any, bool) {
 			}
 		}
 	}
-	return out, true
+	return out
 }
 
 // ---- richtext ----
@@ -787,8 +850,8 @@ func strictEqual(a, b any) bool {
 	case *seqList:
 		y, ok := b.(*seqList)
 		return ok && x == y
-	case *richText:
-		y, ok := b.(*richText)
+	case packedList:
+		y, ok := b.(packedList)
 		return ok && x == y
 	}
 	return false
@@ -802,7 +865,7 @@ func listItems(v any) ([]any, bool) {
 		return x, true
 	case *seqList:
 		return x.items(), true
-	case *richText:
+	case packedList:
 		return x.items(), true
 	}
 	return nil, false
@@ -860,9 +923,9 @@ func asList(v any) (list, bool) {
 		return sliceList(x), true
 	case *seqList:
 		return x, true
-	case *richText:
+	case packedList:
 		// A read-only view: writes go through writePath, which turns
-		// the richText into its list first.
+		// the packed list into its plain list first.
 		return sliceList(x.items()), true
 	}
 	return nil, false
@@ -907,7 +970,7 @@ func listIndex(seg Segment) (int, bool) {
 
 func isContainer(v any) bool {
 	switch v.(type) {
-	case *Object, []any, *seqList, *richText:
+	case *Object, []any, *seqList, packedList:
 		return true
 	}
 	return false
@@ -917,10 +980,10 @@ func isContainer(v any) bool {
 func readPath(root *Object, path Path) (any, bool) {
 	var cur any = root
 	for i, seg := range path {
-		if rt, ok := cur.(*richText); ok {
-			// Going into a span: the value becomes its plain list in
-			// the state, so what the step does to the span stays.
-			l := rt.items()
+		if p, ok := cur.(packedList); ok {
+			// Going into an item: the value becomes its plain list in
+			// the state, so what the step does to the item stays.
+			l := p.items()
 			writePath(root, path[:i], l, true)
 			cur = l
 		}
@@ -965,8 +1028,8 @@ func writePath(root *Object, path Path, v any, present bool) {
 	set := func(any) {} // replaces cur in its parent (lists may grow)
 	for i, seg := range path {
 		last := i == len(path)-1
-		if rt, ok := cur.(*richText); ok {
-			l := rt.items()
+		if p, ok := cur.(packedList); ok {
+			l := p.items()
 			set(l)
 			cur = l
 		}
@@ -1065,7 +1128,7 @@ func applyOp(root *Object, path Path, s stepper) {
 				return
 			}
 			n = x
-		case []any, *seqList, *richText:
+		case []any, *seqList, packedList:
 			n = asObject(x)
 		default:
 			return // a non-object root result is ignored, as in the reference
@@ -1082,10 +1145,8 @@ func applyOp(root *Object, path Path, s stepper) {
 		return
 	}
 	cur, present := readPath(root, path)
-	if rt, ok := cur.(*richText); ok {
-		if _, rich := s.(richTextStep); !rich {
-			cur = rt.items()
-		}
+	if p, ok := cur.(packedList); ok && !p.owns(s) {
+		cur = p.items()
 	}
 	next, np := s.step(cur, present)
 	writePath(root, path, next, np)

@@ -213,7 +213,7 @@ func CloneValue(v any) any {
 		return c
 	case *textRope:
 		return x.String()
-	case *richText:
+	case packedList:
 		return CloneValue(x.items())
 	}
 	return v
@@ -283,7 +283,7 @@ func EqualValues(a, b any) bool {
 		xs, _ := asText(x)
 		ys, ok := asText(b)
 		return ok && xs == ys
-	case *richText:
+	case packedList:
 		return EqualValues(x.items(), b)
 	case []any, *seqList:
 		xl, _ := asList(x)
@@ -372,7 +372,7 @@ func AppendValue(b []byte, v any) []byte {
 		return append(b, ']')
 	case *textRope:
 		return x.appendJSON(b)
-	case *richText:
+	case packedList:
 		return AppendValue(b, x.items())
 	}
 	return append(b, "null"...)
