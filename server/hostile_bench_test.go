@@ -198,7 +198,11 @@ func pingPong(c *websocket.Conn) error {
 // default 50 MiB) is full, then keep going. Reported: the RSS the process
 // gained (client side included) and the reserved bytes; the goal is at
 // most the reassembly budget + 64 MiB. "idle" is the baseline: 4
-// connections that send one ping each.
+// connections that send one ping each. The "filled" runs send 16
+// fragments into each message instead of one, so every buffer the server
+// reserves is written in full before it is evicted; the "varied" runs
+// declare a different exact size (8 to 15 MiB) for every message and send
+// 8 fragments of it, so the server's buffers all differ in size.
 func BenchmarkHostileFragments(b *testing.B) {
 	const conns, perConn = 4, 120 // 120 MiB of fragments per connection
 	chunk := make([]byte, DefaultMaxMessageSize-wire.FragmentHeaderSize)
@@ -206,7 +210,16 @@ func BenchmarkHostileFragments(b *testing.B) {
 		name   string
 		budget int64
 		flood  bool
-	}{{"idle", 0, false}, {"flood/default-budget", 0, true}, {"flood/budget-64MiB", 64 << 20, true}} {
+		fill   int // fragments per message
+		varied bool
+	}{
+		{"idle", 0, false, 1, false},
+		{"flood/default-budget", 0, true, 1, false},
+		{"flood/budget-64MiB", 64 << 20, true, 1, false},
+		{"flood-filled/default-budget", 0, true, 16, false},
+		{"flood-filled/budget-64MiB", 64 << 20, true, 16, false},
+		{"flood-varied/default-budget", 0, true, 8, true},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for range b.N {
 				srv, url := echoServer(b, Options{ReassemblyBudget: tc.budget})
@@ -223,9 +236,13 @@ func BenchmarkHostileFragments(b *testing.B) {
 						defer wg.Done()
 						frame := make([]byte, wire.FragmentHeaderSize+len(chunk))
 						copy(frame[wire.FragmentHeaderSize:], chunk)
-						for seq := 1; tc.flood && seq <= perConn; seq++ {
-							_, _ = wire.PutHeader(frame, wire.Frame{Kind: wire.KindFragment, Seq: uint32(seq), Index: 0, Total: 65535, TotalSize: 1<<32 - 1, Payload: chunk})
-							binary.BigEndian.PutUint32(frame[6:10], uint32(seq))
+						for n := 0; tc.flood && n < perConn; n++ {
+							seq, index := n/tc.fill+1, n%tc.fill
+							total, size := uint16(65535), uint32(1<<32-1)
+							if tc.varied {
+								total, size = 16, uint32(8+seq%8)<<20+uint32(seq*4099)
+							}
+							_, _ = wire.PutHeader(frame, wire.Frame{Kind: wire.KindFragment, Seq: uint32(seq), Index: uint16(index), Total: total, TotalSize: size, Payload: chunk})
 							if c.Write(context.Background(), websocket.MessageBinary, frame) != nil {
 								return // closed (1013 once the budget is gone)
 							}

@@ -138,7 +138,9 @@ type ReassemblyConfig struct {
 	// (a server-wide cap). Memory this collector reserves is charged to it
 	// as well; when it is exhausted the collector evicts its own oldest
 	// messages, and if that is not enough the fragment fails with
-	// over_budget (its message is dropped).
+	// over_budget (its message is dropped). With a budget, binary buffers
+	// of 64 KiB and more are sized in powers of two (when that stays
+	// within the limits) and reused through the budget's pool.
 	Budget *ReassemblyBudget
 	// Clock schedules the timeouts; nil means clock.Real.
 	Clock clock.Clock
@@ -168,11 +170,19 @@ type ReassemblyEvent struct {
 }
 
 // ReassemblyBudget is a memory budget in bytes shared by several
-// collectors, e.g. every connection of a server. It is safe for concurrent
-// use.
+// collectors, e.g. every connection of a server. It also keeps the buffers
+// of partial messages that were evicted, timed out or reset, and hands
+// them to the next messages that need that size, keeping idle buffers and
+// reservations together within the budget: a peer that keeps filling its
+// limit and having its messages evicted makes no garbage, so the process
+// stays near the budget without a soft memory limit. It is safe for
+// concurrent use.
 type ReassemblyBudget struct {
 	limit int64
 	used  atomic.Int64
+	// pool keeps dropped message buffers for reuse; idle buffers and
+	// reservations together stay within limit.
+	pool bufPool
 }
 
 // NewReassemblyBudget returns a budget of limit bytes.
@@ -200,6 +210,9 @@ func (b *ReassemblyBudget) reserve(n int64) bool {
 
 func (b *ReassemblyBudget) release(n int64) { b.used.Add(-n) }
 
+// room is what the budget has not reserved: the most its pool may keep.
+func (b *ReassemblyBudget) room() int64 { return b.limit - b.used.Load() }
+
 // substrate holds the per-chunk-type operations, chosen once at
 // construction so the hot path does no interface conversions.
 type substrate[C Piece] struct {
@@ -213,6 +226,9 @@ type substrate[C Piece] struct {
 	contiguous bool
 	appendTo   func(buf []byte, c C) []byte
 	fromBuf    func(buf []byte) C
+	// bytes views a contiguous substrate's chunk as the buffer it is, so
+	// stored chunks can go back to the pool.
+	bytes func(C) []byte
 }
 
 func newSubstrate[C Piece]() substrate[C] {
@@ -238,6 +254,7 @@ func newSubstrate[C Piece]() substrate[C] {
 			contiguous: true,
 			appendTo:   func(buf []byte, c []byte) []byte { return append(buf, c...) },
 			fromBuf:    func(buf []byte) []byte { return buf },
+			bytes:      func(b []byte) []byte { return b },
 		}
 	case string:
 		s = substrate[string]{
@@ -390,12 +407,17 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 		c.remove(b)
 		if c.sub.contiguous {
 			if b.nextIndex != b.expTotal {
-				return zero, false, missingChunk(b, b.nextIndex)
+				err := missingChunk(b, b.nextIndex)
+				c.recycle(b)
+				return zero, false, err
 			}
 			if b.expSize != 0 && size != b.expSize {
+				c.recycle(b)
 				return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
 			}
-			return c.sub.fromBuf(b.buf), true, nil
+			// The caller owns the message; its capacity is cut to its
+			// length so a pooled buffer's older bytes stay out of reach.
+			return c.sub.fromBuf(b.buf[:len(b.buf):len(b.buf)]), true, nil
 		}
 		b.chunks[index] = chunk // joined below, so no copy needed
 		parts := make([]C, 0, len(b.chunks))
@@ -461,6 +483,13 @@ func (c *fragmentCollector[C]) store(b *batch[C], index float64, chunk C, events
 			return err
 		}
 		c.appendInOrder(b, index, chunk)
+	} else if c.sub.contiguous && c.budget != nil {
+		// Out of order: a pooled copy, reserved before it is taken.
+		buf, err := c.obtain(b, 0, roundSize(c.sub.size(chunk), c.roundLimit()), events)
+		if err != nil {
+			return err
+		}
+		b.chunks[index] = c.sub.fromBuf(c.sub.appendTo(buf, chunk))
 	} else {
 		kept := c.sub.clone(chunk)
 		if err := c.reserve(b, int64(c.sub.mem(kept)), events); err != nil {
@@ -497,13 +526,125 @@ func (c *fragmentCollector[C]) grow(b *batch[C], need int, events *[]ReassemblyE
 		want = min(want, float64(c.maxSize))
 	}
 	size := max(int(max(want, 0)), need)
-	if err := c.reserve(b, int64(size-have), events); err != nil {
+	if c.budget != nil && (b.expSize <= 0 || float64(size) < b.expSize) {
+		// A guess, not the message's declared size: a power of two,
+		// which evicted buffers of other messages are likely to match.
+		size = roundSize(size, c.roundLimit())
+	}
+	buf, err := c.obtain(b, have, size, events)
+	if err != nil {
 		return err
 	}
-	buf := make([]byte, len(b.buf), size)
+	buf = buf[:len(b.buf)]
 	copy(buf, b.buf)
+	c.free(b.buf)
 	b.buf = buf
 	return nil
+}
+
+// roundLimit is the largest buffer the collector may reserve at once: the
+// size limit (when it counts reserved memory) and the budget.
+func (c *fragmentCollector[C]) roundLimit() int64 {
+	limit := c.budget.Limit()
+	if c.maxSize >= 0 && !c.refSizeCheck {
+		limit = min(limit, c.maxSize)
+	}
+	return limit
+}
+
+// obtain reserves and returns an empty buffer to replace one of capacity
+// have (0: none) that must hold size bytes. An idle buffer of the budget's
+// pool is preferred, reserved in full, if it is at most twice size and
+// fits without evicting anything. Otherwise size is reserved as usual,
+// evicting older messages if needed (whose buffers go to the pool), and
+// the pool is asked again, now for a buffer that fits in what is left.
+func (c *fragmentCollector[C]) obtain(b *batch[C], have, size int, events *[]ReassemblyEvent) ([]byte, error) {
+	if buf := c.reuse(b, have, size); buf != nil {
+		return buf, nil
+	}
+	if err := c.reserve(b, int64(size-have), events); err != nil {
+		return nil, err
+	}
+	if buf := c.reuse(b, size, size); buf != nil {
+		return buf, nil
+	}
+	return c.alloc(size), nil
+}
+
+// reuse takes an idle buffer of at least size (and at most twice that)
+// for b, which has reserved have bytes for it, if the rest can be
+// reserved without eviction; nil if there is none.
+func (c *fragmentCollector[C]) reuse(b *batch[C], have, size int) []byte {
+	if c.budget == nil || size < poolMinSize {
+		return nil
+	}
+	free := c.budget.room()
+	if c.maxSize >= 0 && !c.refSizeCheck {
+		free = min(free, c.maxSize-c.pendingMem)
+	}
+	limit := min(int64(2*size), int64(have)+free)
+	if limit < int64(size) {
+		return nil
+	}
+	buf := c.budget.pool.get(size, int(limit))
+	if buf == nil {
+		return nil
+	}
+	if !c.tryReserve(b, int64(cap(buf)-have)) {
+		c.free(buf) // another collector took the room meanwhile
+		return nil
+	}
+	return buf
+}
+
+// tryReserve reserves n bytes for b only if that needs no eviction.
+func (c *fragmentCollector[C]) tryReserve(b *batch[C], n int64) bool {
+	if n > 0 {
+		if c.maxSize >= 0 && !c.refSizeCheck && c.pendingMem+n > c.maxSize {
+			return false
+		}
+		if c.budget != nil && !c.budget.reserve(n) {
+			return false
+		}
+	}
+	b.mem += n
+	c.pendingMem += n
+	return true
+}
+
+// alloc returns a new empty buffer of capacity size, already reserved,
+// first making the budget's pool drop what no longer fits beside the
+// reservations.
+func (c *fragmentCollector[C]) alloc(size int) []byte {
+	if c.budget != nil {
+		c.budget.pool.trim(c.budget.room())
+	}
+	return make([]byte, 0, size)
+}
+
+// free hands a buffer the collector no longer uses (and no longer
+// reserves) to the budget's pool.
+func (c *fragmentCollector[C]) free(buf []byte) {
+	if c.budget != nil && buf != nil {
+		c.budget.pool.put(buf, c.budget.room())
+	}
+}
+
+// recycle frees the buffers of a batch that was removed without being
+// delivered.
+func (c *fragmentCollector[C]) recycle(b *batch[C]) {
+	if c.budget == nil || !c.sub.contiguous {
+		return
+	}
+	c.free(b.buf)
+	b.buf = nil
+	for i, p := range b.chunks {
+		if buf := c.sub.bytes(p); cap(buf) > 0 {
+			c.free(buf)
+			var zero C
+			b.chunks[i] = zero
+		}
+	}
 }
 
 // reserve accounts n more bytes to b, making room first: beyond the size
@@ -555,6 +696,9 @@ func (c *fragmentCollector[C]) appendInOrder(b *batch[C], index float64, chunk C
 		}
 		b.buf = c.sub.appendTo(b.buf, p)
 		c.unreserve(b, int64(c.sub.mem(p)))
+		if c.sub.contiguous {
+			c.free(c.sub.bytes(p))
+		}
 		b.chunks[b.nextIndex] = zero
 		b.nextIndex++
 	}
@@ -618,6 +762,7 @@ func (c *fragmentCollector[C]) remove(b *batch[C]) {
 func (c *fragmentCollector[C]) evictOldest() ReassemblyEvent {
 	b := c.oldest
 	c.remove(b)
+	c.recycle(b)
 	return ReassemblyEvent{Type: EventEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
 }
 
@@ -629,6 +774,7 @@ func (c *fragmentCollector[C]) expire(b *batch[C]) {
 		return
 	}
 	c.remove(b)
+	c.recycle(b)
 	ev := ReassemblyEvent{Type: EventTimeout, Seq: b.seq, PartialCount: len(b.chunks)}
 	c.mu.Unlock()
 	c.emit([]ReassemblyEvent{ev})
@@ -676,6 +822,8 @@ func (c *fragmentCollector[C]) Dispose() {
 
 func (c *fragmentCollector[C]) clear() {
 	for c.oldest != nil {
-		c.remove(c.oldest)
+		b := c.oldest
+		c.remove(b)
+		c.recycle(b)
 	}
 }

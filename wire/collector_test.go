@@ -1,10 +1,12 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -453,6 +455,11 @@ func TestCollectorConcurrentTimeouts(t *testing.T) {
 // accounting matches the stored chunks and buffers, and timers never
 // outlive their batches.
 func TestCollectorStateMachine(t *testing.T) {
+	// Pool even the tiny buffers of this test, so buffers dropped by one
+	// collector are reused by both.
+	old := poolMinSize
+	poolMinSize = 4
+	t.Cleanup(func() { poolMinSize = old })
 	rapid.Check(t, func(t *rapid.T) {
 		clk := newRecordingClock()
 		maxFrames := rapid.IntRange(1, 4).Draw(t, "maxFrames")
@@ -467,17 +474,28 @@ func TestCollectorStateMachine(t *testing.T) {
 			})
 		}
 		completed := 0
+		type message struct {
+			ci   int
+			seq  float64
+			data []byte
+		}
+		var delivered []message
 		t.Repeat(map[string]func(*rapid.T){
 			"add": func(t *rapid.T) {
-				c := cs[rapid.IntRange(0, 1).Draw(t, "collector")]
+				ci := rapid.IntRange(0, 1).Draw(t, "collector")
+				c := cs[ci]
 				seq := float64(rapid.IntRange(0, 5).Draw(t, "seq"))
 				total := float64(rapid.IntRange(0, 4).Draw(t, "total"))
 				index := float64(rapid.IntRange(-1, 4).Draw(t, "index"))
-				chunk := rapid.SliceOfN(rapid.Byte(), 0, 12).Draw(t, "chunk")
+				// Every byte names its collector, message and fragment,
+				// so a reused buffer's old bytes would show.
+				chunk := bytes.Repeat([]byte{fingerprint(ci, seq, index)}, rapid.IntRange(0, 12).Draw(t, "chunk"))
 				totalSize := float64(rapid.IntRange(0, 30).Draw(t, "totalSize"))
 				data, done, err := c.Add(seq, index, total, totalSize, chunk)
 				if done {
 					completed++
+					checkMessage(t, ci, seq, data)
+					delivered = append(delivered, message{ci, seq, data})
 					if totalSize != 0 && float64(len(data)) != totalSize {
 						t.Fatalf("completed %d bytes, declared %v", len(data), totalSize)
 					}
@@ -508,12 +526,71 @@ func TestCollectorStateMachine(t *testing.T) {
 				if used := budget.Used(); used != reserved || used > budget.Limit() {
 					t.Fatalf("budget used %d, collectors reserve %d, limit %d", used, reserved, budget.Limit())
 				}
+				checkPool(t, budget, cs[:])
+				// Delivered messages belong to their receiver: no later
+				// message may reuse their buffers.
+				for _, m := range delivered {
+					checkMessage(t, m.ci, m.seq, m.data)
+				}
 				if p := clk.Pending(); p != timers {
 					t.Fatalf("%d timers armed for %d batches", p, timers)
 				}
 			},
 		})
 	})
+}
+
+func fingerprint(collector int, seq, index float64) byte {
+	return byte(collector*60 + int(seq)*6 + int(index) + 2)
+}
+
+// checkMessage: a message of collector ci is its own fragments' bytes, in
+// index order.
+func checkMessage(t *rapid.T, ci int, seq float64, data []byte) {
+	for j, last := 0, -2.0; j < len(data); j++ {
+		i := float64(int(data[j])-2) - float64(ci*60) - seq*6
+		if i < -1 || i > 4 || data[j] != fingerprint(ci, seq, i) || i < last {
+			t.Fatalf("collector %d seq %v: byte %d of the message is %d", ci, seq, j, data[j])
+		}
+		last = i
+	}
+}
+
+// checkPool: idle buffers and reservations stay within the budget, and no
+// idle buffer is still held by a partial message.
+func checkPool(t *rapid.T, budget *ReassemblyBudget, cs []*fragmentCollector[[]byte]) {
+	p := &budget.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if budget.Used()+p.idle > budget.Limit() {
+		t.Fatalf("budget used %d and %d idle, limit %d", budget.Used(), p.idle, budget.Limit())
+	}
+	idle := map[*byte]bool{}
+	var n int64
+	for _, l := range p.free {
+		for _, b := range l {
+			n += int64(cap(b))
+			idle[&b[:1][0]] = true
+		}
+	}
+	if n != p.idle {
+		t.Fatalf("pool counts %d idle bytes, holds %d", p.idle, n)
+	}
+	held := func(b []byte) {
+		if cap(b) > 0 && idle[&b[:1][0]] {
+			t.Fatal("a buffer is both idle and held by a message")
+		}
+	}
+	for _, c := range cs {
+		c.mu.Lock()
+		for b := c.oldest; b != nil; b = b.next {
+			held(b.buf)
+			for _, ch := range b.chunks {
+				held(ch)
+			}
+		}
+		c.mu.Unlock()
+	}
 }
 
 func checkCollector(t *rapid.T, c *fragmentCollector[[]byte], maxFrames int, maxSize int64) {
@@ -693,4 +770,168 @@ func TestCollectorSharedBudget(t *testing.T) {
 	}
 	a.Dispose()
 	b.Dispose()
+}
+
+// TestBudgetPoolReusesBuffers: a peer that keeps opening messages that
+// claim to be huge and letting them be evicted makes the collector reuse
+// the evicted buffers instead of allocating new ones (which would be
+// garbage the heap grows by before a collection), and the pool never
+// keeps more than the budget leaves free.
+func TestBudgetPoolReusesBuffers(t *testing.T) {
+	const chunk = 64 << 10 // the first buffer is 16 × the chunk: 1 MiB
+	budget := NewReassemblyBudget(8 << 20)
+	c := newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: 3 << 20, Budget: budget})
+	defer c.Dispose()
+	data := make([]byte, chunk)
+	add := func(seq int) {
+		if _, _, err := c.Add(float64(seq), 0, 65535, 4<<30, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for seq := range 8 { // warm up: 3 live; each new one reuses the evicted one's buffer
+		add(seq)
+	}
+	if c.Reserved() != 3<<20 || budget.pool.idleBytes() != 0 {
+		t.Fatalf("reserved %d, idle %d; want 3 MiB and none", c.Reserved(), budget.pool.idleBytes())
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 64
+	for seq := 8; seq < 8+n; seq++ {
+		add(seq)
+	}
+	runtime.ReadMemStats(&after)
+	// Without the pool every message allocates its 1 MiB buffer; with it,
+	// only the bookkeeping (batch, map, timer): a few hundred bytes.
+	if perMsg := (after.TotalAlloc - before.TotalAlloc) / n; perMsg > 64<<10 {
+		t.Fatalf("%d bytes allocated per evicted message", perMsg)
+	}
+	// A message that completes takes its buffer with it, cut to its length.
+	msg, done, err := c.Add(100, 0, 1, 0, data)
+	if err != nil || !done || len(msg) != chunk {
+		t.Fatalf("one-piece message: %d bytes, %v, %v", len(msg), done, err)
+	}
+	c.Reset()
+	if c.Reserved() != 0 || budget.Used() != 0 || budget.pool.idleBytes() != 3<<20 {
+		t.Fatalf("after reset: reserved %d, budget used %d, idle %d", c.Reserved(), budget.Used(), budget.pool.idleBytes())
+	}
+	// A message of another size reuses an idle buffer up to twice its
+	// size, and reserves all of it.
+	if _, _, err := c.Add(200, 0, 10, 600<<10, make([]byte, 60<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Reserved() != 1<<20 || budget.pool.idleBytes() != 2<<20 {
+		t.Fatalf("600 KiB message: reserved %d, idle %d; want 1 MiB and 2 MiB", c.Reserved(), budget.pool.idleBytes())
+	}
+	c.Reset()
+	// The pool gives way to reservations: idle + used stays within the
+	// budget when new buffers of other sizes are needed.
+	big := make([]byte, 256<<10) // 4 MiB first buffers
+	d := newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: NoLimit, Budget: budget})
+	defer d.Dispose()
+	for seq := range 2 {
+		if _, _, err := d.Add(float64(seq), 0, 65535, 4<<30, big); err != nil {
+			t.Fatal(err)
+		}
+		if used, idle := budget.Used(), budget.pool.idleBytes(); used+idle > budget.Limit() {
+			t.Fatalf("used %d + idle %d > budget %d", used, idle, budget.Limit())
+		}
+	}
+	if budget.pool.idleBytes() != 0 {
+		t.Fatalf("%d idle bytes kept with the budget fully reserved", budget.pool.idleBytes())
+	}
+	// An outgrown buffer is kept only if it fits beside the reservations:
+	// growing 1 MiB to 2 MiB under a 2.5 MiB budget drops the old one.
+	tight := NewReassemblyBudget(5 << 19)
+	e := newFragmentCollector[[]byte](ReassemblyConfig{Clock: newRecordingClock(), MaxTotalSize: NoLimit, Budget: tight})
+	defer e.Dispose()
+	for i := range 17 {
+		if _, _, err := e.Add(1, float64(i), 65535, 4<<30, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if used, idle := tight.Used(), tight.pool.idleBytes(); used != 2<<20 || idle != 0 {
+		t.Fatalf("after growth: used %d, idle %d; want 2 MiB and none", used, idle)
+	}
+}
+
+// TestBudgetPoolStateMachine: collectors sharing a budget and its pool
+// receive well-formed messages in any order while others are evicted,
+// time out or are reset. Every delivered message is exactly its fragments
+// (so no buffer served two messages at once), stays intact afterwards (so
+// no delivered buffer went back to the pool), idle buffers are never held
+// by a message, and reservations plus idle buffers stay within the budget.
+func TestBudgetPoolStateMachine(t *testing.T) {
+	old := poolMinSize
+	poolMinSize = 4
+	t.Cleanup(func() { poolMinSize = old })
+	rapid.Check(t, func(t *rapid.T) {
+		clk := newRecordingClock()
+		budget := NewReassemblyBudget(int64(rapid.IntRange(16, 200).Draw(t, "budget")))
+		cs := make([]*fragmentCollector[[]byte], rapid.IntRange(1, 3).Draw(t, "collectors"))
+		maxSize := int64(rapid.IntRange(8, 100).Draw(t, "maxSize"))
+		for i := range cs {
+			cs[i] = newFragmentCollector[[]byte](ReassemblyConfig{
+				Timeout: 100 * time.Millisecond, MaxConcurrentFrames: rapid.IntRange(1, 4).Draw(t, "maxFrames"),
+				MaxTotalSize: maxSize, Budget: budget, Clock: clk,
+			})
+		}
+		// Message seq of any collector has 1 + seq%4 fragments of 3 + seq%5
+		// bytes each; every byte names its collector, message and index.
+		shape := func(seq int) (total, size int) { return 1 + seq%4, 3 + seq%5 }
+		type message struct {
+			ci, seq int
+			data    []byte
+		}
+		var delivered []message
+		check := func(t *rapid.T, m message) {
+			total, size := shape(m.seq)
+			want := make([]byte, 0, total*size)
+			for i := range total {
+				want = append(want, bytes.Repeat([]byte{fingerprint(m.ci, float64(m.seq), float64(i))}, size)...)
+			}
+			if !bytes.Equal(m.data, want) {
+				t.Fatalf("collector %d message %d:\n got %v\nwant %v", m.ci, m.seq, m.data, want)
+			}
+		}
+		t.Repeat(map[string]func(*rapid.T){
+			"add": func(t *rapid.T) {
+				ci := rapid.IntRange(0, len(cs)-1).Draw(t, "collector")
+				seq := rapid.IntRange(0, 9).Draw(t, "seq")
+				total, size := shape(seq)
+				i := rapid.IntRange(0, total-1).Draw(t, "index")
+				chunk := bytes.Repeat([]byte{fingerprint(ci, float64(seq), float64(i))}, size)
+				data, done, err := cs[ci].Add(float64(seq), float64(i), float64(total), float64(total*size), chunk)
+				if done {
+					m := message{ci, seq, data}
+					check(t, m)
+					delivered = append(delivered, m)
+				}
+				var re *ReassemblyError
+				if err != nil && (!errors.As(err, &re) || (re.Type != ReassemblyDuplicate && re.Type != ReassemblyEvicted && re.Type != ReassemblyOverBudget)) {
+					t.Fatalf("unexpected error %v", err)
+				}
+			},
+			"advance": func(t *rapid.T) {
+				clk.Advance(time.Duration(rapid.IntRange(0, 120).Draw(t, "ms")) * time.Millisecond)
+			},
+			"reset": func(t *rapid.T) { cs[rapid.IntRange(0, len(cs)-1).Draw(t, "collector")].Reset() },
+			"": func(t *rapid.T) {
+				var reserved int64
+				for _, c := range cs {
+					reserved += c.Reserved()
+				}
+				if used := budget.Used(); used != reserved || used > budget.Limit() {
+					t.Fatalf("budget used %d, collectors reserve %d, limit %d", used, reserved, budget.Limit())
+				}
+				checkPool(t, budget, cs)
+				for _, m := range delivered {
+					check(t, m)
+				}
+			},
+		})
+		for _, c := range cs {
+			c.Dispose()
+		}
+	})
 }

@@ -71,6 +71,22 @@ func BenchmarkFragmentReassemble1MiB(b *testing.B) {
 			}
 		}
 	})
+	// The same with a server-wide budget (and its buffer pool), as a
+	// server reassembles.
+	b.Run("reassemble-budget", func(b *testing.B) {
+		r := NewReassembler[[]byte](ReassemblyConfig{Budget: NewReassemblyBudget(256 << 20)})
+		defer r.Dispose()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(payload)))
+		for b.Loop() {
+			for i, f := range frames {
+				_, done, err := r.Receive(f)
+				if err != nil || done != (i == len(frames)-1) {
+					b.Fatalf("frame %d: done %v err %v", i, done, err)
+				}
+			}
+		}
+	})
 	b.Run("fragment+reassemble", func(b *testing.B) {
 		r := NewReassembler[[]byte](ReassemblyConfig{})
 		defer r.Dispose()

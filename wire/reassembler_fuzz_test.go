@@ -55,14 +55,20 @@ func FuzzReassembler(f *testing.F) {
 	}
 	f.Add(joinPieces(tp...), true)
 	f.Add(joinPieces([]byte(`["2f",5,0.5,2,2,"a"]`), []byte(`["2f",5,1,2,2,"b"]`), []byte(`["2c",1,{}]`)), true)
+	// Pool even tiny buffers, so the budget's pool runs under the fuzzer.
+	old := poolMinSize
+	poolMinSize = 4
+	f.Cleanup(func() { poolMinSize = old })
 	f.Fuzz(func(t *testing.T, data []byte, text bool) {
 		const maxFrames, maxSize = 3, 64
 		var clk *recordingClock
 		var bin *Reassembler[[]byte]
 		var txtR *Reassembler[string]
+		var budget *ReassemblyBudget
 		n := allocated(func() {
 			clk = newRecordingClock()
-			cfg := ReassemblyConfig{Timeout: time.Second, MaxConcurrentFrames: maxFrames, MaxTotalSize: maxSize, Clock: clk}
+			budget = NewReassemblyBudget(100)
+			cfg := ReassemblyConfig{Timeout: time.Second, MaxConcurrentFrames: maxFrames, MaxTotalSize: maxSize, Clock: clk, Budget: budget}
 			bin = NewReassembler[[]byte](cfg)
 			txtR = NewReassembler[string](cfg)
 			for _, piece := range fuzzPieces(data) {
@@ -99,6 +105,9 @@ func FuzzReassembler(f *testing.F) {
 					if r.Len() > maxFrames || r.Reserved() > maxSize || r.PendingSize() < 0 || r.PendingSize() > r.Reserved() {
 						t.Fatalf("limits exceeded: %d messages, %d pending, %d reserved", r.Len(), r.PendingSize(), r.Reserved())
 					}
+				}
+				if used, idle := budget.Used(), budget.pool.idleBytes(); used != bin.Reserved()+txtR.Reserved() || used+idle > budget.Limit() {
+					t.Fatalf("budget used %d (collectors reserve %d), %d idle, limit %d", used, bin.Reserved()+txtR.Reserved(), idle, budget.Limit())
 				}
 			}
 		})

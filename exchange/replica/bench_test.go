@@ -254,17 +254,72 @@ func richTextOffer500KB() []byte {
 		func(i int) int { return units + i*3/4 - 1 })
 }
 
-// BenchmarkOffer500KB merges about 500 KB of list (or text) changes into a
-// fresh document. Baselines in the same run: parsing the payload alone,
-// merging the resulting state as an entirety (the same list built from a
-// literal), and, for lists and text, the rebuild-per-change step this
-// replaced.
+// setOffer500KB is about 500 KB of set-op changes: a set of 20,000
+// numbers, then single adds of new members and removes of existing ones.
+func setOffer500KB() []byte {
+	items := make([]byte, 0, 128<<10)
+	items = append(items, '[')
+	for i := range 20000 {
+		if i > 0 {
+			items = append(items, ',')
+		}
+		items = strconv.AppendInt(items, int64(i), 10)
+	}
+	items = append(items, ']')
+	return offerOps(500<<10, `{"type":"set-op","add":`+string(items)+`}`,
+		func(i, at int) string {
+			if i%4 == 3 {
+				return `{"type":"set-op","remove":[` + strconv.Itoa(at) + `]}`
+			}
+			return `{"type":"set-op","add":[` + strconv.Itoa(100000+i) + `]}`
+		},
+		func(int) int { return 20000 })
+}
+
+// treeOffer500KB is about 500 KB of tree changes: 2,000 nodes created in
+// one change, then single creates, moves and deletes.
+func treeOffer500KB() []byte {
+	create := func(id, parent, index int) string {
+		p := "null"
+		if parent >= 0 {
+			p = `"n` + strconv.Itoa(parent) + `"`
+		}
+		return `{"action":"create","target":"n` + strconv.Itoa(id) + `","parent":` + p + `,"index":` + strconv.Itoa(index) + `}`
+	}
+	var base []byte
+	for i := range 2000 {
+		if i > 0 {
+			base = append(base, ',')
+		}
+		base = append(base, create(i, i/10-1, i%10)...)
+	}
+	return offerOps(500<<10, `{"type":"tree","instructions":[`+string(base)+`]}`,
+		func(i, at int) string {
+			switch i % 4 {
+			case 1:
+				return `{"type":"tree","instructions":[{"action":"move","target":"n` + strconv.Itoa(at) + `","parent":"n` + strconv.Itoa(at/3) + `","index":0}]}`
+			case 3:
+				return `{"type":"tree","instructions":[{"action":"delete","target":"n` + strconv.Itoa(at) + `"}]}`
+			}
+			return `{"type":"tree","instructions":[` + create(100000+i, at, 0) + `]}`
+		},
+		func(int) int { return 2000 })
+}
+
+// BenchmarkOffer500KB merges about 500 KB of list, text, richtext, set-op
+// or tree changes into a fresh document. Baselines in the same run: parsing the
+// payload alone, merging the resulting state as an entirety (the same
+// value built from a literal), and the rebuild-per-change step the
+// in-place values replaced.
 func BenchmarkOffer500KB(b *testing.B) {
 	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
 	for _, c := range []struct {
 		name string
 		data []byte
-	}{{"list", listOffer500KB()}, {"text", textOffer500KB()}, {"richtext", richTextOffer500KB()}} {
+	}{
+		{"list", listOffer500KB()}, {"text", textOffer500KB()}, {"richtext", richTextOffer500KB()},
+		{"set", setOffer500KB()}, {"tree", treeOffer500KB()},
+	} {
 		p := Payload{Kind: "since", Encoding: "json", Data: c.data, Lineage: "L"}
 		b.Run(c.name+"/merge", func(b *testing.B) {
 			b.ReportAllocs()
@@ -301,9 +356,6 @@ func BenchmarkOffer500KB(b *testing.B) {
 				}
 			}
 		})
-		if c.name == "richtext" {
-			continue // richtext changes still rebuild the value: merge is the before
-		}
 		b.Run(c.name+"/before-rebuild-per-change", func(b *testing.B) {
 			batches, err := ParseOps(p.Data)
 			if err != nil {
@@ -312,7 +364,7 @@ func BenchmarkOffer500KB(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(p.Data)))
 			for b.Loop() {
-				var list []any
+				var list, rich, set, tree []any
 				var text string
 				for _, ops := range batches {
 					for _, op := range ops {
@@ -322,10 +374,16 @@ func BenchmarkOffer500KB(b *testing.B) {
 							list = oracleSequence(list, s)
 						case textStep:
 							text = oracleText(text, s)
+						case richTextStep:
+							rich = rebuildRichText(rich, s)
+						case setStep:
+							set = s.linear(set)
+						case treeStep:
+							tree = s.linear(tree)
 						}
 					}
 				}
-				_, _ = list, text
+				_, _, _, _, _ = list, text, rich, set, tree
 			}
 		})
 	}

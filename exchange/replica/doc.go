@@ -60,10 +60,13 @@
 //
 // # Cost, limits and compaction
 //
-// Lists that sequence changes touch and strings that text changes touch
-// are held in chunked forms inside the state (never visible outside it),
-// so a change costs O(√n) on a value of n items and a merge grows with the
-// number of changes, not with changes × value size. Plain and LWW
+// Lists that sequence changes touch, strings that text changes touch and
+// span lists that richtext changes touch are held in chunked forms inside
+// the state (never visible outside it), so a change costs O(√n) on a
+// value of n items; sets and forests that set-op and tree changes touch
+// are held indexed by member and node id, so a change costs O(1) per
+// member or node it names. A merge grows with the number of changes, not
+// with changes × value size. Plain and LWW
 // replicas check [Limits] (payload bytes, ops per payload) before applying
 // anything and refuse with [CodeLimit].
 //

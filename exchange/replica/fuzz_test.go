@@ -103,6 +103,11 @@ func FuzzMerge(f *testing.F) {
 		{false, `[[{"path":[{"type":"field","field":"tr"}],"change":{"type":"tree","instructions":[{"action":"create","target":"n","parent":null,"index":0}]}},{"path":[{"type":"field","field":"tr"},{"type":"entry","entry":"n"},{"type":"field","field":"x"}],"change":{"type":"increment","amount":1}}]]`},
 		{false, `[[{"path":[{"type":"field","field":"r"}],"change":{"type":"richtext","instructions":[{"insert":"ab","marks":{"b":true}},{"format":1,"marks":{"b":null}}]}}]]`},
 		{false, `[[{"path":[{"type":"field","field":"s"}],"change":{"type":"set-op","add":[1,{"a":1}],"remove":[2]}}]]`},
+		// Second changes on the same values: the in-place richtext, set
+		// and tree forms, and a path into a span turning one back.
+		{false, `[[{"path":[{"type":"field","field":"r"}],"change":{"type":"richtext","instructions":[{"insert":"a😀bc"}]}}],[{"path":[{"type":"field","field":"r"}],"change":{"type":"richtext","instructions":[{"retain":2},{"format":2,"marks":{"b":true}},{"insert":"x"},{"delete":1}]}}],[{"path":[{"type":"field","field":"r"},{"type":"index","index":0},{"type":"field","field":"marks"}],"change":{"type":"map","set":{"i":1}}}]]`},
+		{false, `[[{"path":[{"type":"field","field":"s"}],"change":{"type":"set-op","add":[1,2,{"a":1,"b":2}]}}],[{"path":[{"type":"field","field":"s"}],"change":{"type":"set-op","add":[{"b":2,"a":1},3],"remove":[1]}}]]`},
+		{false, `[[{"path":[{"type":"field","field":"tr"}],"change":{"type":"tree","instructions":[{"action":"create","target":"n","parent":null,"index":0},{"action":"create","target":"m","parent":"n","index":0}]}}],[{"path":[{"type":"field","field":"tr"}],"change":{"type":"tree","instructions":[{"action":"move","target":"m","parent":null,"index":1},{"action":"delete","target":"n"}]}}]]`},
 		{false, `[[{"path":[],"change":{"type":"unknown-kind"}}]]`},
 		{true, `[]`},
 	}

@@ -7,9 +7,10 @@ import "strconv"
 // the op count after — so a refused payload changes nothing and costs at
 // most its parse. Refusals are errors with [CodeLimit].
 //
-// Within the limits a merge's cost is proportional to its size: list and
-// text changes edit chunked values in place (O(√n) per change on a value
-// of n items), values are nested at most [MaxDepth] levels, and a merge
+// Within the limits a merge's cost is proportional to its size: list,
+// text and richtext changes edit chunked values in place (O(√n) per change
+// on a value of n items), set-op and tree changes indexed ones (O(1) per
+// member or node they name), values are nested at most [MaxDepth] levels, and a merge
 // allocates a small multiple of its payload (the fuzz target checks it).
 type Limits struct {
 	// MaxPayloadBytes caps the data of one payload (Merge and

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -146,7 +147,7 @@ func asObject(cur any) *Object {
 	switch c := cur.(type) {
 	case *Object:
 		return c
-	case []any, *seqList:
+	case []any, *seqList, packedList:
 		l, _ := asList(c)
 		o := NewObject(l.len())
 		i := 0
@@ -406,8 +407,41 @@ func decodeSetOp(obj *Object) (stepper, error) {
 	return s, nil
 }
 
+// step edits the set in place as a keyedList (a plain list is indexed
+// first, once); a change or a member without a canonical key (NaN) takes
+// the linear path.
 func (s setStep) step(cur any, _ bool) (any, bool) {
-	src, _ := listItems(cur)
+	l, ok := cur.(*keyedList)
+	if !ok || l.tree {
+		src, _ := listItems(cur)
+		if l = newKeyedList(src, false); l == nil {
+			return s.linear(src), true
+		}
+	}
+	keys := make([]string, 0, len(s.remove)+len(s.add))
+	var buf []byte
+	for _, v := range slices.Concat(s.remove, s.add) {
+		var ok bool
+		if buf, ok = appendSetKey(buf[:0], v); !ok {
+			return s.linear(l.items()), true
+		}
+		keys = append(keys, string(buf))
+	}
+	removed, added := keys[:len(s.remove)], keys[len(s.remove):]
+	for _, k := range removed {
+		l.removeKey(k)
+	}
+	for i, k := range added {
+		if !slices.Contains(removed, k) && !l.has(k) {
+			l.add(CloneValue(s.add[i]), k, true)
+		}
+	}
+	return l, true
+}
+
+// linear is the reference's step: filter the members, then append each
+// added one not equal to a member. O(n) per member added or removed.
+func (s setStep) linear(src []any) []any {
 	removed := func(v any) bool {
 		for _, r := range s.remove {
 			if EqualValues(r, v) {
@@ -437,7 +471,7 @@ func (s setStep) step(cur any, _ bool) (any, bool) {
 			out = append(out, CloneValue(c))
 		}
 	}
-	return out, true
+	return out
 }
 
 // ---- tree ----
@@ -498,18 +532,47 @@ func nodeID(n any) (string, bool) {
 	return asText(v)
 }
 
+// step edits the forest in place as a keyedList indexed by node id (a
+// plain list is indexed first, once).
 func (s treeStep) step(cur any, _ bool) (any, bool) {
-	src, _ := listItems(cur)
+	l, ok := cur.(*keyedList)
+	if !ok || !l.tree {
+		src, _ := listItems(cur)
+		l = newKeyedList(src, true)
+	}
+	for _, in := range s {
+		switch in.action {
+		case "create":
+			l.add(newTreeNode(in), in.target, true)
+		case "delete":
+			l.removeKey(in.target)
+		case "move":
+			l.each(in.target, func(i int) {
+				o := l.slots[i].v.(*Object)
+				o.Set("parent", in.parent)
+				o.Set("index", in.index)
+			})
+		}
+	}
+	return l, true
+}
+
+func newTreeNode(in treeInstr) *Object {
+	n := NewObject(4)
+	n.Set("id", in.target)
+	n.Set("parent", in.parent)
+	n.Set("index", in.index)
+	n.Set("data", &Object{})
+	return n
+}
+
+// linear is the reference's step: every instruction scans the nodes.
+func (s treeStep) linear(src []any) []any {
 	out := append([]any(nil), src...)
 	for _, in := range s {
 		switch in.action {
 		case "create":
-			n := NewObject(4)
-			n.Set("id", in.target)
-			n.Set("parent", in.parent)
-			n.Set("index", in.index)
-			n.Set("data", &Object{})
-			out = append(out, n)
+			out = append(out, newTreeNode(in))
 		case "delete":
 			kept := out[:0]
 			for _, n := range out {
@@ -529,7 +592,7 @@ func (s treeStep) step(cur any, _ bool) (any, bool) {
 			}
 		}
 	}
-	return out, true
+	return out
 }
 
 // ---- richtext ----
@@ -608,7 +671,21 @@ func spanObject(text string, marks *Object) *Object {
 	return o
 }
 
+// step edits a richText in place; any other target (a list of span
+// objects from a replace or a path write, or nothing) is rebuilt once by
+// the reference's algorithm and then held as a richText.
 func (s richTextStep) step(cur any, _ bool) (any, bool) {
+	if rt, ok := cur.(*richText); ok {
+		rt.apply(s)
+		return rt, true
+	}
+	return newRichText(rebuildRichText(cur, s)), true
+}
+
+// rebuildRichText is the reference's step: walk the spans, emit new span
+// objects for everything the instructions touch, pass the rest through and
+// normalize the whole list. O(n) per change.
+func rebuildRichText(cur any, s richTextStep) []any {
 	arr, _ := listItems(cur)
 	in := make([]span, 0, len(arr))
 	for _, e := range arr {
@@ -691,7 +768,7 @@ func (s richTextStep) step(cur any, _ bool) (any, bool) {
 			out = append(out, spanObject("", nil))
 		}
 	}
-	return normalizeSpans(out), true
+	return normalizeSpans(out)
 }
 
 // normalizeSpans drops empty spans and merges neighbours whose marks are
@@ -773,6 +850,9 @@ func strictEqual(a, b any) bool {
 	case *seqList:
 		y, ok := b.(*seqList)
 		return ok && x == y
+	case packedList:
+		y, ok := b.(packedList)
+		return ok && x == y
 	}
 	return false
 }
@@ -784,6 +864,8 @@ func listItems(v any) ([]any, bool) {
 	case []any:
 		return x, true
 	case *seqList:
+		return x.items(), true
+	case packedList:
 		return x.items(), true
 	}
 	return nil, false
@@ -841,6 +923,10 @@ func asList(v any) (list, bool) {
 		return sliceList(x), true
 	case *seqList:
 		return x, true
+	case packedList:
+		// A read-only view: writes go through writePath, which turns
+		// the packed list into its plain list first.
+		return sliceList(x.items()), true
 	}
 	return nil, false
 }
@@ -884,7 +970,7 @@ func listIndex(seg Segment) (int, bool) {
 
 func isContainer(v any) bool {
 	switch v.(type) {
-	case *Object, []any, *seqList:
+	case *Object, []any, *seqList, packedList:
 		return true
 	}
 	return false
@@ -893,7 +979,14 @@ func isContainer(v any) bool {
 // readPath reads the value at path like the reference's path.read.
 func readPath(root *Object, path Path) (any, bool) {
 	var cur any = root
-	for _, seg := range path {
+	for i, seg := range path {
+		if p, ok := cur.(packedList); ok {
+			// Going into an item: the value becomes its plain list in
+			// the state, so what the step does to the item stays.
+			l := p.items()
+			writePath(root, path[:i], l, true)
+			cur = l
+		}
 		switch c := cur.(type) {
 		case *Object:
 			v, ok := c.Get(seg.key())
@@ -935,6 +1028,11 @@ func writePath(root *Object, path Path, v any, present bool) {
 	set := func(any) {} // replaces cur in its parent (lists may grow)
 	for i, seg := range path {
 		last := i == len(path)-1
+		if p, ok := cur.(packedList); ok {
+			l := p.items()
+			set(l)
+			cur = l
+		}
 		switch c := cur.(type) {
 		case *Object:
 			k := seg.key()
@@ -1030,7 +1128,7 @@ func applyOp(root *Object, path Path, s stepper) {
 				return
 			}
 			n = x
-		case []any, *seqList:
+		case []any, *seqList, packedList:
 			n = asObject(x)
 		default:
 			return // a non-object root result is ignored, as in the reference
@@ -1047,6 +1145,9 @@ func applyOp(root *Object, path Path, s stepper) {
 		return
 	}
 	cur, present := readPath(root, path)
+	if p, ok := cur.(packedList); ok && !p.owns(s) {
+		cur = p.items()
+	}
 	next, np := s.step(cur, present)
 	writePath(root, path, next, np)
 }

@@ -213,6 +213,8 @@ func CloneValue(v any) any {
 		return c
 	case *textRope:
 		return x.String()
+	case packedList:
+		return CloneValue(x.items())
 	}
 	return v
 }
@@ -281,6 +283,8 @@ func EqualValues(a, b any) bool {
 		xs, _ := asText(x)
 		ys, ok := asText(b)
 		return ok && xs == ys
+	case packedList:
+		return EqualValues(x.items(), b)
 	case []any, *seqList:
 		xl, _ := asList(x)
 		yl, ok := asList(b)
@@ -368,6 +372,8 @@ func AppendValue(b []byte, v any) []byte {
 		return append(b, ']')
 	case *textRope:
 		return x.appendJSON(b)
+	case packedList:
+		return AppendValue(b, x.items())
 	}
 	return append(b, "null"...)
 }
