@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport"
 )
@@ -29,7 +30,7 @@ type Client struct {
 	runner *machine.Runner[Msg, State, Effect]
 	clk    clock.Clock
 	log    *slog.Logger
-	out    outbox
+	out    outbox.Outbox
 	closed atomic.Bool
 
 	mu        sync.Mutex
@@ -77,7 +78,7 @@ func New(opts Options) (*Client, error) {
 		socks:    map[uint64]*socket{},
 		barriers: map[uint64]chan struct{}{},
 	}
-	c.out.log = o.Logger
+	c.out.Log, c.out.Name = o.Logger, "client"
 	if n := len(o.URLs); n > 1 {
 		c.urlFrom = min(int(o.Rand()*float64(n)), n-1)
 	}
@@ -153,8 +154,8 @@ func (c *Client) Start(ctx context.Context) error {
 // does not wait for that callback. Stop is idempotent; Start may follow.
 func (c *Client) Stop(ctx context.Context) error {
 	err := c.base.Stop(ctx)
-	if !c.out.onWorker() {
-		if werr := c.out.wait(ctx); err == nil {
+	if !c.out.OnWorker() {
+		if werr := c.out.Wait(ctx); err == nil {
 			err = werr
 		}
 	}
@@ -182,8 +183,8 @@ func (c *Client) Close() error {
 	err := c.Stop(ctx)
 	c.runner.Close()
 	_ = c.joinSockets(ctx)
-	if !c.out.onWorker() {
-		_ = c.out.wait(ctx)
+	if !c.out.OnWorker() {
+		_ = c.out.Wait(ctx)
 	}
 	c.dropIdle()
 	return err
@@ -228,7 +229,7 @@ func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) 
 	if err := c.barrier(ctx); err != nil && !errors.Is(err, ErrClientClosed) {
 		return s, err
 	}
-	if err := c.out.sync(ctx); err != nil {
+	if err := c.out.Sync(ctx); err != nil {
 		return s, err
 	}
 	if s.Status != want {
@@ -294,7 +295,7 @@ func (c *Client) joinSockets(ctx context.Context) error {
 		socks = append(socks, s)
 	}
 	c.mu.Unlock()
-	me := goid()
+	me := outbox.Goid()
 	for _, s := range socks {
 		s.release(CloseNormal, ReasonClientDisconnecting)
 	}
@@ -370,10 +371,10 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 	// One callback per post, so a panicking hook cannot suppress the
 	// others for the same transition (reference issue W10).
 	if o.OnStateChange != nil {
-		c.out.post(func() { o.OnStateChange(from, to) })
+		c.out.Post(func() { o.OnStateChange(from, to) })
 	}
 	for _, s := range subs {
-		c.out.post(func() {
+		c.out.Post(func() {
 			if s.active.Load() {
 				s.fn(from, to)
 			}
@@ -382,15 +383,15 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 	switch to.Status {
 	case StatusDisconnected:
 		if to.Reason != nil && o.OnDisconnect != nil {
-			c.out.post(func() { o.OnDisconnect(to.Reason) })
+			c.out.Post(func() { o.OnDisconnect(to.Reason) })
 		}
 	case StatusReconnecting:
 		if o.OnReconnecting != nil {
-			c.out.post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
+			c.out.Post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
 		}
 	case StatusReady:
 		if o.OnReady != nil {
-			c.out.post(o.OnReady)
+			c.out.Post(o.OnReady)
 		}
 	}
 }
@@ -438,11 +439,11 @@ func (c *Client) exec(e Effect, dispatch func(Msg)) {
 		c.cancel(&c.stable, e.Timer)
 	case EffectAddChannel:
 		if s := c.socket(e.Socket); s != nil {
-			c.out.post(func() { c.addChannel(s) })
+			c.out.Post(func() { c.addChannel(s) })
 		}
 	case EffectRemoveChannel:
 		if s := c.socket(e.Socket); s != nil {
-			c.out.post(func() { c.removeChannel(s) })
+			c.out.Post(func() { c.removeChannel(s) })
 		}
 	case EffectBarrier:
 		c.mu.Lock()

@@ -119,7 +119,7 @@ func (h *harness) settle() {
 	if err := h.c.barrier(h.ctx); err != nil {
 		h.t.Fatalf("barrier: %v", err)
 	}
-	if err := h.c.out.wait(h.ctx); err != nil {
+	if err := h.c.out.Wait(h.ctx); err != nil {
 		h.t.Fatalf("hooks: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -122,7 +123,7 @@ func (s *socket) run(peerID string) {
 }
 
 func (s *socket) read(conn *websocket.Conn) {
-	s.readerGID.Store(goid())
+	s.readerGID.Store(outbox.Goid())
 	c := s.c
 	for {
 		typ, data, err := conn.Read(s.ctx)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport"
 )
@@ -27,7 +28,7 @@ type Client struct {
 	runner *machine.Runner[Msg, State, Effect]
 	clk    clock.Clock
 	log    *slog.Logger
-	out    outbox
+	out    outbox.Outbox
 	closed atomic.Bool
 
 	mu        sync.Mutex
@@ -68,7 +69,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		streams:  map[uint64]*cstream{},
 		barriers: map[uint64]chan struct{}{},
 	}
-	c.out.log = o.Logger
+	c.out.Log, c.out.Name = o.Logger, "sse client"
 	c.base = transport.NewBase(transport.BaseOptions{
 		Type:    ClientTransportType,
 		ID:      o.TransportID,
@@ -131,8 +132,8 @@ func (c *Client) Start(ctx context.Context) error {
 // a hook or a transport callback, Stop does not wait for that callback.
 func (c *Client) Stop(ctx context.Context) error {
 	err := c.base.Stop(ctx)
-	if !c.out.onWorker() {
-		if werr := c.out.wait(ctx); err == nil {
+	if !c.out.OnWorker() {
+		if werr := c.out.Wait(ctx); err == nil {
 			err = werr
 		}
 	}
@@ -148,8 +149,8 @@ func (c *Client) Close() error {
 	err := c.Stop(ctx)
 	c.runner.Close()
 	_ = c.joinStreams(ctx)
-	if !c.out.onWorker() {
-		_ = c.out.wait(ctx)
+	if !c.out.OnWorker() {
+		_ = c.out.Wait(ctx)
 	}
 	c.dropIdle()
 	return err
@@ -193,7 +194,7 @@ func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) 
 	if err := c.barrier(ctx); err != nil && !errors.Is(err, ErrClientClosed) {
 		return s, err
 	}
-	if err := c.out.sync(ctx); err != nil {
+	if err := c.out.Sync(ctx); err != nil {
 		return s, err
 	}
 	if s.Status != want {
@@ -256,7 +257,7 @@ func (c *Client) joinStreams(ctx context.Context) error {
 		all = append(all, s)
 	}
 	c.mu.Unlock()
-	me := goid()
+	me := outbox.Goid()
 	for _, s := range all {
 		s.release(true)
 	}
@@ -326,10 +327,10 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 	o := c.opts
 	c.log.Debug("sse client: state", "from", from.String(), "to", to.String())
 	if o.OnStateChange != nil {
-		c.out.post(func() { o.OnStateChange(from, to) })
+		c.out.Post(func() { o.OnStateChange(from, to) })
 	}
 	for _, s := range subs {
-		c.out.post(func() {
+		c.out.Post(func() {
 			if s.active.Load() {
 				s.fn(from, to)
 			}
@@ -338,11 +339,11 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 	switch to.Status {
 	case StatusDisconnected:
 		if to.Reason != nil && o.OnDisconnect != nil {
-			c.out.post(func() { o.OnDisconnect(to.Reason) })
+			c.out.Post(func() { o.OnDisconnect(to.Reason) })
 		}
 	case StatusReconnecting:
 		if o.OnReconnecting != nil {
-			c.out.post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
+			c.out.Post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
 		}
 	}
 }
@@ -358,11 +359,11 @@ func (c *Client) exec(e Effect, dispatch func(Msg)) {
 		}
 	case EffectAddChannel:
 		if s := c.stream(e.Stream); s != nil {
-			c.out.post(func() { c.addChannel(s) })
+			c.out.Post(func() { c.addChannel(s) })
 		}
 	case EffectRemoveChannel:
 		if s := c.stream(e.Stream); s != nil {
-			c.out.post(func() { c.removeChannel(s) })
+			c.out.Post(func() { c.removeChannel(s) })
 		}
 	case EffectStartReconnectTimer:
 		c.arm(&c.reconnect, e.Timer, e.After, ReconnectTimerFired{Timer: e.Timer})

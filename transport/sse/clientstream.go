@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -179,7 +180,7 @@ func (a activity) Read(p []byte) (int, error) {
 
 // read decodes the events until the stream ends, then reports how.
 func (s *cstream) read(body io.Reader) {
-	s.readerGID.Store(goid())
+	s.readerGID.Store(outbox.Goid())
 	c := s.c
 	er := newEventReader(activity{body, s}, c.opts.MaxEventSize)
 	code, reason := CloseAbnormal, ""
