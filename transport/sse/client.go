@@ -19,13 +19,13 @@ import (
 // one channel, while the stream is open, carries the exchange's messages
 // down an events stream and up as uploads.
 //
-// The lifecycle is the pure [Program] run by a machine.Runner; the Client
+// The lifecycle is the pure program run by a machine.Runner; the Client
 // interprets its effects on goroutines it owns and feeds what happens back
 // in as messages tagged with the stream's id.
 type Client struct {
 	opts   clientConfig
 	base   *transport.Base
-	runner *machine.Runner[Msg, State, Effect]
+	runner *machine.Runner[clientMsg, State, effect]
 	clk    clock.Clock
 	log    *slog.Logger
 	out    outbox.Outbox
@@ -78,8 +78,8 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		OnFlush: c.flush,
 		Logger:  o.Logger,
 	})
-	prog := NewProgram(Config{Reconnect: o.policy, Rand: o.Rand})
-	c.runner = machine.NewRunner(machine.Program[Msg, State, Effect](prog), c.exec, machine.Options{
+	prog := newProgram(programConfig{Reconnect: o.policy, Rand: o.Rand})
+	c.runner = machine.NewRunner(machine.Program[clientMsg, State, effect](prog), c.exec, machine.Options{
 		Label:  "sse client " + c.base.ID(),
 		Logger: o.Logger,
 		Now:    o.Clock.Now,
@@ -233,12 +233,12 @@ func (c *Client) onStart(ctx context.Context) error {
 	if c.closed.Load() {
 		return &Error{Code: CodeClientClosed, Op: "start"}
 	}
-	c.runner.Dispatch(Start{})
+	c.runner.Dispatch(msgStart{})
 	return c.barrier(ctx)
 }
 
 func (c *Client) onStop(ctx context.Context) error {
-	c.runner.Dispatch(Stop{})
+	c.runner.Dispatch(msgStop{})
 	err := c.barrier(ctx)
 	if jerr := c.joinStreams(ctx); jerr != nil {
 		return jerr
@@ -300,7 +300,7 @@ func (c *Client) barrier(ctx context.Context) error {
 	ch := make(chan struct{})
 	c.barriers[id] = ch
 	c.mu.Unlock()
-	c.runner.Dispatch(Barrier{ID: id})
+	c.runner.Dispatch(msgBarrier{ID: id})
 	select {
 	case <-ch:
 		return nil
@@ -349,31 +349,31 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 }
 
 // exec interprets one effect; it runs on the drainer and never blocks.
-func (c *Client) exec(e Effect, dispatch func(Msg)) {
+func (c *Client) exec(e effect, dispatch func(clientMsg)) {
 	switch e.Kind {
-	case EffectOpenStream:
+	case effectOpenStream:
 		c.open(e.Stream)
-	case EffectCloseStream:
+	case effectCloseStream:
 		if s := c.stream(e.Stream); s != nil {
 			s.release(e.Graceful)
 		}
-	case EffectAddChannel:
+	case effectAddChannel:
 		if s := c.stream(e.Stream); s != nil {
 			c.out.Post(func() { c.addChannel(s) })
 		}
-	case EffectRemoveChannel:
+	case effectRemoveChannel:
 		if s := c.stream(e.Stream); s != nil {
 			c.out.Post(func() { c.removeChannel(s) })
 		}
-	case EffectStartReconnectTimer:
-		c.arm(&c.reconnect, e.Timer, e.After, ReconnectTimerFired{Timer: e.Timer})
-	case EffectCancelReconnectTimer:
+	case effectStartReconnectTimer:
+		c.arm(&c.reconnect, e.Timer, e.After, msgReconnectTimer{Timer: e.Timer})
+	case effectCancelReconnectTimer:
 		c.mu.Lock()
 		if c.reconnect.id == e.Timer {
 			c.disarm(&c.reconnect)
 		}
 		c.mu.Unlock()
-	case EffectBarrier:
+	case effectBarrier:
 		c.mu.Lock()
 		ch := c.barriers[e.Timer]
 		delete(c.barriers, e.Timer)
@@ -392,7 +392,7 @@ func (c *Client) stream(gen uint64) *cstream {
 
 // arm starts a one-shot timer in slot; when it fires it empties the slot
 // and dispatches msg.
-func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg Msg) {
+func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg clientMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.disarm(slot)
@@ -427,7 +427,7 @@ func (c *Client) addChannel(s *cstream) {
 		Send: s.send,
 		// The exchange closed the channel: give the stream up (retried,
 		// as the WebSocket client does).
-		Close: func() { c.runner.Dispatch(StreamError{Stream: s.gen, Err: errChannelClosed}) },
+		Close: func() { c.runner.Dispatch(msgStreamError{Stream: s.gen, Err: errChannelClosed}) },
 	})
 	if err != nil {
 		c.log.Debug("sse client: add channel", "stream", s.gen, "err", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/wire"
@@ -164,7 +165,7 @@ func TestClientReconnects(t *testing.T) {
 	h.srv.mu.Lock()
 	st := h.srv.byPeer["p"]
 	h.srv.mu.Unlock()
-	st.closeWith(CloseGoingAway, ReasonDraining, true)
+	st.closeWith(closeGoingAway, reasonDraining, true)
 	s, err := g.wait(t, StatusReconnecting)
 	if err != nil || s.Delay != time.Second || s.Attempt != 1 {
 		t.Fatalf("after the server's close: %v %v", s, err)
@@ -193,7 +194,7 @@ func TestClientUnauthorizedIsFinal(t *testing.T) {
 	h := newHarness(t, ServerOptions{Authenticate: tokenAuth})
 	g := newGoClient(t, h, "p", ClientOptions{Header: bearer("nope")}) // default policy retries
 	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, ErrUnauthorized) || s.Reason.HTTPStatus != 401 || CodeOf(err) != CodeUnauthorized {
+	if !errors.Is(err, server.ErrUnauthorized) || s.Reason.HTTPStatus != 401 || CodeOf(err) != CodeUnauthorized {
 		t.Fatalf("got %v %v", s, err)
 	}
 	if g.clk.Pending() != 0 {
@@ -212,7 +213,7 @@ func TestClientPolicyCloseIsFinal(t *testing.T) {
 	}
 	g := newGoClient(t, h, "p", ClientOptions{})
 	s, err := g.wait(t, StatusDisconnected)
-	if err != nil || !errors.Is(s.Reason, ErrPolicyViolation) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != ReasonRejected {
+	if err != nil || !errors.Is(s.Reason, ErrPolicyViolation) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != reasonRejected {
 		t.Fatalf("got %v %v", s, err)
 	}
 }

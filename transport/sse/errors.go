@@ -9,75 +9,55 @@ import (
 	"github.com/kyneta-go/kyneta/transport"
 )
 
-// Close codes carried by the EventClose event that precedes every stream
+// Close codes carried by the eventClose event that precedes every stream
 // end the server initiates. They are the WebSocket server's codes, so a
 // client treats both transports alike: 1008 is final, the others are
 // retried.
 const (
-	// CloseReplaced: a newer stream took the peer id.
-	CloseReplaced = 1000
-	// CloseGoingAway: drain, shutdown or transport stop.
-	CloseGoingAway = 1001
-	// CloseAbnormal is what a client reports when a stream ended without
+	// closeReplaced: a newer stream took the peer id.
+	closeReplaced = 1000
+	// closeGoingAway: drain, shutdown or transport stop.
+	closeGoingAway = 1001
+	// closeAbnormal is what a client reports when a stream ended without
 	// a close event (connection lost, or a server that sends none, such as
 	// the reference's). It is never sent.
-	CloseAbnormal = 1006
-	// ClosePolicyViolation: the exchange rejected the peer, or it went
+	closeAbnormal = 1006
+	// closePolicyViolation: the exchange rejected the peer, or it went
 	// above an alias cap ("Limit exceeded: <code>"). Not retried.
-	ClosePolicyViolation = 1008
-	// CloseInternal: the stream could not be registered.
-	CloseInternal = 1011
-	// CloseSlowConsumer: the send queue overflowed or a write stalled.
-	CloseSlowConsumer = 4000
+	closePolicyViolation = 1008
+	// closeInternal: the stream could not be registered.
+	closeInternal = 1011
+	// closeSlowConsumer: the send queue overflowed or a write stalled.
+	closeSlowConsumer = 4000
 )
 
 // Close reasons sent with the codes above.
 const (
-	ReasonReplaced     = "Replaced by new connection"
-	ReasonDraining     = "Server draining"
-	ReasonShuttingDown = "Server shutting down"
-	ReasonRejected     = "Connection rejected"
-	ReasonSlowConsumer = "Slow consumer"
-	ReasonInternal     = "Internal error"
+	reasonReplaced     = "Replaced by new connection"
+	reasonDraining     = "Server draining"
+	reasonShuttingDown = "Server shutting down"
+	reasonRejected     = "Connection rejected"
+	reasonSlowConsumer = "Slow consumer"
+	reasonInternal     = "Internal error"
 	reasonLimitFmt     = "Limit exceeded: %s"
 )
 
-// Authentication errors are the WebSocket server's, so one authenticator
-// serves both transports: a plain error refuses with 401, ErrForbidden
-// with 403, an *AuthError with its status.
-var (
-	ErrUnauthorized = server.ErrUnauthorized
-	ErrForbidden    = server.ErrForbidden
-)
+// Authentication and option errors are the WebSocket server's
+// (server.ErrUnauthorized, server.ErrForbidden, *server.AuthError,
+// server.ErrInvalidOptions, *server.OptionsError), so one authenticator and
+// one check serve both transports: a plain error refuses with 401,
+// server.ErrForbidden with 403, a *server.AuthError with its status.
 
-// AuthError lets an authenticator choose the HTTP status of a refusal
-// (server.AuthError).
-type AuthError = server.AuthError
-
-// Principal is what an authenticator returns (server.Principal).
-type Principal = server.Principal
-
-// Server errors.
-var (
-	// ErrServerClosed: the server was closed, or the stream is closing.
-	// It matches transport.ErrClosed.
-	ErrServerClosed = fmt.Errorf("sse: stream closed: %w", transport.ErrClosed)
-	// ErrSlowConsumer: a send would have overflowed the stream's queue;
-	// the stream is being closed with CloseSlowConsumer.
-	ErrSlowConsumer = errors.New("sse: slow consumer")
-	// ErrInvalidOptions is matched by every *OptionsError; it is the
-	// WebSocket server's (server.ErrInvalidOptions), so one check covers
-	// both transports.
-	ErrInvalidOptions = server.ErrInvalidOptions
-)
-
-// OptionsError reports an invalid option field (server.OptionsError).
-type OptionsError = server.OptionsError
+// ErrServerClosed: the server was closed, or the stream is closing. It
+// matches transport.ErrClosed. (A send that would overflow a stream's queue
+// fails with the WebSocket server's server.ErrSlowConsumer, and the stream
+// is closed with 4000.)
+var ErrServerClosed = fmt.Errorf("sse: stream closed: %w", transport.ErrClosed)
 
 // authStatus maps an authenticator error to an HTTP status and message, as
 // the WebSocket server does.
 func authStatus(err error) (int, string) {
-	var ae *AuthError
+	var ae *server.AuthError
 	if errors.As(err, &ae) {
 		st := http.StatusUnauthorized
 		if ae.Status >= 400 && ae.Status < 500 {
@@ -88,7 +68,7 @@ func authStatus(err error) (int, string) {
 		}
 		return st, http.StatusText(st)
 	}
-	if errors.Is(err, ErrForbidden) {
+	if errors.Is(err, server.ErrForbidden) {
 		return http.StatusForbidden, http.StatusText(http.StatusForbidden)
 	}
 	return http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)
@@ -151,7 +131,7 @@ var sentinels = map[Code]error{
 	CodeError:           ErrConnection,
 	CodeClosed:          ErrStreamClosed,
 	CodeMaxRetries:      ErrMaxRetries,
-	CodeUnauthorized:    ErrUnauthorized,
+	CodeUnauthorized:    server.ErrUnauthorized,
 	CodePolicyViolation: ErrPolicyViolation,
 	CodeInvalidConfig:   ErrInvalidConfig,
 	CodeClientClosed:    ErrClientClosed,
@@ -164,7 +144,7 @@ var sentinels = map[Code]error{
 type DisconnectReason struct {
 	Code Code
 	// CloseCode and CloseReason come from the server's close event
-	// (CodeClosed, CodePolicyViolation); CloseAbnormal when the stream
+	// (CodeClosed, CodePolicyViolation); closeAbnormal when the stream
 	// ended without one.
 	CloseCode   int
 	CloseReason string

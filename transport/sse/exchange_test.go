@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/exchange"
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/transport/sse"
@@ -19,10 +20,10 @@ import (
 
 var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
 
-func authenticate(r *http.Request) (sse.Principal, error) {
+func authenticate(r *http.Request) (server.Principal, error) {
 	p, ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	if !ok {
-		return nil, sse.ErrUnauthorized
+		return nil, server.ErrUnauthorized
 	}
 	return p, nil
 }
