@@ -21,13 +21,13 @@ import (
 // exchange initializes, starts and stops it and sends through it; while the
 // server connection is ready it holds exactly one channel.
 //
-// The lifecycle is the pure [Program] run by a machine.Runner; the Client
+// The lifecycle is the pure program run by a machine.Runner; the Client
 // only interprets its effects (dial, close, timers, channel) on goroutines
 // it owns and feeds what happens back in as messages.
 type Client struct {
 	opts   resolved
 	base   *transport.Base
-	runner *machine.Runner[Msg, State, Effect]
+	runner *machine.Runner[clientMsg, State, effect]
 	clk    clock.Clock
 	log    *slog.Logger
 	out    outbox.Outbox
@@ -90,7 +90,7 @@ func New(opts Options) (*Client, error) {
 		OnFlush: c.flush,
 		Logger:  o.Logger,
 	})
-	prog := NewProgram(Config{
+	prog := newProgram(programConfig{
 		Reconnect:         o.policy,
 		KeepaliveInterval: max(o.KeepaliveInterval, 0),
 		PongTimeout:       max(o.PongTimeout, 0),
@@ -98,7 +98,7 @@ func New(opts Options) (*Client, error) {
 		BackoffResetAfter: max(o.BackoffResetAfter, 0),
 		Rand:              o.Rand,
 	})
-	c.runner = machine.NewRunner(machine.Program[Msg, State, Effect](prog), c.exec, machine.Options{
+	c.runner = machine.NewRunner(machine.Program[clientMsg, State, effect](prog), c.exec, machine.Options{
 		Label:  "client " + c.base.ID(),
 		Logger: o.Logger,
 		Now:    o.Clock.Now,
@@ -269,12 +269,12 @@ func (c *Client) onStart(ctx context.Context) error {
 	if c.closed.Load() {
 		return &Error{Code: CodeClientClosed, Op: "start"}
 	}
-	c.runner.Dispatch(Start{})
+	c.runner.Dispatch(msgStart{})
 	return c.barrier(ctx)
 }
 
 func (c *Client) onStop(ctx context.Context) error {
-	c.runner.Dispatch(Stop{})
+	c.runner.Dispatch(msgStop{})
 	err := c.barrier(ctx)
 	if jerr := c.joinSockets(ctx); jerr != nil {
 		return jerr
@@ -338,7 +338,7 @@ func (c *Client) barrier(ctx context.Context) error {
 	ch := make(chan struct{})
 	c.barriers[id] = ch
 	c.mu.Unlock()
-	c.runner.Dispatch(Barrier{ID: id})
+	c.runner.Dispatch(msgBarrier{ID: id})
 	select {
 	case <-ch:
 		return nil
@@ -398,54 +398,54 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 
 // ---- effect interpreter (runs on the drainer; never blocks)
 
-func (c *Client) exec(e Effect, dispatch func(Msg)) {
+func (c *Client) exec(e effect, dispatch func(clientMsg)) {
 	switch e.Kind {
-	case EffectDial:
+	case effectDial:
 		c.dial(e.Socket)
-	case EffectCloseSocket:
+	case effectCloseSocket:
 		if s := c.socket(e.Socket); s != nil {
 			s.release(e.Code, e.Reason)
 		}
-	case EffectStartKeepalive:
+	case effectStartKeepalive:
 		c.startKeepalive(e.Socket, e.After)
-	case EffectStopKeepalive:
+	case effectStopKeepalive:
 		c.mu.Lock()
 		if c.keepalive.id == e.Socket {
 			c.disarm(&c.keepalive)
 		}
 		c.mu.Unlock()
-	case EffectSendPing:
+	case effectSendPing:
 		if s := c.socket(e.Socket); s != nil {
 			// Armed before the ping is queued so that even an instant answer
 			// is reported (the reader reports once per arming).
 			s.awaitingPong.Store(true)
 			s.enqueue(websocket.MessageText, pingFrame)
 		}
-	case EffectStartPongTimer:
-		c.arm(&c.pong, e.Timer, e.After, PongTimeout{Timer: e.Timer})
-	case EffectCancelPongTimer:
+	case effectStartPongTimer:
+		c.arm(&c.pong, e.Timer, e.After, msgPongTimeout{Timer: e.Timer})
+	case effectCancelPongTimer:
 		c.cancel(&c.pong, e.Timer)
-	case EffectStartReconnectTimer:
-		c.arm(&c.reconnect, e.Timer, e.After, ReconnectTimerFired{Timer: e.Timer})
-	case EffectCancelReconnectTimer:
+	case effectStartReconnectTimer:
+		c.arm(&c.reconnect, e.Timer, e.After, msgReconnectTimer{Timer: e.Timer})
+	case effectCancelReconnectTimer:
 		c.cancel(&c.reconnect, e.Timer)
-	case EffectStartReadyTimer:
-		c.arm(&c.readyDL, e.Timer, e.After, ReadyTimeout{Timer: e.Timer})
-	case EffectCancelReadyTimer:
+	case effectStartReadyTimer:
+		c.arm(&c.readyDL, e.Timer, e.After, msgReadyTimeout{Timer: e.Timer})
+	case effectCancelReadyTimer:
 		c.cancel(&c.readyDL, e.Timer)
-	case EffectStartStableTimer:
-		c.arm(&c.stable, e.Timer, e.After, ReadyStable{Timer: e.Timer})
-	case EffectCancelStableTimer:
+	case effectStartStableTimer:
+		c.arm(&c.stable, e.Timer, e.After, msgReadyStable{Timer: e.Timer})
+	case effectCancelStableTimer:
 		c.cancel(&c.stable, e.Timer)
-	case EffectAddChannel:
+	case effectAddChannel:
 		if s := c.socket(e.Socket); s != nil {
 			c.out.Post(func() { c.addChannel(s) })
 		}
-	case EffectRemoveChannel:
+	case effectRemoveChannel:
 		if s := c.socket(e.Socket); s != nil {
 			c.out.Post(func() { c.removeChannel(s) })
 		}
-	case EffectBarrier:
+	case effectBarrier:
 		c.mu.Lock()
 		ch := c.barriers[e.Timer]
 		delete(c.barriers, e.Timer)
@@ -466,7 +466,7 @@ func (c *Client) socket(gen uint64) *socket {
 
 // arm starts a one-shot timer in slot, replacing any armed one (reference
 // issue W8). When it fires it empties the slot and dispatches msg.
-func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg Msg) {
+func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg clientMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.disarm(slot)
@@ -519,7 +519,7 @@ func (c *Client) startKeepalive(gen uint64, d time.Duration) {
 		}
 		c.keepalive.stop = c.clk.AfterFunc(d, tick)
 		c.mu.Unlock()
-		c.runner.Dispatch(KeepaliveTick{Socket: gen})
+		c.runner.Dispatch(msgKeepaliveTick{Socket: gen})
 	}
 	c.keepalive.stop = c.clk.AfterFunc(d, tick)
 }

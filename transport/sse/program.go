@@ -110,7 +110,7 @@ type msgStreamError struct {
 	// HTTPStatus is the status of a refused events request (0 if none);
 	// 401 and 403 are not retried.
 	HTTPStatus int
-	// programConfig marks a configuration error (bad URL, failing header
+	// Config marks a configuration error (bad URL, failing header
 	// function); not retried.
 	Config bool
 }

@@ -17,10 +17,10 @@ import (
 // BridgeType is the transport type of every bridge endpoint.
 const BridgeType = "bridge"
 
-// DefaultBridgeFragmentThreshold is the bridge's default fragment threshold,
+// defaultFragmentThreshold is the bridge's default fragment threshold,
 // the same as the WebSocket transports' (100 KiB), so large documents are
 // fragmented and reassembled as they would be on a socket.
-const DefaultBridgeFragmentThreshold = 100 * 1024
+const defaultFragmentThreshold = 100 * 1024
 
 // Any is the wildcard endpoint name for fault settings: SetDelay(Any, "b", d)
 // delays everything sent to "b".
@@ -35,7 +35,7 @@ type BridgeOptions struct {
 	// Nil means a fixed-seed generator, so runs repeat exactly.
 	Rand func() float64
 	// FragmentThreshold is the payload size above which messages are
-	// fragmented. Zero means DefaultBridgeFragmentThreshold; negative means
+	// fragmented. Zero means 100 KiB, as on a WebSocket; negative means
 	// never fragment.
 	FragmentThreshold int
 	// OnError, if set, receives every wire error of an endpoint's link
@@ -227,7 +227,7 @@ func NewBridge(opts BridgeOptions) *Bridge {
 	}
 	switch {
 	case b.threshold == 0:
-		b.threshold = DefaultBridgeFragmentThreshold
+		b.threshold = defaultFragmentThreshold
 	case b.threshold < 0:
 		b.threshold = 0
 	}
