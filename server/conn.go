@@ -148,13 +148,7 @@ func (c *conn) stepLocked(m connMsg) (later []connEffect) {
 		}
 		switch f.Kind {
 		case fxQueueReady:
-			ready := outItem{typ: websocket.MessageText, body: textReady}
-			c.q = append(c.q, outItem{})
-			copy(c.q[1:], c.q)
-			c.q[0] = ready
-			c.qBytes += ready.size()
-			c.qMsgs++
-			c.kickLocked()
+			c.queueReadyLocked()
 		case fxDropQueue:
 			c.dropLocked()
 		case fxArmAbort:
@@ -166,6 +160,19 @@ func (c *conn) stepLocked(m connMsg) (later []connEffect) {
 		}
 	}
 	return nil
+}
+
+// queueReadyLocked puts "ready" at the head of the queue, ahead of
+// anything the exchange sent while the channel was being announced, and
+// wakes the writer.
+func (c *conn) queueReadyLocked() {
+	ready := outItem{typ: websocket.MessageText, body: textReady}
+	c.q = append(c.q, outItem{})
+	copy(c.q[1:], c.q)
+	c.q[0] = ready
+	c.qBytes += ready.size()
+	c.qMsgs++
+	c.kickLocked()
 }
 
 // after carries out the effects stepLocked left for after c.mu.

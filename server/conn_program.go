@@ -275,9 +275,9 @@ func startClose(s connState, code StatusCode, reason string, flush bool, fx []co
 		s.discard = true
 		fx = append(fx, connEffect{Kind: fxDropQueue})
 	}
-	return s, append(fx,
-		connEffect{Kind: fxArmAbort},
-		connEffect{Kind: fxKickWriter},
-		connEffect{Kind: fxCountClose, Code: code},
-	)
+	// One append per effect: a variadic append would put a temporary
+	// array on the stack of the accept path (see stepLocked in conn.go).
+	fx = append(fx, connEffect{Kind: fxArmAbort})
+	fx = append(fx, connEffect{Kind: fxKickWriter})
+	return s, append(fx, connEffect{Kind: fxCountClose, Code: code})
 }
