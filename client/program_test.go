@@ -519,7 +519,7 @@ func TestWalkStaleSocketAfterRestart(t *testing.T) {
 		{msgStart{}, "connecting(attempt 1)", "dial{socket 2, attempt 1}"},
 		{msgSocketError{Socket: 1, Err: errDial}, "connecting(attempt 1)", ""},
 		{msgServerReady{Socket: 1}, "connecting(attempt 1)", ""},
-		{msgSocketError{Socket: 2, Err: errDial, HTTPStatus: 401}, "disconnected(client: unauthorized: upgrade refused with HTTP 401)", `close-socket{socket 2, 1000 "Client disconnecting"}`},
+		{msgSocketError{Socket: 2, Err: errDial, HTTPStatus: 401}, "disconnected(client: unauthorized: refused with HTTP 401)", `close-socket{socket 2, 1000 "Client disconnecting"}`},
 		{msgStart{}, "connecting(attempt 1)", "dial{socket 3, attempt 1}"},
 		{msgSocketOpened{Socket: 3}, "connected(attempt 1)", "start-keepalive{socket 3, every 30s}"},
 	})

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/machine"
@@ -56,7 +57,7 @@ var _ transport.Transport = (*Client)(nil)
 var errChannelClosed = errors.New("sse: channel closed by the exchange")
 
 // NewClient returns a stopped client. It fails with an *Error of code
-// CodeInvalidConfig when the options cannot work.
+// client.CodeInvalidConfig when the options cannot work.
 func NewClient(opts ClientOptions) (*Client, error) {
 	o, err := opts.resolve()
 	if err != nil {
@@ -106,10 +107,10 @@ func (c *Client) Initialize(ctx context.Context, tc transport.Context) error {
 
 // Start connects: it returns once the lifecycle left disconnected, without
 // waiting for the stream (use WaitForStatus). It fails with
-// ErrClientClosed after Close.
+// client.ErrClientClosed after Close.
 func (c *Client) Start(ctx context.Context) error {
 	if c.closed.Load() {
-		return &Error{Code: CodeClientClosed, Op: "start"}
+		return &client.Error{Code: client.CodeClientClosed, Op: "start"}
 	}
 	if c.base.State() == transport.StateStopped {
 		c.mu.Lock()
@@ -142,7 +143,7 @@ func (c *Client) Stop(ctx context.Context) error {
 }
 
 // Close stops the client for good. Later Start calls fail with
-// ErrClientClosed; pending WaitForStatus calls return.
+// client.ErrClientClosed; pending WaitForStatus calls return.
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	ctx := context.Background()
@@ -180,18 +181,18 @@ func (c *Client) State() State { return c.runner.State() }
 // carried out (for StatusConnected: the channel was added and the
 // establish handshake started). Waiting for any status but disconnected
 // also ends when the client stops for good: the state is returned with its
-// *DisconnectReason as the error. It returns ctx's error if ctx ends first.
+// *client.DisconnectReason as the error. It returns ctx's error if ctx ends first.
 func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) {
 	s, err := c.runner.WaitFor(ctx, func(s State) bool {
 		return s.Status == want || (want != StatusDisconnected && s.Status == StatusDisconnected && s.Reason != nil)
 	})
 	switch {
 	case errors.Is(err, machine.ErrClosed):
-		return s, &Error{Code: CodeClientClosed, Op: "wait", Err: err}
+		return s, &client.Error{Code: client.CodeClientClosed, Op: "wait", Err: err}
 	case err != nil:
 		return s, err
 	}
-	if err := c.barrier(ctx); err != nil && !errors.Is(err, ErrClientClosed) {
+	if err := c.barrier(ctx); err != nil && !errors.Is(err, client.ErrClientClosed) {
 		return s, err
 	}
 	if err := c.out.Sync(ctx); err != nil {
@@ -231,7 +232,7 @@ func (c *Client) Subscribe(fn func(from, to State)) (unsubscribe func()) {
 
 func (c *Client) onStart(ctx context.Context) error {
 	if c.closed.Load() {
-		return &Error{Code: CodeClientClosed, Op: "start"}
+		return &client.Error{Code: client.CodeClientClosed, Op: "start"}
 	}
 	c.runner.Dispatch(msgStart{})
 	return c.barrier(ctx)
@@ -310,7 +311,7 @@ func (c *Client) barrier(ctx context.Context) error {
 		c.mu.Unlock()
 		return ctx.Err()
 	case <-c.runner.Stopped():
-		return &Error{Code: CodeClientClosed, Op: "barrier"}
+		return &client.Error{Code: client.CodeClientClosed, Op: "barrier"}
 	}
 }
 

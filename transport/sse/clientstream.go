@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -98,8 +99,8 @@ func (s *cstream) run(peerID string) {
 	}
 	h, err := c.header(s.ctx)
 	if err != nil {
-		m := msgStreamError{Err: err, Config: errors.Is(err, ErrInvalidConfig)}
-		if errors.Is(err, server.ErrUnauthorized) {
+		m := msgStreamError{Err: err, Config: errors.Is(err, client.ErrInvalidConfig)}
+		if errors.Is(err, client.ErrUnauthorized) || errors.Is(err, server.ErrUnauthorized) {
 			m.HTTPStatus = http.StatusUnauthorized
 		}
 		fail(m)
@@ -267,7 +268,7 @@ func (s *cstream) send(msg wire.ChannelMsg) error {
 	ok := s.opened && !s.released
 	s.mu.Unlock()
 	if !ok {
-		return &Error{Code: CodeNotConnected, Op: "send"}
+		return &client.Error{Code: client.CodeNotConnected, Op: "send"}
 	}
 	frames, err := s.pipe.sendBinary(msg)
 	if err != nil {
@@ -280,10 +281,10 @@ func (s *cstream) send(msg wire.ChannelMsg) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released {
-		return &Error{Code: CodeNotConnected, Op: "send"}
+		return &client.Error{Code: client.CodeNotConnected, Op: "send"}
 	}
 	if s.queued > 0 && s.queued+size > s.c.opts.SendQueueLimit {
-		return &Error{Code: CodeSendQueueFull, Op: "send"}
+		return &client.Error{Code: client.CodeSendQueueFull, Op: "send"}
 	}
 	s.queue = append(s.queue, frames...)
 	if s.queued == 0 && s.idle == closedChan {

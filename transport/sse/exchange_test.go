@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -190,7 +191,7 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st, err := c.WaitForStatus(ctx, sse.StatusDisconnected)
-	if err != nil || !errors.Is(st.Reason, sse.ErrPolicyViolation) {
+	if err != nil || !errors.Is(st.Reason, client.ErrPolicyViolation) {
 		t.Fatalf("impostor: %v %v", st, err)
 	}
 	if _, ok := s.ex.Peers()["alice"]; ok {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/httpkey"
 	"github.com/kyneta-go/kyneta/server"
@@ -291,7 +292,7 @@ type ClientOptions struct {
 	// HeaderFunc, if set, is called before every events request and its
 	// headers are added to Header for that stream and its uploads (tokens
 	// that expire). An error fails the attempt (retried) unless it wraps
-	// ErrInvalidConfig or ErrUnauthorized.
+	// client.ErrInvalidConfig or client.ErrUnauthorized (or server.ErrUnauthorized).
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient sends the requests; nil means a client of the Client's
 	// own (a clone of http.DefaultTransport). It must not have a Timeout:
@@ -305,7 +306,7 @@ type ClientOptions struct {
 	// A larger event fails the stream.
 	MaxEventSize int
 	// SendQueueLimit bounds the bytes waiting for upload; a send beyond it
-	// fails with ErrSendQueueFull (one frame is always accepted into an
+	// fails with client.ErrSendQueueFull (one frame is always accepted into an
 	// empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 	// OpenTimeout bounds an events request until the response headers
@@ -340,7 +341,7 @@ type ClientOptions struct {
 	// OnReconnecting runs when a retry is scheduled.
 	OnReconnecting func(attempt int, delay time.Duration)
 	// OnDisconnect runs when the client stops for good, with the reason.
-	OnDisconnect func(reason *DisconnectReason)
+	OnDisconnect func(reason *client.DisconnectReason)
 }
 
 type clientConfig struct {
@@ -352,7 +353,7 @@ type clientConfig struct {
 func (o ClientOptions) resolve() (clientConfig, error) {
 	c := clientConfig{ClientOptions: o}
 	fail := func(format string, args ...any) (clientConfig, error) {
-		return clientConfig{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
+		return clientConfig{}, &client.Error{Code: client.CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
 	}
 	for _, u := range []struct {
 		name string
@@ -397,7 +398,7 @@ func (o ClientOptions) resolve() (clientConfig, error) {
 		c.policy = *o.Reconnect
 	}
 	if err := c.policy.Validate(); err != nil {
-		return clientConfig{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+		return clientConfig{}, &client.Error{Code: client.CodeInvalidConfig, Op: "new", Err: err}
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Float64

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
 
@@ -55,7 +56,7 @@ type State struct {
 	Delay time.Duration
 	// Reason says why the client is disconnected (nil initially and in
 	// other statuses). Read-only.
-	Reason *DisconnectReason
+	Reason *client.DisconnectReason
 
 	// Every stream and timer gets a fresh id from seq, so messages about
 	// an abandoned stream or a cancelled timer are recognised and ignored.
@@ -244,7 +245,7 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		if s.Status == StatusDisconnected {
 			return s, nil
 		}
-		return disconnected(s, &DisconnectReason{Code: CodeIntentional}), release(s, true)
+		return disconnected(s, &client.DisconnectReason{Code: client.CodeIntentional}), release(s, true)
 	case msgBarrier:
 		return s, []effect{{Kind: effectBarrier, Timer: m.ID}}
 	case msgStreamOpened:
@@ -258,30 +259,30 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := DisconnectReason{Code: CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
+		r := client.DisconnectReason{Code: client.CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
 		if m.Code == closePolicyViolation {
-			r.Code = CodePolicyViolation
+			r.Code = client.CodePolicyViolation
 		}
 		return p.fail(s, r)
 	case msgStreamError:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := DisconnectReason{Code: CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := client.DisconnectReason{Code: client.CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		switch {
 		case m.Config:
-			r.Code = CodeInvalidConfig
+			r.Code = client.CodeInvalidConfig
 		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
-			r.Code = CodeUnauthorized
+			r.Code = client.CodeUnauthorized
 		}
 		return p.fail(s, r)
 	case msgUploadFailed:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := DisconnectReason{Code: CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := client.DisconnectReason{Code: client.CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		if m.HTTPStatus == 401 || m.HTTPStatus == 403 {
-			r.Code = CodeUnauthorized
+			r.Code = client.CodeUnauthorized
 		}
 		return p.fail(s, r)
 	case msgReconnectTimer:
@@ -319,16 +320,16 @@ func release(s State, graceful bool) []effect {
 	return nil
 }
 
-func disconnected(s State, r *DisconnectReason) State {
+func disconnected(s State, r *client.DisconnectReason) State {
 	return State{Status: StatusDisconnected, Reason: r, seq: s.seq}
 }
 
 // fail handles the loss of the current stream for reason r: release it,
 // then stop for good or schedule the next attempt. A stream that opened
 // restarts the attempt count (the reference's tryReconnect(0)).
-func (p *program) fail(s State, r DisconnectReason) (State, []effect) {
+func (p *program) fail(s State, r client.DisconnectReason) (State, []effect) {
 	fx := release(s, false)
-	if r.Code.permanent() {
+	if permanent(r.Code) {
 		return disconnected(s, onHeap(r)), fx
 	}
 	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand)
@@ -336,7 +337,7 @@ func (p *program) fail(s State, r DisconnectReason) (State, []effect) {
 	case d.Cause == backoff.CauseDisabled:
 		return disconnected(s, onHeap(r)), fx
 	case !d.Reconnect:
-		return disconnected(s, &DisconnectReason{Code: CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+		return disconnected(s, &client.DisconnectReason{Code: client.CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
 	}
 	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
 	n.timer = n.seq
@@ -345,4 +346,4 @@ func (p *program) fail(s State, r DisconnectReason) (State, []effect) {
 
 // onHeap copies r to the heap; taking &r in fail would move r there on
 // every call, reconnects included.
-func onHeap(r DisconnectReason) *DisconnectReason { return &r }
+func onHeap(r client.DisconnectReason) *client.DisconnectReason { return &r }

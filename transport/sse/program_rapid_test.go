@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/machine/machinetest"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"pgregory.net/rapid"
@@ -200,7 +201,7 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 		}
 	}
 	if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
-		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != CodeIntentional {
+		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != client.CodeIntentional {
 			t.Fatalf("stop from %v ended in %v", prev, next)
 		}
 	}
@@ -210,7 +211,7 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 	if next.Status == StatusReconnecting && m.cfg.Reconnect.MaxAttempts >= 0 && next.Attempt > m.cfg.Reconnect.MaxAttempts {
 		t.Fatalf("attempt %d beyond MaxAttempts %d", next.Attempt, m.cfg.Reconnect.MaxAttempts)
 	}
-	if next.Status == StatusDisconnected && next.Reason != nil && next.Reason.Code.permanent() {
+	if next.Status == StatusDisconnected && next.Reason != nil && permanent(next.Reason.Code) {
 		if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
 			t.Fatalf("stop gave a permanent reason %v", next.Reason)
 		}
