@@ -297,7 +297,7 @@ func (c *Client) joinSockets(ctx context.Context) error {
 	c.mu.Unlock()
 	me := outbox.Goid()
 	for _, s := range socks {
-		s.release(CloseNormal, ReasonClientDisconnecting)
+		s.release(closeNormal, reasonClientDisconnecting)
 	}
 	for _, s := range socks {
 		if s.readerGID.Load() == me {
@@ -529,7 +529,7 @@ func (c *Client) startKeepalive(gen uint64, d time.Duration) {
 func (c *Client) addChannel(s *socket) {
 	ch, err := c.base.AddChannel(transport.Link{
 		Send:  s.send,
-		Close: func() { s.closeConn(CloseNormal, "Channel closed") },
+		Close: func() { s.closeConn(closeNormal, "Channel closed") },
 	})
 	if err != nil {
 		c.log.Debug("client: add channel", "socket", s.gen, "err", err)

@@ -112,7 +112,8 @@ type DisconnectReason struct {
 	// Code classifies the reason.
 	Code Code
 	// CloseCode and CloseReason are the server's close frame (CodeClosed,
-	// CodePolicyViolation).
+	// CodePolicyViolation; the codes are server.Status*), or 1006 when the
+	// connection dropped without one.
 	CloseCode   int
 	CloseReason string
 	// HTTPStatus is the status of a refused upgrade, if any.

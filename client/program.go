@@ -286,20 +286,20 @@ func (e effect) String() string {
 
 // Close codes and reasons the client sends.
 const (
-	// CloseNormal is the WebSocket close code for a normal closure.
-	CloseNormal = 1000
-	// ClosePolicyViolation (1008) from the server is not retried.
-	ClosePolicyViolation = 1008
-	// CloseAbnormal (1006) is reported when a connection dropped without a
+	// closeNormal is the WebSocket close code for a normal closure.
+	closeNormal = 1000
+	// closePolicyViolation (1008) from the server is not retried.
+	closePolicyViolation = 1008
+	// closeAbnormal (1006) is reported when a connection dropped without a
 	// close frame. It is never sent.
-	CloseAbnormal = 1006
-	// ReasonClientDisconnecting is the reference's close reason.
-	ReasonClientDisconnecting = "Client disconnecting"
-	// ReasonPongTimeout is the close reason after a missed pong.
-	ReasonPongTimeout = "Pong timeout"
-	// ReasonReadyTimeout is the close reason when "ready" did not arrive
+	closeAbnormal = 1006
+	// reasonClientDisconnecting is the reference's close reason.
+	reasonClientDisconnecting = "Client disconnecting"
+	// reasonPongTimeout is the close reason after a missed pong.
+	reasonPongTimeout = "Pong timeout"
+	// reasonReadyTimeout is the close reason when "ready" did not arrive
 	// within the ready timeout.
-	ReasonReadyTimeout = "Ready timeout"
+	reasonReadyTimeout = "Ready timeout"
 )
 
 // programConfig configures a program. It is a plain value.
@@ -353,7 +353,7 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		if s.Status == StatusDisconnected {
 			return s, nil
 		}
-		fx := p.release(s, make([]effect, 0, 5), closeEffect(s.sock, ReasonClientDisconnecting))
+		fx := p.release(s, make([]effect, 0, 5), closeEffect(s.sock, reasonClientDisconnecting))
 		return disconnected(s, &DisconnectReason{Code: CodeIntentional}), fx
 	case msgBarrier:
 		return s, []effect{{Kind: effectBarrier, Timer: m.ID}}
@@ -386,10 +386,10 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 			return s, nil
 		}
 		r := DisconnectReason{Code: CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
-		if m.Code == ClosePolicyViolation {
+		if m.Code == closePolicyViolation {
 			r.Code = CodePolicyViolation
 		}
-		return p.fail(s, r, closeEffect(s.sock, ReasonClientDisconnecting))
+		return p.fail(s, r, closeEffect(s.sock, reasonClientDisconnecting))
 	case msgSocketError:
 		if !s.live(m.Socket) {
 			return s, nil
@@ -401,7 +401,7 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
 			r.Code = CodeUnauthorized
 		}
-		return p.fail(s, r, closeEffect(s.sock, ReasonClientDisconnecting))
+		return p.fail(s, r, closeEffect(s.sock, reasonClientDisconnecting))
 	case msgReconnectTimer:
 		if s.Status != StatusReconnecting || m.Timer != s.timer {
 			return s, nil
@@ -436,14 +436,14 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		}
 		n := s
 		n.pong = 0 // it fired; nothing to cancel
-		return p.fail(n, DisconnectReason{Code: CodePongTimeout}, closeEffect(s.sock, ReasonPongTimeout))
+		return p.fail(n, DisconnectReason{Code: CodePongTimeout}, closeEffect(s.sock, reasonPongTimeout))
 	case msgReadyTimeout:
 		if s.readyT == 0 || m.Timer != s.readyT || s.Status != StatusConnected {
 			return s, nil
 		}
 		n := s
 		n.readyT = 0 // it fired; nothing to cancel
-		return p.fail(n, DisconnectReason{Code: CodeReadyTimeout}, closeEffect(s.sock, ReasonReadyTimeout))
+		return p.fail(n, DisconnectReason{Code: CodeReadyTimeout}, closeEffect(s.sock, reasonReadyTimeout))
 	case msgReadyStable:
 		if s.stable == 0 || m.Timer != s.stable || s.Status != StatusReady {
 			return s, nil
@@ -496,7 +496,7 @@ func (p *program) startKeepalive(sock uint64) effect {
 }
 
 func closeEffect(sock uint64, reason string) effect {
-	return effect{Kind: effectCloseSocket, Socket: sock, Code: CloseNormal, Reason: reason}
+	return effect{Kind: effectCloseSocket, Socket: sock, Code: closeNormal, Reason: reason}
 }
 
 // dial enters connecting with a fresh socket for attempt a.

@@ -387,11 +387,11 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg clientMsg, s
 		return
 	}
 	var failure *DisconnectReason
-	closeReason := ReasonClientDisconnecting
+	closeReason := reasonClientDisconnecting
 	switch msg := msg.(type) {
 	case msgSocketClosed:
 		failure = &DisconnectReason{Code: CodeClosed}
-		if msg.Code == ClosePolicyViolation {
+		if msg.Code == closePolicyViolation {
 			failure.Code = CodePolicyViolation
 		}
 	case msgSocketError:
@@ -404,10 +404,10 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg clientMsg, s
 		}
 	case msgPongTimeout:
 		failure = &DisconnectReason{Code: CodePongTimeout}
-		closeReason = ReasonPongTimeout
+		closeReason = reasonPongTimeout
 	case msgReadyTimeout:
 		failure = &DisconnectReason{Code: CodeReadyTimeout}
-		closeReason = ReasonReadyTimeout
+		closeReason = reasonReadyTimeout
 	case msgReadyStable:
 		if next.Status != StatusReady || next.Attempt != 0 || next.stable != 0 || len(effects) != 0 {
 			t.Fatalf("ready-stable in %v -> %v %v, want ready with the count restarted", prev, next, effects)
@@ -425,7 +425,7 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg clientMsg, s
 			closes = append(closes, e)
 		}
 	}
-	if len(closes) != 1 || closes[0].Socket != prev.sock || closes[0].Code != CloseNormal || closes[0].Reason != closeReason {
+	if len(closes) != 1 || closes[0].Socket != prev.sock || closes[0].Code != closeNormal || closes[0].Reason != closeReason {
 		t.Fatalf("%T: close effects %v", msg, closes)
 	}
 	failed := prev.Attempt // 0 once ready and stable

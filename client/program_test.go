@@ -78,8 +78,8 @@ func rc(attempt int, d time.Duration, timer uint64) State {
 
 // Effect constructors.
 func fDial(sock uint64, a int) effect { return effect{Kind: effectDial, Socket: sock, Attempt: a} }
-func fClose(sock uint64) effect       { return closeEffect(sock, ReasonClientDisconnecting) }
-func fClosePong(sock uint64) effect   { return closeEffect(sock, ReasonPongTimeout) }
+func fClose(sock uint64) effect       { return closeEffect(sock, reasonClientDisconnecting) }
+func fClosePong(sock uint64) effect   { return closeEffect(sock, reasonPongTimeout) }
 func fStartKA(sock uint64) effect {
 	return effect{Kind: effectStartKeepalive, Socket: sock, After: 30 * time.Second}
 }
@@ -93,7 +93,7 @@ func fStartRC(id uint64, d time.Duration) effect {
 	return effect{Kind: effectStartReconnectTimer, Timer: id, After: d}
 }
 func fCancelRC(id uint64) effect     { return effect{Kind: effectCancelReconnectTimer, Timer: id} }
-func fCloseReady(sock uint64) effect { return closeEffect(sock, ReasonReadyTimeout) }
+func fCloseReady(sock uint64) effect { return closeEffect(sock, reasonReadyTimeout) }
 func fStartReady(sock, id uint64) effect {
 	return effect{Kind: effectStartReadyTimer, Socket: sock, Timer: id, After: 10 * time.Second}
 }

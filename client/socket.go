@@ -134,7 +134,7 @@ func (s *socket) read(conn *websocket.Conn) {
 				reason = ce.Reason
 			}
 			if code < 0 {
-				code = CloseAbnormal
+				code = closeAbnormal
 			}
 			if !s.isReleased() { // not our own close
 				c.log.Info("client: connection lost", "socket", s.gen, "code", code, "reason", reason, "err", err)
