@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport"
 )
@@ -20,16 +21,16 @@ import (
 // exchange initializes, starts and stops it and sends through it; while the
 // server connection is ready it holds exactly one channel.
 //
-// The lifecycle is the pure [Program] run by a machine.Runner; the Client
+// The lifecycle is the pure program run by a machine.Runner; the Client
 // only interprets its effects (dial, close, timers, channel) on goroutines
 // it owns and feeds what happens back in as messages.
 type Client struct {
 	opts   resolved
 	base   *transport.Base
-	runner *machine.Runner[Msg, State, Effect]
+	runner *machine.Runner[clientMsg, State, effect]
 	clk    clock.Clock
 	log    *slog.Logger
-	out    outbox
+	out    outbox.Outbox
 	closed atomic.Bool
 
 	mu        sync.Mutex
@@ -77,7 +78,7 @@ func New(opts Options) (*Client, error) {
 		socks:    map[uint64]*socket{},
 		barriers: map[uint64]chan struct{}{},
 	}
-	c.out.log = o.Logger
+	c.out.Log, c.out.Name = o.Logger, "client"
 	if n := len(o.URLs); n > 1 {
 		c.urlFrom = min(int(o.Rand()*float64(n)), n-1)
 	}
@@ -89,7 +90,7 @@ func New(opts Options) (*Client, error) {
 		OnFlush: c.flush,
 		Logger:  o.Logger,
 	})
-	prog := NewProgram(Config{
+	prog := newProgram(programConfig{
 		Reconnect:         o.policy,
 		KeepaliveInterval: max(o.KeepaliveInterval, 0),
 		PongTimeout:       max(o.PongTimeout, 0),
@@ -97,7 +98,7 @@ func New(opts Options) (*Client, error) {
 		BackoffResetAfter: max(o.BackoffResetAfter, 0),
 		Rand:              o.Rand,
 	})
-	c.runner = machine.NewRunner(machine.Program[Msg, State, Effect](prog), c.exec, machine.Options{
+	c.runner = machine.NewRunner(machine.Program[clientMsg, State, effect](prog), c.exec, machine.Options{
 		Label:  "client " + c.base.ID(),
 		Logger: o.Logger,
 		Now:    o.Clock.Now,
@@ -153,8 +154,8 @@ func (c *Client) Start(ctx context.Context) error {
 // does not wait for that callback. Stop is idempotent; Start may follow.
 func (c *Client) Stop(ctx context.Context) error {
 	err := c.base.Stop(ctx)
-	if !c.out.onWorker() {
-		if werr := c.out.wait(ctx); err == nil {
+	if !c.out.OnWorker() {
+		if werr := c.out.Wait(ctx); err == nil {
 			err = werr
 		}
 	}
@@ -182,8 +183,8 @@ func (c *Client) Close() error {
 	err := c.Stop(ctx)
 	c.runner.Close()
 	_ = c.joinSockets(ctx)
-	if !c.out.onWorker() {
-		_ = c.out.wait(ctx)
+	if !c.out.OnWorker() {
+		_ = c.out.Wait(ctx)
 	}
 	c.dropIdle()
 	return err
@@ -228,7 +229,7 @@ func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) 
 	if err := c.barrier(ctx); err != nil && !errors.Is(err, ErrClientClosed) {
 		return s, err
 	}
-	if err := c.out.sync(ctx); err != nil {
+	if err := c.out.Sync(ctx); err != nil {
 		return s, err
 	}
 	if s.Status != want {
@@ -268,12 +269,12 @@ func (c *Client) onStart(ctx context.Context) error {
 	if c.closed.Load() {
 		return &Error{Code: CodeClientClosed, Op: "start"}
 	}
-	c.runner.Dispatch(Start{})
+	c.runner.Dispatch(msgStart{})
 	return c.barrier(ctx)
 }
 
 func (c *Client) onStop(ctx context.Context) error {
-	c.runner.Dispatch(Stop{})
+	c.runner.Dispatch(msgStop{})
 	err := c.barrier(ctx)
 	if jerr := c.joinSockets(ctx); jerr != nil {
 		return jerr
@@ -294,9 +295,9 @@ func (c *Client) joinSockets(ctx context.Context) error {
 		socks = append(socks, s)
 	}
 	c.mu.Unlock()
-	me := goid()
+	me := outbox.Goid()
 	for _, s := range socks {
-		s.release(CloseNormal, ReasonClientDisconnecting)
+		s.release(closeNormal, reasonClientDisconnecting)
 	}
 	for _, s := range socks {
 		if s.readerGID.Load() == me {
@@ -337,7 +338,7 @@ func (c *Client) barrier(ctx context.Context) error {
 	ch := make(chan struct{})
 	c.barriers[id] = ch
 	c.mu.Unlock()
-	c.runner.Dispatch(Barrier{ID: id})
+	c.runner.Dispatch(msgBarrier{ID: id})
 	select {
 	case <-ch:
 		return nil
@@ -370,10 +371,10 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 	// One callback per post, so a panicking hook cannot suppress the
 	// others for the same transition (reference issue W10).
 	if o.OnStateChange != nil {
-		c.out.post(func() { o.OnStateChange(from, to) })
+		c.out.Post(func() { o.OnStateChange(from, to) })
 	}
 	for _, s := range subs {
-		c.out.post(func() {
+		c.out.Post(func() {
 			if s.active.Load() {
 				s.fn(from, to)
 			}
@@ -382,69 +383,69 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 	switch to.Status {
 	case StatusDisconnected:
 		if to.Reason != nil && o.OnDisconnect != nil {
-			c.out.post(func() { o.OnDisconnect(to.Reason) })
+			c.out.Post(func() { o.OnDisconnect(to.Reason) })
 		}
 	case StatusReconnecting:
 		if o.OnReconnecting != nil {
-			c.out.post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
+			c.out.Post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
 		}
 	case StatusReady:
 		if o.OnReady != nil {
-			c.out.post(o.OnReady)
+			c.out.Post(o.OnReady)
 		}
 	}
 }
 
 // ---- effect interpreter (runs on the drainer; never blocks)
 
-func (c *Client) exec(e Effect, dispatch func(Msg)) {
+func (c *Client) exec(e effect, dispatch func(clientMsg)) {
 	switch e.Kind {
-	case EffectDial:
+	case effectDial:
 		c.dial(e.Socket)
-	case EffectCloseSocket:
+	case effectCloseSocket:
 		if s := c.socket(e.Socket); s != nil {
 			s.release(e.Code, e.Reason)
 		}
-	case EffectStartKeepalive:
+	case effectStartKeepalive:
 		c.startKeepalive(e.Socket, e.After)
-	case EffectStopKeepalive:
+	case effectStopKeepalive:
 		c.mu.Lock()
 		if c.keepalive.id == e.Socket {
 			c.disarm(&c.keepalive)
 		}
 		c.mu.Unlock()
-	case EffectSendPing:
+	case effectSendPing:
 		if s := c.socket(e.Socket); s != nil {
 			// Armed before the ping is queued so that even an instant answer
 			// is reported (the reader reports once per arming).
 			s.awaitingPong.Store(true)
 			s.enqueue(websocket.MessageText, pingFrame)
 		}
-	case EffectStartPongTimer:
-		c.arm(&c.pong, e.Timer, e.After, PongTimeout{Timer: e.Timer})
-	case EffectCancelPongTimer:
+	case effectStartPongTimer:
+		c.arm(&c.pong, e.Timer, e.After, msgPongTimeout{Timer: e.Timer})
+	case effectCancelPongTimer:
 		c.cancel(&c.pong, e.Timer)
-	case EffectStartReconnectTimer:
-		c.arm(&c.reconnect, e.Timer, e.After, ReconnectTimerFired{Timer: e.Timer})
-	case EffectCancelReconnectTimer:
+	case effectStartReconnectTimer:
+		c.arm(&c.reconnect, e.Timer, e.After, msgReconnectTimer{Timer: e.Timer})
+	case effectCancelReconnectTimer:
 		c.cancel(&c.reconnect, e.Timer)
-	case EffectStartReadyTimer:
-		c.arm(&c.readyDL, e.Timer, e.After, ReadyTimeout{Timer: e.Timer})
-	case EffectCancelReadyTimer:
+	case effectStartReadyTimer:
+		c.arm(&c.readyDL, e.Timer, e.After, msgReadyTimeout{Timer: e.Timer})
+	case effectCancelReadyTimer:
 		c.cancel(&c.readyDL, e.Timer)
-	case EffectStartStableTimer:
-		c.arm(&c.stable, e.Timer, e.After, ReadyStable{Timer: e.Timer})
-	case EffectCancelStableTimer:
+	case effectStartStableTimer:
+		c.arm(&c.stable, e.Timer, e.After, msgReadyStable{Timer: e.Timer})
+	case effectCancelStableTimer:
 		c.cancel(&c.stable, e.Timer)
-	case EffectAddChannel:
+	case effectAddChannel:
 		if s := c.socket(e.Socket); s != nil {
-			c.out.post(func() { c.addChannel(s) })
+			c.out.Post(func() { c.addChannel(s) })
 		}
-	case EffectRemoveChannel:
+	case effectRemoveChannel:
 		if s := c.socket(e.Socket); s != nil {
-			c.out.post(func() { c.removeChannel(s) })
+			c.out.Post(func() { c.removeChannel(s) })
 		}
-	case EffectBarrier:
+	case effectBarrier:
 		c.mu.Lock()
 		ch := c.barriers[e.Timer]
 		delete(c.barriers, e.Timer)
@@ -465,7 +466,7 @@ func (c *Client) socket(gen uint64) *socket {
 
 // arm starts a one-shot timer in slot, replacing any armed one (reference
 // issue W8). When it fires it empties the slot and dispatches msg.
-func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg Msg) {
+func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg clientMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.disarm(slot)
@@ -518,7 +519,7 @@ func (c *Client) startKeepalive(gen uint64, d time.Duration) {
 		}
 		c.keepalive.stop = c.clk.AfterFunc(d, tick)
 		c.mu.Unlock()
-		c.runner.Dispatch(KeepaliveTick{Socket: gen})
+		c.runner.Dispatch(msgKeepaliveTick{Socket: gen})
 	}
 	c.keepalive.stop = c.clk.AfterFunc(d, tick)
 }
@@ -528,7 +529,7 @@ func (c *Client) startKeepalive(gen uint64, d time.Duration) {
 func (c *Client) addChannel(s *socket) {
 	ch, err := c.base.AddChannel(transport.Link{
 		Send:  s.send,
-		Close: func() { s.closeConn(CloseNormal, "Channel closed") },
+		Close: func() { s.closeConn(closeNormal, "Channel closed") },
 	})
 	if err != nil {
 		c.log.Debug("client: add channel", "socket", s.gen, "err", err)

@@ -119,7 +119,7 @@ func (h *harness) settle() {
 	if err := h.c.barrier(h.ctx); err != nil {
 		h.t.Fatalf("barrier: %v", err)
 	}
-	if err := h.c.out.wait(h.ctx); err != nil {
+	if err := h.c.out.Wait(h.ctx); err != nil {
 		h.t.Fatalf("hooks: %v", err)
 	}
 }
@@ -178,11 +178,11 @@ func TestReadyHandshakeAndStop(t *testing.T) {
 		t.Fatalf("removed %v, want %v", removed, added)
 	}
 	<-rc.closed
-	if code := websocket.CloseStatus(rc.err); code != CloseNormal {
+	if code := websocket.CloseStatus(rc.err); code != closeNormal {
 		t.Fatalf("server saw close %v (%v), want 1000", code, rc.err)
 	}
 	var ce websocket.CloseError
-	if !errors.As(rc.err, &ce) || ce.Reason != ReasonClientDisconnecting {
+	if !errors.As(rc.err, &ce) || ce.Reason != reasonClientDisconnecting {
 		t.Fatalf("close reason %v", rc.err)
 	}
 	if s := h.c.State(); s.Status != StatusDisconnected || !errors.Is(s.Reason, ErrStopped) {
@@ -240,8 +240,8 @@ func TestPongTimeoutReconnects(t *testing.T) {
 	}
 	<-rc.closed
 	var ce websocket.CloseError
-	if !errors.As(rc.err, &ce) || ce.Reason != ReasonPongTimeout {
-		t.Fatalf("server saw %v, want close %q", rc.err, ReasonPongTimeout)
+	if !errors.As(rc.err, &ce) || ce.Reason != reasonPongTimeout {
+		t.Fatalf("server saw %v, want close %q", rc.err, reasonPongTimeout)
 	}
 	recv(t, h.ex.removed, "channel removed")
 	if got := recv(t, h.hook.reconnects, "OnReconnecting"); got != "1/1s" {

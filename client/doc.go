@@ -10,11 +10,11 @@
 //
 // # Lifecycle
 //
-// The lifecycle is a pure Mealy machine, [Program]: five states
+// The lifecycle is a pure Mealy machine, program: five states
 // (disconnected, connecting, connected, ready, reconnecting) and the
 // reference client's seven messages plus keepalive, pong, ready-deadline,
 // backoff-reset and barrier messages. It returns effects as data
-// ([Effect]); the Client interprets them on goroutines it owns (dial, read,
+// (effect); the Client interprets them on goroutines it owns (dial, read,
 // write, close) and through an injected clock (keepalive, pong and ready
 // deadlines, backoff and its reset, dial timeout), feeding what happens
 // back in as messages tagged with the socket's generation, so late events

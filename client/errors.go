@@ -8,7 +8,9 @@ import (
 )
 
 // Code classifies why a client is disconnected (and the errors of this
-// package), so callers can branch without matching text.
+// package), so callers can branch without matching text. The SSE client
+// (package transport/sse) reports with the same codes, reasons and
+// sentinels, so one check covers both clients.
 type Code string
 
 // Disconnect codes. The first four are the reference's reason types; the
@@ -23,8 +25,8 @@ const (
 	CodeClosed Code = "closed"
 	// CodeMaxRetries: the backoff policy's attempts are used up.
 	CodeMaxRetries Code = "max-retries-exceeded"
-	// CodeUnauthorized: the upgrade was refused with HTTP 401 or 403. Not
-	// retried.
+	// CodeUnauthorized: the upgrade (SSE: a request) was refused with HTTP
+	// 401 or 403. Not retried.
 	CodeUnauthorized Code = "unauthorized"
 	// CodePolicyViolation: the server closed with 1008 (policy). Not
 	// retried.
@@ -110,7 +112,8 @@ type DisconnectReason struct {
 	// Code classifies the reason.
 	Code Code
 	// CloseCode and CloseReason are the server's close frame (CodeClosed,
-	// CodePolicyViolation).
+	// CodePolicyViolation; the codes are server.Status*), or 1006 when the
+	// connection dropped without one.
 	CloseCode   int
 	CloseReason string
 	// HTTPStatus is the status of a refused upgrade, if any.
@@ -122,8 +125,8 @@ type DisconnectReason struct {
 	Err error
 }
 
-// Error describes the reason, e.g. "client: unauthorized: upgrade refused
-// with HTTP 401".
+// Error describes the reason, e.g. "client: unauthorized: refused with
+// HTTP 401".
 func (r *DisconnectReason) Error() string {
 	switch r.Code {
 	case CodeIntentional:
@@ -136,7 +139,7 @@ func (r *DisconnectReason) Error() string {
 		}
 		return fmt.Sprintf("client: %s after %d attempts", r.Code, r.Attempts)
 	case CodeUnauthorized:
-		return fmt.Sprintf("client: %s: upgrade refused with HTTP %d", r.Code, r.HTTPStatus)
+		return fmt.Sprintf("client: %s: refused with HTTP %d", r.Code, r.HTTPStatus)
 	}
 	if r.Err != nil {
 		return fmt.Sprintf("client: %s: %v", r.Code, r.Err)

@@ -104,30 +104,6 @@ func Example_unauthorized() {
 	// true true
 }
 
-// The lifecycle program is pure: feed it messages, read the effects.
-func ExampleProgram() {
-	p := client.NewProgram(client.Config{
-		Reconnect:         backoff.Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 3, Jitter: backoff.JitterNone},
-		KeepaliveInterval: 30 * time.Second,
-	})
-	s, _ := p.Init()
-	var fx []client.Effect
-	for _, m := range []client.Msg{
-		client.Start{},
-		client.SocketOpened{Socket: 1},
-		client.ServerReady{Socket: 1},
-		client.SocketClosed{Socket: 1, Code: 1001, Reason: "restart"},
-	} {
-		s, fx = p.Update(s, m)
-		fmt.Println(s, fx)
-	}
-	// Output:
-	// connecting(attempt 1) [dial{socket 1, attempt 1}]
-	// connected(attempt 1) [start-keepalive{socket 1, every 30s}]
-	// ready [add-channel{socket 1}]
-	// reconnecting(attempt 1, 1s) [stop-keepalive{socket 1} remove-channel{socket 1} close-socket{socket 1, 1000 "Client disconnecting"} start-reconnect-timer{timer 2, 1s}]
-}
-
 // A service keeps the default reconnect (no attempt limit) in production;
 // here an explicit limit of two attempts and a short ready timeout show
 // what happens with a server that accepts but never says "ready".
@@ -166,39 +142,4 @@ func ExampleOptions_readyTimeout() {
 	// Output:
 	// true true
 	// client: max-retries-exceeded after 2 attempts: client: ready-timeout
-}
-
-// A server that says "ready" and drops the connection at once is retried
-// at growing intervals: the backoff only starts over once a connection
-// has stayed ready for BackoffResetAfter.
-func ExampleConfig_backoffResetAfter() {
-	p := client.NewProgram(client.Config{
-		Reconnect:         backoff.Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: backoff.Unlimited, Jitter: backoff.JitterNone},
-		BackoffResetAfter: 30 * time.Second,
-	})
-	s, _ := p.Init()
-	s, fx := p.Update(s, client.Start{})
-	for range 4 {
-		sock := fx[0].Socket // the dial
-		s, _ = p.Update(s, client.SocketOpened{Socket: sock})
-		s, _ = p.Update(s, client.ServerReady{Socket: sock})
-		s, fx = p.Update(s, client.SocketClosed{Socket: sock, Code: 1011, Reason: "crash"})
-		fmt.Println(s)
-		s, fx = p.Update(s, client.ReconnectTimerFired{Timer: fx[len(fx)-1].Timer})
-	}
-	// This time the connection stays up for 30 s.
-	sock := fx[0].Socket
-	s, _ = p.Update(s, client.SocketOpened{Socket: sock})
-	s, fx = p.Update(s, client.ServerReady{Socket: sock})
-	fmt.Println(s)
-	s, _ = p.Update(s, client.ReadyStable{Timer: fx[len(fx)-1].Timer})
-	s, _ = p.Update(s, client.SocketClosed{Socket: sock, Code: 1001, Reason: "restart"})
-	fmt.Println(s)
-	// Output:
-	// reconnecting(attempt 2, 2s)
-	// reconnecting(attempt 3, 4s)
-	// reconnecting(attempt 4, 8s)
-	// reconnecting(attempt 5, 16s)
-	// ready(attempt 5)
-	// reconnecting(attempt 1, 1s)
 }

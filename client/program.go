@@ -7,8 +7,8 @@ import (
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
 
-// This file is the client's pure lifecycle program: (State, Msg) -> (State,
-// []Effect). It performs no I/O, reads no clock and draws no randomness of
+// This file is the client's pure lifecycle program: (State, clientMsg) -> (State,
+// []effect). It performs no I/O, reads no clock and draws no randomness of
 // its own; the shell in client.go interprets the effects.
 
 // Status is the discriminant of a client [State].
@@ -57,7 +57,7 @@ type State struct {
 	// (an attempt only succeeds once "ready" arrives), and the number of
 	// the next attempt while reconnecting. While ready it keeps the number
 	// of the attempt that got there until the connection has stayed ready
-	// for Config.BackoffResetAfter, then it is 0: losing a connection that
+	// for Options.BackoffResetAfter, then it is 0: losing a connection that
 	// was ready only briefly escalates the backoff like a failed attempt.
 	// Zero otherwise.
 	Attempt int
@@ -100,35 +100,35 @@ func (s State) String() string {
 	return s.Status.String()
 }
 
-// Msg is a message for the client program: one of [Start], [Stop],
-// [SocketOpened], [ServerReady], [SocketClosed], [SocketError],
-// [ReconnectTimerFired], [KeepaliveTick], [PongReceived], [PongTimeout],
-// [ReadyTimeout], [ReadyStable] or [Barrier].
-type Msg interface{ isMsg() }
+// clientMsg is a message for the client program: one of msgStart, msgStop,
+// msgSocketOpened, msgServerReady, msgSocketClosed, msgSocketError,
+// msgReconnectTimer, msgKeepaliveTick, msgPongReceived, msgPongTimeout,
+// msgReadyTimeout, msgReadyStable or msgBarrier.
+type clientMsg interface{ isMsg() }
 
-// Start asks the client to connect.
-type Start struct{}
+// msgStart asks the client to connect.
+type msgStart struct{}
 
-// Stop asks the client to disconnect and release everything.
-type Stop struct{}
+// msgStop asks the client to disconnect and release everything.
+type msgStop struct{}
 
-// SocketOpened reports that the dial of socket Socket succeeded.
-type SocketOpened struct{ Socket uint64 }
+// msgSocketOpened reports that the dial of socket Socket succeeded.
+type msgSocketOpened struct{ Socket uint64 }
 
-// ServerReady reports the server's "ready" text frame on socket Socket.
-type ServerReady struct{ Socket uint64 }
+// msgServerReady reports the server's "ready" text frame on socket Socket.
+type msgServerReady struct{ Socket uint64 }
 
-// SocketClosed reports that socket Socket closed with a WebSocket close code
+// msgSocketClosed reports that socket Socket closed with a WebSocket close code
 // (1006 when the connection dropped without a close frame).
-type SocketClosed struct {
+type msgSocketClosed struct {
 	Socket uint64
 	Code   int
 	Reason string
 }
 
-// SocketError reports that socket Socket failed: a dial that did not
+// msgSocketError reports that socket Socket failed: a dial that did not
 // succeed, or a transport error.
-type SocketError struct {
+type msgSocketError struct {
 	Socket uint64
 	Err    error
 	// HTTPStatus is the status of a refused upgrade (0 if none); 401 and
@@ -139,146 +139,146 @@ type SocketError struct {
 	Config bool
 }
 
-// ReconnectTimerFired reports that reconnect timer Timer elapsed.
-type ReconnectTimerFired struct{ Timer uint64 }
+// msgReconnectTimer reports that reconnect timer Timer elapsed.
+type msgReconnectTimer struct{ Timer uint64 }
 
-// KeepaliveTick reports that the keepalive interval of socket Socket
+// msgKeepaliveTick reports that the keepalive interval of socket Socket
 // elapsed: time to send a ping.
-type KeepaliveTick struct{ Socket uint64 }
+type msgKeepaliveTick struct{ Socket uint64 }
 
-// PongReceived reports a "pong" (or any other frame, which proves the
+// msgPongReceived reports a "pong" (or any other frame, which proves the
 // connection alive just as well) on socket Socket.
-type PongReceived struct{ Socket uint64 }
+type msgPongReceived struct{ Socket uint64 }
 
-// PongTimeout reports that pong deadline Timer elapsed.
-type PongTimeout struct{ Timer uint64 }
+// msgPongTimeout reports that pong deadline Timer elapsed.
+type msgPongTimeout struct{ Timer uint64 }
 
-// ReadyTimeout reports that ready deadline Timer elapsed: the socket opened
+// msgReadyTimeout reports that ready deadline Timer elapsed: the socket opened
 // but the server's "ready" did not follow in time.
-type ReadyTimeout struct{ Timer uint64 }
+type msgReadyTimeout struct{ Timer uint64 }
 
-// ReadyStable reports that backoff-reset timer Timer elapsed: the connection
+// msgReadyStable reports that backoff-reset timer Timer elapsed: the connection
 // has stayed ready long enough to count as a success.
-type ReadyStable struct{ Timer uint64 }
+type msgReadyStable struct{ Timer uint64 }
 
-// Barrier asks for an [EffectBarrier] with the same ID once every earlier
+// msgBarrier asks for an effectBarrier with the same ID once every earlier
 // message has been processed. It never changes the state; the shell uses it
 // to wait until a stop has been fully applied.
-type Barrier struct{ ID uint64 }
+type msgBarrier struct{ ID uint64 }
 
-func (Start) isMsg()               {}
-func (Stop) isMsg()                {}
-func (SocketOpened) isMsg()        {}
-func (ServerReady) isMsg()         {}
-func (SocketClosed) isMsg()        {}
-func (SocketError) isMsg()         {}
-func (ReconnectTimerFired) isMsg() {}
-func (KeepaliveTick) isMsg()       {}
-func (PongReceived) isMsg()        {}
-func (PongTimeout) isMsg()         {}
-func (ReadyTimeout) isMsg()        {}
-func (ReadyStable) isMsg()         {}
-func (Barrier) isMsg()             {}
+func (msgStart) isMsg()          {}
+func (msgStop) isMsg()           {}
+func (msgSocketOpened) isMsg()   {}
+func (msgServerReady) isMsg()    {}
+func (msgSocketClosed) isMsg()   {}
+func (msgSocketError) isMsg()    {}
+func (msgReconnectTimer) isMsg() {}
+func (msgKeepaliveTick) isMsg()  {}
+func (msgPongReceived) isMsg()   {}
+func (msgPongTimeout) isMsg()    {}
+func (msgReadyTimeout) isMsg()   {}
+func (msgReadyStable) isMsg()    {}
+func (msgBarrier) isMsg()        {}
 
-// EffectKind says what an [Effect] asks the shell to do.
-type EffectKind uint8
+// effectKind says what an effect asks the shell to do.
+type effectKind uint8
 
 // The effects of the client program.
 const (
-	// EffectDial opens socket Socket (attempt Attempt).
-	EffectDial EffectKind = iota + 1
-	// EffectCloseSocket closes socket Socket with Code and Reason and
+	// effectDial opens socket Socket (attempt Attempt).
+	effectDial effectKind = iota + 1
+	// effectCloseSocket closes socket Socket with Code and Reason and
 	// releases everything attached to it. Every dialled socket gets
 	// exactly one.
-	EffectCloseSocket
-	// EffectStartKeepalive starts pinging socket Socket every After.
-	EffectStartKeepalive
-	// EffectStopKeepalive stops the keepalive of socket Socket.
-	EffectStopKeepalive
-	// EffectSendPing sends the text frame "ping" on socket Socket.
-	EffectSendPing
-	// EffectStartPongTimer arms pong deadline Timer for socket Socket,
+	effectCloseSocket
+	// effectStartKeepalive starts pinging socket Socket every After.
+	effectStartKeepalive
+	// effectStopKeepalive stops the keepalive of socket Socket.
+	effectStopKeepalive
+	// effectSendPing sends the text frame "ping" on socket Socket.
+	effectSendPing
+	// effectStartPongTimer arms pong deadline Timer for socket Socket,
 	// After from now.
-	EffectStartPongTimer
-	// EffectCancelPongTimer disarms pong deadline Timer.
-	EffectCancelPongTimer
-	// EffectStartReconnectTimer arms reconnect timer Timer, After from now.
-	EffectStartReconnectTimer
-	// EffectCancelReconnectTimer disarms reconnect timer Timer.
-	EffectCancelReconnectTimer
-	// EffectAddChannel adds the transport channel for socket Socket and
+	effectStartPongTimer
+	// effectCancelPongTimer disarms pong deadline Timer.
+	effectCancelPongTimer
+	// effectStartReconnectTimer arms reconnect timer Timer, After from now.
+	effectStartReconnectTimer
+	// effectCancelReconnectTimer disarms reconnect timer Timer.
+	effectCancelReconnectTimer
+	// effectAddChannel adds the transport channel for socket Socket and
 	// starts the establish handshake on it.
-	EffectAddChannel
-	// EffectRemoveChannel removes the channel of socket Socket.
-	EffectRemoveChannel
-	// EffectBarrier answers [Barrier] Timer.
-	EffectBarrier
-	// EffectStartReadyTimer arms ready deadline Timer for socket Socket,
+	effectAddChannel
+	// effectRemoveChannel removes the channel of socket Socket.
+	effectRemoveChannel
+	// effectBarrier answers msgBarrier Timer.
+	effectBarrier
+	// effectStartReadyTimer arms ready deadline Timer for socket Socket,
 	// After from now.
-	EffectStartReadyTimer
-	// EffectCancelReadyTimer disarms ready deadline Timer.
-	EffectCancelReadyTimer
-	// EffectStartStableTimer arms backoff-reset timer Timer for socket
+	effectStartReadyTimer
+	// effectCancelReadyTimer disarms ready deadline Timer.
+	effectCancelReadyTimer
+	// effectStartStableTimer arms backoff-reset timer Timer for socket
 	// Socket, After from now.
-	EffectStartStableTimer
-	// EffectCancelStableTimer disarms backoff-reset timer Timer.
-	EffectCancelStableTimer
+	effectStartStableTimer
+	// effectCancelStableTimer disarms backoff-reset timer Timer.
+	effectCancelStableTimer
 )
 
 var effectNames = [...]string{
-	EffectDial:                 "dial",
-	EffectCloseSocket:          "close-socket",
-	EffectStartKeepalive:       "start-keepalive",
-	EffectStopKeepalive:        "stop-keepalive",
-	EffectSendPing:             "send-ping",
-	EffectStartPongTimer:       "start-pong-timer",
-	EffectCancelPongTimer:      "cancel-pong-timer",
-	EffectStartReconnectTimer:  "start-reconnect-timer",
-	EffectCancelReconnectTimer: "cancel-reconnect-timer",
-	EffectAddChannel:           "add-channel",
-	EffectRemoveChannel:        "remove-channel",
-	EffectBarrier:              "barrier",
-	EffectStartReadyTimer:      "start-ready-timer",
-	EffectCancelReadyTimer:     "cancel-ready-timer",
-	EffectStartStableTimer:     "start-stable-timer",
-	EffectCancelStableTimer:    "cancel-stable-timer",
+	effectDial:                 "dial",
+	effectCloseSocket:          "close-socket",
+	effectStartKeepalive:       "start-keepalive",
+	effectStopKeepalive:        "stop-keepalive",
+	effectSendPing:             "send-ping",
+	effectStartPongTimer:       "start-pong-timer",
+	effectCancelPongTimer:      "cancel-pong-timer",
+	effectStartReconnectTimer:  "start-reconnect-timer",
+	effectCancelReconnectTimer: "cancel-reconnect-timer",
+	effectAddChannel:           "add-channel",
+	effectRemoveChannel:        "remove-channel",
+	effectBarrier:              "barrier",
+	effectStartReadyTimer:      "start-ready-timer",
+	effectCancelReadyTimer:     "cancel-ready-timer",
+	effectStartStableTimer:     "start-stable-timer",
+	effectCancelStableTimer:    "cancel-stable-timer",
 }
 
 // String returns the effect's name, e.g. "start-reconnect-timer".
-func (k EffectKind) String() string {
+func (k effectKind) String() string {
 	if int(k) < len(effectNames) && effectNames[k] != "" {
 		return effectNames[k]
 	}
 	return fmt.Sprintf("EffectKind(%d)", uint8(k))
 }
 
-// Effect is an instruction for the shell. It is one flat comparable struct
+// effect is an instruction for the shell. It is one flat comparable struct
 // rather than an interface so that a program step allocates nothing but the
 // returned slice; fields a kind does not use are zero.
-type Effect struct {
-	Kind    EffectKind
+type effect struct {
+	Kind    effectKind
 	Socket  uint64        // socket generation concerned
 	Timer   uint64        // timer (or barrier) id
-	Attempt int           // EffectDial
+	Attempt int           // effectDial
 	After   time.Duration // timers and keepalive interval
-	Code    int           // EffectCloseSocket
-	Reason  string        // EffectCloseSocket
+	Code    int           // effectCloseSocket
+	Reason  string        // effectCloseSocket
 }
 
 // String renders the effect for test failures and logs.
-func (e Effect) String() string {
+func (e effect) String() string {
 	switch e.Kind {
-	case EffectDial:
+	case effectDial:
 		return fmt.Sprintf("dial{socket %d, attempt %d}", e.Socket, e.Attempt)
-	case EffectCloseSocket:
+	case effectCloseSocket:
 		return fmt.Sprintf("close-socket{socket %d, %d %q}", e.Socket, e.Code, e.Reason)
-	case EffectStartKeepalive:
+	case effectStartKeepalive:
 		return fmt.Sprintf("start-keepalive{socket %d, every %v}", e.Socket, e.After)
-	case EffectStartPongTimer, EffectStartReadyTimer, EffectStartStableTimer:
+	case effectStartPongTimer, effectStartReadyTimer, effectStartStableTimer:
 		return fmt.Sprintf("%v{socket %d, timer %d, %v}", e.Kind, e.Socket, e.Timer, e.After)
-	case EffectStartReconnectTimer:
+	case effectStartReconnectTimer:
 		return fmt.Sprintf("start-reconnect-timer{timer %d, %v}", e.Timer, e.After)
-	case EffectCancelPongTimer, EffectCancelReconnectTimer, EffectCancelReadyTimer, EffectCancelStableTimer, EffectBarrier:
+	case effectCancelPongTimer, effectCancelReconnectTimer, effectCancelReadyTimer, effectCancelStableTimer, effectBarrier:
 		return fmt.Sprintf("%v{%d}", e.Kind, e.Timer)
 	}
 	return fmt.Sprintf("%v{socket %d}", e.Kind, e.Socket)
@@ -286,34 +286,34 @@ func (e Effect) String() string {
 
 // Close codes and reasons the client sends.
 const (
-	// CloseNormal is the WebSocket close code for a normal closure.
-	CloseNormal = 1000
-	// ClosePolicyViolation (1008) from the server is not retried.
-	ClosePolicyViolation = 1008
-	// CloseAbnormal (1006) is reported when a connection dropped without a
+	// closeNormal is the WebSocket close code for a normal closure.
+	closeNormal = 1000
+	// closePolicyViolation (1008) from the server is not retried.
+	closePolicyViolation = 1008
+	// closeAbnormal (1006) is reported when a connection dropped without a
 	// close frame. It is never sent.
-	CloseAbnormal = 1006
-	// ReasonClientDisconnecting is the reference's close reason.
-	ReasonClientDisconnecting = "Client disconnecting"
-	// ReasonPongTimeout is the close reason after a missed pong.
-	ReasonPongTimeout = "Pong timeout"
-	// ReasonReadyTimeout is the close reason when "ready" did not arrive
+	closeAbnormal = 1006
+	// reasonClientDisconnecting is the reference's close reason.
+	reasonClientDisconnecting = "Client disconnecting"
+	// reasonPongTimeout is the close reason after a missed pong.
+	reasonPongTimeout = "Pong timeout"
+	// reasonReadyTimeout is the close reason when "ready" did not arrive
 	// within the ready timeout.
-	ReasonReadyTimeout = "Ready timeout"
+	reasonReadyTimeout = "Ready timeout"
 )
 
-// Config configures a [Program]. It is a plain value.
-type Config struct {
+// programConfig configures a program. It is a plain value.
+type programConfig struct {
 	// Reconnect is the backoff policy (used as given: its zero value
 	// never retries).
 	Reconnect backoff.Policy
 	// KeepaliveInterval is the time between pings; ≤ 0 disables keepalive
 	// (and with it the pong deadline).
 	KeepaliveInterval time.Duration
-	// PongTimeout is how long after a ping the connection may stay silent
+	// msgPongTimeout is how long after a ping the connection may stay silent
 	// before it is given up; ≤ 0 disables the deadline.
 	PongTimeout time.Duration
-	// ReadyTimeout is how long an open socket may wait for the server's
+	// msgReadyTimeout is how long an open socket may wait for the server's
 	// "ready" before it is given up (a failed attempt); ≤ 0 waits forever.
 	ReadyTimeout time.Duration
 	// BackoffResetAfter is how long a connection must stay ready before
@@ -326,46 +326,46 @@ type Config struct {
 	Rand func() float64
 }
 
-// Program is the client's lifecycle as a pure Mealy machine
-// (machine.Program[Msg, State, Effect]). The zero value is not useful; use
-// [NewProgram].
-type Program struct {
-	cfg Config
+// program is the client's lifecycle as a pure Mealy machine
+// (machine.Program[clientMsg, State, effect]). The zero value is not useful; use
+// newProgram.
+type program struct {
+	cfg programConfig
 }
 
-// NewProgram returns the program for cfg.
-func NewProgram(cfg Config) *Program { return &Program{cfg: cfg} }
+// newProgram returns the program for cfg.
+func newProgram(cfg programConfig) *program { return &program{cfg: cfg} }
 
 // Init returns the initial state (disconnected, no reason) and no effects.
-func (p *Program) Init() (State, []Effect) { return State{}, nil }
+func (p *program) Init() (State, []effect) { return State{}, nil }
 
 // Update is the transition function. Messages that do not apply to the
 // current state, or that concern a socket or timer that is no longer
 // current, return s unchanged with no effects.
-func (p *Program) Update(s State, m Msg) (State, []Effect) {
+func (p *program) Update(s State, m clientMsg) (State, []effect) {
 	switch m := m.(type) {
-	case Start:
+	case msgStart:
 		if s.Status != StatusDisconnected {
 			return s, nil
 		}
 		return p.dial(s, 1)
-	case Stop:
+	case msgStop:
 		if s.Status == StatusDisconnected {
 			return s, nil
 		}
-		fx := p.release(s, make([]Effect, 0, 5), closeEffect(s.sock, ReasonClientDisconnecting))
+		fx := p.release(s, make([]effect, 0, 5), closeEffect(s.sock, reasonClientDisconnecting))
 		return disconnected(s, &DisconnectReason{Code: CodeIntentional}), fx
-	case Barrier:
-		return s, []Effect{{Kind: EffectBarrier, Timer: m.ID}}
-	case SocketOpened:
+	case msgBarrier:
+		return s, []effect{{Kind: effectBarrier, Timer: m.ID}}
+	case msgSocketOpened:
 		if s.Status != StatusConnecting || m.Socket != s.sock {
 			return s, nil
 		}
 		n := s
 		n.Status = StatusConnected
-		var fx []Effect
+		var fx []effect
 		if p.cfg.KeepaliveInterval > 0 || p.cfg.ReadyTimeout > 0 {
-			fx = make([]Effect, 0, 2)
+			fx = make([]effect, 0, 2)
 		}
 		if p.cfg.KeepaliveInterval > 0 {
 			fx = append(fx, p.startKeepalive(s.sock))
@@ -373,24 +373,24 @@ func (p *Program) Update(s State, m Msg) (State, []Effect) {
 		if p.cfg.ReadyTimeout > 0 {
 			n.seq++
 			n.readyT = n.seq
-			fx = append(fx, Effect{Kind: EffectStartReadyTimer, Socket: s.sock, Timer: n.readyT, After: p.cfg.ReadyTimeout})
+			fx = append(fx, effect{Kind: effectStartReadyTimer, Socket: s.sock, Timer: n.readyT, After: p.cfg.ReadyTimeout})
 		}
 		return n, fx
-	case ServerReady:
+	case msgServerReady:
 		if m.Socket != s.sock || (s.Status != StatusConnecting && s.Status != StatusConnected) {
 			return s, nil // stale, or a duplicate "ready"
 		}
 		return p.ready(s)
-	case SocketClosed:
+	case msgSocketClosed:
 		if !s.live(m.Socket) {
 			return s, nil
 		}
 		r := DisconnectReason{Code: CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
-		if m.Code == ClosePolicyViolation {
+		if m.Code == closePolicyViolation {
 			r.Code = CodePolicyViolation
 		}
-		return p.fail(s, r, closeEffect(s.sock, ReasonClientDisconnecting))
-	case SocketError:
+		return p.fail(s, r, closeEffect(s.sock, reasonClientDisconnecting))
+	case msgSocketError:
 		if !s.live(m.Socket) {
 			return s, nil
 		}
@@ -401,50 +401,50 @@ func (p *Program) Update(s State, m Msg) (State, []Effect) {
 		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
 			r.Code = CodeUnauthorized
 		}
-		return p.fail(s, r, closeEffect(s.sock, ReasonClientDisconnecting))
-	case ReconnectTimerFired:
+		return p.fail(s, r, closeEffect(s.sock, reasonClientDisconnecting))
+	case msgReconnectTimer:
 		if s.Status != StatusReconnecting || m.Timer != s.timer {
 			return s, nil
 		}
 		return p.dial(s, s.Attempt)
-	case KeepaliveTick:
+	case msgKeepaliveTick:
 		if !s.open(m.Socket) || p.cfg.KeepaliveInterval <= 0 {
 			return s, nil
 		}
 		if s.pong != 0 || p.cfg.PongTimeout <= 0 {
 			// Still waiting for the previous answer: ping again, but keep
 			// the earlier (stricter) deadline.
-			return s, []Effect{{Kind: EffectSendPing, Socket: s.sock}}
+			return s, []effect{{Kind: effectSendPing, Socket: s.sock}}
 		}
 		n := s
 		n.seq++
 		n.pong = n.seq
-		return n, []Effect{
-			{Kind: EffectSendPing, Socket: s.sock},
-			{Kind: EffectStartPongTimer, Socket: s.sock, Timer: n.pong, After: p.cfg.PongTimeout},
+		return n, []effect{
+			{Kind: effectSendPing, Socket: s.sock},
+			{Kind: effectStartPongTimer, Socket: s.sock, Timer: n.pong, After: p.cfg.PongTimeout},
 		}
-	case PongReceived:
+	case msgPongReceived:
 		if !s.open(m.Socket) || s.pong == 0 {
 			return s, nil
 		}
 		n := s
 		n.pong = 0
-		return n, []Effect{{Kind: EffectCancelPongTimer, Timer: s.pong}}
-	case PongTimeout:
+		return n, []effect{{Kind: effectCancelPongTimer, Timer: s.pong}}
+	case msgPongTimeout:
 		if s.pong == 0 || m.Timer != s.pong || (s.Status != StatusConnected && s.Status != StatusReady) {
 			return s, nil
 		}
 		n := s
 		n.pong = 0 // it fired; nothing to cancel
-		return p.fail(n, DisconnectReason{Code: CodePongTimeout}, closeEffect(s.sock, ReasonPongTimeout))
-	case ReadyTimeout:
+		return p.fail(n, DisconnectReason{Code: CodePongTimeout}, closeEffect(s.sock, reasonPongTimeout))
+	case msgReadyTimeout:
 		if s.readyT == 0 || m.Timer != s.readyT || s.Status != StatusConnected {
 			return s, nil
 		}
 		n := s
 		n.readyT = 0 // it fired; nothing to cancel
-		return p.fail(n, DisconnectReason{Code: CodeReadyTimeout}, closeEffect(s.sock, ReasonReadyTimeout))
-	case ReadyStable:
+		return p.fail(n, DisconnectReason{Code: CodeReadyTimeout}, closeEffect(s.sock, reasonReadyTimeout))
+	case msgReadyStable:
 		if s.stable == 0 || m.Timer != s.stable || s.Status != StatusReady {
 			return s, nil
 		}
@@ -459,24 +459,24 @@ func (p *Program) Update(s State, m Msg) (State, []Effect) {
 // before our own open, so the keepalive starts here too) or connected. The
 // attempt count restarts at once, or once the connection has stayed ready
 // for BackoffResetAfter.
-func (p *Program) ready(s State) (State, []Effect) {
+func (p *program) ready(s State) (State, []effect) {
 	n := s
 	n.Status, n.readyT = StatusReady, 0
-	fx := make([]Effect, 0, 4)
+	fx := make([]effect, 0, 4)
 	if s.Status == StatusConnecting && p.cfg.KeepaliveInterval > 0 {
 		fx = append(fx, p.startKeepalive(s.sock))
 	}
 	if s.readyT != 0 {
-		fx = append(fx, Effect{Kind: EffectCancelReadyTimer, Timer: s.readyT})
+		fx = append(fx, effect{Kind: effectCancelReadyTimer, Timer: s.readyT})
 	}
-	fx = append(fx, Effect{Kind: EffectAddChannel, Socket: s.sock})
+	fx = append(fx, effect{Kind: effectAddChannel, Socket: s.sock})
 	if p.cfg.BackoffResetAfter <= 0 {
 		n.Attempt = 0
 		return n, fx
 	}
 	n.seq++
 	n.stable = n.seq
-	return n, append(fx, Effect{Kind: EffectStartStableTimer, Socket: s.sock, Timer: n.stable, After: p.cfg.BackoffResetAfter})
+	return n, append(fx, effect{Kind: effectStartStableTimer, Socket: s.sock, Timer: n.stable, After: p.cfg.BackoffResetAfter})
 }
 
 // live reports whether sock is the socket the state holds (connecting,
@@ -491,48 +491,48 @@ func (s State) open(sock uint64) bool {
 	return sock != 0 && sock == s.sock && (s.Status == StatusConnected || s.Status == StatusReady)
 }
 
-func (p *Program) startKeepalive(sock uint64) Effect {
-	return Effect{Kind: EffectStartKeepalive, Socket: sock, After: p.cfg.KeepaliveInterval}
+func (p *program) startKeepalive(sock uint64) effect {
+	return effect{Kind: effectStartKeepalive, Socket: sock, After: p.cfg.KeepaliveInterval}
 }
 
-func closeEffect(sock uint64, reason string) Effect {
-	return Effect{Kind: EffectCloseSocket, Socket: sock, Code: CloseNormal, Reason: reason}
+func closeEffect(sock uint64, reason string) effect {
+	return effect{Kind: effectCloseSocket, Socket: sock, Code: closeNormal, Reason: reason}
 }
 
 // dial enters connecting with a fresh socket for attempt a.
-func (p *Program) dial(s State, a int) (State, []Effect) {
+func (p *program) dial(s State, a int) (State, []effect) {
 	n := State{Status: StatusConnecting, Attempt: a, seq: s.seq + 1}
 	n.sock = n.seq
-	return n, []Effect{{Kind: EffectDial, Socket: n.sock, Attempt: a}}
+	return n, []effect{{Kind: effectDial, Socket: n.sock, Attempt: a}}
 }
 
 // release appends the effects that free everything s holds, in a fixed
 // order: keepalive, pong deadline, ready deadline or backoff-reset timer,
 // channel, socket (with closeFx), reconnect timer.
-func (p *Program) release(s State, fx []Effect, closeFx Effect) []Effect {
+func (p *program) release(s State, fx []effect, closeFx effect) []effect {
 	switch s.Status {
 	case StatusConnected, StatusReady:
 		if p.cfg.KeepaliveInterval > 0 {
-			fx = append(fx, Effect{Kind: EffectStopKeepalive, Socket: s.sock})
+			fx = append(fx, effect{Kind: effectStopKeepalive, Socket: s.sock})
 		}
 		if s.pong != 0 {
-			fx = append(fx, Effect{Kind: EffectCancelPongTimer, Timer: s.pong})
+			fx = append(fx, effect{Kind: effectCancelPongTimer, Timer: s.pong})
 		}
 		if s.readyT != 0 {
-			fx = append(fx, Effect{Kind: EffectCancelReadyTimer, Timer: s.readyT})
+			fx = append(fx, effect{Kind: effectCancelReadyTimer, Timer: s.readyT})
 		}
 		if s.stable != 0 {
-			fx = append(fx, Effect{Kind: EffectCancelStableTimer, Timer: s.stable})
+			fx = append(fx, effect{Kind: effectCancelStableTimer, Timer: s.stable})
 		}
 		if s.Status == StatusReady {
-			fx = append(fx, Effect{Kind: EffectRemoveChannel, Socket: s.sock})
+			fx = append(fx, effect{Kind: effectRemoveChannel, Socket: s.sock})
 		}
 	}
 	switch s.Status {
 	case StatusConnecting, StatusConnected, StatusReady:
 		fx = append(fx, closeFx)
 	case StatusReconnecting:
-		fx = append(fx, Effect{Kind: EffectCancelReconnectTimer, Timer: s.timer})
+		fx = append(fx, effect{Kind: effectCancelReconnectTimer, Timer: s.timer})
 	}
 	return fx
 }
@@ -550,8 +550,8 @@ func disconnected(s State, r *DisconnectReason) State {
 //
 // r is passed by value and only copied to the heap when the client ends up
 // disconnected, so a reconnect step allocates nothing but its effects.
-func (p *Program) fail(s State, r DisconnectReason, closeFx Effect) (State, []Effect) {
-	fx := p.release(s, make([]Effect, 0, 6), closeFx)
+func (p *program) fail(s State, r DisconnectReason, closeFx effect) (State, []effect) {
+	fx := p.release(s, make([]effect, 0, 6), closeFx)
 	if r.Code.permanent() {
 		return disconnected(s, onHeap(r)), fx
 	}
@@ -564,7 +564,7 @@ func (p *Program) fail(s State, r DisconnectReason, closeFx Effect) (State, []Ef
 	}
 	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
 	n.timer = n.seq
-	return n, append(fx, Effect{Kind: EffectStartReconnectTimer, Timer: n.timer, After: d.Delay})
+	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: d.Delay})
 }
 
 // onHeap copies r to the heap. Taking &r inside fail instead would move r to

@@ -38,8 +38,8 @@ func newResources() *resources {
 }
 
 type lifecycleMachine struct {
-	cfg  Config
-	p    *Program
+	cfg  programConfig
+	p    *program
 	s    State
 	res  *resources
 	rnds []float64 // values returned by Rand, for the delay bound check
@@ -48,7 +48,7 @@ type lifecycleMachine struct {
 }
 
 func (m *lifecycleMachine) init(t *rapid.T) {
-	m.cfg = Config{
+	m.cfg = programConfig{
 		Reconnect: backoff.Policy{
 			Base:        time.Duration(rapid.Int64Range(1, int64(5*time.Second)).Draw(t, "base")),
 			Max:         time.Duration(rapid.Int64Range(1, int64(time.Minute)).Draw(t, "max")),
@@ -62,7 +62,7 @@ func (m *lifecycleMachine) init(t *rapid.T) {
 	}
 	r := rapid.Float64Range(0, 1).Draw(t, "r")
 	m.cfg.Rand = func() float64 { m.rnds = append(m.rnds, r); return r }
-	m.p = NewProgram(m.cfg)
+	m.p = newProgram(m.cfg)
 	m.s = State{}
 	m.res = newResources()
 }
@@ -86,57 +86,57 @@ func (m *lifecycleMachine) timerID(t *rapid.T, current uint64) uint64 {
 
 // drawMsg half of the time picks a message that matters in the current
 // status (so long interesting paths are common), otherwise any message.
-func (m *lifecycleMachine) drawMsg(t *rapid.T) Msg {
+func (m *lifecycleMachine) drawMsg(t *rapid.T) clientMsg {
 	if rapid.Bool().Draw(t, "relevant") {
 		sock := m.s.sock
 		switch m.s.Status {
 		case StatusDisconnected:
-			return Start{}
+			return msgStart{}
 		case StatusConnecting:
-			return rapid.SampledFrom([]Msg{SocketOpened{Socket: sock}, ServerReady{Socket: sock},
-				SocketError{Socket: sock, Err: errDial}, SocketClosed{Socket: sock, Code: 1006}}).Draw(t, "relevant-C")
+			return rapid.SampledFrom([]clientMsg{msgSocketOpened{Socket: sock}, msgServerReady{Socket: sock},
+				msgSocketError{Socket: sock, Err: errDial}, msgSocketClosed{Socket: sock, Code: 1006}}).Draw(t, "relevant-C")
 		case StatusConnected, StatusReady:
-			return rapid.SampledFrom([]Msg{ServerReady{Socket: sock}, KeepaliveTick{Socket: sock}, KeepaliveTick{Socket: sock},
-				PongReceived{Socket: sock}, PongTimeout{Timer: m.s.pong}, SocketClosed{Socket: sock, Code: 1001},
-				ReadyTimeout{Timer: m.s.readyT}, ReadyStable{Timer: m.s.stable}}).Draw(t, "relevant-O")
+			return rapid.SampledFrom([]clientMsg{msgServerReady{Socket: sock}, msgKeepaliveTick{Socket: sock}, msgKeepaliveTick{Socket: sock},
+				msgPongReceived{Socket: sock}, msgPongTimeout{Timer: m.s.pong}, msgSocketClosed{Socket: sock, Code: 1001},
+				msgReadyTimeout{Timer: m.s.readyT}, msgReadyStable{Timer: m.s.stable}}).Draw(t, "relevant-O")
 		case StatusReconnecting:
 			old := rapid.Uint64Range(0, m.s.seq+1).Draw(t, "old-timer")
-			return rapid.SampledFrom([]Msg{ReconnectTimerFired{Timer: m.s.timer}, ReconnectTimerFired{Timer: old},
-				SocketOpened{Socket: old}, ServerReady{Socket: old}}).Draw(t, "relevant-RC")
+			return rapid.SampledFrom([]clientMsg{msgReconnectTimer{Timer: m.s.timer}, msgReconnectTimer{Timer: old},
+				msgSocketOpened{Socket: old}, msgServerReady{Socket: old}}).Draw(t, "relevant-RC")
 		}
 	}
 	switch rapid.IntRange(0, 12).Draw(t, "msg") {
 	case 0:
-		return Start{}
+		return msgStart{}
 	case 1:
-		return Stop{}
+		return msgStop{}
 	case 2:
-		return SocketOpened{Socket: m.socketID(t)}
+		return msgSocketOpened{Socket: m.socketID(t)}
 	case 3:
-		return ServerReady{Socket: m.socketID(t)}
+		return msgServerReady{Socket: m.socketID(t)}
 	case 4:
-		return SocketClosed{Socket: m.socketID(t), Code: rapid.SampledFrom([]int{1000, 1001, 1006, 1008, 1011, 4000}).Draw(t, "code")}
+		return msgSocketClosed{Socket: m.socketID(t), Code: rapid.SampledFrom([]int{1000, 1001, 1006, 1008, 1011, 4000}).Draw(t, "code")}
 	case 5:
-		return SocketError{
+		return msgSocketError{
 			Socket:     m.socketID(t),
 			Err:        errDial,
 			HTTPStatus: rapid.SampledFrom([]int{0, 0, 0, 401, 403, 500}).Draw(t, "status"),
 			Config:     rapid.IntRange(0, 9).Draw(t, "config") == 0,
 		}
 	case 6:
-		return ReconnectTimerFired{Timer: m.timerID(t, m.s.timer)}
+		return msgReconnectTimer{Timer: m.timerID(t, m.s.timer)}
 	case 7:
-		return KeepaliveTick{Socket: m.socketID(t)}
+		return msgKeepaliveTick{Socket: m.socketID(t)}
 	case 8:
-		return PongReceived{Socket: m.socketID(t)}
+		return msgPongReceived{Socket: m.socketID(t)}
 	case 9:
-		return PongTimeout{Timer: m.timerID(t, m.s.pong)}
+		return msgPongTimeout{Timer: m.timerID(t, m.s.pong)}
 	case 10:
-		return ReadyTimeout{Timer: m.timerID(t, m.s.readyT)}
+		return msgReadyTimeout{Timer: m.timerID(t, m.s.readyT)}
 	case 11:
-		return ReadyStable{Timer: m.timerID(t, m.s.stable)}
+		return msgReadyStable{Timer: m.timerID(t, m.s.stable)}
 	default:
-		return Barrier{ID: rapid.Uint64().Draw(t, "barrier")}
+		return msgBarrier{ID: rapid.Uint64().Draw(t, "barrier")}
 	}
 }
 
@@ -154,7 +154,7 @@ func holds(s State) (socket, open, channel bool) {
 
 // transition checks one Update against the resource model and applies its
 // effects to the model.
-func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next State, effects []Effect) {
+func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg clientMsg, next State, effects []effect) {
 	defer func() { m.rnds = m.rnds[:0] }()
 	m.s = next
 	res := m.res
@@ -162,30 +162,30 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 	// Messages about sockets or timers that are not current change nothing (W2).
 	stale := false
 	switch msg := msg.(type) {
-	case SocketOpened, ServerReady, SocketClosed, SocketError, KeepaliveTick, PongReceived:
+	case msgSocketOpened, msgServerReady, msgSocketClosed, msgSocketError, msgKeepaliveTick, msgPongReceived:
 		var sock uint64
 		switch msg := msg.(type) {
-		case SocketOpened:
+		case msgSocketOpened:
 			sock = msg.Socket
-		case ServerReady:
+		case msgServerReady:
 			sock = msg.Socket
-		case SocketClosed:
+		case msgSocketClosed:
 			sock = msg.Socket
-		case SocketError:
+		case msgSocketError:
 			sock = msg.Socket
-		case KeepaliveTick:
+		case msgKeepaliveTick:
 			sock = msg.Socket
-		case PongReceived:
+		case msgPongReceived:
 			sock = msg.Socket
 		}
 		stale = !prev.live(sock)
-	case ReconnectTimerFired:
+	case msgReconnectTimer:
 		stale = msg.Timer != prev.timer || prev.timer == 0
-	case PongTimeout:
+	case msgPongTimeout:
 		stale = msg.Timer != prev.pong || prev.pong == 0
-	case ReadyTimeout:
+	case msgReadyTimeout:
 		stale = msg.Timer != prev.readyT || prev.readyT == 0
-	case ReadyStable:
+	case msgReadyStable:
 		stale = msg.Timer != prev.stable || prev.stable == 0
 	}
 	if stale && (next != prev || len(effects) != 0) {
@@ -198,15 +198,15 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 		if e.Socket > res.maxID {
 			res.maxID = e.Socket
 		}
-		if e.Timer > res.maxID && e.Kind != EffectBarrier {
+		if e.Timer > res.maxID && e.Kind != effectBarrier {
 			res.maxID = e.Timer
 		}
 		// Never an effect on a socket that is not live (except dialling a new one).
-		if e.Socket != 0 && e.Kind != EffectDial && !res.sockets[e.Socket] {
+		if e.Socket != 0 && e.Kind != effectDial && !res.sockets[e.Socket] {
 			t.Fatalf("%v on socket %d that is not live (live: %v)", e, e.Socket, res.sockets)
 		}
 		switch e.Kind {
-		case EffectDial:
+		case effectDial:
 			if res.everSocket[e.Socket] || e.Socket == 0 {
 				t.Fatalf("%v reuses a socket id", e)
 			}
@@ -217,12 +217,12 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 				t.Fatalf("%v does not match new state %v", e, next)
 			}
 			res.sockets[e.Socket], res.everSocket[e.Socket] = true, true
-		case EffectCloseSocket:
+		case effectCloseSocket:
 			if res.keepalive[e.Socket] || res.channels[e.Socket] {
 				t.Fatalf("%v before its keepalive/channel were released", e)
 			}
 			delete(res.sockets, e.Socket)
-		case EffectStartKeepalive:
+		case effectStartKeepalive:
 			if prev.Status != StatusConnecting || (next.Status != StatusConnected && next.Status != StatusReady) {
 				t.Fatalf("%v on %v -> %v (invariant 1)", e, prev.Status, next.Status)
 			}
@@ -230,70 +230,70 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 				t.Fatalf("%v twice or with the wrong interval", e)
 			}
 			res.keepalive[e.Socket] = true
-		case EffectStopKeepalive:
+		case effectStopKeepalive:
 			if !res.keepalive[e.Socket] {
 				t.Fatalf("%v without a keepalive", e)
 			}
 			delete(res.keepalive, e.Socket)
-		case EffectSendPing:
+		case effectSendPing:
 			if !res.keepalive[e.Socket] {
 				t.Fatalf("%v without a keepalive", e)
 			}
-		case EffectStartPongTimer:
+		case effectStartPongTimer:
 			if len(res.pongTimers) != 0 || e.After != m.cfg.PongTimeout || e.Timer != next.pong {
 				t.Fatalf("%v with pong timers %v, state %v", e, res.pongTimers, next)
 			}
 			res.pongTimers[e.Timer] = true
-		case EffectCancelPongTimer:
+		case effectCancelPongTimer:
 			if !res.pongTimers[e.Timer] {
 				t.Fatalf("%v not armed", e)
 			}
 			delete(res.pongTimers, e.Timer)
-		case EffectStartReconnectTimer:
+		case effectStartReconnectTimer:
 			if len(res.rcTimers) != 0 || next.Status != StatusReconnecting || e.Timer != next.timer || e.After != next.Delay {
 				t.Fatalf("%v with timers %v, state %v (invariant 4)", e, res.rcTimers, next)
 			}
 			res.rcTimers[e.Timer] = true
 			timerLast = i
-		case EffectCancelReconnectTimer:
+		case effectCancelReconnectTimer:
 			if !res.rcTimers[e.Timer] {
 				t.Fatalf("%v not armed", e)
 			}
 			delete(res.rcTimers, e.Timer)
-		case EffectStartReadyTimer:
+		case effectStartReadyTimer:
 			if prev.Status != StatusConnecting || next.Status != StatusConnected || len(res.readyTs) != 0 ||
 				e.After != m.cfg.ReadyTimeout || e.Timer != next.readyT || e.Socket != next.sock {
 				t.Fatalf("%v on %v -> %v with deadlines %v", e, prev, next, res.readyTs)
 			}
 			res.readyTs[e.Timer] = true
-		case EffectCancelReadyTimer:
+		case effectCancelReadyTimer:
 			if !res.readyTs[e.Timer] {
 				t.Fatalf("%v not armed", e)
 			}
 			delete(res.readyTs, e.Timer)
-		case EffectStartStableTimer:
+		case effectStartStableTimer:
 			if prev.Status == StatusReady || next.Status != StatusReady || len(res.stableTs) != 0 ||
 				e.After != m.cfg.BackoffResetAfter || e.Timer != next.stable || e.Socket != next.sock {
 				t.Fatalf("%v on %v -> %v with reset timers %v", e, prev, next, res.stableTs)
 			}
 			res.stableTs[e.Timer] = true
-		case EffectCancelStableTimer:
+		case effectCancelStableTimer:
 			if !res.stableTs[e.Timer] {
 				t.Fatalf("%v not armed", e)
 			}
 			delete(res.stableTs, e.Timer)
-		case EffectAddChannel:
+		case effectAddChannel:
 			if next.Status != StatusReady || prev.Status == StatusReady || res.channels[e.Socket] {
 				t.Fatalf("%v on %v -> %v (invariant 2)", e, prev.Status, next.Status)
 			}
 			res.channels[e.Socket] = true
-		case EffectRemoveChannel:
+		case effectRemoveChannel:
 			if prev.Status != StatusReady || next.Status == StatusReady || !res.channels[e.Socket] {
 				t.Fatalf("%v on %v -> %v (invariant 2)", e, prev.Status, next.Status)
 			}
 			delete(res.channels, e.Socket)
-		case EffectBarrier:
-			if b, ok := msg.(Barrier); !ok || b.ID != e.Timer || len(effects) != 1 || next != prev {
+		case effectBarrier:
+			if b, ok := msg.(msgBarrier); !ok || b.ID != e.Timer || len(effects) != 1 || next != prev {
 				t.Fatalf("%v for %T", e, msg)
 			}
 		default:
@@ -305,19 +305,19 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 	}
 	// Fired timers are gone.
 	switch msg := msg.(type) {
-	case ReconnectTimerFired:
+	case msgReconnectTimer:
 		if !stale {
 			delete(res.rcTimers, msg.Timer)
 		}
-	case PongTimeout:
+	case msgPongTimeout:
 		if !stale {
 			delete(res.pongTimers, msg.Timer)
 		}
-	case ReadyTimeout:
+	case msgReadyTimeout:
 		if !stale {
 			delete(res.readyTs, msg.Timer)
 		}
-	case ReadyStable:
+	case msgReadyStable:
 		if !stale {
 			delete(res.stableTs, msg.Timer)
 		}
@@ -325,8 +325,8 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 
 	// Transition rules.
 	if next.Status == StatusConnecting && prev.Status != StatusConnecting {
-		_, fromStart := msg.(Start)
-		_, fromTimer := msg.(ReconnectTimerFired)
+		_, fromStart := msg.(msgStart)
+		_, fromTimer := msg.(msgReconnectTimer)
 		switch {
 		case prev.Status == StatusDisconnected && fromStart:
 			if next.Attempt != 1 {
@@ -341,13 +341,13 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 		}
 	}
 	if prev.Status == StatusReconnecting && next.Status != StatusReconnecting {
-		_, fromStop := msg.(Stop)
-		_, fromTimer := msg.(ReconnectTimerFired)
+		_, fromStop := msg.(msgStop)
+		_, fromTimer := msg.(msgReconnectTimer)
 		if !fromStop && !fromTimer {
 			t.Fatalf("left reconnecting via %T (invariant 4)", msg)
 		}
 	}
-	if _, ok := msg.(Stop); ok && prev.Status != StatusDisconnected {
+	if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
 		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != CodeIntentional {
 			t.Fatalf("stop -> %v (invariant 6)", next)
 		}
@@ -371,13 +371,13 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg Msg, next Stat
 // checkOutcome checks what a live message must lead to: idle cells change
 // nothing, failures release the socket, escalate the attempt count until
 // "ready", and stop for good on non-retryable outcomes.
-func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale bool, next State, effects []Effect) {
+func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg clientMsg, stale bool, next State, effects []effect) {
 	switch msg.(type) {
-	case Start:
+	case msgStart:
 		if prev.Status != StatusDisconnected && (next != prev || len(effects) != 0) {
 			t.Fatalf("start in %v acted", prev)
 		}
-	case Barrier:
+	case msgBarrier:
 	default:
 		if prev.Status == StatusDisconnected && (next != prev || len(effects) != 0) {
 			t.Fatalf("%T in %v acted: %v %v", msg, prev, next, effects)
@@ -387,14 +387,14 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale b
 		return
 	}
 	var failure *DisconnectReason
-	closeReason := ReasonClientDisconnecting
+	closeReason := reasonClientDisconnecting
 	switch msg := msg.(type) {
-	case SocketClosed:
+	case msgSocketClosed:
 		failure = &DisconnectReason{Code: CodeClosed}
-		if msg.Code == ClosePolicyViolation {
+		if msg.Code == closePolicyViolation {
 			failure.Code = CodePolicyViolation
 		}
-	case SocketError:
+	case msgSocketError:
 		failure = &DisconnectReason{Code: CodeError}
 		switch {
 		case msg.Config:
@@ -402,13 +402,13 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale b
 		case msg.HTTPStatus == 401 || msg.HTTPStatus == 403:
 			failure.Code = CodeUnauthorized
 		}
-	case PongTimeout:
+	case msgPongTimeout:
 		failure = &DisconnectReason{Code: CodePongTimeout}
-		closeReason = ReasonPongTimeout
-	case ReadyTimeout:
+		closeReason = reasonPongTimeout
+	case msgReadyTimeout:
 		failure = &DisconnectReason{Code: CodeReadyTimeout}
-		closeReason = ReasonReadyTimeout
-	case ReadyStable:
+		closeReason = reasonReadyTimeout
+	case msgReadyStable:
 		if next.Status != StatusReady || next.Attempt != 0 || next.stable != 0 || len(effects) != 0 {
 			t.Fatalf("ready-stable in %v -> %v %v, want ready with the count restarted", prev, next, effects)
 		}
@@ -419,13 +419,13 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale b
 	if len(m.res.sockets) != 0 {
 		t.Fatalf("%T did not release the socket", msg)
 	}
-	var closes []Effect
+	var closes []effect
 	for _, e := range effects {
-		if e.Kind == EffectCloseSocket {
+		if e.Kind == effectCloseSocket {
 			closes = append(closes, e)
 		}
 	}
-	if len(closes) != 1 || closes[0].Socket != prev.sock || closes[0].Code != CloseNormal || closes[0].Reason != closeReason {
+	if len(closes) != 1 || closes[0].Socket != prev.sock || closes[0].Code != closeNormal || closes[0].Reason != closeReason {
 		t.Fatalf("%T: close effects %v", msg, closes)
 	}
 	failed := prev.Attempt // 0 once ready and stable
@@ -455,10 +455,10 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg Msg, stale b
 // on a fresh start: a server that keeps failing the client, whether before
 // or after "ready", sees a growing count and so growing delays. With an
 // unlimited policy the client never gives up on its own.
-func (m *lifecycleMachine) checkGrowth(t *rapid.T, prev State, msg Msg, stale bool, next State) {
+func (m *lifecycleMachine) checkGrowth(t *rapid.T, prev State, msg clientMsg, stale bool, next State) {
 	if prev.Status != StatusDisconnected && next.Status != StatusDisconnected && next.Attempt < prev.Attempt {
-		_, isStable := msg.(ReadyStable)
-		_, isReady := msg.(ServerReady)
+		_, isStable := msg.(msgReadyStable)
+		_, isReady := msg.(msgServerReady)
 		if !(isStable && !stale) && !(isReady && m.cfg.BackoffResetAfter <= 0) {
 			t.Fatalf("attempt count went back %v -> %v via %T", prev, next, msg)
 		}
@@ -470,7 +470,7 @@ func (m *lifecycleMachine) checkGrowth(t *rapid.T, prev State, msg Msg, stale bo
 		}
 		m.lastRC = next
 	}
-	if _, ok := msg.(Start); ok && next.Status == StatusConnecting {
+	if _, ok := msg.(msgStart); ok && next.Status == StatusConnecting {
 		m.lastRC = State{}
 	}
 	if r := next.Reason; m.cfg.Reconnect.MaxAttempts < 0 && r != nil && r.Code != CodeIntentional && !r.Code.permanent() {
@@ -502,7 +502,7 @@ func (m *lifecycleMachine) checkDelay(t *rapid.T, s State) {
 }
 
 // check compares the resource model with the state after every step.
-func (m *lifecycleMachine) check(t *rapid.T, s State, _ []Effect) {
+func (m *lifecycleMachine) check(t *rapid.T, s State, _ []effect) {
 	res := m.res
 	socket, open, channel := holds(s)
 	if len(res.sockets) > 1 || len(res.pongTimers) > 1 || len(res.rcTimers) > 1 || len(res.keepalive) > 1 || len(res.channels) > 1 ||
@@ -571,7 +571,7 @@ func TestProgramStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := &lifecycleMachine{}
 		m.init(t)
-		machinetest.Check(t, machinetest.Config[Msg, State, Effect]{
+		machinetest.Check(t, machinetest.Config[clientMsg, State, effect]{
 			Program:    m.p,
 			Msg:        rapid.Custom(m.drawMsg),
 			Steps:      100,

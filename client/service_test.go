@@ -133,8 +133,8 @@ func TestNeverReadyServerReconnectsAfterReadyTimeout(t *testing.T) {
 		}
 		<-rc.closed
 		var ce websocket.CloseError
-		if !errors.As(rc.err, &ce) || ce.Code != CloseNormal || ce.Reason != ReasonReadyTimeout {
-			t.Fatalf("server saw %v, want 1000 %q", rc.err, ReasonReadyTimeout)
+		if !errors.As(rc.err, &ce) || ce.Code != closeNormal || ce.Reason != reasonReadyTimeout {
+			t.Fatalf("server saw %v, want 1000 %q", rc.err, reasonReadyTimeout)
 		}
 		if got := recv(t, h.hook.reconnects, "OnReconnecting"); got != fmt.Sprintf("%d/%v", attempt+1, delay) {
 			t.Fatalf("OnReconnecting(%s)", got)

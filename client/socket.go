@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -52,12 +53,12 @@ func (s *socket) run(peerID string) {
 	c := s.c
 	u, err := c.resolveURL(peerID)
 	if err != nil {
-		c.runner.Dispatch(SocketError{Socket: s.gen, Err: err, Config: true})
+		c.runner.Dispatch(msgSocketError{Socket: s.gen, Err: err, Config: true})
 		return
 	}
 	h, err := c.header(s.ctx)
 	if err != nil {
-		m := SocketError{Socket: s.gen, Err: err, Config: errors.Is(err, ErrInvalidConfig)}
+		m := msgSocketError{Socket: s.gen, Err: err, Config: errors.Is(err, ErrInvalidConfig)}
 		if errors.Is(err, ErrUnauthorized) {
 			m.HTTPStatus = 401
 		}
@@ -87,7 +88,7 @@ func (s *socket) run(peerID string) {
 	}
 	dcancel(nil)
 	if err != nil {
-		m := SocketError{Socket: s.gen, Err: redactErr(err)}
+		m := msgSocketError{Socket: s.gen, Err: redactErr(err)}
 		if resp != nil {
 			m.HTTPStatus = resp.StatusCode
 			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
@@ -117,12 +118,12 @@ func (s *socket) run(peerID string) {
 	s.mu.Unlock()
 	go s.write(conn)
 
-	c.runner.Dispatch(SocketOpened{Socket: s.gen})
+	c.runner.Dispatch(msgSocketOpened{Socket: s.gen})
 	s.read(conn)
 }
 
 func (s *socket) read(conn *websocket.Conn) {
-	s.readerGID.Store(goid())
+	s.readerGID.Store(outbox.Goid())
 	c := s.c
 	for {
 		typ, data, err := conn.Read(s.ctx)
@@ -133,24 +134,24 @@ func (s *socket) read(conn *websocket.Conn) {
 				reason = ce.Reason
 			}
 			if code < 0 {
-				code = CloseAbnormal
+				code = closeAbnormal
 			}
 			if !s.isReleased() { // not our own close
 				c.log.Info("client: connection lost", "socket", s.gen, "code", code, "reason", reason, "err", err)
 			}
-			c.runner.Dispatch(SocketClosed{Socket: s.gen, Code: code, Reason: reason})
+			c.runner.Dispatch(msgSocketClosed{Socket: s.gen, Code: code, Reason: reason})
 			return
 		}
 		// Any frame proves the connection alive, not only "pong".
 		if s.awaitingPong.CompareAndSwap(true, false) {
-			c.runner.Dispatch(PongReceived{Socket: s.gen})
+			c.runner.Dispatch(msgPongReceived{Socket: s.gen})
 		}
 		switch typ {
 		case websocket.MessageText:
 			// "ready" is the only text frame that means anything to a
 			// client; "pong" is covered above, others are ignored.
 			if string(data) == "ready" {
-				c.runner.Dispatch(ServerReady{Socket: s.gen})
+				c.runner.Dispatch(msgServerReady{Socket: s.gen})
 			}
 		case websocket.MessageBinary:
 			msg, err := s.pipe.Receive(data)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -256,7 +257,7 @@ func TestFaultDuplicateIsIdempotent(t *testing.T) {
 	db := mustGet(t, b, "d", jsonDoc)
 	update(t, da, func(tx *Tx) { tx.Set(P("list"), []any{}) })
 	n.settle()
-	n.bridge.DuplicateNext(transport.Any, transport.Any, 100)
+	n.bridge.DuplicateNext(transporttest.Any, transporttest.Any, 100)
 	for i := 0; i < 5; i++ {
 		update(t, da, func(tx *Tx) { tx.ListInsert(P("list"), i, i) })
 	}

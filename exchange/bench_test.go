@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 const (
@@ -88,7 +89,7 @@ func waitVersion(b *testing.B, d *Doc, v string) {
 
 func BenchmarkConverge1000Docs100OpsBridge(b *testing.B) {
 	benchConverge(b, func(b *testing.B) (*Exchange, *Exchange, func(), func()) {
-		br := transport.NewBridge(transport.BridgeOptions{})
+		br := transporttest.NewBridge(transporttest.BridgeOptions{})
 		a, err := New(Options{PeerID: "a", Transports: []transport.Transport{br.Endpoint("a")}})
 		if err != nil {
 			b.Fatal(err)

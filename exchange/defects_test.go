@@ -10,6 +10,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -70,8 +71,8 @@ func TestQueuedWritesSendLinearOfferBytes(t *testing.T) {
 // old path lost and stayed behind while both sides were idle.
 func TestReconnectionOverlappingOldChannelConverges(t *testing.T) {
 	clk := n0clock()
-	old := transport.NewBridge(transport.BridgeOptions{Clock: clk})
-	fresh := transport.NewBridge(transport.BridgeOptions{Clock: clk})
+	old := transporttest.NewBridge(transporttest.BridgeOptions{Clock: clk})
+	fresh := transporttest.NewBridge(transporttest.BridgeOptions{Clock: clk})
 	defer old.Close()
 	defer fresh.Close()
 	fresh.Partition("relay-2", "b-2") // the new path comes up later
@@ -85,7 +86,7 @@ func TestReconnectionOverlappingOldChannelConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Shutdown(context.Background())
-	bridges := []*transport.Bridge{old, fresh}
+	bridges := []*transporttest.Bridge{old, fresh}
 	dr := mustGet(t, relay, "d", jsonDoc)
 	update(t, dr, func(tx *Tx) { tx.Set(P("n"), 1) })
 	db := mustGet(t, b, "d", jsonDoc)
@@ -107,7 +108,7 @@ func TestReconnectionOverlappingOldChannelConverges(t *testing.T) {
 // refused to another; policies see the principal.
 func TestPeerIDBoundToPrincipal(t *testing.T) {
 	// Each bridge endpoint authenticates as its own name.
-	n := newTestNet(t, func(o *transport.BridgeOptions) { o.Principal = func(ep string) any { return ep } })
+	n := newTestNet(t, func(o *transporttest.BridgeOptions) { o.Principal = func(ep string) any { return ep } })
 	var seen []ConnectRequest
 	relay := n.peer("relay", func(o *Options) {
 		o.Policies = []Policy{{Name: "log", CanConnect: func(r ConnectRequest) Verdict { seen = append(seen, r); return Allow }}}

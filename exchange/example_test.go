@@ -7,13 +7,14 @@ import (
 
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 // Two exchanges on an in-memory bridge keep a JSON document in sync.
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	bridge := transport.NewBridge(transport.BridgeOptions{})
+	bridge := transporttest.NewBridge(transporttest.BridgeOptions{})
 	defer bridge.Close()
 
 	alice, _ := exchange.New(exchange.Options{PeerID: "alice", Transports: []transport.Transport{bridge.Endpoint("alice")}})
@@ -48,7 +49,7 @@ func Example() {
 func ExamplePolicy() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	bridge := transport.NewBridge(transport.BridgeOptions{})
+	bridge := transporttest.NewBridge(transporttest.BridgeOptions{})
 	defer bridge.Close()
 
 	hub, _ := exchange.New(exchange.Options{

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 func denyShare(doc, peer string) Policy {
@@ -158,7 +159,7 @@ func TestCanConnectChecksClaimedIdentityAgainstTransport(t *testing.T) {
 	// the WebSocket server binds it to the authenticated principal.
 	s := n.peer("s", func(o *Options) {
 		o.Policies = []Policy{{CanConnect: func(r ConnectRequest) Verdict {
-			bp, ok := r.Meta.(transport.BridgePeer)
+			bp, ok := r.Meta.(transporttest.BridgePeer)
 			if !ok || bp.Remote != r.Identity.PeerID {
 				return Deny
 			}

@@ -11,13 +11,14 @@ import (
 
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 // testNet is a set of exchanges on one in-memory bridge (full wire codec in
 // the loop) with a fake clock.
 type testNet struct {
 	t      *testing.T
-	bridge *transport.Bridge
+	bridge *transporttest.Bridge
 	clk    *clock.Fake
 	exs    map[string]*Exchange
 	mu     sync.Mutex
@@ -26,14 +27,14 @@ type testNet struct {
 
 var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func newTestNet(t *testing.T, opts ...func(*transport.BridgeOptions)) *testNet {
+func newTestNet(t *testing.T, opts ...func(*transporttest.BridgeOptions)) *testNet {
 	t.Helper()
 	clk := clock.NewFake(epoch)
-	bo := transport.BridgeOptions{Clock: clk, OnError: func(ep string, err error) { t.Errorf("wire error at %s: %v", ep, err) }}
+	bo := transporttest.BridgeOptions{Clock: clk, OnError: func(ep string, err error) { t.Errorf("wire error at %s: %v", ep, err) }}
 	for _, o := range opts {
 		o(&bo)
 	}
-	n := &testNet{t: t, bridge: transport.NewBridge(bo), clk: clk, exs: map[string]*Exchange{}}
+	n := &testNet{t: t, bridge: transporttest.NewBridge(bo), clk: clk, exs: map[string]*Exchange{}}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -202,7 +203,7 @@ func peerEvents(ex *Exchange) (func() string, func()) {
 func n0clock() *clock.Fake { return clock.NewFake(epoch) }
 
 // settleAll is settle for exchanges spread over several bridges.
-func settleAll(t *testing.T, bridges []*transport.Bridge, exs ...*Exchange) {
+func settleAll(t *testing.T, bridges []*transporttest.Bridge, exs ...*Exchange) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

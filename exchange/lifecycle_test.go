@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 func TestPeersLifecycle(t *testing.T) {
@@ -111,8 +112,8 @@ func TestSyncResumesAfterReconnect(t *testing.T) {
 
 func TestMultiTransportPeerEstablishedOnce(t *testing.T) {
 	clk := n0clock()
-	b1 := transport.NewBridge(transport.BridgeOptions{Clock: clk})
-	b2 := transport.NewBridge(transport.BridgeOptions{Clock: clk})
+	b1 := transporttest.NewBridge(transporttest.BridgeOptions{Clock: clk})
+	b2 := transporttest.NewBridge(transporttest.BridgeOptions{Clock: clk})
 	defer b1.Close()
 	defer b2.Close()
 	var diags []Diagnostic
@@ -128,7 +129,7 @@ func TestMultiTransportPeerEstablishedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settleAll(t, []*transport.Bridge{b1, b2}, a, b)
+	settleAll(t, []*transporttest.Bridge{b1, b2}, a, b)
 	if got := events(); got != "established:b" {
 		t.Fatalf("events %q", got)
 	}
@@ -144,12 +145,12 @@ func TestMultiTransportPeerEstablishedOnce(t *testing.T) {
 	}
 	// Losing one path is not a disconnect; losing both is.
 	b1.Disconnect("b")
-	settleAll(t, []*transport.Bridge{b1, b2}, a, b)
+	settleAll(t, []*transporttest.Bridge{b1, b2}, a, b)
 	if got := events(); got != "" {
 		t.Fatalf("events %q", got)
 	}
 	b2.Disconnect("b-2")
-	settleAll(t, []*transport.Bridge{b1, b2}, a, b)
+	settleAll(t, []*transporttest.Bridge{b1, b2}, a, b)
 	if got := events(); got != "disconnected:b" {
 		t.Fatalf("events %q", got)
 	}

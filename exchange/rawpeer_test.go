@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -14,7 +15,7 @@ import (
 // wants, recording everything it receives.
 type rawPeer struct {
 	t  *testing.T
-	ep *transport.BridgeEndpoint
+	ep *transporttest.BridgeEndpoint
 	id PeerIdentity
 
 	mu   sync.Mutex
@@ -31,7 +32,7 @@ func newRawPeer(t *testing.T, n *testNet, endpoint, peerID string) *rawPeer {
 		Identity: r.id,
 		OnChannelAdded: func(ch *transport.Channel) {
 			r.mu.Lock()
-			r.chs[ch.Meta.(transport.BridgePeer).Remote] = ch
+			r.chs[ch.Meta.(transporttest.BridgePeer).Remote] = ch
 			r.mu.Unlock()
 		},
 		OnChannelRemoved: func(*transport.Channel) {},

@@ -83,34 +83,30 @@ type conn struct {
 	pipe   *transport.Pipeline
 	seq    uint32
 
-	mu       sync.Mutex
-	ch       *transport.Channel
-	detached bool
-	q        []outItem
-	spare    []outItem
-	qBytes   int // queued + being written
-	qMsgs    int
+	mu     sync.Mutex
+	st     connState // the lifecycle (conn_program.go), changed only by stepLocked
+	ch     *transport.Channel
+	q      []outItem
+	spare  []outItem
+	qBytes int // queued + being written
+	qMsgs  int
 	// pressured: the queue passed its high-water mark and has not yet
 	// drained below its low-water mark; reported is what the exchange was
 	// last told, by the one goroutine reporting (reporting).
-	pressured   bool
-	reported    bool
-	reporting   bool
-	writing     bool
-	open        bool // "ready" queued; data may flow
-	closing     bool
-	discard     bool // drop what is queued (error closes)
-	closeSent   bool
-	closeCode   StatusCode
-	closeReason string
-	refuseErr   error
-	stopAbort   func() bool
-	stopIdle    func() bool
-	stopWatch   func() bool // the writer's watchdog, armed while it lives
-	flushWait   chan struct{}
-	estIn       bool
-	estOut      bool
-	writers     sync.WaitGroup
+	pressured bool
+	reported  bool
+	reporting bool
+	// refused is the refusal of a socket that was never registered
+	// (HandleConn returns it).
+	refused   *CloseError
+	writing   bool
+	stopAbort func() bool
+	stopIdle  func() bool
+	stopWatch func() bool // the writer's watchdog, armed while it lives
+	flushWait chan struct{}
+	estIn     bool
+	estOut    bool
+	writers   sync.WaitGroup
 
 	// The writer goroutine: started by the first message, it stays while
 	// messages keep coming and parks on wake between batches; the
@@ -135,7 +131,7 @@ func newConn(s *Server, ws *websocket.Conn, info ConnInfo, abort func()) *conn {
 
 // refuse closes a socket that was never registered.
 func (c *conn) refuse(code StatusCode, reason string, err error) {
-	c.closeCode, c.closeReason, c.refuseErr = code, reason, err
+	c.refused = &CloseError{Code: code, Reason: reason, Err: err}
 	c.s.countClose(code)
 	stop := c.s.clk.AfterFunc(c.s.cfg.CloseTimeout, c.abort)
 	_ = c.ws.Close(code, reason)
@@ -145,21 +141,37 @@ func (c *conn) refuse(code StatusCode, reason string, err error) {
 
 func (c *conn) abort() { c.abortFn() }
 
-// attach binds the channel and opens the connection for data: "ready" goes
-// out first, ahead of anything the exchange sent while the channel was
-// being announced. It returns false when the connection was unregistered
-// in the meantime.
-func (c *conn) attach(ch *transport.Channel) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.detached {
-		return false
+// stepLocked applies m to the lifecycle and carries out the effects that
+// run under c.mu. It returns those that must run after c.mu is released
+// (in order), for after.
+func (c *conn) stepLocked(m connMsg) (later []connEffect) {
+	next, fx := connProgram{}.Update(c.st, m)
+	c.st = next
+	for i, f := range fx {
+		if f.Kind.unlocked() {
+			// Unlocked effects come last in every transition.
+			return fx[i:]
+		}
+		switch f.Kind {
+		case fxQueueReady:
+			c.queueReadyLocked()
+		case fxDropQueue:
+			c.dropLocked()
+		case fxArmAbort:
+			c.stopAbort = c.s.clk.AfterFunc(c.s.cfg.CloseTimeout, c.abort)
+		case fxKickWriter:
+			c.kickLocked()
+		case fxCountClose:
+			c.s.countClose(f.Code)
+		}
 	}
-	c.ch = ch
-	if c.closing {
-		return true
-	}
-	c.open = true
+	return nil
+}
+
+// queueReadyLocked puts "ready" at the head of the queue, ahead of
+// anything the exchange sent while the channel was being announced, and
+// wakes the writer.
+func (c *conn) queueReadyLocked() {
 	ready := outItem{typ: websocket.MessageText, body: textReady}
 	c.q = append(c.q, outItem{})
 	copy(c.q[1:], c.q)
@@ -167,6 +179,36 @@ func (c *conn) attach(ch *transport.Channel) bool {
 	c.qBytes += ready.size()
 	c.qMsgs++
 	c.kickLocked()
+}
+
+// after carries out the effects stepLocked left for after c.mu.
+func (c *conn) after(fx []connEffect) {
+	for _, f := range fx {
+		switch f.Kind {
+		case fxWriteClose:
+			// Blocks until the peer answers, the connection fails, or
+			// the abort timer tears the socket down.
+			_ = c.ws.Close(f.Code, f.Reason)
+		case fxAbort:
+			c.abort()
+		case fxUnregister:
+			c.s.unregister(c)
+		}
+	}
+}
+
+// attach binds the channel and opens the connection for data: "ready" goes
+// out first, ahead of anything the exchange sent while the channel was
+// being announced. It returns false when the connection was unregistered
+// in the meantime.
+func (c *conn) attach(ch *transport.Channel) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.st.detached {
+		return false
+	}
+	c.ch = ch
+	c.stepLocked(connAttach{}) // queues "ready" unless closing
 	return true
 }
 
@@ -174,7 +216,7 @@ func (c *conn) attach(ch *transport.Channel) bool {
 func (c *conn) detach() *transport.Channel {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.detached = true
+	c.stepLocked(connDetach{})
 	ch := c.ch
 	c.ch = nil
 	return ch
@@ -402,7 +444,7 @@ func (c *conn) sendText(b []byte) error {
 func (c *conn) isClosing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.closing
+	return c.st.closing()
 }
 
 // enqueueLocked admits items as a unit or closes the connection as a slow
@@ -423,7 +465,7 @@ func (c *conn) enqueueLocked(items []outItem) error {
 // admitLocked decides whether n messages of size bytes in total fit the
 // queue; if not, the connection is closed as a slow consumer.
 func (c *conn) admitLocked(size, n int) error {
-	if c.closing {
+	if c.st.closing() {
 		return ErrClosed
 	}
 	cfg := &c.s.cfg
@@ -444,7 +486,7 @@ func (c *conn) queuedLocked(size, n int) {
 	}
 	raiseTo(&c.s.st.hwBytes, int64(c.qBytes))
 	raiseTo(&c.s.st.hwMsgs, int64(c.qMsgs))
-	if c.open {
+	if c.st.phase == connOpen {
 		c.kickLocked()
 	}
 }
@@ -501,25 +543,17 @@ func (c *conn) closeWith(code StatusCode, reason string, cause error, flush bool
 }
 
 func (c *conn) closeLocked(code StatusCode, reason string, cause error, flush bool) bool {
-	if c.closing {
+	if c.st.closing() {
 		return false
 	}
-	c.closing = true
-	c.closeCode, c.closeReason = code, reason
-	if !flush {
-		c.dropLocked()
-	}
-	c.stopAbort = c.s.clk.AfterFunc(c.s.cfg.CloseTimeout, c.abort)
-	c.kickLocked()
-	c.s.countClose(code)
+	c.stepLocked(connClose{Code: code, Reason: reason, Flush: flush}) // no unlocked effects
 	c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(code), "reason", reason, "err", cause)
 	return true
 }
 
 // dropLocked discards the queue (the in-flight batch is abandoned by the
-// writer when it sees discard).
+// writer when it sees the state's discard).
 func (c *conn) dropLocked() {
-	c.discard = true
 	for _, it := range c.q {
 		c.qBytes -= it.size()
 		c.qMsgs--
@@ -542,22 +576,19 @@ func (c *conn) writeLoop() {
 	defer c.writers.Done()
 	c.mu.Lock()
 	for {
-		if len(c.q) == 0 || c.discard {
+		if len(c.q) == 0 || c.st.discard {
 			c.busy = false
 			if c.flushWait != nil {
 				close(c.flushWait)
 				c.flushWait = nil
 			}
-			if c.closing && !c.closeSent {
-				c.closeSent = true
-				code, reason := c.closeCode, c.closeReason
+			// While closing, the first idle writer sends the close frame.
+			if later := c.stepLocked(connWriterIdle{}); later != nil {
 				c.mu.Unlock()
-				// Blocks until the peer answers, the connection fails, or
-				// the abort timer tears the socket down.
-				_ = c.ws.Close(code, reason)
+				c.after(later)
 				c.mu.Lock()
 			}
-			if c.closing || c.retire {
+			if c.st.closing() || c.retire {
 				c.writing = false
 				c.parked = false
 				if c.stopWatch != nil {
@@ -616,7 +647,7 @@ func (c *conn) writeBatch(batch []outItem) {
 		done++
 		size += it.size()
 		c.mu.Lock()
-		stop := c.discard
+		stop := c.st.discard
 		c.mu.Unlock()
 		if stop {
 			break
@@ -679,15 +710,10 @@ func (c *conn) write(it *outItem) error {
 // writeFailed: the socket refused a write; the connection is finished.
 func (c *conn) writeFailed(err error) {
 	c.mu.Lock()
-	if !c.closing {
-		c.closing = true
-		c.closeSent = true // nothing more can be written
-		c.dropLocked()
-	}
-	c.discard = true
+	later := c.stepLocked(connWriteFailed{})
 	c.mu.Unlock()
 	c.s.log.Debug("write failed", "peer", c.info.PeerID, "err", err)
-	c.abort()
+	c.after(later) // abort
 }
 
 // watchdog runs while the writer goroutine lives, re-armed at most once
@@ -710,17 +736,16 @@ func (c *conn) watchdog() {
 	case c.inWrite.Load():
 		elapsed := time.Duration(now - c.writeStart.Load())
 		if elapsed >= timeout {
-			if !c.closing {
-				c.closeLocked(StatusSlowConsumer, ReasonSlowConsumer, errWriteTimeout, false)
+			if !c.st.closing() {
+				c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(StatusSlowConsumer), "reason", ReasonSlowConsumer, "err", errWriteTimeout)
 			}
-			c.discard = true
-			c.closeSent = true
+			later := c.stepLocked(connWriteTimeout{})
 			c.mu.Unlock()
-			c.abort()
+			c.after(later) // abort
 			return
 		}
 		wait = timeout - elapsed
-	case c.parked && !c.closing:
+	case c.parked && !c.st.closing():
 		idle := time.Duration(now - c.lastOut)
 		if idle >= writerLinger {
 			c.retire = true
@@ -737,7 +762,7 @@ func (c *conn) watchdog() {
 // waitFlushed waits until the queue is empty and the writer idle.
 func (c *conn) waitFlushed(ctx context.Context) error {
 	c.mu.Lock()
-	if !c.writing || c.closing || (len(c.q) == 0 && !c.busy) {
+	if !c.writing || c.st.closing() || (len(c.q) == 0 && !c.busy) {
 		c.mu.Unlock()
 		return nil
 	}
@@ -774,7 +799,7 @@ func (c *conn) startIdle() {
 	}
 	c.touch()
 	c.mu.Lock()
-	if !c.closing {
+	if !c.st.closing() {
 		c.stopIdle = c.s.clk.AfterFunc(t, c.idleCheck)
 	}
 	c.mu.Unlock()
@@ -785,7 +810,7 @@ func (c *conn) idleCheck() {
 	elapsed := time.Duration(c.s.clk.Now().UnixNano() - c.lastActive.Load())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing {
+	if c.st.closing() {
 		return
 	}
 	if elapsed >= t {
@@ -962,41 +987,29 @@ func limitClose(err error) (StatusCode, string, error, bool) {
 // at once, the socket is closed (S5: a failed socket is never left open),
 // and the writer is waited for.
 func (c *conn) finish(readErr error) {
+	how := readGone
+	switch {
+	case socketGone(readErr):
+	case errors.Is(readErr, websocket.ErrMessageTooBig):
+		how = readTooBig
+	default:
+		how = readProtocol
+	}
 	c.mu.Lock()
-	wasClosing := c.closing
-	if !c.closing {
-		switch {
-		case socketGone(readErr):
-			// The peer closed (coder/websocket answered it) or the
-			// connection broke: nothing more can be written.
-			c.closing = true
-			c.closeSent = true
-			c.dropLocked()
-		case errors.Is(readErr, websocket.ErrMessageTooBig):
-			// coder/websocket has sent 1009; wait (bounded) for the
-			// peer's answer instead of resetting a socket that still
-			// carries the rest of the oversized message.
-			c.closeLocked(StatusMessageTooBig, "Message too big", readErr, false)
-			wasClosing = true
-		default:
-			// A protocol violation (coder/websocket has sent 1002) or a
-			// read failure of our own: close with 1002.
-			c.closeLocked(websocket.StatusProtocolError, "Protocol error", readErr, false)
-			wasClosing = true
-		}
-	}
+	wasClosing := c.st.closing()
+	later := c.stepLocked(connReadEnded{How: how})
+	code, reason := c.st.code, c.st.reason
 	c.mu.Unlock()
-	if !wasClosing {
-		if code := websocket.CloseStatus(readErr); code != -1 {
-			c.s.log.Debug("closed by peer", "peer", c.info.PeerID, "code", int(code))
-		} else {
-			c.s.log.Debug("connection ended", "peer", c.info.PeerID, "err", readErr)
-		}
+	switch {
+	case wasClosing:
+	case how != readGone:
+		c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(code), "reason", reason, "err", readErr)
+	case websocket.CloseStatus(readErr) != -1:
+		c.s.log.Debug("closed by peer", "peer", c.info.PeerID, "code", int(websocket.CloseStatus(readErr)))
+	default:
+		c.s.log.Debug("connection ended", "peer", c.info.PeerID, "err", readErr)
 	}
-	c.s.unregister(c)
-	if !wasClosing {
-		c.abort() // make sure the socket is really gone (S5)
-	}
+	c.after(later) // unregister; abort a socket that was not closing
 	c.mu.Lock()
 	c.retire = true
 	c.wakeLocked() // a parked writer has nothing left to do

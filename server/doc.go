@@ -88,6 +88,15 @@
 // between the queues of all connections; only the frame header, which
 // carries each connection's sequence number, is per connection.
 //
+// # Connection lifecycle
+//
+// Each connection's lifecycle (pending until the exchange accepts its
+// channel, open once "ready" is queued, closing with its queue flushed or
+// dropped, finished when the reader stops) is a pure program
+// (conn_program.go) applied under the connection's lock, like the drain
+// program under the server's; the shell owns the socket, the queue and
+// the writer goroutine and carries the effects out.
+//
 // # Draining and shutdown
 //
 // [Server.Drain] stops accepting (HTTP 503), closes every open connection

@@ -449,7 +449,7 @@ func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnIn
 	}
 	c, ok := s.admit(ws, info, hostOf(info.RemoteAddr), nil, func() { _ = ws.CloseNow() })
 	if !ok {
-		return &CloseError{Code: c.closeCode, Reason: c.closeReason, Err: c.refuseErr}
+		return c.refused
 	}
 	stop := context.AfterFunc(ctx, func() { c.closeWith(StatusGoingAway, ReasonShuttingDown, nil, true) })
 	defer stop()
@@ -609,7 +609,7 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 		code, why, err := s.refusal(reason)
 		s.log.Info("connection refused", "reason", string(reason), "peer", info.PeerID, "remote", info.RemoteAddr)
 		if reason == RejectClosed {
-			c.closeCode, c.closeReason, c.refuseErr = code, why, err
+			c.refused = &CloseError{Code: code, Reason: why, Err: err}
 			c.abort()
 			_ = ws.CloseNow()
 			return c, false

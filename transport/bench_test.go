@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"context"
 	"testing"
 
 	"github.com/kyneta-go/kyneta/wire"
@@ -55,44 +54,5 @@ func BenchmarkPipelineOffer1KiBFragmented(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	}
-}
-
-// BenchmarkBridgeThroughput1KiB: 1 KiB offers from one endpoint to another
-// through the bridge (encode, queue, delivery goroutine, decode, callback),
-// settling every 256 messages so the queue stays bounded.
-func BenchmarkBridgeThroughput1KiB(b *testing.B) {
-	br := NewBridge(BridgeOptions{})
-	defer br.Close()
-	ctx := context.Background()
-	recv := 0
-	mk := func(name string) *BridgeEndpoint {
-		ep := br.Endpoint(name)
-		_ = ep.Initialize(ctx, Context{
-			MintChannelID:    NewChannelIDMinter(),
-			OnChannelReceive: func(ChannelID, wire.ChannelMsg) { recv++ },
-		})
-		return ep
-	}
-	a, c := mk("a"), mk("c")
-	_ = a.Start(ctx)
-	_ = c.Start(ctx)
-	ch, _ := a.ChannelTo("c")
-	env := Envelope{To: []ChannelID{ch.ID}, Msg: offer1KiB()}
-	b.ReportAllocs()
-	b.SetBytes(1024)
-	i := 0
-	for b.Loop() {
-		if a.Send(env) != 1 {
-			b.Fatal("send failed")
-		}
-		if i++; i%256 == 0 {
-			_ = br.Settle(ctx)
-		}
-	}
-	_ = br.Settle(ctx)
-	b.StopTimer()
-	if recv != i {
-		b.Fatalf("received %d of %d", recv, i)
 	}
 }

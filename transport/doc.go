@@ -6,24 +6,17 @@
 // (created → initialized → started → stopped). The exchange injects a
 // [Context] with its callbacks and a channel-id minter, starts the
 // transport, and fans outbound [Envelope]s out through Send. Concrete
-// transports (WebSocket client and server, the in-memory [Bridge]) embed a
-// [*Base], which implements the contract: started-state guards with typed
-// errors, caller-minted ids that are never reused, insertion-ordered
-// iteration and a send fan-out that survives a failing or panicking
-// channel.
+// transports (WebSocket client and server, SSE, NATS, and the in-memory
+// bridge of package transporttest) embed a [*Base], which implements the
+// contract: started-state guards with typed errors, caller-minted ids that
+// are never reused, insertion-ordered iteration and a send fan-out that
+// survives a failing or panicking channel.
 //
 // # Pipeline
 //
 // [Pipeline] is the stateful shell over the pure wire steps: alias →
 // CBOR → frame/fragment on send, reassemble → decode → unalias on receive,
 // with reassembly timers on an injected clock.
-//
-// # Bridge
-//
-// [Bridge] connects any number of in-process endpoints pairwise with the
-// full wire codec in the loop, asynchronous delivery and fault injection
-// (drop, delay, duplicate, disconnect, partition and heal) plus an exact
-// Settle, so exchange tests run deterministically without sleeping.
 //
 // The behaviour follows the reference transport contract, with the fixes
 // listed in docs/deviations.md (channels are reported removed on Stop,

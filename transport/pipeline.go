@@ -27,15 +27,6 @@ const (
 	CodeEncodeFailed          = Code(wire.CodeEncodeFailed)
 )
 
-// Reassembly defaults, applied when PipelineOptions leave a limit at zero.
-// The reference's pipeline ran without any limits (issue P6); the Go
-// pipeline always bounds time and memory.
-const (
-	DefaultReassemblyTimeout   = wire.DefaultReassemblyTimeout
-	DefaultMaxConcurrentFrames = wire.DefaultMaxConcurrentFrames
-	DefaultMaxReassemblySize   = wire.DefaultMaxTotalSize
-)
-
 // PipelineError is an error from a [Pipeline]. Code is one of the pipeline
 // codes; Detail is the lower layer's reason in short (the collector's
 // "duplicate_fragment" for reassembly-failed, the validation reason for
@@ -71,15 +62,17 @@ type PipelineOptions struct {
 	// this many bytes. Zero never fragments.
 	Threshold int
 	// ReassemblyTimeout drops a fragment group that has not completed in
-	// time. Zero means DefaultReassemblyTimeout; negative disables.
+	// time. Zero means wire.DefaultReassemblyTimeout (10 s); negative
+	// disables. (The reference ran without any limits, issue P6; the Go
+	// pipeline always bounds time and memory.)
 	ReassemblyTimeout time.Duration
 	// MaxConcurrentFrames caps the fragment groups held at once (oldest
-	// evicted beyond). Zero means DefaultMaxConcurrentFrames.
+	// evicted beyond). Zero means wire.DefaultMaxConcurrentFrames (32).
 	MaxConcurrentFrames int
 	// MaxReassemblySize caps the memory reserved for fragment groups, in
 	// bytes (oldest evicted beyond; a group that cannot fit alone fails
 	// with reassembly-failed, detail "evicted"). Zero means
-	// DefaultMaxReassemblySize.
+	// wire.DefaultMaxTotalSize (50 MiB).
 	MaxReassemblySize int
 	// ReassemblyBudget, if set, is shared with other pipelines: every
 	// byte this one reserves for reassembly is also charged to it (a

@@ -20,7 +20,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("run: %v\noutput so far:\n%s", err, out.String())
 	}
 	want := `relay up, bearer token required
-intruder refused: client: unauthorized: upgrade refused with HTTP 401
+intruder refused: client: unauthorized: refused with HTTP 401
 billing-admin wrote config/billing
 billing-api got config: {"rateLimit":100,"features":{"invoicesV2":false},"regions":["eu-west","us-east"]}
 billing-admin enabled invoicesV2

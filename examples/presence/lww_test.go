@@ -8,6 +8,7 @@ import (
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 // These tests pin down how a presence change travels writer -> relay ->
@@ -22,7 +23,7 @@ type lwwNet struct {
 	t      *testing.T
 	ctx    context.Context
 	clk    *clock.Fake
-	bridge *transport.Bridge
+	bridge *transporttest.Bridge
 	exs    []*exchange.Exchange
 	bob    *exchange.Exchange
 	alice  *exchange.Exchange
@@ -33,7 +34,7 @@ func newLWWNet(t *testing.T) *lwwNet {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	n := &lwwNet{t: t, ctx: ctx, clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
-	n.bridge = transport.NewBridge(transport.BridgeOptions{Clock: n.clk,
+	n.bridge = transporttest.NewBridge(transporttest.BridgeOptions{Clock: n.clk,
 		OnError: func(ep string, err error) { t.Errorf("wire error at %s: %v", ep, err) }})
 	t.Cleanup(func() {
 		for _, ex := range n.exs {

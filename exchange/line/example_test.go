@@ -8,6 +8,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/exchange/line"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 type Request struct {
@@ -27,7 +28,7 @@ type Response struct {
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	bridge := transport.NewBridge(transport.BridgeOptions{})
+	bridge := transporttest.NewBridge(transporttest.BridgeOptions{})
 	defer bridge.Close()
 	server, _ := exchange.New(exchange.Options{PeerID: "server", Transports: []transport.Transport{bridge.Endpoint("server")}})
 	defer server.Shutdown(ctx)

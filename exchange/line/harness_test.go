@@ -9,6 +9,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 // Msg is the test payload (TS: Schema.struct({text: Schema.string(), n: Schema.number()})).
@@ -21,7 +22,7 @@ type Msg struct {
 // peers may keep their store across restarts.
 type testNet struct {
 	t      testing.TB
-	bridge *transport.Bridge
+	bridge *transporttest.Bridge
 	clk    *clock.Fake
 	exs    map[string]*exchange.Exchange
 	data   map[string]*store.MemoryData
@@ -40,7 +41,7 @@ func newNetNoCleanup(t testing.TB) *testNet {
 	t.Helper()
 	clk := clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	n := &testNet{t: t, clk: clk, exs: map[string]*exchange.Exchange{}, data: map[string]*store.MemoryData{},
-		bridge: transport.NewBridge(transport.BridgeOptions{Clock: clk, OnError: func(ep string, err error) {
+		bridge: transporttest.NewBridge(transporttest.BridgeOptions{Clock: clk, OnError: func(ep string, err error) {
 			t.Errorf("wire error at %s: %v", ep, err)
 		}})}
 	return n

@@ -9,6 +9,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/transport"
 	natstransport "github.com/kyneta-go/kyneta/transport/nats"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 // BenchmarkWriteObserve measures a write on one node until another node's
@@ -17,7 +18,7 @@ import (
 // codec, no network). It reports the p50 and p99 of the per-write latency.
 func BenchmarkWriteObserve(b *testing.B) {
 	b.Run("bridge", func(b *testing.B) {
-		br := transport.NewBridge(transport.BridgeOptions{})
+		br := transporttest.NewBridge(transporttest.BridgeOptions{})
 		defer br.Close()
 		writeObserve(b, br.Endpoint("n1"), br.Endpoint("n2"))
 	})

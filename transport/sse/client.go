@@ -9,7 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport"
 )
@@ -18,16 +20,16 @@ import (
 // one channel, while the stream is open, carries the exchange's messages
 // down an events stream and up as uploads.
 //
-// The lifecycle is the pure [Program] run by a machine.Runner; the Client
+// The lifecycle is the pure program run by a machine.Runner; the Client
 // interprets its effects on goroutines it owns and feeds what happens back
 // in as messages tagged with the stream's id.
 type Client struct {
 	opts   clientConfig
 	base   *transport.Base
-	runner *machine.Runner[Msg, State, Effect]
+	runner *machine.Runner[clientMsg, State, effect]
 	clk    clock.Clock
 	log    *slog.Logger
-	out    outbox
+	out    outbox.Outbox
 	closed atomic.Bool
 
 	mu        sync.Mutex
@@ -55,7 +57,7 @@ var _ transport.Transport = (*Client)(nil)
 var errChannelClosed = errors.New("sse: channel closed by the exchange")
 
 // NewClient returns a stopped client. It fails with an *Error of code
-// CodeInvalidConfig when the options cannot work.
+// client.CodeInvalidConfig when the options cannot work.
 func NewClient(opts ClientOptions) (*Client, error) {
 	o, err := opts.resolve()
 	if err != nil {
@@ -68,7 +70,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		streams:  map[uint64]*cstream{},
 		barriers: map[uint64]chan struct{}{},
 	}
-	c.out.log = o.Logger
+	c.out.Log, c.out.Name = o.Logger, "sse client"
 	c.base = transport.NewBase(transport.BaseOptions{
 		Type:    ClientTransportType,
 		ID:      o.TransportID,
@@ -77,8 +79,8 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		OnFlush: c.flush,
 		Logger:  o.Logger,
 	})
-	prog := NewProgram(Config{Reconnect: o.policy, Rand: o.Rand})
-	c.runner = machine.NewRunner(machine.Program[Msg, State, Effect](prog), c.exec, machine.Options{
+	prog := newProgram(programConfig{Reconnect: o.policy, Rand: o.Rand})
+	c.runner = machine.NewRunner(machine.Program[clientMsg, State, effect](prog), c.exec, machine.Options{
 		Label:  "sse client " + c.base.ID(),
 		Logger: o.Logger,
 		Now:    o.Clock.Now,
@@ -105,10 +107,10 @@ func (c *Client) Initialize(ctx context.Context, tc transport.Context) error {
 
 // Start connects: it returns once the lifecycle left disconnected, without
 // waiting for the stream (use WaitForStatus). It fails with
-// ErrClientClosed after Close.
+// client.ErrClientClosed after Close.
 func (c *Client) Start(ctx context.Context) error {
 	if c.closed.Load() {
-		return &Error{Code: CodeClientClosed, Op: "start"}
+		return &client.Error{Code: client.CodeClientClosed, Op: "start"}
 	}
 	if c.base.State() == transport.StateStopped {
 		c.mu.Lock()
@@ -131,8 +133,8 @@ func (c *Client) Start(ctx context.Context) error {
 // a hook or a transport callback, Stop does not wait for that callback.
 func (c *Client) Stop(ctx context.Context) error {
 	err := c.base.Stop(ctx)
-	if !c.out.onWorker() {
-		if werr := c.out.wait(ctx); err == nil {
+	if !c.out.OnWorker() {
+		if werr := c.out.Wait(ctx); err == nil {
 			err = werr
 		}
 	}
@@ -141,15 +143,15 @@ func (c *Client) Stop(ctx context.Context) error {
 }
 
 // Close stops the client for good. Later Start calls fail with
-// ErrClientClosed; pending WaitForStatus calls return.
+// client.ErrClientClosed; pending WaitForStatus calls return.
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	ctx := context.Background()
 	err := c.Stop(ctx)
 	c.runner.Close()
 	_ = c.joinStreams(ctx)
-	if !c.out.onWorker() {
-		_ = c.out.wait(ctx)
+	if !c.out.OnWorker() {
+		_ = c.out.Wait(ctx)
 	}
 	c.dropIdle()
 	return err
@@ -179,21 +181,21 @@ func (c *Client) State() State { return c.runner.State() }
 // carried out (for StatusConnected: the channel was added and the
 // establish handshake started). Waiting for any status but disconnected
 // also ends when the client stops for good: the state is returned with its
-// *DisconnectReason as the error. It returns ctx's error if ctx ends first.
+// *client.DisconnectReason as the error. It returns ctx's error if ctx ends first.
 func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) {
 	s, err := c.runner.WaitFor(ctx, func(s State) bool {
 		return s.Status == want || (want != StatusDisconnected && s.Status == StatusDisconnected && s.Reason != nil)
 	})
 	switch {
 	case errors.Is(err, machine.ErrClosed):
-		return s, &Error{Code: CodeClientClosed, Op: "wait", Err: err}
+		return s, &client.Error{Code: client.CodeClientClosed, Op: "wait", Err: err}
 	case err != nil:
 		return s, err
 	}
-	if err := c.barrier(ctx); err != nil && !errors.Is(err, ErrClientClosed) {
+	if err := c.barrier(ctx); err != nil && !errors.Is(err, client.ErrClientClosed) {
 		return s, err
 	}
-	if err := c.out.sync(ctx); err != nil {
+	if err := c.out.Sync(ctx); err != nil {
 		return s, err
 	}
 	if s.Status != want {
@@ -230,14 +232,14 @@ func (c *Client) Subscribe(fn func(from, to State)) (unsubscribe func()) {
 
 func (c *Client) onStart(ctx context.Context) error {
 	if c.closed.Load() {
-		return &Error{Code: CodeClientClosed, Op: "start"}
+		return &client.Error{Code: client.CodeClientClosed, Op: "start"}
 	}
-	c.runner.Dispatch(Start{})
+	c.runner.Dispatch(msgStart{})
 	return c.barrier(ctx)
 }
 
 func (c *Client) onStop(ctx context.Context) error {
-	c.runner.Dispatch(Stop{})
+	c.runner.Dispatch(msgStop{})
 	err := c.barrier(ctx)
 	if jerr := c.joinStreams(ctx); jerr != nil {
 		return jerr
@@ -256,7 +258,7 @@ func (c *Client) joinStreams(ctx context.Context) error {
 		all = append(all, s)
 	}
 	c.mu.Unlock()
-	me := goid()
+	me := outbox.Goid()
 	for _, s := range all {
 		s.release(true)
 	}
@@ -299,7 +301,7 @@ func (c *Client) barrier(ctx context.Context) error {
 	ch := make(chan struct{})
 	c.barriers[id] = ch
 	c.mu.Unlock()
-	c.runner.Dispatch(Barrier{ID: id})
+	c.runner.Dispatch(msgBarrier{ID: id})
 	select {
 	case <-ch:
 		return nil
@@ -309,7 +311,7 @@ func (c *Client) barrier(ctx context.Context) error {
 		c.mu.Unlock()
 		return ctx.Err()
 	case <-c.runner.Stopped():
-		return &Error{Code: CodeClientClosed, Op: "barrier"}
+		return &client.Error{Code: client.CodeClientClosed, Op: "barrier"}
 	}
 }
 
@@ -326,10 +328,10 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 	o := c.opts
 	c.log.Debug("sse client: state", "from", from.String(), "to", to.String())
 	if o.OnStateChange != nil {
-		c.out.post(func() { o.OnStateChange(from, to) })
+		c.out.Post(func() { o.OnStateChange(from, to) })
 	}
 	for _, s := range subs {
-		c.out.post(func() {
+		c.out.Post(func() {
 			if s.active.Load() {
 				s.fn(from, to)
 			}
@@ -338,41 +340,41 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 	switch to.Status {
 	case StatusDisconnected:
 		if to.Reason != nil && o.OnDisconnect != nil {
-			c.out.post(func() { o.OnDisconnect(to.Reason) })
+			c.out.Post(func() { o.OnDisconnect(to.Reason) })
 		}
 	case StatusReconnecting:
 		if o.OnReconnecting != nil {
-			c.out.post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
+			c.out.Post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
 		}
 	}
 }
 
 // exec interprets one effect; it runs on the drainer and never blocks.
-func (c *Client) exec(e Effect, dispatch func(Msg)) {
+func (c *Client) exec(e effect, dispatch func(clientMsg)) {
 	switch e.Kind {
-	case EffectOpenStream:
+	case effectOpenStream:
 		c.open(e.Stream)
-	case EffectCloseStream:
+	case effectCloseStream:
 		if s := c.stream(e.Stream); s != nil {
 			s.release(e.Graceful)
 		}
-	case EffectAddChannel:
+	case effectAddChannel:
 		if s := c.stream(e.Stream); s != nil {
-			c.out.post(func() { c.addChannel(s) })
+			c.out.Post(func() { c.addChannel(s) })
 		}
-	case EffectRemoveChannel:
+	case effectRemoveChannel:
 		if s := c.stream(e.Stream); s != nil {
-			c.out.post(func() { c.removeChannel(s) })
+			c.out.Post(func() { c.removeChannel(s) })
 		}
-	case EffectStartReconnectTimer:
-		c.arm(&c.reconnect, e.Timer, e.After, ReconnectTimerFired{Timer: e.Timer})
-	case EffectCancelReconnectTimer:
+	case effectStartReconnectTimer:
+		c.arm(&c.reconnect, e.Timer, e.After, msgReconnectTimer{Timer: e.Timer})
+	case effectCancelReconnectTimer:
 		c.mu.Lock()
 		if c.reconnect.id == e.Timer {
 			c.disarm(&c.reconnect)
 		}
 		c.mu.Unlock()
-	case EffectBarrier:
+	case effectBarrier:
 		c.mu.Lock()
 		ch := c.barriers[e.Timer]
 		delete(c.barriers, e.Timer)
@@ -391,7 +393,7 @@ func (c *Client) stream(gen uint64) *cstream {
 
 // arm starts a one-shot timer in slot; when it fires it empties the slot
 // and dispatches msg.
-func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg Msg) {
+func (c *Client) arm(slot *timerSlot, id uint64, d time.Duration, msg clientMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.disarm(slot)
@@ -426,7 +428,7 @@ func (c *Client) addChannel(s *cstream) {
 		Send: s.send,
 		// The exchange closed the channel: give the stream up (retried,
 		// as the WebSocket client does).
-		Close: func() { c.runner.Dispatch(StreamError{Stream: s.gen, Err: errChannelClosed}) },
+		Close: func() { c.runner.Dispatch(msgStreamError{Stream: s.gen, Err: errChannelClosed}) },
 	})
 	if err != nil {
 		c.log.Debug("sse client: add channel", "stream", s.gen, "err", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
@@ -115,7 +116,7 @@ func TestClientExchangesMessages(t *testing.T) {
 	if err := g.c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := g.c.State(); st.Status != StatusDisconnected || !errors.Is(st.Reason, ErrStopped) {
+	if st := g.c.State(); st.Status != StatusDisconnected || !errors.Is(st.Reason, client.ErrStopped) {
 		t.Fatalf("after stop: %v", st)
 	}
 	g.rec.waitFor(t, "client channel removed", func() bool { return len(g.rec.removed) == 1 })
@@ -164,7 +165,7 @@ func TestClientReconnects(t *testing.T) {
 	h.srv.mu.Lock()
 	st := h.srv.byPeer["p"]
 	h.srv.mu.Unlock()
-	st.closeWith(CloseGoingAway, ReasonDraining, true)
+	st.closeWith(closeGoingAway, reasonDraining, true)
 	s, err := g.wait(t, StatusReconnecting)
 	if err != nil || s.Delay != time.Second || s.Attempt != 1 {
 		t.Fatalf("after the server's close: %v %v", s, err)
@@ -193,7 +194,7 @@ func TestClientUnauthorizedIsFinal(t *testing.T) {
 	h := newHarness(t, ServerOptions{Authenticate: tokenAuth})
 	g := newGoClient(t, h, "p", ClientOptions{Header: bearer("nope")}) // default policy retries
 	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, ErrUnauthorized) || s.Reason.HTTPStatus != 401 || CodeOf(err) != CodeUnauthorized {
+	if !errors.Is(err, client.ErrUnauthorized) || s.Reason.HTTPStatus != 401 || client.CodeOf(err) != client.CodeUnauthorized {
 		t.Fatalf("got %v %v", s, err)
 	}
 	if g.clk.Pending() != 0 {
@@ -212,7 +213,7 @@ func TestClientPolicyCloseIsFinal(t *testing.T) {
 	}
 	g := newGoClient(t, h, "p", ClientOptions{})
 	s, err := g.wait(t, StatusDisconnected)
-	if err != nil || !errors.Is(s.Reason, ErrPolicyViolation) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != ReasonRejected {
+	if err != nil || !errors.Is(s.Reason, client.ErrPolicyViolation) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != reasonRejected {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -234,8 +235,8 @@ func TestClientMaxRetries(t *testing.T) {
 		g.clk.Advance(d)
 	}
 	s, err := g.wait(t, StatusConnected)
-	var last *DisconnectReason
-	if !errors.Is(err, ErrMaxRetries) || s.Reason.Attempts != 3 || !errors.As(s.Reason.Err, &last) || last.HTTPStatus != 503 {
+	var last *client.DisconnectReason
+	if !errors.Is(err, client.ErrMaxRetries) || s.Reason.Attempts != 3 || !errors.As(s.Reason.Err, &last) || last.HTTPStatus != 503 {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -351,7 +352,7 @@ func TestClientStopSendsQueued(t *testing.T) {
 	if _, ok := h.rec.msg(6).(*wire.Depart); !ok {
 		t.Fatalf("last message %#v", h.rec.msg(6))
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, ErrNotConnected) && !errors.Is(err, transport.ErrChannelNotFound) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, client.ErrNotConnected) && !errors.Is(err, transport.ErrChannelNotFound) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	// Restart works with the remembered context.
@@ -372,7 +373,7 @@ func TestClientConfig(t *testing.T) {
 		{EventsURL: "http://x/e", PostURL: "http://x/p", PostURLFunc: func(string) (string, error) { return "", nil }},
 		{EventsURL: "http://x/e", PostURL: "http://x/p", Reconnect: &backoff.Policy{Base: -1}},
 	} {
-		if _, err := NewClient(o); !errors.Is(err, ErrInvalidConfig) {
+		if _, err := NewClient(o); !errors.Is(err, client.ErrInvalidConfig) {
 			t.Errorf("%+v: %v", o, err)
 		}
 	}
@@ -380,7 +381,7 @@ func TestClientConfig(t *testing.T) {
 	h := newHarness(t, ServerOptions{})
 	g := newGoClient(t, h, "p", ClientOptions{EventsURLFunc: func(string) (string, error) { return "", errors.New("no") }})
 	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, ErrInvalidConfig) || g.clk.Pending() != 0 {
+	if !errors.Is(err, client.ErrInvalidConfig) || g.clk.Pending() != 0 {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -400,13 +401,13 @@ func TestClientSendWithoutStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := ch.Send(&wire.Interest{DocID: "d"})
-	if !errors.Is(err, ErrNotConnected) {
+	if !errors.Is(err, client.ErrNotConnected) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	if err := g.c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.c.Start(ctx); !errors.Is(err, ErrClientClosed) {
+	if err := g.c.Start(ctx); !errors.Is(err, client.ErrClientClosed) {
 		t.Fatalf("start after close: %v", err)
 	}
 }
@@ -433,7 +434,7 @@ func TestClientStopFromReceiveCallback(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
-	if s, err := g.wait(t, StatusDisconnected); err != nil || !errors.Is(s.Reason, ErrStopped) {
+	if s, err := g.wait(t, StatusDisconnected); err != nil || !errors.Is(s.Reason, client.ErrStopped) {
 		t.Fatalf("got %v %v", s, err)
 	}
 }

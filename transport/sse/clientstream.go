@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
+	"github.com/kyneta-go/kyneta/internal/outbox"
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -27,7 +30,7 @@ type cstream struct {
 	cancel     context.CancelFunc
 	pipe       *pipe
 	ch         atomic.Pointer[transport.Channel]
-	streamID   atomic.Pointer[string] // from the server's EventStream event
+	streamID   atomic.Pointer[string] // from the server's eventStream event
 	lastActive atomic.Int64           // clock time (UnixNano) of the last bytes read
 	readerGID  atomic.Uint64
 	sendMu     sync.Mutex // frames queue in the pipeline's seq order
@@ -80,24 +83,24 @@ var errOpenTimeout = errors.New("sse: events request timed out")
 func (s *cstream) run(peerID string) {
 	defer s.exit()
 	c := s.c
-	fail := func(m StreamError) {
+	fail := func(m msgStreamError) {
 		m.Stream = s.gen
 		c.runner.Dispatch(m)
 	}
 	eu, err := resolveURL(c.opts.EventsURL, c.opts.EventsURLFunc, peerID)
 	if err != nil {
-		fail(StreamError{Err: err, Config: true})
+		fail(msgStreamError{Err: err, Config: true})
 		return
 	}
 	pu, err := resolveURL(c.opts.PostURL, c.opts.PostURLFunc, peerID)
 	if err != nil {
-		fail(StreamError{Err: err, Config: true})
+		fail(msgStreamError{Err: err, Config: true})
 		return
 	}
 	h, err := c.header(s.ctx)
 	if err != nil {
-		m := StreamError{Err: err, Config: errors.Is(err, ErrInvalidConfig)}
-		if errors.Is(err, ErrUnauthorized) {
+		m := msgStreamError{Err: err, Config: errors.Is(err, client.ErrInvalidConfig)}
+		if errors.Is(err, client.ErrUnauthorized) || errors.Is(err, server.ErrUnauthorized) {
 			m.HTTPStatus = http.StatusUnauthorized
 		}
 		fail(m)
@@ -105,7 +108,7 @@ func (s *cstream) run(peerID string) {
 	}
 	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, eu, nil)
 	if err != nil {
-		fail(StreamError{Err: err, Config: true})
+		fail(msgStreamError{Err: err, Config: true})
 		return
 	}
 	req.Header = h.Clone()
@@ -131,17 +134,17 @@ func (s *cstream) run(peerID string) {
 		if timedOut.Load() {
 			err = errOpenTimeout
 		}
-		fail(StreamError{Err: err})
+		fail(msgStreamError{Err: err})
 		return
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		fail(StreamError{Err: fmt.Errorf("events request refused with HTTP %d", resp.StatusCode), HTTPStatus: resp.StatusCode})
+		fail(msgStreamError{Err: fmt.Errorf("events request refused with HTTP %d", resp.StatusCode), HTTPStatus: resp.StatusCode})
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
-		fail(StreamError{Err: fmt.Errorf("events response has content type %q", resp.Header.Get("Content-Type"))})
+		fail(msgStreamError{Err: fmt.Errorf("events response has content type %q", resp.Header.Get("Content-Type"))})
 		return
 	}
 
@@ -157,7 +160,7 @@ func (s *cstream) run(peerID string) {
 	s.touch()
 	go s.upload()
 	s.armIdle()
-	c.runner.Dispatch(StreamOpened{Stream: s.gen})
+	c.runner.Dispatch(msgStreamOpened{Stream: s.gen})
 	s.read(resp.Body)
 }
 
@@ -179,25 +182,25 @@ func (a activity) Read(p []byte) (int, error) {
 
 // read decodes the events until the stream ends, then reports how.
 func (s *cstream) read(body io.Reader) {
-	s.readerGID.Store(goid())
+	s.readerGID.Store(outbox.Goid())
 	c := s.c
 	er := newEventReader(activity{body, s}, c.opts.MaxEventSize)
-	code, reason := CloseAbnormal, ""
+	code, reason := closeAbnormal, ""
 	for {
 		ev, err := er.Next()
 		if err != nil {
 			if errors.Is(err, ErrEventTooLarge) {
-				c.runner.Dispatch(StreamError{Stream: s.gen, Err: err})
+				c.runner.Dispatch(msgStreamError{Stream: s.gen, Err: err})
 				return
 			}
-			if code == CloseAbnormal && err != io.EOF {
+			if code == closeAbnormal && err != io.EOF {
 				reason = err.Error()
 			}
-			c.runner.Dispatch(StreamClosed{Stream: s.gen, Code: code, Reason: reason})
+			c.runner.Dispatch(msgStreamClosed{Stream: s.gen, Code: code, Reason: reason})
 			return
 		}
 		switch ev.Type {
-		case EventMessage:
+		case eventMessage:
 			if ev.Data == "ready" {
 				continue // a handshake word some servers send; not a frame
 			}
@@ -213,10 +216,10 @@ func (s *cstream) read(body io.Reader) {
 			if err := c.base.Receive(ch.ID, msg); err != nil {
 				c.log.Debug("sse client: receive", "stream", s.gen, "err", err)
 			}
-		case EventStream:
+		case eventStream:
 			id := ev.Data
 			s.streamID.Store(&id)
-		case EventClose:
+		case eventClose:
 			if cc, r := parseCloseEvent(ev.Data); cc != 0 {
 				code, reason = cc, r
 			}
@@ -247,7 +250,7 @@ func (s *cstream) armIdle() {
 		s.mu.Unlock()
 		// Outside the lock: the dispatch may run the close-stream effect
 		// on this goroutine.
-		s.c.runner.Dispatch(StreamError{Stream: s.gen, Err: ErrIdleTimeout})
+		s.c.runner.Dispatch(msgStreamError{Stream: s.gen, Err: ErrIdleTimeout})
 	}
 	s.mu.Lock()
 	if !s.released {
@@ -265,7 +268,7 @@ func (s *cstream) send(msg wire.ChannelMsg) error {
 	ok := s.opened && !s.released
 	s.mu.Unlock()
 	if !ok {
-		return &Error{Code: CodeNotConnected, Op: "send"}
+		return &client.Error{Code: client.CodeNotConnected, Op: "send"}
 	}
 	frames, err := s.pipe.sendBinary(msg)
 	if err != nil {
@@ -278,10 +281,10 @@ func (s *cstream) send(msg wire.ChannelMsg) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released {
-		return &Error{Code: CodeNotConnected, Op: "send"}
+		return &client.Error{Code: client.CodeNotConnected, Op: "send"}
 	}
 	if s.queued > 0 && s.queued+size > s.c.opts.SendQueueLimit {
-		return &Error{Code: CodeSendQueueFull, Op: "send"}
+		return &client.Error{Code: client.CodeSendQueueFull, Op: "send"}
 	}
 	s.queue = append(s.queue, frames...)
 	if s.queued == 0 && s.idle == closedChan {
@@ -327,7 +330,7 @@ func (s *cstream) upload() {
 		s.mu.Unlock()
 		if err != nil {
 			if s.ctx.Err() == nil {
-				s.c.runner.Dispatch(UploadFailed{Stream: s.gen, HTTPStatus: status, Err: err})
+				s.c.runner.Dispatch(msgUploadFailed{Stream: s.gen, HTTPStatus: status, Err: err})
 			}
 			s.dropQueue()
 			return
@@ -344,9 +347,9 @@ func (s *cstream) post(frame []byte) (int, error) {
 	}
 	req.Header = s.header.Clone()
 	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set(HeaderPeerID, s.peerID)
+	req.Header.Set(headerPeerID, s.peerID)
 	if id := s.streamID.Load(); id != nil {
-		req.Header.Set(HeaderStreamID, *id)
+		req.Header.Set(headerStreamID, *id)
 	}
 	resp, err := s.c.opts.HTTPClient.Do(req)
 	if err != nil {

@@ -59,7 +59,7 @@
 // # Client
 //
 // [Client] is a transport.Transport with one channel while its stream is
-// open. Its lifecycle is the pure [Program] (disconnected, connecting,
+// open. Its lifecycle is the pure program (disconnected, connecting,
 // connected, reconnecting — the reference's four states), run by a
 // machine.Runner. A lost stream, a failed upload or an idle timeout is
 // retried with exponential backoff (package backoff); HTTP 401/403 and

@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/kyneta-go/kyneta/server"
 )
 
 // drainSchedule returns when each of n streams is closed: floor(r·window)
@@ -38,17 +40,17 @@ func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, err
 		window = s.cfg.Drain.Window
 	}
 	if window == 0 {
-		window = DefaultDrainWindow
+		window = defaultDrainWindow
 	}
 	deadline := opts.Deadline
 	if deadline < 0 {
-		return DrainResult{}, &OptionsError{Field: "Deadline", Reason: "must not be negative"}
+		return DrainResult{}, &server.OptionsError{Field: "Deadline", Reason: "must not be negative"}
 	}
 	if deadline == 0 {
 		deadline = s.cfg.Drain.Deadline
 	}
 	if deadline == 0 || (opts.Deadline == 0 && deadline < max(window, 0)) {
-		deadline = max(window, 0) + DefaultDrainGrace
+		deadline = max(window, 0) + defaultDrainGrace
 	}
 	rnd := opts.Rand
 	if rnd == nil {
@@ -77,7 +79,7 @@ func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, err
 	}()
 	for i, at := range drainSchedule(len(all), window, rnd) {
 		st := all[i]
-		stops = append(stops, s.clk.AfterFunc(at, func() { st.closeWith(CloseGoingAway, ReasonDraining, true) }))
+		stops = append(stops, s.clk.AfterFunc(at, func() { st.closeWith(closeGoingAway, reasonDraining, true) }))
 	}
 
 	var res DrainResult

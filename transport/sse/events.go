@@ -16,20 +16,20 @@ import (
 // reference client listens to) only sees "message" events, so these are
 // invisible to it.
 const (
-	// EventMessage is the default event type: data is one text frame.
-	EventMessage = "message"
-	// EventStream carries the stream id the Go server assigns to a stream;
-	// a Go client echoes it in HeaderStreamID on every POST so the server
+	// eventMessage is the default event type: data is one text frame.
+	eventMessage = "message"
+	// eventStream carries the stream id the Go server assigns to a stream;
+	// a Go client echoes it in headerStreamID on every POST so the server
 	// can refuse uploads meant for an earlier stream.
-	EventStream = "kyneta-stream"
-	// EventClose precedes a stream end the server initiated; data is
+	eventStream = "kyneta-stream"
+	// eventClose precedes a stream end the server initiated; data is
 	// {"code":N,"reason":"..."} with the WebSocket server's close codes.
-	EventClose = "kyneta-close"
+	eventClose = "kyneta-close"
 )
 
 // Event is one dispatched server-sent event.
-type Event struct {
-	// Type is the "event" field, or EventMessage when absent.
+type sseEvent struct {
+	// Type is the "event" field, or eventMessage when absent.
 	Type string
 	// Data is the "data" lines joined by "\n".
 	Data string
@@ -43,11 +43,11 @@ type Event struct {
 var ErrEventTooLarge = errors.New("sse: event too large")
 
 // appendEvent appends one event to dst: an "event:" line unless typ is
-// empty or EventMessage, one "data:" line per line of data (text frames
+// empty or eventMessage, one "data:" line per line of data (text frames
 // contain no line breaks, but any string is framed correctly), and the
 // blank line that dispatches it.
 func appendEvent(dst []byte, typ, data string) []byte {
-	if typ != "" && typ != EventMessage {
+	if typ != "" && typ != eventMessage {
 		dst = append(dst, "event: "...)
 		dst = append(dst, typ...)
 		dst = append(dst, '\n')
@@ -78,7 +78,7 @@ func indexLineBreak(s string) int {
 	return -1
 }
 
-// closeEvent is the payload of an EventClose event.
+// closeEvent is the payload of an eventClose event.
 type closeEvent struct {
 	Code   int    `json:"code"`
 	Reason string `json:"reason"`
@@ -86,10 +86,10 @@ type closeEvent struct {
 
 func appendCloseEvent(dst []byte, code int, reason string) []byte {
 	b, _ := json.Marshal(closeEvent{Code: code, Reason: reason})
-	return appendEvent(dst, EventClose, string(b))
+	return appendEvent(dst, eventClose, string(b))
 }
 
-// parseCloseEvent reads an EventClose payload. A payload it cannot read
+// parseCloseEvent reads an eventClose payload. A payload it cannot read
 // yields code 0 (the stream still ended; only the reason is unknown).
 func parseCloseEvent(data string) (code int, reason string) {
 	var ce closeEvent
@@ -126,20 +126,20 @@ func newEventReader(r io.Reader, max int) *eventReader {
 // Next returns the next dispatched event. At the end of the stream it
 // returns io.EOF (an event not terminated by a blank line is discarded, as
 // the standard says), or the read error.
-func (er *eventReader) Next() (Event, error) {
+func (er *eventReader) Next() (sseEvent, error) {
 	for {
 		line, err := er.line()
 		if err != nil {
-			return Event{}, err
+			return sseEvent{}, err
 		}
 		if len(line) == 0 {
 			if !er.hasData {
 				er.typ = ""
 				continue
 			}
-			ev := Event{Type: er.typ, Data: string(er.data), ID: er.lastID}
+			ev := sseEvent{Type: er.typ, Data: string(er.data), ID: er.lastID}
 			if ev.Type == "" {
-				ev.Type = EventMessage
+				ev.Type = eventMessage
 			}
 			er.typ, er.data, er.hasData = "", er.data[:0], false
 			return ev, nil
@@ -162,7 +162,7 @@ func (er *eventReader) Next() (Event, error) {
 				er.data = append(er.data, '\n')
 			}
 			if len(er.data)+len(value) > er.max {
-				return Event{}, ErrEventTooLarge
+				return sseEvent{}, ErrEventTooLarge
 			}
 			er.data = append(er.data, value...)
 			er.hasData = true

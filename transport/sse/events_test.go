@@ -11,9 +11,9 @@ import (
 	"pgregory.net/rapid"
 )
 
-func readAll(r io.Reader, max int) ([]Event, error) {
+func readAll(r io.Reader, max int) ([]sseEvent, error) {
 	er := newEventReader(r, max)
-	var out []Event
+	var out []sseEvent
 	for {
 		ev, err := er.Next()
 		if err != nil {
@@ -27,30 +27,30 @@ func readAll(r io.Reader, max int) ([]Event, error) {
 }
 
 func TestEventReader(t *testing.T) {
-	msg := func(data string) Event { return Event{Type: EventMessage, Data: data} }
+	msg := func(data string) sseEvent { return sseEvent{Type: eventMessage, Data: data} }
 	for _, c := range []struct {
 		name string
 		in   string
-		want []Event
+		want []sseEvent
 	}{
-		{"one event", "data: hello\n\n", []Event{msg("hello")}},
-		{"no space after colon", "data:hello\n\n", []Event{msg("hello")}},
-		{"only one leading space is removed", "data:  two\n\n", []Event{msg(" two")}},
-		{"multi-line data", "data: a\ndata: b\n\n", []Event{msg("a\nb")}},
-		{"empty data line", "data\n\n", []Event{msg("")}},
-		{"CRLF", "data: a\r\ndata: b\r\n\r\n", []Event{msg("a\nb")}},
-		{"CR", "data: a\rdata: b\r\r", []Event{msg("a\nb")}},
-		{"comments and heartbeats", ": ok\n\n: heartbeat\n\ndata: x\n: mid\n\n", []Event{msg("x")}},
-		{"named event", "event: kyneta-close\ndata: {}\n\n", []Event{{Type: EventClose, Data: "{}"}}},
-		{"type resets after dispatch", "event: a\ndata: 1\n\ndata: 2\n\n", []Event{{Type: "a", Data: "1"}, msg("2")}},
-		{"type without data does not leak", "event: a\n\ndata: 2\n\n", []Event{msg("2")}},
-		{"id persists", "id: 7\ndata: 1\n\ndata: 2\n\n", []Event{{Type: EventMessage, Data: "1", ID: "7"}, {Type: EventMessage, Data: "2", ID: "7"}}},
-		{"id with NUL is ignored", "id: a\x00b\ndata: 1\n\n", []Event{msg("1")}},
-		{"retry and unknown fields", "retry: 10\nfoo: bar\ndata: 1\n\n", []Event{msg("1")}},
-		{"BOM", "\xEF\xBB\xBFdata: 1\n\n", []Event{msg("1")}},
-		{"incomplete event at EOF is dropped", "data: 1\n\ndata: 2\n", []Event{msg("1")}},
-		{"field name without colon", "data\ndata\n\n", []Event{msg("\n")}},
-		{"text frame", `data: ["2c",1,{"type":"depart"}]` + "\n\n", []Event{msg(`["2c",1,{"type":"depart"}]`)}},
+		{"one event", "data: hello\n\n", []sseEvent{msg("hello")}},
+		{"no space after colon", "data:hello\n\n", []sseEvent{msg("hello")}},
+		{"only one leading space is removed", "data:  two\n\n", []sseEvent{msg(" two")}},
+		{"multi-line data", "data: a\ndata: b\n\n", []sseEvent{msg("a\nb")}},
+		{"empty data line", "data\n\n", []sseEvent{msg("")}},
+		{"CRLF", "data: a\r\ndata: b\r\n\r\n", []sseEvent{msg("a\nb")}},
+		{"CR", "data: a\rdata: b\r\r", []sseEvent{msg("a\nb")}},
+		{"comments and heartbeats", ": ok\n\n: heartbeat\n\ndata: x\n: mid\n\n", []sseEvent{msg("x")}},
+		{"named event", "event: kyneta-close\ndata: {}\n\n", []sseEvent{{Type: eventClose, Data: "{}"}}},
+		{"type resets after dispatch", "event: a\ndata: 1\n\ndata: 2\n\n", []sseEvent{{Type: "a", Data: "1"}, msg("2")}},
+		{"type without data does not leak", "event: a\n\ndata: 2\n\n", []sseEvent{msg("2")}},
+		{"id persists", "id: 7\ndata: 1\n\ndata: 2\n\n", []sseEvent{{Type: eventMessage, Data: "1", ID: "7"}, {Type: eventMessage, Data: "2", ID: "7"}}},
+		{"id with NUL is ignored", "id: a\x00b\ndata: 1\n\n", []sseEvent{msg("1")}},
+		{"retry and unknown fields", "retry: 10\nfoo: bar\ndata: 1\n\n", []sseEvent{msg("1")}},
+		{"BOM", "\xEF\xBB\xBFdata: 1\n\n", []sseEvent{msg("1")}},
+		{"incomplete event at EOF is dropped", "data: 1\n\ndata: 2\n", []sseEvent{msg("1")}},
+		{"field name without colon", "data\ndata\n\n", []sseEvent{msg("\n")}},
+		{"text frame", `data: ["2c",1,{"type":"depart"}]` + "\n\n", []sseEvent{msg(`["2c",1,{"type":"depart"}]`)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for name, r := range map[string]io.Reader{
@@ -94,7 +94,7 @@ func TestEventRoundTrip(t *testing.T) {
 		type ev struct{ typ, data string }
 		evs := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) ev {
 			return ev{
-				typ:  rapid.SampledFrom([]string{"", EventMessage, EventStream, EventClose}).Draw(t, "type"),
+				typ:  rapid.SampledFrom([]string{"", eventMessage, eventStream, eventClose}).Draw(t, "type"),
 				data: rapid.StringOf(rapid.SampledFrom([]rune{'a', ' ', ':', '\n', '\r', 'é', '"', '['})).Draw(t, "data"),
 			}
 		}), 0, 8).Draw(t, "events")
@@ -117,7 +117,7 @@ func TestEventRoundTrip(t *testing.T) {
 			want := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(e.data)
 			typ := e.typ
 			if typ == "" {
-				typ = EventMessage
+				typ = eventMessage
 			}
 			if got[i].Type != typ || got[i].Data != want {
 				t.Fatalf("event %d: got %q, want %q %q", i, got[i], typ, want)
@@ -141,7 +141,7 @@ func (c *chunked) Read(p []byte) (int, error) {
 }
 
 func TestCloseEvent(t *testing.T) {
-	b := appendCloseEvent(nil, 1008, ReasonRejected)
+	b := appendCloseEvent(nil, 1008, reasonRejected)
 	if string(b) != "event: kyneta-close\ndata: {\"code\":1008,\"reason\":\"Connection rejected\"}\n\n" {
 		t.Fatalf("close event %q", b)
 	}

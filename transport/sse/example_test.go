@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/exchange"
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
-	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/transport/sse"
 )
 
@@ -22,9 +22,9 @@ func Example() {
 	defer cancel()
 
 	srv, _ := sse.NewServer(sse.ServerOptions{
-		Authenticate: func(r *http.Request) (sse.Principal, error) {
+		Authenticate: func(r *http.Request) (server.Principal, error) {
 			if r.Header.Get("Authorization") != "Bearer s3cret" {
-				return nil, sse.ErrUnauthorized
+				return nil, server.ErrUnauthorized
 			}
 			return "worker", nil
 		},
@@ -76,22 +76,4 @@ func Example() {
 	// Output:
 	// {"theme":"dark"}
 	// worker
-}
-
-// ExampleProgram drives the client's pure lifecycle by hand: a stream that
-// opens, is lost, and is retried after the backoff.
-func ExampleProgram() {
-	// backoff.Default has full jitter; a nil Rand draws 0, so no delay.
-	p := sse.NewProgram(sse.Config{Reconnect: backoff.Default})
-	s, _ := p.Init()
-	s, fx := p.Update(s, sse.Start{})
-	fmt.Println(s, fx)
-	s, fx = p.Update(s, sse.StreamOpened{Stream: fx[0].Stream})
-	fmt.Println(s, fx)
-	s, fx = p.Update(s, sse.StreamClosed{Stream: fx[0].Stream, Code: sse.CloseGoingAway, Reason: sse.ReasonDraining})
-	fmt.Println(s.Status, fx)
-	// Output:
-	// connecting(attempt 1) [open-stream{stream 1, attempt 1}]
-	// connected [add-channel{stream 1}]
-	// reconnecting [remove-channel{stream 1} close-stream{stream 1, graceful false} start-reconnect-timer{timer 2, 0s}]
 }

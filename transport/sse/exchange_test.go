@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/transport/sse"
@@ -19,10 +21,10 @@ import (
 
 var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
 
-func authenticate(r *http.Request) (sse.Principal, error) {
+func authenticate(r *http.Request) (server.Principal, error) {
 	p, ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	if !ok {
-		return nil, sse.ErrUnauthorized
+		return nil, server.ErrUnauthorized
 	}
 	return p, nil
 }
@@ -189,7 +191,7 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st, err := c.WaitForStatus(ctx, sse.StatusDisconnected)
-	if err != nil || !errors.Is(st.Reason, sse.ErrPolicyViolation) {
+	if err != nil || !errors.Is(st.Reason, client.ErrPolicyViolation) {
 		t.Fatalf("impostor: %v %v", st, err)
 	}
 	if _, ok := s.ex.Peers()["alice"]; ok {

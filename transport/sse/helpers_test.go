@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -193,7 +194,7 @@ func (h *harness) close() {
 type rawStream struct {
 	resp *http.Response
 	er   *eventReader
-	id   string // from the EventStream event
+	id   string // from the eventStream event
 }
 
 func (h *harness) open(peerID string, hdr http.Header) (*http.Response, error) {
@@ -224,14 +225,14 @@ func (h *harness) stream(peerID string, hdr http.Header) *rawStream {
 	h.t.Cleanup(func() { resp.Body.Close() })
 	s := &rawStream{resp: resp, er: newEventReader(resp.Body, 8<<20)}
 	ev := s.next(h.t)
-	if ev.Type != EventStream || ev.Data == "" {
+	if ev.Type != eventStream || ev.Data == "" {
 		h.t.Fatalf("first event %+v", ev)
 	}
 	s.id = ev.Data
 	return s
 }
 
-func (s *rawStream) next(t testing.TB) Event {
+func (s *rawStream) next(t testing.TB) sseEvent {
 	t.Helper()
 	ev, err := s.er.Next()
 	if err != nil {
@@ -248,7 +249,7 @@ func (s *rawStream) end(t testing.TB) (code int, reason string) {
 		if err != nil {
 			return code, reason
 		}
-		if ev.Type == EventClose {
+		if ev.Type == eventClose {
 			code, reason = parseCloseEvent(ev.Data)
 		}
 	}
@@ -260,7 +261,7 @@ func (h *harness) upload(peerID string, body []byte, hdr http.Header) (int, map[
 	req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/octet-stream")
 	if peerID != "" {
-		req.Header.Set(HeaderPeerID, peerID)
+		req.Header.Set(headerPeerID, peerID)
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -310,18 +311,18 @@ func waitTimers(t testing.TB, c *clock.Fake, n int) {
 
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
-func tokenAuth(r *http.Request) (Principal, error) {
+func tokenAuth(r *http.Request) (server.Principal, error) {
 	switch strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") {
 	case "t-alice":
 		return "alice", nil
 	case "t-bob":
 		return "bob", nil
 	case "t-banned":
-		return nil, ErrForbidden
+		return nil, server.ErrForbidden
 	case "t-teapot":
-		return nil, &AuthError{Status: http.StatusTeapot, Message: "no"}
+		return nil, &server.AuthError{Status: http.StatusTeapot, Message: "no"}
 	}
-	return nil, ErrUnauthorized
+	return nil, server.ErrUnauthorized
 }
 
 // waitDurations waits until the fake clock has timers armed for each of

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/httpkey"
 	"github.com/kyneta-go/kyneta/server"
@@ -24,39 +25,39 @@ const (
 
 // HTTP names of the protocol.
 const (
-	// DefaultPeerIDParam is the query parameter of the events request that
+	// defaultPeerIDParam is the query parameter of the events request that
 	// names the peer (the reference router's "peerId").
-	DefaultPeerIDParam = "peerId"
-	// HeaderPeerID names the peer on an upload (the reference's header).
-	HeaderPeerID = "X-Peer-Id"
-	// HeaderStreamID is sent by Go clients on uploads: the id of the
-	// stream the upload belongs to (from the EventStream event). The
+	defaultPeerIDParam = "peerId"
+	// headerPeerID names the peer on an upload (the reference's header).
+	headerPeerID = "X-Peer-Id"
+	// headerStreamID is sent by Go clients on uploads: the id of the
+	// stream the upload belongs to (from the eventStream event). The
 	// server refuses an upload for another stream with HTTP 409, so a
 	// message from a lost stream never lands on its successor.
-	HeaderStreamID = "X-Kyneta-Stream"
+	headerStreamID = "X-Kyneta-Stream"
 )
 
 // Defaults applied to zero option fields.
 const (
-	// DefaultFragmentThreshold is the reference's: outgoing payloads
+	// defaultFragmentThreshold is the reference's: outgoing payloads
 	// above 60 000 units (code points downstream, bytes upstream) are
 	// fragmented.
-	DefaultFragmentThreshold = 60_000
-	// DefaultMaxBodySize caps one upload (the reference router's "1mb").
-	DefaultMaxBodySize = 1 << 20
-	// DefaultHeartbeatInterval is the time between ": heartbeat" comments.
-	DefaultHeartbeatInterval = 30 * time.Second
-	DefaultSendQueueMessages = 16384 // see server.DefaultSendQueueMessages
-	DefaultSendQueueBytes    = 8 << 20
-	DefaultWriteTimeout      = 10 * time.Second
-	DefaultReorderWait       = 3 * time.Second
-	// DefaultMaxEventSize bounds one event (or line) a client reads.
-	DefaultMaxEventSize = 1 << 20
-	// DefaultSendQueueLimit bounds the bytes a client has waiting for
+	defaultFragmentThreshold = 60_000
+	// defaultMaxBodySize caps one upload (the reference router's "1mb").
+	defaultMaxBodySize = 1 << 20
+	// defaultHeartbeatInterval is the time between ": heartbeat" comments.
+	defaultHeartbeatInterval = 30 * time.Second
+	defaultSendQueueMessages = 16384 // see server.DefaultSendQueueMessages
+	defaultSendQueueBytes    = 8 << 20
+	defaultWriteTimeout      = 10 * time.Second
+	defaultReorderWait       = 3 * time.Second
+	// defaultMaxEventSize bounds one event (or line) a client reads.
+	defaultMaxEventSize = 1 << 20
+	// defaultSendQueueLimit bounds the bytes a client has waiting for
 	// upload.
-	DefaultSendQueueLimit = 16 << 20
-	DefaultOpenTimeout    = 30 * time.Second
-	DefaultCloseGrace     = 5 * time.Second
+	defaultSendQueueLimit = 16 << 20
+	defaultOpenTimeout    = 30 * time.Second
+	defaultCloseGrace     = 5 * time.Second
 	// frameOverhead is the largest header a binary frame adds to its
 	// payload.
 	frameOverhead = 18
@@ -67,11 +68,11 @@ const (
 type ServerOptions struct {
 	// Authenticate runs on every request (events and uploads) before
 	// anything else. An error refuses it: 401 by default, 403 for
-	// ErrForbidden, the status of an *AuthError. The principal is bound to
+	// server.ErrForbidden, the status of a *server.AuthError. The principal is bound to
 	// the stream (ConnInfo.Principal, the channel's Meta); an upload must
 	// authenticate as the same principal as its stream. Nil accepts all
 	// requests with a nil principal.
-	Authenticate func(r *http.Request) (Principal, error)
+	Authenticate func(r *http.Request) (server.Principal, error)
 	// PeerID reads the peer id of an events request. Default: the
 	// "peerId" query parameter. Required (HTTP 400 without one); at most
 	// 256 bytes.
@@ -99,10 +100,10 @@ type ServerOptions struct {
 	// PrincipalKey names the principal a stream counts against for
 	// MaxConnectionsPerPrincipal ("" for none). Default: a string
 	// principal itself, a fmt.Stringer's String(), otherwise none.
-	PrincipalKey func(Principal) string
+	PrincipalKey func(server.Principal) string
 	// MaxBodySize caps one upload in bytes (HTTP 413 above). Default
-	// 1 MiB; it must leave room for a client's fragment
-	// (DefaultFragmentThreshold+18).
+	// 1 MiB; it must leave room for a client's fragment (60 000 + 18
+	// bytes).
 	MaxBodySize int64
 	// FragmentThreshold: outgoing payloads longer than this many code
 	// points are sent as several fragment events. Default 60 000;
@@ -114,9 +115,9 @@ type ServerOptions struct {
 	HeartbeatInterval time.Duration
 	// SendQueueMessages and SendQueueBytes bound each stream's queue of
 	// events waiting for the network. A send that would exceed either
-	// ends the stream with CloseSlowConsumer and fails with
-	// ErrSlowConsumer (one event is always admitted into an empty queue).
-	// Defaults 1024 and 8 MiB.
+	// ends the stream with close code 4000 and fails with
+	// server.ErrSlowConsumer (one event is always admitted into an empty
+	// queue). Defaults 16 384 and 8 MiB.
 	SendQueueMessages int
 	SendQueueBytes    int
 	// MaxReassemblySize caps the buffered bytes of incomplete fragmented
@@ -170,8 +171,8 @@ type DrainOptions struct {
 
 // Drain defaults.
 const (
-	DefaultDrainWindow = 5 * time.Second
-	DefaultDrainGrace  = 5 * time.Second
+	defaultDrainWindow = 5 * time.Second
+	defaultDrainGrace  = 5 * time.Second
 )
 
 // DrainResult reports how a drain ended.
@@ -194,12 +195,12 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 	c := serverConfig{ServerOptions: o}
 	switch {
 	case o.FragmentThreshold == 0:
-		c.threshold = DefaultFragmentThreshold
+		c.threshold = defaultFragmentThreshold
 	case o.FragmentThreshold > 0:
 		c.threshold = o.FragmentThreshold
 	}
 	neg := func(field string) (serverConfig, error) {
-		return c, &OptionsError{Field: field, Reason: "must not be negative"}
+		return c, &server.OptionsError{Field: field, Reason: "must not be negative"}
 	}
 	switch {
 	case o.MaxConnections < 0:
@@ -222,25 +223,25 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		c.budget = wire.NewReassemblyBudget(c.ReassemblyBudget)
 	}
 	if c.MaxBodySize == 0 {
-		c.MaxBodySize = DefaultMaxBodySize
+		c.MaxBodySize = defaultMaxBodySize
 	}
-	if c.MaxBodySize < DefaultFragmentThreshold+frameOverhead {
-		return c, &OptionsError{Field: "MaxBodySize", Reason: "smaller than a client fragment (60000+18 bytes)"}
+	if c.MaxBodySize < defaultFragmentThreshold+frameOverhead {
+		return c, &server.OptionsError{Field: "MaxBodySize", Reason: "smaller than a client fragment (60000+18 bytes)"}
 	}
 	if c.HeartbeatInterval == 0 {
-		c.HeartbeatInterval = DefaultHeartbeatInterval
+		c.HeartbeatInterval = defaultHeartbeatInterval
 	}
 	if c.SendQueueMessages == 0 {
-		c.SendQueueMessages = DefaultSendQueueMessages
+		c.SendQueueMessages = defaultSendQueueMessages
 	}
 	if c.SendQueueBytes == 0 {
-		c.SendQueueBytes = DefaultSendQueueBytes
+		c.SendQueueBytes = defaultSendQueueBytes
 	}
 	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
+		c.WriteTimeout = defaultWriteTimeout
 	}
 	if c.ReorderWait == 0 {
-		c.ReorderWait = DefaultReorderWait
+		c.ReorderWait = defaultReorderWait
 	}
 	if c.MaxConnectionsPerIP == 0 {
 		c.MaxConnectionsPerIP = server.DefaultMaxConnectionsPerIP
@@ -252,13 +253,13 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		c.ClientIP = httpkey.ClientHost
 	}
 	if c.PrincipalKey == nil {
-		c.PrincipalKey = func(p Principal) string { return httpkey.Principal(p) }
+		c.PrincipalKey = func(p server.Principal) string { return httpkey.Principal(p) }
 	}
 	if c.PeerID == nil {
-		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }
+		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(defaultPeerIDParam) }
 	}
 	if c.UploadPeerID == nil {
-		c.UploadPeerID = func(r *http.Request) string { return r.Header.Get(HeaderPeerID) }
+		c.UploadPeerID = func(r *http.Request) string { return r.Header.Get(headerPeerID) }
 	}
 	c.Clock = clock.OrReal(c.Clock)
 	if c.Rand == nil {
@@ -291,7 +292,7 @@ type ClientOptions struct {
 	// HeaderFunc, if set, is called before every events request and its
 	// headers are added to Header for that stream and its uploads (tokens
 	// that expire). An error fails the attempt (retried) unless it wraps
-	// ErrInvalidConfig or ErrUnauthorized.
+	// client.ErrInvalidConfig or client.ErrUnauthorized (or server.ErrUnauthorized).
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient sends the requests; nil means a client of the Client's
 	// own (a clone of http.DefaultTransport). It must not have a Timeout:
@@ -299,24 +300,24 @@ type ClientOptions struct {
 	HTTPClient *http.Client
 
 	// FragmentThreshold fragments uploads whose payload is larger (bytes);
-	// 0 means DefaultFragmentThreshold, negative never fragments.
+	// 0 means 60 000 (the reference client's), negative never fragments.
 	FragmentThreshold int
-	// MaxEventSize bounds one event read from the stream; 0 means
-	// DefaultMaxEventSize. A larger event fails the stream.
+	// MaxEventSize bounds one event read from the stream; 0 means 1 MiB.
+	// A larger event fails the stream.
 	MaxEventSize int
 	// SendQueueLimit bounds the bytes waiting for upload; a send beyond it
-	// fails with ErrSendQueueFull (one frame is always accepted into an
-	// empty queue). 0 means DefaultSendQueueLimit.
+	// fails with client.ErrSendQueueFull (one frame is always accepted into an
+	// empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 	// OpenTimeout bounds an events request until the response headers
-	// arrive; 0 means DefaultOpenTimeout, negative means no bound.
+	// arrive; 0 means 30 s, negative means no bound.
 	OpenTimeout time.Duration
 	// IdleTimeout gives up a stream that delivered nothing, not even a
 	// heartbeat comment, for this long. 0 disables it; with a Kyneta
 	// server's 30 s heartbeats, 75 s is a sensible value.
 	IdleTimeout time.Duration
 	// CloseGrace bounds how long Stop lets queued uploads finish; 0 means
-	// DefaultCloseGrace.
+	// 5 s.
 	CloseGrace time.Duration
 	// Reconnect is the backoff policy; nil means backoff.Default.
 	Reconnect *backoff.Policy
@@ -340,7 +341,7 @@ type ClientOptions struct {
 	// OnReconnecting runs when a retry is scheduled.
 	OnReconnecting func(attempt int, delay time.Duration)
 	// OnDisconnect runs when the client stops for good, with the reason.
-	OnDisconnect func(reason *DisconnectReason)
+	OnDisconnect func(reason *client.DisconnectReason)
 }
 
 type clientConfig struct {
@@ -352,7 +353,7 @@ type clientConfig struct {
 func (o ClientOptions) resolve() (clientConfig, error) {
 	c := clientConfig{ClientOptions: o}
 	fail := func(format string, args ...any) (clientConfig, error) {
-		return clientConfig{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
+		return clientConfig{}, &client.Error{Code: client.CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
 	}
 	for _, u := range []struct {
 		name string
@@ -375,29 +376,29 @@ func (o ClientOptions) resolve() (clientConfig, error) {
 		c.ownHTTP = true
 	}
 	if c.FragmentThreshold == 0 {
-		c.FragmentThreshold = DefaultFragmentThreshold
+		c.FragmentThreshold = defaultFragmentThreshold
 	}
 	if c.MaxEventSize <= 0 {
-		c.MaxEventSize = DefaultMaxEventSize
+		c.MaxEventSize = defaultMaxEventSize
 	}
 	if c.SendQueueLimit <= 0 {
-		c.SendQueueLimit = DefaultSendQueueLimit
+		c.SendQueueLimit = defaultSendQueueLimit
 	}
 	if c.OpenTimeout == 0 {
-		c.OpenTimeout = DefaultOpenTimeout
+		c.OpenTimeout = defaultOpenTimeout
 	}
 	if c.IdleTimeout < 0 {
 		c.IdleTimeout = 0
 	}
 	if c.CloseGrace <= 0 {
-		c.CloseGrace = DefaultCloseGrace
+		c.CloseGrace = defaultCloseGrace
 	}
 	c.policy = backoff.Default
 	if o.Reconnect != nil {
 		c.policy = *o.Reconnect
 	}
 	if err := c.policy.Validate(); err != nil {
-		return clientConfig{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+		return clientConfig{}, &client.Error{Code: client.CodeInvalidConfig, Op: "new", Err: err}
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Float64

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
 
 // This file is the SSE client's pure lifecycle program: (State, Msg) ->
-// (State, []Effect). It performs no I/O, reads no clock and draws no
+// (State, []effect). It performs no I/O, reads no clock and draws no
 // randomness of its own; the shell in client.go interprets the effects.
 
 // Status is the discriminant of a client [State].
@@ -55,7 +56,7 @@ type State struct {
 	Delay time.Duration
 	// Reason says why the client is disconnected (nil initially and in
 	// other statuses). Read-only.
-	Reason *DisconnectReason
+	Reason *client.DisconnectReason
 
 	// Every stream and timer gets a fresh id from seq, so messages about
 	// an abandoned stream or a cancelled timer are recognised and ignored.
@@ -79,32 +80,32 @@ func (s State) String() string {
 	return s.Status.String()
 }
 
-// Msg is a message for the client program: [Start], [Stop],
-// [StreamOpened], [StreamClosed], [StreamError], [UploadFailed],
-// [ReconnectTimerFired] or [Barrier].
-type Msg interface{ isMsg() }
+// clientMsg is a message for the client program: msgStart, msgStop,
+// msgStreamOpened, msgStreamClosed, msgStreamError, msgUploadFailed,
+// msgReconnectTimer or msgBarrier.
+type clientMsg interface{ isMsg() }
 
-// Start asks the client to connect.
-type Start struct{}
+// msgStart asks the client to connect.
+type msgStart struct{}
 
-// Stop asks the client to disconnect and release everything.
-type Stop struct{}
+// msgStop asks the client to disconnect and release everything.
+type msgStop struct{}
 
-// StreamOpened reports that the events response of stream Stream arrived
+// msgStreamOpened reports that the events response of stream Stream arrived
 // (HTTP 200, text/event-stream).
-type StreamOpened struct{ Stream uint64 }
+type msgStreamOpened struct{ Stream uint64 }
 
-// StreamClosed reports that stream Stream ended: Code and Reason from the
-// server's close event, or CloseAbnormal without one.
-type StreamClosed struct {
+// msgStreamClosed reports that stream Stream ended: Code and Reason from the
+// server's close event, or closeAbnormal without one.
+type msgStreamClosed struct {
 	Stream uint64
 	Code   int
 	Reason string
 }
 
-// StreamError reports that stream Stream failed: a request that did not
+// msgStreamError reports that stream Stream failed: a request that did not
 // succeed, a refused response, a read error or an idle timeout.
-type StreamError struct {
+type msgStreamError struct {
 	Stream uint64
 	Err    error
 	// HTTPStatus is the status of a refused events request (0 if none);
@@ -115,79 +116,79 @@ type StreamError struct {
 	Config bool
 }
 
-// UploadFailed reports that an upload on stream Stream failed. The
+// msgUploadFailed reports that an upload on stream Stream failed. The
 // message is lost to the server, so the stream is given up and, after
 // reconnecting, the exchange resynchronises.
-type UploadFailed struct {
+type msgUploadFailed struct {
 	Stream     uint64
 	HTTPStatus int // 0 for a network error
 	Err        error
 }
 
-// ReconnectTimerFired reports that reconnect timer Timer elapsed.
-type ReconnectTimerFired struct{ Timer uint64 }
+// msgReconnectTimer reports that reconnect timer Timer elapsed.
+type msgReconnectTimer struct{ Timer uint64 }
 
-// Barrier asks for an [EffectBarrier] with the same ID once every earlier
+// msgBarrier asks for an effectBarrier with the same ID once every earlier
 // message was processed; it never changes the state.
-type Barrier struct{ ID uint64 }
+type msgBarrier struct{ ID uint64 }
 
-func (Start) isMsg()               {}
-func (Stop) isMsg()                {}
-func (StreamOpened) isMsg()        {}
-func (StreamClosed) isMsg()        {}
-func (StreamError) isMsg()         {}
-func (UploadFailed) isMsg()        {}
-func (ReconnectTimerFired) isMsg() {}
-func (Barrier) isMsg()             {}
+func (msgStart) isMsg()          {}
+func (msgStop) isMsg()           {}
+func (msgStreamOpened) isMsg()   {}
+func (msgStreamClosed) isMsg()   {}
+func (msgStreamError) isMsg()    {}
+func (msgUploadFailed) isMsg()   {}
+func (msgReconnectTimer) isMsg() {}
+func (msgBarrier) isMsg()        {}
 
-// EffectKind says what an [Effect] asks the shell to do.
-type EffectKind uint8
+// effectKind says what an effect asks the shell to do.
+type effectKind uint8
 
 // The effects of the client program.
 const (
-	// EffectOpenStream sends the events request of stream Stream
+	// effectOpenStream sends the events request of stream Stream
 	// (attempt Attempt).
-	EffectOpenStream EffectKind = iota + 1
-	// EffectCloseStream ends stream Stream and releases what is attached
+	effectOpenStream effectKind = iota + 1
+	// effectCloseStream ends stream Stream and releases what is attached
 	// to it. Graceful lets queued uploads finish first (Stop); otherwise
 	// they are aborted, so none reaches the server after the stream was
 	// given up. Every opened stream gets exactly one.
-	EffectCloseStream
-	// EffectAddChannel adds the transport channel of stream Stream and
+	effectCloseStream
+	// effectAddChannel adds the transport channel of stream Stream and
 	// starts the establish handshake on it.
-	EffectAddChannel
-	// EffectRemoveChannel removes the channel of stream Stream.
-	EffectRemoveChannel
-	// EffectStartReconnectTimer arms reconnect timer Timer, After from now.
-	EffectStartReconnectTimer
-	// EffectCancelReconnectTimer disarms reconnect timer Timer.
-	EffectCancelReconnectTimer
-	// EffectBarrier answers [Barrier] Timer.
-	EffectBarrier
+	effectAddChannel
+	// effectRemoveChannel removes the channel of stream Stream.
+	effectRemoveChannel
+	// effectStartReconnectTimer arms reconnect timer Timer, After from now.
+	effectStartReconnectTimer
+	// effectCancelReconnectTimer disarms reconnect timer Timer.
+	effectCancelReconnectTimer
+	// effectBarrier answers msgBarrier Timer.
+	effectBarrier
 )
 
 var effectNames = [...]string{
-	EffectOpenStream:           "open-stream",
-	EffectCloseStream:          "close-stream",
-	EffectAddChannel:           "add-channel",
-	EffectRemoveChannel:        "remove-channel",
-	EffectStartReconnectTimer:  "start-reconnect-timer",
-	EffectCancelReconnectTimer: "cancel-reconnect-timer",
-	EffectBarrier:              "barrier",
+	effectOpenStream:           "open-stream",
+	effectCloseStream:          "close-stream",
+	effectAddChannel:           "add-channel",
+	effectRemoveChannel:        "remove-channel",
+	effectStartReconnectTimer:  "start-reconnect-timer",
+	effectCancelReconnectTimer: "cancel-reconnect-timer",
+	effectBarrier:              "barrier",
 }
 
 // String returns the effect's name.
-func (k EffectKind) String() string {
+func (k effectKind) String() string {
 	if int(k) < len(effectNames) && effectNames[k] != "" {
 		return effectNames[k]
 	}
 	return fmt.Sprintf("EffectKind(%d)", uint8(k))
 }
 
-// Effect is an instruction for the shell: one flat comparable struct, so
+// effect is an instruction for the shell: one flat comparable struct, so
 // a step allocates nothing but the returned slice.
-type Effect struct {
-	Kind     EffectKind
+type effect struct {
+	Kind     effectKind
 	Stream   uint64
 	Timer    uint64 // timer or barrier id
 	Attempt  int
@@ -196,22 +197,22 @@ type Effect struct {
 }
 
 // String renders the effect for test failures and logs.
-func (e Effect) String() string {
+func (e effect) String() string {
 	switch e.Kind {
-	case EffectOpenStream:
+	case effectOpenStream:
 		return fmt.Sprintf("open-stream{stream %d, attempt %d}", e.Stream, e.Attempt)
-	case EffectCloseStream:
+	case effectCloseStream:
 		return fmt.Sprintf("close-stream{stream %d, graceful %v}", e.Stream, e.Graceful)
-	case EffectStartReconnectTimer:
+	case effectStartReconnectTimer:
 		return fmt.Sprintf("start-reconnect-timer{timer %d, %v}", e.Timer, e.After)
-	case EffectCancelReconnectTimer, EffectBarrier:
+	case effectCancelReconnectTimer, effectBarrier:
 		return fmt.Sprintf("%v{%d}", e.Kind, e.Timer)
 	}
 	return fmt.Sprintf("%v{stream %d}", e.Kind, e.Stream)
 }
 
-// Config configures a [Program]; a plain value.
-type Config struct {
+// programConfig configures a program; a plain value.
+type programConfig struct {
 	// Reconnect is the backoff policy, used as given (its zero value
 	// never retries).
 	Reconnect backoff.Policy
@@ -220,71 +221,71 @@ type Config struct {
 	Rand func() float64
 }
 
-// Program is the client lifecycle as a pure Mealy machine
-// (machine.Program[Msg, State, Effect]).
-type Program struct{ cfg Config }
+// program is the client lifecycle as a pure Mealy machine
+// (machine.Program[clientMsg, State, effect]).
+type program struct{ cfg programConfig }
 
-// NewProgram returns the program for cfg.
-func NewProgram(cfg Config) *Program { return &Program{cfg: cfg} }
+// newProgram returns the program for cfg.
+func newProgram(cfg programConfig) *program { return &program{cfg: cfg} }
 
 // Init returns the initial state (disconnected, no reason), no effects.
-func (p *Program) Init() (State, []Effect) { return State{}, nil }
+func (p *program) Init() (State, []effect) { return State{}, nil }
 
 // Update is the transition function. Messages that do not apply to the
 // current state, or concern a stream or timer that is no longer current,
 // return s unchanged with no effects.
-func (p *Program) Update(s State, m Msg) (State, []Effect) {
+func (p *program) Update(s State, m clientMsg) (State, []effect) {
 	switch m := m.(type) {
-	case Start:
+	case msgStart:
 		if s.Status != StatusDisconnected {
 			return s, nil
 		}
 		return open(s, 1)
-	case Stop:
+	case msgStop:
 		if s.Status == StatusDisconnected {
 			return s, nil
 		}
-		return disconnected(s, &DisconnectReason{Code: CodeIntentional}), release(s, true)
-	case Barrier:
-		return s, []Effect{{Kind: EffectBarrier, Timer: m.ID}}
-	case StreamOpened:
+		return disconnected(s, &client.DisconnectReason{Code: client.CodeIntentional}), release(s, true)
+	case msgBarrier:
+		return s, []effect{{Kind: effectBarrier, Timer: m.ID}}
+	case msgStreamOpened:
 		if s.Status != StatusConnecting || m.Stream != s.stream {
 			return s, nil
 		}
 		n := s
 		n.Status, n.Attempt = StatusConnected, 0
-		return n, []Effect{{Kind: EffectAddChannel, Stream: s.stream}}
-	case StreamClosed:
+		return n, []effect{{Kind: effectAddChannel, Stream: s.stream}}
+	case msgStreamClosed:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := DisconnectReason{Code: CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
-		if m.Code == ClosePolicyViolation {
-			r.Code = CodePolicyViolation
+		r := client.DisconnectReason{Code: client.CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
+		if m.Code == closePolicyViolation {
+			r.Code = client.CodePolicyViolation
 		}
 		return p.fail(s, r)
-	case StreamError:
+	case msgStreamError:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := DisconnectReason{Code: CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := client.DisconnectReason{Code: client.CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		switch {
 		case m.Config:
-			r.Code = CodeInvalidConfig
+			r.Code = client.CodeInvalidConfig
 		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
-			r.Code = CodeUnauthorized
+			r.Code = client.CodeUnauthorized
 		}
 		return p.fail(s, r)
-	case UploadFailed:
+	case msgUploadFailed:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := DisconnectReason{Code: CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := client.DisconnectReason{Code: client.CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		if m.HTTPStatus == 401 || m.HTTPStatus == 403 {
-			r.Code = CodeUnauthorized
+			r.Code = client.CodeUnauthorized
 		}
 		return p.fail(s, r)
-	case ReconnectTimerFired:
+	case msgReconnectTimer:
 		if s.Status != StatusReconnecting || m.Timer != s.timer {
 			return s, nil
 		}
@@ -299,36 +300,36 @@ func (s State) live(stream uint64) bool {
 }
 
 // open enters connecting with a fresh stream for attempt a.
-func open(s State, a int) (State, []Effect) {
+func open(s State, a int) (State, []effect) {
 	n := State{Status: StatusConnecting, Attempt: a, seq: s.seq + 1}
 	n.stream = n.seq
-	return n, []Effect{{Kind: EffectOpenStream, Stream: n.stream, Attempt: a}}
+	return n, []effect{{Kind: effectOpenStream, Stream: n.stream, Attempt: a}}
 }
 
 // release returns the effects that free everything s holds: the channel
 // before its stream, or the reconnect timer.
-func release(s State, graceful bool) []Effect {
+func release(s State, graceful bool) []effect {
 	switch s.Status {
 	case StatusConnecting:
-		return []Effect{{Kind: EffectCloseStream, Stream: s.stream}}
+		return []effect{{Kind: effectCloseStream, Stream: s.stream}}
 	case StatusConnected:
-		return []Effect{{Kind: EffectRemoveChannel, Stream: s.stream}, {Kind: EffectCloseStream, Stream: s.stream, Graceful: graceful}}
+		return []effect{{Kind: effectRemoveChannel, Stream: s.stream}, {Kind: effectCloseStream, Stream: s.stream, Graceful: graceful}}
 	case StatusReconnecting:
-		return []Effect{{Kind: EffectCancelReconnectTimer, Timer: s.timer}}
+		return []effect{{Kind: effectCancelReconnectTimer, Timer: s.timer}}
 	}
 	return nil
 }
 
-func disconnected(s State, r *DisconnectReason) State {
+func disconnected(s State, r *client.DisconnectReason) State {
 	return State{Status: StatusDisconnected, Reason: r, seq: s.seq}
 }
 
 // fail handles the loss of the current stream for reason r: release it,
 // then stop for good or schedule the next attempt. A stream that opened
 // restarts the attempt count (the reference's tryReconnect(0)).
-func (p *Program) fail(s State, r DisconnectReason) (State, []Effect) {
+func (p *program) fail(s State, r client.DisconnectReason) (State, []effect) {
 	fx := release(s, false)
-	if r.Code.permanent() {
+	if permanent(r.Code) {
 		return disconnected(s, onHeap(r)), fx
 	}
 	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand)
@@ -336,13 +337,13 @@ func (p *Program) fail(s State, r DisconnectReason) (State, []Effect) {
 	case d.Cause == backoff.CauseDisabled:
 		return disconnected(s, onHeap(r)), fx
 	case !d.Reconnect:
-		return disconnected(s, &DisconnectReason{Code: CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+		return disconnected(s, &client.DisconnectReason{Code: client.CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
 	}
 	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
 	n.timer = n.seq
-	return n, append(fx, Effect{Kind: EffectStartReconnectTimer, Timer: n.timer, After: d.Delay})
+	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: d.Delay})
 }
 
 // onHeap copies r to the heap; taking &r in fail would move r there on
 // every call, reconnects included.
-func onHeap(r DisconnectReason) *DisconnectReason { return &r }
+func onHeap(r client.DisconnectReason) *client.DisconnectReason { return &r }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/machine/machinetest"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"pgregory.net/rapid"
@@ -19,14 +20,14 @@ type held struct {
 }
 
 type lifecycleMachine struct {
-	cfg Config
-	p   *Program
+	cfg programConfig
+	p   *program
 	s   State
 	h   held
 }
 
 func (m *lifecycleMachine) init(t *rapid.T) {
-	m.cfg = Config{Reconnect: backoff.Policy{
+	m.cfg = programConfig{Reconnect: backoff.Policy{
 		Base:        time.Duration(rapid.Int64Range(1, int64(5*time.Second)).Draw(t, "base")),
 		Max:         time.Duration(rapid.Int64Range(1, int64(time.Minute)).Draw(t, "max")),
 		MaxAttempts: rapid.IntRange(-1, 5).Draw(t, "maxAttempts"),
@@ -34,7 +35,7 @@ func (m *lifecycleMachine) init(t *rapid.T) {
 	}}
 	r := rapid.Float64Range(0, 1).Draw(t, "r")
 	m.cfg.Rand = func() float64 { return r }
-	m.p = NewProgram(m.cfg)
+	m.p = newProgram(m.cfg)
 	m.s, _ = m.p.Init()
 	m.h = held{streams: map[uint64]bool{}, channels: map[uint64]bool{}, timers: map[uint64]bool{}, ever: map[uint64]bool{}}
 }
@@ -47,26 +48,26 @@ func (m *lifecycleMachine) id(t *rapid.T, current uint64) uint64 {
 	return current
 }
 
-func (m *lifecycleMachine) drawMsg(t *rapid.T) Msg {
+func (m *lifecycleMachine) drawMsg(t *rapid.T) clientMsg {
 	switch rapid.IntRange(0, 7).Draw(t, "msg") {
 	case 0:
-		return Start{}
+		return msgStart{}
 	case 1:
-		return Stop{}
+		return msgStop{}
 	case 2:
-		return StreamOpened{Stream: m.id(t, m.s.stream)}
+		return msgStreamOpened{Stream: m.id(t, m.s.stream)}
 	case 3:
-		return StreamClosed{Stream: m.id(t, m.s.stream), Code: rapid.SampledFrom([]int{1000, 1001, 1006, 1008, 1011, 4000}).Draw(t, "code")}
+		return msgStreamClosed{Stream: m.id(t, m.s.stream), Code: rapid.SampledFrom([]int{1000, 1001, 1006, 1008, 1011, 4000}).Draw(t, "code")}
 	case 4:
-		return StreamError{Stream: m.id(t, m.s.stream), Err: errNet,
+		return msgStreamError{Stream: m.id(t, m.s.stream), Err: errNet,
 			HTTPStatus: rapid.SampledFrom([]int{0, 0, 401, 403, 404, 503}).Draw(t, "status"),
 			Config:     rapid.IntRange(0, 9).Draw(t, "config") == 0}
 	case 5:
-		return UploadFailed{Stream: m.id(t, m.s.stream), HTTPStatus: rapid.SampledFrom([]int{0, 400, 401, 403, 404, 409, 502}).Draw(t, "status"), Err: errNet}
+		return msgUploadFailed{Stream: m.id(t, m.s.stream), HTTPStatus: rapid.SampledFrom([]int{0, 400, 401, 403, 404, 409, 502}).Draw(t, "status"), Err: errNet}
 	case 6:
-		return ReconnectTimerFired{Timer: m.id(t, m.s.timer)}
+		return msgReconnectTimer{Timer: m.id(t, m.s.timer)}
 	default:
-		return Barrier{ID: rapid.Uint64().Draw(t, "barrier")}
+		return msgBarrier{ID: rapid.Uint64().Draw(t, "barrier")}
 	}
 }
 
@@ -82,22 +83,22 @@ func (m *lifecycleMachine) step(t *rapid.T) {
 	m.s = next
 }
 
-func streamOf(msg Msg) (uint64, bool) {
+func streamOf(msg clientMsg) (uint64, bool) {
 	switch msg := msg.(type) {
-	case StreamOpened:
+	case msgStreamOpened:
 		return msg.Stream, true
-	case StreamClosed:
+	case msgStreamClosed:
 		return msg.Stream, true
-	case StreamError:
+	case msgStreamError:
 		return msg.Stream, true
-	case UploadFailed:
+	case msgUploadFailed:
 		return msg.Stream, true
 	}
 	return 0, false
 }
 
 // check applies effects to the held resources and checks every invariant.
-func (m *lifecycleMachine) check(t *rapid.T, prev State, msg Msg, next State, effects []Effect) {
+func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next State, effects []effect) {
 	h := &m.h
 	// Messages about a stream or timer that is not current change nothing.
 	if id, ok := streamOf(msg); ok && !prev.live(id) {
@@ -105,14 +106,14 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg Msg, next State, ef
 			t.Fatalf("stale %T changed %v -> %v with %v", msg, prev, next, effects)
 		}
 	}
-	if tf, ok := msg.(ReconnectTimerFired); ok && (tf.Timer != prev.timer || prev.Status != StatusReconnecting) {
+	if tf, ok := msg.(msgReconnectTimer); ok && (tf.Timer != prev.timer || prev.Status != StatusReconnecting) {
 		if next != prev || len(effects) != 0 {
 			t.Fatalf("stale timer changed %v -> %v with %v", prev, next, effects)
 		}
 	}
 	for i, e := range effects {
 		switch e.Kind {
-		case EffectOpenStream:
+		case effectOpenStream:
 			if len(h.streams) != 0 || h.ever[e.Stream] || e.Stream == 0 {
 				t.Fatalf("%v with streams %v live or the id reused", e, h.streams)
 			}
@@ -120,25 +121,25 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg Msg, next State, ef
 				t.Fatalf("%v does not match %v", e, next)
 			}
 			h.streams[e.Stream], h.ever[e.Stream] = true, true
-		case EffectCloseStream:
+		case effectCloseStream:
 			if !h.streams[e.Stream] || h.channels[e.Stream] {
 				t.Fatalf("%v: stream not live, or its channel still there", e)
 			}
-			if _, stop := msg.(Stop); e.Graceful && !stop {
+			if _, stop := msg.(msgStop); e.Graceful && !stop {
 				t.Fatalf("graceful close on %T: uploads of a lost stream must be aborted", msg)
 			}
 			delete(h.streams, e.Stream)
-		case EffectAddChannel:
+		case effectAddChannel:
 			if !h.streams[e.Stream] || h.channels[e.Stream] || prev.Status != StatusConnecting || next.Status != StatusConnected {
 				t.Fatalf("%v on %v -> %v", e, prev, next)
 			}
 			h.channels[e.Stream] = true
-		case EffectRemoveChannel:
+		case effectRemoveChannel:
 			if !h.channels[e.Stream] || prev.Status != StatusConnected {
 				t.Fatalf("%v without a channel", e)
 			}
 			delete(h.channels, e.Stream)
-		case EffectStartReconnectTimer:
+		case effectStartReconnectTimer:
 			if len(h.timers) != 0 || next.Status != StatusReconnecting || e.Timer != next.timer || e.After != next.Delay || i != len(effects)-1 {
 				t.Fatalf("%v with timers %v, state %v, effects %v", e, h.timers, next, effects)
 			}
@@ -146,20 +147,20 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg Msg, next State, ef
 				t.Fatalf("%v outside [0, Max %v]", e, m.cfg.Reconnect.Max)
 			}
 			h.timers[e.Timer] = true
-		case EffectCancelReconnectTimer:
+		case effectCancelReconnectTimer:
 			if !h.timers[e.Timer] {
 				t.Fatalf("%v not armed", e)
 			}
 			delete(h.timers, e.Timer)
-		case EffectBarrier:
-			if b, ok := msg.(Barrier); !ok || b.ID != e.Timer || len(effects) != 1 || next != prev {
+		case effectBarrier:
+			if b, ok := msg.(msgBarrier); !ok || b.ID != e.Timer || len(effects) != 1 || next != prev {
 				t.Fatalf("%v for %T", e, msg)
 			}
 		default:
 			t.Fatalf("unknown effect %v", e)
 		}
 	}
-	if tf, ok := msg.(ReconnectTimerFired); ok && prev.Status == StatusReconnecting && tf.Timer == prev.timer {
+	if tf, ok := msg.(msgReconnectTimer); ok && prev.Status == StatusReconnecting && tf.Timer == prev.timer {
 		delete(h.timers, tf.Timer) // it fired
 	}
 
@@ -184,8 +185,8 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg Msg, next State, ef
 
 	// Transition rules.
 	if next.Status == StatusConnecting && prev.Status != StatusConnecting {
-		_, fromStart := msg.(Start)
-		_, fromTimer := msg.(ReconnectTimerFired)
+		_, fromStart := msg.(msgStart)
+		_, fromTimer := msg.(msgReconnectTimer)
 		switch {
 		case prev.Status == StatusDisconnected && fromStart:
 			if next.Attempt != 1 {
@@ -199,8 +200,8 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg Msg, next State, ef
 			t.Fatalf("%v -> connecting via %T: only start or the backoff timer may", prev, msg)
 		}
 	}
-	if _, ok := msg.(Stop); ok && prev.Status != StatusDisconnected {
-		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != CodeIntentional {
+	if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
+		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != client.CodeIntentional {
 			t.Fatalf("stop from %v ended in %v", prev, next)
 		}
 	}
@@ -210,8 +211,8 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg Msg, next State, ef
 	if next.Status == StatusReconnecting && m.cfg.Reconnect.MaxAttempts >= 0 && next.Attempt > m.cfg.Reconnect.MaxAttempts {
 		t.Fatalf("attempt %d beyond MaxAttempts %d", next.Attempt, m.cfg.Reconnect.MaxAttempts)
 	}
-	if next.Status == StatusDisconnected && next.Reason != nil && next.Reason.Code.permanent() {
-		if _, ok := msg.(Stop); ok && prev.Status != StatusDisconnected {
+	if next.Status == StatusDisconnected && next.Reason != nil && permanent(next.Reason.Code) {
+		if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
 			t.Fatalf("stop gave a permanent reason %v", next.Reason)
 		}
 	}
@@ -230,8 +231,8 @@ func TestProgramStateMachine(t *testing.T) {
 			},
 		})
 		// However it got here, Stop releases everything.
-		next, effects := m.p.Update(m.s, Stop{})
-		m.check(t, m.s, Stop{}, next, effects)
+		next, effects := m.p.Update(m.s, msgStop{})
+		m.check(t, m.s, msgStop{}, next, effects)
 		if len(m.h.streams)+len(m.h.channels)+len(m.h.timers) != 0 || next.Status != StatusDisconnected {
 			t.Fatalf("after stop: %v holds %+v", next, m.h)
 		}

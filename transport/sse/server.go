@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 )
 
@@ -56,10 +57,10 @@ type ConnInfo struct {
 	// PeerID is the peer id the events request named (the registry key).
 	PeerID string
 	// Principal is what ServerOptions.Authenticate returned.
-	Principal Principal
+	Principal server.Principal
 	// RemoteAddr is the events request's remote address.
 	RemoteAddr string
-	// StreamID identifies this stream (sent as the EventStream event).
+	// StreamID identifies this stream (sent as the eventStream event).
 	StreamID string
 }
 
@@ -76,7 +77,7 @@ func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
 }
 
 // NewServer returns a Server with opts (zero fields take defaults). It
-// fails with an *OptionsError for inconsistent options.
+// fails with a *server.OptionsError for inconsistent options.
 func NewServer(opts ServerOptions) (*Server, error) {
 	cfg, err := opts.resolve()
 	if err != nil {
@@ -141,7 +142,7 @@ func (s *Server) Close(ctx context.Context) error {
 	all := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, st := range all {
-		st.closeWith(CloseGoingAway, ReasonShuttingDown, true)
+		st.closeWith(closeGoingAway, reasonShuttingDown, true)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -177,7 +178,7 @@ func (s *Server) onStop(ctx context.Context) error {
 	all := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, st := range all {
-		st.closeWith(CloseGoingAway, ReasonShuttingDown, true)
+		st.closeWith(closeGoingAway, reasonShuttingDown, true)
 	}
 	var err error
 	for _, st := range all {
@@ -276,16 +277,16 @@ func (s *Server) only(method string, h http.HandlerFunc) http.Handler {
 
 // Refusal reasons, counted in Stats.Refused.
 const (
-	RefuseClosed       = "closed"
-	RefuseDraining     = "draining"
-	RefuseNotStarted   = "not-started"
-	RefuseAuth         = "auth"
-	RefuseBadRequest   = "bad-request"
-	RefuseTooMany      = "max-connections"
-	RefusePerIP        = "max-connections-per-ip"
-	RefusePerPrincipal = "max-connections-per-principal"
-	RefusePeerInUse    = "peer-id-in-use"
-	RefuseStreaming    = "streaming-unsupported"
+	refuseClosed       = "closed"
+	refuseDraining     = "draining"
+	refuseNotStarted   = "not-started"
+	refuseAuth         = "auth"
+	refuseBadRequest   = "bad-request"
+	refuseTooMany      = "max-connections"
+	refusePerIP        = "max-connections-per-ip"
+	refusePerPrincipal = "max-connections-per-principal"
+	refusePeerInUse    = "peer-id-in-use"
+	refuseStreaming    = "streaming-unsupported"
 )
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason string, status int, msg string) {
@@ -312,17 +313,17 @@ func (s *Server) admission() string {
 	s.mu.Unlock()
 	switch {
 	case closed:
-		return RefuseClosed
+		return refuseClosed
 	case draining:
-		return RefuseDraining
+		return refuseDraining
 	case s.base.State() != transport.StateStarted:
-		return RefuseNotStarted
+		return refuseNotStarted
 	}
 	return ""
 }
 
 // authenticate runs the authenticator; on refusal it answers the request.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Principal, bool) {
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (server.Principal, bool) {
 	if s.cfg.Authenticate == nil {
 		return nil, true
 	}
@@ -330,7 +331,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Principal
 	if err != nil {
 		status, msg := authStatus(err)
 		s.log.Debug("sse: authentication failed", "err", err, "remote", r.RemoteAddr)
-		s.refuse(w, r, RefuseAuth, status, msg)
+		s.refuse(w, r, refuseAuth, status, msg)
 		return nil, false
 	}
 	return p, true
@@ -351,10 +352,10 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	peerID := s.cfg.PeerID(r)
 	switch {
 	case peerID == "":
-		s.refuse(w, r, RefuseBadRequest, http.StatusBadRequest, "peerId is required")
+		s.refuse(w, r, refuseBadRequest, http.StatusBadRequest, "peerId is required")
 		return
 	case len(peerID) > maxPeerIDLen:
-		s.refuse(w, r, RefuseBadRequest, http.StatusBadRequest, "peer id too long")
+		s.refuse(w, r, refuseBadRequest, http.StatusBadRequest, "peer id too long")
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -368,11 +369,11 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if reason := s.register(st); reason != "" {
 		status, msg := http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable)
 		switch reason {
-		case RefuseTooMany:
+		case refuseTooMany:
 			msg = "Too many connections"
-		case RefusePeerInUse:
+		case refusePeerInUse:
 			status, msg = http.StatusConflict, "peer id in use"
-		case RefusePerIP, RefusePerPrincipal:
+		case refusePerIP, refusePerPrincipal:
 			status, msg = http.StatusTooManyRequests, "Too many connections"
 		}
 		s.refuse(w, r, reason, status, msg)
@@ -392,24 +393,24 @@ func (s *Server) register(st *stream) string {
 	switch {
 	case s.closed:
 		s.mu.Unlock()
-		return RefuseClosed
+		return refuseClosed
 	case s.draining:
 		s.mu.Unlock()
-		return RefuseDraining
+		return refuseDraining
 	case old != nil && !transport.SamePrincipal(old.info.Principal, st.info.Principal):
 		// Only the same principal may take over a peer id, so nobody can
 		// end another principal's stream by naming its peer.
 		s.mu.Unlock()
-		return RefusePeerInUse
+		return refusePeerInUse
 	case s.cfg.MaxConnections > 0 && len(s.streams) >= s.cfg.MaxConnections && old == nil:
 		s.mu.Unlock()
-		return RefuseTooMany
+		return refuseTooMany
 	case overCap(s.perIP, st.ipKey, s.cfg.MaxConnectionsPerIP, old != nil && old.ipKey == st.ipKey):
 		s.mu.Unlock()
-		return RefusePerIP
+		return refusePerIP
 	case overCap(s.perPrin, st.prinKey, s.cfg.MaxConnectionsPerPrincipal, old != nil && old.prinKey == st.prinKey):
 		s.mu.Unlock()
-		return RefusePerPrincipal
+		return refusePerPrincipal
 	}
 	s.nextID++
 	st.id = s.nextID
@@ -427,15 +428,15 @@ func (s *Server) register(st *stream) string {
 	if old != nil {
 		// The registry is keyed by stream, so the old stream's late end
 		// cannot remove its successor.
-		old.closeWith(CloseReplaced, ReasonReplaced, false)
+		old.closeWith(closeReplaced, reasonReplaced, false)
 		s.unregister(old)
 	}
 	ch, err := s.base.AddChannel(transport.Link{Send: st.send, Close: st.reject, Meta: st.info})
 	if err != nil {
 		s.log.Warn("sse: cannot register stream", "peer", st.info.PeerID, "err", err)
-		code, reason := CloseInternal, ReasonInternal
+		code, reason := closeInternal, reasonInternal
 		if errors.Is(err, transport.ErrInvalidState) {
-			code, reason = CloseGoingAway, ReasonShuttingDown
+			code, reason = closeGoingAway, reasonShuttingDown
 		}
 		st.closeWith(code, reason, false)
 		return "" // serve writes the close event; finish cleans up
@@ -502,7 +503,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		s.refuse(w, r, RefuseClosed, http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable))
+		s.refuse(w, r, refuseClosed, http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable))
 		return
 	}
 	principal, ok := s.authenticate(w, r)
@@ -511,7 +512,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	peerID := s.cfg.UploadPeerID(r)
 	if peerID == "" {
-		s.refuse(w, r, RefuseBadRequest, http.StatusBadRequest, "Missing peer ID")
+		s.refuse(w, r, refuseBadRequest, http.StatusBadRequest, "Missing peer ID")
 		return
 	}
 	s.mu.Lock()
@@ -522,10 +523,10 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "Peer not connected"})
 		return
 	case !transport.SamePrincipal(st.info.Principal, principal):
-		s.refuse(w, r, RefuseAuth, http.StatusForbidden, http.StatusText(http.StatusForbidden))
+		s.refuse(w, r, refuseAuth, http.StatusForbidden, http.StatusText(http.StatusForbidden))
 		return
 	}
-	if id := r.Header.Get(HeaderStreamID); id != "" && id != st.info.StreamID {
+	if id := r.Header.Get(headerStreamID); id != "" && id != st.info.StreamID {
 		writeJSON(w, http.StatusConflict, map[string]string{"error": "Stale stream"})
 		return
 	}
@@ -563,7 +564,10 @@ type Stats struct {
 	Open int
 	// Accepted counts streams opened since NewServer.
 	Accepted uint64
-	// Refused counts refused requests by reason (the Refuse* constants).
+	// Refused counts refused requests by reason: "closed", "draining",
+	// "not-started", "auth", "bad-request", "max-connections",
+	// "max-connections-per-ip", "max-connections-per-principal",
+	// "peer-id-in-use", "streaming-unsupported".
 	Refused map[string]uint64
 	// Closed counts server-initiated stream ends by close code.
 	Closed map[int]uint64

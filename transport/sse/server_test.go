@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -67,7 +68,7 @@ func TestStreamEstablishAndMessages(t *testing.T) {
 	ev := s.next(t)
 	// The text form is JSON.stringify of the compact message (the
 	// reference's vectors).
-	if ev.Type != EventMessage || ev.Data != `["2c",1,{"t":1,"id":"server","y":"service"}]` {
+	if ev.Type != eventMessage || ev.Data != `["2c",1,{"t":1,"id":"server","y":"service"}]` {
 		t.Fatalf("first message event %+v", ev)
 	}
 	ev = s.next(t)
@@ -116,7 +117,7 @@ func TestFragmentationBothWays(t *testing.T) {
 	}
 
 	// Up, binary fragments of 60 000 bytes as the reference client makes.
-	up := newPipe(pipeOptions{threshold: DefaultFragmentThreshold})
+	up := newPipe(pipeOptions{threshold: defaultFragmentThreshold})
 	defer up.close()
 	frames := binaryFrames(t, up, offer)
 	if len(frames) < 5 {
@@ -168,7 +169,7 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("token %q: HTTP %d %q, want %d", c.tok, resp.StatusCode, resp.Header.Get("Content-Type"), c.status)
 		}
 	}
-	if len(h.rec.added) != 0 || h.srv.Stats().Refused[RefuseAuth] != 4 {
+	if len(h.rec.added) != 0 || h.srv.Stats().Refused[refuseAuth] != 4 {
 		t.Fatalf("refused requests registered: %d channels, stats %+v", len(h.rec.added), h.srv.Stats())
 	}
 	h.stream("alice", bearer("t-alice"))
@@ -233,12 +234,12 @@ func TestRequestChecks(t *testing.T) {
 	}{
 		{"no peer header", "", frame, nil, 400},
 		{"unknown peer", "q", frame, nil, 404},
-		{"stale stream id", "p", frame, http.Header{HeaderStreamID: {"0000"}}, 409},
+		{"stale stream id", "p", frame, http.Header{headerStreamID: {"0000"}}, 409},
 		{"too large", "p", make([]byte, 100_001), nil, 413},
 		{"garbage", "p", []byte{3, 0, 0, 0, 0, 9, 0, 0, 0, 1, 0xff}, nil, 400},
 		{"empty", "p", nil, nil, 400},
 		{"bad text frame", "p", []byte(`["2c",1,{"type":"nope"}]`), nil, 400},
-		{"matching stream id", "p", frame, http.Header{HeaderStreamID: {s.id}}, 200},
+		{"matching stream id", "p", frame, http.Header{headerStreamID: {s.id}}, 200},
 	} {
 		if status, body := h.upload(c.peer, c.body, c.hdr); status != c.status {
 			t.Errorf("%s: %d %v, want %d", c.name, status, body, c.status)
@@ -272,7 +273,7 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || h.srv.Stats().Refused[RefuseTooMany] != 1 {
+	if resp.StatusCode != http.StatusServiceUnavailable || h.srv.Stats().Refused[refuseTooMany] != 1 {
 		t.Fatalf("above the cap: %d", resp.StatusCode)
 	}
 	// Replacing one's own stream is not a new connection.
@@ -307,11 +308,11 @@ func TestPerIPAndPrincipalCaps(t *testing.T) {
 	}
 	a1 := h.stream("a1", from("10.0.0.1", "t-alice"))
 	h.stream("a2", from("10.0.0.1", "t-alice"))
-	refused("a3", from("10.0.0.1", "t-alice"), RefusePerIP, 1)
-	refused("b1", from("10.0.0.1", "t-bob"), RefusePerIP, 2) // the address is full for everyone
+	refused("a3", from("10.0.0.1", "t-alice"), refusePerIP, 1)
+	refused("b1", from("10.0.0.1", "t-bob"), refusePerIP, 2) // the address is full for everyone
 	h.stream("a2", from("10.0.0.1", "t-alice"))              // replacing one's own stream is free
 	h.stream("a3", from("10.0.0.2", "t-alice"))
-	refused("a4", from("10.0.0.3", "t-alice"), RefusePerPrincipal, 1)
+	refused("a4", from("10.0.0.3", "t-alice"), refusePerPrincipal, 1)
 	h.stream("b1", from("10.0.0.3", "t-bob"))
 	if n := h.srv.ConnectionCount(); n != 4 {
 		t.Fatalf("%d streams, want 4 (refusals must register nothing)", n)
@@ -338,7 +339,7 @@ func TestCloseCodes(t *testing.T) {
 	// Replacement by the same principal: 1000.
 	old := h.stream("alice", bearer("t-alice"))
 	h.stream("alice", bearer("t-alice"))
-	if code, reason := old.end(t); code != CloseReplaced || reason != ReasonReplaced {
+	if code, reason := old.end(t); code != closeReplaced || reason != reasonReplaced {
 		t.Fatalf("replaced: %d %q", code, reason)
 	}
 	h.rec.waitFor(t, "old channel removed", func() bool { return len(h.rec.removed) == 1 })
@@ -353,10 +354,10 @@ func TestCloseCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch.Close()
-	if ev := bob.next(t); ev.Type != EventMessage {
+	if ev := bob.next(t); ev.Type != eventMessage {
 		t.Fatalf("queued message lost: %+v", ev)
 	}
-	if code, reason := bob.end(t); code != ClosePolicyViolation || reason != ReasonRejected {
+	if code, reason := bob.end(t); code != closePolicyViolation || reason != reasonRejected {
 		t.Fatalf("rejected: %d %q", code, reason)
 	}
 	if err := ch.Send(&wire.Depart{}); !errors.Is(err, transport.ErrClosed) {
@@ -371,11 +372,11 @@ func TestCloseCodes(t *testing.T) {
 	if err := h.srv.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if code, reason := alice.end(t); code != CloseGoingAway || reason != ReasonShuttingDown {
+	if code, reason := alice.end(t); code != closeGoingAway || reason != reasonShuttingDown {
 		t.Fatalf("stop: %d %q", code, reason)
 	}
 	st := h.srv.Stats()
-	if st.Closed[CloseReplaced] != 2 || st.Closed[ClosePolicyViolation] != 1 || st.Closed[CloseGoingAway] != 1 {
+	if st.Closed[closeReplaced] != 2 || st.Closed[closePolicyViolation] != 1 || st.Closed[closeGoingAway] != 1 {
 		t.Fatalf("closed %v", st.Closed)
 	}
 }
@@ -414,7 +415,7 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("open while draining: %d", resp.StatusCode)
 	}
 	h.clk.Advance(2 * time.Second) // b (1 s) closes
-	if code, reason := streams[1].end(t); code != CloseGoingAway || reason != ReasonDraining {
+	if code, reason := streams[1].end(t); code != closeGoingAway || reason != reasonDraining {
 		t.Fatalf("drain close %d %q", code, reason)
 	}
 	if h.srv.ConnectionCount() != 2 {
@@ -465,16 +466,16 @@ func TestSlowConsumer(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(err, ErrSlowConsumer) {
+	if !errors.Is(err, server.ErrSlowConsumer) {
 		t.Fatalf("send: %v", err)
 	}
 	if err := ch.Send(msg); !errors.Is(err, transport.ErrClosed) {
 		t.Fatalf("send after overflow: %v", err)
 	}
 	// The handler is stuck in a write; the watchdog cuts it off.
-	h.clk.Advance(DefaultWriteTimeout)
+	h.clk.Advance(defaultWriteTimeout)
 	h.rec.waitFor(t, "channel removed", func() bool { return len(h.rec.removed) == 1 })
-	if st := h.srv.Stats(); st.Closed[CloseSlowConsumer] != 1 {
+	if st := h.srv.Stats(); st.Closed[closeSlowConsumer] != 1 {
 		t.Fatalf("closed %v", st.Closed)
 	}
 }
@@ -539,7 +540,7 @@ func TestClose(t *testing.T) {
 	if err := h.srv.Close(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Close: %v", err)
 	}
-	if code := <-okCode; code != CloseGoingAway {
+	if code := <-okCode; code != closeGoingAway {
 		t.Fatalf("ok stream ended with %d", code)
 	}
 	if h.srv.ConnectionCount() != 0 {
@@ -588,7 +589,7 @@ func TestServerOptionsValidation(t *testing.T) {
 		{MaxConnections: -1}, {MaxBodySize: -1}, {MaxBodySize: 1000}, {SendQueueBytes: -1},
 		{WriteTimeout: -1}, {MaxReassemblySize: -1}, {Drain: DrainOptions{Deadline: -1}},
 	} {
-		if _, err := NewServer(o); !errors.Is(err, ErrInvalidOptions) {
+		if _, err := NewServer(o); !errors.Is(err, server.ErrInvalidOptions) {
 			t.Errorf("%+v: %v", o, err)
 		}
 	}
@@ -611,7 +612,7 @@ func TestUploadsTakenInSeqOrder(t *testing.T) {
 	}()
 	// The early upload waits on the reorder timer; then its predecessor
 	// arrives and both are taken in order.
-	waitDurations(t, h.clk, DefaultReorderWait)
+	waitDurations(t, h.clk, defaultReorderWait)
 	if status, _ := h.upload("p", first, nil); status != http.StatusOK {
 		t.Fatalf("first: %d", status)
 	}
@@ -667,7 +668,7 @@ func TestAliasLimitEndsStream(t *testing.T) {
 	if status, body := h.upload("p", frame, nil); status != http.StatusBadRequest || body["error"] != string(transport.CodeAliasResolutionFailed) {
 		t.Fatalf("upload: %d %v", status, body)
 	}
-	if code, reason := s.end(t); code != ClosePolicyViolation || reason != "Limit exceeded: too-many-aliases" {
+	if code, reason := s.end(t); code != closePolicyViolation || reason != "Limit exceeded: too-many-aliases" {
 		t.Fatalf("stream ended with %d %q", code, reason)
 	}
 }

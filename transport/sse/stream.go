@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -147,8 +148,8 @@ func (st *stream) send(msg wire.ChannelMsg) error {
 	cfg := &st.s.cfg
 	empty := st.qMsgs == 0
 	if !empty && (st.qBytes+len(b) > cfg.SendQueueBytes || st.qMsgs+len(frames) > cfg.SendQueueMessages) {
-		st.closeLocked(CloseSlowConsumer, ReasonSlowConsumer, false)
-		return ErrSlowConsumer
+		st.closeLocked(closeSlowConsumer, reasonSlowConsumer, false)
+		return server.ErrSlowConsumer
 	}
 	if empty && st.idle == closedChan {
 		st.idle = make(chan struct{})
@@ -190,7 +191,7 @@ func (st *stream) dropLocked() {
 }
 
 // reject is the channel's close function: the exchange refused the peer.
-func (st *stream) reject() { st.closeWith(ClosePolicyViolation, ReasonRejected, true) }
+func (st *stream) reject() { st.closeWith(closePolicyViolation, reasonRejected, true) }
 
 // abort ends the stream at once, without its close event: a write in
 // progress fails at its deadline.
@@ -207,7 +208,7 @@ func (st *stream) abort() {
 
 // stalled runs when one write section outlasted WriteTimeout.
 func (st *stream) stalled() {
-	st.closeWith(CloseSlowConsumer, ReasonSlowConsumer, false)
+	st.closeWith(closeSlowConsumer, reasonSlowConsumer, false)
 	st.abort()
 }
 
@@ -257,7 +258,7 @@ func (st *stream) serve(ctx context.Context) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	st.w.WriteHeader(http.StatusOK)
-	first := append(append([]byte(nil), hello...), appendEvent(nil, EventStream, st.info.StreamID)...)
+	first := append(append([]byte(nil), hello...), appendEvent(nil, eventStream, st.info.StreamID)...)
 	if !st.write(first) {
 		return
 	}
@@ -458,7 +459,7 @@ func (st *stream) receive(body []byte) (int, any) {
 			// A resource cap, not a bad frame: the peer's alias state is
 			// now incomplete, so the stream ends (as on the WebSocket
 			// server).
-			st.closeWith(ClosePolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), true)
+			st.closeWith(closePolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), true)
 			return http.StatusBadRequest, map[string]string{"error": code}
 		}
 		// Otherwise the stream stays open (as in the reference): an

@@ -1,9 +1,10 @@
-package transport
+package transporttest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kyneta-go/kyneta/transport"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -16,10 +17,10 @@ import (
 // BridgeType is the transport type of every bridge endpoint.
 const BridgeType = "bridge"
 
-// DefaultBridgeFragmentThreshold is the bridge's default fragment threshold,
+// defaultFragmentThreshold is the bridge's default fragment threshold,
 // the same as the WebSocket transports' (100 KiB), so large documents are
 // fragmented and reassembled as they would be on a socket.
-const DefaultBridgeFragmentThreshold = 100 * 1024
+const defaultFragmentThreshold = 100 * 1024
 
 // Any is the wildcard endpoint name for fault settings: SetDelay(Any, "b", d)
 // delays everything sent to "b".
@@ -34,7 +35,7 @@ type BridgeOptions struct {
 	// Nil means a fixed-seed generator, so runs repeat exactly.
 	Rand func() float64
 	// FragmentThreshold is the payload size above which messages are
-	// fragmented. Zero means DefaultBridgeFragmentThreshold; negative means
+	// fragmented. Zero means 100 KiB, as on a WebSocket; negative means
 	// never fragment.
 	FragmentThreshold int
 	// OnError, if set, receives every wire error of an endpoint's link
@@ -166,7 +167,7 @@ type routeFaults struct {
 // BridgeEndpoint is one participant of a [Bridge]: a [Transport] of type
 // [BridgeType] whose ID is its name.
 type BridgeEndpoint struct {
-	*Base
+	*transport.Base
 	bridge *Bridge
 	name   string
 
@@ -190,9 +191,9 @@ type bridgeLink struct {
 
 type linkSide struct {
 	ep     *BridgeEndpoint
-	pipe   *Pipeline
-	ch     *Channel   // set under bridge.mu before open
-	sendMu sync.Mutex // keeps encode order = queue order
+	pipe   *transport.Pipeline
+	ch     *transport.Channel // set under bridge.mu before open
+	sendMu sync.Mutex         // keeps encode order = queue order
 }
 
 type bridgeItem struct {
@@ -226,7 +227,7 @@ func NewBridge(opts BridgeOptions) *Bridge {
 	}
 	switch {
 	case b.threshold == 0:
-		b.threshold = DefaultBridgeFragmentThreshold
+		b.threshold = defaultFragmentThreshold
 	case b.threshold < 0:
 		b.threshold = 0
 	}
@@ -257,7 +258,7 @@ func (b *Bridge) Endpoint(name string) *BridgeEndpoint {
 	}
 	ep := &BridgeEndpoint{bridge: b, name: name, kick: make(chan struct{}, 1), outIdle: make(chan struct{})}
 	close(ep.outIdle)
-	ep.Base = NewBase(BaseOptions{Type: BridgeType, ID: name, OnStart: ep.onStart, OnStop: ep.onStop, OnFlush: ep.flush, Logger: b.log})
+	ep.Base = transport.NewBase(transport.BaseOptions{Type: BridgeType, ID: name, OnStart: ep.onStart, OnStop: ep.onStop, OnFlush: ep.flush, Logger: b.log})
 	b.endpoints[name] = ep
 	b.order = append(b.order, ep)
 	if !b.closed {
@@ -272,7 +273,7 @@ func (ep *BridgeEndpoint) Name() string { return ep.name }
 
 // ChannelTo returns the live channel from this endpoint to the endpoint
 // called remote.
-func (ep *BridgeEndpoint) ChannelTo(remote string) (*Channel, bool) {
+func (ep *BridgeEndpoint) ChannelTo(remote string) (*transport.Channel, bool) {
 	b := ep.bridge
 	b.mu.Lock()
 	l, ok := b.links[pairOf(ep.name, remote)]
@@ -298,7 +299,7 @@ func (ep *BridgeEndpoint) onStart(context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return ErrClosed
+		return transport.ErrClosed
 	}
 	ep.started = true
 	others := b.othersLocked(ep)
@@ -377,7 +378,7 @@ func (b *Bridge) canLinkLocked(a, c *BridgeEndpoint) bool {
 // initiator's consumer to establish each new channel (the joiner starts
 // the handshake, as in the reference's bridge).
 func (b *Bridge) connect(initiator *BridgeEndpoint, others []*BridgeEndpoint) {
-	var fresh []*Channel
+	var fresh []*transport.Channel
 	for _, o := range others {
 		b.mu.Lock()
 		if !b.canLinkLocked(initiator, o) {
@@ -396,7 +397,7 @@ func (b *Bridge) connect(initiator *BridgeEndpoint, others []*BridgeEndpoint) {
 		// The existing endpoint learns about the joiner first, then the
 		// joiner gets its channel (reference order).
 		remote, errR := o.AddChannel(b.linkFor(l, 1))
-		var local *Channel
+		var local *transport.Channel
 		var errL error
 		if errR == nil {
 			local, errL = initiator.AddChannel(b.linkFor(l, 0))
@@ -432,14 +433,14 @@ func (b *Bridge) connect(initiator *BridgeEndpoint, others []*BridgeEndpoint) {
 	}
 }
 
-func (b *Bridge) newPipeline(ep *BridgeEndpoint) *Pipeline {
-	return NewPipeline(PipelineOptions{
+func (b *Bridge) newPipeline(ep *BridgeEndpoint) *transport.Pipeline {
+	return transport.NewPipeline(transport.PipelineOptions{
 		Threshold: b.threshold,
 		Clock:     b.clk,
-		OnError: func(err error, _ Direction) {
+		OnError: func(err error, _ transport.Direction) {
 			b.reportError(ep.name, err)
 		},
-		OnFrame: func(t FrameTrace) {
+		OnFrame: func(t transport.FrameTrace) {
 			if f := ep.FrameObserver(); f != nil {
 				f(t)
 			}
@@ -457,8 +458,8 @@ func (b *Bridge) reportError(endpoint string, err error) {
 	}
 }
 
-func (b *Bridge) linkFor(l *bridgeLink, i int) Link {
-	return Link{
+func (b *Bridge) linkFor(l *bridgeLink, i int) transport.Link {
+	return transport.Link{
 		Send:  func(m wire.ChannelMsg) error { return b.transmit(l, i, m) },
 		Close: func() { b.cut(l) },
 		Meta:  BridgePeer{Local: l.side[i].ep.name, Remote: l.side[1-i].ep.name, Principal: b.principalOf(l.side[1-i].ep.name)},
@@ -548,7 +549,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return ErrClosed
+		return transport.ErrClosed
 	}
 	copies := 1
 	var delay time.Duration
@@ -585,7 +586,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return ErrClosed
+		return transport.ErrClosed
 	}
 	b.stats.Sent++
 	b.stats.Duplicated += uint64(copies - 1)
@@ -676,7 +677,7 @@ func (ep *BridgeEndpoint) deliver(it *bridgeItem) {
 	for _, piece := range it.pieces {
 		msg, err := side.pipe.Receive(piece)
 		if err != nil {
-			if !errors.Is(err, ErrClosed) {
+			if !errors.Is(err, transport.ErrClosed) {
 				// OnError already reported it.
 				continue
 			}
@@ -900,4 +901,4 @@ func (b *Bridge) Close() error {
 	return nil
 }
 
-var _ Transport = (*BridgeEndpoint)(nil)
+var _ transport.Transport = (*BridgeEndpoint)(nil)

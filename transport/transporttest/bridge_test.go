@@ -1,10 +1,11 @@
-package transport
+package transporttest
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kyneta-go/kyneta/transport"
 	"reflect"
 	"runtime"
 	"slices"
@@ -26,7 +27,7 @@ type peer struct {
 
 	mu     sync.Mutex
 	events []string
-	byID   map[ChannelID]string // channel id -> remote endpoint
+	byID   map[transport.ChannelID]string // channel id -> remote endpoint
 	got    map[string][]wire.ChannelMsg
 	// onReceive, if set, runs inside OnChannelReceive (re-entrancy tests).
 	onReceive func(from string, m wire.ChannelMsg)
@@ -36,7 +37,7 @@ type peer struct {
 
 func newPeer(t *testing.T, b *Bridge, name string) *peer {
 	t.Helper()
-	p := &peer{t: t, name: name, ep: b.Endpoint(name), byID: map[ChannelID]string{}, got: map[string][]wire.ChannelMsg{}, notify: make(chan struct{}, 1)}
+	p := &peer{t: t, name: name, ep: b.Endpoint(name), byID: map[transport.ChannelID]string{}, got: map[string][]wire.ChannelMsg{}, notify: make(chan struct{}, 1)}
 	ctx := context.Background()
 	if err := p.ep.Initialize(ctx, p.context()); err != nil {
 		t.Fatal(err)
@@ -44,11 +45,11 @@ func newPeer(t *testing.T, b *Bridge, name string) *peer {
 	return p
 }
 
-func (p *peer) context() Context {
-	return Context{
+func (p *peer) context() transport.Context {
+	return transport.Context{
 		Identity:      wire.PeerIdentity{PeerID: p.name, Type: wire.PeerService},
-		MintChannelID: NewChannelIDMinter(),
-		OnChannelAdded: func(ch *Channel) {
+		MintChannelID: transport.NewChannelIDMinter(),
+		OnChannelAdded: func(ch *transport.Channel) {
 			bp := ch.Meta.(BridgePeer)
 			p.mu.Lock()
 			defer p.mu.Unlock()
@@ -58,12 +59,12 @@ func (p *peer) context() Context {
 			p.byID[ch.ID] = bp.Remote
 			p.events = append(p.events, "added "+bp.Remote)
 		},
-		OnChannelRemoved: func(ch *Channel) {
+		OnChannelRemoved: func(ch *transport.Channel) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			p.events = append(p.events, "removed "+ch.Meta.(BridgePeer).Remote)
 		},
-		OnChannelEstablish: func(ch *Channel) {
+		OnChannelEstablish: func(ch *transport.Channel) {
 			p.mu.Lock()
 			p.events = append(p.events, "establish "+ch.Meta.(BridgePeer).Remote)
 			p.mu.Unlock()
@@ -73,7 +74,7 @@ func (p *peer) context() Context {
 				p.t.Errorf("%s: establish: %v", p.name, err)
 			}
 		},
-		OnChannelReceive: func(id ChannelID, m wire.ChannelMsg) {
+		OnChannelReceive: func(id transport.ChannelID, m wire.ChannelMsg) {
 			p.mu.Lock()
 			from, ok := p.byID[id]
 			if !ok {
@@ -129,7 +130,7 @@ func (p *peer) send(t *testing.T, remote string, m wire.ChannelMsg) {
 	if !ok {
 		t.Fatalf("%s: no channel to %s", p.name, remote)
 	}
-	if n := p.ep.Send(Envelope{To: []ChannelID{ch.ID}, Msg: m}); n != 1 {
+	if n := p.ep.Send(transport.Envelope{To: []transport.ChannelID{ch.ID}, Msg: m}); n != 1 {
 		t.Fatalf("%s -> %s: sent %d", p.name, remote, n)
 	}
 }
@@ -230,11 +231,11 @@ func TestBridgeThreeEndpoints(t *testing.T) {
 
 func TestBridgeFullCodecAndFragmentation(t *testing.T) {
 	var mu sync.Mutex
-	var traces []FrameTrace
+	var traces []transport.FrameTrace
 	b := newTestBridge(t, BridgeOptions{FragmentThreshold: 1000})
 	a, c := newPeer(t, b, "a"), newPeer(t, b, "c")
 	cc := c.context()
-	cc.OnFrame = func(tr FrameTrace) {
+	cc.OnFrame = func(tr transport.FrameTrace) {
 		mu.Lock()
 		traces = append(traces, tr)
 		mu.Unlock()
@@ -258,16 +259,16 @@ func TestBridgeFullCodecAndFragmentation(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	var recv []FrameTrace
+	var recv []transport.FrameTrace
 	for _, tr := range traces {
-		if tr.Dir == DirReceive {
+		if tr.Dir == transport.DirReceive {
 			recv = append(recv, tr)
 		}
 	}
 	// establish from c (sent), establish from a, then the offer: the
 	// receive trace of the offer covers all its fragment frames.
 	last := recv[len(recv)-1]
-	if last.Kind != FrameComplete || last.Size <= len(data) {
+	if last.Kind != transport.FrameComplete || last.Size <= len(data) {
 		t.Fatalf("receive trace %+v", last)
 	}
 	if b.Stats().WireErrors != 0 {
@@ -295,7 +296,7 @@ func TestBridgePartitionAndHeal(t *testing.T) {
 	if _, ok := a.ep.ChannelTo("c"); ok || b.Connected("a", "c") {
 		t.Fatal("still connected")
 	}
-	if err := oldCh.Send(interest("lost")); !errors.Is(err, ErrClosed) {
+	if err := oldCh.Send(interest("lost")); !errors.Is(err, transport.ErrClosed) {
 		t.Fatalf("send on cut link: %v", err)
 	}
 	// A restart of c does not cross the partition.
@@ -513,7 +514,7 @@ func TestBridgeDisconnectReconnect(t *testing.T) {
 	if !b.Connected("a", "b") || b.Connected("a", "c") {
 		t.Fatal("wrong links")
 	}
-	if c.ep.State() != StateStarted || c.ep.Len() != 0 {
+	if c.ep.State() != transport.StateStarted || c.ep.Len() != 0 {
 		t.Fatal("disconnected endpoint should stay started with no channels")
 	}
 	// While disconnected, a restart of a does not reach c.
@@ -647,12 +648,12 @@ func TestBridgeClose(t *testing.T) {
 	// Endpoints cannot join a closed bridge.
 	_ = a.ep.Stop(context.Background())
 	_ = a.ep.Initialize(context.Background(), a.context())
-	if err := a.ep.Start(context.Background()); !errors.Is(err, ErrClosed) {
+	if err := a.ep.Start(context.Background()); !errors.Is(err, transport.ErrClosed) {
 		t.Fatalf("start after close: %v", err)
 	}
 	late := b.Endpoint("late")
-	_ = late.Initialize(context.Background(), Context{MintChannelID: NewChannelIDMinter()})
-	if err := late.Start(context.Background()); !errors.Is(err, ErrClosed) {
+	_ = late.Initialize(context.Background(), transport.Context{MintChannelID: transport.NewChannelIDMinter()})
+	if err := late.Start(context.Background()); !errors.Is(err, transport.ErrClosed) {
 		t.Fatalf("late start: %v", err)
 	}
 	// goleak in TestMain checks that the delivery goroutines are gone.
@@ -687,11 +688,11 @@ func TestBridgeConcurrentChaos(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 100 {
-				var to []ChannelID
+				var to []transport.ChannelID
 				for _, ch := range p.ep.Channels() {
 					to = append(to, ch.ID)
 				}
-				p.ep.Send(Envelope{To: to, Msg: &wire.Offer{DocID: fmt.Sprint(p.name, i), Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{byte(i)}, 200)}}})
+				p.ep.Send(transport.Envelope{To: to, Msg: &wire.Offer{DocID: fmt.Sprint(p.name, i), Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{byte(i)}, 200)}}})
 			}
 		}()
 	}
