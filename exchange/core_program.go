@@ -53,6 +53,9 @@ type (
 	// localChangeMsg: rt was written locally; its version is read when the
 	// message runs.
 	localChangeMsg struct{ rt *docRuntime }
+	// coreResetMsg: start over from the initial state (Exchange.Reset,
+	// once the synthetic teardown events went out).
+	coreResetMsg struct{}
 	// chanPressureMsg: a channel's send queue became congested or drained.
 	chanPressureMsg struct {
 		ch        ChannelID
@@ -91,6 +94,9 @@ func (c *coreProgram) Update(s *coreState, m any) (*coreState, []any) {
 		n.sync = sync
 		fx = appendAll(fx, yfx)
 		return n, append(fx, fxTickDone{})
+	case coreResetMsg:
+		n, _ = c.Init()
+		return n, nil
 	case tickLostMsg:
 		if !s.tickPending {
 			return s, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -97,6 +98,74 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := ex.pol.clear(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Reset tears the exchange down without a goodbye and leaves it ready for
+// use again (the reference's reset, for hot reloads and tests that reuse
+// one exchange). It waits for loads and store writes in flight (the
+// reference did not; a write it abandoned was lost), then stops and
+// forgets every transport without sending depart, so peers keep this one
+// in their departure grace period; subscribers see every document removed
+// and every peer departed; timers stop, policies are disposed, and the
+// protocol state starts over (channel ids from 1). Stores stay attached
+// and keep their data: a later Get loads the document again. It returns
+// the errors of stopping transports and of policy disposers. Do not call
+// it from a subscriber callback or concurrently with Shutdown.
+func (ex *Exchange) Reset(ctx context.Context) error {
+	ex.mu.Lock()
+	if ex.closed || ex.closing {
+		ex.mu.Unlock()
+		return &Error{Code: CodeClosed}
+	}
+	ts := ex.transports
+	ex.transports = nil
+	ex.mu.Unlock()
+
+	var errs []error
+	if err := ex.waitQuiet(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	for _, t := range ts {
+		if err := t.Stop(ctx); err != nil {
+			errs = append(errs, &Error{Code: CodeTransport, Msg: "stop " + t.ID(), Err: err})
+		}
+	}
+	if err := ex.waitQuiet(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	ex.dispatch(funcMsg(func() {
+		ex.outbox = nil // no depart, no flush
+		ex.mu.Lock()
+		for _, rt := range ex.runtimes {
+			rt.destroyed = true
+		}
+		ex.runtimes = map[string]*docRuntime{}
+		ex.deferred = map[string]DocMeta{}
+		ex.channels = map[ChannelID]*transport.Channel{}
+		ex.pressure = map[ChannelID]bool{}
+		ex.mu.Unlock()
+		ex.stepSync(msgDocRemovedAll{})
+		ex.stepSession(msgDepartAll{})
+		for key, stop := range ex.timers {
+			stop()
+			delete(ex.timers, key)
+		}
+		clear(ex.afterDelete)
+	}))
+	// The tick behind it delivers the synthetic events before the state
+	// starts over.
+	if err := ex.waitQuiet(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	ex.dispatch(coreResetMsg{})
+	if err := ex.waitQuiet(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	ex.nextCh.Store(0)
 	if err := ex.pol.clear(); err != nil {
 		errs = append(errs, err)
 	}

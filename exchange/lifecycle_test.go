@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
@@ -275,5 +276,83 @@ func TestAPIErrors(t *testing.T) {
 	}
 	if _, err := a.Get("z", jsonDoc); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after shutdown: %v", err)
+	}
+}
+
+// Reset: synthetic removals and departures for subscribers, no depart on
+// the wire, policies disposed, stores kept, channel ids from 1, and the
+// exchange usable again.
+func TestResetStartsOverWithoutDeparting(t *testing.T) {
+	n := newTestNet(t)
+	data := store.NewMemoryData()
+	a := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
+	b := n.peer("b")
+	var bIn recorder
+	defer b.Observe(bIn.sink)()
+	disposed := 0
+	a.Register(Policy{Name: "p", Dispose: func() error { disposed++; return nil }})
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	update(t, da, func(tx *Tx) { tx.Set(P("n"), 1) })
+	n.settle()
+	wantJSON(t, db, `{"n":1}`)
+
+	var docEvents []DocChange
+	var peerEvents []PeerChange
+	defer a.SubscribeDocuments(func(e DocEvent) { docEvents = append(docEvents, e.Changes...) })()
+	defer a.SubscribePeers(func(e PeerEvent) { peerEvents = append(peerEvents, e.Changes...) })()
+
+	if err := a.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n.settle()
+	if !slices.Contains(docEvents, DocChange{Type: DocRemoved, DocID: "d"}) {
+		t.Fatalf("no synthetic doc-removed: %v", docEvents)
+	}
+	if !slices.ContainsFunc(peerEvents, func(c PeerChange) bool { return c.Type == PeerDeparted && c.Peer.PeerID == "b" }) {
+		t.Fatalf("no synthetic peer-departed: %v", peerEvents)
+	}
+	if len(a.Documents()) != 0 || len(a.Peers()) != 0 || len(a.Transports()) != 0 {
+		t.Fatalf("state after reset: docs %v, peers %v, %d transports", a.Documents(), a.Peers(), len(a.Transports()))
+	}
+	if disposed != 1 {
+		t.Fatalf("policy disposed %d times, want 1", disposed)
+	}
+	if bIn.has(func(e ObsEvent) bool { return e.Layer == ObsProtocol && e.Dir == "in" && e.MsgType == "depart" }) {
+		t.Fatal("b received a depart: reset must not say goodbye")
+	}
+	if _, ok := b.Peers()["a"]; !ok {
+		t.Fatal("b forgot a at once; without a depart it keeps it in its grace period")
+	}
+	if err := da.Update(func(tx *Tx) error { tx.Set(P("n"), 2); return nil }); CodeOf(err) != CodeDestroyed {
+		t.Fatalf("old handle after reset: %v, want %s", err, CodeDestroyed)
+	}
+
+	// Usable again: a new transport, channel ids from 1, the doc from the store.
+	var aObs recorder
+	defer a.Observe(aObs.sink)()
+	if err := a.AddTransport(context.Background(), n.bridge.Endpoint("a-again")); err != nil {
+		t.Fatal(err)
+	}
+	d2 := mustGet(t, a, "d", jsonDoc)
+	n.settle()
+	wantJSON(t, d2, `{"n":1}`)
+	if !aObs.has(func(e ObsEvent) bool { return e.Layer == ObsProtocol && e.MsgType == "establish" && e.ChannelID == 1 }) {
+		t.Fatal("channel ids did not restart at 1")
+	}
+	update(t, d2, func(tx *Tx) { tx.Set(P("n"), 3) })
+	n.settle()
+	wantJSON(t, db, `{"n":3}`)
+}
+
+func TestResetAfterShutdownFails(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reset(context.Background()); CodeOf(err) != CodeClosed {
+		t.Fatalf("Reset after Shutdown: %v, want %s", err, CodeClosed)
 	}
 }
