@@ -93,7 +93,13 @@ func (c *coreProgram) Update(s *coreState, m any) (*coreState, []any) {
 		sync, yfx := c.sync.Update(n.sync, msgSyncTick{})
 		n.sync = sync
 		fx = appendAll(fx, yfx)
-		return n, append(fx, fxTickDone{})
+		fx = append(fx, fxTickDone{})
+		if sync.releasable() {
+			// Held offers go out a batch per tick.
+			n.tickPending = true
+			fx = append(fx, fxScheduleTick{})
+		}
+		return n, fx
 	case coreResetMsg:
 		n, _ = c.Init()
 		return n, nil

@@ -578,7 +578,16 @@ func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
 		return // the peer has no live channel: dropped, it resyncs on reconnect
 	}
 	ex.outbox = append(ex.outbox, transport.Envelope{To: append([]ChannelID(nil), chans...), Msg: msg})
+	if len(ex.outbox) >= flushEvery {
+		// A long burst (thousands of interests answered) goes out as it
+		// is made, so a queue filling up reports its pressure while the
+		// burst can still hold the rest back.
+		ex.flushOutbox()
+	}
 }
+
+// flushEvery is how many queued messages a burst sends before its end.
+const flushEvery = 64
 
 func (ex *Exchange) sessionEffect(f sessionFx) {
 	switch f := f.(type) {
@@ -780,9 +789,8 @@ func (ex *Exchange) onChannelPressure(id ChannelID, congested bool) {
 			ex.consequence(chanPressureMsg{ch: id, congested: now})
 		}
 	})
-	if !ex.runner.Idle() {
-		ex.runner.DispatchUrgent(deliver) // queued: the dispatcher is running
-		return
+	if ex.runner.TryDispatchUrgent(deliver) {
+		return // queued: the dispatcher is running
 	}
 	if !ex.startBG() {
 		return

@@ -91,10 +91,14 @@ type syncPeer struct {
 	fresh pmap.Set
 }
 
-// heldPush is a push withheld from a congested peer: since is our version
-// before the first change it missed (nil for docs that always send their
-// entirety).
-type heldPush struct{ since *string }
+// heldPush is an offer withheld from a congested peer: a push (since is
+// our version before the first change it missed) or the answer to its
+// interest (answer; since is the peer's version). nil since: the entirety.
+// An answer carries everything up to now, so it absorbs held pushes.
+type heldPush struct {
+	since  *string
+	answer bool
+}
 
 type parkedInterest struct {
 	from string
@@ -344,9 +348,16 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		if ok {
 			np.states = old.states
 			if _, newPath := m.(msgPeerNewPath); newPath {
-				// The old path may still be congested; held pushes are
+				// The old path may still be congested. Held answers stay
+				// (they start at the peer's own version); held pushes are
 				// dropped because the presents below make the peer ask.
 				np.congested = old.congested
+				old.held.Range(func(doc string, h heldPush) bool {
+					if h.answer {
+						np.held = np.held.Set(doc, h)
+					}
+					return true
+				})
 			}
 		}
 		n.peers = n.peers.Set(who.PeerID, np)
@@ -880,15 +891,24 @@ func (p *syncProgram) onInterest(s *syncState, from string, msg *wire.Interest) 
 	}
 	recip := msg.Reciprocate != nil && *msg.Reciprocate
 	var fx []syncFx
-	if d.meta.SyncMode.Delivery == wire.DeltaCapable {
-		fx = append(fx, fxSendOffers{peers: []string{from}, doc: msg.DocID, since: msg.Version, reciprocate: ptr(false)})
-		if recip && bidirectional(d.meta.SyncMode) {
-			fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{DocID: msg.DocID, Version: ptr(d.version), Reciprocate: ptr(false)}})
-		}
-	} else {
-		fx = append(fx, fxSendOffers{peers: []string{from}, doc: msg.DocID, reciprocate: ptr(false)})
-	}
 	n := s.clone()
+	var since *string
+	if d.meta.SyncMode.Delivery == wire.DeltaCapable {
+		since = msg.Version
+	}
+	if peer.congested.Len() > 0 {
+		// The answer waits until the peer's queue drained: a peer asking
+		// for thousands of documents at once must not overflow it.
+		np := *peer
+		np.held = peer.held.Set(msg.DocID, heldPush{since: since, answer: true})
+		n.peers = n.peers.Set(from, &np)
+		n.holding = n.holding.Set(from, struct{}{})
+	} else {
+		fx = append(fx, fxSendOffers{peers: []string{from}, doc: msg.DocID, since: since, reciprocate: ptr(false)})
+	}
+	if recip && bidirectional(d.meta.SyncMode) && d.meta.SyncMode.Delivery == wire.DeltaCapable {
+		fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{DocID: msg.DocID, Version: ptr(d.version), Reciprocate: ptr(false)}})
+	}
 	if recip {
 		setPeerDocState(n, from, msg.DocID, PeerDocState{Kind: PeerPending})
 	} else {
@@ -960,7 +980,7 @@ func (p *syncProgram) push(n *syncState, doc string, before *syncDoc, exclude st
 		}
 		key := id + "\x00" + doc
 		if peer.congested.Len() > 0 || n.pushedNow.Has(key) {
-			if !peer.held.Has(doc) {
+			if !peer.held.Has(doc) { // a held push keeps its baseline; a held answer covers this change
 				np := *peer
 				np.held = peer.held.Set(doc, heldPush{since: since})
 				n.peers = n.peers.Set(id, &np)
@@ -1001,16 +1021,36 @@ func (p *syncProgram) pressure(s *syncState, m msgChannelPressure) (*syncState, 
 	return n, p.release(n, []string{m.peer})
 }
 
+// releaseBatch is how many held offers one peer gets per step: a peer that
+// asked for thousands of documents while congested gets them in batches,
+// so its queue can report pressure again between them.
+const releaseBatch = 64
+
+// releasable reports whether some peer that is not congested still holds
+// offers (the core then schedules another tick to send the next batch).
+func (s *syncState) releasable() bool {
+	found := false
+	s.holding.Range(func(id string, _ struct{}) bool {
+		if p, ok := s.peers.Get(id); ok && p.congested.Len() == 0 && p.held.Len() > 0 {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
 // release sends the held pushes of the given peers that are not congested
 // (n is a fresh clone owned by the caller): one offer per doc and
 // baseline, shared by the peers that hold the same one.
 func (p *syncProgram) release(n *syncState, ids []string) []syncFx {
 	type group struct {
-		doc   string
-		since *string
-		peers []string
+		doc    string
+		since  *string
+		answer bool
+		peers  []string
 	}
 	var groups []*group
+	var vacants []syncFx
 	index := map[string]*group{}
 	for _, id := range ids {
 		peer, ok := n.peers.Get(id)
@@ -1021,32 +1061,48 @@ func (p *syncProgram) release(n *syncState, ids []string) []syncFx {
 		if peer.congested.Len() > 0 {
 			continue
 		}
+		np := *peer
+		released := 0
 		for _, doc := range peer.held.Keys() {
+			if released == releaseBatch {
+				break // the rest at the next tick, once these went out
+			}
+			released++
+			np.held = np.held.Delete(doc)
 			h, _ := peer.held.Get(doc)
 			d, ok := n.docs.Get(doc)
+			if h.answer && (!ok || d.mode == ModeDeferred || !p.share(doc, peer.identity)) {
+				vacants = append(vacants, vacant(id, doc)) // as the interest would be answered now
+				continue
+			}
 			if st, known := peer.states.Get(doc); !ok || d.mode == ModeDeferred || !known || st.Kind == PeerVacant || !p.share(doc, peer.identity) {
 				continue // gone, dismissed or denied since it was held
 			}
-			k := doc + "\x00"
+			k := fmt.Sprintf("%s\x00%v", doc, h.answer)
 			if h.since != nil {
 				k += "@" + *h.since
 			}
 			g := index[k]
 			if g == nil {
-				g = &group{doc: doc, since: h.since}
+				g = &group{doc: doc, since: h.since, answer: h.answer}
 				index[k] = g
 				groups = append(groups, g)
 			}
 			g.peers = append(g.peers, id)
 		}
-		np := *peer
-		np.held = pmap.Map[heldPush]{}
 		n.peers = n.peers.Set(id, &np)
-		n.holding = n.holding.Delete(id)
+		if np.held.Len() == 0 {
+			n.holding = n.holding.Delete(id)
+		}
 	}
-	fx := make([]syncFx, 0, len(groups))
+	fx := make([]syncFx, 0, len(groups)+len(vacants))
+	fx = append(fx, vacants...)
 	for _, g := range groups {
-		fx = append(fx, fxSendOffers{peers: g.peers, doc: g.doc, since: g.since, push: true})
+		if g.answer {
+			fx = append(fx, fxSendOffers{peers: g.peers, doc: g.doc, since: g.since, reciprocate: ptr(false)})
+		} else {
+			fx = append(fx, fxSendOffers{peers: g.peers, doc: g.doc, since: g.since, push: true})
+		}
 	}
 	return fx
 }

@@ -425,6 +425,24 @@ func TestSyncTable(t *testing.T) {
 					t.Fatal(dumpSync(s))
 				}
 			}},
+		{name: "an interest from a congested peer: its state is kept, the answer waits", setup: syncSeq(bob, ensure("d", authM, "L:3"),
+			msgChannelPressure{peer: "bob", ch: 1, congested: true}),
+			msg: recv("bob", interest("d", ptr("L:1"), F)),
+			check: func(t *testing.T, s *syncState) {
+				p, _ := s.peers.Get("bob")
+				if h, ok := p.held.Get("d"); !ok || !h.answer || *h.since != "L:1" {
+					t.Fatal(dumpSync(s))
+				}
+				if st, _ := stateOf(s, "bob", "d"); st.Kind != PeerSynced {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "drain: the held answer goes out from the peer's version", setup: syncSeq(bob, ensure("d", authM, "L:3"),
+			msgChannelPressure{peer: "bob", ch: 1, congested: true}, recv("bob", interest("d", ptr("L:1"), F)), msgLocalChange{doc: "d", version: "L:4"}),
+			msg: msgChannelPressure{peer: "bob", ch: 1}, fx: []string{"offers bob d since=L:1 r=false"}, check: func(t *testing.T, s *syncState) {}},
+		{name: "drain: a held answer for a doc deleted meanwhile is vacant", setup: syncSeq(bob, ensure("d", authM, "L:3"),
+			msgChannelPressure{peer: "bob", ch: 1, congested: true}, recv("bob", interest("d", ptr("L:1"), F)), msgDocDelete{doc: "d"}),
+			msg: msgChannelPressure{peer: "bob", ch: 1}, fx: []string{"to bob vacant(d)"}, check: func(t *testing.T, s *syncState) {}},
 		{name: "drain of one channel while another is congested: still held", setup: syncSeq(bob, ensure("d", authM, "L:1"),
 			recv("bob", interest("d", nil, F)), msgChannelPressure{peer: "bob", ch: 1, congested: true}, msgChannelPressure{peer: "bob", ch: 2, congested: true},
 			msgLocalChange{doc: "d", version: "L:2"}),

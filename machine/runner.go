@@ -185,6 +185,21 @@ func (r *Runner[M, S, F]) DispatchUrgent(m M) {
 	r.enqueue(m, true)
 }
 
+// TryDispatchUrgent queues m like DispatchUrgent, but only while a drain
+// is running, so the caller never runs the program itself; it reports
+// whether m was queued. A callback that must not be held up (a socket
+// writer reporting its queue's state) uses it and hands m to a goroutine
+// of its own when it returns false.
+func (r *Runner[M, S, F]) TryDispatchUrgent(m M) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || !r.draining {
+		return false
+	}
+	r.urgent.push(m)
+	return true
+}
+
 // dispatchFromEffect is the dispatch an executor receives: FIFO like
 // Dispatch, but always part of the current cascade.
 func (r *Runner[M, S, F]) dispatchFromEffect(m M) { r.enqueueAs(m, false, true) }

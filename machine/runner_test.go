@@ -456,3 +456,24 @@ func TestQueueLen(t *testing.T) {
 		t.Errorf("queue lengths = %v, want [2 0]", lens)
 	}
 }
+
+func TestTryDispatchUrgentQueuesOnlyWhileDraining(t *testing.T) {
+	log := &recorder{}
+	var r *machine.Runner[cmsg, cstate, string]
+	queued := false
+	r = machine.NewRunner[cmsg, cstate, string](counter{log: log}, func(f string, _ func(cmsg)) {
+		queued = r.TryDispatchUrgent(inc{})
+	}, machine.Options{})
+	if r.TryDispatchUrgent(inc{}) {
+		t.Fatal("queued while idle: the caller would have had to run the program")
+	}
+	r.Dispatch(say{Fx: []string{"try"}})
+	want := []string{"update:machine_test.say", "update:machine_test.inc"}
+	if got := log.get(); !queued || !slices.Equal(got, want) || r.State().N != 1 {
+		t.Fatalf("queued=%v updates=%v N=%d, want the urgent message run by the running drain", queued, got, r.State().N)
+	}
+	r.Close()
+	if r.TryDispatchUrgent(inc{}) {
+		t.Fatal("queued after Close")
+	}
+}
