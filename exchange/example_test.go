@@ -83,3 +83,34 @@ func ExamplePolicy() {
 	fmt.Println(hub.Has("notes/acme-1"), hub.Has("notes/intruder"))
 	// Output: true false
 }
+
+// Observe traces what the exchange does; here, the change sets of a
+// document (the doc layer).
+func ExampleExchange_Observe() {
+	ex, _ := exchange.New(exchange.Options{PeerID: "alice"})
+	defer ex.Shutdown(context.Background())
+	cancel := ex.Observe(func(e exchange.ObsEvent) {
+		if e.Layer == exchange.ObsDoc {
+			fmt.Println(e.Kind, e.DocID, e.Ops[0].Type, e.Ops[0].Path, "remote:", e.Replay)
+		}
+	})
+	defer cancel()
+	doc, _ := ex.Get("notes", exchange.JSONDoc(""))
+	_ = doc.Update(func(tx *exchange.Tx) error { tx.Set(exchange.P("title"), "hello"); return nil })
+	_ = ex.Flush(context.Background())
+	// Output: changeset notes replace title remote: false
+}
+
+// Reset starts over without saying goodbye; the exchange stays usable.
+func ExampleExchange_Reset() {
+	ex, _ := exchange.New(exchange.Options{PeerID: "alice"})
+	defer ex.Shutdown(context.Background())
+	old, _ := ex.Get("notes", exchange.JSONDoc(""))
+	_ = ex.Reset(context.Background())
+	fmt.Println(len(ex.Documents()), exchange.CodeOf(old.Update(func(*exchange.Tx) error { return nil })))
+	again, _ := ex.Get("notes", exchange.JSONDoc(""))
+	fmt.Println(again.ID(), len(ex.Documents()))
+	// Output:
+	// 0 destroyed
+	// notes 1
+}
