@@ -100,7 +100,19 @@ type Options struct {
 	// beyond it unknown documents are answered vacant with a quota
 	// diagnostic. Zero means DefaultMaxDocsPerPeer; negative means no cap.
 	MaxDocsPerPeer int
+	// MaxDocsPerPrincipal caps the documents the peers of one
+	// authenticated principal (transport.PrincipalOf their channels'
+	// metadata), together and over the exchange's life, can make it take
+	// on by announcing them; beyond it they are answered vacant with a
+	// quota diagnostic. Peers without a principal are only under
+	// MaxDocsPerPeer. Zero means DefaultMaxDocsPerPrincipal; negative
+	// means no cap.
+	MaxDocsPerPrincipal int
 }
+
+// DefaultMaxDocsPerPrincipal is the default Options.MaxDocsPerPrincipal:
+// ten peers' worth at the per-peer default.
+const DefaultMaxDocsPerPrincipal = 1_000_000
 
 // DefaultMaxDocsPerPeer is the default Options.MaxDocsPerPeer: ten times a
 // large legitimate client.
@@ -291,6 +303,13 @@ func New(opts Options) (*Exchange, error) {
 	case maxDocs < 0:
 		maxDocs = 0
 	}
+	maxPerPrincipal := opts.MaxDocsPerPrincipal
+	switch {
+	case maxPerPrincipal == 0:
+		maxPerPrincipal = DefaultMaxDocsPerPrincipal
+	case maxPerPrincipal < 0:
+		maxPerPrincipal = 0
+	}
 	ex.core = &coreProgram{
 		session: &sessionProgram{
 			identity:         id,
@@ -298,7 +317,7 @@ func New(opts Options) (*Exchange, error) {
 			departureTimeout: timeout,
 			canConnect:       ex.canConnect,
 		},
-		sync:  &syncProgram{identity: id, persistent: len(ex.stores) > 0, maxAnnounced: maxDocs, canShare: ex.canShare, canAccept: ex.canAccept},
+		sync:  &syncProgram{identity: id, persistent: len(ex.stores) > 0, maxAnnounced: maxDocs, maxPerPrincipal: maxPerPrincipal, canShare: ex.canShare, canAccept: ex.canAccept},
 		store: storeProgram{stores: len(ex.stores)},
 	}
 	ex.runner = machine.NewRunner[any, *coreState, any](ex.core, ex.execute, machine.Options{

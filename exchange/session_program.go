@@ -359,7 +359,11 @@ func transition(n *sessionState, t PeerChangeType, peer PeerIdentity, fx []sessi
 	var ev syncMsg
 	switch t {
 	case PeerEstablished, PeerReconnected:
-		ev = msgPeerAvailable{identity: peer}
+		var principal any
+		if sp, ok := n.peers.Get(peer.PeerID); ok {
+			principal = sp.principal
+		}
+		ev = msgPeerAvailable{identity: peer, principal: principalKey(principal)}
 	case PeerDisconnected:
 		ev = msgPeerUnavailable{peer: peer.PeerID}
 	case PeerDeparted:
@@ -427,4 +431,19 @@ func (s *sessionState) channelPeer(ch ChannelID) (string, bool) {
 		return "", false
 	}
 	return c.remote.PeerID, true
+}
+
+// principalKey names an authenticated principal for per-principal quotas:
+// a string as is, a fmt.Stringer by its String, anything else by its type
+// and value; "" for nobody.
+func principalKey(p any) string {
+	switch p := p.(type) {
+	case nil:
+		return ""
+	case string:
+		return p
+	case fmt.Stringer:
+		return p.String()
+	}
+	return fmt.Sprintf("%T:%v", p, p)
 }

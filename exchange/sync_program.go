@@ -28,6 +28,9 @@ import (
 // injected predicates; they must be fast and must not call the exchange.
 type syncProgram struct {
 	identity PeerIdentity
+	// maxPerPrincipal caps the docs the peers of one authenticated
+	// principal may make us take on, over the exchange's life (0: none).
+	maxPerPrincipal int
 	// maxAnnounced caps the docs one peer may make us take on (create or
 	// defer) by presenting them; 0 means no cap.
 	maxAnnounced int
@@ -71,8 +74,12 @@ type syncPeer struct {
 	// ordered (field-LWW state, opaque stamps) prove nothing about
 	// containment, so WaitForSync waits for the peer's offer itself.
 	heard pmap.Set
-	// announced counts the docs this peer's presents made us classify.
+	// announced counts the docs this peer's presents made us classify;
+	// it survives reconnects (a peer cannot reset its quota by dropping
+	// its connection).
 	announced int
+	// principal: the key of the principal its channels authenticated as.
+	principal string
 	// acked: per doc, the latest version this peer acknowledged holding
 	// (an empty delta offer, sent once its stores confirmed our write).
 	acked pmap.Map[string]
@@ -126,13 +133,21 @@ type syncState struct {
 	pushedNow pmap.Map[struct{}]
 	// holding: peers with held pushes.
 	holding pmap.Map[struct{}]
+	// byPrincipal counts the docs each authenticated principal's peers
+	// made us take on; unlike a peer's count it survives departures.
+	byPrincipal pmap.Map[int]
 }
 
 // --- messages ---
 
 type syncMsg interface{ isSyncMsg() }
 
-type msgPeerAvailable struct{ identity PeerIdentity }
+type msgPeerAvailable struct {
+	identity PeerIdentity
+	// principal keys the authenticated principal of the peer's channels
+	// ("" for none), for the per-principal document quota.
+	principal string
+}
 
 // msgPeerNewPath: a known, connected peer gained a channel (often a
 // reconnection whose old socket is still closing). We present again so
@@ -336,17 +351,20 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 	switch m := m.(type) {
 	case msgPeerAvailable, msgPeerNewPath:
 		var who PeerIdentity
+		var principal string
 		switch m := m.(type) {
 		case msgPeerAvailable:
-			who = m.identity
+			who, principal = m.identity, m.principal
 		case msgPeerNewPath:
 			who = m.identity
 		}
 		n := s.clone()
 		old, ok := s.peers.Get(who.PeerID)
-		np := &syncPeer{identity: who}
+		np := &syncPeer{identity: who, principal: principal}
 		if ok {
 			np.states = old.states
+			np.announced = old.announced
+			np.principal = old.principal
 			if _, newPath := m.(msgPeerNewPath); newPath {
 				// The old path may still be congested. Held answers stay
 				// (they start at the peer's own version); held pushes are
@@ -816,6 +834,18 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 		d, known := s.docs.Get(e.DocID)
 		if !known {
 			cur, _ := s.peers.Get(from)
+			if byPrincipal, _ := s.byPrincipal.Get(cur.principal); p.maxPerPrincipal > 0 && cur.principal != "" && byPrincipal >= p.maxPerPrincipal {
+				// The principal's quota, shared by all its peers and kept
+				// across departures.
+				if byPrincipal == p.maxPerPrincipal {
+					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Code: DiagQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
+						Message: fmt.Sprintf("the principal of peer %q announced more than %d documents we did not hold; the rest are answered vacant", from, p.maxPerPrincipal)}})
+					s = s.clone()
+					s.byPrincipal = s.byPrincipal.Set(cur.principal, byPrincipal+1)
+				}
+				fx = append(fx, vacant(from, e.DocID))
+				continue
+			}
 			if p.maxAnnounced > 0 && cur.announced >= p.maxAnnounced {
 				// A peer cannot make us hold without bound: past its quota
 				// an unknown doc is answered vacant (reported once).
@@ -834,6 +864,10 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 			np := *cur
 			np.announced++
 			s.peers = s.peers.Set(from, &np)
+			if cur.principal != "" {
+				k, _ := s.byPrincipal.Get(cur.principal)
+				s.byPrincipal = s.byPrincipal.Set(cur.principal, k+1)
+			}
 			fx = append(fx, fxEnsureDoc{doc: e.DocID, peer: peer.identity, meta: DocMeta{
 				ReplicaType: e.ReplicaType, SyncMode: e.SyncMode, SchemaHash: e.SchemaHash,
 				SupportedHashes: slices.Clone(e.SupportedHashes),

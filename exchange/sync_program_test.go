@@ -654,3 +654,83 @@ func TestPresentsAreBatched(t *testing.T) {
 		t.Fatalf("%d presents listing %d docs", len(fx), len(seen))
 	}
 }
+
+// The per-principal quota: shared by the principal's peers, kept across
+// departures and reconnects; the per-peer count survives reconnects too.
+func TestSyncAnnouncedQuotaPerPrincipal(t *testing.T) {
+	p := &syncProgram{identity: me, maxAnnounced: 3, maxPerPrincipal: 4}
+	s, _ := p.Init()
+	step := func(m syncMsg) []syncFx {
+		var fx []syncFx
+		s, fx = p.Update(s, m)
+		return fx
+	}
+	presentDocs := func(from string, ids ...string) (ensured, vacants, quota int) {
+		var docs []wire.DocPresence
+		for _, id := range ids {
+			docs = append(docs, wire.DocPresence{DocID: id, ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h1"})
+		}
+		for _, f := range step(recv(from, &wire.Present{Docs: docs})) {
+			switch f := f.(type) {
+			case fxEnsureDoc:
+				ensured++
+			case fxSendToPeers:
+				if _, ok := f.msg.(*wire.Vacant); ok {
+					vacants++
+				}
+			case fxSyncDiagnostic:
+				if f.d.Code == DiagQuota {
+					quota++
+				}
+			}
+		}
+		return
+	}
+	step(msgPeerAvailable{identity: peerID("bob"), principal: "tenant-1"})
+	step(msgPeerAvailable{identity: peerID("carol"), principal: "tenant-1"})
+	step(msgPeerAvailable{identity: peerID("dave")}) // nobody authenticated
+
+	if e, v, q := presentDocs("bob", "a", "b", "c", "d"); e != 3 || v != 1 || q != 1 {
+		t.Fatalf("bob: ensured %d, vacant %d, quota %d; want the per-peer quota of 3", e, v, q)
+	}
+	// carol shares tenant-1's quota of 4: one more, then vacant.
+	if e, v, q := presentDocs("carol", "e", "f"); e != 1 || v != 1 || q != 1 {
+		t.Fatalf("carol: ensured %d, vacant %d, quota %d; want one left of the principal's 4", e, v, q)
+	}
+	// Departing and coming back resets neither count.
+	step(msgPeerDeparted{peer: "carol"})
+	step(msgPeerAvailable{identity: peerID("carol"), principal: "tenant-1"})
+	if e, _, q := presentDocs("carol", "g"); e != 0 || q != 0 {
+		t.Fatalf("carol after returning: ensured %d, quota diagnostics %d; want none (reported once)", e, q)
+	}
+	step(msgPeerUnavailable{peer: "bob"})
+	step(msgPeerAvailable{identity: peerID("bob"), principal: "tenant-1"})
+	if e, _, _ := presentDocs("bob", "h"); e != 0 {
+		t.Fatal("bob's quota was reset by reconnecting")
+	}
+	// A peer without a principal is only under its own quota.
+	if e, v, _ := presentDocs("dave", "i", "j", "k", "l"); e != 3 || v != 1 {
+		t.Fatalf("dave: ensured %d, vacant %d; want the per-peer quota of 3", e, v)
+	}
+}
+
+func TestPrincipalKey(t *testing.T) {
+	rows := []struct {
+		p    any
+		want string
+	}{
+		{nil, ""},
+		{"alice", "alice"},
+		{stringer("bob"), "bob"},
+		{42, "int:42"},
+	}
+	for _, r := range rows {
+		if got := principalKey(r.p); got != r.want {
+			t.Errorf("principalKey(%v) = %q, want %q", r.p, got, r.want)
+		}
+	}
+}
+
+type stringer string
+
+func (s stringer) String() string { return string(s) }

@@ -136,7 +136,7 @@ func TestParseServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := serveConfig{addr: ":8080", data: "./kyneta.db", peerID: "kyneta-relay", reloadInterval: 5 * time.Second,
-		maxConns: 10000, maxConnsPerIP: 1000, maxConnsPerPrincipal: 100, reassemblyBudget: 256 << 20, maxAliases: 100000, maxPresentDocs: 50000, maxInboundQueue: 10000, maxDocsPerPeer: 100000, maxMessageSize: 1 << 20, fragmentThreshold: 100 << 10, maxReassembly: 50 << 20,
+		maxConns: 10000, maxConnsPerIP: 1000, maxConnsPerPrincipal: 100, reassemblyBudget: 256 << 20, maxAliases: 100000, maxPresentDocs: 50000, maxInboundQueue: 10000, maxDocsPerPeer: 100000, maxDocsPerPrincipal: 1000000, maxMessageSize: 1 << 20, fragmentThreshold: 100 << 10, maxReassembly: 50 << 20,
 		sendQueueMessages: 16384, sendQueueBytes: 8 << 20, idleTimeout: 90 * time.Second, writeTimeout: 10 * time.Second,
 		closeTimeout: 5 * time.Second, drainWindow: 5 * time.Second, departureTimeout: 30 * time.Second,
 		readBuffer: 1024, writeBuffer: 512, compression: "off", dashboard: true, statsInterval: time.Second,
@@ -149,7 +149,7 @@ func TestParseServe(t *testing.T) {
 		"--insecure", "--metrics-token-file", "m", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--reload-interval", "0",
 		"--max-connections-per-ip", "4", "--max-connections-per-token", "5", "--max-message-size", "200000",
 		"--fragment-threshold", "-1", "--max-reassembly-size", "7", "--reassembly-budget", "11", "--max-aliases", "12",
-		"--max-present-docs", "13", "--max-inbound-queue", "14", "--max-docs-per-peer", "15", "--send-queue-messages", "8", "--send-queue-bytes", "9",
+		"--max-present-docs", "13", "--max-inbound-queue", "14", "--max-docs-per-peer", "15", "--max-docs-per-token", "16", "--send-queue-messages", "8", "--send-queue-bytes", "9",
 		"--message-rate", "2.5", "--message-burst", "10", "--write-timeout", "1s", "--close-timeout", "2s",
 		"--drain-deadline", "3s", "--departure-timeout", "-1s", "--read-buffer", "512", "--write-buffer", "4096",
 		"--compression", "context-takeover", "--compression-threshold", "64", "--dashboard=false", "--stats-interval", "2s",
@@ -160,7 +160,7 @@ func TestParseServe(t *testing.T) {
 	want = serveConfig{addr: "127.0.0.1:0", data: "/tmp/x.db", tokenFile: "t", origins: "a.example,b.example", peerID: "relay-2",
 		drainWindow: 250 * time.Millisecond, maxConns: 3, logLevel: "debug", insecure: true, metricsTokenFile: "m",
 		tlsCert: "c.pem", tlsKey: "k.pem", maxConnsPerIP: 4, maxConnsPerPrincipal: 5, maxMessageSize: 200000,
-		fragmentThreshold: -1, maxReassembly: 7, reassemblyBudget: 11, maxAliases: 12, maxPresentDocs: 13, maxInboundQueue: 14, maxDocsPerPeer: 15, sendQueueMessages: 8, sendQueueBytes: 9, messageRate: 2.5, messageBurst: 10,
+		fragmentThreshold: -1, maxReassembly: 7, reassemblyBudget: 11, maxAliases: 12, maxPresentDocs: 13, maxInboundQueue: 14, maxDocsPerPeer: 15, maxDocsPerPrincipal: 16, sendQueueMessages: 8, sendQueueBytes: 9, messageRate: 2.5, messageBurst: 10,
 		writeTimeout: time.Second, closeTimeout: 2 * time.Second, drainDeadline: 3 * time.Second, departureTimeout: -time.Second,
 		readBuffer: 512, writeBuffer: 4096, compression: "context-takeover", compressionThreshold: 64, statsInterval: 2 * time.Second,
 		trace: true, logFormat: "text", cluster: clusterConfig{prefix: "kyneta"}}

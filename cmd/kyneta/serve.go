@@ -54,6 +54,7 @@ type serveConfig struct {
 	maxPresentDocs       int
 	maxInboundQueue      int
 	maxDocsPerPeer       int
+	maxDocsPerPrincipal  int
 	sendQueueMessages    int
 	sendQueueBytes       int
 	messageRate          float64
@@ -105,6 +106,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.IntVar(&c.maxPresentDocs, "max-present-docs", wire.DefaultMaxPresentDocs, "entries one present may list; more closes the connection with 1009")
 	fs.IntVar(&c.maxInboundQueue, "max-inbound-queue", exchange.DefaultMaxInboundQueue, "inputs waiting for the exchange before connections stop being read (negative: no bound)")
 	fs.IntVar(&c.maxDocsPerPeer, "max-docs-per-peer", exchange.DefaultMaxDocsPerPeer, "documents one peer may make the relay hold by announcing them; beyond, vacant (negative: no cap)")
+	fs.IntVar(&c.maxDocsPerPrincipal, "max-docs-per-token", exchange.DefaultMaxDocsPerPrincipal, "documents the peers of one token together may make the relay hold by announcing them, over its life; beyond, vacant (negative: no cap)")
 	fs.IntVar(&c.sendQueueMessages, "send-queue-messages", server.DefaultSendQueueMessages, "messages one connection may have queued; more closes it with 4000")
 	fs.IntVar(&c.sendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes one connection may have queued; more closes it with 4000")
 	fs.Float64Var(&c.messageRate, "message-rate", 0, "incoming messages per second allowed per connection; more closes it with 1008 (0: no limit)")
@@ -311,17 +313,18 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 		departure = exchange.DepartNever
 	}
 	ex, err := exchange.New(exchange.Options{
-		PeerID:           cfg.peerID,
-		PeerType:         wire.PeerService,
-		Transports:       cl.transports(tr),
-		Stores:           []store.Store{m.Store(st)},
-		Policies:         cl.policies(relay),
-		Replicas:         relayReplicas(),
-		Logger:           log,
-		OnMessage:        onMessage,
-		DepartureTimeout: departure,
-		MaxInboundQueue:  cfg.maxInboundQueue,
-		MaxDocsPerPeer:   cfg.maxDocsPerPeer,
+		PeerID:              cfg.peerID,
+		PeerType:            wire.PeerService,
+		Transports:          cl.transports(tr),
+		Stores:              []store.Store{m.Store(st)},
+		Policies:            cl.policies(relay),
+		Replicas:            relayReplicas(),
+		Logger:              log,
+		OnMessage:           onMessage,
+		DepartureTimeout:    departure,
+		MaxInboundQueue:     cfg.maxInboundQueue,
+		MaxDocsPerPeer:      cfg.maxDocsPerPeer,
+		MaxDocsPerPrincipal: cfg.maxDocsPerPrincipal,
 	})
 	if err != nil {
 		st.Close()
