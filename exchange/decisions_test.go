@@ -200,3 +200,26 @@ func TestPerPeerInterest(t *testing.T) {
 		t.Fatal("the shared interest was modified")
 	}
 }
+
+func TestReplayHowTable(t *testing.T) {
+	minted := replica.NewPlainVersion("L", 4)
+	genesis := replica.NewPlainVersion(replica.Genesis, 2)
+	rows := []struct {
+		name                         string
+		stamped, entirety, atCurrent bool
+		stored                       replica.Version
+		want                         replayKind
+	}{
+		{"a stamped replica keeps stamps", true, true, false, nil, replayStamped},
+		{"a stamped delta", true, false, false, nil, replayStamped},
+		{"a delta merges", false, false, false, nil, replayMerge},
+		{"an entirety at the fresh version adds nothing", false, true, true, genesis, replaySkip},
+		{"an entirety of a minted lineage resets to its version", false, true, false, minted, replayResetTo},
+		{"an entirety of the genesis lineage merges", false, true, false, genesis, replayMerge},
+	}
+	for _, r := range rows {
+		if got := replayHow(r.stamped, r.entirety, r.atCurrent, r.stored); got != r.want {
+			t.Errorf("%s: got %d, want %d", r.name, got, r.want)
+		}
+	}
+}

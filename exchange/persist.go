@@ -129,24 +129,22 @@ func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
 	if rec.Kind != store.KindEntry {
 		return nil
 	}
-	if sm, ok := rt.rep.(replica.StampedMerger); ok {
-		return sm.MergeStamped(rec.Payload, rec.Version, "")
-	}
-	if rec.Payload.Kind == wire.Entirety {
-		if rec.Version == rt.rep.Version().String() {
-			// Stored at the version a fresh replica has (a registration
-			// before any write): it holds what the replica starts with,
-			// schema defaults included, and merging it would count as a
-			// change.
-			return nil
-		}
+	_, stamped := rt.rep.(replica.StampedMerger)
+	var stored replica.Version
+	if rec.Payload.Kind == wire.Entirety && !stamped {
 		v, err := rt.factory.ParseVersion(rec.Version)
-		if err != nil {
+		if err != nil && rec.Version != rt.rep.Version().String() {
 			return err
 		}
-		if v.Lineage() != replica.Genesis {
-			return rt.rep.ResetFromEntirety(rec.Payload, v)
-		}
+		stored = v
+	}
+	switch replayHow(stamped, rec.Payload.Kind == wire.Entirety, rec.Version == rt.rep.Version().String(), stored) {
+	case replaySkip:
+		return nil
+	case replayStamped:
+		return rt.rep.(replica.StampedMerger).MergeStamped(rec.Payload, rec.Version, "")
+	case replayResetTo:
+		return rt.rep.ResetFromEntirety(rec.Payload, stored)
 	}
 	return rt.rep.Merge(rec.Payload)
 }

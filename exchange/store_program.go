@@ -423,3 +423,31 @@ func furthestHead(heads []headInfo, parse func(string) (replica.Version, error))
 // as meta plus the whole state (a first write, a reset to another lineage,
 // a head the replica no longer knows, a compaction).
 func storeAppends(replace, deltaOK bool) bool { return !replace && deltaOK }
+
+// replayKind is how one stored entry is applied while a document loads.
+type replayKind uint8
+
+const (
+	replayMerge   replayKind = iota + 1 // merge it like a change from a peer
+	replayStamped                       // merge keeping its stamp (LWW, state)
+	replayResetTo                       // reset to the entirety at its stored version
+	replaySkip                          // nothing to apply
+)
+
+// replayHow decides how a stored entry is replayed: stamped replicas keep
+// the entry's stamp; an entirety stored at the version the replica has
+// already (a registration before any write) holds only what the replica
+// starts with, schema defaults included, and would count as a change; an
+// entirety of a minted lineage resets the replica to its version so op
+// counters line up with peers; anything else merges.
+func replayHow(stamped, entirety, atCurrent bool, stored replica.Version) replayKind {
+	switch {
+	case stamped:
+		return replayStamped
+	case entirety && atCurrent:
+		return replaySkip
+	case entirety && stored != nil && stored.Lineage() != replica.Genesis:
+		return replayResetTo
+	}
+	return replayMerge
+}
