@@ -114,3 +114,32 @@ func ExampleExchange_Reset() {
 	// 0 destroyed
 	// notes 1
 }
+
+// Settled tells an offline-first UI how a document settled: at once
+// locally without transports, through a peer, or offline when no peer
+// answered in time.
+func ExampleDoc_Settled() {
+	ctx := context.Background()
+	local, _ := exchange.New(exchange.Options{PeerID: "alone"})
+	defer local.Shutdown(ctx)
+	d, _ := local.Get("notes", exchange.JSONDoc(""))
+	how, _ := d.Settled(ctx, time.Second)
+	fmt.Println(how)
+
+	bridge := transporttest.NewBridge(transporttest.BridgeOptions{})
+	defer bridge.Close()
+	lonely, _ := exchange.New(exchange.Options{PeerID: "lonely", Transports: []transport.Transport{bridge.Endpoint("lonely")}})
+	defer lonely.Shutdown(ctx)
+	d, _ = lonely.Get("notes", exchange.JSONDoc(""))
+	how, _ = d.Settled(ctx, 20*time.Millisecond) // nobody else is on the bridge
+	fmt.Println(how)
+
+	friend, _ := exchange.New(exchange.Options{PeerID: "friend", Transports: []transport.Transport{bridge.Endpoint("friend")}})
+	defer friend.Shutdown(ctx)
+	how, _ = d.Settled(ctx, 10*time.Second)
+	fmt.Println(how)
+	// Output:
+	// local
+	// offline
+	// peer
+}
