@@ -13,8 +13,9 @@ const (
 	// SettledLocal: the exchange has no transports; the local copy is all
 	// there is.
 	SettledLocal SettledVia = "local"
-	// SettledPeer: a peer was synced with, or answered vacant for, the
-	// document (the readiness latch).
+	// SettledPeer: a connected peer answered vacant, or is synced and our
+	// copy holds what it had (as WaitForSync); or the readiness latch is
+	// set and no peer is connected now.
 	SettledPeer SettledVia = "peer"
 	// SettledOffline: no peer answered within offlineAfter.
 	SettledOffline SettledVia = "offline"
@@ -42,8 +43,10 @@ func (d *Doc) Settled(ctx context.Context, offlineAfter time.Duration) (SettledV
 		stop := d.ex.clock.AfterFunc(offlineAfter, cancel)
 		defer stop()
 	}
-	err := d.wait(ctx, func(s *syncState, _ *sessionState) (bool, error) { return s.hasReconciled(doc), nil },
-		&Error{Code: CodeSyncTimeout, DocID: doc, Msg: "waiting for the document to settle"})
+	rt := d.rt
+	err := d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
+		return settledViaPeer(doc, rt.factory.ParseVersion, rt.currentVersion, s, sess), nil
+	}, &Error{Code: CodeSyncTimeout, DocID: doc, Msg: "waiting for the document to settle"})
 	switch {
 	case err == nil:
 		return SettledPeer, nil

@@ -82,3 +82,23 @@ func TestCompactNow(t *testing.T) {
 		t.Fatalf("Compact of an unknown doc: %v", err)
 	}
 }
+
+// Settled through a peer means the peer's data is here, not only its
+// answer (the reference resolved on the latch alone, and a screen could
+// show an empty document as settled).
+func TestSettledViaPeerHoldsTheData(t *testing.T) {
+	ctx := context.Background()
+	for range 20 {
+		n := newTestNet(t)
+		b := n.peer("b")
+		db := mustGet(t, b, "d", jsonDoc)
+		update(t, db, func(tx *Tx) { tx.Set(P("title"), "from b") })
+		a := n.peer("a")
+		da := mustGet(t, a, "d", jsonDoc)
+		via, err := da.Settled(ctx, 0)
+		if err != nil || via != SettledPeer {
+			t.Fatalf("%s %v", via, err)
+		}
+		wantJSON(t, da, `{"title":"from b"}`)
+	}
+}

@@ -107,3 +107,25 @@ func ackTargets(doc string, asked map[string]bool, s *syncState, sess *sessionSt
 	})
 	return out
 }
+
+// settledViaPeer: the document settled through a peer. With a peer
+// connected that means what WaitForSync waits for (the data is here, not
+// only the answer: the reference resolved on its readiness latch, and an
+// offline-first screen then showed an empty document); with nobody
+// connected, that some peer once reconciled with it (the latch).
+func settledViaPeer(doc string, parse func(string) (replica.Version, error), current func() replica.Version, s *syncState, sess *sessionState) bool {
+	if synced(doc, parse, current, s, sess) {
+		return true
+	}
+	if !s.hasReconciled(doc) {
+		return false
+	}
+	connected := false
+	s.peers.Range(func(id string, p *syncPeer) bool {
+		if _, ok := p.states.Get(doc); ok && len(sess.peerChannels(id)) > 0 {
+			connected = true
+		}
+		return !connected
+	})
+	return !connected
+}
