@@ -108,12 +108,7 @@ func makeSide[T any](topic string, payload *schema.Schema) (side, error) {
 		return side{}, &Error{Code: CodeSchema, Topic: topic, Err: err}
 	}
 	dt.Name = "line:" + topic + ":" + bound.Hash()
-	// No defaults: the exchange stores a typed document's defaults in the
-	// entirety it registers with a store, and replaying that entirety then
-	// reads as a version gap, so the document would come back empty after a
-	// restart. The line reads missing fields as their zero itself
-	// (decodeBox), as a TypeScript reader does.
-	dt.Defaults = nil
+
 	return side{payload: payload, doc: dt}, nil
 }
 
