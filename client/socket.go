@@ -35,11 +35,17 @@ type socket struct {
 	released bool
 	running  int // goroutines alive
 	queue    []outFrame
-	queued   int           // bytes in queue and in the writer's hands
-	wake     chan struct{} // cap 1: something was queued, or released
-	idle     chan struct{} // closed while nothing is queued or being written
-	wdone    chan struct{} // closed when the writer has exited (or will never run)
-	done     chan struct{} // closed when the socket is finished
+	queued   int // bytes in queue and in the writer's hands
+	// pressured: the queue passed half its limit and has not yet drained
+	// to a quarter; reported is what the exchange was last told, by the
+	// one goroutine reporting (reporting).
+	pressured bool
+	reported  bool
+	reporting bool
+	wake      chan struct{} // cap 1: something was queued, or released
+	idle      chan struct{} // closed while nothing is queued or being written
+	wdone     chan struct{} // closed when the writer has exited (or will never run)
+	done      chan struct{} // closed when the socket is finished
 }
 
 type outFrame struct {
@@ -205,7 +211,14 @@ func (s *socket) write(conn *websocket.Conn) {
 			batch[i] = outFrame{}
 			s.mu.Lock()
 			s.queued -= len(f.data)
+			drained := s.pressured && s.queued*4 <= s.c.opts.SendQueueLimit
+			if drained {
+				s.pressured = false
+			}
 			s.mu.Unlock()
+			if drained {
+				s.reportPressure()
+			}
 		}
 	}
 }
@@ -245,6 +258,9 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 		s.queue = append(s.queue, outFrame{typ: typ, data: f})
 	}
 	s.queued += size
+	if !s.pressured && s.queued*2 > s.c.opts.SendQueueLimit {
+		s.pressured = true
+	}
 	select {
 	case <-s.idle:
 		s.idle = make(chan struct{})
@@ -260,6 +276,15 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 // send is the channel's send: pipeline (alias, encode, fragment), then the
 // frames go to the writer as one unit.
 func (s *socket) send(msg wire.ChannelMsg) error {
+	err := s.sendLocked(msg)
+	if err == nil {
+		// Outside sendMu: the report may run the exchange, which sends.
+		s.reportPressure()
+	}
+	return err
+}
+
+func (s *socket) sendLocked(msg wire.ChannelMsg) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if s.isReleased() {
@@ -270,6 +295,33 @@ func (s *socket) send(msg wire.ChannelMsg) error {
 		return err
 	}
 	return s.enqueue(websocket.MessageBinary, pieces...)
+}
+
+// reportPressure tells the exchange when the queue's pressure changed
+// since the last report (transport.Context.OnChannelPressure), so it holds
+// back what it would send instead of overflowing the queue. Called without
+// mu; one goroutine reports at a time and loops until the exchange knows
+// the current state, so reports arrive in order.
+func (s *socket) reportPressure() {
+	ch := s.ch.Load()
+	if ch == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.reporting {
+		s.mu.Unlock()
+		return
+	}
+	s.reporting = true
+	for s.pressured != s.reported {
+		now := s.pressured
+		s.reported = now
+		s.mu.Unlock()
+		s.c.base.Pressure(ch.ID, now)
+		s.mu.Lock()
+	}
+	s.reporting = false
+	s.mu.Unlock()
 }
 
 func (s *socket) flush(ctx context.Context) error {

@@ -606,7 +606,7 @@ func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
 }
 
 // flushEvery is how many queued messages a burst sends before its end.
-const flushEvery = 64
+const flushEvery = 1
 
 func (ex *Exchange) sessionEffect(f sessionFx) {
 	switch f := f.(type) {

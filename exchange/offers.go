@@ -34,6 +34,12 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 		if len(chans) == 0 {
 			continue // no path: the peer resyncs from its version when it returns
 		}
+		if ex.congested(chans) {
+			// Its queue filled up since the program decided (the report
+			// is queued behind this step): the program holds the offer.
+			ex.enqueue(msgHold{peer: peer, doc: f.doc, since: f.since, answer: !f.push})
+			continue
+		}
 		if sent == nil {
 			parts, at = ex.buildOffer(rt, f.since, f.push, peer)
 		}
@@ -207,3 +213,16 @@ func (ex *Exchange) importOffer(f fxImport) {
 // enqueue queues the outcome of an import ahead of later inputs (called
 // while draining).
 func (ex *Exchange) enqueue(m any) { ex.consequence(m) }
+
+// congested reports whether one of chans reported its queue past its
+// high-water mark (the latest report, before the core has seen it).
+func (ex *Exchange) congested(chans []ChannelID) bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	for _, ch := range chans {
+		if ex.pressure[ch] {
+			return true
+		}
+	}
+	return false
+}

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,4 +109,88 @@ func TestWebSocketFastWriterNeverOverflowsAReadingPeer(t *testing.T) {
 	if closed != 0 {
 		t.Fatalf("%d slow-consumer closes of a reader that kept reading", closed)
 	}
+}
+
+// The client side of the send path: a service holding many documents
+// connects to a relay and answers the relay's interests for all of them
+// at once. Its client transport reports its queue's pressure (the test
+// checks the queue did pass half full), so the answers wait instead of
+// overflowing the queue and dropping the connection.
+func TestServiceWithManyDocsConnectsWithoutOverflow(t *testing.T) {
+	run := func(t *testing.T, wrap func(transport.Transport) transport.Transport) (reconnects int) {
+		srv, err := server.New(server.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		relay, err := New(Options{PeerID: "relay", Transports: []transport.Transport{srv},
+			Policies: []Policy{{Name: "all", Resolve: func(ResolveRequest) Resolution { return Interpret(jsonDoc) }}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		defer hs.Close()
+		defer relay.Shutdown(context.Background())
+		svc, err := New(Options{PeerID: "svc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer svc.Shutdown(context.Background())
+		const docs, writes = 300, 300
+		for i := range docs {
+			d := mustGet(t, svc, fmt.Sprint("doc-", i), jsonDoc)
+			for j := 1; j <= writes; j++ {
+				update(t, d, func(tx *Tx) { tx.Set(P("count"), j) })
+			}
+		}
+		retry := backoff.Policy{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxAttempts: backoff.Unlimited}
+		c, err := client.New(client.Options{URL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws",
+			SendQueueLimit: 256 << 10, Reconnect: &retry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		c.Subscribe(func(_, to client.State) {
+			if to.Status == client.StatusReconnecting {
+				mu.Lock()
+				reconnects++
+				mu.Unlock()
+			}
+		})
+		if err := svc.AddTransport(context.Background(), wrap(c)); err != nil {
+			t.Fatal(err)
+		}
+		last := mustGet(t, relay, fmt.Sprint("doc-", docs-1), jsonDoc)
+		first := mustGet(t, relay, "doc-0", jsonDoc)
+		want := fmt.Sprintf(`{"count":%d}`, writes)
+		waitDoc(t, last, func() bool { j, _ := last.JSON(); return string(j) == want })
+		waitDoc(t, first, func() bool { j, _ := first.JSON(); return string(j) == want })
+		mu.Lock()
+		defer mu.Unlock()
+		return reconnects
+	}
+	var congested atomic.Int32
+	if n := run(t, func(t transport.Transport) transport.Transport { return countingPressure{t, &congested} }); n != 0 {
+		t.Fatalf("the service's connection was dropped %d times", n)
+	}
+	if congested.Load() == 0 {
+		t.Fatal("the client's queue never passed half full: the test did not exercise the pressure path")
+	}
+}
+
+// countingPressure counts a transport's congestion reports on their way
+// to the exchange.
+type countingPressure struct {
+	transport.Transport
+	congested *atomic.Int32
+}
+
+func (w countingPressure) Initialize(ctx context.Context, c transport.Context) error {
+	next := c.OnChannelPressure
+	c.OnChannelPressure = func(id transport.ChannelID, congested bool) {
+		if congested {
+			w.congested.Add(1)
+		}
+		next(id, congested)
+	}
+	return w.Transport.Initialize(ctx, c)
 }

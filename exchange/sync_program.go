@@ -155,6 +155,15 @@ type msgPeerAvailable struct {
 type msgPeerNewPath struct{ identity PeerIdentity }
 type msgPeerUnavailable struct{ peer string }
 
+// msgHold: the shell found peer's queue congested when it came to send
+// an offer of doc (the pressure report is on its way): hold it as push()
+// or onInterest() would have.
+type msgHold struct {
+	peer, doc string
+	since     *string
+	answer    bool
+}
+
 // msgChannelPressure: channel ch of peer became congested or drained
 // (a channel that is removed counts as drained).
 type msgChannelPressure struct {
@@ -246,6 +255,7 @@ func (msgPeerAvailable) isSyncMsg()   {}
 func (msgPeerNewPath) isSyncMsg()     {}
 func (msgPeerUnavailable) isSyncMsg() {}
 func (msgChannelPressure) isSyncMsg() {}
+func (msgHold) isSyncMsg()            {}
 func (msgPeerDeparted) isSyncMsg()    {}
 func (msgDocLoading) isSyncMsg()      {}
 func (msgDocEnsure) isSyncMsg()       {}
@@ -393,6 +403,21 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 
 	case msgChannelPressure:
 		return p.pressure(s, m)
+
+	case msgHold:
+		peer, ok := s.peers.Get(m.peer)
+		if !ok {
+			return s, nil
+		}
+		if h, held := peer.held.Get(m.doc); held && (h.answer || !m.answer) {
+			return s, nil // what is held already covers it
+		}
+		n := s.clone()
+		np := *peer
+		np.held = peer.held.Set(m.doc, heldPush{since: m.since, answer: m.answer})
+		n.peers = n.peers.Set(m.peer, &np)
+		n.holding = n.holding.Set(m.peer, struct{}{})
+		return n, nil
 
 	case msgPeerUnavailable:
 		peer, ok := s.peers.Get(m.peer)

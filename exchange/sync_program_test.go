@@ -443,6 +443,25 @@ func TestSyncTable(t *testing.T) {
 		{name: "drain: a held answer for a doc deleted meanwhile is vacant", setup: syncSeq(bob, ensure("d", authM, "L:3"),
 			msgChannelPressure{peer: "bob", ch: 1, congested: true}, recv("bob", interest("d", ptr("L:1"), F)), msgDocDelete{doc: "d"}),
 			msg: msgChannelPressure{peer: "bob", ch: 1}, fx: []string{"to bob vacant(d)"}, check: func(t *testing.T, s *syncState) {}},
+		{name: "hold from the shell: a push kept for the drain", setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", interest("d", nil, F))),
+			msg: msgHold{peer: "bob", doc: "d", since: ptr("L:1")},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.held.Has("d") || !s.holding.Has("bob") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "hold from the shell: an answer replaces a held push", setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", interest("d", nil, F)),
+			msgHold{peer: "bob", doc: "d", since: ptr("L:1")}),
+			msg: msgHold{peer: "bob", doc: "d", since: ptr("L:0"), answer: true},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); func() bool { h, _ := p.held.Get("d"); return !h.answer || *h.since != "L:0" }() {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "hold from the shell: a push does not replace a held answer", setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", interest("d", nil, F)),
+			msgHold{peer: "bob", doc: "d", since: ptr("L:0"), answer: true}),
+			msg: msgHold{peer: "bob", doc: "d", since: ptr("L:1")}},
+		{name: "hold for an unknown peer: no-op", msg: msgHold{peer: "ghost", doc: "d"}},
 		{name: "drain of one channel while another is congested: still held", setup: syncSeq(bob, ensure("d", authM, "L:1"),
 			recv("bob", interest("d", nil, F)), msgChannelPressure{peer: "bob", ch: 1, congested: true}, msgChannelPressure{peer: "bob", ch: 2, congested: true},
 			msgLocalChange{doc: "d", version: "L:2"}),
