@@ -160,7 +160,7 @@ var ErrNilMessage = errors.New("wire: nil message")
 // exact, else float64). It only fails for a nil message.
 func encodeMessage(m wireMessage) ([]byte, error) {
 	if o, ok := m.(*wireOffer); ok && o != nil {
-		if b, ok := appendOffer(nil, o); ok {
+		if b, ok := appendOffer(0, o); ok {
 			return b, nil
 		}
 	}

@@ -9,25 +9,26 @@ import (
 // encodeValue(offerValue(...)) writes, without building the value tree:
 // offers carry the documents' data and are the most frequent message, and
 // the tree cost five allocations per message on top of the encoding's one.
-// It reports false, having appended nothing, for what it leaves to the
+// The encoding follows prefix reserved bytes (see encodeFramed). It
+// reports false, having allocated nothing, for what it leaves to the
 // general encoder: strings that are not well-formed UTF-8 (which that
 // encoder repairs) and document aliases that are not safe integers.
-func appendOffer(b []byte, m *wireOffer) ([]byte, bool) {
+func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 	if m.DataIsText && !utf8.Valid(m.Data) || !utf8.ValidString(m.Version) {
-		return b, false
+		return nil, false
 	}
 	n := 5 // t, pk, pe, d, v
 	size := len(m.Data) + len(m.Version)
 	if m.Doc != nil {
 		if !utf8.ValidString(*m.Doc) {
-			return b, false
+			return nil, false
 		}
 		n++
 		size += len(*m.Doc)
 	}
 	if m.DX != nil {
 		if !isSafeInteger(*m.DX) {
-			return b, false
+			return nil, false
 		}
 		n++
 	}
@@ -36,16 +37,14 @@ func appendOffer(b []byte, m *wireOffer) ([]byte, bool) {
 	}
 	if m.Lineage != nil {
 		if !utf8.ValidString(*m.Lineage) {
-			return b, false
+			return nil, false
 		}
 		n++
 		size += len(*m.Lineage)
 	}
 	// A key is at most 3 bytes with its head; a head, an integer or a
 	// boolean at most 9.
-	if b == nil {
-		b = make([]byte, 0, 9+n*(3+9)+size)
-	}
+	b := make([]byte, prefix, prefix+9+n*(3+9)+size)
 	b = appendCBORHead(b, 5, uint64(n))
 	b = append(b, 0x61, 't', byte(TypeOffer)) // TypeOffer < 24
 	b = append(b, 0x62, 'p', 'k')
@@ -88,6 +87,34 @@ func appendOffer(b []byte, m *wireOffer) ([]byte, bool) {
 	}
 	return b, true
 }
+
+// encodeFramed encodes m after HeaderSize reserved bytes, so that a
+// complete frame's header can be written in front of the message without
+// copying it into a new frame. That holds for offers; other messages are
+// encoded, then copied once behind the header, as a complete frame always
+// was (which, for one of them large enough to be fragmented, is one copy
+// more than before).
+func encodeFramed(m wireMessage) ([]byte, error) {
+	if o, ok := m.(*wireOffer); ok && o != nil {
+		if b, ok := appendOffer(HeaderSize, o); ok {
+			return b, nil
+		}
+	}
+	p, err := encodeMessage(m)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, HeaderSize+len(p))
+	copy(b[HeaderSize:], p)
+	return b, nil
+}
+
+// binaryFramed is BinaryCodec with encodeFramed as its encoder.
+var binaryFramed = func() Codec[[]byte] {
+	c := BinaryCodec
+	c.encode = encodeFramed
+	return c
+}()
 
 // appendCBORText appends s, well-formed UTF-8, as a CBOR text string.
 func appendCBORText(b []byte, s string) []byte {
