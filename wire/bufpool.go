@@ -2,9 +2,7 @@ package wire
 
 import (
 	"math/bits"
-	"strings"
 	"sync"
-	"unsafe"
 )
 
 // bufPool keeps the buffers of partial messages that were dropped
@@ -110,25 +108,4 @@ func (p *bufPool) idleBytes() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.idle
-}
-
-// makeNoZero returns an empty buffer of capacity n whose memory is not
-// cleared first, as bytes.Clone's is not: clearing a fresh 1 MiB message
-// buffer cost about as much as copying the message into it (the runtime
-// clears large allocations in chunks, yielding the processor between
-// them). The bytes beyond the length are whatever the memory held before,
-// like a pooled buffer's older bytes: the collector only ever reads what
-// it appended, and delivers messages with their capacity cut to their
-// length.
-func makeNoZero(n int) []byte {
-	if n <= 0 {
-		return []byte{}
-	}
-	// strings.Builder is the standard library's way to an uncleared
-	// allocation; the string it returns is dropped at once and never
-	// read, so reusing its memory as a []byte breaks no string.
-	var sb strings.Builder
-	sb.Grow(n)
-	sb.WriteByte(0)
-	return unsafe.Slice(unsafe.StringData(sb.String()), n)[:0]
 }

@@ -619,7 +619,7 @@ func (c *fragmentCollector[C]) alloc(size int) []byte {
 	if c.budget != nil {
 		c.budget.pool.trim(c.budget.room())
 	}
-	return makeNoZero(size)
+	return make([]byte, 0, size)
 }
 
 // free hands a buffer the collector no longer uses (and no longer

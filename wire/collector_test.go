@@ -935,34 +935,3 @@ func TestBudgetPoolStateMachine(t *testing.T) {
 		}
 	})
 }
-
-// A message buffer allocated without clearing holds whatever the memory
-// held before beyond its length; the reassembled message must not reach
-// it.
-func TestMakeNoZero(t *testing.T) {
-	for _, n := range []int{0, 1, 100, 64 << 10, 1 << 20} {
-		b := makeNoZero(n)
-		if b == nil || len(b) != 0 || cap(b) != n {
-			t.Fatalf("makeNoZero(%d): nil %v, len %d, cap %d", n, b == nil, len(b), cap(b))
-		}
-		b = append(b, make([]byte, n)...)
-		if len(b) != n || cap(b) != n {
-			t.Fatalf("makeNoZero(%d) filled: len %d cap %d", n, len(b), cap(b))
-		}
-	}
-	frames, err := FragmentBinary(bytes.Repeat([]byte{7}, 300<<10), 100<<10, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := NewReassembler[[]byte](ReassemblyConfig{})
-	defer r.Dispose()
-	for i, f := range frames {
-		m, done, err := r.Receive(f)
-		if err != nil || done != (i == len(frames)-1) {
-			t.Fatalf("frame %d: done %v err %v", i, done, err)
-		}
-		if done && (!bytes.Equal(m.Payload, bytes.Repeat([]byte{7}, 300<<10)) || cap(m.Payload) != len(m.Payload)) {
-			t.Fatalf("message len %d cap %d, want %d bytes of 7, capacity cut to length", len(m.Payload), cap(m.Payload), 300<<10)
-		}
-	}
-}
