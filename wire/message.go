@@ -159,6 +159,11 @@ var ErrNilMessage = errors.New("wire: nil message")
 // (safe integers as the shortest integer, other numbers as float32 when
 // exact, else float64). It only fails for a nil message.
 func encodeMessage(m wireMessage) ([]byte, error) {
+	if o, ok := m.(*wireOffer); ok && o != nil {
+		if b, ok := appendOffer(0, o); ok {
+			return b, nil
+		}
+	}
 	if o, ok := m.(*wireOffer); ok && o != nil && o.DataIsText {
 		// The text payload goes into the CBOR buffer straight from its
 		// bytes, without a string copy of a possibly large payload.

@@ -51,6 +51,12 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 		&Offer{DocID: "d", Version: "v1", Payload: Payload{Kind: Since, Encoding: JSON, Data: []byte(`[[1]]`)}},
 		&Offer{DocID: "d", Version: "v2", Payload: Payload{Kind: Entirety, Encoding: JSON, Data: []byte(`"` + big + `"`)}},
 		&Offer{DocID: "e", Version: "v3", Payload: Payload{Kind: Entirety, Encoding: Binary, Data: []byte(big)}},
+		// Left to the general encoder: not well-formed UTF-8.
+		&Offer{DocID: "e\xff", Version: "v4\xfe", Payload: Payload{Kind: Since, Encoding: JSON, Data: []byte("\"\xc3\"")}},
+		// Not offers: encoded, then copied behind the header.
+		&Interest{DocID: "d"},
+		&Dismiss{DocID: big},
+		&Depart{},
 	}
 	for _, thr := range []int{0, 100 << 10, 1000} {
 		a := NewPipelineState[[]byte](ReassemblyConfig{})

@@ -197,10 +197,12 @@ func (p FramePart) Len() int { return len(p.Head) + len(p.Body) }
 // The bytes on the wire are the same. On failure it returns the
 // *WireError SendStep would return and no parts.
 func SendStepParts[R Piece](st PipelineState[R], threshold int, msg ChannelMsg) (PipelineState[R], []FramePart, []FrameTrace, *WireError) {
-	st, seq, payload, werr := encodeOutbound(st, BinaryCodec, msg)
+	// The message is encoded after room for a complete frame's header.
+	st, seq, framed, werr := encodeOutbound(st, binaryFramed, msg)
 	if werr != nil {
 		return st, nil, nil, werr
 	}
+	payload := framed[HeaderSize:]
 	if threshold > 0 && len(payload) > threshold {
 		parts, err := FragmentBinaryParts(payload, threshold, seq)
 		if err != nil {
@@ -215,8 +217,8 @@ func SendStepParts[R Piece](st PipelineState[R], threshold int, msg ChannelMsg) 
 	if int64(len(payload)) > BinaryCodec.maxFrame {
 		return st, nil, nil, &WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: int64(len(payload)), Limit: BinaryCodec.maxFrame}}
 	}
-	frame := BinaryCodec.complete(seq, payload)
-	return st, []FramePart{{Head: frame}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: KindComplete, Size: len(frame)}}, nil
+	putHeader(framed, KindComplete, uint32(len(payload)), seq)
+	return st, []FramePart{{Head: framed}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: KindComplete, Size: len(framed)}}, nil
 }
 
 func fragmentWireError(err error) *WireError {
