@@ -139,7 +139,7 @@ func TestParseServe(t *testing.T) {
 		maxConns: 10000, maxConnsPerIP: 1000, maxConnsPerPrincipal: 100, reassemblyBudget: 256 << 20, maxAliases: 100000, maxPresentDocs: 50000, maxInboundQueue: 10000, maxDocsPerPeer: 100000, maxDocsPerPrincipal: 1000000, maxMessageSize: 1 << 20, fragmentThreshold: 100 << 10, maxReassembly: 50 << 20,
 		sendQueueMessages: 16384, sendQueueBytes: 8 << 20, idleTimeout: 90 * time.Second, writeTimeout: 10 * time.Second,
 		closeTimeout: 5 * time.Second, drainWindow: 5 * time.Second, departureTimeout: 30 * time.Second,
-		readBuffer: 1024, writeBuffer: 512, compression: "off", dashboard: true, statsInterval: time.Second,
+		readBuffer: 4096, writeBuffer: 512, compression: "off", dashboard: true, statsInterval: time.Second,
 		logLevel: "info", logFormat: "json", cluster: clusterConfig{prefix: "kyneta"}}
 	if c != want {
 		t.Errorf("defaults %+v, want %+v", c, want)
