@@ -94,15 +94,6 @@ func appendTextFragment(dst []byte, seq uint32, index, total, totalSize int, chu
 	return append(dst, ']')
 }
 
-// appendTextComplete writes a complete frame from an integer seq.
-func appendTextComplete(dst []byte, seq uint32, payload string) []byte {
-	dst = append(dst, `["`+TextCompletePrefix+`",`...)
-	dst = strconv.AppendUint(dst, uint64(seq), 10)
-	dst = append(dst, ',')
-	dst = append(dst, payload...)
-	return append(dst, ']')
-}
-
 // utf16Len is the length of s in UTF-16 code units, as JavaScript's
 // String.length counts it.
 func utf16Len(s string) int {
