@@ -147,8 +147,8 @@ func NewChange(obj *Object) (Change, error) {
 	return newChange(obj.Clone())
 }
 
-// ParseChange parses a change from JSON.
-func ParseChange(data []byte) (Change, error) {
+// parseChange parses a change from JSON.
+func parseChange(data []byte) (Change, error) {
 	v, err := ParseValue(data)
 	if err != nil {
 		return Change{}, err
@@ -195,7 +195,7 @@ func (c Change) MarshalJSON() ([]byte, error) {
 	if c.d == nil {
 		return []byte("null"), nil
 	}
-	return AppendValue(nil, c.d.obj), nil
+	return appendValue(nil, c.d.obj), nil
 }
 
 // Validate reports whether the change can be materialized: nil, or an

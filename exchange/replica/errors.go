@@ -68,16 +68,16 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is, one per Code.
 var (
-	ErrVersionParse     = &Error{Code: CodeVersionParse}
-	ErrVersionMismatch  = &Error{Code: CodeVersionMismatch}
-	ErrEncoding         = &Error{Code: CodeEncoding}
-	ErrMalformed        = &Error{Code: CodeMalformed}
-	ErrUnknownChange    = &Error{Code: CodeUnknownChange}
-	ErrInvalidChange    = &Error{Code: CodeInvalidChange}
-	ErrInvalidValue     = &Error{Code: CodeInvalidValue}
-	ErrAdvanceRange     = &Error{Code: CodeAdvanceRange}
-	ErrUnmaterializable = &Error{Code: CodeUnmaterializable}
-	ErrUnsupported      = &Error{Code: CodeUnsupported}
-	ErrCapacity         = &Error{Code: CodeCapacity}
-	ErrLimit            = &Error{Code: CodeLimit}
+	errVersionParse     = &Error{Code: CodeVersionParse}
+	errVersionMismatch  = &Error{Code: CodeVersionMismatch}
+	errEncoding         = &Error{Code: CodeEncoding}
+	errMalformed        = &Error{Code: CodeMalformed}
+	errUnknownChange    = &Error{Code: CodeUnknownChange}
+	errInvalidChange    = &Error{Code: CodeInvalidChange}
+	errInvalidValue     = &Error{Code: CodeInvalidValue}
+	errAdvanceRange     = &Error{Code: CodeAdvanceRange}
+	errUnmaterializable = &Error{Code: CodeUnmaterializable}
+	errUnsupported      = &Error{Code: CodeUnsupported}
+	errCapacity         = &Error{Code: CodeCapacity}
+	errLimit            = &Error{Code: CodeLimit}
 )
