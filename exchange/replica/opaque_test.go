@@ -170,7 +170,7 @@ func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
 	if m, _ := v1.Meet(v1); m.String() != "abc" {
 		t.Fatal("meet of equal stamps")
 	}
-	if _, err := v1.Compare(NewStateVersion(1)); !errors.Is(err, errVersionMismatch) {
+	if _, err := v1.Compare(newStateVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Fatal("compare with state version")
 	}
 	if _, err := f.ParseVersion(""); !errors.Is(err, errVersionParse) {

@@ -211,7 +211,7 @@ func TestPlainAdvance(t *testing.T) {
 	if _, ok := exportSince(t, a, NewPlainVersion(l, 3)); ok {
 		t.Fatal("nothing left to export")
 	}
-	if err := a.Advance(NewStateVersion(1)); !errors.Is(err, errVersionMismatch) {
+	if err := a.Advance(newStateVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Fatalf("state version: %v", err)
 	}
 }

@@ -138,7 +138,7 @@ func (rt *richText) items() []any {
 				out = append(out, r.orig)
 				continue
 			}
-			o := NewObject(2)
+			o := newObject(2)
 			o.Set("text", rd.next(r.units))
 			if r.marks != nil {
 				o.Set("marks", r.marks)

@@ -33,7 +33,7 @@ func richString(t *rapid.T, label string, maxLen int) string {
 }
 
 func obj(kv ...any) *Object {
-	o := NewObject(len(kv) / 2)
+	o := newObject(len(kv) / 2)
 	for i := 0; i < len(kv); i += 2 {
 		o.Set(kv[i].(string), kv[i+1])
 	}
@@ -79,7 +79,7 @@ func richInitial(t *rapid.T) any {
 		var o *Object
 		switch rapid.IntRange(0, 5).Draw(t, "span-form") {
 		case 1: // marks first
-			o = NewObject(2)
+			o = newObject(2)
 			if marks != nil {
 				o.Set("marks", marks)
 			}

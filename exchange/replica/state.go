@@ -175,7 +175,7 @@ func newest(v any) float64 {
 
 // plainOf strips timestamps: the document as users see it.
 func plainOf(tree *Object) *Object {
-	out := NewObject(tree.Len())
+	out := newObject(tree.Len())
 	tree.Range(func(k string, v any) bool {
 		if t, ok := isTuple(v); ok {
 			out.Set(k, cloneValue(t[0]))
@@ -191,7 +191,7 @@ func plainOf(tree *Object) *Object {
 // anything else a leaf.
 func stamp(v any, ts float64) any {
 	if o, ok := v.(*Object); ok {
-		c := NewObject(o.Len())
+		c := newObject(o.Len())
 		o.Range(func(k string, cv any) bool {
 			c.Set(k, stamp(cv, ts))
 			return true

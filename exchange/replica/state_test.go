@@ -121,7 +121,7 @@ func TestStateVersionsAndErrors(t *testing.T) {
 	if s.Version().String() != "51" {
 		t.Fatalf("version %s", s.Version())
 	}
-	if _, ok, err := s.ExportSince(NewStateVersion(0)); ok || err != nil {
+	if _, ok, err := s.ExportSince(newStateVersion(0)); ok || err != nil {
 		t.Fatal("state has no deltas")
 	}
 	e := entirety(t, s)
@@ -149,7 +149,7 @@ func TestStateVersionsAndErrors(t *testing.T) {
 		t.Fatalf("reset from since: %v", err)
 	}
 	clk.advance(time.Second)
-	if err := s.ResetFromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"y":[true,1]}`)}, NewStateVersion(1)); err != nil {
+	if err := s.ResetFromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"y":[true,1]}`)}, newStateVersion(1)); err != nil {
 		t.Fatal(err)
 	}
 	if jsonOf(t, s) != `{"x":2,"y":true}` || s.Version().String() != "1050" {

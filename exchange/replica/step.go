@@ -149,7 +149,7 @@ func asObject(cur any) *Object {
 		return c
 	case []any, *seqList, packedList:
 		l, _ := asList(c)
-		o := NewObject(l.len())
+		o := newObject(l.len())
 		i := 0
 		l.each(func(v any) bool {
 			o.Set(itoa(i), v)
@@ -558,7 +558,7 @@ func (s treeStep) step(cur any, _ bool) (any, bool) {
 }
 
 func newTreeNode(in treeInstr) *Object {
-	n := NewObject(4)
+	n := newObject(4)
 	n.Set("id", in.target)
 	n.Set("parent", in.parent)
 	n.Set("index", in.index)
@@ -663,7 +663,7 @@ type span struct {
 }
 
 func spanObject(text string, marks *Object) *Object {
-	o := NewObject(2)
+	o := newObject(2)
 	o.Set("text", text)
 	if marks != nil && marks.Len() > 0 {
 		o.Set("marks", marks)
@@ -752,7 +752,7 @@ func rebuildRichText(cur any, s richTextStep) []any {
 		sp := in[idx]
 		if off > 0 {
 			if text := sp.text.slice(off, sp.text.len()); text != "" {
-				o := NewObject(2)
+				o := newObject(2)
 				o.Set("text", text)
 				if sp.marks != nil {
 					o.Set("marks", sp.marks)
@@ -790,7 +790,7 @@ func normalizeSpans(spans []*Object) []any {
 			if marksEqual(pmo, smo) {
 				pt, _ := prev.Get("text")
 				pts, _ := asText(pt)
-				merged := NewObject(2)
+				merged := newObject(2)
 				merged.Set("text", pts+ts)
 				if pmo != nil {
 					merged.Set("marks", pmo)

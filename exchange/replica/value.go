@@ -39,8 +39,8 @@ type member struct {
 	v any
 }
 
-// NewObject returns an empty object with room for n keys.
-func NewObject(n int) *Object {
+// newObject returns an empty object with room for n keys.
+func newObject(n int) *Object {
 	return &Object{m: make([]member, 0, n)}
 }
 

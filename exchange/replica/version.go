@@ -249,8 +249,8 @@ type StateVersion struct {
 	ms float64
 }
 
-// NewStateVersion returns the version for ms milliseconds.
-func NewStateVersion(ms int64) StateVersion { return StateVersion{ms: float64(ms)} }
+// newStateVersion returns the version for ms milliseconds.
+func newStateVersion(ms int64) StateVersion { return StateVersion{ms: float64(ms)} }
 
 // Millis returns the timestamp in milliseconds.
 func (v StateVersion) Millis() float64 { return v.ms }

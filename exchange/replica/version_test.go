@@ -83,7 +83,7 @@ func TestPlainVersionCompareMeet(t *testing.T) {
 	if _, err := p.Compare(NewTimestampVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("plain vs timestamp = %v", err)
 	}
-	if _, err := p.Meet(NewStateVersion(1)); !errors.Is(err, errVersionMismatch) {
+	if _, err := p.Meet(newStateVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("meet plain/state = %v", err)
 	}
 	if _, err := p.Compare(nil); !errors.Is(err, errVersionMismatch) {
@@ -126,25 +126,25 @@ func TestTimestampAndStateVersions(t *testing.T) {
 		if o, err := NewTimestampVersion(c.a).Compare(NewTimestampVersion(c.b)); err != nil || o != c.lww {
 			t.Errorf("timestamp %d vs %d = %v, %v", c.a, c.b, o, err)
 		}
-		if o, err := NewStateVersion(c.a).Compare(NewStateVersion(c.b)); err != nil || o != c.st {
+		if o, err := newStateVersion(c.a).Compare(newStateVersion(c.b)); err != nil || o != c.st {
 			t.Errorf("state %d vs %d = %v, %v", c.a, c.b, o, err)
 		}
 		m, _ := NewTimestampVersion(c.a).Meet(NewTimestampVersion(c.b))
 		if m.(TimestampVersion).Millis() != float64(min(c.a, c.b)) {
 			t.Errorf("meet = %v", m)
 		}
-		m, _ = NewStateVersion(c.a).Meet(NewStateVersion(c.b))
+		m, _ = newStateVersion(c.a).Meet(newStateVersion(c.b))
 		if m.(StateVersion).Millis() != float64(min(c.a, c.b)) {
 			t.Errorf("state meet = %v", m)
 		}
 	}
-	if NewTimestampVersion(12).Lineage() != Genesis || NewStateVersion(12).Lineage() != Genesis {
+	if NewTimestampVersion(12).Lineage() != Genesis || newStateVersion(12).Lineage() != Genesis {
 		t.Error("timestamp lineages must be genesis")
 	}
-	if _, err := NewTimestampVersion(1).Compare(NewStateVersion(1)); !errors.Is(err, errVersionMismatch) {
+	if _, err := NewTimestampVersion(1).Compare(newStateVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("timestamp vs state = %v", err)
 	}
-	if _, err := NewStateVersion(1).Compare(NewPlainVersion("L", 1)); !errors.Is(err, errVersionMismatch) {
+	if _, err := newStateVersion(1).Compare(NewPlainVersion("L", 1)); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("state vs plain = %v", err)
 	}
 	if NewTimestampVersion(1712345678901).String() != "1712345678901" {
@@ -164,7 +164,7 @@ func TestOrderString(t *testing.T) {
 // version, so a peer holding nothing never makes us wait for its offer.
 func TestBottomVersions(t *testing.T) {
 	o := NewOpaqueVersion
-	s := NewStateVersion
+	s := newStateVersion
 	cases := []struct {
 		a, b Version
 		want Order
