@@ -83,7 +83,7 @@ func New(opts Options) (*Client, error) {
 		c.urlFrom = min(int(o.Rand()*float64(n)), n-1)
 	}
 	c.base = transport.NewBase(transport.BaseOptions{
-		Type:    TransportType,
+		Type:    transportType,
 		ID:      o.TransportID,
 		OnStart: c.onStart,
 		OnStop:  c.onStop,

@@ -165,7 +165,7 @@ func TestReadyHandshakeAndStop(t *testing.T) {
 	h := newHarness(t, nil)
 	rc := h.ready()
 	added := recv(t, h.ex.added, "channel added")
-	if added.TransportType != TransportType || len(h.c.Channels()) != 1 || h.c.Channels()[0] != added {
+	if added.TransportType != transportType || len(h.c.Channels()) != 1 || h.c.Channels()[0] != added {
 		t.Fatalf("channel %+v, channels %v", added, h.c.Channels())
 	}
 	if h.hook.ready.Load() != 1 {
@@ -205,17 +205,17 @@ func TestReadyHandshakeAndStop(t *testing.T) {
 func TestPingPong(t *testing.T) {
 	h := newHarness(t, nil)
 	rc := h.ready()
-	h.advance(DefaultKeepaliveInterval)
+	h.advance(defaultKeepaliveInterval)
 	for range 3 {
 		recv(t, rc.pings, "ping at server")
 		h.waitState("pong processed", func(s State) bool { return s.pong == 0 })
 		// The deadline was cancelled by the pong: nothing fires up to the
 		// next ping.
-		h.advance(DefaultPongTimeout)
+		h.advance(defaultPongTimeout)
 		if s := h.c.State(); s.Status != StatusReady || len(rc.pings) != 0 {
 			t.Fatalf("state %v after answered ping", s)
 		}
-		h.advance(DefaultKeepaliveInterval - DefaultPongTimeout)
+		h.advance(defaultKeepaliveInterval - defaultPongTimeout)
 	}
 	if n := h.srv.upgrades(); n != 1 {
 		t.Fatalf("%d upgrades, want 1", n)
@@ -231,9 +231,9 @@ func TestPongTimeoutReconnects(t *testing.T) {
 	h := newHarness(t, nil)
 	h.srv.set(func(s *refServer) { s.silent = true })
 	rc := h.ready()
-	h.advance(DefaultKeepaliveInterval)
+	h.advance(defaultKeepaliveInterval)
 	recv(t, rc.pings, "ping at server")
-	h.advance(DefaultPongTimeout)
+	h.advance(defaultPongTimeout)
 	s := h.waitState("reconnecting", func(s State) bool { return s.Status == StatusReconnecting })
 	if s.Attempt != 1 || s.Delay != time.Second {
 		t.Fatalf("state %v", s)
@@ -263,7 +263,7 @@ func TestPongTimeoutReconnects(t *testing.T) {
 func TestServerRestartReconnects(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ready()
-	h.advance(DefaultBackoffResetAfter) // stable: a later drop starts the backoff over
+	h.advance(defaultBackoffResetAfter) // stable: a later drop starts the backoff over
 	addr := h.srv.srv.Listener.Addr().String()
 	h.srv.closeAll(websocket.StatusServiceRestart, "restart")
 	h.srv.srv.Close()
@@ -577,7 +577,7 @@ func TestDialTimeout(t *testing.T) {
 	if h.clk.Pending() == 0 {
 		<-armed // the dial goroutine armed its timeout
 	}
-	h.advance(DefaultDialTimeout)
+	h.advance(defaultDialTimeout)
 	s := h.waitState("retry", func(s State) bool { return s.Status == StatusReconnecting })
 	if s.Attempt != 2 {
 		t.Fatalf("state %v", s)
@@ -658,10 +658,10 @@ func TestReadLimit(t *testing.T) {
 func TestKeepaliveDisabled(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.KeepaliveInterval = -1 })
 	rc := h.ready()
-	if got := fmt.Sprint(h.clk.Durations()); got != fmt.Sprint([]time.Duration{DefaultBackoffResetAfter}) {
+	if got := fmt.Sprint(h.clk.Durations()); got != fmt.Sprint([]time.Duration{defaultBackoffResetAfter}) {
 		t.Fatalf("timers armed: %v, want the backoff reset only", got)
 	}
-	h.advance(DefaultBackoffResetAfter)
+	h.advance(defaultBackoffResetAfter)
 	if n := h.clk.Pending(); n != 0 {
 		t.Fatalf("timers armed: %v", h.clk.Durations())
 	}

@@ -31,7 +31,7 @@ func TestURLsFailOver(t *testing.T) {
 	if got := h.c.URL(); got != urls[1] {
 		t.Fatalf("ready on %q, want node b %q", got, urls[1])
 	}
-	h.advance(DefaultBackoffResetAfter)
+	h.advance(defaultBackoffResetAfter)
 
 	// Node b dies: the reconnect waits for the backoff, then goes to c.
 	b.shutdown()
@@ -45,7 +45,7 @@ func TestURLsFailOver(t *testing.T) {
 	if got := h.c.URL(); got != urls[2] {
 		t.Fatalf("failed over to %q, want node c %q", got, urls[2])
 	}
-	h.advance(DefaultBackoffResetAfter)
+	h.advance(defaultBackoffResetAfter)
 
 	// Node c drops the connection; the rotation wraps around to a, which
 	// is up: the next attempt lands there.
@@ -57,7 +57,7 @@ func TestURLsFailOver(t *testing.T) {
 	if got := h.c.URL(); got != urls[0] {
 		t.Fatalf("after c: on %q, want node a %q", got, urls[0])
 	}
-	h.advance(DefaultBackoffResetAfter)
+	h.advance(defaultBackoffResetAfter)
 
 	// a goes too: the next dial goes to b, which is dead (refused, one
 	// more backoff step), and the one after to c.

@@ -17,35 +17,35 @@ import (
 
 // Defaults applied by [New] to zero option fields.
 const (
-	// DefaultReadLimit is the largest message the client reads: far above
+	// defaultReadLimit is the largest message the client reads: far above
 	// coder/websocket's 32 KiB, so a 100 KiB fragment plus its header fits.
-	DefaultReadLimit = 1 << 20
-	// DefaultFragmentThreshold is the payload size above which outgoing
+	defaultReadLimit = 1 << 20
+	// defaultFragmentThreshold is the payload size above which outgoing
 	// messages are fragmented (the reference's 100 KiB).
-	DefaultFragmentThreshold = 100 << 10
-	// DefaultKeepaliveInterval is the time between "ping" text frames.
-	DefaultKeepaliveInterval = 30 * time.Second
-	// DefaultPongTimeout is how long the connection may stay silent after
+	defaultFragmentThreshold = 100 << 10
+	// defaultKeepaliveInterval is the time between "ping" text frames.
+	defaultKeepaliveInterval = 30 * time.Second
+	// defaultPongTimeout is how long the connection may stay silent after
 	// a ping before it is given up.
-	DefaultPongTimeout = 10 * time.Second
-	// DefaultDialTimeout bounds one dial (TCP, TLS and upgrade).
-	DefaultDialTimeout = 30 * time.Second
-	// DefaultReadyTimeout bounds the wait for the server's "ready" once
+	defaultPongTimeout = 10 * time.Second
+	// defaultDialTimeout bounds one dial (TCP, TLS and upgrade).
+	defaultDialTimeout = 30 * time.Second
+	// defaultReadyTimeout bounds the wait for the server's "ready" once
 	// the socket is open. A Kyneta server sends it as soon as it has
 	// registered the connection, so anything longer means a stuck server.
-	DefaultReadyTimeout = 10 * time.Second
-	// DefaultBackoffResetAfter is how long a connection must stay ready
+	defaultReadyTimeout = 10 * time.Second
+	// defaultBackoffResetAfter is how long a connection must stay ready
 	// before the backoff starts again from its first step.
-	DefaultBackoffResetAfter = 30 * time.Second
-	// DefaultSendQueueLimit bounds the bytes queued for one socket.
-	DefaultSendQueueLimit = 16 << 20
-	// DefaultCloseGrace is how long a closing socket may take to write
+	defaultBackoffResetAfter = 30 * time.Second
+	// defaultSendQueueLimit bounds the bytes queued for one socket.
+	defaultSendQueueLimit = 16 << 20
+	// defaultCloseGrace is how long a closing socket may take to write
 	// what was queued before its close frame.
-	DefaultCloseGrace = 5 * time.Second
+	defaultCloseGrace = 5 * time.Second
 )
 
-// TransportType is the client's transport type, as in the reference.
-const TransportType = "websocket-client"
+// transportType is the client's transport type, as in the reference.
+const transportType = "websocket-client"
 
 // Options configure a [Client]. Zero fields take the documented defaults;
 // exactly one of URL, URLs and URLFunc is required.
@@ -89,41 +89,41 @@ type Options struct {
 	Subprotocols []string
 
 	// ReadLimit is the largest message read, in bytes; 0 means
-	// DefaultReadLimit, negative means no limit.
+	// 1 MiB, negative means no limit.
 	ReadLimit int64
 	// FragmentThreshold fragments outgoing messages whose payload is
-	// larger; 0 means DefaultFragmentThreshold, negative never fragments.
+	// larger; 0 means 100 KiB, negative never fragments.
 	FragmentThreshold int
 	// SendQueueLimit bounds the bytes queued for one socket; a send that
 	// would exceed it fails with ErrSendQueueFull (one message is always
-	// accepted into an empty queue). 0 means DefaultSendQueueLimit.
+	// accepted into an empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 
 	// KeepaliveInterval is the time between "ping" text frames; 0 means
-	// DefaultKeepaliveInterval, negative disables keepalive.
+	// 30 s, negative disables keepalive.
 	KeepaliveInterval time.Duration
 	// PongTimeout gives up a connection that stays silent this long after
-	// a ping; 0 means DefaultPongTimeout, negative disables the deadline.
+	// a ping; 0 means 10 s, negative disables the deadline.
 	PongTimeout time.Duration
-	// DialTimeout bounds one dial; 0 means DefaultDialTimeout, negative
+	// DialTimeout bounds one dial; 0 means 30 s, negative
 	// means no bound. A dial cut short fails with an error matching
 	// ErrDialTimeout.
 	DialTimeout time.Duration
 	// ReadyTimeout bounds the wait for the server's "ready" after the
 	// socket opened; when it elapses the socket is closed with 1000 "Ready
 	// timeout" and the attempt counts as failed (reconnect with backoff).
-	// 0 means DefaultReadyTimeout, negative waits forever.
+	// 0 means 10 s, negative waits forever.
 	ReadyTimeout time.Duration
 	// BackoffResetAfter is how long a connection must stay ready before
 	// the backoff starts again from its first step. A connection lost
 	// sooner counts as one more failed attempt, so a server that says
 	// "ready" and then drops every connection is retried at growing
 	// intervals (and, with a bounded policy, eventually given up). 0 means
-	// DefaultBackoffResetAfter, negative restarts the backoff on every
+	// 30 s, negative restarts the backoff on every
 	// "ready" (the reference's behaviour).
 	BackoffResetAfter time.Duration
 	// CloseGrace bounds how long a closing socket may spend writing what
-	// was queued before its close frame; 0 means DefaultCloseGrace.
+	// was queued before its close frame; 0 means 5 s.
 	CloseGrace time.Duration
 	// Reconnect is the backoff policy; nil means backoff.Default (1 s
 	// doubling to 30 s, full jitter, retrying until Stop or Close). A
@@ -201,31 +201,31 @@ func (o Options) resolve() (resolved, error) {
 		r.ownHTTP = true
 	}
 	if r.ReadLimit == 0 {
-		r.ReadLimit = DefaultReadLimit
+		r.ReadLimit = defaultReadLimit
 	}
 	if r.FragmentThreshold == 0 {
-		r.FragmentThreshold = DefaultFragmentThreshold
+		r.FragmentThreshold = defaultFragmentThreshold
 	}
 	if r.SendQueueLimit <= 0 {
-		r.SendQueueLimit = DefaultSendQueueLimit
+		r.SendQueueLimit = defaultSendQueueLimit
 	}
 	if r.KeepaliveInterval == 0 {
-		r.KeepaliveInterval = DefaultKeepaliveInterval
+		r.KeepaliveInterval = defaultKeepaliveInterval
 	}
 	if r.PongTimeout == 0 {
-		r.PongTimeout = DefaultPongTimeout
+		r.PongTimeout = defaultPongTimeout
 	}
 	if r.DialTimeout == 0 {
-		r.DialTimeout = DefaultDialTimeout
+		r.DialTimeout = defaultDialTimeout
 	}
 	if r.ReadyTimeout == 0 {
-		r.ReadyTimeout = DefaultReadyTimeout
+		r.ReadyTimeout = defaultReadyTimeout
 	}
 	if r.BackoffResetAfter == 0 {
-		r.BackoffResetAfter = DefaultBackoffResetAfter
+		r.BackoffResetAfter = defaultBackoffResetAfter
 	}
 	if r.CloseGrace <= 0 {
-		r.CloseGrace = DefaultCloseGrace
+		r.CloseGrace = defaultCloseGrace
 	}
 	r.policy = backoff.Default
 	if o.Reconnect != nil {

@@ -162,7 +162,7 @@ func (s *refServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(8 << 20)
 	rc := &refConn{
 		s: s, conn: conn,
-		pipe:   transport.NewPipeline(transport.PipelineOptions{Threshold: DefaultFragmentThreshold, Clock: clock.NewFake(time.Unix(0, 0))}),
+		pipe:   transport.NewPipeline(transport.PipelineOptions{Threshold: defaultFragmentThreshold, Clock: clock.NewFake(time.Unix(0, 0))}),
 		pings:  make(chan struct{}, 64),
 		msgs:   make(chan wire.ChannelMsg, 64),
 		seqs:   make(chan uint32, 64),

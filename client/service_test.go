@@ -49,7 +49,7 @@ func TestDefaultOptionsOutlastTenMinuteOutage(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 18))
 	h := newHarness(t, func(o *Options) { o.Reconnect = nil; o.Rand = rnd.Float64 })
 	h.ready()
-	h.advance(DefaultBackoffResetAfter) // an established, stable connection
+	h.advance(defaultBackoffResetAfter) // an established, stable connection
 	addr := h.srv.srv.Listener.Addr().String()
 	h.srv.closeAll(websocket.StatusServiceRestart, "restart")
 	h.srv.srv.Close()
@@ -87,7 +87,7 @@ func TestDefaultOptionsOutlastTenMinuteOutage(t *testing.T) {
 		h.advance(s.Delay)
 		h.waitState("dialling", func(s State) bool { return s.Status == StatusConnecting && s.Attempt == attempt })
 		h.waitArmed(1) // the dial timeout; nothing else is armed while dialling
-		h.advance(DefaultDialTimeout)
+		h.advance(defaultDialTimeout)
 		hung++
 		s = retry()
 	}
@@ -122,7 +122,7 @@ func TestNeverReadyServerReconnectsAfterReadyTimeout(t *testing.T) {
 	for attempt, delay := 1, 2*time.Second; attempt <= 3; attempt, delay = attempt+1, delay*2 {
 		h.waitState("connected", func(s State) bool { return s.Status == StatusConnected && s.Attempt == attempt })
 		rc := recv(t, h.srv.accepted, "connection")
-		h.advance(DefaultReadyTimeout - time.Millisecond)
+		h.advance(defaultReadyTimeout - time.Millisecond)
 		if s := h.c.State(); s.Status != StatusConnected {
 			t.Fatalf("gave up before the ready timeout: %v", s)
 		}
@@ -144,7 +144,7 @@ func TestNeverReadyServerReconnectsAfterReadyTimeout(t *testing.T) {
 	// Once the server says "ready" in time, the client stays.
 	h.srv.set(func(s *refServer) { s.noReady = false })
 	h.waitStatus(StatusReady)
-	h.advance(DefaultReadyTimeout)
+	h.advance(defaultReadyTimeout)
 	if s := h.c.State(); s.Status != StatusReady {
 		t.Fatalf("state %v", s)
 	}
@@ -228,9 +228,9 @@ func TestFlappingServerSeesGrowingIntervals(t *testing.T) {
 	if s := h.c.State(); s.Attempt != 8 {
 		t.Fatalf("ready but not yet stable: %v", s)
 	}
-	h.advance(DefaultBackoffResetAfter)
+	h.advance(defaultBackoffResetAfter)
 	if s := h.c.State(); s.Status != StatusReady || s.Attempt != 0 {
-		t.Fatalf("after %v ready: %v", DefaultBackoffResetAfter, s)
+		t.Fatalf("after %v ready: %v", defaultBackoffResetAfter, s)
 	}
 	h.srv.closeAll(websocket.StatusGoingAway, "restart")
 	if s := h.nextRetry(0); s.Attempt != 1 || s.Delay != time.Second {
@@ -248,12 +248,12 @@ func TestDialTimeoutNamesItsCause(t *testing.T) {
 	h.srv.set(func(s *refServer) { s.hang = block })
 	h.start()
 	h.waitArmed(1)
-	h.advance(DefaultDialTimeout)
+	h.advance(defaultDialTimeout)
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
 	if !errors.Is(err, ErrDialTimeout) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want ErrDialTimeout", err)
 	}
-	if strings.Contains(err.Error(), "canceled") || !strings.Contains(err.Error(), DefaultDialTimeout.String()) {
+	if strings.Contains(err.Error(), "canceled") || !strings.Contains(err.Error(), defaultDialTimeout.String()) {
 		t.Fatalf("message %q", err)
 	}
 	var to interface{ Timeout() bool }

@@ -15,9 +15,9 @@ import (
 // runner reports a *BudgetExhaustedError (see Options.Budget).
 const DefaultBudget = 100_000
 
-// DefaultHistorySize is how many recent messages a *BudgetExhaustedError
+// defaultHistorySize is how many recent messages a *BudgetExhaustedError
 // carries (see Options.HistorySize).
-const DefaultHistorySize = 32
+const defaultHistorySize = 32
 
 // Executor interprets one effect. It runs on the goroutine that is draining
 // the runner, so it must not block: I/O belongs on goroutines the shell owns,
@@ -66,7 +66,7 @@ type Options struct {
 	// while an effect blocks still start cascades of their own.
 	InCascade func() bool
 	// HistorySize is how many recent messages the budget error carries.
-	// 0 means DefaultHistorySize; a negative value keeps none.
+	// 0 means 32; a negative value keeps none.
 	HistorySize int
 	// Now stamps transitions. Default time.Now.
 	Now func() time.Time
@@ -148,7 +148,7 @@ func NewRunner[M any, S comparable, F any](p Program[M, S, F], exec Executor[M, 
 	if r.budget > 0 {
 		size := opts.HistorySize
 		if size == 0 {
-			size = DefaultHistorySize
+			size = defaultHistorySize
 		}
 		r.hist = newHistory[M](size)
 	}

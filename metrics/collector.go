@@ -30,8 +30,8 @@ type Options struct {
 	StoreBuckets []float64
 }
 
-// DefaultStoreBuckets spans an in-memory write to a stalled disk.
-var DefaultStoreBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}
+// defaultStoreBuckets spans an in-memory write to a stalled disk.
+var defaultStoreBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}
 
 // Collector is a prometheus.Collector for one exchange and what it runs
 // on. All methods are safe for concurrent use.
@@ -64,7 +64,7 @@ func New(o Options) *Collector {
 	}
 	buckets := o.StoreBuckets
 	if buckets == nil {
-		buckets = DefaultStoreBuckets
+		buckets = defaultStoreBuckets
 	}
 	c := &Collector{ns: ns, srv: o.Server, clk: clock.OrReal(o.Clock), clients: make(map[string]func())}
 	c.msgs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "exchange_messages_by_type_total",

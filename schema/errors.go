@@ -1,6 +1,9 @@
 package schema
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // Code classifies schema errors.
 type Code string
@@ -93,23 +96,16 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// Sentinels for errors.Is, one per Code.
+// Sentinels for errors.Is within the package, for the codes it uses; users match
+// with [CodeOf] or errors.Is(err, &Error{Code: c}).
 var (
-	ErrSyntax          = &Error{Code: CodeSyntax}
-	ErrInvalidSchema   = &Error{Code: CodeInvalidSchema}
-	ErrBindingRejects  = &Error{Code: CodeBindingRejects}
-	ErrTypeMismatch    = &Error{Code: CodeTypeMismatch}
-	ErrNotAllowed      = &Error{Code: CodeNotAllowed}
-	ErrMissingField    = &Error{Code: CodeMissingField}
-	ErrUnknownField    = &Error{Code: CodeUnknownField}
-	ErrUnknownVariant  = &Error{Code: CodeUnknownVariant}
-	ErrNoVariant       = &Error{Code: CodeNoVariant}
-	ErrDuplicate       = &Error{Code: CodeDuplicate}
-	ErrInvalidTree     = &Error{Code: CodeInvalidTree}
-	ErrBadPath         = &Error{Code: CodeBadPath}
-	ErrBadChange       = &Error{Code: CodeBadChange}
-	ErrUnknownChange   = &Error{Code: CodeUnknownChange}
-	ErrUnsupportedType = &Error{Code: CodeUnsupportedType}
+	errSyntax          = &Error{Code: CodeSyntax}
+	errInvalidSchema   = &Error{Code: CodeInvalidSchema}
+	errBindingRejects  = &Error{Code: CodeBindingRejects}
+	errTypeMismatch    = &Error{Code: CodeTypeMismatch}
+	errNotAllowed      = &Error{Code: CodeNotAllowed}
+	errMissingField    = &Error{Code: CodeMissingField}
+	errUnsupportedType = &Error{Code: CodeUnsupportedType}
 )
 
 func invalid(path, msg string) *Error {
@@ -139,4 +135,13 @@ func isIdent(s string) bool {
 		return false
 	}
 	return true
+}
+
+// CodeOf returns the Code of the first *Error in err's chain, or "".
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
 }

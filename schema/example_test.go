@@ -114,7 +114,7 @@ func ExampleBind() {
 	doc := schema.Struct(schema.F("clicks", schema.Counter()))
 	_, err := schema.Bind(schema.BindingYjs, doc)
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, schema.ErrBindingRejects))
+	fmt.Println(schema.CodeOf(err) == schema.CodeBindingRejects)
 	// Output:
 	// schema: $.clicks: the yjs binding does not support counter (composition law additive)
 	// true

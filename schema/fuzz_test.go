@@ -16,7 +16,7 @@ func FuzzParseJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ParseJSON(data)
 		if err != nil {
-			if !errors.Is(err, ErrSyntax) && !errors.Is(err, ErrInvalidSchema) {
+			if !errors.Is(err, errSyntax) && !errors.Is(err, errInvalidSchema) {
 				t.Fatalf("error %v has an unexpected code", err)
 			}
 			return
@@ -42,7 +42,7 @@ func FuzzParseJSON(f *testing.F) {
 		for _, b := range Bindings() {
 			z, err := s.Zero(b)
 			if err != nil {
-				if !errors.Is(err, ErrInvalidSchema) {
+				if !errors.Is(err, errInvalidSchema) {
 					t.Fatalf("Zero(%s): %v", b, err)
 				}
 				continue

@@ -14,9 +14,9 @@ import (
 	"github.com/kyneta-go/kyneta/internal/jsjson"
 )
 
-// HashVersion is the algorithm-version prefix of every hash this package
+// hashVersion is the algorithm-version prefix of every hash this package
 // computes; it is the reference's current version.
-const HashVersion = "02"
+const hashVersion = "02"
 
 // collators holds ICU root collators: String.prototype.localeCompare with
 // no arguments in the reference's default locale (en-US, which is CLDR
@@ -24,7 +24,7 @@ const HashVersion = "02"
 var collators = sync.Pool{New: func() any { return collate.New(language.Und) }}
 
 // Hash returns the schema hash the TypeScript stack computes for s
-// (computeSchemaHash): HashVersion followed by the 32 lowercase hex digits
+// (computeSchemaHash): the version prefix "02" followed by the 32 lowercase hex digits
 // of the 128-bit FNV-1a of the UTF-8 bytes of [Schema.Canonical]. The
 // binding, .decay() and migrations do not enter the hash.
 //
@@ -42,7 +42,7 @@ func (s *Schema) Hash() (string, error) {
 	h := fnv.New128a()
 	h.Write(c)
 	var sum [16]byte
-	return HashVersion + hex.EncodeToString(h.Sum(sum[:0])), nil
+	return hashVersion + hex.EncodeToString(h.Sum(sum[:0])), nil
 }
 
 // Canonical returns the text that [Schema.Hash] hashes: the reference's

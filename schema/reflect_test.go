@@ -79,7 +79,7 @@ func TestFromType(t *testing.T) {
 	v.hidden = "unexported fields are neither in the schema nor written"
 	// omitempty left todos[0].tags and meta out: Validate wants them,
 	// Complete fills them in with their zero.
-	if err := got.Validate(v); !errors.Is(err, ErrMissingField) || err.Error() != "schema: $.todos[0].tags: want array, got missing" {
+	if err := got.Validate(v); !errors.Is(err, errMissingField) || err.Error() != "schema: $.todos[0].tags: want array, got missing" {
 		t.Errorf("omitempty field: %v", err)
 	}
 	c, err := got.Complete(v)
@@ -96,7 +96,7 @@ func TestFromType(t *testing.T) {
 		t.Errorf("a doc value does not validate: %v", err)
 	}
 	v.Status = "gone"
-	if err := got.Validate(v); !errors.Is(err, ErrNotAllowed) {
+	if err := got.Validate(v); !errors.Is(err, errNotAllowed) {
 		t.Errorf("bad status: %v", err)
 	}
 }
@@ -182,7 +182,7 @@ func TestFromTypeProviderAndErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := FromType(c.typ)
-		if !errors.Is(err, ErrUnsupportedType) || err.Error() != c.msg {
+		if !errors.Is(err, errUnsupportedType) || err.Error() != c.msg {
 			t.Errorf("%v:\n got %v\nwant %s", c.typ, err, c.msg)
 		}
 	}

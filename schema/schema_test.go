@@ -43,25 +43,25 @@ func TestConstructionErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.s.Err()
-			if !errors.Is(err, ErrInvalidSchema) {
+			if !errors.Is(err, errInvalidSchema) {
 				t.Fatalf("Err() = %v, want invalid-schema", err)
 			}
 			if err.Error() != c.msg {
 				t.Errorf("message\n got %s\nwant %s", err, c.msg)
 			}
-			if _, err := c.s.Hash(); !errors.Is(err, ErrInvalidSchema) {
+			if _, err := c.s.Hash(); !errors.Is(err, errInvalidSchema) {
 				t.Errorf("Hash error %v", err)
 			}
-			if _, err := c.s.MarshalJSON(); !errors.Is(err, ErrInvalidSchema) {
+			if _, err := c.s.MarshalJSON(); !errors.Is(err, errInvalidSchema) {
 				t.Errorf("MarshalJSON error %v", err)
 			}
-			if _, err := Bind(BindingJSON, c.s); !errors.Is(err, ErrInvalidSchema) {
+			if _, err := Bind(BindingJSON, c.s); !errors.Is(err, errInvalidSchema) {
 				t.Errorf("Bind error %v", err)
 			}
 		})
 	}
 	var nilSchema *Schema
-	if err := nilSchema.Err(); !errors.Is(err, ErrInvalidSchema) {
+	if err := nilSchema.Err(); !errors.Is(err, errInvalidSchema) {
 		t.Errorf("nil schema: %v", err)
 	}
 }
@@ -121,10 +121,10 @@ func TestBindingRules(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Bind("automerge", Struct()); !errors.Is(err, ErrBindingRejects) {
+	if _, err := Bind("automerge", Struct()); !errors.Is(err, errBindingRejects) {
 		t.Errorf("unknown binding: %v", err)
 	}
-	if _, err := ParseBinding("automerge"); !errors.Is(err, ErrBindingRejects) {
+	if _, err := ParseBinding("automerge"); !errors.Is(err, errBindingRejects) {
 		t.Errorf("ParseBinding: %v", err)
 	}
 }
@@ -171,7 +171,7 @@ func TestParseJSONErrors(t *testing.T) {
 			t.Errorf("%.60s: no error", c.in)
 			continue
 		}
-		if !errors.Is(err, ErrInvalidSchema) && !errors.Is(err, ErrSyntax) {
+		if !errors.Is(err, errInvalidSchema) && !errors.Is(err, errSyntax) {
 			t.Errorf("%.60s: error %v has the wrong code", c.in, err)
 		}
 		if got := err.Error(); !strings.HasPrefix(got, c.msg) {
@@ -265,10 +265,10 @@ func TestZero(t *testing.T) {
 	if v, _ := z.(Object).Get("b"); v == nil || len(v.([]byte)) != 0 {
 		t.Errorf("loro bytes zero %#v, want empty []byte", v)
 	}
-	if _, err := s.Zero("x"); !errors.Is(err, ErrBindingRejects) {
+	if _, err := s.Zero("x"); !errors.Is(err, errBindingRejects) {
 		t.Errorf("unknown binding: %v", err)
 	}
-	if _, err := Struct(F("u", Union())).Zero(BindingJSON); !errors.Is(err, ErrInvalidSchema) {
+	if _, err := Struct(F("u", Union())).Zero(BindingJSON); !errors.Is(err, errInvalidSchema) {
 		t.Errorf("empty union: %v", err)
 	}
 }

@@ -301,7 +301,7 @@ func TestComplete(t *testing.T) {
 	if b, err := AppendJSON(nil, anyMap); err != nil || !strings.HasSuffix(string(b), `"data":{"2":[{"k":"v"}],"z":1}}`) {
 		t.Errorf("Complete(map under any) = %s, %v", b, err)
 	}
-	if _, err := s.Complete(make(chan int)); !errors.Is(err, ErrTypeMismatch) {
+	if _, err := s.Complete(make(chan int)); !errors.Is(err, errTypeMismatch) {
 		t.Errorf("Complete(chan): %v", err)
 	}
 	// A completed value is valid unless it carries its own mistakes.

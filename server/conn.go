@@ -471,7 +471,7 @@ func (c *conn) admitLocked(size, n int) error {
 	cfg := &c.s.cfg
 	empty := c.qBytes == 0 && c.qMsgs == 0
 	if !empty && (c.qBytes+size > cfg.SendQueueBytes || c.qMsgs+n > cfg.SendQueueMessages) {
-		c.closeLocked(StatusSlowConsumer, ReasonSlowConsumer, ErrSlowConsumer, false)
+		c.closeLocked(StatusSlowConsumer, reasonSlowConsumer, ErrSlowConsumer, false)
 		return ErrSlowConsumer
 	}
 	return nil
@@ -565,7 +565,7 @@ func (c *conn) dropLocked() {
 // reject is the channel's close function (the exchange refused the peer,
 // reference T3/T4): the socket is closed, not just forgotten.
 func (c *conn) reject() {
-	c.closeWith(StatusPolicyViolation, ReasonRejected, errRejected, true)
+	c.closeWith(StatusPolicyViolation, reasonRejected, errRejected, true)
 }
 
 // writeLoop drains the queue into the socket, a batch at a time, and
@@ -737,7 +737,7 @@ func (c *conn) watchdog() {
 		elapsed := time.Duration(now - c.writeStart.Load())
 		if elapsed >= timeout {
 			if !c.st.closing() {
-				c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(StatusSlowConsumer), "reason", ReasonSlowConsumer, "err", errWriteTimeout)
+				c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(StatusSlowConsumer), "reason", reasonSlowConsumer, "err", errWriteTimeout)
 			}
 			later := c.stepLocked(connWriteTimeout{})
 			c.mu.Unlock()
@@ -814,7 +814,7 @@ func (c *conn) idleCheck() {
 		return
 	}
 	if elapsed >= t {
-		c.closeLocked(StatusGoingAway, ReasonIdle, errIdle, false)
+		c.closeLocked(StatusGoingAway, reasonIdle, errIdle, false)
 		return
 	}
 	c.stopIdle = c.s.clk.AfterFunc(t-elapsed, c.idleCheck)
@@ -855,7 +855,7 @@ func (c *conn) readLoop() error {
 		now := c.s.clk.Now()
 		c.lastActive.Store(now.UnixNano())
 		if !c.allow(now) {
-			c.closeWith(StatusPolicyViolation, ReasonRateLimited, ErrRateLimited, false)
+			c.closeWith(StatusPolicyViolation, reasonRateLimited, ErrRateLimited, false)
 			return nil
 		}
 		switch typ {
@@ -969,14 +969,14 @@ func limitClose(err error) (StatusCode, string, error, bool) {
 	var ae *wire.AliasError
 	switch {
 	case errors.As(err, &re) && re.Type == wire.ReassemblyOverBudget:
-		return StatusTryAgainLater, ReasonBusy, ErrReassemblyBudget, true
+		return StatusTryAgainLater, reasonBusy, ErrReassemblyBudget, true
 	case errors.As(err, &re) && re.Type == wire.ReassemblyEvicted:
 		// Its own message did not fit the per-connection limit.
-		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
 	case errors.Is(err, wire.ErrDecodeLimit):
-		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
 	case errors.As(err, &ae) && ae.Code == wire.AliasTooManyDocs:
-		return StatusMessageTooBig, ReasonTooBig, ErrLimit, true
+		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
 	case errors.As(err, &ae) && ae.IsLimit():
 		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), ErrLimit, true
 	}

@@ -14,9 +14,9 @@ import (
 
 // Drain defaults, as in the reference.
 const (
-	DefaultDrainWindow      = 5 * time.Second
-	DefaultDrainGrace       = 5 * time.Second
-	DefaultDrainCloseReason = "Server draining"
+	defaultDrainWindow      = 5 * time.Second
+	defaultDrainGrace       = 5 * time.Second
+	defaultDrainCloseReason = "Server draining"
 )
 
 // connID identifies one accepted socket for the life of the Server. Unlike
@@ -37,7 +37,7 @@ type drainConfig struct {
 //
 // The deadline is the per-call Deadline if set. A default Deadline is kept
 // only if it is longer than the resolved window; otherwise (and when none is
-// set) it is window + DefaultDrainGrace. The reference kept a constructor
+// set) it is window + defaultDrainGrace. The reference kept a constructor
 // deadline even when a per-call window outlived it, so every such drain
 // reported a time-out (reference S3).
 func resolveDrain(call, defaults DrainOptions) drainConfig {
@@ -48,7 +48,7 @@ func resolveDrain(call, defaults DrainOptions) drainConfig {
 	case defaults.Window != 0:
 		c.Window = defaults.Window
 	default:
-		c.Window = DefaultDrainWindow
+		c.Window = defaultDrainWindow
 	}
 	window := max(c.Window, 0)
 	switch {
@@ -57,7 +57,7 @@ func resolveDrain(call, defaults DrainOptions) drainConfig {
 	case defaults.Deadline > window:
 		c.Deadline = defaults.Deadline
 	default:
-		c.Deadline = window + DefaultDrainGrace
+		c.Deadline = window + defaultDrainGrace
 	}
 	switch {
 	case call.CloseCode != 0:
@@ -73,7 +73,7 @@ func resolveDrain(call, defaults DrainOptions) drainConfig {
 	case defaults.CloseReason != "":
 		c.Reason = defaults.CloseReason
 	default:
-		c.Reason = DefaultDrainCloseReason
+		c.Reason = defaultDrainCloseReason
 	}
 	return c
 }

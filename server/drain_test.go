@@ -80,14 +80,14 @@ func TestDrain200(t *testing.T) {
 	// Draw 0 closes the first connection at once; the rest are spread
 	// over the 5 s window.
 	first := <-codes
-	if first.Code != StatusGoingAway || first.Reason != DefaultDrainCloseReason {
+	if first.Code != StatusGoingAway || first.Reason != defaultDrainCloseReason {
 		t.Fatalf("first close %+v", first)
 	}
 	fc.Advance(2500 * time.Millisecond)
 	fc.Advance(2500 * time.Millisecond)
 	for range n - 1 {
 		ce := <-codes
-		if ce.Code != StatusGoingAway || ce.Reason != DefaultDrainCloseReason {
+		if ce.Code != StatusGoingAway || ce.Reason != defaultDrainCloseReason {
 			t.Fatalf("close %+v", ce)
 		}
 	}

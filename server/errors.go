@@ -60,16 +60,16 @@ const (
 
 // Close reasons sent with the codes above.
 const (
-	ReasonReplaced        = "Replaced by new connection"
-	ReasonShuttingDown    = "Server shutting down"
-	ReasonIdle            = "Idle timeout"
-	ReasonRateLimited     = "Rate limit exceeded"
-	ReasonRejected        = "Connection rejected"
-	ReasonTooMany         = "Too many connections"
-	ReasonSlowConsumer    = "Slow consumer"
-	ReasonInternal        = "Internal error"
-	ReasonTooBig          = "Message too big"
-	ReasonBusy            = "Server busy"
+	reasonReplaced        = "Replaced by new connection"
+	reasonShuttingDown    = "Server shutting down"
+	reasonIdle            = "Idle timeout"
+	reasonRateLimited     = "Rate limit exceeded"
+	reasonRejected        = "Connection rejected"
+	reasonTooMany         = "Too many connections"
+	reasonSlowConsumer    = "Slow consumer"
+	reasonInternal        = "Internal error"
+	reasonTooBig          = "Message too big"
+	reasonBusy            = "Server busy"
 	reasonInvalidFrameFmt = "Invalid frame: %s"
 	reasonLimitFmt        = "Limit exceeded: %s"
 )
@@ -130,16 +130,16 @@ type AuthError struct {
 	// It should not contain secrets or internal details.
 	Message string
 	// Challenge is the WWW-Authenticate value sent with a 401 (RFC 7235
-	// requires one); "" means DefaultChallenge. Other statuses send none.
+	// requires one); "" means "Bearer" (RFC 6750). Other statuses send none.
 	Challenge string
 	// Err is the underlying cause (logged, never sent).
 	Err error
 }
 
-// DefaultChallenge is the WWW-Authenticate value of a 401 whose
+// defaultChallenge is the WWW-Authenticate value of a 401 whose
 // authenticator did not choose one: Kyneta peers authenticate with bearer
 // tokens (RFC 6750).
-const DefaultChallenge = "Bearer"
+const defaultChallenge = "Bearer"
 
 func (e *AuthError) Error() string {
 	msg := e.Message
@@ -180,7 +180,7 @@ func authStatus(err error) (status int, body, challenge string) {
 	case status != http.StatusUnauthorized:
 		challenge = ""
 	case challenge == "":
-		challenge = DefaultChallenge
+		challenge = defaultChallenge
 	}
 	return status, body, challenge
 }

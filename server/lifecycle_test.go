@@ -42,8 +42,8 @@ func TestIdleTimeout(t *testing.T) {
 	waitTimer(t, fc, 15*time.Second)
 	fc.Advance(15 * time.Second) // t=65: 30 s of silence
 	var ce websocket.CloseError
-	if err := <-ended; !errors.As(err, &ce) || ce.Code != StatusGoingAway || ce.Reason != ReasonIdle {
-		t.Fatalf("ended with %v, want 1001 %q", err, ReasonIdle)
+	if err := <-ended; !errors.As(err, &ce) || ce.Code != StatusGoingAway || ce.Reason != reasonIdle {
+		t.Fatalf("ended with %v, want 1001 %q", err, reasonIdle)
 	}
 	h.waitDone(1)
 	if n := h.srv.Stats().Closed[StatusGoingAway]; n != 1 {
@@ -63,7 +63,7 @@ func TestMessageRateLimit(t *testing.T) {
 	c.writeText("ping")
 	c.expectText("pong")
 	c.writeText("ping") // bucket empty
-	c.expectClose(StatusPolicyViolation, ReasonRateLimited)
+	c.expectClose(StatusPolicyViolation, reasonRateLimited)
 }
 
 // TestSlowConsumer: a client that stops reading is closed with 4000 when
@@ -105,7 +105,7 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	// Once the slow client reads, it gets what was already on the wire and
 	// then the close.
-	slow.expectClose(StatusSlowConsumer, ReasonSlowConsumer)
+	slow.expectClose(StatusSlowConsumer, reasonSlowConsumer)
 	h.waitDone(1)
 	st := h.srv.Stats()
 	if st.Closed[StatusSlowConsumer] != 1 || st.QueueHighWaterMessages > 16 || st.QueueHighWaterBytes > 64<<10 {
@@ -163,7 +163,7 @@ func TestChannelCloseClosesSocket(t *testing.T) {
 	ch := h.rec.added[0]
 	h.rec.mu.Unlock()
 	ch.Close()
-	c.expectClose(StatusPolicyViolation, ReasonRejected)
+	c.expectClose(StatusPolicyViolation, reasonRejected)
 	h.rec.waitFor(t, "removal", func() bool { return len(h.rec.removed) == 1 })
 }
 
@@ -200,7 +200,7 @@ func TestReplacementRace(t *testing.T) {
 	repl.send(establish("x"))
 	h.rec.waitFor(t, "establish", func() bool { return len(h.rec.received) == 1 })
 
-	old.expectClose(StatusReplaced, ReasonReplaced)
+	old.expectClose(StatusReplaced, reasonReplaced)
 	h.waitDone(1) // the old socket's close has been fully processed
 
 	if !h.srv.IsConnected("x") || h.srv.ConnectionCount() != 1 {
@@ -245,7 +245,7 @@ func TestStopInAnyOrder(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.srv.Stop(context.Background()) }()
 	for _, c := range clients[3:] {
-		c.expectClose(StatusGoingAway, ReasonShuttingDown)
+		c.expectClose(StatusGoingAway, reasonShuttingDown)
 	}
 	wg.Wait()
 	if err := <-stopped; err != nil {
@@ -285,8 +285,8 @@ func TestCloseShutsDown(t *testing.T) {
 	a, b := h.connect(""), h.connect("")
 	closed := make(chan error, 1)
 	go func() { closed <- h.srv.Close(context.Background()) }()
-	a.expectClose(StatusGoingAway, ReasonShuttingDown)
-	b.expectClose(StatusGoingAway, ReasonShuttingDown)
+	a.expectClose(StatusGoingAway, reasonShuttingDown)
+	b.expectClose(StatusGoingAway, reasonShuttingDown)
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}

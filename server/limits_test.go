@@ -23,7 +23,7 @@ func TestLimitDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MessageRate != DefaultMessageRate || c.MessageBurst != DefaultMessageBurst ||
+	if c.MessageRate != defaultMessageRate || c.MessageBurst != defaultMessageBurst ||
 		c.MaxConnectionsPerIP != DefaultMaxConnectionsPerIP || c.MaxConnectionsPerPrincipal != DefaultMaxConnectionsPerPrincipal ||
 		c.budget == nil || c.budget.Limit() != DefaultReassemblyBudget {
 		t.Fatalf("defaults: %+v budget %v", c.Options, c.budget)
@@ -88,7 +88,7 @@ func TestPerIPCap(t *testing.T) {
 	}
 	// Peer a reconnects: the new socket replaces the old one.
 	a2 := h.connect("peerId=a")
-	a.expectClose(StatusReplaced, ReasonReplaced)
+	a.expectClose(StatusReplaced, reasonReplaced)
 	h.waitDone(1)
 	a2.close()
 	h.waitDone(1)
@@ -156,7 +156,7 @@ func TestPerIPCapHandleConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, ReasonTooMany)
+	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, reasonTooMany)
 	var ce *CloseError
 	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, ErrTooManyForAddress) {
 		t.Fatalf("HandleConn refusal = %v", err)
@@ -212,7 +212,7 @@ func TestReassemblyBudget(t *testing.T) {
 	if err := b.writeBinary(fb[0]); err != nil {
 		t.Fatal(err)
 	}
-	b.expectClose(StatusTryAgainLater, ReasonBusy)
+	b.expectClose(StatusTryAgainLater, reasonBusy)
 	for _, f := range fa[1:] {
 		if err := a.writeBinary(f); err != nil {
 			t.Fatal(err)
@@ -237,7 +237,7 @@ func TestReassemblyPerConnectionLimit(t *testing.T) {
 			break // closed already
 		}
 	}
-	c.expectClose(StatusMessageTooBig, ReasonTooBig)
+	c.expectClose(StatusMessageTooBig, reasonTooBig)
 	if st := h.srv.Stats(); st.InvalidFrames != 0 || st.Closed[StatusMessageTooBig] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -261,7 +261,7 @@ func TestAliasLimits(t *testing.T) {
 
 	tooLong := h.connect("")
 	tooLong.send(presentOf(4))
-	tooLong.expectClose(StatusMessageTooBig, ReasonTooBig)
+	tooLong.expectClose(StatusMessageTooBig, reasonTooBig)
 
 	tooMany := h.connect("")
 	tooMany.send(presentOf(3))
@@ -287,5 +287,5 @@ func TestDecodeLimitCloses(t *testing.T) {
 	if err := c.writeBinary(frame); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusMessageTooBig, ReasonTooBig)
+	c.expectClose(StatusMessageTooBig, reasonTooBig)
 }

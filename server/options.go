@@ -13,9 +13,9 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// TransportType is the transport type the server reports to the exchange,
+// transportType is the transport type the server reports to the exchange,
 // as in the reference.
-const TransportType = "websocket-server"
+const transportType = "websocket-server"
 
 // Defaults used when the corresponding Options field is zero.
 const (
@@ -28,7 +28,7 @@ const (
 	DefaultSendQueueBytes    = 8 << 20
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultCloseTimeout      = 5 * time.Second
-	DefaultPeerIDParam       = "peerId"
+	defaultPeerIDParam       = "peerId"
 	DefaultReadBufferSize    = 4096
 	DefaultWriteBufferSize   = 512
 	// DefaultReassemblyBudget is the memory all connections together may
@@ -39,11 +39,11 @@ const (
 	// principal, may hold open.
 	DefaultMaxConnectionsPerIP        = 1000
 	DefaultMaxConnectionsPerPrincipal = 100
-	// DefaultMessageRate and DefaultMessageBurst bound the messages one
+	// defaultMessageRate and defaultMessageBurst bound the messages one
 	// connection may send: a sustained 10,000 per second, with bursts of
 	// 100,000 (a 10,000-document client's first sync fits in the burst).
-	DefaultMessageRate  = 10_000
-	DefaultMessageBurst = 100_000
+	defaultMessageRate  = 10_000
+	defaultMessageBurst = 100_000
 	// fragmentOverhead is the largest header a wire v3 frame adds to its
 	// payload (10-byte header plus 8 bytes of fragment metadata).
 	fragmentOverhead = 18
@@ -154,10 +154,10 @@ type Options struct {
 	// MessageRate limits incoming WebSocket messages per second per
 	// connection (token bucket of MessageBurst); a connection above it is
 	// closed with 1008 "Rate limit exceeded" (ErrRateLimited). Default
-	// DefaultMessageRate; negative disables it.
+	// 10,000; negative disables it.
 	MessageRate float64
 	// MessageBurst is the token bucket size for MessageRate; default
-	// DefaultMessageBurst with the default rate, else max(1, MessageRate).
+	// 100,000 with the default rate, else max(1, MessageRate).
 	MessageBurst int
 
 	// SendQueueMessages and SendQueueBytes bound each connection's send
@@ -196,11 +196,10 @@ type Options struct {
 
 	// ReadBufferSize and WriteBufferSize size the buffers of a connection
 	// accepted by ServeHTTP (net/http would hand over 4 KiB each). They
-	// are most of an idle connection's memory. Defaults 4 KiB and 512 B:
-	// a 1 KiB read buffer saved 3 KiB per idle connection but made a
-	// 1 KiB message two reads; the connection's writer gathers each batch
-	// of messages in a pooled buffer and writes it with one system call,
-	// so the write buffer only stages frame headers and small pieces.
+	// are most of an idle connection's memory. Defaults 1 KiB and 512 B:
+	// the connection's writer gathers each batch of messages in a pooled
+	// buffer and writes it with one system call, so the write buffer only
+	// stages frame headers and small pieces.
 	ReadBufferSize, WriteBufferSize int
 
 	// Drain holds the defaults for Drain calls.
@@ -265,9 +264,9 @@ func (o Options) resolve() (config, error) {
 	}
 	switch {
 	case c.MessageRate == 0:
-		c.MessageRate = DefaultMessageRate
+		c.MessageRate = defaultMessageRate
 		if c.MessageBurst == 0 {
-			c.MessageBurst = DefaultMessageBurst
+			c.MessageBurst = defaultMessageBurst
 		}
 	case c.MessageRate < 0:
 		c.MessageRate = 0 // disabled
@@ -337,7 +336,7 @@ func (o Options) resolve() (config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.PeerID == nil {
-		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(DefaultPeerIDParam) }
+		c.PeerID = func(r *http.Request) string { return r.URL.Query().Get(defaultPeerIDParam) }
 	}
 	return c, nil
 }

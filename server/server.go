@@ -84,7 +84,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.drain, _ = drainProgram{}.Init()
 	s.base = transport.NewBase(transport.BaseOptions{
-		Type:    TransportType,
+		Type:    transportType,
 		ID:      cfg.TransportID,
 		OnStop:  s.onStop,
 		OnFlush: s.flush,
@@ -135,7 +135,7 @@ func (s *Server) Close(ctx context.Context) error {
 	conns := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(StatusGoingAway, ReasonShuttingDown, nil, true)
+		c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -171,7 +171,7 @@ func (s *Server) onStop(ctx context.Context) error {
 	conns := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(StatusGoingAway, ReasonShuttingDown, nil, true)
+		c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true)
 	}
 	var err error
 	for _, c := range conns {
@@ -451,7 +451,7 @@ func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnIn
 	if !ok {
 		return c.refused
 	}
-	stop := context.AfterFunc(ctx, func() { c.closeWith(StatusGoingAway, ReasonShuttingDown, nil, true) })
+	stop := context.AfterFunc(ctx, func() { c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true) })
 	defer stop()
 	c.run()
 	return nil
@@ -466,17 +466,17 @@ func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
 		s.mu.Unlock()
 		return cfg.Code, cfg.Reason, ErrDraining
 	case RejectNotStarted:
-		return StatusGoingAway, ReasonShuttingDown, ErrNotStarted
+		return StatusGoingAway, reasonShuttingDown, ErrNotStarted
 	case RejectMaxConnections:
-		return StatusTryAgainLater, ReasonTooMany, ErrTooManyConnections
+		return StatusTryAgainLater, reasonTooMany, ErrTooManyConnections
 	case RejectPeerIDInUse:
-		return StatusPolicyViolation, ReasonRejected, ErrPeerIDInUse
+		return StatusPolicyViolation, reasonRejected, ErrPeerIDInUse
 	case RejectPerIP:
-		return StatusTryAgainLater, ReasonTooMany, ErrTooManyForAddress
+		return StatusTryAgainLater, reasonTooMany, ErrTooManyForAddress
 	case RejectPerPrincipal:
-		return StatusTryAgainLater, ReasonTooMany, ErrTooManyForPrincipal
+		return StatusTryAgainLater, reasonTooMany, ErrTooManyForPrincipal
 	}
-	return StatusGoingAway, ReasonShuttingDown, ErrClosed
+	return StatusGoingAway, reasonShuttingDown, ErrClosed
 }
 
 // acceptOptions returns the upgrade options. With an idle timeout, a
@@ -637,15 +637,15 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 		// The old socket's own close arrives later; because the registry
 		// is keyed by connection, not by peer id, it cannot remove c
 		// (reference S1).
-		old.closeWith(StatusReplaced, ReasonReplaced, nil, false)
+		old.closeWith(StatusReplaced, reasonReplaced, nil, false)
 		s.unregister(old)
 	}
 
 	ch, err := s.base.AddChannel(transport.Link{Send: c.sendMsg, Close: c.reject, Meta: info})
 	if err != nil {
-		code, why := StatusInternalError, ReasonInternal
+		code, why := StatusInternalError, reasonInternal
 		if errors.Is(err, transport.ErrInvalidState) {
-			code, why = StatusGoingAway, ReasonShuttingDown
+			code, why = StatusGoingAway, reasonShuttingDown
 		}
 		c.closeWith(code, why, err, false)
 		s.log.Warn("cannot register connection", "peer", info.PeerID, "err", err)

@@ -277,7 +277,7 @@ func TestMaxConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusTryAgainLater, ReasonTooMany)
+	c.expectClose(StatusTryAgainLater, reasonTooMany)
 	if h.srv.ConnectionCount() != 2 || h.srv.IsConnected("c") {
 		t.Fatal("refused connection was registered")
 	}
@@ -376,7 +376,7 @@ func TestHandleConnCustomStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, ReasonTooMany)
+	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, reasonTooMany)
 	var ce *CloseError
 	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, ErrTooManyConnections) || ce.Code != StatusTryAgainLater {
 		t.Fatalf("HandleConn refusal = %v", err)

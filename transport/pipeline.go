@@ -9,28 +9,34 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/wirestep"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// Pipeline error codes: the reference's WireError codes, as in
-// [wire.WireErrorCode].
+// Pipeline error codes: the reference's WireError codes, plus
+// CodeEncodeFailed (Go only: a nil message).
 const (
-	CodeAliasResolutionFailed = Code(wire.CodeAliasResolutionFailed)
-	CodeDecodeFailed          = Code(wire.CodeDecodeFailed)
-	CodeReassemblyFailed      = Code(wire.CodeReassemblyFailed)
-	CodeReassemblyTimeout     = Code(wire.CodeReassemblyTimeout)
-	CodeReassemblyEvicted     = Code(wire.CodeReassemblyEvicted)
-	CodeFrameTooLarge         = Code(wire.CodeFrameTooLarge)
-	CodeEmptyPayload          = Code(wire.CodeEmptyPayload)
-	CodeTooManyFragments      = Code(wire.CodeTooManyFragments)
-	CodeInvalidWireMessage    = Code(wire.CodeInvalidWireMessage)
-	CodeEncodeFailed          = Code(wire.CodeEncodeFailed)
+	CodeAliasResolutionFailed Code = "alias-resolution-failed"
+	CodeDecodeFailed          Code = "decode-failed"
+	CodeReassemblyFailed      Code = "reassembly-failed"
+	CodeReassemblyTimeout     Code = "reassembly-timeout"
+	CodeReassemblyEvicted     Code = "reassembly-evicted"
+	CodeFrameTooLarge         Code = "frame-too-large"
+	CodeEmptyPayload          Code = "empty-payload"
+	CodeTooManyFragments      Code = "too-many-fragments"
+	CodeInvalidWireMessage    Code = "invalid-wire-message"
+	CodeEncodeFailed          Code = "encode-failed"
 )
+
+// traceOf converts a step's frame trace into a [FrameTrace].
+func traceOf(t wirestep.FrameTrace) FrameTrace {
+	return FrameTrace{Dir: Direction(t.Dir), Seq: t.Seq, Kind: t.Kind, Index: t.Index, Total: t.Total, Size: t.Size}
+}
 
 // PipelineError is an error from a [Pipeline]. Code is one of the pipeline
 // codes; Detail is the lower layer's reason in short (the collector's
 // "duplicate_fragment" for reassembly-failed, the validation reason for
-// invalid-wire-message); Err is the step's *wire.WireError (errors.As
+// invalid-wire-message); Err is the step's error value (errors.As
 // reaches it and, through it, e.g. the *wire.AliasError).
 type PipelineError struct {
 	Code   Code
@@ -95,9 +101,9 @@ type PipelineOptions struct {
 }
 
 // Pipeline is the stateful wire pipeline of one binary connection: the
-// shell around the pure steps [wire.SendStep] (alias → CBOR → frame or
-// fragments above the threshold) and [wire.ReceiveStep] (reassemble →
-// decode → unalias). It holds the connection's [wire.PipelineState]: alias
+// shell around the pure send step (alias → CBOR → frame or
+// fragments above the threshold) and receive step (reassemble →
+// decode → unalias). It holds the connection's state: alias
 // table, reassembler (timers on the injected clock) and the frame
 // sequence counter, which starts at 1.
 //
@@ -111,7 +117,7 @@ type Pipeline struct {
 
 	mu     sync.Mutex
 	closed bool
-	st     wire.PipelineState[[]byte]
+	st     wirestep.PipelineState[[]byte]
 	// evicted collects eviction events raised inside the receive step
 	// (which runs under mu) so they are reported after mu is released.
 	evicted []uint32
@@ -126,7 +132,7 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 	if timeout < 0 {
 		timeout = wire.NoLimit
 	}
-	p.st = wire.NewPipelineState[[]byte](wire.ReassemblyConfig{
+	p.st = wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{
 		Timeout:             timeout,
 		MaxConcurrentFrames: opts.MaxConcurrentFrames,
 		MaxTotalSize:        int64(opts.MaxReassemblySize),
@@ -148,7 +154,7 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 		return nil, ErrClosed
 	}
 	seq := p.st.NextSeq
-	st, outs := wire.SendStep(p.st, wire.BinaryCodec, p.thresh, msg)
+	st, outs := wirestep.SendStep(p.st, wirestep.BinaryCodec, p.thresh, msg)
 	p.st = st
 	p.mu.Unlock()
 	if len(outs) == 1 && outs[0].Err != nil {
@@ -162,7 +168,7 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 	}
 	if p.onFrame != nil {
 		for _, o := range outs {
-			p.onFrame(o.Trace)
+			p.onFrame(traceOf(o.Trace))
 		}
 	}
 	return pieces, nil
@@ -171,7 +177,7 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 // SendParts is Send for writers that can write a frame as two pieces:
 // a fragmented message comes back as fragment headers and slices of the
 // one encoded message, so the payload is not copied into frames (see
-// [wire.SendStepParts]). The bytes on the wire are those of Send.
+// [wire.FragmentBinaryParts]). The bytes on the wire are those of Send.
 func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
 	p.mu.Lock()
 	if p.closed {
@@ -179,7 +185,7 @@ func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
 		return nil, ErrClosed
 	}
 	seq := p.st.NextSeq
-	st, parts, traces, werr := wire.SendStepParts(p.st, p.thresh, msg)
+	st, parts, traces, werr := wirestep.SendStepParts(p.st, p.thresh, msg)
 	p.st = st
 	p.mu.Unlock()
 	if werr != nil {
@@ -189,7 +195,7 @@ func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
 	}
 	if p.onFrame != nil {
 		for _, t := range traces {
-			p.onFrame(t)
+			p.onFrame(traceOf(t))
 		}
 	}
 	return parts, nil
@@ -204,7 +210,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	st, out, ok := wire.ReceiveStep(p.st, wire.BinaryCodec, piece)
+	st, out, ok := wirestep.ReceiveStep(p.st, wirestep.BinaryCodec, piece)
 	p.st = st
 	evicted := p.takeEvicted()
 	p.mu.Unlock()
@@ -222,7 +228,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 		return nil, err
 	}
 	if p.onFrame != nil {
-		tr := out.Trace
+		tr := traceOf(out.Trace)
 		if len(piece) >= wire.FragmentHeaderSize && wire.FrameKind(piece[1]) == wire.KindFragment {
 			// The piece completed a fragmented message: count its frames,
 			// not just the last one (reference issue P3).
@@ -236,7 +242,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 
 // pipelineError wraps a step's error with direction and seq, and a short
 // detail from the layer below.
-func pipelineError(we *wire.WireError, dir Direction, seq uint32) *PipelineError {
+func pipelineError(we *wirestep.WireError, dir Direction, seq uint32) *PipelineError {
 	pe := &PipelineError{Code: Code(we.Code), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
@@ -306,7 +312,7 @@ func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
 	case wire.EventTimeout:
 		if !p.done.Load() {
 			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq),
-				Err: &wire.WireError{Code: wire.CodeReassemblyTimeout, Detail: ev}}, DirReceive)
+				Err: &wirestep.WireError{Code: wirestep.CodeReassemblyTimeout, Detail: ev}}, DirReceive)
 		}
 	}
 }
@@ -323,7 +329,7 @@ func (p *Pipeline) takeEvicted() []uint32 {
 func (p *Pipeline) reportEvicted(seqs []uint32) {
 	for _, s := range seqs {
 		p.reportError(&PipelineError{Code: CodeReassemblyEvicted, Dir: DirReceive, Seq: s,
-			Err: &wire.WireError{Code: wire.CodeReassemblyEvicted, Detail: wire.ReassemblyEvent{Type: wire.EventEvicted, Seq: float64(s)}}}, DirReceive)
+			Err: &wirestep.WireError{Code: wirestep.CodeReassemblyEvicted, Detail: wire.ReassemblyEvent{Type: wire.EventEvicted, Seq: float64(s)}}}, DirReceive)
 	}
 }
 

@@ -73,13 +73,13 @@ type Context struct {
 	OnFrame func(FrameTrace)
 }
 
-// Direction says whether a frame was sent or received (wire's TraceDir).
-type Direction = wire.TraceDir
+// Direction says whether a frame was sent or received.
+type Direction string
 
 // Frame directions.
 const (
-	DirSend    = wire.TraceSend
-	DirReceive = wire.TraceReceive
+	DirSend    Direction = "send"
+	DirReceive Direction = "receive"
 )
 
 // FrameKind says whether a frame carried a whole message or a fragment.
@@ -91,9 +91,19 @@ const (
 	FrameFragment = wire.KindFragment
 )
 
-// FrameTrace describes one frame for tracing ([wire.FrameTrace]). On send
+// FrameTrace describes one frame for tracing. On send
 // there is one trace per frame (Index/Total set for fragments). On receive
 // the [Pipeline] emits one trace per decoded message whose Size counts all
 // the frames that carried it (the reference counted the last piece only,
 // issue P3).
-type FrameTrace = wire.FrameTrace
+type FrameTrace struct {
+	Dir  Direction
+	Seq  uint32
+	Kind FrameKind
+	// Index and Total are set for sent fragments.
+	Index int
+	Total int
+	// Size is the size of the frame in bytes (code points for text); see
+	// above for received messages.
+	Size int
+}

@@ -138,10 +138,9 @@ func (o AliasOptions) maxPresentDocs() int {
 	return o.MaxPresentDocs
 }
 
-// AliasState is the per-connection alias table. The pipeline steps
-// ([SendStep], [ReceiveStep]) update it in place: its owner (one
-// connection's pipeline)
-// serializes the calls, and no message copies the tables, so announcing N
+// AliasState is the per-connection alias table. Its Encode and Decode
+// methods (and a transport's pipeline, which uses them) update it in
+// place: its owner (one connection's pipeline) serializes the calls, and no message copies the tables, so announcing N
 // documents costs O(N) however they are spread over messages. The zero
 // value is the state of a fresh connection with default options. An
 // AliasState must not be copied once used (the copy would share its maps)

@@ -39,14 +39,15 @@
 //     character is never split).
 //   - Reassembly. A [Reassembler] turns received pieces into whole
 //     payloads, with the limits and timeout of a [ReassemblyConfig].
-//   - Pipeline. [SendStep] and [ReceiveStep] compose the layers for one
-//     connection state ([PipelineState]) and a [Codec] ([BinaryCodec] or
-//     [TextCodec]): alias, encode, then frame or fragment when the encoded
-//     payload is larger than the threshold; reassemble, decode, de-alias.
-//     Every send consumes one sequence number (starting at 1), also when it
-//     fails. Failures are *[WireError] values with the reference's codes;
-//     the steps never panic. A transport wraps these steps with its locks,
-//     callbacks and socket.
+//   - Connections. An [AliasState] is one connection's alias table; its
+//     Encode and Decode methods (and EncodeText, DecodeText) are the
+//     package functions with aliases remembered across messages. The
+//     transports' pipelines (transport.Pipeline) compose it with frames,
+//     fragments and reassembly: alias, encode, then frame or fragment when
+//     the encoded payload is larger than the threshold; reassemble, decode,
+//     de-alias. Every send consumes one sequence number (starting at 1),
+//     also when it fails; failures are transport.PipelineError values with
+//     the reference's pipeline codes.
 //
 // # Safe defaults
 //

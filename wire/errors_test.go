@@ -25,11 +25,6 @@ func TestErrorStringsAndMatching(t *testing.T) {
 		{&ReassemblyError{Type: ReassemblyEvicted, Seq: 4}, "evicted: seq 4", &ReassemblyError{Type: ReassemblyEvicted}},
 		{&ReassemblyError{Type: ReassemblyDisposed}, "disposed", &ReassemblyError{Type: ReassemblyDisposed}},
 		{&ReassemblyError{Type: ReassemblyParseError, Msg: "bad", Err: frameErr}, "parse_error: bad", ErrTruncatedFrame},
-		{&WireError{Code: CodeReassemblyFailed, Detail: &ReassemblyError{Type: ReassemblyParseError, Msg: "bad", Err: frameErr}}, "reassembly-failed", ErrTruncatedFrame},
-		{&WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: 9, Limit: 8}}, "9 exceeds the limit of 8", &WireError{Code: CodeFrameTooLarge}},
-		{ReassemblyEvent{Type: EventTimeout, Seq: 7, PartialCount: 2}.WireError(), "seq 7 (2 fragments", &WireError{Code: CodeReassemblyTimeout}},
-		{&WireError{Code: CodeEncodeFailed}, "encode-failed", &WireError{Code: CodeEncodeFailed}},
-		{&WireError{Code: CodeDecodeFailed, Detail: "odd"}, "decode-failed: odd", &WireError{Code: CodeDecodeFailed}},
 	}
 	for _, c := range cases {
 		if got := c.err.Error(); !strings.HasPrefix(got, "wire: ") || !strings.Contains(got, c.want) {
@@ -40,11 +35,8 @@ func TestErrorStringsAndMatching(t *testing.T) {
 		}
 	}
 	// Codes do not match across kinds.
-	if errors.Is(frameErr, ErrUnsupportedVersion) || errors.Is(&WireError{Code: CodeDecodeFailed}, &WireError{Code: CodeEncodeFailed}) {
+	if errors.Is(frameErr, ErrUnsupportedVersion) {
 		t.Error("errors.Is matched a different code")
-	}
-	if (&WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{}}).Unwrap() != nil {
-		t.Error("non-error detail unwraps")
 	}
 	var fe *FrameError
 	if !errors.As(&ReassemblyError{Type: ReassemblyParseError, Err: frameErr}, &fe) || fe != frameErr {
@@ -55,8 +47,5 @@ func TestErrorStringsAndMatching(t *testing.T) {
 func TestStringers(t *testing.T) {
 	if decisionAccept.String() != "accept" || fragmentDecision(0).String() != "Decision(0)" || fragmentDecision(99).String() != "Decision(99)" {
 		t.Error("Decision.String")
-	}
-	if BinaryCodec.Name() != "binary" || TextCodec.Name() != "text" || BinaryCodec.Size([]byte("é")) != 2 || TextCodec.Size("é😀") != 2 {
-		t.Error("Codec Name/Size")
 	}
 }

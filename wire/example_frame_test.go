@@ -49,23 +49,21 @@ func Example_fragmentAndReassemble() {
 	// wire: reassembly: parse_error: wire: frame: truncated_frame: need at least 10 header bytes, have 5
 }
 
-// Encode a message into a binary frame with the pipeline's send step and
-// decode it back with the receive step, as a transport does per connection.
-func Example_pipeline() {
-	tx := wire.NewPipelineState[[]byte](wire.ReassemblyConfig{})
-	rx := wire.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+// Encode a message with one connection's alias table, frame it, and
+// decode it back on the other side, as a transport does per connection.
+func Example_connection() {
+	tx, rx := new(wire.AliasState), new(wire.AliasState)
 
-	tx, outs := wire.SendStep(tx, wire.BinaryCodec, 0, &wire.Dismiss{DocID: "doc-1"})
-	for _, o := range outs {
-		fmt.Printf("send seq %d %s: % x\n", o.Trace.Seq, o.Trace.Kind, o.Piece)
-		_, in, ok := wire.ReceiveStep(rx, wire.BinaryCodec, o.Piece)
-		if ok && in.Err == nil {
-			fmt.Printf("received %T %q\n", in.Msg, in.Msg.(*wire.Dismiss).DocID)
-		}
+	payload, _ := tx.Encode(&wire.Dismiss{DocID: "doc-1"})
+	frame, _ := wire.AppendFrame(nil, wire.Frame{Kind: wire.KindComplete, Seq: 1, Payload: payload})
+	fmt.Printf("send seq 1: % x\n", frame)
+
+	f, _ := wire.DecodeFrame(frame)
+	msg, err := rx.Decode(f.Payload)
+	if err == nil {
+		fmt.Printf("received %T %q\n", msg, msg.(*wire.Dismiss).DocID)
 	}
-	fmt.Println("next seq:", tx.NextSeq)
 	// Output:
-	// send seq 1 complete: 03 00 00 00 00 0e 00 00 00 01 a2 61 74 13 63 64 6f 63 65 64 6f 63 2d 31
+	// send seq 1: 03 00 00 00 00 0e 00 00 00 01 a2 61 74 13 63 64 6f 63 65 64 6f 63 2d 31
 	// received *wire.Dismiss "doc-1"
-	// next seq: 2
 }

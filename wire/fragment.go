@@ -27,7 +27,7 @@ func fragmentCount(size, threshold int) (int, error) {
 // seq. Chunk i is payload[i*threshold : min((i+1)*threshold, len)], so the
 // frames are threshold+18 bytes except the last. A payload no larger than
 // threshold still yields one fragment frame: whether to fragment at all is
-// the sender's decision (see [SendStep]).
+// the sender's decision (the transport's pipeline).
 //
 // Errors are *[FragmentError]: FragmentEmptyPayload, FragmentTooMany (more
 // than [MaxFragments] pieces, with Total and Max set), or

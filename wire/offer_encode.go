@@ -9,7 +9,7 @@ import (
 // encodeValue(offerValue(...)) writes, without building the value tree:
 // offers carry the documents' data and are the most frequent message, and
 // the tree cost five allocations per message on top of the encoding's one.
-// The encoding follows prefix reserved bytes (see encodeFramed). It
+// The encoding follows prefix reserved bytes. It
 // reports false, having allocated nothing, for what it leaves to the
 // general encoder: strings that are not well-formed UTF-8 (which that
 // encoder repairs) and document aliases that are not safe integers.
@@ -87,34 +87,6 @@ func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 	}
 	return b, true
 }
-
-// encodeFramed encodes m after HeaderSize reserved bytes, so that a
-// complete frame's header can be written in front of the message without
-// copying it into a new frame. That holds for offers; other messages are
-// encoded, then copied once behind the header, as a complete frame always
-// was (which, for one of them large enough to be fragmented, is one copy
-// more than before).
-func encodeFramed(m wireMessage) ([]byte, error) {
-	if o, ok := m.(*wireOffer); ok && o != nil {
-		if b, ok := appendOffer(HeaderSize, o); ok {
-			return b, nil
-		}
-	}
-	p, err := encodeMessage(m)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, HeaderSize+len(p))
-	copy(b[HeaderSize:], p)
-	return b, nil
-}
-
-// binaryFramed is BinaryCodec with encodeFramed as its encoder.
-var binaryFramed = func() Codec[[]byte] {
-	c := BinaryCodec
-	c.encode = encodeFramed
-	return c
-}()
 
 // appendCBORText appends s, well-formed UTF-8, as a CBOR text string.
 func appendCBORText(b []byte, s string) []byte {

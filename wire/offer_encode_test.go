@@ -84,22 +84,3 @@ func TestAppendOfferAllocatesOnce(t *testing.T) {
 		t.Fatalf("%v allocations per offer, want 1", n)
 	}
 }
-
-// An offer sent as a complete frame is encoded in place behind its header:
-// the frame is the encoding's buffer, not a copy.
-func TestSendStepPartsOfferAllocations(t *testing.T) {
-	st := NewPipelineState[[]byte](ReassemblyConfig{})
-	defer st.Reassembler.Dispose()
-	m := &Offer{DocID: "doc", Version: "1", Payload: Payload{Kind: Entirety, Encoding: Binary, Data: bytes.Repeat([]byte{1}, 1024)}}
-	n := testing.AllocsPerRun(100, func() {
-		var werr *WireError
-		if st, _, _, werr = SendStepParts(st, 100<<10, m); werr != nil {
-			t.Fatal(werr)
-		}
-	})
-	// The wire form and its document id (aliasing), the frame, the parts
-	// and the traces.
-	if n > 5 {
-		t.Fatalf("%v allocations per offer, want at most 5", n)
-	}
-}

@@ -1,9 +1,12 @@
-package wire
+package wire_test
 
 import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/kyneta-go/kyneta/internal/wirestep"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // TestFragmentBinaryPartsMatchFrames: written head then body, the parts
@@ -14,11 +17,11 @@ func TestFragmentBinaryPartsMatchFrames(t *testing.T) {
 		payload[i] = byte(i * 7)
 	}
 	for _, thr := range []int{1 << 20, 100 << 10, 4096, 250_001, 250_000} {
-		frames, err := FragmentBinary(payload, thr, 42)
+		frames, err := wire.FragmentBinary(payload, thr, 42)
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts, err := FragmentBinaryParts(payload, thr, 42)
+		parts, err := wire.FragmentBinaryParts(payload, thr, 42)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,10 +38,10 @@ func TestFragmentBinaryPartsMatchFrames(t *testing.T) {
 			}
 		}
 	}
-	if _, err := FragmentBinaryParts(nil, 10, 1); err == nil {
+	if _, err := wire.FragmentBinaryParts(nil, 10, 1); err == nil {
 		t.Fatal("empty payload accepted")
 	}
-	if _, err := FragmentBinaryParts([]byte("x"), 0, 1); err == nil {
+	if _, err := wire.FragmentBinaryParts([]byte("x"), 0, 1); err == nil {
 		t.Fatal("threshold 0 accepted")
 	}
 }
@@ -47,27 +50,26 @@ func TestFragmentBinaryPartsMatchFrames(t *testing.T) {
 // give the same bytes, sequence numbers and traces.
 func TestSendStepPartsMatchesSendStep(t *testing.T) {
 	big := strings.Repeat("é€x", 70_000)
-	msgs := []ChannelMsg{
-		&Offer{DocID: "d", Version: "v1", Payload: Payload{Kind: Since, Encoding: JSON, Data: []byte(`[[1]]`)}},
-		&Offer{DocID: "d", Version: "v2", Payload: Payload{Kind: Entirety, Encoding: JSON, Data: []byte(`"` + big + `"`)}},
-		&Offer{DocID: "e", Version: "v3", Payload: Payload{Kind: Entirety, Encoding: Binary, Data: []byte(big)}},
+	msgs := []wire.ChannelMsg{
+		&wire.Offer{DocID: "d", Version: "v1", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[[1]]`)}},
+		&wire.Offer{DocID: "d", Version: "v2", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`"` + big + `"`)}},
+		&wire.Offer{DocID: "e", Version: "v3", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte(big)}},
 		// Left to the general encoder: not well-formed UTF-8.
-		&Offer{DocID: "e\xff", Version: "v4\xfe", Payload: Payload{Kind: Since, Encoding: JSON, Data: []byte("\"\xc3\"")}},
-		// Not offers: encoded, then copied behind the header.
-		&Interest{DocID: "d"},
-		&Dismiss{DocID: big},
-		&Depart{},
+		&wire.Offer{DocID: "e\xff", Version: "v4\xfe", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("\"\xc3\"")}},
+		&wire.Interest{DocID: "d"},
+		&wire.Dismiss{DocID: big},
+		&wire.Depart{},
 	}
 	for _, thr := range []int{0, 100 << 10, 1000} {
-		a := NewPipelineState[[]byte](ReassemblyConfig{})
-		b := NewPipelineState[[]byte](ReassemblyConfig{})
+		a := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+		b := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
 		for _, m := range msgs {
-			var outs []SendOutput[[]byte]
-			a, outs = SendStep(a, BinaryCodec, thr, m)
-			var parts []FramePart
-			var traces []FrameTrace
-			var werr *WireError
-			b, parts, traces, werr = SendStepParts(b, thr, m)
+			var outs []wirestep.SendOutput[[]byte]
+			a, outs = wirestep.SendStep(a, wirestep.BinaryCodec, thr, m)
+			var parts []wire.FramePart
+			var traces []wirestep.FrameTrace
+			var werr *wirestep.WireError
+			b, parts, traces, werr = wirestep.SendStepParts(b, thr, m)
 			if werr != nil || outs[0].Err != nil {
 				t.Fatalf("errors %v %v", werr, outs[0].Err)
 			}
@@ -86,43 +88,10 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 		}
 	}
 	// A failing send consumes a sequence number and returns the error.
-	st := NewPipelineState[[]byte](ReassemblyConfig{})
-	st, parts, _, werr := SendStepParts(st, 0, nil)
+	st := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+	st, parts, _, werr := wirestep.SendStepParts(st, 0, nil)
 	if werr == nil || parts != nil || st.NextSeq != 2 {
 		t.Fatalf("nil message: %v %v %d", werr, parts, st.NextSeq)
-	}
-}
-
-// TestEncodeTextOfferWithoutStringCopy: a text offer encodes to the bytes
-// of the generic value path, at every CBOR length form and for invalid
-// UTF-8 (repaired the same way).
-func TestEncodeTextOfferWithoutStringCopy(t *testing.T) {
-	for _, n := range []int{0, 1, 23, 24, 255, 256, 65535, 65536, 70_000} {
-		for _, data := range [][]byte{bytes.Repeat([]byte("a"), n), append(bytes.Repeat([]byte("b"), n), 0xff, 'c')} {
-			m := &wireOffer{wireDocRef: docByID("d"), Kind: wireSince, Encoding: wireJSON, Data: data, DataIsText: true, Version: "1"}
-			got, err := encodeMessage(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := messageValue(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := encodeValue(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("length %d: encodings differ", len(data))
-			}
-			back, err := decodeMessage(got)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if o := back.(*wireOffer); !o.DataIsText || (len(data) == n && !bytes.Equal(o.Data, data)) {
-				t.Fatalf("length %d: round trip %q", len(data), o.Data[:min(10, len(o.Data))])
-			}
-		}
 	}
 }
 
@@ -132,24 +101,24 @@ func TestEncodeTextOfferWithoutStringCopy(t *testing.T) {
 func TestReceiveStepSharesReassembledPayload(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789"), 30_000)
 	for _, isText := range []bool{false, true} {
-		m := &Offer{DocID: "d", Version: "1", Payload: Payload{Kind: Entirety, Encoding: JSON, Data: data}}
+		m := &wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: data}}
 		if !isText {
-			m.Payload.Encoding = Binary
+			m.Payload.Encoding = wire.Binary
 		}
 		for _, thr := range []int{0, 64 << 10} {
-			tx := NewPipelineState[[]byte](ReassemblyConfig{})
-			rx := NewPipelineState[[]byte](ReassemblyConfig{})
-			var outs []SendOutput[[]byte]
-			_, outs = SendStep(tx, BinaryCodec, thr, m)
-			var out ReceiveOutput
+			tx := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+			rx := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+			var outs []wirestep.SendOutput[[]byte]
+			_, outs = wirestep.SendStep(tx, wirestep.BinaryCodec, thr, m)
+			var out wirestep.ReceiveOutput
 			var ok bool
 			for _, o := range outs {
-				rx, out, ok = ReceiveStep(rx, BinaryCodec, o.Piece)
+				rx, out, ok = wirestep.ReceiveStep(rx, wirestep.BinaryCodec, o.Piece)
 			}
 			if !ok || out.Err != nil {
 				t.Fatalf("receive: %v", out.Err)
 			}
-			got := out.Msg.(*Offer).Payload.Data
+			got := out.Msg.(*wire.Offer).Payload.Data
 			if !bytes.Equal(got, data) {
 				t.Fatal("payload differs")
 			}

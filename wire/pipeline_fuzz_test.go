@@ -1,30 +1,33 @@
-package wire
+package wire_test
 
 import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/kyneta-go/kyneta/internal/wirestep"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func FuzzReceiveStep(f *testing.F) {
 	// Seeds: what a sender emits for a handshake and a fragmented offer,
 	// in both encodings, plus damaged variants.
 	alias := true
-	msgs := []ChannelMsg{
-		&Establish{Identity: PeerIdentity{PeerID: "peer-a", Type: PeerUser}, Features: &Features{Alias: &alias}},
-		&Present{Docs: []DocPresence{{DocID: "doc-1", ReplicaType: ReplicaType{"loro", 1, 0}, SyncMode: Collaborative, SchemaHash: "h1"}}},
-		&Interest{DocID: "doc-1"},
-		&Offer{DocID: "doc-1", Version: "3", Payload: Payload{Kind: Since, Encoding: Binary, Data: []byte("0123456789abcdef0123456789")}},
-		&Dismiss{DocID: "doc-1"},
+	msgs := []wire.ChannelMsg{
+		&wire.Establish{Identity: wire.PeerIdentity{PeerID: "peer-a", Type: wire.PeerUser}, Features: &wire.Features{Alias: &alias}},
+		&wire.Present{Docs: []wire.DocPresence{{DocID: "doc-1", ReplicaType: wire.ReplicaType{"loro", 1, 0}, SyncMode: wire.Collaborative, SchemaHash: "h1"}}},
+		&wire.Interest{DocID: "doc-1"},
+		&wire.Offer{DocID: "doc-1", Version: "3", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte("0123456789abcdef0123456789")}},
+		&wire.Dismiss{DocID: "doc-1"},
 	}
-	bst := NewPipelineState[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
-	tst := NewPipelineState[string](ReassemblyConfig{Clock: newRecordingClock()})
+	bst := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{Clock: wire.NewRecordingClock()})
+	tst := wirestep.NewPipelineState[string](wire.ReassemblyConfig{Clock: wire.NewRecordingClock()})
 	var bp, tp [][]byte
 	for _, m := range msgs {
-		var bo []SendOutput[[]byte]
-		var to []SendOutput[string]
-		bst, bo = SendStep(bst, BinaryCodec, 24, m)
-		tst, to = SendStep(tst, TextCodec, 24, m)
+		var bo []wirestep.SendOutput[[]byte]
+		var to []wirestep.SendOutput[string]
+		bst, bo = wirestep.SendStep(bst, wirestep.BinaryCodec, 24, m)
+		tst, to = wirestep.SendStep(tst, wirestep.TextCodec, 24, m)
 		for _, o := range bo {
 			bp = append(bp, o.Piece)
 		}
@@ -32,32 +35,32 @@ func FuzzReceiveStep(f *testing.F) {
 			tp = append(tp, []byte(o.Piece))
 		}
 	}
-	f.Add(joinPieces(bp...), false)
-	f.Add(joinPieces(tp...), true)
-	f.Add(joinPieces(bp[0], bp[2], bp[1][:5], nil, bp[3]), false)
-	f.Add(joinPieces([]byte{3, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0xff}), false)
-	f.Add(joinPieces([]byte(`["2c",1,{"t":19,"dx":0}]`), []byte(`["2c",2,[{"t":2}]]`)), true)
+	f.Add(wire.JoinPieces(bp...), false)
+	f.Add(wire.JoinPieces(tp...), true)
+	f.Add(wire.JoinPieces(bp[0], bp[2], bp[1][:5], nil, bp[3]), false)
+	f.Add(wire.JoinPieces([]byte{3, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0xff}), false)
+	f.Add(wire.JoinPieces([]byte(`["2c",1,{"t":19,"dx":0}]`), []byte(`["2c",2,[{"t":2}]]`)), true)
 
-	codes := map[WireErrorCode]bool{CodeReassemblyFailed: true, CodeDecodeFailed: true, CodeInvalidWireMessage: true, CodeAliasResolutionFailed: true}
+	codes := map[wirestep.WireErrorCode]bool{wirestep.CodeReassemblyFailed: true, wirestep.CodeDecodeFailed: true, wirestep.CodeInvalidWireMessage: true, wirestep.CodeAliasResolutionFailed: true}
 	f.Fuzz(func(t *testing.T, data []byte, text bool) {
-		var received []ChannelMsg
-		n := allocated(func() {
-			clk := newRecordingClock()
-			cfg := ReassemblyConfig{Timeout: time.Second, MaxConcurrentFrames: 4, MaxTotalSize: 256, Clock: clk}
-			bst := NewPipelineState[[]byte](cfg)
-			tst := NewPipelineState[string](cfg)
+		var received []wire.ChannelMsg
+		n := wire.Allocated(func() {
+			clk := wire.NewRecordingClock()
+			cfg := wire.ReassemblyConfig{Timeout: time.Second, MaxConcurrentFrames: 4, MaxTotalSize: 256, Clock: clk}
+			bst := wirestep.NewPipelineState[[]byte](cfg)
+			tst := wirestep.NewPipelineState[string](cfg)
 			received = nil
-			for _, piece := range fuzzPieces(data) {
+			for _, piece := range wire.FuzzPieces(data) {
 				if piece == nil {
 					clk.Advance(400 * time.Millisecond)
 					continue
 				}
-				var out ReceiveOutput
+				var out wirestep.ReceiveOutput
 				var ok bool
 				if text {
-					tst, out, ok = ReceiveStep(tst, TextCodec, string(piece))
+					tst, out, ok = wirestep.ReceiveStep(tst, wirestep.TextCodec, string(piece))
 				} else {
-					bst, out, ok = ReceiveStep(bst, BinaryCodec, piece)
+					bst, out, ok = wirestep.ReceiveStep(bst, wirestep.BinaryCodec, piece)
 				}
 				if !ok {
 					continue
@@ -73,8 +76,8 @@ func FuzzReceiveStep(f *testing.F) {
 				}
 			}
 		})
-		if n > uint64(256*len(data))+allocSlack {
-			t.Fatalf("%d input bytes allocated %d bytes", len(data), n)
+		if n > uint64(256*len(data))+wire.AllocSlack {
+			t.Fatalf("%d input bytes wire.Allocated %d bytes", len(data), n)
 		}
 		// Round trip: every accepted message, sent through a fresh pipeline
 		// pair, arrives unchanged.
@@ -84,20 +87,20 @@ func FuzzReceiveStep(f *testing.F) {
 	})
 }
 
-func checkPipelineRoundTrip(t *testing.T, m ChannelMsg, text bool) {
+func checkPipelineRoundTrip(t *testing.T, m wire.ChannelMsg, text bool) {
 	t.Helper()
-	cfg := ReassemblyConfig{Clock: newRecordingClock()}
-	var got ChannelMsg
+	cfg := wire.ReassemblyConfig{Clock: wire.NewRecordingClock()}
+	var got wire.ChannelMsg
 	if text {
-		tx, rx := NewPipelineState[string](cfg), NewPipelineState[string](cfg)
-		_, outs := SendStep(tx, TextCodec, 16, m)
+		tx, rx := wirestep.NewPipelineState[string](cfg), wirestep.NewPipelineState[string](cfg)
+		_, outs := wirestep.SendStep(tx, wirestep.TextCodec, 16, m)
 		for _, o := range outs {
 			if o.Err != nil {
 				t.Fatalf("resend %#v: %v", m, o.Err)
 			}
-			var out ReceiveOutput
+			var out wirestep.ReceiveOutput
 			var ok bool
-			if rx, out, ok = ReceiveStep(rx, TextCodec, o.Piece); ok {
+			if rx, out, ok = wirestep.ReceiveStep(rx, wirestep.TextCodec, o.Piece); ok {
 				if out.Err != nil {
 					t.Fatalf("re-receive %#v: %v", m, out.Err)
 				}
@@ -105,15 +108,15 @@ func checkPipelineRoundTrip(t *testing.T, m ChannelMsg, text bool) {
 			}
 		}
 	} else {
-		tx, rx := NewPipelineState[[]byte](cfg), NewPipelineState[[]byte](cfg)
-		_, outs := SendStep(tx, BinaryCodec, 16, m)
+		tx, rx := wirestep.NewPipelineState[[]byte](cfg), wirestep.NewPipelineState[[]byte](cfg)
+		_, outs := wirestep.SendStep(tx, wirestep.BinaryCodec, 16, m)
 		for _, o := range outs {
 			if o.Err != nil {
 				t.Fatalf("resend %#v: %v", m, o.Err)
 			}
-			var out ReceiveOutput
+			var out wirestep.ReceiveOutput
 			var ok bool
-			if rx, out, ok = ReceiveStep(rx, BinaryCodec, o.Piece); ok {
+			if rx, out, ok = wirestep.ReceiveStep(rx, wirestep.BinaryCodec, o.Piece); ok {
 				if out.Err != nil {
 					t.Fatalf("re-receive %#v: %v", m, out.Err)
 				}

@@ -1,4 +1,4 @@
-package wire
+package wire_test
 
 import (
 	"encoding/hex"
@@ -8,36 +8,39 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/kyneta-go/kyneta/internal/wirestep"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // checkWireError compares a *WireError with a vector WireError object
 // {code, detail}: the code exactly, and the detail in the terms of its layer
 // (alias error fields, collector error fields, validation reason, or the
 // JavaScript error class of a decode failure).
-func checkWireError(t *testing.T, got *WireError, want any) {
+func checkWireError(t *testing.T, got *wirestep.WireError, want any) {
 	t.Helper()
-	w, ok := want.(orderedMap)
+	w, ok := want.(wire.OrderedMap)
 	if !ok {
-		t.Fatalf("vector error %s is not an object", showValue(want))
+		t.Fatalf("vector error %s is not an object", wire.ShowValue(want))
 	}
 	code, _ := w.Get("code")
 	if got == nil {
-		t.Fatalf("no error, want %s", showValue(want))
+		t.Fatalf("no error, want %s", wire.ShowValue(want))
 	}
 	if string(got.Code) != code {
-		t.Fatalf("error %v, want code %v (%s)", got, code, showValue(want))
+		t.Fatalf("error %v, want code %v (%s)", got, code, wire.ShowValue(want))
 	}
-	if !errors.Is(got, &WireError{Code: got.Code}) {
+	if !errors.Is(got, &wirestep.WireError{Code: got.Code}) {
 		t.Fatal("errors.Is does not match the code")
 	}
 	detail, _ := w.Get("detail")
-	d, _ := detail.(orderedMap)
+	d, _ := detail.(wire.OrderedMap)
 	switch got.Code {
-	case CodeAliasResolutionFailed:
-		if gv := aliasErrorValue(got.Unwrap()); !valueEqual(sortedValue(gv), sortedValue(d)) {
-			t.Fatalf("alias detail %s, want %s", showValue(gv), showValue(d))
+	case wirestep.CodeAliasResolutionFailed:
+		if gv := wire.AliasErrorValue(got.Unwrap()); !wire.ValueEqual(wire.SortedValue(gv), wire.SortedValue(d)) {
+			t.Fatalf("alias detail %s, want %s", wire.ShowValue(gv), wire.ShowValue(d))
 		}
-	case CodeReassemblyFailed:
+	case wirestep.CodeReassemblyFailed:
 		m := map[string]any{}
 		for _, e := range d {
 			if f, ok := e.Value.(int64); ok {
@@ -46,18 +49,18 @@ func checkWireError(t *testing.T, got *WireError, want any) {
 				m[e.Key.(string)] = e.Value
 			}
 		}
-		checkReassemblyError(t, got.Unwrap(), m)
-	case CodeInvalidWireMessage:
-		var verr *ValidationError
+		wire.CheckReassemblyError(t, got.Unwrap(), m)
+	case wirestep.CodeInvalidWireMessage:
+		var verr *wire.ValidationError
 		reason, _ := d.Get("reason")
 		if !errors.As(got, &verr) || verr.Reason != reason {
 			t.Fatalf("validation detail %v, want reason %v", got.Detail, reason)
 		}
-	case CodeDecodeFailed:
-		var derr *DecodeError
-		je, ok := detail.(tjsonError)
+	case wirestep.CodeDecodeFailed:
+		var derr *wire.DecodeError
+		je, ok := detail.(wire.TJSONError)
 		if !ok {
-			t.Fatalf("decode-failed detail %s is not a JavaScript error", showValue(detail))
+			t.Fatalf("decode-failed detail %s is not a JavaScript error", wire.ShowValue(detail))
 		}
 		if !errors.As(got, &derr) || derr.Class() != je.Name {
 			t.Fatalf("decode detail %v, want JavaScript %s", got.Detail, je.Name)
@@ -69,21 +72,21 @@ func checkWireError(t *testing.T, got *WireError, want any) {
 
 // endpoint is one side of a pipeline scenario.
 type endpoint interface {
-	send(t *testing.T, msg ChannelMsg) ([]string, []*WireError, []FrameTrace, uint32)
-	receive(t *testing.T, piece string) (ReceiveOutput, bool)
+	send(t *testing.T, msg wire.ChannelMsg) ([]string, []*wirestep.WireError, []wirestep.FrameTrace, uint32)
+	receive(t *testing.T, piece string) (wirestep.ReceiveOutput, bool)
 }
 
 type binaryEndpoint struct {
-	st        PipelineState[[]byte]
+	st        wirestep.PipelineState[[]byte]
 	threshold int
 }
 
-func (e *binaryEndpoint) send(t *testing.T, msg ChannelMsg) ([]string, []*WireError, []FrameTrace, uint32) {
-	var outs []SendOutput[[]byte]
-	e.st, outs = SendStep(e.st, BinaryCodec, e.threshold, msg)
+func (e *binaryEndpoint) send(t *testing.T, msg wire.ChannelMsg) ([]string, []*wirestep.WireError, []wirestep.FrameTrace, uint32) {
+	var outs []wirestep.SendOutput[[]byte]
+	e.st, outs = wirestep.SendStep(e.st, wirestep.BinaryCodec, e.threshold, msg)
 	var pieces []string
-	var errs []*WireError
-	var traces []FrameTrace
+	var errs []*wirestep.WireError
+	var traces []wirestep.FrameTrace
 	for _, o := range outs {
 		if o.Err != nil {
 			errs = append(errs, o.Err)
@@ -97,24 +100,24 @@ func (e *binaryEndpoint) send(t *testing.T, msg ChannelMsg) ([]string, []*WireEr
 	return pieces, errs, traces, e.st.NextSeq
 }
 
-func (e *binaryEndpoint) receive(t *testing.T, piece string) (ReceiveOutput, bool) {
-	var out ReceiveOutput
+func (e *binaryEndpoint) receive(t *testing.T, piece string) (wirestep.ReceiveOutput, bool) {
+	var out wirestep.ReceiveOutput
 	var ok bool
-	e.st, out, ok = ReceiveStep(e.st, BinaryCodec, mustHex(t, piece))
+	e.st, out, ok = wirestep.ReceiveStep(e.st, wirestep.BinaryCodec, wire.MustHex(t, piece))
 	return out, ok
 }
 
 type textEndpoint struct {
-	st        PipelineState[string]
+	st        wirestep.PipelineState[string]
 	threshold int
 }
 
-func (e *textEndpoint) send(t *testing.T, msg ChannelMsg) ([]string, []*WireError, []FrameTrace, uint32) {
-	var outs []SendOutput[string]
-	e.st, outs = SendStep(e.st, TextCodec, e.threshold, msg)
+func (e *textEndpoint) send(t *testing.T, msg wire.ChannelMsg) ([]string, []*wirestep.WireError, []wirestep.FrameTrace, uint32) {
+	var outs []wirestep.SendOutput[string]
+	e.st, outs = wirestep.SendStep(e.st, wirestep.TextCodec, e.threshold, msg)
 	var pieces []string
-	var errs []*WireError
-	var traces []FrameTrace
+	var errs []*wirestep.WireError
+	var traces []wirestep.FrameTrace
 	for _, o := range outs {
 		if o.Err != nil {
 			errs = append(errs, o.Err)
@@ -128,30 +131,30 @@ func (e *textEndpoint) send(t *testing.T, msg ChannelMsg) ([]string, []*WireErro
 	return pieces, errs, traces, e.st.NextSeq
 }
 
-func (e *textEndpoint) receive(t *testing.T, piece string) (ReceiveOutput, bool) {
-	var out ReceiveOutput
+func (e *textEndpoint) receive(t *testing.T, piece string) (wirestep.ReceiveOutput, bool) {
+	var out wirestep.ReceiveOutput
 	var ok bool
-	e.st, out, ok = ReceiveStep(e.st, TextCodec, piece)
+	e.st, out, ok = wirestep.ReceiveStep(e.st, wirestep.TextCodec, piece)
 	return out, ok
 }
 
 // pipelineReassembly is the reassembler the reference's pipeline vectors
 // were produced with (README: timeout 10000, 32 frames, 50 MiB).
-func pipelineReassembly() ReassemblyConfig {
-	return ReassemblyConfig{
+func pipelineReassembly() wire.ReassemblyConfig {
+	return wire.ReassemblyConfig{
 		Timeout: 10 * time.Second, MaxConcurrentFrames: 32, MaxTotalSize: 50 << 20,
-		ReferenceSizeCheck: true, Clock: newRecordingClock(),
+		ReferenceSizeCheck: true, Clock: wire.NewRecordingClock(),
 	}
 }
 
 func newEndpoint(t *testing.T, encoding string, threshold int, startSeq uint32) endpoint {
 	switch encoding {
 	case "binary":
-		st := NewPipelineState[[]byte](pipelineReassembly())
+		st := wirestep.NewPipelineState[[]byte](pipelineReassembly())
 		st.NextSeq = startSeq
 		return &binaryEndpoint{st: st, threshold: threshold}
 	case "text":
-		st := NewPipelineState[string](pipelineReassembly())
+		st := wirestep.NewPipelineState[string](pipelineReassembly())
 		st.NextSeq = startSeq
 		return &textEndpoint{st: st, threshold: threshold}
 	}
@@ -172,14 +175,14 @@ func vecInt(t *testing.T, v any) int {
 		}
 		return int(v)
 	}
-	t.Fatalf("not a number: %s", showValue(v))
+	t.Fatalf("not a number: %s", wire.ShowValue(v))
 	return 0
 }
 
 // checkReceived compares one delivered piece's result with a vector input
 // list ([] while pending, or one {ok: ChannelMsg} / {err: WireError}) and
 // optional trace {seq, kind}.
-func checkReceived(t *testing.T, out ReceiveOutput, ok bool, inputs []any, trace any) {
+func checkReceived(t *testing.T, out wirestep.ReceiveOutput, ok bool, inputs []any, trace any) {
 	t.Helper()
 	if len(inputs) == 0 {
 		if ok {
@@ -190,20 +193,20 @@ func checkReceived(t *testing.T, out ReceiveOutput, ok bool, inputs []any, trace
 	if len(inputs) != 1 || !ok {
 		t.Fatalf("ok %v, want %d inputs", ok, len(inputs))
 	}
-	in := inputs[0].(orderedMap)
+	in := inputs[0].(wire.OrderedMap)
 	if want, isOK := in.Get("ok"); isOK {
 		if out.Err != nil {
-			t.Fatalf("error %v, want %s", out.Err, showValue(want))
+			t.Fatalf("error %v, want %s", out.Err, wire.ShowValue(want))
 		}
-		if got := channelMsgValue(out.Msg); !valueEqual(sortedValue(got), sortedValue(want)) {
-			t.Fatalf("message\n got %s\nwant %s", showValue(got), showValue(want))
+		if got := wire.ChannelMsgValue(out.Msg); !wire.ValueEqual(wire.SortedValue(got), wire.SortedValue(want)) {
+			t.Fatalf("message\n got %s\nwant %s", wire.ShowValue(got), wire.ShowValue(want))
 		}
 		if trace != nil {
-			tr := trace.(orderedMap)
+			tr := trace.(wire.OrderedMap)
 			seq, _ := tr.Get("seq")
 			kind, _ := tr.Get("kind")
-			if out.Trace.Dir != TraceReceive || int64(out.Trace.Seq) != seq || out.Trace.Kind.String() != kind {
-				t.Fatalf("trace %+v, want %s", out.Trace, showValue(trace))
+			if out.Trace.Dir != wirestep.TraceReceive || int64(out.Trace.Seq) != seq || out.Trace.Kind.String() != kind {
+				t.Fatalf("trace %+v, want %s", out.Trace, wire.ShowValue(trace))
 			}
 		}
 		return
@@ -213,18 +216,18 @@ func checkReceived(t *testing.T, out ReceiveOutput, ok bool, inputs []any, trace
 }
 
 func TestPipelineVectors(t *testing.T) {
-	file := parseTJSON(t, readVectorFile(t, "pipeline.json")).(orderedMap)
+	file := wire.ParseTJSON(t, wire.ReadVectorFile(t, "pipeline.json")).(wire.OrderedMap)
 	sv, _ := file.Get("scenarios")
 	scenarios := sv.([]any)
-	checkCount(t, "pipeline.scenarios", len(scenarios))
+	wire.CheckCount(t, "pipeline.scenarios", len(scenarios))
 	steps := 0
 	for _, s := range scenarios {
-		sc := s.(orderedMap)
+		sc := s.(wire.OrderedMap)
 		get := func(k string) any { v, _ := sc.Get(k); return v }
 		name := get("name").(string)
 		encoding := get("encoding").(string)
 		threshold := vecInt(t, get("threshold"))
-		start := get("startSeq").(orderedMap)
+		start := get("startSeq").(wire.OrderedMap)
 		sa, _ := start.Get("A")
 		sb, _ := start.Get("B")
 		stepList := get("steps").([]any)
@@ -235,7 +238,7 @@ func TestPipelineVectors(t *testing.T) {
 				"B": newEndpoint(t, encoding, threshold, uint32(vecInt(t, sb))),
 			}
 			for i, raw := range stepList {
-				step := raw.(orderedMap)
+				step := raw.(wire.OrderedMap)
 				sget := func(k string) any { v, _ := step.Get(k); return v }
 				from := sget("from").(string)
 				to := "B"
@@ -243,10 +246,10 @@ func TestPipelineVectors(t *testing.T) {
 					to = "A"
 				}
 				t.Run(fmt.Sprintf("step-%d", i), func(t *testing.T) {
-					msg := channelMsgFromValue(t, sget("msg"))
+					msg := wire.ChannelMsgFromValue(t, sget("msg"))
 					pieces, errs, traces, next := ends[from].send(t, msg)
 					if int64(next) != sget("nextSeqAfter") {
-						t.Fatalf("nextSeq %d, want %s", next, showValue(sget("nextSeqAfter")))
+						t.Fatalf("nextSeq %d, want %s", next, wire.ShowValue(sget("nextSeqAfter")))
 					}
 					// The step's trace: seq and kind of what was emitted, or null.
 					wantSeq, wantKind := sget("seq"), sget("kind")
@@ -256,11 +259,11 @@ func TestPipelineVectors(t *testing.T) {
 						}
 					} else {
 						if len(traces) == 0 {
-							t.Fatalf("no trace, want seq %s", showValue(wantSeq))
+							t.Fatalf("no trace, want seq %s", wire.ShowValue(wantSeq))
 						}
 						for _, tr := range traces {
-							if int64(tr.Seq) != wantSeq || tr.Kind.String() != wantKind || tr.Dir != TraceSend {
-								t.Fatalf("trace %+v, want seq %s kind %s", tr, showValue(wantSeq), showValue(wantKind))
+							if int64(tr.Seq) != wantSeq || tr.Kind.String() != wantKind || tr.Dir != wirestep.TraceSend {
+								t.Fatalf("trace %+v, want seq %s kind %s", tr, wire.ShowValue(wantSeq), wire.ShowValue(wantKind))
 							}
 						}
 					}
@@ -270,7 +273,7 @@ func TestPipelineVectors(t *testing.T) {
 					}
 					var sent []string
 					for j, o := range outputs {
-						om := o.(orderedMap)
+						om := o.(wire.OrderedMap)
 						if want, ok := om.Get("ok"); ok {
 							if errs[j] != nil || pieces[j] != want {
 								t.Fatalf("output %d: %q (err %v)\nwant %q", j, pieces[j], errs[j], want)
@@ -286,7 +289,7 @@ func TestPipelineVectors(t *testing.T) {
 						t.Fatalf("%d receiver results for %d pieces", len(results), len(sent))
 					}
 					for j, r := range results {
-						rm := r.(orderedMap)
+						rm := r.(wire.OrderedMap)
 						inputs, _ := rm.Get("inputs")
 						trace, _ := rm.Get("trace")
 						out, ok := ends[to].receive(t, sent[j])
@@ -296,17 +299,17 @@ func TestPipelineVectors(t *testing.T) {
 			}
 		})
 	}
-	checkCount(t, "pipeline.steps", steps)
+	wire.CheckCount(t, "pipeline.steps", steps)
 }
 
 func TestPipelineReceiveInvalidVectors(t *testing.T) {
 	var file struct {
 		PipelineReceive []json.RawMessage `json:"pipelineReceive"`
 	}
-	loadVectors(t, "invalid.json", &file)
-	checkCount(t, "invalid.pipelineReceive", len(file.PipelineReceive))
+	wire.LoadVectors(t, "invalid.json", &file)
+	wire.CheckCount(t, "invalid.pipelineReceive", len(file.PipelineReceive))
 	for _, raw := range file.PipelineReceive {
-		c := parseTJSON(t, raw).(orderedMap)
+		c := wire.ParseTJSON(t, raw).(wire.OrderedMap)
 		get := func(k string) any { v, _ := c.Get(k); return v }
 		t.Run("invalid/pipelineReceive/"+get("name").(string), func(t *testing.T) {
 			e := newEndpoint(t, get("encoding").(string), 0, 1)
@@ -320,66 +323,42 @@ func TestPipelineReceiveInvalidVectors(t *testing.T) {
 }
 
 func TestSendStepTracesAndSeq(t *testing.T) {
-	st := NewPipelineState[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
-	offer := &Offer{DocID: "d", Version: "1", Payload: Payload{Kind: Since, Encoding: Binary, Data: make([]byte, 100)}}
-	st, outs := SendStep(st, BinaryCodec, 40, offer)
+	st := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{Clock: wire.NewRecordingClock()})
+	offer := &wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: make([]byte, 100)}}
+	st, outs := wirestep.SendStep(st, wirestep.BinaryCodec, 40, offer)
 	if st.NextSeq != 2 || len(outs) < 3 {
 		t.Fatalf("next %d, %d outputs", st.NextSeq, len(outs))
 	}
 	for i, o := range outs {
-		want := FrameTrace{Dir: TraceSend, Seq: 1, Kind: KindFragment, Index: i, Total: len(outs), Size: len(o.Piece)}
+		want := wirestep.FrameTrace{Dir: wirestep.TraceSend, Seq: 1, Kind: wire.KindFragment, Index: i, Total: len(outs), Size: len(o.Piece)}
 		if o.Err != nil || o.Trace != want {
 			t.Fatalf("output %d: trace %+v err %v, want %+v", i, o.Trace, o.Err, want)
 		}
 	}
 	// A nil message is a Go-only encode failure and still consumes a seq.
-	st, outs = SendStep(st, BinaryCodec, 0, nil)
-	if st.NextSeq != 3 || len(outs) != 1 || !errors.Is(outs[0].Err, &WireError{Code: CodeEncodeFailed}) {
+	st, outs = wirestep.SendStep(st, wirestep.BinaryCodec, 0, nil)
+	if st.NextSeq != 3 || len(outs) != 1 || !errors.Is(outs[0].Err, &wirestep.WireError{Code: wirestep.CodeEncodeFailed}) {
 		t.Fatalf("nil message: next %d outputs %+v", st.NextSeq, outs)
 	}
 	// Seq wraps from 2^32-1 to 0.
 	st.NextSeq = math.MaxUint32
-	st, outs = SendStep(st, BinaryCodec, 0, &Depart{})
-	if st.NextSeq != 0 || outs[0].Trace.Seq != math.MaxUint32 || outs[0].Trace.Kind != KindComplete || outs[0].Trace.Size != len(outs[0].Piece) {
+	st, outs = wirestep.SendStep(st, wirestep.BinaryCodec, 0, &wire.Depart{})
+	if st.NextSeq != 0 || outs[0].Trace.Seq != math.MaxUint32 || outs[0].Trace.Kind != wire.KindComplete || outs[0].Trace.Size != len(outs[0].Piece) {
 		t.Fatalf("wrap: next %d trace %+v", st.NextSeq, outs[0].Trace)
 	}
 }
 
 func TestReceiveStepGuards(t *testing.T) {
 	// A zero state has no reassembler: an error, not a panic.
-	_, out, ok := ReceiveStep(PipelineState[[]byte]{}, BinaryCodec, []byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 1})
-	if !ok || !errors.Is(out.Err, &WireError{Code: CodeReassemblyFailed}) {
+	_, out, ok := wirestep.ReceiveStep(wirestep.PipelineState[[]byte]{}, wirestep.BinaryCodec, []byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	if !ok || !errors.Is(out.Err, &wirestep.WireError{Code: wirestep.CodeReassemblyFailed}) {
 		t.Fatalf("%+v %v", out, ok)
 	}
-	st := NewPipelineState[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
+	st := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{Clock: wire.NewRecordingClock()})
 	st.Reassembler.Dispose()
-	_, out, _ = ReceiveStep(st, BinaryCodec, []byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 1})
-	var re *ReassemblyError
-	if !errors.As(out.Err, &re) || re.Type != ReassemblyDisposed {
+	_, out, _ = wirestep.ReceiveStep(st, wirestep.BinaryCodec, []byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	var re *wire.ReassemblyError
+	if !errors.As(out.Err, &re) || re.Type != wire.ReassemblyDisposed {
 		t.Fatalf("after dispose: %v", out.Err)
-	}
-}
-
-func TestReassemblyEventWireError(t *testing.T) {
-	e := ReassemblyEvent{Type: EventTimeout, Seq: 4, PartialCount: 2}.WireError()
-	if e.Code != CodeReassemblyTimeout || e.Detail.(ReassemblyEvent).Seq != 4 || e.Unwrap() != nil {
-		t.Fatalf("%+v", e)
-	}
-	if e := (ReassemblyEvent{Type: EventEvicted, Seq: 5}).WireError(); e.Code != CodeReassemblyEvicted {
-		t.Fatalf("%+v", e)
-	}
-	if got := fragmentWireError(&FragmentError{Code: FragmentTooMany, Total: 70000, Max: MaxFragments}); got.Code != CodeTooManyFragments {
-		t.Fatalf("%+v", got)
-	}
-	if got := fragmentWireError(&FragmentError{Code: FragmentEmptyPayload}); got.Code != CodeEmptyPayload {
-		t.Fatalf("%+v", got)
-	}
-}
-
-func TestToUint32(t *testing.T) {
-	for in, want := range map[float64]uint32{0: 0, 1.5: 1, -1: math.MaxUint32, 4294967296: 0, 4294967297.9: 1, math.Inf(1): 0, math.NaN(): 0} {
-		if got := toUint32(in); got != want {
-			t.Errorf("toUint32(%v) = %d, want %d", in, got, want)
-		}
 	}
 }

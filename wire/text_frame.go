@@ -15,9 +15,9 @@ import (
 const (
 	// TextVersion is the text wire version, the first character of a prefix.
 	TextVersion = 2
-	// TextCompletePrefix and TextFragmentPrefix start every text frame.
-	TextCompletePrefix = "2c"
-	TextFragmentPrefix = "2f"
+	// textCompletePrefix and textFragmentPrefix start every text frame.
+	textCompletePrefix = "2c"
+	textFragmentPrefix = "2f"
 	// MaxTextPayload is the reference's limit for a text frame: the longest
 	// string a JavaScript engine is guaranteed to hold (2^31-1 units).
 	MaxTextPayload = math.MaxInt32
@@ -47,7 +47,7 @@ type TextFrame struct {
 // is quoted exactly as JSON.stringify quotes it.
 func AppendTextFrame(dst []byte, f TextFrame) []byte {
 	if f.Kind == KindFragment {
-		dst = append(dst, `["`+TextFragmentPrefix+`",`...)
+		dst = append(dst, `["`+textFragmentPrefix+`",`...)
 		dst = appendTextNumber(dst, f.Seq)
 		dst = append(dst, ',')
 		dst = appendTextNumber(dst, f.Index)
@@ -59,15 +59,15 @@ func AppendTextFrame(dst []byte, f TextFrame) []byte {
 		dst = appendJSONString(dst, f.Payload)
 		return append(dst, ']')
 	}
-	dst = append(dst, `["`+TextCompletePrefix+`",`...)
+	dst = append(dst, `["`+textCompletePrefix+`",`...)
 	dst = appendTextNumber(dst, f.Seq)
 	dst = append(dst, ',')
 	dst = append(dst, f.Payload...)
 	return append(dst, ']')
 }
 
-// EncodeTextFrame returns the text encoding of f (see [AppendTextFrame]).
-func EncodeTextFrame(f TextFrame) string {
+// encodeTextFrame returns the text encoding of f (see [AppendTextFrame]).
+func encodeTextFrame(f TextFrame) string {
 	return string(AppendTextFrame(make([]byte, 0, len(f.Payload)+32), f))
 }
 
@@ -81,7 +81,7 @@ func appendTextNumber(dst []byte, f float64) []byte {
 
 // appendTextFragment writes a fragment frame from integer fields.
 func appendTextFragment(dst []byte, seq uint32, index, total, totalSize int, chunk string) []byte {
-	dst = append(dst, `["`+TextFragmentPrefix+`",`...)
+	dst = append(dst, `["`+textFragmentPrefix+`",`...)
 	dst = strconv.AppendUint(dst, uint64(seq), 10)
 	dst = append(dst, ',')
 	dst = strconv.AppendInt(dst, int64(index), 10)
@@ -91,15 +91,6 @@ func appendTextFragment(dst []byte, seq uint32, index, total, totalSize int, chu
 	dst = strconv.AppendInt(dst, int64(totalSize), 10)
 	dst = append(dst, ',')
 	dst = appendJSONString(dst, chunk)
-	return append(dst, ']')
-}
-
-// appendTextComplete writes a complete frame from an integer seq.
-func appendTextComplete(dst []byte, seq uint32, payload string) []byte {
-	dst = append(dst, `["`+TextCompletePrefix+`",`...)
-	dst = strconv.AppendUint(dst, uint64(seq), 10)
-	dst = append(dst, ',')
-	dst = append(dst, payload...)
 	return append(dst, ']')
 }
 

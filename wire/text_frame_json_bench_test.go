@@ -12,7 +12,7 @@ func BenchmarkTextFrameDecode(b *testing.B) {
 	obj := `{"t":5,"doc":"doc-1","v":{"peer-4f2a":1234,"b":[1.5,-0,1e21,true,null]},"s":"caf\u00e9 \"quoted\" \ud83d\ude00 text","2":{},"1":[]}`
 	frames := []struct{ name, frame string }{
 		{"complete/4KiB", `["2c",7,[` + strings.TrimSuffix(strings.Repeat(obj+",", 4096/len(obj)), ",") + `]]`},
-		{"fragment/64KiB", EncodeTextFrame(TextFrame{Kind: KindFragment, Seq: 7, Total: 1, TotalSize: 1,
+		{"fragment/64KiB", encodeTextFrame(TextFrame{Kind: KindFragment, Seq: 7, Total: 1, TotalSize: 1,
 			Payload: strings.Repeat(`{"k":"v\u00e9 plain ascii text"},`, 65536/32)})},
 	}
 	for _, f := range frames {

@@ -49,7 +49,7 @@ func TestTextFrameVectors(t *testing.T) {
 	}
 	loadVectors(t, "text_frames.json", &v)
 	t.Run("text_frames/constants", func(t *testing.T) {
-		if v.Constants.Version != TextVersion || v.Constants.CompletePrefix != TextCompletePrefix || v.Constants.FragmentPrefix != TextFragmentPrefix {
+		if v.Constants.Version != TextVersion || v.Constants.CompletePrefix != textCompletePrefix || v.Constants.FragmentPrefix != textFragmentPrefix {
 			t.Fatalf("constants %+v", v.Constants)
 		}
 	})
@@ -57,7 +57,7 @@ func TestTextFrameVectors(t *testing.T) {
 	for _, c := range v.Cases {
 		t.Run("text_frames/cases/"+c.Name, func(t *testing.T) {
 			f := c.Frame.textFrame(t)
-			if got := EncodeTextFrame(f); got != c.Wire {
+			if got := encodeTextFrame(f); got != c.Wire {
 				t.Fatalf("encode:\n got %q\nwant %q", got, c.Wire)
 			}
 			got, err := DecodeTextFrame(c.Wire)
@@ -259,7 +259,7 @@ func TestTextFrameRoundTrip(t *testing.T) {
 			TotalSize: float64(rapid.Uint32().Draw(t, "totalSize")),
 			Payload:   rapid.String().Draw(t, "chunk"),
 		}
-		got, err := DecodeTextFrame(EncodeTextFrame(f))
+		got, err := DecodeTextFrame(encodeTextFrame(f))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -149,7 +149,7 @@ func BenchmarkEntirety(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
-			_ = AppendValue(nil, state)
+			_ = appendValue(nil, state)
 		}
 	})
 	b.Run("encode/encoding-json", func(b *testing.B) {
@@ -342,7 +342,7 @@ func BenchmarkOffer500KB(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(p.Data)))
 			for b.Loop() {
-				if _, err := ParseOps(p.Data); err != nil {
+				if _, err := parseOps(p.Data); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -357,7 +357,7 @@ func BenchmarkOffer500KB(b *testing.B) {
 			}
 		})
 		b.Run(c.name+"/before-rebuild-per-change", func(b *testing.B) {
-			batches, err := ParseOps(p.Data)
+			batches, err := parseOps(p.Data)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -147,8 +147,8 @@ func NewChange(obj *Object) (Change, error) {
 	return newChange(obj.Clone())
 }
 
-// ParseChange parses a change from JSON.
-func ParseChange(data []byte) (Change, error) {
+// parseChange parses a change from JSON.
+func parseChange(data []byte) (Change, error) {
 	v, err := ParseValue(data)
 	if err != nil {
 		return Change{}, err
@@ -195,7 +195,7 @@ func (c Change) MarshalJSON() ([]byte, error) {
 	if c.d == nil {
 		return []byte("null"), nil
 	}
-	return AppendValue(nil, c.d.obj), nil
+	return appendValue(nil, c.d.obj), nil
 }
 
 // Validate reports whether the change can be materialized: nil, or an
@@ -221,7 +221,7 @@ func mustChange(obj *Object) Change {
 }
 
 func obj2(k1 string, v1 any, k2 string, v2 any) *Object {
-	o := NewObject(2)
+	o := newObject(2)
 	o.Set(k1, v1)
 	o.Set(k2, v2)
 	return o
@@ -231,7 +231,7 @@ func obj2(k1 string, v1 any, k2 string, v2 any) *Object {
 // do: [{retain:index}, op] or just [op] at 0.
 func at(index int, op *Object) []any {
 	if index > 0 {
-		r := NewObject(1)
+		r := newObject(1)
 		r.Set("retain", float64(index))
 		return []any{r, op}
 	}
@@ -239,7 +239,7 @@ func at(index int, op *Object) []any {
 }
 
 func one(k string, v any) *Object {
-	o := NewObject(1)
+	o := newObject(1)
 	o.Set(k, v)
 	return o
 }

@@ -180,7 +180,7 @@ func TestPlainPeerBehindBaseConverges(t *testing.T) {
 	if err := w.Advance(NewPlainVersion(w.Lineage(), 40)); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Advance(NewPlainVersion(w.Lineage(), 39)); !errors.Is(err, ErrAdvanceRange) {
+	if err := w.Advance(NewPlainVersion(w.Lineage(), 39)); !errors.Is(err, errAdvanceRange) {
 		t.Fatalf("advance behind the base: %v", err)
 	}
 	if _, ok, _ := w.ExportSince(peer.Version()); ok {

@@ -119,7 +119,7 @@ func TestSubstrateConformance(t *testing.T) {
 			}
 			switch pr.concurrent {
 			case "both-survive":
-				if !EqualValues(va, vb) || !va.(*Object).Has("onlyA") || !va.(*Object).Has("onlyB") {
+				if !equalValues(va, vb) || !va.(*Object).Has("onlyA") || !va.(*Object).Has("onlyB") {
 					t.Fatalf("fields lost: a=%s b=%s", jsonOf(t, a), jsonOf(t, b))
 				}
 			case "one-wins":

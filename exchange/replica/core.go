@@ -37,7 +37,7 @@ func appendOp(b []byte, op Op) []byte {
 	if op.Change.d == nil {
 		b = append(b, "null"...)
 	} else {
-		b = AppendValue(b, op.Change.d.obj)
+		b = appendValue(b, op.Change.d.obj)
 	}
 	return append(b, '}')
 }
@@ -55,8 +55,8 @@ func encodeBatch(ops []Op) []byte {
 	return append(b, ']')
 }
 
-// EncodeOps returns the since-payload JSON for the given batches.
-func EncodeOps(batches [][]Op) []byte {
+// encodeOps returns the since-payload JSON for the given batches.
+func encodeOps(batches [][]Op) []byte {
 	b := []byte{'['}
 	for i, batch := range batches {
 		if i > 0 {
@@ -67,10 +67,10 @@ func EncodeOps(batches [][]Op) []byte {
 	return append(b, ']')
 }
 
-// ParseOps parses since-payload JSON into batches of ops. It checks the
+// parseOps parses since-payload JSON into batches of ops. It checks the
 // structure (paths and change objects with a string type) but not whether
 // the changes can be materialized; see [Change.Validate].
-func ParseOps(data []byte) ([][]Op, error) {
+func parseOps(data []byte) ([][]Op, error) {
 	v, err := ParseValue(data)
 	if err != nil {
 		return nil, err
@@ -251,7 +251,7 @@ func (d *docState) reset(content *Object) {
 	d.stateErr = nil
 	d.cache = nil
 	content.Range(func(k string, v any) bool {
-		d.state.Set(k, CloneValue(v))
+		d.state.Set(k, cloneValue(v))
 		return true
 	})
 	d.fillDefaults()
@@ -260,7 +260,7 @@ func (d *docState) reset(content *Object) {
 func (d *docState) fillDefaults() {
 	d.defaults.Range(func(k string, v any) bool {
 		if !d.state.Has(k) {
-			d.state.Set(k, CloneValue(v))
+			d.state.Set(k, cloneValue(v))
 		}
 		return true
 	})
@@ -294,7 +294,7 @@ func (d *docState) json() ([]byte, error) {
 		return nil, d.stateErr
 	}
 	if d.cache == nil {
-		d.cache = AppendValue(make([]byte, 0, 256), d.state)
+		d.cache = appendValue(make([]byte, 0, 256), d.state)
 	}
 	return d.cache, nil
 }
@@ -351,5 +351,5 @@ func decodeMerge(p Payload) ([][]Op, error) {
 		}
 		return [][]Op{entiretyOps(content)}, nil
 	}
-	return ParseOps(p.Data)
+	return parseOps(p.Data)
 }

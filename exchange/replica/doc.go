@@ -45,16 +45,16 @@
 // shapes the reference's writers produce. Text indices count UTF-16 code
 // units, as JavaScript strings do.
 //
-// A change type the replica does not know is an error ([ErrUnknownChange])
+// A change type the replica does not know is an error (code [CodeUnknownChange])
 // for documents and local writes. A headless replica ([Factory.CreateEmpty])
 // still logs and forwards it, so a relay can carry changes it cannot
-// interpret; only its entirety is then unavailable ([ErrUnmaterializable]).
+// interpret; only its entirety is then unavailable ([CodeUnmaterializable]).
 //
 // # JSON
 //
 // State and change values use a small value model (nil, bool, float64,
-// string, []any, *[Object]) parsed by [ParseValue] and encoded by
-// [AppendValue] exactly like JSON.parse and JSON.stringify, including
+// string, []any, *[Object]) parsed by [ParseValue] and encoded
+// exactly like JSON.parse and JSON.stringify, including
 // JavaScript's property order, so payloads are byte-identical with the
 // reference's.
 //

@@ -1,5 +1,7 @@
 package replica
 
+import "errors"
+
 // Code classifies replica errors.
 type Code string
 
@@ -59,25 +61,35 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is matches any *Error with the same Code, so the sentinels below work with
-// errors.Is.
+// Is matches any *Error with the same Code: errors.Is(err, &Error{Code: c})
+// reports whether err's chain holds an error with code c.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
 }
 
-// Sentinels for errors.Is, one per Code.
+// Sentinels for errors.Is within the package, for the codes it uses; users match
+// with [CodeOf] or errors.Is(err, &Error{Code: c}).
 var (
-	ErrVersionParse     = &Error{Code: CodeVersionParse}
-	ErrVersionMismatch  = &Error{Code: CodeVersionMismatch}
-	ErrEncoding         = &Error{Code: CodeEncoding}
-	ErrMalformed        = &Error{Code: CodeMalformed}
-	ErrUnknownChange    = &Error{Code: CodeUnknownChange}
-	ErrInvalidChange    = &Error{Code: CodeInvalidChange}
-	ErrInvalidValue     = &Error{Code: CodeInvalidValue}
-	ErrAdvanceRange     = &Error{Code: CodeAdvanceRange}
-	ErrUnmaterializable = &Error{Code: CodeUnmaterializable}
-	ErrUnsupported      = &Error{Code: CodeUnsupported}
-	ErrCapacity         = &Error{Code: CodeCapacity}
-	ErrLimit            = &Error{Code: CodeLimit}
+	errVersionParse     = &Error{Code: CodeVersionParse}
+	errVersionMismatch  = &Error{Code: CodeVersionMismatch}
+	errEncoding         = &Error{Code: CodeEncoding}
+	errMalformed        = &Error{Code: CodeMalformed}
+	errUnknownChange    = &Error{Code: CodeUnknownChange}
+	errInvalidChange    = &Error{Code: CodeInvalidChange}
+	errInvalidValue     = &Error{Code: CodeInvalidValue}
+	errAdvanceRange     = &Error{Code: CodeAdvanceRange}
+	errUnmaterializable = &Error{Code: CodeUnmaterializable}
+	errUnsupported      = &Error{Code: CodeUnsupported}
+	errCapacity         = &Error{Code: CodeCapacity}
+	errLimit            = &Error{Code: CodeLimit}
 )
+
+// CodeOf returns the Code of the first *Error in err's chain, or "".
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

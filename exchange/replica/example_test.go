@@ -40,10 +40,11 @@ func Example() {
 
 // Plain versions compare by projecting to version vectors: genesis is
 // behind any real lineage, and two different lineages are concurrent.
-func ExampleParsePlainVersion() {
-	a, _ := replica.ParsePlainVersion("kyneta.genesis:0")
-	b, _ := replica.ParsePlainVersion("3f2a9c0d11e4b7a8:5")
-	c, _ := replica.ParsePlainVersion("0000000000000001:2")
+func ExamplePlainFactory_ParseVersion() {
+	f := replica.NewPlainFactory(replica.PlainOptions{})
+	a, _ := f.ParseVersion("kyneta.genesis:0")
+	b, _ := f.ParseVersion("3f2a9c0d11e4b7a8:5")
+	c, _ := f.ParseVersion("0000000000000001:2")
 	ab, _ := a.Compare(b)
 	bc, _ := b.Compare(c)
 	fmt.Println(ab, bc)

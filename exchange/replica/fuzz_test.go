@@ -15,10 +15,10 @@ func FuzzParseVersion(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		var rerr *Error
-		if v, err := ParsePlainVersion(s); err == nil {
+		if v, err := parsePlainVersion(s); err == nil {
 			// A parsed plain version serializes to a string that parses back
 			// to an equal version.
-			again, err := ParsePlainVersion(v.String())
+			again, err := parsePlainVersion(v.String())
 			if err != nil {
 				t.Fatalf("%q -> %q does not parse: %v", s, v.String(), err)
 			}
@@ -29,8 +29,8 @@ func FuzzParseVersion(f *testing.F) {
 			t.Fatalf("untyped error %v", err)
 		}
 		for _, parse := range []func(string) (Version, error){
-			func(s string) (Version, error) { return ParseTimestampVersion(s) },
-			func(s string) (Version, error) { return ParseStateVersion(s) },
+			func(s string) (Version, error) { return parseTimestampVersion(s) },
+			func(s string) (Version, error) { return parseStateVersion(s) },
 		} {
 			v, err := parse(s)
 			if err != nil {
@@ -57,17 +57,17 @@ func FuzzParseValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := ParseValue(data)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, errMalformed) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return
 		}
-		enc := EncodeValue(v)
+		enc := encodeValue(v)
 		v2, err := ParseValue(enc)
 		if err != nil {
 			t.Fatalf("re-parse of %s: %v", enc, err)
 		}
-		if enc2 := EncodeValue(v2); !bytes.Equal(enc, enc2) {
+		if enc2 := encodeValue(v2); !bytes.Equal(enc, enc2) {
 			t.Fatalf("encoding not stable:\n%s\n%s", enc, enc2)
 		}
 	})
@@ -150,7 +150,7 @@ func FuzzMerge(f *testing.F) {
 			}
 			e, err := r.ExportEntirety()
 			if _, opaque := r.(*Opaque); opaque {
-				if err != nil && !errors.Is(err, ErrUnsupported) {
+				if err != nil && !errors.Is(err, errUnsupported) {
 					t.Fatalf("opaque entirety error %v", err)
 				}
 				if _, err := r.(*Opaque).ExportFor(""); err != nil {
@@ -160,10 +160,10 @@ func FuzzMerge(f *testing.F) {
 				if _, perr := ParseValue(e.Data); perr != nil {
 					t.Fatalf("entirety is not JSON: %s", e.Data)
 				}
-			} else if !errors.Is(err, ErrUnmaterializable) {
+			} else if !errors.Is(err, errUnmaterializable) {
 				t.Fatalf("entirety error %v", err)
 			}
-			if _, _, err := r.ExportSince(r.BaseVersion()); err != nil && !errors.Is(err, ErrUnmaterializable) {
+			if _, _, err := r.ExportSince(r.BaseVersion()); err != nil && !errors.Is(err, errUnmaterializable) {
 				t.Fatalf("since error %v", err)
 			}
 			if err := r.Advance(r.Version()); err != nil {

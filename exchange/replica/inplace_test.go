@@ -24,7 +24,7 @@ func oracleSequence(src []any, s sequenceStep) []any {
 			pos += n
 		case 'i':
 			for _, it := range in.items {
-				out = append(out, CloneValue(it))
+				out = append(out, cloneValue(it))
 			}
 		case 'd':
 			pos += min(in.n, len(src)-pos)
@@ -119,7 +119,7 @@ func TestSequenceInPlaceMatchesRebuild(t *testing.T) {
 			want = oracleSequence(want, s)
 			cur, _ = s.step(cur, true)
 			checkSeqList(t, cur.(*seqList))
-			if got, exp := string(EncodeValue(cur)), string(EncodeValue(want)); got != exp {
+			if got, exp := string(encodeValue(cur)), string(encodeValue(want)); got != exp {
 				t.Fatalf("after %v:\n got %s\nwant %s", s, got, exp)
 			}
 		}
@@ -157,7 +157,7 @@ func TestTextInPlaceMatchesRebuild(t *testing.T) {
 			if got, _ := asText(cur); got != want {
 				t.Fatalf("after %v:\n got %q\nwant %q", s, got, want)
 			}
-			if got, exp := string(EncodeValue(cur)), string(EncodeValue(want)); got != exp {
+			if got, exp := string(encodeValue(cur)), string(encodeValue(want)); got != exp {
 				t.Fatalf("JSON after %v:\n got %s\nwant %s", s, got, exp)
 			}
 		}
@@ -211,7 +211,7 @@ func TestInPlaceValuesStayInternal(t *testing.T) {
 	if got, _ := d.JSON(); string(got) != want {
 		t.Fatalf("state\n got %s\nwant %s", got, want)
 	}
-	if !EqualValues(d.doc.state, v) || !EqualValues(v, d.doc.state) {
+	if !equalValues(d.doc.state, v) || !equalValues(v, d.doc.state) {
 		t.Fatal("state and its copy differ")
 	}
 	// A peer that receives the ops as a since payload ends up equal.

@@ -8,7 +8,7 @@ import (
 
 // packedList is a list the state holds in a form only one kind of change
 // edits in place (richText, keyedList). Everything else sees its items as
-// a plain list: Value, JSON, CloneValue and equality read them, another
+// a plain list: Value, JSON, cloneValue and equality read them, another
 // kind of change gets them as a []any, and a path into the list turns it
 // into that list in the state first.
 type packedList interface {
@@ -23,7 +23,7 @@ func (rt *richText) owns(s stepper) bool { _, ok := s.(richTextStep); return ok 
 // touched it: the items in order with an index from a key to the slots
 // that hold it, so a change finds the members it removes, moves or
 // de-duplicates against without scanning the list. For a set the key is
-// a canonical encoding of the member (equal keys exactly when EqualValues
+// a canonical encoding of the member (equal keys exactly when equalValues
 // holds); for a tree it is the node's id. Removed slots are left as holes
 // and squeezed out once they outnumber the items, so every edit costs
 // O(1) amortized, not O(n).
@@ -148,8 +148,8 @@ func (l *keyedList) squeeze() {
 }
 
 // appendSetKey appends a canonical encoding of v: equal encodings exactly
-// when EqualValues holds (object members sorted by key, numbers with the
-// sign of zero and infinities kept). ok=false for NaN, which EqualValues
+// when equalValues holds (object members sorted by key, numbers with the
+// sign of zero and infinities kept). ok=false for NaN, which equalValues
 // never finds equal, not even to itself.
 func appendSetKey(b []byte, v any) ([]byte, bool) {
 	switch x := v.(type) {

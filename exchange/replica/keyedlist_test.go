@@ -14,7 +14,7 @@ import (
 // both.
 
 // setValues are members that are equal, or almost, in the ways
-// EqualValues distinguishes: zero and negative zero, numbers and
+// equalValues distinguishes: zero and negative zero, numbers and
 // strings, objects with the same members in another order, nested lists.
 func setValue(t *rapid.T, label string) any {
 	switch rapid.IntRange(0, 11).Draw(t, label) {
@@ -113,8 +113,8 @@ func TestSetInPlaceMatchesLinear(t *testing.T) {
 	path := Path{Field("s")}
 	rapid.Check(t, func(t *rapid.T) {
 		init := setList(t, "initial", 12)
-		want := obj("s", CloneValue(init))
-		got := obj("s", CloneValue(init))
+		want := obj("s", cloneValue(init))
+		got := obj("s", cloneValue(init))
 		for range rapid.IntRange(1, 40).Draw(t, "ops") {
 			if rapid.IntRange(0, 7).Draw(t, "path-op") == 0 {
 				// A write into a member, which can make it equal to another.
@@ -137,7 +137,7 @@ func TestSetInPlaceMatchesLinear(t *testing.T) {
 					}
 				}
 			}
-			if g, w := string(EncodeValue(got)), string(EncodeValue(want)); g != w {
+			if g, w := string(encodeValue(got)), string(encodeValue(want)); g != w {
 				t.Fatalf("\n got %s\nwant %s", g, w)
 			}
 		}
@@ -160,8 +160,8 @@ func TestTreeInPlaceMatchesLinear(t *testing.T) {
 				init = append(init, obj("id", rapid.SampledFrom(ids).Draw(t, "id"), "parent", nil, "index", float64(i), "data", &Object{}))
 			}
 		}
-		want := obj("t", CloneValue(init))
-		got := obj("t", CloneValue(init))
+		want := obj("t", cloneValue(init))
+		got := obj("t", cloneValue(init))
 		for range rapid.IntRange(1, 40).Draw(t, "ops") {
 			if rapid.IntRange(0, 6).Draw(t, "path-op") == 0 {
 				var p Path
@@ -195,7 +195,7 @@ func TestTreeInPlaceMatchesLinear(t *testing.T) {
 					}
 				}
 			}
-			if g, w := string(EncodeValue(got)), string(EncodeValue(want)); g != w {
+			if g, w := string(encodeValue(got)), string(encodeValue(want)); g != w {
 				t.Fatalf("\n got %s\nwant %s", g, w)
 			}
 		}
@@ -203,7 +203,7 @@ func TestTreeInPlaceMatchesLinear(t *testing.T) {
 }
 
 // TestSetKeyMatchesEqualValues: two values have the same canonical key
-// exactly when EqualValues holds.
+// exactly when equalValues holds.
 func TestSetKeyMatchesEqualValues(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		a, b := setValue(t, "a"), setValue(t, "b")
@@ -212,8 +212,8 @@ func TestSetKeyMatchesEqualValues(t *testing.T) {
 		if !oka || !okb {
 			t.Fatal("no key for a model value")
 		}
-		if (string(ka) == string(kb)) != EqualValues(a, b) {
-			t.Fatalf("%s %s: keys %q %q, EqualValues %v", EncodeValue(a), EncodeValue(b), ka, kb, EqualValues(a, b))
+		if (string(ka) == string(kb)) != equalValues(a, b) {
+			t.Fatalf("%s %s: keys %q %q, EqualValues %v", encodeValue(a), encodeValue(b), ka, kb, equalValues(a, b))
 		}
 	})
 	if _, ok := appendSetKey(nil, []any{math.NaN()}); ok {

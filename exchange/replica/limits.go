@@ -14,11 +14,11 @@ import "strconv"
 // allocates a small multiple of its payload (the fuzz target checks it).
 type Limits struct {
 	// MaxPayloadBytes caps the data of one payload (Merge and
-	// ResetFromEntirety). 0 means [DefaultMaxPayloadBytes]; negative means
+	// ResetFromEntirety). 0 means 64 MiB; negative means
 	// no cap.
 	MaxPayloadBytes int
 	// MaxOps caps the ops of one since payload, all batches together (an
-	// entirety counts one op per top-level key). 0 means [DefaultMaxOps];
+	// entirety counts one op per top-level key). 0 means 2^20 ops;
 	// negative means no cap.
 	MaxOps int
 }
@@ -28,16 +28,16 @@ type Limits struct {
 // accepted by default; the op cap allows a catch-up of a million single-op
 // writes.
 const (
-	DefaultMaxPayloadBytes = 64 << 20
-	DefaultMaxOps          = 1 << 20
+	defaultMaxPayloadBytes = 64 << 20
+	defaultMaxOps          = 1 << 20
 )
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxPayloadBytes == 0 {
-		l.MaxPayloadBytes = DefaultMaxPayloadBytes
+		l.MaxPayloadBytes = defaultMaxPayloadBytes
 	}
 	if l.MaxOps == 0 {
-		l.MaxOps = DefaultMaxOps
+		l.MaxOps = defaultMaxOps
 	}
 	return l
 }

@@ -39,14 +39,14 @@ func TestLimitsRefuseBeforeWork(t *testing.T) {
 			{"entirety too big", Payload{Kind: "entirety", Encoding: "json", Data: []byte(big)}},
 		} {
 			err := d.Merge(c.p)
-			if !errors.Is(err, ErrLimit) {
+			if !errors.Is(err, errLimit) {
 				t.Fatalf("%T %s: %v", d, c.name, err)
 			}
 			if d.Version().String() != ver || jsonOf(t, d) != before {
 				t.Fatalf("%T %s: refused payload changed the replica", d, c.name)
 			}
 		}
-		if err := d.ResetFromEntirety(Payload{Kind: "entirety", Encoding: "json", Data: []byte(big)}, d.Version()); !errors.Is(err, ErrLimit) {
+		if err := d.ResetFromEntirety(Payload{Kind: "entirety", Encoding: "json", Data: []byte(big)}, d.Version()); !errors.Is(err, errLimit) {
 			t.Fatalf("%T reset: %v", d, err)
 		}
 		// At the limit is fine.
@@ -55,7 +55,7 @@ func TestLimitsRefuseBeforeWork(t *testing.T) {
 		}
 	}
 	// Negative disables a limit; zero takes the default.
-	if l := (Limits{MaxOps: -1}).withDefaults(); l.MaxOps != -1 || l.MaxPayloadBytes != DefaultMaxPayloadBytes {
+	if l := (Limits{MaxOps: -1}).withDefaults(); l.MaxOps != -1 || l.MaxPayloadBytes != defaultMaxPayloadBytes {
 		t.Fatalf("defaults: %+v", l)
 	}
 	d := NewPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: Limits{MaxOps: -1}}).CreateDocument()

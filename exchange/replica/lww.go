@@ -53,7 +53,7 @@ func (f *LWWFactory) FromEntirety(p Payload) (Replica, error) {
 
 // ParseVersion parses decimal milliseconds.
 func (f *LWWFactory) ParseVersion(s string) (Version, error) {
-	v, err := ParseTimestampVersion(s)
+	v, err := parseTimestampVersion(s)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (l *LWW) MergeStamped(p Payload, stamp string, _ string) error {
 	if err := l.Merge(p); err != nil {
 		return err
 	}
-	if v, err := ParseTimestampVersion(stamp); err == nil {
+	if v, err := parseTimestampVersion(stamp); err == nil {
 		l.ver = prev
 		l.adopt(v)
 	}

@@ -64,7 +64,7 @@ func TestLWW(t *testing.T) {
 	if err := b.Advance(b.Version()); err != nil || b.BaseVersion().String() != "2000" {
 		t.Fatalf("advance: %v %s", err, b.BaseVersion())
 	}
-	if err := b.Advance(NewPlainVersion("L", 1)); !errors.Is(err, ErrVersionMismatch) {
+	if err := b.Advance(NewPlainVersion("L", 1)); !errors.Is(err, errVersionMismatch) {
 		t.Fatalf("plain advance: %v", err)
 	}
 	// Reset replaces everything and takes the remote version (the state
@@ -76,10 +76,10 @@ func TestLWW(t *testing.T) {
 	if jsonOf(t, b) != `{"other":true}` || b.Version().String() != "4000" {
 		t.Fatalf("reset %s %s", jsonOf(t, b), b.Version())
 	}
-	if err := b.ResetFromEntirety(Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[]`)}, nil); !errors.Is(err, ErrEncoding) {
+	if err := b.ResetFromEntirety(Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[]`)}, nil); !errors.Is(err, errEncoding) {
 		t.Fatalf("reset from since: %v", err)
 	}
-	if err := b.Merge(Payload{Kind: wire.Entirety, Encoding: wire.Binary}); !errors.Is(err, ErrEncoding) {
+	if err := b.Merge(Payload{Kind: wire.Entirety, Encoding: wire.Binary}); !errors.Is(err, errEncoding) {
 		t.Fatalf("binary merge: %v", err)
 	}
 	// Since payloads (from a plain sender) merge batch by batch.
@@ -97,10 +97,10 @@ func TestLWW(t *testing.T) {
 	if v, err := f.ParseVersion("42"); err != nil || v.String() != "42" {
 		t.Fatalf("ParseVersion %v %v", v, err)
 	}
-	if _, err := f.ParseVersion("x"); !errors.Is(err, ErrVersionParse) {
+	if _, err := f.ParseVersion("x"); !errors.Is(err, errVersionParse) {
 		t.Fatal("ParseVersion accepted x")
 	}
-	if _, err := f.FromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte("[")}); !errors.Is(err, ErrMalformed) {
+	if _, err := f.FromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte("[")}); !errors.Is(err, errMalformed) {
 		t.Fatal("FromEntirety accepted bad JSON")
 	}
 }

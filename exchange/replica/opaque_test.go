@@ -125,22 +125,22 @@ func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
 	if err := o.MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: make([]byte, 6)}, "v1", "A"); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: make([]byte, 5)}, "v2", "A"); !errors.Is(err, ErrCapacity) {
+	if err := o.MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: make([]byte, 5)}, "v2", "A"); !errors.Is(err, errCapacity) {
 		t.Fatalf("byte cap: %v", err)
 	}
 	if err := o.MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{1}}, "v2", "A"); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{2}}, "v3", "A"); !errors.Is(err, ErrCapacity) {
+	if err := o.MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{2}}, "v3", "A"); !errors.Is(err, errCapacity) {
 		t.Fatalf("entry cap: %v", err)
 	}
-	if err := o.Merge(Payload{Kind: "x", Encoding: wire.Binary}); !errors.Is(err, ErrEncoding) {
+	if err := o.Merge(Payload{Kind: "x", Encoding: wire.Binary}); !errors.Is(err, errEncoding) {
 		t.Fatalf("bad kind: %v", err)
 	}
-	if err := o.Merge(Payload{Kind: wire.Since, Encoding: "cbor"}); !errors.Is(err, ErrEncoding) {
+	if err := o.Merge(Payload{Kind: wire.Since, Encoding: "cbor"}); !errors.Is(err, errEncoding) {
 		t.Fatalf("bad encoding: %v", err)
 	}
-	if _, err := o.ExportEntirety(); !errors.Is(err, ErrUnsupported) {
+	if _, err := o.ExportEntirety(); !errors.Is(err, errUnsupported) {
 		t.Fatalf("entirety of two: %v", err)
 	}
 	if p, ok, err := o.ExportSince(NewOpaqueVersion("v1")); err != nil || !ok || p.Data[0] != 1 {
@@ -152,7 +152,7 @@ func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
 	if err := o.Advance(o.Version()); err != nil || o.BaseVersion().String() != "" {
 		t.Fatal("advance")
 	}
-	if err := o.Advance(NewPlainVersion("L", 1)); !errors.Is(err, ErrVersionMismatch) {
+	if err := o.Advance(NewPlainVersion("L", 1)); !errors.Is(err, errVersionMismatch) {
 		t.Fatal("advance with plain version")
 	}
 	// Versions: equal iff identical, otherwise concurrent.
@@ -170,10 +170,10 @@ func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
 	if m, _ := v1.Meet(v1); m.String() != "abc" {
 		t.Fatal("meet of equal stamps")
 	}
-	if _, err := v1.Compare(NewStateVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+	if _, err := v1.Compare(newStateVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Fatal("compare with state version")
 	}
-	if _, err := f.ParseVersion(""); !errors.Is(err, ErrVersionParse) {
+	if _, err := f.ParseVersion(""); !errors.Is(err, errVersionParse) {
 		t.Fatal("empty opaque version")
 	}
 	if v1.Lineage() != Genesis {

@@ -65,7 +65,7 @@ func (f *PlainFactory) FromEntirety(p Payload) (Replica, error) {
 
 // ParseVersion parses "<lineage>:<n>".
 func (f *PlainFactory) ParseVersion(s string) (Version, error) {
-	v, err := ParsePlainVersion(s)
+	v, err := parsePlainVersion(s)
 	if err != nil {
 		return nil, err
 	}

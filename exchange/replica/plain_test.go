@@ -127,7 +127,7 @@ func TestPlainExportSinceRules(t *testing.T) {
 	}
 	l := a.Version().Lineage()
 	batches := func(p Payload) int {
-		ops, err := ParseOps(p.Data)
+		ops, err := parseOps(p.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +168,7 @@ func TestPlainExportSinceRules(t *testing.T) {
 	if p, ok := exportSince(t, a, NewPlainVersion(l, 2)); !ok || batches(p) != 2 {
 		t.Fatal("since the base works")
 	}
-	if _, _, err := a.ExportSince(NewTimestampVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+	if _, _, err := a.ExportSince(NewTimestampVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Fatalf("timestamp version: %v", err)
 	}
 	// The state is untouched by trimming.
@@ -184,13 +184,13 @@ func TestPlainAdvance(t *testing.T) {
 		mustApply(t, a, set(t, "k", i))
 	}
 	l := a.Version().Lineage()
-	if err := a.Advance(NewPlainVersion(l, 4)); !errors.Is(err, ErrAdvanceRange) {
+	if err := a.Advance(NewPlainVersion(l, 4)); !errors.Is(err, errAdvanceRange) {
 		t.Fatalf("past version: %v", err)
 	}
 	if err := a.Advance(NewPlainVersion(l, 1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Advance(NewPlainVersion(l, 0)); !errors.Is(err, ErrAdvanceRange) {
+	if err := a.Advance(NewPlainVersion(l, 0)); !errors.Is(err, errAdvanceRange) {
 		t.Fatalf("behind base: %v", err)
 	}
 	if err := a.Advance(NewPlainVersion(l, 1)); err != nil { // no-op
@@ -211,7 +211,7 @@ func TestPlainAdvance(t *testing.T) {
 	if _, ok := exportSince(t, a, NewPlainVersion(l, 3)); ok {
 		t.Fatal("nothing left to export")
 	}
-	if err := a.Advance(NewStateVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+	if err := a.Advance(newStateVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Fatalf("state version: %v", err)
 	}
 }
@@ -243,7 +243,7 @@ func TestPlainEntiretyMerge(t *testing.T) {
 	if !ok {
 		t.Fatal("a thinks b is behind")
 	}
-	if n, _ := ParseOps(p.Data); len(n) != 1 {
+	if n, _ := parseOps(p.Data); len(n) != 1 {
 		t.Fatalf("resent %d batches", len(n))
 	}
 	// ResetFromEntirety aligns the counter instead, which is what the
@@ -321,7 +321,7 @@ func TestPlainCounterParityAndRoundTrip(t *testing.T) {
 	if string(re.Data) != want || r.Version().Lineage() != a.Version().Lineage() {
 		t.Fatalf("FromEntirety = %s %s", re.Data, r.Version())
 	}
-	if _, err := f.FromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte{1}}); !errors.Is(err, ErrEncoding) {
+	if _, err := f.FromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte{1}}); !errors.Is(err, errEncoding) {
 		t.Fatalf("binary FromEntirety = %v", err)
 	}
 }
@@ -336,13 +336,13 @@ func TestPlainMergeRejections(t *testing.T) {
 		p    Payload
 		want error
 	}{
-		{Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{0}}, ErrEncoding},
-		{Payload{Kind: "delta", Encoding: wire.JSON, Data: []byte(`[]`)}, ErrEncoding},
-		{Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{`)}, ErrMalformed},
-		{Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`[1]`)}, ErrMalformed},
-		{Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{"a":1}`)}, ErrMalformed},
-		{Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[[` + op(fieldA, `{"type":"replace","value":2}`) + `],[` + op(fieldA, `{"type":"loro"}`) + `]]`)}, ErrUnknownChange},
-		{Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[[` + op(fieldA, `{"type":"increment","amount":"x"}`) + `]]`)}, ErrInvalidChange},
+		{Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{0}}, errEncoding},
+		{Payload{Kind: "delta", Encoding: wire.JSON, Data: []byte(`[]`)}, errEncoding},
+		{Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{`)}, errMalformed},
+		{Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`[1]`)}, errMalformed},
+		{Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{"a":1}`)}, errMalformed},
+		{Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[[` + op(fieldA, `{"type":"replace","value":2}`) + `],[` + op(fieldA, `{"type":"loro"}`) + `]]`)}, errUnknownChange},
+		{Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[[` + op(fieldA, `{"type":"increment","amount":"x"}`) + `]]`)}, errInvalidChange},
 	}
 	for _, b := range bad {
 		if err := doc.Merge(b.p); !errors.Is(err, b.want) {
@@ -353,22 +353,22 @@ func TestPlainMergeRejections(t *testing.T) {
 			t.Fatalf("rejected merge changed the doc: %s %s", jsonOf(t, doc), doc.Version())
 		}
 	}
-	if err := doc.ResetFromEntirety(Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[]`)}, ver); !errors.Is(err, ErrEncoding) {
+	if err := doc.ResetFromEntirety(Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[]`)}, ver); !errors.Is(err, errEncoding) {
 		t.Fatalf("reset from since = %v", err)
 	}
-	if err := doc.ResetFromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`"x"`)}, ver); !errors.Is(err, ErrMalformed) {
+	if err := doc.ResetFromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`"x"`)}, ver); !errors.Is(err, errMalformed) {
 		t.Fatalf("reset from string = %v", err)
 	}
 	// Local writes with unknown or invalid changes are rejected too.
-	unk, _ := ParseChange([]byte(`{"type":"mystery"}`))
-	if err := doc.Apply([]Op{set(t, "y", 2), {Path: Path{Field("z")}, Change: unk}}); !errors.Is(err, ErrUnknownChange) {
+	unk, _ := parseChange([]byte(`{"type":"mystery"}`))
+	if err := doc.Apply([]Op{set(t, "y", 2), {Path: Path{Field("z")}, Change: unk}}); !errors.Is(err, errUnknownChange) {
 		t.Fatalf("Apply(unknown) = %v", err)
 	}
-	if err := doc.Apply([]Op{{Path: Path{Field("z")}}}); !errors.Is(err, ErrInvalidChange) {
+	if err := doc.Apply([]Op{{Path: Path{Field("z")}}}); !errors.Is(err, errInvalidChange) {
 		t.Fatalf("Apply(zero change) = %v", err)
 	}
 	for _, path := range []Path{{Index(-1)}, {Field("a"), {}}} {
-		if err := doc.Apply([]Op{{Path: path, Change: IncrementChange(1)}}); !errors.Is(err, ErrInvalidChange) {
+		if err := doc.Apply([]Op{{Path: path, Change: IncrementChange(1)}}); !errors.Is(err, errInvalidChange) {
 			t.Fatalf("Apply(bad path %v) = %v", path, err)
 		}
 	}
@@ -390,7 +390,7 @@ func TestHeadlessForwardsUnknownChanges(t *testing.T) {
 	if !ok || !bytes.Equal(out.Data, p.Data) {
 		t.Fatalf("forwarded %s", out.Data)
 	}
-	if _, err := relay.ExportEntirety(); !errors.Is(err, ErrUnmaterializable) || !errors.Is(err, ErrUnknownChange) {
+	if _, err := relay.ExportEntirety(); !errors.Is(err, errUnmaterializable) || !errors.Is(err, errUnknownChange) {
 		t.Fatalf("entirety of unknown change = %v", err)
 	}
 	// A reset from a clean entirety recovers.
@@ -405,7 +405,7 @@ func TestHeadlessForwardsUnknownChanges(t *testing.T) {
 	}
 	// A strict document rejects the same payload.
 	doc := f.CreateDocument()
-	if err := doc.Merge(p); !errors.Is(err, ErrUnknownChange) {
+	if err := doc.Merge(p); !errors.Is(err, errUnknownChange) {
 		t.Fatalf("strict merge = %v", err)
 	}
 }
@@ -461,7 +461,7 @@ func TestPlainValueIsACopy(t *testing.T) {
 	if jsonOf(t, a) != `{"o":{"k":1}}` {
 		t.Fatal("JSON aliases the cache")
 	}
-	if err := a.SetDefaults([]int{1}); !errors.Is(err, ErrInvalidValue) {
+	if err := a.SetDefaults([]int{1}); !errors.Is(err, errInvalidValue) {
 		t.Fatalf("non-object defaults: %v", err)
 	}
 	if err := a.SetDefaults(nil); err != nil {

@@ -24,7 +24,7 @@ import (
 // keys, an empty marks object); runs that still hold such a form are
 // counted per chunk so retains skip chunks without them.
 //
-// Like seqList it never leaves the state: Value, JSON, CloneValue and path
+// Like seqList it never leaves the state: Value, JSON, cloneValue and path
 // reads and writes see the plain list of span objects (a path into the
 // value turns it back into that list, in place).
 type richText struct {
@@ -138,7 +138,7 @@ func (rt *richText) items() []any {
 				out = append(out, r.orig)
 				continue
 			}
-			o := NewObject(2)
+			o := newObject(2)
 			o.Set("text", rd.next(r.units))
 			if r.marks != nil {
 				o.Set("marks", r.marks)
@@ -486,7 +486,7 @@ func formatMarks(m, format *Object) *Object {
 		if v == nil {
 			merged.Delete(k)
 		} else {
-			merged.Set(k, CloneValue(v))
+			merged.Set(k, cloneValue(v))
 		}
 		return true
 	})

@@ -33,7 +33,7 @@ func richString(t *rapid.T, label string, maxLen int) string {
 }
 
 func obj(kv ...any) *Object {
-	o := NewObject(len(kv) / 2)
+	o := newObject(len(kv) / 2)
 	for i := 0; i < len(kv); i += 2 {
 		o.Set(kv[i].(string), kv[i+1])
 	}
@@ -79,7 +79,7 @@ func richInitial(t *rapid.T) any {
 		var o *Object
 		switch rapid.IntRange(0, 5).Draw(t, "span-form") {
 		case 1: // marks first
-			o = NewObject(2)
+			o = newObject(2)
 			if marks != nil {
 				o.Set("marks", marks)
 			}
@@ -171,8 +171,8 @@ func TestRichTextInPlaceMatchesRebuild(t *testing.T) {
 	rtPath := Path{Field("rt")}
 	rapid.Check(t, func(t *rapid.T) {
 		init := richInitial(t)
-		want := obj("rt", CloneValue(init))
-		got := obj("rt", CloneValue(init))
+		want := obj("rt", cloneValue(init))
+		got := obj("rt", cloneValue(init))
 		for range rapid.IntRange(1, 25).Draw(t, "ops") {
 			if rapid.IntRange(0, 5).Draw(t, "path-op") == 0 {
 				// A path write into one span, on both documents.
@@ -206,10 +206,10 @@ func TestRichTextInPlaceMatchesRebuild(t *testing.T) {
 					}
 				}
 			}
-			if g, w := string(EncodeValue(got)), string(EncodeValue(want)); g != w {
+			if g, w := string(encodeValue(got)), string(encodeValue(want)); g != w {
 				t.Fatalf("\n got %s\nwant %s", g, w)
 			}
-			if !EqualValues(got, want) || !EqualValues(want, got) {
+			if !equalValues(got, want) || !equalValues(want, got) {
 				t.Fatal("EqualValues differs from the encoding")
 			}
 		}
@@ -263,13 +263,13 @@ func TestRichTextExamples(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			want := CloneValue(c.init)
-			var got any = CloneValue(c.init)
+			want := cloneValue(c.init)
+			var got any = cloneValue(c.init)
 			for _, s := range c.steps {
 				want = rebuildRichText(want, s)
 				got, _ = s.step(got, true)
 			}
-			if g, w := string(EncodeValue(got)), string(EncodeValue(want)); g != w || g != c.want {
+			if g, w := string(encodeValue(got)), string(encodeValue(want)); g != w || g != c.want {
 				t.Fatalf("\n   got %s\nrebuild %s\n  want %s", g, w, c.want)
 			}
 		})

@@ -9,7 +9,7 @@ import "slices"
 // O(√n) and a merge of k edits O(k·√n), not O(k·n).
 //
 // It is internal to the state: values handed out (Value, JSON, hooks) are
-// plain []any, and CloneValue, AppendValue and EqualValues read it like a
+// plain []any, and cloneValue, appendValue and equalValues read it like a
 // list. Invariants: no empty chunk; n is the sum of the chunk lengths.
 type seqList struct {
 	chunks [][]any

@@ -51,7 +51,7 @@ func (f *StateFactory) FromEntirety(p Payload) (Replica, error) {
 
 // ParseVersion parses decimal milliseconds.
 func (f *StateFactory) ParseVersion(s string) (Version, error) {
-	v, err := ParseStateVersion(s)
+	v, err := parseStateVersion(s)
 	if err != nil {
 		return nil, err
 	}
@@ -123,20 +123,20 @@ func mergeTree(local, remote any) (any, bool) {
 	switch {
 	case lok && rok:
 		ls, rs := lt[1].(float64), rt[1].(float64)
-		if rs > ls || (rs == ls && string(EncodeValue(rt[0])) > string(EncodeValue(lt[0]))) {
-			lt[0] = CloneValue(rt[0])
+		if rs > ls || (rs == ls && string(encodeValue(rt[0])) > string(encodeValue(lt[0]))) {
+			lt[0] = cloneValue(rt[0])
 			lt[1] = rt[1]
 			return lt, true
 		}
 		return lt, false
 	case lok:
 		if newest(remote) >= lt[1].(float64) {
-			return CloneValue(remote), true
+			return cloneValue(remote), true
 		}
 		return local, false
 	case rok:
 		if rt[1].(float64) > newest(local) {
-			return CloneValue(remote), true
+			return cloneValue(remote), true
 		}
 		return local, false
 	}
@@ -150,7 +150,7 @@ func mergeTree(local, remote any) (any, bool) {
 				changed = true
 			}
 		} else {
-			lo.Set(k, CloneValue(rv))
+			lo.Set(k, cloneValue(rv))
 			changed = true
 		}
 		return true
@@ -175,10 +175,10 @@ func newest(v any) float64 {
 
 // plainOf strips timestamps: the document as users see it.
 func plainOf(tree *Object) *Object {
-	out := NewObject(tree.Len())
+	out := newObject(tree.Len())
 	tree.Range(func(k string, v any) bool {
 		if t, ok := isTuple(v); ok {
-			out.Set(k, CloneValue(t[0]))
+			out.Set(k, cloneValue(t[0]))
 		} else if o, ok := v.(*Object); ok {
 			out.Set(k, plainOf(o))
 		}
@@ -191,14 +191,14 @@ func plainOf(tree *Object) *Object {
 // anything else a leaf.
 func stamp(v any, ts float64) any {
 	if o, ok := v.(*Object); ok {
-		c := NewObject(o.Len())
+		c := newObject(o.Len())
 		o.Range(func(k string, cv any) bool {
 			c.Set(k, stamp(cv, ts))
 			return true
 		})
 		return c
 	}
-	return []any{CloneValue(v), ts}
+	return []any{cloneValue(v), ts}
 }
 
 // Version returns the time of the last flush or merge.
@@ -219,7 +219,7 @@ func (s *State) Advance(to Version) error {
 // ExportEntirety returns the tree, with the genesis lineage as the
 // reference sends it.
 func (s *State) ExportEntirety() (Payload, error) {
-	return Payload{Kind: "entirety", Encoding: "json", Data: AppendValue(nil, s.tree), Lineage: Genesis}, nil
+	return Payload{Kind: "entirety", Encoding: "json", Data: appendValue(nil, s.tree), Lineage: Genesis}, nil
 }
 
 // SetUnion reports true: merging is a join, so an offer is merged even
@@ -251,7 +251,7 @@ func (s *State) Merge(p Payload) error { return s.merge(p, -1) }
 // nothing leaves the version alone (so it is not pushed on).
 func (s *State) MergeStamped(p Payload, stamp, _ string) error {
 	ms := -1.0
-	if v, err := ParseStateVersion(stamp); err == nil {
+	if v, err := parseStateVersion(stamp); err == nil {
 		ms = v.ms
 	}
 	return s.merge(p, ms)
@@ -373,7 +373,7 @@ func (s *State) applyOne(op Op, ts float64) {
 }
 
 // JSON returns the document without timestamps.
-func (s *State) JSON() ([]byte, error) { return AppendValue(nil, plainOf(s.tree)), nil }
+func (s *State) JSON() ([]byte, error) { return appendValue(nil, plainOf(s.tree)), nil }
 
 // Value returns a copy of the document without timestamps.
 func (s *State) Value() (any, error) { return plainOf(s.tree), nil }

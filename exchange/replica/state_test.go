@@ -46,7 +46,7 @@ func TestStateFieldMerge(t *testing.T) {
 	// Key order can differ between peers; the contents agree.
 	va, _ := a.Value()
 	vb, _ := b.Value()
-	if !EqualValues(va, vb) {
+	if !equalValues(va, vb) {
 		t.Fatalf("diverged: %s vs %s", ja, jb)
 	}
 	// An older write loses; a tie goes to the greater encoded value.
@@ -93,7 +93,7 @@ func TestStateMergeIsAJoin(t *testing.T) {
 			}
 			va, _ := a.Value()
 			vb, _ := b.Value()
-			if !EqualValues(va, vb) {
+			if !equalValues(va, vb) {
 				t.Fatalf("merge order %d,%d: %s vs %s", i, j, jsonOf(t, a), jsonOf(t, b))
 			}
 			before := a.Version()
@@ -121,7 +121,7 @@ func TestStateVersionsAndErrors(t *testing.T) {
 	if s.Version().String() != "51" {
 		t.Fatalf("version %s", s.Version())
 	}
-	if _, ok, err := s.ExportSince(NewStateVersion(0)); ok || err != nil {
+	if _, ok, err := s.ExportSince(newStateVersion(0)); ok || err != nil {
 		t.Fatal("state has no deltas")
 	}
 	e := entirety(t, s)
@@ -145,11 +145,11 @@ func TestStateVersionsAndErrors(t *testing.T) {
 	if jsonOf(t, s) != before {
 		t.Fatal("rejected merges changed the state")
 	}
-	if err := s.ResetFromEntirety(Payload{Kind: wire.Since, Encoding: wire.JSON}, nil); !errors.Is(err, ErrEncoding) {
+	if err := s.ResetFromEntirety(Payload{Kind: wire.Since, Encoding: wire.JSON}, nil); !errors.Is(err, errEncoding) {
 		t.Fatalf("reset from since: %v", err)
 	}
 	clk.advance(time.Second)
-	if err := s.ResetFromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"y":[true,1]}`)}, NewStateVersion(1)); err != nil {
+	if err := s.ResetFromEntirety(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"y":[true,1]}`)}, newStateVersion(1)); err != nil {
 		t.Fatal(err)
 	}
 	if jsonOf(t, s) != `{"x":2,"y":true}` || s.Version().String() != "1050" {
@@ -158,18 +158,18 @@ func TestStateVersionsAndErrors(t *testing.T) {
 	if err := s.Advance(s.Version()); err != nil || s.BaseVersion() != s.Version() {
 		t.Fatal("advance")
 	}
-	if err := s.Advance(NewTimestampVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+	if err := s.Advance(NewTimestampVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Fatal("advance with a timestamp version")
 	}
 	r, err := f.FromEntirety(e)
 	if err != nil || string(entirety(t, r).Data) != string(e.Data) {
 		t.Fatalf("FromEntirety: %v", err)
 	}
-	if _, err := f.ParseVersion("-1"); !errors.Is(err, ErrVersionParse) {
+	if _, err := f.ParseVersion("-1"); !errors.Is(err, errVersionParse) {
 		t.Fatal("ParseVersion(-1)")
 	}
-	unk, _ := ParseChange([]byte(`{"type":"nope"}`))
-	if err := s.Apply([]Op{{Path: Path{Field("z")}, Change: unk}}); !errors.Is(err, ErrUnknownChange) {
+	unk, _ := parseChange([]byte(`{"type":"nope"}`))
+	if err := s.Apply([]Op{{Path: Path{Field("z")}, Change: unk}}); !errors.Is(err, errUnknownChange) {
 		t.Fatalf("Apply(unknown) = %v", err)
 	}
 }
@@ -205,7 +205,7 @@ func TestStateLocalChanges(t *testing.T) {
 		t.Fatalf("root replace %s", got)
 	}
 	// Deleting a field by writing "undefined" removes it.
-	gone, _ := ParseChange([]byte(`{"type":"replace"}`))
+	gone, _ := parseChange([]byte(`{"type":"replace"}`))
 	mustApply(t, s, Op{Path: Path{Field("only")}, Change: gone})
 	if jsonOf(t, s) != `{}` {
 		t.Fatalf("after delete %s", jsonOf(t, s))
@@ -219,7 +219,7 @@ func TestStateLocalChanges(t *testing.T) {
 	if jsonOf(t, s) != `{"r":1}` {
 		t.Fatal("Tree must return a copy")
 	}
-	if err := s.SetDefaults([]int{}); !errors.Is(err, ErrInvalidValue) {
+	if err := s.SetDefaults([]int{}); !errors.Is(err, errInvalidValue) {
 		t.Fatal("non-object defaults")
 	}
 }
@@ -259,12 +259,12 @@ func TestStateMergeCommutesRapid(t *testing.T) {
 			v, _ := s.(*State).Value()
 			results = append(results, v)
 		}
-		if !EqualValues(results[0], results[1]) {
+		if !equalValues(results[0], results[1]) {
 			// Equal timestamps with different values may resolve by order;
 			// that is the reference's tie rule. Only fail when every leaf
 			// timestamp differs.
 			if !hasTies(trees) {
-				rt.Fatalf("merge order matters: %s vs %s", EncodeValue(results[0]), EncodeValue(results[1]))
+				rt.Fatalf("merge order matters: %s vs %s", encodeValue(results[0]), encodeValue(results[1]))
 			}
 		}
 	})

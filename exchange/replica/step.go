@@ -94,7 +94,7 @@ type replaceStep struct {
 	present bool
 }
 
-func (s replaceStep) step(any, bool) (any, bool) { return CloneValue(s.v), s.present }
+func (s replaceStep) step(any, bool) (any, bool) { return cloneValue(s.v), s.present }
 
 // ---- map ----
 
@@ -134,7 +134,7 @@ func (s mapStep) step(cur any, _ bool) (any, bool) {
 		o.Delete(k)
 	}
 	s.set.Range(func(k string, v any) bool {
-		o.Set(k, CloneValue(v))
+		o.Set(k, cloneValue(v))
 		return true
 	})
 	return o, true
@@ -149,7 +149,7 @@ func asObject(cur any) *Object {
 		return c
 	case []any, *seqList, packedList:
 		l, _ := asList(c)
-		o := NewObject(l.len())
+		o := newObject(l.len())
 		i := 0
 		l.each(func(v any) bool {
 			o.Set(itoa(i), v)
@@ -258,7 +258,7 @@ func (s sequenceStep) step(cur any, _ bool) (any, bool) {
 		case 'i':
 			items := make([]any, len(in.items))
 			for i, it := range in.items {
-				items[i] = CloneValue(it)
+				items[i] = cloneValue(it)
 			}
 			c.insert(items)
 		case 'd':
@@ -433,7 +433,7 @@ func (s setStep) step(cur any, _ bool) (any, bool) {
 	}
 	for i, k := range added {
 		if !slices.Contains(removed, k) && !l.has(k) {
-			l.add(CloneValue(s.add[i]), k, true)
+			l.add(cloneValue(s.add[i]), k, true)
 		}
 	}
 	return l, true
@@ -444,7 +444,7 @@ func (s setStep) step(cur any, _ bool) (any, bool) {
 func (s setStep) linear(src []any) []any {
 	removed := func(v any) bool {
 		for _, r := range s.remove {
-			if EqualValues(r, v) {
+			if equalValues(r, v) {
 				return true
 			}
 		}
@@ -462,13 +462,13 @@ func (s setStep) linear(src []any) []any {
 		}
 		dup := false
 		for _, m := range out {
-			if EqualValues(m, c) {
+			if equalValues(m, c) {
 				dup = true
 				break
 			}
 		}
 		if !dup {
-			out = append(out, CloneValue(c))
+			out = append(out, cloneValue(c))
 		}
 	}
 	return out
@@ -558,7 +558,7 @@ func (s treeStep) step(cur any, _ bool) (any, bool) {
 }
 
 func newTreeNode(in treeInstr) *Object {
-	n := NewObject(4)
+	n := newObject(4)
 	n.Set("id", in.target)
 	n.Set("parent", in.parent)
 	n.Set("index", in.index)
@@ -663,7 +663,7 @@ type span struct {
 }
 
 func spanObject(text string, marks *Object) *Object {
-	o := NewObject(2)
+	o := newObject(2)
 	o.Set("text", text)
 	if marks != nil && marks.Len() > 0 {
 		o.Set("marks", marks)
@@ -732,7 +732,7 @@ func rebuildRichText(cur any, s richTextStep) []any {
 					if v == nil {
 						merged.Delete(k)
 					} else {
-						merged.Set(k, CloneValue(v))
+						merged.Set(k, cloneValue(v))
 					}
 					return true
 				})
@@ -752,7 +752,7 @@ func rebuildRichText(cur any, s richTextStep) []any {
 		sp := in[idx]
 		if off > 0 {
 			if text := sp.text.slice(off, sp.text.len()); text != "" {
-				o := NewObject(2)
+				o := newObject(2)
 				o.Set("text", text)
 				if sp.marks != nil {
 					o.Set("marks", sp.marks)
@@ -790,7 +790,7 @@ func normalizeSpans(spans []*Object) []any {
 			if marksEqual(pmo, smo) {
 				pt, _ := prev.Get("text")
 				pts, _ := asText(pt)
-				merged := NewObject(2)
+				merged := newObject(2)
 				merged.Set("text", pts+ts)
 				if pmo != nil {
 					merged.Set("marks", pmo)

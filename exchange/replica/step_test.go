@@ -14,7 +14,7 @@ func applyJSON(t *testing.T, state, batch string) string {
 		t.Fatalf("state %s: %v", state, err)
 	}
 	root := v.(*Object)
-	batches, err := ParseOps([]byte("[" + batch + "]"))
+	batches, err := parseOps([]byte("[" + batch + "]"))
 	if err != nil {
 		t.Fatalf("ops %s: %v", batch, err)
 	}
@@ -25,7 +25,7 @@ func applyJSON(t *testing.T, state, batch string) string {
 		}
 		applyOp(root, op.Path, st)
 	}
-	return string(EncodeValue(root))
+	return string(encodeValue(root))
 }
 
 const (
@@ -123,11 +123,11 @@ func TestMaterialize(t *testing.T) {
 func TestChangeValidation(t *testing.T) {
 	unknown := []string{`{"type":"loro-op"}`, `{"type":""}`}
 	for _, u := range unknown {
-		c, err := ParseChange([]byte(u))
+		c, err := parseChange([]byte(u))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Validate(); !errors.Is(err, ErrUnknownChange) {
+		if err := c.Validate(); !errors.Is(err, errUnknownChange) {
 			t.Errorf("%s: %v, want ErrUnknownChange", u, err)
 		}
 	}
@@ -154,23 +154,23 @@ func TestChangeValidation(t *testing.T) {
 		`{"type":"richtext","instructions":[{"insert":1}]}`,
 	}
 	for _, s := range invalid {
-		c, err := ParseChange([]byte(s))
+		c, err := parseChange([]byte(s))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Validate(); !errors.Is(err, ErrInvalidChange) {
+		if err := c.Validate(); !errors.Is(err, errInvalidChange) {
 			t.Errorf("%s: %v, want ErrInvalidChange", s, err)
 		}
 	}
 	for _, s := range []string{`[]`, `{"type":1}`, `{}`, `nope`} {
-		if _, err := ParseChange([]byte(s)); !errors.Is(err, ErrMalformed) {
+		if _, err := parseChange([]byte(s)); !errors.Is(err, errMalformed) {
 			t.Errorf("ParseChange(%s) = %v", s, err)
 		}
 	}
-	if err := (Change{}).Validate(); !errors.Is(err, ErrInvalidChange) {
+	if err := (Change{}).Validate(); !errors.Is(err, errInvalidChange) {
 		t.Errorf("zero change: %v", err)
 	}
-	if _, err := NewChange(nil); !errors.Is(err, ErrMalformed) {
+	if _, err := NewChange(nil); !errors.Is(err, errMalformed) {
 		t.Errorf("NewChange(nil) = %v", err)
 	}
 }
@@ -205,7 +205,7 @@ func TestChangeConstructorsEncodeLikeTheReference(t *testing.T) {
 			t.Errorf("%s: %v", b, err)
 		}
 	}
-	if _, err := ReplaceChange(func() {}); !errors.Is(err, ErrInvalidValue) {
+	if _, err := ReplaceChange(func() {}); !errors.Is(err, errInvalidValue) {
 		t.Errorf("ReplaceChange(func) = %v", err)
 	}
 	if r.Type() != "replace" || (Change{}).Type() != "" {
@@ -236,16 +236,16 @@ func TestParseOpsErrors(t *testing.T) {
 		`[[{"path":[],"change":1}]]`, `[[{"path":[],"change":{"type":2}}]]`,
 	}
 	for _, b := range bad {
-		if _, err := ParseOps([]byte(b)); !errors.Is(err, ErrMalformed) {
+		if _, err := parseOps([]byte(b)); !errors.Is(err, errMalformed) {
 			t.Errorf("ParseOps(%s) = %v", b, err)
 		}
 	}
 	in := `[[{"path":[{"type":"field","field":"a"},{"type":"index","index":3},{"type":"entry","entry":"k"}],"change":{"type":"x","extra":[1]}}],[]]`
-	batches, err := ParseOps([]byte(in))
+	batches, err := parseOps([]byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(EncodeOps(batches)); got != in {
+	if got := string(encodeOps(batches)); got != in {
 		t.Fatalf("round trip:\n%s\n%s", got, in)
 	}
 }

@@ -20,7 +20,7 @@ import (
 // as the string-rebuilding step did: lengths stay as in JavaScript and
 // only the broken character differs (docs/deviations.md).
 //
-// Like seqList it never leaves the state: Value, JSON and CloneValue see a
+// Like seqList it never leaves the state: Value, JSON and cloneValue see a
 // string.
 type textRope struct {
 	chunks []textChunk

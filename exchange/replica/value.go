@@ -39,8 +39,8 @@ type member struct {
 	v any
 }
 
-// NewObject returns an empty object with room for n keys.
-func NewObject(n int) *Object {
+// newObject returns an empty object with room for n keys.
+func newObject(n int) *Object {
 	return &Object{m: make([]member, 0, n)}
 }
 
@@ -184,37 +184,37 @@ func (o *Object) Clone() *Object {
 	}
 	c := &Object{m: make([]member, len(o.m))}
 	for i, e := range o.m {
-		c.m[i] = member{k: e.k, v: CloneValue(e.v)}
+		c.m[i] = member{k: e.k, v: cloneValue(e.v)}
 	}
 	c.reindex(0)
 	return c
 }
 
 // MarshalJSON encodes the object like JSON.stringify.
-func (o *Object) MarshalJSON() ([]byte, error) { return AppendValue(nil, o), nil }
+func (o *Object) MarshalJSON() ([]byte, error) { return appendValue(nil, o), nil }
 
-// CloneValue deep-copies a value of the JSON value model.
-func CloneValue(v any) any {
+// cloneValue deep-copies a value of the JSON value model.
+func cloneValue(v any) any {
 	switch x := v.(type) {
 	case *Object:
 		return x.Clone()
 	case []any:
 		c := make([]any, len(x))
 		for i, e := range x {
-			c[i] = CloneValue(e)
+			c[i] = cloneValue(e)
 		}
 		return c
 	case *seqList:
 		c := make([]any, 0, x.n)
 		x.each(func(e any) bool {
-			c = append(c, CloneValue(e))
+			c = append(c, cloneValue(e))
 			return true
 		})
 		return c
 	case *textRope:
 		return x.String()
 	case packedList:
-		return CloneValue(x.items())
+		return cloneValue(x.items())
 	}
 	return v
 }
@@ -224,7 +224,7 @@ func CloneValue(v any) any {
 // (struct field order is kept, map keys are sorted as encoding/json does).
 func ValueOf(v any) (any, error) {
 	if ok := isModel(v, 0); ok {
-		return CloneValue(v), nil
+		return cloneValue(v), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -263,10 +263,10 @@ func isModel(v any, depth int) bool {
 	return false
 }
 
-// EqualValues reports deep equality of two model values, the way the
+// equalValues reports deep equality of two model values, the way the
 // reference compares set members (arrays by position, objects by key set
 // regardless of order).
-func EqualValues(a, b any) bool {
+func equalValues(a, b any) bool {
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -284,7 +284,7 @@ func EqualValues(a, b any) bool {
 		ys, ok := asText(b)
 		return ok && xs == ys
 	case packedList:
-		return EqualValues(x.items(), b)
+		return equalValues(x.items(), b)
 	case []any, *seqList:
 		xl, _ := asList(x)
 		yl, ok := asList(b)
@@ -295,7 +295,7 @@ func EqualValues(a, b any) bool {
 		xs, _ := listItems(x)
 		ys, _ := listItems(b)
 		for i := range xs {
-			if !EqualValues(xs[i], ys[i]) {
+			if !equalValues(xs[i], ys[i]) {
 				return false
 			}
 		}
@@ -307,7 +307,7 @@ func EqualValues(a, b any) bool {
 		}
 		for _, e := range x.m {
 			yv, ok := y.Get(e.k)
-			if !ok || !EqualValues(e.v, yv) {
+			if !ok || !equalValues(e.v, yv) {
 				return false
 			}
 		}
@@ -316,13 +316,13 @@ func EqualValues(a, b any) bool {
 	return false
 }
 
-// EncodeValue encodes a model value like JSON.stringify.
-func EncodeValue(v any) []byte { return AppendValue(nil, v) }
+// encodeValue encodes a model value like JSON.stringify.
+func encodeValue(v any) []byte { return appendValue(nil, v) }
 
-// AppendValue appends the JSON.stringify encoding of v to b. Values outside
+// appendValue appends the JSON.stringify encoding of v to b. Values outside
 // the model encode as null, as JSON.stringify does for undefined array
 // members.
-func AppendValue(b []byte, v any) []byte {
+func appendValue(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...)
@@ -341,7 +341,7 @@ func AppendValue(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendValue(b, e)
+			b = appendValue(b, e)
 		}
 		return append(b, ']')
 	case *Object:
@@ -355,7 +355,7 @@ func AppendValue(b []byte, v any) []byte {
 			}
 			b = appendString(b, e.k)
 			b = append(b, ':')
-			b = AppendValue(b, e.v)
+			b = appendValue(b, e.v)
 		}
 		return append(b, '}')
 	case *seqList:
@@ -366,14 +366,14 @@ func AppendValue(b []byte, v any) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = AppendValue(b, e)
+			b = appendValue(b, e)
 			return true
 		})
 		return append(b, ']')
 	case *textRope:
 		return x.appendJSON(b)
 	case packedList:
-		return AppendValue(b, x.items())
+		return appendValue(b, x.items())
 	}
 	return append(b, "null"...)
 }

@@ -35,7 +35,7 @@ func TestParseEncodeLikeJavaScript(t *testing.T) {
 			t.Errorf("ParseValue(%s): %v", c.in, err)
 			continue
 		}
-		if got := string(EncodeValue(v)); got != c.out {
+		if got := string(encodeValue(v)); got != c.out {
 			t.Errorf("encode(parse(%s)) = %s, want %s", c.in, got, c.out)
 		}
 	}
@@ -46,7 +46,7 @@ func TestParseErrors(t *testing.T) {
 		"\"\\x\"", "\"\\u12\"", "\"a\nb\"", "{a:1}", "[1 2]", "1 2", "{\"a\":1,}", "NaN", "Infinity",
 		strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)}
 	for _, b := range bad {
-		if _, err := ParseValue([]byte(b)); !errors.Is(err, ErrMalformed) {
+		if _, err := ParseValue([]byte(b)); !errors.Is(err, errMalformed) {
 			t.Errorf("ParseValue(%q) = %v, want ErrMalformed", b, err)
 		}
 	}
@@ -70,7 +70,7 @@ func TestObjectOrderAndOps(t *testing.T) {
 	if !o.Delete("3") || o.Delete("3") {
 		t.Fatal("Delete result")
 	}
-	if got := string(EncodeValue(o)); got != `{"1":3,"5":1,"z":"again","a":2,"b":4}` {
+	if got := string(encodeValue(o)); got != `{"1":3,"5":1,"z":"again","a":2,"b":4}` {
 		t.Fatalf("encoded %s", got)
 	}
 	// Grow past the small-object threshold and shrink again: lookups must
@@ -111,27 +111,27 @@ func TestValueOfAndEqual(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(EncodeValue(v)); got != `{"a":null,"b":[{"name":"x","n":1}]}` {
+	if got := string(encodeValue(v)); got != `{"a":null,"b":[{"name":"x","n":1}]}` {
 		t.Fatalf("ValueOf = %s", got)
 	}
-	if _, err := ValueOf(math.NaN()); !errors.Is(err, ErrInvalidValue) {
+	if _, err := ValueOf(math.NaN()); !errors.Is(err, errInvalidValue) {
 		t.Fatalf("NaN = %v", err)
 	}
-	if _, err := ValueOf(make(chan int)); !errors.Is(err, ErrInvalidValue) {
+	if _, err := ValueOf(make(chan int)); !errors.Is(err, errInvalidValue) {
 		t.Fatalf("chan = %v", err)
 	}
 	a, _ := ParseValue([]byte(`{"x":[1,{"y":2,"z":null}],"w":"s"}`))
 	b, _ := ParseValue([]byte(`{"w":"s","x":[1,{"z":null,"y":2}]}`))
 	c, _ := ParseValue([]byte(`{"w":"s","x":[{"z":null,"y":2},1]}`))
-	if !EqualValues(a, b) || EqualValues(a, c) || EqualValues(0.0, math.Copysign(0, -1)) || EqualValues(true, 1.0) {
+	if !equalValues(a, b) || equalValues(a, c) || equalValues(0.0, math.Copysign(0, -1)) || equalValues(true, 1.0) {
 		t.Fatal("EqualValues")
 	}
 	m, _ := ValueOf(a)
-	if !EqualValues(a, m) {
+	if !equalValues(a, m) {
 		t.Fatal("ValueOf of a model value must copy it")
 	}
 	m.(*Object).Set("w", "changed")
-	if EqualValues(a, m) {
+	if equalValues(a, m) {
 		t.Fatal("ValueOf must deep-copy model values")
 	}
 }
@@ -139,7 +139,7 @@ func TestValueOfAndEqual(t *testing.T) {
 func TestEncodeRepairsInvalidUTF8(t *testing.T) {
 	o := &Object{}
 	o.Set("k\xff", "\xe2\x82")
-	if got := string(EncodeValue([]any{o, "ok\xf0\x9f\x98"})); got != "[{\"k\uFFFD\":\"\uFFFD\"},\"ok\uFFFD\"]" {
+	if got := string(encodeValue([]any{o, "ok\xf0\x9f\x98"})); got != "[{\"k\uFFFD\":\"\uFFFD\"},\"ok\uFFFD\"]" {
 		t.Fatalf("encoded %+q", got)
 	}
 }

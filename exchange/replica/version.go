@@ -136,11 +136,11 @@ func typeName(v Version) string {
 	return "another version kind"
 }
 
-// ParsePlainVersion parses "<lineage>:<n>". The string must contain exactly
+// parsePlainVersion parses "<lineage>:<n>". The string must contain exactly
 // one ':' and n must be decimal digits only, at most 2^53-1. (The reference
 // also accepts anything JavaScript's Number() accepts, such as " 5" or
 // "0x5"; no reference peer serializes those.)
-func ParsePlainVersion(s string) (PlainVersion, error) {
+func parsePlainVersion(s string) (PlainVersion, error) {
 	if s == "" {
 		return PlainVersion{}, &Error{Code: CodeVersionParse, Msg: "empty plain version"}
 	}
@@ -214,8 +214,8 @@ func (v TimestampVersion) Meet(other Version) (Version, error) {
 	return TimestampVersion{ms: math.Min(v.ms, o.ms)}, nil
 }
 
-// ParseTimestampVersion parses a non-negative finite decimal number.
-func ParseTimestampVersion(s string) (TimestampVersion, error) {
+// parseTimestampVersion parses a non-negative finite decimal number.
+func parseTimestampVersion(s string) (TimestampVersion, error) {
 	f, err := parseTimestamp(s, "timestamp")
 	return TimestampVersion{ms: f}, err
 }
@@ -249,8 +249,8 @@ type StateVersion struct {
 	ms float64
 }
 
-// NewStateVersion returns the version for ms milliseconds.
-func NewStateVersion(ms int64) StateVersion { return StateVersion{ms: float64(ms)} }
+// newStateVersion returns the version for ms milliseconds.
+func newStateVersion(ms int64) StateVersion { return StateVersion{ms: float64(ms)} }
 
 // Millis returns the timestamp in milliseconds.
 func (v StateVersion) Millis() float64 { return v.ms }
@@ -294,8 +294,8 @@ func (v StateVersion) Meet(other Version) (Version, error) {
 	return StateVersion{ms: math.Min(v.ms, o.ms)}, nil
 }
 
-// ParseStateVersion parses a non-negative finite decimal number.
-func ParseStateVersion(s string) (StateVersion, error) {
+// parseStateVersion parses a non-negative finite decimal number.
+func parseStateVersion(s string) (StateVersion, error) {
 	f, err := parseTimestamp(s, "state")
 	return StateVersion{ms: f}, err
 }

@@ -11,7 +11,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func pv(t *testing.T, s string) PlainVersion {
 	t.Helper()
-	v, err := ParsePlainVersion(s)
+	v, err := parsePlainVersion(s)
 	if err != nil {
 		t.Fatalf("ParsePlainVersion(%q): %v", s, err)
 	}
@@ -31,14 +31,14 @@ func TestParsePlainVersion(t *testing.T) {
 		{"x.y-z:007", "x.y-z", 7},
 	}
 	for _, g := range good {
-		v, err := ParsePlainVersion(g.in)
+		v, err := parsePlainVersion(g.in)
 		if err != nil || v.Lineage() != g.lineage || v.Counter() != g.n {
 			t.Errorf("ParsePlainVersion(%q) = %v, %v; want %s:%d", g.in, v, err, g.lineage, g.n)
 		}
 	}
 	bad := []string{"", "L", "L:", "L:-1", "L:1.5", "L:1e3", "L: 1", "L:0x10", "a:b:1", "L:9007199254740992", "L:99999999999999999999"}
 	for _, b := range bad {
-		if _, err := ParsePlainVersion(b); !errors.Is(err, ErrVersionParse) {
+		if _, err := parsePlainVersion(b); !errors.Is(err, errVersionParse) {
 			t.Errorf("ParsePlainVersion(%q) = %v, want ErrVersionParse", b, err)
 		}
 	}
@@ -80,35 +80,35 @@ func TestPlainVersionCompareMeet(t *testing.T) {
 	if o, err := pv(t, "L:2").Compare(&p); err != nil || o != Ahead {
 		t.Errorf("compare with pointer = %v, %v", o, err)
 	}
-	if _, err := p.Compare(NewTimestampVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+	if _, err := p.Compare(NewTimestampVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("plain vs timestamp = %v", err)
 	}
-	if _, err := p.Meet(NewStateVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+	if _, err := p.Meet(newStateVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("meet plain/state = %v", err)
 	}
-	if _, err := p.Compare(nil); !errors.Is(err, ErrVersionMismatch) {
+	if _, err := p.Compare(nil); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("compare with nil = %v", err)
 	}
 }
 
 func TestTimestampAndStateVersions(t *testing.T) {
 	for _, s := range []string{"0", "1712345678901", "1.5", "1e3"} {
-		v, err := ParseTimestampVersion(s)
+		v, err := parseTimestampVersion(s)
 		if err != nil {
 			t.Errorf("ParseTimestampVersion(%q): %v", s, err)
 		}
 		if s == "1e3" && v.String() != "1000" {
 			t.Errorf("1e3 serializes as %q", v.String())
 		}
-		if _, err := ParseStateVersion(s); err != nil {
+		if _, err := parseStateVersion(s); err != nil {
 			t.Errorf("ParseStateVersion(%q): %v", s, err)
 		}
 	}
 	for _, s := range []string{"", "-1", " 1", "0x10", "Infinity", "NaN", "1e999", "1_000", "+1", "1."} {
-		if _, err := ParseTimestampVersion(s); !errors.Is(err, ErrVersionParse) {
+		if _, err := parseTimestampVersion(s); !errors.Is(err, errVersionParse) {
 			t.Errorf("ParseTimestampVersion(%q) = %v", s, err)
 		}
-		if _, err := ParseStateVersion(s); !errors.Is(err, ErrVersionParse) {
+		if _, err := parseStateVersion(s); !errors.Is(err, errVersionParse) {
 			t.Errorf("ParseStateVersion(%q) = %v", s, err)
 		}
 	}
@@ -126,25 +126,25 @@ func TestTimestampAndStateVersions(t *testing.T) {
 		if o, err := NewTimestampVersion(c.a).Compare(NewTimestampVersion(c.b)); err != nil || o != c.lww {
 			t.Errorf("timestamp %d vs %d = %v, %v", c.a, c.b, o, err)
 		}
-		if o, err := NewStateVersion(c.a).Compare(NewStateVersion(c.b)); err != nil || o != c.st {
+		if o, err := newStateVersion(c.a).Compare(newStateVersion(c.b)); err != nil || o != c.st {
 			t.Errorf("state %d vs %d = %v, %v", c.a, c.b, o, err)
 		}
 		m, _ := NewTimestampVersion(c.a).Meet(NewTimestampVersion(c.b))
 		if m.(TimestampVersion).Millis() != float64(min(c.a, c.b)) {
 			t.Errorf("meet = %v", m)
 		}
-		m, _ = NewStateVersion(c.a).Meet(NewStateVersion(c.b))
+		m, _ = newStateVersion(c.a).Meet(newStateVersion(c.b))
 		if m.(StateVersion).Millis() != float64(min(c.a, c.b)) {
 			t.Errorf("state meet = %v", m)
 		}
 	}
-	if NewTimestampVersion(12).Lineage() != Genesis || NewStateVersion(12).Lineage() != Genesis {
+	if NewTimestampVersion(12).Lineage() != Genesis || newStateVersion(12).Lineage() != Genesis {
 		t.Error("timestamp lineages must be genesis")
 	}
-	if _, err := NewTimestampVersion(1).Compare(NewStateVersion(1)); !errors.Is(err, ErrVersionMismatch) {
+	if _, err := NewTimestampVersion(1).Compare(newStateVersion(1)); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("timestamp vs state = %v", err)
 	}
-	if _, err := NewStateVersion(1).Compare(NewPlainVersion("L", 1)); !errors.Is(err, ErrVersionMismatch) {
+	if _, err := newStateVersion(1).Compare(NewPlainVersion("L", 1)); !errors.Is(err, errVersionMismatch) {
 		t.Errorf("state vs plain = %v", err)
 	}
 	if NewTimestampVersion(1712345678901).String() != "1712345678901" {
@@ -164,7 +164,7 @@ func TestOrderString(t *testing.T) {
 // version, so a peer holding nothing never makes us wait for its offer.
 func TestBottomVersions(t *testing.T) {
 	o := NewOpaqueVersion
-	s := NewStateVersion
+	s := newStateVersion
 	cases := []struct {
 		a, b Version
 		want Order

@@ -121,7 +121,7 @@ func (m *Memory) Append(ctx context.Context, docID string, rec Record) error {
 			return err
 		}
 	}
-	rc := CloneRecord(rec)
+	rc := cloneRecord(rec)
 	if err := t.write(func() { m.data.records[docID] = append(m.data.records[docID], rc) }); err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (m *Memory) AppendAfter(ctx context.Context, docID, base string, recs []Rec
 	existing := m.existing(docID)
 	head := Head{}
 	if existing != nil {
-		head = HeadOf(m.data.records[docID])
+		head = headOf(m.data.records[docID])
 		head.Exists = true
 	}
 	if !head.Exists || head.Version != base {
@@ -158,7 +158,7 @@ func (m *Memory) AppendAfter(ctx context.Context, docID, base string, recs []Rec
 		}
 	}
 	for _, r := range recs {
-		rc := CloneRecord(r)
+		rc := cloneRecord(r)
 		if err := t.write(func() { m.data.records[docID] = append(m.data.records[docID], rc) }); err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func (m *Memory) Head(ctx context.Context, docID string) (Head, error) {
 	if m.existing(docID) == nil {
 		return Head{}, nil
 	}
-	h := HeadOf(m.data.records[docID])
+	h := headOf(m.data.records[docID])
 	h.Exists = true
 	return h, nil
 }
@@ -192,7 +192,7 @@ func (m *Memory) LoadAll(ctx context.Context, docID string) ([]Record, error) {
 	recs := m.data.records[docID]
 	out := make([]Record, len(recs))
 	for i, r := range recs {
-		out[i] = CloneRecord(r)
+		out[i] = cloneRecord(r)
 	}
 	return out, nil
 }
@@ -215,7 +215,7 @@ func (m *Memory) Replace(ctx context.Context, docID string, recs []Record) error
 	}
 	stream := make([]Record, len(recs))
 	for i, r := range recs {
-		stream[i] = CloneRecord(r)
+		stream[i] = cloneRecord(r)
 	}
 	t := tx{seam: m.seam}
 	if err := t.write(func() { m.data.records[docID] = stream }); err != nil {

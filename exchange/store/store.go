@@ -183,8 +183,8 @@ type Head struct {
 	Version string
 }
 
-// HeadOf returns the head of a stream held in memory.
-func HeadOf(recs []Record) Head {
+// headOf returns the head of a stream held in memory.
+func headOf(recs []Record) Head {
 	h := Head{Exists: len(recs) > 0}
 	for i := len(recs) - 1; i >= 0; i-- {
 		if recs[i].Kind == KindEntry {
@@ -266,8 +266,8 @@ func ValidateAppend(docID string, rec Record, existing *Meta) (*Meta, error) {
 	return nil, &Error{Code: CodeInvalidRecord, DocID: docID, Msg: fmt.Sprintf("record kind %d", rec.Kind)}
 }
 
-// CloneRecord returns a copy of r whose payload bytes do not alias r's.
-func CloneRecord(r Record) Record {
+// cloneRecord returns a copy of r whose payload bytes do not alias r's.
+func cloneRecord(r Record) Record {
 	r.Payload = r.Payload.Clone()
 	return r
 }

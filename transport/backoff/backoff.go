@@ -34,34 +34,35 @@ func (j Jitter) String() string {
 	return fmt.Sprintf("Jitter(%d)", uint8(j))
 }
 
-// JitterFraction is the largest share of the raw delay that additive jitter
+// jitterFraction is the largest share of the raw delay that additive jitter
 // adds.
-const JitterFraction = 0.2
+const jitterFraction = 0.2
 
 // Unlimited is the MaxAttempts value that never gives up.
 const Unlimited = -1
 
-// Defaults of [Default]. A long-running service must not stop syncing
-// after an outage of a few minutes, so the default retries until it is
-// stopped (as nats.go and centrifuge-go clients do); a limit is opt-in.
+// Defaults of [Default]: base 1 s, at most [DefaultMax], no attempt limit.
+// A long-running service must not stop syncing after an outage of a few
+// minutes, so the default retries until it is stopped (as nats.go and
+// centrifuge-go clients do); a limit is opt-in.
 const (
-	DefaultBase        = time.Second
+	defaultBase        = time.Second
 	DefaultMax         = 30 * time.Second
-	DefaultMaxAttempts = Unlimited
+	defaultMaxAttempts = Unlimited
 )
 
 // Default is the Go client's reconnect policy: 1 s doubling up to 30 s, full
 // jitter, no limit on the number of attempts.
 var Default = Policy{
-	Base:        DefaultBase,
+	Base:        defaultBase,
 	Max:         DefaultMax,
-	MaxAttempts: DefaultMaxAttempts,
+	MaxAttempts: defaultMaxAttempts,
 	Jitter:      JitterFull,
 }
 
 // Policy is a reconnect configuration. It is a plain value; copy it freely.
 type Policy struct {
-	// Base is the raw delay of attempt 1. Zero means DefaultBase.
+	// Base is the raw delay of attempt 1. Zero means 1 s.
 	Base time.Duration
 	// Max caps every computed delay. Zero means DefaultMax.
 	Max time.Duration
@@ -178,7 +179,7 @@ func (p Policy) DelayFor(attempt int, r float64) time.Duration {
 	}
 	base, ceiling := p.Base, p.Max
 	if base == 0 {
-		base = DefaultBase
+		base = defaultBase
 	}
 	if ceiling == 0 {
 		ceiling = DefaultMax
@@ -202,7 +203,7 @@ func Compute(attempt int, base, ceiling time.Duration, r float64, j Jitter) time
 	var d float64
 	switch j {
 	case JitterAdditive:
-		d = math.Min(raw*(1+r*JitterFraction), limit)
+		d = math.Min(raw*(1+r*jitterFraction), limit)
 	case JitterNone:
 		d = math.Min(raw, limit)
 	default:

@@ -18,10 +18,10 @@ const TransportType = "nats"
 // Defaults applied to zero Options fields.
 const (
 	DefaultPrefix            = "kyneta"
-	DefaultHeartbeat         = time.Second
-	DefaultDeadAfterBeats    = 4
-	DefaultReconnectWait     = 250 * time.Millisecond
-	DefaultFragmentThreshold = 100 * 1024
+	defaultHeartbeat         = time.Second
+	defaultDeadAfterBeats    = 4
+	defaultReconnectWait     = 250 * time.Millisecond
+	defaultFragmentThreshold = 100 * 1024
 	// payloadReserve is left below the server's max_payload for the
 	// frame's NATS headers.
 	payloadReserve = 1024
@@ -86,19 +86,19 @@ func (o Options) withDefaults() (Options, error) {
 		return o, &Error{Code: CodeInvalidOptions, Msg: fmt.Sprintf("prefix %q: use dot-separated tokens of letters, digits, '-' or '_'", o.Prefix)}
 	}
 	if o.Heartbeat <= 0 {
-		o.Heartbeat = DefaultHeartbeat
+		o.Heartbeat = defaultHeartbeat
 	}
 	if o.DeadAfter <= 0 {
-		o.DeadAfter = DefaultDeadAfterBeats * o.Heartbeat
+		o.DeadAfter = defaultDeadAfterBeats * o.Heartbeat
 	}
 	if o.DeadAfter <= o.Heartbeat {
 		return o, &Error{Code: CodeInvalidOptions, Msg: "DeadAfter must be longer than Heartbeat"}
 	}
 	if o.ReconnectWait <= 0 {
-		o.ReconnectWait = DefaultReconnectWait
+		o.ReconnectWait = defaultReconnectWait
 	}
 	if o.FragmentThreshold <= 0 {
-		o.FragmentThreshold = DefaultFragmentThreshold
+		o.FragmentThreshold = defaultFragmentThreshold
 	}
 	o.Clock = clock.OrReal(o.Clock)
 	if o.Logger == nil {

@@ -72,7 +72,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	}
 	c.out.Log, c.out.Name = o.Logger, "sse client"
 	c.base = transport.NewBase(transport.BaseOptions{
-		Type:    ClientTransportType,
+		Type:    clientTransportType,
 		ID:      o.TransportID,
 		OnStart: c.onStart,
 		OnStop:  c.onStop,

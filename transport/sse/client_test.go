@@ -88,7 +88,7 @@ func TestClientExchangesMessages(t *testing.T) {
 		t.Fatalf("server info %+v", info)
 	}
 	cch := g.c.Channels()[0]
-	if cch.TransportType != ClientTransportType || g.c.Type() != ClientTransportType {
+	if cch.TransportType != clientTransportType || g.c.Type() != clientTransportType {
 		t.Fatalf("client channel %+v", cch)
 	}
 	for i := range 20 {

@@ -19,8 +19,8 @@ import (
 
 // Transport types, as in the reference.
 const (
-	ServerTransportType = "sse-server"
-	ClientTransportType = "sse-client"
+	serverTransportType = "sse-server"
+	clientTransportType = "sse-client"
 )
 
 // HTTP names of the protocol.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/wirestep"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -53,7 +54,7 @@ func newPipe(o pipeOptions) *pipe {
 			// Evictions run inside the receive step (under mu), timeouts
 			// on the clock's goroutine; both only report.
 			if p.onError != nil && !p.done.Load() {
-				p.onError(ev.WireError(), transport.DirReceive)
+				p.onError(wirestep.EventError(ev), transport.DirReceive)
 			}
 		},
 	}
@@ -62,15 +63,15 @@ func newPipe(o pipeOptions) *pipe {
 
 // sendPieces runs the send step with codec and returns the frames to
 // write. Every call consumes one sequence number, also a failing one.
-func sendPieces[S wire.Piece](p *pipe, codec wire.Codec[S], msg wire.ChannelMsg) ([]S, error) {
+func sendPieces[S wire.Piece](p *pipe, codec wirestep.Codec[S], msg wire.ChannelMsg) ([]S, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, transport.ErrClosed
 	}
 	seq := p.seq
-	st := wire.PipelineState[[]byte]{Alias: p.alias, NextSeq: p.seq}
-	st, outs := wire.SendStep(st, codec, p.threshold, msg)
+	st := wirestep.PipelineState[[]byte]{Alias: p.alias, NextSeq: p.seq}
+	st, outs := wirestep.SendStep(st, codec, p.threshold, msg)
 	p.alias, p.seq = st.Alias, st.NextSeq
 	p.mu.Unlock()
 	if len(outs) == 1 && outs[0].Err != nil {
@@ -84,7 +85,7 @@ func sendPieces[S wire.Piece](p *pipe, codec wire.Codec[S], msg wire.ChannelMsg)
 	for i, o := range outs {
 		pieces[i] = o.Piece
 		if p.onFrame != nil {
-			p.onFrame(o.Trace)
+			p.onFrame(traceOf(o.Trace))
 		}
 	}
 	return pieces, nil
@@ -93,7 +94,7 @@ func sendPieces[S wire.Piece](p *pipe, codec wire.Codec[S], msg wire.ChannelMsg)
 // receivePiece runs the receive step for one frame: the message, nil and
 // no error while a fragmented message is incomplete, or a
 // *transport.PipelineError.
-func receivePiece[R wire.Piece](p *pipe, re **wire.Reassembler[R], codec wire.Codec[R], piece R) (wire.ChannelMsg, error) {
+func receivePiece[R wire.Piece](p *pipe, re **wire.Reassembler[R], codec wirestep.Codec[R], piece R) (wire.ChannelMsg, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -102,8 +103,8 @@ func receivePiece[R wire.Piece](p *pipe, re **wire.Reassembler[R], codec wire.Co
 	if *re == nil {
 		*re = wire.NewReassembler[R](p.cfg)
 	}
-	st := wire.PipelineState[R]{Alias: p.alias, Reassembler: *re, NextSeq: p.seq}
-	st, out, ok := wire.ReceiveStep(st, codec, piece)
+	st := wirestep.PipelineState[R]{Alias: p.alias, Reassembler: *re, NextSeq: p.seq}
+	st, out, ok := wirestep.ReceiveStep(st, codec, piece)
 	p.alias = st.Alias
 	p.mu.Unlock()
 	if !ok {
@@ -117,25 +118,25 @@ func receivePiece[R wire.Piece](p *pipe, re **wire.Reassembler[R], codec wire.Co
 		return nil, err
 	}
 	if p.onFrame != nil {
-		p.onFrame(out.Trace)
+		p.onFrame(traceOf(out.Trace))
 	}
 	return out.Msg, nil
 }
 
 func (p *pipe) sendText(msg wire.ChannelMsg) ([]string, error) {
-	return sendPieces(p, wire.TextCodec, msg)
+	return sendPieces(p, wirestep.TextCodec, msg)
 }
 
 func (p *pipe) sendBinary(msg wire.ChannelMsg) ([][]byte, error) {
-	return sendPieces(p, wire.BinaryCodec, msg)
+	return sendPieces(p, wirestep.BinaryCodec, msg)
 }
 
 func (p *pipe) receiveText(s string) (wire.ChannelMsg, error) {
-	return receivePiece(p, &p.txt, wire.TextCodec, s)
+	return receivePiece(p, &p.txt, wirestep.TextCodec, s)
 }
 
 func (p *pipe) receiveBinary(b []byte) (wire.ChannelMsg, error) {
-	return receivePiece(p, &p.bin, wire.BinaryCodec, b)
+	return receivePiece(p, &p.bin, wirestep.BinaryCodec, b)
 }
 
 // close stops the reassembly timers; later calls fail with
@@ -167,7 +168,7 @@ func pieceSeq[P wire.Piece](piece P) uint32 {
 
 // pipelineError wraps a step's error like transport.Pipeline does, with a
 // short detail from the layer below.
-func pipelineError(we *wire.WireError, dir transport.Direction, seq uint32) *transport.PipelineError {
+func pipelineError(we *wirestep.WireError, dir transport.Direction, seq uint32) *transport.PipelineError {
 	pe := &transport.PipelineError{Code: transport.Code(we.Code), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
@@ -181,4 +182,9 @@ func pipelineError(we *wire.WireError, dir transport.Direction, seq uint32) *tra
 		pe.Detail = string(ae.Code)
 	}
 	return pe
+}
+
+// traceOf converts a step's frame trace into a [transport.FrameTrace].
+func traceOf(t wirestep.FrameTrace) transport.FrameTrace {
+	return transport.FrameTrace{Dir: transport.Direction(t.Dir), Seq: t.Seq, Kind: t.Kind, Index: t.Index, Total: t.Total, Size: t.Size}
 }

@@ -95,7 +95,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	s.st.closed = make(map[int]uint64)
 	s.st.refused = make(map[string]uint64)
 	s.base = transport.NewBase(transport.BaseOptions{
-		Type:    ServerTransportType,
+		Type:    serverTransportType,
 		ID:      cfg.TransportID,
 		OnStop:  s.onStop,
 		OnFlush: s.flush,

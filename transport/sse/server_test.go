@@ -35,7 +35,7 @@ func TestStreamEstablishAndMessages(t *testing.T) {
 	}
 	ch := h.rec.channel(0)
 	info, ok := InfoOf(ch)
-	if !ok || info.PeerID != "alice" || info.Principal != "alice" || info.StreamID != s.id || ch.TransportType != ServerTransportType {
+	if !ok || info.PeerID != "alice" || info.Principal != "alice" || info.StreamID != s.id || ch.TransportType != serverTransportType {
 		t.Fatalf("channel %+v info %+v", ch, info)
 	}
 	if transport.PrincipalOf(ch.Meta) != "alice" {

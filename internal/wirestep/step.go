@@ -1,23 +1,26 @@
-package wire
+package wirestep
 
 import (
 	"errors"
 	"math"
+	"unicode/utf8"
+
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Codec is one of the two wire encodings a pipeline step speaks:
 // [BinaryCodec] (CBOR messages in binary frames, used by WebSocket) or
 // [TextCodec] (JSON messages in text frames, used by SSE/HTTP). Its fields
 // are unexported; use the two variables.
-type Codec[P Piece] struct {
+type Codec[P wire.Piece] struct {
 	name     string
 	maxFrame int64
 	size     func(P) int
-	encode   func(wireMessage) (P, error)
-	decode   func(P) (wireMessage, error)
+	encode   func(*wire.AliasState, wire.ChannelMsg) (P, error)
+	decode   func(*wire.AliasState, P) (wire.ChannelMsg, error)
 	// decodeOwned, if set, decodes a payload the reassembler built (no
 	// one else holds it), sharing it where decode would copy.
-	decodeOwned func(P) (wireMessage, error)
+	decodeOwned func(*wire.AliasState, P) (wire.ChannelMsg, error)
 	complete    func(seq uint32, payload P) P
 	fragment    func(payload P, threshold int, seq uint32) ([]P, error)
 }
@@ -32,32 +35,30 @@ func (c Codec[P]) Size(p P) int { return c.size(p) }
 // BinaryCodec encodes messages as CBOR and frames them as binary frames.
 var BinaryCodec = Codec[[]byte]{
 	name:        "binary",
-	maxFrame:    MaxPayload,
+	maxFrame:    wire.MaxPayload,
 	size:        func(b []byte) int { return len(b) },
-	encode:      encodeMessage,
-	decode:      decodeMessage,
-	decodeOwned: decodeOwnedMessage,
+	encode:      (*wire.AliasState).Encode,
+	decode:      (*wire.AliasState).Decode,
+	decodeOwned: (*wire.AliasState).DecodeOwned,
 	complete: func(seq uint32, payload []byte) []byte {
-		b := make([]byte, HeaderSize+len(payload))
-		putHeader(b, KindComplete, uint32(len(payload)), seq)
-		copy(b[HeaderSize:], payload)
+		b, _ := wire.AppendFrame(make([]byte, 0, wire.HeaderSize+len(payload)), wire.Frame{Kind: wire.KindComplete, Seq: seq, Payload: payload})
 		return b
 	},
-	fragment: FragmentBinary,
+	fragment: wire.FragmentBinary,
 }
 
 // TextCodec encodes messages as compact JSON and frames them as text
 // frames; sizes count Unicode code points.
 var TextCodec = Codec[string]{
 	name:     "text",
-	maxFrame: MaxTextPayload,
-	size:     textSize,
-	encode:   encodeTextMessage,
-	decode:   decodeTextMessage,
+	maxFrame: wire.MaxTextPayload,
+	size:     utf8.RuneCountInString,
+	encode:   (*wire.AliasState).EncodeText,
+	decode:   (*wire.AliasState).DecodeText,
 	complete: func(seq uint32, payload string) string {
-		return string(appendTextComplete(make([]byte, 0, len(payload)+16), seq, payload))
+		return string(wire.AppendTextFrame(make([]byte, 0, len(payload)+16), wire.TextFrame{Kind: wire.KindComplete, Seq: float64(seq), Payload: payload}))
 	},
-	fragment: FragmentText,
+	fragment: wire.FragmentText,
 }
 
 // PipelineState is the per-connection state the pipeline steps thread
@@ -65,9 +66,9 @@ var TextCodec = Codec[string]{
 // R (both updated in place by the steps, shared by reference, as in the
 // reference) and the next outbound frame sequence number, which starts
 // at 1.
-type PipelineState[R Piece] struct {
-	Alias       *AliasState
-	Reassembler *Reassembler[R]
+type PipelineState[R wire.Piece] struct {
+	Alias       *wire.AliasState
+	Reassembler *wire.Reassembler[R]
 	NextSeq     uint32
 }
 
@@ -75,8 +76,8 @@ type PipelineState[R Piece] struct {
 // table, a reassembler with cfg's limits (the zero config is safe) and
 // NextSeq 1. A reset connection starts from a new state, so its output is
 // byte-identical to a first connection's.
-func NewPipelineState[R Piece](cfg ReassemblyConfig) PipelineState[R] {
-	return PipelineState[R]{Alias: new(AliasState), Reassembler: NewReassembler[R](cfg), NextSeq: 1}
+func NewPipelineState[R wire.Piece](cfg wire.ReassemblyConfig) PipelineState[R] {
+	return PipelineState[R]{Alias: new(wire.AliasState), Reassembler: wire.NewReassembler[R](cfg), NextSeq: 1}
 }
 
 // TraceDir is the direction of a traced frame.
@@ -92,7 +93,7 @@ const (
 type FrameTrace struct {
 	Dir  TraceDir
 	Seq  uint32
-	Kind FrameKind
+	Kind wire.FrameKind
 	// Index and Total are set for sent fragments.
 	Index int
 	Total int
@@ -103,7 +104,7 @@ type FrameTrace struct {
 
 // SendOutput is one result of [SendStep]: a piece to transmit with its
 // trace, or an error.
-type SendOutput[P Piece] struct {
+type SendOutput[P wire.Piece] struct {
 	Piece P
 	Trace FrameTrace
 	Err   *WireError // nil for a piece
@@ -112,7 +113,7 @@ type SendOutput[P Piece] struct {
 // ReceiveOutput is the result of a [ReceiveStep] that produced something:
 // a message with its trace, or an error.
 type ReceiveOutput struct {
-	Msg   ChannelMsg
+	Msg   wire.ChannelMsg
 	Trace FrameTrace
 	Err   *WireError // nil for a message
 }
@@ -130,7 +131,7 @@ type ReceiveOutput struct {
 // Apart from the alias table the step is pure: st's reassembler is passed
 // through untouched. S (the codec's piece type) and R (the state's receive type)
 // may differ, for asymmetric links.
-func SendStep[S, R Piece](st PipelineState[R], codec Codec[S], threshold int, msg ChannelMsg) (PipelineState[R], []SendOutput[S]) {
+func SendStep[S, R wire.Piece](st PipelineState[R], codec Codec[S], threshold int, msg wire.ChannelMsg) (PipelineState[R], []SendOutput[S]) {
 	st, seq, payload, werr := encodeOutbound(st, codec, msg)
 	if werr != nil {
 		return st, []SendOutput[S]{{Err: werr}}
@@ -144,7 +145,7 @@ func SendStep[S, R Piece](st PipelineState[R], codec Codec[S], threshold int, ms
 		out := make([]SendOutput[S], len(frames))
 		for i, f := range frames {
 			out[i] = SendOutput[S]{Piece: f, Trace: FrameTrace{
-				Dir: TraceSend, Seq: seq, Kind: KindFragment, Index: i, Total: len(frames), Size: codec.size(f),
+				Dir: TraceSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(frames), Size: codec.size(f),
 			}}
 		}
 		return st, out
@@ -153,81 +154,65 @@ func SendStep[S, R Piece](st PipelineState[R], codec Codec[S], threshold int, ms
 		return st, []SendOutput[S]{{Err: &WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: int64(size), Limit: codec.maxFrame}}}}
 	}
 	frame := codec.complete(seq, payload)
-	return st, []SendOutput[S]{{Piece: frame, Trace: FrameTrace{Dir: TraceSend, Seq: seq, Kind: KindComplete, Size: codec.size(frame)}}}
+	return st, []SendOutput[S]{{Piece: frame, Trace: FrameTrace{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: codec.size(frame)}}}
 }
 
 // encodeOutbound takes the message's sequence number, aliases it and
 // encodes it.
-func encodeOutbound[S, R Piece](st PipelineState[R], codec Codec[S], msg ChannelMsg) (PipelineState[R], uint32, S, *WireError) {
+func encodeOutbound[S, R wire.Piece](st PipelineState[R], codec Codec[S], msg wire.ChannelMsg) (PipelineState[R], uint32, S, *WireError) {
 	var zero S
 	seq := st.NextSeq
-	st.NextSeq = NextSeq(seq)
+	st.NextSeq = wire.NextSeq(seq)
 	if st.Alias == nil {
-		st.Alias = new(AliasState)
+		st.Alias = new(wire.AliasState)
 	}
-	wm, err := aliasOutbound(st.Alias, msg)
+	payload, err := codec.encode(st.Alias, msg)
 	if err != nil {
-		code := CodeAliasResolutionFailed
-		if errors.Is(err, ErrNilMessage) {
-			code = CodeEncodeFailed
+		code := CodeEncodeFailed
+		var aerr *wire.AliasError
+		if errors.As(err, &aerr) {
+			code = CodeAliasResolutionFailed
 		}
 		return st, seq, zero, &WireError{Code: code, Detail: err}
-	}
-	payload, err := codec.encode(wm)
-	if err != nil {
-		return st, seq, zero, &WireError{Code: CodeEncodeFailed, Detail: err}
 	}
 	return st, seq, payload, nil
 }
 
-// FramePart is a binary frame to be written as Head followed by Body.
-// Fragments of one message have their own Head (the 18-byte fragment
-// header) and a Body that is a slice of the one encoded message, so
-// fragmenting copies nothing; a complete frame is all Head.
-type FramePart struct {
-	Head, Body []byte
-}
-
-// Len returns the frame's size.
-func (p FramePart) Len() int { return len(p.Head) + len(p.Body) }
-
 // SendStepParts is [SendStep] for the binary codec, for writers that can
 // write a frame in two parts: fragments come back as headers and slices
-// of the encoded message (see [FragmentBinaryParts]) instead of copies.
+// of the encoded message (see [wire.FragmentBinaryParts]) instead of copies.
 // The bytes on the wire are the same. On failure it returns the
 // *WireError SendStep would return and no parts.
-func SendStepParts[R Piece](st PipelineState[R], threshold int, msg ChannelMsg) (PipelineState[R], []FramePart, []FrameTrace, *WireError) {
-	// The message is encoded after room for a complete frame's header.
-	st, seq, framed, werr := encodeOutbound(st, binaryFramed, msg)
+func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.ChannelMsg) (PipelineState[R], []wire.FramePart, []FrameTrace, *WireError) {
+	st, seq, payload, werr := encodeOutbound(st, BinaryCodec, msg)
 	if werr != nil {
 		return st, nil, nil, werr
 	}
-	payload := framed[HeaderSize:]
 	if threshold > 0 && len(payload) > threshold {
-		parts, err := FragmentBinaryParts(payload, threshold, seq)
+		parts, err := wire.FragmentBinaryParts(payload, threshold, seq)
 		if err != nil {
 			return st, nil, nil, fragmentWireError(err)
 		}
 		traces := make([]FrameTrace, len(parts))
 		for i, p := range parts {
-			traces[i] = FrameTrace{Dir: TraceSend, Seq: seq, Kind: KindFragment, Index: i, Total: len(parts), Size: p.Len()}
+			traces[i] = FrameTrace{Dir: TraceSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(parts), Size: p.Len()}
 		}
 		return st, parts, traces, nil
 	}
 	if int64(len(payload)) > BinaryCodec.maxFrame {
 		return st, nil, nil, &WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: int64(len(payload)), Limit: BinaryCodec.maxFrame}}
 	}
-	putHeader(framed, KindComplete, uint32(len(payload)), seq)
-	return st, []FramePart{{Head: framed}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: KindComplete, Size: len(framed)}}, nil
+	frame := BinaryCodec.complete(seq, payload)
+	return st, []wire.FramePart{{Head: frame}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: len(frame)}}, nil
 }
 
 func fragmentWireError(err error) *WireError {
-	var fe *FragmentError
+	var fe *wire.FragmentError
 	if errors.As(err, &fe) {
 		switch fe.Code {
-		case FragmentEmptyPayload:
+		case wire.FragmentEmptyPayload:
 			return &WireError{Code: CodeEmptyPayload, Detail: fe}
-		case FragmentTooMany:
+		case wire.FragmentTooMany:
 			return &WireError{Code: CodeTooManyFragments, Detail: fe}
 		}
 	}
@@ -243,9 +228,9 @@ func fragmentWireError(err error) *WireError {
 // place, also when aliasing fails part-way (a present keeps the
 // entries before the failing one, as in the reference). ReceiveStep never
 // panics.
-func ReceiveStep[P Piece](st PipelineState[P], codec Codec[P], piece P) (PipelineState[P], ReceiveOutput, bool) {
+func ReceiveStep[P wire.Piece](st PipelineState[P], codec Codec[P], piece P) (PipelineState[P], ReceiveOutput, bool) {
 	if st.Reassembler == nil {
-		return st, ReceiveOutput{Err: &WireError{Code: CodeReassemblyFailed, Detail: &ReassemblyError{Type: ReassemblyDisposed}}}, true
+		return st, ReceiveOutput{Err: &WireError{Code: CodeReassemblyFailed, Detail: &wire.ReassemblyError{Type: wire.ReassemblyDisposed}}}, true
 	}
 	r, done, err := st.Reassembler.Receive(piece)
 	if err != nil {
@@ -258,23 +243,23 @@ func ReceiveStep[P Piece](st PipelineState[P], codec Codec[P], piece P) (Pipelin
 	if r.Owned && codec.decodeOwned != nil {
 		decode = codec.decodeOwned
 	}
-	wm, err := decode(r.Payload)
+	if st.Alias == nil {
+		st.Alias = new(wire.AliasState)
+	}
+	msg, err := decode(st.Alias, r.Payload)
 	if err != nil {
-		var verr *ValidationError
-		if errors.As(err, &verr) {
+		var verr *wire.ValidationError
+		var aerr *wire.AliasError
+		switch {
+		case errors.As(err, &verr):
 			return st, ReceiveOutput{Err: &WireError{Code: CodeInvalidWireMessage, Detail: verr}}, true
+		case errors.As(err, &aerr), errors.Is(err, wire.ErrNilMessage):
+			return st, ReceiveOutput{Err: &WireError{Code: CodeAliasResolutionFailed, Detail: err}}, true
 		}
 		return st, ReceiveOutput{Err: &WireError{Code: CodeDecodeFailed, Detail: err}}, true
 	}
-	if st.Alias == nil {
-		st.Alias = new(AliasState)
-	}
-	msg, err := aliasInbound(st.Alias, wm)
-	if err != nil {
-		return st, ReceiveOutput{Err: &WireError{Code: CodeAliasResolutionFailed, Detail: err}}, true
-	}
 	return st, ReceiveOutput{Msg: msg, Trace: FrameTrace{
-		Dir: TraceReceive, Seq: toUint32(r.Seq), Kind: KindComplete, Size: codec.size(piece),
+		Dir: TraceReceive, Seq: toUint32(r.Seq), Kind: wire.KindComplete, Size: codec.size(piece),
 	}}, true
 }
 

@@ -1,0 +1,10 @@
+// Package wirestep holds the pipeline steps the transports run over wire:
+// a send step (alias → encode → one frame, or fragments above a threshold)
+// and a receive step (reassemble → decode → unalias), each a function of
+// the connection's [PipelineState], with failures as *[WireError] values
+// carrying the reference's codes. The steps are the Go form of the
+// reference's sendStep and receiveStep; transport.Pipeline and the SSE
+// transport are their shells. Users encode and decode through package wire
+// ([wire.Encode], [wire.Decode], [wire.AliasState]) and see step failures
+// as transport.PipelineError.
+package wirestep
