@@ -138,6 +138,7 @@ func TestCorruptStreamStopsLoadingAndIsNotOverwritten(t *testing.T) {
 	n := newTestNet(t)
 	a := n.peer("a", withStore(store.NewMemory(store.MemoryOptions{Data: data})))
 	d := mustGet(t, a, "d", jsonDoc)
+	flush(t, a) // the registration is stored first: meta, then the fresh entirety
 	for i := range 3 {
 		update(t, d, func(tx *Tx) { tx.Set(P("n"), i) })
 		flush(t, a)
@@ -145,8 +146,11 @@ func TestCorruptStreamStopsLoadingAndIsNotOverwritten(t *testing.T) {
 	n.stop("a")
 	s := store.NewMemory(store.MemoryOptions{Data: data})
 	recs := records(t, s, "d")
+	if len(recs) != 5 || recs[0].Kind != store.KindMeta {
+		t.Fatalf("stored %d records, want meta, the registration and three deltas", len(recs))
+	}
 	// Duplicate the second delta: replaying it leads past its stored version.
-	recs = append(recs[:3:3], append([]store.Record{recs[2]}, recs[3:]...)...)
+	recs = append(recs[:4:4], append([]store.Record{recs[3]}, recs[4:]...)...)
 	if err := s.Replace(ctx, "d", recs); err != nil {
 		t.Fatal(err)
 	}
