@@ -13,9 +13,9 @@ import "github.com/kyneta-go/kyneta/wire"
 // and the outcomes of effects the shell carried out (imports, exports,
 // classification), which the shell feeds back with DispatchUrgent so later
 // inputs see them. Outputs are effects: messages to send, replica work,
-// store writes, events for subscribers, timers. Each burst of inputs ends
-// with a tick that emits the burst's events and flushes its messages at
-// once (fxTickDone).
+// store writes, events for subscribers, timers. Messages go to the
+// transports as they are made; each burst of inputs ends with a tick that
+// emits the burst's events (fxTickDone).
 //
 // Decisions that need replica values (how to absorb an offer, what an
 // offer carries) are pure functions the shell calls with those values
@@ -67,8 +67,8 @@ type (
 type (
 	// fxScheduleTick: queue a tick behind the current burst.
 	fxScheduleTick struct{}
-	// fxTickDone: the tick's events went out; deliver document changes,
-	// resolve waiters and flush the burst's messages.
+	// fxTickDone: the tick's events went out; deliver document changes
+	// and resolve waiters.
 	fxTickDone struct{}
 )
 

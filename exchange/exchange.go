@@ -180,10 +180,10 @@ type stateMarker struct{ *replica.StateFactory }
 //
 // Inside, one serialized dispatcher runs the session and sync programs:
 // messages from transports, timers and API calls are queued, and whichever
-// goroutine finds the dispatcher idle drains the queue. Each burst ends in a
-// tick that delivers events to subscribers (outside every lock; they may
-// call back in) and then hands the burst's outbound messages to the
-// transports in one flush.
+// goroutine finds the dispatcher idle drains the queue. Outbound messages
+// go to the transports as they are made; each burst ends in a tick that
+// delivers events to subscribers (outside every lock; they may call back
+// in).
 type Exchange struct {
 	identity PeerIdentity
 	clock    clock.Clock
@@ -228,7 +228,6 @@ type Exchange struct {
 	changed    []*docRuntime // runtimes with change sets to deliver at tick
 
 	// touched only by the runner's drainer
-	outbox      []transport.Envelope
 	timers      map[string]func() bool
 	afterDelete map[string][]func() // hydrations waiting for a delete
 }
@@ -424,48 +423,42 @@ func (ex *Exchange) execute(f any, dispatch func(any)) {
 	case fxTickDone:
 		ex.deliverChanges()
 		ex.checkWaiters()
-		ex.flushOutbox()
 	}
 }
 
-func (ex *Exchange) flushOutbox() {
-	if len(ex.outbox) == 0 {
-		return
-	}
-	out := ex.outbox
-	ex.outbox = nil
-	for i := range out {
-		env := &out[i]
-		for _, id := range env.To {
-			ex.mu.Lock()
-			ch := ex.channels[id]
-			ex.mu.Unlock()
-			if ch == nil {
-				continue // removed meanwhile; its removal is queued
-			}
-			err := ch.Send(env.Msg)
-			if err == nil {
-				ex.counters.sent(env.Msg)
-				if ex.onMsg != nil || ex.obs.on() {
-					peer, _ := ex.cs().sess.channelPeer(id)
-					if ex.onMsg != nil {
-						ex.onMsg(MessageEvent{Outbound: true, Channel: id, Peer: peer, Msg: env.Msg})
-					}
-					ex.observeMessage(true, id, peer, env.Msg)
+// sendTo hands msg to the transports of chans at once: a long burst
+// (thousands of interests answered) goes out as it is made, so a queue
+// filling up reports its pressure while the burst can still hold the rest
+// back.
+func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
+	for _, id := range chans {
+		ex.mu.Lock()
+		ch := ex.channels[id]
+		ex.mu.Unlock()
+		if ch == nil {
+			continue // removed meanwhile; its removal is queued
+		}
+		err := ch.Send(msg)
+		if err == nil {
+			ex.counters.sent(msg)
+			if ex.onMsg != nil || ex.obs.on() {
+				peer, _ := ex.cs().sess.channelPeer(id)
+				if ex.onMsg != nil {
+					ex.onMsg(MessageEvent{Outbound: true, Channel: id, Peer: peer, Msg: msg})
 				}
-			}
-			if err != nil && !errors.Is(err, transport.ErrClosed) {
-				// The sync protocol assumes reliable, ordered channels: a
-				// channel that lost a message (full send queue, slow
-				// consumer) is closed, and the peer resyncs from versions
-				// when it reconnects. The reference swallowed the error and
-				// the peer silently missed the change.
-				ex.diagnose(Diagnostic{Code: DiagSendFailed, Severity: SeverityWarning, Err: err,
-					Message: fmt.Sprintf("send on channel %d failed; closing it", id)})
-				ch.Close()
+				ex.observeMessage(true, id, peer, msg)
 			}
 		}
-		out[i] = transport.Envelope{}
+		if err != nil && !errors.Is(err, transport.ErrClosed) {
+			// The sync protocol assumes reliable, ordered channels: a
+			// channel that lost a message (full send queue, slow
+			// consumer) is closed, and the peer resyncs from versions
+			// when it reconnects. The reference swallowed the error and
+			// the peer silently missed the change.
+			ex.diagnose(Diagnostic{Code: DiagSendFailed, Severity: SeverityWarning, Err: err,
+				Message: fmt.Sprintf("send on channel %d failed; closing it", id)})
+			ch.Close()
+		}
 	}
 }
 
@@ -591,22 +584,6 @@ func (ex *Exchange) canConnect(req ConnectRequest) (ok bool) {
 }
 
 // --- effects ---
-
-func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
-	if len(chans) == 0 {
-		return // the peer has no live channel: dropped, it resyncs on reconnect
-	}
-	ex.outbox = append(ex.outbox, transport.Envelope{To: append([]ChannelID(nil), chans...), Msg: msg})
-	if len(ex.outbox) >= flushEvery {
-		// A long burst (thousands of interests answered) goes out as it
-		// is made, so a queue filling up reports its pressure while the
-		// burst can still hold the rest back.
-		ex.flushOutbox()
-	}
-}
-
-// flushEvery is how many queued messages a burst sends before its end.
-const flushEvery = 1
 
 func (ex *Exchange) sessionEffect(f sessionFx) {
 	switch f := f.(type) {

@@ -49,7 +49,6 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 			}
 			return true
 		})
-		ex.flushOutbox()
 		ex.mu.Lock()
 		for _, rt := range ex.runtimes {
 			rt.destroyed = true
@@ -138,7 +137,6 @@ func (ex *Exchange) Reset(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	ex.dispatch(funcMsg(func() {
-		ex.outbox = nil // no depart, no flush
 		ex.mu.Lock()
 		for _, rt := range ex.runtimes {
 			rt.destroyed = true
