@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -103,6 +104,35 @@ func (r *recorder) waitFor(t testing.TB, what string, pred func() bool) {
 		case <-ch:
 		case <-deadline.C:
 			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// advanceWatchdogUntil moves the clock by the write timeout each time a
+// write watchdog is armed, until pred (checked under the recorder's lock)
+// holds.
+func (h *harness) advanceWatchdogUntil(t testing.TB, what string, pred func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(guard)
+	defer deadline.Stop()
+	for {
+		clockChanged := h.clk.Changed()
+		h.rec.mu.Lock()
+		ok := pred()
+		recChanged := h.rec.changed
+		h.rec.mu.Unlock()
+		if ok {
+			return
+		}
+		if slices.Contains(h.clk.Durations(), defaultWriteTimeout) {
+			h.clk.Advance(defaultWriteTimeout)
+			continue
+		}
+		select {
+		case <-clockChanged:
+		case <-recChanged:
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s (timers %v)", what, h.clk.Durations())
 		}
 	}
 }
