@@ -968,14 +968,14 @@ func limitClose(err error) (StatusCode, string, error, bool) {
 	var re *wire.ReassemblyError
 	var ae *wire.AliasError
 	switch {
-	case errors.As(err, &re) && re.Type == wire.ReassemblyOverBudget:
+	case errors.As(err, &re) && re.Code == wire.CodeOverBudget:
 		return StatusTryAgainLater, reasonBusy, ErrReassemblyBudget, true
-	case errors.As(err, &re) && re.Type == wire.ReassemblyEvicted:
+	case errors.As(err, &re) && re.Code == wire.CodeEvicted:
 		// Its own message did not fit the per-connection limit.
 		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
-	case errors.Is(err, wire.ErrDecodeLimit):
+	case wire.CodeOf(err) == wire.CodeDecodeLimit:
 		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
-	case errors.As(err, &ae) && ae.Code == wire.AliasTooManyDocs:
+	case errors.As(err, &ae) && ae.Code == wire.CodeTooManyDocs:
 		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
 	case errors.As(err, &ae) && ae.IsLimit():
 		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), ErrLimit, true

@@ -209,10 +209,10 @@ const maxCloseReason = 123
 // code and detail.
 func invalidFrameReason(err error) string {
 	cause := string(transport.CodeDecodeFailed)
-	var fe *wire.FrameError
+	var fe *wire.Error
 	var pe *transport.PipelineError
 	switch {
-	case errors.As(err, &fe):
+	case errors.As(err, &fe) && frameCode(fe.Code):
 		cause = string(fe.Code)
 		if fe.Msg != "" {
 			cause += ": " + fe.Msg
@@ -271,3 +271,12 @@ func (e *CloseError) Error() string {
 
 // Unwrap returns the cause.
 func (e *CloseError) Unwrap() error { return e.Err }
+
+// frameCode reports whether c is one of the binary frame decoder's codes.
+func frameCode(c wire.Code) bool {
+	switch c {
+	case wire.CodeTruncatedFrame, wire.CodeUnsupportedVersion, wire.CodeInvalidFrameType, wire.CodeFrameTooLarge:
+		return true
+	}
+	return false
+}

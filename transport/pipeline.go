@@ -249,7 +249,7 @@ func pipelineError(we *wirestep.WireError, dir Direction, seq uint32) *PipelineE
 	var ae *wire.AliasError
 	switch {
 	case errors.As(we, &re):
-		pe.Detail = string(re.Type)
+		pe.Detail = string(re.Code)
 	case errors.As(we, &ve):
 		pe.Detail = ve.Reason
 	case errors.As(we, &ae):
@@ -307,9 +307,9 @@ func (p *Pipeline) PendingBytes() int64 {
 // without mu, and are reported at once.
 func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
 	switch ev.Type {
-	case wire.EventEvicted:
+	case wire.CodeEvicted:
 		p.evicted = append(p.evicted, uint32(ev.Seq))
-	case wire.EventTimeout:
+	case wire.CodeTimeout:
 		if !p.done.Load() {
 			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq),
 				Err: &wirestep.WireError{Code: wirestep.CodeReassemblyTimeout, Detail: ev}}, DirReceive)
@@ -329,7 +329,7 @@ func (p *Pipeline) takeEvicted() []uint32 {
 func (p *Pipeline) reportEvicted(seqs []uint32) {
 	for _, s := range seqs {
 		p.reportError(&PipelineError{Code: CodeReassemblyEvicted, Dir: DirReceive, Seq: s,
-			Err: &wirestep.WireError{Code: wirestep.CodeReassemblyEvicted, Detail: wire.ReassemblyEvent{Type: wire.EventEvicted, Seq: float64(s)}}}, DirReceive)
+			Err: &wirestep.WireError{Code: wirestep.CodeReassemblyEvicted, Detail: wire.ReassemblyEvent{Type: wire.CodeEvicted, Seq: float64(s)}}}, DirReceive)
 	}
 }
 

@@ -30,35 +30,6 @@ const (
 	DefaultMaxPresentDocs = 50_000
 )
 
-// AliasErrorCode names an alias resolution failure. The values are the
-// reference's codes, except AliasInvalidReplicaType, which only the Go side
-// raises.
-type AliasErrorCode string
-
-// Alias error codes.
-const (
-	AliasUnknownDocAlias        AliasErrorCode = "unknown-doc-alias"
-	AliasUnknownSchemaAlias     AliasErrorCode = "unknown-schema-alias"
-	AliasMissingDocID           AliasErrorCode = "missing-doc-id"
-	AliasMissingSchemaHash      AliasErrorCode = "missing-schema-hash"
-	AliasDocIDTooLong           AliasErrorCode = "doc-id-too-long"
-	AliasSchemaHashTooLong      AliasErrorCode = "schema-hash-too-long"
-	AliasUnknownSyncMode        AliasErrorCode = "unknown-sync-mode"
-	AliasUnknownPayloadKind     AliasErrorCode = "unknown-payload-kind"
-	AliasUnknownPayloadEncoding AliasErrorCode = "unknown-payload-encoding"
-	AliasUnknownMessageType     AliasErrorCode = "unknown-message-type"
-	// AliasInvalidReplicaType: a present entry's replica version is not a
-	// safe integer. The reference passes any number through; a ChannelMsg
-	// holds integers.
-	AliasInvalidReplicaType AliasErrorCode = "invalid-replica-type"
-	// AliasTooManyAliases (Go only): the peer announced more document or
-	// schema aliases than [AliasOptions.MaxAliases] allows.
-	AliasTooManyAliases AliasErrorCode = "too-many-aliases"
-	// AliasTooManyDocs (Go only): an inbound present lists more entries
-	// than [AliasOptions.MaxPresentDocs] allows.
-	AliasTooManyDocs AliasErrorCode = "too-many-docs"
-)
-
 // AliasError is an alias resolution failure (the reference's
 // AliasResolutionError). Which detail field is set depends on Code:
 // Alias for unknown-doc-alias and unknown-schema-alias; Value for the
@@ -66,7 +37,7 @@ const (
 // offending string for outbound payload kinds and encodings); Reason for
 // missing-doc-id, missing-schema-hash and the too-long codes.
 type AliasError struct {
-	Code   AliasErrorCode
+	Code   Code
 	Alias  float64
 	Value  any
 	Reason string
@@ -75,10 +46,10 @@ type AliasError struct {
 func (e *AliasError) Error() string {
 	s := "wire: alias resolution failed: " + string(e.Code)
 	switch e.Code {
-	case AliasUnknownDocAlias, AliasUnknownSchemaAlias:
+	case CodeUnknownDocAlias, CodeUnknownSchemaAlias:
 		s += " " + string(appendJSNumber(nil, e.Alias))
-	case AliasMissingDocID, AliasMissingSchemaHash, AliasDocIDTooLong, AliasSchemaHashTooLong,
-		AliasTooManyAliases, AliasTooManyDocs:
+	case CodeMissingDocID, CodeMissingSchemaHash, CodeDocIDTooLong, CodeSchemaHashTooLong,
+		CodeTooManyAliases, CodeTooManyDocs:
 		s += ": " + e.Reason
 	default:
 		switch v := e.Value.(type) {
@@ -93,18 +64,17 @@ func (e *AliasError) Error() string {
 	return s
 }
 
-// Is makes errors.Is(err, &AliasError{Code: c}) match any AliasError with
-// code c.
-func (e *AliasError) Is(target error) bool {
-	t, ok := target.(*AliasError)
-	return ok && t.Code == e.Code
-}
+// Is reports whether target is an error of this package with the same
+// code.
+func (e *AliasError) Is(target error) bool { return sameCode(e.Code, target) }
+
+func (e *AliasError) wireCode() Code { return e.Code }
 
 // IsLimit reports whether the error is one of the Go side's resource caps
 // (too many aliases, too many present entries) rather than a protocol
 // fault, so a server can answer it with a limit close code.
 func (e *AliasError) IsLimit() bool {
-	return e.Code == AliasTooManyAliases || e.Code == AliasTooManyDocs
+	return e.Code == CodeTooManyAliases || e.Code == CodeTooManyDocs
 }
 
 // AliasOptions tunes the inbound checks of an [AliasState].
@@ -290,7 +260,7 @@ func record(m *map[aliasKey]string, max int, alias float64, value, what string) 
 		return nil
 	}
 	if max >= 0 && len(*m) >= max {
-		return &AliasError{Code: AliasTooManyAliases,
+		return &AliasError{Code: CodeTooManyAliases,
 			Reason: "more than " + strconv.Itoa(max) + " " + what + " aliases announced"}
 	}
 	if *m == nil {
@@ -318,7 +288,7 @@ func (s *AliasState) outRef(docID string) wireDocRef {
 // references in interest, offer, dismiss and vacant use the alias only when
 // aliasing is mutual. An offer with an unknown payload kind or encoding
 // fails with an *AliasError and leaves s unchanged. A nil message gives
-// ErrNilMessage. s is updated in place.
+// errNilMessage. s is updated in place.
 func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 	switch m := msg.(type) {
 	case *Establish:
@@ -399,7 +369,7 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 		case Since:
 			pk = wireSince
 		default:
-			return nil, &AliasError{Code: AliasUnknownPayloadKind, Value: string(m.Payload.Kind)}
+			return nil, &AliasError{Code: CodeUnknownPayloadKind, Value: string(m.Payload.Kind)}
 		}
 		var pe wirePayloadEncoding
 		switch m.Payload.Encoding {
@@ -408,7 +378,7 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 		case Binary:
 			pe = wireBinary
 		default:
-			return nil, &AliasError{Code: AliasUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
+			return nil, &AliasError{Code: CodeUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
 		}
 		w := &wireOffer{
 			Kind:       pk,
@@ -436,7 +406,7 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 		}
 		return &wireVacant{s.outRef(m.DocID)}, nil
 	}
-	return nil, ErrNilMessage
+	return nil, errNilMessage
 }
 
 // aliasInbound resolves an inbound wire message to a ChannelMsg. An
@@ -448,7 +418,7 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 // aliases recorded for the entries before the failing one (as the
 // reference does). A present longer than MaxPresentDocs fails before it
 // records anything; an alias beyond MaxAliases fails like any other entry.
-// A nil message gives ErrNilMessage. s is updated in place.
+// A nil message gives errNilMessage. s is updated in place.
 func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 	switch m := msg.(type) {
 	case *wireEstablish:
@@ -511,7 +481,7 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		case wireSince:
 			kind = Since
 		default:
-			return nil, &AliasError{Code: AliasUnknownPayloadKind, Value: int64(m.Kind)}
+			return nil, &AliasError{Code: CodeUnknownPayloadKind, Value: int64(m.Kind)}
 		}
 		var enc PayloadEncoding
 		switch m.Encoding {
@@ -520,7 +490,7 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		case wireBinary:
 			enc = Binary
 		default:
-			return nil, &AliasError{Code: AliasUnknownPayloadEncoding, Value: int64(m.Encoding)}
+			return nil, &AliasError{Code: CodeUnknownPayloadEncoding, Value: int64(m.Encoding)}
 		}
 		out := &Offer{
 			DocID:   id,
@@ -556,14 +526,14 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		if m == nil {
 			break
 		}
-		return nil, &AliasError{Code: AliasUnknownMessageType, Value: int64(m.T)}
+		return nil, &AliasError{Code: CodeUnknownMessageType, Value: int64(m.T)}
 	}
-	return nil, ErrNilMessage
+	return nil, errNilMessage
 }
 
 func inboundPresent(s *AliasState, m *wirePresent) (ChannelMsg, error) {
 	if max := s.opts.maxPresentDocs(); max >= 0 && len(m.Docs) > max {
-		return nil, &AliasError{Code: AliasTooManyDocs,
+		return nil, &AliasError{Code: CodeTooManyDocs,
 			Reason: "present lists " + strconv.Itoa(len(m.Docs)) + " documents, at most " + strconv.Itoa(max) + " allowed"}
 	}
 	maxAliases := s.opts.maxAliases()
@@ -572,7 +542,7 @@ func inboundPresent(s *AliasState, m *wirePresent) (ChannelMsg, error) {
 		d := &m.Docs[i]
 		mode, ok := d.SyncMode.SyncMode()
 		if !ok {
-			return nil, &AliasError{Code: AliasUnknownSyncMode, Value: int64(d.SyncMode)}
+			return nil, &AliasError{Code: CodeUnknownSyncMode, Value: int64(d.SyncMode)}
 		}
 		if d.Alias != nil {
 			if err := record(&s.inDoc, maxAliases, *d.Alias, d.DocID, "document"); err != nil {
@@ -591,24 +561,24 @@ func inboundPresent(s *AliasState, m *wirePresent) (ChannelMsg, error) {
 		case d.SchemaAliasRef != nil:
 			h, ok := s.inSchema[keyFor(*d.SchemaAliasRef)]
 			if !ok {
-				return nil, &AliasError{Code: AliasUnknownSchemaAlias, Alias: *d.SchemaAliasRef}
+				return nil, &AliasError{Code: CodeUnknownSchemaAlias, Alias: *d.SchemaAliasRef}
 			}
 			hash = h
 		default:
-			return nil, &AliasError{Code: AliasMissingSchemaHash, Reason: "Present doc entry has neither sh nor shx"}
+			return nil, &AliasError{Code: CodeMissingSchemaHash, Reason: "Present doc entry has neither sh nor shx"}
 		}
 		if err := checkSchemaHash(hash); err != nil {
 			return nil, err
 		}
 		// Checks below are the Go side's own (see AliasOptions and
-		// AliasInvalidReplicaType); they run after the reference's.
+		// CodeInvalidReplicaType); they run after the reference's.
 		if !s.opts.SkipPresentDocIDCap {
 			if err := checkDocID(d.DocID); err != nil {
 				return nil, err
 			}
 		}
 		if !isSafeInteger(d.ReplicaType.Major) || !isSafeInteger(d.ReplicaType.Minor) {
-			return nil, &AliasError{Code: AliasInvalidReplicaType, Value: jsNumber(d.ReplicaType.Major)}
+			return nil, &AliasError{Code: CodeInvalidReplicaType, Value: jsNumber(d.ReplicaType.Major)}
 		}
 		p := DocPresence{
 			DocID: d.DocID,
@@ -634,17 +604,17 @@ func (s *AliasState) resolve(r wireDocRef) (string, error) {
 	var id string
 	switch {
 	case r.Doc != nil && r.DX != nil:
-		return "", &AliasError{Code: AliasMissingDocID, Reason: "wire form must not carry both doc and dx"}
+		return "", &AliasError{Code: CodeMissingDocID, Reason: "wire form must not carry both doc and dx"}
 	case r.Doc != nil:
 		id = *r.Doc
 	case r.DX != nil:
 		d, ok := s.inDoc[keyFor(*r.DX)]
 		if !ok {
-			return "", &AliasError{Code: AliasUnknownDocAlias, Alias: *r.DX}
+			return "", &AliasError{Code: CodeUnknownDocAlias, Alias: *r.DX}
 		}
 		id = d
 	default:
-		return "", &AliasError{Code: AliasMissingDocID, Reason: "wire form has neither doc nor dx"}
+		return "", &AliasError{Code: CodeMissingDocID, Reason: "wire form has neither doc nor dx"}
 	}
 	if err := checkDocID(id); err != nil {
 		return "", err
@@ -654,7 +624,7 @@ func (s *AliasState) resolve(r wireDocRef) (string, error) {
 
 func checkDocID(id string) error {
 	if n := utf8Len(id); n > MaxDocIDBytes {
-		return &AliasError{Code: AliasDocIDTooLong,
+		return &AliasError{Code: CodeDocIDTooLong,
 			Reason: "DocId exceeds " + strconv.Itoa(MaxDocIDBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
 	}
 	return nil
@@ -662,7 +632,7 @@ func checkDocID(id string) error {
 
 func checkSchemaHash(h string) error {
 	if n := utf8Len(h); n > MaxSchemaHashBytes {
-		return &AliasError{Code: AliasSchemaHashTooLong,
+		return &AliasError{Code: CodeSchemaHashTooLong,
 			Reason: "SchemaHash exceeds " + strconv.Itoa(MaxSchemaHashBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
 	}
 	return nil

@@ -26,7 +26,7 @@ import (
 // Memory taken by a decode stays within a budget of 4 bytes per input
 // byte plus a fixed allowance per present entry (the Go struct of an entry
 // is larger than its smallest CBOR form); a message beyond the budget or
-// the caps below fails with a *DecodeError of code DecodeLimit.
+// the caps below fails with a *Error of code CodeDecodeLimit.
 
 // Decoder caps (Go only: the reference has none besides its stack).
 const (
@@ -43,13 +43,8 @@ const (
 	budgetPerByte = 4
 )
 
-// ErrDecodeLimit is the cause (errors.Is) of a *DecodeError with code
-// DecodeLimit: the message exceeds one of the decoder's caps (map size,
-// present entries, memory proportional to the input).
-var ErrDecodeLimit = errors.New("wire: decode limit exceeded")
-
-func limitError(format string, args ...any) *DecodeError {
-	return &DecodeError{Code: DecodeLimit, Err: fmt.Errorf("%w: "+format, append([]any{ErrDecodeLimit}, args...)...)}
+func limitError(format string, args ...any) *Error {
+	return &Error{Code: CodeDecodeLimit, Msg: fmt.Sprintf(format, args...)}
 }
 
 // keyDesc is a map key under the reference's Map equality (SameValueZero,
@@ -90,12 +85,12 @@ var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]ke
 
 // decodeMessage decodes a CBOR wire message. Keys may come in any order,
 // unknown keys are ignored and undefined values count as absent. Bytes that
-// are not CBOR the reference accepts give a *DecodeError; a well-formed
+// are not CBOR the reference accepts give a *Error; a well-formed
 // value that is not a valid message gives a *ValidationError with the
 // reference's reason and path. A message beyond the decoder's caps (maps of
 // more than 64 pairs, more than DefaultMaxPresentDocs present entries,
-// memory beyond a small multiple of its size) gives a *DecodeError with
-// code DecodeLimit that wraps ErrDecodeLimit. The result never aliases
+// memory beyond a small multiple of its size) gives a *Error with
+// code CodeDecodeLimit. The result never aliases
 // data.
 func decodeMessage(data []byte) (wireMessage, error) { return decodeMsg(data, false) }
 
@@ -106,10 +101,10 @@ func decodeOwnedMessage(data []byte) (wireMessage, error) { return decodeMsg(dat
 
 func decodeMsg(data []byte, owned bool) (wireMessage, error) {
 	if len(data) == 0 {
-		return nil, &DecodeError{Code: DecodeCBOR, Err: errNoData}
+		return nil, &Error{Code: CodeDecodeCBOR, Err: errNoData}
 	}
 	if err := decMode.Wellformed(data); err != nil {
-		return nil, &DecodeError{Code: DecodeCBOR, Err: err}
+		return nil, &Error{Code: CodeDecodeCBOR, Err: err}
 	}
 	d := decoderPool.Get().(*msgDecoder)
 	defer func() {
@@ -121,14 +116,14 @@ func decodeMsg(data []byte, owned bool) (wireMessage, error) {
 	d.data, d.off, d.owned = data, 0, owned
 	d.budget = budgetPerByte*len(data) + budgetSlack
 	if err := d.check(0); err != nil {
-		var de *DecodeError
+		var de *Error
 		if errors.As(err, &de) {
 			return nil, de
 		}
-		return nil, &DecodeError{Code: DecodeCBOR, Err: err}
+		return nil, &Error{Code: CodeDecodeCBOR, Err: err}
 	}
 	if d.off != len(data) {
-		return nil, &DecodeError{Code: DecodeCBOR, Err: errTruncated} // unreachable after Wellformed
+		return nil, &Error{Code: CodeDecodeCBOR, Err: errTruncated} // unreachable after Wellformed
 	}
 	return d.message()
 }

@@ -66,15 +66,15 @@ func TestDecodeMessageHostileShapes(t *testing.T) {
 	for name, data := range hostileMessages(256 << 10) {
 		t.Run(name, func(t *testing.T) {
 			_, err := checkDecodeMessage(t, data)
-			if err != nil && !errors.Is(err, ErrDecodeLimit) {
+			if err != nil && !errors.Is(err, &Error{Code: CodeDecodeLimit}) {
 				t.Fatalf("rejected: %v", err)
 			}
 		})
 	}
 }
 
-// TestDecodeMessageLimits: the caps fail with a *DecodeError of code
-// DecodeLimit before the message is built.
+// TestDecodeMessageLimits: the caps fail with a *Error of code
+// CodeDecodeLimit before the message is built.
 func TestDecodeMessageLimits(t *testing.T) {
 	bigMap := []byte{0xb8, maxMapPairs + 1}
 	for i := range maxMapPairs + 1 {
@@ -91,8 +91,8 @@ func TestDecodeMessageLimits(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := decodeMessage(data)
-			var derr *DecodeError
-			if !errors.Is(err, ErrDecodeLimit) || !errors.As(err, &derr) || derr.Code != DecodeLimit || derr.Class() != "Error" {
+			var derr *Error
+			if !errors.Is(err, &Error{Code: CodeDecodeLimit}) || !errors.As(err, &derr) || derr.Code != CodeDecodeLimit || jsErrorClass(derr.Code) != "Error" {
 				t.Fatalf("got %v, want a decode limit error", err)
 			}
 		})

@@ -57,58 +57,8 @@ func (m orderedMap) Get(k string) (any, bool) {
 	return nil, false
 }
 
-// Decode error codes: the reference's error class for each kind of failure.
-const (
-	// DecodeCBOR: the bytes are not CBOR the reference accepts (it throws a
-	// plain Error, "Failed to decode wire message: ...").
-	DecodeCBOR = "cbor"
-	// DecodeJSON: the text is not JSON (JSON.parse throws SyntaxError).
-	DecodeJSON = "json"
-	// DecodeBase64: a {"__bytes": ...} wrapper holds invalid base64 (atob
-	// throws InvalidCharacterError).
-	DecodeBase64 = "base64"
-	// DecodeLimit (Go only): the message is beyond one of the decoder's
-	// caps (Err wraps ErrDecodeLimit). The reference would decode it.
-	DecodeLimit = "limit"
-)
-
-// DecodeError reports input that could not be parsed at all, before any
-// message validation. Code is one of DecodeCBOR, DecodeJSON or DecodeBase64;
-// Err is the underlying cause (for CBOR often an fxamacker/cbor error).
-type DecodeError struct {
-	Code string
-	Err  error
-}
-
-func (e *DecodeError) Error() string {
-	switch e.Code {
-	case DecodeJSON:
-		return "wire: invalid JSON: " + e.Err.Error()
-	case DecodeBase64:
-		return "wire: invalid base64 in bytes wrapper: " + e.Err.Error()
-	case DecodeLimit:
-		return e.Err.Error()
-	}
-	return "wire: invalid CBOR: " + e.Err.Error()
-}
-
-func (e *DecodeError) Unwrap() error { return e.Err }
-
-// Class returns the name of the JavaScript error class the reference throws
-// for this failure: "Error", "SyntaxError" or "InvalidCharacterError". The
-// pipeline reports it as the name of a decode-failed detail.
-func (e *DecodeError) Class() string {
-	switch e.Code {
-	case DecodeJSON:
-		return "SyntaxError"
-	case DecodeBase64:
-		return "InvalidCharacterError"
-	}
-	return "Error"
-}
-
 // Errors from the CBOR walker, for the rules the reference adds on top of
-// well-formedness. They reach callers wrapped in a *DecodeError.
+// well-formedness. They reach callers wrapped in a *Error.
 var (
 	errNoData         = errors.New("no data")
 	errTruncated      = errors.New("unexpected end of data")
@@ -190,14 +140,14 @@ func init() {
 // for ±Infinity and NaN; tags, indefinite lengths and simple values other
 // than false/true/null/undefined are rejected; map keys must be strings or
 // numbers and unique; text is repaired like TextDecoder does (leading BOM
-// dropped, ill-formed UTF-8 replaced by U+FFFD). Failures are *DecodeError.
+// dropped, ill-formed UTF-8 replaced by U+FFFD). Failures are *Error.
 // The result never aliases data.
 func decodeValue(data []byte) (any, error) {
 	if len(data) == 0 {
-		return nil, &DecodeError{Code: DecodeCBOR, Err: errNoData}
+		return nil, &Error{Code: CodeDecodeCBOR, Err: errNoData}
 	}
 	if err := decMode.Wellformed(data); err != nil {
-		return nil, &DecodeError{Code: DecodeCBOR, Err: err}
+		return nil, &Error{Code: CodeDecodeCBOR, Err: err}
 	}
 	r := cborReader{data: data}
 	v, err := r.value(0)
@@ -205,7 +155,7 @@ func decodeValue(data []byte) (any, error) {
 		err = errTruncated // unreachable after Wellformed; kept as a guard
 	}
 	if err != nil {
-		return nil, &DecodeError{Code: DecodeCBOR, Err: err}
+		return nil, &Error{Code: CodeDecodeCBOR, Err: err}
 	}
 	return v, nil
 }

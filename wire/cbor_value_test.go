@@ -119,9 +119,9 @@ func TestDecodeValueRules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := decodeValue(mustHex(t, strings.ReplaceAll(c.hex, " ", "")))
 			if c.err {
-				var derr *DecodeError
-				if !errors.As(err, &derr) || derr.Code != DecodeCBOR {
-					t.Fatalf("DecodeValue = %s, %v; want *DecodeError", showValue(got), err)
+				var derr *Error
+				if !errors.As(err, &derr) || derr.Code != CodeDecodeCBOR {
+					t.Fatalf("DecodeValue = %s, %v; want *Error", showValue(got), err)
 				}
 				return
 			}

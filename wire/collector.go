@@ -151,19 +151,9 @@ type ReassemblyConfig struct {
 	OnEvent func(ReassemblyEvent)
 }
 
-// ReassemblyEventType names a partial message dropped without an error to
-// a caller.
-type ReassemblyEventType string
-
-// Reassembly event types.
-const (
-	EventTimeout ReassemblyEventType = "timeout"
-	EventEvicted ReassemblyEventType = "evicted"
-)
-
 // ReassemblyEvent reports a partial message that was dropped.
 type ReassemblyEvent struct {
-	Type ReassemblyEventType
+	Type Code
 	Seq  float64
 	// PartialCount is the number of fragments that had arrived.
 	PartialCount int
@@ -364,7 +354,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.disposed {
-		return zero, false, &ReassemblyError{Type: ReassemblyDisposed}
+		return zero, false, &ReassemblyError{Code: CodeDisposed}
 	}
 	b := c.batches[seq]
 	var d fragmentDecision
@@ -380,18 +370,18 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 		if b != nil {
 			maxIndex = b.expTotal - 1
 		}
-		return zero, false, &ReassemblyError{Type: ReassemblyInvalidIndex, Seq: seq, Index: index, Max: maxIndex}
+		return zero, false, &ReassemblyError{Code: CodeInvalidIndex, Seq: seq, Index: index, Max: maxIndex}
 	case decisionRejectTotalMismatch:
-		return zero, false, &ReassemblyError{Type: ReassemblyTotalMismatch, Seq: seq, Expected: b.expTotal, Got: total}
+		return zero, false, &ReassemblyError{Code: CodeTotalMismatch, Seq: seq, Expected: b.expTotal, Got: total}
 	case decisionRejectSizeMismatch:
-		return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: totalSize}
+		return zero, false, &ReassemblyError{Code: CodeSizeMismatch, Seq: seq, Expected: b.expSize, Got: totalSize}
 	case decisionRejectDuplicate:
-		return zero, false, &ReassemblyError{Type: ReassemblyDuplicate, Seq: seq, Index: index}
+		return zero, false, &ReassemblyError{Code: CodeDuplicateFragment, Seq: seq, Index: index}
 	case decisionComplete:
 		if b == nil {
 			size := float64(c.sub.size(chunk))
 			if totalSize != 0 && size != totalSize {
-				return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: totalSize, Got: size}
+				return zero, false, &ReassemblyError{Code: CodeSizeMismatch, Seq: seq, Expected: totalSize, Got: size}
 			}
 			return chunk, true, nil
 		}
@@ -413,7 +403,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 			}
 			if b.expSize != 0 && size != b.expSize {
 				c.recycle(b)
-				return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
+				return zero, false, &ReassemblyError{Code: CodeSizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
 			}
 			// The caller owns the message; its capacity is cut to its
 			// length so a pooled buffer's older bytes stay out of reach.
@@ -429,7 +419,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 			parts = append(parts, p)
 		}
 		if b.expSize != 0 && size != b.expSize {
-			return zero, false, &ReassemblyError{Type: ReassemblySizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
+			return zero, false, &ReassemblyError{Code: CodeSizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
 		}
 		return c.sub.join(parts), true, nil
 	case decisionCreateAndAccept:
@@ -660,19 +650,19 @@ func (c *fragmentCollector[C]) reserve(b *batch[C], n int64, events *[]Reassembl
 			self := c.oldest == b
 			*events = append(*events, c.evictOldest())
 			if self {
-				return &ReassemblyError{Type: ReassemblyEvicted, Seq: b.seq}
+				return &ReassemblyError{Code: CodeEvicted, Seq: b.seq}
 			}
 		}
 	}
 	if c.budget != nil {
 		for !c.budget.reserve(n) {
 			if c.oldest == nil {
-				return &ReassemblyError{Type: ReassemblyOverBudget, Seq: b.seq}
+				return &ReassemblyError{Code: CodeOverBudget, Seq: b.seq}
 			}
 			self := c.oldest == b
 			*events = append(*events, c.evictOldest())
 			if self {
-				return &ReassemblyError{Type: ReassemblyOverBudget, Seq: b.seq}
+				return &ReassemblyError{Code: CodeOverBudget, Seq: b.seq}
 			}
 		}
 	}
@@ -714,7 +704,7 @@ func (c *fragmentCollector[C]) unreserve(b *batch[C], n int64) {
 }
 
 func missingChunk[C Piece](b *batch[C], index float64) *ReassemblyError {
-	return &ReassemblyError{Type: ReassemblyParseError, Seq: b.seq,
+	return &ReassemblyError{Code: CodeParseError, Seq: b.seq,
 		Msg: fmt.Sprintf("seq %v completed with %d chunks but index %v is missing", b.seq, len(b.chunks), index)}
 }
 
@@ -733,7 +723,7 @@ func (c *fragmentCollector[C]) enforceSize(b *batch[C], events *[]ReassemblyEven
 		*events = append(*events, c.evictOldest())
 	}
 	if evictedSelf {
-		return &ReassemblyError{Type: ReassemblyEvicted, Seq: b.seq}
+		return &ReassemblyError{Code: CodeEvicted, Seq: b.seq}
 	}
 	return nil
 }
@@ -763,7 +753,7 @@ func (c *fragmentCollector[C]) evictOldest() ReassemblyEvent {
 	b := c.oldest
 	c.remove(b)
 	c.recycle(b)
-	return ReassemblyEvent{Type: EventEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
+	return ReassemblyEvent{Type: CodeEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
 }
 
 // expire is the timer callback for b.
@@ -775,7 +765,7 @@ func (c *fragmentCollector[C]) expire(b *batch[C]) {
 	}
 	c.remove(b)
 	c.recycle(b)
-	ev := ReassemblyEvent{Type: EventTimeout, Seq: b.seq, PartialCount: len(b.chunks)}
+	ev := ReassemblyEvent{Type: CodeTimeout, Seq: b.seq, PartialCount: len(b.chunks)}
 	c.mu.Unlock()
 	c.emit([]ReassemblyEvent{ev})
 }

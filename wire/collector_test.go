@@ -121,7 +121,7 @@ func checkReassemblyError(t *testing.T, err error, want map[string]any) {
 		var got any
 		switch k {
 		case "type":
-			got = string(re.Type)
+			got = string(re.Code)
 		case "seq":
 			got = re.Seq
 		case "index":
@@ -367,7 +367,7 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if c.Len() != DefaultMaxConcurrentFrames || len(events) != 1 || events[0] != (ReassemblyEvent{Type: EventEvicted, Seq: 0, PartialCount: 1}) {
+	if c.Len() != DefaultMaxConcurrentFrames || len(events) != 1 || events[0] != (ReassemblyEvent{Type: CodeEvicted, Seq: 0, PartialCount: 1}) {
 		t.Fatalf("after %d messages: %d pending, events %v", DefaultMaxConcurrentFrames+1, c.Len(), events)
 	}
 	if armed := clk.take(); len(armed) != DefaultMaxConcurrentFrames+1 || armed[0] != DefaultReassemblyTimeout {
@@ -408,7 +408,7 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 	}
 	// A first fragment larger than the whole limit evicts its own batch.
 	_, _, err := c.Add(9, 0, 2, 40, make([]byte, 11))
-	if !errors.Is(err, &ReassemblyError{Type: ReassemblyEvicted}) || c.Len() != 0 || c.PendingSize() != 0 {
+	if !errors.Is(err, &ReassemblyError{Code: CodeEvicted}) || c.Len() != 0 || c.PendingSize() != 0 {
 		t.Fatalf("oversized first fragment: err %v, %d pending", err, c.Len())
 	}
 }
@@ -438,7 +438,7 @@ func TestCollectorConcurrentTimeouts(t *testing.T) {
 	seen := map[float64]bool{}
 	for len(seen) < 20 {
 		e := <-got
-		if e.Type != EventTimeout {
+		if e.Type != CodeTimeout {
 			t.Fatalf("event %+v", e)
 		}
 		seen[e.Seq] = true
@@ -503,7 +503,7 @@ func TestCollectorStateMachine(t *testing.T) {
 				if err != nil && done {
 					t.Fatal("error and done")
 				}
-				if errors.Is(err, &ReassemblyError{Type: ReassemblyOverBudget}) || errors.Is(err, &ReassemblyError{Type: ReassemblyEvicted}) {
+				if errors.Is(err, &ReassemblyError{Code: CodeOverBudget}) || errors.Is(err, &ReassemblyError{Code: CodeEvicted}) {
 					if c.batches[seq] != nil {
 						t.Fatalf("seq %v failed with %v but is still held", seq, err)
 					}
@@ -644,7 +644,7 @@ func TestReassemblerAnyOrder(t *testing.T) {
 		r := NewReassembler[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
 		for i, f := range order {
 			if i > 0 && rapid.Bool().Draw(t, "dup") {
-				if _, done, err := r.Receive(order[i-1]); done || !errors.Is(err, &ReassemblyError{Type: ReassemblyDuplicate}) {
+				if _, done, err := r.Receive(order[i-1]); done || !errors.Is(err, &ReassemblyError{Code: CodeDuplicateFragment}) {
 					t.Fatalf("duplicate: done %v err %v", done, err)
 				}
 			}
@@ -727,7 +727,7 @@ func TestCollectorCountsReservedMemory(t *testing.T) {
 		t.Fatalf("reserved %d after growth, want 32 KiB", c.Reserved())
 	}
 	_, _, err := c.Add(6, 40, 100, 0, make([]byte, 1<<10)) // out of order: 1 KiB more
-	if !errors.Is(err, &ReassemblyError{Type: ReassemblyEvicted}) || c.Len() != 0 || c.Reserved() != 0 {
+	if !errors.Is(err, &ReassemblyError{Code: CodeEvicted}) || c.Len() != 0 || c.Reserved() != 0 {
 		t.Fatalf("over the limit: %v, %d pending, %d reserved", err, c.Len(), c.Reserved())
 	}
 }
@@ -752,7 +752,7 @@ func TestCollectorSharedBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := b.Add(2, 0, 2, 4<<10, make([]byte, 2<<10))
-	if !errors.Is(err, &ReassemblyError{Type: ReassemblyOverBudget}) {
+	if !errors.Is(err, &ReassemblyError{Code: CodeOverBudget}) {
 		t.Fatalf("over budget: %v", err)
 	}
 	if !slices.Equal(evicted, []float64{1, 2}) || b.Len() != 0 || b.Reserved() != 0 {
@@ -908,7 +908,7 @@ func TestBudgetPoolStateMachine(t *testing.T) {
 					delivered = append(delivered, m)
 				}
 				var re *ReassemblyError
-				if err != nil && (!errors.As(err, &re) || (re.Type != ReassemblyDuplicate && re.Type != ReassemblyEvicted && re.Type != ReassemblyOverBudget)) {
+				if err != nil && (!errors.As(err, &re) || (re.Code != CodeDuplicateFragment && re.Code != CodeEvicted && re.Code != CodeOverBudget)) {
 					t.Fatalf("unexpected error %v", err)
 				}
 			},

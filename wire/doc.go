@@ -22,7 +22,7 @@
 //     writes (its compact form, keys in the reference's order), and
 //     [EncodeText] and [DecodeText] to the JSON.stringify-exact text form.
 //     Decoders apply the reference's accept/reject rules and report
-//     *[ValidationError], *[DecodeError] or *[AliasError].
+//     *[ValidationError], *[Error] or *[AliasError].
 //   - Aliases. On a connection, long identifiers are replaced by numbers
 //     once both peers advertised the alias feature; the per-connection
 //     [AliasState] is updated in place by the pipeline steps (its owner
@@ -32,7 +32,7 @@
 //     (complete, or fragment with index/total/totalSize); decoding does not
 //     copy the payload and neither direction allocates for the header.
 //     [AppendTextFrame] and [DecodeTextFrame] are the text equivalents.
-//     Errors are *[FrameError] and *[TextFrameError] with the reference's
+//     Errors are *[Error] and *[Error] with the reference's
 //     codes.
 //   - Fragments. [FragmentBinary] and [FragmentText] split a payload into
 //     fragment frames of at most threshold bytes (code points for text; a
@@ -65,7 +65,7 @@
 // reads CBOR straight into the message shape, so ignored fields cost no memory;
 // it refuses maps of more than 64 pairs and messages that would take more
 // than 4 bytes of memory per input byte (plus a fixed allowance per present
-// entry) with [ErrDecodeLimit]. Reassembly limits count the memory actually
+// entry) with [CodeDecodeLimit]. Reassembly limits count the memory actually
 // reserved, and a [ReassemblyBudget] can cap it across connections.
 //
 // The golden vectors of the reference (the project's testdata/wire, or

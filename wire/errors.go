@@ -1,174 +1,232 @@
 package wire
 
-import "fmt"
-
-// FrameErrorCode classifies a binary frame that cannot be decoded. The
-// values are the reference implementation's codes.
-type FrameErrorCode string
-
-// Binary frame decode error codes.
-const (
-	// FrameTruncated: fewer bytes than the header, or than the header's
-	// declared payload (plus fragment metadata) needs.
-	FrameTruncated FrameErrorCode = "truncated_frame"
-	// FrameUnsupportedVersion: the first byte is not [Version].
-	FrameUnsupportedVersion FrameErrorCode = "unsupported_version"
-	// FrameInvalidType: the type byte is neither complete (0) nor fragment (1).
-	FrameInvalidType FrameErrorCode = "invalid_type"
-	// FrameTooLarge is Go-only: a payload that does not fit the 32-bit length
-	// field, or a stream frame above the parser's configured maximum.
-	FrameTooLarge FrameErrorCode = "frame_too_large"
+import (
+	"errors"
+	"fmt"
 )
 
-// FrameError reports a binary frame that could not be decoded or encoded.
-// errors.Is matches any *FrameError with the same Code, so the sentinels
-// [ErrTruncatedFrame], [ErrUnsupportedVersion], [ErrInvalidFrameType] and
-// [ErrFrameTooLarge] can be used as targets.
-type FrameError struct {
-	Code FrameErrorCode
-	// Msg is a human-readable description; it is informational only.
-	Msg string
-}
+// Code classifies a wire error. The values are the reference
+// implementation's codes where it has one (its frame, text-frame,
+// fragmentation, collector and alias codes), so logs can carry them as
+// they are; the few Go-only codes say so.
+//
+// Every error of this package carries a Code: [CodeOf] returns it, and
+// errors.Is(err, &Error{Code: c}) matches any error of the package with
+// code c, whatever its concrete type.
+type Code string
 
-func (e *FrameError) Error() string {
-	if e.Msg == "" {
-		return "wire: frame: " + string(e.Code)
-	}
-	return "wire: frame: " + string(e.Code) + ": " + e.Msg
-}
-
-// Is reports whether target is a *FrameError with the same code.
-func (e *FrameError) Is(target error) bool {
-	t, ok := target.(*FrameError)
-	return ok && t.Code == e.Code
-}
-
-// Sentinels for errors.Is on binary frame errors.
-var (
-	ErrTruncatedFrame     = &FrameError{Code: FrameTruncated}
-	ErrUnsupportedVersion = &FrameError{Code: FrameUnsupportedVersion}
-	ErrInvalidFrameType   = &FrameError{Code: FrameInvalidType}
-	ErrFrameTooLarge      = &FrameError{Code: FrameTooLarge}
+// Binary and text frame decode codes (DecodeFrame, the reassembler's
+// parse_error cause).
+const (
+	// CodeTruncatedFrame: fewer bytes than the header, or than the
+	// header's declared payload (plus fragment metadata) needs.
+	CodeTruncatedFrame Code = "truncated_frame"
+	// CodeUnsupportedVersion: the binary frame's first byte is not the
+	// wire version (3), or a text frame's prefix digit is not 2.
+	CodeUnsupportedVersion Code = "unsupported_version"
+	// CodeInvalidFrameType: the type byte is neither complete (0) nor
+	// fragment (1).
+	CodeInvalidFrameType Code = "invalid_type"
+	// CodeFrameTooLarge is Go-only: a payload that does not fit the 32-bit
+	// length field, or a stream frame above the parser's configured
+	// maximum.
+	CodeFrameTooLarge Code = "frame_too_large"
+	// CodeInvalidJSON: a text frame is not a JSON text.
+	CodeInvalidJSON Code = "invalid_json"
+	// CodeInvalidStructure: a text frame is not an array of at least two
+	// elements, or has a field of the wrong JSON type.
+	CodeInvalidStructure Code = "invalid_structure"
+	// CodeInvalidPrefix: a text frame's first element is not a
+	// two-character prefix with a version digit and a known type character.
+	CodeInvalidPrefix Code = "invalid_prefix"
+	// CodeTruncated: a text frame has too few elements for its type.
+	CodeTruncated Code = "truncated"
 )
 
-// TextFrameErrorCode classifies a text frame that cannot be decoded. The
-// values are the reference implementation's codes.
-type TextFrameErrorCode string
-
-// Text frame decode error codes.
+// Fragmentation codes ([FragmentBinary]). The values are the reference's
+// result kinds, which are also pipeline error codes.
 const (
-	// TextInvalidJSON: the frame is not a JSON text.
-	TextInvalidJSON TextFrameErrorCode = "invalid_json"
-	// TextInvalidStructure: not an array of at least two elements, or a
-	// field of the wrong JSON type.
-	TextInvalidStructure TextFrameErrorCode = "invalid_structure"
-	// TextInvalidPrefix: the first element is not a two-character prefix
-	// with a version digit and a known type character.
-	TextInvalidPrefix TextFrameErrorCode = "invalid_prefix"
-	// TextUnsupportedVersion: the prefix's version digit is not [TextVersion].
-	TextUnsupportedVersion TextFrameErrorCode = "unsupported_version"
-	// TextTruncated: too few elements for the frame's type.
-	TextTruncated TextFrameErrorCode = "truncated"
+	// CodeEmptyPayload: there is nothing to fragment.
+	CodeEmptyPayload Code = "empty-payload"
+	// CodeTooManyFragments: the payload needs more than 65535 pieces.
+	CodeTooManyFragments Code = "too-many-fragments"
+	// CodeInvalidThreshold is Go-only: the threshold is not positive.
+	CodeInvalidThreshold Code = "invalid-threshold"
 )
 
-// TextFrameError reports a text frame that could not be decoded. errors.Is
-// matches any *TextFrameError with the same Code.
-type TextFrameError struct {
-	Code TextFrameErrorCode
-	// Msg is a human-readable description; it is informational only.
-	Msg string
-}
-
-func (e *TextFrameError) Error() string {
-	if e.Msg == "" {
-		return "wire: text frame: " + string(e.Code)
-	}
-	return "wire: text frame: " + string(e.Code) + ": " + e.Msg
-}
-
-// Is reports whether target is a *TextFrameError with the same code.
-func (e *TextFrameError) Is(target error) bool {
-	t, ok := target.(*TextFrameError)
-	return ok && t.Code == e.Code
-}
-
-// FragmentErrorCode says why a payload could not be fragmented. The values
-// are the reference's result kinds, which are also pipeline error codes
-// (transport.Code).
-type FragmentErrorCode string
-
-// Fragmentation error codes.
+// Reassembly codes: the reference's collector error types, carried by
+// *[ReassemblyError]; CodeTimeout and CodeEvicted are also the types of a
+// [ReassemblyEvent].
 const (
-	// FragmentEmptyPayload: there is nothing to fragment.
-	FragmentEmptyPayload FragmentErrorCode = "empty-payload"
-	// FragmentTooMany: the payload needs more than [MaxFragments] pieces.
-	FragmentTooMany FragmentErrorCode = "too-many-fragments"
-	// FragmentInvalidThreshold is Go-only: the threshold is not positive.
-	FragmentInvalidThreshold FragmentErrorCode = "invalid-threshold"
-)
-
-// FragmentError reports a payload that could not be split into fragments.
-// errors.Is matches any *FragmentError with the same Code.
-type FragmentError struct {
-	Code FragmentErrorCode
-	// Total and Max are set for FragmentTooMany: the number of pieces the
-	// payload would need and the limit (65535).
-	Total int
-	Max   int
-}
-
-func (e *FragmentError) Error() string {
-	if e.Code == FragmentTooMany {
-		return fmt.Sprintf("wire: fragment: %s: %d pieces needed, at most %d allowed", e.Code, e.Total, e.Max)
-	}
-	return "wire: fragment: " + string(e.Code)
-}
-
-// Is reports whether target is a *FragmentError with the same code.
-func (e *FragmentError) Is(target error) bool {
-	t, ok := target.(*FragmentError)
-	return ok && t.Code == e.Code
-}
-
-// ReassemblyErrorType classifies a fragment the collector rejected. The
-// values are the reference's collector error types.
-type ReassemblyErrorType string
-
-// Reassembly error types.
-const (
-	// ReassemblyDuplicate: this index of the batch already arrived.
-	ReassemblyDuplicate ReassemblyErrorType = "duplicate_fragment"
-	// ReassemblyInvalidIndex: index outside [0, total); Max is total-1.
-	ReassemblyInvalidIndex ReassemblyErrorType = "invalid_index"
-	// ReassemblyTotalMismatch: total differs from the batch's first fragment.
-	ReassemblyTotalMismatch ReassemblyErrorType = "total_mismatch"
-	// ReassemblySizeMismatch: totalSize differs from the batch's, or the
+	// CodeDuplicateFragment: this index of the batch already arrived.
+	CodeDuplicateFragment Code = "duplicate_fragment"
+	// CodeInvalidIndex: index outside [0, total); Max is total-1.
+	CodeInvalidIndex Code = "invalid_index"
+	// CodeTotalMismatch: total differs from the batch's first fragment.
+	CodeTotalMismatch Code = "total_mismatch"
+	// CodeSizeMismatch: totalSize differs from the batch's, or the
 	// reassembled size differs from the declared one.
-	ReassemblySizeMismatch ReassemblyErrorType = "size_mismatch"
-	// ReassemblyEvicted: the fragment's own batch was evicted to stay within
-	// the size limit.
-	ReassemblyEvicted ReassemblyErrorType = "evicted"
-	// ReassemblyOverBudget (Go only): the shared reassembly budget
+	CodeSizeMismatch Code = "size_mismatch"
+	// CodeEvicted: the message was evicted to stay within the size or
+	// count limits.
+	CodeEvicted Code = "evicted"
+	// CodeOverBudget (Go only): the shared reassembly budget
 	// ([ReassemblyConfig.Budget]) had no room for the fragment even after
-	// this collector's older messages were evicted; its message is dropped.
-	ReassemblyOverBudget ReassemblyErrorType = "over_budget"
-	// ReassemblyDisposed: the collector was disposed.
-	ReassemblyDisposed ReassemblyErrorType = "disposed"
-	// ReassemblyTimeout: the batch timed out (reported as an event; kept for
-	// completeness of the reference's vocabulary).
-	ReassemblyTimeout ReassemblyErrorType = "timeout"
-	// ReassemblyParseError: the piece is not a decodable frame (Err holds
-	// the *FrameError or *TextFrameError), or a batch completed with a chunk
-	// missing, which only non-integer text indices can cause.
-	ReassemblyParseError ReassemblyErrorType = "parse_error"
+	// this reassembler's older messages were evicted; its message is
+	// dropped.
+	CodeOverBudget Code = "over_budget"
+	// CodeDisposed: the reassembler was disposed.
+	CodeDisposed Code = "disposed"
+	// CodeTimeout: the message did not complete in time (reported as a
+	// ReassemblyEvent).
+	CodeTimeout Code = "timeout"
+	// CodeParseError: the piece is not a decodable frame (Err holds the
+	// frame's *Error), or a batch completed with a chunk missing, which
+	// only non-integer text indices can cause.
+	CodeParseError Code = "parse_error"
 )
+
+// Message decode codes ([Decode]): the input could not be parsed at all,
+// before any message validation.
+const (
+	// CodeDecodeCBOR: the bytes are not CBOR the reference accepts (it
+	// throws a plain Error, "Failed to decode wire message: ...").
+	CodeDecodeCBOR Code = "cbor"
+	// CodeDecodeJSON: the text is not JSON (JSON.parse throws SyntaxError).
+	CodeDecodeJSON Code = "json"
+	// CodeDecodeBase64: a {"__bytes": ...} wrapper holds invalid base64
+	// (atob throws InvalidCharacterError).
+	CodeDecodeBase64 Code = "base64"
+	// CodeDecodeLimit (Go only): the message is beyond one of the
+	// decoder's caps (see the package documentation). The reference would
+	// decode it.
+	CodeDecodeLimit Code = "limit"
+	// CodeInvalidMessage: the input decoded but is not a valid message; the
+	// error is a *[ValidationError] with the reference's reason.
+	CodeInvalidMessage Code = "invalid-message"
+	// CodeNilMessage (Go only): a nil message was given to an encoder.
+	CodeNilMessage Code = "nil-message"
+)
+
+// Alias resolution codes, carried by *[AliasError]. The values are the
+// reference's codes, except the Go-only ones marked so.
+const (
+	CodeUnknownDocAlias        Code = "unknown-doc-alias"
+	CodeUnknownSchemaAlias     Code = "unknown-schema-alias"
+	CodeMissingDocID           Code = "missing-doc-id"
+	CodeMissingSchemaHash      Code = "missing-schema-hash"
+	CodeDocIDTooLong           Code = "doc-id-too-long"
+	CodeSchemaHashTooLong      Code = "schema-hash-too-long"
+	CodeUnknownSyncMode        Code = "unknown-sync-mode"
+	CodeUnknownPayloadKind     Code = "unknown-payload-kind"
+	CodeUnknownPayloadEncoding Code = "unknown-payload-encoding"
+	CodeUnknownMessageType     Code = "unknown-message-type"
+	// CodeInvalidReplicaType (Go only): a present entry's replica version
+	// is not a safe integer. The reference passes any number through; a
+	// ChannelMsg holds integers.
+	CodeInvalidReplicaType Code = "invalid-replica-type"
+	// CodeTooManyAliases (Go only): the peer announced more document or
+	// schema aliases than [AliasOptions.MaxAliases] allows.
+	CodeTooManyAliases Code = "too-many-aliases"
+	// CodeTooManyDocs (Go only): an inbound present lists more entries
+	// than [AliasOptions.MaxPresentDocs] allows.
+	CodeTooManyDocs Code = "too-many-docs"
+)
+
+// Error is the package's error for failures that need no data beyond a
+// code: frames, text frames, fragmentation and message decoding.
+// Reassembly, alias and validation failures carry data and have their own
+// types (*[ReassemblyError], *[AliasError], *[ValidationError]); all of
+// them match errors.Is(err, &Error{Code: c}) by code.
+type Error struct {
+	Code Code
+	// Msg is a human-readable description; it is informational only.
+	Msg string
+	// Err is the underlying cause, if any (for CBOR often an
+	// fxamacker/cbor error).
+	Err error
+}
+
+func (e *Error) Error() string {
+	var s string
+	switch e.Code {
+	case CodeDecodeCBOR:
+		s = "wire: invalid CBOR"
+	case CodeDecodeJSON:
+		s = "wire: invalid JSON"
+	case CodeDecodeBase64:
+		s = "wire: invalid base64 in bytes wrapper"
+	case CodeDecodeLimit:
+		s = "wire: decode limit exceeded"
+	case CodeNilMessage:
+		s = "wire: nil message"
+	case CodeEmptyPayload, CodeTooManyFragments, CodeInvalidThreshold:
+		s = "wire: fragment: " + string(e.Code)
+	case CodeInvalidJSON, CodeInvalidStructure, CodeInvalidPrefix, CodeTruncated:
+		s = "wire: text frame: " + string(e.Code)
+	default:
+		s = "wire: frame: " + string(e.Code)
+	}
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an error of this package with the same
+// code.
+func (e *Error) Is(target error) bool { return sameCode(e.Code, target) }
+
+// coded is implemented by every error type of the package.
+type coded interface {
+	error
+	wireCode() Code
+}
+
+func (e *Error) wireCode() Code { return e.Code }
+
+// sameCode reports whether target is an error of this package with code c.
+func sameCode(c Code, target error) bool {
+	t, ok := target.(coded)
+	return ok && t.wireCode() == c
+}
+
+// CodeOf returns the code of the first error of this package in err's
+// chain, or "" if there is none.
+func CodeOf(err error) Code {
+	var c coded
+	if errors.As(err, &c) {
+		return c.wireCode()
+	}
+	return ""
+}
+
+// jsErrorClass returns the name of the JavaScript error class the
+// reference throws for a decode failure: "Error", "SyntaxError" or
+// "InvalidCharacterError". The pipeline reports it as the name of a
+// decode-failed detail.
+func jsErrorClass(c Code) string {
+	switch c {
+	case CodeDecodeJSON:
+		return "SyntaxError"
+	case CodeDecodeBase64:
+		return "InvalidCharacterError"
+	}
+	return "Error"
+}
 
 // ReassemblyError reports a piece the reassembler could not use. Numbers
 // are JavaScript numbers as they arrived: binary frames always give
 // integers, text frames may give anything JSON can express. errors.Is
-// matches any *ReassemblyError with the same Type.
+// matches any error of the package with the same Code.
 type ReassemblyError struct {
-	Type ReassemblyErrorType
+	Code Code
 	Seq  float64 // not set for disposed and parse_error
 	// Index is the offending index (duplicate_fragment, invalid_index).
 	Index float64
@@ -186,26 +244,26 @@ type ReassemblyError struct {
 }
 
 func (e *ReassemblyError) Error() string {
-	switch e.Type {
-	case ReassemblyDuplicate:
-		return fmt.Sprintf("wire: reassembly: %s: seq %v index %v", e.Type, e.Seq, e.Index)
-	case ReassemblyInvalidIndex:
-		return fmt.Sprintf("wire: reassembly: %s: seq %v index %v (max %v)", e.Type, e.Seq, e.Index, e.Max)
-	case ReassemblyTotalMismatch, ReassemblySizeMismatch:
-		return fmt.Sprintf("wire: reassembly: %s: seq %v expected %v got %v", e.Type, e.Seq, e.Expected, e.Got)
-	case ReassemblyEvicted, ReassemblyTimeout, ReassemblyOverBudget:
-		return fmt.Sprintf("wire: reassembly: %s: seq %v", e.Type, e.Seq)
-	case ReassemblyParseError:
-		return "wire: reassembly: " + string(e.Type) + ": " + e.Msg
+	switch e.Code {
+	case CodeDuplicateFragment:
+		return fmt.Sprintf("wire: reassembly: %s: seq %v index %v", e.Code, e.Seq, e.Index)
+	case CodeInvalidIndex:
+		return fmt.Sprintf("wire: reassembly: %s: seq %v index %v (max %v)", e.Code, e.Seq, e.Index, e.Max)
+	case CodeTotalMismatch, CodeSizeMismatch:
+		return fmt.Sprintf("wire: reassembly: %s: seq %v expected %v got %v", e.Code, e.Seq, e.Expected, e.Got)
+	case CodeEvicted, CodeTimeout, CodeOverBudget:
+		return fmt.Sprintf("wire: reassembly: %s: seq %v", e.Code, e.Seq)
+	case CodeParseError:
+		return "wire: reassembly: " + string(e.Code) + ": " + e.Msg
 	}
-	return "wire: reassembly: " + string(e.Type)
+	return "wire: reassembly: " + string(e.Code)
 }
 
 // Unwrap returns the frame decode error behind a parse_error.
 func (e *ReassemblyError) Unwrap() error { return e.Err }
 
-// Is reports whether target is a *ReassemblyError with the same type.
-func (e *ReassemblyError) Is(target error) bool {
-	t, ok := target.(*ReassemblyError)
-	return ok && t.Type == e.Type
-}
+// Is reports whether target is an error of this package with the same
+// code.
+func (e *ReassemblyError) Is(target error) bool { return sameCode(e.Code, target) }
+
+func (e *ReassemblyError) wireCode() Code { return e.Code }

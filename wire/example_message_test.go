@@ -52,7 +52,7 @@ func ExampleDecode() {
 		b = append(b, 0x19, 0x01, byte(i), 0x00)
 	}
 	_, err = wire.Decode(b)
-	fmt.Println(errors.Is(err, wire.ErrDecodeLimit))
+	fmt.Println(wire.CodeOf(err) == wire.CodeDecodeLimit)
 	// Output:
 	// true
 	// true

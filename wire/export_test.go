@@ -18,6 +18,7 @@ var (
 	Allocated            = allocated
 	AliasErrorValue      = aliasErrorValue
 	CheckReassemblyError = checkReassemblyError
+	JSErrorClass         = jsErrorClass
 	SortedValue          = sortedValue
 	ParseTJSON           = parseTJSON
 	ValueEqual           = valueEqual

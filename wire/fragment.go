@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"fmt"
 	"unicode/utf8"
 )
 
@@ -8,17 +9,17 @@ import (
 // reports for that payload. Checks: empty payload, threshold, count.
 func fragmentCount(size, threshold int) (int, error) {
 	if size == 0 {
-		return 0, &FragmentError{Code: FragmentEmptyPayload}
+		return 0, &Error{Code: CodeEmptyPayload}
 	}
 	if threshold <= 0 {
-		return 0, &FragmentError{Code: FragmentInvalidThreshold}
+		return 0, &Error{Code: CodeInvalidThreshold}
 	}
 	n := size / threshold
 	if size%threshold != 0 {
 		n++
 	}
 	if n > MaxFragments {
-		return 0, &FragmentError{Code: FragmentTooMany, Total: n, Max: MaxFragments}
+		return 0, &Error{Code: CodeTooManyFragments, Msg: fmt.Sprintf("%d pieces needed, at most %d allowed", n, MaxFragments)}
 	}
 	return n, nil
 }
@@ -29,9 +30,9 @@ func fragmentCount(size, threshold int) (int, error) {
 // threshold still yields one fragment frame: whether to fragment at all is
 // the sender's decision (the transport's pipeline).
 //
-// Errors are *[FragmentError]: FragmentEmptyPayload, FragmentTooMany (more
+// Errors are *[Error]: CodeEmptyPayload, CodeTooManyFragments (more
 // than [MaxFragments] pieces, with Total and Max set), or
-// FragmentInvalidThreshold for threshold <= 0. All frames share one
+// CodeInvalidThreshold for threshold <= 0. All frames share one
 // allocation.
 func FragmentBinary(payload []byte, threshold int, seq uint32) ([][]byte, error) {
 	n, err := fragmentCount(len(payload), threshold)
@@ -39,7 +40,7 @@ func FragmentBinary(payload []byte, threshold int, seq uint32) ([][]byte, error)
 		return nil, err
 	}
 	if uint64(len(payload)) > MaxPayload {
-		return nil, &FrameError{Code: FrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
+		return nil, &Error{Code: CodeFrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
 	}
 	buf := make([]byte, len(payload)+n*FragmentHeaderSize)
 	frames := make([][]byte, n)
@@ -71,7 +72,7 @@ func FragmentBinaryParts(payload []byte, threshold int, seq uint32) ([]FramePart
 		return nil, err
 	}
 	if uint64(len(payload)) > MaxPayload {
-		return nil, &FrameError{Code: FrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
+		return nil, &Error{Code: CodeFrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
 	}
 	heads := make([]byte, n*FragmentHeaderSize)
 	parts := make([]FramePart, n)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -53,12 +54,12 @@ func checkFragmentResult(t *testing.T, got []string, err error, want fragResult)
 			}
 		}
 	case "empty-payload":
-		if !errors.Is(err, &FragmentError{Code: FragmentEmptyPayload}) {
+		if !errors.Is(err, &Error{Code: CodeEmptyPayload}) {
 			t.Fatalf("error %v, want empty-payload", err)
 		}
 	case "too-many-fragments":
-		var fe *FragmentError
-		if !errors.As(err, &fe) || fe.Code != FragmentTooMany || fe.Total != want.Total || fe.Max != want.Max {
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Code != CodeTooManyFragments || fe.Msg != fmt.Sprintf("%d pieces needed, at most %d allowed", want.Total, want.Max) {
 			t.Fatalf("error %#v, want too-many-fragments total %d max %d", err, want.Total, want.Max)
 		}
 	default:
@@ -128,17 +129,17 @@ func TestTextFragmentationVectors(t *testing.T) {
 
 func TestFragmentInvalidThreshold(t *testing.T) {
 	for _, thr := range []int{0, -1} {
-		if _, err := FragmentBinary([]byte{1}, thr, 0); !errors.Is(err, &FragmentError{Code: FragmentInvalidThreshold}) {
+		if _, err := FragmentBinary([]byte{1}, thr, 0); !errors.Is(err, &Error{Code: CodeInvalidThreshold}) {
 			t.Errorf("binary threshold %d: %v", thr, err)
 		}
-		if _, err := FragmentText("x", thr, 0); !errors.Is(err, &FragmentError{Code: FragmentInvalidThreshold}) {
+		if _, err := FragmentText("x", thr, 0); !errors.Is(err, &Error{Code: CodeInvalidThreshold}) {
 			t.Errorf("text threshold %d: %v", thr, err)
 		}
 	}
 	// Text too-many-fragments counts code points, not bytes.
 	_, err := FragmentText(strings.Repeat("é", MaxFragments+1), 1, 0)
-	var fe *FragmentError
-	if !errors.As(err, &fe) || fe.Total != MaxFragments+1 {
+	var fe *Error
+	if !errors.As(err, &fe) || !strings.HasPrefix(fe.Msg, fmt.Sprintf("%d pieces needed", MaxFragments+1)) {
 		t.Fatalf("text too many: %v", err)
 	}
 }

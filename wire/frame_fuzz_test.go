@@ -66,8 +66,8 @@ func FuzzDecodeFrame(f *testing.F) {
 			t.Fatalf("decoding %d bytes allocated %d bytes", len(b), n)
 		}
 		if err != nil {
-			var fe *FrameError
-			if !errors.As(err, &fe) || (fe.Code != FrameTruncated && fe.Code != FrameUnsupportedVersion && fe.Code != FrameInvalidType) {
+			var fe *Error
+			if !errors.As(err, &fe) || (fe.Code != CodeTruncatedFrame && fe.Code != CodeUnsupportedVersion && fe.Code != CodeInvalidFrameType) {
 				t.Fatalf("untyped or unexpected error %v", err)
 			}
 			return

@@ -114,14 +114,14 @@ func TestInvalidBinaryFrameVectors(t *testing.T) {
 				t.Fatalf("unexpected vector error class %q", c.Error.Class)
 			}
 			_, err := DecodeFrame(mustHex(t, c.Hex))
-			var fe *FrameError
+			var fe *Error
 			if !errors.As(err, &fe) {
-				t.Fatalf("DecodeFrame error %v, want *FrameError", err)
+				t.Fatalf("DecodeFrame error %v, want *Error", err)
 			}
 			if string(fe.Code) != c.Error.Code {
 				t.Fatalf("code %q, want %q (%v)", fe.Code, c.Error.Code, err)
 			}
-			if !errors.Is(err, &FrameError{Code: FrameErrorCode(c.Error.Code)}) {
+			if !errors.Is(err, &Error{Code: Code(c.Error.Code)}) {
 				t.Fatalf("errors.Is does not match the code")
 			}
 		})
@@ -151,16 +151,16 @@ func TestDecodeFrameAliasesInput(t *testing.T) {
 func TestAppendFrameErrors(t *testing.T) {
 	dst := []byte("keep")
 	out, err := AppendFrame(dst, Frame{Kind: 7})
-	if !errors.Is(err, ErrInvalidFrameType) {
+	if !errors.Is(err, &Error{Code: CodeInvalidFrameType}) {
 		t.Fatalf("kind 7: err %v", err)
 	}
 	if string(out) != "keep" {
 		t.Fatalf("failed append changed dst: %q", out)
 	}
-	if _, err := PutHeader(make([]byte, 9), Frame{}); !errors.Is(err, ErrTruncatedFrame) {
+	if _, err := PutHeader(make([]byte, 9), Frame{}); !errors.Is(err, &Error{Code: CodeTruncatedFrame}) {
 		t.Fatalf("short buffer: err %v", err)
 	}
-	if _, err := PutHeader(make([]byte, 17), Frame{Kind: KindFragment}); !errors.Is(err, ErrTruncatedFrame) {
+	if _, err := PutHeader(make([]byte, 17), Frame{Kind: KindFragment}); !errors.Is(err, &Error{Code: CodeTruncatedFrame}) {
 		t.Fatalf("short fragment buffer: err %v", err)
 	}
 	if n, err := PutHeader(make([]byte, 18), Frame{Kind: KindFragment}); err != nil || n != FragmentHeaderSize {
@@ -200,7 +200,7 @@ func TestFrameRoundTrip(t *testing.T) {
 			t.Fatalf("round trip: %+v, %v; want %+v", got, err, f)
 		}
 		cut := rapid.IntRange(0, len(b)-1).Draw(t, "cut")
-		if _, err := DecodeFrame(b[:cut]); !errors.Is(err, ErrTruncatedFrame) {
+		if _, err := DecodeFrame(b[:cut]); !errors.Is(err, &Error{Code: CodeTruncatedFrame}) {
 			t.Fatalf("prefix of %d/%d bytes: err %v", cut, len(b), err)
 		}
 	})

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"errors"
 	"math"
 )
 
@@ -151,8 +150,8 @@ func (*wireDismiss) isWireMessage()   {}
 func (*wireVacant) isWireMessage()    {}
 func (*wireUnknown) isWireMessage()   {}
 
-// ErrNilMessage is returned when a nil message is encoded.
-var ErrNilMessage = errors.New("wire: nil message")
+// errNilMessage is returned when a nil message is encoded.
+var errNilMessage = &Error{Code: CodeNilMessage}
 
 // encodeMessage encodes m as the CBOR map the reference writes: keys in the
 // reference's order, absent fields omitted, numbers as in encodeValue
@@ -276,7 +275,7 @@ func messageValue(m wireMessage) (orderedMap, error) {
 		}
 		return orderedMap{{"t", int64(m.T)}}, nil
 	}
-	return nil, ErrNilMessage
+	return nil, errNilMessage
 }
 
 func (r wireDocRef) appendTo(out orderedMap) orderedMap {

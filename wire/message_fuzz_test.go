@@ -83,7 +83,7 @@ func hasBOMKey(v any) bool {
 
 func checkDecodeErr(t *testing.T, err error) {
 	t.Helper()
-	var derr *DecodeError
+	var derr *Error
 	var verr *ValidationError
 	if !errors.As(err, &derr) && !errors.As(err, &verr) {
 		t.Fatalf("error of unexpected type %T: %v", err, err)
@@ -184,10 +184,10 @@ func checkDecodeMessage(t fataler, data []byte) (wireMessage, error) {
 	if bound := decodeAllocBound(len(data), presentEntries(m)); n > bound {
 		t.Fatalf("%d input bytes allocated %d bytes (bound %d)", len(data), n, bound)
 	}
-	if errors.Is(err, ErrDecodeLimit) {
-		var derr *DecodeError
-		if !errors.As(err, &derr) || derr.Code != DecodeLimit {
-			t.Fatalf("limit error %v is not a DecodeError with code %s", err, DecodeLimit)
+	if errors.Is(err, &Error{Code: CodeDecodeLimit}) {
+		var derr *Error
+		if !errors.As(err, &derr) || derr.Code != CodeDecodeLimit {
+			t.Fatalf("limit error %v is not an *Error with code %s", err, CodeDecodeLimit)
 		}
 		return nil, err
 	}
@@ -204,8 +204,8 @@ func checkDecodeMessage(t fataler, data []byte) (wireMessage, error) {
 		if gotV && (got.Reason != exp.Reason || showValue(got.Path) != showValue(exp.Path)) {
 			t.Fatalf("validation %q at %v, model %q at %v", got.Reason, got.Path, exp.Reason, exp.Path)
 		}
-		var derr *DecodeError
-		if !gotV && (!errors.As(err, &derr) || derr.Class() != "Error") {
+		var derr *Error
+		if !gotV && (!errors.As(err, &derr) || jsErrorClass(derr.Code) != "Error") {
 			t.Fatalf("error %v (%T)", err, err)
 		}
 	default:

@@ -169,10 +169,10 @@ func TestMessageRoundTripText(t *testing.T) {
 
 func TestEncodeNilMessage(t *testing.T) {
 	for _, m := range []wireMessage{nil, (*wireOffer)(nil), (*wirePresent)(nil)} {
-		if _, err := encodeMessage(m); !errors.Is(err, ErrNilMessage) {
+		if _, err := encodeMessage(m); !errors.Is(err, errNilMessage) {
 			t.Errorf("EncodeMessage(%T) error %v", m, err)
 		}
-		if _, err := encodeTextMessage(m); !errors.Is(err, ErrNilMessage) {
+		if _, err := encodeTextMessage(m); !errors.Is(err, errNilMessage) {
 			t.Errorf("EncodeTextMessage(%T) error %v", m, err)
 		}
 	}
@@ -181,8 +181,8 @@ func TestEncodeNilMessage(t *testing.T) {
 func TestDecodeMessageErrorTypes(t *testing.T) {
 	// A CBOR failure wraps the library's error.
 	_, err := decodeMessage([]byte{0xbf, 0x61, 0x74, 0x02, 0xff})
-	var derr *DecodeError
-	if !errors.As(err, &derr) || derr.Code != DecodeCBOR || derr.Class() != "Error" || errors.Unwrap(err) == nil {
+	var derr *Error
+	if !errors.As(err, &derr) || derr.Code != CodeDecodeCBOR || jsErrorClass(derr.Code) != "Error" || errors.Unwrap(err) == nil {
 		t.Fatalf("indefinite map: %v", err)
 	}
 	// Validation failures carry reason and path.
@@ -195,11 +195,11 @@ func TestDecodeMessageErrorTypes(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 	_, err = decodeTextMessage(`{"t":18,"pk":0,"pe":1,"d":{"__bytes":"!"},"v":"1","doc":"x"}`)
-	if !errors.As(err, &derr) || derr.Code != DecodeBase64 || derr.Class() != "InvalidCharacterError" {
+	if !errors.As(err, &derr) || derr.Code != CodeDecodeBase64 || jsErrorClass(derr.Code) != "InvalidCharacterError" {
 		t.Fatalf("bad base64: %v", err)
 	}
 	_, err = decodeTextMessage(`{"t":2`)
-	if !errors.As(err, &derr) || derr.Code != DecodeJSON || derr.Class() != "SyntaxError" {
+	if !errors.As(err, &derr) || derr.Code != CodeDecodeJSON || jsErrorClass(derr.Code) != "SyntaxError" {
 		t.Fatalf("bad JSON: %v", err)
 	}
 }
@@ -207,8 +207,8 @@ func TestDecodeMessageErrorTypes(t *testing.T) {
 func TestTextMessageDetails(t *testing.T) {
 	// Base64 errors win over validation failures, wherever the wrapper is.
 	_, err := decodeTextMessage(`{"t":0,"zz":[{"__bytes":"!"}]}`)
-	var derr *DecodeError
-	if !errors.As(err, &derr) || derr.Code != DecodeBase64 {
+	var derr *Error
+	if !errors.As(err, &derr) || derr.Code != CodeDecodeBase64 {
 		t.Fatalf("nested bad base64: %v", err)
 	}
 	// A wrapper turns a field into bytes, which then fails its type check.

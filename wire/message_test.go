@@ -243,12 +243,12 @@ func checkVectorError(t *testing.T, err error, want vectorError) {
 			t.Errorf("path %s, want %s", showValue(gotPath), showValue(wantPath))
 		}
 	case "Error", "SyntaxError", "InvalidCharacterError":
-		var derr *DecodeError
+		var derr *Error
 		if !errors.As(err, &derr) {
-			t.Fatalf("error %v (%T), want *DecodeError of class %s", err, err, want.Class)
+			t.Fatalf("error %v (%T), want *Error of class %s", err, err, want.Class)
 		}
-		if derr.Class() != want.Class {
-			t.Errorf("class %s (%v), want %s (%s)", derr.Class(), err, want.Class, want.Message)
+		if jsErrorClass(derr.Code) != want.Class {
+			t.Errorf("class %s (%v), want %s (%s)", jsErrorClass(derr.Code), err, want.Class, want.Message)
 		}
 	default:
 		t.Fatalf("unknown error class %q in vector", want.Class)

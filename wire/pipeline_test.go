@@ -57,12 +57,12 @@ func checkWireError(t *testing.T, got *wirestep.WireError, want any) {
 			t.Fatalf("validation detail %v, want reason %v", got.Detail, reason)
 		}
 	case wirestep.CodeDecodeFailed:
-		var derr *wire.DecodeError
+		var derr *wire.Error
 		je, ok := detail.(wire.TJSONError)
 		if !ok {
 			t.Fatalf("decode-failed detail %s is not a JavaScript error", wire.ShowValue(detail))
 		}
-		if !errors.As(got, &derr) || derr.Class() != je.Name {
+		if !errors.As(got, &derr) || wire.JSErrorClass(derr.Code) != je.Name {
 			t.Fatalf("decode detail %v, want JavaScript %s", got.Detail, je.Name)
 		}
 	default:
@@ -358,7 +358,7 @@ func TestReceiveStepGuards(t *testing.T) {
 	st.Reassembler.Dispose()
 	_, out, _ = wirestep.ReceiveStep(st, wirestep.BinaryCodec, []byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 1})
 	var re *wire.ReassemblyError
-	if !errors.As(out.Err, &re) || re.Type != wire.ReassemblyDisposed {
+	if !errors.As(out.Err, &re) || re.Code != wire.CodeDisposed {
 		t.Fatalf("after dispose: %v", out.Err)
 	}
 }

@@ -133,7 +133,7 @@ func DecodeTextFrame(s string) (TextFrame, error) {
 		if r.i != len(s) {
 			return TextFrame{}, textJSONError(errJSONSyntax)
 		}
-		return TextFrame{}, &TextFrameError{Code: TextInvalidStructure, Msg: "frame must be a JSON array of at least 2 elements"}
+		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "frame must be a JSON array of at least 2 elements"}
 	}
 	if r.i >= len(s) {
 		return TextFrame{}, textJSONError(errJSONSyntax)
@@ -201,39 +201,39 @@ func DecodeTextFrame(s string) (TextFrame, error) {
 	}
 
 	if n < 2 {
-		return TextFrame{}, &TextFrameError{Code: TextInvalidStructure, Msg: "frame must be a JSON array of at least 2 elements"}
+		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "frame must be a JSON array of at least 2 elements"}
 	}
 	if el[0].kind != jsonString || utf16Len(el[0].str) != 2 {
-		return TextFrame{}, &TextFrameError{Code: TextInvalidPrefix, Msg: "first element must be a 2-character prefix string"}
+		return TextFrame{}, &Error{Code: CodeInvalidPrefix, Msg: "first element must be a 2-character prefix string"}
 	}
 	typ := prefixType(el[0].str)
 	if typ != 'c' && typ != 'f' {
-		return TextFrame{}, &TextFrameError{Code: TextInvalidPrefix, Msg: "unknown frame type character"}
+		return TextFrame{}, &Error{Code: CodeInvalidPrefix, Msg: "unknown frame type character"}
 	}
 	ver := el[0].str[0]
 	if ver < '0' || ver > '9' {
-		return TextFrame{}, &TextFrameError{Code: TextInvalidPrefix, Msg: "version character is not a digit"}
+		return TextFrame{}, &Error{Code: CodeInvalidPrefix, Msg: "version character is not a digit"}
 	}
 	if int(ver-'0') != TextVersion {
-		return TextFrame{}, &TextFrameError{Code: TextUnsupportedVersion, Msg: "text wire version " + string(ver) + ", this decoder reads " + strconv.Itoa(TextVersion)}
+		return TextFrame{}, &Error{Code: CodeUnsupportedVersion, Msg: "text wire version " + string(ver) + ", this decoder reads " + strconv.Itoa(TextVersion)}
 	}
 	if el[1].kind != jsonNumber {
-		return TextFrame{}, &TextFrameError{Code: TextInvalidStructure, Msg: "seq must be a number"}
+		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "seq must be a number"}
 	}
 	if typ == 'c' {
 		if n < 3 {
-			return TextFrame{}, &TextFrameError{Code: TextTruncated, Msg: "complete frame needs 3 elements, has " + strconv.Itoa(n)}
+			return TextFrame{}, &Error{Code: CodeTruncated, Msg: "complete frame needs 3 elements, has " + strconv.Itoa(n)}
 		}
 		return TextFrame{Kind: KindComplete, Seq: el[1].num, Payload: string(payload)}, nil
 	}
 	if n < 6 {
-		return TextFrame{}, &TextFrameError{Code: TextTruncated, Msg: "fragment frame needs 6 elements, has " + strconv.Itoa(n)}
+		return TextFrame{}, &Error{Code: CodeTruncated, Msg: "fragment frame needs 6 elements, has " + strconv.Itoa(n)}
 	}
 	if el[2].kind != jsonNumber || el[3].kind != jsonNumber || el[4].kind != jsonNumber {
-		return TextFrame{}, &TextFrameError{Code: TextInvalidStructure, Msg: "fragment index, total and totalSize must be numbers"}
+		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "fragment index, total and totalSize must be numbers"}
 	}
 	if el[5].kind != jsonString {
-		return TextFrame{}, &TextFrameError{Code: TextInvalidStructure, Msg: "fragment chunk must be a string"}
+		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "fragment chunk must be a string"}
 	}
 	return TextFrame{
 		Kind:      KindFragment,
@@ -260,6 +260,6 @@ func prefixType(p string) byte {
 	return p[1]
 }
 
-func textJSONError(err error) *TextFrameError {
-	return &TextFrameError{Code: TextInvalidJSON, Msg: err.Error()}
+func textJSONError(err error) *Error {
+	return &Error{Code: CodeInvalidJSON, Msg: err.Error()}
 }

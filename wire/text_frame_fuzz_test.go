@@ -24,7 +24,7 @@ func FuzzDecodeTextFrame(f *testing.F) {
 			t.Fatalf("decoding %d bytes allocated %d bytes", len(s), n)
 		}
 		if err != nil {
-			var te *TextFrameError
+			var te *Error
 			if !errors.As(err, &te) {
 				t.Fatalf("untyped error %v", err)
 			}

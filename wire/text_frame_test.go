@@ -102,14 +102,14 @@ func TestInvalidTextFrameVectors(t *testing.T) {
 				t.Fatalf("unexpected vector error class %q", c.Error.Class)
 			}
 			_, err := DecodeTextFrame(c.Wire)
-			var te *TextFrameError
+			var te *Error
 			if !errors.As(err, &te) {
-				t.Fatalf("error %v, want *TextFrameError", err)
+				t.Fatalf("error %v, want *Error", err)
 			}
 			if string(te.Code) != c.Error.Code {
 				t.Fatalf("code %q, want %q (%v)", te.Code, c.Error.Code, err)
 			}
-			if !errors.Is(err, &TextFrameError{Code: te.Code}) {
+			if !errors.Is(err, &Error{Code: te.Code}) {
 				t.Fatal("errors.Is does not match the code")
 			}
 		})
@@ -161,12 +161,12 @@ func TestTextFrameRejectsWhatJSONParseRejects(t *testing.T) {
 	}
 	for _, p := range bad {
 		_, err := canonicalPayload(t, p)
-		if !errors.Is(err, &TextFrameError{Code: TextInvalidJSON}) {
+		if !errors.Is(err, &Error{Code: CodeInvalidJSON}) {
 			t.Errorf("%q: err %v, want invalid_json", p, err)
 		}
 	}
 	deep := strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth)
-	if _, err := canonicalPayload(t, deep); !errors.Is(err, &TextFrameError{Code: TextInvalidJSON}) {
+	if _, err := canonicalPayload(t, deep); !errors.Is(err, &Error{Code: CodeInvalidJSON}) {
 		t.Errorf("nesting deeper than the limit: err %v", err)
 	}
 	ok := strings.Repeat("[", maxJSONDepth-1) + strings.Repeat("]", maxJSONDepth-1)
@@ -190,7 +190,7 @@ func TestTextFramePrefixUnits(t *testing.T) {
 	// the (surrogate) type character is rejected.
 	for _, p := range []string{"\U0001F600", "é", "éc", "2\u00e7", "22c"} {
 		_, err := DecodeTextFrame(`["` + p + `",1,{}]`)
-		if !errors.Is(err, &TextFrameError{Code: TextInvalidPrefix}) {
+		if !errors.Is(err, &Error{Code: CodeInvalidPrefix}) {
 			t.Errorf("prefix %q: err %v", p, err)
 		}
 	}

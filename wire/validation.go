@@ -15,6 +15,12 @@ type ValidationError struct {
 	Path   []any
 }
 
+// Is reports whether target is an error of this package with code
+// CodeInvalidMessage.
+func (e *ValidationError) Is(target error) bool { return sameCode(CodeInvalidMessage, target) }
+
+func (e *ValidationError) wireCode() Code { return CodeInvalidMessage }
+
 func (e *ValidationError) Error() string {
 	if len(e.Path) == 0 {
 		return "wire: invalid message: " + e.Reason

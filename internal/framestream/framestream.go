@@ -135,8 +135,8 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("framestream: frame of %d bytes exceeds the limit of %d", e.Size, e.Limit)
 }
 
-// Is makes errors.Is(err, wire.ErrFrameTooLarge) true for stream limit errors.
+// Is makes errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) true for stream limit errors.
 func (e *LimitError) Is(target error) bool {
-	t, ok := target.(*wire.FrameError)
-	return ok && t.Code == wire.FrameTooLarge
+	t, ok := target.(*wire.Error)
+	return ok && t.Code == wire.CodeFrameTooLarge
 }

@@ -87,7 +87,7 @@ func TestStreamParserLimit(t *testing.T) {
 		t.Fatalf("frames %d err %v", len(frames), err)
 	}
 	var se *LimitError
-	if !errors.As(err, &se) || se.Size != 31 || se.Limit != 30 || !errors.Is(err, wire.ErrFrameTooLarge) {
+	if !errors.As(err, &se) || se.Size != 31 || se.Limit != 30 || !errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) {
 		t.Fatalf("err %#v", err)
 	}
 	if _, err2 := p.Feed(ok); err2 != err {
@@ -163,7 +163,7 @@ func TestStrings(t *testing.T) {
 	if got := err.Error(); !strings.Contains(got, "100 bytes exceeds the limit of 50") {
 		t.Errorf("Error() = %q", got)
 	}
-	if !errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrTruncatedFrame) {
-		t.Error("LimitError is ErrFrameTooLarge and nothing else")
+	if !errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) || errors.Is(err, &wire.Error{Code: wire.CodeTruncatedFrame}) {
+		t.Error("LimitError is frame_too_large and nothing else")
 	}
 }

@@ -48,7 +48,7 @@ func FuzzStreamParser(f *testing.F) {
 			}
 		}
 		if err != nil {
-			if !errors.Is(err, wire.ErrFrameTooLarge) {
+			if !errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return

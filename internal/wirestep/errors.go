@@ -18,7 +18,7 @@ const (
 	// (Detail is the *AliasError).
 	CodeAliasResolutionFailed WireErrorCode = "alias-resolution-failed"
 	// CodeDecodeFailed: the reassembled payload is not CBOR or JSON the
-	// decoder accepts (Detail is the *DecodeError).
+	// decoder accepts (Detail is the *wire.Error).
 	CodeDecodeFailed WireErrorCode = "decode-failed"
 	// CodeReassemblyFailed: the piece was rejected by the reassembler
 	// (Detail is the *ReassemblyError).
@@ -31,7 +31,7 @@ const (
 	// (Detail is a SizeLimit).
 	CodeFrameTooLarge WireErrorCode = "frame-too-large"
 	// CodeEmptyPayload and CodeTooManyFragments: fragmentation failed
-	// (Detail is the *FragmentError).
+	// (Detail is the *wire.Error).
 	CodeEmptyPayload     WireErrorCode = "empty-payload"
 	CodeTooManyFragments WireErrorCode = "too-many-fragments"
 	// CodeInvalidWireMessage: the payload decoded but is not a valid
@@ -89,7 +89,7 @@ func (e *WireError) Is(target error) bool {
 // pipeline reports for it: reassembly-timeout or reassembly-evicted.
 func EventError(e wire.ReassemblyEvent) *WireError {
 	code := CodeReassemblyEvicted
-	if e.Type == wire.EventTimeout {
+	if e.Type == wire.CodeTimeout {
 		code = CodeReassemblyTimeout
 	}
 	return &WireError{Code: code, Detail: e}

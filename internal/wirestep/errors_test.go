@@ -9,15 +9,15 @@ import (
 )
 
 func TestErrorStringsAndMatching(t *testing.T) {
-	frameErr := &wire.FrameError{Code: wire.FrameTruncated, Msg: "need 10"}
+	frameErr := &wire.Error{Code: wire.CodeTruncatedFrame, Msg: "need 10"}
 	cases := []struct {
 		err    error
 		want   string // substring of Error()
 		target error  // errors.Is target
 	}{
-		{&WireError{Code: CodeReassemblyFailed, Detail: &wire.ReassemblyError{Type: wire.ReassemblyParseError, Msg: "bad", Err: frameErr}}, "reassembly-failed", wire.ErrTruncatedFrame},
+		{&WireError{Code: CodeReassemblyFailed, Detail: &wire.ReassemblyError{Code: wire.CodeParseError, Msg: "bad", Err: frameErr}}, "reassembly-failed", &wire.Error{Code: wire.CodeTruncatedFrame}},
 		{&WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: 9, Limit: 8}}, "9 exceeds the limit of 8", &WireError{Code: CodeFrameTooLarge}},
-		{EventError(wire.ReassemblyEvent{Type: wire.EventTimeout, Seq: 7, PartialCount: 2}), "seq 7 (2 fragments", &WireError{Code: CodeReassemblyTimeout}},
+		{EventError(wire.ReassemblyEvent{Type: wire.CodeTimeout, Seq: 7, PartialCount: 2}), "seq 7 (2 fragments", &WireError{Code: CodeReassemblyTimeout}},
 		{&WireError{Code: CodeEncodeFailed}, "encode-failed", &WireError{Code: CodeEncodeFailed}},
 		{&WireError{Code: CodeDecodeFailed, Detail: "odd"}, "decode-failed: odd", &WireError{Code: CodeDecodeFailed}},
 	}

@@ -207,12 +207,12 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 }
 
 func fragmentWireError(err error) *WireError {
-	var fe *wire.FragmentError
+	var fe *wire.Error
 	if errors.As(err, &fe) {
 		switch fe.Code {
-		case wire.FragmentEmptyPayload:
+		case wire.CodeEmptyPayload:
 			return &WireError{Code: CodeEmptyPayload, Detail: fe}
-		case wire.FragmentTooMany:
+		case wire.CodeTooManyFragments:
 			return &WireError{Code: CodeTooManyFragments, Detail: fe}
 		}
 	}
@@ -230,7 +230,7 @@ func fragmentWireError(err error) *WireError {
 // panics.
 func ReceiveStep[P wire.Piece](st PipelineState[P], codec Codec[P], piece P) (PipelineState[P], ReceiveOutput, bool) {
 	if st.Reassembler == nil {
-		return st, ReceiveOutput{Err: &WireError{Code: CodeReassemblyFailed, Detail: &wire.ReassemblyError{Type: wire.ReassemblyDisposed}}}, true
+		return st, ReceiveOutput{Err: &WireError{Code: CodeReassemblyFailed, Detail: &wire.ReassemblyError{Code: wire.CodeDisposed}}}, true
 	}
 	r, done, err := st.Reassembler.Receive(piece)
 	if err != nil {
@@ -253,7 +253,7 @@ func ReceiveStep[P wire.Piece](st PipelineState[P], codec Codec[P], piece P) (Pi
 		switch {
 		case errors.As(err, &verr):
 			return st, ReceiveOutput{Err: &WireError{Code: CodeInvalidWireMessage, Detail: verr}}, true
-		case errors.As(err, &aerr), errors.Is(err, wire.ErrNilMessage):
+		case errors.As(err, &aerr), wire.CodeOf(err) == wire.CodeNilMessage:
 			return st, ReceiveOutput{Err: &WireError{Code: CodeAliasResolutionFailed, Detail: err}}, true
 		}
 		return st, ReceiveOutput{Err: &WireError{Code: CodeDecodeFailed, Detail: err}}, true

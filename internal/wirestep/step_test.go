@@ -8,17 +8,17 @@ import (
 )
 
 func TestReassemblyEventWireError(t *testing.T) {
-	e := EventError(wire.ReassemblyEvent{Type: wire.EventTimeout, Seq: 4, PartialCount: 2})
+	e := EventError(wire.ReassemblyEvent{Type: wire.CodeTimeout, Seq: 4, PartialCount: 2})
 	if e.Code != CodeReassemblyTimeout || e.Detail.(wire.ReassemblyEvent).Seq != 4 || e.Unwrap() != nil {
 		t.Fatalf("%+v", e)
 	}
-	if e := EventError(wire.ReassemblyEvent{Type: wire.EventEvicted, Seq: 5}); e.Code != CodeReassemblyEvicted {
+	if e := EventError(wire.ReassemblyEvent{Type: wire.CodeEvicted, Seq: 5}); e.Code != CodeReassemblyEvicted {
 		t.Fatalf("%+v", e)
 	}
-	if got := fragmentWireError(&wire.FragmentError{Code: wire.FragmentTooMany, Total: 70000, Max: wire.MaxFragments}); got.Code != CodeTooManyFragments {
+	if got := fragmentWireError(&wire.Error{Code: wire.CodeTooManyFragments, Msg: "70000 pieces needed, at most 65535 allowed"}); got.Code != CodeTooManyFragments {
 		t.Fatalf("%+v", got)
 	}
-	if got := fragmentWireError(&wire.FragmentError{Code: wire.FragmentEmptyPayload}); got.Code != CodeEmptyPayload {
+	if got := fragmentWireError(&wire.Error{Code: wire.CodeEmptyPayload}); got.Code != CodeEmptyPayload {
 		t.Fatalf("%+v", got)
 	}
 }

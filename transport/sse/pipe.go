@@ -175,7 +175,7 @@ func pipelineError(we *wirestep.WireError, dir transport.Direction, seq uint32) 
 	var ae *wire.AliasError
 	switch {
 	case errors.As(we, &re):
-		pe.Detail = string(re.Type)
+		pe.Detail = string(re.Code)
 	case errors.As(we, &ve):
 		pe.Detail = ve.Reason
 	case errors.As(we, &ae):
