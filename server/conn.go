@@ -287,7 +287,7 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	// The connection stamps its own numbers so that shared broadcast frames
 	// and per-connection frames form one sequence.
 	seq := c.seq
-	c.seq = wire.NextSeq(seq)
+	c.seq = seq + 1 // wraps from 2^32-1 to 0
 	if err != nil {
 		c.sendMu.Unlock()
 		return err
@@ -389,7 +389,7 @@ func (c *conn) queueShared(frames [][]byte) error {
 		return ErrClosed
 	}
 	seq := c.seq
-	c.seq = wire.NextSeq(seq)
+	c.seq = seq + 1 // wraps from 2^32-1 to 0
 	heads := make([]byte, 0, len(frames)*wire.FragmentHeaderSize)
 	items := make([]outItem, len(frames))
 	for i, f := range frames {

@@ -182,8 +182,8 @@ type Options struct {
 	// DefaultReassemblyBudget; negative means no budget.
 	ReassemblyBudget int64
 	// MaxAliases and MaxPresentDocs cap each connection's inbound alias
-	// table and the entries of one present (wire.AliasOptions; defaults
-	// wire.DefaultMaxAliases and wire.DefaultMaxPresentDocs). Above
+	// table and the entries of one present (wire.AliasOptions; zero means
+	// 100,000 aliases and 50,000 entries). Above
 	// MaxAliases the connection is closed with 1008 "Limit exceeded:
 	// too-many-aliases", above MaxPresentDocs with 1009 "Message too big".
 	MaxAliases, MaxPresentDocs int

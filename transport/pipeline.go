@@ -68,17 +68,16 @@ type PipelineOptions struct {
 	// this many bytes. Zero never fragments.
 	Threshold int
 	// ReassemblyTimeout drops a fragment group that has not completed in
-	// time. Zero means wire.DefaultReassemblyTimeout (10 s); negative
-	// disables. (The reference ran without any limits, issue P6; the Go
+	// time. Zero means 10 s; negative disables. (The reference ran without any limits, issue P6; the Go
 	// pipeline always bounds time and memory.)
 	ReassemblyTimeout time.Duration
 	// MaxConcurrentFrames caps the fragment groups held at once (oldest
-	// evicted beyond). Zero means wire.DefaultMaxConcurrentFrames (32).
+	// evicted beyond). Zero means 32.
 	MaxConcurrentFrames int
 	// MaxReassemblySize caps the memory reserved for fragment groups, in
 	// bytes (oldest evicted beyond; a group that cannot fit alone fails
 	// with reassembly-failed, detail "evicted"). Zero means
-	// wire.DefaultMaxTotalSize (50 MiB).
+	// 50 MiB.
 	MaxReassemblySize int
 	// ReassemblyBudget, if set, is shared with other pipelines: every
 	// byte this one reserves for reassembly is also charged to it (a

@@ -178,10 +178,10 @@ func TestPipelineReassemblyTimeout(t *testing.T) {
 	if _, err := rx.Receive(pieces[0]); err != nil {
 		t.Fatal(err)
 	}
-	if d := fc.Durations(); len(d) != 1 || d[0] != wire.DefaultReassemblyTimeout {
+	if d := fc.Durations(); len(d) != 1 || d[0] != 10*time.Second {
 		t.Fatalf("timers %v", d)
 	}
-	fc.Advance(wire.DefaultReassemblyTimeout - time.Millisecond)
+	fc.Advance(10*time.Second - time.Millisecond)
 	if rx.PendingFragments() != 1 || len(log.codes()) != 0 {
 		t.Fatal("expired early")
 	}

@@ -14,8 +14,8 @@ import (
 
 // Identifier caps enforced on inbound messages.
 const (
-	MaxDocIDBytes      = 512 // UTF-8 bytes of a document id
-	MaxSchemaHashBytes = 256 // UTF-8 bytes of a schema hash
+	maxDocIDBytes      = 512 // UTF-8 bytes of a document id
+	maxSchemaHashBytes = 256 // UTF-8 bytes of a schema hash
 )
 
 // Table caps applied when [AliasOptions] leave them at zero. The reference
@@ -23,11 +23,11 @@ const (
 // one present, as large as its bandwidth allows. A 10,000-document client
 // stays far below both.
 const (
-	// DefaultMaxAliases caps the document aliases, and separately the
+	// defaultMaxAliases caps the document aliases, and separately the
 	// schema aliases, a peer may announce on one connection.
-	DefaultMaxAliases = 100_000
-	// DefaultMaxPresentDocs caps the entries of one inbound present.
-	DefaultMaxPresentDocs = 50_000
+	defaultMaxAliases = 100_000
+	// defaultMaxPresentDocs caps the entries of one inbound present.
+	defaultMaxPresentDocs = 50_000
 )
 
 // AliasError is an alias resolution failure (the reference's
@@ -85,25 +85,25 @@ type AliasOptions struct {
 	SkipPresentDocIDCap bool
 	// MaxAliases caps the distinct document aliases, and separately the
 	// distinct schema aliases, the peer may announce; an announcement
-	// beyond it fails with too-many-aliases. 0 means DefaultMaxAliases;
+	// beyond it fails with too-many-aliases. 0 means 100,000;
 	// negative means no cap (the reference).
 	MaxAliases int
 	// MaxPresentDocs caps the entries of one inbound present; a longer
 	// present fails with too-many-docs before any alias is recorded. 0
-	// means DefaultMaxPresentDocs; negative means no cap (the reference).
+	// means 50,000; negative means no cap (the reference).
 	MaxPresentDocs int
 }
 
 func (o AliasOptions) maxAliases() int {
 	if o.MaxAliases == 0 {
-		return DefaultMaxAliases
+		return defaultMaxAliases
 	}
 	return o.MaxAliases
 }
 
 func (o AliasOptions) maxPresentDocs() int {
 	if o.MaxPresentDocs == 0 {
-		return DefaultMaxPresentDocs
+		return defaultMaxPresentDocs
 	}
 	return o.MaxPresentDocs
 }
@@ -412,8 +412,8 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 // aliasInbound resolves an inbound wire message to a ChannelMsg. An
 // establish records the peer's features; a present records the aliases the
 // peer announces (a, sa) and resolves shx; document references resolve dx.
-// Resolved document ids longer than MaxDocIDBytes and schema hashes longer
-// than MaxSchemaHashBytes are rejected. Failures are *AliasError values;
+// Resolved document ids longer than maxDocIDBytes and schema hashes longer
+// than maxSchemaHashBytes are rejected. Failures are *AliasError values;
 // the returned state then is s, except for a present, which keeps the
 // aliases recorded for the entries before the failing one (as the
 // reference does). A present longer than MaxPresentDocs fails before it
@@ -623,17 +623,17 @@ func (s *AliasState) resolve(r wireDocRef) (string, error) {
 }
 
 func checkDocID(id string) error {
-	if n := utf8Len(id); n > MaxDocIDBytes {
+	if n := utf8Len(id); n > maxDocIDBytes {
 		return &AliasError{Code: CodeDocIDTooLong,
-			Reason: "DocId exceeds " + strconv.Itoa(MaxDocIDBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
+			Reason: "DocId exceeds " + strconv.Itoa(maxDocIDBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
 	}
 	return nil
 }
 
 func checkSchemaHash(h string) error {
-	if n := utf8Len(h); n > MaxSchemaHashBytes {
+	if n := utf8Len(h); n > maxSchemaHashBytes {
 		return &AliasError{Code: CodeSchemaHashTooLong,
-			Reason: "SchemaHash exceeds " + strconv.Itoa(MaxSchemaHashBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
+			Reason: "SchemaHash exceeds " + strconv.Itoa(maxSchemaHashBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
 	}
 	return nil
 }

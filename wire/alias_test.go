@@ -239,7 +239,7 @@ func TestVectorsAlias(t *testing.T) {
 
 // TestAliasDefaultCapsPresentDocIDs replays the alias vectors with the
 // default options: everything matches the reference except that a present
-// entry with a doc id over MaxDocIDBytes fails with doc-id-too-long.
+// entry with a doc id over maxDocIDBytes fails with doc-id-too-long.
 func TestAliasDefaultCapsPresentDocIDs(t *testing.T) {
 	deviations := 0
 	for _, sc := range loadAliasScenarios(t) {
@@ -250,7 +250,7 @@ func TestAliasDefaultCapsPresentDocIDs(t *testing.T) {
 				if st.Dir == "in" && st.Result.OK != nil {
 					if p, ok := wireFromTJSON(t, st.Wire).(*wirePresent); ok {
 						for _, d := range p.Docs {
-							if len(d.DocID) > MaxDocIDBytes {
+							if len(d.DocID) > maxDocIDBytes {
 								expect = CodeDocIDTooLong
 								deviations++
 							}
@@ -641,11 +641,11 @@ func TestAliasCaps(t *testing.T) {
 	}
 	// Defaults apply to the zero value; negative caps are the reference's (none).
 	var zero AliasState
-	if _, err := aliasInbound(&zero, presentOf(DefaultMaxPresentDocs+1, 0, false)); !errors.Is(err, &AliasError{Code: CodeTooManyDocs}) {
+	if _, err := aliasInbound(&zero, presentOf(defaultMaxPresentDocs+1, 0, false)); !errors.Is(err, &AliasError{Code: CodeTooManyDocs}) {
 		t.Fatalf("default present cap: %v", err)
 	}
 	lax := NewAliasState(AliasOptions{MaxAliases: -1, MaxPresentDocs: -1})
-	if _, err := aliasInbound(lax, presentOf(DefaultMaxPresentDocs+1, 0, true)); err != nil {
+	if _, err := aliasInbound(lax, presentOf(defaultMaxPresentDocs+1, 0, true)); err != nil {
 		t.Fatalf("no caps: %v", err)
 	}
 	if got := (&AliasError{Code: CodeTooManyDocs, Reason: "x"}).Error(); got != "wire: alias resolution failed: too-many-docs: x" {

@@ -88,7 +88,7 @@ var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]ke
 // are not CBOR the reference accepts give a *Error; a well-formed
 // value that is not a valid message gives a *ValidationError with the
 // reference's reason and path. A message beyond the decoder's caps (maps of
-// more than 64 pairs, more than DefaultMaxPresentDocs present entries,
+// more than 64 pairs, more than defaultMaxPresentDocs present entries,
 // memory beyond a small multiple of its size) gives a *Error with
 // code CodeDecodeLimit. The result never aliases
 // data.
@@ -762,8 +762,8 @@ func (d *msgDecoder) present(f *fields) (wireMessage, error) {
 	if !ok || docs.kind != vArray {
 		return nil, invalid("docs must be an array", "docs")
 	}
-	if docs.arg > DefaultMaxPresentDocs {
-		return nil, limitError("present of %d entries (at most %d)", docs.arg, DefaultMaxPresentDocs)
+	if docs.arg > defaultMaxPresentDocs {
+		return nil, limitError("present of %d entries (at most %d)", docs.arg, defaultMaxPresentDocs)
 	}
 	n := int(docs.arg)
 	d.budget += n * entryAllowance

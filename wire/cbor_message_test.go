@@ -36,7 +36,7 @@ func hostileMessages(size int) map[string][]byte {
 	present := []byte{0xa2, 0x61, 't', 0x10, 0x64, 'd', 'o', 'c', 's'}
 	// {d:"", rt:["",0,0], ms:0, shx:0}: the smallest valid entry, 19 bytes.
 	entry := []byte{0xa4, 0x61, 'd', 0x60, 0x62, 'r', 't', 0x83, 0x60, 0x00, 0x00, 0x62, 'm', 's', 0x00, 0x63, 's', 'h', 'x', 0x00}
-	n := min(size/len(entry), DefaultMaxPresentDocs)
+	n := min(size/len(entry), defaultMaxPresentDocs)
 	present = cborHead(present, 4, n)
 	present = append(present, bytes.Repeat(entry, n)...)
 	offer := []byte{0xa6, 0x61, 't', 0x12, 0x62, 'p', 'k', 0x00, 0x62, 'p', 'e', 0x00, 0x61, 'v', 0x60, 0x63, 'd', 'o', 'c', 0x60, 0x61, 'd'}
@@ -81,8 +81,8 @@ func TestDecodeMessageLimits(t *testing.T) {
 		bigMap = append(bigMap, 0x18, byte(24+i), 0x00)
 	}
 	entry := []byte{0xa4, 0x61, 'd', 0x60, 0x62, 'r', 't', 0x83, 0x60, 0x00, 0x00, 0x62, 'm', 's', 0x00, 0x63, 's', 'h', 'x', 0x00}
-	tooMany := cborHead([]byte{0xa2, 0x61, 't', 0x10, 0x64, 'd', 'o', 'c', 's'}, 4, DefaultMaxPresentDocs+1)
-	tooMany = append(tooMany, bytes.Repeat(entry, DefaultMaxPresentDocs+1)...)
+	tooMany := cborHead([]byte{0xa2, 0x61, 't', 0x10, 0x64, 'd', 'o', 'c', 's'}, 4, defaultMaxPresentDocs+1)
+	tooMany = append(tooMany, bytes.Repeat(entry, defaultMaxPresentDocs+1)...)
 	shs := hostileMessages(1 << 20)["empty-shs-hashes"]
 	for name, data := range map[string][]byte{
 		"map-pairs":       withExtra(bigMap, 1),

@@ -101,9 +101,9 @@ func decide(exists bool, expTotal, expSize float64, received int, dup bool, inde
 // Reassembly defaults. The reference has no limits unless configured; the
 // Go side bounds memory and time by default.
 const (
-	DefaultReassemblyTimeout   = 10 * time.Second
-	DefaultMaxConcurrentFrames = 32
-	DefaultMaxTotalSize        = 50 << 20 // 50 MiB
+	defaultReassemblyTimeout   = 10 * time.Second
+	defaultMaxConcurrentFrames = 32
+	defaultMaxTotalSize        = 50 << 20 // 50 MiB
 	// NoLimit, given as MaxConcurrentFrames or MaxTotalSize, disables that
 	// limit; given as Timeout it disables the timeout.
 	NoLimit = -1
@@ -115,17 +115,17 @@ const (
 // limit, and the wall clock.
 type ReassemblyConfig struct {
 	// Timeout is how long a message may wait for its remaining fragments,
-	// counted from its first fragment. 0 means DefaultReassemblyTimeout;
+	// counted from its first fragment. 0 means 10 s;
 	// a negative value disables the timer.
 	Timeout time.Duration
 	// MaxConcurrentFrames bounds the number of partially received messages.
-	// 0 means DefaultMaxConcurrentFrames; negative means unlimited.
+	// 0 means 32; negative means unlimited.
 	MaxConcurrentFrames int
 	// MaxTotalSize bounds the memory reserved for all partial messages, in
 	// bytes: message buffers by capacity (a buffer sized from a fragment's
 	// header counts in full before anything is copied into it) and chunks
 	// kept out of order. Room is made before memory is taken, by evicting
-	// the oldest messages. 0 means DefaultMaxTotalSize; negative means
+	// the oldest messages. 0 means 50 MiB; negative means
 	// unlimited.
 	MaxTotalSize int64
 	// ReferenceSizeCheck restores the reference's accounting: MaxTotalSize
@@ -312,13 +312,13 @@ func newFragmentCollector[C Piece](cfg ReassemblyConfig) *fragmentCollector[C] {
 		batches:      make(map[float64]*batch[C]),
 	}
 	if c.timeout == 0 {
-		c.timeout = DefaultReassemblyTimeout
+		c.timeout = defaultReassemblyTimeout
 	}
 	if c.maxFrames == 0 {
-		c.maxFrames = DefaultMaxConcurrentFrames
+		c.maxFrames = defaultMaxConcurrentFrames
 	}
 	if c.maxSize == 0 {
-		c.maxSize = DefaultMaxTotalSize
+		c.maxSize = defaultMaxTotalSize
 	}
 	return c
 }

@@ -336,7 +336,7 @@ func TestReassemblerVectors(t *testing.T) {
 					f := s.Result.Frame
 					wantVersion := Version
 					if sc.Substrate == "text" {
-						wantVersion = TextVersion
+						wantVersion = textVersion
 					}
 					if !done || err != nil || f == nil || f.Version != wantVersion || f.Content.Kind != "complete" || f.Seq != seq || f.Content.Payload != payload {
 						t.Fatalf("step %d: seq %v payload %q done %v err %v, want %+v", i, seq, payload, done, err, f)
@@ -362,19 +362,19 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 	clk := newRecordingClock()
 	var events []ReassemblyEvent
 	c := newFragmentCollector[[]byte](ReassemblyConfig{Clock: clk, OnEvent: func(e ReassemblyEvent) { events = append(events, e) }})
-	for seq := range DefaultMaxConcurrentFrames + 1 {
+	for seq := range defaultMaxConcurrentFrames + 1 {
 		if _, _, err := c.Add(float64(seq), 0, 2, 2, []byte{1}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if c.Len() != DefaultMaxConcurrentFrames || len(events) != 1 || events[0] != (ReassemblyEvent{Type: CodeEvicted, Seq: 0, PartialCount: 1}) {
-		t.Fatalf("after %d messages: %d pending, events %v", DefaultMaxConcurrentFrames+1, c.Len(), events)
+	if c.Len() != defaultMaxConcurrentFrames || len(events) != 1 || events[0] != (ReassemblyEvent{Type: CodeEvicted, Seq: 0, PartialCount: 1}) {
+		t.Fatalf("after %d messages: %d pending, events %v", defaultMaxConcurrentFrames+1, c.Len(), events)
 	}
-	if armed := clk.take(); len(armed) != DefaultMaxConcurrentFrames+1 || armed[0] != DefaultReassemblyTimeout {
+	if armed := clk.take(); len(armed) != defaultMaxConcurrentFrames+1 || armed[0] != defaultReassemblyTimeout {
 		t.Fatalf("timers %v", armed)
 	}
-	clk.Advance(DefaultReassemblyTimeout)
-	if c.Len() != 0 || c.PendingSize() != 0 || len(events) != 1+DefaultMaxConcurrentFrames {
+	clk.Advance(defaultReassemblyTimeout)
+	if c.Len() != 0 || c.PendingSize() != 0 || len(events) != 1+defaultMaxConcurrentFrames {
 		t.Fatalf("after the timeout: %d pending, %d events", c.Len(), len(events))
 	}
 

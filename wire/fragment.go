@@ -39,7 +39,7 @@ func FragmentBinary(payload []byte, threshold int, seq uint32) ([][]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	if uint64(len(payload)) > MaxPayload {
+	if uint64(len(payload)) > maxPayload {
 		return nil, &Error{Code: CodeFrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
 	}
 	buf := make([]byte, len(payload)+n*FragmentHeaderSize)
@@ -71,7 +71,7 @@ func FragmentBinaryParts(payload []byte, threshold int, seq uint32) ([]FramePart
 	if err != nil {
 		return nil, err
 	}
-	if uint64(len(payload)) > MaxPayload {
+	if uint64(len(payload)) > maxPayload {
 		return nil, &Error{Code: CodeFrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
 	}
 	heads := make([]byte, n*FragmentHeaderSize)

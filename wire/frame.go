@@ -17,16 +17,16 @@ const (
 	Version = 3
 	// HeaderSize is the size of the fixed frame header.
 	HeaderSize = 10
-	// FragmentMetaSize is the size of the index/total/totalSize block that
+	// fragmentMetaSize is the size of the index/total/totalSize block that
 	// follows the header of a fragment frame.
-	FragmentMetaSize = 8
+	fragmentMetaSize = 8
 	// FragmentHeaderSize is the size of a fragment frame without its chunk.
-	FragmentHeaderSize = HeaderSize + FragmentMetaSize
-	// FragmentMinSize is the smallest fragment frame the reference considers
+	FragmentHeaderSize = HeaderSize + fragmentMetaSize
+	// fragmentMinSize is the smallest fragment frame the reference considers
 	// useful: header, metadata and one chunk byte.
-	FragmentMinSize = FragmentHeaderSize + 1
-	// MaxPayload is the largest payload a binary frame can describe.
-	MaxPayload = math.MaxUint32
+	fragmentMinSize = FragmentHeaderSize + 1
+	// maxPayload is the largest payload a binary frame can describe.
+	maxPayload = math.MaxUint32
 	// MaxFragments is the largest fragment count (the u16 total field).
 	MaxFragments = math.MaxUint16
 )
@@ -82,7 +82,7 @@ func PutHeader(dst []byte, f Frame) (int, error) {
 	if f.Kind != KindComplete && f.Kind != KindFragment {
 		return 0, &Error{Code: CodeInvalidFrameType, Msg: fmt.Sprintf("cannot encode frame type 0x%02x", uint8(f.Kind))}
 	}
-	if uint64(len(f.Payload)) > MaxPayload {
+	if uint64(len(f.Payload)) > maxPayload {
 		return 0, &Error{Code: CodeFrameTooLarge, Msg: fmt.Sprintf("payload of %d bytes does not fit a 32-bit length", len(f.Payload))}
 	}
 	n := f.HeaderLen()
@@ -113,7 +113,7 @@ func putMeta(dst []byte, index, total uint16, totalSize uint32) {
 
 // AppendFrame appends the encoding of f to dst and returns the extended
 // buffer. It allocates only when dst lacks capacity. It fails only for a
-// kind other than complete/fragment or a payload longer than [MaxPayload].
+// kind other than complete/fragment or a payload longer than maxPayload.
 func AppendFrame(dst []byte, f Frame) ([]byte, error) {
 	var hdr [FragmentHeaderSize]byte
 	n, err := PutHeader(hdr[:], f)
@@ -162,6 +162,3 @@ func DecodeFrame(b []byte) (Frame, error) {
 		return Frame{}, &Error{Code: CodeInvalidFrameType, Msg: fmt.Sprintf("type byte 0x%02x", b[1])}
 	}
 }
-
-// NextSeq returns the sequence number after seq, wrapping from 2^32-1 to 0.
-func NextSeq(seq uint32) uint32 { return seq + 1 }

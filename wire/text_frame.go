@@ -13,14 +13,14 @@ import (
 //
 // The prefix is the version digit followed by 'c' or 'f'.
 const (
-	// TextVersion is the text wire version, the first character of a prefix.
-	TextVersion = 2
+	// textVersion is the text wire version, the first character of a prefix.
+	textVersion = 2
 	// textCompletePrefix and textFragmentPrefix start every text frame.
 	textCompletePrefix = "2c"
 	textFragmentPrefix = "2f"
-	// MaxTextPayload is the reference's limit for a text frame: the longest
+	// maxTextPayload is the reference's limit for a text frame: the longest
 	// string a JavaScript engine is guaranteed to hold (2^31-1 units).
-	MaxTextPayload = math.MaxInt32
+	maxTextPayload = math.MaxInt32
 )
 
 // TextFrame is one decoded text frame.
@@ -214,8 +214,8 @@ func DecodeTextFrame(s string) (TextFrame, error) {
 	if ver < '0' || ver > '9' {
 		return TextFrame{}, &Error{Code: CodeInvalidPrefix, Msg: "version character is not a digit"}
 	}
-	if int(ver-'0') != TextVersion {
-		return TextFrame{}, &Error{Code: CodeUnsupportedVersion, Msg: "text wire version " + string(ver) + ", this decoder reads " + strconv.Itoa(TextVersion)}
+	if int(ver-'0') != textVersion {
+		return TextFrame{}, &Error{Code: CodeUnsupportedVersion, Msg: "text wire version " + string(ver) + ", this decoder reads " + strconv.Itoa(textVersion)}
 	}
 	if el[1].kind != jsonNumber {
 		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "seq must be a number"}

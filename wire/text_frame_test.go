@@ -13,7 +13,7 @@ import (
 // textFrame converts a vector frame to a TextFrame.
 func (v vecFrame) textFrame(t *testing.T) TextFrame {
 	t.Helper()
-	if v.Version != TextVersion || v.Hash != nil {
+	if v.Version != textVersion || v.Hash != nil {
 		t.Fatalf("vector frame version %d hash %v: not a plain v2 text frame", v.Version, v.Hash)
 	}
 	f := TextFrame{Seq: v.Seq, Payload: v.Content.Payload}
@@ -49,7 +49,7 @@ func TestTextFrameVectors(t *testing.T) {
 	}
 	loadVectors(t, "text_frames.json", &v)
 	t.Run("text_frames/constants", func(t *testing.T) {
-		if v.Constants.Version != TextVersion || v.Constants.CompletePrefix != textCompletePrefix || v.Constants.FragmentPrefix != textFragmentPrefix {
+		if v.Constants.Version != textVersion || v.Constants.CompletePrefix != textCompletePrefix || v.Constants.FragmentPrefix != textFragmentPrefix {
 			t.Fatalf("constants %+v", v.Constants)
 		}
 	})

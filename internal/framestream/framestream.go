@@ -79,7 +79,7 @@ func (p *Parser) Feed(chunk []byte) ([][]byte, error) {
 			}
 			body := uint64(binary.BigEndian.Uint32(p.hdr[2:6]))
 			if wire.FrameKind(p.hdr[1]) == wire.KindFragment {
-				body += wire.FragmentMetaSize
+				body += wire.FragmentHeaderSize - wire.HeaderSize
 			}
 			if size := wire.HeaderSize + body; p.max >= 0 && size > uint64(p.max) {
 				p.err = &LimitError{Size: size, Limit: p.max}

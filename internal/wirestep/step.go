@@ -35,7 +35,7 @@ func (c Codec[P]) Size(p P) int { return c.size(p) }
 // BinaryCodec encodes messages as CBOR and frames them as binary frames.
 var BinaryCodec = Codec[[]byte]{
 	name:        "binary",
-	maxFrame:    wire.MaxPayload,
+	maxFrame:    math.MaxUint32, // the 32-bit length field
 	size:        func(b []byte) int { return len(b) },
 	encode:      (*wire.AliasState).Encode,
 	decode:      (*wire.AliasState).Decode,
@@ -51,7 +51,7 @@ var BinaryCodec = Codec[[]byte]{
 // frames; sizes count Unicode code points.
 var TextCodec = Codec[string]{
 	name:     "text",
-	maxFrame: wire.MaxTextPayload,
+	maxFrame: math.MaxInt32,
 	size:     utf8.RuneCountInString,
 	encode:   (*wire.AliasState).EncodeText,
 	decode:   (*wire.AliasState).DecodeText,
@@ -162,7 +162,7 @@ func SendStep[S, R wire.Piece](st PipelineState[R], codec Codec[S], threshold in
 func encodeOutbound[S, R wire.Piece](st PipelineState[R], codec Codec[S], msg wire.ChannelMsg) (PipelineState[R], uint32, S, *WireError) {
 	var zero S
 	seq := st.NextSeq
-	st.NextSeq = wire.NextSeq(seq)
+	st.NextSeq = seq + 1 // wraps from 2^32-1 to 0
 	if st.Alias == nil {
 		st.Alias = new(wire.AliasState)
 	}

@@ -603,7 +603,7 @@ func (s *session) receive(l *link, data []byte) {
 			s.reset(l, "frames lost inside a fragmented message")
 			return
 		}
-	case seq != wire.NextSeq(l.recvSeq):
+	case seq != l.recvSeq+1:
 		s.reset(l, "frames lost")
 		return
 	case fragment:
