@@ -63,8 +63,8 @@ func TestDefaultOptionsOutlastTenMinuteOutage(t *testing.T) {
 		if s.Status != StatusReconnecting {
 			t.Fatalf("gave up after %v of outage: %v", elapsed(), s)
 		}
-		if s.Delay < 0 || s.Delay > backoff.DefaultMax {
-			t.Fatalf("delay %v outside [0, %v]", s.Delay, backoff.DefaultMax)
+		if s.Delay < 0 || s.Delay > backoff.Default.Max {
+			t.Fatalf("delay %v outside [0, %v]", s.Delay, backoff.Default.Max)
 		}
 		attempt = s.Attempt
 		return s
@@ -107,8 +107,8 @@ func TestDefaultOptionsOutlastTenMinuteOutage(t *testing.T) {
 	h.advance(s.Delay)
 	recv(t, h.srv.accepted, "reconnect after the outage")
 	h.waitStatus(StatusReady)
-	if took := h.clk.Now().Sub(back); took > backoff.DefaultMax {
-		t.Fatalf("ready %v after the server came back, cap %v", took, backoff.DefaultMax)
+	if took := h.clk.Now().Sub(back); took > backoff.Default.Max {
+		t.Fatalf("ready %v after the server came back, cap %v", took, backoff.Default.Max)
 	}
 	t.Logf("outage of %v: %d attempts (%d hung), ready %v after recovery", back.Sub(start), attempt, hung, h.clk.Now().Sub(back))
 }

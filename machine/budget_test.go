@@ -138,7 +138,7 @@ func TestBudgetIsPerDrain(t *testing.T) {
 }
 
 func TestBudgetDisabled(t *testing.T) {
-	const n = 250_000 // well above DefaultBudget
+	const n = 250_000 // well above the default budget (100,000)
 	var reported errs
 	r := machine.NewRunner(loopProgram{}, loopExec, machine.Options{Budget: -1, OnError: reported.add})
 	defer r.Close()
@@ -162,11 +162,11 @@ func TestBudgetDefault(t *testing.T) {
 	defer r.Close()
 	r.Dispatch(loopTick{})
 	var be *machine.BudgetExhaustedError
-	if got := reported.get(); len(got) != 1 || !errors.As(got[0], &be) || be.Budget != machine.DefaultBudget {
+	if got := reported.get(); len(got) != 1 || !errors.As(got[0], &be) || be.Budget != 100_000 {
 		t.Fatalf("reported %v, want one budget error with the default budget", got)
 	}
-	if r.State() != machine.DefaultBudget {
-		t.Errorf("processed %d, want %d", r.State(), machine.DefaultBudget)
+	if r.State() != 100_000 {
+		t.Errorf("processed %d, want %d", r.State(), 100_000)
 	}
 }
 

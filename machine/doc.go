@@ -30,7 +30,7 @@
 //     would take the process down. A panic in Init, inside [NewRunner],
 //     propagates.
 //   - Budget. One drain may process at most Options.Budget messages (default
-//     [DefaultBudget]). Beyond that the runner assumes a runaway feedback
+//     100,000). Beyond that the runner assumes a runaway feedback
 //     loop: it drops the queue, reports a *[BudgetExhaustedError] carrying
 //     the recent messages and where the drain was entered, and carries on
 //     with a fresh budget. The count covers every message a drain handles,

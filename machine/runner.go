@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// DefaultBudget is the number of messages one drain may process before the
+// defaultBudget is the number of messages one drain may process before the
 // runner reports a *BudgetExhaustedError (see Options.Budget).
-const DefaultBudget = 100_000
+const defaultBudget = 100_000
 
 // defaultHistorySize is how many recent messages a *BudgetExhaustedError
 // carries (see Options.HistorySize).
@@ -47,7 +47,7 @@ type Options struct {
 	OnError func(error)
 	// Budget is the number of messages one drain may process; the message
 	// after that is not processed, the queue is discarded and a
-	// *BudgetExhaustedError is reported. 0 means DefaultBudget; a negative
+	// *BudgetExhaustedError is reported. 0 means 100,000; a negative
 	// value disables the check.
 	Budget int
 	// BudgetPerCascade makes the budget count the messages of one cascade
@@ -140,7 +140,7 @@ func NewRunner[M any, S comparable, F any](p Program[M, S, F], exec Executor[M, 
 		r.label = "runner"
 	}
 	if r.budget == 0 {
-		r.budget = DefaultBudget
+		r.budget = defaultBudget
 	}
 	if r.now == nil {
 		r.now = time.Now

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -103,7 +104,7 @@ func BenchmarkEcho(b *testing.B) {
 		if _, m, err := c.Read(ctx); err != nil || string(m) != "ready" {
 			b.Fatalf("ready: %q %v", m, err)
 		}
-		send := transport.NewPipeline(transport.PipelineOptions{Threshold: DefaultFragmentThreshold})
+		send := transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold})
 		recv := transport.NewPipeline(transport.PipelineOptions{})
 		defer send.Close()
 		defer recv.Close()

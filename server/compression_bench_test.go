@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -114,7 +115,7 @@ func BenchmarkCompression(b *testing.B) {
 				if _, msg, err := c.Read(ctx); err != nil || string(msg) != "ready" {
 					b.Fatalf("ready: %q %v", msg, err)
 				}
-				send := transport.NewPipeline(transport.PipelineOptions{Threshold: DefaultFragmentThreshold})
+				send := transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold})
 				recv := transport.NewPipeline(transport.PipelineOptions{})
 				defer send.Close()
 				defer recv.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -220,7 +221,7 @@ func (h *harness) dial(query string, hdr http.Header, subprotocols ...string) (*
 		return nil, resp, err
 	}
 	ws.SetReadLimit(-1)
-	c := &testClient{t: h.t, ws: ws, pipe: transport.NewPipeline(transport.PipelineOptions{Threshold: DefaultFragmentThreshold, ReassemblyTimeout: -1})}
+	c := &testClient{t: h.t, ws: ws, pipe: transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1})}
 	h.t.Cleanup(func() { _ = c.ws.CloseNow(); _ = c.pipe.Close() })
 	return c, resp, nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -41,7 +42,7 @@ func newBenchPeer(b *testing.B, url string) *benchPeer {
 		b.Fatalf("ready: %q %v", m, err)
 	}
 	p := &benchPeer{ws: c,
-		send: transport.NewPipeline(transport.PipelineOptions{Threshold: DefaultFragmentThreshold, ReassemblyTimeout: -1}),
+		send: transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1}),
 		recv: transport.NewPipeline(transport.PipelineOptions{ReassemblyTimeout: -1, Alias: wire.AliasOptions{MaxAliases: -1, MaxPresentDocs: -1}})}
 	b.Cleanup(func() { _ = p.send.Close(); _ = p.recv.Close() })
 	return p
@@ -205,7 +206,7 @@ func pingPong(c *websocket.Conn) error {
 // 8 fragments of it, so the server's buffers all differ in size.
 func BenchmarkHostileFragments(b *testing.B) {
 	const conns, perConn = 4, 120 // 120 MiB of fragments per connection
-	chunk := make([]byte, DefaultMaxMessageSize-wire.FragmentHeaderSize)
+	chunk := make([]byte, netdefault.MaxMessageSize-wire.FragmentHeaderSize)
 	for _, tc := range []struct {
 		name   string
 		budget int64
@@ -281,7 +282,7 @@ func BenchmarkHostileCBOR(b *testing.B) {
 		payload []byte
 	}{{"offer-4MiB", offer}, {"empty-arrays-4MiB", hostile}} {
 		b.Run(tc.name, func(b *testing.B) {
-			frames, err := wire.FragmentBinary(tc.payload, DefaultFragmentThreshold, 1)
+			frames, err := wire.FragmentBinary(tc.payload, netdefault.FragmentThreshold, 1)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -24,8 +25,8 @@ func TestLimitDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.MessageRate != defaultMessageRate || c.MessageBurst != defaultMessageBurst ||
-		c.MaxConnectionsPerIP != DefaultMaxConnectionsPerIP || c.MaxConnectionsPerPrincipal != DefaultMaxConnectionsPerPrincipal ||
-		c.budget == nil || c.budget.Limit() != DefaultReassemblyBudget {
+		c.MaxConnectionsPerIP != netdefault.MaxConnectionsPerIP || c.MaxConnectionsPerPrincipal != netdefault.MaxConnectionsPerPrincipal ||
+		c.budget == nil || c.budget.Limit() != netdefault.ReassemblyBudget {
 		t.Fatalf("defaults: %+v budget %v", c.Options, c.budget)
 	}
 	c, err = Options{MessageRate: -1, ReassemblyBudget: -1, MaxConnectionsPerIP: -1, MaxConnectionsPerPrincipal: -1}.resolve()

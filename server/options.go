@@ -10,6 +10,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/httpkey"
+	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -19,26 +20,7 @@ const transportType = "websocket-server"
 
 // Defaults used when the corresponding Options field is zero.
 const (
-	DefaultFragmentThreshold = 100 * 1024
-	DefaultMaxMessageSize    = 1 << 20
-	// The byte bound is what limits memory; the message bound is high
-	// enough that a peer syncing 10,000 documents at once (one answer
-	// each) is not taken for a slow consumer.
-	DefaultSendQueueMessages = 16384
-	DefaultSendQueueBytes    = 8 << 20
-	DefaultWriteTimeout      = 10 * time.Second
-	DefaultCloseTimeout      = 5 * time.Second
-	defaultPeerIDParam       = "peerId"
-	DefaultReadBufferSize    = 4096
-	DefaultWriteBufferSize   = 512
-	// DefaultReassemblyBudget is the memory all connections together may
-	// reserve for incomplete fragmented messages.
-	DefaultReassemblyBudget = 256 << 20
-	// DefaultMaxConnectionsPerIP and DefaultMaxConnectionsPerPrincipal cap
-	// the connections one client address, and one authenticated
-	// principal, may hold open.
-	DefaultMaxConnectionsPerIP        = 1000
-	DefaultMaxConnectionsPerPrincipal = 100
+	defaultPeerIDParam = "peerId"
 	// defaultMessageRate and defaultMessageBurst bound the messages one
 	// connection may send: a sustained 10,000 per second, with bursts of
 	// 100,000 (a 10,000-document client's first sync fits in the burst).
@@ -121,7 +103,7 @@ type Options struct {
 	// MaxConnectionsPerIP caps the open connections of one client address
 	// (ClientIP). A request above it is refused with HTTP 429 before the
 	// upgrade (HandleConn: closed with 1013 and ErrTooManyForAddress).
-	// Default DefaultMaxConnectionsPerIP; negative means no cap. Behind a
+	// Default 1,000; negative means no cap. Behind a
 	// reverse proxy set ClientIP, or every client shares the proxy's
 	// address.
 	MaxConnectionsPerIP int
@@ -131,7 +113,7 @@ type Options struct {
 	// MaxConnectionsPerPrincipal caps the open connections of one
 	// principal (PrincipalKey). A request above it is refused with HTTP
 	// 429 (HandleConn: 1013 and ErrTooManyForPrincipal). Default
-	// DefaultMaxConnectionsPerPrincipal; negative means no cap.
+	// 100; negative means no cap.
 	MaxConnectionsPerPrincipal int
 	// PrincipalKey names the principal a connection counts against for
 	// MaxConnectionsPerPrincipal ("" for none). Default: a string
@@ -179,7 +161,7 @@ type Options struct {
 	// it exhausted gives up its own older partial messages first; if that
 	// is not enough it is closed with 1013 "Server busy"
 	// (ErrReassemblyBudget) and the others keep theirs. Default
-	// DefaultReassemblyBudget; negative means no budget.
+	// 256 MiB; negative means no budget.
 	ReassemblyBudget int64
 	// MaxAliases and MaxPresentDocs cap each connection's inbound alias
 	// table and the entries of one present (wire.AliasOptions; zero means
@@ -196,7 +178,7 @@ type Options struct {
 
 	// ReadBufferSize and WriteBufferSize size the buffers of a connection
 	// accepted by ServeHTTP (net/http would hand over 4 KiB each). They
-	// are most of an idle connection's memory. Defaults 1 KiB and 512 B:
+	// are most of an idle connection's memory. Defaults 4 KiB and 512 B:
 	// the connection's writer gathers each batch of messages in a pooled
 	// buffer and writes it with one system call, so the write buffer only
 	// stages frame headers and small pieces.
@@ -230,14 +212,14 @@ func (o Options) resolve() (config, error) {
 	c := config{Options: o}
 	switch {
 	case o.FragmentThreshold == 0:
-		c.threshold = DefaultFragmentThreshold
+		c.threshold = netdefault.FragmentThreshold
 	case o.FragmentThreshold < 0:
 		c.threshold = 0
 	default:
 		c.threshold = o.FragmentThreshold
 	}
 	if c.MaxMessageSize == 0 {
-		c.MaxMessageSize = max(DefaultMaxMessageSize, int64(c.threshold)+fragmentOverhead)
+		c.MaxMessageSize = max(netdefault.MaxMessageSize, int64(c.threshold)+fragmentOverhead)
 	}
 	if c.MaxMessageSize < 0 {
 		return c, &OptionsError{Field: "MaxMessageSize", Reason: "must not be negative"}
@@ -275,10 +257,10 @@ func (o Options) resolve() (config, error) {
 		c.MessageBurst = max(1, int(c.MessageRate))
 	}
 	if c.MaxConnectionsPerIP == 0 {
-		c.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+		c.MaxConnectionsPerIP = netdefault.MaxConnectionsPerIP
 	}
 	if c.MaxConnectionsPerPrincipal == 0 {
-		c.MaxConnectionsPerPrincipal = DefaultMaxConnectionsPerPrincipal
+		c.MaxConnectionsPerPrincipal = netdefault.MaxConnectionsPerPrincipal
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = httpkey.ClientHost
@@ -288,7 +270,7 @@ func (o Options) resolve() (config, error) {
 	}
 	switch {
 	case c.ReassemblyBudget == 0:
-		c.budget = wire.NewReassemblyBudget(DefaultReassemblyBudget)
+		c.budget = wire.NewReassemblyBudget(netdefault.ReassemblyBudget)
 	case c.ReassemblyBudget > 0:
 		c.budget = wire.NewReassemblyBudget(c.ReassemblyBudget)
 	}
@@ -296,19 +278,19 @@ func (o Options) resolve() (config, error) {
 		return c, &OptionsError{Field: "SendQueue", Reason: "must not be negative"}
 	}
 	if c.SendQueueMessages == 0 {
-		c.SendQueueMessages = DefaultSendQueueMessages
+		c.SendQueueMessages = netdefault.SendQueueMessages
 	}
 	if c.SendQueueBytes == 0 {
-		c.SendQueueBytes = DefaultSendQueueBytes
+		c.SendQueueBytes = netdefault.SendQueueBytes
 	}
 	if c.ReadBufferSize < 0 || c.WriteBufferSize < 0 {
 		return c, &OptionsError{Field: "BufferSize", Reason: "must not be negative"}
 	}
 	if c.ReadBufferSize == 0 {
-		c.ReadBufferSize = DefaultReadBufferSize
+		c.ReadBufferSize = netdefault.ReadBufferSize
 	}
 	if c.WriteBufferSize == 0 {
-		c.WriteBufferSize = DefaultWriteBufferSize
+		c.WriteBufferSize = netdefault.WriteBufferSize
 	}
 	if c.MaxReassemblySize < 0 {
 		return c, &OptionsError{Field: "MaxReassemblySize", Reason: "must not be negative"}
@@ -317,10 +299,10 @@ func (o Options) resolve() (config, error) {
 		return c, &OptionsError{Field: "Timeout", Reason: "must not be negative"}
 	}
 	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
+		c.WriteTimeout = netdefault.WriteTimeout
 	}
 	if c.CloseTimeout == 0 {
-		c.CloseTimeout = DefaultCloseTimeout
+		c.CloseTimeout = netdefault.CloseTimeout
 	}
 	if err := c.Drain.validate("Drain."); err != nil {
 		return c, err

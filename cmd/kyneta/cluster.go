@@ -47,7 +47,7 @@ func clusterFlags(fs *flag.FlagSet, c *clusterConfig) {
 	fs.StringVar(&c.store, "store", "", "PostgreSQL URL (postgres://…) to keep documents in instead of --data; env KYNETA_STORE")
 	fs.StringVar(&c.nats, "cluster", "", "NATS URL(s) (nats://…, comma-separated) to replicate with other nodes over; needs --store and --node-id; env KYNETA_CLUSTER")
 	fs.StringVar(&c.nodeID, "node-id", "", "this node's id in the cluster, unique and stable (letters, digits, - and _); it is also the peer id; env KYNETA_NODE_ID")
-	fs.StringVar(&c.prefix, "cluster-prefix", natstransport.DefaultPrefix, "NATS subject prefix shared by the nodes of one cluster; env KYNETA_CLUSTER_PREFIX")
+	fs.StringVar(&c.prefix, "cluster-prefix", "kyneta", "NATS subject prefix shared by the nodes of one cluster; env KYNETA_CLUSTER_PREFIX")
 }
 
 // resolveCluster fills the flags not given on the command line from the

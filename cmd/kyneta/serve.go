@@ -25,6 +25,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/sqlite"
+	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/metrics"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -96,29 +97,29 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.origins, "origins", "", "comma-separated Origin host patterns allowed besides the server's own host")
 
 	fs.IntVar(&c.maxConns, "max-connections", 10000, "refuse connections above this count with 1013 (0: no cap)")
-	fs.IntVar(&c.maxConnsPerIP, "max-connections-per-ip", server.DefaultMaxConnectionsPerIP, "cap on open connections from one client address, refused with HTTP 429 (negative: no cap; behind a proxy every client shares its address)")
-	fs.IntVar(&c.maxConnsPerPrincipal, "max-connections-per-token", server.DefaultMaxConnectionsPerPrincipal, "cap on open connections per token, refused with HTTP 429 (negative: no cap)")
-	fs.Int64Var(&c.maxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest WebSocket message read, in bytes; larger closes with 1009")
-	fs.IntVar(&c.fragmentThreshold, "fragment-threshold", server.DefaultFragmentThreshold, "outgoing payloads above this many bytes are fragmented (-1: never)")
+	fs.IntVar(&c.maxConnsPerIP, "max-connections-per-ip", netdefault.MaxConnectionsPerIP, "cap on open connections from one client address, refused with HTTP 429 (negative: no cap; behind a proxy every client shares its address)")
+	fs.IntVar(&c.maxConnsPerPrincipal, "max-connections-per-token", netdefault.MaxConnectionsPerPrincipal, "cap on open connections per token, refused with HTTP 429 (negative: no cap)")
+	fs.Int64Var(&c.maxMessageSize, "max-message-size", netdefault.MaxMessageSize, "largest WebSocket message read, in bytes; larger closes with 1009")
+	fs.IntVar(&c.fragmentThreshold, "fragment-threshold", netdefault.FragmentThreshold, "outgoing payloads above this many bytes are fragmented (-1: never)")
 	fs.IntVar(&c.maxReassembly, "max-reassembly-size", 50<<20, "bytes of incomplete fragmented messages one connection may hold")
-	fs.Int64Var(&c.reassemblyBudget, "reassembly-budget", server.DefaultReassemblyBudget, "bytes of incomplete fragmented messages all connections together may hold; over it the connection is closed with 1013 (negative: no budget)")
+	fs.Int64Var(&c.reassemblyBudget, "reassembly-budget", netdefault.ReassemblyBudget, "bytes of incomplete fragmented messages all connections together may hold; over it the connection is closed with 1013 (negative: no budget)")
 	fs.IntVar(&c.maxAliases, "max-aliases", 100_000, "document (and schema) aliases one connection may define; more closes it with 1008")
 	fs.IntVar(&c.maxPresentDocs, "max-present-docs", 50_000, "entries one present may list; more closes the connection with 1009")
 	fs.IntVar(&c.maxInboundQueue, "max-inbound-queue", exchange.DefaultMaxInboundQueue, "inputs waiting for the exchange before connections stop being read (negative: no bound)")
 	fs.IntVar(&c.maxDocsPerPeer, "max-docs-per-peer", exchange.DefaultMaxDocsPerPeer, "documents one peer may make the relay hold by announcing them; beyond, vacant (negative: no cap)")
 	fs.IntVar(&c.maxDocsPerPrincipal, "max-docs-per-token", exchange.DefaultMaxDocsPerPrincipal, "documents the peers of one token together may make the relay hold by announcing them, over its life; beyond, vacant (negative: no cap)")
-	fs.IntVar(&c.sendQueueMessages, "send-queue-messages", server.DefaultSendQueueMessages, "messages one connection may have queued; more closes it with 4000")
-	fs.IntVar(&c.sendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes one connection may have queued; more closes it with 4000")
+	fs.IntVar(&c.sendQueueMessages, "send-queue-messages", netdefault.SendQueueMessages, "messages one connection may have queued; more closes it with 4000")
+	fs.IntVar(&c.sendQueueBytes, "send-queue-bytes", netdefault.SendQueueBytes, "bytes one connection may have queued; more closes it with 4000")
 	fs.Float64Var(&c.messageRate, "message-rate", 0, "incoming messages per second allowed per connection; more closes it with 1008 (0: no limit)")
 	fs.IntVar(&c.messageBurst, "message-burst", 0, "burst allowed above --message-rate (0: max(1, rate))")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 90*time.Second, "close connections silent this long (0 disables)")
-	fs.DurationVar(&c.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "a socket accepting nothing this long is cut off")
-	fs.DurationVar(&c.closeTimeout, "close-timeout", server.DefaultCloseTimeout, "bound on a connection's closing handshake")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", netdefault.WriteTimeout, "a socket accepting nothing this long is cut off")
+	fs.DurationVar(&c.closeTimeout, "close-timeout", netdefault.CloseTimeout, "bound on a connection's closing handshake")
 	fs.DurationVar(&c.drainWindow, "drain-window", 5*time.Second, "how long connections are spread over when draining")
 	fs.DurationVar(&c.drainDeadline, "drain-deadline", 0, "bound on a whole drain (0: drain window + 5s)")
 	fs.DurationVar(&c.departureTimeout, "departure-timeout", 30*time.Second, "how long a disconnected peer is remembered before it departs (0: at once, negative: never)")
-	fs.IntVar(&c.readBuffer, "read-buffer", server.DefaultReadBufferSize, "read buffer per connection, in bytes")
-	fs.IntVar(&c.writeBuffer, "write-buffer", server.DefaultWriteBufferSize, "write buffer per connection, in bytes")
+	fs.IntVar(&c.readBuffer, "read-buffer", netdefault.ReadBufferSize, "read buffer per connection, in bytes")
+	fs.IntVar(&c.writeBuffer, "write-buffer", netdefault.WriteBufferSize, "write buffer per connection, in bytes")
 
 	fs.StringVar(&c.compression, "compression", "off", "permessage-deflate for peers that offer it: off, context-takeover or no-context-takeover")
 	fs.IntVar(&c.compressionThreshold, "compression-threshold", 0, "smallest message compressed, in bytes (0: 512, or 128 with context takeover)")

@@ -41,13 +41,13 @@ const jitterFraction = 0.2
 // Unlimited is the MaxAttempts value that never gives up.
 const Unlimited = -1
 
-// Defaults of [Default]: base 1 s, at most [DefaultMax], no attempt limit.
+// Defaults of [Default]: base 1 s, at most 30 s, no attempt limit.
 // A long-running service must not stop syncing after an outage of a few
 // minutes, so the default retries until it is stopped (as nats.go and
 // centrifuge-go clients do); a limit is opt-in.
 const (
 	defaultBase        = time.Second
-	DefaultMax         = 30 * time.Second
+	defaultMax         = 30 * time.Second
 	defaultMaxAttempts = Unlimited
 )
 
@@ -55,7 +55,7 @@ const (
 // jitter, no limit on the number of attempts.
 var Default = Policy{
 	Base:        defaultBase,
-	Max:         DefaultMax,
+	Max:         defaultMax,
 	MaxAttempts: defaultMaxAttempts,
 	Jitter:      JitterFull,
 }
@@ -64,7 +64,7 @@ var Default = Policy{
 type Policy struct {
 	// Base is the raw delay of attempt 1. Zero means 1 s.
 	Base time.Duration
-	// Max caps every computed delay. Zero means DefaultMax.
+	// Max caps every computed delay. Zero means 30 s.
 	Max time.Duration
 	// MaxAttempts bounds the number of attempts: 0 never retries, a
 	// negative value ([Unlimited]) retries forever.
@@ -182,7 +182,7 @@ func (p Policy) DelayFor(attempt int, r float64) time.Duration {
 		base = defaultBase
 	}
 	if ceiling == 0 {
-		ceiling = DefaultMax
+		ceiling = defaultMax
 	}
 	return Compute(attempt, base, ceiling, r, p.Jitter)
 }

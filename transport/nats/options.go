@@ -17,7 +17,7 @@ const TransportType = "nats"
 
 // Defaults applied to zero Options fields.
 const (
-	DefaultPrefix            = "kyneta"
+	defaultPrefix            = "kyneta"
 	defaultHeartbeat         = time.Second
 	defaultDeadAfterBeats    = 4
 	defaultReconnectWait     = 250 * time.Millisecond
@@ -80,7 +80,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, &Error{Code: CodeInvalidOptions, Msg: fmt.Sprintf("node id %q: use 1-128 letters, digits, '-' or '_'", o.NodeID)}
 	}
 	if o.Prefix == "" {
-		o.Prefix = DefaultPrefix
+		o.Prefix = defaultPrefix
 	}
 	if !prefixRE.MatchString(o.Prefix) || len(o.Prefix) > 128 {
 		return o, &Error{Code: CodeInvalidOptions, Msg: fmt.Sprintf("prefix %q: use dot-separated tokens of letters, digits, '-' or '_'", o.Prefix)}

@@ -12,6 +12,7 @@ import (
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/httpkey"
+	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/wire"
@@ -47,8 +48,8 @@ const (
 	defaultMaxBodySize = 1 << 20
 	// defaultHeartbeatInterval is the time between ": heartbeat" comments.
 	defaultHeartbeatInterval = 30 * time.Second
-	defaultSendQueueMessages = 16384 // see server.DefaultSendQueueMessages
-	defaultSendQueueBytes    = 8 << 20
+	defaultSendQueueMessages = netdefault.SendQueueMessages
+	defaultSendQueueBytes    = netdefault.SendQueueBytes
 	defaultWriteTimeout      = 10 * time.Second
 	defaultReorderWait       = 3 * time.Second
 	// defaultMaxEventSize bounds one event (or line) a client reads.
@@ -86,7 +87,7 @@ type ServerOptions struct {
 	MaxConnections int
 	// MaxConnectionsPerIP caps the open streams of one client address
 	// (ClientIP); an events request above it is refused with HTTP 429.
-	// Default server.DefaultMaxConnectionsPerIP; negative means no cap.
+	// Default 1,000; negative means no cap.
 	// Behind a reverse proxy set ClientIP, or every client shares the
 	// proxy's address.
 	MaxConnectionsPerIP int
@@ -95,7 +96,7 @@ type ServerOptions struct {
 	ClientIP func(r *http.Request) string
 	// MaxConnectionsPerPrincipal caps the open streams of one principal
 	// (PrincipalKey); above it, HTTP 429. Default
-	// server.DefaultMaxConnectionsPerPrincipal; negative means no cap.
+	// 100; negative means no cap.
 	MaxConnectionsPerPrincipal int
 	// PrincipalKey names the principal a stream counts against for
 	// MaxConnectionsPerPrincipal ("" for none). Default: a string
@@ -125,7 +126,7 @@ type ServerOptions struct {
 	MaxReassemblySize int
 	// ReassemblyBudget caps the reassembly memory of all streams together
 	// (a fragment that does not fit is refused with 400). Default
-	// server.DefaultReassemblyBudget; negative means no budget.
+	// 256 MiB; negative means no budget.
 	ReassemblyBudget int64
 	// MaxAliases and MaxPresentDocs cap each stream's inbound alias table
 	// and the entries of one present (wire.AliasOptions). Above them the
@@ -218,7 +219,7 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 	}
 	switch {
 	case c.ReassemblyBudget == 0:
-		c.budget = wire.NewReassemblyBudget(server.DefaultReassemblyBudget)
+		c.budget = wire.NewReassemblyBudget(netdefault.ReassemblyBudget)
 	case c.ReassemblyBudget > 0:
 		c.budget = wire.NewReassemblyBudget(c.ReassemblyBudget)
 	}
@@ -244,10 +245,10 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		c.ReorderWait = defaultReorderWait
 	}
 	if c.MaxConnectionsPerIP == 0 {
-		c.MaxConnectionsPerIP = server.DefaultMaxConnectionsPerIP
+		c.MaxConnectionsPerIP = netdefault.MaxConnectionsPerIP
 	}
 	if c.MaxConnectionsPerPrincipal == 0 {
-		c.MaxConnectionsPerPrincipal = server.DefaultMaxConnectionsPerPrincipal
+		c.MaxConnectionsPerPrincipal = netdefault.MaxConnectionsPerPrincipal
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = httpkey.ClientHost
