@@ -22,8 +22,9 @@ const (
 	CodeExchange     Code = "exchange"      // the exchange refused a read or write; unwraps to its *exchange.Error
 )
 
-// Error is the line's typed error. errors.Is matches the Err* sentinels by
-// Code; Unwrap exposes the cause.
+// Error is the line's typed error. errors.Is(err, &Error{Code: c}) matches
+// any *Error with code c (as does CodeOf(err) == c for the first one in
+// the chain); Unwrap exposes the cause.
 type Error struct {
 	Code  Code
 	Topic string
@@ -54,20 +55,6 @@ func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
 }
-
-// Sentinels for errors.Is.
-var (
-	ErrClosed       = &Error{Code: CodeClosed}
-	ErrReceiverBusy = &Error{Code: CodeReceiverBusy}
-	ErrTypeConflict = &Error{Code: CodeTypeConflict}
-	ErrInvalidTopic = &Error{Code: CodeInvalidTopic}
-	ErrInvalidPeer  = &Error{Code: CodeInvalidPeer}
-	ErrSchema       = &Error{Code: CodeSchema}
-	ErrPayload      = &Error{Code: CodePayload}
-	ErrMalformed    = &Error{Code: CodeMalformed}
-	ErrCanceled     = &Error{Code: CodeCanceled}
-	ErrExchange     = &Error{Code: CodeExchange}
-)
 
 // CodeOf returns the Code of the first *Error in err's chain, or "".
 func CodeOf(err error) Code {

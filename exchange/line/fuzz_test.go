@@ -42,7 +42,7 @@ func FuzzDecodeBox(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := decodeBox(data)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, &Error{Code: CodeMalformed}) {
 				t.Fatalf("error without code: %v", err)
 			}
 			return

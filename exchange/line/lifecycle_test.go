@@ -105,7 +105,7 @@ func TestDestroy(t *testing.T) {
 	if ex.Has(l.outID) || ex.Has(l.inID) {
 		t.Fatal("documents survive Destroy")
 	}
-	if err := l.Send(ctxT(t), Msg{}); !errors.Is(err, ErrClosed) {
+	if err := l.Send(ctxT(t), Msg{}); !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Fatalf("Send after Destroy: %v", err)
 	}
 	l2, err := p.Open(ex, "b")
@@ -133,10 +133,10 @@ func TestShutdownClosesLines(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { _, err := l.Receive(ctx); errc <- err }()
 	n.stop("a")
-	if err := <-errc; !errors.Is(err, ErrClosed) {
+	if err := <-errc; !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Fatalf("Receive across Shutdown: %v", err)
 	}
-	if err := l.Send(ctx, Msg{}); !errors.Is(err, ErrClosed) {
+	if err := l.Send(ctx, Msg{}); !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Fatalf("Send after Shutdown: %v", err)
 	}
 	if err := l.Close(); err != nil {
@@ -214,7 +214,7 @@ func TestBadPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := b.Receive(ctx); !errors.Is(err, ErrPayload) {
+	if _, err := b.Receive(ctx); !errors.Is(err, &Error{Code: CodePayload}) {
 		t.Fatalf("undecodable payload: %v", err)
 	}
 	if m, err := b.Receive(ctx); err != nil || m.N != 2 {
@@ -228,7 +228,7 @@ func TestBadPayloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer la.Close()
-	if err := la.Send(ctx, map[string]any{"text": 5}); !errors.Is(err, ErrPayload) {
+	if err := la.Send(ctx, map[string]any{"text": 5}); !errors.Is(err, &Error{Code: CodePayload}) {
 		t.Fatalf("schema violation: %v", err)
 	}
 
@@ -257,7 +257,7 @@ func TestBadPayloads(t *testing.T) {
 	n.settle(a, b, bc)
 	mu.Lock()
 	defer mu.Unlock()
-	if len(reported) != 1 || !errors.Is(reported[0], ErrMalformed) {
+	if len(reported) != 1 || !errors.Is(reported[0], &Error{Code: CodeMalformed}) {
 		t.Fatalf("reported %v, want one CodeMalformed", reported)
 	}
 }

@@ -93,15 +93,15 @@ func TestLineBothDirections(t *testing.T) {
 func TestLineErrors(t *testing.T) {
 	n := newNet(t)
 	ex := n.start("a", false)
-	if _, err := NewProtocol[Msg, Msg]("a:b", Options{}); !errors.Is(err, ErrInvalidTopic) {
+	if _, err := NewProtocol[Msg, Msg]("a:b", Options{}); !errors.Is(err, &Error{Code: CodeInvalidTopic}) {
 		t.Errorf("topic with ':': %v", err)
 	}
-	if _, err := NewProtocol[chan int, Msg]("t", Options{}); !errors.Is(err, ErrSchema) {
+	if _, err := NewProtocol[chan int, Msg]("t", Options{}); !errors.Is(err, &Error{Code: CodeSchema}) {
 		t.Errorf("chan payload: %v", err)
 	}
 	p := mustProto(t, "t")
 	for _, peer := range []string{"", "a", "x→y"} {
-		if _, err := p.Open(ex, peer); !errors.Is(err, ErrInvalidPeer) {
+		if _, err := p.Open(ex, peer); !errors.Is(err, &Error{Code: CodeInvalidPeer}) {
 			t.Errorf("Open(%q): %v", peer, err)
 		}
 	}
@@ -111,7 +111,7 @@ func TestLineErrors(t *testing.T) {
 	}
 	// The same line with other types is a conflict.
 	q, _ := NewProtocol[string, string]("t", Options{})
-	if _, err := q.Open(ex, "b"); !errors.Is(err, ErrTypeConflict) {
+	if _, err := q.Open(ex, "b"); !errors.Is(err, &Error{Code: CodeTypeConflict}) {
 		t.Errorf("conflicting Open: %v", err)
 	}
 	ctx := ctxT(t)
@@ -121,20 +121,20 @@ func TestLineErrors(t *testing.T) {
 	for !l.waiting() {
 		runtime.Gosched()
 	}
-	if _, err := l.Receive(ctx); !errors.Is(err, ErrReceiverBusy) {
+	if _, err := l.Receive(ctx); !errors.Is(err, &Error{Code: CodeReceiverBusy}) {
 		t.Fatalf("second Receive: %v", err)
 	}
 	_ = l.Close()
-	if err := <-busy; !errors.Is(err, ErrClosed) {
+	if err := <-busy; !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Errorf("Receive after Close: %v", err)
 	}
-	if err := l.Send(ctx, Msg{}); !errors.Is(err, ErrClosed) {
+	if err := l.Send(ctx, Msg{}); !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Errorf("Send after Close: %v", err)
 	}
-	if _, err := l.Receive(ctx); !errors.Is(err, ErrClosed) {
+	if _, err := l.Receive(ctx); !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Errorf("Receive after Close: %v", err)
 	}
-	if CodeOf(fmt.Errorf("x: %w", ErrPayload)) != CodePayload {
+	if CodeOf(fmt.Errorf("x: %w", &Error{Code: CodePayload})) != CodePayload {
 		t.Error("CodeOf does not unwrap")
 	}
 }
