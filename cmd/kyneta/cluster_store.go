@@ -164,7 +164,7 @@ func (s *sharedStore) Replace(ctx context.Context, docID string, recs []store.Re
 		return err
 	}
 	if !ok {
-		return store.ErrReplaceWithoutMeta
+		return &store.Error{Code: store.CodeReplaceWithoutMeta}
 	}
 	f, kind, err := s.factory(m)
 	if err != nil {

@@ -50,7 +50,8 @@ const (
 	CodeVersionConflict Code = "version-conflict"
 )
 
-// Error is a store error. errors.Is matches the Err* sentinels by Code.
+// Error is a store error. errors.Is(err, &Error{Code: c}) matches any error
+// of this package with code c, as does CodeOf(err) == c.
 type Error struct {
 	Code  Code
 	DocID string
@@ -83,28 +84,31 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// Sentinels for errors.Is.
-var (
-	ErrEntryBeforeMeta     = &Error{Code: CodeEntryBeforeMeta}
-	ErrReplicaTypeMismatch = &Error{Code: CodeReplicaTypeMismatch}
-	ErrSyncModeMismatch    = &Error{Code: CodeSyncModeMismatch}
-	ErrReplaceWithoutMeta  = &Error{Code: CodeReplaceWithoutMeta}
-	ErrInvalidRecord       = &Error{Code: CodeInvalidRecord}
-	ErrClosed              = &Error{Code: CodeClosed}
-	ErrFormat              = &Error{Code: CodeFormat}
-	ErrInjected            = &Error{Code: CodeInjected}
-	ErrLocked              = &Error{Code: CodeLocked}
-	ErrCorrupt             = &Error{Code: CodeCorrupt}
-	ErrHeadMismatch        = &Error{Code: CodeHeadMismatch}
-	ErrWriteFailed         = &Error{Code: CodeWriteFailed}
-	ErrVersionConflict     = &Error{Code: CodeVersionConflict}
-)
+// CodeOf returns the code of the first error of this package in err's
+// chain: an *Error's Code, CodeCorrupt for a *CorruptError,
+// CodeHeadMismatch for a *HeadError and CodeFormat for a *FormatError; ""
+// if there is none.
+func CodeOf(err error) Code {
+	for ; err != nil; err = errors.Unwrap(err) {
+		switch e := err.(type) {
+		case *Error:
+			return e.Code
+		case *CorruptError:
+			return CodeCorrupt
+		case *HeadError:
+			return CodeHeadMismatch
+		case *FormatError:
+			return CodeFormat
+		}
+	}
+	return ""
+}
 
 // Transient reports whether a failed write may succeed when retried
 // unchanged later, so a caller should keep it and retry with backoff:
-// true for [ErrWriteFailed], injected faults and errors this package does
+// true for [CodeWriteFailed], injected faults and errors this package does
 // not classify (a backend's raw I/O error); false for nil, validation
-// errors, [ErrClosed], [ErrFormat], [ErrLocked], [ErrCorrupt] (which need
+// errors, [CodeClosed], [CodeFormat], [CodeLocked], [CodeCorrupt] (which need
 // a repair) and context cancellation. A [*HeadError] is not transient
 // either: the write must be recomputed from the head it reports.
 func Transient(err error) bool {
@@ -157,7 +161,7 @@ const (
 // appended. The repair is a [Store.Replace] with the state the caller
 // trusts (which discards the bad record and everything after it in that
 // store), made deliberately, after the diagnostic has been reported.
-// errors.Is(err, ErrCorrupt) holds for it.
+// errors.Is(err, &Error{Code: CodeCorrupt}) holds for it.
 type CorruptError struct {
 	DocID       string
 	Reason      CorruptReason
@@ -190,7 +194,7 @@ func (e *CorruptError) Error() string {
 // Unwrap returns the cause.
 func (e *CorruptError) Unwrap() error { return e.Err }
 
-// Is makes errors.Is(err, ErrCorrupt) hold.
+// Is makes errors.Is(err, &Error{Code: CodeCorrupt}) hold.
 func (e *CorruptError) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == CodeCorrupt
@@ -203,7 +207,7 @@ func (e *CorruptError) Is(target error) bool {
 // has none). A caller that lost track of a write (it failed, but may have
 // landed) learns here whether it did: Head.Version equal to the batch's
 // last version means it landed.
-// errors.Is(err, ErrHeadMismatch) holds for it.
+// errors.Is(err, &Error{Code: CodeHeadMismatch}) holds for it.
 type HeadError struct {
 	DocID string
 	Base  string
@@ -217,7 +221,7 @@ func (e *HeadError) Error() string {
 	return "store: head-mismatch (doc " + quote(e.DocID) + "): want base " + quote(e.Base) + ", stream ends at " + quote(e.Head.Version)
 }
 
-// Is makes errors.Is(err, ErrHeadMismatch) hold.
+// Is makes errors.Is(err, &Error{Code: CodeHeadMismatch}) hold.
 func (e *HeadError) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == CodeHeadMismatch
@@ -235,7 +239,7 @@ const (
 
 // FormatError is returned when a persistent store's on-disk format marker
 // is missing (with data present), malformed, or of another major version.
-// errors.Is(err, ErrFormat) holds for it.
+// errors.Is(err, &Error{Code: CodeFormat}) holds for it.
 type FormatError struct {
 	Reason  FormatReason
 	Backend string // e.g. "sqlite"
@@ -248,12 +252,8 @@ func (e *FormatError) Error() string {
 		" (stored " + quote(e.Stored) + ", current " + quote(e.Current) + ")"
 }
 
-// Is makes errors.Is(err, ErrFormat) hold.
+// Is makes errors.Is(err, &Error{Code: CodeFormat}) hold.
 func (e *FormatError) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == CodeFormat
 }
-
-// FormatVersion is the store format this implementation writes and reads
-// ({"major":1,"minor":0}), shared with the reference's persistent stores.
-var FormatVersion = struct{ Major, Minor int }{1, 0}

@@ -127,7 +127,7 @@ func TestReplayStopsAtRejectedEntry(t *testing.T) {
 	bad = append(bad, store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{`)}, "x:9"))
 	_, res, err := replayPlain(t, f, bad)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != store.ReasonRejected || ce.Err == nil || res.Good != len(recs) || !errors.Is(err, store.ErrCorrupt) {
+	if !errors.As(err, &ce) || ce.Reason != store.ReasonRejected || ce.Err == nil || res.Good != len(recs) || !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
 		t.Fatalf("Replay = %+v, %v; want a rejected record after %d good", res, err, len(recs))
 	}
 }
@@ -142,7 +142,7 @@ func TestTransient(t *testing.T) {
 		{&store.Error{Code: store.CodeWriteFailed, Err: errors.New("EFBIG")}, true},
 		{&store.Error{Code: store.CodeInjected}, true},
 		{&store.Error{Code: store.CodeSyncModeMismatch}, false},
-		{store.ErrClosed, false},
+		{&store.Error{Code: store.CodeClosed}, false},
 		{&store.HeadError{DocID: "d"}, false},
 		{&store.CorruptError{DocID: "d"}, false},
 		{&store.FormatError{Reason: store.ReasonIncompatibleMajor}, false},

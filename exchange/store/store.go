@@ -127,10 +127,10 @@ func EntryRecord(p replica.Payload, version string) Record {
 // concurrently, so implementations must be safe for concurrent use.
 type Store interface {
 	// Append adds a record to a document's stream. The first record of a
-	// document must be a meta record (else [ErrEntryBeforeMeta]). A meta
+	// document must be a meta record (else [CodeEntryBeforeMeta]). A meta
 	// record is validated against the existing meta: a different replica
-	// type name or major fails with [ErrReplicaTypeMismatch], a different
-	// sync mode with [ErrSyncModeMismatch]; the schema hash is
+	// type name or major fails with [CodeReplicaTypeMismatch], a different
+	// sync mode with [CodeSyncModeMismatch]; the schema hash is
 	// last-writer-wins. Record insert and index update are atomic.
 	// Append is unconditional: retrying one whose result was lost can
 	// store the record twice, so deltas go through AppendAfter.
@@ -139,7 +139,7 @@ type Store interface {
 	// an unknown document has none (no error).
 	LoadAll(ctx context.Context, docID string) ([]Record, error)
 	// Replace atomically swaps the document's whole stream. The batch must
-	// hold at least one meta record ([ErrReplaceWithoutMeta]) and is
+	// hold at least one meta record ([CodeReplaceWithoutMeta]) and is
 	// validated like Append; the index takes the batch's last meta.
 	// Readers never see an intermediate state, and later appends order
 	// after the replacement.
@@ -170,7 +170,7 @@ type Store interface {
 	// only those starting with prefix (exact, case-sensitive byte prefix;
 	// "" lists all).
 	ListDocIDs(ctx context.Context, prefix string) ([]string, error)
-	// Close releases resources. Calls after Close fail with [ErrClosed].
+	// Close releases resources. Calls after Close fail with [CodeClosed].
 	Close() error
 }
 

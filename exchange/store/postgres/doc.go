@@ -24,7 +24,7 @@
 //   - made while the head is the one this Store last saw is appended;
 //   - otherwise (another writer moved the head, so this entry's delta
 //     does not start where the stream ends) is refused with
-//     [store.ErrVersionConflict] and nothing is written: replaying the
+//     [store.CodeVersionConflict] and nothing is written: replaying the
 //     stream would apply some changes twice. The writer recovers by storing
 //     an entirety with Replace, or by catching up to the head.
 //

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
 )
 
 // SchemaVersion is the table layout version this release migrates to.
@@ -173,7 +174,7 @@ type formatJSON struct {
 
 // checkFormat is the SQLite store's format gate on the store-meta table.
 func (s *Store) checkFormat(ctx context.Context, tx pgx.Tx) error {
-	current := fmt.Sprintf("%d.%d", store.FormatVersion.Major, store.FormatVersion.Minor)
+	current := fmt.Sprintf("%d.%d", sqlrow.FormatVersion.Major, sqlrow.FormatVersion.Minor)
 	var raw string
 	err := tx.QueryRow(ctx, `SELECT value::text FROM `+s.q.storeMeta+` WHERE key = 'format'`).Scan(&raw)
 	switch {
@@ -186,7 +187,7 @@ func (s *Store) checkFormat(ctx context.Context, tx pgx.Tx) error {
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("postgres store: read documents: %w", err)
 		}
-		marker, _ := json.Marshal(map[string]int{"major": store.FormatVersion.Major, "minor": store.FormatVersion.Minor})
+		marker, _ := json.Marshal(map[string]int{"major": sqlrow.FormatVersion.Major, "minor": sqlrow.FormatVersion.Minor})
 		if _, err := tx.Exec(ctx, `INSERT INTO `+s.q.storeMeta+` (key, value) VALUES ('format', $1::jsonb)
 			ON CONFLICT (key) DO NOTHING`, string(marker)); err != nil {
 			return fmt.Errorf("postgres store: write format marker: %w", err)
@@ -199,7 +200,7 @@ func (s *Store) checkFormat(ctx context.Context, tx pgx.Tx) error {
 	if json.Unmarshal([]byte(raw), &f) != nil || f.Major == nil || f.Minor == nil || *f.Major < 0 || *f.Minor < 0 {
 		return &store.FormatError{Reason: store.ReasonMalformedVersion, Backend: backendName, Stored: raw, Current: current}
 	}
-	if *f.Major != store.FormatVersion.Major {
+	if *f.Major != sqlrow.FormatVersion.Major {
 		return &store.FormatError{Reason: store.ReasonIncompatibleMajor, Backend: backendName, Stored: raw, Current: current}
 	}
 	return nil

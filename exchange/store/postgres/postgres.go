@@ -165,7 +165,7 @@ func (s *Store) enter() (func(), error) {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return nil, store.ErrClosed
+		return nil, &store.Error{Code: store.CodeClosed}
 	}
 	return s.mu.RUnlock, nil
 }

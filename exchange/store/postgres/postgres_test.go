@@ -71,10 +71,10 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Ping(ctx); !errors.Is(err, store.ErrClosed) {
+	if err := s.Ping(ctx); !errors.Is(err, &store.Error{Code: store.CodeClosed}) {
 		t.Fatalf("Ping after close = %v", err)
 	}
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); !errors.Is(err, store.ErrClosed) {
+	if err := s.Append(ctx, "d", storetest.MetaRecord("")); !errors.Is(err, &store.Error{Code: store.CodeClosed}) {
 		t.Fatalf("append after close = %v", err)
 	}
 	if err := admin.Ping(ctx); err != nil {
@@ -160,7 +160,7 @@ func TestFormatGate(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Reason != tc.reason || fe.Backend != "postgres" {
 				t.Fatalf("err = %v, want FormatError %s", err, tc.reason)
 			}
-			if !errors.Is(err, store.ErrFormat) {
+			if !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
 				t.Fatalf("errors.Is(err, ErrFormat) = false for %v", err)
 			}
 		})
@@ -231,7 +231,7 @@ func TestMigrations(t *testing.T) {
 			exec(t, `UPDATE `+schema+`.kyneta_store_meta SET value = $1::jsonb WHERE key = 'schema_version'`, tc.stored)
 			_, err := Open(ctx, testDSN, Options{Tables: Tables{Schema: schema}})
 			var fe *store.FormatError
-			if !errors.As(err, &fe) || fe.Reason != tc.reason || !errors.Is(err, store.ErrFormat) {
+			if !errors.As(err, &fe) || fe.Reason != tc.reason || !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
 				t.Fatalf("err = %v, want %s", err, tc.reason)
 			}
 		})
@@ -392,14 +392,14 @@ func TestRejectsBadNames(t *testing.T) {
 func TestRejectsIDsTextCannotHold(t *testing.T) {
 	s := open(t, Tables{Schema: newSchema(t)}, Options{})
 	for _, id := range []string{"a\x00b", "\xff\xfe"} {
-		if err := s.Append(ctx, id, storetest.MetaRecord("")); !errors.Is(err, store.ErrInvalidRecord) {
+		if err := s.Append(ctx, id, storetest.MetaRecord("")); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
 			t.Fatalf("Append(%q) = %v", id, err)
 		}
-		if _, err := s.LoadAll(ctx, id); !errors.Is(err, store.ErrInvalidRecord) {
+		if _, err := s.LoadAll(ctx, id); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
 			t.Fatalf("LoadAll(%q) = %v", id, err)
 		}
 	}
-	if _, err := s.ListDocIDs(ctx, "\xff"); !errors.Is(err, store.ErrInvalidRecord) {
+	if _, err := s.ListDocIDs(ctx, "\xff"); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
 		t.Fatalf("ListDocIDs(invalid) = %v", err)
 	}
 }

@@ -93,7 +93,7 @@ func TestTwoNodesPersistOneHistory(t *testing.T) {
 					v = min(v, last)
 					err := s.Append(ctx, "doc", chainEntry(wire.Since, confirmed, version(v)))
 					switch {
-					case errors.Is(err, store.ErrVersionConflict):
+					case errors.Is(err, &store.Error{Code: store.CodeVersionConflict}):
 						conflicts[i]++
 					case err != nil:
 						fail <- err
@@ -187,7 +187,7 @@ func TestStaleWriterIsRefused(t *testing.T) {
 	}
 	err := b.Append(ctx, "doc", storetest.EntryRecord(wire.Since, "L:2b"))
 	var se *store.Error
-	if !errors.Is(err, store.ErrVersionConflict) || !errors.As(err, &se) || se.DocID != "doc" {
+	if !errors.Is(err, &store.Error{Code: store.CodeVersionConflict}) || !errors.As(err, &se) || se.DocID != "doc" {
 		t.Fatalf("stale append = %v, want a version conflict", err)
 	}
 	recs, err := b.LoadAll(ctx, "doc")

@@ -112,7 +112,7 @@ func fsizeWriter(args []string) int {
 			fmt.Fprintf(out, "bad-head %s\n", oneLine(err))
 			return exitFailed
 		default:
-			if !errors.Is(err, store.ErrWriteFailed) || !store.Transient(err) {
+			if !errors.Is(err, &store.Error{Code: store.CodeWriteFailed}) || !store.Transient(err) {
 				fmt.Fprintf(out, "untyped %s\n", oneLine(err))
 				return exitFailed
 			}

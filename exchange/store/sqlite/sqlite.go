@@ -34,7 +34,7 @@ type Options struct {
 	// Tables overrides table names (default: the reference's names).
 	Tables Tables
 	// BusyTimeoutMillis is how long Open waits for another holder of the
-	// database file to let go of it before refusing with [store.ErrLocked]
+	// database file to let go of it before refusing with [store.CodeLocked]
 	// (a restart can overlap the previous process's exit). Default 5000.
 	BusyTimeoutMillis int
 	// Logger receives a diagnostic for every broken stream LoadAll
@@ -130,7 +130,7 @@ func dsn(path string, busyMillis int) (string, error) {
 // # One process per file
 //
 // The store holds the database file with SQLite's exclusive locking mode
-// for as long as it is open, and Open fails with [store.ErrLocked] when
+// for as long as it is open, and Open fails with [store.CodeLocked] when
 // another process (or another Open in this process) holds it. Two writers
 // on one file would both acknowledge writes and store diverging content
 // under the same versions. The exclusive locking mode is SQLite's own lock,
@@ -199,7 +199,7 @@ func (h *handle) lock(ctx context.Context) error {
 	return nil
 }
 
-// openError turns SQLite's busy and locked results into [store.ErrLocked].
+// openError turns SQLite's busy and locked results into [store.CodeLocked].
 func (h *handle) openError(err error) error {
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {
@@ -291,7 +291,7 @@ type formatJSON struct {
 }
 
 func (s *Store) checkFormat(ctx context.Context) error {
-	current := fmt.Sprintf("%d.%d", store.FormatVersion.Major, store.FormatVersion.Minor)
+	current := fmt.Sprintf("%d.%d", sqlrow.FormatVersion.Major, sqlrow.FormatVersion.Minor)
 	var raw string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM `+s.t.StoreMeta+` WHERE key = 'format'`).Scan(&raw)
 	switch {
@@ -304,7 +304,7 @@ func (s *Store) checkFormat(ctx context.Context) error {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sqlite store: read documents: %w", err)
 		}
-		marker, _ := json.Marshal(map[string]int{"major": store.FormatVersion.Major, "minor": store.FormatVersion.Minor})
+		marker, _ := json.Marshal(map[string]int{"major": sqlrow.FormatVersion.Major, "minor": sqlrow.FormatVersion.Minor})
 		if _, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO `+s.t.StoreMeta+` (key, value) VALUES ('format', ?)`, string(marker)); err != nil {
 			return fmt.Errorf("sqlite store: write format marker: %w", err)
 		}
@@ -316,7 +316,7 @@ func (s *Store) checkFormat(ctx context.Context) error {
 	if json.Unmarshal([]byte(raw), &f) != nil || f.Major == nil || f.Minor == nil || *f.Major < 0 || *f.Minor < 0 {
 		return &store.FormatError{Reason: store.ReasonMalformedVersion, Backend: backendName, Stored: raw, Current: current}
 	}
-	if *f.Major != store.FormatVersion.Major {
+	if *f.Major != sqlrow.FormatVersion.Major {
 		return &store.FormatError{Reason: store.ReasonIncompatibleMajor, Backend: backendName, Stored: raw, Current: current}
 	}
 	return nil
@@ -353,7 +353,7 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) err
 }
 
 // writeFailed types a failed write statement or commit as
-// [store.ErrWriteFailed]; SQLite has rolled the transaction back.
+// [store.CodeWriteFailed]; SQLite has rolled the transaction back.
 func writeFailed(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
@@ -727,7 +727,7 @@ func (s *Store) checkOpen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return store.ErrClosed
+		return &store.Error{Code: store.CodeClosed}
 	}
 	return nil
 }

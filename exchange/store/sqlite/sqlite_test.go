@@ -150,7 +150,7 @@ func TestFormatGate(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Reason != tc.reason || fe.Backend != "sqlite" {
 				t.Fatalf("err = %v, want FormatError %s", err, tc.reason)
 			}
-			if !errors.Is(err, store.ErrFormat) {
+			if !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
 				t.Fatalf("errors.Is(err, ErrFormat) = false for %v", err)
 			}
 		})
@@ -277,7 +277,7 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 			}
 			got, err := s.LoadAll(ctx, "d")
 			var ce *store.CorruptError
-			if !errors.As(err, &ce) || !errors.Is(err, store.ErrCorrupt) {
+			if !errors.As(err, &ce) || !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
 				t.Fatalf("LoadAll = %d records, %v; want a CorruptError", len(got), err)
 			}
 			if ce.Reason != tc.reason || ce.Seq != tc.seq || ce.Good != tc.good || ce.Index != tc.good ||
@@ -308,11 +308,11 @@ func TestHeadOfCorruptLastEntry(t *testing.T) {
 		}
 	}
 	mustExec(t, s, `UPDATE kyneta_records SET payload = 'nope' WHERE seq = 1`)
-	if _, err := s.Head(ctx, "d"); !errors.Is(err, store.ErrCorrupt) {
+	if _, err := s.Head(ctx, "d"); !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
 		t.Fatalf("Head = %v, want ErrCorrupt", err)
 	}
 	err := s.AppendAfter(ctx, "d", "v1", []store.Record{storetest.EntryRecord(wire.Since, "v2")})
-	if !errors.Is(err, store.ErrCorrupt) {
+	if !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
 		t.Fatalf("AppendAfter = %v, want ErrCorrupt", err)
 	}
 }

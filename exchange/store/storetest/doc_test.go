@@ -91,7 +91,7 @@ func TestRandomFaultIsSeeded(t *testing.T) {
 	if n == 0 || n == len(a) {
 		t.Fatalf("%d of %d ticks failed at rate 0.3", n, len(a))
 	}
-	if err := storetest.NewRandomFault(1, 1).Tick(1); !errors.Is(err, store.ErrInjected) {
+	if err := storetest.NewRandomFault(1, 1).Tick(1); !errors.Is(err, &store.Error{Code: store.CodeInjected}) {
 		t.Fatalf("rate 1 tick = %v", err)
 	}
 }
@@ -102,7 +102,7 @@ func TestFaultyModes(t *testing.T) {
 	f := storetest.NewFaulty(inner, 3, 1)
 	for range 40 {
 		err := f.Append(ctx, "doc", storetest.MetaRecord(""))
-		if !errors.Is(err, store.ErrInjected) {
+		if !errors.Is(err, &store.Error{Code: store.CodeInjected}) {
 			t.Fatalf("rate 1 append = %v", err)
 		}
 	}

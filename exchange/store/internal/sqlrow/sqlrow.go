@@ -118,3 +118,7 @@ func EntryVersion(payload string) (string, error) {
 	}
 	return e.Version, nil
 }
+
+// FormatVersion is the store format the SQL backends write and read
+// ({"major":1,"minor":0}), shared with the reference's persistent stores.
+var FormatVersion = struct{ Major, Minor int }{1, 0}
