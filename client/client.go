@@ -127,7 +127,7 @@ func (c *Client) Initialize(ctx context.Context, tc transport.Context) error {
 // Start connects: it returns once the lifecycle has left disconnected,
 // without waiting for the connection (use WaitForStatus). Start requires a
 // prior Initialize; a stopped client is re-initialized with the last
-// context. It fails with ErrClientClosed after Close.
+// context. It fails with [CodeClientClosed] after Close.
 func (c *Client) Start(ctx context.Context) error {
 	if c.closed.Load() {
 		return &Error{Code: CodeClientClosed, Op: "start"}
@@ -176,7 +176,7 @@ func (c *Client) dropIdle() {
 // has no deadline: it returns when every goroutine of the client has
 // finished (even after an earlier Stop whose ctx ended early), except the
 // caller's own when called from a callback. Later Start calls fail with
-// ErrClientClosed; pending WaitForStatus calls return.
+// [CodeClientClosed]; pending WaitForStatus calls return.
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	ctx := context.Background()
@@ -214,8 +214,8 @@ func (c *Client) TransportState() transport.State { return c.base.State() }
 // started and the hooks for the transition have run (unless it is called
 // from a hook). Waiting for any status but disconnected also ends when the client
 // stops for good: the state is returned with its *DisconnectReason as the
-// error (e.g. errors.Is(err, ErrUnauthorized)). It returns ctx's error if
-// ctx ends first and an error matching ErrClientClosed after Close.
+// error (e.g. errors.Is(err, &Error{Code: CodeUnauthorized})). It returns ctx's error if
+// ctx ends first and an error of code [CodeClientClosed] after Close.
 func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) {
 	s, err := c.runner.WaitFor(ctx, func(s State) bool {
 		return s.Status == want || (want != StatusDisconnected && s.Status == StatusDisconnected && s.Reason != nil)
@@ -226,7 +226,7 @@ func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) 
 	case err != nil:
 		return s, err
 	}
-	if err := c.barrier(ctx); err != nil && !errors.Is(err, ErrClientClosed) {
+	if err := c.barrier(ctx); err != nil && !errors.Is(err, &Error{Code: CodeClientClosed}) {
 		return s, err
 	}
 	if err := c.out.Sync(ctx); err != nil {

@@ -185,7 +185,7 @@ func TestReadyHandshakeAndStop(t *testing.T) {
 	if !errors.As(rc.err, &ce) || ce.Reason != reasonClientDisconnecting {
 		t.Fatalf("close reason %v", rc.err)
 	}
-	if s := h.c.State(); s.Status != StatusDisconnected || !errors.Is(s.Reason, ErrStopped) {
+	if s := h.c.State(); s.Status != StatusDisconnected || !errors.Is(s.Reason, &Error{Code: CodeIntentional}) {
 		t.Fatalf("state after Stop %v", s)
 	}
 	if r := recv(t, h.hook.disconnects, "OnDisconnect"); r.Code != CodeIntentional {
@@ -336,8 +336,8 @@ func TestUnauthorizedStopsRetrying(t *testing.T) {
 			h.srv.set(func(s *refServer) { s.reject = status })
 			h.start()
 			s, err := h.c.WaitForStatus(h.ctx, StatusReady)
-			if !errors.Is(err, ErrUnauthorized) || CodeOf(err) != CodeUnauthorized {
-				t.Fatalf("WaitForStatus error %v, want ErrUnauthorized", err)
+			if !errors.Is(err, &Error{Code: CodeUnauthorized}) || CodeOf(err) != CodeUnauthorized {
+				t.Fatalf("WaitForStatus error %v, want &Error{Code: CodeUnauthorized}", err)
 			}
 			var r *DisconnectReason
 			if !errors.As(err, &r) || r.HTTPStatus != status || s.Status != StatusDisconnected {
@@ -363,7 +363,7 @@ func TestPolicyCloseStopsRetrying(t *testing.T) {
 	h.start()
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
 	var r *DisconnectReason
-	if !errors.Is(err, ErrPolicyViolation) || !errors.As(err, &r) || r.CloseCode != 1008 || r.CloseReason != "token expired" {
+	if !errors.Is(err, &Error{Code: CodePolicyViolation}) || !errors.As(err, &r) || r.CloseCode != 1008 || r.CloseReason != "token expired" {
 		t.Fatalf("err %v", err)
 	}
 	h.quiet()
@@ -384,7 +384,7 @@ func TestAcceptThenCloseEscalates(t *testing.T) {
 	}
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
 	var r *DisconnectReason
-	if !errors.Is(err, ErrMaxRetries) || !errors.As(err, &r) || r.Attempts != 3 || !errors.Is(err, ErrServerClosed) {
+	if !errors.Is(err, &Error{Code: CodeMaxRetries}) || !errors.As(err, &r) || r.Attempts != 3 || !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Fatalf("err %v", err)
 	}
 	if n := h.srv.upgrades(); n != 3 {
@@ -401,8 +401,8 @@ func TestInvalidConfig(t *testing.T) {
 		{URL: "://nope"},
 		{URL: "ws://x", Reconnect: testPolicyNegative()},
 	} {
-		if _, err := New(o); !errors.Is(err, ErrInvalidConfig) || CodeOf(err) != CodeInvalidConfig {
-			t.Errorf("New(%+v) = %v, want ErrInvalidConfig", o, err)
+		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidConfig}) || CodeOf(err) != CodeInvalidConfig {
+			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidConfig}", o, err)
 		}
 	}
 }
@@ -425,7 +425,7 @@ func TestBadDynamicURLIsNotRetried(t *testing.T) {
 	})
 	h.start()
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
-	if !errors.Is(err, ErrInvalidConfig) {
+	if !errors.Is(err, &Error{Code: CodeInvalidConfig}) {
 		t.Fatalf("err %v", err)
 	}
 	if peer.Load() != "client-peer" {
@@ -488,7 +488,7 @@ func TestHookStopsClient(t *testing.T) {
 		t.Fatalf("Stop from hook: %v", err)
 	}
 	s := h.waitState("disconnected", func(s State) bool { return s.Status == StatusDisconnected })
-	if !errors.Is(s.Reason, ErrStopped) {
+	if !errors.Is(s.Reason, &Error{Code: CodeIntentional}) {
 		t.Fatalf("state %v", s)
 	}
 }
@@ -558,10 +558,10 @@ func TestWaitForStatusAfterClose(t *testing.T) {
 	if err := h.c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.c.WaitForStatus(h.ctx, StatusReady); !errors.Is(err, ErrClientClosed) {
+	if _, err := h.c.WaitForStatus(h.ctx, StatusReady); !errors.Is(err, &Error{Code: CodeClientClosed}) {
 		t.Fatalf("WaitForStatus after Close: %v", err)
 	}
-	if err := h.c.Start(h.ctx); !errors.Is(err, ErrClientClosed) {
+	if err := h.c.Start(h.ctx); !errors.Is(err, &Error{Code: CodeClientClosed}) {
 		t.Fatalf("Start after Close: %v", err)
 	}
 }
@@ -591,7 +591,7 @@ func TestSendWithoutConnection(t *testing.T) {
 	if err := h.c.Stop(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, ErrNotConnected) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &Error{Code: CodeNotConnected}) {
 		t.Fatalf("send on a closed socket: %v", err)
 	}
 }

@@ -43,8 +43,8 @@
 // connection that stays silent for PongTimeout after a ping; a dial is
 // bounded by DialTimeout ([ErrDialTimeout]). Some outcomes are never
 // retried, whatever the policy: an upgrade refused with HTTP 401 or 403
-// ([ErrUnauthorized]), a close with 1008 ([ErrPolicyViolation]) and
-// configuration errors such as a bad URL ([ErrInvalidConfig]).
+// ([CodeUnauthorized]), a close with 1008 ([CodePolicyViolation]) and
+// configuration errors such as a bad URL ([CodeInvalidConfig]).
 //
 // # Several servers
 //
@@ -63,7 +63,7 @@
 // OnReconnecting, OnDisconnect) report every change of status. Hooks run in
 // order on a goroutine of the client's, never under a lock, and may call
 // back into the client, Stop included. Why the client stopped is a
-// [*DisconnectReason], an error matching the sentinels of this package.
+// [*DisconnectReason], an error whose [Code] [CodeOf] returns.
 //
 // The deviations from the reference client are listed in the project's
 // docs/deviations.md.

@@ -9,8 +9,9 @@ import (
 
 // Code classifies why a client is disconnected (and the errors of this
 // package), so callers can branch without matching text. The SSE client
-// (package transport/sse) reports with the same codes, reasons and
-// sentinels, so one check covers both clients.
+// (package transport/sse) reports with the same codes and reasons, so one
+// check covers both clients. Match with CodeOf(err) == c or
+// errors.Is(err, &Error{Code: c}); both see *DisconnectReason and *Error.
 type Code string
 
 // Disconnect codes. The first four are the reference's reason types; the
@@ -53,26 +54,10 @@ func (c Code) permanent() bool {
 	return c == CodeUnauthorized || c == CodePolicyViolation || c == CodeInvalidConfig
 }
 
-// Sentinel errors; a *DisconnectReason with the matching Code satisfies
-// errors.Is for the sentinel.
-var (
-	ErrStopped         = errors.New("client: stopped")
-	ErrConnection      = errors.New("client: connection failed")
-	ErrServerClosed    = errors.New("client: closed by server")
-	ErrMaxRetries      = errors.New("client: max retries exceeded")
-	ErrUnauthorized    = errors.New("client: unauthorized")
-	ErrPolicyViolation = errors.New("client: policy violation")
-	ErrInvalidConfig   = errors.New("client: invalid configuration")
-	ErrPongTimeout     = errors.New("client: pong timeout")
-	ErrReadyTimeout    = errors.New("client: ready timeout")
-	ErrClientClosed    = errors.New("client: closed")
-	ErrSendQueueFull   = errors.New("client: send queue full")
-	ErrNotConnected    = errors.New("client: not connected")
-	// ErrDialTimeout matches the error of a dial (TCP, TLS and upgrade)
-	// that did not complete within Options.DialTimeout. It is the cause
-	// inside a CodeError reason, not a Code of its own.
-	ErrDialTimeout = errors.New("client: dial timeout")
-)
+// ErrDialTimeout matches the error of a dial (TCP, TLS and upgrade) that
+// did not complete within Options.DialTimeout. It is the cause inside a
+// CodeError reason, not a Code of its own.
+var ErrDialTimeout = errors.New("client: dial timeout")
 
 // dialTimeoutError is the failure of a dial cut short by DialTimeout. The
 // dial itself only sees its context cancelled; this names the cause.
@@ -90,24 +75,22 @@ func (e *dialTimeoutError) Is(target error) bool {
 // Timeout reports true, as net.Error timeouts do.
 func (e *dialTimeoutError) Timeout() bool { return true }
 
-var sentinels = map[Code]error{
-	CodeIntentional:     ErrStopped,
-	CodeError:           ErrConnection,
-	CodeClosed:          ErrServerClosed,
-	CodeMaxRetries:      ErrMaxRetries,
-	CodeUnauthorized:    ErrUnauthorized,
-	CodePolicyViolation: ErrPolicyViolation,
-	CodeInvalidConfig:   ErrInvalidConfig,
-	CodePongTimeout:     ErrPongTimeout,
-	CodeReadyTimeout:    ErrReadyTimeout,
-	CodeClientClosed:    ErrClientClosed,
-	CodeSendQueueFull:   ErrSendQueueFull,
-	CodeNotConnected:    ErrNotConnected,
+// sameCode reports whether target is a *DisconnectReason or an *Error with
+// code c.
+func sameCode(c Code, target error) bool {
+	switch t := target.(type) {
+	case *DisconnectReason:
+		return t.Code == c
+	case *Error:
+		return t.Code == c
+	}
+	return false
 }
 
 // DisconnectReason says why a client is disconnected. It is an error:
-// errors.Is matches the sentinel of its Code (ErrUnauthorized, …) and
-// errors.As reaches the underlying cause through Unwrap.
+// errors.Is(err, &Error{Code: c}) matches a reason with code c (as does
+// CodeOf(err) == c) and errors.As reaches the underlying cause through
+// Unwrap.
 type DisconnectReason struct {
 	// Code classifies the reason.
 	Code Code
@@ -150,15 +133,13 @@ func (r *DisconnectReason) Error() string {
 // Unwrap returns the underlying error.
 func (r *DisconnectReason) Unwrap() error { return r.Err }
 
-// Is reports whether target is the sentinel of r's Code.
-func (r *DisconnectReason) Is(target error) bool {
-	s, ok := sentinels[r.Code]
-	return ok && s == target
-}
+// Is reports whether target is a *DisconnectReason or an *Error with the
+// same Code.
+func (r *DisconnectReason) Is(target error) bool { return sameCode(r.Code, target) }
 
 // Error is a client error that is not a disconnect reason: an invalid
-// option, a send on a full queue, use after Close. errors.Is matches the
-// sentinel of its Code.
+// option, a send on a full queue, use after Close. errors.Is(err,
+// &Error{Code: c}) matches any *Error or *DisconnectReason with code c.
 type Error struct {
 	Code Code
 	Op   string // what was attempted, e.g. "new", "send", "start"
@@ -176,11 +157,9 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is the sentinel of e's Code.
-func (e *Error) Is(target error) bool {
-	s, ok := sentinels[e.Code]
-	return ok && s == target
-}
+// Is reports whether target is an *Error or a *DisconnectReason with the
+// same Code.
+func (e *Error) Is(target error) bool { return sameCode(e.Code, target) }
 
 // CodeOf returns the Code of the first *DisconnectReason or *Error in err's
 // chain, or "" when there is none.

@@ -99,7 +99,7 @@ func Example_unauthorized() {
 
 	_, err := c.WaitForStatus(ctx, client.StatusReady)
 	var reason *client.DisconnectReason
-	fmt.Println(errors.Is(err, client.ErrUnauthorized), errors.As(err, &reason) && reason.HTTPStatus == 401)
+	fmt.Println(client.CodeOf(err) == client.CodeUnauthorized, errors.As(err, &reason) && reason.HTTPStatus == 401)
 	// Output:
 	// true true
 }
@@ -137,7 +137,7 @@ func ExampleOptions_readyTimeout() {
 	_ = c.Start(ctx)
 
 	_, err := c.WaitForStatus(ctx, client.StatusReady)
-	fmt.Println(errors.Is(err, client.ErrMaxRetries), errors.Is(err, client.ErrReadyTimeout))
+	fmt.Println(client.CodeOf(err) == client.CodeMaxRetries, client.CodeOf(err) == client.CodeReadyTimeout)
 	fmt.Println(err)
 	// Output:
 	// true true

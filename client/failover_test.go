@@ -109,8 +109,8 @@ func TestURLsInvalidConfig(t *testing.T) {
 		{URLs: []string{"ws://y", "ftp://z"}},
 		{URLs: []string{"ws://"}, Reconnect: &p},
 	} {
-		if _, err := New(o); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("New(%+v) = %v, want ErrInvalidConfig", o, err)
+		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidConfig}) {
+			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidConfig}", o, err)
 		}
 	}
 }

@@ -70,7 +70,8 @@ type Options struct {
 	// HeaderFunc, if set, is called before every dial and its headers are
 	// added to Header: for tokens that expire. ctx ends when the dial is
 	// abandoned. An error fails the attempt (and is retried), unless it
-	// wraps ErrInvalidConfig or ErrUnauthorized, which stop the client.
+	// wraps an *Error of code CodeInvalidConfig or CodeUnauthorized (e.g.
+	// &client.Error{Code: client.CodeUnauthorized}), which stop the client.
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient dials; nil means a client of the Client's own (a clone of
 	// http.DefaultTransport), whose idle connections Stop and Close drop so
@@ -95,7 +96,7 @@ type Options struct {
 	// larger; 0 means 100 KiB, negative never fragments.
 	FragmentThreshold int
 	// SendQueueLimit bounds the bytes queued for one socket; a send that
-	// would exceed it fails with ErrSendQueueFull (one message is always
+	// would exceed it fails with CodeSendQueueFull (one message is always
 	// accepted into an empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 

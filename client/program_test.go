@@ -464,7 +464,7 @@ func TestWalkEscalationToMaxRetries(t *testing.T) {
 		{msgReconnectTimer{Timer: 4}, "connecting(attempt 3)", "dial{socket 5, attempt 3}"},
 		{msgSocketError{Socket: 5, Err: errDial}, "disconnected(client: max-retries-exceeded after 3 attempts: client: error: dial tcp: connection refused)", `close-socket{socket 5, 1000 "Client disconnecting"}`},
 	})
-	if !errors.Is(s.Reason, ErrMaxRetries) || !errors.Is(s.Reason, errDial) || s.Reason.Attempts != 3 {
+	if !errors.Is(s.Reason, &Error{Code: CodeMaxRetries}) || !errors.Is(s.Reason, errDial) || s.Reason.Attempts != 3 {
 		t.Fatalf("reason %#v", s.Reason)
 	}
 }

@@ -160,8 +160,8 @@ func TestReadyTimeoutReason(t *testing.T) {
 	h.waitState("connected", func(s State) bool { return s.Status == StatusConnected })
 	h.advance(3 * time.Second)
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
-	if !errors.Is(err, ErrReadyTimeout) || CodeOf(err) != CodeReadyTimeout {
-		t.Fatalf("err %v, want ErrReadyTimeout", err)
+	if !errors.Is(err, &Error{Code: CodeReadyTimeout}) || CodeOf(err) != CodeReadyTimeout {
+		t.Fatalf("err %v, want &Error{Code: CodeReadyTimeout}", err)
 	}
 }
 

@@ -64,8 +64,8 @@ func (s *socket) run(peerID string) {
 	}
 	h, err := c.header(s.ctx)
 	if err != nil {
-		m := msgSocketError{Socket: s.gen, Err: err, Config: errors.Is(err, ErrInvalidConfig)}
-		if errors.Is(err, ErrUnauthorized) {
+		m := msgSocketError{Socket: s.gen, Err: err, Config: errors.Is(err, &Error{Code: CodeInvalidConfig})}
+		if errors.Is(err, &Error{Code: CodeUnauthorized}) {
 			m.HTTPStatus = 401
 		}
 		c.runner.Dispatch(m)

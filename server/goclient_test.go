@@ -119,7 +119,7 @@ func TestGoClient(t *testing.T) {
 	if r := st.Reason; r == nil || r.Code != client.CodeClosed || r.CloseCode != int(StatusGoingAway) || r.CloseReason != "Server draining" {
 		t.Fatalf("client after drain: %v, want closed by the server with 1001 \"Server draining\"", st)
 	}
-	if !errors.Is(st.Reason, client.ErrServerClosed) || errors.Is(st.Reason, client.ErrPolicyViolation) {
+	if !errors.Is(st.Reason, &client.Error{Code: client.CodeClosed}) || errors.Is(st.Reason, &client.Error{Code: client.CodePolicyViolation}) {
 		t.Fatalf("drain reason %v matches the wrong sentinel", st.Reason)
 	}
 	if rej := h.srv.Stats().Rejected; len(rej) != 0 {

@@ -85,7 +85,7 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	if err := intruder.close(); err != nil {
 		return err
 	}
-	if !errors.Is(refused, client.ErrUnauthorized) {
+	if client.CodeOf(refused) != client.CodeUnauthorized {
 		return fmt.Errorf("a wrong token was not refused: %w", refused)
 	}
 	fmt.Fprintln(out, "intruder refused:", refused)

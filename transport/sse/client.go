@@ -107,7 +107,7 @@ func (c *Client) Initialize(ctx context.Context, tc transport.Context) error {
 
 // Start connects: it returns once the lifecycle left disconnected, without
 // waiting for the stream (use WaitForStatus). It fails with
-// client.ErrClientClosed after Close.
+// &client.Error{Code: client.CodeClientClosed} after Close.
 func (c *Client) Start(ctx context.Context) error {
 	if c.closed.Load() {
 		return &client.Error{Code: client.CodeClientClosed, Op: "start"}
@@ -143,7 +143,7 @@ func (c *Client) Stop(ctx context.Context) error {
 }
 
 // Close stops the client for good. Later Start calls fail with
-// client.ErrClientClosed; pending WaitForStatus calls return.
+// &client.Error{Code: client.CodeClientClosed}; pending WaitForStatus calls return.
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	ctx := context.Background()
@@ -192,7 +192,7 @@ func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) 
 	case err != nil:
 		return s, err
 	}
-	if err := c.barrier(ctx); err != nil && !errors.Is(err, client.ErrClientClosed) {
+	if err := c.barrier(ctx); err != nil && !errors.Is(err, &client.Error{Code: client.CodeClientClosed}) {
 		return s, err
 	}
 	if err := c.out.Sync(ctx); err != nil {

@@ -116,7 +116,7 @@ func TestClientExchangesMessages(t *testing.T) {
 	if err := g.c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := g.c.State(); st.Status != StatusDisconnected || !errors.Is(st.Reason, client.ErrStopped) {
+	if st := g.c.State(); st.Status != StatusDisconnected || !errors.Is(st.Reason, &client.Error{Code: client.CodeIntentional}) {
 		t.Fatalf("after stop: %v", st)
 	}
 	g.rec.waitFor(t, "client channel removed", func() bool { return len(g.rec.removed) == 1 })
@@ -194,7 +194,7 @@ func TestClientUnauthorizedIsFinal(t *testing.T) {
 	h := newHarness(t, ServerOptions{Authenticate: tokenAuth})
 	g := newGoClient(t, h, "p", ClientOptions{Header: bearer("nope")}) // default policy retries
 	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, client.ErrUnauthorized) || s.Reason.HTTPStatus != 401 || client.CodeOf(err) != client.CodeUnauthorized {
+	if !errors.Is(err, &client.Error{Code: client.CodeUnauthorized}) || s.Reason.HTTPStatus != 401 || client.CodeOf(err) != client.CodeUnauthorized {
 		t.Fatalf("got %v %v", s, err)
 	}
 	if g.clk.Pending() != 0 {
@@ -213,7 +213,7 @@ func TestClientPolicyCloseIsFinal(t *testing.T) {
 	}
 	g := newGoClient(t, h, "p", ClientOptions{})
 	s, err := g.wait(t, StatusDisconnected)
-	if err != nil || !errors.Is(s.Reason, client.ErrPolicyViolation) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != reasonRejected {
+	if err != nil || !errors.Is(s.Reason, &client.Error{Code: client.CodePolicyViolation}) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != reasonRejected {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -236,7 +236,7 @@ func TestClientMaxRetries(t *testing.T) {
 	}
 	s, err := g.wait(t, StatusConnected)
 	var last *client.DisconnectReason
-	if !errors.Is(err, client.ErrMaxRetries) || s.Reason.Attempts != 3 || !errors.As(s.Reason.Err, &last) || last.HTTPStatus != 503 {
+	if !errors.Is(err, &client.Error{Code: client.CodeMaxRetries}) || s.Reason.Attempts != 3 || !errors.As(s.Reason.Err, &last) || last.HTTPStatus != 503 {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -352,7 +352,7 @@ func TestClientStopSendsQueued(t *testing.T) {
 	if _, ok := h.rec.msg(6).(*wire.Depart); !ok {
 		t.Fatalf("last message %#v", h.rec.msg(6))
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, client.ErrNotConnected) && !errors.Is(err, transport.ErrChannelNotFound) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &client.Error{Code: client.CodeNotConnected}) && !errors.Is(err, transport.ErrChannelNotFound) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	// Restart works with the remembered context.
@@ -373,7 +373,7 @@ func TestClientConfig(t *testing.T) {
 		{EventsURL: "http://x/e", PostURL: "http://x/p", PostURLFunc: func(string) (string, error) { return "", nil }},
 		{EventsURL: "http://x/e", PostURL: "http://x/p", Reconnect: &backoff.Policy{Base: -1}},
 	} {
-		if _, err := NewClient(o); !errors.Is(err, client.ErrInvalidConfig) {
+		if _, err := NewClient(o); !errors.Is(err, &client.Error{Code: client.CodeInvalidConfig}) {
 			t.Errorf("%+v: %v", o, err)
 		}
 	}
@@ -381,7 +381,7 @@ func TestClientConfig(t *testing.T) {
 	h := newHarness(t, ServerOptions{})
 	g := newGoClient(t, h, "p", ClientOptions{EventsURLFunc: func(string) (string, error) { return "", errors.New("no") }})
 	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, client.ErrInvalidConfig) || g.clk.Pending() != 0 {
+	if !errors.Is(err, &client.Error{Code: client.CodeInvalidConfig}) || g.clk.Pending() != 0 {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -401,13 +401,13 @@ func TestClientSendWithoutStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := ch.Send(&wire.Interest{DocID: "d"})
-	if !errors.Is(err, client.ErrNotConnected) {
+	if !errors.Is(err, &client.Error{Code: client.CodeNotConnected}) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	if err := g.c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.c.Start(ctx); !errors.Is(err, client.ErrClientClosed) {
+	if err := g.c.Start(ctx); !errors.Is(err, &client.Error{Code: client.CodeClientClosed}) {
 		t.Fatalf("start after close: %v", err)
 	}
 }
@@ -434,7 +434,7 @@ func TestClientStopFromReceiveCallback(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
-	if s, err := g.wait(t, StatusDisconnected); err != nil || !errors.Is(s.Reason, client.ErrStopped) {
+	if s, err := g.wait(t, StatusDisconnected); err != nil || !errors.Is(s.Reason, &client.Error{Code: client.CodeIntentional}) {
 		t.Fatalf("got %v %v", s, err)
 	}
 }

@@ -99,8 +99,8 @@ func (s *cstream) run(peerID string) {
 	}
 	h, err := c.header(s.ctx)
 	if err != nil {
-		m := msgStreamError{Err: err, Config: errors.Is(err, client.ErrInvalidConfig)}
-		if errors.Is(err, client.ErrUnauthorized) || errors.Is(err, server.ErrUnauthorized) {
+		m := msgStreamError{Err: err, Config: errors.Is(err, &client.Error{Code: client.CodeInvalidConfig})}
+		if errors.Is(err, &client.Error{Code: client.CodeUnauthorized}) || errors.Is(err, server.ErrUnauthorized) {
 			m.HTTPStatus = http.StatusUnauthorized
 		}
 		fail(m)

@@ -78,8 +78,8 @@ func authStatus(err error) (int, string) {
 // The SSE client reports its outcomes with the WebSocket client's error
 // model, so one check covers both clients: a *client.DisconnectReason
 // (State.Reason, WaitForStatus, OnDisconnect) or a *client.Error, with a
-// client.Code, client.CodeOf and the client.Err* sentinels. A stream that
-// the server ended is client.CodeClosed (client.ErrServerClosed).
+// client.Code that client.CodeOf returns. A stream that the server ended
+// is client.CodeClosed.
 
 // ErrIdleTimeout is the cause reported when a stream stayed silent (not
 // even a heartbeat) for ClientOptions.IdleTimeout.

@@ -191,7 +191,7 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st, err := c.WaitForStatus(ctx, sse.StatusDisconnected)
-	if err != nil || !errors.Is(st.Reason, client.ErrPolicyViolation) {
+	if err != nil || !errors.Is(st.Reason, &client.Error{Code: client.CodePolicyViolation}) {
 		t.Fatalf("impostor: %v %v", st, err)
 	}
 	if _, ok := s.ex.Peers()["alice"]; ok {

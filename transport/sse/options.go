@@ -293,7 +293,7 @@ type ClientOptions struct {
 	// HeaderFunc, if set, is called before every events request and its
 	// headers are added to Header for that stream and its uploads (tokens
 	// that expire). An error fails the attempt (retried) unless it wraps
-	// client.ErrInvalidConfig or client.ErrUnauthorized (or server.ErrUnauthorized).
+	// &client.Error{Code: client.CodeInvalidConfig} or &client.Error{Code: client.CodeUnauthorized} (or server.ErrUnauthorized).
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient sends the requests; nil means a client of the Client's
 	// own (a clone of http.DefaultTransport). It must not have a Timeout:
@@ -307,7 +307,7 @@ type ClientOptions struct {
 	// A larger event fails the stream.
 	MaxEventSize int
 	// SendQueueLimit bounds the bytes waiting for upload; a send beyond it
-	// fails with client.ErrSendQueueFull (one frame is always accepted into an
+	// fails with &client.Error{Code: client.CodeSendQueueFull} (one frame is always accepted into an
 	// empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 	// OpenTimeout bounds an events request until the response headers

@@ -278,7 +278,7 @@ func TestWalkEscalation(t *testing.T) {
 	if want := []time.Duration{2 * time.Second, 4 * time.Second}; !reflect.DeepEqual(delays, want) {
 		t.Fatalf("delays %v, want %v", delays, want)
 	}
-	if s.Status != StatusDisconnected || s.Reason.Code != client.CodeMaxRetries || s.Reason.Attempts != 3 || !errors.Is(s.Reason, client.ErrMaxRetries) {
+	if s.Status != StatusDisconnected || s.Reason.Code != client.CodeMaxRetries || s.Reason.Attempts != 3 || !errors.Is(s.Reason, &client.Error{Code: client.CodeMaxRetries}) {
 		t.Fatalf("end state %v", s)
 	}
 	var last *client.DisconnectReason
