@@ -137,7 +137,7 @@ func ExampleOptions_readyTimeout() {
 	_ = c.Start(ctx)
 
 	_, err := c.WaitForStatus(ctx, client.StatusReady)
-	fmt.Println(client.CodeOf(err) == client.CodeMaxRetries, client.CodeOf(err) == client.CodeReadyTimeout)
+	fmt.Println(client.CodeOf(err) == client.CodeMaxRetries, errors.Is(err, &client.Error{Code: client.CodeReadyTimeout}))
 	fmt.Println(err)
 	// Output:
 	// true true
