@@ -526,7 +526,7 @@ func TestConcurrentStartStop(t *testing.T) {
 				} else {
 					err = h.c.Stop(h.ctx)
 				}
-				if err != nil && !errors.Is(err, transport.ErrInvalidState) {
+				if err != nil && !errors.Is(err, &transport.Error{Code: transport.CodeInvalidState}) {
 					t.Errorf("unexpected error %v", err)
 				}
 				_ = h.c.State()

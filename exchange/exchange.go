@@ -449,7 +449,7 @@ func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
 				ex.observeMessage(true, id, peer, msg)
 			}
 		}
-		if err != nil && !errors.Is(err, transport.ErrClosed) {
+		if err != nil && !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
 			// The sync protocol assumes reliable, ordered channels: a
 			// channel that lost a message (full send queue, slow
 			// consumer) is closed, and the peer resyncs from versions

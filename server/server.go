@@ -644,7 +644,7 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 	ch, err := s.base.AddChannel(transport.Link{Send: c.sendMsg, Close: c.reject, Meta: info})
 	if err != nil {
 		code, why := StatusInternalError, reasonInternal
-		if errors.Is(err, transport.ErrInvalidState) {
+		if errors.Is(err, &transport.Error{Code: transport.CodeInvalidState}) {
 			code, why = StatusGoingAway, reasonShuttingDown
 		}
 		c.closeWith(code, why, err, false)

@@ -90,7 +90,7 @@ func TestLifecycleGuards(t *testing.T) {
 		{"establish channel", func(b *Base) error { return b.EstablishChannel(1) }},
 		{"receive", func(b *Base) error { return b.Receive(1, &wire.Depart{}) }},
 	}
-	// want: "" = success, "state" = *StateError, "notfound" = ErrChannelNotFound.
+	// want: "" = success, "state" = CodeInvalidState, "notfound" = CodeChannelNotFound.
 	table := []struct {
 		state State
 		want  map[string]string
@@ -111,16 +111,16 @@ func TestLifecycleGuards(t *testing.T) {
 						t.Fatalf("want success, got %v", err)
 					}
 				case "state":
-					var se *StateError
-					if !errors.As(err, &se) || !errors.Is(err, ErrInvalidState) || se.State != row.state || se.Op != o.name {
-						t.Fatalf("want StateError{%s, %s}, got %#v", o.name, row.state, err)
+					var se *Error
+					if !errors.As(err, &se) || !errors.Is(err, &Error{Code: CodeInvalidState}) || se.State != row.state || se.Op != o.name {
+						t.Fatalf("want Error{invalid-state, %s, %s}, got %#v", o.name, row.state, err)
 					}
 					if CodeOf(err) != CodeInvalidState {
 						t.Fatalf("code %q", CodeOf(err))
 					}
 				case "notfound":
-					if !errors.Is(err, ErrChannelNotFound) || CodeOf(err) != CodeChannelNotFound {
-						t.Fatalf("want ErrChannelNotFound, got %v", err)
+					if !errors.Is(err, &Error{Code: CodeChannelNotFound}) || CodeOf(err) != CodeChannelNotFound {
+						t.Fatalf("want &Error{Code: CodeChannelNotFound}, got %v", err)
 					}
 				}
 			})
@@ -131,7 +131,7 @@ func TestLifecycleGuards(t *testing.T) {
 func TestInitializeRequiresMinter(t *testing.T) {
 	b := NewBase(BaseOptions{Type: "test"})
 	err := b.Initialize(context.Background(), Context{})
-	if !errors.Is(err, ErrInvalidContext) || CodeOf(err) != CodeInvalidContext {
+	if !errors.Is(err, &Error{Code: CodeInvalidContext}) || CodeOf(err) != CodeInvalidContext {
 		t.Fatalf("got %v", err)
 	}
 	if b.State() != StateCreated {
@@ -211,7 +211,7 @@ func TestDuplicateAndZeroIDsRefused(t *testing.T) {
 				}
 			}
 			_, err := b.AddChannel(okLink())
-			if !errors.Is(err, ErrDuplicateChannelID) || CodeOf(err) != CodeDuplicateID {
+			if !errors.Is(err, &Error{Code: CodeDuplicateID}) || CodeOf(err) != CodeDuplicateID {
 				t.Fatalf("got %v", err)
 			}
 		})
@@ -295,8 +295,8 @@ func TestSendSurvivesFailingChannels(t *testing.T) {
 	}
 	ch, _ := b.Channel(2)
 	err := ch.Send(&wire.Depart{})
-	var pe *PanicError
-	if !errors.As(err, &pe) || pe.Value != "boom" || CodeOf(err) != CodeSendFailed {
+	var pe *Error
+	if !errors.As(err, &pe) || pe.ID != 2 || pe.Err == nil || pe.Err.Error() != "panicked: boom" || CodeOf(err) != CodeSendFailed {
 		t.Fatalf("panic error %v", err)
 	}
 	ch, _ = b.Channel(3)
@@ -315,7 +315,7 @@ func TestReceiveAndEstablishReachContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = b.RemoveChannel(ch.ID)
-	if err := b.Receive(ch.ID, &wire.Depart{}); !errors.Is(err, ErrChannelNotFound) {
+	if err := b.Receive(ch.ID, &wire.Depart{}); !errors.Is(err, &Error{Code: CodeChannelNotFound}) {
 		t.Fatalf("late receive: %v", err)
 	}
 	want := []string{"added 1", "establish 1", "receive 1 interest", "removed 1"}
@@ -502,7 +502,7 @@ func TestConcurrentChannelsAndStop(t *testing.T) {
 			for i := range 100 {
 				ch, err := b.AddChannel(okLink())
 				if err != nil {
-					if !errors.Is(err, ErrInvalidState) {
+					if !errors.Is(err, &Error{Code: CodeInvalidState}) {
 						t.Error(err)
 					}
 					return

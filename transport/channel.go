@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"fmt"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -51,15 +52,16 @@ type Channel struct {
 }
 
 // Send writes msg on the channel. A panic in the transport's send function is
-// recovered and returned as a *PanicError inside a *ChannelError.
+// recovered and returned as an *Error with CodeSendFailed. A failed send
+// is an *Error that wraps the link's error.
 func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &ChannelError{Op: "send", ID: c.ID, Err: &PanicError{Value: r}}
+			err = &Error{Code: CodeSendFailed, Op: "send", ID: c.ID, Err: fmt.Errorf("panicked: %v", r)}
 		}
 	}()
 	if err := c.send(msg); err != nil {
-		return &ChannelError{Op: "send", ID: c.ID, Err: err}
+		return sendError(c.ID, err)
 	}
 	return nil
 }

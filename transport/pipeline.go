@@ -61,6 +61,10 @@ func (e *PipelineError) Error() string {
 // Unwrap returns the underlying error.
 func (e *PipelineError) Unwrap() error { return e.Err }
 
+// Is reports whether target is a *PipelineError or an *Error with the same
+// code.
+func (e *PipelineError) Is(target error) bool { return sameCode(e.Code, target) }
+
 // PipelineOptions configure a [Pipeline]. The zero value is usable: no
 // fragmentation, the default reassembly limits, the real clock.
 type PipelineOptions struct {
@@ -150,7 +154,7 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrClosed
+		return nil, &Error{Code: CodeClosed}
 	}
 	seq := p.st.NextSeq
 	st, outs := wirestep.SendStep(p.st, wirestep.BinaryCodec, p.thresh, msg)
@@ -181,7 +185,7 @@ func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrClosed
+		return nil, &Error{Code: CodeClosed}
 	}
 	seq := p.st.NextSeq
 	st, parts, traces, werr := wirestep.SendStepParts(p.st, p.thresh, msg)
@@ -207,7 +211,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrClosed
+		return nil, &Error{Code: CodeClosed}
 	}
 	st, out, ok := wirestep.ReceiveStep(p.st, wirestep.BinaryCodec, piece)
 	p.st = st
@@ -264,7 +268,7 @@ func (p *Pipeline) Reset() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return ErrClosed
+		return &Error{Code: CodeClosed}
 	}
 	p.st.Reassembler.Reset()
 	p.st.Alias.Reset()
@@ -273,7 +277,7 @@ func (p *Pipeline) Reset() error {
 }
 
 // Close releases the pipeline (stops reassembly timers). Afterwards Send,
-// Receive and Reset return ErrClosed. Close is idempotent.
+// Receive and Reset fail with [CodeClosed]. Close is idempotent.
 func (p *Pipeline) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -158,13 +158,13 @@ func TestPipelineClose(t *testing.T) {
 	if fc.Pending() != 0 {
 		t.Fatal("Close left a timer")
 	}
-	if _, err := q.Receive(pieces[1]); !errors.Is(err, ErrClosed) {
+	if _, err := q.Receive(pieces[1]); !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Fatalf("receive after close: %v", err)
 	}
-	if _, err := q.Send(&wire.Depart{}); !errors.Is(err, ErrClosed) {
+	if _, err := q.Send(&wire.Depart{}); !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Fatalf("send after close: %v", err)
 	}
-	if err := q.Reset(); !errors.Is(err, ErrClosed) {
+	if err := q.Reset(); !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Fatalf("reset after close: %v", err)
 	}
 }

@@ -352,7 +352,7 @@ func TestClientStopSendsQueued(t *testing.T) {
 	if _, ok := h.rec.msg(6).(*wire.Depart); !ok {
 		t.Fatalf("last message %#v", h.rec.msg(6))
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &client.Error{Code: client.CodeNotConnected}) && !errors.Is(err, transport.ErrChannelNotFound) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &client.Error{Code: client.CodeNotConnected}) && !errors.Is(err, &transport.Error{Code: transport.CodeChannelNotFound}) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	// Restart works with the remembered context.

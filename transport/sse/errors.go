@@ -50,10 +50,10 @@ const (
 // server.ErrForbidden with 403, a *server.AuthError with its status.
 
 // ErrServerClosed: the server was closed, or the stream is closing. It
-// matches transport.ErrClosed. (A send that would overflow a stream's queue
+// has code transport.CodeClosed. (A send that would overflow a stream's queue
 // fails with the WebSocket server's server.ErrSlowConsumer, and the stream
 // is closed with 4000.)
-var ErrServerClosed = fmt.Errorf("sse: stream closed: %w", transport.ErrClosed)
+var ErrServerClosed = fmt.Errorf("sse: stream closed: %w", &transport.Error{Code: transport.CodeClosed})
 
 // authStatus maps an authenticator error to an HTTP status and message, as
 // the WebSocket server does.

@@ -67,7 +67,7 @@ func sendPieces[S wire.Piece](p *pipe, codec wirestep.Codec[S], msg wire.Channel
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, transport.ErrClosed
+		return nil, &transport.Error{Code: transport.CodeClosed}
 	}
 	seq := p.seq
 	st := wirestep.PipelineState[[]byte]{Alias: p.alias, NextSeq: p.seq}
@@ -98,7 +98,7 @@ func receivePiece[R wire.Piece](p *pipe, re **wire.Reassembler[R], codec wireste
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, transport.ErrClosed
+		return nil, &transport.Error{Code: transport.CodeClosed}
 	}
 	if *re == nil {
 		*re = wire.NewReassembler[R](p.cfg)
@@ -140,7 +140,7 @@ func (p *pipe) receiveBinary(b []byte) (wire.ChannelMsg, error) {
 }
 
 // close stops the reassembly timers; later calls fail with
-// transport.ErrClosed.
+// an error of code transport.CodeClosed.
 func (p *pipe) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -435,7 +435,7 @@ func (s *Server) register(st *stream) string {
 	if err != nil {
 		s.log.Warn("sse: cannot register stream", "peer", st.info.PeerID, "err", err)
 		code, reason := closeInternal, reasonInternal
-		if errors.Is(err, transport.ErrInvalidState) {
+		if errors.Is(err, &transport.Error{Code: transport.CodeInvalidState}) {
 			code, reason = closeGoingAway, reasonShuttingDown
 		}
 		st.closeWith(code, reason, false)

@@ -360,7 +360,7 @@ func TestCloseCodes(t *testing.T) {
 	if code, reason := bob.end(t); code != closePolicyViolation || reason != reasonRejected {
 		t.Fatalf("rejected: %d %q", code, reason)
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, transport.ErrClosed) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
 		t.Fatalf("send after close: %v", err)
 	}
 
@@ -469,7 +469,7 @@ func TestSlowConsumer(t *testing.T) {
 	if !errors.Is(err, server.ErrSlowConsumer) {
 		t.Fatalf("send: %v", err)
 	}
-	if err := ch.Send(msg); !errors.Is(err, transport.ErrClosed) {
+	if err := ch.Send(msg); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
 		t.Fatalf("send after overflow: %v", err)
 	}
 	// The handler ends up stuck in a write; the watchdog cuts it off. The

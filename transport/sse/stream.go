@@ -445,7 +445,7 @@ func (st *stream) receive(body []byte) (int, any) {
 		msg, err = st.pipe.receiveBinary(body)
 	}
 	if err != nil {
-		if errors.Is(err, transport.ErrClosed) {
+		if errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
 			return http.StatusNotFound, map[string]string{"error": "Peer not connected"}
 		}
 		st.s.st.invalid.Add(1)

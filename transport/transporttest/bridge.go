@@ -299,7 +299,7 @@ func (ep *BridgeEndpoint) onStart(context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return transport.ErrClosed
+		return &transport.Error{Code: transport.CodeClosed}
 	}
 	ep.started = true
 	others := b.othersLocked(ep)
@@ -549,7 +549,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return transport.ErrClosed
+		return &transport.Error{Code: transport.CodeClosed}
 	}
 	copies := 1
 	var delay time.Duration
@@ -586,7 +586,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return transport.ErrClosed
+		return &transport.Error{Code: transport.CodeClosed}
 	}
 	b.stats.Sent++
 	b.stats.Duplicated += uint64(copies - 1)
@@ -677,7 +677,7 @@ func (ep *BridgeEndpoint) deliver(it *bridgeItem) {
 	for _, piece := range it.pieces {
 		msg, err := side.pipe.Receive(piece)
 		if err != nil {
-			if !errors.Is(err, transport.ErrClosed) {
+			if !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
 				// OnError already reported it.
 				continue
 			}

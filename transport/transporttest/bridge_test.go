@@ -296,7 +296,7 @@ func TestBridgePartitionAndHeal(t *testing.T) {
 	if _, ok := a.ep.ChannelTo("c"); ok || b.Connected("a", "c") {
 		t.Fatal("still connected")
 	}
-	if err := oldCh.Send(interest("lost")); !errors.Is(err, transport.ErrClosed) {
+	if err := oldCh.Send(interest("lost")); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
 		t.Fatalf("send on cut link: %v", err)
 	}
 	// A restart of c does not cross the partition.
@@ -648,12 +648,12 @@ func TestBridgeClose(t *testing.T) {
 	// Endpoints cannot join a closed bridge.
 	_ = a.ep.Stop(context.Background())
 	_ = a.ep.Initialize(context.Background(), a.context())
-	if err := a.ep.Start(context.Background()); !errors.Is(err, transport.ErrClosed) {
+	if err := a.ep.Start(context.Background()); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
 		t.Fatalf("start after close: %v", err)
 	}
 	late := b.Endpoint("late")
 	_ = late.Initialize(context.Background(), transport.Context{MintChannelID: transport.NewChannelIDMinter()})
-	if err := late.Start(context.Background()); !errors.Is(err, transport.ErrClosed) {
+	if err := late.Start(context.Background()); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
 		t.Fatalf("late start: %v", err)
 	}
 	// goleak in TestMain checks that the delivery goroutines are gone.
