@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -125,8 +126,8 @@ const (
 	CodeLinkDown Code = "link-down"
 )
 
-// Error is an error of this package; errors.Is matches the Err* sentinels
-// by Code.
+// Error is an error of this package; errors.Is(err, &Error{Code: c})
+// matches any *Error with code c, as does CodeOf(err) == c.
 type Error struct {
 	Code Code
 	Msg  string
@@ -153,12 +154,14 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// Sentinels for errors.Is.
-var (
-	ErrInvalidOptions = &Error{Code: CodeInvalidOptions}
-	ErrConnect        = &Error{Code: CodeConnect}
-	ErrLinkDown       = &Error{Code: CodeLinkDown}
-)
+// CodeOf returns the Code of the first *Error in err's chain, or "".
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
 
 // redactURL drops credentials from a URL list for messages.
 func redactURL(u string) string {

@@ -684,7 +684,7 @@ func (l *link) send(msg wire.ChannelMsg) error {
 	l.sendMu.Lock()
 	defer l.sendMu.Unlock()
 	if l.dead.Load() {
-		return ErrLinkDown
+		return &Error{Code: CodeLinkDown}
 	}
 	pieces, err := l.pipe.Send(msg)
 	if err != nil {

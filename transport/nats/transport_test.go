@@ -467,8 +467,8 @@ func TestOptionsAreValidated(t *testing.T) {
 		{URL: natsURL, NodeID: "a", Prefix: "x..y"},
 		{URL: natsURL, NodeID: "a", Heartbeat: time.Second, DeadAfter: time.Second},
 	} {
-		if _, err := New(o); !errors.Is(err, ErrInvalidOptions) {
-			t.Errorf("New(%+v) = %v, want ErrInvalidOptions", o, err)
+		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidOptions}) {
+			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidOptions}", o, err)
 		}
 	}
 }
@@ -483,8 +483,8 @@ func TestStartFailsWithoutNATS(t *testing.T) {
 	if err := tr.Initialize(ctx, newRecorder().context("a")); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Start(ctx); !errors.Is(err, ErrConnect) {
-		t.Fatalf("Start = %v, want ErrConnect", err)
+	if err := tr.Start(ctx); !errors.Is(err, &Error{Code: CodeConnect}) {
+		t.Fatalf("Start = %v, want &Error{Code: CodeConnect}", err)
 	}
 	if tr.State() != transport.StateStopped {
 		t.Fatalf("state after a failed start = %s", tr.State())
