@@ -278,7 +278,7 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	c.sendMu.Lock()
 	if c.isClosing() {
 		c.sendMu.Unlock()
-		return ErrClosed
+		return &Error{Code: CodeClosed}
 	}
 	// Fragments come back as headers and slices of the encoded message:
 	// the payload is not copied into frames.
@@ -386,7 +386,7 @@ func (c *conn) queueShared(frames [][]byte) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	if c.isClosing() {
-		return ErrClosed
+		return &Error{Code: CodeClosed}
 	}
 	seq := c.seq
 	c.seq = seq + 1 // wraps from 2^32-1 to 0
@@ -466,13 +466,13 @@ func (c *conn) enqueueLocked(items []outItem) error {
 // queue; if not, the connection is closed as a slow consumer.
 func (c *conn) admitLocked(size, n int) error {
 	if c.st.closing() {
-		return ErrClosed
+		return &Error{Code: CodeClosed}
 	}
 	cfg := &c.s.cfg
 	empty := c.qBytes == 0 && c.qMsgs == 0
 	if !empty && (c.qBytes+size > cfg.SendQueueBytes || c.qMsgs+n > cfg.SendQueueMessages) {
-		c.closeLocked(StatusSlowConsumer, reasonSlowConsumer, ErrSlowConsumer, false)
-		return ErrSlowConsumer
+		c.closeLocked(StatusSlowConsumer, reasonSlowConsumer, &Error{Code: CodeSlowConsumer}, false)
+		return &Error{Code: CodeSlowConsumer}
 	}
 	return nil
 }
@@ -855,7 +855,7 @@ func (c *conn) readLoop() error {
 		now := c.s.clk.Now()
 		c.lastActive.Store(now.UnixNano())
 		if !c.allow(now) {
-			c.closeWith(StatusPolicyViolation, reasonRateLimited, ErrRateLimited, false)
+			c.closeWith(StatusPolicyViolation, reasonRateLimited, &Error{Code: CodeRateLimited}, false)
 			return nil
 		}
 		switch typ {
@@ -969,16 +969,16 @@ func limitClose(err error) (StatusCode, string, error, bool) {
 	var ae *wire.AliasError
 	switch {
 	case errors.As(err, &re) && re.Code == wire.CodeOverBudget:
-		return StatusTryAgainLater, reasonBusy, ErrReassemblyBudget, true
+		return StatusTryAgainLater, reasonBusy, &Error{Code: CodeReassemblyBudget}, true
 	case errors.As(err, &re) && re.Code == wire.CodeEvicted:
 		// Its own message did not fit the per-connection limit.
-		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
+		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
 	case wire.CodeOf(err) == wire.CodeDecodeLimit:
-		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
+		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
 	case errors.As(err, &ae) && ae.Code == wire.CodeTooManyDocs:
-		return StatusMessageTooBig, reasonTooBig, ErrLimit, true
+		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
 	case errors.As(err, &ae) && ae.IsLimit():
-		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), ErrLimit, true
+		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), &Error{Code: CodeLimit}, true
 	}
 	return 0, "", nil, false
 }

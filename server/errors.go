@@ -75,53 +75,101 @@ const (
 )
 
 // Sentinel errors.
-var (
-	// ErrUnauthorized is what an authenticator returns (possibly wrapped)
-	// to refuse a request with HTTP 401.
-	ErrUnauthorized = errors.New("server: unauthorized")
-	// ErrForbidden is what an authenticator returns (possibly wrapped) to
+// Code classifies the server's errors and refusals: the causes inside a
+// *CloseError, what an authenticator returns, New's validation, and the
+// reasons counted in Stats.Rejected and passed to Options.OnReject.
+// Match with CodeOf(err) == c or errors.Is(err, &Error{Code: c}).
+type Code string
+
+// Refusal codes, counted in Stats.Rejected (with the HTTP status or close
+// code the client sees).
+const (
+	CodeClosed         Code = "closed"          // Close was called (HTTP 503); also: the connection is closed or closing, so nothing more can be sent
+	CodeDraining       Code = "draining"        // a drain is running or ran (HTTP 503, or close with the drain code)
+	CodeNotStarted     Code = "not-started"     // the transport is not started by an exchange, or was stopped (HTTP 503)
+	CodeAuth           Code = "auth"            // Authenticate failed (HTTP 401/403/4xx); CodeOf of an *AuthError
+	CodeBadRequest     Code = "bad-request"     // bad peer id or missing subprotocol (HTTP 400)
+	CodeOrigin         Code = "origin"          // origin not allowed (HTTP 403)
+	CodeHandshake      Code = "handshake"       // not a valid WebSocket upgrade
+	CodeMaxConnections Code = "max-connections" // over MaxConnections (close 1013)
+	CodePeerIDInUse    Code = "peer-id-in-use"  // the peer id is connected under another principal (HTTP 409, or close 1008)
+	CodePerIP          Code = "per-ip"          // over MaxConnectionsPerIP (HTTP 429, or close 1013)
+	CodePerPrincipal   Code = "per-principal"   // over MaxConnectionsPerPrincipal (HTTP 429, or close 1013)
+)
+
+// Other codes.
+const (
+	// CodeUnauthorized: what an authenticator returns (possibly wrapped)
+	// to refuse a request with HTTP 401: &Error{Code: CodeUnauthorized}.
+	CodeUnauthorized Code = "unauthorized"
+	// CodeForbidden: what an authenticator returns (possibly wrapped) to
 	// refuse a request with HTTP 403.
-	ErrForbidden = errors.New("server: forbidden")
-	// ErrClosed: the server was closed, or the connection is closed or
-	// closing, so nothing more can be sent.
-	ErrClosed = errors.New("server: closed")
-	// ErrDraining: the server is draining and refuses new connections.
-	ErrDraining = errors.New("server: draining")
-	// ErrSlowConsumer: a send would have overflowed the connection's send
+	CodeForbidden Code = "forbidden"
+	// CodeSlowConsumer: a send would have overflowed the connection's send
 	// queue; the connection is being closed with StatusSlowConsumer.
-	ErrSlowConsumer = errors.New("server: slow consumer")
-	// ErrTooManyConnections: MaxConnections was reached (HandleConn).
-	ErrTooManyConnections = errors.New("server: too many connections")
-	// ErrPeerIDInUse: the requested peer id belongs to a connection of
-	// another principal; only the same principal may replace it.
-	ErrPeerIDInUse = errors.New("server: peer id in use by another principal")
-	// ErrTooManyForAddress: MaxConnectionsPerIP was reached for the
-	// client's address.
-	ErrTooManyForAddress = errors.New("server: too many connections from this address")
-	// ErrTooManyForPrincipal: MaxConnectionsPerPrincipal was reached for
-	// the connection's principal.
-	ErrTooManyForPrincipal = errors.New("server: too many connections for this principal")
-	// ErrRateLimited: the connection sent messages faster than
+	CodeSlowConsumer Code = "slow-consumer"
+	// CodeRateLimited: the connection sent messages faster than
 	// Options.MessageRate allows (closed with 1008).
-	ErrRateLimited = errors.New("server: message rate exceeded")
-	// ErrReassemblyBudget: the server-wide reassembly budget had no room
+	CodeRateLimited Code = "rate-limited"
+	// CodeReassemblyBudget: the server-wide reassembly budget had no room
 	// for the connection's fragment (closed with 1013).
-	ErrReassemblyBudget = errors.New("server: reassembly budget exhausted")
-	// ErrLimit: the connection exceeded a per-connection limit on what it
+	CodeReassemblyBudget Code = "reassembly-budget"
+	// CodeLimit: the connection exceeded a per-connection limit on what it
 	// sends (a fragmented message above MaxReassemblySize, a present above
 	// MaxPresentDocs, aliases above MaxAliases, a message beyond the
 	// decoder's caps); closed with 1009 or 1008.
-	ErrLimit = errors.New("server: connection limit exceeded")
-	// ErrNotStarted: the transport has not been started by an exchange (or
-	// was stopped), so connections cannot be registered.
-	ErrNotStarted = errors.New("server: transport not started")
-	// ErrInvalidOptions: New was given inconsistent options (wrapped in an
-	// *OptionsError).
-	ErrInvalidOptions = errors.New("server: invalid options")
+	CodeLimit Code = "limit"
+	// CodeInvalidOptions: New or Drain was given an invalid option field
+	// (Msg names it).
+	CodeInvalidOptions Code = "invalid-options"
 )
 
+// Error is the server's error. errors.Is(err, &Error{Code: c}) matches
+// any *Error with code c.
+type Error struct {
+	Code Code
+	Msg  string // detail, e.g. the invalid option field and why
+	Err  error  // cause, may be nil
+}
+
+func (e *Error) Error() string {
+	s := "server: " + string(e.Code)
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error with the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// CodeOf returns the code of the first *Error in err's chain (CodeAuth for
+// an *AuthError that comes first), or "" if there is none. For a
+// *CloseError it is the code of its cause.
+func CodeOf(err error) Code {
+	for ; err != nil; err = errors.Unwrap(err) {
+		switch e := err.(type) {
+		case *Error:
+			return e.Code
+		case *AuthError:
+			return CodeAuth
+		}
+	}
+	return ""
+}
+
 // AuthError lets an authenticator choose the HTTP status of a refusal. A
-// plain error from Authenticate means 401, ErrForbidden 403.
+// plain error from Authenticate means 401, an error of code CodeForbidden
+// 403.
 type AuthError struct {
 	// Status is the HTTP status to answer with; 0 means 401. Only 4xx
 	// statuses are used as given; anything else becomes 401.
@@ -168,7 +216,7 @@ func authStatus(err error) (status int, body, challenge string) {
 	var ae *AuthError
 	if errors.As(err, &ae) {
 		status, body, challenge = ae.status(), ae.Message, ae.Challenge
-	} else if errors.Is(err, ErrForbidden) {
+	} else if errors.Is(err, &Error{Code: CodeForbidden}) {
 		status = http.StatusForbidden
 	} else {
 		status = http.StatusUnauthorized
@@ -238,20 +286,6 @@ func clipReason(s string) string {
 	}
 	return s
 }
-
-// OptionsError reports an invalid field of Options or DrainOptions.
-// errors.Is(err, ErrInvalidOptions) holds.
-type OptionsError struct {
-	Field  string
-	Reason string
-}
-
-func (e *OptionsError) Error() string {
-	return fmt.Sprintf("server: invalid options: %s: %s", e.Field, e.Reason)
-}
-
-// Is makes errors.Is(err, ErrInvalidOptions) true.
-func (e *OptionsError) Is(target error) bool { return target == ErrInvalidOptions }
 
 // CloseError describes why the server closed a connection: the code and
 // reason it sent (or tried to send) and the cause. HandleConn returns it

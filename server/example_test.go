@@ -19,7 +19,7 @@ import (
 func bearer(r *http.Request) (server.Principal, error) {
 	token, ok := server.BearerToken(r)
 	if !ok {
-		return nil, server.ErrUnauthorized
+		return nil, &server.Error{Code: server.CodeUnauthorized}
 	}
 	if token == "mallory" {
 		return nil, &server.AuthError{Status: http.StatusForbidden, Message: "banned"}

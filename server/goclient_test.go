@@ -20,7 +20,7 @@ import (
 func TestGoClient(t *testing.T) {
 	h := newHarness(t, Options{Authenticate: func(r *http.Request) (Principal, error) {
 		if r.Header.Get("Authorization") != "Bearer s3cret" {
-			return nil, ErrUnauthorized
+			return nil, &Error{Code: CodeUnauthorized}
 		}
 		return "svc:worker", nil
 	}})

@@ -90,11 +90,11 @@ func TestSlowConsumer(t *testing.T) {
 		fast.readMsg()
 		sent++
 	}
-	if !errors.Is(slowErr, ErrSlowConsumer) {
+	if !errors.Is(slowErr, &Error{Code: CodeSlowConsumer}) {
 		t.Fatalf("slow consumer never detected after %d messages: %v", sent, slowErr)
 	}
-	if err := slowCh.Send(offer); !errors.Is(err, ErrClosed) {
-		t.Fatalf("send after overflow: %v, want ErrClosed", err)
+	if err := slowCh.Send(offer); !errors.Is(err, &Error{Code: CodeClosed}) {
+		t.Fatalf("send after overflow: %v, want &Error{Code: CodeClosed}", err)
 	}
 	// The fast consumer is unaffected.
 	for range 20 {
@@ -293,7 +293,7 @@ func TestCloseShutsDown(t *testing.T) {
 	if _, resp, err := h.dial("", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after Close: %v", err)
 	}
-	if n := h.srv.Stats().Rejected[RejectClosed]; n != 1 {
+	if n := h.srv.Stats().Rejected[CodeClosed]; n != 1 {
 		t.Fatalf("rejected closed = %d", n)
 	}
 }

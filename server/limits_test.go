@@ -84,7 +84,7 @@ func TestPerIPCap(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("third connection: err %v resp %v, want HTTP 429 with Retry-After", err, resp)
 	}
-	if n := h.srv.Stats().Rejected[RejectPerIP]; n != 1 {
+	if n := h.srv.Stats().Rejected[CodePerIP]; n != 1 {
 		t.Fatalf("rejected per-ip = %d", n)
 	}
 	// Peer a reconnects: the new socket replaces the old one.
@@ -119,7 +119,7 @@ func TestPerPrincipalCap(t *testing.T) {
 		t.Fatalf("bob: %v", err)
 	}
 	b.expectText("ready")
-	if n := h.srv.Stats().Rejected[RejectPerPrincipal]; n != 1 {
+	if n := h.srv.Stats().Rejected[CodePerPrincipal]; n != 1 {
 		t.Fatalf("rejected per-principal = %d", n)
 	}
 }
@@ -159,7 +159,7 @@ func TestPerIPCapHandleConn(t *testing.T) {
 	}
 	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, reasonTooMany)
 	var ce *CloseError
-	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, ErrTooManyForAddress) {
+	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &Error{Code: CodePerIP}) {
 		t.Fatalf("HandleConn refusal = %v", err)
 	}
 	first.close()

@@ -65,7 +65,7 @@ var _ transport.Transport = (*Server)(nil)
 var _ http.Handler = (*Server)(nil)
 
 // New returns a Server with opts (zero fields take their defaults). It
-// fails with an *OptionsError when opts are inconsistent.
+// fails with CodeInvalidOptions when opts are inconsistent.
 func New(opts Options) (*Server, error) {
 	cfg, err := opts.resolve()
 	if err != nil {
@@ -242,14 +242,14 @@ func (s *Server) Connections() []ConnInfo {
 // matches with code and reason (queued messages are written first) and
 // returns how many it closed: e.g. the connections of a revoked
 // credential. match runs under the server's lock and must not call the
-// server. It fails with an *OptionsError for a code a server may not send
+// server. It fails with CodeInvalidOptions for a code a server may not send
 // or a reason longer than 123 bytes.
 func (s *Server) CloseConnections(match func(ConnInfo) bool, code StatusCode, reason string) (int, error) {
 	if !validCloseCode(code) {
-		return 0, &OptionsError{Field: "code", Reason: "not a close code a server may send"}
+		return 0, &Error{Code: CodeInvalidOptions, Msg: "code: not a close code a server may send"}
 	}
 	if len(reason) > 123 {
-		return 0, &OptionsError{Field: "reason", Reason: "longer than 123 bytes"}
+		return 0, &Error{Code: CodeInvalidOptions, Msg: "reason: longer than 123 bytes"}
 	}
 	s.mu.Lock()
 	var hit []*conn
@@ -283,7 +283,7 @@ func (s *Server) Stats() Stats {
 	st := Stats{
 		Open:                   s.ConnectionCount(),
 		Accepted:               s.st.accepted.Load(),
-		Rejected:               make(map[RejectReason]uint64),
+		Rejected:               make(map[Code]uint64),
 		Closed:                 make(map[StatusCode]uint64),
 		BytesIn:                s.st.bytesIn.Load(),
 		FramesIn:               s.st.framesIn.Load(),
@@ -317,7 +317,7 @@ func (s *Server) countClose(code StatusCode) {
 }
 
 // refuseHTTP answers a request without upgrading it.
-func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason RejectReason, status int, body string) {
+func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason Code, status int, body string) {
 	s.st.reject(reason)
 	s.log.Info("connection refused", "reason", string(reason), "status", status, "remote", r.RemoteAddr)
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
@@ -327,17 +327,17 @@ func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason Rejec
 }
 
 // admission reports why a new connection cannot be taken now ("" if it can).
-func (s *Server) admission() RejectReason {
+func (s *Server) admission() Code {
 	s.mu.Lock()
 	closed, draining := s.closed, s.draining
 	s.mu.Unlock()
 	switch {
 	case closed:
-		return RejectClosed
+		return CodeClosed
 	case draining:
-		return RejectDraining
+		return CodeDraining
 	case s.base.State() != transport.StateStarted:
-		return RejectNotStarted
+		return CodeNotStarted
 	}
 	return ""
 }
@@ -362,10 +362,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ipKey := s.cfg.ClientIP(r)
 	peerID := s.cfg.PeerID(r)
-	if s.overQuota(ipKey, "", peerID) == RejectPerIP {
+	if s.overQuota(ipKey, "", peerID) == CodePerIP {
 		// Checked before authentication too, so a flood from one
 		// address does not reach the authenticator.
-		s.refuseHTTP(w, r, RejectPerIP, http.StatusTooManyRequests, "too many connections from this address")
+		s.refuseHTTP(w, r, CodePerIP, http.StatusTooManyRequests, "too many connections from this address")
 		return
 	}
 	var principal Principal
@@ -377,21 +377,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if challenge != "" {
 				w.Header().Set("WWW-Authenticate", challenge)
 			}
-			s.refuseHTTP(w, r, RejectAuth, status, body)
+			s.refuseHTTP(w, r, CodeAuth, status, body)
 			return
 		}
 		principal = p
 	}
 	if len(peerID) > maxPeerIDLen {
-		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "peer id too long")
+		s.refuseHTTP(w, r, CodeBadRequest, http.StatusBadRequest, "peer id too long")
 		return
 	}
 	if peerID != "" && !s.mayClaim(peerID, principal) {
-		s.refuseHTTP(w, r, RejectPeerIDInUse, http.StatusConflict, "peer id in use")
+		s.refuseHTTP(w, r, CodePeerIDInUse, http.StatusConflict, "peer id in use")
 		return
 	}
 	if s.cfg.RequireSubprotocol && !offersSubprotocol(r, s.cfg.Subprotocols) {
-		s.refuseHTTP(w, r, RejectBadRequest, http.StatusBadRequest, "unsupported subprotocol")
+		s.refuseHTTP(w, r, CodeBadRequest, http.StatusBadRequest, "unsupported subprotocol")
 		return
 	}
 	if reason := s.overQuota(ipKey, s.cfg.PrincipalKey(principal), peerID); reason != "" {
@@ -402,9 +402,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var active atomic.Pointer[conn]
 	ws, err := websocket.Accept(hw, r, s.acceptOptions(&active))
 	if err != nil {
-		reason := RejectHandshake
+		reason := CodeHandshake
 		if hw.status == http.StatusForbidden {
-			reason = RejectOrigin
+			reason = CodeOrigin
 		}
 		s.st.reject(reason)
 		s.log.Info("connection refused", "reason", string(reason), "status", hw.status, "remote", r.RemoteAddr, "err", err)
@@ -433,8 +433,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the connection as given; an empty info.PeerID gets a generated one.
 // HandleConn blocks until the connection is finished and returns nil. When
 // the connection is refused it is closed with the matching code and
-// HandleConn returns a *CloseError wrapping ErrClosed, ErrDraining,
-// ErrNotStarted or ErrTooManyConnections. Cancelling ctx closes the
+// HandleConn returns a *CloseError wrapping CodeClosed, CodeDraining,
+// CodeNotStarted or CodeMaxConnections. Cancelling ctx closes the
 // connection with 1001 "Server shutting down".
 //
 // Without access to the raw network connection the server cannot cut a
@@ -458,25 +458,25 @@ func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnIn
 }
 
 // refusal maps an admission reason to a close code, reason and error.
-func (s *Server) refusal(reason RejectReason) (StatusCode, string, error) {
+func (s *Server) refusal(reason Code) (StatusCode, string, error) {
 	switch reason {
-	case RejectDraining:
+	case CodeDraining:
 		s.mu.Lock()
 		cfg := s.drainRefuse
 		s.mu.Unlock()
-		return cfg.Code, cfg.Reason, ErrDraining
-	case RejectNotStarted:
-		return StatusGoingAway, reasonShuttingDown, ErrNotStarted
-	case RejectMaxConnections:
-		return StatusTryAgainLater, reasonTooMany, ErrTooManyConnections
-	case RejectPeerIDInUse:
-		return StatusPolicyViolation, reasonRejected, ErrPeerIDInUse
-	case RejectPerIP:
-		return StatusTryAgainLater, reasonTooMany, ErrTooManyForAddress
-	case RejectPerPrincipal:
-		return StatusTryAgainLater, reasonTooMany, ErrTooManyForPrincipal
+		return cfg.Code, cfg.Reason, &Error{Code: CodeDraining}
+	case CodeNotStarted:
+		return StatusGoingAway, reasonShuttingDown, &Error{Code: CodeNotStarted}
+	case CodeMaxConnections:
+		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodeMaxConnections}
+	case CodePeerIDInUse:
+		return StatusPolicyViolation, reasonRejected, &Error{Code: CodePeerIDInUse}
+	case CodePerIP:
+		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodePerIP}
+	case CodePerPrincipal:
+		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodePerPrincipal}
 	}
-	return StatusGoingAway, reasonShuttingDown, ErrClosed
+	return StatusGoingAway, reasonShuttingDown, &Error{Code: CodeClosed}
 }
 
 // acceptOptions returns the upgrade options. With an idle timeout, a
@@ -541,13 +541,13 @@ func hostOf(addr string) string {
 // overQuota reports which per-address or per-principal cap a new
 // connection would exceed ("" if none). A connection that will replace one
 // of the same peer id, address and principal does not count twice.
-func (s *Server) overQuota(ipKey, prinKey, peerID string) RejectReason {
+func (s *Server) overQuota(ipKey, prinKey, peerID string) Code {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.overQuotaLocked(ipKey, prinKey, peerID)
 }
 
-func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) RejectReason {
+func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) Code {
 	var old *conn
 	if peerID != "" {
 		old = s.byPeer[peerID]
@@ -558,7 +558,7 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) RejectReason {
 			n--
 		}
 		if n >= limit {
-			return RejectPerIP
+			return CodePerIP
 		}
 	}
 	if limit := s.cfg.MaxConnectionsPerPrincipal; limit > 0 && prinKey != "" {
@@ -567,7 +567,7 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) RejectReason {
 			n--
 		}
 		if n >= limit {
-			return RejectPerPrincipal
+			return CodePerPrincipal
 		}
 	}
 	return ""
@@ -587,28 +587,28 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 	c.ipKey, c.prinKey = ipKey, s.cfg.PrincipalKey(info.Principal)
 
 	s.mu.Lock()
-	var reason RejectReason
+	var reason Code
 	switch {
 	case s.closed:
-		reason = RejectClosed
+		reason = CodeClosed
 	case s.draining:
-		reason = RejectDraining
+		reason = CodeDraining
 	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections:
-		reason = RejectMaxConnections
+		reason = CodeMaxConnections
 	case !s.mayClaimLocked(info.PeerID, info.Principal):
-		reason = RejectPeerIDInUse
+		reason = CodePeerIDInUse
 	default:
 		reason = s.overQuotaLocked(c.ipKey, c.prinKey, info.PeerID)
 	}
 	if reason != "" {
-		if reason != RejectClosed {
+		if reason != CodeClosed {
 			s.wg.Add(1) // Close waits for the refusal's close handshake too
 		}
 		s.mu.Unlock()
 		s.st.reject(reason)
 		code, why, err := s.refusal(reason)
 		s.log.Info("connection refused", "reason", string(reason), "peer", info.PeerID, "remote", info.RemoteAddr)
-		if reason == RejectClosed {
+		if reason == CodeClosed {
 			c.refused = &CloseError{Code: code, Reason: why, Err: err}
 			c.abort()
 			_ = ws.CloseNow()

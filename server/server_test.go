@@ -94,7 +94,7 @@ func TestAuthentication(t *testing.T) {
 		case "Bearer good":
 			return user{"alice"}, nil
 		case "Bearer banned":
-			return nil, fmt.Errorf("banned user: %w", ErrForbidden)
+			return nil, fmt.Errorf("banned user: %w", &Error{Code: CodeForbidden})
 		case "Bearer slow":
 			return nil, &AuthError{Status: http.StatusTooManyRequests, Message: "slow down"}
 		case "Bearer expired":
@@ -129,7 +129,7 @@ func TestAuthentication(t *testing.T) {
 	if a, _, _ := h.rec.counts(); a != 0 {
 		t.Fatalf("a refused request was registered (%d channels)", a)
 	}
-	if n := h.srv.Stats().Rejected[RejectAuth]; n != 5 {
+	if n := h.srv.Stats().Rejected[CodeAuth]; n != 5 {
 		t.Fatalf("rejected auth = %d", n)
 	}
 
@@ -189,7 +189,7 @@ func TestInvalidFrameReasonFitsACloseFrame(t *testing.T) {
 // TestRefusedIsNeverUpgraded uses a raw HTTP request to show that a refused
 // upgrade gets a plain HTTP answer, not 101.
 func TestRefusedIsNeverUpgraded(t *testing.T) {
-	h := newHarness(t, Options{Authenticate: func(*http.Request) (Principal, error) { return nil, ErrUnauthorized }})
+	h := newHarness(t, Options{Authenticate: func(*http.Request) (Principal, error) { return nil, &Error{Code: CodeUnauthorized} }})
 	req, _ := http.NewRequest("GET", h.ts.URL, nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
@@ -211,7 +211,7 @@ func TestOrigin(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("evil origin: err %v resp %v", err, resp)
 	}
-	if n := h.srv.Stats().Rejected[RejectOrigin]; n != 1 {
+	if n := h.srv.Stats().Rejected[CodeOrigin]; n != 1 {
 		t.Fatalf("rejected origin = %d", n)
 	}
 	c, _, err := h.dial("", http.Header{"Origin": {"https://app.example.com"}})
@@ -264,7 +264,7 @@ func TestNotStartedRefused(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	http.DefaultClient.CloseIdleConnections()
-	if n := srv.Stats().Rejected[RejectNotStarted]; n != 1 {
+	if n := srv.Stats().Rejected[CodeNotStarted]; n != 1 {
 		t.Fatalf("rejected = %d", n)
 	}
 }
@@ -282,7 +282,7 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatal("refused connection was registered")
 	}
 	st := h.srv.Stats()
-	if st.Rejected[RejectMaxConnections] != 1 || st.Closed[StatusTryAgainLater] != 1 {
+	if st.Rejected[CodeMaxConnections] != 1 || st.Closed[StatusTryAgainLater] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	// A slot frees up when a client leaves.
@@ -324,8 +324,8 @@ func TestOptionsValidation(t *testing.T) {
 		{Drain: DrainOptions{CloseCode: 1005}},
 		{Drain: DrainOptions{CloseReason: strings.Repeat("x", 124)}},
 	} {
-		if _, err := New(o); !errors.Is(err, ErrInvalidOptions) {
-			t.Errorf("New(%+v) = %v, want ErrInvalidOptions", o, err)
+		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidOptions}) {
+			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidOptions}", o, err)
 		}
 	}
 	if _, err := New(Options{FragmentThreshold: -1, MaxMessageSize: 10}); err != nil {
@@ -378,7 +378,7 @@ func TestHandleConnCustomStack(t *testing.T) {
 	}
 	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, reasonTooMany)
 	var ce *CloseError
-	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, ErrTooManyConnections) || ce.Code != StatusTryAgainLater {
+	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &Error{Code: CodeMaxConnections}) || ce.Code != StatusTryAgainLater {
 		t.Fatalf("HandleConn refusal = %v", err)
 	}
 	c.close()

@@ -2,27 +2,9 @@ package server
 
 import "sync/atomic"
 
-// RejectReason says why a connection attempt was refused.
-type RejectReason string
-
-// Reasons counted in Stats.Rejected.
-const (
-	RejectClosed         RejectReason = "closed"          // Close was called (HTTP 503)
-	RejectDraining       RejectReason = "draining"        // a drain is running or ran (HTTP 503, or close with the drain code)
-	RejectNotStarted     RejectReason = "not-started"     // the transport is not started (HTTP 503)
-	RejectAuth           RejectReason = "auth"            // Authenticate failed (HTTP 401/403/4xx)
-	RejectBadRequest     RejectReason = "bad-request"     // bad peer id or missing subprotocol (HTTP 400)
-	RejectOrigin         RejectReason = "origin"          // origin not allowed (HTTP 403)
-	RejectHandshake      RejectReason = "handshake"       // not a valid WebSocket upgrade
-	RejectMaxConnections RejectReason = "max-connections" // over MaxConnections (close 1013)
-	RejectPeerIDInUse    RejectReason = "peer-id-in-use"  // the peer id is connected under another principal (HTTP 409, or close 1008)
-	RejectPerIP          RejectReason = "per-ip"          // over MaxConnectionsPerIP (HTTP 429, or close 1013)
-	RejectPerPrincipal   RejectReason = "per-principal"   // over MaxConnectionsPerPrincipal (HTTP 429, or close 1013)
-)
-
-var rejectReasons = [...]RejectReason{
-	RejectClosed, RejectDraining, RejectNotStarted, RejectAuth, RejectBadRequest,
-	RejectOrigin, RejectHandshake, RejectMaxConnections, RejectPeerIDInUse, RejectPerIP, RejectPerPrincipal,
+var rejectReasons = [...]Code{
+	CodeClosed, CodeDraining, CodeNotStarted, CodeAuth, CodeBadRequest,
+	CodeOrigin, CodeHandshake, CodeMaxConnections, CodePeerIDInUse, CodePerIP, CodePerPrincipal,
 }
 
 // Stats is a snapshot of the server's counters. Counters are cumulative
@@ -33,7 +15,7 @@ type Stats struct {
 	// Accepted counts connections that were registered.
 	Accepted uint64
 	// Rejected counts refused connection attempts by reason.
-	Rejected map[RejectReason]uint64
+	Rejected map[Code]uint64
 	// Closed counts connections the server closed, by the close code it
 	// sent (StatusSlowConsumer, StatusMessageTooBig, ...). Closes started
 	// by the peer are not counted here.
@@ -64,7 +46,7 @@ type counters struct {
 	invalidFrames, drains atomic.Uint64
 }
 
-func (c *counters) reject(r RejectReason) {
+func (c *counters) reject(r Code) {
 	for i, x := range rejectReasons {
 		if x == r {
 			c.rejected[i].Add(1)

@@ -247,7 +247,7 @@ func startRelay(ctx context.Context, dbPath string) (string, func() error, error
 	srv, err := server.New(server.Options{
 		Authenticate: func(r *http.Request) (server.Principal, error) {
 			if r.Header.Get("Authorization") != "Bearer "+token {
-				return nil, server.ErrUnauthorized
+				return nil, &server.Error{Code: server.CodeUnauthorized}
 			}
 			return "billing", nil // who the token belongs to
 		},

@@ -100,7 +100,7 @@ func (s *cstream) run(peerID string) {
 	h, err := c.header(s.ctx)
 	if err != nil {
 		m := msgStreamError{Err: err, Config: errors.Is(err, &client.Error{Code: client.CodeInvalidConfig})}
-		if errors.Is(err, &client.Error{Code: client.CodeUnauthorized}) || errors.Is(err, server.ErrUnauthorized) {
+		if errors.Is(err, &client.Error{Code: client.CodeUnauthorized}) || errors.Is(err, &server.Error{Code: server.CodeUnauthorized}) {
 			m.HTTPStatus = http.StatusUnauthorized
 		}
 		fail(m)

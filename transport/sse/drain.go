@@ -44,7 +44,7 @@ func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, err
 	}
 	deadline := opts.Deadline
 	if deadline < 0 {
-		return DrainResult{}, &server.OptionsError{Field: "Deadline", Reason: "must not be negative"}
+		return DrainResult{}, &server.Error{Code: server.CodeInvalidOptions, Msg: "Deadline: must not be negative"}
 	}
 	if deadline == 0 {
 		deadline = s.cfg.Drain.Deadline

@@ -44,14 +44,15 @@ const (
 )
 
 // Authentication and option errors are the WebSocket server's
-// (server.ErrUnauthorized, server.ErrForbidden, *server.AuthError,
-// server.ErrInvalidOptions, *server.OptionsError), so one authenticator and
-// one check serve both transports: a plain error refuses with 401,
-// server.ErrForbidden with 403, a *server.AuthError with its status.
+// (a *server.Error with server.CodeUnauthorized, server.CodeForbidden or
+// server.CodeInvalidOptions, or a *server.AuthError), so one authenticator
+// and one check serve both transports: a plain error refuses with 401,
+// a server.CodeForbidden error with 403, a *server.AuthError with its
+// status.
 
 // ErrServerClosed: the server was closed, or the stream is closing. It
 // has code transport.CodeClosed. (A send that would overflow a stream's queue
-// fails with the WebSocket server's server.ErrSlowConsumer, and the stream
+// fails with the WebSocket server's server.CodeSlowConsumer, and the stream
 // is closed with 4000.)
 var ErrServerClosed = fmt.Errorf("sse: stream closed: %w", &transport.Error{Code: transport.CodeClosed})
 
@@ -69,7 +70,7 @@ func authStatus(err error) (int, string) {
 		}
 		return st, http.StatusText(st)
 	}
-	if errors.Is(err, server.ErrForbidden) {
+	if errors.Is(err, &server.Error{Code: server.CodeForbidden}) {
 		return http.StatusForbidden, http.StatusText(http.StatusForbidden)
 	}
 	return http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)

@@ -24,7 +24,7 @@ func Example() {
 	srv, _ := sse.NewServer(sse.ServerOptions{
 		Authenticate: func(r *http.Request) (server.Principal, error) {
 			if r.Header.Get("Authorization") != "Bearer s3cret" {
-				return nil, server.ErrUnauthorized
+				return nil, &server.Error{Code: server.CodeUnauthorized}
 			}
 			return "worker", nil
 		},

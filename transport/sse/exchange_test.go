@@ -24,7 +24,7 @@ var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
 func authenticate(r *http.Request) (server.Principal, error) {
 	p, ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	if !ok {
-		return nil, server.ErrUnauthorized
+		return nil, &server.Error{Code: server.CodeUnauthorized}
 	}
 	return p, nil
 }

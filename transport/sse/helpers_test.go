@@ -348,11 +348,11 @@ func tokenAuth(r *http.Request) (server.Principal, error) {
 	case "t-bob":
 		return "bob", nil
 	case "t-banned":
-		return nil, server.ErrForbidden
+		return nil, &server.Error{Code: server.CodeForbidden}
 	case "t-teapot":
 		return nil, &server.AuthError{Status: http.StatusTeapot, Message: "no"}
 	}
-	return nil, server.ErrUnauthorized
+	return nil, &server.Error{Code: server.CodeUnauthorized}
 }
 
 // waitDurations waits until the fake clock has timers armed for each of

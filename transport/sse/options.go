@@ -69,7 +69,7 @@ const (
 type ServerOptions struct {
 	// Authenticate runs on every request (events and uploads) before
 	// anything else. An error refuses it: 401 by default, 403 for
-	// server.ErrForbidden, the status of a *server.AuthError. The principal is bound to
+	// server.CodeForbidden, the status of a *server.AuthError. The principal is bound to
 	// the stream (ConnInfo.Principal, the channel's Meta); an upload must
 	// authenticate as the same principal as its stream. Nil accepts all
 	// requests with a nil principal.
@@ -117,7 +117,7 @@ type ServerOptions struct {
 	// SendQueueMessages and SendQueueBytes bound each stream's queue of
 	// events waiting for the network. A send that would exceed either
 	// ends the stream with close code 4000 and fails with
-	// server.ErrSlowConsumer (one event is always admitted into an empty
+	// server.CodeSlowConsumer (one event is always admitted into an empty
 	// queue). Defaults 16 384 and 8 MiB.
 	SendQueueMessages int
 	SendQueueBytes    int
@@ -201,7 +201,7 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		c.threshold = o.FragmentThreshold
 	}
 	neg := func(field string) (serverConfig, error) {
-		return c, &server.OptionsError{Field: field, Reason: "must not be negative"}
+		return c, &server.Error{Code: server.CodeInvalidOptions, Msg: field + ": must not be negative"}
 	}
 	switch {
 	case o.MaxConnections < 0:
@@ -227,7 +227,7 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		c.MaxBodySize = defaultMaxBodySize
 	}
 	if c.MaxBodySize < defaultFragmentThreshold+frameOverhead {
-		return c, &server.OptionsError{Field: "MaxBodySize", Reason: "smaller than a client fragment (60000+18 bytes)"}
+		return c, &server.Error{Code: server.CodeInvalidOptions, Msg: "MaxBodySize: smaller than a client fragment (60000+18 bytes)"}
 	}
 	if c.HeartbeatInterval == 0 {
 		c.HeartbeatInterval = defaultHeartbeatInterval
@@ -293,7 +293,7 @@ type ClientOptions struct {
 	// HeaderFunc, if set, is called before every events request and its
 	// headers are added to Header for that stream and its uploads (tokens
 	// that expire). An error fails the attempt (retried) unless it wraps
-	// &client.Error{Code: client.CodeInvalidConfig} or &client.Error{Code: client.CodeUnauthorized} (or server.ErrUnauthorized).
+	// client.CodeInvalidConfig or client.CodeUnauthorized (or server.CodeUnauthorized).
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient sends the requests; nil means a client of the Client's
 	// own (a clone of http.DefaultTransport). It must not have a Timeout:
@@ -307,7 +307,7 @@ type ClientOptions struct {
 	// A larger event fails the stream.
 	MaxEventSize int
 	// SendQueueLimit bounds the bytes waiting for upload; a send beyond it
-	// fails with &client.Error{Code: client.CodeSendQueueFull} (one frame is always accepted into an
+	// fails with client.CodeSendQueueFull (one frame is always accepted into an
 	// empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 	// OpenTimeout bounds an events request until the response headers

@@ -77,7 +77,7 @@ func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
 }
 
 // NewServer returns a Server with opts (zero fields take defaults). It
-// fails with a *server.OptionsError for inconsistent options.
+// fails with server.CodeInvalidOptions for inconsistent options.
 func NewServer(opts ServerOptions) (*Server, error) {
 	cfg, err := opts.resolve()
 	if err != nil {

@@ -466,7 +466,7 @@ func TestSlowConsumer(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(err, server.ErrSlowConsumer) {
+	if !errors.Is(err, &server.Error{Code: server.CodeSlowConsumer}) {
 		t.Fatalf("send: %v", err)
 	}
 	if err := ch.Send(msg); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
@@ -590,7 +590,7 @@ func TestServerOptionsValidation(t *testing.T) {
 		{MaxConnections: -1}, {MaxBodySize: -1}, {MaxBodySize: 1000}, {SendQueueBytes: -1},
 		{WriteTimeout: -1}, {MaxReassemblySize: -1}, {Drain: DrainOptions{Deadline: -1}},
 	} {
-		if _, err := NewServer(o); !errors.Is(err, server.ErrInvalidOptions) {
+		if _, err := NewServer(o); !errors.Is(err, &server.Error{Code: server.CodeInvalidOptions}) {
 			t.Errorf("%+v: %v", o, err)
 		}
 	}

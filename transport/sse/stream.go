@@ -149,7 +149,7 @@ func (st *stream) send(msg wire.ChannelMsg) error {
 	empty := st.qMsgs == 0
 	if !empty && (st.qBytes+len(b) > cfg.SendQueueBytes || st.qMsgs+len(frames) > cfg.SendQueueMessages) {
 		st.closeLocked(closeSlowConsumer, reasonSlowConsumer, false)
-		return server.ErrSlowConsumer
+		return &server.Error{Code: server.CodeSlowConsumer}
 	}
 	if empty && st.idle == closedChan {
 		st.idle = make(chan struct{})
