@@ -14,7 +14,7 @@ const (
 	CodeSyntax Code = "syntax"
 	// CodeInvalidSchema: a schema (built in Go or described in the neutral
 	// JSON form) is malformed: unknown kind, nil child, duplicate field,
-	// bad discriminated union, nesting beyond MaxDepth, ...
+	// bad discriminated union, nesting beyond 1000 levels, ...
 	CodeInvalidSchema Code = "invalid-schema"
 	// CodeBindingRejects: a binding does not accept the schema (a counter
 	// on yjs, a plain list on ephemeral, .decay() on json, a non-struct

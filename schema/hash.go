@@ -63,7 +63,7 @@ func (s *Schema) appendCanonical(dst []byte) ([]byte, error) {
 }
 
 // appendCanon writes C(s). s is valid, so every child is non-nil and the
-// recursion is bounded by MaxDepth.
+// recursion is bounded by maxDepth.
 func appendCanon(b []byte, s *Schema, col *collate.Collator) []byte {
 	if s.json {
 		b = append(b, `["j",`...)

@@ -9,8 +9,8 @@ import (
 
 // maxJSONDepth bounds the JSON nesting of a neutral form: a struct level
 // costs three JSON levels (node object, fields array, [name, node] pair),
-// so MaxDepth schema levels fit.
-const maxJSONDepth = 3*(MaxDepth+1) + 4
+// so maxDepth schema levels fit.
+const maxJSONDepth = 3*(maxDepth+1) + 4
 
 // ParseJSON reads a schema in the neutral JSON form of the reference's
 // schema vectors:
@@ -76,8 +76,8 @@ var keys = map[Kind][]string{
 }
 
 func parseNode(v any, path string, depth int) (*Schema, error) {
-	if depth > MaxDepth {
-		return nil, invalid(path, "schema nesting exceeds "+strconv.Itoa(MaxDepth)+" levels")
+	if depth > maxDepth {
+		return nil, invalid(path, "schema nesting exceeds "+strconv.Itoa(maxDepth)+" levels")
 	}
 	obj, ok := v.([]jsjson.Member)
 	if !ok {

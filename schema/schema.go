@@ -36,10 +36,10 @@ const (
 	KindRichText           Kind = "richText"
 )
 
-// MaxDepth is the deepest schema nesting accepted: the root is at depth 0
-// and no node may sit deeper than MaxDepth. The reference refuses to hash
+// maxDepth is the deepest schema nesting accepted: the root is at depth 0
+// and no node may sit deeper than maxDepth. The reference refuses to hash
 // deeper schemas, so such a schema could never sync with it.
-const MaxDepth = 1000
+const maxDepth = 1000
 
 // Expand says how a rich-text mark grows when text is inserted at its
 // edge.
@@ -73,7 +73,7 @@ func F(name string, s *Schema) Field { return Field{Name: name, Schema: s} }
 //
 // Constructors never panic. A construction mistake (a nil child, a
 // discriminated union whose variants lack the tag, a duplicate field
-// name, nesting deeper than [MaxDepth]) is kept in the node, reported by
+// name, nesting deeper than 1000 levels) is kept in the node, reported by
 // [Schema.Err], and makes every schema built on top of it invalid too, so
 // the error surfaces once at Hash or Bind time.
 type Schema struct {
@@ -168,8 +168,8 @@ func node(s *Schema) *Schema {
 		h = max(h, c.height)
 	}
 	s.height = h + 1
-	if s.err == nil && s.height > MaxDepth+1 {
-		s.err = invalid("", "schema nesting exceeds "+strconv.Itoa(MaxDepth)+" levels")
+	if s.err == nil && s.height > maxDepth+1 {
+		s.err = invalid("", "schema nesting exceeds "+strconv.Itoa(maxDepth)+" levels")
 	}
 	return s
 }

@@ -11,7 +11,7 @@ import (
 
 func TestConstructionErrors(t *testing.T) {
 	deep := String()
-	for range MaxDepth {
+	for range maxDepth {
 		deep = List(deep)
 	}
 	if err := deep.Err(); err != nil {
@@ -163,7 +163,7 @@ func TestParseJSONErrors(t *testing.T) {
 		{`{"kind":"richText","marks":{"b":"up"}}`, `schema: $: mark "b": expand must be before, after, none or both, got "up"`},
 		{`{"kind":"text","decayMs":5}`, "schema: $: decay applies only to plain schemas, not text"},
 		{`{"kind":"number","decayMs":"5"}`, "schema: $.decayMs: want a number, got string"},
-		{strings.Repeat(`{"kind":"list","item":`, MaxDepth+1) + `{"kind":"any"}` + strings.Repeat("}", MaxDepth+1), "schema: $" + strings.Repeat(".item", MaxDepth+1) + ": schema nesting exceeds 1000 levels"},
+		{strings.Repeat(`{"kind":"list","item":`, maxDepth+1) + `{"kind":"any"}` + strings.Repeat("}", maxDepth+1), "schema: $" + strings.Repeat(".item", maxDepth+1) + ": schema nesting exceeds 1000 levels"},
 	}
 	for _, c := range cases {
 		_, err := ParseJSON([]byte(c.in))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // A writer commits transactions; a reader catches up with a since payload
@@ -88,7 +89,7 @@ func ExampleStateFactory() {
 // An opaque relay stores CRDT updates it cannot read and replays them, one
 // offer per stored update, to a late joiner.
 func ExampleOpaque() {
-	relay := replica.NewOpaqueFactory(replica.ReplicaType{Name: "loro", Major: 1}, replica.OpaqueOptions{}).NewOpaque()
+	relay := replica.NewOpaqueFactory(wire.ReplicaType{Name: "loro", Major: 1}, replica.OpaqueOptions{}).NewOpaque()
 	_ = relay.MergeStamped(replica.Payload{Kind: "entirety", Encoding: "binary", Data: []byte{0x6c, 0x01}}, "vA1", "peer-a")
 	_ = relay.MergeStamped(replica.Payload{Kind: "since", Encoding: "binary", Data: []byte{0x6c, 0x02}}, "vA2", "peer-a")
 	_ = relay.MergeStamped(replica.Payload{Kind: "since", Encoding: "binary", Data: []byte{0x6c, 0x02}}, "vB7", "peer-b") // duplicate

@@ -123,7 +123,7 @@ func FuzzMerge(f *testing.F) {
 		pf := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
 		lf := NewLWWFactory(LWWOptions{})
 		sf := NewStateFactory(StateOptions{})
-		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument(), NewOpaqueFactory(ReplicaType{Name: "yjs", Major: 1}, OpaqueOptions{}).CreateEmpty()} {
+		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument(), NewOpaqueFactory(wire.ReplicaType{Name: "yjs", Major: 1}, OpaqueOptions{}).CreateEmpty()} {
 			if d, ok := r.(Document); ok {
 				// Start from a non-empty state so merges touch existing data.
 				if err := d.Apply([]Op{{Path: Path{Field("t")}, Change: TextInsertChange(0, "x😀y")}}); err != nil {

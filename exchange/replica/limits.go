@@ -10,7 +10,7 @@ import "strconv"
 // Within the limits a merge's cost is proportional to its size: list,
 // text and richtext changes edit chunked values in place (O(√n) per change
 // on a value of n items), set-op and tree changes indexed ones (O(1) per
-// member or node they name), values are nested at most [MaxDepth] levels, and a merge
+// member or node they name), values are nested at most 512 levels, and a merge
 // allocates a small multiple of its payload (the fuzz target checks it).
 type Limits struct {
 	// MaxPayloadBytes caps the data of one payload (Merge and

@@ -2,6 +2,8 @@ package replica
 
 import (
 	"time"
+
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // LWWOptions configure the LWW factory.
@@ -30,7 +32,7 @@ func NewLWWFactory(opts LWWOptions) *LWWFactory {
 }
 
 // Type returns ("plain", 1, 0); the sync mode tells LWW from plain.
-func (f *LWWFactory) Type() ReplicaType { return PlainType }
+func (f *LWWFactory) Type() wire.ReplicaType { return PlainType }
 
 // CreateEmpty returns a headless LWW replica at version 0.
 func (f *LWWFactory) CreateEmpty() Replica { return f.newLWW(false) }

@@ -3,6 +3,8 @@ package replica
 import (
 	"crypto/sha256"
 	"strconv"
+
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // OpaqueVersion is the version of an opaque relay replica: the version
@@ -66,17 +68,17 @@ type OpaqueOptions struct {
 // cannot interpret (Loro, Yjs): they store and replay payloads without
 // reading them.
 type OpaqueFactory struct {
-	typ  ReplicaType
+	typ  wire.ReplicaType
 	opts OpaqueOptions
 }
 
 // NewOpaqueFactory returns a factory for replicas of type t.
-func NewOpaqueFactory(t ReplicaType, opts OpaqueOptions) *OpaqueFactory {
+func NewOpaqueFactory(t wire.ReplicaType, opts OpaqueOptions) *OpaqueFactory {
 	return &OpaqueFactory{typ: t, opts: opts}
 }
 
 // Type returns the replica type the factory was made for.
-func (f *OpaqueFactory) Type() ReplicaType { return f.typ }
+func (f *OpaqueFactory) Type() wire.ReplicaType { return f.typ }
 
 // CreateEmpty returns an empty relay replica.
 func (f *OpaqueFactory) CreateEmpty() Replica { return f.NewOpaque() }

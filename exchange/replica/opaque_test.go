@@ -23,7 +23,7 @@ func stamps(parts []OfferPart) []string {
 }
 
 func TestOpaqueRelay(t *testing.T) {
-	yjs := ReplicaType{Name: "yjs", Major: 1}
+	yjs := wire.ReplicaType{Name: "yjs", Major: 1}
 	f := NewOpaqueFactory(yjs, OpaqueOptions{})
 	if f.Type() != yjs {
 		t.Fatal("type")
@@ -120,7 +120,7 @@ func TestOpaqueRelay(t *testing.T) {
 }
 
 func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
-	f := NewOpaqueFactory(ReplicaType{Name: "loro", Major: 1}, OpaqueOptions{MaxBytes: 10, MaxEntries: 2})
+	f := NewOpaqueFactory(wire.ReplicaType{Name: "loro", Major: 1}, OpaqueOptions{MaxBytes: 10, MaxEntries: 2})
 	o := f.NewOpaque()
 	if err := o.MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: make([]byte, 6)}, "v1", "A"); err != nil {
 		t.Fatal(err)

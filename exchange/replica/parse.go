@@ -8,7 +8,7 @@ import "github.com/kyneta-go/kyneta/internal/jsjson"
 // null). Lone UTF-16 surrogates in escapes become U+FFFD, which keeps
 // UTF-16 lengths unchanged, and invalid UTF-8 is repaired as TextDecoder
 // repairs it (one U+FFFD per maximal ill-formed sequence). Arrays and
-// objects nest at most [MaxDepth] levels. Errors carry [CodeMalformed].
+// objects nest at most 512 levels. Errors carry [CodeMalformed].
 func ParseValue(data []byte) (any, error) {
 	v, err := jsjson.Parse(data, &parseOptions)
 	if err != nil {
@@ -18,7 +18,7 @@ func ParseValue(data []byte) (any, error) {
 }
 
 var parseOptions = jsjson.Options{
-	MaxDepth: MaxDepth,
+	MaxDepth: maxDepth,
 	KeyOrder: jsjson.PropertyOrder,
 	Object:   parsedObject,
 	// The keys and values every op payload repeats: interned, they cost no

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // PlainOptions configure the plain factory.
@@ -32,7 +34,7 @@ func NewPlainFactory(opts PlainOptions) *PlainFactory {
 }
 
 // Type returns ("plain", 1, 0).
-func (f *PlainFactory) Type() ReplicaType { return PlainType }
+func (f *PlainFactory) Type() wire.ReplicaType { return PlainType }
 
 // CreateEmpty returns a headless plain replica at genesis:0. Merged changes
 // it cannot materialize are still logged and forwarded.

@@ -502,7 +502,7 @@ func TestPayloadWireMapping(t *testing.T) {
 	if p.Data[0] != '[' {
 		t.Fatal("Clone aliases data")
 	}
-	if !Compatible(ReplicaType{Name: "plain", Major: 1, Minor: 3}, PlainType) || Compatible(StateType, PlainType) {
+	if !Compatible(wire.ReplicaType{Name: "plain", Major: 1, Minor: 3}, PlainType) || Compatible(StateType, PlainType) {
 		t.Fatal("Compatible")
 	}
 }

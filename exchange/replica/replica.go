@@ -50,28 +50,14 @@ type Version interface {
 	Meet(other Version) (Version, error)
 }
 
-// ReplicaType names a payload format (name, major, minor). It is the wire
-// type so present messages and store metadata need no conversion.
-type ReplicaType = wire.ReplicaType
-
-// SyncMode is the wire sync mode (writer model, delivery, durability).
-type SyncMode = wire.SyncMode
-
-// PayloadKind says whether a payload is self-sufficient ("entirety") or a
-// delta ("since"). Values are [wire.Entirety] and [wire.Since].
-type PayloadKind = wire.PayloadKind
-
-// PayloadEncoding is [wire.JSON] or [wire.Binary].
-type PayloadEncoding = wire.PayloadEncoding
-
 // Compatible reports whether two replica types can exchange payloads: same
 // name and same major version (minor versions may differ).
-func Compatible(a, b ReplicaType) bool { return a.Name == b.Name && a.Major == b.Major }
+func Compatible(a, b wire.ReplicaType) bool { return a.Name == b.Name && a.Major == b.Major }
 
 // Built-in replica types.
 var (
-	PlainType = ReplicaType{Name: "plain", Major: 1, Minor: 0}
-	StateType = ReplicaType{Name: "state", Major: 1, Minor: 0}
+	PlainType = wire.ReplicaType{Name: "plain", Major: 1, Minor: 0}
+	StateType = wire.ReplicaType{Name: "state", Major: 1, Minor: 0}
 )
 
 // Payload is document state or a delta as replicas produce and consume it.
@@ -82,8 +68,8 @@ var (
 // the wire therefore reads as absent; no replica ever mints or adopts an
 // empty lineage, so nothing is lost.
 type Payload struct {
-	Kind     PayloadKind
-	Encoding PayloadEncoding
+	Kind     wire.PayloadKind
+	Encoding wire.PayloadEncoding
 	Data     []byte
 	Lineage  string
 }
@@ -141,7 +127,7 @@ type Replica interface {
 // Factory builds replicas of one replica type.
 type Factory interface {
 	// Type is the replica type the factory produces.
-	Type() ReplicaType
+	Type() wire.ReplicaType
 	// CreateEmpty returns a fresh replica with no state.
 	CreateEmpty() Replica
 	// FromEntirety builds a replica from a self-sufficient payload.
@@ -155,7 +141,7 @@ type Factory interface {
 // to EPHEMERAL; the sync mode is what tells them apart.
 type Bound struct {
 	Factory Factory
-	Mode    SyncMode
+	Mode    wire.SyncMode
 }
 
 // OfferPart is one offer of a multi-offer send: a payload and the version

@@ -2,6 +2,8 @@ package replica
 
 import (
 	"time"
+
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // StateOptions configure the state factory.
@@ -27,7 +29,7 @@ func NewStateFactory(opts StateOptions) *StateFactory {
 }
 
 // Type returns ("state", 1, 0).
-func (f *StateFactory) Type() ReplicaType { return StateType }
+func (f *StateFactory) Type() wire.ReplicaType { return StateType }
 
 // CreateEmpty returns an empty state replica at version 0.
 func (f *StateFactory) CreateEmpty() Replica { return f.newState() }
@@ -91,7 +93,7 @@ func isTuple(v any) ([]any, bool) {
 
 // validTree checks that every node is a container or a leaf.
 func validTree(v any, depth int) bool {
-	if depth > MaxDepth {
+	if depth > maxDepth {
 		return false
 	}
 	if _, ok := isTuple(v); ok {

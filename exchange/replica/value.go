@@ -18,9 +18,9 @@ import (
 // other keys in insertion order) so encoded state is byte-identical with
 // JSON.stringify in the TypeScript reference.
 
-// MaxDepth bounds the nesting depth of parsed JSON values; deeper input is
+// maxDepth bounds the nesting depth of parsed JSON values; deeper input is
 // rejected with [CodeMalformed] instead of risking stack exhaustion.
-const MaxDepth = 512
+const maxDepth = 512
 
 // smallObject is the key count up to which an Object looks keys up by a
 // linear scan instead of keeping a map.
@@ -234,7 +234,7 @@ func ValueOf(v any) (any, error) {
 }
 
 func isModel(v any, depth int) bool {
-	if depth > MaxDepth {
+	if depth > maxDepth {
 		return false
 	}
 	switch x := v.(type) {

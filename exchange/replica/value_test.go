@@ -44,16 +44,16 @@ func TestParseEncodeLikeJavaScript(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	bad := []string{"", "{", "[1,]", "{\"a\"}", "{\"a\":}", "01", "1.", "-", "+1", ".5", "1e", "tru", "nul", "\"abc",
 		"\"\\x\"", "\"\\u12\"", "\"a\nb\"", "{a:1}", "[1 2]", "1 2", "{\"a\":1,}", "NaN", "Infinity",
-		strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)}
+		strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)}
 	for _, b := range bad {
 		if _, err := ParseValue([]byte(b)); !errors.Is(err, errMalformed) {
 			t.Errorf("ParseValue(%q) = %v, want ErrMalformed", b, err)
 		}
 	}
 	for _, inner := range []string{"", "1", `"s"`} {
-		ok := strings.Repeat("[", MaxDepth) + inner + strings.Repeat("]", MaxDepth)
+		ok := strings.Repeat("[", maxDepth) + inner + strings.Repeat("]", maxDepth)
 		if _, err := ParseValue([]byte(ok)); err != nil {
-			t.Errorf("depth %d (%s inside) rejected: %v", MaxDepth, inner, err)
+			t.Errorf("depth %d (%s inside) rejected: %v", maxDepth, inner, err)
 		}
 	}
 }

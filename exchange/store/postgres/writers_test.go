@@ -132,7 +132,7 @@ func TestTwoNodesPersistOneHistory(t *testing.T) {
 }
 
 // chainEntry is an entry whose data names the version its delta starts at.
-func chainEntry(kind replica.PayloadKind, base, v string) store.Record {
+func chainEntry(kind wire.PayloadKind, base, v string) store.Record {
 	data, _ := json.Marshal(map[string]string{"base": base, "v": v})
 	return store.EntryRecord(replica.Payload{Kind: kind, Encoding: wire.JSON, Data: data}, v)
 }

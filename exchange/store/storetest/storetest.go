@@ -101,12 +101,12 @@ func MetaRecord(hash string) store.Record {
 }
 
 // EntryRecord returns a JSON entry whose data names its version.
-func EntryRecord(kind replica.PayloadKind, version string) store.Record {
+func EntryRecord(kind wire.PayloadKind, version string) store.Record {
 	return store.EntryRecord(replica.Payload{Kind: kind, Encoding: wire.JSON, Data: []byte(`{"v":"` + version + `"}`)}, version)
 }
 
 // BinaryRecord returns a binary entry.
-func BinaryRecord(kind replica.PayloadKind, version string, data []byte) store.Record {
+func BinaryRecord(kind wire.PayloadKind, version string, data []byte) store.Record {
 	return store.EntryRecord(replica.Payload{Kind: kind, Encoding: wire.Binary, Data: data}, version)
 }
 
@@ -222,7 +222,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		s := newStore(t)
 		must(t, s.Append(ctx, "doc-1", MetaRecord("")))
 		bad := PlainMeta
-		bad.ReplicaType = replica.ReplicaType{Name: "loro", Major: 1}
+		bad.ReplicaType = wire.ReplicaType{Name: "loro", Major: 1}
 		err := s.Append(ctx, "doc-1", store.MetaRecord(bad))
 		if !errors.Is(err, &store.Error{Code: store.CodeReplicaTypeMismatch}) || !strings.Contains(err.Error(), "replicaType") {
 			t.Fatalf("Append = %v, want a replicaType mismatch", err)
