@@ -235,7 +235,7 @@ func (ex *Exchange) observeFrame(f transport.FrameTrace) {
 		return
 	}
 	kind := "complete"
-	if f.Kind == transport.FrameFragment {
+	if f.Kind == wire.KindFragment {
 		kind = "fragment"
 	}
 	ex.publish(ObsEvent{Layer: ObsWire, Kind: "frame", Dir: string(f.Dir), FrameSeq: f.Seq, FrameKind: kind, Index: f.Index, Total: f.Total, Size: f.Size})

@@ -14,6 +14,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Options configure a Collector. Every field is optional.
@@ -144,7 +145,7 @@ func (c *Collector) Transport(t transport.Transport) transport.Transport {
 			dir = "in"
 		}
 		kind := "complete"
-		if f.Kind == transport.FrameFragment {
+		if f.Kind == wire.KindFragment {
 			kind = "fragment"
 		}
 		c.frames.WithLabelValues(typ, dir, kind).Inc()

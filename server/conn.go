@@ -363,11 +363,11 @@ func (c *conn) traceSendParts(seq uint32, parts []wire.FramePart) {
 		return
 	}
 	if len(parts) == 1 && parts[0].Body == nil {
-		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameComplete, Size: len(parts[0].Head)})
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindComplete, Size: len(parts[0].Head)})
 		return
 	}
 	for i, p := range parts {
-		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameFragment, Index: i, Total: len(parts), Size: p.Len()})
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(parts), Size: p.Len()})
 	}
 }
 
@@ -427,11 +427,11 @@ func (c *conn) traceSend(seq uint32, frames [][]byte) {
 		return
 	}
 	if len(frames) == 1 && headerLen(frames[0]) == wire.HeaderSize {
-		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameComplete, Size: len(frames[0])})
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindComplete, Size: len(frames[0])})
 		return
 	}
 	for i, f := range frames {
-		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: transport.FrameFragment, Index: i, Total: len(frames), Size: len(f)})
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(frames), Size: len(f)})
 	}
 }
 

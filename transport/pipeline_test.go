@@ -92,10 +92,10 @@ func TestPipelineRoundTrip(t *testing.T) {
 		}
 		fragments := 0
 		for _, tr := range sendTraces {
-			if tr.Dir != DirSend || (tr.Kind == FrameFragment && (tr.Total < 2 || tr.Index >= tr.Total)) {
+			if tr.Dir != DirSend || (tr.Kind == wire.KindFragment && (tr.Total < 2 || tr.Index >= tr.Total)) {
 				t.Fatalf("threshold %d: trace %+v", threshold, tr)
 			}
-			if tr.Kind == FrameFragment {
+			if tr.Kind == wire.KindFragment {
 				fragments++
 			}
 		}

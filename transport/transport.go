@@ -82,15 +82,6 @@ const (
 	DirReceive Direction = "receive"
 )
 
-// FrameKind says whether a frame carried a whole message or a fragment.
-type FrameKind = wire.FrameKind
-
-// Frame kinds.
-const (
-	FrameComplete = wire.KindComplete
-	FrameFragment = wire.KindFragment
-)
-
 // FrameTrace describes one frame for tracing. On send
 // there is one trace per frame (Index/Total set for fragments). On receive
 // the [Pipeline] emits one trace per decoded message whose Size counts all
@@ -99,7 +90,7 @@ const (
 type FrameTrace struct {
 	Dir  Direction
 	Seq  uint32
-	Kind FrameKind
+	Kind wire.FrameKind // wire.KindComplete or wire.KindFragment
 	// Index and Total are set for sent fragments.
 	Index int
 	Total int

@@ -268,7 +268,7 @@ func TestBridgeFullCodecAndFragmentation(t *testing.T) {
 	// establish from c (sent), establish from a, then the offer: the
 	// receive trace of the offer covers all its fragment frames.
 	last := recv[len(recv)-1]
-	if last.Kind != transport.FrameComplete || last.Size <= len(data) {
+	if last.Kind != wire.KindComplete || last.Size <= len(data) {
 		t.Fatalf("receive trace %+v", last)
 	}
 	if b.Stats().WireErrors != 0 {
