@@ -51,8 +51,9 @@ const (
 	CodeUnsupportedType Code = "unsupported-type"
 )
 
-// Error is the error type of this package. Use errors.Is with one of the
-// Err* sentinels (they match by Code) or errors.As to read the details.
+// Error is the error type of this package. Match a code with
+// CodeOf(err) == c or errors.Is(err, &Error{Code: c}); use errors.As to
+// read the details.
 //
 // Path locates the problem: in a value or change it is the document path
 // ("$.items[2].title"); for schema errors it is the location in the
@@ -89,8 +90,8 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is matches any *Error with the same Code, so the sentinels work with
-// errors.Is.
+// Is matches any *Error with the same Code, so &Error{Code: c} works as an
+// errors.Is target.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code

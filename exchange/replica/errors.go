@@ -39,8 +39,9 @@ const (
 	CodeLimit Code = "limit"
 )
 
-// Error is the error type of this package. Use errors.Is with one of the
-// Err* sentinels (which match by Code) or errors.As to read the details.
+// Error is the error type of this package. Match a code with
+// CodeOf(err) == c or errors.Is(err, &Error{Code: c}); use errors.As to
+// read the details.
 type Error struct {
 	Code Code
 	Msg  string
