@@ -18,9 +18,6 @@ const (
 	// textCompletePrefix and textFragmentPrefix start every text frame.
 	textCompletePrefix = "2c"
 	textFragmentPrefix = "2f"
-	// maxTextPayload is the reference's limit for a text frame: the longest
-	// string a JavaScript engine is guaranteed to hold (2^31-1 units).
-	maxTextPayload = math.MaxInt32
 )
 
 // TextFrame is one decoded text frame.

@@ -51,7 +51,7 @@ var BinaryCodec = Codec[[]byte]{
 // frames; sizes count Unicode code points.
 var TextCodec = Codec[string]{
 	name:     "text",
-	maxFrame: math.MaxInt32,
+	maxFrame: math.MaxInt32, // the reference's text frame limit: the longest string a JavaScript engine is guaranteed to hold
 	size:     utf8.RuneCountInString,
 	encode:   (*wire.AliasState).EncodeText,
 	decode:   (*wire.AliasState).DecodeText,
