@@ -32,13 +32,16 @@
 //     (complete, or fragment with index/total/totalSize); decoding does not
 //     copy the payload and neither direction allocates for the header.
 //     [AppendTextFrame] and [DecodeTextFrame] are the text equivalents.
-//     Errors are *[Error] and *[Error] with the reference's
-//     codes.
+//     Errors are *[Error] values with the reference's codes.
 //   - Fragments. [FragmentBinary] and [FragmentText] split a payload into
 //     fragment frames of at most threshold bytes (code points for text; a
 //     character is never split).
 //   - Reassembly. A [Reassembler] turns received pieces into whole
 //     payloads, with the limits and timeout of a [ReassemblyConfig].
+//   - Errors. Every error of the package has a [Code] (the reference's
+//     codes where it has one): [CodeOf] returns it, and errors.Is(err,
+//     &Error{Code: c}) matches it whatever the error's type (*[Error],
+//     *[ReassemblyError], *[AliasError], *[ValidationError]).
 //   - Connections. An [AliasState] is one connection's alias table; its
 //     Encode and Decode methods (and EncodeText, DecodeText) are the
 //     package functions with aliases remembered across messages. The
