@@ -203,6 +203,12 @@ func (e *AuthError) Error() string {
 // Unwrap returns the cause.
 func (e *AuthError) Unwrap() error { return e.Err }
 
+// Is reports whether target is an *Error with code CodeAuth.
+func (e *AuthError) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == CodeAuth
+}
+
 func (e *AuthError) status() int {
 	if e.Status >= 400 && e.Status < 500 {
 		return e.Status

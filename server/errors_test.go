@@ -28,6 +28,9 @@ func TestCodeOf(t *testing.T) {
 	if !errors.Is(&CloseError{Err: &Error{Code: CodeLimit, Msg: "x"}}, &Error{Code: CodeLimit}) {
 		t.Error("errors.Is does not match by code")
 	}
+	if ae := (&AuthError{Status: 403, Err: &Error{Code: CodeForbidden}}); !errors.Is(ae, &Error{Code: CodeAuth}) || !errors.Is(ae, &Error{Code: CodeForbidden}) {
+		t.Error("an *AuthError matches neither auth nor its cause's code")
+	}
 	if errors.Is(&Error{Code: CodeLimit}, &Error{Code: CodeRateLimited}) {
 		t.Error("errors.Is matched another code")
 	}
