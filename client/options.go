@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/redact"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
 
@@ -254,10 +255,10 @@ func checkURL(s string) error {
 	switch u.Scheme {
 	case "ws", "wss", "http", "https":
 	default:
-		return fmt.Errorf("URL %q: scheme must be ws, wss, http or https", RedactURL(s))
+		return fmt.Errorf("URL %q: scheme must be ws, wss, http or https", redact.URL(s))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URL %q: no host", RedactURL(s))
+		return fmt.Errorf("URL %q: no host", redact.URL(s))
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/kyneta-go/kyneta/internal/redact"
 )
 
 // ErrRedirect is the cause of a dial the server answered with a redirect.
@@ -32,24 +34,6 @@ func dialClient(hc *http.Client) *http.Client {
 	return &cp
 }
 
-// RedactURL returns s without what may be a secret: the password of its
-// user info and its query string (browsers pass tokens as ?token=) are
-// replaced by "REDACTED". Errors and log lines of this package show URLs
-// only through it. A string that does not parse is replaced whole.
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "REDACTED"
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "REDACTED"
-	}
-	if u.Fragment != "" {
-		u.Fragment, u.RawFragment = "REDACTED", ""
-	}
-	return u.Redacted() // the user info's password, as xxxxx
-}
-
 // redactErr scrubs the URL net/http puts into its errors (a *url.Error
 // anywhere in the chain). The wrappers above it formatted their text when
 // they were made, so the text is rewritten too; errors.Is and As still
@@ -60,7 +44,7 @@ func redactErr(err error) error {
 		return err
 	}
 	raw := ue.URL
-	red := RedactURL(raw)
+	red := redact.URL(raw)
 	if raw == red {
 		return err
 	}

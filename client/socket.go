@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/internal/outbox"
+	"github.com/kyneta-go/kyneta/internal/redact"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -98,7 +99,7 @@ func (s *socket) run(peerID string) {
 		if resp != nil {
 			m.HTTPStatus = resp.StatusCode
 			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-				m.Err = fmt.Errorf("%w: HTTP %d to %s", ErrRedirect, resp.StatusCode, RedactURL(resp.Header.Get("Location")))
+				m.Err = fmt.Errorf("%w: HTTP %d to %s", ErrRedirect, resp.StatusCode, redact.URL(resp.Header.Get("Location")))
 			}
 		}
 		err = m.Err

@@ -29,8 +29,8 @@ const (
 	BindingYjs Binding = "yjs"
 )
 
-// Bindings returns every binding, in the order of the constants.
-func Bindings() []Binding {
+// bindings returns every binding, in the order of the constants.
+func bindings() []Binding {
 	return []Binding{BindingJSON, BindingEphemeral, BindingState, BindingLoro, BindingYjs}
 }
 

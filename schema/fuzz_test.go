@@ -39,7 +39,7 @@ func FuzzParseJSON(f *testing.F) {
 		if again, _ := back.MarshalJSON(); string(again) != string(out) {
 			t.Fatalf("written form is not a fixed point:\n%s\n%s", out, again)
 		}
-		for _, b := range Bindings() {
+		for _, b := range bindings() {
 			z, err := s.Zero(b)
 			if err != nil {
 				if !errors.Is(err, errInvalidSchema) {

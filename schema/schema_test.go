@@ -73,7 +73,7 @@ func TestBindingRules(t *testing.T) {
 		name   string
 		s      *Schema
 		accept map[Binding]bool // bindings that accept; the others reject
-		msg    string           // message for the first rejecting binding in Bindings order
+		msg    string           // message for the first rejecting binding in bindings() order
 	}{
 		{"scalars", root(String("a")), all(), ""},
 		{"text", root(Text()), only(BindingJSON, BindingLoro, BindingYjs), "schema: $.x: the ephemeral binding does not support text (composition law positional-ot)"},
@@ -98,7 +98,7 @@ func TestBindingRules(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			first := true
-			for _, b := range Bindings() {
+			for _, b := range bindings() {
 				_, err := Bind(b, c.s)
 				if c.accept[b] {
 					if err != nil {
@@ -129,7 +129,7 @@ func TestBindingRules(t *testing.T) {
 	}
 }
 
-func all() map[Binding]bool  { return only(Bindings()...) }
+func all() map[Binding]bool  { return only(bindings()...) }
 func none() map[Binding]bool { return only() }
 func only(bs ...Binding) map[Binding]bool {
 	m := map[Binding]bool{}

@@ -86,7 +86,7 @@ func TestVectors(t *testing.T) {
 			}
 			// The binding never changes the hash; the reference's rules
 			// decide which bindings accept the schema.
-			for _, other := range Bindings() {
+			for _, other := range bindings() {
 				if ob, err := Bind(other, s); err == nil && ob.Hash() != c.SchemaHash {
 					t.Errorf("hash under %s = %s", other, ob.Hash())
 				}

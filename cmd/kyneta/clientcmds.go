@@ -23,6 +23,7 @@ import (
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/internal/redact"
 	"github.com/kyneta-go/kyneta/schema"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
@@ -999,7 +1000,7 @@ func watch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func redactURLs(list string) string {
 	urls := strings.Split(list, ",")
 	for i, u := range urls {
-		urls[i] = client.RedactURL(u)
+		urls[i] = redact.URL(u)
 	}
 	return strings.Join(urls, ",")
 }
