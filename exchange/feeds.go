@@ -35,15 +35,6 @@ func (ex *Exchange) Peers() map[string]PeerIdentity {
 	return peersOf(s)
 }
 
-func peersOf(s *sessionState) map[string]PeerIdentity {
-	out := make(map[string]PeerIdentity, s.peers.Len())
-	s.peers.Range(func(id string, p *sessionPeer) bool {
-		out[id] = p.identity
-		return true
-	})
-	return out
-}
-
 // Connected reports whether peer has at least one live channel.
 func (ex *Exchange) Connected(peer string) bool {
 	ex.mu.Lock()

@@ -17,10 +17,6 @@ import (
 // until it lands).
 var storeRetry = backoff.Policy{Base: 100 * time.Millisecond, Max: 30 * time.Second, MaxAttempts: backoff.Unlimited}
 
-func storeMeta(m DocMeta) store.Meta {
-	return store.Meta{ReplicaType: m.ReplicaType, SyncMode: m.SyncMode, SchemaHash: m.SchemaHash}
-}
-
 func (ex *Exchange) storeError(doc, op string, err error) {
 	ex.counters.storeErrors.Add(1)
 	ex.diagnose(Diagnostic{Code: DiagStoreError, Severity: SeverityError, DocID: doc, Err: err,
@@ -147,14 +143,6 @@ func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
 		return rt.rep.ResetFromEntirety(rec.Payload, stored)
 	}
 	return rt.rep.Merge(rec.Payload)
-}
-
-func partRecords(parts []replica.OfferPart) []store.Record {
-	recs := make([]store.Record, 0, len(parts))
-	for _, part := range parts {
-		recs = append(recs, store.EntryRecord(part.Payload, part.Version))
-	}
-	return recs
 }
 
 // compact trims a plain op log once it is long (compactTarget decides),

@@ -3,6 +3,7 @@ package exchange
 import (
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/exchange/store"
 )
 
 // The store program sequences persistence (§7.2) per document and per
@@ -450,4 +451,16 @@ func replayHow(stamped, entirety, atCurrent bool, stored replica.Version) replay
 		return replayResetTo
 	}
 	return replayMerge
+}
+
+func storeMeta(m DocMeta) store.Meta {
+	return store.Meta{ReplicaType: m.ReplicaType, SyncMode: m.SyncMode, SchemaHash: m.SchemaHash}
+}
+
+func partRecords(parts []replica.OfferPart) []store.Record {
+	recs := make([]store.Record, 0, len(parts))
+	for _, part := range parts {
+		recs = append(recs, store.EntryRecord(part.Payload, part.Version))
+	}
+	return recs
 }
