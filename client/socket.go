@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/internal/outbox"
+	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -36,16 +37,12 @@ type socket struct {
 	running  int // goroutines alive
 	queue    []outFrame
 	queued   int // bytes in queue and in the writer's hands
-	// pressured: the queue passed half its limit and has not yet drained
-	// to a quarter; reported is what the exchange was last told, by the
-	// one goroutine reporting (reporting).
-	pressured bool
-	reported  bool
-	reporting bool
-	wake      chan struct{} // cap 1: something was queued, or released
-	idle      chan struct{} // closed while nothing is queued or being written
-	wdone     chan struct{} // closed when the writer has exited (or will never run)
-	done      chan struct{} // closed when the socket is finished
+	// pressure: the queue's congestion, told to the exchange in order.
+	pressure pressure.Gauge
+	wake     chan struct{} // cap 1: something was queued, or released
+	idle     chan struct{} // closed while nothing is queued or being written
+	wdone    chan struct{} // closed when the writer has exited (or will never run)
+	done     chan struct{} // closed when the socket is finished
 }
 
 type outFrame struct {
@@ -211,9 +208,9 @@ func (s *socket) write(conn *websocket.Conn) {
 			batch[i] = outFrame{}
 			s.mu.Lock()
 			s.queued -= len(f.data)
-			drained := s.pressured && s.queued*4 <= s.c.opts.SendQueueLimit
+			drained := pressure.BelowLowWater(s.queued, s.c.opts.SendQueueLimit) && s.pressure.Congested()
 			if drained {
-				s.pressured = false
+				s.pressure.Set(false)
 			}
 			s.mu.Unlock()
 			if drained {
@@ -258,8 +255,8 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 		s.queue = append(s.queue, outFrame{typ: typ, data: f})
 	}
 	s.queued += size
-	if !s.pressured && s.queued*2 > s.c.opts.SendQueueLimit {
-		s.pressured = true
+	if pressure.AboveHighWater(s.queued, s.c.opts.SendQueueLimit) {
+		s.pressure.Set(true)
 	}
 	select {
 	case <-s.idle:
@@ -300,28 +297,16 @@ func (s *socket) sendLocked(msg wire.ChannelMsg) error {
 // reportPressure tells the exchange when the queue's pressure changed
 // since the last report (transport.Context.OnChannelPressure), so it holds
 // back what it would send instead of overflowing the queue. Called without
-// mu; one goroutine reports at a time and loops until the exchange knows
-// the current state, so reports arrive in order.
+// mu: the exchange may send from inside the report.
 func (s *socket) reportPressure() {
-	ch := s.ch.Load()
-	if ch == nil {
-		return
-	}
-	s.mu.Lock()
-	if s.reporting {
-		s.mu.Unlock()
-		return
-	}
-	s.reporting = true
-	for s.pressured != s.reported {
-		now := s.pressured
-		s.reported = now
-		s.mu.Unlock()
-		s.c.base.Pressure(ch.ID, now)
-		s.mu.Lock()
-	}
-	s.reporting = false
-	s.mu.Unlock()
+	s.pressure.Report(func(congested bool) bool {
+		ch := s.ch.Load()
+		if ch == nil {
+			return false
+		}
+		s.c.base.Pressure(ch.ID, congested)
+		return true
+	})
 }
 
 func (s *socket) flush(ctx context.Context) error {

@@ -205,3 +205,87 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// withoutPressure hides the transport's send-queue pressure reports from
+// the exchange, as a transport without them behaves.
+type withoutPressure struct{ transport.Transport }
+
+func (w withoutPressure) Initialize(ctx context.Context, c transport.Context) error {
+	c.OnChannelPressure = nil
+	return w.Transport.Initialize(ctx, c)
+}
+
+// streamToReader writes updates to a doc on a server exchange whose SSE
+// send queue holds 16 messages, as fast as it can, while an SSE client
+// reads; it waits until the client holds the last write and returns the
+// server's count of slow-consumer closes.
+func streamToReader(t *testing.T, wrap func(transport.Transport) transport.Transport, writes int) uint64 {
+	t.Helper()
+	srv, err := sse.NewServer(sse.ServerOptions{SendQueueMessages: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := exchange.New(exchange.Options{PeerID: "server", Transports: []transport.Transport{wrap(srv)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sseServer{ex: ex, srv: srv, http: httptest.NewServer(srv)}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = ex.Shutdown(ctx)
+		_ = srv.Close(ctx)
+		s.http.Close()
+	})
+	c, err := sse.NewClient(sse.ClientOptions{
+		EventsURLFunc: func(id string) (string, error) { return s.http.URL + "/?peerId=" + url.QueryEscape(id), nil },
+		PostURL:       s.http.URL,
+		Reconnect:     &backoff.Policy{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxAttempts: backoff.Unlimited},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := exchange.New(exchange.Options{PeerID: "reader", Transports: []transport.Transport{c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = reader.Shutdown(ctx)
+	})
+	dw, dr := get(t, ex, "stream"), get(t, reader, "stream")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := dr.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range writes {
+		set(t, dw, map[string]any{"n": i})
+	}
+	waitDoc(t, dr, func() bool { return dr.Version() == dw.Version() })
+	if got := state(t, dr)["n"]; got != float64(writes-1) {
+		t.Fatalf("reader holds n=%v, want %d", got, writes-1)
+	}
+	return srv.Stats().Closed[4000]
+}
+
+// A reader that keeps reading is never closed as a slow consumer, however
+// fast the server's exchange writes: the SSE server reports its queue's
+// pressure and the exchange holds pushes until it drained.
+func TestSSEFastWriterNeverOverflowsAReadingClient(t *testing.T) {
+	if closed := streamToReader(t, func(t transport.Transport) transport.Transport { return t }, 3000); closed != 0 {
+		t.Fatalf("%d slow-consumer closes of a client that kept reading", closed)
+	}
+}
+
+// The same stream without the pressure reports overflows the 16-message
+// queue (the test above would then fail), and the client still converges
+// after reconnecting.
+func TestSSEStreamWithoutPressureOverflows(t *testing.T) {
+	closed := streamToReader(t, func(t transport.Transport) transport.Transport { return withoutPressure{t} }, 3000)
+	if closed == 0 {
+		t.Fatal("no slow-consumer close happened: the queue never overflowed")
+	}
+	t.Logf("%d slow-consumer closes", closed)
+}
