@@ -121,7 +121,7 @@ func (ex *Exchange) newHeadless(docID string, f replica.Factory, meta DocMeta) *
 // first use. It returns at once; with stores the document hydrates in the
 // background and is announced to peers once loaded. A second Get with the
 // same type returns the same *Doc; with a different type it fails with
-// ErrDocTypeConflict.
+// an error with code CodeDocTypeConflict.
 func (ex *Exchange) Get(docID string, t DocType) (*Doc, error) {
 	if err := validDocID(docID); err != nil {
 		return nil, err

@@ -217,7 +217,7 @@ func TestPolicyRegistry(t *testing.T) {
 	}
 	ps.register(mk("bad", Abstain))
 	err := ps.clear()
-	if !errors.Is(err, ErrDispose) || len(ps.snapshot()) != 0 {
+	if !errors.Is(err, &Error{Code: CodeDispose}) || len(ps.snapshot()) != 0 {
 		t.Fatalf("clear: %v", err)
 	}
 	// Resolve: first non-empty answer in registration order.
