@@ -18,6 +18,9 @@ type docRuntime struct {
 	factory replica.Factory
 	docType DocType // interpret mode
 	handle  *Doc
+	// by: the present it was classified from (nil: a local Get or
+	// Replicate). Its metadata is checked once the doc is registered.
+	by *presented
 
 	mu  sync.Mutex
 	rep replica.Replica
@@ -269,7 +272,7 @@ func (ex *Exchange) register(rt *docRuntime, event DocChangeType, urgent bool) {
 		ex.dispatch(m)
 	}
 	if len(ex.stores) > 0 {
-		enqueue(msgDocLoading{doc: rt.id})
+		enqueue(msgDocLoading{doc: rt.id, by: rt.by})
 		enqueue(funcMsg(func() { ex.startHydration(rt, event) }))
 		return
 	}
@@ -286,7 +289,7 @@ func (ex *Exchange) announce(rt *docRuntime, event DocChangeType) {
 	}
 	rt.registered = true
 	ex.mu.Unlock()
-	ex.stepSync(msgDocEnsure{doc: rt.id, mode: rt.mode, version: rt.version(), meta: rt.meta, event: &DocChange{Type: event, DocID: rt.id}})
+	ex.stepSync(msgDocEnsure{doc: rt.id, by: rt.by, mode: rt.mode, version: rt.version(), meta: rt.meta, event: &DocChange{Type: event, DocID: rt.id}})
 }
 
 func (ex *Exchange) lookup(docID string) (*docRuntime, error) {
@@ -404,6 +407,7 @@ func (ex *Exchange) classify(f fxEnsureDoc) {
 		ex.interpretAnnounced(f, c.docType)
 	case classReplicate:
 		rt := ex.newHeadless(f.doc, c.factory, f.meta)
+		rt.by = &presented{peer: f.peer.PeerID, meta: f.meta}
 		ex.mu.Lock()
 		ex.runtimes[f.doc] = rt
 		ex.mu.Unlock()
@@ -423,6 +427,7 @@ func (ex *Exchange) interpretAnnounced(f fxEnsureDoc, t DocType) {
 		ex.vacantUrgent(f)
 		return
 	}
+	rt.by = &presented{peer: f.peer.PeerID, meta: f.meta}
 	ex.mu.Lock()
 	ex.runtimes[f.doc] = rt
 	ex.mu.Unlock()

@@ -70,6 +70,9 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			if len(recs) > 0 {
 				found = true
 				rt.mu.Lock()
+				if d, ok := ex.adoptStoredMeta(rt, recs); ok {
+					report = append(report, func() { ex.diagnose(d) })
+				}
 				res, err := store.Replay(rt.id, recs, func(rec store.Record) (string, error) {
 					if err := ex.replay(rt, rec); err != nil {
 						return "", err
@@ -117,6 +120,26 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			ex.persistTrigger(rt.id)
 		}))
 	}()
+}
+
+// adoptStoredMeta gives rt the stored stream's metadata when
+// storedMetaWins says so (caller holds rt.mu; rt is not registered yet) and
+// returns the diagnostic to report.
+func (ex *Exchange) adoptStoredMeta(rt *docRuntime, recs []store.Record) (Diagnostic, bool) {
+	stored, ok := storedMeta(recs)
+	if !ok {
+		return Diagnostic{}, false
+	}
+	meta, adopt := storedMetaWins(rt.by != nil, rt.mode, rt.meta, stored)
+	if !adopt {
+		return Diagnostic{}, false
+	}
+	presented := rt.meta
+	f := factoryFor(ex.replicas, meta)
+	if f != nil {
+		rt.factory, rt.rep, rt.meta = f, f.CreateEmpty(), meta
+	}
+	return storedMetaDiagnostic(rt.id, rt.by.peer, meta, presented, f != nil), true
 }
 
 // replay applies one stored entry (caller holds rt.mu). An entirety resets
