@@ -17,6 +17,7 @@ import (
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/transport/sse"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
@@ -44,12 +45,18 @@ type sseServer struct {
 }
 
 func startServer(t *testing.T) *sseServer {
+	return startServerWith(t, sse.ServerOptions{Authenticate: authenticate, MaxBodySize: 2 << 20}, func(t transport.Transport) transport.Transport { return t }, principalPolicy)
+}
+
+// startServerWith starts an exchange behind an SSE server with opts, its
+// transport wrapped by wrap.
+func startServerWith(t *testing.T, opts sse.ServerOptions, wrap func(transport.Transport) transport.Transport, policies ...exchange.Policy) *sseServer {
 	t.Helper()
-	srv, err := sse.NewServer(sse.ServerOptions{Authenticate: authenticate, MaxBodySize: 2 << 20})
+	srv, err := sse.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := exchange.New(exchange.Options{PeerID: "server", PeerType: "service", Transports: []transport.Transport{srv}, Policies: []exchange.Policy{principalPolicy}})
+	ex, err := exchange.New(exchange.Options{PeerID: "server", PeerType: "service", Transports: []transport.Transport{wrap(srv)}, Policies: policies})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,37 +213,14 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 	}
 }
 
-// withoutPressure hides the transport's send-queue pressure reports from
-// the exchange, as a transport without them behaves.
-type withoutPressure struct{ transport.Transport }
-
-func (w withoutPressure) Initialize(ctx context.Context, c transport.Context) error {
-	c.OnChannelPressure = nil
-	return w.Transport.Initialize(ctx, c)
-}
-
 // streamToReader writes updates to a doc on a server exchange whose SSE
 // send queue holds 16 messages, as fast as it can, while an SSE client
 // reads; it waits until the client holds the last write and returns the
 // server's count of slow-consumer closes.
 func streamToReader(t *testing.T, wrap func(transport.Transport) transport.Transport, writes int) uint64 {
 	t.Helper()
-	srv, err := sse.NewServer(sse.ServerOptions{SendQueueMessages: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex, err := exchange.New(exchange.Options{PeerID: "server", Transports: []transport.Transport{wrap(srv)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &sseServer{ex: ex, srv: srv, http: httptest.NewServer(srv)}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = ex.Shutdown(ctx)
-		_ = srv.Close(ctx)
-		s.http.Close()
-	})
+	s := startServerWith(t, sse.ServerOptions{SendQueueMessages: 16}, wrap)
+	ex, srv := s.ex, s.srv
 	c, err := sse.NewClient(sse.ClientOptions{
 		EventsURLFunc: func(id string) (string, error) { return s.http.URL + "/?peerId=" + url.QueryEscape(id), nil },
 		PostURL:       s.http.URL,
@@ -283,7 +267,7 @@ func TestSSEFastWriterNeverOverflowsAReadingClient(t *testing.T) {
 // queue (the test above would then fail), and the client still converges
 // after reconnecting.
 func TestSSEStreamWithoutPressureOverflows(t *testing.T) {
-	closed := streamToReader(t, func(t transport.Transport) transport.Transport { return withoutPressure{t} }, 3000)
+	closed := streamToReader(t, func(t transport.Transport) transport.Transport { return transporttest.WithoutPressure(t) }, 3000)
 	if closed == 0 {
 		t.Fatal("no slow-consumer close happened: the queue never overflowed")
 	}
