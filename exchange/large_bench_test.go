@@ -47,7 +47,7 @@ func BenchmarkLargeValueWebSocket(b *testing.B) {
 			for _, op := range ch.Ops {
 				if v, ok := op.Change.Object().Get("value"); ok {
 					if s, ok := v.(string); ok && len(s) == size {
-						n, _ := strconv.Atoi(s[1:strings.IndexByte(s[1:], '#')+1])
+						n, _ := strconv.Atoi(s[1 : strings.IndexByte(s[1:], '#')+1])
 						got <- n
 					}
 				}
