@@ -44,7 +44,11 @@ func appendOp(b []byte, op Op) []byte {
 
 // encodeBatch returns the JSON array of one batch.
 func encodeBatch(ops []Op) []byte {
-	b := make([]byte, 0, 64*len(ops))
+	return appendBatch(make([]byte, 0, 64*len(ops)), ops)
+}
+
+// appendBatch appends the JSON array of one batch.
+func appendBatch(b []byte, ops []Op) []byte {
 	b = append(b, '[')
 	for i, op := range ops {
 		if i > 0 {
