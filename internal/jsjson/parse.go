@@ -17,7 +17,7 @@ type Options struct {
 	KeyOrder KeyOrder
 	// Intern maps texts to the boxed string that stands for them, so that
 	// frequent keys and values cost no allocation; build it with
-	// [InternTable].
+	// [InternTable]. Texts longer than 64 bytes are not looked up.
 	Intern map[string]any
 	// Number builds a number value; nil keeps the float64.
 	Number func(f float64) any
@@ -184,6 +184,11 @@ func (p *parser[T]) literal() (raw T, dec []byte, escaped bool, err error) {
 	return p.s[start : end-1], nil, false, nil
 }
 
+// maxIntern is the longest text looked up in Options.Intern: interned
+// words are short, and hashing a large string value for the lookup was
+// one more pass over it.
+const maxIntern = 64
+
 // str reads a string value, boxed, or interned when it is in Options.Intern.
 func (p *parser[T]) str() (any, error) {
 	raw, dec, escaped, err := p.literal()
@@ -191,13 +196,17 @@ func (p *parser[T]) str() (any, error) {
 		return nil, err
 	}
 	if escaped {
-		if v, ok := p.o.Intern[string(dec)]; ok {
-			return v, nil
+		if len(dec) <= maxIntern {
+			if v, ok := p.o.Intern[string(dec)]; ok {
+				return v, nil
+			}
 		}
 		return string(dec), nil
 	}
-	if v, ok := p.o.Intern[string(raw)]; ok {
-		return v, nil
+	if len(raw) <= maxIntern {
+		if v, ok := p.o.Intern[string(raw)]; ok {
+			return v, nil
+		}
 	}
 	return string(raw), nil
 }
@@ -211,7 +220,7 @@ func (p *parser[T]) key() (string, error) {
 	if escaped {
 		return string(dec), nil
 	}
-	if p.copyKeys {
+	if p.copyKeys && len(raw) <= maxIntern {
 		if v, ok := p.o.Intern[string(raw)]; ok {
 			return v.(string), nil
 		}
