@@ -28,6 +28,17 @@ func BenchmarkSkipPlain1MiB(b *testing.B) {
 			}
 		}
 	})
+	// Every other byte special: skipPlain called once per byte, as
+	// ReadString and AppendString call it between escapes. Its windows
+	// must not make this quadratic.
+	dense := []byte(strings.Repeat("a\"", 1<<19))
+	b.Run("dense-specials", func(b *testing.B) {
+		b.SetBytes(int64(len(dense)))
+		for b.Loop() {
+			for i := skipPlain(dense, 0); i < len(dense); i = skipPlain(dense, i+1) {
+			}
+		}
+	})
 	b.Run("baseline-table", func(b *testing.B) {
 		b.SetBytes(int64(len(bs)))
 		for b.Loop() {

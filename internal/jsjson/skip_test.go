@@ -84,3 +84,34 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// TestSkipPlainLongRuns: as TestSkipPlainMatchesTable, on runs long
+// enough for the doubling windows (up to 64 KiB), with a few special or
+// high bytes placed anywhere, and every start offset class.
+func TestSkipPlainLongRuns(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 70000).Draw(t, "n")
+		b := make([]byte, n)
+		for k := range b {
+			b[k] = 'a' + byte(k%26)
+		}
+		for range rapid.IntRange(0, 4).Draw(t, "specials") {
+			if n == 0 {
+				break
+			}
+			at := rapid.IntRange(0, n-1).Draw(t, "at")
+			b[at] = rapid.SampledFrom([]byte{0, 0x1f, '"', '\\', 0x80, 0xff, 0x7f, 0x20}).Draw(t, "byte")
+		}
+		i := rapid.IntRange(0, n).Draw(t, "i")
+		want := i
+		for want < len(b) && plain[b[want]] {
+			want++
+		}
+		if got := skipPlain(b, i); got != want {
+			t.Fatalf("skipPlain(len %d, %d) = %d, want %d", n, i, got, want)
+		}
+		if got := skipPlain(string(b), i); got != want {
+			t.Fatalf("skipPlain(string len %d, %d) = %d, want %d", n, i, got, want)
+		}
+	})
+}
