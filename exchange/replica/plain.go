@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -255,7 +256,21 @@ func (p *Plain) Merge(pl Payload) error {
 	if err := jsonOnly(pl, "plain replica merge"); err != nil {
 		return err
 	}
-	batches, err := p.doc.decodeMerge(pl)
+	// A large since payload of one batch is, compact, that batch's log
+	// entry ("[" + batch + "]"): copied once before parsing, its string
+	// values of at least half its size are parsed as views of the copy
+	// rather than copied again, and the copy becomes the entry. Such a
+	// string pins at most twice its size once the entry is compacted away.
+	var own []byte
+	share := 0
+	if pl.Kind == "since" && len(pl.Data) >= shareMinPayload {
+		if n, ok := CountBatches(pl.Data); ok && n == 1 {
+			own = bytes.Clone(pl.Data)
+			pl.Data = own
+			share = (len(own) + 1) / 2
+		}
+	}
+	batches, err := p.doc.decodeMergeShare(pl, share)
 	if err != nil {
 		return err
 	}
@@ -276,15 +291,22 @@ func (p *Plain) Merge(pl Payload) error {
 			continue
 		}
 		p.doc.apply(ops)
-		if raws != nil {
+		switch {
+		case own != nil && len(raws) == 1:
+			p.flush(own) // raws[0] is own without its outer brackets
+		case raws != nil:
 			p.flush(logEntry(raws[i]))
-		} else {
+		default:
 			p.flush(encodeLogEntry(ops))
 		}
 		p.doc.notify(ops, true)
 	}
 	return nil
 }
+
+// shareMinPayload is the smallest since payload Merge parses from its own
+// copy (see Merge): below it, a second copy of a string costs little.
+const shareMinPayload = 16 << 10
 
 // ResetFromEntirety discards history and adopts the entirety's state and
 // lineage; with a PlainVersion remote the counter becomes remote's and the

@@ -1,6 +1,9 @@
 package jsjson
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // DefaultMaxDepth is the nesting limit [Parse] applies when
 // Options.MaxDepth is zero.
@@ -25,6 +28,11 @@ type Options struct {
 	// already in KeyOrder. The slices belong to the parser and are only
 	// valid during the call. Nil builds a []Member.
 	Object func(keys []string, values []any) any
+	// Share, when positive, lets a string value of at least Share bytes
+	// without escapes share the memory of a []byte text instead of being
+	// copied; the caller then must never modify the text. Keys are always
+	// copied or interned.
+	Share int
 }
 
 var zeroOptions Options
@@ -208,7 +216,21 @@ func (p *parser[T]) str() (any, error) {
 			return v, nil
 		}
 	}
+	if p.o.Share > 0 && len(raw) >= p.o.Share {
+		return shared(raw), nil
+	}
 	return string(raw), nil
+}
+
+// shared returns the text of s without copying it; see Options.Share.
+func shared[T Text](s T) string {
+	switch v := any(s).(type) {
+	case []byte:
+		return unsafe.String(unsafe.SliceData(v), len(v))
+	case string:
+		return v
+	}
+	panic("unreachable")
 }
 
 // key reads an object key.
