@@ -217,7 +217,7 @@ func appendFinite(dst []byte, f float64) []byte {
 func StringEnd[T Text](s T, i int) int {
 	b := asBytes(s)
 	i++
-	q := -1 // the first '"' at or after i, once i > q is false
+	q := -1 // the first '"' at or after i, while q >= i
 	for {
 		if q < i {
 			if i >= len(b) {
