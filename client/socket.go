@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -128,8 +129,13 @@ func (s *socket) run(peerID string) {
 func (s *socket) read(conn *websocket.Conn) {
 	s.readerGID.Store(outbox.Goid())
 	c := s.c
+	// One read buffer, reused for every message of the connection: the
+	// pipeline keeps no reference to what it is given (fragments are
+	// copied, decoded messages never alias their input). conn.Read
+	// allocated each message anew, in growing pieces, then copied them.
+	var buf bytes.Buffer
 	for {
-		typ, data, err := conn.Read(s.ctx)
+		typ, data, err := readMessage(s.ctx, conn, &buf)
 		if err != nil {
 			code, reason := int(websocket.CloseStatus(err)), ""
 			var ce websocket.CloseError
@@ -171,6 +177,28 @@ func (s *socket) read(conn *websocket.Conn) {
 			}
 		}
 	}
+}
+
+// maxKeptReadBuf is the largest read buffer kept from one message to the
+// next (a fragment at the default threshold fits); a larger one, after a
+// message above it, is dropped so a connection does not hold it idle.
+const maxKeptReadBuf = 1 << 20
+
+// readMessage reads the next message into buf and returns its bytes,
+// valid until the next call.
+func readMessage(ctx context.Context, conn *websocket.Conn, buf *bytes.Buffer) (websocket.MessageType, []byte, error) {
+	if buf.Cap() > maxKeptReadBuf {
+		*buf = bytes.Buffer{}
+	}
+	buf.Reset()
+	typ, r, err := conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := buf.ReadFrom(r); err != nil {
+		return 0, nil, err
+	}
+	return typ, buf.Bytes(), nil
 }
 
 // write sends queued frames in order until the socket is released and its
