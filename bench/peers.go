@@ -157,7 +157,7 @@ func (b *peerB) close() {
 func whenDoc(ctx context.Context, ex *exchange.Exchange, id string) (*exchange.Doc, error) {
 	got := make(chan struct{}, 1)
 	cancel := ex.SubscribeDocuments(func(ev exchange.DocEvent) {
-		if _, ok := ev.Docs[id]; ok {
+		if ex.Has(id) {
 			select {
 			case got <- struct{}{}:
 			default:

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/internal/outbox"
+	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/internal/redact"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -37,16 +39,12 @@ type socket struct {
 	running  int // goroutines alive
 	queue    []outFrame
 	queued   int // bytes in queue and in the writer's hands
-	// pressured: the queue passed half its limit and has not yet drained
-	// to a quarter; reported is what the exchange was last told, by the
-	// one goroutine reporting (reporting).
-	pressured bool
-	reported  bool
-	reporting bool
-	wake      chan struct{} // cap 1: something was queued, or released
-	idle      chan struct{} // closed while nothing is queued or being written
-	wdone     chan struct{} // closed when the writer has exited (or will never run)
-	done      chan struct{} // closed when the socket is finished
+	// pressure: the queue's congestion, told to the exchange in order.
+	pressure pressure.Gauge
+	wake     chan struct{} // cap 1: something was queued, or released
+	idle     chan struct{} // closed while nothing is queued or being written
+	wdone    chan struct{} // closed when the writer has exited (or will never run)
+	done     chan struct{} // closed when the socket is finished
 }
 
 type outFrame struct {
@@ -132,8 +130,13 @@ func (s *socket) run(peerID string) {
 func (s *socket) read(conn *websocket.Conn) {
 	s.readerGID.Store(outbox.Goid())
 	c := s.c
+	// One read buffer, reused for every message of the connection: the
+	// pipeline keeps no reference to what it is given (fragments are
+	// copied, decoded messages never alias their input). conn.Read
+	// allocated each message anew, in growing pieces, then copied them.
+	var buf bytes.Buffer
 	for {
-		typ, data, err := conn.Read(s.ctx)
+		typ, data, err := readMessage(s.ctx, conn, &buf)
 		if err != nil {
 			code, reason := int(websocket.CloseStatus(err)), ""
 			var ce websocket.CloseError
@@ -177,6 +180,28 @@ func (s *socket) read(conn *websocket.Conn) {
 	}
 }
 
+// maxKeptReadBuf is the largest read buffer kept from one message to the
+// next (a fragment at the default threshold fits); a larger one, after a
+// message above it, is dropped so a connection does not hold it idle.
+const maxKeptReadBuf = 1 << 20
+
+// readMessage reads the next message into buf and returns its bytes,
+// valid until the next call.
+func readMessage(ctx context.Context, conn *websocket.Conn, buf *bytes.Buffer) (websocket.MessageType, []byte, error) {
+	if buf.Cap() > maxKeptReadBuf {
+		*buf = bytes.Buffer{}
+	}
+	buf.Reset()
+	typ, r, err := conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := buf.ReadFrom(r); err != nil {
+		return 0, nil, err
+	}
+	return typ, buf.Bytes(), nil
+}
+
 // write sends queued frames in order until the socket is released and its
 // queue drained, or the connection fails.
 func (s *socket) write(conn *websocket.Conn) {
@@ -212,9 +237,9 @@ func (s *socket) write(conn *websocket.Conn) {
 			batch[i] = outFrame{}
 			s.mu.Lock()
 			s.queued -= len(f.data)
-			drained := s.pressured && s.queued*4 <= s.c.opts.SendQueueLimit
+			drained := pressure.BelowLowWater(s.queued, s.c.opts.SendQueueLimit) && s.pressure.Congested()
 			if drained {
-				s.pressured = false
+				s.pressure.Set(false)
 			}
 			s.mu.Unlock()
 			if drained {
@@ -259,8 +284,8 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 		s.queue = append(s.queue, outFrame{typ: typ, data: f})
 	}
 	s.queued += size
-	if !s.pressured && s.queued*2 > s.c.opts.SendQueueLimit {
-		s.pressured = true
+	if pressure.AboveHighWater(s.queued, s.c.opts.SendQueueLimit) {
+		s.pressure.Set(true)
 	}
 	select {
 	case <-s.idle:
@@ -301,28 +326,16 @@ func (s *socket) sendLocked(msg wire.ChannelMsg) error {
 // reportPressure tells the exchange when the queue's pressure changed
 // since the last report (transport.Context.OnChannelPressure), so it holds
 // back what it would send instead of overflowing the queue. Called without
-// mu; one goroutine reports at a time and loops until the exchange knows
-// the current state, so reports arrive in order.
+// mu: the exchange may send from inside the report.
 func (s *socket) reportPressure() {
-	ch := s.ch.Load()
-	if ch == nil {
-		return
-	}
-	s.mu.Lock()
-	if s.reporting {
-		s.mu.Unlock()
-		return
-	}
-	s.reporting = true
-	for s.pressured != s.reported {
-		now := s.pressured
-		s.reported = now
-		s.mu.Unlock()
-		s.c.base.Pressure(ch.ID, now)
-		s.mu.Lock()
-	}
-	s.reporting = false
-	s.mu.Unlock()
+	s.pressure.Report(func(congested bool) bool {
+		ch := s.ch.Load()
+		if ch == nil {
+			return false
+		}
+		s.c.base.Pressure(ch.ID, congested)
+		return true
+	})
 }
 
 func (s *socket) flush(ctx context.Context) error {

@@ -87,8 +87,8 @@ func TestDestroyInsidePeerSubscriber(t *testing.T) {
 	a.SubscribeDocuments(func(e DocEvent) {
 		for _, c := range e.Changes {
 			if c.Type == DocRemoved && c.DocID == "x" {
-				if _, still := e.Docs["x"]; still {
-					t.Error("documents map still lists the removed doc")
+				if _, still := a.Documents()["x"]; still {
+					t.Error("the documents map still lists the removed doc")
 				}
 				removed.Store(true)
 			}

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -189,5 +190,37 @@ func BenchmarkSyncProgramLocalChange(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_, _ = p.Update(s, msg)
+	}
+}
+
+// BenchmarkCreate20kDocsWatched creates 20,000 documents one at a time on
+// an exchange with a documents-feed subscriber (a line listener is one),
+// and, as the baseline in the same run, on one without.
+func BenchmarkCreate20kDocsWatched(b *testing.B) {
+	for _, watched := range []bool{false, true} {
+		name := "unwatched"
+		if watched {
+			name = "watched"
+		}
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				ex, err := New(Options{PeerID: "a"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if watched {
+					ex.SubscribeDocuments(func(DocEvent) {})
+				}
+				for i := range 20_000 {
+					if _, err := ex.Get("d"+strconv.Itoa(i), jsonDoc); err != nil {
+						b.Fatal(err)
+					}
+					if err := ex.Flush(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				_ = ex.Shutdown(context.Background())
+			}
+		})
 	}
 }

@@ -21,7 +21,7 @@ func docEvents(ex *Exchange) func() string {
 			log = append(log, strings.TrimPrefix(string(c.Type), "doc-")+":"+c.DocID)
 		}
 		// The map is consistent with Has/Deferred at delivery time.
-		for id, info := range e.Docs {
+		for id, info := range ex.Documents() {
 			if info.Mode == ModeDeferred && !slices.Contains(ex.Deferred(), id) && ex.Has(id) {
 				panic("inconsistent documents feed")
 			}
@@ -226,23 +226,42 @@ func (fakeFactory) ParseVersion(s string) (replica.Version, error) {
 	return replica.NewLWWFactory(replica.LWWOptions{}).ParseVersion(s)
 }
 
-// TestDocumentsFeedEventsAreOwned: every subscriber gets its own map, so
-// one that edits its event cannot change what the next one sees.
+// TestDocumentsFeedEventsAreOwned: every subscriber gets its own slice of
+// changes, so one that edits its event cannot change what the next one
+// sees.
 func TestDocumentsFeedEventsAreOwned(t *testing.T) {
 	n := newTestNet(t)
 	a := n.peer("a")
-	var seen []int
+	var seen []string
 	for range 3 {
 		a.SubscribeDocuments(func(e DocEvent) {
-			seen = append(seen, len(e.Docs))
-			clear(e.Docs)
+			for _, c := range e.Changes {
+				seen = append(seen, c.DocID)
+			}
+			clear(e.Changes)
 		})
 	}
 	mustGet(t, a, "d", jsonDoc)
-	mustGet(t, a, "e", jsonDoc)
 	n.settle()
-	if len(seen) == 0 || len(seen)%3 != 0 || seen[len(seen)-1] != 2 || slices.Contains(seen, 0) {
-		t.Fatalf("map sizes seen by the subscribers: %v", seen)
+	if len(seen) != 3 || slices.Contains(seen, "") {
+		t.Fatalf("changes seen by the subscribers: %q", seen)
+	}
+}
+
+// TestDocumentsFeedCostIsPerChange: an event costs what its changes do,
+// not the number of documents held (a copy of the whole map per burst made
+// a server with a line listener quadratic in arriving documents).
+func TestDocumentsFeedCostIsPerChange(t *testing.T) {
+	n := newTestNet(t)
+	a := n.peer("a")
+	for i := range 2000 {
+		mustGet(t, a, "d"+strconv.Itoa(i), jsonDoc)
+	}
+	n.settle()
+	a.SubscribeDocuments(func(DocEvent) {})
+	changes := []DocChange{{Type: DocCreated, DocID: "d0"}}
+	if allocs := testing.AllocsPerRun(100, func() { a.emitDocEvents(changes) }); allocs > 3 {
+		t.Fatalf("%v allocations per event with 2,000 documents held, want a few", allocs)
 	}
 }
 

@@ -206,3 +206,25 @@ func appendAll[T any](fx []any, more []T) []any {
 	}
 	return fx
 }
+
+// --- queries the API answers from the core's state ---
+
+func peersOf(s *sessionState) map[string]PeerIdentity {
+	out := make(map[string]PeerIdentity, s.peers.Len())
+	s.peers.Range(func(id string, p *sessionPeer) bool {
+		out[id] = p.identity
+		return true
+	})
+	return out
+}
+
+func peerStates(s *syncState, doc string) map[string]PeerDocState {
+	out := map[string]PeerDocState{}
+	s.peers.Range(func(id string, p *syncPeer) bool {
+		if st, ok := p.states.Get(doc); ok {
+			out[id] = st
+		}
+		return true
+	})
+	return out
+}

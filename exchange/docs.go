@@ -1,7 +1,6 @@
 package exchange
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -19,6 +18,9 @@ type docRuntime struct {
 	factory replica.Factory
 	docType DocType // interpret mode
 	handle  *Doc
+	// by: the present it was classified from (nil: a local Get or
+	// Replicate). Its metadata is checked once the doc is registered.
+	by *presented
 
 	mu  sync.Mutex
 	rep replica.Replica
@@ -92,79 +94,6 @@ func validDocID(id string) error {
 	return nil
 }
 
-// checkDocType fills defaults (mode, built-in factory) and validates t.
-func (ex *Exchange) checkDocType(t *DocType) error {
-	if t.Mode == (SyncMode{}) {
-		t.Mode = Authoritative
-	}
-	if t.Mode != Authoritative && t.Mode != Collaborative && t.Mode != Ephemeral {
-		return &Error{Code: CodeInvalidDocType, Msg: fmt.Sprintf("sync mode %s is not one of the wire's three modes", modeString(t.Mode))}
-	}
-	if len(t.SchemaHash) > MaxSchemaHashBytes {
-		return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("schema hash longer than %d bytes", MaxSchemaHashBytes)}
-	}
-	for _, h := range t.SupportedHashes {
-		if len(h) > MaxSchemaHashBytes {
-			return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("supported hash longer than %d bytes", MaxSchemaHashBytes)}
-		}
-	}
-	if _, ok := t.Factory.(stateMarker); ok {
-		t.Factory = ex.state
-	}
-	if t.Factory == nil {
-		switch t.Mode {
-		case Authoritative:
-			t.Factory = ex.plain
-		case Ephemeral:
-			t.Factory = ex.lww
-		default:
-			return &Error{Code: CodeInvalidDocType, Msg: "a collaborative doc type needs a Factory"}
-		}
-	}
-	return nil
-}
-
-func (t DocType) meta() DocMeta {
-	m := DocMeta{ReplicaType: t.Factory.Type(), SyncMode: t.Mode, SchemaHash: t.SchemaHash}
-	if len(t.SupportedHashes) > 0 {
-		m.SupportedHashes = slices.Clone(t.SupportedHashes)
-		if !slices.Contains(m.SupportedHashes, t.SchemaHash) {
-			m.SupportedHashes = append([]string{t.SchemaHash}, m.SupportedHashes...)
-		}
-	}
-	return m
-}
-
-// sameDocType decides whether a second Get names the same doc type.
-func sameDocType(a, b DocType) (same bool) {
-	defer func() {
-		if recover() != nil {
-			same = false // non-comparable factory values
-		}
-	}()
-	return a.Name == b.Name && a.Mode == b.Mode && a.SchemaHash == b.SchemaHash && (a.Schema == nil) == (b.Schema == nil) &&
-		slices.Equal(a.SupportedHashes, b.SupportedHashes) && any(a.Factory) == any(b.Factory)
-}
-
-func defaultsValue(v any) (any, error) {
-	var data []byte
-	switch d := v.(type) {
-	case nil:
-		return nil, nil
-	case json.RawMessage:
-		data = d
-	case []byte:
-		data = d
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		data = b
-	}
-	return replica.ParseValue(data)
-}
-
 func (ex *Exchange) newInterpreted(docID string, t DocType) (*docRuntime, error) {
 	df, ok := t.Factory.(replica.DocumentFactory)
 	if !ok {
@@ -195,12 +124,12 @@ func (ex *Exchange) newHeadless(docID string, f replica.Factory, meta DocMeta) *
 // first use. It returns at once; with stores the document hydrates in the
 // background and is announced to peers once loaded. A second Get with the
 // same type returns the same *Doc; with a different type it fails with
-// ErrDocTypeConflict.
+// an error with code CodeDocTypeConflict.
 func (ex *Exchange) Get(docID string, t DocType) (*Doc, error) {
 	if err := validDocID(docID); err != nil {
 		return nil, err
 	}
-	if err := ex.checkDocType(&t); err != nil {
+	if err := normalizeDocType(&t, ex.builtin); err != nil {
 		return nil, err
 	}
 	ex.mu.Lock()
@@ -266,7 +195,7 @@ func (ex *Exchange) Replicate(docID string, t *DocType) error {
 	var tt DocType
 	if t != nil {
 		tt = *t
-		if err := ex.checkDocType(&tt); err != nil {
+		if err := normalizeDocType(&tt, ex.builtin); err != nil {
 			return err
 		}
 	}
@@ -290,7 +219,7 @@ func (ex *Exchange) Replicate(docID string, t *DocType) error {
 		ex.mu.Unlock()
 		return &Error{Code: CodeNoMetadata, DocID: docID, Msg: "not announced by any peer; pass a DocType"}
 	default:
-		f, meta = ex.factoryForLocked(announced), announced
+		f, meta = factoryFor(ex.replicas, announced), announced
 		if f == nil {
 			ex.mu.Unlock()
 			return &Error{Code: CodeNoFactory, DocID: docID, Msg: fmt.Sprintf("no replica factory for %s/%d with mode %s", announced.ReplicaType.Name, announced.ReplicaType.Major, modeString(announced.SyncMode))}
@@ -310,14 +239,14 @@ func (ex *Exchange) Replicate(docID string, t *DocType) error {
 // RegisterDocType adds t to the types interpreted automatically when
 // announced, and promotes every deferred doc that matches it.
 func (ex *Exchange) RegisterDocType(t DocType) error {
-	if err := ex.checkDocType(&t); err != nil {
+	if err := normalizeDocType(&t, ex.builtin); err != nil {
 		return err
 	}
 	ex.mu.Lock()
 	ex.docTypes = append(ex.docTypes, t)
 	var promote []string
 	for id, m := range ex.deferred {
-		if tt, ok := ex.matchDocTypeLocked(m); ok && sameDocType(tt, t) {
+		if tt, ok := matchDocType(ex.docTypes, m); ok && sameDocType(tt, t) {
 			promote = append(promote, id)
 		}
 	}
@@ -343,7 +272,7 @@ func (ex *Exchange) register(rt *docRuntime, event DocChangeType, urgent bool) {
 		ex.dispatch(m)
 	}
 	if len(ex.stores) > 0 {
-		enqueue(msgDocLoading{doc: rt.id})
+		enqueue(msgDocLoading{doc: rt.id, by: rt.by})
 		enqueue(funcMsg(func() { ex.startHydration(rt, event) }))
 		return
 	}
@@ -360,7 +289,7 @@ func (ex *Exchange) announce(rt *docRuntime, event DocChangeType) {
 	}
 	rt.registered = true
 	ex.mu.Unlock()
-	ex.stepSync(msgDocEnsure{doc: rt.id, mode: rt.mode, version: rt.version(), meta: rt.meta, event: &DocChange{Type: event, DocID: rt.id}})
+	ex.stepSync(msgDocEnsure{doc: rt.id, by: rt.by, mode: rt.mode, version: rt.version(), meta: rt.meta, event: &DocChange{Type: event, DocID: rt.id}})
 }
 
 func (ex *Exchange) lookup(docID string) (*docRuntime, error) {
@@ -452,90 +381,33 @@ func (ex *Exchange) Resume(docID string) error {
 
 // --- classification (§6.3) ---
 
-func (ex *Exchange) matchDocTypeLocked(m DocMeta) (DocType, bool) {
-	fits := func(t DocType) bool {
-		return replica.Compatible(t.Factory.Type(), m.ReplicaType) && t.Mode == m.SyncMode
-	}
-	for _, t := range ex.docTypes {
-		if fits(t) && t.SchemaHash == m.SchemaHash {
-			return t, true
-		}
-	}
-	for _, t := range ex.docTypes {
-		if fits(t) && slices.Contains(t.SupportedHashes, m.SchemaHash) {
-			return t, true
-		}
-	}
-	return DocType{}, false
-}
-
-func (ex *Exchange) factoryForLocked(m DocMeta) replica.Factory {
-	for _, b := range ex.replicas {
-		if replica.Compatible(b.Factory.Type(), m.ReplicaType) && b.Mode == m.SyncMode {
-			return b.Factory
-		}
-	}
-	return nil
-}
-
-func (ex *Exchange) supportsLocked(rt ReplicaType) bool {
-	for _, b := range ex.replicas {
-		if replica.Compatible(b.Factory.Type(), rt) {
-			return true
-		}
-	}
-	for _, t := range ex.docTypes {
-		if replica.Compatible(t.Factory.Type(), rt) {
-			return true
-		}
-	}
-	return false
-}
-
 // classify decides what to do with a doc a peer announced that we do not
 // hold (runs on the dispatcher; results go ahead of the queue).
 func (ex *Exchange) classify(f fxEnsureDoc) {
 	ex.mu.Lock()
 	_, deferred := ex.deferred[f.doc]
-	if ex.runtimes[f.doc] != nil || deferred {
-		ex.mu.Unlock()
+	known := ex.runtimes[f.doc] != nil || deferred
+	types := ex.docTypes // append-only: the snapshot's elements never change
+	ex.mu.Unlock()
+	if known {
 		return
 	}
-	matched, ok := ex.matchDocTypeLocked(f.meta)
-	ex.mu.Unlock()
-	facts := classFacts{matched: ok}
-	var res Resolution
-	if !ok {
-		ex.safeCall("Resolve", func() {
-			res = ex.pol.resolve(ResolveRequest{DocID: f.doc, Peer: f.peer, Meta: f.meta})
-		})
-		facts.resolution = res.kind
+	var res *Resolution
+	if _, ok := matchDocType(types, f.meta); !ok {
+		res = new(Resolution)
+		ex.safeCall("Resolve", func() { *res = ex.pol.resolve(ResolveRequest{DocID: f.doc, Peer: f.peer, Meta: f.meta}) })
 	}
-	t := res.docType
-	var typeErr error
-	if facts.resolution == resolveInterpret {
-		typeErr = ex.checkDocType(&t)
-		facts.typeUsable = typeErr == nil
+	c := classifyAnnounced(f.meta, types, ex.replicas, ex.builtin, res)
+	if c.why != "" {
+		ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: c.typeErr,
+			Message: fmt.Sprintf("%s (%s/%d %s); answering vacant", c.why, f.meta.ReplicaType.Name, f.meta.ReplicaType.Major, modeString(f.meta.SyncMode))})
 	}
-	ex.mu.Lock()
-	fac := ex.factoryForLocked(f.meta)
-	facts.hasFactory = fac != nil
-	facts.supported = ex.supportsLocked(f.meta.ReplicaType)
-	ex.mu.Unlock()
-
-	act, why := classifyDoc(facts)
-	if why != "" {
-		ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: typeErr,
-			Message: fmt.Sprintf("%s (%s/%d %s); answering vacant", why, f.meta.ReplicaType.Name, f.meta.ReplicaType.Major, modeString(f.meta.SyncMode))})
-	}
-	switch act {
+	switch c.act {
 	case classInterpret:
-		if facts.matched {
-			t = matched
-		}
-		ex.interpretAnnounced(f, t)
+		ex.interpretAnnounced(f, c.docType)
 	case classReplicate:
-		rt := ex.newHeadless(f.doc, fac, f.meta)
+		rt := ex.newHeadless(f.doc, c.factory, f.meta)
+		rt.by = &presented{peer: f.peer.PeerID, meta: f.meta}
 		ex.mu.Lock()
 		ex.runtimes[f.doc] = rt
 		ex.mu.Unlock()
@@ -555,6 +427,7 @@ func (ex *Exchange) interpretAnnounced(f fxEnsureDoc, t DocType) {
 		ex.vacantUrgent(f)
 		return
 	}
+	rt.by = &presented{peer: f.peer.PeerID, meta: f.meta}
 	ex.mu.Lock()
 	ex.runtimes[f.doc] = rt
 	ex.mu.Unlock()

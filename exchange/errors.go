@@ -37,8 +37,9 @@ const (
 	CodeDecode            Code = "decode"              // Decode into a Go value failed
 )
 
-// Error is the exchange's typed error. errors.Is matches the Err*
-// sentinels by Code; Unwrap exposes the cause (e.g. the context error of a
+// Error is the exchange's typed error. errors.Is(err, &Error{Code: c})
+// matches any *Error with code c (as does CodeOf(err) == c for the first
+// one in the chain); Unwrap exposes the cause (e.g. the context error of a
 // sync timeout, or a replica error).
 type Error struct {
 	Code  Code
@@ -70,34 +71,6 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// Sentinels for errors.Is.
-var (
-	ErrInvalidPeerID     = &Error{Code: CodeInvalidPeerID}
-	ErrInvalidDocID      = &Error{Code: CodeInvalidDocID}
-	ErrInvalidSchemaHash = &Error{Code: CodeInvalidSchemaHash}
-	ErrInvalidDocType    = &Error{Code: CodeInvalidDocType}
-	ErrDocTypeConflict   = &Error{Code: CodeDocTypeConflict}
-	ErrReplicated        = &Error{Code: CodeReplicated}
-	ErrSuspended         = &Error{Code: CodeSuspended}
-	ErrAlreadyRegistered = &Error{Code: CodeAlreadyRegistered}
-	ErrNoMetadata        = &Error{Code: CodeNoMetadata}
-	ErrNoFactory         = &Error{Code: CodeNoFactory}
-	ErrUnknownDoc        = &Error{Code: CodeUnknownDoc}
-	ErrDeferred          = &Error{Code: CodeDeferred}
-	ErrNotSuspended      = &Error{Code: CodeNotSuspended}
-	ErrDestroyed         = &Error{Code: CodeDestroyed}
-	ErrSyncTimeout       = &Error{Code: CodeSyncTimeout}
-	ErrNotAcknowledged   = &Error{Code: CodeNotAcknowledged}
-	ErrSchemaMismatch    = &Error{Code: CodeSchemaMismatch}
-	ErrTypeMismatch      = &Error{Code: CodeTypeMismatch}
-	ErrBudgetExhausted   = &Error{Code: CodeBudgetExhausted}
-	ErrDispose           = &Error{Code: CodeDispose}
-	ErrClosed            = &Error{Code: CodeClosed}
-	ErrTransport         = &Error{Code: CodeTransport}
-	ErrInvalidChange     = &Error{Code: CodeInvalidChange}
-	ErrDecode            = &Error{Code: CodeDecode}
-)
-
 // CodeOf returns the Code of the first *Error in err's chain, or "".
 func CodeOf(err error) Code {
 	var e *Error
@@ -115,7 +88,7 @@ func CodeOf(err error) Code {
 // iteration budget: more messages than the budget, all caused by one
 // external input (almost always a feedback loop between a subscriber and
 // the exchange). The cascade's queued messages are dropped; external
-// inputs are kept. errors.Is(err, ErrBudgetExhausted) holds.
+// inputs are kept. Its code is CodeBudgetExhausted.
 type BudgetError struct {
 	Budget int
 	// Counts tallies the kinds of the recent messages.
@@ -133,5 +106,8 @@ func (e *BudgetError) Error() string {
 	return fmt.Sprintf("exchange: dispatch budget exhausted (more than %d messages in one cascade); recent: %v", e.Budget, e.Recent)
 }
 
-// Is makes errors.Is(err, ErrBudgetExhausted) true.
-func (e *BudgetError) Is(target error) bool { return target == ErrBudgetExhausted }
+// Is matches &Error{Code: CodeBudgetExhausted}.
+func (e *BudgetError) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == CodeBudgetExhausted
+}

@@ -196,9 +196,7 @@ type Exchange struct {
 	budget     int
 	stores     []store.Store
 	replicas   []replica.Bound
-	plain      *replica.PlainFactory
-	lww        *replica.LWWFactory
-	state      *replica.StateFactory
+	builtin    builtinFactories
 	pol        policies
 	core       *coreProgram
 	runner     *machine.Runner[any, *coreState, any]
@@ -247,18 +245,20 @@ func New(opts Options) (*Exchange, error) {
 	}
 	clk := clock.OrReal(opts.Clock)
 	ex := &Exchange{
-		identity:    id,
-		clock:       clk,
-		log:         opts.Logger,
-		onDiag:      opts.OnDiagnostic,
-		onStore:     opts.OnStoreError,
-		onMsg:       opts.OnMessage,
-		maxInbound:  opts.MaxInboundQueue,
-		budget:      opts.Budget,
-		stores:      append([]store.Store(nil), opts.Stores...),
-		plain:       replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
-		lww:         replica.NewLWWFactory(replica.LWWOptions{Now: clk.Now}),
-		state:       replica.NewStateFactory(replica.StateOptions{Now: clk.Now}),
+		identity:   id,
+		clock:      clk,
+		log:        opts.Logger,
+		onDiag:     opts.OnDiagnostic,
+		onStore:    opts.OnStoreError,
+		onMsg:      opts.OnMessage,
+		maxInbound: opts.MaxInboundQueue,
+		budget:     opts.Budget,
+		stores:     append([]store.Store(nil), opts.Stores...),
+		builtin: builtinFactories{
+			plain: replica.NewPlainFactory(replica.PlainOptions{Rand: opts.Rand}),
+			lww:   replica.NewLWWFactory(replica.LWWOptions{Now: clk.Now}),
+			state: replica.NewStateFactory(replica.StateOptions{Now: clk.Now}),
+		},
 		runtimes:    map[string]*docRuntime{},
 		deferred:    map[string]DocMeta{},
 		channels:    map[ChannelID]*transport.Channel{},
@@ -278,10 +278,10 @@ func New(opts Options) (*Exchange, error) {
 	}
 	ex.replicas = opts.Replicas
 	if ex.replicas == nil {
-		ex.replicas = []replica.Bound{{Factory: ex.plain, Mode: Authoritative}, {Factory: ex.lww, Mode: Ephemeral}, {Factory: ex.state, Mode: Ephemeral}}
+		ex.replicas = []replica.Bound{{Factory: ex.builtin.plain, Mode: Authoritative}, {Factory: ex.builtin.lww, Mode: Ephemeral}, {Factory: ex.builtin.state, Mode: Ephemeral}}
 	}
 	for _, t := range opts.DocTypes {
-		if err := ex.checkDocType(&t); err != nil {
+		if err := normalizeDocType(&t, ex.builtin); err != nil {
 			return nil, err
 		}
 		ex.docTypes = append(ex.docTypes, t)
@@ -563,24 +563,30 @@ func (ex *Exchange) safeCall(what string, f func()) {
 }
 
 // Gates run inside the programs; a panicking policy denies.
-func (ex *Exchange) canShare(doc string, peer PeerIdentity) (ok bool) {
-	ex.safeCall("CanShare", func() { ok = ex.pol.canShare(doc, peer) })
+func (ex *Exchange) gate(name string, ask func(Policy) Verdict) (ok bool) {
+	ex.safeCall(name, func() { ok = ex.pol.allow(ask) })
 	return ok
 }
 
-func (ex *Exchange) canAccept(doc string, peer PeerIdentity) (ok bool) {
-	ex.safeCall("CanAccept", func() { ok = ex.pol.canAccept(doc, peer) })
-	return ok
+func (ex *Exchange) canShare(doc string, peer PeerIdentity) bool {
+	return ex.gate("CanShare", func(p Policy) Verdict { return askDoc(p.CanShare, doc, peer) })
 }
 
-func (ex *Exchange) canReset(doc string, peer PeerIdentity) (ok bool) {
-	ex.safeCall("CanReset", func() { ok = ex.pol.canReset(doc, peer) })
-	return ok
+func (ex *Exchange) canAccept(doc string, peer PeerIdentity) bool {
+	return ex.gate("CanAccept", func(p Policy) Verdict { return askDoc(p.CanAccept, doc, peer) })
 }
 
-func (ex *Exchange) canConnect(req ConnectRequest) (ok bool) {
-	ex.safeCall("CanConnect", func() { ok = ex.pol.canConnect(req) })
-	return ok
+func (ex *Exchange) canReset(doc string, peer PeerIdentity) bool {
+	return ex.gate("CanReset", func(p Policy) Verdict { return askDoc(p.CanReset, doc, peer) })
+}
+
+func (ex *Exchange) canConnect(req ConnectRequest) bool {
+	return ex.gate("CanConnect", func(p Policy) Verdict {
+		if p.CanConnect == nil {
+			return Abstain
+		}
+		return p.CanConnect(req)
+	})
 }
 
 // --- effects ---

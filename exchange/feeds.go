@@ -20,10 +20,13 @@ type DocInfo struct {
 	Suspended bool
 }
 
-// DocEvent is one batch of the documents feed.
+// DocEvent is one batch of the documents feed: the changes of one
+// dispatch burst. Documents returns the whole map when a subscriber needs
+// it; the event does not carry it, since a copy of every document per
+// burst would make a server with many documents spend time quadratic in
+// their number while they arrive.
 type DocEvent struct {
 	Changes []DocChange
-	Docs    map[string]DocInfo
 }
 
 // Peers returns the current peers (connected or within their departure
@@ -33,15 +36,6 @@ func (ex *Exchange) Peers() map[string]PeerIdentity {
 	s := ex.cs().sess
 	ex.mu.Unlock()
 	return peersOf(s)
-}
-
-func peersOf(s *sessionState) map[string]PeerIdentity {
-	out := make(map[string]PeerIdentity, s.peers.Len())
-	s.peers.Range(func(id string, p *sessionPeer) bool {
-		out[id] = p.identity
-		return true
-	})
-	return out
 }
 
 // Connected reports whether peer has at least one live channel.
@@ -115,21 +109,9 @@ func (ex *Exchange) emitDocEvents(changes []DocChange) {
 	}
 	ex.mu.Lock()
 	subs := ex.docSubs.snapshot()
-	if len(subs) == 0 {
-		// The snapshot is O(documents); a relay with many documents and no
-		// subscriber must not build one per burst.
-		ex.mu.Unlock()
-		return
-	}
-	docs := ex.docsLocked()
 	ex.mu.Unlock()
-	for i, sub := range subs {
-		// Each subscriber owns its event; the last takes the fresh map,
-		// after every copy was made from it.
-		e := DocEvent{Changes: append([]DocChange(nil), changes...), Docs: docs}
-		if i < len(subs)-1 {
-			e.Docs = maps.Clone(docs)
-		}
+	for _, sub := range subs {
+		e := DocEvent{Changes: append([]DocChange(nil), changes...)} // each subscriber owns its event
 		ex.safeCall("SubscribeDocuments callback", func() { sub.call(e) })
 	}
 }

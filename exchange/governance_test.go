@@ -194,16 +194,19 @@ func TestPolicyRegistry(t *testing.T) {
 			return nil
 		}}
 	}
-	if !ps.canShare("d", PeerIdentity{}) {
+	share := func() bool {
+		return ps.allow(func(p Policy) Verdict { return askDoc(p.CanShare, "d", PeerIdentity{}) })
+	}
+	if !share() {
 		t.Fatal("empty set must be open")
 	}
 	d1 := ps.register(mk("a", Allow))
 	ps.register(mk("b", Abstain))
-	if !ps.canShare("d", PeerIdentity{}) {
+	if !share() {
 		t.Fatal("allow+abstain must be open")
 	}
 	ps.register(mk("b", Deny)) // replaces b in place, disposing the old one
-	if ps.canShare("d", PeerIdentity{}) || len(ps.snapshot()) != 2 || disposed[0] != "b" {
+	if share() || len(ps.snapshot()) != 2 || disposed[0] != "b" {
 		t.Fatalf("replace: %v %v", len(ps.snapshot()), disposed)
 	}
 	if err := d1(); err != nil || len(ps.snapshot()) != 1 {
@@ -214,7 +217,7 @@ func TestPolicyRegistry(t *testing.T) {
 	}
 	ps.register(mk("bad", Abstain))
 	err := ps.clear()
-	if !errors.Is(err, ErrDispose) || len(ps.snapshot()) != 0 {
+	if !errors.Is(err, &Error{Code: CodeDispose}) || len(ps.snapshot()) != 0 {
 		t.Fatalf("clear: %v", err)
 	}
 	// Resolve: first non-empty answer in registration order.

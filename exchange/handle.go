@@ -277,17 +277,6 @@ func (d *Doc) PeerStates() map[string]PeerDocState {
 	return peerStates(s, d.rt.id)
 }
 
-func peerStates(s *syncState, doc string) map[string]PeerDocState {
-	out := map[string]PeerDocState{}
-	s.peers.Range(func(id string, p *syncPeer) bool {
-		if st, ok := p.states.Get(doc); ok {
-			out[id] = st
-		}
-		return true
-	})
-	return out
-}
-
 // Ready reports the monotonic readiness latch: some peer was once synced
 // with, or answered vacant for, the document. It survives disconnects and
 // suspend/resume, and is cleared only by Destroy and Shutdown.

@@ -17,15 +17,15 @@ import (
 // be encoded: the doc freezes) or a timestamp years ahead (no later local
 // write wins).
 const (
-	// MaxVersionJump is how far an offered op counter may lead ours. A
+	// maxVersionJump is how far an offered op counter may lead ours. A
 	// delta must start at our version anyway; this bounds entireties and
 	// lineage changes. 2^32 transactions is beyond any real backlog.
-	MaxVersionJump = 1 << 32
-	// MaxClockSkew is how far in the future an offered timestamp (LWW and
+	maxVersionJump = 1 << 32
+	// maxClockSkew is how far in the future an offered timestamp (LWW and
 	// state docs) may be.
-	MaxClockSkew = time.Hour
+	maxClockSkew = time.Hour
 	// maxSafeCounter leaves room for writes after any accepted counter.
-	maxSafeCounter = 1<<53 - 1 - MaxVersionJump
+	maxSafeCounter = 1<<53 - 1 - maxVersionJump
 )
 
 // importAction is what to do with an accepted offer.
@@ -115,16 +115,16 @@ func implausible(ours, incoming replica.Version, now time.Time) string {
 		if o, ok := ours.(replica.PlainVersion); ok {
 			base = o.Counter()
 		}
-		if in.Counter() > maxSafeCounter || in.Counter() > base+MaxVersionJump {
+		if in.Counter() > maxSafeCounter || in.Counter() > base+maxVersionJump {
 			return fmt.Sprintf("version %s jumps implausibly far ahead of %s", in, ours)
 		}
 	case replica.TimestampVersion:
-		if in.Millis() > float64(now.Add(MaxClockSkew).UnixMilli()) {
-			return fmt.Sprintf("timestamp %s is more than %s in the future", in, MaxClockSkew)
+		if in.Millis() > float64(now.Add(maxClockSkew).UnixMilli()) {
+			return fmt.Sprintf("timestamp %s is more than %s in the future", in, maxClockSkew)
 		}
 	case replica.StateVersion:
-		if in.Millis() > float64(now.Add(MaxClockSkew).UnixMilli()) {
-			return fmt.Sprintf("timestamp %s is more than %s in the future", in, MaxClockSkew)
+		if in.Millis() > float64(now.Add(maxClockSkew).UnixMilli()) {
+			return fmt.Sprintf("timestamp %s is more than %s in the future", in, maxClockSkew)
 		}
 	}
 	return ""

@@ -35,10 +35,10 @@ func TestPlanImportTable(t *testing.T) {
 		{"compaction rule does not apply to transient docs", importInput{ours: v("L", 3), incoming: v("L", 9), payload: whole, wasSynced: true, transient: true}, importMerge},
 		{"set union merges whatever the lineages", importInput{ours: replica.NewOpaqueVersion("a"), incoming: replica.NewOpaqueVersion("b"), payload: whole, setUnion: true}, importMerge},
 		{"counter at 2^53-1: refused", importInput{ours: v("L", 3), incoming: v("L", 1<<53-1), payload: whole}, importRefuse},
-		{"counter jump above the limit: refused", importInput{ours: v("L", 3), incoming: v("M", 3+MaxVersionJump+1), payload: whole}, importRefuse},
-		{"counter jump at the limit: accepted", importInput{ours: v("M", 3), incoming: v("M", 3+MaxVersionJump), payload: whole, wasSynced: true}, importReset},
-		{"LWW timestamp within the skew: merge", importInput{ours: ts(now.UnixMilli()), incoming: ts(now.Add(MaxClockSkew).UnixMilli()), payload: whole, now: now}, importMerge},
-		{"LWW timestamp beyond the skew: refused", importInput{ours: ts(now.UnixMilli()), incoming: ts(now.Add(MaxClockSkew).UnixMilli() + 1), payload: whole, now: now}, importRefuse},
+		{"counter jump above the limit: refused", importInput{ours: v("L", 3), incoming: v("M", 3+maxVersionJump+1), payload: whole}, importRefuse},
+		{"counter jump at the limit: accepted", importInput{ours: v("M", 3), incoming: v("M", 3+maxVersionJump), payload: whole, wasSynced: true}, importReset},
+		{"LWW timestamp within the skew: merge", importInput{ours: ts(now.UnixMilli()), incoming: ts(now.Add(maxClockSkew).UnixMilli()), payload: whole, now: now}, importMerge},
+		{"LWW timestamp beyond the skew: refused", importInput{ours: ts(now.UnixMilli()), incoming: ts(now.Add(maxClockSkew).UnixMilli() + 1), payload: whole, now: now}, importRefuse},
 		{"versions of different kinds: refused", importInput{ours: ts(1), incoming: v("L", 1), payload: whole, now: now}, importRefuse},
 	}
 	for _, r := range rows {

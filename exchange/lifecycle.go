@@ -26,7 +26,7 @@ func (ex *Exchange) Flush(ctx context.Context) error {
 // Shutdown leaves gracefully: pending loads and writes finish, every peer
 // gets depart, subscribers see every doc removed and every peer departed,
 // transports are flushed and stopped, stores closed and policies disposed.
-// Later calls fail with ErrClosed (Shutdown itself returns nil again). If
+// Later calls fail with CodeClosed (Shutdown itself returns nil again). If
 // ctx ends first the remaining steps still run, without waiting.
 func (ex *Exchange) Shutdown(ctx context.Context) error {
 	ex.mu.Lock()

@@ -197,44 +197,44 @@ func TestThreePeerMesh(t *testing.T) {
 }
 
 func TestAPIErrors(t *testing.T) {
-	if _, err := New(Options{}); !errors.Is(err, ErrInvalidPeerID) {
+	if _, err := New(Options{}); !errors.Is(err, &Error{Code: CodeInvalidPeerID}) {
 		t.Fatalf("empty peer id: %v", err)
 	}
 	n := newTestNet(t)
 	a := n.peer("a")
-	if _, err := a.Get("", jsonDoc); !errors.Is(err, ErrInvalidDocID) {
+	if _, err := a.Get("", jsonDoc); !errors.Is(err, &Error{Code: CodeInvalidDocID}) {
 		t.Fatalf("empty doc id: %v", err)
 	}
-	if _, err := a.Get(string(make([]byte, MaxDocIDBytes+1)), jsonDoc); !errors.Is(err, ErrInvalidDocID) {
+	if _, err := a.Get(string(make([]byte, MaxDocIDBytes+1)), jsonDoc); !errors.Is(err, &Error{Code: CodeInvalidDocID}) {
 		t.Fatalf("long doc id: %v", err)
 	}
 	long := JSONDoc(string(make([]byte, MaxSchemaHashBytes+1)))
-	if _, err := a.Get("d", long); !errors.Is(err, ErrInvalidSchemaHash) {
+	if _, err := a.Get("d", long); !errors.Is(err, &Error{Code: CodeInvalidSchemaHash}) {
 		t.Fatalf("long hash: %v", err)
 	}
 	d1 := mustGet(t, a, "d", jsonDoc)
 	if d2 := mustGet(t, a, "d", jsonDoc); d2 != d1 {
 		t.Fatal("Get must return the same handle")
 	}
-	if _, err := a.Get("d", JSONDoc("other")); !errors.Is(err, ErrDocTypeConflict) {
+	if _, err := a.Get("d", JSONDoc("other")); !errors.Is(err, &Error{Code: CodeDocTypeConflict}) {
 		t.Fatalf("conflict: %v", err)
 	}
-	if err := a.Replicate("d", nil); !errors.Is(err, ErrAlreadyRegistered) {
+	if err := a.Replicate("d", nil); !errors.Is(err, &Error{Code: CodeAlreadyRegistered}) {
 		t.Fatalf("replicate existing: %v", err)
 	}
-	if err := a.Replicate("nope", nil); !errors.Is(err, ErrNoMetadata) {
+	if err := a.Replicate("nope", nil); !errors.Is(err, &Error{Code: CodeNoMetadata}) {
 		t.Fatalf("replicate unknown: %v", err)
 	}
 	if err := a.Replicate("h", &jsonDoc); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Get("h", jsonDoc); !errors.Is(err, ErrReplicated) {
+	if _, err := a.Get("h", jsonDoc); !errors.Is(err, &Error{Code: CodeReplicated}) {
 		t.Fatalf("get replicated: %v", err)
 	}
-	if err := a.Suspend("nope"); !errors.Is(err, ErrUnknownDoc) {
+	if err := a.Suspend("nope"); !errors.Is(err, &Error{Code: CodeUnknownDoc}) {
 		t.Fatalf("suspend unknown: %v", err)
 	}
-	if err := a.Resume("d"); !errors.Is(err, ErrNotSuspended) {
+	if err := a.Resume("d"); !errors.Is(err, &Error{Code: CodeNotSuspended}) {
 		t.Fatalf("resume not suspended: %v", err)
 	}
 	if err := a.Suspend("d"); err != nil {
@@ -243,7 +243,7 @@ func TestAPIErrors(t *testing.T) {
 	if err := a.Suspend("d"); err != nil {
 		t.Fatal("suspend must be idempotent")
 	}
-	if _, err := a.Get("d", jsonDoc); !errors.Is(err, ErrSuspended) {
+	if _, err := a.Get("d", jsonDoc); !errors.Is(err, &Error{Code: CodeSuspended}) {
 		t.Fatalf("get suspended: %v", err)
 	}
 	if err := a.Resume("d"); err != nil {
@@ -252,10 +252,10 @@ func TestAPIErrors(t *testing.T) {
 	if err := a.Destroy("d"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d1.Update(func(*Tx) error { return nil }); !errors.Is(err, ErrDestroyed) {
+	if err := d1.Update(func(*Tx) error { return nil }); !errors.Is(err, &Error{Code: CodeDestroyed}) {
 		t.Fatalf("update destroyed: %v", err)
 	}
-	if err := a.Destroy("d"); !errors.Is(err, ErrUnknownDoc) {
+	if err := a.Destroy("d"); !errors.Is(err, &Error{Code: CodeUnknownDoc}) {
 		t.Fatalf("destroy twice: %v", err)
 	}
 	d3 := mustGet(t, a, "d", jsonDoc)
@@ -265,16 +265,16 @@ func TestAPIErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := d3.WaitForSync(ctx)
-	if !errors.Is(err, ErrSyncTimeout) || !errors.Is(err, context.Canceled) || CodeOf(err) != CodeSyncTimeout {
+	if !errors.Is(err, &Error{Code: CodeSyncTimeout}) || !errors.Is(err, context.Canceled) || CodeOf(err) != CodeSyncTimeout {
 		t.Fatalf("wait: %v", err)
 	}
-	if err := d3.Update(func(tx *Tx) error { tx.Increment(P("missing"), 1); tx.Set(P("x"), make(chan int)); return nil }); !errors.Is(err, ErrInvalidChange) {
+	if err := d3.Update(func(tx *Tx) error { tx.Increment(P("missing"), 1); tx.Set(P("x"), make(chan int)); return nil }); !errors.Is(err, &Error{Code: CodeInvalidChange}) {
 		t.Fatalf("invalid change: %v", err)
 	}
 	if err := a.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Get("z", jsonDoc); !errors.Is(err, ErrClosed) {
+	if _, err := a.Get("z", jsonDoc); !errors.Is(err, &Error{Code: CodeClosed}) {
 		t.Fatalf("after shutdown: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"encoding/json"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -205,78 +204,24 @@ func (ex *Exchange) publish(e ObsEvent) {
 }
 
 func (ex *Exchange) observeMessage(out bool, ch ChannelID, peer string, msg wire.ChannelMsg) {
-	e := ObsEvent{Layer: ObsProtocol, Kind: "message", Dir: "in", MsgType: msg.MsgType().String(), Peer: peer, ChannelID: ch}
-	if out {
-		e.Dir = "out"
-	}
-	switch m := msg.(type) {
-	case *wire.Present:
-		e.Docs = make([]string, len(m.Docs))
-		for i, d := range m.Docs {
-			e.Docs[i] = d.DocID
-		}
-	case *wire.Interest:
-		e.DocID = m.DocID
-		if m.Version != nil {
-			e.Version = *m.Version
-		}
-	case *wire.Offer:
-		e.DocID, e.Version = m.DocID, m.Version
-	case *wire.Dismiss:
-		e.DocID = m.DocID
-	case *wire.Vacant:
-		e.DocID = m.DocID
-	}
-	ex.publish(e)
+	ex.publish(messageEvent(out, ch, peer, msg))
 }
 
 func (ex *Exchange) observeFrame(f transport.FrameTrace) {
-	if !ex.obs.on() {
-		return
+	if ex.obs.on() {
+		ex.publish(frameEvent(f))
 	}
-	kind := "complete"
-	if f.Kind == wire.KindFragment {
-		kind = "fragment"
-	}
-	ex.publish(ObsEvent{Layer: ObsWire, Kind: "frame", Dir: string(f.Dir), FrameSeq: f.Seq, FrameKind: kind, Index: f.Index, Total: f.Total, Size: f.Size})
 }
 
 // observeTransition reports which programs a step changed (engine layer).
 func (ex *Exchange) observeTransition(tr machineTransition) {
-	from, to := tr.From, tr.To
-	if from == nil || to == nil {
-		return
-	}
-	if from.sess != to.sess {
-		ex.publish(ObsEvent{Layer: ObsEngine, Kind: "transition", Program: "session",
-			Summary: fmt.Sprintf("peers=%d channels=%d", to.sess.peers.Len(), len(to.sess.channels))})
-	}
-	if from.sync != to.sync {
-		ex.publish(ObsEvent{Layer: ObsEngine, Kind: "transition", Program: "sync",
-			Summary: fmt.Sprintf("docs=%d peers=%d", to.sync.docs.Len(), to.sync.peers.Len())})
-	}
-	if from.store != to.store {
-		ex.publish(ObsEvent{Layer: ObsEngine, Kind: "transition", Program: "store",
-			Summary: fmt.Sprintf("docs=%d", to.store.docs.Len())})
+	for _, e := range transitionEvents(tr.From, tr.To) {
+		ex.publish(e)
 	}
 }
 
 func (ex *Exchange) observeSyncStates(docs []string) {
-	s := ex.cs().sync
-	for _, doc := range docs {
-		s.peers.Range(func(id string, p *syncPeer) bool {
-			if st, ok := p.states.Get(doc); ok {
-				ex.publish(ObsEvent{Layer: ObsDirectory, Kind: "sync-state", DocID: doc, Peer: id, State: st.Kind})
-			}
-			return true
-		})
+	for _, e := range syncStateEvents(ex.cs().sync, docs) {
+		ex.publish(e)
 	}
-}
-
-func obsOps(c Change) []ObsOp {
-	ops := make([]ObsOp, len(c.Ops))
-	for i, op := range c.Ops {
-		ops[i] = ObsOp{Type: op.Change.Type(), Path: op.Path.String()}
-	}
-	return ops
 }

@@ -17,10 +17,6 @@ import (
 // until it lands).
 var storeRetry = backoff.Policy{Base: 100 * time.Millisecond, Max: 30 * time.Second, MaxAttempts: backoff.Unlimited}
 
-func storeMeta(m DocMeta) store.Meta {
-	return store.Meta{ReplicaType: m.ReplicaType, SyncMode: m.SyncMode, SchemaHash: m.SchemaHash}
-}
-
 func (ex *Exchange) storeError(doc, op string, err error) {
 	ex.counters.storeErrors.Add(1)
 	ex.diagnose(Diagnostic{Code: DiagStoreError, Severity: SeverityError, DocID: doc, Err: err,
@@ -74,6 +70,9 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 			if len(recs) > 0 {
 				found = true
 				rt.mu.Lock()
+				if d, ok := ex.adoptStoredMeta(rt, recs); ok {
+					report = append(report, func() { ex.diagnose(d) })
+				}
 				res, err := store.Replay(rt.id, recs, func(rec store.Record) (string, error) {
 					if err := ex.replay(rt, rec); err != nil {
 						return "", err
@@ -123,6 +122,26 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 	}()
 }
 
+// adoptStoredMeta gives rt the stored stream's metadata when
+// storedMetaWins says so (caller holds rt.mu; rt is not registered yet) and
+// returns the diagnostic to report.
+func (ex *Exchange) adoptStoredMeta(rt *docRuntime, recs []store.Record) (Diagnostic, bool) {
+	stored, ok := storedMeta(recs)
+	if !ok {
+		return Diagnostic{}, false
+	}
+	meta, adopt := storedMetaWins(rt.by != nil, rt.mode, rt.meta, stored)
+	if !adopt {
+		return Diagnostic{}, false
+	}
+	presented := rt.meta
+	f := factoryFor(ex.replicas, meta)
+	if f != nil {
+		rt.factory, rt.rep, rt.meta = f, f.CreateEmpty(), meta
+	}
+	return storedMetaDiagnostic(rt.id, rt.by.peer, meta, presented, f != nil), true
+}
+
 // replay applies one stored entry (caller holds rt.mu). An entirety resets
 // the replica to the stored version so op counters line up with peers.
 func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
@@ -147,14 +166,6 @@ func (ex *Exchange) replay(rt *docRuntime, rec store.Record) error {
 		return rt.rep.ResetFromEntirety(rec.Payload, stored)
 	}
 	return rt.rep.Merge(rec.Payload)
-}
-
-func partRecords(parts []replica.OfferPart) []store.Record {
-	recs := make([]store.Record, 0, len(parts))
-	for _, part := range parts {
-		recs = append(recs, store.EntryRecord(part.Payload, part.Version))
-	}
-	return recs
 }
 
 // compact trims a plain op log once it is long (compactTarget decides),

@@ -353,3 +353,44 @@ func TestTypedDocWithDefaultsSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// After a restart, a relay holds a stored document with its stored type:
+// the first peer to present it, with another schema hash, can neither
+// retype it for everyone nor write into it, and peers of the stored type
+// still get its content.
+func TestRelayKeepsStoredMetaOverFirstPresenter(t *testing.T) {
+	data := store.NewMemoryData()
+	n := newTestNet(t)
+	relay := func(o *Options) {
+		o.Policies = []Policy{relayPolicy()}
+		o.Stores = []store.Store{store.NewMemory(store.MemoryOptions{Data: data})}
+	}
+	n.peer("hub", relay)
+	a := n.peer("a")
+	update(t, mustGet(t, a, "d", jsonDoc), func(tx *Tx) { tx.Set(P("v"), "from a") })
+	n.settle()
+	flush(t, n.exs["hub"])
+	n.stop("a")
+	n.stop("hub")
+
+	hub := n.peer("hub", relay)
+	x := n.peer("x")
+	dx := mustGet(t, x, "d", JSONDoc("h-other"))
+	update(t, dx, func(tx *Tx) { tx.Set(P("v"), "from x") })
+	n.settle()
+	flush(t, hub)
+	if got := n.diagnostics(DiagSchemaHashMismatch); len(got) == 0 {
+		t.Fatal("no schema-hash-mismatch diagnostic for the presenter")
+	}
+	if info := hub.Documents()["d"]; info.Mode != ModeReplicate {
+		t.Fatalf("hub holds d as %+v", info)
+	}
+	if m, err := store.NewMemory(store.MemoryOptions{Data: data}).CurrentMeta(context.Background(), "d"); err != nil || m == nil || m.SchemaHash != "h-json" {
+		t.Fatalf("stored meta %+v %v", m, err)
+	}
+
+	b := n.peer("b")
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	wantJSON(t, db, `{"v":"from a"}`)
+}

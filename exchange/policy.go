@@ -177,40 +177,23 @@ func (ps *policies) clear() error {
 	return &Error{Code: CodeDispose, Err: errors.Join(errs...)}
 }
 
-func (ps *policies) canShare(doc string, peer PeerIdentity) bool {
+// allow composes one gate of the registered policies: a request passes
+// unless one of them denies it (a policy without the gate abstains).
+func (ps *policies) allow(ask func(Policy) Verdict) bool {
 	for _, e := range ps.snapshot() {
-		if f := e.p.CanShare; f != nil && f(doc, peer) == Deny {
+		if ask(e.p) == Deny {
 			return false
 		}
 	}
 	return true
 }
 
-func (ps *policies) canAccept(doc string, peer PeerIdentity) bool {
-	for _, e := range ps.snapshot() {
-		if f := e.p.CanAccept; f != nil && f(doc, peer) == Deny {
-			return false
-		}
+// askDoc asks a per-document gate (nil: abstain).
+func askDoc(gate func(string, PeerIdentity) Verdict, doc string, peer PeerIdentity) Verdict {
+	if gate == nil {
+		return Abstain
 	}
-	return true
-}
-
-func (ps *policies) canReset(doc string, peer PeerIdentity) bool {
-	for _, e := range ps.snapshot() {
-		if f := e.p.CanReset; f != nil && f(doc, peer) == Deny {
-			return false
-		}
-	}
-	return true
-}
-
-func (ps *policies) canConnect(req ConnectRequest) bool {
-	for _, e := range ps.snapshot() {
-		if f := e.p.CanConnect; f != nil && f(req) == Deny {
-			return false
-		}
-	}
-	return true
+	return gate(doc, peer)
 }
 
 // resolve returns the first answer in registration order.

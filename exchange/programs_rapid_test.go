@@ -254,7 +254,7 @@ func (w *world) check() {
 		}
 		parked, _ := w.sync.loading.Get(k[1])
 		count := 0
-		for _, pi := range parked {
+		for _, pi := range parked.parked {
 			if pi.from == k[0] {
 				count++
 			}

@@ -176,7 +176,12 @@ func dumpSync(s *syncState) string {
 	}
 	for _, id := range s.loading.Keys() {
 		l, _ := s.loading.Get(id)
-		fmt.Fprintf(&b, "loading[%s %d] ", id, len(l))
+		fmt.Fprintf(&b, "loading[%s %d", id, len(l.parked))
+		for _, p := range l.presenters.Keys() {
+			m, _ := l.presenters.Get(p)
+			fmt.Fprintf(&b, " %s:%s", p, m.SchemaHash)
+		}
+		b.WriteString("] ")
 	}
 	for _, id := range s.reconciled.Keys() {
 		l, _ := s.reconciled.Get(id)

@@ -1,8 +1,11 @@
 package exchange
 
 import (
+	"fmt"
+
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/exchange/store"
 )
 
 // The store program sequences persistence (§7.2) per document and per
@@ -450,4 +453,64 @@ func replayHow(stamped, entirety, atCurrent bool, stored replica.Version) replay
 		return replayResetTo
 	}
 	return replayMerge
+}
+
+func storeMeta(m DocMeta) store.Meta {
+	return store.Meta{ReplicaType: m.ReplicaType, SyncMode: m.SyncMode, SchemaHash: m.SchemaHash}
+}
+
+func partRecords(parts []replica.OfferPart) []store.Record {
+	recs := make([]store.Record, 0, len(parts))
+	for _, part := range parts {
+		recs = append(recs, store.EntryRecord(part.Payload, part.Version))
+	}
+	return recs
+}
+
+// storedMetaWins decides the metadata of a document a peer's present made
+// us hold headless, once its stored stream is read: the store's record of
+// the document wins over what the present claimed, so the first peer to
+// present a document after a restart cannot change its type or schema
+// for everyone (its present is then checked against the stored metadata
+// and refused). A document the application named (Get, Replicate with a
+// DocType) keeps the application's type.
+func storedMetaWins(classified bool, mode DocMode, held DocMeta, stored store.Meta) (DocMeta, bool) {
+	if !classified || mode != ModeReplicate {
+		return held, false
+	}
+	same := held.ReplicaType.Name == stored.ReplicaType.Name && held.ReplicaType.Major == stored.ReplicaType.Major &&
+		held.SyncMode == stored.SyncMode && held.SchemaHash == stored.SchemaHash
+	if same {
+		return held, false
+	}
+	return DocMeta{ReplicaType: stored.ReplicaType, SyncMode: stored.SyncMode, SchemaHash: stored.SchemaHash}, true
+}
+
+// storedMetaDiagnostic reports a presented document held with its stored
+// metadata instead (adopted), or loaded as presented because no factory
+// holds the stored type.
+func storedMetaDiagnostic(doc, peer string, stored, presented DocMeta, adopted bool) Diagnostic {
+	describe := func(m DocMeta) string {
+		return fmt.Sprintf("%s/%d %s %s", m.ReplicaType.Name, m.ReplicaType.Major, modeString(m.SyncMode), m.SchemaHash)
+	}
+	d := Diagnostic{Code: DiagSchemaHashMismatch, Severity: SeverityWarning, DocID: doc, PeerID: peer, Local: describe(stored), Remote: describe(presented)}
+	if stored.ReplicaType.Name != presented.ReplicaType.Name || stored.ReplicaType.Major != presented.ReplicaType.Major {
+		d.Code = DiagReplicaTypeMismatch
+	}
+	if adopted {
+		d.Message = fmt.Sprintf("doc %q was presented as %s but is stored as %s; it is served as stored", doc, d.Remote, d.Local)
+	} else {
+		d.Message = fmt.Sprintf("doc %q is stored as %s but was presented as %s, and no factory holds the stored type; loading it as presented", doc, d.Local, d.Remote)
+	}
+	return d
+}
+
+// storedMeta returns the meta record of a loaded stream.
+func storedMeta(recs []store.Record) (store.Meta, bool) {
+	for _, r := range recs {
+		if r.Kind == store.KindMeta {
+			return r.Meta, true
+		}
+	}
+	return store.Meta{}, false
 }

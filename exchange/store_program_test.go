@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/kyneta-go/kyneta/exchange/store"
 )
 
 func dumpStore(s *storeState) string {
@@ -330,4 +332,36 @@ func TestStoreProgramRapid(t *testing.T) {
 			t.Fatalf("%d unhealthy after healing", n)
 		}
 	})
+}
+
+func TestStoredMetaWinsTable(t *testing.T) {
+	stored := store.Meta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h1"}
+	rows := []struct {
+		name       string
+		classified bool
+		mode       DocMode
+		held       DocMeta
+		adopt      bool
+	}{
+		{"classified headless, same metadata: nothing to do", true, ModeReplicate, authM, false},
+		{"classified headless, other hash: the stored one", true, ModeReplicate, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, true},
+		{"classified headless, other replica type: the stored one", true, ModeReplicate, DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"}, true},
+		{"classified headless, other mode: the stored one", true, ModeReplicate, ephM, true},
+		{"classified headless, minor version differs: same", true, ModeReplicate, DocMeta{ReplicaType: ReplicaType{Name: "plain", Major: 1, Minor: 3}, SyncMode: Authoritative, SchemaHash: "h1"}, false},
+		{"named by the application (Replicate with a type): its type", false, ModeReplicate, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, false},
+		{"interpreted: the doc type's", true, ModeInterpret, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, false},
+	}
+	for _, r := range rows {
+		got, adopt := storedMetaWins(r.classified, r.mode, r.held, stored)
+		if adopt != r.adopt {
+			t.Errorf("%s: adopt %v", r.name, adopt)
+			continue
+		}
+		if adopt && (got.SchemaHash != stored.SchemaHash || got.ReplicaType != stored.ReplicaType || got.SyncMode != stored.SyncMode) {
+			t.Errorf("%s: adopted %+v", r.name, got)
+		}
+		if !adopt && got.SchemaHash != r.held.SchemaHash {
+			t.Errorf("%s: changed to %+v", r.name, got)
+		}
+	}
 }

@@ -16,17 +16,8 @@ import (
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
-
-// withoutPressure hides a transport's send-queue pressure reports from the
-// exchange, as a transport without them behaves: the exchange then sends
-// until the queue overflows and the connection is closed with 4000.
-type withoutPressure struct{ transport.Transport }
-
-func (w withoutPressure) Initialize(ctx context.Context, c transport.Context) error {
-	c.OnChannelPressure = nil
-	return w.Transport.Initialize(ctx, c)
-}
 
 // streamThroughRelay runs a writer and a reader, both clients of a relay
 // whose server has a 16-message send queue, streams writes updates from
@@ -93,7 +84,7 @@ func streamThroughRelay(t *testing.T, wrap func(transport.Transport) transport.T
 // happen on every run; the test checks it did), it reconnects, and it must
 // catch up while everybody is idle.
 func TestWebSocketStreamSurvivesSlowConsumerCloses(t *testing.T) {
-	closed := streamThroughRelay(t, func(t transport.Transport) transport.Transport { return withoutPressure{t} }, 3000)
+	closed := streamThroughRelay(t, func(t transport.Transport) transport.Transport { return transporttest.WithoutPressure(t) }, 3000)
 	if closed == 0 {
 		t.Fatal("no slow-consumer close happened: the test did not exercise reconnection")
 	}

@@ -107,6 +107,21 @@ type heldPush struct {
 	answer bool
 }
 
+// loadingDoc is what arrived for a doc while it loaded: interests to
+// answer and what each peer that presented it said, checked against the
+// doc's metadata once it is known (a stored doc keeps its stored type).
+type loadingDoc struct {
+	parked     []parkedInterest
+	presenters pmap.Map[DocMeta]
+}
+
+// presented: a peer presented a doc with meta (the present that made us
+// classify it).
+type presented struct {
+	peer string
+	meta DocMeta
+}
+
 type parkedInterest struct {
 	from string
 	msg  *wire.Interest
@@ -117,8 +132,8 @@ type syncState struct {
 	docs  pmap.Map[*syncDoc]
 	peers pmap.Map[*syncPeer]
 	// loading: docs the shell is hydrating from a store; interests for them
-	// wait in parked until the doc is registered.
-	loading pmap.Map[[]parkedInterest]
+	// wait until the doc is registered, and presents are checked then.
+	loading pmap.Map[loadingDoc]
 	// reconciled is the monotonic readiness latch: peers that were ever
 	// synced or vacant for a doc.
 	reconciled pmap.Map[pmap.Map[PeerIdentity]]
@@ -172,10 +187,14 @@ type msgChannelPressure struct {
 	congested bool
 }
 type msgPeerDeparted struct{ peer string }
-type msgDocLoading struct{ doc string }
+type msgDocLoading struct {
+	doc string
+	by  *presented // the present it was classified from (nil: a local Get or Replicate)
+}
 type msgDocEnsure struct {
 	doc     string
-	mode    DocMode // interpret or replicate
+	by      *presented // see msgDocLoading
+	mode    DocMode    // interpret or replicate
 	version string
 	meta    DocMeta
 	event   *DocChange
@@ -468,7 +487,11 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 			return s, nil
 		}
 		n := s.clone()
-		n.loading = n.loading.Set(m.doc, nil)
+		var l loadingDoc
+		if m.by != nil {
+			l.presenters = l.presenters.Set(m.by.peer, m.by.meta)
+		}
+		n.loading = n.loading.Set(m.doc, l)
 		return n, nil
 
 	case msgDocEnsure:
@@ -479,12 +502,23 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		n := s.clone()
 		d := &syncDoc{mode: m.mode, version: m.version, meta: m.meta}
 		n.docs = n.docs.Set(m.doc, d)
-		var pre []syncFx
+		// The peers that presented it with other metadata (before it was
+		// promoted from deferred, while it loaded, or the present it was
+		// classified from) will not sync it with us.
+		var presenters pmap.Map[DocMeta]
 		if known {
-			// Promoted from deferred: the peers that presented it with
-			// other metadata will not sync it with us.
-			pre = markPresenterMismatches(n, m.doc, d, old.presenters)
+			presenters = old.presenters
 		}
+		if l, ok := s.loading.Get(m.doc); ok {
+			l.presenters.Range(func(id string, meta DocMeta) bool {
+				presenters = presenters.Set(id, meta)
+				return true
+			})
+		}
+		if m.by != nil {
+			presenters = presenters.Set(m.by.peer, m.by.meta)
+		}
+		pre := markPresenterMismatches(n, m.doc, d, presenters)
 		if m.event != nil {
 			n.docEvents = n.docEvents.Push(*m.event)
 		}
@@ -681,7 +715,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 			n.docEvents = n.docEvents.Push(DocChange{Type: DocRemoved, DocID: id})
 		}
 		n.docs = pmap.Map[*syncDoc]{}
-		n.loading = pmap.Map[[]parkedInterest]{}
+		n.loading = pmap.Map[loadingDoc]{}
 		n.reconciled = pmap.Map[pmap.Map[PeerIdentity]]{}
 		return n, nil
 	}
@@ -719,9 +753,9 @@ func (p *syncProgram) ack(n *syncState, doc string, d *syncDoc, version string) 
 func (p *syncProgram) dropDoc(n *syncState, doc string, fx []syncFx) (*syncState, []syncFx) {
 	n.docs = n.docs.Delete(doc)
 	n.reconciled = n.reconciled.Delete(doc)
-	if parked, ok := n.loading.Get(doc); ok {
+	if l, ok := n.loading.Get(doc); ok {
 		n.loading = n.loading.Delete(doc)
-		for _, pi := range parked {
+		for _, pi := range l.parked {
 			if n.peers.Has(pi.from) {
 				fx = append(fx, vacant(pi.from, doc))
 			}
@@ -741,12 +775,12 @@ func (p *syncProgram) dropDoc(n *syncState, doc string, fx []syncFx) (*syncState
 
 // unpark answers the interests that arrived while doc was loading.
 func (p *syncProgram) unpark(n *syncState, doc string, fx []syncFx) (*syncState, []syncFx) {
-	parked, ok := n.loading.Get(doc)
+	l, ok := n.loading.Get(doc)
 	if !ok {
 		return n, fx
 	}
 	n.loading = n.loading.Delete(doc)
-	for _, pi := range parked {
+	for _, pi := range l.parked {
 		var more []syncFx
 		n, more = p.onInterest(n, pi.from, pi.msg)
 		fx = append(fx, more...)
@@ -830,6 +864,12 @@ func markPresenterMismatches(n *syncState, doc string, d *syncDoc, presenters pm
 	return fx
 }
 
+// presentedMeta is what a present entry says about its doc.
+func presentedMeta(e wire.DocPresence) DocMeta {
+	return DocMeta{ReplicaType: e.ReplicaType, SyncMode: e.SyncMode, SchemaHash: e.SchemaHash,
+		SupportedHashes: slices.Clone(e.SupportedHashes)}
+}
+
 // docOf returns the doc id a single-doc sync message is about.
 func docOf(m wire.ChannelMsg) string {
 	switch m := m.(type) {
@@ -849,8 +889,13 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 	from := peer.identity.PeerID
 	var fx []syncFx
 	for _, e := range msg.Docs {
-		if s.loading.Has(e.DocID) {
-			continue // registration will present and ask for it anyway
+		if l, ok := s.loading.Get(e.DocID); ok {
+			// Registration will present and ask for it anyway; what the
+			// peer said is checked then.
+			s = s.clone()
+			l.presenters = l.presenters.Set(from, presentedMeta(e))
+			s.loading = s.loading.Set(e.DocID, l)
+			continue
 		}
 		if !p.share(e.DocID, peer.identity) {
 			fx = append(fx, vacant(from, e.DocID))
@@ -893,11 +938,23 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 				k, _ := s.byPrincipal.Get(cur.principal)
 				s.byPrincipal = s.byPrincipal.Set(cur.principal, k+1)
 			}
-			fx = append(fx, fxEnsureDoc{doc: e.DocID, peer: peer.identity, meta: DocMeta{
-				ReplicaType: e.ReplicaType, SyncMode: e.SyncMode, SchemaHash: e.SchemaHash,
-				SupportedHashes: slices.Clone(e.SupportedHashes),
-			}})
+			fx = append(fx, fxEnsureDoc{doc: e.DocID, peer: peer.identity, meta: presentedMeta(e)})
 			continue
+		}
+		if d.mode == ModeDeferred {
+			// What each presenter said is checked once the doc is promoted
+			// with its own metadata: the first presenter's claim is no
+			// yardstick for the others.
+			nd := *d
+			nd.presenters = d.presenters.Set(from, presentedMeta(e))
+			s = s.clone()
+			s.docs = s.docs.Set(e.DocID, &nd)
+			if cur, _ := s.peers.Get(from); cur.mismatched.Has(e.DocID) {
+				np := *cur
+				np.mismatched = cur.mismatched.Delete(e.DocID)
+				s.peers = s.peers.Set(from, &np)
+			}
+			continue // deferred docs never request data
 		}
 		if diag, bad := mismatch(e, d, from); bad {
 			fx = append(fx, fxSyncDiagnostic{d: diag})
@@ -917,16 +974,6 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 			np.mismatched = cur.mismatched.Delete(e.DocID)
 			s.peers = s.peers.Set(from, &np)
 		}
-		if d.mode == ModeDeferred {
-			if !d.presenters.Has(from) {
-				nd := *d
-				nd.presenters = d.presenters.Set(from, DocMeta{ReplicaType: e.ReplicaType, SyncMode: e.SyncMode,
-					SchemaHash: e.SchemaHash, SupportedHashes: slices.Clone(e.SupportedHashes)})
-				s = s.clone()
-				s.docs = s.docs.Set(e.DocID, &nd)
-			}
-			continue // deferred docs never request data
-		}
 		fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{
 			DocID: e.DocID, Version: ptr(d.version), Reciprocate: ptr(bidirectional(d.meta.SyncMode)),
 		}})
@@ -939,9 +986,10 @@ func (p *syncProgram) onInterest(s *syncState, from string, msg *wire.Interest) 
 	if !ok {
 		return s, nil
 	}
-	if parked, ok := s.loading.Get(msg.DocID); ok {
+	if l, ok := s.loading.Get(msg.DocID); ok {
 		n := s.clone()
-		n.loading = n.loading.Set(msg.DocID, append(slices.Clip(parked), parkedInterest{from: from, msg: msg}))
+		l.parked = append(slices.Clip(l.parked), parkedInterest{from: from, msg: msg})
+		n.loading = n.loading.Set(msg.DocID, l)
 		return n, nil
 	}
 	d, ok := s.docs.Get(msg.DocID)

@@ -172,8 +172,33 @@ func TestSyncTable(t *testing.T) {
 					t.Fatal(dumpSync(s))
 				}
 			}},
+		{name: "present of a deferred doc with other metadata: remembered, not judged by the first presenter's", setup: syncSeq(bob, deferDoc("d", authM)),
+			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"})),
+			check: func(t *testing.T, s *syncState) {
+				d, _ := s.docs.Get("d")
+				m, _ := d.presenters.Get("bob")
+				if p, _ := s.peers.Get("bob"); p.mismatched.Has("d") || m.SchemaHash != "h2" {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "promotion to the second presenter's hash: only the first is mismatched", setup: syncSeq(bob, avail("carol"), msgDocDefer{doc: "d", meta: authM, from: "bob"},
+			recv("carol", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}))),
+			msg: msgDocEnsure{doc: "d", mode: ModeInterpret, version: "L:0", meta: DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}},
+			fx:  []string{"diag schema-hash-mismatch", "to bob,carol present(d)", "to bob,carol interest(d v=L:0 r=false)"},
+			check: func(t *testing.T, s *syncState) {
+				b, _ := s.peers.Get("bob")
+				c, _ := s.peers.Get("carol")
+				if !b.mismatched.Has("d") || c.mismatched.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
 		{name: "present from unknown sender: ignored", setup: syncSeq(ensure("d", authM, "L:1")), msg: recv("ghost", present("d", authM))},
-		{name: "present of a loading doc: nothing", setup: syncSeq(bob, msgDocLoading{doc: "d"}), msg: recv("bob", present("d", authM))},
+		{name: "present of a loading doc: recorded for registration", setup: syncSeq(bob, msgDocLoading{doc: "d"}), msg: recv("bob", present("d", authM)),
+			check: func(t *testing.T, s *syncState) {
+				if l, _ := s.loading.Get("d"); !l.presenters.Has("bob") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
 		{name: "present replica type mismatch: diagnostic, skipped", setup: syncSeq(bob, ensure("d", authM, "L:1")),
 			msg: recv("bob", present("d", DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"})), fx: []string{"diag replica-type-mismatch"}},
 		{name: "present replica minor differs: compatible", setup: syncSeq(bob, ensure("d", authM, "L:1")),
@@ -270,7 +295,7 @@ func TestSyncTable(t *testing.T) {
 		{name: "interest from unknown sender: ignored", setup: syncSeq(ensure("d", authM, "L:1")), msg: recv("ghost", interest("d", nil, F))},
 		{name: "interest while loading: parked", setup: syncSeq(bob, msgDocLoading{doc: "d"}), msg: recv("bob", interest("d", ptr("L:0"), F)),
 			check: func(t *testing.T, s *syncState) {
-				if l, _ := s.loading.Get("d"); len(l) != 1 {
+				if l, _ := s.loading.Get("d"); len(l.parked) != 1 {
 					t.Fatal(dumpSync(s))
 				}
 			}},
@@ -278,6 +303,35 @@ func TestSyncTable(t *testing.T) {
 			msg: ensure("d", authM, "L:2"), fx: []string{"to bob present(d)", "to bob interest(d v=L:2 r=false)", "offers bob d since=L:0 r=false"},
 			check: func(t *testing.T, s *syncState) {
 				if s.loading.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "registration checks what a peer presented while it loaded", setup: syncSeq(bob, msgDocLoading{doc: "d"}, recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"})), recv("bob", interest("d", ptr("L:0"), F))),
+			msg: ensure("d", authM, "L:2"), fx: []string{"diag schema-hash-mismatch", "to bob present(d)", "to bob interest(d v=L:2 r=false)", "to bob vacant(d)"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "registration checks the present a loading doc was classified from", setup: syncSeq(bob, msgDocLoading{doc: "d", by: &presented{peer: "bob", meta: DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"}}}),
+			msg: ensure("d", authM, "L:2"), fx: []string{"diag replica-type-mismatch", "to bob present(d)", "to bob interest(d v=L:2 r=false)"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "registration checks the present the doc was classified from", setup: syncSeq(bob),
+			msg: msgDocEnsure{doc: "d", by: &presented{peer: "bob", meta: DocMeta{ReplicaType: plainRT, SyncMode: Ephemeral, SchemaHash: "h1"}}, mode: ModeReplicate, version: "L:0", meta: authM},
+			fx:  []string{"diag sync-mode-mismatch", "to bob present(d)", "to bob interest(d v=L:0 r=false)"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
+					t.Fatal(dumpSync(s))
+				}
+			}},
+		{name: "registration: a presenter that agrees is not marked", setup: syncSeq(bob, msgDocLoading{doc: "d", by: &presented{peer: "bob", meta: authM}}),
+			msg: ensure("d", authM, "L:2"), fx: []string{"to bob present(d)", "to bob interest(d v=L:2 r=false)"},
+			check: func(t *testing.T, s *syncState) {
+				if p, _ := s.peers.Get("bob"); p.mismatched.Has("d") {
 					t.Fatal(dumpSync(s))
 				}
 			}},

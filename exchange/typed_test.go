@@ -81,7 +81,7 @@ func TestWaitForSyncReportsSchemaMismatch(t *testing.T) {
 	defer cancel()
 	err := db.WaitForSync(ctx)
 	var e *Error
-	if !errors.Is(err, ErrSchemaMismatch) || !errors.As(err, &e) || !strings.Contains(e.Msg, "hash-a") || !strings.Contains(e.Msg, "hash-b") {
+	if !errors.Is(err, &Error{Code: CodeSchemaMismatch}) || !errors.As(err, &e) || !strings.Contains(e.Msg, "hash-a") || !strings.Contains(e.Msg, "hash-b") {
 		t.Fatalf("WaitForSync = %v", err)
 	}
 }

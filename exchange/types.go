@@ -26,26 +26,12 @@ var (
 	Ephemeral     = wire.Ephemeral
 )
 
-// bidirectional reports whether both sides of a doc push to each other
-// (concurrent writers with deltas); it drives interest.reciprocate.
-func bidirectional(m SyncMode) bool {
-	return m.WriterModel == wire.Concurrent && m.Delivery == wire.DeltaCapable
-}
-
 // DocMeta is what a present entry says about a document.
 type DocMeta struct {
 	ReplicaType     ReplicaType
 	SyncMode        SyncMode
 	SchemaHash      string
 	SupportedHashes []string // nil: only SchemaHash
-}
-
-// hashes returns the set of schema hashes a doc accepts.
-func (m DocMeta) hashes() []string {
-	if len(m.SupportedHashes) > 0 {
-		return m.SupportedHashes
-	}
-	return []string{m.SchemaHash}
 }
 
 // DocMode says how the exchange holds a document.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -90,12 +91,8 @@ type conn struct {
 	spare  []outItem
 	qBytes int // queued + being written
 	qMsgs  int
-	// pressured: the queue passed its high-water mark and has not yet
-	// drained below its low-water mark; reported is what the exchange was
-	// last told, by the one goroutine reporting (reporting).
-	pressured bool
-	reported  bool
-	reporting bool
+	// pressure: the queue's congestion, told to the exchange in order.
+	pressure pressure.Gauge
 	// refused is the refusal of a socket that was never registered
 	// (HandleConn returns it).
 	refused   *CloseError
@@ -320,41 +317,32 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	return err
 }
 
-// High- and low-water marks of the send queue, as fractions of its limits:
-// the exchange is told to hold back at half full, so coalesced offers and
-// replies still fit, and to resume at a quarter, so it does not flap.
+// The queue is congested past half of either limit and drained at a
+// quarter of both (internal/pressure).
 func (c *conn) aboveHighWaterLocked() bool {
 	cfg := &c.s.cfg
-	return c.qMsgs*2 > cfg.SendQueueMessages || c.qBytes*2 > cfg.SendQueueBytes
+	return pressure.AboveHighWater(c.qMsgs, cfg.SendQueueMessages) || pressure.AboveHighWater(c.qBytes, cfg.SendQueueBytes)
 }
 
 func (c *conn) belowLowWaterLocked() bool {
 	cfg := &c.s.cfg
-	return c.qMsgs*4 <= cfg.SendQueueMessages && c.qBytes*4 <= cfg.SendQueueBytes
+	return pressure.BelowLowWater(c.qMsgs, cfg.SendQueueMessages) && pressure.BelowLowWater(c.qBytes, cfg.SendQueueBytes)
 }
 
 // reportPressure tells the exchange when the queue's pressure changed
-// since the last report. Called without mu. One goroutine reports at a
-// time and loops until the exchange knows the current state, so reports
-// arrive in order; a goroutine that finds a report under way leaves its
-// change to that reporter. The exchange may send from inside the report
-// (and so come back here): it finds the report under way and returns.
+// since the last report. Called without mu: the exchange may send from
+// inside the report (and so come back here).
 func (c *conn) reportPressure() {
-	c.mu.Lock()
-	if c.reporting {
-		c.mu.Unlock()
-		return
-	}
-	c.reporting = true
-	for c.pressured != c.reported && c.ch != nil {
-		now, id := c.pressured, c.ch.ID
-		c.reported = now
-		c.mu.Unlock()
-		c.s.base.Pressure(id, now)
+	c.pressure.Report(func(congested bool) bool {
 		c.mu.Lock()
-	}
-	c.reporting = false
-	c.mu.Unlock()
+		ch := c.ch
+		c.mu.Unlock()
+		if ch == nil {
+			return false
+		}
+		c.s.base.Pressure(ch.ID, congested)
+		return true
+	})
 }
 
 func (c *conn) traceSendParts(seq uint32, parts []wire.FramePart) {
@@ -481,8 +469,8 @@ func (c *conn) admitLocked(size, n int) error {
 func (c *conn) queuedLocked(size, n int) {
 	c.qBytes += size
 	c.qMsgs += n
-	if !c.pressured && c.aboveHighWaterLocked() {
-		c.pressured = true
+	if c.aboveHighWaterLocked() {
+		c.pressure.Set(true)
 	}
 	raiseTo(&c.s.st.hwBytes, int64(c.qBytes))
 	raiseTo(&c.s.st.hwMsgs, int64(c.qMsgs))
@@ -668,9 +656,9 @@ func (c *conn) writeBatch(batch []outItem) {
 	c.mu.Lock()
 	c.qBytes -= total
 	c.qMsgs -= n
-	drained := c.pressured && c.belowLowWaterLocked()
+	drained := c.belowLowWaterLocked() && c.pressure.Congested()
 	if drained {
-		c.pressured = false
+		c.pressure.Set(false)
 	}
 	c.mu.Unlock()
 	if drained {

@@ -572,7 +572,7 @@ func (l *Line[Out, In]) Destroy() error {
 	l.wait()
 	errs := []error{l.unregister()}
 	for _, id := range []string{l.outID, l.inID} {
-		if err := l.ex.Destroy(id); err != nil && !errors.Is(err, exchange.ErrUnknownDoc) && !errors.Is(err, exchange.ErrClosed) {
+		if err := l.ex.Destroy(id); err != nil && !errors.Is(err, &exchange.Error{Code: exchange.CodeUnknownDoc}) && !errors.Is(err, &exchange.Error{Code: exchange.CodeClosed}) {
 			errs = append(errs, l.exErr(err))
 		}
 	}
@@ -600,7 +600,7 @@ func (l *Line[Out, In]) teardown(final bool) {
 func (l *Line[Out, In]) wait() { <-l.done }
 
 func (l *Line[Out, In]) unregister() error {
-	if err := l.dispose(); err != nil && !errors.Is(err, exchange.ErrClosed) {
+	if err := l.dispose(); err != nil && !errors.Is(err, &exchange.Error{Code: exchange.CodeClosed}) {
 		return l.exErr(err)
 	}
 	return nil

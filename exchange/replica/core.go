@@ -2,6 +2,8 @@ package replica
 
 import (
 	"math"
+
+	"github.com/kyneta-go/kyneta/internal/jsjson"
 )
 
 // Serialized ops, as the reference writes them in since payloads:
@@ -44,7 +46,11 @@ func appendOp(b []byte, op Op) []byte {
 
 // encodeBatch returns the JSON array of one batch.
 func encodeBatch(ops []Op) []byte {
-	b := make([]byte, 0, 64*len(ops))
+	return appendBatch(make([]byte, 0, 64*len(ops)), ops)
+}
+
+// appendBatch appends the JSON array of one batch.
+func appendBatch(b []byte, ops []Op) []byte {
 	b = append(b, '[')
 	for i, op := range ops {
 		if i > 0 {
@@ -70,10 +76,21 @@ func encodeOps(batches [][]Op) []byte {
 // parseOps parses since-payload JSON into batches of ops. It checks the
 // structure (paths and change objects with a string type) but not whether
 // the changes can be materialized; see [Change.Validate].
-func parseOps(data []byte) ([][]Op, error) {
-	v, err := ParseValue(data)
+func parseOps(data []byte) ([][]Op, error) { return parseOpsShare(data, 0) }
+
+// parseOpsShare is parseOps with string values of at least share bytes
+// sharing data's memory (0: none; see jsjson.Options.Share): data must
+// never be modified afterwards.
+func parseOpsShare(data []byte, share int) ([][]Op, error) {
+	o := &parseOptions
+	if share > 0 {
+		so := parseOptions
+		so.Share = share
+		o = &so
+	}
+	v, err := jsjson.Parse(data, o)
 	if err != nil {
-		return nil, err
+		return nil, &Error{Code: CodeMalformed, Msg: err.Error()}
 	}
 	return opsFromValue(v)
 }
@@ -324,11 +341,21 @@ func jsonOnly(p Payload, who string) error {
 }
 
 // decodeMerge parses a JSON payload into batches within the limits.
-func (d *docState) decodeMerge(p Payload) ([][]Op, error) {
+func (d *docState) decodeMerge(p Payload) ([][]Op, error) { return d.decodeMergeShare(p, 0) }
+
+// decodeMergeShare is decodeMerge with a since payload's string values of
+// at least share bytes sharing p.Data's memory (see parseOpsShare).
+func (d *docState) decodeMergeShare(p Payload, share int) ([][]Op, error) {
 	if err := d.limits.admitSize(p); err != nil {
 		return nil, err
 	}
-	batches, err := decodeMerge(p)
+	var batches [][]Op
+	var err error
+	if p.Kind == "since" {
+		batches, err = parseOpsShare(p.Data, share)
+	} else {
+		batches, err = decodeMerge(p)
+	}
 	if err != nil {
 		return nil, err
 	}

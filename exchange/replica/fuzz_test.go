@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/kyneta-go/kyneta/wire"
@@ -114,6 +115,10 @@ func FuzzMerge(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.kind, []byte(s.data), "abc")
 	}
+	// A one-batch payload large enough for Merge to parse it from its own
+	// copy, its string sharing that copy.
+	f.Add(false, []byte(`[[{"path":[{"type":"field","field":"b"}],"change":{"type":"replace","value":"`+
+		strings.Repeat("ab", shareMinPayload)+`"}}]]`), "abc")
 	f.Fuzz(func(t *testing.T, entirety bool, data []byte, lineage string) {
 		kind := wire.Since
 		if entirety {

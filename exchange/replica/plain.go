@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -85,8 +86,8 @@ type Plain struct {
 	doc     docState
 	rand    io.Reader
 	lineage string
-	log     [][]byte // encoded batches; log[i] is flush base+i+1
-	logSize int      // total bytes of log
+	log     [][]byte // log entries (see logEntry); log[i] is flush base+i+1
+	logSize int      // total bytes of the log's batches
 	base    uint64
 	ver     PlainVersion // cached like the reference: set at flush and reset
 }
@@ -109,9 +110,28 @@ func (p *Plain) BaseVersion() Version { return PlainVersion{lineage: p.lineage, 
 // Lineage returns the current lineage.
 func (p *Plain) Lineage() string { return p.lineage }
 
-func (p *Plain) flush(batch []byte) {
-	p.log = append(p.log, batch)
-	p.logSize += len(batch)
+// A log entry is its batch's text in one more pair of brackets,
+// "[" + batch + "]": the since payload of that batch alone, which
+// ExportSince hands out without a copy when a peer lacks only the last
+// batch (the common case, and a full copy of a large value otherwise).
+// batchOf strips the brackets.
+func batchOf(entry []byte) []byte { return entry[1 : len(entry)-1] }
+
+// logEntry returns the log entry of a batch's text. Growing from the
+// one-byte literal allocates without clearing the memory first.
+func logEntry(batch []byte) []byte {
+	return append(append([]byte{'['}, batch...), ']')
+}
+
+// encodeLogEntry returns the log entry of ops.
+func encodeLogEntry(ops []Op) []byte {
+	b := append(make([]byte, 0, 64*len(ops)+2), '[')
+	return append(appendBatch(b, ops), ']')
+}
+
+func (p *Plain) flush(entry []byte) {
+	p.log = append(p.log, entry)
+	p.logSize += len(entry) - 2
 	p.ver = PlainVersion{lineage: p.lineage, n: p.base + uint64(len(p.log))}
 }
 
@@ -129,8 +149,8 @@ func (p *Plain) trim(n int) {
 	if n == 0 {
 		return
 	}
-	for _, b := range p.log[:n] {
-		p.logSize -= len(b)
+	for _, e := range p.log[:n] {
+		p.logSize -= len(e) - 2
 	}
 	rest := p.log[n:]
 	if len(rest) == 0 {
@@ -194,7 +214,8 @@ func (p *Plain) ExportEntirety() (Payload, error) {
 
 // ExportSince returns the batches after v. A version of a foreign lineage
 // gets the entirety (ok=true); a version before the base, at or after the
-// current version gets ok=false.
+// current version gets ok=false. The Data of a since payload may share
+// the log's memory: it must not be modified ([Payload.Clone] copies it).
 func (p *Plain) ExportSince(v Version) (Payload, bool, error) {
 	pv, ok := asPlain(v)
 	if !ok {
@@ -208,18 +229,22 @@ func (p *Plain) ExportSince(v Version) (Payload, bool, error) {
 	if off < p.base || off >= p.base+uint64(len(p.log)) {
 		return Payload{}, false, nil
 	}
-	batches := p.log[off-p.base:]
+	entries := p.log[off-p.base:]
+	if len(entries) == 1 {
+		e := entries[0]
+		return Payload{Kind: "since", Encoding: "json", Data: e[:len(e):len(e)], Lineage: p.lineage}, true, nil
+	}
 	size := 2
-	for _, b := range batches {
-		size += len(b) + 1
+	for _, e := range entries {
+		size += len(e) - 1 // the batch and a comma
 	}
 	data := make([]byte, 0, size)
 	data = append(data, '[')
-	for i, b := range batches {
+	for i, e := range entries {
 		if i > 0 {
 			data = append(data, ',')
 		}
-		data = append(data, b...)
+		data = append(data, batchOf(e)...)
 	}
 	data = append(data, ']')
 	return Payload{Kind: "since", Encoding: "json", Data: data, Lineage: p.lineage}, true, nil
@@ -233,7 +258,21 @@ func (p *Plain) Merge(pl Payload) error {
 	if err := jsonOnly(pl, "plain replica merge"); err != nil {
 		return err
 	}
-	batches, err := p.doc.decodeMerge(pl)
+	// A large since payload of one batch is, compact, that batch's log
+	// entry ("[" + batch + "]"): copied once before parsing, its string
+	// values of at least half its size are parsed as views of the copy
+	// rather than copied again, and the copy becomes the entry. Such a
+	// string pins at most twice its size once the entry is compacted away.
+	var own []byte
+	share := 0
+	if pl.Kind == "since" && len(pl.Data) >= shareMinPayload {
+		if n, ok := CountBatches(pl.Data); ok && n == 1 {
+			own = bytes.Clone(pl.Data)
+			pl.Data = own
+			share = (len(own) + 1) / 2
+		}
+	}
+	batches, err := p.doc.decodeMergeShare(pl, share)
 	if err != nil {
 		return err
 	}
@@ -254,15 +293,22 @@ func (p *Plain) Merge(pl Payload) error {
 			continue
 		}
 		p.doc.apply(ops)
-		if raws != nil {
-			p.flush(append(make([]byte, 0, len(raws[i])), raws[i]...))
-		} else {
-			p.flush(encodeBatch(ops))
+		switch {
+		case own != nil && len(raws) == 1:
+			p.flush(own) // raws[0] is own without its outer brackets
+		case raws != nil:
+			p.flush(logEntry(raws[i]))
+		default:
+			p.flush(encodeLogEntry(ops))
 		}
 		p.doc.notify(ops, true)
 	}
 	return nil
 }
+
+// shareMinPayload is the smallest since payload Merge parses from its own
+// copy (see Merge): below it, a second copy of a string costs little.
+const shareMinPayload = 16 << 10
 
 // ResetFromEntirety discards history and adopts the entirety's state and
 // lineage; with a PlainVersion remote the counter becomes remote's and the
@@ -310,7 +356,7 @@ func (p *Plain) Apply(ops []Op) error {
 	}
 	own := cloneOps(ops)
 	p.doc.apply(own)
-	p.flush(encodeBatch(own))
+	p.flush(encodeLogEntry(own))
 	p.doc.notify(own, false)
 	return nil
 }

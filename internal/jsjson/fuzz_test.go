@@ -10,7 +10,8 @@ import (
 )
 
 // FuzzParse checks Parse on arbitrary input: it never panics, fails only
-// with a *SyntaxError, reads string and []byte input alike, accepts exactly
+// with a *SyntaxError, reads string and []byte input alike (and []byte
+// input alike with and without Options.Share), accepts exactly
 // what encoding/json accepts (valid UTF-8, within the depth limit), keeps
 // memory proportional to the input, and its canonical form is a fixed
 // point. The seed corpus is in testdata/fuzz/FuzzParse.
@@ -24,6 +25,11 @@ func FuzzParse(f *testing.F) {
 		vs, errs := Parse(string(data), jsOrder)
 		if (err == nil) != (errs == nil) || !reflect.DeepEqual(v, vs) {
 			t.Fatalf("[]byte and string input differ: %v / %v", err, errs)
+		}
+		// Strings sharing the text (Options.Share) read the same.
+		vsh, errsh := Parse(data, &Options{KeyOrder: PropertyOrder, Share: 1})
+		if (err == nil) != (errsh == nil) || !reflect.DeepEqual(v, vsh) {
+			t.Fatalf("shared and copied strings differ: %v / %v", err, errsh)
 		}
 		var se *SyntaxError
 		if err != nil && !errors.As(err, &se) {

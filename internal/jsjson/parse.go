@@ -1,6 +1,9 @@
 package jsjson
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // DefaultMaxDepth is the nesting limit [Parse] applies when
 // Options.MaxDepth is zero.
@@ -17,7 +20,7 @@ type Options struct {
 	KeyOrder KeyOrder
 	// Intern maps texts to the boxed string that stands for them, so that
 	// frequent keys and values cost no allocation; build it with
-	// [InternTable].
+	// [InternTable]. Texts longer than 64 bytes are not looked up.
 	Intern map[string]any
 	// Number builds a number value; nil keeps the float64.
 	Number func(f float64) any
@@ -25,6 +28,11 @@ type Options struct {
 	// already in KeyOrder. The slices belong to the parser and are only
 	// valid during the call. Nil builds a []Member.
 	Object func(keys []string, values []any) any
+	// Share, when positive, lets a string value of at least Share bytes
+	// without escapes share the memory of a []byte text instead of being
+	// copied; the caller then must never modify the text. Keys are always
+	// copied or interned.
+	Share int
 }
 
 var zeroOptions Options
@@ -184,6 +192,11 @@ func (p *parser[T]) literal() (raw T, dec []byte, escaped bool, err error) {
 	return p.s[start : end-1], nil, false, nil
 }
 
+// maxIntern is the longest text looked up in Options.Intern: interned
+// words are short, and hashing a large string value for the lookup was
+// one more pass over it.
+const maxIntern = 64
+
 // str reads a string value, boxed, or interned when it is in Options.Intern.
 func (p *parser[T]) str() (any, error) {
 	raw, dec, escaped, err := p.literal()
@@ -191,15 +204,33 @@ func (p *parser[T]) str() (any, error) {
 		return nil, err
 	}
 	if escaped {
-		if v, ok := p.o.Intern[string(dec)]; ok {
-			return v, nil
+		if len(dec) <= maxIntern {
+			if v, ok := p.o.Intern[string(dec)]; ok {
+				return v, nil
+			}
 		}
 		return string(dec), nil
 	}
-	if v, ok := p.o.Intern[string(raw)]; ok {
-		return v, nil
+	if len(raw) <= maxIntern {
+		if v, ok := p.o.Intern[string(raw)]; ok {
+			return v, nil
+		}
+	}
+	if p.o.Share > 0 && len(raw) >= p.o.Share {
+		return shared(raw), nil
 	}
 	return string(raw), nil
+}
+
+// shared returns the text of s without copying it; see Options.Share.
+func shared[T Text](s T) string {
+	switch v := any(s).(type) {
+	case []byte:
+		return unsafe.String(unsafe.SliceData(v), len(v))
+	case string:
+		return v
+	}
+	panic("unreachable")
 }
 
 // key reads an object key.
@@ -211,7 +242,7 @@ func (p *parser[T]) key() (string, error) {
 	if escaped {
 		return string(dec), nil
 	}
-	if p.copyKeys {
+	if p.copyKeys && len(raw) <= maxIntern {
 		if v, ok := p.o.Intern[string(raw)]; ok {
 			return v.(string), nil
 		}

@@ -1,9 +1,12 @@
 package jsjson
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -46,25 +49,85 @@ const (
 )
 
 // skipPlain returns the index of the first byte at or after i that is not
-// plain (a C0 control, '"' or '\\'), or len(s). It tests eight bytes at a
-// time: large strings are mostly plain, and a byte-by-byte table lookup
-// made string scanning the slowest pass over a large value.
+// plain (a C0 control, '"' or '\\'), or len(s). Large strings are mostly
+// plain, and a byte-by-byte table lookup made string scanning the slowest
+// pass over a large value. The first 64 bytes are tested eight at a time
+// for all three kinds; longer runs in windows that double from 128 bytes
+// (up to 64 KiB), each searched for '"' and '\\' with bytes.IndexByte
+// (vectorized) and for controls eight bytes at a time, the cheapest of
+// the three tests. A window is searched beyond the stop by at most its
+// size, and every earlier window was plain, so the work stays within a
+// small factor of the run's length.
 func skipPlain[T Text](s T, i int) int {
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		q := x ^ (lo8 * '"')
-		b := x ^ (lo8 * '\\')
-		// A byte below 0x20, or a byte equal to '"' or '\\' (exact tests
-		// for "some byte is", not for which one).
-		if ((x-lo8*0x20)&^x|(q-lo8)&^q|(b-lo8)&^b)&hi8 != 0 {
-			break
+	b := asBytes(s)
+	for n := min(len(b), i+64); i+8 <= n; i += 8 {
+		if special(binary.LittleEndian.Uint64(b[i:])) != 0 {
+			return skipPlainBytewise(b, i)
 		}
 	}
-	for i < len(s) && plain[s[i]] {
+	for w := 128; i+8 <= len(b); w = min(2*w, 64<<10) {
+		win := b[i:min(len(b), i+w)]
+		n := len(win)
+		if k := bytes.IndexByte(win, '"'); k >= 0 {
+			win = win[:k]
+		}
+		if k := bytes.IndexByte(win, '\\'); k >= 0 {
+			win = win[:k]
+		}
+		if k := controlFree(win); k < n {
+			return i + k
+		}
+		i += n
+	}
+	return skipPlainBytewise(b, i)
+}
+
+// skipPlainBytewise is skipPlain one byte at a time.
+func skipPlainBytewise(b []byte, i int) int {
+	for i < len(b) && plain[b[i]] {
 		i++
 	}
 	return i
+}
+
+// controlFree returns the index of the first C0 control in b, or len(b).
+func controlFree(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w := (*[32]byte)(b[i:])
+		x0 := binary.LittleEndian.Uint64(w[:8])
+		x1 := binary.LittleEndian.Uint64(w[8:16])
+		x2 := binary.LittleEndian.Uint64(w[16:24])
+		x3 := binary.LittleEndian.Uint64(w[24:])
+		if ((x0-lo8*0x20)&^x0|(x1-lo8*0x20)&^x1|(x2-lo8*0x20)&^x2|(x3-lo8*0x20)&^x3)&hi8 != 0 {
+			break
+		}
+	}
+	for ; i < len(b) && b[i] >= 0x20; i++ {
+	}
+	return i
+}
+
+// special has the high bit set in some byte when one of the eight bytes
+// in x is below 0x20, '"' or '\\' (exact for "some byte is", not for
+// which one).
+func special(x uint64) uint64 {
+	q := x ^ (lo8 * '"')
+	b := x ^ (lo8 * '\\')
+	return ((x-lo8*0x20)&^x | (q-lo8)&^q | (b-lo8)&^b) & hi8
+}
+
+// asBytes views s as bytes without copying, for the scans here, which
+// only read. Loading eight bytes at once needs a byte slice: on a
+// generic T the compiler loads them one by one.
+func asBytes[T Text](s T) []byte {
+	switch v := any(s).(type) {
+	case string:
+		return unsafe.Slice(unsafe.StringData(v), len(v))
+	case []byte:
+		return v
+	}
+	panic("unreachable")
 }
 
 // appendEscape writes the escape JSON.stringify uses for a code point that
@@ -147,20 +210,29 @@ func appendFinite(dst []byte, f float64) []byte {
 // StringEnd returns the index just past the closing quote of the string
 // literal whose opening quote is at s[i], or -1 when it does not end. A
 // backslash skips the byte after it; nothing else is checked, so it is a
-// scanner for text already known to be (or about to be) parsed.
+// scanner for text already known to be (or about to be) parsed. It looks
+// for the two bytes that matter with bytes.IndexByte (vectorized), and
+// searches for a quote again only once the last one found is passed, so
+// it stays linear however many backslashes there are.
 func StringEnd[T Text](s T, i int) int {
+	b := asBytes(s)
 	i++
+	q := -1 // the first '"' at or after i, while q >= i
 	for {
-		i = skipPlain(s, i)
-		switch {
-		case i >= len(s):
-			return -1
-		case s[i] == '"':
-			return i + 1
-		case s[i] == '\\':
-			i += 2
-		default: // a control character: not plain, but not special here
-			i++
+		if q < i {
+			if i >= len(b) {
+				return -1
+			}
+			k := bytes.IndexByte(b[i:], '"')
+			if k < 0 {
+				return -1
+			}
+			q = i + k
 		}
+		k := bytes.IndexByte(b[i:q], '\\')
+		if k < 0 {
+			return q + 1
+		}
+		i += k + 2
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/transport/sse"
+	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
@@ -44,12 +45,18 @@ type sseServer struct {
 }
 
 func startServer(t *testing.T) *sseServer {
+	return startServerWith(t, sse.ServerOptions{Authenticate: authenticate, MaxBodySize: 2 << 20}, func(t transport.Transport) transport.Transport { return t }, principalPolicy)
+}
+
+// startServerWith starts an exchange behind an SSE server with opts, its
+// transport wrapped by wrap.
+func startServerWith(t *testing.T, opts sse.ServerOptions, wrap func(transport.Transport) transport.Transport, policies ...exchange.Policy) *sseServer {
 	t.Helper()
-	srv, err := sse.NewServer(sse.ServerOptions{Authenticate: authenticate, MaxBodySize: 2 << 20})
+	srv, err := sse.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := exchange.New(exchange.Options{PeerID: "server", PeerType: "service", Transports: []transport.Transport{srv}, Policies: []exchange.Policy{principalPolicy}})
+	ex, err := exchange.New(exchange.Options{PeerID: "server", PeerType: "service", Transports: []transport.Transport{wrap(srv)}, Policies: policies})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,4 +211,65 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 	if err := get(t, honest, "d").WaitForSync(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// streamToReader writes updates to a doc on a server exchange whose SSE
+// send queue holds 16 messages, as fast as it can, while an SSE client
+// reads; it waits until the client holds the last write and returns the
+// server's count of slow-consumer closes.
+func streamToReader(t *testing.T, wrap func(transport.Transport) transport.Transport, writes int) uint64 {
+	t.Helper()
+	s := startServerWith(t, sse.ServerOptions{SendQueueMessages: 16}, wrap)
+	ex, srv := s.ex, s.srv
+	c, err := sse.NewClient(sse.ClientOptions{
+		EventsURLFunc: func(id string) (string, error) { return s.http.URL + "/?peerId=" + url.QueryEscape(id), nil },
+		PostURL:       s.http.URL,
+		Reconnect:     &backoff.Policy{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxAttempts: backoff.Unlimited},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := exchange.New(exchange.Options{PeerID: "reader", Transports: []transport.Transport{c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = reader.Shutdown(ctx)
+	})
+	dw, dr := get(t, ex, "stream"), get(t, reader, "stream")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := dr.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range writes {
+		set(t, dw, map[string]any{"n": i})
+	}
+	waitDoc(t, dr, func() bool { return dr.Version() == dw.Version() })
+	if got := state(t, dr)["n"]; got != float64(writes-1) {
+		t.Fatalf("reader holds n=%v, want %d", got, writes-1)
+	}
+	return srv.Stats().Closed[4000]
+}
+
+// A reader that keeps reading is never closed as a slow consumer, however
+// fast the server's exchange writes: the SSE server reports its queue's
+// pressure and the exchange holds pushes until it drained.
+func TestSSEFastWriterNeverOverflowsAReadingClient(t *testing.T) {
+	if closed := streamToReader(t, func(t transport.Transport) transport.Transport { return t }, 3000); closed != 0 {
+		t.Fatalf("%d slow-consumer closes of a client that kept reading", closed)
+	}
+}
+
+// The same stream without the pressure reports overflows the 16-message
+// queue (the test above would then fail), and the client still converges
+// after reconnecting.
+func TestSSEStreamWithoutPressureOverflows(t *testing.T) {
+	closed := streamToReader(t, func(t transport.Transport) transport.Transport { return transporttest.WithoutPressure(t) }, 3000)
+	if closed == 0 {
+		t.Fatal("no slow-consumer close happened: the queue never overflowed")
+	}
+	t.Logf("%d slow-consumer closes", closed)
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -40,12 +41,14 @@ type stream struct {
 	ordWake chan struct{} // closed and replaced when nextIn moves
 	waiters int
 
-	mu          sync.Mutex
-	ch          *transport.Channel
-	detached    bool
-	q           [][]byte // encoded events
-	qBytes      int
-	qMsgs       int
+	mu       sync.Mutex
+	ch       *transport.Channel
+	detached bool
+	q        [][]byte // encoded events
+	qBytes   int
+	qMsgs    int
+	// pressure: the queue's congestion, told to the exchange in order.
+	pressure    pressure.Gauge
 	wake        chan struct{} // cap 1
 	idle        chan struct{} // closed while nothing is queued or being written
 	heartbeat   bool          // a heartbeat is due
@@ -117,6 +120,29 @@ func (st *stream) kick() {
 // send is the channel's send function: encode msg into text frames and
 // queue them as one unit of "data:" events.
 func (st *stream) send(msg wire.ChannelMsg) error {
+	err := st.queue(msg)
+	if err == nil {
+		// Outside the locks: the report may run the exchange, which sends.
+		st.reportPressure()
+	}
+	return err
+}
+
+// reportPressure tells the exchange when the queue's pressure changed
+// since the last report, so it holds back instead of overflowing the queue
+// of a client that is still reading.
+func (st *stream) reportPressure() {
+	st.pressure.Report(func(congested bool) bool {
+		ch := st.channel()
+		if ch == nil {
+			return false
+		}
+		st.s.base.Pressure(ch.ID, congested)
+		return true
+	})
+}
+
+func (st *stream) queue(msg wire.ChannelMsg) error {
 	if msg == nil {
 		return errors.New("sse: nil message")
 	}
@@ -157,6 +183,9 @@ func (st *stream) send(msg wire.ChannelMsg) error {
 	st.q = append(st.q, b)
 	st.qBytes += len(b)
 	st.qMsgs += len(frames)
+	if pressure.AboveHighWater(st.qMsgs, cfg.SendQueueMessages) || pressure.AboveHighWater(st.qBytes, cfg.SendQueueBytes) {
+		st.pressure.Set(true)
+	}
 	st.kick()
 	return nil
 }
@@ -306,7 +335,15 @@ func (st *stream) serve(ctx context.Context) {
 				st.idle = closedChan
 			}
 		}
+		cfg := &st.s.cfg
+		drained := pressure.BelowLowWater(st.qMsgs, cfg.SendQueueMessages) && pressure.BelowLowWater(st.qBytes, cfg.SendQueueBytes) && st.pressure.Congested()
+		if drained {
+			st.pressure.Set(false)
+		}
 		st.mu.Unlock()
+		if drained {
+			st.reportPressure()
+		}
 		if !ok || closing {
 			return
 		}
