@@ -218,12 +218,12 @@ func TestFlappingServerSeesGrowingIntervals(t *testing.T) {
 	if n := h.hook.ready.Load(); n != 7 {
 		t.Fatalf("OnReady ran %d times, want 7: the server did say ready", n)
 	}
-	h.advance(h.c.State().Delay)
-
-	// The server stops flapping: the connection that stays ready for
-	// BackoffResetAfter restarts the count, so the next drop retries at
-	// the first step.
+	// The server stops flapping (before the clock starts attempt 8: a
+	// change made after it could come too late for that attempt's
+	// greeting): the connection that stays ready for BackoffResetAfter
+	// restarts the count, so the next drop retries at the first step.
 	h.srv.set(func(s *refServer) { s.greet = nil })
+	h.advance(h.c.State().Delay)
 	h.waitStatus(StatusReady)
 	if s := h.c.State(); s.Attempt != 8 {
 		t.Fatalf("ready but not yet stable: %v", s)

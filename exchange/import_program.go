@@ -202,7 +202,28 @@ func isAck(p replica.Payload) bool {
 	if p.Kind != wire.Since || p.Encoding != wire.JSON {
 		return false
 	}
-	n, ok := countBatches(p.Data)
+	return noSteps(p.Data)
+}
+
+// noSteps reports whether a since payload makes no version step (no
+// non-empty batch), as countBatches would, but decides a payload whose
+// first batch is not empty (every real change) from its first bytes instead
+// of scanning a 1 MiB value.
+func noSteps(b []byte) bool {
+	skip := func(i int) int {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+		return i
+	}
+	if i := skip(0); i < len(b) && b[i] == '[' {
+		if j := skip(i + 1); j < len(b) && b[j] == '[' {
+			if k := skip(j + 1); k < len(b) && b[k] != ']' {
+				return false // a non-empty first batch: a step, or not a payload at all
+			}
+		}
+	}
+	n, ok := countBatches(b)
 	return ok && n == 0
 }
 

@@ -1,7 +1,10 @@
 package exchange
 
 import (
+	"strings"
 	"testing"
+
+	"pgregory.net/rapid"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/wire"
@@ -49,4 +52,23 @@ func TestPlanImportTable(t *testing.T) {
 			t.Errorf("%s: got %d (%s), want %d", r.name, got, why, r.want)
 		}
 	}
+}
+
+// The ack test agrees with counting the batches (an ack is a since payload
+// that makes no step) without scanning a change to its end.
+func TestNoStepsAgreesWithCountBatches(t *testing.T) {
+	for _, in := range []string{"[]", " [ ] ", "[\n]", "[]]", "[[]]", "[ 1 ]", "", "[", "]", " ", "[]x", "\u00a0[]", "[[]]", "[[],[]]", "[ [ 1 ] , [] ]", "[[1]", "[ [ ] ]"} {
+		n, ok := countBatches([]byte(in))
+		if want := ok && n == 0; noSteps([]byte(in)) != want {
+			t.Errorf("%q: noSteps %v, countBatches %d %v", in, !want, n, ok)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		parts := rapid.SliceOf(rapid.SampledFrom([]string{"[", "]", "[[", "]]", " ", "\t", "\n", "\r", ",", "1", "\"a\"", "\"]\"", "{}", "x", "\u00a0"})).Draw(t, "parts")
+		in := []byte(strings.Join(parts, ""))
+		n, ok := countBatches(in)
+		if want := ok && n == 0; noSteps(in) != want {
+			t.Fatalf("%q: noSteps %v, countBatches %d %v", in, !want, n, ok)
+		}
+	})
 }
