@@ -149,13 +149,6 @@ func (ex *Exchange) Get(docID string, t DocType) (*Doc, error) {
 		}
 		return rt.handle, nil
 	}
-	event := DocCreated
-	var announced *DocMeta
-	if m, ok := ex.deferred[docID]; ok {
-		delete(ex.deferred, docID)
-		event = DocPromoted
-		announced = &m
-	}
 	rt, err := ex.newInterpreted(docID, t)
 	if err != nil {
 		ex.mu.Unlock()
@@ -163,14 +156,20 @@ func (ex *Exchange) Get(docID string, t DocType) (*Doc, error) {
 	}
 	ex.runtimes[docID] = rt
 	ex.mu.Unlock()
-	if announced != nil && !intersects(announced.hashes(), rt.meta.hashes()) {
-		d := Diagnostic{Code: DiagSchemaHashMismatch, Severity: SeverityWarning, DocID: docID,
-			Local: rt.meta.SchemaHash, Remote: announced.SchemaHash,
-			Message: fmt.Sprintf("doc %q was announced with schema hash %q; holding it as %q", docID, announced.SchemaHash, rt.meta.SchemaHash)}
-		ex.dispatch(funcMsg(func() { ex.diagnose(d) })) // hooks run on the dispatcher
-	}
-	ex.register(rt, event, false)
+	// A deferred doc is promoted by the core, which checks what each
+	// presenter said against the type given here.
+	ex.register(rt, DocCreated, false)
 	return rt.handle, nil
+}
+
+// deferredMeta reports whether the core holds docID deferred (announced by
+// peers, no data held), with what its first presenter said.
+func (ex *Exchange) deferredMeta(docID string) (DocMeta, bool) {
+	d, ok := ex.cs().sync.docs.Get(docID)
+	if !ok || d.mode != ModeDeferred {
+		return DocMeta{}, false
+	}
+	return d.meta, true
 }
 
 // Has reports whether the exchange holds docID (interpreted, headless or
@@ -179,7 +178,7 @@ func (ex *Exchange) Has(docID string) bool {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
 	_, ok := ex.runtimes[docID]
-	_, d := ex.deferred[docID]
+	_, d := ex.deferredMeta(docID)
 	return ok || d
 }
 
@@ -210,8 +209,7 @@ func (ex *Exchange) Replicate(docID string, t *DocType) error {
 	}
 	var f replica.Factory
 	var meta DocMeta
-	event := DocCreated
-	announced, deferred := ex.deferred[docID]
+	announced, deferred := ex.deferredMeta(docID)
 	switch {
 	case t != nil:
 		f, meta = tt.Factory, tt.meta()
@@ -225,14 +223,10 @@ func (ex *Exchange) Replicate(docID string, t *DocType) error {
 			return &Error{Code: CodeNoFactory, DocID: docID, Msg: fmt.Sprintf("no replica factory for %s/%d with mode %s", announced.ReplicaType.Name, announced.ReplicaType.Major, modeString(announced.SyncMode))}
 		}
 	}
-	if deferred {
-		delete(ex.deferred, docID)
-		event = DocPromoted
-	}
 	rt := ex.newHeadless(docID, f, meta)
 	ex.runtimes[docID] = rt
 	ex.mu.Unlock()
-	ex.register(rt, event, false)
+	ex.register(rt, DocCreated, false) // the core promotes a deferred doc
 	return nil
 }
 
@@ -245,11 +239,12 @@ func (ex *Exchange) RegisterDocType(t DocType) error {
 	ex.mu.Lock()
 	ex.docTypes = append(ex.docTypes, t)
 	var promote []string
-	for id, m := range ex.deferred {
-		if tt, ok := matchDocType(ex.docTypes, m); ok && sameDocType(tt, t) {
+	ex.cs().sync.docs.Range(func(id string, d *syncDoc) bool {
+		if tt, ok := matchDocType(ex.docTypes, d.meta); d.mode == ModeDeferred && ok && sameDocType(tt, t) {
 			promote = append(promote, id)
 		}
-	}
+		return true
+	})
 	ex.mu.Unlock()
 	slices.Sort(promote)
 	for _, id := range promote {
@@ -300,7 +295,7 @@ func (ex *Exchange) lookup(docID string) (*docRuntime, error) {
 	}
 	rt := ex.runtimes[docID]
 	if rt == nil {
-		if _, ok := ex.deferred[docID]; ok {
+		if _, ok := ex.deferredMeta(docID); ok {
 			return nil, &Error{Code: CodeDeferred, DocID: docID, Msg: "the doc is deferred (announced, no data held)"}
 		}
 		return nil, &Error{Code: CodeUnknownDoc, DocID: docID}
@@ -318,13 +313,12 @@ func (ex *Exchange) Destroy(docID string) error {
 		return &Error{Code: CodeClosed, DocID: docID}
 	}
 	rt := ex.runtimes[docID]
-	_, deferred := ex.deferred[docID]
+	_, deferred := ex.deferredMeta(docID)
 	if rt == nil && !deferred {
 		ex.mu.Unlock()
 		return &Error{Code: CodeUnknownDoc, DocID: docID}
 	}
 	delete(ex.runtimes, docID)
-	delete(ex.deferred, docID)
 	if rt != nil {
 		rt.destroyed = true
 	}
@@ -385,8 +379,7 @@ func (ex *Exchange) Resume(docID string) error {
 // hold (runs on the dispatcher; results go ahead of the queue).
 func (ex *Exchange) classify(f fxEnsureDoc) {
 	ex.mu.Lock()
-	_, deferred := ex.deferred[f.doc]
-	known := ex.runtimes[f.doc] != nil || deferred
+	known := ex.runtimes[f.doc] != nil || ex.cs().sync.docs.Has(f.doc)
 	types := ex.docTypes // append-only: the snapshot's elements never change
 	ex.mu.Unlock()
 	if known {
@@ -435,9 +428,6 @@ func (ex *Exchange) interpretAnnounced(f fxEnsureDoc, t DocType) {
 }
 
 func (ex *Exchange) deferUrgent(f fxEnsureDoc) {
-	ex.mu.Lock()
-	ex.deferred[f.doc] = f.meta
-	ex.mu.Unlock()
 	ex.consequence(msgDocDefer{doc: f.doc, meta: f.meta, from: f.peer.PeerID, event: &DocChange{Type: DocDeferred, DocID: f.doc}})
 }
 
@@ -448,12 +438,13 @@ func (ex *Exchange) vacantUrgent(f fxEnsureDoc) {
 // Deferred returns the ids of deferred docs (announced by peers, no data
 // held), sorted.
 func (ex *Exchange) Deferred() []string {
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	out := make([]string, 0, len(ex.deferred))
-	for id := range ex.deferred {
-		out = append(out, id)
-	}
+	var out []string
+	ex.cs().sync.docs.Range(func(id string, d *syncDoc) bool {
+		if d.mode == ModeDeferred {
+			out = append(out, id)
+		}
+		return true
+	})
 	slices.Sort(out)
 	return out
 }

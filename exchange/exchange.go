@@ -215,7 +215,6 @@ type Exchange struct {
 	closing    bool          // Shutdown started: new transport events are ignored
 	closed     bool
 	runtimes   map[string]*docRuntime
-	deferred   map[string]DocMeta
 	docTypes   []DocType
 	transports []transport.Transport
 	channels   map[ChannelID]*transport.Channel
@@ -260,7 +259,6 @@ func New(opts Options) (*Exchange, error) {
 			state: replica.NewStateFactory(replica.StateOptions{Now: clk.Now}),
 		},
 		runtimes:    map[string]*docRuntime{},
-		deferred:    map[string]DocMeta{},
 		channels:    map[ChannelID]*transport.Channel{},
 		pressure:    map[ChannelID]bool{},
 		waiters:     map[*syncWaiter]struct{}{},
@@ -655,12 +653,6 @@ func (ex *Exchange) syncEffect(f syncFx) {
 		}
 	case fxEmitDocEvents:
 		ex.emitDocEvents(f.events)
-	case fxForgetDeferred:
-		ex.mu.Lock()
-		for _, doc := range f.docs {
-			delete(ex.deferred, doc)
-		}
-		ex.mu.Unlock()
 	case fxSyncDiagnostic:
 		ex.diagnose(f.d)
 	}

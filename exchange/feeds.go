@@ -54,13 +54,16 @@ func (ex *Exchange) Documents() map[string]DocInfo {
 }
 
 func (ex *Exchange) docsLocked() map[string]DocInfo {
-	out := make(map[string]DocInfo, len(ex.runtimes)+len(ex.deferred))
+	out := make(map[string]DocInfo, len(ex.runtimes))
 	for id, rt := range ex.runtimes {
 		out[id] = DocInfo{Mode: rt.mode, Suspended: rt.suspended}
 	}
-	for id := range ex.deferred {
-		out[id] = DocInfo{Mode: ModeDeferred}
-	}
+	ex.cs().sync.docs.Range(func(id string, d *syncDoc) bool {
+		if d.mode == ModeDeferred {
+			out[id] = DocInfo{Mode: ModeDeferred}
+		}
+		return true
+	})
 	return out
 }
 

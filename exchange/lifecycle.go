@@ -54,7 +54,6 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 			rt.destroyed = true
 		}
 		ex.runtimes = map[string]*docRuntime{}
-		ex.deferred = map[string]DocMeta{}
 		ex.mu.Unlock()
 		ex.stepSync(msgDocRemovedAll{})
 		ex.stepSession(msgDepartAll{})
@@ -142,7 +141,6 @@ func (ex *Exchange) Reset(ctx context.Context) error {
 			rt.destroyed = true
 		}
 		ex.runtimes = map[string]*docRuntime{}
-		ex.deferred = map[string]DocMeta{}
 		ex.channels = map[ChannelID]*transport.Channel{}
 		ex.pressure = map[ChannelID]bool{}
 		ex.mu.Unlock()

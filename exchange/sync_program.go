@@ -344,9 +344,6 @@ type fxDocDismissed struct {
 }
 type fxEmitReady struct{ docs []string }
 
-// fxForgetDeferred: deferred docs expired (everyone who presented them
-// departed).
-type fxForgetDeferred struct{ docs []string }
 type fxEmitStateAdvanced struct{ docs []string }
 type fxEmitDocEvents struct{ events []DocChange }
 type fxSyncDiagnostic struct{ d Diagnostic }
@@ -357,7 +354,6 @@ func (fxImport) isSyncFx()            {}
 func (fxEnsureDoc) isSyncFx()         {}
 func (fxDocDismissed) isSyncFx()      {}
 func (fxEmitReady) isSyncFx()         {}
-func (fxForgetDeferred) isSyncFx()    {}
 func (fxEmitStateAdvanced) isSyncFx() {}
 func (fxEmitDocEvents) isSyncFx()     {}
 func (fxSyncDiagnostic) isSyncFx()    {}
@@ -461,7 +457,6 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		}
 		// Deferred docs only this peer presented expire with it: nobody
 		// is left to serve them.
-		var gone []string
 		s.docs.Range(func(id string, d *syncDoc) bool {
 			if d.mode != ModeDeferred || !d.presenters.Has(m.peer) {
 				return true
@@ -474,13 +469,9 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 			}
 			n.docs = n.docs.Delete(id)
 			n.docEvents = n.docEvents.Push(DocChange{Type: DocRemoved, DocID: id})
-			gone = append(gone, id)
 			return true
 		})
-		if len(gone) == 0 {
-			return n, nil
-		}
-		return n, []syncFx{fxForgetDeferred{docs: gone}}
+		return n, nil
 
 	case msgDocLoading:
 		if s.docs.Has(m.doc) || s.loading.Has(m.doc) {
@@ -520,7 +511,11 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		}
 		pre := markPresenterMismatches(n, m.doc, d, presenters)
 		if m.event != nil {
-			n.docEvents = n.docEvents.Push(*m.event)
+			ev := *m.event
+			if known && ev.Type == DocCreated {
+				ev.Type = DocPromoted // it was deferred
+			}
+			n.docEvents = n.docEvents.Push(ev)
 		}
 		targets := p.sharePeers(s, m.doc, s.peers.Keys())
 		fx := pre

@@ -136,6 +136,15 @@ func TestSyncTable(t *testing.T) {
 					t.Fatal(dumpSync(s))
 				}
 			}},
+		{name: "doc-ensure of a deferred doc reports its promotion", setup: syncSeq(bob, deferDoc("d", authM)),
+			msg: ensure("d", authM, "L:0"),
+			fx:  []string{"to bob present(d)", "to bob interest(d v=L:0 r=false)"},
+			check: func(t *testing.T, s *syncState) {
+				ev := s.docEvents.Slice()
+				if d, _ := s.docs.Get("d"); d.mode != ModeInterpret || len(ev) == 0 || ev[len(ev)-1] != (DocChange{Type: DocPromoted, DocID: "d"}) {
+					t.Fatalf("%v %s", ev, dumpSync(s))
+				}
+			}},
 		{name: "doc-defer registers and presents without interest", setup: syncSeq(bob), msg: deferDoc("d", authM),
 			fx: []string{"to bob present(d)"},
 			check: func(t *testing.T, s *syncState) {
