@@ -29,12 +29,13 @@ func drainSchedule(n int, window time.Duration, rand func() float64) []time.Dura
 }
 
 // Drain stops accepting streams (HTTP 503 from now on) and ends every open
-// stream with 1001 "Server draining" at a random point within the window,
+// stream with opts.CloseCode and CloseReason (default 1001 "Server
+// draining") at a random point within the window,
 // so that clients do not reconnect as one herd. It returns when they are
 // all gone, or with TimedOut at the deadline. Uploads to streams not yet
 // ended are still served. A later Stop of the transport ends the drain
 // state.
-func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, error) {
+func (s *Server) Drain(ctx context.Context, opts server.DrainOptions) (server.DrainResult, error) {
 	window := opts.Window
 	if window == 0 {
 		window = s.cfg.Drain.Window
@@ -44,7 +45,14 @@ func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, err
 	}
 	deadline := opts.Deadline
 	if deadline < 0 {
-		return DrainResult{}, &server.Error{Code: server.CodeInvalidOptions, Msg: "Deadline: must not be negative"}
+		return server.DrainResult{}, &server.Error{Code: server.CodeInvalidOptions, Msg: "Deadline: must not be negative"}
+	}
+	code, reason := int(cmp.Or(opts.CloseCode, s.cfg.Drain.CloseCode)), cmp.Or(opts.CloseReason, s.cfg.Drain.CloseReason)
+	switch {
+	case code == 0:
+		code, reason = closeGoingAway, cmp.Or(reason, reasonDraining)
+	case code < 1000 || code > 4999 || len(reason) > 123:
+		return server.DrainResult{}, &server.Error{Code: server.CodeInvalidOptions, Msg: "CloseCode must be 1000-4999 and CloseReason at most 123 bytes"}
 	}
 	if deadline == 0 {
 		deadline = s.cfg.Drain.Deadline
@@ -79,10 +87,10 @@ func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, err
 	}()
 	for i, at := range drainSchedule(len(all), window, rnd) {
 		st := all[i]
-		stops = append(stops, s.clk.AfterFunc(at, func() { st.closeWith(closeGoingAway, reasonDraining, true) }))
+		stops = append(stops, s.clk.AfterFunc(at, func() { st.closeWith(code, reason, true) }))
 	}
 
-	var res DrainResult
+	var res server.DrainResult
 	for i, st := range all {
 		select {
 		case <-st.gone:

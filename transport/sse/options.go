@@ -143,8 +143,10 @@ type ServerOptions struct {
 	// uploads in arrival order.
 	ReorderWait time.Duration
 
-	// Drain holds the defaults for Drain calls.
-	Drain DrainOptions
+	// Drain holds the defaults for Drain calls (the WebSocket server's
+	// options: zero fields of a call fall back to these, then to a 5 s
+	// window, a deadline of window + 5 s and 1001 "Server draining").
+	Drain server.DrainOptions
 
 	// TransportID defaults to "sse-server-<n>".
 	TransportID string
@@ -157,34 +159,11 @@ type ServerOptions struct {
 	Logger *slog.Logger
 }
 
-// DrainOptions configure one Drain; zero fields fall back to
-// ServerOptions.Drain, then to the defaults.
-type DrainOptions struct {
-	// Window spreads the stream ends: each stream is closed at
-	// floor(r·Window) after the call, r uniform in [0, 1), so clients do
-	// not reconnect as one herd. Default 5 s; negative closes all at once.
-	Window time.Duration
-	// Deadline bounds the whole drain, from the call. Default Window + 5 s.
-	Deadline time.Duration
-	// Rand draws the schedule; default ServerOptions.Rand.
-	Rand func() float64
-}
-
 // Drain defaults.
 const (
 	defaultDrainWindow = 5 * time.Second
 	defaultDrainGrace  = 5 * time.Second
 )
-
-// DrainResult reports how a drain ended.
-type DrainResult struct {
-	// Closed counts the streams open at the start that were gone at the end.
-	Closed int
-	// Remaining counts those still open (non-zero only when TimedOut).
-	Remaining int
-	// TimedOut is true when the deadline ended the drain.
-	TimedOut bool
-}
 
 type serverConfig struct {
 	ServerOptions

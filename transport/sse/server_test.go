@@ -393,12 +393,12 @@ func TestDrain(t *testing.T) {
 	i := 0
 	rnd := func() float64 { r := draws[i%3]; i++; return r }
 	type result struct {
-		r   DrainResult
+		r   server.DrainResult
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		r, err := h.srv.Drain(context.Background(), DrainOptions{Window: 10 * time.Second, Rand: rnd})
+		r, err := h.srv.Drain(context.Background(), server.DrainOptions{Window: 10 * time.Second, Rand: rnd})
 		done <- result{r, err}
 	}()
 	// The closes at 5, 1 and 9 s and the deadline at 10+5 s.
@@ -423,8 +423,30 @@ func TestDrain(t *testing.T) {
 	}
 	h.clk.Advance(8 * time.Second)
 	r := <-done
-	if r.err != nil || r.r != (DrainResult{Closed: 3}) {
+	if r.err != nil || r.r != (server.DrainResult{Closed: 3}) {
 		t.Fatalf("drain %+v %v", r.r, r.err)
+	}
+}
+
+// A drain's own close code and reason reach the client's close event.
+func TestDrainCloseCode(t *testing.T) {
+	h := newHarness(t, ServerOptions{})
+	st := h.stream("a", nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.srv.Drain(context.Background(), server.DrainOptions{Window: -1, CloseCode: 4001, CloseReason: "maintenance"})
+		done <- err
+	}()
+	waitDurations(t, h.clk, 0) // the close, at once on the clock
+	h.clk.Advance(0)
+	if code, reason := st.end(t); code != 4001 || reason != "maintenance" {
+		t.Fatalf("drain close %d %q", code, reason)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.srv.Drain(context.Background(), server.DrainOptions{CloseCode: 999}); server.CodeOf(err) != server.CodeInvalidOptions {
+		t.Fatalf("close code 999: %v", err)
 	}
 }
 
@@ -439,14 +461,14 @@ func TestDrainDeadline(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	done := make(chan DrainResult, 1)
+	done := make(chan server.DrainResult, 1)
 	go func() {
-		r, _ := h.srv.Drain(context.Background(), DrainOptions{Window: -1, Deadline: 3 * time.Second})
+		r, _ := h.srv.Drain(context.Background(), server.DrainOptions{Window: -1, Deadline: 3 * time.Second})
 		done <- r
 	}()
 	waitDurations(t, h.clk, 0, 3*time.Second)
 	h.clk.Advance(3 * time.Second)
-	if r := <-done; r != (DrainResult{Remaining: 1, TimedOut: true}) {
+	if r := <-done; r != (server.DrainResult{Remaining: 1, TimedOut: true}) {
 		t.Fatalf("drain %+v", r)
 	}
 	_ = s
@@ -588,7 +610,7 @@ func TestFlush(t *testing.T) {
 func TestServerOptionsValidation(t *testing.T) {
 	for _, o := range []ServerOptions{
 		{MaxConnections: -1}, {MaxBodySize: -1}, {MaxBodySize: 1000}, {SendQueueBytes: -1},
-		{WriteTimeout: -1}, {MaxReassemblySize: -1}, {Drain: DrainOptions{Deadline: -1}},
+		{WriteTimeout: -1}, {MaxReassemblySize: -1}, {Drain: server.DrainOptions{Deadline: -1}},
 	} {
 		if _, err := NewServer(o); !errors.Is(err, &server.Error{Code: server.CodeInvalidOptions}) {
 			t.Errorf("%+v: %v", o, err)
