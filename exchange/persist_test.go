@@ -110,21 +110,28 @@ func TestWriteDuringRegistrationIsPersisted(t *testing.T) {
 	wantJSON(t, d2, `{"early":true,"a":1,"b":2}`)
 }
 
-func TestReplicatedDocsPersistOnRelay(t *testing.T) {
-	data := store.NewMemoryData()
-	n := newTestNet(t)
+// relayWroteAndStopped runs a relay (Replicate everything) with a store
+// kept in data, lets peer a write doc d ({"v":"from a"}) through it, and
+// stops both; it returns the relay's options for a restart.
+func relayWroteAndStopped(t *testing.T, n *testNet, data *store.MemoryData) func(*Options) {
+	t.Helper()
 	relay := func(o *Options) {
 		o.Policies = []Policy{relayPolicy()}
 		o.Stores = []store.Store{store.NewMemory(store.MemoryOptions{Data: data})}
 	}
 	n.peer("hub", relay)
 	a := n.peer("a")
-	da := mustGet(t, a, "d", jsonDoc)
-	update(t, da, func(tx *Tx) { tx.Set(P("v"), "from a") })
+	update(t, mustGet(t, a, "d", jsonDoc), func(tx *Tx) { tx.Set(P("v"), "from a") })
 	n.settle()
 	flush(t, n.exs["hub"])
 	n.stop("a")
 	n.stop("hub")
+	return relay
+}
+
+func TestReplicatedDocsPersistOnRelay(t *testing.T) {
+	n := newTestNet(t)
+	relay := relayWroteAndStopped(t, n, store.NewMemoryData())
 	hub2 := n.peer("hub", relay)
 	// A headless doc is hydrated when it is replicated again.
 	if err := hub2.Replicate("d", &jsonDoc); err != nil {
@@ -361,17 +368,7 @@ func TestTypedDocWithDefaultsSurvivesRestart(t *testing.T) {
 func TestRelayKeepsStoredMetaOverFirstPresenter(t *testing.T) {
 	data := store.NewMemoryData()
 	n := newTestNet(t)
-	relay := func(o *Options) {
-		o.Policies = []Policy{relayPolicy()}
-		o.Stores = []store.Store{store.NewMemory(store.MemoryOptions{Data: data})}
-	}
-	n.peer("hub", relay)
-	a := n.peer("a")
-	update(t, mustGet(t, a, "d", jsonDoc), func(tx *Tx) { tx.Set(P("v"), "from a") })
-	n.settle()
-	flush(t, n.exs["hub"])
-	n.stop("a")
-	n.stop("hub")
+	relay := relayWroteAndStopped(t, n, data)
 
 	hub := n.peer("hub", relay)
 	x := n.peer("x")
