@@ -3,6 +3,8 @@ package exchange
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kyneta-go/kyneta/internal/errtext"
 )
 
 // Code classifies exchange API errors so callers can branch on a value.
@@ -53,13 +55,7 @@ func (e *Error) Error() string {
 	if e.DocID != "" {
 		s += fmt.Sprintf(" (doc %q)", e.DocID)
 	}
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return errtext.Join(s, e.Msg, e.Err)
 }
 
 // Unwrap returns the cause.

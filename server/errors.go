@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta/internal/errtext"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -134,13 +135,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := "server: " + string(e.Code)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return errtext.Join(s, e.Msg, e.Err)
 }
 
 // Unwrap returns the cause.

@@ -3,6 +3,8 @@ package wire
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kyneta-go/kyneta/internal/errtext"
 )
 
 // Code classifies a wire error. The values are the reference
@@ -167,13 +169,7 @@ func (e *Error) Error() string {
 	default:
 		s = "wire: frame: " + string(e.Code)
 	}
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return errtext.Join(s, e.Msg, e.Err)
 }
 
 // Unwrap returns the cause.

@@ -3,6 +3,8 @@ package line
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kyneta-go/kyneta/internal/errtext"
 )
 
 // Code classifies line errors so callers can branch on a value.
@@ -38,13 +40,7 @@ func (e *Error) Error() string {
 	if e.Topic != "" || e.Peer != "" {
 		s += fmt.Sprintf(" (topic %q, peer %q)", e.Topic, e.Peer)
 	}
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return errtext.Join(s, e.Msg, e.Err)
 }
 
 // Unwrap returns the cause.

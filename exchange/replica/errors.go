@@ -1,6 +1,10 @@
 package replica
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/kyneta-go/kyneta/internal/errtext"
+)
 
 // Code classifies replica errors.
 type Code string
@@ -50,13 +54,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := "replica: " + string(e.Code)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return errtext.Join(s, e.Msg, e.Err)
 }
 
 // Unwrap returns the cause.

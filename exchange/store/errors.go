@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/kyneta-go/kyneta/internal/errtext"
 )
 
 // Code classifies store errors.
@@ -64,13 +66,7 @@ func (e *Error) Error() string {
 	if e.DocID != "" {
 		s += " (doc " + quote(e.DocID) + ")"
 	}
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return errtext.Join(s, e.Msg, e.Err)
 }
 
 func quote(s string) string { return "'" + s + "'" }

@@ -11,6 +11,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/errtext"
 )
 
 // TransportType is the transport type of every NATS transport.
@@ -136,13 +137,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := "nats transport: " + string(e.Code)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return errtext.Join(s, e.Msg, e.Err)
 }
 
 // Unwrap returns the cause.
