@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // streamThroughRelay runs a writer and a reader, both clients of a relay
@@ -108,6 +110,11 @@ func TestWebSocketFastWriterNeverOverflowsAReadingPeer(t *testing.T) {
 // checks the queue did pass half full), so the answers wait instead of
 // overflowing the queue and dropping the connection.
 func TestServiceWithManyDocsConnectsWithoutOverflow(t *testing.T) {
+	// The socket stops taking the service's writes from its first interest
+	// on until the queue reported congestion, so the answers do fill the
+	// queue, however fast this machine drains it.
+	g := newWriteGate()
+	t.Cleanup(g.release)
 	run := func(t *testing.T, wrap func(transport.Transport) transport.Transport) (reconnects int) {
 		srv, err := server.New(server.Options{})
 		if err != nil {
@@ -135,7 +142,7 @@ func TestServiceWithManyDocsConnectsWithoutOverflow(t *testing.T) {
 		}
 		retry := backoff.Policy{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxAttempts: backoff.Unlimited}
 		c, err := client.New(client.Options{URL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws",
-			SendQueueLimit: 256 << 10, Reconnect: &retry})
+			SendQueueLimit: 256 << 10, Reconnect: &retry, HTTPClient: g.httpClient()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +167,7 @@ func TestServiceWithManyDocsConnectsWithoutOverflow(t *testing.T) {
 		return reconnects
 	}
 	var congested atomic.Int32
-	if n := run(t, func(t transport.Transport) transport.Transport { return countingPressure{t, &congested} }); n != 0 {
+	if n := run(t, func(t transport.Transport) transport.Transport { return countingPressure{t, &congested, g} }); n != 0 {
 		t.Fatalf("the service's connection was dropped %d times", n)
 	}
 	if congested.Load() == 0 {
@@ -169,19 +176,88 @@ func TestServiceWithManyDocsConnectsWithoutOverflow(t *testing.T) {
 }
 
 // countingPressure counts a transport's congestion reports on their way
-// to the exchange.
+// to the exchange; it closes gate when the first interest arrives and
+// opens it at the first congestion report.
 type countingPressure struct {
 	transport.Transport
 	congested *atomic.Int32
+	gate      *writeGate
 }
 
 func (w countingPressure) Initialize(ctx context.Context, c transport.Context) error {
-	next := c.OnChannelPressure
+	nextPressure, nextReceive := c.OnChannelPressure, c.OnChannelReceive
+	var once sync.Once
+	c.OnChannelReceive = func(id transport.ChannelID, msg wire.ChannelMsg) {
+		if _, ok := msg.(*wire.Interest); ok {
+			once.Do(w.gate.close)
+		}
+		nextReceive(id, msg)
+	}
 	c.OnChannelPressure = func(id transport.ChannelID, congested bool) {
 		if congested {
 			w.congested.Add(1)
+			w.gate.release()
 		}
-		next(id, congested)
+		nextPressure(id, congested)
 	}
 	return w.Transport.Initialize(ctx, c)
+}
+
+// writeGate holds the writes of the connections it dialed while closed.
+type writeGate struct {
+	mu     sync.Mutex
+	closed bool
+	open   chan struct{}
+}
+
+func newWriteGate() *writeGate { return &writeGate{} }
+
+func (g *writeGate) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.closed {
+		g.closed, g.open = true, make(chan struct{})
+	}
+}
+
+func (g *writeGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		g.closed = false
+		close(g.open)
+	}
+}
+
+func (g *writeGate) wait() {
+	g.mu.Lock()
+	closed, open := g.closed, g.open
+	g.mu.Unlock()
+	if closed {
+		<-open
+	}
+}
+
+// httpClient dials connections whose writes wait at the gate.
+func (g *writeGate) httpClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	var d net.Dialer
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return gatedConn{c, g}, nil
+	}
+	return &http.Client{Transport: tr}
+}
+
+type gatedConn struct {
+	net.Conn
+	g *writeGate
+}
+
+func (c gatedConn) Write(b []byte) (int, error) {
+	c.g.wait()
+	return c.Conn.Write(b)
 }
