@@ -279,3 +279,37 @@ func TestDocumentsFeedCostsNothingUnwatched(t *testing.T) {
 		t.Fatalf("%v allocations per unwatched burst, want 0", allocs)
 	}
 }
+
+// A doc type registered while a peer's doc is being classified still
+// promotes that doc: its deferral lands in the core after the call's own
+// scan, and a second scan on the dispatcher runs behind it.
+func TestRegisterDocTypeDuringClassification(t *testing.T) {
+	n := newTestNet(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	a := n.peer("a", func(o *Options) {
+		o.Policies = []Policy{{Name: "slow", Resolve: func(ResolveRequest) Resolution {
+			once.Do(func() { close(entered) })
+			<-release
+			return Resolution{} // no answer: defer
+		}}}
+	})
+	b := n.peer("b")
+	db := mustGet(t, b, "d", jsonDoc)
+	update(t, db, func(tx *Tx) { tx.Set(P("v"), 1) })
+	go n.settle()
+	<-entered // a is classifying d with the types it had
+	if err := a.RegisterDocType(jsonDoc); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	n.settle()
+	if info := a.Documents()["d"]; info.Mode != ModeInterpret {
+		t.Fatalf("d is held as %+v, want interpreted", info)
+	}
+	da, err := a.Get("d", jsonDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON(t, da, `{"v":1}`)
+}

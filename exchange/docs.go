@@ -238,9 +238,29 @@ func (ex *Exchange) RegisterDocType(t DocType) error {
 	}
 	ex.mu.Lock()
 	ex.docTypes = append(ex.docTypes, t)
+	ex.mu.Unlock()
+	if err := ex.promoteDeferred(t); err != nil {
+		return err
+	}
+	// A doc being deferred right now (its classification ran before t was
+	// added, its record is not yet in the core) is promoted by the same
+	// scan on the dispatcher, behind the deferral.
+	ex.dispatch(funcMsg(func() {
+		if err := ex.promoteDeferred(t); err != nil {
+			ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, Err: err,
+				Message: fmt.Sprintf("cannot promote a deferred doc to doc type %q", t.Name)})
+		}
+	}))
+	return nil
+}
+
+// promoteDeferred gets every deferred doc whose announced metadata t
+// matches (a doc already held is left as it is).
+func (ex *Exchange) promoteDeferred(t DocType) error {
+	ex.mu.Lock()
 	var promote []string
 	ex.cs().sync.docs.Range(func(id string, d *syncDoc) bool {
-		if tt, ok := matchDocType(ex.docTypes, d.meta); d.mode == ModeDeferred && ok && sameDocType(tt, t) {
+		if tt, ok := matchDocType(ex.docTypes, d.meta); d.mode == ModeDeferred && ok && sameDocType(tt, t) && ex.runtimes[id] == nil {
 			promote = append(promote, id)
 		}
 		return true
