@@ -297,7 +297,6 @@ func TestRegisterDocTypeDuringClassification(t *testing.T) {
 	b := n.peer("b")
 	db := mustGet(t, b, "d", jsonDoc)
 	update(t, db, func(tx *Tx) { tx.Set(P("v"), 1) })
-	go n.settle()
 	<-entered // a is classifying d with the types it had
 	if err := a.RegisterDocType(jsonDoc); err != nil {
 		t.Fatal(err)
