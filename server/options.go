@@ -345,6 +345,11 @@ type DrainOptions struct {
 	Rand func() float64
 }
 
+// Validate reports options a drain refuses (with CodeInvalidOptions): a
+// negative Deadline, a close code a server may not send, a reason longer
+// than a close frame holds. The SSE server checks its drains with it too.
+func (d DrainOptions) Validate() error { return d.validate("") }
+
 func (d DrainOptions) validate(prefix string) error {
 	if d.Deadline < 0 {
 		return &Error{Code: CodeInvalidOptions, Msg: prefix + "Deadline: must not be negative"}

@@ -43,16 +43,13 @@ func (s *Server) Drain(ctx context.Context, opts server.DrainOptions) (server.Dr
 	if window == 0 {
 		window = defaultDrainWindow
 	}
-	deadline := opts.Deadline
-	if deadline < 0 {
-		return server.DrainResult{}, &server.Error{Code: server.CodeInvalidOptions, Msg: "Deadline: must not be negative"}
+	if err := opts.Validate(); err != nil {
+		return server.DrainResult{}, err
 	}
+	deadline := opts.Deadline
 	code, reason := int(cmp.Or(opts.CloseCode, s.cfg.Drain.CloseCode)), cmp.Or(opts.CloseReason, s.cfg.Drain.CloseReason)
-	switch {
-	case code == 0:
+	if code == 0 {
 		code, reason = closeGoingAway, cmp.Or(reason, reasonDraining)
-	case code < 1000 || code > 4999 || len(reason) > 123:
-		return server.DrainResult{}, &server.Error{Code: server.CodeInvalidOptions, Msg: "CloseCode must be 1000-4999 and CloseReason at most 123 bytes"}
 	}
 	if deadline == 0 {
 		deadline = s.cfg.Drain.Deadline

@@ -44,18 +44,17 @@ type sseServer struct {
 }
 
 func startServer(t *testing.T) *sseServer {
-	return startServerWith(t, sse.ServerOptions{Authenticate: authenticate, MaxBodySize: 2 << 20}, func(t transport.Transport) transport.Transport { return t }, principalPolicy)
+	return startServerWith(t, sse.ServerOptions{Authenticate: authenticate, MaxBodySize: 2 << 20}, principalPolicy)
 }
 
-// startServerWith starts an exchange behind an SSE server with opts, its
-// transport wrapped by wrap.
-func startServerWith(t *testing.T, opts sse.ServerOptions, wrap func(transport.Transport) transport.Transport, policies ...exchange.Policy) *sseServer {
+// startServerWith starts an exchange behind an SSE server with opts.
+func startServerWith(t *testing.T, opts sse.ServerOptions, policies ...exchange.Policy) *sseServer {
 	t.Helper()
 	srv, err := sse.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := exchange.New(exchange.Options{PeerID: "server", PeerType: "service", Transports: []transport.Transport{wrap(srv)}, Policies: policies})
+	ex, err := exchange.New(exchange.Options{PeerID: "server", PeerType: "service", Transports: []transport.Transport{srv}, Policies: policies})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,9 +215,9 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 // send queue holds 64 messages, as fast as it can, while an SSE client
 // reads; it waits until the client holds the last write and returns the
 // server's count of slow-consumer closes.
-func streamToReader(t *testing.T, wrap func(transport.Transport) transport.Transport, writes int) uint64 {
+func streamToReader(t *testing.T, writes int) uint64 {
 	t.Helper()
-	s := startServerWith(t, sse.ServerOptions{SendQueueMessages: 64}, wrap)
+	s := startServerWith(t, sse.ServerOptions{SendQueueMessages: 64})
 	ex, srv := s.ex, s.srv
 	c, err := sse.NewClient(sse.ClientOptions{
 		EventsURLFunc: func(id string) (string, error) { return s.http.URL + "/?peerId=" + url.QueryEscape(id), nil },
@@ -261,7 +260,7 @@ func streamToReader(t *testing.T, wrap func(transport.Transport) transport.Trans
 // drained is held back only once that report is done, so a tiny queue can
 // overflow by the sends made meanwhile on a loaded machine.)
 func TestSSEFastWriterNeverOverflowsAReadingClient(t *testing.T) {
-	if closed := streamToReader(t, func(t transport.Transport) transport.Transport { return t }, 3000); closed != 0 {
+	if closed := streamToReader(t, 3000); closed != 0 {
 		t.Fatalf("%d slow-consumer closes of a client that kept reading", closed)
 	}
 }
