@@ -419,12 +419,7 @@ func (ex *Exchange) classify(f fxEnsureDoc) {
 	case classInterpret:
 		ex.interpretAnnounced(f, c.docType)
 	case classReplicate:
-		rt := ex.newHeadless(f.doc, c.factory, f.meta)
-		rt.by = &presented{peer: f.peer.PeerID, meta: f.meta}
-		ex.mu.Lock()
-		ex.runtimes[f.doc] = rt
-		ex.mu.Unlock()
-		ex.register(rt, DocCreated, true)
+		ex.installAnnounced(f, ex.newHeadless(f.doc, c.factory, f.meta))
 	case classDefer:
 		ex.deferUrgent(f)
 	default:
@@ -440,8 +435,20 @@ func (ex *Exchange) interpretAnnounced(f fxEnsureDoc, t DocType) {
 		ex.vacantUrgent(f)
 		return
 	}
+	ex.installAnnounced(f, rt)
+}
+
+// installAnnounced registers the runtime a classification made, unless a
+// Get or Replicate made while Resolve ran got there first: the handle that
+// call returned must stay the doc's, and its own registration presents the
+// doc and asks the peer for it.
+func (ex *Exchange) installAnnounced(f fxEnsureDoc, rt *docRuntime) {
 	rt.by = &presented{peer: f.peer.PeerID, meta: f.meta}
 	ex.mu.Lock()
+	if ex.runtimes[f.doc] != nil {
+		ex.mu.Unlock()
+		return
+	}
 	ex.runtimes[f.doc] = rt
 	ex.mu.Unlock()
 	ex.register(rt, DocCreated, true)
@@ -452,6 +459,12 @@ func (ex *Exchange) deferUrgent(f fxEnsureDoc) {
 }
 
 func (ex *Exchange) vacantUrgent(f fxEnsureDoc) {
+	ex.mu.Lock()
+	created := ex.runtimes[f.doc] != nil // by a Get or Replicate while Resolve ran
+	ex.mu.Unlock()
+	if created {
+		return
+	}
 	ex.consequence(msgDeclareVacant{doc: f.doc, to: f.peer.PeerID})
 }
 
