@@ -117,8 +117,8 @@ func TestStateVersionsAndErrors(t *testing.T) {
 		t.Fatal("fresh version")
 	}
 	mustApply(t, s, set(t, "x", 1))
-	mustApply(t, s, set(t, "x", 2)) // same millisecond: still a new version
-	if s.Version().String() != "51" {
+	mustApply(t, s, set(t, "x", 2))     // same millisecond: still a new version
+	if s.Version().String() != "51.5" { // stamped 51, versioned half a millisecond above
 		t.Fatalf("version %s", s.Version())
 	}
 	if _, ok, err := s.ExportSince(newStateVersion(0)); ok || err != nil {
@@ -316,4 +316,41 @@ func hasTies(trees []Payload) bool {
 		}
 	}
 	return false
+}
+
+// A local write's version is never a whole millisecond, so it never equals
+// the version the reference gives its copy when it merges (Date.now() at
+// the merge), which made the reference drop the write as already known.
+func TestStateLocalVersionsAreHalfMilliseconds(t *testing.T) {
+	clk := &fakeNow{t: time.UnixMilli(1000)}
+	s := NewStateFactory(StateOptions{Now: clk.Now}).CreateDocument().(*State)
+	rows := []struct {
+		step        func()
+		stamp, ver  string
+		description string
+	}{
+		{func() { mustApply(t, s, set(t, "a", 1)) }, "1000", "1000.5", "first write: stamped now"},
+		{func() { mustApply(t, s, set(t, "a", 2)) }, "1001", "1001.5", "same millisecond: one past the version"},
+		{func() {
+			// A reference peer's entirety at whole millisecond 5000 (its
+			// merge time), ahead of our clock.
+			if err := s.MergeStamped(Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"b":["x",5000]}`)}, "5000", ""); err != nil {
+				t.Fatal(err)
+			}
+		}, "", "5000", "merge: the offer's version"},
+		{func() { mustApply(t, s, set(t, "a", 3)) }, "5001", "5001.5", "write after the merge: above it"},
+		{func() { clk.t = time.UnixMilli(9000); mustApply(t, s, set(t, "a", 4)) }, "9000", "9000.5", "clock ahead: stamped now"},
+	}
+	for _, r := range rows {
+		r.step()
+		if got := s.Version().String(); got != r.ver {
+			t.Errorf("%s: version %s, want %s", r.description, got, r.ver)
+		}
+		if r.stamp != "" {
+			tree := entirety(t, s)
+			if want := `"a":[`; !strings.Contains(string(tree.Data), want) || !strings.Contains(string(tree.Data), `,`+r.stamp+`]`) {
+				t.Errorf("%s: leaf not stamped %s: %s", r.description, r.stamp, tree.Data)
+			}
+		}
+	}
 }
