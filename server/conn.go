@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -956,17 +957,17 @@ func limitClose(err error) (StatusCode, string, error, bool) {
 	var re *wire.ReassemblyError
 	var ae *wire.AliasError
 	switch {
-	case errors.As(err, &re) && re.Code == wire.CodeOverBudget:
+	case errors.As(err, &re) && re.Reason == "over_budget":
 		return StatusTryAgainLater, reasonBusy, &Error{Code: CodeReassemblyBudget}, true
-	case errors.As(err, &re) && re.Code == wire.CodeEvicted:
+	case errors.As(err, &re) && re.Reason == "evicted":
 		// Its own message did not fit the per-connection limit.
 		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
-	case wire.CodeOf(err) == wire.CodeDecodeLimit:
+	case errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: "limit"}):
 		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
-	case errors.As(err, &ae) && ae.Code == wire.CodeTooManyDocs:
+	case errors.As(err, &ae) && ae.Reason == "too-many-docs":
 		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
 	case errors.As(err, &ae) && ae.IsLimit():
-		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), &Error{Code: CodeLimit}, true
+		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Reason), &Error{Code: CodeLimit}, true
 	}
 	return 0, "", nil, false
 }

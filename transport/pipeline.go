@@ -246,17 +246,17 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 // pipelineError wraps a step's error with direction and seq, and a short
 // detail from the layer below.
 func pipelineError(we *wirestep.WireError, dir Direction, seq uint32) *PipelineError {
-	pe := &PipelineError{Code: Code(we.Code), Dir: dir, Seq: seq, Err: we}
+	pe := &PipelineError{Code: Code(we.Reason), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
 	var ae *wire.AliasError
 	switch {
 	case errors.As(we, &re):
-		pe.Detail = string(re.Code)
+		pe.Detail = re.Reason
 	case errors.As(we, &ve):
 		pe.Detail = ve.Reason
 	case errors.As(we, &ae):
-		pe.Detail = string(ae.Code)
+		pe.Detail = ae.Reason
 	}
 	return pe
 }
@@ -309,13 +309,13 @@ func (p *Pipeline) PendingBytes() int64 {
 // reported once mu is released. Timeouts come from the clock's timer,
 // without mu, and are reported at once.
 func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
-	switch ev.Type {
-	case wire.CodeEvicted:
+	switch ev.Reason {
+	case "evicted":
 		p.evicted = append(p.evicted, uint32(ev.Seq))
-	case wire.CodeTimeout:
+	case "timeout":
 		if !p.done.Load() {
 			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq),
-				Err: &wirestep.WireError{Code: wirestep.CodeReassemblyTimeout, Detail: ev}}, DirReceive)
+				Err: wirestep.EventError(ev)}, DirReceive)
 		}
 	}
 }
@@ -332,7 +332,7 @@ func (p *Pipeline) takeEvicted() []uint32 {
 func (p *Pipeline) reportEvicted(seqs []uint32) {
 	for _, s := range seqs {
 		p.reportError(&PipelineError{Code: CodeReassemblyEvicted, Dir: DirReceive, Seq: s,
-			Err: &wirestep.WireError{Code: wirestep.CodeReassemblyEvicted, Detail: wire.ReassemblyEvent{Type: wire.CodeEvicted, Seq: float64(s)}}}, DirReceive)
+			Err: wirestep.EventError(wire.ReassemblyEvent{Reason: "evicted", Seq: float64(s)})}, DirReceive)
 	}
 }
 

@@ -31,26 +31,29 @@ const (
 )
 
 // AliasError is an alias resolution failure (the reference's
-// AliasResolutionError). Which detail field is set depends on Code:
+// AliasResolutionError). Which detail field is set depends on Reason:
 // Alias for unknown-doc-alias and unknown-schema-alias; Value for the
-// unknown-* enum codes (an int64 or float64 number as received, or the
-// offending string for outbound payload kinds and encodings); Reason for
-// missing-doc-id, missing-schema-hash and the too-long codes.
+// unknown-* enum reasons (an int64 or float64 number as received, or the
+// offending string for outbound payload kinds and encodings); Detail for
+// missing-doc-id, missing-schema-hash and the too-long reasons. It unwraps
+// to its *kyneta.Error classification (Pkg "wire", the same Reason).
 type AliasError struct {
-	Code   Code
+	// Reason is the reference's code, e.g. "unknown-doc-alias".
+	Reason string
 	Alias  float64
 	Value  any
-	Reason string
+	// Detail is the reference's reason text.
+	Detail string
 }
 
 func (e *AliasError) Error() string {
-	s := "wire: alias resolution failed: " + string(e.Code)
-	switch e.Code {
-	case CodeUnknownDocAlias, CodeUnknownSchemaAlias:
+	s := "wire: alias resolution failed: " + e.Reason
+	switch e.Reason {
+	case reasonUnknownDocAlias, reasonUnknownSchemaAlias:
 		s += " " + string(appendJSNumber(nil, e.Alias))
-	case CodeMissingDocID, CodeMissingSchemaHash, CodeDocIDTooLong, CodeSchemaHashTooLong,
-		CodeTooManyAliases, CodeTooManyDocs:
-		s += ": " + e.Reason
+	case reasonMissingDocID, reasonMissingSchemaHash, reasonDocIDTooLong, reasonSchemaHashTooLong,
+		reasonTooManyAliases, reasonTooManyDocs:
+		s += ": " + e.Detail
 	default:
 		switch v := e.Value.(type) {
 		case string:
@@ -64,17 +67,14 @@ func (e *AliasError) Error() string {
 	return s
 }
 
-// Is reports whether target is an error of this package with the same
-// code.
-func (e *AliasError) Is(target error) bool { return sameCode(e.Code, target) }
-
-func (e *AliasError) wireCode() Code { return e.Code }
+// Unwrap returns the error's classification.
+func (e *AliasError) Unwrap() error { return newError(e.Reason, e.Detail, nil) }
 
 // IsLimit reports whether the error is one of the Go side's resource caps
 // (too many aliases, too many present entries) rather than a protocol
 // fault, so a server can answer it with a limit close code.
 func (e *AliasError) IsLimit() bool {
-	return e.Code == CodeTooManyAliases || e.Code == CodeTooManyDocs
+	return e.Reason == reasonTooManyAliases || e.Reason == reasonTooManyDocs
 }
 
 // AliasOptions tunes the inbound checks of an [AliasState].
@@ -260,8 +260,8 @@ func record(m *map[aliasKey]string, max int, alias float64, value, what string) 
 		return nil
 	}
 	if max >= 0 && len(*m) >= max {
-		return &AliasError{Code: CodeTooManyAliases,
-			Reason: "more than " + strconv.Itoa(max) + " " + what + " aliases announced"}
+		return &AliasError{Reason: reasonTooManyAliases,
+			Detail: "more than " + strconv.Itoa(max) + " " + what + " aliases announced"}
 	}
 	if *m == nil {
 		*m = make(map[aliasKey]string)
@@ -369,7 +369,7 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 		case Since:
 			pk = wireSince
 		default:
-			return nil, &AliasError{Code: CodeUnknownPayloadKind, Value: string(m.Payload.Kind)}
+			return nil, &AliasError{Reason: reasonUnknownPayloadKind, Value: string(m.Payload.Kind)}
 		}
 		var pe wirePayloadEncoding
 		switch m.Payload.Encoding {
@@ -378,7 +378,7 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 		case Binary:
 			pe = wireBinary
 		default:
-			return nil, &AliasError{Code: CodeUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
+			return nil, &AliasError{Reason: reasonUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
 		}
 		w := &wireOffer{
 			Kind:       pk,
@@ -481,7 +481,7 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		case wireSince:
 			kind = Since
 		default:
-			return nil, &AliasError{Code: CodeUnknownPayloadKind, Value: int64(m.Kind)}
+			return nil, &AliasError{Reason: reasonUnknownPayloadKind, Value: int64(m.Kind)}
 		}
 		var enc PayloadEncoding
 		switch m.Encoding {
@@ -490,7 +490,7 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		case wireBinary:
 			enc = Binary
 		default:
-			return nil, &AliasError{Code: CodeUnknownPayloadEncoding, Value: int64(m.Encoding)}
+			return nil, &AliasError{Reason: reasonUnknownPayloadEncoding, Value: int64(m.Encoding)}
 		}
 		out := &Offer{
 			DocID:   id,
@@ -526,15 +526,15 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		if m == nil {
 			break
 		}
-		return nil, &AliasError{Code: CodeUnknownMessageType, Value: int64(m.T)}
+		return nil, &AliasError{Reason: reasonUnknownMessageType, Value: int64(m.T)}
 	}
 	return nil, errNilMessage
 }
 
 func inboundPresent(s *AliasState, m *wirePresent) (ChannelMsg, error) {
 	if max := s.opts.maxPresentDocs(); max >= 0 && len(m.Docs) > max {
-		return nil, &AliasError{Code: CodeTooManyDocs,
-			Reason: "present lists " + strconv.Itoa(len(m.Docs)) + " documents, at most " + strconv.Itoa(max) + " allowed"}
+		return nil, &AliasError{Reason: reasonTooManyDocs,
+			Detail: "present lists " + strconv.Itoa(len(m.Docs)) + " documents, at most " + strconv.Itoa(max) + " allowed"}
 	}
 	maxAliases := s.opts.maxAliases()
 	docs := make([]DocPresence, len(m.Docs))
@@ -542,7 +542,7 @@ func inboundPresent(s *AliasState, m *wirePresent) (ChannelMsg, error) {
 		d := &m.Docs[i]
 		mode, ok := d.SyncMode.SyncMode()
 		if !ok {
-			return nil, &AliasError{Code: CodeUnknownSyncMode, Value: int64(d.SyncMode)}
+			return nil, &AliasError{Reason: reasonUnknownSyncMode, Value: int64(d.SyncMode)}
 		}
 		if d.Alias != nil {
 			if err := record(&s.inDoc, maxAliases, *d.Alias, d.DocID, "document"); err != nil {
@@ -561,24 +561,24 @@ func inboundPresent(s *AliasState, m *wirePresent) (ChannelMsg, error) {
 		case d.SchemaAliasRef != nil:
 			h, ok := s.inSchema[keyFor(*d.SchemaAliasRef)]
 			if !ok {
-				return nil, &AliasError{Code: CodeUnknownSchemaAlias, Alias: *d.SchemaAliasRef}
+				return nil, &AliasError{Reason: reasonUnknownSchemaAlias, Alias: *d.SchemaAliasRef}
 			}
 			hash = h
 		default:
-			return nil, &AliasError{Code: CodeMissingSchemaHash, Reason: "Present doc entry has neither sh nor shx"}
+			return nil, &AliasError{Reason: reasonMissingSchemaHash, Detail: "Present doc entry has neither sh nor shx"}
 		}
 		if err := checkSchemaHash(hash); err != nil {
 			return nil, err
 		}
 		// Checks below are the Go side's own (see AliasOptions and
-		// CodeInvalidReplicaType); they run after the reference's.
+		// reasonInvalidReplicaType); they run after the reference's.
 		if !s.opts.SkipPresentDocIDCap {
 			if err := checkDocID(d.DocID); err != nil {
 				return nil, err
 			}
 		}
 		if !isSafeInteger(d.ReplicaType.Major) || !isSafeInteger(d.ReplicaType.Minor) {
-			return nil, &AliasError{Code: CodeInvalidReplicaType, Value: jsNumber(d.ReplicaType.Major)}
+			return nil, &AliasError{Reason: reasonInvalidReplicaType, Value: jsNumber(d.ReplicaType.Major)}
 		}
 		p := DocPresence{
 			DocID: d.DocID,
@@ -604,17 +604,17 @@ func (s *AliasState) resolve(r wireDocRef) (string, error) {
 	var id string
 	switch {
 	case r.Doc != nil && r.DX != nil:
-		return "", &AliasError{Code: CodeMissingDocID, Reason: "wire form must not carry both doc and dx"}
+		return "", &AliasError{Reason: reasonMissingDocID, Detail: "wire form must not carry both doc and dx"}
 	case r.Doc != nil:
 		id = *r.Doc
 	case r.DX != nil:
 		d, ok := s.inDoc[keyFor(*r.DX)]
 		if !ok {
-			return "", &AliasError{Code: CodeUnknownDocAlias, Alias: *r.DX}
+			return "", &AliasError{Reason: reasonUnknownDocAlias, Alias: *r.DX}
 		}
 		id = d
 	default:
-		return "", &AliasError{Code: CodeMissingDocID, Reason: "wire form has neither doc nor dx"}
+		return "", &AliasError{Reason: reasonMissingDocID, Detail: "wire form has neither doc nor dx"}
 	}
 	if err := checkDocID(id); err != nil {
 		return "", err
@@ -624,16 +624,16 @@ func (s *AliasState) resolve(r wireDocRef) (string, error) {
 
 func checkDocID(id string) error {
 	if n := utf8Len(id); n > maxDocIDBytes {
-		return &AliasError{Code: CodeDocIDTooLong,
-			Reason: "DocId exceeds " + strconv.Itoa(maxDocIDBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
+		return &AliasError{Reason: reasonDocIDTooLong,
+			Detail: "DocId exceeds " + strconv.Itoa(maxDocIDBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
 	}
 	return nil
 }
 
 func checkSchemaHash(h string) error {
 	if n := utf8Len(h); n > maxSchemaHashBytes {
-		return &AliasError{Code: CodeSchemaHashTooLong,
-			Reason: "SchemaHash exceeds " + strconv.Itoa(maxSchemaHashBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
+		return &AliasError{Reason: reasonSchemaHashTooLong,
+			Detail: "SchemaHash exceeds " + strconv.Itoa(maxSchemaHashBytes) + " UTF-8 bytes (got " + strconv.Itoa(n) + ")"}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
 )
 
@@ -20,14 +21,14 @@ func aliasErrorValue(err error) orderedMap {
 	if !errors.As(err, &ae) {
 		return orderedMap{{"error", err.Error()}}
 	}
-	out := orderedMap{{"code", string(ae.Code)}}
-	switch ae.Code {
-	case CodeUnknownDocAlias, CodeUnknownSchemaAlias:
+	out := orderedMap{{"code", ae.Reason}}
+	switch ae.Reason {
+	case reasonUnknownDocAlias, reasonUnknownSchemaAlias:
 		out = append(out, mapEntry{"alias", jsNumber(ae.Alias)})
-	case CodeMissingDocID, CodeMissingSchemaHash:
-		out = append(out, mapEntry{"reason", ae.Reason})
-	case CodeDocIDTooLong, CodeSchemaHashTooLong:
-		out = append(out, mapEntry{"message", ae.Reason})
+	case reasonMissingDocID, reasonMissingSchemaHash:
+		out = append(out, mapEntry{"reason", ae.Detail})
+	case reasonDocIDTooLong, reasonSchemaHashTooLong:
+		out = append(out, mapEntry{"message", ae.Detail})
 	default:
 		out = append(out, mapEntry{"value", ae.Value})
 	}
@@ -145,7 +146,7 @@ func cloneAliasState(s *AliasState) *AliasState {
 // runAliasStep applies one vector step to s (in place) and checks it.
 // expectErr, when set, overrides an ok result of the reference (a
 // deliberate Go deviation); s then continues from the reference's state.
-func runAliasStep(t *testing.T, s *AliasState, st aliasStep, expectErr Code) {
+func runAliasStep(t *testing.T, s *AliasState, st aliasStep, expectErr string) {
 	t.Helper()
 	before := cloneAliasState(s)
 	var (
@@ -179,7 +180,7 @@ func runAliasStep(t *testing.T, s *AliasState, st aliasStep, expectErr Code) {
 		t.Fatalf("unknown step direction %q", st.Dir)
 	}
 	if expectErr != "" {
-		if !errors.Is(err, &AliasError{Code: expectErr}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: expectErr}) {
 			t.Errorf("got %v, want Go-side error %s", err, expectErr)
 		}
 		// Carry on from the reference's state so later steps stay comparable.
@@ -246,12 +247,12 @@ func TestAliasDefaultCapsPresentDocIDs(t *testing.T) {
 		t.Run(sc.Name, func(t *testing.T) {
 			s := new(AliasState)
 			for i, st := range sc.Steps {
-				var expect Code
+				var expect string
 				if st.Dir == "in" && st.Result.OK != nil {
 					if p, ok := wireFromTJSON(t, st.Wire).(*wirePresent); ok {
 						for _, d := range p.Docs {
 							if len(d.DocID) > maxDocIDBytes {
-								expect = CodeDocIDTooLong
+								expect = reasonDocIDTooLong
 								deviations++
 							}
 						}
@@ -495,7 +496,7 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 
 	// A non-integral replica version cannot become a ReplicaType.
 	_, err = aliasInbound(s, &wirePresent{Docs: []wireDocEntry{{DocID: "d", ReplicaType: wireReplicaType{"plain", 1.5, 0}, SchemaHash: refOf("h")}}})
-	if !errors.Is(err, &AliasError{Code: CodeInvalidReplicaType}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonInvalidReplicaType}) {
 		t.Errorf("rt 1.5: %v", err)
 	}
 
@@ -504,10 +505,10 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 	if _, err := aliasInbound(s, &wireDismiss{docByID(long)}); err != nil {
 		t.Errorf("512-byte id rejected: %v", err)
 	}
-	if _, err := aliasInbound(s, &wireDismiss{docByID(long + "a")}); !errors.Is(err, &AliasError{Code: CodeDocIDTooLong}) {
+	if _, err := aliasInbound(s, &wireDismiss{docByID(long + "a")}); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonDocIDTooLong}) {
 		t.Errorf("513-byte id: %v", err)
 	}
-	if _, err := aliasInbound(s, &wirePresent{Docs: []wireDocEntry{{DocID: long + "a", ReplicaType: wireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); !errors.Is(err, &AliasError{Code: CodeDocIDTooLong}) {
+	if _, err := aliasInbound(s, &wirePresent{Docs: []wireDocEntry{{DocID: long + "a", ReplicaType: wireReplicaType{"plain", 1, 0}, SchemaHash: refOf("h")}}}); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonDocIDTooLong}) {
 		t.Errorf("513-byte present id with default options: %v", err)
 	}
 	lax := NewAliasState(AliasOptions{SkipPresentDocIDCap: true})
@@ -547,7 +548,7 @@ func TestAliasErrorsAndEdges(t *testing.T) {
 	}
 
 	// Error text names the code and detail.
-	if got := (&AliasError{Code: CodeUnknownDocAlias, Alias: 4}).Error(); got != "wire: alias resolution failed: unknown-doc-alias 4" {
+	if got := (&AliasError{Reason: reasonUnknownDocAlias, Alias: 4}).Error(); got != "wire: alias resolution failed: unknown-doc-alias 4" {
 		t.Errorf("Error() = %q", got)
 	}
 }
@@ -599,7 +600,7 @@ func presentOf(n int, first int, alias bool) *wirePresent {
 // does); re-announcing a known alias never counts against the cap.
 func TestAliasCaps(t *testing.T) {
 	s := NewAliasState(AliasOptions{MaxAliases: 5, MaxPresentDocs: 4})
-	if _, err := aliasInbound(s, presentOf(5, 0, true)); !errors.Is(err, &AliasError{Code: CodeTooManyDocs}) {
+	if _, err := aliasInbound(s, presentOf(5, 0, true)); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonTooManyDocs}) {
 		t.Fatalf("5-doc present with cap 4: %v", err)
 	}
 	if len(s.inDoc) != 0 {
@@ -613,7 +614,7 @@ func TestAliasCaps(t *testing.T) {
 	}
 	_, err := aliasInbound(s, presentOf(3, 4, true)) // doc-4 fits, doc-5 is the sixth alias
 	var ae *AliasError
-	if !errors.As(err, &ae) || ae.Code != CodeTooManyAliases || !ae.IsLimit() {
+	if !errors.As(err, &ae) || ae.Reason != reasonTooManyAliases || !ae.IsLimit() {
 		t.Fatalf("sixth alias: %v", err)
 	}
 	if len(s.inDoc) != 5 {
@@ -635,20 +636,20 @@ func TestAliasCaps(t *testing.T) {
 		p.Docs[0].SchemaHash = refOf(fmt.Sprintf("h%d", i))
 		p.Docs[0].SchemaAlias = refOf(float64(i))
 		_, err := aliasInbound(sch, p)
-		if (i < 2) != (err == nil) || (err != nil && !errors.Is(err, &AliasError{Code: CodeTooManyAliases})) {
+		if (i < 2) != (err == nil) || (err != nil && !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonTooManyAliases})) {
 			t.Fatalf("schema alias %d: %v", i, err)
 		}
 	}
 	// Defaults apply to the zero value; negative caps are the reference's (none).
 	var zero AliasState
-	if _, err := aliasInbound(&zero, presentOf(defaultMaxPresentDocs+1, 0, false)); !errors.Is(err, &AliasError{Code: CodeTooManyDocs}) {
+	if _, err := aliasInbound(&zero, presentOf(defaultMaxPresentDocs+1, 0, false)); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonTooManyDocs}) {
 		t.Fatalf("default present cap: %v", err)
 	}
 	lax := NewAliasState(AliasOptions{MaxAliases: -1, MaxPresentDocs: -1})
 	if _, err := aliasInbound(lax, presentOf(defaultMaxPresentDocs+1, 0, true)); err != nil {
 		t.Fatalf("no caps: %v", err)
 	}
-	if got := (&AliasError{Code: CodeTooManyDocs, Reason: "x"}).Error(); got != "wire: alias resolution failed: too-many-docs: x" {
+	if got := (&AliasError{Reason: reasonTooManyDocs, Detail: "x"}).Error(); got != "wire: alias resolution failed: too-many-docs: x" {
 		t.Errorf("Error() = %q", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/jsjson"
 )
 
@@ -26,7 +27,7 @@ import (
 // Memory taken by a decode stays within a budget of 4 bytes per input
 // byte plus a fixed allowance per present entry (the Go struct of an entry
 // is larger than its smallest CBOR form); a message beyond the budget or
-// the caps below fails with a *Error of code CodeDecodeLimit.
+// the caps below fails with reason "limit".
 
 // Decoder caps (Go only: the reference has none besides its stack).
 const (
@@ -43,8 +44,8 @@ const (
 	budgetPerByte = 4
 )
 
-func limitError(format string, args ...any) *Error {
-	return &Error{Code: CodeDecodeLimit, Msg: fmt.Sprintf(format, args...)}
+func limitError(format string, args ...any) *kyneta.Error {
+	return newError(reasonDecodeLimit, fmt.Sprintf(format, args...), nil)
 }
 
 // keyDesc is a map key under the reference's Map equality (SameValueZero,
@@ -85,12 +86,12 @@ var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]ke
 
 // decodeMessage decodes a CBOR wire message. Keys may come in any order,
 // unknown keys are ignored and undefined values count as absent. Bytes that
-// are not CBOR the reference accepts give a *Error; a well-formed
+// are not CBOR the reference accepts give a *kyneta.Error; a well-formed
 // value that is not a valid message gives a *ValidationError with the
 // reference's reason and path. A message beyond the decoder's caps (maps of
 // more than 64 pairs, more than defaultMaxPresentDocs present entries,
-// memory beyond a small multiple of its size) gives a *Error with
-// code CodeDecodeLimit. The result never aliases
+// memory beyond a small multiple of its size) gives an error with
+// reason "limit". The result never aliases
 // data.
 func decodeMessage(data []byte) (wireMessage, error) { return decodeMsg(data, false) }
 
@@ -101,10 +102,10 @@ func decodeOwnedMessage(data []byte) (wireMessage, error) { return decodeMsg(dat
 
 func decodeMsg(data []byte, owned bool) (wireMessage, error) {
 	if len(data) == 0 {
-		return nil, &Error{Code: CodeDecodeCBOR, Err: errNoData}
+		return nil, newError(reasonDecodeCBOR, "", errNoData)
 	}
 	if err := decMode.Wellformed(data); err != nil {
-		return nil, &Error{Code: CodeDecodeCBOR, Err: err}
+		return nil, newError(reasonDecodeCBOR, "", err)
 	}
 	d := decoderPool.Get().(*msgDecoder)
 	defer func() {
@@ -116,14 +117,14 @@ func decodeMsg(data []byte, owned bool) (wireMessage, error) {
 	d.data, d.off, d.owned = data, 0, owned
 	d.budget = budgetPerByte*len(data) + budgetSlack
 	if err := d.check(0); err != nil {
-		var de *Error
+		var de *kyneta.Error
 		if errors.As(err, &de) {
 			return nil, de
 		}
-		return nil, &Error{Code: CodeDecodeCBOR, Err: err}
+		return nil, newError(reasonDecodeCBOR, "", err)
 	}
 	if d.off != len(data) {
-		return nil, &Error{Code: CodeDecodeCBOR, Err: errTruncated} // unreachable after Wellformed
+		return nil, newError(reasonDecodeCBOR, "", errTruncated) // unreachable after Wellformed
 	}
 	return d.message()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
 )
 
@@ -66,7 +67,7 @@ func TestDecodeMessageHostileShapes(t *testing.T) {
 	for name, data := range hostileMessages(256 << 10) {
 		t.Run(name, func(t *testing.T) {
 			_, err := checkDecodeMessage(t, data)
-			if err != nil && !errors.Is(err, &Error{Code: CodeDecodeLimit}) {
+			if err != nil && !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonDecodeLimit}) {
 				t.Fatalf("rejected: %v", err)
 			}
 		})
@@ -74,7 +75,7 @@ func TestDecodeMessageHostileShapes(t *testing.T) {
 }
 
 // TestDecodeMessageLimits: the caps fail with a *Error of code
-// CodeDecodeLimit before the message is built.
+// reasonDecodeLimit before the message is built.
 func TestDecodeMessageLimits(t *testing.T) {
 	bigMap := []byte{0xb8, maxMapPairs + 1}
 	for i := range maxMapPairs + 1 {
@@ -91,8 +92,8 @@ func TestDecodeMessageLimits(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := decodeMessage(data)
-			var derr *Error
-			if !errors.Is(err, &Error{Code: CodeDecodeLimit}) || !errors.As(err, &derr) || derr.Code != CodeDecodeLimit || jsErrorClass(derr.Code) != "Error" {
+			var derr *kyneta.Error
+			if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonDecodeLimit}) || !errors.As(err, &derr) || derr.Reason != reasonDecodeLimit || jsErrorClass(derr.Reason) != "Error" {
 				t.Fatalf("got %v, want a decode limit error", err)
 			}
 		})

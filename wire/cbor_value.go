@@ -58,7 +58,7 @@ func (m orderedMap) Get(k string) (any, bool) {
 }
 
 // Errors from the CBOR walker, for the rules the reference adds on top of
-// well-formedness. They reach callers wrapped in a *Error.
+// well-formedness. They reach callers wrapped in a *kyneta.Error.
 var (
 	errNoData         = errors.New("no data")
 	errTruncated      = errors.New("unexpected end of data")
@@ -140,14 +140,14 @@ func init() {
 // for ±Infinity and NaN; tags, indefinite lengths and simple values other
 // than false/true/null/undefined are rejected; map keys must be strings or
 // numbers and unique; text is repaired like TextDecoder does (leading BOM
-// dropped, ill-formed UTF-8 replaced by U+FFFD). Failures are *Error.
+// dropped, ill-formed UTF-8 replaced by U+FFFD). Failures are *kyneta.Error.
 // The result never aliases data.
 func decodeValue(data []byte) (any, error) {
 	if len(data) == 0 {
-		return nil, &Error{Code: CodeDecodeCBOR, Err: errNoData}
+		return nil, newError(reasonDecodeCBOR, "", errNoData)
 	}
 	if err := decMode.Wellformed(data); err != nil {
-		return nil, &Error{Code: CodeDecodeCBOR, Err: err}
+		return nil, newError(reasonDecodeCBOR, "", err)
 	}
 	r := cborReader{data: data}
 	v, err := r.value(0)
@@ -155,7 +155,7 @@ func decodeValue(data []byte) (any, error) {
 		err = errTruncated // unreachable after Wellformed; kept as a guard
 	}
 	if err != nil {
-		return nil, &Error{Code: CodeDecodeCBOR, Err: err}
+		return nil, newError(reasonDecodeCBOR, "", err)
 	}
 	return v, nil
 }

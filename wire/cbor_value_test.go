@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
 )
 
@@ -119,8 +120,8 @@ func TestDecodeValueRules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := decodeValue(mustHex(t, strings.ReplaceAll(c.hex, " ", "")))
 			if c.err {
-				var derr *Error
-				if !errors.As(err, &derr) || derr.Code != CodeDecodeCBOR {
+				var derr *kyneta.Error
+				if !errors.As(err, &derr) || derr.Reason != reasonDecodeCBOR {
 					t.Fatalf("DecodeValue = %s, %v; want *Error", showValue(got), err)
 				}
 				return

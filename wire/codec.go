@@ -7,7 +7,7 @@ package wire
 // Encode returns the CBOR form of msg (the payload of a binary frame), as
 // the reference writes it on a fresh connection: document ids and schema
 // hashes in full; a present announces aliases for its entries (a, sa), as
-// every present does. It fails with [CodeNilMessage] for a nil message and
+// every present does. It fails with reason "nil-message" for a nil message and
 // with an *[AliasError] for an offer whose payload kind or encoding is not
 // one of the constants.
 func Encode(msg ChannelMsg) ([]byte, error) {
@@ -16,8 +16,8 @@ func Encode(msg ChannelMsg) ([]byte, error) {
 
 // Decode decodes the CBOR form of one message with the reference's
 // accept/reject rules. Input that is not CBOR, or beyond the decoder's
-// limits, gives an *[Error] (code [CodeDecodeLimit] for the
-// latter); an invalid message a *[ValidationError]; a reference to an
+// limits, gives a *kyneta.Error (reason "limit", code
+// kyneta.CodeResourceExhausted, for the latter); an invalid message a *[ValidationError]; a reference to an
 // alias (dx, shx), which only a connection's alias table can resolve, or an
 // identifier over its cap an *[AliasError].
 func Decode(data []byte) (ChannelMsg, error) {

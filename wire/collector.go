@@ -153,8 +153,11 @@ type ReassemblyConfig struct {
 
 // ReassemblyEvent reports a partial message that was dropped.
 type ReassemblyEvent struct {
-	Type Code
-	Seq  float64
+	// Reason is "timeout" (the message did not complete in time) or
+	// "evicted" (it was dropped to stay within the limits), the reasons of
+	// the matching *ReassemblyError.
+	Reason string
+	Seq    float64
 	// PartialCount is the number of fragments that had arrived.
 	PartialCount int
 }
@@ -354,7 +357,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.disposed {
-		return zero, false, &ReassemblyError{Code: CodeDisposed}
+		return zero, false, &ReassemblyError{Reason: reasonDisposed}
 	}
 	b := c.batches[seq]
 	var d fragmentDecision
@@ -370,18 +373,18 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 		if b != nil {
 			maxIndex = b.expTotal - 1
 		}
-		return zero, false, &ReassemblyError{Code: CodeInvalidIndex, Seq: seq, Index: index, Max: maxIndex}
+		return zero, false, &ReassemblyError{Reason: reasonInvalidIndex, Seq: seq, Index: index, Max: maxIndex}
 	case decisionRejectTotalMismatch:
-		return zero, false, &ReassemblyError{Code: CodeTotalMismatch, Seq: seq, Expected: b.expTotal, Got: total}
+		return zero, false, &ReassemblyError{Reason: reasonTotalMismatch, Seq: seq, Expected: b.expTotal, Got: total}
 	case decisionRejectSizeMismatch:
-		return zero, false, &ReassemblyError{Code: CodeSizeMismatch, Seq: seq, Expected: b.expSize, Got: totalSize}
+		return zero, false, &ReassemblyError{Reason: reasonSizeMismatch, Seq: seq, Expected: b.expSize, Got: totalSize}
 	case decisionRejectDuplicate:
-		return zero, false, &ReassemblyError{Code: CodeDuplicateFragment, Seq: seq, Index: index}
+		return zero, false, &ReassemblyError{Reason: reasonDuplicateFragment, Seq: seq, Index: index}
 	case decisionComplete:
 		if b == nil {
 			size := float64(c.sub.size(chunk))
 			if totalSize != 0 && size != totalSize {
-				return zero, false, &ReassemblyError{Code: CodeSizeMismatch, Seq: seq, Expected: totalSize, Got: size}
+				return zero, false, &ReassemblyError{Reason: reasonSizeMismatch, Seq: seq, Expected: totalSize, Got: size}
 			}
 			return chunk, true, nil
 		}
@@ -403,7 +406,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 			}
 			if b.expSize != 0 && size != b.expSize {
 				c.recycle(b)
-				return zero, false, &ReassemblyError{Code: CodeSizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
+				return zero, false, &ReassemblyError{Reason: reasonSizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
 			}
 			// The caller owns the message; its capacity is cut to its
 			// length so a pooled buffer's older bytes stay out of reach.
@@ -419,7 +422,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 			parts = append(parts, p)
 		}
 		if b.expSize != 0 && size != b.expSize {
-			return zero, false, &ReassemblyError{Code: CodeSizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
+			return zero, false, &ReassemblyError{Reason: reasonSizeMismatch, Seq: seq, Expected: b.expSize, Got: size}
 		}
 		return c.sub.join(parts), true, nil
 	case decisionCreateAndAccept:
@@ -650,19 +653,19 @@ func (c *fragmentCollector[C]) reserve(b *batch[C], n int64, events *[]Reassembl
 			self := c.oldest == b
 			*events = append(*events, c.evictOldest())
 			if self {
-				return &ReassemblyError{Code: CodeEvicted, Seq: b.seq}
+				return &ReassemblyError{Reason: reasonEvicted, Seq: b.seq}
 			}
 		}
 	}
 	if c.budget != nil {
 		for !c.budget.reserve(n) {
 			if c.oldest == nil {
-				return &ReassemblyError{Code: CodeOverBudget, Seq: b.seq}
+				return &ReassemblyError{Reason: reasonOverBudget, Seq: b.seq}
 			}
 			self := c.oldest == b
 			*events = append(*events, c.evictOldest())
 			if self {
-				return &ReassemblyError{Code: CodeOverBudget, Seq: b.seq}
+				return &ReassemblyError{Reason: reasonOverBudget, Seq: b.seq}
 			}
 		}
 	}
@@ -704,7 +707,7 @@ func (c *fragmentCollector[C]) unreserve(b *batch[C], n int64) {
 }
 
 func missingChunk[C Piece](b *batch[C], index float64) *ReassemblyError {
-	return &ReassemblyError{Code: CodeParseError, Seq: b.seq,
+	return &ReassemblyError{Reason: reasonParseError, Seq: b.seq,
 		Msg: fmt.Sprintf("seq %v completed with %d chunks but index %v is missing", b.seq, len(b.chunks), index)}
 }
 
@@ -723,7 +726,7 @@ func (c *fragmentCollector[C]) enforceSize(b *batch[C], events *[]ReassemblyEven
 		*events = append(*events, c.evictOldest())
 	}
 	if evictedSelf {
-		return &ReassemblyError{Code: CodeEvicted, Seq: b.seq}
+		return &ReassemblyError{Reason: reasonEvicted, Seq: b.seq}
 	}
 	return nil
 }
@@ -753,7 +756,7 @@ func (c *fragmentCollector[C]) evictOldest() ReassemblyEvent {
 	b := c.oldest
 	c.remove(b)
 	c.recycle(b)
-	return ReassemblyEvent{Type: CodeEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
+	return ReassemblyEvent{Reason: reasonEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
 }
 
 // expire is the timer callback for b.
@@ -765,7 +768,7 @@ func (c *fragmentCollector[C]) expire(b *batch[C]) {
 	}
 	c.remove(b)
 	c.recycle(b)
-	ev := ReassemblyEvent{Type: CodeTimeout, Seq: b.seq, PartialCount: len(b.chunks)}
+	ev := ReassemblyEvent{Reason: reasonTimeout, Seq: b.seq, PartialCount: len(b.chunks)}
 	c.mu.Unlock()
 	c.emit([]ReassemblyEvent{ev})
 }

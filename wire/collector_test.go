@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"pgregory.net/rapid"
 )
@@ -121,7 +122,7 @@ func checkReassemblyError(t *testing.T, err error, want map[string]any) {
 		var got any
 		switch k {
 		case "type":
-			got = string(re.Code)
+			got = re.Reason
 		case "seq":
 			got = re.Seq
 		case "index":
@@ -236,7 +237,7 @@ func TestCollectorSequenceVectors(t *testing.T) {
 			clk := newRecordingClock()
 			var events []vecEvent
 			cfg := sc.Config.reassemblyConfig(clk, func(e ReassemblyEvent) {
-				events = append(events, vecEvent{Type: string(e.Type), Seq: e.Seq})
+				events = append(events, vecEvent{Type: e.Reason, Seq: e.Seq})
 			})
 			var c collectorUnderTest
 			switch sc.Substrate {
@@ -367,7 +368,7 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if c.Len() != defaultMaxConcurrentFrames || len(events) != 1 || events[0] != (ReassemblyEvent{Type: CodeEvicted, Seq: 0, PartialCount: 1}) {
+	if c.Len() != defaultMaxConcurrentFrames || len(events) != 1 || events[0] != (ReassemblyEvent{Reason: reasonEvicted, Seq: 0, PartialCount: 1}) {
 		t.Fatalf("after %d messages: %d pending, events %v", defaultMaxConcurrentFrames+1, c.Len(), events)
 	}
 	if armed := clk.take(); len(armed) != defaultMaxConcurrentFrames+1 || armed[0] != defaultReassemblyTimeout {
@@ -408,7 +409,7 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 	}
 	// A first fragment larger than the whole limit evicts its own batch.
 	_, _, err := c.Add(9, 0, 2, 40, make([]byte, 11))
-	if !errors.Is(err, &ReassemblyError{Code: CodeEvicted}) || c.Len() != 0 || c.PendingSize() != 0 {
+	if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonEvicted}) || c.Len() != 0 || c.PendingSize() != 0 {
 		t.Fatalf("oversized first fragment: err %v, %d pending", err, c.Len())
 	}
 }
@@ -438,7 +439,7 @@ func TestCollectorConcurrentTimeouts(t *testing.T) {
 	seen := map[float64]bool{}
 	for len(seen) < 20 {
 		e := <-got
-		if e.Type != CodeTimeout {
+		if e.Reason != reasonTimeout {
 			t.Fatalf("event %+v", e)
 		}
 		seen[e.Seq] = true
@@ -503,7 +504,7 @@ func TestCollectorStateMachine(t *testing.T) {
 				if err != nil && done {
 					t.Fatal("error and done")
 				}
-				if errors.Is(err, &ReassemblyError{Code: CodeOverBudget}) || errors.Is(err, &ReassemblyError{Code: CodeEvicted}) {
+				if errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonOverBudget}) || errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonEvicted}) {
 					if c.batches[seq] != nil {
 						t.Fatalf("seq %v failed with %v but is still held", seq, err)
 					}
@@ -644,7 +645,7 @@ func TestReassemblerAnyOrder(t *testing.T) {
 		r := NewReassembler[[]byte](ReassemblyConfig{Clock: newRecordingClock()})
 		for i, f := range order {
 			if i > 0 && rapid.Bool().Draw(t, "dup") {
-				if _, done, err := r.Receive(order[i-1]); done || !errors.Is(err, &ReassemblyError{Code: CodeDuplicateFragment}) {
+				if _, done, err := r.Receive(order[i-1]); done || !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonDuplicateFragment}) {
 					t.Fatalf("duplicate: done %v err %v", done, err)
 				}
 			}
@@ -727,7 +728,7 @@ func TestCollectorCountsReservedMemory(t *testing.T) {
 		t.Fatalf("reserved %d after growth, want 32 KiB", c.Reserved())
 	}
 	_, _, err := c.Add(6, 40, 100, 0, make([]byte, 1<<10)) // out of order: 1 KiB more
-	if !errors.Is(err, &ReassemblyError{Code: CodeEvicted}) || c.Len() != 0 || c.Reserved() != 0 {
+	if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonEvicted}) || c.Len() != 0 || c.Reserved() != 0 {
 		t.Fatalf("over the limit: %v, %d pending, %d reserved", err, c.Len(), c.Reserved())
 	}
 }
@@ -752,7 +753,7 @@ func TestCollectorSharedBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := b.Add(2, 0, 2, 4<<10, make([]byte, 2<<10))
-	if !errors.Is(err, &ReassemblyError{Code: CodeOverBudget}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonOverBudget}) {
 		t.Fatalf("over budget: %v", err)
 	}
 	if !slices.Equal(evicted, []float64{1, 2}) || b.Len() != 0 || b.Reserved() != 0 {
@@ -908,7 +909,7 @@ func TestBudgetPoolStateMachine(t *testing.T) {
 					delivered = append(delivered, m)
 				}
 				var re *ReassemblyError
-				if err != nil && (!errors.As(err, &re) || (re.Code != CodeDuplicateFragment && re.Code != CodeEvicted && re.Code != CodeOverBudget)) {
+				if err != nil && (!errors.As(err, &re) || (re.Reason != reasonDuplicateFragment && re.Reason != reasonEvicted && re.Reason != reasonOverBudget)) {
 					t.Fatalf("unexpected error %v", err)
 				}
 			},

@@ -22,7 +22,7 @@
 //     writes (its compact form, keys in the reference's order), and
 //     [EncodeText] and [DecodeText] to the JSON.stringify-exact text form.
 //     Decoders apply the reference's accept/reject rules and report
-//     *[ValidationError], *[Error] or *[AliasError].
+//     *[ValidationError], a *kyneta.Error or an *[AliasError].
 //   - Aliases. On a connection, long identifiers are replaced by numbers
 //     once both peers advertised the alias feature; the per-connection
 //     [AliasState] is updated in place by the pipeline steps (its owner
@@ -32,16 +32,21 @@
 //     (complete, or fragment with index/total/totalSize); decoding does not
 //     copy the payload and neither direction allocates for the header.
 //     [AppendTextFrame] and [DecodeTextFrame] are the text equivalents.
-//     Errors are *[Error] values with the reference's codes.
+//     Errors are *kyneta.Error values with the reference's codes as reasons.
 //   - Fragments. [FragmentBinary] and [FragmentText] split a payload into
 //     fragment frames of at most threshold bytes (code points for text; a
 //     character is never split).
 //   - Reassembly. A [Reassembler] turns received pieces into whole
 //     payloads, with the limits and timeout of a [ReassemblyConfig].
-//   - Errors. Every error of the package has a [Code] (the reference's
-//     codes where it has one): [CodeOf] returns it, and errors.Is(err,
-//     &Error{Code: c}) matches it whatever the error's type (*[Error],
-//     *[ReassemblyError], *[AliasError], *[ValidationError]).
+//   - Errors. Every error of the package is a *kyneta.Error with Pkg
+//     "wire" or unwraps to one (*[ReassemblyError], *[AliasError],
+//     *[ValidationError] carry data of their own): its Reason is the
+//     reference's code where it has one ("truncated_frame", "evicted",
+//     "unknown-doc-alias"), its Code says what to do (kyneta.CodeMalformed
+//     for a peer's bad bytes, kyneta.CodeResourceExhausted for a limit).
+//     kyneta.ReasonOf and kyneta.CodeOf return them, and errors.Is(err,
+//     &kyneta.Error{Pkg: "wire", Reason: r}) matches one condition.
+//     docs/errors.md lists every reason.
 //   - Connections. An [AliasState] is one connection's alias table; its
 //     Encode and Decode methods (and EncodeText, DecodeText) are the
 //     package functions with aliases remembered across messages. The
@@ -68,7 +73,7 @@
 // reads CBOR straight into the message shape, so ignored fields cost no memory;
 // it refuses maps of more than 64 pairs and messages that would take more
 // than 4 bytes of memory per input byte (plus a fixed allowance per present
-// entry) with [CodeDecodeLimit]. Reassembly limits count the memory actually
+// entry) with reason "limit". Reassembly limits count the memory actually
 // reserved, and a [ReassemblyBudget] can cap it across connections.
 //
 // The golden vectors of the reference (the project's testdata/wire, or

@@ -46,7 +46,7 @@ func Example_fragmentAndReassemble() {
 	// pending, partial messages: 1
 	// pending, partial messages: 1
 	// seq 7: 250 bytes, intact: true
-	// wire: reassembly: parse_error: wire: frame: truncated_frame: need at least 10 header bytes, have 5
+	// wire: reassembly: parse_error: wire: truncated_frame: need at least 10 header bytes, have 5
 }
 
 // Encode a message with one connection's alias table, frame it, and

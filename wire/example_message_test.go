@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -52,8 +53,8 @@ func ExampleDecode() {
 		b = append(b, 0x19, 0x01, byte(i), 0x00)
 	}
 	_, err = wire.Decode(b)
-	fmt.Println(wire.CodeOf(err) == wire.CodeDecodeLimit)
+	fmt.Println(kyneta.ReasonOf(err), kyneta.CodeOf(err))
 	// Output:
 	// true
-	// true
+	// limit resource-exhausted
 }

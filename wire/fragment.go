@@ -9,17 +9,17 @@ import (
 // reports for that payload. Checks: empty payload, threshold, count.
 func fragmentCount(size, threshold int) (int, error) {
 	if size == 0 {
-		return 0, &Error{Code: CodeEmptyPayload}
+		return 0, newError(reasonEmptyPayload, "", nil)
 	}
 	if threshold <= 0 {
-		return 0, &Error{Code: CodeInvalidThreshold}
+		return 0, newError(reasonInvalidThreshold, "", nil)
 	}
 	n := size / threshold
 	if size%threshold != 0 {
 		n++
 	}
 	if n > MaxFragments {
-		return 0, &Error{Code: CodeTooManyFragments, Msg: fmt.Sprintf("%d pieces needed, at most %d allowed", n, MaxFragments)}
+		return 0, newError(reasonTooManyFragments, fmt.Sprintf("%d pieces needed, at most %d allowed", n, MaxFragments), nil)
 	}
 	return n, nil
 }
@@ -30,9 +30,9 @@ func fragmentCount(size, threshold int) (int, error) {
 // threshold still yields one fragment frame: whether to fragment at all is
 // the sender's decision (the transport's pipeline).
 //
-// Errors are *[Error]: CodeEmptyPayload, CodeTooManyFragments (more
-// than [MaxFragments] pieces, with Total and Max set), or
-// CodeInvalidThreshold for threshold <= 0. All frames share one
+// Errors are *kyneta.Error with reason "empty-payload",
+// "too-many-fragments" (more than [MaxFragments] pieces), or
+// "invalid-threshold" for threshold <= 0. All frames share one
 // allocation.
 func FragmentBinary(payload []byte, threshold int, seq uint32) ([][]byte, error) {
 	n, err := fragmentCount(len(payload), threshold)
@@ -40,7 +40,7 @@ func FragmentBinary(payload []byte, threshold int, seq uint32) ([][]byte, error)
 		return nil, err
 	}
 	if uint64(len(payload)) > maxPayload {
-		return nil, &Error{Code: CodeFrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
+		return nil, newError(reasonFrameTooLarge, "payload does not fit the 32-bit totalSize field", nil)
 	}
 	buf := make([]byte, len(payload)+n*FragmentHeaderSize)
 	frames := make([][]byte, n)
@@ -72,7 +72,7 @@ func FragmentBinaryParts(payload []byte, threshold int, seq uint32) ([]FramePart
 		return nil, err
 	}
 	if uint64(len(payload)) > maxPayload {
-		return nil, &Error{Code: CodeFrameTooLarge, Msg: "payload does not fit the 32-bit totalSize field"}
+		return nil, newError(reasonFrameTooLarge, "payload does not fit the 32-bit totalSize field", nil)
 	}
 	heads := make([]byte, n*FragmentHeaderSize)
 	parts := make([]FramePart, n)

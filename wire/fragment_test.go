@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
 )
 
@@ -54,12 +55,12 @@ func checkFragmentResult(t *testing.T, got []string, err error, want fragResult)
 			}
 		}
 	case "empty-payload":
-		if !errors.Is(err, &Error{Code: CodeEmptyPayload}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonEmptyPayload}) {
 			t.Fatalf("error %v, want empty-payload", err)
 		}
 	case "too-many-fragments":
-		var fe *Error
-		if !errors.As(err, &fe) || fe.Code != CodeTooManyFragments || fe.Msg != fmt.Sprintf("%d pieces needed, at most %d allowed", want.Total, want.Max) {
+		var fe *kyneta.Error
+		if !errors.As(err, &fe) || fe.Reason != reasonTooManyFragments || fe.Detail != fmt.Sprintf("%d pieces needed, at most %d allowed", want.Total, want.Max) {
 			t.Fatalf("error %#v, want too-many-fragments total %d max %d", err, want.Total, want.Max)
 		}
 	default:
@@ -129,17 +130,17 @@ func TestTextFragmentationVectors(t *testing.T) {
 
 func TestFragmentInvalidThreshold(t *testing.T) {
 	for _, thr := range []int{0, -1} {
-		if _, err := FragmentBinary([]byte{1}, thr, 0); !errors.Is(err, &Error{Code: CodeInvalidThreshold}) {
+		if _, err := FragmentBinary([]byte{1}, thr, 0); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonInvalidThreshold}) {
 			t.Errorf("binary threshold %d: %v", thr, err)
 		}
-		if _, err := FragmentText("x", thr, 0); !errors.Is(err, &Error{Code: CodeInvalidThreshold}) {
+		if _, err := FragmentText("x", thr, 0); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonInvalidThreshold}) {
 			t.Errorf("text threshold %d: %v", thr, err)
 		}
 	}
 	// Text too-many-fragments counts code points, not bytes.
 	_, err := FragmentText(strings.Repeat("é", MaxFragments+1), 1, 0)
-	var fe *Error
-	if !errors.As(err, &fe) || !strings.HasPrefix(fe.Msg, fmt.Sprintf("%d pieces needed", MaxFragments+1)) {
+	var fe *kyneta.Error
+	if !errors.As(err, &fe) || !strings.HasPrefix(fe.Detail, fmt.Sprintf("%d pieces needed", MaxFragments+1)) {
 		t.Fatalf("text too many: %v", err)
 	}
 }

@@ -80,14 +80,14 @@ func (f Frame) EncodedLen() int { return f.HeaderLen() + len(f.Payload) }
 // f.HeaderLen() bytes long. The payload is not written.
 func PutHeader(dst []byte, f Frame) (int, error) {
 	if f.Kind != KindComplete && f.Kind != KindFragment {
-		return 0, &Error{Code: CodeInvalidFrameType, Msg: fmt.Sprintf("cannot encode frame type 0x%02x", uint8(f.Kind))}
+		return 0, newError(reasonInvalidFrameType, fmt.Sprintf("cannot encode frame type 0x%02x", uint8(f.Kind)), nil)
 	}
 	if uint64(len(f.Payload)) > maxPayload {
-		return 0, &Error{Code: CodeFrameTooLarge, Msg: fmt.Sprintf("payload of %d bytes does not fit a 32-bit length", len(f.Payload))}
+		return 0, newError(reasonFrameTooLarge, fmt.Sprintf("payload of %d bytes does not fit a 32-bit length", len(f.Payload)), nil)
 	}
 	n := f.HeaderLen()
 	if len(dst) < n {
-		return 0, &Error{Code: CodeTruncatedFrame, Msg: fmt.Sprintf("header needs %d bytes, buffer has %d", n, len(dst))}
+		return 0, newError(reasonTruncatedFrame, fmt.Sprintf("header needs %d bytes, buffer has %d", n, len(dst)), nil)
 	}
 	putHeader(dst, f.Kind, uint32(len(f.Payload)), f.Seq)
 	if f.Kind == KindFragment {
@@ -130,10 +130,10 @@ func AppendFrame(dst []byte, f Frame) ([]byte, error) {
 // minimum length, version, type, then the declared length.
 func DecodeFrame(b []byte) (Frame, error) {
 	if len(b) < HeaderSize {
-		return Frame{}, &Error{Code: CodeTruncatedFrame, Msg: fmt.Sprintf("need at least %d header bytes, have %d", HeaderSize, len(b))}
+		return Frame{}, newError(reasonTruncatedFrame, fmt.Sprintf("need at least %d header bytes, have %d", HeaderSize, len(b)), nil)
 	}
 	if b[0] != Version {
-		return Frame{}, &Error{Code: CodeUnsupportedVersion, Msg: fmt.Sprintf("version %d, this decoder reads %d", b[0], Version)}
+		return Frame{}, newError(reasonUnsupportedVersion, fmt.Sprintf("version %d, this decoder reads %d", b[0], Version), nil)
 	}
 	kind := FrameKind(b[1])
 	payloadLen := binary.BigEndian.Uint32(b[2:6])
@@ -142,13 +142,13 @@ func DecodeFrame(b []byte) (Frame, error) {
 	case KindComplete:
 		need := uint64(HeaderSize) + uint64(payloadLen)
 		if uint64(len(b)) < need {
-			return Frame{}, &Error{Code: CodeTruncatedFrame, Msg: fmt.Sprintf("complete frame needs %d bytes, have %d", need, len(b))}
+			return Frame{}, newError(reasonTruncatedFrame, fmt.Sprintf("complete frame needs %d bytes, have %d", need, len(b)), nil)
 		}
 		return Frame{Kind: KindComplete, Seq: seq, Payload: b[HeaderSize:need:need]}, nil
 	case KindFragment:
 		need := uint64(FragmentHeaderSize) + uint64(payloadLen)
 		if uint64(len(b)) < need {
-			return Frame{}, &Error{Code: CodeTruncatedFrame, Msg: fmt.Sprintf("fragment frame needs %d bytes, have %d", need, len(b))}
+			return Frame{}, newError(reasonTruncatedFrame, fmt.Sprintf("fragment frame needs %d bytes, have %d", need, len(b)), nil)
 		}
 		return Frame{
 			Kind:      KindFragment,
@@ -159,6 +159,6 @@ func DecodeFrame(b []byte) (Frame, error) {
 			Payload:   b[FragmentHeaderSize:need:need],
 		}, nil
 	default:
-		return Frame{}, &Error{Code: CodeInvalidFrameType, Msg: fmt.Sprintf("type byte 0x%02x", b[1])}
+		return Frame{}, newError(reasonInvalidFrameType, fmt.Sprintf("type byte 0x%02x", b[1]), nil)
 	}
 }

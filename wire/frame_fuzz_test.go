@@ -6,6 +6,8 @@ import (
 	"runtime/metrics"
 	"testing"
 	"unsafe"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // allocSlack absorbs allocations by other goroutines of the test process
@@ -66,8 +68,8 @@ func FuzzDecodeFrame(f *testing.F) {
 			t.Fatalf("decoding %d bytes allocated %d bytes", len(b), n)
 		}
 		if err != nil {
-			var fe *Error
-			if !errors.As(err, &fe) || (fe.Code != CodeTruncatedFrame && fe.Code != CodeUnsupportedVersion && fe.Code != CodeInvalidFrameType) {
+			var fe *kyneta.Error
+			if !errors.As(err, &fe) || (fe.Reason != reasonTruncatedFrame && fe.Reason != reasonUnsupportedVersion && fe.Reason != reasonInvalidFrameType) {
 				t.Fatalf("untyped or unexpected error %v", err)
 			}
 			return

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
 )
 
@@ -116,14 +117,14 @@ func TestInvalidBinaryFrameVectors(t *testing.T) {
 				t.Fatalf("unexpected vector error class %q", c.Error.Class)
 			}
 			_, err := DecodeFrame(mustHex(t, c.Hex))
-			var fe *Error
+			var fe *kyneta.Error
 			if !errors.As(err, &fe) {
 				t.Fatalf("DecodeFrame error %v, want *Error", err)
 			}
-			if string(fe.Code) != c.Error.Code {
-				t.Fatalf("code %q, want %q (%v)", fe.Code, c.Error.Code, err)
+			if fe.Reason != c.Error.Code {
+				t.Fatalf("code %q, want %q (%v)", fe.Reason, c.Error.Code, err)
 			}
-			if !errors.Is(err, &Error{Code: Code(c.Error.Code)}) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: c.Error.Code}) {
 				t.Fatalf("errors.Is does not match the code")
 			}
 		})
@@ -153,16 +154,16 @@ func TestDecodeFrameAliasesInput(t *testing.T) {
 func TestAppendFrameErrors(t *testing.T) {
 	dst := []byte("keep")
 	out, err := AppendFrame(dst, Frame{Kind: 7})
-	if !errors.Is(err, &Error{Code: CodeInvalidFrameType}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonInvalidFrameType}) {
 		t.Fatalf("kind 7: err %v", err)
 	}
 	if string(out) != "keep" {
 		t.Fatalf("failed append changed dst: %q", out)
 	}
-	if _, err := PutHeader(make([]byte, 9), Frame{}); !errors.Is(err, &Error{Code: CodeTruncatedFrame}) {
+	if _, err := PutHeader(make([]byte, 9), Frame{}); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonTruncatedFrame}) {
 		t.Fatalf("short buffer: err %v", err)
 	}
-	if _, err := PutHeader(make([]byte, 17), Frame{Kind: KindFragment}); !errors.Is(err, &Error{Code: CodeTruncatedFrame}) {
+	if _, err := PutHeader(make([]byte, 17), Frame{Kind: KindFragment}); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonTruncatedFrame}) {
 		t.Fatalf("short fragment buffer: err %v", err)
 	}
 	if n, err := PutHeader(make([]byte, 18), Frame{Kind: KindFragment}); err != nil || n != FragmentHeaderSize {
@@ -202,7 +203,7 @@ func TestFrameRoundTrip(t *testing.T) {
 			t.Fatalf("round trip: %+v, %v; want %+v", got, err, f)
 		}
 		cut := rapid.IntRange(0, len(b)-1).Draw(t, "cut")
-		if _, err := DecodeFrame(b[:cut]); !errors.Is(err, &Error{Code: CodeTruncatedFrame}) {
+		if _, err := DecodeFrame(b[:cut]); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonTruncatedFrame}) {
 			t.Fatalf("prefix of %d/%d bytes: err %v", cut, len(b), err)
 		}
 	})

@@ -151,7 +151,7 @@ func (*wireVacant) isWireMessage()    {}
 func (*wireUnknown) isWireMessage()   {}
 
 // errNilMessage is returned when a nil message is encoded.
-var errNilMessage = &Error{Code: CodeNilMessage}
+var errNilMessage = newError(reasonNilMessage, "", nil)
 
 // encodeMessage encodes m as the CBOR map the reference writes: keys in the
 // reference's order, absent fields omitted, numbers as in encodeValue

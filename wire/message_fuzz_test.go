@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // Seed corpora live in testdata/fuzz/<FuzzName>/ (taken from the golden
@@ -83,7 +85,7 @@ func hasBOMKey(v any) bool {
 
 func checkDecodeErr(t *testing.T, err error) {
 	t.Helper()
-	var derr *Error
+	var derr *kyneta.Error
 	var verr *ValidationError
 	if !errors.As(err, &derr) && !errors.As(err, &verr) {
 		t.Fatalf("error of unexpected type %T: %v", err, err)
@@ -184,10 +186,10 @@ func checkDecodeMessage(t fataler, data []byte) (wireMessage, error) {
 	if bound := decodeAllocBound(len(data), presentEntries(m)); n > bound {
 		t.Fatalf("%d input bytes allocated %d bytes (bound %d)", len(data), n, bound)
 	}
-	if errors.Is(err, &Error{Code: CodeDecodeLimit}) {
-		var derr *Error
-		if !errors.As(err, &derr) || derr.Code != CodeDecodeLimit {
-			t.Fatalf("limit error %v is not an *Error with code %s", err, CodeDecodeLimit)
+	if errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonDecodeLimit}) {
+		var derr *kyneta.Error
+		if !errors.As(err, &derr) || derr.Reason != reasonDecodeLimit {
+			t.Fatalf("limit error %v is not an *Error with code %s", err, reasonDecodeLimit)
 		}
 		return nil, err
 	}
@@ -204,8 +206,8 @@ func checkDecodeMessage(t fataler, data []byte) (wireMessage, error) {
 		if gotV && (got.Reason != exp.Reason || showValue(got.Path) != showValue(exp.Path)) {
 			t.Fatalf("validation %q at %v, model %q at %v", got.Reason, got.Path, exp.Reason, exp.Path)
 		}
-		var derr *Error
-		if !gotV && (!errors.As(err, &derr) || jsErrorClass(derr.Code) != "Error") {
+		var derr *kyneta.Error
+		if !gotV && (!errors.As(err, &derr) || jsErrorClass(derr.Reason) != "Error") {
 			t.Fatalf("error %v (%T)", err, err)
 		}
 	default:

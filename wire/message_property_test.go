@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
 )
 
@@ -181,8 +182,8 @@ func TestEncodeNilMessage(t *testing.T) {
 func TestDecodeMessageErrorTypes(t *testing.T) {
 	// A CBOR failure wraps the library's error.
 	_, err := decodeMessage([]byte{0xbf, 0x61, 0x74, 0x02, 0xff})
-	var derr *Error
-	if !errors.As(err, &derr) || derr.Code != CodeDecodeCBOR || jsErrorClass(derr.Code) != "Error" || errors.Unwrap(err) == nil {
+	var derr *kyneta.Error
+	if !errors.As(err, &derr) || derr.Reason != reasonDecodeCBOR || jsErrorClass(derr.Reason) != "Error" || errors.Unwrap(err) == nil {
 		t.Fatalf("indefinite map: %v", err)
 	}
 	// Validation failures carry reason and path.
@@ -195,11 +196,11 @@ func TestDecodeMessageErrorTypes(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 	_, err = decodeTextMessage(`{"t":18,"pk":0,"pe":1,"d":{"__bytes":"!"},"v":"1","doc":"x"}`)
-	if !errors.As(err, &derr) || derr.Code != CodeDecodeBase64 || jsErrorClass(derr.Code) != "InvalidCharacterError" {
+	if !errors.As(err, &derr) || derr.Reason != reasonDecodeBase64 || jsErrorClass(derr.Reason) != "InvalidCharacterError" {
 		t.Fatalf("bad base64: %v", err)
 	}
 	_, err = decodeTextMessage(`{"t":2`)
-	if !errors.As(err, &derr) || derr.Code != CodeDecodeJSON || jsErrorClass(derr.Code) != "SyntaxError" {
+	if !errors.As(err, &derr) || derr.Reason != reasonDecodeJSON || jsErrorClass(derr.Reason) != "SyntaxError" {
 		t.Fatalf("bad JSON: %v", err)
 	}
 }
@@ -207,8 +208,8 @@ func TestDecodeMessageErrorTypes(t *testing.T) {
 func TestTextMessageDetails(t *testing.T) {
 	// Base64 errors win over validation failures, wherever the wrapper is.
 	_, err := decodeTextMessage(`{"t":0,"zz":[{"__bytes":"!"}]}`)
-	var derr *Error
-	if !errors.As(err, &derr) || derr.Code != CodeDecodeBase64 {
+	var derr *kyneta.Error
+	if !errors.As(err, &derr) || derr.Reason != reasonDecodeBase64 {
 		t.Fatalf("nested bad base64: %v", err)
 	}
 	// A wrapper turns a field into bytes, which then fails its type check.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // wireFromTJSON builds a wireMessage from a vector's "wire" object without
@@ -243,12 +245,12 @@ func checkVectorError(t *testing.T, err error, want vectorError) {
 			t.Errorf("path %s, want %s", showValue(gotPath), showValue(wantPath))
 		}
 	case "Error", "SyntaxError", "InvalidCharacterError":
-		var derr *Error
+		var derr *kyneta.Error
 		if !errors.As(err, &derr) {
 			t.Fatalf("error %v (%T), want *Error of class %s", err, err, want.Class)
 		}
-		if jsErrorClass(derr.Code) != want.Class {
-			t.Errorf("class %s (%v), want %s (%s)", jsErrorClass(derr.Code), err, want.Class, want.Message)
+		if jsErrorClass(derr.Reason) != want.Class {
+			t.Errorf("class %s (%v), want %s (%s)", jsErrorClass(derr.Reason), err, want.Class, want.Message)
 		}
 	default:
 		t.Fatalf("unknown error class %q in vector", want.Class)

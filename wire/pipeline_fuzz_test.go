@@ -41,7 +41,7 @@ func FuzzReceiveStep(f *testing.F) {
 	f.Add(wire.JoinPieces([]byte{3, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0xff}), false)
 	f.Add(wire.JoinPieces([]byte(`["2c",1,{"t":19,"dx":0}]`), []byte(`["2c",2,[{"t":2}]]`)), true)
 
-	codes := map[wirestep.WireErrorCode]bool{wirestep.CodeReassemblyFailed: true, wirestep.CodeDecodeFailed: true, wirestep.CodeInvalidWireMessage: true, wirestep.CodeAliasResolutionFailed: true}
+	codes := map[string]bool{wirestep.ReasonReassemblyFailed: true, wirestep.ReasonDecodeFailed: true, wirestep.ReasonInvalidWireMessage: true, wirestep.ReasonAliasResolutionFailed: true}
 	f.Fuzz(func(t *testing.T, data []byte, text bool) {
 		var received []wire.ChannelMsg
 		n := wire.Allocated(func() {
@@ -68,7 +68,7 @@ func FuzzReceiveStep(f *testing.F) {
 				if (out.Msg == nil) == (out.Err == nil) {
 					t.Fatalf("output %+v: want exactly one of message and error", out)
 				}
-				if out.Err != nil && !codes[out.Err.Code] {
+				if out.Err != nil && !codes[out.Err.Reason] {
 					t.Fatalf("unexpected receive error code %v", out.Err)
 				}
 				if out.Msg != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/wirestep"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -27,20 +28,20 @@ func checkWireError(t *testing.T, got *wirestep.WireError, want any) {
 	if got == nil {
 		t.Fatalf("no error, want %s", wire.ShowValue(want))
 	}
-	if string(got.Code) != code {
+	if got.Reason != code {
 		t.Fatalf("error %v, want code %v (%s)", got, code, wire.ShowValue(want))
 	}
-	if !errors.Is(got, &wirestep.WireError{Code: got.Code}) {
+	if !errors.Is(got, &kyneta.Error{Pkg: "wire", Reason: got.Reason}) {
 		t.Fatal("errors.Is does not match the code")
 	}
 	detail, _ := w.Get("detail")
 	d, _ := detail.(wire.OrderedMap)
-	switch got.Code {
-	case wirestep.CodeAliasResolutionFailed:
+	switch got.Reason {
+	case wirestep.ReasonAliasResolutionFailed:
 		if gv := wire.AliasErrorValue(got.Unwrap()); !wire.ValueEqual(wire.SortedValue(gv), wire.SortedValue(d)) {
 			t.Fatalf("alias detail %s, want %s", wire.ShowValue(gv), wire.ShowValue(d))
 		}
-	case wirestep.CodeReassemblyFailed:
+	case wirestep.ReasonReassemblyFailed:
 		m := map[string]any{}
 		for _, e := range d {
 			if f, ok := e.Value.(int64); ok {
@@ -50,23 +51,25 @@ func checkWireError(t *testing.T, got *wirestep.WireError, want any) {
 			}
 		}
 		wire.CheckReassemblyError(t, got.Unwrap(), m)
-	case wirestep.CodeInvalidWireMessage:
+	case wirestep.ReasonInvalidWireMessage:
 		var verr *wire.ValidationError
 		reason, _ := d.Get("reason")
 		if !errors.As(got, &verr) || verr.Reason != reason {
 			t.Fatalf("validation detail %v, want reason %v", got.Detail, reason)
 		}
-	case wirestep.CodeDecodeFailed:
-		var derr *wire.Error
+	case wirestep.ReasonDecodeFailed:
+		var derr *kyneta.Error
 		je, ok := detail.(wire.TJSONError)
 		if !ok {
 			t.Fatalf("decode-failed detail %s is not a JavaScript error", wire.ShowValue(detail))
 		}
-		if !errors.As(got, &derr) || wire.JSErrorClass(derr.Code) != je.Name {
+		// The decoder's error is the detail (got's own classification
+		// comes first in its chain).
+		if cause, _ := got.Detail.(error); !errors.As(cause, &derr) || wire.JSErrorClass(derr.Reason) != je.Name {
 			t.Fatalf("decode detail %v, want JavaScript %s", got.Detail, je.Name)
 		}
 	default:
-		t.Fatalf("unexpected code %s in a vector", got.Code)
+		t.Fatalf("unexpected code %s in a vector", got.Reason)
 	}
 }
 
@@ -337,7 +340,7 @@ func TestSendStepTracesAndSeq(t *testing.T) {
 	}
 	// A nil message is a Go-only encode failure and still consumes a seq.
 	st, outs = wirestep.SendStep(st, wirestep.BinaryCodec, 0, nil)
-	if st.NextSeq != 3 || len(outs) != 1 || !errors.Is(outs[0].Err, &wirestep.WireError{Code: wirestep.CodeEncodeFailed}) {
+	if st.NextSeq != 3 || len(outs) != 1 || !errors.Is(outs[0].Err, &kyneta.Error{Pkg: "wire", Reason: wirestep.ReasonEncodeFailed}) {
 		t.Fatalf("nil message: next %d outputs %+v", st.NextSeq, outs)
 	}
 	// Seq wraps from 2^32-1 to 0.
@@ -351,14 +354,14 @@ func TestSendStepTracesAndSeq(t *testing.T) {
 func TestReceiveStepGuards(t *testing.T) {
 	// A zero state has no reassembler: an error, not a panic.
 	_, out, ok := wirestep.ReceiveStep(wirestep.PipelineState[[]byte]{}, wirestep.BinaryCodec, []byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 1})
-	if !ok || !errors.Is(out.Err, &wirestep.WireError{Code: wirestep.CodeReassemblyFailed}) {
+	if !ok || !errors.Is(out.Err, &kyneta.Error{Pkg: "wire", Reason: wirestep.ReasonReassemblyFailed}) {
 		t.Fatalf("%+v %v", out, ok)
 	}
 	st := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{Clock: wire.NewRecordingClock()})
 	st.Reassembler.Dispose()
 	_, out, _ = wirestep.ReceiveStep(st, wirestep.BinaryCodec, []byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 1})
 	var re *wire.ReassemblyError
-	if !errors.As(out.Err, &re) || re.Code != wire.CodeDisposed {
+	if !errors.As(out.Err, &re) || re.Reason != "disposed" {
 		t.Fatalf("after dispose: %v", out.Err)
 	}
 }

@@ -81,11 +81,11 @@ func parseTextPiece(s string) (parsedPiece[string], error) {
 // result aliases it.
 func (r *Reassembler[P]) Receive(piece P) (Reassembled[P], bool, error) {
 	if r.c.isDisposed() {
-		return Reassembled[P]{}, false, &ReassemblyError{Code: CodeDisposed}
+		return Reassembled[P]{}, false, &ReassemblyError{Reason: reasonDisposed}
 	}
 	p, err := r.parse(piece)
 	if err != nil {
-		return Reassembled[P]{}, false, &ReassemblyError{Code: CodeParseError, Msg: err.Error(), Err: err}
+		return Reassembled[P]{}, false, &ReassemblyError{Reason: reasonParseError, Msg: err.Error(), Err: err}
 	}
 	if !p.fragment {
 		return Reassembled[P]{Seq: p.seq, Payload: p.payload}, true, nil

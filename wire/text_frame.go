@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // Text frames (text wire v2) are JSON arrays:
@@ -130,7 +132,7 @@ func DecodeTextFrame(s string) (TextFrame, error) {
 		if r.i != len(s) {
 			return TextFrame{}, textJSONError(errJSONSyntax)
 		}
-		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "frame must be a JSON array of at least 2 elements"}
+		return TextFrame{}, newError(reasonInvalidStructure, "frame must be a JSON array of at least 2 elements", nil)
 	}
 	if r.i >= len(s) {
 		return TextFrame{}, textJSONError(errJSONSyntax)
@@ -198,39 +200,39 @@ func DecodeTextFrame(s string) (TextFrame, error) {
 	}
 
 	if n < 2 {
-		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "frame must be a JSON array of at least 2 elements"}
+		return TextFrame{}, newError(reasonInvalidStructure, "frame must be a JSON array of at least 2 elements", nil)
 	}
 	if el[0].kind != jsonString || utf16Len(el[0].str) != 2 {
-		return TextFrame{}, &Error{Code: CodeInvalidPrefix, Msg: "first element must be a 2-character prefix string"}
+		return TextFrame{}, newError(reasonInvalidPrefix, "first element must be a 2-character prefix string", nil)
 	}
 	typ := prefixType(el[0].str)
 	if typ != 'c' && typ != 'f' {
-		return TextFrame{}, &Error{Code: CodeInvalidPrefix, Msg: "unknown frame type character"}
+		return TextFrame{}, newError(reasonInvalidPrefix, "unknown frame type character", nil)
 	}
 	ver := el[0].str[0]
 	if ver < '0' || ver > '9' {
-		return TextFrame{}, &Error{Code: CodeInvalidPrefix, Msg: "version character is not a digit"}
+		return TextFrame{}, newError(reasonInvalidPrefix, "version character is not a digit", nil)
 	}
 	if int(ver-'0') != textVersion {
-		return TextFrame{}, &Error{Code: CodeUnsupportedVersion, Msg: "text wire version " + string(ver) + ", this decoder reads " + strconv.Itoa(textVersion)}
+		return TextFrame{}, newError(reasonUnsupportedVersion, "text wire version "+string(ver)+", this decoder reads "+strconv.Itoa(textVersion), nil)
 	}
 	if el[1].kind != jsonNumber {
-		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "seq must be a number"}
+		return TextFrame{}, newError(reasonInvalidStructure, "seq must be a number", nil)
 	}
 	if typ == 'c' {
 		if n < 3 {
-			return TextFrame{}, &Error{Code: CodeTruncated, Msg: "complete frame needs 3 elements, has " + strconv.Itoa(n)}
+			return TextFrame{}, newError(reasonTruncated, "complete frame needs 3 elements, has "+strconv.Itoa(n), nil)
 		}
 		return TextFrame{Kind: KindComplete, Seq: el[1].num, Payload: string(payload)}, nil
 	}
 	if n < 6 {
-		return TextFrame{}, &Error{Code: CodeTruncated, Msg: "fragment frame needs 6 elements, has " + strconv.Itoa(n)}
+		return TextFrame{}, newError(reasonTruncated, "fragment frame needs 6 elements, has "+strconv.Itoa(n), nil)
 	}
 	if el[2].kind != jsonNumber || el[3].kind != jsonNumber || el[4].kind != jsonNumber {
-		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "fragment index, total and totalSize must be numbers"}
+		return TextFrame{}, newError(reasonInvalidStructure, "fragment index, total and totalSize must be numbers", nil)
 	}
 	if el[5].kind != jsonString {
-		return TextFrame{}, &Error{Code: CodeInvalidStructure, Msg: "fragment chunk must be a string"}
+		return TextFrame{}, newError(reasonInvalidStructure, "fragment chunk must be a string", nil)
 	}
 	return TextFrame{
 		Kind:      KindFragment,
@@ -257,6 +259,6 @@ func prefixType(p string) byte {
 	return p[1]
 }
 
-func textJSONError(err error) *Error {
-	return &Error{Code: CodeInvalidJSON, Msg: err.Error()}
+func textJSONError(err error) *kyneta.Error {
+	return newError(reasonInvalidJSON, err.Error(), nil)
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 func FuzzDecodeTextFrame(f *testing.F) {
@@ -24,7 +26,7 @@ func FuzzDecodeTextFrame(f *testing.F) {
 			t.Fatalf("decoding %d bytes allocated %d bytes", len(s), n)
 		}
 		if err != nil {
-			var te *Error
+			var te *kyneta.Error
 			if !errors.As(err, &te) {
 				t.Fatalf("untyped error %v", err)
 			}

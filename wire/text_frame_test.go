@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
 )
 
@@ -102,14 +103,14 @@ func TestInvalidTextFrameVectors(t *testing.T) {
 				t.Fatalf("unexpected vector error class %q", c.Error.Class)
 			}
 			_, err := DecodeTextFrame(c.Wire)
-			var te *Error
+			var te *kyneta.Error
 			if !errors.As(err, &te) {
 				t.Fatalf("error %v, want *Error", err)
 			}
-			if string(te.Code) != c.Error.Code {
-				t.Fatalf("code %q, want %q (%v)", te.Code, c.Error.Code, err)
+			if te.Reason != c.Error.Code {
+				t.Fatalf("code %q, want %q (%v)", te.Reason, c.Error.Code, err)
 			}
-			if !errors.Is(err, &Error{Code: te.Code}) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: te.Reason}) {
 				t.Fatal("errors.Is does not match the code")
 			}
 		})
@@ -161,12 +162,12 @@ func TestTextFrameRejectsWhatJSONParseRejects(t *testing.T) {
 	}
 	for _, p := range bad {
 		_, err := canonicalPayload(t, p)
-		if !errors.Is(err, &Error{Code: CodeInvalidJSON}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonInvalidJSON}) {
 			t.Errorf("%q: err %v, want invalid_json", p, err)
 		}
 	}
 	deep := strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth)
-	if _, err := canonicalPayload(t, deep); !errors.Is(err, &Error{Code: CodeInvalidJSON}) {
+	if _, err := canonicalPayload(t, deep); !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonInvalidJSON}) {
 		t.Errorf("nesting deeper than the limit: err %v", err)
 	}
 	ok := strings.Repeat("[", maxJSONDepth-1) + strings.Repeat("]", maxJSONDepth-1)
@@ -190,7 +191,7 @@ func TestTextFramePrefixUnits(t *testing.T) {
 	// the (surrogate) type character is rejected.
 	for _, p := range []string{"\U0001F600", "é", "éc", "2\u00e7", "22c"} {
 		_, err := DecodeTextFrame(`["` + p + `",1,{}]`)
-		if !errors.Is(err, &Error{Code: CodeInvalidPrefix}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonInvalidPrefix}) {
 			t.Errorf("prefix %q: err %v", p, err)
 		}
 	}

@@ -48,16 +48,16 @@ const maxPooledTextBuf = 256 << 10
 // order is accepted and unknown keys are ignored. An object with exactly one
 // key "__bytes" holding a string becomes a byte string wherever it appears
 // (base64 decoded like atob: padding optional, whitespace skipped). Text
-// that is not JSON or holds invalid base64 gives a *Error (codes
-// CodeDecodeJSON and CodeDecodeBase64); an invalid message gives a *ValidationError,
+// that is not JSON or holds invalid base64 gives a *kyneta.Error (reasons
+// "json" and "base64"); an invalid message gives a *ValidationError,
 // with the same rules as decodeMessage.
 func decodeTextMessage(text string) (wireMessage, error) {
 	v, err := parseJSONValue(text)
 	if err != nil {
-		return nil, &Error{Code: CodeDecodeJSON, Err: err}
+		return nil, newError(reasonDecodeJSON, "", err)
 	}
 	if v, err = unwrapBytes(v); err != nil {
-		return nil, &Error{Code: CodeDecodeBase64, Err: err}
+		return nil, newError(reasonDecodeBase64, "", err)
 	}
 	return messageFromValue(v)
 }

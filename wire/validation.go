@@ -9,17 +9,16 @@ import (
 // message (the reference's WireValidationFailure). Reason is the
 // reference's reason text; Path locates the offending field, with string
 // keys and int array indices (nil when the failure concerns the whole
-// message or a doc/dx pair).
+// message or a doc/dx pair). It unwraps to its *kyneta.Error
+// classification, reason "invalid-message".
 type ValidationError struct {
 	Reason string
 	Path   []any
 }
 
-// Is reports whether target is an error of this package with code
-// CodeInvalidMessage.
-func (e *ValidationError) Is(target error) bool { return sameCode(CodeInvalidMessage, target) }
-
-func (e *ValidationError) wireCode() Code { return CodeInvalidMessage }
+// Unwrap returns the error's classification: reason "invalid-message",
+// with the reference's reason text as its detail.
+func (e *ValidationError) Unwrap() error { return newError(reasonInvalidMessage, e.Reason, nil) }
 
 func (e *ValidationError) Error() string {
 	if len(e.Path) == 0 {

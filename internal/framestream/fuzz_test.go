@@ -48,7 +48,7 @@ func FuzzStreamParser(f *testing.F) {
 			}
 		}
 		if err != nil {
-			if !errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) {
+			if !errors.Is(err, tooLarge) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return

@@ -169,17 +169,17 @@ func pieceSeq[P wire.Piece](piece P) uint32 {
 // pipelineError wraps a step's error like transport.Pipeline does, with a
 // short detail from the layer below.
 func pipelineError(we *wirestep.WireError, dir transport.Direction, seq uint32) *transport.PipelineError {
-	pe := &transport.PipelineError{Code: transport.Code(we.Code), Dir: dir, Seq: seq, Err: we}
+	pe := &transport.PipelineError{Code: transport.Code(we.Reason), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
 	var ae *wire.AliasError
 	switch {
 	case errors.As(we, &re):
-		pe.Detail = string(re.Code)
+		pe.Detail = re.Reason
 	case errors.As(we, &ve):
 		pe.Detail = ve.Reason
 	case errors.As(we, &ae):
-		pe.Detail = string(ae.Code)
+		pe.Detail = ae.Reason
 	}
 	return pe
 }

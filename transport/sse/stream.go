@@ -496,7 +496,7 @@ func (st *stream) receive(body []byte) (int, any) {
 			// A resource cap, not a bad frame: the peer's alias state is
 			// now incomplete, so the stream ends (as on the WebSocket
 			// server).
-			st.closeWith(closePolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), true)
+			st.closeWith(closePolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Reason), true)
 			return http.StatusBadRequest, map[string]string{"error": code}
 		}
 		// Otherwise the stream stays open (as in the reference): an
