@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/pressure"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -379,7 +380,7 @@ func (c *conn) queueShared(frames [][]byte) error {
 	}
 	seq := c.seq
 	c.seq = seq + 1 // wraps from 2^32-1 to 0
-	heads := make([]byte, 0, len(frames)*wire.FragmentHeaderSize)
+	heads := make([]byte, 0, len(frames)*wirecore.FragmentHeaderSize)
 	items := make([]outItem, len(frames))
 	for i, f := range frames {
 		n := headerLen(f)
@@ -400,9 +401,9 @@ func (c *conn) queueShared(frames [][]byte) error {
 
 func headerLen(f []byte) int {
 	if len(f) > 1 && wire.FrameKind(f[1]) == wire.KindFragment {
-		return wire.FragmentHeaderSize
+		return wirecore.FragmentHeaderSize
 	}
-	return wire.HeaderSize
+	return wirecore.HeaderSize
 }
 
 // putSeq overwrites the sequence number of an encoded frame header.
@@ -415,7 +416,7 @@ func (c *conn) traceSend(seq uint32, frames [][]byte) {
 	if obs == nil {
 		return
 	}
-	if len(frames) == 1 && headerLen(frames[0]) == wire.HeaderSize {
+	if len(frames) == 1 && headerLen(frames[0]) == wirecore.HeaderSize {
 		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindComplete, Size: len(frames[0])})
 		return
 	}
@@ -955,7 +956,7 @@ func (c *conn) receive(piece []byte) bool {
 // a malformed frame) to its close code, reason and cause.
 func limitClose(err error) (StatusCode, string, error, bool) {
 	var re *wire.ReassemblyError
-	var ae *wire.AliasError
+	var ae *wirecore.AliasError
 	switch {
 	case errors.As(err, &re) && re.Reason == "over_budget":
 		return StatusTryAgainLater, reasonBusy, &Error{Code: CodeReassemblyBudget}, true

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 // DefaultMaxFrameSize is the largest frame (header, metadata and

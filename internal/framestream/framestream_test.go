@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 	"pgregory.net/rapid"
 )
 

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 func FuzzStreamParser(f *testing.F) {

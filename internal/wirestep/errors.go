@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 // Pipeline error reasons. The values are the reference's WireError codes,

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 func TestErrorStringsAndMatching(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 // Codec is one of the two wire encodings a pipeline step speaks:

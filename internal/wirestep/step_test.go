@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 func TestReassemblyEventWireError(t *testing.T) {
