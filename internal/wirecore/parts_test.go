@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kyneta-go/kyneta/internal/wirestep"
 	wire "github.com/kyneta-go/kyneta/internal/wirecore"
+	"github.com/kyneta-go/kyneta/internal/wirestep"
 )
 
 // TestFragmentBinaryPartsMatchFrames: written head then body, the parts

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kyneta-go/kyneta/internal/wirestep"
 	wire "github.com/kyneta-go/kyneta/internal/wirecore"
+	"github.com/kyneta-go/kyneta/internal/wirestep"
 )
 
 func FuzzReceiveStep(f *testing.F) {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/internal/wirestep"
 	wire "github.com/kyneta-go/kyneta/internal/wirecore"
+	"github.com/kyneta-go/kyneta/internal/wirestep"
 )
 
 // checkWireError compares a *WireError with a vector WireError object
