@@ -82,27 +82,11 @@ type DocPresence = wirecore.DocPresence
 // ReplicaType names a payload format: (Name, Major, Minor).
 type ReplicaType = wirecore.ReplicaType
 
-// SyncMode describes how a document is synchronised, along three axes
-// (WriterModel, Delivery, Durability). Only the three modes below exist on
-// the wire.
+// SyncMode describes how a document is synchronised, along three axes:
+// WriterModel ("serialized" or "concurrent"), Delivery ("delta-capable" or
+// "snapshot-only") and Durability ("persistent" or "transient"). Only the
+// three modes below exist on the wire; compare a mode with them.
 type SyncMode = wirecore.SyncMode
-
-// WriterModel, Delivery and Durability are the three axes of a sync mode.
-type (
-	WriterModel = wirecore.WriterModel
-	Delivery    = wirecore.Delivery
-	Durability  = wirecore.Durability
-)
-
-// Values of the sync-mode axes.
-const (
-	Serialized   = wirecore.Serialized
-	Concurrent   = wirecore.Concurrent
-	DeltaCapable = wirecore.DeltaCapable
-	SnapshotOnly = wirecore.SnapshotOnly
-	Persistent   = wirecore.Persistent
-	Transient    = wirecore.Transient
-)
 
 // The three sync modes that exist on the wire.
 var (
