@@ -19,7 +19,7 @@ import (
 
 // logExec records every effect as "effect:<f>" and handles a few commands:
 // "dispatch:inc", "dispatch:noop", "panic".
-func logExec(rec *recorder) machine.Executor[cmsg, string] {
+func logExec(rec *recorder) func(string, func(cmsg)) {
 	return func(f string, dispatch func(cmsg)) {
 		rec.add("effect:" + f)
 		switch f {
