@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
-	"github.com/kyneta-go/kyneta/wire"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 // Which doc types and factories hold a document, and what to do with a
@@ -226,7 +226,7 @@ func supports(bound []replica.Bound, types []DocType, rt ReplicaType) bool {
 // bidirectional reports whether both sides of a doc push to each other
 // (concurrent writers with deltas); it drives interest.reciprocate.
 func bidirectional(m SyncMode) bool {
-	return m.WriterModel == wire.Concurrent && m.Delivery == wire.DeltaCapable
+	return m.WriterModel == wirecore.Concurrent && m.Delivery == wirecore.DeltaCapable
 }
 
 // hashes returns the set of schema hashes a doc accepts.

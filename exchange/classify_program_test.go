@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -110,7 +111,7 @@ func TestNormalizeDocTypeTable(t *testing.T) {
 		{"ephemeral: LWW", DocType{Mode: Ephemeral}, "", b.lww, Ephemeral},
 		{"state marker: the exchange's state factory", StateDoc("h"), "", b.state, Ephemeral},
 		{"collaborative needs a factory", DocType{Mode: Collaborative}, CodeInvalidDocType, nil, Collaborative},
-		{"a mode the wire lacks", DocType{Mode: SyncMode{WriterModel: wire.Concurrent}}, CodeInvalidDocType, nil, SyncMode{}},
+		{"a mode the wire lacks", DocType{Mode: SyncMode{WriterModel: wirecore.Concurrent}}, CodeInvalidDocType, nil, SyncMode{}},
 		{"schema hash too long", DocType{SchemaHash: long}, CodeInvalidSchemaHash, nil, Authoritative},
 		{"supported hash too long", DocType{SupportedHashes: []string{long}}, CodeInvalidSchemaHash, nil, Authoritative},
 	}

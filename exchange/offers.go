@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -129,7 +130,7 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 	payload := replica.FromWire(f.payload)
 	in := importInput{incoming: incoming, payload: payload, wasSynced: wasSynced,
-		transient: rt.meta.SyncMode.Durability == wire.Transient, now: ex.clock.Now()}
+		transient: rt.meta.SyncMode.Durability == wirecore.Transient, now: ex.clock.Now()}
 	rt.mu.Lock()
 	in.ours = rt.rep.Version()
 	if su, ok := rt.rep.(replica.SetUnion); ok {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -58,7 +59,7 @@ type syncDoc struct {
 // acknowledged reports whether writes to the doc are acknowledged: plain
 // op-log docs, whose empty delta is a valid offer every peer ignores.
 func (d *syncDoc) acknowledged() bool {
-	return d.meta.ReplicaType.Name == "plain" && d.meta.SyncMode.Delivery == wire.DeltaCapable
+	return d.meta.ReplicaType.Name == "plain" && d.meta.SyncMode.Delivery == wirecore.DeltaCapable
 }
 
 type syncPeer struct {
@@ -995,7 +996,7 @@ func (p *syncProgram) onInterest(s *syncState, from string, msg *wire.Interest) 
 	var fx []syncFx
 	n := s.clone()
 	var since *string
-	if d.meta.SyncMode.Delivery == wire.DeltaCapable {
+	if d.meta.SyncMode.Delivery == wirecore.DeltaCapable {
 		since = msg.Version
 	}
 	if peer.congested.Len() > 0 {
@@ -1008,7 +1009,7 @@ func (p *syncProgram) onInterest(s *syncState, from string, msg *wire.Interest) 
 	} else {
 		fx = append(fx, fxSendOffers{peers: []string{from}, doc: msg.DocID, since: since, reciprocate: ptr(false)})
 	}
-	if recip && bidirectional(d.meta.SyncMode) && d.meta.SyncMode.Delivery == wire.DeltaCapable {
+	if recip && bidirectional(d.meta.SyncMode) && d.meta.SyncMode.Delivery == wirecore.DeltaCapable {
 		fx = append(fx, fxSendToPeers{peers: []string{from}, msg: &wire.Interest{DocID: msg.DocID, Version: ptr(d.version), Reciprocate: ptr(false)}})
 	}
 	if recip {
@@ -1067,7 +1068,7 @@ func intersects(a, b []string) bool {
 // a fresh clone owned by the caller), keeping the first baseline.
 func (p *syncProgram) push(n *syncState, doc string, before *syncDoc, exclude string) []syncFx {
 	var since *string
-	if before.meta.SyncMode.Delivery == wire.DeltaCapable {
+	if before.meta.SyncMode.Delivery == wirecore.DeltaCapable {
 		since = ptr(before.version)
 	}
 	var targets []string

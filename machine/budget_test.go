@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/machine"
 )
 
@@ -83,8 +84,8 @@ func TestBudgetExhausted(t *testing.T) {
 					t.Errorf("history holds %T, want loopTick", m)
 				}
 			}
-			if machine.CodeOf(got[0]) != machine.CodeBudgetExhausted {
-				t.Errorf("CodeOf = %q", machine.CodeOf(got[0]))
+			if kyneta.ReasonOf(got[0]) != "budget-exhausted" || kyneta.CodeOf(got[0]) != kyneta.CodeInternal {
+				t.Errorf("reason %q code %q", kyneta.ReasonOf(got[0]), kyneta.CodeOf(got[0]))
 			}
 			if r.QueueLen() != 0 {
 				t.Errorf("queue holds %d messages after exhaustion, want 0", r.QueueLen())

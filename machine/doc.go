@@ -4,7 +4,7 @@
 // returns the next state and a list of effects, which are plain data. A
 // [Runner] is the thin imperative shell around a program: it serialises
 // messages from any goroutine, stores the state, notifies transition
-// listeners and hands each effect to an [Executor] supplied by the caller.
+// listeners and hands each effect to an executor function supplied by the caller.
 //
 // # Runner rules
 //
@@ -39,8 +39,9 @@
 //     the same way; such runners should raise or disable the budget.
 //   - [Runner.Close] is idempotent: it discards the queue, makes later
 //     Dispatch calls no-ops, wakes [Runner.WaitFor] with [ErrClosed] and
-//     calls Done (see [Doner]) once with the final state. A message already
-//     in progress completes first; [Runner.Stopped] tells when it has.
+//     calls the program's Done method, if it has one (see [Program]), once
+//     with the final state. A message already in progress completes first;
+//     [Runner.Stopped] tells when it has.
 //
 // Because "no change" is detected with ==, S must be comparable. Keep states
 // small immutable values; a map or slice belongs behind a pointer that a

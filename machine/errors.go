@@ -2,42 +2,43 @@ package machine
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/kyneta-go/kyneta"
 )
 
-// Code classifies the errors this package reports, for callers that switch
-// on a value rather than on a type.
-type Code string
-
+// The reasons of this package's errors.
 const (
-	// CodeClosed marks ErrClosed.
-	CodeClosed Code = "closed"
-	// CodeBudgetExhausted marks a *BudgetExhaustedError.
-	CodeBudgetExhausted Code = "budget-exhausted"
-	// CodePanic marks a *PanicError.
-	CodePanic Code = "panic"
+	// reasonClosed: the runner was closed ([ErrClosed]).
+	reasonClosed = "closed"
+	// reasonBudgetExhausted: a drain exceeded the iteration budget
+	// (*[BudgetExhaustedError]), almost always a feedback loop.
+	reasonBudgetExhausted = "budget-exhausted"
+	// reasonPanic: user code run by a runner panicked (*[PanicError]).
+	reasonPanic = "panic"
 )
+
+// codeOf maps the package's reasons to their codes: a closed runner is
+// unavailable; a feedback loop and a panic are bugs.
+func codeOf(reason string) kyneta.Code {
+	switch reason {
+	case reasonClosed:
+		return kyneta.CodeUnavailable
+	}
+	return kyneta.CodeInternal
+}
+
+func newError(reason, detail string, cause error) *kyneta.Error {
+	return &kyneta.Error{Code: codeOf(reason), Reason: reason, Pkg: "machine", Detail: detail, Err: cause}
+}
 
 // ErrClosed is returned by [Runner.WaitFor] when the runner is closed before
-// the awaited state is reached.
-var ErrClosed = errors.New("machine: runner closed")
-
-// CodeOf returns the Code of the first error in err's chain that carries one,
-// or "" when none does.
-func CodeOf(err error) Code {
-	if errors.Is(err, ErrClosed) {
-		return CodeClosed
-	}
-	var c interface{ Code() Code }
-	if errors.As(err, &c) {
-		return c.Code()
-	}
-	return ""
-}
+// the awaited state is reached. Its code is kyneta.CodeUnavailable, its
+// reason "closed".
+var ErrClosed = newError(reasonClosed, "runner closed", nil)
 
 // BudgetExhaustedError reports a drain that processed more messages than the
 // runner's budget allows, which almost always means a feedback loop (an effect
@@ -56,8 +57,11 @@ type BudgetExhaustedError struct {
 	origin []uintptr // call stack of the goroutine that started the drain
 }
 
-// Code returns CodeBudgetExhausted.
-func (e *BudgetExhaustedError) Code() Code { return CodeBudgetExhausted }
+// Unwrap returns the error's classification: reason "budget-exhausted",
+// kyneta.CodeInternal.
+func (e *BudgetExhaustedError) Unwrap() error {
+	return newError(reasonBudgetExhausted, fmt.Sprintf("[runner:%s] %d > %d", e.Label, e.Iterations, e.Budget), nil)
+}
 
 func (e *BudgetExhaustedError) Error() string {
 	var b strings.Builder
@@ -178,16 +182,14 @@ type PanicError struct {
 	Stack []byte // stack of the panicking goroutine, captured at recovery
 }
 
-// Code returns CodePanic.
-func (e *PanicError) Code() Code { return CodePanic }
-
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("machine: [runner:%s] %s panicked: %v", e.Label, e.Op, e.Value)
 }
 
-// Unwrap returns the panic value when it is an error, so errors.Is/As see
-// through a panic(err).
+// Unwrap returns the error's classification (reason "panic",
+// kyneta.CodeInternal), which wraps the panic value when it is an error, so
+// errors.Is/As see through a panic(err).
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
-	return err
+	return newError(reasonPanic, fmt.Sprintf("[runner:%s] %s panicked", e.Label, e.Op), err)
 }

@@ -99,4 +99,6 @@ func (e *errs) get() []error {
 }
 
 var _ machine.Program[cmsg, cstate, string] = counter{}
-var _ machine.Doner[cstate] = counter{}
+
+// counter has the teardown hook the runner looks for.
+var _ interface{ Done(cstate) } = counter{}

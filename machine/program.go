@@ -6,13 +6,15 @@ package machine
 // draw randomness; time and randomness enter only inside messages or through
 // values injected when the program is constructed. "Nothing happened" is
 // expressed by returning the input state unchanged and no effects.
+//
+// A program that wants a teardown hook also has a method Done(s S): the
+// runner calls it exactly once, with the final state, when it is closed.
 type Program[M, S, F any] interface {
 	Init() (S, []F)
 	Update(s S, m M) (S, []F)
 }
 
-// Doner is implemented by programs that want a teardown hook. The runner
-// calls Done exactly once, with the final state, when it is closed.
-type Doner[S any] interface {
+// doner is a program with a teardown hook (see [Program]).
+type doner[S any] interface {
 	Done(s S)
 }

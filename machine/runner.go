@@ -19,13 +19,8 @@ const defaultBudget = 100_000
 // carries (see Options.HistorySize).
 const defaultHistorySize = 32
 
-// Executor interprets one effect. It runs on the goroutine that is draining
-// the runner, so it must not block: I/O belongs on goroutines the shell owns,
-// which report back by calling dispatch. A dispatch made while the executor
-// runs is queued and processed after every effect of the current message
-// has run. Messages sent through dispatch belong to the current cascade
-// (see Options.BudgetPerCascade); [Runner.Dispatch] starts a new one.
-type Executor[M, F any] func(effect F, dispatch func(M))
+// executor interprets one effect (see [NewRunner]).
+type executor[M, F any] func(effect F, dispatch func(M))
 
 // Transition describes a state change observed by a listener. At is taken
 // from Options.Now when the listeners are notified.
@@ -83,7 +78,7 @@ type Options struct {
 // comparison panic, which is reported as an "update" *PanicError.
 type Runner[M any, S comparable, F any] struct {
 	prog     Program[M, S, F]
-	exec     Executor[M, F]
+	exec     executor[M, F]
 	dispatch func(M) // r.dispatchFromEffect, bound once so effects get it without allocating
 	label    string
 	log      *slog.Logger
@@ -121,7 +116,15 @@ type listener[S any] struct {
 // through exec and processes every message they dispatched, all before it
 // returns (so nobody can observe those transitions). A nil exec drops every
 // effect. A panic in p.Init propagates to the caller.
-func NewRunner[M any, S comparable, F any](p Program[M, S, F], exec Executor[M, F], opts Options) *Runner[M, S, F] {
+//
+// exec, the executor, interprets one effect. It runs on the goroutine that
+// is draining the runner, so it must not block: I/O belongs on goroutines
+// the shell owns, which report back by calling dispatch. A dispatch made
+// while the executor runs is queued and processed after every effect of
+// the current message has run. Messages sent through dispatch belong to
+// the current cascade (see Options.BudgetPerCascade); [Runner.Dispatch]
+// starts a new one.
+func NewRunner[M any, S comparable, F any](p Program[M, S, F], exec func(effect F, dispatch func(M)), opts Options) *Runner[M, S, F] {
 	r := &Runner[M, S, F]{
 		prog:      p,
 		exec:      exec,
@@ -606,7 +609,7 @@ func (r *Runner[M, S, F]) WaitFor(ctx context.Context, pred func(S) bool) (S, er
 // including from executors and listeners. Queued messages are discarded,
 // later Dispatch calls do nothing, pending and later WaitFor calls return
 // ErrClosed (unless the current state matches), and the program's Done (if it
-// implements Doner) is called exactly once with the final state.
+// has a Done method, see [Program]) is called exactly once with the final state.
 //
 // A message already being processed when Close is called finishes first: its
 // listeners and effects still run, and Done runs on the draining goroutine
@@ -647,12 +650,12 @@ func (r *Runner[M, S, F]) finish() {
 	r.listeners = nil
 	r.mu.Unlock()
 	defer close(r.stoppedCh)
-	if d, ok := r.prog.(Doner[S]); ok {
+	if d, ok := r.prog.(doner[S]); ok {
 		r.callDone(d, s)
 	}
 }
 
-func (r *Runner[M, S, F]) callDone(d Doner[S], s S) {
+func (r *Runner[M, S, F]) callDone(d doner[S], s S) {
 	defer func() {
 		if v := recover(); v != nil {
 			r.report(&PanicError{Label: r.label, Op: "done", Value: v, Stack: debug.Stack()})

@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/machine"
 )
 
 // logExec records every effect as "effect:<f>" and handles a few commands:
 // "dispatch:inc", "dispatch:noop", "panic".
-func logExec(rec *recorder) machine.Executor[cmsg, string] {
+func logExec(rec *recorder) func(string, func(cmsg)) {
 	return func(f string, dispatch func(cmsg)) {
 		rec.add("effect:" + f)
 		switch f {
@@ -238,8 +239,8 @@ func TestListener(t *testing.T) {
 		if !errors.As(got[0], &pe) || pe.Op != "listener" || pe.Value != "listener failed" || pe.Label != "lst" || len(pe.Stack) == 0 {
 			t.Errorf("reported %#v, want a listener *PanicError with stack", got[0])
 		}
-		if machine.CodeOf(got[0]) != machine.CodePanic {
-			t.Errorf("CodeOf = %q, want %q", machine.CodeOf(got[0]), machine.CodePanic)
+		if kyneta.ReasonOf(got[0]) != "panic" || kyneta.CodeOf(got[0]) != kyneta.CodeInternal {
+			t.Errorf("reason %q code %q, want panic internal", kyneta.ReasonOf(got[0]), kyneta.CodeOf(got[0]))
 		}
 		if s := logBuf.String(); !strings.Contains(s, "listener panicked: listener failed") || !strings.Contains(s, "label=lst") {
 			t.Errorf("log output lacks the panic: %q", s)

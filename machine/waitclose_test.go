@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/machine"
 )
 
@@ -111,8 +112,10 @@ func TestWaitForImmediate(t *testing.T) {
 	if _, err := r.WaitFor(context.Background(), atLeast(8)); !errors.Is(err, machine.ErrClosed) {
 		t.Errorf("WaitFor after Close = %v, want ErrClosed", err)
 	}
-	if machine.CodeOf(machine.ErrClosed) != machine.CodeClosed {
-		t.Errorf("CodeOf(ErrClosed) = %q", machine.CodeOf(machine.ErrClosed))
+	_, err := r.WaitFor(context.Background(), atLeast(8))
+	if kyneta.ReasonOf(err) != "closed" || kyneta.CodeOf(err) != kyneta.CodeUnavailable ||
+		!errors.Is(err, &kyneta.Error{Pkg: "machine", Reason: "closed"}) {
+		t.Errorf("WaitFor after Close = %#v", err)
 	}
 }
 

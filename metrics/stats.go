@@ -94,9 +94,9 @@ type Event struct {
 	Closes []CloseCount `json:"closes,omitempty"`
 }
 
-// Diff computes the rates and new closes between two snapshots of the
+// diff computes the rates and new closes between two snapshots of the
 // same collector. A counter that went down (a restart) counts from zero.
-func Diff(prev, cur Snapshot) (Rates, []CloseCount) {
+func diff(prev, cur Snapshot) (Rates, []CloseCount) {
 	secs := cur.Time.Sub(prev.Time).Seconds()
 	rate := func(a, b uint64) float64 {
 		if secs <= 0 {
@@ -175,7 +175,7 @@ func (c *Collector) StatsHandler(interval time.Duration) http.Handler {
 			cur := c.Snapshot()
 			ev := Event{Snapshot: cur}
 			if prev != nil {
-				rates, closes := Diff(*prev, cur)
+				rates, closes := diff(*prev, cur)
 				ev.Rates, ev.Closes = &rates, closes
 			}
 			prev = &cur

@@ -132,7 +132,7 @@ func TestDiff(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	prev := Snapshot{Time: t0, MessagesIn: 10, BytesOut: 100, Closed: map[string]uint64{"1000": 3, "1001": 1}}
 	cur := Snapshot{Time: t0.Add(4 * time.Second), MessagesIn: 30, BytesOut: 20, Closed: map[string]uint64{"1000": 5, "1001": 1, "4000": 2}}
-	r, closes := Diff(prev, cur)
+	r, closes := diff(prev, cur)
 	// BytesOut went down (a restart): counted from zero.
 	if r.Seconds != 4 || r.MessagesIn != 5 || r.BytesOut != 5 || r.MessagesOut != 0 {
 		t.Errorf("rates %+v", r)
@@ -140,7 +140,7 @@ func TestDiff(t *testing.T) {
 	if !reflect.DeepEqual(closes, []CloseCount{{1000, 2}, {4000, 2}}) {
 		t.Errorf("closes %+v", closes)
 	}
-	if r, _ := Diff(cur, cur); r.MessagesIn != 0 || r.Seconds != 0 {
+	if r, _ := diff(cur, cur); r.MessagesIn != 0 || r.Seconds != 0 {
 		t.Errorf("zero interval: %+v", r)
 	}
 }

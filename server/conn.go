@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/pressure"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -378,7 +380,7 @@ func (c *conn) queueShared(frames [][]byte) error {
 	}
 	seq := c.seq
 	c.seq = seq + 1 // wraps from 2^32-1 to 0
-	heads := make([]byte, 0, len(frames)*wire.FragmentHeaderSize)
+	heads := make([]byte, 0, len(frames)*wirecore.FragmentHeaderSize)
 	items := make([]outItem, len(frames))
 	for i, f := range frames {
 		n := headerLen(f)
@@ -399,9 +401,9 @@ func (c *conn) queueShared(frames [][]byte) error {
 
 func headerLen(f []byte) int {
 	if len(f) > 1 && wire.FrameKind(f[1]) == wire.KindFragment {
-		return wire.FragmentHeaderSize
+		return wirecore.FragmentHeaderSize
 	}
-	return wire.HeaderSize
+	return wirecore.HeaderSize
 }
 
 // putSeq overwrites the sequence number of an encoded frame header.
@@ -414,7 +416,7 @@ func (c *conn) traceSend(seq uint32, frames [][]byte) {
 	if obs == nil {
 		return
 	}
-	if len(frames) == 1 && headerLen(frames[0]) == wire.HeaderSize {
+	if len(frames) == 1 && headerLen(frames[0]) == wirecore.HeaderSize {
 		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindComplete, Size: len(frames[0])})
 		return
 	}
@@ -954,19 +956,19 @@ func (c *conn) receive(piece []byte) bool {
 // a malformed frame) to its close code, reason and cause.
 func limitClose(err error) (StatusCode, string, error, bool) {
 	var re *wire.ReassemblyError
-	var ae *wire.AliasError
+	var ae *wirecore.AliasError
 	switch {
-	case errors.As(err, &re) && re.Code == wire.CodeOverBudget:
+	case errors.As(err, &re) && re.Reason == "over_budget":
 		return StatusTryAgainLater, reasonBusy, &Error{Code: CodeReassemblyBudget}, true
-	case errors.As(err, &re) && re.Code == wire.CodeEvicted:
+	case errors.As(err, &re) && re.Reason == "evicted":
 		// Its own message did not fit the per-connection limit.
 		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
-	case wire.CodeOf(err) == wire.CodeDecodeLimit:
+	case errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: "limit"}):
 		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
-	case errors.As(err, &ae) && ae.Code == wire.CodeTooManyDocs:
+	case errors.As(err, &ae) && ae.Reason == "too-many-docs":
 		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
 	case errors.As(err, &ae) && ae.IsLimit():
-		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), &Error{Code: CodeLimit}, true
+		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Reason), &Error{Code: CodeLimit}, true
 	}
 	return 0, "", nil, false
 }

@@ -9,9 +9,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/errtext"
 	"github.com/kyneta-go/kyneta/transport"
-	"github.com/kyneta-go/kyneta/wire"
 )
 
 // StatusCode is a WebSocket close code; it is websocket.StatusCode.
@@ -258,13 +258,13 @@ const maxCloseReason = 123
 // code and detail.
 func invalidFrameReason(err error) string {
 	cause := string(transport.CodeDecodeFailed)
-	var fe *wire.Error
 	var pe *transport.PipelineError
+	fe := frameError(err)
 	switch {
-	case errors.As(err, &fe) && frameCode(fe.Code):
-		cause = string(fe.Code)
-		if fe.Msg != "" {
-			cause += ": " + fe.Msg
+	case fe != nil:
+		cause = fe.Reason
+		if fe.Detail != "" {
+			cause += ": " + fe.Detail
 		}
 	case errors.As(err, &pe):
 		cause = string(pe.Code)
@@ -307,11 +307,17 @@ func (e *CloseError) Error() string {
 // Unwrap returns the cause.
 func (e *CloseError) Unwrap() error { return e.Err }
 
-// frameCode reports whether c is one of the binary frame decoder's codes.
-func frameCode(c wire.Code) bool {
-	switch c {
-	case wire.CodeTruncatedFrame, wire.CodeUnsupportedVersion, wire.CodeInvalidFrameType, wire.CodeFrameTooLarge:
-		return true
+// frameError returns the binary frame decoder's error in err's chain (an
+// error of package wire with one of its frame reasons), or nil.
+func frameError(err error) *kyneta.Error {
+	for err != nil {
+		if ke, ok := err.(*kyneta.Error); ok && ke.Pkg == "wire" {
+			switch ke.Reason {
+			case "truncated_frame", "unsupported_version", "invalid_type", "frame_too_large":
+				return ke
+			}
+		}
+		err = errors.Unwrap(err)
 	}
-	return false
+	return nil
 }

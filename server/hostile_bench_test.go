@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -206,7 +207,7 @@ func pingPong(c *websocket.Conn) error {
 // 8 fragments of it, so the server's buffers all differ in size.
 func BenchmarkHostileFragments(b *testing.B) {
 	const conns, perConn = 4, 120 // 120 MiB of fragments per connection
-	chunk := make([]byte, netdefault.MaxMessageSize-wire.FragmentHeaderSize)
+	chunk := make([]byte, netdefault.MaxMessageSize-wirecore.FragmentHeaderSize)
 	for _, tc := range []struct {
 		name   string
 		budget int64
@@ -235,15 +236,15 @@ func BenchmarkHostileFragments(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						frame := make([]byte, wire.FragmentHeaderSize+len(chunk))
-						copy(frame[wire.FragmentHeaderSize:], chunk)
+						frame := make([]byte, wirecore.FragmentHeaderSize+len(chunk))
+						copy(frame[wirecore.FragmentHeaderSize:], chunk)
 						for n := 0; tc.flood && n < perConn; n++ {
 							seq, index := n/tc.fill+1, n%tc.fill
 							total, size := uint16(65535), uint32(1<<32-1)
 							if tc.varied {
 								total, size = 16, uint32(8+seq%8)<<20+uint32(seq*4099)
 							}
-							_, _ = wire.PutHeader(frame, wire.Frame{Kind: wire.KindFragment, Seq: uint32(seq), Index: uint16(index), Total: total, TotalSize: size, Payload: chunk})
+							_, _ = wirecore.PutHeader(frame, wire.Frame{Kind: wire.KindFragment, Seq: uint32(seq), Index: uint16(index), Total: total, TotalSize: size, Payload: chunk})
 							if c.Write(context.Background(), websocket.MessageBinary, frame) != nil {
 								return // closed (1013 once the budget is gone)
 							}

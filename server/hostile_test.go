@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -25,7 +26,7 @@ func TestHostileRandomBytes(t *testing.T) {
 				b[j] = byte(rng.Uint32())
 			}
 			if i%3 == 0 && len(b) > 0 {
-				b[0] = wire.Version // get past the version check sometimes
+				b[0] = wirecore.Version // get past the version check sometimes
 			}
 			if c.writeBinary(b) != nil {
 				break // the server already closed us
@@ -50,9 +51,9 @@ func TestHostileMalformedFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	frame := good[0]
-	garbage := make([]byte, wire.HeaderSize+5)
-	_, _ = wire.PutHeader(garbage, wire.Frame{Kind: wire.KindComplete, Seq: 1, Payload: make([]byte, 5)})
-	copy(garbage[wire.HeaderSize:], "\xff\xfe\x00\x01\x02")
+	garbage := make([]byte, wirecore.HeaderSize+5)
+	_, _ = wirecore.PutHeader(garbage, wire.Frame{Kind: wire.KindComplete, Seq: 1, Payload: make([]byte, 5)})
+	copy(garbage[wirecore.HeaderSize:], "\xff\xfe\x00\x01\x02")
 
 	cases := []struct {
 		name   string
@@ -60,10 +61,10 @@ func TestHostileMalformedFrames(t *testing.T) {
 		reason string
 	}{
 		{"empty", nil, "Invalid frame: truncated_frame: need at least 10 header bytes, have 0"},
-		{"header only", frame[:wire.HeaderSize-1], "Invalid frame: truncated_frame: need at least 10 header bytes, have 9"},
+		{"header only", frame[:wirecore.HeaderSize-1], "Invalid frame: truncated_frame: need at least 10 header bytes, have 9"},
 		{"payload cut", frame[:len(frame)-1], fmt.Sprintf("Invalid frame: truncated_frame: complete frame needs %d bytes, have %d", len(frame), len(frame)-1)},
 		{"bad version", append([]byte{9}, frame[1:]...), "Invalid frame: unsupported_version: version 9, this decoder reads 3"},
-		{"bad type", append([]byte{wire.Version, 7}, frame[2:]...), "Invalid frame: invalid_type: type byte 0x07"},
+		{"bad type", append([]byte{wirecore.Version, 7}, frame[2:]...), "Invalid frame: invalid_type: type byte 0x07"},
 		{"undecodable payload", garbage, "Invalid frame: decode-failed"},
 	}
 	for _, tc := range cases {
@@ -87,10 +88,10 @@ func TestHostileFragmentFlood(t *testing.T) {
 	h := newHarness(t, Options{MaxReassemblySize: limit})
 	c := h.connect("")
 	chunk := make([]byte, 1<<10)
-	frame := make([]byte, wire.FragmentHeaderSize+len(chunk))
+	frame := make([]byte, wirecore.FragmentHeaderSize+len(chunk))
 	flood := func(from, n int) {
 		for seq := from; seq < from+n; seq++ {
-			_, _ = wire.PutHeader(frame, wire.Frame{Kind: wire.KindFragment, Seq: uint32(seq), Index: 0, Total: 2, TotalSize: uint32(2 * len(chunk)), Payload: chunk})
+			_, _ = wirecore.PutHeader(frame, wire.Frame{Kind: wire.KindFragment, Seq: uint32(seq), Index: 0, Total: 2, TotalSize: uint32(2 * len(chunk)), Payload: chunk})
 			binary.BigEndian.PutUint32(frame[6:10], uint32(seq))
 			if err := c.writeBinary(frame); err != nil {
 				t.Fatalf("write %d: %v", seq, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/internal/wirestep"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -37,7 +38,7 @@ func traceOf(t wirestep.FrameTrace) FrameTrace {
 // codes; Detail is the lower layer's reason in short (the collector's
 // "duplicate_fragment" for reassembly-failed, the validation reason for
 // invalid-wire-message); Err is the step's error value (errors.As
-// reaches it and, through it, e.g. the *wire.AliasError).
+// reaches it and, through it, e.g. the *wirecore.AliasError).
 type PipelineError struct {
 	Code   Code
 	Dir    Direction
@@ -133,7 +134,7 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 	p := &Pipeline{onError: opts.OnError, onFrame: opts.OnFrame, thresh: max(opts.Threshold, 0)}
 	timeout := opts.ReassemblyTimeout
 	if timeout < 0 {
-		timeout = wire.NoLimit
+		timeout = wirecore.NoLimit
 	}
 	p.st = wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{
 		Timeout:             timeout,
@@ -143,7 +144,7 @@ func NewPipeline(opts PipelineOptions) *Pipeline {
 		OnEvent:             p.onReassemblyEvent,
 		Budget:              opts.ReassemblyBudget,
 	})
-	p.st.Alias = wire.NewAliasState(opts.Alias)
+	p.st.Alias = wirecore.NewAliasState(opts.Alias)
 	return p
 }
 
@@ -180,7 +181,7 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 // SendParts is Send for writers that can write a frame as two pieces:
 // a fragmented message comes back as fragment headers and slices of the
 // one encoded message, so the payload is not copied into frames (see
-// [wire.FragmentBinaryParts]). The bytes on the wire are those of Send.
+// [wirecore.FragmentBinaryParts]). The bytes on the wire are those of Send.
 func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
 	p.mu.Lock()
 	if p.closed {
@@ -223,7 +224,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	}
 	if out.Err != nil {
 		var seq uint32
-		if len(piece) >= wire.HeaderSize {
+		if len(piece) >= wirecore.HeaderSize {
 			seq = binary.BigEndian.Uint32(piece[6:10])
 		}
 		err := pipelineError(out.Err, DirReceive, seq)
@@ -232,11 +233,11 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	}
 	if p.onFrame != nil {
 		tr := traceOf(out.Trace)
-		if len(piece) >= wire.FragmentHeaderSize && wire.FrameKind(piece[1]) == wire.KindFragment {
+		if len(piece) >= wirecore.FragmentHeaderSize && wire.FrameKind(piece[1]) == wire.KindFragment {
 			// The piece completed a fragmented message: count its frames,
 			// not just the last one (reference issue P3).
 			total := int(binary.BigEndian.Uint16(piece[12:14]))
-			tr.Size = int(binary.BigEndian.Uint32(piece[14:18])) + total*wire.FragmentHeaderSize
+			tr.Size = int(binary.BigEndian.Uint32(piece[14:18])) + total*wirecore.FragmentHeaderSize
 		}
 		p.onFrame(tr)
 	}
@@ -246,17 +247,17 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 // pipelineError wraps a step's error with direction and seq, and a short
 // detail from the layer below.
 func pipelineError(we *wirestep.WireError, dir Direction, seq uint32) *PipelineError {
-	pe := &PipelineError{Code: Code(we.Code), Dir: dir, Seq: seq, Err: we}
+	pe := &PipelineError{Code: Code(we.Reason), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
-	var ae *wire.AliasError
+	var ae *wirecore.AliasError
 	switch {
 	case errors.As(we, &re):
-		pe.Detail = string(re.Code)
+		pe.Detail = re.Reason
 	case errors.As(we, &ve):
 		pe.Detail = ve.Reason
 	case errors.As(we, &ae):
-		pe.Detail = string(ae.Code)
+		pe.Detail = ae.Reason
 	}
 	return pe
 }
@@ -309,13 +310,13 @@ func (p *Pipeline) PendingBytes() int64 {
 // reported once mu is released. Timeouts come from the clock's timer,
 // without mu, and are reported at once.
 func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
-	switch ev.Type {
-	case wire.CodeEvicted:
+	switch ev.Reason {
+	case "evicted":
 		p.evicted = append(p.evicted, uint32(ev.Seq))
-	case wire.CodeTimeout:
+	case "timeout":
 		if !p.done.Load() {
 			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq),
-				Err: &wirestep.WireError{Code: wirestep.CodeReassemblyTimeout, Detail: ev}}, DirReceive)
+				Err: wirestep.EventError(ev)}, DirReceive)
 		}
 	}
 }
@@ -332,7 +333,7 @@ func (p *Pipeline) takeEvicted() []uint32 {
 func (p *Pipeline) reportEvicted(seqs []uint32) {
 	for _, s := range seqs {
 		p.reportError(&PipelineError{Code: CodeReassemblyEvicted, Dir: DirReceive, Seq: s,
-			Err: &wirestep.WireError{Code: wirestep.CodeReassemblyEvicted, Detail: wire.ReassemblyEvent{Type: wire.CodeEvicted, Seq: float64(s)}}}, DirReceive)
+			Err: wirestep.EventError(wire.ReassemblyEvent{Reason: "evicted", Seq: float64(s)})}, DirReceive)
 	}
 }
 

@@ -9,17 +9,17 @@ import (
 // The pipeline converts the steps' codes and trace directions by value, so
 // the strings must agree.
 func TestPipelineCodesMatchSteps(t *testing.T) {
-	pairs := map[Code]wirestep.WireErrorCode{
-		CodeAliasResolutionFailed: wirestep.CodeAliasResolutionFailed,
-		CodeDecodeFailed:          wirestep.CodeDecodeFailed,
-		CodeReassemblyFailed:      wirestep.CodeReassemblyFailed,
-		CodeReassemblyTimeout:     wirestep.CodeReassemblyTimeout,
-		CodeReassemblyEvicted:     wirestep.CodeReassemblyEvicted,
-		CodeFrameTooLarge:         wirestep.CodeFrameTooLarge,
-		CodeEmptyPayload:          wirestep.CodeEmptyPayload,
-		CodeTooManyFragments:      wirestep.CodeTooManyFragments,
-		CodeInvalidWireMessage:    wirestep.CodeInvalidWireMessage,
-		CodeEncodeFailed:          wirestep.CodeEncodeFailed,
+	pairs := map[Code]string{
+		CodeAliasResolutionFailed: wirestep.ReasonAliasResolutionFailed,
+		CodeDecodeFailed:          wirestep.ReasonDecodeFailed,
+		CodeReassemblyFailed:      wirestep.ReasonReassemblyFailed,
+		CodeReassemblyTimeout:     wirestep.ReasonReassemblyTimeout,
+		CodeReassemblyEvicted:     wirestep.ReasonReassemblyEvicted,
+		CodeFrameTooLarge:         wirestep.ReasonFrameTooLarge,
+		CodeEmptyPayload:          wirestep.ReasonEmptyPayload,
+		CodeTooManyFragments:      wirestep.ReasonTooManyFragments,
+		CodeInvalidWireMessage:    wirestep.ReasonInvalidWireMessage,
+		CodeEncodeFailed:          wirestep.ReasonEncodeFailed,
 	}
 	for c, w := range pairs {
 		if string(c) != string(w) {

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -189,7 +190,7 @@ func vectorMsg(t *testing.T, raw json.RawMessage) wire.ChannelMsg {
 			_ = json.Unmarshal(d.ReplicaType[2], &rt.Minor)
 			m.Docs = append(m.Docs, wire.DocPresence{
 				DocID: d.DocID, ReplicaType: rt, SchemaHash: d.SchemaHash, SupportedHashes: d.SupportedHashes,
-				SyncMode: wire.SyncMode{WriterModel: wire.WriterModel(d.SyncMode.WriterModel), Delivery: wire.Delivery(d.SyncMode.Delivery), Durability: wire.Durability(d.SyncMode.Durability)},
+				SyncMode: wire.SyncMode{WriterModel: wirecore.WriterModel(d.SyncMode.WriterModel), Delivery: wirecore.Delivery(d.SyncMode.Delivery), Durability: wirecore.Durability(d.SyncMode.Durability)},
 			})
 		}
 		return m

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// An offer is encoded to CBOR (and to the text form) and decoded back.
+// An offer is encoded to CBOR and decoded back.
 func ExampleEncode() {
 	offer := &wire.Offer{
 		DocID: "doc-1",
@@ -22,9 +23,7 @@ func ExampleEncode() {
 	if err != nil {
 		panic(err)
 	}
-	text, _ := wire.EncodeText(offer)
 	fmt.Printf("cbor %x\n", b)
-	fmt.Println("text", text)
 
 	msg, err := wire.Decode(b)
 	if err != nil {
@@ -34,7 +33,6 @@ func ExampleEncode() {
 	fmt.Println(o.DocID, o.Payload.Kind, o.Payload.Encoding, string(o.Payload.Data), o.Version)
 	// Output:
 	// cbor a661741262706b006270650061646e7b227469746c65223a226869227d6176656c696e3a3163646f6365646f632d31
-	// text {"t":18,"pk":0,"pe":0,"d":"{\"title\":\"hi\"}","v":"lin:1","doc":"doc-1"}
 	// doc-1 entirety json {"title":"hi"} lin:1
 }
 
@@ -52,8 +50,8 @@ func ExampleDecode() {
 		b = append(b, 0x19, 0x01, byte(i), 0x00)
 	}
 	_, err = wire.Decode(b)
-	fmt.Println(wire.CodeOf(err) == wire.CodeDecodeLimit)
+	fmt.Println(kyneta.ReasonOf(err), kyneta.CodeOf(err))
 	// Output:
 	// true
-	// true
+	// limit resource-exhausted
 }

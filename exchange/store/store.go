@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -71,9 +72,9 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 	*m = Meta{
 		ReplicaType: rt,
 		SyncMode: wire.SyncMode{
-			WriterModel: wire.WriterModel(raw.SyncMode.WriterModel),
-			Delivery:    wire.Delivery(raw.SyncMode.Delivery),
-			Durability:  wire.Durability(raw.SyncMode.Durability),
+			WriterModel: wirecore.WriterModel(raw.SyncMode.WriterModel),
+			Delivery:    wirecore.Delivery(raw.SyncMode.Delivery),
+			Durability:  wirecore.Durability(raw.SyncMode.Durability),
 		},
 		SchemaHash: raw.SchemaHash,
 	}

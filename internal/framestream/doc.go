@@ -5,5 +5,6 @@
 // kept, with the reference's stream_parser vectors, for the one that will.
 //
 // Unlike the reference it rejects frames above a maximum size
-// ([DefaultMaxFrameSize] unless configured) with a *[LimitError].
+// ([DefaultMaxFrameSize] unless configured) with an error of reason
+// "frame_too_large".
 package framestream

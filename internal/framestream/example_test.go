@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta/internal/framestream"
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 func ExampleParser() {

@@ -4,7 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/kyneta-go/kyneta/wire"
+	"github.com/kyneta-go/kyneta"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 // DefaultMaxFrameSize is the largest frame (header, metadata and
@@ -61,7 +62,8 @@ func NewParser(maxFrameSize int) *Parser {
 // Feed consumes the next chunk of the stream and returns the frames it
 // completes, in order. Each returned frame is a fresh slice the caller
 // owns; chunk is not retained. When a header declares a frame above the
-// limit, Feed returns the frames completed before it and a *[LimitError];
+// limit, Feed returns the frames completed before it and an error with reason
+// "frame_too_large" (kyneta.CodeResourceExhausted);
 // the stream cannot be resynchronised, so every later Feed returns the same
 // error until [Parser.Reset].
 func (p *Parser) Feed(chunk []byte) ([][]byte, error) {
@@ -82,7 +84,7 @@ func (p *Parser) Feed(chunk []byte) ([][]byte, error) {
 				body += wire.FragmentHeaderSize - wire.HeaderSize
 			}
 			if size := wire.HeaderSize + body; p.max >= 0 && size > uint64(p.max) {
-				p.err = &LimitError{Size: size, Limit: p.max}
+				p.err = limitError(size, p.max)
 				return frames, p.err
 			}
 			p.body = int(body)
@@ -123,20 +125,16 @@ func (p *Parser) Reset() {
 	*p = Parser{max: p.max}
 }
 
-// LimitError reports a frame on a byte stream whose declared size exceeds
-// the [Parser]'s limit. The stream cannot be resynchronised after it;
-// the parser keeps returning the error until Reset.
-type LimitError struct {
-	Size  uint64 // declared frame size: header, metadata and payload
-	Limit int    // the parser's maximum
-}
+// reasonFrameTooLarge is the reason of the error for a frame on a byte
+// stream whose declared size exceeds the [Parser]'s limit (the wire
+// package's reason for frames over a limit). The stream cannot be
+// resynchronised after it; the parser keeps returning the error until
+// Reset.
+const reasonFrameTooLarge = "frame_too_large"
 
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("framestream: frame of %d bytes exceeds the limit of %d", e.Size, e.Limit)
-}
-
-// Is makes errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) true for stream limit errors.
-func (e *LimitError) Is(target error) bool {
-	t, ok := target.(*wire.Error)
-	return ok && t.Code == wire.CodeFrameTooLarge
+// limitError returns the error for a declared frame size over the limit:
+// a resource limit, so CodeResourceExhausted.
+func limitError(size uint64, limit int) *kyneta.Error {
+	return &kyneta.Error{Code: kyneta.CodeResourceExhausted, Reason: reasonFrameTooLarge, Pkg: "framestream",
+		Detail: fmt.Sprintf("frame of %d bytes exceeds the limit of %d", size, limit)}
 }

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kyneta-go/kyneta/wire"
+	"github.com/kyneta-go/kyneta"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 	"pgregory.net/rapid"
 )
 
@@ -86,8 +87,8 @@ func TestStreamParserLimit(t *testing.T) {
 	if err == nil || len(frames) != 1 || !bytes.Equal(frames[0], ok) {
 		t.Fatalf("frames %d err %v", len(frames), err)
 	}
-	var se *LimitError
-	if !errors.As(err, &se) || se.Size != 31 || se.Limit != 30 || !errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) {
+	if err.Error() != "framestream: frame_too_large: frame of 31 bytes exceeds the limit of 30" || !errors.Is(err, tooLarge) ||
+		kyneta.CodeOf(err) != kyneta.CodeResourceExhausted {
 		t.Fatalf("err %#v", err)
 	}
 	if _, err2 := p.Feed(ok); err2 != err {
@@ -159,11 +160,21 @@ func TestStrings(t *testing.T) {
 	if PhaseHeader.String() != "header" || PhaseBody.String() != "body" {
 		t.Error("Phase.String")
 	}
-	err := error(&LimitError{Size: 100, Limit: 50})
+	err := error(limitError(100, 50))
 	if got := err.Error(); !strings.Contains(got, "100 bytes exceeds the limit of 50") {
 		t.Errorf("Error() = %q", got)
 	}
-	if !errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) || errors.Is(err, &wire.Error{Code: wire.CodeTruncatedFrame}) {
-		t.Error("LimitError is frame_too_large and nothing else")
+	if !errors.Is(err, tooLarge) || errors.Is(err, &kyneta.Error{Reason: "truncated_frame"}) {
+		t.Error("the limit error is frame_too_large and nothing else")
+	}
+}
+
+// tooLarge matches the parser's limit error.
+var tooLarge = &kyneta.Error{Pkg: "framestream", Reason: "frame_too_large"}
+
+// TestReasonCodes pins the code of the package's one reason.
+func TestReasonCodes(t *testing.T) {
+	if got := kyneta.CodeOf(limitError(2, 1)); got != kyneta.CodeResourceExhausted {
+		t.Errorf("frame_too_large has code %q", got)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 func FuzzStreamParser(f *testing.F) {
@@ -48,7 +48,7 @@ func FuzzStreamParser(f *testing.F) {
 			}
 		}
 		if err != nil {
-			if !errors.Is(err, &wire.Error{Code: wire.CodeFrameTooLarge}) {
+			if !errors.Is(err, tooLarge) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return

@@ -4,7 +4,7 @@
 // the connection's [PipelineState], with failures as *[WireError] values
 // carrying the reference's codes. The steps are the Go form of the
 // reference's sendStep and receiveStep; transport.Pipeline and the SSE
-// transport are their shells. Users encode and decode through package wire
-// ([wire.Encode], [wire.Decode], [wire.AliasState]) and see step failures
-// as transport.PipelineError.
+// transport are their shells. They run over internal/wirecore (the alias
+// table, both codecs, frames and reassembly); users encode and decode
+// through package wire and see step failures as transport.PipelineError.
 package wirestep

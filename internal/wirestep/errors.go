@@ -3,44 +3,66 @@ package wirestep
 import (
 	"fmt"
 
-	"github.com/kyneta-go/kyneta/wire"
+	"github.com/kyneta-go/kyneta"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
-// WireErrorCode names a pipeline failure. The values are the reference's
-// WireError codes, plus CodeEncodeFailed.
-type WireErrorCode string
-
-// Pipeline error codes. The reference also declares "frame-decode-failed"
-// but never produces it: undecodable frames surface as reassembly-failed
-// with a parse_error detail, here as well.
+// Pipeline error reasons. The values are the reference's WireError codes,
+// plus ReasonEncodeFailed. The reference also declares
+// "frame-decode-failed" but never produces it: undecodable frames surface
+// as reassembly-failed with a parse_error detail, here as well. They are
+// exported for the transports in this module, which report them.
 const (
-	// CodeAliasResolutionFailed: the alias transformer rejected the message
-	// (Detail is the *AliasError).
-	CodeAliasResolutionFailed WireErrorCode = "alias-resolution-failed"
-	// CodeDecodeFailed: the reassembled payload is not CBOR or JSON the
-	// decoder accepts (Detail is the *wire.Error).
-	CodeDecodeFailed WireErrorCode = "decode-failed"
-	// CodeReassemblyFailed: the piece was rejected by the reassembler
-	// (Detail is the *ReassemblyError).
-	CodeReassemblyFailed WireErrorCode = "reassembly-failed"
-	// CodeReassemblyTimeout and CodeReassemblyEvicted report a partial
+	// ReasonAliasResolutionFailed: the alias transformer rejected the
+	// message (Detail is the *wire.AliasError).
+	ReasonAliasResolutionFailed = "alias-resolution-failed"
+	// ReasonDecodeFailed: the reassembled payload is not CBOR or JSON the
+	// decoder accepts (Detail is the wire package's error).
+	ReasonDecodeFailed = "decode-failed"
+	// ReasonReassemblyFailed: the piece was rejected by the reassembler
+	// (Detail is the *wire.ReassemblyError).
+	ReasonReassemblyFailed = "reassembly-failed"
+	// ReasonReassemblyTimeout and ReasonReassemblyEvicted report a partial
 	// message dropped by the reassembler (Detail is the ReassemblyEvent).
-	CodeReassemblyTimeout WireErrorCode = "reassembly-timeout"
-	CodeReassemblyEvicted WireErrorCode = "reassembly-evicted"
-	// CodeFrameTooLarge: a complete frame would exceed the codec's limit
+	ReasonReassemblyTimeout = "reassembly-timeout"
+	ReasonReassemblyEvicted = "reassembly-evicted"
+	// ReasonFrameTooLarge: a complete frame would exceed the codec's limit
 	// (Detail is a SizeLimit).
-	CodeFrameTooLarge WireErrorCode = "frame-too-large"
-	// CodeEmptyPayload and CodeTooManyFragments: fragmentation failed
-	// (Detail is the *wire.Error).
-	CodeEmptyPayload     WireErrorCode = "empty-payload"
-	CodeTooManyFragments WireErrorCode = "too-many-fragments"
-	// CodeInvalidWireMessage: the payload decoded but is not a valid
-	// message (Detail is the *ValidationError).
-	CodeInvalidWireMessage WireErrorCode = "invalid-wire-message"
-	// CodeEncodeFailed is Go-only: the message could not be encoded at all
-	// (a nil message). The reference would throw instead.
-	CodeEncodeFailed WireErrorCode = "encode-failed"
+	ReasonFrameTooLarge = "frame-too-large"
+	// ReasonEmptyPayload and ReasonTooManyFragments: fragmentation failed
+	// (Detail is the wire package's error).
+	ReasonEmptyPayload     = "empty-payload"
+	ReasonTooManyFragments = "too-many-fragments"
+	// ReasonInvalidWireMessage: the payload decoded but is not a valid
+	// message (Detail is the *wire.ValidationError).
+	ReasonInvalidWireMessage = "invalid-wire-message"
+	// ReasonEncodeFailed is Go-only: the message could not be encoded at
+	// all (a nil message). The reference would throw instead.
+	ReasonEncodeFailed = "encode-failed"
 )
+
+// reasonCodes maps every pipeline reason to its code.
+var reasonCodes = map[string]kyneta.Code{
+	ReasonAliasResolutionFailed: kyneta.CodeMalformed,
+	ReasonDecodeFailed:          kyneta.CodeMalformed,
+	ReasonReassemblyFailed:      kyneta.CodeMalformed,
+	ReasonReassemblyTimeout:     kyneta.CodeDeadlineExceeded,
+	ReasonReassemblyEvicted:     kyneta.CodeResourceExhausted,
+	ReasonFrameTooLarge:         kyneta.CodeResourceExhausted,
+	ReasonEmptyPayload:          kyneta.CodeInvalidArgument,
+	ReasonTooManyFragments:      kyneta.CodeResourceExhausted,
+	ReasonInvalidWireMessage:    kyneta.CodeMalformed,
+	ReasonEncodeFailed:          kyneta.CodeInvalidArgument,
+}
+
+// codeOf returns the code of a pipeline reason (CodeInternal for an
+// unknown one, which is a bug).
+func codeOf(reason string) kyneta.Code {
+	if c, ok := reasonCodes[reason]; ok {
+		return c
+	}
+	return kyneta.CodeInternal
+}
 
 // SizeLimit is the detail of a frame-too-large error.
 type SizeLimit struct {
@@ -50,47 +72,39 @@ type SizeLimit struct {
 
 // WireError is a pipeline failure as a value: the steps never panic and
 // never return a bare error. Detail is the lower layer's error or record
-// (see the code constants); when it is an error, Unwrap returns it, so
-// errors.As reaches e.g. the *wire.AliasError. errors.Is matches any *WireError
-// with the same Code.
+// (see the reason constants). It unwraps to its *kyneta.Error
+// classification (Pkg "wire", the same Reason), which wraps Detail when it
+// is an error, so errors.As reaches e.g. the *wire.AliasError.
 type WireError struct {
-	Code   WireErrorCode
+	Reason string
 	Detail any
 }
 
-func (e *WireError) Error() string {
+func (e *WireError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap returns the error's classification.
+func (e *WireError) Unwrap() error {
+	ke := &kyneta.Error{Code: codeOf(e.Reason), Reason: e.Reason, Pkg: "wire"}
 	switch d := e.Detail.(type) {
 	case nil:
-		return "wire: " + string(e.Code)
 	case error:
-		return "wire: " + string(e.Code) + ": " + d.Error()
+		ke.Err = d
 	case SizeLimit:
-		return fmt.Sprintf("wire: %s: %d exceeds the limit of %d", e.Code, d.Size, d.Limit)
+		ke.Detail = fmt.Sprintf("%d exceeds the limit of %d", d.Size, d.Limit)
 	case wire.ReassemblyEvent:
-		return fmt.Sprintf("wire: %s: seq %v (%d fragments had arrived)", e.Code, d.Seq, d.PartialCount)
+		ke.Detail = fmt.Sprintf("seq %v (%d fragments had arrived)", d.Seq, d.PartialCount)
 	default:
-		return fmt.Sprintf("wire: %s: %v", e.Code, d)
+		ke.Detail = fmt.Sprint(d)
 	}
-}
-
-// Unwrap returns Detail when it is an error.
-func (e *WireError) Unwrap() error {
-	err, _ := e.Detail.(error)
-	return err
-}
-
-// Is reports whether target is a *WireError with the same code.
-func (e *WireError) Is(target error) bool {
-	t, ok := target.(*WireError)
-	return ok && t.Code == e.Code
+	return ke
 }
 
 // EventError converts a reassembly event into the error the reference's
 // pipeline reports for it: reassembly-timeout or reassembly-evicted.
 func EventError(e wire.ReassemblyEvent) *WireError {
-	code := CodeReassemblyEvicted
-	if e.Type == wire.CodeTimeout {
-		code = CodeReassemblyTimeout
+	reason := ReasonReassemblyEvicted
+	if e.Reason == "timeout" {
+		reason = ReasonReassemblyTimeout
 	}
-	return &WireError{Code: code, Detail: e}
+	return &WireError{Reason: reason, Detail: e}
 }

@@ -3,8 +3,8 @@ package wirestep_test
 import (
 	"fmt"
 
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/internal/wirestep"
-	"github.com/kyneta-go/kyneta/wire"
 )
 
 // One message through the send step of one connection and the receive step

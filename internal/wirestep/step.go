@@ -5,7 +5,8 @@ import (
 	"math"
 	"unicode/utf8"
 
-	"github.com/kyneta-go/kyneta/wire"
+	"github.com/kyneta-go/kyneta"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 // Codec is one of the two wire encodings a pipeline step speaks:
@@ -151,7 +152,7 @@ func SendStep[S, R wire.Piece](st PipelineState[R], codec Codec[S], threshold in
 		return st, out
 	}
 	if int64(size) > codec.maxFrame {
-		return st, []SendOutput[S]{{Err: &WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: int64(size), Limit: codec.maxFrame}}}}
+		return st, []SendOutput[S]{{Err: &WireError{Reason: ReasonFrameTooLarge, Detail: SizeLimit{Size: int64(size), Limit: codec.maxFrame}}}}
 	}
 	frame := codec.complete(seq, payload)
 	return st, []SendOutput[S]{{Piece: frame, Trace: FrameTrace{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: codec.size(frame)}}}
@@ -168,12 +169,12 @@ func encodeOutbound[S, R wire.Piece](st PipelineState[R], codec Codec[S], msg wi
 	}
 	payload, err := codec.encode(st.Alias, msg)
 	if err != nil {
-		code := CodeEncodeFailed
+		reason := ReasonEncodeFailed
 		var aerr *wire.AliasError
 		if errors.As(err, &aerr) {
-			code = CodeAliasResolutionFailed
+			reason = ReasonAliasResolutionFailed
 		}
-		return st, seq, zero, &WireError{Code: code, Detail: err}
+		return st, seq, zero, &WireError{Reason: reason, Detail: err}
 	}
 	return st, seq, payload, nil
 }
@@ -200,23 +201,20 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 		return st, parts, traces, nil
 	}
 	if int64(len(payload)) > BinaryCodec.maxFrame {
-		return st, nil, nil, &WireError{Code: CodeFrameTooLarge, Detail: SizeLimit{Size: int64(len(payload)), Limit: BinaryCodec.maxFrame}}
+		return st, nil, nil, &WireError{Reason: ReasonFrameTooLarge, Detail: SizeLimit{Size: int64(len(payload)), Limit: BinaryCodec.maxFrame}}
 	}
 	frame := BinaryCodec.complete(seq, payload)
 	return st, []wire.FramePart{{Head: frame}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: len(frame)}}, nil
 }
 
 func fragmentWireError(err error) *WireError {
-	var fe *wire.Error
-	if errors.As(err, &fe) {
-		switch fe.Code {
-		case wire.CodeEmptyPayload:
-			return &WireError{Code: CodeEmptyPayload, Detail: fe}
-		case wire.CodeTooManyFragments:
-			return &WireError{Code: CodeTooManyFragments, Detail: fe}
+	if errors.Is(err, &kyneta.Error{Pkg: "wire"}) {
+		switch r := kyneta.ReasonOf(err); r {
+		case ReasonEmptyPayload, ReasonTooManyFragments:
+			return &WireError{Reason: r, Detail: err}
 		}
 	}
-	return &WireError{Code: CodeFrameTooLarge, Detail: err}
+	return &WireError{Reason: ReasonFrameTooLarge, Detail: err}
 }
 
 // ReceiveStep runs the receive side of the pipeline for one piece:
@@ -230,11 +228,11 @@ func fragmentWireError(err error) *WireError {
 // panics.
 func ReceiveStep[P wire.Piece](st PipelineState[P], codec Codec[P], piece P) (PipelineState[P], ReceiveOutput, bool) {
 	if st.Reassembler == nil {
-		return st, ReceiveOutput{Err: &WireError{Code: CodeReassemblyFailed, Detail: &wire.ReassemblyError{Code: wire.CodeDisposed}}}, true
+		return st, ReceiveOutput{Err: &WireError{Reason: ReasonReassemblyFailed, Detail: &wire.ReassemblyError{Reason: "disposed"}}}, true
 	}
 	r, done, err := st.Reassembler.Receive(piece)
 	if err != nil {
-		return st, ReceiveOutput{Err: &WireError{Code: CodeReassemblyFailed, Detail: err}}, true
+		return st, ReceiveOutput{Err: &WireError{Reason: ReasonReassemblyFailed, Detail: err}}, true
 	}
 	if !done {
 		return st, ReceiveOutput{}, false
@@ -252,11 +250,11 @@ func ReceiveStep[P wire.Piece](st PipelineState[P], codec Codec[P], piece P) (Pi
 		var aerr *wire.AliasError
 		switch {
 		case errors.As(err, &verr):
-			return st, ReceiveOutput{Err: &WireError{Code: CodeInvalidWireMessage, Detail: verr}}, true
-		case errors.As(err, &aerr), wire.CodeOf(err) == wire.CodeNilMessage:
-			return st, ReceiveOutput{Err: &WireError{Code: CodeAliasResolutionFailed, Detail: err}}, true
+			return st, ReceiveOutput{Err: &WireError{Reason: ReasonInvalidWireMessage, Detail: verr}}, true
+		case errors.As(err, &aerr), kyneta.ReasonOf(err) == "nil-message":
+			return st, ReceiveOutput{Err: &WireError{Reason: ReasonAliasResolutionFailed, Detail: err}}, true
 		}
-		return st, ReceiveOutput{Err: &WireError{Code: CodeDecodeFailed, Detail: err}}, true
+		return st, ReceiveOutput{Err: &WireError{Reason: ReasonDecodeFailed, Detail: err}}, true
 	}
 	return st, ReceiveOutput{Msg: msg, Trace: FrameTrace{
 		Dir: TraceReceive, Seq: toUint32(r.Seq), Kind: wire.KindComplete, Size: codec.size(piece),

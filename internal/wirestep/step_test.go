@@ -1,24 +1,30 @@
 package wirestep
 
 import (
+	"errors"
 	"math"
 	"testing"
 
-	"github.com/kyneta-go/kyneta/wire"
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
 func TestReassemblyEventWireError(t *testing.T) {
-	e := EventError(wire.ReassemblyEvent{Type: wire.CodeTimeout, Seq: 4, PartialCount: 2})
-	if e.Code != CodeReassemblyTimeout || e.Detail.(wire.ReassemblyEvent).Seq != 4 || e.Unwrap() != nil {
+	e := EventError(wire.ReassemblyEvent{Reason: "timeout", Seq: 4, PartialCount: 2})
+	if e.Reason != ReasonReassemblyTimeout || e.Detail.(wire.ReassemblyEvent).Seq != 4 || errors.Unwrap(e.Unwrap()) != nil {
 		t.Fatalf("%+v", e)
 	}
-	if e := EventError(wire.ReassemblyEvent{Type: wire.CodeEvicted, Seq: 5}); e.Code != CodeReassemblyEvicted {
+	if e := EventError(wire.ReassemblyEvent{Reason: "evicted", Seq: 5}); e.Reason != ReasonReassemblyEvicted {
 		t.Fatalf("%+v", e)
 	}
-	if got := fragmentWireError(&wire.Error{Code: wire.CodeTooManyFragments, Msg: "70000 pieces needed, at most 65535 allowed"}); got.Code != CodeTooManyFragments {
+	_, tooMany := wire.FragmentBinary(make([]byte, 70000), 1, 0)
+	if got := fragmentWireError(tooMany); got.Reason != ReasonTooManyFragments || got.Detail != tooMany {
 		t.Fatalf("%+v", got)
 	}
-	if got := fragmentWireError(&wire.Error{Code: wire.CodeEmptyPayload}); got.Code != CodeEmptyPayload {
+	_, empty := wire.FragmentBinary(nil, 1, 0)
+	if got := fragmentWireError(empty); got.Reason != ReasonEmptyPayload {
+		t.Fatalf("%+v", got)
+	}
+	if got := fragmentWireError(errors.New("other")); got.Reason != ReasonFrameTooLarge {
 		t.Fatalf("%+v", got)
 	}
 }

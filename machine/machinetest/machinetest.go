@@ -7,9 +7,8 @@ import (
 	"pgregory.net/rapid"
 )
 
-// DefaultSteps is the longest message sequence one check draws when
-// Config.Steps is zero.
-const DefaultSteps = 50
+// defaultSteps is Config.Steps when it is zero.
+const defaultSteps = 50
 
 // Config describes a property test of one program.
 type Config[M, S, F any] struct {
@@ -18,7 +17,7 @@ type Config[M, S, F any] struct {
 	// Msg generates messages. Required.
 	Msg *rapid.Generator[M]
 	// Steps is the longest message sequence drawn per check (at least one
-	// message is always drawn). Default DefaultSteps.
+	// message is always drawn). Zero means 50.
 	Steps int
 	// Invariant, if set, is checked on the initial state and effects and on
 	// every state and effects Update returns.
@@ -57,7 +56,7 @@ func Check[M, S, F any](t *rapid.T, cfg Config[M, S, F]) {
 	}
 	steps := cfg.Steps
 	if steps <= 0 {
-		steps = DefaultSteps
+		steps = defaultSteps
 	}
 	clone := cfg.Clone
 	if clone == nil {

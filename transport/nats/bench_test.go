@@ -6,6 +6,7 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -48,7 +49,7 @@ func rawNATS(b *testing.B, frame []byte, burst bool) {
 	got := make(chan struct{}, 1024)
 	s, err := sub.Subscribe(subject, func(m *natsgo.Msg) {
 		// What the link does with a frame at least: read its header.
-		if len(m.Data) >= wire.HeaderSize && m.Header.Get(hLink) != "" {
+		if len(m.Data) >= wirecore.HeaderSize && m.Header.Get(hLink) != "" {
 			got <- struct{}{}
 		}
 	})

@@ -10,6 +10,7 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -591,7 +592,7 @@ func (s *session) activate(l *link) {
 func (s *session) receive(l *link, data []byte) {
 	s.t.stats.framesReceived.Add(1)
 	s.t.stats.bytesReceived.Add(uint64(len(data)))
-	if len(data) < wire.HeaderSize {
+	if len(data) < wirecore.HeaderSize {
 		s.reset(l, "short frame")
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/internal/wirestep"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -28,10 +29,10 @@ type pipe struct {
 
 	mu     sync.Mutex
 	closed bool
-	alias  *wire.AliasState
+	alias  *wirecore.AliasState
 	seq    uint32
-	bin    *wire.Reassembler[[]byte] // created on first use
-	txt    *wire.Reassembler[string] // created on first use
+	bin    *wirecore.Reassembler[[]byte] // created on first use
+	txt    *wirecore.Reassembler[string] // created on first use
 }
 
 type pipeOptions struct {
@@ -45,7 +46,7 @@ type pipeOptions struct {
 }
 
 func newPipe(o pipeOptions) *pipe {
-	p := &pipe{threshold: max(o.threshold, 0), onFrame: o.onFrame, onError: o.onError, alias: wire.NewAliasState(o.alias), seq: 1}
+	p := &pipe{threshold: max(o.threshold, 0), onFrame: o.onFrame, onError: o.onError, alias: wirecore.NewAliasState(o.alias), seq: 1}
 	p.cfg = wire.ReassemblyConfig{
 		MaxTotalSize: int64(o.maxReassemblySize),
 		Budget:       o.budget,
@@ -63,7 +64,7 @@ func newPipe(o pipeOptions) *pipe {
 
 // sendPieces runs the send step with codec and returns the frames to
 // write. Every call consumes one sequence number, also a failing one.
-func sendPieces[S wire.Piece](p *pipe, codec wirestep.Codec[S], msg wire.ChannelMsg) ([]S, error) {
+func sendPieces[S wirecore.Piece](p *pipe, codec wirestep.Codec[S], msg wire.ChannelMsg) ([]S, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -94,14 +95,14 @@ func sendPieces[S wire.Piece](p *pipe, codec wirestep.Codec[S], msg wire.Channel
 // receivePiece runs the receive step for one frame: the message, nil and
 // no error while a fragmented message is incomplete, or a
 // *transport.PipelineError.
-func receivePiece[R wire.Piece](p *pipe, re **wire.Reassembler[R], codec wirestep.Codec[R], piece R) (wire.ChannelMsg, error) {
+func receivePiece[R wirecore.Piece](p *pipe, re **wirecore.Reassembler[R], codec wirestep.Codec[R], piece R) (wire.ChannelMsg, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, &transport.Error{Code: transport.CodeClosed}
 	}
 	if *re == nil {
-		*re = wire.NewReassembler[R](p.cfg)
+		*re = wirecore.NewReassembler[R](p.cfg)
 	}
 	st := wirestep.PipelineState[R]{Alias: p.alias, Reassembler: *re, NextSeq: p.seq}
 	st, out, ok := wirestep.ReceiveStep(st, codec, piece)
@@ -159,8 +160,8 @@ func (p *pipe) close() {
 
 // pieceSeq is the frame seq of a binary piece, for error reports (0 when
 // unknown; text frames are not parsed twice for it).
-func pieceSeq[P wire.Piece](piece P) uint32 {
-	if b, ok := any(piece).([]byte); ok && len(b) >= wire.HeaderSize {
+func pieceSeq[P wirecore.Piece](piece P) uint32 {
+	if b, ok := any(piece).([]byte); ok && len(b) >= wirecore.HeaderSize {
 		return binary.BigEndian.Uint32(b[6:10])
 	}
 	return 0
@@ -169,17 +170,17 @@ func pieceSeq[P wire.Piece](piece P) uint32 {
 // pipelineError wraps a step's error like transport.Pipeline does, with a
 // short detail from the layer below.
 func pipelineError(we *wirestep.WireError, dir transport.Direction, seq uint32) *transport.PipelineError {
-	pe := &transport.PipelineError{Code: transport.Code(we.Code), Dir: dir, Seq: seq, Err: we}
+	pe := &transport.PipelineError{Code: transport.Code(we.Reason), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
-	var ae *wire.AliasError
+	var ae *wirecore.AliasError
 	switch {
 	case errors.As(we, &re):
-		pe.Detail = string(re.Code)
+		pe.Detail = re.Reason
 	case errors.As(we, &ve):
 		pe.Detail = ve.Reason
 	case errors.As(we, &ae):
-		pe.Detail = string(ae.Code)
+		pe.Detail = ae.Reason
 	}
 	return pe
 }

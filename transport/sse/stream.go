@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/internal/pressure"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -452,7 +453,7 @@ func (st *stream) moveLocked(next uint32) {
 // upload takes one upload: in seq order for binary frames, then through
 // the pipeline and into the exchange. It returns the HTTP answer.
 func (st *stream) upload(ctx context.Context, body []byte) (int, any) {
-	ordered := st.s.cfg.ReorderWait > 0 && !isTextFrame(body) && len(body) >= wire.HeaderSize
+	ordered := st.s.cfg.ReorderWait > 0 && !isTextFrame(body) && len(body) >= wirecore.HeaderSize
 	var seq uint32
 	if ordered {
 		seq = binary.BigEndian.Uint32(body[6:10])
@@ -491,12 +492,12 @@ func (st *stream) receive(body []byte) (int, any) {
 		if errors.As(err, &pe) {
 			code = string(pe.Code)
 		}
-		var ae *wire.AliasError
+		var ae *wirecore.AliasError
 		if errors.As(err, &ae) && ae.IsLimit() {
 			// A resource cap, not a bad frame: the peer's alias state is
 			// now incomplete, so the stream ends (as on the WebSocket
 			// server).
-			st.closeWith(closePolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), true)
+			st.closeWith(closePolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Reason), true)
 			return http.StatusBadRequest, map[string]string{"error": code}
 		}
 		// Otherwise the stream stays open (as in the reference): an

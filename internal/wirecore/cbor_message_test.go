@@ -1,0 +1,175 @@
+package wirecore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/kyneta-go/kyneta"
+	"pgregory.net/rapid"
+)
+
+// cborHead appends a CBOR head with a 4-byte argument (valid for any
+// count of 24 or more).
+func cborHead(b []byte, major byte, n int) []byte {
+	if n < 24 {
+		return append(b, major<<5|byte(n))
+	}
+	b = append(b, major<<5|26)
+	return binary.BigEndian.AppendUint32(b, uint32(n))
+}
+
+// withExtra returns a depart message ({t: 2}) carrying an unknown field
+// "x" whose value is one array of n copies of item: the message the
+// reference ignores after building all of it.
+func withExtra(item []byte, n int) []byte {
+	b := []byte{0xa2, 0x61, 't', 0x02, 0x61, 'x'}
+	b = cborHead(b, 4, n)
+	return append(b, bytes.Repeat(item, n)...)
+}
+
+// hostileMessages are messages shaped to make a tree decoder allocate as
+// much as possible per input byte, each about size bytes.
+func hostileMessages(size int) map[string][]byte {
+	deep := bytes.Repeat([]byte{0x81}, maxNesting-3) // with the map and "x": nested to the cap
+	deep = append(deep, 0x80)
+	present := []byte{0xa2, 0x61, 't', 0x10, 0x64, 'd', 'o', 'c', 's'}
+	// {d:"", rt:["",0,0], ms:0, shx:0}: the smallest valid entry, 19 bytes.
+	entry := []byte{0xa4, 0x61, 'd', 0x60, 0x62, 'r', 't', 0x83, 0x60, 0x00, 0x00, 0x62, 'm', 's', 0x00, 0x63, 's', 'h', 'x', 0x00}
+	n := min(size/len(entry), defaultMaxPresentDocs)
+	present = cborHead(present, 4, n)
+	present = append(present, bytes.Repeat(entry, n)...)
+	offer := []byte{0xa6, 0x61, 't', 0x12, 0x62, 'p', 'k', 0x00, 0x62, 'p', 'e', 0x00, 0x61, 'v', 0x60, 0x63, 'd', 'o', 'c', 0x60, 0x61, 'd'}
+	offer = cborHead(offer, 3, size)
+	offer = append(offer, bytes.Repeat([]byte{0xff}, size)...) // invalid UTF-8: 3 bytes each once repaired
+	shs := []byte{0xa2, 0x61, 't', 0x10, 0x64, 'd', 'o', 'c', 's', 0x81,
+		0xa5, 0x61, 'd', 0x60, 0x62, 'r', 't', 0x83, 0x60, 0x00, 0x00, 0x62, 'm', 's', 0x00, 0x63, 's', 'h', 'x', 0x00, 0x63, 's', 'h', 's'}
+	shs = cborHead(shs, 4, size)
+	shs = append(shs, bytes.Repeat([]byte{0x60}, size)...)
+	return map[string][]byte{
+		"empty-arrays":     withExtra([]byte{0x80}, size),
+		"empty-maps":       withExtra([]byte{0xa0}, size),
+		"small-ints":       withExtra([]byte{0x00}, size),
+		"empty-texts":      withExtra([]byte{0x60}, size),
+		"deep-arrays":      withExtra(deep, size/len(deep)),
+		"one-pair-maps":    withExtra([]byte{0xa1, 0x00, 0x80}, size/3),
+		"minimal-present":  present,
+		"invalid-utf8-d":   offer,
+		"empty-shs-hashes": shs,
+	}
+}
+
+// TestDecodeMessageHostileShapes: messages built to blow up a tree decoder
+// stay within the allocation bound, and agree with the tree decoder
+// wherever they are within the caps.
+func TestDecodeMessageHostileShapes(t *testing.T) {
+	for name, data := range hostileMessages(256 << 10) {
+		t.Run(name, func(t *testing.T) {
+			_, err := checkDecodeMessage(t, data)
+			if err != nil && !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonDecodeLimit}) {
+				t.Fatalf("rejected: %v", err)
+			}
+		})
+	}
+}
+
+// TestDecodeMessageLimits: the caps fail with a *Error of code
+// reasonDecodeLimit before the message is built.
+func TestDecodeMessageLimits(t *testing.T) {
+	bigMap := []byte{0xb8, maxMapPairs + 1}
+	for i := range maxMapPairs + 1 {
+		bigMap = append(bigMap, 0x18, byte(24+i), 0x00)
+	}
+	entry := []byte{0xa4, 0x61, 'd', 0x60, 0x62, 'r', 't', 0x83, 0x60, 0x00, 0x00, 0x62, 'm', 's', 0x00, 0x63, 's', 'h', 'x', 0x00}
+	tooMany := cborHead([]byte{0xa2, 0x61, 't', 0x10, 0x64, 'd', 'o', 'c', 's'}, 4, defaultMaxPresentDocs+1)
+	tooMany = append(tooMany, bytes.Repeat(entry, defaultMaxPresentDocs+1)...)
+	shs := hostileMessages(1 << 20)["empty-shs-hashes"]
+	for name, data := range map[string][]byte{
+		"map-pairs":       withExtra(bigMap, 1),
+		"present-entries": tooMany,
+		"memory":          shs,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := decodeMessage(data)
+			var derr *kyneta.Error
+			if !errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: reasonDecodeLimit}) || !errors.As(err, &derr) || derr.Reason != reasonDecodeLimit || jsErrorClass(derr.Reason) != "Error" {
+				t.Fatalf("got %v, want a decode limit error", err)
+			}
+		})
+	}
+	// Exactly at the caps is fine.
+	atCap := []byte{0xb8, maxMapPairs}
+	for i := range maxMapPairs {
+		atCap = append(atCap, 0x18, byte(24+i), 0x00)
+	}
+	if _, err := checkDecodeMessage(t, withExtra(atCap, 1)); err != nil {
+		t.Fatalf("map of %d pairs: %v", maxMapPairs, err)
+	}
+}
+
+// TestDecodeMessageAgreesWithModel draws messages the encoder writes,
+// decorated with unknown fields, undefined values and byte-order marks,
+// and checks the direct decoder against the tree decoder (same message,
+// or same error).
+func TestDecodeMessageAgreesWithModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		msg := genChannelMsg(t)
+		w, err := aliasOutbound(new(AliasState), msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := messageValueOf(t, w)
+		for range rapid.IntRange(0, 3).Draw(t, "extras") {
+			key := rapid.SampledFrom([]any{"zz", "\ufeffq", int64(7), 1.5, "\ufeffn"}).Draw(t, "key")
+			val := rapid.SampledFrom([]any{jsUndefined{}, []any{}, orderedMap{}, "x\xff", nil, []byte{1}}).Draw(t, "val")
+			dup := false
+			for _, e := range v {
+				if mustKey(e.Key) == mustKey(key) {
+					dup = true
+				}
+			}
+			if !dup {
+				v = append(v, mapEntry{key, val})
+			}
+		}
+		b, err := encodeValue(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Extras may make the message invalid ("\ufeffn" is n); the two
+		// decoders must then fail alike.
+		checkDecodeMessage(t, b)
+	})
+}
+
+func mustKey(k any) mapKey {
+	key, _ := keyOf(k)
+	if s, ok := k.(string); ok {
+		key, _ = keyOf(decodeTextBytes([]byte(s)))
+	}
+	return key
+}
+
+// BenchmarkDecodeHostile decodes the hostile messages of 1 MiB with
+// decodeMessage and, as the baseline in the same run, with the tree
+// decoder it replaced (decodeValue, then validation). B/op is the memory
+// each takes per message.
+func BenchmarkDecodeHostile(b *testing.B) {
+	for name, data := range hostileMessages(1 << 20) {
+		b.Run(name+"/direct", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_, _ = decodeMessage(data)
+			}
+		})
+		b.Run(name+"/tree-baseline", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				_, _ = decodeMessageModel(data)
+			}
+		})
+	}
+}

@@ -1,0 +1,89 @@
+package wirecore
+
+// The public message codec: a ChannelMsg to bytes and back, as the first
+// message on a fresh connection carries it. Connections keep an alias
+// table across messages; these functions use a new, empty one per call.
+
+// Encode returns the CBOR form of msg (the payload of a binary frame), as
+// the reference writes it on a fresh connection: document ids and schema
+// hashes in full; a present announces aliases for its entries (a, sa), as
+// every present does. It fails with reason "nil-message" for a nil message and
+// with an *[AliasError] for an offer whose payload kind or encoding is not
+// one of the constants.
+func Encode(msg ChannelMsg) ([]byte, error) {
+	return new(AliasState).Encode(msg)
+}
+
+// Decode decodes the CBOR form of one message with the reference's
+// accept/reject rules. Input that is not CBOR, or beyond the decoder's
+// limits, gives a *kyneta.Error (reason "limit", code
+// kyneta.CodeResourceExhausted, for the latter); an invalid message a *[ValidationError]; a reference to an
+// alias (dx, shx), which only a connection's alias table can resolve, or an
+// identifier over its cap an *[AliasError].
+func Decode(data []byte) (ChannelMsg, error) {
+	return new(AliasState).Decode(data)
+}
+
+// EncodeText is [Encode] for the text (JSON) form used by SSE and HTTP
+// transports: byte for byte the reference's JSON.stringify of the same
+// compact message, byte strings as {"__bytes": base64}.
+func EncodeText(msg ChannelMsg) (string, error) {
+	return new(AliasState).EncodeText(msg)
+}
+
+// DecodeText is [Decode] for the text form: any JSON formatting and key
+// order is accepted and unknown keys are ignored.
+func DecodeText(text string) (ChannelMsg, error) {
+	return new(AliasState).DecodeText(text)
+}
+
+// Encode is [Encode] on the connection that owns s: document ids and
+// schema hashes the table has aliased go out as aliases, and new aliases
+// are recorded in s. Errors are those of [Encode]; an *[AliasError] leaves
+// the entries made before it in the table, as in the reference.
+func (s *AliasState) Encode(msg ChannelMsg) ([]byte, error) {
+	wm, err := aliasOutbound(s, msg)
+	if err != nil {
+		return nil, err
+	}
+	return encodeMessage(wm)
+}
+
+// EncodeText is [AliasState.Encode] for the text (JSON) form.
+func (s *AliasState) EncodeText(msg ChannelMsg) (string, error) {
+	wm, err := aliasOutbound(s, msg)
+	if err != nil {
+		return "", err
+	}
+	return encodeTextMessage(wm)
+}
+
+// Decode is [Decode] on the connection that owns s: aliases the peer
+// announced resolve through the table and new ones are recorded in it.
+func (s *AliasState) Decode(data []byte) (ChannelMsg, error) {
+	wm, err := decodeMessage(data)
+	if err != nil {
+		return nil, err
+	}
+	return aliasInbound(s, wm)
+}
+
+// DecodeOwned is [AliasState.Decode] for a payload no one else holds (one
+// the reassembler built): the message may share data's bytes instead of
+// copying them, so data must not be changed afterwards.
+func (s *AliasState) DecodeOwned(data []byte) (ChannelMsg, error) {
+	wm, err := decodeOwnedMessage(data)
+	if err != nil {
+		return nil, err
+	}
+	return aliasInbound(s, wm)
+}
+
+// DecodeText is [AliasState.Decode] for the text (JSON) form.
+func (s *AliasState) DecodeText(text string) (ChannelMsg, error) {
+	wm, err := decodeTextMessage(text)
+	if err != nil {
+		return nil, err
+	}
+	return aliasInbound(s, wm)
+}

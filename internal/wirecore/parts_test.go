@@ -1,0 +1,135 @@
+package wirecore_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	wire "github.com/kyneta-go/kyneta/internal/wirecore"
+	"github.com/kyneta-go/kyneta/internal/wirestep"
+)
+
+// TestFragmentBinaryPartsMatchFrames: written head then body, the parts
+// are the frames FragmentBinary builds, and they share the payload.
+func TestFragmentBinaryPartsMatchFrames(t *testing.T) {
+	payload := make([]byte, 250_001)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	for _, thr := range []int{1 << 20, 100 << 10, 4096, 250_001, 250_000} {
+		frames, err := wire.FragmentBinary(payload, thr, 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts, err := wire.FragmentBinaryParts(payload, thr, 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(parts) != len(frames) {
+			t.Fatalf("threshold %d: %d parts, %d frames", thr, len(parts), len(frames))
+		}
+		for i, p := range parts {
+			got := append(append([]byte(nil), p.Head...), p.Body...)
+			if !bytes.Equal(got, frames[i]) || p.Len() != len(frames[i]) {
+				t.Fatalf("threshold %d: part %d differs", thr, i)
+			}
+			if &p.Body[0] != &payload[i*thr] {
+				t.Fatalf("part %d copies the payload", i)
+			}
+		}
+	}
+	if _, err := wire.FragmentBinaryParts(nil, 10, 1); err == nil {
+		t.Fatal("empty payload accepted")
+	}
+	if _, err := wire.FragmentBinaryParts([]byte("x"), 0, 1); err == nil {
+		t.Fatal("threshold 0 accepted")
+	}
+}
+
+// TestSendStepPartsMatchesSendStep: the same messages through both steps
+// give the same bytes, sequence numbers and traces.
+func TestSendStepPartsMatchesSendStep(t *testing.T) {
+	big := strings.Repeat("é€x", 70_000)
+	msgs := []wire.ChannelMsg{
+		&wire.Offer{DocID: "d", Version: "v1", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[[1]]`)}},
+		&wire.Offer{DocID: "d", Version: "v2", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`"` + big + `"`)}},
+		&wire.Offer{DocID: "e", Version: "v3", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte(big)}},
+		// Left to the general encoder: not well-formed UTF-8.
+		&wire.Offer{DocID: "e\xff", Version: "v4\xfe", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("\"\xc3\"")}},
+		&wire.Interest{DocID: "d"},
+		&wire.Dismiss{DocID: big},
+		&wire.Depart{},
+	}
+	for _, thr := range []int{0, 100 << 10, 1000} {
+		a := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+		b := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+		for _, m := range msgs {
+			var outs []wirestep.SendOutput[[]byte]
+			a, outs = wirestep.SendStep(a, wirestep.BinaryCodec, thr, m)
+			var parts []wire.FramePart
+			var traces []wirestep.FrameTrace
+			var werr *wirestep.WireError
+			b, parts, traces, werr = wirestep.SendStepParts(b, thr, m)
+			if werr != nil || outs[0].Err != nil {
+				t.Fatalf("errors %v %v", werr, outs[0].Err)
+			}
+			if len(parts) != len(outs) {
+				t.Fatalf("threshold %d: %d parts, %d outputs", thr, len(parts), len(outs))
+			}
+			for i, p := range parts {
+				got := append(append([]byte(nil), p.Head...), p.Body...)
+				if !bytes.Equal(got, outs[i].Piece) || traces[i] != outs[i].Trace {
+					t.Fatalf("threshold %d: frame %d differs (trace %+v vs %+v)", thr, i, traces[i], outs[i].Trace)
+				}
+			}
+		}
+		if a.NextSeq != b.NextSeq {
+			t.Fatalf("seq %d vs %d", a.NextSeq, b.NextSeq)
+		}
+	}
+	// A failing send consumes a sequence number and returns the error.
+	st := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+	st, parts, _, werr := wirestep.SendStepParts(st, 0, nil)
+	if werr == nil || parts != nil || st.NextSeq != 2 {
+		t.Fatalf("nil message: %v %v %d", werr, parts, st.NextSeq)
+	}
+}
+
+// TestReceiveStepSharesReassembledPayload: an offer reassembled from
+// fragments keeps its payload in the reassembly buffer (no second copy);
+// one from a complete frame never aliases the frame the caller passed.
+func TestReceiveStepSharesReassembledPayload(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 30_000)
+	for _, isText := range []bool{false, true} {
+		m := &wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: data}}
+		if !isText {
+			m.Payload.Encoding = wire.Binary
+		}
+		for _, thr := range []int{0, 64 << 10} {
+			tx := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+			rx := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+			var outs []wirestep.SendOutput[[]byte]
+			_, outs = wirestep.SendStep(tx, wirestep.BinaryCodec, thr, m)
+			var out wirestep.ReceiveOutput
+			var ok bool
+			for _, o := range outs {
+				rx, out, ok = wirestep.ReceiveStep(rx, wirestep.BinaryCodec, o.Piece)
+			}
+			if !ok || out.Err != nil {
+				t.Fatalf("receive: %v", out.Err)
+			}
+			got := out.Msg.(*wire.Offer).Payload.Data
+			if !bytes.Equal(got, data) {
+				t.Fatal("payload differs")
+			}
+			last := outs[len(outs)-1].Piece
+			if thr == 0 && &got[0] == &last[len(last)-len(data)] {
+				t.Fatal("complete frame aliased")
+			}
+			// Appending must not write into anything else.
+			if cap(got) != len(got) {
+				t.Fatalf("payload capacity %d > length %d", cap(got), len(got))
+			}
+		}
+	}
+}
