@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/internal/redact"
@@ -63,8 +64,9 @@ func (s *socket) run(peerID string) {
 	}
 	h, err := c.header(s.ctx)
 	if err != nil {
-		m := msgSocketError{Socket: s.gen, Err: err, Config: errors.Is(err, &Error{Code: CodeInvalidConfig})}
-		if errors.Is(err, &Error{Code: CodeUnauthorized}) {
+		code := kyneta.CodeOf(err)
+		m := msgSocketError{Socket: s.gen, Err: err, Config: code == kyneta.CodeInvalidArgument}
+		if code == kyneta.CodeUnauthenticated || code == kyneta.CodePermissionDenied {
 			m.HTTPStatus = 401
 		}
 		c.runner.Dispatch(m)
@@ -97,7 +99,7 @@ func (s *socket) run(peerID string) {
 		if resp != nil {
 			m.HTTPStatus = resp.StatusCode
 			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-				m.Err = fmt.Errorf("%w: HTTP %d to %s", ErrRedirect, resp.StatusCode, redact.URL(resp.Header.Get("Location")))
+				m.Err = newError(reasonRedirect, fmt.Sprintf("HTTP %d to %s", resp.StatusCode, redact.URL(resp.Header.Get("Location"))), nil)
 			}
 		}
 		err = m.Err
@@ -275,10 +277,10 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released || s.conn == nil {
-		return &Error{Code: CodeNotConnected, Op: "send"}
+		return newError(reasonNotConnected, "send", nil)
 	}
 	if s.queued > 0 && s.queued+size > s.c.opts.SendQueueLimit {
-		return &Error{Code: CodeSendQueueFull, Op: "send"}
+		return newError(reasonSendQueueFull, "send", nil)
 	}
 	for _, f := range frames {
 		s.queue = append(s.queue, outFrame{typ: typ, data: f})
@@ -314,7 +316,7 @@ func (s *socket) sendLocked(msg wire.ChannelMsg) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if s.isReleased() {
-		return &Error{Code: CodeNotConnected, Op: "send"}
+		return newError(reasonNotConnected, "send", nil)
 	}
 	pieces, err := s.pipe.Send(msg)
 	if err != nil {

@@ -93,7 +93,7 @@ type Schema struct {
 }
 
 // Err reports why the schema is invalid, or nil. The error is an *Error
-// with [CodeInvalidSchema].
+// with "invalid-schema".
 func (s *Schema) Err() error {
 	if s == nil {
 		return invalid("", "nil schema")

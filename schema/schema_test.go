@@ -111,7 +111,7 @@ func TestBindingRules(t *testing.T) {
 					continue
 				}
 				var e *Error
-				if !errors.As(err, &e) || (e.Code != CodeBindingRejects && e.Code != CodeInvalidSchema) {
+				if !errors.As(err, &e) || (e.Reason != reasonBindingRejects && e.Reason != reasonInvalidSchema) {
 					t.Errorf("%s: error %v", b, err)
 				}
 				if first && err.Error() != c.msg {

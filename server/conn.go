@@ -24,9 +24,9 @@ var (
 )
 
 var (
-	errIdle         = errors.New("server: idle timeout")
-	errWriteTimeout = errors.New("server: write timeout")
-	errRejected     = errors.New("server: connection rejected by the exchange")
+	errIdle         = newError(reasonIdleTimeout, "", nil)
+	errWriteTimeout = newError(reasonWriteTimeout, "", nil)
+	errRejected     = newError(reasonRejected, "by the exchange", nil)
 )
 
 // coalesceLimit: a shared frame up to this size is copied into one
@@ -270,12 +270,12 @@ func (c *conn) onPipelineError(err error, dir transport.Direction) {
 // connection's pipeline and queue its frames.
 func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	if msg == nil {
-		return errors.New("server: nil message")
+		return newError(reasonNilMessage, "", nil)
 	}
 	c.sendMu.Lock()
 	if c.isClosing() {
 		c.sendMu.Unlock()
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", nil)
 	}
 	// Fragments come back as headers and slices of the encoded message:
 	// the payload is not copied into frames.
@@ -374,7 +374,7 @@ func (c *conn) queueShared(frames [][]byte) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	if c.isClosing() {
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", nil)
 	}
 	seq := c.seq
 	c.seq = seq + 1 // wraps from 2^32-1 to 0
@@ -454,13 +454,13 @@ func (c *conn) enqueueLocked(items []outItem) error {
 // queue; if not, the connection is closed as a slow consumer.
 func (c *conn) admitLocked(size, n int) error {
 	if c.st.closing() {
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", nil)
 	}
 	cfg := &c.s.cfg
 	empty := c.qBytes == 0 && c.qMsgs == 0
 	if !empty && (c.qBytes+size > cfg.SendQueueBytes || c.qMsgs+n > cfg.SendQueueMessages) {
-		c.closeLocked(StatusSlowConsumer, reasonSlowConsumer, &Error{Code: CodeSlowConsumer}, false)
-		return &Error{Code: CodeSlowConsumer}
+		c.closeLocked(StatusSlowConsumer, closeReasonSlowConsumer, newError(reasonSlowConsumer, "", nil), false)
+		return newError(reasonSlowConsumer, "", nil)
 	}
 	return nil
 }
@@ -553,7 +553,7 @@ func (c *conn) dropLocked() {
 // reject is the channel's close function (the exchange refused the peer,
 // reference T3/T4): the socket is closed, not just forgotten.
 func (c *conn) reject() {
-	c.closeWith(StatusPolicyViolation, reasonRejected, errRejected, true)
+	c.closeWith(StatusPolicyViolation, closeReasonRejected, errRejected, true)
 }
 
 // writeLoop drains the queue into the socket, a batch at a time, and
@@ -725,7 +725,7 @@ func (c *conn) watchdog() {
 		elapsed := time.Duration(now - c.writeStart.Load())
 		if elapsed >= timeout {
 			if !c.st.closing() {
-				c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(StatusSlowConsumer), "reason", reasonSlowConsumer, "err", errWriteTimeout)
+				c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(StatusSlowConsumer), "reason", closeReasonSlowConsumer, "err", errWriteTimeout)
 			}
 			later := c.stepLocked(connWriteTimeout{})
 			c.mu.Unlock()
@@ -802,7 +802,7 @@ func (c *conn) idleCheck() {
 		return
 	}
 	if elapsed >= t {
-		c.closeLocked(StatusGoingAway, reasonIdle, errIdle, false)
+		c.closeLocked(StatusGoingAway, closeReasonIdle, errIdle, false)
 		return
 	}
 	c.stopIdle = c.s.clk.AfterFunc(t-elapsed, c.idleCheck)
@@ -843,7 +843,7 @@ func (c *conn) readLoop() error {
 		now := c.s.clk.Now()
 		c.lastActive.Store(now.UnixNano())
 		if !c.allow(now) {
-			c.closeWith(StatusPolicyViolation, reasonRateLimited, &Error{Code: CodeRateLimited}, false)
+			c.closeWith(StatusPolicyViolation, closeReasonRateLimited, newError(reasonRateLimited, "", nil), false)
 			return nil
 		}
 		switch typ {
@@ -957,16 +957,16 @@ func limitClose(err error) (StatusCode, string, error, bool) {
 	var ae *wire.AliasError
 	switch {
 	case errors.As(err, &re) && re.Code == wire.CodeOverBudget:
-		return StatusTryAgainLater, reasonBusy, &Error{Code: CodeReassemblyBudget}, true
+		return StatusTryAgainLater, closeReasonBusy, newError(reasonReassemblyBudget, "", nil), true
 	case errors.As(err, &re) && re.Code == wire.CodeEvicted:
 		// Its own message did not fit the per-connection limit.
-		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
+		return StatusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case wire.CodeOf(err) == wire.CodeDecodeLimit:
-		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
+		return StatusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case errors.As(err, &ae) && ae.Code == wire.CodeTooManyDocs:
-		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
+		return StatusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case errors.As(err, &ae) && ae.IsLimit():
-		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Code), &Error{Code: CodeLimit}, true
+		return StatusPolicyViolation, fmt.Sprintf(closeReasonLimitFmt, ae.Code), newError(reasonLimit, "", nil), true
 	}
 	return 0, "", nil, false
 }

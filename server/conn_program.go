@@ -224,7 +224,7 @@ func (connProgram) Update(s connState, m connMsg) (connState, []connEffect) {
 	case connWriteTimeout:
 		var fx []connEffect
 		if !s.closing() {
-			s, fx = startClose(s, StatusSlowConsumer, reasonSlowConsumer, false, make([]connEffect, 0, 5))
+			s, fx = startClose(s, StatusSlowConsumer, closeReasonSlowConsumer, false, make([]connEffect, 0, 5))
 		}
 		s.discard, s.closeSent = true, true
 		return s, append(fx, connEffect{Kind: fxAbort})

@@ -49,23 +49,23 @@ var (
 	stDetached = connState{detached: true}
 	stOpen     = connState{phase: connOpen}
 	// closing with a flush (drain, shutdown, rejected peer)
-	stFlushing = connState{phase: connClosing, code: StatusGoingAway, reason: reasonShuttingDown}
+	stFlushing = connState{phase: connClosing, code: StatusGoingAway, reason: closeReasonShuttingDown}
 	// closing with the queue dropped (rate limit, slow consumer, …)
-	stDropping = connState{phase: connClosing, code: StatusSlowConsumer, reason: reasonSlowConsumer, discard: true}
+	stDropping = connState{phase: connClosing, code: StatusSlowConsumer, reason: closeReasonSlowConsumer, discard: true}
 	// the close frame went out
-	stSent = connState{phase: connClosing, code: StatusGoingAway, reason: reasonShuttingDown, closeSent: true}
+	stSent = connState{phase: connClosing, code: StatusGoingAway, reason: closeReasonShuttingDown, closeSent: true}
 	// a write failed: nothing more can be written
 	stDead = connState{phase: connClosing, closeSent: true, discard: true}
 	// the reader stopped and the connection left the registry
-	stFinished = connState{phase: connFinished, code: StatusGoingAway, reason: reasonShuttingDown, closeSent: true, detached: true}
+	stFinished = connState{phase: connFinished, code: StatusGoingAway, reason: closeReasonShuttingDown, closeSent: true, detached: true}
 )
 
 // The messages, one of each kind (and each read ending).
 var (
 	mAttach    = connAttach{}
 	mDetach    = connDetach{}
-	mCloseKeep = connClose{Code: StatusGoingAway, Reason: reasonShuttingDown, Flush: true}
-	mCloseDrop = connClose{Code: StatusPolicyViolation, Reason: reasonRateLimited}
+	mCloseKeep = connClose{Code: StatusGoingAway, Reason: closeReasonShuttingDown, Flush: true}
+	mCloseDrop = connClose{Code: StatusPolicyViolation, Reason: closeReasonRateLimited}
 	mWriteFail = connWriteFailed{}
 	mStalled   = connWriteTimeout{}
 	mIdle      = connWriterIdle{}
@@ -101,10 +101,10 @@ func notClosingRows(s connState) []connRow {
 		return n
 	}
 	return []connRow{
-		{s, mCloseKeep, closing(StatusGoingAway, reasonShuttingDown, nil), closeFx(StatusGoingAway, true)},
-		{s, mCloseDrop, closing(StatusPolicyViolation, reasonRateLimited, func(n *connState) { n.discard = true }), closeFx(StatusPolicyViolation, false)},
+		{s, mCloseKeep, closing(StatusGoingAway, closeReasonShuttingDown, nil), closeFx(StatusGoingAway, true)},
+		{s, mCloseDrop, closing(StatusPolicyViolation, closeReasonRateLimited, func(n *connState) { n.discard = true }), closeFx(StatusPolicyViolation, false)},
 		{s, mWriteFail, closing(0, "", func(n *connState) { n.closeSent, n.discard = true, true }), fxs(fxDropQueue, fxAbort)},
-		{s, mStalled, closing(StatusSlowConsumer, reasonSlowConsumer, func(n *connState) { n.closeSent, n.discard = true, true }),
+		{s, mStalled, closing(StatusSlowConsumer, closeReasonSlowConsumer, func(n *connState) { n.closeSent, n.discard = true, true }),
 			fxs(closeFx(StatusSlowConsumer, false), fxAbort)},
 		{s, mIdle, s, nil},
 		{s, mGone, finished(0, "", func(n *connState) { n.closeSent, n.discard = true, true }), fxs(fxDropQueue, fxUnregister, fxAbort)},

@@ -80,7 +80,7 @@
 // Sends never block. Each connection has a send queue bounded in messages
 // and bytes (Options.SendQueueMessages, Options.SendQueueBytes) and one
 // writer goroutine, started only while the queue is non-empty. A send that
-// would overflow the queue fails with [CodeSlowConsumer] and closes the
+// would overflow the queue fails with the reason "slow-consumer" and closes the
 // connection with 4000; a socket that accepts nothing for
 // Options.WriteTimeout is cut off the same way. Nothing is dropped
 // silently: the sender gets an error and the peer a close code.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -100,7 +101,7 @@ func TestDrain200(t *testing.T) {
 	}
 	h.waitDone(n)
 	st := h.srv.Stats()
-	if st.Drains != 1 || st.Rejected[CodeDraining] != 3 || st.Closed[StatusGoingAway] != n || st.Open != 0 {
+	if st.Drains != 1 || st.Rejected[reasonDraining] != 3 || st.Closed[StatusGoingAway] != n || st.Open != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	// Every drain timer was cancelled or fired.
@@ -172,7 +173,7 @@ func TestDrainEmptyAndContext(t *testing.T) {
 	if !h.srv.IsDraining() {
 		t.Fatal("an empty drain still stops accepting")
 	}
-	if _, err := h.srv.Drain(context.Background(), DrainOptions{CloseCode: 1006}); !errors.Is(err, &Error{Code: CodeInvalidOptions}) {
+	if _, err := h.srv.Drain(context.Background(), DrainOptions{CloseCode: 1006}); !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonInvalidOptions}) {
 		t.Fatalf("bad code accepted: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/transport"
@@ -84,12 +85,12 @@ func TestPerIPCap(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("third connection: err %v resp %v, want HTTP 429 with Retry-After", err, resp)
 	}
-	if n := h.srv.Stats().Rejected[CodePerIP]; n != 1 {
+	if n := h.srv.Stats().Rejected[reasonPerIP]; n != 1 {
 		t.Fatalf("rejected per-ip = %d", n)
 	}
 	// Peer a reconnects: the new socket replaces the old one.
 	a2 := h.connect("peerId=a")
-	a.expectClose(StatusReplaced, reasonReplaced)
+	a.expectClose(StatusReplaced, closeReasonReplaced)
 	h.waitDone(1)
 	a2.close()
 	h.waitDone(1)
@@ -119,7 +120,7 @@ func TestPerPrincipalCap(t *testing.T) {
 		t.Fatalf("bob: %v", err)
 	}
 	b.expectText("ready")
-	if n := h.srv.Stats().Rejected[CodePerPrincipal]; n != 1 {
+	if n := h.srv.Stats().Rejected[reasonPerPrincipal]; n != 1 {
 		t.Fatalf("rejected per-principal = %d", n)
 	}
 }
@@ -157,9 +158,9 @@ func TestPerIPCapHandleConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, reasonTooMany)
+	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, closeReasonTooMany)
 	var ce *CloseError
-	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &Error{Code: CodePerIP}) {
+	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonPerIP}) {
 		t.Fatalf("HandleConn refusal = %v", err)
 	}
 	first.close()
@@ -213,7 +214,7 @@ func TestReassemblyBudget(t *testing.T) {
 	if err := b.writeBinary(fb[0]); err != nil {
 		t.Fatal(err)
 	}
-	b.expectClose(StatusTryAgainLater, reasonBusy)
+	b.expectClose(StatusTryAgainLater, closeReasonBusy)
 	for _, f := range fa[1:] {
 		if err := a.writeBinary(f); err != nil {
 			t.Fatal(err)
@@ -238,7 +239,7 @@ func TestReassemblyPerConnectionLimit(t *testing.T) {
 			break // closed already
 		}
 	}
-	c.expectClose(StatusMessageTooBig, reasonTooBig)
+	c.expectClose(StatusMessageTooBig, closeReasonTooBig)
 	if st := h.srv.Stats(); st.InvalidFrames != 0 || st.Closed[StatusMessageTooBig] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -262,7 +263,7 @@ func TestAliasLimits(t *testing.T) {
 
 	tooLong := h.connect("")
 	tooLong.send(presentOf(4))
-	tooLong.expectClose(StatusMessageTooBig, reasonTooBig)
+	tooLong.expectClose(StatusMessageTooBig, closeReasonTooBig)
 
 	tooMany := h.connect("")
 	tooMany.send(presentOf(3))
@@ -288,5 +289,5 @@ func TestDecodeLimitCloses(t *testing.T) {
 	if err := c.writeBinary(frame); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusMessageTooBig, reasonTooBig)
+	c.expectClose(StatusMessageTooBig, closeReasonTooBig)
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -65,7 +66,7 @@ var _ transport.Transport = (*Server)(nil)
 var _ http.Handler = (*Server)(nil)
 
 // New returns a Server with opts (zero fields take their defaults). It
-// fails with CodeInvalidOptions when opts are inconsistent.
+// fails with reasonInvalidOptions when opts are inconsistent.
 func New(opts Options) (*Server, error) {
 	cfg, err := opts.resolve()
 	if err != nil {
@@ -135,7 +136,7 @@ func (s *Server) Close(ctx context.Context) error {
 	conns := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true)
+		c.closeWith(StatusGoingAway, closeReasonShuttingDown, nil, true)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -171,7 +172,7 @@ func (s *Server) onStop(ctx context.Context) error {
 	conns := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true)
+		c.closeWith(StatusGoingAway, closeReasonShuttingDown, nil, true)
 	}
 	var err error
 	for _, c := range conns {
@@ -242,14 +243,14 @@ func (s *Server) Connections() []ConnInfo {
 // matches with code and reason (queued messages are written first) and
 // returns how many it closed: e.g. the connections of a revoked
 // credential. match runs under the server's lock and must not call the
-// server. It fails with CodeInvalidOptions for a code a server may not send
+// server. It fails with reasonInvalidOptions for a code a server may not send
 // or a reason longer than 123 bytes.
 func (s *Server) CloseConnections(match func(ConnInfo) bool, code StatusCode, reason string) (int, error) {
 	if !validCloseCode(code) {
-		return 0, &Error{Code: CodeInvalidOptions, Msg: "code: not a close code a server may send"}
+		return 0, newError(reasonInvalidOptions, "code: not a close code a server may send", nil)
 	}
 	if len(reason) > 123 {
-		return 0, &Error{Code: CodeInvalidOptions, Msg: "reason: longer than 123 bytes"}
+		return 0, newError(reasonInvalidOptions, "reason: longer than 123 bytes", nil)
 	}
 	s.mu.Lock()
 	var hit []*conn
@@ -283,7 +284,7 @@ func (s *Server) Stats() Stats {
 	st := Stats{
 		Open:                   s.ConnectionCount(),
 		Accepted:               s.st.accepted.Load(),
-		Rejected:               make(map[Code]uint64),
+		Rejected:               make(map[string]uint64),
 		Closed:                 make(map[StatusCode]uint64),
 		BytesIn:                s.st.bytesIn.Load(),
 		FramesIn:               s.st.framesIn.Load(),
@@ -317,7 +318,7 @@ func (s *Server) countClose(code StatusCode) {
 }
 
 // refuseHTTP answers a request without upgrading it.
-func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason Code, status int, body string) {
+func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason string, status int, body string) {
 	s.st.reject(reason)
 	s.log.Info("connection refused", "reason", string(reason), "status", status, "remote", r.RemoteAddr)
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
@@ -327,17 +328,17 @@ func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason Code,
 }
 
 // admission reports why a new connection cannot be taken now ("" if it can).
-func (s *Server) admission() Code {
+func (s *Server) admission() string {
 	s.mu.Lock()
 	closed, draining := s.closed, s.draining
 	s.mu.Unlock()
 	switch {
 	case closed:
-		return CodeClosed
+		return reasonClosed
 	case draining:
-		return CodeDraining
+		return reasonDraining
 	case s.base.State() != transport.StateStarted:
-		return CodeNotStarted
+		return reasonNotStarted
 	}
 	return ""
 }
@@ -362,10 +363,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ipKey := s.cfg.ClientIP(r)
 	peerID := s.cfg.PeerID(r)
-	if s.overQuota(ipKey, "", peerID) == CodePerIP {
+	if s.overQuota(ipKey, "", peerID) == reasonPerIP {
 		// Checked before authentication too, so a flood from one
 		// address does not reach the authenticator.
-		s.refuseHTTP(w, r, CodePerIP, http.StatusTooManyRequests, "too many connections from this address")
+		s.refuseHTTP(w, r, reasonPerIP, http.StatusTooManyRequests, "too many connections from this address")
 		return
 	}
 	var principal Principal
@@ -377,21 +378,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if challenge != "" {
 				w.Header().Set("WWW-Authenticate", challenge)
 			}
-			s.refuseHTTP(w, r, CodeAuth, status, body)
+			s.refuseHTTP(w, r, reasonAuth, status, body)
 			return
 		}
 		principal = p
 	}
 	if len(peerID) > maxPeerIDLen {
-		s.refuseHTTP(w, r, CodeBadRequest, http.StatusBadRequest, "peer id too long")
+		s.refuseHTTP(w, r, reasonBadRequest, http.StatusBadRequest, "peer id too long")
 		return
 	}
 	if peerID != "" && !s.mayClaim(peerID, principal) {
-		s.refuseHTTP(w, r, CodePeerIDInUse, http.StatusConflict, "peer id in use")
+		s.refuseHTTP(w, r, reasonPeerIDInUse, http.StatusConflict, "peer id in use")
 		return
 	}
 	if s.cfg.RequireSubprotocol && !offersSubprotocol(r, s.cfg.Subprotocols) {
-		s.refuseHTTP(w, r, CodeBadRequest, http.StatusBadRequest, "unsupported subprotocol")
+		s.refuseHTTP(w, r, reasonBadRequest, http.StatusBadRequest, "unsupported subprotocol")
 		return
 	}
 	if reason := s.overQuota(ipKey, s.cfg.PrincipalKey(principal), peerID); reason != "" {
@@ -402,9 +403,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var active atomic.Pointer[conn]
 	ws, err := websocket.Accept(hw, r, s.acceptOptions(&active))
 	if err != nil {
-		reason := CodeHandshake
+		reason := reasonHandshake
 		if hw.status == http.StatusForbidden {
-			reason = CodeOrigin
+			reason = reasonOrigin
 		}
 		s.st.reject(reason)
 		s.log.Info("connection refused", "reason", string(reason), "status", hw.status, "remote", r.RemoteAddr, "err", err)
@@ -433,8 +434,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the connection as given; an empty info.PeerID gets a generated one.
 // HandleConn blocks until the connection is finished and returns nil. When
 // the connection is refused it is closed with the matching code and
-// HandleConn returns a *CloseError wrapping CodeClosed, CodeDraining,
-// CodeNotStarted or CodeMaxConnections. Cancelling ctx closes the
+// HandleConn returns a *CloseError wrapping reasonClosed, reasonDraining,
+// reasonNotStarted or reasonMaxConnections. Cancelling ctx closes the
 // connection with 1001 "Server shutting down".
 //
 // Without access to the raw network connection the server cannot cut a
@@ -451,32 +452,32 @@ func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnIn
 	if !ok {
 		return c.refused
 	}
-	stop := context.AfterFunc(ctx, func() { c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true) })
+	stop := context.AfterFunc(ctx, func() { c.closeWith(StatusGoingAway, closeReasonShuttingDown, nil, true) })
 	defer stop()
 	c.run()
 	return nil
 }
 
 // refusal maps an admission reason to a close code, reason and error.
-func (s *Server) refusal(reason Code) (StatusCode, string, error) {
+func (s *Server) refusal(reason string) (StatusCode, string, error) {
 	switch reason {
-	case CodeDraining:
+	case reasonDraining:
 		s.mu.Lock()
 		cfg := s.drainRefuse
 		s.mu.Unlock()
-		return cfg.Code, cfg.Reason, &Error{Code: CodeDraining}
-	case CodeNotStarted:
-		return StatusGoingAway, reasonShuttingDown, &Error{Code: CodeNotStarted}
-	case CodeMaxConnections:
-		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodeMaxConnections}
-	case CodePeerIDInUse:
-		return StatusPolicyViolation, reasonRejected, &Error{Code: CodePeerIDInUse}
-	case CodePerIP:
-		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodePerIP}
-	case CodePerPrincipal:
-		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodePerPrincipal}
+		return cfg.Code, cfg.Reason, newError(reasonDraining, "", nil)
+	case reasonNotStarted:
+		return StatusGoingAway, closeReasonShuttingDown, newError(reasonNotStarted, "", nil)
+	case reasonMaxConnections:
+		return StatusTryAgainLater, closeReasonTooMany, newError(reasonMaxConnections, "", nil)
+	case reasonPeerIDInUse:
+		return StatusPolicyViolation, closeReasonRejected, newError(reasonPeerIDInUse, "", nil)
+	case reasonPerIP:
+		return StatusTryAgainLater, closeReasonTooMany, newError(reasonPerIP, "", nil)
+	case reasonPerPrincipal:
+		return StatusTryAgainLater, closeReasonTooMany, newError(reasonPerPrincipal, "", nil)
 	}
-	return StatusGoingAway, reasonShuttingDown, &Error{Code: CodeClosed}
+	return StatusGoingAway, closeReasonShuttingDown, newError(reasonClosed, "", nil)
 }
 
 // acceptOptions returns the upgrade options. With an idle timeout, a
@@ -541,13 +542,13 @@ func hostOf(addr string) string {
 // overQuota reports which per-address or per-principal cap a new
 // connection would exceed ("" if none). A connection that will replace one
 // of the same peer id, address and principal does not count twice.
-func (s *Server) overQuota(ipKey, prinKey, peerID string) Code {
+func (s *Server) overQuota(ipKey, prinKey, peerID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.overQuotaLocked(ipKey, prinKey, peerID)
 }
 
-func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) Code {
+func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) string {
 	var old *conn
 	if peerID != "" {
 		old = s.byPeer[peerID]
@@ -558,7 +559,7 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) Code {
 			n--
 		}
 		if n >= limit {
-			return CodePerIP
+			return reasonPerIP
 		}
 	}
 	if limit := s.cfg.MaxConnectionsPerPrincipal; limit > 0 && prinKey != "" {
@@ -567,7 +568,7 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) Code {
 			n--
 		}
 		if n >= limit {
-			return CodePerPrincipal
+			return reasonPerPrincipal
 		}
 	}
 	return ""
@@ -587,28 +588,28 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 	c.ipKey, c.prinKey = ipKey, s.cfg.PrincipalKey(info.Principal)
 
 	s.mu.Lock()
-	var reason Code
+	var reason string
 	switch {
 	case s.closed:
-		reason = CodeClosed
+		reason = reasonClosed
 	case s.draining:
-		reason = CodeDraining
+		reason = reasonDraining
 	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections:
-		reason = CodeMaxConnections
+		reason = reasonMaxConnections
 	case !s.mayClaimLocked(info.PeerID, info.Principal):
-		reason = CodePeerIDInUse
+		reason = reasonPeerIDInUse
 	default:
 		reason = s.overQuotaLocked(c.ipKey, c.prinKey, info.PeerID)
 	}
 	if reason != "" {
-		if reason != CodeClosed {
+		if reason != reasonClosed {
 			s.wg.Add(1) // Close waits for the refusal's close handshake too
 		}
 		s.mu.Unlock()
 		s.st.reject(reason)
 		code, why, err := s.refusal(reason)
 		s.log.Info("connection refused", "reason", string(reason), "peer", info.PeerID, "remote", info.RemoteAddr)
-		if reason == CodeClosed {
+		if reason == reasonClosed {
 			c.refused = &CloseError{Code: code, Reason: why, Err: err}
 			c.abort()
 			_ = ws.CloseNow()
@@ -637,15 +638,15 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 		// The old socket's own close arrives later; because the registry
 		// is keyed by connection, not by peer id, it cannot remove c
 		// (reference S1).
-		old.closeWith(StatusReplaced, reasonReplaced, nil, false)
+		old.closeWith(StatusReplaced, closeReasonReplaced, nil, false)
 		s.unregister(old)
 	}
 
 	ch, err := s.base.AddChannel(transport.Link{Send: c.sendMsg, Close: c.reject, Meta: info})
 	if err != nil {
-		code, why := StatusInternalError, reasonInternal
-		if errors.Is(err, &transport.Error{Code: transport.CodeInvalidState}) {
-			code, why = StatusGoingAway, reasonShuttingDown
+		code, why := StatusInternalError, closeReasonInternal
+		if errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "invalid-state"}) {
+			code, why = StatusGoingAway, closeReasonShuttingDown
 		}
 		c.closeWith(code, why, err, false)
 		s.log.Warn("cannot register connection", "peer", info.PeerID, "err", err)

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -94,7 +95,7 @@ func TestAuthentication(t *testing.T) {
 		case "Bearer good":
 			return user{"alice"}, nil
 		case "Bearer banned":
-			return nil, fmt.Errorf("banned user: %w", &Error{Code: CodeForbidden})
+			return nil, fmt.Errorf("banned user: %w", &kyneta.Error{Code: kyneta.CodePermissionDenied})
 		case "Bearer slow":
 			return nil, &AuthError{Status: http.StatusTooManyRequests, Message: "slow down"}
 		case "Bearer expired":
@@ -129,7 +130,7 @@ func TestAuthentication(t *testing.T) {
 	if a, _, _ := h.rec.counts(); a != 0 {
 		t.Fatalf("a refused request was registered (%d channels)", a)
 	}
-	if n := h.srv.Stats().Rejected[CodeAuth]; n != 5 {
+	if n := h.srv.Stats().Rejected[reasonAuth]; n != 5 {
 		t.Fatalf("rejected auth = %d", n)
 	}
 
@@ -176,7 +177,7 @@ func TestBearerToken(t *testing.T) {
 }
 
 func TestInvalidFrameReasonFitsACloseFrame(t *testing.T) {
-	long := &transport.PipelineError{Code: transport.CodeInvalidWireMessage, Detail: strings.Repeat("é", 100)}
+	long := &transport.PipelineError{Reason: "invalid-wire-message", Detail: strings.Repeat("é", 100)}
 	got := invalidFrameReason(long)
 	if len(got) > maxCloseReason || !utf8.ValidString(got) || !strings.HasPrefix(got, "Invalid frame: invalid-wire-message: é") {
 		t.Fatalf("reason %q (%d bytes)", got, len(got))
@@ -189,7 +190,7 @@ func TestInvalidFrameReasonFitsACloseFrame(t *testing.T) {
 // TestRefusedIsNeverUpgraded uses a raw HTTP request to show that a refused
 // upgrade gets a plain HTTP answer, not 101.
 func TestRefusedIsNeverUpgraded(t *testing.T) {
-	h := newHarness(t, Options{Authenticate: func(*http.Request) (Principal, error) { return nil, &Error{Code: CodeUnauthorized} }})
+	h := newHarness(t, Options{Authenticate: func(*http.Request) (Principal, error) { return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated} }})
 	req, _ := http.NewRequest("GET", h.ts.URL, nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
@@ -211,7 +212,7 @@ func TestOrigin(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("evil origin: err %v resp %v", err, resp)
 	}
-	if n := h.srv.Stats().Rejected[CodeOrigin]; n != 1 {
+	if n := h.srv.Stats().Rejected[reasonOrigin]; n != 1 {
 		t.Fatalf("rejected origin = %d", n)
 	}
 	c, _, err := h.dial("", http.Header{"Origin": {"https://app.example.com"}})
@@ -264,7 +265,7 @@ func TestNotStartedRefused(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	http.DefaultClient.CloseIdleConnections()
-	if n := srv.Stats().Rejected[CodeNotStarted]; n != 1 {
+	if n := srv.Stats().Rejected[reasonNotStarted]; n != 1 {
 		t.Fatalf("rejected = %d", n)
 	}
 }
@@ -277,12 +278,12 @@ func TestMaxConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusTryAgainLater, reasonTooMany)
+	c.expectClose(StatusTryAgainLater, closeReasonTooMany)
 	if h.srv.ConnectionCount() != 2 || h.srv.IsConnected("c") {
 		t.Fatal("refused connection was registered")
 	}
 	st := h.srv.Stats()
-	if st.Rejected[CodeMaxConnections] != 1 || st.Closed[StatusTryAgainLater] != 1 {
+	if st.Rejected[reasonMaxConnections] != 1 || st.Closed[StatusTryAgainLater] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	// A slot frees up when a client leaves.
@@ -324,8 +325,8 @@ func TestOptionsValidation(t *testing.T) {
 		{Drain: DrainOptions{CloseCode: 1005}},
 		{Drain: DrainOptions{CloseReason: strings.Repeat("x", 124)}},
 	} {
-		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidOptions}) {
-			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidOptions}", o, err)
+		if _, err := New(o); !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonInvalidOptions}) {
+			t.Errorf("New(%+v) = %v, want reason invalid-options", o, err)
 		}
 	}
 	if _, err := New(Options{FragmentThreshold: -1, MaxMessageSize: 10}); err != nil {
@@ -376,9 +377,9 @@ func TestHandleConnCustomStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, reasonTooMany)
+	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, closeReasonTooMany)
 	var ce *CloseError
-	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &Error{Code: CodeMaxConnections}) || ce.Code != StatusTryAgainLater {
+	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonMaxConnections}) || ce.Code != StatusTryAgainLater {
 		t.Fatalf("HandleConn refusal = %v", err)
 	}
 	c.close()

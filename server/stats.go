@@ -2,9 +2,9 @@ package server
 
 import "sync/atomic"
 
-var rejectReasons = [...]Code{
-	CodeClosed, CodeDraining, CodeNotStarted, CodeAuth, CodeBadRequest,
-	CodeOrigin, CodeHandshake, CodeMaxConnections, CodePeerIDInUse, CodePerIP, CodePerPrincipal,
+var rejectReasons = [...]string{
+	reasonClosed, reasonDraining, reasonNotStarted, reasonAuth, reasonBadRequest,
+	reasonOrigin, reasonHandshake, reasonMaxConnections, reasonPeerIDInUse, reasonPerIP, reasonPerPrincipal,
 }
 
 // Stats is a snapshot of the server's counters. Counters are cumulative
@@ -15,7 +15,7 @@ type Stats struct {
 	// Accepted counts connections that were registered.
 	Accepted uint64
 	// Rejected counts refused connection attempts by reason.
-	Rejected map[Code]uint64
+	Rejected map[string]uint64
 	// Closed counts connections the server closed, by the close code it
 	// sent (StatusSlowConsumer, StatusMessageTooBig, ...). Closes started
 	// by the peer are not counted here.
@@ -46,7 +46,7 @@ type counters struct {
 	invalidFrames, drains atomic.Uint64
 }
 
-func (c *counters) reject(r Code) {
+func (c *counters) reject(r string) {
 	for i, x := range rejectReasons {
 		if x == r {
 			c.rejected[i].Add(1)

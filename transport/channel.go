@@ -52,12 +52,12 @@ type Channel struct {
 }
 
 // Send writes msg on the channel. A panic in the transport's send function is
-// recovered and returned as an *Error with CodeSendFailed. A failed send
-// is an *Error that wraps the link's error.
+// recovered and returned as a send-failed *kyneta.Error. A failed send is
+// a *kyneta.Error that wraps the link's error.
 func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &Error{Code: CodeSendFailed, Op: "send", ID: c.ID, Err: fmt.Errorf("panicked: %v", r)}
+			err = channelError(reasonSendFailed, "send", c.ID, fmt.Errorf("panicked: %v", r))
 		}
 	}()
 	if err := c.send(msg); err != nil {

@@ -48,7 +48,7 @@ func ExampleBase() {
 	// sent to 1
 	// from 1 depart
 	// removed 1
-	// transport: can't add channel in "stopped" state
+	// transport: invalid-state: can't add channel in "stopped" state
 }
 
 // A Pipeline turns messages into frames and back; large messages are

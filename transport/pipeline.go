@@ -13,33 +13,20 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// Pipeline error codes: the reference's WireError codes, plus
-// CodeEncodeFailed (Go only: a nil message).
-const (
-	CodeAliasResolutionFailed Code = "alias-resolution-failed"
-	CodeDecodeFailed          Code = "decode-failed"
-	CodeReassemblyFailed      Code = "reassembly-failed"
-	CodeReassemblyTimeout     Code = "reassembly-timeout"
-	CodeReassemblyEvicted     Code = "reassembly-evicted"
-	CodeFrameTooLarge         Code = "frame-too-large"
-	CodeEmptyPayload          Code = "empty-payload"
-	CodeTooManyFragments      Code = "too-many-fragments"
-	CodeInvalidWireMessage    Code = "invalid-wire-message"
-	CodeEncodeFailed          Code = "encode-failed"
-)
-
 // traceOf converts a step's frame trace into a [FrameTrace].
 func traceOf(t wirestep.FrameTrace) FrameTrace {
 	return FrameTrace{Dir: Direction(t.Dir), Seq: t.Seq, Kind: t.Kind, Index: t.Index, Total: t.Total, Size: t.Size}
 }
 
-// PipelineError is an error from a [Pipeline]. Code is one of the pipeline
-// codes; Detail is the lower layer's reason in short (the collector's
-// "duplicate_fragment" for reassembly-failed, the validation reason for
-// invalid-wire-message); Err is the step's error value (errors.As
-// reaches it and, through it, e.g. the *wire.AliasError).
+// PipelineError is an error from a [Pipeline]: it carries the frame's
+// direction and seq and unwraps to its *kyneta.Error classification.
+// Reason is one of the pipeline's reasons (docs/errors.md); Detail is the
+// lower layer's reason in short (the collector's "duplicate_fragment" for
+// reassembly-failed, the validation reason for invalid-wire-message); Err
+// is the step's error value (errors.As reaches it and, through it, e.g.
+// the *wire.AliasError).
 type PipelineError struct {
-	Code   Code
+	Reason string
 	Dir    Direction
 	Seq    uint32 // the frame seq, when known
 	Detail string
@@ -48,7 +35,7 @@ type PipelineError struct {
 
 // Error implements error.
 func (e *PipelineError) Error() string {
-	s := fmt.Sprintf("transport: pipeline %s: %s (seq %d)", e.Dir, e.Code, e.Seq)
+	s := fmt.Sprintf("transport: pipeline %s: %s (seq %d)", e.Dir, e.Reason, e.Seq)
 	if e.Detail != "" {
 		s += ": " + e.Detail
 	}
@@ -58,12 +45,8 @@ func (e *PipelineError) Error() string {
 	return s
 }
 
-// Unwrap returns the underlying error.
-func (e *PipelineError) Unwrap() error { return e.Err }
-
-// Is reports whether target is a *PipelineError or an *Error with the same
-// code.
-func (e *PipelineError) Is(target error) bool { return sameCode(e.Code, target) }
+// Unwrap returns the classification, which wraps the step's error.
+func (e *PipelineError) Unwrap() error { return newError(e.Reason, e.Detail, e.Err) }
 
 // PipelineOptions configure a [Pipeline]. The zero value is usable: no
 // fragmentation, the default reassembly limits, the real clock.
@@ -154,7 +137,7 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &Error{Code: CodeClosed}
+		return nil, errClosed()
 	}
 	seq := p.st.NextSeq
 	st, outs := wirestep.SendStep(p.st, wirestep.BinaryCodec, p.thresh, msg)
@@ -185,7 +168,7 @@ func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &Error{Code: CodeClosed}
+		return nil, errClosed()
 	}
 	seq := p.st.NextSeq
 	st, parts, traces, werr := wirestep.SendStepParts(p.st, p.thresh, msg)
@@ -211,7 +194,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &Error{Code: CodeClosed}
+		return nil, errClosed()
 	}
 	st, out, ok := wirestep.ReceiveStep(p.st, wirestep.BinaryCodec, piece)
 	p.st = st
@@ -246,7 +229,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 // pipelineError wraps a step's error with direction and seq, and a short
 // detail from the layer below.
 func pipelineError(we *wirestep.WireError, dir Direction, seq uint32) *PipelineError {
-	pe := &PipelineError{Code: Code(we.Code), Dir: dir, Seq: seq, Err: we}
+	pe := &PipelineError{Reason: string(we.Code), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
 	var ae *wire.AliasError
@@ -268,7 +251,7 @@ func (p *Pipeline) Reset() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return &Error{Code: CodeClosed}
+		return errClosed()
 	}
 	p.st.Reassembler.Reset()
 	p.st.Alias.Reset()
@@ -277,7 +260,7 @@ func (p *Pipeline) Reset() error {
 }
 
 // Close releases the pipeline (stops reassembly timers). Afterwards Send,
-// Receive and Reset fail with [CodeClosed]. Close is idempotent.
+// Receive and Reset fail with the reason closed. Close is idempotent.
 func (p *Pipeline) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -314,7 +297,7 @@ func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
 		p.evicted = append(p.evicted, uint32(ev.Seq))
 	case wire.CodeTimeout:
 		if !p.done.Load() {
-			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq),
+			p.reportError(&PipelineError{Reason: reasonReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq),
 				Err: &wirestep.WireError{Code: wirestep.CodeReassemblyTimeout, Detail: ev}}, DirReceive)
 		}
 	}
@@ -331,7 +314,7 @@ func (p *Pipeline) takeEvicted() []uint32 {
 
 func (p *Pipeline) reportEvicted(seqs []uint32) {
 	for _, s := range seqs {
-		p.reportError(&PipelineError{Code: CodeReassemblyEvicted, Dir: DirReceive, Seq: s,
+		p.reportError(&PipelineError{Reason: reasonReassemblyEvicted, Dir: DirReceive, Seq: s,
 			Err: &wirestep.WireError{Code: wirestep.CodeReassemblyEvicted, Detail: wire.ReassemblyEvent{Type: wire.CodeEvicted, Seq: float64(s)}}}, DirReceive)
 	}
 }

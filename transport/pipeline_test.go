@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -23,12 +24,12 @@ func (l *errLog) hook(err error, _ Direction) {
 	l.mu.Unlock()
 }
 
-func (l *errLog) codes() []Code {
+func (l *errLog) codes() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []Code
+	var out []string
 	for _, e := range l.errs {
-		out = append(out, CodeOf(e))
+		out = append(out, kyneta.ReasonOf(e))
 	}
 	return out
 }
@@ -158,13 +159,13 @@ func TestPipelineClose(t *testing.T) {
 	if fc.Pending() != 0 {
 		t.Fatal("Close left a timer")
 	}
-	if _, err := q.Receive(pieces[1]); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if _, err := q.Receive(pieces[1]); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonClosed, Code: kyneta.CodeUnavailable}) {
 		t.Fatalf("receive after close: %v", err)
 	}
-	if _, err := q.Send(&wire.Depart{}); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if _, err := q.Send(&wire.Depart{}); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonClosed, Code: kyneta.CodeUnavailable}) {
 		t.Fatalf("send after close: %v", err)
 	}
-	if err := q.Reset(); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if err := q.Reset(); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonClosed, Code: kyneta.CodeUnavailable}) {
 		t.Fatalf("reset after close: %v", err)
 	}
 }
@@ -190,7 +191,7 @@ func TestPipelineReassemblyTimeout(t *testing.T) {
 		t.Fatal("group not dropped")
 	}
 	codes := log.codes()
-	if len(codes) != 1 || codes[0] != CodeReassemblyTimeout {
+	if len(codes) != 1 || codes[0] != reasonReassemblyTimeout {
 		t.Fatalf("errors %v", codes)
 	}
 	var pe *PipelineError
@@ -237,7 +238,7 @@ func TestPipelineEviction(t *testing.T) {
 	if rx.PendingFragments() != 2 {
 		t.Fatalf("pending %d", rx.PendingFragments())
 	}
-	if codes := log.codes(); len(codes) != 1 || codes[0] != CodeReassemblyEvicted {
+	if codes := log.codes(); len(codes) != 1 || codes[0] != reasonReassemblyEvicted {
 		t.Fatalf("errors %v", codes)
 	}
 	// Messages two and three still complete.
@@ -287,18 +288,18 @@ func TestPipelineBadFrames(t *testing.T) {
 	cases := []struct {
 		name   string
 		pieces [][]byte
-		code   Code
+		code   string
 		detail string
 	}{
-		{"truncated", [][]byte{{3, 0, 0}}, CodeReassemblyFailed, "parse_error"},
-		{"bad version", [][]byte{append([]byte{2}, pieces[0][1:]...)}, CodeReassemblyFailed, "parse_error"},
-		{"duplicate fragment", [][]byte{pieces[0], pieces[0]}, CodeReassemblyFailed, "duplicate_fragment"},
-		{"index out of range", [][]byte{frag(3, 3, 6, "ab")}, CodeReassemblyFailed, "invalid_index"},
-		{"zero total", [][]byte{frag(0, 0, 6, "ab")}, CodeReassemblyFailed, "invalid_index"},
-		{"total mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 4, 6, "cd")}, CodeReassemblyFailed, "total_mismatch"},
-		{"size mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 3, 7, "cd")}, CodeReassemblyFailed, "size_mismatch"},
-		{"chunks exceed total size", [][]byte{frag(0, 2, 3, "ab"), frag(1, 2, 3, "cd")}, CodeReassemblyFailed, "size_mismatch"},
-		{"garbage payload", [][]byte{complete("not a message")}, CodeDecodeFailed, ""},
+		{"truncated", [][]byte{{3, 0, 0}}, reasonReassemblyFailed, "parse_error"},
+		{"bad version", [][]byte{append([]byte{2}, pieces[0][1:]...)}, reasonReassemblyFailed, "parse_error"},
+		{"duplicate fragment", [][]byte{pieces[0], pieces[0]}, reasonReassemblyFailed, "duplicate_fragment"},
+		{"index out of range", [][]byte{frag(3, 3, 6, "ab")}, reasonReassemblyFailed, "invalid_index"},
+		{"zero total", [][]byte{frag(0, 0, 6, "ab")}, reasonReassemblyFailed, "invalid_index"},
+		{"total mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 4, 6, "cd")}, reasonReassemblyFailed, "total_mismatch"},
+		{"size mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 3, 7, "cd")}, reasonReassemblyFailed, "size_mismatch"},
+		{"chunks exceed total size", [][]byte{frag(0, 2, 3, "ab"), frag(1, 2, 3, "cd")}, reasonReassemblyFailed, "size_mismatch"},
+		{"garbage payload", [][]byte{complete("not a message")}, reasonDecodeFailed, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -310,7 +311,7 @@ func TestPipelineBadFrames(t *testing.T) {
 				_, err = rx.Receive(pc)
 			}
 			var pe *PipelineError
-			if !errors.As(err, &pe) || pe.Code != c.code || pe.Detail != c.detail {
+			if !errors.As(err, &pe) || pe.Reason != c.code || pe.Detail != c.detail {
 				t.Fatalf("got %v", err)
 			}
 			if codes := log.codes(); len(codes) != 1 || codes[0] != c.code {
@@ -323,7 +324,7 @@ func TestPipelineBadFrames(t *testing.T) {
 func TestPipelineTooManyFragments(t *testing.T) {
 	p := NewPipeline(PipelineOptions{Threshold: 1})
 	_, err := p.Send(&wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 70000)}})
-	if CodeOf(err) != CodeTooManyFragments {
+	if kyneta.ReasonOf(err) != reasonTooManyFragments || kyneta.CodeOf(err) != kyneta.CodeResourceExhausted {
 		t.Fatalf("got %v", err)
 	}
 }

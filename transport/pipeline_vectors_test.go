@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -96,7 +97,7 @@ func TestPipelineVectors(t *testing.T) {
 					t.Fatalf("step %d: next seq %d, want %d", i, from.st.NextSeq, st.NextSeq)
 				}
 				if len(st.Outputs) == 1 && st.Outputs[0].Err != nil {
-					if CodeOf(err) != Code(st.Outputs[0].Err.Code) {
+					if kyneta.ReasonOf(err) != st.Outputs[0].Err.Code {
 						t.Fatalf("step %d: error %v, want %s", i, err, st.Outputs[0].Err.Code)
 					}
 					continue
@@ -281,10 +282,10 @@ func TestPipelineInvalidVectors(t *testing.T) {
 					}
 				case want[0].Err != nil:
 					var pe *PipelineError
-					if !errors.As(err, &pe) || string(pe.Code) != want[0].Err.Code {
+					if !errors.As(err, &pe) || pe.Reason != want[0].Err.Code {
 						t.Fatalf("piece %d: got %v, want %s", i, err, want[0].Err.Code)
 					}
-					if pe.Code == CodeReassemblyFailed && pe.Detail != want[0].Err.Detail.Type {
+					if pe.Reason == reasonReassemblyFailed && pe.Detail != want[0].Err.Detail.Type {
 						t.Fatalf("piece %d: detail %q, want %q", i, pe.Detail, want[0].Err.Detail.Type)
 					}
 				default:

@@ -1,10 +1,11 @@
 package backoff
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // Jitter selects how randomness spreads the delay of one attempt.
@@ -77,19 +78,25 @@ type Policy struct {
 	Delay func(attempt int, r float64) time.Duration
 }
 
-// ErrInvalidPolicy is matched by every error Validate returns.
-var ErrInvalidPolicy = errors.New("backoff: invalid policy")
+// reasonInvalidPolicy is the reason of every error Validate returns.
+const reasonInvalidPolicy = "invalid-policy"
+
+// invalidPolicy returns Validate's error, a *kyneta.Error with code
+// invalid-argument.
+func invalidPolicy(format string, args ...any) error {
+	return &kyneta.Error{Code: kyneta.CodeInvalidArgument, Reason: reasonInvalidPolicy, Pkg: "backoff", Detail: fmt.Sprintf(format, args...)}
+}
 
 // Validate reports a policy that cannot be used: negative Base or Max, or an
 // unknown Jitter mode.
 func (p Policy) Validate() error {
 	switch {
 	case p.Base < 0:
-		return fmt.Errorf("%w: negative Base %v", ErrInvalidPolicy, p.Base)
+		return invalidPolicy("negative Base %v", p.Base)
 	case p.Max < 0:
-		return fmt.Errorf("%w: negative Max %v", ErrInvalidPolicy, p.Max)
+		return invalidPolicy("negative Max %v", p.Max)
 	case p.Jitter > JitterNone:
-		return fmt.Errorf("%w: unknown %v", ErrInvalidPolicy, p.Jitter)
+		return invalidPolicy("unknown %v", p.Jitter)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 )
@@ -158,8 +159,8 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	for _, p := range []Policy{{Base: -1}, {Max: -1}, {Jitter: JitterNone + 1}} {
-		if err := p.Validate(); !errors.Is(err, ErrInvalidPolicy) {
-			t.Fatalf("Validate(%+v) = %v, want ErrInvalidPolicy", p, err)
+		if err := p.Validate(); !errors.Is(err, &kyneta.Error{Code: kyneta.CodeInvalidArgument, Pkg: "backoff", Reason: reasonInvalidPolicy}) {
+			t.Fatalf("Validate(%+v) = %v, want invalid-policy", p, err)
 		}
 	}
 }

@@ -684,7 +684,7 @@ func (l *link) send(msg wire.ChannelMsg) error {
 	l.sendMu.Lock()
 	defer l.sendMu.Unlock()
 	if l.dead.Load() {
-		return &Error{Code: CodeLinkDown}
+		return newError(reasonLinkDown, "", nil)
 	}
 	pieces, err := l.pipe.Send(msg)
 	if err != nil {
@@ -698,7 +698,7 @@ func (l *link) send(msg wire.ChannelMsg) error {
 		}
 		if err := s.nc.PublishMsg(m); err != nil {
 			s.post(event{kind: evCloseLink, link: l, reason: "publish: " + err.Error(), notify: true, reset: true})
-			return &Error{Code: CodeLinkDown, Msg: "publish", Err: err}
+			return newError(reasonLinkDown, "publish", err)
 		}
 		s.t.stats.framesSent.Add(1)
 		s.t.stats.bytesSent.Add(uint64(len(p)))

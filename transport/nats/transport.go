@@ -93,11 +93,11 @@ func (t *Transport) onStart(ctx context.Context) error {
 	}
 	nc, err := natsgo.Connect(t.opts.URL, append(nopts, t.opts.NATSOptions...)...)
 	if err != nil {
-		return &Error{Code: CodeConnect, Msg: redactURL(t.opts.URL), Err: err}
+		return newError(reasonConnect, redactURL(t.opts.URL), err)
 	}
 	if err := s.start(ctx, nc); err != nil {
 		nc.Close()
-		return &Error{Code: CodeConnect, Msg: "subscribe", Err: err}
+		return newError(reasonConnect, "subscribe", err)
 	}
 	t.mu.Lock()
 	t.sess = s

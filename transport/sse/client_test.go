@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
@@ -116,7 +117,7 @@ func TestClientExchangesMessages(t *testing.T) {
 	if err := g.c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := g.c.State(); st.Status != StatusDisconnected || !errors.Is(st.Reason, &client.Error{Code: client.CodeIntentional}) {
+	if st := g.c.State(); st.Status != StatusDisconnected || !errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: reasonIntentional}) {
 		t.Fatalf("after stop: %v", st)
 	}
 	g.rec.waitFor(t, "client channel removed", func() bool { return len(g.rec.removed) == 1 })
@@ -165,7 +166,7 @@ func TestClientReconnects(t *testing.T) {
 	h.srv.mu.Lock()
 	st := h.srv.byPeer["p"]
 	h.srv.mu.Unlock()
-	st.closeWith(closeGoingAway, reasonDraining, true)
+	st.closeWith(closeGoingAway, closeReasonDraining, true)
 	s, err := g.wait(t, StatusReconnecting)
 	if err != nil || s.Delay != time.Second || s.Attempt != 1 {
 		t.Fatalf("after the server's close: %v %v", s, err)
@@ -194,7 +195,7 @@ func TestClientUnauthorizedIsFinal(t *testing.T) {
 	h := newHarness(t, ServerOptions{Authenticate: tokenAuth})
 	g := newGoClient(t, h, "p", ClientOptions{Header: bearer("nope")}) // default policy retries
 	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, &client.Error{Code: client.CodeUnauthorized}) || s.Reason.HTTPStatus != 401 || client.CodeOf(err) != client.CodeUnauthorized {
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonUnauthorized, Code: kyneta.CodeUnauthenticated}) || s.Reason.HTTPStatus != 401 || kyneta.ReasonOf(err) != reasonUnauthorized {
 		t.Fatalf("got %v %v", s, err)
 	}
 	if g.clk.Pending() != 0 {
@@ -213,7 +214,7 @@ func TestClientPolicyCloseIsFinal(t *testing.T) {
 	}
 	g := newGoClient(t, h, "p", ClientOptions{})
 	s, err := g.wait(t, StatusDisconnected)
-	if err != nil || !errors.Is(s.Reason, &client.Error{Code: client.CodePolicyViolation}) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != reasonRejected {
+	if err != nil || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonPolicyViolation}) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != closeReasonRejected {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -236,7 +237,7 @@ func TestClientMaxRetries(t *testing.T) {
 	}
 	s, err := g.wait(t, StatusConnected)
 	var last *client.DisconnectReason
-	if !errors.Is(err, &client.Error{Code: client.CodeMaxRetries}) || s.Reason.Attempts != 3 || !errors.As(s.Reason.Err, &last) || last.HTTPStatus != 503 {
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonMaxRetries}) || s.Reason.Attempts != 3 || !errors.As(s.Reason.Err, &last) || last.HTTPStatus != 503 {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -287,7 +288,7 @@ func TestClientIdleTimeout(t *testing.T) {
 	}
 	g.clk.Advance(30 * time.Second)
 	s, err := g.wait(t, StatusDisconnected)
-	if err != nil || !errors.Is(s.Reason, ErrIdleTimeout) {
+	if err != nil || !errors.Is(s.Reason, &kyneta.Error{Pkg: "sse", Reason: reasonIdleTimeout, Code: kyneta.CodeDeadlineExceeded}) {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -352,7 +353,7 @@ func TestClientStopSendsQueued(t *testing.T) {
 	if _, ok := h.rec.msg(6).(*wire.Depart); !ok {
 		t.Fatalf("last message %#v", h.rec.msg(6))
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &client.Error{Code: client.CodeNotConnected}) && !errors.Is(err, &transport.Error{Code: transport.CodeChannelNotFound}) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonNotConnected}) && !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "channel-not-found"}) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	// Restart works with the remembered context.
@@ -373,7 +374,7 @@ func TestClientConfig(t *testing.T) {
 		{EventsURL: "http://x/e", PostURL: "http://x/p", PostURLFunc: func(string) (string, error) { return "", nil }},
 		{EventsURL: "http://x/e", PostURL: "http://x/p", Reconnect: &backoff.Policy{Base: -1}},
 	} {
-		if _, err := NewClient(o); !errors.Is(err, &client.Error{Code: client.CodeInvalidConfig}) {
+		if _, err := NewClient(o); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonInvalidConfig}) {
 			t.Errorf("%+v: %v", o, err)
 		}
 	}
@@ -381,7 +382,7 @@ func TestClientConfig(t *testing.T) {
 	h := newHarness(t, ServerOptions{})
 	g := newGoClient(t, h, "p", ClientOptions{EventsURLFunc: func(string) (string, error) { return "", errors.New("no") }})
 	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, &client.Error{Code: client.CodeInvalidConfig}) || g.clk.Pending() != 0 {
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonInvalidConfig}) || g.clk.Pending() != 0 {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -401,13 +402,13 @@ func TestClientSendWithoutStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := ch.Send(&wire.Interest{DocID: "d"})
-	if !errors.Is(err, &client.Error{Code: client.CodeNotConnected}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonNotConnected}) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	if err := g.c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.c.Start(ctx); !errors.Is(err, &client.Error{Code: client.CodeClientClosed}) {
+	if err := g.c.Start(ctx); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonClientClosed}) {
 		t.Fatalf("start after close: %v", err)
 	}
 }
@@ -434,7 +435,7 @@ func TestClientStopFromReceiveCallback(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
-	if s, err := g.wait(t, StatusDisconnected); err != nil || !errors.Is(s.Reason, &client.Error{Code: client.CodeIntentional}) {
+	if s, err := g.wait(t, StatusDisconnected); err != nil || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonIntentional}) {
 		t.Fatalf("got %v %v", s, err)
 	}
 }

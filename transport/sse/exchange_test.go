@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kyneta-go/kyneta/client"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -24,7 +24,7 @@ var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
 func authenticate(r *http.Request) (server.Principal, error) {
 	p, ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	if !ok {
-		return nil, &server.Error{Code: server.CodeUnauthorized}
+		return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated}
 	}
 	return p, nil
 }
@@ -196,7 +196,7 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st, err := c.WaitForStatus(ctx, sse.StatusDisconnected)
-	if err != nil || !errors.Is(st.Reason, &client.Error{Code: client.CodePolicyViolation}) {
+	if err != nil || !errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: "policy-violation"}) {
 		t.Fatalf("impostor: %v %v", st, err)
 	}
 	if _, ok := s.ex.Peers()["alice"]; ok {

@@ -67,7 +67,7 @@ func sendPieces[S wire.Piece](p *pipe, codec wirestep.Codec[S], msg wire.Channel
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &transport.Error{Code: transport.CodeClosed}
+		return nil, transportClosed()
 	}
 	seq := p.seq
 	st := wirestep.PipelineState[[]byte]{Alias: p.alias, NextSeq: p.seq}
@@ -98,7 +98,7 @@ func receivePiece[R wire.Piece](p *pipe, re **wire.Reassembler[R], codec wireste
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &transport.Error{Code: transport.CodeClosed}
+		return nil, transportClosed()
 	}
 	if *re == nil {
 		*re = wire.NewReassembler[R](p.cfg)
@@ -140,7 +140,7 @@ func (p *pipe) receiveBinary(b []byte) (wire.ChannelMsg, error) {
 }
 
 // close stops the reassembly timers; later calls fail with
-// an error of code transport.CodeClosed.
+// the transport's "closed" error.
 func (p *pipe) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -169,7 +169,7 @@ func pieceSeq[P wire.Piece](piece P) uint32 {
 // pipelineError wraps a step's error like transport.Pipeline does, with a
 // short detail from the layer below.
 func pipelineError(we *wirestep.WireError, dir transport.Direction, seq uint32) *transport.PipelineError {
-	pe := &transport.PipelineError{Code: transport.Code(we.Code), Dir: dir, Seq: seq, Err: we}
+	pe := &transport.PipelineError{Reason: string(we.Code), Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
 	var ae *wire.AliasError

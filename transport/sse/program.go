@@ -245,7 +245,7 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		if s.Status == StatusDisconnected {
 			return s, nil
 		}
-		return disconnected(s, &client.DisconnectReason{Code: client.CodeIntentional}), release(s, true)
+		return disconnected(s, &client.DisconnectReason{Reason: reasonIntentional}), release(s, true)
 	case msgBarrier:
 		return s, []effect{{Kind: effectBarrier, Timer: m.ID}}
 	case msgStreamOpened:
@@ -259,30 +259,30 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := client.DisconnectReason{Code: client.CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
+		r := client.DisconnectReason{Reason: reasonClosed, CloseCode: m.Code, CloseReason: m.Reason}
 		if m.Code == closePolicyViolation {
-			r.Code = client.CodePolicyViolation
+			r.Reason = reasonPolicyViolation
 		}
 		return p.fail(s, r)
 	case msgStreamError:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := client.DisconnectReason{Code: client.CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := client.DisconnectReason{Reason: reasonError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		switch {
 		case m.Config:
-			r.Code = client.CodeInvalidConfig
+			r.Reason = reasonInvalidConfig
 		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
-			r.Code = client.CodeUnauthorized
+			r.Reason = reasonUnauthorized
 		}
 		return p.fail(s, r)
 	case msgUploadFailed:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := client.DisconnectReason{Code: client.CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := client.DisconnectReason{Reason: reasonError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		if m.HTTPStatus == 401 || m.HTTPStatus == 403 {
-			r.Code = client.CodeUnauthorized
+			r.Reason = reasonUnauthorized
 		}
 		return p.fail(s, r)
 	case msgReconnectTimer:
@@ -329,7 +329,7 @@ func disconnected(s State, r *client.DisconnectReason) State {
 // restarts the attempt count (the reference's tryReconnect(0)).
 func (p *program) fail(s State, r client.DisconnectReason) (State, []effect) {
 	fx := release(s, false)
-	if permanent(r.Code) {
+	if permanent(r.Reason) {
 		return disconnected(s, onHeap(r)), fx
 	}
 	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand)
@@ -337,7 +337,7 @@ func (p *program) fail(s State, r client.DisconnectReason) (State, []effect) {
 	case d.Cause == backoff.CauseDisabled:
 		return disconnected(s, onHeap(r)), fx
 	case !d.Reconnect:
-		return disconnected(s, &client.DisconnectReason{Code: client.CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+		return disconnected(s, &client.DisconnectReason{Reason: reasonMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
 	}
 	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
 	n.timer = n.seq

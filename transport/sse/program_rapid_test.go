@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/machine/machinetest"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"pgregory.net/rapid"
@@ -201,7 +200,7 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 		}
 	}
 	if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
-		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != client.CodeIntentional {
+		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Reason != reasonIntentional {
 			t.Fatalf("stop from %v ended in %v", prev, next)
 		}
 	}
@@ -211,7 +210,7 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 	if next.Status == StatusReconnecting && m.cfg.Reconnect.MaxAttempts >= 0 && next.Attempt > m.cfg.Reconnect.MaxAttempts {
 		t.Fatalf("attempt %d beyond MaxAttempts %d", next.Attempt, m.cfg.Reconnect.MaxAttempts)
 	}
-	if next.Status == StatusDisconnected && next.Reason != nil && permanent(next.Reason.Code) {
+	if next.Status == StatusDisconnected && next.Reason != nil && permanent(next.Reason.Reason) {
 		if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
 			t.Fatalf("stop gave a permanent reason %v", next.Reason)
 		}

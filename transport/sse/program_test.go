@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport/backoff"
@@ -31,7 +32,7 @@ var errNet = errors.New("dial tcp: connection refused")
 // transition mints (9) is visible in the expected value.
 var (
 	sD0  = State{}
-	sDr  = State{Status: StatusDisconnected, Reason: &client.DisconnectReason{Code: client.CodeClosed, CloseCode: 1000}, seq: 7}
+	sDr  = State{Status: StatusDisconnected, Reason: &client.DisconnectReason{Reason: reasonClosed, CloseCode: 1000}, seq: 7}
 	sC1  = State{Status: StatusConnecting, Attempt: 1, stream: 8, seq: 8}
 	sC10 = State{Status: StatusConnecting, Attempt: 10, stream: 8, seq: 8}
 	sO   = State{Status: StatusConnected, stream: 8, seq: 8}
@@ -68,10 +69,10 @@ var (
 	mClosed   = msgStreamClosed{Stream: 8, Code: 1001, Reason: "Server draining"}
 	mError    = msgStreamError{Stream: 8, Err: errNet}
 	mUpload   = msgUploadFailed{Stream: 8, HTTPStatus: 502, Err: errNet}
-	rClosed   = client.DisconnectReason{Code: client.CodeClosed, CloseCode: 1001, CloseReason: "Server draining"}
-	rError    = client.DisconnectReason{Code: client.CodeError, Err: errNet}
-	rUpload   = client.DisconnectReason{Code: client.CodeError, HTTPStatus: 502, Err: errNet}
-	intention = &client.DisconnectReason{Code: client.CodeIntentional}
+	rClosed   = client.DisconnectReason{Reason: reasonClosed, CloseCode: 1001, CloseReason: "Server draining"}
+	rError    = client.DisconnectReason{Reason: reasonError, Err: errNet}
+	rUpload   = client.DisconnectReason{Reason: reasonError, HTTPStatus: 502, Err: errNet}
+	intention = &client.DisconnectReason{Reason: reasonIntentional}
 )
 
 type cell struct {
@@ -127,21 +128,21 @@ func cells() []cell {
 	add(cell{name: "C/reconnect-timer-fired", from: sC1, msg: msgReconnectTimer{Timer: 8}, noop: true})
 	// Variants.
 	add(cell{name: "C10/stream-error: attempts used up", from: sC10, msg: mError,
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeMaxRetries, Attempts: 10, Err: &rError}), effects: fx(fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonMaxRetries, Attempts: 10, Err: &rError}), effects: fx(fClose(8))})
 	add(cell{name: "C/stream-error without retries", cfg: []func(*programConfig){withMaxAttempts(0)}, from: sC1, msg: mError,
 		to: dReason(8, &rError), effects: fx(fClose(8))})
 	add(cell{name: "C/stream-error unlimited", cfg: []func(*programConfig){withMaxAttempts(backoff.Unlimited)}, from: sC10, msg: mError,
 		to: rc(11, 30*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 30*time.Second))})
 	add(cell{name: "C/stream-error 401 is final", from: sC1, msg: msgStreamError{Stream: 8, Err: errNet, HTTPStatus: 401},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 401, Err: errNet}), effects: fx(fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 401, Err: errNet}), effects: fx(fClose(8))})
 	add(cell{name: "C/stream-error 403 is final", from: sC1, msg: msgStreamError{Stream: 8, Err: errNet, HTTPStatus: 403},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 403, Err: errNet}), effects: fx(fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 403, Err: errNet}), effects: fx(fClose(8))})
 	add(cell{name: "C/stream-error 503 is retried", from: sC1, msg: msgStreamError{Stream: 8, Err: errNet, HTTPStatus: 503},
 		to: rc(2, 2*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 2*time.Second))})
 	add(cell{name: "C/stream-error config is final", from: sC1, msg: msgStreamError{Stream: 8, Err: errNet, Config: true},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeInvalidConfig, Err: errNet}), effects: fx(fClose(8))})
-	add(cell{name: "C/stream-closed 1008 is final", from: sC1, msg: msgStreamClosed{Stream: 8, Code: 1008, Reason: reasonRejected},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodePolicyViolation, CloseCode: 1008, CloseReason: reasonRejected}), effects: fx(fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonInvalidConfig, Err: errNet}), effects: fx(fClose(8))})
+	add(cell{name: "C/stream-closed 1008 is final", from: sC1, msg: msgStreamClosed{Stream: 8, Code: 1008, Reason: closeReasonRejected},
+		to: dReason(8, &client.DisconnectReason{Reason: reasonPolicyViolation, CloseCode: 1008, CloseReason: closeReasonRejected}), effects: fx(fClose(8))})
 	for _, m := range []clientMsg{msgStreamOpened{Stream: stale}, msgStreamClosed{Stream: stale, Code: 1001}, msgStreamError{Stream: stale}, msgUploadFailed{Stream: stale}, msgStreamOpened{Stream: 0}} {
 		add(cell{name: "C/stale " + msgName(m), from: sC1, msg: m, noop: true})
 	}
@@ -158,9 +159,9 @@ func cells() []cell {
 	add(cell{name: "O/reconnect-timer-fired", from: sO, msg: msgReconnectTimer{Timer: 8}, noop: true})
 	// Variants.
 	add(cell{name: "O/upload-failed 403 is final", from: sO, msg: msgUploadFailed{Stream: 8, HTTPStatus: 403, Err: errNet},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 403, Err: errNet}), effects: fx(fRemove(8), fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 403, Err: errNet}), effects: fx(fRemove(8), fClose(8))})
 	add(cell{name: "O/stream-closed 1008 is final", from: sO, msg: msgStreamClosed{Stream: 8, Code: 1008},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodePolicyViolation, CloseCode: 1008}), effects: fx(fRemove(8), fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonPolicyViolation, CloseCode: 1008}), effects: fx(fRemove(8), fClose(8))})
 	add(cell{name: "O/stream-closed without retries", cfg: []func(*programConfig){withMaxAttempts(0)}, from: sO, msg: mClosed,
 		to: dReason(8, &rClosed), effects: fx(fRemove(8), fClose(8))})
 	add(cell{name: "O/upload-failed without retries", cfg: []func(*programConfig){withMaxAttempts(0)}, from: sO, msg: mUpload,
@@ -278,7 +279,7 @@ func TestWalkEscalation(t *testing.T) {
 	if want := []time.Duration{2 * time.Second, 4 * time.Second}; !reflect.DeepEqual(delays, want) {
 		t.Fatalf("delays %v, want %v", delays, want)
 	}
-	if s.Status != StatusDisconnected || s.Reason.Code != client.CodeMaxRetries || s.Reason.Attempts != 3 || !errors.Is(s.Reason, &client.Error{Code: client.CodeMaxRetries}) {
+	if s.Status != StatusDisconnected || s.Reason.Reason != reasonMaxRetries || s.Reason.Attempts != 3 || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonMaxRetries}) {
 		t.Fatalf("end state %v", s)
 	}
 	var last *client.DisconnectReason
@@ -328,7 +329,7 @@ func TestStrings(t *testing.T) {
 			t.Errorf("got %q, want %q", c.got, c.want)
 		}
 	}
-	if s := dReason(1, &client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 401}).String(); !strings.Contains(s, "401") {
+	if s := dReason(1, &client.DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 401}).String(); !strings.Contains(s, "401") {
 		t.Errorf("reason string %q", s)
 	}
 }
@@ -355,7 +356,7 @@ func TestProgramWalkthrough(t *testing.T) {
 	got = append(got, fmt.Sprint(s, fx))
 	s, fx = p.Update(s, msgStreamOpened{Stream: fx[0].Stream})
 	got = append(got, fmt.Sprint(s, fx))
-	s, fx = p.Update(s, msgStreamClosed{Stream: fx[0].Stream, Code: closeGoingAway, Reason: reasonDraining})
+	s, fx = p.Update(s, msgStreamClosed{Stream: fx[0].Stream, Code: closeGoingAway, Reason: closeReasonDraining})
 	got = append(got, fmt.Sprint(s.Status, fx))
 	want := []string{
 		"connecting(attempt 1) [open-stream{stream 1, attempt 1}]",

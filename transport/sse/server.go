@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -77,7 +78,7 @@ func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
 }
 
 // NewServer returns a Server with opts (zero fields take defaults). It
-// fails with server.CodeInvalidOptions for inconsistent options.
+// fails with the reason "invalid-options" for inconsistent options.
 func NewServer(opts ServerOptions) (*Server, error) {
 	cfg, err := opts.resolve()
 	if err != nil {
@@ -142,7 +143,7 @@ func (s *Server) Close(ctx context.Context) error {
 	all := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, st := range all {
-		st.closeWith(closeGoingAway, reasonShuttingDown, true)
+		st.closeWith(closeGoingAway, closeReasonShuttingDown, true)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -178,7 +179,7 @@ func (s *Server) onStop(ctx context.Context) error {
 	all := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, st := range all {
-		st.closeWith(closeGoingAway, reasonShuttingDown, true)
+		st.closeWith(closeGoingAway, closeReasonShuttingDown, true)
 	}
 	var err error
 	for _, st := range all {
@@ -428,15 +429,15 @@ func (s *Server) register(st *stream) string {
 	if old != nil {
 		// The registry is keyed by stream, so the old stream's late end
 		// cannot remove its successor.
-		old.closeWith(closeReplaced, reasonReplaced, false)
+		old.closeWith(closeReplaced, closeReasonReplaced, false)
 		s.unregister(old)
 	}
 	ch, err := s.base.AddChannel(transport.Link{Send: st.send, Close: st.reject, Meta: st.info})
 	if err != nil {
 		s.log.Warn("sse: cannot register stream", "peer", st.info.PeerID, "err", err)
-		code, reason := closeInternal, reasonInternal
-		if errors.Is(err, &transport.Error{Code: transport.CodeInvalidState}) {
-			code, reason = closeGoingAway, reasonShuttingDown
+		code, reason := closeInternal, closeReasonInternal
+		if errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "invalid-state"}) {
+			code, reason = closeGoingAway, closeReasonShuttingDown
 		}
 		st.closeWith(code, reason, false)
 		return "" // serve writes the close event; finish cleans up

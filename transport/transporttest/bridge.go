@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kyneta-go/kyneta/transport"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/transport"
 
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/wire"
@@ -299,7 +301,7 @@ func (ep *BridgeEndpoint) onStart(context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return &transport.Error{Code: transport.CodeClosed}
+		return errClosed()
 	}
 	ep.started = true
 	others := b.othersLocked(ep)
@@ -549,7 +551,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return &transport.Error{Code: transport.CodeClosed}
+		return errClosed()
 	}
 	copies := 1
 	var delay time.Duration
@@ -586,7 +588,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return &transport.Error{Code: transport.CodeClosed}
+		return errClosed()
 	}
 	b.stats.Sent++
 	b.stats.Duplicated += uint64(copies - 1)
@@ -677,7 +679,7 @@ func (ep *BridgeEndpoint) deliver(it *bridgeItem) {
 	for _, piece := range it.pieces {
 		msg, err := side.pipe.Receive(piece)
 		if err != nil {
-			if !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 				// OnError already reported it.
 				continue
 			}
@@ -902,3 +904,9 @@ func (b *Bridge) Close() error {
 }
 
 var _ transport.Transport = (*BridgeEndpoint)(nil)
+
+// errClosed is the transport's closed error: a bridge endpoint is a
+// transport, and callers match it as one.
+func errClosed() error {
+	return &kyneta.Error{Code: kyneta.CodeUnavailable, Reason: "closed", Pkg: "transport"}
+}
