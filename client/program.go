@@ -555,16 +555,16 @@ func (p *program) fail(s State, r DisconnectReason, closeFx effect) (State, []ef
 	if permanent(r.Reason) {
 		return disconnected(s, onHeap(r)), fx
 	}
-	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand) // s.Attempt is 0 when stable
+	attempt, delay, ok := p.cfg.Reconnect.Next(s.Attempt, p.cfg.Rand) // s.Attempt is 0 when stable
 	switch {
-	case d.Cause == backoff.CauseDisabled:
+	case !ok && p.cfg.Reconnect.MaxAttempts == 0: // retries disabled: the failure itself is the reason
 		return disconnected(s, onHeap(r)), fx
-	case !d.Reconnect:
-		return disconnected(s, &DisconnectReason{Reason: reasonMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+	case !ok:
+		return disconnected(s, &DisconnectReason{Reason: reasonMaxRetries, Attempts: attempt, Err: onHeap(r)}), fx
 	}
-	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
+	n := State{Status: StatusReconnecting, Attempt: attempt, Delay: delay, seq: s.seq + 1}
 	n.timer = n.seq
-	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: d.Delay})
+	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: delay})
 }
 
 // onHeap copies r to the heap. Taking &r inside fail instead would move r to

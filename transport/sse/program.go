@@ -332,16 +332,16 @@ func (p *program) fail(s State, r client.DisconnectReason) (State, []effect) {
 	if permanent(r.Reason) {
 		return disconnected(s, onHeap(r)), fx
 	}
-	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand)
+	attempt, delay, ok := p.cfg.Reconnect.Next(s.Attempt, p.cfg.Rand)
 	switch {
-	case d.Cause == backoff.CauseDisabled:
+	case !ok && p.cfg.Reconnect.MaxAttempts == 0: // retries disabled: the failure itself is the reason
 		return disconnected(s, onHeap(r)), fx
-	case !d.Reconnect:
-		return disconnected(s, &client.DisconnectReason{Reason: reasonMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+	case !ok:
+		return disconnected(s, &client.DisconnectReason{Reason: reasonMaxRetries, Attempts: attempt, Err: onHeap(r)}), fx
 	}
-	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
+	n := State{Status: StatusReconnecting, Attempt: attempt, Delay: delay, seq: s.seq + 1}
 	n.timer = n.seq
-	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: d.Delay})
+	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: delay})
 }
 
 // onHeap copies r to the heap; taking &r in fail would move r there on
