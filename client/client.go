@@ -14,6 +14,7 @@ import (
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/outbox"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport"
 )
@@ -573,7 +574,7 @@ func (c *Client) dial(gen uint64) {
 		// The dial goroutine; counted before the socket is published.
 		running: 1,
 	}
-	s.pipe = transport.NewPipeline(transport.PipelineOptions{
+	s.pipe = pipeline.New(pipeline.Options{
 		Threshold: max(c.opts.FragmentThreshold, 0),
 		Clock:     c.clk,
 		OnFrame:   c.base.FrameObserver(),

@@ -24,7 +24,7 @@
 // server's "ready" text frame before it adds its channel, sends the text
 // frame "ping" every KeepaliveInterval, closes with 1000 "Client
 // disconnecting", and sends everything else as binary Kyneta wire v3 frames
-// through a [transport.Pipeline] (one per connection, fragmenting above
+// through the module's wire pipeline (one per connection, fragmenting above
 // FragmentThreshold).
 //
 // # Reconnecting

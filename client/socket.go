@@ -12,6 +12,7 @@ import (
 
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/outbox"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/internal/redact"
 	"github.com/kyneta-go/kyneta/transport"
@@ -28,7 +29,7 @@ type socket struct {
 	gen          uint64
 	ctx          context.Context // the socket's lifetime; cancelling it tears the connection down
 	cancel       context.CancelFunc
-	pipe         *transport.Pipeline // one per connection: fresh alias state, seq from 1
+	pipe         *pipeline.Pipeline // one per connection: fresh alias state, seq from 1
 	ch           atomic.Pointer[transport.Channel]
 	awaitingPong atomic.Bool
 	readerGID    atomic.Uint64

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -81,7 +82,7 @@ type conn struct {
 	// sendMu serializes encode+enqueue so the pipeline's alias state and
 	// the sequence numbers follow queue order.
 	sendMu sync.Mutex
-	pipe   *transport.Pipeline
+	pipe   *pipeline.Pipeline
 	seq    uint32
 
 	mu     sync.Mutex
@@ -234,7 +235,7 @@ func (c *conn) isEstablished() bool {
 // pipeline returns the connection's wire pipeline, created on first use so
 // that an idle connection does not carry one. Callers hold sendMu or are
 // the reader; creation is guarded by mu.
-func (c *conn) pipeline() *transport.Pipeline {
+func (c *conn) pipeline() *pipeline.Pipeline {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pipe == nil {
@@ -249,7 +250,7 @@ func (c *conn) pipeline() *transport.Pipeline {
 				}
 			}
 		}
-		c.pipe = transport.NewPipeline(transport.PipelineOptions{
+		c.pipe = pipeline.New(pipeline.Options{
 			Threshold:         c.s.cfg.threshold,
 			MaxReassemblySize: c.s.cfg.MaxReassemblySize,
 			ReassemblyBudget:  c.s.cfg.budget,

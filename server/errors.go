@@ -10,7 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -261,7 +261,7 @@ const maxCloseReason = 123
 func invalidFrameReason(err error) string {
 	cause := "decode-failed" // the pipeline's reason for a payload that does not decode
 	var fe *wire.Error
-	var pe *transport.PipelineError
+	var pe *pipeline.Error
 	switch {
 	case errors.As(err, &fe) && frameCode(fe.Code):
 		cause = string(fe.Code)

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -206,7 +207,7 @@ func (h *harness) waitDone(n int) []doneConn {
 type testClient struct {
 	t    testing.TB
 	ws   *websocket.Conn
-	pipe *transport.Pipeline
+	pipe *pipeline.Pipeline
 }
 
 func (h *harness) dial(query string, hdr http.Header, subprotocols ...string) (*testClient, *http.Response, error) {
@@ -221,7 +222,7 @@ func (h *harness) dial(query string, hdr http.Header, subprotocols ...string) (*
 		return nil, resp, err
 	}
 	ws.SetReadLimit(-1)
-	c := &testClient{t: h.t, ws: ws, pipe: transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1})}
+	c := &testClient{t: h.t, ws: ws, pipe: pipeline.New(pipeline.Options{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1})}
 	h.t.Cleanup(func() { _ = c.ws.CloseNow(); _ = c.pipe.Close() })
 	return c, resp, nil
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
-	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -33,7 +33,7 @@ import (
 // benchPeer is a client connection with its own wire pipelines.
 type benchPeer struct {
 	ws         *websocket.Conn
-	send, recv *transport.Pipeline
+	send, recv *pipeline.Pipeline
 }
 
 func newBenchPeer(b *testing.B, url string) *benchPeer {
@@ -42,8 +42,8 @@ func newBenchPeer(b *testing.B, url string) *benchPeer {
 		b.Fatalf("ready: %q %v", m, err)
 	}
 	p := &benchPeer{ws: c,
-		send: transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1}),
-		recv: transport.NewPipeline(transport.PipelineOptions{ReassemblyTimeout: -1, Alias: wire.AliasOptions{MaxAliases: -1, MaxPresentDocs: -1}})}
+		send: pipeline.New(pipeline.Options{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1}),
+		recv: pipeline.New(pipeline.Options{ReassemblyTimeout: -1, Alias: wire.AliasOptions{MaxAliases: -1, MaxPresentDocs: -1}})}
 	b.Cleanup(func() { _ = p.send.Close(); _ = p.recv.Close() })
 	return p
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
-	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -177,7 +177,7 @@ func TestPerIPCapHandleConn(t *testing.T) {
 // payload bytes each, with a fresh pipeline.
 func fragmentsOf(t *testing.T, msg wire.ChannelMsg, threshold int) [][]byte {
 	t.Helper()
-	p := transport.NewPipeline(transport.PipelineOptions{Threshold: threshold, ReassemblyTimeout: -1})
+	p := pipeline.New(pipeline.Options{Threshold: threshold, ReassemblyTimeout: -1})
 	defer p.Close()
 	frames, err := p.Send(msg)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -758,7 +759,7 @@ func sharable(msg wire.ChannelMsg) bool {
 // encodeShared encodes msg with a fresh pipeline (no aliases), fragmenting
 // at the server's threshold.
 func (s *Server) encodeShared(msg wire.ChannelMsg) ([][]byte, error) {
-	p := transport.NewPipeline(transport.PipelineOptions{Threshold: s.cfg.threshold, Clock: s.clk, ReassemblyTimeout: -1})
+	p := pipeline.New(pipeline.Options{Threshold: s.cfg.threshold, Clock: s.clk, ReassemblyTimeout: -1})
 	defer p.Close()
 	return p.Send(msg)
 }

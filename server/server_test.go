@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -177,7 +178,7 @@ func TestBearerToken(t *testing.T) {
 }
 
 func TestInvalidFrameReasonFitsACloseFrame(t *testing.T) {
-	long := &transport.PipelineError{Reason: "invalid-wire-message", Detail: strings.Repeat("é", 100)}
+	long := &pipeline.Error{Reason: "invalid-wire-message", Detail: strings.Repeat("é", 100)}
 	got := invalidFrameReason(long)
 	if len(got) > maxCloseReason || !utf8.ValidString(got) || !strings.HasPrefix(got, "Invalid frame: invalid-wire-message: é") {
 		t.Fatalf("reason %q (%d bytes)", got, len(got))

@@ -138,7 +138,7 @@ func (b *Base) Identity() wire.PeerIdentity {
 }
 
 // FrameObserver returns the context's OnFrame while the transport is
-// initialized or started, else nil. Shells pass it to their Pipeline.
+// initialized or started, else nil. Shells pass it to their wire pipeline.
 func (b *Base) FrameObserver() func(FrameTrace) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()

@@ -544,3 +544,24 @@ func TestStateString(t *testing.T) {
 		}
 	}
 }
+
+// Every reason's code, spelled out so a change shows up in review (the
+// pipeline's reasons are in internal/pipeline).
+func TestReasonCodes(t *testing.T) {
+	want := map[string]kyneta.Code{
+		"invalid-state":        kyneta.CodeFailedPrecondition,
+		"channel-not-found":    kyneta.CodeNotFound,
+		"duplicate-channel-id": kyneta.CodeAlreadyExists,
+		"invalid-context":      kyneta.CodeInvalidArgument,
+		"send-failed":          kyneta.CodeUnavailable,
+	}
+	if len(want) != len(reasonCodes) {
+		t.Errorf("%d reasons, the table lists %d", len(reasonCodes), len(want))
+	}
+	for reason, code := range want {
+		err := newError(reason, "", nil)
+		if err.Code != code || err.Reason != reason || err.Pkg != "transport" {
+			t.Errorf("%s: got %+v, want code %s", reason, err, code)
+		}
+	}
+}

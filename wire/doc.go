@@ -45,11 +45,11 @@
 //   - Connections. An [AliasState] is one connection's alias table; its
 //     Encode and Decode methods (and EncodeText, DecodeText) are the
 //     package functions with aliases remembered across messages. The
-//     transports' pipelines (transport.Pipeline) compose it with frames,
+//     transports' pipelines (internal/pipeline) compose it with frames,
 //     fragments and reassembly: alias, encode, then frame or fragment when
 //     the encoded payload is larger than the threshold; reassemble, decode,
 //     de-alias. Every send consumes one sequence number (starting at 1),
-//     also when it fails; failures are transport.PipelineError values with
+//     also when it fails; failures are internal/pipeline.Error values with
 //     the reference's pipeline codes.
 //
 // # Safe defaults

@@ -3,8 +3,8 @@
 // and a receive step (reassemble → decode → unalias), each a function of
 // the connection's [PipelineState], with failures as *[WireError] values
 // carrying the reference's codes. The steps are the Go form of the
-// reference's sendStep and receiveStep; transport.Pipeline and the SSE
+// reference's sendStep and receiveStep; pipeline.Pipeline and the SSE
 // transport are their shells. Users encode and decode through package wire
 // ([wire.Encode], [wire.Decode], [wire.AliasState]) and see step failures
-// as transport.PipelineError.
+// as pipeline.Error.
 package wirestep

@@ -10,6 +10,7 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -125,7 +126,7 @@ type link struct {
 	state     linkState
 	created   time.Time
 	lastHeard time.Time
-	pipe      *transport.Pipeline
+	pipe      *pipeline.Pipeline
 	ch        *transport.Channel
 	recvSeq   uint32 // seq of the last whole message received
 	partial   bool   // a fragmented message is being received
@@ -555,7 +556,7 @@ func (s *session) open(r *remote) {
 
 // activate gives an accepted link its pipeline and channel.
 func (s *session) activate(l *link) {
-	l.pipe = transport.NewPipeline(transport.PipelineOptions{
+	l.pipe = pipeline.New(pipeline.Options{
 		Threshold: s.threshold,
 		Clock:     s.o.Clock,
 		OnError: func(err error, _ transport.Direction) {

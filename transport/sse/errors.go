@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/server"
 )
 
@@ -105,15 +106,10 @@ func newError(reason, detail string, cause error) *kyneta.Error {
 	return &kyneta.Error{Code: code, Reason: reason, Pkg: "sse", Detail: detail, Err: cause}
 }
 
-// transportClosed is the transport's closed error, which the exchange and
-// transport.Channel recognise: a stream or pipe used after it closed.
-func transportClosed() *kyneta.Error {
-	return &kyneta.Error{Code: kyneta.CodeUnavailable, Reason: "closed", Pkg: "transport"}
-}
-
 // errStreamClosed is the error of a send on a closed server or a closing
-// stream; it wraps the transport's closed error.
-func errStreamClosed() error { return newError(reasonClosed, "stream", transportClosed()) }
+// stream; it wraps the transport's closed error, which the exchange and
+// transport.Channel recognise.
+func errStreamClosed() error { return newError(reasonClosed, "stream", pipeline.ErrClosed()) }
 
 // authStatus maps an authenticator error to an HTTP status and message, as
 // the WebSocket server does.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -487,7 +488,7 @@ func (st *stream) receive(body []byte) (int, any) {
 		}
 		st.s.st.invalid.Add(1)
 		code := "decode-failed" // the pipeline's reason for a payload that does not decode
-		var pe *transport.PipelineError
+		var pe *pipeline.Error
 		if errors.As(err, &pe) {
 			code = pe.Reason
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 
 	"github.com/kyneta-go/kyneta/clock"
@@ -193,7 +194,7 @@ type bridgeLink struct {
 
 type linkSide struct {
 	ep     *BridgeEndpoint
-	pipe   *transport.Pipeline
+	pipe   *pipeline.Pipeline
 	ch     *transport.Channel // set under bridge.mu before open
 	sendMu sync.Mutex         // keeps encode order = queue order
 }
@@ -301,7 +302,7 @@ func (ep *BridgeEndpoint) onStart(context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return errClosed()
+		return pipeline.ErrClosed() // a bridge endpoint is a transport
 	}
 	ep.started = true
 	others := b.othersLocked(ep)
@@ -435,8 +436,8 @@ func (b *Bridge) connect(initiator *BridgeEndpoint, others []*BridgeEndpoint) {
 	}
 }
 
-func (b *Bridge) newPipeline(ep *BridgeEndpoint) *transport.Pipeline {
-	return transport.NewPipeline(transport.PipelineOptions{
+func (b *Bridge) newPipeline(ep *BridgeEndpoint) *pipeline.Pipeline {
+	return pipeline.New(pipeline.Options{
 		Threshold: b.threshold,
 		Clock:     b.clk,
 		OnError: func(err error, _ transport.Direction) {
@@ -551,7 +552,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return errClosed()
+		return pipeline.ErrClosed() // a bridge endpoint is a transport
 	}
 	copies := 1
 	var delay time.Duration
@@ -588,7 +589,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return errClosed()
+		return pipeline.ErrClosed() // a bridge endpoint is a transport
 	}
 	b.stats.Sent++
 	b.stats.Duplicated += uint64(copies - 1)
@@ -904,9 +905,3 @@ func (b *Bridge) Close() error {
 }
 
 var _ transport.Transport = (*BridgeEndpoint)(nil)
-
-// errClosed is the transport's closed error: a bridge endpoint is a
-// transport, and callers match it as one.
-func errClosed() error {
-	return &kyneta.Error{Code: kyneta.CodeUnavailable, Reason: "closed", Pkg: "transport"}
-}

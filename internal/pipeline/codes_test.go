@@ -1,4 +1,4 @@
-package transport
+package pipeline
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"github.com/kyneta-go/kyneta"
 
 	"github.com/kyneta-go/kyneta/internal/wirestep"
+	"github.com/kyneta-go/kyneta/transport"
 )
 
 // The pipeline converts the steps' codes into its reasons and trace directions by value, so
@@ -28,7 +29,7 @@ func TestPipelineCodesMatchSteps(t *testing.T) {
 			t.Errorf("%s != %s", c, w)
 		}
 	}
-	if string(DirSend) != string(wirestep.TraceSend) || string(DirReceive) != string(wirestep.TraceReceive) {
+	if string(transport.DirSend) != string(wirestep.TraceSend) || string(transport.DirReceive) != string(wirestep.TraceReceive) {
 		t.Error("directions differ")
 	}
 }
@@ -36,12 +37,7 @@ func TestPipelineCodesMatchSteps(t *testing.T) {
 // Every reason's code, spelled out so a change shows up in review.
 func TestReasonCodes(t *testing.T) {
 	want := map[string]kyneta.Code{
-		"invalid-state":           kyneta.CodeFailedPrecondition,
-		"channel-not-found":       kyneta.CodeNotFound,
-		"duplicate-channel-id":    kyneta.CodeAlreadyExists,
-		"invalid-context":         kyneta.CodeInvalidArgument,
 		"closed":                  kyneta.CodeUnavailable,
-		"send-failed":             kyneta.CodeUnavailable,
 		"alias-resolution-failed": kyneta.CodeMalformed,
 		"decode-failed":           kyneta.CodeMalformed,
 		"reassembly-failed":       kyneta.CodeMalformed,

@@ -1,4 +1,4 @@
-package transport
+package pipeline
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func vectorPath(t *testing.T, name string) string {
 	t.Helper()
 	dir := os.Getenv("KYNETA_WIRE_VECTORS")
 	if dir == "" {
-		dir = filepath.Join("..", "testdata", "wire")
+		dir = filepath.Join("..", "..", "testdata", "wire")
 	}
 	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
@@ -79,8 +79,8 @@ func TestPipelineVectors(t *testing.T) {
 			threshold := 0 // "Infinity": never fragment
 			_ = json.Unmarshal(sc.Threshold, &threshold)
 			ends := map[string]*Pipeline{
-				"A": NewPipeline(PipelineOptions{Threshold: threshold}),
-				"B": NewPipeline(PipelineOptions{Threshold: threshold}),
+				"A": New(Options{Threshold: threshold}),
+				"B": New(Options{Threshold: threshold}),
 			}
 			for name, p := range ends {
 				p.st.NextSeq = sc.StartSeq[name]
@@ -256,7 +256,7 @@ func TestPipelineInvalidVectors(t *testing.T) {
 		}
 		ran++
 		t.Run("invalid/pipelineReceive/"+c.Name, func(t *testing.T) {
-			rx := NewPipeline(PipelineOptions{})
+			rx := New(Options{})
 			defer rx.Close()
 			for i, rawPiece := range c.Pieces {
 				var b struct {
@@ -281,7 +281,7 @@ func TestPipelineInvalidVectors(t *testing.T) {
 						t.Fatalf("piece %d: want pending, got %v %v", i, got, err)
 					}
 				case want[0].Err != nil:
-					var pe *PipelineError
+					var pe *Error
 					if !errors.As(err, &pe) || pe.Reason != want[0].Err.Code {
 						t.Fatalf("piece %d: got %v, want %s", i, err, want[0].Err.Code)
 					}
