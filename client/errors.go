@@ -117,8 +117,8 @@ type DisconnectReason struct {
 	// "unauthorized", "max-retries-exceeded", ... (docs/errors.md).
 	Reason string
 	// CloseCode and CloseReason are the server's close frame ("closed",
-	// "policy-violation"; the codes are server.Status*), or 1006 when the
-	// connection dropped without one.
+	// "policy-violation"; package server lists the codes), or 1006 when
+	// the connection dropped without one.
 	CloseCode   int
 	CloseReason string
 	// HTTPStatus is the status of a refused upgrade, if any.

@@ -128,7 +128,7 @@ func newConn(s *Server, ws *websocket.Conn, info ConnInfo, abort func()) *conn {
 }
 
 // refuse closes a socket that was never registered.
-func (c *conn) refuse(code StatusCode, reason string, err error) {
+func (c *conn) refuse(code websocket.StatusCode, reason string, err error) {
 	c.refused = &CloseError{Code: code, Reason: reason, Err: err}
 	c.s.countClose(code)
 	stop := c.s.clk.AfterFunc(c.s.cfg.CloseTimeout, c.abort)
@@ -524,14 +524,14 @@ func (c *conn) wakeLocked() {
 // peer learns it lost data from the close code). The whole close is bounded
 // by CloseTimeout, after which the socket is torn down. Only the first call
 // counts; it reports whether it was the first.
-func (c *conn) closeWith(code StatusCode, reason string, cause error, flush bool) bool {
+func (c *conn) closeWith(code websocket.StatusCode, reason string, cause error, flush bool) bool {
 	c.mu.Lock()
 	first := c.closeLocked(code, reason, cause, flush)
 	c.mu.Unlock()
 	return first
 }
 
-func (c *conn) closeLocked(code StatusCode, reason string, cause error, flush bool) bool {
+func (c *conn) closeLocked(code websocket.StatusCode, reason string, cause error, flush bool) bool {
 	if c.st.closing() {
 		return false
 	}
@@ -554,7 +554,7 @@ func (c *conn) dropLocked() {
 // reject is the channel's close function (the exchange refused the peer,
 // reference T3/T4): the socket is closed, not just forgotten.
 func (c *conn) reject() {
-	c.closeWith(StatusPolicyViolation, closeReasonRejected, errRejected, true)
+	c.closeWith(statusPolicyViolation, closeReasonRejected, errRejected, true)
 }
 
 // writeLoop drains the queue into the socket, a batch at a time, and
@@ -803,7 +803,7 @@ func (c *conn) idleCheck() {
 		return
 	}
 	if elapsed >= t {
-		c.closeLocked(StatusGoingAway, closeReasonIdle, errIdle, false)
+		c.closeLocked(statusGoingAway, closeReasonIdle, errIdle, false)
 		return
 	}
 	c.stopIdle = c.s.clk.AfterFunc(t-elapsed, c.idleCheck)
@@ -844,7 +844,7 @@ func (c *conn) readLoop() error {
 		now := c.s.clk.Now()
 		c.lastActive.Store(now.UnixNano())
 		if !c.allow(now) {
-			c.closeWith(StatusPolicyViolation, closeReasonRateLimited, newError(reasonRateLimited, "", nil), false)
+			c.closeWith(statusPolicyViolation, closeReasonRateLimited, newError(reasonRateLimited, "", nil), false)
 			return nil
 		}
 		switch typ {
@@ -929,7 +929,7 @@ func (c *conn) receive(piece []byte) bool {
 			return false
 		}
 		c.s.st.invalidFrames.Add(1)
-		c.closeWith(StatusInvalidData, invalidFrameReason(err), err, false)
+		c.closeWith(statusInvalidData, invalidFrameReason(err), err, false)
 		return false
 	}
 	if msg == nil {
@@ -953,21 +953,21 @@ func (c *conn) receive(piece []byte) bool {
 
 // limitClose maps a pipeline error caused by a resource limit (rather than
 // a malformed frame) to its close code, reason and cause.
-func limitClose(err error) (StatusCode, string, error, bool) {
+func limitClose(err error) (websocket.StatusCode, string, error, bool) {
 	var re *wire.ReassemblyError
 	var ae *wire.AliasError
 	switch {
 	case errors.As(err, &re) && re.Code == wire.CodeOverBudget:
-		return StatusTryAgainLater, closeReasonBusy, newError(reasonReassemblyBudget, "", nil), true
+		return statusTryAgainLater, closeReasonBusy, newError(reasonReassemblyBudget, "", nil), true
 	case errors.As(err, &re) && re.Code == wire.CodeEvicted:
 		// Its own message did not fit the per-connection limit.
-		return StatusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
+		return statusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case wire.CodeOf(err) == wire.CodeDecodeLimit:
-		return StatusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
+		return statusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case errors.As(err, &ae) && ae.Code == wire.CodeTooManyDocs:
-		return StatusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
+		return statusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case errors.As(err, &ae) && ae.IsLimit():
-		return StatusPolicyViolation, fmt.Sprintf(closeReasonLimitFmt, ae.Code), newError(reasonLimit, "", nil), true
+		return statusPolicyViolation, fmt.Sprintf(closeReasonLimitFmt, ae.Code), newError(reasonLimit, "", nil), true
 	}
 	return 0, "", nil, false
 }

@@ -81,14 +81,14 @@ func TestDrain200(t *testing.T) {
 	// Draw 0 closes the first connection at once; the rest are spread
 	// over the 5 s window.
 	first := <-codes
-	if first.Code != StatusGoingAway || first.Reason != defaultDrainCloseReason {
+	if first.Code != statusGoingAway || first.Reason != defaultDrainCloseReason {
 		t.Fatalf("first close %+v", first)
 	}
 	fc.Advance(2500 * time.Millisecond)
 	fc.Advance(2500 * time.Millisecond)
 	for range n - 1 {
 		ce := <-codes
-		if ce.Code != StatusGoingAway || ce.Reason != defaultDrainCloseReason {
+		if ce.Code != statusGoingAway || ce.Reason != defaultDrainCloseReason {
 			t.Fatalf("close %+v", ce)
 		}
 	}
@@ -101,7 +101,7 @@ func TestDrain200(t *testing.T) {
 	}
 	h.waitDone(n)
 	st := h.srv.Stats()
-	if st.Drains != 1 || st.Rejected[reasonDraining] != 3 || st.Closed[StatusGoingAway] != n || st.Open != 0 {
+	if st.Drains != 1 || st.Rejected[reasonDraining] != 3 || st.Closed[statusGoingAway] != n || st.Open != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	// Every drain timer was cancelled or fired.
@@ -148,7 +148,7 @@ func TestDrainDeadline(t *testing.T) {
 	waitTimer(t, fc, 6*time.Second)    // the deadline: window + 5 s
 	fc.Advance(500 * time.Millisecond) // every close fires
 	for range 7 {
-		if ce := <-codes; ce.Code != StatusGoingAway {
+		if ce := <-codes; ce.Code != statusGoingAway {
 			t.Fatalf("close %+v", ce)
 		}
 	}

@@ -14,49 +14,47 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// StatusCode is a WebSocket close code; it is websocket.StatusCode.
-type StatusCode = websocket.StatusCode
-
-// Close codes the server sends. Every close the server initiates uses one of
-// these, with a short fixed reason (the reasons are listed in the package
-// documentation).
+// Close codes the server sends: coder/websocket's, named here for their
+// use, and StatusSlowConsumer, which coder/websocket has no name for. Every
+// close the server initiates uses one of these, with a short fixed reason;
+// the package documentation lists them.
 const (
-	// StatusReplaced (1000) closes a socket whose peer id was taken over by
+	// statusReplaced (1000) closes a socket whose peer id was taken over by
 	// a newer connection (reason "Replaced by new connection").
-	StatusReplaced = websocket.StatusNormalClosure
-	// StatusGoingAway (1001) is used for drains ("Server draining"),
+	statusReplaced = websocket.StatusNormalClosure
+	// statusGoingAway (1001) is used for drains ("Server draining"),
 	// shutdown ("Server shutting down") and the idle timeout
 	// ("Idle timeout"). Clients reconnect after it.
-	StatusGoingAway = websocket.StatusGoingAway
-	// StatusInvalidData (1007) closes a connection that sent a binary frame
+	statusGoingAway = websocket.StatusGoingAway
+	// statusInvalidData (1007) closes a connection that sent a binary frame
 	// the wire pipeline could not decode ("Invalid frame: <wire code>").
-	StatusInvalidData = websocket.StatusInvalidFramePayloadData
-	// StatusPolicyViolation (1008) closes a connection that exceeded its
+	statusInvalidData = websocket.StatusInvalidFramePayloadData
+	// statusPolicyViolation (1008) closes a connection that exceeded its
 	// message rate ("Rate limit exceeded"), announced more aliases than
 	// Options.MaxAliases ("Limit exceeded: too-many-aliases") or was
 	// rejected by the exchange ("Connection rejected"). Kyneta clients
 	// treat 1008 as final.
-	StatusPolicyViolation = websocket.StatusPolicyViolation
-	// StatusMessageTooBig (1009) closes a connection that sent a message
+	statusPolicyViolation = websocket.StatusPolicyViolation
+	// statusMessageTooBig (1009) closes a connection that sent a message
 	// above Options.MaxMessageSize, a fragmented message above
 	// Options.MaxReassemblySize, a present above Options.MaxPresentDocs or
 	// a message beyond the wire decoder's caps ("Message too big").
-	StatusMessageTooBig = websocket.StatusMessageTooBig
-	// StatusInternalError (1011) closes a connection the transport refused
+	statusMessageTooBig = websocket.StatusMessageTooBig
+	// statusInternalError (1011) closes a connection the transport refused
 	// to register for a reason other than being stopped (a stopped
 	// transport gives 1001 "Server shutting down").
-	StatusInternalError = websocket.StatusInternalError
-	// StatusTryAgainLater (1013) refuses a connection above
+	statusInternalError = websocket.StatusInternalError
+	// statusTryAgainLater (1013) refuses a connection above
 	// Options.MaxConnections, or (HandleConn) above a per-address or
 	// per-principal cap ("Too many connections"), and closes a connection
 	// that found the server-wide reassembly budget exhausted ("Server
 	// busy"). Clients reconnect after it.
-	StatusTryAgainLater = websocket.StatusTryAgainLater
+	statusTryAgainLater = websocket.StatusTryAgainLater
 	// StatusSlowConsumer (4000, private range) closes a connection whose
 	// send queue overflowed or whose socket did not accept a write within
 	// Options.WriteTimeout ("Slow consumer"). It is retryable: the peer
 	// should reconnect and resynchronise.
-	StatusSlowConsumer StatusCode = 4000
+	StatusSlowConsumer websocket.StatusCode = 4000
 )
 
 // Close reasons sent with the codes above.
@@ -296,7 +294,7 @@ func clipReason(s string) string {
 // kyneta.ReasonOf see through it). HandleConn returns it for a refused
 // connection.
 type CloseError struct {
-	Code   StatusCode
+	Code   websocket.StatusCode
 	Reason string
 	Err    error // cause, may be nil
 }

@@ -22,7 +22,7 @@ func TestReasonOf(t *testing.T) {
 		{fmt.Errorf("auth: %w", &AuthError{Status: 403}), reasonAuth, kyneta.CodePermissionDenied},
 		{&AuthError{}, reasonAuth, kyneta.CodeUnauthenticated},
 		{&AuthError{Status: 429}, reasonAuth, kyneta.CodeUnauthenticated},
-		{&CloseError{Code: StatusGoingAway}, "", kyneta.CodeUnknown},
+		{&CloseError{Code: statusGoingAway}, "", kyneta.CodeUnknown},
 		{errors.New("other"), "", kyneta.CodeUnknown},
 		{nil, "", ""},
 	}

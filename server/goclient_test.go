@@ -117,7 +117,7 @@ func TestGoClient(t *testing.T) {
 	// Retries are off here, so the client stops at the server's close; the
 	// reason is the drain's 1001, which a client with retries on would
 	// retry (only 1008 and refused upgrades are final).
-	if r := st.Reason; r == nil || r.Reason != "closed" || r.CloseCode != int(StatusGoingAway) || r.CloseReason != "Server draining" {
+	if r := st.Reason; r == nil || r.Reason != "closed" || r.CloseCode != int(statusGoingAway) || r.CloseReason != "Server draining" {
 		t.Fatalf("client after drain: %v, want closed by the server with 1001 \"Server draining\"", st)
 	}
 	if !errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: "closed"}) || errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: "policy-violation"}) {

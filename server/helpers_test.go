@@ -256,7 +256,7 @@ func (c *testClient) expectText(want string) {
 }
 
 // expectClose reads until the connection closes and checks the code.
-func (c *testClient) expectClose(code StatusCode, reason string) {
+func (c *testClient) expectClose(code websocket.StatusCode, reason string) {
 	c.t.Helper()
 	for {
 		_, _, err := c.read()

@@ -257,7 +257,7 @@ func BenchmarkHostileFragments(b *testing.B) {
 				b.ReportMetric(float64(after-before)/(1<<20), "rss-MiB")
 				b.ReportMetric(float64(st.ReassemblyReserved)/(1<<20), "reserved-MiB")
 				b.ReportMetric(float64(st.ReassemblyBudget)/(1<<20), "budget-MiB")
-				b.ReportMetric(float64(st.Closed[StatusTryAgainLater]+st.Closed[StatusMessageTooBig]), "limit-closes")
+				b.ReportMetric(float64(st.Closed[statusTryAgainLater]+st.Closed[statusMessageTooBig]), "limit-closes")
 			}
 		})
 	}

@@ -46,5 +46,5 @@ func TestPeerIDReplacementNeedsSamePrincipal(t *testing.T) {
 		t.Fatal(err)
 	}
 	repl.expectText("ready")
-	victim.expectClose(StatusReplaced, closeReasonReplaced)
+	victim.expectClose(statusReplaced, closeReasonReplaced)
 }

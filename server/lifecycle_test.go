@@ -43,11 +43,11 @@ func TestIdleTimeout(t *testing.T) {
 	waitTimer(t, fc, 15*time.Second)
 	fc.Advance(15 * time.Second) // t=65: 30 s of silence
 	var ce websocket.CloseError
-	if err := <-ended; !errors.As(err, &ce) || ce.Code != StatusGoingAway || ce.Reason != closeReasonIdle {
+	if err := <-ended; !errors.As(err, &ce) || ce.Code != statusGoingAway || ce.Reason != closeReasonIdle {
 		t.Fatalf("ended with %v, want 1001 %q", err, closeReasonIdle)
 	}
 	h.waitDone(1)
-	if n := h.srv.Stats().Closed[StatusGoingAway]; n != 1 {
+	if n := h.srv.Stats().Closed[statusGoingAway]; n != 1 {
 		t.Fatalf("closed 1001 = %d", n)
 	}
 }
@@ -64,7 +64,7 @@ func TestMessageRateLimit(t *testing.T) {
 	c.writeText("ping")
 	c.expectText("pong")
 	c.writeText("ping") // bucket empty
-	c.expectClose(StatusPolicyViolation, closeReasonRateLimited)
+	c.expectClose(statusPolicyViolation, closeReasonRateLimited)
 }
 
 // TestSlowConsumer: a client that stops reading is closed with 4000 when
@@ -164,7 +164,7 @@ func TestChannelCloseClosesSocket(t *testing.T) {
 	ch := h.rec.added[0]
 	h.rec.mu.Unlock()
 	ch.Close()
-	c.expectClose(StatusPolicyViolation, closeReasonRejected)
+	c.expectClose(statusPolicyViolation, closeReasonRejected)
 	h.rec.waitFor(t, "removal", func() bool { return len(h.rec.removed) == 1 })
 }
 
@@ -177,7 +177,7 @@ func TestBadFrameClosesSocket(t *testing.T) {
 	if err := c.writeBinary([]byte{3, 0, 0, 0, 0, 99}); err != nil { // truncated header
 		t.Fatal(err)
 	}
-	c.expectClose(StatusInvalidData, "Invalid frame: truncated_frame: need at least 10 header bytes, have 6")
+	c.expectClose(statusInvalidData, "Invalid frame: truncated_frame: need at least 10 header bytes, have 6")
 	h.waitDone(1)
 	h.rec.waitFor(t, "removal", func() bool { return len(h.rec.removed) == 1 })
 	if h.srv.ConnectionCount() != 1 || h.srv.Stats().InvalidFrames != 1 {
@@ -201,7 +201,7 @@ func TestReplacementRace(t *testing.T) {
 	repl.send(establish("x"))
 	h.rec.waitFor(t, "establish", func() bool { return len(h.rec.received) == 1 })
 
-	old.expectClose(StatusReplaced, closeReasonReplaced)
+	old.expectClose(statusReplaced, closeReasonReplaced)
 	h.waitDone(1) // the old socket's close has been fully processed
 
 	if !h.srv.IsConnected("x") || h.srv.ConnectionCount() != 1 {
@@ -246,7 +246,7 @@ func TestStopInAnyOrder(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.srv.Stop(context.Background()) }()
 	for _, c := range clients[3:] {
-		c.expectClose(StatusGoingAway, closeReasonShuttingDown)
+		c.expectClose(statusGoingAway, closeReasonShuttingDown)
 	}
 	wg.Wait()
 	if err := <-stopped; err != nil {
@@ -286,8 +286,8 @@ func TestCloseShutsDown(t *testing.T) {
 	a, b := h.connect(""), h.connect("")
 	closed := make(chan error, 1)
 	go func() { closed <- h.srv.Close(context.Background()) }()
-	a.expectClose(StatusGoingAway, closeReasonShuttingDown)
-	b.expectClose(StatusGoingAway, closeReasonShuttingDown)
+	a.expectClose(statusGoingAway, closeReasonShuttingDown)
+	b.expectClose(statusGoingAway, closeReasonShuttingDown)
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}

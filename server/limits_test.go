@@ -69,7 +69,7 @@ func TestDefaultRateDoesNotBotherABulkClient(t *testing.T) {
 	}
 	c.writeText("ping")
 	c.expectText("pong")
-	if n := h.srv.Stats().Closed[StatusPolicyViolation]; n != 0 {
+	if n := h.srv.Stats().Closed[statusPolicyViolation]; n != 0 {
 		t.Fatalf("%d rate-limit closes", n)
 	}
 }
@@ -90,7 +90,7 @@ func TestPerIPCap(t *testing.T) {
 	}
 	// Peer a reconnects: the new socket replaces the old one.
 	a2 := h.connect("peerId=a")
-	a.expectClose(StatusReplaced, closeReasonReplaced)
+	a.expectClose(statusReplaced, closeReasonReplaced)
 	h.waitDone(1)
 	a2.close()
 	h.waitDone(1)
@@ -158,7 +158,7 @@ func TestPerIPCapHandleConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, closeReasonTooMany)
+	(&testClient{t: t, ws: ws2}).expectClose(statusTryAgainLater, closeReasonTooMany)
 	var ce *CloseError
 	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonPerIP}) {
 		t.Fatalf("HandleConn refusal = %v", err)
@@ -214,7 +214,7 @@ func TestReassemblyBudget(t *testing.T) {
 	if err := b.writeBinary(fb[0]); err != nil {
 		t.Fatal(err)
 	}
-	b.expectClose(StatusTryAgainLater, closeReasonBusy)
+	b.expectClose(statusTryAgainLater, closeReasonBusy)
 	for _, f := range fa[1:] {
 		if err := a.writeBinary(f); err != nil {
 			t.Fatal(err)
@@ -224,7 +224,7 @@ func TestReassemblyBudget(t *testing.T) {
 		return len(h.rec.received) == 1 && h.rec.received[0].msg.(*wire.Offer).DocID == "a"
 	})
 	h.waitDone(1)
-	if st := h.srv.Stats(); st.ReassemblyReserved != 0 || st.Closed[StatusTryAgainLater] != 1 {
+	if st := h.srv.Stats(); st.ReassemblyReserved != 0 || st.Closed[statusTryAgainLater] != 1 {
 		t.Fatalf("after completion: reserved %d, closes %v", st.ReassemblyReserved, st.Closed)
 	}
 }
@@ -239,8 +239,8 @@ func TestReassemblyPerConnectionLimit(t *testing.T) {
 			break // closed already
 		}
 	}
-	c.expectClose(StatusMessageTooBig, closeReasonTooBig)
-	if st := h.srv.Stats(); st.InvalidFrames != 0 || st.Closed[StatusMessageTooBig] != 1 {
+	c.expectClose(statusMessageTooBig, closeReasonTooBig)
+	if st := h.srv.Stats(); st.InvalidFrames != 0 || st.Closed[statusMessageTooBig] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -263,14 +263,14 @@ func TestAliasLimits(t *testing.T) {
 
 	tooLong := h.connect("")
 	tooLong.send(presentOf(4))
-	tooLong.expectClose(StatusMessageTooBig, closeReasonTooBig)
+	tooLong.expectClose(statusMessageTooBig, closeReasonTooBig)
 
 	tooMany := h.connect("")
 	tooMany.send(presentOf(3))
 	p := presentOf(5)
 	p.Docs = p.Docs[3:] // doc-3 is the fourth alias, doc-4 the fifth
 	tooMany.send(p)
-	tooMany.expectClose(StatusPolicyViolation, "Limit exceeded: too-many-aliases")
+	tooMany.expectClose(statusPolicyViolation, "Limit exceeded: too-many-aliases")
 }
 
 // TestDecodeLimitCloses: a message beyond the decoder's caps closes with
@@ -289,5 +289,5 @@ func TestDecodeLimitCloses(t *testing.T) {
 	if err := c.writeBinary(frame); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusMessageTooBig, closeReasonTooBig)
+	c.expectClose(statusMessageTooBig, closeReasonTooBig)
 }

@@ -99,7 +99,7 @@ type Options struct {
 
 	// MaxConnections caps the open connections; 0 means no cap. A
 	// connection above the cap is upgraded and closed at once with 1013
-	// (StatusTryAgainLater), never registered.
+	// (1013 Try again later), never registered.
 	MaxConnections int
 	// MaxConnectionsPerIP caps the open connections of one client address
 	// (ClientIP). A request above it is refused with HTTP 429 before the
@@ -339,7 +339,7 @@ type DrainOptions struct {
 	Deadline time.Duration
 	// CloseCode and CloseReason are sent to each connection; default 1001
 	// and "Server draining".
-	CloseCode   StatusCode
+	CloseCode   websocket.StatusCode
 	CloseReason string
 	// Rand draws the schedule; default Options.Rand.
 	Rand func() float64
@@ -364,7 +364,7 @@ func (d DrainOptions) validate(prefix string) error {
 }
 
 // validCloseCode reports whether a server may put code in a close frame.
-func validCloseCode(code StatusCode) bool {
+func validCloseCode(code websocket.StatusCode) bool {
 	switch {
 	case code == 1004 || code == 1005 || code == 1006 || code == 1015:
 		return false

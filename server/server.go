@@ -51,7 +51,7 @@ type Server struct {
 
 	st       counters
 	closedMu sync.Mutex
-	closedBy map[StatusCode]uint64
+	closedBy map[websocket.StatusCode]uint64
 
 	// Test hooks: testHookDone runs when a connection's goroutines are
 	// done; testHookRaw sees each hijacked network connection;
@@ -82,7 +82,7 @@ func New(opts Options) (*Server, error) {
 		perIP:        make(map[string]int),
 		perPrincipal: make(map[string]int),
 		drainWaiters: make(map[uint64]*drainWaiter),
-		closedBy:     make(map[StatusCode]uint64),
+		closedBy:     make(map[websocket.StatusCode]uint64),
 	}
 	s.drain, _ = drainProgram{}.Init()
 	s.base = transport.NewBase(transport.BaseOptions{
@@ -137,7 +137,7 @@ func (s *Server) Close(ctx context.Context) error {
 	conns := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(StatusGoingAway, closeReasonShuttingDown, nil, true)
+		c.closeWith(statusGoingAway, closeReasonShuttingDown, nil, true)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -173,7 +173,7 @@ func (s *Server) onStop(ctx context.Context) error {
 	conns := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(StatusGoingAway, closeReasonShuttingDown, nil, true)
+		c.closeWith(statusGoingAway, closeReasonShuttingDown, nil, true)
 	}
 	var err error
 	for _, c := range conns {
@@ -246,7 +246,7 @@ func (s *Server) Connections() []ConnInfo {
 // credential. match runs under the server's lock and must not call the
 // server. It fails with reasonInvalidOptions for a code a server may not send
 // or a reason longer than 123 bytes.
-func (s *Server) CloseConnections(match func(ConnInfo) bool, code StatusCode, reason string) (int, error) {
+func (s *Server) CloseConnections(match func(ConnInfo) bool, code websocket.StatusCode, reason string) (int, error) {
 	if !validCloseCode(code) {
 		return 0, newError(reasonInvalidOptions, "code: not a close code a server may send", nil)
 	}
@@ -286,7 +286,7 @@ func (s *Server) Stats() Stats {
 		Open:                   s.ConnectionCount(),
 		Accepted:               s.st.accepted.Load(),
 		Rejected:               make(map[string]uint64),
-		Closed:                 make(map[StatusCode]uint64),
+		Closed:                 make(map[websocket.StatusCode]uint64),
 		BytesIn:                s.st.bytesIn.Load(),
 		FramesIn:               s.st.framesIn.Load(),
 		BytesOut:               s.st.bytesOut.Load(),
@@ -312,7 +312,7 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-func (s *Server) countClose(code StatusCode) {
+func (s *Server) countClose(code websocket.StatusCode) {
 	s.closedMu.Lock()
 	s.closedBy[code]++
 	s.closedMu.Unlock()
@@ -453,14 +453,14 @@ func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnIn
 	if !ok {
 		return c.refused
 	}
-	stop := context.AfterFunc(ctx, func() { c.closeWith(StatusGoingAway, closeReasonShuttingDown, nil, true) })
+	stop := context.AfterFunc(ctx, func() { c.closeWith(statusGoingAway, closeReasonShuttingDown, nil, true) })
 	defer stop()
 	c.run()
 	return nil
 }
 
 // refusal maps an admission reason to a close code, reason and error.
-func (s *Server) refusal(reason string) (StatusCode, string, error) {
+func (s *Server) refusal(reason string) (websocket.StatusCode, string, error) {
 	switch reason {
 	case reasonDraining:
 		s.mu.Lock()
@@ -468,17 +468,17 @@ func (s *Server) refusal(reason string) (StatusCode, string, error) {
 		s.mu.Unlock()
 		return cfg.Code, cfg.Reason, newError(reasonDraining, "", nil)
 	case reasonNotStarted:
-		return StatusGoingAway, closeReasonShuttingDown, newError(reasonNotStarted, "", nil)
+		return statusGoingAway, closeReasonShuttingDown, newError(reasonNotStarted, "", nil)
 	case reasonMaxConnections:
-		return StatusTryAgainLater, closeReasonTooMany, newError(reasonMaxConnections, "", nil)
+		return statusTryAgainLater, closeReasonTooMany, newError(reasonMaxConnections, "", nil)
 	case reasonPeerIDInUse:
-		return StatusPolicyViolation, closeReasonRejected, newError(reasonPeerIDInUse, "", nil)
+		return statusPolicyViolation, closeReasonRejected, newError(reasonPeerIDInUse, "", nil)
 	case reasonPerIP:
-		return StatusTryAgainLater, closeReasonTooMany, newError(reasonPerIP, "", nil)
+		return statusTryAgainLater, closeReasonTooMany, newError(reasonPerIP, "", nil)
 	case reasonPerPrincipal:
-		return StatusTryAgainLater, closeReasonTooMany, newError(reasonPerPrincipal, "", nil)
+		return statusTryAgainLater, closeReasonTooMany, newError(reasonPerPrincipal, "", nil)
 	}
-	return StatusGoingAway, closeReasonShuttingDown, newError(reasonClosed, "", nil)
+	return statusGoingAway, closeReasonShuttingDown, newError(reasonClosed, "", nil)
 }
 
 // acceptOptions returns the upgrade options. With an idle timeout, a
@@ -639,15 +639,15 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 		// The old socket's own close arrives later; because the registry
 		// is keyed by connection, not by peer id, it cannot remove c
 		// (reference S1).
-		old.closeWith(StatusReplaced, closeReasonReplaced, nil, false)
+		old.closeWith(statusReplaced, closeReasonReplaced, nil, false)
 		s.unregister(old)
 	}
 
 	ch, err := s.base.AddChannel(transport.Link{Send: c.sendMsg, Close: c.reject, Meta: info})
 	if err != nil {
-		code, why := StatusInternalError, closeReasonInternal
+		code, why := statusInternalError, closeReasonInternal
 		if errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "invalid-state"}) {
-			code, why = StatusGoingAway, closeReasonShuttingDown
+			code, why = statusGoingAway, closeReasonShuttingDown
 		}
 		c.closeWith(code, why, err, false)
 		s.log.Warn("cannot register connection", "peer", info.PeerID, "err", err)

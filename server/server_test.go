@@ -279,12 +279,12 @@ func TestMaxConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusTryAgainLater, closeReasonTooMany)
+	c.expectClose(statusTryAgainLater, closeReasonTooMany)
 	if h.srv.ConnectionCount() != 2 || h.srv.IsConnected("c") {
 		t.Fatal("refused connection was registered")
 	}
 	st := h.srv.Stats()
-	if st.Rejected[reasonMaxConnections] != 1 || st.Closed[StatusTryAgainLater] != 1 {
+	if st.Rejected[reasonMaxConnections] != 1 || st.Closed[statusTryAgainLater] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	// A slot frees up when a client leaves.
@@ -300,9 +300,9 @@ func TestOversizeMessage(t *testing.T) {
 	if err := c.writeBinary(make([]byte, 4096)); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusMessageTooBig, "")
+	c.expectClose(statusMessageTooBig, "")
 	h.waitDone(1)
-	if n := h.srv.Stats().Closed[StatusMessageTooBig]; n != 1 {
+	if n := h.srv.Stats().Closed[statusMessageTooBig]; n != 1 {
 		t.Fatalf("closed 1009 = %d", n)
 	}
 	// Others are unaffected.
@@ -378,9 +378,9 @@ func TestHandleConnCustomStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, closeReasonTooMany)
+	(&testClient{t: t, ws: ws2}).expectClose(statusTryAgainLater, closeReasonTooMany)
 	var ce *CloseError
-	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonMaxConnections}) || ce.Code != StatusTryAgainLater {
+	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonMaxConnections}) || ce.Code != statusTryAgainLater {
 		t.Fatalf("HandleConn refusal = %v", err)
 	}
 	c.close()

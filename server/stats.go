@@ -1,6 +1,10 @@
 package server
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/coder/websocket"
+)
 
 var rejectReasons = [...]string{
 	reasonClosed, reasonDraining, reasonNotStarted, reasonAuth, reasonBadRequest,
@@ -17,9 +21,9 @@ type Stats struct {
 	// Rejected counts refused connection attempts by reason.
 	Rejected map[string]uint64
 	// Closed counts connections the server closed, by the close code it
-	// sent (StatusSlowConsumer, StatusMessageTooBig, ...). Closes started
+	// sent (StatusSlowConsumer, websocket.StatusMessageTooBig, ...). Closes started
 	// by the peer are not counted here.
-	Closed map[StatusCode]uint64
+	Closed map[websocket.StatusCode]uint64
 	// BytesIn, FramesIn: WebSocket messages read (binary and text).
 	BytesIn, FramesIn uint64
 	// BytesOut, FramesOut: WebSocket messages written.
