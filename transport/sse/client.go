@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/machine"
@@ -179,13 +180,13 @@ func (c *Client) Channels() []*transport.Channel { return c.base.Channels() }
 func (c *Client) State() State { return c.runner.State() }
 
 // WaitForStatus waits until the status is want and its effects were
-// carried out (for StatusConnected: the channel was added and the
+// carried out (for client.StatusConnected: the channel was added and the
 // establish handshake started). Waiting for any status but disconnected
 // also ends when the client stops for good: the state is returned with its
 // *client.DisconnectReason as the error. It returns ctx's error if ctx ends first.
-func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) {
+func (c *Client) WaitForStatus(ctx context.Context, want client.Status) (State, error) {
 	s, err := c.runner.WaitFor(ctx, func(s State) bool {
-		return s.Status == want || (want != StatusDisconnected && s.Status == StatusDisconnected && s.Reason != nil)
+		return s.Status == want || (want != client.StatusDisconnected && s.Status == client.StatusDisconnected && s.Reason != nil)
 	})
 	switch {
 	case errors.Is(err, machine.ErrClosed):
@@ -339,11 +340,11 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 		})
 	}
 	switch to.Status {
-	case StatusDisconnected:
+	case client.StatusDisconnected:
 		if to.Reason != nil && o.OnDisconnect != nil {
 			c.out.Post(func() { o.OnDisconnect(to.Reason) })
 		}
-	case StatusReconnecting:
+	case client.StatusReconnecting:
 		if o.OnReconnecting != nil {
 			c.out.Post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -195,7 +196,7 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 	impostor, c := startClient(t, s, "alice", "t-bob")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st, err := c.WaitForStatus(ctx, sse.StatusDisconnected)
+	st, err := c.WaitForStatus(ctx, client.StatusDisconnected)
 	if err != nil || !errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: "policy-violation"}) {
 		t.Fatalf("impostor: %v %v", st, err)
 	}

@@ -32,21 +32,21 @@ var errNet = errors.New("dial tcp: connection refused")
 // transition mints (9) is visible in the expected value.
 var (
 	sD0  = State{}
-	sDr  = State{Status: StatusDisconnected, Reason: &client.DisconnectReason{Reason: reasonClosed, CloseCode: 1000}, seq: 7}
-	sC1  = State{Status: StatusConnecting, Attempt: 1, stream: 8, seq: 8}
-	sC10 = State{Status: StatusConnecting, Attempt: 10, stream: 8, seq: 8}
-	sO   = State{Status: StatusConnected, stream: 8, seq: 8}
-	sRC2 = State{Status: StatusReconnecting, Attempt: 2, Delay: 2 * time.Second, timer: 8, seq: 8}
+	sDr  = State{Status: client.StatusDisconnected, Reason: &client.DisconnectReason{Reason: reasonClosed, CloseCode: 1000}, seq: 7}
+	sC1  = State{Status: client.StatusConnecting, Attempt: 1, stream: 8, seq: 8}
+	sC10 = State{Status: client.StatusConnecting, Attempt: 10, stream: 8, seq: 8}
+	sO   = State{Status: client.StatusConnected, stream: 8, seq: 8}
+	sRC2 = State{Status: client.StatusReconnecting, Attempt: 2, Delay: 2 * time.Second, timer: 8, seq: 8}
 )
 
 const stale = uint64(5) // never current in the canonical states
 
 func dReason(seq uint64, r *client.DisconnectReason) State {
-	return State{Status: StatusDisconnected, Reason: r, seq: seq}
+	return State{Status: client.StatusDisconnected, Reason: r, seq: seq}
 }
 
 func rc(attempt int, d time.Duration, timer uint64) State {
-	return State{Status: StatusReconnecting, Attempt: attempt, Delay: d, timer: timer, seq: timer}
+	return State{Status: client.StatusReconnecting, Attempt: attempt, Delay: d, timer: timer, seq: timer}
 }
 
 func fOpen(stream uint64, a int) effect {
@@ -106,7 +106,7 @@ func cells() []cell {
 	add := func(c cell) { cs = append(cs, c) }
 
 	// ---- disconnected: only start (and barrier) act.
-	add(cell{name: "D/start", from: sD0, msg: msgStart{}, to: State{Status: StatusConnecting, Attempt: 1, stream: 1, seq: 1}, effects: fx(fOpen(1, 1))})
+	add(cell{name: "D/start", from: sD0, msg: msgStart{}, to: State{Status: client.StatusConnecting, Attempt: 1, stream: 1, seq: 1}, effects: fx(fOpen(1, 1))})
 	add(cell{name: "D(reason)/start uses fresh ids", from: sDr, msg: msgStart{}, to: sC1, effects: fx(fOpen(8, 1))})
 	add(cell{name: "D/barrier", from: sD0, msg: msgBarrier{ID: 77}, to: sD0, effects: fx(fBarrier(77))})
 	for _, m := range allMsgs {
@@ -175,7 +175,7 @@ func cells() []cell {
 	add(cell{name: "RC/stop", from: sRC2, msg: msgStop{}, to: dReason(8, intention), effects: fx(fCancelRC(8))})
 	add(cell{name: "RC/barrier", from: sRC2, msg: msgBarrier{ID: 77}, to: sRC2, effects: fx(fBarrier(77))})
 	add(cell{name: "RC/reconnect-timer-fired", from: sRC2, msg: msgReconnectTimer{Timer: 8},
-		to: State{Status: StatusConnecting, Attempt: 2, stream: 9, seq: 9}, effects: fx(fOpen(9, 2))})
+		to: State{Status: client.StatusConnecting, Attempt: 2, stream: 9, seq: 9}, effects: fx(fOpen(9, 2))})
 	add(cell{name: "RC/stale timer", from: sRC2, msg: msgReconnectTimer{Timer: stale}, noop: true})
 	for _, m := range []clientMsg{msgStreamOpened{Stream: 8}, mClosed, mError, mUpload} {
 		add(cell{name: "RC/" + msgName(m) + " of the old stream", from: sRC2, msg: m, noop: true})
@@ -228,14 +228,15 @@ func statesEqual(a, b State) bool {
 
 func TestTransitionTableCoversEveryCell(t *testing.T) {
 	type key struct {
-		st  Status
+		st  client.Status
 		msg string
 	}
 	covered := map[key]bool{}
 	for _, c := range cells() {
 		covered[key{c.from.Status, msgName(c.msg)}] = true
 	}
-	for st := StatusDisconnected; st <= StatusReconnecting; st++ {
+	// The SSE client has the four SSE states of client.Status: never ready.
+	for _, st := range []client.Status{client.StatusDisconnected, client.StatusConnecting, client.StatusConnected, client.StatusReconnecting} {
 		for _, m := range allMsgs {
 			if !covered[key{st, m.name}] {
 				t.Errorf("no row for %v × %s", st, m.name)
@@ -266,7 +267,7 @@ func TestWalkEscalation(t *testing.T) {
 	var delays []time.Duration
 	for range 3 {
 		s, _ = p.Update(s, msgStreamError{Stream: s.stream, HTTPStatus: 503})
-		if s.Status == StatusDisconnected {
+		if s.Status == client.StatusDisconnected {
 			break
 		}
 		delays = append(delays, s.Delay)
@@ -279,7 +280,7 @@ func TestWalkEscalation(t *testing.T) {
 	if want := []time.Duration{2 * time.Second, 4 * time.Second}; !reflect.DeepEqual(delays, want) {
 		t.Fatalf("delays %v, want %v", delays, want)
 	}
-	if s.Status != StatusDisconnected || s.Reason.Reason != reasonMaxRetries || s.Reason.Attempts != 3 || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonMaxRetries}) {
+	if s.Status != client.StatusDisconnected || s.Reason.Reason != reasonMaxRetries || s.Reason.Attempts != 3 || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonMaxRetries}) {
 		t.Fatalf("end state %v", s)
 	}
 	var last *client.DisconnectReason
@@ -322,7 +323,6 @@ func TestStrings(t *testing.T) {
 		{fStartRC(4, time.Second).String(), "start-reconnect-timer{timer 4, 1s}"},
 		{fBarrier(5).String(), "barrier{5}"},
 		{fAdd(6).String(), "add-channel{stream 6}"},
-		{Status(9).String(), "Status(9)"},
 		{effectKind(99).String(), "EffectKind(99)"},
 	} {
 		if c.got != c.want {
