@@ -223,7 +223,7 @@ func BenchmarkBroadcast(b *testing.B) {
 	}
 	var conns []*conn
 	for i := range 200 {
-		c := newConn(s, nil, ConnInfo{PeerID: strconv.Itoa(i)}, func() {})
+		c := newConn(s, nil, transport.ConnInfo{PeerID: strconv.Itoa(i)}, func() {})
 		c.id = connID(i + 1)
 		c.estIn, c.estOut = true, true
 		conns = append(conns, c)

@@ -64,7 +64,7 @@ type conn struct {
 	s       *Server
 	id      connID
 	ws      *websocket.Conn
-	info    ConnInfo
+	info    transport.ConnInfo
 	ipKey   string // counted against MaxConnectionsPerIP
 	prinKey string // counted against MaxConnectionsPerPrincipal ("" for none)
 	abortFn func()
@@ -123,7 +123,7 @@ type conn struct {
 // goroutine, short enough that idle connections hold none.
 const writerLinger = 500 * time.Millisecond
 
-func newConn(s *Server, ws *websocket.Conn, info ConnInfo, abort func()) *conn {
+func newConn(s *Server, ws *websocket.Conn, info transport.ConnInfo, abort func()) *conn {
 	return &conn{s: s, ws: ws, info: info, abortFn: abort, gone: make(chan struct{}), seq: 1}
 }
 

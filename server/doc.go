@@ -28,7 +28,7 @@
 // (400), and the Origin (403, via coder/websocket's origin patterns). A
 // refused request is never upgraded. The principal returned by the
 // authenticator is bound to the connection and stored, inside a
-// [ConnInfo], as the channel's Meta; [InfoOf] reads it back, so the
+// [transport.ConnInfo], as the channel's Meta; [transport.InfoOf] reads it back, so the
 // exchange's canConnect policy can check it against the identity a peer
 // claims in establish.
 //

@@ -41,7 +41,7 @@ func Example() {
 	_ = srv.Initialize(ctx, transport.Context{
 		MintChannelID: transport.NewChannelIDMinter(),
 		OnChannelAdded: func(ch *transport.Channel) {
-			info, _ := server.InfoOf(ch)
+			info, _ := transport.InfoOf(ch)
 			fmt.Printf("channel %d for peer %s, principal %v\n", ch.ID, info.PeerID, info.Principal)
 		},
 	})

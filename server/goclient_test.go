@@ -61,7 +61,7 @@ func TestGoClient(t *testing.T) {
 	h.rec.mu.Lock()
 	sch := h.rec.added[0]
 	h.rec.mu.Unlock()
-	if info, _ := InfoOf(sch); info.PeerID != "worker" || info.Principal != "svc:worker" {
+	if info, _ := transport.InfoOf(sch); info.PeerID != "worker" || info.Principal != "svc:worker" {
 		t.Fatalf("server channel info %+v", info)
 	}
 

@@ -119,7 +119,7 @@ type harness struct {
 }
 
 type doneConn struct {
-	info ConnInfo
+	info transport.ConnInfo
 	err  error
 }
 
@@ -151,7 +151,7 @@ func newHarness(t testing.TB, opts Options, mods ...func(*harness)) *harness {
 	}
 	h := &harness{t: t, srv: srv, rec: newRecorder(), done: make(chan doneConn, 4096)}
 	h.rec.srv = srv
-	srv.testHookDone = func(info ConnInfo, err error) {
+	srv.testHookDone = func(info transport.ConnInfo, err error) {
 		select {
 		case h.done <- doneConn{info, err}:
 		default: // long fuzz runs: nobody counts these

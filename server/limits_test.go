@@ -15,6 +15,7 @@ import (
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
 	"github.com/kyneta-go/kyneta/internal/pipeline"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -143,7 +144,7 @@ func TestPerIPCapHandleConn(t *testing.T) {
 			served <- err
 			return
 		}
-		served <- srv.HandleConn(context.Background(), ws, ConnInfo{RemoteAddr: r.RemoteAddr})
+		served <- srv.HandleConn(context.Background(), ws, transport.ConnInfo{RemoteAddr: r.RemoteAddr})
 	}))
 	defer ts.Close()
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}

@@ -33,30 +33,10 @@ const (
 
 // Principal is whatever Options.Authenticate says the request is: a user
 // record, a token's claims, a service name. The server does not look
-// inside; it binds the value to the connection (ConnInfo.Principal) and
+// inside; it binds the value to the connection (transport.ConnInfo.Principal) and
 // through it to the transport channel, where the exchange's canConnect
 // policy can check it against the peer id claimed in establish.
 type Principal any
-
-// ConnInfo describes one accepted connection. The server stores it as the
-// channel's Meta (transport.Channel.Meta holds a ConnInfo value); see
-// [InfoOf].
-type ConnInfo struct {
-	// PeerID is the connection's registry key: given by the request
-	// (Options.PeerID) or generated ("ws-" + 16 hex digits). A newer
-	// connection with the same peer id replaces this one.
-	PeerID string
-	// Principal is what Options.Authenticate returned (nil without one).
-	Principal Principal
-	// RemoteAddr is the request's remote address.
-	RemoteAddr string
-	// Subprotocol is the negotiated WebSocket subprotocol ("" for none).
-	Subprotocol string
-}
-
-// ChannelPrincipal returns the authenticated principal, so the exchange
-// can bind a peer id to it (transport.PrincipalOf).
-func (i ConnInfo) ChannelPrincipal() any { return i.Principal }
 
 // Options configure a Server. The zero value is a working server with the
 // defaults documented on each field; New validates the rest.

@@ -56,7 +56,7 @@ type Server struct {
 	// Test hooks: testHookDone runs when a connection's goroutines are
 	// done; testHookRaw sees each hijacked network connection;
 	// testHookDrainCall runs (under s.mu) when a Drain call has registered.
-	testHookDone      func(info ConnInfo, readErr error)
+	testHookDone      func(info transport.ConnInfo, readErr error)
 	testHookRaw       func(net.Conn)
 	testHookDrainCall func(joined bool)
 	testHookText      func(text string) // after a text message was handled
@@ -228,25 +228,25 @@ func (s *Server) IsConnected(peerID string) bool {
 	return ok
 }
 
-// Connections returns the ConnInfo of every registered connection, in no
+// Connections returns the transport.ConnInfo of every registered connection, in no
 // particular order.
-func (s *Server) Connections() []ConnInfo {
+func (s *Server) Connections() []transport.ConnInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]ConnInfo, 0, len(s.conns))
+	out := make([]transport.ConnInfo, 0, len(s.conns))
 	for _, c := range s.conns {
 		out = append(out, c.info)
 	}
 	return out
 }
 
-// CloseConnections closes every registered connection whose ConnInfo
+// CloseConnections closes every registered connection whose transport.ConnInfo
 // matches with code and reason (queued messages are written first) and
 // returns how many it closed: e.g. the connections of a revoked
 // credential. match runs under the server's lock and must not call the
 // server. It fails with reasonInvalidOptions for a code a server may not send
 // or a reason longer than 123 bytes.
-func (s *Server) CloseConnections(match func(ConnInfo) bool, code websocket.StatusCode, reason string) (int, error) {
+func (s *Server) CloseConnections(match func(transport.ConnInfo) bool, code websocket.StatusCode, reason string) (int, error) {
 	if !validCloseCode(code) {
 		return 0, newError(reasonInvalidOptions, "code: not a close code a server may send", nil)
 	}
@@ -268,16 +268,6 @@ func (s *Server) CloseConnections(match func(ConnInfo) bool, code websocket.Stat
 		}
 	}
 	return n, nil
-}
-
-// InfoOf returns the ConnInfo the server attached to a channel it created
-// (the exchange's canConnect uses it to read the principal).
-func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
-	if ch == nil {
-		return ConnInfo{}, false
-	}
-	info, ok := ch.Meta.(ConnInfo)
-	return info, ok
 }
 
 // Stats returns a snapshot of the counters.
@@ -415,7 +405,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	info := ConnInfo{PeerID: peerID, Principal: principal, RemoteAddr: r.RemoteAddr, Subprotocol: ws.Subprotocol()}
+	info := transport.ConnInfo{PeerID: peerID, Principal: principal, RemoteAddr: r.RemoteAddr, Subprotocol: ws.Subprotocol()}
 	raw := hw.conn
 	if s.testHookRaw != nil {
 		s.testHookRaw(raw)
@@ -442,7 +432,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Without access to the raw network connection the server cannot cut a
 // stuck socket short of coder/websocket's own close timeouts (up to ~10 s);
 // prefer ServeHTTP where possible.
-func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnInfo) error {
+func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info transport.ConnInfo) error {
 	if reason := s.admission(); reason != "" {
 		s.st.reject(reason)
 		code, why, err := s.refusal(reason)
@@ -579,7 +569,7 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) string {
 // (with the drain code while draining, 1013 above MaxConnections or a
 // per-address or per-principal cap) and returns false. On success the
 // caller must run c.run.
-func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *corkWriter, abort func()) (*conn, bool) {
+func (s *Server) admit(ws *websocket.Conn, info transport.ConnInfo, ipKey string, cork *corkWriter, abort func()) (*conn, bool) {
 	if info.PeerID == "" {
 		info.PeerID = fmt.Sprintf("ws-%016x", rand.Uint64())
 	}

@@ -35,7 +35,7 @@ func TestReadyPingPongAndMessages(t *testing.T) {
 	if e, ok := got.msg.(*wire.Establish); !ok || e.Identity.PeerID != "alice" || got.id != ch.ID {
 		t.Fatalf("received %#v on %d, want establish from alice on %d", got.msg, got.id, ch.ID)
 	}
-	info, ok := InfoOf(ch)
+	info, ok := transport.InfoOf(ch)
 	if !ok || info.PeerID != "alice" {
 		t.Fatalf("InfoOf = %+v, %v", info, ok)
 	}
@@ -143,7 +143,7 @@ func TestAuthentication(t *testing.T) {
 	h.rec.mu.Lock()
 	ch := h.rec.added[0]
 	h.rec.mu.Unlock()
-	info, _ := InfoOf(ch)
+	info, _ := transport.InfoOf(ch)
 	if info.Principal != (user{"alice"}) || info.PeerID != "alice" {
 		t.Fatalf("channel info %+v", info)
 	}
@@ -353,7 +353,7 @@ func TestHandleConnCustomStack(t *testing.T) {
 			served <- err
 			return
 		}
-		served <- srv.HandleConn(context.Background(), ws, ConnInfo{PeerID: "custom", Principal: "svc"})
+		served <- srv.HandleConn(context.Background(), ws, transport.ConnInfo{PeerID: "custom", Principal: "svc"})
 	})
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
@@ -367,7 +367,7 @@ func TestHandleConnCustomStack(t *testing.T) {
 	c.writeText("ping")
 	c.expectText("pong")
 	rec.mu.Lock()
-	info, _ := InfoOf(rec.added[0])
+	info, _ := transport.InfoOf(rec.added[0])
 	rec.mu.Unlock()
 	if info.PeerID != "custom" || info.Principal != "svc" {
 		t.Fatalf("info %+v", info)

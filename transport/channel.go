@@ -87,6 +87,41 @@ func NewChannelIDMinter() func() ChannelID {
 	return func() ChannelID { return ChannelID(n.Add(1)) }
 }
 
+// ConnInfo describes one connection of the module's network transports:
+// the WebSocket server and the SSE server store it as the channel's Meta
+// (see [InfoOf]), and it carries the authenticated principal to the
+// exchange's canConnect policy ([PrincipalCarrier]).
+type ConnInfo struct {
+	// PeerID is the connection's registry key: given by the request or
+	// generated. A newer connection with the same peer id replaces this
+	// one.
+	PeerID string
+	// Principal is what the server's Authenticate returned (nil without
+	// one).
+	Principal any
+	// RemoteAddr is the request's remote address.
+	RemoteAddr string
+	// Subprotocol is the negotiated WebSocket subprotocol ("" for none;
+	// WebSocket only).
+	Subprotocol string
+	// StreamID identifies an SSE stream (sent as its eventStream event;
+	// SSE only).
+	StreamID string
+}
+
+// ChannelPrincipal returns the authenticated principal.
+func (i ConnInfo) ChannelPrincipal() any { return i.Principal }
+
+// InfoOf returns the ConnInfo a WebSocket or SSE server attached to a
+// channel it created.
+func InfoOf(ch *Channel) (ConnInfo, bool) {
+	if ch == nil {
+		return ConnInfo{}, false
+	}
+	info, ok := ch.Meta.(ConnInfo)
+	return info, ok
+}
+
 // PrincipalCarrier is implemented by channel metadata that knows who the
 // remote end authenticated as (the WebSocket server's ConnInfo).
 type PrincipalCarrier interface {

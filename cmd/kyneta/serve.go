@@ -345,7 +345,7 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 				for _, id := range revoked {
 					gone[id] = true
 				}
-				closed, _ = srv.CloseConnections(func(i server.ConnInfo) bool {
+				closed, _ = srv.CloseConnections(func(i transport.ConnInfo) bool {
 					p, ok := i.Principal.(tokenPrincipal)
 					return ok && gone[p.ID]
 				}, websocket.StatusPolicyViolation, "Token revoked")

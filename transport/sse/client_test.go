@@ -85,7 +85,7 @@ func TestClientExchangesMessages(t *testing.T) {
 		t.Fatalf("client got %#v", g.rec.msg(0))
 	}
 	sch := h.rec.channel(0)
-	if info, _ := InfoOf(sch); info.Principal != "alice" {
+	if info, _ := transport.InfoOf(sch); info.Principal != "alice" {
 		t.Fatalf("server info %+v", info)
 	}
 	cch := g.c.Channels()[0]

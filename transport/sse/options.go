@@ -71,7 +71,7 @@ type ServerOptions struct {
 	// anything else. An error refuses it: 401 by default, 403 for an
 	// error of code kyneta.CodePermissionDenied, the status of a
 	// *server.AuthError. The principal is bound to
-	// the stream (ConnInfo.Principal, the channel's Meta); an upload must
+	// the stream (transport.ConnInfo.Principal, the channel's Meta); an upload must
 	// authenticate as the same principal as its stream. Nil accepts all
 	// requests with a nil principal.
 	Authenticate func(r *http.Request) (server.Principal, error)

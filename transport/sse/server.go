@@ -50,33 +50,6 @@ var (
 	_ http.Handler        = (*Server)(nil)
 )
 
-// ConnInfo describes one stream. The server stores it as the channel's
-// Meta; it implements transport.PrincipalCarrier, so the exchange's
-// canConnect policy can bind the peer id claimed in establish to the
-// authenticated principal.
-type ConnInfo struct {
-	// PeerID is the peer id the events request named (the registry key).
-	PeerID string
-	// Principal is what ServerOptions.Authenticate returned.
-	Principal server.Principal
-	// RemoteAddr is the events request's remote address.
-	RemoteAddr string
-	// StreamID identifies this stream (sent as the eventStream event).
-	StreamID string
-}
-
-// ChannelPrincipal returns the authenticated principal.
-func (i ConnInfo) ChannelPrincipal() any { return i.Principal }
-
-// InfoOf returns the ConnInfo of a channel this transport created.
-func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
-	if ch == nil {
-		return ConnInfo{}, false
-	}
-	info, ok := ch.Meta.(ConnInfo)
-	return info, ok
-}
-
 // NewServer returns a Server with opts (zero fields take defaults). It
 // fails with the reason "invalid-options" for inconsistent options.
 func NewServer(opts ServerOptions) (*Server, error) {
@@ -234,11 +207,11 @@ func (s *Server) IsDraining() bool {
 	return s.draining
 }
 
-// Connections returns the ConnInfo of every open stream, in no order.
-func (s *Server) Connections() []ConnInfo {
+// Connections returns the transport.ConnInfo of every open stream, in no order.
+func (s *Server) Connections() []transport.ConnInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]ConnInfo, 0, len(s.streams))
+	out := make([]transport.ConnInfo, 0, len(s.streams))
 	for _, st := range s.streams {
 		out = append(out, st.info)
 	}
@@ -360,7 +333,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	st := newStream(s, ConnInfo{
+	st := newStream(s, transport.ConnInfo{
 		PeerID:     peerID,
 		Principal:  principal,
 		RemoteAddr: r.RemoteAddr,

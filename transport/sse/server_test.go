@@ -35,7 +35,7 @@ func TestStreamEstablishAndMessages(t *testing.T) {
 		t.Fatalf("%d channels at open", n)
 	}
 	ch := h.rec.channel(0)
-	info, ok := InfoOf(ch)
+	info, ok := transport.InfoOf(ch)
 	if !ok || info.PeerID != "alice" || info.Principal != "alice" || info.StreamID != s.id || ch.TransportType != serverTransportType {
 		t.Fatalf("channel %+v info %+v", ch, info)
 	}

@@ -22,7 +22,7 @@ import (
 type stream struct {
 	s    *Server
 	id   uint64
-	info ConnInfo
+	info transport.ConnInfo
 	// ipKey and prinKey are what the stream counts against for the
 	// per-address and per-principal caps ("" for none).
 	ipKey, prinKey string
@@ -60,7 +60,7 @@ type stream struct {
 	stopHB      func() bool
 }
 
-func newStream(s *Server, info ConnInfo, w http.ResponseWriter, rc *http.ResponseController) *stream {
+func newStream(s *Server, info transport.ConnInfo, w http.ResponseWriter, rc *http.ResponseController) *stream {
 	st := &stream{
 		s: s, info: info, w: w, rc: rc,
 		gone:    make(chan struct{}),
