@@ -193,27 +193,20 @@ func (t *Transport) Stats() Stats {
 	return st
 }
 
-// PeerInfo describes the link to one other node.
-type PeerInfo struct {
-	Node string
-	Link string
-	// Since is when the link got its channel.
-	Since time.Time
-}
-
-// Peers returns the nodes this node has an open link with, by node id.
-func (t *Transport) Peers() []PeerInfo {
-	var out []PeerInfo
+// Peers returns the links this node has open, one per other node (the
+// channels' Meta), by remote node id.
+func (t *Transport) Peers() []Peer {
+	var out []Peer
 	for _, ch := range t.Channels() {
 		if p, ok := ch.Meta.(Peer); ok {
-			out = append(out, PeerInfo{Node: p.Remote, Link: p.Link, Since: p.Since})
+			out = append(out, p)
 		}
 	}
-	slices.SortFunc(out, func(a, b PeerInfo) int {
+	slices.SortFunc(out, func(a, b Peer) int {
 		switch {
-		case a.Node < b.Node:
+		case a.Remote < b.Remote:
 			return -1
-		case a.Node > b.Node:
+		case a.Remote > b.Remote:
 			return 1
 		}
 		return 0

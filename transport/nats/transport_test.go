@@ -228,7 +228,7 @@ func TestTwoNodesLinkAndExchangeFrames(t *testing.T) {
 	if !st.Connected || st.Peers != 1 || st.LinksOpened != 1 || st.LinkResets != 0 {
 		t.Fatalf("stats = %+v", st)
 	}
-	if ps := a.t.Peers(); len(ps) != 1 || ps[0].Node != "b" {
+	if ps := a.t.Peers(); len(ps) != 1 || ps[0].Remote != "b" || ps[0].Local != "a" {
 		t.Fatalf("Peers = %+v", ps)
 	}
 }
