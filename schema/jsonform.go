@@ -207,7 +207,7 @@ func parseKind(kind Kind, m map[string]any, path string, depth int) (*Schema, er
 		if err != nil {
 			return nil, err
 		}
-		return Nullable(it), nil
+		return it.Nullable(), nil
 	case KindUnion, KindDiscriminatedUnion:
 		vv, ok := m["variants"]
 		if !ok {

@@ -41,7 +41,7 @@ var (
 //	slices and arrays                      List(elem)
 //	map with string or integer keys        Record(elem)
 //	struct                                 Struct(fields)
-//	pointer                                Nullable(elem)
+//	pointer                                elem.Nullable()
 //	interface, json.RawMessage             Any()
 //	encoding.TextMarshaler (time.Time)     String()
 //	other json.Marshaler                   Any()
@@ -107,7 +107,7 @@ func (d *deriver) derive(t reflect.Type, path, tag string) (*Schema, error) {
 		if err != nil {
 			return nil, err
 		}
-		return Nullable(inner), nil
+		return inner.Nullable(), nil
 	}
 	dirs, err := parseDirectives(tag, path)
 	if err != nil {
