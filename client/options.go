@@ -99,7 +99,7 @@ type Options struct {
 	// larger; 0 means 100 KiB, negative never fragments.
 	FragmentThreshold int
 	// SendQueueLimit bounds the bytes queued for one socket; a send that
-	// would exceed it fails with reasonSendQueueFull (one message is always
+	// would exceed it fails with "send-queue-full" (one message is always
 	// accepted into an empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 
@@ -132,7 +132,7 @@ type Options struct {
 	// Reconnect is the backoff policy; nil means backoff.Default (1 s
 	// doubling to 30 s, full jitter, retrying until Stop or Close). A
 	// limit is explicit: MaxAttempts n > 0 gives up after n failed
-	// attempts in a row (reasonMaxRetries), 0 never retries. The policy is
+	// attempts in a row ("max-retries-exceeded"), 0 never retries. The policy is
 	// used as given, so a Policy literal without MaxAttempts never
 	// retries: start from backoff.Default and change what differs.
 	Reconnect *backoff.Policy

@@ -22,7 +22,7 @@ import (
 // one starts a new round over whatever connections are left.
 //
 // If ctx ends first, Drain returns the progress so far and ctx.Err(); the
-// drain itself carries on. Options are validated (reasonInvalidOptions). The Rand
+// drain itself carries on. Options are validated ("invalid-options"). The Rand
 // function is called while the server's lock is held and must not call
 // back into the Server.
 func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, error) {

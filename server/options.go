@@ -83,7 +83,7 @@ type Options struct {
 	MaxConnections int
 	// MaxConnectionsPerIP caps the open connections of one client address
 	// (ClientIP). A request above it is refused with HTTP 429 before the
-	// upgrade (HandleConn: closed with 1013 and reasonPerIP).
+	// upgrade (HandleConn: closed with 1013 and "per-ip").
 	// Default 1,000; negative means no cap. Behind a
 	// reverse proxy set ClientIP, or every client shares the proxy's
 	// address.
@@ -93,7 +93,7 @@ type Options struct {
 	ClientIP func(r *http.Request) string
 	// MaxConnectionsPerPrincipal caps the open connections of one
 	// principal (PrincipalKey). A request above it is refused with HTTP
-	// 429 (HandleConn: 1013 and reasonPerPrincipal). Default
+	// 429 (HandleConn: 1013 and "per-principal"). Default
 	// 100; negative means no cap.
 	MaxConnectionsPerPrincipal int
 	// PrincipalKey names the principal a connection counts against for
@@ -116,7 +116,7 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MessageRate limits incoming WebSocket messages per second per
 	// connection (token bucket of MessageBurst); a connection above it is
-	// closed with 1008 "Rate limit exceeded" (reasonRateLimited). Default
+	// closed with 1008 "Rate limit exceeded" ("rate-limited"). Default
 	// 10,000; negative disables it.
 	MessageRate float64
 	// MessageBurst is the token bucket size for MessageRate; default
@@ -126,7 +126,7 @@ type Options struct {
 	// SendQueueMessages and SendQueueBytes bound each connection's send
 	// queue (frames waiting for the socket). A send that would exceed
 	// either closes the connection with 4000 (StatusSlowConsumer) and
-	// returns reasonSlowConsumer; nothing is dropped silently. A single
+	// returns "slow-consumer"; nothing is dropped silently. A single
 	// message larger than SendQueueBytes is still admitted into an empty
 	// queue. Defaults 16,384 messages and 8 MiB.
 	SendQueueMessages int
@@ -141,7 +141,7 @@ type Options struct {
 	// reserve for incomplete fragmented messages. A connection that finds
 	// it exhausted gives up its own older partial messages first; if that
 	// is not enough it is closed with 1013 "Server busy"
-	// (reasonReassemblyBudget) and the others keep theirs. Default
+	// ("reassembly-budget") and the others keep theirs. Default
 	// 256 MiB; negative means no budget.
 	ReassemblyBudget int64
 	// MaxAliases and MaxPresentDocs cap each connection's inbound alias
@@ -325,7 +325,7 @@ type DrainOptions struct {
 	Rand func() float64
 }
 
-// Validate reports options a drain refuses (with reasonInvalidOptions): a
+// Validate reports options a drain refuses (with "invalid-options"): a
 // negative Deadline, a close code a server may not send, a reason longer
 // than a close frame holds. The SSE server checks its drains with it too.
 func (d DrainOptions) Validate() error { return d.validate("") }

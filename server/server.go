@@ -67,7 +67,7 @@ var _ transport.Transport = (*Server)(nil)
 var _ http.Handler = (*Server)(nil)
 
 // New returns a Server with opts (zero fields take their defaults). It
-// fails with reasonInvalidOptions when opts are inconsistent.
+// fails with "invalid-options" when opts are inconsistent.
 func New(opts Options) (*Server, error) {
 	cfg, err := opts.resolve()
 	if err != nil {
@@ -244,7 +244,7 @@ func (s *Server) Connections() []transport.ConnInfo {
 // matches with code and reason (queued messages are written first) and
 // returns how many it closed: e.g. the connections of a revoked
 // credential. match runs under the server's lock and must not call the
-// server. It fails with reasonInvalidOptions for a code a server may not send
+// server. It fails with "invalid-options" for a code a server may not send
 // or a reason longer than 123 bytes.
 func (s *Server) CloseConnections(match func(transport.ConnInfo) bool, code websocket.StatusCode, reason string) (int, error) {
 	if !validCloseCode(code) {
@@ -425,8 +425,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the connection as given; an empty info.PeerID gets a generated one.
 // HandleConn blocks until the connection is finished and returns nil. When
 // the connection is refused it is closed with the matching code and
-// HandleConn returns a *CloseError wrapping reasonClosed, reasonDraining,
-// reasonNotStarted or reasonMaxConnections. Cancelling ctx closes the
+// HandleConn returns a *CloseError wrapping "closed", "draining",
+// "not-started" or "max-connections". Cancelling ctx closes the
 // connection with 1001 "Server shutting down".
 //
 // Without access to the raw network connection the server cannot cut a
