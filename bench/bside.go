@@ -17,7 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/exchange/replica"
-	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -414,7 +414,7 @@ func (s *bState) openRawIdle(url string, i int) error {
 	if err != nil || typ != websocket.MessageText || string(b) != "ready" {
 		return fmt.Errorf("no ready: %q %v", b, err)
 	}
-	pipe := transport.NewPipeline(transport.PipelineOptions{})
+	pipe := pipeline.New(pipeline.Options{})
 	defer pipe.Close()
 	frames, err := pipe.Send(&wire.Establish{
 		Identity:        wire.PeerIdentity{PeerID: "idle-" + strconv.Itoa(i), Type: wire.PeerUser},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -78,7 +79,7 @@ func newBenchRefServer(b *testing.B) *refServer {
 }
 
 func benchRawRoundTrip(b *testing.B, msg wire.ChannelMsg) {
-	p := transport.NewPipeline(transport.PipelineOptions{})
+	p := pipeline.New(pipeline.Options{})
 	defer p.Close()
 	pieces, err := p.Send(msg)
 	if err != nil {

@@ -11,8 +11,10 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/outbox"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport"
 )
@@ -63,8 +65,8 @@ type subscriber struct {
 
 var _ transport.Transport = (*Client)(nil)
 
-// New returns a stopped client. It fails with an *Error of code
-// CodeInvalidConfig when the options cannot work (no URL, a URL that does
+// New returns a stopped client. It fails with the reason
+// "invalid-config" (kyneta.CodeInvalidArgument) when the options cannot work (no URL, a URL that does
 // not parse, an invalid backoff policy).
 func New(opts Options) (*Client, error) {
 	o, err := opts.resolve()
@@ -127,10 +129,10 @@ func (c *Client) Initialize(ctx context.Context, tc transport.Context) error {
 // Start connects: it returns once the lifecycle has left disconnected,
 // without waiting for the connection (use WaitForStatus). Start requires a
 // prior Initialize; a stopped client is re-initialized with the last
-// context. It fails with [CodeClientClosed] after Close.
+// context. It fails with the reason "client-closed" after Close.
 func (c *Client) Start(ctx context.Context) error {
 	if c.closed.Load() {
-		return &Error{Code: CodeClientClosed, Op: "start"}
+		return newError(reasonClientClosed, "start", nil)
 	}
 	if c.base.State() == transport.StateStopped {
 		c.mu.Lock()
@@ -176,7 +178,7 @@ func (c *Client) dropIdle() {
 // has no deadline: it returns when every goroutine of the client has
 // finished (even after an earlier Stop whose ctx ended early), except the
 // caller's own when called from a callback. Later Start calls fail with
-// [CodeClientClosed]; pending WaitForStatus calls return.
+// the reason "client-closed"; pending WaitForStatus calls return.
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	ctx := context.Background()
@@ -214,19 +216,19 @@ func (c *Client) TransportState() transport.State { return c.base.State() }
 // started and the hooks for the transition have run (unless it is called
 // from a hook). Waiting for any status but disconnected also ends when the client
 // stops for good: the state is returned with its *DisconnectReason as the
-// error (e.g. errors.Is(err, &Error{Code: CodeUnauthorized})). It returns ctx's error if
-// ctx ends first and an error of code [CodeClientClosed] after Close.
+// error (e.g. kyneta.ReasonOf(err) == "unauthorized"). It returns ctx's error if
+// ctx ends first and an error with the reason "client-closed" after Close.
 func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) {
 	s, err := c.runner.WaitFor(ctx, func(s State) bool {
 		return s.Status == want || (want != StatusDisconnected && s.Status == StatusDisconnected && s.Reason != nil)
 	})
 	switch {
 	case errors.Is(err, machine.ErrClosed):
-		return s, &Error{Code: CodeClientClosed, Op: "wait", Err: err}
+		return s, newError(reasonClientClosed, "wait", err)
 	case err != nil:
 		return s, err
 	}
-	if err := c.barrier(ctx); err != nil && !errors.Is(err, &Error{Code: CodeClientClosed}) {
+	if err := c.barrier(ctx); err != nil && kyneta.ReasonOf(err) != reasonClientClosed {
 		return s, err
 	}
 	if err := c.out.Sync(ctx); err != nil {
@@ -267,7 +269,7 @@ func (c *Client) Subscribe(fn func(from, to State)) (unsubscribe func()) {
 
 func (c *Client) onStart(ctx context.Context) error {
 	if c.closed.Load() {
-		return &Error{Code: CodeClientClosed, Op: "start"}
+		return newError(reasonClientClosed, "start", nil)
 	}
 	c.runner.Dispatch(msgStart{})
 	return c.barrier(ctx)
@@ -348,7 +350,7 @@ func (c *Client) barrier(ctx context.Context) error {
 		c.mu.Unlock()
 		return ctx.Err()
 	case <-c.runner.Stopped():
-		return &Error{Code: CodeClientClosed, Op: "barrier"}
+		return newError(reasonClientClosed, "barrier", nil)
 	}
 }
 
@@ -572,7 +574,7 @@ func (c *Client) dial(gen uint64) {
 		// The dial goroutine; counted before the socket is published.
 		running: 1,
 	}
-	s.pipe = transport.NewPipeline(transport.PipelineOptions{
+	s.pipe = pipeline.New(pipeline.Options{
 		Threshold: max(c.opts.FragmentThreshold, 0),
 		Clock:     c.clk,
 		OnFrame:   c.base.FrameObserver(),

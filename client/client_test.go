@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
@@ -185,10 +186,10 @@ func TestReadyHandshakeAndStop(t *testing.T) {
 	if !errors.As(rc.err, &ce) || ce.Reason != reasonClientDisconnecting {
 		t.Fatalf("close reason %v", rc.err)
 	}
-	if s := h.c.State(); s.Status != StatusDisconnected || !errors.Is(s.Reason, &Error{Code: CodeIntentional}) {
+	if s := h.c.State(); s.Status != StatusDisconnected || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonIntentional}) {
 		t.Fatalf("state after Stop %v", s)
 	}
-	if r := recv(t, h.hook.disconnects, "OnDisconnect"); r.Code != CodeIntentional {
+	if r := recv(t, h.hook.disconnects, "OnDisconnect"); r.Reason != reasonIntentional {
 		t.Fatalf("OnDisconnect(%v)", r)
 	}
 	if got := h.hook.log(); got != "connecting connected ready disconnected" {
@@ -240,8 +241,8 @@ func TestPongTimeoutReconnects(t *testing.T) {
 	}
 	<-rc.closed
 	var ce websocket.CloseError
-	if !errors.As(rc.err, &ce) || ce.Reason != reasonPongTimeout {
-		t.Fatalf("server saw %v, want close %q", rc.err, reasonPongTimeout)
+	if !errors.As(rc.err, &ce) || ce.Reason != closeReasonPongTimeout {
+		t.Fatalf("server saw %v, want close %q", rc.err, closeReasonPongTimeout)
 	}
 	recv(t, h.ex.removed, "channel removed")
 	if got := recv(t, h.hook.reconnects, "OnReconnecting"); got != "1/1s" {
@@ -336,8 +337,8 @@ func TestUnauthorizedStopsRetrying(t *testing.T) {
 			h.srv.set(func(s *refServer) { s.reject = status })
 			h.start()
 			s, err := h.c.WaitForStatus(h.ctx, StatusReady)
-			if !errors.Is(err, &Error{Code: CodeUnauthorized}) || CodeOf(err) != CodeUnauthorized {
-				t.Fatalf("WaitForStatus error %v, want &Error{Code: CodeUnauthorized}", err)
+			if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonUnauthorized}) {
+				t.Fatalf("WaitForStatus error %v, want unauthorized", err)
 			}
 			var r *DisconnectReason
 			if !errors.As(err, &r) || r.HTTPStatus != status || s.Status != StatusDisconnected {
@@ -350,7 +351,7 @@ func TestUnauthorizedStopsRetrying(t *testing.T) {
 			if n := h.srv.upgrades(); n != 1 {
 				t.Fatalf("%d upgrade attempts, want 1", n)
 			}
-			if r := recv(t, h.hook.disconnects, "OnDisconnect"); r.Code != CodeUnauthorized {
+			if r := recv(t, h.hook.disconnects, "OnDisconnect"); r.Reason != reasonUnauthorized {
 				t.Fatalf("OnDisconnect(%v)", r)
 			}
 		})
@@ -363,7 +364,7 @@ func TestPolicyCloseStopsRetrying(t *testing.T) {
 	h.start()
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
 	var r *DisconnectReason
-	if !errors.Is(err, &Error{Code: CodePolicyViolation}) || !errors.As(err, &r) || r.CloseCode != 1008 || r.CloseReason != "token expired" {
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonPolicyViolation}) || !errors.As(err, &r) || r.CloseCode != 1008 || r.CloseReason != "token expired" {
 		t.Fatalf("err %v", err)
 	}
 	h.quiet()
@@ -384,7 +385,7 @@ func TestAcceptThenCloseEscalates(t *testing.T) {
 	}
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
 	var r *DisconnectReason
-	if !errors.Is(err, &Error{Code: CodeMaxRetries}) || !errors.As(err, &r) || r.Attempts != 3 || !errors.Is(err, &Error{Code: CodeClosed}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonMaxRetries}) || !errors.As(err, &r) || r.Attempts != 3 || !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonClosed}) {
 		t.Fatalf("err %v", err)
 	}
 	if n := h.srv.upgrades(); n != 3 {
@@ -401,8 +402,8 @@ func TestInvalidConfig(t *testing.T) {
 		{URL: "://nope"},
 		{URL: "ws://x", Reconnect: testPolicyNegative()},
 	} {
-		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidConfig}) || CodeOf(err) != CodeInvalidConfig {
-			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidConfig}", o, err)
+		if _, err := New(o); !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonInvalidConfig}) {
+			t.Errorf("New(%+v) = %v, want invalid-config", o, err)
 		}
 	}
 }
@@ -425,7 +426,7 @@ func TestBadDynamicURLIsNotRetried(t *testing.T) {
 	})
 	h.start()
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
-	if !errors.Is(err, &Error{Code: CodeInvalidConfig}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonInvalidConfig}) {
 		t.Fatalf("err %v", err)
 	}
 	if peer.Load() != "client-peer" {
@@ -488,7 +489,7 @@ func TestHookStopsClient(t *testing.T) {
 		t.Fatalf("Stop from hook: %v", err)
 	}
 	s := h.waitState("disconnected", func(s State) bool { return s.Status == StatusDisconnected })
-	if !errors.Is(s.Reason, &Error{Code: CodeIntentional}) {
+	if !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonIntentional}) {
 		t.Fatalf("state %v", s)
 	}
 }
@@ -526,7 +527,7 @@ func TestConcurrentStartStop(t *testing.T) {
 				} else {
 					err = h.c.Stop(h.ctx)
 				}
-				if err != nil && !errors.Is(err, &transport.Error{Code: transport.CodeInvalidState}) {
+				if err != nil && !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "invalid-state"}) {
 					t.Errorf("unexpected error %v", err)
 				}
 				_ = h.c.State()
@@ -558,10 +559,10 @@ func TestWaitForStatusAfterClose(t *testing.T) {
 	if err := h.c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.c.WaitForStatus(h.ctx, StatusReady); !errors.Is(err, &Error{Code: CodeClientClosed}) {
+	if _, err := h.c.WaitForStatus(h.ctx, StatusReady); !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonClientClosed}) {
 		t.Fatalf("WaitForStatus after Close: %v", err)
 	}
-	if err := h.c.Start(h.ctx); !errors.Is(err, &Error{Code: CodeClientClosed}) {
+	if err := h.c.Start(h.ctx); !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonClientClosed}) {
 		t.Fatalf("Start after Close: %v", err)
 	}
 }
@@ -591,7 +592,7 @@ func TestSendWithoutConnection(t *testing.T) {
 	if err := h.c.Stop(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &Error{Code: CodeNotConnected}) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonNotConnected}) {
 		t.Fatalf("send on a closed socket: %v", err)
 	}
 }

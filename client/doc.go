@@ -24,7 +24,7 @@
 // server's "ready" text frame before it adds its channel, sends the text
 // frame "ping" every KeepaliveInterval, closes with 1000 "Client
 // disconnecting", and sends everything else as binary Kyneta wire v3 frames
-// through a [transport.Pipeline] (one per connection, fragmenting above
+// through the module's wire pipeline (one per connection, fragmenting above
 // FragmentThreshold).
 //
 // # Reconnecting
@@ -32,7 +32,7 @@
 // A lost connection is retried with capped exponential backoff and full
 // jitter (package [backoff]) until Stop or Close: a service embedding the
 // client keeps syncing after an outage of any length. A limit is explicit
-// (Options.Reconnect with MaxAttempts n > 0 ends in [CodeMaxRetries]).
+// (Options.Reconnect with MaxAttempts n > 0 ends in the reason "max-retries-exceeded").
 //
 // An attempt counts as failed until the server's "ready" arrived, and until
 // the connection has then stayed ready for BackoffResetAfter (default 30 s):
@@ -41,10 +41,10 @@
 // step every time. A socket that opens but gets no "ready" within
 // ReadyTimeout (default 10 s) is closed and retried the same way, as is a
 // connection that stays silent for PongTimeout after a ping; a dial is
-// bounded by DialTimeout ([ErrDialTimeout]). Some outcomes are never
+// bounded by DialTimeout (reason "dial-timeout"). Some outcomes are never
 // retried, whatever the policy: an upgrade refused with HTTP 401 or 403
-// ([CodeUnauthorized]), a close with 1008 ([CodePolicyViolation]) and
-// configuration errors such as a bad URL ([CodeInvalidConfig]).
+// ("unauthorized"), a close with 1008 ("policy-violation") and
+// configuration errors such as a bad URL ("invalid-config").
 //
 // # Several servers
 //
@@ -63,7 +63,9 @@
 // OnReconnecting, OnDisconnect) report every change of status. Hooks run in
 // order on a goroutine of the client's, never under a lock, and may call
 // back into the client, Stop included. Why the client stopped is a
-// [*DisconnectReason], an error whose [Code] [CodeOf] returns.
+// [*DisconnectReason], an error that unwraps to a *kyneta.Error: branch on
+// kyneta.CodeOf(err), or on kyneta.ReasonOf(err) for one condition
+// (docs/errors.md lists the reasons).
 //
 // The deviations from the reference client are listed in the project's
 // docs/deviations.md.

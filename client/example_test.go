@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
@@ -99,7 +100,7 @@ func Example_unauthorized() {
 
 	_, err := c.WaitForStatus(ctx, client.StatusReady)
 	var reason *client.DisconnectReason
-	fmt.Println(client.CodeOf(err) == client.CodeUnauthorized, errors.As(err, &reason) && reason.HTTPStatus == 401)
+	fmt.Println(kyneta.ReasonOf(err) == "unauthorized", errors.As(err, &reason) && reason.HTTPStatus == 401)
 	// Output:
 	// true true
 }
@@ -137,7 +138,7 @@ func ExampleOptions_readyTimeout() {
 	_ = c.Start(ctx)
 
 	_, err := c.WaitForStatus(ctx, client.StatusReady)
-	fmt.Println(client.CodeOf(err) == client.CodeMaxRetries, errors.Is(err, &client.Error{Code: client.CodeReadyTimeout}))
+	fmt.Println(kyneta.ReasonOf(err) == "max-retries-exceeded", errors.Is(err, &kyneta.Error{Pkg: "client", Reason: "ready-timeout"}))
 	fmt.Println(err)
 	// Output:
 	// true true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
 
@@ -109,8 +110,8 @@ func TestURLsInvalidConfig(t *testing.T) {
 		{URLs: []string{"ws://y", "ftp://z"}},
 		{URLs: []string{"ws://"}, Reconnect: &p},
 	} {
-		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidConfig}) {
-			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidConfig}", o, err)
+		if _, err := New(o); !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonInvalidConfig}) {
+			t.Errorf("New(%+v) = %v, want invalid-config", o, err)
 		}
 	}
 }

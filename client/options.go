@@ -63,7 +63,7 @@ type Options struct {
 	URLs []string
 	// URLFunc computes the URL for every dial from the local peer id
 	// (the identity given to Initialize). An error, or a URL that does
-	// not parse, stops the client with CodeInvalidConfig.
+	// not parse, stops the client with the reason "invalid-config".
 	URLFunc func(peerID string) (string, error)
 
 	// Header is sent with every upgrade request (e.g. Authorization).
@@ -71,14 +71,16 @@ type Options struct {
 	// HeaderFunc, if set, is called before every dial and its headers are
 	// added to Header: for tokens that expire. ctx ends when the dial is
 	// abandoned. An error fails the attempt (and is retried), unless it
-	// wraps an *Error of code CodeInvalidConfig or CodeUnauthorized (e.g.
-	// &client.Error{Code: client.CodeUnauthorized}), which stop the client.
+	// wraps a *kyneta.Error of code kyneta.CodeInvalidArgument (the client
+	// stops with "invalid-config") or kyneta.CodeUnauthenticated or
+	// kyneta.CodePermissionDenied (it stops with "unauthorized"), e.g.
+	// &kyneta.Error{Code: kyneta.CodeUnauthenticated}.
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient dials; nil means a client of the Client's own (a clone of
 	// http.DefaultTransport), whose idle connections Stop and Close drop so
 	// an abandoned dial never lingers in a shared pool. Set one to trust a
 	// private CA (its Transport's TLSClientConfig.RootCAs). Redirects are
-	// never followed (the attempt fails with ErrRedirect) unless the
+	// never followed (the attempt fails with the reason "redirect-refused") unless the
 	// client sets its own CheckRedirect.
 	HTTPClient *http.Client
 	// CompressionMode offers permessage-deflate to the server
@@ -97,7 +99,7 @@ type Options struct {
 	// larger; 0 means 100 KiB, negative never fragments.
 	FragmentThreshold int
 	// SendQueueLimit bounds the bytes queued for one socket; a send that
-	// would exceed it fails with CodeSendQueueFull (one message is always
+	// would exceed it fails with "send-queue-full" (one message is always
 	// accepted into an empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 
@@ -108,8 +110,8 @@ type Options struct {
 	// a ping; 0 means 10 s, negative disables the deadline.
 	PongTimeout time.Duration
 	// DialTimeout bounds one dial; 0 means 30 s, negative
-	// means no bound. A dial cut short fails with an error matching
-	// ErrDialTimeout.
+	// means no bound. A dial cut short fails with the reason
+	// "dial-timeout" (code kyneta.CodeDeadlineExceeded).
 	DialTimeout time.Duration
 	// ReadyTimeout bounds the wait for the server's "ready" after the
 	// socket opened; when it elapses the socket is closed with 1000 "Ready
@@ -130,7 +132,7 @@ type Options struct {
 	// Reconnect is the backoff policy; nil means backoff.Default (1 s
 	// doubling to 30 s, full jitter, retrying until Stop or Close). A
 	// limit is explicit: MaxAttempts n > 0 gives up after n failed
-	// attempts in a row (CodeMaxRetries), 0 never retries. The policy is
+	// attempts in a row ("max-retries-exceeded"), 0 never retries. The policy is
 	// used as given, so a Policy literal without MaxAttempts never
 	// retries: start from backoff.Default and change what differs.
 	Reconnect *backoff.Policy
@@ -174,7 +176,7 @@ type resolved struct {
 func (o Options) resolve() (resolved, error) {
 	r := resolved{Options: o}
 	fail := func(format string, args ...any) (resolved, error) {
-		return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
+		return resolved{}, newError(reasonInvalidConfig, "new", fmt.Errorf(format, args...))
 	}
 	given := 0
 	for _, set := range []bool{o.URL != "", len(o.URLs) > 0, o.URLFunc != nil} {
@@ -189,12 +191,12 @@ func (o Options) resolve() (resolved, error) {
 		return fail("URL, URLs and URLFunc are mutually exclusive")
 	case o.URL != "":
 		if err := checkURL(o.URL); err != nil {
-			return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+			return resolved{}, newError(reasonInvalidConfig, "new", err)
 		}
 	}
 	for _, u := range o.URLs {
 		if err := checkURL(u); err != nil {
-			return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+			return resolved{}, newError(reasonInvalidConfig, "new", err)
 		}
 	}
 	r.URLs = append([]string(nil), o.URLs...)
@@ -234,7 +236,7 @@ func (o Options) resolve() (resolved, error) {
 		r.policy = *o.Reconnect
 	}
 	if err := r.policy.Validate(); err != nil {
-		return resolved{}, &Error{Code: CodeInvalidConfig, Op: "new", Err: err}
+		return resolved{}, newError(reasonInvalidConfig, "new", err)
 	}
 	if r.Rand == nil {
 		r.Rand = rand.Float64

@@ -295,11 +295,11 @@ const (
 	closeAbnormal = 1006
 	// reasonClientDisconnecting is the reference's close reason.
 	reasonClientDisconnecting = "Client disconnecting"
-	// reasonPongTimeout is the close reason after a missed pong.
-	reasonPongTimeout = "Pong timeout"
-	// reasonReadyTimeout is the close reason when "ready" did not arrive
+	// closeReasonPongTimeout is the close reason after a missed pong.
+	closeReasonPongTimeout = "Pong timeout"
+	// closeReasonReadyTimeout is the close reason when "ready" did not arrive
 	// within the ready timeout.
-	reasonReadyTimeout = "Ready timeout"
+	closeReasonReadyTimeout = "Ready timeout"
 )
 
 // programConfig configures a program. It is a plain value.
@@ -354,7 +354,7 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 			return s, nil
 		}
 		fx := p.release(s, make([]effect, 0, 5), closeEffect(s.sock, reasonClientDisconnecting))
-		return disconnected(s, &DisconnectReason{Code: CodeIntentional}), fx
+		return disconnected(s, &DisconnectReason{Reason: reasonIntentional}), fx
 	case msgBarrier:
 		return s, []effect{{Kind: effectBarrier, Timer: m.ID}}
 	case msgSocketOpened:
@@ -385,21 +385,21 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		if !s.live(m.Socket) {
 			return s, nil
 		}
-		r := DisconnectReason{Code: CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
+		r := DisconnectReason{Reason: reasonClosed, CloseCode: m.Code, CloseReason: m.Reason}
 		if m.Code == closePolicyViolation {
-			r.Code = CodePolicyViolation
+			r.Reason = reasonPolicyViolation
 		}
 		return p.fail(s, r, closeEffect(s.sock, reasonClientDisconnecting))
 	case msgSocketError:
 		if !s.live(m.Socket) {
 			return s, nil
 		}
-		r := DisconnectReason{Code: CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := DisconnectReason{Reason: reasonError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		switch {
 		case m.Config:
-			r.Code = CodeInvalidConfig
+			r.Reason = reasonInvalidConfig
 		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
-			r.Code = CodeUnauthorized
+			r.Reason = reasonUnauthorized
 		}
 		return p.fail(s, r, closeEffect(s.sock, reasonClientDisconnecting))
 	case msgReconnectTimer:
@@ -436,14 +436,14 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 		}
 		n := s
 		n.pong = 0 // it fired; nothing to cancel
-		return p.fail(n, DisconnectReason{Code: CodePongTimeout}, closeEffect(s.sock, reasonPongTimeout))
+		return p.fail(n, DisconnectReason{Reason: reasonPongTimeout}, closeEffect(s.sock, closeReasonPongTimeout))
 	case msgReadyTimeout:
 		if s.readyT == 0 || m.Timer != s.readyT || s.Status != StatusConnected {
 			return s, nil
 		}
 		n := s
 		n.readyT = 0 // it fired; nothing to cancel
-		return p.fail(n, DisconnectReason{Code: CodeReadyTimeout}, closeEffect(s.sock, reasonReadyTimeout))
+		return p.fail(n, DisconnectReason{Reason: reasonReadyTimeout}, closeEffect(s.sock, closeReasonReadyTimeout))
 	case msgReadyStable:
 		if s.stable == 0 || m.Timer != s.stable || s.Status != StatusReady {
 			return s, nil
@@ -552,19 +552,19 @@ func disconnected(s State, r *DisconnectReason) State {
 // disconnected, so a reconnect step allocates nothing but its effects.
 func (p *program) fail(s State, r DisconnectReason, closeFx effect) (State, []effect) {
 	fx := p.release(s, make([]effect, 0, 6), closeFx)
-	if r.Code.permanent() {
+	if permanent(r.Reason) {
 		return disconnected(s, onHeap(r)), fx
 	}
-	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand) // s.Attempt is 0 when stable
+	attempt, delay, ok := p.cfg.Reconnect.Next(s.Attempt, p.cfg.Rand) // s.Attempt is 0 when stable
 	switch {
-	case d.Cause == backoff.CauseDisabled:
+	case !ok && p.cfg.Reconnect.MaxAttempts == 0: // retries disabled: the failure itself is the reason
 		return disconnected(s, onHeap(r)), fx
-	case !d.Reconnect:
-		return disconnected(s, &DisconnectReason{Code: CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+	case !ok:
+		return disconnected(s, &DisconnectReason{Reason: reasonMaxRetries, Attempts: attempt, Err: onHeap(r)}), fx
 	}
-	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
+	n := State{Status: StatusReconnecting, Attempt: attempt, Delay: delay, seq: s.seq + 1}
 	n.timer = n.seq
-	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: d.Delay})
+	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: delay})
 }
 
 // onHeap copies r to the heap. Taking &r inside fail instead would move r to

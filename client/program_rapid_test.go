@@ -348,7 +348,7 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg clientMsg, nex
 		}
 	}
 	if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
-		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != CodeIntentional {
+		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Reason != reasonIntentional {
 			t.Fatalf("stop -> %v (invariant 6)", next)
 		}
 	}
@@ -360,7 +360,7 @@ func (m *lifecycleMachine) transition(t *rapid.T, prev State, msg clientMsg, nex
 	if next.seq < prev.seq {
 		t.Fatalf("id counter went back: %d -> %d", prev.seq, next.seq)
 	}
-	if next.Status == StatusDisconnected && next.Reason != nil && next.Reason.Code.permanent() {
+	if next.Status == StatusDisconnected && next.Reason != nil && permanent(next.Reason.Reason) {
 		// Non-retryable outcomes never schedule a retry.
 		if len(res.rcTimers) != 0 {
 			t.Fatalf("retry scheduled after %v", next.Reason)
@@ -390,24 +390,24 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg clientMsg, s
 	closeReason := reasonClientDisconnecting
 	switch msg := msg.(type) {
 	case msgSocketClosed:
-		failure = &DisconnectReason{Code: CodeClosed}
+		failure = &DisconnectReason{Reason: reasonClosed}
 		if msg.Code == closePolicyViolation {
-			failure.Code = CodePolicyViolation
+			failure.Reason = reasonPolicyViolation
 		}
 	case msgSocketError:
-		failure = &DisconnectReason{Code: CodeError}
+		failure = &DisconnectReason{Reason: reasonError}
 		switch {
 		case msg.Config:
-			failure.Code = CodeInvalidConfig
+			failure.Reason = reasonInvalidConfig
 		case msg.HTTPStatus == 401 || msg.HTTPStatus == 403:
-			failure.Code = CodeUnauthorized
+			failure.Reason = reasonUnauthorized
 		}
 	case msgPongTimeout:
-		failure = &DisconnectReason{Code: CodePongTimeout}
-		closeReason = reasonPongTimeout
+		failure = &DisconnectReason{Reason: reasonPongTimeout}
+		closeReason = closeReasonPongTimeout
 	case msgReadyTimeout:
-		failure = &DisconnectReason{Code: CodeReadyTimeout}
-		closeReason = reasonReadyTimeout
+		failure = &DisconnectReason{Reason: reasonReadyTimeout}
+		closeReason = closeReasonReadyTimeout
 	case msgReadyStable:
 		if next.Status != StatusReady || next.Attempt != 0 || next.stable != 0 || len(effects) != 0 {
 			t.Fatalf("ready-stable in %v -> %v %v, want ready with the count restarted", prev, next, effects)
@@ -431,17 +431,17 @@ func (m *lifecycleMachine) checkOutcome(t *rapid.T, prev State, msg clientMsg, s
 	failed := prev.Attempt // 0 once ready and stable
 	pol := m.cfg.Reconnect
 	switch {
-	case failure.Code.permanent(), pol.MaxAttempts == 0:
-		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != failure.Code {
-			t.Fatalf("%T (%v) -> %v, want disconnected(%v)", msg, failure.Code, next, failure.Code)
+	case permanent(failure.Reason), pol.MaxAttempts == 0:
+		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Reason != failure.Reason {
+			t.Fatalf("%T (%v) -> %v, want disconnected(%v)", msg, failure.Reason, next, failure.Reason)
 		}
 	case pol.MaxAttempts > 0 && failed >= pol.MaxAttempts:
 		r := next.Reason
-		if next.Status != StatusDisconnected || r == nil || r.Code != CodeMaxRetries || r.Attempts != failed {
+		if next.Status != StatusDisconnected || r == nil || r.Reason != reasonMaxRetries || r.Attempts != failed {
 			t.Fatalf("%T after attempt %d -> %v, want max-retries after %d", msg, failed, next, failed)
 		}
-		if last, ok := r.Err.(*DisconnectReason); !ok || last.Code != failure.Code {
-			t.Fatalf("max-retries wraps %v, want %v", r.Err, failure.Code)
+		if last, ok := r.Err.(*DisconnectReason); !ok || last.Reason != failure.Reason {
+			t.Fatalf("max-retries wraps %v, want %v", r.Err, failure.Reason)
 		}
 	default:
 		if next.Status != StatusReconnecting || next.Attempt != failed+1 {
@@ -473,7 +473,7 @@ func (m *lifecycleMachine) checkGrowth(t *rapid.T, prev State, msg clientMsg, st
 	if _, ok := msg.(msgStart); ok && next.Status == StatusConnecting {
 		m.lastRC = State{}
 	}
-	if r := next.Reason; m.cfg.Reconnect.MaxAttempts < 0 && r != nil && r.Code != CodeIntentional && !r.Code.permanent() {
+	if r := next.Reason; m.cfg.Reconnect.MaxAttempts < 0 && r != nil && r.Reason != reasonIntentional && !permanent(r.Reason) {
 		t.Fatalf("unlimited policy gave up: %v", next)
 	}
 }
@@ -552,7 +552,7 @@ func (m *lifecycleMachine) check(t *rapid.T, s State, _ []effect) {
 	if res.maxID > s.seq {
 		t.Fatalf("an effect used id %d beyond the counter %d", res.maxID, s.seq)
 	}
-	if s.Status == StatusDisconnected && s.Reason != nil && s.Reason.Code == CodeIntentional {
+	if s.Status == StatusDisconnected && s.Reason != nil && s.Reason.Reason == reasonIntentional {
 		if res.held() != 0 {
 			t.Fatalf("stop left resources behind: %+v", res)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
@@ -42,7 +43,7 @@ var errDial = errors.New("dial tcp: connection refused")
 // transition mints is visible in the expected value.
 var (
 	sD0   = State{}
-	sDr   = State{Status: StatusDisconnected, Reason: &DisconnectReason{Code: CodeClosed, CloseCode: 1000}, seq: 7}
+	sDr   = State{Status: StatusDisconnected, Reason: &DisconnectReason{Reason: reasonClosed, CloseCode: 1000}, seq: 7}
 	sC1   = State{Status: StatusConnecting, Attempt: 1, sock: 8, seq: 8}
 	sC3   = State{Status: StatusConnecting, Attempt: 3, sock: 8, seq: 8}
 	sC10  = State{Status: StatusConnecting, Attempt: 10, sock: 8, seq: 8}
@@ -65,7 +66,7 @@ var (
 )
 
 func dIntentional(seq uint64) State {
-	return State{Status: StatusDisconnected, Reason: &DisconnectReason{Code: CodeIntentional}, seq: seq}
+	return State{Status: StatusDisconnected, Reason: &DisconnectReason{Reason: reasonIntentional}, seq: seq}
 }
 
 func dReason(seq uint64, r *DisconnectReason) State {
@@ -79,7 +80,7 @@ func rc(attempt int, d time.Duration, timer uint64) State {
 // Effect constructors.
 func fDial(sock uint64, a int) effect { return effect{Kind: effectDial, Socket: sock, Attempt: a} }
 func fClose(sock uint64) effect       { return closeEffect(sock, reasonClientDisconnecting) }
-func fClosePong(sock uint64) effect   { return closeEffect(sock, reasonPongTimeout) }
+func fClosePong(sock uint64) effect   { return closeEffect(sock, closeReasonPongTimeout) }
 func fStartKA(sock uint64) effect {
 	return effect{Kind: effectStartKeepalive, Socket: sock, After: 30 * time.Second}
 }
@@ -93,7 +94,7 @@ func fStartRC(id uint64, d time.Duration) effect {
 	return effect{Kind: effectStartReconnectTimer, Timer: id, After: d}
 }
 func fCancelRC(id uint64) effect     { return effect{Kind: effectCancelReconnectTimer, Timer: id} }
-func fCloseReady(sock uint64) effect { return closeEffect(sock, reasonReadyTimeout) }
+func fCloseReady(sock uint64) effect { return closeEffect(sock, closeReasonReadyTimeout) }
 func fStartReady(sock, id uint64) effect {
 	return effect{Kind: effectStartReadyTimer, Socket: sock, Timer: id, After: 10 * time.Second}
 }
@@ -107,10 +108,10 @@ func fRemove(sock uint64) effect          { return effect{Kind: effectRemoveChan
 func fBarrier(id uint64) effect           { return effect{Kind: effectBarrier, Timer: id} }
 func fx(e ...effect) []effect             { return e }
 func closed(code int, r string) clientMsg { return msgSocketClosed{Socket: 8, Code: code, Reason: r} }
-func reasonClosed(code int, r string) *DisconnectReason {
-	return &DisconnectReason{Code: CodeClosed, CloseCode: code, CloseReason: r}
+func closedBy(code int, r string) *DisconnectReason {
+	return &DisconnectReason{Reason: reasonClosed, CloseCode: code, CloseReason: r}
 }
-func reasonErr() *DisconnectReason { return &DisconnectReason{Code: CodeError, Err: errDial} }
+func reasonErr() *DisconnectReason { return &DisconnectReason{Reason: reasonError, Err: errDial} }
 
 type cell struct {
 	name    string
@@ -249,30 +250,30 @@ func cells() []cell {
 	// ---- reconnect disabled (MaxAttempts 0): the original reason, no timer.
 	off := []func(*programConfig){withMaxAttempts(0)}
 	add(cell{name: "disabled/C socket-error", cfg: off, from: sC1, msg: msgSocketError{Socket: 8, Err: errDial}, to: dReason(8, reasonErr()), effects: fx(fClose(8))})
-	add(cell{name: "disabled/C socket-closed", cfg: off, from: sC1, msg: closed(1001, "bye"), to: dReason(8, reasonClosed(1001, "bye")), effects: fx(fClose(8))})
+	add(cell{name: "disabled/C socket-closed", cfg: off, from: sC1, msg: closed(1001, "bye"), to: dReason(8, closedBy(1001, "bye")), effects: fx(fClose(8))})
 	add(cell{name: "disabled/O socket-error", cfg: off, from: sO1, msg: msgSocketError{Socket: 8, Err: errDial}, to: dReason(8, reasonErr()), effects: fx(fStopKA(8), fClose(8))})
-	add(cell{name: "disabled/O socket-closed", cfg: off, from: sO1, msg: closed(1001, "bye"), to: dReason(8, reasonClosed(1001, "bye")), effects: fx(fStopKA(8), fClose(8))})
+	add(cell{name: "disabled/O socket-closed", cfg: off, from: sO1, msg: closed(1001, "bye"), to: dReason(8, closedBy(1001, "bye")), effects: fx(fStopKA(8), fClose(8))})
 	add(cell{name: "disabled/R socket-error", cfg: off, from: sR, msg: msgSocketError{Socket: 8, Err: errDial}, to: dReason(8, reasonErr()), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
-	add(cell{name: "disabled/R socket-closed", cfg: off, from: sR, msg: closed(1001, "bye"), to: dReason(8, reasonClosed(1001, "bye")), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
-	add(cell{name: "disabled/R pong-timeout", cfg: off, from: sRp, msg: msgPongTimeout{Timer: 9}, to: dReason(9, &DisconnectReason{Code: CodePongTimeout}), effects: fx(fStopKA(8), fRemove(8), fClosePong(8))})
+	add(cell{name: "disabled/R socket-closed", cfg: off, from: sR, msg: closed(1001, "bye"), to: dReason(8, closedBy(1001, "bye")), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
+	add(cell{name: "disabled/R pong-timeout", cfg: off, from: sRp, msg: msgPongTimeout{Timer: 9}, to: dReason(9, &DisconnectReason{Reason: reasonPongTimeout}), effects: fx(fStopKA(8), fRemove(8), fClosePong(8))})
 
 	// ---- at the limit.
 	three := []func(*programConfig){withMaxAttempts(3)}
-	add(cell{name: "limit/C(3) socket-error", cfg: three, from: sC3, msg: msgSocketError{Socket: 8, Err: errDial}, to: dReason(8, &DisconnectReason{Code: CodeMaxRetries, Attempts: 3, Err: reasonErr()}), effects: fx(fClose(8))})
-	add(cell{name: "limit/C(10) socket-closed", from: sC10, msg: closed(1001, "bye"), to: dReason(8, &DisconnectReason{Code: CodeMaxRetries, Attempts: 10, Err: reasonClosed(1001, "bye")}), effects: fx(fClose(8))})
-	add(cell{name: "limit/O(10) socket-closed (W3)", from: sO10, msg: closed(1001, "bye"), to: dReason(8, &DisconnectReason{Code: CodeMaxRetries, Attempts: 10, Err: reasonClosed(1001, "bye")}), effects: fx(fStopKA(8), fClose(8))})
+	add(cell{name: "limit/C(3) socket-error", cfg: three, from: sC3, msg: msgSocketError{Socket: 8, Err: errDial}, to: dReason(8, &DisconnectReason{Reason: reasonMaxRetries, Attempts: 3, Err: reasonErr()}), effects: fx(fClose(8))})
+	add(cell{name: "limit/C(10) socket-closed", from: sC10, msg: closed(1001, "bye"), to: dReason(8, &DisconnectReason{Reason: reasonMaxRetries, Attempts: 10, Err: closedBy(1001, "bye")}), effects: fx(fClose(8))})
+	add(cell{name: "limit/O(10) socket-closed (W3)", from: sO10, msg: closed(1001, "bye"), to: dReason(8, &DisconnectReason{Reason: reasonMaxRetries, Attempts: 10, Err: closedBy(1001, "bye")}), effects: fx(fStopKA(8), fClose(8))})
 	add(cell{name: "limit/C(3) below limit of 10", from: sC3, msg: msgSocketError{Socket: 8, Err: errDial}, to: rc(4, 8*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 8*time.Second))})
 	add(cell{name: "limit/R never exceeds (count restarts)", cfg: []func(*programConfig){withMaxAttempts(1)}, from: sR, msg: closed(1001, "bye"), to: rc(1, time.Second, 9), effects: fx(fStopKA(8), fRemove(8), fClose(8), fStartRC(9, time.Second))})
 
 	// ---- non-retryable outcomes (W6): stop at once, whatever the policy.
-	add(cell{name: "permanent/C HTTP 401", from: sC1, msg: msgSocketError{Socket: 8, Err: errDial, HTTPStatus: 401}, to: dReason(8, &DisconnectReason{Code: CodeUnauthorized, HTTPStatus: 401, Err: errDial}), effects: fx(fClose(8))})
-	add(cell{name: "permanent/C HTTP 403", from: sC1, msg: msgSocketError{Socket: 8, Err: errDial, HTTPStatus: 403}, to: dReason(8, &DisconnectReason{Code: CodeUnauthorized, HTTPStatus: 403, Err: errDial}), effects: fx(fClose(8))})
+	add(cell{name: "permanent/C HTTP 401", from: sC1, msg: msgSocketError{Socket: 8, Err: errDial, HTTPStatus: 401}, to: dReason(8, &DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 401, Err: errDial}), effects: fx(fClose(8))})
+	add(cell{name: "permanent/C HTTP 403", from: sC1, msg: msgSocketError{Socket: 8, Err: errDial, HTTPStatus: 403}, to: dReason(8, &DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 403, Err: errDial}), effects: fx(fClose(8))})
 	add(cell{name: "permanent/C HTTP 503 is retried", from: sC1, msg: msgSocketError{Socket: 8, Err: errDial, HTTPStatus: 503}, to: rc(2, 2*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 2*time.Second))})
-	add(cell{name: "permanent/C config error", from: sC1, msg: msgSocketError{Socket: 8, Err: errDial, Config: true}, to: dReason(8, &DisconnectReason{Code: CodeInvalidConfig, Err: errDial}), effects: fx(fClose(8))})
-	add(cell{name: "permanent/C close 1008", from: sC1, msg: closed(1008, "auth"), to: dReason(8, &DisconnectReason{Code: CodePolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fClose(8))})
-	add(cell{name: "permanent/O close 1008", from: sO1p, msg: closed(1008, "auth"), to: dReason(9, &DisconnectReason{Code: CodePolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fCancelPong(9), fClose(8))})
-	add(cell{name: "permanent/R close 1008", from: sR, msg: closed(1008, "auth"), to: dReason(8, &DisconnectReason{Code: CodePolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
-	add(cell{name: "permanent/R config error", from: sR, msg: msgSocketError{Socket: 8, Err: errDial, Config: true}, to: dReason(8, &DisconnectReason{Code: CodeInvalidConfig, Err: errDial}), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
+	add(cell{name: "permanent/C config error", from: sC1, msg: msgSocketError{Socket: 8, Err: errDial, Config: true}, to: dReason(8, &DisconnectReason{Reason: reasonInvalidConfig, Err: errDial}), effects: fx(fClose(8))})
+	add(cell{name: "permanent/C close 1008", from: sC1, msg: closed(1008, "auth"), to: dReason(8, &DisconnectReason{Reason: reasonPolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fClose(8))})
+	add(cell{name: "permanent/O close 1008", from: sO1p, msg: closed(1008, "auth"), to: dReason(9, &DisconnectReason{Reason: reasonPolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fCancelPong(9), fClose(8))})
+	add(cell{name: "permanent/R close 1008", from: sR, msg: closed(1008, "auth"), to: dReason(8, &DisconnectReason{Reason: reasonPolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
+	add(cell{name: "permanent/R config error", from: sR, msg: msgSocketError{Socket: 8, Err: errDial, Config: true}, to: dReason(8, &DisconnectReason{Reason: reasonInvalidConfig, Err: errDial}), effects: fx(fStopKA(8), fRemove(8), fClose(8))})
 	add(cell{name: "R close 1001 is retried", from: sR, msg: closed(1001, "going away"), to: rc(1, time.Second, 9), effects: fx(fStopKA(8), fRemove(8), fClose(8), fStartRC(9, time.Second))})
 
 	// ---- keepalive disabled: no keepalive effects, ticks ignored.
@@ -317,9 +318,9 @@ func cells() []cell {
 	add(cell{name: "svc/O(ping) pong-timeout", cfg: svc, from: sO1tp, msg: msgPongTimeout{Timer: 10}, to: rc(2, 2*time.Second, 11), effects: fx(fStopKA(8), fCancelReady(9), fClosePong(8), fStartRC(11, 2*time.Second))})
 	add(cell{name: "svc/O keepalive-tick", cfg: svc, from: sO1t, msg: msgKeepaliveTick{Socket: 8}, to: sO1tp, effects: fx(fPing(8), fStartPong(8, 10))})
 	add(cell{name: "svc/limit O(10) ready-timeout", cfg: svc, from: sO10t, msg: msgReadyTimeout{Timer: 9},
-		to: dReason(9, &DisconnectReason{Code: CodeMaxRetries, Attempts: 10, Err: &DisconnectReason{Code: CodeReadyTimeout}}), effects: fx(fStopKA(8), fCloseReady(8))})
+		to: dReason(9, &DisconnectReason{Reason: reasonMaxRetries, Attempts: 10, Err: &DisconnectReason{Reason: reasonReadyTimeout}}), effects: fx(fStopKA(8), fCloseReady(8))})
 	add(cell{name: "svc/disabled O ready-timeout", cfg: append(svc, withMaxAttempts(0)), from: sO1t, msg: msgReadyTimeout{Timer: 9},
-		to: dReason(9, &DisconnectReason{Code: CodeReadyTimeout}), effects: fx(fStopKA(8), fCloseReady(8))})
+		to: dReason(9, &DisconnectReason{Reason: reasonReadyTimeout}), effects: fx(fStopKA(8), fCloseReady(8))})
 
 	// Ready on attempt 3, not yet stable.
 	add(cell{name: "svc/R ready-stable restarts the count", cfg: svc, from: sR3s, msg: msgReadyStable{Timer: 9}, to: State{Status: StatusReady, sock: 8, seq: 9}})
@@ -334,16 +335,16 @@ func cells() []cell {
 	add(cell{name: "svc/R stop cancels the reset", cfg: svc, from: sR3s, msg: msgStop{}, to: dIntentional(9), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8))})
 	add(cell{name: "svc/R keepalive-tick", cfg: svc, from: sR3s, msg: msgKeepaliveTick{Socket: 8}, to: sR3sp, effects: fx(fPing(8), fStartPong(8, 10))})
 	add(cell{name: "svc/limit R(3) before stable gives up", cfg: append(svc, withMaxAttempts(3)), from: sR3s, msg: closed(1011, "crash"),
-		to: dReason(9, &DisconnectReason{Code: CodeMaxRetries, Attempts: 3, Err: reasonClosed(1011, "crash")}), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8))})
+		to: dReason(9, &DisconnectReason{Reason: reasonMaxRetries, Attempts: 3, Err: closedBy(1011, "crash")}), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8))})
 	add(cell{name: "svc/R close 1008 before stable is not retried", cfg: svc, from: sR3s, msg: closed(1008, "auth"),
-		to: dReason(9, &DisconnectReason{Code: CodePolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8))})
+		to: dReason(9, &DisconnectReason{Reason: reasonPolicyViolation, CloseCode: 1008, CloseReason: "auth"}), effects: fx(fStopKA(8), fCancelStable(9), fRemove(8), fClose(8))})
 
 	// ---- unlimited attempts: never max-retries-exceeded, the delay stays capped.
 	forever := []func(*programConfig){withMaxAttempts(backoff.Unlimited)}
 	add(cell{name: "unlimited/C(10) socket-error keeps going", cfg: forever, from: sC10, msg: msgSocketError{Socket: 8, Err: errDial}, to: rc(11, 30*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 30*time.Second))})
 	add(cell{name: "unlimited/O(10) socket-closed keeps going", cfg: forever, from: sO10, msg: closed(1006, ""), to: rc(11, 30*time.Second, 9), effects: fx(fStopKA(8), fClose(8), fStartRC(9, 30*time.Second))})
 	add(cell{name: "unlimited/C(1e6) socket-error, delay capped", cfg: forever, from: sCHuge, msg: msgSocketError{Socket: 8, Err: errDial}, to: rc(1_000_001, 30*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 30*time.Second))})
-	add(cell{name: "unlimited/C HTTP 401 still stops", cfg: forever, from: sC10, msg: msgSocketError{Socket: 8, Err: errDial, HTTPStatus: 401}, to: dReason(8, &DisconnectReason{Code: CodeUnauthorized, HTTPStatus: 401, Err: errDial}), effects: fx(fClose(8))})
+	add(cell{name: "unlimited/C HTTP 401 still stops", cfg: forever, from: sC10, msg: msgSocketError{Socket: 8, Err: errDial, HTTPStatus: 401}, to: dReason(8, &DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 401, Err: errDial}), effects: fx(fClose(8))})
 	return cs
 }
 
@@ -464,7 +465,7 @@ func TestWalkEscalationToMaxRetries(t *testing.T) {
 		{msgReconnectTimer{Timer: 4}, "connecting(attempt 3)", "dial{socket 5, attempt 3}"},
 		{msgSocketError{Socket: 5, Err: errDial}, "disconnected(client: max-retries-exceeded after 3 attempts: client: error: dial tcp: connection refused)", `close-socket{socket 5, 1000 "Client disconnecting"}`},
 	})
-	if !errors.Is(s.Reason, &Error{Code: CodeMaxRetries}) || !errors.Is(s.Reason, errDial) || s.Reason.Attempts != 3 {
+	if !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonMaxRetries}) || !errors.Is(s.Reason, errDial) || s.Reason.Attempts != 3 {
 		t.Fatalf("reason %#v", s.Reason)
 	}
 }
@@ -739,5 +740,39 @@ func TestProgramBackoffResetWalkthrough(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Every reason's code, spelled out so a change shows up in review.
+func TestReasonCodes(t *testing.T) {
+	want := map[string]kyneta.Code{
+		"intentional":          kyneta.CodeCanceled,
+		"error":                kyneta.CodeUnavailable,
+		"closed":               kyneta.CodeUnavailable,
+		"max-retries-exceeded": kyneta.CodeUnavailable,
+		"unauthorized":         kyneta.CodeUnauthenticated,
+		"policy-violation":     kyneta.CodePermissionDenied,
+		"invalid-config":       kyneta.CodeInvalidArgument,
+		"pong-timeout":         kyneta.CodeDeadlineExceeded,
+		"ready-timeout":        kyneta.CodeDeadlineExceeded,
+		"client-closed":        kyneta.CodeUnavailable,
+		"send-queue-full":      kyneta.CodeResourceExhausted,
+		"not-connected":        kyneta.CodeUnavailable,
+		"dial-timeout":         kyneta.CodeDeadlineExceeded,
+		"redirect-refused":     kyneta.CodeUnsupported,
+	}
+	if len(want) != len(reasonCodes) {
+		t.Errorf("%d reasons, the table lists %d", len(reasonCodes), len(want))
+	}
+	for reason, code := range want {
+		if err := newError(reason, "", nil); err.Code != code || err.Reason != reason || err.Pkg != "client" {
+			t.Errorf("%s: got %+v, want code %s", reason, err, code)
+		}
+		if got := kyneta.CodeOf(&DisconnectReason{Reason: reason}); got != code {
+			t.Errorf("DisconnectReason %s: code %s, want %s", reason, got, code)
+		}
+	}
+	if got := kyneta.CodeOf(&DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 403}); got != kyneta.CodePermissionDenied {
+		t.Errorf("a 403 refusal has code %s", got)
 	}
 }

@@ -10,13 +10,12 @@ import (
 	"github.com/kyneta-go/kyneta/internal/redact"
 )
 
-// ErrRedirect is the cause of a dial the server answered with a redirect.
-// The client never follows one: the upgrade request carries credentials
-// (Options.Header, HeaderFunc) that must not travel to another location,
-// and a WebSocket endpoint has no reason to move. The attempt fails with
-// the 3xx status in DisconnectReason.HTTPStatus and is retried like any
-// failed dial.
-var ErrRedirect = errors.New("client: redirect refused")
+// A dial the server answered with a redirect fails with the reason
+// "redirect-refused". The client never follows one: the upgrade request
+// carries credentials (Options.Header, HeaderFunc) that must not travel to
+// another location, and a WebSocket endpoint has no reason to move. The
+// attempt fails with the 3xx status in DisconnectReason.HTTPStatus and is
+// retried like any failed dial.
 
 // refuseRedirect is the CheckRedirect of every dial whose HTTP client does
 // not set its own: the 3xx response itself ends the request.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 )
 
 // A redirect is refused: the credentials in the upgrade request never
@@ -35,8 +36,8 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	})
 	h.start()
 	r := recv(t, h.hook.disconnects, "disconnect")
-	if r.HTTPStatus != http.StatusFound || !errors.Is(r.Err, ErrRedirect) {
-		t.Fatalf("reason %+v (%v), want HTTP 302 and ErrRedirect", r, r)
+	if r.HTTPStatus != http.StatusFound || !errors.Is(r.Err, &kyneta.Error{Pkg: "client", Reason: reasonRedirect, Code: kyneta.CodeUnsupported}) {
+		t.Fatalf("reason %+v (%v), want HTTP 302 and redirect-refused", r, r)
 	}
 	if n := reached.Load(); n != 0 {
 		t.Fatalf("the redirect target got %d request(s)", n)
@@ -48,7 +49,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(r.Error(), "redirect refused") {
+	if !strings.Contains(r.Error(), "redirect-refused") {
 		t.Errorf("reason %q does not say the redirect was refused", r.Error())
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 	"github.com/kyneta-go/kyneta/wire"
@@ -45,7 +46,7 @@ type refServer struct {
 type refConn struct {
 	s      *refServer
 	conn   *websocket.Conn
-	pipe   *transport.Pipeline
+	pipe   *pipeline.Pipeline
 	pings  chan struct{}
 	msgs   chan wire.ChannelMsg
 	seqs   chan uint32 // seq of every complete binary frame received
@@ -162,7 +163,7 @@ func (s *refServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(8 << 20)
 	rc := &refConn{
 		s: s, conn: conn,
-		pipe:   transport.NewPipeline(transport.PipelineOptions{Threshold: defaultFragmentThreshold, Clock: clock.NewFake(time.Unix(0, 0))}),
+		pipe:   pipeline.New(pipeline.Options{Threshold: defaultFragmentThreshold, Clock: clock.NewFake(time.Unix(0, 0))}),
 		pings:  make(chan struct{}, 64),
 		msgs:   make(chan wire.ChannelMsg, 64),
 		seqs:   make(chan uint32, 64),

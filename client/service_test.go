@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/transport/backoff"
 )
 
@@ -133,8 +134,8 @@ func TestNeverReadyServerReconnectsAfterReadyTimeout(t *testing.T) {
 		}
 		<-rc.closed
 		var ce websocket.CloseError
-		if !errors.As(rc.err, &ce) || ce.Code != closeNormal || ce.Reason != reasonReadyTimeout {
-			t.Fatalf("server saw %v, want 1000 %q", rc.err, reasonReadyTimeout)
+		if !errors.As(rc.err, &ce) || ce.Code != closeNormal || ce.Reason != closeReasonReadyTimeout {
+			t.Fatalf("server saw %v, want 1000 %q", rc.err, closeReasonReadyTimeout)
 		}
 		if got := recv(t, h.hook.reconnects, "OnReconnecting"); got != fmt.Sprintf("%d/%v", attempt+1, delay) {
 			t.Fatalf("OnReconnecting(%s)", got)
@@ -160,8 +161,8 @@ func TestReadyTimeoutReason(t *testing.T) {
 	h.waitState("connected", func(s State) bool { return s.Status == StatusConnected })
 	h.advance(3 * time.Second)
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
-	if !errors.Is(err, &Error{Code: CodeReadyTimeout}) || CodeOf(err) != CodeReadyTimeout {
-		t.Fatalf("err %v, want &Error{Code: CodeReadyTimeout}", err)
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonReadyTimeout}) {
+		t.Fatalf("err %v, want ready-timeout", err)
 	}
 }
 
@@ -250,8 +251,8 @@ func TestDialTimeoutNamesItsCause(t *testing.T) {
 	h.waitArmed(1)
 	h.advance(defaultDialTimeout)
 	_, err := h.c.WaitForStatus(h.ctx, StatusReady)
-	if !errors.Is(err, ErrDialTimeout) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		t.Fatalf("err %v, want ErrDialTimeout", err)
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonDialTimeout, Code: kyneta.CodeDeadlineExceeded}) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want dial-timeout", err)
 	}
 	if strings.Contains(err.Error(), "canceled") || !strings.Contains(err.Error(), defaultDialTimeout.String()) {
 		t.Fatalf("message %q", err)
@@ -273,7 +274,7 @@ func TestStopDuringDialIsNotATimeout(t *testing.T) {
 	if err := h.c.Stop(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if r := recv(t, h.hook.disconnects, "OnDisconnect"); r.Code != CodeIntentional || errors.Is(r, ErrDialTimeout) {
+	if r := recv(t, h.hook.disconnects, "OnDisconnect"); r.Reason != reasonIntentional || errors.Is(r, &kyneta.Error{Reason: reasonDialTimeout}) {
 		t.Fatalf("OnDisconnect(%v)", r)
 	}
 }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/outbox"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/internal/redact"
 	"github.com/kyneta-go/kyneta/transport"
@@ -27,7 +29,7 @@ type socket struct {
 	gen          uint64
 	ctx          context.Context // the socket's lifetime; cancelling it tears the connection down
 	cancel       context.CancelFunc
-	pipe         *transport.Pipeline // one per connection: fresh alias state, seq from 1
+	pipe         *pipeline.Pipeline // one per connection: fresh alias state, seq from 1
 	ch           atomic.Pointer[transport.Channel]
 	awaitingPong atomic.Bool
 	readerGID    atomic.Uint64
@@ -63,8 +65,9 @@ func (s *socket) run(peerID string) {
 	}
 	h, err := c.header(s.ctx)
 	if err != nil {
-		m := msgSocketError{Socket: s.gen, Err: err, Config: errors.Is(err, &Error{Code: CodeInvalidConfig})}
-		if errors.Is(err, &Error{Code: CodeUnauthorized}) {
+		code := kyneta.CodeOf(err)
+		m := msgSocketError{Socket: s.gen, Err: err, Config: code == kyneta.CodeInvalidArgument}
+		if code == kyneta.CodeUnauthenticated || code == kyneta.CodePermissionDenied {
 			m.HTTPStatus = 401
 		}
 		c.runner.Dispatch(m)
@@ -97,7 +100,7 @@ func (s *socket) run(peerID string) {
 		if resp != nil {
 			m.HTTPStatus = resp.StatusCode
 			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-				m.Err = fmt.Errorf("%w: HTTP %d to %s", ErrRedirect, resp.StatusCode, redact.URL(resp.Header.Get("Location")))
+				m.Err = newError(reasonRedirect, fmt.Sprintf("HTTP %d to %s", resp.StatusCode, redact.URL(resp.Header.Get("Location"))), nil)
 			}
 		}
 		err = m.Err
@@ -275,10 +278,10 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released || s.conn == nil {
-		return &Error{Code: CodeNotConnected, Op: "send"}
+		return newError(reasonNotConnected, "send", nil)
 	}
 	if s.queued > 0 && s.queued+size > s.c.opts.SendQueueLimit {
-		return &Error{Code: CodeSendQueueFull, Op: "send"}
+		return newError(reasonSendQueueFull, "send", nil)
 	}
 	for _, f := range frames {
 		s.queue = append(s.queue, outFrame{typ: typ, data: f})
@@ -314,7 +317,7 @@ func (s *socket) sendLocked(msg wire.ChannelMsg) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if s.isReleased() {
-		return &Error{Code: CodeNotConnected, Op: "send"}
+		return newError(reasonNotConnected, "send", nil)
 	}
 	pieces, err := s.pipe.Send(msg)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
@@ -447,7 +448,7 @@ func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
 				ex.observeMessage(true, id, peer, msg)
 			}
 		}
-		if err != nil && !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+		if err != nil && !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 			// The sync protocol assumes reliable, ordered channels: a
 			// channel that lost a message (full send queue, slow
 			// consumer) is closed, and the peer resyncs from versions

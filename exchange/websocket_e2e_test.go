@@ -24,7 +24,7 @@ var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
 // claimed id).
 func principalPolicy() Policy {
 	return Policy{Name: "principal", CanConnect: func(r ConnectRequest) Verdict {
-		info, ok := r.Meta.(server.ConnInfo)
+		info, ok := r.Meta.(transport.ConnInfo)
 		if !ok {
 			return Abstain // not a server channel
 		}

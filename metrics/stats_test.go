@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/exchange"
-	"github.com/kyneta-go/kyneta/server"
+	"github.com/kyneta-go/kyneta/transport"
 )
 
 // sseReader reads "stats" events from a feed.
@@ -102,7 +103,7 @@ func TestStatsFeed(t *testing.T) {
 	if err := a.doc.WaitAcknowledged(wctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := r.srv.CloseConnections(func(server.ConnInfo) bool { return true }, server.StatusPolicyViolation, "revoked"); n != 1 || err != nil {
+	if n, err := r.srv.CloseConnections(func(transport.ConnInfo) bool { return true }, websocket.StatusPolicyViolation, "revoked"); n != 1 || err != nil {
 		t.Fatalf("CloseConnections = %d, %v", n, err)
 	}
 	// One interval exactly: the feed takes its snapshot on its own

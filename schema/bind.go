@@ -47,7 +47,7 @@ func (b Binding) valid() bool {
 func ParseBinding(name string) (Binding, error) {
 	b := Binding(name)
 	if !b.valid() {
-		return "", &Error{Code: CodeBindingRejects, Msg: "unknown binding " + quote(name) + " (want json, ephemeral, state, loro or yjs)"}
+		return "", &Error{Reason: reasonBindingRejects, Msg: "unknown binding " + quote(name) + " (want json, ephemeral, state, loro or yjs)"}
 	}
 	return b, nil
 }
@@ -144,24 +144,24 @@ func children(s *Schema) ([]*Schema, []string) {
 //   - every composition law s needs is one b supports (see [Binding])
 //   - .decay() appears only on ephemeral and state
 //
-// Errors are *Error with [CodeBindingRejects] (or [CodeInvalidSchema])
+// Errors are *Error with the reason "binding-rejects" (or "invalid-schema")
 // whose Path locates the node.
 func (s *Schema) Check(b Binding) error {
 	if err := s.Err(); err != nil {
 		return err
 	}
 	if !b.valid() {
-		return &Error{Code: CodeBindingRejects, Msg: "unknown binding " + quote(string(b))}
+		return &Error{Reason: reasonBindingRejects, Msg: "unknown binding " + quote(string(b))}
 	}
 	if s.kind != KindStruct {
-		return &Error{Code: CodeBindingRejects, Path: "$", Msg: "the root of a document must be a struct, got " + string(s.kind)}
+		return &Error{Reason: reasonBindingRejects, Path: "$", Msg: "the root of a document must be a struct, got " + string(s.kind)}
 	}
 	return check(s, b, "$", false)
 }
 
 func check(s *Schema, b Binding, path string, mustBePlain bool) error {
 	reject := func(msg string) error {
-		return &Error{Code: CodeBindingRejects, Path: path, Msg: msg}
+		return &Error{Reason: reasonBindingRejects, Path: path, Msg: msg}
 	}
 	if mustBePlain && !plainKind(s.kind) {
 		return reject(string(s.kind) + " cannot appear inside a union or a .json() boundary")
@@ -173,7 +173,7 @@ func check(s *Schema, b Binding, path string, mustBePlain bool) error {
 		return reject("the " + string(b) + " binding does not support " + string(s.kind) + " (composition law " + lawNames[l] + ")")
 	}
 	if (s.kind == KindUnion || s.kind == KindDiscriminatedUnion) && len(s.variants) == 0 {
-		return &Error{Code: CodeInvalidSchema, Path: path, Msg: "a union needs at least one variant"}
+		return &Error{Reason: reasonInvalidSchema, Path: path, Msg: "a union needs at least one variant"}
 	}
 	// Below a .json() boundary everything is one LWW value: the laws of
 	// the children do not count, but they must be plain.
@@ -197,13 +197,13 @@ func check(s *Schema, b Binding, path string, mustBePlain bool) error {
 // and no decay outside ephemeral/state; composition laws do not apply.
 func checkPlain(s *Schema, b Binding, path string) error {
 	if !plainKind(s.kind) {
-		return &Error{Code: CodeBindingRejects, Path: path, Msg: string(s.kind) + " cannot appear inside a union or a .json() boundary"}
+		return &Error{Reason: reasonBindingRejects, Path: path, Msg: string(s.kind) + " cannot appear inside a union or a .json() boundary"}
 	}
 	if s.hasDecay && b != BindingEphemeral && b != BindingState {
-		return &Error{Code: CodeBindingRejects, Path: path, Msg: "the " + string(b) + " binding does not support .decay() (ephemeral and state do)"}
+		return &Error{Reason: reasonBindingRejects, Path: path, Msg: "the " + string(b) + " binding does not support .decay() (ephemeral and state do)"}
 	}
 	if (s.kind == KindUnion || s.kind == KindDiscriminatedUnion) && len(s.variants) == 0 {
-		return &Error{Code: CodeInvalidSchema, Path: path, Msg: "a union needs at least one variant"}
+		return &Error{Reason: reasonInvalidSchema, Path: path, Msg: "a union needs at least one variant"}
 	}
 	cs, ps := children(s)
 	for i, c := range cs {

@@ -52,7 +52,8 @@
 // JavaScript's key order. [Schema.Validate], [Schema.ValidateAt] and
 // [Schema.ValidateChange] check a whole value, a value written at a path,
 // or a change of the reference's change vocabulary, and return an *[Error]
-// with a [Code] and the path of the first problem:
+// with a reason (kyneta.ReasonOf; docs/errors.md) and the path of the
+// first problem:
 //
 //	schema: $.items[2].title: want string, got number
 //

@@ -1,71 +1,94 @@
 package schema
 
 import (
-	"errors"
 	"strconv"
+
+	"github.com/kyneta-go/kyneta"
 )
 
-// Code classifies schema errors.
-type Code string
-
-// Error codes.
+// The reasons of the schema errors (docs/errors.md lists them with their
+// codes).
 const (
-	// CodeSyntax: a neutral JSON form is not valid JSON.
-	CodeSyntax Code = "syntax"
-	// CodeInvalidSchema: a schema (built in Go or described in the neutral
-	// JSON form) is malformed: unknown kind, nil child, duplicate field,
-	// bad discriminated union, nesting beyond 1000 levels, ...
-	CodeInvalidSchema Code = "invalid-schema"
-	// CodeBindingRejects: a binding does not accept the schema (a counter
-	// on yjs, a plain list on ephemeral, .decay() on json, a non-struct
-	// root, a CRDT kind inside a union or .json() boundary).
-	CodeBindingRejects Code = "binding-rejects"
-	// CodeTypeMismatch: a value has the wrong type for its schema.
-	CodeTypeMismatch Code = "type-mismatch"
-	// CodeNotAllowed: a value is not one of a constrained scalar's options.
-	CodeNotAllowed Code = "not-allowed"
-	// CodeMissingField: a struct value lacks a field its schema requires.
-	CodeMissingField Code = "missing-field"
-	// CodeUnknownField: a struct value has a field its schema does not
+	// reasonSyntax: a neutral JSON form is not valid JSON.
+	reasonSyntax = "syntax"
+	// reasonInvalidSchema: a schema (built in Go or described in the
+	// neutral JSON form) is malformed: unknown kind, nil child, duplicate
+	// field, bad discriminated union, nesting beyond 1000 levels, ...
+	reasonInvalidSchema = "invalid-schema"
+	// reasonBindingRejects: a binding does not accept the schema (a
+	// counter on yjs, a plain list on ephemeral, .decay() on json, a
+	// non-struct root, a CRDT kind inside a union or .json() boundary).
+	reasonBindingRejects = "binding-rejects"
+	// reasonTypeMismatch: a value has the wrong type for its schema.
+	reasonTypeMismatch = "type-mismatch"
+	// reasonNotAllowed: a value is not one of a constrained scalar's
+	// options.
+	reasonNotAllowed = "not-allowed"
+	// reasonMissingField: a struct value lacks a field its schema
+	// requires.
+	reasonMissingField = "missing-field"
+	// reasonUnknownField: a struct value has a field its schema does not
 	// declare.
-	CodeUnknownField Code = "unknown-field"
-	// CodeUnknownVariant: a discriminated union value's tag names no
+	reasonUnknownField = "unknown-field"
+	// reasonUnknownVariant: a discriminated union value's tag names no
 	// variant.
-	CodeUnknownVariant Code = "unknown-variant"
-	// CodeNoVariant: a value matches none of a union's variants.
-	CodeNoVariant Code = "no-variant"
-	// CodeDuplicate: a set value holds two equal members.
-	CodeDuplicate Code = "duplicate-member"
-	// CodeInvalidTree: a tree value is not a well-formed forest (duplicate
-	// ids, missing parents, cycles, negative indexes).
-	CodeInvalidTree Code = "invalid-tree"
-	// CodeBadPath: a change addresses a location the schema does not have.
-	CodeBadPath Code = "bad-path"
-	// CodeBadChange: a change does not apply to the schema at its path (an
-	// increment on a string) or is malformed.
-	CodeBadChange Code = "bad-change"
-	// CodeUnknownChange: a change type outside the reference vocabulary.
-	CodeUnknownChange Code = "unknown-change"
-	// CodeUnsupportedType: a Go type has no schema (channels, functions,
+	reasonUnknownVariant = "unknown-variant"
+	// reasonNoVariant: a value matches none of a union's variants.
+	reasonNoVariant = "no-variant"
+	// reasonDuplicate: a set value holds two equal members.
+	reasonDuplicate = "duplicate-member"
+	// reasonInvalidTree: a tree value is not a well-formed forest
+	// (duplicate ids, missing parents, cycles, negative indexes).
+	reasonInvalidTree = "invalid-tree"
+	// reasonBadPath: a change addresses a location the schema does not
+	// have.
+	reasonBadPath = "bad-path"
+	// reasonBadChange: a change does not apply to the schema at its path
+	// (an increment on a string) or is malformed.
+	reasonBadChange = "bad-change"
+	// reasonUnknownChange: a change type outside the reference vocabulary.
+	reasonUnknownChange = "unknown-change"
+	// reasonUnsupportedType: a Go type has no schema (channels, functions,
 	// complex numbers, recursive types).
-	CodeUnsupportedType Code = "unsupported-type"
+	reasonUnsupportedType = "unsupported-type"
 )
 
-// Error is the error type of this package. Match a code with
-// CodeOf(err) == c or errors.Is(err, &Error{Code: c}); use errors.As to
-// read the details.
+// reasonCodes maps every reason to what a caller should do about it.
+var reasonCodes = map[string]kyneta.Code{
+	reasonSyntax:          kyneta.CodeMalformed,
+	reasonInvalidSchema:   kyneta.CodeInvalidArgument,
+	reasonBindingRejects:  kyneta.CodeUnsupported,
+	reasonTypeMismatch:    kyneta.CodeInvalidArgument,
+	reasonNotAllowed:      kyneta.CodeInvalidArgument,
+	reasonMissingField:    kyneta.CodeInvalidArgument,
+	reasonUnknownField:    kyneta.CodeInvalidArgument,
+	reasonUnknownVariant:  kyneta.CodeInvalidArgument,
+	reasonNoVariant:       kyneta.CodeInvalidArgument,
+	reasonDuplicate:       kyneta.CodeInvalidArgument,
+	reasonInvalidTree:     kyneta.CodeInvalidArgument,
+	reasonBadPath:         kyneta.CodeInvalidArgument,
+	reasonBadChange:       kyneta.CodeInvalidArgument,
+	reasonUnknownChange:   kyneta.CodeUnsupported,
+	reasonUnsupportedType: kyneta.CodeUnsupported,
+}
+
+// Error is a schema error: it says where (Path) and what was wanted and
+// found, and unwraps to its *kyneta.Error classification (Reason with its
+// code), which wraps the cause. Branch with kyneta.CodeOf(err) or
+// kyneta.ReasonOf(err) (docs/errors.md lists the reasons); use errors.As
+// to read the details.
 //
 // Path locates the problem: in a value or change it is the document path
 // ("$.items[2].title"); for schema errors it is the location in the
 // schema ("$.shape<1>.type" for field type of variant 1, "[]" for a list
 // item, "{}" for a record item).
 type Error struct {
-	Code Code
-	Path string
-	Want string // for value errors: what the schema expects
-	Got  string // for value errors: what was found
-	Msg  string // for other errors: what is wrong
-	Err  error  // underlying cause, if any
+	Reason string
+	Path   string
+	Want   string // for value errors: what the schema expects
+	Got    string // for value errors: what was found
+	Msg    string // for other errors: what is wrong
+	Err    error  // underlying cause, if any
 }
 
 func (e *Error) Error() string {
@@ -79,7 +102,7 @@ func (e *Error) Error() string {
 	case e.Msg != "":
 		s += e.Msg
 	default:
-		s += string(e.Code)
+		s += e.Reason
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -87,30 +110,28 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is matches any *Error with the same Code, so &Error{Code: c} works as an
-// errors.Is target.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+// Unwrap returns the classification, which wraps the cause.
+func (e *Error) Unwrap() error {
+	code, ok := reasonCodes[e.Reason]
+	if !ok {
+		code = kyneta.CodeInternal
+	}
+	return &kyneta.Error{Code: code, Reason: e.Reason, Pkg: "schema", Detail: e.Path, Err: e.Err}
 }
 
-// Sentinels for errors.Is within the package, for the codes it uses; users match
-// with [CodeOf] or errors.Is(err, &Error{Code: c}).
+// Targets for errors.Is within the package, for the reasons it matches.
 var (
-	errSyntax          = &Error{Code: CodeSyntax}
-	errInvalidSchema   = &Error{Code: CodeInvalidSchema}
-	errBindingRejects  = &Error{Code: CodeBindingRejects}
-	errTypeMismatch    = &Error{Code: CodeTypeMismatch}
-	errNotAllowed      = &Error{Code: CodeNotAllowed}
-	errMissingField    = &Error{Code: CodeMissingField}
-	errUnsupportedType = &Error{Code: CodeUnsupportedType}
+	errSyntax          = &kyneta.Error{Pkg: "schema", Reason: reasonSyntax}
+	errInvalidSchema   = &kyneta.Error{Pkg: "schema", Reason: reasonInvalidSchema}
+	errBindingRejects  = &kyneta.Error{Pkg: "schema", Reason: reasonBindingRejects}
+	errTypeMismatch    = &kyneta.Error{Pkg: "schema", Reason: reasonTypeMismatch}
+	errNotAllowed      = &kyneta.Error{Pkg: "schema", Reason: reasonNotAllowed}
+	errMissingField    = &kyneta.Error{Pkg: "schema", Reason: reasonMissingField}
+	errUnsupportedType = &kyneta.Error{Pkg: "schema", Reason: reasonUnsupportedType}
 )
 
 func invalid(path, msg string) *Error {
-	return &Error{Code: CodeInvalidSchema, Path: path, Msg: msg}
+	return &Error{Reason: reasonInvalidSchema, Path: path, Msg: msg}
 }
 
 // fieldPath appends a field or key to a path: ".name" for identifier-like
@@ -136,13 +157,4 @@ func isIdent(s string) bool {
 		return false
 	}
 	return true
-}
-
-// CodeOf returns the Code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/schema"
 )
 
@@ -46,7 +47,7 @@ func ExampleSchema_Validate() {
 	fmt.Println(err)
 	var e *schema.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.Code, e.Path)
+		fmt.Println(e.Reason, e.Path)
 	}
 	// Output:
 	// schema: $.items[2].title: want string, got number
@@ -114,8 +115,8 @@ func ExampleBind() {
 	doc := schema.Struct(schema.F("clicks", schema.Counter()))
 	_, err := schema.Bind(schema.BindingYjs, doc)
 	fmt.Println(err)
-	fmt.Println(schema.CodeOf(err) == schema.CodeBindingRejects)
+	fmt.Println(kyneta.ReasonOf(err) == "binding-rejects", kyneta.CodeOf(err) == kyneta.CodeUnsupported)
 	// Output:
 	// schema: $.clicks: the yjs binding does not support counter (composition law additive)
-	// true
+	// true true
 }

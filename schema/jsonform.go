@@ -27,12 +27,12 @@ const maxJSONDepth = 3*(maxDepth+1) + 4
 // input is read as JSON.parse reads it (a repeated key keeps its last
 // value).
 //
-// Errors are *Error with [CodeSyntax] or [CodeInvalidSchema]; Path
+// Errors are *Error with the reason "syntax" or "invalid-schema"; Path
 // locates the bad node inside the description, e.g. "$.fields[1][1].item".
 func ParseJSON(data []byte) (*Schema, error) {
 	v, err := jsjson.Parse(data, &jsjson.Options{MaxDepth: maxJSONDepth})
 	if err != nil {
-		return nil, &Error{Code: CodeSyntax, Msg: "neutral schema form is not valid JSON", Err: err}
+		return nil, &Error{Reason: reasonSyntax, Msg: "neutral schema form is not valid JSON", Err: err}
 	}
 	s, err := parseNode(v, "$", 0)
 	if err != nil {
@@ -207,7 +207,7 @@ func parseKind(kind Kind, m map[string]any, path string, depth int) (*Schema, er
 		if err != nil {
 			return nil, err
 		}
-		return Nullable(it), nil
+		return it.Nullable(), nil
 	case KindUnion, KindDiscriminatedUnion:
 		vv, ok := m["variants"]
 		if !ok {

@@ -41,7 +41,7 @@ var (
 //	slices and arrays                      List(elem)
 //	map with string or integer keys        Record(elem)
 //	struct                                 Struct(fields)
-//	pointer                                Nullable(elem)
+//	pointer                                elem.Nullable()
 //	interface, json.RawMessage             Any()
 //	encoding.TextMarshaler (time.Time)     String()
 //	other json.Marshaler                   Any()
@@ -52,7 +52,7 @@ var (
 // and the fields of embedded structs are promoted with encoding/json's
 // rules for conflicting names. Fields appear in declaration order.
 // omitempty and omitzero do not change the schema: a key missing from a
-// written value is a [CodeMissingField] error for Validate, so write such
+// written value is a "missing-field" error for Validate, so write such
 // fields or fill them first.
 //
 // A kyneta tag picks a schema reflection cannot infer; its directives are
@@ -71,10 +71,10 @@ var (
 // the result stays nullable.
 //
 // Recursive types, channels, functions and complex numbers are
-// [CodeUnsupportedType] errors; the error's Path names the field.
+// "unsupported-type" errors; the error's Path names the field.
 func FromType(t reflect.Type) (*Schema, error) {
 	if t == nil {
-		return nil, &Error{Code: CodeUnsupportedType, Path: "$", Msg: "nil type"}
+		return nil, &Error{Reason: reasonUnsupportedType, Path: "$", Msg: "nil type"}
 	}
 	d := deriver{active: map[reflect.Type]bool{}}
 	s, err := d.derive(t, "$", "")
@@ -92,7 +92,7 @@ type deriver struct {
 }
 
 func unsupported(path string, t reflect.Type, why string) error {
-	return &Error{Code: CodeUnsupportedType, Path: path, Msg: t.String() + ": " + why}
+	return &Error{Reason: reasonUnsupportedType, Path: path, Msg: t.String() + ": " + why}
 }
 
 func implements(t, iface reflect.Type) bool {
@@ -107,7 +107,7 @@ func (d *deriver) derive(t reflect.Type, path, tag string) (*Schema, error) {
 		if err != nil {
 			return nil, err
 		}
-		return Nullable(inner), nil
+		return inner.Nullable(), nil
 	}
 	dirs, err := parseDirectives(tag, path)
 	if err != nil {
@@ -268,7 +268,7 @@ func parseDirectives(tag, path string) (directives, error) {
 			d.options = strings.Split(strings.TrimPrefix(part, "options="), "|")
 			d.hasOptions = true
 		default:
-			return d, &Error{Code: CodeUnsupportedType, Path: path, Msg: "unknown kyneta tag directive " + quote(part)}
+			return d, &Error{Reason: reasonUnsupportedType, Path: path, Msg: "unknown kyneta tag directive " + quote(part)}
 		}
 	}
 	return d, nil
@@ -278,7 +278,7 @@ func parseDirectives(tag, path string) (directives, error) {
 // ask for, refusing directives that do not fit the type.
 func applyDirectives(s *Schema, t reflect.Type, path string, d directives) (*Schema, error) {
 	bad := func(what string) error {
-		return &Error{Code: CodeUnsupportedType, Path: path, Msg: "kyneta:\"" + what + "\" does not apply to " + t.String() + " (" + string(s.kind) + ")"}
+		return &Error{Reason: reasonUnsupportedType, Path: path, Msg: "kyneta:\"" + what + "\" does not apply to " + t.String() + " (" + string(s.kind) + ")"}
 	}
 	switch {
 	case d.text:
@@ -297,7 +297,7 @@ func applyDirectives(s *Schema, t reflect.Type, path string, d directives) (*Sch
 	if d.hasOptions {
 		var err error
 		if s, err = withOptions(s, d.options); err != nil {
-			return nil, &Error{Code: CodeUnsupportedType, Path: path, Msg: err.Error()}
+			return nil, &Error{Reason: reasonUnsupportedType, Path: path, Msg: err.Error()}
 		}
 	}
 	if d.json {
@@ -324,7 +324,7 @@ func withOptions(s *Schema, opts []string) (*Schema, error) {
 		for i, o := range opts {
 			f, err := strconv.ParseFloat(o, 64)
 			if err != nil {
-				return nil, &Error{Code: CodeUnsupportedType, Msg: "option " + quote(o) + " is not a number"}
+				return nil, &Error{Reason: reasonUnsupportedType, Msg: "option " + quote(o) + " is not a number"}
 			}
 			fs[i] = f
 		}
@@ -334,13 +334,13 @@ func withOptions(s *Schema, opts []string) (*Schema, error) {
 		for i, o := range opts {
 			b, err := strconv.ParseBool(o)
 			if err != nil {
-				return nil, &Error{Code: CodeUnsupportedType, Msg: "option " + quote(o) + " is not a boolean"}
+				return nil, &Error{Reason: reasonUnsupportedType, Msg: "option " + quote(o) + " is not a boolean"}
 			}
 			bs[i] = b
 		}
 		return Boolean(bs...), nil
 	}
-	return nil, &Error{Code: CodeUnsupportedType, Msg: "options apply only to strings, numbers and booleans, not " + string(s.kind)}
+	return nil, &Error{Reason: reasonUnsupportedType, Msg: "options apply only to strings, numbers and booleans, not " + string(s.kind)}
 }
 
 // jsonField is one field encoding/json writes for a struct type.

@@ -55,7 +55,7 @@ func TestFromType(t *testing.T) {
 		F("level", Number(1, 2.5)),
 		F("todos", List(Struct(F("title", String()), F("done", Boolean()), F("tags", List(String()))))),
 		F("meta", RecordJSON(Number())),
-		F("cover", Nullable(Struct(F("URL", String())))),
+		F("cover", Struct(F("URL", String())).Nullable()),
 		F("data", Any()),
 		F("raw", Any()),
 		F("blob", String()),

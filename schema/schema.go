@@ -93,7 +93,7 @@ type Schema struct {
 }
 
 // Err reports why the schema is invalid, or nil. The error is an *Error
-// with [CodeInvalidSchema].
+// with "invalid-schema".
 func (s *Schema) Err() error {
 	if s == nil {
 		return invalid("", "nil schema")
@@ -147,7 +147,7 @@ func (s *Schema) IsJSON() bool { return s.json }
 func (s *Schema) DecayMs() (float64, bool) { return s.decayMs, s.hasDecay }
 
 // IsNullable reports whether s is the nullable pattern: a union of exactly
-// null and one other schema, in that order, as [Nullable] builds it.
+// null and one other schema, in that order, as [Schema.Nullable] builds it.
 func (s *Schema) IsNullable() bool {
 	return s.kind == KindUnion && len(s.variants) == 2 && s.variants[0].kind == KindNull &&
 		len(s.variants[0].options) == 0 && !s.variants[0].hasDecay
@@ -326,11 +326,8 @@ func Union(variants ...*Schema) *Schema {
 	return node(&Schema{kind: KindUnion, variants: append([]*Schema(nil), variants...)})
 }
 
-// Nullable is item.nullable(): exactly Union(Null(), item).
-func Nullable(item *Schema) *Schema { return Union(Null(), item) }
-
-// Nullable returns Nullable(s).
-func (s *Schema) Nullable() *Schema { return Nullable(s) }
+// Nullable is s.nullable(): exactly Union(Null(), s).
+func (s *Schema) Nullable() *Schema { return Union(Null(), s) }
 
 // DiscriminatedUnion is Schema.discriminatedUnion(discriminant, variants):
 // each variant is a struct whose discriminant field is a constrained

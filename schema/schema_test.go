@@ -91,7 +91,7 @@ func TestBindingRules(t *testing.T) {
 		{"decay in .json", root(ListJSON(Number().Decay(time.Second))), only(BindingEphemeral, BindingState), "schema: $.x[]: the json binding does not support .decay() (ephemeral and state do)"},
 		{"text in union", root(Union(Text())), none(), "schema: $.x<0>: text cannot appear inside a union or a .json() boundary"},
 		{"counter in .json", root(RecordJSON(Counter())), none(), "schema: $.x{}: counter cannot appear inside a union or a .json() boundary"},
-		{"text deep in union", root(Nullable(Struct(F("t", Text())))), none(), "schema: $.x<1>.t: text cannot appear inside a union or a .json() boundary"},
+		{"text deep in union", root(Struct(F("t", Text())).Nullable()), none(), "schema: $.x<1>.t: text cannot appear inside a union or a .json() boundary"},
 		{"empty union", root(Union()), none(), "schema: $.x: a union needs at least one variant"},
 		{"root not a struct", String(), none(), "schema: $: the root of a document must be a struct, got string"},
 	}
@@ -111,7 +111,7 @@ func TestBindingRules(t *testing.T) {
 					continue
 				}
 				var e *Error
-				if !errors.As(err, &e) || (e.Code != CodeBindingRejects && e.Code != CodeInvalidSchema) {
+				if !errors.As(err, &e) || (e.Reason != reasonBindingRejects && e.Reason != reasonInvalidSchema) {
 					t.Errorf("%s: error %v", b, err)
 				}
 				if first && err.Error() != c.msg {
@@ -241,7 +241,7 @@ func TestZero(t *testing.T) {
 		F("d", DiscriminatedUnion("k",
 			Struct(F("k", String("x")), F("n", Number())),
 			Struct(F("k", String("7")), F("s", String())))),
-		F("n", Nullable(Number())),
+		F("n", Number().Nullable()),
 		F("__proto__", String()),
 		F("toString", Number()),
 	)

@@ -78,7 +78,7 @@ func (m mapObject) Range(f func(string, any) bool) {
 // undefined (Schema.undefined(), Schema.any(), a union with such a
 // variant), and no other keys; the reference ignores extra keys, but
 // they would be invisible to every TypeScript reader, so here they are
-// an error ([CodeUnknownField]). Constrained scalars must hold one of
+// an error ("unknown-field"). Constrained scalars must hold one of
 // their options; sets may not hold equal members; tree values must be
 // well-formed flat forests ({"id","parent","index","data"} nodes);
 // rich-text spans may only use declared marks.
@@ -135,8 +135,8 @@ func (s *Schema) ValidateAt(path Path, v any) error {
 // marks} for rich text) with non-negative integer counts; tree
 // instructions are {action:"create"|"move", target, parent, index} and
 // {action:"delete", target}. Below Schema.any() every change is accepted.
-// A type outside this vocabulary is [CodeUnknownChange]; a change that
-// does not fit the schema at path is [CodeBadChange] (or the value
+// A type outside this vocabulary is "unknown-change"; a change that
+// does not fit the schema at path is "bad-change" (or the value
 // error of what it writes).
 func (s *Schema) ValidateChange(path Path, change any) error {
 	if err := s.Err(); err != nil {
@@ -144,19 +144,19 @@ func (s *Schema) ValidateChange(path Path, change any) error {
 	}
 	c, err := toModel(change)
 	if err != nil {
-		return &Error{Code: CodeBadChange, Path: path.String(), Msg: "change is not a JSON value", Err: err}
+		return &Error{Reason: reasonBadChange, Path: path.String(), Msg: "change is not a JSON value", Err: err}
 	}
 	obj, ok := model(c).(ObjectReader)
 	if !ok {
-		return &Error{Code: CodeBadChange, Path: path.String(), Want: "a change object", Got: typeName(c)}
+		return &Error{Reason: reasonBadChange, Path: path.String(), Want: "a change object", Got: typeName(c)}
 	}
 	tv, _ := obj.Get("type")
 	typ, ok := model(tv).(string)
 	if !ok {
-		return &Error{Code: CodeBadChange, Path: path.String(), Msg: `change has no string "type"`}
+		return &Error{Reason: reasonBadChange, Path: path.String(), Msg: `change has no string "type"`}
 	}
 	if _, known := changeKinds[typ]; !known {
-		return &Error{Code: CodeUnknownChange, Path: path.String(), Msg: "unknown change type " + quote(typ)}
+		return &Error{Reason: reasonUnknownChange, Path: path.String(), Msg: "unknown change type " + quote(typ)}
 	}
 	cands, err := resolve(s, path)
 	if err != nil {
@@ -171,7 +171,7 @@ func (s *Schema) ValidateChange(path Path, change any) error {
 		}
 	}
 	if len(applicable) == 0 {
-		return &Error{Code: CodeBadChange, Path: path.String(), Msg: quote(typ) + " change does not apply to " + describe(cands[0])}
+		return &Error{Reason: reasonBadChange, Path: path.String(), Msg: quote(typ) + " change does not apply to " + describe(cands[0])}
 	}
 	var first error
 	for _, c := range applicable {
@@ -226,7 +226,7 @@ func resolve(s *Schema, path Path) ([]*Schema, error) {
 			}
 		}
 		if len(next) == 0 {
-			return nil, &Error{Code: CodeBadPath, Path: path[:i+1].String(), Msg: why}
+			return nil, &Error{Reason: reasonBadPath, Path: path[:i+1].String(), Msg: why}
 		}
 		cands = next
 	}
@@ -277,7 +277,7 @@ func checkChange(s *Schema, path Path, typ string, c ObjectReader) error {
 	if typ == "replace" {
 		v, ok := c.Get("value")
 		if !ok {
-			return &Error{Code: CodeBadChange, Path: at, Msg: `replace change has no "value"`}
+			return &Error{Reason: reasonBadChange, Path: at, Msg: `replace change has no "value"`}
 		}
 		return validateModel(s, v, path)
 	}
@@ -289,7 +289,7 @@ func checkChange(s *Schema, path Path, typ string, c ObjectReader) error {
 	case "increment":
 		a, _ := c.Get("amount")
 		if _, ok := model(a).(float64); !ok {
-			return &Error{Code: CodeBadChange, Path: at, Want: "a number amount", Got: typeName(a)}
+			return &Error{Reason: reasonBadChange, Path: at, Want: "a number amount", Got: typeName(a)}
 		}
 		return nil
 	case "set-op":
@@ -300,7 +300,7 @@ func checkChange(s *Schema, path Path, typ string, c ObjectReader) error {
 			}
 			items, ok := model(v).([]any)
 			if !ok {
-				return &Error{Code: CodeBadChange, Path: at, Want: "an array of " + k + " members", Got: typeName(v)}
+				return &Error{Reason: reasonBadChange, Path: at, Want: "an array of " + k + " members", Got: typeName(v)}
 			}
 			for i, it := range items {
 				if err := validateModel(s.item, it, path.with(i)); err != nil {
@@ -334,7 +334,7 @@ func checkMap(s *Schema, path Path, c ObjectReader) error {
 	if v, ok := c.Get("set"); ok {
 		set, ok := model(v).(ObjectReader)
 		if !ok {
-			return &Error{Code: CodeBadChange, Path: at, Want: `an object "set"`, Got: typeName(v)}
+			return &Error{Reason: reasonBadChange, Path: at, Want: `an object "set"`, Got: typeName(v)}
 		}
 		var err error
 		set.Range(func(k string, x any) bool {
@@ -342,7 +342,7 @@ func checkMap(s *Schema, path Path, c ObjectReader) error {
 			if s.kind == KindStruct {
 				f, ok := s.Field(k)
 				if !ok {
-					err = &Error{Code: CodeUnknownField, Path: path.with(k).String(), Msg: "the schema has no such field"}
+					err = &Error{Reason: reasonUnknownField, Path: path.with(k).String(), Msg: "the schema has no such field"}
 					return false
 				}
 				child = f
@@ -357,22 +357,22 @@ func checkMap(s *Schema, path Path, c ObjectReader) error {
 	if v, ok := c.Get("delete"); ok {
 		keys, ok := model(v).([]any)
 		if !ok {
-			return &Error{Code: CodeBadChange, Path: at, Want: `an array "delete"`, Got: typeName(v)}
+			return &Error{Reason: reasonBadChange, Path: at, Want: `an array "delete"`, Got: typeName(v)}
 		}
 		for _, k := range keys {
 			name, ok := model(k).(string)
 			if !ok {
-				return &Error{Code: CodeBadChange, Path: at, Want: "string keys to delete", Got: typeName(k)}
+				return &Error{Reason: reasonBadChange, Path: at, Want: "string keys to delete", Got: typeName(k)}
 			}
 			if s.kind != KindStruct {
 				continue
 			}
 			f, ok := s.Field(name)
 			if !ok {
-				return &Error{Code: CodeUnknownField, Path: path.with(name).String(), Msg: "the schema has no such field"}
+				return &Error{Reason: reasonUnknownField, Path: path.with(name).String(), Msg: "the schema has no such field"}
 			}
 			if !acceptsUndefined(f) {
-				return &Error{Code: CodeBadChange, Path: path.with(name).String(), Msg: "cannot delete a field of type " + describe(f)}
+				return &Error{Reason: reasonBadChange, Path: path.with(name).String(), Msg: "cannot delete a field of type " + describe(f)}
 			}
 		}
 	}
@@ -390,16 +390,16 @@ func checkInstructions(s *Schema, path Path, typ string, c ObjectReader) error {
 	v, _ := c.Get("instructions")
 	ins, ok := model(v).([]any)
 	if !ok {
-		return &Error{Code: CodeBadChange, Path: at, Want: "an instructions array", Got: typeName(v)}
+		return &Error{Reason: reasonBadChange, Path: at, Want: "an instructions array", Got: typeName(v)}
 	}
 	cursor := 0
 	for n, x := range ins {
 		op, ok := model(x).(ObjectReader)
 		if !ok {
-			return &Error{Code: CodeBadChange, Path: at, Msg: "instruction " + strconv.Itoa(n) + " is not an object"}
+			return &Error{Reason: reasonBadChange, Path: at, Msg: "instruction " + strconv.Itoa(n) + " is not an object"}
 		}
 		bad := func(msg string) error {
-			return &Error{Code: CodeBadChange, Path: at, Msg: "instruction " + strconv.Itoa(n) + ": " + msg}
+			return &Error{Reason: reasonBadChange, Path: at, Msg: "instruction " + strconv.Itoa(n) + ": " + msg}
 		}
 		var keys []string
 		op.Range(func(k string, _ any) bool { keys = append(keys, k); return true })
@@ -461,7 +461,7 @@ func checkMarks(s *Schema, op ObjectReader, path Path, n int) error {
 	}
 	marks, ok := model(m).(ObjectReader)
 	if !ok {
-		return &Error{Code: CodeBadChange, Path: path.String(), Msg: "instruction " + strconv.Itoa(n) + ": marks must be an object"}
+		return &Error{Reason: reasonBadChange, Path: path.String(), Msg: "instruction " + strconv.Itoa(n) + ": marks must be an object"}
 	}
 	return checkMarkNames(s, marks, path)
 }
@@ -474,7 +474,7 @@ func checkMarkNames(s *Schema, marks ObjectReader, path Path) error {
 				return true
 			}
 		}
-		err = &Error{Code: CodeUnknownField, Path: path.String(), Msg: "mark " + quote(k) + " is not declared"}
+		err = &Error{Reason: reasonUnknownField, Path: path.String(), Msg: "mark " + quote(k) + " is not declared"}
 		return false
 	})
 	return err
@@ -485,11 +485,11 @@ func checkTreeChange(path Path, c ObjectReader) error {
 	v, _ := c.Get("instructions")
 	ins, ok := model(v).([]any)
 	if !ok {
-		return &Error{Code: CodeBadChange, Path: at, Want: "an instructions array", Got: typeName(v)}
+		return &Error{Reason: reasonBadChange, Path: at, Want: "an instructions array", Got: typeName(v)}
 	}
 	for n, x := range ins {
 		bad := func(msg string) error {
-			return &Error{Code: CodeBadChange, Path: at, Msg: "tree instruction " + strconv.Itoa(n) + ": " + msg}
+			return &Error{Reason: reasonBadChange, Path: at, Msg: "tree instruction " + strconv.Itoa(n) + ": " + msg}
 		}
 		op, ok := model(x).(ObjectReader)
 		if !ok {
@@ -532,7 +532,7 @@ func model(v any) any {
 func validate(s *Schema, v any, path Path) error {
 	m, err := toModel(v)
 	if err != nil {
-		return &Error{Code: CodeTypeMismatch, Path: path.String(), Msg: "value is not JSON", Err: err}
+		return &Error{Reason: reasonTypeMismatch, Path: path.String(), Msg: "value is not JSON", Err: err}
 	}
 	return validateModel(s, m, path)
 }
@@ -573,10 +573,10 @@ func parseModel(b []byte) (any, error) {
 func validateModel(s *Schema, v any, path Path) error {
 	v, err := toModel(v)
 	if err != nil {
-		return &Error{Code: CodeTypeMismatch, Path: path.String(), Msg: "value is not JSON", Err: err}
+		return &Error{Reason: reasonTypeMismatch, Path: path.String(), Msg: "value is not JSON", Err: err}
 	}
 	mismatch := func() error {
-		return &Error{Code: CodeTypeMismatch, Path: path.String(), Want: describe(s), Got: typeName(v)}
+		return &Error{Reason: reasonTypeMismatch, Path: path.String(), Want: describe(s), Got: typeName(v)}
 	}
 	switch s.kind {
 	case KindAny:
@@ -587,7 +587,7 @@ func validateModel(s *Schema, v any, path Path) error {
 		}
 		if len(s.options) > 0 && !isOption(s, v) {
 			got, _ := AppendJSON(nil, v)
-			return &Error{Code: CodeNotAllowed, Path: path.String(), Want: describe(s), Got: string(got)}
+			return &Error{Reason: reasonNotAllowed, Path: path.String(), Want: describe(s), Got: string(got)}
 		}
 		return nil
 	case KindText:
@@ -612,7 +612,7 @@ func validateModel(s *Schema, v any, path Path) error {
 				if acceptsUndefined(f.Schema) {
 					continue
 				}
-				return &Error{Code: CodeMissingField, Path: path.with(f.Name).String(), Want: describe(f.Schema), Got: "missing"}
+				return &Error{Reason: reasonMissingField, Path: path.with(f.Name).String(), Want: describe(f.Schema), Got: "missing"}
 			}
 			if err := validateModel(f.Schema, x, path.with(f.Name)); err != nil {
 				return err
@@ -621,7 +621,7 @@ func validateModel(s *Schema, v any, path Path) error {
 		var err error
 		obj.Range(func(k string, _ any) bool {
 			if _, ok := s.Field(k); !ok {
-				err = &Error{Code: CodeUnknownField, Path: path.with(k).String(), Msg: "the schema has no such field"}
+				err = &Error{Reason: reasonUnknownField, Path: path.with(k).String(), Msg: "the schema has no such field"}
 			}
 			return err == nil
 		})
@@ -651,7 +651,7 @@ func validateModel(s *Schema, v any, path Path) error {
 			for i := range arr {
 				for j := i + 1; j < len(arr); j++ {
 					if sameValue(arr[i], arr[j]) {
-						return &Error{Code: CodeDuplicate, Path: path.String(), Msg: "set members [" + strconv.Itoa(i) + "] and [" + strconv.Itoa(j) + "] are equal"}
+						return &Error{Reason: reasonDuplicate, Path: path.String(), Msg: "set members [" + strconv.Itoa(i) + "] and [" + strconv.Itoa(j) + "] are equal"}
 					}
 				}
 			}
@@ -669,7 +669,7 @@ func validateModel(s *Schema, v any, path Path) error {
 		if s.IsNullable() && v != nil {
 			return errs[1] // the more useful message: what is wrong with the non-null value
 		}
-		return &Error{Code: CodeNoVariant, Path: path.String(), Want: describe(s), Got: typeName(v)}
+		return &Error{Reason: reasonNoVariant, Path: path.String(), Want: describe(s), Got: typeName(v)}
 	case KindDiscriminatedUnion:
 		obj, ok := model(v).(ObjectReader)
 		if !ok {
@@ -682,14 +682,14 @@ func validateModel(s *Schema, v any, path Path) error {
 			if !present {
 				got = "missing"
 			}
-			return &Error{Code: CodeTypeMismatch, Path: path.with(s.disc).String(), Want: "string (discriminant)", Got: got}
+			return &Error{Reason: reasonTypeMismatch, Path: path.with(s.disc).String(), Want: "string (discriminant)", Got: got}
 		}
 		for _, variant := range s.variants {
 			if tagOf(s, variant) == tag {
 				return validateModel(variant, v, path)
 			}
 		}
-		return &Error{Code: CodeUnknownVariant, Path: path.with(s.disc).String(), Want: describeTags(s), Got: quote(tag)}
+		return &Error{Reason: reasonUnknownVariant, Path: path.with(s.disc).String(), Want: describeTags(s), Got: quote(tag)}
 	case KindTree:
 		return validateTree(s, v, path)
 	case KindRichText:
@@ -704,12 +704,12 @@ func validateModel(s *Schema, v any, path Path) error {
 				_, ok = model(text).(string)
 			}
 			if !ok {
-				return &Error{Code: CodeTypeMismatch, Path: path.with(i).String(), Want: "a span {text: string, marks?: object}", Got: typeName(x)}
+				return &Error{Reason: reasonTypeMismatch, Path: path.with(i).String(), Want: "a span {text: string, marks?: object}", Got: typeName(x)}
 			}
 			if m, ok := span.Get("marks"); ok {
 				marks, ok := model(m).(ObjectReader)
 				if !ok {
-					return &Error{Code: CodeTypeMismatch, Path: path.with(i).with("marks").String(), Want: "object", Got: typeName(m)}
+					return &Error{Reason: reasonTypeMismatch, Path: path.with(i).with("marks").String(), Want: "object", Got: typeName(m)}
 				}
 				if err := checkMarkNames(s, marks, path.with(i).with("marks")); err != nil {
 					return err
@@ -725,7 +725,7 @@ func validateModel(s *Schema, v any, path Path) error {
 func validateTree(s *Schema, v any, path Path) error {
 	arr, ok := model(v).([]any)
 	if !ok {
-		return &Error{Code: CodeTypeMismatch, Path: path.String(), Want: describe(s), Got: typeName(v)}
+		return &Error{Reason: reasonTypeMismatch, Path: path.String(), Want: describe(s), Got: typeName(v)}
 	}
 	parents := make(map[string]any, len(arr))
 	ids := make([]string, len(arr))
@@ -733,29 +733,29 @@ func validateTree(s *Schema, v any, path Path) error {
 		at := path.with(i)
 		n, ok := model(x).(ObjectReader)
 		if !ok {
-			return &Error{Code: CodeTypeMismatch, Path: at.String(), Want: "a tree node {id, parent, index, data}", Got: typeName(x)}
+			return &Error{Reason: reasonTypeMismatch, Path: at.String(), Want: "a tree node {id, parent, index, data}", Got: typeName(x)}
 		}
 		id, _ := n.Get("id")
 		parent, _ := n.Get("parent")
 		index, _ := n.Get("index")
 		sid, ok := model(id).(string)
 		if !ok {
-			return &Error{Code: CodeTypeMismatch, Path: at.with("id").String(), Want: "string", Got: typeName(id)}
+			return &Error{Reason: reasonTypeMismatch, Path: at.with("id").String(), Want: "string", Got: typeName(id)}
 		}
 		parent = model(parent)
 		if _, ok := parent.(string); !ok && parent != nil {
-			return &Error{Code: CodeTypeMismatch, Path: at.with("parent").String(), Want: "string or null", Got: typeName(parent)}
+			return &Error{Reason: reasonTypeMismatch, Path: at.with("parent").String(), Want: "string or null", Got: typeName(parent)}
 		}
 		if f, ok := model(index).(float64); !ok || f < 0 {
-			return &Error{Code: CodeInvalidTree, Path: at.with("index").String(), Want: "a non-negative number", Got: typeName(index)}
+			return &Error{Reason: reasonInvalidTree, Path: at.with("index").String(), Want: "a non-negative number", Got: typeName(index)}
 		}
 		if _, dup := parents[sid]; dup {
-			return &Error{Code: CodeInvalidTree, Path: at.with("id").String(), Msg: "duplicate node id " + quote(sid)}
+			return &Error{Reason: reasonInvalidTree, Path: at.with("id").String(), Msg: "duplicate node id " + quote(sid)}
 		}
 		var err error
 		n.Range(func(k string, _ any) bool {
 			if k != "id" && k != "parent" && k != "index" && k != "data" {
-				err = &Error{Code: CodeUnknownField, Path: at.with(k).String(), Msg: "a tree node has only id, parent, index and data"}
+				err = &Error{Reason: reasonUnknownField, Path: at.with(k).String(), Msg: "a tree node has only id, parent, index and data"}
 			}
 			return err == nil
 		})
@@ -779,9 +779,9 @@ func validateTree(s *Schema, v any, path Path) error {
 			next, ok := parents[ps]
 			switch {
 			case !ok:
-				return &Error{Code: CodeInvalidTree, Path: path.with(i).with("parent").String(), Msg: "parent " + quote(ps) + " does not exist"}
+				return &Error{Reason: reasonInvalidTree, Path: path.with(i).with("parent").String(), Msg: "parent " + quote(ps) + " does not exist"}
 			case ps == id || steps > len(ids):
-				return &Error{Code: CodeInvalidTree, Path: path.with(i).String(), Msg: "node " + quote(id) + " is in a parent cycle"}
+				return &Error{Reason: reasonInvalidTree, Path: path.with(i).String(), Msg: "node " + quote(id) + " is in a parent cycle"}
 			}
 			p = next
 		}

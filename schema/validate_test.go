@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // testDoc uses every kind the validator distinguishes.
@@ -17,7 +19,7 @@ func testDoc() *Schema {
 		F("clicks", Counter()),
 		F("items", List(Struct(F("title", String()), F("done", Boolean())))),
 		F("meta", Record(Number())),
-		F("cover", Nullable(Struct(F("url", String())))),
+		F("cover", Struct(F("url", String())).Nullable()),
 		F("v", Union(String(), Number())),
 		F("shape", DiscriminatedUnion("type",
 			Struct(F("type", String("circle")), F("r", Number())),
@@ -66,44 +68,44 @@ func TestValidate(t *testing.T) {
 	s := testDoc()
 	cases := []struct {
 		name, key, value string
-		code             Code
+		code             string
 		msg              string
 	}{
 		{"valid", "title", `"t"`, "", ""},
-		{"string want", "title", `1`, CodeTypeMismatch, "schema: $.title: want string, got number"},
-		{"missing field", "title", ``, CodeMissingField, "schema: $.title: want string, got missing"},
+		{"string want", "title", `1`, reasonTypeMismatch, "schema: $.title: want string, got number"},
+		{"missing field", "title", ``, reasonMissingField, "schema: $.title: want string, got missing"},
 		{"missing any is fine", "data", ``, "", ""},
-		{"undefined present", "gone", `null`, CodeTypeMismatch, "schema: $.gone: want undefined, got null"},
-		{"option", "status", `"gone"`, CodeNotAllowed, `schema: $.status: want one of "draft" | "published", got "gone"`},
-		{"number option", "level", `4`, CodeNotAllowed, `schema: $.level: want one of 1 | 2 | 3, got 4`},
-		{"single option", "flag", `false`, CodeNotAllowed, `schema: $.flag: want true, got false`},
-		{"text", "body", `["x"]`, CodeTypeMismatch, "schema: $.body: want string (text), got array"},
-		{"counter", "clicks", `"3"`, CodeTypeMismatch, "schema: $.clicks: want number (counter), got string"},
-		{"list item field", "items", `[{"title":"a","done":false},{"title":"b","done":false},{"title":7,"done":false}]`, CodeTypeMismatch, "schema: $.items[2].title: want string, got number"},
-		{"list not array", "items", `{}`, CodeTypeMismatch, "schema: $.items: want array, got object"},
-		{"unknown field", "items", `[{"title":"a","done":false,"extra":1}]`, CodeUnknownField, "schema: $.items[0].extra: the schema has no such field"},
-		{"record value", "meta", `{"a":1,"b c":"x"}`, CodeTypeMismatch, `schema: $.meta["b c"]: want number, got string`},
+		{"undefined present", "gone", `null`, reasonTypeMismatch, "schema: $.gone: want undefined, got null"},
+		{"option", "status", `"gone"`, reasonNotAllowed, `schema: $.status: want one of "draft" | "published", got "gone"`},
+		{"number option", "level", `4`, reasonNotAllowed, `schema: $.level: want one of 1 | 2 | 3, got 4`},
+		{"single option", "flag", `false`, reasonNotAllowed, `schema: $.flag: want true, got false`},
+		{"text", "body", `["x"]`, reasonTypeMismatch, "schema: $.body: want string (text), got array"},
+		{"counter", "clicks", `"3"`, reasonTypeMismatch, "schema: $.clicks: want number (counter), got string"},
+		{"list item field", "items", `[{"title":"a","done":false},{"title":"b","done":false},{"title":7,"done":false}]`, reasonTypeMismatch, "schema: $.items[2].title: want string, got number"},
+		{"list not array", "items", `{}`, reasonTypeMismatch, "schema: $.items: want array, got object"},
+		{"unknown field", "items", `[{"title":"a","done":false,"extra":1}]`, reasonUnknownField, "schema: $.items[0].extra: the schema has no such field"},
+		{"record value", "meta", `{"a":1,"b c":"x"}`, reasonTypeMismatch, `schema: $.meta["b c"]: want number, got string`},
 		{"nullable struct ok", "cover", `{"url":"u"}`, "", ""},
-		{"nullable inner error", "cover", `{"url":1}`, CodeTypeMismatch, "schema: $.cover.url: want string, got number"},
-		{"nullable wrong type", "cover", `"u"`, CodeTypeMismatch, "schema: $.cover: want object, got string"},
-		{"union", "v", `true`, CodeNoVariant, "schema: $.v: want one of string | number, got boolean"},
+		{"nullable inner error", "cover", `{"url":1}`, reasonTypeMismatch, "schema: $.cover.url: want string, got number"},
+		{"nullable wrong type", "cover", `"u"`, reasonTypeMismatch, "schema: $.cover: want object, got string"},
+		{"union", "v", `true`, reasonNoVariant, "schema: $.v: want one of string | number, got boolean"},
 		{"union string", "v", `"s"`, "", ""},
 		{"discriminated ok", "shape", `{"type":"circle","r":1}`, "", ""},
-		{"discriminated tag unknown", "shape", `{"type":"tri"}`, CodeUnknownVariant, `schema: $.shape.type: want one of "circle" | "rect", got "tri"`},
-		{"discriminated tag missing", "shape", `{"r":1}`, CodeTypeMismatch, `schema: $.shape.type: want string (discriminant), got missing`},
-		{"discriminated variant field", "shape", `{"type":"circle","r":"1"}`, CodeTypeMismatch, `schema: $.shape.r: want number, got string`},
-		{"discriminated field of other variant", "shape", `{"type":"circle","r":1,"w":2}`, CodeUnknownField, `schema: $.shape.w: the schema has no such field`},
-		{"set duplicate", "tags", `["a","b","a"]`, CodeDuplicate, "schema: $.tags: set members [0] and [2] are equal"},
-		{"set item", "tags", `["a",1]`, CodeTypeMismatch, "schema: $.tags[1]: want string, got number"},
-		{"tree data", "outline", `[{"id":"n1","parent":null,"index":0,"data":{"label":1}}]`, CodeTypeMismatch, "schema: $.outline[0].data.label: want string, got number"},
-		{"tree missing parent", "outline", `[{"id":"n1","parent":"nope","index":0,"data":{"label":""}}]`, CodeInvalidTree, `schema: $.outline[0].parent: parent "nope" does not exist`},
-		{"tree cycle", "outline", `[{"id":"a","parent":"b","index":0,"data":{"label":""}},{"id":"b","parent":"a","index":0,"data":{"label":""}}]`, CodeInvalidTree, `schema: $.outline[0]: node "a" is in a parent cycle`},
-		{"tree duplicate id", "outline", `[{"id":"a","parent":null,"index":0,"data":{"label":""}},{"id":"a","parent":null,"index":1,"data":{"label":""}}]`, CodeInvalidTree, `schema: $.outline[1].id: duplicate node id "a"`},
-		{"tree negative index", "outline", `[{"id":"a","parent":null,"index":-1,"data":{"label":""}}]`, CodeInvalidTree, `schema: $.outline[0].index: want a non-negative number, got number`},
-		{"richtext span", "doc", `[{"text":1}]`, CodeTypeMismatch, "schema: $.doc[0]: want a span {text: string, marks?: object}, got object"},
-		{"richtext mark", "doc", `[{"text":"x","marks":{"italic":true}}]`, CodeUnknownField, `schema: $.doc[0].marks: mark "italic" is not declared`},
+		{"discriminated tag unknown", "shape", `{"type":"tri"}`, reasonUnknownVariant, `schema: $.shape.type: want one of "circle" | "rect", got "tri"`},
+		{"discriminated tag missing", "shape", `{"r":1}`, reasonTypeMismatch, `schema: $.shape.type: want string (discriminant), got missing`},
+		{"discriminated variant field", "shape", `{"type":"circle","r":"1"}`, reasonTypeMismatch, `schema: $.shape.r: want number, got string`},
+		{"discriminated field of other variant", "shape", `{"type":"circle","r":1,"w":2}`, reasonUnknownField, `schema: $.shape.w: the schema has no such field`},
+		{"set duplicate", "tags", `["a","b","a"]`, reasonDuplicate, "schema: $.tags: set members [0] and [2] are equal"},
+		{"set item", "tags", `["a",1]`, reasonTypeMismatch, "schema: $.tags[1]: want string, got number"},
+		{"tree data", "outline", `[{"id":"n1","parent":null,"index":0,"data":{"label":1}}]`, reasonTypeMismatch, "schema: $.outline[0].data.label: want string, got number"},
+		{"tree missing parent", "outline", `[{"id":"n1","parent":"nope","index":0,"data":{"label":""}}]`, reasonInvalidTree, `schema: $.outline[0].parent: parent "nope" does not exist`},
+		{"tree cycle", "outline", `[{"id":"a","parent":"b","index":0,"data":{"label":""}},{"id":"b","parent":"a","index":0,"data":{"label":""}}]`, reasonInvalidTree, `schema: $.outline[0]: node "a" is in a parent cycle`},
+		{"tree duplicate id", "outline", `[{"id":"a","parent":null,"index":0,"data":{"label":""}},{"id":"a","parent":null,"index":1,"data":{"label":""}}]`, reasonInvalidTree, `schema: $.outline[1].id: duplicate node id "a"`},
+		{"tree negative index", "outline", `[{"id":"a","parent":null,"index":-1,"data":{"label":""}}]`, reasonInvalidTree, `schema: $.outline[0].index: want a non-negative number, got number`},
+		{"richtext span", "doc", `[{"text":1}]`, reasonTypeMismatch, "schema: $.doc[0]: want a span {text: string, marks?: object}, got object"},
+		{"richtext mark", "doc", `[{"text":"x","marks":{"italic":true}}]`, reasonUnknownField, `schema: $.doc[0].marks: mark "italic" is not declared`},
 		{"any", "data", `[[["deep"]]]`, "", ""},
-		{"unknown top field", "extra", `1`, CodeUnknownField, "schema: $.extra: the schema has no such field"},
+		{"unknown top field", "extra", `1`, reasonUnknownField, "schema: $.extra: the schema has no such field"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -113,7 +115,7 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func checkErr(t *testing.T, err error, code Code, msg string) {
+func checkErr(t *testing.T, err error, code string, msg string) {
 	t.Helper()
 	if code == "" {
 		if err != nil {
@@ -125,8 +127,8 @@ func checkErr(t *testing.T, err error, code Code, msg string) {
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v (%T), want *Error with code %s", err, err, code)
 	}
-	if e.Code != code || !errors.Is(err, &Error{Code: code}) {
-		t.Errorf("code %s, want %s (%v)", e.Code, code, err)
+	if e.Reason != code || !errors.Is(err, &kyneta.Error{Pkg: "schema", Reason: code}) {
+		t.Errorf("reason %s, want %s (%v)", e.Reason, code, err)
 	}
 	if msg != "" && err.Error() != msg {
 		t.Errorf("message\n got %s\nwant %s", err, msg)
@@ -148,21 +150,21 @@ func TestValidateGoValues(t *testing.T) {
 		Done  bool `json:"done"`
 	}
 	err := s.Validate(map[string]any{"items": []bad{{}, {Title: 1}}, "n": 1})
-	checkErr(t, err, CodeTypeMismatch, "schema: $.items[0].title: want string, got number")
+	checkErr(t, err, reasonTypeMismatch, "schema: $.items[0].title: want string, got number")
 	err = s.Validate(struct {
 		N string `json:"n"`
 	}{})
-	checkErr(t, err, CodeMissingField, "schema: $.items: want array, got missing")
+	checkErr(t, err, reasonMissingField, "schema: $.items: want array, got missing")
 	err = s.Validate(json.RawMessage(`{"items":[],"n":"x"}`))
-	checkErr(t, err, CodeTypeMismatch, "schema: $.n: want number, got string")
+	checkErr(t, err, reasonTypeMismatch, "schema: $.n: want number, got string")
 	err = s.Validate(map[string]any{"items": []any{}, "n": make(chan int)})
-	checkErr(t, err, CodeTypeMismatch, "")
+	checkErr(t, err, reasonTypeMismatch, "")
 	// Bytes are []byte; an ordered Object and UndefinedValue are model values.
 	b := Struct(F("raw", Bytes()), F("u", Undefined()))
 	if err := b.Validate(Object{{"raw", []byte{1}}, {"u", UndefinedValue{}}}); err != nil {
 		t.Fatal(err)
 	}
-	checkErr(t, b.Validate(Object{{"raw", "AQ=="}}), CodeTypeMismatch, "schema: $.raw: want bytes, got string")
+	checkErr(t, b.Validate(Object{{"raw", "AQ=="}}), reasonTypeMismatch, "schema: $.raw: want bytes, got string")
 }
 
 func TestValidateAt(t *testing.T) {
@@ -171,25 +173,25 @@ func TestValidateAt(t *testing.T) {
 		name  string
 		path  Path
 		value any
-		code  Code
+		code  string
 		msg   string
 	}{
 		{"field", Path{"title"}, "x", "", ""},
-		{"field type", Path{"title"}, 1.0, CodeTypeMismatch, "schema: $.title: want string, got number"},
+		{"field type", Path{"title"}, 1.0, reasonTypeMismatch, "schema: $.title: want string, got number"},
 		{"list item", Path{"items", 2}, map[string]any{"title": "a", "done": true}, "", ""},
-		{"list item field", Path{"items", 2, "title"}, 3, CodeTypeMismatch, "schema: $.items[2].title: want string, got number"},
+		{"list item field", Path{"items", 2, "title"}, 3, reasonTypeMismatch, "schema: $.items[2].title: want string, got number"},
 		{"list item as string index", Path{"items", "2", "done"}, true, "", ""},
-		{"no such field", Path{"nope"}, 1, CodeBadPath, `schema: $.nope: the schema has no field "nope"`},
-		{"list by name", Path{"items", "x"}, 1, CodeBadPath, "schema: $.items.x: a list is indexed by a non-negative int"},
-		{"negative index", Path{"items", -1}, 1, CodeBadPath, "schema: $.items[-1]: a list is indexed by a non-negative int"},
-		{"into a scalar", Path{"title", "x"}, 1, CodeBadPath, "schema: $.title.x: a string has no parts to address"},
+		{"no such field", Path{"nope"}, 1, reasonBadPath, `schema: $.nope: the schema has no field "nope"`},
+		{"list by name", Path{"items", "x"}, 1, reasonBadPath, "schema: $.items.x: a list is indexed by a non-negative int"},
+		{"negative index", Path{"items", -1}, 1, reasonBadPath, "schema: $.items[-1]: a list is indexed by a non-negative int"},
+		{"into a scalar", Path{"title", "x"}, 1, reasonBadPath, "schema: $.title.x: a string has no parts to address"},
 		{"record key", Path{"meta", "k"}, 2, "", ""},
 		{"through nullable", Path{"cover", "url"}, "u", "", ""},
 		{"through discriminated union", Path{"shape", "w"}, 2, "", ""},
-		{"discriminated union tag", Path{"shape", "type"}, "oval", CodeNotAllowed, `schema: $.shape.type: want "circle", got "oval"`},
+		{"discriminated union tag", Path{"shape", "type"}, "oval", reasonNotAllowed, `schema: $.shape.type: want "circle", got "oval"`},
 		{"below any", Path{"data", "x", 3, "y"}, []any{1}, "", ""},
 		{"tree node", Path{"outline", "n1", "label"}, "l", "", ""},
-		{"bad segment", Path{1.5}, 1, CodeBadPath, "schema: $[?]: a path segment must be a string or an int"},
+		{"bad segment", Path{1.5}, 1, reasonBadPath, "schema: $[?]: a path segment must be a string or an int"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -204,43 +206,43 @@ func TestValidateChange(t *testing.T) {
 		name   string
 		path   Path
 		change string
-		code   Code
+		code   string
 		msg    string
 	}{
 		{"replace", Path{"title"}, `{"type":"replace","value":"x"}`, "", ""},
-		{"replace wrong", Path{"title"}, `{"type":"replace","value":1}`, CodeTypeMismatch, "schema: $.title: want string, got number"},
-		{"replace without value", Path{"title"}, `{"type":"replace"}`, CodeBadChange, `schema: $.title: replace change has no "value"`},
-		{"replace root", nil, `{"type":"replace","value":{"title":1}}`, CodeTypeMismatch, "schema: $.title: want string, got number"},
+		{"replace wrong", Path{"title"}, `{"type":"replace","value":1}`, reasonTypeMismatch, "schema: $.title: want string, got number"},
+		{"replace without value", Path{"title"}, `{"type":"replace"}`, reasonBadChange, `schema: $.title: replace change has no "value"`},
+		{"replace root", nil, `{"type":"replace","value":{"title":1}}`, reasonTypeMismatch, "schema: $.title: want string, got number"},
 		{"map set struct", nil, `{"type":"map","set":{"title":"x","count":2}}`, "", ""},
-		{"map set struct wrong", nil, `{"type":"map","set":{"count":"2"}}`, CodeTypeMismatch, "schema: $.count: want number, got string"},
-		{"map set unknown", nil, `{"type":"map","set":{"titel":"x"}}`, CodeUnknownField, "schema: $.titel: the schema has no such field"},
-		{"map delete required", nil, `{"type":"map","delete":["title"]}`, CodeBadChange, "schema: $.title: cannot delete a field of type string"},
+		{"map set struct wrong", nil, `{"type":"map","set":{"count":"2"}}`, reasonTypeMismatch, "schema: $.count: want number, got string"},
+		{"map set unknown", nil, `{"type":"map","set":{"titel":"x"}}`, reasonUnknownField, "schema: $.titel: the schema has no such field"},
+		{"map delete required", nil, `{"type":"map","delete":["title"]}`, reasonBadChange, "schema: $.title: cannot delete a field of type string"},
 		{"map delete any", nil, `{"type":"map","delete":["data"]}`, "", ""},
 		{"map record", Path{"meta"}, `{"type":"map","set":{"a":1},"delete":["b"]}`, "", ""},
-		{"map record wrong", Path{"meta"}, `{"type":"map","set":{"a":"1"}}`, CodeTypeMismatch, "schema: $.meta.a: want number, got string"},
-		{"map on list", Path{"items"}, `{"type":"map","set":{}}`, CodeBadChange, "schema: $.items: \"map\" change does not apply to array"},
+		{"map record wrong", Path{"meta"}, `{"type":"map","set":{"a":"1"}}`, reasonTypeMismatch, "schema: $.meta.a: want number, got string"},
+		{"map on list", Path{"items"}, `{"type":"map","set":{}}`, reasonBadChange, "schema: $.items: \"map\" change does not apply to array"},
 		{"sequence insert", Path{"items"}, `{"type":"sequence","instructions":[{"retain":1},{"insert":[{"title":"n","done":false}]}]}`, "", ""},
-		{"sequence insert wrong", Path{"items"}, `{"type":"sequence","instructions":[{"retain":2},{"insert":[{"title":"n","done":false},{"title":"m"}]}]}`, CodeMissingField, "schema: $.items[3].done: want boolean, got missing"},
-		{"sequence bad count", Path{"items"}, `{"type":"sequence","instructions":[{"delete":-1}]}`, CodeBadChange, "schema: $.items: instruction 0: delete must be a non-negative integer"},
-		{"sequence bad op", Path{"items"}, `{"type":"sequence","instructions":[{"move":1}]}`, CodeBadChange, "schema: $.items: instruction 0: want one of retain, insert, delete; got keys move"},
+		{"sequence insert wrong", Path{"items"}, `{"type":"sequence","instructions":[{"retain":2},{"insert":[{"title":"n","done":false},{"title":"m"}]}]}`, reasonMissingField, "schema: $.items[3].done: want boolean, got missing"},
+		{"sequence bad count", Path{"items"}, `{"type":"sequence","instructions":[{"delete":-1}]}`, reasonBadChange, "schema: $.items: instruction 0: delete must be a non-negative integer"},
+		{"sequence bad op", Path{"items"}, `{"type":"sequence","instructions":[{"move":1}]}`, reasonBadChange, "schema: $.items: instruction 0: want one of retain, insert, delete; got keys move"},
 		{"text", Path{"body"}, `{"type":"text","instructions":[{"retain":1},{"insert":"x"},{"delete":2}]}`, "", ""},
-		{"text on string", Path{"title"}, `{"type":"text","instructions":[]}`, CodeBadChange, "schema: $.title: \"text\" change does not apply to string"},
-		{"text insert array", Path{"body"}, `{"type":"text","instructions":[{"insert":["x"]}]}`, CodeBadChange, "schema: $.body: instruction 0: insert must be a string"},
+		{"text on string", Path{"title"}, `{"type":"text","instructions":[]}`, reasonBadChange, "schema: $.title: \"text\" change does not apply to string"},
+		{"text insert array", Path{"body"}, `{"type":"text","instructions":[{"insert":["x"]}]}`, reasonBadChange, "schema: $.body: instruction 0: insert must be a string"},
 		{"richtext", Path{"doc"}, `{"type":"richtext","instructions":[{"insert":"x","marks":{"bold":true}},{"format":1,"marks":{"bold":null}}]}`, "", ""},
-		{"richtext mark", Path{"doc"}, `{"type":"richtext","instructions":[{"format":1,"marks":{"italic":true}}]}`, CodeUnknownField, `schema: $.doc: mark "italic" is not declared`},
+		{"richtext mark", Path{"doc"}, `{"type":"richtext","instructions":[{"format":1,"marks":{"italic":true}}]}`, reasonUnknownField, `schema: $.doc: mark "italic" is not declared`},
 		{"increment", Path{"clicks"}, `{"type":"increment","amount":-2}`, "", ""},
-		{"increment on number", Path{"count"}, `{"type":"increment","amount":1}`, CodeBadChange, "schema: $.count: \"increment\" change does not apply to number"},
-		{"increment amount", Path{"clicks"}, `{"type":"increment","amount":"1"}`, CodeBadChange, "schema: $.clicks: want a number amount, got string"},
+		{"increment on number", Path{"count"}, `{"type":"increment","amount":1}`, reasonBadChange, "schema: $.count: \"increment\" change does not apply to number"},
+		{"increment amount", Path{"clicks"}, `{"type":"increment","amount":"1"}`, reasonBadChange, "schema: $.clicks: want a number amount, got string"},
 		{"set-op", Path{"tags"}, `{"type":"set-op","add":["x"],"remove":["a"]}`, "", ""},
-		{"set-op wrong", Path{"tags"}, `{"type":"set-op","add":[1]}`, CodeTypeMismatch, "schema: $.tags[0]: want string, got number"},
+		{"set-op wrong", Path{"tags"}, `{"type":"set-op","add":[1]}`, reasonTypeMismatch, "schema: $.tags[0]: want string, got number"},
 		{"tree", Path{"outline"}, `{"type":"tree","instructions":[{"action":"create","target":"n3","parent":null,"index":0},{"action":"move","target":"n3","parent":"n1","index":1},{"action":"delete","target":"n3"}]}`, "", ""},
-		{"tree bad action", Path{"outline"}, `{"type":"tree","instructions":[{"action":"copy","target":"n3"}]}`, CodeBadChange, `schema: $.outline: tree instruction 0: action must be "create", "move" or "delete"`},
+		{"tree bad action", Path{"outline"}, `{"type":"tree","instructions":[{"action":"copy","target":"n3"}]}`, reasonBadChange, `schema: $.outline: tree instruction 0: action must be "create", "move" or "delete"`},
 		{"nullable map", Path{"cover"}, `{"type":"map","set":{"url":"u"}}`, "", ""},
 		{"below any", Path{"data", "x"}, `{"type":"increment","amount":1}`, "", ""},
-		{"unknown type", Path{"title"}, `{"type":"splice"}`, CodeUnknownChange, `schema: $.title: unknown change type "splice"`},
-		{"no type", Path{"title"}, `{"value":1}`, CodeBadChange, `schema: $.title: change has no string "type"`},
-		{"not an object", Path{"title"}, `[1]`, CodeBadChange, "schema: $.title: want a change object, got array"},
-		{"bad path", Path{"nope"}, `{"type":"replace","value":1}`, CodeBadPath, `schema: $.nope: the schema has no field "nope"`},
+		{"unknown type", Path{"title"}, `{"type":"splice"}`, reasonUnknownChange, `schema: $.title: unknown change type "splice"`},
+		{"no type", Path{"title"}, `{"value":1}`, reasonBadChange, `schema: $.title: change has no string "type"`},
+		{"not an object", Path{"title"}, `[1]`, reasonBadChange, "schema: $.title: want a change object, got array"},
+		{"bad path", Path{"nope"}, `{"type":"replace","value":1}`, reasonBadPath, `schema: $.nope: the schema has no field "nope"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -258,7 +260,7 @@ func TestValidateChange(t *testing.T) {
 func TestValidateInvalidSchema(t *testing.T) {
 	bad := Struct(F("a", nil))
 	for _, err := range []error{bad.Validate(nil), bad.ValidateAt(nil, nil), bad.ValidateChange(nil, map[string]any{"type": "replace", "value": nil})} {
-		checkErr(t, err, CodeInvalidSchema, "")
+		checkErr(t, err, reasonInvalidSchema, "")
 	}
 }
 
@@ -268,7 +270,7 @@ func TestComplete(t *testing.T) {
 		F("level", Number(2, 3)),
 		F("items", List(Struct(F("title", String()), F("done", Boolean())))),
 		F("meta", Record(Struct(F("n", Number())))),
-		F("cover", Nullable(Struct(F("url", String()), F("w", Number())))),
+		F("cover", Struct(F("url", String()), F("w", Number())).Nullable()),
 		F("shape", DiscriminatedUnion("type",
 			Struct(F("type", String("circle")), F("r", Number())),
 			Struct(F("type", String("rect")), F("w", Number())))),
@@ -308,5 +310,35 @@ func TestComplete(t *testing.T) {
 	got, _ := s.Complete(map[string]any{"items": []any{map[string]any{}}})
 	if err := s.Validate(got); err != nil {
 		t.Error(err)
+	}
+}
+
+// Every reason's code, spelled out so a change shows up in review.
+func TestReasonCodes(t *testing.T) {
+	want := map[string]kyneta.Code{
+		"syntax":           kyneta.CodeMalformed,
+		"invalid-schema":   kyneta.CodeInvalidArgument,
+		"binding-rejects":  kyneta.CodeUnsupported,
+		"type-mismatch":    kyneta.CodeInvalidArgument,
+		"not-allowed":      kyneta.CodeInvalidArgument,
+		"missing-field":    kyneta.CodeInvalidArgument,
+		"unknown-field":    kyneta.CodeInvalidArgument,
+		"unknown-variant":  kyneta.CodeInvalidArgument,
+		"no-variant":       kyneta.CodeInvalidArgument,
+		"duplicate-member": kyneta.CodeInvalidArgument,
+		"invalid-tree":     kyneta.CodeInvalidArgument,
+		"bad-path":         kyneta.CodeInvalidArgument,
+		"bad-change":       kyneta.CodeInvalidArgument,
+		"unknown-change":   kyneta.CodeUnsupported,
+		"unsupported-type": kyneta.CodeUnsupported,
+	}
+	if len(want) != len(reasonCodes) {
+		t.Errorf("%d reasons, the table lists %d", len(reasonCodes), len(want))
+	}
+	for reason, code := range want {
+		err := &Error{Reason: reason, Path: "$.x"}
+		if kyneta.CodeOf(err) != code || kyneta.ReasonOf(err) != reason || !errors.Is(err, &kyneta.Error{Pkg: "schema", Reason: reason, Code: code}) {
+			t.Errorf("%s: code %s, want %s", reason, kyneta.CodeOf(err), code)
+		}
 	}
 }

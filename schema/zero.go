@@ -72,7 +72,7 @@ func (s *Schema) Zero(b Binding) (any, error) {
 		return nil, err
 	}
 	if !b.valid() {
-		return nil, &Error{Code: CodeBindingRejects, Msg: "unknown binding " + quote(string(b))}
+		return nil, &Error{Reason: reasonBindingRejects, Msg: "unknown binding " + quote(string(b))}
 	}
 	return zeroOf(s, b, "$")
 }
@@ -171,7 +171,7 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 
 func appendJS(b []byte, v any, depth int) ([]byte, error) {
 	if depth > jsjson.DefaultMaxDepth {
-		return nil, &Error{Code: CodeTypeMismatch, Msg: "value nests too deep"}
+		return nil, &Error{Reason: reasonTypeMismatch, Msg: "value nests too deep"}
 	}
 	switch v := v.(type) {
 	case nil:
@@ -238,7 +238,7 @@ func appendJS(b []byte, v any, depth int) ([]byte, error) {
 	if f, ok := number(v); ok {
 		return jsjson.AppendNumber(b, f), nil
 	}
-	return nil, &Error{Code: CodeTypeMismatch, Msg: fmt.Sprintf("cannot write %T as JSON", v)}
+	return nil, &Error{Reason: reasonTypeMismatch, Msg: fmt.Sprintf("cannot write %T as JSON", v)}
 }
 
 func appendMembers(b []byte, o Object, depth int) ([]byte, error) {
@@ -312,7 +312,7 @@ func (s *Schema) Complete(v any) (any, error) {
 	}
 	m, err := toModel(v)
 	if err != nil {
-		return nil, &Error{Code: CodeTypeMismatch, Path: "$", Msg: "value is not JSON", Err: err}
+		return nil, &Error{Reason: reasonTypeMismatch, Path: "$", Msg: "value is not JSON", Err: err}
 	}
 	return complete(s, m), nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -104,8 +105,8 @@ func BenchmarkEcho(b *testing.B) {
 		if _, m, err := c.Read(ctx); err != nil || string(m) != "ready" {
 			b.Fatalf("ready: %q %v", m, err)
 		}
-		send := transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold})
-		recv := transport.NewPipeline(transport.PipelineOptions{})
+		send := pipeline.New(pipeline.Options{Threshold: netdefault.FragmentThreshold})
+		recv := pipeline.New(pipeline.Options{})
 		defer send.Close()
 		defer recv.Close()
 		frames, _ := send.Send(offer)
@@ -222,7 +223,7 @@ func BenchmarkBroadcast(b *testing.B) {
 	}
 	var conns []*conn
 	for i := range 200 {
-		c := newConn(s, nil, ConnInfo{PeerID: strconv.Itoa(i)}, func() {})
+		c := newConn(s, nil, transport.ConnInfo{PeerID: strconv.Itoa(i)}, func() {})
 		c.id = connID(i + 1)
 		c.estIn, c.estOut = true, true
 		conns = append(conns, c)

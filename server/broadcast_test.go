@@ -80,8 +80,8 @@ func TestBroadcastSharesPayload(t *testing.T) {
 	}
 	// Connections that are not open yet: nothing is written, the queue
 	// can be inspected.
-	c1 := newConn(s, nil, ConnInfo{PeerID: "1"}, func() {})
-	c2 := newConn(s, nil, ConnInfo{PeerID: "2"}, func() {})
+	c1 := newConn(s, nil, transport.ConnInfo{PeerID: "1"}, func() {})
+	c2 := newConn(s, nil, transport.ConnInfo{PeerID: "2"}, func() {})
 	c2.seq = 41
 	offer := &wire.Offer{DocID: "doc", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 250_000)}}
 	frames, err := s.encodeShared(offer)

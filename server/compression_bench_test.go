@@ -13,7 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
-	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -115,8 +115,8 @@ func BenchmarkCompression(b *testing.B) {
 				if _, msg, err := c.Read(ctx); err != nil || string(msg) != "ready" {
 					b.Fatalf("ready: %q %v", msg, err)
 				}
-				send := transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold})
-				recv := transport.NewPipeline(transport.PipelineOptions{})
+				send := pipeline.New(pipeline.Options{Threshold: netdefault.FragmentThreshold})
+				recv := pipeline.New(pipeline.Options{})
 				defer send.Close()
 				defer recv.Close()
 				offers := make([]*wire.Offer, len(pl.p))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
@@ -26,9 +27,9 @@ var (
 )
 
 var (
-	errIdle         = errors.New("server: idle timeout")
-	errWriteTimeout = errors.New("server: write timeout")
-	errRejected     = errors.New("server: connection rejected by the exchange")
+	errIdle         = newError(reasonIdleTimeout, "", nil)
+	errWriteTimeout = newError(reasonWriteTimeout, "", nil)
+	errRejected     = newError(reasonRejected, "by the exchange", nil)
 )
 
 // coalesceLimit: a shared frame up to this size is copied into one
@@ -65,7 +66,7 @@ type conn struct {
 	s       *Server
 	id      connID
 	ws      *websocket.Conn
-	info    ConnInfo
+	info    transport.ConnInfo
 	ipKey   string // counted against MaxConnectionsPerIP
 	prinKey string // counted against MaxConnectionsPerPrincipal ("" for none)
 	abortFn func()
@@ -83,7 +84,7 @@ type conn struct {
 	// sendMu serializes encode+enqueue so the pipeline's alias state and
 	// the sequence numbers follow queue order.
 	sendMu sync.Mutex
-	pipe   *transport.Pipeline
+	pipe   *pipeline.Pipeline
 	seq    uint32
 
 	mu     sync.Mutex
@@ -124,12 +125,12 @@ type conn struct {
 // goroutine, short enough that idle connections hold none.
 const writerLinger = 500 * time.Millisecond
 
-func newConn(s *Server, ws *websocket.Conn, info ConnInfo, abort func()) *conn {
+func newConn(s *Server, ws *websocket.Conn, info transport.ConnInfo, abort func()) *conn {
 	return &conn{s: s, ws: ws, info: info, abortFn: abort, gone: make(chan struct{}), seq: 1}
 }
 
 // refuse closes a socket that was never registered.
-func (c *conn) refuse(code StatusCode, reason string, err error) {
+func (c *conn) refuse(code websocket.StatusCode, reason string, err error) {
 	c.refused = &CloseError{Code: code, Reason: reason, Err: err}
 	c.s.countClose(code)
 	stop := c.s.clk.AfterFunc(c.s.cfg.CloseTimeout, c.abort)
@@ -236,7 +237,7 @@ func (c *conn) isEstablished() bool {
 // pipeline returns the connection's wire pipeline, created on first use so
 // that an idle connection does not carry one. Callers hold sendMu or are
 // the reader; creation is guarded by mu.
-func (c *conn) pipeline() *transport.Pipeline {
+func (c *conn) pipeline() *pipeline.Pipeline {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pipe == nil {
@@ -251,7 +252,7 @@ func (c *conn) pipeline() *transport.Pipeline {
 				}
 			}
 		}
-		c.pipe = transport.NewPipeline(transport.PipelineOptions{
+		c.pipe = pipeline.New(pipeline.Options{
 			Threshold:         c.s.cfg.threshold,
 			MaxReassemblySize: c.s.cfg.MaxReassemblySize,
 			ReassemblyBudget:  c.s.cfg.budget,
@@ -272,12 +273,12 @@ func (c *conn) onPipelineError(err error, dir transport.Direction) {
 // connection's pipeline and queue its frames.
 func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	if msg == nil {
-		return errors.New("server: nil message")
+		return newError(reasonNilMessage, "", nil)
 	}
 	c.sendMu.Lock()
 	if c.isClosing() {
 		c.sendMu.Unlock()
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", nil)
 	}
 	// Fragments come back as headers and slices of the encoded message:
 	// the payload is not copied into frames.
@@ -376,7 +377,7 @@ func (c *conn) queueShared(frames [][]byte) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	if c.isClosing() {
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", nil)
 	}
 	seq := c.seq
 	c.seq = seq + 1 // wraps from 2^32-1 to 0
@@ -456,13 +457,13 @@ func (c *conn) enqueueLocked(items []outItem) error {
 // queue; if not, the connection is closed as a slow consumer.
 func (c *conn) admitLocked(size, n int) error {
 	if c.st.closing() {
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", nil)
 	}
 	cfg := &c.s.cfg
 	empty := c.qBytes == 0 && c.qMsgs == 0
 	if !empty && (c.qBytes+size > cfg.SendQueueBytes || c.qMsgs+n > cfg.SendQueueMessages) {
-		c.closeLocked(StatusSlowConsumer, reasonSlowConsumer, &Error{Code: CodeSlowConsumer}, false)
-		return &Error{Code: CodeSlowConsumer}
+		c.closeLocked(StatusSlowConsumer, closeReasonSlowConsumer, newError(reasonSlowConsumer, "", nil), false)
+		return newError(reasonSlowConsumer, "", nil)
 	}
 	return nil
 }
@@ -525,14 +526,14 @@ func (c *conn) wakeLocked() {
 // peer learns it lost data from the close code). The whole close is bounded
 // by CloseTimeout, after which the socket is torn down. Only the first call
 // counts; it reports whether it was the first.
-func (c *conn) closeWith(code StatusCode, reason string, cause error, flush bool) bool {
+func (c *conn) closeWith(code websocket.StatusCode, reason string, cause error, flush bool) bool {
 	c.mu.Lock()
 	first := c.closeLocked(code, reason, cause, flush)
 	c.mu.Unlock()
 	return first
 }
 
-func (c *conn) closeLocked(code StatusCode, reason string, cause error, flush bool) bool {
+func (c *conn) closeLocked(code websocket.StatusCode, reason string, cause error, flush bool) bool {
 	if c.st.closing() {
 		return false
 	}
@@ -555,7 +556,7 @@ func (c *conn) dropLocked() {
 // reject is the channel's close function (the exchange refused the peer,
 // reference T3/T4): the socket is closed, not just forgotten.
 func (c *conn) reject() {
-	c.closeWith(StatusPolicyViolation, reasonRejected, errRejected, true)
+	c.closeWith(statusPolicyViolation, closeReasonRejected, errRejected, true)
 }
 
 // writeLoop drains the queue into the socket, a batch at a time, and
@@ -727,7 +728,7 @@ func (c *conn) watchdog() {
 		elapsed := time.Duration(now - c.writeStart.Load())
 		if elapsed >= timeout {
 			if !c.st.closing() {
-				c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(StatusSlowConsumer), "reason", reasonSlowConsumer, "err", errWriteTimeout)
+				c.s.log.Debug("closing connection", "peer", c.info.PeerID, "code", int(StatusSlowConsumer), "reason", closeReasonSlowConsumer, "err", errWriteTimeout)
 			}
 			later := c.stepLocked(connWriteTimeout{})
 			c.mu.Unlock()
@@ -804,7 +805,7 @@ func (c *conn) idleCheck() {
 		return
 	}
 	if elapsed >= t {
-		c.closeLocked(StatusGoingAway, reasonIdle, errIdle, false)
+		c.closeLocked(statusGoingAway, closeReasonIdle, errIdle, false)
 		return
 	}
 	c.stopIdle = c.s.clk.AfterFunc(t-elapsed, c.idleCheck)
@@ -845,7 +846,7 @@ func (c *conn) readLoop() error {
 		now := c.s.clk.Now()
 		c.lastActive.Store(now.UnixNano())
 		if !c.allow(now) {
-			c.closeWith(StatusPolicyViolation, reasonRateLimited, &Error{Code: CodeRateLimited}, false)
+			c.closeWith(statusPolicyViolation, closeReasonRateLimited, newError(reasonRateLimited, "", nil), false)
 			return nil
 		}
 		switch typ {
@@ -930,7 +931,7 @@ func (c *conn) receive(piece []byte) bool {
 			return false
 		}
 		c.s.st.invalidFrames.Add(1)
-		c.closeWith(StatusInvalidData, invalidFrameReason(err), err, false)
+		c.closeWith(statusInvalidData, invalidFrameReason(err), err, false)
 		return false
 	}
 	if msg == nil {
@@ -954,21 +955,21 @@ func (c *conn) receive(piece []byte) bool {
 
 // limitClose maps a pipeline error caused by a resource limit (rather than
 // a malformed frame) to its close code, reason and cause.
-func limitClose(err error) (StatusCode, string, error, bool) {
+func limitClose(err error) (websocket.StatusCode, string, error, bool) {
 	var re *wire.ReassemblyError
 	var ae *wirecore.AliasError
 	switch {
 	case errors.As(err, &re) && re.Reason == "over_budget":
-		return StatusTryAgainLater, reasonBusy, &Error{Code: CodeReassemblyBudget}, true
+		return statusTryAgainLater, closeReasonBusy, newError(reasonReassemblyBudget, "", nil), true
 	case errors.As(err, &re) && re.Reason == "evicted":
 		// Its own message did not fit the per-connection limit.
-		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
+		return statusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case errors.Is(err, &kyneta.Error{Pkg: "wire", Reason: "limit"}):
-		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
+		return statusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case errors.As(err, &ae) && ae.Reason == "too-many-docs":
-		return StatusMessageTooBig, reasonTooBig, &Error{Code: CodeLimit}, true
+		return statusMessageTooBig, closeReasonTooBig, newError(reasonLimit, "", nil), true
 	case errors.As(err, &ae) && ae.IsLimit():
-		return StatusPolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Reason), &Error{Code: CodeLimit}, true
+		return statusPolicyViolation, fmt.Sprintf(closeReasonLimitFmt, ae.Reason), newError(reasonLimit, "", nil), true
 	}
 	return 0, "", nil, false
 }

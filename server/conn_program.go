@@ -1,6 +1,10 @@
 package server
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/coder/websocket"
+)
 
 // This file is the pure core of one accepted connection's lifecycle:
 // (connState, connMsg) -> (connState, []connEffect). It decides when a
@@ -39,8 +43,8 @@ func (p connPhase) String() string {
 // connState is a connection's lifecycle state, a small comparable value.
 type connState struct {
 	phase  connPhase
-	code   StatusCode // close code, once closing (0 when the socket failed)
-	reason string     // close reason, once closing
+	code   websocket.StatusCode // close code, once closing (0 when the socket failed)
+	reason string               // close reason, once closing
 	// closeSent: the close frame went out, or can no longer be written.
 	closeSent bool
 	// discard: queued messages are dropped, not written.
@@ -73,7 +77,7 @@ type connDetach struct{}
 // messages first (drain, shutdown, a rejected peer); otherwise they are
 // dropped and the peer learns from the code that it lost data.
 type connClose struct {
-	Code   StatusCode
+	Code   websocket.StatusCode
 	Reason string
 	Flush  bool
 }
@@ -102,7 +106,7 @@ func (connReadEnded) isConnMsg()    {}
 
 // statusProtocolError is the close code coder/websocket sends for a
 // protocol violation (websocket.StatusProtocolError).
-const statusProtocolError StatusCode = 1002
+const statusProtocolError websocket.StatusCode = 1002
 
 // readEnd says why the reader stopped.
 type readEnd uint8
@@ -172,8 +176,8 @@ func (k connEffectKind) unlocked() bool {
 // connEffect is one instruction for the shell; a flat comparable struct.
 type connEffect struct {
 	Kind   connEffectKind
-	Code   StatusCode // fxCountClose, fxWriteClose
-	Reason string     // fxWriteClose
+	Code   websocket.StatusCode // fxCountClose, fxWriteClose
+	Reason string               // fxWriteClose
 }
 
 func (e connEffect) String() string {
@@ -224,7 +228,7 @@ func (connProgram) Update(s connState, m connMsg) (connState, []connEffect) {
 	case connWriteTimeout:
 		var fx []connEffect
 		if !s.closing() {
-			s, fx = startClose(s, StatusSlowConsumer, reasonSlowConsumer, false, make([]connEffect, 0, 5))
+			s, fx = startClose(s, StatusSlowConsumer, closeReasonSlowConsumer, false, make([]connEffect, 0, 5))
 		}
 		s.discard, s.closeSent = true, true
 		return s, append(fx, connEffect{Kind: fxAbort})
@@ -246,7 +250,7 @@ func (connProgram) Update(s connState, m connMsg) (connState, []connEffect) {
 				// Wait (bounded) for the peer's answer to coder/websocket's
 				// 1009 instead of resetting a socket that still carries
 				// the rest of the oversized message.
-				s, fx = startClose(s, StatusMessageTooBig, "Message too big", false, fx)
+				s, fx = startClose(s, statusMessageTooBig, "Message too big", false, fx)
 			case readProtocol:
 				s, fx = startClose(s, statusProtocolError, "Protocol error", false, fx)
 			default:
@@ -269,7 +273,7 @@ func (connProgram) Update(s connState, m connMsg) (connState, []connEffect) {
 // startClose enters closing with code and reason: drop the queue unless
 // flushing, bound the handshake, let the writer flush and send the close
 // frame, count the close.
-func startClose(s connState, code StatusCode, reason string, flush bool, fx []connEffect) (connState, []connEffect) {
+func startClose(s connState, code websocket.StatusCode, reason string, flush bool, fx []connEffect) (connState, []connEffect) {
 	s.phase, s.code, s.reason = connClosing, code, reason
 	if !flush {
 		s.discard = true

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/machine"
 	"pgregory.net/rapid"
 )
@@ -18,7 +19,7 @@ func with(s connState, f func(*connState)) connState {
 }
 
 // closeFx is what entering closing with code asks for.
-func closeFx(code StatusCode, flush bool) []connEffect {
+func closeFx(code websocket.StatusCode, flush bool) []connEffect {
 	var fx []connEffect
 	if !flush {
 		fx = append(fx, connEffect{Kind: fxDropQueue})
@@ -49,23 +50,23 @@ var (
 	stDetached = connState{detached: true}
 	stOpen     = connState{phase: connOpen}
 	// closing with a flush (drain, shutdown, rejected peer)
-	stFlushing = connState{phase: connClosing, code: StatusGoingAway, reason: reasonShuttingDown}
+	stFlushing = connState{phase: connClosing, code: statusGoingAway, reason: closeReasonShuttingDown}
 	// closing with the queue dropped (rate limit, slow consumer, …)
-	stDropping = connState{phase: connClosing, code: StatusSlowConsumer, reason: reasonSlowConsumer, discard: true}
+	stDropping = connState{phase: connClosing, code: StatusSlowConsumer, reason: closeReasonSlowConsumer, discard: true}
 	// the close frame went out
-	stSent = connState{phase: connClosing, code: StatusGoingAway, reason: reasonShuttingDown, closeSent: true}
+	stSent = connState{phase: connClosing, code: statusGoingAway, reason: closeReasonShuttingDown, closeSent: true}
 	// a write failed: nothing more can be written
 	stDead = connState{phase: connClosing, closeSent: true, discard: true}
 	// the reader stopped and the connection left the registry
-	stFinished = connState{phase: connFinished, code: StatusGoingAway, reason: reasonShuttingDown, closeSent: true, detached: true}
+	stFinished = connState{phase: connFinished, code: statusGoingAway, reason: closeReasonShuttingDown, closeSent: true, detached: true}
 )
 
 // The messages, one of each kind (and each read ending).
 var (
 	mAttach    = connAttach{}
 	mDetach    = connDetach{}
-	mCloseKeep = connClose{Code: StatusGoingAway, Reason: reasonShuttingDown, Flush: true}
-	mCloseDrop = connClose{Code: StatusPolicyViolation, Reason: reasonRateLimited}
+	mCloseKeep = connClose{Code: statusGoingAway, Reason: closeReasonShuttingDown, Flush: true}
+	mCloseDrop = connClose{Code: statusPolicyViolation, Reason: closeReasonRateLimited}
 	mWriteFail = connWriteFailed{}
 	mStalled   = connWriteTimeout{}
 	mIdle      = connWriterIdle{}
@@ -87,7 +88,7 @@ type connRow struct {
 // detached or open): every message but attach and detach starts the close
 // the same way.
 func notClosingRows(s connState) []connRow {
-	closing := func(code StatusCode, reason string, f func(*connState)) connState {
+	closing := func(code websocket.StatusCode, reason string, f func(*connState)) connState {
 		return with(s, func(n *connState) {
 			n.phase, n.code, n.reason = connClosing, code, reason
 			if f != nil {
@@ -95,21 +96,21 @@ func notClosingRows(s connState) []connRow {
 			}
 		})
 	}
-	finished := func(code StatusCode, reason string, f func(*connState)) connState {
+	finished := func(code websocket.StatusCode, reason string, f func(*connState)) connState {
 		n := closing(code, reason, f)
 		n.phase = connFinished
 		return n
 	}
 	return []connRow{
-		{s, mCloseKeep, closing(StatusGoingAway, reasonShuttingDown, nil), closeFx(StatusGoingAway, true)},
-		{s, mCloseDrop, closing(StatusPolicyViolation, reasonRateLimited, func(n *connState) { n.discard = true }), closeFx(StatusPolicyViolation, false)},
+		{s, mCloseKeep, closing(statusGoingAway, closeReasonShuttingDown, nil), closeFx(statusGoingAway, true)},
+		{s, mCloseDrop, closing(statusPolicyViolation, closeReasonRateLimited, func(n *connState) { n.discard = true }), closeFx(statusPolicyViolation, false)},
 		{s, mWriteFail, closing(0, "", func(n *connState) { n.closeSent, n.discard = true, true }), fxs(fxDropQueue, fxAbort)},
-		{s, mStalled, closing(StatusSlowConsumer, reasonSlowConsumer, func(n *connState) { n.closeSent, n.discard = true, true }),
+		{s, mStalled, closing(StatusSlowConsumer, closeReasonSlowConsumer, func(n *connState) { n.closeSent, n.discard = true, true }),
 			fxs(closeFx(StatusSlowConsumer, false), fxAbort)},
 		{s, mIdle, s, nil},
 		{s, mGone, finished(0, "", func(n *connState) { n.closeSent, n.discard = true, true }), fxs(fxDropQueue, fxUnregister, fxAbort)},
-		{s, mTooBig, finished(StatusMessageTooBig, "Message too big", func(n *connState) { n.discard = true }),
-			fxs(closeFx(StatusMessageTooBig, false), fxUnregister)},
+		{s, mTooBig, finished(statusMessageTooBig, "Message too big", func(n *connState) { n.discard = true }),
+			fxs(closeFx(statusMessageTooBig, false), fxUnregister)},
 		{s, mProtocol, finished(statusProtocolError, "Protocol error", func(n *connState) { n.discard = true }),
 			fxs(closeFx(statusProtocolError, false), fxUnregister)},
 	}
@@ -264,7 +265,7 @@ func TestConnProgramProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := &connModel{}
 		m.s, _ = connProgram{}.Init()
-		codes := []StatusCode{StatusReplaced, StatusGoingAway, StatusPolicyViolation, StatusSlowConsumer, StatusTryAgainLater}
+		codes := []websocket.StatusCode{statusReplaced, statusGoingAway, statusPolicyViolation, StatusSlowConsumer, statusTryAgainLater}
 		for range rapid.IntRange(0, 40).Draw(t, "steps") {
 			var msg connMsg
 			switch rapid.IntRange(0, 7).Draw(t, "kind") {

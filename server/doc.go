@@ -28,7 +28,7 @@
 // (400), and the Origin (403, via coder/websocket's origin patterns). A
 // refused request is never upgraded. The principal returned by the
 // authenticator is bound to the connection and stored, inside a
-// [ConnInfo], as the channel's Meta; [InfoOf] reads it back, so the
+// [transport.ConnInfo], as the channel's Meta; [transport.InfoOf] reads it back, so the
 // exchange's canConnect policy can check it against the identity a peer
 // claims in establish.
 //
@@ -80,7 +80,7 @@
 // Sends never block. Each connection has a send queue bounded in messages
 // and bytes (Options.SendQueueMessages, Options.SendQueueBytes) and one
 // writer goroutine, started only while the queue is non-empty. A send that
-// would overflow the queue fails with [CodeSlowConsumer] and closes the
+// would overflow the queue fails with the reason "slow-consumer" and closes the
 // connection with 4000; a socket that accepts nothing for
 // Options.WriteTimeout is cut off the same way. Nothing is dropped
 // silently: the sender gets an error and the peer a close code.

@@ -22,7 +22,7 @@ import (
 // one starts a new round over whatever connections are left.
 //
 // If ctx ends first, Drain returns the progress so far and ctx.Err(); the
-// drain itself carries on. Options are validated (CodeInvalidOptions). The Rand
+// drain itself carries on. Options are validated ("invalid-options"). The Rand
 // function is called while the server's lock is held and must not call
 // back into the Server.
 func (s *Server) Drain(ctx context.Context, opts DrainOptions) (DrainResult, error) {
@@ -138,7 +138,7 @@ func (s *Server) dispatchDrainLocked(m drainMsg) {
 			}))
 		case fxCloseConn:
 			if c := s.conns[f.ID]; c != nil {
-				c.closeWith(f.Code, f.Reason, &Error{Code: CodeDraining}, true)
+				c.closeWith(f.Code, f.Reason, newError(reasonDraining, "", nil), true)
 			}
 		case fxCancelTimers:
 			for _, stop := range s.drainTimers {

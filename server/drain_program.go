@@ -4,6 +4,8 @@ import (
 	"maps"
 	"math"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // This file is the pure core of Drain: option resolution, the close
@@ -28,7 +30,7 @@ type connID uint64
 type drainConfig struct {
 	Window   time.Duration // <= 0: every connection is closed at once
 	Deadline time.Duration // measured from the start of the drain
-	Code     StatusCode
+	Code     websocket.StatusCode
 	Reason   string
 }
 
@@ -65,7 +67,7 @@ func resolveDrain(call, defaults DrainOptions) drainConfig {
 	case defaults.CloseCode != 0:
 		c.Code = defaults.CloseCode
 	default:
-		c.Code = StatusGoingAway
+		c.Code = statusGoingAway
 	}
 	switch {
 	case call.CloseReason != "":
@@ -198,7 +200,7 @@ type (
 	// fxCloseConn: close the connection with the drain's code and reason.
 	fxCloseConn struct {
 		ID     connID
-		Code   StatusCode
+		Code   websocket.StatusCode
 		Reason string
 	}
 	// fxCancelTimers: stop every timer of the round.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -80,14 +81,14 @@ func TestDrain200(t *testing.T) {
 	// Draw 0 closes the first connection at once; the rest are spread
 	// over the 5 s window.
 	first := <-codes
-	if first.Code != StatusGoingAway || first.Reason != defaultDrainCloseReason {
+	if first.Code != statusGoingAway || first.Reason != defaultDrainCloseReason {
 		t.Fatalf("first close %+v", first)
 	}
 	fc.Advance(2500 * time.Millisecond)
 	fc.Advance(2500 * time.Millisecond)
 	for range n - 1 {
 		ce := <-codes
-		if ce.Code != StatusGoingAway || ce.Reason != defaultDrainCloseReason {
+		if ce.Code != statusGoingAway || ce.Reason != defaultDrainCloseReason {
 			t.Fatalf("close %+v", ce)
 		}
 	}
@@ -100,7 +101,7 @@ func TestDrain200(t *testing.T) {
 	}
 	h.waitDone(n)
 	st := h.srv.Stats()
-	if st.Drains != 1 || st.Rejected[CodeDraining] != 3 || st.Closed[StatusGoingAway] != n || st.Open != 0 {
+	if st.Drains != 1 || st.Rejected[reasonDraining] != 3 || st.Closed[statusGoingAway] != n || st.Open != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	// Every drain timer was cancelled or fired.
@@ -147,7 +148,7 @@ func TestDrainDeadline(t *testing.T) {
 	waitTimer(t, fc, 6*time.Second)    // the deadline: window + 5 s
 	fc.Advance(500 * time.Millisecond) // every close fires
 	for range 7 {
-		if ce := <-codes; ce.Code != StatusGoingAway {
+		if ce := <-codes; ce.Code != statusGoingAway {
 			t.Fatalf("close %+v", ce)
 		}
 	}
@@ -172,7 +173,7 @@ func TestDrainEmptyAndContext(t *testing.T) {
 	if !h.srv.IsDraining() {
 		t.Fatal("an empty drain still stops accepting")
 	}
-	if _, err := h.srv.Drain(context.Background(), DrainOptions{CloseCode: 1006}); !errors.Is(err, &Error{Code: CodeInvalidOptions}) {
+	if _, err := h.srv.Drain(context.Background(), DrainOptions{CloseCode: 1006}); !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonInvalidOptions}) {
 		t.Fatalf("bad code accepted: %v", err)
 	}
 }

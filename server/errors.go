@@ -10,161 +10,160 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/internal/errtext"
-	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 )
 
-// StatusCode is a WebSocket close code; it is websocket.StatusCode.
-type StatusCode = websocket.StatusCode
-
-// Close codes the server sends. Every close the server initiates uses one of
-// these, with a short fixed reason (the reasons are listed in the package
-// documentation).
+// Close codes the server sends: coder/websocket's, named here for their
+// use, and StatusSlowConsumer, which coder/websocket has no name for. Every
+// close the server initiates uses one of these, with a short fixed reason;
+// the package documentation lists them.
 const (
-	// StatusReplaced (1000) closes a socket whose peer id was taken over by
+	// statusReplaced (1000) closes a socket whose peer id was taken over by
 	// a newer connection (reason "Replaced by new connection").
-	StatusReplaced = websocket.StatusNormalClosure
-	// StatusGoingAway (1001) is used for drains ("Server draining"),
+	statusReplaced = websocket.StatusNormalClosure
+	// statusGoingAway (1001) is used for drains ("Server draining"),
 	// shutdown ("Server shutting down") and the idle timeout
 	// ("Idle timeout"). Clients reconnect after it.
-	StatusGoingAway = websocket.StatusGoingAway
-	// StatusInvalidData (1007) closes a connection that sent a binary frame
+	statusGoingAway = websocket.StatusGoingAway
+	// statusInvalidData (1007) closes a connection that sent a binary frame
 	// the wire pipeline could not decode ("Invalid frame: <wire code>").
-	StatusInvalidData = websocket.StatusInvalidFramePayloadData
-	// StatusPolicyViolation (1008) closes a connection that exceeded its
+	statusInvalidData = websocket.StatusInvalidFramePayloadData
+	// statusPolicyViolation (1008) closes a connection that exceeded its
 	// message rate ("Rate limit exceeded"), announced more aliases than
 	// Options.MaxAliases ("Limit exceeded: too-many-aliases") or was
 	// rejected by the exchange ("Connection rejected"). Kyneta clients
 	// treat 1008 as final.
-	StatusPolicyViolation = websocket.StatusPolicyViolation
-	// StatusMessageTooBig (1009) closes a connection that sent a message
+	statusPolicyViolation = websocket.StatusPolicyViolation
+	// statusMessageTooBig (1009) closes a connection that sent a message
 	// above Options.MaxMessageSize, a fragmented message above
 	// Options.MaxReassemblySize, a present above Options.MaxPresentDocs or
 	// a message beyond the wire decoder's caps ("Message too big").
-	StatusMessageTooBig = websocket.StatusMessageTooBig
-	// StatusInternalError (1011) closes a connection the transport refused
+	statusMessageTooBig = websocket.StatusMessageTooBig
+	// statusInternalError (1011) closes a connection the transport refused
 	// to register for a reason other than being stopped (a stopped
 	// transport gives 1001 "Server shutting down").
-	StatusInternalError = websocket.StatusInternalError
-	// StatusTryAgainLater (1013) refuses a connection above
+	statusInternalError = websocket.StatusInternalError
+	// statusTryAgainLater (1013) refuses a connection above
 	// Options.MaxConnections, or (HandleConn) above a per-address or
 	// per-principal cap ("Too many connections"), and closes a connection
 	// that found the server-wide reassembly budget exhausted ("Server
 	// busy"). Clients reconnect after it.
-	StatusTryAgainLater = websocket.StatusTryAgainLater
+	statusTryAgainLater = websocket.StatusTryAgainLater
 	// StatusSlowConsumer (4000, private range) closes a connection whose
 	// send queue overflowed or whose socket did not accept a write within
 	// Options.WriteTimeout ("Slow consumer"). It is retryable: the peer
 	// should reconnect and resynchronise.
-	StatusSlowConsumer StatusCode = 4000
+	StatusSlowConsumer websocket.StatusCode = 4000
 )
 
 // Close reasons sent with the codes above.
 const (
-	reasonReplaced        = "Replaced by new connection"
-	reasonShuttingDown    = "Server shutting down"
-	reasonIdle            = "Idle timeout"
-	reasonRateLimited     = "Rate limit exceeded"
-	reasonRejected        = "Connection rejected"
-	reasonTooMany         = "Too many connections"
-	reasonSlowConsumer    = "Slow consumer"
-	reasonInternal        = "Internal error"
-	reasonTooBig          = "Message too big"
-	reasonBusy            = "Server busy"
-	reasonInvalidFrameFmt = "Invalid frame: %s"
-	reasonLimitFmt        = "Limit exceeded: %s"
+	closeReasonReplaced        = "Replaced by new connection"
+	closeReasonShuttingDown    = "Server shutting down"
+	closeReasonIdle            = "Idle timeout"
+	closeReasonRateLimited     = "Rate limit exceeded"
+	closeReasonRejected        = "Connection rejected"
+	closeReasonTooMany         = "Too many connections"
+	closeReasonSlowConsumer    = "Slow consumer"
+	closeReasonInternal        = "Internal error"
+	closeReasonTooBig          = "Message too big"
+	closeReasonBusy            = "Server busy"
+	closeReasonInvalidFrameFmt = "Invalid frame: %s"
+	closeReasonLimitFmt        = "Limit exceeded: %s"
 )
 
-// Sentinel errors.
-// Code classifies the server's errors and refusals: the causes inside a
-// *CloseError, what an authenticator returns, New's validation, and the
-// reasons counted in Stats.Rejected and passed to Options.OnReject.
-// Match with CodeOf(err) == c or errors.Is(err, &Error{Code: c}).
-type Code string
-
-// Refusal codes, counted in Stats.Rejected (with the HTTP status or close
+// The reasons of the server's errors and refusals (docs/errors.md lists
+// them with their codes): the causes inside a *CloseError, New's and
+// Drain's validation, and the keys of Stats.Rejected.
+//
+// Refusal reasons, counted in Stats.Rejected (with the HTTP status or close
 // code the client sees).
 const (
-	CodeClosed         Code = "closed"          // Close was called (HTTP 503); also: the connection is closed or closing, so nothing more can be sent
-	CodeDraining       Code = "draining"        // a drain is running or ran (HTTP 503, or close with the drain code)
-	CodeNotStarted     Code = "not-started"     // the transport is not started by an exchange, or was stopped (HTTP 503)
-	CodeAuth           Code = "auth"            // Authenticate failed (HTTP 401/403/4xx); CodeOf of an *AuthError
-	CodeBadRequest     Code = "bad-request"     // bad peer id or missing subprotocol (HTTP 400)
-	CodeOrigin         Code = "origin"          // origin not allowed (HTTP 403)
-	CodeHandshake      Code = "handshake"       // not a valid WebSocket upgrade
-	CodeMaxConnections Code = "max-connections" // over MaxConnections (close 1013)
-	CodePeerIDInUse    Code = "peer-id-in-use"  // the peer id is connected under another principal (HTTP 409, or close 1008)
-	CodePerIP          Code = "per-ip"          // over MaxConnectionsPerIP (HTTP 429, or close 1013)
-	CodePerPrincipal   Code = "per-principal"   // over MaxConnectionsPerPrincipal (HTTP 429, or close 1013)
+	reasonClosed         = "closed"          // Close was called (HTTP 503); also: the connection is closed or closing, so nothing more can be sent
+	reasonDraining       = "draining"        // a drain is running or ran (HTTP 503, or close with the drain code)
+	reasonNotStarted     = "not-started"     // the transport is not started by an exchange, or was stopped (HTTP 503)
+	reasonAuth           = "auth"            // Authenticate failed (HTTP 401/403/4xx); the reason of an *AuthError
+	reasonBadRequest     = "bad-request"     // bad peer id or missing subprotocol (HTTP 400)
+	reasonOrigin         = "origin"          // origin not allowed (HTTP 403)
+	reasonHandshake      = "handshake"       // not a valid WebSocket upgrade
+	reasonMaxConnections = "max-connections" // over MaxConnections (close 1013)
+	reasonPeerIDInUse    = "peer-id-in-use"  // the peer id is connected under another principal (HTTP 409, or close 1008)
+	reasonPerIP          = "per-ip"          // over MaxConnectionsPerIP (HTTP 429, or close 1013)
+	reasonPerPrincipal   = "per-principal"   // over MaxConnectionsPerPrincipal (HTTP 429, or close 1013)
 )
 
-// Other codes.
+// Other reasons.
 const (
-	// CodeUnauthorized: what an authenticator returns (possibly wrapped)
-	// to refuse a request with HTTP 401: &Error{Code: CodeUnauthorized}.
-	CodeUnauthorized Code = "unauthorized"
-	// CodeForbidden: what an authenticator returns (possibly wrapped) to
-	// refuse a request with HTTP 403.
-	CodeForbidden Code = "forbidden"
-	// CodeSlowConsumer: a send would have overflowed the connection's send
-	// queue; the connection is being closed with StatusSlowConsumer.
-	CodeSlowConsumer Code = "slow-consumer"
-	// CodeRateLimited: the connection sent messages faster than
+	// reasonSlowConsumer: a send would have overflowed the connection's
+	// send queue; the connection is being closed with StatusSlowConsumer.
+	reasonSlowConsumer = "slow-consumer"
+	// reasonRateLimited: the connection sent messages faster than
 	// Options.MessageRate allows (closed with 1008).
-	CodeRateLimited Code = "rate-limited"
-	// CodeReassemblyBudget: the server-wide reassembly budget had no room
-	// for the connection's fragment (closed with 1013).
-	CodeReassemblyBudget Code = "reassembly-budget"
-	// CodeLimit: the connection exceeded a per-connection limit on what it
-	// sends (a fragmented message above MaxReassemblySize, a present above
-	// MaxPresentDocs, aliases above MaxAliases, a message beyond the
+	reasonRateLimited = "rate-limited"
+	// reasonReassemblyBudget: the server-wide reassembly budget had no
+	// room for the connection's fragment (closed with 1013).
+	reasonReassemblyBudget = "reassembly-budget"
+	// reasonLimit: the connection exceeded a per-connection limit on what
+	// it sends (a fragmented message above MaxReassemblySize, a present
+	// above MaxPresentDocs, aliases above MaxAliases, a message beyond the
 	// decoder's caps); closed with 1009 or 1008.
-	CodeLimit Code = "limit"
-	// CodeInvalidOptions: New or Drain was given an invalid option field
-	// (Msg names it).
-	CodeInvalidOptions Code = "invalid-options"
+	reasonLimit = "limit"
+	// reasonInvalidOptions: New, Drain or CloseConnections was given an
+	// invalid option field (the detail names it).
+	reasonInvalidOptions = "invalid-options"
+	// reasonIdleTimeout: the connection sent nothing for
+	// Options.IdleTimeout (closed with 1001).
+	reasonIdleTimeout = "idle-timeout"
+	// reasonWriteTimeout: the socket did not accept a write within
+	// Options.WriteTimeout (closed with 4000).
+	reasonWriteTimeout = "write-timeout"
+	// reasonRejected: the exchange rejected the peer (closed with 1008).
+	reasonRejected = "rejected"
+	// reasonNilMessage: a nil message was sent on a channel.
+	reasonNilMessage = "nil-message"
+	// reasonNoHijacker: the http.ResponseWriter cannot be hijacked.
+	reasonNoHijacker = "no-hijacker"
 )
 
-// Error is the server's error. errors.Is(err, &Error{Code: c}) matches
-// any *Error with code c.
-type Error struct {
-	Code Code
-	Msg  string // detail, e.g. the invalid option field and why
-	Err  error  // cause, may be nil
+// reasonCodes maps every reason to what a caller should do about it.
+var reasonCodes = map[string]kyneta.Code{
+	reasonClosed:           kyneta.CodeUnavailable,
+	reasonDraining:         kyneta.CodeUnavailable,
+	reasonNotStarted:       kyneta.CodeUnavailable,
+	reasonAuth:             kyneta.CodeUnauthenticated,
+	reasonBadRequest:       kyneta.CodeInvalidArgument,
+	reasonOrigin:           kyneta.CodePermissionDenied,
+	reasonHandshake:        kyneta.CodeMalformed,
+	reasonMaxConnections:   kyneta.CodeResourceExhausted,
+	reasonPeerIDInUse:      kyneta.CodeAlreadyExists,
+	reasonPerIP:            kyneta.CodeResourceExhausted,
+	reasonPerPrincipal:     kyneta.CodeResourceExhausted,
+	reasonSlowConsumer:     kyneta.CodeResourceExhausted,
+	reasonRateLimited:      kyneta.CodeResourceExhausted,
+	reasonReassemblyBudget: kyneta.CodeResourceExhausted,
+	reasonLimit:            kyneta.CodeResourceExhausted,
+	reasonInvalidOptions:   kyneta.CodeInvalidArgument,
+	reasonIdleTimeout:      kyneta.CodeDeadlineExceeded,
+	reasonWriteTimeout:     kyneta.CodeDeadlineExceeded,
+	reasonRejected:         kyneta.CodePermissionDenied,
+	reasonNilMessage:       kyneta.CodeInvalidArgument,
+	reasonNoHijacker:       kyneta.CodeUnsupported,
 }
 
-func (e *Error) Error() string {
-	s := "server: " + string(e.Code)
-	return errtext.Join(s, e.Msg, e.Err)
-}
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is reports whether target is an *Error with the same code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
-
-// CodeOf returns the code of the first *Error in err's chain (CodeAuth for
-// an *AuthError that comes first), or "" if there is none. For a
-// *CloseError it is the code of its cause.
-func CodeOf(err error) Code {
-	for ; err != nil; err = errors.Unwrap(err) {
-		switch e := err.(type) {
-		case *Error:
-			return e.Code
-		case *AuthError:
-			return CodeAuth
-		}
+// newError returns the server's error for reason.
+func newError(reason, detail string, cause error) *kyneta.Error {
+	code, ok := reasonCodes[reason]
+	if !ok {
+		code = kyneta.CodeInternal
 	}
-	return ""
+	return &kyneta.Error{Code: code, Reason: reason, Pkg: "server", Detail: detail, Err: cause}
 }
 
-// AuthError lets an authenticator choose the HTTP status of a refusal. A
-// plain error from Authenticate means 401, an error of code CodeForbidden
-// 403.
+// AuthError lets an authenticator choose the HTTP status, body and
+// challenge of a refusal. A plain error from Authenticate means 401, an
+// error of code kyneta.CodePermissionDenied 403. An *AuthError unwraps to
+// a *kyneta.Error with reason "auth" and code kyneta.CodeUnauthenticated
+// (kyneta.CodePermissionDenied for a 403).
 type AuthError struct {
 	// Status is the HTTP status to answer with; 0 means 401. Only 4xx
 	// statuses are used as given; anything else becomes 401.
@@ -195,13 +194,13 @@ func (e *AuthError) Error() string {
 	return fmt.Sprintf("server: authentication failed (%d %s)", e.status(), msg)
 }
 
-// Unwrap returns the cause.
-func (e *AuthError) Unwrap() error { return e.Err }
-
-// Is reports whether target is an *Error with code CodeAuth.
-func (e *AuthError) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == CodeAuth
+// Unwrap returns the classification, which wraps the cause.
+func (e *AuthError) Unwrap() error {
+	err := newError(reasonAuth, "", e.Err)
+	if e.status() == http.StatusForbidden {
+		err.Code = kyneta.CodePermissionDenied
+	}
+	return err
 }
 
 func (e *AuthError) status() int {
@@ -217,7 +216,7 @@ func authStatus(err error) (status int, body, challenge string) {
 	var ae *AuthError
 	if errors.As(err, &ae) {
 		status, body, challenge = ae.status(), ae.Message, ae.Challenge
-	} else if errors.Is(err, &Error{Code: CodeForbidden}) {
+	} else if kyneta.CodeOf(err) == kyneta.CodePermissionDenied {
 		status = http.StatusForbidden
 	} else {
 		status = http.StatusUnauthorized
@@ -257,8 +256,8 @@ const maxCloseReason = 123
 // reassembler's "reassembly-failed" it travels in), else the pipeline's
 // code and detail.
 func invalidFrameReason(err error) string {
-	cause := string(transport.CodeDecodeFailed)
-	var pe *transport.PipelineError
+	cause := "decode-failed" // the pipeline's reason for a payload that does not decode
+	var pe *pipeline.Error
 	fe := frameError(err)
 	switch {
 	case fe != nil:
@@ -267,12 +266,12 @@ func invalidFrameReason(err error) string {
 			cause += ": " + fe.Detail
 		}
 	case errors.As(err, &pe):
-		cause = string(pe.Code)
+		cause = pe.Reason
 		if pe.Detail != "" {
 			cause += ": " + pe.Detail
 		}
 	}
-	return clipReason(fmt.Sprintf(reasonInvalidFrameFmt, cause))
+	return clipReason(fmt.Sprintf(closeReasonInvalidFrameFmt, cause))
 }
 
 // clipReason shortens a close reason to maxCloseReason bytes without
@@ -288,11 +287,13 @@ func clipReason(s string) string {
 	return s
 }
 
-// CloseError describes why the server closed a connection: the code and
-// reason it sent (or tried to send) and the cause. HandleConn returns it
-// for a refused connection.
+// CloseError describes why the server closed a connection: the close
+// status and reason text it sent (or tried to send) and the cause, a
+// *kyneta.Error with the refusal's reason (so kyneta.CodeOf and
+// kyneta.ReasonOf see through it). HandleConn returns it for a refused
+// connection.
 type CloseError struct {
-	Code   StatusCode
+	Code   websocket.StatusCode
 	Reason string
 	Err    error // cause, may be nil
 }

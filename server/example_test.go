@@ -10,16 +10,18 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 )
 
 // bearer is a toy authenticator: the token names the user. A refusal
-// with 401 carries "WWW-Authenticate: Bearer".
+// with 401 (kyneta.CodeUnauthenticated) carries "WWW-Authenticate: Bearer";
+// kyneta.CodePermissionDenied would answer 403, an *AuthError chooses.
 func bearer(r *http.Request) (server.Principal, error) {
 	token, ok := server.BearerToken(r)
 	if !ok {
-		return nil, &server.Error{Code: server.CodeUnauthorized}
+		return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated}
 	}
 	if token == "mallory" {
 		return nil, &server.AuthError{Status: http.StatusForbidden, Message: "banned"}
@@ -39,7 +41,7 @@ func Example() {
 	_ = srv.Initialize(ctx, transport.Context{
 		MintChannelID: transport.NewChannelIDMinter(),
 		OnChannelAdded: func(ch *transport.Channel) {
-			info, _ := server.InfoOf(ch)
+			info, _ := transport.InfoOf(ch)
 			fmt.Printf("channel %d for peer %s, principal %v\n", ch.ID, info.PeerID, info.Principal)
 		},
 	})

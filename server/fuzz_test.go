@@ -37,7 +37,7 @@ func FuzzServerBinaryInput(f *testing.F) {
 			typ, m, err := ws.Read(ctx)
 			if err != nil {
 				var ce websocket.CloseError
-				if !errors.As(err, &ce) || (ce.Code != StatusInvalidData && ce.Code != StatusMessageTooBig) {
+				if !errors.As(err, &ce) || (ce.Code != statusInvalidData && ce.Code != statusMessageTooBig) {
 					t.Fatalf("connection ended with %v", err)
 				}
 				return

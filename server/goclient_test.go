@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
@@ -20,7 +21,7 @@ import (
 func TestGoClient(t *testing.T) {
 	h := newHarness(t, Options{Authenticate: func(r *http.Request) (Principal, error) {
 		if r.Header.Get("Authorization") != "Bearer s3cret" {
-			return nil, &Error{Code: CodeUnauthorized}
+			return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated}
 		}
 		return "svc:worker", nil
 	}})
@@ -60,7 +61,7 @@ func TestGoClient(t *testing.T) {
 	h.rec.mu.Lock()
 	sch := h.rec.added[0]
 	h.rec.mu.Unlock()
-	if info, _ := InfoOf(sch); info.PeerID != "worker" || info.Principal != "svc:worker" {
+	if info, _ := transport.InfoOf(sch); info.PeerID != "worker" || info.Principal != "svc:worker" {
 		t.Fatalf("server channel info %+v", info)
 	}
 
@@ -116,10 +117,10 @@ func TestGoClient(t *testing.T) {
 	// Retries are off here, so the client stops at the server's close; the
 	// reason is the drain's 1001, which a client with retries on would
 	// retry (only 1008 and refused upgrades are final).
-	if r := st.Reason; r == nil || r.Code != client.CodeClosed || r.CloseCode != int(StatusGoingAway) || r.CloseReason != "Server draining" {
+	if r := st.Reason; r == nil || r.Reason != "closed" || r.CloseCode != int(statusGoingAway) || r.CloseReason != "Server draining" {
 		t.Fatalf("client after drain: %v, want closed by the server with 1001 \"Server draining\"", st)
 	}
-	if !errors.Is(st.Reason, &client.Error{Code: client.CodeClosed}) || errors.Is(st.Reason, &client.Error{Code: client.CodePolicyViolation}) {
+	if !errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: "closed"}) || errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: "policy-violation"}) {
 		t.Fatalf("drain reason %v matches the wrong sentinel", st.Reason)
 	}
 	if rej := h.srv.Stats().Rejected; len(rej) != 0 {

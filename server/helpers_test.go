@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -118,7 +119,7 @@ type harness struct {
 }
 
 type doneConn struct {
-	info ConnInfo
+	info transport.ConnInfo
 	err  error
 }
 
@@ -150,7 +151,7 @@ func newHarness(t testing.TB, opts Options, mods ...func(*harness)) *harness {
 	}
 	h := &harness{t: t, srv: srv, rec: newRecorder(), done: make(chan doneConn, 4096)}
 	h.rec.srv = srv
-	srv.testHookDone = func(info ConnInfo, err error) {
+	srv.testHookDone = func(info transport.ConnInfo, err error) {
 		select {
 		case h.done <- doneConn{info, err}:
 		default: // long fuzz runs: nobody counts these
@@ -206,7 +207,7 @@ func (h *harness) waitDone(n int) []doneConn {
 type testClient struct {
 	t    testing.TB
 	ws   *websocket.Conn
-	pipe *transport.Pipeline
+	pipe *pipeline.Pipeline
 }
 
 func (h *harness) dial(query string, hdr http.Header, subprotocols ...string) (*testClient, *http.Response, error) {
@@ -221,7 +222,7 @@ func (h *harness) dial(query string, hdr http.Header, subprotocols ...string) (*
 		return nil, resp, err
 	}
 	ws.SetReadLimit(-1)
-	c := &testClient{t: h.t, ws: ws, pipe: transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1})}
+	c := &testClient{t: h.t, ws: ws, pipe: pipeline.New(pipeline.Options{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1})}
 	h.t.Cleanup(func() { _ = c.ws.CloseNow(); _ = c.pipe.Close() })
 	return c, resp, nil
 }
@@ -255,7 +256,7 @@ func (c *testClient) expectText(want string) {
 }
 
 // expectClose reads until the connection closes and checks the code.
-func (c *testClient) expectClose(code StatusCode, reason string) {
+func (c *testClient) expectClose(code websocket.StatusCode, reason string) {
 	c.t.Helper()
 	for {
 		_, _, err := c.read()

@@ -51,7 +51,7 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		if errors.Is(err, http.ErrNotSupported) {
-			return nil, nil, errors.New("server: http.ResponseWriter does not implement http.Hijacker")
+			return nil, nil, newError(reasonNoHijacker, "http.ResponseWriter does not implement http.Hijacker", nil)
 		}
 		return nil, nil, err
 	}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
-	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -34,7 +34,7 @@ import (
 // benchPeer is a client connection with its own wire pipelines.
 type benchPeer struct {
 	ws         *websocket.Conn
-	send, recv *transport.Pipeline
+	send, recv *pipeline.Pipeline
 }
 
 func newBenchPeer(b *testing.B, url string) *benchPeer {
@@ -43,8 +43,8 @@ func newBenchPeer(b *testing.B, url string) *benchPeer {
 		b.Fatalf("ready: %q %v", m, err)
 	}
 	p := &benchPeer{ws: c,
-		send: transport.NewPipeline(transport.PipelineOptions{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1}),
-		recv: transport.NewPipeline(transport.PipelineOptions{ReassemblyTimeout: -1, Alias: wire.AliasOptions{MaxAliases: -1, MaxPresentDocs: -1}})}
+		send: pipeline.New(pipeline.Options{Threshold: netdefault.FragmentThreshold, ReassemblyTimeout: -1}),
+		recv: pipeline.New(pipeline.Options{ReassemblyTimeout: -1, Alias: wire.AliasOptions{MaxAliases: -1, MaxPresentDocs: -1}})}
 	b.Cleanup(func() { _ = p.send.Close(); _ = p.recv.Close() })
 	return p
 }
@@ -258,7 +258,7 @@ func BenchmarkHostileFragments(b *testing.B) {
 				b.ReportMetric(float64(after-before)/(1<<20), "rss-MiB")
 				b.ReportMetric(float64(st.ReassemblyReserved)/(1<<20), "reserved-MiB")
 				b.ReportMetric(float64(st.ReassemblyBudget)/(1<<20), "budget-MiB")
-				b.ReportMetric(float64(st.Closed[StatusTryAgainLater]+st.Closed[StatusMessageTooBig]), "limit-closes")
+				b.ReportMetric(float64(st.Closed[statusTryAgainLater]+st.Closed[statusMessageTooBig]), "limit-closes")
 			}
 		})
 	}

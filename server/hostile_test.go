@@ -32,10 +32,10 @@ func TestHostileRandomBytes(t *testing.T) {
 				break // the server already closed us
 			}
 		}
-		c.expectClose(StatusInvalidData, "")
+		c.expectClose(statusInvalidData, "")
 	}
 	h.waitDone(clients)
-	if st := h.srv.Stats(); st.InvalidFrames != clients || st.Closed[StatusInvalidData] != clients {
+	if st := h.srv.Stats(); st.InvalidFrames != clients || st.Closed[statusInvalidData] != clients {
 		t.Fatalf("stats %+v", st)
 	}
 	control.writeText("ping")
@@ -73,7 +73,7 @@ func TestHostileMalformedFrames(t *testing.T) {
 			if err := c.writeBinary(tc.data); err != nil {
 				t.Fatal(err)
 			}
-			c.expectClose(StatusInvalidData, tc.reason)
+			c.expectClose(statusInvalidData, tc.reason)
 		})
 	}
 	control.writeText("ping")

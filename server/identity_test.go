@@ -31,7 +31,7 @@ func TestPeerIDReplacementNeedsSamePrincipal(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusConflict {
 		t.Fatalf("another principal claiming a live peer id: err %v, resp %v; want HTTP 409", err, resp)
 	}
-	if n := h.srv.Stats().Rejected[CodePeerIDInUse]; n != 1 {
+	if n := h.srv.Stats().Rejected[reasonPeerIDInUse]; n != 1 {
 		t.Fatalf("rejected peer-id-in-use = %d", n)
 	}
 	if !h.srv.IsConnected("x") || h.srv.ConnectionCount() != 1 {
@@ -46,5 +46,5 @@ func TestPeerIDReplacementNeedsSamePrincipal(t *testing.T) {
 		t.Fatal(err)
 	}
 	repl.expectText("ready")
-	victim.expectClose(StatusReplaced, reasonReplaced)
+	victim.expectClose(statusReplaced, closeReasonReplaced)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -42,11 +43,11 @@ func TestIdleTimeout(t *testing.T) {
 	waitTimer(t, fc, 15*time.Second)
 	fc.Advance(15 * time.Second) // t=65: 30 s of silence
 	var ce websocket.CloseError
-	if err := <-ended; !errors.As(err, &ce) || ce.Code != StatusGoingAway || ce.Reason != reasonIdle {
-		t.Fatalf("ended with %v, want 1001 %q", err, reasonIdle)
+	if err := <-ended; !errors.As(err, &ce) || ce.Code != statusGoingAway || ce.Reason != closeReasonIdle {
+		t.Fatalf("ended with %v, want 1001 %q", err, closeReasonIdle)
 	}
 	h.waitDone(1)
-	if n := h.srv.Stats().Closed[StatusGoingAway]; n != 1 {
+	if n := h.srv.Stats().Closed[statusGoingAway]; n != 1 {
 		t.Fatalf("closed 1001 = %d", n)
 	}
 }
@@ -63,7 +64,7 @@ func TestMessageRateLimit(t *testing.T) {
 	c.writeText("ping")
 	c.expectText("pong")
 	c.writeText("ping") // bucket empty
-	c.expectClose(StatusPolicyViolation, reasonRateLimited)
+	c.expectClose(statusPolicyViolation, closeReasonRateLimited)
 }
 
 // TestSlowConsumer: a client that stops reading is closed with 4000 when
@@ -90,11 +91,11 @@ func TestSlowConsumer(t *testing.T) {
 		fast.readMsg()
 		sent++
 	}
-	if !errors.Is(slowErr, &Error{Code: CodeSlowConsumer}) {
+	if !errors.Is(slowErr, &kyneta.Error{Pkg: "server", Reason: reasonSlowConsumer}) {
 		t.Fatalf("slow consumer never detected after %d messages: %v", sent, slowErr)
 	}
-	if err := slowCh.Send(offer); !errors.Is(err, &Error{Code: CodeClosed}) {
-		t.Fatalf("send after overflow: %v, want &Error{Code: CodeClosed}", err)
+	if err := slowCh.Send(offer); !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonClosed}) {
+		t.Fatalf("send after overflow: %v, want reason closed", err)
 	}
 	// The fast consumer is unaffected.
 	for range 20 {
@@ -105,7 +106,7 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	// Once the slow client reads, it gets what was already on the wire and
 	// then the close.
-	slow.expectClose(StatusSlowConsumer, reasonSlowConsumer)
+	slow.expectClose(StatusSlowConsumer, closeReasonSlowConsumer)
 	h.waitDone(1)
 	st := h.srv.Stats()
 	if st.Closed[StatusSlowConsumer] != 1 || st.QueueHighWaterMessages > 16 || st.QueueHighWaterBytes > 64<<10 {
@@ -163,7 +164,7 @@ func TestChannelCloseClosesSocket(t *testing.T) {
 	ch := h.rec.added[0]
 	h.rec.mu.Unlock()
 	ch.Close()
-	c.expectClose(StatusPolicyViolation, reasonRejected)
+	c.expectClose(statusPolicyViolation, closeReasonRejected)
 	h.rec.waitFor(t, "removal", func() bool { return len(h.rec.removed) == 1 })
 }
 
@@ -176,7 +177,7 @@ func TestBadFrameClosesSocket(t *testing.T) {
 	if err := c.writeBinary([]byte{3, 0, 0, 0, 0, 99}); err != nil { // truncated header
 		t.Fatal(err)
 	}
-	c.expectClose(StatusInvalidData, "Invalid frame: truncated_frame: need at least 10 header bytes, have 6")
+	c.expectClose(statusInvalidData, "Invalid frame: truncated_frame: need at least 10 header bytes, have 6")
 	h.waitDone(1)
 	h.rec.waitFor(t, "removal", func() bool { return len(h.rec.removed) == 1 })
 	if h.srv.ConnectionCount() != 1 || h.srv.Stats().InvalidFrames != 1 {
@@ -200,7 +201,7 @@ func TestReplacementRace(t *testing.T) {
 	repl.send(establish("x"))
 	h.rec.waitFor(t, "establish", func() bool { return len(h.rec.received) == 1 })
 
-	old.expectClose(StatusReplaced, reasonReplaced)
+	old.expectClose(statusReplaced, closeReasonReplaced)
 	h.waitDone(1) // the old socket's close has been fully processed
 
 	if !h.srv.IsConnected("x") || h.srv.ConnectionCount() != 1 {
@@ -245,7 +246,7 @@ func TestStopInAnyOrder(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.srv.Stop(context.Background()) }()
 	for _, c := range clients[3:] {
-		c.expectClose(StatusGoingAway, reasonShuttingDown)
+		c.expectClose(statusGoingAway, closeReasonShuttingDown)
 	}
 	wg.Wait()
 	if err := <-stopped; err != nil {
@@ -285,15 +286,15 @@ func TestCloseShutsDown(t *testing.T) {
 	a, b := h.connect(""), h.connect("")
 	closed := make(chan error, 1)
 	go func() { closed <- h.srv.Close(context.Background()) }()
-	a.expectClose(StatusGoingAway, reasonShuttingDown)
-	b.expectClose(StatusGoingAway, reasonShuttingDown)
+	a.expectClose(statusGoingAway, closeReasonShuttingDown)
+	b.expectClose(statusGoingAway, closeReasonShuttingDown)
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
 	if _, resp, err := h.dial("", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after Close: %v", err)
 	}
-	if n := h.srv.Stats().Rejected[CodeClosed]; n != 1 {
+	if n := h.srv.Stats().Rejected[reasonClosed]; n != 1 {
 		t.Fatalf("rejected closed = %d", n)
 	}
 }

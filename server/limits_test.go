@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/netdefault"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -68,7 +70,7 @@ func TestDefaultRateDoesNotBotherABulkClient(t *testing.T) {
 	}
 	c.writeText("ping")
 	c.expectText("pong")
-	if n := h.srv.Stats().Closed[StatusPolicyViolation]; n != 0 {
+	if n := h.srv.Stats().Closed[statusPolicyViolation]; n != 0 {
 		t.Fatalf("%d rate-limit closes", n)
 	}
 }
@@ -84,12 +86,12 @@ func TestPerIPCap(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("third connection: err %v resp %v, want HTTP 429 with Retry-After", err, resp)
 	}
-	if n := h.srv.Stats().Rejected[CodePerIP]; n != 1 {
+	if n := h.srv.Stats().Rejected[reasonPerIP]; n != 1 {
 		t.Fatalf("rejected per-ip = %d", n)
 	}
 	// Peer a reconnects: the new socket replaces the old one.
 	a2 := h.connect("peerId=a")
-	a.expectClose(StatusReplaced, reasonReplaced)
+	a.expectClose(statusReplaced, closeReasonReplaced)
 	h.waitDone(1)
 	a2.close()
 	h.waitDone(1)
@@ -119,7 +121,7 @@ func TestPerPrincipalCap(t *testing.T) {
 		t.Fatalf("bob: %v", err)
 	}
 	b.expectText("ready")
-	if n := h.srv.Stats().Rejected[CodePerPrincipal]; n != 1 {
+	if n := h.srv.Stats().Rejected[reasonPerPrincipal]; n != 1 {
 		t.Fatalf("rejected per-principal = %d", n)
 	}
 }
@@ -142,7 +144,7 @@ func TestPerIPCapHandleConn(t *testing.T) {
 			served <- err
 			return
 		}
-		served <- srv.HandleConn(context.Background(), ws, ConnInfo{RemoteAddr: r.RemoteAddr})
+		served <- srv.HandleConn(context.Background(), ws, transport.ConnInfo{RemoteAddr: r.RemoteAddr})
 	}))
 	defer ts.Close()
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
@@ -157,9 +159,9 @@ func TestPerIPCapHandleConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, reasonTooMany)
+	(&testClient{t: t, ws: ws2}).expectClose(statusTryAgainLater, closeReasonTooMany)
 	var ce *CloseError
-	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &Error{Code: CodePerIP}) {
+	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonPerIP}) {
 		t.Fatalf("HandleConn refusal = %v", err)
 	}
 	first.close()
@@ -176,7 +178,7 @@ func TestPerIPCapHandleConn(t *testing.T) {
 // payload bytes each, with a fresh pipeline.
 func fragmentsOf(t *testing.T, msg wire.ChannelMsg, threshold int) [][]byte {
 	t.Helper()
-	p := transport.NewPipeline(transport.PipelineOptions{Threshold: threshold, ReassemblyTimeout: -1})
+	p := pipeline.New(pipeline.Options{Threshold: threshold, ReassemblyTimeout: -1})
 	defer p.Close()
 	frames, err := p.Send(msg)
 	if err != nil {
@@ -213,7 +215,7 @@ func TestReassemblyBudget(t *testing.T) {
 	if err := b.writeBinary(fb[0]); err != nil {
 		t.Fatal(err)
 	}
-	b.expectClose(StatusTryAgainLater, reasonBusy)
+	b.expectClose(statusTryAgainLater, closeReasonBusy)
 	for _, f := range fa[1:] {
 		if err := a.writeBinary(f); err != nil {
 			t.Fatal(err)
@@ -223,7 +225,7 @@ func TestReassemblyBudget(t *testing.T) {
 		return len(h.rec.received) == 1 && h.rec.received[0].msg.(*wire.Offer).DocID == "a"
 	})
 	h.waitDone(1)
-	if st := h.srv.Stats(); st.ReassemblyReserved != 0 || st.Closed[StatusTryAgainLater] != 1 {
+	if st := h.srv.Stats(); st.ReassemblyReserved != 0 || st.Closed[statusTryAgainLater] != 1 {
 		t.Fatalf("after completion: reserved %d, closes %v", st.ReassemblyReserved, st.Closed)
 	}
 }
@@ -238,8 +240,8 @@ func TestReassemblyPerConnectionLimit(t *testing.T) {
 			break // closed already
 		}
 	}
-	c.expectClose(StatusMessageTooBig, reasonTooBig)
-	if st := h.srv.Stats(); st.InvalidFrames != 0 || st.Closed[StatusMessageTooBig] != 1 {
+	c.expectClose(statusMessageTooBig, closeReasonTooBig)
+	if st := h.srv.Stats(); st.InvalidFrames != 0 || st.Closed[statusMessageTooBig] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -262,14 +264,14 @@ func TestAliasLimits(t *testing.T) {
 
 	tooLong := h.connect("")
 	tooLong.send(presentOf(4))
-	tooLong.expectClose(StatusMessageTooBig, reasonTooBig)
+	tooLong.expectClose(statusMessageTooBig, closeReasonTooBig)
 
 	tooMany := h.connect("")
 	tooMany.send(presentOf(3))
 	p := presentOf(5)
 	p.Docs = p.Docs[3:] // doc-3 is the fourth alias, doc-4 the fifth
 	tooMany.send(p)
-	tooMany.expectClose(StatusPolicyViolation, "Limit exceeded: too-many-aliases")
+	tooMany.expectClose(statusPolicyViolation, "Limit exceeded: too-many-aliases")
 }
 
 // TestDecodeLimitCloses: a message beyond the decoder's caps closes with
@@ -288,5 +290,5 @@ func TestDecodeLimitCloses(t *testing.T) {
 	if err := c.writeBinary(frame); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusMessageTooBig, reasonTooBig)
+	c.expectClose(statusMessageTooBig, closeReasonTooBig)
 }

@@ -33,37 +33,17 @@ const (
 
 // Principal is whatever Options.Authenticate says the request is: a user
 // record, a token's claims, a service name. The server does not look
-// inside; it binds the value to the connection (ConnInfo.Principal) and
+// inside; it binds the value to the connection (transport.ConnInfo.Principal) and
 // through it to the transport channel, where the exchange's canConnect
 // policy can check it against the peer id claimed in establish.
 type Principal any
-
-// ConnInfo describes one accepted connection. The server stores it as the
-// channel's Meta (transport.Channel.Meta holds a ConnInfo value); see
-// [InfoOf].
-type ConnInfo struct {
-	// PeerID is the connection's registry key: given by the request
-	// (Options.PeerID) or generated ("ws-" + 16 hex digits). A newer
-	// connection with the same peer id replaces this one.
-	PeerID string
-	// Principal is what Options.Authenticate returned (nil without one).
-	Principal Principal
-	// RemoteAddr is the request's remote address.
-	RemoteAddr string
-	// Subprotocol is the negotiated WebSocket subprotocol ("" for none).
-	Subprotocol string
-}
-
-// ChannelPrincipal returns the authenticated principal, so the exchange
-// can bind a peer id to it (transport.PrincipalOf).
-func (i ConnInfo) ChannelPrincipal() any { return i.Principal }
 
 // Options configure a Server. The zero value is a working server with the
 // defaults documented on each field; New validates the rest.
 type Options struct {
 	// Authenticate runs before the upgrade. An error refuses the request
-	// without upgrading it: HTTP 401 by default, 403 for an error of code CodeForbidden
-	// (&Error{Code: CodeForbidden}), or
+	// without upgrading it: HTTP 401 by default, 403 for an error of code kyneta.CodePermissionDenied
+	// (&kyneta.Error{Code: kyneta.CodePermissionDenied}), or
 	// the status of an *AuthError. The returned Principal is bound to the
 	// connection. Nil accepts every request with a nil Principal.
 	Authenticate func(r *http.Request) (Principal, error)
@@ -99,11 +79,11 @@ type Options struct {
 
 	// MaxConnections caps the open connections; 0 means no cap. A
 	// connection above the cap is upgraded and closed at once with 1013
-	// (StatusTryAgainLater), never registered.
+	// (1013 Try again later), never registered.
 	MaxConnections int
 	// MaxConnectionsPerIP caps the open connections of one client address
 	// (ClientIP). A request above it is refused with HTTP 429 before the
-	// upgrade (HandleConn: closed with 1013 and CodePerIP).
+	// upgrade (HandleConn: closed with 1013 and "per-ip").
 	// Default 1,000; negative means no cap. Behind a
 	// reverse proxy set ClientIP, or every client shares the proxy's
 	// address.
@@ -113,7 +93,7 @@ type Options struct {
 	ClientIP func(r *http.Request) string
 	// MaxConnectionsPerPrincipal caps the open connections of one
 	// principal (PrincipalKey). A request above it is refused with HTTP
-	// 429 (HandleConn: 1013 and CodePerPrincipal). Default
+	// 429 (HandleConn: 1013 and "per-principal"). Default
 	// 100; negative means no cap.
 	MaxConnectionsPerPrincipal int
 	// PrincipalKey names the principal a connection counts against for
@@ -136,7 +116,7 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MessageRate limits incoming WebSocket messages per second per
 	// connection (token bucket of MessageBurst); a connection above it is
-	// closed with 1008 "Rate limit exceeded" (CodeRateLimited). Default
+	// closed with 1008 "Rate limit exceeded" ("rate-limited"). Default
 	// 10,000; negative disables it.
 	MessageRate float64
 	// MessageBurst is the token bucket size for MessageRate; default
@@ -146,7 +126,7 @@ type Options struct {
 	// SendQueueMessages and SendQueueBytes bound each connection's send
 	// queue (frames waiting for the socket). A send that would exceed
 	// either closes the connection with 4000 (StatusSlowConsumer) and
-	// returns CodeSlowConsumer; nothing is dropped silently. A single
+	// returns "slow-consumer"; nothing is dropped silently. A single
 	// message larger than SendQueueBytes is still admitted into an empty
 	// queue. Defaults 16,384 messages and 8 MiB.
 	SendQueueMessages int
@@ -161,7 +141,7 @@ type Options struct {
 	// reserve for incomplete fragmented messages. A connection that finds
 	// it exhausted gives up its own older partial messages first; if that
 	// is not enough it is closed with 1013 "Server busy"
-	// (CodeReassemblyBudget) and the others keep theirs. Default
+	// ("reassembly-budget") and the others keep theirs. Default
 	// 256 MiB; negative means no budget.
 	ReassemblyBudget int64
 	// MaxAliases and MaxPresentDocs cap each connection's inbound alias
@@ -223,27 +203,27 @@ func (o Options) resolve() (config, error) {
 		c.MaxMessageSize = max(netdefault.MaxMessageSize, int64(c.threshold)+fragmentOverhead)
 	}
 	if c.MaxMessageSize < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "MaxMessageSize: must not be negative"}
+		return c, newError(reasonInvalidOptions, "MaxMessageSize: must not be negative", nil)
 	}
 	if c.threshold > 0 && c.MaxMessageSize < int64(c.threshold)+fragmentOverhead {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "MaxMessageSize: smaller than FragmentThreshold+18: a peer using the same threshold would be cut off"}
+		return c, newError(reasonInvalidOptions, "MaxMessageSize: smaller than FragmentThreshold+18: a peer using the same threshold would be cut off", nil)
 	}
 	if c.MaxConnections < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "MaxConnections: must not be negative"}
+		return c, newError(reasonInvalidOptions, "MaxConnections: must not be negative", nil)
 	}
 	switch c.CompressionMode {
 	case websocket.CompressionDisabled, websocket.CompressionContextTakeover, websocket.CompressionNoContextTakeover:
 	default:
-		return c, &Error{Code: CodeInvalidOptions, Msg: "CompressionMode: unknown mode"}
+		return c, newError(reasonInvalidOptions, "CompressionMode: unknown mode", nil)
 	}
 	if c.CompressionThreshold < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "CompressionThreshold: must not be negative"}
+		return c, newError(reasonInvalidOptions, "CompressionThreshold: must not be negative", nil)
 	}
 	if c.IdleTimeout < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "IdleTimeout: must not be negative"}
+		return c, newError(reasonInvalidOptions, "IdleTimeout: must not be negative", nil)
 	}
 	if c.MessageBurst < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "MessageBurst: must not be negative"}
+		return c, newError(reasonInvalidOptions, "MessageBurst: must not be negative", nil)
 	}
 	switch {
 	case c.MessageRate == 0:
@@ -276,7 +256,7 @@ func (o Options) resolve() (config, error) {
 		c.budget = wire.NewReassemblyBudget(c.ReassemblyBudget)
 	}
 	if c.SendQueueMessages < 0 || c.SendQueueBytes < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "SendQueue: must not be negative"}
+		return c, newError(reasonInvalidOptions, "SendQueue: must not be negative", nil)
 	}
 	if c.SendQueueMessages == 0 {
 		c.SendQueueMessages = netdefault.SendQueueMessages
@@ -285,7 +265,7 @@ func (o Options) resolve() (config, error) {
 		c.SendQueueBytes = netdefault.SendQueueBytes
 	}
 	if c.ReadBufferSize < 0 || c.WriteBufferSize < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "BufferSize: must not be negative"}
+		return c, newError(reasonInvalidOptions, "BufferSize: must not be negative", nil)
 	}
 	if c.ReadBufferSize == 0 {
 		c.ReadBufferSize = netdefault.ReadBufferSize
@@ -294,10 +274,10 @@ func (o Options) resolve() (config, error) {
 		c.WriteBufferSize = netdefault.WriteBufferSize
 	}
 	if c.MaxReassemblySize < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "MaxReassemblySize: must not be negative"}
+		return c, newError(reasonInvalidOptions, "MaxReassemblySize: must not be negative", nil)
 	}
 	if c.WriteTimeout < 0 || c.CloseTimeout < 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "Timeout: must not be negative"}
+		return c, newError(reasonInvalidOptions, "Timeout: must not be negative", nil)
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = netdefault.WriteTimeout
@@ -309,7 +289,7 @@ func (o Options) resolve() (config, error) {
 		return c, err
 	}
 	if c.RequireSubprotocol && len(c.Subprotocols) == 0 {
-		return c, &Error{Code: CodeInvalidOptions, Msg: "RequireSubprotocol: set without Subprotocols"}
+		return c, newError(reasonInvalidOptions, "RequireSubprotocol: set without Subprotocols", nil)
 	}
 	c.Clock = clock.OrReal(c.Clock)
 	if c.Rand == nil {
@@ -339,32 +319,32 @@ type DrainOptions struct {
 	Deadline time.Duration
 	// CloseCode and CloseReason are sent to each connection; default 1001
 	// and "Server draining".
-	CloseCode   StatusCode
+	CloseCode   websocket.StatusCode
 	CloseReason string
 	// Rand draws the schedule; default Options.Rand.
 	Rand func() float64
 }
 
-// Validate reports options a drain refuses (with CodeInvalidOptions): a
+// Validate reports options a drain refuses (with "invalid-options"): a
 // negative Deadline, a close code a server may not send, a reason longer
 // than a close frame holds. The SSE server checks its drains with it too.
 func (d DrainOptions) Validate() error { return d.validate("") }
 
 func (d DrainOptions) validate(prefix string) error {
 	if d.Deadline < 0 {
-		return &Error{Code: CodeInvalidOptions, Msg: prefix + "Deadline: must not be negative"}
+		return newError(reasonInvalidOptions, prefix+"Deadline: must not be negative", nil)
 	}
 	if d.CloseCode != 0 && !validCloseCode(d.CloseCode) {
-		return &Error{Code: CodeInvalidOptions, Msg: prefix + "CloseCode: not a close code a server may send"}
+		return newError(reasonInvalidOptions, prefix+"CloseCode: not a close code a server may send", nil)
 	}
 	if len(d.CloseReason) > 123 {
-		return &Error{Code: CodeInvalidOptions, Msg: prefix + "CloseReason: longer than 123 bytes"}
+		return newError(reasonInvalidOptions, prefix+"CloseReason: longer than 123 bytes", nil)
 	}
 	return nil
 }
 
 // validCloseCode reports whether a server may put code in a close frame.
-func validCloseCode(code StatusCode) bool {
+func validCloseCode(code websocket.StatusCode) bool {
 	switch {
 	case code == 1004 || code == 1005 || code == 1006 || code == 1015:
 		return false

@@ -13,7 +13,9 @@ import (
 	"sync/atomic"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -49,12 +51,12 @@ type Server struct {
 
 	st       counters
 	closedMu sync.Mutex
-	closedBy map[StatusCode]uint64
+	closedBy map[websocket.StatusCode]uint64
 
 	// Test hooks: testHookDone runs when a connection's goroutines are
 	// done; testHookRaw sees each hijacked network connection;
 	// testHookDrainCall runs (under s.mu) when a Drain call has registered.
-	testHookDone      func(info ConnInfo, readErr error)
+	testHookDone      func(info transport.ConnInfo, readErr error)
 	testHookRaw       func(net.Conn)
 	testHookDrainCall func(joined bool)
 	testHookText      func(text string) // after a text message was handled
@@ -65,7 +67,7 @@ var _ transport.Transport = (*Server)(nil)
 var _ http.Handler = (*Server)(nil)
 
 // New returns a Server with opts (zero fields take their defaults). It
-// fails with CodeInvalidOptions when opts are inconsistent.
+// fails with "invalid-options" when opts are inconsistent.
 func New(opts Options) (*Server, error) {
 	cfg, err := opts.resolve()
 	if err != nil {
@@ -80,7 +82,7 @@ func New(opts Options) (*Server, error) {
 		perIP:        make(map[string]int),
 		perPrincipal: make(map[string]int),
 		drainWaiters: make(map[uint64]*drainWaiter),
-		closedBy:     make(map[StatusCode]uint64),
+		closedBy:     make(map[websocket.StatusCode]uint64),
 	}
 	s.drain, _ = drainProgram{}.Init()
 	s.base = transport.NewBase(transport.BaseOptions{
@@ -135,7 +137,7 @@ func (s *Server) Close(ctx context.Context) error {
 	conns := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true)
+		c.closeWith(statusGoingAway, closeReasonShuttingDown, nil, true)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -171,7 +173,7 @@ func (s *Server) onStop(ctx context.Context) error {
 	conns := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true)
+		c.closeWith(statusGoingAway, closeReasonShuttingDown, nil, true)
 	}
 	var err error
 	for _, c := range conns {
@@ -226,30 +228,30 @@ func (s *Server) IsConnected(peerID string) bool {
 	return ok
 }
 
-// Connections returns the ConnInfo of every registered connection, in no
+// Connections returns the transport.ConnInfo of every registered connection, in no
 // particular order.
-func (s *Server) Connections() []ConnInfo {
+func (s *Server) Connections() []transport.ConnInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]ConnInfo, 0, len(s.conns))
+	out := make([]transport.ConnInfo, 0, len(s.conns))
 	for _, c := range s.conns {
 		out = append(out, c.info)
 	}
 	return out
 }
 
-// CloseConnections closes every registered connection whose ConnInfo
+// CloseConnections closes every registered connection whose transport.ConnInfo
 // matches with code and reason (queued messages are written first) and
 // returns how many it closed: e.g. the connections of a revoked
 // credential. match runs under the server's lock and must not call the
-// server. It fails with CodeInvalidOptions for a code a server may not send
+// server. It fails with "invalid-options" for a code a server may not send
 // or a reason longer than 123 bytes.
-func (s *Server) CloseConnections(match func(ConnInfo) bool, code StatusCode, reason string) (int, error) {
+func (s *Server) CloseConnections(match func(transport.ConnInfo) bool, code websocket.StatusCode, reason string) (int, error) {
 	if !validCloseCode(code) {
-		return 0, &Error{Code: CodeInvalidOptions, Msg: "code: not a close code a server may send"}
+		return 0, newError(reasonInvalidOptions, "code: not a close code a server may send", nil)
 	}
 	if len(reason) > 123 {
-		return 0, &Error{Code: CodeInvalidOptions, Msg: "reason: longer than 123 bytes"}
+		return 0, newError(reasonInvalidOptions, "reason: longer than 123 bytes", nil)
 	}
 	s.mu.Lock()
 	var hit []*conn
@@ -268,23 +270,13 @@ func (s *Server) CloseConnections(match func(ConnInfo) bool, code StatusCode, re
 	return n, nil
 }
 
-// InfoOf returns the ConnInfo the server attached to a channel it created
-// (the exchange's canConnect uses it to read the principal).
-func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
-	if ch == nil {
-		return ConnInfo{}, false
-	}
-	info, ok := ch.Meta.(ConnInfo)
-	return info, ok
-}
-
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	st := Stats{
 		Open:                   s.ConnectionCount(),
 		Accepted:               s.st.accepted.Load(),
-		Rejected:               make(map[Code]uint64),
-		Closed:                 make(map[StatusCode]uint64),
+		Rejected:               make(map[string]uint64),
+		Closed:                 make(map[websocket.StatusCode]uint64),
 		BytesIn:                s.st.bytesIn.Load(),
 		FramesIn:               s.st.framesIn.Load(),
 		BytesOut:               s.st.bytesOut.Load(),
@@ -310,14 +302,14 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-func (s *Server) countClose(code StatusCode) {
+func (s *Server) countClose(code websocket.StatusCode) {
 	s.closedMu.Lock()
 	s.closedBy[code]++
 	s.closedMu.Unlock()
 }
 
 // refuseHTTP answers a request without upgrading it.
-func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason Code, status int, body string) {
+func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason string, status int, body string) {
 	s.st.reject(reason)
 	s.log.Info("connection refused", "reason", string(reason), "status", status, "remote", r.RemoteAddr)
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
@@ -327,17 +319,17 @@ func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, reason Code,
 }
 
 // admission reports why a new connection cannot be taken now ("" if it can).
-func (s *Server) admission() Code {
+func (s *Server) admission() string {
 	s.mu.Lock()
 	closed, draining := s.closed, s.draining
 	s.mu.Unlock()
 	switch {
 	case closed:
-		return CodeClosed
+		return reasonClosed
 	case draining:
-		return CodeDraining
+		return reasonDraining
 	case s.base.State() != transport.StateStarted:
-		return CodeNotStarted
+		return reasonNotStarted
 	}
 	return ""
 }
@@ -362,10 +354,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ipKey := s.cfg.ClientIP(r)
 	peerID := s.cfg.PeerID(r)
-	if s.overQuota(ipKey, "", peerID) == CodePerIP {
+	if s.overQuota(ipKey, "", peerID) == reasonPerIP {
 		// Checked before authentication too, so a flood from one
 		// address does not reach the authenticator.
-		s.refuseHTTP(w, r, CodePerIP, http.StatusTooManyRequests, "too many connections from this address")
+		s.refuseHTTP(w, r, reasonPerIP, http.StatusTooManyRequests, "too many connections from this address")
 		return
 	}
 	var principal Principal
@@ -377,21 +369,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if challenge != "" {
 				w.Header().Set("WWW-Authenticate", challenge)
 			}
-			s.refuseHTTP(w, r, CodeAuth, status, body)
+			s.refuseHTTP(w, r, reasonAuth, status, body)
 			return
 		}
 		principal = p
 	}
 	if len(peerID) > maxPeerIDLen {
-		s.refuseHTTP(w, r, CodeBadRequest, http.StatusBadRequest, "peer id too long")
+		s.refuseHTTP(w, r, reasonBadRequest, http.StatusBadRequest, "peer id too long")
 		return
 	}
 	if peerID != "" && !s.mayClaim(peerID, principal) {
-		s.refuseHTTP(w, r, CodePeerIDInUse, http.StatusConflict, "peer id in use")
+		s.refuseHTTP(w, r, reasonPeerIDInUse, http.StatusConflict, "peer id in use")
 		return
 	}
 	if s.cfg.RequireSubprotocol && !offersSubprotocol(r, s.cfg.Subprotocols) {
-		s.refuseHTTP(w, r, CodeBadRequest, http.StatusBadRequest, "unsupported subprotocol")
+		s.refuseHTTP(w, r, reasonBadRequest, http.StatusBadRequest, "unsupported subprotocol")
 		return
 	}
 	if reason := s.overQuota(ipKey, s.cfg.PrincipalKey(principal), peerID); reason != "" {
@@ -402,9 +394,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var active atomic.Pointer[conn]
 	ws, err := websocket.Accept(hw, r, s.acceptOptions(&active))
 	if err != nil {
-		reason := CodeHandshake
+		reason := reasonHandshake
 		if hw.status == http.StatusForbidden {
-			reason = CodeOrigin
+			reason = reasonOrigin
 		}
 		s.st.reject(reason)
 		s.log.Info("connection refused", "reason", string(reason), "status", hw.status, "remote", r.RemoteAddr, "err", err)
@@ -413,7 +405,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	info := ConnInfo{PeerID: peerID, Principal: principal, RemoteAddr: r.RemoteAddr, Subprotocol: ws.Subprotocol()}
+	info := transport.ConnInfo{PeerID: peerID, Principal: principal, RemoteAddr: r.RemoteAddr, Subprotocol: ws.Subprotocol()}
 	raw := hw.conn
 	if s.testHookRaw != nil {
 		s.testHookRaw(raw)
@@ -433,14 +425,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the connection as given; an empty info.PeerID gets a generated one.
 // HandleConn blocks until the connection is finished and returns nil. When
 // the connection is refused it is closed with the matching code and
-// HandleConn returns a *CloseError wrapping CodeClosed, CodeDraining,
-// CodeNotStarted or CodeMaxConnections. Cancelling ctx closes the
+// HandleConn returns a *CloseError wrapping "closed", "draining",
+// "not-started" or "max-connections". Cancelling ctx closes the
 // connection with 1001 "Server shutting down".
 //
 // Without access to the raw network connection the server cannot cut a
 // stuck socket short of coder/websocket's own close timeouts (up to ~10 s);
 // prefer ServeHTTP where possible.
-func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnInfo) error {
+func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info transport.ConnInfo) error {
 	if reason := s.admission(); reason != "" {
 		s.st.reject(reason)
 		code, why, err := s.refusal(reason)
@@ -451,32 +443,32 @@ func (s *Server) HandleConn(ctx context.Context, ws *websocket.Conn, info ConnIn
 	if !ok {
 		return c.refused
 	}
-	stop := context.AfterFunc(ctx, func() { c.closeWith(StatusGoingAway, reasonShuttingDown, nil, true) })
+	stop := context.AfterFunc(ctx, func() { c.closeWith(statusGoingAway, closeReasonShuttingDown, nil, true) })
 	defer stop()
 	c.run()
 	return nil
 }
 
 // refusal maps an admission reason to a close code, reason and error.
-func (s *Server) refusal(reason Code) (StatusCode, string, error) {
+func (s *Server) refusal(reason string) (websocket.StatusCode, string, error) {
 	switch reason {
-	case CodeDraining:
+	case reasonDraining:
 		s.mu.Lock()
 		cfg := s.drainRefuse
 		s.mu.Unlock()
-		return cfg.Code, cfg.Reason, &Error{Code: CodeDraining}
-	case CodeNotStarted:
-		return StatusGoingAway, reasonShuttingDown, &Error{Code: CodeNotStarted}
-	case CodeMaxConnections:
-		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodeMaxConnections}
-	case CodePeerIDInUse:
-		return StatusPolicyViolation, reasonRejected, &Error{Code: CodePeerIDInUse}
-	case CodePerIP:
-		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodePerIP}
-	case CodePerPrincipal:
-		return StatusTryAgainLater, reasonTooMany, &Error{Code: CodePerPrincipal}
+		return cfg.Code, cfg.Reason, newError(reasonDraining, "", nil)
+	case reasonNotStarted:
+		return statusGoingAway, closeReasonShuttingDown, newError(reasonNotStarted, "", nil)
+	case reasonMaxConnections:
+		return statusTryAgainLater, closeReasonTooMany, newError(reasonMaxConnections, "", nil)
+	case reasonPeerIDInUse:
+		return statusPolicyViolation, closeReasonRejected, newError(reasonPeerIDInUse, "", nil)
+	case reasonPerIP:
+		return statusTryAgainLater, closeReasonTooMany, newError(reasonPerIP, "", nil)
+	case reasonPerPrincipal:
+		return statusTryAgainLater, closeReasonTooMany, newError(reasonPerPrincipal, "", nil)
 	}
-	return StatusGoingAway, reasonShuttingDown, &Error{Code: CodeClosed}
+	return statusGoingAway, closeReasonShuttingDown, newError(reasonClosed, "", nil)
 }
 
 // acceptOptions returns the upgrade options. With an idle timeout, a
@@ -541,13 +533,13 @@ func hostOf(addr string) string {
 // overQuota reports which per-address or per-principal cap a new
 // connection would exceed ("" if none). A connection that will replace one
 // of the same peer id, address and principal does not count twice.
-func (s *Server) overQuota(ipKey, prinKey, peerID string) Code {
+func (s *Server) overQuota(ipKey, prinKey, peerID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.overQuotaLocked(ipKey, prinKey, peerID)
 }
 
-func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) Code {
+func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) string {
 	var old *conn
 	if peerID != "" {
 		old = s.byPeer[peerID]
@@ -558,7 +550,7 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) Code {
 			n--
 		}
 		if n >= limit {
-			return CodePerIP
+			return reasonPerIP
 		}
 	}
 	if limit := s.cfg.MaxConnectionsPerPrincipal; limit > 0 && prinKey != "" {
@@ -567,7 +559,7 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) Code {
 			n--
 		}
 		if n >= limit {
-			return CodePerPrincipal
+			return reasonPerPrincipal
 		}
 	}
 	return ""
@@ -577,7 +569,7 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) Code {
 // (with the drain code while draining, 1013 above MaxConnections or a
 // per-address or per-principal cap) and returns false. On success the
 // caller must run c.run.
-func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *corkWriter, abort func()) (*conn, bool) {
+func (s *Server) admit(ws *websocket.Conn, info transport.ConnInfo, ipKey string, cork *corkWriter, abort func()) (*conn, bool) {
 	if info.PeerID == "" {
 		info.PeerID = fmt.Sprintf("ws-%016x", rand.Uint64())
 	}
@@ -587,28 +579,28 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 	c.ipKey, c.prinKey = ipKey, s.cfg.PrincipalKey(info.Principal)
 
 	s.mu.Lock()
-	var reason Code
+	var reason string
 	switch {
 	case s.closed:
-		reason = CodeClosed
+		reason = reasonClosed
 	case s.draining:
-		reason = CodeDraining
+		reason = reasonDraining
 	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections:
-		reason = CodeMaxConnections
+		reason = reasonMaxConnections
 	case !s.mayClaimLocked(info.PeerID, info.Principal):
-		reason = CodePeerIDInUse
+		reason = reasonPeerIDInUse
 	default:
 		reason = s.overQuotaLocked(c.ipKey, c.prinKey, info.PeerID)
 	}
 	if reason != "" {
-		if reason != CodeClosed {
+		if reason != reasonClosed {
 			s.wg.Add(1) // Close waits for the refusal's close handshake too
 		}
 		s.mu.Unlock()
 		s.st.reject(reason)
 		code, why, err := s.refusal(reason)
 		s.log.Info("connection refused", "reason", string(reason), "peer", info.PeerID, "remote", info.RemoteAddr)
-		if reason == CodeClosed {
+		if reason == reasonClosed {
 			c.refused = &CloseError{Code: code, Reason: why, Err: err}
 			c.abort()
 			_ = ws.CloseNow()
@@ -637,15 +629,15 @@ func (s *Server) admit(ws *websocket.Conn, info ConnInfo, ipKey string, cork *co
 		// The old socket's own close arrives later; because the registry
 		// is keyed by connection, not by peer id, it cannot remove c
 		// (reference S1).
-		old.closeWith(StatusReplaced, reasonReplaced, nil, false)
+		old.closeWith(statusReplaced, closeReasonReplaced, nil, false)
 		s.unregister(old)
 	}
 
 	ch, err := s.base.AddChannel(transport.Link{Send: c.sendMsg, Close: c.reject, Meta: info})
 	if err != nil {
-		code, why := StatusInternalError, reasonInternal
-		if errors.Is(err, &transport.Error{Code: transport.CodeInvalidState}) {
-			code, why = StatusGoingAway, reasonShuttingDown
+		code, why := statusInternalError, closeReasonInternal
+		if errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "invalid-state"}) {
+			code, why = statusGoingAway, closeReasonShuttingDown
 		}
 		c.closeWith(code, why, err, false)
 		s.log.Warn("cannot register connection", "peer", info.PeerID, "err", err)
@@ -757,7 +749,7 @@ func sharable(msg wire.ChannelMsg) bool {
 // encodeShared encodes msg with a fresh pipeline (no aliases), fragmenting
 // at the server's threshold.
 func (s *Server) encodeShared(msg wire.ChannelMsg) ([][]byte, error) {
-	p := transport.NewPipeline(transport.PipelineOptions{Threshold: s.cfg.threshold, Clock: s.clk, ReassemblyTimeout: -1})
+	p := pipeline.New(pipeline.Options{Threshold: s.cfg.threshold, Clock: s.clk, ReassemblyTimeout: -1})
 	defer p.Close()
 	return p.Send(msg)
 }

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -33,7 +35,7 @@ func TestReadyPingPongAndMessages(t *testing.T) {
 	if e, ok := got.msg.(*wire.Establish); !ok || e.Identity.PeerID != "alice" || got.id != ch.ID {
 		t.Fatalf("received %#v on %d, want establish from alice on %d", got.msg, got.id, ch.ID)
 	}
-	info, ok := InfoOf(ch)
+	info, ok := transport.InfoOf(ch)
 	if !ok || info.PeerID != "alice" {
 		t.Fatalf("InfoOf = %+v, %v", info, ok)
 	}
@@ -94,7 +96,7 @@ func TestAuthentication(t *testing.T) {
 		case "Bearer good":
 			return user{"alice"}, nil
 		case "Bearer banned":
-			return nil, fmt.Errorf("banned user: %w", &Error{Code: CodeForbidden})
+			return nil, fmt.Errorf("banned user: %w", &kyneta.Error{Code: kyneta.CodePermissionDenied})
 		case "Bearer slow":
 			return nil, &AuthError{Status: http.StatusTooManyRequests, Message: "slow down"}
 		case "Bearer expired":
@@ -129,7 +131,7 @@ func TestAuthentication(t *testing.T) {
 	if a, _, _ := h.rec.counts(); a != 0 {
 		t.Fatalf("a refused request was registered (%d channels)", a)
 	}
-	if n := h.srv.Stats().Rejected[CodeAuth]; n != 5 {
+	if n := h.srv.Stats().Rejected[reasonAuth]; n != 5 {
 		t.Fatalf("rejected auth = %d", n)
 	}
 
@@ -141,7 +143,7 @@ func TestAuthentication(t *testing.T) {
 	h.rec.mu.Lock()
 	ch := h.rec.added[0]
 	h.rec.mu.Unlock()
-	info, _ := InfoOf(ch)
+	info, _ := transport.InfoOf(ch)
 	if info.Principal != (user{"alice"}) || info.PeerID != "alice" {
 		t.Fatalf("channel info %+v", info)
 	}
@@ -176,7 +178,7 @@ func TestBearerToken(t *testing.T) {
 }
 
 func TestInvalidFrameReasonFitsACloseFrame(t *testing.T) {
-	long := &transport.PipelineError{Code: transport.CodeInvalidWireMessage, Detail: strings.Repeat("é", 100)}
+	long := &pipeline.Error{Reason: "invalid-wire-message", Detail: strings.Repeat("é", 100)}
 	got := invalidFrameReason(long)
 	if len(got) > maxCloseReason || !utf8.ValidString(got) || !strings.HasPrefix(got, "Invalid frame: invalid-wire-message: é") {
 		t.Fatalf("reason %q (%d bytes)", got, len(got))
@@ -189,7 +191,7 @@ func TestInvalidFrameReasonFitsACloseFrame(t *testing.T) {
 // TestRefusedIsNeverUpgraded uses a raw HTTP request to show that a refused
 // upgrade gets a plain HTTP answer, not 101.
 func TestRefusedIsNeverUpgraded(t *testing.T) {
-	h := newHarness(t, Options{Authenticate: func(*http.Request) (Principal, error) { return nil, &Error{Code: CodeUnauthorized} }})
+	h := newHarness(t, Options{Authenticate: func(*http.Request) (Principal, error) { return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated} }})
 	req, _ := http.NewRequest("GET", h.ts.URL, nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
@@ -211,7 +213,7 @@ func TestOrigin(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("evil origin: err %v resp %v", err, resp)
 	}
-	if n := h.srv.Stats().Rejected[CodeOrigin]; n != 1 {
+	if n := h.srv.Stats().Rejected[reasonOrigin]; n != 1 {
 		t.Fatalf("rejected origin = %d", n)
 	}
 	c, _, err := h.dial("", http.Header{"Origin": {"https://app.example.com"}})
@@ -264,7 +266,7 @@ func TestNotStartedRefused(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	http.DefaultClient.CloseIdleConnections()
-	if n := srv.Stats().Rejected[CodeNotStarted]; n != 1 {
+	if n := srv.Stats().Rejected[reasonNotStarted]; n != 1 {
 		t.Fatalf("rejected = %d", n)
 	}
 }
@@ -277,12 +279,12 @@ func TestMaxConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusTryAgainLater, reasonTooMany)
+	c.expectClose(statusTryAgainLater, closeReasonTooMany)
 	if h.srv.ConnectionCount() != 2 || h.srv.IsConnected("c") {
 		t.Fatal("refused connection was registered")
 	}
 	st := h.srv.Stats()
-	if st.Rejected[CodeMaxConnections] != 1 || st.Closed[StatusTryAgainLater] != 1 {
+	if st.Rejected[reasonMaxConnections] != 1 || st.Closed[statusTryAgainLater] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	// A slot frees up when a client leaves.
@@ -298,9 +300,9 @@ func TestOversizeMessage(t *testing.T) {
 	if err := c.writeBinary(make([]byte, 4096)); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(StatusMessageTooBig, "")
+	c.expectClose(statusMessageTooBig, "")
 	h.waitDone(1)
-	if n := h.srv.Stats().Closed[StatusMessageTooBig]; n != 1 {
+	if n := h.srv.Stats().Closed[statusMessageTooBig]; n != 1 {
 		t.Fatalf("closed 1009 = %d", n)
 	}
 	// Others are unaffected.
@@ -324,8 +326,8 @@ func TestOptionsValidation(t *testing.T) {
 		{Drain: DrainOptions{CloseCode: 1005}},
 		{Drain: DrainOptions{CloseReason: strings.Repeat("x", 124)}},
 	} {
-		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidOptions}) {
-			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidOptions}", o, err)
+		if _, err := New(o); !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonInvalidOptions}) {
+			t.Errorf("New(%+v) = %v, want reason invalid-options", o, err)
 		}
 	}
 	if _, err := New(Options{FragmentThreshold: -1, MaxMessageSize: 10}); err != nil {
@@ -351,7 +353,7 @@ func TestHandleConnCustomStack(t *testing.T) {
 			served <- err
 			return
 		}
-		served <- srv.HandleConn(context.Background(), ws, ConnInfo{PeerID: "custom", Principal: "svc"})
+		served <- srv.HandleConn(context.Background(), ws, transport.ConnInfo{PeerID: "custom", Principal: "svc"})
 	})
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
@@ -365,7 +367,7 @@ func TestHandleConnCustomStack(t *testing.T) {
 	c.writeText("ping")
 	c.expectText("pong")
 	rec.mu.Lock()
-	info, _ := InfoOf(rec.added[0])
+	info, _ := transport.InfoOf(rec.added[0])
 	rec.mu.Unlock()
 	if info.PeerID != "custom" || info.Principal != "svc" {
 		t.Fatalf("info %+v", info)
@@ -376,9 +378,9 @@ func TestHandleConnCustomStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&testClient{t: t, ws: ws2}).expectClose(StatusTryAgainLater, reasonTooMany)
+	(&testClient{t: t, ws: ws2}).expectClose(statusTryAgainLater, closeReasonTooMany)
 	var ce *CloseError
-	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &Error{Code: CodeMaxConnections}) || ce.Code != StatusTryAgainLater {
+	if err := <-served; !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonMaxConnections}) || ce.Code != statusTryAgainLater {
 		t.Fatalf("HandleConn refusal = %v", err)
 	}
 	c.close()

@@ -1,10 +1,14 @@
 package server
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-var rejectReasons = [...]Code{
-	CodeClosed, CodeDraining, CodeNotStarted, CodeAuth, CodeBadRequest,
-	CodeOrigin, CodeHandshake, CodeMaxConnections, CodePeerIDInUse, CodePerIP, CodePerPrincipal,
+	"github.com/coder/websocket"
+)
+
+var rejectReasons = [...]string{
+	reasonClosed, reasonDraining, reasonNotStarted, reasonAuth, reasonBadRequest,
+	reasonOrigin, reasonHandshake, reasonMaxConnections, reasonPeerIDInUse, reasonPerIP, reasonPerPrincipal,
 }
 
 // Stats is a snapshot of the server's counters. Counters are cumulative
@@ -15,11 +19,11 @@ type Stats struct {
 	// Accepted counts connections that were registered.
 	Accepted uint64
 	// Rejected counts refused connection attempts by reason.
-	Rejected map[Code]uint64
+	Rejected map[string]uint64
 	// Closed counts connections the server closed, by the close code it
-	// sent (StatusSlowConsumer, StatusMessageTooBig, ...). Closes started
+	// sent (StatusSlowConsumer, websocket.StatusMessageTooBig, ...). Closes started
 	// by the peer are not counted here.
-	Closed map[StatusCode]uint64
+	Closed map[websocket.StatusCode]uint64
 	// BytesIn, FramesIn: WebSocket messages read (binary and text).
 	BytesIn, FramesIn uint64
 	// BytesOut, FramesOut: WebSocket messages written.
@@ -46,7 +50,7 @@ type counters struct {
 	invalidFrames, drains atomic.Uint64
 }
 
-func (c *counters) reject(r Code) {
+func (c *counters) reject(r string) {
 	for i, x := range rejectReasons {
 		if x == r {
 			c.rejected[i].Add(1)

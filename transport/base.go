@@ -138,7 +138,7 @@ func (b *Base) Identity() wire.PeerIdentity {
 }
 
 // FrameObserver returns the context's OnFrame while the transport is
-// initialized or started, else nil. Shells pass it to their Pipeline.
+// initialized or started, else nil. Shells pass it to their wire pipeline.
 func (b *Base) FrameObserver() func(FrameTrace) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -151,11 +151,11 @@ func (b *Base) FrameObserver() func(FrameTrace) {
 // Initialize stores the consumer's callbacks and moves to initialized. If
 // the transport is initialized or started it is stopped first (its
 // channels are reported removed to the previous context), as on a
-// hot re-initialization. It fails with [CodeInvalidContext] when
+// hot re-initialization. It fails with invalid-context when
 // c.MintChannelID is nil.
 func (b *Base) Initialize(ctx context.Context, c Context) error {
 	if c.MintChannelID == nil {
-		return fmt.Errorf("%w: MintChannelID is required", &Error{Code: CodeInvalidContext})
+		return newError(reasonInvalidContext, "MintChannelID is required", nil)
 	}
 	b.lc.Lock()
 	var (
@@ -176,7 +176,7 @@ func (b *Base) Initialize(ctx context.Context, c Context) error {
 }
 
 // Start moves from initialized to started and runs OnStart. Any other state
-// has [CodeInvalidState]. If OnStart fails, the transport is stopped again and the
+// has invalid-state. If OnStart fails, the transport is stopped again and the
 // error returned.
 func (b *Base) Start(ctx context.Context) error {
 	b.lc.Lock()
@@ -185,7 +185,7 @@ func (b *Base) Start(ctx context.Context) error {
 		st := b.state
 		b.mu.Unlock()
 		b.lc.Unlock()
-		return &Error{Code: CodeInvalidState, Op: "start", State: st}
+		return stateError("start", st)
 	}
 	b.state = StateStarted
 	b.mu.Unlock()
@@ -276,7 +276,7 @@ func (b *Base) Flush(ctx context.Context) error {
 
 // AddChannel mints an id through the context, records a channel over link
 // and reports it through OnChannelAdded before returning it. It requires
-// state started ([CodeInvalidState] otherwise) and fails with [CodeDuplicateID]
+// state started (invalid-state otherwise) and fails with duplicate-channel-id
 // when the minted id is zero or already live.
 func (b *Base) AddChannel(link Link) (*Channel, error) {
 	if link.Send == nil {
@@ -286,7 +286,7 @@ func (b *Base) AddChannel(link Link) (*Channel, error) {
 	st, cctx := b.state, b.cctx
 	b.mu.RUnlock()
 	if st != StateStarted {
-		return nil, &Error{Code: CodeInvalidState, Op: "add channel", State: st}
+		return nil, stateError("add channel", st)
 	}
 	id := cctx.MintChannelID() // consumer code: called without our locks
 
@@ -294,11 +294,11 @@ func (b *Base) AddChannel(link Link) (*Channel, error) {
 	if b.state != StateStarted {
 		st := b.state
 		b.mu.Unlock()
-		return nil, &Error{Code: CodeInvalidState, Op: "add channel", State: st}
+		return nil, stateError("add channel", st)
 	}
 	if _, dup := b.chans[id]; dup || id == 0 {
 		b.mu.Unlock()
-		return nil, &Error{Code: CodeDuplicateID, Op: "add channel", ID: id}
+		return nil, channelError(reasonDuplicateID, "add channel", id, nil)
 	}
 	ch := &Channel{ID: id, TransportType: b.typ, TransportID: b.id, Meta: link.Meta, send: link.Send, close: link.Close}
 	en := &entry{ch: ch, cctx: b.cctx}
@@ -321,18 +321,18 @@ func (b *Base) AddChannel(link Link) (*Channel, error) {
 // RemoveChannel takes the channel out of the directory and reports it
 // through OnChannelRemoved. It does not close the connection (the shell
 // calls it because the connection is gone). Allowed while started or
-// stopping; [CodeChannelNotFound] when the id is not live.
+// stopping; channel-not-found when the id is not live.
 func (b *Base) RemoveChannel(id ChannelID) (*Channel, error) {
 	b.mu.Lock()
 	if b.state != StateStarted && b.state != StateStopping {
 		st := b.state
 		b.mu.Unlock()
-		return nil, &Error{Code: CodeInvalidState, Op: "remove channel", State: st}
+		return nil, stateError("remove channel", st)
 	}
 	el, ok := b.chans[id]
 	if !ok {
 		b.mu.Unlock()
-		return nil, &Error{Code: CodeChannelNotFound, Op: "remove channel", ID: id}
+		return nil, channelError(reasonChannelNotFound, "remove channel", id, nil)
 	}
 	en := el.Value.(*entry)
 	delete(b.chans, id)
@@ -354,10 +354,10 @@ func (b *Base) EstablishChannel(id ChannelID) error {
 	cctx := b.cctx
 	b.mu.RUnlock()
 	if st != StateStarted {
-		return &Error{Code: CodeInvalidState, Op: "establish channel", State: st}
+		return stateError("establish channel", st)
 	}
 	if !ok {
-		return &Error{Code: CodeChannelNotFound, Op: "establish channel", ID: id}
+		return channelError(reasonChannelNotFound, "establish channel", id, nil)
 	}
 	if f := cctx.OnChannelEstablish; f != nil {
 		f(el.Value.(*entry).ch)
@@ -376,10 +376,10 @@ func (b *Base) Receive(id ChannelID, msg wire.ChannelMsg) error {
 	cctx := b.cctx
 	b.mu.RUnlock()
 	if st != StateStarted {
-		return &Error{Code: CodeInvalidState, Op: "receive", State: st}
+		return stateError("receive", st)
 	}
 	if !ok {
-		return &Error{Code: CodeChannelNotFound, Op: "receive channel", ID: id}
+		return channelError(reasonChannelNotFound, "receive channel", id, nil)
 	}
 	if f := cctx.OnChannelReceive; f != nil {
 		f(id, msg)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -111,16 +112,17 @@ func TestLifecycleGuards(t *testing.T) {
 						t.Fatalf("want success, got %v", err)
 					}
 				case "state":
-					var se *Error
-					if !errors.As(err, &se) || !errors.Is(err, &Error{Code: CodeInvalidState}) || se.State != row.state || se.Op != o.name {
-						t.Fatalf("want Error{invalid-state, %s, %s}, got %#v", o.name, row.state, err)
+					var se *kyneta.Error
+					wantDetail := fmt.Sprintf("can't %s in %q state", o.name, row.state)
+					if !errors.As(err, &se) || !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonInvalidState}) || se.Detail != wantDetail {
+						t.Fatalf("want invalid-state %q, got %#v", wantDetail, err)
 					}
-					if CodeOf(err) != CodeInvalidState {
-						t.Fatalf("code %q", CodeOf(err))
+					if kyneta.CodeOf(err) != kyneta.CodeFailedPrecondition {
+						t.Fatalf("code %q", kyneta.CodeOf(err))
 					}
 				case "notfound":
-					if !errors.Is(err, &Error{Code: CodeChannelNotFound}) || CodeOf(err) != CodeChannelNotFound {
-						t.Fatalf("want &Error{Code: CodeChannelNotFound}, got %v", err)
+					if !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonChannelNotFound}) {
+						t.Fatalf("want reasonChannelNotFound, got %v", err)
 					}
 				}
 			})
@@ -131,7 +133,7 @@ func TestLifecycleGuards(t *testing.T) {
 func TestInitializeRequiresMinter(t *testing.T) {
 	b := NewBase(BaseOptions{Type: "test"})
 	err := b.Initialize(context.Background(), Context{})
-	if !errors.Is(err, &Error{Code: CodeInvalidContext}) || CodeOf(err) != CodeInvalidContext {
+	if !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonInvalidContext}) {
 		t.Fatalf("got %v", err)
 	}
 	if b.State() != StateCreated {
@@ -211,7 +213,7 @@ func TestDuplicateAndZeroIDsRefused(t *testing.T) {
 				}
 			}
 			_, err := b.AddChannel(okLink())
-			if !errors.Is(err, &Error{Code: CodeDuplicateID}) || CodeOf(err) != CodeDuplicateID {
+			if !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonDuplicateID}) {
 				t.Fatalf("got %v", err)
 			}
 		})
@@ -295,12 +297,12 @@ func TestSendSurvivesFailingChannels(t *testing.T) {
 	}
 	ch, _ := b.Channel(2)
 	err := ch.Send(&wire.Depart{})
-	var pe *Error
-	if !errors.As(err, &pe) || pe.ID != 2 || pe.Err == nil || pe.Err.Error() != "panicked: boom" || CodeOf(err) != CodeSendFailed {
+	var pe *kyneta.Error
+	if !errors.As(err, &pe) || pe.Detail != "send (channel 2)" || pe.Err == nil || pe.Err.Error() != "panicked: boom" || kyneta.ReasonOf(err) != reasonSendFailed {
 		t.Fatalf("panic error %v", err)
 	}
 	ch, _ = b.Channel(3)
-	if err := ch.Send(&wire.Depart{}); err == nil || CodeOf(err) != CodeSendFailed {
+	if err := ch.Send(&wire.Depart{}); err == nil || kyneta.ReasonOf(err) != reasonSendFailed {
 		t.Fatalf("send error %v", err)
 	}
 }
@@ -315,7 +317,7 @@ func TestReceiveAndEstablishReachContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = b.RemoveChannel(ch.ID)
-	if err := b.Receive(ch.ID, &wire.Depart{}); !errors.Is(err, &Error{Code: CodeChannelNotFound}) {
+	if err := b.Receive(ch.ID, &wire.Depart{}); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonChannelNotFound}) {
 		t.Fatalf("late receive: %v", err)
 	}
 	want := []string{"added 1", "establish 1", "receive 1 interest", "removed 1"}
@@ -502,7 +504,7 @@ func TestConcurrentChannelsAndStop(t *testing.T) {
 			for i := range 100 {
 				ch, err := b.AddChannel(okLink())
 				if err != nil {
-					if !errors.Is(err, &Error{Code: CodeInvalidState}) {
+					if !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonInvalidState}) {
 						t.Error(err)
 					}
 					return
@@ -539,6 +541,27 @@ func TestStateString(t *testing.T) {
 	for s, want := range map[State]string{StateCreated: "created", StateInitialized: "initialized", StateStarted: "started", StateStopping: "stopping", StateStopped: "stopped", State(9): "State(9)"} {
 		if s.String() != want {
 			t.Errorf("%d: %q", s, s.String())
+		}
+	}
+}
+
+// Every reason's code, spelled out so a change shows up in review (the
+// pipeline's reasons are in internal/pipeline).
+func TestReasonCodes(t *testing.T) {
+	want := map[string]kyneta.Code{
+		"invalid-state":        kyneta.CodeFailedPrecondition,
+		"channel-not-found":    kyneta.CodeNotFound,
+		"duplicate-channel-id": kyneta.CodeAlreadyExists,
+		"invalid-context":      kyneta.CodeInvalidArgument,
+		"send-failed":          kyneta.CodeUnavailable,
+	}
+	if len(want) != len(reasonCodes) {
+		t.Errorf("%d reasons, the table lists %d", len(reasonCodes), len(want))
+	}
+	for reason, code := range want {
+		err := newError(reason, "", nil)
+		if err.Code != code || err.Reason != reason || err.Pkg != "transport" {
+			t.Errorf("%s: got %+v, want code %s", reason, err, code)
 		}
 	}
 }

@@ -52,12 +52,12 @@ type Channel struct {
 }
 
 // Send writes msg on the channel. A panic in the transport's send function is
-// recovered and returned as an *Error with CodeSendFailed. A failed send
-// is an *Error that wraps the link's error.
+// recovered and returned as a send-failed *kyneta.Error. A failed send is
+// a *kyneta.Error that wraps the link's error.
 func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &Error{Code: CodeSendFailed, Op: "send", ID: c.ID, Err: fmt.Errorf("panicked: %v", r)}
+			err = channelError(reasonSendFailed, "send", c.ID, fmt.Errorf("panicked: %v", r))
 		}
 	}()
 	if err := c.send(msg); err != nil {
@@ -85,6 +85,41 @@ func (c *Channel) Close() {
 func NewChannelIDMinter() func() ChannelID {
 	var n atomic.Uint64
 	return func() ChannelID { return ChannelID(n.Add(1)) }
+}
+
+// ConnInfo describes one connection of the module's network transports:
+// the WebSocket server and the SSE server store it as the channel's Meta
+// (see [InfoOf]), and it carries the authenticated principal to the
+// exchange's canConnect policy ([PrincipalCarrier]).
+type ConnInfo struct {
+	// PeerID is the connection's registry key: given by the request or
+	// generated. A newer connection with the same peer id replaces this
+	// one.
+	PeerID string
+	// Principal is what the server's Authenticate returned (nil without
+	// one).
+	Principal any
+	// RemoteAddr is the request's remote address.
+	RemoteAddr string
+	// Subprotocol is the negotiated WebSocket subprotocol ("" for none;
+	// WebSocket only).
+	Subprotocol string
+	// StreamID identifies an SSE stream (sent as its eventStream event;
+	// SSE only).
+	StreamID string
+}
+
+// ChannelPrincipal returns the authenticated principal.
+func (i ConnInfo) ChannelPrincipal() any { return i.Principal }
+
+// InfoOf returns the ConnInfo a WebSocket or SSE server attached to a
+// channel it created.
+func InfoOf(ch *Channel) (ConnInfo, bool) {
+	if ch == nil {
+		return ConnInfo{}, false
+	}
+	info, ok := ch.Meta.(ConnInfo)
+	return info, ok
 }
 
 // PrincipalCarrier is implemented by channel metadata that knows who the

@@ -12,11 +12,9 @@
 // are never reused, insertion-ordered iteration and a send fan-out that
 // survives a failing or panicking channel.
 //
-// # Pipeline
-//
-// [Pipeline] is the stateful shell over the pure wire steps: alias →
-// CBOR → frame/fragment on send, reassemble → decode → unalias on receive,
-// with reassembly timers on an injected clock.
+// The module's transports share one wire pipeline (alias → CBOR →
+// frame/fragment on send, reassemble → decode → unalias on receive); it is
+// internal, and its errors are transport errors (docs/errors.md).
 //
 // The behaviour follows the reference transport contract, with the fixes
 // listed in docs/deviations.md (channels are reported removed on Stop,

@@ -3,107 +3,56 @@ package transport
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kyneta-go/kyneta"
 )
 
-// Code classifies a transport error so callers can branch on it without
-// matching text: CodeOf(err) == c, or errors.Is(err, &Error{Code: c}).
-type Code string
-
-// Lifecycle and channel codes, carried by *[Error]. The pipeline's codes
-// are listed with [PipelineError].
+// The reasons of the transport's lifecycle and channel errors
+// (docs/errors.md lists them with their codes, and the wire pipeline's,
+// which are transport errors too).
 const (
-	// CodeInvalidState: the operation is not allowed in the transport's
-	// current lifecycle state (Error.State), e.g. AddChannel before Start.
-	CodeInvalidState Code = "invalid-state"
-	// CodeChannelNotFound: no channel with that id in this transport.
-	CodeChannelNotFound Code = "channel-not-found"
-	// CodeDuplicateID: the context minted an id that is already live (or
-	// zero, which is reserved).
-	CodeDuplicateID Code = "duplicate-channel-id"
-	// CodeInvalidContext: Initialize was given a Context without
-	// MintChannelID.
-	CodeInvalidContext Code = "invalid-context"
-	// CodeClosed: the object (transport, pipeline, bridge, endpoint,
-	// channel) was closed.
-	CodeClosed Code = "closed"
-	// CodeSendFailed: a channel's send failed (Err is the link's error) or
-	// panicked.
-	CodeSendFailed Code = "send-failed"
+	reasonInvalidState    = "invalid-state"
+	reasonChannelNotFound = "channel-not-found"
+	reasonDuplicateID     = "duplicate-channel-id"
+	reasonInvalidContext  = "invalid-context"
+	reasonSendFailed      = "send-failed"
 )
 
-// Error is the transport's error for lifecycle and channel failures.
-// errors.Is(err, &Error{Code: c}) matches any *Error or *PipelineError
-// with code c.
-type Error struct {
-	Code Code
-	// Op is what was attempted: "initialize", "start", "add channel",
-	// "remove channel", "establish channel", "receive", "send", ...
-	Op string
-	// State is the transport's state, for CodeInvalidState.
-	State State
-	// ID is the channel concerned, if any.
-	ID ChannelID
-	// Err is the cause, if any.
-	Err error
+// reasonCodes maps every reason to what a caller should do about it.
+var reasonCodes = map[string]kyneta.Code{
+	reasonInvalidState:    kyneta.CodeFailedPrecondition,
+	reasonChannelNotFound: kyneta.CodeNotFound,
+	reasonDuplicateID:     kyneta.CodeAlreadyExists,
+	reasonInvalidContext:  kyneta.CodeInvalidArgument,
+	reasonSendFailed:      kyneta.CodeUnavailable,
 }
 
-// Error implements error.
-func (e *Error) Error() string {
-	if e.Code == CodeInvalidState {
-		return fmt.Sprintf("transport: can't %s in %q state", e.Op, e.State)
+// newError returns the transport's error for reason.
+func newError(reason, detail string, cause error) *kyneta.Error {
+	code, ok := reasonCodes[reason]
+	if !ok {
+		code = kyneta.CodeInternal
 	}
-	s := "transport: "
-	if e.Op != "" {
-		s += e.Op + ": "
-	}
-	s += string(e.Code)
-	if e.ID != 0 {
-		s += fmt.Sprintf(" (channel %d)", e.ID)
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return &kyneta.Error{Code: code, Reason: reason, Pkg: "transport", Detail: detail, Err: cause}
 }
 
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is reports whether target is an *Error or a *PipelineError with the
-// same code.
-func (e *Error) Is(target error) bool { return sameCode(e.Code, target) }
-
-func sameCode(c Code, target error) bool {
-	switch t := target.(type) {
-	case *Error:
-		return t.Code == c
-	case *PipelineError:
-		return t.Code == c
-	}
-	return false
+// stateError is the error of an operation the lifecycle state forbids.
+func stateError(op string, st State) *kyneta.Error {
+	return newError(reasonInvalidState, fmt.Sprintf("can't %s in %q state", op, st), nil)
 }
 
-// sendError is the error of a failed channel send: the cause's own code
-// when it has one of this package (a closed endpoint), else
-// CodeSendFailed.
-func sendError(id ChannelID, err error) *Error {
-	c := CodeOf(err)
-	if c == "" {
-		c = CodeSendFailed
-	}
-	return &Error{Code: c, Op: "send", ID: id, Err: err}
+// channelError is the error of an operation on channel id.
+func channelError(reason, op string, id ChannelID, cause error) *kyneta.Error {
+	return newError(reason, fmt.Sprintf("%s (channel %d)", op, id), cause)
 }
 
-// CodeOf returns the code of the first *Error or *PipelineError in err's
-// chain, or "" if there is none.
-func CodeOf(err error) Code {
-	for ; err != nil; err = errors.Unwrap(err) {
-		switch e := err.(type) {
-		case *Error:
-			return e.Code
-		case *PipelineError:
-			return e.Code
-		}
+// sendError is the error of a failed channel send: the cause's own reason
+// when it is one of this package's (a closed endpoint), else send-failed.
+func sendError(id ChannelID, err error) *kyneta.Error {
+	reason := reasonSendFailed
+	var ke *kyneta.Error
+	if errors.As(err, &ke) && ke.Pkg == "transport" && ke.Reason != "" {
+		reason = ke.Reason
 	}
-	return ""
+	return channelError(reason, "send", id, err)
 }

@@ -48,25 +48,5 @@ func ExampleBase() {
 	// sent to 1
 	// from 1 depart
 	// removed 1
-	// transport: can't add channel in "stopped" state
-}
-
-// A Pipeline turns messages into frames and back; large messages are
-// fragmented and reassembled.
-func ExamplePipeline() {
-	tx := transport.NewPipeline(transport.PipelineOptions{Threshold: 64})
-	rx := transport.NewPipeline(transport.PipelineOptions{})
-	defer rx.Close()
-
-	frames, _ := tx.Send(&wire.Vacant{DocID: "a-document-with-a-rather-long-identifier-to-force-fragments"})
-	fmt.Println("frames:", len(frames))
-	for _, f := range frames {
-		m, _ := rx.Receive(f)
-		if m != nil {
-			fmt.Println("decoded:", m.MsgType(), m.(*wire.Vacant).DocID)
-		}
-	}
-	// Output:
-	// frames: 2
-	// decoded: vacant a-document-with-a-rather-long-identifier-to-force-fragments
+	// transport: invalid-state: can't add channel in "stopped" state
 }

@@ -84,7 +84,7 @@ const (
 
 // FrameTrace describes one frame for tracing. On send
 // there is one trace per frame (Index/Total set for fragments). On receive
-// the [Pipeline] emits one trace per decoded message whose Size counts all
+// the wire pipeline emits one trace per decoded message whose Size counts all
 // the frames that carried it (the reference counted the last piece only,
 // issue P3).
 type FrameTrace struct {

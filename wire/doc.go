@@ -31,12 +31,12 @@
 //   - Connections. On a connection, long identifiers are replaced by
 //     numeric aliases once both peers advertised the alias feature, and
 //     the text form (JSON messages in "2c"/"2f" frames) is used over SSE.
-//     The transports' pipelines (transport.Pipeline, the SSE transport)
+//     The transports' pipelines (internal/pipeline, the SSE transport)
 //     keep that per-connection state: alias, encode, then frame or
 //     fragment when the encoded payload is larger than the threshold;
 //     reassemble, decode, de-alias. [AliasOptions] caps what a peer may
-//     announce; failures are transport.PipelineError values with the
-//     reference's pipeline codes.
+//     announce; failures are internal/pipeline.Error values with the
+//     reference's pipeline codes as reasons.
 //
 // # Errors
 //

@@ -580,10 +580,10 @@ func TestDescribeReason(t *testing.T) {
 		r    client.DisconnectReason
 		want string
 	}{
-		{client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 401}, "unauthorized (HTTP 401)"},
-		{client.DisconnectReason{Code: client.CodeMaxRetries, Err: fmt.Errorf("dial: handshake: %w", refused)}, "dial tcp: connection refused"},
-		{client.DisconnectReason{Code: client.CodeMaxRetries, Err: errors.New("boom")}, "max-retries-exceeded: boom"},
-		{client.DisconnectReason{Code: client.CodeMaxRetries}, "max-retries-exceeded"},
+		{client.DisconnectReason{Reason: "unauthorized", HTTPStatus: 401}, "unauthorized (HTTP 401)"},
+		{client.DisconnectReason{Reason: "max-retries-exceeded", Err: fmt.Errorf("dial: handshake: %w", refused)}, "dial tcp: connection refused"},
+		{client.DisconnectReason{Reason: "max-retries-exceeded", Err: errors.New("boom")}, "max-retries-exceeded: boom"},
+		{client.DisconnectReason{Reason: "max-retries-exceeded"}, "max-retries-exceeded"},
 	} {
 		if got := describeReason(&tc.r); got != tc.want {
 			t.Errorf("describeReason(%+v) = %q, want %q", tc.r, got, tc.want)

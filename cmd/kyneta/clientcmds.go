@@ -702,15 +702,15 @@ func (s *session) waitReady(ctx context.Context, timeout time.Duration) error {
 func describeReason(r *client.DisconnectReason) string {
 	switch {
 	case r.HTTPStatus != 0:
-		return fmt.Sprintf("%s (HTTP %d)", r.Code, r.HTTPStatus)
+		return fmt.Sprintf("%s (HTTP %d)", r.Reason, r.HTTPStatus)
 	case r.Err != nil:
 		var op *net.OpError
 		if errors.As(r.Err, &op) {
 			return describeErr(r.Err)
 		}
-		return fmt.Sprintf("%s: %v", r.Code, r.Err)
+		return fmt.Sprintf("%s: %v", r.Reason, r.Err)
 	}
-	return string(r.Code)
+	return r.Reason
 }
 
 // describeErr says a network failure best on its own ("dial tcp ...:

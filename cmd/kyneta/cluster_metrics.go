@@ -78,9 +78,9 @@ func (k *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	seen := map[string]bool{}
 	for _, p := range k.c.nats.Peers() {
-		if !seen[p.Node] { // one sample per label value
-			seen[p.Node] = true
-			gauge(k.peer, now.Sub(p.Since).Seconds(), p.Node)
+		if !seen[p.Remote] { // one sample per label value
+			seen[p.Remote] = true
+			gauge(k.peer, now.Sub(p.Since).Seconds(), p.Remote)
 		}
 	}
 	counter(k.framesOut, s.FramesSent)

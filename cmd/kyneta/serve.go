@@ -345,10 +345,10 @@ func serve(ctx context.Context, args []string, _ io.Writer, stderr io.Writer) er
 				for _, id := range revoked {
 					gone[id] = true
 				}
-				closed, _ = srv.CloseConnections(func(i server.ConnInfo) bool {
+				closed, _ = srv.CloseConnections(func(i transport.ConnInfo) bool {
 					p, ok := i.Principal.(tokenPrincipal)
 					return ok && gone[p.ID]
-				}, server.StatusPolicyViolation, "Token revoked")
+				}, websocket.StatusPolicyViolation, "Token revoked")
 			}
 			log.Info("tokens reloaded", "file", cfg.tokenFile, "tokens", n, "revoked", len(revoked), "closed", closed, "trigger", trigger)
 			return nil

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/exchange/store"
@@ -85,7 +86,7 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	if err := intruder.close(); err != nil {
 		return err
 	}
-	if client.CodeOf(refused) != client.CodeUnauthorized {
+	if kyneta.ReasonOf(refused) != "unauthorized" {
 		return fmt.Errorf("a wrong token was not refused: %w", refused)
 	}
 	fmt.Fprintln(out, "intruder refused:", refused)
@@ -247,7 +248,7 @@ func startRelay(ctx context.Context, dbPath string) (string, func() error, error
 	srv, err := server.New(server.Options{
 		Authenticate: func(r *http.Request) (server.Principal, error) {
 			if r.Header.Get("Authorization") != "Bearer "+token {
-				return nil, &server.Error{Code: server.CodeUnauthorized}
+				return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated}
 			}
 			return "billing", nil // who the token belongs to
 		},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
@@ -70,7 +71,7 @@ func TestLineOverWebSocket(t *testing.T) {
 
 	// Drop the connection and send from both sides while it is down (or
 	// coming back): everything arrives once the client reconnected.
-	if n, err := srv.CloseConnections(func(server.ConnInfo) bool { return true }, server.StatusTryAgainLater, "test"); err != nil || n != 1 {
+	if n, err := srv.CloseConnections(func(transport.ConnInfo) bool { return true }, websocket.StatusTryAgainLater, "test"); err != nil || n != 1 {
 		t.Fatalf("CloseConnections = %d, %v", n, err)
 	}
 	sendN(t, c, 20, 30, "c")

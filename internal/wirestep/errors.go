@@ -55,9 +55,10 @@ var reasonCodes = map[string]kyneta.Code{
 	ReasonEncodeFailed:          kyneta.CodeInvalidArgument,
 }
 
-// codeOf returns the code of a pipeline reason (CodeInternal for an
-// unknown one, which is a bug).
-func codeOf(reason string) kyneta.Code {
+// CodeOf returns the code of a pipeline reason (CodeInternal for an
+// unknown one, which is a bug); the transports' pipelines report the same
+// reasons with the same codes.
+func CodeOf(reason string) kyneta.Code {
 	if c, ok := reasonCodes[reason]; ok {
 		return c
 	}
@@ -84,7 +85,7 @@ func (e *WireError) Error() string { return e.Unwrap().Error() }
 
 // Unwrap returns the error's classification.
 func (e *WireError) Unwrap() error {
-	ke := &kyneta.Error{Code: codeOf(e.Reason), Reason: e.Reason, Pkg: "wire"}
+	ke := &kyneta.Error{Code: CodeOf(e.Reason), Reason: e.Reason, Pkg: "wire"}
 	switch d := e.Detail.(type) {
 	case nil:
 	case error:

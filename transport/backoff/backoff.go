@@ -1,10 +1,11 @@
 package backoff
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // Jitter selects how randomness spreads the delay of one attempt.
@@ -77,94 +78,51 @@ type Policy struct {
 	Delay func(attempt int, r float64) time.Duration
 }
 
-// ErrInvalidPolicy is matched by every error Validate returns.
-var ErrInvalidPolicy = errors.New("backoff: invalid policy")
+// reasonInvalidPolicy is the reason of every error Validate returns.
+const reasonInvalidPolicy = "invalid-policy"
+
+// invalidPolicy returns Validate's error, a *kyneta.Error with code
+// invalid-argument.
+func invalidPolicy(format string, args ...any) error {
+	return &kyneta.Error{Code: kyneta.CodeInvalidArgument, Reason: reasonInvalidPolicy, Pkg: "backoff", Detail: fmt.Sprintf(format, args...)}
+}
 
 // Validate reports a policy that cannot be used: negative Base or Max, or an
 // unknown Jitter mode.
 func (p Policy) Validate() error {
 	switch {
 	case p.Base < 0:
-		return fmt.Errorf("%w: negative Base %v", ErrInvalidPolicy, p.Base)
+		return invalidPolicy("negative Base %v", p.Base)
 	case p.Max < 0:
-		return fmt.Errorf("%w: negative Max %v", ErrInvalidPolicy, p.Max)
+		return invalidPolicy("negative Max %v", p.Max)
 	case p.Jitter > JitterNone:
-		return fmt.Errorf("%w: unknown %v", ErrInvalidPolicy, p.Jitter)
+		return invalidPolicy("unknown %v", p.Jitter)
 	}
 	return nil
 }
 
-// Cause says why a Decision came out the way it did.
-type Cause uint8
-
-const (
-	// CauseRetry: reconnect after Delay.
-	CauseRetry Cause = iota
-	// CauseDisabled: MaxAttempts is 0; the policy never retries.
-	CauseDisabled
-	// CauseMaxAttempts: the attempt limit is reached.
-	CauseMaxAttempts
-)
-
-// String names the cause as the reference does.
-func (c Cause) String() string {
-	switch c {
-	case CauseRetry:
-		return "retry"
-	case CauseDisabled:
-		return "disabled"
-	case CauseMaxAttempts:
-		return "max-attempts-exceeded"
+// Next says what to do after current attempts have failed (0 when a
+// connection that was up has just been lost; negative counts as 0): ok with
+// the 1-based number of the next attempt and the delay before it, or not ok
+// when the policy gives up (MaxAttempts is 0, or reached), with attempt =
+// current. rand draws the random value r in [0, 1] (values outside are
+// clamped, NaN counts as 0); it is called at most once and only when ok
+// (the reference's shouldReconnect), and nil means r = 0. Next is pure
+// apart from rand and never panics.
+func (p Policy) Next(current int, rand func() float64) (attempt int, delay time.Duration, ok bool) {
+	current = max(current, 0)
+	if p.MaxAttempts == 0 || p.MaxAttempts > 0 && current >= p.MaxAttempts {
+		return current, 0, false
 	}
-	return fmt.Sprintf("Cause(%d)", uint8(c))
-}
-
-// Decision is the outcome of [Policy.Decide].
-type Decision struct {
-	// Reconnect is true when another attempt should be made.
-	Reconnect bool
-	// Attempt is the 1-based number of the next attempt when Reconnect,
-	// otherwise the number of attempts made (the currentAttempt passed in).
-	Attempt int
-	// Delay is how long to wait before the next attempt (zero unless
-	// Reconnect).
-	Delay time.Duration
-	// Cause explains the decision.
-	Cause Cause
-}
-
-// Decide says what to do after currentAttempt attempts have failed (0 when
-// a connection that was up has just been lost). r is a uniform random value
-// in [0, 1) (1 is accepted too, as in the reference's tests); values
-// outside [0, 1] are clamped, NaN counts as 0. Decide is
-// pure and never panics.
-func (p Policy) Decide(currentAttempt int, r float64) Decision {
-	if currentAttempt < 0 {
-		currentAttempt = 0
+	next := current + 1
+	if next < current { // overflow with Unlimited; stay at the cap
+		next = current
 	}
-	if p.MaxAttempts == 0 {
-		return Decision{Attempt: currentAttempt, Cause: CauseDisabled}
+	r := 0.0
+	if rand != nil {
+		r = rand()
 	}
-	if p.MaxAttempts > 0 && currentAttempt >= p.MaxAttempts {
-		return Decision{Attempt: currentAttempt, Cause: CauseMaxAttempts}
-	}
-	next := currentAttempt + 1
-	if next < currentAttempt { // overflow with Unlimited; stay at the cap
-		next = currentAttempt
-	}
-	return Decision{Reconnect: true, Attempt: next, Delay: p.DelayFor(next, r), Cause: CauseRetry}
-}
-
-// DecideWith is Decide with the random value drawn from rand, which is
-// called at most once and only when the answer is to reconnect (the
-// reference's shouldReconnect). A nil rand means r = 0.
-func (p Policy) DecideWith(currentAttempt int, rand func() float64) Decision {
-	d := p.Decide(currentAttempt, 0)
-	if !d.Reconnect || rand == nil {
-		return d
-	}
-	d.Delay = p.DelayFor(d.Attempt, rand())
-	return d
+	return next, p.DelayFor(next, r), true
 }
 
 // DelayFor returns the delay before the given 1-based attempt (values below
@@ -184,15 +142,15 @@ func (p Policy) DelayFor(attempt int, r float64) time.Duration {
 	if ceiling == 0 {
 		ceiling = defaultMax
 	}
-	return Compute(attempt, base, ceiling, r, p.Jitter)
+	return compute(attempt, base, ceiling, r, p.Jitter)
 }
 
-// Compute is the delay formula on its own: raw = base·2^(attempt−1), then
+// compute is the delay formula on its own: raw = base·2^(attempt−1), then
 // the jitter mode. It works in float64 nanoseconds in the reference's
 // operation order, so the reference's test values (1100 ms, 2200 ms, …)
 // come out exact. Negative base or max count as zero; attempt below 1
 // counts as 1; r is clamped into [0, 1].
-func Compute(attempt int, base, ceiling time.Duration, r float64, j Jitter) time.Duration {
+func compute(attempt int, base, ceiling time.Duration, r float64, j Jitter) time.Duration {
 	if attempt < 1 {
 		attempt = 1
 	}

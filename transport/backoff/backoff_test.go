@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 )
@@ -51,9 +52,9 @@ func TestComputeReferenceValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Compute(tt.attempt, time.Second, 30*time.Second, tt.r, tt.j)
+			got := compute(tt.attempt, time.Second, 30*time.Second, tt.r, tt.j)
 			if got != tt.want {
-				t.Fatalf("Compute(%d, r=%v, %v) = %v, want %v", tt.attempt, tt.r, tt.j, got, tt.want)
+				t.Fatalf("compute(%d, r=%v, %v) = %v, want %v", tt.attempt, tt.r, tt.j, got, tt.want)
 			}
 		})
 	}
@@ -62,10 +63,10 @@ func TestComputeReferenceValues(t *testing.T) {
 // base > max: every delay is max (additive) or r·max (full jitter).
 func TestComputeBaseAboveMax(t *testing.T) {
 	for attempt := 1; attempt < 5; attempt++ {
-		if got := Compute(attempt, 10*time.Second, 3*time.Second, 0.5, JitterAdditive); got != 3*time.Second {
+		if got := compute(attempt, 10*time.Second, 3*time.Second, 0.5, JitterAdditive); got != 3*time.Second {
 			t.Fatalf("additive attempt %d = %v, want 3s", attempt, got)
 		}
-		if got := Compute(attempt, 10*time.Second, 3*time.Second, 0.5, JitterFull); got != 1500*ms {
+		if got := compute(attempt, 10*time.Second, 3*time.Second, 0.5, JitterFull); got != 1500*ms {
 			t.Fatalf("full attempt %d = %v, want 1.5s", attempt, got)
 		}
 	}
@@ -73,12 +74,40 @@ func TestComputeBaseAboveMax(t *testing.T) {
 
 func TestComputeExtremeMaxDoesNotOverflow(t *testing.T) {
 	huge := time.Duration(math.MaxInt64)
-	if got := Compute(200, time.Second, huge, 0, JitterNone); got != huge {
+	if got := compute(200, time.Second, huge, 0, JitterNone); got != huge {
 		t.Fatalf("got %v, want %v", got, huge)
 	}
-	if got := Compute(200, time.Second, huge, 1, JitterFull); got < 0 {
+	if got := compute(200, time.Second, huge, 1, JitterFull); got < 0 {
 		t.Fatalf("negative delay %v", got)
 	}
+}
+
+// decision is the outcome of Next in one value, with why it came out so,
+// for tables.
+type decision struct {
+	Reconnect bool
+	Attempt   int
+	Delay     time.Duration
+	Cause     string // "" (retry), "disabled" or "max-attempts"
+}
+
+const (
+	causeDisabled    = "disabled"
+	causeMaxAttempts = "max-attempts"
+)
+
+// decide runs Next with the fixed random value r.
+func decide(p Policy, current int, r float64) decision {
+	attempt, delay, ok := p.Next(current, func() float64 { return r })
+	d := decision{Reconnect: ok, Attempt: attempt, Delay: delay}
+	switch {
+	case ok:
+	case p.MaxAttempts == 0:
+		d.Cause = causeDisabled
+	default:
+		d.Cause = causeMaxAttempts
+	}
+	return d
 }
 
 func withMax(p Policy, n int) Policy {
@@ -86,7 +115,7 @@ func withMax(p Policy, n int) Policy {
 	return p
 }
 
-func TestDecide(t *testing.T) {
+func TestNext(t *testing.T) {
 	additive := Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 10, Jitter: JitterAdditive}
 	full := additive
 	full.Jitter = JitterFull
@@ -99,31 +128,31 @@ func TestDecide(t *testing.T) {
 		p       Policy
 		current int
 		r       float64
-		want    Decision
+		want    decision
 	}{
-		{"disabled at 0", never, 0, 0, Decision{Attempt: 0, Cause: CauseDisabled}},
-		{"disabled at 5", never, 5, 0, Decision{Attempt: 5, Cause: CauseDisabled}},
-		{"max exceeded at 10", additive, 10, 0, Decision{Attempt: 10, Cause: CauseMaxAttempts}},
-		{"max exceeded at 12", additive, 12, 0, Decision{Attempt: 12, Cause: CauseMaxAttempts}},
-		{"normal 0 -> 1", additive, 0, 0, Decision{Reconnect: true, Attempt: 1, Delay: 1000 * ms}},
-		{"normal 1 -> 2", additive, 1, 0, Decision{Reconnect: true, Attempt: 2, Delay: 2000 * ms}},
-		{"normal 2 -> 3", additive, 2, 0, Decision{Reconnect: true, Attempt: 3, Delay: 4000 * ms}},
-		{"last allowed 9 -> 10", additive, 9, 0, Decision{Reconnect: true, Attempt: 10, Delay: 30000 * ms}},
-		{"random threaded", additive, 0, 0.5, Decision{Reconnect: true, Attempt: 1, Delay: 1100 * ms}},
-		{"full jitter threaded", full, 0, 0.5, Decision{Reconnect: true, Attempt: 1, Delay: 500 * ms}},
-		{"unlimited keeps going", forever, 1_000_000, 0, Decision{Reconnect: true, Attempt: 1_000_001, Delay: 30000 * ms}},
-		{"unlimited at MaxInt stays", forever, math.MaxInt, 0, Decision{Reconnect: true, Attempt: math.MaxInt, Delay: 30000 * ms}},
-		{"negative current counts as 0", additive, -3, 0, Decision{Reconnect: true, Attempt: 1, Delay: 1000 * ms}},
-		{"zero base and max use defaults", Policy{MaxAttempts: 3, Jitter: JitterNone}, 1, 0, Decision{Reconnect: true, Attempt: 2, Delay: 2 * time.Second}},
-		{"zero policy never retries", Policy{}, 0, 0, Decision{Cause: CauseDisabled}},
-		{"default policy full jitter", Default, 1, 0.25, Decision{Reconnect: true, Attempt: 2, Delay: 500 * ms}},
-		{"default policy never gives up", Default, 10_000, 0.25, Decision{Reconnect: true, Attempt: 10_001, Delay: 7500 * ms}},
-		{"bounded default gives up at its limit", withMax(Default, 10), 10, 0.25, Decision{Attempt: 10, Cause: CauseMaxAttempts}},
+		{"disabled at 0", never, 0, 0, decision{Attempt: 0, Cause: causeDisabled}},
+		{"disabled at 5", never, 5, 0, decision{Attempt: 5, Cause: causeDisabled}},
+		{"max exceeded at 10", additive, 10, 0, decision{Attempt: 10, Cause: causeMaxAttempts}},
+		{"max exceeded at 12", additive, 12, 0, decision{Attempt: 12, Cause: causeMaxAttempts}},
+		{"normal 0 -> 1", additive, 0, 0, decision{Reconnect: true, Attempt: 1, Delay: 1000 * ms}},
+		{"normal 1 -> 2", additive, 1, 0, decision{Reconnect: true, Attempt: 2, Delay: 2000 * ms}},
+		{"normal 2 -> 3", additive, 2, 0, decision{Reconnect: true, Attempt: 3, Delay: 4000 * ms}},
+		{"last allowed 9 -> 10", additive, 9, 0, decision{Reconnect: true, Attempt: 10, Delay: 30000 * ms}},
+		{"random threaded", additive, 0, 0.5, decision{Reconnect: true, Attempt: 1, Delay: 1100 * ms}},
+		{"full jitter threaded", full, 0, 0.5, decision{Reconnect: true, Attempt: 1, Delay: 500 * ms}},
+		{"unlimited keeps going", forever, 1_000_000, 0, decision{Reconnect: true, Attempt: 1_000_001, Delay: 30000 * ms}},
+		{"unlimited at MaxInt stays", forever, math.MaxInt, 0, decision{Reconnect: true, Attempt: math.MaxInt, Delay: 30000 * ms}},
+		{"negative current counts as 0", additive, -3, 0, decision{Reconnect: true, Attempt: 1, Delay: 1000 * ms}},
+		{"zero base and max use defaults", Policy{MaxAttempts: 3, Jitter: JitterNone}, 1, 0, decision{Reconnect: true, Attempt: 2, Delay: 2 * time.Second}},
+		{"zero policy never retries", Policy{}, 0, 0, decision{Cause: causeDisabled}},
+		{"default policy full jitter", Default, 1, 0.25, decision{Reconnect: true, Attempt: 2, Delay: 500 * ms}},
+		{"default policy never gives up", Default, 10_000, 0.25, decision{Reconnect: true, Attempt: 10_001, Delay: 7500 * ms}},
+		{"bounded default gives up at its limit", withMax(Default, 10), 10, 0.25, decision{Attempt: 10, Cause: causeMaxAttempts}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.p.Decide(tt.current, tt.r); got != tt.want {
-				t.Fatalf("Decide(%d, %v) = %+v, want %+v", tt.current, tt.r, got, tt.want)
+			if got := decide(tt.p, tt.current, tt.r); got != tt.want {
+				t.Fatalf("Next(%d, %v) = %+v, want %+v", tt.current, tt.r, got, tt.want)
 			}
 		})
 	}
@@ -136,17 +165,17 @@ func TestCustomDelay(t *testing.T) {
 		gotAttempt, gotR = attempt, r
 		return time.Duration(attempt) * time.Minute
 	}}
-	if d := p.Decide(1, 0.25); d != (Decision{Reconnect: true, Attempt: 2, Delay: 2 * time.Minute}) {
-		t.Fatalf("Decide = %+v", d)
+	if d := decide(p, 1, 0.25); d != (decision{Reconnect: true, Attempt: 2, Delay: 2 * time.Minute}) {
+		t.Fatalf("Next = %+v", d)
 	}
 	if gotAttempt != 2 || gotR != 0.25 {
 		t.Fatalf("Delay called with (%d, %v), want (2, 0.25)", gotAttempt, gotR)
 	}
 	neg := Policy{MaxAttempts: 1, Delay: func(int, float64) time.Duration { return -time.Second }}
-	if d := neg.Decide(0, 0); d.Delay != 0 {
+	if d := decide(neg, 0, 0); d.Delay != 0 {
 		t.Fatalf("negative custom delay = %v, want 0", d.Delay)
 	}
-	if d := p.Decide(3, 0); d.Reconnect || d.Cause != CauseMaxAttempts {
+	if d := decide(p, 3, 0); d.Reconnect || d.Cause != causeMaxAttempts {
 		t.Fatalf("custom delay still bounded by MaxAttempts: %+v", d)
 	}
 }
@@ -158,8 +187,8 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	for _, p := range []Policy{{Base: -1}, {Max: -1}, {Jitter: JitterNone + 1}} {
-		if err := p.Validate(); !errors.Is(err, ErrInvalidPolicy) {
-			t.Fatalf("Validate(%+v) = %v, want ErrInvalidPolicy", p, err)
+		if err := p.Validate(); !errors.Is(err, &kyneta.Error{Code: kyneta.CodeInvalidArgument, Pkg: "backoff", Reason: reasonInvalidPolicy}) {
+			t.Fatalf("Validate(%+v) = %v, want invalid-policy", p, err)
 		}
 	}
 }
@@ -167,7 +196,6 @@ func TestValidate(t *testing.T) {
 func TestStrings(t *testing.T) {
 	for v, want := range map[interface{ String() string }]string{
 		JitterFull: "full", JitterAdditive: "additive", JitterNone: "none", Jitter(9): "Jitter(9)",
-		CauseRetry: "retry", CauseDisabled: "disabled", CauseMaxAttempts: "max-attempts-exceeded", Cause(9): "Cause(9)",
 	} {
 		if got := v.String(); got != want {
 			t.Fatalf("String() = %q, want %q", got, want)
@@ -227,7 +255,7 @@ func TestPropertyMonotone(t *testing.T) {
 	})
 }
 
-// Property: following Decide from a drop never makes more than MaxAttempts
+// Property: following Next from a drop never makes more than MaxAttempts
 // attempts, and always stops exactly there.
 func TestPropertyAttemptsBounded(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -239,14 +267,14 @@ func TestPropertyAttemptsBounded(t *testing.T) {
 		n := start
 		retries := 0
 		for {
-			d := p.Decide(n, rapid.Float64Range(0, 1).Draw(t, "r"))
+			d := decide(p, n, rapid.Float64Range(0, 1).Draw(t, "r"))
 			if !d.Reconnect {
 				if d.Attempt != n {
 					t.Fatalf("stop decision reports %d attempts, want %d", d.Attempt, n)
 				}
-				want := CauseMaxAttempts
+				want := causeMaxAttempts
 				if p.MaxAttempts == 0 {
-					want = CauseDisabled
+					want = causeDisabled
 				}
 				if d.Cause != want {
 					t.Fatalf("cause %v, want %v", d.Cause, want)
@@ -265,32 +293,34 @@ func TestPropertyAttemptsBounded(t *testing.T) {
 	})
 }
 
-func BenchmarkDecide(b *testing.B) {
+func BenchmarkNext(b *testing.B) {
 	b.ReportAllocs()
 	p := Default
+	rnd := func() float64 { return 0.5 }
 	var sink time.Duration
 	for i := 0; b.Loop(); i++ {
-		sink += p.Decide(i%10, 0.5).Delay
+		_, d, _ := p.Next(i%10, rnd)
+		sink += d
 	}
 	_ = sink
 }
 
-func TestDecideWithDrawsOnlyWhenRetrying(t *testing.T) {
+func TestNextDrawsOnlyWhenRetrying(t *testing.T) {
 	calls := 0
 	rnd := func() float64 { calls++; return 0.5 }
 	p := Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 2, Jitter: JitterAdditive}
-	if d := p.DecideWith(0, rnd); d != (Decision{Reconnect: true, Attempt: 1, Delay: 1100 * ms}) || calls != 1 {
-		t.Fatalf("retry: %+v after %d draws", d, calls)
+	if a, d, ok := p.Next(0, rnd); !ok || a != 1 || d != 1100*ms || calls != 1 {
+		t.Fatalf("retry: %d %v %v after %d draws", a, d, ok, calls)
 	}
-	if d := p.DecideWith(2, rnd); d != (Decision{Attempt: 2, Cause: CauseMaxAttempts}) || calls != 1 {
-		t.Fatalf("exceeded: %+v after %d draws", d, calls)
+	if a, d, ok := p.Next(2, rnd); ok || a != 2 || d != 0 || calls != 1 {
+		t.Fatalf("exceeded: %d %v %v after %d draws", a, d, ok, calls)
 	}
 	p.MaxAttempts = 0
-	if d := p.DecideWith(0, rnd); d.Cause != CauseDisabled || calls != 1 {
-		t.Fatalf("disabled: %+v after %d draws", d, calls)
+	if _, _, ok := p.Next(0, rnd); ok || calls != 1 {
+		t.Fatalf("disabled: %v after %d draws", ok, calls)
 	}
 	p.MaxAttempts = 1
-	if d := p.DecideWith(0, nil); d != (Decision{Reconnect: true, Attempt: 1, Delay: time.Second}) {
-		t.Fatalf("nil rand: %+v", d)
+	if a, d, ok := p.Next(0, nil); !ok || a != 1 || d != time.Second {
+		t.Fatalf("nil rand: %d %v %v", a, d, ok)
 	}
 }

@@ -1,9 +1,10 @@
 // Package backoff decides whether and when a lost connection is retried.
 //
 // It is pure: no clock, no randomness of its own. The caller passes the
-// attempt counter and a random value r in [0, 1) and gets a [Decision] back,
-// so reconnect schedules are exact in tests and the client program that uses
-// it stays a pure function.
+// attempt counter and a source of random values r in [0, 1) to
+// [Policy.Next] and gets the next attempt and its delay back (or learns that
+// the policy gives up), so reconnect schedules are exact in tests and the
+// client programs that use it stay pure functions.
 //
 // # Delays
 //

@@ -9,22 +9,22 @@ import (
 
 // A schedule with the reference's additive jitter at r = 0, then what the
 // policy says once the attempts are used up.
-func ExamplePolicy_Decide() {
+func ExamplePolicy_Next() {
 	p := backoff.Policy{Base: time.Second, Max: 30 * time.Second, MaxAttempts: 3, Jitter: backoff.JitterAdditive}
 	for n := 0; ; {
-		d := p.Decide(n, 0)
-		if !d.Reconnect {
-			fmt.Printf("give up after %d attempts (%v)\n", d.Attempt, d.Cause)
+		attempt, delay, ok := p.Next(n, nil)
+		if !ok {
+			fmt.Printf("give up after %d attempts\n", attempt)
 			return
 		}
-		fmt.Printf("attempt %d in %v\n", d.Attempt, d.Delay)
-		n = d.Attempt
+		fmt.Printf("attempt %d in %v\n", attempt, delay)
+		n = attempt
 	}
 	// Output:
 	// attempt 1 in 1s
 	// attempt 2 in 2s
 	// attempt 3 in 4s
-	// give up after 3 attempts (max-attempts-exceeded)
+	// give up after 3 attempts
 }
 
 // Full jitter (the Go default) spreads each retry over [0, cap].

@@ -6,6 +6,7 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -18,7 +19,7 @@ import (
 // sent back to back, ns/op is the per-message cost at full speed.
 func BenchmarkLinkOneWay(b *testing.B) {
 	msg := present("docs/some-document-id")
-	frames, err := transport.NewPipeline(transport.PipelineOptions{}).Send(msg)
+	frames, err := pipeline.New(pipeline.Options{}).Send(msg)
 	if err != nil {
 		b.Fatal(err)
 	}

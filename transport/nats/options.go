@@ -1,7 +1,6 @@
 package nats
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -10,8 +9,8 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
-	"github.com/kyneta-go/kyneta/internal/errtext"
 )
 
 // TransportType is the transport type of every NATS transport.
@@ -76,16 +75,16 @@ var (
 
 func (o Options) withDefaults() (Options, error) {
 	if o.URL == "" {
-		return o, &Error{Code: CodeInvalidOptions, Msg: "URL is required"}
+		return o, newError(reasonInvalidOptions, "URL is required", nil)
 	}
 	if !tokenRE.MatchString(o.NodeID) {
-		return o, &Error{Code: CodeInvalidOptions, Msg: fmt.Sprintf("node id %q: use 1-128 letters, digits, '-' or '_'", o.NodeID)}
+		return o, newError(reasonInvalidOptions, fmt.Sprintf("node id %q: use 1-128 letters, digits, '-' or '_'", o.NodeID), nil)
 	}
 	if o.Prefix == "" {
 		o.Prefix = defaultPrefix
 	}
 	if !prefixRE.MatchString(o.Prefix) || len(o.Prefix) > 128 {
-		return o, &Error{Code: CodeInvalidOptions, Msg: fmt.Sprintf("prefix %q: use dot-separated tokens of letters, digits, '-' or '_'", o.Prefix)}
+		return o, newError(reasonInvalidOptions, fmt.Sprintf("prefix %q: use dot-separated tokens of letters, digits, '-' or '_'", o.Prefix), nil)
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = defaultHeartbeat
@@ -94,7 +93,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.DeadAfter = defaultDeadAfterBeats * o.Heartbeat
 	}
 	if o.DeadAfter <= o.Heartbeat {
-		return o, &Error{Code: CodeInvalidOptions, Msg: "DeadAfter must be longer than Heartbeat"}
+		return o, newError(reasonInvalidOptions, "DeadAfter must be longer than Heartbeat", nil)
 	}
 	if o.ReconnectWait <= 0 {
 		o.ReconnectWait = defaultReconnectWait
@@ -113,49 +112,31 @@ func (o Options) helloSubject() string { return o.Prefix + ".hello" }
 
 func (o Options) nodeSubject(node string) string { return o.Prefix + ".node." + node }
 
-// Code classifies the errors of this package.
-type Code string
-
-// Error codes.
+// The reasons of this package's errors (docs/errors.md).
 const (
-	// CodeInvalidOptions: New was given unusable Options.
-	CodeInvalidOptions Code = "invalid-options"
-	// CodeConnect: Start could not connect to NATS or subscribe.
-	CodeConnect Code = "connect-failed"
-	// CodeLinkDown: a send on a link that is gone (the exchange sees the
+	// reasonInvalidOptions: New was given unusable Options.
+	reasonInvalidOptions = "invalid-options"
+	// reasonConnect: Start could not connect to NATS or subscribe.
+	reasonConnect = "connect-failed"
+	// reasonLinkDown: a send on a link that is gone (the exchange sees the
 	// channel removed).
-	CodeLinkDown Code = "link-down"
+	reasonLinkDown = "link-down"
 )
 
-// Error is an error of this package; errors.Is(err, &Error{Code: c})
-// matches any *Error with code c, as does CodeOf(err) == c.
-type Error struct {
-	Code Code
-	Msg  string
-	Err  error
+// reasonCodes maps every reason to what a caller should do about it.
+var reasonCodes = map[string]kyneta.Code{
+	reasonInvalidOptions: kyneta.CodeInvalidArgument,
+	reasonConnect:        kyneta.CodeUnavailable,
+	reasonLinkDown:       kyneta.CodeUnavailable,
 }
 
-func (e *Error) Error() string {
-	s := "nats transport: " + string(e.Code)
-	return errtext.Join(s, e.Msg, e.Err)
-}
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is matches an *Error with the same Code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
-
-// CodeOf returns the Code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
+// newError returns this package's error for reason.
+func newError(reason, detail string, cause error) *kyneta.Error {
+	code, ok := reasonCodes[reason]
+	if !ok {
+		code = kyneta.CodeInternal
 	}
-	return ""
+	return &kyneta.Error{Code: code, Reason: reason, Pkg: "nats", Detail: detail, Err: cause}
 }
 
 // redactURL drops credentials from a URL list for messages.

@@ -10,6 +10,7 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -126,7 +127,7 @@ type link struct {
 	state     linkState
 	created   time.Time
 	lastHeard time.Time
-	pipe      *transport.Pipeline
+	pipe      *pipeline.Pipeline
 	ch        *transport.Channel
 	recvSeq   uint32 // seq of the last whole message received
 	partial   bool   // a fragmented message is being received
@@ -556,7 +557,7 @@ func (s *session) open(r *remote) {
 
 // activate gives an accepted link its pipeline and channel.
 func (s *session) activate(l *link) {
-	l.pipe = transport.NewPipeline(transport.PipelineOptions{
+	l.pipe = pipeline.New(pipeline.Options{
 		Threshold: s.threshold,
 		Clock:     s.o.Clock,
 		OnError: func(err error, _ transport.Direction) {
@@ -685,7 +686,7 @@ func (l *link) send(msg wire.ChannelMsg) error {
 	l.sendMu.Lock()
 	defer l.sendMu.Unlock()
 	if l.dead.Load() {
-		return &Error{Code: CodeLinkDown}
+		return newError(reasonLinkDown, "", nil)
 	}
 	pieces, err := l.pipe.Send(msg)
 	if err != nil {
@@ -699,7 +700,7 @@ func (l *link) send(msg wire.ChannelMsg) error {
 		}
 		if err := s.nc.PublishMsg(m); err != nil {
 			s.post(event{kind: evCloseLink, link: l, reason: "publish: " + err.Error(), notify: true, reset: true})
-			return &Error{Code: CodeLinkDown, Msg: "publish", Err: err}
+			return newError(reasonLinkDown, "publish", err)
 		}
 		s.t.stats.framesSent.Add(1)
 		s.t.stats.bytesSent.Add(uint64(len(p)))

@@ -93,11 +93,11 @@ func (t *Transport) onStart(ctx context.Context) error {
 	}
 	nc, err := natsgo.Connect(t.opts.URL, append(nopts, t.opts.NATSOptions...)...)
 	if err != nil {
-		return &Error{Code: CodeConnect, Msg: redactURL(t.opts.URL), Err: err}
+		return newError(reasonConnect, redactURL(t.opts.URL), err)
 	}
 	if err := s.start(ctx, nc); err != nil {
 		nc.Close()
-		return &Error{Code: CodeConnect, Msg: "subscribe", Err: err}
+		return newError(reasonConnect, "subscribe", err)
 	}
 	t.mu.Lock()
 	t.sess = s
@@ -193,27 +193,20 @@ func (t *Transport) Stats() Stats {
 	return st
 }
 
-// PeerInfo describes the link to one other node.
-type PeerInfo struct {
-	Node string
-	Link string
-	// Since is when the link got its channel.
-	Since time.Time
-}
-
-// Peers returns the nodes this node has an open link with, by node id.
-func (t *Transport) Peers() []PeerInfo {
-	var out []PeerInfo
+// Peers returns the links this node has open, one per other node (the
+// channels' Meta), by remote node id.
+func (t *Transport) Peers() []Peer {
+	var out []Peer
 	for _, ch := range t.Channels() {
 		if p, ok := ch.Meta.(Peer); ok {
-			out = append(out, PeerInfo{Node: p.Remote, Link: p.Link, Since: p.Since})
+			out = append(out, p)
 		}
 	}
-	slices.SortFunc(out, func(a, b PeerInfo) int {
+	slices.SortFunc(out, func(a, b Peer) int {
 		switch {
-		case a.Node < b.Node:
+		case a.Remote < b.Remote:
 			return -1
-		case a.Node > b.Node:
+		case a.Remote > b.Remote:
 			return 1
 		}
 		return 0

@@ -11,6 +11,7 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -227,7 +228,7 @@ func TestTwoNodesLinkAndExchangeFrames(t *testing.T) {
 	if !st.Connected || st.Peers != 1 || st.LinksOpened != 1 || st.LinkResets != 0 {
 		t.Fatalf("stats = %+v", st)
 	}
-	if ps := a.t.Peers(); len(ps) != 1 || ps[0].Node != "b" {
+	if ps := a.t.Peers(); len(ps) != 1 || ps[0].Remote != "b" || ps[0].Local != "a" {
 		t.Fatalf("Peers = %+v", ps)
 	}
 }
@@ -467,8 +468,8 @@ func TestOptionsAreValidated(t *testing.T) {
 		{URL: natsURL, NodeID: "a", Prefix: "x..y"},
 		{URL: natsURL, NodeID: "a", Heartbeat: time.Second, DeadAfter: time.Second},
 	} {
-		if _, err := New(o); !errors.Is(err, &Error{Code: CodeInvalidOptions}) {
-			t.Errorf("New(%+v) = %v, want &Error{Code: CodeInvalidOptions}", o, err)
+		if _, err := New(o); !errors.Is(err, &kyneta.Error{Code: kyneta.CodeInvalidArgument, Pkg: "nats", Reason: reasonInvalidOptions}) {
+			t.Errorf("New(%+v) = %v, want invalid-options", o, err)
 		}
 	}
 }
@@ -483,8 +484,8 @@ func TestStartFailsWithoutNATS(t *testing.T) {
 	if err := tr.Initialize(ctx, newRecorder().context("a")); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Start(ctx); !errors.Is(err, &Error{Code: CodeConnect}) {
-		t.Fatalf("Start = %v, want &Error{Code: CodeConnect}", err)
+	if err := tr.Start(ctx); !errors.Is(err, &kyneta.Error{Code: kyneta.CodeUnavailable, Pkg: "nats", Reason: reasonConnect}) {
+		t.Fatalf("Start = %v, want connect-failed", err)
 	}
 	if tr.State() != transport.StateStopped {
 		t.Fatalf("state after a failed start = %s", tr.State())
@@ -542,5 +543,22 @@ func TestRefusedLinkBacksOff(t *testing.T) {
 	}
 	if want := []int{1, 3, 7, 15}; !reflect.DeepEqual(opens, want) {
 		t.Fatalf("links opened at beats %v, want %v", opens, want)
+	}
+}
+
+// Every reason's code, spelled out so a change shows up in review.
+func TestReasonCodes(t *testing.T) {
+	want := map[string]kyneta.Code{
+		"invalid-options": kyneta.CodeInvalidArgument,
+		"connect-failed":  kyneta.CodeUnavailable,
+		"link-down":       kyneta.CodeUnavailable,
+	}
+	if len(want) != len(reasonCodes) {
+		t.Errorf("%d reasons, the table lists %d", len(reasonCodes), len(want))
+	}
+	for reason, code := range want {
+		if err := newError(reason, "", nil); err.Code != code || err.Reason != reason || err.Pkg != "nats" {
+			t.Errorf("%s: got %+v, want code %s", reason, err, code)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/outbox"
@@ -54,10 +55,11 @@ type subscriber struct {
 
 var _ transport.Transport = (*Client)(nil)
 
-var errChannelClosed = errors.New("sse: channel closed by the exchange")
+var errChannelClosed = newError(reasonChannelClosed, "by the exchange", nil)
 
-// NewClient returns a stopped client. It fails with an *Error of code
-// client.CodeInvalidConfig when the options cannot work.
+// NewClient returns a stopped client. It fails with the reason
+// "invalid-config" (kyneta.CodeInvalidArgument) when the options cannot
+// work.
 func NewClient(opts ClientOptions) (*Client, error) {
 	o, err := opts.resolve()
 	if err != nil {
@@ -107,10 +109,10 @@ func (c *Client) Initialize(ctx context.Context, tc transport.Context) error {
 
 // Start connects: it returns once the lifecycle left disconnected, without
 // waiting for the stream (use WaitForStatus). It fails with
-// &client.Error{Code: client.CodeClientClosed} after Close.
+// the reason "client-closed" after Close.
 func (c *Client) Start(ctx context.Context) error {
 	if c.closed.Load() {
-		return &client.Error{Code: client.CodeClientClosed, Op: "start"}
+		return newError(reasonClientClosed, "start", nil)
 	}
 	if c.base.State() == transport.StateStopped {
 		c.mu.Lock()
@@ -143,7 +145,7 @@ func (c *Client) Stop(ctx context.Context) error {
 }
 
 // Close stops the client for good. Later Start calls fail with
-// &client.Error{Code: client.CodeClientClosed}; pending WaitForStatus calls return.
+// the reason "client-closed"; pending WaitForStatus calls return.
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	ctx := context.Background()
@@ -178,21 +180,21 @@ func (c *Client) Channels() []*transport.Channel { return c.base.Channels() }
 func (c *Client) State() State { return c.runner.State() }
 
 // WaitForStatus waits until the status is want and its effects were
-// carried out (for StatusConnected: the channel was added and the
+// carried out (for client.StatusConnected: the channel was added and the
 // establish handshake started). Waiting for any status but disconnected
 // also ends when the client stops for good: the state is returned with its
 // *client.DisconnectReason as the error. It returns ctx's error if ctx ends first.
-func (c *Client) WaitForStatus(ctx context.Context, want Status) (State, error) {
+func (c *Client) WaitForStatus(ctx context.Context, want client.Status) (State, error) {
 	s, err := c.runner.WaitFor(ctx, func(s State) bool {
-		return s.Status == want || (want != StatusDisconnected && s.Status == StatusDisconnected && s.Reason != nil)
+		return s.Status == want || (want != client.StatusDisconnected && s.Status == client.StatusDisconnected && s.Reason != nil)
 	})
 	switch {
 	case errors.Is(err, machine.ErrClosed):
-		return s, &client.Error{Code: client.CodeClientClosed, Op: "wait", Err: err}
+		return s, newError(reasonClientClosed, "wait", err)
 	case err != nil:
 		return s, err
 	}
-	if err := c.barrier(ctx); err != nil && !errors.Is(err, &client.Error{Code: client.CodeClientClosed}) {
+	if err := c.barrier(ctx); err != nil && kyneta.ReasonOf(err) != reasonClientClosed {
 		return s, err
 	}
 	if err := c.out.Sync(ctx); err != nil {
@@ -232,7 +234,7 @@ func (c *Client) Subscribe(fn func(from, to State)) (unsubscribe func()) {
 
 func (c *Client) onStart(ctx context.Context) error {
 	if c.closed.Load() {
-		return &client.Error{Code: client.CodeClientClosed, Op: "start"}
+		return newError(reasonClientClosed, "start", nil)
 	}
 	c.runner.Dispatch(msgStart{})
 	return c.barrier(ctx)
@@ -311,7 +313,7 @@ func (c *Client) barrier(ctx context.Context) error {
 		c.mu.Unlock()
 		return ctx.Err()
 	case <-c.runner.Stopped():
-		return &client.Error{Code: client.CodeClientClosed, Op: "barrier"}
+		return newError(reasonClientClosed, "barrier", nil)
 	}
 }
 
@@ -338,11 +340,11 @@ func (c *Client) onTransition(tr machine.Transition[State]) {
 		})
 	}
 	switch to.Status {
-	case StatusDisconnected:
+	case client.StatusDisconnected:
 		if to.Reason != nil && o.OnDisconnect != nil {
 			c.out.Post(func() { o.OnDisconnect(to.Reason) })
 		}
-	case StatusReconnecting:
+	case client.StatusReconnecting:
 		if o.OnReconnecting != nil {
 			c.out.Post(func() { o.OnReconnecting(to.Attempt, to.Delay) })
 		}
@@ -461,7 +463,7 @@ func resolveURL(static string, fn func(string) (string, error), peerID string) (
 		return static, nil
 	}
 	if peerID == "" {
-		return "", errors.New("no peer id: Initialize with an identity before Start")
+		return "", newError(reasonInvalidConfig, "no peer id: Initialize with an identity before Start", nil)
 	}
 	u, err := fn(peerID)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/transport"
@@ -55,7 +56,7 @@ func newGoClient(t testing.TB, h *harness, peerID string, opts ClientOptions) *g
 	return g
 }
 
-func (g *goClient) wait(t testing.TB, want Status) (State, error) {
+func (g *goClient) wait(t testing.TB, want client.Status) (State, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
@@ -75,7 +76,7 @@ func TestClientExchangesMessages(t *testing.T) {
 		}
 	}
 	g := newGoClient(t, h, "alice", ClientOptions{Header: bearer("t-alice"), Reconnect: noRetry()})
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	h.rec.waitFor(t, "client establish", func() bool { return len(h.rec.received) == 1 })
@@ -84,7 +85,7 @@ func TestClientExchangesMessages(t *testing.T) {
 		t.Fatalf("client got %#v", g.rec.msg(0))
 	}
 	sch := h.rec.channel(0)
-	if info, _ := InfoOf(sch); info.Principal != "alice" {
+	if info, _ := transport.InfoOf(sch); info.Principal != "alice" {
 		t.Fatalf("server info %+v", info)
 	}
 	cch := g.c.Channels()[0]
@@ -116,7 +117,7 @@ func TestClientExchangesMessages(t *testing.T) {
 	if err := g.c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := g.c.State(); st.Status != StatusDisconnected || !errors.Is(st.Reason, &client.Error{Code: client.CodeIntentional}) {
+	if st := g.c.State(); st.Status != client.StatusDisconnected || !errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: reasonIntentional}) {
 		t.Fatalf("after stop: %v", st)
 	}
 	g.rec.waitFor(t, "client channel removed", func() bool { return len(g.rec.removed) == 1 })
@@ -128,7 +129,7 @@ func TestClientExchangesMessages(t *testing.T) {
 func TestClientLargeMessagesBothWays(t *testing.T) {
 	h := newHarness(t, ServerOptions{MaxBodySize: 2 << 20})
 	g := newGoClient(t, h, "p", ClientOptions{Reconnect: noRetry(), MaxEventSize: 4 << 20})
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte{0, 1, 2, 0xff, 'x', '"', '\n'}, 150_000)
@@ -158,22 +159,22 @@ func TestClientReconnects(t *testing.T) {
 		Reconnect:      &backoff.Policy{Base: time.Second, Max: 10 * time.Second, MaxAttempts: 3, Jitter: backoff.JitterNone},
 		OnReconnecting: func(_ int, d time.Duration) { reconnecting = append(reconnecting, d) },
 	})
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	h.rec.waitFor(t, "establish", func() bool { return len(h.rec.received) == 1 })
 	h.srv.mu.Lock()
 	st := h.srv.byPeer["p"]
 	h.srv.mu.Unlock()
-	st.closeWith(closeGoingAway, reasonDraining, true)
-	s, err := g.wait(t, StatusReconnecting)
+	st.closeWith(closeGoingAway, closeReasonDraining, true)
+	s, err := g.wait(t, client.StatusReconnecting)
 	if err != nil || s.Delay != time.Second || s.Attempt != 1 {
 		t.Fatalf("after the server's close: %v %v", s, err)
 	}
 	g.rec.waitFor(t, "client channel removed", func() bool { return len(g.rec.removed) == 1 })
 	waitTimers(t, g.clk, 1)
 	g.clk.Advance(time.Second)
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	// The new stream starts a new pipeline: establish again, seq from 1.
@@ -193,8 +194,8 @@ func TestClientReconnects(t *testing.T) {
 func TestClientUnauthorizedIsFinal(t *testing.T) {
 	h := newHarness(t, ServerOptions{Authenticate: tokenAuth})
 	g := newGoClient(t, h, "p", ClientOptions{Header: bearer("nope")}) // default policy retries
-	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, &client.Error{Code: client.CodeUnauthorized}) || s.Reason.HTTPStatus != 401 || client.CodeOf(err) != client.CodeUnauthorized {
+	s, err := g.wait(t, client.StatusConnected)
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonUnauthorized, Code: kyneta.CodeUnauthenticated}) || s.Reason.HTTPStatus != 401 || kyneta.ReasonOf(err) != reasonUnauthorized {
 		t.Fatalf("got %v %v", s, err)
 	}
 	if g.clk.Pending() != 0 {
@@ -212,8 +213,8 @@ func TestClientPolicyCloseIsFinal(t *testing.T) {
 		}
 	}
 	g := newGoClient(t, h, "p", ClientOptions{})
-	s, err := g.wait(t, StatusDisconnected)
-	if err != nil || !errors.Is(s.Reason, &client.Error{Code: client.CodePolicyViolation}) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != reasonRejected {
+	s, err := g.wait(t, client.StatusDisconnected)
+	if err != nil || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonPolicyViolation}) || s.Reason.CloseCode != 1008 || s.Reason.CloseReason != closeReasonRejected {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -227,16 +228,16 @@ func TestClientMaxRetries(t *testing.T) {
 	h.srv.mu.Unlock()
 	g := newGoClient(t, h, "p", ClientOptions{Reconnect: &backoff.Policy{Base: time.Second, Max: 10 * time.Second, MaxAttempts: 3, Jitter: backoff.JitterNone}})
 	for _, d := range []time.Duration{2 * time.Second, 4 * time.Second} {
-		s, err := g.wait(t, StatusReconnecting)
+		s, err := g.wait(t, client.StatusReconnecting)
 		if err != nil || s.Delay != d {
 			t.Fatalf("reconnecting %v %v, want delay %v", s, err, d)
 		}
 		waitTimers(t, g.clk, 1)
 		g.clk.Advance(d)
 	}
-	s, err := g.wait(t, StatusConnected)
+	s, err := g.wait(t, client.StatusConnected)
 	var last *client.DisconnectReason
-	if !errors.Is(err, &client.Error{Code: client.CodeMaxRetries}) || s.Reason.Attempts != 3 || !errors.As(s.Reason.Err, &last) || last.HTTPStatus != 503 {
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonMaxRetries}) || s.Reason.Attempts != 3 || !errors.As(s.Reason.Err, &last) || last.HTTPStatus != 503 {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -247,7 +248,7 @@ func TestClientMaxRetries(t *testing.T) {
 func TestClientUploadFailureReconnects(t *testing.T) {
 	h := newHarness(t, ServerOptions{})
 	g := newGoClient(t, h, "p", ClientOptions{Reconnect: &backoff.Policy{Base: time.Second, MaxAttempts: 2, Jitter: backoff.JitterNone}})
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	h.rec.waitFor(t, "establish", func() bool { return len(h.rec.received) == 1 })
@@ -258,12 +259,12 @@ func TestClientUploadFailureReconnects(t *testing.T) {
 	if err := g.c.Channels()[0].Send(&wire.Interest{DocID: "lost"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.wait(t, StatusReconnecting); err != nil {
+	if _, err := g.wait(t, client.StatusReconnecting); err != nil {
 		t.Fatal(err)
 	}
 	waitTimers(t, g.clk, 1)
 	g.clk.Advance(time.Second)
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	h.rec.waitFor(t, "re-establish", func() bool { return len(h.rec.received) == 2 })
@@ -277,17 +278,17 @@ func TestClientUploadFailureReconnects(t *testing.T) {
 func TestClientIdleTimeout(t *testing.T) {
 	h := newHarness(t, ServerOptions{HeartbeatInterval: -1})
 	g := newGoClient(t, h, "p", ClientOptions{Reconnect: noRetry(), IdleTimeout: time.Minute})
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	waitDurations(t, g.clk, time.Minute)
 	g.clk.Advance(30 * time.Second)
-	if s := g.c.State(); s.Status != StatusConnected {
+	if s := g.c.State(); s.Status != client.StatusConnected {
 		t.Fatalf("gave up early: %v", s)
 	}
 	g.clk.Advance(30 * time.Second)
-	s, err := g.wait(t, StatusDisconnected)
-	if err != nil || !errors.Is(s.Reason, ErrIdleTimeout) {
+	s, err := g.wait(t, client.StatusDisconnected)
+	if err != nil || !errors.Is(s.Reason, &kyneta.Error{Pkg: "sse", Reason: reasonIdleTimeout, Code: kyneta.CodeDeadlineExceeded}) {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -320,7 +321,7 @@ func TestClientOpenTimeout(t *testing.T) {
 	}
 	waitDurations(t, g.clk, 5*time.Second)
 	g.clk.Advance(5 * time.Second)
-	s, err := g.wait(t, StatusDisconnected)
+	s, err := g.wait(t, client.StatusDisconnected)
 	if err != nil || !errors.Is(s.Reason, errOpenTimeout) {
 		t.Fatalf("got %v %v", s, err)
 	}
@@ -331,7 +332,7 @@ func TestClientOpenTimeout(t *testing.T) {
 func TestClientStopSendsQueued(t *testing.T) {
 	h := newHarness(t, ServerOptions{})
 	g := newGoClient(t, h, "p", ClientOptions{Reconnect: noRetry()})
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	ch := g.c.Channels()[0]
@@ -352,14 +353,14 @@ func TestClientStopSendsQueued(t *testing.T) {
 	if _, ok := h.rec.msg(6).(*wire.Depart); !ok {
 		t.Fatalf("last message %#v", h.rec.msg(6))
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &client.Error{Code: client.CodeNotConnected}) && !errors.Is(err, &transport.Error{Code: transport.CodeChannelNotFound}) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonNotConnected}) && !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "channel-not-found"}) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	// Restart works with the remembered context.
 	if err := g.c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -373,15 +374,15 @@ func TestClientConfig(t *testing.T) {
 		{EventsURL: "http://x/e", PostURL: "http://x/p", PostURLFunc: func(string) (string, error) { return "", nil }},
 		{EventsURL: "http://x/e", PostURL: "http://x/p", Reconnect: &backoff.Policy{Base: -1}},
 	} {
-		if _, err := NewClient(o); !errors.Is(err, &client.Error{Code: client.CodeInvalidConfig}) {
+		if _, err := NewClient(o); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonInvalidConfig}) {
 			t.Errorf("%+v: %v", o, err)
 		}
 	}
 	// A URL function that fails stops the client without retrying.
 	h := newHarness(t, ServerOptions{})
 	g := newGoClient(t, h, "p", ClientOptions{EventsURLFunc: func(string) (string, error) { return "", errors.New("no") }})
-	s, err := g.wait(t, StatusConnected)
-	if !errors.Is(err, &client.Error{Code: client.CodeInvalidConfig}) || g.clk.Pending() != 0 {
+	s, err := g.wait(t, client.StatusConnected)
+	if !errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonInvalidConfig}) || g.clk.Pending() != 0 {
 		t.Fatalf("got %v %v", s, err)
 	}
 }
@@ -391,7 +392,7 @@ func TestClientConfig(t *testing.T) {
 func TestClientSendWithoutStream(t *testing.T) {
 	h := newHarness(t, ServerOptions{})
 	g := newGoClient(t, h, "p", ClientOptions{Reconnect: noRetry(), SendQueueLimit: 1})
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	ch := g.c.Channels()[0]
@@ -401,13 +402,13 @@ func TestClientSendWithoutStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := ch.Send(&wire.Interest{DocID: "d"})
-	if !errors.Is(err, &client.Error{Code: client.CodeNotConnected}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonNotConnected}) {
 		t.Fatalf("send after stop: %v", err)
 	}
 	if err := g.c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.c.Start(ctx); !errors.Is(err, &client.Error{Code: client.CodeClientClosed}) {
+	if err := g.c.Start(ctx); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonClientClosed}) {
 		t.Fatalf("start after close: %v", err)
 	}
 }
@@ -424,7 +425,7 @@ func TestClientStopFromReceiveCallback(t *testing.T) {
 		defer cancel()
 		stopped <- g.c.Stop(ctx)
 	}
-	if _, err := g.wait(t, StatusConnected); err != nil {
+	if _, err := g.wait(t, client.StatusConnected); err != nil {
 		t.Fatal(err)
 	}
 	h.rec.waitFor(t, "server channel", func() bool { return len(h.rec.added) == 1 })
@@ -434,7 +435,7 @@ func TestClientStopFromReceiveCallback(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
-	if s, err := g.wait(t, StatusDisconnected); err != nil || !errors.Is(s.Reason, &client.Error{Code: client.CodeIntentional}) {
+	if s, err := g.wait(t, client.StatusDisconnected); err != nil || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonIntentional}) {
 		t.Fatalf("got %v %v", s, err)
 	}
 }

@@ -12,9 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/kyneta-go/kyneta/client"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/outbox"
-	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -77,7 +76,7 @@ func (c *Client) open(gen uint64) {
 	go s.run(peerID)
 }
 
-var errOpenTimeout = errors.New("sse: events request timed out")
+var errOpenTimeout = newError(reasonOpenTimeout, "events request", nil)
 
 // run sends the events request, then reads the stream until it ends.
 func (s *cstream) run(peerID string) {
@@ -99,8 +98,9 @@ func (s *cstream) run(peerID string) {
 	}
 	h, err := c.header(s.ctx)
 	if err != nil {
-		m := msgStreamError{Err: err, Config: errors.Is(err, &client.Error{Code: client.CodeInvalidConfig})}
-		if errors.Is(err, &client.Error{Code: client.CodeUnauthorized}) || errors.Is(err, &server.Error{Code: server.CodeUnauthorized}) {
+		code := kyneta.CodeOf(err)
+		m := msgStreamError{Err: err, Config: code == kyneta.CodeInvalidArgument}
+		if code == kyneta.CodeUnauthenticated || code == kyneta.CodePermissionDenied {
 			m.HTTPStatus = http.StatusUnauthorized
 		}
 		fail(m)
@@ -189,7 +189,7 @@ func (s *cstream) read(body io.Reader) {
 	for {
 		ev, err := er.Next()
 		if err != nil {
-			if errors.Is(err, ErrEventTooLarge) {
+			if errors.Is(err, errEventTooLarge) {
 				c.runner.Dispatch(msgStreamError{Stream: s.gen, Err: err})
 				return
 			}
@@ -250,7 +250,7 @@ func (s *cstream) armIdle() {
 		s.mu.Unlock()
 		// Outside the lock: the dispatch may run the close-stream effect
 		// on this goroutine.
-		s.c.runner.Dispatch(msgStreamError{Stream: s.gen, Err: ErrIdleTimeout})
+		s.c.runner.Dispatch(msgStreamError{Stream: s.gen, Err: errIdleTimeout})
 	}
 	s.mu.Lock()
 	if !s.released {
@@ -268,7 +268,7 @@ func (s *cstream) send(msg wire.ChannelMsg) error {
 	ok := s.opened && !s.released
 	s.mu.Unlock()
 	if !ok {
-		return &client.Error{Code: client.CodeNotConnected, Op: "send"}
+		return newError(reasonNotConnected, "send", nil)
 	}
 	frames, err := s.pipe.sendBinary(msg)
 	if err != nil {
@@ -281,10 +281,10 @@ func (s *cstream) send(msg wire.ChannelMsg) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released {
-		return &client.Error{Code: client.CodeNotConnected, Op: "send"}
+		return newError(reasonNotConnected, "send", nil)
 	}
 	if s.queued > 0 && s.queued+size > s.c.opts.SendQueueLimit {
-		return &client.Error{Code: client.CodeSendQueueFull, Op: "send"}
+		return newError(reasonSendQueueFull, "send", nil)
 	}
 	s.queue = append(s.queue, frames...)
 	if s.queued == 0 && s.idle == closedChan {

@@ -47,7 +47,7 @@
 // [Server.EventsHandler] and [Server.UploadHandler] on separate routes)
 // and a transport.Transport. ServerOptions.Authenticate runs on every
 // request before anything else; the principal is bound to the stream and
-// stored in the channel's Meta ([ConnInfo], a transport.PrincipalCarrier),
+// stored in the channel's Meta ([transport.ConnInfo], a transport.PrincipalCarrier),
 // and an upload must authenticate as the stream's principal. Only the same
 // principal may take over a peer id (the older stream ends with 1000).
 // Limits: MaxConnections (503 above), MaxBodySize (413), a send queue

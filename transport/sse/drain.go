@@ -49,7 +49,7 @@ func (s *Server) Drain(ctx context.Context, opts server.DrainOptions) (server.Dr
 	deadline := opts.Deadline
 	code, reason := int(cmp.Or(opts.CloseCode, s.cfg.Drain.CloseCode)), cmp.Or(opts.CloseReason, s.cfg.Drain.CloseReason)
 	if code == 0 {
-		code, reason = closeGoingAway, cmp.Or(reason, reasonDraining)
+		code, reason = closeGoingAway, cmp.Or(reason, closeReasonDraining)
 	}
 	if deadline == 0 {
 		deadline = s.cfg.Drain.Deadline

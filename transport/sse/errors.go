@@ -2,12 +2,11 @@ package sse
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
-	"github.com/kyneta-go/kyneta/client"
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/server"
-	"github.com/kyneta-go/kyneta/transport"
 )
 
 // Close codes carried by the eventClose event that precedes every stream
@@ -34,27 +33,83 @@ const (
 
 // Close reasons sent with the codes above.
 const (
-	reasonReplaced     = "Replaced by new connection"
-	reasonDraining     = "Server draining"
-	reasonShuttingDown = "Server shutting down"
-	reasonRejected     = "Connection rejected"
-	reasonSlowConsumer = "Slow consumer"
-	reasonInternal     = "Internal error"
-	reasonLimitFmt     = "Limit exceeded: %s"
+	closeReasonReplaced     = "Replaced by new connection"
+	closeReasonDraining     = "Server draining"
+	closeReasonShuttingDown = "Server shutting down"
+	closeReasonRejected     = "Connection rejected"
+	closeReasonSlowConsumer = "Slow consumer"
+	closeReasonInternal     = "Internal error"
+	closeReasonLimitFmt     = "Limit exceeded: %s"
 )
 
-// Authentication and option errors are the WebSocket server's
-// (a *server.Error with server.CodeUnauthorized, server.CodeForbidden or
-// server.CodeInvalidOptions, or a *server.AuthError), so one authenticator
-// and one check serve both transports: a plain error refuses with 401,
-// a server.CodeForbidden error with 403, a *server.AuthError with its
+// Authentication works as on the WebSocket server, so one authenticator
+// serves both transports: a plain error refuses with 401, an error of code
+// kyneta.CodePermissionDenied with 403, a *server.AuthError with its
 // status.
+//
+// The SSE client reports its outcomes with the WebSocket client's model, so
+// one check covers both clients: a *client.DisconnectReason (State.Reason,
+// WaitForStatus, OnDisconnect) with the WebSocket client's reasons ("closed"
+// for a stream the server ended, "unauthorized", "policy-violation", ...),
+// and the same reasons for this package's own errors (Pkg "sse"). Branch on
+// kyneta.CodeOf(err) or kyneta.ReasonOf(err).
 
-// ErrServerClosed: the server was closed, or the stream is closing. It
-// has code transport.CodeClosed. (A send that would overflow a stream's queue
-// fails with the WebSocket server's server.CodeSlowConsumer, and the stream
-// is closed with 4000.)
-var ErrServerClosed = fmt.Errorf("sse: stream closed: %w", &transport.Error{Code: transport.CodeClosed})
+// The reasons of this package's errors (docs/errors.md lists them with
+// their codes). The client's match the WebSocket client's reasons, the
+// server's the WebSocket server's.
+const (
+	// The server's.
+	reasonInvalidOptions = "invalid-options" // NewServer or Drain was given an invalid option field
+	reasonClosed         = "closed"          // the server was closed, or the stream is closing
+	reasonSlowConsumer   = "slow-consumer"   // a send would overflow the stream's queue (the stream is closed with 4000)
+	reasonNilMessage     = "nil-message"     // a nil message was sent on a channel
+
+	// The client's, and the disconnect reasons it reports.
+	reasonIntentional     = "intentional"
+	reasonError           = "error"
+	reasonMaxRetries      = "max-retries-exceeded"
+	reasonUnauthorized    = "unauthorized"
+	reasonPolicyViolation = "policy-violation"
+	reasonInvalidConfig   = "invalid-config"
+	reasonClientClosed    = "client-closed"
+	reasonSendQueueFull   = "send-queue-full"
+	reasonNotConnected    = "not-connected"
+	reasonIdleTimeout     = "idle-timeout"    // a stream stayed silent (not even a heartbeat) for ClientOptions.IdleTimeout
+	reasonOpenTimeout     = "open-timeout"    // the events request did not answer within ClientOptions.OpenTimeout
+	reasonEventTooLarge   = "event-too-large" // a line or an event above the reader's limit
+	reasonChannelClosed   = "channel-closed"  // the exchange closed the channel
+)
+
+// reasonCodes maps this package's own reasons (not the disconnect reasons,
+// which the client package classifies) to what a caller should do.
+var reasonCodes = map[string]kyneta.Code{
+	reasonInvalidOptions: kyneta.CodeInvalidArgument,
+	reasonClosed:         kyneta.CodeUnavailable,
+	reasonSlowConsumer:   kyneta.CodeResourceExhausted,
+	reasonNilMessage:     kyneta.CodeInvalidArgument,
+	reasonInvalidConfig:  kyneta.CodeInvalidArgument,
+	reasonClientClosed:   kyneta.CodeUnavailable,
+	reasonSendQueueFull:  kyneta.CodeResourceExhausted,
+	reasonNotConnected:   kyneta.CodeUnavailable,
+	reasonIdleTimeout:    kyneta.CodeDeadlineExceeded,
+	reasonOpenTimeout:    kyneta.CodeDeadlineExceeded,
+	reasonEventTooLarge:  kyneta.CodeResourceExhausted,
+	reasonChannelClosed:  kyneta.CodeUnavailable,
+}
+
+// newError returns this package's error for reason.
+func newError(reason, detail string, cause error) *kyneta.Error {
+	code, ok := reasonCodes[reason]
+	if !ok {
+		code = kyneta.CodeInternal
+	}
+	return &kyneta.Error{Code: code, Reason: reason, Pkg: "sse", Detail: detail, Err: cause}
+}
+
+// errStreamClosed is the error of a send on a closed server or a closing
+// stream; it wraps the transport's closed error, which the exchange and
+// transport.Channel recognise.
+func errStreamClosed() error { return newError(reasonClosed, "stream", pipeline.ErrClosed()) }
 
 // authStatus maps an authenticator error to an HTTP status and message, as
 // the WebSocket server does.
@@ -70,24 +125,18 @@ func authStatus(err error) (int, string) {
 		}
 		return st, http.StatusText(st)
 	}
-	if errors.Is(err, &server.Error{Code: server.CodeForbidden}) {
+	if kyneta.CodeOf(err) == kyneta.CodePermissionDenied {
 		return http.StatusForbidden, http.StatusText(http.StatusForbidden)
 	}
 	return http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)
 }
 
-// The SSE client reports its outcomes with the WebSocket client's error
-// model, so one check covers both clients: a *client.DisconnectReason
-// (State.Reason, WaitForStatus, OnDisconnect) or a *client.Error, with a
-// client.Code that client.CodeOf returns. A stream that the server ended
-// is client.CodeClosed.
-
-// ErrIdleTimeout is the cause reported when a stream stayed silent (not
-// even a heartbeat) for ClientOptions.IdleTimeout.
-var ErrIdleTimeout = errors.New("sse: stream idle timeout")
-
-// permanent reports whether a failure with this code must not be retried:
-// the WebSocket client's rule.
-func permanent(c client.Code) bool {
-	return c == client.CodeUnauthorized || c == client.CodePolicyViolation || c == client.CodeInvalidConfig
+// permanent reports whether a failure with this reason must not be
+// retried: the WebSocket client's rule.
+func permanent(reason string) bool {
+	return reason == reasonUnauthorized || reason == reasonPolicyViolation || reason == reasonInvalidConfig
 }
+
+// errIdleTimeout is the cause reported when a stream stayed silent (not
+// even a heartbeat) for ClientOptions.IdleTimeout.
+var errIdleTimeout = newError(reasonIdleTimeout, "stream", nil)

@@ -3,7 +3,6 @@ package sse
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 )
 
@@ -38,9 +37,9 @@ type sseEvent struct {
 	ID string
 }
 
-// ErrEventTooLarge is returned by the event reader when a line or an
+// errEventTooLarge is returned by the event reader when a line or an
 // event's data exceeds the reader's limit.
-var ErrEventTooLarge = errors.New("sse: event too large")
+var errEventTooLarge = newError(reasonEventTooLarge, "", nil)
 
 // appendEvent appends one event to dst: an "event:" line unless typ is
 // empty or eventMessage, one "data:" line per line of data (text frames
@@ -101,7 +100,7 @@ func parseCloseEvent(data string) (code int, reason string) {
 
 // eventReader decodes an event stream. It never holds more than max bytes
 // of a line or of an event's data; beyond that Next fails with
-// ErrEventTooLarge.
+// errEventTooLarge.
 type eventReader struct {
 	r   io.Reader
 	max int
@@ -162,7 +161,7 @@ func (er *eventReader) Next() (sseEvent, error) {
 				er.data = append(er.data, '\n')
 			}
 			if len(er.data)+len(value) > er.max {
-				return sseEvent{}, ErrEventTooLarge
+				return sseEvent{}, errEventTooLarge
 			}
 			er.data = append(er.data, value...)
 			er.hasData = true
@@ -200,7 +199,7 @@ func (er *eventReader) line() ([]byte, error) {
 		if i := bytes.IndexAny(rest[scan:], "\r\n"); i >= 0 {
 			i += scan
 			if i > er.max {
-				return nil, ErrEventTooLarge
+				return nil, errEventTooLarge
 			}
 			line := rest[:i]
 			if rest[i] == '\r' {
@@ -211,7 +210,7 @@ func (er *eventReader) line() ([]byte, error) {
 		}
 		scan = len(rest)
 		if len(rest) > er.max {
-			return nil, ErrEventTooLarge
+			return nil, errEventTooLarge
 		}
 		if er.eof {
 			if er.err != nil {

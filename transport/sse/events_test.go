@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
 )
 
@@ -71,11 +72,11 @@ func TestEventReader(t *testing.T) {
 
 func TestEventReaderLimits(t *testing.T) {
 	long := "data: " + strings.Repeat("x", 100) + "\n\n"
-	if _, err := readAll(strings.NewReader(long), 50); !errors.Is(err, ErrEventTooLarge) {
+	if _, err := readAll(strings.NewReader(long), 50); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonEventTooLarge}) {
 		t.Fatalf("long line: %v", err)
 	}
 	many := strings.Repeat("data: "+strings.Repeat("x", 30)+"\n", 5) + "\n"
-	if _, err := readAll(strings.NewReader(many), 100); !errors.Is(err, ErrEventTooLarge) {
+	if _, err := readAll(strings.NewReader(many), 100); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonEventTooLarge}) {
 		t.Fatalf("long event: %v", err)
 	}
 	if got, err := readAll(strings.NewReader(long), 200); err != nil || len(got) != 1 {
@@ -141,7 +142,7 @@ func (c *chunked) Read(p []byte) (int, error) {
 }
 
 func TestCloseEvent(t *testing.T) {
-	b := appendCloseEvent(nil, 1008, reasonRejected)
+	b := appendCloseEvent(nil, 1008, closeReasonRejected)
 	if string(b) != "event: kyneta-close\ndata: {\"code\":1008,\"reason\":\"Connection rejected\"}\n\n" {
 		t.Fatalf("close event %q", b)
 	}

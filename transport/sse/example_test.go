@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -24,7 +25,7 @@ func Example() {
 	srv, _ := sse.NewServer(sse.ServerOptions{
 		Authenticate: func(r *http.Request) (server.Principal, error) {
 			if r.Header.Get("Authorization") != "Bearer s3cret" {
-				return nil, &server.Error{Code: server.CodeUnauthorized}
+				return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated}
 			}
 			return "worker", nil
 		},

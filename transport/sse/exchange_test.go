@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
@@ -24,7 +25,7 @@ var tokens = map[string]string{"t-alice": "alice", "t-bob": "bob"}
 func authenticate(r *http.Request) (server.Principal, error) {
 	p, ok := tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	if !ok {
-		return nil, &server.Error{Code: server.CodeUnauthorized}
+		return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated}
 	}
 	return p, nil
 }
@@ -195,8 +196,8 @@ func TestExchangeBindsPrincipal(t *testing.T) {
 	impostor, c := startClient(t, s, "alice", "t-bob")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st, err := c.WaitForStatus(ctx, sse.StatusDisconnected)
-	if err != nil || !errors.Is(st.Reason, &client.Error{Code: client.CodePolicyViolation}) {
+	st, err := c.WaitForStatus(ctx, client.StatusDisconnected)
+	if err != nil || !errors.Is(st.Reason, &kyneta.Error{Pkg: "client", Reason: "policy-violation"}) {
 		t.Fatalf("impostor: %v %v", st, err)
 	}
 	if _, ok := s.ex.Peers()["alice"]; ok {

@@ -80,7 +80,7 @@ func FuzzUpload(f *testing.F) {
 	}
 	f.Cleanup(func() { _ = srv.Stop(ctx) })
 	f.Fuzz(func(t *testing.T, body []byte) {
-		st := newStream(srv, ConnInfo{PeerID: "p"}, nil, nil)
+		st := newStream(srv, transport.ConnInfo{PeerID: "p"}, nil, nil)
 		defer st.release()
 		ch, err := srv.base.AddChannel(transport.Link{Send: st.send, Meta: st.info})
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -348,11 +349,11 @@ func tokenAuth(r *http.Request) (server.Principal, error) {
 	case "t-bob":
 		return "bob", nil
 	case "t-banned":
-		return nil, &server.Error{Code: server.CodeForbidden}
+		return nil, &kyneta.Error{Code: kyneta.CodePermissionDenied}
 	case "t-teapot":
 		return nil, &server.AuthError{Status: http.StatusTeapot, Message: "no"}
 	}
-	return nil, &server.Error{Code: server.CodeUnauthorized}
+	return nil, &kyneta.Error{Code: kyneta.CodeUnauthenticated}
 }
 
 // waitDurations waits until the fake clock has timers armed for each of

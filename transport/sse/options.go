@@ -68,9 +68,10 @@ const (
 // ServerOptions configure a Server. The zero value works.
 type ServerOptions struct {
 	// Authenticate runs on every request (events and uploads) before
-	// anything else. An error refuses it: 401 by default, 403 for
-	// server.CodeForbidden, the status of a *server.AuthError. The principal is bound to
-	// the stream (ConnInfo.Principal, the channel's Meta); an upload must
+	// anything else. An error refuses it: 401 by default, 403 for an
+	// error of code kyneta.CodePermissionDenied, the status of a
+	// *server.AuthError. The principal is bound to
+	// the stream (transport.ConnInfo.Principal, the channel's Meta); an upload must
 	// authenticate as the same principal as its stream. Nil accepts all
 	// requests with a nil principal.
 	Authenticate func(r *http.Request) (server.Principal, error)
@@ -117,7 +118,7 @@ type ServerOptions struct {
 	// SendQueueMessages and SendQueueBytes bound each stream's queue of
 	// events waiting for the network. A send that would exceed either
 	// ends the stream with close code 4000 and fails with
-	// server.CodeSlowConsumer (one event is always admitted into an empty
+	// the reason "slow-consumer" (one event is always admitted into an empty
 	// queue). Defaults 16 384 and 8 MiB.
 	SendQueueMessages int
 	SendQueueBytes    int
@@ -180,7 +181,7 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		c.threshold = o.FragmentThreshold
 	}
 	neg := func(field string) (serverConfig, error) {
-		return c, &server.Error{Code: server.CodeInvalidOptions, Msg: field + ": must not be negative"}
+		return c, newError(reasonInvalidOptions, field+": must not be negative", nil)
 	}
 	switch {
 	case o.MaxConnections < 0:
@@ -206,7 +207,7 @@ func (o ServerOptions) resolve() (serverConfig, error) {
 		c.MaxBodySize = defaultMaxBodySize
 	}
 	if c.MaxBodySize < defaultFragmentThreshold+frameOverhead {
-		return c, &server.Error{Code: server.CodeInvalidOptions, Msg: "MaxBodySize: smaller than a client fragment (60000+18 bytes)"}
+		return c, newError(reasonInvalidOptions, "MaxBodySize: smaller than a client fragment (60000+18 bytes)", nil)
 	}
 	if c.HeartbeatInterval == 0 {
 		c.HeartbeatInterval = defaultHeartbeatInterval
@@ -272,7 +273,9 @@ type ClientOptions struct {
 	// HeaderFunc, if set, is called before every events request and its
 	// headers are added to Header for that stream and its uploads (tokens
 	// that expire). An error fails the attempt (retried) unless it wraps
-	// client.CodeInvalidConfig or client.CodeUnauthorized (or server.CodeUnauthorized).
+	// an error of code kyneta.CodeInvalidArgument (stops with
+	// "invalid-config") or kyneta.CodeUnauthenticated or
+	// kyneta.CodePermissionDenied (stops with "unauthorized").
 	HeaderFunc func(ctx context.Context) (http.Header, error)
 	// HTTPClient sends the requests; nil means a client of the Client's
 	// own (a clone of http.DefaultTransport). It must not have a Timeout:
@@ -286,7 +289,7 @@ type ClientOptions struct {
 	// A larger event fails the stream.
 	MaxEventSize int
 	// SendQueueLimit bounds the bytes waiting for upload; a send beyond it
-	// fails with client.CodeSendQueueFull (one frame is always accepted into an
+	// fails with the reason "send-queue-full" (one frame is always accepted into an
 	// empty queue). 0 means 16 MiB.
 	SendQueueLimit int
 	// OpenTimeout bounds an events request until the response headers
@@ -333,7 +336,7 @@ type clientConfig struct {
 func (o ClientOptions) resolve() (clientConfig, error) {
 	c := clientConfig{ClientOptions: o}
 	fail := func(format string, args ...any) (clientConfig, error) {
-		return clientConfig{}, &client.Error{Code: client.CodeInvalidConfig, Op: "new", Err: fmt.Errorf(format, args...)}
+		return clientConfig{}, newError(reasonInvalidConfig, "new", fmt.Errorf(format, args...))
 	}
 	for _, u := range []struct {
 		name string
@@ -378,7 +381,7 @@ func (o ClientOptions) resolve() (clientConfig, error) {
 		c.policy = *o.Reconnect
 	}
 	if err := c.policy.Validate(); err != nil {
-		return clientConfig{}, &client.Error{Code: client.CodeInvalidConfig, Op: "new", Err: err}
+		return clientConfig{}, newError(reasonInvalidConfig, "new", err)
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Float64

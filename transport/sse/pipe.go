@@ -2,11 +2,11 @@ package sse
 
 import (
 	"encoding/binary"
-	"errors"
 	"sync"
 	"sync/atomic"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/internal/wirestep"
 	"github.com/kyneta-go/kyneta/transport"
@@ -14,7 +14,7 @@ import (
 )
 
 // pipe is the wire pipeline of one SSE connection. Unlike
-// transport.Pipeline it is asymmetric, as the reference's SSE pipelines
+// pipeline.Pipeline it is asymmetric, as the reference's SSE pipelines
 // are: the server sends text frames and receives binary ones (and, here,
 // text ones too); the client sends binary frames and receives text. One
 // alias table serves both directions; the sequence counter numbers the
@@ -68,7 +68,7 @@ func sendPieces[S wirecore.Piece](p *pipe, codec wirestep.Codec[S], msg wire.Cha
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &transport.Error{Code: transport.CodeClosed}
+		return nil, pipeline.ErrClosed()
 	}
 	seq := p.seq
 	st := wirestep.PipelineState[[]byte]{Alias: p.alias, NextSeq: p.seq}
@@ -76,7 +76,7 @@ func sendPieces[S wirecore.Piece](p *pipe, codec wirestep.Codec[S], msg wire.Cha
 	p.alias, p.seq = st.Alias, st.NextSeq
 	p.mu.Unlock()
 	if len(outs) == 1 && outs[0].Err != nil {
-		err := pipelineError(outs[0].Err, transport.DirSend, seq)
+		err := pipeline.StepError(outs[0].Err, transport.DirSend, seq)
 		if p.onError != nil {
 			p.onError(err, transport.DirSend)
 		}
@@ -86,7 +86,7 @@ func sendPieces[S wirecore.Piece](p *pipe, codec wirestep.Codec[S], msg wire.Cha
 	for i, o := range outs {
 		pieces[i] = o.Piece
 		if p.onFrame != nil {
-			p.onFrame(traceOf(o.Trace))
+			p.onFrame(pipeline.Trace(o.Trace))
 		}
 	}
 	return pieces, nil
@@ -94,12 +94,12 @@ func sendPieces[S wirecore.Piece](p *pipe, codec wirestep.Codec[S], msg wire.Cha
 
 // receivePiece runs the receive step for one frame: the message, nil and
 // no error while a fragmented message is incomplete, or a
-// *transport.PipelineError.
+// *pipeline.Error.
 func receivePiece[R wirecore.Piece](p *pipe, re **wirecore.Reassembler[R], codec wirestep.Codec[R], piece R) (wire.ChannelMsg, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &transport.Error{Code: transport.CodeClosed}
+		return nil, pipeline.ErrClosed()
 	}
 	if *re == nil {
 		*re = wirecore.NewReassembler[R](p.cfg)
@@ -112,14 +112,14 @@ func receivePiece[R wirecore.Piece](p *pipe, re **wirecore.Reassembler[R], codec
 		return nil, nil
 	}
 	if out.Err != nil {
-		err := pipelineError(out.Err, transport.DirReceive, pieceSeq(piece))
+		err := pipeline.StepError(out.Err, transport.DirReceive, pieceSeq(piece))
 		if p.onError != nil {
 			p.onError(err, transport.DirReceive)
 		}
 		return nil, err
 	}
 	if p.onFrame != nil {
-		p.onFrame(traceOf(out.Trace))
+		p.onFrame(pipeline.Trace(out.Trace))
 	}
 	return out.Msg, nil
 }
@@ -141,7 +141,7 @@ func (p *pipe) receiveBinary(b []byte) (wire.ChannelMsg, error) {
 }
 
 // close stops the reassembly timers; later calls fail with
-// an error of code transport.CodeClosed.
+// the transport's "closed" error.
 func (p *pipe) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -165,27 +165,4 @@ func pieceSeq[P wirecore.Piece](piece P) uint32 {
 		return binary.BigEndian.Uint32(b[6:10])
 	}
 	return 0
-}
-
-// pipelineError wraps a step's error like transport.Pipeline does, with a
-// short detail from the layer below.
-func pipelineError(we *wirestep.WireError, dir transport.Direction, seq uint32) *transport.PipelineError {
-	pe := &transport.PipelineError{Code: transport.Code(we.Reason), Dir: dir, Seq: seq, Err: we}
-	var re *wire.ReassemblyError
-	var ve *wire.ValidationError
-	var ae *wirecore.AliasError
-	switch {
-	case errors.As(we, &re):
-		pe.Detail = re.Reason
-	case errors.As(we, &ve):
-		pe.Detail = ve.Reason
-	case errors.As(we, &ae):
-		pe.Detail = ae.Reason
-	}
-	return pe
-}
-
-// traceOf converts a step's frame trace into a [transport.FrameTrace].
-func traceOf(t wirestep.FrameTrace) transport.FrameTrace {
-	return transport.FrameTrace{Dir: transport.Direction(t.Dir), Seq: t.Seq, Kind: t.Kind, Index: t.Index, Total: t.Total, Size: t.Size}
 }

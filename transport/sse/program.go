@@ -12,43 +12,23 @@ import (
 // (State, []effect). It performs no I/O, reads no clock and draws no
 // randomness of its own; the shell in client.go interprets the effects.
 
-// Status is the discriminant of a client [State].
-type Status uint8
-
-// The reference's four SSE client states. There is no "ready": the stream
-// is usable once the events response arrived, because the server registers
-// the stream before it answers.
-const (
-	// StatusDisconnected: idle; initially without a reason, afterwards
-	// with one.
-	StatusDisconnected Status = iota
-	// StatusConnecting: the events request is under way.
-	StatusConnecting
-	// StatusConnected: the stream is open; the channel exists and the
-	// establish handshake runs over it.
-	StatusConnected
-	// StatusReconnecting: the backoff timer runs before the next attempt.
-	StatusReconnecting
-)
-
-// String returns the reference's name of the status.
-func (s Status) String() string {
-	switch s {
-	case StatusDisconnected:
-		return "disconnected"
-	case StatusConnecting:
-		return "connecting"
-	case StatusConnected:
-		return "connected"
-	case StatusReconnecting:
-		return "reconnecting"
-	}
-	return fmt.Sprintf("Status(%d)", uint8(s))
-}
+// The client's status is the WebSocket client's [client.Status], so one
+// check covers both clients. The SSE client goes through the reference's
+// four SSE states only, never client.StatusReady: the stream is usable once
+// the events response arrived, because the server registers the stream
+// before it answers.
+//
+//   - client.StatusDisconnected: idle; initially without a reason,
+//     afterwards with one.
+//   - client.StatusConnecting: the events request is under way.
+//   - client.StatusConnected: the stream is open; the channel exists and
+//     the establish handshake runs over it.
+//   - client.StatusReconnecting: the backoff timer runs before the next
+//     attempt.
 
 // State is the client's lifecycle state, a small comparable value.
 type State struct {
-	Status Status
+	Status client.Status
 	// Attempt is the 1-based attempt while connecting, the next attempt's
 	// number while reconnecting, zero otherwise.
 	Attempt int
@@ -68,11 +48,11 @@ type State struct {
 // String renders the state, e.g. "reconnecting(attempt 2, 2s)".
 func (s State) String() string {
 	switch s.Status {
-	case StatusConnecting:
+	case client.StatusConnecting:
 		return fmt.Sprintf("%v(attempt %d)", s.Status, s.Attempt)
-	case StatusReconnecting:
+	case client.StatusReconnecting:
 		return fmt.Sprintf("%v(attempt %d, %v)", s.Status, s.Attempt, s.Delay)
-	case StatusDisconnected:
+	case client.StatusDisconnected:
 		if s.Reason != nil {
 			return fmt.Sprintf("%v(%v)", s.Status, s.Reason)
 		}
@@ -237,56 +217,56 @@ func (p *program) Init() (State, []effect) { return State{}, nil }
 func (p *program) Update(s State, m clientMsg) (State, []effect) {
 	switch m := m.(type) {
 	case msgStart:
-		if s.Status != StatusDisconnected {
+		if s.Status != client.StatusDisconnected {
 			return s, nil
 		}
 		return open(s, 1)
 	case msgStop:
-		if s.Status == StatusDisconnected {
+		if s.Status == client.StatusDisconnected {
 			return s, nil
 		}
-		return disconnected(s, &client.DisconnectReason{Code: client.CodeIntentional}), release(s, true)
+		return disconnected(s, &client.DisconnectReason{Reason: reasonIntentional}), release(s, true)
 	case msgBarrier:
 		return s, []effect{{Kind: effectBarrier, Timer: m.ID}}
 	case msgStreamOpened:
-		if s.Status != StatusConnecting || m.Stream != s.stream {
+		if s.Status != client.StatusConnecting || m.Stream != s.stream {
 			return s, nil
 		}
 		n := s
-		n.Status, n.Attempt = StatusConnected, 0
+		n.Status, n.Attempt = client.StatusConnected, 0
 		return n, []effect{{Kind: effectAddChannel, Stream: s.stream}}
 	case msgStreamClosed:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := client.DisconnectReason{Code: client.CodeClosed, CloseCode: m.Code, CloseReason: m.Reason}
+		r := client.DisconnectReason{Reason: reasonClosed, CloseCode: m.Code, CloseReason: m.Reason}
 		if m.Code == closePolicyViolation {
-			r.Code = client.CodePolicyViolation
+			r.Reason = reasonPolicyViolation
 		}
 		return p.fail(s, r)
 	case msgStreamError:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := client.DisconnectReason{Code: client.CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := client.DisconnectReason{Reason: reasonError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		switch {
 		case m.Config:
-			r.Code = client.CodeInvalidConfig
+			r.Reason = reasonInvalidConfig
 		case m.HTTPStatus == 401 || m.HTTPStatus == 403:
-			r.Code = client.CodeUnauthorized
+			r.Reason = reasonUnauthorized
 		}
 		return p.fail(s, r)
 	case msgUploadFailed:
 		if !s.live(m.Stream) {
 			return s, nil
 		}
-		r := client.DisconnectReason{Code: client.CodeError, HTTPStatus: m.HTTPStatus, Err: m.Err}
+		r := client.DisconnectReason{Reason: reasonError, HTTPStatus: m.HTTPStatus, Err: m.Err}
 		if m.HTTPStatus == 401 || m.HTTPStatus == 403 {
-			r.Code = client.CodeUnauthorized
+			r.Reason = reasonUnauthorized
 		}
 		return p.fail(s, r)
 	case msgReconnectTimer:
-		if s.Status != StatusReconnecting || m.Timer != s.timer {
+		if s.Status != client.StatusReconnecting || m.Timer != s.timer {
 			return s, nil
 		}
 		return open(s, s.Attempt)
@@ -296,12 +276,12 @@ func (p *program) Update(s State, m clientMsg) (State, []effect) {
 
 // live reports whether stream is the state's current stream.
 func (s State) live(stream uint64) bool {
-	return stream != 0 && stream == s.stream && (s.Status == StatusConnecting || s.Status == StatusConnected)
+	return stream != 0 && stream == s.stream && (s.Status == client.StatusConnecting || s.Status == client.StatusConnected)
 }
 
 // open enters connecting with a fresh stream for attempt a.
 func open(s State, a int) (State, []effect) {
-	n := State{Status: StatusConnecting, Attempt: a, seq: s.seq + 1}
+	n := State{Status: client.StatusConnecting, Attempt: a, seq: s.seq + 1}
 	n.stream = n.seq
 	return n, []effect{{Kind: effectOpenStream, Stream: n.stream, Attempt: a}}
 }
@@ -310,18 +290,18 @@ func open(s State, a int) (State, []effect) {
 // before its stream, or the reconnect timer.
 func release(s State, graceful bool) []effect {
 	switch s.Status {
-	case StatusConnecting:
+	case client.StatusConnecting:
 		return []effect{{Kind: effectCloseStream, Stream: s.stream}}
-	case StatusConnected:
+	case client.StatusConnected:
 		return []effect{{Kind: effectRemoveChannel, Stream: s.stream}, {Kind: effectCloseStream, Stream: s.stream, Graceful: graceful}}
-	case StatusReconnecting:
+	case client.StatusReconnecting:
 		return []effect{{Kind: effectCancelReconnectTimer, Timer: s.timer}}
 	}
 	return nil
 }
 
 func disconnected(s State, r *client.DisconnectReason) State {
-	return State{Status: StatusDisconnected, Reason: r, seq: s.seq}
+	return State{Status: client.StatusDisconnected, Reason: r, seq: s.seq}
 }
 
 // fail handles the loss of the current stream for reason r: release it,
@@ -329,19 +309,19 @@ func disconnected(s State, r *client.DisconnectReason) State {
 // restarts the attempt count (the reference's tryReconnect(0)).
 func (p *program) fail(s State, r client.DisconnectReason) (State, []effect) {
 	fx := release(s, false)
-	if permanent(r.Code) {
+	if permanent(r.Reason) {
 		return disconnected(s, onHeap(r)), fx
 	}
-	d := p.cfg.Reconnect.DecideWith(s.Attempt, p.cfg.Rand)
+	attempt, delay, ok := p.cfg.Reconnect.Next(s.Attempt, p.cfg.Rand)
 	switch {
-	case d.Cause == backoff.CauseDisabled:
+	case !ok && p.cfg.Reconnect.MaxAttempts == 0: // retries disabled: the failure itself is the reason
 		return disconnected(s, onHeap(r)), fx
-	case !d.Reconnect:
-		return disconnected(s, &client.DisconnectReason{Code: client.CodeMaxRetries, Attempts: d.Attempt, Err: onHeap(r)}), fx
+	case !ok:
+		return disconnected(s, &client.DisconnectReason{Reason: reasonMaxRetries, Attempts: attempt, Err: onHeap(r)}), fx
 	}
-	n := State{Status: StatusReconnecting, Attempt: d.Attempt, Delay: d.Delay, seq: s.seq + 1}
+	n := State{Status: client.StatusReconnecting, Attempt: attempt, Delay: delay, seq: s.seq + 1}
 	n.timer = n.seq
-	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: d.Delay})
+	return n, append(fx, effect{Kind: effectStartReconnectTimer, Timer: n.timer, After: delay})
 }
 
 // onHeap copies r to the heap; taking &r in fail would move r there on

@@ -106,7 +106,7 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 			t.Fatalf("stale %T changed %v -> %v with %v", msg, prev, next, effects)
 		}
 	}
-	if tf, ok := msg.(msgReconnectTimer); ok && (tf.Timer != prev.timer || prev.Status != StatusReconnecting) {
+	if tf, ok := msg.(msgReconnectTimer); ok && (tf.Timer != prev.timer || prev.Status != client.StatusReconnecting) {
 		if next != prev || len(effects) != 0 {
 			t.Fatalf("stale timer changed %v -> %v with %v", prev, next, effects)
 		}
@@ -117,7 +117,7 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 			if len(h.streams) != 0 || h.ever[e.Stream] || e.Stream == 0 {
 				t.Fatalf("%v with streams %v live or the id reused", e, h.streams)
 			}
-			if next.Status != StatusConnecting || next.stream != e.Stream || next.Attempt != e.Attempt {
+			if next.Status != client.StatusConnecting || next.stream != e.Stream || next.Attempt != e.Attempt {
 				t.Fatalf("%v does not match %v", e, next)
 			}
 			h.streams[e.Stream], h.ever[e.Stream] = true, true
@@ -130,17 +130,17 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 			}
 			delete(h.streams, e.Stream)
 		case effectAddChannel:
-			if !h.streams[e.Stream] || h.channels[e.Stream] || prev.Status != StatusConnecting || next.Status != StatusConnected {
+			if !h.streams[e.Stream] || h.channels[e.Stream] || prev.Status != client.StatusConnecting || next.Status != client.StatusConnected {
 				t.Fatalf("%v on %v -> %v", e, prev, next)
 			}
 			h.channels[e.Stream] = true
 		case effectRemoveChannel:
-			if !h.channels[e.Stream] || prev.Status != StatusConnected {
+			if !h.channels[e.Stream] || prev.Status != client.StatusConnected {
 				t.Fatalf("%v without a channel", e)
 			}
 			delete(h.channels, e.Stream)
 		case effectStartReconnectTimer:
-			if len(h.timers) != 0 || next.Status != StatusReconnecting || e.Timer != next.timer || e.After != next.Delay || i != len(effects)-1 {
+			if len(h.timers) != 0 || next.Status != client.StatusReconnecting || e.Timer != next.timer || e.After != next.Delay || i != len(effects)-1 {
 				t.Fatalf("%v with timers %v, state %v, effects %v", e, h.timers, next, effects)
 			}
 			if e.After < 0 || e.After > max(m.cfg.Reconnect.Max, 0) {
@@ -160,39 +160,39 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 			t.Fatalf("unknown effect %v", e)
 		}
 	}
-	if tf, ok := msg.(msgReconnectTimer); ok && prev.Status == StatusReconnecting && tf.Timer == prev.timer {
+	if tf, ok := msg.(msgReconnectTimer); ok && prev.Status == client.StatusReconnecting && tf.Timer == prev.timer {
 		delete(h.timers, tf.Timer) // it fired
 	}
 
 	// Held resources match the state.
 	switch next.Status {
-	case StatusDisconnected, StatusReconnecting:
+	case client.StatusDisconnected, client.StatusReconnecting:
 		if len(h.streams) != 0 || len(h.channels) != 0 {
 			t.Fatalf("%v holds streams %v channels %v", next, h.streams, h.channels)
 		}
-	case StatusConnecting:
+	case client.StatusConnecting:
 		if len(h.streams) != 1 || !h.streams[next.stream] || len(h.channels) != 0 {
 			t.Fatalf("%v holds streams %v channels %v", next, h.streams, h.channels)
 		}
-	case StatusConnected:
+	case client.StatusConnected:
 		if len(h.streams) != 1 || !h.streams[next.stream] || len(h.channels) != 1 || !h.channels[next.stream] {
 			t.Fatalf("%v holds streams %v channels %v", next, h.streams, h.channels)
 		}
 	}
-	if (next.Status == StatusReconnecting) != (len(h.timers) == 1) || (len(h.timers) == 1 && !h.timers[next.timer]) {
+	if (next.Status == client.StatusReconnecting) != (len(h.timers) == 1) || (len(h.timers) == 1 && !h.timers[next.timer]) {
 		t.Fatalf("%v with timers %v", next, h.timers)
 	}
 
 	// Transition rules.
-	if next.Status == StatusConnecting && prev.Status != StatusConnecting {
+	if next.Status == client.StatusConnecting && prev.Status != client.StatusConnecting {
 		_, fromStart := msg.(msgStart)
 		_, fromTimer := msg.(msgReconnectTimer)
 		switch {
-		case prev.Status == StatusDisconnected && fromStart:
+		case prev.Status == client.StatusDisconnected && fromStart:
 			if next.Attempt != 1 {
 				t.Fatalf("start -> attempt %d", next.Attempt)
 			}
-		case prev.Status == StatusReconnecting && fromTimer:
+		case prev.Status == client.StatusReconnecting && fromTimer:
 			if next.Attempt != prev.Attempt {
 				t.Fatalf("attempt %d -> %d", prev.Attempt, next.Attempt)
 			}
@@ -200,19 +200,19 @@ func (m *lifecycleMachine) check(t *rapid.T, prev State, msg clientMsg, next Sta
 			t.Fatalf("%v -> connecting via %T: only start or the backoff timer may", prev, msg)
 		}
 	}
-	if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
-		if next.Status != StatusDisconnected || next.Reason == nil || next.Reason.Code != client.CodeIntentional {
+	if _, ok := msg.(msgStop); ok && prev.Status != client.StatusDisconnected {
+		if next.Status != client.StatusDisconnected || next.Reason == nil || next.Reason.Reason != reasonIntentional {
 			t.Fatalf("stop from %v ended in %v", prev, next)
 		}
 	}
-	if next.Status == StatusDisconnected && prev.Status != StatusDisconnected && next.Reason == nil {
+	if next.Status == client.StatusDisconnected && prev.Status != client.StatusDisconnected && next.Reason == nil {
 		t.Fatalf("disconnected without a reason after %v", prev)
 	}
-	if next.Status == StatusReconnecting && m.cfg.Reconnect.MaxAttempts >= 0 && next.Attempt > m.cfg.Reconnect.MaxAttempts {
+	if next.Status == client.StatusReconnecting && m.cfg.Reconnect.MaxAttempts >= 0 && next.Attempt > m.cfg.Reconnect.MaxAttempts {
 		t.Fatalf("attempt %d beyond MaxAttempts %d", next.Attempt, m.cfg.Reconnect.MaxAttempts)
 	}
-	if next.Status == StatusDisconnected && next.Reason != nil && permanent(next.Reason.Code) {
-		if _, ok := msg.(msgStop); ok && prev.Status != StatusDisconnected {
+	if next.Status == client.StatusDisconnected && next.Reason != nil && permanent(next.Reason.Reason) {
+		if _, ok := msg.(msgStop); ok && prev.Status != client.StatusDisconnected {
 			t.Fatalf("stop gave a permanent reason %v", next.Reason)
 		}
 	}
@@ -233,7 +233,7 @@ func TestProgramStateMachine(t *testing.T) {
 		// However it got here, Stop releases everything.
 		next, effects := m.p.Update(m.s, msgStop{})
 		m.check(t, m.s, msgStop{}, next, effects)
-		if len(m.h.streams)+len(m.h.channels)+len(m.h.timers) != 0 || next.Status != StatusDisconnected {
+		if len(m.h.streams)+len(m.h.channels)+len(m.h.timers) != 0 || next.Status != client.StatusDisconnected {
 			t.Fatalf("after stop: %v holds %+v", next, m.h)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport/backoff"
@@ -31,21 +32,21 @@ var errNet = errors.New("dial tcp: connection refused")
 // transition mints (9) is visible in the expected value.
 var (
 	sD0  = State{}
-	sDr  = State{Status: StatusDisconnected, Reason: &client.DisconnectReason{Code: client.CodeClosed, CloseCode: 1000}, seq: 7}
-	sC1  = State{Status: StatusConnecting, Attempt: 1, stream: 8, seq: 8}
-	sC10 = State{Status: StatusConnecting, Attempt: 10, stream: 8, seq: 8}
-	sO   = State{Status: StatusConnected, stream: 8, seq: 8}
-	sRC2 = State{Status: StatusReconnecting, Attempt: 2, Delay: 2 * time.Second, timer: 8, seq: 8}
+	sDr  = State{Status: client.StatusDisconnected, Reason: &client.DisconnectReason{Reason: reasonClosed, CloseCode: 1000}, seq: 7}
+	sC1  = State{Status: client.StatusConnecting, Attempt: 1, stream: 8, seq: 8}
+	sC10 = State{Status: client.StatusConnecting, Attempt: 10, stream: 8, seq: 8}
+	sO   = State{Status: client.StatusConnected, stream: 8, seq: 8}
+	sRC2 = State{Status: client.StatusReconnecting, Attempt: 2, Delay: 2 * time.Second, timer: 8, seq: 8}
 )
 
 const stale = uint64(5) // never current in the canonical states
 
 func dReason(seq uint64, r *client.DisconnectReason) State {
-	return State{Status: StatusDisconnected, Reason: r, seq: seq}
+	return State{Status: client.StatusDisconnected, Reason: r, seq: seq}
 }
 
 func rc(attempt int, d time.Duration, timer uint64) State {
-	return State{Status: StatusReconnecting, Attempt: attempt, Delay: d, timer: timer, seq: timer}
+	return State{Status: client.StatusReconnecting, Attempt: attempt, Delay: d, timer: timer, seq: timer}
 }
 
 func fOpen(stream uint64, a int) effect {
@@ -68,10 +69,10 @@ var (
 	mClosed   = msgStreamClosed{Stream: 8, Code: 1001, Reason: "Server draining"}
 	mError    = msgStreamError{Stream: 8, Err: errNet}
 	mUpload   = msgUploadFailed{Stream: 8, HTTPStatus: 502, Err: errNet}
-	rClosed   = client.DisconnectReason{Code: client.CodeClosed, CloseCode: 1001, CloseReason: "Server draining"}
-	rError    = client.DisconnectReason{Code: client.CodeError, Err: errNet}
-	rUpload   = client.DisconnectReason{Code: client.CodeError, HTTPStatus: 502, Err: errNet}
-	intention = &client.DisconnectReason{Code: client.CodeIntentional}
+	rClosed   = client.DisconnectReason{Reason: reasonClosed, CloseCode: 1001, CloseReason: "Server draining"}
+	rError    = client.DisconnectReason{Reason: reasonError, Err: errNet}
+	rUpload   = client.DisconnectReason{Reason: reasonError, HTTPStatus: 502, Err: errNet}
+	intention = &client.DisconnectReason{Reason: reasonIntentional}
 )
 
 type cell struct {
@@ -105,7 +106,7 @@ func cells() []cell {
 	add := func(c cell) { cs = append(cs, c) }
 
 	// ---- disconnected: only start (and barrier) act.
-	add(cell{name: "D/start", from: sD0, msg: msgStart{}, to: State{Status: StatusConnecting, Attempt: 1, stream: 1, seq: 1}, effects: fx(fOpen(1, 1))})
+	add(cell{name: "D/start", from: sD0, msg: msgStart{}, to: State{Status: client.StatusConnecting, Attempt: 1, stream: 1, seq: 1}, effects: fx(fOpen(1, 1))})
 	add(cell{name: "D(reason)/start uses fresh ids", from: sDr, msg: msgStart{}, to: sC1, effects: fx(fOpen(8, 1))})
 	add(cell{name: "D/barrier", from: sD0, msg: msgBarrier{ID: 77}, to: sD0, effects: fx(fBarrier(77))})
 	for _, m := range allMsgs {
@@ -127,21 +128,21 @@ func cells() []cell {
 	add(cell{name: "C/reconnect-timer-fired", from: sC1, msg: msgReconnectTimer{Timer: 8}, noop: true})
 	// Variants.
 	add(cell{name: "C10/stream-error: attempts used up", from: sC10, msg: mError,
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeMaxRetries, Attempts: 10, Err: &rError}), effects: fx(fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonMaxRetries, Attempts: 10, Err: &rError}), effects: fx(fClose(8))})
 	add(cell{name: "C/stream-error without retries", cfg: []func(*programConfig){withMaxAttempts(0)}, from: sC1, msg: mError,
 		to: dReason(8, &rError), effects: fx(fClose(8))})
 	add(cell{name: "C/stream-error unlimited", cfg: []func(*programConfig){withMaxAttempts(backoff.Unlimited)}, from: sC10, msg: mError,
 		to: rc(11, 30*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 30*time.Second))})
 	add(cell{name: "C/stream-error 401 is final", from: sC1, msg: msgStreamError{Stream: 8, Err: errNet, HTTPStatus: 401},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 401, Err: errNet}), effects: fx(fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 401, Err: errNet}), effects: fx(fClose(8))})
 	add(cell{name: "C/stream-error 403 is final", from: sC1, msg: msgStreamError{Stream: 8, Err: errNet, HTTPStatus: 403},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 403, Err: errNet}), effects: fx(fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 403, Err: errNet}), effects: fx(fClose(8))})
 	add(cell{name: "C/stream-error 503 is retried", from: sC1, msg: msgStreamError{Stream: 8, Err: errNet, HTTPStatus: 503},
 		to: rc(2, 2*time.Second, 9), effects: fx(fClose(8), fStartRC(9, 2*time.Second))})
 	add(cell{name: "C/stream-error config is final", from: sC1, msg: msgStreamError{Stream: 8, Err: errNet, Config: true},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeInvalidConfig, Err: errNet}), effects: fx(fClose(8))})
-	add(cell{name: "C/stream-closed 1008 is final", from: sC1, msg: msgStreamClosed{Stream: 8, Code: 1008, Reason: reasonRejected},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodePolicyViolation, CloseCode: 1008, CloseReason: reasonRejected}), effects: fx(fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonInvalidConfig, Err: errNet}), effects: fx(fClose(8))})
+	add(cell{name: "C/stream-closed 1008 is final", from: sC1, msg: msgStreamClosed{Stream: 8, Code: 1008, Reason: closeReasonRejected},
+		to: dReason(8, &client.DisconnectReason{Reason: reasonPolicyViolation, CloseCode: 1008, CloseReason: closeReasonRejected}), effects: fx(fClose(8))})
 	for _, m := range []clientMsg{msgStreamOpened{Stream: stale}, msgStreamClosed{Stream: stale, Code: 1001}, msgStreamError{Stream: stale}, msgUploadFailed{Stream: stale}, msgStreamOpened{Stream: 0}} {
 		add(cell{name: "C/stale " + msgName(m), from: sC1, msg: m, noop: true})
 	}
@@ -158,9 +159,9 @@ func cells() []cell {
 	add(cell{name: "O/reconnect-timer-fired", from: sO, msg: msgReconnectTimer{Timer: 8}, noop: true})
 	// Variants.
 	add(cell{name: "O/upload-failed 403 is final", from: sO, msg: msgUploadFailed{Stream: 8, HTTPStatus: 403, Err: errNet},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 403, Err: errNet}), effects: fx(fRemove(8), fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 403, Err: errNet}), effects: fx(fRemove(8), fClose(8))})
 	add(cell{name: "O/stream-closed 1008 is final", from: sO, msg: msgStreamClosed{Stream: 8, Code: 1008},
-		to: dReason(8, &client.DisconnectReason{Code: client.CodePolicyViolation, CloseCode: 1008}), effects: fx(fRemove(8), fClose(8))})
+		to: dReason(8, &client.DisconnectReason{Reason: reasonPolicyViolation, CloseCode: 1008}), effects: fx(fRemove(8), fClose(8))})
 	add(cell{name: "O/stream-closed without retries", cfg: []func(*programConfig){withMaxAttempts(0)}, from: sO, msg: mClosed,
 		to: dReason(8, &rClosed), effects: fx(fRemove(8), fClose(8))})
 	add(cell{name: "O/upload-failed without retries", cfg: []func(*programConfig){withMaxAttempts(0)}, from: sO, msg: mUpload,
@@ -174,7 +175,7 @@ func cells() []cell {
 	add(cell{name: "RC/stop", from: sRC2, msg: msgStop{}, to: dReason(8, intention), effects: fx(fCancelRC(8))})
 	add(cell{name: "RC/barrier", from: sRC2, msg: msgBarrier{ID: 77}, to: sRC2, effects: fx(fBarrier(77))})
 	add(cell{name: "RC/reconnect-timer-fired", from: sRC2, msg: msgReconnectTimer{Timer: 8},
-		to: State{Status: StatusConnecting, Attempt: 2, stream: 9, seq: 9}, effects: fx(fOpen(9, 2))})
+		to: State{Status: client.StatusConnecting, Attempt: 2, stream: 9, seq: 9}, effects: fx(fOpen(9, 2))})
 	add(cell{name: "RC/stale timer", from: sRC2, msg: msgReconnectTimer{Timer: stale}, noop: true})
 	for _, m := range []clientMsg{msgStreamOpened{Stream: 8}, mClosed, mError, mUpload} {
 		add(cell{name: "RC/" + msgName(m) + " of the old stream", from: sRC2, msg: m, noop: true})
@@ -227,14 +228,15 @@ func statesEqual(a, b State) bool {
 
 func TestTransitionTableCoversEveryCell(t *testing.T) {
 	type key struct {
-		st  Status
+		st  client.Status
 		msg string
 	}
 	covered := map[key]bool{}
 	for _, c := range cells() {
 		covered[key{c.from.Status, msgName(c.msg)}] = true
 	}
-	for st := StatusDisconnected; st <= StatusReconnecting; st++ {
+	// The SSE client has the four SSE states of client.Status: never ready.
+	for _, st := range []client.Status{client.StatusDisconnected, client.StatusConnecting, client.StatusConnected, client.StatusReconnecting} {
 		for _, m := range allMsgs {
 			if !covered[key{st, m.name}] {
 				t.Errorf("no row for %v × %s", st, m.name)
@@ -265,7 +267,7 @@ func TestWalkEscalation(t *testing.T) {
 	var delays []time.Duration
 	for range 3 {
 		s, _ = p.Update(s, msgStreamError{Stream: s.stream, HTTPStatus: 503})
-		if s.Status == StatusDisconnected {
+		if s.Status == client.StatusDisconnected {
 			break
 		}
 		delays = append(delays, s.Delay)
@@ -278,7 +280,7 @@ func TestWalkEscalation(t *testing.T) {
 	if want := []time.Duration{2 * time.Second, 4 * time.Second}; !reflect.DeepEqual(delays, want) {
 		t.Fatalf("delays %v, want %v", delays, want)
 	}
-	if s.Status != StatusDisconnected || s.Reason.Code != client.CodeMaxRetries || s.Reason.Attempts != 3 || !errors.Is(s.Reason, &client.Error{Code: client.CodeMaxRetries}) {
+	if s.Status != client.StatusDisconnected || s.Reason.Reason != reasonMaxRetries || s.Reason.Attempts != 3 || !errors.Is(s.Reason, &kyneta.Error{Pkg: "client", Reason: reasonMaxRetries}) {
 		t.Fatalf("end state %v", s)
 	}
 	var last *client.DisconnectReason
@@ -321,14 +323,13 @@ func TestStrings(t *testing.T) {
 		{fStartRC(4, time.Second).String(), "start-reconnect-timer{timer 4, 1s}"},
 		{fBarrier(5).String(), "barrier{5}"},
 		{fAdd(6).String(), "add-channel{stream 6}"},
-		{Status(9).String(), "Status(9)"},
 		{effectKind(99).String(), "EffectKind(99)"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)
 		}
 	}
-	if s := dReason(1, &client.DisconnectReason{Code: client.CodeUnauthorized, HTTPStatus: 401}).String(); !strings.Contains(s, "401") {
+	if s := dReason(1, &client.DisconnectReason{Reason: reasonUnauthorized, HTTPStatus: 401}).String(); !strings.Contains(s, "401") {
 		t.Errorf("reason string %q", s)
 	}
 }
@@ -355,7 +356,7 @@ func TestProgramWalkthrough(t *testing.T) {
 	got = append(got, fmt.Sprint(s, fx))
 	s, fx = p.Update(s, msgStreamOpened{Stream: fx[0].Stream})
 	got = append(got, fmt.Sprint(s, fx))
-	s, fx = p.Update(s, msgStreamClosed{Stream: fx[0].Stream, Code: closeGoingAway, Reason: reasonDraining})
+	s, fx = p.Update(s, msgStreamClosed{Stream: fx[0].Stream, Code: closeGoingAway, Reason: closeReasonDraining})
 	got = append(got, fmt.Sprint(s.Status, fx))
 	want := []string{
 		"connecting(attempt 1) [open-stream{stream 1, attempt 1}]",

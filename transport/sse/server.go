@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
@@ -49,35 +50,8 @@ var (
 	_ http.Handler        = (*Server)(nil)
 )
 
-// ConnInfo describes one stream. The server stores it as the channel's
-// Meta; it implements transport.PrincipalCarrier, so the exchange's
-// canConnect policy can bind the peer id claimed in establish to the
-// authenticated principal.
-type ConnInfo struct {
-	// PeerID is the peer id the events request named (the registry key).
-	PeerID string
-	// Principal is what ServerOptions.Authenticate returned.
-	Principal server.Principal
-	// RemoteAddr is the events request's remote address.
-	RemoteAddr string
-	// StreamID identifies this stream (sent as the eventStream event).
-	StreamID string
-}
-
-// ChannelPrincipal returns the authenticated principal.
-func (i ConnInfo) ChannelPrincipal() any { return i.Principal }
-
-// InfoOf returns the ConnInfo of a channel this transport created.
-func InfoOf(ch *transport.Channel) (ConnInfo, bool) {
-	if ch == nil {
-		return ConnInfo{}, false
-	}
-	info, ok := ch.Meta.(ConnInfo)
-	return info, ok
-}
-
 // NewServer returns a Server with opts (zero fields take defaults). It
-// fails with server.CodeInvalidOptions for inconsistent options.
+// fails with the reason "invalid-options" for inconsistent options.
 func NewServer(opts ServerOptions) (*Server, error) {
 	cfg, err := opts.resolve()
 	if err != nil {
@@ -142,7 +116,7 @@ func (s *Server) Close(ctx context.Context) error {
 	all := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, st := range all {
-		st.closeWith(closeGoingAway, reasonShuttingDown, true)
+		st.closeWith(closeGoingAway, closeReasonShuttingDown, true)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -178,7 +152,7 @@ func (s *Server) onStop(ctx context.Context) error {
 	all := s.snapshotLocked()
 	s.mu.Unlock()
 	for _, st := range all {
-		st.closeWith(closeGoingAway, reasonShuttingDown, true)
+		st.closeWith(closeGoingAway, closeReasonShuttingDown, true)
 	}
 	var err error
 	for _, st := range all {
@@ -233,11 +207,11 @@ func (s *Server) IsDraining() bool {
 	return s.draining
 }
 
-// Connections returns the ConnInfo of every open stream, in no order.
-func (s *Server) Connections() []ConnInfo {
+// Connections returns the transport.ConnInfo of every open stream, in no order.
+func (s *Server) Connections() []transport.ConnInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]ConnInfo, 0, len(s.streams))
+	out := make([]transport.ConnInfo, 0, len(s.streams))
 	for _, st := range s.streams {
 		out = append(out, st.info)
 	}
@@ -359,7 +333,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	st := newStream(s, ConnInfo{
+	st := newStream(s, transport.ConnInfo{
 		PeerID:     peerID,
 		Principal:  principal,
 		RemoteAddr: r.RemoteAddr,
@@ -428,15 +402,15 @@ func (s *Server) register(st *stream) string {
 	if old != nil {
 		// The registry is keyed by stream, so the old stream's late end
 		// cannot remove its successor.
-		old.closeWith(closeReplaced, reasonReplaced, false)
+		old.closeWith(closeReplaced, closeReasonReplaced, false)
 		s.unregister(old)
 	}
 	ch, err := s.base.AddChannel(transport.Link{Send: st.send, Close: st.reject, Meta: st.info})
 	if err != nil {
 		s.log.Warn("sse: cannot register stream", "peer", st.info.PeerID, "err", err)
-		code, reason := closeInternal, reasonInternal
-		if errors.Is(err, &transport.Error{Code: transport.CodeInvalidState}) {
-			code, reason = closeGoingAway, reasonShuttingDown
+		code, reason := closeInternal, closeReasonInternal
+		if errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "invalid-state"}) {
+			code, reason = closeGoingAway, closeReasonShuttingDown
 		}
 		st.closeWith(code, reason, false)
 		return "" // serve writes the close event; finish cleans up

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -34,7 +35,7 @@ func TestStreamEstablishAndMessages(t *testing.T) {
 		t.Fatalf("%d channels at open", n)
 	}
 	ch := h.rec.channel(0)
-	info, ok := InfoOf(ch)
+	info, ok := transport.InfoOf(ch)
 	if !ok || info.PeerID != "alice" || info.Principal != "alice" || info.StreamID != s.id || ch.TransportType != serverTransportType {
 		t.Fatalf("channel %+v info %+v", ch, info)
 	}
@@ -339,7 +340,7 @@ func TestCloseCodes(t *testing.T) {
 	// Replacement by the same principal: 1000.
 	old := h.stream("alice", bearer("t-alice"))
 	h.stream("alice", bearer("t-alice"))
-	if code, reason := old.end(t); code != closeReplaced || reason != reasonReplaced {
+	if code, reason := old.end(t); code != closeReplaced || reason != closeReasonReplaced {
 		t.Fatalf("replaced: %d %q", code, reason)
 	}
 	h.rec.waitFor(t, "old channel removed", func() bool { return len(h.rec.removed) == 1 })
@@ -357,10 +358,10 @@ func TestCloseCodes(t *testing.T) {
 	if ev := bob.next(t); ev.Type != eventMessage {
 		t.Fatalf("queued message lost: %+v", ev)
 	}
-	if code, reason := bob.end(t); code != closePolicyViolation || reason != reasonRejected {
+	if code, reason := bob.end(t); code != closePolicyViolation || reason != closeReasonRejected {
 		t.Fatalf("rejected: %d %q", code, reason)
 	}
-	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+	if err := ch.Send(&wire.Depart{}); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 		t.Fatalf("send after close: %v", err)
 	}
 
@@ -372,7 +373,7 @@ func TestCloseCodes(t *testing.T) {
 	if err := h.srv.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if code, reason := alice.end(t); code != closeGoingAway || reason != reasonShuttingDown {
+	if code, reason := alice.end(t); code != closeGoingAway || reason != closeReasonShuttingDown {
 		t.Fatalf("stop: %d %q", code, reason)
 	}
 	st := h.srv.Stats()
@@ -415,7 +416,7 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("open while draining: %d", resp.StatusCode)
 	}
 	h.clk.Advance(2 * time.Second) // b (1 s) closes
-	if code, reason := streams[1].end(t); code != closeGoingAway || reason != reasonDraining {
+	if code, reason := streams[1].end(t); code != closeGoingAway || reason != closeReasonDraining {
 		t.Fatalf("drain close %d %q", code, reason)
 	}
 	if h.srv.ConnectionCount() != 2 {
@@ -445,7 +446,7 @@ func TestDrainCloseCode(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.srv.Drain(context.Background(), server.DrainOptions{CloseCode: 999}); server.CodeOf(err) != server.CodeInvalidOptions {
+	if _, err := h.srv.Drain(context.Background(), server.DrainOptions{CloseCode: 999}); !errors.Is(err, &kyneta.Error{Pkg: "server", Reason: reasonInvalidOptions, Code: kyneta.CodeInvalidArgument}) {
 		t.Fatalf("close code 999: %v", err)
 	}
 }
@@ -488,10 +489,10 @@ func TestSlowConsumer(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(err, &server.Error{Code: server.CodeSlowConsumer}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonSlowConsumer, Code: kyneta.CodeResourceExhausted}) {
 		t.Fatalf("send: %v", err)
 	}
-	if err := ch.Send(msg); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+	if err := ch.Send(msg); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 		t.Fatalf("send after overflow: %v", err)
 	}
 	// The handler ends up stuck in a write; the watchdog cuts it off. The
@@ -612,7 +613,7 @@ func TestServerOptionsValidation(t *testing.T) {
 		{MaxConnections: -1}, {MaxBodySize: -1}, {MaxBodySize: 1000}, {SendQueueBytes: -1},
 		{WriteTimeout: -1}, {MaxReassemblySize: -1}, {Drain: server.DrainOptions{Deadline: -1}},
 	} {
-		if _, err := NewServer(o); !errors.Is(err, &server.Error{Code: server.CodeInvalidOptions}) {
+		if _, err := NewServer(o); !errors.Is(err, &kyneta.Error{Pkg: "sse", Reason: reasonInvalidOptions, Code: kyneta.CodeInvalidArgument}) {
 			t.Errorf("%+v: %v", o, err)
 		}
 	}
@@ -688,7 +689,7 @@ func TestAliasLimitEndsStream(t *testing.T) {
 		return wire.DocPresence{DocID: id, ReplicaType: wire.ReplicaType{Name: "plain", Major: 1}, SyncMode: wire.Authoritative, SchemaHash: "h"}
 	}
 	frame := binaryFrames(t, nil, &wire.Present{Docs: []wire.DocPresence{doc("a"), doc("b")}})[0]
-	if status, body := h.upload("p", frame, nil); status != http.StatusBadRequest || body["error"] != string(transport.CodeAliasResolutionFailed) {
+	if status, body := h.upload("p", frame, nil); status != http.StatusBadRequest || body["error"] != "alias-resolution-failed" {
 		t.Fatalf("upload: %d %v", status, body)
 	}
 	if code, reason := s.end(t); code != closePolicyViolation || reason != "Limit exceeded: too-many-aliases" {

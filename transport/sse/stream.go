@@ -9,9 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
-	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -22,7 +23,7 @@ import (
 type stream struct {
 	s    *Server
 	id   uint64
-	info ConnInfo
+	info transport.ConnInfo
 	// ipKey and prinKey are what the stream counts against for the
 	// per-address and per-principal caps ("" for none).
 	ipKey, prinKey string
@@ -60,7 +61,7 @@ type stream struct {
 	stopHB      func() bool
 }
 
-func newStream(s *Server, info ConnInfo, w http.ResponseWriter, rc *http.ResponseController) *stream {
+func newStream(s *Server, info transport.ConnInfo, w http.ResponseWriter, rc *http.ResponseController) *stream {
 	st := &stream{
 		s: s, info: info, w: w, rc: rc,
 		gone:    make(chan struct{}),
@@ -145,7 +146,7 @@ func (st *stream) reportPressure() {
 
 func (st *stream) queue(msg wire.ChannelMsg) error {
 	if msg == nil {
-		return errors.New("sse: nil message")
+		return newError(reasonNilMessage, "", nil)
 	}
 	st.sendMu.Lock()
 	defer st.sendMu.Unlock()
@@ -153,7 +154,7 @@ func (st *stream) queue(msg wire.ChannelMsg) error {
 	closing := st.closing
 	st.mu.Unlock()
 	if closing {
-		return ErrServerClosed
+		return errStreamClosed()
 	}
 	frames, err := st.pipe.sendText(msg)
 	if err != nil {
@@ -170,13 +171,13 @@ func (st *stream) queue(msg wire.ChannelMsg) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closing {
-		return ErrServerClosed
+		return errStreamClosed()
 	}
 	cfg := &st.s.cfg
 	empty := st.qMsgs == 0
 	if !empty && (st.qBytes+len(b) > cfg.SendQueueBytes || st.qMsgs+len(frames) > cfg.SendQueueMessages) {
-		st.closeLocked(closeSlowConsumer, reasonSlowConsumer, false)
-		return &server.Error{Code: server.CodeSlowConsumer}
+		st.closeLocked(closeSlowConsumer, closeReasonSlowConsumer, false)
+		return newError(reasonSlowConsumer, "", nil)
 	}
 	if empty && st.idle == closedChan {
 		st.idle = make(chan struct{})
@@ -221,7 +222,7 @@ func (st *stream) dropLocked() {
 }
 
 // reject is the channel's close function: the exchange refused the peer.
-func (st *stream) reject() { st.closeWith(closePolicyViolation, reasonRejected, true) }
+func (st *stream) reject() { st.closeWith(closePolicyViolation, closeReasonRejected, true) }
 
 // abort ends the stream at once, without its close event: a write in
 // progress fails at its deadline.
@@ -238,7 +239,7 @@ func (st *stream) abort() {
 
 // stalled runs when one write section outlasted WriteTimeout.
 func (st *stream) stalled() {
-	st.closeWith(closeSlowConsumer, reasonSlowConsumer, false)
+	st.closeWith(closeSlowConsumer, closeReasonSlowConsumer, false)
 	st.abort()
 }
 
@@ -483,21 +484,21 @@ func (st *stream) receive(body []byte) (int, any) {
 		msg, err = st.pipe.receiveBinary(body)
 	}
 	if err != nil {
-		if errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+		if errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 			return http.StatusNotFound, map[string]string{"error": "Peer not connected"}
 		}
 		st.s.st.invalid.Add(1)
-		code := string(transport.CodeDecodeFailed)
-		var pe *transport.PipelineError
+		code := "decode-failed" // the pipeline's reason for a payload that does not decode
+		var pe *pipeline.Error
 		if errors.As(err, &pe) {
-			code = string(pe.Code)
+			code = pe.Reason
 		}
 		var ae *wirecore.AliasError
 		if errors.As(err, &ae) && ae.IsLimit() {
 			// A resource cap, not a bad frame: the peer's alias state is
 			// now incomplete, so the stream ends (as on the WebSocket
 			// server).
-			st.closeWith(closePolicyViolation, fmt.Sprintf(reasonLimitFmt, ae.Reason), true)
+			st.closeWith(closePolicyViolation, fmt.Sprintf(closeReasonLimitFmt, ae.Reason), true)
 			return http.StatusBadRequest, map[string]string{"error": code}
 		}
 		// Otherwise the stream stays open (as in the reference): an

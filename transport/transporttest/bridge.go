@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kyneta-go/kyneta/transport"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/pipeline"
+	"github.com/kyneta-go/kyneta/transport"
 
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/wire"
@@ -191,7 +194,7 @@ type bridgeLink struct {
 
 type linkSide struct {
 	ep     *BridgeEndpoint
-	pipe   *transport.Pipeline
+	pipe   *pipeline.Pipeline
 	ch     *transport.Channel // set under bridge.mu before open
 	sendMu sync.Mutex         // keeps encode order = queue order
 }
@@ -299,7 +302,7 @@ func (ep *BridgeEndpoint) onStart(context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return &transport.Error{Code: transport.CodeClosed}
+		return pipeline.ErrClosed() // a bridge endpoint is a transport
 	}
 	ep.started = true
 	others := b.othersLocked(ep)
@@ -433,8 +436,8 @@ func (b *Bridge) connect(initiator *BridgeEndpoint, others []*BridgeEndpoint) {
 	}
 }
 
-func (b *Bridge) newPipeline(ep *BridgeEndpoint) *transport.Pipeline {
-	return transport.NewPipeline(transport.PipelineOptions{
+func (b *Bridge) newPipeline(ep *BridgeEndpoint) *pipeline.Pipeline {
+	return pipeline.New(pipeline.Options{
 		Threshold: b.threshold,
 		Clock:     b.clk,
 		OnError: func(err error, _ transport.Direction) {
@@ -549,7 +552,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return &transport.Error{Code: transport.CodeClosed}
+		return pipeline.ErrClosed() // a bridge endpoint is a transport
 	}
 	copies := 1
 	var delay time.Duration
@@ -586,7 +589,7 @@ func (b *Bridge) transmit(l *bridgeLink, from int, m wire.ChannelMsg) error {
 	b.mu.Lock()
 	if b.closed || l.dead {
 		b.mu.Unlock()
-		return &transport.Error{Code: transport.CodeClosed}
+		return pipeline.ErrClosed() // a bridge endpoint is a transport
 	}
 	b.stats.Sent++
 	b.stats.Duplicated += uint64(copies - 1)
@@ -677,7 +680,7 @@ func (ep *BridgeEndpoint) deliver(it *bridgeItem) {
 	for _, piece := range it.pieces {
 		msg, err := side.pipe.Receive(piece)
 		if err != nil {
-			if !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 				// OnError already reported it.
 				continue
 			}

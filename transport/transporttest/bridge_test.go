@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kyneta-go/kyneta/transport"
 	"reflect"
 	"runtime"
 	"slices"
@@ -13,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/transport"
 
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/wire"
@@ -296,7 +298,7 @@ func TestBridgePartitionAndHeal(t *testing.T) {
 	if _, ok := a.ep.ChannelTo("c"); ok || b.Connected("a", "c") {
 		t.Fatal("still connected")
 	}
-	if err := oldCh.Send(interest("lost")); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+	if err := oldCh.Send(interest("lost")); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 		t.Fatalf("send on cut link: %v", err)
 	}
 	// A restart of c does not cross the partition.
@@ -648,12 +650,12 @@ func TestBridgeClose(t *testing.T) {
 	// Endpoints cannot join a closed bridge.
 	_ = a.ep.Stop(context.Background())
 	_ = a.ep.Initialize(context.Background(), a.context())
-	if err := a.ep.Start(context.Background()); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+	if err := a.ep.Start(context.Background()); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 		t.Fatalf("start after close: %v", err)
 	}
 	late := b.Endpoint("late")
 	_ = late.Initialize(context.Background(), transport.Context{MintChannelID: transport.NewChannelIDMinter()})
-	if err := late.Start(context.Background()); !errors.Is(err, &transport.Error{Code: transport.CodeClosed}) {
+	if err := late.Start(context.Background()); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
 		t.Fatalf("late start: %v", err)
 	}
 	// goleak in TestMain checks that the delivery goroutines are gone.

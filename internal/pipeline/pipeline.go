@@ -1,4 +1,9 @@
-package transport
+// Package pipeline is the stateful wire pipeline of the module's binary
+// transports: the shell around the pure wire steps (alias, CBOR, frames
+// and fragments), with the connection's alias table, reassembler and
+// frame sequence. Its errors have Pkg "transport", as they did when it was
+// part of that package.
+package pipeline
 
 import (
 	"encoding/binary"
@@ -11,45 +16,33 @@ import (
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/internal/wirestep"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// Pipeline error codes: the reference's WireError codes, plus
-// CodeEncodeFailed (Go only: a nil message).
-const (
-	CodeAliasResolutionFailed Code = "alias-resolution-failed"
-	CodeDecodeFailed          Code = "decode-failed"
-	CodeReassemblyFailed      Code = "reassembly-failed"
-	CodeReassemblyTimeout     Code = "reassembly-timeout"
-	CodeReassemblyEvicted     Code = "reassembly-evicted"
-	CodeFrameTooLarge         Code = "frame-too-large"
-	CodeEmptyPayload          Code = "empty-payload"
-	CodeTooManyFragments      Code = "too-many-fragments"
-	CodeInvalidWireMessage    Code = "invalid-wire-message"
-	CodeEncodeFailed          Code = "encode-failed"
-)
-
-// traceOf converts a step's frame trace into a [FrameTrace].
-func traceOf(t wirestep.FrameTrace) FrameTrace {
-	return FrameTrace{Dir: Direction(t.Dir), Seq: t.Seq, Kind: t.Kind, Index: t.Index, Total: t.Total, Size: t.Size}
+// Trace converts a step's frame trace into a [transport.FrameTrace].
+func Trace(t wirestep.FrameTrace) transport.FrameTrace {
+	return transport.FrameTrace{Dir: transport.Direction(t.Dir), Seq: t.Seq, Kind: t.Kind, Index: t.Index, Total: t.Total, Size: t.Size}
 }
 
-// PipelineError is an error from a [Pipeline]. Code is one of the pipeline
-// codes; Detail is the lower layer's reason in short (the collector's
-// "duplicate_fragment" for reassembly-failed, the validation reason for
-// invalid-wire-message); Err is the step's error value (errors.As
-// reaches it and, through it, e.g. the *wirecore.AliasError).
-type PipelineError struct {
-	Code   Code
-	Dir    Direction
+// Error is an error from a [Pipeline]: it carries the frame's
+// direction and seq and unwraps to its *kyneta.Error classification.
+// Reason is one of the pipeline's reasons (docs/errors.md); Detail is the
+// lower layer's reason in short (the collector's "duplicate_fragment" for
+// reassembly-failed, the validation reason for invalid-wire-message); Err
+// is the step's error value (errors.As reaches it and, through it, e.g.
+// the *wirecore.AliasError).
+type Error struct {
+	Reason string
+	Dir    transport.Direction
 	Seq    uint32 // the frame seq, when known
 	Detail string
 	Err    error
 }
 
 // Error implements error.
-func (e *PipelineError) Error() string {
-	s := fmt.Sprintf("transport: pipeline %s: %s (seq %d)", e.Dir, e.Code, e.Seq)
+func (e *Error) Error() string {
+	s := fmt.Sprintf("transport: pipeline %s: %s (seq %d)", e.Dir, e.Reason, e.Seq)
 	if e.Detail != "" {
 		s += ": " + e.Detail
 	}
@@ -59,16 +52,12 @@ func (e *PipelineError) Error() string {
 	return s
 }
 
-// Unwrap returns the underlying error.
-func (e *PipelineError) Unwrap() error { return e.Err }
+// Unwrap returns the classification, which wraps the step's error.
+func (e *Error) Unwrap() error { return newError(e.Reason, e.Detail, e.Err) }
 
-// Is reports whether target is a *PipelineError or an *Error with the same
-// code.
-func (e *PipelineError) Is(target error) bool { return sameCode(e.Code, target) }
-
-// PipelineOptions configure a [Pipeline]. The zero value is usable: no
+// Options configure a [Pipeline]. The zero value is usable: no
 // fragmentation, the default reassembly limits, the real clock.
-type PipelineOptions struct {
+type Options struct {
 	// Threshold fragments messages whose encoded payload is larger than
 	// this many bytes. Zero never fragments.
 	Threshold int
@@ -97,11 +86,11 @@ type PipelineOptions struct {
 	// OnError sees every error: the ones Send and Receive return, and the
 	// asynchronous ones (reassembly-timeout, reassembly-evicted). Called
 	// without the pipeline's lock; it may call back into the pipeline.
-	OnError func(err error, dir Direction)
+	OnError func(err error, dir transport.Direction)
 	// OnFrame traces frames: one trace per sent frame, one per received
 	// message (Size: all the frames that carried it). Called without the
 	// lock.
-	OnFrame func(FrameTrace)
+	OnFrame func(transport.FrameTrace)
 }
 
 // Pipeline is the stateful wire pipeline of one binary connection: the
@@ -115,8 +104,8 @@ type PipelineOptions struct {
 // serialized by a mutex (one writer goroutine and one reader goroutine is
 // the usual pattern). Hooks run outside the lock.
 type Pipeline struct {
-	onError func(error, Direction)
-	onFrame func(FrameTrace)
+	onError func(error, transport.Direction)
+	onFrame func(transport.FrameTrace)
 	thresh  int
 
 	mu     sync.Mutex
@@ -129,8 +118,8 @@ type Pipeline struct {
 	done atomic.Bool
 }
 
-// NewPipeline returns a pipeline in its initial state.
-func NewPipeline(opts PipelineOptions) *Pipeline {
+// New returns a pipeline in its initial state.
+func New(opts Options) *Pipeline {
 	p := &Pipeline{onError: opts.OnError, onFrame: opts.OnFrame, thresh: max(opts.Threshold, 0)}
 	timeout := opts.ReassemblyTimeout
 	if timeout < 0 {
@@ -155,15 +144,15 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &Error{Code: CodeClosed}
+		return nil, ErrClosed()
 	}
 	seq := p.st.NextSeq
 	st, outs := wirestep.SendStep(p.st, wirestep.BinaryCodec, p.thresh, msg)
 	p.st = st
 	p.mu.Unlock()
 	if len(outs) == 1 && outs[0].Err != nil {
-		err := pipelineError(outs[0].Err, DirSend, seq)
-		p.reportError(err, DirSend)
+		err := StepError(outs[0].Err, transport.DirSend, seq)
+		p.reportError(err, transport.DirSend)
 		return nil, err
 	}
 	pieces := make([][]byte, len(outs))
@@ -172,7 +161,7 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 	}
 	if p.onFrame != nil {
 		for _, o := range outs {
-			p.onFrame(traceOf(o.Trace))
+			p.onFrame(Trace(o.Trace))
 		}
 	}
 	return pieces, nil
@@ -186,20 +175,20 @@ func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &Error{Code: CodeClosed}
+		return nil, ErrClosed()
 	}
 	seq := p.st.NextSeq
 	st, parts, traces, werr := wirestep.SendStepParts(p.st, p.thresh, msg)
 	p.st = st
 	p.mu.Unlock()
 	if werr != nil {
-		err := pipelineError(werr, DirSend, seq)
-		p.reportError(err, DirSend)
+		err := StepError(werr, transport.DirSend, seq)
+		p.reportError(err, transport.DirSend)
 		return nil, err
 	}
 	if p.onFrame != nil {
 		for _, t := range traces {
-			p.onFrame(traceOf(t))
+			p.onFrame(Trace(t))
 		}
 	}
 	return parts, nil
@@ -212,7 +201,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, &Error{Code: CodeClosed}
+		return nil, ErrClosed()
 	}
 	st, out, ok := wirestep.ReceiveStep(p.st, wirestep.BinaryCodec, piece)
 	p.st = st
@@ -227,12 +216,12 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 		if len(piece) >= wirecore.HeaderSize {
 			seq = binary.BigEndian.Uint32(piece[6:10])
 		}
-		err := pipelineError(out.Err, DirReceive, seq)
-		p.reportError(err, DirReceive)
+		err := StepError(out.Err, transport.DirReceive, seq)
+		p.reportError(err, transport.DirReceive)
 		return nil, err
 	}
 	if p.onFrame != nil {
-		tr := traceOf(out.Trace)
+		tr := Trace(out.Trace)
 		if len(piece) >= wirecore.FragmentHeaderSize && wire.FrameKind(piece[1]) == wire.KindFragment {
 			// The piece completed a fragmented message: count its frames,
 			// not just the last one (reference issue P3).
@@ -244,10 +233,10 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	return out.Msg, nil
 }
 
-// pipelineError wraps a step's error with direction and seq, and a short
+// StepError wraps a step's error with direction and seq, and a short
 // detail from the layer below.
-func pipelineError(we *wirestep.WireError, dir Direction, seq uint32) *PipelineError {
-	pe := &PipelineError{Code: Code(we.Reason), Dir: dir, Seq: seq, Err: we}
+func StepError(we *wirestep.WireError, dir transport.Direction, seq uint32) *Error {
+	pe := &Error{Reason: we.Reason, Dir: dir, Seq: seq, Err: we}
 	var re *wire.ReassemblyError
 	var ve *wire.ValidationError
 	var ae *wirecore.AliasError
@@ -269,7 +258,7 @@ func (p *Pipeline) Reset() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return &Error{Code: CodeClosed}
+		return ErrClosed()
 	}
 	p.st.Reassembler.Reset()
 	p.st.Alias.Reset()
@@ -278,7 +267,7 @@ func (p *Pipeline) Reset() error {
 }
 
 // Close releases the pipeline (stops reassembly timers). Afterwards Send,
-// Receive and Reset fail with [CodeClosed]. Close is idempotent.
+// Receive and Reset fail with the reason closed. Close is idempotent.
 func (p *Pipeline) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -315,8 +304,8 @@ func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
 		p.evicted = append(p.evicted, uint32(ev.Seq))
 	case "timeout":
 		if !p.done.Load() {
-			p.reportError(&PipelineError{Code: CodeReassemblyTimeout, Dir: DirReceive, Seq: uint32(ev.Seq),
-				Err: wirestep.EventError(ev)}, DirReceive)
+			p.reportError(&Error{Reason: reasonReassemblyTimeout, Dir: transport.DirReceive, Seq: uint32(ev.Seq),
+				Err: wirestep.EventError(ev)}, transport.DirReceive)
 		}
 	}
 }
@@ -332,12 +321,12 @@ func (p *Pipeline) takeEvicted() []uint32 {
 
 func (p *Pipeline) reportEvicted(seqs []uint32) {
 	for _, s := range seqs {
-		p.reportError(&PipelineError{Code: CodeReassemblyEvicted, Dir: DirReceive, Seq: s,
-			Err: wirestep.EventError(wire.ReassemblyEvent{Reason: "evicted", Seq: float64(s)})}, DirReceive)
+		p.reportError(&Error{Reason: reasonReassemblyEvicted, Dir: transport.DirReceive, Seq: s,
+			Err: wirestep.EventError(wire.ReassemblyEvent{Reason: "evicted", Seq: float64(s)})}, transport.DirReceive)
 	}
 }
 
-func (p *Pipeline) reportError(err error, dir Direction) {
+func (p *Pipeline) reportError(err error, dir transport.Direction) {
 	if p.onError != nil {
 		p.onError(err, dir)
 	}

@@ -1,4 +1,4 @@
-package transport
+package pipeline
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -23,7 +24,7 @@ func vectorPath(t *testing.T, name string) string {
 	t.Helper()
 	dir := os.Getenv("KYNETA_WIRE_VECTORS")
 	if dir == "" {
-		dir = filepath.Join("..", "testdata", "wire")
+		dir = filepath.Join("..", "..", "testdata", "wire")
 	}
 	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
@@ -79,8 +80,8 @@ func TestPipelineVectors(t *testing.T) {
 			threshold := 0 // "Infinity": never fragment
 			_ = json.Unmarshal(sc.Threshold, &threshold)
 			ends := map[string]*Pipeline{
-				"A": NewPipeline(PipelineOptions{Threshold: threshold}),
-				"B": NewPipeline(PipelineOptions{Threshold: threshold}),
+				"A": New(Options{Threshold: threshold}),
+				"B": New(Options{Threshold: threshold}),
 			}
 			for name, p := range ends {
 				p.st.NextSeq = sc.StartSeq[name]
@@ -97,7 +98,7 @@ func TestPipelineVectors(t *testing.T) {
 					t.Fatalf("step %d: next seq %d, want %d", i, from.st.NextSeq, st.NextSeq)
 				}
 				if len(st.Outputs) == 1 && st.Outputs[0].Err != nil {
-					if CodeOf(err) != Code(st.Outputs[0].Err.Code) {
+					if kyneta.ReasonOf(err) != st.Outputs[0].Err.Code {
 						t.Fatalf("step %d: error %v, want %s", i, err, st.Outputs[0].Err.Code)
 					}
 					continue
@@ -256,7 +257,7 @@ func TestPipelineInvalidVectors(t *testing.T) {
 		}
 		ran++
 		t.Run("invalid/pipelineReceive/"+c.Name, func(t *testing.T) {
-			rx := NewPipeline(PipelineOptions{})
+			rx := New(Options{})
 			defer rx.Close()
 			for i, rawPiece := range c.Pieces {
 				var b struct {
@@ -281,11 +282,11 @@ func TestPipelineInvalidVectors(t *testing.T) {
 						t.Fatalf("piece %d: want pending, got %v %v", i, got, err)
 					}
 				case want[0].Err != nil:
-					var pe *PipelineError
-					if !errors.As(err, &pe) || string(pe.Code) != want[0].Err.Code {
+					var pe *Error
+					if !errors.As(err, &pe) || pe.Reason != want[0].Err.Code {
 						t.Fatalf("piece %d: got %v, want %s", i, err, want[0].Err.Code)
 					}
-					if pe.Code == CodeReassemblyFailed && pe.Detail != want[0].Err.Detail.Type {
+					if pe.Reason == reasonReassemblyFailed && pe.Detail != want[0].Err.Detail.Type {
 						t.Fatalf("piece %d: detail %q, want %q", i, pe.Detail, want[0].Err.Detail.Type)
 					}
 				default:

@@ -1,4 +1,4 @@
-package transport
+package pipeline
 
 import (
 	"bytes"
@@ -7,9 +7,9 @@ import (
 
 // FuzzPipelineReceive feeds arbitrary pieces (split from one input) to a
 // pipeline: it must never panic, never hold more than its limits, and
-// always return either a message, nothing (pending) or a *PipelineError.
+// always return either a message, nothing (pending) or a *Error.
 func FuzzPipelineReceive(f *testing.F) {
-	tx := NewPipeline(PipelineOptions{Threshold: 8})
+	tx := New(Options{Threshold: 8})
 	for _, m := range sampleMessages() {
 		pieces, _ := tx.Send(m)
 		var joined []byte
@@ -20,12 +20,12 @@ func FuzzPipelineReceive(f *testing.F) {
 		f.Add(joined)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		rx := NewPipeline(PipelineOptions{MaxConcurrentFrames: 4, MaxReassemblySize: 1 << 16, ReassemblyTimeout: -1})
+		rx := New(Options{MaxConcurrentFrames: 4, MaxReassemblySize: 1 << 16, ReassemblyTimeout: -1})
 		defer rx.Close()
 		for _, piece := range bytes.Split(in, []byte{0xFF, 0xFE}) {
 			m, err := rx.Receive(piece)
 			if err != nil {
-				if _, ok := err.(*PipelineError); !ok {
+				if _, ok := err.(*Error); !ok {
 					t.Fatalf("untyped error %T %v", err, err)
 				}
 			} else if m != nil {

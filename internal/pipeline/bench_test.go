@@ -1,4 +1,4 @@
-package transport
+package pipeline
 
 import (
 	"testing"
@@ -17,8 +17,8 @@ func offer1KiB() *wire.Offer {
 // BenchmarkPipelineOffer1KiB: one Send and the matching Receive of a 1 KiB
 // offer (complete frame; the WebSocket default threshold is far above).
 func BenchmarkPipelineOffer1KiB(b *testing.B) {
-	tx := NewPipeline(PipelineOptions{Threshold: 100 * 1024})
-	rx := NewPipeline(PipelineOptions{})
+	tx := New(Options{Threshold: 100 * 1024})
+	rx := New(Options{})
 	m := offer1KiB()
 	b.ReportAllocs()
 	b.SetBytes(1024)
@@ -38,8 +38,8 @@ func BenchmarkPipelineOffer1KiB(b *testing.B) {
 // BenchmarkPipelineOffer1KiBFragmented: the same offer cut into 256-byte
 // fragments, so the reassembler is on the path.
 func BenchmarkPipelineOffer1KiBFragmented(b *testing.B) {
-	tx := NewPipeline(PipelineOptions{Threshold: 256})
-	rx := NewPipeline(PipelineOptions{})
+	tx := New(Options{Threshold: 256})
+	rx := New(Options{})
 	defer rx.Close()
 	m := offer1KiB()
 	b.ReportAllocs()

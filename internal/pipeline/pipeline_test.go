@@ -1,4 +1,4 @@
-package transport
+package pipeline
 
 import (
 	"bytes"
@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -17,18 +19,18 @@ type errLog struct {
 	errs []error
 }
 
-func (l *errLog) hook(err error, _ Direction) {
+func (l *errLog) hook(err error, _ transport.Direction) {
 	l.mu.Lock()
 	l.errs = append(l.errs, err)
 	l.mu.Unlock()
 }
 
-func (l *errLog) codes() []Code {
+func (l *errLog) codes() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []Code
+	var out []string
 	for _, e := range l.errs {
-		out = append(out, CodeOf(e))
+		out = append(out, kyneta.ReasonOf(e))
 	}
 	return out
 }
@@ -51,9 +53,9 @@ func sampleMessages() []wire.ChannelMsg {
 
 func TestPipelineRoundTrip(t *testing.T) {
 	for _, threshold := range []int{0, 8, 1000} {
-		var sendTraces, recvTraces []FrameTrace
-		a := NewPipeline(PipelineOptions{Threshold: threshold, OnFrame: func(tr FrameTrace) { sendTraces = append(sendTraces, tr) }})
-		b := NewPipeline(PipelineOptions{Threshold: threshold, OnFrame: func(tr FrameTrace) { recvTraces = append(recvTraces, tr) }})
+		var sendTraces, recvTraces []transport.FrameTrace
+		a := New(Options{Threshold: threshold, OnFrame: func(tr transport.FrameTrace) { sendTraces = append(sendTraces, tr) }})
+		b := New(Options{Threshold: threshold, OnFrame: func(tr transport.FrameTrace) { recvTraces = append(recvTraces, tr) }})
 		for i, m := range sampleMessages() {
 			pieces, err := a.Send(m)
 			if err != nil {
@@ -92,7 +94,7 @@ func TestPipelineRoundTrip(t *testing.T) {
 		}
 		fragments := 0
 		for _, tr := range sendTraces {
-			if tr.Dir != DirSend || (tr.Kind == wire.KindFragment && (tr.Total < 2 || tr.Index >= tr.Total)) {
+			if tr.Dir != transport.DirSend || (tr.Kind == wire.KindFragment && (tr.Total < 2 || tr.Index >= tr.Total)) {
 				t.Fatalf("threshold %d: trace %+v", threshold, tr)
 			}
 			if tr.Kind == wire.KindFragment {
@@ -106,7 +108,7 @@ func TestPipelineRoundTrip(t *testing.T) {
 }
 
 func TestPipelineSeqAndReset(t *testing.T) {
-	p := NewPipeline(PipelineOptions{})
+	p := New(Options{})
 	first, _ := p.Send(&wire.Depart{})
 	p.mu.Lock()
 	p.st.NextSeq = 0xFFFFFFFF
@@ -126,7 +128,7 @@ func TestPipelineSeqAndReset(t *testing.T) {
 		t.Fatalf("seq after failed send: %d", seqOf(z))
 	}
 	// A pending fragment group is dropped by Reset too.
-	frag, _ := NewPipeline(PipelineOptions{Threshold: 4}).Send(&wire.Vacant{DocID: "pending"})
+	frag, _ := New(Options{Threshold: 4}).Send(&wire.Vacant{DocID: "pending"})
 	if _, err := p.Receive(frag[0]); err != nil || p.PendingFragments() != 1 {
 		t.Fatalf("pending %d, err %v", p.PendingFragments(), err)
 	}
@@ -144,8 +146,8 @@ func TestPipelineSeqAndReset(t *testing.T) {
 
 func TestPipelineClose(t *testing.T) {
 	fc := clock.NewFake(time.Unix(0, 0))
-	p := NewPipeline(PipelineOptions{Clock: fc, Threshold: 4})
-	q := NewPipeline(PipelineOptions{Clock: fc, Threshold: 4})
+	p := New(Options{Clock: fc, Threshold: 4})
+	q := New(Options{Clock: fc, Threshold: 4})
 	pieces, _ := p.Send(&wire.Interest{DocID: "abcdef"})
 	if _, err := q.Receive(pieces[0]); err != nil {
 		t.Fatal(err)
@@ -158,13 +160,13 @@ func TestPipelineClose(t *testing.T) {
 	if fc.Pending() != 0 {
 		t.Fatal("Close left a timer")
 	}
-	if _, err := q.Receive(pieces[1]); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if _, err := q.Receive(pieces[1]); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonClosed, Code: kyneta.CodeUnavailable}) {
 		t.Fatalf("receive after close: %v", err)
 	}
-	if _, err := q.Send(&wire.Depart{}); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if _, err := q.Send(&wire.Depart{}); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonClosed, Code: kyneta.CodeUnavailable}) {
 		t.Fatalf("send after close: %v", err)
 	}
-	if err := q.Reset(); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if err := q.Reset(); !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: reasonClosed, Code: kyneta.CodeUnavailable}) {
 		t.Fatalf("reset after close: %v", err)
 	}
 }
@@ -172,8 +174,8 @@ func TestPipelineClose(t *testing.T) {
 func TestPipelineReassemblyTimeout(t *testing.T) {
 	fc := clock.NewFake(time.Unix(0, 0))
 	var log errLog
-	tx := NewPipeline(PipelineOptions{Threshold: 4})
-	rx := NewPipeline(PipelineOptions{Clock: fc, OnError: log.hook})
+	tx := New(Options{Threshold: 4})
+	rx := New(Options{Clock: fc, OnError: log.hook})
 	pieces, _ := tx.Send(&wire.Interest{DocID: "timeout-me"})
 	if _, err := rx.Receive(pieces[0]); err != nil {
 		t.Fatal(err)
@@ -190,11 +192,11 @@ func TestPipelineReassemblyTimeout(t *testing.T) {
 		t.Fatal("group not dropped")
 	}
 	codes := log.codes()
-	if len(codes) != 1 || codes[0] != CodeReassemblyTimeout {
+	if len(codes) != 1 || codes[0] != reasonReassemblyTimeout {
 		t.Fatalf("errors %v", codes)
 	}
-	var pe *PipelineError
-	if !errors.As(log.errs[0], &pe) || pe.Seq != 1 || pe.Dir != DirReceive {
+	var pe *Error
+	if !errors.As(log.errs[0], &pe) || pe.Seq != 1 || pe.Dir != transport.DirReceive {
 		t.Fatalf("error %+v", log.errs[0])
 	}
 	// The rest of the message now starts a fresh group and never completes
@@ -205,7 +207,7 @@ func TestPipelineReassemblyTimeout(t *testing.T) {
 		}
 	}
 	// A completed group's timer is stopped.
-	rx2 := NewPipeline(PipelineOptions{Clock: fc})
+	rx2 := New(Options{Clock: fc})
 	p2, _ := tx.Send(&wire.Interest{DocID: "complete"})
 	for _, pc := range p2 {
 		_, _ = rx2.Receive(pc)
@@ -221,8 +223,8 @@ func TestPipelineReassemblyTimeout(t *testing.T) {
 func TestPipelineEviction(t *testing.T) {
 	fc := clock.NewFake(time.Unix(0, 0))
 	var log errLog
-	tx := NewPipeline(PipelineOptions{Threshold: 4})
-	rx := NewPipeline(PipelineOptions{Clock: fc, MaxConcurrentFrames: 2, OnError: log.hook})
+	tx := New(Options{Threshold: 4})
+	rx := New(Options{Clock: fc, MaxConcurrentFrames: 2, OnError: log.hook})
 	var firsts, rests [][][]byte
 	for _, id := range []string{"doc-one", "doc-two", "doc-three"} {
 		pc, _ := tx.Send(&wire.Vacant{DocID: id})
@@ -237,7 +239,7 @@ func TestPipelineEviction(t *testing.T) {
 	if rx.PendingFragments() != 2 {
 		t.Fatalf("pending %d", rx.PendingFragments())
 	}
-	if codes := log.codes(); len(codes) != 1 || codes[0] != CodeReassemblyEvicted {
+	if codes := log.codes(); len(codes) != 1 || codes[0] != reasonReassemblyEvicted {
 		t.Fatalf("errors %v", codes)
 	}
 	// Messages two and three still complete.
@@ -255,8 +257,8 @@ func TestPipelineEviction(t *testing.T) {
 
 func TestPipelineSizeLimit(t *testing.T) {
 	var log errLog
-	tx := NewPipeline(PipelineOptions{Threshold: 100})
-	rx := NewPipeline(PipelineOptions{MaxReassemblySize: 150, OnError: log.hook})
+	tx := New(Options{Threshold: 100})
+	rx := New(Options{MaxReassemblySize: 150, OnError: log.hook})
 	defer rx.Close()
 	pieces, _ := tx.Send(&wire.Offer{DocID: "big", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 400)}})
 	for _, pc := range pieces {
@@ -274,7 +276,7 @@ func TestPipelineSizeLimit(t *testing.T) {
 }
 
 func TestPipelineBadFrames(t *testing.T) {
-	tx := NewPipeline(PipelineOptions{Threshold: 4})
+	tx := New(Options{Threshold: 4})
 	pieces, _ := tx.Send(&wire.Dismiss{DocID: "abcdefgh"})
 	frag := func(index, total uint16, totalSize uint32, chunk string) []byte {
 		b, _ := wire.AppendFrame(nil, wire.Frame{Kind: wire.KindFragment, Seq: 9, Index: index, Total: total, TotalSize: totalSize, Payload: []byte(chunk)})
@@ -287,30 +289,30 @@ func TestPipelineBadFrames(t *testing.T) {
 	cases := []struct {
 		name   string
 		pieces [][]byte
-		code   Code
+		code   string
 		detail string
 	}{
-		{"truncated", [][]byte{{3, 0, 0}}, CodeReassemblyFailed, "parse_error"},
-		{"bad version", [][]byte{append([]byte{2}, pieces[0][1:]...)}, CodeReassemblyFailed, "parse_error"},
-		{"duplicate fragment", [][]byte{pieces[0], pieces[0]}, CodeReassemblyFailed, "duplicate_fragment"},
-		{"index out of range", [][]byte{frag(3, 3, 6, "ab")}, CodeReassemblyFailed, "invalid_index"},
-		{"zero total", [][]byte{frag(0, 0, 6, "ab")}, CodeReassemblyFailed, "invalid_index"},
-		{"total mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 4, 6, "cd")}, CodeReassemblyFailed, "total_mismatch"},
-		{"size mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 3, 7, "cd")}, CodeReassemblyFailed, "size_mismatch"},
-		{"chunks exceed total size", [][]byte{frag(0, 2, 3, "ab"), frag(1, 2, 3, "cd")}, CodeReassemblyFailed, "size_mismatch"},
-		{"garbage payload", [][]byte{complete("not a message")}, CodeDecodeFailed, ""},
+		{"truncated", [][]byte{{3, 0, 0}}, reasonReassemblyFailed, "parse_error"},
+		{"bad version", [][]byte{append([]byte{2}, pieces[0][1:]...)}, reasonReassemblyFailed, "parse_error"},
+		{"duplicate fragment", [][]byte{pieces[0], pieces[0]}, reasonReassemblyFailed, "duplicate_fragment"},
+		{"index out of range", [][]byte{frag(3, 3, 6, "ab")}, reasonReassemblyFailed, "invalid_index"},
+		{"zero total", [][]byte{frag(0, 0, 6, "ab")}, reasonReassemblyFailed, "invalid_index"},
+		{"total mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 4, 6, "cd")}, reasonReassemblyFailed, "total_mismatch"},
+		{"size mismatch", [][]byte{frag(0, 3, 6, "ab"), frag(1, 3, 7, "cd")}, reasonReassemblyFailed, "size_mismatch"},
+		{"chunks exceed total size", [][]byte{frag(0, 2, 3, "ab"), frag(1, 2, 3, "cd")}, reasonReassemblyFailed, "size_mismatch"},
+		{"garbage payload", [][]byte{complete("not a message")}, reasonDecodeFailed, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var log errLog
-			rx := NewPipeline(PipelineOptions{OnError: log.hook})
+			rx := New(Options{OnError: log.hook})
 			defer rx.Close()
 			var err error
 			for _, pc := range c.pieces {
 				_, err = rx.Receive(pc)
 			}
-			var pe *PipelineError
-			if !errors.As(err, &pe) || pe.Code != c.code || pe.Detail != c.detail {
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Reason != c.code || pe.Detail != c.detail {
 				t.Fatalf("got %v", err)
 			}
 			if codes := log.codes(); len(codes) != 1 || codes[0] != c.code {
@@ -321,16 +323,16 @@ func TestPipelineBadFrames(t *testing.T) {
 }
 
 func TestPipelineTooManyFragments(t *testing.T) {
-	p := NewPipeline(PipelineOptions{Threshold: 1})
+	p := New(Options{Threshold: 1})
 	_, err := p.Send(&wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 70000)}})
-	if CodeOf(err) != CodeTooManyFragments {
+	if kyneta.ReasonOf(err) != reasonTooManyFragments || kyneta.CodeOf(err) != kyneta.CodeResourceExhausted {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestPipelineConcurrentSendReceive(t *testing.T) {
-	a := NewPipeline(PipelineOptions{Threshold: 32})
-	b := NewPipeline(PipelineOptions{Threshold: 32})
+	a := New(Options{Threshold: 32})
+	b := New(Options{Threshold: 32})
 	ab := make(chan [][]byte, 16)
 	ba := make(chan [][]byte, 16)
 	var wg sync.WaitGroup
