@@ -114,7 +114,7 @@ type Document interface {
 
 // DocumentFactory is implemented by factories that can create interpreted
 // documents. A document is strict: a merged change it cannot materialize
-// is rejected with [CodeUnknownChange] instead of being kept for
+// is rejected with reason "unknown-change" instead of being kept for
 // forwarding, as headless replicas from CreateEmpty do.
 type DocumentFactory interface {
 	Factory
@@ -142,7 +142,7 @@ type changeData struct {
 // is only checked when the change is materialized. The object is cloned.
 func NewChange(obj *Object) (Change, error) {
 	if obj == nil {
-		return Change{}, &Error{Code: CodeMalformed, Msg: "change is not an object"}
+		return Change{}, newError(reasonMalformed, "change is not an object", nil)
 	}
 	return newChange(obj.Clone())
 }
@@ -155,7 +155,7 @@ func parseChange(data []byte) (Change, error) {
 	}
 	obj, ok := v.(*Object)
 	if !ok {
-		return Change{}, &Error{Code: CodeMalformed, Msg: "change is not an object"}
+		return Change{}, newError(reasonMalformed, "change is not an object", nil)
 	}
 	return newChange(obj)
 }
@@ -164,7 +164,7 @@ func newChange(obj *Object) (Change, error) {
 	t, _ := obj.Get("type")
 	ts, ok := t.(string)
 	if !ok {
-		return Change{}, &Error{Code: CodeMalformed, Msg: "change has no string type"}
+		return Change{}, newError(reasonMalformed, "change has no string type", nil)
 	}
 	return wrapChange(obj, ts), nil
 }
@@ -199,7 +199,7 @@ func (c Change) MarshalJSON() ([]byte, error) {
 }
 
 // Validate reports whether the change can be materialized: nil, or an
-// error with [CodeUnknownChange] or [CodeInvalidChange].
+// error with reason "unknown-change" or reason "invalid-change".
 func (c Change) Validate() error {
 	_, err := c.stepper()
 	return err
@@ -207,7 +207,7 @@ func (c Change) Validate() error {
 
 func (c Change) stepper() (stepper, error) {
 	if c.d == nil {
-		return nil, &Error{Code: CodeInvalidChange, Msg: "zero Change"}
+		return nil, newError(reasonInvalidChange, "zero Change", nil)
 	}
 	return c.d.dec, c.d.err
 }

@@ -45,10 +45,10 @@
 // shapes the reference's writers produce. Text indices count UTF-16 code
 // units, as JavaScript strings do.
 //
-// A change type the replica does not know is an error (code [CodeUnknownChange])
+// A change type the replica does not know is an error (reason "unknown-change")
 // for documents and local writes. A headless replica ([Factory.CreateEmpty])
 // still logs and forwards it, so a relay can carry changes it cannot
-// interpret; only its entirety is then unavailable ([CodeUnmaterializable]).
+// interpret; only its entirety is then unavailable (reason "unmaterializable").
 //
 // # JSON
 //
@@ -68,7 +68,7 @@
 // member or node it names. A merge grows with the number of changes, not
 // with changes × value size. Plain and LWW
 // replicas check [Limits] (payload bytes, ops per payload) before applying
-// anything and refuse with [CodeLimit].
+// anything and refuse with reason "limit".
 //
 // A plain replica's history is its op log after the base. [Plain.History]
 // reports its size; [Replica.Advance] trims it up to a version and frees

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -15,7 +16,7 @@ func FuzzParseVersion(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var rerr *Error
+		var rerr *kyneta.Error
 		if v, err := parsePlainVersion(s); err == nil {
 			// A parsed plain version serializes to a string that parses back
 			// to an equal version.
@@ -26,7 +27,7 @@ func FuzzParseVersion(f *testing.F) {
 			if o, _ := again.Compare(v); o != Equal || again.Lineage() != v.Lineage() || again.Counter() != v.Counter() {
 				t.Fatalf("%q round trip gave %v", s, again)
 			}
-		} else if !errors.As(err, &rerr) || rerr.Code != CodeVersionParse {
+		} else if !errors.As(err, &rerr) || rerr.Reason != reasonVersionParse || rerr.Code != kyneta.CodeMalformed {
 			t.Fatalf("untyped error %v", err)
 		}
 		for _, parse := range []func(string) (Version, error){
@@ -35,7 +36,7 @@ func FuzzParseVersion(f *testing.F) {
 		} {
 			v, err := parse(s)
 			if err != nil {
-				if !errors.As(err, &rerr) || rerr.Code != CodeVersionParse {
+				if !errors.As(err, &rerr) || rerr.Reason != reasonVersionParse || rerr.Code != kyneta.CodeMalformed {
 					t.Fatalf("untyped error %v", err)
 				}
 				continue
@@ -143,7 +144,7 @@ func FuzzMerge(f *testing.F) {
 				t.Fatalf("%T merge of %d B allocated %d B (bound %d B)", r, len(data), got, allocBound(len(data)))
 			}
 			if err != nil {
-				var rerr *Error
+				var rerr *kyneta.Error
 				if !errors.As(err, &rerr) {
 					t.Fatalf("untyped error %v", err)
 				}

@@ -7,7 +7,7 @@ import (
 )
 
 // TestLimitsRefuseBeforeWork: payloads over a limit are refused with
-// CodeLimit and leave the replica exactly as it was.
+// "limit" and leave the replica exactly as it was.
 func TestLimitsRefuseBeforeWork(t *testing.T) {
 	limits := Limits{MaxPayloadBytes: 4 << 10, MaxOps: 10}
 	pf := NewPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: limits})

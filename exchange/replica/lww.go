@@ -177,7 +177,7 @@ func (l *LWW) adopt(v TimestampVersion) {
 // a timestamp (see MergeStamped), else the local clock.
 func (l *LWW) ResetFromEntirety(p Payload, remote Version) error {
 	if p.Encoding != "json" || p.Kind != "entirety" {
-		return &Error{Code: CodeEncoding, Msg: "lww reset expects a JSON entirety payload"}
+		return newError(reasonEncoding, "lww reset expects a JSON entirety payload", nil)
 	}
 	if err := l.doc.limits.admitSize(p); err != nil {
 		return err

@@ -58,7 +58,7 @@ func (v OpaqueVersion) Meet(other Version) (Version, error) {
 // OpaqueOptions configure the opaque factory.
 type OpaqueOptions struct {
 	// MaxBytes caps the total payload bytes one replica keeps; a merge
-	// that would exceed it fails with [CodeCapacity]. 0 means no cap.
+	// that would exceed it fails with reason "capacity". 0 means no cap.
 	MaxBytes int64
 	// MaxEntries caps the number of stored payloads; 0 means no cap.
 	MaxEntries int
@@ -101,7 +101,7 @@ func (f *OpaqueFactory) FromEntirety(p Payload) (Replica, error) {
 // ParseVersion wraps any non-empty string.
 func (f *OpaqueFactory) ParseVersion(s string) (Version, error) {
 	if s == "" {
-		return nil, &Error{Code: CodeVersionParse, Msg: "empty opaque version"}
+		return nil, newError(reasonVersionParse, "empty opaque version", nil)
 	}
 	return OpaqueVersion{stamp: s}, nil
 }
@@ -186,18 +186,18 @@ func (o *Opaque) Merge(p Payload) error { return o.MergeStamped(p, "", "") }
 // the stamp still counts as the sender's latest.
 func (o *Opaque) MergeStamped(p Payload, stamp, from string) error {
 	if p.Encoding != "json" && p.Encoding != "binary" {
-		return &Error{Code: CodeEncoding, Msg: "unknown payload encoding " + quoteString(string(p.Encoding))}
+		return newError(reasonEncoding, "unknown payload encoding "+quoteString(string(p.Encoding)), nil)
 	}
 	if p.Kind != "entirety" && p.Kind != "since" {
-		return &Error{Code: CodeEncoding, Msg: "unknown payload kind " + quoteString(string(p.Kind))}
+		return newError(reasonEncoding, "unknown payload kind "+quoteString(string(p.Kind)), nil)
 	}
 	h := contentHash(p)
 	if _, dup := o.hashes[h]; !dup {
 		if o.opts.MaxEntries > 0 && len(o.entries) >= o.opts.MaxEntries {
-			return &Error{Code: CodeCapacity, Msg: "opaque replica holds " + strconv.Itoa(len(o.entries)) + " payloads"}
+			return newError(reasonCapacity, "opaque replica holds "+strconv.Itoa(len(o.entries))+" payloads", nil)
 		}
 		if o.opts.MaxBytes > 0 && o.size+int64(len(p.Data)) > o.opts.MaxBytes {
-			return &Error{Code: CodeCapacity, Msg: "opaque replica would exceed " + strconv.FormatInt(o.opts.MaxBytes, 10) + " bytes"}
+			return newError(reasonCapacity, "opaque replica would exceed "+strconv.FormatInt(o.opts.MaxBytes, 10)+" bytes", nil)
 		}
 		o.hashes[h] = len(o.entries)
 		o.entries = append(o.entries, OpaqueEntry{Payload: p.Clone(), Stamp: stamp, From: from})
@@ -275,7 +275,7 @@ func (o *Opaque) ExportSince(v Version) (Payload, bool, error) {
 }
 
 // ExportEntirety returns the only stored payload; with several it fails
-// with [CodeUnsupported] (use ExportFor), with none it returns an empty
+// with reason "unsupported" (use ExportFor), with none it returns an empty
 // payload of kind entirety.
 func (o *Opaque) ExportEntirety() (Payload, error) {
 	switch len(o.entries) {
@@ -286,5 +286,5 @@ func (o *Opaque) ExportEntirety() (Payload, error) {
 		p.Kind = "entirety"
 		return p, nil
 	}
-	return Payload{}, &Error{Code: CodeUnsupported, Msg: "an opaque replica with several payloads is exported with ExportFor"}
+	return Payload{}, newError(reasonUnsupported, "an opaque replica with several payloads is exported with ExportFor", nil)
 }

@@ -180,7 +180,7 @@ func (p *Plain) logOffset(v PlainVersion) (uint64, bool) {
 // new base (the exchange then sends the entirety). A foreign lineage is
 // only accepted when it equals the current version (then the whole log is
 // trimmed); otherwise it is a no-op. As in the reference, a target behind
-// the base or past the version is an error ([CodeAdvanceRange]).
+// the base or past the version is an error (reason "advance-range").
 func (p *Plain) Advance(to Version) error {
 	v, ok := asPlain(to)
 	if !ok {
@@ -194,10 +194,10 @@ func (p *Plain) Advance(to Version) error {
 		return nil
 	}
 	if off < p.base {
-		return &Error{Code: CodeAdvanceRange, Msg: "advance(" + v.String() + ") is behind the base " + p.BaseVersion().String()}
+		return newError(reasonAdvanceRange, "advance("+v.String()+") is behind the base "+p.BaseVersion().String(), nil)
 	}
 	if off > p.base+uint64(len(p.log)) {
-		return &Error{Code: CodeAdvanceRange, Msg: "advance(" + v.String() + ") exceeds the current version " + p.ver.String()}
+		return newError(reasonAdvanceRange, "advance("+v.String()+") exceeds the current version "+p.ver.String(), nil)
 	}
 	p.trim(int(off - p.base))
 	return nil
@@ -315,7 +315,7 @@ const shareMinPayload = 16 << 10
 // log empties, so the next since exchange lines up with the sender.
 func (p *Plain) ResetFromEntirety(pl Payload, remote Version) error {
 	if pl.Encoding != "json" || pl.Kind != "entirety" {
-		return &Error{Code: CodeEncoding, Msg: "plain reset expects a JSON entirety payload"}
+		return newError(reasonEncoding, "plain reset expects a JSON entirety payload", nil)
 	}
 	if err := p.doc.limits.admitSize(pl); err != nil {
 		return err
@@ -350,7 +350,7 @@ func (p *Plain) Apply(ops []Op) error {
 	if p.lineage == Genesis {
 		var b [8]byte
 		if _, err := io.ReadFull(p.rand, b[:]); err != nil {
-			return &Error{Code: CodeUnsupported, Msg: "cannot mint a lineage", Err: err}
+			return newError(reasonUnsupported, "cannot mint a lineage", err)
 		}
 		p.lineage = hex.EncodeToString(b[:])
 	}

@@ -37,7 +37,7 @@ func (o Order) String() string {
 
 // Version is a point in a replica's history. Versions of different kinds
 // cannot be compared; Compare and Meet return an error with code
-// [CodeVersionMismatch] when asked to.
+// reason "version-mismatch" when asked to.
 type Version interface {
 	// Lineage names the causal island the version belongs to; [Genesis]
 	// when the replica kind has no lineages or nothing was authored yet.

@@ -292,7 +292,7 @@ func (s *State) merge(p Payload, stamp float64) error {
 // discarding local fields would lose concurrent writes the peer lacks.
 func (s *State) ResetFromEntirety(p Payload, _ Version) error {
 	if p.Encoding != "json" || p.Kind != "entirety" {
-		return &Error{Code: CodeEncoding, Msg: "state reset expects a JSON entirety payload"}
+		return newError(reasonEncoding, "state reset expects a JSON entirety payload", nil)
 	}
 	return s.Merge(p)
 }
@@ -398,7 +398,7 @@ func (s *State) SetDefaults(v any) error {
 	}
 	o, ok := mv.(*Object)
 	if !ok {
-		return &Error{Code: CodeInvalidValue, Msg: "defaults must be a JSON object"}
+		return newError(reasonInvalidValue, "defaults must be a JSON object", nil)
 	}
 	insertZeros(s.tree, o)
 	return nil

@@ -1,6 +1,10 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
+)
 
 // ReplayResult is what [Replay] got through: the number of records of the
 // stream it used (meta records included) and the version of the last
@@ -32,12 +36,12 @@ func Replay(docID string, recs []Record, apply func(Record) (string, error)) (Re
 		}
 		got, err := apply(r)
 		if err != nil {
-			return res, &CorruptError{DocID: docID, Reason: ReasonRejected, Index: i, Seq: -1,
+			return res, &CorruptError{DocID: docID, Reason: storeerr.Rejected, Index: i, Seq: -1,
 				Good: res.Good, LastVersion: res.LastVersion,
 				Detail: fmt.Sprintf("entry at version %s was refused", quote(r.Version)), Err: err}
 		}
 		if got != r.Version {
-			return res, &CorruptError{DocID: docID, Reason: ReasonVersionGap, Index: i, Seq: -1,
+			return res, &CorruptError{DocID: docID, Reason: storeerr.VersionGap, Index: i, Seq: -1,
 				Good: res.Good, LastVersion: res.LastVersion,
 				Detail: fmt.Sprintf("entry stored at version %s led to version %s", quote(r.Version), quote(got))}
 		}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -106,7 +108,7 @@ func TestReplayStopsAtDuplicatedDelta(t *testing.T) {
 	dup := append(append([]store.Record{}, recs[:3]...), store.EntryRecord(retry, doc.Version().String()))
 	_, res, err := replayPlain(t, f, dup)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != store.ReasonVersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version || res.Good != 3 {
+	if !errors.As(err, &ce) || ce.Reason != storeerr.VersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version || res.Good != 3 {
 		t.Fatalf("Replay = %+v, %v; want a version gap at record 3 after %s", res, err, recs[2].Version)
 	}
 }
@@ -116,7 +118,7 @@ func TestReplayStopsAtMissingDelta(t *testing.T) {
 	holed := append(append([]store.Record{}, recs[:3]...), recs[4])
 	_, _, err := replayPlain(t, f, holed)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != store.ReasonVersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version {
+	if !errors.As(err, &ce) || ce.Reason != storeerr.VersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version {
 		t.Fatalf("Replay = %v; want a version gap at record 3", err)
 	}
 }
@@ -127,7 +129,7 @@ func TestReplayStopsAtRejectedEntry(t *testing.T) {
 	bad = append(bad, store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{`)}, "x:9"))
 	_, res, err := replayPlain(t, f, bad)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != store.ReasonRejected || ce.Err == nil || res.Good != len(recs) || !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
+	if !errors.As(err, &ce) || ce.Reason != storeerr.Rejected || ce.Err == nil || res.Good != len(recs) || !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 		t.Fatalf("Replay = %+v, %v; want a rejected record after %d good", res, err, len(recs))
 	}
 }
@@ -139,13 +141,14 @@ func TestTransient(t *testing.T) {
 	}{
 		{nil, false},
 		{errors.New("disk I/O error"), true},
-		{&store.Error{Code: store.CodeWriteFailed, Err: errors.New("EFBIG")}, true},
-		{&store.Error{Code: store.CodeInjected}, true},
-		{&store.Error{Code: store.CodeSyncModeMismatch}, false},
-		{&store.Error{Code: store.CodeClosed}, false},
+		{storeerr.New(storeerr.WriteFailed, "d", "", errors.New("EFBIG")), true},
+		{&kyneta.Error{Pkg: "store", Reason: storeerr.Injected}, true},
+		{&kyneta.Error{Pkg: "store", Reason: storeerr.SyncModeMismatch}, false},
+		{&kyneta.Error{Pkg: "store", Reason: storeerr.Closed}, false},
 		{&store.HeadError{DocID: "d"}, false},
 		{&store.CorruptError{DocID: "d"}, false},
-		{&store.FormatError{Reason: store.ReasonIncompatibleMajor}, false},
+		{storeerr.Format(storeerr.IncompatibleMajor, "sqlite", "2.0", "1.0"), false},
+		{storeerr.New(storeerr.Locked, "", "", nil), false},
 		{context.Canceled, false},
 		{errors.Join(errors.New("x"), context.DeadlineExceeded), false},
 	} {

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 
-	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
 )
 
@@ -114,12 +114,10 @@ func (s *Store) schemaLevel(ctx context.Context, tx pgx.Tx) (int, error) {
 	}
 	var v int
 	if json.Unmarshal([]byte(raw), &v) != nil || v < 1 {
-		return 0, &store.FormatError{Reason: store.ReasonMalformedVersion, Backend: backendName,
-			Stored: schemaVersionKey + " " + raw, Current: schemaVersionKey + " " + current}
+		return 0, storeerr.Format(storeerr.MalformedVersion, backendName, schemaVersionKey+" "+raw, schemaVersionKey+" "+current)
 	}
 	if v > SchemaVersion {
-		return 0, &store.FormatError{Reason: store.ReasonIncompatibleMajor, Backend: backendName,
-			Stored: schemaVersionKey + " " + raw, Current: schemaVersionKey + " " + current}
+		return 0, storeerr.Format(storeerr.IncompatibleMajor, backendName, schemaVersionKey+" "+raw, schemaVersionKey+" "+current)
 	}
 	return v, nil
 }
@@ -182,7 +180,7 @@ func (s *Store) checkFormat(ctx context.Context, tx pgx.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM `+s.q.docMeta+` LIMIT 1`).Scan(&one)
 		if err == nil {
-			return &store.FormatError{Reason: store.ReasonUnversionedExistingData, Backend: backendName, Current: current}
+			return storeerr.Format(storeerr.UnversionedExistingData, backendName, "", current)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("postgres store: read documents: %w", err)
@@ -198,10 +196,10 @@ func (s *Store) checkFormat(ctx context.Context, tx pgx.Tx) error {
 	}
 	var f formatJSON
 	if json.Unmarshal([]byte(raw), &f) != nil || f.Major == nil || f.Minor == nil || *f.Major < 0 || *f.Minor < 0 {
-		return &store.FormatError{Reason: store.ReasonMalformedVersion, Backend: backendName, Stored: raw, Current: current}
+		return storeerr.Format(storeerr.MalformedVersion, backendName, raw, current)
 	}
 	if *f.Major != sqlrow.FormatVersion.Major {
-		return &store.FormatError{Reason: store.ReasonIncompatibleMajor, Backend: backendName, Stored: raw, Current: current}
+		return storeerr.Format(storeerr.IncompatibleMajor, backendName, raw, current)
 	}
 	return nil
 }

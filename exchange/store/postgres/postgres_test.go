@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
@@ -71,10 +73,10 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Ping(ctx); !errors.Is(err, &store.Error{Code: store.CodeClosed}) {
+	if err := s.Ping(ctx); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Closed}) {
 		t.Fatalf("Ping after close = %v", err)
 	}
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); !errors.Is(err, &store.Error{Code: store.CodeClosed}) {
+	if err := s.Append(ctx, "d", storetest.MetaRecord("")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Closed}) {
 		t.Fatalf("append after close = %v", err)
 	}
 	if err := admin.Ping(ctx); err != nil {
@@ -115,12 +117,12 @@ func TestFormatGate(t *testing.T) {
 		name   string
 		marker string // "" = delete the marker
 		doc    bool   // a document exists
-		reason store.FormatReason
+		reason string
 	}{
-		{name: "unversioned-existing-data", marker: "", doc: true, reason: store.ReasonUnversionedExistingData},
-		{name: "malformed-not-an-object", marker: `"nope"`, reason: store.ReasonMalformedVersion},
-		{name: "malformed-missing-minor", marker: `{"major":1}`, reason: store.ReasonMalformedVersion},
-		{name: "incompatible-major", marker: `{"major":2,"minor":0}`, reason: store.ReasonIncompatibleMajor},
+		{name: "unversioned-existing-data", marker: "", doc: true, reason: storeerr.UnversionedExistingData},
+		{name: "malformed-not-an-object", marker: `"nope"`, reason: storeerr.MalformedVersion},
+		{name: "malformed-missing-minor", marker: `{"major":1}`, reason: storeerr.MalformedVersion},
+		{name: "incompatible-major", marker: `{"major":2,"minor":0}`, reason: storeerr.IncompatibleMajor},
 		{name: "newer-minor-accepted", marker: `{"major":1,"minor":7}`},
 		{name: "empty-without-marker-stamped", marker: ""},
 	}
@@ -156,12 +158,8 @@ func TestFormatGate(t *testing.T) {
 				s2.Close()
 				t.Fatal("open accepted data it must refuse")
 			}
-			var fe *store.FormatError
-			if !errors.As(err, &fe) || fe.Reason != tc.reason || fe.Backend != "postgres" {
-				t.Fatalf("err = %v, want FormatError %s", err, tc.reason)
-			}
-			if !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
-				t.Fatalf("errors.Is(err, ErrFormat) = false for %v", err)
+			if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: tc.reason, Code: storeerr.Codes[tc.reason]}) || !strings.Contains(err.Error(), "postgres refuses data") {
+				t.Fatalf("err = %v, want a format refusal %s", err, tc.reason)
 			}
 		})
 	}
@@ -219,19 +217,18 @@ func TestMigrations(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, stored string
-		reason       store.FormatReason
+		reason       string
 	}{
-		{"newer-schema-refused", fmt.Sprint(SchemaVersion + 1), store.ReasonIncompatibleMajor},
-		{"malformed-schema-version-refused", `"two"`, store.ReasonMalformedVersion},
-		{"zero-schema-version-refused", `0`, store.ReasonMalformedVersion},
+		{"newer-schema-refused", fmt.Sprint(SchemaVersion + 1), storeerr.IncompatibleMajor},
+		{"malformed-schema-version-refused", `"two"`, storeerr.MalformedVersion},
+		{"zero-schema-version-refused", `0`, storeerr.MalformedVersion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			schema := newSchema(t)
 			open(t, Tables{Schema: schema}, Options{}).Close()
 			exec(t, `UPDATE `+schema+`.kyneta_store_meta SET value = $1::jsonb WHERE key = 'schema_version'`, tc.stored)
 			_, err := Open(ctx, testDSN, Options{Tables: Tables{Schema: schema}})
-			var fe *store.FormatError
-			if !errors.As(err, &fe) || fe.Reason != tc.reason || !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: tc.reason, Code: storeerr.Codes[tc.reason]}) {
 				t.Fatalf("err = %v, want %s", err, tc.reason)
 			}
 		})
@@ -392,14 +389,14 @@ func TestRejectsBadNames(t *testing.T) {
 func TestRejectsIDsTextCannotHold(t *testing.T) {
 	s := open(t, Tables{Schema: newSchema(t)}, Options{})
 	for _, id := range []string{"a\x00b", "\xff\xfe"} {
-		if err := s.Append(ctx, id, storetest.MetaRecord("")); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
+		if err := s.Append(ctx, id, storetest.MetaRecord("")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
 			t.Fatalf("Append(%q) = %v", id, err)
 		}
-		if _, err := s.LoadAll(ctx, id); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
+		if _, err := s.LoadAll(ctx, id); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
 			t.Fatalf("LoadAll(%q) = %v", id, err)
 		}
 	}
-	if _, err := s.ListDocIDs(ctx, "\xff"); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
+	if _, err := s.ListDocIDs(ctx, "\xff"); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
 		t.Fatalf("ListDocIDs(invalid) = %v", err)
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -93,7 +96,7 @@ func TestTwoNodesPersistOneHistory(t *testing.T) {
 					v = min(v, last)
 					err := s.Append(ctx, "doc", chainEntry(wire.Since, confirmed, version(v)))
 					switch {
-					case errors.Is(err, &store.Error{Code: store.CodeVersionConflict}):
+					case errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.VersionConflict}):
 						conflicts[i]++
 					case err != nil:
 						fail <- err
@@ -186,8 +189,7 @@ func TestStaleWriterIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := b.Append(ctx, "doc", storetest.EntryRecord(wire.Since, "L:2b"))
-	var se *store.Error
-	if !errors.Is(err, &store.Error{Code: store.CodeVersionConflict}) || !errors.As(err, &se) || se.DocID != "doc" {
+	if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.VersionConflict}) || !strings.Contains(err.Error(), "doc 'doc'") {
 		t.Fatalf("stale append = %v, want a version conflict", err)
 	}
 	recs, err := b.LoadAll(ctx, "doc")

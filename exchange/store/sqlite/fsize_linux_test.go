@@ -14,8 +14,10 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -112,7 +114,7 @@ func fsizeWriter(args []string) int {
 			fmt.Fprintf(out, "bad-head %s\n", oneLine(err))
 			return exitFailed
 		default:
-			if !errors.Is(err, &store.Error{Code: store.CodeWriteFailed}) || !store.Transient(err) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.WriteFailed}) || !store.Transient(err) {
 				fmt.Fprintf(out, "untyped %s\n", oneLine(err))
 				return exitFailed
 			}

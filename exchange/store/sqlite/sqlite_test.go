@@ -12,8 +12,10 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -103,12 +105,12 @@ func TestFormatGate(t *testing.T) {
 		name   string
 		marker string // "" = delete the marker
 		doc    bool   // a document exists
-		reason store.FormatReason
+		reason string
 	}{
-		{name: "unversioned-existing-data", marker: "", doc: true, reason: store.ReasonUnversionedExistingData},
-		{name: "malformed-not-json", marker: "nope", reason: store.ReasonMalformedVersion},
-		{name: "malformed-missing-minor", marker: `{"major":1}`, reason: store.ReasonMalformedVersion},
-		{name: "incompatible-major", marker: `{"major":2,"minor":0}`, reason: store.ReasonIncompatibleMajor},
+		{name: "unversioned-existing-data", marker: "", doc: true, reason: storeerr.UnversionedExistingData},
+		{name: "malformed-not-json", marker: "nope", reason: storeerr.MalformedVersion},
+		{name: "malformed-missing-minor", marker: `{"major":1}`, reason: storeerr.MalformedVersion},
+		{name: "incompatible-major", marker: `{"major":2,"minor":0}`, reason: storeerr.IncompatibleMajor},
 		{name: "newer-minor-accepted", marker: `{"major":1,"minor":7}`},
 		{name: "empty-without-marker-stamped", marker: ""},
 	}
@@ -146,12 +148,8 @@ func TestFormatGate(t *testing.T) {
 				s2.Close()
 				t.Fatal("open accepted data it must refuse")
 			}
-			var fe *store.FormatError
-			if !errors.As(err, &fe) || fe.Reason != tc.reason || fe.Backend != "sqlite" {
-				t.Fatalf("err = %v, want FormatError %s", err, tc.reason)
-			}
-			if !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
-				t.Fatalf("errors.Is(err, ErrFormat) = false for %v", err)
+			if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: tc.reason, Code: storeerr.Codes[tc.reason]}) || !strings.Contains(err.Error(), "sqlite refuses data") {
+				t.Fatalf("err = %v, want a format refusal %s", err, tc.reason)
 			}
 		})
 	}
@@ -244,21 +242,21 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 	cases := []struct {
 		name   string
 		setup  []string // statements run after meta, v1, v2, v3 were appended
-		reason store.CorruptReason
+		reason string
 		seq    int64
 		good   int
 		last   string
 	}{
 		{name: "undecodable-middle-row", setup: []string{`UPDATE kyneta_records SET payload = '{not json' WHERE seq = 2`},
-			reason: store.ReasonUndecodable, seq: 2, good: 2, last: "v1"},
+			reason: storeerr.Undecodable, seq: 2, good: 2, last: "v1"},
 		{name: "unknown-kind", setup: []string{`UPDATE kyneta_records SET kind = 'mystery' WHERE seq = 3`},
-			reason: store.ReasonUndecodable, seq: 3, good: 3, last: "v2"},
+			reason: storeerr.Undecodable, seq: 3, good: 3, last: "v2"},
 		{name: "missing-middle-row", setup: []string{`DELETE FROM kyneta_records WHERE seq = 2`},
-			reason: store.ReasonSequenceGap, seq: 3, good: 2, last: "v1"},
+			reason: storeerr.SequenceGap, seq: 3, good: 2, last: "v1"},
 		{name: "missing-first-row", setup: []string{`DELETE FROM kyneta_records WHERE seq = 0`},
-			reason: store.ReasonSequenceGap, seq: 1, good: 0, last: ""},
+			reason: storeerr.SequenceGap, seq: 1, good: 0, last: ""},
 		{name: "entry-first", setup: []string{`DELETE FROM kyneta_records WHERE seq = 0`, `UPDATE kyneta_records SET seq = seq - 1`},
-			reason: store.ReasonNoLeadingMeta, seq: 0, good: 0, last: ""},
+			reason: storeerr.NoLeadingMeta, seq: 0, good: 0, last: ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -277,7 +275,7 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 			}
 			got, err := s.LoadAll(ctx, "d")
 			var ce *store.CorruptError
-			if !errors.As(err, &ce) || !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
+			if !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 				t.Fatalf("LoadAll = %d records, %v; want a CorruptError", len(got), err)
 			}
 			if ce.Reason != tc.reason || ce.Seq != tc.seq || ce.Good != tc.good || ce.Index != tc.good ||
@@ -308,11 +306,11 @@ func TestHeadOfCorruptLastEntry(t *testing.T) {
 		}
 	}
 	mustExec(t, s, `UPDATE kyneta_records SET payload = 'nope' WHERE seq = 1`)
-	if _, err := s.Head(ctx, "d"); !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
+	if _, err := s.Head(ctx, "d"); !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 		t.Fatalf("Head = %v, want ErrCorrupt", err)
 	}
 	err := s.AppendAfter(ctx, "d", "v1", []store.Record{storetest.EntryRecord(wire.Since, "v2")})
-	if !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
+	if !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 		t.Fatalf("AppendAfter = %v, want ErrCorrupt", err)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"go.uber.org/goleak"
 )
@@ -91,7 +93,7 @@ func TestRandomFaultIsSeeded(t *testing.T) {
 	if n == 0 || n == len(a) {
 		t.Fatalf("%d of %d ticks failed at rate 0.3", n, len(a))
 	}
-	if err := storetest.NewRandomFault(1, 1).Tick(1); !errors.Is(err, &store.Error{Code: store.CodeInjected}) {
+	if err := storetest.NewRandomFault(1, 1).Tick(1); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Injected}) {
 		t.Fatalf("rate 1 tick = %v", err)
 	}
 }
@@ -102,7 +104,7 @@ func TestFaultyModes(t *testing.T) {
 	f := storetest.NewFaulty(inner, 3, 1)
 	for range 40 {
 		err := f.Append(ctx, "doc", storetest.MetaRecord(""))
-		if !errors.Is(err, &store.Error{Code: store.CodeInjected}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Injected}) {
 			t.Fatalf("rate 1 append = %v", err)
 		}
 	}

@@ -8,10 +8,11 @@ import (
 	"sync"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 )
 
 // ErrFault is the default error an [ArmedFault] returns.
-var ErrFault error = &store.Error{Code: store.CodeInjected, Msg: "fault-injected write"}
+var ErrFault error = storeerr.New(storeerr.Injected, "", "fault-injected write", nil)
 
 // ArmedFault fails one low-level write of a backend on demand. A backend
 // calls Tick before each write it performs (with the number of operations

@@ -30,8 +30,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -181,7 +183,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 	t.Run("EntryBeforeMetaFails", func(t *testing.T) {
 		s := newStore(t)
 		err := s.Append(ctx, "doc-1", EntryRecord(wire.Entirety, "1"))
-		if !errors.Is(err, &store.Error{Code: store.CodeEntryBeforeMeta}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.EntryBeforeMeta}) {
 			t.Fatalf("Append(entry) = %v, want ErrEntryBeforeMeta", err)
 		}
 		if ids := list(t, s, ""); len(ids) != 0 {
@@ -224,7 +226,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		bad := PlainMeta
 		bad.ReplicaType = wire.ReplicaType{Name: "loro", Major: 1}
 		err := s.Append(ctx, "doc-1", store.MetaRecord(bad))
-		if !errors.Is(err, &store.Error{Code: store.CodeReplicaTypeMismatch}) || !strings.Contains(err.Error(), "replicaType") {
+		if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.ReplicaTypeMismatch}) || !strings.Contains(err.Error(), "replicaType") {
 			t.Fatalf("Append = %v, want a replicaType mismatch", err)
 		}
 		// A compatible minor version is accepted.
@@ -233,7 +235,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		must(t, s.Append(ctx, "doc-1", store.MetaRecord(minor)))
 		bumped := PlainMeta
 		bumped.ReplicaType.Major = 2
-		if err := s.Append(ctx, "doc-1", store.MetaRecord(bumped)); !errors.Is(err, &store.Error{Code: store.CodeReplicaTypeMismatch}) {
+		if err := s.Append(ctx, "doc-1", store.MetaRecord(bumped)); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.ReplicaTypeMismatch}) {
 			t.Fatalf("Append(major 2) = %v, want a replicaType mismatch", err)
 		}
 	})
@@ -244,7 +246,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		bad := PlainMeta
 		bad.SyncMode = wire.Collaborative
 		err := s.Append(ctx, "doc-1", store.MetaRecord(bad))
-		if !errors.Is(err, &store.Error{Code: store.CodeSyncModeMismatch}) || !strings.Contains(err.Error(), "syncMode") {
+		if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.SyncModeMismatch}) || !strings.Contains(err.Error(), "syncMode") {
 			t.Fatalf("Append = %v, want a syncMode mismatch", err)
 		}
 		m, err := s.CurrentMeta(ctx, "doc-1")
@@ -294,7 +296,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		must(t, s.Append(ctx, "doc-1", MetaRecord("")))
 		must(t, s.Append(ctx, "doc-1", EntryRecord(wire.Since, "1")))
 		err := s.Replace(ctx, "doc-1", []store.Record{EntryRecord(wire.Entirety, "1")})
-		if !errors.Is(err, &store.Error{Code: store.CodeReplaceWithoutMeta}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.ReplaceWithoutMeta}) {
 			t.Fatalf("Replace = %v, want ErrReplaceWithoutMeta", err)
 		}
 		wantRecords(t, load(t, s, "doc-1"), MetaRecord(""), EntryRecord(wire.Since, "1"))
@@ -306,7 +308,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		bad := PlainMeta
 		bad.SyncMode = wire.Ephemeral
 		err := s.Replace(ctx, "doc-1", []store.Record{store.MetaRecord(bad), EntryRecord(wire.Entirety, "1")})
-		if !errors.Is(err, &store.Error{Code: store.CodeSyncModeMismatch}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.SyncModeMismatch}) {
 			t.Fatalf("Replace = %v, want ErrSyncModeMismatch", err)
 		}
 		wantRecords(t, load(t, s, "doc-1"), MetaRecord(""))
@@ -353,7 +355,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		}
 		must(t, s.Delete(ctx, "never-existed"))
 		// A deleted doc starts over: an entry needs a meta again.
-		if err := s.Append(ctx, "doc-1", EntryRecord(wire.Since, "3")); !errors.Is(err, &store.Error{Code: store.CodeEntryBeforeMeta}) {
+		if err := s.Append(ctx, "doc-1", EntryRecord(wire.Since, "3")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.EntryBeforeMeta}) {
 			t.Fatalf("Append after delete = %v, want ErrEntryBeforeMeta", err)
 		}
 	})
@@ -484,7 +486,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		s := newStore(t)
 		var he *store.HeadError
 		err := s.AppendAfter(ctx, "doc-1", "", []store.Record{EntryRecord(wire.Since, "1")})
-		if !errors.As(err, &he) || he.Head.Exists || !errors.Is(err, &store.Error{Code: store.CodeHeadMismatch}) {
+		if !errors.As(err, &he) || he.Head.Exists || !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.HeadMismatch}) {
 			t.Fatalf("AppendAfter on a missing doc = %v, want a HeadError without the doc", err)
 		}
 		must(t, s.Replace(ctx, "doc-1", []store.Record{MetaRecord("")}))
@@ -509,7 +511,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		bad := PlainMeta
 		bad.SyncMode = wire.Ephemeral
 		err = s.AppendAfter(ctx, "doc-1", "3", []store.Record{EntryRecord(wire.Since, "4"), store.MetaRecord(bad)})
-		if !errors.Is(err, &store.Error{Code: store.CodeSyncModeMismatch}) {
+		if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.SyncModeMismatch}) {
 			t.Fatalf("AppendAfter(bad meta) = %v, want ErrSyncModeMismatch", err)
 		}
 		wantRecords(t, load(t, s, "doc-1"), MetaRecord(""), batch[0], batch[1], MetaRecord("00next"),
@@ -581,7 +583,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 				confirmed = l.version()
 			}
 		}
-		if _, _, err := replayLedger("ledger", load(t, a, "ledger")); !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
+		if _, _, err := replayLedger("ledger", load(t, a, "ledger")); !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 			t.Fatalf("control: one shared confirmed version replayed without a break (%v); the test cannot see the defect", err)
 		}
 
