@@ -197,7 +197,7 @@ func TestProtocolMismatchDiagnostics(t *testing.T) {
 	n.settle()
 	db := mustGet(t, b, "d", JSONDoc("other-hash"))
 	n.settle()
-	if len(n.diagnostics(DiagSchemaHashMismatch)) == 0 {
+	if len(n.diagnostics(reasonSchemaHashMismatch)) == 0 {
 		t.Fatal("no schema-hash-mismatch diagnostic")
 	}
 	// b's interest went out before a saw b's metadata; a answers vacant

@@ -107,14 +107,14 @@ func normalizeDocType(t *DocType, b builtinFactories) error {
 		t.Mode = Authoritative
 	}
 	if t.Mode != Authoritative && t.Mode != Collaborative && t.Mode != Ephemeral {
-		return &Error{Code: CodeInvalidDocType, Msg: fmt.Sprintf("sync mode %s is not one of the wire's three modes", modeString(t.Mode))}
+		return newError(reasonInvalidDocType, "", fmt.Sprintf("sync mode %s is not one of the wire's three modes", modeString(t.Mode)), nil)
 	}
 	if len(t.SchemaHash) > MaxSchemaHashBytes {
-		return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("schema hash longer than %d bytes", MaxSchemaHashBytes)}
+		return newError(reasonInvalidSchemaHash, "", fmt.Sprintf("schema hash longer than %d bytes", MaxSchemaHashBytes), nil)
 	}
 	for _, h := range t.SupportedHashes {
 		if len(h) > MaxSchemaHashBytes {
-			return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("supported hash longer than %d bytes", MaxSchemaHashBytes)}
+			return newError(reasonInvalidSchemaHash, "", fmt.Sprintf("supported hash longer than %d bytes", MaxSchemaHashBytes), nil)
 		}
 	}
 	if _, ok := t.Factory.(stateMarker); ok {
@@ -127,7 +127,7 @@ func normalizeDocType(t *DocType, b builtinFactories) error {
 		case Ephemeral:
 			t.Factory = b.lww
 		default:
-			return &Error{Code: CodeInvalidDocType, Msg: "a collaborative doc type needs a Factory"}
+			return newError(reasonInvalidDocType, "", "a collaborative doc type needs a Factory", nil)
 		}
 	}
 	return nil

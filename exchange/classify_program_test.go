@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -102,22 +103,22 @@ func TestNormalizeDocTypeTable(t *testing.T) {
 	rows := []struct {
 		name    string
 		in      DocType
-		code    Code
+		code    string
 		factory replica.Factory
 		mode    SyncMode
 	}{
 		{"zero: authoritative plain", DocType{}, "", b.plain, Authoritative},
 		{"ephemeral: LWW", DocType{Mode: Ephemeral}, "", b.lww, Ephemeral},
 		{"state marker: the exchange's state factory", StateDoc("h"), "", b.state, Ephemeral},
-		{"collaborative needs a factory", DocType{Mode: Collaborative}, CodeInvalidDocType, nil, Collaborative},
-		{"a mode the wire lacks", DocType{Mode: SyncMode{WriterModel: wire.Concurrent}}, CodeInvalidDocType, nil, SyncMode{}},
-		{"schema hash too long", DocType{SchemaHash: long}, CodeInvalidSchemaHash, nil, Authoritative},
-		{"supported hash too long", DocType{SupportedHashes: []string{long}}, CodeInvalidSchemaHash, nil, Authoritative},
+		{"collaborative needs a factory", DocType{Mode: Collaborative}, reasonInvalidDocType, nil, Collaborative},
+		{"a mode the wire lacks", DocType{Mode: SyncMode{WriterModel: wire.Concurrent}}, reasonInvalidDocType, nil, SyncMode{}},
+		{"schema hash too long", DocType{SchemaHash: long}, reasonInvalidSchemaHash, nil, Authoritative},
+		{"supported hash too long", DocType{SupportedHashes: []string{long}}, reasonInvalidSchemaHash, nil, Authoritative},
 	}
 	for _, r := range rows {
 		got := r.in
 		err := normalizeDocType(&got, b)
-		if CodeOf(err) != r.code {
+		if kyneta.ReasonOf(err) != r.code {
 			t.Errorf("%s: error %v, want code %q", r.name, err, r.code)
 			continue
 		}

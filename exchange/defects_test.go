@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
@@ -120,7 +121,7 @@ func TestPeerIDBoundToPrincipal(t *testing.T) {
 	n.peer("mallory", func(o *Options) { o.PeerID = "bob" })
 	n.settle()
 
-	if got := n.diagnostics(DiagIdentityConflict); len(got) != 1 || got[0].PeerID != "bob" {
+	if got := n.diagnostics(reasonIdentityConflict); len(got) != 1 || got[0].PeerID != "bob" {
 		t.Fatalf("identity-conflict diagnostics %v", got)
 	}
 	if !n.bridge.Connected("relay", "alice") || n.bridge.Connected("relay", "mallory") {
@@ -224,7 +225,7 @@ func TestVersionBombRefused(t *testing.T) {
 	m.send("a", &wire.Offer{DocID: "e", Version: future, Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"v":"bomb"}`)}})
 	n.settle()
 
-	if got := n.diagnostics(DiagVersionRefused); len(got) != 2 {
+	if got := n.diagnostics(reasonVersionRefused); len(got) != 2 {
 		t.Fatalf("version-refused diagnostics: %v", got)
 	}
 	wantJSON(t, da, `{"v":"mine"}`)
@@ -259,7 +260,7 @@ func TestStateWaitForSyncWaitsForTheData(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	err := db.WaitForSync(ctx)
 	cancel()
-	if CodeOf(err) != CodeSyncTimeout {
+	if kyneta.ReasonOf(err) != reasonSyncTimeout {
 		t.Fatalf("WaitForSync before the peer's offer = %v (doc %s); want a timeout", err, jsonOf(t, db))
 	}
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/storetest"
@@ -53,7 +54,7 @@ func TestWriteAcknowledgedOnlyWhenDurable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	err := dw.WaitAcknowledged(ctx)
 	cancel()
-	if CodeOf(err) != CodeNotAcknowledged || !errors.Is(err, context.DeadlineExceeded) {
+	if kyneta.ReasonOf(err) != reasonNotAcknowledged || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitAcknowledged while the relay cannot persist = %v", err)
 	}
 	if st := relay.Stats(); st.StoreUnhealthy == 0 {
@@ -90,7 +91,7 @@ func TestStorelessPeerDoesNotAcknowledge(t *testing.T) {
 	n.settle()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := dw.WaitAcknowledged(ctx); CodeOf(err) != CodeNotAcknowledged {
+	if err := dw.WaitAcknowledged(ctx); kyneta.ReasonOf(err) != reasonNotAcknowledged {
 		t.Fatalf("WaitAcknowledged against a peer without stores = %v", err)
 	}
 	if st := w.Stats(); st.OffersReceived != 0 {
@@ -159,7 +160,7 @@ func TestCorruptStreamStopsLoadingAndIsNotOverwritten(t *testing.T) {
 	a2 := n.peer("a", withStore(s))
 	d2 := mustGet(t, a2, "d", jsonDoc)
 	flush(t, a2)
-	if got := n.diagnostics(DiagStoreError); len(got) == 0 {
+	if got := n.diagnostics(reasonStoreError); len(got) == 0 {
 		t.Fatal("no store diagnostic for a corrupt stream")
 	}
 	wantJSON(t, d2, `{"n":1}`) // the good prefix
@@ -243,7 +244,7 @@ func TestAnnouncedDocsQuotaAndDeferredExpiry(t *testing.T) {
 	if got := len(relay.Deferred()); got != 10 {
 		t.Fatalf("relay defers %d docs, want the quota of 10", got)
 	}
-	if got := n.diagnostics(DiagQuota); len(got) != 1 || got[0].PeerID != "m" {
+	if got := n.diagnostics(reasonQuota); len(got) != 1 || got[0].PeerID != "m" {
 		t.Fatalf("quota diagnostics %v", got)
 	}
 	vacants := 0
@@ -362,7 +363,7 @@ func TestFaultInjectedDurabilityThroughTheExchange(t *testing.T) {
 		r2 := n.peer("relay2", withStore(store.NewMemory(store.MemoryOptions{Data: data})), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
 		d2 := mustGet(t, r2, "d", jsonDoc)
 		flush(t, r2)
-		if got := n.diagnostics(DiagStoreError); len(got) > 0 && r2.Stats().StoreUnhealthy > 0 {
+		if got := n.diagnostics(reasonStoreError); len(got) > 0 && r2.Stats().StoreUnhealthy > 0 {
 			t.Fatalf("seed %d: the restarted relay cannot load the stream: %v", seed, got[len(got)-1])
 		}
 		var got map[string]int

@@ -232,7 +232,7 @@ type Exchange struct {
 // New builds an exchange and starts its transports.
 func New(opts Options) (*Exchange, error) {
 	if opts.PeerID == "" {
-		return nil, &Error{Code: CodeInvalidPeerID, Msg: "peer id must not be empty"}
+		return nil, newError(reasonInvalidPeerID, "", "peer id must not be empty", nil)
 	}
 	id := PeerIdentity{PeerID: opts.PeerID, Type: opts.PeerType}
 	if id.Type == "" {
@@ -383,15 +383,15 @@ func (ex *Exchange) stepStore(m storeMsg)     { ex.consequence(m) }
 func (ex *Exchange) runnerError(err error) {
 	var be *machine.BudgetExhaustedError
 	if errors.As(err, &be) {
-		berr := &BudgetError{Budget: be.Budget, Counts: map[string]int{}, Err: be}
+		recent := make([]string, 0, len(be.History))
 		for _, m := range be.History {
-			name := fmt.Sprintf("%T", m)
-			berr.Recent = append(berr.Recent, name)
-			berr.Counts[name]++
+			recent = append(recent, fmt.Sprintf("%T", m))
 		}
-		ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: berr.Error(), Err: berr})
+		// Err unwraps to the runner's report (origin stack, message history).
+		berr := newError(reasonBudgetExhausted, "", fmt.Sprintf("more than %d messages in one cascade; recent: %v", be.Budget, recent), be)
+		ex.diagnose(Diagnostic{Reason: reasonBudgetExhausted, Severity: SeverityError, Message: berr.Detail, Err: berr})
 	} else {
-		ex.diagnose(Diagnostic{Code: DiagCallbackPanic, Severity: SeverityError, Message: err.Error(), Err: err})
+		ex.diagnose(Diagnostic{Reason: reasonCallbackPanic, Severity: SeverityError, Message: err.Error(), Err: err})
 		return
 	}
 	ex.runner.Dispatch(tickLostMsg{})
@@ -453,7 +453,7 @@ func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
 			// consumer) is closed, and the peer resyncs from versions
 			// when it reconnects. The reference swallowed the error and
 			// the peer silently missed the change.
-			ex.diagnose(Diagnostic{Code: DiagSendFailed, Severity: SeverityWarning, Err: err,
+			ex.diagnose(Diagnostic{Reason: reasonSendFailed, Severity: SeverityWarning, Err: err,
 				Message: fmt.Sprintf("send on channel %d failed; closing it", id)})
 			ch.Close()
 		}
@@ -527,7 +527,7 @@ func (ex *Exchange) diagnose(d Diagnostic) {
 		if d.Severity == SeverityError {
 			level = slog.LevelError
 		}
-		attrs := []any{"code", string(d.Code)}
+		attrs := []any{"code", d.Reason}
 		if d.PeerID != "" {
 			attrs = append(attrs, "peer", d.PeerID)
 		}
@@ -553,7 +553,7 @@ func (ex *Exchange) safeCall(what string, f func()) {
 			if what == "OnDiagnostic" {
 				return // reporting it would call the panicking hook again
 			}
-			ex.diagnose(Diagnostic{Code: DiagCallbackPanic, Severity: SeverityError,
+			ex.diagnose(Diagnostic{Reason: reasonCallbackPanic, Severity: SeverityError,
 				Message: fmt.Sprintf("%s panicked: %v", what, r)})
 		}
 	}()
@@ -666,7 +666,7 @@ func (ex *Exchange) AddTransport(ctx context.Context, t transport.Transport) err
 	ex.mu.Lock()
 	if ex.closed || ex.closing {
 		ex.mu.Unlock()
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", "", nil)
 	}
 	for _, x := range ex.transports {
 		if x.ID() == t.ID() {
@@ -688,12 +688,12 @@ func (ex *Exchange) AddTransport(ctx context.Context, t transport.Transport) err
 	}
 	if err := t.Initialize(ctx, c); err != nil {
 		ex.forgetTransport(t)
-		return &Error{Code: CodeTransport, Msg: "initialize " + t.ID(), Err: err}
+		return newError(reasonTransport, "", "initialize "+t.ID(), err)
 	}
 	if err := t.Start(ctx); err != nil {
 		ex.forgetTransport(t)
 		_ = t.Stop(ctx)
-		return &Error{Code: CodeTransport, Msg: "start " + t.ID(), Err: err}
+		return newError(reasonTransport, "", "start "+t.ID(), err)
 	}
 	return nil
 }
@@ -715,7 +715,7 @@ func (ex *Exchange) RemoveTransport(ctx context.Context, id string) error {
 	err := t.Stop(ctx)
 	ex.forgetTransport(t)
 	if err != nil {
-		return &Error{Code: CodeTransport, Msg: "stop " + id, Err: err}
+		return newError(reasonTransport, "", "stop "+id, err)
 	}
 	return nil
 }

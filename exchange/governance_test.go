@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
 )
@@ -217,7 +218,7 @@ func TestPolicyRegistry(t *testing.T) {
 	}
 	ps.register(mk("bad", Abstain))
 	err := ps.clear()
-	if !errors.Is(err, &Error{Code: CodeDispose}) || len(ps.snapshot()) != 0 {
+	if !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonDispose}) || len(ps.snapshot()) != 0 {
 		t.Fatalf("clear: %v", err)
 	}
 	// Resolve: first non-empty answer in registration order.

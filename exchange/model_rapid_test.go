@@ -350,7 +350,7 @@ func (m *model) logDiagnostics(rt *rapid.T) {
 	m.n.mu.Lock()
 	defer m.n.mu.Unlock()
 	for _, d := range m.n.diags {
-		rt.Logf("diagnostic %s peer=%s doc=%s: %s", d.Code, d.PeerID, d.DocID, d.Message)
+		rt.Logf("diagnostic %s peer=%s doc=%s: %s", d.Reason, d.PeerID, d.DocID, d.Message)
 	}
 }
 

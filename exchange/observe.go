@@ -118,7 +118,7 @@ func (e ObsEvent) MarshalJSON() ([]byte, error) {
 		m["program"], m["summary"] = e.Program, e.Summary
 	case "diagnostic":
 		if d := e.Diagnostic; d != nil {
-			m["code"], m["severity"], m["message"] = d.Code, d.Severity, d.Message
+			m["code"], m["severity"], m["message"] = d.Reason, d.Severity, d.Message
 			put("peer", d.PeerID)
 			put("docId", d.DocID)
 			put("local", d.Local)

@@ -14,8 +14,8 @@ func (ex *Exchange) runtimeFor(doc string) *docRuntime {
 	return ex.runtimes[doc]
 }
 
-func (ex *Exchange) warn(code DiagnosticCode, doc, peer string, err error, format string, args ...any) {
-	ex.diagnose(Diagnostic{Code: code, Severity: SeverityWarning, DocID: doc, PeerID: peer, Err: err, Message: fmt.Sprintf(format, args...)})
+func (ex *Exchange) warn(reason string, doc, peer string, err error, format string, args ...any) {
+	ex.diagnose(Diagnostic{Reason: reason, Severity: SeverityWarning, DocID: doc, PeerID: peer, Err: err, Message: fmt.Sprintf(format, args...)})
 }
 
 // sendOffers builds and queues the offers of one send-offers effect (§2.7).
@@ -23,7 +23,7 @@ func (ex *Exchange) warn(code DiagnosticCode, doc, peer string, err error, forma
 func (ex *Exchange) sendOffers(f fxSendOffers) {
 	rt := ex.runtimeFor(f.doc)
 	if rt == nil {
-		ex.warn(DiagExportFailed, f.doc, "", nil, "no local runtime for doc %q at send time; offer dropped", f.doc)
+		ex.warn(reasonExportFailed, f.doc, "", nil, "no local runtime for doc %q at send time; offer dropped", f.doc)
 		return
 	}
 	var parts []replica.OfferPart
@@ -70,7 +70,7 @@ func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *strin
 	cur := ours.String()
 	one := func(p replica.Payload, ok bool, err error, what string) []replica.OfferPart {
 		if err != nil {
-			ex.warn(DiagExportFailed, rt.id, peer, err, "%s export failed", what)
+			ex.warn(reasonExportFailed, rt.id, peer, err, "%s export failed", what)
 			return nil
 		}
 		if !ok {
@@ -86,14 +86,14 @@ func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *strin
 	case offerLog:
 		parts, err := me.ExportFor(plan.from)
 		if err != nil {
-			ex.warn(DiagExportFailed, rt.id, peer, err, "export for %q failed", plan.from)
+			ex.warn(reasonExportFailed, rt.id, peer, err, "export for %q failed", plan.from)
 			return nil
 		}
 		return parts
 	case offerEntirety:
 		return entirety()
 	case offerBadVersion:
-		ex.warn(DiagVersionParse, rt.id, peer, plan.err, "cannot use peer version %q; nothing sent", *since)
+		ex.warn(reasonVersionParse, rt.id, peer, plan.err, "cannot use peer version %q; nothing sent", *since)
 		return nil
 	case offerSinceOurs:
 		p, ok, err := rt.rep.ExportSince(ours)
@@ -124,7 +124,7 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 	incoming, err := rt.factory.ParseVersion(f.version)
 	if err != nil {
-		ex.warn(DiagVersionParse, f.doc, f.from, err, "cannot parse offer version %q; dropped", f.version)
+		ex.warn(reasonVersionParse, f.doc, f.from, err, "cannot parse offer version %q; dropped", f.version)
 		return
 	}
 	payload := replica.FromWire(f.payload)
@@ -152,19 +152,19 @@ func (ex *Exchange) importOffer(f fxImport) {
 		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from, write: owesAck(payload, f.reciprocate)})
 		return
 	case importRefuse:
-		ex.warn(DiagVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)
+		ex.warn(reasonVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)
 		return
 	case importKeepOurs:
-		ex.warn(DiagResetRefused, f.doc, f.from, nil, "keeping lineage %s over %s; sending ours", in.ours, incoming)
+		ex.warn(reasonResetRefused, f.doc, f.from, nil, "keeping lineage %s over %s; sending ours", in.ours, incoming)
 		ex.sendOffers(fxSendOffers{peers: []string{f.from}, doc: f.doc, reciprocate: ptr(false)})
 		return
 	case importAskGap:
-		ex.warn(DiagMergeFailed, f.doc, f.from, nil, "%s; re-requesting", why)
+		ex.warn(reasonMergeFailed, f.doc, f.from, nil, "%s; re-requesting", why)
 		askOurs()
 		return
 	case importAskEntirety, importReset:
 		if !ex.canReset(f.doc, identity) {
-			ex.warn(DiagResetRefused, f.doc, f.from, nil, "peer's state diverged from ours and canReset refused; keeping local state")
+			ex.warn(reasonResetRefused, f.doc, f.from, nil, "peer's state diverged from ours and canReset refused; keeping local state")
 			return
 		}
 		if act == importAskEntirety {
@@ -193,9 +193,9 @@ func (ex *Exchange) importOffer(f fxImport) {
 	rt.mu.Unlock()
 	if mergeErr != nil {
 		if act == importReset {
-			ex.warn(DiagResetFailed, f.doc, f.from, mergeErr, "reset from entirety failed; dropped")
+			ex.warn(reasonResetFailed, f.doc, f.from, mergeErr, "reset from entirety failed; dropped")
 		} else {
-			ex.warn(DiagMergeFailed, f.doc, f.from, mergeErr, "merge failed (incompatible data?); dropped")
+			ex.warn(reasonMergeFailed, f.doc, f.from, mergeErr, "merge failed (incompatible data?); dropped")
 		}
 		return
 	}

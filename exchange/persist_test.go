@@ -355,7 +355,7 @@ func TestTypedDocWithDefaultsSurvivesRestart(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, d := range diags {
-		if d.Code == DiagStoreError {
+		if d.Reason == reasonStoreError {
 			t.Fatalf("store diagnostic on restart: %s", d.Message)
 		}
 	}
@@ -376,7 +376,7 @@ func TestRelayKeepsStoredMetaOverFirstPresenter(t *testing.T) {
 	update(t, dx, func(tx *Tx) { tx.Set(P("v"), "from x") })
 	n.settle()
 	flush(t, hub)
-	if got := n.diagnostics(DiagSchemaHashMismatch); len(got) == 0 {
+	if got := n.diagnostics(reasonSchemaHashMismatch); len(got) == 0 {
 		t.Fatal("no schema-hash-mismatch diagnostic for the presenter")
 	}
 	if info := hub.Documents()["d"]; info.Mode != ModeReplicate {

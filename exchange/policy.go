@@ -174,7 +174,7 @@ func (ps *policies) clear() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &Error{Code: CodeDispose, Err: errors.Join(errs...)}
+	return newError(reasonDispose, "", "", errors.Join(errs...))
 }
 
 // allow composes one gate of the registered policies: a request passes

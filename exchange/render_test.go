@@ -64,7 +64,7 @@ func renderSessFx(fx []sessionFx) []string {
 			}
 			out = append(out, "emit "+strings.Join(s, ","))
 		case fxSessionDiagnostic:
-			out = append(out, "diag "+string(f.d.Code))
+			out = append(out, "diag "+string(f.d.Reason))
 		}
 	}
 	return out
@@ -117,7 +117,7 @@ func renderSyncFx(fx []syncFx) []string {
 			}
 			out = append(out, "docevents "+strings.Join(s, ","))
 		case fxSyncDiagnostic:
-			out = append(out, "diag "+string(f.d.Code))
+			out = append(out, "diag "+string(f.d.Reason))
 		}
 	}
 	return out

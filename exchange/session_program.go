@@ -201,7 +201,7 @@ func (p *sessionProgram) Update(s *sessionState, m sessionMsg) (*sessionState, [
 			// claiming a known peer's id from elsewhere would receive
 			// that peer's traffic.
 			return s, []sessionFx{fxRejectChannel{ch: m.ch}, fxSessionDiagnostic{d: Diagnostic{
-				Code: DiagIdentityConflict, Severity: SeverityError, PeerID: m.msg.Identity.PeerID,
+				Reason: reasonIdentityConflict, Severity: SeverityError, PeerID: m.msg.Identity.PeerID,
 				Message: fmt.Sprintf("channel %d claims peer %q, which is bound to another principal; refused", m.ch, m.msg.Identity.PeerID),
 			}}}
 		}
@@ -314,7 +314,7 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 	id := remote.PeerID
 	if id == p.identity.PeerID {
 		fx = append(fx, fxSessionDiagnostic{d: Diagnostic{
-			Code: DiagSelfConnection, Severity: SeverityError, PeerID: id,
+			Reason: reasonSelfConnection, Severity: SeverityError, PeerID: id,
 			Message: fmt.Sprintf("channel %d connects to ourselves (peer %q)", c.id, id),
 		}})
 	}
@@ -346,7 +346,7 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 		// lost is asked for (without it a peer that missed messages
 		// stayed behind until the next write).
 		return append(fx, fxSessionDiagnostic{d: Diagnostic{
-			Code: DiagDuplicatePeer, Severity: SeverityWarning, PeerID: id,
+			Reason: reasonDuplicatePeer, Severity: SeverityWarning, PeerID: id,
 			Message: fmt.Sprintf("peer %q already has a live channel; channel %d is an extra path", id, c.id),
 		}}, fxSyncEvent{msg: msgPeerNewPath{identity: np.identity}})
 	}
@@ -373,12 +373,12 @@ func transition(n *sessionState, t PeerChangeType, peer PeerIdentity, fx []sessi
 }
 
 // protocolSkew classifies a remote protocol version against ours.
-func protocolSkew(local, remote wire.ProtocolVersion) (DiagnosticCode, bool) {
+func protocolSkew(local, remote wire.ProtocolVersion) (string, bool) {
 	switch {
 	case local.Major != remote.Major:
-		return DiagProtocolMismatch, true
+		return reasonProtocolMismatch, true
 	case local.Minor != remote.Minor:
-		return DiagProtocolSkew, true
+		return reasonProtocolSkew, true
 	}
 	return "", false
 }
@@ -389,13 +389,13 @@ func protocolDiagnostics(peer string, pv wire.ProtocolVersion) []sessionFx {
 		return nil
 	}
 	sev := SeverityWarning
-	if code == DiagProtocolMismatch {
+	if code == reasonProtocolMismatch {
 		sev = SeverityError
 	}
 	local := fmt.Sprintf("v%d.%d", wire.DefaultProtocolVersion.Major, wire.DefaultProtocolVersion.Minor)
 	remote := fmt.Sprintf("v%d.%d", pv.Major, pv.Minor)
 	return []sessionFx{fxSessionDiagnostic{d: Diagnostic{
-		Code: code, Severity: sev, PeerID: peer, Local: local, Remote: remote,
+		Reason: code, Severity: sev, PeerID: peer, Local: local, Remote: remote,
 		Message: fmt.Sprintf("peer %q speaks protocol %s, we speak %s", peer, remote, local),
 	}}}
 }

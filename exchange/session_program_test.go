@@ -306,13 +306,13 @@ func TestProtocolSkew(t *testing.T) {
 	v := func(a, b int64) wire.ProtocolVersion { return wire.ProtocolVersion{Major: a, Minor: b} }
 	cases := []struct {
 		l, r wire.ProtocolVersion
-		code DiagnosticCode
+		code string
 	}{
 		{v(1, 0), v(1, 0), ""},
-		{v(1, 0), v(1, 1), DiagProtocolSkew},
-		{v(1, 2), v(1, 1), DiagProtocolSkew},
-		{v(1, 0), v(2, 0), DiagProtocolMismatch},
-		{v(2, 5), v(1, 0), DiagProtocolMismatch}, // major dominates
+		{v(1, 0), v(1, 1), reasonProtocolSkew},
+		{v(1, 2), v(1, 1), reasonProtocolSkew},
+		{v(1, 0), v(2, 0), reasonProtocolMismatch},
+		{v(2, 5), v(1, 0), reasonProtocolMismatch}, // major dominates
 	}
 	for _, c := range cases {
 		code, skewed := protocolSkew(c.l, c.r)

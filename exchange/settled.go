@@ -46,7 +46,7 @@ func (d *Doc) Settled(ctx context.Context, offlineAfter time.Duration) (SettledV
 	rt := d.rt
 	err := d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
 		return settledViaPeer(doc, rt.factory.ParseVersion, rt.currentVersion, s, sess), nil
-	}, &Error{Code: CodeSyncTimeout, DocID: doc, Msg: "waiting for the document to settle"})
+	}, newError(reasonSyncTimeout, doc, "waiting for the document to settle", nil))
 	switch {
 	case err == nil:
 		return SettledPeer, nil

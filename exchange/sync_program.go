@@ -903,7 +903,7 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 				// The principal's quota, shared by all its peers and kept
 				// across departures.
 				if byPrincipal == p.maxPerPrincipal {
-					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Code: DiagQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
+					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Reason: reasonQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
 						Message: fmt.Sprintf("the principal of peer %q announced more than %d documents we did not hold; the rest are answered vacant", from, p.maxPerPrincipal)}})
 					s = s.clone()
 					s.byPrincipal = s.byPrincipal.Set(cur.principal, byPrincipal+1)
@@ -915,7 +915,7 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 				// A peer cannot make us hold without bound: past its quota
 				// an unknown doc is answered vacant (reported once).
 				if cur.announced == p.maxAnnounced {
-					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Code: DiagQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
+					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Reason: reasonQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
 						Message: fmt.Sprintf("peer %q announced more than %d documents we did not hold; the rest are answered vacant", from, p.maxAnnounced)}})
 				}
 				fx = append(fx, vacant(from, e.DocID))
@@ -1029,21 +1029,21 @@ func mismatch(e wire.DocPresence, d *syncDoc, peer string) (Diagnostic, bool) {
 	base := Diagnostic{Severity: SeverityError, PeerID: peer, DocID: e.DocID}
 	lt, rt := d.meta.ReplicaType, e.ReplicaType
 	if lt.Name != rt.Name || lt.Major != rt.Major {
-		base.Code = DiagReplicaTypeMismatch
+		base.Reason = reasonReplicaTypeMismatch
 		base.Local = fmt.Sprintf("%s/%d.%d", lt.Name, lt.Major, lt.Minor)
 		base.Remote = fmt.Sprintf("%s/%d.%d", rt.Name, rt.Major, rt.Minor)
 	} else if remote := (DocMeta{SchemaHash: e.SchemaHash, SupportedHashes: e.SupportedHashes}).hashes(); !intersects(d.meta.hashes(), remote) {
-		base.Code = DiagSchemaHashMismatch
+		base.Reason = reasonSchemaHashMismatch
 		base.Local = strings.Join(d.meta.hashes(), ",")
 		base.Remote = strings.Join(remote, ",")
 	} else if d.meta.SyncMode != e.SyncMode {
-		base.Code = DiagSyncModeMismatch
+		base.Reason = reasonSyncModeMismatch
 		base.Local = modeString(d.meta.SyncMode)
 		base.Remote = modeString(e.SyncMode)
 	} else {
 		return Diagnostic{}, false
 	}
-	base.Message = fmt.Sprintf("doc %q from peer %q: %s (local %s, remote %s)", e.DocID, peer, base.Code, base.Local, base.Remote)
+	base.Message = fmt.Sprintf("doc %q from peer %q: %s (local %s, remote %s)", e.DocID, peer, base.Reason, base.Local, base.Remote)
 	return base, true
 }
 

@@ -704,7 +704,7 @@ func TestSyncMismatchDiagnosticFields(t *testing.T) {
 	}
 	_, fx := p.Update(s, recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "zz"})))
 	d := fx[0].(fxSyncDiagnostic).d
-	if d.Code != DiagSchemaHashMismatch || d.Severity != SeverityError || d.PeerID != "bob" || d.DocID != "d" || d.Local != "h1" || d.Remote != "zz" {
+	if d.Reason != reasonSchemaHashMismatch || d.Severity != SeverityError || d.PeerID != "bob" || d.DocID != "d" || d.Local != "h1" || d.Remote != "zz" {
 		t.Fatalf("%+v", d)
 	}
 }
@@ -761,7 +761,7 @@ func TestSyncAnnouncedQuotaPerPrincipal(t *testing.T) {
 					vacants++
 				}
 			case fxSyncDiagnostic:
-				if f.d.Code == DiagQuota {
+				if f.d.Reason == reasonQuota {
 					quota++
 				}
 			}

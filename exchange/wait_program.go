@@ -69,11 +69,11 @@ func mismatchOnly(doc string, s *syncState, sess *sessionState) (bool, error) {
 	if diag == nil || waiting {
 		return false, nil
 	}
-	code := CodeSchemaMismatch
-	if diag.Code != DiagSchemaHashMismatch {
-		code = CodeTypeMismatch
+	reason := reasonSchemaMismatch
+	if diag.Reason != reasonSchemaHashMismatch {
+		reason = reasonTypeMismatch
 	}
-	return true, &Error{Code: code, DocID: doc, Msg: fmt.Sprintf("peer %q: %s (local %s, remote %s)", diag.PeerID, diag.Code, diag.Local, diag.Remote)}
+	return true, newError(reason, doc, fmt.Sprintf("peer %q: %s (local %s, remote %s)", diag.PeerID, diag.Reason, diag.Local, diag.Remote), nil)
 }
 
 // acknowledged: a peer with a live channel acknowledged a version that is
