@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -337,7 +337,7 @@ func TestFaultInjectedDurabilityThroughTheExchange(t *testing.T) {
 	for seed := range uint64(iterations) {
 		n := newTestNet(t)
 		data := store.NewMemoryData()
-		faulty := storetest.NewFaulty(store.NewMemory(store.MemoryOptions{Data: data}), seed, 0.3)
+		faulty := storekit.NewFaulty(store.NewMemory(store.MemoryOptions{Data: data}), seed, 0.3)
 		n.peer("relay", withStore(faulty), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
 		w := n.peer("w")
 		dw := mustGet(t, w, "d", jsonDoc)

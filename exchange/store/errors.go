@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 )
 
 // Errors of this package and of its backends are *kyneta.Error values with

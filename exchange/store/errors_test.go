@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 )
 
 // TestErrorClassification: the data-carrying errors unwrap to their

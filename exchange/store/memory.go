@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 )
 
 // MemoryData is the storage behind memory stores. Several stores opened on
@@ -33,7 +33,7 @@ type MemoryOptions struct {
 	// writes it stands for. A non-nil error aborts the whole operation
 	// with nothing committed, as a failed statement rolls back a SQL
 	// transaction. It is the fault-injection seam the conformance suite's
-	// atomicity test arms (see storetest.ArmedFault).
+	// atomicity test arms (storetest.WithFault).
 	Seam func(weight int) error
 }
 

@@ -3,7 +3,7 @@ package store
 import (
 	"fmt"
 
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 )
 
 // ReplayResult is what [Replay] got through: the number of records of the

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/wire"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"

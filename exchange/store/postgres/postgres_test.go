@@ -13,7 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
@@ -41,7 +42,7 @@ func TestConformance(t *testing.T) {
 		},
 		storetest.WithFault(func(t *testing.T) storetest.FaultHarness {
 			tables := Tables{Schema: newSchema(t)}
-			fault := storetest.NewArmedFault(nil)
+			fault := storekit.NewArmedFault(nil)
 			s := open(t, tables, Options{writeSeam: fault.Tick})
 			return storetest.FaultHarness{
 				Store: s,
@@ -49,11 +50,11 @@ func TestConformance(t *testing.T) {
 				Fresh: func() (store.Store, error) { return Open(ctx, testDSN, Options{Tables: tables}) },
 			}
 		}),
-		storetest.WithIsolation(func(t *testing.T) storetest.IsolationPair {
+		storetest.WithIsolation(func(t *testing.T) (store.Store, store.Store) {
 			schema := newSchema(t)
 			a := open(t, Tables{Schema: schema}, Options{})
 			b := open(t, Tables{Schema: schema, DocMeta: "b_doc_meta", Records: "b_records", StoreMeta: "b_store_meta"}, Options{})
-			return storetest.IsolationPair{A: a, B: b}
+			return a, b
 		}),
 	)
 }
@@ -64,7 +65,7 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -76,7 +77,7 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 	if err := s.Ping(ctx); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Closed}) {
 		t.Fatalf("Ping after close = %v", err)
 	}
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Closed}) {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Closed}) {
 		t.Fatalf("append after close = %v", err)
 	}
 	if err := admin.Ping(ctx); err != nil {
@@ -87,10 +88,10 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 func TestReopenKeepsData(t *testing.T) {
 	tables := Tables{Schema: newSchema(t)}
 	s := open(t, tables, Options{})
-	if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
-	bin := storetest.BinaryRecord(wire.Since, "v1", []byte{0, 1, 0xff})
+	bin := storekit.BinaryRecord(wire.Since, "v1", []byte{0, 1, 0xff})
 	if err := s.Append(ctx, "doc", bin); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || !storetest.EqualRecords(recs[1], bin) {
+	if len(recs) != 2 || !storekit.EqualRecords(recs[1], bin) {
 		t.Fatalf("after reopen: %+v", recs)
 	}
 }
@@ -131,7 +132,7 @@ func TestFormatGate(t *testing.T) {
 			schema := newSchema(t)
 			s := open(t, Tables{Schema: schema}, Options{})
 			if tc.doc {
-				if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+				if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -289,7 +290,7 @@ func TestReadsReferenceRows(t *testing.T) {
 	}
 	want1 := store.EntryRecord(replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"a":1}`), Lineage: "L"}, "L:1")
 	want2 := store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{0, 0xff, 0x10}}, "abc")
-	if !storetest.EqualRecords(recs[1], want1) || !storetest.EqualRecords(recs[2], want2) {
+	if !storekit.EqualRecords(recs[1], want1) || !storekit.EqualRecords(recs[2], want2) {
 		t.Fatalf("entries = %+v", recs[1:])
 	}
 }
@@ -298,14 +299,14 @@ func TestReadsReferenceRows(t *testing.T) {
 func TestWritesReferenceRows(t *testing.T) {
 	schema := newSchema(t)
 	s := open(t, Tables{Schema: schema}, Options{})
-	if err := s.Append(ctx, "d", storetest.MetaRecord("h1")); err != nil {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("h1")); err != nil {
 		t.Fatal(err)
 	}
 	p := replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"x":"<&>"}`), Lineage: "L"}
 	if err := s.Append(ctx, "d", store.EntryRecord(p, "L:1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(ctx, "d", storetest.BinaryRecord(wire.Since, "v2", []byte{})); err != nil {
+	if err := s.Append(ctx, "d", storekit.BinaryRecord(wire.Since, "v2", []byte{})); err != nil {
 		t.Fatal(err)
 	}
 	type dbRow struct {
@@ -347,7 +348,7 @@ func TestCorruptRowIsSkippedWithDiagnostic(t *testing.T) {
 	schema := newSchema(t)
 	var logs bytes.Buffer
 	s := open(t, Tables{Schema: schema}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.LoadAll(ctx, "d"); err != nil {
@@ -355,7 +356,7 @@ func TestCorruptRowIsSkippedWithDiagnostic(t *testing.T) {
 	}
 	exec(t, `INSERT INTO `+schema+`.kyneta_records VALUES ('d', 1, 'entry', '{not json', NULL)`)
 	exec(t, `INSERT INTO `+schema+`.kyneta_records VALUES ('d', 2, 'mystery', '{}', NULL)`)
-	good := storetest.EntryRecord(wire.Since, "v3")
+	good := storekit.EntryRecord(wire.Since, "v3")
 	// The corrupt entry is not a head: the stream still ends where this
 	// store last saw it, so the append goes through.
 	if err := s.Append(ctx, "d", good); err != nil {
@@ -365,7 +366,7 @@ func TestCorruptRowIsSkippedWithDiagnostic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || !storetest.EqualRecords(recs[1], good) {
+	if len(recs) != 2 || !storekit.EqualRecords(recs[1], good) {
 		t.Fatalf("records = %+v", recs)
 	}
 	if n := strings.Count(logs.String(), "skipping corrupt record"); n != 2 {
@@ -389,7 +390,7 @@ func TestRejectsBadNames(t *testing.T) {
 func TestRejectsIDsTextCannotHold(t *testing.T) {
 	s := open(t, Tables{Schema: newSchema(t)}, Options{})
 	for _, id := range []string{"a\x00b", "\xff\xfe"} {
-		if err := s.Append(ctx, id, storetest.MetaRecord("")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
+		if err := s.Append(ctx, id, storekit.MetaRecord("")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
 			t.Fatalf("Append(%q) = %v", id, err)
 		}
 		if _, err := s.LoadAll(ctx, id); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
@@ -434,7 +435,7 @@ func TestPrefixListingIgnoresCollation(t *testing.T) {
 	exec(t, `CREATE TABLE `+schema+`.kyneta_doc_meta (doc_id TEXT COLLATE `+pgx.Identifier{coll}.Sanitize()+` PRIMARY KEY, data JSONB NOT NULL)`)
 	s := open(t, Tables{Schema: schema}, Options{})
 	for _, id := range []string{"users/a", "Users/b", "users-c", "usersz"} {
-		if err := s.Append(ctx, id, storetest.MetaRecord("")); err != nil {
+		if err := s.Append(ctx, id, storekit.MetaRecord("")); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -15,10 +15,10 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -79,7 +79,7 @@ func fsizeWriter(args []string) int {
 	}
 	next := 0
 	if !head.Exists {
-		if err := s.Replace(ctx, "doc", []store.Record{storetest.MetaRecord("")}); err != nil {
+		if err := s.Replace(ctx, "doc", []store.Record{storekit.MetaRecord("")}); err != nil {
 			fmt.Fprintf(out, "full %s\n", oneLine(err))
 			return exitOK
 		}

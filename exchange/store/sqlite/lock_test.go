@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 )
 
 // childEnv names the role a re-executed test binary plays.
@@ -124,7 +124,7 @@ func runRole(t *testing.T, role string, args ...string) (int, string) {
 func TestSecondProcessIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kyneta.db")
 	s := openAt(t, path, Options{})
-	if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -214,7 +214,7 @@ func TestNamespaceSharesTheLock(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := b.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatalf("b after a closed: %v", err)
 	}
 	if code, stderr := runRole(t, "open", path); code != exitLocked {

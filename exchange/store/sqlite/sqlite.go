@@ -14,9 +14,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )

@@ -13,9 +13,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -46,7 +47,7 @@ func TestConformance(t *testing.T) {
 		},
 		storetest.WithFault(func(t *testing.T) storetest.FaultHarness {
 			path := filepath.Join(t.TempDir(), "kyneta.db")
-			fault := storetest.NewArmedFault(nil)
+			fault := storekit.NewArmedFault(nil)
 			s := openAt(t, path, Options{writeSeam: fault.Tick})
 			t.Cleanup(func() { _ = s.Close() })
 			return storetest.FaultHarness{
@@ -63,7 +64,7 @@ func TestConformance(t *testing.T) {
 				return Open(ctx, path, Options{writeSeam: seam})
 			}}
 		}),
-		storetest.WithIsolation(func(t *testing.T) storetest.IsolationPair {
+		storetest.WithIsolation(func(t *testing.T) (store.Store, store.Store) {
 			path := filepath.Join(t.TempDir(), "shared.db")
 			a := openAt(t, path, Options{})
 			b, err := a.Namespace(ctx, Options{Tables: Tables{DocMeta: "b_doc_meta", Records: "b_records", StoreMeta: "b_store_meta"}})
@@ -71,7 +72,7 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
-			return storetest.IsolationPair{A: a, B: b}
+			return a, b
 		}),
 	)
 }
@@ -79,10 +80,10 @@ func TestConformance(t *testing.T) {
 func TestReopenKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kyneta.db")
 	s := openAt(t, path, Options{})
-	if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
-	bin := storetest.BinaryRecord(wire.Since, "v1", []byte{0, 1, 0xff})
+	bin := storekit.BinaryRecord(wire.Since, "v1", []byte{0, 1, 0xff})
 	if err := s.Append(ctx, "doc", bin); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || !storetest.EqualRecords(recs[1], bin) {
+	if len(recs) != 2 || !storekit.EqualRecords(recs[1], bin) {
 		t.Fatalf("after reopen: %+v", recs)
 	}
 }
@@ -119,7 +120,7 @@ func TestFormatGate(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "kyneta.db")
 			s := openAt(t, path, Options{})
 			if tc.doc {
-				if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+				if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -180,7 +181,7 @@ func TestReadsReferenceRows(t *testing.T) {
 	}
 	want1 := store.EntryRecord(replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"a":1}`), Lineage: "L"}, "L:1")
 	want2 := store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{0, 0xff, 0x10}}, "abc")
-	if !storetest.EqualRecords(recs[1], want1) || !storetest.EqualRecords(recs[2], want2) {
+	if !storekit.EqualRecords(recs[1], want1) || !storekit.EqualRecords(recs[2], want2) {
 		t.Fatalf("entries = %+v", recs[1:])
 	}
 }
@@ -190,14 +191,14 @@ func TestWritesReferenceRows(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kyneta.db")
 	s := openAt(t, path, Options{})
 	defer s.Close()
-	if err := s.Append(ctx, "d", storetest.MetaRecord("h1")); err != nil {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("h1")); err != nil {
 		t.Fatal(err)
 	}
 	p := replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"x":"<&>"}`), Lineage: "L"}
 	if err := s.Append(ctx, "d", store.EntryRecord(p, "L:1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(ctx, "d", storetest.BinaryRecord(wire.Since, "v2", []byte{})); err != nil {
+	if err := s.Append(ctx, "d", storekit.BinaryRecord(wire.Since, "v2", []byte{})); err != nil {
 		t.Fatal(err)
 	}
 	type dbRow struct {
@@ -263,8 +264,8 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 			var logs bytes.Buffer
 			s := openAt(t, filepath.Join(t.TempDir(), "kyneta.db"), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			defer s.Close()
-			recs := []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Since, "v1"),
-				storetest.EntryRecord(wire.Since, "v2"), storetest.EntryRecord(wire.Since, "v3")}
+			recs := []store.Record{storekit.MetaRecord(""), storekit.EntryRecord(wire.Since, "v1"),
+				storekit.EntryRecord(wire.Since, "v2"), storekit.EntryRecord(wire.Since, "v3")}
 			for _, r := range recs {
 				if err := s.Append(ctx, "d", r); err != nil {
 					t.Fatal(err)
@@ -286,7 +287,7 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 				t.Fatalf("returned %d records, want the %d before the break", len(got), tc.good)
 			}
 			for i := range got {
-				if !storetest.EqualRecords(got[i], recs[i]) {
+				if !storekit.EqualRecords(got[i], recs[i]) {
 					t.Fatalf("record %d = %+v", i, got[i])
 				}
 			}
@@ -300,7 +301,7 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 func TestHeadOfCorruptLastEntry(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "kyneta.db"), Options{})
 	defer s.Close()
-	for _, r := range []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Since, "v1")} {
+	for _, r := range []store.Record{storekit.MetaRecord(""), storekit.EntryRecord(wire.Since, "v1")} {
 		if err := s.Append(ctx, "d", r); err != nil {
 			t.Fatal(err)
 		}
@@ -309,7 +310,7 @@ func TestHeadOfCorruptLastEntry(t *testing.T) {
 	if _, err := s.Head(ctx, "d"); !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 		t.Fatalf("Head = %v, want ErrCorrupt", err)
 	}
-	err := s.AppendAfter(ctx, "d", "v1", []store.Record{storetest.EntryRecord(wire.Since, "v2")})
+	err := s.AppendAfter(ctx, "d", "v1", []store.Record{storekit.EntryRecord(wire.Since, "v2")})
 	if !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 		t.Fatalf("AppendAfter = %v, want ErrCorrupt", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/wire"
@@ -65,7 +66,7 @@ func confirmWrite(ctx context.Context, s store.Store, doc string, l *ledger, con
 		}
 		var err error
 		if confirmed == "" {
-			err = s.Replace(ctx, doc, []store.Record{MetaRecord(""), l.delta(0)})
+			err = s.Replace(ctx, doc, []store.Record{storekit.MetaRecord(""), l.delta(0)})
 		} else {
 			n, _ := strconv.Atoi(strings.TrimPrefix(confirmed, "L:"))
 			err = s.AppendAfter(ctx, doc, confirmed, []store.Record{l.delta(n)})

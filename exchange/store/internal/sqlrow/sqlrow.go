@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/wire"
 )
 

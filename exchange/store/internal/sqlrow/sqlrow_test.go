@@ -4,9 +4,9 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/internal/storeerr"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
