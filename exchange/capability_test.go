@@ -215,7 +215,7 @@ func TestProtocolMismatchDiagnostics(t *testing.T) {
 // fakeFactory is a replica factory the exchange cannot interpret.
 type fakeFactory struct{}
 
-func (fakeFactory) Type() ReplicaType { return ReplicaType{Name: "fake", Major: 1} }
+func (fakeFactory) Type() wire.ReplicaType { return wire.ReplicaType{Name: "fake", Major: 1} }
 func (fakeFactory) CreateEmpty() replica.Replica {
 	return replica.NewLWWFactory(replica.LWWOptions{}).CreateEmpty()
 }

@@ -209,7 +209,7 @@ func factoryFor(bound []replica.Bound, m DocMeta) replica.Factory {
 
 // supports reports whether some factory or doc type knows replica type rt
 // at all (a document of it could be held later).
-func supports(bound []replica.Bound, types []DocType, rt ReplicaType) bool {
+func supports(bound []replica.Bound, types []DocType, rt wire.ReplicaType) bool {
 	for _, b := range bound {
 		if replica.Compatible(b.Factory.Type(), rt) {
 			return true

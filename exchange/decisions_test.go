@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -141,7 +142,7 @@ func TestCompactTargetTable(t *testing.T) {
 func peersState(t *testing.T, doc string, peers map[string]PeerDocState, connected ...string) (*syncState, *sessionState) {
 	t.Helper()
 	s := &syncState{}
-	sess := &sessionState{channels: map[ChannelID]*sessionChannel{}}
+	sess := &sessionState{channels: map[transport.ChannelID]*sessionChannel{}}
 	for id, st := range peers {
 		p := &syncPeer{identity: PeerIdentity{PeerID: id}}
 		if st.Kind != "" {
@@ -150,7 +151,7 @@ func peersState(t *testing.T, doc string, peers map[string]PeerDocState, connect
 		s.peers = s.peers.Set(id, p)
 		sp := &sessionPeer{identity: p.identity}
 		if slices.Contains(connected, id) {
-			sp.channels = []ChannelID{ChannelID(len(id))}
+			sp.channels = []transport.ChannelID{transport.ChannelID(len(id))}
 		}
 		sess.peers = sess.peers.Set(id, sp)
 	}

@@ -279,7 +279,7 @@ func TestStateWaitForSyncWaitsForTheData(t *testing.T) {
 // offer was stored under the empty-doc version, and an interest at that
 // version was answered with only the payloads stored after it.
 func TestOpaqueRelayServesEveryLateJoiner(t *testing.T) {
-	loro := ReplicaType{Name: "loro", Major: 1}
+	loro := wire.ReplicaType{Name: "loro", Major: 1}
 	opaque := replica.NewOpaqueFactory(loro, replica.OpaqueOptions{})
 	n := newTestNet(t)
 	n.peer("hub", func(o *Options) {

@@ -29,9 +29,13 @@ const (
 	DepartNever time.Duration = math.MaxInt64
 )
 
-// DefaultBudget is how many messages one dispatch drain may process before
-// the exchange reports a runaway cascade.
-const DefaultBudget = 100_000
+// Defaults of the Options fields documented with them.
+const (
+	defaultBudget              = 100_000
+	defaultMaxDocsPerPeer      = 100_000
+	defaultMaxDocsPerPrincipal = 1_000_000
+	defaultMaxInboundQueue     = 10_000
+)
 
 // Wire limits (§10.1).
 const (
@@ -85,7 +89,8 @@ type Options struct {
 	// DepartureTimeout is how long a disconnected peer is kept before it
 	// departs. Zero means 30s; see DepartImmediately and DepartNever.
 	DepartureTimeout time.Duration
-	// Budget bounds one dispatch drain. Zero means DefaultBudget; negative
+	// Budget is how many messages one dispatch drain may process before
+	// the exchange reports a runaway cascade. Zero means 100,000; negative
 	// disables the check.
 	Budget int
 	// MaxInboundQueue bounds the messages waiting for the dispatcher: a
@@ -93,35 +98,25 @@ type Options struct {
 	// the dispatcher caught up, which stops reading its socket. Transports
 	// must therefore deliver from goroutines of their own, never from
 	// inside another exchange's Send (every transport in this module
-	// does). Zero means DefaultMaxInboundQueue; negative disables it.
+	// does). Zero means 10,000: far above what a legitimate burst queues
+	// (a 10,000-doc client's present is 10 messages), far below what
+	// exhausts memory. Negative disables it.
 	MaxInboundQueue int
 	// MaxDocsPerPeer caps the documents one peer can make this exchange
 	// take on (hold headless, interpret or defer) by announcing them;
 	// beyond it unknown documents are answered vacant with a quota
-	// diagnostic. Zero means DefaultMaxDocsPerPeer; negative means no cap.
+	// diagnostic. Zero means 100,000 (ten times a large legitimate
+	// client); negative means no cap.
 	MaxDocsPerPeer int
 	// MaxDocsPerPrincipal caps the documents the peers of one
 	// authenticated principal (transport.PrincipalOf their channels'
 	// metadata), together and over the exchange's life, can make it take
 	// on by announcing them; beyond it they are answered vacant with a
 	// quota diagnostic. Peers without a principal are only under
-	// MaxDocsPerPeer. Zero means DefaultMaxDocsPerPrincipal; negative
-	// means no cap.
+	// MaxDocsPerPeer. Zero means 1,000,000 (ten peers' worth at the
+	// per-peer default); negative means no cap.
 	MaxDocsPerPrincipal int
 }
-
-// DefaultMaxDocsPerPrincipal is the default Options.MaxDocsPerPrincipal:
-// ten peers' worth at the per-peer default.
-const DefaultMaxDocsPerPrincipal = 1_000_000
-
-// DefaultMaxDocsPerPeer is the default Options.MaxDocsPerPeer: ten times a
-// large legitimate client.
-const DefaultMaxDocsPerPeer = 100_000
-
-// DefaultMaxInboundQueue is the default Options.MaxInboundQueue: far above
-// what a legitimate burst queues (a 10,000-doc client's present is 10
-// messages), far below what exhausts memory.
-const DefaultMaxInboundQueue = 10_000
 
 // DocType says how to hold a document: replica factory, sync mode and
 // schema hash. It is the Go counterpart of a bound schema.
@@ -217,8 +212,8 @@ type Exchange struct {
 	runtimes   map[string]*docRuntime
 	docTypes   []DocType
 	transports []transport.Transport
-	channels   map[ChannelID]*transport.Channel
-	pressure   map[ChannelID]bool // latest send-queue pressure reported per channel
+	channels   map[transport.ChannelID]*transport.Channel
+	pressure   map[transport.ChannelID]bool // latest send-queue pressure reported per channel
 	peerSubs   subscribers[PeerEvent]
 	docSubs    subscribers[DocEvent]
 	waiters    map[*syncWaiter]struct{}
@@ -259,18 +254,18 @@ func New(opts Options) (*Exchange, error) {
 			state: replica.NewStateFactory(replica.StateOptions{Now: clk.Now}),
 		},
 		runtimes:    map[string]*docRuntime{},
-		channels:    map[ChannelID]*transport.Channel{},
-		pressure:    map[ChannelID]bool{},
+		channels:    map[transport.ChannelID]*transport.Channel{},
+		pressure:    map[transport.ChannelID]bool{},
 		waiters:     map[*syncWaiter]struct{}{},
 		timers:      map[string]func() bool{},
 		afterDelete: map[string][]func(){},
 	}
 	if ex.budget == 0 {
-		ex.budget = DefaultBudget
+		ex.budget = defaultBudget
 	}
 	switch {
 	case ex.maxInbound == 0:
-		ex.maxInbound = DefaultMaxInboundQueue
+		ex.maxInbound = defaultMaxInboundQueue
 	case ex.maxInbound < 0:
 		ex.maxInbound = 0
 	}
@@ -287,7 +282,7 @@ func New(opts Options) (*Exchange, error) {
 	timeout := opts.DepartureTimeout
 	switch {
 	case timeout == 0:
-		timeout = DefaultDepartureTimeout
+		timeout = defaultDepartureTimeout
 	case timeout == DepartNever:
 		timeout = -1
 	case timeout < 0:
@@ -296,14 +291,14 @@ func New(opts Options) (*Exchange, error) {
 	maxDocs := opts.MaxDocsPerPeer
 	switch {
 	case maxDocs == 0:
-		maxDocs = DefaultMaxDocsPerPeer
+		maxDocs = defaultMaxDocsPerPeer
 	case maxDocs < 0:
 		maxDocs = 0
 	}
 	maxPerPrincipal := opts.MaxDocsPerPrincipal
 	switch {
 	case maxPerPrincipal == 0:
-		maxPerPrincipal = DefaultMaxDocsPerPrincipal
+		maxPerPrincipal = defaultMaxDocsPerPrincipal
 	case maxPerPrincipal < 0:
 		maxPerPrincipal = 0
 	}
@@ -428,7 +423,7 @@ func (ex *Exchange) execute(f any, dispatch func(any)) {
 // (thousands of interests answered) goes out as it is made, so a queue
 // filling up reports its pressure while the burst can still hold the rest
 // back.
-func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
+func (ex *Exchange) sendTo(chans []transport.ChannelID, msg wire.ChannelMsg) {
 	for _, id := range chans {
 		ex.mu.Lock()
 		ch := ex.channels[id]
@@ -592,7 +587,7 @@ func (ex *Exchange) canConnect(req ConnectRequest) bool {
 func (ex *Exchange) sessionEffect(f sessionFx) {
 	switch f := f.(type) {
 	case fxSend:
-		ex.sendTo([]ChannelID{f.ch}, f.msg)
+		ex.sendTo([]transport.ChannelID{f.ch}, f.msg)
 	case fxRejectChannel:
 		// Close the connection (the reference only forgot the channel and
 		// left the socket open) and forget the channel now.
@@ -682,7 +677,7 @@ func (ex *Exchange) AddTransport(ctx context.Context, t transport.Transport) err
 		OnChannelAdded:     ex.onChannelAdded,
 		OnChannelRemoved:   ex.onChannelRemoved,
 		OnChannelEstablish: ex.onChannelEstablish,
-		MintChannelID:      func() ChannelID { return ChannelID(ex.nextCh.Add(1)) },
+		MintChannelID:      func() transport.ChannelID { return transport.ChannelID(ex.nextCh.Add(1)) },
 		OnChannelPressure:  ex.onChannelPressure,
 		OnFrame:            ex.observeFrame,
 	}
@@ -764,7 +759,7 @@ func (ex *Exchange) onChannelRemoved(ch *transport.Channel) {
 // to run the dispatcher for long: when the dispatcher is idle the report is
 // delivered from a goroutine of its own. Reports can then overtake each
 // other, so each delivers the channel's latest state.
-func (ex *Exchange) onChannelPressure(id ChannelID, congested bool) {
+func (ex *Exchange) onChannelPressure(id transport.ChannelID, congested bool) {
 	ex.mu.Lock()
 	if ex.closed {
 		ex.mu.Unlock()
@@ -799,7 +794,7 @@ func (ex *Exchange) onChannelEstablish(ch *transport.Channel) {
 	ex.dispatch(msgChannelEstablish{ch: ch.ID})
 }
 
-func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
+func (ex *Exchange) onChannelReceive(id transport.ChannelID, msg wire.ChannelMsg) {
 	if msg != nil {
 		ex.counters.received(msg)
 		if ex.onMsg != nil || ex.obs.on() {

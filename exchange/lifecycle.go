@@ -141,8 +141,8 @@ func (ex *Exchange) Reset(ctx context.Context) error {
 			rt.destroyed = true
 		}
 		ex.runtimes = map[string]*docRuntime{}
-		ex.channels = map[ChannelID]*transport.Channel{}
-		ex.pressure = map[ChannelID]bool{}
+		ex.channels = map[transport.ChannelID]*transport.Channel{}
+		ex.pressure = map[transport.ChannelID]bool{}
 		ex.mu.Unlock()
 		ex.stepSync(msgDocRemovedAll{})
 		ex.stepSession(msgDepartAll{})

@@ -45,7 +45,7 @@ func TestPeersLifecycle(t *testing.T) {
 	// The grace period runs out.
 	n.bridge.Disconnect("b")
 	n.settle()
-	n.clk.Advance(DefaultDepartureTimeout - time.Millisecond)
+	n.clk.Advance(defaultDepartureTimeout - time.Millisecond)
 	n.settle()
 	if got := events(); got != "disconnected:b" {
 		t.Fatalf("events %q", got)

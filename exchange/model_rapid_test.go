@@ -59,7 +59,7 @@ func TestExchangeModel(t *testing.T) {
 
 var (
 	modelPeers = []string{"p0", "p1", "p2", "p3"}
-	modelLoro  = ReplicaType{Name: "loro", Major: 1}
+	modelLoro  = wire.ReplicaType{Name: "loro", Major: 1}
 )
 
 type model struct {

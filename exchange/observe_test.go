@@ -95,7 +95,7 @@ func TestObserveEveryLayer(t *testing.T) {
 	evs := ra.all()
 	seqs := map[uint64]bool{}
 	for _, e := range evs {
-		if e.V != ObsVersion || e.PeerID != "a" || e.T == 0 || seqs[e.Seq] {
+		if e.V != obsVersion || e.PeerID != "a" || e.T == 0 || seqs[e.Seq] {
 			t.Fatalf("bad envelope %+v", e)
 		}
 		seqs[e.Seq] = true

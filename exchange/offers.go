@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -216,7 +217,7 @@ func (ex *Exchange) enqueue(m any) { ex.consequence(m) }
 
 // congested reports whether one of chans reported its queue past its
 // high-water mark (the latest report, before the core has seen it).
-func (ex *Exchange) congested(chans []ChannelID) bool {
+func (ex *Exchange) congested(chans []transport.ChannelID) bool {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
 	for _, ch := range chans {

@@ -11,7 +11,7 @@ import (
 // from TS peers): each stored blob is replayed as its own offer, stamped
 // with the version it arrived with.
 func TestOpaqueRelayForwardsBlobs(t *testing.T) {
-	loro := ReplicaType{Name: "loro", Major: 1}
+	loro := wire.ReplicaType{Name: "loro", Major: 1}
 	opaque := replica.NewOpaqueFactory(loro, replica.OpaqueOptions{})
 	crdt := DocType{Name: "crdt", Factory: opaque, Mode: Collaborative, SchemaHash: "h-loro"}
 	withOpaque := func(o *Options) {

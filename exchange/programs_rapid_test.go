@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 	"pgregory.net/rapid"
 )
@@ -24,10 +25,10 @@ type world struct {
 
 	queue, urgent []any // sessionMsg or syncMsg
 
-	nextCh      ChannelID
-	estSent     map[ChannelID]bool // our establish went out on the channel
-	timerGen    map[string]uint64  // armed departure timers
-	outstanding map[[2]string]int  // (peer, doc) interests not yet answered
+	nextCh      transport.ChannelID
+	estSent     map[transport.ChannelID]bool // our establish went out on the channel
+	timerGen    map[string]uint64            // armed departure timers
+	outstanding map[[2]string]int            // (peer, doc) interests not yet answered
 	classify    func(doc string) string
 	peerEvents  int
 	syncEvents  int
@@ -38,7 +39,7 @@ func newWorld(t *rapid.T) *world {
 	deny := rapid.SampledFrom([]string{"", "carol/b", "bob/a"}).Draw(t, "deny")
 	w := &world{
 		t:           t,
-		estSent:     map[ChannelID]bool{},
+		estSent:     map[transport.ChannelID]bool{},
 		timerGen:    map[string]uint64{},
 		outstanding: map[[2]string]int{},
 	}
@@ -111,7 +112,7 @@ type removedAfterPressure msgChannelRemoved
 
 func (removedAfterPressure) isSessionMsg() {}
 
-func (w *world) send(ch ChannelID, msg wire.ChannelMsg) {
+func (w *world) send(ch transport.ChannelID, msg wire.ChannelMsg) {
 	if msg.MsgType().IsLifecycle() {
 		if msg.MsgType() == wire.TypeEstablish {
 			w.estSent[ch] = true
@@ -296,15 +297,15 @@ func programsProperty(t *rapid.T) {
 			classes[d] = rapid.SampledFrom([]string{"interpret", "defer", "vacant"}).Draw(t, "class-"+d)
 		}
 		w.classify = func(doc string) string { return classes[doc] }
-		channels := func() []ChannelID {
-			var out []ChannelID
+		channels := func() []transport.ChannelID {
+			var out []transport.ChannelID
 			for id := range w.sess.channels {
 				out = append(out, id)
 			}
 			slices.Sort(out)
 			return out
 		}
-		pickCh := func(t *rapid.T) (ChannelID, bool) {
+		pickCh := func(t *rapid.T) (transport.ChannelID, bool) {
 			chs := channels()
 			if len(chs) == 0 {
 				return 0, false

@@ -21,7 +21,7 @@ type rawPeer struct {
 	mu   sync.Mutex
 	chs  map[string]*transport.Channel // by remote endpoint name
 	got  []wire.ChannelMsg
-	mint func() ChannelID
+	mint func() transport.ChannelID
 }
 
 func newRawPeer(t *testing.T, n *testNet, endpoint, peerID string) *rawPeer {
@@ -39,7 +39,7 @@ func newRawPeer(t *testing.T, n *testNet, endpoint, peerID string) *rawPeer {
 		OnChannelEstablish: func(ch *transport.Channel) {
 			_ = ch.Send(&wire.Establish{Identity: r.id, ProtocolVersion: wire.DefaultProtocolVersion})
 		},
-		OnChannelReceive: func(_ ChannelID, m wire.ChannelMsg) {
+		OnChannelReceive: func(_ transport.ChannelID, m wire.ChannelMsg) {
 			if _, ok := m.(*wire.Establish); ok {
 				return
 			}

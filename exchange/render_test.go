@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -132,7 +133,7 @@ func dumpSession(s *sessionState) string {
 	}
 	sort.Ints(chs)
 	for _, id := range chs {
-		c := s.channels[ChannelID(id)]
+		c := s.channels[transport.ChannelID(id)]
 		remote := "-"
 		if c.remote != nil {
 			remote = c.remote.PeerID

@@ -20,16 +20,16 @@ import (
 // fires after the peer reconnected (and maybe disconnected again) is
 // recognized as stale.
 
-// DefaultDepartureTimeout is how long a peer whose last channel dropped is
+// defaultDepartureTimeout is how long a peer whose last channel dropped is
 // kept (disconnected) before it is considered departed.
-const DefaultDepartureTimeout = 30 * time.Second
+const defaultDepartureTimeout = 30 * time.Second
 
 // ConnectRequest is what the canConnect gate sees: the identity a peer
 // claims in establish and what the transport knows about the channel.
 type ConnectRequest struct {
 	Identity      PeerIdentity
 	Features      *wire.Features
-	Channel       ChannelID
+	Channel       transport.ChannelID
 	TransportType string
 	// Meta is transport-specific information about the remote end (the
 	// WebSocket server's ConnInfo).
@@ -54,7 +54,7 @@ type sessionProgram struct {
 }
 
 type sessionChannel struct {
-	id            ChannelID
+	id            transport.ChannelID
 	transportType string
 	meta          any
 	principal     any
@@ -72,7 +72,7 @@ type sessionPeer struct {
 	// the first channel and kept until the peer departs: a channel of
 	// another principal claiming the id is refused.
 	principal any
-	channels  []ChannelID // sorted; empty = disconnected, in grace
+	channels  []transport.ChannelID // sorted; empty = disconnected, in grace
 	departing bool
 	timerGen  uint64 // generation of the armed departure timer, 0 = none
 }
@@ -80,7 +80,7 @@ type sessionPeer struct {
 // sessionState is immutable: every transition that changes something
 // returns a new value with fresh maps; entries are never modified in place.
 type sessionState struct {
-	channels map[ChannelID]*sessionChannel
+	channels map[transport.ChannelID]*sessionChannel
 	peers    pmap.Map[*sessionPeer]
 	pending  pmap.List[PeerChange]
 	gen      uint64 // last timer generation handed out
@@ -91,17 +91,17 @@ type sessionState struct {
 type sessionMsg interface{ isSessionMsg() }
 
 type msgChannelAdded struct {
-	ch            ChannelID
+	ch            transport.ChannelID
 	transportType string
 	meta          any
 }
-type msgChannelEstablish struct{ ch ChannelID }
-type msgChannelRemoved struct{ ch ChannelID }
+type msgChannelEstablish struct{ ch transport.ChannelID }
+type msgChannelRemoved struct{ ch transport.ChannelID }
 type msgEstablishReceived struct {
-	ch  ChannelID
+	ch  transport.ChannelID
 	msg *wire.Establish
 }
-type msgDepartReceived struct{ ch ChannelID }
+type msgDepartReceived struct{ ch transport.ChannelID }
 type msgDepartureTimerExpired struct {
 	peer string
 	gen  uint64
@@ -123,10 +123,10 @@ func (msgDepartAll) isSessionMsg()             {}
 type sessionFx interface{ isSessionFx() }
 
 type fxSend struct {
-	ch  ChannelID
+	ch  transport.ChannelID
 	msg wire.ChannelMsg
 }
-type fxRejectChannel struct{ ch ChannelID }
+type fxRejectChannel struct{ ch transport.ChannelID }
 type fxStartDepartureTimer struct {
 	peer  string
 	delay time.Duration
@@ -147,7 +147,7 @@ func (fxSessionDiagnostic) isSessionFx()    {}
 
 // Init returns the empty session.
 func (p *sessionProgram) Init() (*sessionState, []sessionFx) {
-	return &sessionState{channels: map[ChannelID]*sessionChannel{}}, nil
+	return &sessionState{channels: map[transport.ChannelID]*sessionChannel{}}, nil
 }
 
 // Update is the transition function. Unchanged input is returned as is.
@@ -252,7 +252,7 @@ func (p *sessionProgram) Update(s *sessionState, m sessionMsg) (*sessionState, [
 			return n, nil
 		}
 		np := *peer
-		np.channels = slices.DeleteFunc(slices.Clone(peer.channels), func(x ChannelID) bool { return x == m.ch })
+		np.channels = slices.DeleteFunc(slices.Clone(peer.channels), func(x transport.ChannelID) bool { return x == m.ch })
 		if len(np.channels) > 0 {
 			n.peers = n.peers.Set(np.identity.PeerID, &np)
 			return n, nil
@@ -322,11 +322,11 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 	peer, known := n.peers.Get(id)
 	switch {
 	case !known:
-		n.peers = n.peers.Set(id, &sessionPeer{identity: remote, principal: c.principal, channels: []ChannelID{c.id}})
+		n.peers = n.peers.Set(id, &sessionPeer{identity: remote, principal: c.principal, channels: []transport.ChannelID{c.id}})
 		return transition(n, PeerEstablished, remote, fx)
 	case len(peer.channels) == 0:
 		// Back within the grace period: cancel the timer, refresh the identity.
-		np := &sessionPeer{identity: remote, principal: peer.principal, channels: []ChannelID{c.id}}
+		np := &sessionPeer{identity: remote, principal: peer.principal, channels: []transport.ChannelID{c.id}}
 		n.peers = n.peers.Set(id, np)
 		if peer.timerGen != 0 {
 			fx = append(fx, fxCancelDepartureTimer{peer: id})
@@ -407,7 +407,7 @@ func (p *sessionProgram) establishMsg() *wire.Establish {
 
 func (s *sessionState) clone() *sessionState {
 	n := *s
-	n.channels = make(map[ChannelID]*sessionChannel, len(s.channels)+1)
+	n.channels = make(map[transport.ChannelID]*sessionChannel, len(s.channels)+1)
 	for k, v := range s.channels {
 		n.channels[k] = v
 	}
@@ -417,7 +417,7 @@ func (s *sessionState) clone() *sessionState {
 // --- read-only projections used by the shell ---
 
 // peerChannels returns the live channels of a peer (nil when none).
-func (s *sessionState) peerChannels(peer string) []ChannelID {
+func (s *sessionState) peerChannels(peer string) []transport.ChannelID {
 	if p, ok := s.peers.Get(peer); ok {
 		return p.channels
 	}
@@ -425,7 +425,7 @@ func (s *sessionState) peerChannels(peer string) []ChannelID {
 }
 
 // channelPeer returns the remote peer id of a complete channel.
-func (s *sessionState) channelPeer(ch ChannelID) (string, bool) {
+func (s *sessionState) channelPeer(ch transport.ChannelID) (string, bool) {
 	c, ok := s.channels[ch]
 	if !ok || !c.complete() {
 		return "", false

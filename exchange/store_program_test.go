@@ -9,6 +9,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func dumpStore(s *storeState) string {
@@ -347,7 +348,7 @@ func TestStoredMetaWinsTable(t *testing.T) {
 		{"classified headless, other hash: the stored one", true, ModeReplicate, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, true},
 		{"classified headless, other replica type: the stored one", true, ModeReplicate, DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"}, true},
 		{"classified headless, other mode: the stored one", true, ModeReplicate, ephM, true},
-		{"classified headless, minor version differs: same", true, ModeReplicate, DocMeta{ReplicaType: ReplicaType{Name: "plain", Major: 1, Minor: 3}, SyncMode: Authoritative, SchemaHash: "h1"}, false},
+		{"classified headless, minor version differs: same", true, ModeReplicate, DocMeta{ReplicaType: wire.ReplicaType{Name: "plain", Major: 1, Minor: 3}, SyncMode: Authoritative, SchemaHash: "h1"}, false},
 		{"named by the application (Replicate with a type): its type", false, ModeReplicate, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, false},
 		{"interpreted: the doc type's", true, ModeInterpret, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, false},
 	}

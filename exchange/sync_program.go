@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -183,7 +184,7 @@ type msgHold struct {
 // (a channel that is removed counts as drained).
 type msgChannelPressure struct {
 	peer      string
-	ch        ChannelID
+	ch        transport.ChannelID
 	congested bool
 }
 type msgPeerDeparted struct{ peer string }

@@ -9,10 +9,10 @@ import (
 )
 
 var (
-	plainRT = ReplicaType{Name: "plain", Major: 1}
-	stateRT = ReplicaType{Name: "state", Major: 1}
+	plainRT = wire.ReplicaType{Name: "plain", Major: 1}
+	stateRT = wire.ReplicaType{Name: "state", Major: 1}
 	authM   = DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h1"}
-	collabM = DocMeta{ReplicaType: ReplicaType{Name: "loro", Major: 1}, SyncMode: Collaborative, SchemaHash: "h1"}
+	collabM = DocMeta{ReplicaType: wire.ReplicaType{Name: "loro", Major: 1}, SyncMode: Collaborative, SchemaHash: "h1"}
 	ephM    = DocMeta{ReplicaType: plainRT, SyncMode: Ephemeral, SchemaHash: "h1"}
 )
 
@@ -211,7 +211,7 @@ func TestSyncTable(t *testing.T) {
 		{name: "present replica type mismatch: diagnostic, skipped", setup: syncSeq(bob, ensure("d", authM, "L:1")),
 			msg: recv("bob", present("d", DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"})), fx: []string{"diag replica-type-mismatch"}},
 		{name: "present replica minor differs: compatible", setup: syncSeq(bob, ensure("d", authM, "L:1")),
-			msg: recv("bob", present("d", DocMeta{ReplicaType: ReplicaType{Name: "plain", Major: 1, Minor: 4}, SyncMode: Authoritative, SchemaHash: "h1"})),
+			msg: recv("bob", present("d", DocMeta{ReplicaType: wire.ReplicaType{Name: "plain", Major: 1, Minor: 4}, SyncMode: Authoritative, SchemaHash: "h1"})),
 			fx:  []string{"to bob interest(d v=L:1 r=false)"}},
 		{name: "present schema hash mismatch: diagnostic", setup: syncSeq(bob, ensure("d", authM, "L:1")),
 			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"})), fx: []string{"diag schema-hash-mismatch"}},

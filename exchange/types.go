@@ -2,13 +2,8 @@ package exchange
 
 import (
 	"github.com/kyneta-go/kyneta"
-	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
-
-// ChannelID names one transport channel. The exchange mints every id from
-// one counter shared by all of its transports.
-type ChannelID = transport.ChannelID
 
 // PeerIdentity is what a peer says about itself in establish.
 type PeerIdentity = wire.PeerIdentity
@@ -16,9 +11,6 @@ type PeerIdentity = wire.PeerIdentity
 // SyncMode is a document's synchronisation mode; only [Authoritative],
 // [Collaborative] and [Ephemeral] survive the wire.
 type SyncMode = wire.SyncMode
-
-// ReplicaType names a payload format (name, major, minor).
-type ReplicaType = wire.ReplicaType
 
 // The three sync modes that exist on the wire.
 var (
@@ -29,7 +21,7 @@ var (
 
 // DocMeta is what a present entry says about a document.
 type DocMeta struct {
-	ReplicaType     ReplicaType
+	ReplicaType     wire.ReplicaType
 	SyncMode        SyncMode
 	SchemaHash      string
 	SupportedHashes []string // nil: only SchemaHash
