@@ -168,7 +168,7 @@ func StateDoc(schemaHash string) DocType {
 // directly it behaves as a state factory on the wall clock.
 var builtinState replica.DocumentFactory = stateMarker{replica.NewStateFactory(replica.StateOptions{})}
 
-type stateMarker struct{ *replica.StateFactory }
+type stateMarker struct{ replica.DocumentFactory }
 
 // Exchange keeps documents in sync with peers over any number of
 // transports. All methods are safe for concurrent use.

@@ -41,7 +41,7 @@ func benchOps(b *testing.B, n int) [][]Op {
 // one transaction of 100 ops, on a fresh document.
 func BenchmarkPlainApply100(b *testing.B) {
 	txs := benchOps(b, 100)
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	b.Run("tx=100x1", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -72,7 +72,7 @@ func BenchmarkPlainApply100(b *testing.B) {
 // from genesis (export + merge into a fresh replica), and a steady-state
 // push of one batch into an up-to-date replica.
 func BenchmarkPlainSince(b *testing.B) {
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	w := f.NewPlain(true)
 	for _, tx := range benchOps(b, 100) {
 		if err := w.Apply(tx); err != nil {
@@ -129,7 +129,7 @@ func BenchmarkPlainSince(b *testing.B) {
 // order-preserving encoder against encoding/json on an equivalent map, and
 // parsing it back.
 func BenchmarkEntirety(b *testing.B) {
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	w := f.NewPlain(true)
 	for _, tx := range benchOps(b, 400) {
 		if err := w.Apply(tx); err != nil {
@@ -312,7 +312,7 @@ func treeOffer500KB() []byte {
 // value built from a literal), and the rebuild-per-change step the
 // in-place values replaced.
 func BenchmarkOffer500KB(b *testing.B) {
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	for _, c := range []struct {
 		name string
 		data []byte

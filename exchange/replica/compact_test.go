@@ -25,7 +25,7 @@ func heapInUse() uint64 {
 func TestPlainCompactionBoundsHistory(t *testing.T) {
 	const writes = 100_000
 	const keep = 100 // recent batches kept, as for a peer slightly behind
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	before := heapInUse()
 	d := f.NewPlain(true)
 	for i := range writes {
@@ -132,7 +132,7 @@ func heldSince(before uint64) uint64 {
 // send it a delta, so it sends the entirety, which the peer adopts with
 // the writer's version, after which deltas flow again.
 func TestPlainPeerBehindBaseConverges(t *testing.T) {
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	w, peer, fresh := f.NewPlain(true), f.NewPlain(true), f.NewPlain(true)
 	write := func(i int) {
 		t.Helper()
@@ -145,7 +145,7 @@ func TestPlainPeerBehindBaseConverges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sync := func(to *Plain) {
+	sync := func(to *plainReplica) {
 		t.Helper()
 		p, ok, err := w.ExportSince(to.Version())
 		if err != nil {
@@ -188,7 +188,7 @@ func TestPlainPeerBehindBaseConverges(t *testing.T) {
 	}
 	sync(peer)
 	sync(fresh) // a genesis peer is behind every base > 0 too
-	for _, r := range []*Plain{peer, fresh} {
+	for _, r := range []*plainReplica{peer, fresh} {
 		if r.Version().String() != w.Version().String() {
 			t.Fatalf("peer at %s, writer at %s", r.Version(), w.Version())
 		}

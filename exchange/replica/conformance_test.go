@@ -53,15 +53,15 @@ func TestSubstrateConformance(t *testing.T) {
 	}
 	profiles := []profile{
 		{"plain", false, "", func(clk *fakeNow) (Factory, func() Document) {
-			f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+			f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 			return f, f.CreateDocument
 		}},
 		{"lww", true, "one-wins", func(clk *fakeNow) (Factory, func() Document) {
-			f := NewLWWFactory(LWWOptions{Now: clk.Now})
+			f := newLWWFactory(LWWOptions{Now: clk.Now})
 			return f, f.CreateDocument
 		}},
 		{"state", true, "both-survive", func(clk *fakeNow) (Factory, func() Document) {
-			f := NewStateFactory(StateOptions{Now: clk.Now})
+			f := newStateFactory(StateOptions{Now: clk.Now})
 			return f, f.CreateDocument
 		}},
 	}
@@ -132,7 +132,7 @@ func TestSubstrateConformance(t *testing.T) {
 		})
 	}
 	t.Run("plain/live-compaction", func(t *testing.T) {
-		f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+		f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 		a, b := f.CreateDocument(), f.CreateDocument()
 		for i := 0; i < 3; i++ {
 			mustApply(t, a, set(t, "k", i))

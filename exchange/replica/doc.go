@@ -5,15 +5,15 @@
 //
 // # Replicas
 //
-//   - [Plain] (from [PlainFactory], replica type ("plain",1,0), AUTHORITATIVE):
+//   - plain (from [NewPlainFactory], replica type ("plain",1,0), AUTHORITATIVE):
 //     the materialized JSON state plus a log of batches, one per flush (a
 //     local transaction or a merged batch). Versions are "<lineage>:<n>"
 //     ([PlainVersion]); since payloads are the JSON array of batches after
 //     the peer's version; entireties are the state object.
-//   - [LWW] (from [LWWFactory], same replica type, EPHEMERAL): the same state
+//   - LWW (from [NewLWWFactory], same replica type, EPHEMERAL): the same state
 //     versioned by wall-clock milliseconds ([TimestampVersion]); every export
 //     is the entirety.
-//   - [State] (from [StateFactory], ("state",1,0), EPHEMERAL): a field-level
+//   - state (from [NewStateFactory], ("state",1,0), EPHEMERAL): a field-level
 //     last-writer-wins tree whose leaves are [value, timestampMs]; merges
 //     join field by field, versions ([StateVersion]) are concurrent unless
 //     equal or one is the never-written 0, and only entireties travel.
@@ -70,7 +70,7 @@
 // replicas check [Limits] (payload bytes, ops per payload) before applying
 // anything and refuse with reason "limit".
 //
-// A plain replica's history is its op log after the base. [Plain.History]
+// A plain replica's history is its op log after the base. [HistoryReporter.History]
 // reports its size; [Replica.Advance] trims it up to a version and frees
 // it, after which ExportSince of an older version answers ok=false and the
 // exchange sends the entirety instead. Advancing to the least version all

@@ -41,7 +41,7 @@ func Example() {
 
 // Plain versions compare by projecting to version vectors: genesis is
 // behind any real lineage, and two different lineages are concurrent.
-func ExamplePlainFactory_ParseVersion() {
+func ExampleFactory_ParseVersion() {
 	f := replica.NewPlainFactory(replica.PlainOptions{})
 	a, _ := f.ParseVersion("kyneta.genesis:0")
 	b, _ := f.ParseVersion("3f2a9c0d11e4b7a8:5")
@@ -54,7 +54,7 @@ func ExamplePlainFactory_ParseVersion() {
 
 // An LWW replica versions its state with the clock and always exports the
 // whole state.
-func ExampleLWWFactory() {
+func ExampleNewLWWFactory() {
 	now := time.UnixMilli(1_700_000_000_000)
 	f := replica.NewLWWFactory(replica.LWWOptions{Now: func() time.Time { return now }})
 	presence := f.CreateDocument()
@@ -67,7 +67,7 @@ func ExampleLWWFactory() {
 
 // State documents merge field by field: concurrent writes to different
 // fields both survive, and per field the later write wins.
-func ExampleStateFactory() {
+func ExampleNewStateFactory() {
 	clock := func(ms int64) func() time.Time { return func() time.Time { return time.UnixMilli(ms) } }
 	alice := replica.NewStateFactory(replica.StateOptions{Now: clock(100)}).CreateDocument()
 	bob := replica.NewStateFactory(replica.StateOptions{Now: clock(200)}).CreateDocument()
@@ -108,21 +108,22 @@ func ExampleOpaque() {
 
 // Compaction: once every peer has confirmed a version, the history before
 // it can go. A peer still behind it gets the entirety instead of a delta.
-func ExamplePlain_Advance() {
+func ExampleReplica_Advance() {
 	f := replica.NewPlainFactory(replica.PlainOptions{Rand: bytes.NewReader(bytes.Repeat([]byte{0xcd}, 8))})
-	d := f.NewPlain(true)
+	d := f.CreateDocument()
+	history := d.(replica.HistoryReporter).History
 	for range 1000 {
 		_ = d.Apply([]replica.Op{{Path: replica.Path{replica.Field("n")}, Change: replica.IncrementChange(1)}})
 	}
-	fmt.Println("before:", d.History().Batches, "batches")
+	fmt.Println("before:", history().Batches, "batches")
 
-	confirmed := replica.NewPlainVersion(d.Lineage(), 990) // the least version all peers confirmed
+	confirmed := replica.NewPlainVersion(d.Version().Lineage(), 990) // the least version all peers confirmed
 	if err := d.Advance(confirmed); err != nil {
 		fmt.Println(err)
 	}
-	fmt.Println("after:", d.History().Batches, "batches, base", d.BaseVersion())
+	fmt.Println("after:", history().Batches, "batches, base", d.BaseVersion())
 
-	_, ok, _ := d.ExportSince(replica.NewPlainVersion(d.Lineage(), 500))
+	_, ok, _ := d.ExportSince(replica.NewPlainVersion(d.Version().Lineage(), 500))
 	fmt.Println("delta for a peer at 500:", ok)
 	// Output:
 	// before: 1000 batches

@@ -126,9 +126,9 @@ func FuzzMerge(f *testing.F) {
 			kind = wire.Entirety
 		}
 		p := Payload{Kind: kind, Encoding: wire.JSON, Data: data, Lineage: lineage}
-		pf := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
-		lf := NewLWWFactory(LWWOptions{})
-		sf := NewStateFactory(StateOptions{})
+		pf := newPlainFactory(PlainOptions{Rand: &seqRand{}})
+		lf := newLWWFactory(LWWOptions{})
+		sf := newStateFactory(StateOptions{})
 		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument(), NewOpaqueFactory(wire.ReplicaType{Name: "yjs", Major: 1}, OpaqueOptions{}).CreateEmpty()} {
 			if d, ok := r.(Document); ok {
 				// Start from a non-empty state so merges touch existing data.

@@ -169,7 +169,7 @@ func TestTextInPlaceMatchesRebuild(t *testing.T) {
 // write through them, and equality sees through them.
 func TestInPlaceValuesStayInternal(t *testing.T) {
 	tinyChunks(t)
-	d := NewPlainFactory(PlainOptions{Rand: &seqRand{}}).NewPlain(true)
+	d := newPlainFactory(PlainOptions{Rand: &seqRand{}}).NewPlain(true)
 	items := make([]any, 20)
 	for i := range items {
 		items[i] = map[string]any{"n": i}
@@ -219,7 +219,7 @@ func TestInPlaceValuesStayInternal(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	r := NewPlainFactory(PlainOptions{}).NewPlain(true)
+	r := newPlainFactory(PlainOptions{}).NewPlain(true)
 	if err := r.Merge(p); err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 // "limit" and leave the replica exactly as it was.
 func TestLimitsRefuseBeforeWork(t *testing.T) {
 	limits := Limits{MaxPayloadBytes: 4 << 10, MaxOps: 10}
-	pf := NewPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: limits})
-	lf := NewLWWFactory(LWWOptions{Limits: limits})
+	pf := newPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: limits})
+	lf := newLWWFactory(LWWOptions{Limits: limits})
 	ops := func(n int) []byte {
 		var b strings.Builder
 		b.WriteString("[[")
@@ -58,7 +58,7 @@ func TestLimitsRefuseBeforeWork(t *testing.T) {
 	if l := (Limits{MaxOps: -1}).withDefaults(); l.MaxOps != -1 || l.MaxPayloadBytes != defaultMaxPayloadBytes {
 		t.Fatalf("defaults: %+v", l)
 	}
-	d := NewPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: Limits{MaxOps: -1}}).CreateDocument()
+	d := newPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: Limits{MaxOps: -1}}).CreateDocument()
 	if err := d.Merge(Payload{Kind: "since", Encoding: "json", Data: ops(2000)}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func (r *seqRand) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newFactory() *PlainFactory { return NewPlainFactory(PlainOptions{Rand: &seqRand{}}) }
+func newFactory() *plainFactory { return newPlainFactory(PlainOptions{Rand: &seqRand{}}) }
 
 func mustApply(t *testing.T, d Document, ops ...Op) {
 	t.Helper()
@@ -470,7 +470,7 @@ func TestPlainValueIsACopy(t *testing.T) {
 }
 
 func TestPlainMintFailure(t *testing.T) {
-	f := NewPlainFactory(PlainOptions{Rand: strings.NewReader("short")})
+	f := newPlainFactory(PlainOptions{Rand: strings.NewReader("short")})
 	d := f.CreateDocument()
 	if err := d.Apply([]Op{set(t, "x", 1)}); err == nil {
 		t.Fatal("mint from a short reader succeeded")
@@ -478,7 +478,7 @@ func TestPlainMintFailure(t *testing.T) {
 	if d.Version().String() != "kyneta.genesis:0" {
 		t.Fatal("failed mint changed the version")
 	}
-	if NewPlainFactory(PlainOptions{}).Type() != PlainType {
+	if newPlainFactory(PlainOptions{}).Type() != PlainType {
 		t.Fatal("Type")
 	}
 }

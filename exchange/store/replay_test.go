@@ -16,10 +16,10 @@ import (
 // writes it (meta, an entirety at registration, then one delta per
 // persisted step, each stored at the version it leads to) and returns
 // it with the document and its final JSON.
-func plainStream(t *testing.T, credits ...int) (*replica.PlainFactory, []store.Record, *replica.Plain, string) {
+func plainStream(t *testing.T, credits ...int) (replica.DocumentFactory, []store.Record, replica.Document, string) {
 	t.Helper()
 	f := replica.NewPlainFactory(replica.PlainOptions{})
-	doc := f.NewPlain(false)
+	doc := f.CreateDocument()
 	mustApply := func(ops ...replica.Op) {
 		t.Helper()
 		if err := doc.Apply(ops); err != nil {
@@ -58,9 +58,9 @@ func plainStream(t *testing.T, credits ...int) (*replica.PlainFactory, []store.R
 
 // replayPlain replays recs into a fresh plain replica as the exchange's
 // hydration does (an entirety of a minted lineage resets to its version).
-func replayPlain(t *testing.T, f *replica.PlainFactory, recs []store.Record) (*replica.Plain, store.ReplayResult, error) {
+func replayPlain(t *testing.T, f replica.DocumentFactory, recs []store.Record) (replica.Document, store.ReplayResult, error) {
 	t.Helper()
-	doc := f.NewPlain(false)
+	doc := f.CreateDocument()
 	res, err := store.Replay("d", recs, func(r store.Record) (string, error) {
 		if r.Payload.Kind == wire.Entirety {
 			v, err := f.ParseVersion(r.Version)
