@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/changes"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
@@ -145,7 +146,7 @@ func foreignPlain(t *testing.T, writes int, value string) *wire.Offer {
 	t.Helper()
 	doc := replica.NewPlainFactory(replica.PlainOptions{}).CreateDocument()
 	for i := range writes {
-		c, err := replica.ReplaceChange(fmt.Sprint(value, i))
+		c, err := changes.Replace(fmt.Sprint(value, i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +252,7 @@ func TestStateWaitForSyncWaitsForTheData(t *testing.T) {
 
 	later := epoch.Add(5 * time.Second)
 	theirs := replica.NewStateFactory(replica.StateOptions{Now: func() time.Time { return later }}).CreateDocument()
-	c, _ := replica.ReplaceChange("from m")
+	c, _ := changes.Replace("from m")
 	if err := theirs.Apply([]replica.Op{{Path: P("theirs"), Change: c}}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/changes"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -91,7 +92,7 @@ func (tx *Tx) Set(path Path, v any) {
 		tx.add(path, replica.Change{}, err)
 		return
 	}
-	c, err := replica.ReplaceChange(val)
+	c, err := changes.Replace(val)
 	tx.add(path, c, err)
 }
 
@@ -102,13 +103,13 @@ func (tx *Tx) MapSet(path Path, key string, v any) {
 		tx.add(path, replica.Change{}, err)
 		return
 	}
-	c, err := replica.MapSetChange(key, val)
+	c, err := changes.MapSet(key, val)
 	tx.add(path, c, err)
 }
 
 // Delete removes keys from the object (record) at path.
 func (tx *Tx) Delete(path Path, keys ...string) {
-	tx.add(path, replica.MapDeleteChange(keys...), nil)
+	tx.add(path, changes.MapDelete(keys...), nil)
 }
 
 // ListInsert inserts items at index i of the list at path.
@@ -122,29 +123,29 @@ func (tx *Tx) ListInsert(path Path, i int, items ...any) {
 		}
 		vals[k] = v
 	}
-	c, err := replica.SequenceInsertChange(i, vals...)
+	c, err := changes.SequenceInsert(i, vals...)
 	tx.add(path, c, err)
 }
 
 // ListDelete deletes n items from index i of the list at path.
 func (tx *Tx) ListDelete(path Path, i, n int) {
-	tx.add(path, replica.SequenceDeleteChange(i, n), nil)
+	tx.add(path, changes.SequenceDelete(i, n), nil)
 }
 
 // TextInsert inserts s at index i (UTF-16 code units, like JS strings) of
 // the text at path.
 func (tx *Tx) TextInsert(path Path, i int, s string) {
-	tx.add(path, replica.TextInsertChange(i, s), nil)
+	tx.add(path, changes.TextInsert(i, s), nil)
 }
 
 // TextDelete deletes n UTF-16 code units at index i of the text at path.
 func (tx *Tx) TextDelete(path Path, i, n int) {
-	tx.add(path, replica.TextDeleteChange(i, n), nil)
+	tx.add(path, changes.TextDelete(i, n), nil)
 }
 
 // Increment adds n to the counter at path.
 func (tx *Tx) Increment(path Path, n float64) {
-	tx.add(path, replica.IncrementChange(n), nil)
+	tx.add(path, changes.Increment(n), nil)
 }
 
 // Apply adds a raw change (any change of the reference vocabulary).

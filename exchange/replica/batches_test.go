@@ -130,7 +130,7 @@ func TestMergeKeepsCompactBatchText(t *testing.T) {
 func BenchmarkLargeSince(b *testing.B) {
 	f := newFactory()
 	src := f.NewPlain(true)
-	c, err := ReplaceChange(strings.Repeat("abcdefghijklmnopqrstuvwxyz012345", 1<<15))
+	c, err := replaceChange(strings.Repeat("abcdefghijklmnopqrstuvwxyz012345", 1<<15))
 	if err != nil {
 		b.Fatal(err)
 	}

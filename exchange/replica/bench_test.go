@@ -16,21 +16,21 @@ func benchOps(b *testing.B, n int) [][]Op {
 		var o Op
 		switch i % 4 {
 		case 0:
-			c, err := ReplaceChange(map[string]any{"title": "item " + strconv.Itoa(i), "done": i%3 == 0})
+			c, err := replaceChange(map[string]any{"title": "item " + strconv.Itoa(i), "done": i%3 == 0})
 			if err != nil {
 				b.Fatal(err)
 			}
 			o = Op{Path: Path{Field("f" + strconv.Itoa(i%10))}, Change: c}
 		case 1:
-			c, err := SequenceInsertChange(i/4, i)
+			c, err := sequenceInsertChange(i/4, i)
 			if err != nil {
 				b.Fatal(err)
 			}
 			o = Op{Path: Path{Field("list")}, Change: c}
 		case 2:
-			o = Op{Path: Path{Field("text")}, Change: TextInsertChange(i/4, "é")}
+			o = Op{Path: Path{Field("text")}, Change: textInsertChange(i/4, "é")}
 		default:
-			o = Op{Path: Path{Field("count")}, Change: IncrementChange(1)}
+			o = Op{Path: Path{Field("count")}, Change: incrementChange(1)}
 		}
 		txs[i] = []Op{o}
 	}
@@ -107,7 +107,7 @@ func BenchmarkPlainSince(b *testing.B) {
 		if err := r.Merge(p); err != nil {
 			b.Fatal(err)
 		}
-		tx := []Op{{Path: Path{Field("count")}, Change: IncrementChange(1)}}
+		tx := []Op{{Path: Path{Field("count")}, Change: incrementChange(1)}}
 		b.ReportAllocs()
 		for b.Loop() {
 			before := w.Version()

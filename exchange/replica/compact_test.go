@@ -33,13 +33,13 @@ func TestPlainCompactionBoundsHistory(t *testing.T) {
 		var path Path
 		switch i % 3 {
 		case 0:
-			path, c = Path{Field("count")}, IncrementChange(1)
+			path, c = Path{Field("count")}, incrementChange(1)
 		case 1:
 			path, c = Path{Field("k" + strconv.Itoa(i%50))}, mustReplace(t, "value "+strconv.Itoa(i))
 		default:
-			path, c = Path{Field("title")}, TextInsertChange(0, "x")
+			path, c = Path{Field("title")}, textInsertChange(0, "x")
 			if i%6 == 5 {
-				c = TextDeleteChange(0, 1)
+				c = textDeleteChange(0, 1)
 			}
 		}
 		if err := d.Apply([]Op{{Path: path, Change: c}}); err != nil {
@@ -137,9 +137,9 @@ func TestPlainPeerBehindBaseConverges(t *testing.T) {
 	write := func(i int) {
 		t.Helper()
 		ops := []Op{
-			{Path: Path{Field("n")}, Change: IncrementChange(1)},
+			{Path: Path{Field("n")}, Change: incrementChange(1)},
 			{Path: Path{Field("l")}, Change: mustSeqInsert(t, 0, i)},
-			{Path: Path{Field("t")}, Change: TextInsertChange(0, "ab😀")},
+			{Path: Path{Field("t")}, Change: textInsertChange(0, "ab😀")},
 		}
 		if err := w.Apply(ops); err != nil {
 			t.Fatal(err)
@@ -212,7 +212,7 @@ func TestPlainPeerBehindBaseConverges(t *testing.T) {
 
 func mustSeqInsert(t *testing.T, at int, items ...any) Change {
 	t.Helper()
-	c, err := SequenceInsertChange(at, items...)
+	c, err := sequenceInsertChange(at, items...)
 	if err != nil {
 		t.Fatal(err)
 	}

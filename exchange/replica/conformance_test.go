@@ -141,7 +141,7 @@ func TestSubstrateConformance(t *testing.T) {
 		if err := a.Advance(a.Version()); err != nil { // compact to what b has
 			t.Fatal(err)
 		}
-		mustApply(t, a, Op{Path: Path{Field("n")}, Change: IncrementChange(1)})
+		mustApply(t, a, Op{Path: Path{Field("n")}, Change: incrementChange(1)})
 		offer(t, f, false, a, b)
 		if jsonOf(t, a) != jsonOf(t, b) || a.Version() != b.Version() {
 			t.Fatalf("after compaction: a=%s %s b=%s %s", jsonOf(t, a), a.Version(), jsonOf(t, b), b.Version())

@@ -41,9 +41,9 @@
 // hook reports every version step with a Remote flag for merges, which is
 // the echo guard. Changes use the reference's vocabulary and JSON ("replace",
 // "map", "sequence", "text", "increment", "set-op", "tree", "richtext");
-// constructors such as [ReplaceChange] and [TextInsertChange] build the
-// shapes the reference's writers produce. Text indices count UTF-16 code
-// units, as JavaScript strings do.
+// [NewChange] wraps one such object (the exchange's Tx builds the shapes
+// the reference's writers produce). Text indices count UTF-16 code units,
+// as JavaScript strings do.
 //
 // A change type the replica does not know is an error (reason "unknown-change")
 // for documents and local writes. A headless replica ([Factory.CreateEmpty])

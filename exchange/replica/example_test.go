@@ -9,20 +9,33 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
+// change builds a change from the reference's JSON for it.
+func change(js string) replica.Change {
+	v, err := replica.ParseValue([]byte(js))
+	if err != nil {
+		panic(err)
+	}
+	c, err := replica.NewChange(v.(*replica.Object))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
 // A writer commits transactions; a reader catches up with a since payload
 // and ends at the same version and state.
 func Example() {
 	// Deterministic lineage for the example; production code passes no Rand.
 	f := replica.NewPlainFactory(replica.PlainOptions{Rand: bytes.NewReader(bytes.Repeat([]byte{0xab}, 8))})
 	writer := f.CreateDocument()
-	title, _ := replica.ReplaceChange("Groceries")
-	item, _ := replica.SequenceInsertChange(0, map[string]any{"name": "milk", "done": false})
+	title := change(`{"type":"replace","value":"Groceries"}`)
+	item := change(`{"type":"sequence","instructions":[{"insert":[{"done":false,"name":"milk"}]}]}`)
 	_ = writer.Apply([]replica.Op{
 		{Path: replica.Path{replica.Field("title")}, Change: title},
 		{Path: replica.Path{replica.Field("items")}, Change: item},
 	})
 	_ = writer.Apply([]replica.Op{
-		{Path: replica.Path{replica.Field("title")}, Change: replica.TextInsertChange(9, " 🛒")},
+		{Path: replica.Path{replica.Field("title")}, Change: change(`{"type":"text","instructions":[{"retain":9},{"insert":" 🛒"}]}`)},
 	})
 
 	reader := f.CreateDocument()
@@ -58,7 +71,7 @@ func ExampleNewLWWFactory() {
 	now := time.UnixMilli(1_700_000_000_000)
 	f := replica.NewLWWFactory(replica.LWWOptions{Now: func() time.Time { return now }})
 	presence := f.CreateDocument()
-	cursor, _ := replica.ReplaceChange(map[string]int{"line": 3, "col": 14})
+	cursor := change(`{"type":"replace","value":{"col":14,"line":3}}`)
 	_ = presence.Apply([]replica.Op{{Path: replica.Path{replica.Field("cursor")}, Change: cursor}})
 	p, _, _ := presence.ExportSince(replica.NewTimestampVersion(0))
 	fmt.Println(presence.Version(), p.Kind, string(p.Data))
@@ -71,8 +84,8 @@ func ExampleNewStateFactory() {
 	clock := func(ms int64) func() time.Time { return func() time.Time { return time.UnixMilli(ms) } }
 	alice := replica.NewStateFactory(replica.StateOptions{Now: clock(100)}).CreateDocument()
 	bob := replica.NewStateFactory(replica.StateOptions{Now: clock(200)}).CreateDocument()
-	a, _ := replica.MapSetChange("alice", "online")
-	b, _ := replica.MapSetChange("bob", "away")
+	a := change(`{"type":"map","set":{"alice":"online"}}`)
+	b := change(`{"type":"map","set":{"bob":"away"}}`)
 	_ = alice.Apply([]replica.Op{{Path: replica.Path{replica.Field("peers")}, Change: a}})
 	_ = bob.Apply([]replica.Op{{Path: replica.Path{replica.Field("peers")}, Change: b}})
 
@@ -113,7 +126,7 @@ func ExampleReplica_Advance() {
 	d := f.CreateDocument()
 	history := d.(replica.HistoryReporter).History
 	for range 1000 {
-		_ = d.Apply([]replica.Op{{Path: replica.Path{replica.Field("n")}, Change: replica.IncrementChange(1)}})
+		_ = d.Apply([]replica.Op{{Path: replica.Path{replica.Field("n")}, Change: change(`{"type":"increment","amount":1}`)}})
 	}
 	fmt.Println("before:", history().Batches, "batches")
 

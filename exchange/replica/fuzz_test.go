@@ -132,7 +132,7 @@ func FuzzMerge(f *testing.F) {
 		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument(), NewOpaqueFactory(wire.ReplicaType{Name: "yjs", Major: 1}, OpaqueOptions{}).CreateEmpty()} {
 			if d, ok := r.(Document); ok {
 				// Start from a non-empty state so merges touch existing data.
-				if err := d.Apply([]Op{{Path: Path{Field("t")}, Change: TextInsertChange(0, "x😀y")}}); err != nil {
+				if err := d.Apply([]Op{{Path: Path{Field("t")}, Change: textInsertChange(0, "x😀y")}}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -26,7 +26,7 @@ func TestLimitsRefuseBeforeWork(t *testing.T) {
 	}
 	big := `{"t":"` + strings.Repeat("x", 5<<10) + `"}`
 	for _, d := range []Document{pf.CreateDocument(), pf.NewPlain(false), lf.CreateDocument()} {
-		if err := d.Apply([]Op{{Path: Path{Field("n")}, Change: IncrementChange(1)}}); err != nil {
+		if err := d.Apply([]Op{{Path: Path{Field("n")}, Change: incrementChange(1)}}); err != nil {
 			t.Fatal(err)
 		}
 		ver, before := d.Version().String(), jsonOf(t, d)

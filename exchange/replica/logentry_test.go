@@ -14,7 +14,7 @@ func TestExportSinceSharesLastEntry(t *testing.T) {
 	d := newFactory().NewPlain(true)
 	var sizes int
 	for i, v := range []string{"one", "two \"quoted\"", "three"} {
-		c, err := ReplaceChange(v)
+		c, err := replaceChange(v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,11 +66,11 @@ func TestMergeLargeBatchOwnsItsCopy(t *testing.T) {
 		batches int
 	}{{big, 1}, {big[:len(big)/3], 1}, {"small", 1}, {big, 2}} {
 		src := newFactory().NewPlain(true)
-		v, err := ReplaceChange(c.value)
+		v, err := replaceChange(c.value)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pad, err := ReplaceChange(strings.Repeat("y", shareMinPayload))
+		pad, err := replaceChange(strings.Repeat("y", shareMinPayload))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,7 +32,7 @@ func mustApply(t *testing.T, d Document, ops ...Op) {
 
 func set(t *testing.T, key string, v any) Op {
 	t.Helper()
-	c, err := ReplaceChange(v)
+	c, err := replaceChange(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestPlainExportSinceRules(t *testing.T) {
 	f := newFactory()
 	a := f.CreateDocument()
 	for i := 0; i < 4; i++ {
-		mustApply(t, a, Op{Path: Path{Field("n")}, Change: IncrementChange(1)})
+		mustApply(t, a, Op{Path: Path{Field("n")}, Change: incrementChange(1)})
 	}
 	l := a.Version().Lineage()
 	batches := func(p Payload) int {
@@ -279,8 +279,8 @@ func TestPlainCounterParityAndRoundTrip(t *testing.T) {
 	c := f.CreateEmpty()
 	for i := 0; i < 5; i++ {
 		before := b.Version()
-		ins, _ := SequenceInsertChange(i, i)
-		mustApply(t, a, Op{Path: Path{Field("list")}, Change: ins}, Op{Path: Path{Field("t")}, Change: TextInsertChange(2*i, "😀")})
+		ins, _ := sequenceInsertChange(i, i)
+		mustApply(t, a, Op{Path: Path{Field("list")}, Change: ins}, Op{Path: Path{Field("t")}, Change: textInsertChange(2*i, "😀")})
 		p, ok := exportSince(t, a, b.Version())
 		if !ok {
 			t.Fatal("nothing to send")
@@ -368,7 +368,7 @@ func TestPlainMergeRejections(t *testing.T) {
 		t.Fatalf("Apply(zero change) = %v", err)
 	}
 	for _, path := range []Path{{Index(-1)}, {Field("a"), {}}} {
-		if err := doc.Apply([]Op{{Path: path, Change: IncrementChange(1)}}); !errors.Is(err, errInvalidChange) {
+		if err := doc.Apply([]Op{{Path: path, Change: incrementChange(1)}}); !errors.Is(err, errInvalidChange) {
 			t.Fatalf("Apply(bad path %v) = %v", path, err)
 		}
 	}

@@ -20,26 +20,26 @@ func genOp(t *rapid.T) Op {
 	var err error
 	switch rapid.IntRange(0, 8).Draw(t, "kind") {
 	case 0:
-		c, err = ReplaceChange(rapid.IntRange(-5, 5).Draw(t, "v"))
+		c, err = replaceChange(rapid.IntRange(-5, 5).Draw(t, "v"))
 	case 1:
-		c = IncrementChange(float64(rapid.IntRange(-3, 3).Draw(t, "inc")))
+		c = incrementChange(float64(rapid.IntRange(-3, 3).Draw(t, "inc")))
 	case 2:
-		c = TextInsertChange(idx, rapid.SampledFrom([]string{"a", "é", "😀", "xy"}).Draw(t, "text"))
+		c = textInsertChange(idx, rapid.SampledFrom([]string{"a", "é", "😀", "xy"}).Draw(t, "text"))
 	case 3:
-		c = TextDeleteChange(idx, rapid.IntRange(0, 3).Draw(t, "n"))
+		c = textDeleteChange(idx, rapid.IntRange(0, 3).Draw(t, "n"))
 	case 4:
-		c, err = SequenceInsertChange(idx, rapid.IntRange(0, 9).Draw(t, "item"))
+		c, err = sequenceInsertChange(idx, rapid.IntRange(0, 9).Draw(t, "item"))
 	case 5:
-		c = SequenceDeleteChange(idx, rapid.IntRange(0, 2).Draw(t, "n"))
+		c = sequenceDeleteChange(idx, rapid.IntRange(0, 2).Draw(t, "n"))
 	case 6:
-		c, err = MapSetChange(rapid.SampledFrom([]string{"a", "b", "1"}).Draw(t, "key"), idx)
+		c, err = mapSetChange(rapid.SampledFrom([]string{"a", "b", "1"}).Draw(t, "key"), idx)
 	case 7:
-		c = MapDeleteChange(rapid.SampledFrom([]string{"a", "b", "1"}).Draw(t, "key"))
+		c = mapDeleteChange(rapid.SampledFrom([]string{"a", "b", "1"}).Draw(t, "key"))
 	default:
 		if rapid.Bool().Draw(t, "add") {
-			c, err = SetAddChange(idx)
+			c, err = setAddChange(idx)
 		} else {
-			c, err = SetRemoveChange(idx)
+			c, err = setRemoveChange(idx)
 		}
 	}
 	if err != nil {

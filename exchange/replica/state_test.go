@@ -24,14 +24,14 @@ func TestStateFieldMerge(t *testing.T) {
 	clkB := &fakeNow{t: time.UnixMilli(1000)}
 	a := newStateFactory(StateOptions{Now: clkA.Now}).CreateDocument()
 	b := newStateFactory(StateOptions{Now: clkB.Now}).CreateDocument()
-	name, _ := MapSetChange("alice", "online")
+	name, _ := mapSetChange("alice", "online")
 	mustApply(t, a, set(t, "title", "shared"), Op{Path: Path{Field("peers")}, Change: name})
 	if got := string(entirety(t, a).Data); got != `{"title":["shared",1000],"peers":{"alice":["online",1000]}}` {
 		t.Fatalf("tree %s", got)
 	}
 	// Partitioned writes: b writes other fields, and a later title.
 	clkB.advance(5 * time.Millisecond)
-	bob, _ := MapSetChange("bob", "away")
+	bob, _ := mapSetChange("bob", "away")
 	mustApply(t, b, Op{Path: Path{Field("peers")}, Change: bob}, set(t, "count", 1))
 	clkA.advance(10 * time.Millisecond)
 	mustApply(t, a, set(t, "title", "newer"))
@@ -185,10 +185,10 @@ func TestStateLocalChanges(t *testing.T) {
 	if got := string(entirety(t, s).Data); got != `{"n":[0,0],"prefs":{"theme":["light",0]}}` {
 		t.Fatalf("defaults %s", got)
 	}
-	del := MapDeleteChange("theme")
-	mustApply(t, s, Op{Path: Path{Field("n")}, Change: IncrementChange(2)},
+	del := mapDeleteChange("theme")
+	mustApply(t, s, Op{Path: Path{Field("n")}, Change: incrementChange(2)},
 		Op{Path: Path{Field("prefs")}, Change: del},
-		Op{Path: Path{Field("tags")}, Change: TextInsertChange(0, "hi")})
+		Op{Path: Path{Field("tags")}, Change: textInsertChange(0, "hi")})
 	if got := string(entirety(t, s).Data); got != `{"n":[2,7],"prefs":{},"tags":["hi",7]}` {
 		t.Fatalf("tree %s", got)
 	}
@@ -198,7 +198,7 @@ func TestStateLocalChanges(t *testing.T) {
 	if got := string(entirety(t, s).Data); got != `{"n":[2,7],"prefs":{"a":{"b":[1,8]},"l":[[1,2],8]},"tags":["hi",7]}` {
 		t.Fatalf("deep replace %s", got)
 	}
-	root, _ := ReplaceChange(map[string]int{"only": 1})
+	root, _ := replaceChange(map[string]int{"only": 1})
 	clk.advance(time.Millisecond)
 	mustApply(t, s, Op{Change: root})
 	if got := string(entirety(t, s).Data); got != `{"only":[1,9]}` {
@@ -241,7 +241,7 @@ func TestStateMergeCommutesRapid(t *testing.T) {
 					path = Path{Field("m"), Field(key)}
 				}
 				// Distinct values per peer so ties are visible.
-				c, _ := ReplaceChange(i*100 + j)
+				c, _ := replaceChange(i*100 + j)
 				if err := s.Apply([]Op{{Path: path, Change: c}}); err != nil {
 					rt.Fatal(err)
 				}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/changes"
 	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
@@ -26,7 +27,7 @@ func plainStream(t *testing.T, credits ...int) (replica.DocumentFactory, []store
 			t.Fatal(err)
 		}
 	}
-	items, err := replica.ReplaceChange([]any{})
+	items, err := changes.Replace([]any{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func plainStream(t *testing.T, credits ...int) (replica.DocumentFactory, []store
 	recs := []store.Record{store.MetaRecord(pmeta), store.EntryRecord(ent, doc.Version().String())}
 	for i, c := range credits {
 		base := doc.Version()
-		ins, err := replica.SequenceInsertChange(i, c)
+		ins, err := changes.SequenceInsert(i, c)
 		if err != nil {
 			t.Fatal(err)
 		}
