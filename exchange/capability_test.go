@@ -91,10 +91,10 @@ func TestUnsupportedTypeGetsVacantWithoutResolve(t *testing.T) {
 	// b only knows the ephemeral factory: plain/authoritative is not
 	// supported, so with no resolve answer the announcer gets vacant.
 	n.peer("b", func(o *Options) {
-		o.Replicas = []replica.Bound{{Factory: replica.NewLWWFactory(replica.LWWOptions{}), Mode: Ephemeral}}
+		o.Replicas = []replica.Bound{{Factory: replica.NewLWWFactory(replica.LWWOptions{}), Mode: wire.Ephemeral}}
 	})
 	a := n.peer("a")
-	exotic := DocType{Name: "exotic", Factory: fakeFactory{}, Mode: Collaborative, SchemaHash: "x"}
+	exotic := DocType{Name: "exotic", Factory: fakeFactory{}, Mode: wire.Collaborative, SchemaHash: "x"}
 	da, err := a.Get("d", exotic)
 	if err == nil {
 		t.Fatalf("fake factory is not a document factory: %v", da)

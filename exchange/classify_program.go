@@ -103,18 +103,18 @@ type builtinFactories struct{ plain, lww, state replica.Factory }
 // normalizeDocType fills t's defaults (mode, built-in factory) and
 // validates it.
 func normalizeDocType(t *DocType, b builtinFactories) error {
-	if t.Mode == (SyncMode{}) {
-		t.Mode = Authoritative
+	if t.Mode == (wire.SyncMode{}) {
+		t.Mode = wire.Authoritative
 	}
-	if t.Mode != Authoritative && t.Mode != Collaborative && t.Mode != Ephemeral {
+	if t.Mode != wire.Authoritative && t.Mode != wire.Collaborative && t.Mode != wire.Ephemeral {
 		return newError(reasonInvalidDocType, "", fmt.Sprintf("sync mode %s is not one of the wire's three modes", modeString(t.Mode)), nil)
 	}
-	if len(t.SchemaHash) > MaxSchemaHashBytes {
-		return newError(reasonInvalidSchemaHash, "", fmt.Sprintf("schema hash longer than %d bytes", MaxSchemaHashBytes), nil)
+	if len(t.SchemaHash) > maxSchemaHashBytes {
+		return newError(reasonInvalidSchemaHash, "", fmt.Sprintf("schema hash longer than %d bytes", maxSchemaHashBytes), nil)
 	}
 	for _, h := range t.SupportedHashes {
-		if len(h) > MaxSchemaHashBytes {
-			return newError(reasonInvalidSchemaHash, "", fmt.Sprintf("supported hash longer than %d bytes", MaxSchemaHashBytes), nil)
+		if len(h) > maxSchemaHashBytes {
+			return newError(reasonInvalidSchemaHash, "", fmt.Sprintf("supported hash longer than %d bytes", maxSchemaHashBytes), nil)
 		}
 	}
 	if _, ok := t.Factory.(stateMarker); ok {
@@ -122,9 +122,9 @@ func normalizeDocType(t *DocType, b builtinFactories) error {
 	}
 	if t.Factory == nil {
 		switch t.Mode {
-		case Authoritative:
+		case wire.Authoritative:
 			t.Factory = b.plain
-		case Ephemeral:
+		case wire.Ephemeral:
 			t.Factory = b.lww
 		default:
 			return newError(reasonInvalidDocType, "", "a collaborative doc type needs a Factory", nil)
@@ -225,7 +225,7 @@ func supports(bound []replica.Bound, types []DocType, rt wire.ReplicaType) bool 
 
 // bidirectional reports whether both sides of a doc push to each other
 // (concurrent writers with deltas); it drives interest.reciprocate.
-func bidirectional(m SyncMode) bool {
+func bidirectional(m wire.SyncMode) bool {
 	return m.WriterModel == wire.Concurrent && m.Delivery == wire.DeltaCapable
 }
 

@@ -213,8 +213,8 @@ func appendAll[T any](fx []any, more []T) []any {
 
 // --- queries the API answers from the core's state ---
 
-func peersOf(s *sessionState) map[string]PeerIdentity {
-	out := make(map[string]PeerIdentity, s.peers.Len())
+func peersOf(s *sessionState) map[string]wire.PeerIdentity {
+	out := make(map[string]wire.PeerIdentity, s.peers.Len())
 	s.peers.Range(func(id string, p *sessionPeer) bool {
 		out[id] = p.identity
 		return true

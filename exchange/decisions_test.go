@@ -144,7 +144,7 @@ func peersState(t *testing.T, doc string, peers map[string]PeerDocState, connect
 	s := &syncState{}
 	sess := &sessionState{channels: map[transport.ChannelID]*sessionChannel{}}
 	for id, st := range peers {
-		p := &syncPeer{identity: PeerIdentity{PeerID: id}}
+		p := &syncPeer{identity: wire.PeerIdentity{PeerID: id}}
 		if st.Kind != "" {
 			p.states = p.states.Set(doc, st)
 		}
@@ -179,7 +179,7 @@ func TestAckTargets(t *testing.T) {
 		"a": {Kind: PeerSynced}, "b": {Kind: PeerSynced}, "asked": {Kind: PeerSynced},
 		"offline": {Kind: PeerSynced}, "denied": {Kind: PeerSynced},
 	}, "a", "b", "asked", "denied")
-	canShare := func(doc string, p PeerIdentity) bool { return p.PeerID != "denied" }
+	canShare := func(doc string, p wire.PeerIdentity) bool { return p.PeerID != "denied" }
 	got := ackTargets("d", map[string]bool{"asked": true}, s, sess, canShare)
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"a", "b"}) {

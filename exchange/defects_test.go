@@ -168,7 +168,7 @@ func foreignPlain(t *testing.T, writes int, value string) *wire.Offer {
 func TestCanShareDenialHoldsBothWays(t *testing.T) {
 	n := newTestNet(t)
 	a := n.peer("a", func(o *Options) {
-		o.Policies = []Policy{{Name: "deny-m", CanShare: func(doc string, p PeerIdentity) Verdict {
+		o.Policies = []Policy{{Name: "deny-m", CanShare: func(doc string, p wire.PeerIdentity) Verdict {
 			if p.PeerID == "m" {
 				return Deny
 			}
@@ -183,7 +183,7 @@ func TestCanShareDenialHoldsBothWays(t *testing.T) {
 	before, version := jsonOf(t, da), da.Version()
 
 	m := newRawPeer(t, n, "m", "m")
-	m.send("a", &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: replica.PlainType, SyncMode: Authoritative}}})
+	m.send("a", &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: replica.PlainType, SyncMode: wire.Authoritative}}})
 	m.send("a", &wire.Interest{DocID: "d", Version: ptr("x:0"), Reciprocate: ptr(true)})
 	m.send("a", foreignPlain(t, 1, "losing")) // A would answer with its own (winning) state
 	m.send("a", foreignPlain(t, 9, "winning"))
@@ -284,10 +284,10 @@ func TestOpaqueRelayServesEveryLateJoiner(t *testing.T) {
 	opaque := replica.NewOpaqueFactory(loro, replica.OpaqueOptions{})
 	n := newTestNet(t)
 	n.peer("hub", func(o *Options) {
-		o.Replicas = []replica.Bound{{Factory: opaque, Mode: Collaborative}}
+		o.Replicas = []replica.Bound{{Factory: opaque, Mode: wire.Collaborative}}
 		o.Policies = []Policy{relayPolicy()}
 	})
-	present := &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: loro, SyncMode: Collaborative, SchemaHash: "h-loro"}}}
+	present := &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: loro, SyncMode: wire.Collaborative, SchemaHash: "h-loro"}}}
 	blob := func(data string) wire.Payload {
 		return wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte(data)}
 	}

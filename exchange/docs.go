@@ -88,8 +88,8 @@ func (rt *docRuntime) version() string {
 }
 
 func validDocID(id string) error {
-	if id == "" || len(id) > MaxDocIDBytes {
-		return newError(reasonInvalidDocID, id, fmt.Sprintf("doc id must be 1..%d bytes", MaxDocIDBytes), nil)
+	if id == "" || len(id) > maxDocIDBytes {
+		return newError(reasonInvalidDocID, id, fmt.Sprintf("doc id must be 1..%d bytes", maxDocIDBytes), nil)
 	}
 	return nil
 }

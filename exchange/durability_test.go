@@ -237,7 +237,7 @@ func TestAnnouncedDocsQuotaAndDeferredExpiry(t *testing.T) {
 	m := newRawPeer(t, n, "m", "m")
 	var docs []wire.DocPresence
 	for i := range 25 {
-		docs = append(docs, wire.DocPresence{DocID: fmt.Sprint("spam-", i), ReplicaType: replica.PlainType, SyncMode: Authoritative})
+		docs = append(docs, wire.DocPresence{DocID: fmt.Sprint("spam-", i), ReplicaType: replica.PlainType, SyncMode: wire.Authoritative})
 	}
 	m.send("relay", &wire.Present{Docs: docs})
 	n.settle()

@@ -39,8 +39,8 @@ const (
 
 // Wire limits (§10.1).
 const (
-	MaxDocIDBytes      = 512
-	MaxSchemaHashBytes = 256
+	maxDocIDBytes      = 512
+	maxSchemaHashBytes = 256
 )
 
 // Options configure an Exchange. Only PeerID is required.
@@ -128,7 +128,7 @@ type DocType struct {
 	// that implements replica.DocumentFactory.
 	Factory replica.Factory
 	// Mode is the sync mode. Zero means Authoritative.
-	Mode SyncMode
+	Mode wire.SyncMode
 	// SchemaHash is compared with peers' hashes; copy it from the TS side's
 	// bound schema to interoperate with typed TS documents.
 	SchemaHash string
@@ -147,20 +147,20 @@ type DocType struct {
 // JSONDoc is a plain authoritative JSON document type (one writer at a
 // time, delta sync): wire-compatible with the TS `json` binding.
 func JSONDoc(schemaHash string) DocType {
-	return DocType{Name: "json", Mode: Authoritative, SchemaHash: schemaHash}
+	return DocType{Name: "json", Mode: wire.Authoritative, SchemaHash: schemaHash}
 }
 
 // EphemeralDoc is a whole-document last-writer-wins type for presence and
 // other transient state: wire-compatible with the TS `ephemeral` binding.
 func EphemeralDoc(schemaHash string) DocType {
-	return DocType{Name: "ephemeral", Mode: Ephemeral, SchemaHash: schemaHash}
+	return DocType{Name: "ephemeral", Mode: wire.Ephemeral, SchemaHash: schemaHash}
 }
 
 // StateDoc is a field-level last-writer-wins type (replica "state"):
 // concurrent writes to different fields all survive; wire-compatible with
 // the TS `state` binding. The exchange gives it its clock.
 func StateDoc(schemaHash string) DocType {
-	return DocType{Name: "state", Factory: builtinState, Mode: Ephemeral, SchemaHash: schemaHash}
+	return DocType{Name: "state", Factory: builtinState, Mode: wire.Ephemeral, SchemaHash: schemaHash}
 }
 
 // builtinState stands for the exchange's own state factory (which uses the
@@ -180,7 +180,7 @@ type stateMarker struct{ replica.DocumentFactory }
 // delivers events to subscribers (outside every lock; they may call back
 // in).
 type Exchange struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	clock    clock.Clock
 	log      *slog.Logger
 	onDiag   func(Diagnostic)
@@ -229,7 +229,7 @@ func New(opts Options) (*Exchange, error) {
 	if opts.PeerID == "" {
 		return nil, newError(reasonInvalidPeerID, "", "peer id must not be empty", nil)
 	}
-	id := PeerIdentity{PeerID: opts.PeerID, Type: opts.PeerType}
+	id := wire.PeerIdentity{PeerID: opts.PeerID, Type: opts.PeerType}
 	if id.Type == "" {
 		id.Type = wire.PeerUser
 	}
@@ -271,7 +271,7 @@ func New(opts Options) (*Exchange, error) {
 	}
 	ex.replicas = opts.Replicas
 	if ex.replicas == nil {
-		ex.replicas = []replica.Bound{{Factory: ex.builtin.plain, Mode: Authoritative}, {Factory: ex.builtin.lww, Mode: Ephemeral}, {Factory: ex.builtin.state, Mode: Ephemeral}}
+		ex.replicas = []replica.Bound{{Factory: ex.builtin.plain, Mode: wire.Authoritative}, {Factory: ex.builtin.lww, Mode: wire.Ephemeral}, {Factory: ex.builtin.state, Mode: wire.Ephemeral}}
 	}
 	for _, t := range opts.DocTypes {
 		if err := normalizeDocType(&t, ex.builtin); err != nil {
@@ -337,7 +337,7 @@ func New(opts Options) (*Exchange, error) {
 func (ex *Exchange) PeerID() string { return ex.identity.PeerID }
 
 // Identity returns the identity sent in establish.
-func (ex *Exchange) Identity() PeerIdentity { return ex.identity }
+func (ex *Exchange) Identity() wire.PeerIdentity { return ex.identity }
 
 // Register adds a policy (or replaces the one with the same Name in place)
 // and returns its disposer, which is idempotent. Gates apply from the next
@@ -561,15 +561,15 @@ func (ex *Exchange) gate(name string, ask func(Policy) Verdict) (ok bool) {
 	return ok
 }
 
-func (ex *Exchange) canShare(doc string, peer PeerIdentity) bool {
+func (ex *Exchange) canShare(doc string, peer wire.PeerIdentity) bool {
 	return ex.gate("CanShare", func(p Policy) Verdict { return askDoc(p.CanShare, doc, peer) })
 }
 
-func (ex *Exchange) canAccept(doc string, peer PeerIdentity) bool {
+func (ex *Exchange) canAccept(doc string, peer wire.PeerIdentity) bool {
 	return ex.gate("CanAccept", func(p Policy) Verdict { return askDoc(p.CanAccept, doc, peer) })
 }
 
-func (ex *Exchange) canReset(doc string, peer PeerIdentity) bool {
+func (ex *Exchange) canReset(doc string, peer wire.PeerIdentity) bool {
 	return ex.gate("CanReset", func(p Policy) Verdict { return askDoc(p.CanReset, doc, peer) })
 }
 

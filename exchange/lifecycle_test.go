@@ -11,6 +11,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func TestPeersLifecycle(t *testing.T) {
@@ -105,7 +106,7 @@ func TestSyncResumesAfterReconnect(t *testing.T) {
 			n.bridge.Reconnect("b")
 			n.settle()
 			wantJSON(t, db, `{"n":2}`)
-			if dt.Mode == Authoritative && db.Version() != da.Version() {
+			if dt.Mode == wire.Authoritative && db.Version() != da.Version() {
 				t.Fatalf("versions %s %s", da.Version(), db.Version())
 			}
 		})
@@ -206,10 +207,10 @@ func TestAPIErrors(t *testing.T) {
 	if _, err := a.Get("", jsonDoc); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidDocID}) {
 		t.Fatalf("empty doc id: %v", err)
 	}
-	if _, err := a.Get(string(make([]byte, MaxDocIDBytes+1)), jsonDoc); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidDocID}) {
+	if _, err := a.Get(string(make([]byte, maxDocIDBytes+1)), jsonDoc); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidDocID}) {
 		t.Fatalf("long doc id: %v", err)
 	}
-	long := JSONDoc(string(make([]byte, MaxSchemaHashBytes+1)))
+	long := JSONDoc(string(make([]byte, maxSchemaHashBytes+1)))
 	if _, err := a.Get("d", long); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidSchemaHash}) {
 		t.Fatalf("long hash: %v", err)
 	}

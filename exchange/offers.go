@@ -116,7 +116,7 @@ func (ex *Exchange) importOffer(f fxImport) {
 	if rt == nil {
 		return
 	}
-	var identity PeerIdentity
+	var identity wire.PeerIdentity
 	wasSynced := false
 	if peer, ok := ex.cs().sync.peers.Get(f.from); ok {
 		identity = peer.identity

@@ -13,9 +13,9 @@ import (
 func TestOpaqueRelayForwardsBlobs(t *testing.T) {
 	loro := wire.ReplicaType{Name: "loro", Major: 1}
 	opaque := replica.NewOpaqueFactory(loro, replica.OpaqueOptions{})
-	crdt := DocType{Name: "crdt", Factory: opaque, Mode: Collaborative, SchemaHash: "h-loro"}
+	crdt := DocType{Name: "crdt", Factory: opaque, Mode: wire.Collaborative, SchemaHash: "h-loro"}
 	withOpaque := func(o *Options) {
-		o.Replicas = []replica.Bound{{Factory: opaque, Mode: Collaborative}}
+		o.Replicas = []replica.Bound{{Factory: opaque, Mode: wire.Collaborative}}
 	}
 	relay := func(o *Options) {
 		withOpaque(o)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/schema"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func withStore(s ...store.Store) func(*Options) {
@@ -51,7 +52,7 @@ func TestPersistAndHydrateAcrossRestart(t *testing.T) {
 			d2 := mustGet(t, a2, "d", dt) // returns at once, hydrates in the background
 			flush(t, a2)
 			wantJSON(t, d2, `{"n":1,"list":["x","y"]}`)
-			if dt.Mode == Authoritative && d2.Version() != version {
+			if dt.Mode == wire.Authoritative && d2.Version() != version {
 				t.Fatalf("hydrated version %s, was %s", d2.Version(), version)
 			}
 			// A new peer is served from the hydrated copy.

@@ -46,8 +46,8 @@ func newWorld(t *rapid.T) *world {
 	w.sp = &sessionProgram{identity: me, departureTimeout: time.Duration(rapid.SampledFrom([]int{0, 1, -1}).Draw(t, "timeout")) * time.Second,
 		canConnect: func(r ConnectRequest) bool { return r.Identity.PeerID != "mallory" }}
 	w.yp = &syncProgram{identity: me,
-		canShare:  func(doc string, p PeerIdentity) bool { return p.PeerID+"/"+doc != deny },
-		canAccept: func(doc string, p PeerIdentity) bool { return doc != "c" },
+		canShare:  func(doc string, p wire.PeerIdentity) bool { return p.PeerID+"/"+doc != deny },
+		canAccept: func(doc string, p wire.PeerIdentity) bool { return doc != "c" },
 	}
 	w.sess, _ = w.sp.Init()
 	w.sync, _ = w.yp.Init()
@@ -369,7 +369,7 @@ func programsProperty(t *rapid.T) {
 			"receive establish": func(t *rapid.T) {
 				if ch, ok := pickCh(t); ok {
 					p := rapid.SampledFrom(peers).Draw(t, "peer")
-					w.dispatch(msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: PeerIdentity{PeerID: p}}})
+					w.dispatch(msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: wire.PeerIdentity{PeerID: p}}})
 				}
 			},
 			"receive depart": func(t *rapid.T) {

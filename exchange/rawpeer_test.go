@@ -16,7 +16,7 @@ import (
 type rawPeer struct {
 	t  *testing.T
 	ep *transporttest.BridgeEndpoint
-	id PeerIdentity
+	id wire.PeerIdentity
 
 	mu   sync.Mutex
 	chs  map[string]*transport.Channel // by remote endpoint name
@@ -26,7 +26,7 @@ type rawPeer struct {
 
 func newRawPeer(t *testing.T, n *testNet, endpoint, peerID string) *rawPeer {
 	t.Helper()
-	r := &rawPeer{t: t, ep: n.bridge.Endpoint(endpoint), id: PeerIdentity{PeerID: peerID, Type: wire.PeerUser},
+	r := &rawPeer{t: t, ep: n.bridge.Endpoint(endpoint), id: wire.PeerIdentity{PeerID: peerID, Type: wire.PeerUser},
 		chs: map[string]*transport.Channel{}, mint: transport.NewChannelIDMinter()}
 	c := transport.Context{
 		Identity: r.id,

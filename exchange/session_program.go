@@ -27,7 +27,7 @@ const defaultDepartureTimeout = 30 * time.Second
 // ConnectRequest is what the canConnect gate sees: the identity a peer
 // claims in establish and what the transport knows about the channel.
 type ConnectRequest struct {
-	Identity      PeerIdentity
+	Identity      wire.PeerIdentity
 	Features      *wire.Features
 	Channel       transport.ChannelID
 	TransportType string
@@ -44,7 +44,7 @@ type ConnectRequest struct {
 
 // sessionProgram is the session Mealy machine.
 type sessionProgram struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	features wire.Features
 	// departureTimeout: 0 departs immediately, < 0 never departs on its own.
 	departureTimeout time.Duration
@@ -58,8 +58,8 @@ type sessionChannel struct {
 	transportType string
 	meta          any
 	principal     any
-	sent          bool          // our establish went out on this channel
-	remote        *PeerIdentity // set once the remote establish arrived
+	sent          bool               // our establish went out on this channel
+	remote        *wire.PeerIdentity // set once the remote establish arrived
 	features      *wire.Features
 	pv            wire.ProtocolVersion
 }
@@ -67,7 +67,7 @@ type sessionChannel struct {
 func (c *sessionChannel) complete() bool { return c.sent && c.remote != nil }
 
 type sessionPeer struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	// principal: who the peer's channels authenticated as. It is bound by
 	// the first channel and kept until the peer departs: a channel of
 	// another principal claiming the id is refused.
@@ -354,7 +354,7 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 
 // transition records one peer transition: exactly one sync event and one
 // peer change, so the two can never be split.
-func transition(n *sessionState, t PeerChangeType, peer PeerIdentity, fx []sessionFx) []sessionFx {
+func transition(n *sessionState, t PeerChangeType, peer wire.PeerIdentity, fx []sessionFx) []sessionFx {
 	n.pending = n.pending.Push(PeerChange{Type: t, Peer: peer})
 	var ev syncMsg
 	switch t {

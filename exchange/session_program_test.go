@@ -10,7 +10,7 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-var me = PeerIdentity{PeerID: "me", Type: wire.PeerService}
+var me = wire.PeerIdentity{PeerID: "me", Type: wire.PeerService}
 
 func newTestSession(timeout time.Duration) *sessionProgram {
 	return &sessionProgram{identity: me, features: wire.Features{Alias: ptr(true)}, departureTimeout: timeout}
@@ -20,10 +20,10 @@ func add(ch transport.ChannelID) sessionMsg  { return msgChannelAdded{ch: ch, tr
 func open(ch transport.ChannelID) sessionMsg { return msgChannelEstablish{ch: ch} }
 func rm(ch transport.ChannelID) sessionMsg   { return msgChannelRemoved{ch: ch} }
 func est(ch transport.ChannelID, peer string) sessionMsg {
-	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: PeerIdentity{PeerID: peer, Type: wire.PeerUser}, ProtocolVersion: wire.DefaultProtocolVersion}}
+	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: wire.PeerIdentity{PeerID: peer, Type: wire.PeerUser}, ProtocolVersion: wire.DefaultProtocolVersion}}
 }
 func estPV(ch transport.ChannelID, peer string, major, minor int64) sessionMsg {
-	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: PeerIdentity{PeerID: peer}, ProtocolVersion: wire.ProtocolVersion{Major: major, Minor: minor}}}
+	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: wire.PeerIdentity{PeerID: peer}, ProtocolVersion: wire.ProtocolVersion{Major: major, Minor: minor}}}
 }
 
 // as is channel metadata of a transport that authenticated a principal.
@@ -180,7 +180,7 @@ func TestSessionTable(t *testing.T) {
 				}
 			}},
 		{name: "reconnection refreshes the stored identity", timeout: time.Second, setup: seq(connected(1, "bob"), rm(1), add(2)),
-			msg: msgEstablishReceived{ch: 2, msg: &wire.Establish{Identity: PeerIdentity{PeerID: "bob", Type: wire.PeerBot}, ProtocolVersion: wire.DefaultProtocolVersion}},
+			msg: msgEstablishReceived{ch: 2, msg: &wire.Establish{Identity: wire.PeerIdentity{PeerID: "bob", Type: wire.PeerBot}, ProtocolVersion: wire.DefaultProtocolVersion}},
 			fx:  []string{"send 2 establish(me)", "cancel bob", "sync available bob"},
 			check: func(t *testing.T, s *sessionState) {
 				if peerOf(s, "bob").identity.Type != wire.PeerBot {

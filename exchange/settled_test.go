@@ -52,8 +52,8 @@ func TestSettled(t *testing.T) {
 	if st := a.Stats(); st.PeerDocStates[PeerVacant] != 1 || st.InboundQueue != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	if !da.ReadyFor(func(p PeerIdentity) bool { return p.Type == wire.PeerService }) ||
-		da.ReadyFor(func(p PeerIdentity) bool { return p.PeerID == "nobody" }) {
+	if !da.ReadyFor(func(p wire.PeerIdentity) bool { return p.Type == wire.PeerService }) ||
+		da.ReadyFor(func(p wire.PeerIdentity) bool { return p.PeerID == "nobody" }) {
 		t.Fatal("ReadyFor")
 	}
 }

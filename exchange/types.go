@@ -5,24 +5,10 @@ import (
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// PeerIdentity is what a peer says about itself in establish.
-type PeerIdentity = wire.PeerIdentity
-
-// SyncMode is a document's synchronisation mode; only [Authoritative],
-// [Collaborative] and [Ephemeral] survive the wire.
-type SyncMode = wire.SyncMode
-
-// The three sync modes that exist on the wire.
-var (
-	Authoritative = wire.Authoritative
-	Collaborative = wire.Collaborative
-	Ephemeral     = wire.Ephemeral
-)
-
 // DocMeta is what a present entry says about a document.
 type DocMeta struct {
 	ReplicaType     wire.ReplicaType
-	SyncMode        SyncMode
+	SyncMode        wire.SyncMode
 	SchemaHash      string
 	SupportedHashes []string // nil: only SchemaHash
 }
@@ -57,7 +43,7 @@ const (
 // PeerChange is one event of the peers feed.
 type PeerChange struct {
 	Type PeerChangeType
-	Peer PeerIdentity
+	Peer wire.PeerIdentity
 }
 
 // DocChangeType is the kind of a documents-feed event.

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/kyneta-go/kyneta/exchange"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Line is a reliable, ordered, exactly-once message stream with one remote
@@ -134,7 +135,7 @@ func build[Out, In any](ex *exchange.Exchange, topic, peer string, out, in side,
 	}
 	l.dispose = ex.Register(exchange.Policy{
 		Name: "line:" + topic + ":" + peer,
-		CanAccept: func(doc string, p exchange.PeerIdentity) exchange.Verdict {
+		CanAccept: func(doc string, p wire.PeerIdentity) exchange.Verdict {
 			switch doc {
 			case l.outID:
 				// Only this peer writes its outbox; a peer's copy of it
@@ -149,7 +150,7 @@ func build[Out, In any](ex *exchange.Exchange, topic, peer string, out, in side,
 			}
 			return exchange.Abstain
 		},
-		CanReset: func(doc string, _ exchange.PeerIdentity) exchange.Verdict {
+		CanReset: func(doc string, _ wire.PeerIdentity) exchange.Verdict {
 			if doc == l.outID {
 				return exchange.Deny
 			}

@@ -15,8 +15,8 @@ import (
 	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
 )
 
-// SchemaVersion is the table layout version this release migrates to.
-const SchemaVersion = 2
+// layoutVersion is the table layout version this release migrates to.
+const layoutVersion = 2
 
 // migrations[i] brings the tables from version i to i+1. Append only: a
 // released step is never edited.
@@ -49,7 +49,7 @@ var expectedColumns = []struct {
 	{func(n names) string { return n.rawStoreMeta }, [][2]string{{"key", "text"}, {"value", "jsonb"}}},
 }
 
-// migrate brings the tables to SchemaVersion and checks the format
+// migrate brings the tables to layoutVersion and checks the format
 // marker, in one transaction under an advisory lock so that nodes opening
 // the same tables at once take turns.
 func (s *Store) migrate(ctx context.Context) error {
@@ -73,9 +73,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := s.checkColumns(ctx, tx); err != nil {
 			return err
 		}
-		if level < SchemaVersion {
+		if level < layoutVersion {
 			if _, err := tx.Exec(ctx, `INSERT INTO `+s.q.storeMeta+` (key, value) VALUES ($1, $2::jsonb)
-				ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, schemaVersionKey, strconv.Itoa(SchemaVersion)); err != nil {
+				ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, schemaVersionKey, strconv.Itoa(layoutVersion)); err != nil {
 				return fmt.Errorf("postgres store: record schema version: %w", err)
 			}
 		}
@@ -94,7 +94,7 @@ func (s *Store) tableExists(ctx context.Context, tx pgx.Tx, qualified string) (b
 // schemaLevel returns the recorded schema version: 0 for missing tables,
 // 1 for the reference's tables without a recorded version.
 func (s *Store) schemaLevel(ctx context.Context, tx pgx.Tx) (int, error) {
-	current := strconv.Itoa(SchemaVersion)
+	current := strconv.Itoa(layoutVersion)
 	ok, err := s.tableExists(ctx, tx, s.q.storeMeta)
 	if err != nil || !ok {
 		return 0, err
@@ -116,7 +116,7 @@ func (s *Store) schemaLevel(ctx context.Context, tx pgx.Tx) (int, error) {
 	if json.Unmarshal([]byte(raw), &v) != nil || v < 1 {
 		return 0, storeerr.Format(storeerr.MalformedVersion, backendName, schemaVersionKey+" "+raw, schemaVersionKey+" "+current)
 	}
-	if v > SchemaVersion {
+	if v > layoutVersion {
 		return 0, storeerr.Format(storeerr.IncompatibleMajor, backendName, schemaVersionKey+" "+raw, schemaVersionKey+" "+current)
 	}
 	return v, nil

@@ -170,8 +170,8 @@ func TestMigrations(t *testing.T) {
 	t.Run("fresh-schema-reaches-current-version", func(t *testing.T) {
 		schema := newSchema(t)
 		open(t, Tables{Schema: schema}, Options{})
-		if v := schemaVersion(t, schema); v != fmt.Sprint(SchemaVersion) {
-			t.Fatalf("schema_version = %s, want %d", v, SchemaVersion)
+		if v := schemaVersion(t, schema); v != fmt.Sprint(layoutVersion) {
+			t.Fatalf("schema_version = %s, want %d", v, layoutVersion)
 		}
 		var idx string
 		if err := admin.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'kyneta_doc_meta_doc_id_c'`, schema).Scan(&idx); err != nil {
@@ -199,7 +199,7 @@ func TestMigrations(t *testing.T) {
 		exec(t, `INSERT INTO `+schema+`.kyneta_doc_meta VALUES ('d', $1::jsonb)`, meta)
 		exec(t, `INSERT INTO `+schema+`.kyneta_records VALUES ('d', 0, 'meta', $1, NULL)`, meta)
 		s := open(t, Tables{Schema: schema}, Options{})
-		if v := schemaVersion(t, schema); v != fmt.Sprint(SchemaVersion) {
+		if v := schemaVersion(t, schema); v != fmt.Sprint(layoutVersion) {
 			t.Fatalf("schema_version = %s", v)
 		}
 		if ids, err := s.ListDocIDs(ctx, ""); err != nil || !slices.Equal(ids, []string{"d"}) {
@@ -220,7 +220,7 @@ func TestMigrations(t *testing.T) {
 		name, stored string
 		reason       string
 	}{
-		{"newer-schema-refused", fmt.Sprint(SchemaVersion + 1), storeerr.IncompatibleMajor},
+		{"newer-schema-refused", fmt.Sprint(layoutVersion + 1), storeerr.IncompatibleMajor},
 		{"malformed-schema-version-refused", `"two"`, storeerr.MalformedVersion},
 		{"zero-schema-version-refused", `0`, storeerr.MalformedVersion},
 	} {
