@@ -65,7 +65,7 @@ var (
 type model struct {
 	t      *testing.T
 	n      *testNet
-	opaque *replica.OpaqueFactory
+	opaque replica.Factory
 	crdt   DocType
 	denied string // peer denied CanShare("secret")
 	docs   map[string]map[string]*Doc
@@ -359,7 +359,7 @@ func (m *model) blobs(ex *Exchange) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
-	for _, e := range r.rep.(*replica.Opaque).Entries() {
+	for _, e := range opaqueParts(r.rep) {
 		out = append(out, string(e.Payload.Data))
 	}
 	slices.Sort(out)

@@ -128,7 +128,10 @@ func (ex *Exchange) importOffer(f fxImport) {
 		ex.warn(reasonVersionParse, f.doc, f.from, err, "cannot parse offer version %q; dropped", f.version)
 		return
 	}
-	payload := replica.FromWire(f.payload)
+	payload := replica.Payload{Kind: f.payload.Kind, Encoding: f.payload.Encoding, Data: f.payload.Data}
+	if f.payload.Lineage != nil {
+		payload.Lineage = *f.payload.Lineage
+	}
 	in := importInput{incoming: incoming, payload: payload, wasSynced: wasSynced,
 		transient: rt.meta.SyncMode.Durability == wire.Transient, now: ex.clock.Now()}
 	rt.mu.Lock()

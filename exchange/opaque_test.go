@@ -58,7 +58,7 @@ func TestOpaqueRelayForwardsBlobs(t *testing.T) {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		var out []string
-		for _, e := range rt.rep.(*replica.Opaque).Entries() {
+		for _, e := range opaqueParts(rt.rep) {
 			out = append(out, string(e.Payload.Data))
 		}
 		return out
@@ -77,4 +77,14 @@ func TestOpaqueRelayForwardsBlobs(t *testing.T) {
 	if got := blobs(late); len(got) != 2 {
 		t.Fatalf("late joiner holds %v", got)
 	}
+}
+
+// opaqueParts returns the payloads an opaque relay holds, in order, as it
+// replays them to a peer without a version.
+func opaqueParts(r replica.Replica) []replica.OfferPart {
+	parts, err := r.(replica.MultiExporter).ExportFor("")
+	if err != nil {
+		panic(err)
+	}
+	return parts
 }

@@ -17,7 +17,7 @@
 //     last-writer-wins tree whose leaves are [value, timestampMs]; merges
 //     join field by field, versions ([StateVersion]) are concurrent unless
 //     equal or one is the never-written 0, and only entireties travel.
-//   - [Opaque] (from [OpaqueFactory], any other replica type such as Loro or
+//   - opaque (from [NewOpaqueFactory], any other replica type such as Loro or
 //     Yjs): a relay that stores payloads it cannot read, deduplicated by
 //     content, and replays them as several offers ([MultiExporter]), each
 //     relabelled "since" and stamped with the version it arrived with.

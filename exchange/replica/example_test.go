@@ -101,18 +101,20 @@ func ExampleNewStateFactory() {
 
 // An opaque relay stores CRDT updates it cannot read and replays them, one
 // offer per stored update, to a late joiner.
-func ExampleOpaque() {
-	relay := replica.NewOpaqueFactory(wire.ReplicaType{Name: "loro", Major: 1}, replica.OpaqueOptions{}).NewOpaque()
-	_ = relay.MergeStamped(replica.Payload{Kind: "entirety", Encoding: "binary", Data: []byte{0x6c, 0x01}}, "vA1", "peer-a")
-	_ = relay.MergeStamped(replica.Payload{Kind: "since", Encoding: "binary", Data: []byte{0x6c, 0x02}}, "vA2", "peer-a")
-	_ = relay.MergeStamped(replica.Payload{Kind: "since", Encoding: "binary", Data: []byte{0x6c, 0x02}}, "vB7", "peer-b") // duplicate
+func ExampleNewOpaqueFactory() {
+	relay := replica.NewOpaqueFactory(wire.ReplicaType{Name: "loro", Major: 1}, replica.OpaqueOptions{}).CreateEmpty()
+	// The exchange passes each offer's stamp and sender (StampedMerger).
+	merge := relay.(replica.StampedMerger).MergeStamped
+	_ = merge(replica.Payload{Kind: "entirety", Encoding: "binary", Data: []byte{0x6c, 0x01}}, "vA1", "peer-a")
+	_ = merge(replica.Payload{Kind: "since", Encoding: "binary", Data: []byte{0x6c, 0x02}}, "vA2", "peer-a")
+	_ = merge(replica.Payload{Kind: "since", Encoding: "binary", Data: []byte{0x6c, 0x02}}, "vB7", "peer-b") // duplicate
 
-	parts, _ := relay.ExportFor("") // a late joiner with no version
+	parts, _ := relay.(replica.MultiExporter).ExportFor("") // a late joiner with no version
 	for _, p := range parts {
 		fmt.Println(p.Payload.Kind, p.Version, p.Payload.Data)
 	}
-	claim, _ := relay.VersionFor("peer-b")
-	fmt.Println(relay.Len(), relay.Version(), claim)
+	claim, _ := relay.(replica.PeerVersioner).VersionFor("peer-b")
+	fmt.Println(len(parts), relay.Version(), claim)
 	// Output:
 	// since vA1 [108 1]
 	// since vA2 [108 2]

@@ -129,7 +129,7 @@ func FuzzMerge(f *testing.F) {
 		pf := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 		lf := newLWWFactory(LWWOptions{})
 		sf := newStateFactory(StateOptions{})
-		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument(), NewOpaqueFactory(wire.ReplicaType{Name: "yjs", Major: 1}, OpaqueOptions{}).CreateEmpty()} {
+		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument(), newOpaqueFactory(wire.ReplicaType{Name: "yjs", Major: 1}, OpaqueOptions{}).CreateEmpty()} {
 			if d, ok := r.(Document); ok {
 				// Start from a non-empty state so merges touch existing data.
 				if err := d.Apply([]Op{{Path: Path{Field("t")}, Change: textInsertChange(0, "x😀y")}}); err != nil {
@@ -155,11 +155,11 @@ func FuzzMerge(f *testing.F) {
 				continue
 			}
 			e, err := r.ExportEntirety()
-			if _, opaque := r.(*Opaque); opaque {
+			if _, opaque := r.(*opaqueReplica); opaque {
 				if err != nil && !errors.Is(err, errUnsupported) {
 					t.Fatalf("opaque entirety error %v", err)
 				}
-				if _, err := r.(*Opaque).ExportFor(""); err != nil {
+				if _, err := r.(*opaqueReplica).ExportFor(""); err != nil {
 					t.Fatal(err)
 				}
 			} else if err == nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/kyneta-go/kyneta/exchange/internal/batches"
 )
 
 // TestExportSinceSharesLastEntry: a since payload of the last batch alone
@@ -79,7 +81,7 @@ func TestMergeLargeBatchOwnsItsCopy(t *testing.T) {
 			mustApply(t, src, Op{Path: Path{Field("t")}, Change: pad})
 		}
 		since, ok, err := src.ExportSince(NewPlainVersion(Genesis, 0))
-		if n, _ := CountBatches(since.Data); err != nil || !ok || n != c.batches {
+		if n, _ := batches.Count(since.Data); err != nil || !ok || n != c.batches {
 			t.Fatal(n, ok, err)
 		}
 		data := bytes.Clone(since.Data)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/batches"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -268,7 +269,7 @@ func (p *plainReplica) Merge(pl Payload) error {
 	var own []byte
 	share := 0
 	if pl.Kind == "since" && len(pl.Data) >= shareMinPayload {
-		if n, ok := CountBatches(pl.Data); ok && n == 1 {
+		if n, ok := batches.Count(pl.Data); ok && n == 1 {
 			own = bytes.Clone(pl.Data)
 			pl.Data = own
 			share = (len(own) + 1) / 2

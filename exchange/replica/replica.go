@@ -74,15 +74,6 @@ type Payload struct {
 	Lineage  string
 }
 
-// FromWire converts a wire payload. Data is shared, not copied.
-func FromWire(p wire.Payload) Payload {
-	out := Payload{Kind: p.Kind, Encoding: p.Encoding, Data: p.Data}
-	if p.Lineage != nil {
-		out.Lineage = *p.Lineage
-	}
-	return out
-}
-
 // Wire converts the payload to its wire form. Data is shared, not copied.
 func (p Payload) Wire() wire.Payload {
 	out := wire.Payload{Kind: p.Kind, Encoding: p.Encoding, Data: p.Data}

@@ -128,7 +128,7 @@ func typeName(v Version) string {
 		return "TimestampVersion"
 	case StateVersion, *StateVersion:
 		return "StateVersion"
-	case OpaqueVersion:
+	case opaqueVersion:
 		return "OpaqueVersion"
 	case nil:
 		return "nil"
