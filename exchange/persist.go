@@ -73,7 +73,7 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 				if d, ok := ex.adoptStoredMeta(rt, recs); ok {
 					report = append(report, func() { ex.diagnose(d) })
 				}
-				res, err := store.Replay(rt.id, recs, func(rec store.Record) (string, error) {
+				err := store.Replay(rt.id, recs, func(rec store.Record) (string, error) {
 					if err := ex.replay(rt, rec); err != nil {
 						return "", err
 					}
@@ -84,7 +84,9 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 					// the good prefix.
 					heads[best].broken = true
 					rt.reset()
-					for _, rec := range recs[:res.Good] {
+					var ce *store.CorruptError
+					errors.As(err, &ce) // Replay's errors are all *CorruptError
+					for _, rec := range recs[:ce.Good] {
 						_ = ex.replay(rt, rec)
 					}
 					report = append(report, func() { ex.storeError(rt.id, "load", err) })

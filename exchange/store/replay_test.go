@@ -59,10 +59,10 @@ func plainStream(t *testing.T, credits ...int) (replica.DocumentFactory, []store
 
 // replayPlain replays recs into a fresh plain replica as the exchange's
 // hydration does (an entirety of a minted lineage resets to its version).
-func replayPlain(t *testing.T, f replica.DocumentFactory, recs []store.Record) (replica.Document, store.ReplayResult, error) {
+func replayPlain(t *testing.T, f replica.DocumentFactory, recs []store.Record) (replica.Document, error) {
 	t.Helper()
 	doc := f.CreateDocument()
-	res, err := store.Replay("d", recs, func(r store.Record) (string, error) {
+	err := store.Replay("d", recs, func(r store.Record) (string, error) {
 		if r.Payload.Kind == wire.Entirety {
 			v, err := f.ParseVersion(r.Version)
 			if err != nil {
@@ -76,18 +76,18 @@ func replayPlain(t *testing.T, f replica.DocumentFactory, recs []store.Record) (
 		err := doc.Merge(r.Payload)
 		return doc.Version().String(), err
 	})
-	return doc, res, err
+	return doc, err
 }
 
 func TestReplayPlainStreamIsContinuous(t *testing.T) {
 	f, recs, _, want := plainStream(t, 100, 50, 25)
-	doc, res, err := replayPlain(t, f, recs)
+	doc, err := replayPlain(t, f, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	js, _ := doc.JSON()
-	if string(js) != want || res.Good != len(recs) || res.LastVersion != recs[len(recs)-1].Version {
-		t.Fatalf("replayed %s (%+v), want %s", js, res, want)
+	if string(js) != want || doc.Version().String() != recs[len(recs)-1].Version {
+		t.Fatalf("replayed %s at %s, want %s", js, doc.Version(), want)
 	}
 }
 
@@ -107,17 +107,17 @@ func TestReplayStopsAtDuplicatedDelta(t *testing.T) {
 		t.Fatalf("ExportSince: %v, %v", ok, err)
 	}
 	dup := append(append([]store.Record{}, recs[:3]...), store.EntryRecord(retry, doc.Version().String()))
-	_, res, err := replayPlain(t, f, dup)
+	_, err = replayPlain(t, f, dup)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != storeerr.VersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version || res.Good != 3 {
-		t.Fatalf("Replay = %+v, %v; want a version gap at record 3 after %s", res, err, recs[2].Version)
+	if !errors.As(err, &ce) || ce.Reason != storeerr.VersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version || ce.Good != 3 {
+		t.Fatalf("Replay = %v; want a version gap at record 3 after %s", err, recs[2].Version)
 	}
 }
 
 func TestReplayStopsAtMissingDelta(t *testing.T) {
 	f, recs, _, _ := plainStream(t, 100, 50, 25)
 	holed := append(append([]store.Record{}, recs[:3]...), recs[4])
-	_, _, err := replayPlain(t, f, holed)
+	_, err := replayPlain(t, f, holed)
 	var ce *store.CorruptError
 	if !errors.As(err, &ce) || ce.Reason != storeerr.VersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version {
 		t.Fatalf("Replay = %v; want a version gap at record 3", err)
@@ -128,10 +128,10 @@ func TestReplayStopsAtRejectedEntry(t *testing.T) {
 	f, recs, _, _ := plainStream(t, 100)
 	bad := append([]store.Record{}, recs...)
 	bad = append(bad, store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{`)}, "x:9"))
-	_, res, err := replayPlain(t, f, bad)
+	_, err := replayPlain(t, f, bad)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != storeerr.Rejected || ce.Err == nil || res.Good != len(recs) || !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
-		t.Fatalf("Replay = %+v, %v; want a rejected record after %d good", res, err, len(recs))
+	if !errors.As(err, &ce) || ce.Reason != storeerr.Rejected || ce.Err == nil || ce.Good != len(recs) || !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
+		t.Fatalf("Replay = %v; want a rejected record after %d good", err, len(recs))
 	}
 }
 

@@ -36,9 +36,9 @@ func (l *ledger) delta(from int) store.Record {
 }
 
 // replayLedger rebuilds a ledger from a stream with [store.Replay].
-func replayLedger(docID string, recs []store.Record) (*ledger, store.ReplayResult, error) {
+func replayLedger(docID string, recs []store.Record) (*ledger, error) {
 	l := &ledger{}
-	res, err := store.Replay(docID, recs, func(r store.Record) (string, error) {
+	err := store.Replay(docID, recs, func(r store.Record) (string, error) {
 		var credits []int
 		if err := json.Unmarshal(r.Payload.Data, &credits); err != nil {
 			return "", err
@@ -46,7 +46,7 @@ func replayLedger(docID string, recs []store.Record) (*ledger, store.ReplayResul
 		l.credits = append(l.credits, credits...)
 		return l.version(), nil
 	})
-	return l, res, err
+	return l, err
 }
 
 // confirmWrite runs the write protocol a caller of [store.Store.AppendAfter]
