@@ -3,11 +3,13 @@ package exchange
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
 	"github.com/kyneta-go/kyneta/wire"
@@ -119,13 +121,13 @@ func TestBudgetExhaustion(t *testing.T) {
 	update(t, d, func(tx *Tx) { tx.Set(P("n"), 0) })
 	n.settle()
 	cancel()
-	diags := n.diagnostics(DiagBudgetExhausted)
+	diags := n.diagnostics(reasonBudgetExhausted)
 	if len(diags) == 0 {
 		t.Fatal("no budget diagnostic")
 	}
-	var be *BudgetError
-	if !errorsAs(diags[0].Err, &be) || be.Budget != 200 || len(be.Recent) == 0 {
-		t.Fatalf("%+v", diags[0].Err)
+	if err := diags[0].Err; kyneta.ReasonOf(err) != reasonBudgetExhausted || kyneta.CodeOf(err) != kyneta.CodeInternal ||
+		!strings.Contains(err.Error(), "more than 200 messages in one cascade; recent: [exchange.") {
+		t.Fatalf("%+v", err)
 	}
 	// The exchange keeps working afterwards.
 	b := n.peer("b")
@@ -358,7 +360,7 @@ func TestBudgetIgnoresContinuousExternalLoad(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, d := range diags {
-		if d.Code == DiagBudgetExhausted {
+		if d.Reason == reasonBudgetExhausted {
 			t.Fatalf("external load reported as a cascade: %v", d.Err)
 		}
 	}

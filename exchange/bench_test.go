@@ -9,6 +9,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 const (
@@ -178,7 +179,7 @@ func BenchmarkLocalUpdate(b *testing.B) {
 func BenchmarkSyncProgramLocalChange(b *testing.B) {
 	p := &syncProgram{identity: me}
 	s, _ := p.Init()
-	s, _ = p.Update(s, msgPeerAvailable{identity: PeerIdentity{PeerID: "bob"}})
+	s, _ = p.Update(s, msgPeerAvailable{identity: wire.PeerIdentity{PeerID: "bob"}})
 	for k := 0; k < benchDocs; k++ {
 		id := fmt.Sprintf("doc-%04d", k)
 		s, _ = p.Update(s, msgDocEnsure{doc: id, mode: ModeInterpret, version: "L:0", meta: authM})

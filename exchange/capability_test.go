@@ -91,10 +91,10 @@ func TestUnsupportedTypeGetsVacantWithoutResolve(t *testing.T) {
 	// b only knows the ephemeral factory: plain/authoritative is not
 	// supported, so with no resolve answer the announcer gets vacant.
 	n.peer("b", func(o *Options) {
-		o.Replicas = []replica.Bound{{Factory: replica.NewLWWFactory(replica.LWWOptions{}), Mode: Ephemeral}}
+		o.Replicas = []replica.Bound{{Factory: replica.NewLWWFactory(replica.LWWOptions{}), Mode: wire.Ephemeral}}
 	})
 	a := n.peer("a")
-	exotic := DocType{Name: "exotic", Factory: fakeFactory{}, Mode: Collaborative, SchemaHash: "x"}
+	exotic := DocType{Name: "exotic", Factory: fakeFactory{}, Mode: wire.Collaborative, SchemaHash: "x"}
 	da, err := a.Get("d", exotic)
 	if err == nil {
 		t.Fatalf("fake factory is not a document factory: %v", da)
@@ -197,7 +197,7 @@ func TestProtocolMismatchDiagnostics(t *testing.T) {
 	n.settle()
 	db := mustGet(t, b, "d", JSONDoc("other-hash"))
 	n.settle()
-	if len(n.diagnostics(DiagSchemaHashMismatch)) == 0 {
+	if len(n.diagnostics(reasonSchemaHashMismatch)) == 0 {
 		t.Fatal("no schema-hash-mismatch diagnostic")
 	}
 	// b's interest went out before a saw b's metadata; a answers vacant
@@ -215,7 +215,7 @@ func TestProtocolMismatchDiagnostics(t *testing.T) {
 // fakeFactory is a replica factory the exchange cannot interpret.
 type fakeFactory struct{}
 
-func (fakeFactory) Type() ReplicaType { return ReplicaType{Name: "fake", Major: 1} }
+func (fakeFactory) Type() wire.ReplicaType { return wire.ReplicaType{Name: "fake", Major: 1} }
 func (fakeFactory) CreateEmpty() replica.Replica {
 	return replica.NewLWWFactory(replica.LWWOptions{}).CreateEmpty()
 }

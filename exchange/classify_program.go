@@ -7,6 +7,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Which doc types and factories hold a document, and what to do with a
@@ -103,18 +104,18 @@ type builtinFactories struct{ plain, lww, state replica.Factory }
 // normalizeDocType fills t's defaults (mode, built-in factory) and
 // validates it.
 func normalizeDocType(t *DocType, b builtinFactories) error {
-	if t.Mode == (SyncMode{}) {
-		t.Mode = Authoritative
+	if t.Mode == (wire.SyncMode{}) {
+		t.Mode = wire.Authoritative
 	}
-	if t.Mode != Authoritative && t.Mode != Collaborative && t.Mode != Ephemeral {
-		return &Error{Code: CodeInvalidDocType, Msg: fmt.Sprintf("sync mode %s is not one of the wire's three modes", modeString(t.Mode))}
+	if t.Mode != wire.Authoritative && t.Mode != wire.Collaborative && t.Mode != wire.Ephemeral {
+		return newError(reasonInvalidDocType, "", fmt.Sprintf("sync mode %s is not one of the wire's three modes", modeString(t.Mode)), nil)
 	}
-	if len(t.SchemaHash) > MaxSchemaHashBytes {
-		return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("schema hash longer than %d bytes", MaxSchemaHashBytes)}
+	if len(t.SchemaHash) > maxSchemaHashBytes {
+		return newError(reasonInvalidSchemaHash, "", fmt.Sprintf("schema hash longer than %d bytes", maxSchemaHashBytes), nil)
 	}
 	for _, h := range t.SupportedHashes {
-		if len(h) > MaxSchemaHashBytes {
-			return &Error{Code: CodeInvalidSchemaHash, Msg: fmt.Sprintf("supported hash longer than %d bytes", MaxSchemaHashBytes)}
+		if len(h) > maxSchemaHashBytes {
+			return newError(reasonInvalidSchemaHash, "", fmt.Sprintf("supported hash longer than %d bytes", maxSchemaHashBytes), nil)
 		}
 	}
 	if _, ok := t.Factory.(stateMarker); ok {
@@ -122,12 +123,12 @@ func normalizeDocType(t *DocType, b builtinFactories) error {
 	}
 	if t.Factory == nil {
 		switch t.Mode {
-		case Authoritative:
+		case wire.Authoritative:
 			t.Factory = b.plain
-		case Ephemeral:
+		case wire.Ephemeral:
 			t.Factory = b.lww
 		default:
-			return &Error{Code: CodeInvalidDocType, Msg: "a collaborative doc type needs a Factory"}
+			return newError(reasonInvalidDocType, "", "a collaborative doc type needs a Factory", nil)
 		}
 	}
 	return nil
@@ -209,7 +210,7 @@ func factoryFor(bound []replica.Bound, m DocMeta) replica.Factory {
 
 // supports reports whether some factory or doc type knows replica type rt
 // at all (a document of it could be held later).
-func supports(bound []replica.Bound, types []DocType, rt ReplicaType) bool {
+func supports(bound []replica.Bound, types []DocType, rt wire.ReplicaType) bool {
 	for _, b := range bound {
 		if replica.Compatible(b.Factory.Type(), rt) {
 			return true
@@ -225,7 +226,7 @@ func supports(bound []replica.Bound, types []DocType, rt ReplicaType) bool {
 
 // bidirectional reports whether both sides of a doc push to each other
 // (concurrent writers with deltas); it drives interest.reciprocate.
-func bidirectional(m SyncMode) bool {
+func bidirectional(m wire.SyncMode) bool {
 	return m.WriterModel == wirecore.Concurrent && m.Delivery == wirecore.DeltaCapable
 }
 

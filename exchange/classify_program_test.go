@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
@@ -43,13 +44,13 @@ func TestClassifyAnnouncedTable(t *testing.T) {
 		state: replica.NewStateFactory(replica.StateOptions{}),
 	}
 	loro := replica.NewOpaqueFactory(wire.ReplicaType{Name: "loro", Major: 1}, replica.OpaqueOptions{})
-	todo := DocType{Name: "todo", Factory: b.plain, Mode: Authoritative, SchemaHash: "h1", SupportedHashes: []string{"h0"}}
+	todo := DocType{Name: "todo", Factory: b.plain, Mode: wire.Authoritative, SchemaHash: "h1", SupportedHashes: []string{"h0"}}
 	types := []DocType{todo}
-	bound := []replica.Bound{{Factory: b.plain, Mode: Authoritative}}
+	bound := []replica.Bound{{Factory: b.plain, Mode: wire.Authoritative}}
 	plainMeta := func(hash string) DocMeta {
-		return DocMeta{ReplicaType: replica.PlainType, SyncMode: Authoritative, SchemaHash: hash}
+		return DocMeta{ReplicaType: replica.PlainType, SyncMode: wire.Authoritative, SchemaHash: hash}
 	}
-	loroMeta := DocMeta{ReplicaType: loro.Type(), SyncMode: Collaborative}
+	loroMeta := DocMeta{ReplicaType: loro.Type(), SyncMode: wire.Collaborative}
 	interpret := func(t DocType) *Resolution { r := Interpret(t); return &r }
 	resolved := func(r Resolution) *Resolution { return &r }
 	rows := []struct {
@@ -66,10 +67,10 @@ func TestClassifyAnnouncedTable(t *testing.T) {
 		{"supported hash matches", plainMeta("h0"), bound, nil, classInterpret, "todo", nil, false},
 		{"other hash, no answer: defer", plainMeta("h9"), bound, resolved(Resolution{}), classDefer, "", nil, false},
 		{"other hash, resolve interprets", plainMeta("h9"), bound, interpret(DocType{Name: "any"}), classInterpret, "any", nil, false},
-		{"resolve interprets a collaborative type without a factory", plainMeta("h9"), bound, interpret(DocType{Name: "bad", Mode: Collaborative}), classVacant, "", nil, true},
+		{"resolve interprets a collaborative type without a factory", plainMeta("h9"), bound, interpret(DocType{Name: "bad", Mode: wire.Collaborative}), classVacant, "", nil, true},
 		{"resolve replicates", plainMeta("h9"), bound, resolved(Replicate()), classReplicate, "", b.plain, false},
 		{"resolve replicates an unknown type", loroMeta, bound, resolved(Replicate()), classVacant, "", nil, true},
-		{"resolve replicates with a bound factory", loroMeta, []replica.Bound{{Factory: loro, Mode: Collaborative}}, resolved(Replicate()), classReplicate, "", loro, false},
+		{"resolve replicates with a bound factory", loroMeta, []replica.Bound{{Factory: loro, Mode: wire.Collaborative}}, resolved(Replicate()), classReplicate, "", loro, false},
 		{"unknown type, no answer: vacant", loroMeta, bound, resolved(Resolution{}), classVacant, "", nil, false},
 		{"resolve rejects", plainMeta("h9"), bound, resolved(Reject()), classVacant, "", nil, false},
 	}
@@ -99,26 +100,26 @@ func TestNormalizeDocTypeTable(t *testing.T) {
 		lww:   replica.NewLWWFactory(replica.LWWOptions{}),
 		state: replica.NewStateFactory(replica.StateOptions{}),
 	}
-	long := strings.Repeat("h", MaxSchemaHashBytes+1)
+	long := strings.Repeat("h", maxSchemaHashBytes+1)
 	rows := []struct {
 		name    string
 		in      DocType
-		code    Code
+		code    string
 		factory replica.Factory
-		mode    SyncMode
+		mode    wire.SyncMode
 	}{
-		{"zero: authoritative plain", DocType{}, "", b.plain, Authoritative},
-		{"ephemeral: LWW", DocType{Mode: Ephemeral}, "", b.lww, Ephemeral},
-		{"state marker: the exchange's state factory", StateDoc("h"), "", b.state, Ephemeral},
-		{"collaborative needs a factory", DocType{Mode: Collaborative}, CodeInvalidDocType, nil, Collaborative},
-		{"a mode the wire lacks", DocType{Mode: SyncMode{WriterModel: wirecore.Concurrent}}, CodeInvalidDocType, nil, SyncMode{}},
-		{"schema hash too long", DocType{SchemaHash: long}, CodeInvalidSchemaHash, nil, Authoritative},
-		{"supported hash too long", DocType{SupportedHashes: []string{long}}, CodeInvalidSchemaHash, nil, Authoritative},
+		{"zero: authoritative plain", DocType{}, "", b.plain, wire.Authoritative},
+		{"ephemeral: LWW", DocType{Mode: wire.Ephemeral}, "", b.lww, wire.Ephemeral},
+		{"state marker: the exchange's state factory", StateDoc("h"), "", b.state, wire.Ephemeral},
+		{"collaborative needs a factory", DocType{Mode: wire.Collaborative}, reasonInvalidDocType, nil, wire.Collaborative},
+		{"a mode the wire lacks", DocType{Mode: wire.SyncMode{WriterModel: wirecore.Concurrent}}, reasonInvalidDocType, nil, wire.SyncMode{}},
+		{"schema hash too long", DocType{SchemaHash: long}, reasonInvalidSchemaHash, nil, wire.Authoritative},
+		{"supported hash too long", DocType{SupportedHashes: []string{long}}, reasonInvalidSchemaHash, nil, wire.Authoritative},
 	}
 	for _, r := range rows {
 		got := r.in
 		err := normalizeDocType(&got, b)
-		if CodeOf(err) != r.code {
+		if kyneta.ReasonOf(err) != r.code {
 			t.Errorf("%s: error %v, want code %q", r.name, err, r.code)
 			continue
 		}

@@ -1,6 +1,10 @@
 package exchange
 
-import "github.com/kyneta-go/kyneta/wire"
+import (
+	"github.com/kyneta-go/kyneta/wire"
+
+	"github.com/kyneta-go/kyneta/transport"
+)
 
 // The exchange's core is one pure program run by one machine.Runner: the
 // session program (channels, handshake, peer presence), the sync program
@@ -47,7 +51,7 @@ type (
 	tickLostMsg struct{}
 	funcMsg     func()
 	chanSyncMsg struct {
-		ch  ChannelID
+		ch  transport.ChannelID
 		msg wire.ChannelMsg
 	}
 	// localChangeMsg: rt was written locally; its version is read when the
@@ -58,7 +62,7 @@ type (
 	coreResetMsg struct{}
 	// chanPressureMsg: a channel's send queue became congested or drained.
 	chanPressureMsg struct {
-		ch        ChannelID
+		ch        transport.ChannelID
 		congested bool
 	}
 )
@@ -209,8 +213,8 @@ func appendAll[T any](fx []any, more []T) []any {
 
 // --- queries the API answers from the core's state ---
 
-func peersOf(s *sessionState) map[string]PeerIdentity {
-	out := make(map[string]PeerIdentity, s.peers.Len())
+func peersOf(s *sessionState) map[string]wire.PeerIdentity {
+	out := make(map[string]wire.PeerIdentity, s.peers.Len())
 	s.peers.Range(func(id string, p *sessionPeer) bool {
 		out[id] = p.identity
 		return true

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -141,16 +142,16 @@ func TestCompactTargetTable(t *testing.T) {
 func peersState(t *testing.T, doc string, peers map[string]PeerDocState, connected ...string) (*syncState, *sessionState) {
 	t.Helper()
 	s := &syncState{}
-	sess := &sessionState{channels: map[ChannelID]*sessionChannel{}}
+	sess := &sessionState{channels: map[transport.ChannelID]*sessionChannel{}}
 	for id, st := range peers {
-		p := &syncPeer{identity: PeerIdentity{PeerID: id}}
+		p := &syncPeer{identity: wire.PeerIdentity{PeerID: id}}
 		if st.Kind != "" {
 			p.states = p.states.Set(doc, st)
 		}
 		s.peers = s.peers.Set(id, p)
 		sp := &sessionPeer{identity: p.identity}
 		if slices.Contains(connected, id) {
-			sp.channels = []ChannelID{ChannelID(len(id))}
+			sp.channels = []transport.ChannelID{transport.ChannelID(len(id))}
 		}
 		sess.peers = sess.peers.Set(id, sp)
 	}
@@ -178,7 +179,7 @@ func TestAckTargets(t *testing.T) {
 		"a": {Kind: PeerSynced}, "b": {Kind: PeerSynced}, "asked": {Kind: PeerSynced},
 		"offline": {Kind: PeerSynced}, "denied": {Kind: PeerSynced},
 	}, "a", "b", "asked", "denied")
-	canShare := func(doc string, p PeerIdentity) bool { return p.PeerID != "denied" }
+	canShare := func(doc string, p wire.PeerIdentity) bool { return p.PeerID != "denied" }
 	got := ackTargets("d", map[string]bool{"asked": true}, s, sess, canShare)
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"a", "b"}) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/changes"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
@@ -120,7 +122,7 @@ func TestPeerIDBoundToPrincipal(t *testing.T) {
 	n.peer("mallory", func(o *Options) { o.PeerID = "bob" })
 	n.settle()
 
-	if got := n.diagnostics(DiagIdentityConflict); len(got) != 1 || got[0].PeerID != "bob" {
+	if got := n.diagnostics(reasonIdentityConflict); len(got) != 1 || got[0].PeerID != "bob" {
 		t.Fatalf("identity-conflict diagnostics %v", got)
 	}
 	if !n.bridge.Connected("relay", "alice") || n.bridge.Connected("relay", "mallory") {
@@ -144,7 +146,7 @@ func foreignPlain(t *testing.T, writes int, value string) *wire.Offer {
 	t.Helper()
 	doc := replica.NewPlainFactory(replica.PlainOptions{}).CreateDocument()
 	for i := range writes {
-		c, err := replica.ReplaceChange(fmt.Sprint(value, i))
+		c, err := changes.Replace(fmt.Sprint(value, i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +168,7 @@ func foreignPlain(t *testing.T, writes int, value string) *wire.Offer {
 func TestCanShareDenialHoldsBothWays(t *testing.T) {
 	n := newTestNet(t)
 	a := n.peer("a", func(o *Options) {
-		o.Policies = []Policy{{Name: "deny-m", CanShare: func(doc string, p PeerIdentity) Verdict {
+		o.Policies = []Policy{{Name: "deny-m", CanShare: func(doc string, p wire.PeerIdentity) Verdict {
 			if p.PeerID == "m" {
 				return Deny
 			}
@@ -181,7 +183,7 @@ func TestCanShareDenialHoldsBothWays(t *testing.T) {
 	before, version := jsonOf(t, da), da.Version()
 
 	m := newRawPeer(t, n, "m", "m")
-	m.send("a", &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: replica.PlainType, SyncMode: Authoritative}}})
+	m.send("a", &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: replica.PlainType, SyncMode: wire.Authoritative}}})
 	m.send("a", &wire.Interest{DocID: "d", Version: ptr("x:0"), Reciprocate: ptr(true)})
 	m.send("a", foreignPlain(t, 1, "losing")) // A would answer with its own (winning) state
 	m.send("a", foreignPlain(t, 9, "winning"))
@@ -224,7 +226,7 @@ func TestVersionBombRefused(t *testing.T) {
 	m.send("a", &wire.Offer{DocID: "e", Version: future, Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"v":"bomb"}`)}})
 	n.settle()
 
-	if got := n.diagnostics(DiagVersionRefused); len(got) != 2 {
+	if got := n.diagnostics(reasonVersionRefused); len(got) != 2 {
 		t.Fatalf("version-refused diagnostics: %v", got)
 	}
 	wantJSON(t, da, `{"v":"mine"}`)
@@ -250,7 +252,7 @@ func TestStateWaitForSyncWaitsForTheData(t *testing.T) {
 
 	later := epoch.Add(5 * time.Second)
 	theirs := replica.NewStateFactory(replica.StateOptions{Now: func() time.Time { return later }}).CreateDocument()
-	c, _ := replica.ReplaceChange("from m")
+	c, _ := changes.Replace("from m")
 	if err := theirs.Apply([]replica.Op{{Path: P("theirs"), Change: c}}); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +261,7 @@ func TestStateWaitForSyncWaitsForTheData(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	err := db.WaitForSync(ctx)
 	cancel()
-	if CodeOf(err) != CodeSyncTimeout {
+	if kyneta.ReasonOf(err) != reasonSyncTimeout {
 		t.Fatalf("WaitForSync before the peer's offer = %v (doc %s); want a timeout", err, jsonOf(t, db))
 	}
 
@@ -278,14 +280,14 @@ func TestStateWaitForSyncWaitsForTheData(t *testing.T) {
 // offer was stored under the empty-doc version, and an interest at that
 // version was answered with only the payloads stored after it.
 func TestOpaqueRelayServesEveryLateJoiner(t *testing.T) {
-	loro := ReplicaType{Name: "loro", Major: 1}
+	loro := wire.ReplicaType{Name: "loro", Major: 1}
 	opaque := replica.NewOpaqueFactory(loro, replica.OpaqueOptions{})
 	n := newTestNet(t)
 	n.peer("hub", func(o *Options) {
-		o.Replicas = []replica.Bound{{Factory: opaque, Mode: Collaborative}}
+		o.Replicas = []replica.Bound{{Factory: opaque, Mode: wire.Collaborative}}
 		o.Policies = []Policy{relayPolicy()}
 	})
-	present := &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: loro, SyncMode: Collaborative, SchemaHash: "h-loro"}}}
+	present := &wire.Present{Docs: []wire.DocPresence{{DocID: "d", ReplicaType: loro, SyncMode: wire.Collaborative, SchemaHash: "h-loro"}}}
 	blob := func(data string) wire.Payload {
 		return wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte(data)}
 	}

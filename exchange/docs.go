@@ -88,8 +88,8 @@ func (rt *docRuntime) version() string {
 }
 
 func validDocID(id string) error {
-	if id == "" || len(id) > MaxDocIDBytes {
-		return &Error{Code: CodeInvalidDocID, DocID: id, Msg: fmt.Sprintf("doc id must be 1..%d bytes", MaxDocIDBytes)}
+	if id == "" || len(id) > maxDocIDBytes {
+		return newError(reasonInvalidDocID, id, fmt.Sprintf("doc id must be 1..%d bytes", maxDocIDBytes), nil)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func validDocID(id string) error {
 func (ex *Exchange) newInterpreted(docID string, t DocType) (*docRuntime, error) {
 	df, ok := t.Factory.(replica.DocumentFactory)
 	if !ok {
-		return nil, &Error{Code: CodeInvalidDocType, DocID: docID, Msg: fmt.Sprintf("factory %T cannot create interpreted documents", t.Factory)}
+		return nil, newError(reasonInvalidDocType, docID, fmt.Sprintf("factory %T cannot create interpreted documents", t.Factory), nil)
 	}
 	doc := df.CreateDocument()
 	if t.Defaults != nil {
@@ -106,7 +106,7 @@ func (ex *Exchange) newInterpreted(docID string, t DocType) (*docRuntime, error)
 			err = doc.SetDefaults(v)
 		}
 		if err != nil {
-			return nil, &Error{Code: CodeInvalidDocType, DocID: docID, Msg: "defaults", Err: err}
+			return nil, newError(reasonInvalidDocType, docID, "defaults", err)
 		}
 	}
 	rt := &docRuntime{id: docID, mode: ModeInterpret, meta: t.meta(), factory: t.Factory, docType: t, rep: doc, doc: doc, loading: len(ex.stores) > 0}
@@ -124,7 +124,7 @@ func (ex *Exchange) newHeadless(docID string, f replica.Factory, meta DocMeta) *
 // first use. It returns at once; with stores the document hydrates in the
 // background and is announced to peers once loaded. A second Get with the
 // same type returns the same *Doc; with a different type it fails with
-// an error with code CodeDocTypeConflict.
+// an error with reason "doc-type-conflict".
 func (ex *Exchange) Get(docID string, t DocType) (*Doc, error) {
 	if err := validDocID(docID); err != nil {
 		return nil, err
@@ -135,17 +135,17 @@ func (ex *Exchange) Get(docID string, t DocType) (*Doc, error) {
 	ex.mu.Lock()
 	if ex.closed || ex.closing {
 		ex.mu.Unlock()
-		return nil, &Error{Code: CodeClosed, DocID: docID}
+		return nil, newError(reasonClosed, docID, "", nil)
 	}
 	if rt := ex.runtimes[docID]; rt != nil {
 		ex.mu.Unlock()
 		switch {
 		case rt.mode == ModeReplicate:
-			return nil, &Error{Code: CodeReplicated, DocID: docID, Msg: "the doc is held headless (Replicate); it has no interpreted handle"}
+			return nil, newError(reasonReplicated, docID, "the doc is held headless (Replicate); it has no interpreted handle", nil)
 		case rt.suspended:
-			return nil, &Error{Code: CodeSuspended, DocID: docID, Msg: "call Resume first"}
+			return nil, newError(reasonSuspended, docID, "call Resume first", nil)
 		case !sameDocType(rt.docType, t):
-			return nil, &Error{Code: CodeDocTypeConflict, DocID: docID, Msg: fmt.Sprintf("already held as %q, asked for %q", rt.docType.Name, t.Name)}
+			return nil, newError(reasonDocTypeConflict, docID, fmt.Sprintf("already held as %q, asked for %q", rt.docType.Name, t.Name), nil)
 		}
 		return rt.handle, nil
 	}
@@ -201,11 +201,11 @@ func (ex *Exchange) Replicate(docID string, t *DocType) error {
 	ex.mu.Lock()
 	if ex.closed || ex.closing {
 		ex.mu.Unlock()
-		return &Error{Code: CodeClosed, DocID: docID}
+		return newError(reasonClosed, docID, "", nil)
 	}
 	if ex.runtimes[docID] != nil {
 		ex.mu.Unlock()
-		return &Error{Code: CodeAlreadyRegistered, DocID: docID}
+		return newError(reasonAlreadyRegistered, docID, "", nil)
 	}
 	var f replica.Factory
 	var meta DocMeta
@@ -215,12 +215,12 @@ func (ex *Exchange) Replicate(docID string, t *DocType) error {
 		f, meta = tt.Factory, tt.meta()
 	case !deferred:
 		ex.mu.Unlock()
-		return &Error{Code: CodeNoMetadata, DocID: docID, Msg: "not announced by any peer; pass a DocType"}
+		return newError(reasonNoMetadata, docID, "not announced by any peer; pass a DocType", nil)
 	default:
 		f, meta = factoryFor(ex.replicas, announced), announced
 		if f == nil {
 			ex.mu.Unlock()
-			return &Error{Code: CodeNoFactory, DocID: docID, Msg: fmt.Sprintf("no replica factory for %s/%d with mode %s", announced.ReplicaType.Name, announced.ReplicaType.Major, modeString(announced.SyncMode))}
+			return newError(reasonNoFactory, docID, fmt.Sprintf("no replica factory for %s/%d with mode %s", announced.ReplicaType.Name, announced.ReplicaType.Major, modeString(announced.SyncMode)), nil)
 		}
 	}
 	rt := ex.newHeadless(docID, f, meta)
@@ -247,7 +247,7 @@ func (ex *Exchange) RegisterDocType(t DocType) error {
 	// scan on the dispatcher, behind the deferral.
 	ex.dispatch(funcMsg(func() {
 		if err := ex.promoteDeferred(t); err != nil {
-			ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, Err: err,
+			ex.diagnose(Diagnostic{Reason: reasonNoFactory, Severity: SeverityWarning, Err: err,
 				Message: fmt.Sprintf("cannot promote a deferred doc to doc type %q", t.Name)})
 		}
 	}))
@@ -311,14 +311,14 @@ func (ex *Exchange) lookup(docID string) (*docRuntime, error) {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
 	if ex.closed || ex.closing {
-		return nil, &Error{Code: CodeClosed, DocID: docID}
+		return nil, newError(reasonClosed, docID, "", nil)
 	}
 	rt := ex.runtimes[docID]
 	if rt == nil {
 		if _, ok := ex.deferredMeta(docID); ok {
-			return nil, &Error{Code: CodeDeferred, DocID: docID, Msg: "the doc is deferred (announced, no data held)"}
+			return nil, newError(reasonDeferred, docID, "the doc is deferred (announced, no data held)", nil)
 		}
-		return nil, &Error{Code: CodeUnknownDoc, DocID: docID}
+		return nil, newError(reasonUnknownDoc, docID, "", nil)
 	}
 	return rt, nil
 }
@@ -330,13 +330,13 @@ func (ex *Exchange) Destroy(docID string) error {
 	ex.mu.Lock()
 	if ex.closed || ex.closing {
 		ex.mu.Unlock()
-		return &Error{Code: CodeClosed, DocID: docID}
+		return newError(reasonClosed, docID, "", nil)
 	}
 	rt := ex.runtimes[docID]
 	_, deferred := ex.deferredMeta(docID)
 	if rt == nil && !deferred {
 		ex.mu.Unlock()
-		return &Error{Code: CodeUnknownDoc, DocID: docID}
+		return newError(reasonUnknownDoc, docID, "", nil)
 	}
 	delete(ex.runtimes, docID)
 	if rt != nil {
@@ -382,7 +382,7 @@ func (ex *Exchange) Resume(docID string) error {
 	ex.mu.Lock()
 	if !rt.suspended {
 		ex.mu.Unlock()
-		return &Error{Code: CodeNotSuspended, DocID: docID}
+		return newError(reasonNotSuspended, docID, "", nil)
 	}
 	rt.suspended = false
 	ex.mu.Unlock()
@@ -412,7 +412,7 @@ func (ex *Exchange) classify(f fxEnsureDoc) {
 	}
 	c := classifyAnnounced(f.meta, types, ex.replicas, ex.builtin, res)
 	if c.why != "" {
-		ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: c.typeErr,
+		ex.diagnose(Diagnostic{Reason: reasonNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: c.typeErr,
 			Message: fmt.Sprintf("%s (%s/%d %s); answering vacant", c.why, f.meta.ReplicaType.Name, f.meta.ReplicaType.Major, modeString(f.meta.SyncMode))})
 	}
 	switch c.act {
@@ -430,7 +430,7 @@ func (ex *Exchange) classify(f fxEnsureDoc) {
 func (ex *Exchange) interpretAnnounced(f fxEnsureDoc, t DocType) {
 	rt, err := ex.newInterpreted(f.doc, t)
 	if err != nil {
-		ex.diagnose(Diagnostic{Code: DiagNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: err,
+		ex.diagnose(Diagnostic{Reason: reasonNoFactory, Severity: SeverityWarning, DocID: f.doc, PeerID: f.peer.PeerID, Err: err,
 			Message: "cannot interpret announced doc; answering vacant"})
 		ex.vacantUrgent(f)
 		return

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -53,7 +54,7 @@ func TestWriteAcknowledgedOnlyWhenDurable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	err := dw.WaitAcknowledged(ctx)
 	cancel()
-	if CodeOf(err) != CodeNotAcknowledged || !errors.Is(err, context.DeadlineExceeded) {
+	if kyneta.ReasonOf(err) != reasonNotAcknowledged || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitAcknowledged while the relay cannot persist = %v", err)
 	}
 	if st := relay.Stats(); st.StoreUnhealthy == 0 {
@@ -90,7 +91,7 @@ func TestStorelessPeerDoesNotAcknowledge(t *testing.T) {
 	n.settle()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := dw.WaitAcknowledged(ctx); CodeOf(err) != CodeNotAcknowledged {
+	if err := dw.WaitAcknowledged(ctx); kyneta.ReasonOf(err) != reasonNotAcknowledged {
 		t.Fatalf("WaitAcknowledged against a peer without stores = %v", err)
 	}
 	if st := w.Stats(); st.OffersReceived != 0 {
@@ -159,7 +160,7 @@ func TestCorruptStreamStopsLoadingAndIsNotOverwritten(t *testing.T) {
 	a2 := n.peer("a", withStore(s))
 	d2 := mustGet(t, a2, "d", jsonDoc)
 	flush(t, a2)
-	if got := n.diagnostics(DiagStoreError); len(got) == 0 {
+	if got := n.diagnostics(reasonStoreError); len(got) == 0 {
 		t.Fatal("no store diagnostic for a corrupt stream")
 	}
 	wantJSON(t, d2, `{"n":1}`) // the good prefix
@@ -236,14 +237,14 @@ func TestAnnouncedDocsQuotaAndDeferredExpiry(t *testing.T) {
 	m := newRawPeer(t, n, "m", "m")
 	var docs []wire.DocPresence
 	for i := range 25 {
-		docs = append(docs, wire.DocPresence{DocID: fmt.Sprint("spam-", i), ReplicaType: replica.PlainType, SyncMode: Authoritative})
+		docs = append(docs, wire.DocPresence{DocID: fmt.Sprint("spam-", i), ReplicaType: replica.PlainType, SyncMode: wire.Authoritative})
 	}
 	m.send("relay", &wire.Present{Docs: docs})
 	n.settle()
 	if got := len(relay.Deferred()); got != 10 {
 		t.Fatalf("relay defers %d docs, want the quota of 10", got)
 	}
-	if got := n.diagnostics(DiagQuota); len(got) != 1 || got[0].PeerID != "m" {
+	if got := n.diagnostics(reasonQuota); len(got) != 1 || got[0].PeerID != "m" {
 		t.Fatalf("quota diagnostics %v", got)
 	}
 	vacants := 0
@@ -336,7 +337,7 @@ func TestFaultInjectedDurabilityThroughTheExchange(t *testing.T) {
 	for seed := range uint64(iterations) {
 		n := newTestNet(t)
 		data := store.NewMemoryData()
-		faulty := storetest.NewFaulty(store.NewMemory(store.MemoryOptions{Data: data}), seed, 0.3)
+		faulty := storekit.NewFaulty(store.NewMemory(store.MemoryOptions{Data: data}), seed, 0.3)
 		n.peer("relay", withStore(faulty), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
 		w := n.peer("w")
 		dw := mustGet(t, w, "d", jsonDoc)
@@ -362,7 +363,7 @@ func TestFaultInjectedDurabilityThroughTheExchange(t *testing.T) {
 		r2 := n.peer("relay2", withStore(store.NewMemory(store.MemoryOptions{Data: data})), func(o *Options) { o.DocTypes = []DocType{jsonDoc} })
 		d2 := mustGet(t, r2, "d", jsonDoc)
 		flush(t, r2)
-		if got := n.diagnostics(DiagStoreError); len(got) > 0 && r2.Stats().StoreUnhealthy > 0 {
+		if got := n.diagnostics(reasonStoreError); len(got) > 0 && r2.Stats().StoreUnhealthy > 0 {
 			t.Fatalf("seed %d: the restarted relay cannot load the stream: %v", seed, got[len(got)-1])
 		}
 		var got map[string]int

@@ -1,109 +1,134 @@
 package exchange
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/kyneta-go/kyneta/internal/errtext"
+	"github.com/kyneta-go/kyneta"
 )
 
-// Code classifies exchange API errors so callers can branch on a value.
-type Code string
-
-// Error codes, one per API error surface of the reference (§10.2) plus the
-// Go-specific ones (closed exchange, invalid arguments).
+// Reasons ([kyneta.Error.Reason]) of the exchange's errors and diagnostics;
+// docs/errors.md lists them with their codes.
 const (
-	CodeInvalidPeerID     Code = "invalid-peer-id"     // empty peer id
-	CodeInvalidDocID      Code = "invalid-doc-id"      // empty or longer than 512 bytes
-	CodeInvalidSchemaHash Code = "invalid-schema-hash" // longer than 256 bytes
-	CodeInvalidDocType    Code = "invalid-doc-type"    // no usable factory / mode
-	CodeDocTypeConflict   Code = "doc-type-conflict"   // Get with a different DocType for the same doc
-	CodeReplicated        Code = "replicated"          // Get on a replicate-mode (headless) doc
-	CodeSuspended         Code = "suspended"           // Get/Update on a suspended doc
-	CodeAlreadyRegistered Code = "already-registered"  // Replicate on a doc that is already held
-	CodeNoMetadata        Code = "no-metadata"         // Replicate of an unknown doc without a DocType
-	CodeNoFactory         Code = "no-factory"          // no replica factory for the doc's type and mode
-	CodeUnknownDoc        Code = "unknown-doc"         // suspend/resume/destroy of a doc we do not hold
-	CodeDeferred          Code = "deferred"            // suspend of a deferred doc
-	CodeNotSuspended      Code = "not-suspended"       // resume of a doc that is not suspended
-	CodeDestroyed         Code = "destroyed"           // use of a handle whose doc was destroyed
-	CodeSyncTimeout       Code = "sync-timeout"        // WaitForSync gave up (context done)
-	CodeNotAcknowledged   Code = "not-acknowledged"    // WaitAcknowledged gave up (context done)
-	CodeSchemaMismatch    Code = "schema-mismatch"     // WaitForSync: the peers hold the doc with another schema hash
-	CodeTypeMismatch      Code = "type-mismatch"       // WaitForSync: the peers hold the doc with another replica type or sync mode
-	CodeBudgetExhausted   Code = "budget-exhausted"    // a dispatch cascade exceeded the budget
-	CodeDispose           Code = "dispose"             // policy disposers failed
-	CodeClosed            Code = "closed"              // the exchange was shut down
-	CodeTransport         Code = "transport"           // a transport failed to start/stop
-	CodeInvalidChange     Code = "invalid-change"      // a transaction the replica refused
-	CodeDecode            Code = "decode"              // Decode into a Go value failed
+	// API errors, one per error surface of the reference (§10.2) plus the
+	// Go-specific ones (closed exchange, invalid arguments).
+	reasonInvalidPeerID     = "invalid-peer-id"     // empty peer id
+	reasonInvalidDocID      = "invalid-doc-id"      // empty or longer than 512 bytes
+	reasonInvalidSchemaHash = "invalid-schema-hash" // longer than 256 bytes
+	reasonInvalidDocType    = "invalid-doc-type"    // no usable factory / mode
+	reasonDocTypeConflict   = "doc-type-conflict"   // Get with a different DocType for the same doc
+	reasonReplicated        = "replicated"          // Get on a replicate-mode (headless) doc
+	reasonSuspended         = "suspended"           // Get/Update on a suspended doc
+	reasonAlreadyRegistered = "already-registered"  // Replicate on a doc that is already held
+	reasonNoMetadata        = "no-metadata"         // Replicate of an unknown doc without a DocType
+	reasonNoFactory         = "no-factory"          // no replica factory for the doc's type and mode (also a diagnostic)
+	reasonUnknownDoc        = "unknown-doc"         // suspend/resume/destroy of a doc we do not hold
+	reasonDeferred          = "deferred"            // suspend of a deferred doc
+	reasonNotSuspended      = "not-suspended"       // resume of a doc that is not suspended
+	reasonDestroyed         = "destroyed"           // use of a handle whose doc was destroyed
+	reasonSyncTimeout       = "sync-timeout"        // WaitForSync gave up (context done)
+	reasonNotAcknowledged   = "not-acknowledged"    // WaitAcknowledged gave up (context done)
+	reasonSchemaMismatch    = "schema-mismatch"     // WaitForSync: the peers hold the doc with another schema hash
+	reasonTypeMismatch      = "type-mismatch"       // WaitForSync: the peers hold the doc with another replica type or sync mode
+	reasonBudgetExhausted   = "budget-exhausted"    // a dispatch cascade exceeded the budget (a diagnostic)
+	reasonDispose           = "dispose"             // policy disposers failed
+	reasonClosed            = "closed"              // the exchange was shut down
+	reasonTransport         = "transport"           // a transport failed to start/stop
+	reasonInvalidChange     = "invalid-change"      // a transaction the replica refused
+	reasonDecode            = "decode"              // Decode into a Go value failed
+
+	// Diagnostics only. None of them blocks a peer; mismatches skip the doc.
+	reasonSelfConnection = "self-connection"
+	reasonDuplicatePeer  = "duplicate-peer"
+	// a channel claimed the id of a live peer bound to another principal
+	// and was refused
+	reasonIdentityConflict = "identity-conflict"
+	// a peer went over a quota (Options.MaxDocsPerPeer); what exceeds it
+	// is refused
+	reasonQuota               = "quota"
+	reasonProtocolSkew        = "protocol-skew"
+	reasonProtocolMismatch    = "protocol-mismatch"
+	reasonReplicaTypeMismatch = "replica-type-mismatch"
+	reasonSchemaHashMismatch  = "schema-hash-mismatch"
+	reasonSyncModeMismatch    = "sync-mode-mismatch"
+	// Shell-level warnings (version parse failures, merge failures, store
+	// failures, ...). The reference only logged them.
+	reasonVersionParse = "version-parse-failed"
+	reasonMergeFailed  = "merge-failed"
+	// a peer offered an implausible version (a counter far ahead, a
+	// timestamp in the future); the offer was dropped and the doc stays
+	// writable
+	reasonVersionRefused = "version-refused"
+	reasonResetFailed    = "reset-failed"
+	reasonResetRefused   = "reset-refused"
+	reasonExportFailed   = "export-failed"
+	reasonStoreError     = "store-error"
+	reasonCallbackPanic  = "callback-panic"
+	reasonSendFailed     = "send-failed"
 )
 
-// Error is the exchange's typed error. errors.Is(err, &Error{Code: c})
-// matches any *Error with code c (as does CodeOf(err) == c for the first
-// one in the chain); Unwrap exposes the cause (e.g. the context error of a
-// sync timeout, or a replica error).
-type Error struct {
-	Code  Code
-	DocID string
-	Msg   string
-	Err   error
+// reasonCodes maps every reason to the code that says what to do about it.
+var reasonCodes = map[string]kyneta.Code{
+	reasonInvalidPeerID:       kyneta.CodeInvalidArgument,
+	reasonInvalidDocID:        kyneta.CodeInvalidArgument,
+	reasonInvalidSchemaHash:   kyneta.CodeInvalidArgument,
+	reasonInvalidDocType:      kyneta.CodeInvalidArgument,
+	reasonDocTypeConflict:     kyneta.CodeFailedPrecondition,
+	reasonReplicated:          kyneta.CodeFailedPrecondition,
+	reasonSuspended:           kyneta.CodeFailedPrecondition,
+	reasonAlreadyRegistered:   kyneta.CodeAlreadyExists,
+	reasonNoMetadata:          kyneta.CodeInvalidArgument,
+	reasonNoFactory:           kyneta.CodeUnsupported,
+	reasonUnknownDoc:          kyneta.CodeNotFound,
+	reasonDeferred:            kyneta.CodeFailedPrecondition,
+	reasonNotSuspended:        kyneta.CodeFailedPrecondition,
+	reasonDestroyed:           kyneta.CodeFailedPrecondition,
+	reasonSyncTimeout:         kyneta.CodeDeadlineExceeded,
+	reasonNotAcknowledged:     kyneta.CodeDeadlineExceeded,
+	reasonSchemaMismatch:      kyneta.CodeFailedPrecondition,
+	reasonTypeMismatch:        kyneta.CodeFailedPrecondition,
+	reasonBudgetExhausted:     kyneta.CodeInternal,
+	reasonDispose:             kyneta.CodeInternal,
+	reasonClosed:              kyneta.CodeUnavailable,
+	reasonTransport:           kyneta.CodeUnavailable,
+	reasonInvalidChange:       kyneta.CodeInvalidArgument,
+	reasonDecode:              kyneta.CodeInvalidArgument,
+	reasonSelfConnection:      kyneta.CodeFailedPrecondition,
+	reasonDuplicatePeer:       kyneta.CodeAlreadyExists,
+	reasonIdentityConflict:    kyneta.CodeAlreadyExists,
+	reasonQuota:               kyneta.CodeResourceExhausted,
+	reasonProtocolSkew:        kyneta.CodeUnsupported,
+	reasonProtocolMismatch:    kyneta.CodeUnsupported,
+	reasonReplicaTypeMismatch: kyneta.CodeFailedPrecondition,
+	reasonSchemaHashMismatch:  kyneta.CodeFailedPrecondition,
+	reasonSyncModeMismatch:    kyneta.CodeFailedPrecondition,
+	reasonVersionParse:        kyneta.CodeMalformed,
+	reasonMergeFailed:         kyneta.CodeMalformed,
+	reasonVersionRefused:      kyneta.CodeMalformed,
+	reasonResetFailed:         kyneta.CodeMalformed,
+	reasonResetRefused:        kyneta.CodeFailedPrecondition,
+	reasonExportFailed:        kyneta.CodeInternal,
+	reasonStoreError:          kyneta.CodeUnavailable,
+	reasonCallbackPanic:       kyneta.CodeInternal,
+	reasonSendFailed:          kyneta.CodeUnavailable,
 }
 
-func (e *Error) Error() string {
-	s := "exchange: " + string(e.Code)
-	if e.DocID != "" {
-		s += fmt.Sprintf(" (doc %q)", e.DocID)
+// codeOf returns the code of reason.
+func codeOf(reason string) kyneta.Code {
+	if c, ok := reasonCodes[reason]; ok {
+		return c
 	}
-	return errtext.Join(s, e.Msg, e.Err)
+	return kyneta.CodeInternal
 }
 
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is matches any *Error with the same Code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
-
-// CodeOf returns the Code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
+// newError returns the exchange's error for reason, about document doc (""
+// when it is about none).
+func newError(reason, doc, detail string, cause error) *kyneta.Error {
+	if doc != "" {
+		s := fmt.Sprintf("doc %q", doc)
+		if detail != "" {
+			s += ": " + detail
+		}
+		detail = s
 	}
-	var b *BudgetError
-	if errors.As(err, &b) {
-		return CodeBudgetExhausted
-	}
-	return ""
-}
-
-// BudgetError reports a dispatch cascade that ran past the exchange's
-// iteration budget: more messages than the budget, all caused by one
-// external input (almost always a feedback loop between a subscriber and
-// the exchange). The cascade's queued messages are dropped; external
-// inputs are kept. Its code is CodeBudgetExhausted.
-type BudgetError struct {
-	Budget int
-	// Counts tallies the kinds of the recent messages.
-	Counts map[string]int
-	// Recent names the last messages of the cascade, oldest first.
-	Recent []string
-	// Err is the runner's report (origin stack, message history).
-	Err error
-}
-
-// Unwrap returns the runner's report.
-func (e *BudgetError) Unwrap() error { return e.Err }
-
-func (e *BudgetError) Error() string {
-	return fmt.Sprintf("exchange: dispatch budget exhausted (more than %d messages in one cascade); recent: %v", e.Budget, e.Recent)
-}
-
-// Is matches &Error{Code: CodeBudgetExhausted}.
-func (e *BudgetError) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == CodeBudgetExhausted
+	return &kyneta.Error{Code: codeOf(reason), Reason: reason, Pkg: "exchange", Detail: detail, Err: cause}
 }

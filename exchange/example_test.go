@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
@@ -107,7 +108,7 @@ func ExampleExchange_Reset() {
 	defer ex.Shutdown(context.Background())
 	old, _ := ex.Get("notes", exchange.JSONDoc(""))
 	_ = ex.Reset(context.Background())
-	fmt.Println(len(ex.Documents()), exchange.CodeOf(old.Update(func(*exchange.Tx) error { return nil })))
+	fmt.Println(len(ex.Documents()), kyneta.ReasonOf(old.Update(func(*exchange.Tx) error { return nil })))
 	again, _ := ex.Get("notes", exchange.JSONDoc(""))
 	fmt.Println(again.ID(), len(ex.Documents()))
 	// Output:

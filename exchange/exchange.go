@@ -30,14 +30,18 @@ const (
 	DepartNever time.Duration = math.MaxInt64
 )
 
-// DefaultBudget is how many messages one dispatch drain may process before
-// the exchange reports a runaway cascade.
-const DefaultBudget = 100_000
+// Defaults of the Options fields documented with them.
+const (
+	defaultBudget              = 100_000
+	defaultMaxDocsPerPeer      = 100_000
+	defaultMaxDocsPerPrincipal = 1_000_000
+	defaultMaxInboundQueue     = 10_000
+)
 
 // Wire limits (§10.1).
 const (
-	MaxDocIDBytes      = 512
-	MaxSchemaHashBytes = 256
+	maxDocIDBytes      = 512
+	maxSchemaHashBytes = 256
 )
 
 // Options configure an Exchange. Only PeerID is required.
@@ -86,7 +90,8 @@ type Options struct {
 	// DepartureTimeout is how long a disconnected peer is kept before it
 	// departs. Zero means 30s; see DepartImmediately and DepartNever.
 	DepartureTimeout time.Duration
-	// Budget bounds one dispatch drain. Zero means DefaultBudget; negative
+	// Budget is how many messages one dispatch drain may process before
+	// the exchange reports a runaway cascade. Zero means 100,000; negative
 	// disables the check.
 	Budget int
 	// MaxInboundQueue bounds the messages waiting for the dispatcher: a
@@ -94,35 +99,25 @@ type Options struct {
 	// the dispatcher caught up, which stops reading its socket. Transports
 	// must therefore deliver from goroutines of their own, never from
 	// inside another exchange's Send (every transport in this module
-	// does). Zero means DefaultMaxInboundQueue; negative disables it.
+	// does). Zero means 10,000: far above what a legitimate burst queues
+	// (a 10,000-doc client's present is 10 messages), far below what
+	// exhausts memory. Negative disables it.
 	MaxInboundQueue int
 	// MaxDocsPerPeer caps the documents one peer can make this exchange
 	// take on (hold headless, interpret or defer) by announcing them;
 	// beyond it unknown documents are answered vacant with a quota
-	// diagnostic. Zero means DefaultMaxDocsPerPeer; negative means no cap.
+	// diagnostic. Zero means 100,000 (ten times a large legitimate
+	// client); negative means no cap.
 	MaxDocsPerPeer int
 	// MaxDocsPerPrincipal caps the documents the peers of one
 	// authenticated principal (transport.PrincipalOf their channels'
 	// metadata), together and over the exchange's life, can make it take
 	// on by announcing them; beyond it they are answered vacant with a
 	// quota diagnostic. Peers without a principal are only under
-	// MaxDocsPerPeer. Zero means DefaultMaxDocsPerPrincipal; negative
-	// means no cap.
+	// MaxDocsPerPeer. Zero means 1,000,000 (ten peers' worth at the
+	// per-peer default); negative means no cap.
 	MaxDocsPerPrincipal int
 }
-
-// DefaultMaxDocsPerPrincipal is the default Options.MaxDocsPerPrincipal:
-// ten peers' worth at the per-peer default.
-const DefaultMaxDocsPerPrincipal = 1_000_000
-
-// DefaultMaxDocsPerPeer is the default Options.MaxDocsPerPeer: ten times a
-// large legitimate client.
-const DefaultMaxDocsPerPeer = 100_000
-
-// DefaultMaxInboundQueue is the default Options.MaxInboundQueue: far above
-// what a legitimate burst queues (a 10,000-doc client's present is 10
-// messages), far below what exhausts memory.
-const DefaultMaxInboundQueue = 10_000
 
 // DocType says how to hold a document: replica factory, sync mode and
 // schema hash. It is the Go counterpart of a bound schema.
@@ -134,7 +129,7 @@ type DocType struct {
 	// that implements replica.DocumentFactory.
 	Factory replica.Factory
 	// Mode is the sync mode. Zero means Authoritative.
-	Mode SyncMode
+	Mode wire.SyncMode
 	// SchemaHash is compared with peers' hashes; copy it from the TS side's
 	// bound schema to interoperate with typed TS documents.
 	SchemaHash string
@@ -153,20 +148,20 @@ type DocType struct {
 // JSONDoc is a plain authoritative JSON document type (one writer at a
 // time, delta sync): wire-compatible with the TS `json` binding.
 func JSONDoc(schemaHash string) DocType {
-	return DocType{Name: "json", Mode: Authoritative, SchemaHash: schemaHash}
+	return DocType{Name: "json", Mode: wire.Authoritative, SchemaHash: schemaHash}
 }
 
 // EphemeralDoc is a whole-document last-writer-wins type for presence and
 // other transient state: wire-compatible with the TS `ephemeral` binding.
 func EphemeralDoc(schemaHash string) DocType {
-	return DocType{Name: "ephemeral", Mode: Ephemeral, SchemaHash: schemaHash}
+	return DocType{Name: "ephemeral", Mode: wire.Ephemeral, SchemaHash: schemaHash}
 }
 
 // StateDoc is a field-level last-writer-wins type (replica "state"):
 // concurrent writes to different fields all survive; wire-compatible with
 // the TS `state` binding. The exchange gives it its clock.
 func StateDoc(schemaHash string) DocType {
-	return DocType{Name: "state", Factory: builtinState, Mode: Ephemeral, SchemaHash: schemaHash}
+	return DocType{Name: "state", Factory: builtinState, Mode: wire.Ephemeral, SchemaHash: schemaHash}
 }
 
 // builtinState stands for the exchange's own state factory (which uses the
@@ -174,7 +169,7 @@ func StateDoc(schemaHash string) DocType {
 // directly it behaves as a state factory on the wall clock.
 var builtinState replica.DocumentFactory = stateMarker{replica.NewStateFactory(replica.StateOptions{})}
 
-type stateMarker struct{ *replica.StateFactory }
+type stateMarker struct{ replica.DocumentFactory }
 
 // Exchange keeps documents in sync with peers over any number of
 // transports. All methods are safe for concurrent use.
@@ -186,7 +181,7 @@ type stateMarker struct{ *replica.StateFactory }
 // delivers events to subscribers (outside every lock; they may call back
 // in).
 type Exchange struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	clock    clock.Clock
 	log      *slog.Logger
 	onDiag   func(Diagnostic)
@@ -218,8 +213,8 @@ type Exchange struct {
 	runtimes   map[string]*docRuntime
 	docTypes   []DocType
 	transports []transport.Transport
-	channels   map[ChannelID]*transport.Channel
-	pressure   map[ChannelID]bool // latest send-queue pressure reported per channel
+	channels   map[transport.ChannelID]*transport.Channel
+	pressure   map[transport.ChannelID]bool // latest send-queue pressure reported per channel
 	peerSubs   subscribers[PeerEvent]
 	docSubs    subscribers[DocEvent]
 	waiters    map[*syncWaiter]struct{}
@@ -233,9 +228,9 @@ type Exchange struct {
 // New builds an exchange and starts its transports.
 func New(opts Options) (*Exchange, error) {
 	if opts.PeerID == "" {
-		return nil, &Error{Code: CodeInvalidPeerID, Msg: "peer id must not be empty"}
+		return nil, newError(reasonInvalidPeerID, "", "peer id must not be empty", nil)
 	}
-	id := PeerIdentity{PeerID: opts.PeerID, Type: opts.PeerType}
+	id := wire.PeerIdentity{PeerID: opts.PeerID, Type: opts.PeerType}
 	if id.Type == "" {
 		id.Type = wire.PeerUser
 	}
@@ -260,24 +255,24 @@ func New(opts Options) (*Exchange, error) {
 			state: replica.NewStateFactory(replica.StateOptions{Now: clk.Now}),
 		},
 		runtimes:    map[string]*docRuntime{},
-		channels:    map[ChannelID]*transport.Channel{},
-		pressure:    map[ChannelID]bool{},
+		channels:    map[transport.ChannelID]*transport.Channel{},
+		pressure:    map[transport.ChannelID]bool{},
 		waiters:     map[*syncWaiter]struct{}{},
 		timers:      map[string]func() bool{},
 		afterDelete: map[string][]func(){},
 	}
 	if ex.budget == 0 {
-		ex.budget = DefaultBudget
+		ex.budget = defaultBudget
 	}
 	switch {
 	case ex.maxInbound == 0:
-		ex.maxInbound = DefaultMaxInboundQueue
+		ex.maxInbound = defaultMaxInboundQueue
 	case ex.maxInbound < 0:
 		ex.maxInbound = 0
 	}
 	ex.replicas = opts.Replicas
 	if ex.replicas == nil {
-		ex.replicas = []replica.Bound{{Factory: ex.builtin.plain, Mode: Authoritative}, {Factory: ex.builtin.lww, Mode: Ephemeral}, {Factory: ex.builtin.state, Mode: Ephemeral}}
+		ex.replicas = []replica.Bound{{Factory: ex.builtin.plain, Mode: wire.Authoritative}, {Factory: ex.builtin.lww, Mode: wire.Ephemeral}, {Factory: ex.builtin.state, Mode: wire.Ephemeral}}
 	}
 	for _, t := range opts.DocTypes {
 		if err := normalizeDocType(&t, ex.builtin); err != nil {
@@ -288,7 +283,7 @@ func New(opts Options) (*Exchange, error) {
 	timeout := opts.DepartureTimeout
 	switch {
 	case timeout == 0:
-		timeout = DefaultDepartureTimeout
+		timeout = defaultDepartureTimeout
 	case timeout == DepartNever:
 		timeout = -1
 	case timeout < 0:
@@ -297,14 +292,14 @@ func New(opts Options) (*Exchange, error) {
 	maxDocs := opts.MaxDocsPerPeer
 	switch {
 	case maxDocs == 0:
-		maxDocs = DefaultMaxDocsPerPeer
+		maxDocs = defaultMaxDocsPerPeer
 	case maxDocs < 0:
 		maxDocs = 0
 	}
 	maxPerPrincipal := opts.MaxDocsPerPrincipal
 	switch {
 	case maxPerPrincipal == 0:
-		maxPerPrincipal = DefaultMaxDocsPerPrincipal
+		maxPerPrincipal = defaultMaxDocsPerPrincipal
 	case maxPerPrincipal < 0:
 		maxPerPrincipal = 0
 	}
@@ -343,7 +338,7 @@ func New(opts Options) (*Exchange, error) {
 func (ex *Exchange) PeerID() string { return ex.identity.PeerID }
 
 // Identity returns the identity sent in establish.
-func (ex *Exchange) Identity() PeerIdentity { return ex.identity }
+func (ex *Exchange) Identity() wire.PeerIdentity { return ex.identity }
 
 // Register adds a policy (or replaces the one with the same Name in place)
 // and returns its disposer, which is idempotent. Gates apply from the next
@@ -384,15 +379,15 @@ func (ex *Exchange) stepStore(m storeMsg)     { ex.consequence(m) }
 func (ex *Exchange) runnerError(err error) {
 	var be *machine.BudgetExhaustedError
 	if errors.As(err, &be) {
-		berr := &BudgetError{Budget: be.Budget, Counts: map[string]int{}, Err: be}
+		recent := make([]string, 0, len(be.History))
 		for _, m := range be.History {
-			name := fmt.Sprintf("%T", m)
-			berr.Recent = append(berr.Recent, name)
-			berr.Counts[name]++
+			recent = append(recent, fmt.Sprintf("%T", m))
 		}
-		ex.diagnose(Diagnostic{Code: DiagBudgetExhausted, Severity: SeverityError, Message: berr.Error(), Err: berr})
+		// Err unwraps to the runner's report (origin stack, message history).
+		berr := newError(reasonBudgetExhausted, "", fmt.Sprintf("more than %d messages in one cascade; recent: %v", be.Budget, recent), be)
+		ex.diagnose(Diagnostic{Reason: reasonBudgetExhausted, Severity: SeverityError, Message: berr.Detail, Err: berr})
 	} else {
-		ex.diagnose(Diagnostic{Code: DiagCallbackPanic, Severity: SeverityError, Message: err.Error(), Err: err})
+		ex.diagnose(Diagnostic{Reason: reasonCallbackPanic, Severity: SeverityError, Message: err.Error(), Err: err})
 		return
 	}
 	ex.runner.Dispatch(tickLostMsg{})
@@ -429,7 +424,7 @@ func (ex *Exchange) execute(f any, dispatch func(any)) {
 // (thousands of interests answered) goes out as it is made, so a queue
 // filling up reports its pressure while the burst can still hold the rest
 // back.
-func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
+func (ex *Exchange) sendTo(chans []transport.ChannelID, msg wire.ChannelMsg) {
 	for _, id := range chans {
 		ex.mu.Lock()
 		ch := ex.channels[id]
@@ -454,7 +449,7 @@ func (ex *Exchange) sendTo(chans []ChannelID, msg wire.ChannelMsg) {
 			// consumer) is closed, and the peer resyncs from versions
 			// when it reconnects. The reference swallowed the error and
 			// the peer silently missed the change.
-			ex.diagnose(Diagnostic{Code: DiagSendFailed, Severity: SeverityWarning, Err: err,
+			ex.diagnose(Diagnostic{Reason: reasonSendFailed, Severity: SeverityWarning, Err: err,
 				Message: fmt.Sprintf("send on channel %d failed; closing it", id)})
 			ch.Close()
 		}
@@ -528,7 +523,7 @@ func (ex *Exchange) diagnose(d Diagnostic) {
 		if d.Severity == SeverityError {
 			level = slog.LevelError
 		}
-		attrs := []any{"code", string(d.Code)}
+		attrs := []any{"code", d.Reason}
 		if d.PeerID != "" {
 			attrs = append(attrs, "peer", d.PeerID)
 		}
@@ -554,7 +549,7 @@ func (ex *Exchange) safeCall(what string, f func()) {
 			if what == "OnDiagnostic" {
 				return // reporting it would call the panicking hook again
 			}
-			ex.diagnose(Diagnostic{Code: DiagCallbackPanic, Severity: SeverityError,
+			ex.diagnose(Diagnostic{Reason: reasonCallbackPanic, Severity: SeverityError,
 				Message: fmt.Sprintf("%s panicked: %v", what, r)})
 		}
 	}()
@@ -567,15 +562,15 @@ func (ex *Exchange) gate(name string, ask func(Policy) Verdict) (ok bool) {
 	return ok
 }
 
-func (ex *Exchange) canShare(doc string, peer PeerIdentity) bool {
+func (ex *Exchange) canShare(doc string, peer wire.PeerIdentity) bool {
 	return ex.gate("CanShare", func(p Policy) Verdict { return askDoc(p.CanShare, doc, peer) })
 }
 
-func (ex *Exchange) canAccept(doc string, peer PeerIdentity) bool {
+func (ex *Exchange) canAccept(doc string, peer wire.PeerIdentity) bool {
 	return ex.gate("CanAccept", func(p Policy) Verdict { return askDoc(p.CanAccept, doc, peer) })
 }
 
-func (ex *Exchange) canReset(doc string, peer PeerIdentity) bool {
+func (ex *Exchange) canReset(doc string, peer wire.PeerIdentity) bool {
 	return ex.gate("CanReset", func(p Policy) Verdict { return askDoc(p.CanReset, doc, peer) })
 }
 
@@ -593,7 +588,7 @@ func (ex *Exchange) canConnect(req ConnectRequest) bool {
 func (ex *Exchange) sessionEffect(f sessionFx) {
 	switch f := f.(type) {
 	case fxSend:
-		ex.sendTo([]ChannelID{f.ch}, f.msg)
+		ex.sendTo([]transport.ChannelID{f.ch}, f.msg)
 	case fxRejectChannel:
 		// Close the connection (the reference only forgot the channel and
 		// left the socket open) and forget the channel now.
@@ -667,7 +662,7 @@ func (ex *Exchange) AddTransport(ctx context.Context, t transport.Transport) err
 	ex.mu.Lock()
 	if ex.closed || ex.closing {
 		ex.mu.Unlock()
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", "", nil)
 	}
 	for _, x := range ex.transports {
 		if x.ID() == t.ID() {
@@ -683,18 +678,18 @@ func (ex *Exchange) AddTransport(ctx context.Context, t transport.Transport) err
 		OnChannelAdded:     ex.onChannelAdded,
 		OnChannelRemoved:   ex.onChannelRemoved,
 		OnChannelEstablish: ex.onChannelEstablish,
-		MintChannelID:      func() ChannelID { return ChannelID(ex.nextCh.Add(1)) },
+		MintChannelID:      func() transport.ChannelID { return transport.ChannelID(ex.nextCh.Add(1)) },
 		OnChannelPressure:  ex.onChannelPressure,
 		OnFrame:            ex.observeFrame,
 	}
 	if err := t.Initialize(ctx, c); err != nil {
 		ex.forgetTransport(t)
-		return &Error{Code: CodeTransport, Msg: "initialize " + t.ID(), Err: err}
+		return newError(reasonTransport, "", "initialize "+t.ID(), err)
 	}
 	if err := t.Start(ctx); err != nil {
 		ex.forgetTransport(t)
 		_ = t.Stop(ctx)
-		return &Error{Code: CodeTransport, Msg: "start " + t.ID(), Err: err}
+		return newError(reasonTransport, "", "start "+t.ID(), err)
 	}
 	return nil
 }
@@ -716,7 +711,7 @@ func (ex *Exchange) RemoveTransport(ctx context.Context, id string) error {
 	err := t.Stop(ctx)
 	ex.forgetTransport(t)
 	if err != nil {
-		return &Error{Code: CodeTransport, Msg: "stop " + id, Err: err}
+		return newError(reasonTransport, "", "stop "+id, err)
 	}
 	return nil
 }
@@ -765,7 +760,7 @@ func (ex *Exchange) onChannelRemoved(ch *transport.Channel) {
 // to run the dispatcher for long: when the dispatcher is idle the report is
 // delivered from a goroutine of its own. Reports can then overtake each
 // other, so each delivers the channel's latest state.
-func (ex *Exchange) onChannelPressure(id ChannelID, congested bool) {
+func (ex *Exchange) onChannelPressure(id transport.ChannelID, congested bool) {
 	ex.mu.Lock()
 	if ex.closed {
 		ex.mu.Unlock()
@@ -800,7 +795,7 @@ func (ex *Exchange) onChannelEstablish(ch *transport.Channel) {
 	ex.dispatch(msgChannelEstablish{ch: ch.ID})
 }
 
-func (ex *Exchange) onChannelReceive(id ChannelID, msg wire.ChannelMsg) {
+func (ex *Exchange) onChannelReceive(id transport.ChannelID, msg wire.ChannelMsg) {
 	if msg != nil {
 		ex.counters.received(msg)
 		if ex.onMsg != nil || ex.obs.on() {

@@ -11,7 +11,7 @@ import (
 // departure grace period).
 type PeerEvent struct {
 	Changes []PeerChange
-	Peers   map[string]PeerIdentity
+	Peers   map[string]wire.PeerIdentity
 }
 
 // DocInfo describes a held document in the documents feed.
@@ -31,7 +31,7 @@ type DocEvent struct {
 
 // Peers returns the current peers (connected or within their departure
 // grace period).
-func (ex *Exchange) Peers() map[string]PeerIdentity {
+func (ex *Exchange) Peers() map[string]wire.PeerIdentity {
 	ex.mu.Lock()
 	s := ex.cs().sess
 	ex.mu.Unlock()

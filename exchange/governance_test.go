@@ -5,12 +5,14 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func denyShare(doc, peer string) Policy {
-	return Policy{CanShare: func(d string, p PeerIdentity) Verdict {
+	return Policy{CanShare: func(d string, p wire.PeerIdentity) Verdict {
 		if d == doc && p.PeerID == peer {
 			return Deny
 		}
@@ -110,7 +112,7 @@ func TestCanAcceptBlocksImport(t *testing.T) {
 	n := newTestNet(t)
 	a := n.peer("a")
 	b := n.peer("b")
-	dispose := b.Register(Policy{CanAccept: func(string, PeerIdentity) Verdict { return Deny }})
+	dispose := b.Register(Policy{CanAccept: func(string, wire.PeerIdentity) Verdict { return Deny }})
 	da := mustGet(t, a, "d", jsonDoc)
 	update(t, da, func(tx *Tx) { tx.Set(P("x"), 1) })
 	db := mustGet(t, b, "d", jsonDoc)
@@ -186,7 +188,7 @@ func TestPolicyRegistry(t *testing.T) {
 	var ps policies
 	var disposed []string
 	mk := func(name string, v Verdict) Policy {
-		return Policy{Name: name, CanShare: func(string, PeerIdentity) Verdict { return v }, Dispose: func() error {
+		return Policy{Name: name, CanShare: func(string, wire.PeerIdentity) Verdict { return v }, Dispose: func() error {
 			disposed = append(disposed, name)
 			if name == "bad" {
 				return errors.New("boom")
@@ -195,7 +197,7 @@ func TestPolicyRegistry(t *testing.T) {
 		}}
 	}
 	share := func() bool {
-		return ps.allow(func(p Policy) Verdict { return askDoc(p.CanShare, "d", PeerIdentity{}) })
+		return ps.allow(func(p Policy) Verdict { return askDoc(p.CanShare, "d", wire.PeerIdentity{}) })
 	}
 	if !share() {
 		t.Fatal("empty set must be open")
@@ -217,7 +219,7 @@ func TestPolicyRegistry(t *testing.T) {
 	}
 	ps.register(mk("bad", Abstain))
 	err := ps.clear()
-	if !errors.Is(err, &Error{Code: CodeDispose}) || len(ps.snapshot()) != 0 {
+	if !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonDispose}) || len(ps.snapshot()) != 0 {
 		t.Fatalf("clear: %v", err)
 	}
 	// Resolve: first non-empty answer in registration order.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/changes"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -58,9 +60,9 @@ func (d *Doc) check() error {
 	defer d.ex.mu.Unlock()
 	switch {
 	case d.ex.closed:
-		return &Error{Code: CodeClosed, DocID: d.rt.id}
+		return newError(reasonClosed, d.rt.id, "", nil)
 	case d.rt.destroyed:
-		return &Error{Code: CodeDestroyed, DocID: d.rt.id}
+		return newError(reasonDestroyed, d.rt.id, "", nil)
 	}
 	return nil
 }
@@ -90,7 +92,7 @@ func (tx *Tx) Set(path Path, v any) {
 		tx.add(path, replica.Change{}, err)
 		return
 	}
-	c, err := replica.ReplaceChange(val)
+	c, err := changes.Replace(val)
 	tx.add(path, c, err)
 }
 
@@ -101,13 +103,13 @@ func (tx *Tx) MapSet(path Path, key string, v any) {
 		tx.add(path, replica.Change{}, err)
 		return
 	}
-	c, err := replica.MapSetChange(key, val)
+	c, err := changes.MapSet(key, val)
 	tx.add(path, c, err)
 }
 
 // Delete removes keys from the object (record) at path.
 func (tx *Tx) Delete(path Path, keys ...string) {
-	tx.add(path, replica.MapDeleteChange(keys...), nil)
+	tx.add(path, changes.MapDelete(keys...), nil)
 }
 
 // ListInsert inserts items at index i of the list at path.
@@ -121,29 +123,29 @@ func (tx *Tx) ListInsert(path Path, i int, items ...any) {
 		}
 		vals[k] = v
 	}
-	c, err := replica.SequenceInsertChange(i, vals...)
+	c, err := changes.SequenceInsert(i, vals...)
 	tx.add(path, c, err)
 }
 
 // ListDelete deletes n items from index i of the list at path.
 func (tx *Tx) ListDelete(path Path, i, n int) {
-	tx.add(path, replica.SequenceDeleteChange(i, n), nil)
+	tx.add(path, changes.SequenceDelete(i, n), nil)
 }
 
 // TextInsert inserts s at index i (UTF-16 code units, like JS strings) of
 // the text at path.
 func (tx *Tx) TextInsert(path Path, i int, s string) {
-	tx.add(path, replica.TextInsertChange(i, s), nil)
+	tx.add(path, changes.TextInsert(i, s), nil)
 }
 
 // TextDelete deletes n UTF-16 code units at index i of the text at path.
 func (tx *Tx) TextDelete(path Path, i, n int) {
-	tx.add(path, replica.TextDeleteChange(i, n), nil)
+	tx.add(path, changes.TextDelete(i, n), nil)
 }
 
 // Increment adds n to the counter at path.
 func (tx *Tx) Increment(path Path, n float64) {
-	tx.add(path, replica.IncrementChange(n), nil)
+	tx.add(path, changes.Increment(n), nil)
 }
 
 // Apply adds a raw change (any change of the reference vocabulary).
@@ -176,14 +178,14 @@ func (d *Doc) Update(fn func(*Tx) error) error {
 		return err
 	}
 	if tx.err != nil {
-		return &Error{Code: CodeInvalidChange, DocID: d.rt.id, Err: tx.err}
+		return newError(reasonInvalidChange, d.rt.id, "", tx.err)
 	}
 	if len(tx.ops) == 0 {
 		return nil
 	}
 	if b := d.rt.docType.Schema; b != nil {
 		if err := validateOps(b, tx.ops); err != nil {
-			return &Error{Code: CodeInvalidChange, DocID: d.rt.id, Err: err}
+			return newError(reasonInvalidChange, d.rt.id, "", err)
 		}
 	}
 	rt := d.rt
@@ -204,7 +206,7 @@ func (d *Doc) Update(fn func(*Tx) error) error {
 	}
 	rt.mu.Unlock()
 	if err != nil {
-		return &Error{Code: CodeInvalidChange, DocID: rt.id, Err: err}
+		return newError(reasonInvalidChange, rt.id, "", err)
 	}
 	d.ex.markChanged(rt)
 	if queue {
@@ -224,10 +226,10 @@ func (d *Doc) JSON() ([]byte, error) {
 func (d *Doc) Decode(v any) error {
 	b, err := d.JSON()
 	if err != nil {
-		return &Error{Code: CodeDecode, DocID: d.rt.id, Err: err}
+		return newError(reasonDecode, d.rt.id, "", err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return &Error{Code: CodeDecode, DocID: d.rt.id, Err: err}
+		return newError(reasonDecode, d.rt.id, "", err)
 	}
 	return nil
 }
@@ -289,7 +291,7 @@ func (d *Doc) Ready() bool {
 
 // WaitForSync waits until a peer with a live channel is synced with, or
 // answered vacant for, the document, or until ctx is done (then the error
-// has Code CodeSyncTimeout and unwraps to ctx.Err()).
+// has reason "sync-timeout" and unwraps to ctx.Err()).
 //
 // "Synced" also means our copy is not behind the version the peer last
 // reported, so the data is there when WaitForSync returns. (The reference
@@ -308,7 +310,7 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 			return true, nil
 		}
 		return mismatchOnly(rt.id, s, sess)
-	}, &Error{Code: CodeSyncTimeout, DocID: d.rt.id, Msg: "waiting for a synced peer"})
+	}, newError(reasonSyncTimeout, d.rt.id, "waiting for a synced peer", nil))
 }
 
 // WaitAcknowledged waits until a connected peer acknowledged holding the
@@ -316,7 +318,7 @@ func (d *Doc) WaitForSync(ctx context.Context) error {
 // stores acknowledges a write it merged once every one of its stores holds
 // it; a peer without stores never acknowledges. Use it after Update where a write must not be lost with this
 // process (a CLI that exits, a service about to stop). On ctx's end the
-// error has Code CodeNotAcknowledged and unwraps to ctx.Err(). Only plain
+// error has reason "not-acknowledged" and unwraps to ctx.Err(). Only plain
 // (JSONDoc) documents are acknowledged; for others it waits for ctx.
 func (d *Doc) WaitAcknowledged(ctx context.Context) error {
 	if err := d.check(); err != nil {
@@ -327,18 +329,18 @@ func (d *Doc) WaitAcknowledged(ctx context.Context) error {
 	return d.waitAck(ctx, target.String(), func(s *syncState, sess *sessionState) (bool, error) {
 		return acknowledged(rt.id, rt.factory.ParseVersion, target, s, sess), nil
 	},
-		&Error{Code: CodeNotAcknowledged, DocID: d.rt.id, Msg: "no peer acknowledged version " + target.String()})
+		newError(reasonNotAcknowledged, d.rt.id, "no peer acknowledged version "+target.String(), nil))
 }
 
 // wait blocks until until holds (checked now and at every tick) or ctx
 // ends (then timeout, wrapping ctx.Err(), is returned).
-func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) (bool, error), timeout *Error) error {
+func (d *Doc) wait(ctx context.Context, until func(*syncState, *sessionState) (bool, error), timeout *kyneta.Error) error {
 	return d.waitAck(ctx, "", until, timeout)
 }
 
 // waitAck is wait; with ackAt set, the waiter also asks connected peers
 // for an acknowledgement of that version.
-func (d *Doc) waitAck(ctx context.Context, ackAt string, until func(*syncState, *sessionState) (bool, error), timeout *Error) error {
+func (d *Doc) waitAck(ctx context.Context, ackAt string, until func(*syncState, *sessionState) (bool, error), timeout *kyneta.Error) error {
 	w := &syncWaiter{doc: d.rt.id, rt: d.rt, until: until, done: make(chan struct{}), ackAt: ackAt, asked: map[string]bool{}}
 	if ackAt != "" {
 		d.ex.dispatch(funcMsg(func() { d.ex.askAcks(w) }))
@@ -417,7 +419,7 @@ func (ex *Exchange) checkWaiters() {
 	for i, w := range ws {
 		switch {
 		case !live[i]:
-			ex.resolveWaiter(w, &Error{Code: CodeDestroyed, DocID: w.doc})
+			ex.resolveWaiter(w, newError(reasonDestroyed, w.doc, "", nil))
 		default:
 			if done, err := w.until(ss, sess); done {
 				ex.resolveWaiter(w, err)

@@ -3,7 +3,6 @@ package exchange
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -71,12 +70,12 @@ func (n *testNet) peer(name string, mods ...func(*Options)) *Exchange {
 	return ex
 }
 
-func (n *testNet) diagnostics(code DiagnosticCode) []Diagnostic {
+func (n *testNet) diagnostics(code string) []Diagnostic {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var out []Diagnostic
 	for _, d := range n.diags {
-		if d.Code == code {
+		if d.Reason == code {
 			out = append(out, d)
 		}
 	}
@@ -233,5 +232,3 @@ func settleAll(t *testing.T, bridges []*transporttest.Bridge, exs ...*Exchange) 
 	}
 	t.Fatal("does not settle")
 }
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/batches"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -150,8 +151,8 @@ func plainContiguous(ours, incoming replica.Version, p replica.Payload) bool {
 }
 
 // countBatches counts the non-empty batches of a plain delta without
-// decoding it (replica.CountBatches: strings skipped eight bytes at a time).
-func countBatches(data []byte) (int, bool) { return replica.CountBatches(data) }
+// decoding it (batches.Count: strings skipped eight bytes at a time).
+func countBatches(data []byte) (int, bool) { return batches.Count(data) }
 
 // dominates decides which of two diverged lineages wins: the higher op
 // counter, then the greater lineage string. It is a total order both

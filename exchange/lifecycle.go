@@ -17,7 +17,7 @@ func (ex *Exchange) Flush(ctx context.Context) error {
 	}
 	for _, t := range ex.Transports() {
 		if err := t.Flush(ctx); err != nil {
-			return &Error{Code: CodeTransport, Msg: "flush " + t.ID(), Err: err}
+			return newError(reasonTransport, "", "flush "+t.ID(), err)
 		}
 	}
 	return ex.waitQuiet(ctx)
@@ -26,7 +26,7 @@ func (ex *Exchange) Flush(ctx context.Context) error {
 // Shutdown leaves gracefully: pending loads and writes finish, every peer
 // gets depart, subscribers see every doc removed and every peer departed,
 // transports are flushed and stopped, stores closed and policies disposed.
-// Later calls fail with CodeClosed (Shutdown itself returns nil again). If
+// Later calls fail with reason "closed" (Shutdown itself returns nil again). If
 // ctx ends first the remaining steps still run, without waiting.
 func (ex *Exchange) Shutdown(ctx context.Context) error {
 	ex.mu.Lock()
@@ -67,7 +67,7 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 	}
 	for _, t := range ex.Transports() {
 		if err := t.Flush(ctx); err != nil {
-			errs = append(errs, &Error{Code: CodeTransport, Msg: "flush " + t.ID(), Err: err})
+			errs = append(errs, newError(reasonTransport, "", "flush "+t.ID(), err))
 		}
 	}
 	ex.mu.Lock()
@@ -75,7 +75,7 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 	ts := ex.transports
 	ex.transports = nil
 	for w := range ex.waiters {
-		w.err = &Error{Code: CodeClosed, DocID: w.doc}
+		w.err = newError(reasonClosed, w.doc, "", nil)
 		close(w.done)
 	}
 	ex.waiters = map[*syncWaiter]struct{}{}
@@ -83,7 +83,7 @@ func (ex *Exchange) Shutdown(ctx context.Context) error {
 	ex.runner.Close() // queued inputs are dropped; later ones ignored
 	for _, t := range ts {
 		if err := t.Stop(ctx); err != nil {
-			errs = append(errs, &Error{Code: CodeTransport, Msg: "stop " + t.ID(), Err: err})
+			errs = append(errs, newError(reasonTransport, "", "stop "+t.ID(), err))
 		}
 	}
 	// Background jobs started before closed are still accounted for.
@@ -117,7 +117,7 @@ func (ex *Exchange) Reset(ctx context.Context) error {
 	ex.mu.Lock()
 	if ex.closed || ex.closing {
 		ex.mu.Unlock()
-		return &Error{Code: CodeClosed}
+		return newError(reasonClosed, "", "", nil)
 	}
 	ts := ex.transports
 	ex.transports = nil
@@ -129,7 +129,7 @@ func (ex *Exchange) Reset(ctx context.Context) error {
 	}
 	for _, t := range ts {
 		if err := t.Stop(ctx); err != nil {
-			errs = append(errs, &Error{Code: CodeTransport, Msg: "stop " + t.ID(), Err: err})
+			errs = append(errs, newError(reasonTransport, "", "stop "+t.ID(), err))
 		}
 	}
 	if err := ex.waitQuiet(ctx); err != nil {
@@ -141,8 +141,8 @@ func (ex *Exchange) Reset(ctx context.Context) error {
 			rt.destroyed = true
 		}
 		ex.runtimes = map[string]*docRuntime{}
-		ex.channels = map[ChannelID]*transport.Channel{}
-		ex.pressure = map[ChannelID]bool{}
+		ex.channels = map[transport.ChannelID]*transport.Channel{}
+		ex.pressure = map[transport.ChannelID]bool{}
 		ex.mu.Unlock()
 		ex.stepSync(msgDocRemovedAll{})
 		ex.stepSession(msgDepartAll{})

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/transporttest"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func TestPeersLifecycle(t *testing.T) {
@@ -44,7 +46,7 @@ func TestPeersLifecycle(t *testing.T) {
 	// The grace period runs out.
 	n.bridge.Disconnect("b")
 	n.settle()
-	n.clk.Advance(DefaultDepartureTimeout - time.Millisecond)
+	n.clk.Advance(defaultDepartureTimeout - time.Millisecond)
 	n.settle()
 	if got := events(); got != "disconnected:b" {
 		t.Fatalf("events %q", got)
@@ -104,7 +106,7 @@ func TestSyncResumesAfterReconnect(t *testing.T) {
 			n.bridge.Reconnect("b")
 			n.settle()
 			wantJSON(t, db, `{"n":2}`)
-			if dt.Mode == Authoritative && db.Version() != da.Version() {
+			if dt.Mode == wire.Authoritative && db.Version() != da.Version() {
 				t.Fatalf("versions %s %s", da.Version(), db.Version())
 			}
 		})
@@ -134,7 +136,7 @@ func TestMultiTransportPeerEstablishedOnce(t *testing.T) {
 	if got := events(); got != "established:b" {
 		t.Fatalf("events %q", got)
 	}
-	if !slices.ContainsFunc(diags, func(d Diagnostic) bool { return d.Code == DiagDuplicatePeer }) {
+	if !slices.ContainsFunc(diags, func(d Diagnostic) bool { return d.Reason == reasonDuplicatePeer }) {
 		t.Fatal("no duplicate-peer diagnostic")
 	}
 	// Channel ids are unique across the exchange's transports.
@@ -197,44 +199,44 @@ func TestThreePeerMesh(t *testing.T) {
 }
 
 func TestAPIErrors(t *testing.T) {
-	if _, err := New(Options{}); !errors.Is(err, &Error{Code: CodeInvalidPeerID}) {
+	if _, err := New(Options{}); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidPeerID}) {
 		t.Fatalf("empty peer id: %v", err)
 	}
 	n := newTestNet(t)
 	a := n.peer("a")
-	if _, err := a.Get("", jsonDoc); !errors.Is(err, &Error{Code: CodeInvalidDocID}) {
+	if _, err := a.Get("", jsonDoc); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidDocID}) {
 		t.Fatalf("empty doc id: %v", err)
 	}
-	if _, err := a.Get(string(make([]byte, MaxDocIDBytes+1)), jsonDoc); !errors.Is(err, &Error{Code: CodeInvalidDocID}) {
+	if _, err := a.Get(string(make([]byte, maxDocIDBytes+1)), jsonDoc); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidDocID}) {
 		t.Fatalf("long doc id: %v", err)
 	}
-	long := JSONDoc(string(make([]byte, MaxSchemaHashBytes+1)))
-	if _, err := a.Get("d", long); !errors.Is(err, &Error{Code: CodeInvalidSchemaHash}) {
+	long := JSONDoc(string(make([]byte, maxSchemaHashBytes+1)))
+	if _, err := a.Get("d", long); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidSchemaHash}) {
 		t.Fatalf("long hash: %v", err)
 	}
 	d1 := mustGet(t, a, "d", jsonDoc)
 	if d2 := mustGet(t, a, "d", jsonDoc); d2 != d1 {
 		t.Fatal("Get must return the same handle")
 	}
-	if _, err := a.Get("d", JSONDoc("other")); !errors.Is(err, &Error{Code: CodeDocTypeConflict}) {
+	if _, err := a.Get("d", JSONDoc("other")); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonDocTypeConflict}) {
 		t.Fatalf("conflict: %v", err)
 	}
-	if err := a.Replicate("d", nil); !errors.Is(err, &Error{Code: CodeAlreadyRegistered}) {
+	if err := a.Replicate("d", nil); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonAlreadyRegistered}) {
 		t.Fatalf("replicate existing: %v", err)
 	}
-	if err := a.Replicate("nope", nil); !errors.Is(err, &Error{Code: CodeNoMetadata}) {
+	if err := a.Replicate("nope", nil); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonNoMetadata}) {
 		t.Fatalf("replicate unknown: %v", err)
 	}
 	if err := a.Replicate("h", &jsonDoc); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Get("h", jsonDoc); !errors.Is(err, &Error{Code: CodeReplicated}) {
+	if _, err := a.Get("h", jsonDoc); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonReplicated}) {
 		t.Fatalf("get replicated: %v", err)
 	}
-	if err := a.Suspend("nope"); !errors.Is(err, &Error{Code: CodeUnknownDoc}) {
+	if err := a.Suspend("nope"); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonUnknownDoc}) {
 		t.Fatalf("suspend unknown: %v", err)
 	}
-	if err := a.Resume("d"); !errors.Is(err, &Error{Code: CodeNotSuspended}) {
+	if err := a.Resume("d"); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonNotSuspended}) {
 		t.Fatalf("resume not suspended: %v", err)
 	}
 	if err := a.Suspend("d"); err != nil {
@@ -243,7 +245,7 @@ func TestAPIErrors(t *testing.T) {
 	if err := a.Suspend("d"); err != nil {
 		t.Fatal("suspend must be idempotent")
 	}
-	if _, err := a.Get("d", jsonDoc); !errors.Is(err, &Error{Code: CodeSuspended}) {
+	if _, err := a.Get("d", jsonDoc); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonSuspended}) {
 		t.Fatalf("get suspended: %v", err)
 	}
 	if err := a.Resume("d"); err != nil {
@@ -252,10 +254,10 @@ func TestAPIErrors(t *testing.T) {
 	if err := a.Destroy("d"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d1.Update(func(*Tx) error { return nil }); !errors.Is(err, &Error{Code: CodeDestroyed}) {
+	if err := d1.Update(func(*Tx) error { return nil }); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonDestroyed}) {
 		t.Fatalf("update destroyed: %v", err)
 	}
-	if err := a.Destroy("d"); !errors.Is(err, &Error{Code: CodeUnknownDoc}) {
+	if err := a.Destroy("d"); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonUnknownDoc}) {
 		t.Fatalf("destroy twice: %v", err)
 	}
 	d3 := mustGet(t, a, "d", jsonDoc)
@@ -265,16 +267,16 @@ func TestAPIErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := d3.WaitForSync(ctx)
-	if !errors.Is(err, &Error{Code: CodeSyncTimeout}) || !errors.Is(err, context.Canceled) || CodeOf(err) != CodeSyncTimeout {
+	if !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonSyncTimeout}) || !errors.Is(err, context.Canceled) || kyneta.ReasonOf(err) != reasonSyncTimeout {
 		t.Fatalf("wait: %v", err)
 	}
-	if err := d3.Update(func(tx *Tx) error { tx.Increment(P("missing"), 1); tx.Set(P("x"), make(chan int)); return nil }); !errors.Is(err, &Error{Code: CodeInvalidChange}) {
+	if err := d3.Update(func(tx *Tx) error { tx.Increment(P("missing"), 1); tx.Set(P("x"), make(chan int)); return nil }); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonInvalidChange}) {
 		t.Fatalf("invalid change: %v", err)
 	}
 	if err := a.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Get("z", jsonDoc); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if _, err := a.Get("z", jsonDoc); !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonClosed}) {
 		t.Fatalf("after shutdown: %v", err)
 	}
 }
@@ -325,8 +327,8 @@ func TestResetStartsOverWithoutDeparting(t *testing.T) {
 	if _, ok := b.Peers()["a"]; !ok {
 		t.Fatal("b forgot a at once; without a depart it keeps it in its grace period")
 	}
-	if err := da.Update(func(tx *Tx) error { tx.Set(P("n"), 2); return nil }); CodeOf(err) != CodeDestroyed {
-		t.Fatalf("old handle after reset: %v, want %s", err, CodeDestroyed)
+	if err := da.Update(func(tx *Tx) error { tx.Set(P("n"), 2); return nil }); kyneta.ReasonOf(err) != reasonDestroyed {
+		t.Fatalf("old handle after reset: %v, want %s", err, reasonDestroyed)
 	}
 
 	// Usable again: a new transport, channel ids from 1, the doc from the store.
@@ -352,7 +354,7 @@ func TestResetAfterShutdownFails(t *testing.T) {
 	if err := a.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Reset(context.Background()); CodeOf(err) != CodeClosed {
-		t.Fatalf("Reset after Shutdown: %v, want %s", err, CodeClosed)
+	if err := a.Reset(context.Background()); kyneta.ReasonOf(err) != reasonClosed {
+		t.Fatalf("Reset after Shutdown: %v, want %s", err, reasonClosed)
 	}
 }

@@ -59,13 +59,13 @@ func TestExchangeModel(t *testing.T) {
 
 var (
 	modelPeers = []string{"p0", "p1", "p2", "p3"}
-	modelLoro  = ReplicaType{Name: "loro", Major: 1}
+	modelLoro  = wire.ReplicaType{Name: "loro", Major: 1}
 )
 
 type model struct {
 	t      *testing.T
 	n      *testNet
-	opaque *replica.OpaqueFactory
+	opaque replica.Factory
 	crdt   DocType
 	denied string // peer denied CanShare("secret")
 	docs   map[string]map[string]*Doc
@@ -85,7 +85,7 @@ func newModel(t *testing.T, rt *rapid.T) *model {
 		data: map[string]*store.MemoryData{}, fail: map[string]func(bool){}, broken: map[string]bool{}}
 	m.n.t = t
 	m.opaque = replica.NewOpaqueFactory(modelLoro, replica.OpaqueOptions{})
-	m.crdt = DocType{Name: "crdt", Factory: m.opaque, Mode: Collaborative, SchemaHash: "h-loro"}
+	m.crdt = DocType{Name: "crdt", Factory: m.opaque, Mode: wire.Collaborative, SchemaHash: "h-loro"}
 	m.denied = rapid.SampledFrom(modelPeers[1:]).Draw(rt, "denied")
 	for _, p := range modelPeers {
 		m.start(p)
@@ -96,7 +96,7 @@ func newModel(t *testing.T, rt *rapid.T) *model {
 
 // policy is the same on every peer: the denied peer may not see "secret".
 func (m *model) policy() Policy {
-	return Policy{Name: "secret", CanShare: func(doc string, p PeerIdentity) Verdict {
+	return Policy{Name: "secret", CanShare: func(doc string, p wire.PeerIdentity) Verdict {
 		if doc == "secret" && p.PeerID == m.denied {
 			return Deny
 		}
@@ -113,7 +113,7 @@ func (m *model) start(p string) {
 	m.fail[p] = fail
 	ex := m.n.peer(p, func(o *Options) {
 		o.Stores = []store.Store{st}
-		o.Replicas = []replica.Bound{{Factory: m.opaque, Mode: Collaborative}}
+		o.Replicas = []replica.Bound{{Factory: m.opaque, Mode: wire.Collaborative}}
 		o.Policies = []Policy{m.policy()}
 		o.OnMessage = func(e MessageEvent) {
 			if e.Outbound || p != m.denied {
@@ -350,7 +350,7 @@ func (m *model) logDiagnostics(rt *rapid.T) {
 	m.n.mu.Lock()
 	defer m.n.mu.Unlock()
 	for _, d := range m.n.diags {
-		rt.Logf("diagnostic %s peer=%s doc=%s: %s", d.Code, d.PeerID, d.DocID, d.Message)
+		rt.Logf("diagnostic %s peer=%s doc=%s: %s", d.Reason, d.PeerID, d.DocID, d.Message)
 	}
 }
 
@@ -359,7 +359,7 @@ func (m *model) blobs(ex *Exchange) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
-	for _, e := range r.rep.(*replica.Opaque).Entries() {
+	for _, e := range opaqueParts(r.rep) {
 		out = append(out, string(e.Payload.Data))
 	}
 	slices.Sort(out)

@@ -12,9 +12,9 @@ import (
 
 type machineTransition = machine.Transition[*coreState]
 
-// ObsVersion is the version of the observation protocol (ObsEvent.V), the
+// obsVersion is the version of the observation protocol (ObsEvent.V), the
 // reference's experimental version 1.
-const ObsVersion = 1
+const obsVersion = 1
 
 // ObsLayer is the layer an observation event belongs to.
 type ObsLayer string
@@ -41,7 +41,7 @@ type ObsOp struct {
 // as the kind says. MarshalJSON writes the reference's JSON shape, so a
 // stream can go to the reference's inspector unchanged.
 type ObsEvent struct {
-	V      int      // ObsVersion
+	V      int      // the observation protocol's version: 1, the reference's experimental one
 	Seq    uint64   // per-exchange order of events, from 0
 	T      int64    // wall clock, Unix milliseconds (display only)
 	PeerID string   // the local peer
@@ -55,7 +55,7 @@ type ObsEvent struct {
 	// what the message names.
 	MsgType   string
 	Peer      string // also directory "peer" and "sync-state"
-	ChannelID ChannelID
+	ChannelID transport.ChannelID
 	DocID     string // also directory "doc", "sync-state" and doc "changeset"
 	Version   string
 	Docs      []string // a present's documents
@@ -118,7 +118,7 @@ func (e ObsEvent) MarshalJSON() ([]byte, error) {
 		m["program"], m["summary"] = e.Program, e.Summary
 	case "diagnostic":
 		if d := e.Diagnostic; d != nil {
-			m["code"], m["severity"], m["message"] = d.Code, d.Severity, d.Message
+			m["code"], m["severity"], m["message"] = d.Reason, d.Severity, d.Message
 			put("peer", d.PeerID)
 			put("docId", d.DocID)
 			put("local", d.Local)
@@ -191,7 +191,7 @@ func (ex *Exchange) publish(e ObsEvent) {
 		o.mu.Unlock()
 		return
 	}
-	e.V, e.Seq, e.T, e.PeerID = ObsVersion, o.seq, ex.clock.Now().UnixMilli(), ex.identity.PeerID
+	e.V, e.Seq, e.T, e.PeerID = obsVersion, o.seq, ex.clock.Now().UnixMilli(), ex.identity.PeerID
 	o.seq++
 	sinks := o.sinks
 	o.mu.Unlock()
@@ -203,7 +203,7 @@ func (ex *Exchange) publish(e ObsEvent) {
 	}
 }
 
-func (ex *Exchange) observeMessage(out bool, ch ChannelID, peer string, msg wire.ChannelMsg) {
+func (ex *Exchange) observeMessage(out bool, ch transport.ChannelID, peer string, msg wire.ChannelMsg) {
 	ex.publish(messageEvent(out, ch, peer, msg))
 }
 

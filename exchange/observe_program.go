@@ -12,7 +12,7 @@ import (
 // of protocol values, kept with the core so the purity check covers them.
 // The shell stamps and publishes them.
 
-func messageEvent(out bool, ch ChannelID, peer string, msg wire.ChannelMsg) ObsEvent {
+func messageEvent(out bool, ch transport.ChannelID, peer string, msg wire.ChannelMsg) ObsEvent {
 	e := ObsEvent{Layer: ObsProtocol, Kind: "message", Dir: "in", MsgType: msg.MsgType().String(), Peer: peer, ChannelID: ch}
 	if out {
 		e.Dir = "out"

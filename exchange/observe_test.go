@@ -78,7 +78,7 @@ func TestObserveEveryLayer(t *testing.T) {
 		{"session and sync transitions", func(e ObsEvent) bool { return e.Layer == ObsEngine && e.Program == "session" }},
 		{"a sync transition", func(e ObsEvent) bool { return e.Layer == ObsEngine && e.Program == "sync" }},
 		{"the schema mismatch", func(e ObsEvent) bool {
-			return e.Layer == ObsDiagnostic && e.Diagnostic != nil && e.Diagnostic.Code == DiagSchemaHashMismatch
+			return e.Layer == ObsDiagnostic && e.Diagnostic != nil && e.Diagnostic.Reason == reasonSchemaHashMismatch
 		}},
 		{"frames", func(e ObsEvent) bool { return e.Layer == ObsWire && e.Kind == "frame" && e.Size > 0 }},
 	}
@@ -95,7 +95,7 @@ func TestObserveEveryLayer(t *testing.T) {
 	evs := ra.all()
 	seqs := map[uint64]bool{}
 	for _, e := range evs {
-		if e.V != ObsVersion || e.PeerID != "a" || e.T == 0 || seqs[e.Seq] {
+		if e.V != obsVersion || e.PeerID != "a" || e.T == 0 || seqs[e.Seq] {
 			t.Fatalf("bad envelope %+v", e)
 		}
 		seqs[e.Seq] = true
@@ -131,8 +131,8 @@ func TestObsEventJSON(t *testing.T) {
 			`{"docId":"d","kind":"changeset","layer":"doc","ops":[{"type":"replace","path":"title"}],"peerId":"a","replay":false,"seq":0,"t":0,"v":1}`},
 		{ObsEvent{V: 1, PeerID: "a", Layer: ObsWire, Kind: "frame", Dir: "send", FrameSeq: 7, FrameKind: "fragment", Index: 1, Total: 3, Size: 100},
 			`{"dir":"send","frameKind":"fragment","frameSeq":7,"index":1,"kind":"frame","layer":"wire","peerId":"a","seq":0,"size":100,"t":0,"total":3,"v":1}`},
-		{ObsEvent{V: 1, PeerID: "a", Layer: ObsDiagnostic, Kind: "diagnostic", Diagnostic: &Diagnostic{Code: DiagSchemaHashMismatch, Severity: SeverityError, Message: "m", PeerID: "b", DocID: "d", Local: "h1", Remote: "h2"}},
-			fmt.Sprintf(`{"code":%q,"docId":"d","kind":"diagnostic","layer":"diagnostic","local":"h1","message":"m","peer":"b","peerId":"a","remote":"h2","seq":0,"severity":"error","t":0,"v":1}`, DiagSchemaHashMismatch)},
+		{ObsEvent{V: 1, PeerID: "a", Layer: ObsDiagnostic, Kind: "diagnostic", Diagnostic: &Diagnostic{Reason: reasonSchemaHashMismatch, Severity: SeverityError, Message: "m", PeerID: "b", DocID: "d", Local: "h1", Remote: "h2"}},
+			fmt.Sprintf(`{"code":%q,"docId":"d","kind":"diagnostic","layer":"diagnostic","local":"h1","message":"m","peer":"b","peerId":"a","remote":"h2","seq":0,"severity":"error","t":0,"v":1}`, reasonSchemaHashMismatch)},
 	}
 	for _, r := range rows {
 		b, err := json.Marshal(r.e)

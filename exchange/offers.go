@@ -5,6 +5,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -15,8 +16,8 @@ func (ex *Exchange) runtimeFor(doc string) *docRuntime {
 	return ex.runtimes[doc]
 }
 
-func (ex *Exchange) warn(code DiagnosticCode, doc, peer string, err error, format string, args ...any) {
-	ex.diagnose(Diagnostic{Code: code, Severity: SeverityWarning, DocID: doc, PeerID: peer, Err: err, Message: fmt.Sprintf(format, args...)})
+func (ex *Exchange) warn(reason string, doc, peer string, err error, format string, args ...any) {
+	ex.diagnose(Diagnostic{Reason: reason, Severity: SeverityWarning, DocID: doc, PeerID: peer, Err: err, Message: fmt.Sprintf(format, args...)})
 }
 
 // sendOffers builds and queues the offers of one send-offers effect (§2.7).
@@ -24,7 +25,7 @@ func (ex *Exchange) warn(code DiagnosticCode, doc, peer string, err error, forma
 func (ex *Exchange) sendOffers(f fxSendOffers) {
 	rt := ex.runtimeFor(f.doc)
 	if rt == nil {
-		ex.warn(DiagExportFailed, f.doc, "", nil, "no local runtime for doc %q at send time; offer dropped", f.doc)
+		ex.warn(reasonExportFailed, f.doc, "", nil, "no local runtime for doc %q at send time; offer dropped", f.doc)
 		return
 	}
 	var parts []replica.OfferPart
@@ -71,7 +72,7 @@ func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *strin
 	cur := ours.String()
 	one := func(p replica.Payload, ok bool, err error, what string) []replica.OfferPart {
 		if err != nil {
-			ex.warn(DiagExportFailed, rt.id, peer, err, "%s export failed", what)
+			ex.warn(reasonExportFailed, rt.id, peer, err, "%s export failed", what)
 			return nil
 		}
 		if !ok {
@@ -87,14 +88,14 @@ func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *strin
 	case offerLog:
 		parts, err := me.ExportFor(plan.from)
 		if err != nil {
-			ex.warn(DiagExportFailed, rt.id, peer, err, "export for %q failed", plan.from)
+			ex.warn(reasonExportFailed, rt.id, peer, err, "export for %q failed", plan.from)
 			return nil
 		}
 		return parts
 	case offerEntirety:
 		return entirety()
 	case offerBadVersion:
-		ex.warn(DiagVersionParse, rt.id, peer, plan.err, "cannot use peer version %q; nothing sent", *since)
+		ex.warn(reasonVersionParse, rt.id, peer, plan.err, "cannot use peer version %q; nothing sent", *since)
 		return nil
 	case offerSinceOurs:
 		p, ok, err := rt.rep.ExportSince(ours)
@@ -116,7 +117,7 @@ func (ex *Exchange) importOffer(f fxImport) {
 	if rt == nil {
 		return
 	}
-	var identity PeerIdentity
+	var identity wire.PeerIdentity
 	wasSynced := false
 	if peer, ok := ex.cs().sync.peers.Get(f.from); ok {
 		identity = peer.identity
@@ -125,10 +126,13 @@ func (ex *Exchange) importOffer(f fxImport) {
 	}
 	incoming, err := rt.factory.ParseVersion(f.version)
 	if err != nil {
-		ex.warn(DiagVersionParse, f.doc, f.from, err, "cannot parse offer version %q; dropped", f.version)
+		ex.warn(reasonVersionParse, f.doc, f.from, err, "cannot parse offer version %q; dropped", f.version)
 		return
 	}
-	payload := replica.FromWire(f.payload)
+	payload := replica.Payload{Kind: f.payload.Kind, Encoding: f.payload.Encoding, Data: f.payload.Data}
+	if f.payload.Lineage != nil {
+		payload.Lineage = *f.payload.Lineage
+	}
 	in := importInput{incoming: incoming, payload: payload, wasSynced: wasSynced,
 		transient: rt.meta.SyncMode.Durability == wirecore.Transient, now: ex.clock.Now()}
 	rt.mu.Lock()
@@ -153,19 +157,19 @@ func (ex *Exchange) importOffer(f fxImport) {
 		ex.enqueue(msgPeerSynced{doc: f.doc, version: f.version, peer: f.from, write: owesAck(payload, f.reciprocate)})
 		return
 	case importRefuse:
-		ex.warn(DiagVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)
+		ex.warn(reasonVersionRefused, f.doc, f.from, nil, "offer refused: %s", why)
 		return
 	case importKeepOurs:
-		ex.warn(DiagResetRefused, f.doc, f.from, nil, "keeping lineage %s over %s; sending ours", in.ours, incoming)
+		ex.warn(reasonResetRefused, f.doc, f.from, nil, "keeping lineage %s over %s; sending ours", in.ours, incoming)
 		ex.sendOffers(fxSendOffers{peers: []string{f.from}, doc: f.doc, reciprocate: ptr(false)})
 		return
 	case importAskGap:
-		ex.warn(DiagMergeFailed, f.doc, f.from, nil, "%s; re-requesting", why)
+		ex.warn(reasonMergeFailed, f.doc, f.from, nil, "%s; re-requesting", why)
 		askOurs()
 		return
 	case importAskEntirety, importReset:
 		if !ex.canReset(f.doc, identity) {
-			ex.warn(DiagResetRefused, f.doc, f.from, nil, "peer's state diverged from ours and canReset refused; keeping local state")
+			ex.warn(reasonResetRefused, f.doc, f.from, nil, "peer's state diverged from ours and canReset refused; keeping local state")
 			return
 		}
 		if act == importAskEntirety {
@@ -194,9 +198,9 @@ func (ex *Exchange) importOffer(f fxImport) {
 	rt.mu.Unlock()
 	if mergeErr != nil {
 		if act == importReset {
-			ex.warn(DiagResetFailed, f.doc, f.from, mergeErr, "reset from entirety failed; dropped")
+			ex.warn(reasonResetFailed, f.doc, f.from, mergeErr, "reset from entirety failed; dropped")
 		} else {
-			ex.warn(DiagMergeFailed, f.doc, f.from, mergeErr, "merge failed (incompatible data?); dropped")
+			ex.warn(reasonMergeFailed, f.doc, f.from, mergeErr, "merge failed (incompatible data?); dropped")
 		}
 		return
 	}
@@ -217,7 +221,7 @@ func (ex *Exchange) enqueue(m any) { ex.consequence(m) }
 
 // congested reports whether one of chans reported its queue past its
 // high-water mark (the latest report, before the core has seen it).
-func (ex *Exchange) congested(chans []ChannelID) bool {
+func (ex *Exchange) congested(chans []transport.ChannelID) bool {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
 	for _, ch := range chans {

@@ -11,11 +11,11 @@ import (
 // from TS peers): each stored blob is replayed as its own offer, stamped
 // with the version it arrived with.
 func TestOpaqueRelayForwardsBlobs(t *testing.T) {
-	loro := ReplicaType{Name: "loro", Major: 1}
+	loro := wire.ReplicaType{Name: "loro", Major: 1}
 	opaque := replica.NewOpaqueFactory(loro, replica.OpaqueOptions{})
-	crdt := DocType{Name: "crdt", Factory: opaque, Mode: Collaborative, SchemaHash: "h-loro"}
+	crdt := DocType{Name: "crdt", Factory: opaque, Mode: wire.Collaborative, SchemaHash: "h-loro"}
 	withOpaque := func(o *Options) {
-		o.Replicas = []replica.Bound{{Factory: opaque, Mode: Collaborative}}
+		o.Replicas = []replica.Bound{{Factory: opaque, Mode: wire.Collaborative}}
 	}
 	relay := func(o *Options) {
 		withOpaque(o)
@@ -58,7 +58,7 @@ func TestOpaqueRelayForwardsBlobs(t *testing.T) {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		var out []string
-		for _, e := range rt.rep.(*replica.Opaque).Entries() {
+		for _, e := range opaqueParts(rt.rep) {
 			out = append(out, string(e.Payload.Data))
 		}
 		return out
@@ -77,4 +77,14 @@ func TestOpaqueRelayForwardsBlobs(t *testing.T) {
 	if got := blobs(late); len(got) != 2 {
 		t.Fatalf("late joiner holds %v", got)
 	}
+}
+
+// opaqueParts returns the payloads an opaque relay holds, in order, as it
+// replays them to a peer without a version.
+func opaqueParts(r replica.Replica) []replica.OfferPart {
+	parts, err := r.(replica.MultiExporter).ExportFor("")
+	if err != nil {
+		panic(err)
+	}
+	return parts
 }

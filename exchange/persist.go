@@ -19,7 +19,7 @@ var storeRetry = backoff.Policy{Base: 100 * time.Millisecond, Max: 30 * time.Sec
 
 func (ex *Exchange) storeError(doc, op string, err error) {
 	ex.counters.storeErrors.Add(1)
-	ex.diagnose(Diagnostic{Code: DiagStoreError, Severity: SeverityError, DocID: doc, Err: err,
+	ex.diagnose(Diagnostic{Reason: reasonStoreError, Severity: SeverityError, DocID: doc, Err: err,
 		Message: fmt.Sprintf("store %s failed for doc %q", op, doc)})
 	if ex.onStore != nil {
 		ex.safeCall("OnStoreError", func() { ex.onStore(doc, op, err) })
@@ -73,7 +73,7 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 				if d, ok := ex.adoptStoredMeta(rt, recs); ok {
 					report = append(report, func() { ex.diagnose(d) })
 				}
-				res, err := store.Replay(rt.id, recs, func(rec store.Record) (string, error) {
+				err := store.Replay(rt.id, recs, func(rec store.Record) (string, error) {
 					if err := ex.replay(rt, rec); err != nil {
 						return "", err
 					}
@@ -84,7 +84,9 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 					// the good prefix.
 					heads[best].broken = true
 					rt.reset()
-					for _, rec := range recs[:res.Good] {
+					var ce *store.CorruptError
+					errors.As(err, &ce) // Replay's errors are all *CorruptError
+					for _, rec := range recs[:ce.Good] {
 						_ = ex.replay(rt, rec)
 					}
 					report = append(report, func() { ex.storeError(rt.id, "load", err) })
@@ -96,7 +98,7 @@ func (ex *Exchange) hydrate(rt *docRuntime, event DocChangeType) {
 		queued := len(rt.queuedTx)
 		for _, err := range rt.finishLoading() {
 			report = append(report, func() {
-				ex.warn(DiagMergeFailed, rt.id, "", err, "a transaction made while loading was refused after the stored state loaded")
+				ex.warn(reasonMergeFailed, rt.id, "", err, "a transaction made while loading was refused after the stored state loaded")
 			})
 		}
 		version := rt.rep.Version().String()
@@ -193,7 +195,7 @@ func (ex *Exchange) compact(doc string, force bool) {
 	}
 	rt.mu.Unlock()
 	if err != nil {
-		ex.warn(DiagExportFailed, doc, "", err, "compaction to %s failed", target)
+		ex.warn(reasonExportFailed, doc, "", err, "compaction to %s failed", target)
 		return
 	}
 	if ok && len(ex.stores) > 0 {
@@ -217,7 +219,7 @@ func (ex *Exchange) Compact(docID string) error {
 	case <-done:
 		return nil
 	case <-ex.runner.Stopped():
-		return &Error{Code: CodeClosed, DocID: docID}
+		return newError(reasonClosed, docID, "", nil)
 	}
 }
 
@@ -347,7 +349,7 @@ func (ex *Exchange) storeWrite(f fxStoreWrite) {
 	}
 	recs, version, err := ex.storeRecords(rt, f.base, f.replace)
 	if err != nil {
-		ex.warn(DiagExportFailed, f.doc, "", err, "cannot export doc for storage")
+		ex.warn(reasonExportFailed, f.doc, "", err, "cannot export doc for storage")
 		ex.stepStore(stWritten{doc: f.doc, store: f.store, version: version, outcome: outcomePermanent, err: err})
 		return
 	}

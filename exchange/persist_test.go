@@ -9,6 +9,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/schema"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func withStore(s ...store.Store) func(*Options) {
@@ -51,7 +52,7 @@ func TestPersistAndHydrateAcrossRestart(t *testing.T) {
 			d2 := mustGet(t, a2, "d", dt) // returns at once, hydrates in the background
 			flush(t, a2)
 			wantJSON(t, d2, `{"n":1,"list":["x","y"]}`)
-			if dt.Mode == Authoritative && d2.Version() != version {
+			if dt.Mode == wire.Authoritative && d2.Version() != version {
 				t.Fatalf("hydrated version %s, was %s", d2.Version(), version)
 			}
 			// A new peer is served from the hydrated copy.
@@ -355,7 +356,7 @@ func TestTypedDocWithDefaultsSurvivesRestart(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, d := range diags {
-		if d.Code == DiagStoreError {
+		if d.Reason == reasonStoreError {
 			t.Fatalf("store diagnostic on restart: %s", d.Message)
 		}
 	}
@@ -376,7 +377,7 @@ func TestRelayKeepsStoredMetaOverFirstPresenter(t *testing.T) {
 	update(t, dx, func(tx *Tx) { tx.Set(P("v"), "from x") })
 	n.settle()
 	flush(t, hub)
-	if got := n.diagnostics(DiagSchemaHashMismatch); len(got) == 0 {
+	if got := n.diagnostics(reasonSchemaHashMismatch); len(got) == 0 {
 		t.Fatal("no schema-hash-mismatch diagnostic for the presenter")
 	}
 	if info := hub.Documents()["d"]; info.Mode != ModeReplicate {

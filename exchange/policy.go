@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Verdict is a policy gate's answer. Gates compose over every registered
@@ -22,7 +24,7 @@ const (
 // does not hold and no registered DocType matches.
 type ResolveRequest struct {
 	DocID string
-	Peer  PeerIdentity
+	Peer  wire.PeerIdentity
 	Meta  DocMeta
 }
 
@@ -69,12 +71,12 @@ type Policy struct {
 	// CanShare gates whether a document's existence, versions and data are
 	// revealed to a peer: presents, pushes, relays, dismisses, answers to
 	// interest and reactions to present. Denial answers vacant.
-	CanShare func(docID string, peer PeerIdentity) Verdict
+	CanShare func(docID string, peer wire.PeerIdentity) Verdict
 	// CanAccept gates importing a peer's offer.
-	CanAccept func(docID string, peer PeerIdentity) Verdict
+	CanAccept func(docID string, peer wire.PeerIdentity) Verdict
 	// CanReset gates replacing local state with a peer's entirety when the
 	// lineages diverged or the peer compacted past us.
-	CanReset func(docID string, peer PeerIdentity) Verdict
+	CanReset func(docID string, peer wire.PeerIdentity) Verdict
 	// CanConnect gates a peer's establish. A denied peer's channel is
 	// closed. req.Meta carries what the transport knows about the remote
 	// end (the WebSocket server's authenticated principal), so the claimed
@@ -174,7 +176,7 @@ func (ps *policies) clear() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &Error{Code: CodeDispose, Err: errors.Join(errs...)}
+	return newError(reasonDispose, "", "", errors.Join(errs...))
 }
 
 // allow composes one gate of the registered policies: a request passes
@@ -189,7 +191,7 @@ func (ps *policies) allow(ask func(Policy) Verdict) bool {
 }
 
 // askDoc asks a per-document gate (nil: abstain).
-func askDoc(gate func(string, PeerIdentity) Verdict, doc string, peer PeerIdentity) Verdict {
+func askDoc(gate func(string, wire.PeerIdentity) Verdict, doc string, peer wire.PeerIdentity) Verdict {
 	if gate == nil {
 		return Abstain
 	}

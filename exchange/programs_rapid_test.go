@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 	"pgregory.net/rapid"
 )
@@ -24,10 +25,10 @@ type world struct {
 
 	queue, urgent []any // sessionMsg or syncMsg
 
-	nextCh      ChannelID
-	estSent     map[ChannelID]bool // our establish went out on the channel
-	timerGen    map[string]uint64  // armed departure timers
-	outstanding map[[2]string]int  // (peer, doc) interests not yet answered
+	nextCh      transport.ChannelID
+	estSent     map[transport.ChannelID]bool // our establish went out on the channel
+	timerGen    map[string]uint64            // armed departure timers
+	outstanding map[[2]string]int            // (peer, doc) interests not yet answered
 	classify    func(doc string) string
 	peerEvents  int
 	syncEvents  int
@@ -38,15 +39,15 @@ func newWorld(t *rapid.T) *world {
 	deny := rapid.SampledFrom([]string{"", "carol/b", "bob/a"}).Draw(t, "deny")
 	w := &world{
 		t:           t,
-		estSent:     map[ChannelID]bool{},
+		estSent:     map[transport.ChannelID]bool{},
 		timerGen:    map[string]uint64{},
 		outstanding: map[[2]string]int{},
 	}
 	w.sp = &sessionProgram{identity: me, departureTimeout: time.Duration(rapid.SampledFrom([]int{0, 1, -1}).Draw(t, "timeout")) * time.Second,
 		canConnect: func(r ConnectRequest) bool { return r.Identity.PeerID != "mallory" }}
 	w.yp = &syncProgram{identity: me,
-		canShare:  func(doc string, p PeerIdentity) bool { return p.PeerID+"/"+doc != deny },
-		canAccept: func(doc string, p PeerIdentity) bool { return doc != "c" },
+		canShare:  func(doc string, p wire.PeerIdentity) bool { return p.PeerID+"/"+doc != deny },
+		canAccept: func(doc string, p wire.PeerIdentity) bool { return doc != "c" },
 	}
 	w.sess, _ = w.sp.Init()
 	w.sync, _ = w.yp.Init()
@@ -111,7 +112,7 @@ type removedAfterPressure msgChannelRemoved
 
 func (removedAfterPressure) isSessionMsg() {}
 
-func (w *world) send(ch ChannelID, msg wire.ChannelMsg) {
+func (w *world) send(ch transport.ChannelID, msg wire.ChannelMsg) {
 	if msg.MsgType().IsLifecycle() {
 		if msg.MsgType() == wire.TypeEstablish {
 			w.estSent[ch] = true
@@ -296,15 +297,15 @@ func programsProperty(t *rapid.T) {
 			classes[d] = rapid.SampledFrom([]string{"interpret", "defer", "vacant"}).Draw(t, "class-"+d)
 		}
 		w.classify = func(doc string) string { return classes[doc] }
-		channels := func() []ChannelID {
-			var out []ChannelID
+		channels := func() []transport.ChannelID {
+			var out []transport.ChannelID
 			for id := range w.sess.channels {
 				out = append(out, id)
 			}
 			slices.Sort(out)
 			return out
 		}
-		pickCh := func(t *rapid.T) (ChannelID, bool) {
+		pickCh := func(t *rapid.T) (transport.ChannelID, bool) {
 			chs := channels()
 			if len(chs) == 0 {
 				return 0, false
@@ -368,7 +369,7 @@ func programsProperty(t *rapid.T) {
 			"receive establish": func(t *rapid.T) {
 				if ch, ok := pickCh(t); ok {
 					p := rapid.SampledFrom(peers).Draw(t, "peer")
-					w.dispatch(msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: PeerIdentity{PeerID: p}}})
+					w.dispatch(msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: wire.PeerIdentity{PeerID: p}}})
 				}
 			},
 			"receive depart": func(t *rapid.T) {

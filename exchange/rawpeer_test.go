@@ -16,17 +16,17 @@ import (
 type rawPeer struct {
 	t  *testing.T
 	ep *transporttest.BridgeEndpoint
-	id PeerIdentity
+	id wire.PeerIdentity
 
 	mu   sync.Mutex
 	chs  map[string]*transport.Channel // by remote endpoint name
 	got  []wire.ChannelMsg
-	mint func() ChannelID
+	mint func() transport.ChannelID
 }
 
 func newRawPeer(t *testing.T, n *testNet, endpoint, peerID string) *rawPeer {
 	t.Helper()
-	r := &rawPeer{t: t, ep: n.bridge.Endpoint(endpoint), id: PeerIdentity{PeerID: peerID, Type: wire.PeerUser},
+	r := &rawPeer{t: t, ep: n.bridge.Endpoint(endpoint), id: wire.PeerIdentity{PeerID: peerID, Type: wire.PeerUser},
 		chs: map[string]*transport.Channel{}, mint: transport.NewChannelIDMinter()}
 	c := transport.Context{
 		Identity: r.id,
@@ -39,7 +39,7 @@ func newRawPeer(t *testing.T, n *testNet, endpoint, peerID string) *rawPeer {
 		OnChannelEstablish: func(ch *transport.Channel) {
 			_ = ch.Send(&wire.Establish{Identity: r.id, ProtocolVersion: wire.DefaultProtocolVersion})
 		},
-		OnChannelReceive: func(_ ChannelID, m wire.ChannelMsg) {
+		OnChannelReceive: func(_ transport.ChannelID, m wire.ChannelMsg) {
 			if _, ok := m.(*wire.Establish); ok {
 				return
 			}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -64,7 +65,7 @@ func renderSessFx(fx []sessionFx) []string {
 			}
 			out = append(out, "emit "+strings.Join(s, ","))
 		case fxSessionDiagnostic:
-			out = append(out, "diag "+string(f.d.Code))
+			out = append(out, "diag "+string(f.d.Reason))
 		}
 	}
 	return out
@@ -117,7 +118,7 @@ func renderSyncFx(fx []syncFx) []string {
 			}
 			out = append(out, "docevents "+strings.Join(s, ","))
 		case fxSyncDiagnostic:
-			out = append(out, "diag "+string(f.d.Code))
+			out = append(out, "diag "+string(f.d.Reason))
 		}
 	}
 	return out
@@ -132,7 +133,7 @@ func dumpSession(s *sessionState) string {
 	}
 	sort.Ints(chs)
 	for _, id := range chs {
-		c := s.channels[ChannelID(id)]
+		c := s.channels[transport.ChannelID(id)]
 		remote := "-"
 		if c.remote != nil {
 			remote = c.remote.PeerID

@@ -20,16 +20,16 @@ import (
 // fires after the peer reconnected (and maybe disconnected again) is
 // recognized as stale.
 
-// DefaultDepartureTimeout is how long a peer whose last channel dropped is
+// defaultDepartureTimeout is how long a peer whose last channel dropped is
 // kept (disconnected) before it is considered departed.
-const DefaultDepartureTimeout = 30 * time.Second
+const defaultDepartureTimeout = 30 * time.Second
 
 // ConnectRequest is what the canConnect gate sees: the identity a peer
 // claims in establish and what the transport knows about the channel.
 type ConnectRequest struct {
-	Identity      PeerIdentity
+	Identity      wire.PeerIdentity
 	Features      *wire.Features
-	Channel       ChannelID
+	Channel       transport.ChannelID
 	TransportType string
 	// Meta is transport-specific information about the remote end (the
 	// WebSocket server's ConnInfo).
@@ -44,7 +44,7 @@ type ConnectRequest struct {
 
 // sessionProgram is the session Mealy machine.
 type sessionProgram struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	features wire.Features
 	// departureTimeout: 0 departs immediately, < 0 never departs on its own.
 	departureTimeout time.Duration
@@ -54,12 +54,12 @@ type sessionProgram struct {
 }
 
 type sessionChannel struct {
-	id            ChannelID
+	id            transport.ChannelID
 	transportType string
 	meta          any
 	principal     any
-	sent          bool          // our establish went out on this channel
-	remote        *PeerIdentity // set once the remote establish arrived
+	sent          bool               // our establish went out on this channel
+	remote        *wire.PeerIdentity // set once the remote establish arrived
 	features      *wire.Features
 	pv            wire.ProtocolVersion
 }
@@ -67,12 +67,12 @@ type sessionChannel struct {
 func (c *sessionChannel) complete() bool { return c.sent && c.remote != nil }
 
 type sessionPeer struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	// principal: who the peer's channels authenticated as. It is bound by
 	// the first channel and kept until the peer departs: a channel of
 	// another principal claiming the id is refused.
 	principal any
-	channels  []ChannelID // sorted; empty = disconnected, in grace
+	channels  []transport.ChannelID // sorted; empty = disconnected, in grace
 	departing bool
 	timerGen  uint64 // generation of the armed departure timer, 0 = none
 }
@@ -80,7 +80,7 @@ type sessionPeer struct {
 // sessionState is immutable: every transition that changes something
 // returns a new value with fresh maps; entries are never modified in place.
 type sessionState struct {
-	channels map[ChannelID]*sessionChannel
+	channels map[transport.ChannelID]*sessionChannel
 	peers    pmap.Map[*sessionPeer]
 	pending  pmap.List[PeerChange]
 	gen      uint64 // last timer generation handed out
@@ -91,17 +91,17 @@ type sessionState struct {
 type sessionMsg interface{ isSessionMsg() }
 
 type msgChannelAdded struct {
-	ch            ChannelID
+	ch            transport.ChannelID
 	transportType string
 	meta          any
 }
-type msgChannelEstablish struct{ ch ChannelID }
-type msgChannelRemoved struct{ ch ChannelID }
+type msgChannelEstablish struct{ ch transport.ChannelID }
+type msgChannelRemoved struct{ ch transport.ChannelID }
 type msgEstablishReceived struct {
-	ch  ChannelID
+	ch  transport.ChannelID
 	msg *wire.Establish
 }
-type msgDepartReceived struct{ ch ChannelID }
+type msgDepartReceived struct{ ch transport.ChannelID }
 type msgDepartureTimerExpired struct {
 	peer string
 	gen  uint64
@@ -123,10 +123,10 @@ func (msgDepartAll) isSessionMsg()             {}
 type sessionFx interface{ isSessionFx() }
 
 type fxSend struct {
-	ch  ChannelID
+	ch  transport.ChannelID
 	msg wire.ChannelMsg
 }
-type fxRejectChannel struct{ ch ChannelID }
+type fxRejectChannel struct{ ch transport.ChannelID }
 type fxStartDepartureTimer struct {
 	peer  string
 	delay time.Duration
@@ -147,7 +147,7 @@ func (fxSessionDiagnostic) isSessionFx()    {}
 
 // Init returns the empty session.
 func (p *sessionProgram) Init() (*sessionState, []sessionFx) {
-	return &sessionState{channels: map[ChannelID]*sessionChannel{}}, nil
+	return &sessionState{channels: map[transport.ChannelID]*sessionChannel{}}, nil
 }
 
 // Update is the transition function. Unchanged input is returned as is.
@@ -201,7 +201,7 @@ func (p *sessionProgram) Update(s *sessionState, m sessionMsg) (*sessionState, [
 			// claiming a known peer's id from elsewhere would receive
 			// that peer's traffic.
 			return s, []sessionFx{fxRejectChannel{ch: m.ch}, fxSessionDiagnostic{d: Diagnostic{
-				Code: DiagIdentityConflict, Severity: SeverityError, PeerID: m.msg.Identity.PeerID,
+				Reason: reasonIdentityConflict, Severity: SeverityError, PeerID: m.msg.Identity.PeerID,
 				Message: fmt.Sprintf("channel %d claims peer %q, which is bound to another principal; refused", m.ch, m.msg.Identity.PeerID),
 			}}}
 		}
@@ -252,7 +252,7 @@ func (p *sessionProgram) Update(s *sessionState, m sessionMsg) (*sessionState, [
 			return n, nil
 		}
 		np := *peer
-		np.channels = slices.DeleteFunc(slices.Clone(peer.channels), func(x ChannelID) bool { return x == m.ch })
+		np.channels = slices.DeleteFunc(slices.Clone(peer.channels), func(x transport.ChannelID) bool { return x == m.ch })
 		if len(np.channels) > 0 {
 			n.peers = n.peers.Set(np.identity.PeerID, &np)
 			return n, nil
@@ -314,7 +314,7 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 	id := remote.PeerID
 	if id == p.identity.PeerID {
 		fx = append(fx, fxSessionDiagnostic{d: Diagnostic{
-			Code: DiagSelfConnection, Severity: SeverityError, PeerID: id,
+			Reason: reasonSelfConnection, Severity: SeverityError, PeerID: id,
 			Message: fmt.Sprintf("channel %d connects to ourselves (peer %q)", c.id, id),
 		}})
 	}
@@ -322,11 +322,11 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 	peer, known := n.peers.Get(id)
 	switch {
 	case !known:
-		n.peers = n.peers.Set(id, &sessionPeer{identity: remote, principal: c.principal, channels: []ChannelID{c.id}})
+		n.peers = n.peers.Set(id, &sessionPeer{identity: remote, principal: c.principal, channels: []transport.ChannelID{c.id}})
 		return transition(n, PeerEstablished, remote, fx)
 	case len(peer.channels) == 0:
 		// Back within the grace period: cancel the timer, refresh the identity.
-		np := &sessionPeer{identity: remote, principal: peer.principal, channels: []ChannelID{c.id}}
+		np := &sessionPeer{identity: remote, principal: peer.principal, channels: []transport.ChannelID{c.id}}
 		n.peers = n.peers.Set(id, np)
 		if peer.timerGen != 0 {
 			fx = append(fx, fxCancelDepartureTimer{peer: id})
@@ -346,7 +346,7 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 		// lost is asked for (without it a peer that missed messages
 		// stayed behind until the next write).
 		return append(fx, fxSessionDiagnostic{d: Diagnostic{
-			Code: DiagDuplicatePeer, Severity: SeverityWarning, PeerID: id,
+			Reason: reasonDuplicatePeer, Severity: SeverityWarning, PeerID: id,
 			Message: fmt.Sprintf("peer %q already has a live channel; channel %d is an extra path", id, c.id),
 		}}, fxSyncEvent{msg: msgPeerNewPath{identity: np.identity}})
 	}
@@ -354,7 +354,7 @@ func (p *sessionProgram) complete(n *sessionState, c *sessionChannel, fx []sessi
 
 // transition records one peer transition: exactly one sync event and one
 // peer change, so the two can never be split.
-func transition(n *sessionState, t PeerChangeType, peer PeerIdentity, fx []sessionFx) []sessionFx {
+func transition(n *sessionState, t PeerChangeType, peer wire.PeerIdentity, fx []sessionFx) []sessionFx {
 	n.pending = n.pending.Push(PeerChange{Type: t, Peer: peer})
 	var ev syncMsg
 	switch t {
@@ -373,12 +373,12 @@ func transition(n *sessionState, t PeerChangeType, peer PeerIdentity, fx []sessi
 }
 
 // protocolSkew classifies a remote protocol version against ours.
-func protocolSkew(local, remote wire.ProtocolVersion) (DiagnosticCode, bool) {
+func protocolSkew(local, remote wire.ProtocolVersion) (string, bool) {
 	switch {
 	case local.Major != remote.Major:
-		return DiagProtocolMismatch, true
+		return reasonProtocolMismatch, true
 	case local.Minor != remote.Minor:
-		return DiagProtocolSkew, true
+		return reasonProtocolSkew, true
 	}
 	return "", false
 }
@@ -389,13 +389,13 @@ func protocolDiagnostics(peer string, pv wire.ProtocolVersion) []sessionFx {
 		return nil
 	}
 	sev := SeverityWarning
-	if code == DiagProtocolMismatch {
+	if code == reasonProtocolMismatch {
 		sev = SeverityError
 	}
 	local := fmt.Sprintf("v%d.%d", wire.DefaultProtocolVersion.Major, wire.DefaultProtocolVersion.Minor)
 	remote := fmt.Sprintf("v%d.%d", pv.Major, pv.Minor)
 	return []sessionFx{fxSessionDiagnostic{d: Diagnostic{
-		Code: code, Severity: sev, PeerID: peer, Local: local, Remote: remote,
+		Reason: code, Severity: sev, PeerID: peer, Local: local, Remote: remote,
 		Message: fmt.Sprintf("peer %q speaks protocol %s, we speak %s", peer, remote, local),
 	}}}
 }
@@ -407,7 +407,7 @@ func (p *sessionProgram) establishMsg() *wire.Establish {
 
 func (s *sessionState) clone() *sessionState {
 	n := *s
-	n.channels = make(map[ChannelID]*sessionChannel, len(s.channels)+1)
+	n.channels = make(map[transport.ChannelID]*sessionChannel, len(s.channels)+1)
 	for k, v := range s.channels {
 		n.channels[k] = v
 	}
@@ -417,7 +417,7 @@ func (s *sessionState) clone() *sessionState {
 // --- read-only projections used by the shell ---
 
 // peerChannels returns the live channels of a peer (nil when none).
-func (s *sessionState) peerChannels(peer string) []ChannelID {
+func (s *sessionState) peerChannels(peer string) []transport.ChannelID {
 	if p, ok := s.peers.Get(peer); ok {
 		return p.channels
 	}
@@ -425,7 +425,7 @@ func (s *sessionState) peerChannels(peer string) []ChannelID {
 }
 
 // channelPeer returns the remote peer id of a complete channel.
-func (s *sessionState) channelPeer(ch ChannelID) (string, bool) {
+func (s *sessionState) channelPeer(ch transport.ChannelID) (string, bool) {
 	c, ok := s.channels[ch]
 	if !ok || !c.complete() {
 		return "", false

@@ -6,23 +6,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-var me = PeerIdentity{PeerID: "me", Type: wire.PeerService}
+var me = wire.PeerIdentity{PeerID: "me", Type: wire.PeerService}
 
 func newTestSession(timeout time.Duration) *sessionProgram {
 	return &sessionProgram{identity: me, features: wire.Features{Alias: ptr(true)}, departureTimeout: timeout}
 }
 
-func add(ch ChannelID) sessionMsg  { return msgChannelAdded{ch: ch, transportType: "bridge"} }
-func open(ch ChannelID) sessionMsg { return msgChannelEstablish{ch: ch} }
-func rm(ch ChannelID) sessionMsg   { return msgChannelRemoved{ch: ch} }
-func est(ch ChannelID, peer string) sessionMsg {
-	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: PeerIdentity{PeerID: peer, Type: wire.PeerUser}, ProtocolVersion: wire.DefaultProtocolVersion}}
+func add(ch transport.ChannelID) sessionMsg  { return msgChannelAdded{ch: ch, transportType: "bridge"} }
+func open(ch transport.ChannelID) sessionMsg { return msgChannelEstablish{ch: ch} }
+func rm(ch transport.ChannelID) sessionMsg   { return msgChannelRemoved{ch: ch} }
+func est(ch transport.ChannelID, peer string) sessionMsg {
+	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: wire.PeerIdentity{PeerID: peer, Type: wire.PeerUser}, ProtocolVersion: wire.DefaultProtocolVersion}}
 }
-func estPV(ch ChannelID, peer string, major, minor int64) sessionMsg {
-	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: PeerIdentity{PeerID: peer}, ProtocolVersion: wire.ProtocolVersion{Major: major, Minor: minor}}}
+func estPV(ch transport.ChannelID, peer string, major, minor int64) sessionMsg {
+	return msgEstablishReceived{ch: ch, msg: &wire.Establish{Identity: wire.PeerIdentity{PeerID: peer}, ProtocolVersion: wire.ProtocolVersion{Major: major, Minor: minor}}}
 }
 
 // as is channel metadata of a transport that authenticated a principal.
@@ -30,12 +31,14 @@ type as string
 
 func (a as) ChannelPrincipal() any { return string(a) }
 
-func addAs(ch ChannelID, who string) sessionMsg {
+func addAs(ch transport.ChannelID, who string) sessionMsg {
 	return msgChannelAdded{ch: ch, transportType: "ws", meta: as(who)}
 }
 
 // connected: the remote initiated on ch and we echoed.
-func connected(ch ChannelID, peer string) []sessionMsg { return []sessionMsg{add(ch), est(ch, peer)} }
+func connected(ch transport.ChannelID, peer string) []sessionMsg {
+	return []sessionMsg{add(ch), est(ch, peer)}
+}
 
 func seq(parts ...any) []sessionMsg {
 	var out []sessionMsg
@@ -84,7 +87,7 @@ func TestSessionTable(t *testing.T) {
 		{name: "receive establish echoes and completes", setup: seq(add(1)), msg: est(1, "bob"),
 			fx: []string{"send 1 establish(me)", "sync available bob"},
 			check: func(t *testing.T, s *sessionState) {
-				if p := peerOf(s, "bob"); p == nil || !slices.Equal(p.channels, []ChannelID{1}) {
+				if p := peerOf(s, "bob"); p == nil || !slices.Equal(p.channels, []transport.ChannelID{1}) {
 					t.Fatalf("peer %+v", p)
 				}
 				if got := s.pending.Slice(); len(got) != 1 || got[0].Type != PeerEstablished {
@@ -100,14 +103,14 @@ func TestSessionTable(t *testing.T) {
 		{name: "second channel of a peer: no event, duplicate-peer diagnostic, present again", setup: seq(connected(1, "bob"), add(2)), msg: est(2, "bob"),
 			fx: []string{"send 2 establish(me)", "diag duplicate-peer", "sync new-path bob"},
 			check: func(t *testing.T, s *sessionState) {
-				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []ChannelID{1, 2}) {
+				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []transport.ChannelID{1, 2}) {
 					t.Fatalf("channels %v", p.channels)
 				}
 			}},
 		{name: "a second channel of another principal claiming a live peer is refused", setup: seq(addAs(1, "alice"), est(1, "bob"), addAs(2, "mallory")), msg: est(2, "bob"),
 			fx: []string{"reject 2", "diag identity-conflict"},
 			check: func(t *testing.T, s *sessionState) {
-				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []ChannelID{1}) || p.principal != "alice" {
+				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []transport.ChannelID{1}) || p.principal != "alice" {
 					t.Fatalf("peer %+v", p)
 				}
 			}},
@@ -119,7 +122,7 @@ func TestSessionTable(t *testing.T) {
 			fx: []string{"send 2 establish(me)", "sync available bob"}},
 		{name: "removal with remaining channels: no event", setup: seq(connected(1, "bob"), connected(2, "bob")), msg: rm(1),
 			check: func(t *testing.T, s *sessionState) {
-				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []ChannelID{2}) {
+				if p := peerOf(s, "bob"); !slices.Equal(p.channels, []transport.ChannelID{2}) {
 					t.Fatalf("channels %v", p.channels)
 				}
 			}},
@@ -135,7 +138,7 @@ func TestSessionTable(t *testing.T) {
 					t.Fatal("channel kept")
 				}
 			}},
-		{name: "last channel removed, timeout 30s: disconnected + timer", timeout: DefaultDepartureTimeout, setup: seq(connected(1, "bob")), msg: rm(1),
+		{name: "last channel removed, timeout 30s: disconnected + timer", timeout: defaultDepartureTimeout, setup: seq(connected(1, "bob")), msg: rm(1),
 			fx: []string{"timer bob 30s", "sync unavailable bob"},
 			check: func(t *testing.T, s *sessionState) {
 				p := peerOf(s, "bob")
@@ -172,12 +175,12 @@ func TestSessionTable(t *testing.T) {
 				if got[len(got)-1].Type != PeerReconnected {
 					t.Fatalf("pending %v", got)
 				}
-				if p := peerOf(s, "bob"); p.timerGen != 0 || !slices.Equal(p.channels, []ChannelID{2}) {
+				if p := peerOf(s, "bob"); p.timerGen != 0 || !slices.Equal(p.channels, []transport.ChannelID{2}) {
 					t.Fatalf("peer %+v", p)
 				}
 			}},
 		{name: "reconnection refreshes the stored identity", timeout: time.Second, setup: seq(connected(1, "bob"), rm(1), add(2)),
-			msg: msgEstablishReceived{ch: 2, msg: &wire.Establish{Identity: PeerIdentity{PeerID: "bob", Type: wire.PeerBot}, ProtocolVersion: wire.DefaultProtocolVersion}},
+			msg: msgEstablishReceived{ch: 2, msg: &wire.Establish{Identity: wire.PeerIdentity{PeerID: "bob", Type: wire.PeerBot}, ProtocolVersion: wire.DefaultProtocolVersion}},
 			fx:  []string{"send 2 establish(me)", "cancel bob", "sync available bob"},
 			check: func(t *testing.T, s *sessionState) {
 				if peerOf(s, "bob").identity.Type != wire.PeerBot {
@@ -202,7 +205,7 @@ func TestSessionTable(t *testing.T) {
 		{name: "depart with another channel left: removal keeps the peer", timeout: time.Second,
 			setup: seq(connected(1, "bob"), connected(2, "bob"), msgDepartReceived{ch: 1}), msg: rm(1),
 			check: func(t *testing.T, s *sessionState) {
-				if p := peerOf(s, "bob"); p == nil || !p.departing || !slices.Equal(p.channels, []ChannelID{2}) {
+				if p := peerOf(s, "bob"); p == nil || !p.departing || !slices.Equal(p.channels, []transport.ChannelID{2}) {
 					t.Fatal(dumpSession(s))
 				}
 			}},
@@ -306,13 +309,13 @@ func TestProtocolSkew(t *testing.T) {
 	v := func(a, b int64) wire.ProtocolVersion { return wire.ProtocolVersion{Major: a, Minor: b} }
 	cases := []struct {
 		l, r wire.ProtocolVersion
-		code DiagnosticCode
+		code string
 	}{
 		{v(1, 0), v(1, 0), ""},
-		{v(1, 0), v(1, 1), DiagProtocolSkew},
-		{v(1, 2), v(1, 1), DiagProtocolSkew},
-		{v(1, 0), v(2, 0), DiagProtocolMismatch},
-		{v(2, 5), v(1, 0), DiagProtocolMismatch}, // major dominates
+		{v(1, 0), v(1, 1), reasonProtocolSkew},
+		{v(1, 2), v(1, 1), reasonProtocolSkew},
+		{v(1, 0), v(2, 0), reasonProtocolMismatch},
+		{v(2, 5), v(1, 0), reasonProtocolMismatch}, // major dominates
 	}
 	for _, c := range cases {
 		code, skewed := protocolSkew(c.l, c.r)

@@ -3,6 +3,8 @@ package exchange
 import (
 	"context"
 	"time"
+
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // SettledVia says how a document settled (Doc.Settled).
@@ -46,7 +48,7 @@ func (d *Doc) Settled(ctx context.Context, offlineAfter time.Duration) (SettledV
 	rt := d.rt
 	err := d.wait(ctx, func(s *syncState, sess *sessionState) (bool, error) {
 		return settledViaPeer(doc, rt.factory.ParseVersion, rt.currentVersion, s, sess), nil
-	}, &Error{Code: CodeSyncTimeout, DocID: doc, Msg: "waiting for the document to settle"})
+	}, newError(reasonSyncTimeout, doc, "waiting for the document to settle", nil))
 	switch {
 	case err == nil:
 		return SettledPeer, nil
@@ -59,13 +61,13 @@ func (d *Doc) Settled(ctx context.Context, offlineAfter time.Duration) (SettledV
 // ReadyFor is the readiness latch restricted to peers whose identity
 // matches pred (for example service peers: a client that must have heard
 // from its server, not just from another client).
-func (d *Doc) ReadyFor(pred func(PeerIdentity) bool) bool {
+func (d *Doc) ReadyFor(pred func(wire.PeerIdentity) bool) bool {
 	latch, ok := d.ex.cs().sync.reconciled.Get(d.rt.id)
 	if !ok {
 		return false
 	}
 	found := false
-	latch.Range(func(_ string, id PeerIdentity) bool {
+	latch.Range(func(_ string, id wire.PeerIdentity) bool {
 		found = pred(id)
 		return !found
 	})

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -51,8 +52,8 @@ func TestSettled(t *testing.T) {
 	if st := a.Stats(); st.PeerDocStates[PeerVacant] != 1 || st.InboundQueue != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	if !da.ReadyFor(func(p PeerIdentity) bool { return p.Type == wire.PeerService }) ||
-		da.ReadyFor(func(p PeerIdentity) bool { return p.PeerID == "nobody" }) {
+	if !da.ReadyFor(func(p wire.PeerIdentity) bool { return p.Type == wire.PeerService }) ||
+		da.ReadyFor(func(p wire.PeerIdentity) bool { return p.PeerID == "nobody" }) {
 		t.Fatal("ReadyFor")
 	}
 }
@@ -78,7 +79,7 @@ func TestCompactNow(t *testing.T) {
 	if base != da.Version() || hist.Batches != 0 {
 		t.Fatalf("after Compact: base %s (doc %s), %d batches kept", base, da.Version(), hist.Batches)
 	}
-	if err := a.Compact("nope"); CodeOf(err) != CodeUnknownDoc {
+	if err := a.Compact("nope"); kyneta.ReasonOf(err) != reasonUnknownDoc {
 		t.Fatalf("Compact of an unknown doc: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package exchange
 import (
 	"sync/atomic"
 
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -35,9 +36,9 @@ type Stats struct {
 
 // MessageEvent is one protocol message seen by Options.OnMessage.
 type MessageEvent struct {
-	Outbound bool      // sent by this exchange (false: received)
-	Channel  ChannelID // the channel it went over
-	Peer     string    // the remote peer id ("" before its establish)
+	Outbound bool                // sent by this exchange (false: received)
+	Channel  transport.ChannelID // the channel it went over
+	Peer     string              // the remote peer id ("" before its establish)
 	Msg      wire.ChannelMsg
 }
 

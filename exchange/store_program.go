@@ -493,9 +493,9 @@ func storedMetaDiagnostic(doc, peer string, stored, presented DocMeta, adopted b
 	describe := func(m DocMeta) string {
 		return fmt.Sprintf("%s/%d %s %s", m.ReplicaType.Name, m.ReplicaType.Major, modeString(m.SyncMode), m.SchemaHash)
 	}
-	d := Diagnostic{Code: DiagSchemaHashMismatch, Severity: SeverityWarning, DocID: doc, PeerID: peer, Local: describe(stored), Remote: describe(presented)}
+	d := Diagnostic{Reason: reasonSchemaHashMismatch, Severity: SeverityWarning, DocID: doc, PeerID: peer, Local: describe(stored), Remote: describe(presented)}
 	if stored.ReplicaType.Name != presented.ReplicaType.Name || stored.ReplicaType.Major != presented.ReplicaType.Major {
-		d.Code = DiagReplicaTypeMismatch
+		d.Reason = reasonReplicaTypeMismatch
 	}
 	if adopted {
 		d.Message = fmt.Sprintf("doc %q was presented as %s but is stored as %s; it is served as stored", doc, d.Remote, d.Local)

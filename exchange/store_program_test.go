@@ -9,6 +9,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func dumpStore(s *storeState) string {
@@ -335,7 +336,7 @@ func TestStoreProgramRapid(t *testing.T) {
 }
 
 func TestStoredMetaWinsTable(t *testing.T) {
-	stored := store.Meta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h1"}
+	stored := store.Meta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h1"}
 	rows := []struct {
 		name       string
 		classified bool
@@ -344,12 +345,12 @@ func TestStoredMetaWinsTable(t *testing.T) {
 		adopt      bool
 	}{
 		{"classified headless, same metadata: nothing to do", true, ModeReplicate, authM, false},
-		{"classified headless, other hash: the stored one", true, ModeReplicate, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, true},
-		{"classified headless, other replica type: the stored one", true, ModeReplicate, DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"}, true},
+		{"classified headless, other hash: the stored one", true, ModeReplicate, DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2"}, true},
+		{"classified headless, other replica type: the stored one", true, ModeReplicate, DocMeta{ReplicaType: stateRT, SyncMode: wire.Authoritative, SchemaHash: "h1"}, true},
 		{"classified headless, other mode: the stored one", true, ModeReplicate, ephM, true},
-		{"classified headless, minor version differs: same", true, ModeReplicate, DocMeta{ReplicaType: ReplicaType{Name: "plain", Major: 1, Minor: 3}, SyncMode: Authoritative, SchemaHash: "h1"}, false},
-		{"named by the application (Replicate with a type): its type", false, ModeReplicate, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, false},
-		{"interpreted: the doc type's", true, ModeInterpret, DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}, false},
+		{"classified headless, minor version differs: same", true, ModeReplicate, DocMeta{ReplicaType: wire.ReplicaType{Name: "plain", Major: 1, Minor: 3}, SyncMode: wire.Authoritative, SchemaHash: "h1"}, false},
+		{"named by the application (Replicate with a type): its type", false, ModeReplicate, DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2"}, false},
+		{"interpreted: the doc type's", true, ModeInterpret, DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2"}, false},
 	}
 	for _, r := range rows {
 		got, adopt := storedMetaWins(r.classified, r.mode, r.held, stored)

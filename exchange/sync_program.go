@@ -8,6 +8,7 @@ import (
 
 	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
+	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -28,7 +29,7 @@ import (
 // syncProgram is the sync Mealy machine. canShare and canAccept are
 // injected predicates; they must be fast and must not call the exchange.
 type syncProgram struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	// maxPerPrincipal caps the docs the peers of one authenticated
 	// principal may make us take on, over the exchange's life (0: none).
 	maxPerPrincipal int
@@ -38,8 +39,8 @@ type syncProgram struct {
 	// persistent: the exchange has stores; writes it merges are
 	// acknowledged to their writers once every store holds them.
 	persistent bool
-	canShare   func(docID string, peer PeerIdentity) bool
-	canAccept  func(docID string, peer PeerIdentity) bool
+	canShare   func(docID string, peer wire.PeerIdentity) bool
+	canAccept  func(docID string, peer wire.PeerIdentity) bool
 }
 
 type syncDoc struct {
@@ -63,7 +64,7 @@ func (d *syncDoc) acknowledged() bool {
 }
 
 type syncPeer struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	states   pmap.Map[PeerDocState]
 	// mismatched: docs this peer presented with metadata incompatible with
 	// ours. Its interests for them are answered vacant and its offers
@@ -137,7 +138,7 @@ type syncState struct {
 	loading pmap.Map[loadingDoc]
 	// reconciled is the monotonic readiness latch: peers that were ever
 	// synced or vacant for a doc.
-	reconciled pmap.Map[pmap.Map[PeerIdentity]]
+	reconciled pmap.Map[pmap.Map[wire.PeerIdentity]]
 
 	docEvents pmap.List[DocChange]
 	peerSync  pmap.Set // docs whose per-peer states changed since the last tick
@@ -159,7 +160,7 @@ type syncState struct {
 type syncMsg interface{ isSyncMsg() }
 
 type msgPeerAvailable struct {
-	identity PeerIdentity
+	identity wire.PeerIdentity
 	// principal keys the authenticated principal of the peer's channels
 	// ("" for none), for the per-principal document quota.
 	principal string
@@ -168,7 +169,7 @@ type msgPeerAvailable struct {
 // msgPeerNewPath: a known, connected peer gained a channel (often a
 // reconnection whose old socket is still closing). We present again so
 // the peer asks for what the old path lost.
-type msgPeerNewPath struct{ identity PeerIdentity }
+type msgPeerNewPath struct{ identity wire.PeerIdentity }
 type msgPeerUnavailable struct{ peer string }
 
 // msgHold: the shell found peer's queue congested when it came to send
@@ -184,7 +185,7 @@ type msgHold struct {
 // (a channel that is removed counts as drained).
 type msgChannelPressure struct {
 	peer      string
-	ch        ChannelID
+	ch        transport.ChannelID
 	congested bool
 }
 type msgPeerDeparted struct{ peer string }
@@ -335,13 +336,13 @@ type fxImport struct {
 // fxEnsureDoc asks the shell to classify a document a peer announced.
 type fxEnsureDoc struct {
 	doc  string
-	peer PeerIdentity
+	peer wire.PeerIdentity
 	meta DocMeta
 }
 
 type fxDocDismissed struct {
 	doc  string
-	peer PeerIdentity
+	peer wire.PeerIdentity
 }
 type fxEmitReady struct{ docs []string }
 
@@ -362,11 +363,11 @@ func (fxSyncDiagnostic) isSyncFx()    {}
 // Init returns the empty model.
 func (p *syncProgram) Init() (*syncState, []syncFx) { return &syncState{}, nil }
 
-func (p *syncProgram) share(doc string, peer PeerIdentity) bool {
+func (p *syncProgram) share(doc string, peer wire.PeerIdentity) bool {
 	return p.canShare == nil || p.canShare(doc, peer)
 }
 
-func (p *syncProgram) accept(doc string, peer PeerIdentity) bool {
+func (p *syncProgram) accept(doc string, peer wire.PeerIdentity) bool {
 	return p.canAccept == nil || p.canAccept(doc, peer)
 }
 
@@ -376,7 +377,7 @@ func ptr[T any](v T) *T { return &v }
 func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 	switch m := m.(type) {
 	case msgPeerAvailable, msgPeerNewPath:
-		var who PeerIdentity
+		var who wire.PeerIdentity
 		var principal string
 		switch m := m.(type) {
 		case msgPeerAvailable:
@@ -712,7 +713,7 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		}
 		n.docs = pmap.Map[*syncDoc]{}
 		n.loading = pmap.Map[loadingDoc]{}
-		n.reconciled = pmap.Map[pmap.Map[PeerIdentity]]{}
+		n.reconciled = pmap.Map[pmap.Map[wire.PeerIdentity]]{}
 		return n, nil
 	}
 	return s, nil
@@ -904,7 +905,7 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 				// The principal's quota, shared by all its peers and kept
 				// across departures.
 				if byPrincipal == p.maxPerPrincipal {
-					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Code: DiagQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
+					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Reason: reasonQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
 						Message: fmt.Sprintf("the principal of peer %q announced more than %d documents we did not hold; the rest are answered vacant", from, p.maxPerPrincipal)}})
 					s = s.clone()
 					s.byPrincipal = s.byPrincipal.Set(cur.principal, byPrincipal+1)
@@ -916,7 +917,7 @@ func (p *syncProgram) onPresent(s *syncState, peer *syncPeer, msg *wire.Present)
 				// A peer cannot make us hold without bound: past its quota
 				// an unknown doc is answered vacant (reported once).
 				if cur.announced == p.maxAnnounced {
-					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Code: DiagQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
+					fx = append(fx, fxSyncDiagnostic{d: Diagnostic{Reason: reasonQuota, Severity: SeverityWarning, PeerID: from, DocID: e.DocID,
 						Message: fmt.Sprintf("peer %q announced more than %d documents we did not hold; the rest are answered vacant", from, p.maxAnnounced)}})
 				}
 				fx = append(fx, vacant(from, e.DocID))
@@ -1030,25 +1031,25 @@ func mismatch(e wire.DocPresence, d *syncDoc, peer string) (Diagnostic, bool) {
 	base := Diagnostic{Severity: SeverityError, PeerID: peer, DocID: e.DocID}
 	lt, rt := d.meta.ReplicaType, e.ReplicaType
 	if lt.Name != rt.Name || lt.Major != rt.Major {
-		base.Code = DiagReplicaTypeMismatch
+		base.Reason = reasonReplicaTypeMismatch
 		base.Local = fmt.Sprintf("%s/%d.%d", lt.Name, lt.Major, lt.Minor)
 		base.Remote = fmt.Sprintf("%s/%d.%d", rt.Name, rt.Major, rt.Minor)
 	} else if remote := (DocMeta{SchemaHash: e.SchemaHash, SupportedHashes: e.SupportedHashes}).hashes(); !intersects(d.meta.hashes(), remote) {
-		base.Code = DiagSchemaHashMismatch
+		base.Reason = reasonSchemaHashMismatch
 		base.Local = strings.Join(d.meta.hashes(), ",")
 		base.Remote = strings.Join(remote, ",")
 	} else if d.meta.SyncMode != e.SyncMode {
-		base.Code = DiagSyncModeMismatch
+		base.Reason = reasonSyncModeMismatch
 		base.Local = modeString(d.meta.SyncMode)
 		base.Remote = modeString(e.SyncMode)
 	} else {
 		return Diagnostic{}, false
 	}
-	base.Message = fmt.Sprintf("doc %q from peer %q: %s (local %s, remote %s)", e.DocID, peer, base.Code, base.Local, base.Remote)
+	base.Message = fmt.Sprintf("doc %q from peer %q: %s (local %s, remote %s)", e.DocID, peer, base.Reason, base.Local, base.Remote)
 	return base, true
 }
 
-func modeString(m SyncMode) string {
+func modeString(m wire.SyncMode) string {
 	return fmt.Sprintf("%s/%s/%s", m.WriterModel, m.Delivery, m.Durability)
 }
 

@@ -9,15 +9,15 @@ import (
 )
 
 var (
-	plainRT = ReplicaType{Name: "plain", Major: 1}
-	stateRT = ReplicaType{Name: "state", Major: 1}
-	authM   = DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h1"}
-	collabM = DocMeta{ReplicaType: ReplicaType{Name: "loro", Major: 1}, SyncMode: Collaborative, SchemaHash: "h1"}
-	ephM    = DocMeta{ReplicaType: plainRT, SyncMode: Ephemeral, SchemaHash: "h1"}
+	plainRT = wire.ReplicaType{Name: "plain", Major: 1}
+	stateRT = wire.ReplicaType{Name: "state", Major: 1}
+	authM   = DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h1"}
+	collabM = DocMeta{ReplicaType: wire.ReplicaType{Name: "loro", Major: 1}, SyncMode: wire.Collaborative, SchemaHash: "h1"}
+	ephM    = DocMeta{ReplicaType: plainRT, SyncMode: wire.Ephemeral, SchemaHash: "h1"}
 )
 
-func peerID(id string) PeerIdentity { return PeerIdentity{PeerID: id, Type: wire.PeerUser} }
-func avail(id string) syncMsg       { return msgPeerAvailable{identity: peerID(id)} }
+func peerID(id string) wire.PeerIdentity { return wire.PeerIdentity{PeerID: id, Type: wire.PeerUser} }
+func avail(id string) syncMsg            { return msgPeerAvailable{identity: peerID(id)} }
 func ensure(doc string, meta DocMeta, v string) syncMsg {
 	return msgDocEnsure{doc: doc, mode: ModeInterpret, version: v, meta: meta, event: &DocChange{Type: DocCreated, DocID: doc}}
 }
@@ -55,16 +55,16 @@ func stateOf(s *syncState, peer, doc string) (PeerDocState, bool) {
 	return p.states.Get(doc)
 }
 
-func denyPeerDoc(peer, doc string) func(string, PeerIdentity) bool {
-	return func(d string, p PeerIdentity) bool { return !(d == doc && p.PeerID == peer) }
+func denyPeerDoc(peer, doc string) func(string, wire.PeerIdentity) bool {
+	return func(d string, p wire.PeerIdentity) bool { return !(d == doc && p.PeerID == peer) }
 }
 
 func TestSyncTable(t *testing.T) {
 	T, F := ptr(true), ptr(false)
 	type row struct {
 		name   string
-		share  func(string, PeerIdentity) bool
-		accept func(string, PeerIdentity) bool
+		share  func(string, wire.PeerIdentity) bool
+		accept func(string, wire.PeerIdentity) bool
 		setup  []syncMsg
 		msg    syncMsg
 		fx     []string
@@ -174,7 +174,7 @@ func TestSyncTable(t *testing.T) {
 				}
 			}},
 		{name: "promotion of a deferred doc presented with another hash: presenter mismatched", setup: syncSeq(bob, deferDoc("d", authM), recv("bob", present("d", authM))),
-			msg: msgDocEnsure{doc: "d", mode: ModeInterpret, version: "L:0", meta: DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "other"}},
+			msg: msgDocEnsure{doc: "d", mode: ModeInterpret, version: "L:0", meta: DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "other"}},
 			fx:  []string{"diag schema-hash-mismatch", "to bob present(d)", "to bob interest(d v=L:0 r=false)"},
 			check: func(t *testing.T, s *syncState) {
 				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
@@ -182,7 +182,7 @@ func TestSyncTable(t *testing.T) {
 				}
 			}},
 		{name: "present of a deferred doc with other metadata: remembered, not judged by the first presenter's", setup: syncSeq(bob, deferDoc("d", authM)),
-			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"})),
+			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2"})),
 			check: func(t *testing.T, s *syncState) {
 				d, _ := s.docs.Get("d")
 				m, _ := d.presenters.Get("bob")
@@ -191,8 +191,8 @@ func TestSyncTable(t *testing.T) {
 				}
 			}},
 		{name: "promotion to the second presenter's hash: only the first is mismatched", setup: syncSeq(bob, avail("carol"), msgDocDefer{doc: "d", meta: authM, from: "bob"},
-			recv("carol", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}))),
-			msg: msgDocEnsure{doc: "d", mode: ModeInterpret, version: "L:0", meta: DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"}},
+			recv("carol", present("d", DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2"}))),
+			msg: msgDocEnsure{doc: "d", mode: ModeInterpret, version: "L:0", meta: DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2"}},
 			fx:  []string{"diag schema-hash-mismatch", "to bob,carol present(d)", "to bob,carol interest(d v=L:0 r=false)"},
 			check: func(t *testing.T, s *syncState) {
 				b, _ := s.peers.Get("bob")
@@ -209,20 +209,20 @@ func TestSyncTable(t *testing.T) {
 				}
 			}},
 		{name: "present replica type mismatch: diagnostic, skipped", setup: syncSeq(bob, ensure("d", authM, "L:1")),
-			msg: recv("bob", present("d", DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"})), fx: []string{"diag replica-type-mismatch"}},
+			msg: recv("bob", present("d", DocMeta{ReplicaType: stateRT, SyncMode: wire.Authoritative, SchemaHash: "h1"})), fx: []string{"diag replica-type-mismatch"}},
 		{name: "present replica minor differs: compatible", setup: syncSeq(bob, ensure("d", authM, "L:1")),
-			msg: recv("bob", present("d", DocMeta{ReplicaType: ReplicaType{Name: "plain", Major: 1, Minor: 4}, SyncMode: Authoritative, SchemaHash: "h1"})),
+			msg: recv("bob", present("d", DocMeta{ReplicaType: wire.ReplicaType{Name: "plain", Major: 1, Minor: 4}, SyncMode: wire.Authoritative, SchemaHash: "h1"})),
 			fx:  []string{"to bob interest(d v=L:1 r=false)"}},
 		{name: "present schema hash mismatch: diagnostic", setup: syncSeq(bob, ensure("d", authM, "L:1")),
-			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"})), fx: []string{"diag schema-hash-mismatch"}},
+			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2"})), fx: []string{"diag schema-hash-mismatch"}},
 		{name: "present sync mode mismatch: diagnostic", setup: syncSeq(bob, ensure("d", authM, "L:1")),
 			msg: recv("bob", present("d", ephM)), fx: []string{"diag sync-mode-mismatch"}},
-		{name: "present overlapping supportedHashes: syncs", setup: syncSeq(bob, ensure("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2", SupportedHashes: []string{"h2", "h1"}}, "L:1")),
+		{name: "present overlapping supportedHashes: syncs", setup: syncSeq(bob, ensure("d", DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2", SupportedHashes: []string{"h2", "h1"}}, "L:1")),
 			msg: recv("bob", present("d", authM)), fx: []string{"to bob interest(d v=L:1 r=false)"}},
 		{name: "present remote supportedHashes overlap ours: syncs", setup: syncSeq(bob, ensure("d", authM, "L:1")),
-			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h3", SupportedHashes: []string{"h3", "h1"}})),
+			msg: recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h3", SupportedHashes: []string{"h3", "h1"}})),
 			fx:  []string{"to bob interest(d v=L:1 r=false)"}},
-		{name: "present disjoint supportedHashes: diagnostic", setup: syncSeq(bob, ensure("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2", SupportedHashes: []string{"h2", "h0"}}, "L:1")),
+		{name: "present disjoint supportedHashes: diagnostic", setup: syncSeq(bob, ensure("d", DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2", SupportedHashes: []string{"h2", "h0"}}, "L:1")),
 			msg: recv("bob", present("d", authM)), fx: []string{"diag schema-hash-mismatch"}},
 		{name: "present mismatch marks the peer for the doc", setup: syncSeq(bob, ensure("d", authM, "L:1")),
 			msg: recv("bob", present("d", ephM)), fx: []string{"diag sync-mode-mismatch"},
@@ -244,8 +244,8 @@ func TestSyncTable(t *testing.T) {
 			}},
 		{name: "present with several entries handles each", setup: syncSeq(bob, ensure("a", authM, "L:1")),
 			msg: recv("bob", &wire.Present{Docs: []wire.DocPresence{
-				{DocID: "a", ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h1"},
-				{DocID: "b", ReplicaType: plainRT, SyncMode: Ephemeral, SchemaHash: "h1"},
+				{DocID: "a", ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h1"},
+				{DocID: "b", ReplicaType: plainRT, SyncMode: wire.Ephemeral, SchemaHash: "h1"},
 			}}),
 			fx: []string{"to bob interest(a v=L:1 r=false)", "ensure b from=bob"}},
 
@@ -315,14 +315,14 @@ func TestSyncTable(t *testing.T) {
 					t.Fatal(dumpSync(s))
 				}
 			}},
-		{name: "registration checks what a peer presented while it loaded", setup: syncSeq(bob, msgDocLoading{doc: "d"}, recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h2"})), recv("bob", interest("d", ptr("L:0"), F))),
+		{name: "registration checks what a peer presented while it loaded", setup: syncSeq(bob, msgDocLoading{doc: "d"}, recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h2"})), recv("bob", interest("d", ptr("L:0"), F))),
 			msg: ensure("d", authM, "L:2"), fx: []string{"diag schema-hash-mismatch", "to bob present(d)", "to bob interest(d v=L:2 r=false)", "to bob vacant(d)"},
 			check: func(t *testing.T, s *syncState) {
 				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
 					t.Fatal(dumpSync(s))
 				}
 			}},
-		{name: "registration checks the present a loading doc was classified from", setup: syncSeq(bob, msgDocLoading{doc: "d", by: &presented{peer: "bob", meta: DocMeta{ReplicaType: stateRT, SyncMode: Authoritative, SchemaHash: "h1"}}}),
+		{name: "registration checks the present a loading doc was classified from", setup: syncSeq(bob, msgDocLoading{doc: "d", by: &presented{peer: "bob", meta: DocMeta{ReplicaType: stateRT, SyncMode: wire.Authoritative, SchemaHash: "h1"}}}),
 			msg: ensure("d", authM, "L:2"), fx: []string{"diag replica-type-mismatch", "to bob present(d)", "to bob interest(d v=L:2 r=false)"},
 			check: func(t *testing.T, s *syncState) {
 				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
@@ -330,7 +330,7 @@ func TestSyncTable(t *testing.T) {
 				}
 			}},
 		{name: "registration checks the present the doc was classified from", setup: syncSeq(bob),
-			msg: msgDocEnsure{doc: "d", by: &presented{peer: "bob", meta: DocMeta{ReplicaType: plainRT, SyncMode: Ephemeral, SchemaHash: "h1"}}, mode: ModeReplicate, version: "L:0", meta: authM},
+			msg: msgDocEnsure{doc: "d", by: &presented{peer: "bob", meta: DocMeta{ReplicaType: plainRT, SyncMode: wire.Ephemeral, SchemaHash: "h1"}}, mode: ModeReplicate, version: "L:0", meta: authM},
 			fx:  []string{"diag sync-mode-mismatch", "to bob present(d)", "to bob interest(d v=L:0 r=false)"},
 			check: func(t *testing.T, s *syncState) {
 				if p, _ := s.peers.Get("bob"); !p.mismatched.Has("d") {
@@ -351,11 +351,11 @@ func TestSyncTable(t *testing.T) {
 		// offer
 		{name: "offer accepted: import", setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: recv("bob", offer("d", "L:4", nil)),
 			fx: []string{"import d v=L:4 from=bob"}},
-		{name: "offer refused by canAccept: no import, state unchanged", accept: func(string, PeerIdentity) bool { return false },
+		{name: "offer refused by canAccept: no import, state unchanged", accept: func(string, wire.PeerIdentity) bool { return false },
 			setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: recv("bob", offer("d", "L:4", nil))},
 		{name: "offer with reciprocate: import + interest back", setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: recv("bob", offer("d", "L:4", T)),
 			fx: []string{"import d v=L:4 from=bob", "to bob interest(d v=L:1 r=false)"}},
-		{name: "offer refused with reciprocate: only interest back", accept: func(string, PeerIdentity) bool { return false },
+		{name: "offer refused with reciprocate: only interest back", accept: func(string, wire.PeerIdentity) bool { return false },
 			setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: recv("bob", offer("d", "L:4", T)), fx: []string{"to bob interest(d v=L:1 r=false)"}},
 		{name: "offer for unknown doc: ignored", setup: syncSeq(bob), msg: recv("bob", offer("d", "L:4", nil))},
 		{name: "offer for deferred doc: ignored", setup: syncSeq(bob, deferDoc("d", authM)), msg: recv("bob", offer("d", "L:4", nil))},
@@ -398,7 +398,7 @@ func TestSyncTable(t *testing.T) {
 					t.Fatal(dumpSync(s))
 				}
 			}},
-		{name: "local change: canShare filters pushes", share: func(d string, p PeerIdentity) bool { return p.PeerID != "carol" || d != "d" },
+		{name: "local change: canShare filters pushes", share: func(d string, p wire.PeerIdentity) bool { return p.PeerID != "carol" || d != "d" },
 			setup: syncSeq(bob, carol, ensure("d", authM, "L:1"), recv("bob", interest("d", nil, F))),
 			msg:   msgLocalChange{doc: "d", version: "L:2"}, fx: []string{"offers bob d since=L:1 r=-"}, check: func(t *testing.T, s *syncState) {}},
 		{name: "local change of unknown doc: no-op", msg: msgLocalChange{doc: "d", version: "L:1"}},
@@ -651,7 +651,7 @@ func TestSyncTable(t *testing.T) {
 			setup: syncSeq(bob, ensure("d", authM, "L:1"), recv("bob", interest("d", ptr("L:1"), F)), msgPushed{doc: "d", version: "L:5"}),
 			msg:   msgLocalChange{doc: "d", version: "L:5"}},
 		{name: "new path to a known peer: present again", setup: syncSeq(bob, ensure("d", authM, "L:1")),
-			msg: msgPeerNewPath{identity: PeerIdentity{PeerID: "bob"}}, fx: []string{"to bob present(d)"}},
+			msg: msgPeerNewPath{identity: wire.PeerIdentity{PeerID: "bob"}}, fx: []string{"to bob present(d)"}},
 		{name: "durable with nobody owed an acknowledgement: recorded, nothing sent", setup: syncSeq(bob, ensure("d", authM, "L:1")), msg: msgDurable{doc: "d", version: "L:1"},
 			check: func(t *testing.T, s *syncState) {
 				if d, _ := s.docs.Get("d"); d.durable != "L:1" {
@@ -702,9 +702,9 @@ func TestSyncMismatchDiagnosticFields(t *testing.T) {
 	for _, m := range syncSeq(avail("bob"), ensure("d", authM, "L:1")) {
 		s, _ = p.Update(s, m)
 	}
-	_, fx := p.Update(s, recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "zz"})))
+	_, fx := p.Update(s, recv("bob", present("d", DocMeta{ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "zz"})))
 	d := fx[0].(fxSyncDiagnostic).d
-	if d.Code != DiagSchemaHashMismatch || d.Severity != SeverityError || d.PeerID != "bob" || d.DocID != "d" || d.Local != "h1" || d.Remote != "zz" {
+	if d.Reason != reasonSchemaHashMismatch || d.Severity != SeverityError || d.PeerID != "bob" || d.DocID != "d" || d.Local != "h1" || d.Remote != "zz" {
 		t.Fatalf("%+v", d)
 	}
 }
@@ -718,7 +718,7 @@ func TestPresentsAreBatched(t *testing.T) {
 	for i := range docs {
 		s, _ = p.Update(s, msgDocEnsure{doc: "d" + strconv.Itoa(i), mode: ModeInterpret, version: "v", meta: authM})
 	}
-	_, fx := p.Update(s, msgPeerAvailable{identity: PeerIdentity{PeerID: "bob"}})
+	_, fx := p.Update(s, msgPeerAvailable{identity: wire.PeerIdentity{PeerID: "bob"}})
 	seen := map[string]bool{}
 	for _, f := range fx {
 		pr := f.(fxSendToPeers).msg.(*wire.Present)
@@ -750,7 +750,7 @@ func TestSyncAnnouncedQuotaPerPrincipal(t *testing.T) {
 	presentDocs := func(from string, ids ...string) (ensured, vacants, quota int) {
 		var docs []wire.DocPresence
 		for _, id := range ids {
-			docs = append(docs, wire.DocPresence{DocID: id, ReplicaType: plainRT, SyncMode: Authoritative, SchemaHash: "h1"})
+			docs = append(docs, wire.DocPresence{DocID: id, ReplicaType: plainRT, SyncMode: wire.Authoritative, SchemaHash: "h1"})
 		}
 		for _, f := range step(recv(from, &wire.Present{Docs: docs})) {
 			switch f := f.(type) {
@@ -761,7 +761,7 @@ func TestSyncAnnouncedQuotaPerPrincipal(t *testing.T) {
 					vacants++
 				}
 			case fxSyncDiagnostic:
-				if f.d.Code == DiagQuota {
+				if f.d.Reason == reasonQuota {
 					quota++
 				}
 			}

@@ -13,7 +13,7 @@ import (
 // typed TS documents sync with it, no pasted hash), readers see the
 // schema's zero values for fields nobody wrote (as TS readers do), and
 // every transaction is validated against the schema before it is applied
-// (an *Error with CodeInvalidChange wrapping the *schema.Error that names
+// (a *kyneta.Error with reason "invalid-change" wrapping the *schema.Error that names
 // the path). Bindings: schema.BindingJSON (JSONDoc), BindingEphemeral
 // (EphemeralDoc) and BindingState (StateDoc).
 func TypeOf(b *schema.Bound) (DocType, error) {
@@ -26,7 +26,7 @@ func TypeOf(b *schema.Bound) (DocType, error) {
 	case schema.BindingState:
 		t = StateDoc(b.Hash())
 	default:
-		return DocType{}, &Error{Code: CodeInvalidDocType, Msg: fmt.Sprintf("binding %q has no Go replica (loro and yjs documents are relayed opaquely)", b.Binding())}
+		return DocType{}, newError(reasonInvalidDocType, "", fmt.Sprintf("binding %q has no Go replica (loro and yjs documents are relayed opaquely)", b.Binding()), nil)
 	}
 	t.Name = string(b.Binding()) + ":" + b.Hash()
 	t.Schema = b
@@ -50,11 +50,11 @@ type Typed[T any] struct {
 func Bind[T any](ex *Exchange, docID string, b schema.Binding) (*Typed[T], error) {
 	s, err := schema.For[T]()
 	if err != nil {
-		return nil, &Error{Code: CodeInvalidDocType, DocID: docID, Msg: "schema of the Go type", Err: err}
+		return nil, newError(reasonInvalidDocType, docID, "schema of the Go type", err)
 	}
 	bound, err := schema.Bind(b, s)
 	if err != nil {
-		return nil, &Error{Code: CodeInvalidDocType, DocID: docID, Msg: "binding", Err: err}
+		return nil, newError(reasonInvalidDocType, docID, "binding", err)
 	}
 	t, err := TypeOf(bound)
 	if err != nil {
@@ -83,19 +83,19 @@ func (t *Typed[T]) Value() (T, error) {
 func (t *Typed[T]) Set(v T) error {
 	complete, err := t.bound.Schema().Complete(v)
 	if err != nil {
-		return &Error{Code: CodeInvalidChange, DocID: t.ID(), Err: err}
+		return newError(reasonInvalidChange, t.ID(), "", err)
 	}
 	raw, err := json.Marshal(complete)
 	if err != nil {
-		return &Error{Code: CodeInvalidChange, DocID: t.ID(), Err: err}
+		return newError(reasonInvalidChange, t.ID(), "", err)
 	}
 	val, err := replica.ParseValue(raw)
 	if err != nil {
-		return &Error{Code: CodeInvalidChange, DocID: t.ID(), Err: err}
+		return newError(reasonInvalidChange, t.ID(), "", err)
 	}
 	obj, ok := val.(*replica.Object)
 	if !ok {
-		return &Error{Code: CodeInvalidChange, DocID: t.ID(), Msg: "a typed document's value must be an object"}
+		return newError(reasonInvalidChange, t.ID(), "a typed document's value must be an object", nil)
 	}
 	return t.Update(func(tx *Tx) error {
 		obj.Range(func(k string, fv any) bool {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/schema"
 )
 
@@ -38,7 +39,7 @@ func TestTypedDocHashZeroAndValidation(t *testing.T) {
 	// A write that does not fit the schema is refused, naming the path.
 	err = ta.Update(func(tx *Tx) error { tx.Set(P("count"), "seven"); return nil })
 	var se *schema.Error
-	if CodeOf(err) != CodeInvalidChange || !errors.As(err, &se) || se.Path != "$.count" {
+	if kyneta.ReasonOf(err) != reasonInvalidChange || !errors.As(err, &se) || se.Path != "$.count" {
 		t.Fatalf("invalid write: %v", err)
 	}
 	if err := ta.Set(note{Title: "hello", Count: 3}); err != nil {
@@ -80,8 +81,8 @@ func TestWaitForSyncReportsSchemaMismatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := db.WaitForSync(ctx)
-	var e *Error
-	if !errors.Is(err, &Error{Code: CodeSchemaMismatch}) || !errors.As(err, &e) || !strings.Contains(e.Msg, "hash-a") || !strings.Contains(e.Msg, "hash-b") {
+	var e *kyneta.Error
+	if !errors.Is(err, &kyneta.Error{Pkg: "exchange", Reason: reasonSchemaMismatch}) || !errors.As(err, &e) || !strings.Contains(e.Detail, "hash-a") || !strings.Contains(e.Detail, "hash-b") {
 		t.Fatalf("WaitForSync = %v", err)
 	}
 }

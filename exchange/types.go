@@ -1,35 +1,14 @@
 package exchange
 
 import (
-	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/wire"
-)
-
-// ChannelID names one transport channel. The exchange mints every id from
-// one counter shared by all of its transports.
-type ChannelID = transport.ChannelID
-
-// PeerIdentity is what a peer says about itself in establish.
-type PeerIdentity = wire.PeerIdentity
-
-// SyncMode is a document's synchronisation mode; only [Authoritative],
-// [Collaborative] and [Ephemeral] survive the wire.
-type SyncMode = wire.SyncMode
-
-// ReplicaType names a payload format (name, major, minor).
-type ReplicaType = wire.ReplicaType
-
-// The three sync modes that exist on the wire.
-var (
-	Authoritative = wire.Authoritative
-	Collaborative = wire.Collaborative
-	Ephemeral     = wire.Ephemeral
 )
 
 // DocMeta is what a present entry says about a document.
 type DocMeta struct {
-	ReplicaType     ReplicaType
-	SyncMode        SyncMode
+	ReplicaType     wire.ReplicaType
+	SyncMode        wire.SyncMode
 	SchemaHash      string
 	SupportedHashes []string // nil: only SchemaHash
 }
@@ -64,7 +43,7 @@ const (
 // PeerChange is one event of the peers feed.
 type PeerChange struct {
 	Type PeerChangeType
-	Peer PeerIdentity
+	Peer wire.PeerIdentity
 }
 
 // DocChangeType is the kind of a documents-feed event.
@@ -114,46 +93,12 @@ const (
 	SeverityWarning Severity = "warning"
 )
 
-// DiagnosticCode names a diagnostic.
-type DiagnosticCode string
-
-// Diagnostic codes. None of them blocks a peer; mismatches skip the doc.
-const (
-	DiagSelfConnection DiagnosticCode = "self-connection"
-	DiagDuplicatePeer  DiagnosticCode = "duplicate-peer"
-	// DiagIdentityConflict: a channel claimed the id of a live peer bound
-	// to another principal and was refused.
-	DiagIdentityConflict DiagnosticCode = "identity-conflict"
-	// DiagQuota: a peer went over a quota (Options.MaxDocsPerPeer); what
-	// exceeds it is refused.
-	DiagQuota               DiagnosticCode = "quota"
-	DiagProtocolSkew        DiagnosticCode = "protocol-skew"
-	DiagProtocolMismatch    DiagnosticCode = "protocol-mismatch"
-	DiagReplicaTypeMismatch DiagnosticCode = "replica-type-mismatch"
-	DiagSchemaHashMismatch  DiagnosticCode = "schema-hash-mismatch"
-	DiagSyncModeMismatch    DiagnosticCode = "sync-mode-mismatch"
-	// Shell-level warnings (version parse failures, merge failures, store
-	// failures, ...). The reference only logged them.
-	DiagVersionParse DiagnosticCode = "version-parse-failed"
-	DiagMergeFailed  DiagnosticCode = "merge-failed"
-	// DiagVersionRefused: a peer offered an implausible version (a counter
-	// far ahead, a timestamp in the future); the offer was dropped and the
-	// doc stays writable.
-	DiagVersionRefused  DiagnosticCode = "version-refused"
-	DiagResetFailed     DiagnosticCode = "reset-failed"
-	DiagResetRefused    DiagnosticCode = "reset-refused"
-	DiagExportFailed    DiagnosticCode = "export-failed"
-	DiagStoreError      DiagnosticCode = "store-error"
-	DiagNoFactory       DiagnosticCode = "no-factory"
-	DiagCallbackPanic   DiagnosticCode = "callback-panic"
-	DiagBudgetExhausted DiagnosticCode = "budget-exhausted"
-	DiagSendFailed      DiagnosticCode = "send-failed"
-)
-
 // Diagnostic is a structured report about something that went wrong but did
-// not stop the exchange.
+// not stop the exchange. Reason names the condition ("quota",
+// "schema-hash-mismatch", ...) in the module's one error model: docs/errors.md
+// lists the reasons, and [Diagnostic.Code] says what to do about one.
 type Diagnostic struct {
-	Code     DiagnosticCode
+	Reason   string
 	Severity Severity
 	Message  string
 	PeerID   string // "" when not about a peer
@@ -161,4 +106,13 @@ type Diagnostic struct {
 	Local    string // local side of a mismatch
 	Remote   string // remote side of a mismatch
 	Err      error  // underlying error, if any
+}
+
+// Code says what to do about the diagnostic's reason.
+func (d Diagnostic) Code() kyneta.Code { return codeOf(d.Reason) }
+
+// AsError returns the diagnostic as the module's error: its code and
+// reason, the message as detail, wrapping Err.
+func (d Diagnostic) AsError() *kyneta.Error {
+	return &kyneta.Error{Code: d.Code(), Reason: d.Reason, Pkg: "exchange", Detail: d.Message, Err: d.Err}
 }

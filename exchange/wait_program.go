@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // The conditions WaitForSync and WaitAcknowledged wait for, decided from
@@ -69,11 +70,11 @@ func mismatchOnly(doc string, s *syncState, sess *sessionState) (bool, error) {
 	if diag == nil || waiting {
 		return false, nil
 	}
-	code := CodeSchemaMismatch
-	if diag.Code != DiagSchemaHashMismatch {
-		code = CodeTypeMismatch
+	reason := reasonSchemaMismatch
+	if diag.Reason != reasonSchemaHashMismatch {
+		reason = reasonTypeMismatch
 	}
-	return true, &Error{Code: code, DocID: doc, Msg: fmt.Sprintf("peer %q: %s (local %s, remote %s)", diag.PeerID, diag.Code, diag.Local, diag.Remote)}
+	return true, newError(reason, doc, fmt.Sprintf("peer %q: %s (local %s, remote %s)", diag.PeerID, diag.Reason, diag.Local, diag.Remote), nil)
 }
 
 // acknowledged: a peer with a live channel acknowledged a version that is
@@ -97,7 +98,7 @@ func acknowledged(doc string, parse func(string) (replica.Version, error), targe
 
 // ackTargets lists the peers a WaitAcknowledged waiter still asks for an
 // acknowledgement: connected, allowed to share the doc, not asked before.
-func ackTargets(doc string, asked map[string]bool, s *syncState, sess *sessionState, canShare func(string, PeerIdentity) bool) []string {
+func ackTargets(doc string, asked map[string]bool, s *syncState, sess *sessionState, canShare func(string, wire.PeerIdentity) bool) []string {
 	var out []string
 	s.peers.Range(func(id string, p *syncPeer) bool {
 		if !asked[id] && len(sess.peerChannels(id)) > 0 && canShare(doc, p.identity) {

@@ -23,6 +23,7 @@ import (
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
 	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 func TestRunUsageErrors(t *testing.T) {
@@ -393,7 +394,7 @@ func TestTokenPeerPolicyAndReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := func(token, peer string) exchange.ConnectRequest {
-		return exchange.ConnectRequest{Identity: exchange.PeerIdentity{PeerID: peer}, Principal: tokenPrincipal{ID: tokenID(token)}}
+		return exchange.ConnectRequest{Identity: wire.PeerIdentity{PeerID: peer}, Principal: tokenPrincipal{ID: tokenID(token)}}
 	}
 	check := func(token, peer string, want exchange.Verdict) {
 		t.Helper()
@@ -404,7 +405,7 @@ func TestTokenPeerPolicyAndReload(t *testing.T) {
 	check("alpha", "billing-1", exchange.Allow)
 	check("alpha", "ops", exchange.Deny)
 	check("beta", "ops", exchange.Allow)
-	if v := toks.canConnect(exchange.ConnectRequest{Identity: exchange.PeerIdentity{PeerID: "x"}}); v != exchange.Deny {
+	if v := toks.canConnect(exchange.ConnectRequest{Identity: wire.PeerIdentity{PeerID: "x"}}); v != exchange.Deny {
 		t.Errorf("no principal: %v", v)
 	}
 

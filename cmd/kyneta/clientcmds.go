@@ -106,6 +106,10 @@ announces for DOC, or none.`,
 }
 
 // clientFlags binds the flags of put and watch to c.
+// maxSchemaHashBytes is the wire limit on schema hashes (§10.1); the
+// exchange refuses longer ones too, this check only says so as a usage error.
+const maxSchemaHashBytes = 256
+
 func clientFlags(name string, c *clientConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -145,8 +149,8 @@ func parseClient(name string, args []string, positional int) (clientConfig, []st
 	if c.schemaFile != "" && c.hashGiven {
 		return c, nil, &usageError{name + ": --schema and --schema-hash both given: the schema file determines the hash"}
 	}
-	if len(c.schemaHash) > exchange.MaxSchemaHashBytes {
-		return c, nil, &usageError{fmt.Sprintf("%s: --schema-hash longer than %d bytes", name, exchange.MaxSchemaHashBytes)}
+	if len(c.schemaHash) > maxSchemaHashBytes {
+		return c, nil, &usageError{fmt.Sprintf("%s: --schema-hash longer than %d bytes", name, maxSchemaHashBytes)}
 	}
 	c.url, c.doc = fs.Arg(0), fs.Arg(1)
 	if err := resolveToken(&c); err != nil {
@@ -395,7 +399,7 @@ func (c *clientConfig) resolveType(meta *wire.DocPresence, requireHash bool) (ex
 		return exchange.DocType{}, fmt.Errorf("document %q: the server does not hold it, and put will not create it without a schema hash (TypeScript clients could never sync it): pass --schema FILE or --schema-hash HASH (--schema-hash \"\" for an untyped document)", c.doc)
 	}
 	if meta != nil && !slices.Contains(hashesOf(meta), hash) {
-		return exchange.DocType{}, &mismatchError{doc: c.doc, code: exchange.DiagSchemaHashMismatch, local: hash, remote: strings.Join(hashesOf(meta), ",")}
+		return exchange.DocType{}, &mismatchError{doc: c.doc, code: "schema-hash-mismatch", local: hash, remote: strings.Join(hashesOf(meta), ",")}
 	}
 	return c.docTypeFor(hash), nil
 }
@@ -502,7 +506,7 @@ func isClosed(ch chan struct{}) bool {
 // replica type or sync mode than this command.
 type mismatchError struct {
 	doc           string
-	code          exchange.DiagnosticCode
+	code          string // the diagnostic's reason
 	local, remote string
 }
 
@@ -510,9 +514,9 @@ func (e *mismatchError) Error() string {
 	what := "schema hash"
 	hint := "pass the document's --schema or --schema-hash"
 	switch e.code {
-	case exchange.DiagReplicaTypeMismatch:
+	case "replica-type-mismatch":
 		what, hint = "replica type", "pass the document's --type"
-	case exchange.DiagSyncModeMismatch:
+	case "sync-mode-mismatch":
 		what, hint = "sync mode", "pass the document's --type"
 	}
 	return fmt.Sprintf("document %q: the server holds it with %s %q, this command uses %q (%s); %s", e.doc, what, e.remote, e.local, e.code, hint)
@@ -557,9 +561,9 @@ func (s *diagSink) handle(d exchange.Diagnostic) {
 		return
 	}
 	if s.fatal != nil && d.DocID == s.doc {
-		switch d.Code {
-		case exchange.DiagSchemaHashMismatch, exchange.DiagReplicaTypeMismatch, exchange.DiagSyncModeMismatch:
-			s.fatal(&mismatchError{doc: s.doc, code: d.Code, local: d.Local, remote: d.Remote})
+		switch d.Reason {
+		case "schema-hash-mismatch", "replica-type-mismatch", "sync-mode-mismatch":
+			s.fatal(&mismatchError{doc: s.doc, code: d.Reason, local: d.Local, remote: d.Remote})
 			return
 		}
 	}
@@ -572,7 +576,7 @@ func describeDiagnostic(d exchange.Diagnostic) string {
 	if sev == "" {
 		sev = exchange.SeverityWarning
 	}
-	fmt.Fprintf(&b, "%s: %s", sev, d.Code)
+	fmt.Fprintf(&b, "%s: %s", sev, d.Reason)
 	switch {
 	case d.Message != "":
 		b.WriteString(": " + d.Message)

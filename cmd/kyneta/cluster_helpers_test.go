@@ -413,7 +413,7 @@ func checkStream(ctx context.Context, t *testing.T, st *postgres.Store, doc stri
 		t.Fatal(err)
 	}
 	rep := f.CreateEmpty()
-	if _, err := store.Replay(doc, recs, func(r store.Record) (string, error) {
+	if err := store.Replay(doc, recs, func(r store.Record) (string, error) {
 		if err := replayEntry(rep, f, r); err != nil {
 			return "", err
 		}

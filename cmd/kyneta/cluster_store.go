@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/postgres"
@@ -79,7 +80,7 @@ const (
 
 // errStreamMoved is what a write reports when other nodes kept moving
 // the stream's head through every attempt; the exchange retries later.
-var errStreamMoved = &store.Error{Code: store.CodeWriteFailed, Msg: "the shared stream kept moving under concurrent writers"}
+var errStreamMoved = &kyneta.Error{Code: kyneta.CodeUnavailable, Pkg: "store", Reason: "write-failed", Detail: "the shared stream kept moving under concurrent writers"}
 
 func newSharedStore(st *postgres.Store, bound []replica.Bound) *sharedStore {
 	return &sharedStore{Store: st, bound: bound, metas: map[string]store.Meta{}, joins: map[string]*joinCache{}}
@@ -100,7 +101,7 @@ func (s *sharedStore) factory(m store.Meta) (replica.Factory, streamKind, error)
 			return b.Factory, kindLatest, nil
 		}
 	}
-	return nil, 0, &store.Error{Code: store.CodeInvalidRecord, Msg: fmt.Sprintf("no replica for %v/%v", m.ReplicaType, m.SyncMode)}
+	return nil, 0, &kyneta.Error{Code: kyneta.CodeInvalidArgument, Pkg: "store", Reason: "invalid-record", Detail: fmt.Sprintf("no replica for %v/%v", m.ReplicaType, m.SyncMode)}
 }
 
 func isJoin(r replica.Replica) bool {
@@ -164,7 +165,7 @@ func (s *sharedStore) Replace(ctx context.Context, docID string, recs []store.Re
 		return err
 	}
 	if !ok {
-		return &store.Error{Code: store.CodeReplaceWithoutMeta}
+		return &kyneta.Error{Code: kyneta.CodeInvalidArgument, Pkg: "store", Reason: "replace-without-meta"}
 	}
 	f, kind, err := s.factory(m)
 	if err != nil {

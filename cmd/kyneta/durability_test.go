@@ -330,7 +330,7 @@ func verifyDurable(ctx context.Context, t *testing.T, round int, path string, ac
 	ex, err := exchange.New(exchange.Options{
 		PeerID:       "durability-verifier",
 		Stores:       []store.Store{st},
-		OnDiagnostic: func(d exchange.Diagnostic) { note(fmt.Sprintf("diagnostic %s: %s %v", d.Code, d.Message, d.Err)) },
+		OnDiagnostic: func(d exchange.Diagnostic) { note(fmt.Sprintf("diagnostic %s: %s %v", d.Reason, d.Message, d.Err)) },
 		OnStoreError: func(doc, op string, err error) { note(fmt.Sprintf("store %s %s: %v", op, doc, err)) },
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/kyneta-go/kyneta/schema"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/transport/backoff"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // These tests run the real binary against "kyneta serve" for the typed
@@ -243,7 +244,7 @@ func TestPutWithoutHash(t *testing.T) {
 	if bound.Hash() != vc.SchemaHash {
 		t.Fatalf("Go schema hash %s, TS vector %s", bound.Hash(), vc.SchemaHash)
 	}
-	ex, doc := goPeer(ctx, t, url, "notes", exchange.DocType{Name: "json", Mode: exchange.Authoritative,
+	ex, doc := goPeer(ctx, t, url, "notes", exchange.DocType{Name: "json", Mode: wire.Authoritative,
 		SchemaHash: bound.Hash(), Defaults: json.RawMessage(bound.ZeroJSON())})
 	var got struct {
 		Title string  `json:"title"`

@@ -60,18 +60,18 @@ type boxMsg struct {
 // their zero, as a TypeScript reader of an absent field would see it;
 // message entries that cannot be ordered are skipped and counted. Only a
 // document that is not an object, or whose messages are not a list, is an
-// error (CodeMalformed). Memory stays proportional to the input: payloads
+// error (reason "malformed"). Memory stays proportional to the input: payloads
 // are slices of data, not copies.
 func decodeBox(data []byte) (box, error) {
 	var b box
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil || top == nil {
-		return b, &Error{Code: CodeMalformed, Msg: "line document is not an object", Err: err}
+		return b, newError(reasonMalformed, "", "", "line document is not an object", err)
 	}
 	if raw, ok := top["messages"]; ok && !isNull(raw) {
 		var list []json.RawMessage
 		if err := json.Unmarshal(raw, &list); err != nil {
-			return b, &Error{Code: CodeMalformed, Msg: "messages is not a list", Err: err}
+			return b, newError(reasonMalformed, "", "", "messages is not a list", err)
 		}
 		b.HasList = true
 		b.Messages = make([]boxMsg, 0, len(list))

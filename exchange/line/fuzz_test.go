@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // Any id parses or is refused; what parses builds the same id again.
@@ -28,7 +30,7 @@ func FuzzParseDocID(f *testing.F) {
 }
 
 // A remote writer controls the inbox: any JSON decodes into a box or a
-// CodeMalformed error, messages keep only usable seqs, and the decoded box
+// reasonMalformed error, messages keep only usable seqs, and the decoded box
 // holds no more payload bytes than the input.
 func FuzzDecodeBox(f *testing.F) {
 	for _, s := range []string{
@@ -42,7 +44,7 @@ func FuzzDecodeBox(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := decodeBox(data)
 		if err != nil {
-			if !errors.Is(err, &Error{Code: CodeMalformed}) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonMalformed}) {
 				t.Fatalf("error without code: %v", err)
 			}
 			return

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/exchange/store"
@@ -61,8 +62,8 @@ func (n *testNet) start(name string, stored bool) *exchange.Exchange {
 	o := exchange.Options{PeerID: name, Clock: n.clk, DepartureTimeout: exchange.DepartNever,
 		Transports: []transport.Transport{n.bridge.Endpoint(name)},
 		OnDiagnostic: func(d exchange.Diagnostic) {
-			if d.Severity == exchange.SeverityError || d.Code == exchange.DiagStoreError || d.Code == exchange.DiagMergeFailed {
-				n.t.Logf("%s: diagnostic %s: %s %v", name, d.Code, d.Message, d.Err)
+			if d.Severity == exchange.SeverityError || d.Reason == "store-error" || d.Reason == "merge-failed" {
+				n.t.Logf("%s: diagnostic %s: %s %v", name, d.Reason, d.Message, d.Err)
 			}
 		}}
 	if stored {
@@ -133,7 +134,7 @@ func ctxT(t testing.TB) context.Context {
 func mustProto(t testing.TB, topic string) *Protocol[Msg, Msg] {
 	t.Helper()
 	p, err := NewProtocol[Msg, Msg](topic, Options{OnError: func(err error) {
-		if CodeOf(err) != CodeClosed {
+		if kyneta.ReasonOf(err) != reasonClosed {
 			t.Errorf("line background error: %v", err)
 		}
 	}})

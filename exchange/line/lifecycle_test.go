@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/schema"
 )
@@ -81,7 +82,7 @@ func TestCloseResumes(t *testing.T) {
 	}
 	checkSeq(t, recvN(t, b2, 3), 3, "m")
 	n.settle(a, b2)
-	if _, err := tryRecv(b2); CodeOf(err) != CodeCanceled {
+	if _, err := tryRecv(b2); kyneta.ReasonOf(err) != reasonCanceled {
 		t.Fatalf("extra message after resume: %v", err)
 	}
 	if got := readBox(t, a.out); len(got.Messages) != 0 {
@@ -105,7 +106,7 @@ func TestDestroy(t *testing.T) {
 	if ex.Has(l.outID) || ex.Has(l.inID) {
 		t.Fatal("documents survive Destroy")
 	}
-	if err := l.Send(ctxT(t), Msg{}); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if err := l.Send(ctxT(t), Msg{}); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonClosed}) {
 		t.Fatalf("Send after Destroy: %v", err)
 	}
 	l2, err := p.Open(ex, "b")
@@ -120,7 +121,7 @@ func TestDestroy(t *testing.T) {
 }
 
 // The exchange's Shutdown closes its lines: a waiting Receive returns
-// CodeClosed, and so does Send.
+// reasonClosed, and so does Send.
 func TestShutdownClosesLines(t *testing.T) {
 	n := newNet(t)
 	ex := n.start("a", false)
@@ -133,10 +134,10 @@ func TestShutdownClosesLines(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { _, err := l.Receive(ctx); errc <- err }()
 	n.stop("a")
-	if err := <-errc; !errors.Is(err, &Error{Code: CodeClosed}) {
+	if err := <-errc; !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonClosed}) {
 		t.Fatalf("Receive across Shutdown: %v", err)
 	}
-	if err := l.Send(ctx, Msg{}); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if err := l.Send(ctx, Msg{}); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonClosed}) {
 		t.Fatalf("Send after Shutdown: %v", err)
 	}
 	if err := l.Close(); err != nil {
@@ -175,8 +176,8 @@ func TestRemoteCannotWriteOutbox(t *testing.T) {
 }
 
 // A payload that fits the schema but not the receiver's Go type is a
-// CodePayload error that counts as received; the stream goes on. Inbox
-// content that is no line message reaches OnError as CodeMalformed and is
+// reasonPayload error that counts as received; the stream goes on. Inbox
+// content that is no line message reaches OnError as reasonMalformed and is
 // skipped.
 func TestBadPayloads(t *testing.T) {
 	n := newNet(t)
@@ -214,7 +215,7 @@ func TestBadPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := b.Receive(ctx); !errors.Is(err, &Error{Code: CodePayload}) {
+	if _, err := b.Receive(ctx); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonPayload}) {
 		t.Fatalf("undecodable payload: %v", err)
 	}
 	if m, err := b.Receive(ctx); err != nil || m.N != 2 {
@@ -228,7 +229,7 @@ func TestBadPayloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer la.Close()
-	if err := la.Send(ctx, map[string]any{"text": 5}); !errors.Is(err, &Error{Code: CodePayload}) {
+	if err := la.Send(ctx, map[string]any{"text": 5}); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonPayload}) {
 		t.Fatalf("schema violation: %v", err)
 	}
 
@@ -257,7 +258,7 @@ func TestBadPayloads(t *testing.T) {
 	n.settle(a, b, bc)
 	mu.Lock()
 	defer mu.Unlock()
-	if len(reported) != 1 || !errors.Is(reported[0], &Error{Code: CodeMalformed}) {
-		t.Fatalf("reported %v, want one CodeMalformed", reported)
+	if len(reported) != 1 || !errors.Is(reported[0], &kyneta.Error{Pkg: "line", Reason: reasonMalformed}) {
+		t.Fatalf("reported %v, want one reasonMalformed", reported)
 	}
 }

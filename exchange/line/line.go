@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/kyneta-go/kyneta/exchange"
+	"github.com/kyneta-go/kyneta/wire"
 )
 
 // Line is a reliable, ordered, exactly-once message stream with one remote
@@ -81,7 +82,7 @@ func (l *Line[Out, In]) Closed() bool {
 
 func open[Out, In any](ex *exchange.Exchange, topic, peer string, out, in side, onError func(error)) (*Line[Out, In], error) {
 	if ex == nil {
-		return nil, &Error{Code: CodeExchange, Topic: topic, Peer: peer, Msg: "nil exchange"}
+		return nil, newError(reasonExchange, topic, peer, "nil exchange", nil)
 	}
 	if err := validPeer(topic, ex.PeerID(), peer); err != nil {
 		return nil, err
@@ -97,7 +98,7 @@ func open[Out, In any](ex *exchange.Exchange, topic, peer string, out, in side, 
 			l, ok := e.line.(*Line[Out, In])
 			if !ok {
 				registry.release(key, e)
-				return nil, &Error{Code: CodeTypeConflict, Topic: topic, Peer: peer, Msg: "the line is open with other message types"}
+				return nil, newError(reasonTypeConflict, topic, peer, "the line is open with other message types", nil)
 			}
 			return l, nil
 		}
@@ -134,7 +135,7 @@ func build[Out, In any](ex *exchange.Exchange, topic, peer string, out, in side,
 	}
 	l.dispose = ex.Register(exchange.Policy{
 		Name: "line:" + topic + ":" + peer,
-		CanAccept: func(doc string, p exchange.PeerIdentity) exchange.Verdict {
+		CanAccept: func(doc string, p wire.PeerIdentity) exchange.Verdict {
 			switch doc {
 			case l.outID:
 				// Only this peer writes its outbox; a peer's copy of it
@@ -149,7 +150,7 @@ func build[Out, In any](ex *exchange.Exchange, topic, peer string, out, in side,
 			}
 			return exchange.Abstain
 		},
-		CanReset: func(doc string, _ exchange.PeerIdentity) exchange.Verdict {
+		CanReset: func(doc string, _ wire.PeerIdentity) exchange.Verdict {
 			if doc == l.outID {
 				return exchange.Deny
 			}
@@ -329,7 +330,7 @@ func (l *Line[Out, In]) scanInbox() {
 		l.mu.Unlock()
 		if fresh {
 			if err == nil {
-				err = &Error{Code: CodeMalformed, Msg: seqString(float64(b.Malformed)) + " inbox messages without a usable seq were skipped"}
+				err = newError(reasonMalformed, "", "", seqString(float64(b.Malformed))+" inbox messages without a usable seq were skipped", nil)
 			}
 			l.report(l.wrap(err))
 		}
@@ -439,7 +440,7 @@ func (l *Line[Out, In]) waitReady(ctx context.Context) error {
 	case <-l.done:
 		return l.closedErr()
 	case <-ctx.Done():
-		return &Error{Code: CodeCanceled, Topic: l.topic, Peer: l.peer, Err: ctx.Err()}
+		return newError(reasonCanceled, l.topic, l.peer, "", ctx.Err())
 	}
 }
 
@@ -447,18 +448,18 @@ func (l *Line[Out, In]) waitReady(ctx context.Context) error {
 // one transaction with the new nextSeq; the exchange pushes it to the peer
 // whenever it is connected. It waits (ctx) only until the line's documents
 // are loaded. A message that does not fit the schema fails with
-// CodePayload and is not sent.
+// reason "payload" and is not sent.
 func (l *Line[Out, In]) Send(ctx context.Context, msg Out) error {
 	if err := l.waitReady(ctx); err != nil {
 		return err
 	}
 	v, err := l.outSchema.payload.Complete(msg)
 	if err != nil {
-		return &Error{Code: CodePayload, Topic: l.topic, Peer: l.peer, Err: err}
+		return newError(reasonPayload, l.topic, l.peer, "", err)
 	}
 	payload, err := json.Marshal(v)
 	if err != nil {
-		return &Error{Code: CodePayload, Topic: l.topic, Peer: l.peer, Err: err}
+		return newError(reasonPayload, l.topic, l.peer, "", err)
 	}
 	l.omu.Lock()
 	defer l.omu.Unlock()
@@ -482,8 +483,8 @@ func (l *Line[Out, In]) Send(ctx context.Context, msg Out) error {
 		return nil
 	})
 	if err != nil {
-		if exchange.CodeOf(err) == exchange.CodeInvalidChange {
-			return &Error{Code: CodePayload, Topic: l.topic, Peer: l.peer, Err: err}
+		if exchangeReason(err) == "invalid-change" {
+			return newError(reasonPayload, l.topic, l.peer, "", err)
 		}
 		return l.exErr(err)
 	}
@@ -505,14 +506,14 @@ type envelope struct {
 // written when the queue runs dry, every 64 messages, and on Close), so one
 // that was queued but not received when the line closed comes again when it
 // is reopened. A payload that does not decode into In is returned as a
-// CodePayload error and counts as received. A second Receive while one is
-// waiting fails with CodeReceiverBusy; after Close it fails with CodeClosed.
+// "payload" error and counts as received. A second Receive while one is
+// waiting fails with reason "receiver-busy"; after Close with "closed".
 func (l *Line[Out, In]) Receive(ctx context.Context) (In, error) {
 	var zero In
 	l.mu.Lock()
 	if l.receiving {
 		l.mu.Unlock()
-		return zero, &Error{Code: CodeReceiverBusy, Topic: l.topic, Peer: l.peer}
+		return zero, newError(reasonReceiverBusy, l.topic, l.peer, "", nil)
 	}
 	l.receiving = true
 	for len(l.queue) == 0 && !l.closed {
@@ -524,7 +525,7 @@ func (l *Line[Out, In]) Receive(ctx context.Context) (In, error) {
 			l.mu.Lock()
 			l.receiving = false
 			l.mu.Unlock()
-			return zero, &Error{Code: CodeCanceled, Topic: l.topic, Peer: l.peer, Err: ctx.Err()}
+			return zero, newError(reasonCanceled, l.topic, l.peer, "", ctx.Err())
 		}
 		l.mu.Lock()
 	}
@@ -541,7 +542,7 @@ func (l *Line[Out, In]) Receive(ctx context.Context) (In, error) {
 	l.poke() // an ack may be due
 	var v In
 	if err := json.Unmarshal(it.payload, &v); err != nil {
-		return zero, &Error{Code: CodePayload, Topic: l.topic, Peer: l.peer, Msg: "message " + seqString(it.seq), Err: err}
+		return zero, newError(reasonPayload, l.topic, l.peer, "message "+seqString(it.seq), err)
 	}
 	return v, nil
 }
@@ -572,7 +573,7 @@ func (l *Line[Out, In]) Destroy() error {
 	l.wait()
 	errs := []error{l.unregister()}
 	for _, id := range []string{l.outID, l.inID} {
-		if err := l.ex.Destroy(id); err != nil && !errors.Is(err, &exchange.Error{Code: exchange.CodeUnknownDoc}) && !errors.Is(err, &exchange.Error{Code: exchange.CodeClosed}) {
+		if err := l.ex.Destroy(id); err != nil && exchangeReason(err) != "unknown-doc" && exchangeReason(err) != "closed" {
 			errs = append(errs, l.exErr(err))
 		}
 	}
@@ -600,7 +601,7 @@ func (l *Line[Out, In]) teardown(final bool) {
 func (l *Line[Out, In]) wait() { <-l.done }
 
 func (l *Line[Out, In]) unregister() error {
-	if err := l.dispose(); err != nil && !errors.Is(err, &exchange.Error{Code: exchange.CodeClosed}) {
+	if err := l.dispose(); err != nil && exchangeReason(err) != "closed" {
 		return l.exErr(err)
 	}
 	return nil
@@ -613,28 +614,22 @@ func (l *Line[Out, In]) report(err error) {
 }
 
 func (l *Line[Out, In]) closedErr() error {
-	return &Error{Code: CodeClosed, Topic: l.topic, Peer: l.peer}
+	return newError(reasonClosed, l.topic, l.peer, "", nil)
 }
 
 // exErr wraps an exchange error; a closed exchange or destroyed document
 // means the line is closed.
 func (l *Line[Out, In]) exErr(err error) error {
-	switch exchange.CodeOf(err) {
-	case exchange.CodeClosed, exchange.CodeDestroyed:
-		return &Error{Code: CodeClosed, Topic: l.topic, Peer: l.peer, Err: err}
+	switch exchangeReason(err) {
+	case "closed", "destroyed":
+		return newError(reasonClosed, l.topic, l.peer, "", err)
 	}
-	return &Error{Code: CodeExchange, Topic: l.topic, Peer: l.peer, Err: err}
+	return newError(reasonExchange, l.topic, l.peer, "", err)
 }
 
 // wrap fills in the line's topic and peer on a line error.
 func (l *Line[Out, In]) wrap(err error) error {
-	var e *Error
-	if errors.As(err, &e) && e.Topic == "" && e.Peer == "" {
-		c := *e
-		c.Topic, c.Peer = l.topic, l.peer
-		return &c
-	}
-	return err
+	return withLine(err, l.topic, l.peer)
 }
 
 // The per-exchange registry of open lines: one *Line per (exchange, topic,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // recvN receives n messages and fails on any error.
@@ -93,15 +95,15 @@ func TestLineBothDirections(t *testing.T) {
 func TestLineErrors(t *testing.T) {
 	n := newNet(t)
 	ex := n.start("a", false)
-	if _, err := NewProtocol[Msg, Msg]("a:b", Options{}); !errors.Is(err, &Error{Code: CodeInvalidTopic}) {
+	if _, err := NewProtocol[Msg, Msg]("a:b", Options{}); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonInvalidTopic}) {
 		t.Errorf("topic with ':': %v", err)
 	}
-	if _, err := NewProtocol[chan int, Msg]("t", Options{}); !errors.Is(err, &Error{Code: CodeSchema}) {
+	if _, err := NewProtocol[chan int, Msg]("t", Options{}); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonSchema}) {
 		t.Errorf("chan payload: %v", err)
 	}
 	p := mustProto(t, "t")
 	for _, peer := range []string{"", "a", "x→y"} {
-		if _, err := p.Open(ex, peer); !errors.Is(err, &Error{Code: CodeInvalidPeer}) {
+		if _, err := p.Open(ex, peer); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonInvalidPeer}) {
 			t.Errorf("Open(%q): %v", peer, err)
 		}
 	}
@@ -111,7 +113,7 @@ func TestLineErrors(t *testing.T) {
 	}
 	// The same line with other types is a conflict.
 	q, _ := NewProtocol[string, string]("t", Options{})
-	if _, err := q.Open(ex, "b"); !errors.Is(err, &Error{Code: CodeTypeConflict}) {
+	if _, err := q.Open(ex, "b"); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonTypeConflict}) {
 		t.Errorf("conflicting Open: %v", err)
 	}
 	ctx := ctxT(t)
@@ -121,20 +123,20 @@ func TestLineErrors(t *testing.T) {
 	for !l.waiting() {
 		runtime.Gosched()
 	}
-	if _, err := l.Receive(ctx); !errors.Is(err, &Error{Code: CodeReceiverBusy}) {
+	if _, err := l.Receive(ctx); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonReceiverBusy}) {
 		t.Fatalf("second Receive: %v", err)
 	}
 	_ = l.Close()
-	if err := <-busy; !errors.Is(err, &Error{Code: CodeClosed}) {
+	if err := <-busy; !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonClosed}) {
 		t.Errorf("Receive after Close: %v", err)
 	}
-	if err := l.Send(ctx, Msg{}); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if err := l.Send(ctx, Msg{}); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonClosed}) {
 		t.Errorf("Send after Close: %v", err)
 	}
-	if _, err := l.Receive(ctx); !errors.Is(err, &Error{Code: CodeClosed}) {
+	if _, err := l.Receive(ctx); !errors.Is(err, &kyneta.Error{Pkg: "line", Reason: reasonClosed}) {
 		t.Errorf("Receive after Close: %v", err)
 	}
-	if CodeOf(fmt.Errorf("x: %w", &Error{Code: CodePayload})) != CodePayload {
-		t.Error("CodeOf does not unwrap")
+	if kyneta.ReasonOf(fmt.Errorf("x: %w", &kyneta.Error{Pkg: "line", Reason: reasonPayload})) != reasonPayload {
+		t.Error("ReasonOf does not unwrap")
 	}
 }

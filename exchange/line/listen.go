@@ -37,11 +37,11 @@ type Listener struct {
 func (p *Protocol[C, S]) Listen(ex *exchange.Exchange, fn func(*Line[S, C])) (*Listener, error) {
 	me := ex.PeerID()
 	if strings.Contains(me, arrow) {
-		return nil, &Error{Code: CodeInvalidPeer, Topic: p.topic, Peer: me, Msg: "the local peer id contains '→'"}
+		return nil, newError(reasonInvalidPeer, p.topic, me, "the local peer id contains '→'", nil)
 	}
 	for _, t := range []exchange.DocType{p.client.doc, p.server.doc} {
 		if err := ex.RegisterDocType(t); err != nil {
-			return nil, &Error{Code: CodeExchange, Topic: p.topic, Err: err}
+			return nil, newError(reasonExchange, p.topic, "", "", err)
 		}
 	}
 	lis := &Listener{
@@ -141,8 +141,8 @@ func (lis *Listener) Close() error {
 	lis.halt()
 	lis.cancelDocs()
 	<-lis.done
-	if err := lis.dispose(); err != nil && exchange.CodeOf(err) != exchange.CodeClosed {
-		return &Error{Code: CodeExchange, Err: err}
+	if err := lis.dispose(); err != nil && exchangeReason(err) != "closed" {
+		return newError(reasonExchange, "", "", "", err)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/kyneta-go/kyneta"
 )
 
 // Two exchanges with stores, one line between them, over the bridge with
@@ -132,7 +134,7 @@ func (m *lineModel) receive(rt *rapid.T, p string, max int) {
 	cancel()
 	for ; max != 0; max-- {
 		msg, err := m.lines[p].Receive(ctx)
-		if CodeOf(err) == CodeCanceled {
+		if kyneta.ReasonOf(err) == reasonCanceled {
 			return
 		}
 		if err != nil {

@@ -17,7 +17,7 @@ type Options struct {
 	ClientSchema, ServerSchema *schema.Schema
 	// OnError receives the errors of a line's background work: acks, prunes
 	// and compactions the exchange refused, and inbox content that is not a
-	// line document (CodeMalformed). It runs on the line's goroutine and must
+	// line document ("malformed"). It runs on the line's goroutine and must
 	// not block. Nil ignores them.
 	OnError func(error)
 }
@@ -95,17 +95,17 @@ func makeSide[T any](topic string, payload *schema.Schema) (side, error) {
 	if payload == nil {
 		s, err := schema.For[T]()
 		if err != nil {
-			return side{}, &Error{Code: CodeSchema, Topic: topic, Msg: "message type", Err: err}
+			return side{}, newError(reasonSchema, topic, "", "message type", err)
 		}
 		payload = s
 	}
 	bound, err := schema.Bind(schema.BindingJSON, DocSchema(payload))
 	if err != nil {
-		return side{}, &Error{Code: CodeSchema, Topic: topic, Msg: "line document", Err: err}
+		return side{}, newError(reasonSchema, topic, "", "line document", err)
 	}
 	dt, err := exchange.TypeOf(bound)
 	if err != nil {
-		return side{}, &Error{Code: CodeSchema, Topic: topic, Err: err}
+		return side{}, newError(reasonSchema, topic, "", "", err)
 	}
 	dt.Name = "line:" + topic + ":" + bound.Hash()
 
@@ -117,7 +117,7 @@ func makeSide[T any](topic string, payload *schema.Schema) (side, error) {
 // another line.
 func validTopic(topic string) error {
 	if topic == "" || strings.Contains(topic, ":") || strings.Contains(topic, arrow) {
-		return &Error{Code: CodeInvalidTopic, Topic: topic, Msg: "a topic is non-empty and has no ':' or '→'"}
+		return newError(reasonInvalidTopic, topic, "", "a topic is non-empty and has no ':' or '→'", nil)
 	}
 	return nil
 }
@@ -125,11 +125,11 @@ func validTopic(topic string) error {
 func validPeer(topic, local, peer string) error {
 	switch {
 	case peer == "" || strings.Contains(peer, arrow):
-		return &Error{Code: CodeInvalidPeer, Topic: topic, Peer: peer, Msg: "a peer id is non-empty and has no '→'"}
+		return newError(reasonInvalidPeer, topic, peer, "a peer id is non-empty and has no '→'", nil)
 	case peer == local:
-		return &Error{Code: CodeInvalidPeer, Topic: topic, Peer: peer, Msg: "a line needs two peers"}
+		return newError(reasonInvalidPeer, topic, peer, "a line needs two peers", nil)
 	case strings.Contains(local, arrow):
-		return &Error{Code: CodeInvalidPeer, Topic: topic, Peer: peer, Msg: "the local peer id contains '→'"}
+		return newError(reasonInvalidPeer, topic, peer, "the local peer id contains '→'", nil)
 	}
 	return nil
 }

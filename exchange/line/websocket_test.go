@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/client"
 	"github.com/kyneta-go/kyneta/exchange"
 	"github.com/kyneta-go/kyneta/server"
@@ -91,7 +92,7 @@ func TestLineOverWebSocket(t *testing.T) {
 		}
 		done, cancel := context.WithCancel(ctx)
 		cancel()
-		if m, err := l.Receive(done); CodeOf(err) != CodeCanceled {
+		if m, err := l.Receive(done); kyneta.ReasonOf(err) != reasonCanceled {
 			t.Fatalf("%s: extra message %+v, %v", l.Peer(), m, err)
 		}
 	}

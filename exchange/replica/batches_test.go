@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/kyneta-go/kyneta/exchange/internal/batches"
 )
 
 // countBatchesRef is the byte-by-byte scanner CountBatches replaces (the
@@ -55,10 +57,10 @@ func countBatchesRef(data []byte) (int, bool) {
 }
 
 func checkCount(t interface{ Fatalf(string, ...any) }, data []byte) {
-	n, ok := CountBatches(data)
+	n, ok := batches.Count(data)
 	wn, wok := countBatchesRef(data)
 	if n != wn || ok != wok {
-		t.Fatalf("CountBatches(%q) = %d,%v want %d,%v", data, n, ok, wn, wok)
+		t.Fatalf("batches.Count(%q) = %d,%v want %d,%v", data, n, ok, wn, wok)
 	}
 }
 
@@ -130,7 +132,7 @@ func TestMergeKeepsCompactBatchText(t *testing.T) {
 func BenchmarkLargeSince(b *testing.B) {
 	f := newFactory()
 	src := f.NewPlain(true)
-	c, err := ReplaceChange(strings.Repeat("abcdefghijklmnopqrstuvwxyz012345", 1<<15))
+	c, err := replaceChange(strings.Repeat("abcdefghijklmnopqrstuvwxyz012345", 1<<15))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func BenchmarkLargeSince(b *testing.B) {
 	b.Run("count", func(b *testing.B) {
 		b.SetBytes(int64(len(since.Data)))
 		for range b.N {
-			if n, _ := CountBatches(since.Data); n != 1 {
+			if n, _ := batches.Count(since.Data); n != 1 {
 				b.Fatal(n)
 			}
 		}

@@ -16,21 +16,21 @@ func benchOps(b *testing.B, n int) [][]Op {
 		var o Op
 		switch i % 4 {
 		case 0:
-			c, err := ReplaceChange(map[string]any{"title": "item " + strconv.Itoa(i), "done": i%3 == 0})
+			c, err := replaceChange(map[string]any{"title": "item " + strconv.Itoa(i), "done": i%3 == 0})
 			if err != nil {
 				b.Fatal(err)
 			}
 			o = Op{Path: Path{Field("f" + strconv.Itoa(i%10))}, Change: c}
 		case 1:
-			c, err := SequenceInsertChange(i/4, i)
+			c, err := sequenceInsertChange(i/4, i)
 			if err != nil {
 				b.Fatal(err)
 			}
 			o = Op{Path: Path{Field("list")}, Change: c}
 		case 2:
-			o = Op{Path: Path{Field("text")}, Change: TextInsertChange(i/4, "é")}
+			o = Op{Path: Path{Field("text")}, Change: textInsertChange(i/4, "é")}
 		default:
-			o = Op{Path: Path{Field("count")}, Change: IncrementChange(1)}
+			o = Op{Path: Path{Field("count")}, Change: incrementChange(1)}
 		}
 		txs[i] = []Op{o}
 	}
@@ -41,7 +41,7 @@ func benchOps(b *testing.B, n int) [][]Op {
 // one transaction of 100 ops, on a fresh document.
 func BenchmarkPlainApply100(b *testing.B) {
 	txs := benchOps(b, 100)
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	b.Run("tx=100x1", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -72,7 +72,7 @@ func BenchmarkPlainApply100(b *testing.B) {
 // from genesis (export + merge into a fresh replica), and a steady-state
 // push of one batch into an up-to-date replica.
 func BenchmarkPlainSince(b *testing.B) {
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	w := f.NewPlain(true)
 	for _, tx := range benchOps(b, 100) {
 		if err := w.Apply(tx); err != nil {
@@ -107,7 +107,7 @@ func BenchmarkPlainSince(b *testing.B) {
 		if err := r.Merge(p); err != nil {
 			b.Fatal(err)
 		}
-		tx := []Op{{Path: Path{Field("count")}, Change: IncrementChange(1)}}
+		tx := []Op{{Path: Path{Field("count")}, Change: incrementChange(1)}}
 		b.ReportAllocs()
 		for b.Loop() {
 			before := w.Version()
@@ -129,7 +129,7 @@ func BenchmarkPlainSince(b *testing.B) {
 // order-preserving encoder against encoding/json on an equivalent map, and
 // parsing it back.
 func BenchmarkEntirety(b *testing.B) {
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	w := f.NewPlain(true)
 	for _, tx := range benchOps(b, 400) {
 		if err := w.Apply(tx); err != nil {
@@ -312,7 +312,7 @@ func treeOffer500KB() []byte {
 // value built from a literal), and the rebuild-per-change step the
 // in-place values replaced.
 func BenchmarkOffer500KB(b *testing.B) {
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	for _, c := range []struct {
 		name string
 		data []byte

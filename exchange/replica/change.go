@@ -114,7 +114,7 @@ type Document interface {
 
 // DocumentFactory is implemented by factories that can create interpreted
 // documents. A document is strict: a merged change it cannot materialize
-// is rejected with [CodeUnknownChange] instead of being kept for
+// is rejected with reason "unknown-change" instead of being kept for
 // forwarding, as headless replicas from CreateEmpty do.
 type DocumentFactory interface {
 	Factory
@@ -142,7 +142,7 @@ type changeData struct {
 // is only checked when the change is materialized. The object is cloned.
 func NewChange(obj *Object) (Change, error) {
 	if obj == nil {
-		return Change{}, &Error{Code: CodeMalformed, Msg: "change is not an object"}
+		return Change{}, newError(reasonMalformed, "change is not an object", nil)
 	}
 	return newChange(obj.Clone())
 }
@@ -155,7 +155,7 @@ func parseChange(data []byte) (Change, error) {
 	}
 	obj, ok := v.(*Object)
 	if !ok {
-		return Change{}, &Error{Code: CodeMalformed, Msg: "change is not an object"}
+		return Change{}, newError(reasonMalformed, "change is not an object", nil)
 	}
 	return newChange(obj)
 }
@@ -164,7 +164,7 @@ func newChange(obj *Object) (Change, error) {
 	t, _ := obj.Get("type")
 	ts, ok := t.(string)
 	if !ok {
-		return Change{}, &Error{Code: CodeMalformed, Msg: "change has no string type"}
+		return Change{}, newError(reasonMalformed, "change has no string type", nil)
 	}
 	return wrapChange(obj, ts), nil
 }
@@ -199,7 +199,7 @@ func (c Change) MarshalJSON() ([]byte, error) {
 }
 
 // Validate reports whether the change can be materialized: nil, or an
-// error with [CodeUnknownChange] or [CodeInvalidChange].
+// error with reason "unknown-change" or reason "invalid-change".
 func (c Change) Validate() error {
 	_, err := c.stepper()
 	return err
@@ -207,7 +207,7 @@ func (c Change) Validate() error {
 
 func (c Change) stepper() (stepper, error) {
 	if c.d == nil {
-		return nil, &Error{Code: CodeInvalidChange, Msg: "zero Change"}
+		return nil, newError(reasonInvalidChange, "zero Change", nil)
 	}
 	return c.d.dec, c.d.err
 }
@@ -225,116 +225,4 @@ func obj2(k1 string, v1 any, k2 string, v2 any) *Object {
 	o.Set(k1, v1)
 	o.Set(k2, v2)
 	return o
-}
-
-// at positions a cursor instruction at index, as the reference's writers
-// do: [{retain:index}, op] or just [op] at 0.
-func at(index int, op *Object) []any {
-	if index > 0 {
-		r := newObject(1)
-		r.Set("retain", float64(index))
-		return []any{r, op}
-	}
-	return []any{op}
-}
-
-func one(k string, v any) *Object {
-	o := newObject(1)
-	o.Set(k, v)
-	return o
-}
-
-// ReplaceChange replaces the value at the path with v (any Go value that
-// encodes as JSON, or a value-model value).
-func ReplaceChange(v any) (Change, error) {
-	mv, err := ValueOf(v)
-	if err != nil {
-		return Change{}, err
-	}
-	return mustChange(obj2("type", "replace", "value", mv)), nil
-}
-
-// MapSetChange sets key to v in the map at the path.
-func MapSetChange(key string, v any) (Change, error) {
-	mv, err := ValueOf(v)
-	if err != nil {
-		return Change{}, err
-	}
-	return mustChange(obj2("type", "map", "set", one(key, mv))), nil
-}
-
-// MapDeleteChange deletes keys from the map at the path.
-func MapDeleteChange(keys ...string) Change {
-	ks := make([]any, len(keys))
-	for i, k := range keys {
-		ks[i] = k
-	}
-	return mustChange(obj2("type", "map", "delete", ks))
-}
-
-// SequenceInsertChange inserts items into the list at the path before
-// position index.
-func SequenceInsertChange(index int, items ...any) (Change, error) {
-	vs := make([]any, len(items))
-	for i, it := range items {
-		mv, err := ValueOf(it)
-		if err != nil {
-			return Change{}, err
-		}
-		vs[i] = mv
-	}
-	return mustChange(obj2("type", "sequence", "instructions", at(index, one("insert", vs)))), nil
-}
-
-// SequenceDeleteChange deletes count items of the list at the path from
-// position index.
-func SequenceDeleteChange(index, count int) Change {
-	return mustChange(obj2("type", "sequence", "instructions", at(index, one("delete", float64(count)))))
-}
-
-// TextInsertChange inserts s into the text at the path. index counts UTF-16
-// code units, as JavaScript strings do.
-func TextInsertChange(index int, s string) Change {
-	return mustChange(obj2("type", "text", "instructions", at(index, one("insert", s))))
-}
-
-// TextDeleteChange deletes count UTF-16 code units of the text at the path
-// from index.
-func TextDeleteChange(index, count int) Change {
-	return mustChange(obj2("type", "text", "instructions", at(index, one("delete", float64(count)))))
-}
-
-// IncrementChange adds n to the counter at the path.
-func IncrementChange(n float64) Change {
-	return mustChange(obj2("type", "increment", "amount", n))
-}
-
-// SetAddChange adds members to the set at the path.
-func SetAddChange(members ...any) (Change, error) {
-	vs, err := valuesOf(members)
-	if err != nil {
-		return Change{}, err
-	}
-	return mustChange(obj2("type", "set-op", "add", vs)), nil
-}
-
-// SetRemoveChange removes members from the set at the path.
-func SetRemoveChange(members ...any) (Change, error) {
-	vs, err := valuesOf(members)
-	if err != nil {
-		return Change{}, err
-	}
-	return mustChange(obj2("type", "set-op", "remove", vs)), nil
-}
-
-func valuesOf(in []any) ([]any, error) {
-	out := make([]any, len(in))
-	for i, v := range in {
-		mv, err := ValueOf(v)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = mv
-	}
-	return out, nil
 }

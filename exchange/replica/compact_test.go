@@ -25,7 +25,7 @@ func heapInUse() uint64 {
 func TestPlainCompactionBoundsHistory(t *testing.T) {
 	const writes = 100_000
 	const keep = 100 // recent batches kept, as for a peer slightly behind
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	before := heapInUse()
 	d := f.NewPlain(true)
 	for i := range writes {
@@ -33,13 +33,13 @@ func TestPlainCompactionBoundsHistory(t *testing.T) {
 		var path Path
 		switch i % 3 {
 		case 0:
-			path, c = Path{Field("count")}, IncrementChange(1)
+			path, c = Path{Field("count")}, incrementChange(1)
 		case 1:
 			path, c = Path{Field("k" + strconv.Itoa(i%50))}, mustReplace(t, "value "+strconv.Itoa(i))
 		default:
-			path, c = Path{Field("title")}, TextInsertChange(0, "x")
+			path, c = Path{Field("title")}, textInsertChange(0, "x")
 			if i%6 == 5 {
-				c = TextDeleteChange(0, 1)
+				c = textDeleteChange(0, 1)
 			}
 		}
 		if err := d.Apply([]Op{{Path: path, Change: c}}); err != nil {
@@ -132,20 +132,20 @@ func heldSince(before uint64) uint64 {
 // send it a delta, so it sends the entirety, which the peer adopts with
 // the writer's version, after which deltas flow again.
 func TestPlainPeerBehindBaseConverges(t *testing.T) {
-	f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+	f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 	w, peer, fresh := f.NewPlain(true), f.NewPlain(true), f.NewPlain(true)
 	write := func(i int) {
 		t.Helper()
 		ops := []Op{
-			{Path: Path{Field("n")}, Change: IncrementChange(1)},
+			{Path: Path{Field("n")}, Change: incrementChange(1)},
 			{Path: Path{Field("l")}, Change: mustSeqInsert(t, 0, i)},
-			{Path: Path{Field("t")}, Change: TextInsertChange(0, "ab😀")},
+			{Path: Path{Field("t")}, Change: textInsertChange(0, "ab😀")},
 		}
 		if err := w.Apply(ops); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sync := func(to *Plain) {
+	sync := func(to *plainReplica) {
 		t.Helper()
 		p, ok, err := w.ExportSince(to.Version())
 		if err != nil {
@@ -188,7 +188,7 @@ func TestPlainPeerBehindBaseConverges(t *testing.T) {
 	}
 	sync(peer)
 	sync(fresh) // a genesis peer is behind every base > 0 too
-	for _, r := range []*Plain{peer, fresh} {
+	for _, r := range []*plainReplica{peer, fresh} {
 		if r.Version().String() != w.Version().String() {
 			t.Fatalf("peer at %s, writer at %s", r.Version(), w.Version())
 		}
@@ -212,7 +212,7 @@ func TestPlainPeerBehindBaseConverges(t *testing.T) {
 
 func mustSeqInsert(t *testing.T, at int, items ...any) Change {
 	t.Helper()
-	c, err := SequenceInsertChange(at, items...)
+	c, err := sequenceInsertChange(at, items...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,15 +53,15 @@ func TestSubstrateConformance(t *testing.T) {
 	}
 	profiles := []profile{
 		{"plain", false, "", func(clk *fakeNow) (Factory, func() Document) {
-			f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+			f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 			return f, f.CreateDocument
 		}},
 		{"lww", true, "one-wins", func(clk *fakeNow) (Factory, func() Document) {
-			f := NewLWWFactory(LWWOptions{Now: clk.Now})
+			f := newLWWFactory(LWWOptions{Now: clk.Now})
 			return f, f.CreateDocument
 		}},
 		{"state", true, "both-survive", func(clk *fakeNow) (Factory, func() Document) {
-			f := NewStateFactory(StateOptions{Now: clk.Now})
+			f := newStateFactory(StateOptions{Now: clk.Now})
 			return f, f.CreateDocument
 		}},
 	}
@@ -132,7 +132,7 @@ func TestSubstrateConformance(t *testing.T) {
 		})
 	}
 	t.Run("plain/live-compaction", func(t *testing.T) {
-		f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+		f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 		a, b := f.CreateDocument(), f.CreateDocument()
 		for i := 0; i < 3; i++ {
 			mustApply(t, a, set(t, "k", i))
@@ -141,7 +141,7 @@ func TestSubstrateConformance(t *testing.T) {
 		if err := a.Advance(a.Version()); err != nil { // compact to what b has
 			t.Fatal(err)
 		}
-		mustApply(t, a, Op{Path: Path{Field("n")}, Change: IncrementChange(1)})
+		mustApply(t, a, Op{Path: Path{Field("n")}, Change: incrementChange(1)})
 		offer(t, f, false, a, b)
 		if jsonOf(t, a) != jsonOf(t, b) || a.Version() != b.Version() {
 			t.Fatalf("after compaction: a=%s %s b=%s %s", jsonOf(t, a), a.Version(), jsonOf(t, b), b.Version())

@@ -90,12 +90,12 @@ func parseOpsShare(data []byte, share int) ([][]Op, error) {
 	}
 	v, err := jsjson.Parse(data, o)
 	if err != nil {
-		return nil, &Error{Code: CodeMalformed, Msg: err.Error()}
+		return nil, newError(reasonMalformed, err.Error(), nil)
 	}
 	return opsFromValue(v)
 }
 
-func malformed(msg string) error { return &Error{Code: CodeMalformed, Msg: msg} }
+func malformed(msg string) error { return newError(reasonMalformed, msg, nil) }
 
 func opsFromValue(v any) ([][]Op, error) {
 	arr, ok := v.([]any)
@@ -211,9 +211,9 @@ func validateOp(op Op) error {
 	for _, seg := range op.Path {
 		switch {
 		case seg.Kind == SegIndex && (seg.Index < 0 || seg.Index > maxSafeInteger):
-			return &Error{Code: CodeInvalidChange, Msg: "path index out of range at " + op.Path.String()}
+			return newError(reasonInvalidChange, "path index out of range at "+op.Path.String(), nil)
 		case seg.Kind != SegField && seg.Kind != SegEntry && seg.Kind != SegIndex:
-			return &Error{Code: CodeInvalidChange, Msg: "path segment without a kind at " + op.Path.String()}
+			return newError(reasonInvalidChange, "path segment without a kind at "+op.Path.String(), nil)
 		}
 	}
 	return op.Change.Validate()
@@ -230,7 +230,7 @@ func (d *docState) apply(ops []Op) {
 	for _, op := range ops {
 		st, err := op.Change.stepper()
 		if err != nil {
-			d.stateErr = &Error{Code: CodeUnmaterializable, Msg: "merged change at " + op.Path.String(), Err: err}
+			d.stateErr = newError(reasonUnmaterializable, "merged change at "+op.Path.String(), err)
 			return
 		}
 		applyOp(d.state, op.Path, st)
@@ -296,7 +296,7 @@ func (d *docState) setDefaults(v any) error {
 	}
 	o, ok := mv.(*Object)
 	if !ok {
-		return &Error{Code: CodeInvalidValue, Msg: "defaults must be a JSON object"}
+		return newError(reasonInvalidValue, "defaults must be a JSON object", nil)
 	}
 	d.defaults = o
 	if d.stateErr == nil {
@@ -331,11 +331,11 @@ func (d *docState) notify(ops []Op, remote bool) {
 
 func jsonOnly(p Payload, who string) error {
 	if p.Encoding != "json" {
-		return &Error{Code: CodeEncoding, Msg: who + " expects JSON-encoded payloads, got " + quoteString(string(p.Encoding)) +
-			" (a peer may be sending data of another replica type)"}
+		return newError(reasonEncoding, who+" expects JSON-encoded payloads, got "+quoteString(string(p.Encoding))+
+			" (a peer may be sending data of another replica type)", nil)
 	}
 	if p.Kind != "entirety" && p.Kind != "since" {
-		return &Error{Code: CodeEncoding, Msg: who + ": unknown payload kind " + quoteString(string(p.Kind))}
+		return newError(reasonEncoding, who+": unknown payload kind "+quoteString(string(p.Kind)), nil)
 	}
 	return nil
 }

@@ -5,19 +5,19 @@
 //
 // # Replicas
 //
-//   - [Plain] (from [PlainFactory], replica type ("plain",1,0), AUTHORITATIVE):
+//   - plain (from [NewPlainFactory], replica type ("plain",1,0), AUTHORITATIVE):
 //     the materialized JSON state plus a log of batches, one per flush (a
 //     local transaction or a merged batch). Versions are "<lineage>:<n>"
 //     ([PlainVersion]); since payloads are the JSON array of batches after
 //     the peer's version; entireties are the state object.
-//   - [LWW] (from [LWWFactory], same replica type, EPHEMERAL): the same state
+//   - LWW (from [NewLWWFactory], same replica type, EPHEMERAL): the same state
 //     versioned by wall-clock milliseconds ([TimestampVersion]); every export
 //     is the entirety.
-//   - [State] (from [StateFactory], ("state",1,0), EPHEMERAL): a field-level
+//   - state (from [NewStateFactory], ("state",1,0), EPHEMERAL): a field-level
 //     last-writer-wins tree whose leaves are [value, timestampMs]; merges
 //     join field by field, versions ([StateVersion]) are concurrent unless
 //     equal or one is the never-written 0, and only entireties travel.
-//   - [Opaque] (from [OpaqueFactory], any other replica type such as Loro or
+//   - opaque (from [NewOpaqueFactory], any other replica type such as Loro or
 //     Yjs): a relay that stores payloads it cannot read, deduplicated by
 //     content, and replays them as several offers ([MultiExporter]), each
 //     relabelled "since" and stamped with the version it arrived with.
@@ -41,14 +41,14 @@
 // hook reports every version step with a Remote flag for merges, which is
 // the echo guard. Changes use the reference's vocabulary and JSON ("replace",
 // "map", "sequence", "text", "increment", "set-op", "tree", "richtext");
-// constructors such as [ReplaceChange] and [TextInsertChange] build the
-// shapes the reference's writers produce. Text indices count UTF-16 code
-// units, as JavaScript strings do.
+// [NewChange] wraps one such object (the exchange's Tx builds the shapes
+// the reference's writers produce). Text indices count UTF-16 code units,
+// as JavaScript strings do.
 //
-// A change type the replica does not know is an error (code [CodeUnknownChange])
+// A change type the replica does not know is an error (reason "unknown-change")
 // for documents and local writes. A headless replica ([Factory.CreateEmpty])
 // still logs and forwards it, so a relay can carry changes it cannot
-// interpret; only its entirety is then unavailable ([CodeUnmaterializable]).
+// interpret; only its entirety is then unavailable (reason "unmaterializable").
 //
 // # JSON
 //
@@ -68,9 +68,9 @@
 // member or node it names. A merge grows with the number of changes, not
 // with changes × value size. Plain and LWW
 // replicas check [Limits] (payload bytes, ops per payload) before applying
-// anything and refuse with [CodeLimit].
+// anything and refuse with reason "limit".
 //
-// A plain replica's history is its op log after the base. [Plain.History]
+// A plain replica's history is its op log after the base. [HistoryReporter.History]
 // reports its size; [Replica.Advance] trims it up to a version and frees
 // it, after which ExportSince of an older version answers ok=false and the
 // exchange sends the entirety instead. Advancing to the least version all

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -15,7 +16,7 @@ func FuzzParseVersion(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var rerr *Error
+		var rerr *kyneta.Error
 		if v, err := parsePlainVersion(s); err == nil {
 			// A parsed plain version serializes to a string that parses back
 			// to an equal version.
@@ -26,7 +27,7 @@ func FuzzParseVersion(f *testing.F) {
 			if o, _ := again.Compare(v); o != Equal || again.Lineage() != v.Lineage() || again.Counter() != v.Counter() {
 				t.Fatalf("%q round trip gave %v", s, again)
 			}
-		} else if !errors.As(err, &rerr) || rerr.Code != CodeVersionParse {
+		} else if !errors.As(err, &rerr) || rerr.Reason != reasonVersionParse || rerr.Code != kyneta.CodeMalformed {
 			t.Fatalf("untyped error %v", err)
 		}
 		for _, parse := range []func(string) (Version, error){
@@ -35,7 +36,7 @@ func FuzzParseVersion(f *testing.F) {
 		} {
 			v, err := parse(s)
 			if err != nil {
-				if !errors.As(err, &rerr) || rerr.Code != CodeVersionParse {
+				if !errors.As(err, &rerr) || rerr.Reason != reasonVersionParse || rerr.Code != kyneta.CodeMalformed {
 					t.Fatalf("untyped error %v", err)
 				}
 				continue
@@ -125,13 +126,13 @@ func FuzzMerge(f *testing.F) {
 			kind = wire.Entirety
 		}
 		p := Payload{Kind: kind, Encoding: wire.JSON, Data: data, Lineage: lineage}
-		pf := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
-		lf := NewLWWFactory(LWWOptions{})
-		sf := NewStateFactory(StateOptions{})
-		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument(), NewOpaqueFactory(wire.ReplicaType{Name: "yjs", Major: 1}, OpaqueOptions{}).CreateEmpty()} {
+		pf := newPlainFactory(PlainOptions{Rand: &seqRand{}})
+		lf := newLWWFactory(LWWOptions{})
+		sf := newStateFactory(StateOptions{})
+		for _, r := range []Replica{pf.CreateEmpty(), pf.CreateDocument(), lf.CreateEmpty(), lf.CreateDocument(), sf.CreateDocument(), newOpaqueFactory(wire.ReplicaType{Name: "yjs", Major: 1}, OpaqueOptions{}).CreateEmpty()} {
 			if d, ok := r.(Document); ok {
 				// Start from a non-empty state so merges touch existing data.
-				if err := d.Apply([]Op{{Path: Path{Field("t")}, Change: TextInsertChange(0, "x😀y")}}); err != nil {
+				if err := d.Apply([]Op{{Path: Path{Field("t")}, Change: textInsertChange(0, "x😀y")}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -143,7 +144,7 @@ func FuzzMerge(f *testing.F) {
 				t.Fatalf("%T merge of %d B allocated %d B (bound %d B)", r, len(data), got, allocBound(len(data)))
 			}
 			if err != nil {
-				var rerr *Error
+				var rerr *kyneta.Error
 				if !errors.As(err, &rerr) {
 					t.Fatalf("untyped error %v", err)
 				}
@@ -154,11 +155,11 @@ func FuzzMerge(f *testing.F) {
 				continue
 			}
 			e, err := r.ExportEntirety()
-			if _, opaque := r.(*Opaque); opaque {
+			if _, opaque := r.(*opaqueReplica); opaque {
 				if err != nil && !errors.Is(err, errUnsupported) {
 					t.Fatalf("opaque entirety error %v", err)
 				}
-				if _, err := r.(*Opaque).ExportFor(""); err != nil {
+				if _, err := r.(*opaqueReplica).ExportFor(""); err != nil {
 					t.Fatal(err)
 				}
 			} else if err == nil {

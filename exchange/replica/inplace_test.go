@@ -169,22 +169,22 @@ func TestTextInPlaceMatchesRebuild(t *testing.T) {
 // write through them, and equality sees through them.
 func TestInPlaceValuesStayInternal(t *testing.T) {
 	tinyChunks(t)
-	d := NewPlainFactory(PlainOptions{Rand: &seqRand{}}).NewPlain(true)
+	d := newPlainFactory(PlainOptions{Rand: &seqRand{}}).NewPlain(true)
 	items := make([]any, 20)
 	for i := range items {
 		items[i] = map[string]any{"n": i}
 	}
-	ins, err := SequenceInsertChange(0, items...)
+	ins, err := sequenceInsertChange(0, items...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ops := []Op{
 		{Path: Path{Field("l")}, Change: ins},
-		{Path: Path{Field("l")}, Change: SequenceDeleteChange(3, 2)},
-		{Path: Path{Field("l"), Index(4), Field("n")}, Change: IncrementChange(100)},
+		{Path: Path{Field("l")}, Change: sequenceDeleteChange(3, 2)},
+		{Path: Path{Field("l"), Index(4), Field("n")}, Change: incrementChange(100)},
 		{Path: Path{Field("l"), Index(21)}, Change: mustReplace(t, "pad")},
-		{Path: Path{Field("t")}, Change: TextInsertChange(0, "hello 😀 world")},
-		{Path: Path{Field("t")}, Change: TextDeleteChange(6, 1)},
+		{Path: Path{Field("t")}, Change: textInsertChange(0, "hello 😀 world")},
+		{Path: Path{Field("t")}, Change: textDeleteChange(6, 1)},
 	}
 	if err := d.Apply(ops); err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestInPlaceValuesStayInternal(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	r := NewPlainFactory(PlainOptions{}).NewPlain(true)
+	r := newPlainFactory(PlainOptions{}).NewPlain(true)
 	if err := r.Merge(p); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestInPlaceValuesStayInternal(t *testing.T) {
 
 func mustReplace(t *testing.T, v any) Change {
 	t.Helper()
-	c, err := ReplaceChange(v)
+	c, err := replaceChange(v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import "strconv"
 // Limits bound what one payload may ask of a JSON replica (plain and LWW).
 // They are checked before anything is applied — the size before parsing,
 // the op count after — so a refused payload changes nothing and costs at
-// most its parse. Refusals are errors with [CodeLimit].
+// most its parse. Refusals are errors with reason "limit".
 //
 // Within the limits a merge's cost is proportional to its size: list,
 // text and richtext changes edit chunked values in place (O(√n) per change
@@ -43,7 +43,7 @@ func (l Limits) withDefaults() Limits {
 }
 
 func limitError(what string, got, max int) error {
-	return &Error{Code: CodeLimit, Msg: what + " " + strconv.Itoa(got) + " exceeds the limit of " + strconv.Itoa(max)}
+	return newError(reasonLimit, what+" "+strconv.Itoa(got)+" exceeds the limit of "+strconv.Itoa(max), nil)
 }
 
 // admitSize checks a payload's size before it is parsed.

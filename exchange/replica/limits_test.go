@@ -7,11 +7,11 @@ import (
 )
 
 // TestLimitsRefuseBeforeWork: payloads over a limit are refused with
-// CodeLimit and leave the replica exactly as it was.
+// "limit" and leave the replica exactly as it was.
 func TestLimitsRefuseBeforeWork(t *testing.T) {
 	limits := Limits{MaxPayloadBytes: 4 << 10, MaxOps: 10}
-	pf := NewPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: limits})
-	lf := NewLWWFactory(LWWOptions{Limits: limits})
+	pf := newPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: limits})
+	lf := newLWWFactory(LWWOptions{Limits: limits})
 	ops := func(n int) []byte {
 		var b strings.Builder
 		b.WriteString("[[")
@@ -26,7 +26,7 @@ func TestLimitsRefuseBeforeWork(t *testing.T) {
 	}
 	big := `{"t":"` + strings.Repeat("x", 5<<10) + `"}`
 	for _, d := range []Document{pf.CreateDocument(), pf.NewPlain(false), lf.CreateDocument()} {
-		if err := d.Apply([]Op{{Path: Path{Field("n")}, Change: IncrementChange(1)}}); err != nil {
+		if err := d.Apply([]Op{{Path: Path{Field("n")}, Change: incrementChange(1)}}); err != nil {
 			t.Fatal(err)
 		}
 		ver, before := d.Version().String(), jsonOf(t, d)
@@ -58,7 +58,7 @@ func TestLimitsRefuseBeforeWork(t *testing.T) {
 	if l := (Limits{MaxOps: -1}).withDefaults(); l.MaxOps != -1 || l.MaxPayloadBytes != defaultMaxPayloadBytes {
 		t.Fatalf("defaults: %+v", l)
 	}
-	d := NewPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: Limits{MaxOps: -1}}).CreateDocument()
+	d := newPlainFactory(PlainOptions{Rand: &seqRand{}, Limits: Limits{MaxOps: -1}}).CreateDocument()
 	if err := d.Merge(Payload{Kind: "since", Encoding: "json", Data: ops(2000)}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/kyneta-go/kyneta/exchange/internal/batches"
 )
 
 // TestExportSinceSharesLastEntry: a since payload of the last batch alone
@@ -14,7 +16,7 @@ func TestExportSinceSharesLastEntry(t *testing.T) {
 	d := newFactory().NewPlain(true)
 	var sizes int
 	for i, v := range []string{"one", "two \"quoted\"", "three"} {
-		c, err := ReplaceChange(v)
+		c, err := replaceChange(v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,11 +68,11 @@ func TestMergeLargeBatchOwnsItsCopy(t *testing.T) {
 		batches int
 	}{{big, 1}, {big[:len(big)/3], 1}, {"small", 1}, {big, 2}} {
 		src := newFactory().NewPlain(true)
-		v, err := ReplaceChange(c.value)
+		v, err := replaceChange(c.value)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pad, err := ReplaceChange(strings.Repeat("y", shareMinPayload))
+		pad, err := replaceChange(strings.Repeat("y", shareMinPayload))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +81,7 @@ func TestMergeLargeBatchOwnsItsCopy(t *testing.T) {
 			mustApply(t, src, Op{Path: Path{Field("t")}, Change: pad})
 		}
 		since, ok, err := src.ExportSince(NewPlainVersion(Genesis, 0))
-		if n, _ := CountBatches(since.Data); err != nil || !ok || n != c.batches {
+		if n, _ := batches.Count(since.Data); err != nil || !ok || n != c.batches {
 			t.Fatal(n, ok, err)
 		}
 		data := bytes.Clone(since.Data)

@@ -17,35 +17,37 @@ type LWWOptions struct {
 
 // LWWFactory builds LWW (ephemeral) replicas: the plain JSON state with a
 // wall-clock version, replica type ("plain", 1, 0), bound to EPHEMERAL.
-type LWWFactory struct {
+type lwwFactory struct {
 	now    func() time.Time
 	limits Limits
 }
 
 // NewLWWFactory returns an LWW factory.
-func NewLWWFactory(opts LWWOptions) *LWWFactory {
+func NewLWWFactory(opts LWWOptions) DocumentFactory { return newLWWFactory(opts) }
+
+func newLWWFactory(opts LWWOptions) *lwwFactory {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &LWWFactory{now: now, limits: opts.Limits.withDefaults()}
+	return &lwwFactory{now: now, limits: opts.Limits.withDefaults()}
 }
 
 // Type returns ("plain", 1, 0); the sync mode tells LWW from plain.
-func (f *LWWFactory) Type() wire.ReplicaType { return PlainType }
+func (f *lwwFactory) Type() wire.ReplicaType { return PlainType }
 
 // CreateEmpty returns a headless LWW replica at version 0.
-func (f *LWWFactory) CreateEmpty() Replica { return f.newLWW(false) }
+func (f *lwwFactory) CreateEmpty() Replica { return f.newLWW(false) }
 
 // CreateDocument returns a strict LWW replica for an interpreted document.
-func (f *LWWFactory) CreateDocument() Document { return f.newLWW(true) }
+func (f *lwwFactory) CreateDocument() Document { return f.newLWW(true) }
 
-func (f *LWWFactory) newLWW(strict bool) *LWW {
-	return &LWW{doc: newDocState(strict, f.limits), now: f.now}
+func (f *lwwFactory) newLWW(strict bool) *lwwReplica {
+	return &lwwReplica{doc: newDocState(strict, f.limits), now: f.now}
 }
 
 // FromEntirety returns a headless replica that merged p.
-func (f *LWWFactory) FromEntirety(p Payload) (Replica, error) {
+func (f *lwwFactory) FromEntirety(p Payload) (Replica, error) {
 	r := f.newLWW(false)
 	if err := r.Merge(p); err != nil {
 		return nil, err
@@ -54,7 +56,7 @@ func (f *LWWFactory) FromEntirety(p Payload) (Replica, error) {
 }
 
 // ParseVersion parses decimal milliseconds.
-func (f *LWWFactory) ParseVersion(s string) (Version, error) {
+func (f *lwwFactory) ParseVersion(s string) (Version, error) {
 	v, err := parseTimestampVersion(s)
 	if err != nil {
 		return nil, err
@@ -70,7 +72,7 @@ func (f *LWWFactory) ParseVersion(s string) (Version, error) {
 // Unlike the reference, a local write always moves the version forward by
 // at least one millisecond, so two writes in the same millisecond are not
 // judged equal (and dropped) by receivers; a merge never moves it back.
-type LWW struct {
+type lwwReplica struct {
 	doc  docState
 	now  func() time.Time
 	ver  TimestampVersion
@@ -78,14 +80,14 @@ type LWW struct {
 }
 
 // Version returns the time of the last flush ("0" before any).
-func (l *LWW) Version() Version { return l.ver }
+func (l *lwwReplica) Version() Version { return l.ver }
 
 // BaseVersion returns the version of the last Advance ("0" before any).
-func (l *LWW) BaseVersion() Version { return l.base }
+func (l *lwwReplica) BaseVersion() Version { return l.base }
 
 // Advance only supports the current version (there is no history to trim);
 // any other target is a no-op, as in the reference.
-func (l *LWW) Advance(to Version) error {
+func (l *lwwReplica) Advance(to Version) error {
 	v, ok := to.(TimestampVersion)
 	if !ok {
 		return mismatch("TimestampVersion", to)
@@ -97,7 +99,7 @@ func (l *LWW) Advance(to Version) error {
 }
 
 // ExportEntirety returns the state (no lineage).
-func (l *LWW) ExportEntirety() (Payload, error) {
+func (l *lwwReplica) ExportEntirety() (Payload, error) {
 	b, err := l.doc.json()
 	if err != nil {
 		return Payload{}, err
@@ -107,12 +109,12 @@ func (l *LWW) ExportEntirety() (Payload, error) {
 
 // ExportSince returns the entirety whatever v is: a timestamp says nothing
 // about which ops a peer has.
-func (l *LWW) ExportSince(Version) (Payload, bool, error) {
+func (l *lwwReplica) ExportSince(Version) (Payload, bool, error) {
 	p, err := l.ExportEntirety()
 	return p, err == nil, err
 }
 
-func (l *LWW) tick(local bool) {
+func (l *lwwReplica) tick(local bool) {
 	ms := float64(l.now().UnixMilli())
 	switch {
 	case local && ms <= l.ver.ms:
@@ -125,7 +127,7 @@ func (l *LWW) tick(local bool) {
 
 // Merge absorbs a JSON payload (entirety: top-level keys replaced; since:
 // each batch applied) and stamps the version with the local clock.
-func (l *LWW) Merge(p Payload) error {
+func (l *lwwReplica) Merge(p Payload) error {
 	if err := jsonOnly(p, "lww replica merge"); err != nil {
 		return err
 	}
@@ -154,7 +156,7 @@ func (l *LWW) Merge(p Payload) error {
 // the writer's next write, made at T+1, as "equal". Versions that travel
 // with the data (a Lamport clock over wall time) keep every newer write
 // newer at every hop.
-func (l *LWW) MergeStamped(p Payload, stamp string, _ string) error {
+func (l *lwwReplica) MergeStamped(p Payload, stamp string, _ string) error {
 	prev := l.ver
 	if err := l.Merge(p); err != nil {
 		return err
@@ -166,7 +168,7 @@ func (l *LWW) MergeStamped(p Payload, stamp string, _ string) error {
 	return nil
 }
 
-func (l *LWW) adopt(v TimestampVersion) {
+func (l *lwwReplica) adopt(v TimestampVersion) {
 	if v.ms > l.ver.ms {
 		l.ver = v
 	}
@@ -175,9 +177,9 @@ func (l *LWW) adopt(v TimestampVersion) {
 // ResetFromEntirety replaces the whole state with the entirety. The version
 // becomes the newer of the previous one and the remote version when that is
 // a timestamp (see MergeStamped), else the local clock.
-func (l *LWW) ResetFromEntirety(p Payload, remote Version) error {
+func (l *lwwReplica) ResetFromEntirety(p Payload, remote Version) error {
 	if p.Encoding != "json" || p.Kind != "entirety" {
-		return &Error{Code: CodeEncoding, Msg: "lww reset expects a JSON entirety payload"}
+		return newError(reasonEncoding, "lww reset expects a JSON entirety payload", nil)
 	}
 	if err := l.doc.limits.admitSize(p); err != nil {
 		return err
@@ -198,7 +200,7 @@ func (l *LWW) ResetFromEntirety(p Payload, remote Version) error {
 }
 
 // Apply commits a local transaction (one version step).
-func (l *LWW) Apply(ops []Op) error {
+func (l *lwwReplica) Apply(ops []Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
@@ -213,7 +215,7 @@ func (l *LWW) Apply(ops []Op) error {
 }
 
 // JSON returns the materialized state.
-func (l *LWW) JSON() ([]byte, error) {
+func (l *lwwReplica) JSON() ([]byte, error) {
 	b, err := l.doc.json()
 	if err != nil {
 		return nil, err
@@ -222,10 +224,10 @@ func (l *LWW) JSON() ([]byte, error) {
 }
 
 // Value returns a deep copy of the materialized state.
-func (l *LWW) Value() (any, error) { return l.doc.value() }
+func (l *lwwReplica) Value() (any, error) { return l.doc.value() }
 
 // SetChangeHook installs the change hook.
-func (l *LWW) SetChangeHook(f func(ChangeSet)) { l.doc.hook = f }
+func (l *lwwReplica) SetChangeHook(f func(ChangeSet)) { l.doc.hook = f }
 
 // SetDefaults sets structural defaults; see [Document].
-func (l *LWW) SetDefaults(v any) error { return l.doc.setDefaults(v) }
+func (l *lwwReplica) SetDefaults(v any) error { return l.doc.setDefaults(v) }

@@ -16,7 +16,7 @@ func (f *fakeNow) advance(d time.Duration) { f.t = f.t.Add(d) }
 
 func TestLWW(t *testing.T) {
 	clk := &fakeNow{t: time.UnixMilli(1000)}
-	f := NewLWWFactory(LWWOptions{Now: clk.Now})
+	f := newLWWFactory(LWWOptions{Now: clk.Now})
 	if f.Type() != PlainType {
 		t.Fatal("type")
 	}
@@ -109,7 +109,7 @@ func TestLWWStaleOffersAreOlder(t *testing.T) {
 	// The exchange drops offers whose version is behind or equal to ours;
 	// check the versions it compares order like wall-clock writes.
 	clk := &fakeNow{t: time.UnixMilli(100)}
-	f := NewLWWFactory(LWWOptions{Now: clk.Now})
+	f := newLWWFactory(LWWOptions{Now: clk.Now})
 	w := f.CreateDocument()
 	mustApply(t, w, set(t, "p", "first"))
 	v1 := w.Version()
@@ -130,7 +130,7 @@ func TestLWWStaleOffersAreOlder(t *testing.T) {
 // dropped by the relay as equal).
 func TestLWWMergeAdoptsNewerStamp(t *testing.T) {
 	clk := &fakeNow{t: time.UnixMilli(500)}
-	f := NewLWWFactory(LWWOptions{Now: clk.Now})
+	f := newLWWFactory(LWWOptions{Now: clk.Now})
 	writer := f.CreateDocument()
 	mustApply(t, writer, set(t, "s", "one"))
 	mustApply(t, writer, set(t, "s", "two")) // same millisecond: 501
@@ -140,7 +140,7 @@ func TestLWWMergeAdoptsNewerStamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := relay.(*LWW).MergeStamped(p, writer.Version().String(), "writer"); err != nil {
+	if err := relay.(*lwwReplica).MergeStamped(p, writer.Version().String(), "writer"); err != nil {
 		t.Fatal(err)
 	}
 	if got := relay.Version().String(); got != "501" {
@@ -148,7 +148,7 @@ func TestLWWMergeAdoptsNewerStamp(t *testing.T) {
 	}
 	// An older stamp never moves the version back.
 	old := NewTimestampVersion(7).String()
-	if err := relay.(*LWW).MergeStamped(p, old, "writer"); err != nil {
+	if err := relay.(*lwwReplica).MergeStamped(p, old, "writer"); err != nil {
 		t.Fatal(err)
 	}
 	if got := relay.Version().String(); got != "501" {
@@ -156,7 +156,7 @@ func TestLWWMergeAdoptsNewerStamp(t *testing.T) {
 	}
 	late := f.CreateDocument()
 	clk.advance(time.Millisecond) // the writer's 501 arrives at 502
-	if err := late.(*LWW).MergeStamped(p, "501", "writer"); err != nil {
+	if err := late.(*lwwReplica).MergeStamped(p, "501", "writer"); err != nil {
 		t.Fatal(err)
 	}
 	if got := late.Version().String(); got != "501" {

@@ -12,23 +12,23 @@ import (
 // Two versions are equal only when the strings are identical and
 // concurrent otherwise, so every differing offer is imported (and
 // deduplicated by content) and every send goes through the export path.
-type OpaqueVersion struct {
+type opaqueVersion struct {
 	stamp string
 }
 
 // NewOpaqueVersion wraps a version stamp.
-func NewOpaqueVersion(stamp string) OpaqueVersion { return OpaqueVersion{stamp: stamp} }
+func newOpaqueVersion(stamp string) opaqueVersion { return opaqueVersion{stamp: stamp} }
 
 // Lineage is always [Genesis].
-func (v OpaqueVersion) Lineage() string { return Genesis }
+func (v opaqueVersion) Lineage() string { return Genesis }
 
 // String returns the stamp.
-func (v OpaqueVersion) String() string { return v.stamp }
+func (v opaqueVersion) String() string { return v.stamp }
 
 // Compare is Equal for identical stamps and Concurrent for different
 // ones, except that the empty version (nothing held) is below every other.
-func (v OpaqueVersion) Compare(other Version) (Order, error) {
-	o, ok := other.(OpaqueVersion)
+func (v opaqueVersion) Compare(other Version) (Order, error) {
+	o, ok := other.(opaqueVersion)
 	if !ok {
 		return 0, mismatch("OpaqueVersion", other)
 	}
@@ -44,21 +44,21 @@ func (v OpaqueVersion) Compare(other Version) (Order, error) {
 }
 
 // Meet is v for identical stamps, the empty version otherwise.
-func (v OpaqueVersion) Meet(other Version) (Version, error) {
-	o, ok := other.(OpaqueVersion)
+func (v opaqueVersion) Meet(other Version) (Version, error) {
+	o, ok := other.(opaqueVersion)
 	if !ok {
 		return nil, mismatch("OpaqueVersion", other)
 	}
 	if o.stamp == v.stamp {
 		return v, nil
 	}
-	return OpaqueVersion{}, nil
+	return opaqueVersion{}, nil
 }
 
 // OpaqueOptions configure the opaque factory.
 type OpaqueOptions struct {
 	// MaxBytes caps the total payload bytes one replica keeps; a merge
-	// that would exceed it fails with [CodeCapacity]. 0 means no cap.
+	// that would exceed it fails with reason "capacity". 0 means no cap.
 	MaxBytes int64
 	// MaxEntries caps the number of stored payloads; 0 means no cap.
 	MaxEntries int
@@ -67,30 +67,34 @@ type OpaqueOptions struct {
 // OpaqueFactory builds opaque relay replicas for a replica type the Go side
 // cannot interpret (Loro, Yjs): they store and replay payloads without
 // reading them.
-type OpaqueFactory struct {
+type opaqueFactory struct {
 	typ  wire.ReplicaType
 	opts OpaqueOptions
 }
 
 // NewOpaqueFactory returns a factory for replicas of type t.
-func NewOpaqueFactory(t wire.ReplicaType, opts OpaqueOptions) *OpaqueFactory {
-	return &OpaqueFactory{typ: t, opts: opts}
+func NewOpaqueFactory(t wire.ReplicaType, opts OpaqueOptions) Factory {
+	return newOpaqueFactory(t, opts)
+}
+
+func newOpaqueFactory(t wire.ReplicaType, opts OpaqueOptions) *opaqueFactory {
+	return &opaqueFactory{typ: t, opts: opts}
 }
 
 // Type returns the replica type the factory was made for.
-func (f *OpaqueFactory) Type() wire.ReplicaType { return f.typ }
+func (f *opaqueFactory) Type() wire.ReplicaType { return f.typ }
 
 // CreateEmpty returns an empty relay replica.
-func (f *OpaqueFactory) CreateEmpty() Replica { return f.NewOpaque() }
+func (f *opaqueFactory) CreateEmpty() Replica { return f.NewOpaque() }
 
 // NewOpaque returns an empty relay replica.
-func (f *OpaqueFactory) NewOpaque() *Opaque {
-	return &Opaque{opts: f.opts, hashes: map[[32]byte]int{}, perPeer: map[string]string{}}
+func (f *opaqueFactory) NewOpaque() *opaqueReplica {
+	return &opaqueReplica{opts: f.opts, hashes: map[[32]byte]int{}, perPeer: map[string]string{}}
 }
 
 // FromEntirety returns a replica holding p. Its version stamp is unknown,
 // so it is replayed only once a stamped payload arrives (see ExportFor).
-func (f *OpaqueFactory) FromEntirety(p Payload) (Replica, error) {
+func (f *opaqueFactory) FromEntirety(p Payload) (Replica, error) {
 	o := f.NewOpaque()
 	if err := o.MergeStamped(p, "", ""); err != nil {
 		return nil, err
@@ -99,17 +103,17 @@ func (f *OpaqueFactory) FromEntirety(p Payload) (Replica, error) {
 }
 
 // ParseVersion wraps any non-empty string.
-func (f *OpaqueFactory) ParseVersion(s string) (Version, error) {
+func (f *opaqueFactory) ParseVersion(s string) (Version, error) {
 	if s == "" {
-		return nil, &Error{Code: CodeVersionParse, Msg: "empty opaque version"}
+		return nil, newError(reasonVersionParse, "empty opaque version", nil)
 	}
-	return OpaqueVersion{stamp: s}, nil
+	return opaqueVersion{stamp: s}, nil
 }
 
 // OpaqueEntry is one stored payload of an opaque replica: the payload as it
 // arrived, the version stamp of the offer that carried it, and the peer it
 // came from ("" when unknown, e.g. after hydration).
-type OpaqueEntry struct {
+type opaqueEntry struct {
 	Payload Payload
 	Stamp   string
 	From    string
@@ -117,13 +121,13 @@ type OpaqueEntry struct {
 
 // Opaque is the relay replica for payloads the Go side cannot interpret:
 // an ordered log of the payloads it received, deduplicated by content
-// hash. It answers a peer with a multi-offer replay ([Opaque.ExportFor]):
+// hash. It answers a peer with a multi-offer replay (ExportFor):
 // every stored payload as its own offer, relabelled "since" and stamped with
 // the version it arrived with, which is safe for set-union CRDTs (a
 // receiver that has the ops skips them). It never compacts.
-type Opaque struct {
+type opaqueReplica struct {
 	opts    OpaqueOptions
-	entries []OpaqueEntry
+	entries []opaqueEntry
 	hashes  map[[32]byte]int // content hash -> entry index
 	perPeer map[string]string
 	latest  string
@@ -131,11 +135,11 @@ type Opaque struct {
 }
 
 var (
-	_ Replica       = (*Opaque)(nil)
-	_ MultiExporter = (*Opaque)(nil)
-	_ SetUnion      = (*Opaque)(nil)
-	_ StampedMerger = (*Opaque)(nil)
-	_ PeerVersioner = (*Opaque)(nil)
+	_ Replica       = (*opaqueReplica)(nil)
+	_ MultiExporter = (*opaqueReplica)(nil)
+	_ SetUnion      = (*opaqueReplica)(nil)
+	_ StampedMerger = (*opaqueReplica)(nil)
+	_ PeerVersioner = (*opaqueReplica)(nil)
 )
 
 func contentHash(p Payload) [32]byte {
@@ -149,15 +153,15 @@ func contentHash(p Payload) [32]byte {
 }
 
 // Version returns the stamp of the newest stored payload.
-func (o *Opaque) Version() Version { return OpaqueVersion{stamp: o.latest} }
+func (o *opaqueReplica) Version() Version { return opaqueVersion{stamp: o.latest} }
 
 // BaseVersion is the empty version: the whole log is always kept.
-func (o *Opaque) BaseVersion() Version { return OpaqueVersion{} }
+func (o *opaqueReplica) BaseVersion() Version { return opaqueVersion{} }
 
 // Advance never trims (an opaque log cannot be compacted); it accepts any
 // opaque version and changes nothing, which never moves past to.
-func (o *Opaque) Advance(to Version) error {
-	if _, ok := to.(OpaqueVersion); !ok {
+func (o *opaqueReplica) Advance(to Version) error {
+	if _, ok := to.(opaqueVersion); !ok {
 		return mismatch("OpaqueVersion", to)
 	}
 	return nil
@@ -165,42 +169,42 @@ func (o *Opaque) Advance(to Version) error {
 
 // SetUnion reports true: merging is an idempotent union, so a reset must
 // degrade to a merge.
-func (o *Opaque) SetUnion() bool { return true }
+func (o *opaqueReplica) SetUnion() bool { return true }
 
 // Len returns the number of stored payloads.
-func (o *Opaque) Len() int { return len(o.entries) }
+func (o *opaqueReplica) Len() int { return len(o.entries) }
 
 // Size returns the total stored payload bytes.
-func (o *Opaque) Size() int64 { return o.size }
+func (o *opaqueReplica) Size() int64 { return o.size }
 
 // Entries returns the stored payloads in arrival order (for persistence:
 // one store entry per payload, its stamp as the entry version). Payload
 // bytes are shared, not copied.
-func (o *Opaque) Entries() []OpaqueEntry { return append([]OpaqueEntry(nil), o.entries...) }
+func (o *opaqueReplica) Entries() []opaqueEntry { return append([]opaqueEntry(nil), o.entries...) }
 
 // Merge stores p without a stamp or sender.
-func (o *Opaque) Merge(p Payload) error { return o.MergeStamped(p, "", "") }
+func (o *opaqueReplica) Merge(p Payload) error { return o.MergeStamped(p, "", "") }
 
 // MergeStamped stores p with the offer's version stamp and sender. A
 // payload already stored (same encoding and bytes) is not stored again, but
 // the stamp still counts as the sender's latest.
-func (o *Opaque) MergeStamped(p Payload, stamp, from string) error {
+func (o *opaqueReplica) MergeStamped(p Payload, stamp, from string) error {
 	if p.Encoding != "json" && p.Encoding != "binary" {
-		return &Error{Code: CodeEncoding, Msg: "unknown payload encoding " + quoteString(string(p.Encoding))}
+		return newError(reasonEncoding, "unknown payload encoding "+quoteString(string(p.Encoding)), nil)
 	}
 	if p.Kind != "entirety" && p.Kind != "since" {
-		return &Error{Code: CodeEncoding, Msg: "unknown payload kind " + quoteString(string(p.Kind))}
+		return newError(reasonEncoding, "unknown payload kind "+quoteString(string(p.Kind)), nil)
 	}
 	h := contentHash(p)
 	if _, dup := o.hashes[h]; !dup {
 		if o.opts.MaxEntries > 0 && len(o.entries) >= o.opts.MaxEntries {
-			return &Error{Code: CodeCapacity, Msg: "opaque replica holds " + strconv.Itoa(len(o.entries)) + " payloads"}
+			return newError(reasonCapacity, "opaque replica holds "+strconv.Itoa(len(o.entries))+" payloads", nil)
 		}
 		if o.opts.MaxBytes > 0 && o.size+int64(len(p.Data)) > o.opts.MaxBytes {
-			return &Error{Code: CodeCapacity, Msg: "opaque replica would exceed " + strconv.FormatInt(o.opts.MaxBytes, 10) + " bytes"}
+			return newError(reasonCapacity, "opaque replica would exceed "+strconv.FormatInt(o.opts.MaxBytes, 10)+" bytes", nil)
 		}
 		o.hashes[h] = len(o.entries)
-		o.entries = append(o.entries, OpaqueEntry{Payload: p.Clone(), Stamp: stamp, From: from})
+		o.entries = append(o.entries, opaqueEntry{Payload: p.Clone(), Stamp: stamp, From: from})
 		o.size += int64(len(p.Data))
 		if stamp != "" {
 			o.latest = stamp
@@ -213,7 +217,7 @@ func (o *Opaque) MergeStamped(p Payload, stamp, from string) error {
 }
 
 // ResetFromEntirety merges (set union: nothing is ever discarded).
-func (o *Opaque) ResetFromEntirety(p Payload, remote Version) error {
+func (o *opaqueReplica) ResetFromEntirety(p Payload, remote Version) error {
 	stamp := ""
 	if remote != nil {
 		stamp = remote.String()
@@ -224,7 +228,7 @@ func (o *Opaque) ResetFromEntirety(p Payload, remote Version) error {
 // VersionFor returns the newest stamp received from peer: a version whose
 // causal past this replica holds, so the peer's delta from it fills exactly
 // the gap. ok=false means claim nothing (the peer then sends its entirety).
-func (o *Opaque) VersionFor(peer string) (string, bool) {
+func (o *opaqueReplica) VersionFor(peer string) (string, bool) {
 	v, ok := o.perPeer[peer]
 	return v, ok
 }
@@ -235,7 +239,7 @@ func (o *Opaque) VersionFor(peer string) (string, bool) {
 // otherwise the whole log. Every part is relabelled "since" and stamped
 // with the version it arrived with (payloads stored without a stamp use
 // the newest stamp; with no stamp at all nothing is sent).
-func (o *Opaque) ExportFor(peerVersion string) ([]OfferPart, error) {
+func (o *opaqueReplica) ExportFor(peerVersion string) ([]OfferPart, error) {
 	start := 0
 	if peerVersion != "" {
 		for i := len(o.entries) - 1; i >= 0; i-- {
@@ -263,9 +267,9 @@ func (o *Opaque) ExportFor(peerVersion string) ([]OfferPart, error) {
 
 // ExportSince serves the single-payload case of ExportFor: ok=true only
 // when exactly one payload follows v. Use ExportFor for everything else.
-func (o *Opaque) ExportSince(v Version) (Payload, bool, error) {
+func (o *opaqueReplica) ExportSince(v Version) (Payload, bool, error) {
 	if v == nil {
-		v = OpaqueVersion{}
+		v = opaqueVersion{}
 	}
 	parts, err := o.ExportFor(v.String())
 	if err != nil || len(parts) != 1 {
@@ -275,9 +279,9 @@ func (o *Opaque) ExportSince(v Version) (Payload, bool, error) {
 }
 
 // ExportEntirety returns the only stored payload; with several it fails
-// with [CodeUnsupported] (use ExportFor), with none it returns an empty
+// with reason "unsupported" (use ExportFor), with none it returns an empty
 // payload of kind entirety.
-func (o *Opaque) ExportEntirety() (Payload, error) {
+func (o *opaqueReplica) ExportEntirety() (Payload, error) {
 	switch len(o.entries) {
 	case 0:
 		return Payload{Kind: "entirety", Encoding: "binary"}, nil
@@ -286,5 +290,5 @@ func (o *Opaque) ExportEntirety() (Payload, error) {
 		p.Kind = "entirety"
 		return p, nil
 	}
-	return Payload{}, &Error{Code: CodeUnsupported, Msg: "an opaque replica with several payloads is exported with ExportFor"}
+	return Payload{}, newError(reasonUnsupported, "an opaque replica with several payloads is exported with ExportFor", nil)
 }

@@ -24,7 +24,7 @@ func stamps(parts []OfferPart) []string {
 
 func TestOpaqueRelay(t *testing.T) {
 	yjs := wire.ReplicaType{Name: "yjs", Major: 1}
-	f := NewOpaqueFactory(yjs, OpaqueOptions{})
+	f := newOpaqueFactory(yjs, OpaqueOptions{})
 	if f.Type() != yjs {
 		t.Fatal("type")
 	}
@@ -111,7 +111,7 @@ func TestOpaqueRelay(t *testing.T) {
 		}
 	}
 	// Reset degrades to a merge: nothing is lost.
-	if err := restarted.ResetFromEntirety(yjsLike(wire.Entirety, 99), NewOpaqueVersion("Rv")); err != nil {
+	if err := restarted.ResetFromEntirety(yjsLike(wire.Entirety, 99), newOpaqueVersion("Rv")); err != nil {
 		t.Fatal(err)
 	}
 	if restarted.Len() != 4 || restarted.Version().String() != "Rv" {
@@ -120,7 +120,7 @@ func TestOpaqueRelay(t *testing.T) {
 }
 
 func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
-	f := NewOpaqueFactory(wire.ReplicaType{Name: "loro", Major: 1}, OpaqueOptions{MaxBytes: 10, MaxEntries: 2})
+	f := newOpaqueFactory(wire.ReplicaType{Name: "loro", Major: 1}, OpaqueOptions{MaxBytes: 10, MaxEntries: 2})
 	o := f.NewOpaque()
 	if err := o.MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: make([]byte, 6)}, "v1", "A"); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
 	if _, err := o.ExportEntirety(); !errors.Is(err, errUnsupported) {
 		t.Fatalf("entirety of two: %v", err)
 	}
-	if p, ok, err := o.ExportSince(NewOpaqueVersion("v1")); err != nil || !ok || p.Data[0] != 1 {
+	if p, ok, err := o.ExportSince(newOpaqueVersion("v1")); err != nil || !ok || p.Data[0] != 1 {
 		t.Fatalf("since v1: %+v %v %v", p, ok, err)
 	}
 	if _, ok, _ := o.ExportSince(nil); ok {
@@ -161,7 +161,7 @@ func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
 	if o, _ := v1.Compare(v2); o != Concurrent {
 		t.Fatal("different stamps must be concurrent")
 	}
-	if o, _ := v1.Compare(NewOpaqueVersion("abc")); o != Equal {
+	if o, _ := v1.Compare(newOpaqueVersion("abc")); o != Equal {
 		t.Fatal("same stamps must be equal")
 	}
 	if m, _ := v1.Meet(v2); m.String() != "" {
@@ -184,16 +184,16 @@ func TestOpaqueVersionsCapsAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if parts, _ := r.(*Opaque).ExportFor(""); len(parts) != 0 {
+	if parts, _ := r.(*opaqueReplica).ExportFor(""); len(parts) != 0 {
 		t.Fatal("unstamped payloads cannot be replayed")
 	}
 	if e, err := r.ExportEntirety(); err != nil || e.Data[0] != 7 || e.Kind != wire.Entirety {
 		t.Fatalf("single entirety %+v %v", e, err)
 	}
-	if err := r.(*Opaque).MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{8}}, "s", ""); err != nil {
+	if err := r.(*opaqueReplica).MergeStamped(Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{8}}, "s", ""); err != nil {
 		t.Fatal(err)
 	}
-	if parts, _ := r.(*Opaque).ExportFor(""); len(parts) != 2 || parts[0].Version != "s" {
+	if parts, _ := r.(*opaqueReplica).ExportFor(""); len(parts) != 2 || parts[0].Version != "s" {
 		t.Fatalf("unstamped payload replayed with the newest stamp: %+v", parts)
 	}
 	if e, _ := f.NewOpaque().ExportEntirety(); e.Kind != wire.Entirety || len(e.Data) != 0 {

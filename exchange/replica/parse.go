@@ -8,11 +8,11 @@ import "github.com/kyneta-go/kyneta/internal/jsjson"
 // null). Lone UTF-16 surrogates in escapes become U+FFFD, which keeps
 // UTF-16 lengths unchanged, and invalid UTF-8 is repaired as TextDecoder
 // repairs it (one U+FFFD per maximal ill-formed sequence). Arrays and
-// objects nest at most 512 levels. Errors carry [CodeMalformed].
+// objects nest at most 512 levels. Errors carry reason "malformed-payload".
 func ParseValue(data []byte) (any, error) {
 	v, err := jsjson.Parse(data, &parseOptions)
 	if err != nil {
-		return nil, &Error{Code: CodeMalformed, Msg: err.Error()}
+		return nil, newError(reasonMalformed, err.Error(), nil)
 	}
 	return v, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/batches"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -20,36 +21,38 @@ type PlainOptions struct {
 
 // PlainFactory builds plain (authoritative) replicas: op logs of batches
 // with a lineage, replica type ("plain", 1, 0), bound to AUTHORITATIVE.
-type PlainFactory struct {
+type plainFactory struct {
 	rand   io.Reader
 	limits Limits
 }
 
 // NewPlainFactory returns a plain factory.
-func NewPlainFactory(opts PlainOptions) *PlainFactory {
+func NewPlainFactory(opts PlainOptions) DocumentFactory { return newPlainFactory(opts) }
+
+func newPlainFactory(opts PlainOptions) *plainFactory {
 	r := opts.Rand
 	if r == nil {
 		r = rand.Reader
 	}
-	return &PlainFactory{rand: r, limits: opts.Limits.withDefaults()}
+	return &plainFactory{rand: r, limits: opts.Limits.withDefaults()}
 }
 
 // Type returns ("plain", 1, 0).
-func (f *PlainFactory) Type() wire.ReplicaType { return PlainType }
+func (f *plainFactory) Type() wire.ReplicaType { return PlainType }
 
 // CreateEmpty returns a headless plain replica at genesis:0. Merged changes
 // it cannot materialize are still logged and forwarded.
-func (f *PlainFactory) CreateEmpty() Replica { return f.newPlain(false) }
+func (f *plainFactory) CreateEmpty() Replica { return f.newPlain(false) }
 
 // CreateDocument returns a strict plain replica for an interpreted
 // document.
-func (f *PlainFactory) CreateDocument() Document { return f.newPlain(true) }
+func (f *plainFactory) CreateDocument() Document { return f.newPlain(true) }
 
 // NewPlain returns a plain replica; strict as in [PlainFactory.CreateDocument].
-func (f *PlainFactory) NewPlain(strict bool) *Plain { return f.newPlain(strict) }
+func (f *plainFactory) NewPlain(strict bool) *plainReplica { return f.newPlain(strict) }
 
-func (f *PlainFactory) newPlain(strict bool) *Plain {
-	return &Plain{
+func (f *plainFactory) newPlain(strict bool) *plainReplica {
+	return &plainReplica{
 		doc:     newDocState(strict, f.limits),
 		rand:    f.rand,
 		lineage: Genesis,
@@ -58,7 +61,7 @@ func (f *PlainFactory) newPlain(strict bool) *Plain {
 }
 
 // FromEntirety returns a headless replica that merged p (one flush).
-func (f *PlainFactory) FromEntirety(p Payload) (Replica, error) {
+func (f *plainFactory) FromEntirety(p Payload) (Replica, error) {
 	r := f.newPlain(false)
 	if err := r.Merge(p); err != nil {
 		return nil, err
@@ -67,7 +70,7 @@ func (f *PlainFactory) FromEntirety(p Payload) (Replica, error) {
 }
 
 // ParseVersion parses "<lineage>:<n>".
-func (f *PlainFactory) ParseVersion(s string) (Version, error) {
+func (f *plainFactory) ParseVersion(s string) (Version, error) {
 	v, err := parsePlainVersion(s)
 	if err != nil {
 		return nil, err
@@ -82,7 +85,7 @@ func (f *PlainFactory) ParseVersion(s string) (Version, error) {
 // Lineage: genesis until the first local Apply mints a random one; a merge
 // adopts the sender's lineage while still at genesis; ResetFromEntirety
 // adopts the sender's lineage unconditionally.
-type Plain struct {
+type plainReplica struct {
 	doc     docState
 	rand    io.Reader
 	lineage string
@@ -93,22 +96,22 @@ type Plain struct {
 }
 
 var (
-	_ Document        = (*Plain)(nil)
-	_ Factory         = (*PlainFactory)(nil)
-	_ Document        = (*LWW)(nil)
-	_ Factory         = (*LWWFactory)(nil)
-	_ DocumentFactory = (*PlainFactory)(nil)
-	_ HistoryReporter = (*Plain)(nil)
+	_ Document        = (*plainReplica)(nil)
+	_ Factory         = (*plainFactory)(nil)
+	_ Document        = (*lwwReplica)(nil)
+	_ Factory         = (*lwwFactory)(nil)
+	_ DocumentFactory = (*plainFactory)(nil)
+	_ HistoryReporter = (*plainReplica)(nil)
 )
 
 // Version returns the current version.
-func (p *Plain) Version() Version { return p.ver }
+func (p *plainReplica) Version() Version { return p.ver }
 
 // BaseVersion returns (lineage, base).
-func (p *Plain) BaseVersion() Version { return PlainVersion{lineage: p.lineage, n: p.base} }
+func (p *plainReplica) BaseVersion() Version { return PlainVersion{lineage: p.lineage, n: p.base} }
 
 // Lineage returns the current lineage.
-func (p *Plain) Lineage() string { return p.lineage }
+func (p *plainReplica) Lineage() string { return p.lineage }
 
 // A log entry is its batch's text in one more pair of brackets,
 // "[" + batch + "]": the since payload of that batch alone, which
@@ -129,23 +132,23 @@ func encodeLogEntry(ops []Op) []byte {
 	return append(appendBatch(b, ops), ']')
 }
 
-func (p *Plain) flush(entry []byte) {
+func (p *plainReplica) flush(entry []byte) {
 	p.log = append(p.log, entry)
 	p.logSize += len(entry) - 2
 	p.ver = PlainVersion{lineage: p.lineage, n: p.base + uint64(len(p.log))}
 }
 
-// History reports the op log kept after the base: what [Plain.Advance]
+// History reports the op log kept after the base: what Advance
 // would free. The exchange compares Bytes with the entirety's size to
 // decide when to compact.
-func (p *Plain) History() History {
+func (p *plainReplica) History() History {
 	return History{Batches: len(p.log), Bytes: p.logSize}
 }
 
 // trim drops the first n batches of the log. The rest moves to a new
 // slice so the dropped part's backing array is freed too (re-slicing
 // would keep the whole array alive until the next growth).
-func (p *Plain) trim(n int) {
+func (p *plainReplica) trim(n int) {
 	if n == 0 {
 		return
 	}
@@ -163,7 +166,7 @@ func (p *Plain) trim(n int) {
 
 // logOffset maps a peer version to a log position; ok=false when the
 // lineage is foreign (only an entirety can help then).
-func (p *Plain) logOffset(v PlainVersion) (uint64, bool) {
+func (p *plainReplica) logOffset(v PlainVersion) (uint64, bool) {
 	if v.lineage == Genesis {
 		return 0, true // genesis is the empty vector: the whole authored log
 	}
@@ -180,8 +183,8 @@ func (p *Plain) logOffset(v PlainVersion) (uint64, bool) {
 // new base (the exchange then sends the entirety). A foreign lineage is
 // only accepted when it equals the current version (then the whole log is
 // trimmed); otherwise it is a no-op. As in the reference, a target behind
-// the base or past the version is an error ([CodeAdvanceRange]).
-func (p *Plain) Advance(to Version) error {
+// the base or past the version is an error (reason "advance-range").
+func (p *plainReplica) Advance(to Version) error {
 	v, ok := asPlain(to)
 	if !ok {
 		return mismatch("PlainVersion", to)
@@ -194,17 +197,17 @@ func (p *Plain) Advance(to Version) error {
 		return nil
 	}
 	if off < p.base {
-		return &Error{Code: CodeAdvanceRange, Msg: "advance(" + v.String() + ") is behind the base " + p.BaseVersion().String()}
+		return newError(reasonAdvanceRange, "advance("+v.String()+") is behind the base "+p.BaseVersion().String(), nil)
 	}
 	if off > p.base+uint64(len(p.log)) {
-		return &Error{Code: CodeAdvanceRange, Msg: "advance(" + v.String() + ") exceeds the current version " + p.ver.String()}
+		return newError(reasonAdvanceRange, "advance("+v.String()+") exceeds the current version "+p.ver.String(), nil)
 	}
 	p.trim(int(off - p.base))
 	return nil
 }
 
 // ExportEntirety returns the materialized state with the current lineage.
-func (p *Plain) ExportEntirety() (Payload, error) {
+func (p *plainReplica) ExportEntirety() (Payload, error) {
 	b, err := p.doc.json()
 	if err != nil {
 		return Payload{}, err
@@ -216,7 +219,7 @@ func (p *Plain) ExportEntirety() (Payload, error) {
 // gets the entirety (ok=true); a version before the base, at or after the
 // current version gets ok=false. The Data of a since payload may share
 // the log's memory: it must not be modified ([Payload.Clone] copies it).
-func (p *Plain) ExportSince(v Version) (Payload, bool, error) {
+func (p *plainReplica) ExportSince(v Version) (Payload, bool, error) {
 	pv, ok := asPlain(v)
 	if !ok {
 		return Payload{}, false, mismatch("PlainVersion", v)
@@ -254,7 +257,7 @@ func (p *Plain) ExportSince(v Version) (Payload, bool, error) {
 // (keeping counter parity with the sender); entirety = one flush replacing
 // each top-level key. A genesis replica adopts the payload's lineage.
 // Nothing changes when the payload is rejected.
-func (p *Plain) Merge(pl Payload) error {
+func (p *plainReplica) Merge(pl Payload) error {
 	if err := jsonOnly(pl, "plain replica merge"); err != nil {
 		return err
 	}
@@ -266,7 +269,7 @@ func (p *Plain) Merge(pl Payload) error {
 	var own []byte
 	share := 0
 	if pl.Kind == "since" && len(pl.Data) >= shareMinPayload {
-		if n, ok := CountBatches(pl.Data); ok && n == 1 {
+		if n, ok := batches.Count(pl.Data); ok && n == 1 {
 			own = bytes.Clone(pl.Data)
 			pl.Data = own
 			share = (len(own) + 1) / 2
@@ -313,9 +316,9 @@ const shareMinPayload = 16 << 10
 // ResetFromEntirety discards history and adopts the entirety's state and
 // lineage; with a PlainVersion remote the counter becomes remote's and the
 // log empties, so the next since exchange lines up with the sender.
-func (p *Plain) ResetFromEntirety(pl Payload, remote Version) error {
+func (p *plainReplica) ResetFromEntirety(pl Payload, remote Version) error {
 	if pl.Encoding != "json" || pl.Kind != "entirety" {
-		return &Error{Code: CodeEncoding, Msg: "plain reset expects a JSON entirety payload"}
+		return newError(reasonEncoding, "plain reset expects a JSON entirety payload", nil)
 	}
 	if err := p.doc.limits.admitSize(pl); err != nil {
 		return err
@@ -340,7 +343,7 @@ func (p *Plain) ResetFromEntirety(pl Payload, remote Version) error {
 
 // Apply commits a local transaction as one batch (one version step). The
 // first local write of a genesis replica mints its lineage.
-func (p *Plain) Apply(ops []Op) error {
+func (p *plainReplica) Apply(ops []Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
@@ -350,7 +353,7 @@ func (p *Plain) Apply(ops []Op) error {
 	if p.lineage == Genesis {
 		var b [8]byte
 		if _, err := io.ReadFull(p.rand, b[:]); err != nil {
-			return &Error{Code: CodeUnsupported, Msg: "cannot mint a lineage", Err: err}
+			return newError(reasonUnsupported, "cannot mint a lineage", err)
 		}
 		p.lineage = hex.EncodeToString(b[:])
 	}
@@ -370,7 +373,7 @@ func cloneOps(ops []Op) []Op {
 }
 
 // JSON returns the materialized state.
-func (p *Plain) JSON() ([]byte, error) {
+func (p *plainReplica) JSON() ([]byte, error) {
 	b, err := p.doc.json()
 	if err != nil {
 		return nil, err
@@ -379,12 +382,12 @@ func (p *Plain) JSON() ([]byte, error) {
 }
 
 // Value returns a deep copy of the materialized state.
-func (p *Plain) Value() (any, error) { return p.doc.value() }
+func (p *plainReplica) Value() (any, error) { return p.doc.value() }
 
 // SetChangeHook installs the change hook.
-func (p *Plain) SetChangeHook(f func(ChangeSet)) { p.doc.hook = f }
+func (p *plainReplica) SetChangeHook(f func(ChangeSet)) { p.doc.hook = f }
 
 // SetDefaults sets structural defaults (a JSON object): top-level keys the
 // state lacks are filled locally, never versioned or synced, and refilled
 // after a reset.
-func (p *Plain) SetDefaults(v any) error { return p.doc.setDefaults(v) }
+func (p *plainReplica) SetDefaults(v any) error { return p.doc.setDefaults(v) }

@@ -21,7 +21,7 @@ func (r *seqRand) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newFactory() *PlainFactory { return NewPlainFactory(PlainOptions{Rand: &seqRand{}}) }
+func newFactory() *plainFactory { return newPlainFactory(PlainOptions{Rand: &seqRand{}}) }
 
 func mustApply(t *testing.T, d Document, ops ...Op) {
 	t.Helper()
@@ -32,7 +32,7 @@ func mustApply(t *testing.T, d Document, ops ...Op) {
 
 func set(t *testing.T, key string, v any) Op {
 	t.Helper()
-	c, err := ReplaceChange(v)
+	c, err := replaceChange(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestPlainExportSinceRules(t *testing.T) {
 	f := newFactory()
 	a := f.CreateDocument()
 	for i := 0; i < 4; i++ {
-		mustApply(t, a, Op{Path: Path{Field("n")}, Change: IncrementChange(1)})
+		mustApply(t, a, Op{Path: Path{Field("n")}, Change: incrementChange(1)})
 	}
 	l := a.Version().Lineage()
 	batches := func(p Payload) int {
@@ -279,8 +279,8 @@ func TestPlainCounterParityAndRoundTrip(t *testing.T) {
 	c := f.CreateEmpty()
 	for i := 0; i < 5; i++ {
 		before := b.Version()
-		ins, _ := SequenceInsertChange(i, i)
-		mustApply(t, a, Op{Path: Path{Field("list")}, Change: ins}, Op{Path: Path{Field("t")}, Change: TextInsertChange(2*i, "😀")})
+		ins, _ := sequenceInsertChange(i, i)
+		mustApply(t, a, Op{Path: Path{Field("list")}, Change: ins}, Op{Path: Path{Field("t")}, Change: textInsertChange(2*i, "😀")})
 		p, ok := exportSince(t, a, b.Version())
 		if !ok {
 			t.Fatal("nothing to send")
@@ -368,7 +368,7 @@ func TestPlainMergeRejections(t *testing.T) {
 		t.Fatalf("Apply(zero change) = %v", err)
 	}
 	for _, path := range []Path{{Index(-1)}, {Field("a"), {}}} {
-		if err := doc.Apply([]Op{{Path: path, Change: IncrementChange(1)}}); !errors.Is(err, errInvalidChange) {
+		if err := doc.Apply([]Op{{Path: path, Change: incrementChange(1)}}); !errors.Is(err, errInvalidChange) {
 			t.Fatalf("Apply(bad path %v) = %v", path, err)
 		}
 	}
@@ -470,7 +470,7 @@ func TestPlainValueIsACopy(t *testing.T) {
 }
 
 func TestPlainMintFailure(t *testing.T) {
-	f := NewPlainFactory(PlainOptions{Rand: strings.NewReader("short")})
+	f := newPlainFactory(PlainOptions{Rand: strings.NewReader("short")})
 	d := f.CreateDocument()
 	if err := d.Apply([]Op{set(t, "x", 1)}); err == nil {
 		t.Fatal("mint from a short reader succeeded")
@@ -478,7 +478,7 @@ func TestPlainMintFailure(t *testing.T) {
 	if d.Version().String() != "kyneta.genesis:0" {
 		t.Fatal("failed mint changed the version")
 	}
-	if NewPlainFactory(PlainOptions{}).Type() != PlainType {
+	if newPlainFactory(PlainOptions{}).Type() != PlainType {
 		t.Fatal("Type")
 	}
 }
@@ -486,7 +486,7 @@ func TestPlainMintFailure(t *testing.T) {
 func TestPayloadWireMapping(t *testing.T) {
 	l := "abc"
 	w := wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("[]"), Lineage: &l}
-	p := FromWire(w)
+	p := fromWire(w)
 	if p.Lineage != "abc" || p.Kind != wire.Since {
 		t.Fatalf("%+v", p)
 	}
@@ -494,7 +494,7 @@ func TestPayloadWireMapping(t *testing.T) {
 	if back.Lineage == nil || *back.Lineage != "abc" {
 		t.Fatal("lineage lost")
 	}
-	if FromWire(wire.Payload{Kind: wire.Entirety}).Wire().Lineage != nil {
+	if fromWire(wire.Payload{Kind: wire.Entirety}).Wire().Lineage != nil {
 		t.Fatal("absent lineage must stay absent")
 	}
 	c := p.Clone()
@@ -505,4 +505,13 @@ func TestPayloadWireMapping(t *testing.T) {
 	if !Compatible(wire.ReplicaType{Name: "plain", Major: 1, Minor: 3}, PlainType) || Compatible(StateType, PlainType) {
 		t.Fatal("Compatible")
 	}
+}
+
+// fromWire converts a wire payload. Data is shared, not copied.
+func fromWire(p wire.Payload) Payload {
+	out := Payload{Kind: p.Kind, Encoding: p.Encoding, Data: p.Data}
+	if p.Lineage != nil {
+		out.Lineage = *p.Lineage
+	}
+	return out
 }

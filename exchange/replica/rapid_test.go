@@ -20,26 +20,26 @@ func genOp(t *rapid.T) Op {
 	var err error
 	switch rapid.IntRange(0, 8).Draw(t, "kind") {
 	case 0:
-		c, err = ReplaceChange(rapid.IntRange(-5, 5).Draw(t, "v"))
+		c, err = replaceChange(rapid.IntRange(-5, 5).Draw(t, "v"))
 	case 1:
-		c = IncrementChange(float64(rapid.IntRange(-3, 3).Draw(t, "inc")))
+		c = incrementChange(float64(rapid.IntRange(-3, 3).Draw(t, "inc")))
 	case 2:
-		c = TextInsertChange(idx, rapid.SampledFrom([]string{"a", "é", "😀", "xy"}).Draw(t, "text"))
+		c = textInsertChange(idx, rapid.SampledFrom([]string{"a", "é", "😀", "xy"}).Draw(t, "text"))
 	case 3:
-		c = TextDeleteChange(idx, rapid.IntRange(0, 3).Draw(t, "n"))
+		c = textDeleteChange(idx, rapid.IntRange(0, 3).Draw(t, "n"))
 	case 4:
-		c, err = SequenceInsertChange(idx, rapid.IntRange(0, 9).Draw(t, "item"))
+		c, err = sequenceInsertChange(idx, rapid.IntRange(0, 9).Draw(t, "item"))
 	case 5:
-		c = SequenceDeleteChange(idx, rapid.IntRange(0, 2).Draw(t, "n"))
+		c = sequenceDeleteChange(idx, rapid.IntRange(0, 2).Draw(t, "n"))
 	case 6:
-		c, err = MapSetChange(rapid.SampledFrom([]string{"a", "b", "1"}).Draw(t, "key"), idx)
+		c, err = mapSetChange(rapid.SampledFrom([]string{"a", "b", "1"}).Draw(t, "key"), idx)
 	case 7:
-		c = MapDeleteChange(rapid.SampledFrom([]string{"a", "b", "1"}).Draw(t, "key"))
+		c = mapDeleteChange(rapid.SampledFrom([]string{"a", "b", "1"}).Draw(t, "key"))
 	default:
 		if rapid.Bool().Draw(t, "add") {
-			c, err = SetAddChange(idx)
+			c, err = setAddChange(idx)
 		} else {
-			c, err = SetRemoveChange(idx)
+			c, err = setRemoveChange(idx)
 		}
 	}
 	if err != nil {
@@ -53,7 +53,7 @@ func genOp(t *rapid.T) Op {
 
 // deliver sends what "to" lacks from "from" the way the exchange does
 // (§2.7 send-offer, §2.8 import) and reports whether anything changed.
-func deliver(t *rapid.T, from, to *Plain) bool {
+func deliver(t *rapid.T, from, to *plainReplica) bool {
 	vTo := to.Version()
 	o, err := from.Version().Compare(vTo)
 	if err != nil {
@@ -76,7 +76,7 @@ func deliver(t *rapid.T, from, to *Plain) bool {
 	if !ok {
 		return false
 	}
-	offerVersion, err := NewPlainFactory(PlainOptions{}).ParseVersion(from.Version().String())
+	offerVersion, err := newPlainFactory(PlainOptions{}).ParseVersion(from.Version().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,9 +105,9 @@ func deliver(t *rapid.T, from, to *Plain) bool {
 
 func TestPlainConvergenceRapid(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		f := NewPlainFactory(PlainOptions{Rand: &seqRand{b: byte(rapid.IntRange(0, 255).Draw(rt, "seed"))}})
-		reps := []*Plain{f.NewPlain(true), f.NewPlain(true)}
-		pick := func() (int, *Plain, *Plain) {
+		f := newPlainFactory(PlainOptions{Rand: &seqRand{b: byte(rapid.IntRange(0, 255).Draw(rt, "seed"))}})
+		reps := []*plainReplica{f.NewPlain(true), f.NewPlain(true)}
+		pick := func() (int, *plainReplica, *plainReplica) {
 			i := rapid.IntRange(0, 1).Draw(rt, "replica")
 			return i, reps[i], reps[1-i]
 		}
@@ -185,7 +185,7 @@ func TestPlainConvergenceRapid(t *testing.T) {
 // from genesis gives the same state as the writer's incremental one.
 func TestPlainReplayMatchesEager(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		f := NewPlainFactory(PlainOptions{Rand: &seqRand{}})
+		f := newPlainFactory(PlainOptions{Rand: &seqRand{}})
 		w := f.NewPlain(true)
 		for i, n := 0, rapid.IntRange(1, 12).Draw(rt, "tx"); i < n; i++ {
 			ops := []Op{genOp(rt), genOp(rt)}

@@ -37,7 +37,7 @@ func (o Order) String() string {
 
 // Version is a point in a replica's history. Versions of different kinds
 // cannot be compared; Compare and Meet return an error with code
-// [CodeVersionMismatch] when asked to.
+// reason "version-mismatch" when asked to.
 type Version interface {
 	// Lineage names the causal island the version belongs to; [Genesis]
 	// when the replica kind has no lineages or nothing was authored yet.
@@ -72,15 +72,6 @@ type Payload struct {
 	Encoding wire.PayloadEncoding
 	Data     []byte
 	Lineage  string
-}
-
-// FromWire converts a wire payload. Data is shared, not copied.
-func FromWire(p wire.Payload) Payload {
-	out := Payload{Kind: p.Kind, Encoding: p.Encoding, Data: p.Data}
-	if p.Lineage != nil {
-		out.Lineage = *p.Lineage
-	}
-	return out
 }
 
 // Wire converts the payload to its wire form. Data is shared, not copied.

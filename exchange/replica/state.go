@@ -16,35 +16,37 @@ type StateOptions struct {
 
 // StateFactory builds state replicas: field-level last-writer-wins trees,
 // replica type ("state", 1, 0), bound to EPHEMERAL.
-type StateFactory struct {
+type stateFactory struct {
 	now func() time.Time
 }
 
 // NewStateFactory returns a state factory.
-func NewStateFactory(opts StateOptions) *StateFactory {
+func NewStateFactory(opts StateOptions) DocumentFactory { return newStateFactory(opts) }
+
+func newStateFactory(opts StateOptions) *stateFactory {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &StateFactory{now: now}
+	return &stateFactory{now: now}
 }
 
 // Type returns ("state", 1, 0).
-func (f *StateFactory) Type() wire.ReplicaType { return StateType }
+func (f *stateFactory) Type() wire.ReplicaType { return StateType }
 
 // CreateEmpty returns an empty state replica at version 0.
-func (f *StateFactory) CreateEmpty() Replica { return f.newState() }
+func (f *stateFactory) CreateEmpty() Replica { return f.newState() }
 
 // CreateDocument returns an empty state replica for an interpreted
 // document.
-func (f *StateFactory) CreateDocument() Document { return f.newState() }
+func (f *stateFactory) CreateDocument() Document { return f.newState() }
 
-func (f *StateFactory) newState() *State {
-	return &State{tree: &Object{}, now: f.now}
+func (f *stateFactory) newState() *stateReplica {
+	return &stateReplica{tree: &Object{}, now: f.now}
 }
 
 // FromEntirety returns a replica that merged p.
-func (f *StateFactory) FromEntirety(p Payload) (Replica, error) {
+func (f *stateFactory) FromEntirety(p Payload) (Replica, error) {
 	s := f.newState()
 	if err := s.Merge(p); err != nil {
 		return nil, err
@@ -53,7 +55,7 @@ func (f *StateFactory) FromEntirety(p Payload) (Replica, error) {
 }
 
 // ParseVersion parses decimal milliseconds.
-func (f *StateFactory) ParseVersion(s string) (Version, error) {
+func (f *stateFactory) ParseVersion(s string) (Version, error) {
 	v, err := parseStateVersion(s)
 	if err != nil {
 		return nil, err
@@ -62,10 +64,10 @@ func (f *StateFactory) ParseVersion(s string) (Version, error) {
 }
 
 var (
-	_ StampedMerger   = (*State)(nil)
-	_ Document        = (*State)(nil)
-	_ DocumentFactory = (*StateFactory)(nil)
-	_ DocumentFactory = (*LWWFactory)(nil)
+	_ StampedMerger   = (*stateReplica)(nil)
+	_ Document        = (*stateReplica)(nil)
+	_ DocumentFactory = (*stateFactory)(nil)
+	_ DocumentFactory = (*lwwFactory)(nil)
 )
 
 // State is the field-level LWW replica (a state-based CRDT). Its tree
@@ -74,7 +76,7 @@ var (
 // the higher timestamp (ties broken by value), so concurrent writes to
 // different fields all survive. The entirety payload is the tree; there
 // are no deltas (ExportSince always reports ok=false).
-type State struct {
+type stateReplica struct {
 	tree *Object
 	now  func() time.Time
 	ver  StateVersion
@@ -205,14 +207,14 @@ func stamp(v any, ts float64) any {
 }
 
 // Version returns the time of the last flush or merge.
-func (s *State) Version() Version { return s.ver }
+func (s *stateReplica) Version() Version { return s.ver }
 
 // BaseVersion equals Version: there is no history.
-func (s *State) BaseVersion() Version { return s.ver }
+func (s *stateReplica) BaseVersion() Version { return s.ver }
 
 // Advance has nothing to trim; it accepts any StateVersion and changes
 // nothing.
-func (s *State) Advance(to Version) error {
+func (s *stateReplica) Advance(to Version) error {
 	if _, ok := to.(StateVersion); !ok {
 		return mismatch("StateVersion", to)
 	}
@@ -221,17 +223,17 @@ func (s *State) Advance(to Version) error {
 
 // ExportEntirety returns the tree, with the genesis lineage as the
 // reference sends it.
-func (s *State) ExportEntirety() (Payload, error) {
+func (s *stateReplica) ExportEntirety() (Payload, error) {
 	return Payload{Kind: "entirety", Encoding: "json", Data: appendValue(nil, s.tree), Lineage: Genesis}, nil
 }
 
 // SetUnion reports true: merging is a join, so an offer is merged even
 // when its version looks equal to ours (versions are merge times and two
 // peers can reach one with different fields).
-func (s *State) SetUnion() bool { return true }
+func (s *stateReplica) SetUnion() bool { return true }
 
 // ExportSince reports ok=false: state documents only travel as entireties.
-func (s *State) ExportSince(Version) (Payload, bool, error) { return Payload{}, false, nil }
+func (s *stateReplica) ExportSince(Version) (Payload, bool, error) { return Payload{}, false, nil }
 
 // tick moves the version for a merge (to now) or a local write, and
 // returns the timestamp a local write stamps its leaves with: now, or one
@@ -242,7 +244,7 @@ func (s *State) ExportSince(Version) (Payload, bool, error) { return Payload{}, 
 // very millisecond in which the reference merged something else was lost
 // (1 in 8 runs of a put that followed a watch). Half milliseconds never
 // equal a version the reference makes.
-func (s *State) tick(local bool) float64 {
+func (s *stateReplica) tick(local bool) float64 {
 	ms := float64(s.now().UnixMilli())
 	if !local {
 		s.ver = StateVersion{ms: ms}
@@ -256,14 +258,14 @@ func (s *State) tick(local bool) float64 {
 // Merge joins an entirety tree field by field and stamps the version with
 // the local clock. Since payloads carry nothing for a state replica and are
 // ignored, as in the reference.
-func (s *State) Merge(p Payload) error { return s.merge(p, -1) }
+func (s *stateReplica) Merge(p Payload) error { return s.merge(p, -1) }
 
 // MergeStamped joins like Merge, but the version travels with the data: a
 // merge that changed something moves the version to the offer's stamp, or
 // one past the current version if that is not below it. Replaying a stored
 // stream therefore lands on the stored versions, and a merge that changed
 // nothing leaves the version alone (so it is not pushed on).
-func (s *State) MergeStamped(p Payload, stamp, _ string) error {
+func (s *stateReplica) MergeStamped(p Payload, stamp, _ string) error {
 	ms := -1.0
 	if v, err := parseStateVersion(stamp); err == nil {
 		ms = v.ms
@@ -271,7 +273,7 @@ func (s *State) MergeStamped(p Payload, stamp, _ string) error {
 	return s.merge(p, ms)
 }
 
-func (s *State) merge(p Payload, stamp float64) error {
+func (s *stateReplica) merge(p Payload, stamp float64) error {
 	if err := jsonOnly(p, "state replica merge"); err != nil {
 		return err
 	}
@@ -302,9 +304,9 @@ func (s *State) merge(p Payload, stamp float64) error {
 
 // ResetFromEntirety merges: a state document has a single lineage, and
 // discarding local fields would lose concurrent writes the peer lacks.
-func (s *State) ResetFromEntirety(p Payload, _ Version) error {
+func (s *stateReplica) ResetFromEntirety(p Payload, _ Version) error {
 	if p.Encoding != "json" || p.Kind != "entirety" {
-		return &Error{Code: CodeEncoding, Msg: "state reset expects a JSON entirety payload"}
+		return newError(reasonEncoding, "state reset expects a JSON entirety payload", nil)
 	}
 	return s.Merge(p)
 }
@@ -314,7 +316,7 @@ func (s *State) ResetFromEntirety(p Payload, _ Version) error {
 // delete single keys (so untouched keys keep their timestamps), and any
 // other change type is computed on the plain value and written as a
 // replace of that path.
-func (s *State) Apply(ops []Op) error {
+func (s *stateReplica) Apply(ops []Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
@@ -336,7 +338,7 @@ func (s *State) Apply(ops []Op) error {
 
 // container walks to the container holding path's last segment, creating
 // containers (and replacing leaves) on the way.
-func (s *State) container(path Path) *Object {
+func (s *stateReplica) container(path Path) *Object {
 	cur := s.tree
 	for _, seg := range path {
 		k := seg.key()
@@ -351,7 +353,7 @@ func (s *State) container(path Path) *Object {
 	return cur
 }
 
-func (s *State) applyOne(op Op, ts float64) {
+func (s *stateReplica) applyOne(op Op, ts float64) {
 	st, _ := op.Change.stepper()
 	if ms, ok := st.(mapStep); ok {
 		c := s.container(op.Path)
@@ -387,20 +389,20 @@ func (s *State) applyOne(op Op, ts float64) {
 }
 
 // JSON returns the document without timestamps.
-func (s *State) JSON() ([]byte, error) { return appendValue(nil, plainOf(s.tree)), nil }
+func (s *stateReplica) JSON() ([]byte, error) { return appendValue(nil, plainOf(s.tree)), nil }
 
 // Value returns a copy of the document without timestamps.
-func (s *State) Value() (any, error) { return plainOf(s.tree), nil }
+func (s *stateReplica) Value() (any, error) { return plainOf(s.tree), nil }
 
 // Tree returns a copy of the timestamped tree.
-func (s *State) Tree() *Object { return s.tree.Clone() }
+func (s *stateReplica) Tree() *Object { return s.tree.Clone() }
 
 // SetChangeHook installs the change hook.
-func (s *State) SetChangeHook(f func(ChangeSet)) { s.hook = f }
+func (s *stateReplica) SetChangeHook(f func(ChangeSet)) { s.hook = f }
 
 // SetDefaults inserts missing fields with timestamp 0, so any real write
 // wins over them (they do travel in the entirety, as in the reference).
-func (s *State) SetDefaults(v any) error {
+func (s *stateReplica) SetDefaults(v any) error {
 	if v == nil {
 		return nil
 	}
@@ -410,7 +412,7 @@ func (s *State) SetDefaults(v any) error {
 	}
 	o, ok := mv.(*Object)
 	if !ok {
-		return &Error{Code: CodeInvalidValue, Msg: "defaults must be a JSON object"}
+		return newError(reasonInvalidValue, "defaults must be a JSON object", nil)
 	}
 	insertZeros(s.tree, o)
 	return nil

@@ -22,16 +22,16 @@ func entirety(t *testing.T, r Replica) Payload {
 func TestStateFieldMerge(t *testing.T) {
 	clkA := &fakeNow{t: time.UnixMilli(1000)}
 	clkB := &fakeNow{t: time.UnixMilli(1000)}
-	a := NewStateFactory(StateOptions{Now: clkA.Now}).CreateDocument()
-	b := NewStateFactory(StateOptions{Now: clkB.Now}).CreateDocument()
-	name, _ := MapSetChange("alice", "online")
+	a := newStateFactory(StateOptions{Now: clkA.Now}).CreateDocument()
+	b := newStateFactory(StateOptions{Now: clkB.Now}).CreateDocument()
+	name, _ := mapSetChange("alice", "online")
 	mustApply(t, a, set(t, "title", "shared"), Op{Path: Path{Field("peers")}, Change: name})
 	if got := string(entirety(t, a).Data); got != `{"title":["shared",1000],"peers":{"alice":["online",1000]}}` {
 		t.Fatalf("tree %s", got)
 	}
 	// Partitioned writes: b writes other fields, and a later title.
 	clkB.advance(5 * time.Millisecond)
-	bob, _ := MapSetChange("bob", "away")
+	bob, _ := mapSetChange("bob", "away")
 	mustApply(t, b, Op{Path: Path{Field("peers")}, Change: bob}, set(t, "count", 1))
 	clkA.advance(10 * time.Millisecond)
 	mustApply(t, a, set(t, "title", "newer"))
@@ -81,7 +81,7 @@ func TestStateMergeIsAJoin(t *testing.T) {
 		`{"x":{"y":["d",4],"z":["e",6]}}`,
 		`{"w":["f",1]}`,
 	}
-	f := NewStateFactory(StateOptions{Now: (&fakeNow{t: time.UnixMilli(50)}).Now})
+	f := newStateFactory(StateOptions{Now: (&fakeNow{t: time.UnixMilli(50)}).Now})
 	for i := range trees {
 		for j := range trees {
 			a, b := f.CreateDocument(), f.CreateDocument()
@@ -108,7 +108,7 @@ func TestStateMergeIsAJoin(t *testing.T) {
 
 func TestStateVersionsAndErrors(t *testing.T) {
 	clk := &fakeNow{t: time.UnixMilli(50)}
-	f := NewStateFactory(StateOptions{Now: clk.Now})
+	f := newStateFactory(StateOptions{Now: clk.Now})
 	if f.Type() != StateType {
 		t.Fatal("type")
 	}
@@ -176,7 +176,7 @@ func TestStateVersionsAndErrors(t *testing.T) {
 
 func TestStateLocalChanges(t *testing.T) {
 	clk := &fakeNow{t: time.UnixMilli(7)}
-	s := NewStateFactory(StateOptions{Now: clk.Now}).CreateDocument()
+	s := newStateFactory(StateOptions{Now: clk.Now}).CreateDocument()
 	var sets []ChangeSet
 	s.SetChangeHook(func(cs ChangeSet) { sets = append(sets, cs) })
 	if err := s.SetDefaults(map[string]any{"n": 0, "prefs": map[string]any{"theme": "light"}}); err != nil {
@@ -185,10 +185,10 @@ func TestStateLocalChanges(t *testing.T) {
 	if got := string(entirety(t, s).Data); got != `{"n":[0,0],"prefs":{"theme":["light",0]}}` {
 		t.Fatalf("defaults %s", got)
 	}
-	del := MapDeleteChange("theme")
-	mustApply(t, s, Op{Path: Path{Field("n")}, Change: IncrementChange(2)},
+	del := mapDeleteChange("theme")
+	mustApply(t, s, Op{Path: Path{Field("n")}, Change: incrementChange(2)},
 		Op{Path: Path{Field("prefs")}, Change: del},
-		Op{Path: Path{Field("tags")}, Change: TextInsertChange(0, "hi")})
+		Op{Path: Path{Field("tags")}, Change: textInsertChange(0, "hi")})
 	if got := string(entirety(t, s).Data); got != `{"n":[2,7],"prefs":{},"tags":["hi",7]}` {
 		t.Fatalf("tree %s", got)
 	}
@@ -198,7 +198,7 @@ func TestStateLocalChanges(t *testing.T) {
 	if got := string(entirety(t, s).Data); got != `{"n":[2,7],"prefs":{"a":{"b":[1,8]},"l":[[1,2],8]},"tags":["hi",7]}` {
 		t.Fatalf("deep replace %s", got)
 	}
-	root, _ := ReplaceChange(map[string]int{"only": 1})
+	root, _ := replaceChange(map[string]int{"only": 1})
 	clk.advance(time.Millisecond)
 	mustApply(t, s, Op{Change: root})
 	if got := string(entirety(t, s).Data); got != `{"only":[1,9]}` {
@@ -214,7 +214,7 @@ func TestStateLocalChanges(t *testing.T) {
 	if len(sets) != 5 || sets[0].Remote || !sets[4].Remote {
 		t.Fatalf("change sets %+v", sets)
 	}
-	tree := s.(*State).Tree()
+	tree := s.(*stateReplica).Tree()
 	tree.Set("r", "x")
 	if jsonOf(t, s) != `{"r":1}` {
 		t.Fatal("Tree must return a copy")
@@ -232,7 +232,7 @@ func TestStateMergeCommutesRapid(t *testing.T) {
 		trees := make([]Payload, n)
 		for i := range trees {
 			clk := &fakeNow{t: time.UnixMilli(int64(rapid.IntRange(0, 5).Draw(rt, "t0")))}
-			s := NewStateFactory(StateOptions{Now: clk.Now}).CreateDocument()
+			s := newStateFactory(StateOptions{Now: clk.Now}).CreateDocument()
 			for j, m := 0, rapid.IntRange(1, 5).Draw(rt, "writes"); j < m; j++ {
 				clk.advance(time.Duration(rapid.IntRange(0, 2).Draw(rt, "dt")) * time.Millisecond)
 				key := rapid.SampledFrom([]string{"a", "b", "c"}).Draw(rt, "key")
@@ -241,7 +241,7 @@ func TestStateMergeCommutesRapid(t *testing.T) {
 					path = Path{Field("m"), Field(key)}
 				}
 				// Distinct values per peer so ties are visible.
-				c, _ := ReplaceChange(i*100 + j)
+				c, _ := replaceChange(i*100 + j)
 				if err := s.Apply([]Op{{Path: path, Change: c}}); err != nil {
 					rt.Fatal(err)
 				}
@@ -250,13 +250,13 @@ func TestStateMergeCommutesRapid(t *testing.T) {
 		}
 		var results []any
 		for _, order := range [][]int{perm(n, 0), perm(n, 1)} {
-			s := NewStateFactory(StateOptions{Now: func() time.Time { return time.UnixMilli(0) }}).CreateEmpty()
+			s := newStateFactory(StateOptions{Now: func() time.Time { return time.UnixMilli(0) }}).CreateEmpty()
 			for _, i := range order {
 				if err := s.Merge(trees[i]); err != nil {
 					rt.Fatal(err)
 				}
 			}
-			v, _ := s.(*State).Value()
+			v, _ := s.(*stateReplica).Value()
 			results = append(results, v)
 		}
 		if !equalValues(results[0], results[1]) {
@@ -323,7 +323,7 @@ func hasTies(trees []Payload) bool {
 // the merge), which made the reference drop the write as already known.
 func TestStateLocalVersionsAreHalfMilliseconds(t *testing.T) {
 	clk := &fakeNow{t: time.UnixMilli(1000)}
-	s := NewStateFactory(StateOptions{Now: clk.Now}).CreateDocument().(*State)
+	s := NewStateFactory(StateOptions{Now: clk.Now}).CreateDocument().(*stateReplica)
 	rows := []struct {
 		step        func()
 		stamp, ver  string

@@ -35,7 +35,7 @@ type stepper interface {
 }
 
 func invalid(typ, msg string) error {
-	return &Error{Code: CodeInvalidChange, Msg: typ + ": " + msg}
+	return newError(reasonInvalidChange, typ+": "+msg, nil)
 }
 
 func decodeChange(typ string, obj *Object) (stepper, error) {
@@ -63,7 +63,7 @@ func decodeChange(typ string, obj *Object) (stepper, error) {
 	case "richtext":
 		return decodeRichText(obj)
 	}
-	return nil, &Error{Code: CodeUnknownChange, Msg: "change type " + quoteString(typ)}
+	return nil, newError(reasonUnknownChange, "change type "+quoteString(typ), nil)
 }
 
 func quoteString(s string) string { return string(appendString(nil, s)) }

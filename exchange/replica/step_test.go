@@ -176,23 +176,23 @@ func TestChangeValidation(t *testing.T) {
 }
 
 func TestChangeConstructorsEncodeLikeTheReference(t *testing.T) {
-	r, _ := ReplaceChange(map[string]int{"x": 1})
-	ms, _ := MapSetChange("k", "v")
-	si, _ := SequenceInsertChange(2, 1, "a")
-	sa, _ := SetAddChange("x")
-	sr, _ := SetRemoveChange("x")
+	r, _ := replaceChange(map[string]int{"x": 1})
+	ms, _ := mapSetChange("k", "v")
+	si, _ := sequenceInsertChange(2, 1, "a")
+	sa, _ := setAddChange("x")
+	sr, _ := setRemoveChange("x")
 	cases := []struct {
 		c    Change
 		want string
 	}{
 		{r, `{"type":"replace","value":{"x":1}}`},
 		{ms, `{"type":"map","set":{"k":"v"}}`},
-		{MapDeleteChange("a", "b"), `{"type":"map","delete":["a","b"]}`},
+		{mapDeleteChange("a", "b"), `{"type":"map","delete":["a","b"]}`},
 		{si, `{"type":"sequence","instructions":[{"retain":2},{"insert":[1,"a"]}]}`},
-		{SequenceDeleteChange(0, 3), `{"type":"sequence","instructions":[{"delete":3}]}`},
-		{TextInsertChange(0, "hi"), `{"type":"text","instructions":[{"insert":"hi"}]}`},
-		{TextDeleteChange(4, 1), `{"type":"text","instructions":[{"retain":4},{"delete":1}]}`},
-		{IncrementChange(-2), `{"type":"increment","amount":-2}`},
+		{sequenceDeleteChange(0, 3), `{"type":"sequence","instructions":[{"delete":3}]}`},
+		{textInsertChange(0, "hi"), `{"type":"text","instructions":[{"insert":"hi"}]}`},
+		{textDeleteChange(4, 1), `{"type":"text","instructions":[{"retain":4},{"delete":1}]}`},
+		{incrementChange(-2), `{"type":"increment","amount":-2}`},
 		{sa, `{"type":"set-op","add":["x"]}`},
 		{sr, `{"type":"set-op","remove":["x"]}`},
 	}
@@ -205,8 +205,8 @@ func TestChangeConstructorsEncodeLikeTheReference(t *testing.T) {
 			t.Errorf("%s: %v", b, err)
 		}
 	}
-	if _, err := ReplaceChange(func() {}); !errors.Is(err, errInvalidValue) {
-		t.Errorf("ReplaceChange(func) = %v", err)
+	if _, err := replaceChange(func() {}); !errors.Is(err, errInvalidValue) {
+		t.Errorf("replaceChange(func) = %v", err)
 	}
 	if r.Type() != "replace" || (Change{}).Type() != "" {
 		t.Error("Type")

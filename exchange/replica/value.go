@@ -19,7 +19,7 @@ import (
 // JSON.stringify in the TypeScript reference.
 
 // maxDepth bounds the nesting depth of parsed JSON values; deeper input is
-// rejected with [CodeMalformed] instead of risking stack exhaustion.
+// rejected with reason "malformed-payload" instead of risking stack exhaustion.
 const maxDepth = 512
 
 // smallObject is the key count up to which an Object looks keys up by a
@@ -228,7 +228,7 @@ func ValueOf(v any) (any, error) {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, &Error{Code: CodeInvalidValue, Msg: "value cannot be encoded as JSON", Err: err}
+		return nil, newError(reasonInvalidValue, "value cannot be encoded as JSON", err)
 	}
 	return ParseValue(b)
 }

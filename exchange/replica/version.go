@@ -117,7 +117,7 @@ func orderOf(less, greater bool) Order {
 }
 
 func mismatch(kind string, other Version) error {
-	return &Error{Code: CodeVersionMismatch, Msg: kind + " cannot be compared with " + typeName(other)}
+	return newError(reasonVersionMismatch, kind+" cannot be compared with "+typeName(other), nil)
 }
 
 func typeName(v Version) string {
@@ -128,7 +128,7 @@ func typeName(v Version) string {
 		return "TimestampVersion"
 	case StateVersion, *StateVersion:
 		return "StateVersion"
-	case OpaqueVersion:
+	case opaqueVersion:
 		return "OpaqueVersion"
 	case nil:
 		return "nil"
@@ -142,15 +142,15 @@ func typeName(v Version) string {
 // "0x5"; no reference peer serializes those.)
 func parsePlainVersion(s string) (PlainVersion, error) {
 	if s == "" {
-		return PlainVersion{}, &Error{Code: CodeVersionParse, Msg: "empty plain version"}
+		return PlainVersion{}, newError(reasonVersionParse, "empty plain version", nil)
 	}
 	i := strings.IndexByte(s, ':')
 	if i < 0 || strings.IndexByte(s[i+1:], ':') >= 0 {
-		return PlainVersion{}, &Error{Code: CodeVersionParse, Msg: "plain version must be <lineage>:<n>: " + strconv.Quote(s)}
+		return PlainVersion{}, newError(reasonVersionParse, "plain version must be <lineage>:<n>: "+strconv.Quote(s), nil)
 	}
 	n, ok := parseCounter(s[i+1:])
 	if !ok {
-		return PlainVersion{}, &Error{Code: CodeVersionParse, Msg: "plain version counter must be a non-negative integer: " + strconv.Quote(s)}
+		return PlainVersion{}, newError(reasonVersionParse, "plain version counter must be a non-negative integer: "+strconv.Quote(s), nil)
 	}
 	return PlainVersion{lineage: s[:i], n: n}, nil
 }
@@ -222,21 +222,21 @@ func parseTimestampVersion(s string) (TimestampVersion, error) {
 
 func parseTimestamp(s, what string) (float64, error) {
 	if s == "" {
-		return 0, &Error{Code: CodeVersionParse, Msg: "empty " + what + " version"}
+		return 0, newError(reasonVersionParse, "empty "+what+" version", nil)
 	}
 	// Only the JSON number grammar (no sign, hex, underscores, Inf, NaN or
 	// spaces, which strconv.ParseFloat would take).
 	p := parser{data: []byte(s)}
 	if s[0] < '0' || s[0] > '9' {
-		return 0, &Error{Code: CodeVersionParse, Msg: what + " version must be a non-negative number: " + strconv.Quote(s)}
+		return 0, newError(reasonVersionParse, what+" version must be a non-negative number: "+strconv.Quote(s), nil)
 	}
 	v, err := p.number()
 	if err != nil || p.pos != len(s) {
-		return 0, &Error{Code: CodeVersionParse, Msg: what + " version must be a non-negative number: " + strconv.Quote(s)}
+		return 0, newError(reasonVersionParse, what+" version must be a non-negative number: "+strconv.Quote(s), nil)
 	}
 	f := v.(float64)
 	if math.IsInf(f, 0) {
-		return 0, &Error{Code: CodeVersionParse, Msg: what + " version out of range: " + strconv.Quote(s)}
+		return 0, newError(reasonVersionParse, what+" version out of range: "+strconv.Quote(s), nil)
 	}
 	return f, nil
 }

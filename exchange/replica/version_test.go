@@ -163,7 +163,7 @@ func TestOrderString(t *testing.T) {
 // The empty opaque stamp and the never-written state are below every other
 // version, so a peer holding nothing never makes us wait for its offer.
 func TestBottomVersions(t *testing.T) {
-	o := NewOpaqueVersion
+	o := newOpaqueVersion
 	s := newStateVersion
 	cases := []struct {
 		a, b Version

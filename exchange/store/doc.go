@@ -24,7 +24,7 @@
 //   - [Transient] errors (disk full, I/O): nothing is known beyond the old
 //     confirmed version; keep the data and retry later (with backoff) from
 //     that version;
-//   - other errors (validation, [CodeClosed], [CodeCorrupt]) will not go
+//   - other errors (validation, reason "closed", a [CorruptError]) will not go
 //     away by retrying.
 //
 // One store failing then never makes another store receive a delta twice,

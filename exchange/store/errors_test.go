@@ -4,29 +4,31 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 )
 
-// TestCodeOf: every error type of the package reports its code, and
-// errors.Is matches by code.
-func TestCodeOf(t *testing.T) {
+// TestErrorClassification: the data-carrying errors unwrap to their
+// classification, so CodeOf, ReasonOf and errors.Is see them.
+func TestErrorClassification(t *testing.T) {
 	cases := []struct {
-		err  error
-		want Code
+		err    error
+		code   kyneta.Code
+		reason string
 	}{
-		{&Error{Code: CodeClosed}, CodeClosed},
-		{fmt.Errorf("wrapped: %w", &Error{Code: CodeWriteFailed}), CodeWriteFailed},
-		{&CorruptError{Reason: ReasonSequenceGap}, CodeCorrupt},
-		{fmt.Errorf("wrapped: %w", &HeadError{DocID: "d"}), CodeHeadMismatch},
-		{&FormatError{Reason: ReasonMalformedVersion}, CodeFormat},
-		{errors.New("other"), ""},
-		{nil, ""},
+		{storeerr.New(storeerr.Closed, "", "", nil), kyneta.CodeUnavailable, "closed"},
+		{fmt.Errorf("wrapped: %w", storeerr.New(storeerr.WriteFailed, "d", "", nil)), kyneta.CodeUnavailable, "write-failed"},
+		{&CorruptError{DocID: "d", Reason: storeerr.SequenceGap}, kyneta.CodeDataLoss, "sequence-gap"},
+		{fmt.Errorf("wrapped: %w", &HeadError{DocID: "d"}), kyneta.CodeFailedPrecondition, "head-mismatch"},
+		{storeerr.Format(storeerr.MalformedVersion, "sqlite", "x", "1.0"), kyneta.CodeDataLoss, "malformed-version"},
 	}
 	for _, c := range cases {
-		if got := CodeOf(c.err); got != c.want {
-			t.Errorf("CodeOf(%v) = %q, want %q", c.err, got, c.want)
+		if got := kyneta.CodeOf(c.err); got != c.code {
+			t.Errorf("CodeOf(%v) = %q, want %q", c.err, got, c.code)
 		}
-		if c.want != "" && !errors.Is(c.err, &Error{Code: c.want}) {
-			t.Errorf("errors.Is(%v, &Error{Code: %q}) is false", c.err, c.want)
+		if !errors.Is(c.err, &kyneta.Error{Pkg: "store", Reason: c.reason}) {
+			t.Errorf("errors.Is(%v, reason %q) is false", c.err, c.reason)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func ExampleNewMemory() {
 	// Output:
 	// meta 02abc
 	// entry kyneta.genesis:0 {"items":[]}
-	// store: entry-before-meta (doc 'other'): first record must be meta, got entry
+	// store: entry-before-meta: doc 'other': first record must be meta, got entry
 }
 
 // A write whose result was lost is retried with the same base: it either

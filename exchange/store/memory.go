@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 )
 
 // MemoryData is the storage behind memory stores. Several stores opened on
@@ -31,7 +33,7 @@ type MemoryOptions struct {
 	// writes it stands for. A non-nil error aborts the whole operation
 	// with nothing committed, as a failed statement rolls back a SQL
 	// transaction. It is the fault-injection seam the conformance suite's
-	// atomicity test arms (see storetest.ArmedFault).
+	// atomicity test arms (storetest.WithFault).
 	Seam func(weight int) error
 }
 
@@ -67,7 +69,7 @@ func (m *Memory) begin(ctx context.Context) (func(), error) {
 	closed := m.closed
 	m.mu.Unlock()
 	if closed {
-		return nil, &Error{Code: CodeClosed, Msg: "memory store is closed"}
+		return nil, storeerr.New(storeerr.Closed, "", "memory store is closed", nil)
 	}
 	m.data.mu.Lock()
 	return m.data.mu.Unlock, nil
@@ -206,7 +208,7 @@ func (m *Memory) Replace(ctx context.Context, docID string, recs []Record) error
 	defer unlock()
 	for _, r := range recs {
 		if r.Kind != KindMeta && r.Kind != KindEntry {
-			return &Error{Code: CodeInvalidRecord, DocID: docID, Msg: "record kind " + r.Kind.String()}
+			return storeerr.New(storeerr.InvalidRecord, docID, "record kind "+r.Kind.String(), nil)
 		}
 	}
 	resolved, err := ResolveMeta(docID, recs, m.existing(docID))

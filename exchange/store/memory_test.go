@@ -3,6 +3,7 @@ package store_test
 import (
 	"testing"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"go.uber.org/goleak"
@@ -15,7 +16,7 @@ func TestMemoryConformance(t *testing.T) {
 		func(t *testing.T) store.Store { return store.NewMemory(store.MemoryOptions{}) },
 		storetest.WithFault(func(t *testing.T) storetest.FaultHarness {
 			data := store.NewMemoryData()
-			fault := storetest.NewArmedFault(nil)
+			fault := storekit.NewArmedFault(nil)
 			s := store.NewMemory(store.MemoryOptions{Data: data, Seam: fault.Tick})
 			t.Cleanup(func() { _ = s.Close() })
 			return storetest.FaultHarness{

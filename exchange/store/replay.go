@@ -1,14 +1,10 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
 
-// ReplayResult is what [Replay] got through: the number of records of the
-// stream it used (meta records included) and the version of the last
-// entry it applied ("" when none).
-type ReplayResult struct {
-	Good        int
-	LastVersion string
-}
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+)
 
 // Replay feeds the entries of a loaded stream to apply, in order, and
 // checks their continuity: apply absorbs one entry and returns the
@@ -19,29 +15,31 @@ type ReplayResult struct {
 //
 // Replay stops at the first entry apply rejects (the cause is wrapped) or
 // whose version does not match, and returns a [*CorruptError] whose Good
-// and LastVersion describe the prefix that was applied; the caller's
+// and LastVersion describe the prefix that was applied (nil means every
+// record was used); the caller's
 // document then holds that prefix plus whatever the bad entry changed
 // before it was refused, so it should rebuild from the prefix (or from
 // another copy) rather than use it. Meta records are not passed to apply.
-func Replay(docID string, recs []Record, apply func(Record) (string, error)) (ReplayResult, error) {
-	var res ReplayResult
+func Replay(docID string, recs []Record, apply func(Record) (string, error)) error {
+	var good int
+	var last string
 	for i, r := range recs {
 		if r.Kind != KindEntry {
-			res.Good = i + 1
+			good = i + 1
 			continue
 		}
 		got, err := apply(r)
 		if err != nil {
-			return res, &CorruptError{DocID: docID, Reason: ReasonRejected, Index: i, Seq: -1,
-				Good: res.Good, LastVersion: res.LastVersion,
+			return &CorruptError{DocID: docID, Reason: storeerr.Rejected, Index: i, Seq: -1,
+				Good: good, LastVersion: last,
 				Detail: fmt.Sprintf("entry at version %s was refused", quote(r.Version)), Err: err}
 		}
 		if got != r.Version {
-			return res, &CorruptError{DocID: docID, Reason: ReasonVersionGap, Index: i, Seq: -1,
-				Good: res.Good, LastVersion: res.LastVersion,
+			return &CorruptError{DocID: docID, Reason: storeerr.VersionGap, Index: i, Seq: -1,
+				Good: good, LastVersion: last,
 				Detail: fmt.Sprintf("entry stored at version %s led to version %s", quote(r.Version), quote(got))}
 		}
-		res.Good, res.LastVersion = i+1, r.Version
+		good, last = i+1, r.Version
 	}
-	return res, nil
+	return nil
 }

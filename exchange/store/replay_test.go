@@ -5,6 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/changes"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/wire"
@@ -14,17 +17,17 @@ import (
 // writes it (meta, an entirety at registration, then one delta per
 // persisted step, each stored at the version it leads to) and returns
 // it with the document and its final JSON.
-func plainStream(t *testing.T, credits ...int) (*replica.PlainFactory, []store.Record, *replica.Plain, string) {
+func plainStream(t *testing.T, credits ...int) (replica.DocumentFactory, []store.Record, replica.Document, string) {
 	t.Helper()
 	f := replica.NewPlainFactory(replica.PlainOptions{})
-	doc := f.NewPlain(false)
+	doc := f.CreateDocument()
 	mustApply := func(ops ...replica.Op) {
 		t.Helper()
 		if err := doc.Apply(ops); err != nil {
 			t.Fatal(err)
 		}
 	}
-	items, err := replica.ReplaceChange([]any{})
+	items, err := changes.Replace([]any{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +39,7 @@ func plainStream(t *testing.T, credits ...int) (*replica.PlainFactory, []store.R
 	recs := []store.Record{store.MetaRecord(pmeta), store.EntryRecord(ent, doc.Version().String())}
 	for i, c := range credits {
 		base := doc.Version()
-		ins, err := replica.SequenceInsertChange(i, c)
+		ins, err := changes.SequenceInsert(i, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,10 +59,10 @@ func plainStream(t *testing.T, credits ...int) (*replica.PlainFactory, []store.R
 
 // replayPlain replays recs into a fresh plain replica as the exchange's
 // hydration does (an entirety of a minted lineage resets to its version).
-func replayPlain(t *testing.T, f *replica.PlainFactory, recs []store.Record) (*replica.Plain, store.ReplayResult, error) {
+func replayPlain(t *testing.T, f replica.DocumentFactory, recs []store.Record) (replica.Document, error) {
 	t.Helper()
-	doc := f.NewPlain(false)
-	res, err := store.Replay("d", recs, func(r store.Record) (string, error) {
+	doc := f.CreateDocument()
+	err := store.Replay("d", recs, func(r store.Record) (string, error) {
 		if r.Payload.Kind == wire.Entirety {
 			v, err := f.ParseVersion(r.Version)
 			if err != nil {
@@ -73,18 +76,18 @@ func replayPlain(t *testing.T, f *replica.PlainFactory, recs []store.Record) (*r
 		err := doc.Merge(r.Payload)
 		return doc.Version().String(), err
 	})
-	return doc, res, err
+	return doc, err
 }
 
 func TestReplayPlainStreamIsContinuous(t *testing.T) {
 	f, recs, _, want := plainStream(t, 100, 50, 25)
-	doc, res, err := replayPlain(t, f, recs)
+	doc, err := replayPlain(t, f, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	js, _ := doc.JSON()
-	if string(js) != want || res.Good != len(recs) || res.LastVersion != recs[len(recs)-1].Version {
-		t.Fatalf("replayed %s (%+v), want %s", js, res, want)
+	if string(js) != want || doc.Version().String() != recs[len(recs)-1].Version {
+		t.Fatalf("replayed %s at %s, want %s", js, doc.Version(), want)
 	}
 }
 
@@ -104,19 +107,19 @@ func TestReplayStopsAtDuplicatedDelta(t *testing.T) {
 		t.Fatalf("ExportSince: %v, %v", ok, err)
 	}
 	dup := append(append([]store.Record{}, recs[:3]...), store.EntryRecord(retry, doc.Version().String()))
-	_, res, err := replayPlain(t, f, dup)
+	_, err = replayPlain(t, f, dup)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != store.ReasonVersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version || res.Good != 3 {
-		t.Fatalf("Replay = %+v, %v; want a version gap at record 3 after %s", res, err, recs[2].Version)
+	if !errors.As(err, &ce) || ce.Reason != storeerr.VersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version || ce.Good != 3 {
+		t.Fatalf("Replay = %v; want a version gap at record 3 after %s", err, recs[2].Version)
 	}
 }
 
 func TestReplayStopsAtMissingDelta(t *testing.T) {
 	f, recs, _, _ := plainStream(t, 100, 50, 25)
 	holed := append(append([]store.Record{}, recs[:3]...), recs[4])
-	_, _, err := replayPlain(t, f, holed)
+	_, err := replayPlain(t, f, holed)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != store.ReasonVersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version {
+	if !errors.As(err, &ce) || ce.Reason != storeerr.VersionGap || ce.Index != 3 || ce.LastVersion != recs[2].Version {
 		t.Fatalf("Replay = %v; want a version gap at record 3", err)
 	}
 }
@@ -125,10 +128,10 @@ func TestReplayStopsAtRejectedEntry(t *testing.T) {
 	f, recs, _, _ := plainStream(t, 100)
 	bad := append([]store.Record{}, recs...)
 	bad = append(bad, store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`{`)}, "x:9"))
-	_, res, err := replayPlain(t, f, bad)
+	_, err := replayPlain(t, f, bad)
 	var ce *store.CorruptError
-	if !errors.As(err, &ce) || ce.Reason != store.ReasonRejected || ce.Err == nil || res.Good != len(recs) || !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
-		t.Fatalf("Replay = %+v, %v; want a rejected record after %d good", res, err, len(recs))
+	if !errors.As(err, &ce) || ce.Reason != storeerr.Rejected || ce.Err == nil || ce.Good != len(recs) || !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
+		t.Fatalf("Replay = %v; want a rejected record after %d good", err, len(recs))
 	}
 }
 
@@ -139,13 +142,14 @@ func TestTransient(t *testing.T) {
 	}{
 		{nil, false},
 		{errors.New("disk I/O error"), true},
-		{&store.Error{Code: store.CodeWriteFailed, Err: errors.New("EFBIG")}, true},
-		{&store.Error{Code: store.CodeInjected}, true},
-		{&store.Error{Code: store.CodeSyncModeMismatch}, false},
-		{&store.Error{Code: store.CodeClosed}, false},
+		{storeerr.New(storeerr.WriteFailed, "d", "", errors.New("EFBIG")), true},
+		{&kyneta.Error{Pkg: "store", Reason: storeerr.Injected}, true},
+		{&kyneta.Error{Pkg: "store", Reason: storeerr.SyncModeMismatch}, false},
+		{&kyneta.Error{Pkg: "store", Reason: storeerr.Closed}, false},
 		{&store.HeadError{DocID: "d"}, false},
 		{&store.CorruptError{DocID: "d"}, false},
-		{&store.FormatError{Reason: store.ReasonIncompatibleMajor}, false},
+		{storeerr.Format(storeerr.IncompatibleMajor, "sqlite", "2.0", "1.0"), false},
+		{storeerr.New(storeerr.Locked, "", "", nil), false},
 		{context.Canceled, false},
 		{errors.Join(errors.New("x"), context.DeadlineExceeded), false},
 	} {

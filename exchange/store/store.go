@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/wire"
@@ -128,10 +129,10 @@ func EntryRecord(p replica.Payload, version string) Record {
 // concurrently, so implementations must be safe for concurrent use.
 type Store interface {
 	// Append adds a record to a document's stream. The first record of a
-	// document must be a meta record (else [CodeEntryBeforeMeta]). A meta
+	// document must be a meta record (else reason "entry-before-meta"). A meta
 	// record is validated against the existing meta: a different replica
-	// type name or major fails with [CodeReplicaTypeMismatch], a different
-	// sync mode with [CodeSyncModeMismatch]; the schema hash is
+	// type name or major fails with reason "replica-type-mismatch", a different
+	// sync mode with reason "sync-mode-mismatch"; the schema hash is
 	// last-writer-wins. Record insert and index update are atomic.
 	// Append is unconditional: retrying one whose result was lost can
 	// store the record twice, so deltas go through AppendAfter.
@@ -140,7 +141,7 @@ type Store interface {
 	// an unknown document has none (no error).
 	LoadAll(ctx context.Context, docID string) ([]Record, error)
 	// Replace atomically swaps the document's whole stream. The batch must
-	// hold at least one meta record ([CodeReplaceWithoutMeta]) and is
+	// hold at least one meta record (reason "replace-without-meta") and is
 	// validated like Append; the index takes the batch's last meta.
 	// Readers never see an intermediate state, and later appends order
 	// after the replacement.
@@ -171,7 +172,7 @@ type Store interface {
 	// only those starting with prefix (exact, case-sensitive byte prefix;
 	// "" lists all).
 	ListDocIDs(ctx context.Context, prefix string) ([]string, error)
-	// Close releases resources. Calls after Close fail with [CodeClosed].
+	// Close releases resources. Calls after Close fail with reason "closed".
 	Close() error
 }
 
@@ -229,21 +230,19 @@ func ResolveMeta(docID string, recs []Record, existing *Meta) (Meta, error) {
 				continue
 			}
 			if !replica.Compatible(in.ReplicaType, against.ReplicaType) {
-				return Meta{}, &Error{Code: CodeReplicaTypeMismatch, DocID: docID,
-					Msg: fmt.Sprintf("replicaType mismatch: existing [%s %d %d] vs incoming [%s %d %d]",
-						against.ReplicaType.Name, against.ReplicaType.Major, against.ReplicaType.Minor,
-						in.ReplicaType.Name, in.ReplicaType.Major, in.ReplicaType.Minor)}
+				return Meta{}, storeerr.New(storeerr.ReplicaTypeMismatch, docID, fmt.Sprintf("replicaType mismatch: existing [%s %d %d] vs incoming [%s %d %d]",
+					against.ReplicaType.Name, against.ReplicaType.Major, against.ReplicaType.Minor,
+					in.ReplicaType.Name, in.ReplicaType.Major, in.ReplicaType.Minor), nil)
 			}
 			if in.SyncMode != against.SyncMode {
-				return Meta{}, &Error{Code: CodeSyncModeMismatch, DocID: docID,
-					Msg: fmt.Sprintf("syncMode mismatch: existing %v vs incoming %v", against.SyncMode, in.SyncMode)}
+				return Meta{}, storeerr.New(storeerr.SyncModeMismatch, docID, fmt.Sprintf("syncMode mismatch: existing %v vs incoming %v", against.SyncMode, in.SyncMode), nil)
 			}
 		}
 		m := in
 		resolved = &m
 	}
 	if resolved == nil {
-		return Meta{}, &Error{Code: CodeReplaceWithoutMeta, DocID: docID, Msg: "batch must contain at least one meta record"}
+		return Meta{}, storeerr.New(storeerr.ReplaceWithoutMeta, docID, "batch must contain at least one meta record", nil)
 	}
 	return *resolved, nil
 }
@@ -254,7 +253,7 @@ func ValidateAppend(docID string, rec Record, existing *Meta) (*Meta, error) {
 	switch rec.Kind {
 	case KindEntry:
 		if existing == nil {
-			return nil, &Error{Code: CodeEntryBeforeMeta, DocID: docID, Msg: "first record must be meta, got entry"}
+			return nil, storeerr.New(storeerr.EntryBeforeMeta, docID, "first record must be meta, got entry", nil)
 		}
 		return nil, nil
 	case KindMeta:
@@ -264,7 +263,7 @@ func ValidateAppend(docID string, rec Record, existing *Meta) (*Meta, error) {
 		}
 		return &m, nil
 	}
-	return nil, &Error{Code: CodeInvalidRecord, DocID: docID, Msg: fmt.Sprintf("record kind %d", rec.Kind)}
+	return nil, storeerr.New(storeerr.InvalidRecord, docID, fmt.Sprintf("record kind %d", rec.Kind), nil)
 }
 
 // cloneRecord returns a copy of r whose payload bytes do not alias r's.

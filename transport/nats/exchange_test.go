@@ -53,8 +53,8 @@ func (c *cluster) start(id, url string, stores ...store.Store) *exchange.Exchang
 		Transports: []transport.Transport{c.transport(id, url)},
 		Stores:     stores,
 		OnDiagnostic: func(d exchange.Diagnostic) {
-			if d.Severity == exchange.SeverityError && d.Code != exchange.DiagDuplicatePeer {
-				c.t.Errorf("%s: diagnostic %s: %s", id, d.Code, d.Message)
+			if d.Severity == exchange.SeverityError && d.Reason != "duplicate-peer" {
+				c.t.Errorf("%s: diagnostic %s: %s", id, d.Reason, d.Message)
 			}
 		},
 	})

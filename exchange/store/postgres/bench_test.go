@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/sqlite"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -54,13 +54,13 @@ func BenchmarkAppend(b *testing.B) {
 		b.Run(be.name+"/serial", func(b *testing.B) {
 			s := be.open(b)
 			defer s.Close()
-			if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+			if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				if err := s.Append(ctx, "doc", storetest.EntryRecord(wire.Since, fmt.Sprint("L:", i+1))); err != nil {
+				if err := s.Append(ctx, "doc", storekit.EntryRecord(wire.Since, fmt.Sprint("L:", i+1))); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -73,12 +73,12 @@ func BenchmarkAppend(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				doc := fmt.Sprint("doc-", docs.Add(1))
-				if err := s.Append(ctx, doc, storetest.MetaRecord("")); err != nil {
+				if err := s.Append(ctx, doc, storekit.MetaRecord("")); err != nil {
 					b.Error(err)
 					return
 				}
 				for i := 1; pb.Next(); i++ {
-					if err := s.Append(ctx, doc, storetest.EntryRecord(wire.Since, fmt.Sprint("L:", i))); err != nil {
+					if err := s.Append(ctx, doc, storekit.EntryRecord(wire.Since, fmt.Sprint("L:", i))); err != nil {
 						b.Error(err)
 						return
 					}

@@ -24,7 +24,7 @@
 //   - made while the head is the one this Store last saw is appended;
 //   - otherwise (another writer moved the head, so this entry's delta
 //     does not start where the stream ends) is refused with
-//     [store.CodeVersionConflict] and nothing is written: replaying the
+//     reason "version-conflict" and nothing is written: replaying the
 //     stream would apply some changes twice. The writer recovers by storing
 //     an entirety with Replace, or by catching up to the head.
 //
@@ -48,7 +48,7 @@
 //
 // Tables created by the reference's schema.sql count as version 1 once
 // their columns are checked. Then the format marker is checked like the
-// SQLite store's, with the same refusals ([*store.FormatError]):
+// SQLite store's, with the same refusals (store errors with these reasons):
 //   - no marker and no documents: the marker {"major":1,"minor":0} is written;
 //   - no marker but documents present: unversioned-existing-data;
 //   - a marker that does not parse: malformed-version;

@@ -10,13 +10,13 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 
-	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
 )
 
-// SchemaVersion is the table layout version this release migrates to.
-const SchemaVersion = 2
+// layoutVersion is the table layout version this release migrates to.
+const layoutVersion = 2
 
 // migrations[i] brings the tables from version i to i+1. Append only: a
 // released step is never edited.
@@ -49,7 +49,7 @@ var expectedColumns = []struct {
 	{func(n names) string { return n.rawStoreMeta }, [][2]string{{"key", "text"}, {"value", "jsonb"}}},
 }
 
-// migrate brings the tables to SchemaVersion and checks the format
+// migrate brings the tables to layoutVersion and checks the format
 // marker, in one transaction under an advisory lock so that nodes opening
 // the same tables at once take turns.
 func (s *Store) migrate(ctx context.Context) error {
@@ -73,9 +73,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := s.checkColumns(ctx, tx); err != nil {
 			return err
 		}
-		if level < SchemaVersion {
+		if level < layoutVersion {
 			if _, err := tx.Exec(ctx, `INSERT INTO `+s.q.storeMeta+` (key, value) VALUES ($1, $2::jsonb)
-				ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, schemaVersionKey, strconv.Itoa(SchemaVersion)); err != nil {
+				ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, schemaVersionKey, strconv.Itoa(layoutVersion)); err != nil {
 				return fmt.Errorf("postgres store: record schema version: %w", err)
 			}
 		}
@@ -94,7 +94,7 @@ func (s *Store) tableExists(ctx context.Context, tx pgx.Tx, qualified string) (b
 // schemaLevel returns the recorded schema version: 0 for missing tables,
 // 1 for the reference's tables without a recorded version.
 func (s *Store) schemaLevel(ctx context.Context, tx pgx.Tx) (int, error) {
-	current := strconv.Itoa(SchemaVersion)
+	current := strconv.Itoa(layoutVersion)
 	ok, err := s.tableExists(ctx, tx, s.q.storeMeta)
 	if err != nil || !ok {
 		return 0, err
@@ -114,12 +114,10 @@ func (s *Store) schemaLevel(ctx context.Context, tx pgx.Tx) (int, error) {
 	}
 	var v int
 	if json.Unmarshal([]byte(raw), &v) != nil || v < 1 {
-		return 0, &store.FormatError{Reason: store.ReasonMalformedVersion, Backend: backendName,
-			Stored: schemaVersionKey + " " + raw, Current: schemaVersionKey + " " + current}
+		return 0, storeerr.Format(storeerr.MalformedVersion, backendName, schemaVersionKey+" "+raw, schemaVersionKey+" "+current)
 	}
-	if v > SchemaVersion {
-		return 0, &store.FormatError{Reason: store.ReasonIncompatibleMajor, Backend: backendName,
-			Stored: schemaVersionKey + " " + raw, Current: schemaVersionKey + " " + current}
+	if v > layoutVersion {
+		return 0, storeerr.Format(storeerr.IncompatibleMajor, backendName, schemaVersionKey+" "+raw, schemaVersionKey+" "+current)
 	}
 	return v, nil
 }
@@ -182,7 +180,7 @@ func (s *Store) checkFormat(ctx context.Context, tx pgx.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM `+s.q.docMeta+` LIMIT 1`).Scan(&one)
 		if err == nil {
-			return &store.FormatError{Reason: store.ReasonUnversionedExistingData, Backend: backendName, Current: current}
+			return storeerr.Format(storeerr.UnversionedExistingData, backendName, "", current)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("postgres store: read documents: %w", err)
@@ -198,10 +196,10 @@ func (s *Store) checkFormat(ctx context.Context, tx pgx.Tx) error {
 	}
 	var f formatJSON
 	if json.Unmarshal([]byte(raw), &f) != nil || f.Major == nil || f.Minor == nil || *f.Major < 0 || *f.Minor < 0 {
-		return &store.FormatError{Reason: store.ReasonMalformedVersion, Backend: backendName, Stored: raw, Current: current}
+		return storeerr.Format(storeerr.MalformedVersion, backendName, raw, current)
 	}
 	if *f.Major != sqlrow.FormatVersion.Major {
-		return &store.FormatError{Reason: store.ReasonIncompatibleMajor, Backend: backendName, Stored: raw, Current: current}
+		return storeerr.Format(storeerr.IncompatibleMajor, backendName, raw, current)
 	}
 	return nil
 }

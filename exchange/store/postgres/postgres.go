@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
@@ -165,7 +166,7 @@ func (s *Store) enter() (func(), error) {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return nil, &store.Error{Code: store.CodeClosed}
+		return nil, storeerr.New(storeerr.Closed, "", "", nil)
 	}
 	return s.mu.RUnlock, nil
 }
@@ -255,11 +256,11 @@ func (s *Store) lockAndRead(ctx context.Context, tx pgx.Tx, docID string) (st do
 // instead of a driver error.
 func checkDocID(docID string) error {
 	if !utf8.ValidString(docID) {
-		return &store.Error{Code: store.CodeInvalidRecord, DocID: docID, Msg: "document id is not valid UTF-8"}
+		return storeerr.New(storeerr.InvalidRecord, docID, "document id is not valid UTF-8", nil)
 	}
 	for i := 0; i < len(docID); i++ {
 		if docID[i] == 0 {
-			return &store.Error{Code: store.CodeInvalidRecord, DocID: docID, Msg: "document id contains NUL"}
+			return storeerr.New(storeerr.InvalidRecord, docID, "document id contains NUL", nil)
 		}
 	}
 	return nil
@@ -298,7 +299,7 @@ func (s *Store) readMeta(ctx context.Context, q querier, docID string) (*store.M
 func parseMeta(docID string, data []byte) (*store.Meta, error) {
 	var m store.Meta
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, &store.Error{Code: store.CodeInvalidRecord, DocID: docID, Msg: "stored meta does not parse", Err: err}
+		return nil, storeerr.New(storeerr.InvalidRecord, docID, "stored meta does not parse", err)
 	}
 	return &m, nil
 }
@@ -377,7 +378,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) erro
 		}
 		r, err := sqlrow.FromRecord(rec)
 		if err != nil {
-			return withDoc(err, docID)
+			return storeerr.WithDoc(err, docID)
 		}
 		if rec.Kind == store.KindEntry {
 			if st.head != "" && st.head == rec.Version {
@@ -385,8 +386,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) erro
 				return nil
 			}
 			if known := s.knownHead(docID); st.head != known {
-				return &store.Error{Code: store.CodeVersionConflict, DocID: docID,
-					Msg: fmt.Sprintf("stream head is %q but this writer last saw %q; entry %q not appended", st.head, known, rec.Version)}
+				return storeerr.New(storeerr.VersionConflict, docID, fmt.Sprintf("stream head is %q but this writer last saw %q; entry %q not appended", st.head, known, rec.Version), nil)
 			}
 			head = rec.Version
 		}
@@ -404,16 +404,6 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) erro
 		s.setHead(docID, head) // only after the commit: a rollback keeps the old head
 	}
 	return nil
-}
-
-func withDoc(err error, docID string) error {
-	var se *store.Error
-	if errors.As(err, &se) && se.DocID == "" {
-		c := *se
-		c.DocID = docID
-		return &c
-	}
-	return err
 }
 
 // LoadAll implements [store.Store]. A row that cannot be decoded is skipped
@@ -487,7 +477,7 @@ func (s *Store) replace(ctx context.Context, docID string, expect *store.Head, r
 	for i, rec := range recs {
 		r, err := sqlrow.FromRecord(rec)
 		if err != nil {
-			return withDoc(err, docID)
+			return storeerr.WithDoc(err, docID)
 		}
 		rows[i] = r
 		if rec.Kind == store.KindEntry {
@@ -657,7 +647,7 @@ func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []stor
 		for i, rec := range recs {
 			r, err := sqlrow.FromRecord(rec)
 			if err != nil {
-				return withDoc(err, docID)
+				return storeerr.WithDoc(err, docID)
 			}
 			if err := s.insertRow(ctx, tx, docID, st.next+int64(i), r); err != nil {
 				return err

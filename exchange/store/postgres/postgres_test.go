@@ -12,6 +12,9 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
@@ -39,7 +42,7 @@ func TestConformance(t *testing.T) {
 		},
 		storetest.WithFault(func(t *testing.T) storetest.FaultHarness {
 			tables := Tables{Schema: newSchema(t)}
-			fault := storetest.NewArmedFault(nil)
+			fault := storekit.NewArmedFault(nil)
 			s := open(t, tables, Options{writeSeam: fault.Tick})
 			return storetest.FaultHarness{
 				Store: s,
@@ -47,11 +50,11 @@ func TestConformance(t *testing.T) {
 				Fresh: func() (store.Store, error) { return Open(ctx, testDSN, Options{Tables: tables}) },
 			}
 		}),
-		storetest.WithIsolation(func(t *testing.T) storetest.IsolationPair {
+		storetest.WithIsolation(func(t *testing.T) (store.Store, store.Store) {
 			schema := newSchema(t)
 			a := open(t, Tables{Schema: schema}, Options{})
 			b := open(t, Tables{Schema: schema, DocMeta: "b_doc_meta", Records: "b_records", StoreMeta: "b_store_meta"}, Options{})
-			return storetest.IsolationPair{A: a, B: b}
+			return a, b
 		}),
 	)
 }
@@ -62,7 +65,7 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -71,10 +74,10 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Ping(ctx); !errors.Is(err, &store.Error{Code: store.CodeClosed}) {
+	if err := s.Ping(ctx); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Closed}) {
 		t.Fatalf("Ping after close = %v", err)
 	}
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); !errors.Is(err, &store.Error{Code: store.CodeClosed}) {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Closed}) {
 		t.Fatalf("append after close = %v", err)
 	}
 	if err := admin.Ping(ctx); err != nil {
@@ -85,10 +88,10 @@ func TestSharedPoolIsNotClosed(t *testing.T) {
 func TestReopenKeepsData(t *testing.T) {
 	tables := Tables{Schema: newSchema(t)}
 	s := open(t, tables, Options{})
-	if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
-	bin := storetest.BinaryRecord(wire.Since, "v1", []byte{0, 1, 0xff})
+	bin := storekit.BinaryRecord(wire.Since, "v1", []byte{0, 1, 0xff})
 	if err := s.Append(ctx, "doc", bin); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || !storetest.EqualRecords(recs[1], bin) {
+	if len(recs) != 2 || !storekit.EqualRecords(recs[1], bin) {
 		t.Fatalf("after reopen: %+v", recs)
 	}
 }
@@ -115,12 +118,12 @@ func TestFormatGate(t *testing.T) {
 		name   string
 		marker string // "" = delete the marker
 		doc    bool   // a document exists
-		reason store.FormatReason
+		reason string
 	}{
-		{name: "unversioned-existing-data", marker: "", doc: true, reason: store.ReasonUnversionedExistingData},
-		{name: "malformed-not-an-object", marker: `"nope"`, reason: store.ReasonMalformedVersion},
-		{name: "malformed-missing-minor", marker: `{"major":1}`, reason: store.ReasonMalformedVersion},
-		{name: "incompatible-major", marker: `{"major":2,"minor":0}`, reason: store.ReasonIncompatibleMajor},
+		{name: "unversioned-existing-data", marker: "", doc: true, reason: storeerr.UnversionedExistingData},
+		{name: "malformed-not-an-object", marker: `"nope"`, reason: storeerr.MalformedVersion},
+		{name: "malformed-missing-minor", marker: `{"major":1}`, reason: storeerr.MalformedVersion},
+		{name: "incompatible-major", marker: `{"major":2,"minor":0}`, reason: storeerr.IncompatibleMajor},
 		{name: "newer-minor-accepted", marker: `{"major":1,"minor":7}`},
 		{name: "empty-without-marker-stamped", marker: ""},
 	}
@@ -129,7 +132,7 @@ func TestFormatGate(t *testing.T) {
 			schema := newSchema(t)
 			s := open(t, Tables{Schema: schema}, Options{})
 			if tc.doc {
-				if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+				if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -156,12 +159,8 @@ func TestFormatGate(t *testing.T) {
 				s2.Close()
 				t.Fatal("open accepted data it must refuse")
 			}
-			var fe *store.FormatError
-			if !errors.As(err, &fe) || fe.Reason != tc.reason || fe.Backend != "postgres" {
-				t.Fatalf("err = %v, want FormatError %s", err, tc.reason)
-			}
-			if !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
-				t.Fatalf("errors.Is(err, ErrFormat) = false for %v", err)
+			if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: tc.reason, Code: storeerr.Codes[tc.reason]}) || !strings.Contains(err.Error(), "postgres refuses data") {
+				t.Fatalf("err = %v, want a format refusal %s", err, tc.reason)
 			}
 		})
 	}
@@ -171,8 +170,8 @@ func TestMigrations(t *testing.T) {
 	t.Run("fresh-schema-reaches-current-version", func(t *testing.T) {
 		schema := newSchema(t)
 		open(t, Tables{Schema: schema}, Options{})
-		if v := schemaVersion(t, schema); v != fmt.Sprint(SchemaVersion) {
-			t.Fatalf("schema_version = %s, want %d", v, SchemaVersion)
+		if v := schemaVersion(t, schema); v != fmt.Sprint(layoutVersion) {
+			t.Fatalf("schema_version = %s, want %d", v, layoutVersion)
 		}
 		var idx string
 		if err := admin.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'kyneta_doc_meta_doc_id_c'`, schema).Scan(&idx); err != nil {
@@ -200,7 +199,7 @@ func TestMigrations(t *testing.T) {
 		exec(t, `INSERT INTO `+schema+`.kyneta_doc_meta VALUES ('d', $1::jsonb)`, meta)
 		exec(t, `INSERT INTO `+schema+`.kyneta_records VALUES ('d', 0, 'meta', $1, NULL)`, meta)
 		s := open(t, Tables{Schema: schema}, Options{})
-		if v := schemaVersion(t, schema); v != fmt.Sprint(SchemaVersion) {
+		if v := schemaVersion(t, schema); v != fmt.Sprint(layoutVersion) {
 			t.Fatalf("schema_version = %s", v)
 		}
 		if ids, err := s.ListDocIDs(ctx, ""); err != nil || !slices.Equal(ids, []string{"d"}) {
@@ -219,19 +218,18 @@ func TestMigrations(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, stored string
-		reason       store.FormatReason
+		reason       string
 	}{
-		{"newer-schema-refused", fmt.Sprint(SchemaVersion + 1), store.ReasonIncompatibleMajor},
-		{"malformed-schema-version-refused", `"two"`, store.ReasonMalformedVersion},
-		{"zero-schema-version-refused", `0`, store.ReasonMalformedVersion},
+		{"newer-schema-refused", fmt.Sprint(layoutVersion + 1), storeerr.IncompatibleMajor},
+		{"malformed-schema-version-refused", `"two"`, storeerr.MalformedVersion},
+		{"zero-schema-version-refused", `0`, storeerr.MalformedVersion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			schema := newSchema(t)
 			open(t, Tables{Schema: schema}, Options{}).Close()
 			exec(t, `UPDATE `+schema+`.kyneta_store_meta SET value = $1::jsonb WHERE key = 'schema_version'`, tc.stored)
 			_, err := Open(ctx, testDSN, Options{Tables: Tables{Schema: schema}})
-			var fe *store.FormatError
-			if !errors.As(err, &fe) || fe.Reason != tc.reason || !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: tc.reason, Code: storeerr.Codes[tc.reason]}) {
 				t.Fatalf("err = %v, want %s", err, tc.reason)
 			}
 		})
@@ -292,7 +290,7 @@ func TestReadsReferenceRows(t *testing.T) {
 	}
 	want1 := store.EntryRecord(replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"a":1}`), Lineage: "L"}, "L:1")
 	want2 := store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{0, 0xff, 0x10}}, "abc")
-	if !storetest.EqualRecords(recs[1], want1) || !storetest.EqualRecords(recs[2], want2) {
+	if !storekit.EqualRecords(recs[1], want1) || !storekit.EqualRecords(recs[2], want2) {
 		t.Fatalf("entries = %+v", recs[1:])
 	}
 }
@@ -301,14 +299,14 @@ func TestReadsReferenceRows(t *testing.T) {
 func TestWritesReferenceRows(t *testing.T) {
 	schema := newSchema(t)
 	s := open(t, Tables{Schema: schema}, Options{})
-	if err := s.Append(ctx, "d", storetest.MetaRecord("h1")); err != nil {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("h1")); err != nil {
 		t.Fatal(err)
 	}
 	p := replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"x":"<&>"}`), Lineage: "L"}
 	if err := s.Append(ctx, "d", store.EntryRecord(p, "L:1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(ctx, "d", storetest.BinaryRecord(wire.Since, "v2", []byte{})); err != nil {
+	if err := s.Append(ctx, "d", storekit.BinaryRecord(wire.Since, "v2", []byte{})); err != nil {
 		t.Fatal(err)
 	}
 	type dbRow struct {
@@ -350,7 +348,7 @@ func TestCorruptRowIsSkippedWithDiagnostic(t *testing.T) {
 	schema := newSchema(t)
 	var logs bytes.Buffer
 	s := open(t, Tables{Schema: schema}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err := s.Append(ctx, "d", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.LoadAll(ctx, "d"); err != nil {
@@ -358,7 +356,7 @@ func TestCorruptRowIsSkippedWithDiagnostic(t *testing.T) {
 	}
 	exec(t, `INSERT INTO `+schema+`.kyneta_records VALUES ('d', 1, 'entry', '{not json', NULL)`)
 	exec(t, `INSERT INTO `+schema+`.kyneta_records VALUES ('d', 2, 'mystery', '{}', NULL)`)
-	good := storetest.EntryRecord(wire.Since, "v3")
+	good := storekit.EntryRecord(wire.Since, "v3")
 	// The corrupt entry is not a head: the stream still ends where this
 	// store last saw it, so the append goes through.
 	if err := s.Append(ctx, "d", good); err != nil {
@@ -368,7 +366,7 @@ func TestCorruptRowIsSkippedWithDiagnostic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || !storetest.EqualRecords(recs[1], good) {
+	if len(recs) != 2 || !storekit.EqualRecords(recs[1], good) {
 		t.Fatalf("records = %+v", recs)
 	}
 	if n := strings.Count(logs.String(), "skipping corrupt record"); n != 2 {
@@ -392,14 +390,14 @@ func TestRejectsBadNames(t *testing.T) {
 func TestRejectsIDsTextCannotHold(t *testing.T) {
 	s := open(t, Tables{Schema: newSchema(t)}, Options{})
 	for _, id := range []string{"a\x00b", "\xff\xfe"} {
-		if err := s.Append(ctx, id, storetest.MetaRecord("")); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
+		if err := s.Append(ctx, id, storekit.MetaRecord("")); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
 			t.Fatalf("Append(%q) = %v", id, err)
 		}
-		if _, err := s.LoadAll(ctx, id); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
+		if _, err := s.LoadAll(ctx, id); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
 			t.Fatalf("LoadAll(%q) = %v", id, err)
 		}
 	}
-	if _, err := s.ListDocIDs(ctx, "\xff"); !errors.Is(err, &store.Error{Code: store.CodeInvalidRecord}) {
+	if _, err := s.ListDocIDs(ctx, "\xff"); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.InvalidRecord}) {
 		t.Fatalf("ListDocIDs(invalid) = %v", err)
 	}
 }
@@ -437,7 +435,7 @@ func TestPrefixListingIgnoresCollation(t *testing.T) {
 	exec(t, `CREATE TABLE `+schema+`.kyneta_doc_meta (doc_id TEXT COLLATE `+pgx.Identifier{coll}.Sanitize()+` PRIMARY KEY, data JSONB NOT NULL)`)
 	s := open(t, Tables{Schema: schema}, Options{})
 	for _, id := range []string{"users/a", "Users/b", "users-c", "usersz"} {
-		if err := s.Append(ctx, id, storetest.MetaRecord("")); err != nil {
+		if err := s.Append(ctx, id, storekit.MetaRecord("")); err != nil {
 			t.Fatal(err)
 		}
 	}

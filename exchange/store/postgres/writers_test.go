@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -31,7 +34,7 @@ func version(i int) string { return fmt.Sprintf("L:%d", i) }
 // and one insert fails on the primary key.
 func TestWritersAreSerialized(t *testing.T) {
 	ns := nodes(t, 4)
-	if err := ns[0].Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := ns[0].Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
 	const per = 25
@@ -42,7 +45,7 @@ func TestWritersAreSerialized(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range per {
-				if err := s.Append(ctx, "doc", storetest.MetaRecord(fmt.Sprintf("n%d-%d", i, j))); err != nil {
+				if err := s.Append(ctx, "doc", storekit.MetaRecord(fmt.Sprintf("n%d-%d", i, j))); err != nil {
 					errs <- err
 				}
 			}
@@ -76,7 +79,7 @@ func TestTwoNodesPersistOneHistory(t *testing.T) {
 	for round := range 5 {
 		ns := nodes(t, 2)
 		for _, s := range ns {
-			if err := s.Replace(ctx, "doc", []store.Record{storetest.MetaRecord(""), chainEntry(wire.Entirety, "", version(0))}); err != nil {
+			if err := s.Replace(ctx, "doc", []store.Record{storekit.MetaRecord(""), chainEntry(wire.Entirety, "", version(0))}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -93,7 +96,7 @@ func TestTwoNodesPersistOneHistory(t *testing.T) {
 					v = min(v, last)
 					err := s.Append(ctx, "doc", chainEntry(wire.Since, confirmed, version(v)))
 					switch {
-					case errors.Is(err, &store.Error{Code: store.CodeVersionConflict}):
+					case errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.VersionConflict}):
 						conflicts[i]++
 					case err != nil:
 						fail <- err
@@ -144,7 +147,7 @@ func TestOneVersionOneContent(t *testing.T) {
 	for round := range 20 {
 		ns := nodes(t, 2)
 		doc := fmt.Sprintf("doc-%d", round)
-		if err := ns[0].Append(ctx, doc, storetest.MetaRecord("")); err != nil {
+		if err := ns[0].Append(ctx, doc, storekit.MetaRecord("")); err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
@@ -153,7 +156,7 @@ func TestOneVersionOneContent(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = s.Append(ctx, doc, storetest.BinaryRecord(wire.Since, "L:1", []byte{byte(i)}))
+				errs[i] = s.Append(ctx, doc, storekit.BinaryRecord(wire.Since, "L:1", []byte{byte(i)}))
 			}()
 		}
 		wg.Wait()
@@ -176,18 +179,17 @@ func TestOneVersionOneContent(t *testing.T) {
 func TestStaleWriterIsRefused(t *testing.T) {
 	ns := nodes(t, 2)
 	a, b := ns[0], ns[1]
-	if err := a.Replace(ctx, "doc", []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Entirety, "L:1")}); err != nil {
+	if err := a.Replace(ctx, "doc", []store.Record{storekit.MetaRecord(""), storekit.EntryRecord(wire.Entirety, "L:1")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.LoadAll(ctx, "doc"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Append(ctx, "doc", storetest.EntryRecord(wire.Since, "L:2")); err != nil {
+	if err := a.Append(ctx, "doc", storekit.EntryRecord(wire.Since, "L:2")); err != nil {
 		t.Fatal(err)
 	}
-	err := b.Append(ctx, "doc", storetest.EntryRecord(wire.Since, "L:2b"))
-	var se *store.Error
-	if !errors.Is(err, &store.Error{Code: store.CodeVersionConflict}) || !errors.As(err, &se) || se.DocID != "doc" {
+	err := b.Append(ctx, "doc", storekit.EntryRecord(wire.Since, "L:2b"))
+	if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.VersionConflict}) || !strings.Contains(err.Error(), "doc 'doc'") {
 		t.Fatalf("stale append = %v, want a version conflict", err)
 	}
 	recs, err := b.LoadAll(ctx, "doc")
@@ -197,14 +199,14 @@ func TestStaleWriterIsRefused(t *testing.T) {
 	if len(recs) != 3 || recs[2].Version != "L:2" {
 		t.Fatalf("stream = %+v", recs)
 	}
-	if err := b.Append(ctx, "doc", storetest.EntryRecord(wire.Since, "L:3")); err != nil {
+	if err := b.Append(ctx, "doc", storekit.EntryRecord(wire.Since, "L:3")); err != nil {
 		t.Fatalf("append after catching up: %v", err)
 	}
 	// A replace is last-writer-wins and resets what the writer knows.
-	if err := a.Replace(ctx, "doc", []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Entirety, "M:1")}); err != nil {
+	if err := a.Replace(ctx, "doc", []store.Record{storekit.MetaRecord(""), storekit.EntryRecord(wire.Entirety, "M:1")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Append(ctx, "doc", storetest.EntryRecord(wire.Since, "M:2")); err != nil {
+	if err := a.Append(ctx, "doc", storekit.EntryRecord(wire.Since, "M:2")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -221,8 +223,8 @@ func TestReplaceIfRegistersOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.ReplaceIf(ctx, "doc", store.Head{}, []store.Record{storetest.MetaRecord(""),
-				storetest.EntryRecord(wire.Entirety, fmt.Sprintf("N%d:1", i))})
+			errs[i] = s.ReplaceIf(ctx, "doc", store.Head{}, []store.Record{storekit.MetaRecord(""),
+				storekit.EntryRecord(wire.Entirety, fmt.Sprintf("N%d:1", i))})
 		}()
 	}
 	wg.Wait()
@@ -254,7 +256,7 @@ func TestReplaceIfRegistersOnce(t *testing.T) {
 	}
 	// A rewrite on a stale head is refused; on the real head it lands.
 	stale := store.Head{Exists: true, Version: "other:1"}
-	rewrite := []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Entirety, "M:5")}
+	rewrite := []store.Record{storekit.MetaRecord(""), storekit.EntryRecord(wire.Entirety, "M:5")}
 	var he *store.HeadError
 	if err := ns[1].ReplaceIf(ctx, "doc", stale, rewrite); !errors.As(err, &he) || he.Head.Version != want {
 		t.Fatalf("rewrite on a stale head = %v", err)

@@ -9,13 +9,13 @@
 // Durability: the database runs in WAL mode with synchronous=FULL, so a
 // write that returned nil survives a crash of the process or the machine.
 // Every Append, AppendAfter, Replace and Delete is one transaction: a
-// write that returned an error (disk full, I/O error: [store.CodeWriteFailed])
+// write that returned an error (disk full, I/O error: reason "write-failed")
 // left nothing behind, and the store stays usable, so the same write can be
 // retried once there is room again.
 //
 // One process at a time: the file is held with SQLite's exclusive locking
 // mode, and [Open] refuses a file another process holds with
-// [store.CodeLocked] (see Open for why this lock and not a lock file).
+// reason "locked" (see Open for why this lock and not a lock file).
 //
 // The file name is passed to SQLite as an escaped file: URI, so names
 // holding '?', '#', '%' or spaces open exactly that file with every
@@ -33,5 +33,6 @@
 //   - a marker that does not parse: refused (malformed-version);
 //   - another major version: refused (incompatible-major).
 //
-// Refusals are [*store.FormatError] values; nothing is ever migrated.
+// Refusals are store errors with these reasons (see docs/errors.md);
+// nothing is ever migrated.
 package sqlite

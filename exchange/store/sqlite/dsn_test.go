@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -35,10 +35,10 @@ func TestOddPathsOpenThatFileWithSettings(t *testing.T) {
 			}
 			path := filepath.Join(dir, name)
 			s := openAt(t, path, Options{})
-			if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+			if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Append(ctx, "doc", storetest.EntryRecord(wire.Since, "v1")); err != nil {
+			if err := s.Append(ctx, "doc", storekit.EntryRecord(wire.Since, "v1")); err != nil {
 				t.Fatal(err)
 			}
 			for pragma, want := range map[string]string{

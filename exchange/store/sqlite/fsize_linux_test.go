@@ -14,9 +14,11 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -77,7 +79,7 @@ func fsizeWriter(args []string) int {
 	}
 	next := 0
 	if !head.Exists {
-		if err := s.Replace(ctx, "doc", []store.Record{storetest.MetaRecord("")}); err != nil {
+		if err := s.Replace(ctx, "doc", []store.Record{storekit.MetaRecord("")}); err != nil {
 			fmt.Fprintf(out, "full %s\n", oneLine(err))
 			return exitOK
 		}
@@ -112,7 +114,7 @@ func fsizeWriter(args []string) int {
 			fmt.Fprintf(out, "bad-head %s\n", oneLine(err))
 			return exitFailed
 		default:
-			if !errors.Is(err, &store.Error{Code: store.CodeWriteFailed}) || !store.Transient(err) {
+			if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.WriteFailed}) || !store.Transient(err) {
 				fmt.Fprintf(out, "untyped %s\n", oneLine(err))
 				return exitFailed
 			}

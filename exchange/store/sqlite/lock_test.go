@@ -13,8 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 )
 
 // childEnv names the role a re-executed test binary plays.
@@ -35,7 +36,7 @@ var childRoles = map[string]func(args []string) int{
 		s, err := Open(ctx, args[0], Options{BusyTimeoutMillis: 50})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			if errors.Is(err, &store.Error{Code: store.CodeLocked}) {
+			if errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Locked}) {
 				return exitLocked
 			}
 			return exitFailed
@@ -58,7 +59,7 @@ var childRoles = map[string]func(args []string) int{
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM kyneta_records`).Scan(&n); err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			if h := (&handle{path: args[0]}).openError(err); errors.Is(h, &store.Error{Code: store.CodeLocked}) {
+			if h := (&handle{path: args[0]}).openError(err); errors.Is(h, &kyneta.Error{Pkg: "store", Reason: storeerr.Locked}) {
 				return exitLocked
 			}
 			return exitFailed
@@ -123,7 +124,7 @@ func runRole(t *testing.T, role string, args ...string) (int, string) {
 func TestSecondProcessIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kyneta.db")
 	s := openAt(t, path, Options{})
-	if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -140,7 +141,7 @@ func TestSecondProcessIsRefused(t *testing.T) {
 		t.Fatalf("plain SQLite reader: exit %d, stderr %q; want it locked out", code, stderr)
 	}
 	// So is a second store in this process.
-	if s2, err := Open(ctx, path, Options{BusyTimeoutMillis: 10}); !errors.Is(err, &store.Error{Code: store.CodeLocked}) {
+	if s2, err := Open(ctx, path, Options{BusyTimeoutMillis: 10}); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Locked}) {
 		if s2 != nil {
 			s2.Close()
 		}
@@ -182,7 +183,7 @@ func TestLockDiesWithProcess(t *testing.T) {
 		_ = cmd.Wait()
 		t.Fatalf("holder said %q, %v; stderr %s", line, err, stderr.String())
 	}
-	if _, err := Open(ctx, path, Options{BusyTimeoutMillis: 10}); !errors.Is(err, &store.Error{Code: store.CodeLocked}) {
+	if _, err := Open(ctx, path, Options{BusyTimeoutMillis: 10}); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Locked}) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		t.Fatalf("Open while held = %v, want ErrLocked", err)
@@ -207,13 +208,13 @@ func TestNamespaceSharesTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Namespace(ctx, Options{}); !errors.Is(err, &store.Error{Code: store.CodeLocked}) {
+	if _, err := a.Namespace(ctx, Options{}); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Locked}) {
 		t.Fatalf("Namespace on a's tables = %v, want ErrLocked", err)
 	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := b.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatalf("b after a closed: %v", err)
 	}
 	if code, stderr := runRole(t, "open", path); code != exitLocked {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/internal/sqlrow"
 
@@ -34,7 +35,7 @@ type Options struct {
 	// Tables overrides table names (default: the reference's names).
 	Tables Tables
 	// BusyTimeoutMillis is how long Open waits for another holder of the
-	// database file to let go of it before refusing with [store.CodeLocked]
+	// database file to let go of it before refusing with reason "locked"
 	// (a restart can overlap the previous process's exit). Default 5000.
 	BusyTimeoutMillis int
 	// Logger receives a diagnostic for every broken stream LoadAll
@@ -130,7 +131,7 @@ func dsn(path string, busyMillis int) (string, error) {
 // # One process per file
 //
 // The store holds the database file with SQLite's exclusive locking mode
-// for as long as it is open, and Open fails with [store.CodeLocked] when
+// for as long as it is open, and Open fails with reason "locked" when
 // another process (or another Open in this process) holds it. Two writers
 // on one file would both acknowledge writes and store diverging content
 // under the same versions. The exclusive locking mode is SQLite's own lock,
@@ -199,15 +200,13 @@ func (h *handle) lock(ctx context.Context) error {
 	return nil
 }
 
-// openError turns SQLite's busy and locked results into [store.CodeLocked].
+// openError turns SQLite's busy and locked results into reason "locked".
 func (h *handle) openError(err error) error {
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {
 		switch coded.Code() & 0xff {
 		case sqliteBusy, sqliteLocked:
-			return &store.Error{Code: store.CodeLocked,
-				Msg: fmt.Sprintf("sqlite database %q is in use: another process, or another store of this one, holds its exclusive lock", h.path),
-				Err: err}
+			return storeerr.New(storeerr.Locked, "", fmt.Sprintf("sqlite database %q is in use: another process, or another store of this one, holds its exclusive lock", h.path), err)
 		}
 	}
 	return fmt.Errorf("sqlite store: open %s: %w", h.path, err)
@@ -224,8 +223,7 @@ func (h *handle) open(ctx context.Context, t Tables, opts Options) (*Store, erro
 	h.mu.Lock()
 	if h.tables[t.Records] {
 		h.mu.Unlock()
-		return nil, &store.Error{Code: store.CodeLocked,
-			Msg: fmt.Sprintf("sqlite database %q already has an open store on table %s", h.path, t.Records)}
+		return nil, storeerr.New(storeerr.Locked, "", fmt.Sprintf("sqlite database %q already has an open store on table %s", h.path, t.Records), nil)
 	}
 	h.tables[t.Records] = true
 	h.mu.Unlock()
@@ -299,7 +297,7 @@ func (s *Store) checkFormat(ctx context.Context) error {
 		var one int
 		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM `+s.t.DocMeta+` LIMIT 1`).Scan(&one)
 		if err == nil {
-			return &store.FormatError{Reason: store.ReasonUnversionedExistingData, Backend: backendName, Current: current}
+			return storeerr.Format(storeerr.UnversionedExistingData, backendName, "", current)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sqlite store: read documents: %w", err)
@@ -314,10 +312,10 @@ func (s *Store) checkFormat(ctx context.Context) error {
 	}
 	var f formatJSON
 	if json.Unmarshal([]byte(raw), &f) != nil || f.Major == nil || f.Minor == nil || *f.Major < 0 || *f.Minor < 0 {
-		return &store.FormatError{Reason: store.ReasonMalformedVersion, Backend: backendName, Stored: raw, Current: current}
+		return storeerr.Format(storeerr.MalformedVersion, backendName, raw, current)
 	}
 	if *f.Major != sqlrow.FormatVersion.Major {
-		return &store.FormatError{Reason: store.ReasonIncompatibleMajor, Backend: backendName, Stored: raw, Current: current}
+		return storeerr.Format(storeerr.IncompatibleMajor, backendName, raw, current)
 	}
 	return nil
 }
@@ -353,12 +351,12 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) err
 }
 
 // writeFailed types a failed write statement or commit as
-// [store.CodeWriteFailed]; SQLite has rolled the transaction back.
+// reason "write-failed"; SQLite has rolled the transaction back.
 func writeFailed(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return &store.Error{Code: store.CodeWriteFailed, Msg: "sqlite " + op, Err: err}
+	return storeerr.New(storeerr.WriteFailed, "", "sqlite "+op, err)
 }
 
 func (s *Store) readMeta(ctx context.Context, q interface {
@@ -374,7 +372,7 @@ func (s *Store) readMeta(ctx context.Context, q interface {
 	}
 	var m store.Meta
 	if err := json.Unmarshal([]byte(data), &m); err != nil {
-		return nil, &store.Error{Code: store.CodeInvalidRecord, DocID: docID, Msg: "stored meta does not parse", Err: err}
+		return nil, storeerr.New(storeerr.InvalidRecord, docID, "stored meta does not parse", err)
 	}
 	return &m, nil
 }
@@ -389,7 +387,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
-			err = withDoc(err, docID)
+			err = storeerr.WithDoc(err, docID)
 		}
 	}()
 	existing, err := s.readMeta(ctx, tx, docID)
@@ -402,7 +400,7 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 	}
 	r, err := sqlrow.FromRecord(rec)
 	if err != nil {
-		return withDoc(err, docID)
+		return storeerr.WithDoc(err, docID)
 	}
 	var next int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), -1) + 1 FROM `+s.t.Records+` WHERE doc_id = ?`, docID).Scan(&next); err != nil {
@@ -427,16 +425,6 @@ func (s *Store) Append(ctx context.Context, docID string, rec store.Record) (err
 	return nil
 }
 
-func withDoc(err error, docID string) error {
-	var se *store.Error
-	if errors.As(err, &se) && se.DocID == "" {
-		c := *se
-		c.DocID = docID
-		return &c
-	}
-	return err
-}
-
 // LoadAll implements [store.Store]. It checks the stream as it reads: the
 // sequence numbers must run 0, 1, 2, … without a gap, the first record
 // must be meta, and every row must decode. At the first violation it
@@ -454,7 +442,7 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 	defer rows.Close()
 	var out []store.Record
 	last := ""
-	corrupt := func(reason store.CorruptReason, seq int64, detail string, cause error) ([]store.Record, error) {
+	corrupt := func(reason string, seq int64, detail string, cause error) ([]store.Record, error) {
 		e := &store.CorruptError{DocID: docID, Reason: reason, Index: len(out), Seq: seq,
 			Good: len(out), LastVersion: last, Detail: detail, Err: cause}
 		s.log.Error("sqlite store: loading stopped at a broken stream", "doc", docID, "err", e)
@@ -471,7 +459,7 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 			return nil, fmt.Errorf("sqlite store: scan: %w", err)
 		}
 		if want := int64(len(out)); seq != want {
-			return corrupt(store.ReasonSequenceGap, seq, fmt.Sprintf("expected seq %d", want), nil)
+			return corrupt(storeerr.SequenceGap, seq, fmt.Sprintf("expected seq %d", want), nil)
 		}
 		r.Payload = payload.String
 		if !isNull && r.Blob == nil {
@@ -479,10 +467,10 @@ func (s *Store) LoadAll(ctx context.Context, docID string) ([]store.Record, erro
 		}
 		rec, err := r.Record()
 		if err != nil {
-			return corrupt(store.ReasonUndecodable, seq, "", err)
+			return corrupt(storeerr.Undecodable, seq, "", err)
 		}
 		if len(out) == 0 && rec.Kind != store.KindMeta {
-			return corrupt(store.ReasonNoLeadingMeta, seq, "the first record is "+rec.Kind.String(), nil)
+			return corrupt(storeerr.NoLeadingMeta, seq, "the first record is "+rec.Kind.String(), nil)
 		}
 		if rec.Kind == store.KindEntry {
 			last = rec.Version
@@ -506,7 +494,7 @@ func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []stor
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
-			err = withDoc(err, docID)
+			err = storeerr.WithDoc(err, docID)
 		}
 	}()
 	existing, err := s.readMeta(ctx, tx, docID)
@@ -533,7 +521,7 @@ func (s *Store) AppendAfter(ctx context.Context, docID, base string, recs []stor
 	rows := make([]row, len(recs))
 	for i, rec := range recs {
 		if rows[i], err = sqlrow.FromRecord(rec); err != nil {
-			return withDoc(err, docID)
+			return storeerr.WithDoc(err, docID)
 		}
 	}
 	if *resolved != *existing {
@@ -587,7 +575,7 @@ func (s *Store) lastVersion(ctx context.Context, q interface {
 	}
 	v, err := sqlrow.EntryVersion(payload.String)
 	if err != nil {
-		return "", &store.CorruptError{DocID: docID, Reason: store.ReasonUndecodable, Index: -1, Seq: seq,
+		return "", &store.CorruptError{DocID: docID, Reason: storeerr.Undecodable, Index: -1, Seq: seq,
 			Detail: "the last entry does not decode", Err: err}
 	}
 	return v, nil
@@ -603,7 +591,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
-			err = withDoc(err, docID)
+			err = storeerr.WithDoc(err, docID)
 		}
 	}()
 	existing, err := s.readMeta(ctx, tx, docID)
@@ -613,7 +601,7 @@ func (s *Store) Replace(ctx context.Context, docID string, recs []store.Record) 
 	rows := make([]row, len(recs))
 	for i, rec := range recs {
 		if rows[i], err = sqlrow.FromRecord(rec); err != nil {
-			return withDoc(err, docID)
+			return storeerr.WithDoc(err, docID)
 		}
 	}
 	resolved, err := store.ResolveMeta(docID, recs, existing)
@@ -652,7 +640,7 @@ func (s *Store) Delete(ctx context.Context, docID string) (err error) {
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
-			err = withDoc(err, docID)
+			err = storeerr.WithDoc(err, docID)
 		}
 	}()
 	if err := s.exec(ctx, tx, `DELETE FROM `+s.t.Records+` WHERE doc_id = ?`, docID); err != nil {
@@ -727,7 +715,7 @@ func (s *Store) checkOpen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return &store.Error{Code: store.CodeClosed}
+		return storeerr.New(storeerr.Closed, "", "", nil)
 	}
 	return nil
 }

@@ -12,6 +12,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/exchange/store/storetest"
@@ -44,7 +47,7 @@ func TestConformance(t *testing.T) {
 		},
 		storetest.WithFault(func(t *testing.T) storetest.FaultHarness {
 			path := filepath.Join(t.TempDir(), "kyneta.db")
-			fault := storetest.NewArmedFault(nil)
+			fault := storekit.NewArmedFault(nil)
 			s := openAt(t, path, Options{writeSeam: fault.Tick})
 			t.Cleanup(func() { _ = s.Close() })
 			return storetest.FaultHarness{
@@ -61,7 +64,7 @@ func TestConformance(t *testing.T) {
 				return Open(ctx, path, Options{writeSeam: seam})
 			}}
 		}),
-		storetest.WithIsolation(func(t *testing.T) storetest.IsolationPair {
+		storetest.WithIsolation(func(t *testing.T) (store.Store, store.Store) {
 			path := filepath.Join(t.TempDir(), "shared.db")
 			a := openAt(t, path, Options{})
 			b, err := a.Namespace(ctx, Options{Tables: Tables{DocMeta: "b_doc_meta", Records: "b_records", StoreMeta: "b_store_meta"}})
@@ -69,7 +72,7 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
-			return storetest.IsolationPair{A: a, B: b}
+			return a, b
 		}),
 	)
 }
@@ -77,10 +80,10 @@ func TestConformance(t *testing.T) {
 func TestReopenKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kyneta.db")
 	s := openAt(t, path, Options{})
-	if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatal(err)
 	}
-	bin := storetest.BinaryRecord(wire.Since, "v1", []byte{0, 1, 0xff})
+	bin := storekit.BinaryRecord(wire.Since, "v1", []byte{0, 1, 0xff})
 	if err := s.Append(ctx, "doc", bin); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +96,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || !storetest.EqualRecords(recs[1], bin) {
+	if len(recs) != 2 || !storekit.EqualRecords(recs[1], bin) {
 		t.Fatalf("after reopen: %+v", recs)
 	}
 }
@@ -103,12 +106,12 @@ func TestFormatGate(t *testing.T) {
 		name   string
 		marker string // "" = delete the marker
 		doc    bool   // a document exists
-		reason store.FormatReason
+		reason string
 	}{
-		{name: "unversioned-existing-data", marker: "", doc: true, reason: store.ReasonUnversionedExistingData},
-		{name: "malformed-not-json", marker: "nope", reason: store.ReasonMalformedVersion},
-		{name: "malformed-missing-minor", marker: `{"major":1}`, reason: store.ReasonMalformedVersion},
-		{name: "incompatible-major", marker: `{"major":2,"minor":0}`, reason: store.ReasonIncompatibleMajor},
+		{name: "unversioned-existing-data", marker: "", doc: true, reason: storeerr.UnversionedExistingData},
+		{name: "malformed-not-json", marker: "nope", reason: storeerr.MalformedVersion},
+		{name: "malformed-missing-minor", marker: `{"major":1}`, reason: storeerr.MalformedVersion},
+		{name: "incompatible-major", marker: `{"major":2,"minor":0}`, reason: storeerr.IncompatibleMajor},
 		{name: "newer-minor-accepted", marker: `{"major":1,"minor":7}`},
 		{name: "empty-without-marker-stamped", marker: ""},
 	}
@@ -117,7 +120,7 @@ func TestFormatGate(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "kyneta.db")
 			s := openAt(t, path, Options{})
 			if tc.doc {
-				if err := s.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+				if err := s.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -146,12 +149,8 @@ func TestFormatGate(t *testing.T) {
 				s2.Close()
 				t.Fatal("open accepted data it must refuse")
 			}
-			var fe *store.FormatError
-			if !errors.As(err, &fe) || fe.Reason != tc.reason || fe.Backend != "sqlite" {
-				t.Fatalf("err = %v, want FormatError %s", err, tc.reason)
-			}
-			if !errors.Is(err, &store.Error{Code: store.CodeFormat}) {
-				t.Fatalf("errors.Is(err, ErrFormat) = false for %v", err)
+			if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: tc.reason, Code: storeerr.Codes[tc.reason]}) || !strings.Contains(err.Error(), "sqlite refuses data") {
+				t.Fatalf("err = %v, want a format refusal %s", err, tc.reason)
 			}
 		})
 	}
@@ -182,7 +181,7 @@ func TestReadsReferenceRows(t *testing.T) {
 	}
 	want1 := store.EntryRecord(replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"a":1}`), Lineage: "L"}, "L:1")
 	want2 := store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: []byte{0, 0xff, 0x10}}, "abc")
-	if !storetest.EqualRecords(recs[1], want1) || !storetest.EqualRecords(recs[2], want2) {
+	if !storekit.EqualRecords(recs[1], want1) || !storekit.EqualRecords(recs[2], want2) {
 		t.Fatalf("entries = %+v", recs[1:])
 	}
 }
@@ -192,14 +191,14 @@ func TestWritesReferenceRows(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kyneta.db")
 	s := openAt(t, path, Options{})
 	defer s.Close()
-	if err := s.Append(ctx, "d", storetest.MetaRecord("h1")); err != nil {
+	if err := s.Append(ctx, "d", storekit.MetaRecord("h1")); err != nil {
 		t.Fatal(err)
 	}
 	p := replica.Payload{Kind: wire.Entirety, Encoding: wire.JSON, Data: []byte(`{"x":"<&>"}`), Lineage: "L"}
 	if err := s.Append(ctx, "d", store.EntryRecord(p, "L:1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(ctx, "d", storetest.BinaryRecord(wire.Since, "v2", []byte{})); err != nil {
+	if err := s.Append(ctx, "d", storekit.BinaryRecord(wire.Since, "v2", []byte{})); err != nil {
 		t.Fatal(err)
 	}
 	type dbRow struct {
@@ -244,29 +243,29 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 	cases := []struct {
 		name   string
 		setup  []string // statements run after meta, v1, v2, v3 were appended
-		reason store.CorruptReason
+		reason string
 		seq    int64
 		good   int
 		last   string
 	}{
 		{name: "undecodable-middle-row", setup: []string{`UPDATE kyneta_records SET payload = '{not json' WHERE seq = 2`},
-			reason: store.ReasonUndecodable, seq: 2, good: 2, last: "v1"},
+			reason: storeerr.Undecodable, seq: 2, good: 2, last: "v1"},
 		{name: "unknown-kind", setup: []string{`UPDATE kyneta_records SET kind = 'mystery' WHERE seq = 3`},
-			reason: store.ReasonUndecodable, seq: 3, good: 3, last: "v2"},
+			reason: storeerr.Undecodable, seq: 3, good: 3, last: "v2"},
 		{name: "missing-middle-row", setup: []string{`DELETE FROM kyneta_records WHERE seq = 2`},
-			reason: store.ReasonSequenceGap, seq: 3, good: 2, last: "v1"},
+			reason: storeerr.SequenceGap, seq: 3, good: 2, last: "v1"},
 		{name: "missing-first-row", setup: []string{`DELETE FROM kyneta_records WHERE seq = 0`},
-			reason: store.ReasonSequenceGap, seq: 1, good: 0, last: ""},
+			reason: storeerr.SequenceGap, seq: 1, good: 0, last: ""},
 		{name: "entry-first", setup: []string{`DELETE FROM kyneta_records WHERE seq = 0`, `UPDATE kyneta_records SET seq = seq - 1`},
-			reason: store.ReasonNoLeadingMeta, seq: 0, good: 0, last: ""},
+			reason: storeerr.NoLeadingMeta, seq: 0, good: 0, last: ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			s := openAt(t, filepath.Join(t.TempDir(), "kyneta.db"), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			defer s.Close()
-			recs := []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Since, "v1"),
-				storetest.EntryRecord(wire.Since, "v2"), storetest.EntryRecord(wire.Since, "v3")}
+			recs := []store.Record{storekit.MetaRecord(""), storekit.EntryRecord(wire.Since, "v1"),
+				storekit.EntryRecord(wire.Since, "v2"), storekit.EntryRecord(wire.Since, "v3")}
 			for _, r := range recs {
 				if err := s.Append(ctx, "d", r); err != nil {
 					t.Fatal(err)
@@ -277,7 +276,7 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 			}
 			got, err := s.LoadAll(ctx, "d")
 			var ce *store.CorruptError
-			if !errors.As(err, &ce) || !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
+			if !errors.As(err, &ce) || !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 				t.Fatalf("LoadAll = %d records, %v; want a CorruptError", len(got), err)
 			}
 			if ce.Reason != tc.reason || ce.Seq != tc.seq || ce.Good != tc.good || ce.Index != tc.good ||
@@ -288,7 +287,7 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 				t.Fatalf("returned %d records, want the %d before the break", len(got), tc.good)
 			}
 			for i := range got {
-				if !storetest.EqualRecords(got[i], recs[i]) {
+				if !storekit.EqualRecords(got[i], recs[i]) {
 					t.Fatalf("record %d = %+v", i, got[i])
 				}
 			}
@@ -302,17 +301,17 @@ func TestCorruptStreamStopsLoading(t *testing.T) {
 func TestHeadOfCorruptLastEntry(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "kyneta.db"), Options{})
 	defer s.Close()
-	for _, r := range []store.Record{storetest.MetaRecord(""), storetest.EntryRecord(wire.Since, "v1")} {
+	for _, r := range []store.Record{storekit.MetaRecord(""), storekit.EntryRecord(wire.Since, "v1")} {
 		if err := s.Append(ctx, "d", r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mustExec(t, s, `UPDATE kyneta_records SET payload = 'nope' WHERE seq = 1`)
-	if _, err := s.Head(ctx, "d"); !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
+	if _, err := s.Head(ctx, "d"); !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 		t.Fatalf("Head = %v, want ErrCorrupt", err)
 	}
-	err := s.AppendAfter(ctx, "d", "v1", []store.Record{storetest.EntryRecord(wire.Since, "v2")})
-	if !errors.Is(err, &store.Error{Code: store.CodeCorrupt}) {
+	err := s.AppendAfter(ctx, "d", "v1", []store.Record{storekit.EntryRecord(wire.Since, "v2")})
+	if !errors.Is(err, &kyneta.Error{Pkg: "store", Code: kyneta.CodeDataLoss}) {
 		t.Fatalf("AppendAfter = %v, want ErrCorrupt", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/wire"
@@ -35,9 +36,9 @@ func (l *ledger) delta(from int) store.Record {
 }
 
 // replayLedger rebuilds a ledger from a stream with [store.Replay].
-func replayLedger(docID string, recs []store.Record) (*ledger, store.ReplayResult, error) {
+func replayLedger(docID string, recs []store.Record) (*ledger, error) {
 	l := &ledger{}
-	res, err := store.Replay(docID, recs, func(r store.Record) (string, error) {
+	err := store.Replay(docID, recs, func(r store.Record) (string, error) {
 		var credits []int
 		if err := json.Unmarshal(r.Payload.Data, &credits); err != nil {
 			return "", err
@@ -45,7 +46,7 @@ func replayLedger(docID string, recs []store.Record) (*ledger, store.ReplayResul
 		l.credits = append(l.credits, credits...)
 		return l.version(), nil
 	})
-	return l, res, err
+	return l, err
 }
 
 // confirmWrite runs the write protocol a caller of [store.Store.AppendAfter]
@@ -65,7 +66,7 @@ func confirmWrite(ctx context.Context, s store.Store, doc string, l *ledger, con
 		}
 		var err error
 		if confirmed == "" {
-			err = s.Replace(ctx, doc, []store.Record{MetaRecord(""), l.delta(0)})
+			err = s.Replace(ctx, doc, []store.Record{storekit.MetaRecord(""), l.delta(0)})
 		} else {
 			n, _ := strconv.Atoi(strings.TrimPrefix(confirmed, "L:"))
 			err = s.AppendAfter(ctx, doc, confirmed, []store.Record{l.delta(n)})

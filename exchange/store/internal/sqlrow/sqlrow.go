@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/wire"
@@ -33,7 +34,7 @@ type entryJSON struct {
 }
 
 // FromRecord encodes rec. A JSON payload that is not valid UTF-8 cannot be
-// stored in a text column and is refused with CodeInvalidRecord.
+// stored in a text column and is refused with reason "invalid-record".
 func FromRecord(rec store.Record) (Row, error) {
 	switch rec.Kind {
 	case store.KindMeta:
@@ -57,7 +58,7 @@ func FromRecord(rec store.Record) (Row, error) {
 			}
 		} else {
 			if !utf8.Valid(p.Data) {
-				return Row{}, &store.Error{Code: store.CodeInvalidRecord, Msg: "JSON payload is not valid UTF-8"}
+				return Row{}, storeerr.New(storeerr.InvalidRecord, "", "JSON payload is not valid UTF-8", nil)
 			}
 			d := string(p.Data)
 			e.Data = &d
@@ -70,7 +71,7 @@ func FromRecord(rec store.Record) (Row, error) {
 		}
 		return Row{Kind: "entry", Payload: string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), Blob: blob}, nil
 	}
-	return Row{}, &store.Error{Code: store.CodeInvalidRecord, Msg: "record kind " + rec.Kind.String()}
+	return Row{}, storeerr.New(storeerr.InvalidRecord, "", "record kind "+rec.Kind.String(), nil)
 }
 
 // Record decodes r.

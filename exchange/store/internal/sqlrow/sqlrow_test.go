@@ -1,9 +1,10 @@
 package sqlrow
 
 import (
-	"errors"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
 	"github.com/kyneta-go/kyneta/wire"
@@ -26,8 +27,7 @@ func TestRoundTripAndRefusals(t *testing.T) {
 		}
 	}
 	bad := store.EntryRecord(replica.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte{0xff}}, "v")
-	var se *store.Error
-	if _, err := FromRecord(bad); !errors.As(err, &se) || se.Code != store.CodeInvalidRecord {
+	if _, err := FromRecord(bad); kyneta.ReasonOf(err) != storeerr.InvalidRecord || kyneta.CodeOf(err) != kyneta.CodeInvalidArgument {
 		t.Fatalf("invalid UTF-8: %v", err)
 	}
 	for _, r := range []Row{

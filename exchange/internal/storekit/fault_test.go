@@ -1,4 +1,4 @@
-package storetest_test
+package storekit_test
 
 import (
 	"context"
@@ -7,15 +7,17 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
+	"github.com/kyneta-go/kyneta/exchange/internal/storekit"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/storetest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestArmedFault(t *testing.T) {
-	f := storetest.NewArmedFault(nil)
+	f := storekit.NewArmedFault(nil)
 	if err := f.Tick(5); err != nil {
 		t.Fatal("latent fault fired")
 	}
@@ -41,11 +43,11 @@ func TestArmedFault(t *testing.T) {
 // value, once; a backend calls Tick before each low-level write.
 func ExampleArmedFault() {
 	ctx := context.Background()
-	fault := storetest.NewArmedFault(nil)
+	fault := storekit.NewArmedFault(nil)
 	s := store.NewMemory(store.MemoryOptions{Seam: fault.Tick})
-	_ = s.Append(ctx, "doc", storetest.MetaRecord("primer"))
+	_ = s.Append(ctx, "doc", storekit.MetaRecord("primer"))
 	_ = fault.Arm(2) // the record insert of the next meta append
-	err := s.Append(ctx, "doc", storetest.MetaRecord("injected"))
+	err := s.Append(ctx, "doc", storekit.MetaRecord("injected"))
 	m, _ := s.CurrentMeta(ctx, "doc")
 	fmt.Println(fault.Fired(err), m.SchemaHash)
 	// Output: true primer
@@ -55,10 +57,10 @@ func ExampleArmedFault() {
 // the store (nothing written) or after (written, result lost).
 func ExampleFaulty() {
 	ctx := context.Background()
-	s := storetest.NewFaulty(store.NewMemory(store.MemoryOptions{}), 1, 0.5)
+	s := storekit.NewFaulty(store.NewMemory(store.MemoryOptions{}), 1, 0.5)
 	defer s.Close()
 	for range 20 {
-		_ = s.Append(ctx, "doc", storetest.MetaRecord(""))
+		_ = s.Append(ctx, "doc", storekit.MetaRecord(""))
 	}
 	ok, before, after := s.Counts()
 	recs, _ := s.LoadAll(ctx, "doc")
@@ -68,7 +70,7 @@ func ExampleFaulty() {
 
 func TestRandomFaultIsSeeded(t *testing.T) {
 	run := func(seed uint64) []bool {
-		f := storetest.NewRandomFault(seed, 0.3)
+		f := storekit.NewRandomFault(seed, 0.3)
 		out := make([]bool, 200)
 		for i := range out {
 			out[i] = f.Tick(1) != nil
@@ -91,7 +93,7 @@ func TestRandomFaultIsSeeded(t *testing.T) {
 	if n == 0 || n == len(a) {
 		t.Fatalf("%d of %d ticks failed at rate 0.3", n, len(a))
 	}
-	if err := storetest.NewRandomFault(1, 1).Tick(1); !errors.Is(err, &store.Error{Code: store.CodeInjected}) {
+	if err := storekit.NewRandomFault(1, 1).Tick(1); !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Injected}) {
 		t.Fatalf("rate 1 tick = %v", err)
 	}
 }
@@ -99,10 +101,10 @@ func TestRandomFaultIsSeeded(t *testing.T) {
 func TestFaultyModes(t *testing.T) {
 	ctx := context.Background()
 	inner := store.NewMemory(store.MemoryOptions{})
-	f := storetest.NewFaulty(inner, 3, 1)
+	f := storekit.NewFaulty(inner, 3, 1)
 	for range 40 {
-		err := f.Append(ctx, "doc", storetest.MetaRecord(""))
-		if !errors.Is(err, &store.Error{Code: store.CodeInjected}) {
+		err := f.Append(ctx, "doc", storekit.MetaRecord(""))
+		if !errors.Is(err, &kyneta.Error{Pkg: "store", Reason: storeerr.Injected}) {
 			t.Fatalf("rate 1 append = %v", err)
 		}
 	}
@@ -115,7 +117,7 @@ func TestFaultyModes(t *testing.T) {
 		t.Fatalf("ok/before/after = %d/%d/%d, %d records stored", ok, before, after, len(recs))
 	}
 	f.Disable(true)
-	if err := f.Append(ctx, "doc", storetest.MetaRecord("")); err != nil {
+	if err := f.Append(ctx, "doc", storekit.MetaRecord("")); err != nil {
 		t.Fatalf("disabled: %v", err)
 	}
 }

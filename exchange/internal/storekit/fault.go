@@ -1,4 +1,4 @@
-package storetest
+package storekit
 
 import (
 	"context"
@@ -7,11 +7,12 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/store"
 )
 
 // ErrFault is the default error an [ArmedFault] returns.
-var ErrFault error = &store.Error{Code: store.CodeInjected, Msg: "fault-injected write"}
+var ErrFault error = storeerr.New(storeerr.Injected, "", "fault-injected write", nil)
 
 // ArmedFault fails one low-level write of a backend on demand. A backend
 // calls Tick before each write it performs (with the number of operations
@@ -43,7 +44,7 @@ func NewArmedFault(err error) *ArmedFault {
 // fail. n must be at least 1.
 func (f *ArmedFault) Arm(n int) error {
 	if n < 1 {
-		return fmt.Errorf("storetest: ArmedFault.Arm: n must be >= 1, got %d", n)
+		return fmt.Errorf("storekit: ArmedFault.Arm: n must be >= 1, got %d", n)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
