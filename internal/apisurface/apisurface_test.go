@@ -37,6 +37,11 @@ func moduleRoot(t *testing.T) (dir, module string) {
 	}
 }
 
+// maxPublicIdents is the budget of exported top-level identifiers over
+// the public packages (issue 19: coder/websocket, a model of a small API,
+// has about 45 in one package).
+const maxPublicIdents = 450
+
 // TestAPIListing keeps docs/api.md equal to the code's exported surface and
 // logs the identifier count of every package (go test -v shows them).
 func TestAPIListing(t *testing.T) {
@@ -54,6 +59,9 @@ func TestAPIListing(t *testing.T) {
 		}
 	}
 	t.Logf("public total: %d identifiers (with internal packages: %d)", public, all)
+	if public > maxPublicIdents {
+		t.Errorf("the public API has %d exported identifiers, above the budget of %d: make it smaller rather than raising the budget", public, maxPublicIdents)
+	}
 
 	got := Markdown(pkgs)
 	path := filepath.Join(root, "docs", "api.md")
