@@ -4,7 +4,7 @@
 // Each peer owns one document, "presence/<name>", holding its status, and
 // writes only that one; a whole-document last-writer-wins replica is the
 // right fit, since the newest write is all anyone needs. The peers declare
-// the presence type (exchange.DocTypes), so the documents the relay
+// the presence type (Options.DocTypes), so the documents the relay
 // announces from other peers are interpreted automatically; each peer
 // builds its roster from the documents it holds.
 //

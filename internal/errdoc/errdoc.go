@@ -47,7 +47,7 @@ func Table(docs, pkg string) (map[string]kyneta.Code, error) {
 			continue
 		}
 		reason, ok1 := quoted(cells[1])
-		code, ok2 := quoted(cells[2])
+		code, ok2 := firstQuoted(cells[2])
 		if !ok1 || !ok2 {
 			continue // the header, the rule, or a row of another shape
 		}
@@ -92,6 +92,20 @@ func quoted(cell string) (string, bool) {
 		return "", false
 	}
 	return cell[1 : len(cell)-1], true
+}
+
+// firstQuoted returns the first `word` of a cell: a code cell may add a
+// note ("`unauthenticated` (`permission-denied` for 403)").
+func firstQuoted(cell string) (string, bool) {
+	i := strings.IndexByte(cell, '`')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.IndexByte(cell[i+1:], '`')
+	if j <= 0 {
+		return "", false
+	}
+	return cell[i+1 : i+1+j], true
 }
 
 func find() (string, error) {

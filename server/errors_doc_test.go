@@ -1,0 +1,19 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/kyneta-go/kyneta/internal/errdoc"
+)
+
+// docs/errors.md lists exactly the reasons this package returns, each with
+// its code.
+func TestReasonsDocumented(t *testing.T) {
+	docs, err := errdoc.Table("", "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := errdoc.Diff(reasonCodes, docs); d != "" {
+		t.Error(d)
+	}
+}
