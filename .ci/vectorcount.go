@@ -3,11 +3,11 @@
 // Command vectorcount checks that the golden vector tests ran every vector:
 // it reads `go test -json` output of the vector tests on stdin and compares
 // the passed subtests per section with the count table of the vector
-// README (and, for the transport package, with the binary cases of the
+// README (and, for the transports' pipeline package, with the binary cases of the
 // vector files). A section that lost cases, or whose cases were skipped,
 // fails the run. Run from the module root:
 //
-//	go test -count=1 -json -run Vectors ./wire/... ./transport/ | go run .ci/vectorcount.go testdata/wire
+//	go test -count=1 -json -run Vectors ./wire/... ./transport/ ./internal/... | go run .ci/vectorcount.go testdata/wire
 //
 // Vector subtests are named <file>/<section>/<case>, e.g.
 // TestVectorsMessages/messages/cases/depart. A section's count is the number
@@ -28,9 +28,11 @@ import (
 	"strings"
 )
 
-const transportPkg = "github.com/kyneta-go/kyneta/transport"
+// transportPkg holds the transports' shared pipeline, which runs the
+// pipeline vectors with its binary codec.
+const transportPkg = "github.com/kyneta-go/kyneta/internal/pipeline"
 
-// transportRows are the vector sections the transport package runs: the
+// transportRows are the vector sections the pipeline package runs: the
 // binary cases only (its Pipeline is binary).
 var transportRows = []struct{ file, section string }{
 	{"pipeline", "scenarios"},
