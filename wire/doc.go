@@ -6,11 +6,16 @@
 //
 // The codec is pure: encoding, decoding, framing and fragmenting are
 // functions of their input, with no goroutines, no I/O and no clock. The
-// reassembler is not: it holds partial messages between calls, and its
-// timeout arms a timer on the clock given in [ReassemblyConfig] (the wall
-// clock by default) whose expiry drops the message and reports it through
-// ReassemblyConfig.OnEvent, on the clock's goroutine. A [ReassemblyBudget]
-// is shared between connections and safe for concurrent use.
+// reassembler holds partial messages between calls, but it too arms no
+// timers and starts no goroutines: it reads the clock given in
+// [ReassemblyConfig] (the wall clock by default) to give each partial
+// message a deadline, and timeouts are inputs. Nothing fires by itself:
+// the caller calls [Reassembler.Expire] with the current time, e.g. from
+// its own timer set for [Reassembler.NextDeadline], and the messages that
+// are due are dropped and reported through ReassemblyConfig.OnEvent on
+// the caller's goroutine. The module's transports own that timer. A
+// [ReassemblyBudget] is shared between connections and safe for
+// concurrent use.
 //
 // # Layers
 //
@@ -27,7 +32,8 @@
 //   - Fragments. [FragmentBinary] splits a payload into fragment frames of
 //     at most threshold bytes.
 //   - Reassembly. A [Reassembler] turns received frames into whole
-//     payloads, with the limits and timeout of a [ReassemblyConfig].
+//     payloads, with the limits and timeout of a [ReassemblyConfig]
+//     (a deadline per message, enforced by Expire).
 //   - Connections. On a connection, long identifiers are replaced by
 //     numeric aliases once both peers advertised the alias feature, and
 //     the text form (JSON messages in "2c"/"2f" frames) is used over SSE.

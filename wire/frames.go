@@ -45,8 +45,10 @@ type FramePart = wirecore.FramePart
 // Reassembler turns received binary frames into whole payloads: Receive
 // returns a complete message's payload (a complete frame at once, a
 // fragmented one when its last fragment arrives), Len and PendingSize
-// what is partial, Reset and Dispose drop it. It is not safe for
-// concurrent use; its timeouts fire on the configured clock.
+// what is partial, Reset and Dispose drop it, Expire drops what is past
+// its deadline and NextDeadline says when to call it. It is not safe for
+// concurrent use. It arms no timers: nothing times out unless the caller
+// calls Expire.
 type Reassembler = wirecore.Reassembler[[]byte]
 
 // Reassembled is a payload the [Reassembler] completed: the sender's Seq,
@@ -61,8 +63,9 @@ func NewReassembler(cfg ReassemblyConfig) *Reassembler { return wirecore.NewReas
 // ReassemblyConfig holds a [Reassembler]'s limits: Timeout,
 // MaxConcurrentFrames, MaxTotalSize (zero: the defaults of the package
 // documentation; negative: no limit, as in the reference),
-// ReferenceSizeCheck, a shared Budget, the Clock of its timers and OnEvent,
-// called for a partial message that timed out or was evicted.
+// ReferenceSizeCheck, a shared Budget, the Clock that dates deadlines
+// (read, never used to arm timers) and OnEvent, called for a partial
+// message that timed out (in Expire) or was evicted.
 type ReassemblyConfig = wirecore.ReassemblyConfig
 
 // ReassemblyEvent reports a partial message that was dropped: Reason

@@ -81,7 +81,8 @@ type Options struct {
 	// Alias caps the inbound alias table (announced aliases, entries per
 	// present); the zero value has the wire package's defaults.
 	Alias wire.AliasOptions
-	// Clock runs the reassembly timers. Nil means clock.Real.
+	// Clock dates the reassembly deadlines and runs the pipeline's one
+	// reassembly timer, which drops what is due. Nil means clock.Real.
 	Clock clock.Clock
 	// OnError sees every error: the ones Send and Receive return, and the
 	// asynchronous ones (reassembly-timeout, reassembly-evicted). Called
@@ -97,8 +98,10 @@ type Options struct {
 // shell around the pure send step (alias → CBOR → frame or
 // fragments above the threshold) and receive step (reassemble →
 // decode → unalias). It holds the connection's state: alias
-// table, reassembler (timers on the injected clock) and the frame
-// sequence counter, which starts at 1.
+// table, reassembler and the frame sequence counter, which starts at 1.
+// The reassembler arms no timers; the pipeline owns one timer on the
+// injected clock, armed for the reassembler's next deadline, that expires
+// the partial messages that are due.
 //
 // A Pipeline is safe for concurrent use: Send, Receive, Reset and Close are
 // serialized by a mutex (one writer goroutine and one reader goroutine is
@@ -116,6 +119,9 @@ type Pipeline struct {
 	evicted []uint32
 	// done mirrors closed for the timer path, which must not take mu.
 	done atomic.Bool
+	// expiry runs the reassembly timeouts; it calls the reassembler's
+	// Expire without mu.
+	expiry *ExpiryTimer
 }
 
 // New returns a pipeline in its initial state.
@@ -134,6 +140,8 @@ func New(opts Options) *Pipeline {
 		Budget:              opts.ReassemblyBudget,
 	})
 	p.st.Alias = wirecore.NewAliasState(opts.Alias)
+	r := p.st.Reassembler // the same for the pipeline's life (Reset empties it)
+	p.expiry = NewExpiryTimer(opts.Clock, r.NextDeadline, func(now time.Time) { r.Expire(now) })
 	return p
 }
 
@@ -207,6 +215,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	p.st = st
 	evicted := p.takeEvicted()
 	p.mu.Unlock()
+	p.expiry.Update()
 	p.reportEvicted(evicted)
 	if !ok {
 		return nil, nil
@@ -261,12 +270,13 @@ func (p *Pipeline) Reset() error {
 		return ErrClosed()
 	}
 	p.st.Reassembler.Reset()
+	p.expiry.Update()
 	p.st.Alias.Reset()
 	p.st.NextSeq = 1
 	return nil
 }
 
-// Close releases the pipeline (stops reassembly timers). Afterwards Send,
+// Close releases the pipeline (stops its reassembly timer). Afterwards Send,
 // Receive and Reset fail with the reason closed. Close is idempotent.
 func (p *Pipeline) Close() error {
 	p.mu.Lock()
@@ -274,6 +284,7 @@ func (p *Pipeline) Close() error {
 	if !p.closed {
 		p.closed = true
 		p.done.Store(true)
+		p.expiry.Stop()
 		p.st.Reassembler.Dispose()
 	}
 	return nil
@@ -296,8 +307,8 @@ func (p *Pipeline) PendingBytes() int64 {
 
 // onReassemblyEvent receives the reassembler's events. Evictions happen
 // inside the receive step, on the goroutine holding mu: they are queued and
-// reported once mu is released. Timeouts come from the clock's timer,
-// without mu, and are reported at once.
+// reported once mu is released. Timeouts come from Expire, which the
+// pipeline's reassembly timer calls without mu, and are reported at once.
 func (p *Pipeline) onReassemblyEvent(ev wire.ReassemblyEvent) {
 	switch ev.Reason {
 	case "evicted":

@@ -371,3 +371,66 @@ func TestPipelineConcurrentSendReceive(t *testing.T) {
 	go drain(a, ba)
 	wg.Wait()
 }
+
+// TestPipelineExpiryTimer: the reassembler arms no timers; the pipeline
+// keeps one, for the earliest deadline, re-arms it for the next after a
+// timeout, and stops it on Reset and Close.
+func TestPipelineExpiryTimer(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	var log errLog
+	tx := New(Options{Threshold: 4})
+	rx := New(Options{Clock: fc, OnError: log.hook})
+	first, _ := tx.Send(&wire.Interest{DocID: "first-doc"})
+	second, _ := tx.Send(&wire.Interest{DocID: "second-doc"})
+	if _, err := rx.Receive(first[0]); err != nil {
+		t.Fatal(err)
+	}
+	fc.Advance(4 * time.Second)
+	if _, err := rx.Receive(second[0]); err != nil {
+		t.Fatal(err)
+	}
+	// One timer for two partial messages: the first one's deadline.
+	if d := fc.Durations(); len(d) != 1 || d[0] != 6*time.Second {
+		t.Fatalf("timers %v", d)
+	}
+	fc.Advance(6 * time.Second)
+	codes := log.codes()
+	var pe *Error
+	if len(codes) != 1 || codes[0] != reasonReassemblyTimeout || !errors.As(log.errs[0], &pe) || pe.Seq != 1 {
+		t.Fatalf("errors %v", log.errs)
+	}
+	// Re-armed for the second message.
+	if d := fc.Durations(); rx.PendingFragments() != 1 || len(d) != 1 || d[0] != 4*time.Second {
+		t.Fatalf("%d pending, timers %v", rx.PendingFragments(), d)
+	}
+	// Reset drops the message and its timer.
+	if err := rx.Reset(); err != nil || fc.Pending() != 0 {
+		t.Fatalf("after Reset: %v, %d timers", err, fc.Pending())
+	}
+	// A message that completes leaves no timer behind.
+	for _, pc := range second {
+		_, _ = rx.Receive(pc)
+	}
+	if rx.PendingFragments() != 0 || fc.Pending() != 0 {
+		t.Fatalf("after completion: %d pending, %d timers", rx.PendingFragments(), fc.Pending())
+	}
+	// Close stops the timer of a pending message: its deadline passes
+	// without a report.
+	if _, err := rx.Receive(first[0]); err != nil || fc.Pending() != 1 {
+		t.Fatalf("%v, %d timers", err, fc.Pending())
+	}
+	_ = rx.Close()
+	if fc.Pending() != 0 {
+		t.Fatalf("%d timers after Close", fc.Pending())
+	}
+	fc.Advance(time.Minute)
+	if n := len(log.codes()); n != 1 {
+		t.Fatalf("%d errors after Close", n)
+	}
+	// With the timeout disabled nothing is armed.
+	off := New(Options{Clock: fc, ReassemblyTimeout: -1})
+	if _, err := off.Receive(first[0]); err != nil || off.PendingFragments() != 1 || fc.Pending() != 0 {
+		t.Fatalf("%v, %d pending, %d timers", err, off.PendingFragments(), fc.Pending())
+	}
+	_ = off.Close()
+}

@@ -113,10 +113,16 @@ const (
 // 10 s timeout per message, at most 32 messages in flight and 50 MiB of
 // buffered chunks, with the oldest message evicted beyond either
 // limit, and the wall clock.
+//
+// Nothing fires by itself: the reassembler arms no timers and starts no
+// goroutines. A partial message records a deadline, and only a call of
+// [Reassembler.Expire] drops the messages whose deadline has passed; the
+// caller makes that call, e.g. from its own timer set for
+// [Reassembler.NextDeadline].
 type ReassemblyConfig struct {
 	// Timeout is how long a message may wait for its remaining fragments,
-	// counted from its first fragment. 0 means 10 s;
-	// a negative value disables the timer.
+	// counted from its first fragment: its deadline, which Expire
+	// enforces. 0 means 10 s; a negative value means no deadline.
 	Timeout time.Duration
 	// MaxConcurrentFrames bounds the number of partially received messages.
 	// 0 means 32; negative means unlimited.
@@ -142,12 +148,13 @@ type ReassemblyConfig struct {
 	// of 64 KiB and more are sized in powers of two (when that stays
 	// within the limits) and reused through the budget's pool.
 	Budget *ReassemblyBudget
-	// Clock schedules the timeouts; nil means clock.Real.
+	// Clock is read (Now, never AfterFunc) when a message's first
+	// fragment arrives, to set its deadline; nil means clock.Real.
 	Clock clock.Clock
 	// OnEvent, if set, is called when a message times out or is evicted. It
-	// runs without the collector's lock held: from inside Add/Receive for
-	// evictions, and from the clock's timer callback for timeouts (its own
-	// goroutine with clock.Real).
+	// runs without the collector's lock held, on the caller's goroutine:
+	// from inside Add/Receive for evictions, and from inside Expire for
+	// timeouts.
 	OnEvent func(ReassemblyEvent)
 }
 
@@ -269,17 +276,19 @@ type batch[C Piece] struct {
 	chunks map[float64]C
 	// buf is the message so far for contiguous substrates: chunks
 	// 0..nextIndex-1, in order.
-	buf        []byte
-	nextIndex  float64
-	size       int64 // sum of chunk sizes (the reference's accounting)
-	mem        int64 // bytes reserved: cap(buf) plus stored chunks
-	stop       func() bool
+	buf       []byte
+	nextIndex float64
+	size      int64 // sum of chunk sizes (the reference's accounting)
+	mem       int64 // bytes reserved: cap(buf) plus stored chunks
+	// deadline is when the batch times out: its first fragment's arrival
+	// plus the timeout. Zero when the timeout is disabled.
+	deadline   time.Time
 	prev, next *batch[C] // creation order
 }
 
 // fragmentCollector gathers fragments into whole messages: the reference's
-// FragmentCollector. It is safe for concurrent use; timeouts run on the
-// configured clock.
+// FragmentCollector. It is safe for concurrent use. It arms no timers: a
+// batch records its deadline and Expire drops the batches that are due.
 type fragmentCollector[C Piece] struct {
 	sub          substrate[C]
 	timeout      time.Duration // < 0: none
@@ -439,7 +448,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 			b.prev, c.newest.next, c.newest = c.newest, b, b
 		}
 		if c.timeout >= 0 {
-			b.stop = c.clk.AfterFunc(c.timeout, func() { c.expire(b) })
+			b.deadline = c.clk.Now().Add(c.timeout)
 		}
 		if err := c.store(b, index, chunk, events); err != nil {
 			return zero, false, err
@@ -731,7 +740,7 @@ func (c *fragmentCollector[C]) enforceSize(b *batch[C], events *[]ReassemblyEven
 	return nil
 }
 
-// remove unlinks b, stops its timer and releases its size. Lock held.
+// remove unlinks b and releases its size. Lock held.
 func (c *fragmentCollector[C]) remove(b *batch[C]) {
 	delete(c.batches, b.seq)
 	if b.prev != nil {
@@ -745,9 +754,6 @@ func (c *fragmentCollector[C]) remove(b *batch[C]) {
 		c.newest = b.prev
 	}
 	b.prev, b.next = nil, nil
-	if b.stop != nil {
-		b.stop()
-	}
 	c.pendingSize -= b.size
 	c.unreserve(b, b.mem)
 }
@@ -759,18 +765,46 @@ func (c *fragmentCollector[C]) evictOldest() ReassemblyEvent {
 	return ReassemblyEvent{Reason: reasonEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
 }
 
-// expire is the timer callback for b.
-func (c *fragmentCollector[C]) expire(b *batch[C]) {
-	c.mu.Lock()
-	if c.batches[b.seq] != b {
-		c.mu.Unlock() // completed, evicted or reset meanwhile
-		return
+// Expire drops every partial message whose deadline is at or before now,
+// oldest first, releasing its memory as an eviction does. Each one is
+// reported to OnEvent (reason "timeout", without the lock held) and
+// returned. Nothing else ever times a message out: the caller calls
+// Expire, e.g. when its own timer for NextDeadline fires.
+func (c *fragmentCollector[C]) Expire(now time.Time) []ReassemblyEvent {
+	if c.timeout < 0 {
+		return nil
 	}
-	c.remove(b)
-	c.recycle(b)
-	ev := ReassemblyEvent{Reason: reasonTimeout, Seq: b.seq, PartialCount: len(b.chunks)}
+	var events []ReassemblyEvent
+	c.mu.Lock()
+	for b := c.oldest; b != nil; {
+		next := b.next
+		if !b.deadline.After(now) {
+			c.remove(b)
+			c.recycle(b)
+			events = append(events, ReassemblyEvent{Reason: reasonTimeout, Seq: b.seq, PartialCount: len(b.chunks)})
+		}
+		b = next
+	}
 	c.mu.Unlock()
-	c.emit([]ReassemblyEvent{ev})
+	c.emit(events)
+	return events
+}
+
+// NextDeadline returns the earliest deadline of the partial messages, and
+// false when there is none (nothing pending, or no timeout). Deadlines
+// follow the order in which messages began as long as the clock does not
+// go back (clock.Real and clock.Fake do not), so this is the oldest
+// message's.
+func (c *fragmentCollector[C]) NextDeadline() (time.Time, bool) {
+	if c.timeout < 0 {
+		return time.Time{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.oldest == nil {
+		return time.Time{}, false
+	}
+	return c.oldest.deadline, true
 }
 
 // Len returns the number of partially received messages.
@@ -796,8 +830,7 @@ func (c *fragmentCollector[C]) Reserved() int64 {
 	return c.pendingMem
 }
 
-// Reset drops every partial message and its timer without reporting
-// events. The collector stays usable.
+// Reset drops every partial message without reporting events. The collector stays usable.
 func (c *fragmentCollector[C]) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

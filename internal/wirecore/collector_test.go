@@ -18,7 +18,8 @@ import (
 )
 
 // recordingClock is a fake clock that also records the duration of every
-// timer armed, like the vectors' timersArmed.
+// timer armed. The codec must arm none: the tests check that it stays
+// empty.
 type recordingClock struct {
 	*clock.Fake
 	mu    sync.Mutex
@@ -81,8 +82,52 @@ func (v *vecCollectorConfig) reassemblyConfig(clk clock.Clock, onEvent func(Reas
 	return cfg
 }
 
-// checkTimersArmed compares armed durations with a vector list of
-// milliseconds, where {"$undefined":true} stands for Node's undefined delay.
+// deadlineLog records the deadline each new partial message sets: the
+// reference arms a timer per message (the vectors' timersArmed), the Go
+// collector records its deadline instead, so a message whose deadline is
+// d after the clock's time when it first shows up is the reference's
+// timer of d.
+type deadlineLog struct{ seen map[any]bool }
+
+// take returns the durations of the deadlines set since the last call, in
+// creation order.
+func (l *deadlineLog) take(now time.Time, ds []pendingDeadline) []time.Duration {
+	if l.seen == nil {
+		l.seen = map[any]bool{}
+	}
+	var out []time.Duration
+	for _, d := range ds {
+		if !l.seen[d.batch] {
+			l.seen[d.batch] = true
+			out = append(out, d.at.Sub(now))
+		}
+	}
+	return out
+}
+
+// pendingDeadline is the deadline of one partial message.
+type pendingDeadline struct {
+	batch any // the *batch, for identity
+	at    time.Time
+}
+
+// deadlines returns the deadline of every partial message that has one,
+// in creation order.
+func (c *fragmentCollector[C]) deadlines() []pendingDeadline {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []pendingDeadline
+	for b := c.oldest; b != nil; b = b.next {
+		if c.timeout >= 0 {
+			out = append(out, pendingDeadline{b, b.deadline})
+		}
+	}
+	return out
+}
+
+// checkTimersArmed compares the durations of new deadlines with a vector
+// list of milliseconds, where {"$undefined":true} stands for Node's
+// undefined delay.
 func checkTimersArmed(t *testing.T, got []time.Duration, want []json.RawMessage) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -202,6 +247,8 @@ type sequenceStep struct {
 // collectorUnderTest hides the chunk type of a fragmentCollector for table tests.
 type collectorUnderTest interface {
 	add(t *testing.T, s sequenceStep) (string, bool, error)
+	Expire(now time.Time) []ReassemblyEvent
+	deadlines() []pendingDeadline
 	Len() int
 	PendingSize() int64
 	Reset()
@@ -235,6 +282,7 @@ func TestCollectorSequenceVectors(t *testing.T) {
 	for _, sc := range v.Sequences {
 		t.Run("collector/sequences/"+sc.Name, func(t *testing.T) {
 			clk := newRecordingClock()
+			var deadlines deadlineLog
 			var events []vecEvent
 			cfg := sc.Config.reassemblyConfig(clk, func(e ReassemblyEvent) {
 				events = append(events, vecEvent{Type: e.Reason, Seq: e.Seq})
@@ -268,7 +316,13 @@ func TestCollectorSequenceVectors(t *testing.T) {
 						t.Fatalf("step %d: status %q", i, s.Result.Status)
 					}
 				case "advance":
+					// The reference's timers fire as the time passes; here
+					// the caller expires what is due.
 					clk.Advance(time.Duration(s.Ms * float64(time.Millisecond)))
+					expired := c.Expire(clk.Now())
+					if len(expired) != len(events) {
+						t.Fatalf("step %d: Expire returned %v, reported %v", i, expired, events)
+					}
 				case "dispose":
 					c.Dispose()
 				case "reset":
@@ -279,7 +333,10 @@ func TestCollectorSequenceVectors(t *testing.T) {
 				if !slices.Equal(events, s.Events) && !(len(events) == 0 && len(s.Events) == 0) {
 					t.Fatalf("step %d (%s): events %v, want %v", i, s.Op, events, s.Events)
 				}
-				checkTimersArmed(t, clk.take(), s.TimersArmed)
+				if armed := clk.take(); len(armed) != 0 {
+					t.Fatalf("step %d: the collector armed timers %v", i, armed)
+				}
+				checkTimersArmed(t, deadlines.take(clk.Now(), c.deadlines()), s.TimersArmed)
 				if c.Len() != s.PendingFrameCount || c.PendingSize() != s.PendingSize {
 					t.Fatalf("step %d (%s): pending %d frames %d size, want %d, %d", i, s.Op, c.Len(), c.PendingSize(), s.PendingFrameCount, s.PendingSize)
 				}
@@ -310,6 +367,8 @@ func TestReassemblerVectors(t *testing.T) {
 			cfg := sc.Config.reassemblyConfig(clk, nil)
 			bin := NewReassembler[[]byte](cfg)
 			txt := NewReassembler[string](cfg)
+			var deadlines deadlineLog
+			var set []time.Duration
 			for i, s := range sc.Steps {
 				var seq float64
 				var payload string
@@ -350,8 +409,12 @@ func TestReassemblerVectors(t *testing.T) {
 				if pending != s.PendingFrameCount {
 					t.Fatalf("step %d: %d pending, want %d", i, pending, s.PendingFrameCount)
 				}
+				set = append(set, deadlines.take(clk.Now(), append(bin.c.deadlines(), txt.c.deadlines()...))...)
 			}
-			checkTimersArmed(t, clk.take(), sc.TimersArmed)
+			if armed := clk.take(); len(armed) != 0 {
+				t.Fatalf("the reassembler armed timers %v", armed)
+			}
+			checkTimersArmed(t, set, sc.TimersArmed)
 		})
 	}
 }
@@ -371,11 +434,22 @@ func TestCollectorDefaultsAreSafe(t *testing.T) {
 	if c.Len() != defaultMaxConcurrentFrames || len(events) != 1 || events[0] != (ReassemblyEvent{Reason: reasonEvicted, Seq: 0, PartialCount: 1}) {
 		t.Fatalf("after %d messages: %d pending, events %v", defaultMaxConcurrentFrames+1, c.Len(), events)
 	}
-	if armed := clk.take(); len(armed) != defaultMaxConcurrentFrames+1 || armed[0] != defaultReassemblyTimeout {
-		t.Fatalf("timers %v", armed)
+	// Every message got the default timeout as its deadline, and no timer.
+	ds := c.deadlines()
+	if armed := clk.take(); len(armed) != 0 || len(ds) != defaultMaxConcurrentFrames {
+		t.Fatalf("timers %v, %d deadlines", armed, len(ds))
+	}
+	for _, d := range ds {
+		if d.at.Sub(clk.Now()) != defaultReassemblyTimeout {
+			t.Fatalf("deadline %v after now, want %v", d.at.Sub(clk.Now()), defaultReassemblyTimeout)
+		}
+	}
+	if at, ok := c.NextDeadline(); !ok || at.Sub(clk.Now()) != defaultReassemblyTimeout {
+		t.Fatalf("NextDeadline %v %v", at, ok)
 	}
 	clk.Advance(defaultReassemblyTimeout)
-	if c.Len() != 0 || c.PendingSize() != 0 || len(events) != 1+defaultMaxConcurrentFrames {
+	expired := c.Expire(clk.Now())
+	if c.Len() != 0 || c.PendingSize() != 0 || len(events) != 1+defaultMaxConcurrentFrames || len(expired) != defaultMaxConcurrentFrames {
 		t.Fatalf("after the timeout: %d pending, %d events", c.Len(), len(events))
 	}
 
@@ -428,22 +502,45 @@ func TestCollectorCopiesBinaryChunks(t *testing.T) {
 }
 
 func TestCollectorConcurrentTimeouts(t *testing.T) {
-	// With the real clock, timers fire on their own goroutines while Add
-	// runs; the race detector checks the locking. A 1 ns timeout fires at
-	// once, so the test waits on events, never on time.
+	// With the real clock, two goroutines call Expire (as shells' timers
+	// would) while Add runs; the race detector checks the locking. A 1 ns
+	// timeout is due at once, so the test waits on events, never on time.
 	got := make(chan ReassemblyEvent, 64)
 	c := newFragmentCollector[[]byte](ReassemblyConfig{Timeout: time.Nanosecond, OnEvent: func(e ReassemblyEvent) { got <- e }})
-	for seq := range 20 {
-		c.Add(float64(seq), 0, 2, 2, []byte{1})
+	var added, wg sync.WaitGroup
+	added.Add(1)
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c.Expire(clock.Real.Now())
+				c.NextDeadline()
+				runtime.Gosched()
+			}
+		})
 	}
+	go func() {
+		defer added.Done()
+		for seq := range 20 {
+			c.Add(float64(seq), 0, 2, 2, []byte{1})
+		}
+	}()
 	seen := map[float64]bool{}
 	for len(seen) < 20 {
 		e := <-got
-		if e.Reason != reasonTimeout {
+		if e.Reason != reasonTimeout || seen[e.Seq] {
 			t.Fatalf("event %+v", e)
 		}
 		seen[e.Seq] = true
 	}
+	added.Wait()
+	close(stop)
+	wg.Wait()
 	if c.Len() != 0 || c.PendingSize() != 0 {
 		t.Fatalf("%d pending", c.Len())
 	}
@@ -512,17 +609,19 @@ func TestCollectorStateMachine(t *testing.T) {
 			},
 			"advance": func(t *rapid.T) {
 				clk.Advance(time.Duration(rapid.IntRange(0, 120).Draw(t, "ms")) * time.Millisecond)
+				for _, c := range cs {
+					c.Expire(clk.Now())
+				}
 			},
 			"reset": func(t *rapid.T) { cs[rapid.IntRange(0, 1).Draw(t, "collector")].Reset() },
 			"": func(t *rapid.T) {
 				var reserved int64
-				timers := 0
 				for _, c := range cs {
 					c.mu.Lock()
 					checkCollector(t, c, maxFrames, maxSize)
 					reserved += c.pendingMem
-					timers += len(c.batches)
 					c.mu.Unlock()
+					checkDeadlines(t, c, clk.Now(), 100*time.Millisecond)
 				}
 				if used := budget.Used(); used != reserved || used > budget.Limit() {
 					t.Fatalf("budget used %d, collectors reserve %d, limit %d", used, reserved, budget.Limit())
@@ -533,12 +632,31 @@ func TestCollectorStateMachine(t *testing.T) {
 				for _, m := range delivered {
 					checkMessage(t, m.ci, m.seq, m.data)
 				}
-				if p := clk.Pending(); p != timers {
-					t.Fatalf("%d timers armed for %d batches", p, timers)
+				if p := clk.Pending(); p != 0 {
+					t.Fatalf("%d timers armed", p)
 				}
 			},
 		})
 	})
+}
+
+// checkDeadlines: once what was due expired, every partial message has a
+// deadline in (now, now+timeout], they follow creation order, and
+// NextDeadline is the first one.
+func checkDeadlines(t *rapid.T, c *fragmentCollector[[]byte], now time.Time, timeout time.Duration) {
+	ds := c.deadlines()
+	if len(ds) != c.Len() {
+		t.Fatalf("%d deadlines for %d batches", len(ds), c.Len())
+	}
+	for i, d := range ds {
+		if !d.at.After(now) || d.at.After(now.Add(timeout)) || (i > 0 && d.at.Before(ds[i-1].at)) {
+			t.Fatalf("deadline %d is %v after now (timeout %v)", i, d.at.Sub(now), timeout)
+		}
+	}
+	at, ok := c.NextDeadline()
+	if ok != (len(ds) > 0) || (ok && !at.Equal(ds[0].at)) {
+		t.Fatalf("NextDeadline %v %v, deadlines %v", at, ok, ds)
+	}
 }
 
 func fingerprint(collector int, seq, index float64) byte {
@@ -915,6 +1033,9 @@ func TestBudgetPoolStateMachine(t *testing.T) {
 			},
 			"advance": func(t *rapid.T) {
 				clk.Advance(time.Duration(rapid.IntRange(0, 120).Draw(t, "ms")) * time.Millisecond)
+				for _, c := range cs {
+					c.Expire(clk.Now())
+				}
 			},
 			"reset": func(t *rapid.T) { cs[rapid.IntRange(0, len(cs)-1).Draw(t, "collector")].Reset() },
 			"": func(t *rapid.T) {

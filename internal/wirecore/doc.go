@@ -7,6 +7,13 @@
 // use (text reassembly, two-part fragments, header sizes) stay here, for
 // the transport, server and SSE packages of this module.
 //
+// The codec arms no timers and starts no goroutines, the reassemblers
+// included: a partial message records a deadline read from the injected
+// clock, and timeouts are inputs (Reassembler.Expire, with
+// Reassembler.NextDeadline for when to call it). The shells own the
+// timers: internal/pipeline's ExpiryTimer, used by the pipeline and the
+// SSE transport, keeps one per connection.
+//
 // Errors are those of package wire (Pkg "wire"), so messages, reasons and
 // the vectors are the same whichever package a caller goes through; see
 // the wire package documentation. The golden vectors of the reference (the

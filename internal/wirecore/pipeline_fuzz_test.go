@@ -53,6 +53,8 @@ func FuzzReceiveStep(f *testing.F) {
 			for _, piece := range wire.FuzzPieces(data) {
 				if piece == nil {
 					clk.Advance(400 * time.Millisecond)
+					bst.Reassembler.Expire(clk.Now())
+					tst.Reassembler.Expire(clk.Now())
 					continue
 				}
 				var out wirestep.ReceiveOutput

@@ -1,5 +1,7 @@
 package wirecore
 
+import "time"
+
 // Reassembled is a whole message payload recovered by a [Reassembler]: the
 // reference's synthesized complete frame. Seq is the sender's sequence
 // number (always an integer for binary frames).
@@ -23,6 +25,11 @@ type parsedPiece[P Piece] struct {
 // complete frames pass straight through, fragment frames go through a
 // fragment collector. P is []byte for binary frames or string for text
 // frames. It is safe for concurrent use.
+//
+// A Reassembler arms no timers and starts no goroutines: a partial
+// message's timeout is a deadline it records, and nothing fires by
+// itself. The caller calls [Reassembler.Expire] to drop the messages that
+// are due, e.g. from its own timer set for [Reassembler.NextDeadline].
 type Reassembler[P Piece] struct {
 	c     *fragmentCollector[P]
 	parse func(P) (parsedPiece[P], error)
@@ -107,13 +114,25 @@ func (r *Reassembler[P]) PendingSize() int64 { return r.c.PendingSize() }
 // Reserved returns the memory, in bytes, held for partial messages.
 func (r *Reassembler[P]) Reserved() int64 { return r.c.Reserved() }
 
-// Reset drops all partial messages and their timers; the reassembler stays
-// usable.
+// Reset drops all partial messages without reporting them; the
+// reassembler stays usable.
 func (r *Reassembler[P]) Reset() { r.c.Reset() }
 
 // Dispose drops all partial messages; every later Receive fails with a
 // disposed error.
 func (r *Reassembler[P]) Dispose() { r.c.Dispose() }
+
+// Expire drops every partial message whose deadline (its first fragment's
+// arrival on the configured clock plus the timeout) is at or before now,
+// oldest first, and releases its memory. Each one is reported to OnEvent
+// (reason "timeout") and returned. Nothing times out unless Expire is
+// called.
+func (r *Reassembler[P]) Expire(now time.Time) []ReassemblyEvent { return r.c.Expire(now) }
+
+// NextDeadline returns the earliest deadline of the partial messages, when
+// the caller should next call Expire, and false when there is none
+// (nothing pending, or the timeout is disabled).
+func (r *Reassembler[P]) NextDeadline() (time.Time, bool) { return r.c.NextDeadline() }
 
 func (c *fragmentCollector[C]) isDisposed() bool {
 	c.mu.Lock()

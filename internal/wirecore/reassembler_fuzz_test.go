@@ -74,6 +74,8 @@ func FuzzReassembler(f *testing.F) {
 			for _, piece := range fuzzPieces(data) {
 				if piece == nil {
 					clk.Advance(400 * time.Millisecond)
+					bin.Expire(clk.Now())
+					txtR.Expire(clk.Now())
 					continue
 				}
 				var err error
@@ -114,13 +116,18 @@ func FuzzReassembler(f *testing.F) {
 		if n > uint64(64*len(data))+allocSlack {
 			t.Fatalf("%d input bytes allocated %d bytes", len(data), n)
 		}
-		if clk.Pending() != bin.Len()+txtR.Len() {
-			t.Fatalf("%d timers for %d partial messages", clk.Pending(), bin.Len()+txtR.Len())
+		if clk.Pending() != 0 {
+			t.Fatalf("%d timers armed", clk.Pending())
+		}
+		if n := len(bin.c.deadlines()) + len(txtR.c.deadlines()); n != bin.Len()+txtR.Len() {
+			t.Fatalf("%d deadlines for %d partial messages", n, bin.Len()+txtR.Len())
 		}
 		bin.Dispose()
 		txtR.Dispose()
-		if clk.Pending() != 0 {
-			t.Fatalf("%d timers left after Dispose", clk.Pending())
+		_, binOK := bin.NextDeadline()
+		_, txtOK := txtR.NextDeadline()
+		if binOK || txtOK {
+			t.Fatal("deadlines left after Dispose")
 		}
 	})
 }

@@ -75,7 +75,9 @@ type PipelineState[R wire.Piece] struct {
 
 // NewPipelineState returns the state of a fresh connection: empty alias
 // table, a reassembler with cfg's limits (the zero config is safe) and
-// NextSeq 1. A reset connection starts from a new state, so its output is
+// NextSeq 1. The reassembler arms no timers: its timeouts are deadlines
+// that the shell enforces by calling Reassembler.Expire from its own
+// timer. A reset connection starts from a new state, so its output is
 // byte-identical to a first connection's.
 func NewPipelineState[R wire.Piece](cfg wire.ReassemblyConfig) PipelineState[R] {
 	return PipelineState[R]{Alias: new(wire.AliasState), Reassembler: wire.NewReassembler[R](cfg), NextSeq: 1}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/pipeline"
@@ -19,20 +20,27 @@ import (
 // text ones too); the client sends binary frames and receives text. One
 // alias table serves both directions; the sequence counter numbers the
 // sent frames from 1.
+//
+// The reassemblers arm no timers: the pipe owns one reassembly timer on
+// its clock, armed for the earliest deadline of either reassembler, that
+// expires the partial messages that are due.
 type pipe struct {
 	threshold int
 	cfg       wire.ReassemblyConfig
 	onFrame   func(transport.FrameTrace)
 	onError   func(error, transport.Direction)
 
-	done atomic.Bool // mirrors closed for the reassembly timer path
+	done   atomic.Bool // mirrors closed for the reassembly timer path
+	expiry *pipeline.ExpiryTimer
 
 	mu     sync.Mutex
 	closed bool
 	alias  *wirecore.AliasState
 	seq    uint32
-	bin    *wirecore.Reassembler[[]byte] // created on first use
-	txt    *wirecore.Reassembler[string] // created on first use
+	// The reassemblers are created on first use, under mu; the timer
+	// path reads them without it.
+	bin atomic.Pointer[wirecore.Reassembler[[]byte]]
+	txt atomic.Pointer[wirecore.Reassembler[string]]
 }
 
 type pipeOptions struct {
@@ -53,13 +61,40 @@ func newPipe(o pipeOptions) *pipe {
 		Clock:        o.clock,
 		OnEvent: func(ev wire.ReassemblyEvent) {
 			// Evictions run inside the receive step (under mu), timeouts
-			// on the clock's goroutine; both only report.
+			// inside Expire on the reassembly timer's goroutine (without
+			// mu); both only report.
 			if p.onError != nil && !p.done.Load() {
 				p.onError(wirestep.EventError(ev), transport.DirReceive)
 			}
 		},
 	}
+	p.expiry = pipeline.NewExpiryTimer(o.clock, p.nextDeadline, p.expire)
 	return p
+}
+
+// nextDeadline is the earliest deadline of the two reassemblers.
+func (p *pipe) nextDeadline() (time.Time, bool) {
+	var at time.Time
+	var ok bool
+	if r := p.bin.Load(); r != nil {
+		at, ok = r.NextDeadline()
+	}
+	if r := p.txt.Load(); r != nil {
+		if t, tok := r.NextDeadline(); tok && (!ok || t.Before(at)) {
+			at, ok = t, true
+		}
+	}
+	return at, ok
+}
+
+// expire drops the partial messages that are due at now.
+func (p *pipe) expire(now time.Time) {
+	if r := p.bin.Load(); r != nil {
+		r.Expire(now)
+	}
+	if r := p.txt.Load(); r != nil {
+		r.Expire(now)
+	}
 }
 
 // sendPieces runs the send step with codec and returns the frames to
@@ -95,19 +130,22 @@ func sendPieces[S wirecore.Piece](p *pipe, codec wirestep.Codec[S], msg wire.Cha
 // receivePiece runs the receive step for one frame: the message, nil and
 // no error while a fragmented message is incomplete, or a
 // *pipeline.Error.
-func receivePiece[R wirecore.Piece](p *pipe, re **wirecore.Reassembler[R], codec wirestep.Codec[R], piece R) (wire.ChannelMsg, error) {
+func receivePiece[R wirecore.Piece](p *pipe, re *atomic.Pointer[wirecore.Reassembler[R]], codec wirestep.Codec[R], piece R) (wire.ChannelMsg, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, pipeline.ErrClosed()
 	}
-	if *re == nil {
-		*re = wirecore.NewReassembler[R](p.cfg)
+	r := re.Load()
+	if r == nil {
+		r = wirecore.NewReassembler[R](p.cfg)
+		re.Store(r)
 	}
-	st := wirestep.PipelineState[R]{Alias: p.alias, Reassembler: *re, NextSeq: p.seq}
+	st := wirestep.PipelineState[R]{Alias: p.alias, Reassembler: r, NextSeq: p.seq}
 	st, out, ok := wirestep.ReceiveStep(st, codec, piece)
 	p.alias = st.Alias
 	p.mu.Unlock()
+	p.expiry.Update()
 	if !ok {
 		return nil, nil
 	}
@@ -140,7 +178,7 @@ func (p *pipe) receiveBinary(b []byte) (wire.ChannelMsg, error) {
 	return receivePiece(p, &p.bin, wirestep.BinaryCodec, b)
 }
 
-// close stops the reassembly timers; later calls fail with
+// close stops the reassembly timer; later calls fail with
 // the transport's "closed" error.
 func (p *pipe) close() {
 	p.mu.Lock()
@@ -150,11 +188,12 @@ func (p *pipe) close() {
 	}
 	p.closed = true
 	p.done.Store(true)
-	if p.bin != nil {
-		p.bin.Dispose()
+	p.expiry.Stop()
+	if r := p.bin.Load(); r != nil {
+		r.Dispose()
 	}
-	if p.txt != nil {
-		p.txt.Dispose()
+	if r := p.txt.Load(); r != nil {
+		r.Dispose()
 	}
 }
 
