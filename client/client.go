@@ -192,10 +192,6 @@ func (c *Client) Close() error {
 	return err
 }
 
-// Send delivers env to the client's channel if env addresses it, and
-// reports how many channels accepted it (0 or 1).
-func (c *Client) Send(env transport.Envelope) int { return c.base.Send(env) }
-
 // Flush waits until everything queued on the current socket has been
 // written (or ctx ends).
 func (c *Client) Flush(ctx context.Context) error { return c.base.Flush(ctx) }

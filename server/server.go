@@ -117,9 +117,6 @@ func (s *Server) Start(ctx context.Context) error { return s.base.Start(ctx) }
 // goroutines to exit; Close does.
 func (s *Server) Stop(ctx context.Context) error { return s.base.Stop(ctx) }
 
-// Send delivers env to the connections it addresses (exchange use).
-func (s *Server) Send(env transport.Envelope) int { return s.base.Send(env) }
-
 // Flush waits until every connection's send queue has been handed to its
 // socket, or ctx ends.
 func (s *Server) Flush(ctx context.Context) error { return s.base.Flush(ctx) }

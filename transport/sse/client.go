@@ -167,9 +167,6 @@ func (c *Client) dropIdle() {
 	}
 }
 
-// Send delivers env to the client's channel if env addresses it.
-func (c *Client) Send(env transport.Envelope) int { return c.base.Send(env) }
-
 // Flush waits until every queued upload was answered (or ctx ends).
 func (c *Client) Flush(ctx context.Context) error { return c.base.Flush(ctx) }
 

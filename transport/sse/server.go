@@ -98,9 +98,6 @@ func (s *Server) Start(ctx context.Context) error { return s.base.Start(ctx) }
 // transport accepts again.
 func (s *Server) Stop(ctx context.Context) error { return s.base.Stop(ctx) }
 
-// Send delivers env to the streams it addresses (exchange use).
-func (s *Server) Send(env transport.Envelope) int { return s.base.Send(env) }
-
 // Flush waits until every stream's queue has been written, or ctx ends.
 func (s *Server) Flush(ctx context.Context) error { return s.base.Flush(ctx) }
 
