@@ -90,7 +90,6 @@ func New(opts Options) (*Client, error) {
 		OnStart: c.onStart,
 		OnStop:  c.onStop,
 		OnFlush: c.flush,
-		Logger:  o.Logger,
 	})
 	prog := newProgram(programConfig{
 		Reconnect:         o.policy,

@@ -90,7 +90,6 @@ func New(opts Options) (*Server, error) {
 		ID:      cfg.TransportID,
 		OnStop:  s.onStop,
 		OnFlush: s.flush,
-		Logger:  cfg.Logger,
 	})
 	return s, nil
 }

@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -60,8 +59,6 @@ type BaseOptions struct {
 	OnStop func(ctx context.Context) error
 	// OnFlush implements Flush; nil means nothing is ever queued.
 	OnFlush func(ctx context.Context) error
-	// Logger receives channel send failures (debug level). Nil discards.
-	Logger *slog.Logger
 }
 
 var transportSeq atomic.Uint64
@@ -85,7 +82,6 @@ var transportSeq atomic.Uint64
 type Base struct {
 	typ, id string
 	opts    BaseOptions
-	log     *slog.Logger
 
 	lc sync.Mutex // serializes Initialize, Start, Stop
 
@@ -109,11 +105,7 @@ func NewBase(opts BaseOptions) *Base {
 	if id == "" {
 		id = fmt.Sprintf("%s-%d", opts.Type, transportSeq.Add(1))
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Base{typ: opts.Type, id: id, opts: opts, log: log, chans: make(map[ChannelID]*list.Element)}
+	return &Base{typ: opts.Type, id: id, opts: opts, chans: make(map[ChannelID]*list.Element)}
 }
 
 // Type returns the transport type.

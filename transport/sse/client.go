@@ -79,7 +79,6 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		OnStart: c.onStart,
 		OnStop:  c.onStop,
 		OnFlush: c.flush,
-		Logger:  o.Logger,
 	})
 	prog := newProgram(programConfig{Reconnect: o.policy, Rand: o.Rand})
 	c.runner = machine.NewRunner(machine.Program[clientMsg, State, effect](prog), c.exec, machine.Options{

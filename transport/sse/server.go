@@ -73,7 +73,6 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		ID:      cfg.TransportID,
 		OnStop:  s.onStop,
 		OnFlush: s.flush,
-		Logger:  cfg.Logger,
 	})
 	return s, nil
 }
