@@ -9,7 +9,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta/internal/pipeline"
-	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
@@ -60,12 +59,11 @@ func benchClientRoundTrip(b *testing.B, msg wire.ChannelMsg) {
 	}
 	<-ex.received // the server's establish
 	ch := c.Channels()[0]
-	env := transport.Envelope{To: []transport.ChannelID{ch.ID}, Msg: msg}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if c.Send(env) != 1 {
-			b.Fatal("send failed")
+		if err := ch.Send(msg); err != nil {
+			b.Fatal(err)
 		}
 		<-ex.received
 	}

@@ -90,7 +90,6 @@ func New(opts Options) (*Client, error) {
 		OnStart: c.onStart,
 		OnStop:  c.onStop,
 		OnFlush: c.flush,
-		Logger:  o.Logger,
 	})
 	prog := newProgram(programConfig{
 		Reconnect:         o.policy,
@@ -191,10 +190,6 @@ func (c *Client) Close() error {
 	c.dropIdle()
 	return err
 }
-
-// Send delivers env to the client's channel if env addresses it, and
-// reports how many channels accepted it (0 or 1).
-func (c *Client) Send(env transport.Envelope) int { return c.base.Send(env) }
 
 // Flush waits until everything queued on the current socket has been
 // written (or ctx ends).

@@ -90,7 +90,6 @@ func New(opts Options) (*Server, error) {
 		ID:      cfg.TransportID,
 		OnStop:  s.onStop,
 		OnFlush: s.flush,
-		Logger:  cfg.Logger,
 	})
 	return s, nil
 }
@@ -116,9 +115,6 @@ func (s *Server) Start(ctx context.Context) error { return s.base.Start(ctx) }
 // restarted transport accepts again. It does not wait for the connection
 // goroutines to exit; Close does.
 func (s *Server) Stop(ctx context.Context) error { return s.base.Stop(ctx) }
-
-// Send delivers env to the connections it addresses (exchange use).
-func (s *Server) Send(env transport.Envelope) int { return s.base.Send(env) }
 
 // Flush waits until every connection's send queue has been handed to its
 // socket, or ctx ends.

@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -60,17 +59,15 @@ type BaseOptions struct {
 	OnStop func(ctx context.Context) error
 	// OnFlush implements Flush; nil means nothing is ever queued.
 	OnFlush func(ctx context.Context) error
-	// Logger receives channel send failures (debug level). Nil discards.
-	Logger *slog.Logger
 }
 
 var transportSeq atomic.Uint64
 
 // Base is the reusable part of every transport: the lifecycle with its
-// state guards, the insertion-ordered channel directory, the callbacks the
-// exchange injected and the send fan-out. Concrete transports embed a
-// *Base and call AddChannel, RemoveChannel, EstablishChannel and Receive
-// from their own goroutines.
+// state guards, the insertion-ordered channel directory and the callbacks
+// the exchange injected. Concrete transports embed a *Base and call
+// AddChannel, RemoveChannel, EstablishChannel and Receive from their own
+// goroutines.
 //
 // All methods are safe for concurrent use. Base never holds its locks while
 // calling Context callbacks, so callbacks may call back in. Initialize,
@@ -85,7 +82,6 @@ var transportSeq atomic.Uint64
 type Base struct {
 	typ, id string
 	opts    BaseOptions
-	log     *slog.Logger
 
 	lc sync.Mutex // serializes Initialize, Start, Stop
 
@@ -109,11 +105,7 @@ func NewBase(opts BaseOptions) *Base {
 	if id == "" {
 		id = fmt.Sprintf("%s-%d", opts.Type, transportSeq.Add(1))
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Base{typ: opts.Type, id: id, opts: opts, log: log, chans: make(map[ChannelID]*list.Element)}
+	return &Base{typ: opts.Type, id: id, opts: opts, chans: make(map[ChannelID]*list.Element)}
 }
 
 // Type returns the transport type.
@@ -427,31 +419,6 @@ func (b *Base) Len() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return len(b.chans)
-}
-
-// Send delivers env.Msg to every channel in env.To that this transport owns,
-// in env.To order, and returns how many sends succeeded. A channel whose
-// send fails or panics is skipped (logged at debug level) and the fan-out
-// continues.
-func (b *Base) Send(env Envelope) int {
-	var one [1]*Channel
-	targets := one[:0]
-	b.mu.RLock()
-	for _, id := range env.To {
-		if el, ok := b.chans[id]; ok {
-			targets = append(targets, el.Value.(*entry).ch)
-		}
-	}
-	b.mu.RUnlock()
-	n := 0
-	for _, ch := range targets {
-		if err := ch.Send(env.Msg); err != nil {
-			b.log.Debug("channel send failed", "transport", b.id, "channel", uint64(ch.ID), "err", err)
-			continue
-		}
-		n++
-	}
-	return n
 }
 
 var _ Transport = (*Base)(nil)

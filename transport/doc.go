@@ -5,12 +5,12 @@
 // bidirectional path per remote peer — and a four-state lifecycle
 // (created → initialized → started → stopped). The exchange injects a
 // [Context] with its callbacks and a channel-id minter, starts the
-// transport, and fans outbound [Envelope]s out through Send. Concrete
+// transport, and sends on each channel with [Channel.Send]. Concrete
 // transports (WebSocket client and server, SSE, NATS, and the in-memory
 // bridge of package transporttest) embed a [*Base], which implements the
 // contract: started-state guards with typed errors, caller-minted ids that
-// are never reused, insertion-ordered iteration and a send fan-out that
-// survives a failing or panicking channel.
+// are never reused and insertion-ordered iteration. A channel's Send
+// returns a failing or panicking link send as a typed error.
 //
 // The module's transports share one wire pipeline (alias → CBOR →
 // frame/fragment on send, reassemble → decode → unalias on receive); it is

@@ -35,8 +35,11 @@ func ExampleBase() {
 	})
 	_ = base.Start(ctx)
 
-	n := base.Send(transport.Envelope{To: []transport.ChannelID{1, 99}, Msg: &wire.Interest{DocID: "doc"}})
-	fmt.Println("sent to", n)
+	if ch, ok := base.Channel(1); ok {
+		fmt.Println("send error:", ch.Send(&wire.Interest{DocID: "doc"}))
+	}
+	_, ok := base.Channel(99)
+	fmt.Println("channel 99 exists:", ok)
 	_ = base.Receive(1, &wire.Depart{})
 	_ = base.Stop(ctx)
 
@@ -45,7 +48,8 @@ func ExampleBase() {
 	// Output:
 	// added 1 principal:alice
 	// wire <- interest
-	// sent to 1
+	// send error: <nil>
+	// channel 99 exists: false
 	// from 1 depart
 	// removed 1
 	// transport: invalid-state: can't add channel in "stopped" state

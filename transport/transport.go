@@ -22,25 +22,15 @@ type Transport interface {
 	// Stop closes every connection; channels still present are reported
 	// through OnChannelRemoved. Safe in any state and idempotent.
 	Stop(ctx context.Context) error
-	// Send fans env out to the channels of env.To that this transport owns
-	// and returns how many sends succeeded. Ids it does not own are ignored,
-	// so the exchange can offer every envelope to every transport.
-	Send(env Envelope) int
 	// Flush waits until work the transport has queued is handed to the wire
 	// (or ctx ends). Exchange shutdown awaits it.
 	Flush(ctx context.Context) error
 }
 
-// Envelope is an outbound message addressed to one or more channels.
-type Envelope struct {
-	To  []ChannelID
-	Msg wire.ChannelMsg
-}
-
 // Context is what the exchange injects into a transport. Callbacks may be
 // nil except MintChannelID. Transports call them without holding any of
-// their own locks, so a callback may call back into the transport (Send,
-// Channels, …); lifecycle calls from inside a callback are allowed too,
+// their own locks, so a callback may call back into the transport (a
+// channel's Send, Channels, …); lifecycle calls from inside a callback are allowed too,
 // but they must not wait for the callback to return.
 type Context struct {
 	// Identity is the local peer.
@@ -65,7 +55,7 @@ type Context struct {
 	// low-water mark (not congested), so the consumer can hold back what
 	// it would send and coalesce it, instead of overflowing the queue and
 	// having the connection closed. Transports without a bounded send
-	// queue never call it. It may be called from inside Send.
+	// queue never call it. It may be called from inside a channel's Send.
 	OnChannelPressure func(id ChannelID, congested bool)
 	// OnFrame, if set, observes every wire frame sent or received
 	// (tracing). It is called from inside the send and receive paths, so

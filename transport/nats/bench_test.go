@@ -110,7 +110,7 @@ func overLink(b *testing.B, msg wire.ChannelMsg, burst bool) {
 	defer tb.Stop(context.Background())
 	a.rec.waitFor(b, "a linked", linked(a))
 	rec.waitFor(b, "b linked", func() bool { return rec.liveCount() == 1 })
-	to := []transport.ChannelID{a.rec.only(b).ID}
+	ch := a.rec.only(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	if burst {
@@ -118,7 +118,7 @@ func overLink(b *testing.B, msg wire.ChannelMsg, burst bool) {
 		go func() {
 			for range b.N {
 				window <- struct{}{}
-				a.t.Send(transport.Envelope{To: to, Msg: msg})
+				_ = ch.Send(msg)
 			}
 		}()
 		for range b.N {
@@ -128,7 +128,9 @@ func overLink(b *testing.B, msg wire.ChannelMsg, burst bool) {
 		return
 	}
 	for range b.N {
-		a.t.Send(transport.Envelope{To: to, Msg: msg})
+		if err := ch.Send(msg); err != nil {
+			b.Fatal(err)
+		}
 		<-got
 	}
 }

@@ -57,7 +57,6 @@ func New(opts Options) (*Transport, error) {
 		OnStart: t.onStart,
 		OnStop:  t.onStop,
 		OnFlush: t.onFlush,
-		Logger:  o.Logger,
 	})
 	return t, nil
 }

@@ -181,8 +181,8 @@ func TestTwoNodesLinkAndExchangeFrames(t *testing.T) {
 	}
 
 	est := &wire.Establish{Identity: wire.PeerIdentity{PeerID: "a", Type: wire.PeerService}, ProtocolVersion: wire.ProtocolVersion{Major: 1}}
-	if n := a.t.Send(transport.Envelope{To: []transport.ChannelID{ca.ID}, Msg: est}); n != 1 {
-		t.Fatalf("Send = %d", n)
+	if err := ca.Send(est); err != nil {
+		t.Fatalf("Send: %v", err)
 	}
 	b.rec.waitFor(t, "establish at b", func() bool { return lastReceived(b.rec) != nil })
 	b.rec.mu.Lock()
@@ -195,8 +195,12 @@ func TestTwoNodesLinkAndExchangeFrames(t *testing.T) {
 	// Many messages each way arrive complete and in order.
 	const n = 200
 	for i := range n {
-		a.t.Send(transport.Envelope{To: []transport.ChannelID{ca.ID}, Msg: present("a" + string(rune('A'+i%26)))})
-		b.t.Send(transport.Envelope{To: []transport.ChannelID{cb.ID}, Msg: present("b" + string(rune('A'+i%26)))})
+		if err := ca.Send(present("a" + string(rune('A'+i%26)))); err != nil {
+			t.Fatalf("send %d at a: %v", i, err)
+		}
+		if err := cb.Send(present("b" + string(rune('A'+i%26)))); err != nil {
+			t.Fatalf("send %d at b: %v", i, err)
+		}
 	}
 	b.rec.waitFor(t, "a's messages at b", func() bool { return len(b.rec.received) == n+1 })
 	a.rec.waitFor(t, "b's messages at a", func() bool { return len(a.rec.received) == n })
@@ -213,7 +217,9 @@ func TestTwoNodesLinkAndExchangeFrames(t *testing.T) {
 	big := bytes.Repeat([]byte{0xab}, 350*1024)
 	offer := &wire.Offer{DocID: "big", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: big}, Version: "v"}
 	before := a.t.Stats().FramesSent
-	a.t.Send(transport.Envelope{To: []transport.ChannelID{ca.ID}, Msg: offer})
+	if err := ca.Send(offer); err != nil {
+		t.Fatalf("big offer: %v", err)
+	}
 	b.rec.waitFor(t, "the big offer at b", func() bool { return len(b.rec.received) == n+2 })
 	b.rec.mu.Lock()
 	gotOffer, _ := lastReceived(b.rec).(*wire.Offer)
@@ -332,7 +338,7 @@ func TestLostFrameResetsLink(t *testing.T) {
 
 	d.arm(1, 1)
 	for _, doc := range []string{"one", "two", "three"} {
-		a.t.Send(transport.Envelope{To: []transport.ChannelID{ca.ID}, Msg: present(doc)})
+		_ = ca.Send(present(doc))
 	}
 	// "two" was lost: b took "one", refused "three" and dropped the link.
 	b.rec.waitFor(t, "b's old channel gone", func() bool { _, ok := b.rec.live[cb.ID]; return !ok })
@@ -344,7 +350,9 @@ func TestLostFrameResetsLink(t *testing.T) {
 	b.rec.waitFor(t, "b relinked", linked(b))
 	a.rec.waitFor(t, "a relinked", func() bool { _, old := a.rec.live[ca.ID]; return !old && a.rec.liveCount() == 1 })
 	ca2 := a.rec.only(t)
-	a.t.Send(transport.Envelope{To: []transport.ChannelID{ca2.ID}, Msg: present("four")})
+	if err := ca2.Send(present("four")); err != nil {
+		t.Fatalf("send four: %v", err)
+	}
 	b.rec.waitFor(t, "four at b", func() bool { return len(b.rec.received) == 2 })
 	if got := b.rec.received[1].msg.(*wire.Present).Docs[0].DocID; got != "four" {
 		t.Fatalf("after the reset b received %q", got)
@@ -365,7 +373,7 @@ func TestLostLastFrameIsCaughtByPing(t *testing.T) {
 	a.rec.waitFor(t, "a linked", linked(a))
 	cb := b.rec.only(t)
 	d.arm(0, 1)
-	a.t.Send(transport.Envelope{To: []transport.ChannelID{a.rec.only(t).ID}, Msg: present("lost")})
+	_ = a.rec.only(t).Send(present("lost"))
 	b.rec.waitFor(t, "b's channel dropped by the ping check", func() bool { _, ok := b.rec.live[cb.ID]; return !ok })
 	b.rec.waitFor(t, "b relinked", linked(b))
 }
@@ -382,8 +390,9 @@ func TestLostFragmentResetsLink(t *testing.T) {
 	cb := b.rec.only(t)
 	d.arm(1, 1)
 	offer := &wire.Offer{DocID: "big", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 8*1024)}, Version: "v"}
-	a.t.Send(transport.Envelope{To: []transport.ChannelID{a.rec.only(t).ID}, Msg: offer})
-	a.t.Send(transport.Envelope{To: []transport.ChannelID{a.rec.only(t).ID}, Msg: present("after")})
+	ca := a.rec.only(t)
+	_ = ca.Send(offer)
+	_ = ca.Send(present("after"))
 	b.rec.waitFor(t, "b's channel dropped", func() bool { _, ok := b.rec.live[cb.ID]; return !ok })
 	b.rec.mu.Lock()
 	defer b.rec.mu.Unlock()

@@ -79,7 +79,6 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		OnStart: c.onStart,
 		OnStop:  c.onStop,
 		OnFlush: c.flush,
-		Logger:  o.Logger,
 	})
 	prog := newProgram(programConfig{Reconnect: o.policy, Rand: o.Rand})
 	c.runner = machine.NewRunner(machine.Program[clientMsg, State, effect](prog), c.exec, machine.Options{
@@ -166,9 +165,6 @@ func (c *Client) dropIdle() {
 		c.opts.HTTPClient.CloseIdleConnections()
 	}
 }
-
-// Send delivers env to the client's channel if env addresses it.
-func (c *Client) Send(env transport.Envelope) int { return c.base.Send(env) }
 
 // Flush waits until every queued upload was answered (or ctx ends).
 func (c *Client) Flush(ctx context.Context) error { return c.base.Flush(ctx) }

@@ -73,7 +73,6 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		ID:      cfg.TransportID,
 		OnStop:  s.onStop,
 		OnFlush: s.flush,
-		Logger:  cfg.Logger,
 	})
 	return s, nil
 }
@@ -97,9 +96,6 @@ func (s *Server) Start(ctx context.Context) error { return s.base.Start(ctx) }
 // they are gone, and a drain in progress ends so that a restarted
 // transport accepts again.
 func (s *Server) Stop(ctx context.Context) error { return s.base.Stop(ctx) }
-
-// Send delivers env to the streams it addresses (exchange use).
-func (s *Server) Send(env transport.Envelope) int { return s.base.Send(env) }
 
 // Flush waits until every stream's queue has been written, or ctx ends.
 func (s *Server) Flush(ctx context.Context) error { return s.base.Flush(ctx) }

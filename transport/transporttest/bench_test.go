@@ -36,13 +36,13 @@ func BenchmarkBridgeThroughput1KiB(b *testing.B) {
 	_ = a.Start(ctx)
 	_ = c.Start(ctx)
 	ch, _ := a.ChannelTo("c")
-	env := transport.Envelope{To: []transport.ChannelID{ch.ID}, Msg: offer1KiB()}
+	msg := offer1KiB()
 	b.ReportAllocs()
 	b.SetBytes(1024)
 	i := 0
 	for b.Loop() {
-		if a.Send(env) != 1 {
-			b.Fatal("send failed")
+		if err := ch.Send(msg); err != nil {
+			b.Fatal(err)
 		}
 		if i++; i%256 == 0 {
 			_ = br.Settle(ctx)

@@ -261,7 +261,7 @@ func (b *Bridge) Endpoint(name string) *BridgeEndpoint {
 	}
 	ep := &BridgeEndpoint{bridge: b, name: name, kick: make(chan struct{}, 1), outIdle: make(chan struct{})}
 	close(ep.outIdle)
-	ep.Base = transport.NewBase(transport.BaseOptions{Type: BridgeType, ID: name, OnStart: ep.onStart, OnStop: ep.onStop, OnFlush: ep.flush, Logger: b.log})
+	ep.Base = transport.NewBase(transport.BaseOptions{Type: BridgeType, ID: name, OnStart: ep.onStart, OnStop: ep.onStop, OnFlush: ep.flush})
 	b.endpoints[name] = ep
 	b.order = append(b.order, ep)
 	if !b.closed {

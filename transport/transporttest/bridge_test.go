@@ -132,8 +132,8 @@ func (p *peer) send(t *testing.T, remote string, m wire.ChannelMsg) {
 	if !ok {
 		t.Fatalf("%s: no channel to %s", p.name, remote)
 	}
-	if n := p.ep.Send(transport.Envelope{To: []transport.ChannelID{ch.ID}, Msg: m}); n != 1 {
-		t.Fatalf("%s -> %s: sent %d", p.name, remote, n)
+	if err := ch.Send(m); err != nil {
+		t.Fatalf("%s -> %s: %v", p.name, remote, err)
 	}
 }
 
@@ -690,11 +690,10 @@ func TestBridgeConcurrentChaos(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 100 {
-				var to []transport.ChannelID
+				msg := &wire.Offer{DocID: fmt.Sprint(p.name, i), Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{byte(i)}, 200)}}
 				for _, ch := range p.ep.Channels() {
-					to = append(to, ch.ID)
+					_ = ch.Send(msg)
 				}
-				p.ep.Send(transport.Envelope{To: to, Msg: &wire.Offer{DocID: fmt.Sprint(p.name, i), Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{byte(i)}, 200)}}})
 			}
 		}()
 	}

@@ -36,11 +36,11 @@ func ExampleBridge() {
 	join("bob") // the joiner starts the handshake
 
 	ch, _ := alice.ChannelTo("bob")
-	alice.Send(transport.Envelope{To: []transport.ChannelID{ch.ID}, Msg: &wire.Interest{DocID: "todo"}})
+	_ = ch.Send(&wire.Interest{DocID: "todo"})
 	_ = br.Settle(ctx)
 
 	br.DropNext("alice", "bob", 1)
-	alice.Send(transport.Envelope{To: []transport.ChannelID{ch.ID}, Msg: &wire.Interest{DocID: "lost"}})
+	_ = ch.Send(&wire.Interest{DocID: "lost"})
 	_ = br.Settle(ctx)
 	fmt.Println("dropped:", br.Stats().Dropped)
 	// Output:
