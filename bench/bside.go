@@ -125,8 +125,12 @@ func (s *bState) shutdown() {
 	wg.Wait()
 }
 
+// ctx bounds one command. It ends a tenth before the orchestrator stops
+// waiting for the command, so that B's error, which says where B stopped,
+// reaches the orchestrator's report instead of a bare timeout.
 func (s *bState) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), time.Duration(s.cfg.timeoutSec)*time.Second)
+	d := time.Duration(s.cfg.timeoutSec) * time.Second
+	return context.WithTimeout(context.Background(), d-d/10)
 }
 
 func (s *bState) setPeer(p *peerB, stop func()) {
@@ -260,10 +264,10 @@ func (s *bState) stream(c cmd) error {
 	}
 	d, err := whenDoc(ctx, p.ex, "stream")
 	if err != nil {
-		return err
+		return fmt.Errorf("stream: %w (documents %v, deferred %v)", err, p.ex.Documents(), p.ex.Deferred())
 	}
 	if err := d.WaitForSync(ctx); err != nil {
-		return err
+		return fmt.Errorf("stream: doc held, not synced: %w (version %s, peer states %v)", err, d.Version(), p.ex.Stats().PeerDocStates)
 	}
 	var st struct {
 		Count int `json:"count"`
