@@ -211,7 +211,7 @@ func (s *bState) converge(c cmd) error {
 	select {
 	case tEst = <-p.established:
 	case <-ctx.Done():
-		return fmt.Errorf("converge: no peer: %w", errTimeout)
+		return p.noPeer("converge")
 	}
 	select {
 	case <-done:
@@ -260,7 +260,7 @@ func (s *bState) stream(c cmd) error {
 	select {
 	case <-p.established:
 	case <-ctx.Done():
-		return fmt.Errorf("stream: no peer: %w", errTimeout)
+		return p.noPeer("stream")
 	}
 	d, err := whenDoc(ctx, p.ex, "stream")
 	if err != nil {
@@ -321,7 +321,7 @@ func (s *bState) large(c cmd) error {
 	select {
 	case <-p.established:
 	case <-ctx.Done():
-		return fmt.Errorf("large: no peer: %w", errTimeout)
+		return p.noPeer("large")
 	}
 	d, err := whenDoc(ctx, p.ex, "large")
 	if err != nil {

@@ -107,7 +107,15 @@ func (a *peerA) wireIn() wireCount {
 // announced with the harness schema are interpreted as they arrive.
 type peerB struct {
 	ex          *exchange.Exchange
+	client      *client.Client
 	established chan int64 // receives the time of the first peer-established
+}
+
+// noPeer is the error of a command whose peer never established: with
+// the client's state, which says whether it connected at all and why not.
+func (b *peerB) noPeer(cmd string) error {
+	st := b.client.State()
+	return fmt.Errorf("%s: no peer (client %v, attempt %d): %w", cmd, st, st.Attempt, errTimeout)
 }
 
 func startB(cfg *config, url, id string) (*peerB, error) {
@@ -123,7 +131,10 @@ func startB(cfg *config, url, id string) (*peerB, error) {
 	if err != nil {
 		return nil, err
 	}
-	ex, err := exchange.New(exchange.Options{PeerID: id, Transports: []transport.Transport{c}})
+	// The transport is added last: a peer established (or a document
+	// announced) before the doc type and the subscription are in place
+	// would be missed, and the run would wait for it until its timeout.
+	ex, err := exchange.New(exchange.Options{PeerID: id})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +142,7 @@ func startB(cfg *config, url, id string) (*peerB, error) {
 		_ = ex.Shutdown(context.Background())
 		return nil, err
 	}
-	b := &peerB{ex: ex, established: make(chan int64, 1)}
+	b := &peerB{ex: ex, client: c, established: make(chan int64, 1)}
 	// Only the first establish is recorded (the channel holds one).
 	ex.SubscribePeers(func(ev exchange.PeerEvent) {
 		for _, ch := range ev.Changes {
@@ -144,6 +155,10 @@ func startB(cfg *config, url, id string) (*peerB, error) {
 			}
 		}
 	})
+	if err := ex.AddTransport(context.Background(), c); err != nil {
+		_ = ex.Shutdown(context.Background())
+		return nil, err
+	}
 	return b, nil
 }
 
