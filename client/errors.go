@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // The reasons of the client's errors and disconnects (docs/errors.md lists
@@ -77,11 +78,7 @@ var reasonCodes = map[string]kyneta.Code{
 
 // newError returns the client's error for reason.
 func newError(reason, detail string, cause error) *kyneta.Error {
-	code, ok := reasonCodes[reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
-	return &kyneta.Error{Code: code, Reason: reason, Pkg: "client", Detail: detail, Err: cause}
+	return reasons.Table{Pkg: "client", Codes: reasonCodes}.New(reason, detail, cause)
 }
 
 // permanent reports whether a failure with this reason must not be

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // Reasons ([kyneta.Error.Reason]) of the exchange's errors and diagnostics;
@@ -114,10 +115,7 @@ var reasonCodes = map[string]kyneta.Code{
 
 // codeOf returns the code of reason.
 func codeOf(reason string) kyneta.Code {
-	if c, ok := reasonCodes[reason]; ok {
-		return c
-	}
-	return kyneta.CodeInternal
+	return reasons.Table{Codes: reasonCodes}.Code(reason)
 }
 
 // newError returns the exchange's error for reason, about document doc (""

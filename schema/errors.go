@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // The reasons of the schema errors (docs/errors.md lists them with their
@@ -112,11 +113,7 @@ func (e *Error) Error() string {
 
 // Unwrap returns the classification, which wraps the cause.
 func (e *Error) Unwrap() error {
-	code, ok := reasonCodes[e.Reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
-	return &kyneta.Error{Code: code, Reason: e.Reason, Pkg: "schema", Detail: e.Path, Err: e.Err}
+	return reasons.Table{Pkg: "schema", Codes: reasonCodes}.New(e.Reason, e.Path, e.Err)
 }
 
 // Targets for errors.Is within the package, for the reasons it matches.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/pipeline"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // Close codes the server sends: coder/websocket's, named here for their
@@ -152,11 +153,7 @@ var reasonCodes = map[string]kyneta.Code{
 
 // newError returns the server's error for reason.
 func newError(reason, detail string, cause error) *kyneta.Error {
-	code, ok := reasonCodes[reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
-	return &kyneta.Error{Code: code, Reason: reason, Pkg: "server", Detail: detail, Err: cause}
+	return reasons.Table{Pkg: "server", Codes: reasonCodes}.New(reason, detail, cause)
 }
 
 // AuthError lets an authenticator choose the HTTP status, body and

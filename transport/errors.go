@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // The reasons of the transport's lifecycle and channel errors
@@ -29,11 +30,7 @@ var reasonCodes = map[string]kyneta.Code{
 
 // newError returns the transport's error for reason.
 func newError(reason, detail string, cause error) *kyneta.Error {
-	code, ok := reasonCodes[reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
-	return &kyneta.Error{Code: code, Reason: reason, Pkg: "transport", Detail: detail, Err: cause}
+	return reasons.Table{Pkg: "transport", Codes: reasonCodes}.New(reason, detail, cause)
 }
 
 // stateError is the error of an operation the lifecycle state forbids.

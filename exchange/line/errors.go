@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // Reasons ([kyneta.Error.Reason]) of the line's errors; docs/errors.md
@@ -41,10 +42,7 @@ var reasonCodes = map[string]kyneta.Code{
 // newError returns the line's error for reason, on the line (topic, peer)
 // when they are known.
 func newError(reason, topic, peer, detail string, cause error) *kyneta.Error {
-	code, ok := reasonCodes[reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
+	code := reasons.Table{Codes: reasonCodes}.Code(reason)
 	if reason == reasonExchange {
 		if c := kyneta.CodeOf(cause); c != kyneta.CodeUnknown && c != "" {
 			code = c

@@ -1,6 +1,9 @@
 package replica
 
-import "github.com/kyneta-go/kyneta"
+import (
+	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
+)
 
 // Reasons of the errors this package returns ([kyneta.Error.Reason]);
 // docs/errors.md lists them with their codes.
@@ -51,11 +54,7 @@ var reasonCodes = map[string]kyneta.Code{
 
 // newError returns the package's error for reason.
 func newError(reason, detail string, cause error) *kyneta.Error {
-	code, ok := reasonCodes[reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
-	return &kyneta.Error{Code: code, Reason: reason, Pkg: "replica", Detail: detail, Err: cause}
+	return reasons.Table{Pkg: "replica", Codes: reasonCodes}.New(reason, detail, cause)
 }
 
 // Targets for errors.Is within the package's tests and code.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // The reasons of this package's errors: the reference implementation's
@@ -184,10 +185,7 @@ var reasonCodes = map[string]kyneta.Code{
 // codeOf returns the code of a reason of this package (CodeInternal for an
 // unknown one, which is a bug).
 func codeOf(reason string) kyneta.Code {
-	if c, ok := reasonCodes[reason]; ok {
-		return c
-	}
-	return kyneta.CodeInternal
+	return reasons.Table{Codes: reasonCodes}.Code(reason)
 }
 
 // newError returns the package's error for reason.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 	wire "github.com/kyneta-go/kyneta/internal/wirecore"
 )
 
@@ -59,10 +60,7 @@ var reasonCodes = map[string]kyneta.Code{
 // unknown one, which is a bug); the transports' pipelines report the same
 // reasons with the same codes.
 func CodeOf(reason string) kyneta.Code {
-	if c, ok := reasonCodes[reason]; ok {
-		return c
-	}
-	return kyneta.CodeInternal
+	return reasons.Table{Codes: reasonCodes}.Code(reason)
 }
 
 // SizeLimit is the detail of a frame-too-large error.

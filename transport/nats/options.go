@@ -11,6 +11,7 @@ import (
 
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // TransportType is the transport type of every NATS transport.
@@ -132,11 +133,7 @@ var reasonCodes = map[string]kyneta.Code{
 
 // newError returns this package's error for reason.
 func newError(reason, detail string, cause error) *kyneta.Error {
-	code, ok := reasonCodes[reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
-	return &kyneta.Error{Code: code, Reason: reason, Pkg: "nats", Detail: detail, Err: cause}
+	return reasons.Table{Pkg: "nats", Codes: reasonCodes}.New(reason, detail, cause)
 }
 
 // redactURL drops credentials from a URL list for messages.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/pipeline"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 	"github.com/kyneta-go/kyneta/server"
 )
 
@@ -99,11 +100,7 @@ var reasonCodes = map[string]kyneta.Code{
 
 // newError returns this package's error for reason.
 func newError(reason, detail string, cause error) *kyneta.Error {
-	code, ok := reasonCodes[reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
-	return &kyneta.Error{Code: code, Reason: reason, Pkg: "sse", Detail: detail, Err: cause}
+	return reasons.Table{Pkg: "sse", Codes: reasonCodes}.New(reason, detail, cause)
 }
 
 // errStreamClosed is the error of a send on a closed server or a closing

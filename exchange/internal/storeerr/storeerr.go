@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/reasons"
 )
 
 // Reasons ([kyneta.Error.Reason]) of store errors.
@@ -89,14 +90,10 @@ const Pkg = "store"
 // New returns the store error for reason, about document doc ("" when it
 // is about none).
 func New(reason, doc, detail string, cause error) *kyneta.Error {
-	code, ok := Codes[reason]
-	if !ok {
-		code = kyneta.CodeInternal
-	}
 	if doc != "" {
 		detail = join(Subject(doc), detail)
 	}
-	return &kyneta.Error{Code: code, Reason: reason, Pkg: Pkg, Detail: detail, Err: cause}
+	return reasons.Table{Pkg: Pkg, Codes: Codes}.New(reason, detail, cause)
 }
 
 // Subject names a document in a message: doc 'id'.
