@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/rawbuf"
 )
 
 // Piece is the unit a transport carries: bytes for binary frames, a string
@@ -621,7 +622,9 @@ func (c *fragmentCollector[C]) alloc(size int) []byte {
 	if c.budget != nil {
 		c.budget.pool.trim(c.budget.room())
 	}
-	return make([]byte, 0, size)
+	// Fragments are appended in order, so nothing reads what was not
+	// written: clearing a large buffer first would be one more pass.
+	return rawbuf.Alloc(size)
 }
 
 // free hands a buffer the collector no longer uses (and no longer

@@ -3,6 +3,8 @@ package wirecore
 import (
 	"math"
 	"unicode/utf8"
+
+	"github.com/kyneta-go/kyneta/internal/rawbuf"
 )
 
 // appendOffer appends the CBOR encoding of an offer, byte for byte what
@@ -44,7 +46,10 @@ func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 	}
 	// A key is at most 3 bytes with its head; a head, an integer or a
 	// boolean at most 9.
-	b := make([]byte, prefix, prefix+9+n*(3+9)+size)
+	// Every byte below is written before it is read, so the buffer is not
+	// cleared first: for a large value that saves a pass over it.
+	b := rawbuf.Alloc(prefix + 9 + n*(3+9) + size)[:prefix]
+	clear(b)
 	b = appendCBORHead(b, 5, uint64(n))
 	b = append(b, 0x61, 't', byte(TypeOffer)) // TypeOffer < 24
 	b = append(b, 0x62, 'p', 'k')
