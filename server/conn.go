@@ -61,7 +61,9 @@ func (it *outItem) size() int { return len(it.head) + len(it.body) }
 // conn is one accepted socket. Its goroutines: the reader (run), and a
 // writer started on demand while the send queue is non-empty; both are
 // counted in Server.wg. An idle connection therefore costs one parked
-// goroutine, its socket buffers and this struct.
+// goroutine, its socket buffers and this struct. Replies the exchange
+// sends while the reader delivers a message are written by the reader
+// (see delivering), so a request/reply exchange needs no writer.
 type conn struct {
 	s       *Server
 	id      connID
@@ -118,6 +120,16 @@ type conn struct {
 	retire  bool          // the writer exits once the queue is empty
 	busy    bool          // the writer holds a batch
 	lastOut int64         // clock time (UnixNano) the last batch ended
+
+	// While the reader hands a message to the exchange, a send that finds
+	// no writer running is left queued (deferred) and the reader writes
+	// it itself once the exchange returns (inline): a reply then costs no
+	// goroutine hand-off, the shape of a plain echo loop. A slow socket
+	// holds up only this connection's reader, which is backpressure on
+	// the peer that is sending; the watchdog bounds the write as usual.
+	delivering bool
+	deferred   bool
+	inline     bool // the reader holds the writer's role
 }
 
 // writerLinger is how long the writer goroutine waits for more messages
@@ -489,7 +501,18 @@ func (c *conn) kickLocked() {
 		// New work keeps a retiring writer (and its watchdog) alive.
 		c.retire = false
 		c.armWatchLocked()
-		c.wakeLocked()
+		switch {
+		case c.inline:
+			// The reader is writing and takes this too.
+		case c.delivering && c.parked:
+			c.deferred = true // endDelivery writes it
+		default:
+			c.wakeLocked()
+		}
+		return
+	}
+	if c.delivering {
+		c.deferred = true // endDelivery writes it
 		return
 	}
 	c.writing = true
@@ -503,6 +526,69 @@ func (c *conn) kickLocked() {
 	c.lastOut = c.s.clk.Now().UnixNano()
 	c.armWatchLocked()
 	go c.writeLoop()
+}
+
+// beginDelivery marks the reader as handing a message to the exchange
+// (see conn.delivering).
+func (c *conn) beginDelivery() {
+	c.mu.Lock()
+	c.delivering = true
+	c.mu.Unlock()
+}
+
+// endDelivery ends a delivery: what was sent meanwhile, and found no
+// writer, the reader writes itself while the connection is open; while
+// closing (or before it opens) the writer goroutine takes over as before.
+func (c *conn) endDelivery() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.delivering = false
+	if !c.deferred {
+		return
+	}
+	c.deferred = false
+	if c.writing && !c.parked {
+		return // the writer goroutine is at work and takes the queue
+	}
+	if c.st.phase != connOpen || c.st.closing() || c.st.discard {
+		c.kickLocked()
+		return
+	}
+	// A parked writer goroutine stays parked: the reader holds the role.
+	goroutine := c.writing
+	c.writing, c.inline, c.retire = true, true, false
+	c.armWatchLocked()
+	for len(c.q) > 0 && !c.st.discard && !c.st.closing() {
+		batch := c.q
+		c.q = c.spare[:0]
+		c.spare = nil
+		c.busy = true
+		c.mu.Unlock()
+
+		if h := c.s.testHookBatch; h != nil {
+			h(true)
+		}
+		c.writeBatch(batch)
+
+		c.mu.Lock()
+		c.busy = false
+		c.lastOut = c.s.clk.Now().UnixNano()
+		if c.spare == nil && cap(batch) <= 64 {
+			c.spare = batch[:0]
+		}
+	}
+	c.inline = false
+	c.writing = goroutine
+	if c.st.closing() || len(c.q) > 0 {
+		// Closing meanwhile: the writer goroutine flushes what the close
+		// keeps and sends the close frame.
+		c.kickLocked()
+		return
+	}
+	if c.flushWait != nil {
+		close(c.flushWait)
+		c.flushWait = nil
+	}
 }
 
 // armWatchLocked starts the watchdog unless it is armed.
@@ -601,6 +687,9 @@ func (c *conn) writeLoop() {
 		c.busy = true
 		c.mu.Unlock()
 
+		if h := c.s.testHookBatch; h != nil {
+			h(false)
+		}
 		c.writeBatch(batch)
 
 		c.mu.Lock()
@@ -736,7 +825,7 @@ func (c *conn) watchdog() {
 			return
 		}
 		wait = timeout - elapsed
-	case c.parked && !c.st.closing():
+	case c.parked && !c.inline && !c.st.closing():
 		idle := time.Duration(now - c.lastOut)
 		if idle >= writerLinger {
 			c.retire = true
@@ -849,50 +938,64 @@ func (c *conn) readLoop() error {
 			c.closeWith(statusPolicyViolation, closeReasonRateLimited, newError(reasonRateLimited, "", nil), false)
 			return nil
 		}
-		switch typ {
-		case websocket.MessageText:
-			var buf [8]byte
-			n, err := io.ReadFull(r, buf[:])
-			if err == io.ErrUnexpectedEOF || err == io.EOF {
-				err = nil
-			} else if err == nil {
-				var m int64
-				m, err = io.Copy(io.Discard, r)
-				n += int(m)
-			}
-			if err != nil {
-				return err
-			}
-			c.s.st.framesIn.Add(1)
-			c.s.st.bytesIn.Add(uint64(n))
-			// Only "ping" means something; other text is ignored, as in
-			// the reference.
-			if n == 4 && string(buf[:4]) == "ping" {
-				_ = c.sendText(textPong)
-			}
-			if h := c.s.testHookText; h != nil {
-				h(string(buf[:min(n, len(buf))]))
-			}
-		default:
-			buf := c.readBuf()
-			_, err := buf.ReadFrom(r)
-			c.lastBig = buf.Cap() > 64<<10
-			if err != nil {
-				putReadBuf(buf)
-				return err
-			}
-			c.s.st.framesIn.Add(1)
-			c.s.st.bytesIn.Add(uint64(buf.Len()))
-			ok := c.receive(buf.Bytes())
-			putReadBuf(buf)
-			if !ok {
-				return nil
-			}
+		cont, err := c.deliver(typ, r)
+		if err != nil || !cont {
+			return err
 		}
 		if c.isClosing() {
 			return nil
 		}
 	}
+}
+
+// deliver reads one message and hands it to the exchange. It reports
+// false when the connection is closing because of the message.
+func (c *conn) deliver(typ websocket.MessageType, r io.Reader) (bool, error) {
+	switch typ {
+	case websocket.MessageText:
+		var buf [8]byte
+		n, err := io.ReadFull(r, buf[:])
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil
+		} else if err == nil {
+			var m int64
+			m, err = io.Copy(io.Discard, r)
+			n += int(m)
+		}
+		if err != nil {
+			return false, err
+		}
+		c.s.st.framesIn.Add(1)
+		c.s.st.bytesIn.Add(uint64(n))
+		// Only "ping" means something; other text is ignored, as in
+		// the reference.
+		if n == 4 && string(buf[:4]) == "ping" {
+			c.beginDelivery()
+			_ = c.sendText(textPong)
+			c.endDelivery()
+		}
+		if h := c.s.testHookText; h != nil {
+			h(string(buf[:min(n, len(buf))]))
+		}
+	default:
+		buf := c.readBuf()
+		_, err := buf.ReadFrom(r)
+		c.lastBig = buf.Cap() > 64<<10
+		if err != nil {
+			putReadBuf(buf)
+			return false, err
+		}
+		c.s.st.framesIn.Add(1)
+		c.s.st.bytesIn.Add(uint64(buf.Len()))
+		c.beginDelivery()
+		ok := c.receive(buf.Bytes())
+		c.endDelivery()
+		putReadBuf(buf)
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // readBuf takes a read buffer: a large one (if pooled) after a large

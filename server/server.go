@@ -61,6 +61,7 @@ type Server struct {
 	testHookDrainCall func(joined bool)
 	testHookText      func(text string) // after a text message was handled
 	testHookWrite     func(size int)    // a socket write is about to start
+	testHookBatch     func(inline bool) // a batch is about to be written, by the reader (inline) or the writer goroutine
 }
 
 var _ transport.Transport = (*Server)(nil)

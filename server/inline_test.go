@@ -1,0 +1,115 @@
+package server
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/transport"
+	"github.com/kyneta-go/kyneta/wire"
+)
+
+// batchLog records who wrote each batch: the reader (inline) or the
+// writer goroutine.
+type batchLog struct {
+	mu     sync.Mutex
+	inline []bool
+}
+
+func (l *batchLog) hook(inline bool) {
+	l.mu.Lock()
+	l.inline = append(l.inline, inline)
+	l.mu.Unlock()
+}
+
+func (l *batchLog) take() []bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.inline
+	l.inline = nil
+	return out
+}
+
+// TestReplyWrittenByReader: a reply the exchange sends while a message is
+// being delivered is written by the reading goroutine itself, not handed
+// to the writer goroutine (no wake-up per round trip); a send from
+// anywhere else still goes through the writer goroutine.
+func TestReplyWrittenByReader(t *testing.T) {
+	h := newHarness(t, Options{})
+	var log batchLog
+	h.srv.testHookBatch = log.hook
+	h.rec.onReceive = func(ch *transport.Channel, msg wire.ChannelMsg) {
+		if o, ok := msg.(*wire.Offer); ok {
+			_ = ch.Send(&wire.Offer{DocID: o.DocID, Version: o.Version + "'", Payload: o.Payload})
+		}
+	}
+	c := h.connect("")
+	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
+	log.take() // "ready" went out through the writer goroutine
+
+	for i := range 20 {
+		v := string(rune('a' + i))
+		c.send(&wire.Offer{DocID: "d", Version: v, Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte{byte(i)}}})
+		msg, _ := c.readMsg()
+		if o, ok := msg.(*wire.Offer); !ok || o.Version != v+"'" {
+			t.Fatalf("reply %d: %#v", i, msg)
+		}
+	}
+	got := log.take()
+	if len(got) != 20 {
+		t.Fatalf("%d batches for 20 replies", len(got))
+	}
+	for i, inline := range got {
+		if !inline {
+			t.Fatalf("reply %d was handed to the writer goroutine", i)
+		}
+	}
+
+	h.rec.mu.Lock()
+	ch := h.rec.added[0]
+	h.rec.mu.Unlock()
+	if err := ch.Send(&wire.Offer{DocID: "d", Version: "out", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}}); err != nil {
+		t.Fatal(err)
+	}
+	if msg, _ := c.readMsg(); msg.(*wire.Offer).Version != "out" {
+		t.Fatalf("got %#v", msg)
+	}
+	if got := log.take(); len(got) != 1 || got[0] {
+		t.Fatalf("send outside a delivery: batches %v, want one by the writer goroutine", got)
+	}
+}
+
+// TestWriteTimeoutInline: a reply the reader writes itself is bounded by
+// WriteTimeout like any other write: a peer that sends but never reads
+// is cut, and its reader does not stay blocked.
+func TestWriteTimeoutInline(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	h := newHarness(t, Options{Clock: fc, WriteTimeout: 10 * time.Second, SendQueueBytes: 8 << 20, FragmentThreshold: -1}, smallBuffers)
+	var log batchLog
+	h.srv.testHookBatch = log.hook
+	writes := make(chan int, 4)
+	big := &wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 2<<20)}}
+	h.rec.onReceive = func(ch *transport.Channel, msg wire.ChannelMsg) {
+		if _, ok := msg.(*wire.Offer); ok {
+			h.srv.testHookWrite = func(size int) { writes <- size }
+			_ = ch.Send(big)
+		}
+	}
+	c := h.connect("")
+	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
+	log.take()
+	// The client never reads again: the 2 MiB reply cannot finish.
+	c.send(&wire.Offer{DocID: "d", Version: "0", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}})
+	if size := <-writes; size < 2<<20 {
+		t.Fatalf("first write of %d bytes", size)
+	}
+	if got := log.take(); len(got) != 1 || !got[0] {
+		t.Fatalf("batches %v, want one written by the reader", got)
+	}
+	fc.Advance(10 * time.Second)
+	h.waitDone(1)
+	if n := h.srv.Stats().Closed[StatusSlowConsumer]; n != 1 {
+		t.Fatalf("closed 4000 = %d", n)
+	}
+}
