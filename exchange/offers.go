@@ -129,7 +129,9 @@ func (ex *Exchange) importOffer(f fxImport) {
 		ex.warn(reasonVersionParse, f.doc, f.from, err, "cannot parse offer version %q; dropped", f.version)
 		return
 	}
-	payload := replica.Payload{Kind: f.payload.Kind, Encoding: f.payload.Encoding, Data: f.payload.Data}
+	// A received message belongs to the exchange (transport.Base.Receive),
+	// so the replica may keep its data rather than copy it.
+	payload := replica.Payload{Kind: f.payload.Kind, Encoding: f.payload.Encoding, Data: f.payload.Data, Owned: true}
 	if f.payload.Lineage != nil {
 		payload.Lineage = *f.payload.Lineage
 	}

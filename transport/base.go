@@ -358,9 +358,11 @@ func (b *Base) EstablishChannel(id ChannelID) error {
 }
 
 // Receive hands an inbound message from channel id to the consumer
-// (OnChannelReceive). Messages for channels that are gone, or arriving
-// when the transport is not started, are refused with an error the shell
-// may log and otherwise ignore.
+// (OnChannelReceive), which owns it from then on: the transport must not
+// modify or reuse any memory the message refers to (decode into fresh
+// memory, never into a read buffer). Messages for channels that are gone,
+// or arriving when the transport is not started, are refused with an
+// error the shell may log and otherwise ignore.
 func (b *Base) Receive(id ChannelID, msg wire.ChannelMsg) error {
 	b.mu.RLock()
 	st := b.state

@@ -101,3 +101,35 @@ func TestMergeLargeBatchOwnsItsCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeOwnedBatchKeepsData: an Owned one-batch since payload becomes
+// the log entry as it is (no copy): exporting it again returns the very
+// bytes that were merged, and the state equals the sender's. Without
+// Owned the entry is a copy (TestMergeLargeBatchOwnsItsCopy).
+func TestMergeOwnedBatchKeepsData(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", shareMinPayload/8)
+	src := newFactory().NewPlain(true)
+	v, err := replaceChange(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, src, Op{Path: Path{Field("body")}, Change: v})
+	since, _, err := src.ExportSince(NewPlainVersion(Genesis, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, owned := range []bool{true, false} {
+		data := bytes.Clone(since.Data)
+		dst := newFactory().NewPlain(true)
+		if err := dst.Merge(Payload{Kind: "since", Encoding: "json", Data: data, Lineage: src.Lineage(), Owned: owned}); err != nil {
+			t.Fatal(err)
+		}
+		if jsonOf(t, dst) != jsonOf(t, src) {
+			t.Fatalf("owned %v: state differs", owned)
+		}
+		back, _, _ := dst.ExportSince(NewPlainVersion(Genesis, 0))
+		if same := &back.Data[0] == &data[0]; same != owned {
+			t.Fatalf("owned %v: entry shares the merged bytes: %v", owned, same)
+		}
+	}
+}

@@ -262,15 +262,19 @@ func (p *plainReplica) Merge(pl Payload) error {
 		return err
 	}
 	// A large since payload of one batch is, compact, that batch's log
-	// entry ("[" + batch + "]"): copied once before parsing, its string
-	// values of at least half its size are parsed as views of the copy
-	// rather than copied again, and the copy becomes the entry. Such a
-	// string pins at most twice its size once the entry is compacted away.
+	// entry ("[" + batch + "]"): copied once before parsing (kept as it is
+	// when the payload is Owned), its string values of at least half its
+	// size are parsed as views of it rather than copied again, and it
+	// becomes the entry. Such a string pins at most twice its size once
+	// the entry is compacted away.
 	var own []byte
 	share := 0
 	if pl.Kind == "since" && len(pl.Data) >= shareMinPayload {
 		if n, ok := batches.Count(pl.Data); ok && n == 1 {
-			own = bytes.Clone(pl.Data)
+			own = pl.Data[:len(pl.Data):len(pl.Data)]
+			if !pl.Owned {
+				own = bytes.Clone(pl.Data)
+			}
 			pl.Data = own
 			share = (len(own) + 1) / 2
 		}

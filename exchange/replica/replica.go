@@ -72,6 +72,11 @@ type Payload struct {
 	Encoding wire.PayloadEncoding
 	Data     []byte
 	Lineage  string
+	// Owned hands Data to the replica: the caller will never modify or
+	// reuse it, so Merge may keep it (as its log, or as views into it)
+	// instead of copying it. The exchange sets it for what it received
+	// from a channel; leave it false for a buffer you reuse.
+	Owned bool
 }
 
 // Wire converts the payload to its wire form. Data is shared, not copied.
