@@ -112,6 +112,19 @@ func (w *writer) write(d *exchange.Doc, at int, key string, v any) error {
 	return w.ex.Flush(ctx)
 }
 
+// retried returns once w has no failing store write left, firing its
+// retry timers (the longest backoff is 30 s).
+func (w *writer) retried() {
+	w.t.Helper()
+	for i := 0; w.ex.Stats().StoreUnhealthy > 0; i++ {
+		if i == 100 {
+			w.t.Fatalf("%s: store writes still failing after %d retries", w.ex.PeerID(), i)
+		}
+		w.clk.Advance(time.Minute)
+		w.flush()
+	}
+}
+
 // stored is the state a new exchange loads for doc from tables, and the
 // store errors it met doing so.
 func stored(t *testing.T, tables Tables, doc string, dt exchange.DocType) (map[string]any, []error) {
@@ -232,11 +245,22 @@ func TestSharedKeepsConcurrentWrites(t *testing.T) {
 // TestSharedConcurrentStateWriters: two exchanges write distinct fields
 // of one state document at the same time, each storing every write
 // before the next. Every field must be in the shared stream, which must
-// replay cleanly.
+// replay cleanly. A write that found the head moving through all its
+// attempts fails as transient ("write-failed"), as documented, and the
+// exchange retries it with backoff: the test lets those retries run
+// (advancing the writers' clocks) before it reads the stream; any other
+// store error fails it.
 func TestSharedConcurrentStateWriters(t *testing.T) {
 	const n = 20
 	tables := Tables{Schema: newSchema(t)}
-	ws := []*writer{newWriter(t, "a", tables, true), newWriter(t, "b", tables, true)}
+	ws := make([]*writer, 2)
+	for i, id := range []string{"a", "b"} {
+		ws[i] = newExchange(t, id, tables, true, func(doc, op string, err error) {
+			if kyneta.ReasonOf(err) != storeerr.WriteFailed || !store.Transient(err) {
+				t.Errorf("%s: store %s of %s: %v", id, op, doc, err)
+			}
+		})
+	}
 	dt := exchange.StateDoc("")
 	docs := make([]*exchange.Doc, len(ws))
 	for i, w := range ws {
@@ -256,6 +280,9 @@ func TestSharedConcurrentStateWriters(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	for _, w := range ws {
+		w.retried()
+	}
 	got, errs := stored(t, tables, "d", dt)
 	if len(errs) > 0 {
 		t.Fatalf("loading the stream: %v", errs)
