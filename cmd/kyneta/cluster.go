@@ -98,7 +98,7 @@ func redactDSN(dsn string) string {
 type cluster struct {
 	cfg   clusterConfig
 	pg    *postgres.Store
-	store *sharedStore
+	store store.Store              // pg as the nodes share it
 	nats  *natstransport.Transport // nil without --cluster
 }
 
@@ -114,7 +114,7 @@ func openCluster(ctx context.Context, cfg clusterConfig, bound []replica.Bound, 
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", redactDSN(cfg.store), err)
 	}
-	c := &cluster{cfg: cfg, pg: pg, store: newSharedStore(pg, bound)}
+	c := &cluster{cfg: cfg, pg: pg, store: pg.Shared(bound...)}
 	if cfg.nats != "" {
 		c.nats, err = natstransport.New(natstransport.Options{URL: cfg.nats, NodeID: cfg.nodeID, Prefix: cfg.prefix, Logger: log})
 		if err != nil {

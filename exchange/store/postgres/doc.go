@@ -32,9 +32,18 @@
 // is the conditional form, refused with a *store.HeadError unless the stream
 // ends where the caller expects). An
 // exchange replaces a stream when it registers a document it did not find
-// in its stores, so two exchanges that register one document at once can
-// overwrite each other's stream (the state of the later one wins until
-// the next append); appends after it are checked against the new head.
+// in its stores, or when its delta no longer starts at the head, so two
+// exchanges writing one document through a bare Store can overwrite
+// each other's stream, entries the other stored and acknowledged
+// included.
+//
+// Exchanges that share tables should therefore each write through
+// [Store.Shared] (one Store per exchange, on one pool): with the replica
+// types of the documents, it turns every Replace into a write that keeps
+// what the stream holds (a conditional create or rewrite for JSON
+// documents, a merge for state documents and CRDT logs, the newest
+// entirety for ephemeral ones). "kyneta serve --cluster" runs its nodes
+// that way.
 //
 // # Migrations and format gate
 //

@@ -1,4 +1,4 @@
-package main
+package postgres
 
 import (
 	"context"
@@ -6,49 +6,60 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/exchange/internal/storeerr"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/exchange/store"
-	"github.com/kyneta-go/kyneta/exchange/store/postgres"
 	"github.com/kyneta-go/kyneta/wire"
 )
 
-// sharedStore is the PostgreSQL store as the nodes of a cluster share it:
-// one stream per document, written by every node that holds the document.
-// (docs/cluster.md explains the choice.)
+// Shared returns s as several exchanges writing the same documents should
+// each use it: the nodes of a cluster, or several exchanges of one
+// process on one database. bound lists the replica factories and sync
+// modes of the documents stored (the exchange's Options.Replicas and the
+// types it gets documents with); a write of a document of another type
+// fails with reason "invalid-record". Close closes s: give each exchange
+// its own Store (several [New] on one pool) so that one exchange's
+// Shutdown leaves the others' store open.
 //
 // The exchange writes a store in two ways: AppendAfter, a delta on the
 // head it last confirmed, checked by the store; and Replace, its whole
 // state, when it registers a document the store did not have or cannot
 // express what it holds as a delta from the head (it adopted a head it
 // never saw). Replace is last-writer-wins, which is right for a store one
-// exchange owns and wrong for a shared one: a node that registers a
+// exchange owns and wrong for a shared one: an exchange that registers a
 // document at the same time as another, or that lags behind the stream,
-// would overwrite entries another node stored and acknowledged. If that
-// node then dies, the write is gone.
+// would overwrite entries another one stored and acknowledged. If that
+// exchange then stops, the write is gone.
 //
-// So no write here removes what the stream holds. Each document's type
-// decides how (streamKind):
+// So no write through the returned store removes what the stream holds.
+// Each document's type decides how:
 //   - delta (plain, authoritative): appends pass through (the store checks
 //     their base). A Replace creates the stream only if it is absent, and
-//     rewrites it only if its version is ahead of the stream's head, on
-//     condition that the head did not move meanwhile. A Replace at or
-//     behind the head writes nothing and succeeds: the stream already holds
-//     that state (the node catches up from its peers).
+//     rewrites it only if its version is ahead of the stream's head (or
+//     concurrent with it and first in the order by which one of two
+//     diverged exchanges adopts the other's state), on condition that the
+//     head did not move meanwhile. A Replace at or behind the head writes
+//     nothing and succeeds: the stream already holds that state (the
+//     exchange catches up from its peers).
 //   - latest (LWW, ephemeral): whole-document entireties ordered by their
 //     timestamp versions; a newer one is stored after the head, an older
 //     or equal one writes nothing.
-//   - join (state trees, opaque Loro/Yjs logs): merges are set unions.
+//   - join (state documents, opaque Loro/Yjs logs): merges are set unions.
 //     The stream is replayed, the incoming entries merged in, and only
 //     those that change something are appended, each at the version the
-//     merge reached — so a stream never holds a payload twice and replays
+//     merge reached, so a stream never holds a payload twice and replays
 //     to the versions stored with it.
 //
 // Every conditional write is retried a few times on a head that moved
-// and then reported as a transient failure (the exchange retries with
-// backoff and reports itself unhealthy meanwhile).
+// and then fails with reason "write-failed" ([store.Transient]: the
+// exchange retries with backoff and reports itself unhealthy meanwhile).
+func (s *Store) Shared(bound ...replica.Bound) store.Store {
+	return &sharedStore{Store: s, bound: bound, metas: map[string]store.Meta{}, joins: map[string]*joinCache{}}
+}
+
+// sharedStore is the store Shared returns.
 type sharedStore struct {
-	*postgres.Store
+	*Store
 	bound []replica.Bound
 
 	mu    sync.Mutex
@@ -78,12 +89,10 @@ const (
 	kindJoin
 )
 
-// errStreamMoved is what a write reports when other nodes kept moving
+// errStreamMoved is what a write reports when other writers kept moving
 // the stream's head through every attempt; the exchange retries later.
-var errStreamMoved = &kyneta.Error{Code: kyneta.CodeUnavailable, Pkg: "store", Reason: "write-failed", Detail: "the shared stream kept moving under concurrent writers"}
-
-func newSharedStore(st *postgres.Store, bound []replica.Bound) *sharedStore {
-	return &sharedStore{Store: st, bound: bound, metas: map[string]store.Meta{}, joins: map[string]*joinCache{}}
+func errStreamMoved(docID string) error {
+	return storeerr.New(storeerr.WriteFailed, docID, "the shared stream kept moving under concurrent writers", nil)
 }
 
 // factory returns the factory and kind of a document's meta.
@@ -101,7 +110,7 @@ func (s *sharedStore) factory(m store.Meta) (replica.Factory, streamKind, error)
 			return b.Factory, kindLatest, nil
 		}
 	}
-	return nil, 0, &kyneta.Error{Code: kyneta.CodeInvalidArgument, Pkg: "store", Reason: "invalid-record", Detail: fmt.Sprintf("no replica for %v/%v", m.ReplicaType, m.SyncMode)}
+	return nil, 0, storeerr.New(storeerr.InvalidRecord, "", fmt.Sprintf("no replica for %v/%v", m.ReplicaType, m.SyncMode), nil)
 }
 
 func isJoin(r replica.Replica) bool {
@@ -136,7 +145,7 @@ func (s *sharedStore) meta(ctx context.Context, docID string, recs []store.Recor
 	return *cur, true, nil
 }
 
-// AppendAfter implements store.Store.
+// AppendAfter implements [store.Store].
 func (s *sharedStore) AppendAfter(ctx context.Context, docID, base string, recs []store.Record) error {
 	m, ok, err := s.meta(ctx, docID, recs)
 	if err != nil {
@@ -147,7 +156,7 @@ func (s *sharedStore) AppendAfter(ctx context.Context, docID, base string, recs 
 	}
 	f, kind, err := s.factory(m)
 	if err != nil {
-		return err
+		return storeerr.WithDoc(err, docID)
 	}
 	switch kind {
 	case kindLatest:
@@ -158,18 +167,18 @@ func (s *sharedStore) AppendAfter(ctx context.Context, docID, base string, recs 
 	return s.Store.AppendAfter(ctx, docID, base, recs)
 }
 
-// Replace implements store.Store (see the type's documentation).
+// Replace implements [store.Store] (see [Store.Shared]).
 func (s *sharedStore) Replace(ctx context.Context, docID string, recs []store.Record) error {
 	m, ok, err := s.meta(ctx, docID, recs)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return &kyneta.Error{Code: kyneta.CodeInvalidArgument, Pkg: "store", Reason: "replace-without-meta"}
+		return storeerr.New(storeerr.ReplaceWithoutMeta, docID, "batch must contain at least one meta record", nil)
 	}
 	f, kind, err := s.factory(m)
 	if err != nil {
-		return err
+		return storeerr.WithDoc(err, docID)
 	}
 	switch kind {
 	case kindLatest:
@@ -180,7 +189,7 @@ func (s *sharedStore) Replace(ctx context.Context, docID string, recs []store.Re
 	return s.rewrite(ctx, docID, f, recs)
 }
 
-// Delete implements store.Store.
+// Delete implements [store.Store].
 func (s *sharedStore) Delete(ctx context.Context, docID string) error {
 	s.mu.Lock()
 	delete(s.metas, docID)
@@ -209,7 +218,7 @@ func entries(recs []store.Record) []store.Record {
 }
 
 // create stores recs as the doc's stream if it has none; false when
-// another node got there first (head then says where its stream ends).
+// another writer got there first (head then says where its stream ends).
 func (s *sharedStore) create(ctx context.Context, docID string, recs []store.Record) (bool, store.Head, error) {
 	err := s.Store.ReplaceIf(ctx, docID, store.Head{}, recs)
 	var he *store.HeadError
@@ -254,7 +263,7 @@ func (s *sharedStore) rewrite(ctx context.Context, docID string, f replica.Facto
 		}
 		head = he.Head
 	}
-	return errStreamMoved
+	return errStreamMoved(docID)
 }
 
 // versionAhead reports whether v should replace head: v is ahead of it,
@@ -336,7 +345,7 @@ func (s *sharedStore) latest(ctx context.Context, docID string, f replica.Factor
 		}
 		head = he.Head
 	}
-	return errStreamMoved
+	return errStreamMoved(docID)
 }
 
 // join merges the incoming entries into the stream: the ones that change
@@ -389,7 +398,7 @@ func (s *sharedStore) join(ctx context.Context, docID string, f replica.Factory,
 		delete(s.joins, docID) // rep holds entries that were not stored
 		s.mu.Unlock()
 	}
-	return errStreamMoved
+	return errStreamMoved(docID)
 }
 
 // joinBatch merges in into rep and returns the entries that changed it,
