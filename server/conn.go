@@ -54,9 +54,10 @@ type outItem struct {
 	typ  websocket.MessageType
 	head []byte // this connection's frame header for a shared body, or nil
 	body []byte // may be shared between connections: never written to
+	tail []byte // written after body (a fragment's last fields), or nil
 }
 
-func (it *outItem) size() int { return len(it.head) + len(it.body) }
+func (it *outItem) size() int { return len(it.head) + len(it.body) + len(it.tail) }
 
 // conn is one accepted socket. Its goroutines: the reader (run), and a
 // writer started on demand while the send queue is non-empty; both are
@@ -312,10 +313,10 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	c.mu.Lock()
 	if err = c.admitLocked(size, len(parts)); err == nil {
 		for _, p := range parts {
-			if p.Body == nil {
+			if p.Body == nil && p.Tail == nil {
 				c.q = append(c.q, outItem{typ: websocket.MessageBinary, body: p.Head})
 			} else {
-				c.q = append(c.q, outItem{typ: websocket.MessageBinary, head: p.Head, body: p.Body})
+				c.q = append(c.q, outItem{typ: websocket.MessageBinary, head: p.Head, body: p.Body, tail: p.Tail})
 			}
 		}
 		c.queuedLocked(size, len(parts))
@@ -360,7 +361,7 @@ func (c *conn) reportPressure() {
 	})
 }
 
-func (c *conn) traceSendParts(seq uint32, parts []wire.FramePart) {
+func (c *conn) traceSendParts(seq uint32, parts []wirecore.FramePart) {
 	obs := c.s.base.FrameObserver()
 	if obs == nil {
 		return
@@ -769,7 +770,7 @@ func (c *conn) write(it *outItem) error {
 		err = c.ws.Write(ctx, it.typ, it.body)
 	case it.size() <= coalesceLimit:
 		bp := scratchPool.Get().(*[]byte)
-		b := append(append((*bp)[:0], it.head...), it.body...)
+		b := append(append(append((*bp)[:0], it.head...), it.body...), it.tail...)
 		err = c.ws.Write(ctx, it.typ, b)
 		*bp = b[:0]
 		scratchPool.Put(bp)
@@ -777,7 +778,9 @@ func (c *conn) write(it *outItem) error {
 		var w io.WriteCloser
 		if w, err = c.ws.Writer(ctx, it.typ); err == nil {
 			if _, err = w.Write(it.head); err == nil {
-				_, err = w.Write(it.body)
+				if _, err = w.Write(it.body); err == nil && len(it.tail) > 0 {
+					_, err = w.Write(it.tail)
+				}
 			}
 			if cerr := w.Close(); err == nil {
 				err = cerr

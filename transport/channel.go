@@ -53,7 +53,10 @@ type Channel struct {
 
 // Send writes msg on the channel. A panic in the transport's send function is
 // recovered and returned as a send-failed *kyneta.Error. A failed send is
-// a *kyneta.Error that wraps the link's error.
+// a *kyneta.Error that wraps the link's error. The memory msg refers to
+// must not change after Send: a transport may write a large value from
+// where it is, after Send has returned (the exchange only sends data it
+// never changes).
 func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

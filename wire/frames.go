@@ -37,11 +37,6 @@ func FragmentBinary(payload []byte, threshold int, seq uint32) ([][]byte, error)
 	return wirecore.FragmentBinary(payload, threshold, seq)
 }
 
-// FramePart is a binary frame to be written as Head followed by Body (a
-// fragment's header and a slice of the message), as transport.Pipeline's
-// SendParts returns them; its Len method gives the frame's size.
-type FramePart = wirecore.FramePart
-
 // Reassembler turns received binary frames into whole payloads: Receive
 // returns a complete message's payload (a complete frame at once, a
 // fragmented one when its last fragment arrives), Len and PendingSize

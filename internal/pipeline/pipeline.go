@@ -175,11 +175,13 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 	return pieces, nil
 }
 
-// SendParts is Send for writers that can write a frame as two pieces:
-// a fragmented message comes back as fragment headers and slices of the
-// one encoded message, so the payload is not copied into frames (see
-// [wirecore.FragmentBinaryParts]). The bytes on the wire are those of Send.
-func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wire.FramePart, error) {
+// SendParts is Send for writers that can write a frame in pieces (head,
+// body, tail): a fragmented message comes back as fragment headers and
+// slices of the message, and an offer's large value is written from where
+// it is, copied neither into the encoding nor into frames (see
+// [wirecore.FragmentSplitParts]). The bytes on the wire are those of Send.
+// The value must not change while the parts are queued.
+func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wirecore.FramePart, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

@@ -49,6 +49,24 @@ func (s *AliasState) Encode(msg ChannelMsg) ([]byte, error) {
 	return encodeMessage(wm)
 }
 
+// EncodeSplit is [AliasState.Encode] for writers that fragment a large
+// value without copying it: when msg is an offer with at least min bytes of
+// data, the encoding is pre ‖ data ‖ post, data being the offer's own
+// bytes; otherwise pre is the whole encoding and data and post are nil.
+func (s *AliasState) EncodeSplit(msg ChannelMsg, min int) (pre, data, post []byte, err error) {
+	wm, err := aliasOutbound(s, msg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if o, ok := wm.(*wireOffer); ok && o != nil && len(o.Data) >= min {
+		if pre, post, ok := appendOfferSplit(o); ok {
+			return pre, o.Data, post, nil
+		}
+	}
+	b, err := encodeMessage(wm)
+	return b, nil, nil, err
+}
+
 // EncodeText is [AliasState.Encode] for the text (JSON) form.
 func (s *AliasState) EncodeText(msg ChannelMsg) (string, error) {
 	wm, err := aliasOutbound(s, msg)

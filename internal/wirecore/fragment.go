@@ -67,26 +67,52 @@ func FragmentBinary(payload []byte, threshold int, seq uint32) ([][]byte, error)
 // are in use. Written head then body, the parts are byte for byte the
 // frames FragmentBinary returns.
 func FragmentBinaryParts(payload []byte, threshold int, seq uint32) ([]FramePart, error) {
-	n, err := fragmentCount(len(payload), threshold)
+	return FragmentSplitParts(nil, payload, nil, threshold, seq)
+}
+
+// FragmentSplitParts is [FragmentBinaryParts] for a payload in three
+// segments, pre ‖ data ‖ post (see [AliasState.EncodeSplit]): the frames
+// are those of the joined payload. pre, small, is copied behind the
+// headers of the fragments it reaches; data and post are sliced.
+func FragmentSplitParts(pre, data, post []byte, threshold int, seq uint32) ([]FramePart, error) {
+	size := len(pre) + len(data) + len(post)
+	n, err := fragmentCount(size, threshold)
 	if err != nil {
 		return nil, err
 	}
-	if uint64(len(payload)) > maxPayload {
+	if uint64(size) > maxPayload {
 		return nil, newError(reasonFrameTooLarge, "payload does not fit the 32-bit totalSize field", nil)
 	}
-	heads := make([]byte, n*FragmentHeaderSize)
+	heads := make([]byte, 0, n*FragmentHeaderSize+len(pre))
 	parts := make([]FramePart, n)
 	total := uint16(n)
-	totalSize := uint32(len(payload))
+	totalSize := uint32(size)
 	for i := range n {
 		lo := i * threshold
-		hi := min(lo+threshold, len(payload))
-		h := heads[i*FragmentHeaderSize : (i+1)*FragmentHeaderSize : (i+1)*FragmentHeaderSize]
+		hi := min(lo+threshold, size)
+		start := len(heads)
+		heads = heads[:start+FragmentHeaderSize]
+		h := heads[start:]
 		putHeader(h, KindFragment, uint32(hi-lo), seq)
 		putMeta(h, uint16(i), total, totalSize)
-		parts[i] = FramePart{Head: h, Body: payload[lo:hi:hi]}
+		heads = append(heads, segment(pre, 0, lo, hi)...)
+		parts[i] = FramePart{
+			Head: heads[start:len(heads):len(heads)],
+			Body: segment(data, len(pre), lo, hi),
+			Tail: segment(post, len(pre)+len(data), lo, hi),
+		}
 	}
 	return parts, nil
+}
+
+// segment returns the part of seg, which starts at off in the payload,
+// that lies in [lo, hi) (nil for none).
+func segment(seg []byte, off, lo, hi int) []byte {
+	a, b := max(lo-off, 0), min(hi-off, len(seg))
+	if a >= b {
+		return nil
+	}
+	return seg[a:b:b]
 }
 
 // textSize is the size of a text payload as the reference measures it:

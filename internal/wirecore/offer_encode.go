@@ -16,21 +16,54 @@ import (
 // general encoder: strings that are not well-formed UTF-8 (which that
 // encoder repairs) and document aliases that are not safe integers.
 func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
-	if m.DataIsText && !utf8.Valid(m.Data) || !utf8.ValidString(m.Version) {
+	n, size, ok := offerShape(m)
+	if !ok {
 		return nil, false
 	}
-	n := 5 // t, pk, pe, d, v
-	size := len(m.Data) + len(m.Version)
+	// A key is at most 3 bytes with its head; a head, an integer or a
+	// boolean at most 9. Every byte below is written before it is read,
+	// so the buffer is not cleared first: for a large value that saves a
+	// pass over it.
+	b := rawbuf.Alloc(prefix + 9 + n*(3+9) + size)[:prefix]
+	clear(b)
+	b = appendOfferHead(b, m, n)
+	b = append(b, m.Data...)
+	return appendOfferTail(b, m), true
+}
+
+// appendOfferSplit is appendOffer without the data: the encoding is
+// pre ‖ m.Data ‖ post, so a large value can be written from where it is
+// instead of being copied into the encoding.
+func appendOfferSplit(m *wireOffer) (pre, post []byte, ok bool) {
+	n, size, ok := offerShape(m)
+	if !ok {
+		return nil, nil, false
+	}
+	b := make([]byte, 0, 9+n*(3+9)+size-len(m.Data))
+	b = appendOfferHead(b, m, n)
+	k := len(b)
+	b = appendOfferTail(b, m)
+	return b[:k:k], b[k:], true
+}
+
+// offerShape counts an offer's keys and the bytes of its strings and data,
+// and reports false for what appendOffer leaves to the general encoder.
+func offerShape(m *wireOffer) (n, size int, ok bool) {
+	if m.DataIsText && !utf8.Valid(m.Data) || !utf8.ValidString(m.Version) {
+		return 0, 0, false
+	}
+	n = 5 // t, pk, pe, d, v
+	size = len(m.Data) + len(m.Version)
 	if m.Doc != nil {
 		if !utf8.ValidString(*m.Doc) {
-			return nil, false
+			return 0, 0, false
 		}
 		n++
 		size += len(*m.Doc)
 	}
 	if m.DX != nil {
 		if !isSafeInteger(*m.DX) {
-			return nil, false
+			return 0, 0, false
 		}
 		n++
 	}
@@ -39,17 +72,17 @@ func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 	}
 	if m.Lineage != nil {
 		if !utf8.ValidString(*m.Lineage) {
-			return nil, false
+			return 0, 0, false
 		}
 		n++
 		size += len(*m.Lineage)
 	}
-	// A key is at most 3 bytes with its head; a head, an integer or a
-	// boolean at most 9.
-	// Every byte below is written before it is read, so the buffer is not
-	// cleared first: for a large value that saves a pass over it.
-	b := rawbuf.Alloc(prefix + 9 + n*(3+9) + size)[:prefix]
-	clear(b)
+	return n, size, true
+}
+
+// appendOfferHead appends the offer's map head and fields up to the head
+// of its data.
+func appendOfferHead(b []byte, m *wireOffer, n int) []byte {
 	b = appendCBORHead(b, 5, uint64(n))
 	b = append(b, 0x61, 't', byte(TypeOffer)) // TypeOffer < 24
 	b = append(b, 0x62, 'p', 'k')
@@ -62,7 +95,11 @@ func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 	} else {
 		b = appendCBORHead(b, 2, uint64(len(m.Data)))
 	}
-	b = append(b, m.Data...)
+	return b
+}
+
+// appendOfferTail appends the fields after the data.
+func appendOfferTail(b []byte, m *wireOffer) []byte {
 	b = append(b, 0x61, 'v')
 	b = appendCBORText(b, m.Version)
 	if m.Doc != nil {
@@ -90,7 +127,7 @@ func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 		b = append(b, 0x62, 'l', 'n')
 		b = appendCBORText(b, *m.Lineage)
 	}
-	return b, true
+	return b
 }
 
 // appendCBORText appends s, well-formed UTF-8, as a CBOR text string.

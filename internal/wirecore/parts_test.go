@@ -60,6 +60,25 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 		&wire.Dismiss{DocID: big},
 		&wire.Depart{},
 	}
+	// Small offers against thresholds that cut every field boundary: the
+	// value's head, the value, and the fields after it.
+	lineage := "lin"
+	small := &wire.Offer{DocID: "doc", Version: "v5", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte(`[["abcdefghijklmnop"]]`), Lineage: &lineage}, Reciprocate: ptrTo(true)}
+	for thr := 1; thr <= 80; thr++ {
+		a := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+		b := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+		_, outs := wirestep.SendStep(a, wirestep.BinaryCodec, thr, small)
+		_, parts, _, werr := wirestep.SendStepParts(b, thr, small)
+		if werr != nil || len(parts) != len(outs) {
+			t.Fatalf("threshold %d: %v, %d parts, %d outputs", thr, werr, len(parts), len(outs))
+		}
+		for i, p := range parts {
+			got := append(append(append([]byte(nil), p.Head...), p.Body...), p.Tail...)
+			if !bytes.Equal(got, outs[i].Piece) || p.Len() != len(got) {
+				t.Fatalf("threshold %d: frame %d differs", thr, i)
+			}
+		}
+	}
 	for _, thr := range []int{0, 100 << 10, 1000} {
 		a := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
 		b := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
@@ -77,7 +96,7 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 				t.Fatalf("threshold %d: %d parts, %d outputs", thr, len(parts), len(outs))
 			}
 			for i, p := range parts {
-				got := append(append([]byte(nil), p.Head...), p.Body...)
+				got := append(append(append([]byte(nil), p.Head...), p.Body...), p.Tail...)
 				if !bytes.Equal(got, outs[i].Piece) || traces[i] != outs[i].Trace {
 					t.Fatalf("threshold %d: frame %d differs (trace %+v vs %+v)", thr, i, traces[i], outs[i].Trace)
 				}
@@ -129,6 +148,46 @@ func TestReceiveStepSharesReassembledPayload(t *testing.T) {
 			// Appending must not write into anything else.
 			if cap(got) != len(got) {
 				t.Fatalf("payload capacity %d > length %d", cap(got), len(got))
+			}
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// TestFragmentSplitPartsMatchFrames: for every way of cutting a payload
+// into pre ‖ data ‖ post and every threshold, the parts written in order
+// are FragmentBinary's frames of the joined payload, and their bodies are
+// slices of data, not copies.
+func TestFragmentSplitPartsMatchFrames(t *testing.T) {
+	payload := make([]byte, 40)
+	for i := range payload {
+		payload[i] = byte(i*13 + 1)
+	}
+	for i := 0; i <= len(payload); i++ {
+		for j := i; j <= len(payload); j++ {
+			pre, data, post := payload[:i:i], bytes.Clone(payload[i:j]), payload[j:]
+			for thr := 1; thr <= len(payload)+1; thr++ {
+				frames, err := wire.FragmentBinary(payload, thr, 9)
+				if err != nil {
+					t.Fatal(err)
+				}
+				parts, err := wire.FragmentSplitParts(pre, data, post, thr, 9)
+				if err != nil || len(parts) != len(frames) {
+					t.Fatalf("split %d/%d threshold %d: %v, %d parts, %d frames", i, j, thr, err, len(parts), len(frames))
+				}
+				for k, p := range parts {
+					got := append(append(append([]byte(nil), p.Head...), p.Body...), p.Tail...)
+					if !bytes.Equal(got, frames[k]) {
+						t.Fatalf("split %d/%d threshold %d: part %d differs", i, j, thr, k)
+					}
+					if len(p.Body) > 0 {
+						off := k*thr + len(p.Head) - wire.FragmentHeaderSize - i
+						if &p.Body[0] != &data[off] {
+							t.Fatalf("split %d/%d threshold %d: part %d copies the data", i, j, thr, k)
+						}
+					}
+				}
 			}
 		}
 	}

@@ -171,28 +171,42 @@ func encodeOutbound[S, R wire.Piece](st PipelineState[R], codec Codec[S], msg wi
 	}
 	payload, err := codec.encode(st.Alias, msg)
 	if err != nil {
-		reason := ReasonEncodeFailed
-		var aerr *wire.AliasError
-		if errors.As(err, &aerr) {
-			reason = ReasonAliasResolutionFailed
-		}
-		return st, seq, zero, &WireError{Reason: reason, Detail: err}
+		return st, seq, zero, encodeWireError(err)
 	}
 	return st, seq, payload, nil
 }
 
-// SendStepParts is [SendStep] for the binary codec, for writers that can
-// write a frame in two parts: fragments come back as headers and slices
-// of the encoded message (see [wire.FragmentBinaryParts]) instead of copies.
-// The bytes on the wire are the same. On failure it returns the
-// *WireError SendStep would return and no parts.
-func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.ChannelMsg) (PipelineState[R], []wire.FramePart, []FrameTrace, *WireError) {
-	st, seq, payload, werr := encodeOutbound(st, BinaryCodec, msg)
-	if werr != nil {
-		return st, nil, nil, werr
+func encodeWireError(err error) *WireError {
+	reason := ReasonEncodeFailed
+	var aerr *wire.AliasError
+	if errors.As(err, &aerr) {
+		reason = ReasonAliasResolutionFailed
 	}
-	if threshold > 0 && len(payload) > threshold {
-		parts, err := wire.FragmentBinaryParts(payload, threshold, seq)
+	return &WireError{Reason: reason, Detail: err}
+}
+
+// SendStepParts is [SendStep] for the binary codec, for writers that can
+// write a frame in parts: fragments come back as headers and slices of
+// the message (see [wire.FragmentSplitParts]) instead of copies, and an
+// offer's large value is not even copied into the encoding. The bytes on
+// the wire are the same. On failure it returns the *WireError SendStep
+// would return and no parts.
+func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.ChannelMsg) (PipelineState[R], []wire.FramePart, []FrameTrace, *WireError) {
+	seq := st.NextSeq
+	st.NextSeq = seq + 1 // wraps from 2^32-1 to 0
+	if st.Alias == nil {
+		st.Alias = new(wire.AliasState)
+	}
+	split := math.MaxInt // a value larger than a fragment is written from where it is
+	if threshold > 0 {
+		split = threshold + 1
+	}
+	pre, data, post, err := st.Alias.EncodeSplit(msg, split)
+	if err != nil {
+		return st, nil, nil, encodeWireError(err)
+	}
+	if size := len(pre) + len(data) + len(post); threshold > 0 && size > threshold {
+		parts, err := wire.FragmentSplitParts(pre, data, post, threshold, seq)
 		if err != nil {
 			return st, nil, nil, fragmentWireError(err)
 		}
@@ -202,10 +216,11 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 		}
 		return st, parts, traces, nil
 	}
-	if int64(len(payload)) > BinaryCodec.maxFrame {
-		return st, nil, nil, &WireError{Reason: ReasonFrameTooLarge, Detail: SizeLimit{Size: int64(len(payload)), Limit: BinaryCodec.maxFrame}}
+	// Not split: pre is the whole message.
+	if int64(len(pre)) > BinaryCodec.maxFrame {
+		return st, nil, nil, &WireError{Reason: ReasonFrameTooLarge, Detail: SizeLimit{Size: int64(len(pre)), Limit: BinaryCodec.maxFrame}}
 	}
-	frame := BinaryCodec.complete(seq, payload)
+	frame := BinaryCodec.complete(seq, pre)
 	return st, []wire.FramePart{{Head: frame}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: len(frame)}}, nil
 }
 
