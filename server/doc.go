@@ -79,7 +79,12 @@
 //
 // Sends never block. Each connection has a send queue bounded in messages
 // and bytes (Options.SendQueueMessages, Options.SendQueueBytes) and one
-// writer goroutine, started only while the queue is non-empty. A send that
+// writer goroutine, started only while the queue is non-empty. Replies the
+// exchange sends while a connection's reader is delivering that
+// connection's message are written by the reader itself once the exchange
+// returns (a request/reply costs no goroutine hand-off); a slow socket then
+// holds up that connection's reading, which is backpressure on the peer
+// that sent. Sends still never block the sender. A send that
 // would overflow the queue fails with the reason "slow-consumer" and closes the
 // connection with 4000; a socket that accepts nothing for
 // Options.WriteTimeout is cut off the same way. Nothing is dropped
