@@ -131,6 +131,13 @@ type conn struct {
 	delivering bool
 	deferred   bool
 	inline     bool // the reader holds the writer's role
+	// With holdReplies (sockets the server hijacked itself) the reader
+	// does not write at once but holds the role until it is about to read
+	// from the socket again (readFlushConn): replies to messages that came
+	// in together are written as one batch. held is set meanwhile.
+	holdReplies bool
+	held        atomic.Bool
+	parkedGo    bool // a writer goroutine is parked while the reader holds the role
 }
 
 // writerLinger is how long the writer goroutine waits for more messages
@@ -556,9 +563,33 @@ func (c *conn) endDelivery() {
 		return
 	}
 	// A parked writer goroutine stays parked: the reader holds the role.
-	goroutine := c.writing
+	c.parkedGo = c.writing
 	c.writing, c.inline, c.retire = true, true, false
 	c.armWatchLocked()
+	if c.holdReplies {
+		c.held.Store(true) // written before the reader's next socket read
+		return
+	}
+	c.writeInlineLocked()
+}
+
+// flushHeld writes what the reader held back and gives up the writer's
+// role; the reader calls it before it reads from the socket, and finish
+// before the connection ends.
+func (c *conn) flushHeld() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.held.Load() {
+		return
+	}
+	c.held.Store(false)
+	c.writeInlineLocked()
+}
+
+// writeInlineLocked writes the queue on the reader's goroutine, which holds
+// the writer's role, then gives the role up (to the writer goroutine when
+// closing, so that it sends the close frame).
+func (c *conn) writeInlineLocked() {
 	for len(c.q) > 0 && !c.st.discard && !c.st.closing() {
 		batch := c.q
 		c.q = c.spare[:0]
@@ -579,7 +610,8 @@ func (c *conn) endDelivery() {
 		}
 	}
 	c.inline = false
-	c.writing = goroutine
+	c.writing = c.parkedGo
+	c.parkedGo = false
 	if c.st.closing() || len(c.q) > 0 {
 		// Closing meanwhile: the writer goroutine flushes what the close
 		// keeps and sends the close frame.
@@ -1084,6 +1116,7 @@ func limitClose(err error) (websocket.StatusCode, string, error, bool) {
 // at once, the socket is closed (S5: a failed socket is never left open),
 // and the writer is waited for.
 func (c *conn) finish(readErr error) {
+	c.flushHeld() // or hand it to the writer goroutine, when closing
 	how := readGone
 	switch {
 	case socketGone(readErr):

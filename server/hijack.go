@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 )
 
 // hijackWriter wraps the ResponseWriter given to ServeHTTP so that the
@@ -27,6 +28,7 @@ type hijackWriter struct {
 	readSize, writeSize int
 	conn                net.Conn
 	cork                *corkWriter
+	flush               *readFlushConn
 	status              int
 }
 
@@ -78,7 +80,25 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	// The connection's writer batches its socket writes through the cork.
 	h.cork = &corkWriter{w: c}
-	return c, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, h.writeSize)), nil
+	h.flush = &readFlushConn{Conn: c}
+	return h.flush, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, h.writeSize)), nil
+}
+
+// readFlushConn is the hijacked connection as coder/websocket reads it.
+// Before each read from the socket (one that may block), the connection's
+// reader writes the replies it held back (conn.flushHeld): replies to
+// messages that arrived together leave in one batch, and none waits
+// while the reader waits for input.
+type readFlushConn struct {
+	net.Conn
+	owner atomic.Pointer[conn]
+}
+
+func (f *readFlushConn) Read(p []byte) (int, error) {
+	if c := f.owner.Load(); c != nil && c.held.Load() {
+		c.flushHeld()
+	}
+	return f.Conn.Read(p)
 }
 
 type sliceReader struct{ b []byte }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -33,8 +35,8 @@ func (l *batchLog) take() []bool {
 
 // TestReplyWrittenByReader: a reply the exchange sends while a message is
 // being delivered is written by the reading goroutine itself, not handed
-// to the writer goroutine (no wake-up per round trip); a send from
-// anywhere else still goes through the writer goroutine.
+// to the writer goroutine (no wake-up per round trip); a send made while
+// the reader waits for input goes through the writer goroutine.
 func TestReplyWrittenByReader(t *testing.T) {
 	h := newHarness(t, Options{})
 	var log batchLog
@@ -47,6 +49,24 @@ func TestReplyWrittenByReader(t *testing.T) {
 	c := h.connect("")
 	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
 	log.take() // "ready" went out through the writer goroutine
+
+	// The reader waits for input and holds nothing: a send from another
+	// goroutine goes to the writer goroutine.
+	h.rec.mu.Lock()
+	ch := h.rec.added[0]
+	h.rec.mu.Unlock()
+	if err := ch.Send(&wire.Offer{DocID: "d", Version: "out", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}}); err != nil {
+		t.Fatal(err)
+	}
+	if msg, _ := c.readMsg(); msg.(*wire.Offer).Version != "out" {
+		t.Fatalf("got %#v", msg)
+	}
+	if got := log.take(); len(got) != 1 || got[0] {
+		t.Fatalf("send while the reader waits for input: batches %v, want one by the writer goroutine", got)
+	}
+	// A writer goroutine that is still finishing its batch takes what is
+	// queued meanwhile; once it is parked, replies are the reader's.
+	waitWriterParked(t, h.srv)
 
 	for i := range 20 {
 		v := string(rune('a' + i))
@@ -66,18 +86,6 @@ func TestReplyWrittenByReader(t *testing.T) {
 		}
 	}
 
-	h.rec.mu.Lock()
-	ch := h.rec.added[0]
-	h.rec.mu.Unlock()
-	if err := ch.Send(&wire.Offer{DocID: "d", Version: "out", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}}); err != nil {
-		t.Fatal(err)
-	}
-	if msg, _ := c.readMsg(); msg.(*wire.Offer).Version != "out" {
-		t.Fatalf("got %#v", msg)
-	}
-	if got := log.take(); len(got) != 1 || got[0] {
-		t.Fatalf("send outside a delivery: batches %v, want one by the writer goroutine", got)
-	}
 }
 
 // TestWriteTimeoutInline: a reply the reader writes itself is bounded by
@@ -111,5 +119,68 @@ func TestWriteTimeoutInline(t *testing.T) {
 	h.waitDone(1)
 	if n := h.srv.Stats().Closed[StatusSlowConsumer]; n != 1 {
 		t.Fatalf("closed 4000 = %d", n)
+	}
+}
+
+// TestPipelinedRepliesAllArrive: replies the reader holds back while more
+// input is buffered are all written, in order, before it waits for input
+// again; none is left behind when the client stops sending.
+func TestPipelinedRepliesAllArrive(t *testing.T) {
+	h := newHarness(t, Options{})
+	var log batchLog
+	h.srv.testHookBatch = log.hook
+	h.rec.onReceive = func(ch *transport.Channel, msg wire.ChannelMsg) {
+		if o, ok := msg.(*wire.Offer); ok {
+			_ = ch.Send(&wire.Offer{DocID: o.DocID, Version: o.Version + "'", Payload: o.Payload})
+		}
+	}
+	c := h.connect("")
+	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
+	log.take()
+	const n = 200
+	for i := range n {
+		c.send(&wire.Offer{DocID: "d", Version: strconv.Itoa(i), Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte{byte(i)}}})
+	}
+	for i := range n {
+		msg, _ := c.readMsg()
+		if o, ok := msg.(*wire.Offer); !ok || o.Version != strconv.Itoa(i)+"'" {
+			t.Fatalf("reply %d: %#v", i, msg)
+		}
+	}
+	batches := log.take()
+	if len(batches) == 0 || len(batches) > n {
+		t.Fatalf("%d batches for %d replies", len(batches), n)
+	}
+	for i, inline := range batches {
+		if !inline {
+			t.Fatalf("batch %d was written by the writer goroutine", i)
+		}
+	}
+	t.Logf("%d replies in %d batches", n, len(batches))
+}
+
+// waitWriterParked waits until every connection's writer goroutine, if
+// any, is parked.
+func waitWriterParked(t *testing.T, s *Server) {
+	t.Helper()
+	deadline := time.Now().Add(guard)
+	for {
+		parked := true
+		s.mu.Lock()
+		for _, c := range s.conns {
+			c.mu.Lock()
+			if c.writing && !c.parked {
+				parked = false
+			}
+			c.mu.Unlock()
+		}
+		s.mu.Unlock()
+		if parked {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("writer goroutine never parked")
+		}
+		runtime.Gosched()
 	}
 }

@@ -411,6 +411,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if hw.flush != nil {
+		c.holdReplies = true
+		hw.flush.owner.Store(c)
+	}
 	active.Store(c)
 	// The handler goroutine (with net/http's deep, grown stack) ends here;
 	// the connection runs on a fresh goroutine that the server owns.
