@@ -82,9 +82,13 @@
 // writer goroutine, started only while the queue is non-empty. Replies the
 // exchange sends while a connection's reader is delivering that
 // connection's message are written by the reader itself once the exchange
-// returns (a request/reply costs no goroutine hand-off); a slow socket then
-// holds up that connection's reading, which is backpressure on the peer
-// that sent. Sends still never block the sender. A send that
+// returns (a request/reply costs no goroutine hand-off), held until it is
+// about to read from the socket again so that replies to messages that
+// arrived together leave in one write. Meanwhile other senders' messages
+// to that connection wait in its queue too, so a delivery that blocks (a
+// hook that waits) delays that connection's output; a slow socket holds
+// up its reading, which is backpressure on the peer that sent. Sends
+// still never block the sender. A send that
 // would overflow the queue fails with the reason "slow-consumer" and closes the
 // connection with 4000; a socket that accepts nothing for
 // Options.WriteTimeout is cut off the same way. Nothing is dropped
