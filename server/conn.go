@@ -591,24 +591,9 @@ func (c *conn) flushHeld() {
 // closing, so that it sends the close frame).
 func (c *conn) writeInlineLocked() {
 	for len(c.q) > 0 && !c.st.discard && !c.st.closing() {
-		batch := c.q
-		c.q = c.spare[:0]
-		c.spare = nil
-		c.busy = true
-		c.mu.Unlock()
-
-		if h := c.s.testHookBatch; h != nil {
-			h(true)
-		}
-		c.writeBatch(batch)
-
-		c.mu.Lock()
-		c.busy = false
-		c.lastOut = c.s.clk.Now().UnixNano()
-		if c.spare == nil && cap(batch) <= 64 {
-			c.spare = batch[:0]
-		}
+		c.writeQueuedLocked(true)
 	}
+	c.busy = false
 	c.inline = false
 	c.writing = c.parkedGo
 	c.parkedGo = false
@@ -714,22 +699,29 @@ func (c *conn) writeLoop() {
 			c.mu.Lock()
 			continue
 		}
-		batch := c.q
-		c.q = c.spare[:0]
-		c.spare = nil
-		c.busy = true
-		c.mu.Unlock()
+		c.writeQueuedLocked(false)
+	}
+}
 
-		if h := c.s.testHookBatch; h != nil {
-			h(false)
-		}
-		c.writeBatch(batch)
+// writeQueuedLocked takes the queue as one batch and writes it with c.mu
+// released, by the writer goroutine or by the reader (inline). busy stays
+// set: the caller clears it once the queue is empty.
+func (c *conn) writeQueuedLocked(inline bool) {
+	batch := c.q
+	c.q = c.spare[:0]
+	c.spare = nil
+	c.busy = true
+	c.mu.Unlock()
 
-		c.mu.Lock()
-		c.lastOut = c.s.clk.Now().UnixNano()
-		if c.spare == nil && cap(batch) <= 64 {
-			c.spare = batch[:0]
-		}
+	if h := c.s.testHookBatch; h != nil {
+		h(inline)
+	}
+	c.writeBatch(batch)
+
+	c.mu.Lock()
+	c.lastOut = c.s.clk.Now().UnixNano()
+	if c.spare == nil && cap(batch) <= 64 {
+		c.spare = batch[:0]
 	}
 }
 
