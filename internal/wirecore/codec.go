@@ -49,11 +49,23 @@ func (s *AliasState) Encode(msg ChannelMsg) ([]byte, error) {
 	return encodeMessage(wm)
 }
 
-// EncodeSplit is [AliasState.Encode] for writers that fragment a large
-// value without copying it: when msg is an offer with at least min bytes of
-// data, the encoding is pre ‖ data ‖ post, data being the offer's own
-// bytes; otherwise pre is the whole encoding and data and post are nil.
-func (s *AliasState) EncodeSplit(msg ChannelMsg, min int) (pre, data, post []byte, err error) {
+// EncodeReserved is [AliasState.Encode] behind reserve leading zero bytes,
+// room for a frame header written in place (offers are encoded there
+// directly; other messages are copied behind it).
+func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error) {
+	wm, err := aliasOutbound(s, msg)
+	if err != nil {
+		return nil, err
+	}
+	return encodeReserved(wm, reserve)
+}
+
+// EncodeSplit is [AliasState.EncodeReserved] for writers that fragment a
+// large value without copying it: when msg is an offer with at least min
+// bytes of data, the encoding is pre ‖ data ‖ post, data being the offer's
+// own bytes (nothing reserved); otherwise pre is the whole encoding behind
+// reserve zero bytes and data and post are nil.
+func (s *AliasState) EncodeSplit(msg ChannelMsg, min, reserve int) (pre, data, post []byte, err error) {
 	wm, err := aliasOutbound(s, msg)
 	if err != nil {
 		return nil, nil, nil, err
@@ -63,8 +75,21 @@ func (s *AliasState) EncodeSplit(msg ChannelMsg, min int) (pre, data, post []byt
 			return pre, o.Data, post, nil
 		}
 	}
-	b, err := encodeMessage(wm)
+	b, err := encodeReserved(wm, reserve)
 	return b, nil, nil, err
+}
+
+func encodeReserved(wm wireMessage, reserve int) ([]byte, error) {
+	if o, ok := wm.(*wireOffer); ok && o != nil {
+		if b, ok := appendOffer(reserve, o); ok {
+			return b, nil
+		}
+	}
+	b, err := encodeMessage(wm)
+	if err != nil || reserve == 0 {
+		return b, err
+	}
+	return append(make([]byte, reserve, reserve+len(b)), b...), nil
 }
 
 // EncodeText is [AliasState.Encode] for the text (JSON) form.

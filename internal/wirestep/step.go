@@ -17,8 +17,11 @@ type Codec[P wire.Piece] struct {
 	name     string
 	maxFrame int64
 	size     func(P) int
-	encode   func(*wire.AliasState, wire.ChannelMsg) (P, error)
-	decode   func(*wire.AliasState, P) (wire.ChannelMsg, error)
+	// encode returns the encoding behind reserve bytes, where complete
+	// writes the frame header without copying the message.
+	reserve int
+	encode  func(*wire.AliasState, wire.ChannelMsg) (P, error)
+	decode  func(*wire.AliasState, P) (wire.ChannelMsg, error)
 	// decodeOwned, if set, decodes a payload the reassembler built (no
 	// one else holds it), sharing it where decode would copy.
 	decodeOwned func(*wire.AliasState, P) (wire.ChannelMsg, error)
@@ -35,17 +38,17 @@ func (c Codec[P]) Size(p P) int { return c.size(p) }
 
 // BinaryCodec encodes messages as CBOR and frames them as binary frames.
 var BinaryCodec = Codec[[]byte]{
-	name:        "binary",
-	maxFrame:    math.MaxUint32, // the 32-bit length field
-	size:        func(b []byte) int { return len(b) },
-	encode:      (*wire.AliasState).Encode,
+	name:     "binary",
+	maxFrame: math.MaxUint32, // the 32-bit length field
+	size:     func(b []byte) int { return len(b) },
+	reserve:  wire.HeaderSize,
+	encode: func(a *wire.AliasState, msg wire.ChannelMsg) ([]byte, error) {
+		return a.EncodeReserved(msg, wire.HeaderSize)
+	},
 	decode:      (*wire.AliasState).Decode,
 	decodeOwned: (*wire.AliasState).DecodeOwned,
-	complete: func(seq uint32, payload []byte) []byte {
-		b, _ := wire.AppendFrame(make([]byte, 0, wire.HeaderSize+len(payload)), wire.Frame{Kind: wire.KindComplete, Seq: seq, Payload: payload})
-		return b
-	},
-	fragment: wire.FragmentBinary,
+	complete:    completeInPlace,
+	fragment:    wire.FragmentBinary,
 }
 
 // TextCodec encodes messages as compact JSON and frames them as text
@@ -135,10 +138,11 @@ type ReceiveOutput struct {
 // through untouched. S (the codec's piece type) and R (the state's receive type)
 // may differ, for asymmetric links.
 func SendStep[S, R wire.Piece](st PipelineState[R], codec Codec[S], threshold int, msg wire.ChannelMsg) (PipelineState[R], []SendOutput[S]) {
-	st, seq, payload, werr := encodeOutbound(st, codec, msg)
+	st, seq, buf, werr := encodeOutbound(st, codec, msg)
 	if werr != nil {
 		return st, []SendOutput[S]{{Err: werr}}
 	}
+	payload := buf[codec.reserve:]
 	size := codec.size(payload)
 	if threshold > 0 && size > threshold {
 		frames, err := codec.fragment(payload, threshold, seq)
@@ -156,8 +160,15 @@ func SendStep[S, R wire.Piece](st PipelineState[R], codec Codec[S], threshold in
 	if int64(size) > codec.maxFrame {
 		return st, []SendOutput[S]{{Err: &WireError{Reason: ReasonFrameTooLarge, Detail: SizeLimit{Size: int64(size), Limit: codec.maxFrame}}}}
 	}
-	frame := codec.complete(seq, payload)
+	frame := codec.complete(seq, buf)
 	return st, []SendOutput[S]{{Piece: frame, Trace: FrameTrace{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: codec.size(frame)}}}
+}
+
+// completeInPlace writes a complete frame's header into the reserved
+// bytes in front of its payload.
+func completeInPlace(seq uint32, buf []byte) []byte {
+	_, _ = wire.PutHeader(buf[:wire.HeaderSize], wire.Frame{Kind: wire.KindComplete, Seq: seq, Payload: buf[wire.HeaderSize:]})
+	return buf
 }
 
 // encodeOutbound takes the message's sequence number, aliases it and
@@ -201,9 +212,13 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 	if threshold > 0 {
 		split = threshold + 1
 	}
-	pre, data, post, err := st.Alias.EncodeSplit(msg, split)
+	pre, data, post, err := st.Alias.EncodeSplit(msg, split, wire.HeaderSize)
 	if err != nil {
 		return st, nil, nil, encodeWireError(err)
+	}
+	reserved := pre // not split: the message behind room for its header
+	if data == nil {
+		pre = pre[wire.HeaderSize:]
 	}
 	if size := len(pre) + len(data) + len(post); threshold > 0 && size > threshold {
 		parts, err := wire.FragmentSplitParts(pre, data, post, threshold, seq)
@@ -220,7 +235,7 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 	if int64(len(pre)) > BinaryCodec.maxFrame {
 		return st, nil, nil, &WireError{Reason: ReasonFrameTooLarge, Detail: SizeLimit{Size: int64(len(pre)), Limit: BinaryCodec.maxFrame}}
 	}
-	frame := BinaryCodec.complete(seq, pre)
+	frame := completeInPlace(seq, reserved)
 	return st, []wire.FramePart{{Head: frame}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: len(frame)}}, nil
 }
 
