@@ -137,7 +137,6 @@ type conn struct {
 	// in together are written as one batch. held is set meanwhile.
 	holdReplies bool
 	held        atomic.Bool
-	parkedGo    bool // a writer goroutine is parked while the reader holds the role
 }
 
 // writerLinger is how long the writer goroutine waits for more messages
@@ -562,8 +561,9 @@ func (c *conn) endDelivery() {
 		c.kickLocked()
 		return
 	}
-	// A parked writer goroutine stays parked: the reader holds the role.
-	c.parkedGo = c.writing
+	// A parked writer goroutine stays parked (nothing wakes it while the
+	// reader holds the role), so parked still tells whether it exists
+	// when the role is given back.
 	c.writing, c.inline, c.retire = true, true, false
 	c.armWatchLocked()
 	if c.holdReplies {
@@ -595,8 +595,7 @@ func (c *conn) writeInlineLocked() {
 	}
 	c.busy = false
 	c.inline = false
-	c.writing = c.parkedGo
-	c.parkedGo = false
+	c.writing = c.parked
 	if c.st.closing() || len(c.q) > 0 {
 		// Closing meanwhile: the writer goroutine flushes what the close
 		// keeps and sends the close frame.

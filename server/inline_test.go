@@ -41,11 +41,7 @@ func TestReplyWrittenByReader(t *testing.T) {
 	h := newHarness(t, Options{})
 	var log batchLog
 	h.srv.testHookBatch = log.hook
-	h.rec.onReceive = func(ch *transport.Channel, msg wire.ChannelMsg) {
-		if o, ok := msg.(*wire.Offer); ok {
-			_ = ch.Send(&wire.Offer{DocID: o.DocID, Version: o.Version + "'", Payload: o.Payload})
-		}
-	}
+	echoOffers(h)
 	c := h.connect("")
 	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
 	log.take() // "ready" went out through the writer goroutine
@@ -129,11 +125,7 @@ func TestPipelinedRepliesAllArrive(t *testing.T) {
 	h := newHarness(t, Options{})
 	var log batchLog
 	h.srv.testHookBatch = log.hook
-	h.rec.onReceive = func(ch *transport.Channel, msg wire.ChannelMsg) {
-		if o, ok := msg.(*wire.Offer); ok {
-			_ = ch.Send(&wire.Offer{DocID: o.DocID, Version: o.Version + "'", Payload: o.Payload})
-		}
-	}
+	echoOffers(h)
 	c := h.connect("")
 	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
 	log.take()
@@ -182,5 +174,15 @@ func waitWriterParked(t *testing.T, s *Server) {
 			t.Fatal("writer goroutine never parked")
 		}
 		runtime.Gosched()
+	}
+}
+
+// echoOffers makes the harness answer every offer, during its delivery,
+// with the same offer at version v + "'".
+func echoOffers(h *harness) {
+	h.rec.onReceive = func(ch *transport.Channel, msg wire.ChannelMsg) {
+		if o, ok := msg.(*wire.Offer); ok {
+			_ = ch.Send(&wire.Offer{DocID: o.DocID, Version: o.Version + "'", Payload: o.Payload})
+		}
 	}
 }
