@@ -80,6 +80,9 @@ type msgDecoder struct {
 	// written again (a reassembled message), so an offer's payload may
 	// share it instead of being copied.
 	owned bool
+	// top holds the known fields of the top-level map, located while
+	// check walks it, so message needs no second walk.
+	top fields
 }
 
 var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]keyDesc, 0, 64)} }}
@@ -104,18 +107,22 @@ func decodeMsg(data []byte, owned bool) (wireMessage, error) {
 	if len(data) == 0 {
 		return nil, newError(reasonDecodeCBOR, "", errNoData)
 	}
-	if err := decMode.Wellformed(data); err != nil {
-		return nil, newError(reasonDecodeCBOR, "", err)
-	}
+	// check applies every well-formedness rule (and the reference's
+	// stricter ones) in its one walk, so no separate Wellformed pass.
 	d := decoderPool.Get().(*msgDecoder)
-	defer func() {
-		clear(d.keys[:cap(d.keys)])
-		d.keys = d.keys[:0]
-		d.data = nil
-		decoderPool.Put(d)
-	}()
 	d.data, d.off, d.owned = data, 0, owned
+	d.top = fields{}
 	d.budget = budgetPerByte*len(data) + budgetSlack
+	m, err := d.decode()
+	// Keys may alias data: cleared so the pool holds no message alive.
+	clear(d.keys[:cap(d.keys)])
+	d.keys = d.keys[:0]
+	d.data = nil
+	decoderPool.Put(d)
+	return m, err
+}
+
+func (d *msgDecoder) decode() (wireMessage, error) {
 	if err := d.check(0); err != nil {
 		var de *kyneta.Error
 		if errors.As(err, &de) {
@@ -123,8 +130,8 @@ func decodeMsg(data []byte, owned bool) (wireMessage, error) {
 		}
 		return nil, newError(reasonDecodeCBOR, "", err)
 	}
-	if d.off != len(data) {
-		return nil, newError(reasonDecodeCBOR, "", errTruncated) // unreachable after Wellformed
+	if d.off != len(d.data) {
+		return nil, newError(reasonDecodeCBOR, "", errExtraData)
 	}
 	return d.message()
 }
@@ -196,26 +203,60 @@ func (d *msgDecoder) check(depth int) error {
 		return limitError("map of %d pairs (at most %d)", a, maxMapPairs)
 	}
 	base := len(d.keys)
-	defer func() { d.keys = d.keys[:base] }()
+	var seen uint32 // known keys met in this map
 	for range int(a) {
-		start := d.off
-		if err := d.check(depth + 1); err != nil {
-			return err
+		var k keyDesc
+		if d.off >= len(d.data) {
+			return errTruncated
 		}
-		k, ok := d.keyAt(start)
-		if !ok {
-			return errMapKeyType
-		}
-		for i := base; i < len(d.keys); i++ {
-			if d.keys[i].equal(&k) {
-				return errDuplicateKey
+		if ib := d.data[d.off]; ib >= 0x60 && ib < 0x78 && d.off+1+int(ib-0x60) <= len(d.data) {
+			// A short text key, the usual case: its head is the byte itself.
+			start := d.off + 1
+			d.off = start + int(ib-0x60)
+			t, clean := cleanText(d.data[start:d.off])
+			if !clean {
+				t = jsjson.AppendWellFormed(nil, stripBOM(d.data[start:d.off]))
+			}
+			k = keyDesc{kind: 1, text: t}
+		} else {
+			start := d.off
+			if err := d.check(depth + 1); err != nil {
+				return err
+			}
+			var ok bool
+			if k, ok = d.keyAt(start); !ok {
+				return errMapKeyType
 			}
 		}
-		d.keys = append(d.keys, k)
+		// A known key can only equal itself, so known keys are checked
+		// for duplicates with one bit each; only other keys are compared
+		// with each other.
+		known := -1
+		if k.kind == 1 {
+			known = knownKey(k.text)
+		}
+		if known >= 0 {
+			if seen&(1<<known) != 0 {
+				return errDuplicateKey
+			}
+			seen |= 1 << known
+		} else {
+			for i := base; i < len(d.keys); i++ {
+				if d.keys[i].equal(&k) {
+					return errDuplicateKey
+				}
+			}
+			d.keys = append(d.keys, k)
+		}
+		valAt := d.off
 		if err := d.check(depth + 1); err != nil {
 			return err
 		}
+		if depth == 0 && known >= 0 && d.data[valAt] != 0xf7 { // undefined is absent
+			d.top[known] = int32(valAt)
+		}
 	}
+	d.keys = d.keys[:base]
 	return nil
 }
 
@@ -394,18 +435,54 @@ const (
 	numKeys
 )
 
+// The duplicate check keeps a bit per known key.
+var _ = [32 - numKeys]struct{}{}
+
 var keyNames = [numKeys]string{
 	kT: "t", kID: "id", kN: "n", kY: "y", kF: "f", kPV: "pv", kDocs: "docs", kDoc: "doc", kDX: "dx",
 	kV: "v", kR: "r", kPK: "pk", kPE: "pe", kD: "d", kLN: "ln", kA: "a", kRT: "rt", kMS: "ms",
 	kSH: "sh", kSA: "sa", kSHX: "shx", kSHS: "shs", kS: "s",
 }
 
-var keyIndex = func() map[string]int {
-	m := make(map[string]int, numKeys)
-	for i, k := range keyNames {
-		m[k] = i
+// knownKey returns the index of the known key k, or -1. Every known key
+// is one or two ASCII letters, so two bytes pick it without hashing.
+func knownKey(k []byte) int {
+	switch len(k) {
+	case 1:
+		return oneLetterKeys[k[0]] - 1
+	case 2:
+		for i := range twoLetterKeys {
+			if twoLetterKeys[i].name[0] == k[0] && twoLetterKeys[i].name[1] == k[1] {
+				return twoLetterKeys[i].index
+			}
+		}
+	case 3, 4:
+		if i, ok := longKeys[string(k)]; ok {
+			return i
+		}
 	}
-	return m
+	return -1
+}
+
+var oneLetterKeys, twoLetterKeys, longKeys = func() (one [256]int, two []struct {
+	name  [2]byte
+	index int
+}, long map[string]int) {
+	long = map[string]int{}
+	for i, k := range keyNames {
+		switch len(k) {
+		case 1:
+			one[k[0]] = i + 1
+		case 2:
+			two = append(two, struct {
+				name  [2]byte
+				index int
+			}{[2]byte{k[0], k[1]}, i})
+		default:
+			long[k] = i
+		}
+	}
+	return one, two, long
 }()
 
 // fields locates the known keys of a map: the offset of each value, or 0
@@ -422,7 +499,7 @@ func (d *msgDecoder) fieldsOf(v itemView, f *fields) int {
 		valAt := d.skip(p)
 		if kv.kind == vText {
 			raw := d.data[kv.body : kv.body+int(kv.arg)]
-			if i, ok := keyIndex[string(stripBOM(raw))]; ok && d.data[valAt] != 0xf7 { // undefined is absent
+			if i := knownKey(stripBOM(raw)); i >= 0 && d.data[valAt] != 0xf7 { // undefined is absent
 				f[i] = int32(valAt)
 			}
 		}
@@ -484,10 +561,64 @@ func (d *msgDecoder) textBytes(off int) ([]byte, error) {
 	return jsjson.AppendWellFormed(make([]byte, 0, 3*len(raw)), stripBOM(raw)), nil
 }
 
-func (d *msgDecoder) isText(off int) bool { return d.view(off).kind == vText }
-func (d *msgDecoder) isBool(off int) bool { return d.view(off).kind == vBool }
+func (d *msgDecoder) isText(off int) bool { return d.kind(off) == vText }
+func (d *msgDecoder) isBool(off int) bool { return d.kind(off) == vBool }
+
+// kind is view(off).kind, read from the head byte alone where that
+// settles it (everything but 8-byte integers and tags).
+func (d *msgDecoder) kind(off int) uint8 {
+	if k := headKinds[d.data[off]]; k != kindNeedsView {
+		return k
+	}
+	return d.view(off).kind
+}
+
+// kindNeedsView marks head bytes whose kind depends on more than the byte.
+const kindNeedsView = 0xff
+
+var headKinds = func() (t [256]uint8) {
+	for ib := range t {
+		major, ai := ib>>5, ib&0x1f
+		k := uint8(kindNeedsView)
+		switch major {
+		case 0, 1:
+			if ai < 27 { // at most 32 bits: always a safe integer
+				k = vNum
+			}
+		case 2:
+			k = vBytes
+		case 3:
+			k = vText
+		case 4:
+			k = vArray
+		case 5:
+			k = vMap
+		case 7:
+			switch ai {
+			case 20, 21:
+				k = vBool
+			case 22:
+				k = vNull
+			case 23:
+				k = vUndef
+			case 25, 26, 27:
+				k = vNum
+			}
+		}
+		t[ib] = k
+	}
+	return t
+}()
 
 func (d *msgDecoder) number(off int) (float64, bool) {
+	// Small integers, the usual numbers of a message, have their value
+	// in the head byte.
+	switch ib := d.data[off]; {
+	case ib < 24:
+		return float64(ib), true
+	case ib >= 0x20 && ib < 0x20+24:
+		return -1 - float64(ib-0x20), true
+	}
 	v := d.view(off)
 	return v.num, v.kind == vNum
 }
@@ -543,9 +674,7 @@ func (d *msgDecoder) message() (wireMessage, error) {
 	if top.kind != vMap {
 		return nil, invalid("input must be a non-null object")
 	}
-	var fs fields
-	d.fieldsOf(top, &fs)
-	f := &fs
+	f := &d.top
 	toff, ok := f.get(kT)
 	t, isNum := d.number(toff)
 	if !ok || !isNum || !knownType(t) {
@@ -709,7 +838,7 @@ func (d *msgDecoder) offer(f *fields) (wireMessage, error) {
 		return nil, invalid("pe must be a valid PayloadEncodingValue", "pe")
 	}
 	doff, ok := f.get(kD)
-	dkind := d.view(doff).kind
+	dkind := d.kind(doff)
 	if !ok || (dkind != vText && dkind != vBytes) {
 		return nil, invalid("d must be a string or Uint8Array", "d")
 	}

@@ -173,3 +173,42 @@ func BenchmarkDecodeHostile(b *testing.B) {
 		})
 	}
 }
+
+// TestDecodeMessageOnePassRules covers the rules check applies on its own
+// now that no separate well-formedness pass runs before it: duplicate
+// known keys (one bit each), duplicates through a byte-order mark,
+// duplicate unknown keys, keys past the end, trailing bytes. Each input is
+// also checked against the tree decoder.
+func TestDecodeMessageOnePassRules(t *testing.T) {
+	depart := []byte{0xa1, 0x61, 't', 0x02}
+	for _, tc := range []struct {
+		name    string
+		in      []byte
+		wantErr error // nil: decodes
+	}{
+		{"depart", depart, nil},
+		{"known key twice", []byte{0xa2, 0x61, 't', 0x02, 0x61, 't', 0x02}, errDuplicateKey},
+		{"known key twice, first undefined", []byte{0xa2, 0x61, 't', 0xf7, 0x61, 't', 0x02}, errDuplicateKey},
+		{"known key and its BOM form", []byte{0xa2, 0x61, 't', 0x02, 0x64, 0xef, 0xbb, 0xbf, 't', 0x02}, errDuplicateKey},
+		{"unknown key twice", []byte{0xa3, 0x61, 't', 0x02, 0x61, 'x', 0x00, 0x61, 'x', 0x01}, errDuplicateKey},
+		{"number key twice", []byte{0xa3, 0x61, 't', 0x02, 0x07, 0x00, 0x07, 0x01}, errDuplicateKey},
+		{"known key twice in a nested map", []byte{0xa2, 0x61, 't', 0x02, 0x61, 'x', 0xa2, 0x61, 'd', 0x00, 0x61, 'd', 0x00}, errDuplicateKey},
+		{"same key in two maps", []byte{0xa2, 0x61, 't', 0x02, 0x61, 'x', 0xa1, 0x61, 't', 0x00}, nil},
+		{"pairs missing", []byte{0xa2, 0x62, 'b', '0', 0x30}, errTruncated},
+		{"key text past the end", []byte{0xa1, 0x65, 't'}, errTruncated},
+		{"trailing byte", append(bytes.Clone(depart), 0x00), errExtraData},
+		{"indefinite map", []byte{0xbf, 0x61, 't', 0x02, 0xff}, errNonMinimal},
+		{"tag", []byte{0xa1, 0x61, 't', 0xc1, 0x02}, errUnsupported},
+		{"simple value 16", []byte{0xa1, 0x61, 't', 0xf0}, errUnsupported},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := checkDecodeMessage(t, tc.in)
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("error %v", err)
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}

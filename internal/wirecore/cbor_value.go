@@ -69,6 +69,7 @@ var (
 	errMapKeyType     = errors.New("map key must be string or number")
 	errDuplicateKey   = errors.New("map has duplicate key")
 	errTooDeep        = errors.New("nesting too deep")
+	errExtraData      = errors.New("extraneous data after the message")
 )
 
 // Encode errors.
