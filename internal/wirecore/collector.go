@@ -2,6 +2,7 @@ package wirecore
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -272,8 +273,9 @@ type batch[C Piece] struct {
 	seq      float64
 	expTotal float64
 	expSize  float64
-	// chunks holds every received index: the chunk itself, or a zero
-	// marker for a chunk already copied into buf.
+	// chunks holds the received chunks not yet in buf (all of them for
+	// substrates that are not contiguous). It is made on first use: a
+	// message that arrives in order never needs it.
 	chunks map[float64]C
 	// buf is the message so far for contiguous substrates: chunks
 	// 0..nextIndex-1, in order.
@@ -285,6 +287,26 @@ type batch[C Piece] struct {
 	// plus the timeout. Zero when the timeout is disabled.
 	deadline   time.Time
 	prev, next *batch[C] // creation order
+}
+
+// received is how many distinct chunks b has: those in buf and those held.
+func (b *batch[C]) received() int { return int(b.nextIndex) + len(b.chunks) }
+
+// has reports whether chunk index was received.
+func (b *batch[C]) has(index float64) bool {
+	if index < b.nextIndex && index == math.Trunc(index) {
+		return true
+	}
+	_, ok := b.chunks[index]
+	return ok
+}
+
+// hold keeps a chunk that cannot go into buf yet.
+func (b *batch[C]) hold(index float64, chunk C) {
+	if b.chunks == nil {
+		b.chunks = make(map[float64]C, 4)
+	}
+	b.chunks[index] = chunk
 }
 
 // fragmentCollector gathers fragments into whole messages: the reference's
@@ -374,8 +396,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 	if b == nil {
 		d = decide(false, 0, 0, 0, false, index, total, totalSize)
 	} else {
-		_, dup := b.chunks[index]
-		d = decide(true, b.expTotal, b.expSize, len(b.chunks), dup, index, total, totalSize)
+		d = decide(true, b.expTotal, b.expSize, b.received(), b.has(index), index, total, totalSize)
 	}
 	switch d {
 	case decisionRejectInvalidIndex:
@@ -422,7 +443,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 			// length so a pooled buffer's older bytes stay out of reach.
 			return c.sub.fromBuf(b.buf[:len(b.buf):len(b.buf)]), true, nil
 		}
-		b.chunks[index] = chunk // joined below, so no copy needed
+		b.hold(index, chunk) // joined below, so no copy needed
 		parts := make([]C, 0, len(b.chunks))
 		for i := 0; float64(i) < b.expTotal; i++ {
 			p, ok := b.chunks[float64(i)]
@@ -441,7 +462,7 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 				*events = append(*events, c.evictOldest())
 			}
 		}
-		b = &batch[C]{seq: seq, expTotal: total, expSize: totalSize, chunks: make(map[float64]C, 4)}
+		b = &batch[C]{seq: seq, expTotal: total, expSize: totalSize}
 		c.batches[seq] = b
 		if c.newest == nil {
 			c.oldest, c.newest = b, b
@@ -492,13 +513,13 @@ func (c *fragmentCollector[C]) store(b *batch[C], index float64, chunk C, events
 		if err != nil {
 			return err
 		}
-		b.chunks[index] = c.sub.fromBuf(c.sub.appendTo(buf, chunk))
+		b.hold(index, c.sub.fromBuf(c.sub.appendTo(buf, chunk)))
 	} else {
 		kept := c.sub.clone(chunk)
 		if err := c.reserve(b, int64(c.sub.mem(kept)), events); err != nil {
 			return err
 		}
-		b.chunks[index] = kept
+		b.hold(index, kept)
 	}
 	b.size += n
 	c.pendingSize += n
@@ -690,9 +711,8 @@ func (c *fragmentCollector[C]) reserve(b *batch[C], n int64, events *[]Reassembl
 // chunks that now follow it, releasing their separate copies. b.buf has
 // room for all of them (see grow).
 func (c *fragmentCollector[C]) appendInOrder(b *batch[C], index float64, chunk C) {
-	var zero C
 	b.buf = c.sub.appendTo(b.buf, chunk)
-	b.chunks[index] = zero
+	delete(b.chunks, index)
 	b.nextIndex++
 	for {
 		p, ok := b.chunks[b.nextIndex]
@@ -704,7 +724,7 @@ func (c *fragmentCollector[C]) appendInOrder(b *batch[C], index float64, chunk C
 		if c.sub.contiguous {
 			c.free(c.sub.bytes(p))
 		}
-		b.chunks[b.nextIndex] = zero
+		delete(b.chunks, b.nextIndex)
 		b.nextIndex++
 	}
 }
@@ -720,7 +740,7 @@ func (c *fragmentCollector[C]) unreserve(b *batch[C], n int64) {
 
 func missingChunk[C Piece](b *batch[C], index float64) *ReassemblyError {
 	return &ReassemblyError{Reason: reasonParseError, Seq: b.seq,
-		Msg: fmt.Sprintf("seq %v completed with %d chunks but index %v is missing", b.seq, len(b.chunks), index)}
+		Msg: fmt.Sprintf("seq %v completed with %d chunks but index %v is missing", b.seq, b.received(), index)}
 }
 
 // enforceSize is the reference's size check: it evicts the oldest batches
@@ -765,7 +785,7 @@ func (c *fragmentCollector[C]) evictOldest() ReassemblyEvent {
 	b := c.oldest
 	c.remove(b)
 	c.recycle(b)
-	return ReassemblyEvent{Reason: reasonEvicted, Seq: b.seq, PartialCount: len(b.chunks)}
+	return ReassemblyEvent{Reason: reasonEvicted, Seq: b.seq, PartialCount: b.received()}
 }
 
 // Expire drops every partial message whose deadline is at or before now,
@@ -784,7 +804,7 @@ func (c *fragmentCollector[C]) Expire(now time.Time) []ReassemblyEvent {
 		if !b.deadline.After(now) {
 			c.remove(b)
 			c.recycle(b)
-			events = append(events, ReassemblyEvent{Reason: reasonTimeout, Seq: b.seq, PartialCount: len(b.chunks)})
+			events = append(events, ReassemblyEvent{Reason: reasonTimeout, Seq: b.seq, PartialCount: b.received()})
 		}
 		b = next
 	}

@@ -1057,3 +1057,28 @@ func TestBudgetPoolStateMachine(t *testing.T) {
 		}
 	})
 }
+
+// TestInOrderReassemblyAllocations: a message whose fragments arrive in
+// order costs its buffer and its batch record, nothing per fragment (no
+// index map). Small allocations between large buffers fragment the heap,
+// which then serves the next large buffer from pages the runtime has
+// returned to the system.
+func TestInOrderReassemblyAllocations(t *testing.T) {
+	payload := bytes.Repeat([]byte{7}, 64<<10)
+	frames, err := FragmentBinary(payload, 4<<10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReassembler[[]byte](ReassemblyConfig{})
+	defer r.Dispose()
+	allocs := testing.AllocsPerRun(50, func() {
+		for i, f := range frames {
+			if _, done, err := r.Receive(f); err != nil || done != (i == len(frames)-1) {
+				t.Fatalf("frame %d: done %v err %v", i, done, err)
+			}
+		}
+	})
+	if allocs > 2 {
+		t.Fatalf("%v allocations per %d-fragment message, want at most 2", allocs, len(frames))
+	}
+}
