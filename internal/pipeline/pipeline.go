@@ -217,7 +217,12 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	p.st = st
 	evicted := p.takeEvicted()
 	p.mu.Unlock()
-	p.expiry.Update()
+	// Only a fragment (or a failure, which may drop partial messages)
+	// changes what is pending, so a complete frame leaves the expiry
+	// timer as it is.
+	if isFragment(piece) || (ok && out.Err != nil) {
+		p.expiry.Update()
+	}
 	p.reportEvicted(evicted)
 	if !ok {
 		return nil, nil
@@ -233,7 +238,7 @@ func (p *Pipeline) Receive(piece []byte) (wire.ChannelMsg, error) {
 	}
 	if p.onFrame != nil {
 		tr := Trace(out.Trace)
-		if len(piece) >= wirecore.FragmentHeaderSize && wire.FrameKind(piece[1]) == wire.KindFragment {
+		if len(piece) >= wirecore.FragmentHeaderSize && isFragment(piece) {
 			// The piece completed a fragmented message: count its frames,
 			// not just the last one (reference issue P3).
 			total := int(binary.BigEndian.Uint16(piece[12:14]))
@@ -343,4 +348,8 @@ func (p *Pipeline) reportError(err error, dir transport.Direction) {
 	if p.onError != nil {
 		p.onError(err, dir)
 	}
+}
+
+func isFragment(piece []byte) bool {
+	return len(piece) >= 2 && wire.FrameKind(piece[1]) == wire.KindFragment
 }

@@ -279,6 +279,38 @@ func (s *AliasState) outRef(docID string) wireDocRef {
 	return docByID(docID)
 }
 
+// offerView fills w with the wire form of the offer m for an encoding
+// that is done before m changes: w points into m instead of copying its
+// fields. When the document goes by alias, w.DX is left for the caller to
+// point at alias (a pointer stored here would move the alias to the heap),
+// so a caller that keeps w on its stack encodes an offer without
+// allocating for it. ok is false for what aliasOutbound rejects.
+func (s *AliasState) offerView(m *Offer, w *wireOffer) (alias float64, byAlias, ok bool) {
+	switch m.Payload.Kind {
+	case Entirety:
+		w.Kind = wireEntirety
+	case Since:
+		w.Kind = wireSince
+	default:
+		return 0, false, false
+	}
+	switch m.Payload.Encoding {
+	case JSON:
+		w.Encoding, w.DataIsText = wireJSON, true
+	case Binary:
+		w.Encoding = wireBinary
+	default:
+		return 0, false, false
+	}
+	w.Data, w.Version = m.Payload.Data, m.Version
+	w.Reciprocate, w.Lineage = m.Reciprocate, m.Payload.Lineage
+	if a, found := s.outDoc[m.DocID]; found && s.mutual {
+		return float64(a), true, true
+	}
+	w.Doc = &m.DocID
+	return 0, false, true
+}
+
 // aliasOutbound turns an outbound ChannelMsg into its wire form. An
 // establish records this side's features (an empty peer type is sent as
 // "user", and a zero protocol version as the default (1, 0), which is
@@ -470,40 +502,7 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		if m == nil {
 			break
 		}
-		id, err := s.resolve(m.wireDocRef)
-		if err != nil {
-			return nil, err
-		}
-		var kind PayloadKind
-		switch m.Kind {
-		case wireEntirety:
-			kind = Entirety
-		case wireSince:
-			kind = Since
-		default:
-			return nil, &AliasError{Reason: reasonUnknownPayloadKind, Value: int64(m.Kind)}
-		}
-		var enc PayloadEncoding
-		switch m.Encoding {
-		case wireJSON:
-			enc = JSON
-		case wireBinary:
-			enc = Binary
-		default:
-			return nil, &AliasError{Reason: reasonUnknownPayloadEncoding, Value: int64(m.Encoding)}
-		}
-		out := &Offer{
-			DocID:   id,
-			Payload: Payload{Kind: kind, Encoding: enc, Data: m.Data},
-			Version: m.Version,
-		}
-		if m.Lineage != nil {
-			out.Payload.Lineage = refOf(*m.Lineage)
-		}
-		if m.Reciprocate != nil {
-			out.Reciprocate = refOf(*m.Reciprocate)
-		}
-		return out, nil
+		return inboundOffer(s, m)
 	case *wireDismiss:
 		if m == nil {
 			break
@@ -529,6 +528,45 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		return nil, &AliasError{Reason: reasonUnknownMessageType, Value: int64(m.T)}
 	}
 	return nil, errNilMessage
+}
+
+// inboundOffer is aliasInbound for an offer. It keeps nothing of m but
+// the data and strings, so m may live on the caller's stack.
+func inboundOffer(s *AliasState, m *wireOffer) (*Offer, error) {
+	id, err := s.resolve(m.wireDocRef)
+	if err != nil {
+		return nil, err
+	}
+	var kind PayloadKind
+	switch m.Kind {
+	case wireEntirety:
+		kind = Entirety
+	case wireSince:
+		kind = Since
+	default:
+		return nil, &AliasError{Reason: reasonUnknownPayloadKind, Value: int64(m.Kind)}
+	}
+	var enc PayloadEncoding
+	switch m.Encoding {
+	case wireJSON:
+		enc = JSON
+	case wireBinary:
+		enc = Binary
+	default:
+		return nil, &AliasError{Reason: reasonUnknownPayloadEncoding, Value: int64(m.Encoding)}
+	}
+	out := &Offer{
+		DocID:   id,
+		Payload: Payload{Kind: kind, Encoding: enc, Data: m.Data},
+		Version: m.Version,
+	}
+	if m.Lineage != nil {
+		out.Payload.Lineage = refOf(*m.Lineage)
+	}
+	if m.Reciprocate != nil {
+		out.Reciprocate = refOf(*m.Reciprocate)
+	}
+	return out, nil
 }
 
 func inboundPresent(s *AliasState, m *wirePresent) (ChannelMsg, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/internal/jsjson"
+	"github.com/kyneta-go/kyneta/internal/rawbuf"
 )
 
 // decodeMessage reads CBOR straight into the message shape. The generic
@@ -96,16 +97,25 @@ var decoderPool = sync.Pool{New: func() any { return &msgDecoder{keys: make([]ke
 // memory beyond a small multiple of its size) gives an error with
 // reason "limit". The result never aliases
 // data.
-func decodeMessage(data []byte) (wireMessage, error) { return decodeMsg(data, false) }
+func decodeMessage(data []byte) (wireMessage, error) {
+	wm, _, err := decodeMsg(data, false, nil)
+	return wm, err
+}
 
 // decodeOwnedMessage is decodeMessage for a buffer nobody else holds or
 // writes (a message reassembled from fragments): an offer's payload then
 // shares data instead of copying it.
-func decodeOwnedMessage(data []byte) (wireMessage, error) { return decodeMsg(data, true) }
+func decodeOwnedMessage(data []byte) (wireMessage, error) {
+	wm, _, err := decodeMsg(data, true, nil)
+	return wm, err
+}
 
-func decodeMsg(data []byte, owned bool) (wireMessage, error) {
+// decodeMsg decodes data. When offer is not nil and the message is an
+// offer, it is built into *offer (which the caller may keep on its stack)
+// and isOffer is true; otherwise the message is returned.
+func decodeMsg(data []byte, owned bool, offer *wireOffer) (wm wireMessage, isOffer bool, err error) {
 	if len(data) == 0 {
-		return nil, newError(reasonDecodeCBOR, "", errNoData)
+		return nil, false, newError(reasonDecodeCBOR, "", errNoData)
 	}
 	// check applies every well-formedness rule (and the reference's
 	// stricter ones) in its one walk, so no separate Wellformed pass.
@@ -113,27 +123,33 @@ func decodeMsg(data []byte, owned bool) (wireMessage, error) {
 	d.data, d.off, d.owned = data, 0, owned
 	d.top = fields{}
 	d.budget = budgetPerByte*len(data) + budgetSlack
-	m, err := d.decode()
+	wm, isOffer, err = d.decode(offer)
 	// Keys may alias data: cleared so the pool holds no message alive.
 	clear(d.keys[:cap(d.keys)])
 	d.keys = d.keys[:0]
 	d.data = nil
 	decoderPool.Put(d)
-	return m, err
+	return wm, isOffer, err
 }
 
-func (d *msgDecoder) decode() (wireMessage, error) {
+func (d *msgDecoder) decode(offer *wireOffer) (wireMessage, bool, error) {
 	if err := d.check(0); err != nil {
 		var de *kyneta.Error
 		if errors.As(err, &de) {
-			return nil, de
+			return nil, false, de
 		}
-		return nil, newError(reasonDecodeCBOR, "", err)
+		return nil, false, newError(reasonDecodeCBOR, "", err)
 	}
 	if d.off != len(d.data) {
-		return nil, newError(reasonDecodeCBOR, "", errExtraData)
+		return nil, false, newError(reasonDecodeCBOR, "", errExtraData)
 	}
-	return d.message()
+	if offer != nil && d.view(0).kind == vMap {
+		if t, ok := d.number(int(d.top[kT])); ok && d.top[kT] != 0 && t == float64(TypeOffer) {
+			return nil, true, d.offerInto(&d.top, offer)
+		}
+	}
+	wm, err := d.message()
+	return wm, false, err
 }
 
 // arg reads the argument of a head (see cborReader.arg).
@@ -708,7 +724,11 @@ func (d *msgDecoder) message() (wireMessage, error) {
 		out.Reciprocate = d.optBool(f, kR)
 		return out, nil
 	case TypeOffer:
-		return d.offer(f)
+		out := new(wireOffer)
+		if err := d.offerInto(f, out); err != nil {
+			return nil, err
+		}
+		return out, nil
 	case TypeDismiss:
 		if err := d.validateDocOrDX(f, "dismiss"); err != nil {
 			return nil, err
@@ -825,65 +845,66 @@ func (d *msgDecoder) establish(f *fields) (wireMessage, error) {
 	return out, nil
 }
 
-func (d *msgDecoder) offer(f *fields) (wireMessage, error) {
+// offerInto validates the offer with fields f and builds it into out.
+func (d *msgDecoder) offerInto(f *fields, out *wireOffer) error {
 	if err := d.validateDocOrDX(f, "offer"); err != nil {
-		return nil, err
+		return err
 	}
 	pk, _ := f.get(kPK)
 	if !d.inSet(pk, 2) {
-		return nil, invalid("pk must be a valid PayloadKindValue", "pk")
+		return invalid("pk must be a valid PayloadKindValue", "pk")
 	}
 	pe, _ := f.get(kPE)
 	if !d.inSet(pe, 2) {
-		return nil, invalid("pe must be a valid PayloadEncodingValue", "pe")
+		return invalid("pe must be a valid PayloadEncodingValue", "pe")
 	}
 	doff, ok := f.get(kD)
 	dkind := d.kind(doff)
 	if !ok || (dkind != vText && dkind != vBytes) {
-		return nil, invalid("d must be a string or Uint8Array", "d")
+		return invalid("d must be a string or Uint8Array", "d")
 	}
 	if off, ok := f.get(kV); !ok || !d.isText(off) {
-		return nil, invalid("v must be a string", "v")
+		return invalid("v must be a string", "v")
 	}
 	if off, ok := f.get(kR); ok && !d.isBool(off) {
-		return nil, invalid("r must be a boolean", "r")
+		return invalid("r must be a boolean", "r")
 	}
 	if off, ok := f.get(kLN); ok && !d.isText(off) {
-		return nil, invalid("ln must be a string", "ln")
+		return invalid("ln must be a string", "ln")
 	}
 	pkv, _ := d.number(pk)
 	pev, _ := d.number(pe)
-	out := &wireOffer{Kind: wirePayloadKind(pkv), Encoding: wirePayloadEncoding(pev)}
+	*out = wireOffer{Kind: wirePayloadKind(pkv), Encoding: wirePayloadEncoding(pev)}
 	var err error
 	if dkind == vText {
 		out.DataIsText = true
 		if out.Data, err = d.textBytes(doff); err != nil {
-			return nil, err
+			return err
 		}
 	} else {
 		v := d.view(doff)
 		if err := d.spend(int(v.arg)); err != nil {
-			return nil, err
+			return err
 		}
 		raw := d.data[v.body : v.body+int(v.arg) : v.body+int(v.arg)]
 		if d.owned {
 			out.Data = raw
 		} else {
-			out.Data = append(make([]byte, 0, len(raw)), raw...)
+			out.Data = append(rawbuf.Alloc(len(raw)), raw...) // a large one is not cleared first
 		}
 	}
 	voff, _ := f.get(kV)
 	if out.Version, err = d.str(voff); err != nil {
-		return nil, err
+		return err
 	}
 	if out.wireDocRef, err = d.docRef(f); err != nil {
-		return nil, err
+		return err
 	}
 	out.Reciprocate = d.optBool(f, kR)
 	if out.Lineage, err = d.optText(f, kLN); err != nil {
-		return nil, err
+		return err
 	}
-	return out, nil
+	return nil
 }
 
 func (d *msgDecoder) present(f *fields) (wireMessage, error) {

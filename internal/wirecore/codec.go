@@ -53,6 +53,18 @@ func (s *AliasState) Encode(msg ChannelMsg) ([]byte, error) {
 // room for a frame header written in place (offers are encoded there
 // directly; other messages are copied behind it).
 func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error) {
+	if m, ok := msg.(*Offer); ok && m != nil {
+		var w wireOffer
+		dx, byAlias, ok := s.offerView(m, &w)
+		if byAlias {
+			w.DX = &dx
+		}
+		if ok {
+			if b, ok := appendOffer(reserve, &w); ok {
+				return b, nil
+			}
+		}
+	}
 	wm, err := aliasOutbound(s, msg)
 	if err != nil {
 		return nil, err
@@ -66,6 +78,22 @@ func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error)
 // own bytes (nothing reserved); otherwise pre is the whole encoding behind
 // reserve zero bytes and data and post are nil.
 func (s *AliasState) EncodeSplit(msg ChannelMsg, min, reserve int) (pre, data, post []byte, err error) {
+	if m, ok := msg.(*Offer); ok && m != nil {
+		var w wireOffer
+		dx, byAlias, ok := s.offerView(m, &w)
+		if byAlias {
+			w.DX = &dx
+		}
+		if ok {
+			if len(w.Data) >= min {
+				if pre, post, ok := appendOfferSplit(&w); ok {
+					return pre, m.Payload.Data, post, nil
+				}
+			} else if b, ok := appendOffer(reserve, &w); ok {
+				return b, nil, nil, nil
+			}
+		}
+	}
 	wm, err := aliasOutbound(s, msg)
 	if err != nil {
 		return nil, nil, nil, err
@@ -103,10 +131,18 @@ func (s *AliasState) EncodeText(msg ChannelMsg) (string, error) {
 
 // Decode is [Decode] on the connection that owns s: aliases the peer
 // announced resolve through the table and new ones are recorded in it.
-func (s *AliasState) Decode(data []byte) (ChannelMsg, error) {
-	wm, err := decodeMessage(data)
+func (s *AliasState) Decode(data []byte) (ChannelMsg, error) { return s.decode(data, false) }
+
+func (s *AliasState) decode(data []byte, owned bool) (ChannelMsg, error) {
+	// An offer, the common message, is built on the stack and only its
+	// ChannelMsg form is allocated.
+	var offer wireOffer
+	wm, isOffer, err := decodeMsg(data, owned, &offer)
 	if err != nil {
 		return nil, err
+	}
+	if isOffer {
+		return inboundOffer(s, &offer)
 	}
 	return aliasInbound(s, wm)
 }
@@ -114,13 +150,7 @@ func (s *AliasState) Decode(data []byte) (ChannelMsg, error) {
 // DecodeOwned is [AliasState.Decode] for a payload no one else holds (one
 // the reassembler built): the message may share data's bytes instead of
 // copying them, so data must not be changed afterwards.
-func (s *AliasState) DecodeOwned(data []byte) (ChannelMsg, error) {
-	wm, err := decodeOwnedMessage(data)
-	if err != nil {
-		return nil, err
-	}
-	return aliasInbound(s, wm)
-}
+func (s *AliasState) DecodeOwned(data []byte) (ChannelMsg, error) { return s.decode(data, true) }
 
 // DecodeText is [AliasState.Decode] for the text (JSON) form.
 func (s *AliasState) DecodeText(text string) (ChannelMsg, error) {
