@@ -87,6 +87,7 @@ type conn struct {
 	// sendMu serializes encode+enqueue so the pipeline's alias state and
 	// the sequence numbers follow queue order.
 	sendMu sync.Mutex
+	parts  []wirecore.FramePart // scratch for one send's frames, under sendMu
 	pipe   *pipeline.Pipeline
 	seq    uint32
 
@@ -301,7 +302,7 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	}
 	// Fragments come back as headers and slices of the encoded message:
 	// the payload is not copied into frames.
-	parts, err := c.pipeline().SendParts(msg)
+	parts, err := c.pipeline().SendParts(msg, c.parts[:0])
 	// One sequence number per send, even a failing one (as the reference).
 	// The connection stamps its own numbers so that shared broadcast frames
 	// and per-connection frames form one sequence.
@@ -331,9 +332,21 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		c.estOut = true
 	}
 	c.mu.Unlock()
+	var traces []transport.FrameTrace
+	if err == nil {
+		traces = c.sendTraces(seq, parts)
+	}
+	// The queue holds its own copies of the parts: the scratch keeps
+	// none of their bytes alive.
+	clear(parts)
+	c.parts = parts[:0]
 	c.sendMu.Unlock()
 	if err == nil {
-		c.traceSendParts(seq, parts)
+		if obs := c.s.base.FrameObserver(); obs != nil {
+			for _, t := range traces {
+				obs(t)
+			}
+		}
 		c.reportPressure()
 	}
 	return err
@@ -367,18 +380,20 @@ func (c *conn) reportPressure() {
 	})
 }
 
-func (c *conn) traceSendParts(seq uint32, parts []wirecore.FramePart) {
-	obs := c.s.base.FrameObserver()
-	if obs == nil {
-		return
+// sendTraces returns the traces of the frames of one send, or nil when
+// nobody observes frames.
+func (c *conn) sendTraces(seq uint32, parts []wirecore.FramePart) []transport.FrameTrace {
+	if c.s.base.FrameObserver() == nil {
+		return nil
 	}
 	if len(parts) == 1 && parts[0].Body == nil {
-		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindComplete, Size: len(parts[0].Head)})
-		return
+		return []transport.FrameTrace{{Dir: transport.DirSend, Seq: seq, Kind: wire.KindComplete, Size: len(parts[0].Head)}}
 	}
+	traces := make([]transport.FrameTrace, len(parts))
 	for i, p := range parts {
-		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(parts), Size: p.Len()})
+		traces[i] = transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(parts), Size: p.Len()}
 	}
+	return traces
 }
 
 // sendShared queues frames encoded once for many connections: only the

@@ -34,7 +34,9 @@ type recorder struct {
 	// onReceive, if set, runs for each message (outside the lock), e.g. to
 	// echo establish like the exchange does.
 	onReceive func(ch *transport.Channel, msg wire.ChannelMsg)
-	srv       *Server
+	// frames, when not nil, collects the frame traces the server reports.
+	frames *[]transport.FrameTrace
+	srv    *Server
 }
 
 type received struct {
@@ -63,6 +65,13 @@ func (r *recorder) context() transport.Context {
 			r.mu.Lock()
 			r.removed = append(r.removed, ch)
 			r.bump()
+			r.mu.Unlock()
+		},
+		OnFrame: func(tr transport.FrameTrace) {
+			r.mu.Lock()
+			if r.frames != nil {
+				*r.frames = append(*r.frames, tr)
+			}
 			r.mu.Unlock()
 		},
 		OnChannelReceive: func(id transport.ChannelID, msg wire.ChannelMsg) {

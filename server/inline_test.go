@@ -186,3 +186,61 @@ func echoOffers(h *harness) {
 		}
 	}
 }
+
+// TestSendFrameTraces: the frame observer sees every frame a send writes,
+// with the sequence number the peer reads: one complete frame for a small
+// message, every fragment of a large one, and sizes that add up to what
+// arrived.
+func TestSendFrameTraces(t *testing.T) {
+	h := newHarness(t, Options{FragmentThreshold: 64, MaxMessageSize: 1 << 10})
+	var frames []transport.FrameTrace
+	h.rec.mu.Lock()
+	h.rec.frames = &frames
+	h.rec.mu.Unlock()
+	c := h.connect("")
+	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
+	h.rec.mu.Lock()
+	ch := h.rec.added[0]
+	frames = frames[:0]
+	h.rec.mu.Unlock()
+
+	small := &wire.Offer{DocID: "d", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: []byte{1}}}
+	large := &wire.Offer{DocID: "d", Version: "2", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 300)}}
+	for _, m := range []*wire.Offer{small, large} {
+		if err := ch.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, seqSmall := c.readMsg()
+	_, seqLarge := c.readMsg()
+
+	h.rec.mu.Lock()
+	var sent []transport.FrameTrace
+	for _, f := range frames {
+		if f.Dir == transport.DirSend {
+			sent = append(sent, f)
+		}
+	}
+	h.rec.mu.Unlock()
+	if len(sent) < 3 {
+		t.Fatalf("traces %+v", sent)
+	}
+	if f := sent[0]; f.Kind != wire.KindComplete || f.Seq != seqSmall || f.Size < 10 {
+		t.Fatalf("small offer's trace %+v (seq %d)", f, seqSmall)
+	}
+	fragments := sent[1:]
+	size := 0
+	for i, f := range fragments {
+		if f.Kind != wire.KindFragment || f.Seq != seqLarge || f.Index != i || f.Total != len(fragments) || f.Size > 64+fragmentHeaderSize {
+			t.Fatalf("fragment trace %d: %+v (seq %d, %d fragments)", i, f, seqLarge, len(fragments))
+		}
+		size += f.Size - fragmentHeaderSize
+	}
+	if size < 300 {
+		t.Fatalf("fragments carry %d bytes, the value alone is 300", size)
+	}
+}
+
+// fragmentHeaderSize is the wire's fragment frame header: version, kind,
+// seq, index, total and total size.
+const fragmentHeaderSize = 18

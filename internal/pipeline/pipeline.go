@@ -181,14 +181,15 @@ func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
 // it is, copied neither into the encoding nor into frames (see
 // [wirecore.FragmentSplitParts]). The bytes on the wire are those of Send.
 // The value must not change while the parts are queued.
-func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wirecore.FramePart, error) {
+// The parts are appended to dst, which may be nil.
+func (p *Pipeline) SendParts(msg wire.ChannelMsg, dst []wirecore.FramePart) ([]wirecore.FramePart, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, ErrClosed()
 	}
 	seq := p.st.NextSeq
-	st, parts, traces, werr := wirestep.SendStepParts(p.st, p.thresh, msg)
+	st, parts, werr := wirestep.SendStepParts(p.st, p.thresh, msg, dst)
 	p.st = st
 	p.mu.Unlock()
 	if werr != nil {
@@ -197,7 +198,7 @@ func (p *Pipeline) SendParts(msg wire.ChannelMsg) ([]wirecore.FramePart, error) 
 		return nil, err
 	}
 	if p.onFrame != nil {
-		for _, t := range traces {
+		for _, t := range wirestep.PartTraces(seq, parts[len(dst):]) {
 			p.onFrame(Trace(t))
 		}
 	}

@@ -68,7 +68,7 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 		a := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
 		b := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
 		_, outs := wirestep.SendStep(a, wirestep.BinaryCodec, thr, small)
-		_, parts, _, werr := wirestep.SendStepParts(b, thr, small)
+		_, parts, werr := wirestep.SendStepParts(b, thr, small, nil)
 		if werr != nil || len(parts) != len(outs) {
 			t.Fatalf("threshold %d: %v, %d parts, %d outputs", thr, werr, len(parts), len(outs))
 		}
@@ -86,9 +86,16 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 			var outs []wirestep.SendOutput[[]byte]
 			a, outs = wirestep.SendStep(a, wirestep.BinaryCodec, thr, m)
 			var parts []wire.FramePart
-			var traces []wirestep.FrameTrace
 			var werr *wirestep.WireError
-			b, parts, traces, werr = wirestep.SendStepParts(b, thr, m)
+			seq := b.NextSeq
+			// Appended behind what dst holds already.
+			dst := []wire.FramePart{{Head: []byte("kept")}}
+			b, parts, werr = wirestep.SendStepParts(b, thr, m, dst)
+			if werr == nil && string(parts[0].Head) != "kept" {
+				t.Fatal("dst's parts overwritten")
+			}
+			parts = parts[1:]
+			traces := wirestep.PartTraces(seq, parts)
 			if werr != nil || outs[0].Err != nil {
 				t.Fatalf("errors %v %v", werr, outs[0].Err)
 			}
@@ -108,7 +115,7 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 	}
 	// A failing send consumes a sequence number and returns the error.
 	st := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
-	st, parts, _, werr := wirestep.SendStepParts(st, 0, nil)
+	st, parts, werr := wirestep.SendStepParts(st, 0, nil, nil)
 	if werr == nil || parts != nil || st.NextSeq != 2 {
 		t.Fatalf("nil message: %v %v %d", werr, parts, st.NextSeq)
 	}

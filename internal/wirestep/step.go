@@ -200,9 +200,10 @@ func encodeWireError(err error) *WireError {
 // write a frame in parts: fragments come back as headers and slices of
 // the message (see [wire.FragmentSplitParts]) instead of copies, and an
 // offer's large value is not even copied into the encoding. The bytes on
-// the wire are the same. On failure it returns the *WireError SendStep
-// would return and no parts.
-func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.ChannelMsg) (PipelineState[R], []wire.FramePart, []FrameTrace, *WireError) {
+// the wire are the same. The parts are appended to dst (which may be
+// nil); [PartTraces] gives the traces SendStep would. On failure it
+// returns the *WireError SendStep would return and no parts.
+func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.ChannelMsg, dst []wire.FramePart) (PipelineState[R], []wire.FramePart, *WireError) {
 	seq := st.NextSeq
 	st.NextSeq = seq + 1 // wraps from 2^32-1 to 0
 	if st.Alias == nil {
@@ -214,7 +215,7 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 	}
 	pre, data, post, err := st.Alias.EncodeSplit(msg, split, wire.HeaderSize)
 	if err != nil {
-		return st, nil, nil, encodeWireError(err)
+		return st, nil, encodeWireError(err)
 	}
 	reserved := pre // not split: the message behind room for its header
 	if data == nil {
@@ -223,20 +224,28 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 	if size := len(pre) + len(data) + len(post); threshold > 0 && size > threshold {
 		parts, err := wire.FragmentSplitParts(pre, data, post, threshold, seq)
 		if err != nil {
-			return st, nil, nil, fragmentWireError(err)
+			return st, nil, fragmentWireError(err)
 		}
-		traces := make([]FrameTrace, len(parts))
-		for i, p := range parts {
-			traces[i] = FrameTrace{Dir: TraceSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(parts), Size: p.Len()}
-		}
-		return st, parts, traces, nil
+		return st, append(dst, parts...), nil
 	}
 	// Not split: pre is the whole message.
 	if int64(len(pre)) > BinaryCodec.maxFrame {
-		return st, nil, nil, &WireError{Reason: ReasonFrameTooLarge, Detail: SizeLimit{Size: int64(len(pre)), Limit: BinaryCodec.maxFrame}}
+		return st, nil, &WireError{Reason: ReasonFrameTooLarge, Detail: SizeLimit{Size: int64(len(pre)), Limit: BinaryCodec.maxFrame}}
 	}
-	frame := completeInPlace(seq, reserved)
-	return st, []wire.FramePart{{Head: frame}}, []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: len(frame)}}, nil
+	return st, append(dst, wire.FramePart{Head: completeInPlace(seq, reserved)}), nil
+}
+
+// PartTraces returns the traces of the frames SendStepParts gave for
+// sequence number seq: the traces SendStep gives for the same message.
+func PartTraces(seq uint32, parts []wire.FramePart) []FrameTrace {
+	if len(parts) == 1 && parts[0].Body == nil && parts[0].Tail == nil && wire.FrameKind(parts[0].Head[1]) == wire.KindComplete {
+		return []FrameTrace{{Dir: TraceSend, Seq: seq, Kind: wire.KindComplete, Size: len(parts[0].Head)}}
+	}
+	traces := make([]FrameTrace, len(parts))
+	for i, p := range parts {
+		traces[i] = FrameTrace{Dir: TraceSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(parts), Size: p.Len()}
+	}
+	return traces
 }
 
 func fragmentWireError(err error) *WireError {
