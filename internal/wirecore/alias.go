@@ -119,6 +119,7 @@ type AliasState struct {
 	outDoc     map[string]int64    // docId -> alias this side assigned
 	outSchema  map[string]int64    // schema hash -> alias this side assigned
 	inDoc      map[aliasKey]string // alias the peer announced -> docId
+	recentDoc  string              // the doc id of the last offer decoded, shared by the next one naming it
 	inSchema   map[aliasKey]string // alias the peer announced -> schema hash
 	nextDoc    int64
 	nextSchema int64
@@ -502,7 +503,7 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		if m == nil {
 			break
 		}
-		return inboundOffer(s, m)
+		return inboundOffer(s, m, m.wireDocRef)
 	case *wireDismiss:
 		if m == nil {
 			break
@@ -530,10 +531,11 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 	return nil, errNilMessage
 }
 
-// inboundOffer is aliasInbound for an offer. It keeps nothing of m but
-// the data and strings, so m may live on the caller's stack.
-func inboundOffer(s *AliasState, m *wireOffer) (*Offer, error) {
-	id, err := s.resolve(m.wireDocRef)
+// inboundOffer is aliasInbound for an offer whose document reference is
+// ref (m's own is ignored). It keeps nothing of m and ref but the data and
+// strings, so both may live on the caller's stack.
+func inboundOffer(s *AliasState, m *wireOffer, ref wireDocRef) (*Offer, error) {
+	id, err := s.resolve(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -110,10 +110,23 @@ func decodeOwnedMessage(data []byte) (wireMessage, error) {
 	return wm, err
 }
 
-// decodeMsg decodes data. When offer is not nil and the message is an
-// offer, it is built into *offer (which the caller may keep on its stack)
-// and isOffer is true; otherwise the message is returned.
-func decodeMsg(data []byte, owned bool, offer *wireOffer) (wm wireMessage, isOffer bool, err error) {
+// offerSink receives an offer decoded without allocating its wire form:
+// the caller keeps it on its stack. The document reference is held by
+// value (doc or dx) instead of through wireDocRef's pointers, and a doc id
+// equal to recentDoc is that string, not a new copy.
+type offerSink struct {
+	w         wireOffer // wireDocRef left empty
+	doc       string
+	hasDoc    bool
+	dx        float64
+	hasDX     bool
+	recentDoc string
+}
+
+// decodeMsg decodes data. When sink is not nil and the message is an
+// offer, it is built into *sink and isOffer is true; otherwise the
+// message is returned.
+func decodeMsg(data []byte, owned bool, sink *offerSink) (wm wireMessage, isOffer bool, err error) {
 	if len(data) == 0 {
 		return nil, false, newError(reasonDecodeCBOR, "", errNoData)
 	}
@@ -123,7 +136,7 @@ func decodeMsg(data []byte, owned bool, offer *wireOffer) (wm wireMessage, isOff
 	d.data, d.off, d.owned = data, 0, owned
 	d.top = fields{}
 	d.budget = budgetPerByte*len(data) + budgetSlack
-	wm, isOffer, err = d.decode(offer)
+	wm, isOffer, err = d.decode(sink)
 	// Keys may alias data: cleared so the pool holds no message alive.
 	clear(d.keys[:cap(d.keys)])
 	d.keys = d.keys[:0]
@@ -132,7 +145,7 @@ func decodeMsg(data []byte, owned bool, offer *wireOffer) (wm wireMessage, isOff
 	return wm, isOffer, err
 }
 
-func (d *msgDecoder) decode(offer *wireOffer) (wireMessage, bool, error) {
+func (d *msgDecoder) decode(sink *offerSink) (wireMessage, bool, error) {
 	if err := d.check(0); err != nil {
 		var de *kyneta.Error
 		if errors.As(err, &de) {
@@ -143,9 +156,9 @@ func (d *msgDecoder) decode(offer *wireOffer) (wireMessage, bool, error) {
 	if d.off != len(d.data) {
 		return nil, false, newError(reasonDecodeCBOR, "", errExtraData)
 	}
-	if offer != nil && d.view(0).kind == vMap {
+	if sink != nil && d.view(0).kind == vMap {
 		if t, ok := d.number(int(d.top[kT])); ok && d.top[kT] != 0 && t == float64(TypeOffer) {
-			return nil, true, d.offerInto(&d.top, offer)
+			return nil, true, d.offerInto(&d.top, &sink.w, sink)
 		}
 	}
 	wm, err := d.message()
@@ -725,7 +738,7 @@ func (d *msgDecoder) message() (wireMessage, error) {
 		return out, nil
 	case TypeOffer:
 		out := new(wireOffer)
-		if err := d.offerInto(f, out); err != nil {
+		if err := d.offerInto(f, out, nil); err != nil {
 			return nil, err
 		}
 		return out, nil
@@ -845,8 +858,9 @@ func (d *msgDecoder) establish(f *fields) (wireMessage, error) {
 	return out, nil
 }
 
-// offerInto validates the offer with fields f and builds it into out.
-func (d *msgDecoder) offerInto(f *fields, out *wireOffer) error {
+// offerInto validates the offer with fields f and builds it into out, its
+// document reference into sink when sink is not nil.
+func (d *msgDecoder) offerInto(f *fields, out *wireOffer, sink *offerSink) error {
 	if err := d.validateDocOrDX(f, "offer"); err != nil {
 		return err
 	}
@@ -897,8 +911,26 @@ func (d *msgDecoder) offerInto(f *fields, out *wireOffer) error {
 	if out.Version, err = d.str(voff); err != nil {
 		return err
 	}
-	if out.wireDocRef, err = d.docRef(f); err != nil {
-		return err
+	if sink == nil {
+		if out.wireDocRef, err = d.docRef(f); err != nil {
+			return err
+		}
+	} else if off, ok := f.get(kDoc); ok {
+		v := d.view(off)
+		// Equal bytes decode to the same id unless they start with a
+		// byte-order mark, which decoding drops.
+		if raw := d.data[v.body : v.body+int(v.arg)]; sink.recentDoc != "" && string(raw) == sink.recentDoc && len(stripBOM(raw)) == len(raw) {
+			sink.doc = sink.recentDoc
+		} else if sink.doc, err = d.str(off); err != nil {
+			return err
+		}
+		sink.hasDoc = true
+		if err := d.spend(16); err != nil {
+			return err
+		}
+	} else if off, ok := f.get(kDX); ok {
+		sink.dx, _ = d.number(off)
+		sink.hasDX = true
 	}
 	out.Reciprocate = d.optBool(f, kR)
 	if out.Lineage, err = d.optText(f, kLN); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+	"unsafe"
 
 	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
@@ -210,5 +211,42 @@ func TestDecodeMessageOnePassRules(t *testing.T) {
 				t.Fatalf("error %v, want %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestDecodeReusesRecentDocID: consecutive offers naming the same document
+// share its id string, and an id that only looks like the last one
+// (the same bytes behind a byte-order mark, which decoding drops) is
+// decoded, not reused.
+func TestDecodeReusesRecentDocID(t *testing.T) {
+	s := new(AliasState)
+	encode := func(doc string) []byte {
+		b, err := encodeMessage(&wireOffer{Kind: wireSince, Encoding: wireBinary, Data: []byte{1}, Version: "v", wireDocRef: docByID(doc)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	docOf := func(b []byte) string {
+		m, err := s.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.(*Offer).DocID
+	}
+	first := docOf(encode("doc-17"))
+	second := docOf(encode("doc-17"))
+	if first != "doc-17" || unsafe.StringData(first) != unsafe.StringData(second) {
+		t.Fatalf("ids %q and %q do not share their bytes", first, second)
+	}
+	if allocs := testing.AllocsPerRun(20, func() { docOf(encode("doc-17")) }) - testing.AllocsPerRun(20, func() { encode("doc-17") }); allocs > 2 {
+		t.Fatalf("%v allocations to decode an offer of a known document", allocs)
+	}
+	bom := "\ufeff\ufeffdoc"
+	if got := docOf(encode(bom)); got != "\ufeffdoc" {
+		t.Fatalf("decoded %q", got)
+	}
+	if got := docOf(encode("\ufeffdoc")); got != "doc" {
+		t.Fatalf("id with one mark after one with two: %q, want %q", got, "doc")
 	}
 }

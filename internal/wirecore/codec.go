@@ -136,15 +136,27 @@ func (s *AliasState) Decode(data []byte) (ChannelMsg, error) { return s.decode(d
 func (s *AliasState) decode(data []byte, owned bool) (ChannelMsg, error) {
 	// An offer, the common message, is built on the stack and only its
 	// ChannelMsg form is allocated.
-	var offer wireOffer
-	wm, isOffer, err := decodeMsg(data, owned, &offer)
+	sink := offerSink{recentDoc: s.recentDoc}
+	wm, isOffer, err := decodeMsg(data, owned, &sink)
 	if err != nil {
 		return nil, err
 	}
-	if isOffer {
-		return inboundOffer(s, &offer)
+	if !isOffer {
+		return aliasInbound(s, wm)
 	}
-	return aliasInbound(s, wm)
+	var ref wireDocRef
+	if sink.hasDoc {
+		ref.Doc = &sink.doc
+	}
+	if sink.hasDX {
+		ref.DX = &sink.dx
+	}
+	m, err := inboundOffer(s, &sink.w, ref)
+	if err == nil {
+		// A channel's offers mostly name the document of the one before.
+		s.recentDoc = m.DocID
+	}
+	return m, err
 }
 
 // DecodeOwned is [AliasState.Decode] for a payload no one else holds (one
