@@ -102,14 +102,6 @@ func decodeMessage(data []byte) (wireMessage, error) {
 	return wm, err
 }
 
-// decodeOwnedMessage is decodeMessage for a buffer nobody else holds or
-// writes (a message reassembled from fragments): an offer's payload then
-// shares data instead of copying it.
-func decodeOwnedMessage(data []byte) (wireMessage, error) {
-	wm, _, err := decodeMsg(data, true, nil)
-	return wm, err
-}
-
 // offerSink receives an offer decoded without allocating its wire form:
 // the caller keeps it on its stack. The document reference is held by
 // value (doc or dx) instead of through wireDocRef's pointers, and a doc id
