@@ -285,15 +285,16 @@ func (s *AliasState) outRef(docID string) wireDocRef {
 // fields. When the document goes by alias, w.DX is left for the caller to
 // point at alias (a pointer stored here would move the alias to the heap),
 // so a caller that keeps w on its stack encodes an offer without
-// allocating for it. ok is false for what aliasOutbound rejects.
-func (s *AliasState) offerView(m *Offer, w *wireOffer) (alias float64, byAlias, ok bool) {
+// allocating for it. An offer with an unknown payload kind or encoding
+// fails with an *AliasError.
+func (s *AliasState) offerView(m *Offer, w *wireOffer) (alias float64, byAlias bool, err error) {
 	switch m.Payload.Kind {
 	case Entirety:
 		w.Kind = wireEntirety
 	case Since:
 		w.Kind = wireSince
 	default:
-		return 0, false, false
+		return 0, false, &AliasError{Reason: reasonUnknownPayloadKind, Value: string(m.Payload.Kind)}
 	}
 	switch m.Payload.Encoding {
 	case JSON:
@@ -301,15 +302,15 @@ func (s *AliasState) offerView(m *Offer, w *wireOffer) (alias float64, byAlias, 
 	case Binary:
 		w.Encoding = wireBinary
 	default:
-		return 0, false, false
+		return 0, false, &AliasError{Reason: reasonUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
 	}
 	w.Data, w.Version = m.Payload.Data, m.Version
 	w.Reciprocate, w.Lineage = m.Reciprocate, m.Payload.Lineage
 	if a, found := s.outDoc[m.DocID]; found && s.mutual {
-		return float64(a), true, true
+		return float64(a), true, nil
 	}
 	w.Doc = &m.DocID
-	return 0, false, true
+	return 0, false, nil
 }
 
 // aliasOutbound turns an outbound ChannelMsg into its wire form. An
@@ -395,37 +396,13 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 		if m == nil {
 			break
 		}
-		var pk wirePayloadKind
-		switch m.Payload.Kind {
-		case Entirety:
-			pk = wireEntirety
-		case Since:
-			pk = wireSince
-		default:
-			return nil, &AliasError{Reason: reasonUnknownPayloadKind, Value: string(m.Payload.Kind)}
+		w := new(wireOffer)
+		alias, byAlias, err := s.offerView(m, w)
+		if err != nil {
+			return nil, err
 		}
-		var pe wirePayloadEncoding
-		switch m.Payload.Encoding {
-		case JSON:
-			pe = wireJSON
-		case Binary:
-			pe = wireBinary
-		default:
-			return nil, &AliasError{Reason: reasonUnknownPayloadEncoding, Value: string(m.Payload.Encoding)}
-		}
-		w := &wireOffer{
-			Kind:       pk,
-			Encoding:   pe,
-			Data:       m.Payload.Data,
-			DataIsText: pe == wireJSON,
-			Version:    m.Version,
-			wireDocRef: s.outRef(m.DocID),
-		}
-		if m.Reciprocate != nil {
-			w.Reciprocate = refOf(*m.Reciprocate)
-		}
-		if m.Payload.Lineage != nil {
-			w.Lineage = refOf(*m.Payload.Lineage)
+		if byAlias {
+			w.DX = &alias
 		}
 		return w, nil
 	case *Dismiss:

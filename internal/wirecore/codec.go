@@ -55,11 +55,11 @@ func (s *AliasState) Encode(msg ChannelMsg) ([]byte, error) {
 func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error) {
 	if m, ok := msg.(*Offer); ok && m != nil {
 		var w wireOffer
-		dx, byAlias, ok := s.offerView(m, &w)
+		dx, byAlias, err := s.offerView(m, &w)
 		if byAlias {
 			w.DX = &dx
 		}
-		if ok {
+		if err == nil {
 			if b, ok := appendOffer(reserve, &w); ok {
 				return b, nil
 			}
@@ -80,11 +80,11 @@ func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error)
 func (s *AliasState) EncodeSplit(msg ChannelMsg, min, reserve int) (pre, data, post []byte, err error) {
 	if m, ok := msg.(*Offer); ok && m != nil {
 		var w wireOffer
-		dx, byAlias, ok := s.offerView(m, &w)
+		dx, byAlias, err := s.offerView(m, &w)
 		if byAlias {
 			w.DX = &dx
 		}
-		if ok {
+		if err == nil {
 			if len(w.Data) >= min {
 				if pre, post, ok := appendOfferSplit(&w); ok {
 					return pre, m.Payload.Data, post, nil
