@@ -337,9 +337,13 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		traces = c.sendTraces(seq, parts)
 	}
 	// The queue holds its own copies of the parts: the scratch keeps
-	// none of their bytes alive.
+	// none of their bytes alive, and no room for a large message's many
+	// fragments once it is sent.
 	clear(parts)
 	c.parts = parts[:0]
+	if cap(parts) > maxScratchParts {
+		c.parts = nil
+	}
 	c.sendMu.Unlock()
 	if err == nil {
 		if obs := c.s.base.FrameObserver(); obs != nil {
@@ -379,6 +383,11 @@ func (c *conn) reportPressure() {
 		return true
 	})
 }
+
+// maxScratchParts is the most frame parts a connection's send scratch
+// keeps room for between sends (a 1.6 MiB message at the default
+// fragment threshold).
+const maxScratchParts = 16
 
 // sendTraces returns the traces of the frames of one send, or nil when
 // nobody observes frames.

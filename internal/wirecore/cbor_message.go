@@ -465,8 +465,9 @@ var keyNames = [numKeys]string{
 	kSH: "sh", kSA: "sa", kSHX: "shx", kSHS: "shs", kS: "s",
 }
 
-// knownKey returns the index of the known key k, or -1. Every known key
-// is one or two ASCII letters, so two bytes pick it without hashing.
+// knownKey returns the index of the known key k, or -1. Known keys are
+// one to four ASCII letters; the one- and two-letter ones, nearly every
+// key of a message, are picked without hashing.
 func knownKey(k []byte) int {
 	switch len(k) {
 	case 1:
