@@ -87,7 +87,6 @@ type conn struct {
 	// sendMu serializes encode+enqueue so the pipeline's alias state and
 	// the sequence numbers follow queue order.
 	sendMu sync.Mutex
-	parts  []wirecore.FramePart // scratch for one send's frames, under sendMu
 	pipe   *pipeline.Pipeline
 	seq    uint32
 
@@ -302,7 +301,9 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	}
 	// Fragments come back as headers and slices of the encoded message:
 	// the payload is not copied into frames.
-	parts, err := c.pipeline().SendParts(msg, c.parts[:0])
+	// A complete frame is one part: room for it on the stack.
+	var local [1]wirecore.FramePart
+	parts, err := c.pipeline().SendParts(msg, local[:0])
 	// One sequence number per send, even a failing one (as the reference).
 	// The connection stamps its own numbers so that shared broadcast frames
 	// and per-connection frames form one sequence.
@@ -335,14 +336,6 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	var traces []transport.FrameTrace
 	if err == nil {
 		traces = c.sendTraces(seq, parts)
-	}
-	// The queue holds its own copies of the parts: the scratch keeps
-	// none of their bytes alive, and no room for a large message's many
-	// fragments once it is sent.
-	clear(parts)
-	c.parts = parts[:0]
-	if cap(parts) > maxScratchParts {
-		c.parts = nil
 	}
 	c.sendMu.Unlock()
 	if err == nil {
@@ -383,11 +376,6 @@ func (c *conn) reportPressure() {
 		return true
 	})
 }
-
-// maxScratchParts is the most frame parts a connection's send scratch
-// keeps room for between sends (a 1.6 MiB message at the default
-// fragment threshold).
-const maxScratchParts = 16
 
 // sendTraces returns the traces of the frames of one send, or nil when
 // nobody observes frames.
@@ -713,6 +701,12 @@ func (c *conn) writeLoop() {
 					c.stopWatch()
 					c.stopWatch = nil
 				}
+				// An idle connection keeps no queue storage and no wake
+				// channel: the next message's writer makes them again.
+				if len(c.q) == 0 {
+					c.q, c.spare = nil, nil
+				}
+				c.wake = nil
 				c.mu.Unlock()
 				return
 			}

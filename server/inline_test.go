@@ -244,3 +244,44 @@ func TestSendFrameTraces(t *testing.T) {
 // fragmentHeaderSize is the wire's fragment frame header: version, kind,
 // seq, index, total and total size.
 const fragmentHeaderSize = 18
+
+// TestRetiredWriterLeavesNoQueueStorage: once the writer goroutine of an
+// idle connection retires, the connection keeps no queue arrays and no
+// wake channel (idle memory per connection), and the next message still
+// goes out through a new writer.
+func TestRetiredWriterLeavesNoQueueStorage(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	h := newHarness(t, Options{Clock: fc})
+	c := h.connect("")
+	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
+	waitWriterParked(t, h.srv)
+	// The watchdog retires a writer idle for writerLinger.
+	waitTimer(t, fc, writerLinger)
+	fc.Advance(writerLinger)
+	deadline := time.Now().Add(guard)
+	for h.srv.writersRunning() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle writer never retired")
+		}
+		runtime.Gosched()
+	}
+	h.srv.mu.Lock()
+	for _, cn := range h.srv.conns {
+		cn.mu.Lock()
+		if cn.q != nil || cn.spare != nil || cn.wake != nil {
+			t.Errorf("retired writer left queue %d/%d and wake %v", cap(cn.q), cap(cn.spare), cn.wake != nil)
+		}
+		cn.mu.Unlock()
+	}
+	h.srv.mu.Unlock()
+
+	h.rec.mu.Lock()
+	ch := h.rec.added[0]
+	h.rec.mu.Unlock()
+	if err := ch.Send(&wire.Offer{DocID: "d", Version: "after", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}}); err != nil {
+		t.Fatal(err)
+	}
+	if msg, _ := c.readMsg(); msg.(*wire.Offer).Version != "after" {
+		t.Fatalf("got %#v", msg)
+	}
+}
