@@ -102,6 +102,9 @@ func TestWriteTimeoutInline(t *testing.T) {
 	}
 	c := h.connect("")
 	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
+	// "ready" went out through the writer goroutine, which takes what is
+	// queued until it parks; from then on replies are the reader's.
+	waitWriterParked(t, h.srv)
 	log.take()
 	// The client never reads again: the 2 MiB reply cannot finish.
 	c.send(&wire.Offer{DocID: "d", Version: "0", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}})
@@ -128,6 +131,7 @@ func TestPipelinedRepliesAllArrive(t *testing.T) {
 	echoOffers(h)
 	c := h.connect("")
 	h.rec.waitFor(t, "channel", func() bool { return len(h.rec.added) == 1 })
+	waitWriterParked(t, h.srv) // as in TestWriteTimeoutInline
 	log.take()
 	const n = 200
 	for i := range n {

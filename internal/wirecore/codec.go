@@ -4,6 +4,8 @@ package wirecore
 // message on a fresh connection carries it. Connections keep an alias
 // table across messages; these functions use a new, empty one per call.
 
+import "math"
+
 // Encode returns the CBOR form of msg (the payload of a binary frame), as
 // the reference writes it on a fresh connection: document ids and schema
 // hashes in full; a present announces aliases for its entries (a, sa), as
@@ -53,23 +55,9 @@ func (s *AliasState) Encode(msg ChannelMsg) ([]byte, error) {
 // room for a frame header written in place (offers are encoded there
 // directly; other messages are copied behind it).
 func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error) {
-	if m, ok := msg.(*Offer); ok && m != nil {
-		var w wireOffer
-		dx, byAlias, err := s.offerView(m, &w)
-		if byAlias {
-			w.DX = &dx
-		}
-		if err == nil {
-			if b, ok := appendOffer(reserve, &w); ok {
-				return b, nil
-			}
-		}
-	}
-	wm, err := aliasOutbound(s, msg)
-	if err != nil {
-		return nil, err
-	}
-	return encodeReserved(wm, reserve)
+	// No value is large enough to be split off: pre is the whole encoding.
+	pre, _, _, err := s.EncodeSplit(msg, math.MaxInt, reserve)
+	return pre, err
 }
 
 // EncodeSplit is [AliasState.EncodeReserved] for writers that fragment a
