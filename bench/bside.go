@@ -182,21 +182,36 @@ func (s *bState) converge(c cmd) error {
 		subs = append(subs, d.Subscribe(func(exchange.Change) { mu.Lock(); check(); mu.Unlock() }))
 		check()
 	}
+	add := func(id string) { // mu held
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+		created++
+		if created == c.Docs {
+			tAllCreated = now()
+		}
+		watch(id)
+	}
 	stopDocs := p.ex.SubscribeDocuments(func(ev exchange.DocEvent) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, ch := range ev.Changes {
-			if ch.Type != exchange.DocCreated || seen[ch.DocID] {
-				continue
+			if ch.Type == exchange.DocCreated {
+				add(ch.DocID)
 			}
-			seen[ch.DocID] = true
-			created++
-			if created == c.Docs {
-				tAllCreated = now()
-			}
-			watch(ch.DocID)
 		}
 	})
+	// The client started connecting in startB: on a loaded machine the
+	// peer's documents can arrive before the subscription above exists,
+	// and their creation events are then gone. Take those from the
+	// exchange itself.
+	existing := p.ex.Documents()
+	mu.Lock()
+	for id := range existing {
+		add(id)
+	}
+	mu.Unlock()
 	s.setPeer(p, func() {
 		stopDocs()
 		mu.Lock()
