@@ -333,17 +333,9 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		c.estOut = true
 	}
 	c.mu.Unlock()
-	var traces []transport.FrameTrace
-	if err == nil {
-		traces = c.sendTraces(seq, parts)
-	}
 	c.sendMu.Unlock()
 	if err == nil {
-		if obs := c.s.base.FrameObserver(); obs != nil {
-			for _, t := range traces {
-				obs(t)
-			}
-		}
+		c.traceSendParts(seq, parts)
 		c.reportPressure()
 	}
 	return err
@@ -377,20 +369,18 @@ func (c *conn) reportPressure() {
 	})
 }
 
-// sendTraces returns the traces of the frames of one send, or nil when
-// nobody observes frames.
-func (c *conn) sendTraces(seq uint32, parts []wirecore.FramePart) []transport.FrameTrace {
-	if c.s.base.FrameObserver() == nil {
-		return nil
+func (c *conn) traceSendParts(seq uint32, parts []wirecore.FramePart) {
+	obs := c.s.base.FrameObserver()
+	if obs == nil {
+		return
 	}
 	if len(parts) == 1 && parts[0].Body == nil {
-		return []transport.FrameTrace{{Dir: transport.DirSend, Seq: seq, Kind: wire.KindComplete, Size: len(parts[0].Head)}}
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindComplete, Size: len(parts[0].Head)})
+		return
 	}
-	traces := make([]transport.FrameTrace, len(parts))
 	for i, p := range parts {
-		traces[i] = transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(parts), Size: p.Len()}
+		obs(transport.FrameTrace{Dir: transport.DirSend, Seq: seq, Kind: wire.KindFragment, Index: i, Total: len(parts), Size: p.Len()})
 	}
-	return traces
 }
 
 // sendShared queues frames encoded once for many connections: only the
