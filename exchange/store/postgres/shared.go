@@ -237,12 +237,26 @@ func (s *sharedStore) rewrite(ctx context.Context, docID string, f replica.Facto
 		// Meta only: nothing to lose by writing it where nothing is.
 		v = ""
 	}
+	return s.writeIfAhead(ctx, docID, f, v, recs, true, func(head store.Head) error {
+		return s.Store.ReplaceIf(ctx, docID, head, recs)
+	})
+}
+
+// writeIfAhead writes recs, ending at version v, with write when v is
+// ahead of the stream's head (versionAhead); at or behind it, it writes
+// nothing and succeeds. A stream that does not exist is created with recs
+// when create is set, and refused with a *store.HeadError otherwise. A
+// write refused because the head moved is retried on the new head.
+func (s *sharedStore) writeIfAhead(ctx context.Context, docID string, f replica.Factory, v string, recs []store.Record, create bool, write func(store.Head) error) error {
 	head, err := s.Store.Head(ctx, docID)
 	if err != nil {
 		return err
 	}
 	for range casAttempts {
 		if !head.Exists {
+			if !create {
+				return &store.HeadError{DocID: docID, Head: head}
+			}
 			done, h, err := s.create(ctx, docID, recs)
 			if err != nil || done {
 				return err
@@ -256,7 +270,7 @@ func (s *sharedStore) rewrite(ctx context.Context, docID string, f replica.Facto
 		case !ahead:
 			return nil // the stream holds this state already (or a newer one)
 		}
-		err := s.Store.ReplaceIf(ctx, docID, head, recs)
+		err := write(head)
 		var he *store.HeadError
 		if !errors.As(err, &he) {
 			return err
@@ -315,37 +329,10 @@ func (s *sharedStore) latest(ctx context.Context, docID string, f replica.Factor
 		}
 		return nil
 	}
-	head, err := s.Store.Head(ctx, docID)
-	if err != nil {
-		return err
-	}
-	for range casAttempts {
-		if !head.Exists {
-			if !replace {
-				return &store.HeadError{DocID: docID, Head: head}
-			}
-			done, h, err := s.create(ctx, docID, recs)
-			if err != nil || done {
-				return err
-			}
-			head = h
-			continue
-		}
-		switch ahead, err := versionAhead(f, v, head.Version); {
-		case err != nil:
-			return err
-		case !ahead:
-			return nil
-		}
-		// An entirety stands on its own: it goes after whatever the head is.
-		err := s.Store.AppendAfter(ctx, docID, head.Version, recs)
-		var he *store.HeadError
-		if !errors.As(err, &he) {
-			return err
-		}
-		head = he.Head
-	}
-	return errStreamMoved(docID)
+	// An entirety stands on its own: it goes after whatever the head is.
+	return s.writeIfAhead(ctx, docID, f, v, recs, replace, func(head store.Head) error {
+		return s.Store.AppendAfter(ctx, docID, head.Version, recs)
+	})
 }
 
 // join merges the incoming entries into the stream: the ones that change
