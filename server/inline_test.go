@@ -48,15 +48,7 @@ func TestReplyWrittenByReader(t *testing.T) {
 
 	// The reader waits for input and holds nothing: a send from another
 	// goroutine goes to the writer goroutine.
-	h.rec.mu.Lock()
-	ch := h.rec.added[0]
-	h.rec.mu.Unlock()
-	if err := ch.Send(&wire.Offer{DocID: "d", Version: "out", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}}); err != nil {
-		t.Fatal(err)
-	}
-	if msg, _ := c.readMsg(); msg.(*wire.Offer).Version != "out" {
-		t.Fatalf("got %#v", msg)
-	}
+	sendAndRead(t, h, c, "out")
 	if got := log.take(); len(got) != 1 || got[0] {
 		t.Fatalf("send while the reader waits for input: batches %v, want one by the writer goroutine", got)
 	}
@@ -279,13 +271,21 @@ func TestRetiredWriterLeavesNoQueueStorage(t *testing.T) {
 	}
 	h.srv.mu.Unlock()
 
+	sendAndRead(t, h, c, "after")
+}
+
+// sendAndRead sends an empty offer with the given version on the
+// harness's first channel, from outside any delivery, and checks that the
+// client reads it.
+func sendAndRead(t *testing.T, h *harness, c *testClient, version string) {
+	t.Helper()
 	h.rec.mu.Lock()
 	ch := h.rec.added[0]
 	h.rec.mu.Unlock()
-	if err := ch.Send(&wire.Offer{DocID: "d", Version: "after", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}}); err != nil {
+	if err := ch.Send(&wire.Offer{DocID: "d", Version: version, Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary}}); err != nil {
 		t.Fatal(err)
 	}
-	if msg, _ := c.readMsg(); msg.(*wire.Offer).Version != "after" {
+	if msg, _ := c.readMsg(); msg.(*wire.Offer).Version != version {
 		t.Fatalf("got %#v", msg)
 	}
 }
