@@ -20,25 +20,13 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	dsn := os.Getenv("KYNETA_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	pool, err := pgxpool.New(ctx, dsn)
+	// A schema of its own keeps the example's tables apart.
+	pool, schema, done, err := exampleDatabase(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer pool.Close()
-	// A schema of its own keeps the example's tables apart.
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	schema := "kyneta_example_" + hex.EncodeToString(b[:])
-	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	defer done()
 
 	opts := postgres.Options{Tables: postgres.Tables{Schema: schema}}
 	s, err := postgres.New(ctx, pool, opts)
@@ -70,24 +58,13 @@ func Example() {
 // Neither sees the other's writes, yet the stream keeps both.
 func ExampleStore_Shared() {
 	ctx := context.Background()
-	dsn := os.Getenv("KYNETA_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	pool, err := pgxpool.New(ctx, dsn)
+	// A schema of its own keeps the example's tables apart.
+	pool, schema, done, err := exampleDatabase(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer pool.Close()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	schema := "kyneta_example_" + hex.EncodeToString(b[:])
-	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	defer done()
 
 	// The replica types of the documents kept: the exchange's built-ins.
 	bound := []replica.Bound{
@@ -129,4 +106,28 @@ func ExampleStore_Shared() {
 		_ = ex.Shutdown(ctx)
 	}
 	// Output: map[beta:true compact:true dark:true]
+}
+
+// exampleDatabase connects to the test database (KYNETA_TEST_POSTGRES, or
+// the local default) and makes a fresh schema; done drops the schema and
+// closes the pool.
+func exampleDatabase(ctx context.Context) (pool *pgxpool.Pool, schema string, done func(), err error) {
+	dsn := os.Getenv("KYNETA_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	if pool, err = pgxpool.New(ctx, dsn); err != nil {
+		return nil, "", nil, err
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	schema = "kyneta_example_" + hex.EncodeToString(b[:])
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		pool.Close()
+		return nil, "", nil, err
+	}
+	return pool, schema, func() {
+		_, _ = pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		pool.Close()
+	}, nil
 }
