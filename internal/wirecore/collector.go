@@ -329,6 +329,11 @@ type fragmentCollector[C Piece] struct {
 	pendingSize int64
 	pendingMem  int64
 	disposed    bool
+	// spare is the record of the last batch completed in order, reused
+	// by the next one: a fragmented message then allocates only its
+	// buffer, and no small object lands between two large buffers in
+	// the heap (which makes the next one fault in fresh pages).
+	spare *batch[C]
 }
 
 // newFragmentCollector returns an empty collector with cfg's limits; C is []byte
@@ -441,7 +446,10 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 			}
 			// The caller owns the message; its capacity is cut to its
 			// length so a pooled buffer's older bytes stay out of reach.
-			return c.sub.fromBuf(b.buf[:len(b.buf):len(b.buf)]), true, nil
+			msg := c.sub.fromBuf(b.buf[:len(b.buf):len(b.buf)])
+			*b = batch[C]{}
+			c.spare = b
+			return msg, true, nil
 		}
 		b.hold(index, chunk) // joined below, so no copy needed
 		parts := make([]C, 0, len(b.chunks))
@@ -462,7 +470,12 @@ func (c *fragmentCollector[C]) add(seq, index, total, totalSize float64, chunk C
 				*events = append(*events, c.evictOldest())
 			}
 		}
-		b = &batch[C]{seq: seq, expTotal: total, expSize: totalSize}
+		if b = c.spare; b != nil {
+			c.spare = nil
+			b.seq, b.expTotal, b.expSize = seq, total, totalSize
+		} else {
+			b = &batch[C]{seq: seq, expTotal: total, expSize: totalSize}
+		}
 		c.batches[seq] = b
 		if c.newest == nil {
 			c.oldest, c.newest = b, b
