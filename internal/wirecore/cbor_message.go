@@ -73,10 +73,13 @@ func (a *keyDesc) equal(b *keyDesc) bool {
 // msgDecoder holds one decode's input and scratch. Decoders are pooled:
 // the key stack of the duplicate check is reused between messages.
 type msgDecoder struct {
-	data   []byte
-	off    int
-	keys   []keyDesc // keys of the maps being checked, innermost last
-	budget int
+	data []byte
+	off  int
+	keys []keyDesc // keys of the maps being checked, innermost last
+	// keysHigh is the most keys held at once in this decode: the part of
+	// keys' array that may alias the input.
+	keysHigh int
+	budget   int
 	// owned: data belongs to the decoder's caller alone and is never
 	// written again (a reassembled message), so an offer's payload may
 	// share it instead of being copied.
@@ -129,12 +132,17 @@ func decodeMsg(data []byte, owned bool, sink *offerSink) (wm wireMessage, isOffe
 	d.top = fields{}
 	d.budget = budgetPerByte*len(data) + budgetSlack
 	wm, isOffer, err = d.decode(sink)
-	// Keys may alias data: cleared so the pool holds no message alive.
-	clear(d.keys[:cap(d.keys)])
-	d.keys = d.keys[:0]
-	d.data = nil
+	d.release()
 	decoderPool.Put(d)
 	return wm, isOffer, err
+}
+
+// release drops every reference d holds to the message it decoded, so the
+// pool keeps none alive: keys may alias the input.
+func (d *msgDecoder) release() {
+	clear(d.keys[:d.keysHigh])
+	d.keys, d.keysHigh = d.keys[:0], 0
+	d.data = nil
 }
 
 func (d *msgDecoder) decode(sink *offerSink) (wireMessage, bool, error) {
@@ -268,6 +276,7 @@ func (d *msgDecoder) check(depth int) error {
 				}
 			}
 			d.keys = append(d.keys, k)
+			d.keysHigh = max(d.keysHigh, len(d.keys))
 		}
 		valAt := d.off
 		if err := d.check(depth + 1); err != nil {

@@ -250,3 +250,30 @@ func TestDecodeReusesRecentDocID(t *testing.T) {
 		t.Fatalf("id with one mark after one with two: %q, want %q", got, "doc")
 	}
 }
+
+// A decoder goes back to its pool holding no key of the message it
+// checked, however deep the maps were, since the keys may alias the input.
+func TestDecoderReleaseDropsKeys(t *testing.T) {
+	// {"zz": {"aa": {"bb": 1, "cc": 2}, "dd": 3}}: keys nobody knows, in
+	// nested maps, so they go on the key stack and come off it again.
+	msg := []byte{0xa1, 0x62, 'z', 'z', 0xa2, 0x62, 'a', 'a', 0xa2, 0x62, 'b', 'b', 0x01, 0x62, 'c', 'c', 0x02, 0x62, 'd', 'd', 0x03}
+	d := &msgDecoder{keys: make([]keyDesc, 0, 64), data: msg, budget: 1 << 20}
+	if err := d.check(0); err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, k := range d.keys[:cap(d.keys)] {
+		if k.text != nil {
+			held++
+		}
+	}
+	if held < 3 {
+		t.Fatalf("the check left %d keys in the stack's array, want at least 3 (the test needs them)", held)
+	}
+	d.release()
+	for i, k := range d.keys[:cap(d.keys)] {
+		if k.text != nil || d.data != nil {
+			t.Fatalf("after release, key %d is %q (data %v)", i, k.text, d.data != nil)
+		}
+	}
+}
