@@ -133,7 +133,7 @@ func BenchmarkCompression(b *testing.B) {
 				in0, out0 := in.Load(), out.Load()
 				b.ResetTimer()
 				start, cpu := time.Now(), cpuTime()
-				run(b, 1, func() error {
+				err = runN(b.N, 1, func() error {
 					fs, err := send.Send(offers[n%len(offers)])
 					n++
 					if err != nil {
@@ -151,6 +151,9 @@ func BenchmarkCompression(b *testing.B) {
 					}
 					return err
 				})
+				if err != nil {
+					b.Fatal(err)
+				}
 				reportRate(b, start, cpu)
 				b.ReportMetric(float64(in.Load()-in0+out.Load()-out0)/float64(2*b.N), "wire-B/msg")
 				b.ReportMetric(float64(frame), "frame-B/msg")

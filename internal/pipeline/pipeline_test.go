@@ -10,6 +10,7 @@ import (
 
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/wirestep"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -433,4 +434,37 @@ func TestPipelineExpiryTimer(t *testing.T) {
 		t.Fatalf("%v, %d pending, %d timers", err, off.PendingFragments(), fc.Pending())
 	}
 	_ = off.Close()
+}
+
+// Send gives the frames the general send step gives for the same message,
+// fragmented or not, each frame its own slice: appending to one never
+// writes into the next.
+func TestSendMatchesSendStep(t *testing.T) {
+	for _, threshold := range []int{0, 8, 100, 1000} {
+		p := New(Options{Threshold: threshold})
+		var st wirestep.PipelineState[[]byte]
+		st.NextSeq = 1
+		msgs := append(sampleMessages(), &wire.Offer{DocID: "big", Version: "v9",
+			Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{9}, 5000)}})
+		for _, m := range msgs {
+			got, err := p.Send(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var outs []wirestep.SendOutput[[]byte]
+			st, outs = wirestep.SendStep(st, wirestep.BinaryCodec, threshold, m)
+			if len(got) != len(outs) {
+				t.Fatalf("threshold %d, %T: %d frames, the step gives %d", threshold, m, len(got), len(outs))
+			}
+			for i, o := range outs {
+				if o.Err != nil || !bytes.Equal(got[i], o.Piece) {
+					t.Fatalf("threshold %d, %T, frame %d: % x, the step gives % x (%v)", threshold, m, i, got[i], o.Piece, o.Err)
+				}
+				if cap(got[i]) != len(got[i]) {
+					t.Fatalf("threshold %d, %T, frame %d: capacity %d beyond its %d bytes", threshold, m, i, cap(got[i]), len(got[i]))
+				}
+			}
+		}
+		p.Close()
+	}
 }
