@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/kyneta-go/kyneta/internal/rawbuf"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -30,6 +32,12 @@ var plain = func() (t [256]bool) {
 func AppendString(dst []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = WellFormed(s)
+	}
+	if len(s) >= rawbuf.PrefaultSize {
+		// One buffer for the quoted string and what usually follows it
+		// in a batch, taken whole (see rawbuf) rather than by append's
+		// doublings.
+		dst = rawbuf.Grow(dst, len(s)+64)
 	}
 	dst = append(dst, '"')
 	start := 0

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kyneta-go/kyneta/internal/rawbuf"
 	"pgregory.net/rapid"
 )
 
@@ -31,6 +32,15 @@ func TestAppendStringMatchesJSONStringify(t *testing.T) {
 		}
 		if got := string(AppendString([]byte("x"), c.in)); got != "x"+c.want {
 			t.Errorf("AppendString does not append: %s", got)
+		}
+		// The same in a string large enough to take its buffer whole
+		// (rawbuf.PrefaultSize): escapes do not depend on their
+		// neighbours, so the expected text repeats too.
+		n := rawbuf.PrefaultSize/(len(c.in)+3) + 1
+		in := strings.Repeat(c.in+"pad", n)
+		want := "x\"" + strings.Repeat(c.want[1:len(c.want)-1]+"pad", n) + "\""
+		if got := string(AppendString([]byte("x"), in)); got != want {
+			t.Errorf("AppendString of %d × %+q differs from %d × its escape", n, c.in+"pad", n)
 		}
 	}
 }

@@ -6,6 +6,12 @@
 // reassembly's CPU. The runtime can allocate without clearing, but exports
 // that only through strings.Builder.Grow; this package reaches that
 // memory as a []byte.
+//
+// A large buffer is often new memory, whose pages the kernel maps one
+// fault at a time as the copy first touches them. On Linux a buffer of at
+// least [PrefaultSize] bytes has its pages mapped by one system call
+// (MADV_POPULATE_WRITE) instead, which on the 2-core VM this was measured
+// on took 0.5–0.6 ms per fresh MiB against 0.87–0.94 ms for the faults.
 package rawbuf
 
 import (
@@ -15,6 +21,11 @@ import (
 
 // minSize is the size below which clearing costs less than the detour.
 const minSize = 4 << 10
+
+// PrefaultSize is the smallest buffer whose pages are mapped up front.
+// Below it the pages are more likely to be mapped already (the runtime
+// reuses small spans), and the system call costs more than the faults.
+const PrefaultSize = 256 << 10
 
 // Alloc returns an empty slice with capacity at least n whose backing
 // array holds arbitrary bytes. Callers must only append to it (or write
@@ -29,5 +40,18 @@ func Alloc(n int) []byte {
 	// written byte makes its data pointer well defined.
 	b.WriteByte(0)
 	s := b.String()
-	return unsafe.Slice(unsafe.StringData(s), n)[:0:n]
+	buf := unsafe.Slice(unsafe.StringData(s), n)
+	if n >= PrefaultSize {
+		prefault(buf)
+	}
+	return buf[:0:n]
+}
+
+// Grow returns b with room for at least n more bytes: b itself when it has
+// it, otherwise a new buffer from [Alloc] holding b's bytes.
+func Grow(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	return append(Alloc(len(b)+n), b...)
 }
