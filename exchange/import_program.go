@@ -90,7 +90,7 @@ func planImport(in importInput) (act importAction, reason string) {
 	boundary := il != replica.Genesis && ol != replica.Genesis && il != ol
 	compacted := entirety && in.wasSynced && !in.transient
 	switch {
-	case boundary && !dominates(in.incoming, in.ours):
+	case boundary && !replica.Dominates(in.incoming, in.ours):
 		// Two writers on different lineages (a writer that restarted
 		// without a store). Both sides apply the same total order, so
 		// exactly one adopts the other's state.
@@ -153,21 +153,6 @@ func plainContiguous(ours, incoming replica.Version, p replica.Payload) bool {
 // countBatches counts the non-empty batches of a plain delta without
 // decoding it (batches.Count: strings skipped eight bytes at a time).
 func countBatches(data []byte) (int, bool) { return batches.Count(data) }
-
-// dominates decides which of two diverged lineages wins: the higher op
-// counter, then the greater lineage string. It is a total order both
-// peers evaluate identically.
-func dominates(incoming, ours replica.Version) bool {
-	in, ok1 := incoming.(replica.PlainVersion)
-	o, ok2 := ours.(replica.PlainVersion)
-	if ok1 && ok2 {
-		if in.Counter() != o.Counter() {
-			return in.Counter() > o.Counter()
-		}
-		return in.Lineage() > o.Lineage()
-	}
-	return incoming.String() > ours.String()
-}
 
 // absorbKind is how the replica takes in an offer planImport accepted.
 type absorbKind uint8

@@ -50,6 +50,22 @@ type Version interface {
 	Meet(other Version) (Version, error)
 }
 
+// Dominates reports whether a wins over b when the two versions have
+// diverged (Compare gives Concurrent): a total order every peer and store
+// evaluates identically. Plain versions order by op counter, then by
+// lineage; other kinds by their serialized form.
+func Dominates(a, b Version) bool {
+	pa, ok1 := a.(PlainVersion)
+	pb, ok2 := b.(PlainVersion)
+	if ok1 && ok2 {
+		if pa.Counter() != pb.Counter() {
+			return pa.Counter() > pb.Counter()
+		}
+		return pa.Lineage() > pb.Lineage()
+	}
+	return a.String() > b.String()
+}
+
 // Compatible reports whether two replica types can exchange payloads: same
 // name and same major version (minor versions may differ).
 func Compatible(a, b wire.ReplicaType) bool { return a.Name == b.Name && a.Major == b.Major }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+	"pgregory.net/rapid"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -183,4 +184,44 @@ func TestBottomVersions(t *testing.T) {
 			t.Errorf("%s vs %s: %v %v, want %v", c.a, c.b, got, err, c.want)
 		}
 	}
+}
+
+// Dominates is a total order on diverged versions: the higher op counter
+// wins, then the greater lineage; other kinds compare their serialized
+// forms.
+func TestDominates(t *testing.T) {
+	p := NewPlainVersion
+	for _, c := range []struct {
+		a, b Version
+		want bool
+	}{
+		{p("alice", 3), p("bob", 2), true},    // more ops win over the lineage
+		{p("alice", 2), p("bob", 3), false},   //
+		{p("bob", 2), p("alice", 2), true},    // same count: the greater lineage
+		{p("alice", 2), p("bob", 2), false},   //
+		{p("alice", 2), p("alice", 2), false}, // nothing dominates itself
+		{StateVersion{ms: 2}, StateVersion{ms: 1}, true},
+		{StateVersion{ms: 1}, StateVersion{ms: 2}, false},
+		{StateVersion{ms: 10}, StateVersion{ms: 9}, false}, // the serialized forms compare as strings: "10" < "9"
+	} {
+		if got := Dominates(c.a, c.b); got != c.want {
+			t.Errorf("Dominates(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// For two different plain versions exactly one dominates the other.
+func TestDominatesIsTotalOnPlainVersions(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		lineage := rapid.SampledFrom([]string{Genesis, "a", "b", "peer-1"})
+		a := NewPlainVersion(lineage.Draw(t, "la"), rapid.Uint64Range(0, 5).Draw(t, "na"))
+		b := NewPlainVersion(lineage.Draw(t, "lb"), rapid.Uint64Range(0, 5).Draw(t, "nb"))
+		ab, ba := Dominates(a, b), Dominates(b, a)
+		if a == b && (ab || ba) {
+			t.Fatalf("%v dominates itself", a)
+		}
+		if a != b && ab == ba {
+			t.Fatalf("Dominates(%v, %v) = %v and Dominates(%v, %v) = %v: want exactly one", a, b, ab, b, a, ba)
+		}
+	})
 }

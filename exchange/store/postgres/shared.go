@@ -307,15 +307,8 @@ func versionAhead(f replica.Factory, v, head string) (bool, error) {
 	case replica.Ahead:
 		return true, nil
 	case replica.Concurrent:
-		a, ok1 := vv.(replica.PlainVersion)
-		b, ok2 := hv.(replica.PlainVersion)
-		if ok1 && ok2 {
-			if a.Counter() != b.Counter() {
-				return a.Counter() > b.Counter(), nil
-			}
-			return a.Lineage() > b.Lineage(), nil
-		}
-		return v > head, nil
+		// The exchange's own rule, so a store keeps what a node adopts.
+		return replica.Dominates(vv, hv), nil
 	}
 	return false, nil
 }
