@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -711,5 +713,59 @@ func TestStopWithExpiredContext(t *testing.T) {
 	h.c.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d sockets left after Close", n)
+	}
+}
+
+// A socket closing while its writer is stuck on a server that stopped
+// reading gives up when CloseGrace ends: the blocked write is ended by
+// closing the connection, and Stop returns then.
+func TestStopEndsWriteToStalledServer(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.SendQueueLimit = 1 << 20 })
+	stall := make(chan struct{})
+	t.Cleanup(func() { close(stall) }) // before the server's shutdown waits for its handler
+	h.srv.set(func(s *refServer) {
+		s.greet = func(rc *refConn) error {
+			if err := rc.conn.Write(context.Background(), websocket.MessageText, []byte("ready")); err != nil {
+				return err
+			}
+			<-stall // and never read: the socket's buffers fill up
+			return net.ErrClosed
+		}
+	})
+	h.start()
+	h.waitStatus(StatusReady)
+	ch := h.c.Channels()[0]
+	offer := &wire.Offer{DocID: "big", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 256<<10)}}
+	for i := 0; ; i++ {
+		err := ch.Send(offer)
+		if errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonSendQueueFull}) {
+			break // the writer is blocked and the queue is full behind it
+		}
+		if err != nil || i == 1000 {
+			t.Fatalf("send %d: %v (the queue never filled)", i, err)
+		}
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.c.Stop(h.ctx) }()
+	for !slices.Contains(h.clk.Durations(), defaultCloseGrace) {
+		select {
+		case <-h.clk.Changed():
+		case err := <-stopped:
+			t.Fatalf("Stop returned %v before CloseGrace, with the writer blocked", err)
+		case <-h.ctx.Done():
+			t.Fatal("the closing socket never armed its CloseGrace timer")
+		}
+	}
+	h.clk.Advance(defaultCloseGrace)
+	// The bound is not a measurement: ending the write takes milliseconds,
+	// and without it coder/websocket's own close handshake gives up only
+	// after 5 s of real time.
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Stop did not return when CloseGrace ended: the blocked write was not ended")
 	}
 }

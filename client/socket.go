@@ -124,6 +124,13 @@ func (s *socket) run(peerID string) {
 	s.conn = conn
 	s.running++ // the writer
 	s.mu.Unlock()
+	// The socket's end closes the connection, which ends a read or write
+	// in progress. Reads and writes themselves take no cancellable
+	// context: coder/websocket registers one with context.AfterFunc per
+	// call (three allocations and a lock on the socket's context, for
+	// every message both ways).
+	stopWatch := context.AfterFunc(s.ctx, func() { _ = conn.CloseNow() })
+	defer stopWatch()
 	go s.write(conn)
 
 	c.runner.Dispatch(msgSocketOpened{Socket: s.gen})
@@ -139,7 +146,7 @@ func (s *socket) read(conn *websocket.Conn) {
 	// allocated each message anew, in growing pieces, then copied them.
 	var buf bytes.Buffer
 	for {
-		typ, data, err := readMessage(s.ctx, conn, &buf)
+		typ, data, err := readMessage(context.Background(), conn, &buf)
 		if err != nil {
 			code, reason := int(websocket.CloseStatus(err)), ""
 			var ce websocket.CloseError
@@ -231,7 +238,7 @@ func (s *socket) write(conn *websocket.Conn) {
 		s.queue = nil
 		s.mu.Unlock()
 		for i, f := range batch {
-			if err := conn.Write(s.ctx, f.typ, f.data); err != nil {
+			if err := conn.Write(context.Background(), f.typ, f.data); err != nil {
 				// The reader sees the broken connection and reports it.
 				s.c.log.Debug("client: write", "socket", s.gen, "err", err)
 				s.dropQueue()
