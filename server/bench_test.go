@@ -162,8 +162,16 @@ func kynetaEcho(b *testing.B) (write, read func() error, frameSize int) {
 	recv := pipeline.New(pipeline.Options{})
 	b.Cleanup(func() { _ = send.Close(); _ = recv.Close() })
 	frames, _ := send.Send(offer)
+	write, read = pipelineEcho(c, send, recv, func() wire.ChannelMsg { return offer })
+	return write, read, len(frames[0])
+}
+
+// pipelineEcho is a client's half of an echo through pipelines: write
+// sends the next message as one frame, read takes one reply and decodes it.
+func pipelineEcho(c *websocket.Conn, send, recv *pipeline.Pipeline, next func() wire.ChannelMsg) (write, read func() error) {
+	ctx := context.Background()
 	write = func() error {
-		fs, err := send.Send(offer)
+		fs, err := send.Send(next())
 		if err != nil {
 			return err
 		}
@@ -180,7 +188,7 @@ func kynetaEcho(b *testing.B) (write, read func() error, frameSize int) {
 		}
 		return err
 	}
-	return write, read, len(frames[0])
+	return write, read
 }
 
 // rawEcho connects a coder/websocket client to a coder/websocket echo of

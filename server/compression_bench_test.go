@@ -133,25 +133,11 @@ func BenchmarkCompression(b *testing.B) {
 				in0, out0 := in.Load(), out.Load()
 				b.ResetTimer()
 				start, cpu := time.Now(), cpuTime()
-				err = runN(b.N, 1, func() error {
-					fs, err := send.Send(offers[n%len(offers)])
+				write, read := pipelineEcho(c, send, recv, func() wire.ChannelMsg {
 					n++
-					if err != nil {
-						return err
-					}
-					return c.Write(ctx, websocket.MessageBinary, fs[0])
-				}, func() error {
-					_, msg, err := c.Read(ctx)
-					if err != nil {
-						return err
-					}
-					got, err := recv.Receive(msg)
-					if err == nil && got == nil {
-						err = fmt.Errorf("incomplete message")
-					}
-					return err
+					return offers[(n-1)%len(offers)]
 				})
-				if err != nil {
+				if err := runN(b.N, 1, write, read); err != nil {
 					b.Fatal(err)
 				}
 				reportRate(b, start, cpu)
