@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/kyneta-go/kyneta/internal/wirestep"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
+	"pgregory.net/rapid"
 )
 
 type errLog struct {
@@ -467,4 +469,32 @@ func TestSendMatchesSendStep(t *testing.T) {
 		}
 		p.Close()
 	}
+}
+
+// The same for drawn offers: any value size against any threshold, so a
+// value split off the encoding lands anywhere in the fragments.
+func TestSendMatchesSendStepDrawn(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		threshold := rapid.IntRange(0, 600).Draw(t, "threshold")
+		p := New(Options{Threshold: threshold})
+		defer p.Close()
+		var st wirestep.PipelineState[[]byte]
+		st.NextSeq = 1
+		for i := range rapid.IntRange(1, 3).Draw(t, "messages") {
+			data := rapid.SliceOfN(rapid.Byte(), 0, 3000).Draw(t, "data")
+			m := &wire.Offer{DocID: rapid.StringN(1, 40, -1).Draw(t, "doc"), Version: "v" + strconv.Itoa(i),
+				Payload: wire.Payload{Kind: wire.Since, Encoding: wire.Binary, Data: data}}
+			got, err := p.Send(m)
+			var outs []wirestep.SendOutput[[]byte]
+			st, outs = wirestep.SendStep(st, wirestep.BinaryCodec, threshold, m)
+			if err != nil || len(got) != len(outs) {
+				t.Fatalf("message %d: %d frames (%v), the step gives %d", i, len(got), err, len(outs))
+			}
+			for j, o := range outs {
+				if o.Err != nil || !bytes.Equal(got[j], o.Piece) || cap(got[j]) != len(got[j]) {
+					t.Fatalf("message %d, frame %d: % x (cap %d), the step gives % x (%v)", i, j, got[j], cap(got[j]), o.Piece, o.Err)
+				}
+			}
+		}
+	})
 }
