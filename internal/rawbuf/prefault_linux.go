@@ -9,8 +9,14 @@ import (
 )
 
 // populateUnsupported is set once the kernel has refused
-// MADV_POPULATE_WRITE (before Linux 5.14), so it is not asked again.
+// MADV_POPULATE_WRITE (before Linux 5.14) or mincore, or a sandbox has
+// forbidden either, so neither is asked again.
 var populateUnsupported atomic.Bool
+
+// refused reports whether errno means the call will never work here.
+func refused(errno error) bool {
+	return errno == unix.EINVAL || errno == unix.ENOSYS || errno == unix.EPERM
+}
 
 var pageSize = uintptr(os.Getpagesize())
 
@@ -42,6 +48,9 @@ func prefault(b []byte) {
 		n := min((last-first)/pageSize, chunkPages)
 		chunk := b[first-start : first-start+n*pageSize]
 		if _, _, errno := unix.Syscall(unix.SYS_MINCORE, first, n*pageSize, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+			if refused(errno) {
+				populateUnsupported.Store(true)
+			}
 			return
 		}
 		// Populate each long run of unmapped pages.
@@ -58,8 +67,7 @@ func prefault(b []byte) {
 				i = j
 				continue
 			}
-			err := unix.Madvise(chunk[i*pageSize:j*pageSize], unix.MADV_POPULATE_WRITE)
-			if err == unix.EINVAL || err == unix.ENOSYS {
+			if err := unix.Madvise(chunk[i*pageSize:j*pageSize], unix.MADV_POPULATE_WRITE); refused(err) {
 				populateUnsupported.Store(true)
 				return
 			}
