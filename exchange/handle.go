@@ -298,6 +298,13 @@ func (d *Doc) Ready() bool {
 // resolved on the peer's interest alone; its single-threaded scheduler
 // happened to deliver the offer first.)
 //
+// A peer's report is as of when it was sent. A peer that announced the
+// document (on its own Get) and then wrote to it may have its announcement
+// arrive after our Get: WaitForSync then counts the announced version, and
+// the write follows as a push. The protocol has no acknowledgement that
+// could tell an announcement from an answer to our request, so a reader
+// that must see a particular write waits for it (Subscribe, or Version).
+//
 // Do not call it from a subscriber callback: the dispatcher that would
 // resolve it is the one running the callback.
 func (d *Doc) WaitForSync(ctx context.Context) error {

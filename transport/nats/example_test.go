@@ -38,13 +38,17 @@ func Example() {
 		}
 		return ex
 	}
-	east, west := node("east"), node("west")
+	east := node("east")
 	defer east.Shutdown(ctx)
-	defer west.Shutdown(ctx)
-
 	cfg, _ := east.Get("config", exchange.JSONDoc(""))
 	_ = cfg.Update(func(tx *exchange.Tx) error { tx.Set(exchange.P("replicas"), 3); return nil })
 
+	// west joins later and asks for the document: east's answer carries
+	// its write. (Had west been up before east wrote, east's announcement
+	// of the still empty document could reach west after west's Get, and
+	// WaitForSync would count it; the write follows as a push.)
+	west := node("west")
+	defer west.Shutdown(ctx)
 	mirror, _ := west.Get("config", exchange.JSONDoc(""))
 	if err := mirror.WaitForSync(ctx); err != nil {
 		fmt.Println(err)
