@@ -44,16 +44,13 @@ func DecodeText(text string) (ChannelMsg, error) {
 // are recorded in s. Errors are those of [Encode]; an *[AliasError] leaves
 // the entries made before it in the table, as in the reference.
 func (s *AliasState) Encode(msg ChannelMsg) ([]byte, error) {
-	wm, err := aliasOutbound(s, msg)
-	if err != nil {
-		return nil, err
-	}
-	return encodeMessage(wm)
+	return s.EncodeReserved(msg, 0)
 }
 
 // EncodeReserved is [AliasState.Encode] behind reserve leading zero bytes,
-// room for a frame header written in place (offers are encoded there
-// directly; other messages are copied behind it).
+// room for a frame header written in place (offers, interests, dismisses
+// and vacants are encoded there directly; other messages are copied
+// behind it).
 func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error) {
 	// No value is large enough to be split off: pre is the whole encoding.
 	pre, _, _, err := s.EncodeSplit(msg, math.MaxInt, reserve)
@@ -66,6 +63,28 @@ func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error)
 // own bytes (nothing reserved); otherwise pre is the whole encoding behind
 // reserve zero bytes and data and post are nil.
 func (s *AliasState) EncodeSplit(msg ChannelMsg, min, reserve int) (pre, data, post []byte, err error) {
+	// The small sync messages are written directly too: they are most of
+	// what a converging peer sends.
+	switch m := msg.(type) {
+	case *Interest:
+		if m != nil {
+			if b, ok := s.appendRef(reserve, TypeInterest, m.DocID, m.Version, m.Reciprocate); ok {
+				return b, nil, nil, nil
+			}
+		}
+	case *Dismiss:
+		if m != nil {
+			if b, ok := s.appendRef(reserve, TypeDismiss, m.DocID, nil, nil); ok {
+				return b, nil, nil, nil
+			}
+		}
+	case *Vacant:
+		if m != nil {
+			if b, ok := s.appendRef(reserve, TypeVacant, m.DocID, nil, nil); ok {
+				return b, nil, nil, nil
+			}
+		}
+	}
 	if m, ok := msg.(*Offer); ok && m != nil {
 		var w wireOffer
 		dx, byAlias, err := s.offerView(m, &w)

@@ -97,3 +97,33 @@ func BenchmarkOfferDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInterestEncode: an interest as a connection's encoder writes it
+// (direct, behind a frame header's room) next to the general encoder's
+// value tree for the same message, in the same run.
+func BenchmarkInterestEncode(b *testing.B) {
+	v, r := "{\"peer-4f2a\":1234}", false
+	msg := &Interest{DocID: "doc-1", Version: &v, Reciprocate: &r}
+	b.Run("direct", func(b *testing.B) {
+		s := &AliasState{}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.EncodeReserved(msg, 6); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("general", func(b *testing.B) {
+		s := &AliasState{}
+		b.ReportAllocs()
+		for b.Loop() {
+			wm, err := aliasOutbound(s, msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := encodeReserved(wm, 6); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package wirecore
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/big"
@@ -100,6 +101,9 @@ func checkMessageRoundTrip(t *testing.T, m wireMessage) {
 	b, err := encodeMessage(m)
 	if err != nil {
 		t.Fatalf("EncodeMessage: %v", err)
+	}
+	if direct, ok := directRefEncoding(m); ok && !bytes.Equal(direct, b) {
+		t.Fatalf("direct encoding % x, general % x", direct, b)
 	}
 	m2, err := decodeMessage(b)
 	if err != nil {
@@ -244,4 +248,31 @@ func FuzzDecodeTextMessage(f *testing.F) {
 		}
 		checkMessageRoundTrip(t, m)
 	})
+}
+
+// directRefEncoding is appendRefMessage's encoding of an interest, dismiss
+// or vacant that names its document one way (ok false otherwise, or when
+// the direct path declines it).
+func directRefEncoding(m wireMessage) ([]byte, bool) {
+	var t MsgType
+	var ref wireDocRef
+	var v *string
+	var r *bool
+	switch m := m.(type) {
+	case *wireInterest:
+		t, ref, v, r = TypeInterest, m.wireDocRef, m.Version, m.Reciprocate
+	case *wireDismiss:
+		t, ref = TypeDismiss, m.wireDocRef
+	case *wireVacant:
+		t, ref = TypeVacant, m.wireDocRef
+	default:
+		return nil, false
+	}
+	switch {
+	case ref.Doc != nil && ref.DX == nil:
+		return appendRefMessage(0, t, *ref.Doc, 0, false, v, r)
+	case ref.Doc == nil && ref.DX != nil && isSafeInteger(*ref.DX) && *ref.DX >= 0 && !math.Signbit(*ref.DX):
+		return appendRefMessage(0, t, "", int64(*ref.DX), true, v, r)
+	}
+	return nil, false
 }

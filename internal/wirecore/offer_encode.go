@@ -151,3 +151,63 @@ func appendCBORHead(b []byte, major byte, n uint64) []byte {
 	return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
 		byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
+
+// appendRefMessage encodes an interest, dismiss or vacant (t, doc|dx, v,
+// r, the reference's key order) behind prefix zero bytes: the general
+// encoder's bytes without its value tree, in one allocation. The document
+// goes by alias when byAlias. ok is false, and nothing is allocated, for
+// what it leaves to the general encoder (text that is not UTF-8, an alias
+// that is not a safe integer).
+func appendRefMessage(prefix int, t MsgType, docID string, alias int64, byAlias bool, version *string, recip *bool) ([]byte, bool) {
+	n, size := 2, 0 // t, doc|dx
+	if byAlias {
+		if alias < 0 || alias > maxSafeInteger {
+			return nil, false
+		}
+	} else {
+		if !utf8.ValidString(docID) {
+			return nil, false
+		}
+		size += len(docID)
+	}
+	if version != nil {
+		if !utf8.ValidString(*version) {
+			return nil, false
+		}
+		n++
+		size += len(*version)
+	}
+	if recip != nil {
+		n++
+	}
+	b := make([]byte, prefix, prefix+1+n*(3+9)+size)
+	b = appendCBORHead(b, 5, uint64(n))
+	b = append(b, 0x61, 't', byte(t)) // every message type is below 24
+	if byAlias {
+		b = append(b, 0x62, 'd', 'x')
+		b = appendCBORHead(b, 0, uint64(alias))
+	} else {
+		b = append(b, 0x63, 'd', 'o', 'c')
+		b = appendCBORText(b, docID)
+	}
+	if version != nil {
+		b = append(b, 0x61, 'v')
+		b = appendCBORText(b, *version)
+	}
+	if recip != nil {
+		b = append(b, 0x61, 'r')
+		if *recip {
+			b = append(b, 0xf5)
+		} else {
+			b = append(b, 0xf4)
+		}
+	}
+	return b, true
+}
+
+// appendRef is appendRefMessage with the document named as s names it
+// (see [AliasState.outRef]).
+func (s *AliasState) appendRef(prefix int, t MsgType, docID string, version *string, recip *bool) ([]byte, bool) {
+	a, byAlias := s.outDoc[docID]
+	return appendRefMessage(prefix, t, docID, a, byAlias && s.mutual, version, recip)
+}

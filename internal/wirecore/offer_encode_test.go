@@ -84,3 +84,111 @@ func TestAppendOfferAllocatesOnce(t *testing.T) {
 		t.Fatalf("%v allocations per offer, want 1", n)
 	}
 }
+
+// TestAppendRefMatchesGenericEncoder: interests, dismisses and vacants
+// written directly are the general encoder's bytes, by id and by alias,
+// and what the direct path declines still encodes through the general one.
+func TestAppendRefMatchesGenericEncoder(t *testing.T) {
+	str := func(s string) *string { return &s }
+	yes, no := true, false
+	ids := []string{"", "doc", strings.Repeat("d", 23), strings.Repeat("d", 24), strings.Repeat("é", 200), "a\xffb"}
+	aliases := []int64{0, 23, 24, 255, 256, 65535, 65536, 1 << 32, maxSafeInteger, maxSafeInteger + 1, -1}
+	versions := []*string{nil, str(""), str("L:5"), str(strings.Repeat("v", 300)), str("\xc3")}
+	recips := []*bool{nil, &yes, &no}
+	generic := func(t MsgType, ref wireDocRef, v *string, r *bool) []byte {
+		var m wireMessage
+		switch t {
+		case TypeInterest:
+			m = &wireInterest{wireDocRef: ref, Version: v, Reciprocate: r}
+		case TypeDismiss:
+			m = &wireDismiss{ref}
+		default:
+			m = &wireVacant{ref}
+		}
+		b, err := encodeMessage(m)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	n, fast := 0, 0
+	check := func(typ MsgType, id string, alias int64, byAlias bool, v *string, r *bool) {
+		t.Helper()
+		n++
+		ref := docByID(id)
+		if byAlias {
+			ref = docByAlias(float64(alias))
+		}
+		want := generic(typ, ref, v, r)
+		for _, prefix := range []int{0, 14} {
+			got, ok := appendRefMessage(prefix, typ, id, alias, byAlias, v, r)
+			if !ok {
+				if got != nil {
+					t.Fatalf("declined but appended % x", got)
+				}
+				return
+			}
+			if !bytes.Equal(got[:prefix], make([]byte, prefix)) || !bytes.Equal(got[prefix:], want) {
+				t.Fatalf("type %d id %q alias %d/%v v %v r %v prefix %d:\n got % x\nwant % x", typ, id, alias, byAlias, v, r, prefix, got, want)
+			}
+		}
+		fast++
+	}
+	for _, typ := range []MsgType{TypeInterest, TypeDismiss, TypeVacant} {
+		for _, id := range ids {
+			for _, a := range aliases {
+				for _, byAlias := range []bool{false, true} {
+					if typ != TypeInterest {
+						check(typ, id, a, byAlias, nil, nil)
+						continue
+					}
+					for _, v := range versions {
+						for _, r := range recips {
+							check(typ, id, a, byAlias, v, r)
+						}
+					}
+				}
+			}
+		}
+	}
+	if fast < n/2 {
+		t.Fatalf("only %d of %d messages took the direct encoding", fast, n)
+	}
+}
+
+// TestEncodeRefMessagesThroughAliasState: the connection's encoder names
+// a document by alias exactly when the general path does, and allocates
+// once for an interest.
+func TestEncodeRefMessagesThroughAliasState(t *testing.T) {
+	v, r := "L:1", true
+	msgs := []ChannelMsg{
+		&Interest{DocID: "d1", Version: &v, Reciprocate: &r}, &Interest{DocID: "unannounced"},
+		&Dismiss{DocID: "d1"}, &Vacant{DocID: "d2"}, &Vacant{DocID: "bad\xff"},
+	}
+	for _, mutual := range []bool{false, true} {
+		s := &AliasState{outDoc: map[string]int64{"d1": 3, "d2": 70000}, mutual: mutual}
+		for _, m := range msgs {
+			wm, err := aliasOutbound(s, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := encodeMessage(wm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.EncodeReserved(m, 6)
+			if err != nil || !bytes.Equal(got, append(make([]byte, 6), want...)) {
+				t.Fatalf("mutual %v %#v:\n got % x %v\nwant % x", mutual, m, got, err, want)
+			}
+		}
+	}
+	s := &AliasState{}
+	in := &Interest{DocID: "doc-1", Version: &v}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := s.EncodeReserved(in, 6); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Fatalf("%v allocations per interest, want 1", n)
+	}
+}
