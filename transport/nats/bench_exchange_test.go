@@ -50,10 +50,6 @@ func writeObserve(b *testing.B, t1, t2 transport.Transport) {
 	defer n2.Shutdown(ctx)
 	w, _ := n1.Get("bench", exchange.JSONDoc(""))
 	r, _ := n2.Get("bench", exchange.JSONDoc(""))
-	_ = w.Update(func(tx *exchange.Tx) error { tx.Set(exchange.P("n"), 0); return nil })
-	if err := r.WaitForSync(ctx); err != nil {
-		b.Fatal(err)
-	}
 	seen := make(chan struct{}, 1)
 	cancelSub := r.Subscribe(func(c exchange.Change) {
 		if c.Remote {
@@ -64,6 +60,25 @@ func writeObserve(b *testing.B, t1, t2 transport.Transport) {
 		}
 	})
 	defer cancelSub()
+	// observed waits until the reader holds the writer's version: a
+	// subscriber's wake-up alone may be a late one for an earlier write
+	// (and WaitForSync may return on n1's announcement, before the first
+	// write), which would shift every sample by one write.
+	observed := func() {
+		want := w.Version()
+		for r.Version() != want {
+			select {
+			case <-seen:
+			case <-ctx.Done():
+				b.Fatal("write never observed")
+			}
+		}
+	}
+	_ = w.Update(func(tx *exchange.Tx) error { tx.Set(exchange.P("n"), 0); return nil })
+	if err := r.WaitForSync(ctx); err != nil {
+		b.Fatal(err)
+	}
+	observed()
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -72,11 +87,7 @@ func writeObserve(b *testing.B, t1, t2 transport.Transport) {
 		if err := w.Update(func(tx *exchange.Tx) error { tx.Set(exchange.P("n"), i+1); return nil }); err != nil {
 			b.Fatal(err)
 		}
-		select {
-		case <-seen:
-		case <-ctx.Done():
-			b.Fatal("write never observed")
-		}
+		observed()
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
