@@ -428,7 +428,8 @@ func aliasOutbound(s *AliasState, msg ChannelMsg) (wireMessage, error) {
 // aliases recorded for the entries before the failing one (as the
 // reference does). A present longer than MaxPresentDocs fails before it
 // records anything; an alias beyond MaxAliases fails like any other entry.
-// A nil message gives errNilMessage. s is updated in place.
+// A nil message gives errNilMessage. s is updated in place. The result may
+// share msg's optional fields: msg is a decoder's, used once.
 func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 	switch m := msg.(type) {
 	case *wireEstablish:
@@ -468,14 +469,7 @@ func aliasInbound(s *AliasState, msg wireMessage) (ChannelMsg, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := &Interest{DocID: id}
-		if m.Version != nil {
-			out.Version = refOf(*m.Version)
-		}
-		if m.Reciprocate != nil {
-			out.Reciprocate = refOf(*m.Reciprocate)
-		}
-		return out, nil
+		return &Interest{DocID: id, Version: m.Version, Reciprocate: m.Reciprocate}, nil
 	case *wireOffer:
 		if m == nil {
 			break
