@@ -108,20 +108,10 @@ func appendOfferTail(b []byte, m *wireOffer) []byte {
 	}
 	if m.DX != nil {
 		b = append(b, 0x62, 'd', 'x')
-		// A safe integer, -0 included, is written as the integer.
-		if i := int64(*m.DX); i >= 0 {
-			b = appendCBORHead(b, 0, uint64(i))
-		} else {
-			b = appendCBORHead(b, 1, uint64(-1-i))
-		}
+		b = appendCBORInt(b, int64(*m.DX)) // a safe integer, -0 included, is written as the integer
 	}
 	if m.Reciprocate != nil {
-		b = append(b, 0x61, 'r')
-		if *m.Reciprocate {
-			b = append(b, 0xf5)
-		} else {
-			b = append(b, 0xf4)
-		}
+		b = appendCBORBool(append(b, 0x61, 'r'), *m.Reciprocate)
 	}
 	if m.Lineage != nil {
 		b = append(b, 0x62, 'l', 'n')
@@ -133,6 +123,22 @@ func appendOfferTail(b []byte, m *wireOffer) []byte {
 // appendCBORText appends s, well-formed UTF-8, as a CBOR text string.
 func appendCBORText(b []byte, s string) []byte {
 	return append(appendCBORHead(b, 3, uint64(len(s))), s...)
+}
+
+// appendCBORInt appends i as a CBOR integer, shortest form.
+func appendCBORInt(b []byte, i int64) []byte {
+	if i >= 0 {
+		return appendCBORHead(b, 0, uint64(i))
+	}
+	return appendCBORHead(b, 1, uint64(-1-i))
+}
+
+// appendCBORBool appends v as a CBOR simple value.
+func appendCBORBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 0xf5)
+	}
+	return append(b, 0xf4)
 }
 
 // appendCBORHead appends a CBOR head with the shortest argument encoding.
@@ -184,8 +190,7 @@ func appendRefMessage(prefix int, t MsgType, docID string, alias int64, byAlias 
 	b = appendCBORHead(b, 5, uint64(n))
 	b = append(b, 0x61, 't', byte(t)) // every message type is below 24
 	if byAlias {
-		b = append(b, 0x62, 'd', 'x')
-		b = appendCBORHead(b, 0, uint64(alias))
+		b = appendCBORInt(append(b, 0x62, 'd', 'x'), alias)
 	} else {
 		b = append(b, 0x63, 'd', 'o', 'c')
 		b = appendCBORText(b, docID)
@@ -195,12 +200,7 @@ func appendRefMessage(prefix int, t MsgType, docID string, alias int64, byAlias 
 		b = appendCBORText(b, *version)
 	}
 	if recip != nil {
-		b = append(b, 0x61, 'r')
-		if *recip {
-			b = append(b, 0xf5)
-		} else {
-			b = append(b, 0xf4)
-		}
+		b = appendCBORBool(append(b, 0x61, 'r'), *recip)
 	}
 	return b, true
 }
