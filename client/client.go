@@ -565,7 +565,6 @@ func (c *Client) dial(gen uint64) {
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		wdone:  make(chan struct{}),
-		idle:   closedChan,
 		// The dial goroutine; counted before the socket is published.
 		running: 1,
 	}
@@ -583,8 +582,6 @@ func (c *Client) dial(gen uint64) {
 	c.mu.Unlock()
 	go s.run(peerID)
 }
-
-var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
 // URL returns the URL of the latest dial ("" before the first): with
 // Options.URLs, the node the client is connected to, or trying.

@@ -40,11 +40,13 @@ type socket struct {
 	released bool
 	running  int // goroutines alive
 	queue    []outFrame
-	queued   int // bytes in queue and in the writer's hands
+	spare    []outFrame // the writer's last batch, emptied: the next queue's array
+	queued   int        // bytes in queue and in the writer's hands
 	// pressure: the queue's congestion, told to the exchange in order.
 	pressure pressure.Gauge
 	wake     chan struct{} // cap 1: something was queued, or released
-	idle     chan struct{} // closed while nothing is queued or being written
+	busy     bool          // something is queued or being written
+	idle     chan struct{} // made by a Flush that waits while busy; closed when it ends
 	wdone    chan struct{} // closed when the writer has exited (or will never run)
 	done     chan struct{} // closed when the socket is finished
 }
@@ -235,7 +237,7 @@ func (s *socket) write(conn *websocket.Conn) {
 			s.mu.Lock()
 		}
 		batch := s.queue
-		s.queue = nil
+		s.queue, s.spare = s.spare, nil
 		s.mu.Unlock()
 		for i, f := range batch {
 			if err := conn.Write(context.Background(), f.typ, f.data); err != nil {
@@ -256,15 +258,24 @@ func (s *socket) write(conn *websocket.Conn) {
 				s.reportPressure()
 			}
 		}
+		if cap(batch) <= maxSpareFrames {
+			s.mu.Lock()
+			s.spare = batch[:0]
+			s.mu.Unlock()
+		}
 	}
 }
 
+// maxSpareFrames bounds the batch array the writer keeps for the next
+// queue (a burst's larger one is left to the collector).
+const maxSpareFrames = 64
+
 // markIdle wakes Flush waiters. s.mu must be held.
 func (s *socket) markIdle() {
-	select {
-	case <-s.idle:
-	default:
+	s.busy = false
+	if s.idle != nil {
 		close(s.idle)
+		s.idle = nil
 	}
 }
 
@@ -297,11 +308,7 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 	if pressure.AboveHighWater(s.queued, s.c.opts.SendQueueLimit) {
 		s.pressure.Set(true)
 	}
-	select {
-	case <-s.idle:
-		s.idle = make(chan struct{})
-	default:
-	}
+	s.busy = true
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -326,7 +333,8 @@ func (s *socket) sendLocked(msg wire.ChannelMsg) error {
 	if s.isReleased() {
 		return newError(reasonNotConnected, "send", nil)
 	}
-	pieces, err := s.pipe.Send(msg)
+	var one [1][]byte // a complete frame, the usual case, needs no list
+	pieces, err := s.pipe.AppendSend(one[:0], msg)
 	if err != nil {
 		return err
 	}
@@ -350,6 +358,13 @@ func (s *socket) reportPressure() {
 
 func (s *socket) flush(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.busy {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.idle == nil {
+		s.idle = make(chan struct{})
+	}
 	idle := s.idle
 	s.mu.Unlock()
 	select {

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,30 +151,36 @@ func New(opts Options) *Pipeline {
 // to be written. Every call consumes one frame seq, even a failing one (as
 // in the reference), so peers see gaps but never reuse.
 func (p *Pipeline) Send(msg wire.ChannelMsg) ([][]byte, error) {
+	return p.AppendSend(nil, msg)
+}
+
+// AppendSend is Send appending the frames to dst, so that a caller with
+// room for one frame (the usual case) allocates nothing for the list. On
+// error dst is returned unchanged.
+func (p *Pipeline) AppendSend(dst [][]byte, msg wire.ChannelMsg) ([][]byte, error) {
 	// The frames are SendParts' joined: no second encoder to keep in step,
 	// and one allocation fewer per message than a list of step outputs.
 	var local [1]wirecore.FramePart
 	parts, err := p.SendParts(msg, local[:0])
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	pieces := make([][]byte, len(parts))
 	if len(parts) == 1 && parts[0].Body == nil && parts[0].Tail == nil {
 		h := parts[0].Head // the usual case: a complete frame
-		pieces[0] = h[:len(h):len(h)]
-		return pieces, nil
+		return append(dst, h[:len(h):len(h)]), nil
 	}
 	size := 0
 	for _, part := range parts {
 		size += part.Len()
 	}
+	dst = slices.Grow(dst, len(parts))
 	buf := rawbuf.Alloc(size) // every frame's bytes in one array
-	for i, part := range parts {
+	for _, part := range parts {
 		start := len(buf)
 		buf = append(append(append(buf, part.Head...), part.Body...), part.Tail...)
-		pieces[i] = buf[start:len(buf):len(buf)]
+		dst = append(dst, buf[start:len(buf):len(buf)])
 	}
-	return pieces, nil
+	return dst, nil
 }
 
 // SendParts is Send for writers that can write a frame in pieces (head,

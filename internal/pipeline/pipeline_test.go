@@ -498,3 +498,47 @@ func TestSendMatchesSendStepDrawn(t *testing.T) {
 		}
 	})
 }
+
+// AppendSend appends Send's frames behind what dst holds, without a list
+// of its own when one frame fits in dst, and leaves dst as it was on error.
+func TestAppendSendAppendsSendsFrames(t *testing.T) {
+	for _, threshold := range []int{0, 100} {
+		a, b := New(Options{Threshold: threshold}), New(Options{Threshold: threshold})
+		msgs := append(sampleMessages(), &wire.Offer{DocID: "big", Version: "v9",
+			Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{9}, 5000)}})
+		for _, m := range msgs {
+			want, err := a.Send(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mark := []byte("kept")
+			got, err := b.AppendSend([][]byte{mark}, m)
+			if err != nil || len(got) != 1+len(want) || !bytes.Equal(got[0], mark) {
+				t.Fatalf("threshold %d, %T: %d frames after the kept one, want %d (%v)", threshold, m, len(got)-1, len(want), err)
+			}
+			for i := range want {
+				if !bytes.Equal(got[1+i], want[i]) {
+					t.Fatalf("threshold %d, %T, frame %d differs", threshold, m, i)
+				}
+			}
+		}
+		bad := &wire.Offer{DocID: "d", Version: "v", Payload: wire.Payload{Kind: "neither", Encoding: wire.Binary}}
+		dst := [][]byte{[]byte("kept")}
+		if got, err := b.AppendSend(dst, bad); err == nil || len(got) != 1 {
+			t.Fatalf("a failing send: %d frames, %v", len(got), err)
+		}
+		a.Close()
+		b.Close()
+	}
+	p := New(Options{})
+	defer p.Close()
+	in := &wire.Interest{DocID: "doc-1"}
+	var one [1][]byte
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := p.AppendSend(one[:0], in); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Fatalf("%v allocations per interest into room for one frame, want 1 (the frame)", n)
+	}
+}
