@@ -769,3 +769,57 @@ func TestStopEndsWriteToStalledServer(t *testing.T) {
 		t.Fatal("Stop did not return when CloseGrace ended: the blocked write was not ended")
 	}
 }
+
+// Flush waits while frames are queued or being written, and returns once
+// the writer drained them; with nothing queued it returns at once.
+func TestFlushWaitsForTheQueue(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.SendQueueLimit = 1 << 20 })
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	h.srv.set(func(s *refServer) {
+		s.greet = func(rc *refConn) error {
+			if err := rc.conn.Write(context.Background(), websocket.MessageText, []byte("ready")); err != nil {
+				return err
+			}
+			<-release // until then nothing is read: the socket's buffers fill up
+			for {
+				if _, _, err := rc.conn.Read(context.Background()); err != nil {
+					return err
+				}
+			}
+		}
+	})
+	h.start()
+	h.waitStatus(StatusReady)
+	if err := h.c.Flush(h.ctx); err != nil {
+		t.Fatalf("Flush with nothing queued: %v", err)
+	}
+	ch := h.c.Channels()[0]
+	offer := &wire.Offer{DocID: "big", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 256<<10)}}
+	for i := 0; ; i++ {
+		err := ch.Send(offer)
+		if errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonSendQueueFull}) {
+			break // the writer is blocked and the queue is full behind it
+		}
+		if err != nil || i == 1000 {
+			t.Fatalf("send %d: %v (the queue never filled)", i, err)
+		}
+	}
+	done, cancel := context.WithCancel(h.ctx)
+	cancel()
+	if err := h.c.Flush(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Flush with the writer blocked and a done context: %v", err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- h.c.Flush(h.ctx) }()
+	once.Do(func() { close(release) })
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatalf("Flush after the server read: %v", err)
+		}
+	case <-h.ctx.Done():
+		t.Fatal("Flush never returned after the queue drained")
+	}
+}
