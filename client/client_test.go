@@ -734,17 +734,7 @@ func TestStopEndsWriteToStalledServer(t *testing.T) {
 	})
 	h.start()
 	h.waitStatus(StatusReady)
-	ch := h.c.Channels()[0]
-	offer := &wire.Offer{DocID: "big", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 256<<10)}}
-	for i := 0; ; i++ {
-		err := ch.Send(offer)
-		if errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonSendQueueFull}) {
-			break // the writer is blocked and the queue is full behind it
-		}
-		if err != nil || i == 1000 {
-			t.Fatalf("send %d: %v (the queue never filled)", i, err)
-		}
-	}
+	fillSendQueue(t, h.c.Channels()[0])
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.c.Stop(h.ctx) }()
 	for !slices.Contains(h.clk.Durations(), defaultCloseGrace) {
@@ -795,17 +785,7 @@ func TestFlushWaitsForTheQueue(t *testing.T) {
 	if err := h.c.Flush(h.ctx); err != nil {
 		t.Fatalf("Flush with nothing queued: %v", err)
 	}
-	ch := h.c.Channels()[0]
-	offer := &wire.Offer{DocID: "big", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 256<<10)}}
-	for i := 0; ; i++ {
-		err := ch.Send(offer)
-		if errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonSendQueueFull}) {
-			break // the writer is blocked and the queue is full behind it
-		}
-		if err != nil || i == 1000 {
-			t.Fatalf("send %d: %v (the queue never filled)", i, err)
-		}
-	}
+	fillSendQueue(t, h.c.Channels()[0])
 	done, cancel := context.WithCancel(h.ctx)
 	cancel()
 	if err := h.c.Flush(done); !errors.Is(err, context.Canceled) {
@@ -821,5 +801,21 @@ func TestFlushWaitsForTheQueue(t *testing.T) {
 		}
 	case <-h.ctx.Done():
 		t.Fatal("Flush never returned after the queue drained")
+	}
+}
+
+// fillSendQueue sends 256 KiB offers on ch until its queue refuses one: the
+// server does not read, so the writer is blocked and the queue full behind it.
+func fillSendQueue(t *testing.T, ch *transport.Channel) {
+	t.Helper()
+	offer := &wire.Offer{DocID: "big", Version: "1", Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: make([]byte, 256<<10)}}
+	for i := 0; ; i++ {
+		err := ch.Send(offer)
+		if errors.Is(err, &kyneta.Error{Pkg: "client", Reason: reasonSendQueueFull}) {
+			return
+		}
+		if err != nil || i == 1000 {
+			t.Fatalf("send %d: %v (the queue never filled)", i, err)
+		}
 	}
 }

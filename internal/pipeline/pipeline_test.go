@@ -446,8 +446,7 @@ func TestSendMatchesSendStep(t *testing.T) {
 		p := New(Options{Threshold: threshold})
 		var st wirestep.PipelineState[[]byte]
 		st.NextSeq = 1
-		msgs := append(sampleMessages(), &wire.Offer{DocID: "big", Version: "v9",
-			Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{9}, 5000)}})
+		msgs := sendMessages()
 		for _, m := range msgs {
 			got, err := p.Send(m)
 			if err != nil {
@@ -504,8 +503,7 @@ func TestSendMatchesSendStepDrawn(t *testing.T) {
 func TestAppendSendAppendsSendsFrames(t *testing.T) {
 	for _, threshold := range []int{0, 100} {
 		a, b := New(Options{Threshold: threshold}), New(Options{Threshold: threshold})
-		msgs := append(sampleMessages(), &wire.Offer{DocID: "big", Version: "v9",
-			Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{9}, 5000)}})
+		msgs := sendMessages()
 		for _, m := range msgs {
 			want, err := a.Send(m)
 			if err != nil {
@@ -541,4 +539,11 @@ func TestAppendSendAppendsSendsFrames(t *testing.T) {
 	}); n != 1 {
 		t.Fatalf("%v allocations per interest into room for one frame, want 1 (the frame)", n)
 	}
+}
+
+// sendMessages are the sample messages and an offer large enough to be
+// fragmented at the send tests' thresholds.
+func sendMessages() []wire.ChannelMsg {
+	return append(sampleMessages(), &wire.Offer{DocID: "big", Version: "v9",
+		Payload: wire.Payload{Kind: wire.Entirety, Encoding: wire.Binary, Data: bytes.Repeat([]byte{9}, 5000)}})
 }
