@@ -45,8 +45,7 @@ type socket struct {
 	// pressure: the queue's congestion, told to the exchange in order.
 	pressure pressure.Gauge
 	wake     chan struct{} // cap 1: something was queued, or released
-	busy     bool          // something is queued or being written
-	idle     chan struct{} // made by a Flush that waits while busy; closed when it ends
+	idle     chan struct{} // made by a Flush that waits while queued > 0; closed when the writer is idle
 	wdone    chan struct{} // closed when the writer has exited (or will never run)
 	done     chan struct{} // closed when the socket is finished
 }
@@ -272,7 +271,6 @@ const maxSpareFrames = 64
 
 // markIdle wakes Flush waiters. s.mu must be held.
 func (s *socket) markIdle() {
-	s.busy = false
 	if s.idle != nil {
 		close(s.idle)
 		s.idle = nil
@@ -308,7 +306,6 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 	if pressure.AboveHighWater(s.queued, s.c.opts.SendQueueLimit) {
 		s.pressure.Set(true)
 	}
-	s.busy = true
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -358,7 +355,7 @@ func (s *socket) reportPressure() {
 
 func (s *socket) flush(ctx context.Context) error {
 	s.mu.Lock()
-	if !s.busy {
+	if s.queued == 0 { // every frame has a header, so nothing is queued or being written
 		s.mu.Unlock()
 		return nil
 	}

@@ -274,10 +274,17 @@ func record(m *map[aliasKey]string, max int, alias float64, value, what string) 
 // outRef names a document in an outbound message: by alias when this side
 // assigned one and aliasing is mutual, by id otherwise.
 func (s *AliasState) outRef(docID string) wireDocRef {
-	if a, ok := s.outDoc[docID]; ok && s.mutual {
+	if a, ok := s.outAlias(docID); ok {
 		return docByAlias(float64(a))
 	}
 	return docByID(docID)
+}
+
+// outAlias is the alias an outbound message names docID by, if any: one
+// this side assigned, once aliasing is mutual.
+func (s *AliasState) outAlias(docID string) (int64, bool) {
+	a, ok := s.outDoc[docID]
+	return a, ok && s.mutual
 }
 
 // offerView fills w with the wire form of the offer m for an encoding
@@ -306,7 +313,7 @@ func (s *AliasState) offerView(m *Offer, w *wireOffer) (alias float64, byAlias b
 	}
 	w.Data, w.Version = m.Payload.Data, m.Version
 	w.Reciprocate, w.Lineage = m.Reciprocate, m.Payload.Lineage
-	if a, found := s.outDoc[m.DocID]; found && s.mutual {
+	if a, found := s.outAlias(m.DocID); found {
 		return float64(a), true, nil
 	}
 	w.Doc = &m.DocID

@@ -65,25 +65,23 @@ func (s *AliasState) EncodeReserved(msg ChannelMsg, reserve int) ([]byte, error)
 func (s *AliasState) EncodeSplit(msg ChannelMsg, min, reserve int) (pre, data, post []byte, err error) {
 	// The small sync messages are written directly too: they are most of
 	// what a converging peer sends.
+	var direct []byte
 	switch m := msg.(type) {
 	case *Interest:
 		if m != nil {
-			if b, ok := s.appendRef(reserve, TypeInterest, m.DocID, m.Version, m.Reciprocate); ok {
-				return b, nil, nil, nil
-			}
+			direct, _ = s.appendRef(reserve, TypeInterest, m.DocID, m.Version, m.Reciprocate)
 		}
 	case *Dismiss:
 		if m != nil {
-			if b, ok := s.appendRef(reserve, TypeDismiss, m.DocID, nil, nil); ok {
-				return b, nil, nil, nil
-			}
+			direct, _ = s.appendRef(reserve, TypeDismiss, m.DocID, nil, nil)
 		}
 	case *Vacant:
 		if m != nil {
-			if b, ok := s.appendRef(reserve, TypeVacant, m.DocID, nil, nil); ok {
-				return b, nil, nil, nil
-			}
+			direct, _ = s.appendRef(reserve, TypeVacant, m.DocID, nil, nil)
 		}
+	}
+	if direct != nil {
+		return direct, nil, nil, nil
 	}
 	if m, ok := msg.(*Offer); ok && m != nil {
 		var w wireOffer

@@ -208,6 +208,6 @@ func appendRefMessage(prefix int, t MsgType, docID string, alias int64, byAlias 
 // appendRef is appendRefMessage with the document named as s names it
 // (see [AliasState.outRef]).
 func (s *AliasState) appendRef(prefix int, t MsgType, docID string, version *string, recip *bool) ([]byte, bool) {
-	a, byAlias := s.outDoc[docID]
-	return appendRefMessage(prefix, t, docID, a, byAlias && s.mutual, version, recip)
+	a, byAlias := s.outAlias(docID)
+	return appendRefMessage(prefix, t, docID, a, byAlias, version, recip)
 }
