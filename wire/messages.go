@@ -101,6 +101,13 @@ var (
 // bytes (a CBOR byte string).
 type Payload = wirecore.Payload
 
+// Pieces is a payload's data held as Head ‖ Body ‖ Tail instead of one
+// buffer, so a large value (Body) can be written from where it is: what
+// a replica exports for a change that holds a large string, and what
+// [transport.Link.SendPieces] takes. Len gives the data's length and Join
+// a copy in one buffer. The memory must never change.
+type Pieces = wirecore.Pieces
+
 // PayloadKind says whether a payload is self-sufficient or a delta.
 type PayloadKind = wirecore.PayloadKind
 

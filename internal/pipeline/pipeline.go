@@ -191,13 +191,40 @@ func (p *Pipeline) AppendSend(dst [][]byte, msg wire.ChannelMsg) ([][]byte, erro
 // The value must not change while the parts are queued.
 // The parts are appended to dst, which may be nil.
 func (p *Pipeline) SendParts(msg wire.ChannelMsg, dst []wirecore.FramePart) ([]wirecore.FramePart, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.lockOpen() {
 		return nil, ErrClosed()
 	}
 	seq := p.st.NextSeq
 	st, parts, werr := wirestep.SendStepParts(p.st, p.thresh, msg, dst)
+	return p.sentLocked(seq, st, parts, len(dst), werr)
+}
+
+// SendOfferPieces is SendParts for an offer whose payload data is d rather
+// than m.Payload.Data: a large body is written from where it is, never
+// joined (see [wirestep.SendStepOfferPieces]). The frames are those of
+// SendParts for the offer with the pieces joined.
+func (p *Pipeline) SendOfferPieces(m *wire.Offer, d wire.Pieces, dst []wirecore.FramePart) ([]wirecore.FramePart, error) {
+	if !p.lockOpen() {
+		return nil, ErrClosed()
+	}
+	seq := p.st.NextSeq
+	st, parts, werr := wirestep.SendStepOfferPieces(p.st, p.thresh, m, d, dst)
+	return p.sentLocked(seq, st, parts, len(dst), werr)
+}
+
+// lockOpen takes mu unless the pipeline is closed.
+func (p *Pipeline) lockOpen() bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// sentLocked keeps the state a send step left, releases mu and reports
+// the step's error or traces its frames (those after the first kept ones).
+func (p *Pipeline) sentLocked(seq uint32, st wirestep.PipelineState[[]byte], parts []wirecore.FramePart, kept int, werr *wirestep.WireError) ([]wirecore.FramePart, error) {
 	p.st = st
 	p.mu.Unlock()
 	if werr != nil {
@@ -206,7 +233,7 @@ func (p *Pipeline) SendParts(msg wire.ChannelMsg, dst []wirecore.FramePart) ([]w
 		return nil, err
 	}
 	if p.onFrame != nil {
-		for _, t := range wirestep.PartTraces(seq, parts[len(dst):]) {
+		for _, t := range wirestep.PartTraces(seq, parts[kept:]) {
 			p.onFrame(Trace(t))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/kyneta-go/kyneta"
 	"pgregory.net/rapid"
@@ -719,5 +720,25 @@ func checkOfferFastPaths(t *rapid.T, s *AliasState, o *Offer, w wireMessage) {
 	}
 	if joined := append(append(bytes.Clone(pre), data...), post...); err != nil || !bytes.Equal(joined, want) {
 		t.Fatalf("EncodeSplit(min %d): %x, %v\nwant %x", min, joined, err, want)
+	}
+	// The same data in pieces, cut anywhere (a cut inside a character
+	// takes the joined path), encodes to the same bytes, and a split
+	// encoding writes the body from where it is.
+	wholeSplit := data != nil
+	d := o.Payload.Data
+	i := rapid.IntRange(0, len(d)).Draw(t, "head")
+	j := rapid.IntRange(i, len(d)).Draw(t, "body end")
+	bare := *o
+	bare.Payload.Data = nil
+	pre, data, post, err = s.EncodeOfferPieces(&bare, Pieces{Head: d[:i], Body: d[i:j], Tail: d[j:]}, min, reserve)
+	validPieces := o.Payload.Encoding != JSON || utf8.Valid(d[:i]) && utf8.Valid(d[i:j]) && utf8.Valid(d[j:])
+	if wholeSplit && j > i && validPieces && (len(data) != j-i || &data[0] != &d[i]) {
+		t.Fatalf("EncodeOfferPieces(min %d): the split data is not the body", min)
+	}
+	if data == nil {
+		pre = pre[reserve:]
+	}
+	if joined := append(append(bytes.Clone(pre), data...), post...); err != nil || !bytes.Equal(joined, want) {
+		t.Fatalf("EncodeOfferPieces(min %d, cuts %d, %d): %x, %v\nwant %x", min, i, j, joined, err, want)
 	}
 }

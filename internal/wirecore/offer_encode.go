@@ -16,7 +16,7 @@ import (
 // general encoder: strings that are not well-formed UTF-8 (which that
 // encoder repairs) and document aliases that are not safe integers.
 func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
-	n, size, ok := offerShape(m)
+	n, size, ok := offerShape(m, len(m.Data), !m.DataIsText || utf8.Valid(m.Data))
 	if !ok {
 		return nil, false
 	}
@@ -26,7 +26,7 @@ func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 	// pass over it.
 	b := rawbuf.Alloc(prefix + 9 + n*(3+9) + size)[:prefix]
 	clear(b)
-	b = appendOfferHead(b, m, n)
+	b = appendOfferHead(b, m, n, len(m.Data))
 	b = append(b, m.Data...)
 	return appendOfferTail(b, m), true
 }
@@ -35,25 +35,37 @@ func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 // pre ‖ m.Data ‖ post, so a large value can be written from where it is
 // instead of being copied into the encoding.
 func appendOfferSplit(m *wireOffer) (pre, post []byte, ok bool) {
-	n, size, ok := offerShape(m)
+	return appendOfferAround(m, Pieces{Body: m.Data}, !m.DataIsText || utf8.Valid(m.Data))
+}
+
+// appendOfferAround is appendOfferSplit for data given as d rather than
+// in m: the encoding is pre ‖ d.Body ‖ post, d.Head ending pre and d.Tail
+// starting post. valid says the data is well-formed UTF-8 where it must
+// be.
+func appendOfferAround(m *wireOffer, d Pieces, valid bool) (pre, post []byte, ok bool) {
+	n, size, ok := offerShape(m, d.Len(), valid)
 	if !ok {
 		return nil, nil, false
 	}
-	b := make([]byte, 0, 9+n*(3+9)+size-len(m.Data))
-	b = appendOfferHead(b, m, n)
+	b := make([]byte, 0, 9+n*(3+9)+size-len(d.Body))
+	b = appendOfferHead(b, m, n, d.Len())
+	b = append(b, d.Head...)
 	k := len(b)
+	b = append(b, d.Tail...)
 	b = appendOfferTail(b, m)
 	return b[:k:k], b[k:], true
 }
 
-// offerShape counts an offer's keys and the bytes of its strings and data,
-// and reports false for what appendOffer leaves to the general encoder.
-func offerShape(m *wireOffer) (n, size int, ok bool) {
-	if m.DataIsText && !utf8.Valid(m.Data) || !utf8.ValidString(m.Version) {
+// offerShape counts an offer's keys and the bytes of its strings and
+// dataLen bytes of data, and reports false for what appendOffer leaves to
+// the general encoder; dataValid says the data is well-formed UTF-8 where
+// it must be.
+func offerShape(m *wireOffer, dataLen int, dataValid bool) (n, size int, ok bool) {
+	if !dataValid || !utf8.ValidString(m.Version) {
 		return 0, 0, false
 	}
 	n = 5 // t, pk, pe, d, v
-	size = len(m.Data) + len(m.Version)
+	size = dataLen + len(m.Version)
 	if m.Doc != nil {
 		if !utf8.ValidString(*m.Doc) {
 			return 0, 0, false
@@ -82,7 +94,7 @@ func offerShape(m *wireOffer) (n, size int, ok bool) {
 
 // appendOfferHead appends the offer's map head and fields up to the head
 // of its data.
-func appendOfferHead(b []byte, m *wireOffer, n int) []byte {
+func appendOfferHead(b []byte, m *wireOffer, n, dataLen int) []byte {
 	b = appendCBORHead(b, 5, uint64(n))
 	b = append(b, 0x61, 't', byte(TypeOffer)) // TypeOffer < 24
 	b = append(b, 0x62, 'p', 'k')
@@ -91,9 +103,9 @@ func appendOfferHead(b []byte, m *wireOffer, n int) []byte {
 	b = appendCBORHead(b, 0, uint64(m.Encoding))
 	b = append(b, 0x61, 'd')
 	if m.DataIsText {
-		b = appendCBORHead(b, 3, uint64(len(m.Data)))
+		b = appendCBORHead(b, 3, uint64(dataLen))
 	} else {
-		b = appendCBORHead(b, 2, uint64(len(m.Data)))
+		b = appendCBORHead(b, 2, uint64(dataLen))
 	}
 	return b
 }

@@ -121,6 +121,52 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 	}
 }
 
+// TestSendStepOfferPiecesMatchesSendStep: an offer whose data is given in
+// pieces frames to the bytes, sequence numbers and traces of the offer
+// with the data joined, and a fragmented one writes its body from where
+// it is.
+func TestSendStepOfferPiecesMatchesSendStep(t *testing.T) {
+	body := []byte(strings.Repeat("abcdé€", 40_000))
+	head, tail := []byte(`[[{"path":[],"change":{"type":"set","value":"`), []byte(`"}}]]`)
+	cases := []wire.Pieces{
+		{Head: head, Body: body, Tail: tail},
+		{Body: body},
+		{Head: head, Body: body[:10], Tail: tail},                       // too small to split
+		{Head: head, Body: body[:len(body)-1], Tail: []byte{0xac, '"'}}, // a character cut in two: joined
+	}
+	for _, thr := range []int{0, 100 << 10, 1000, 70} {
+		for ci, d := range cases {
+			for _, enc := range []wire.PayloadEncoding{wire.JSON, wire.Binary} {
+				m := &wire.Offer{DocID: "d", Version: "v", Payload: wire.Payload{Kind: wire.Since, Encoding: enc}}
+				joined := *m
+				joined.Payload.Data = d.Join()
+				a := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+				b := wirestep.NewPipelineState[[]byte](wire.ReassemblyConfig{})
+				a, outs := wirestep.SendStep(a, wirestep.BinaryCodec, thr, &joined)
+				seq := b.NextSeq
+				b, parts, werr := wirestep.SendStepOfferPieces(b, thr, m, d, nil)
+				if werr != nil || outs[0].Err != nil || len(parts) != len(outs) || a.NextSeq != b.NextSeq {
+					t.Fatalf("threshold %d case %d %s: %v %v, %d parts, %d outputs", thr, ci, enc, werr, outs[0].Err, len(parts), len(outs))
+				}
+				traces := wirestep.PartTraces(seq, parts)
+				shared := false
+				for i, p := range parts {
+					got := append(append(append([]byte(nil), p.Head...), p.Body...), p.Tail...)
+					if !bytes.Equal(got, outs[i].Piece) || traces[i] != outs[i].Trace {
+						t.Fatalf("threshold %d case %d %s: frame %d differs", thr, ci, enc, i)
+					}
+					if len(p.Body) > 0 && &p.Body[0] == &body[0] {
+						shared = true
+					}
+				}
+				if want := thr > 0 && (ci < 2 || ci == 3 && enc == wire.Binary); shared != want {
+					t.Fatalf("threshold %d case %d %s: body written from where it is: %v, want %v", thr, ci, enc, shared, want)
+				}
+			}
+		}
+	}
+}
+
 // TestReceiveStepSharesReassembledPayload: an offer reassembled from
 // fragments keeps its payload in the reassembly buffer (no second copy);
 // one from a complete frame never aliases the frame the caller passed.

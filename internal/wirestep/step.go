@@ -204,6 +204,24 @@ func encodeWireError(err error) *WireError {
 // nil); [PartTraces] gives the traces SendStep would. On failure it
 // returns the *WireError SendStep would return and no parts.
 func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.ChannelMsg, dst []wire.FramePart) (PipelineState[R], []wire.FramePart, *WireError) {
+	return sendStepParts(st, threshold, dst, func(a *wire.AliasState, split int) ([]byte, []byte, []byte, error) {
+		return a.EncodeSplit(msg, split, wire.HeaderSize)
+	})
+}
+
+// SendStepOfferPieces is [SendStepParts] for an offer whose payload data is
+// d rather than m.Payload.Data (see [wirecore.AliasState.EncodeOfferPieces]):
+// a large body is written from where it is. The frames are those of
+// SendStepParts for the offer with the pieces joined.
+func SendStepOfferPieces[R wire.Piece](st PipelineState[R], threshold int, m *wire.Offer, d wire.Pieces, dst []wire.FramePart) (PipelineState[R], []wire.FramePart, *WireError) {
+	return sendStepParts(st, threshold, dst, func(a *wire.AliasState, split int) ([]byte, []byte, []byte, error) {
+		return a.EncodeOfferPieces(m, d, split, wire.HeaderSize)
+	})
+}
+
+// sendStepParts frames what encode gives: pre ‖ data ‖ post, data nil
+// when the whole message is pre behind room for its header.
+func sendStepParts[R wire.Piece](st PipelineState[R], threshold int, dst []wire.FramePart, encode func(a *wire.AliasState, split int) (pre, data, post []byte, err error)) (PipelineState[R], []wire.FramePart, *WireError) {
 	seq := st.NextSeq
 	st.NextSeq = seq + 1 // wraps from 2^32-1 to 0
 	if st.Alias == nil {
@@ -213,7 +231,7 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 	if threshold > 0 {
 		split = threshold + 1
 	}
-	pre, data, post, err := st.Alias.EncodeSplit(msg, split, wire.HeaderSize)
+	pre, data, post, err := encode(st.Alias, split)
 	if err != nil {
 		return st, nil, encodeWireError(err)
 	}
