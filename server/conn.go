@@ -294,16 +294,44 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 	if msg == nil {
 		return newError(reasonNilMessage, "", nil)
 	}
-	c.sendMu.Lock()
-	if c.isClosing() {
-		c.sendMu.Unlock()
+	// A complete frame is one part: room for it on the stack.
+	var local [1]wirecore.FramePart
+	if !c.lockSend() {
 		return newError(reasonClosed, "", nil)
 	}
 	// Fragments come back as headers and slices of the encoded message:
 	// the payload is not copied into frames.
-	// A complete frame is one part: room for it on the stack.
-	var local [1]wirecore.FramePart
 	parts, err := c.pipeline().SendParts(msg, local[:0])
+	return c.queueLocked(parts, err, msg.MsgType() == wire.TypeEstablish)
+}
+
+// sendOfferPieces is the channel's SendPieces: an offer whose large value
+// is queued from where the replica holds it.
+func (c *conn) sendOfferPieces(m *wire.Offer, d wire.Pieces) error {
+	if m == nil {
+		return newError(reasonNilMessage, "", nil)
+	}
+	var local [1]wirecore.FramePart
+	if !c.lockSend() {
+		return newError(reasonClosed, "", nil)
+	}
+	parts, err := c.pipeline().SendOfferPieces(m, d, local[:0])
+	return c.queueLocked(parts, err, false)
+}
+
+// lockSend takes sendMu unless the connection is closing.
+func (c *conn) lockSend() bool {
+	c.sendMu.Lock()
+	if c.isClosing() {
+		c.sendMu.Unlock()
+		return false
+	}
+	return true
+}
+
+// queueLocked queues the frames of one encoded message (err: its encoding
+// failed) and releases sendMu.
+func (c *conn) queueLocked(parts []wirecore.FramePart, err error, establish bool) error {
 	// One sequence number per send, even a failing one (as the reference).
 	// The connection stamps its own numbers so that shared broadcast frames
 	// and per-connection frames form one sequence.
@@ -329,7 +357,7 @@ func (c *conn) sendMsg(msg wire.ChannelMsg) error {
 		}
 		c.queuedLocked(size, len(parts))
 	}
-	if err == nil && msg.MsgType() == wire.TypeEstablish {
+	if err == nil && establish {
 		c.estOut = true
 	}
 	c.mu.Unlock()

@@ -634,7 +634,7 @@ func (s *Server) admit(ws *websocket.Conn, info transport.ConnInfo, ipKey string
 		s.unregister(old)
 	}
 
-	ch, err := s.base.AddChannel(transport.Link{Send: c.sendMsg, Close: c.reject, Meta: info})
+	ch, err := s.base.AddChannel(transport.Link{Send: c.sendMsg, SendPieces: c.sendOfferPieces, Close: c.reject, Meta: info})
 	if err != nil {
 		code, why := statusInternalError, closeReasonInternal
 		if errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "invalid-state"}) {

@@ -292,7 +292,7 @@ func (b *Base) AddChannel(link Link) (*Channel, error) {
 		b.mu.Unlock()
 		return nil, channelError(reasonDuplicateID, "add channel", id, nil)
 	}
-	ch := &Channel{ID: id, TransportType: b.typ, TransportID: b.id, Meta: link.Meta, send: link.Send, close: link.Close}
+	ch := &Channel{ID: id, TransportType: b.typ, TransportID: b.id, Meta: link.Meta, send: link.Send, sendPieces: link.SendPieces, close: link.Close}
 	en := &entry{ch: ch, cctx: b.cctx}
 	b.chans[id] = b.order.PushBack(en)
 	b.mu.Unlock()

@@ -292,6 +292,51 @@ func TestChannelSendReportsFailures(t *testing.T) {
 	}
 }
 
+// TestChannelSendPieces: a link that writes pieces gets them as they are;
+// for any other the channel sends the offer with the pieces joined; both
+// report failures as Send does.
+func TestChannelSendPieces(t *testing.T) {
+	b, _ := baseIn(t, StateStarted)
+	d := wire.Pieces{Head: []byte(`["`), Body: []byte("value"), Tail: []byte(`"]`)}
+	m := &wire.Offer{DocID: "doc", Version: "v", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON}}
+	var sent []wire.ChannelMsg
+	var gotPieces []wire.Pieces
+	plain := Link{Send: func(msg wire.ChannelMsg) error { sent = append(sent, msg); return nil }}
+	pieces := Link{Send: plain.Send, SendPieces: func(o *wire.Offer, p wire.Pieces) error {
+		if o != m {
+			t.Errorf("SendPieces got another offer")
+		}
+		gotPieces = append(gotPieces, p)
+		return nil
+	}}
+	failing := Link{Send: plain.Send, SendPieces: func(*wire.Offer, wire.Pieces) error { return errors.New("socket closed") }}
+	panicking := Link{Send: plain.Send, SendPieces: func(*wire.Offer, wire.Pieces) error { panic("boom") }}
+	for _, l := range []Link{plain, pieces, failing, panicking} {
+		if _, err := b.AddChannel(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, _ := b.Channel(1)
+	if err := ch.SendPieces(m, d); err != nil || len(sent) != 1 {
+		t.Fatalf("joined send: %v, %d sent", err, len(sent))
+	}
+	if o, ok := sent[0].(*wire.Offer); !ok || string(o.Payload.Data) != `["value"]` || o.DocID != "doc" || m.Payload.Data != nil {
+		t.Fatalf("joined offer %+v (the caller's offer now %+v)", sent[0], m)
+	}
+	ch, _ = b.Channel(2)
+	if err := ch.SendPieces(m, d); err != nil || len(gotPieces) != 1 || len(sent) != 1 || &gotPieces[0].Body[0] != &d.Body[0] {
+		t.Fatalf("pieces send: %v, %d pieces, %d sent", err, len(gotPieces), len(sent))
+	}
+	ch, _ = b.Channel(3)
+	if err := ch.SendPieces(m, d); err == nil || kyneta.ReasonOf(err) != reasonSendFailed {
+		t.Fatalf("send error %v", err)
+	}
+	ch, _ = b.Channel(4)
+	if err := ch.SendPieces(m, d); err == nil || kyneta.ReasonOf(err) != reasonSendFailed {
+		t.Fatalf("panic error %v", err)
+	}
+}
+
 func TestReceiveAndEstablishReachContext(t *testing.T) {
 	b, r := baseIn(t, StateStarted)
 	ch, _ := b.AddChannel(okLink())

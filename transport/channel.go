@@ -22,6 +22,12 @@ type Link struct {
 	// Send writes one message to the remote end. Required. It must be safe
 	// to call from any goroutine; it may block only briefly (shells queue).
 	Send func(wire.ChannelMsg) error
+	// SendPieces writes an offer whose payload data is d rather than
+	// m.Payload.Data (which is nil), without joining the pieces: a
+	// large value goes out from where it is. Optional; without it
+	// [Channel.SendPieces] joins them and calls Send. The bytes on the
+	// wire must be those Send writes for the joined offer.
+	SendPieces func(m *wire.Offer, d wire.Pieces) error
 	// Close tears down the connection under the channel (closes the socket,
 	// cuts the bridge link). Optional. The transport later reports the
 	// removal through OnChannelRemoved as usual.
@@ -46,9 +52,10 @@ type Channel struct {
 	// end (e.g. the authenticated principal), or nil.
 	Meta any
 
-	send      func(wire.ChannelMsg) error
-	close     func()
-	closeOnce sync.Once
+	send       func(wire.ChannelMsg) error
+	sendPieces func(*wire.Offer, wire.Pieces) error
+	close      func()
+	closeOnce  sync.Once
 }
 
 // Send writes msg on the channel. A panic in the transport's send function is
@@ -64,6 +71,28 @@ func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
 		}
 	}()
 	if err := c.send(msg); err != nil {
+		return sendError(c.ID, err)
+	}
+	return nil
+}
+
+// SendPieces sends the offer m with d as its payload data (m's own
+// Payload.Data is ignored). A transport that can write the pieces as they
+// are does (see [Link.SendPieces]); for any other the pieces are joined
+// into one buffer and sent with [Channel.Send]. Errors are Send's, and the
+// memory must not change afterwards either.
+func (c *Channel) SendPieces(m *wire.Offer, d wire.Pieces) (err error) {
+	if c.sendPieces == nil {
+		whole := *m
+		whole.Payload.Data = d.Join()
+		return c.Send(&whole)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = channelError(reasonSendFailed, "send", c.ID, fmt.Errorf("panicked: %v", r))
+		}
+	}()
+	if err := c.sendPieces(m, d); err != nil {
 		return sendError(c.ID, err)
 	}
 	return nil
