@@ -15,8 +15,9 @@ import (
 //	seg   = {"type":"field","field":"k"} | {"type":"entry","entry":"k"}
 //	      | {"type":"index","index":0}
 
-// appendOp appends one op's JSON.
-func appendOp(b []byte, op Op) []byte {
+// appendOp appends one op's JSON; sp, if not nil, may split it (see
+// splitter).
+func appendOp(b []byte, op Op, sp *splitter) []byte {
 	b = append(b, `{"path":[`...)
 	for i, seg := range op.Path {
 		if i > 0 {
@@ -39,24 +40,24 @@ func appendOp(b []byte, op Op) []byte {
 	if op.Change.d == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendValue(b, op.Change.d.obj)
+		b = appendValueSplit(b, op.Change.d.obj, sp)
 	}
 	return append(b, '}')
 }
 
 // encodeBatch returns the JSON array of one batch.
 func encodeBatch(ops []Op) []byte {
-	return appendBatch(make([]byte, 0, 64*len(ops)), ops)
+	return appendBatch(make([]byte, 0, 64*len(ops)), ops, nil)
 }
 
-// appendBatch appends the JSON array of one batch.
-func appendBatch(b []byte, ops []Op) []byte {
+// appendBatch appends the JSON array of one batch; sp as in appendOp.
+func appendBatch(b []byte, ops []Op, sp *splitter) []byte {
 	b = append(b, '[')
 	for i, op := range ops {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendOp(b, op)
+		b = appendOp(b, op, sp)
 	}
 	return append(b, ']')
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"unsafe"
 
 	"github.com/kyneta-go/kyneta/exchange/internal/batches"
 	"github.com/kyneta-go/kyneta/wire"
@@ -89,8 +90,8 @@ type plainReplica struct {
 	doc     docState
 	rand    io.Reader
 	lineage string
-	log     [][]byte // log entries (see logEntry); log[i] is flush base+i+1
-	logSize int      // total bytes of the log's batches
+	log     []logEntry // log[i] is flush base+i+1
+	logSize int        // total bytes of the log's batches
 	base    uint64
 	ver     PlainVersion // cached like the reference: set at flush and reset
 }
@@ -102,6 +103,7 @@ var (
 	_ Factory         = (*lwwFactory)(nil)
 	_ DocumentFactory = (*plainFactory)(nil)
 	_ HistoryReporter = (*plainReplica)(nil)
+	_ PiecesExporter  = (*plainReplica)(nil)
 )
 
 // Version returns the current version.
@@ -117,24 +119,64 @@ func (p *plainReplica) Lineage() string { return p.lineage }
 // "[" + batch + "]": the since payload of that batch alone, which
 // ExportSince hands out without a copy when a peer lacks only the last
 // batch (the common case, and a full copy of a large value otherwise).
-// batchOf strips the brackets.
-func batchOf(entry []byte) []byte { return entry[1 : len(entry)-1] }
+//
+// A local batch holding a large string is kept in pieces around the
+// string's own memory (see splitter) rather than copied into one buffer:
+// ExportSincePieces sends it as it is, and whatever needs one buffer joins
+// it once.
+type logEntry struct {
+	data   []byte
+	pieces wire.Pieces // the entry when data is nil
+}
 
-// logEntry returns the log entry of a batch's text. Growing from the
+// size returns the entry's length.
+func (e *logEntry) size() int {
+	if e.data != nil {
+		return len(e.data)
+	}
+	return e.pieces.Len()
+}
+
+// bytes returns the entry in one buffer, joining its pieces the first
+// time (the entry then no longer holds on to the string).
+func (e *logEntry) bytes() []byte {
+	if e.data == nil {
+		e.data, e.pieces = e.pieces.Join(), wire.Pieces{}
+	}
+	return e.data
+}
+
+// appendBatch appends the entry's batch: its text without the brackets.
+func (e *logEntry) appendBatch(dst []byte) []byte {
+	if e.data != nil {
+		return append(dst, e.data[1:len(e.data)-1]...)
+	}
+	p := e.pieces // Head opens with the '[', Tail closes with the ']'
+	return append(append(append(dst, p.Head[1:]...), p.Body...), p.Tail[:len(p.Tail)-1]...)
+}
+
+// wholeEntry returns the log entry of a batch's text. Growing from the
 // one-byte literal allocates without clearing the memory first.
-func logEntry(batch []byte) []byte {
-	return append(append([]byte{'['}, batch...), ']')
+func wholeEntry(batch []byte) logEntry {
+	return logEntry{data: append(append([]byte{'['}, batch...), ']')}
 }
 
-// encodeLogEntry returns the log entry of ops.
-func encodeLogEntry(ops []Op) []byte {
+// encodeLogEntry returns the log entry of ops, in pieces when one of them
+// holds a large string.
+func encodeLogEntry(ops []Op) logEntry {
+	var sp splitter
 	b := append(make([]byte, 0, 64*len(ops)+2), '[')
-	return append(appendBatch(b, ops), ']')
+	b = append(appendBatch(b, ops, &sp), ']')
+	if sp.head == nil {
+		return logEntry{data: b}
+	}
+	body := unsafe.Slice(unsafe.StringData(sp.body), len(sp.body)) // never written: strings are immutable
+	return logEntry{pieces: wire.Pieces{Head: sp.head, Body: body, Tail: b}}
 }
 
-func (p *plainReplica) flush(entry []byte) {
+func (p *plainReplica) flush(entry logEntry) {
 	p.log = append(p.log, entry)
-	p.logSize += len(entry) - 2
+	p.logSize += entry.size() - 2
 	p.ver = PlainVersion{lineage: p.lineage, n: p.base + uint64(len(p.log))}
 }
 
@@ -152,14 +194,14 @@ func (p *plainReplica) trim(n int) {
 	if n == 0 {
 		return
 	}
-	for _, e := range p.log[:n] {
-		p.logSize -= len(e) - 2
+	for i := range p.log[:n] {
+		p.logSize -= p.log[i].size() - 2
 	}
 	rest := p.log[n:]
 	if len(rest) == 0 {
 		p.log = nil
 	} else {
-		p.log = append(make([][]byte, 0, len(rest)+len(rest)/4), rest...)
+		p.log = append(make([]logEntry, 0, len(rest)+len(rest)/4), rest...)
 	}
 	p.base += uint64(n)
 }
@@ -234,23 +276,39 @@ func (p *plainReplica) ExportSince(v Version) (Payload, bool, error) {
 	}
 	entries := p.log[off-p.base:]
 	if len(entries) == 1 {
-		e := entries[0]
+		e := entries[0].bytes()
 		return Payload{Kind: "since", Encoding: "json", Data: e[:len(e):len(e)], Lineage: p.lineage}, true, nil
 	}
 	size := 2
-	for _, e := range entries {
-		size += len(e) - 1 // the batch and a comma
+	for i := range entries {
+		size += entries[i].size() - 1 // the batch and a comma
 	}
 	data := make([]byte, 0, size)
 	data = append(data, '[')
-	for i, e := range entries {
+	for i := range entries {
 		if i > 0 {
 			data = append(data, ',')
 		}
-		data = append(data, batchOf(e)...)
+		data = entries[i].appendBatch(data)
 	}
 	data = append(data, ']')
 	return Payload{Kind: "since", Encoding: "json", Data: data, Lineage: p.lineage}, true, nil
+}
+
+// ExportSincePieces is ExportSince that leaves a last batch kept in pieces
+// as it is: when the answer is that batch alone, Data is nil and the data
+// is the returned pieces; otherwise the pieces are empty and Data holds
+// it, as ExportSince gives.
+func (p *plainReplica) ExportSincePieces(v Version) (Payload, wire.Pieces, bool, error) {
+	if pv, ok := asPlain(v); ok {
+		if off, ok := p.logOffset(pv); ok && off+1 == p.base+uint64(len(p.log)) && off >= p.base {
+			if e := &p.log[len(p.log)-1]; e.data == nil {
+				return Payload{Kind: "since", Encoding: "json", Lineage: p.lineage}, e.pieces, true, nil
+			}
+		}
+	}
+	pl, ok, err := p.ExportSince(v)
+	return pl, wire.Pieces{}, ok, err
 }
 
 // Merge absorbs a JSON payload: since = one flush per non-empty batch
@@ -302,9 +360,9 @@ func (p *plainReplica) Merge(pl Payload) error {
 		p.doc.apply(ops)
 		switch {
 		case own != nil && len(raws) == 1:
-			p.flush(own) // raws[0] is own without its outer brackets
+			p.flush(logEntry{data: own}) // raws[0] is own without its outer brackets
 		case raws != nil:
-			p.flush(logEntry(raws[i]))
+			p.flush(wholeEntry(raws[i]))
 		default:
 			p.flush(encodeLogEntry(ops))
 		}

@@ -172,6 +172,26 @@ type MultiExporter interface {
 	ExportFor(peerVersion string) ([]OfferPart, error)
 }
 
+// PiecesExporter is implemented by replicas that keep a change holding a
+// large string in pieces around the string's memory (the plain replica
+// does, for local writes). ExportSincePieces is ExportSince, except that
+// when the answer is such a change alone its Data is nil and the data is
+// the returned pieces, which a transport can write without joining them
+// (wire.Pieces). The exchange prefers it to ExportSince for offers.
+type PiecesExporter interface {
+	ExportSincePieces(v Version) (Payload, wire.Pieces, bool, error)
+}
+
+// ExportSincePieces is r's ExportSincePieces when r is a PiecesExporter,
+// and otherwise ExportSince with empty pieces.
+func ExportSincePieces(r Replica, v Version) (Payload, wire.Pieces, bool, error) {
+	if pe, ok := r.(PiecesExporter); ok {
+		return pe.ExportSincePieces(v)
+	}
+	p, ok, err := r.ExportSince(v)
+	return p, wire.Pieces{}, ok, err
+}
+
 // SetUnion is implemented by replicas whose merge is an idempotent set
 // union (opaque CRDT relays). When SetUnion reports true the exchange's
 // reset branch degrades to a plain Merge, so a stray entirety never wipes

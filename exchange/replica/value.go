@@ -322,7 +322,11 @@ func encodeValue(v any) []byte { return appendValue(nil, v) }
 // appendValue appends the JSON.stringify encoding of v to b. Values outside
 // the model encode as null, as JSON.stringify does for undefined array
 // members.
-func appendValue(b []byte, v any) []byte {
+func appendValue(b []byte, v any) []byte { return appendValueSplit(b, v, nil) }
+
+// appendValueSplit is appendValue that may leave a large string out (see
+// splitter): the returned buffer then holds only what follows it.
+func appendValueSplit(b []byte, v any, sp *splitter) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...)
@@ -334,6 +338,9 @@ func appendValue(b []byte, v any) []byte {
 	case float64:
 		return appendNumber(b, x)
 	case string:
+		if rest, ok := sp.split(b, x); ok {
+			return rest
+		}
 		return appendString(b, x)
 	case []any:
 		b = append(b, '[')
@@ -341,7 +348,7 @@ func appendValue(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendValue(b, e)
+			b = appendValueSplit(b, e, sp)
 		}
 		return append(b, ']')
 	case *Object:
@@ -355,7 +362,7 @@ func appendValue(b []byte, v any) []byte {
 			}
 			b = appendString(b, e.k)
 			b = append(b, ':')
-			b = appendValue(b, e.v)
+			b = appendValueSplit(b, e.v, sp)
 		}
 		return append(b, '}')
 	case *seqList:
@@ -366,16 +373,37 @@ func appendValue(b []byte, v any) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendValue(b, e)
+			b = appendValueSplit(b, e, sp)
 			return true
 		})
 		return append(b, ']')
 	case *textRope:
 		return x.appendJSON(b)
 	case packedList:
-		return appendValue(b, x.items())
+		return appendValueSplit(b, x.items(), sp)
 	}
 	return append(b, "null"...)
+}
+
+// splitMin is the smallest string a log entry holds by reference rather
+// than by copy: below it the copy costs less than keeping three pieces.
+const splitMin = 64 << 10
+
+// splitter leaves the first string of at least splitMin bytes that JSON
+// writes verbatim out of an encoding: head is the text up to and with its
+// opening quote, body the string, and the encoding goes on in a new
+// buffer from its closing quote. A nil splitter splits nothing.
+type splitter struct {
+	head []byte
+	body string
+}
+
+func (sp *splitter) split(b []byte, s string) ([]byte, bool) {
+	if sp == nil || sp.head != nil || len(s) < splitMin || !jsjson.Verbatim(s) {
+		return b, false
+	}
+	sp.head, sp.body = append(b, '"'), s
+	return append(make([]byte, 0, 64), '"'), true
 }
 
 // appendNumber formats like JavaScript's Number#toString as used by

@@ -50,6 +50,13 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// Verbatim reports whether AppendString writes s as it is between its
+// quotes: well-formed UTF-8 with nothing to escape. Such a string's JSON
+// text can be written from the string's own memory.
+func Verbatim(s string) bool {
+	return skipPlain(s, 0) == len(s) && utf8.ValidString(s)
+}
+
 // SWAR constants: every byte 0x01, every byte 0x80.
 const (
 	lo8 = 0x0101010101010101

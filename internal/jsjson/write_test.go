@@ -45,6 +45,26 @@ func TestAppendStringMatchesJSONStringify(t *testing.T) {
 	}
 }
 
+// Verbatim must say exactly when AppendString copies the string as it is.
+func TestVerbatimMatchesAppendString(t *testing.T) {
+	verbatim := func(s string) bool { return string(AppendString(nil, s)) == `"`+s+`"` }
+	for _, s := range []string{"", "plain", "<>&\u2028/", "😀é\x7f", "a\"b", "a\\b", "\x1f", "a\xffb", "\xed\xa0\x80",
+		strings.Repeat("abc", 100) + "\n", strings.Repeat("é", 100) + "\xe2\x82"} {
+		if got, want := Verbatim(s), verbatim(s); got != want {
+			t.Errorf("Verbatim(%+q) = %v, want %v", s, got, want)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		s := rapid.String().Draw(t, "s")
+		if rapid.Bool().Draw(t, "bytes") {
+			s = string(rapid.SliceOf(rapid.Byte()).Draw(t, "raw"))
+		}
+		if got, want := Verbatim(s), verbatim(s); got != want {
+			t.Fatalf("Verbatim(%+q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
 func TestAppendNumberMatchesJavaScript(t *testing.T) {
 	for _, c := range []struct {
 		in   float64
