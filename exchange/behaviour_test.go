@@ -368,3 +368,37 @@ func TestBudgetIgnoresContinuousExternalLoad(t *testing.T) {
 		t.Fatalf("%d docs", len(ex.Documents()))
 	}
 }
+
+// A large string written locally is kept in pieces by the replica: a
+// transport that cannot write pieces (the bridge) gets the offer joined,
+// message observers see it whole, and the peer gets the value.
+func TestLargeValueInPiecesReachesPeerAndObservers(t *testing.T) {
+	n := newTestNet(t)
+	var mu sync.Mutex
+	var observed []byte
+	a := n.peer("a", func(o *Options) {
+		o.OnMessage = func(e MessageEvent) {
+			if o, ok := e.Msg.(*wire.Offer); ok && e.Outbound {
+				mu.Lock()
+				observed = o.Payload.Data
+				mu.Unlock()
+			}
+		}
+	})
+	b := n.peer("b")
+	da := mustGet(t, a, "d", jsonDoc)
+	db := mustGet(t, b, "d", jsonDoc)
+	n.settle()
+	big := strings.Repeat("0123456789abcdef", 1<<14) // 256 KiB
+	update(t, da, func(tx *Tx) { tx.Set(P("blob"), big) })
+	n.settle()
+	var got struct{ Blob string }
+	if err := db.Decode(&got); err != nil || got.Blob != big {
+		t.Fatalf("peer copy: %v, %d bytes", err, len(got.Blob))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(string(observed), `"`+big+`"`) {
+		t.Fatalf("observer saw %d bytes of offer data without the value", len(observed))
+	}
+}

@@ -426,33 +426,67 @@ func (ex *Exchange) execute(f any, dispatch func(any)) {
 // back.
 func (ex *Exchange) sendTo(chans []transport.ChannelID, msg wire.ChannelMsg) {
 	for _, id := range chans {
-		ex.mu.Lock()
-		ch := ex.channels[id]
-		ex.mu.Unlock()
-		if ch == nil {
-			continue // removed meanwhile; its removal is queued
+		if ch := ex.channel(id); ch != nil {
+			ex.sent(ch, msg, ch.Send(msg))
 		}
-		err := ch.Send(msg)
-		if err == nil {
-			ex.counters.sent(msg)
-			if ex.onMsg != nil || ex.obs.on() {
-				peer, _ := ex.cs().sess.channelPeer(id)
-				if ex.onMsg != nil {
-					ex.onMsg(MessageEvent{Outbound: true, Channel: id, Peer: peer, Msg: msg})
-				}
-				ex.observeMessage(true, id, peer, msg)
+	}
+}
+
+// sendPieces is sendTo for an offer whose data is d when d is not empty
+// (o.Payload.Data is then nil): each channel writes the pieces as they
+// are, or joins them (see transport.Channel.SendPieces). Message
+// observers get the offer with its data joined, once.
+func (ex *Exchange) sendPieces(chans []transport.ChannelID, o *wire.Offer, d wire.Pieces) {
+	if d.Len() == 0 || ex.onMsg != nil || ex.obs.on() {
+		if d.Len() > 0 {
+			o.Payload.Data = d.Join()
+		}
+		ex.sendTo(chans, o)
+		return
+	}
+	for _, id := range chans {
+		if ch := ex.channel(id); ch != nil {
+			err := ch.SendPieces(o, d)
+			if err == nil {
+				ex.counters.sentOffer(d.Len())
 			}
+			ex.sent(ch, nil, err)
 		}
-		if err != nil && !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
-			// The sync protocol assumes reliable, ordered channels: a
-			// channel that lost a message (full send queue, slow
-			// consumer) is closed, and the peer resyncs from versions
-			// when it reconnects. The reference swallowed the error and
-			// the peer silently missed the change.
-			ex.diagnose(Diagnostic{Reason: reasonSendFailed, Severity: SeverityWarning, Err: err,
-				Message: fmt.Sprintf("send on channel %d failed; closing it", id)})
-			ch.Close()
+	}
+}
+
+// channel returns the channel id names, nil once it is removed (its
+// removal is queued).
+func (ex *Exchange) channel(id transport.ChannelID) *transport.Channel {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.channels[id]
+}
+
+// sent accounts for a send on ch: msg is counted and observed when it
+// went out (a nil msg was counted by the caller and has no observer), and
+// a channel that failed a send is closed.
+func (ex *Exchange) sent(ch *transport.Channel, msg wire.ChannelMsg, err error) {
+	id := ch.ID
+	if err == nil && msg != nil {
+		ex.counters.sent(msg)
+		if ex.onMsg != nil || ex.obs.on() {
+			peer, _ := ex.cs().sess.channelPeer(id)
+			if ex.onMsg != nil {
+				ex.onMsg(MessageEvent{Outbound: true, Channel: id, Peer: peer, Msg: msg})
+			}
+			ex.observeMessage(true, id, peer, msg)
 		}
+	}
+	if err != nil && !errors.Is(err, &kyneta.Error{Pkg: "transport", Reason: "closed"}) {
+		// The sync protocol assumes reliable, ordered channels: a
+		// channel that lost a message (full send queue, slow
+		// consumer) is closed, and the peer resyncs from versions
+		// when it reconnects. The reference swallowed the error and
+		// the peer silently missed the change.
+		ex.diagnose(Diagnostic{Reason: reasonSendFailed, Severity: SeverityWarning, Err: err,
+			Message: fmt.Sprintf("send on channel %d failed; closing it", id)})
+		ch.Close()
 	}
 }
 

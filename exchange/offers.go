@@ -29,6 +29,7 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 		return
 	}
 	var parts []replica.OfferPart
+	var pieces wire.Pieces // the data of the one part, when kept in pieces
 	var at string
 	var sent []string
 	for _, peer := range f.peers {
@@ -43,11 +44,11 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 			continue
 		}
 		if sent == nil {
-			parts, at = ex.buildOffer(rt, f.since, f.push, peer)
+			parts, pieces, at = ex.buildOffer(rt, f.since, f.push, peer)
 		}
 		sent = append(sent, peer)
 		for _, part := range parts {
-			ex.sendTo(chans, &wire.Offer{DocID: f.doc, Payload: part.Payload.Wire(), Version: part.Version, Reciprocate: f.reciprocate})
+			ex.sendPieces(chans, &wire.Offer{DocID: f.doc, Payload: part.Payload.Wire(), Version: part.Version, Reciprocate: f.reciprocate}, pieces)
 		}
 	}
 	if f.push && sent != nil {
@@ -57,16 +58,19 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 }
 
 // buildOffer computes what a peer at since lacks (nil since: everything)
-// and returns it with the version it was exported at.
-func (ex *Exchange) buildOffer(rt *docRuntime, since *string, push bool, peer string) ([]replica.OfferPart, string) {
+// and returns it with the version it was exported at. A change kept in
+// pieces (replica.PiecesExporter) comes back as one part with nil Data,
+// and its pieces.
+func (ex *Exchange) buildOffer(rt *docRuntime, since *string, push bool, peer string) ([]replica.OfferPart, wire.Pieces, string) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	ours := rt.rep.Version()
 	cur := ours.String()
-	return ex.exportFor(rt, ours, since, push, peer), cur
+	parts, pieces := ex.exportFor(rt, ours, since, push, peer)
+	return parts, pieces, cur
 }
 
-func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *string, push bool, peer string) []replica.OfferPart {
+func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *string, push bool, peer string) ([]replica.OfferPart, wire.Pieces) {
 	me, multi := rt.rep.(replica.MultiExporter)
 	plan := planOffer(ours, since, push, multi, rt.factory.ParseVersion)
 	cur := ours.String()
@@ -89,25 +93,26 @@ func (ex *Exchange) exportFor(rt *docRuntime, ours replica.Version, since *strin
 		parts, err := me.ExportFor(plan.from)
 		if err != nil {
 			ex.warn(reasonExportFailed, rt.id, peer, err, "export for %q failed", plan.from)
-			return nil
+			return nil, wire.Pieces{}
 		}
-		return parts
+		return parts, wire.Pieces{}
 	case offerEntirety:
-		return entirety()
+		return entirety(), wire.Pieces{}
 	case offerBadVersion:
 		ex.warn(reasonVersionParse, rt.id, peer, plan.err, "cannot use peer version %q; nothing sent", *since)
-		return nil
-	case offerSinceOurs:
-		p, ok, err := rt.rep.ExportSince(ours)
-		return one(p, ok, err, "since")
-	case offerSince:
-		p, ok, err := rt.rep.ExportSince(plan.theirs)
-		if err == nil && !ok {
-			return entirety() // their version predates our base, or another lineage
+		return nil, wire.Pieces{}
+	case offerSinceOurs, offerSince:
+		from := ours
+		if plan.act == offerSince {
+			from = plan.theirs
 		}
-		return one(p, ok, err, "since")
+		p, pieces, ok, err := replica.ExportSincePieces(rt.rep, from)
+		if plan.act == offerSince && err == nil && !ok {
+			return entirety(), wire.Pieces{} // their version predates our base, or another lineage
+		}
+		return one(p, ok, err, "since"), pieces
 	}
-	return nil
+	return nil, wire.Pieces{}
 }
 
 // importOffer absorbs an accepted offer (§2.8) as planImport decides and

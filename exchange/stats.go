@@ -51,11 +51,18 @@ type counters struct {
 }
 
 func (c *counters) sent(m wire.ChannelMsg) {
-	c.msgsOut.Add(1)
 	if o, ok := m.(*wire.Offer); ok {
-		c.offersOut.Add(1)
-		c.offerBytesOut.Add(uint64(len(o.Payload.Data)))
+		c.sentOffer(len(o.Payload.Data))
+		return
 	}
+	c.msgsOut.Add(1)
+}
+
+// sentOffer counts an offer of size bytes of data.
+func (c *counters) sentOffer(size int) {
+	c.msgsOut.Add(1)
+	c.offersOut.Add(1)
+	c.offerBytesOut.Add(uint64(size))
 }
 
 func (c *counters) received(m wire.ChannelMsg) {

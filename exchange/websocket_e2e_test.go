@@ -174,6 +174,19 @@ func TestWebSocketConvergeLargeDocWithBearerToken(t *testing.T) {
 	if err := dc.Decode(&got); err != nil || got.Owner != "server" {
 		t.Fatalf("client copy: %v %q", err, got.Owner)
 	}
+	// A large value written on the server goes out from the string's own
+	// memory (kept in pieces by the replica): the client gets it whole,
+	// and the server counts the offer's full size.
+	big2 := strings.Repeat("fedcba9876543210", 1<<16)
+	sent := s.ex.Stats().OfferBytesSent
+	update(t, ds, func(tx *Tx) { tx.Set(P("blob"), big2) })
+	waitDoc(t, dc, func() bool { return dc.Version() == ds.Version() })
+	if err := dc.Decode(&got); err != nil || got.Blob != big2 {
+		t.Fatalf("client copy of the server's value: %v, %d bytes", err, len(got.Blob))
+	}
+	if n := s.ex.Stats().OfferBytesSent - sent; n < uint64(len(big2)) {
+		t.Fatalf("%d offer bytes counted for a %d-byte value", n, len(big2))
+	}
 }
 
 func TestWebSocketCanConnectChecksPrincipal(t *testing.T) {
