@@ -432,23 +432,19 @@ func (ex *Exchange) sendTo(chans []transport.ChannelID, msg wire.ChannelMsg) {
 	}
 }
 
-// sendPieces is sendTo for an offer whose data is d when d is not empty
-// (o.Payload.Data is then nil): each channel writes the pieces as they
-// are, or joins them (see transport.Channel.SendPieces). Message
-// observers get the offer with its data joined, once.
-func (ex *Exchange) sendPieces(chans []transport.ChannelID, o *wire.Offer, d wire.Pieces) {
-	if d.Len() == 0 || ex.onMsg != nil || ex.obs.on() {
-		if d.Len() > 0 {
-			o.Payload.Data = d.Join()
-		}
-		ex.sendTo(chans, o)
+// sendOffer is sendTo for an offer whose data may be in pieces: each
+// channel writes them as they are or gets the offer joined, once for all
+// (transport.Channel.SendPieces). Message observers get it joined.
+func (ex *Exchange) sendOffer(chans []transport.ChannelID, o *transport.OfferPieces) {
+	if ex.onMsg != nil || ex.obs.on() {
+		ex.sendTo(chans, o.Whole())
 		return
 	}
 	for _, id := range chans {
 		if ch := ex.channel(id); ch != nil {
-			err := ch.SendPieces(o, d)
+			err := ch.SendPieces(o)
 			if err == nil {
-				ex.counters.sentOffer(d.Len())
+				ex.counters.sentOffer(o.Len())
 			}
 			ex.sent(ch, nil, err)
 		}

@@ -28,8 +28,7 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 		ex.warn(reasonExportFailed, f.doc, "", nil, "no local runtime for doc %q at send time; offer dropped", f.doc)
 		return
 	}
-	var parts []replica.OfferPart
-	var pieces wire.Pieces // the data of the one part, when kept in pieces
+	var offers []*transport.OfferPieces
 	var at string
 	var sent []string
 	for _, peer := range f.peers {
@@ -44,11 +43,17 @@ func (ex *Exchange) sendOffers(f fxSendOffers) {
 			continue
 		}
 		if sent == nil {
+			// Built once for every target: a joined copy of pieces too.
+			var parts []replica.OfferPart
+			var pieces wire.Pieces
 			parts, pieces, at = ex.buildOffer(rt, f.since, f.push, peer)
+			for _, part := range parts {
+				offers = append(offers, &transport.OfferPieces{Data: pieces, Offer: wire.Offer{DocID: f.doc, Payload: part.Payload.Wire(), Version: part.Version, Reciprocate: f.reciprocate}})
+			}
 		}
 		sent = append(sent, peer)
-		for _, part := range parts {
-			ex.sendPieces(chans, &wire.Offer{DocID: f.doc, Payload: part.Payload.Wire(), Version: part.Version, Reciprocate: f.reciprocate}, pieces)
+		for _, o := range offers {
+			ex.sendOffer(chans, o)
 		}
 	}
 	if f.push && sent != nil {

@@ -293,17 +293,18 @@ func TestChannelSendReportsFailures(t *testing.T) {
 }
 
 // TestChannelSendPieces: a link that writes pieces gets them as they are;
-// for any other the channel sends the offer with the pieces joined; both
-// report failures as Send does.
+// the others get the offer with the pieces joined, one copy for all; an
+// offer that holds its data is sent as it is; failures are reported as
+// Send reports them.
 func TestChannelSendPieces(t *testing.T) {
 	b, _ := baseIn(t, StateStarted)
 	d := wire.Pieces{Head: []byte(`["`), Body: []byte("value"), Tail: []byte(`"]`)}
-	m := &wire.Offer{DocID: "doc", Version: "v", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON}}
+	o := &OfferPieces{Offer: wire.Offer{DocID: "doc", Version: "v", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON}}, Data: d}
 	var sent []wire.ChannelMsg
 	var gotPieces []wire.Pieces
 	plain := Link{Send: func(msg wire.ChannelMsg) error { sent = append(sent, msg); return nil }}
-	pieces := Link{Send: plain.Send, SendPieces: func(o *wire.Offer, p wire.Pieces) error {
-		if o != m {
+	pieces := Link{Send: plain.Send, SendPieces: func(m *wire.Offer, p wire.Pieces) error {
+		if m != &o.Offer || m.Payload.Data != nil {
 			t.Errorf("SendPieces got another offer")
 		}
 		gotPieces = append(gotPieces, p)
@@ -311,29 +312,41 @@ func TestChannelSendPieces(t *testing.T) {
 	}}
 	failing := Link{Send: plain.Send, SendPieces: func(*wire.Offer, wire.Pieces) error { return errors.New("socket closed") }}
 	panicking := Link{Send: plain.Send, SendPieces: func(*wire.Offer, wire.Pieces) error { panic("boom") }}
-	for _, l := range []Link{plain, pieces, failing, panicking} {
+	for _, l := range []Link{plain, pieces, failing, panicking, plain} {
 		if _, err := b.AddChannel(l); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ch, _ := b.Channel(1)
-	if err := ch.SendPieces(m, d); err != nil || len(sent) != 1 {
+	if err := ch.SendPieces(o); err != nil || len(sent) != 1 {
 		t.Fatalf("joined send: %v, %d sent", err, len(sent))
 	}
-	if o, ok := sent[0].(*wire.Offer); !ok || string(o.Payload.Data) != `["value"]` || o.DocID != "doc" || m.Payload.Data != nil {
-		t.Fatalf("joined offer %+v (the caller's offer now %+v)", sent[0], m)
+	first, ok := sent[0].(*wire.Offer)
+	if !ok || string(first.Payload.Data) != `["value"]` || first.DocID != "doc" || o.Offer.Payload.Data != nil || o.Len() != 9 {
+		t.Fatalf("joined offer %+v (the pieces' offer now %+v)", sent[0], o.Offer)
 	}
 	ch, _ = b.Channel(2)
-	if err := ch.SendPieces(m, d); err != nil || len(gotPieces) != 1 || len(sent) != 1 || &gotPieces[0].Body[0] != &d.Body[0] {
+	if err := ch.SendPieces(o); err != nil || len(gotPieces) != 1 || len(sent) != 1 || &gotPieces[0].Body[0] != &d.Body[0] {
 		t.Fatalf("pieces send: %v, %d pieces, %d sent", err, len(gotPieces), len(sent))
 	}
 	ch, _ = b.Channel(3)
-	if err := ch.SendPieces(m, d); err == nil || kyneta.ReasonOf(err) != reasonSendFailed {
+	if err := ch.SendPieces(o); err == nil || kyneta.ReasonOf(err) != reasonSendFailed {
 		t.Fatalf("send error %v", err)
 	}
 	ch, _ = b.Channel(4)
-	if err := ch.SendPieces(m, d); err == nil || kyneta.ReasonOf(err) != reasonSendFailed {
+	if err := ch.SendPieces(o); err == nil || kyneta.ReasonOf(err) != reasonSendFailed {
 		t.Fatalf("panic error %v", err)
+	}
+	ch, _ = b.Channel(5)
+	if err := ch.SendPieces(o); err != nil || len(sent) != 2 || sent[1] != first {
+		t.Fatalf("a second channel without pieces got another copy: %v, %d sent", err, len(sent))
+	}
+	// An offer that holds its data goes out as it is, even where pieces
+	// are written.
+	whole := &OfferPieces{Offer: wire.Offer{DocID: "doc", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("[]")}}}
+	ch, _ = b.Channel(2)
+	if err := ch.SendPieces(whole); err != nil || len(gotPieces) != 1 || len(sent) != 3 || sent[2] != &whole.Offer || whole.Len() != 2 {
+		t.Fatalf("whole offer: %v, %d pieces, %d sent", err, len(gotPieces), len(sent))
 	}
 }
 

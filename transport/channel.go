@@ -76,23 +76,56 @@ func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
 	return nil
 }
 
-// SendPieces sends the offer m with d as its payload data (m's own
-// Payload.Data is ignored). A transport that can write the pieces as they
-// are does (see [Link.SendPieces]); for any other the pieces are joined
-// into one buffer and sent with [Channel.Send]. Errors are Send's, and the
-// memory must not change afterwards either.
-func (c *Channel) SendPieces(m *wire.Offer, d wire.Pieces) (err error) {
-	if c.sendPieces == nil {
-		whole := *m
-		whole.Payload.Data = d.Join()
-		return c.Send(&whole)
+// OfferPieces is an offer whose payload data may be held in pieces, to be
+// sent on one or more channels: those whose transport writes pieces
+// ([Link.SendPieces]) get them as they are, the others the offer with the
+// data joined, once for all of them.
+type OfferPieces struct {
+	// Offer is the offer. Its Payload.Data, when not nil, is the data and
+	// Data is not used.
+	Offer wire.Offer
+	// Data is the payload data when Offer.Payload.Data is nil.
+	Data  wire.Pieces
+	whole *wire.Offer
+}
+
+// Whole returns the offer with its data in one buffer: Offer itself when
+// it holds its data, otherwise a copy with the pieces joined (made at the
+// first call, then kept).
+func (p *OfferPieces) Whole() *wire.Offer {
+	if p.Offer.Payload.Data != nil || p.Data.Len() == 0 {
+		return &p.Offer
+	}
+	if p.whole == nil {
+		w := p.Offer
+		w.Payload.Data = p.Data.Join()
+		p.whole = &w
+	}
+	return p.whole
+}
+
+// Len returns the length of the offer's payload data.
+func (p *OfferPieces) Len() int {
+	if p.Offer.Payload.Data != nil {
+		return len(p.Offer.Payload.Data)
+	}
+	return p.Data.Len()
+}
+
+// SendPieces sends the offer p: as pieces when its data is in pieces and
+// the transport writes them ([Link.SendPieces]), otherwise p.Whole() with
+// [Channel.Send]. Errors are Send's. The memory must not change
+// afterwards either.
+func (c *Channel) SendPieces(p *OfferPieces) (err error) {
+	if c.sendPieces == nil || p.Offer.Payload.Data != nil || p.Data.Len() == 0 {
+		return c.Send(p.Whole())
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = channelError(reasonSendFailed, "send", c.ID, fmt.Errorf("panicked: %v", r))
 		}
 	}()
-	if err := c.sendPieces(m, d); err != nil {
+	if err := c.sendPieces(&p.Offer, p.Data); err != nil {
 		return sendError(c.ID, err)
 	}
 	return nil
