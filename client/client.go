@@ -15,6 +15,7 @@ import (
 	"github.com/kyneta-go/kyneta/clock"
 	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/internal/pipeline"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/machine"
 	"github.com/kyneta-go/kyneta/transport"
 )
@@ -416,7 +417,7 @@ func (c *Client) exec(e effect, dispatch func(clientMsg)) {
 			// Armed before the ping is queued so that even an instant answer
 			// is reported (the reader reports once per arming).
 			s.awaitingPong.Store(true)
-			s.enqueue(websocket.MessageText, pingFrame)
+			s.enqueue(websocket.MessageText, wirecore.FramePart{Head: pingFrame})
 		}
 	case effectStartPongTimer:
 		c.arm(&c.pong, e.Timer, e.After, msgPongTimeout{Timer: e.Timer})
@@ -525,8 +526,9 @@ func (c *Client) startKeepalive(gen uint64, d time.Duration) {
 
 func (c *Client) addChannel(s *socket) {
 	ch, err := c.base.AddChannel(transport.Link{
-		Send:  s.send,
-		Close: func() { s.closeConn(closeNormal, "Channel closed") },
+		Send:       s.send,
+		SendPieces: s.sendOfferPieces,
+		Close:      func() { s.closeConn(closeNormal, "Channel closed") },
 	})
 	if err != nil {
 		c.log.Debug("client: add channel", "socket", s.gen, "err", err)

@@ -474,6 +474,26 @@ func TestFragmentedMegabyteBothWays(t *testing.T) {
 	if err := h.c.Flush(h.ctx); err != nil {
 		t.Fatalf("Flush: %v", err)
 	}
+	// The same data as an offer in pieces (a JSON value kept by reference):
+	// written from where it is, and read whole by the server. data is
+	// never changed by the write (the client masks a copy).
+	text := bytes.Repeat([]byte("kyneta-"), (1<<20)/7+1)[:1<<20]
+	keep := bytes.Clone(text)
+	d := wire.Pieces{Head: []byte(`["`), Body: text, Tail: []byte(`"]`)}
+	po := &transport.OfferPieces{Offer: wire.Offer{DocID: "doc-1", Version: "v2", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON}}, Data: d}
+	if !ch.WritesPieces() {
+		t.Fatal("the client's channel does not write pieces")
+	}
+	if err := ch.SendPieces(po); err != nil {
+		t.Fatalf("SendPieces: %v", err)
+	}
+	got = recv(t, rc.msgs, "offer in pieces at server")
+	if o, ok := got.(*wire.Offer); !ok || !bytes.Equal(o.Payload.Data, d.Join()) || o.Version != "v2" {
+		t.Fatalf("server got %T", got)
+	}
+	if err := h.c.Flush(h.ctx); err != nil || !bytes.Equal(text, keep) {
+		t.Fatalf("Flush: %v (the body changed: %v)", err, !bytes.Equal(text, keep))
+	}
 }
 
 // Hooks may call back into the client, including Stop, without deadlock.

@@ -15,6 +15,7 @@ import (
 	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/internal/redact"
+	"github.com/kyneta-go/kyneta/internal/wirecore"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -42,6 +43,7 @@ type socket struct {
 	queue    []outFrame
 	spare    []outFrame // the writer's last batch, emptied: the next queue's array
 	queued   int        // bytes in queue and in the writer's hands
+	scratch  []byte     // the writer's: a small frame in pieces, joined
 	// pressure: the queue's congestion, told to the exchange in order.
 	pressure pressure.Gauge
 	wake     chan struct{} // cap 1: something was queued, or released
@@ -50,9 +52,11 @@ type socket struct {
 	done     chan struct{} // closed when the socket is finished
 }
 
+// outFrame is one queued frame: Head alone when it is in one piece, or
+// Head ‖ Body ‖ Tail when a large value is written from where it is.
 type outFrame struct {
-	typ  websocket.MessageType
-	data []byte
+	typ websocket.MessageType
+	wirecore.FramePart
 }
 
 // run dials, then reads until the connection ends.
@@ -239,7 +243,7 @@ func (s *socket) write(conn *websocket.Conn) {
 		s.queue, s.spare = s.spare, nil
 		s.mu.Unlock()
 		for i, f := range batch {
-			if err := conn.Write(context.Background(), f.typ, f.data); err != nil {
+			if err := s.writeFrame(conn, f); err != nil {
 				// The reader sees the broken connection and reports it.
 				s.c.log.Debug("client: write", "socket", s.gen, "err", err)
 				s.dropQueue()
@@ -247,7 +251,7 @@ func (s *socket) write(conn *websocket.Conn) {
 			}
 			batch[i] = outFrame{}
 			s.mu.Lock()
-			s.queued -= len(f.data)
+			s.queued -= f.Len()
 			drained := pressure.BelowLowWater(s.queued, s.c.opts.SendQueueLimit) && s.pressure.Congested()
 			if drained {
 				s.pressure.Set(false)
@@ -284,12 +288,13 @@ func (s *socket) dropQueue() {
 	s.mu.Unlock()
 }
 
-// enqueue queues one frame for the writer. It fails when the socket is not
-// open or released, or when the frame would overflow a non-empty queue.
-func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
+// enqueue queues one message's frames for the writer. It fails when the
+// socket is not open or released, or when the frames would overflow a
+// non-empty queue.
+func (s *socket) enqueue(typ websocket.MessageType, frames ...wirecore.FramePart) error {
 	size := 0
 	for _, f := range frames {
-		size += len(f)
+		size += f.Len()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -300,7 +305,7 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 		return newError(reasonSendQueueFull, "send", nil)
 	}
 	for _, f := range frames {
-		s.queue = append(s.queue, outFrame{typ: typ, data: f})
+		s.queue = append(s.queue, outFrame{typ: typ, FramePart: f})
 	}
 	s.queued += size
 	if pressure.AboveHighWater(s.queued, s.c.opts.SendQueueLimit) {
@@ -313,10 +318,43 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...[]byte) error {
 	return nil
 }
 
+// coalesceLimit: a frame in pieces up to this size is copied into one
+// buffer and written in one call; a larger one is written piece by piece
+// (one WebSocket message in continuation frames) rather than copied.
+const coalesceLimit = 4096
+
+// writeFrame writes one queued frame. Only the writer calls it: scratch is
+// its buffer.
+func (s *socket) writeFrame(conn *websocket.Conn, f outFrame) error {
+	ctx := context.Background()
+	if f.Body == nil && f.Tail == nil {
+		return conn.Write(ctx, f.typ, f.Head)
+	}
+	if f.Len() <= coalesceLimit {
+		s.scratch = append(append(append(s.scratch[:0], f.Head...), f.Body...), f.Tail...)
+		return conn.Write(ctx, f.typ, s.scratch)
+	}
+	w, err := conn.Writer(ctx, f.typ)
+	if err != nil {
+		return err
+	}
+	for _, p := range [...][]byte{f.Head, f.Body, f.Tail} {
+		if len(p) == 0 {
+			continue
+		}
+		if _, err := w.Write(p); err != nil {
+			_ = w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
+
 // send is the channel's send: pipeline (alias, encode, fragment), then the
-// frames go to the writer as one unit.
+// frames go to the writer as one unit. Fragments are headers and slices of
+// the encoded message, not copies.
 func (s *socket) send(msg wire.ChannelMsg) error {
-	err := s.sendLocked(msg)
+	err := s.sendLocked(msg, nil, wire.Pieces{})
 	if err == nil {
 		// Outside sendMu: the report may run the exchange, which sends.
 		s.reportPressure()
@@ -324,18 +362,36 @@ func (s *socket) send(msg wire.ChannelMsg) error {
 	return err
 }
 
-func (s *socket) sendLocked(msg wire.ChannelMsg) error {
+// sendOfferPieces is the channel's SendPieces: an offer whose large value
+// is queued from where the replica holds it.
+func (s *socket) sendOfferPieces(m *wire.Offer, d wire.Pieces) error {
+	err := s.sendLocked(nil, m, d)
+	if err == nil {
+		s.reportPressure()
+	}
+	return err
+}
+
+// sendLocked encodes msg, or the offer m with data d when msg is nil, and
+// queues its frames.
+func (s *socket) sendLocked(msg wire.ChannelMsg, m *wire.Offer, d wire.Pieces) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if s.isReleased() {
 		return newError(reasonNotConnected, "send", nil)
 	}
-	var one [1][]byte // a complete frame, the usual case, needs no list
-	pieces, err := s.pipe.AppendSend(one[:0], msg)
+	var one [1]wirecore.FramePart // a complete frame, the usual case, needs no list
+	var parts []wirecore.FramePart
+	var err error
+	if msg != nil {
+		parts, err = s.pipe.SendParts(msg, one[:0])
+	} else {
+		parts, err = s.pipe.SendOfferPieces(m, d, one[:0])
+	}
 	if err != nil {
 		return err
 	}
-	return s.enqueue(websocket.MessageBinary, pieces...)
+	return s.enqueue(websocket.MessageBinary, parts...)
 }
 
 // reportPressure tells the exchange when the queue's pressure changed

@@ -318,6 +318,9 @@ func TestChannelSendPieces(t *testing.T) {
 		}
 	}
 	ch, _ := b.Channel(1)
+	if ch2, _ := b.Channel(2); ch.WritesPieces() || !ch2.WritesPieces() {
+		t.Fatal("WritesPieces does not tell the links apart")
+	}
 	if err := ch.SendPieces(o); err != nil || len(sent) != 1 {
 		t.Fatalf("joined send: %v, %d sent", err, len(sent))
 	}

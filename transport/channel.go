@@ -112,6 +112,10 @@ func (p *OfferPieces) Len() int {
 	return p.Data.Len()
 }
 
+// WritesPieces reports whether the channel's transport writes an offer's
+// pieces as they are ([Link.SendPieces]) rather than joined.
+func (c *Channel) WritesPieces() bool { return c.sendPieces != nil }
+
 // SendPieces sends the offer p: as pieces when its data is in pieces and
 // the transport writes them ([Link.SendPieces]), otherwise p.Whole() with
 // [Channel.Send]. Errors are Send's. The memory must not change
