@@ -126,7 +126,7 @@ func (p *plainReplica) Lineage() string { return p.lineage }
 // it once.
 type logEntry struct {
 	data   []byte
-	pieces wire.Pieces // the entry when data is nil
+	pieces *wire.Pieces // the entry when data is nil (a pointer: most entries are small)
 }
 
 // size returns the entry's length.
@@ -141,7 +141,7 @@ func (e *logEntry) size() int {
 // time (the entry then no longer holds on to the string).
 func (e *logEntry) bytes() []byte {
 	if e.data == nil {
-		e.data, e.pieces = e.pieces.Join(), wire.Pieces{}
+		e.data, e.pieces = e.pieces.Join(), nil
 	}
 	return e.data
 }
@@ -171,7 +171,7 @@ func encodeLogEntry(ops []Op) logEntry {
 		return logEntry{data: b}
 	}
 	body := unsafe.Slice(unsafe.StringData(sp.body), len(sp.body)) // never written: strings are immutable
-	return logEntry{pieces: wire.Pieces{Head: sp.head, Body: body, Tail: b}}
+	return logEntry{pieces: &wire.Pieces{Head: sp.head[:len(sp.head):len(sp.head)], Body: body, Tail: b[:len(b):len(b)]}}
 }
 
 func (p *plainReplica) flush(entry logEntry) {
@@ -303,7 +303,7 @@ func (p *plainReplica) ExportSincePieces(v Version) (Payload, wire.Pieces, bool,
 	if pv, ok := asPlain(v); ok {
 		if off, ok := p.logOffset(pv); ok && off+1 == p.base+uint64(len(p.log)) && off >= p.base {
 			if e := &p.log[len(p.log)-1]; e.data == nil {
-				return Payload{Kind: "since", Encoding: "json", Lineage: p.lineage}, e.pieces, true, nil
+				return Payload{Kind: "since", Encoding: "json", Lineage: p.lineage}, *e.pieces, true, nil
 			}
 		}
 	}
