@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// BenchmarkLargeValueWebSocket writes one 1 MiB string on the server's
-// exchange and times until the client's exchange (same process) has
-// delivered it to a subscriber: the bench runner's "large" workload
-// without the runner. Baseline in the same run: building the value's
-// bytes (one allocation and copy of 1 MiB).
+// BenchmarkLargeValueWebSocket writes one 1 MiB string on one exchange and
+// times until the other (same process, over a WebSocket) has delivered it
+// to a subscriber: server-write is the bench runner's "large" workload
+// without the runner, client-write the other direction. Baseline in the
+// same run: building the value's bytes (one allocation and copy of 1 MiB).
 func BenchmarkLargeValueWebSocket(b *testing.B) {
 	const size = 1 << 20
 	filler := strings.Repeat("abcdefghijklmnopqrstuvwxyz012345", size/32)
@@ -24,57 +24,65 @@ func BenchmarkLargeValueWebSocket(b *testing.B) {
 			_ = string(buf)
 		}
 	})
-	b.Run("write-observe", func(b *testing.B) {
-		s := startWSServerB(b)
-		defer s.close()
-		c, _ := startWSClientB(b, s, "alice", "t-alice")
-		defer func() { _ = c.Shutdown(context.Background()) }()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		dc, err := c.Get("large", jsonDoc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := dc.WaitForSync(ctx); err != nil {
-			b.Fatal(err)
-		}
-		da, err := s.ex.Get("large", jsonDoc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		got := make(chan int, 1)
-		cancelSub := dc.Subscribe(func(ch Change) {
-			for _, op := range ch.Ops {
-				if v, ok := op.Change.Object().Get("value"); ok {
-					if s, ok := v.(string); ok && len(s) == size {
-						n, _ := strconv.Atoi(s[1 : strings.IndexByte(s[1:], '#')+1])
-						got <- n
-					}
-				}
-			}
-		})
-		defer cancelSub()
-		vals := make([]string, 8)
-		for i := range vals {
-			vals[i] = "#" + strconv.Itoa(i) + "#" + filler[len(strconv.Itoa(i))+2:]
-		}
-		b.SetBytes(size)
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			v := vals[i%len(vals)]
-			if err := da.Update(func(tx *Tx) error { tx.Set(P("body"), v); return nil }); err != nil {
+	// server-write: the server's exchange writes, the client's observes
+	// (the bench runner's direction); client-write the other way.
+	for _, dir := range []string{"server-write", "client-write"} {
+		b.Run("write-observe/"+dir, func(b *testing.B) {
+			s := startWSServerB(b)
+			defer s.close()
+			c, _ := startWSClientB(b, s, "alice", "t-alice")
+			defer func() { _ = c.Shutdown(context.Background()) }()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			dc, err := c.Get("large", jsonDoc)
+			if err != nil {
 				b.Fatal(err)
 			}
-			select {
-			case n := <-got:
-				if n != i%len(vals) {
-					b.Fatalf("observed %d, want %d", n, i%len(vals))
-				}
-			case <-ctx.Done():
-				b.Fatal("not observed")
+			if err := dc.WaitForSync(ctx); err != nil {
+				b.Fatal(err)
 			}
-			i++
-		}
-	})
+			ds, err := s.ex.Get("large", jsonDoc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			writer, reader := ds, dc
+			if dir == "client-write" {
+				writer, reader = dc, ds
+			}
+			got := make(chan int, 1)
+			cancelSub := reader.Subscribe(func(ch Change) {
+				for _, op := range ch.Ops {
+					if v, ok := op.Change.Object().Get("value"); ok {
+						if s, ok := v.(string); ok && len(s) == size {
+							n, _ := strconv.Atoi(s[1 : strings.IndexByte(s[1:], '#')+1])
+							got <- n
+						}
+					}
+				}
+			})
+			defer cancelSub()
+			vals := make([]string, 8)
+			for i := range vals {
+				vals[i] = "#" + strconv.Itoa(i) + "#" + filler[len(strconv.Itoa(i))+2:]
+			}
+			b.SetBytes(size)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				v := vals[i%len(vals)]
+				if err := writer.Update(func(tx *Tx) error { tx.Set(P("body"), v); return nil }); err != nil {
+					b.Fatal(err)
+				}
+				select {
+				case n := <-got:
+					if n != i%len(vals) {
+						b.Fatalf("observed %d, want %d", n, i%len(vals))
+					}
+				case <-ctx.Done():
+					b.Fatal("not observed")
+				}
+				i++
+			}
+		})
+	}
 }
