@@ -12,6 +12,11 @@
 // are never reused and insertion-ordered iteration. A channel's Send
 // returns a failing or panicking link send as a typed error.
 //
+// An offer whose large value a replica keeps by reference comes as an
+// [OfferPieces]: [Channel.SendPieces] hands its pieces to a link that
+// writes them as they are ([Link.SendPieces], the WebSocket client and
+// server), and to any other link the offer joined once for all of them.
+//
 // The module's transports share one wire pipeline (alias → CBOR →
 // frame/fragment on send, reassemble → decode → unalias on receive); it is
 // internal, and its errors are transport errors (docs/errors.md).
