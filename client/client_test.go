@@ -494,6 +494,10 @@ func TestFragmentedMegabyteBothWays(t *testing.T) {
 	if err := h.c.Flush(h.ctx); err != nil || !bytes.Equal(text, keep) {
 		t.Fatalf("Flush: %v (the body changed: %v)", err, !bytes.Equal(text, keep))
 	}
+	// A nil message is refused by the pipeline, not by a recovered panic.
+	if err := ch.Send(nil); err == nil || strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("Send(nil): %v", err)
+	}
 }
 
 // Hooks may call back into the client, including Stop, without deadlock.

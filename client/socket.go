@@ -372,8 +372,8 @@ func (s *socket) sendOfferPieces(m *wire.Offer, d wire.Pieces) error {
 	return err
 }
 
-// sendLocked encodes msg, or the offer m with data d when msg is nil, and
-// queues its frames.
+// sendLocked encodes msg, or the offer m with data d when m is not nil,
+// and queues its frames.
 func (s *socket) sendLocked(msg wire.ChannelMsg, m *wire.Offer, d wire.Pieces) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
@@ -383,8 +383,8 @@ func (s *socket) sendLocked(msg wire.ChannelMsg, m *wire.Offer, d wire.Pieces) e
 	var one [1]wirecore.FramePart // a complete frame, the usual case, needs no list
 	var parts []wirecore.FramePart
 	var err error
-	if msg != nil {
-		parts, err = s.pipe.SendParts(msg, one[:0])
+	if m == nil {
+		parts, err = s.pipe.SendParts(msg, one[:0]) // a nil msg fails here
 	} else {
 		parts, err = s.pipe.SendOfferPieces(m, d, one[:0])
 	}

@@ -344,6 +344,12 @@ func TestChannelSendPieces(t *testing.T) {
 	if err := ch.SendPieces(o); err != nil || len(sent) != 2 || sent[1] != first {
 		t.Fatalf("a second channel without pieces got another copy: %v, %d sent", err, len(sent))
 	}
+	// A nil offer goes to Send as a nil message (the link refuses it).
+	ch, _ = b.Channel(2)
+	if err := ch.SendPieces(nil); err != nil || len(sent) != 3 || sent[2] != nil {
+		t.Fatalf("nil offer: %v, %d sent", err, len(sent))
+	}
+	sent = sent[:2]
 	// An offer that holds its data goes out as it is, even where pieces
 	// are written.
 	whole := &OfferPieces{Offer: wire.Offer{DocID: "doc", Payload: wire.Payload{Kind: wire.Since, Encoding: wire.JSON, Data: []byte("[]")}}}

@@ -79,7 +79,7 @@ func (c *Channel) Send(msg wire.ChannelMsg) (err error) {
 // OfferPieces is an offer whose payload data may be held in pieces, to be
 // sent on one or more channels: those whose transport writes pieces
 // ([Link.SendPieces]) get them as they are, the others the offer with the
-// data joined, once for all of them.
+// data joined, once for all of them. One goroutine at a time may use it.
 type OfferPieces struct {
 	// Offer is the offer. Its Payload.Data, when not nil, is the data and
 	// Data is not used.
@@ -121,6 +121,9 @@ func (c *Channel) WritesPieces() bool { return c.sendPieces != nil }
 // [Channel.Send]. Errors are Send's. The memory must not change
 // afterwards either.
 func (c *Channel) SendPieces(p *OfferPieces) (err error) {
+	if p == nil {
+		return c.Send(nil) // refused as a nil message is
+	}
 	if c.sendPieces == nil || p.Offer.Payload.Data != nil || p.Data.Len() == 0 {
 		return c.Send(p.Whole())
 	}

@@ -119,6 +119,10 @@ func TestSendStepPartsMatchesSendStep(t *testing.T) {
 	if werr == nil || parts != nil || st.NextSeq != 2 {
 		t.Fatalf("nil message: %v %v %d", werr, parts, st.NextSeq)
 	}
+	st, parts, werr = wirestep.SendStepOfferPieces(st, 0, nil, wire.Pieces{Body: []byte("x")}, nil)
+	if werr == nil || parts != nil || st.NextSeq != 3 {
+		t.Fatalf("nil offer in pieces: %v %v %d", werr, parts, st.NextSeq)
+	}
 }
 
 // TestSendStepOfferPiecesMatchesSendStep: an offer whose data is given in

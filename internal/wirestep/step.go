@@ -214,6 +214,9 @@ func SendStepParts[R wire.Piece](st PipelineState[R], threshold int, msg wire.Ch
 // a large body is written from where it is. The frames are those of
 // SendStepParts for the offer with the pieces joined.
 func SendStepOfferPieces[R wire.Piece](st PipelineState[R], threshold int, m *wire.Offer, d wire.Pieces, dst []wire.FramePart) (PipelineState[R], []wire.FramePart, *WireError) {
+	if m == nil {
+		return SendStepParts(st, threshold, nil, dst) // fails as a nil message does
+	}
 	return sendStepParts(st, threshold, dst, func(a *wire.AliasState, split int) ([]byte, []byte, []byte, error) {
 		return a.EncodeOfferPieces(m, d, split, wire.HeaderSize)
 	})
