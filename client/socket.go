@@ -43,7 +43,7 @@ type socket struct {
 	queue    []outFrame
 	spare    []outFrame // the writer's last batch, emptied: the next queue's array
 	queued   int        // bytes in queue and in the writer's hands
-	scratch  []byte     // the writer's: a small frame in pieces, joined
+	scratch  []byte     // the writer's, for pipeline.WriteFrame
 	// pressure: the queue's congestion, told to the exchange in order.
 	pressure pressure.Gauge
 	wake     chan struct{} // cap 1: something was queued, or released
@@ -243,7 +243,7 @@ func (s *socket) write(conn *websocket.Conn) {
 		s.queue, s.spare = s.spare, nil
 		s.mu.Unlock()
 		for i, f := range batch {
-			if err := s.writeFrame(conn, f); err != nil {
+			if err := pipeline.WriteFrame(context.Background(), conn, f.typ, f.FramePart, &s.scratch); err != nil {
 				// The reader sees the broken connection and reports it.
 				s.c.log.Debug("client: write", "socket", s.gen, "err", err)
 				s.dropQueue()
@@ -316,38 +316,6 @@ func (s *socket) enqueue(typ websocket.MessageType, frames ...wirecore.FramePart
 	default:
 	}
 	return nil
-}
-
-// coalesceLimit: a frame in pieces up to this size is copied into one
-// buffer and written in one call; a larger one is written piece by piece
-// (one WebSocket message in continuation frames) rather than copied.
-const coalesceLimit = 4096
-
-// writeFrame writes one queued frame. Only the writer calls it: scratch is
-// its buffer.
-func (s *socket) writeFrame(conn *websocket.Conn, f outFrame) error {
-	ctx := context.Background()
-	if f.Body == nil && f.Tail == nil {
-		return conn.Write(ctx, f.typ, f.Head)
-	}
-	if f.Len() <= coalesceLimit {
-		s.scratch = append(append(append(s.scratch[:0], f.Head...), f.Body...), f.Tail...)
-		return conn.Write(ctx, f.typ, s.scratch)
-	}
-	w, err := conn.Writer(ctx, f.typ)
-	if err != nil {
-		return err
-	}
-	for _, p := range [...][]byte{f.Head, f.Body, f.Tail} {
-		if len(p) == 0 {
-			continue
-		}
-		if _, err := w.Write(p); err != nil {
-			_ = w.Close()
-			return err
-		}
-	}
-	return w.Close()
 }
 
 // send is the channel's send: pipeline (alias, encode, fragment), then the

@@ -32,13 +32,9 @@ var (
 	errRejected     = newError(reasonRejected, "by the exchange", nil)
 )
 
-// coalesceLimit: a shared frame up to this size is copied into one
-// WebSocket frame through a pooled scratch buffer; larger ones are written
-// as header + shared body (one WebSocket message in continuation frames),
-// so a broadcast never copies a large payload per connection.
-const coalesceLimit = 4096
-
-var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
+// scratchPool holds the buffers pipeline.WriteFrame joins small frames
+// in (a large shared body is never copied per connection).
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, pipeline.CoalesceLimit); return &b }}
 
 var readPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -822,30 +818,9 @@ func (c *conn) write(it *outItem) error {
 	if h := c.s.testHookWrite; h != nil {
 		h(it.size())
 	}
-	ctx := context.Background()
-	var err error
-	switch {
-	case it.head == nil:
-		err = c.ws.Write(ctx, it.typ, it.body)
-	case it.size() <= coalesceLimit:
-		bp := scratchPool.Get().(*[]byte)
-		b := append(append(append((*bp)[:0], it.head...), it.body...), it.tail...)
-		err = c.ws.Write(ctx, it.typ, b)
-		*bp = b[:0]
-		scratchPool.Put(bp)
-	default:
-		var w io.WriteCloser
-		if w, err = c.ws.Writer(ctx, it.typ); err == nil {
-			if _, err = w.Write(it.head); err == nil {
-				if _, err = w.Write(it.body); err == nil && len(it.tail) > 0 {
-					_, err = w.Write(it.tail)
-				}
-			}
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-		}
-	}
+	bp := scratchPool.Get().(*[]byte)
+	err := pipeline.WriteFrame(context.Background(), c.ws, it.typ, wirecore.FramePart{Head: it.head, Body: it.body, Tail: it.tail}, bp)
+	scratchPool.Put(bp)
 	return err
 }
 
