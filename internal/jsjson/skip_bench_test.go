@@ -39,6 +39,22 @@ func BenchmarkSkipPlain1MiB(b *testing.B) {
 			}
 		}
 	})
+	b.Run("verbatim", func(b *testing.B) {
+		b.SetBytes(int64(len(s)))
+		for b.Loop() {
+			if !Verbatim(s) {
+				b.Fatal("not verbatim")
+			}
+		}
+	})
+	b.Run("windows", func(b *testing.B) { // skipRun without vector instructions
+		b.SetBytes(int64(len(bs)))
+		for b.Loop() {
+			if skipPlainWindows(bs, 0) != len(bs) {
+				b.Fatal("stopped early")
+			}
+		}
+	})
 	b.Run("baseline-table", func(b *testing.B) {
 		b.SetBytes(int64(len(bs)))
 		for b.Loop() {

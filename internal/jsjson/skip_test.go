@@ -113,5 +113,9 @@ func TestSkipPlainLongRuns(t *testing.T) {
 		if got := skipPlain(string(b), i); got != want {
 			t.Fatalf("skipPlain(string len %d, %d) = %d, want %d", n, i, got, want)
 		}
+		// The scan without vector instructions (other platforms) too.
+		if got := skipPlainWindows(b, i); got != want {
+			t.Fatalf("skipPlainWindows(len %d, %d) = %d, want %d", n, i, got, want)
+		}
 	})
 }

@@ -54,7 +54,10 @@ func AppendString(dst []byte, s string) []byte {
 // quotes: well-formed UTF-8 with nothing to escape. Such a string's JSON
 // text can be written from the string's own memory.
 func Verbatim(s string) bool {
-	return skipPlain(s, 0) == len(s) && utf8.ValidString(s)
+	// An ASCII prefix with nothing to escape is settled in one scan; the
+	// rest, from its first non-ASCII byte, needs both tests.
+	k := asciiPlainPrefix(asBytes(s))
+	return k == len(s) || skipPlain(s, k) == len(s) && utf8.ValidString(s[k:])
 }
 
 // SWAR constants: every byte 0x01, every byte 0x80.
@@ -67,12 +70,8 @@ const (
 // plain (a C0 control, '"' or '\\'), or len(s). Large strings are mostly
 // plain, and a byte-by-byte table lookup made string scanning the slowest
 // pass over a large value. The first 64 bytes are tested eight at a time
-// for all three kinds; longer runs in windows that double from 128 bytes
-// (up to 64 KiB), each searched for '"' and '\\' with bytes.IndexByte
-// (vectorized) and for controls eight bytes at a time, the cheapest of
-// the three tests. A window is searched beyond the stop by at most its
-// size, and every earlier window was plain, so the work stays within a
-// small factor of the run's length.
+// for all three kinds (most strings are short); longer runs go to
+// skipRun, which is vectorized where the platform allows (plain_*.go).
 func skipPlain[T Text](s T, i int) int {
 	b := asBytes(s)
 	for n := min(len(b), i+64); i+8 <= n; i += 8 {
@@ -80,6 +79,19 @@ func skipPlain[T Text](s T, i int) int {
 			return skipPlainBytewise(b, i)
 		}
 	}
+	if i+8 <= len(b) {
+		return skipRun(b, i)
+	}
+	return skipPlainBytewise(b, i)
+}
+
+// skipPlainWindows is skipRun without vector instructions: windows that
+// double from 128 bytes (up to 64 KiB), each searched for '"' and '\\'
+// with bytes.IndexByte (vectorized) and for controls eight bytes at a
+// time, the cheapest of the three tests. A window is searched beyond the
+// stop by at most its size, and every earlier window was plain, so the
+// work stays within a small factor of the run's length.
+func skipPlainWindows(b []byte, i int) int {
 	for w := 128; i+8 <= len(b); w = min(2*w, 64<<10) {
 		win := b[i:min(len(b), i+w)]
 		n := len(win)
