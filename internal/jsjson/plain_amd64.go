@@ -16,6 +16,12 @@ import (
 //go:noescape
 func plainBlocksAVX2(b []byte, high uint64) int
 
+// asciiBlocksAVX2 returns the index of the first byte from 0x80 up in the
+// whole 64-byte blocks of b, or their length. It needs AVX2.
+//
+//go:noescape
+func asciiBlocksAVX2(b []byte) int
+
 // vector: the CPU runs plainBlocksAVX2; otherwise the scans are those of
 // plain_other.go.
 var vector = cpu.X86.HasAVX2
@@ -38,6 +44,15 @@ func asciiPlainPrefix(b []byte) int {
 		return 0
 	}
 	return skipPlainTail(b, plainBlocksAVX2(b, hi8), hi8)
+}
+
+// asciiPrefix returns the length of a prefix of b that is ASCII: the
+// longest with AVX2, zero without (utf8.Valid has its own ASCII path).
+func asciiPrefix(b []byte) int {
+	if !vector {
+		return 0
+	}
+	return asciiBlocksAVX2(b)
 }
 
 // skipPlainTail finishes a scan that plainBlocksAVX2 left at i: eight

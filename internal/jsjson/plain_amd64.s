@@ -68,3 +68,41 @@ none:
 	MOVQ CX, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func asciiBlocksAVX2(b []byte) int
+//
+// The index of the first byte from 0x80 up in the whole 64-byte blocks of
+// b, or their length: the top bits of two 32-byte loads, or-ed.
+TEXT ·asciiBlocksAVX2(SB), NOSPLIT, $0-32
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), CX
+	ANDQ $~63, CX
+	XORQ DX, DX
+
+aloop:
+	CMPQ DX, CX
+	JAE  anone
+	VMOVDQU 0(SI)(DX*1), Y0
+	VPOR    32(SI)(DX*1), Y0, Y1
+	VPMOVMSKB Y1, AX
+	TESTL AX, AX
+	JNZ  afound
+	ADDQ $64, DX
+	JMP  aloop
+
+afound:
+	VPMOVMSKB Y0, AX
+	VMOVDQU 32(SI)(DX*1), Y1
+	VPMOVMSKB Y1, BX
+	SHLQ $32, BX
+	ORQ  BX, AX
+	BSFQ AX, AX
+	ADDQ DX, AX
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+anone:
+	MOVQ CX, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -92,3 +92,33 @@ func FuzzPlainBlocks(f *testing.F) {
 		}
 	})
 }
+
+// TestASCIIBlocksMatchesBytewise: the vector scan for a byte from 0x80 up
+// stops where a byte-by-byte one does, in either 32-byte half of a block.
+func TestASCIIBlocksMatchesBytewise(t *testing.T) {
+	if !vector {
+		return // a CPU without AVX2 never calls it (asciiPrefix is zero there)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 400).Draw(t, "n")
+		b := make([]byte, n)
+		for k := range b {
+			b[k] = rapid.SampledFrom([]byte{'a', 0, '"', 0x7f}).Draw(t, "ascii")
+		}
+		for range rapid.IntRange(0, 2).Draw(t, "high") {
+			if n > 0 {
+				b[rapid.IntRange(0, n-1).Draw(t, "at")] = rapid.SampledFrom([]byte{0x80, 0xc3, 0xff}).Draw(t, "byte")
+			}
+		}
+		want := n &^ 63
+		for k := range n &^ 63 {
+			if b[k] >= 0x80 {
+				want = k
+				break
+			}
+		}
+		if got := asciiBlocksAVX2(b); got != want {
+			t.Fatalf("asciiBlocksAVX2(%q) = %d, want %d", b, got, want)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package jsjson
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // BenchmarkSkipPlain1MiB scans 1 MiB of plain text, as a large string
@@ -52,6 +53,22 @@ func BenchmarkSkipPlain1MiB(b *testing.B) {
 		for b.Loop() {
 			if skipPlainWindows(bs, 0) != len(bs) {
 				b.Fatal("stopped early")
+			}
+		}
+	})
+	b.Run("valid-utf8", func(b *testing.B) {
+		b.SetBytes(int64(len(bs)))
+		for b.Loop() {
+			if !ValidUTF8(bs) {
+				b.Fatal("not valid")
+			}
+		}
+	})
+	b.Run("baseline-utf8.Valid", func(b *testing.B) {
+		b.SetBytes(int64(len(bs)))
+		for b.Loop() {
+			if !utf8.Valid(bs) {
+				b.Fatal("not valid")
 			}
 		}
 	})

@@ -1,6 +1,7 @@
 package jsjson
 
 import (
+	"bytes"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -74,4 +75,22 @@ func ascii(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestValidUTF8MatchesUTF8Valid: the ASCII fast path changes no answer,
+// with multi-byte characters (whole, cut short or overlong) anywhere in a
+// long ASCII run, including across the 64-byte blocks.
+func TestValidUTF8MatchesUTF8Valid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 600).Draw(t, "n")
+		b := bytes.Repeat([]byte{'x'}, n)
+		for range rapid.IntRange(0, 3).Draw(t, "inserts") {
+			seq := rapid.SampledFrom([]string{"é", "€", "😀", "\xe2\x82", "\xc0\xaf", "\xff", "\xed\xa0\x80"}).Draw(t, "seq")
+			at := rapid.IntRange(0, len(b)).Draw(t, "at")
+			b = append(b[:at:at], append([]byte(seq), b[at:]...)...)
+		}
+		if got, want := ValidUTF8(b), utf8.Valid(b); got != want {
+			t.Fatalf("ValidUTF8(%q) = %v, want %v", b, got, want)
+		}
+	})
 }

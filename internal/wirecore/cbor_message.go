@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/kyneta-go/kyneta"
@@ -326,7 +325,7 @@ func stripBOM(b []byte) []byte {
 // plain slice of raw (valid UTF-8, at most a leading BOM dropped).
 func cleanText(raw []byte) ([]byte, bool) {
 	t := stripBOM(raw)
-	return t, utf8.Valid(t)
+	return t, jsjson.ValidUTF8(t)
 }
 
 // Item kinds in the value model (see cbor_value.go).

@@ -37,7 +37,7 @@ func decodeTextBytes(b []byte) string {
 	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 		b = b[3:]
 	}
-	if utf8.Valid(b) {
+	if jsjson.ValidUTF8(b) {
 		return string(b)
 	}
 	return string(jsjson.AppendWellFormed(make([]byte, 0, len(b)+8), b))

@@ -4,6 +4,7 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"github.com/kyneta-go/kyneta/internal/jsjson"
 	"github.com/kyneta-go/kyneta/internal/rawbuf"
 )
 
@@ -16,7 +17,7 @@ import (
 // general encoder: strings that are not well-formed UTF-8 (which that
 // encoder repairs) and document aliases that are not safe integers.
 func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
-	n, size, ok := offerShape(m, len(m.Data), !m.DataIsText || utf8.Valid(m.Data))
+	n, size, ok := offerShape(m, len(m.Data), !m.DataIsText || jsjson.ValidUTF8(m.Data))
 	if !ok {
 		return nil, false
 	}
@@ -35,7 +36,7 @@ func appendOffer(prefix int, m *wireOffer) ([]byte, bool) {
 // pre ‖ m.Data ‖ post, so a large value can be written from where it is
 // instead of being copied into the encoding.
 func appendOfferSplit(m *wireOffer) (pre, post []byte, ok bool) {
-	return appendOfferAround(m, Pieces{Body: m.Data}, !m.DataIsText || utf8.Valid(m.Data))
+	return appendOfferAround(m, Pieces{Body: m.Data}, !m.DataIsText || jsjson.ValidUTF8(m.Data))
 }
 
 // appendOfferAround is appendOfferSplit for data given as d rather than

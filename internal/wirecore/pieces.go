@@ -3,6 +3,7 @@ package wirecore
 import (
 	"unicode/utf8"
 
+	"github.com/kyneta-go/kyneta/internal/jsjson"
 	"github.com/kyneta-go/kyneta/internal/rawbuf"
 )
 
@@ -27,7 +28,7 @@ func (d Pieces) Join() []byte {
 // validText reports whether every piece is well-formed UTF-8 on its own
 // (then so is the data; a character split between pieces reports false).
 func (d Pieces) validText() bool {
-	return utf8.Valid(d.Head) && utf8.Valid(d.Body) && utf8.Valid(d.Tail)
+	return utf8.Valid(d.Head) && jsjson.ValidUTF8(d.Body) && utf8.Valid(d.Tail)
 }
 
 // EncodeOfferPieces is [AliasState.EncodeSplit] for an offer whose payload
