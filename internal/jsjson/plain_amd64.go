@@ -31,7 +31,9 @@ func skipRun(b []byte, i int) int {
 	if !vector {
 		return skipPlainWindows(b, i)
 	}
-	i += plainBlocksAVX2(b[i:], 0)
+	if len(b)-i >= 64 { // shorter runs skip the call and the vector setup
+		i += plainBlocksAVX2(b[i:], 0)
+	}
 	return skipPlainTail(b, i, 0)
 }
 
