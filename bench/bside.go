@@ -572,6 +572,9 @@ func newChildB(cfg *config) (*childB, error) {
 	if cfg.cpuProfile != "" {
 		args = append(args, "--cpuprofile", cfg.cpuProfile+".child")
 	}
+	if cfg.traceFile != "" {
+		args = append(args, "--trace", cfg.traceFile+".child")
+	}
 	c := exec.Command(self, args...)
 	c.Env = append(os.Environ(), childEnv+"=1")
 	c.Stderr = os.Stderr

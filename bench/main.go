@@ -33,6 +33,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ type config struct {
 	child        bool
 	ratios       bool
 	cpuProfile   string
+	traceFile    string
 }
 
 var allWorkloads = []string{"converge", "stream", "large", "idle-conns", "raw"}
@@ -87,12 +89,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	child := fs.Bool("child", false, "internal: run as peer B, driven over stdin/stdout")
 	ratios := fs.Bool("ratios", false, "read two result files (TS first, then Go) and print Go/TS ratios")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process to FILE (the child writes FILE.child)")
+	traceFile := fs.String("trace", "", "write an execution trace of this process to FILE (the child writes FILE.child); see go tool trace")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
 	c := &config{runs: *runs, n: *n, size: *size, largeReps: *largeReps, idleKind: *idleKind,
 		settleMs: *settle, frag: *frag, defaultQueue: *defaultQueue, timeoutSec: *timeout, rawN: *rawN, child: *child, ratios: *ratios,
-		cpuProfile: *cpuProfile}
+		cpuProfile: *cpuProfile, traceFile: *traceFile}
 	var err error
 	for _, w := range strings.Split(*workload, ",") {
 		switch {
@@ -185,6 +188,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if cfg.traceFile != "" {
+		f, err := os.Create(cfg.traceFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer trace.Stop()
 	}
 	if cfg.child {
 		if err := childMain(cfg, stdin, stdout); err != nil {

@@ -114,3 +114,23 @@ func Example_resultKey() {
 	fmt.Println(resultKey(resultLine{Bench: "stream", Procs: 2, Params: map[string]any{"window": 1, "n": 10000, "settle_ms": 5}}))
 	// Output: stream procs=2 n=10000 window=1
 }
+
+// TestTraceFlag: --trace writes an execution trace of the runner and one of
+// the child (peer B) next to it.
+func TestTraceFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	path := filepath.Join(t.TempDir(), "stream.trace")
+	results(t, "--workload", "stream", "--procs", "2", "--runs", "1", "--n", "50", "--window", "1", "--timeout", "60", "--trace", path)
+	for _, p := range []string{path, path + ".child"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An execution trace starts with its version header.
+		if !bytes.HasPrefix(b, []byte("go 1.")) || len(b) < 1024 {
+			t.Fatalf("%s: %d bytes, starts %q", p, len(b), b[:min(len(b), 16)])
+		}
+	}
+}
