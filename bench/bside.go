@@ -527,8 +527,28 @@ func (s *bState) raw(c cmd) error {
 		return err
 	}
 	rate := float64(c.N) / time.Since(start).Seconds()
+	// One-way, paced as the stream workload: A writes message k once the
+	// acknowledgement of k-1 reached it over the control channel.
+	if err := ws.Write(ctx, websocket.MessageText, []byte(rawOneWay)); err != nil {
+		return err
+	}
+	base := now()
+	obs := make([]float64, c.N)
+	s.emit(msg{Ev: "one-way-ready"})
+	for k := 1; k <= c.N; k++ {
+		if _, _, err := ws.Read(ctx); err != nil {
+			return err
+		}
+		obs[k-1] = float64(now()-base) / 1e3
+		s.emit(msg{Ev: "ack", V: k})
+	}
+	for i := range obs {
+		obs[i] = round(obs[i], 1)
+	}
+	// Reported before the close: A's handler answers the close only once
+	// the report has handed the connection back to it.
+	s.emit(msg{Ev: "raw-done", Lat: lat, RateMsgsS: rate, Base: base, Obs: obs})
 	_ = ws.Close(websocket.StatusNormalClosure, "")
-	s.emit(msg{Ev: "raw-done", Lat: lat, RateMsgsS: rate})
 	return nil
 }
 

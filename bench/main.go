@@ -17,8 +17,9 @@
 // Output: one JSON line per run ("kind":"run") and one per workload and
 // parameter set ("kind":"result", min/median/max over the runs); errors
 // and warnings go to stderr. The "raw" workload (Go only) measures plain
-// coder/websocket echo round trips and message rate in the same run, the
-// baseline the kyneta numbers are compared with.
+// coder/websocket in the same run, the baseline the kyneta numbers are
+// compared with: echo round trips, the pipelined message rate, and one-way
+// latency paced like the stream workload with one write in flight.
 //
 // With --ratios TS.jsonl GO.jsonl it reads two result files and prints the
 // Go/TS ratio of every result present in both.

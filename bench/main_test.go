@@ -66,7 +66,7 @@ func TestWorkloadsSmall(t *testing.T) {
 		"stream":     {"wall_ms", "lat_p50_us", "ops_per_s"},
 		"large":      {"wall_ms", "mib_per_s"},
 		"idle-conns": {"rss_kib_per_conn", "heap_used_kib_per_conn"},
-		"raw":        {"rtt_p50_us", "msgs_per_s"},
+		"raw":        {"rtt_p50_us", "msgs_per_s", "oneway_p50_us"},
 	}
 	n := 0
 	for key, r := range got {
@@ -91,7 +91,7 @@ func TestRatios(t *testing.T) {
 	gol := `{"kind":"result","bench":"large","procs":2,"params":{"size":1048576,"reps":10},"wall_ms":{"median":2},"mib_per_s":{"median":500}}
 {"kind":"result","bench":"stream","procs":2,"params":{"n":100,"window":1},"lat_p50_us":{"median":50}}
 {"kind":"result","bench":"stream","procs":2,"params":{"n":100,"window":100},"lat_p50_us":{"median":900}}
-{"kind":"result","bench":"raw","procs":2,"params":{"n":100,"size":128,"window":100},"rtt_p50_us":{"median":25}}
+{"kind":"result","bench":"raw","procs":2,"params":{"n":100,"size":128,"window":100},"rtt_p50_us":{"median":25},"oneway_p50_us":{"median":20}}
 `
 	tp, gp := filepath.Join(dir, "ts"), filepath.Join(dir, "go")
 	if err := os.WriteFile(tp, []byte(ts), 0o600); err != nil {
@@ -105,7 +105,7 @@ func TestRatios(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := out.String()
-	if !strings.Contains(s, "4.00x") || !strings.Contains(s, "2.00x") || strings.Contains(s, "mib_per_s") {
+	if !strings.Contains(s, "4.00x") || !strings.Contains(s, "2.00x") || !strings.Contains(s, "2.50x") || strings.Contains(s, "mib_per_s") {
 		t.Fatalf("ratios:\n%s", s)
 	}
 }

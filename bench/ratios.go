@@ -132,7 +132,8 @@ func printRatios(w io.Writer, tsPath, goPath string) error {
 
 // printRaw compares the Go stack with raw coder/websocket measured by the
 // same runner: stream window-1 write→observe p50 against the raw echo's
-// round-trip p50, per process layout.
+// round-trip p50 and against a raw message's one-way p50 paced the same
+// way, per process layout.
 func printRaw(w io.Writer, gor map[string]map[string][]float64) {
 	header := false
 	for _, procs := range []int{1, 2} {
@@ -154,5 +155,9 @@ func printRaw(w io.Writer, gor map[string]map[string][]float64) {
 		}
 		s, r := median(stream["lat_p50_us"]), median(raw["rtt_p50_us"])
 		fmt.Fprintf(w, "%-44s %14.1f %14.1f %9.2fx\n", fmt.Sprintf("procs=%d stream w=1 p50 us / raw RTT p50 us", procs), s, r, s/r)
+		if len(raw["oneway_p50_us"]) > 0 {
+			r := median(raw["oneway_p50_us"])
+			fmt.Fprintf(w, "%-44s %14.1f %14.1f %9.2fx\n", fmt.Sprintf("procs=%d stream w=1 p50 us / raw one-way p50", procs), s, r, s/r)
+		}
 	}
 }

@@ -86,7 +86,7 @@ func (o *orchestrator) runAll() []string {
 					func(int) (result, error) { return o.large(b, o.cfg.size, o.cfg.largeReps) })
 			case "raw":
 				series(w, procs, map[string]any{"n": o.cfg.rawN, "size": rawSize, "window": rawWindow},
-					[]string{"rtt_p50_us", "rtt_p99_us", "msgs_per_s"},
+					[]string{"rtt_p50_us", "rtt_p99_us", "msgs_per_s", "oneway_p50_us", "oneway_p99_us"},
 					func(int) (result, error) { return o.raw(b) })
 			}
 			b.close()
@@ -429,10 +429,16 @@ const (
 	rawWindow = 100
 )
 
-// raw: plain coder/websocket echo on A, round trips and pipelined rate
-// measured by B.
+// raw: plain coder/websocket on A and B, three measurements by B: echo
+// round trips, the pipelined echo rate, and one-way latency paced like the
+// stream workload with one write in flight (A writes message k once B's
+// acknowledgement of k-1 came back over the control channel), so that the
+// stream's write→observe can be set against a raw message under the same
+// pacing and the same idle gaps between writes.
 func (o *orchestrator) raw(b bSide) (result, error) {
 	var wg sync.WaitGroup
+	oneWay := make(chan *websocket.Conn, 1)
+	release := make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
@@ -448,6 +454,13 @@ func (o *orchestrator) raw(b bSide) (result, error) {
 				_ = c.CloseNow()
 				return
 			}
+			if typ == websocket.MessageText && string(p) == rawOneWay {
+				// The orchestrator writes from here on; the reader stays
+				// here so that B's close is read.
+				oneWay <- c
+				<-release
+				continue
+			}
 			if err := c.Write(ctx, typ, p); err != nil {
 				return
 			}
@@ -459,21 +472,67 @@ func (o *orchestrator) raw(b bSide) (result, error) {
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	defer func() { _ = hs.Close(); wg.Wait() }()
-	b.send(cmd{Cmd: "raw", URL: "ws://" + ln.Addr().String() + "/", N: o.cfg.rawN, Size: rawSize, Window: rawWindow})
-	m, err := o.next(b, "raw", ev("raw-done"), nil)
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+		_ = hs.Close()
+		wg.Wait()
+	}()
+	n := o.cfg.rawN
+	payload := make([]byte, rawSize)
+	tw := make([]int64, n+1)
+	var conn *websocket.Conn
+	var werr error
+	write := func(k int) {
+		if werr != nil {
+			return
+		}
+		tw[k] = now()
+		werr = conn.Write(context.Background(), websocket.MessageBinary, payload)
+	}
+	b.send(cmd{Cmd: "raw", URL: "ws://" + ln.Addr().String() + "/", N: n, Size: rawSize, Window: rawWindow})
+	m, err := o.next(b, "raw", ev("raw-done"), func(m msg) {
+		switch {
+		case m.Ev == "one-way-ready":
+			conn = <-oneWay
+			write(1)
+		case m.Ev == "ack" && m.V < n && conn != nil:
+			write(m.V + 1)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	ls := stats(m.Lat)
+	close(release)
+	released = true
+	if werr != nil {
+		return nil, werr
+	}
+	if len(m.Obs) != n {
+		return nil, fmt.Errorf("peer B observed %d one-way messages, want %d", len(m.Obs), n)
+	}
+	lat := make([]float64, n)
+	for k := 1; k <= n; k++ {
+		lat[k-1] = (float64(m.Base-tw[k]) + m.Obs[k-1]*1e3) / 1e3
+	}
+	ls, ow := stats(m.Lat), stats(lat)
 	return result{
-		"wall_ms":    round(float64(len(m.Lat))/m.RateMsgsS*1e3, 3),
-		"rtt_us":     ls,
-		"rtt_p50_us": ls["p50"],
-		"rtt_p99_us": ls["p99"],
-		"msgs_per_s": round(m.RateMsgsS, 1),
+		"wall_ms":       round(float64(len(m.Lat))/m.RateMsgsS*1e3, 3),
+		"rtt_us":        ls,
+		"rtt_p50_us":    ls["p50"],
+		"rtt_p99_us":    ls["p99"],
+		"msgs_per_s":    round(m.RateMsgsS, 1),
+		"oneway_us":     ow,
+		"oneway_p50_us": ow["p50"],
+		"oneway_p99_us": ow["p99"],
 	}, nil
 }
+
+// rawOneWay is the text message by which B switches A's raw handler from
+// echo to the one-way phase.
+const rawOneWay = "one-way"
 
 // stats: min, p50, p90, p99, max, mean with the reference harness's
 // quantile rule.
