@@ -76,7 +76,7 @@ func TestRunHelp(t *testing.T) {
 		if err := run(context.Background(), []string{arg}, &stdout, &stderr); err != nil {
 			t.Fatalf("%s: %v", arg, err)
 		}
-		for _, cmd := range []string{"kyneta serve", "kyneta put", "kyneta watch"} {
+		for _, cmd := range []string{"kyneta serve", "kyneta put", "kyneta watch", "kyneta schema hash"} {
 			if !strings.Contains(stdout.String(), cmd) {
 				t.Errorf("%s: usage lacks %q:\n%s", arg, cmd, stdout.String())
 			}

@@ -3,6 +3,7 @@
 //	kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--tls-cert C --tls-key K] [flags]
 //	kyneta put   [--token T | --token-file F] URL DOC JSON
 //	kyneta watch [--token T | --token-file F] URL DOC
+//	kyneta schema hash [--binding B] FILE
 //
 // serve replicates every document it is offered, persists it in SQLite and
 // serves WebSocket peers at /ws, health at /healthz and /readyz,
@@ -58,6 +59,7 @@ const usage = `usage:
   kyneta serve [--addr :8080] [--data ./kyneta.db] [--token-file F] [--tls-cert C --tls-key K] [flags]
   kyneta put   [--token T | --token-file F] URL DOC JSON
   kyneta watch [--token T | --token-file F] URL DOC
+  kyneta schema hash [--binding B] FILE
 
 kyneta COMMAND -h lists every flag of a command with its default.`
 

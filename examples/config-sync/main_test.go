@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -12,24 +14,21 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestRun(t *testing.T) {
+// The whole program, as `go run ./examples/config-sync` prints it.
+func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var out bytes.Buffer
-	if err := run(ctx, &out); err != nil {
-		t.Fatalf("run: %v\noutput so far:\n%s", err, out.String())
+	if err := run(ctx, os.Stdout); err != nil {
+		fmt.Println("run:", err)
 	}
-	want := `relay up, bearer token required
-intruder refused: client: unauthorized: refused with HTTP 401
-billing-admin wrote config/billing
-billing-api got config: {"rateLimit":100,"features":{"invoicesV2":false},"regions":["eu-west","us-east"]}
-billing-admin enabled invoicesV2
-billing-api got update: {"rateLimit":250,"features":{"invoicesV2":true},"regions":["eu-west","us-east"]}
-relay stopped; its store holds [config/billing]
-`
-	if out.String() != want {
-		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
-	}
+	// Output:
+	// relay up, bearer token required
+	// intruder refused: client: unauthorized: refused with HTTP 401
+	// billing-admin wrote config/billing
+	// billing-api got config: {"rateLimit":100,"features":{"invoicesV2":false},"regions":["eu-west","us-east"]}
+	// billing-admin enabled invoicesV2
+	// billing-api got update: {"rateLimit":250,"features":{"invoicesV2":true},"regions":["eu-west","us-east"]}
+	// relay stopped; its store holds [config/billing]
 }
 
 // cancelOn cancels a context once a line containing after is written.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -12,24 +14,21 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestRun(t *testing.T) {
+// The whole program, as `go run ./examples/presence` prints it.
+func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var out bytes.Buffer
-	if err := run(ctx, &out); err != nil {
-		t.Fatalf("run: %v\noutput so far:\n%s", err, out.String())
+	if err := run(ctx, os.Stdout); err != nil {
+		fmt.Println("run:", err)
 	}
-	want := `alice sees alice=online bob=online carol=online
-bob sees alice=online bob=online carol=online
-carol sees alice=online bob=online carol=online
-alice sees alice=online bob=away carol=online
-carol sees alice=online bob=away carol=online
-alice sees alice=online bob=away carol=offline
-bob sees alice=online bob=away carol=offline
-`
-	if out.String() != want {
-		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
-	}
+	// Output:
+	// alice sees alice=online bob=online carol=online
+	// bob sees alice=online bob=online carol=online
+	// carol sees alice=online bob=online carol=online
+	// alice sees alice=online bob=away carol=online
+	// carol sees alice=online bob=away carol=online
+	// alice sees alice=online bob=away carol=offline
+	// bob sees alice=online bob=away carol=offline
 }
 
 // cancelOn cancels a context once a line containing after is written.
