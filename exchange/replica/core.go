@@ -89,6 +89,16 @@ func parseOpsShare(data []byte, share int) ([][]Op, error) {
 		so.Share = share
 		o = &so
 	}
+	if batches, ok := decodeOps(data, o); ok {
+		return batches, nil
+	}
+	return parseOpsGeneric(data, o)
+}
+
+// parseOpsGeneric parses the payload as a JSON value and then reads the
+// ops out of it: the reference for decodeOps, and the reading of every
+// payload outside the writers' shape, with its error.
+func parseOpsGeneric(data []byte, o *jsjson.Options) ([][]Op, error) {
 	v, err := jsjson.Parse(data, o)
 	if err != nil {
 		return nil, newError(reasonMalformed, err.Error(), nil)

@@ -89,6 +89,32 @@ func Parse[T Text](text T, o *Options) (any, error) {
 	return v, nil
 }
 
+// ParseAt parses the one JSON value that starts at text[i], after optional
+// white space, for a decoder that reads the text around it itself: depth
+// is how many arrays and objects enclose the value, counted against
+// Options.MaxDepth as [Parse] would count them. It returns the value and
+// the offset just past it. Unlike Parse it does not repair text: text must
+// be valid UTF-8 ([ValidUTF8]). Errors are *SyntaxError with offsets into
+// text.
+func ParseAt(text []byte, i, depth int, o *Options) (v any, end int, err error) {
+	if o == nil {
+		o = &zeroOptions
+	}
+	p := parser[[]byte]{s: text, o: o, maxDepth: o.MaxDepth, depth: depth, copyKeys: true}
+	p.strs.MaxReserve = 4 << 10
+	if p.maxDepth == 0 {
+		p.maxDepth = DefaultMaxDepth
+	}
+	sc := p.takeScratch()
+	p.i = SkipSpace(text, i)
+	v, err = p.value()
+	p.returnScratch(sc)
+	if err != nil {
+		return nil, 0, err
+	}
+	return v, p.i, nil
+}
+
 // parser is a recursive-descent parser. Open containers keep their members
 // on shared stacks, so each finished array or object is allocated once at
 // its final size.

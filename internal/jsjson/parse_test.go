@@ -1,6 +1,7 @@
 package jsjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -282,5 +283,41 @@ func TestParseLongEscapedStrings(t *testing.T) {
 	a := v.([]any)
 	if a[0] != want || a[1] != "\n" || a[2].([]Member)[0].Key != want {
 		t.Fatalf("decoded %.40q…", a[0])
+	}
+}
+
+// ParseAt reads one value inside a larger text as Parse reads it alone,
+// reports where it ends, and counts the enclosing depth against MaxDepth.
+func TestParseAt(t *testing.T) {
+	for _, value := range []string{`{"a":[1,{"b":"x\u00e9"}],"c":null}`, `"s"`, `-1.5e3`, `[]`, `true`, `[[[]]]`} {
+		text := []byte(`{"k": ` + value + ` , "z":1}`)
+		i := bytes.IndexByte(text, ':') + 1
+		got, end, err := ParseAt(text, i, 1, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", value, err)
+		}
+		want, err := Parse(value, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) || string(text[i:end]) != " "+value {
+			t.Errorf("%s: got %v ending at %q, want %v", value, got, text[end:], want)
+		}
+	}
+	o := &Options{MaxDepth: 4}
+	for depth, ok := range map[int]bool{0: true, 2: true, 3: false, 5: false} {
+		_, _, err := ParseAt([]byte(`[[]]`), 0, depth, o)
+		if (err == nil) != ok {
+			t.Errorf("[[]] at depth %d under MaxDepth 4: err %v", depth, err)
+		}
+		// Parse agrees when the enclosing levels are written out.
+		text := strings.Repeat("[", depth) + "[[]]" + strings.Repeat("]", depth)
+		if _, err := Parse(text, o); (err == nil) != ok {
+			t.Errorf("Parse(%s): err %v", text, err)
+		}
+	}
+	var se *SyntaxError
+	if _, _, err := ParseAt([]byte(`[1, }`), 4, 0, nil); !errors.As(err, &se) || se.Offset != 4 {
+		t.Errorf("ParseAt at a '}' = %v, want a SyntaxError at offset 4", err)
 	}
 }
