@@ -17,7 +17,11 @@ const (
 	mask    = fan - 1
 )
 
-type mid[V any] [fan][]entry[V]
+// mid holds pointers to its leaves, not the slices themselves: an update
+// copies 32 pointers instead of 32 slice headers (256 bytes, not 768).
+type mid[V any] [fan]*leaf[V]
+
+type leaf[V any] struct{ e []entry[V] }
 
 // smallMax is the size up to which a Map is a flat copy-on-write slice:
 // most maps in the programs are small (peers, per-tick sets) and one slice
@@ -68,10 +72,10 @@ func (m Map[V]) Get(k string) (V, bool) {
 	}
 	i, j := index(k)
 	md := m.root[i]
-	if md == nil {
+	if md == nil || md[j] == nil {
 		return zero, false
 	}
-	for _, e := range md[j] {
+	for _, e := range md[j].e {
 		if e.k == k {
 			return e.v, true
 		}
@@ -121,7 +125,10 @@ func (m Map[V]) setTrie(k string, v V) Map[V] {
 	if root[i] != nil {
 		*md = *root[i]
 	}
-	old := md[j]
+	var old []entry[V]
+	if md[j] != nil {
+		old = md[j].e
+	}
 	n := m.n
 	at := -1
 	for x := range old {
@@ -130,18 +137,18 @@ func (m Map[V]) setTrie(k string, v V) Map[V] {
 			break
 		}
 	}
-	var leaf []entry[V]
+	var entries []entry[V]
 	if at >= 0 {
-		leaf = make([]entry[V], len(old))
-		copy(leaf, old)
-		leaf[at].v = v
+		entries = make([]entry[V], len(old))
+		copy(entries, old)
+		entries[at].v = v
 	} else {
-		leaf = make([]entry[V], len(old), len(old)+1)
-		copy(leaf, old)
-		leaf = append(leaf, entry[V]{k, v})
+		entries = make([]entry[V], len(old), len(old)+1)
+		copy(entries, old)
+		entries = append(entries, entry[V]{k, v})
 		n++
 	}
-	md[j] = leaf
+	md[j] = &leaf[V]{e: entries}
 	root[i] = md
 	return Map[V]{root: root, n: n}
 }
@@ -168,17 +175,17 @@ func (m Map[V]) Delete(k string) Map[V] {
 	*root = *m.root
 	md := new(mid[V])
 	*md = *root[i]
-	old := md[j]
+	old := md[j].e
 	if len(old) == 1 {
 		md[j] = nil
 	} else {
-		leaf := make([]entry[V], 0, len(old)-1)
+		entries := make([]entry[V], 0, len(old)-1)
 		for _, e := range old {
 			if e.k != k {
-				leaf = append(leaf, e)
+				entries = append(entries, e)
 			}
 		}
-		md[j] = leaf
+		md[j] = &leaf[V]{e: entries}
 	}
 	root[i] = md
 	if m.n == 1 {
@@ -202,8 +209,11 @@ func (m Map[V]) Range(f func(k string, v V) bool) {
 		if md == nil {
 			continue
 		}
-		for _, leaf := range md {
-			for _, e := range leaf {
+		for _, l := range md {
+			if l == nil {
+				continue
+			}
+			for _, e := range l.e {
 				if !f(e.k, e.v) {
 					return
 				}
