@@ -496,8 +496,12 @@ func (o *orchestrator) raw(b bSide) (result, error) {
 	m, err := o.next(b, "raw", ev("raw-done"), func(m msg) {
 		switch {
 		case m.Ev == "one-way-ready":
-			conn = <-oneWay
-			write(1)
+			select {
+			case conn = <-oneWay:
+				write(1)
+			case <-time.After(time.Duration(o.cfg.timeoutSec) * time.Second):
+				werr = errors.New("raw: the echo handler never switched to one-way")
+			}
 		case m.Ev == "ack" && m.V < n && conn != nil:
 			write(m.V + 1)
 		}

@@ -21,15 +21,16 @@ import (
 // not set its own: the 3xx response itself ends the request.
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// dialClient returns the HTTP client a dial uses: hc itself when it
-// decides on redirects, else a shallow copy that refuses them (the pool
-// and transport are shared, so the copy costs nothing).
+// dialClient returns the HTTP client a dial uses: a shallow copy of hc
+// (the pool and transport are shared, so the copy costs nothing) that
+// refuses redirects unless hc decides on them, and whose transport puts
+// the socket's cork under the upgraded connection (corkTransport).
 func dialClient(hc *http.Client) *http.Client {
-	if hc.CheckRedirect != nil {
-		return hc
-	}
 	cp := *hc
-	cp.CheckRedirect = refuseRedirect
+	if cp.CheckRedirect == nil {
+		cp.CheckRedirect = refuseRedirect
+	}
+	cp.Transport = corkTransport{rt: hc.Transport}
 	return &cp
 }
 

@@ -84,15 +84,23 @@ func TestDialErrorRedactsURL(t *testing.T) {
 }
 
 // A caller's own CheckRedirect is its decision; without one the dial gets
-// a copy that refuses, and the caller's client is left unchanged.
+// a copy that refuses. Either way the dial uses a copy (its transport puts
+// the cork under the connection) and the caller's client is left
+// unchanged.
 func TestDialClientRedirectPolicy(t *testing.T) {
 	mine := &http.Client{}
-	if c := dialClient(mine); c == mine || c.CheckRedirect == nil || mine.CheckRedirect != nil {
+	c := dialClient(mine)
+	if c == mine || c.CheckRedirect == nil || mine.CheckRedirect != nil || mine.Transport != nil {
 		t.Fatal("a client without CheckRedirect must be copied with one that refuses")
 	}
-	follow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
-	if dialClient(follow) != follow {
-		t.Fatal("a client with its own CheckRedirect must be used as is")
+	if err := c.CheckRedirect(nil, nil); !errors.Is(err, http.ErrUseLastResponse) {
+		t.Fatalf("the dial's CheckRedirect = %v, want ErrUseLastResponse", err)
+	}
+	followed := 0
+	follow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { followed++; return nil }}
+	c = dialClient(follow)
+	if err := c.CheckRedirect(nil, nil); err != nil || followed != 1 || follow.Transport != nil {
+		t.Fatal("a client with its own CheckRedirect must keep it, and be left unchanged")
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/cork"
 	"github.com/kyneta-go/kyneta/internal/outbox"
 	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
@@ -38,6 +39,7 @@ type socket struct {
 
 	mu       sync.Mutex
 	conn     *websocket.Conn // nil until the dial succeeded
+	cork     *cork.Writer    // under conn: the writer's batches leave in few system calls
 	released bool
 	running  int // goroutines alive
 	queue    []outFrame
@@ -82,6 +84,7 @@ func (s *socket) run(peerID string) {
 	// with a cause: the dial itself only reports "context canceled".
 	timeout := &dialTimeoutError{after: c.opts.DialTimeout}
 	dctx, dcancel := context.WithCancelCause(s.ctx)
+	dctx, slot := withCorkSlot(dctx)
 	var stopTimer func() bool
 	if c.opts.DialTimeout > 0 {
 		stopTimer = c.clk.AfterFunc(c.opts.DialTimeout, func() { dcancel(timeout) })
@@ -127,7 +130,8 @@ func (s *socket) run(peerID string) {
 		return
 	}
 	s.conn = conn
-	s.running++ // the writer
+	s.cork = slot.w // nil when the transport's body could not be wrapped
+	s.running++     // the writer
 	s.mu.Unlock()
 	// The socket's end closes the connection, which ends a read or write
 	// in progress. Reads and writes themselves take no cancellable
@@ -241,11 +245,18 @@ func (s *socket) write(conn *websocket.Conn) {
 		}
 		batch := s.queue
 		s.queue, s.spare = s.spare, nil
+		cw := s.cork
 		s.mu.Unlock()
+		if cw != nil {
+			cw.Cork()
+		}
 		for i, f := range batch {
 			if err := pipeline.WriteFrame(context.Background(), conn, f.typ, f.FramePart, &s.scratch); err != nil {
 				// The reader sees the broken connection and reports it.
 				s.c.log.Debug("client: write", "socket", s.gen, "err", err)
+				if cw != nil {
+					_ = cw.Uncork()
+				}
 				s.dropQueue()
 				return
 			}
@@ -259,6 +270,13 @@ func (s *socket) write(conn *websocket.Conn) {
 			s.mu.Unlock()
 			if drained {
 				s.reportPressure()
+			}
+		}
+		if cw != nil {
+			if err := cw.Uncork(); err != nil {
+				s.c.log.Debug("client: write", "socket", s.gen, "err", err)
+				s.dropQueue()
+				return
 			}
 		}
 		if cap(batch) <= maxSpareFrames {

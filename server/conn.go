@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta"
+	"github.com/kyneta-go/kyneta/internal/cork"
 	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/internal/pressure"
 	"github.com/kyneta-go/kyneta/internal/wirecore"
@@ -111,7 +112,7 @@ type conn struct {
 	// messages keep coming and parks on wake between batches; the
 	// watchdog retires it after writerLinger without a batch, so an idle
 	// connection carries no writer.
-	cork    *corkWriter   // batches socket writes; nil for HandleConn
+	cork    *cork.Writer  // batches socket writes; nil for HandleConn
 	wake    chan struct{} // capacity 1: work for the parked writer
 	parked  bool          // the writer waits on wake
 	retire  bool          // the writer exits once the queue is empty
@@ -763,9 +764,9 @@ func (c *conn) writeBatch(batch []outItem) {
 	c.writeStart.Store(c.s.clk.Now().UnixNano())
 	c.inWrite.Store(true)
 	defer c.inWrite.Store(false)
-	cork := c.cork
-	if cork != nil {
-		cork.cork()
+	cw := c.cork
+	if cw != nil {
+		cw.Cork()
 	}
 	failed := false
 	done := 0 // messages handed to the socket (or the cork)
@@ -774,8 +775,8 @@ func (c *conn) writeBatch(batch []outItem) {
 		it := &batch[i]
 		if err := c.write(it); err != nil {
 			failed = true
-			if cork != nil {
-				_ = cork.uncork()
+			if cw != nil {
+				_ = cw.Uncork()
 			}
 			c.writeFailed(err)
 			break
@@ -789,8 +790,8 @@ func (c *conn) writeBatch(batch []outItem) {
 			break
 		}
 	}
-	if cork != nil && !failed {
-		if err := cork.uncork(); err != nil {
+	if cw != nil && !failed {
+		if err := cw.Uncork(); err != nil {
 			c.writeFailed(err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/kyneta-go/kyneta/internal/cork"
 )
 
 // hijackWriter wraps the ResponseWriter given to ServeHTTP so that the
@@ -27,7 +29,7 @@ type hijackWriter struct {
 	http.ResponseWriter
 	readSize, writeSize int
 	conn                net.Conn
-	cork                *corkWriter
+	cork                *cork.Writer
 	flush               *readFlushConn
 	status              int
 }
@@ -79,7 +81,7 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		r = nr
 	}
 	// The connection's writer batches its socket writes through the cork.
-	h.cork = &corkWriter{w: c}
+	h.cork = cork.New(c)
 	h.flush = &readFlushConn{Conn: c}
 	return h.flush, bufio.NewReadWriter(r, bufio.NewWriterSize(h.cork, h.writeSize)), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/clock"
+	"github.com/kyneta-go/kyneta/internal/cork"
 	"github.com/kyneta-go/kyneta/internal/pipeline"
 	"github.com/kyneta-go/kyneta/transport"
 	"github.com/kyneta-go/kyneta/wire"
@@ -570,13 +571,13 @@ func (s *Server) overQuotaLocked(ipKey, prinKey, peerID string) string {
 // (with the drain code while draining, 1013 above MaxConnections or a
 // per-address or per-principal cap) and returns false. On success the
 // caller must run c.run.
-func (s *Server) admit(ws *websocket.Conn, info transport.ConnInfo, ipKey string, cork *corkWriter, abort func()) (*conn, bool) {
+func (s *Server) admit(ws *websocket.Conn, info transport.ConnInfo, ipKey string, cw *cork.Writer, abort func()) (*conn, bool) {
 	if info.PeerID == "" {
 		info.PeerID = fmt.Sprintf("ws-%016x", rand.Uint64())
 	}
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
 	c := newConn(s, ws, info, abort)
-	c.cork = cork
+	c.cork = cw
 	c.ipKey, c.prinKey = ipKey, s.cfg.PrincipalKey(info.Principal)
 
 	s.mu.Lock()
