@@ -161,7 +161,11 @@ func (d *opsDecoder) op() bool {
 				return false
 			}
 			d.i = end
-			c, err := newChange(v.(*Object))
+			obj, ok := v.(*Object)
+			if !ok {
+				return false
+			}
+			c, err := newChange(obj)
 			if err != nil {
 				return false
 			}
