@@ -177,31 +177,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", rest[0])
 		return 2
 	}
-	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
+	for _, rec := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{
+		{cfg.cpuProfile, pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{cfg.traceFile, trace.Start, trace.Stop},
+	} {
+		stop, err := record(rec.path, rec.start, rec.stop)
 		if err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
 			return 2
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-			return 2
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if cfg.traceFile != "" {
-		f, err := os.Create(cfg.traceFile)
-		if err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-			return 2
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-			return 2
-		}
-		defer trace.Stop()
+		defer stop()
 	}
 	if cfg.child {
 		if err := childMain(cfg, stdin, stdout); err != nil {
@@ -221,6 +210,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// record starts writing a profile or trace to path ("" records nothing)
+// and returns what stops it and closes the file.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { stop(); _ = f.Close() }, nil
 }
 
 // fragThreshold is the threshold both sides use, as reported.

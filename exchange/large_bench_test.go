@@ -28,23 +28,7 @@ func BenchmarkLargeValueWebSocket(b *testing.B) {
 	// (the bench runner's direction); client-write the other way.
 	for _, dir := range []string{"server-write", "client-write"} {
 		b.Run("write-observe/"+dir, func(b *testing.B) {
-			s := startWSServerB(b)
-			defer s.close()
-			c, _ := startWSClientB(b, s, "alice", "t-alice")
-			defer func() { _ = c.Shutdown(context.Background()) }()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			dc, err := c.Get("large", jsonDoc)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := dc.WaitForSync(ctx); err != nil {
-				b.Fatal(err)
-			}
-			ds, err := s.ex.Get("large", jsonDoc)
-			if err != nil {
-				b.Fatal(err)
-			}
+			ctx, ds, dc := syncedPairB(b, "large")
 			writer, reader := ds, dc
 			if dir == "client-write" {
 				writer, reader = dc, ds
@@ -85,4 +69,29 @@ func BenchmarkLargeValueWebSocket(b *testing.B) {
 			}
 		})
 	}
+}
+
+// syncedPairB starts a WebSocket server and a client exchange (same
+// process, loopback) that both hold doc synced, for the write → observe
+// benchmarks; everything stops when b ends. ctx bounds each wait.
+func syncedPairB(b *testing.B, doc string) (ctx context.Context, onServer, onClient *Doc) {
+	b.Helper()
+	s := startWSServerB(b)
+	b.Cleanup(s.close)
+	c, _ := startWSClientB(b, s, "alice", "t-alice")
+	b.Cleanup(func() { _ = c.Shutdown(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	b.Cleanup(cancel)
+	dc, err := c.Get(doc, jsonDoc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := dc.WaitForSync(ctx); err != nil {
+		b.Fatal(err)
+	}
+	ds, err := s.ex.Get(doc, jsonDoc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ctx, ds, dc
 }

@@ -53,23 +53,7 @@ func BenchmarkWriteObserveWebSocket(b *testing.B) {
 		}
 	})
 	b.Run("write-observe", func(b *testing.B) {
-		s := startWSServerB(b)
-		defer s.close()
-		c, _ := startWSClientB(b, s, "alice", "t-alice")
-		defer func() { _ = c.Shutdown(context.Background()) }()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		dc, err := c.Get("stream", jsonDoc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := dc.WaitForSync(ctx); err != nil {
-			b.Fatal(err)
-		}
-		ds, err := s.ex.Get("stream", jsonDoc)
-		if err != nil {
-			b.Fatal(err)
-		}
+		ctx, ds, dc := syncedPairB(b, "stream")
 		got := make(chan float64, 1)
 		cancelSub := dc.Subscribe(func(ch Change) {
 			for _, op := range ch.Ops {

@@ -84,23 +84,30 @@ func (d *opsDecoder) payload() ([][]Op, bool) {
 	return batches, ok
 }
 
-// name reads a member name that needs no decoding and its colon.
-func (d *opsDecoder) name() (string, bool) {
+// str reads a string literal: its raw text when it has no escapes,
+// otherwise (decode set) its decoded text, valid until the next literal.
+// A syntax error, or escapes with decode off, is ok false.
+func (d *opsDecoder) str(decode bool) (text []byte, ok bool) {
 	d.i = jsjson.SkipSpace(d.s, d.i)
 	if d.i >= len(d.s) || d.s[d.i] != '"' {
-		return "", false
+		return nil, false
 	}
 	start := d.i + 1
-	end, escaped, err := jsjson.ReadString(&d.strs, d.s, d.i, false)
-	if err != nil || escaped {
-		return "", false
+	end, escaped, err := jsjson.ReadString(&d.strs, d.s, d.i, decode)
+	if err != nil || (escaped && !decode) {
+		return nil, false
 	}
 	d.i = end
-	if !d.at(':') {
-		return "", false
+	if escaped {
+		return d.strs.Decoded(), true
 	}
-	// Compared, never kept: the conversion does not allocate.
-	switch string(d.s[start : end-1]) {
+	return d.s[start : end-1], true
+}
+
+// word returns the format's word t spells (a member name or a segment
+// type), without allocating.
+func word(t []byte) (string, bool) {
+	switch string(t) {
 	case "path":
 		return "path", true
 	case "change":
@@ -115,6 +122,16 @@ func (d *opsDecoder) name() (string, bool) {
 		return "index", true
 	}
 	return "", false
+}
+
+// name reads a member name, which must be one of the format's words
+// written without escapes, and its colon.
+func (d *opsDecoder) name() (string, bool) {
+	t, ok := d.str(false)
+	if !ok || !d.at(':') {
+		return "", false
+	}
+	return word(t)
 }
 
 // members reads an object whose '{' was consumed, handing each member's
@@ -192,7 +209,7 @@ func (d *opsDecoder) segment() bool {
 	ok := d.members(func(name string) bool {
 		switch {
 		case name == "type" && typ == "":
-			t, ok := d.plainString()
+			t, ok := d.segmentType()
 			if !ok || (t != "field" && t != "entry" && t != "index") {
 				return false
 			}
@@ -233,44 +250,17 @@ func (d *opsDecoder) segment() bool {
 	return true
 }
 
-// plainString reads a string value without escapes and returns it, for
-// texts that are then compared only.
-func (d *opsDecoder) plainString() (string, bool) {
-	d.i = jsjson.SkipSpace(d.s, d.i)
-	if d.i >= len(d.s) || d.s[d.i] != '"' {
+// segmentType reads a segment's type, a word written without escapes.
+func (d *opsDecoder) segmentType() (string, bool) {
+	t, ok := d.str(false)
+	if !ok {
 		return "", false
 	}
-	start := d.i + 1
-	end, escaped, err := jsjson.ReadString(&d.strs, d.s, d.i, false)
-	if err != nil || escaped {
-		return "", false
-	}
-	d.i = end
-	switch string(d.s[start : end-1]) {
-	case "field":
-		return "field", true
-	case "entry":
-		return "entry", true
-	case "index":
-		return "index", true
-	}
-	return "", false
+	return word(t)
 }
 
 // keyString reads a path key, decoding escapes.
 func (d *opsDecoder) keyString() (string, bool) {
-	d.i = jsjson.SkipSpace(d.s, d.i)
-	if d.i >= len(d.s) || d.s[d.i] != '"' {
-		return "", false
-	}
-	start := d.i + 1
-	end, escaped, err := jsjson.ReadString(&d.strs, d.s, d.i, true)
-	if err != nil {
-		return "", false
-	}
-	d.i = end
-	if escaped {
-		return string(d.strs.Decoded()), true
-	}
-	return string(d.s[start : end-1]), true
+	t, ok := d.str(true)
+	return string(t), ok
 }
