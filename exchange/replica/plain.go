@@ -93,7 +93,7 @@ type plainReplica struct {
 	log     []logEntry // log[i] is flush base+i+1
 	logSize int        // total bytes of the log's batches
 	base    uint64
-	ver     PlainVersion // cached like the reference: set at flush and reset
+	ver     Version // a PlainVersion, cached like the reference (set at flush and reset) and boxed once, so Version does not allocate
 }
 
 var (
