@@ -472,11 +472,9 @@ func (o *orchestrator) raw(b bSide) (result, error) {
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	released := false
+	releaseOnce := sync.OnceFunc(func() { close(release) })
 	defer func() {
-		if !released {
-			close(release)
-		}
+		releaseOnce()
 		_ = hs.Close()
 		wg.Wait()
 	}()
@@ -509,8 +507,7 @@ func (o *orchestrator) raw(b bSide) (result, error) {
 	if err != nil {
 		return nil, err
 	}
-	close(release)
-	released = true
+	releaseOnce()
 	if werr != nil {
 		return nil, werr
 	}

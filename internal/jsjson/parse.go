@@ -62,14 +62,7 @@ func InternTable(words ...string) map[string]any {
 // share its memory; from a []byte text they are copies. Errors are
 // *SyntaxError.
 func Parse[T Text](text T, o *Options) (any, error) {
-	if o == nil {
-		o = &zeroOptions
-	}
-	p := parser[T]{s: text, o: o, maxDepth: o.MaxDepth}
-	p.strs.MaxReserve = 4 << 10 // most strings are short; the pool keeps the buffer
-	if p.maxDepth == 0 {
-		p.maxDepth = DefaultMaxDepth
-	}
+	p := newParser(text, o)
 	if !valid(text) {
 		p.s = T(AppendWellFormed(make([]byte, 0, len(text)+8), text))
 	}
@@ -97,14 +90,8 @@ func Parse[T Text](text T, o *Options) (any, error) {
 // be valid UTF-8 ([ValidUTF8]). Errors are *SyntaxError with offsets into
 // text.
 func ParseAt(text []byte, i, depth int, o *Options) (v any, end int, err error) {
-	if o == nil {
-		o = &zeroOptions
-	}
-	p := parser[[]byte]{s: text, o: o, maxDepth: o.MaxDepth, depth: depth, copyKeys: true}
-	p.strs.MaxReserve = 4 << 10
-	if p.maxDepth == 0 {
-		p.maxDepth = DefaultMaxDepth
-	}
+	p := newParser(text, o)
+	p.depth, p.copyKeys = depth, true
 	sc := p.takeScratch()
 	p.i = SkipSpace(text, i)
 	v, err = p.value()
@@ -113,6 +100,20 @@ func ParseAt(text []byte, i, depth int, o *Options) (v any, end int, err error) 
 		return nil, 0, err
 	}
 	return v, p.i, nil
+}
+
+// newParser returns a parser of text with o's limits (nil: the zero
+// Options).
+func newParser[T Text](text T, o *Options) parser[T] {
+	if o == nil {
+		o = &zeroOptions
+	}
+	p := parser[T]{s: text, o: o, maxDepth: o.MaxDepth}
+	p.strs.MaxReserve = 4 << 10 // most strings are short; the pool keeps the buffer
+	if p.maxDepth == 0 {
+		p.maxDepth = DefaultMaxDepth
+	}
+	return p
 }
 
 // parser is a recursive-descent parser. Open containers keep their members

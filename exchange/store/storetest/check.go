@@ -17,24 +17,23 @@ import (
 // case as a subtest and adds the optional fault, durability and isolation
 // tests.
 func Check(newStore func() (store.Store, error)) error {
-	root := &checkT{}
-	core(root, func(t tb) store.Store {
+	var failures []error
+	core(&checkT{failures: &failures}, func(t tb) store.Store {
 		s, err := newStore()
 		if err != nil {
 			t.Fatalf("new store: %v", err)
 		}
 		return s
 	})
-	return errors.Join(root.failures...)
+	return errors.Join(failures...)
 }
 
 // checkT is tb for Check: a case runs on its own goroutine, so that Fatal
 // can end it (runtime.Goexit, as *testing.T does) with its cleanups run.
 type checkT struct {
 	name     string
-	failures []error
+	failures *[]error // shared by a Check's cases
 	cleanups []func()
-	parent   *checkT
 }
 
 func (c *checkT) Helper() {}
@@ -44,18 +43,11 @@ func (c *checkT) Fatal(args ...any) { c.fail(strings.TrimSuffix(fmt.Sprintln(arg
 func (c *checkT) Fatalf(format string, args ...any) { c.fail(fmt.Sprintf(format, args...)) }
 
 func (c *checkT) fail(msg string) {
-	c.root().failures = append(c.root().failures, fmt.Errorf("%s: %s", c.name, msg))
+	*c.failures = append(*c.failures, fmt.Errorf("%s: %s", c.name, msg))
 	runtime.Goexit()
 }
 
 func (c *checkT) Cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
-
-func (c *checkT) root() *checkT {
-	for c.parent != nil {
-		c = c.parent
-	}
-	return c
-}
 
 // run runs one case to its end and then its cleanups, last registered
 // first. A panic is a failure of the case, not of the caller.
@@ -63,7 +55,7 @@ func (c *checkT) run(name string, f func(t tb)) {
 	if c.name != "" {
 		name = c.name + "/" + name
 	}
-	t := &checkT{name: name, parent: c}
+	t := &checkT{name: name, failures: c.failures}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -74,7 +66,7 @@ func (c *checkT) run(name string, f func(t tb)) {
 		}()
 		defer func() {
 			if r := recover(); r != nil {
-				c.root().failures = append(c.root().failures, fmt.Errorf("%s: panic: %v", name, r))
+				*c.failures = append(*c.failures, fmt.Errorf("%s: panic: %v", name, r))
 			}
 		}()
 		f(t)
