@@ -225,3 +225,45 @@ func BenchmarkCreate20kDocsWatched(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSyncProgramWriteCycle is the sync program's share of one
+// replicated write on both ends: the writer's local change, its push
+// report and tick; the reader's offer, import report and tick. One peer
+// each side, with 1 and 1 000 documents in the model.
+func BenchmarkSyncProgramWriteCycle(b *testing.B) {
+	for _, docs := range []int{1, benchDocs} {
+		b.Run(fmt.Sprintf("docs=%d", docs), func(b *testing.B) {
+			p := &syncProgram{identity: me}
+			s, _ := p.Init()
+			s, _ = p.Update(s, msgPeerAvailable{identity: wire.PeerIdentity{PeerID: "bob"}})
+			for k := 0; k < docs; k++ {
+				id := fmt.Sprintf("doc-%04d", k)
+				s, _ = p.Update(s, msgDocEnsure{doc: id, mode: ModeInterpret, version: "L:0", meta: authM})
+				s, _ = p.Update(s, msgReceived{from: "bob", msg: interest(id, ptr("L:0"), ptr(false))})
+			}
+			s, _ = p.Update(s, msgSyncTick{})
+			versions := make([]string, 64)
+			for i := range versions {
+				versions[i] = "L:" + strconv.Itoa(i+1)
+			}
+			in := offer("doc-0000", "", nil).(*wire.Offer)
+			to := []string{"bob"}
+			w, r := s, s // the writer's and the reader's models
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				v := versions[i%len(versions)]
+				w, _ = p.Update(w, msgLocalChange{doc: "doc-0000", version: v})
+				w, _ = p.Update(w, msgPushed{doc: "doc-0000", version: v, to: to})
+				w, _ = p.Update(w, msgSyncTick{})
+				in.Version = v
+				r, _ = p.Update(r, msgReceived{from: "bob", msg: in})
+				r, _ = p.Update(r, msgDocImported{doc: "doc-0000", version: v, from: "bob"})
+				r, _ = p.Update(r, msgSyncTick{})
+			}
+			if d, _ := r.docs.Get("doc-0000"); d.version != versions[(b.N-1)%len(versions)] {
+				b.Fatalf("reader at %q", d.version)
+			}
+		})
+	}
+}

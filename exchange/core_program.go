@@ -1,6 +1,8 @@
 package exchange
 
 import (
+	"slices"
+
 	"github.com/kyneta-go/kyneta/wire"
 
 	"github.com/kyneta-go/kyneta/transport"
@@ -96,7 +98,7 @@ func (c *coreProgram) Update(s *coreState, m any) (*coreState, []any) {
 		fx = c.sessionFx(n, sfx, fx)
 		sync, yfx := c.sync.Update(n.sync, msgSyncTick{})
 		n.sync = sync
-		fx = appendAll(fx, yfx)
+		fx = appendAll(slices.Grow(fx, len(yfx)+2), yfx)
 		fx = append(fx, fxTickDone{})
 		if sync.releasable() {
 			// Held offers go out a batch per tick.
@@ -141,7 +143,7 @@ func (c *coreProgram) Update(s *coreState, m any) (*coreState, []any) {
 		}
 		n = s.with()
 		n.sync = sync
-		fx = appendAll(nil, yfx)
+		fx = appendAll(make([]any, 0, len(yfx)+1), yfx) // +1: the tick
 	case storeMsg:
 		st, tfx := c.store.Update(s.store, m)
 		if st == s.store && len(tfx) == 0 {
@@ -149,7 +151,7 @@ func (c *coreProgram) Update(s *coreState, m any) (*coreState, []any) {
 		}
 		n = s.with()
 		n.store = st
-		fx = appendAll(nil, tfx)
+		fx = appendAll(make([]any, 0, len(tfx)+1), tfx)
 	case chanSyncMsg:
 		// The channel's peer is looked up now, in order with the establish
 		// before it; sync traffic before establish is dropped.
@@ -160,7 +162,7 @@ func (c *coreProgram) Update(s *coreState, m any) (*coreState, []any) {
 		return c.Update(s, msgReceived{from: peer, msg: m.msg})
 	case funcMsg, localChangeMsg:
 		n = s.with()
-		fx = []any{m}
+		fx = append(make([]any, 0, 2), m)
 	default:
 		return s, nil
 	}

@@ -673,7 +673,7 @@ func (ex *Exchange) syncEffect(f syncFx) {
 	case fxEmitReady:
 		ex.emitReady(f.docs)
 	case fxEmitStateAdvanced:
-		for _, doc := range f.docs {
+		for doc := range f.docs.All() {
 			ex.compact(doc, false)
 			ex.persistTrigger(doc)
 		}

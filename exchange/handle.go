@@ -9,6 +9,7 @@ import (
 
 	"github.com/kyneta-go/kyneta"
 	"github.com/kyneta-go/kyneta/exchange/internal/changes"
+	"github.com/kyneta-go/kyneta/exchange/internal/pmap"
 	"github.com/kyneta-go/kyneta/exchange/replica"
 	"github.com/kyneta-go/kyneta/wire"
 )
@@ -489,9 +490,9 @@ func (ex *Exchange) deliverChanges() {
 	}
 }
 
-func (ex *Exchange) emitReady(docs []string) {
+func (ex *Exchange) emitReady(docs pmap.Set) {
 	if ex.obs.on() {
-		ex.observeSyncStates(docs)
+		ex.observeSyncStates(docs.Slice())
 	}
 	ex.mu.Lock()
 	s := ex.cs().sync
@@ -500,7 +501,7 @@ func (ex *Exchange) emitReady(docs []string) {
 		ev   SyncEvent
 	}
 	var jobs []job
-	for _, doc := range docs {
+	for doc := range docs.All() {
 		rt := ex.runtimes[doc]
 		if rt == nil || rt.syncSubs.len() == 0 {
 			continue

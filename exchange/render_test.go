@@ -108,9 +108,9 @@ func renderSyncFx(fx []syncFx) []string {
 		case fxDocDismissed:
 			out = append(out, fmt.Sprintf("dismissed %s by=%s", f.doc, f.peer.PeerID))
 		case fxEmitReady:
-			out = append(out, "ready "+strings.Join(f.docs, ","))
+			out = append(out, "ready "+strings.Join(f.docs.Slice(), ","))
 		case fxEmitStateAdvanced:
-			out = append(out, "advanced "+strings.Join(f.docs, ","))
+			out = append(out, "advanced "+strings.Join(f.docs.Slice(), ","))
 		case fxEmitDocEvents:
 			var s []string
 			for _, e := range f.events {

@@ -344,9 +344,12 @@ type fxDocDismissed struct {
 	doc  string
 	peer wire.PeerIdentity
 }
-type fxEmitReady struct{ docs []string }
 
-type fxEmitStateAdvanced struct{ docs []string }
+// The tick's document sets are passed as they are (immutable), not copied
+// out.
+type fxEmitReady struct{ docs pmap.Set }
+
+type fxEmitStateAdvanced struct{ docs pmap.Set }
 type fxEmitDocEvents struct{ events []DocChange }
 type fxSyncDiagnostic struct{ d Diagnostic }
 
@@ -689,13 +692,17 @@ func (p *syncProgram) Update(s *syncState, m syncMsg) (*syncState, []syncFx) {
 		}
 		n := s.clone()
 		n.pushedNow = pmap.Map[struct{}]{}
-		fx := p.release(n, s.holding.Keys())
-
+		var fx []syncFx
+		if s.holding.Len() > 0 {
+			fx = p.release(n, s.holding.Keys())
+		} else {
+			fx = make([]syncFx, 0, 3) // a tick's usual effects, in one allocation
+		}
 		if s.peerSync.Len() > 0 {
-			fx = append(fx, fxEmitReady{docs: s.peerSync.Slice()})
+			fx = append(fx, fxEmitReady{docs: s.peerSync})
 		}
 		if s.advanced.Len() > 0 {
-			fx = append(fx, fxEmitStateAdvanced{docs: s.advanced.Slice()})
+			fx = append(fx, fxEmitStateAdvanced{docs: s.advanced})
 		}
 		if s.docEvents.Len() > 0 {
 			fx = append(fx, fxEmitDocEvents{events: s.docEvents.Slice()})

@@ -35,10 +35,18 @@ type entry[V any] struct {
 
 // Map is an immutable map from string to V. The zero value is an empty map.
 // Every "mutating" method returns a new Map and leaves the receiver intact.
+//
+// The count lives with the trie (a small map's is its slice's length), so
+// a Map is four words: the programs' states hold a dozen and copy them on
+// every step.
 type Map[V any] struct {
 	small []entry[V] // used while root == nil
-	root  *[fan]*mid[V]
-	n     int
+	root  *trie[V]
+}
+
+type trie[V any] struct {
+	n    int
+	mids [fan]*mid[V]
 }
 
 // hash is FNV-1a (64 bit): cheap, and independent of the process seed.
@@ -57,7 +65,12 @@ func index(k string) (int, int) {
 }
 
 // Len returns the number of entries.
-func (m Map[V]) Len() int { return m.n }
+func (m Map[V]) Len() int {
+	if m.root != nil {
+		return m.root.n
+	}
+	return len(m.small)
+}
 
 // Get returns the value for k and whether it is present.
 func (m Map[V]) Get(k string) (V, bool) {
@@ -71,7 +84,7 @@ func (m Map[V]) Get(k string) (V, bool) {
 		return zero, false
 	}
 	i, j := index(k)
-	md := m.root[i]
+	md := m.root.mids[i]
 	if md == nil || md[j] == nil {
 		return zero, false
 	}
@@ -97,13 +110,13 @@ func (m Map[V]) Set(k string, v V) Map[V] {
 				small := make([]entry[V], len(m.small))
 				copy(small, m.small)
 				small[i].v = v
-				return Map[V]{small: small, n: m.n}
+				return Map[V]{small: small}
 			}
 		}
 		if len(m.small) < smallMax {
 			small := make([]entry[V], len(m.small), len(m.small)+1)
 			copy(small, m.small)
-			return Map[V]{small: append(small, entry[V]{k, v}), n: m.n + 1}
+			return Map[V]{small: append(small, entry[V]{k, v})}
 		}
 		// Grow into the trie.
 		var t Map[V]
@@ -117,19 +130,19 @@ func (m Map[V]) Set(k string, v V) Map[V] {
 
 func (m Map[V]) setTrie(k string, v V) Map[V] {
 	i, j := index(k)
-	root := new([fan]*mid[V])
+	root := new(trie[V])
 	if m.root != nil {
 		*root = *m.root
 	}
 	md := new(mid[V])
-	if root[i] != nil {
-		*md = *root[i]
+	if root.mids[i] != nil {
+		*md = *root.mids[i]
 	}
 	var old []entry[V]
 	if md[j] != nil {
 		old = md[j].e
 	}
-	n := m.n
+	n := m.Len()
 	at := -1
 	for x := range old {
 		if old[x].k == k {
@@ -149,8 +162,9 @@ func (m Map[V]) setTrie(k string, v V) Map[V] {
 		n++
 	}
 	md[j] = &leaf[V]{e: entries}
-	root[i] = md
-	return Map[V]{root: root, n: n}
+	root.mids[i] = md
+	root.n = n
+	return Map[V]{root: root}
 }
 
 // Delete returns a map without k (the receiver itself when k is absent).
@@ -158,23 +172,23 @@ func (m Map[V]) Delete(k string) Map[V] {
 	if !m.Has(k) {
 		return m
 	}
+	if m.Len() == 1 {
+		return Map[V]{}
+	}
 	if m.root == nil {
-		if m.n == 1 {
-			return Map[V]{}
-		}
 		small := make([]entry[V], 0, len(m.small)-1)
 		for _, e := range m.small {
 			if e.k != k {
 				small = append(small, e)
 			}
 		}
-		return Map[V]{small: small, n: m.n - 1}
+		return Map[V]{small: small}
 	}
 	i, j := index(k)
-	root := new([fan]*mid[V])
+	root := new(trie[V])
 	*root = *m.root
 	md := new(mid[V])
-	*md = *root[i]
+	*md = *root.mids[i]
 	old := md[j].e
 	if len(old) == 1 {
 		md[j] = nil
@@ -187,11 +201,9 @@ func (m Map[V]) Delete(k string) Map[V] {
 		}
 		md[j] = &leaf[V]{e: entries}
 	}
-	root[i] = md
-	if m.n == 1 {
-		return Map[V]{}
-	}
-	return Map[V]{root: root, n: m.n - 1}
+	root.mids[i] = md
+	root.n--
+	return Map[V]{root: root}
 }
 
 // Range calls f for every entry, in no particular order, until f returns
@@ -205,7 +217,7 @@ func (m Map[V]) Range(f func(k string, v V) bool) {
 		}
 		return
 	}
-	for _, md := range m.root {
+	for _, md := range m.root.mids {
 		if md == nil {
 			continue
 		}
@@ -224,7 +236,7 @@ func (m Map[V]) Range(f func(k string, v V) bool) {
 
 // Keys returns every key in ascending order.
 func (m Map[V]) Keys() []string {
-	out := make([]string, 0, m.n)
+	out := make([]string, 0, m.Len())
 	m.Range(func(k string, _ V) bool {
 		out = append(out, k)
 		return true

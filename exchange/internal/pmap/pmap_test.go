@@ -2,6 +2,7 @@ package pmap
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 
@@ -73,6 +74,70 @@ func TestListAndSet(t *testing.T) {
 	s2 := s.Add("x").Add("y").Add("x")
 	if fmt.Sprint(s2.Slice()) != "[x y]" || s2.Len() != 2 || !s2.Has("y") || s.Has("x") {
 		t.Fatal(s2.Slice())
+	}
+}
+
+// The set against a map and a slice, across the size where it starts
+// keeping an index, with every older version checked again.
+func TestSetAgainstModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var s Set
+		var history []Set
+		var orders [][]string
+		var order []string
+		adds := rapid.IntRange(0, 3*smallMax).Draw(t, "adds")
+		for range adds {
+			k := fmt.Sprint("k", rapid.IntRange(0, 2*smallMax).Draw(t, "k"))
+			history, orders = append(history, s), append(orders, order)
+			s = s.Add(k)
+			if !slices.Contains(order, k) {
+				order = append(slices.Clip(order), k)
+			}
+		}
+		history, orders = append(history, s), append(orders, order)
+		for i, h := range history {
+			want := orders[i]
+			if h.Len() != len(want) || fmt.Sprint(h.Slice()) != fmt.Sprint(want) {
+				t.Fatalf("version %d: %v, want %v", i, h.Slice(), want)
+			}
+			if ranged := slices.Collect(h.All()); fmt.Sprint(ranged) != fmt.Sprint(want) {
+				t.Fatalf("version %d: range %v, want %v", i, ranged, want)
+			}
+			for k := 0; k <= 2*smallMax; k++ {
+				key := fmt.Sprint("k", k)
+				if h.Has(key) != slices.Contains(want, key) {
+					t.Fatalf("version %d: Has(%q) = %v", i, key, h.Has(key))
+				}
+			}
+		}
+	})
+}
+
+func TestSetAllStops(t *testing.T) {
+	var s Set
+	for i := 0; i < 40; i++ {
+		s = s.Add(fmt.Sprint(i))
+	}
+	var seen []string
+	for k := range s.All() {
+		seen = append(seen, k)
+		if len(seen) == 3 {
+			break
+		}
+	}
+	if fmt.Sprint(seen) != "[0 1 2]" {
+		t.Fatal(seen)
+	}
+}
+
+func BenchmarkSetAdd(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var s Set
+		s = s.Add("doc")
+		if !s.Has("doc") {
+			b.Fatal("lost")
+		}
 	}
 }
 
