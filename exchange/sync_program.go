@@ -1077,7 +1077,7 @@ func intersects(a, b []string) bool {
 func (p *syncProgram) push(n *syncState, doc string, before *syncDoc, exclude string) []syncFx {
 	var since *string
 	if before.meta.SyncMode.Delivery == wirecore.DeltaCapable {
-		since = ptr(before.version)
+		since = &before.version // shared, never written: syncDoc values are immutable
 	}
 	var targets []string
 	for _, id := range n.peers.Keys() {

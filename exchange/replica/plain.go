@@ -57,7 +57,7 @@ func (f *plainFactory) newPlain(strict bool) *plainReplica {
 		doc:     newDocState(strict, f.limits),
 		rand:    f.rand,
 		lineage: Genesis,
-		ver:     PlainVersion{lineage: Genesis},
+		ver:     NewPlainVersion(Genesis, 0),
 	}
 }
 
@@ -110,7 +110,7 @@ var (
 func (p *plainReplica) Version() Version { return p.ver }
 
 // BaseVersion returns (lineage, base).
-func (p *plainReplica) BaseVersion() Version { return PlainVersion{lineage: p.lineage, n: p.base} }
+func (p *plainReplica) BaseVersion() Version { return NewPlainVersion(p.lineage, p.base) }
 
 // Lineage returns the current lineage.
 func (p *plainReplica) Lineage() string { return p.lineage }
@@ -177,7 +177,7 @@ func encodeLogEntry(ops []Op) logEntry {
 func (p *plainReplica) flush(entry logEntry) {
 	p.log = append(p.log, entry)
 	p.logSize += entry.size() - 2
-	p.ver = PlainVersion{lineage: p.lineage, n: p.base + uint64(len(p.log))}
+	p.ver = NewPlainVersion(p.lineage, p.base + uint64(len(p.log)))
 }
 
 // History reports the op log kept after the base: what Advance
@@ -397,7 +397,7 @@ func (p *plainReplica) ResetFromEntirety(pl Payload, remote Version) error {
 		p.log = nil
 		p.logSize = 0
 		p.base = rv.n
-		p.ver = PlainVersion{lineage: p.lineage, n: p.base}
+		p.ver = NewPlainVersion(p.lineage, p.base)
 	}
 	p.doc.notify([]Op{{Change: mustChange(obj2("type", "replace", "value", content))}}, true)
 	return nil

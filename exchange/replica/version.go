@@ -17,11 +17,16 @@ const maxSafeInteger = 1<<53 - 1
 type PlainVersion struct {
 	lineage string
 	n       uint64
+	// s is the serialized form, made once: a version is serialized for
+	// every offer, import and store write, and made once per change.
+	// Every PlainVersion but the zero value has it, so == still compares
+	// lineage and counter.
+	s string
 }
 
 // NewPlainVersion returns the version n of lineage.
 func NewPlainVersion(lineage string, n uint64) PlainVersion {
-	return PlainVersion{lineage: lineage, n: n}
+	return PlainVersion{lineage: lineage, n: n, s: lineage + ":" + strconv.FormatUint(n, 10)}
 }
 
 // Lineage returns the lineage ([Genesis] before the first authored write).
@@ -32,6 +37,9 @@ func (v PlainVersion) Counter() uint64 { return v.n }
 
 // String returns "<lineage>:<n>".
 func (v PlainVersion) String() string {
+	if v.s != "" {
+		return v.s
+	}
 	return v.lineage + ":" + strconv.FormatUint(v.n, 10)
 }
 
@@ -86,10 +94,10 @@ func (v PlainVersion) Meet(other Version) (Version, error) {
 	bl, bn, bok := o.vv()
 	if aok && bok && al == bl {
 		if m := min(an, bn); m > 0 {
-			return PlainVersion{lineage: al, n: m}, nil
+			return NewPlainVersion(al, m), nil
 		}
 	}
-	return PlainVersion{lineage: Genesis}, nil
+	return NewPlainVersion(Genesis, 0), nil
 }
 
 func asPlain(v Version) (PlainVersion, bool) {
@@ -152,7 +160,10 @@ func parsePlainVersion(s string) (PlainVersion, error) {
 	if !ok {
 		return PlainVersion{}, newError(reasonVersionParse, "plain version counter must be a non-negative integer: "+strconv.Quote(s), nil)
 	}
-	return PlainVersion{lineage: s[:i], n: n}, nil
+	if len(s)-i > 2 && s[i+1] == '0' {
+		return NewPlainVersion(s[:i], n), nil // leading zeros: not the serialized form
+	}
+	return PlainVersion{lineage: s[:i], n: n, s: s}, nil
 }
 
 func parseCounter(s string) (uint64, bool) {

@@ -36,6 +36,12 @@ func TestParsePlainVersion(t *testing.T) {
 		if err != nil || v.Lineage() != g.lineage || v.Counter() != g.n {
 			t.Errorf("ParsePlainVersion(%q) = %v, %v; want %s:%d", g.in, v, err, g.lineage, g.n)
 		}
+		// A parsed version is the made one: same serialized form (leading
+		// zeros dropped), equal as a value and as a Version.
+		made := NewPlainVersion(g.lineage, g.n)
+		if v != made || Version(v) != Version(made) || v.String() != made.String() {
+			t.Errorf("ParsePlainVersion(%q) = %#v, NewPlainVersion gives %#v", g.in, v, made)
+		}
 	}
 	bad := []string{"", "L", "L:", "L:-1", "L:1.5", "L:1e3", "L: 1", "L:0x10", "a:b:1", "L:9007199254740992", "L:99999999999999999999"}
 	for _, b := range bad {
