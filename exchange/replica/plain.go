@@ -177,7 +177,7 @@ func encodeLogEntry(ops []Op) logEntry {
 func (p *plainReplica) flush(entry logEntry) {
 	p.log = append(p.log, entry)
 	p.logSize += entry.size() - 2
-	p.ver = NewPlainVersion(p.lineage, p.base + uint64(len(p.log)))
+	p.ver = NewPlainVersion(p.lineage, p.base+uint64(len(p.log)))
 }
 
 // History reports the op log kept after the base: what Advance
