@@ -174,18 +174,25 @@ func BenchmarkLocalUpdate(b *testing.B) {
 	}
 }
 
-// BenchmarkSyncProgramLocalChange is one pure program step (a local write
-// pushed to one synced peer) with 1 000 documents in the model.
-func BenchmarkSyncProgramLocalChange(b *testing.B) {
+// syncModelB is a sync model holding docs documents (doc-0000 onwards, at
+// L:0), each followed by peer bob through its interest.
+func syncModelB(docs int) (*syncProgram, *syncState) {
 	p := &syncProgram{identity: me}
 	s, _ := p.Init()
 	s, _ = p.Update(s, msgPeerAvailable{identity: wire.PeerIdentity{PeerID: "bob"}})
-	for k := 0; k < benchDocs; k++ {
+	for k := 0; k < docs; k++ {
 		id := fmt.Sprintf("doc-%04d", k)
 		s, _ = p.Update(s, msgDocEnsure{doc: id, mode: ModeInterpret, version: "L:0", meta: authM})
 		s, _ = p.Update(s, msgReceived{from: "bob", msg: interest(id, ptr("L:0"), ptr(false))})
 	}
 	s, _ = p.Update(s, msgSyncTick{})
+	return p, s
+}
+
+// BenchmarkSyncProgramLocalChange is one pure program step (a local write
+// pushed to one synced peer) with 1 000 documents in the model.
+func BenchmarkSyncProgramLocalChange(b *testing.B) {
+	p, s := syncModelB(benchDocs)
 	msg := msgLocalChange{doc: "doc-0500", version: "L:1"}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -233,15 +240,7 @@ func BenchmarkCreate20kDocsWatched(b *testing.B) {
 func BenchmarkSyncProgramWriteCycle(b *testing.B) {
 	for _, docs := range []int{1, benchDocs} {
 		b.Run(fmt.Sprintf("docs=%d", docs), func(b *testing.B) {
-			p := &syncProgram{identity: me}
-			s, _ := p.Init()
-			s, _ = p.Update(s, msgPeerAvailable{identity: wire.PeerIdentity{PeerID: "bob"}})
-			for k := 0; k < docs; k++ {
-				id := fmt.Sprintf("doc-%04d", k)
-				s, _ = p.Update(s, msgDocEnsure{doc: id, mode: ModeInterpret, version: "L:0", meta: authM})
-				s, _ = p.Update(s, msgReceived{from: "bob", msg: interest(id, ptr("L:0"), ptr(false))})
-			}
-			s, _ = p.Update(s, msgSyncTick{})
+			p, s := syncModelB(docs)
 			versions := make([]string, 64)
 			for i := range versions {
 				versions[i] = "L:" + strconv.Itoa(i+1)
