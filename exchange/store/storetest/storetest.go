@@ -126,11 +126,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 
 	if o.fault != nil {
 		t.Run("FaultInjectedAppendAfterAtomicity", func(t *testing.T) {
-			h := o.fault(t)
-			must(t, h.Store.Append(ctx, "doc-1", storekit.MetaRecord("primer")))
-			must(t, h.Store.Append(ctx, "doc-1", storekit.EntryRecord(wire.Since, "1")))
-			want, err := h.Store.LoadAll(ctx, "doc-1")
-			must(t, err)
+			h, want := primedFault(ctx, t, o.fault)
 			batch := []store.Record{storekit.MetaRecord("batch"), storekit.EntryRecord(wire.Since, "2"), storekit.EntryRecord(wire.Since, "3")}
 			for n := 1; ; n++ {
 				must(t, h.Arm(n))
@@ -182,11 +178,7 @@ func Run(t *testing.T, factory func(t *testing.T) store.Store, opts ...Option) {
 		})
 
 		t.Run("FaultInjectedReplaceAtomicity", func(t *testing.T) {
-			h := o.fault(t)
-			must(t, h.Store.Append(ctx, "doc-1", storekit.MetaRecord("primer")))
-			must(t, h.Store.Append(ctx, "doc-1", storekit.EntryRecord(wire.Since, "1")))
-			want, err := h.Store.LoadAll(ctx, "doc-1")
-			must(t, err)
+			h, want := primedFault(ctx, t, o.fault)
 			// Fail each write of the replace in turn; the stream never changes.
 			for n := 1; ; n++ {
 				must(t, h.Arm(n))
@@ -843,6 +835,18 @@ func sub(t tb, name string, f func(t tb)) {
 	default:
 		panic("storetest: unknown tb")
 	}
+}
+
+// primedFault opens a fault harness whose doc-1 holds a meta and one
+// entry, and returns it with that stream as loaded.
+func primedFault(ctx context.Context, t *testing.T, fault func(*testing.T) FaultHarness) (FaultHarness, []store.Record) {
+	t.Helper()
+	h := fault(t)
+	must(t, h.Store.Append(ctx, "doc-1", storekit.MetaRecord("primer")))
+	must(t, h.Store.Append(ctx, "doc-1", storekit.EntryRecord(wire.Since, "1")))
+	want, err := h.Store.LoadAll(ctx, "doc-1")
+	must(t, err)
+	return h, want
 }
 
 func must(t tb, err error) {
